@@ -1,4 +1,5 @@
-import { defineConfig, defaultServerConditions } from 'vitest/config';
+import { defineConfig } from 'vitest/config';
+import { defaultServerConditions } from 'vite';
 
 // Tests run against the TypeScript sources of the workspace packages (the "source" export condition),
 // so `npm test` never depends on a stale dist/. Spawned CLIs use the built dist/ (npm install builds it).

@@ -1,0 +1,256 @@
+// Builds generated/catalog.ts: the typed resource catalog that the client, the loader and the scaffolder read.
+// Everything here comes from the spec: security schemes, which credential each operation needs, and the
+// `x-snapengage-resource` loading hints with the JSON Schema of each resource's records.
+import {
+  CREDENTIAL_EXTENSION, HTTP_METHODS, RESOURCE_EXTENSION, resolveLocalRef, type Json,
+} from './validate-spec.js';
+
+const MAX_SCHEMA_DEPTH = 32;
+
+/** Inline every local $ref so the catalog's record schemas stand alone. */
+export function derefSchema(spec: Json, schema: Json, depth = 0): Json {
+  if (depth > MAX_SCHEMA_DEPTH) throw new Error('schema nesting too deep (recursive $ref?)');
+  if (Array.isArray(schema)) return schema.map((s) => derefSchema(spec, s, depth + 1));
+  if (schema === null || typeof schema !== 'object') return schema;
+  if (typeof schema.$ref === 'string') {
+    const { $ref, ...rest } = schema;
+    return derefSchema(spec, { ...resolveLocalRef(spec, $ref), ...rest }, depth + 1);
+  }
+  const out: Json = {};
+  for (const [k, v] of Object.entries(schema)) {
+    if (k.startsWith('x-') || k === 'examples' || k === 'example') continue;
+    out[k] = derefSchema(spec, v, depth + 1);
+  }
+  return out;
+}
+
+function successResponse(op: Json): { status: string; schema: Json } {
+  const status = Object.keys(op.responses ?? {}).filter((s) => /^2\d\d$/.test(s)).sort()[0];
+  if (!status) throw new Error('no 2xx response');
+  return { status, schema: op.responses[status]?.content?.['application/json']?.schema ?? {} };
+}
+
+function isArraySchema(s: Json): boolean {
+  const t = s?.type;
+  return t === 'array' || (Array.isArray(t) && t.includes('array'));
+}
+
+/** Follows the data selector through the response schema; returns the record schema and its TS type expression. */
+function selectRecord(spec: Json, path: string, method: string, op: Json, selector: string): { schema: Json; tsType: string } {
+  const { status, schema } = successResponse(op);
+  let current = derefSchema(spec, schema);
+  let ts = `paths[${JSON.stringify(path)}][${JSON.stringify(method)}]['responses'][${status}]['content']['application/json']`;
+  for (const seg of selector.split('.').filter(Boolean)) {
+    current = current?.properties?.[seg];
+    if (!current) throw new Error(`data selector segment "${seg}" is not in the response schema`);
+    ts = `NonNullable<${ts}>[${JSON.stringify(seg)}]`;
+  }
+  if (isArraySchema(current)) {
+    current = current.items ?? {};
+    ts = `NonNullable<${ts}>[number]`;
+  }
+  return { schema: current, tsType: ts };
+}
+
+export function buildCatalogSource(spec: Json): string {
+  const schemes = spec.components?.securitySchemes ?? {};
+  const securitySchemes: Json = {};
+  for (const [name, s] of Object.entries<Json>(schemes)) {
+    const c = s[CREDENTIAL_EXTENSION];
+    securitySchemes[name] = {
+      name, in: s.in, parameterName: s.name, option: c.option, env: c.env, howToGet: c.howToGet,
+      description: String(s.description ?? '').trim(),
+    };
+  }
+  const operations: Json[] = [];
+  const resources: Json = {};
+  const recordTypes: string[] = [];
+  for (const [path, item] of Object.entries<Json>(spec.paths ?? {})) {
+    for (const method of HTTP_METHODS) {
+      const op = item?.[method];
+      if (!op) continue;
+      const security = (op.security ?? spec.security ?? []).flatMap((s: Json) => Object.keys(s));
+      const ext = op[RESOURCE_EXTENSION];
+      operations.push({
+        operationId: op.operationId ?? null, method: method.toUpperCase(), path, security,
+        idempotent: method !== 'post' && method !== 'patch', resource: ext?.name ?? null, loadable: ext?.loadable === true,
+      });
+      if (!ext) continue;
+      const credentialEnv = ext.credential ? schemes[ext.credential]?.[CREDENTIAL_EXTENSION]?.env : null;
+      if (!ext.loadable) {
+        resources[ext.name] = {
+          name: ext.name, description: ext.description, loadable: false, operationId: op.operationId ?? null,
+          method: method.toUpperCase(), path, credential: ext.credential, credentialEnv,
+        };
+        continue;
+      }
+      const { schema, tsType } = selectRecord(spec, path, method, op, ext.dataSelector);
+      const recordSchema = { ...schema, properties: { ...(schema.properties ?? {}) } };
+      for (const field of Object.keys(ext.addFields ?? {})) recordSchema.properties[field] = { type: 'string' };
+      const parameters = [...(item.parameters ?? []), ...(op.parameters ?? [])].map((p: Json) => (p.$ref ? resolveLocalRef(spec, p.$ref) : p));
+      const params: Json = {};
+      for (const [name, source] of Object.entries<Json>(ext.params ?? {})) {
+        const declared = parameters.find((p: Json) => p.name === name);
+        params[name] = { in: declared.in, required: declared.required === true, ...source };
+      }
+      const envVars: Json[] = [];
+      const addEnv = (name: string, description: string, secret: boolean, required: boolean) => {
+        if (!envVars.some((e) => e.name === name)) envVars.push({ name, description, secret, required });
+      };
+      if (ext.credential) {
+        const c = schemes[ext.credential][CREDENTIAL_EXTENSION];
+        addEnv(c.env, c.howToGet, true, true);
+      }
+      for (const [name, source] of Object.entries<Json>(ext.params ?? {})) {
+        if (source.from === 'env') addEnv(source.env, source.description ?? `Value of the "${name}" parameter`, false, true);
+      }
+      if (ext.incremental) {
+        addEnv(ext.incremental.initialStartEnv, `First day to load (YYYY-MM-DD); default ${ext.incremental.defaultStartDaysAgo} days ago`, false, false);
+      }
+      resources[ext.name] = {
+        name: ext.name,
+        description: ext.description,
+        loadable: true,
+        operationId: op.operationId ?? null,
+        method: 'GET',
+        path,
+        credential: ext.credential,
+        credentialEnv,
+        dataSelector: ext.dataSelector,
+        primaryKey: ext.primaryKey,
+        writeDisposition: ext.writeDisposition,
+        paginator: ext.paginator,
+        incremental: ext.incremental ?? null,
+        parent: ext.parent ?? null,
+        params,
+        addFields: ext.addFields ?? {},
+        envVars,
+        source: op['x-source'] ?? null,
+        recordSchema,
+      };
+      recordTypes.push(`  ${ext.name}: ${tsType};`);
+    }
+  }
+  const loadableNames = Object.values<Json>(resources).filter((r) => r.loadable).map((r) => r.name);
+  const allNames = Object.keys(resources);
+  const lit = (v: unknown) => JSON.stringify(v, null, 2);
+  const union = (names: string[]) => (names.length ? names.map((n) => JSON.stringify(n)).join(' | ') : 'never');
+  return `${HEADER}
+import type { paths } from './openapi.js';
+
+/** JSON Schema (OpenAPI 3.1 dialect), with every $ref inlined. */
+export type JsonSchema = { [key: string]: unknown };
+
+export interface SecuritySchemeInfo {
+  /** Name of the security scheme in the spec. */
+  name: string;
+  in: 'header' | 'query';
+  /** Header or query parameter that carries the credential. */
+  parameterName: string;
+  /** Client option that holds the credential. */
+  option: string;
+  /** Environment variable that holds the credential. */
+  env: string;
+  howToGet: string;
+  description: string;
+}
+
+export interface OperationInfo {
+  operationId: string | null;
+  method: 'GET' | 'PUT' | 'POST' | 'DELETE' | 'PATCH' | 'HEAD' | 'OPTIONS';
+  path: string;
+  /** Security schemes the operation needs (all of them). */
+  security: readonly string[];
+  /** Safe to retry after the request may have reached the server. */
+  idempotent: boolean;
+  resource: string | null;
+  loadable: boolean;
+}
+
+export type ParamSource =
+  | { in: string; required: boolean; from: 'env'; env: string; each?: boolean; description?: string }
+  | { in: string; required: boolean; from: 'constant'; value: string | number | boolean }
+  | { in: string; required: boolean; from: 'incremental'; bound: 'start' | 'end' }
+  | { in: string; required: boolean; from: 'parent'; resource: string; field?: string; param?: string };
+
+export interface EnvVarInfo {
+  name: string;
+  description: string;
+  secret: boolean;
+  /** false when a default applies. */
+  required: boolean;
+}
+
+export type Paginator = { type: 'next_url'; nextUrlPath: string; maxPages?: number } | { type: 'single_page' };
+
+export interface DateWindowIncremental {
+  type: 'date_window';
+  startParam: string;
+  endParam: string;
+  cursorField: string;
+  initialStartEnv: string;
+  defaultStartDaysAgo: number;
+  lookbackDays: number;
+}
+
+export interface LoadableResource {
+  name: string;
+  description: string;
+  loadable: true;
+  operationId: string | null;
+  method: 'GET';
+  path: string;
+  credential: string | null;
+  credentialEnv: string | null;
+  /** Dot path to the records in the response body; "" = the body itself. */
+  dataSelector: string;
+  primaryKey: readonly string[];
+  writeDisposition: 'merge' | 'append' | 'replace';
+  paginator: Paginator;
+  incremental: DateWindowIncremental | null;
+  parent: string | null;
+  params: Readonly<Record<string, ParamSource>>;
+  addFields: Readonly<Record<string, { from: 'param'; param: string }>>;
+  /** Every environment variable the resource reads, credential first. */
+  envVars: readonly EnvVarInfo[];
+  /** Provenance label of the operation (doc, code, unverified, inferred). */
+  source: string | null;
+  recordSchema: JsonSchema;
+}
+
+export interface NonLoadableResource {
+  name: string;
+  description: string;
+  loadable: false;
+  operationId: string | null;
+  method: string;
+  path: string;
+  credential: string | null;
+  credentialEnv: string | null;
+}
+
+export type ResourceName = ${union(loadableNames)};
+export type AnyResourceName = ${union(allNames)};
+
+export const defaultBaseUrl = ${JSON.stringify(spec.servers?.[0]?.url ?? '')};
+
+export const securitySchemes: Readonly<Record<string, SecuritySchemeInfo>> = ${lit(securitySchemes)};
+
+export const apiOperations: readonly OperationInfo[] = ${lit(operations)};
+
+export const resources: { readonly [N in ResourceName]: LoadableResource & { name: N } } = ${lit(
+    Object.fromEntries(Object.entries<Json>(resources).filter(([, r]) => r.loadable)),
+  )};
+
+export const nonLoadableResources: readonly NonLoadableResource[] = ${lit(Object.values<Json>(resources).filter((r) => !r.loadable))};
+
+export const resourceNames: readonly ResourceName[] = ${lit(loadableNames)};
+
+/** The TypeScript type of one record of each resource, from the generated OpenAPI types. */
+export interface ResourceRecords {
+${recordTypes.join('\n')}
+}
+`;
+}
+
+export const HEADER = `// Generated by \`npm run generate\` from spec/snapengage.openapi.yaml. Do not edit by hand.`;

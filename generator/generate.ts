@@ -1,0 +1,65 @@
+// Turns the spec into the files of generated/. Pure until `writeGenerated`, which replaces the output directory's
+// files only after every file was produced, so an invalid spec never leaves generated/ half-written.
+import { mkdirSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync, existsSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import openapiTS, { astToString } from 'openapi-typescript';
+import { buildCatalogSource, HEADER } from './catalog.js';
+import { loadAndValidateSpec, SpecError } from './validate-spec.js';
+
+export const DEFAULT_SPEC = resolve(import.meta.dirname, '../spec/snapengage.openapi.yaml');
+export const DEFAULT_OUT = resolve(import.meta.dirname, '../generated');
+
+export type GeneratedFiles = Map<string, string>;
+
+export async function generate(specPath: string = DEFAULT_SPEC): Promise<GeneratedFiles> {
+  const { document } = await loadAndValidateSpec(specPath);
+  let types: string;
+  try {
+    // A deep copy: openapi-typescript annotates the object it is given.
+    const ast = await openapiTS(structuredClone(document), { alphabetize: false, silent: true });
+    types = astToString(ast);
+  } catch (err) {
+    throw new SpecError([{ file: specPath, pointer: '', message: `openapi-typescript: ${(err as Error).message}` }]);
+  }
+  let catalog: string;
+  try {
+    catalog = buildCatalogSource(document);
+  } catch (err) {
+    throw new SpecError([{ file: specPath, pointer: '', message: `catalog: ${(err as Error).message}` }]);
+  }
+  const files: GeneratedFiles = new Map();
+  files.set('openapi.ts', `${HEADER}\n/* eslint-disable */\n\n${types}`);
+  files.set('catalog.ts', catalog);
+  files.set('index.ts', `${HEADER}\nexport type * from './openapi.js';\nexport * from './catalog.js';\n`);
+  return files;
+}
+
+/** Names of files in `outDir` that differ from `files`, are missing, or should not be there. */
+export function staleFiles(outDir: string, files: GeneratedFiles): string[] {
+  const stale: string[] = [];
+  for (const [name, content] of files) {
+    const path = join(outDir, name);
+    if (!existsSync(path) || readFileSync(path, 'utf8') !== content) stale.push(name);
+  }
+  if (existsSync(outDir)) {
+    for (const name of readdirSync(outDir)) if (!files.has(name)) stale.push(name);
+  }
+  return stale.sort();
+}
+
+export function writeGenerated(outDir: string, files: GeneratedFiles): void {
+  mkdirSync(outDir, { recursive: true });
+  const tmp = join(outDir, `.tmp-${process.pid}`);
+  rmSync(tmp, { recursive: true, force: true });
+  mkdirSync(tmp);
+  try {
+    for (const [name, content] of files) writeFileSync(join(tmp, name), content);
+    for (const name of readdirSync(outDir)) {
+      if (!name.startsWith('.tmp-') && !files.has(name)) rmSync(join(outDir, name), { recursive: true });
+    }
+    // rename() replaces each file atomically; readers never see a partly written file.
+    for (const name of files.keys()) renameSync(join(tmp, name), join(outDir, name));
+  } finally {
+    rmSync(tmp, { recursive: true, force: true });
+  }
+}

@@ -1,0 +1,179 @@
+// Loads the hand-written spec and reports every problem with its file, line and JSON pointer, before anything is
+// generated. Three layers: YAML syntax, OpenAPI structure (Redocly's maintained linter), and the
+// `x-snapengage-resource` loading hints (a JSON Schema plus the cross-checks a schema cannot express).
+import { readFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { LineCounter, parseDocument, isMap, isSeq, isScalar, type Node as YamlNode } from 'yaml';
+import { createConfig, lintFromString } from '@redocly/openapi-core';
+import Ajv2020 from 'ajv/dist/2020.js';
+
+const require = createRequire(import.meta.url);
+const extensionSchema = require('./resource-extension.schema.json') as object;
+
+export const RESOURCE_EXTENSION = 'x-snapengage-resource';
+export const CREDENTIAL_EXTENSION = 'x-snapengage-credential';
+export const HTTP_METHODS = ['get', 'put', 'post', 'delete', 'patch', 'head', 'options'] as const;
+
+export interface SpecProblem {
+  file: string;
+  line?: number;
+  pointer: string;
+  message: string;
+}
+
+export class SpecError extends Error {
+  constructor(readonly problems: SpecProblem[]) {
+    super(problems.map(formatProblem).join('\n'));
+    this.name = 'SpecError';
+  }
+}
+
+export function formatProblem(p: SpecProblem): string {
+  return `${p.file}${p.line ? `:${p.line}` : ''} ${p.pointer || '#'}: ${p.message}`;
+}
+
+// Loose typing on purpose: the spec is user-edited input, checked field by field below.
+export type Json = any; // eslint-disable-line @typescript-eslint/no-explicit-any
+
+export interface LoadedSpec {
+  file: string;
+  source: string;
+  document: Json;
+}
+
+function escapePointer(segment: string): string {
+  return segment.replace(/~/g, '~0').replace(/\//g, '~1');
+}
+export function pointer(...segments: (string | number)[]): string {
+  return '#/' + segments.map((s) => escapePointer(String(s))).join('/');
+}
+
+/** Line (1-based) of the YAML node at a JSON pointer, or of its closest existing ancestor. */
+function lineOf(doc: ReturnType<typeof parseDocument>, counter: LineCounter, ptr: string): number | undefined {
+  const segments = ptr.replace(/^#\/?/, '').split('/').filter(Boolean)
+    .map((s) => s.replace(/~1/g, '/').replace(/~0/g, '~'));
+  let node: YamlNode | null | undefined = doc.contents as YamlNode;
+  let best = node?.range?.[0];
+  for (const seg of segments) {
+    if (isMap(node)) {
+      const pair = node.items.find((p) => (isScalar(p.key) ? String(p.key.value) : String(p.key)) === seg);
+      if (!pair) break;
+      best = (pair.key as YamlNode | undefined)?.range?.[0] ?? best;
+      node = pair.value as YamlNode;
+    } else if (isSeq(node)) {
+      node = node.items[Number(seg)] as YamlNode;
+      best = node?.range?.[0] ?? best;
+    } else break;
+  }
+  return best === undefined ? undefined : counter.linePos(best).line;
+}
+
+export async function loadAndValidateSpec(file: string): Promise<LoadedSpec> {
+  let source: string;
+  try {
+    source = readFileSync(file, 'utf8');
+  } catch (err) {
+    throw new SpecError([{ file, pointer: '', message: `cannot read the spec: ${(err as Error).message}` }]);
+  }
+  const counter = new LineCounter();
+  const yamlDoc = parseDocument(source, { lineCounter: counter, prettyErrors: false, uniqueKeys: true });
+  if (yamlDoc.errors.length > 0) {
+    throw new SpecError(yamlDoc.errors.map((e) => ({
+      file, pointer: '', line: counter.linePos(e.pos[0]).line, message: `YAML: ${e.message.split('\n')[0]}`,
+    })));
+  }
+  const document = yamlDoc.toJS({ maxAliasCount: 100 }) as Json;
+  const problems: SpecProblem[] = [];
+  const at = (ptr: string, message: string) => problems.push({ file, pointer: ptr, line: lineOf(yamlDoc, counter, ptr), message });
+
+  // OpenAPI structure: the `minimal` ruleset reports what makes a spec invalid, not style.
+  const config = await createConfig({ extends: ['minimal'] });
+  const lintProblems = await lintFromString({ source, absoluteRef: file, config });
+  for (const p of lintProblems) {
+    if (p.severity !== 'error') continue;
+    at(p.location[0]?.pointer ?? '#', `OpenAPI: ${p.message}`);
+  }
+  if (problems.length === 0) checkResourceExtensions(document, at);
+  if (problems.length > 0) throw new SpecError(problems);
+  return { file, source, document };
+}
+
+function checkResourceExtensions(spec: Json, at: (ptr: string, message: string) => void): void {
+  const ajv = new Ajv2020.default({ allErrors: true, strict: false });
+  const validate = ajv.compile<Json>(extensionSchema);
+  const schemes: Record<string, Json> = spec.components?.securitySchemes ?? {};
+  for (const [name, scheme] of Object.entries(schemes)) {
+    const cred = scheme?.[CREDENTIAL_EXTENSION];
+    if (!cred || typeof cred.option !== 'string' || typeof cred.env !== 'string' || typeof cred.howToGet !== 'string') {
+      at(pointer('components', 'securitySchemes', name), `${CREDENTIAL_EXTENSION} needs string fields option, env and howToGet`);
+    }
+  }
+  const seen = new Map<string, string>();
+  const loadable = new Map<string, { ptr: string; ext: Json; op: Json }>();
+  for (const [path, item] of Object.entries<Json>(spec.paths ?? {})) {
+    for (const method of HTTP_METHODS) {
+      const op = item?.[method];
+      if (!op) continue;
+      const opPtr = pointer('paths', path, method);
+      const ext = op[RESOURCE_EXTENSION];
+      if (method === 'get' && ext === undefined) {
+        at(opPtr, `every GET needs ${RESOURCE_EXTENSION} (set loadable: false to opt out)`);
+        continue;
+      }
+      if (ext === undefined) continue;
+      const extPtr = `${opPtr}/${RESOURCE_EXTENSION}`;
+      if (!validate(ext)) {
+        for (const e of validate.errors ?? []) {
+          const extra = e.params && 'additionalProperty' in e.params ? ` (${String(e.params.additionalProperty)})` : '';
+          at(extPtr + e.instancePath, `${RESOURCE_EXTENSION}: ${e.message ?? 'invalid'}${extra}`);
+        }
+        continue;
+      }
+      if (seen.has(ext.name)) at(`${extPtr}/name`, `resource name "${ext.name}" is also used by ${seen.get(ext.name)}`);
+      seen.set(ext.name, `${method.toUpperCase()} ${path}`);
+      const security: string[] = (op.security ?? spec.security ?? []).flatMap((s: Json) => Object.keys(s));
+      const expected = ext.credential === null ? [] : [ext.credential];
+      if (security.join(',') !== expected.join(',')) {
+        at(`${extPtr}/credential`, `credential "${ext.credential}" does not match the operation's security [${security.join(', ')}]`);
+      }
+      if (ext.credential !== null && !schemes[ext.credential]) at(`${extPtr}/credential`, `no securityScheme named "${ext.credential}"`);
+      if (ext.loadable && method !== 'get') at(`${extPtr}/loadable`, 'only GET operations can be loadable');
+      if (ext.loadable) loadable.set(ext.name, { ptr: extPtr, ext, op: { ...op, parameters: [...(item.parameters ?? []), ...(op.parameters ?? [])] } });
+    }
+  }
+  for (const { ptr, ext, op } of loadable.values()) {
+    const declared = new Map<string, Json>();
+    for (const p of op.parameters) {
+      const param = p.$ref ? resolveLocalRef(spec, p.$ref) : p;
+      if (param?.name) declared.set(param.name, param);
+    }
+    for (const [name, source] of Object.entries<Json>(ext.params ?? {})) {
+      if (!declared.has(name)) at(`${ptr}/params/${escapePointer(name)}`, `"${name}" is not a parameter of the operation`);
+      if (source.from === 'incremental' && !ext.incremental) at(`${ptr}/params/${escapePointer(name)}`, 'from: incremental needs an incremental block');
+      if (source.from === 'parent') {
+        if (source.resource !== ext.parent) at(`${ptr}/params/${escapePointer(name)}/resource`, `must be the resource's parent ("${ext.parent ?? 'none'}")`);
+      }
+    }
+    for (const [name, param] of declared) {
+      if (param.required && !(name in (ext.params ?? {}))) at(`${ptr}/params`, `required parameter "${name}" has no source`);
+    }
+    if (ext.incremental) {
+      for (const bound of ['startParam', 'endParam'] as const) {
+        const name = ext.incremental[bound];
+        if (!declared.has(name)) at(`${ptr}/incremental/${bound}`, `"${name}" is not a parameter of the operation`);
+      }
+    }
+    if (ext.parent !== undefined) {
+      if (!loadable.has(ext.parent)) at(`${ptr}/parent`, `parent "${ext.parent}" is not a loadable resource`);
+      else if (ext.parent === ext.name) at(`${ptr}/parent`, 'a resource cannot be its own parent');
+    }
+    for (const [field, add] of Object.entries<Json>(ext.addFields ?? {})) {
+      if (!declared.has(add.param)) at(`${ptr}/addFields/${escapePointer(field)}`, `"${add.param}" is not a parameter of the operation`);
+    }
+  }
+}
+
+export function resolveLocalRef(spec: Json, ref: string): Json {
+  if (!ref.startsWith('#/')) throw new Error(`only local $refs are supported, got ${ref}`);
+  return ref.slice(2).split('/').reduce((node: Json, seg) => node?.[seg.replace(/~1/g, '/').replace(/~0/g, '~')], spec);
+}
