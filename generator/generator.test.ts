@@ -1,0 +1,153 @@
+import { execFileSync, spawnSync } from 'node:child_process';
+import { cpSync, mkdtempSync, readFileSync, readdirSync, writeFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { parseDocument } from 'yaml';
+import { DEFAULT_OUT, DEFAULT_SPEC, generate, staleFiles, writeGenerated } from './generate.js';
+import { SpecError } from './validate-spec.js';
+
+const root = resolve(import.meta.dirname, '..');
+const tmp = mkdtempSync(join(tmpdir(), 'snapengage-generator-'));
+afterAll(() => rmSync(tmp, { recursive: true, force: true }));
+
+function runCli(args: string[]) {
+  return spawnSync(process.execPath, ['--import', 'tsx', join(root, 'generator/cli.ts'), ...args], {
+    cwd: root, encoding: 'utf8', timeout: 60_000,
+  });
+}
+
+/** A copy of the real spec with one more loadable endpoint: the Widget Availability API. */
+function specWithExtraEndpoint(): string {
+  const doc = parseDocument(readFileSync(DEFAULT_SPEC, 'utf8'));
+  doc.setIn(['paths', '/public/api/v2/chat/{widgetId}'], {
+    get: {
+      operationId: 'getPublicWidgetAvailability',
+      summary: 'Public widget availability.',
+      description: '[code] Used without a key by public integrations.',
+      security: [],
+      parameters: [{ $ref: '#/components/parameters/WidgetIdPath' }],
+      responses: {
+        '200': {
+          description: 'Availability.',
+          content: {
+            'application/json': {
+              schema: {
+                type: 'object',
+                properties: {
+                  data: { type: 'object', properties: { online: { $ref: '#/components/schemas/LooseBoolean' }, widgetId: { type: 'string' } } },
+                },
+              },
+            },
+          },
+        },
+        '404': { $ref: '#/components/responses/NotFound' },
+      },
+      'x-snapengage-resource': {
+        name: 'public_availability',
+        description: 'Whether each widget is online (public endpoint).',
+        loadable: true,
+        credential: null,
+        dataSelector: 'data',
+        primaryKey: ['widgetId'],
+        writeDisposition: 'merge',
+        paginator: { type: 'single_page' },
+        params: { widgetId: { from: 'env', env: 'SNAPENGAGE_WIDGET_ID', each: true } },
+        addFields: { widgetId: { from: 'param', param: 'widgetId' } },
+      },
+    },
+  });
+  return doc.toString();
+}
+
+describe('generator', () => {
+  it('generated/ is up to date with the spec, and a rerun is byte-identical', async () => {
+    const first = await generate();
+    const second = await generate();
+    expect([...second.entries()]).toEqual([...first.entries()]);
+    expect(staleFiles(DEFAULT_OUT, first)).toEqual([]);
+  });
+
+  it('the catalog holds every resource of the spec with its loading hints', async () => {
+    const catalog = (await generate()).get('catalog.ts')!;
+    for (const name of ['logs', 'widgets', 'users', 'chat_availability', 'chat_poll', 'visitor_typing']) {
+      expect(catalog).toContain(`"name": "${name}"`);
+    }
+    expect(catalog).toContain('"nextUrlPath": "linkToNextSetOfResults"');
+    expect(catalog).toMatch(/"name": "start_chat",\s+"description": "[^"]+",\s+"loadable": false/);
+    expect(catalog).toContain('export type ResourceName = "logs" | "chat_availability" | "chat_poll" | "visitor_typing" | "widgets" | "users";');
+  });
+
+  it('adding an operation with the extension is all it takes for a new resource', async () => {
+    const specPath = join(tmp, 'extra.yaml');
+    writeFileSync(specPath, specWithExtraEndpoint());
+    const out = join(tmp, 'extra-out');
+    const result = runCli(['--spec', specPath, '--out', out]);
+    expect(result.stderr).toBe('');
+    expect(result.status).toBe(0);
+    const types = readFileSync(join(out, 'openapi.ts'), 'utf8');
+    const catalog = readFileSync(join(out, 'catalog.ts'), 'utf8');
+    expect(types).toContain('"/public/api/v2/chat/{widgetId}": {');
+    expect(types).toContain('getPublicWidgetAvailability');
+    expect(catalog).toContain('"name": "public_availability"');
+    expect(catalog).toContain('public_availability: NonNullable<paths["/public/api/v2/chat/{widgetId}"]');
+    // The new types typecheck together with the catalog.
+    cpSync(join(root, 'tsconfig.base.json'), join(tmp, 'tsconfig.base.json'));
+    writeFileSync(join(tmp, 'package.json'), '{ "type": "module" }\n');
+    writeFileSync(join(tmp, 'tsconfig.json'), JSON.stringify({ extends: './tsconfig.base.json', compilerOptions: { noEmit: true, types: [] }, include: ['extra-out'] }));
+    execFileSync(process.execPath, [join(root, 'node_modules/typescript/bin/tsc'), '-p', join(tmp, 'tsconfig.json')], { encoding: 'utf8' });
+  });
+
+  it('an invalid spec lists each problem with file, line and pointer, exits non-zero and leaves the output untouched', () => {
+    const out = join(tmp, 'untouched');
+    writeGenerated(out, new Map([['catalog.ts', 'previous content\n']]));
+    const bad = readFileSync(DEFAULT_SPEC, 'utf8')
+      .replace('        dataSelector: cases\n', '        dataSelecter: cases\n')
+      .replace('        primaryKey: [email]\n', '        primaryKey: email\n');
+    const specPath = join(tmp, 'bad.yaml');
+    writeFileSync(specPath, bad);
+    const result = runCli(['--spec', specPath, '--out', out]);
+    expect(result.status).toBe(1);
+    expect(result.stderr).toMatch(/bad\.yaml:\d+ #\/paths\/~1api~1v2~1\{orgId\}~1logs\/get\/x-snapengage-resource: .*additional properties \(dataSelecter\)/);
+    expect(result.stderr).toMatch(/bad\.yaml:\d+ #\/paths\/~1api~1v1~1user\.json\/get\/x-snapengage-resource\/primaryKey: .*must be array/);
+    expect(readdirSync(out)).toEqual(['catalog.ts']);
+    expect(readFileSync(join(out, 'catalog.ts'), 'utf8')).toBe('previous content\n');
+  });
+
+  it('reports YAML syntax errors and OpenAPI structure errors with their line', async () => {
+    const yamlBad = join(tmp, 'syntax.yaml');
+    writeFileSync(yamlBad, 'openapi: 3.1.0\ninfo:\n  title: x\n  title: y\n');
+    await expect(generate(yamlBad)).rejects.toThrow(/syntax\.yaml:4 .*YAML/);
+    const structure = join(tmp, 'structure.yaml');
+    writeFileSync(structure, 'openapi: 3.1.0\ninfo:\n  title: x\npaths: {}\n');
+    const err = await generate(structure).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(SpecError);
+    expect((err as SpecError).problems[0]).toMatchObject({ line: 2, pointer: '#/info', message: expect.stringContaining('version') });
+  });
+
+  it('rejects loading hints that contradict the operation', async () => {
+    const bad = readFileSync(DEFAULT_SPEC, 'utf8')
+      .replace("          caseId: { from: parent, resource: logs, field: id }\n          index:", "          caseId: { from: parent, resource: logs, field: id }\n          nope: { from: constant, value: 1 }\n          index:")
+      .replace('        name: widgets\n', '        name: users\n');
+    const specPath = join(tmp, 'semantic.yaml');
+    writeFileSync(specPath, bad);
+    const err = (await generate(specPath).catch((e: unknown) => e)) as SpecError;
+    expect(err).toBeInstanceOf(SpecError);
+    const messages = err.problems.map((p) => `${p.pointer}: ${p.message}`);
+    expect(messages).toContainEqual(expect.stringMatching(/params\/nope: "nope" is not a parameter of the operation/));
+    expect(messages).toContainEqual(expect.stringMatching(/name: resource name "users" is also used by/));
+  });
+
+  it('--check exits non-zero and lists the stale files', () => {
+    const out = join(tmp, 'stale');
+    cpSync(DEFAULT_OUT, out, { recursive: true });
+    writeFileSync(join(out, 'catalog.ts'), readFileSync(join(out, 'catalog.ts'), 'utf8') + '// edited by hand\n');
+    writeFileSync(join(out, 'leftover.ts'), 'export {};\n');
+    const result = runCli(['--check', '--out', out]);
+    expect(result.status).toBe(1);
+    expect(result.stderr).toContain('catalog.ts');
+    expect(result.stderr).toContain('leftover.ts');
+    expect(result.stderr).not.toContain('openapi.ts');
+    expect(runCli(['--check']).status).toBe(0);
+  });
+});

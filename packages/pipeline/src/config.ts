@@ -1,0 +1,71 @@
+// PipelineConfig: the one typed shape that describes a pipeline. It is the only contract between the loader and the
+// scaffolder (which writes `definePipeline({...})` into src/pipeline.ts), so keep it plain data plus optional
+// filter/map functions, and keep every field optional except what has no sensible default.
+import type { ResourceName, ResourceRecords } from 'snapengage-client';
+
+export type { ResourceName, ResourceRecords };
+
+export type WriteDisposition = 'merge' | 'append' | 'replace';
+
+/** Where the data goes. A union so more destinations can be added without breaking existing configs. */
+export type DestinationConfig = DuckDBDestination;
+
+export interface DuckDBDestination {
+  type: 'duckdb';
+  /** DuckDB database file; default `snapengage.duckdb` (relative to the working directory). */
+  path?: string;
+  /** Schema the tables are created in; default `snapengage_data`. */
+  dataset?: string;
+}
+
+/** A record as it arrives from the API, before normalization. */
+export type SourceRecord = Record<string, unknown>;
+
+export interface ResourceOptions<R extends SourceRecord = SourceRecord> {
+  /** false skips the resource without removing it from the config. Default true. */
+  selected?: boolean;
+  /** Default: the catalog's (merge where the resource has a primary key). */
+  writeDisposition?: WriteDisposition;
+  /** Overrides the catalog's primary key (field names of the record). */
+  primaryKey?: string[];
+  /** Incremental resources only. */
+  incremental?: {
+    /** First day to load, `YYYY-MM-DD`. Default: env SNAPENGAGE_START_DATE, else the catalog's default (30 days ago). */
+    startDate?: string;
+    /** Days re-read before the last loaded day on every run, merged on the primary key. Default: the catalog's (1). */
+    lookbackDays?: number;
+  };
+  /** Nested objects deeper than this are stored as JSON instead of more columns / child tables. Default 4. */
+  maxNestingDepth?: number;
+  /** Steps applied in order to every record before normalization: a filter drops records, a map reshapes them. */
+  steps?: Array<{ filter: (record: R) => boolean } | { map: (record: R) => SourceRecord }>;
+}
+
+export type ResourcesConfig = {
+  [N in ResourceName]?: ResourceOptions<ResourceRecords[N] & SourceRecord> | true;
+};
+
+export interface PipelineConfig {
+  /** Names the pipeline in `_pipeline_loads` and `_pipeline_state`; default `snapengage_pipeline`. */
+  pipelineName?: string;
+  /** Default `{ type: 'duckdb', path: 'snapengage.duckdb', dataset: 'snapengage_data' }`. */
+  destination?: DestinationConfig;
+  /** The resources to load, by catalog name. `true` = catalog defaults. */
+  resources: ResourcesConfig;
+  /** Proactive client-side limit, requests per second across all resources. Default 10. */
+  rateLimit?: { requestsPerSecond: number };
+  /** Requests in flight at once. Default 4. */
+  concurrency?: number;
+  /** Connection settings. Default: environment variables (`SNAPENGAGE_*`, also read from `.env`). */
+  connection?: {
+    baseUrl?: string;
+    /** Per-request timeout in milliseconds. */
+    timeoutMs?: number;
+    maxRetries?: number;
+  };
+}
+
+/** Identity function that gives a config its type (and editor completion) in `src/pipeline.ts`. */
+export function definePipeline<const C extends PipelineConfig>(config: C): C {
+  return config;
+}

@@ -1,0 +1,146 @@
+// Every failure the user can act on becomes ONE line (what, where, how to fix) and an exit code. Messages never carry
+// secrets: URLs come from the client already redacted, and credentials are only ever named by their env var.
+import { resources, securitySchemes, type ResourceName } from 'snapengage-client';
+
+/** Base class of the loader's errors; `message` is one line meant for a human. */
+export class PipelineError extends Error {
+  override name = 'PipelineError';
+  /** Process exit code the CLI uses: 1 = the run failed, 2 = bad usage. */
+  readonly exitCode: number = 1;
+}
+
+/** Bad configuration or a missing environment variable; detected before any request. */
+export class ConfigError extends PipelineError {
+  override name = 'ConfigError';
+}
+
+/** Wrong command line (unknown resource, bad flag); the CLI exits 2. */
+export class UsageError extends PipelineError {
+  override name = 'UsageError';
+  override readonly exitCode = 2;
+}
+
+/** A request to SnapEngage failed after the client's retries. */
+export class ExtractError extends PipelineError {
+  override name = 'ExtractError';
+  constructor(
+    message: string,
+    readonly resource: string,
+    readonly kind: string,
+    options?: { cause?: unknown },
+  ) {
+    super(message, options);
+  }
+}
+
+/** The DuckDB file could not be opened or written (locked, disk full, corrupt). */
+export class DestinationError extends PipelineError {
+  override name = 'DestinationError';
+}
+
+/** The run was cancelled through its AbortSignal. */
+export class AbortedError extends PipelineError {
+  override name = 'AbortedError';
+}
+
+interface ClientErrorShape {
+  kind: string;
+  status?: number;
+  url?: string;
+  operation?: string;
+  requestId?: string;
+  retries?: number;
+  message: string;
+}
+
+function isClientError(error: unknown): error is ClientErrorShape {
+  return error instanceof Error && typeof (error as { kind?: unknown }).kind === 'string' && error.name === 'SnapEngageError';
+}
+
+function credentialHint(resourceName: string): string {
+  const resource = resources[resourceName as ResourceName];
+  const scheme = resource?.credential ? securitySchemes[resource.credential] : undefined;
+  if (!scheme) return 'check your credentials';
+  return `check ${scheme.env} (${scheme.howToGet})`;
+}
+
+function originOf(url: string | undefined): string {
+  if (!url) return 'the SnapEngage API';
+  try {
+    return new URL(url).origin;
+  } catch {
+    return url;
+  }
+}
+
+/** Turns a client error (or anything thrown while extracting) into one actionable line. */
+export function describeExtractError(error: unknown, resourceName: string): PipelineError {
+  if (error instanceof PipelineError) return error;
+  if (!isClientError(error)) {
+    const text = error instanceof Error ? error.message : String(error);
+    return new ExtractError(`Extracting ${resourceName} failed: ${firstLine(text)}`, resourceName, 'unknown', { cause: error });
+  }
+  const where = `${error.operation ?? resourceName}${error.status ? ` (HTTP ${error.status})` : ''} at ${error.url ?? originOf(error.url)}`;
+  const retried = error.retries ? ` after ${error.retries} retries` : '';
+  const requestId = error.requestId ? ` [request id ${error.requestId}]` : '';
+  let fix: string;
+  switch (error.kind) {
+    case 'auth':
+      fix = `the credential was refused: ${credentialHint(resourceName)}`;
+      break;
+    case 'not_found':
+      fix = 'not found: check the ids in SNAPENGAGE_ORG_ID / SNAPENGAGE_WIDGET_ID and SNAPENGAGE_BASE_URL';
+      break;
+    case 'network':
+      fix = `cannot reach ${originOf(error.url)}${retried}: check SNAPENGAGE_BASE_URL and your network`;
+      break;
+    case 'timeout':
+      fix = `timed out${retried}: raise connection.timeoutMs or lower concurrency`;
+      break;
+    case 'rate_limited':
+      fix = `rate limited${retried}: lower rateLimit.requestsPerSecond or concurrency in the pipeline config`;
+      break;
+    case 'server':
+      fix = `server error${retried}: retry later`;
+      break;
+    case 'invalid_response':
+      fix = `the response was not the expected JSON${retried}: check SNAPENGAGE_BASE_URL points at the SnapEngage API`;
+      break;
+    case 'bad_request':
+      fix = 'the API refused the parameters: check SNAPENGAGE_START_DATE and the ids in your environment';
+      break;
+    case 'aborted':
+      return new AbortedError(`Run cancelled while extracting ${resourceName}`, { cause: error });
+    default:
+      fix = firstLine(error.message);
+  }
+  return new ExtractError(`Extracting ${resourceName} failed: ${where}: ${fix}${requestId}`, resourceName, error.kind, { cause: error });
+}
+
+/** Turns a DuckDB failure into one line; the file path is named, the fix is suggested. */
+export function describeDestinationError(error: unknown, path: string): PipelineError {
+  if (error instanceof PipelineError) return error;
+  const text = firstLine(error instanceof Error ? error.message : String(error));
+  if (/lock/i.test(text)) {
+    const holder = /PID (\d+)/i.exec(text)?.[1];
+    return new DestinationError(
+      `DuckDB file ${path} is locked by another process${holder ? ` (pid ${holder})` : ''}: close it (another pipeline run, a DuckDB shell) and retry`,
+      { cause: error },
+    );
+  }
+  if (/no space left|ENOSPC|disk (is )?full|not enough space/i.test(text)) {
+    return new DestinationError(`Disk full while writing ${path}: free some space and rerun (nothing of this run was committed)`, { cause: error });
+  }
+  if (/permission denied|EACCES|EPERM|read-only/i.test(text)) {
+    return new DestinationError(`Cannot write DuckDB file ${path} (permission denied): choose a writable path with --duckdb`, { cause: error });
+  }
+  if (/no such file|ENOENT|cannot open/i.test(text)) {
+    return new DestinationError(`Cannot open DuckDB file ${path}: ${text} (does the directory exist?)`, { cause: error });
+  }
+  return new DestinationError(`DuckDB error on ${path}: ${text}`, { cause: error });
+}
+
+export function firstLine(text: string): string {
+  const line = text.split('\n').find((l) => l.trim() !== '') ?? text;
+  return line.length > 300 ? `${line.slice(0, 300)}…` : line.trim();
+}

@@ -1,0 +1,178 @@
+import {
+  AGENT_LINES,
+  CLIENTS,
+  EMAIL_DOMAINS,
+  JS_VARIABLE_NAMES,
+  LABEL_VALUES,
+  LANGUAGE_CODES,
+  OFFLINE_MESSAGES,
+  OPENERS,
+  OPERATOR_VARIABLE_NAMES,
+  PAGES,
+  PLACES,
+  REFERRERS,
+  SURVEY_COMMENTS,
+  VISITOR_FOLLOW_UPS,
+  VISITORS,
+} from './corpus.js';
+import type { Agent, WidgetFixture } from './fixtures.js';
+import { hashInts, Rng } from './random.js';
+
+// Builds one case in the Logs API's shape from (seed, kind, widget, index). Key order is fixed, so the same
+// case always serializes to the same bytes — the truth endpoint and the Logs API share this function.
+// Some optional keys are left out or null on purpose: public clients treat every Case key as optional.
+
+export type CaseRecord = Record<string, unknown>;
+
+interface TranscriptEntry {
+  id: string;
+  date: number;
+  date_seconds: number;
+  date_milliseconds: number;
+  alias: string;
+  message: string;
+  translations: string;
+}
+
+const SITE = 'https://shop.example.com';
+
+export function viewCaseUrl(id: string): string {
+  return `https://www.snapengage.com/viewcase?c=${id}`;
+}
+
+function transcriptEntry(author: Agent | undefined, date: number, message: string): TranscriptEntry {
+  return {
+    id: author ? `wc:${author.agentId}` : '',
+    date,
+    date_seconds: Math.floor(date / 1000),
+    date_milliseconds: date,
+    alias: author ? author.agentAlias : '',
+    message,
+    translations: '',
+  };
+}
+
+/** A chat's transcript: visitor and agent lines alternating, 0 to 40 entries, times increasing. */
+function buildTranscript(rng: Rng, agent: Agent, opener: string, startMs: number): TranscriptEntry[] {
+  const roll = rng.next();
+  const length = roll < 0.08 ? 0 : roll < 0.33 ? rng.int(1, 3) : roll < 0.83 ? rng.int(4, 12) : rng.int(13, 40);
+  const entries: TranscriptEntry[] = [];
+  let t = startMs;
+  let visitorTurn = true;
+  for (let i = 0; i < length; i++) {
+    const message = i === 0 ? opener : visitorTurn ? rng.pick(VISITOR_FOLLOW_UPS) : rng.pick(AGENT_LINES);
+    entries.push(transcriptEntry(visitorTurn ? undefined : agent, t, message));
+    t += rng.int(3_000, 90_000);
+    // Mostly alternate, sometimes one side writes twice in a row.
+    if (rng.chance(0.85)) visitorTurn = !visitorTurn;
+  }
+  return entries;
+}
+
+function nameValues(rng: Rng, names: readonly string[], count: number, valueOf: (name: string) => string): Array<{ name: string; value: string }> {
+  const out: Array<{ name: string; value: string }> = [];
+  const start = rng.int(0, names.length - 1);
+  for (let i = 0; i < count && i < names.length; i++) {
+    const name = names[(start + i) % names.length] ?? 'name';
+    out.push({ name, value: valueOf(name) });
+  }
+  return out;
+}
+
+function ipAddress(rng: Rng): string {
+  if (rng.chance(0.1)) return `2001:db8:${rng.hex(4)}::${rng.hex(4)}`;
+  return `${rng.pick([198, 203, 192])}.${rng.int(0, 255)}.${rng.int(0, 255)}.${rng.int(1, 254)}`;
+}
+
+/**
+ * Builds a case. `kind`/`index` only seed the PRNG; `id` and `createdMs` are given by the caller (the
+ * timeline and id codec for generated cases, "now" and a fresh id for injected ones).
+ */
+export function buildCase(key: number, widget: WidgetFixture, kind: number, index: number, id: string, createdMs: number): CaseRecord {
+  const rng = new Rng(hashInts(key, 0xca5e, kind, widget.index, index));
+  const isChat = rng.chance(0.78);
+  const visitor = rng.pick(VISITORS);
+  const email = `${visitor.handle}${rng.int(1, 999)}@${rng.pick(EMAIL_DOMAINS)}`;
+  const place = rng.pick(PLACES);
+  const client = rng.pick(CLIENTS);
+  const agent = rng.pick(widget.agents);
+  const opener = isChat ? rng.pick(OPENERS) : rng.pick(OFFLINE_MESSAGES);
+  const waitSeconds = rng.int(0, 240);
+  const transcripts = isChat ? buildTranscript(rng, agent, opener, createdMs + waitSeconds * 1000) : [];
+  const lastEntry = transcripts[transcripts.length - 1];
+  const durationSeconds = lastEntry ? Math.floor((lastEntry.date - createdMs) / 1000) + rng.int(5, 60) : 0;
+  const page = rng.pick(PAGES);
+
+  const record: CaseRecord = {
+    id,
+    url: viewCaseUrl(id),
+    type: isChat ? 'chat' : 'offline',
+  };
+  if (rng.chance(0.95)) record.requested_by = email;
+  if (rng.chance(0.96)) {
+    record.requester_details = {
+      name: rng.chance(0.9) ? `${visitor.first} ${visitor.last}` : '',
+      emails: rng.chance(0.9) ? [email] : [],
+      phones: rng.chance(0.3) ? [`+${rng.int(1, 99)} ${rng.int(100, 999)}-${rng.int(1000, 9999)}`] : [],
+      social_profile_links: rng.chance(0.15) ? [`twitter,${visitor.handle.replace('.', '_')},${rng.int(100000, 999999999)},`] : [],
+    };
+  }
+  record.description = opener;
+  record.created_at_date = createdMs;
+  record.created_at_seconds = Math.floor(createdMs / 1000);
+  record.created_at_milliseconds = createdMs;
+  record.proactive_chat = isChat && rng.chance(0.15);
+  record.page_url = `${SITE}${page}`;
+  if (rng.chance(0.65)) record.referrer_url = rng.pick(REFERRERS);
+  if (rng.chance(0.95)) record.entry_url = `${SITE}${rng.pick(PAGES)}`;
+  record.ip_address = ipAddress(rng);
+  record.user_agent = client.userAgent;
+  record.browser = client.browser;
+  record.os = client.os;
+  record.country_code = place.countryCode;
+  record.country = place.country;
+  if (rng.chance(0.92)) record.region = place.region;
+  record.city = rng.chance(0.97) ? place.city : null;
+  if (rng.chance(0.94)) {
+    record.latitude = Math.round((place.latitude + (rng.next() - 0.5) * 0.2) * 10000) / 10000;
+    record.longitude = Math.round((place.longitude + (rng.next() - 0.5) * 0.2) * 10000) / 10000;
+  }
+  record.source_id = rng.pick([1, 1, 1, 2, 5, 7]);
+  if (isChat) {
+    record.chat_waittime = waitSeconds;
+    record.chat_duration = durationSeconds;
+    record.chat_agent_id = agent.agentId;
+    record.chat_agent_alias = agent.agentAlias;
+  }
+  record.language_code = rng.pick(LANGUAGE_CODES);
+  if (rng.chance(0.5)) record.destination_url = rng.chance(0.5) ? `${SITE}/thank-you` : '';
+  // Survey results exist only for some finished chats (they arrive after the chat closes).
+  if (isChat && transcripts.length >= 2 && rng.chance(0.3)) {
+    record.survey_score = rng.pick([0, 20, 40, 60, 80, 100]);
+    if (rng.chance(0.7)) record.survey_comments = rng.pick(SURVEY_COMMENTS);
+  }
+  if (rng.chance(0.6)) {
+    record.javascript_variables = nameValues(rng, JS_VARIABLE_NAMES, rng.int(1, 3), (name) =>
+      name === 'cartValue' ? (rng.int(500, 50000) / 100).toFixed(2) : name === 'plan' ? rng.pick(['free', 'pro', 'team']) : rng.hex(8),
+    );
+  }
+  if (rng.chance(0.5)) {
+    record.operator_variables = nameValues(rng, OPERATOR_VARIABLE_NAMES, rng.int(0, 2), (name) =>
+      name === 'order_id' ? `A-${rng.int(10000, 99999)}` : name === 'crm_link' ? `https://crm.example.com/c/${rng.int(1, 99999)}` : rng.pick(['VIP', 'callback', 'é ü ñ', '']),
+    );
+  }
+  record.labels = rng.chance(0.7)
+    ? nameValues(rng, Object.keys(LABEL_VALUES), rng.int(1, 3), (name) => rng.pick(LABEL_VALUES[name] ?? ['']))
+    : [];
+  record.transcripts = transcripts;
+  return record;
+}
+
+/** The creation time of a record as the Logs API orders it, or undefined when it carries no usable time. */
+export function createdTimeOf(record: CaseRecord): number | undefined {
+  for (const [key, scale] of [['created_at_milliseconds', 1], ['created_at_date', 1], ['created_at_seconds', 1000]] as const) {
+    const value = record[key];
+    if (typeof value === 'number' && Number.isFinite(value)) return Math.floor(value * scale);
+  }
+  return undefined;
+}

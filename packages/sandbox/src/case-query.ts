@@ -1,0 +1,81 @@
+import { compareDates, isKnownTimeZone, nextDay, parseDateParam, startOfDayIn } from './dates.js';
+import type { SandboxState } from './state.js';
+import type { CaseQuery, SortKey } from './store.js';
+
+// Reads the Logs API query (widgetId, timezone, start, end, next) into a CaseQuery. Shared by the Logs API
+// and the truth endpoint, so "the same filter" means the same thing in both.
+
+export type ParsedCaseQuery =
+  | { ok: true; query: CaseQuery; widgetCount: number }
+  | { ok: false; status: 400; message: string }
+  | { ok: false; status: 404 };
+
+const DEFAULT_TIME_ZONE = 'Etc/UTC';
+const MAX_CURSOR_LENGTH = 1000;
+
+/** The keyset cursor: creation time and id of the last case of a page, base64url-encoded. */
+export function encodeCursor(key: SortKey): string {
+  return Buffer.from(`${key.t}~${key.id}`, 'utf8').toString('base64url');
+}
+
+export function decodeCursor(text: string): SortKey | undefined {
+  if (text.length > MAX_CURSOR_LENGTH || !/^[A-Za-z0-9_-]+$/.test(text)) return undefined;
+  const decoded = Buffer.from(text, 'base64url').toString('utf8');
+  const separator = decoded.indexOf('~');
+  if (separator < 1) return undefined;
+  const t = Number(decoded.slice(0, separator));
+  if (!Number.isSafeInteger(t)) return undefined;
+  return { t, id: decoded.slice(separator + 1) };
+}
+
+/**
+ * Parses the query. `requireDates` is true for the Logs API (start and end are required there) and false
+ * for the truth endpoint, where a missing bound means "unbounded".
+ */
+export function parseCaseQuery(params: URLSearchParams, state: SandboxState, requireDates: boolean): ParsedCaseQuery {
+  const widgets = state.fixtures.widgets;
+  const requested = params
+    .getAll('widgetId')
+    .flatMap((value) => value.split(','))
+    .map((value) => value.trim())
+    .filter((value) => value !== '');
+  const widgetIndexes: number[] = [];
+  for (const id of requested) {
+    const widget = widgets.find((w) => w.uuid === id);
+    if (!widget) return { ok: false, status: 404 };
+    if (!widgetIndexes.includes(widget.index)) widgetIndexes.push(widget.index);
+  }
+  if (widgetIndexes.length === 0) widgetIndexes.push(...widgets.map((w) => w.index));
+
+  const timeZone = params.get('timezone') ?? DEFAULT_TIME_ZONE;
+  if (!isKnownTimeZone(timeZone)) return { ok: false, status: 400, message: `timezone "${timeZone}" is not a known IANA time zone (example: Europe/Paris)` };
+
+  const startText = params.get('start');
+  const endText = params.get('end');
+  if (requireDates && (startText === null || startText === '')) return { ok: false, status: 400, message: 'start is required (YYYY-MM-DD)' };
+  if (requireDates && (endText === null || endText === '')) return { ok: false, status: 400, message: 'end is required (YYYY-MM-DD)' };
+  const start = startText ? parseDateParam(startText) : undefined;
+  const end = endText ? parseDateParam(endText) : undefined;
+  if (startText && !start) return { ok: false, status: 400, message: `start "${startText}" is not a date (YYYY-MM-DD)` };
+  if (endText && !end) return { ok: false, status: 400, message: `end "${endText}" is not a date (YYYY-MM-DD)` };
+  if (start && end && compareDates(start, end) > 0) return { ok: false, status: 400, message: `start ${startText} is after end ${endText}` };
+
+  const nextText = params.get('next');
+  let after: SortKey | undefined;
+  if (nextText !== null && nextText !== '') {
+    after = decodeCursor(nextText);
+    if (!after) return { ok: false, status: 400, message: 'next is not a cursor of this server (take it from linkToNextSetOfResults)' };
+  }
+
+  return {
+    ok: true,
+    widgetCount: widgetIndexes.length,
+    query: {
+      widgetIndexes,
+      fromMs: start ? startOfDayIn(start, timeZone) : Number.NEGATIVE_INFINITY,
+      // `end` is inclusive: the range stops at the start of the following day.
+      toMs: end ? startOfDayIn(nextDay(end), timeZone) : Number.POSITIVE_INFINITY,
+      after,
+    },
+  };
+}

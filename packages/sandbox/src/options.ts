@@ -1,0 +1,76 @@
+import { parseFaultSpec, type FaultSpec } from './faults.js';
+
+/** Options of `startSandbox()`; every one has a default. */
+export interface SandboxOptions {
+  /** TCP port on 127.0.0.1; 0 (default) picks a free one. */
+  port?: number;
+  /** Seed of all generated data, credentials and faults (default 42). */
+  seed?: number;
+  /** Number of generated cases over all widgets (default 5000). */
+  cases?: number;
+  /** Number of widgets (default 3). */
+  widgets?: number;
+  /** Days of data, ending today in UTC (default 90). */
+  days?: number;
+  /** Fault spec such as `429=0.1,500=0.05,reset=0.02,truncate=0.02,slow=0.01,rps=20` (default none). */
+  faults?: string;
+  /**
+   * The instant the generated timeline ends at (default: when the sandbox starts). Pass a fixed value to
+   * get the same timestamps on every run; ids and case bodies depend on the seed only.
+   */
+  now?: number | Date;
+}
+
+export interface ResolvedOptions {
+  port: number;
+  seed: number;
+  cases: number;
+  widgets: number;
+  days: number;
+  faults: FaultSpec;
+  faultText: string;
+  nowMs: number;
+}
+
+export const LIMITS = {
+  maxCases: 100_000_000,
+  maxWidgets: 100,
+  maxDays: 3650,
+} as const;
+
+/** Thrown for a bad option; the message is one line meant for a human. */
+export class SandboxOptionError extends Error {
+  override name = 'SandboxOptionError';
+}
+
+function integerOption(name: string, value: unknown, fallback: number, min: number, max: number): number {
+  if (value === undefined) return fallback;
+  if (typeof value !== 'number' || !Number.isSafeInteger(value) || value < min || value > max) {
+    throw new SandboxOptionError(`${name} must be an integer between ${min} and ${max}, got ${String(value)}`);
+  }
+  return value;
+}
+
+export function resolveOptions(options: SandboxOptions = {}): ResolvedOptions {
+  const faultText = options.faults ?? '';
+  if (typeof faultText !== 'string') throw new SandboxOptionError('faults must be a string such as "429=0.1,rps=20"');
+  let faults: FaultSpec;
+  try {
+    faults = parseFaultSpec(faultText);
+  } catch (error) {
+    throw new SandboxOptionError((error as Error).message);
+  }
+  const now = options.now ?? Date.now();
+  const nowMs = now instanceof Date ? now.getTime() : now;
+  if (typeof nowMs !== 'number' || !Number.isFinite(nowMs)) throw new SandboxOptionError('now must be a Date or epoch milliseconds');
+  return {
+    port: integerOption('port', options.port, 0, 0, 65535),
+    seed: integerOption('seed', options.seed, 42, 0, Number.MAX_SAFE_INTEGER),
+    cases: integerOption('cases', options.cases, 5000, 0, LIMITS.maxCases),
+    widgets: integerOption('widgets', options.widgets, 3, 1, LIMITS.maxWidgets),
+    days: integerOption('days', options.days, 90, 1, LIMITS.maxDays),
+    faults,
+    faultText,
+    nowMs: Math.floor(nowMs),
+  };
+}

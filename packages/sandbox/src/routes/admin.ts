@@ -1,0 +1,141 @@
+import { parseCaseQuery } from '../case-query.js';
+import type { CaseRecord } from '../case-generator.js';
+import { availabilityJson, widgetJson } from '../fixtures.js';
+import { BodyTooLargeError, drained, error, json, NDJSON_TYPE, readBody, type Reply } from '../http-kit.js';
+import { route, type RequestContext, type Route } from '../state.js';
+import { userJson } from './provisioning.js';
+
+// Admin API under /__sandbox/ (no auth, loopback only, never subject to faults): the exact truth to compare
+// a load against, case injection, late survey results, faults and reset at run time, stats.
+
+/** Injection bodies may be large (tests post 50 MB of hostile records); beyond this we answer 413. */
+export const INJECT_BODY_LIMIT = 64 * 1024 * 1024;
+const SMALL_BODY_LIMIT = 1024 * 1024;
+const STREAM_CHUNK = 64 * 1024;
+
+async function readJsonObject(ctx: RequestContext, limit: number): Promise<Record<string, unknown> | Reply> {
+  let raw: Buffer;
+  try {
+    raw = await readBody(ctx.req, limit);
+  } catch (caught) {
+    if (caught instanceof BodyTooLargeError) return error(413, caught.message);
+    throw caught;
+  }
+  let body: unknown;
+  try {
+    body = JSON.parse(raw.toString('utf8'));
+  } catch (caught) {
+    return error(400, `the body is not valid JSON: ${(caught as Error).message}`);
+  }
+  if (body === null || typeof body !== 'object' || Array.isArray(body)) return error(400, 'the body must be a JSON object');
+  return body as Record<string, unknown>;
+}
+
+/** Streams NDJSON lines with backpressure, so a million cases never sit in memory at once. */
+async function streamLines(ctx: RequestContext, lines: Iterable<string>): Promise<undefined> {
+  const { res } = ctx;
+  res.writeHead(200, { 'content-type': NDJSON_TYPE });
+  let buffer = '';
+  for (const line of lines) {
+    buffer += `${line}\n`;
+    if (buffer.length < STREAM_CHUNK) continue;
+    const ok = res.write(buffer);
+    buffer = '';
+    if (res.destroyed) return undefined;
+    if (!ok && !(await drained(res))) return undefined;
+  }
+  res.end(buffer);
+  return undefined;
+}
+
+function* mapLines<T>(items: Iterable<T>, toLine: (item: T) => string): Generator<string> {
+  for (const item of items) yield toLine(item);
+}
+
+async function truth(ctx: RequestContext): Promise<Reply | undefined> {
+  const { state } = ctx;
+  const resource = ctx.url.searchParams.get('resource') ?? 'logs';
+  const { widgets, credentials } = state.fixtures;
+  switch (resource) {
+    case 'logs': {
+      const parsed = parseCaseQuery(ctx.url.searchParams, state, false);
+      if (!parsed.ok) return error(parsed.status, parsed.status === 404 ? 'unknown widgetId' : parsed.message);
+      return streamLines(ctx, mapLines(state.store.entries(parsed.query), (entry) => state.store.json(entry)));
+    }
+    case 'widgets':
+      return streamLines(ctx, mapLines(widgets, (w) => JSON.stringify(widgetJson(w, credentials.email))));
+    case 'chat_availability':
+      return streamLines(ctx, mapLines(widgets, (w) => JSON.stringify(availabilityJson(w))));
+    case 'users':
+      return streamLines(ctx, mapLines(state.users.values(), (u) => JSON.stringify(userJson(u))));
+    default:
+      return error(400, `resource "${resource}" is not one of logs, widgets, users, chat_availability`);
+  }
+}
+
+async function injectCases(ctx: RequestContext): Promise<Reply> {
+  const body = await readJsonObject(ctx, INJECT_BODY_LIMIT);
+  if (!('cases' in body) || !Array.isArray(body.cases)) return error(400, 'expected {"widgetId": "...", "cases": [{...}, ...]}');
+  const widget = ctx.state.fixtures.widgets.find((w) => w.uuid === body.widgetId);
+  if (!widget) return error(400, `widgetId ${JSON.stringify(body.widgetId)} is not a widget of this sandbox`);
+  const cases = body.cases as unknown[];
+  for (const [i, item] of cases.entries()) {
+    if (item === null || typeof item !== 'object' || Array.isArray(item)) return error(400, `cases[${i}] must be a JSON object`);
+  }
+  const added = ctx.state.store.inject(widget.index, cases as CaseRecord[], ctx.state.now());
+  return json(201, { ids: added.map((c) => c.id) });
+}
+
+async function updateSurveys(ctx: RequestContext): Promise<Reply> {
+  const body = await readJsonObject(ctx, INJECT_BODY_LIMIT);
+  if (!('updates' in body) || !Array.isArray(body.updates)) return error(400, 'expected {"updates": [{"caseId": "...", "survey_score": 80, "survey_comments": "..."}]}');
+  const updates = body.updates as unknown[];
+  const unknown: string[] = [];
+  for (const [i, item] of updates.entries()) {
+    if (item === null || typeof item !== 'object' || typeof (item as CaseRecord).caseId !== 'string') return error(400, `updates[${i}] needs a string caseId`);
+    const caseId = (item as CaseRecord).caseId as string;
+    if (!ctx.state.store.find(caseId)) unknown.push(caseId);
+  }
+  // All or nothing: a typo in one id must not leave half the updates applied.
+  if (unknown.length > 0) return json(404, { error: 'unknown case ids', caseIds: unknown });
+  for (const item of updates as CaseRecord[]) {
+    const fields: CaseRecord = {};
+    for (const name of ['survey_score', 'survey_comments']) if (name in item) fields[name] = item[name];
+    ctx.state.store.setSurvey(item.caseId as string, fields);
+  }
+  return json(200, { updated: updates.length });
+}
+
+async function setFaults(ctx: RequestContext): Promise<Reply> {
+  const body = await readJsonObject(ctx, SMALL_BODY_LIMIT);
+  if (typeof body.faults !== 'string') return error(400, 'expected {"faults": "429=0.1,500=0.05,..."} ("" = none)');
+  try {
+    ctx.state.admin.setFaults(body.faults);
+  } catch (caught) {
+    return error(400, (caught as Error).message);
+  }
+  return json(200, { faults: body.faults });
+}
+
+function reset(ctx: RequestContext): Reply {
+  ctx.state.admin.reset();
+  return json(200, { reset: true });
+}
+
+function stats(ctx: RequestContext): Reply {
+  return json(200, ctx.state.admin.stats());
+}
+
+function credentials(ctx: RequestContext): Reply {
+  return json(200, { ...ctx.state.fixtures.credentials, baseUrl: ctx.state.baseUrl, startDate: ctx.state.startDate });
+}
+
+export const adminRoutes: Route[] = [
+  route('/__sandbox/truth', { GET: truth }),
+  route('/__sandbox/cases', { POST: injectCases }),
+  route('/__sandbox/surveys', { POST: updateSurveys }),
+  route('/__sandbox/faults', { POST: setFaults }),
+  route('/__sandbox/reset', { POST: reset }),
+  route('/__sandbox/stats', { GET: stats }),
+  route('/__sandbox/credentials', { GET: credentials }),
+];

@@ -1,0 +1,44 @@
+import { encodeCursor, parseCaseQuery } from '../case-query.js';
+import { error, headerValue, jsonText, notFound, type Reply } from '../http-kit.js';
+import { route, type RequestContext, type Route } from '../state.js';
+
+// Logs API: GET /api/v2/{orgId}/logs — pages of 100 cases with an absolute `linkToNextSetOfResults`.
+
+export const PAGE_SIZE = 100;
+
+function getAllLogs(ctx: RequestContext): Reply {
+  const { state, url } = ctx;
+  const credentials = state.fixtures.credentials;
+  // The raw token, exactly: "Bearer <token>" is not how SnapEngage takes it.
+  if (headerValue(ctx.req.headers, 'authorization') !== credentials.apiToken) {
+    return error(401, 'missing or wrong API token: send the raw token in the Authorization header (no "Bearer " prefix)');
+  }
+  if (ctx.params.orgId !== credentials.orgId) return notFound();
+  const parsed = parseCaseQuery(url.searchParams, state, true);
+  if (!parsed.ok) return parsed.status === 404 ? notFound() : error(400, parsed.message);
+
+  // "this capability only works when specifying a single widgetId": with several widgets we answer the first
+  // 100 matching cases and no next link, as the real API documents.
+  const paginated = parsed.widgetCount === 1;
+  const chunks: string[] = [];
+  let lastKey: { t: number; id: string } | undefined;
+  let more = false;
+  for (const entry of state.store.entries(parsed.query)) {
+    if (chunks.length === PAGE_SIZE) {
+      more = true;
+      break;
+    }
+    chunks.push(state.store.json(entry));
+    lastKey = { t: entry.t, id: entry.id };
+  }
+  let body = `{"cases":[${chunks.join(',')}]`;
+  if (paginated && more && lastKey) {
+    const next = new URL(`${url.pathname}`, state.baseUrl);
+    for (const [name, value] of url.searchParams) if (name !== 'next') next.searchParams.append(name, value);
+    next.searchParams.set('next', encodeCursor(lastKey));
+    body += `,"linkToNextSetOfResults":${JSON.stringify(next.toString())}`;
+  }
+  return jsonText(200, `${body}}`);
+}
+
+export const logsRoutes: Route[] = [route('/api/v2/{orgId}/logs', { GET: getAllLogs })];
