@@ -13,22 +13,24 @@ export const INJECT_BODY_LIMIT = 64 * 1024 * 1024;
 const SMALL_BODY_LIMIT = 1024 * 1024;
 const STREAM_CHUNK = 64 * 1024;
 
-async function readJsonObject(ctx: RequestContext, limit: number): Promise<Record<string, unknown> | Reply> {
+type JsonBody = { ok: true; body: Record<string, unknown> } | { ok: false; reply: Reply };
+
+async function readJsonObject(ctx: RequestContext, limit: number): Promise<JsonBody> {
   let raw: Buffer;
   try {
     raw = await readBody(ctx.req, limit);
   } catch (caught) {
-    if (caught instanceof BodyTooLargeError) return error(413, caught.message);
+    if (caught instanceof BodyTooLargeError) return { ok: false, reply: error(413, caught.message) };
     throw caught;
   }
   let body: unknown;
   try {
     body = JSON.parse(raw.toString('utf8'));
   } catch (caught) {
-    return error(400, `the body is not valid JSON: ${(caught as Error).message}`);
+    return { ok: false, reply: error(400, `the body is not valid JSON: ${(caught as Error).message}`) };
   }
-  if (body === null || typeof body !== 'object' || Array.isArray(body)) return error(400, 'the body must be a JSON object');
-  return body as Record<string, unknown>;
+  if (body === null || typeof body !== 'object' || Array.isArray(body)) return { ok: false, reply: error(400, 'the body must be a JSON object') };
+  return { ok: true, body: body as Record<string, unknown> };
 }
 
 /** Streams NDJSON lines with backpressure, so a million cases never sit in memory at once. */
@@ -74,7 +76,9 @@ async function truth(ctx: RequestContext): Promise<Reply | undefined> {
 }
 
 async function injectCases(ctx: RequestContext): Promise<Reply> {
-  const body = await readJsonObject(ctx, INJECT_BODY_LIMIT);
+  const read = await readJsonObject(ctx, INJECT_BODY_LIMIT);
+  if (!read.ok) return read.reply;
+  const body = read.body;
   if (!('cases' in body) || !Array.isArray(body.cases)) return error(400, 'expected {"widgetId": "...", "cases": [{...}, ...]}');
   const widget = ctx.state.fixtures.widgets.find((w) => w.uuid === body.widgetId);
   if (!widget) return error(400, `widgetId ${JSON.stringify(body.widgetId)} is not a widget of this sandbox`);
@@ -87,7 +91,9 @@ async function injectCases(ctx: RequestContext): Promise<Reply> {
 }
 
 async function updateSurveys(ctx: RequestContext): Promise<Reply> {
-  const body = await readJsonObject(ctx, INJECT_BODY_LIMIT);
+  const read = await readJsonObject(ctx, INJECT_BODY_LIMIT);
+  if (!read.ok) return read.reply;
+  const body = read.body;
   if (!('updates' in body) || !Array.isArray(body.updates)) return error(400, 'expected {"updates": [{"caseId": "...", "survey_score": 80, "survey_comments": "..."}]}');
   const updates = body.updates as unknown[];
   const unknown: string[] = [];
@@ -107,7 +113,9 @@ async function updateSurveys(ctx: RequestContext): Promise<Reply> {
 }
 
 async function setFaults(ctx: RequestContext): Promise<Reply> {
-  const body = await readJsonObject(ctx, SMALL_BODY_LIMIT);
+  const read = await readJsonObject(ctx, SMALL_BODY_LIMIT);
+  if (!read.ok) return read.reply;
+  const body = read.body;
   if (typeof body.faults !== 'string') return error(400, 'expected {"faults": "429=0.1,500=0.05,..."} ("" = none)');
   try {
     ctx.state.admin.setFaults(body.faults);

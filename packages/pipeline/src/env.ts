@@ -1,0 +1,42 @@
+// Environment: `SNAPENGAGE_*` variables from the process, with `.env` in the working directory as a fallback (the
+// process environment wins, as with dotenv). Parsed with Node's own util.parseEnv: no dependency.
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { parseEnv } from 'node:util';
+import { ConfigError } from './errors.js';
+
+export type Env = Readonly<Record<string, string | undefined>>;
+
+/** Reads `<dir>/.env` (absent file = empty) and overlays `processEnv` on top of it. */
+export function loadEnv(dir: string = process.cwd(), processEnv: Env = process.env): Env {
+  const file = join(dir, '.env');
+  let text: string;
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return { ...processEnv };
+    throw new ConfigError(`Cannot read ${file}: ${(error as Error).message}`);
+  }
+  let fromFile: Record<string, string>;
+  try {
+    fromFile = parseEnv(text) as Record<string, string>;
+  } catch (error) {
+    throw new ConfigError(`Cannot parse ${file}: ${(error as Error).message} (expected KEY=value lines)`);
+  }
+  const merged: Record<string, string | undefined> = { ...fromFile };
+  for (const [key, value] of Object.entries(processEnv)) if (value !== undefined) merged[key] = value;
+  return merged;
+}
+
+/** A value is present when set and not blank. */
+export function envValue(env: Env, name: string): string | undefined {
+  const value = env[name];
+  return value === undefined || value.trim() === '' ? undefined : value.trim();
+}
+
+/** Splits a comma list (`each: true` params such as SNAPENGAGE_WIDGET_ID) into distinct, non-empty items. */
+export function envList(env: Env, name: string): string[] {
+  const value = envValue(env, name);
+  if (value === undefined) return [];
+  return [...new Set(value.split(',').map((item) => item.trim()).filter((item) => item !== ''))];
+}
