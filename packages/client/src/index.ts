@@ -1,1 +1,10 @@
-export {};
+// snapengage-client: typed SnapEngage API client (openapi-fetch) with per-operation auth, retries,
+// timeouts, pagination and typed errors. Runs wherever fetch exists (no Node-only imports).
+export { createSnapEngageClient, credentialsFromEnv, unwrap, CLIENT_VERSION } from './client.js';
+export type { SnapEngageClient, Case } from './client.js';
+export type { SnapEngageClientOptions, ClientLogger, RequestLogEvent } from './options.js';
+export type { PageInit, PageResult, PagingOptions, IterateLogsArgs } from './pagination.js';
+export { SnapEngageError, isSnapEngageError } from './errors.js';
+export type { SnapEngageErrorKind } from './errors.js';
+export * from '../../../generated/catalog.js';
+export type { paths, components, operations } from '../../../generated/openapi.js';

@@ -1,0 +1,64 @@
+// Auth per operation, from the spec's security requirements (generated/catalog.ts): each request carries
+// exactly the credentials its operation lists, where the spec puts them, and nothing else.
+import { apiOperations, securitySchemes, type OperationInfo } from '../../../generated/catalog.js';
+import { SnapEngageError } from './errors.js';
+
+export interface Credentials {
+  apiToken?: string;
+  apiKey?: string;
+  provisioningKey?: string;
+}
+
+const IDEMPOTENT_METHODS = new Set(['GET', 'HEAD', 'OPTIONS', 'PUT', 'DELETE', 'TRACE']);
+
+/** Resolved operation of a request: the catalog entry when the method + path template is in the spec. */
+export interface OperationRef {
+  info: OperationInfo | undefined;
+  /** `GET /api/v2/{orgId}/logs` */
+  label: string;
+  idempotent: boolean;
+}
+
+export function findOperation(method: string, pathTemplate: string): OperationRef {
+  const upper = method.toUpperCase();
+  const info = apiOperations.find((op) => op.method === upper && op.path === pathTemplate);
+  return {
+    info,
+    label: `${upper} ${pathTemplate}`,
+    // Paths outside the spec fall back to HTTP semantics; they get no credentials at all.
+    idempotent: info ? info.idempotent : IDEMPOTENT_METHODS.has(upper),
+  };
+}
+
+/**
+ * Puts the operation's credentials on the headers / URL. Throws a `config` SnapEngageError naming the
+ * option and its environment variable when one is missing, so nothing is sent without it.
+ */
+export function applyCredentials(op: OperationRef, credentials: Credentials, headers: Headers, url: URL, redactedUrl: string): void {
+  for (const schemeName of op.info?.security ?? []) {
+    const scheme = securitySchemes[schemeName];
+    if (!scheme) continue; // The generator validates scheme names; an unknown one cannot carry a credential.
+    const value = credentials[scheme.option as keyof Credentials];
+    if (typeof value !== 'string' || value === '') {
+      throw new SnapEngageError({
+        kind: 'config',
+        operation: op.label,
+        url: redactedUrl,
+        message:
+          `${op.label} needs the ${scheme.option} credential: set ${scheme.env} (read by credentialsFromEnv()) ` +
+          `or pass { ${scheme.option} } to createSnapEngageClient. How to get it: ${scheme.howToGet}`,
+      });
+    }
+    if (scheme.in === 'header') headers.set(scheme.parameterName, value);
+    else url.searchParams.set(scheme.parameterName, value);
+  }
+}
+
+/** Hint for an auth failure: which option / env var the operation uses. */
+export function credentialHint(op: OperationRef): string {
+  const names = (op.info?.security ?? [])
+    .map((name) => securitySchemes[name])
+    .filter((s) => s !== undefined)
+    .map((s) => `${s.option} (${s.env})`);
+  return names.length ? `check the ${names.join(' and ')} credential` : 'this path needs no credential in the spec';
+}

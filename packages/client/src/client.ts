@@ -1,0 +1,107 @@
+// createSnapEngageClient: an openapi-fetch client typed by generated/openapi.ts, with the transport
+// middleware (auth, timeouts, retries, logging) and the pagination helpers attached.
+import createClient, { type Client } from 'openapi-fetch';
+import { defaultBaseUrl } from '../../../generated/catalog.js';
+import type { components, paths } from '../../../generated/openapi.js';
+import { SnapEngageError } from './errors.js';
+import type { SnapEngageClientOptions } from './options.js';
+import { iterateLogs, iteratePages, type IterateLogsArgs, type PageInit, type PageResult, type PagingOptions } from './pagination.js';
+import { Redactor } from './redact.js';
+import { createTransport, errorForResponse } from './transport.js';
+
+export const CLIENT_VERSION = '0.1.0';
+
+export type Case = components['schemas']['Case'];
+
+export type SnapEngageClient = Client<paths> & {
+  /** Follows a next-URL paginator (same auth, retries and timeouts on every page). Yields one page at a time. Throws SnapEngageError. */
+  iteratePages(path: string, init?: PageInit, paging?: PagingOptions): AsyncIterable<PageResult>;
+  /** Every case of one widget between start and end (YYYY-MM-DD, inclusive), across pages. Throws SnapEngageError. */
+  iterateLogs(args: IterateLogsArgs): AsyncIterable<Case>;
+  /** The origin every request (and every followed next link) must use. */
+  readonly baseUrl: string;
+};
+
+const DEFAULTS = { timeoutMs: 30_000, maxRetries: 4, retryBaseDelayMs: 500, retryAfterCapMs: 60_000, maxDelayMs: 20_000 };
+
+function configError(option: string, message: string): SnapEngageError {
+  return new SnapEngageError({ kind: 'config', operation: 'createSnapEngageClient', url: '', message: `${option}: ${message}` });
+}
+
+function numberOption(options: SnapEngageClientOptions, name: 'timeoutMs' | 'maxRetries' | 'retryBaseDelayMs' | 'retryAfterCapMs', integer: boolean, min: number): number {
+  const value = options[name] ?? DEFAULTS[name];
+  if (typeof value !== 'number' || !Number.isFinite(value) || value < min || (integer && !Number.isInteger(value))) {
+    throw configError(name, `must be ${integer ? 'an integer' : 'a number'} >= ${min}, got ${String(value)}`);
+  }
+  return value;
+}
+
+function parseBaseUrl(raw: string | undefined): string {
+  const value = (raw ?? defaultBaseUrl).trim();
+  let url: URL;
+  try {
+    url = new URL(value);
+  } catch {
+    throw configError('baseUrl', `"${value}" is not an absolute URL (set SNAPENGAGE_BASE_URL or the baseUrl option, e.g. ${defaultBaseUrl})`);
+  }
+  if (url.protocol !== 'https:' && url.protocol !== 'http:') throw configError('baseUrl', `must be http(s), got ${url.protocol}`);
+  if (url.search || url.hash || url.username || url.password) throw configError('baseUrl', 'must not carry credentials, a query or a fragment');
+  return url.toString().replace(/\/+$/, '');
+}
+
+export function createSnapEngageClient(options: SnapEngageClientOptions = {}): SnapEngageClient {
+  const baseUrl = parseBaseUrl(options.baseUrl);
+  const redactor = new Redactor([options.apiToken, options.apiKey, options.provisioningKey]);
+  // Called through a closure: browsers reject window.fetch invoked with another `this`.
+  const fetchImpl = options.fetch ?? ((request: Request) => globalThis.fetch(request));
+  const transport = createTransport({
+    credentials: { apiToken: options.apiToken, apiKey: options.apiKey, provisioningKey: options.provisioningKey },
+    timeoutMs: numberOption(options, 'timeoutMs', false, 1),
+    maxRetries: numberOption(options, 'maxRetries', true, 0),
+    backoff: {
+      baseDelayMs: numberOption(options, 'retryBaseDelayMs', false, 0),
+      maxDelayMs: DEFAULTS.maxDelayMs,
+      retryAfterCapMs: numberOption(options, 'retryAfterCapMs', false, 0),
+    },
+    userAgent: options.userAgent ?? `snapengage-client/${CLIENT_VERSION}`,
+    logger: options.logger,
+    signal: options.signal,
+    redactor,
+  });
+  const client = createClient<paths>({ baseUrl, fetch: (request: Request) => fetchImpl(request) });
+  client.use(transport);
+  const extended = client as SnapEngageClient;
+  Object.defineProperty(extended, 'baseUrl', { value: baseUrl, enumerable: true });
+  extended.iteratePages = (path, init = {}, paging = {}) => iteratePages(client, baseUrl, path, init, paging);
+  extended.iterateLogs = (args) => iterateLogs(client, baseUrl, args);
+  return extended;
+}
+
+/** Connection settings from environment variables; unset or empty variables are left out. */
+export function credentialsFromEnv(
+  env: Record<string, string | undefined> = (globalThis as { process?: { env?: Record<string, string | undefined> } }).process?.env ?? {},
+): Pick<SnapEngageClientOptions, 'baseUrl' | 'apiToken' | 'apiKey' | 'provisioningKey'> {
+  const pick = (name: string): string | undefined => {
+    const value = env[name]?.trim();
+    return value ? value : undefined;
+  };
+  const out: Pick<SnapEngageClientOptions, 'baseUrl' | 'apiToken' | 'apiKey' | 'provisioningKey'> = {};
+  const baseUrl = pick('SNAPENGAGE_BASE_URL');
+  const apiToken = pick('SNAPENGAGE_API_TOKEN');
+  const apiKey = pick('SNAPENGAGE_API_KEY');
+  const provisioningKey = pick('SNAPENGAGE_PROVISIONING_KEY');
+  if (baseUrl) out.baseUrl = baseUrl;
+  if (apiToken) out.apiToken = apiToken;
+  if (apiKey) out.apiKey = apiKey;
+  if (provisioningKey) out.provisioningKey = provisioningKey;
+  return out;
+}
+
+/**
+ * The data of a `client.GET(...)` result, or a SnapEngageError for an HTTP error status (401 → `auth`,
+ * 404 → `not_found`, 429 → `rate_limited`, 5xx → `server`, other 4xx → `bad_request`).
+ */
+export function unwrap<R extends { data?: unknown; error?: unknown; response: Response }>(result: R, operation?: string): Exclude<R['data'], undefined> {
+  if (!result.response.ok) throw errorForResponse(result.response, operation);
+  return result.data as Exclude<R['data'], undefined>;
+}

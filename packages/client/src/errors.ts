@@ -1,0 +1,123 @@
+// The one error class of the client. Every field is safe to log: URLs are redacted, bodies are cut and
+// scrubbed of known secrets, request headers are never kept, and the raw cause (which may quote a URL)
+// is reduced to a redacted one-line summary.
+
+export type SnapEngageErrorKind =
+  | 'auth'
+  | 'not_found'
+  | 'rate_limited'
+  | 'server'
+  | 'bad_request'
+  | 'network'
+  | 'timeout'
+  | 'aborted'
+  | 'invalid_response'
+  | 'config';
+
+export interface SnapEngageErrorInit {
+  kind: SnapEngageErrorKind;
+  /** One line saying what went wrong and how to fix it; must already be redacted. */
+  message: string;
+  operation: string;
+  url: string;
+  status?: number;
+  requestId?: string;
+  bodyExcerpt?: string;
+  retries?: number;
+  /** Redacted summary of the underlying error (e.g. `ECONNREFUSED`), never the raw error object. */
+  causeSummary?: string;
+}
+
+export class SnapEngageError extends Error {
+  override readonly name = 'SnapEngageError';
+  readonly kind: SnapEngageErrorKind;
+  readonly status?: number;
+  /** Method and path template, e.g. `GET /api/v2/{orgId}/logs`. */
+  readonly operation: string;
+  readonly requestId?: string;
+  /** Request URL with credentials masked. */
+  readonly url: string;
+  readonly bodyExcerpt?: string;
+  /** How many times the request was re-sent before giving up. */
+  readonly retries: number;
+  readonly causeSummary?: string;
+
+  constructor(init: SnapEngageErrorInit) {
+    super(init.message);
+    this.kind = init.kind;
+    this.operation = init.operation;
+    this.url = init.url;
+    this.retries = init.retries ?? 0;
+    if (init.status !== undefined) this.status = init.status;
+    if (init.requestId !== undefined) this.requestId = init.requestId;
+    if (init.bodyExcerpt !== undefined) this.bodyExcerpt = init.bodyExcerpt;
+    if (init.causeSummary !== undefined) this.causeSummary = init.causeSummary;
+  }
+
+  toJSON(): Record<string, unknown> {
+    return {
+      name: this.name,
+      kind: this.kind,
+      message: this.message,
+      status: this.status,
+      operation: this.operation,
+      requestId: this.requestId,
+      url: this.url,
+      bodyExcerpt: this.bodyExcerpt,
+      retries: this.retries,
+      causeSummary: this.causeSummary,
+    };
+  }
+}
+
+export function isSnapEngageError(value: unknown): value is SnapEngageError {
+  return value instanceof SnapEngageError;
+}
+
+/** Kind of an HTTP error status. */
+export function kindForStatus(status: number): SnapEngageErrorKind {
+  if (status === 401 || status === 403) return 'auth';
+  if (status === 404 || status === 410) return 'not_found';
+  if (status === 429) return 'rate_limited';
+  if (status === 408) return 'timeout';
+  if (status >= 500) return 'server';
+  if (status >= 400) return 'bad_request';
+  return 'invalid_response';
+}
+
+const BODY_EXCERPT_CHARS = 300;
+
+/** First characters of a body, on one line, for error messages. */
+export function excerpt(text: string): string | undefined {
+  const oneLine = text.replace(/\s+/g, ' ').trim();
+  if (oneLine === '') return undefined;
+  return oneLine.length > BODY_EXCERPT_CHARS ? `${oneLine.slice(0, BODY_EXCERPT_CHARS)}…` : oneLine;
+}
+
+/** Summary of a thrown value: its code and message (undici hides the interesting part in `cause`). */
+export function describeCause(error: unknown): string {
+  const parts: string[] = [];
+  let current: unknown = error;
+  for (let depth = 0; depth < 3 && current; depth++) {
+    if (current instanceof Error) {
+      const code = (current as { code?: unknown }).code;
+      parts.push(typeof code === 'string' && !current.message.includes(code) ? `${code}: ${current.message}` : current.message);
+      current = (current as { cause?: unknown }).cause;
+    } else {
+      parts.push(String(current));
+      break;
+    }
+  }
+  return parts.join(' ← ');
+}
+
+/** The error code of a thrown value or of its causes (`ECONNREFUSED`, …). */
+export function causeCode(error: unknown): string | undefined {
+  let current: unknown = error;
+  for (let depth = 0; depth < 4 && current && typeof current === 'object'; depth++) {
+    const code = (current as { code?: unknown }).code;
+    if (typeof code === 'string') return code;
+    current = (current as { cause?: unknown }).cause;
+  }
+  return undefined;
+}

@@ -1,0 +1,48 @@
+// Public option and logging types of the client.
+
+export interface SnapEngageClientOptions {
+  /** API origin; default `https://www.snapengage.com` (env SNAPENGAGE_BASE_URL via credentialsFromEnv()). */
+  baseUrl?: string;
+  /** Logs API token, sent raw in `Authorization` (env SNAPENGAGE_API_TOKEN). */
+  apiToken?: string;
+  /** Visitor Chat API key, sent in `x-api-key` (env SNAPENGAGE_API_KEY). */
+  apiKey?: string;
+  /** Provisioning API key, sent as the `api_key` query parameter (env SNAPENGAGE_PROVISIONING_KEY). */
+  provisioningKey?: string;
+  /** Per attempt, covering the headers and the whole body. Default 30000. */
+  timeoutMs?: number;
+  /** Re-sends after the first attempt. Default 4. 0 disables retries. */
+  maxRetries?: number;
+  /** First backoff delay; doubles on each retry (with jitter), up to 20 s. Default 500. */
+  retryBaseDelayMs?: number;
+  /** Longest `Retry-After` wait honoured; longer requests wait this long. Default 60000. */
+  retryAfterCapMs?: number;
+  /** fetch implementation; default globalThis.fetch. */
+  fetch?: (request: Request) => Promise<Response>;
+  /** User-Agent header (ignored by browsers). Default `snapengage-client/<version>`. */
+  userAgent?: string;
+  logger?: ClientLogger;
+  /** Aborts every request of the client (a per-call `signal` works too). */
+  signal?: AbortSignal;
+}
+
+/** Receives one event per completed request and a warning per retry. Never sees a credential. */
+export interface ClientLogger {
+  request?(event: RequestLogEvent): void;
+  warn?(message: string): void;
+}
+
+export interface RequestLogEvent {
+  method: string;
+  /** Redacted. */
+  url: string;
+  /** HTTP status of the last attempt, when there was a response. */
+  status?: number;
+  /** Error kind when the request failed (HTTP error statuses included). */
+  kind?: string;
+  durationMs: number;
+  /** Attempts - 1. */
+  retries: number;
+  /** `GET /api/v2/{orgId}/logs` */
+  operation: string;
+}

@@ -1,0 +1,132 @@
+// Next-URL pagination. Each page after the first is sent through client.GET with the same path template,
+// so it gets the same operation, credentials, retries and timeout; only its URL is replaced by the next
+// link. The link must stay on the configured origin (credentials never go to another host), a link seen
+// before or too many pages stop the loop with an error instead of spinning forever.
+import type { Client } from 'openapi-fetch';
+import type { components, paths } from '../../../generated/openapi.js';
+import { resources } from '../../../generated/catalog.js';
+import { SnapEngageError } from './errors.js';
+import { errorForResponse, formatMessage, metaOf, overrideUrl } from './transport.js';
+
+export interface PageInit {
+  params?: { path?: Record<string, unknown>; query?: Record<string, unknown> };
+  signal?: AbortSignal;
+}
+
+export interface PagingOptions {
+  /** Dot path of the next-page link in the body; default `linkToNextSetOfResults`; null = a single page. */
+  nextUrlPath?: string | null;
+  /** Safety cap; default the catalog's maxPages for the path, else 100000. */
+  maxPages?: number;
+}
+
+export interface PageResult {
+  data: unknown;
+  response: Response;
+  /** Redacted URL of the page. */
+  url: string;
+  pageIndex: number;
+}
+
+export interface IterateLogsArgs {
+  orgId: string;
+  /** One widget id: the Logs API paginates only single-widget queries. */
+  widgetId: string;
+  /** YYYY-MM-DD */
+  start: string;
+  /** YYYY-MM-DD, inclusive. */
+  end: string;
+  /** IANA zone the dates are read in; API default Etc/UTC. */
+  timezone?: string;
+  signal?: AbortSignal;
+}
+
+type Case = components['schemas']['Case'];
+type AnyClient = Client<paths>;
+type LooseGet = (path: string, init: Record<string, unknown>) => Promise<{ data?: unknown; error?: unknown; response: Response }>;
+
+const DEFAULT_MAX_PAGES = 100_000;
+
+function valueAt(data: unknown, dotPath: string): unknown {
+  let current = data;
+  for (const key of dotPath.split('.')) {
+    if (current === null || typeof current !== 'object') return undefined;
+    current = (current as Record<string, unknown>)[key];
+  }
+  return current;
+}
+
+function defaultMaxPages(path: string): number {
+  const resource = Object.values(resources).find((r) => r.path === path);
+  return resource?.paginator.type === 'next_url' && resource.paginator.maxPages ? resource.paginator.maxPages : DEFAULT_MAX_PAGES;
+}
+
+function pagingError(operation: string, url: string, detail: string): SnapEngageError {
+  return new SnapEngageError({ kind: 'invalid_response', operation, url, message: formatMessage(operation, detail, { retries: 0, url }) });
+}
+
+export async function* iteratePages(client: AnyClient, baseUrl: string, path: string, init: PageInit, paging: PagingOptions): AsyncGenerator<PageResult> {
+  const operation = `GET ${path}`;
+  const nextUrlPath = paging.nextUrlPath === undefined ? 'linkToNextSetOfResults' : paging.nextUrlPath;
+  const maxPages = paging.maxPages ?? defaultMaxPages(path);
+  const origin = new URL(baseUrl).origin;
+  const seen = new Set<string>();
+  const get = client.GET as unknown as LooseGet;
+  let nextUrl: string | undefined;
+  for (let pageIndex = 0; pageIndex < maxPages; pageIndex++) {
+    // A fresh params object per page: the URL override is keyed on it.
+    const params = { path: init.params?.path ?? {}, query: pageIndex === 0 ? (init.params?.query ?? {}) : {} };
+    if (nextUrl !== undefined) overrideUrl(params, nextUrl);
+    const result = await get(path, { params, ...(init.signal ? { signal: init.signal } : {}) });
+    if (!result.response.ok) throw errorForResponse(result.response, operation);
+    const url = metaOf(result.response)?.url ?? '';
+    yield { data: result.data, response: result.response, url, pageIndex };
+    if (nextUrlPath === null) return;
+    const link = valueAt(result.data, nextUrlPath);
+    if (link === undefined || link === null || link === '') return;
+    if (typeof link !== 'string') throw pagingError(operation, url, `${nextUrlPath} is ${typeof link}, expected a URL string`);
+    let resolved: URL;
+    try {
+      resolved = new URL(link, baseUrl);
+    } catch {
+      throw pagingError(operation, url, `${nextUrlPath} is not a URL`);
+    }
+    if (resolved.origin !== origin) {
+      throw pagingError(operation, url, `the next link points to ${resolved.origin}, not the configured ${origin}; credentials are never sent to another host (set baseUrl to ${resolved.origin} if the API moved there)`);
+    }
+    const key = resolved.toString();
+    if (seen.has(key)) {
+      throw pagingError(operation, url, `the next link repeats a page already fetched (page ${pageIndex + 1}); stopping instead of looping`);
+    }
+    seen.add(key);
+    nextUrl = key;
+  }
+  throw pagingError(operation, '', `stopped after maxPages=${maxPages} pages and the API still links a next page; raise maxPages if the data really is that large`);
+}
+
+export async function* iterateLogs(client: AnyClient, baseUrl: string, args: IterateLogsArgs): AsyncGenerator<Case> {
+  const operation = 'GET /api/v2/{orgId}/logs';
+  for (const field of ['orgId', 'widgetId', 'start', 'end'] as const) {
+    if (typeof args[field] !== 'string' || args[field].trim() === '') {
+      throw new SnapEngageError({ kind: 'config', operation, url: '', message: `${operation}: iterateLogs needs ${field} (a non-empty string)` });
+    }
+  }
+  if (args.widgetId.includes(',')) {
+    throw new SnapEngageError({
+      kind: 'config',
+      operation,
+      url: '',
+      message: `${operation}: iterateLogs takes one widgetId (the Logs API paginates only single-widget queries); call it once per widget`,
+    });
+  }
+  const query: Record<string, unknown> = { widgetId: args.widgetId, start: args.start, end: args.end };
+  if (args.timezone) query.timezone = args.timezone;
+  const pages = iteratePages(client, baseUrl, '/api/v2/{orgId}/logs', { params: { path: { orgId: args.orgId }, query }, ...(args.signal ? { signal: args.signal } : {}) }, {});
+  for await (const page of pages) {
+    const cases = valueAt(page.data, 'cases');
+    if (!Array.isArray(cases)) {
+      throw pagingError(operation, page.url, `page ${page.pageIndex} has no "cases" array`);
+    }
+    yield* cases as Case[];
+  }
+}

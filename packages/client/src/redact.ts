@@ -1,0 +1,45 @@
+// Redaction: credentials must never reach an error message, a log line or a thrown value. Two layers:
+// URLs lose the values of credential-bearing query parameters, and any free text (server bodies, error
+// causes) has every known secret value replaced, in case a server or a library echoes one back.
+
+/** Query parameters whose values are always hidden, whatever their value. */
+const SECRET_QUERY_PARAMS = ['api_key', 'apikey', 'token', 'api_token', 'access_token'];
+const MASK = '***';
+/** Values shorter than this are not replaced in free text: they would mangle unrelated words. */
+const MIN_SECRET_LENGTH = 4;
+
+export class Redactor {
+  private readonly secrets: string[];
+
+  constructor(secrets: ReadonlyArray<string | undefined>) {
+    // Longest first, so a secret that contains another one is hidden whole.
+    this.secrets = [...new Set(secrets.filter((s): s is string => typeof s === 'string' && s.length >= MIN_SECRET_LENGTH))]
+      .sort((a, b) => b.length - a.length);
+  }
+
+  /** Replaces every known secret value (raw or URL-encoded) in free text. */
+  text(value: string): string {
+    let out = value;
+    for (const secret of this.secrets) {
+      out = out.split(secret).join(MASK);
+      const encoded = encodeURIComponent(secret);
+      if (encoded !== secret) out = out.split(encoded).join(MASK);
+    }
+    return out;
+  }
+
+  /** Hides credential query parameters, then any secret left in the URL text. Never throws. */
+  url(value: string): string {
+    let out = value;
+    try {
+      const parsed = new URL(value);
+      for (const name of [...parsed.searchParams.keys()]) {
+        if (SECRET_QUERY_PARAMS.includes(name.toLowerCase())) parsed.searchParams.set(name, MASK);
+      }
+      out = parsed.toString().split(encodeURIComponent(MASK)).join(MASK);
+    } catch {
+      // Not a URL: fall through to the free-text pass.
+    }
+    return this.text(out);
+  }
+}

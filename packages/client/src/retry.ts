@@ -1,0 +1,67 @@
+// Retry policy. Idempotent operations are retried on network errors, timeouts, invalid 2xx bodies, 408, 429
+// and 5xx. A non-idempotent one (POST startChat) is re-sent only when it certainly never reached the server
+// (the connection was refused or the host did not resolve): never after a response, not even a 429, since
+// SnapEngage documents no rate-limit semantics and a replayed POST starts a second chat.
+import { causeCode } from './errors.js';
+
+/** Connection-level codes that prove the request was never delivered. */
+const NOT_SENT_CODES = new Set(['ECONNREFUSED', 'ENOTFOUND', 'EAI_AGAIN', 'EHOSTUNREACH', 'ENETUNREACH']);
+
+/** 408, 429 and 5xx, except the two 5xx that say the request itself can never work (501, 505). */
+export function isRetryableStatus(status: number): boolean {
+  return status === 408 || status === 429 || (status >= 500 && status <= 599 && status !== 501 && status !== 505);
+}
+
+export function certainlyNotSent(error: unknown): boolean {
+  const code = causeCode(error);
+  return code !== undefined && NOT_SENT_CODES.has(code);
+}
+
+/** Milliseconds a `Retry-After` header asks for (delta-seconds or an HTTP date), or undefined. */
+export function parseRetryAfter(value: string | null, nowMs: number): number | undefined {
+  if (value === null) return undefined;
+  const trimmed = value.trim();
+  if (/^\d+(\.\d+)?$/.test(trimmed)) return Math.round(Number(trimmed) * 1000);
+  const date = Date.parse(trimmed);
+  if (Number.isNaN(date)) return undefined;
+  return Math.max(0, date - nowMs);
+}
+
+export interface BackoffSettings {
+  baseDelayMs: number;
+  maxDelayMs: number;
+  retryAfterCapMs: number;
+}
+
+/**
+ * Delay before retry number `retry` (1-based). A server's Retry-After wins, capped at retryAfterCapMs;
+ * otherwise exponential backoff with "equal jitter" (half fixed, half random) so that parallel clients
+ * that failed together do not come back together.
+ */
+export function retryDelayMs(retry: number, retryAfterMs: number | undefined, settings: BackoffSettings, random: () => number = Math.random): number {
+  if (retryAfterMs !== undefined) return Math.min(retryAfterMs, settings.retryAfterCapMs);
+  const exponential = Math.min(settings.maxDelayMs, settings.baseDelayMs * 2 ** (retry - 1));
+  return Math.round(exponential / 2 + random() * (exponential / 2));
+}
+
+/** Resolves after ms, or rejects with the signal's reason as soon as one of the signals aborts. */
+export function sleep(ms: number, signals: ReadonlyArray<AbortSignal | undefined>): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const live = signals.filter((s): s is AbortSignal => s !== undefined);
+    const aborted = live.find((s) => s.aborted);
+    if (aborted) {
+      reject(aborted.reason);
+      return;
+    }
+    const onAbort = (event: Event): void => {
+      clearTimeout(timer);
+      for (const s of live) s.removeEventListener('abort', onAbort);
+      reject((event.target as AbortSignal).reason);
+    };
+    const timer = setTimeout(() => {
+      for (const s of live) s.removeEventListener('abort', onAbort);
+      resolve();
+    }, ms);
+    for (const s of live) s.addEventListener('abort', onAbort, { once: true });
+  });
+}

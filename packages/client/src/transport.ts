@@ -1,0 +1,351 @@
+// The openapi-fetch middleware that carries auth, per-attempt timeouts, cancellation, retries, body
+// validation and logging. openapi-fetch sends the first attempt itself; onResponse/onError then decide
+// whether to re-send. Every attempt is rebuilt from a snapshot taken in onRequest (URL, headers, body
+// bytes), because a Request body can be read only once.
+import type { Middleware } from 'openapi-fetch';
+import { applyCredentials, credentialHint, findOperation, type Credentials, type OperationRef } from './auth.js';
+import { SnapEngageError, describeCause, excerpt, kindForStatus, type SnapEngageErrorKind } from './errors.js';
+import type { ClientLogger } from './options.js';
+import type { Redactor } from './redact.js';
+import { certainlyNotSent, isRetryableStatus, parseRetryAfter, retryDelayMs, sleep, type BackoffSettings } from './retry.js';
+
+export interface TransportSettings {
+  credentials: Credentials;
+  timeoutMs: number;
+  maxRetries: number;
+  backoff: BackoffSettings;
+  userAgent: string;
+  logger: ClientLogger | undefined;
+  signal: AbortSignal | undefined;
+  redactor: Redactor;
+}
+
+/** What the client knows about a response it returned; read by unwrap() and the paginator. */
+export interface ResponseMeta {
+  op: OperationRef;
+  url: string;
+  retries: number;
+  requestId?: string;
+  bodyExcerpt?: string;
+}
+
+const responseMeta = new WeakMap<Response, ResponseMeta>();
+/** Absolute URLs (next-page links) that replace the URL openapi-fetch built, keyed by the call's params object. */
+const urlOverrides = new WeakMap<object, string>();
+
+export function metaOf(response: Response): ResponseMeta | undefined {
+  return responseMeta.get(response);
+}
+
+/** Makes the call that passes this exact params object go to `url` instead (same operation, same middleware). */
+export function overrideUrl(params: object, url: string): void {
+  urlOverrides.set(params, url);
+}
+
+interface Attempt {
+  timedOut: boolean;
+  callerAborted: boolean;
+  dispose(): void;
+}
+
+interface RequestState {
+  op: OperationRef;
+  method: string;
+  url: string;
+  redactedUrl: string;
+  headers: Headers;
+  body: ArrayBuffer | undefined;
+  parseAs: string;
+  callerSignal: AbortSignal;
+  /** The fetch of this call (openapi-fetch lets a call override the client's), wrapped to keep `this` unbound. */
+  send: (request: Request) => Promise<Response>;
+  startedAt: number;
+  attempt: number;
+  current: Attempt | undefined;
+}
+
+type Outcome = { response: Response } | { error: unknown };
+
+type Verdict =
+  | { type: 'success'; response: Response; requestId?: string }
+  | { type: 'http_error'; response: Response; status: number; retryable: boolean; retryAfterMs?: number; requestId?: string; bodyExcerpt?: string }
+  | { type: 'failure'; kind: SnapEngageErrorKind; detail: string; retryable: boolean; status?: number; retryAfterMs?: number; requestId?: string; bodyExcerpt?: string; causeSummary?: string };
+
+/** Statuses whose Response may not have a body. */
+const NULL_BODY_STATUSES = new Set([101, 103, 204, 205, 304]);
+
+export function createTransport(settings: TransportSettings): Middleware {
+  const states = new Map<string, RequestState>();
+  const { redactor } = settings;
+
+  function startAttempt(state: RequestState): Request {
+    const controller = new AbortController();
+    const callerSignals = [state.callerSignal, settings.signal].filter((s): s is AbortSignal => s !== undefined);
+    const onAbort = (event: Event): void => {
+      attempt.callerAborted = true;
+      controller.abort((event.target as AbortSignal).reason);
+    };
+    const timer = setTimeout(() => {
+      attempt.timedOut = true;
+      controller.abort(new Error(`timed out after ${settings.timeoutMs} ms`));
+    }, settings.timeoutMs);
+    const attempt: Attempt = {
+      timedOut: false,
+      callerAborted: false,
+      dispose() {
+        clearTimeout(timer);
+        for (const s of callerSignals) s.removeEventListener('abort', onAbort);
+      },
+    };
+    for (const s of callerSignals) {
+      if (s.aborted) {
+        attempt.callerAborted = true;
+        controller.abort(s.reason);
+      } else s.addEventListener('abort', onAbort, { once: true });
+    }
+    state.current = attempt;
+    // Redirects are not followed: a redirect to another host would carry x-api-key / api_key with it.
+    return new Request(state.url, { method: state.method, headers: state.headers, body: state.body ?? null, signal: controller.signal, redirect: 'manual' });
+  }
+
+  function failureFromError(state: RequestState, attempt: Attempt, error: unknown): Verdict {
+    if (error instanceof SnapEngageError) return { type: 'failure', kind: error.kind, detail: error.message, retryable: false };
+    if (attempt.callerAborted) return { type: 'failure', kind: 'aborted', detail: 'aborted by the caller’s AbortSignal', retryable: false };
+    if (attempt.timedOut) {
+      return {
+        type: 'failure',
+        kind: 'timeout',
+        detail: `no complete response within timeoutMs=${settings.timeoutMs} (raise timeoutMs if the API is slow)`,
+        retryable: state.op.idempotent,
+      };
+    }
+    const causeSummary = redactor.text(describeCause(error));
+    return {
+      type: 'failure',
+      kind: 'network',
+      detail: `network error: ${causeSummary}`,
+      causeSummary,
+      retryable: state.op.idempotent || certainlyNotSent(error),
+    };
+  }
+
+  async function classify(state: RequestState, attempt: Attempt, outcome: Outcome): Promise<Verdict> {
+    if ('error' in outcome) return failureFromError(state, attempt, outcome.error);
+    const response = outcome.response;
+    const status = response.status;
+    if (response.type === 'opaqueredirect' || (status >= 300 && status < 400)) {
+      const location = response.headers.get('location');
+      const target = location ? redactor.url(new URL(location, state.url).toString()) : 'an unknown location';
+      return {
+        type: 'failure',
+        kind: 'invalid_response',
+        status: status || undefined,
+        retryable: false,
+        detail: `the server redirected (HTTP ${status}) to ${target}; redirects are not followed so credentials stay on the configured host: set baseUrl to the final origin`,
+      };
+    }
+    const requestId = response.headers.get('x-request-id') ?? undefined;
+    if (response.ok && state.parseAs === 'stream') return { type: 'success', response, requestId };
+    let text: string;
+    try {
+      text = await response.text();
+    } catch (error) {
+      return failureFromError(state, attempt, error);
+    }
+    const bodyExcerpt = excerpt(redactor.text(text));
+    const buffered = rebuild(response, text);
+    if (response.ok) {
+      if (state.parseAs === 'json' && text.trim() !== '') {
+        try {
+          JSON.parse(text);
+        } catch {
+          const contentType = response.headers.get('content-type');
+          return {
+            type: 'failure',
+            kind: 'invalid_response',
+            status,
+            requestId,
+            bodyExcerpt,
+            // A cut body is usually transient (a dropped connection behind a proxy); an HTML page is not, but
+            // retrying it costs only a few requests.
+            retryable: state.op.idempotent,
+            detail: `HTTP ${status} with a body that is not valid JSON (${text.length} characters${contentType ? `, ${contentType}` : ''})`,
+          };
+        }
+      }
+      return { type: 'success', response: buffered, requestId };
+    }
+    return {
+      type: 'http_error',
+      response: buffered,
+      status,
+      requestId,
+      bodyExcerpt,
+      retryable: state.op.idempotent && isRetryableStatus(status),
+      retryAfterMs: parseRetryAfter(response.headers.get('retry-after'), Date.now()),
+    };
+  }
+
+  function log(state: RequestState, status: number | undefined, kind: string | undefined): void {
+    try {
+      settings.logger?.request?.({
+        method: state.method,
+        url: state.redactedUrl,
+        ...(status !== undefined ? { status } : {}),
+        ...(kind !== undefined ? { kind } : {}),
+        durationMs: Date.now() - state.startedAt,
+        retries: state.attempt - 1,
+        operation: state.op.label,
+      });
+    } catch {
+      // A failing logger must not fail the request.
+    }
+  }
+
+  function warn(message: string): void {
+    try {
+      settings.logger?.warn?.(redactor.text(message));
+    } catch {
+      // idem
+    }
+  }
+
+  function finish(state: RequestState, verdict: Verdict): Response {
+    const retries = state.attempt - 1;
+    if (verdict.type === 'failure') {
+      log(state, verdict.status, verdict.kind);
+      throw new SnapEngageError({
+        kind: verdict.kind,
+        message: formatMessage(state.op.label, verdict.detail, { requestId: verdict.requestId, retries, url: state.redactedUrl }),
+        operation: state.op.label,
+        url: state.redactedUrl,
+        retries,
+        ...(verdict.status !== undefined ? { status: verdict.status } : {}),
+        ...(verdict.requestId !== undefined ? { requestId: verdict.requestId } : {}),
+        ...(verdict.bodyExcerpt !== undefined ? { bodyExcerpt: verdict.bodyExcerpt } : {}),
+        ...(verdict.causeSummary !== undefined ? { causeSummary: verdict.causeSummary } : {}),
+      });
+    }
+    const meta: ResponseMeta = { op: state.op, url: state.redactedUrl, retries, requestId: verdict.requestId };
+    if (verdict.type === 'http_error') {
+      meta.bodyExcerpt = verdict.bodyExcerpt;
+      log(state, verdict.status, kindForStatus(verdict.status));
+    } else log(state, verdict.response.status, undefined);
+    responseMeta.set(verdict.response, meta);
+    return verdict.response;
+  }
+
+  async function settle(id: string, first: Outcome): Promise<Response> {
+    const state = states.get(id);
+    if (!state) throw new Error('snapengage-client: response for an unknown request id (was the middleware registered twice?)');
+    try {
+      let outcome = first;
+      // Bounded: each pass either returns, throws, or increments state.attempt towards maxRetries.
+      for (;;) {
+        const attempt = state.current as Attempt;
+        const verdict = await classify(state, attempt, outcome);
+        attempt.dispose();
+        if (verdict.type === 'success' || !verdict.retryable || state.attempt > settings.maxRetries) return finish(state, verdict);
+        const delay = retryDelayMs(state.attempt, verdict.retryAfterMs, settings.backoff);
+        const what = verdict.type === 'http_error' ? `HTTP ${verdict.status}` : verdict.kind;
+        warn(`${state.op.label}: ${what}; retry ${state.attempt} of ${settings.maxRetries} in ${delay} ms`);
+        try {
+          await sleep(delay, [state.callerSignal, settings.signal]);
+        } catch {
+          return finish(state, { type: 'failure', kind: 'aborted', detail: 'aborted by the caller’s AbortSignal while waiting to retry', retryable: false });
+        }
+        state.attempt++;
+        const request = startAttempt(state);
+        try {
+          outcome = { response: await state.send(request) };
+        } catch (error) {
+          outcome = { error };
+        }
+      }
+    } finally {
+      state.current?.dispose();
+      states.delete(id);
+    }
+  }
+
+  return {
+    async onRequest({ request, schemaPath, params, options, id }) {
+      const op = findOperation(request.method, schemaPath);
+      const url = new URL(urlOverrides.get(params) ?? request.url);
+      const headers = new Headers(request.headers);
+      applyCredentials(op, settings.credentials, headers, url, redactor.url(url.toString()));
+      if (settings.userAgent) headers.set('user-agent', settings.userAgent);
+      if (!headers.has('accept')) headers.set('accept', 'application/json');
+      const state: RequestState = {
+        op,
+        method: request.method,
+        url: url.toString(),
+        redactedUrl: redactor.url(url.toString()),
+        headers,
+        body: request.body ? await request.arrayBuffer() : undefined,
+        parseAs: options.parseAs,
+        callerSignal: request.signal,
+        send: (attemptRequest) => options.fetch(attemptRequest),
+        startedAt: Date.now(),
+        attempt: 1,
+        current: undefined,
+      };
+      states.set(id, state);
+      return startAttempt(state);
+    },
+    onResponse({ response, id }) {
+      // openapi-fetch also runs onResponse on the Response our onError returned: it is final already.
+      if (responseMeta.has(response)) return undefined;
+      return settle(id, { response });
+    },
+    onError({ error, id }) {
+      return settle(id, { error });
+    },
+  };
+}
+
+/** A fully read copy of a response, so openapi-fetch parses bytes we already validated. */
+function rebuild(response: Response, text: string): Response {
+  const headers = new Headers(response.headers);
+  // The text is decoded: the original length and encoding no longer describe it.
+  headers.delete('content-length');
+  headers.delete('content-encoding');
+  return new Response(NULL_BODY_STATUSES.has(response.status) ? null : text, { status: response.status, statusText: response.statusText, headers });
+}
+
+export function formatMessage(operation: string, detail: string, extra: { requestId?: string; retries: number; url: string }): string {
+  const parts = [`${operation}: ${detail}`];
+  if (extra.retries > 0) parts.push(`after ${extra.retries} ${extra.retries === 1 ? 'retry' : 'retries'}`);
+  if (extra.requestId) parts.push(`request id ${extra.requestId}`);
+  parts.push(extra.url);
+  return parts.join(' | ');
+}
+
+/** The typed error of an HTTP error response the client returned. */
+export function errorForResponse(response: Response, fallbackOperation: string | undefined): SnapEngageError {
+  const meta = metaOf(response);
+  const status = response.status;
+  const kind = kindForStatus(status);
+  const operation = meta?.op.label ?? fallbackOperation ?? 'request';
+  const url = meta?.url ?? '';
+  const hints: Partial<Record<SnapEngageErrorKind, string>> = {
+    auth: meta ? credentialHint(meta.op) : 'check the credential',
+    not_found: 'check the path parameters (orgId, widgetId, caseId) and query values',
+    rate_limited: 'rate limited: lower the request rate or raise maxRetries',
+    server: 'server error: try again later',
+    bad_request: 'check the parameters against the spec',
+  };
+  const detail = [`HTTP ${status}${response.statusText ? ` ${response.statusText}` : ''} (${kind})`, hints[kind], meta?.bodyExcerpt ? `body: ${meta.bodyExcerpt}` : undefined]
+    .filter(Boolean)
+    .join('; ');
+  return new SnapEngageError({
+    kind,
+    status,
+    operation,
+    url,
+    retries: meta?.retries ?? 0,
+    message: formatMessage(operation, detail, { requestId: meta?.requestId, retries: meta?.retries ?? 0, url }),
+    ...(meta?.requestId !== undefined ? { requestId: meta.requestId } : {}),
+    ...(meta?.bodyExcerpt !== undefined ? { bodyExcerpt: meta.bodyExcerpt } : {}),
+  });
+}

@@ -1,0 +1,89 @@
+// No credential in any error message, error JSON, inspect output, log line or warning, whatever fails.
+import { inspect } from 'node:util';
+import { afterAll, beforeAll, expect, it } from 'vitest';
+import { startSandbox, type Sandbox } from 'snapengage-sandbox';
+import { createSnapEngageClient, SnapEngageError, unwrap, type SnapEngageClient } from '../src/index.js';
+import { startScriptedServer, type ScriptedServer } from './helpers/scripted-server.js';
+
+const SECRETS = { apiToken: 'tok-Zq8Redact-1111', apiKey: 'key-Zq8Redact-2222', provisioningKey: 'prov-Zq8Redact-3333' };
+
+let sandbox: Sandbox;
+let echo: ScriptedServer;
+
+beforeAll(async () => {
+  sandbox = await startSandbox({ cases: 50, widgets: 1, days: 5, seed: 3 });
+  // A hostile server: echoes the whole request (URL with api_key, and headers) in error bodies and in a
+  // redirect, and sends a next link carrying the key to another host.
+  echo = await startScriptedServer((req, res) => {
+    const dump = JSON.stringify({ url: req.url, headers: req.headers });
+    if (req.url.startsWith('/api/v1/widget.json')) {
+      res.writeHead(302, { location: `http://evil.example${req.url}`, 'content-type': 'application/json' });
+      res.end(dump);
+    } else if (req.url.startsWith('/api/v2/')) {
+      res.writeHead(200, { 'content-type': 'application/json' });
+      res.end(JSON.stringify({ cases: [], linkToNextSetOfResults: `http://evil.example/next?api_key=${SECRETS.provisioningKey}&t=${SECRETS.apiToken}` }));
+    } else {
+      res.writeHead(400, { 'content-type': 'text/plain' });
+      res.end(`bad request ${dump}`);
+    }
+  });
+});
+afterAll(async () => {
+  await sandbox?.close();
+  await echo?.close();
+});
+
+async function failure(run: () => Promise<unknown>): Promise<SnapEngageError> {
+  try {
+    await run();
+  } catch (error) {
+    expect(error).toBeInstanceOf(SnapEngageError);
+    return error as SnapEngageError;
+  }
+  throw new Error('expected a failure');
+}
+
+it('keeps every credential out of errors, logs and warnings', async () => {
+  const lines: string[] = [];
+  const logger = { request: (e: unknown) => lines.push(JSON.stringify(e)), warn: (m: string) => lines.push(m) };
+  const make = (baseUrl: string, extra = {}): SnapEngageClient =>
+    createSnapEngageClient({ baseUrl, ...SECRETS, logger, retryBaseDelayMs: 1, maxRetries: 1, ...extra });
+  const wrong = make(sandbox.url);
+  const hostile = make(echo.url);
+  const closed = await startScriptedServer(() => undefined);
+  const refused = make(closed.url);
+  await closed.close();
+  const { orgId, widgetIds, email } = sandbox.credentials;
+  const widgetId = widgetIds[0] as string;
+
+  const errors: SnapEngageError[] = [
+    // 401 from the sandbox for each credential place
+    await failure(async () => unwrap(await wrong.GET('/api/v2/{orgId}/logs', { params: { path: { orgId }, query: { widgetId, start: '2024-01-01', end: '2024-01-02' } } }))),
+    await failure(async () => unwrap(await wrong.GET('/api/v1/chat/{widgetId}', { params: { path: { widgetId } } }))),
+    await failure(async () => unwrap(await wrong.GET('/api/v1/user.json', { params: { query: { email } } }))),
+    // bodies and redirects that echo the credentials back
+    await failure(async () => unwrap(await hostile.GET('/api/v1/widget.json', { params: { query: { uuid: 'w', email } } }))),
+    await failure(async () => unwrap(await hostile.GET('/api/v1/chat/{widgetId}', { params: { path: { widgetId: 'w' } } }))),
+    await failure(async () => {
+      for await (const _c of hostile.iterateLogs({ orgId: 'o', widgetId: 'w', start: '2024-01-01', end: '2024-01-02' })) {
+        // drain
+      }
+    }),
+    // network error with the key in the URL, and a missing credential
+    await failure(() => refused.GET('/api/v1/user.json', { params: { query: { email } } })),
+    await failure(() => createSnapEngageClient({ baseUrl: sandbox.url, apiToken: SECRETS.apiToken }).GET('/api/v1/user.json', { params: { query: { email } } })),
+  ];
+
+  expect(errors.map((e) => e.kind)).toEqual(['auth', 'auth', 'auth', 'invalid_response', 'bad_request', 'invalid_response', 'network', 'config']);
+  expect(errors[6]?.url).toContain('api_key=***');
+  expect(lines.length).toBeGreaterThan(0);
+  const outputs = [
+    ...lines,
+    ...errors.flatMap((e) => [e.message, String(e.stack), JSON.stringify(e), inspect(e, { depth: 10, showHidden: true }), String(e.bodyExcerpt)]),
+  ];
+  for (const secret of Object.values(SECRETS)) {
+    for (const output of outputs) expect(output).not.toContain(secret);
+  }
+  // The hostile bodies really did carry the secrets, so the check above is not vacuous.
+  expect(errors[4]?.bodyExcerpt).toContain('***');
+});

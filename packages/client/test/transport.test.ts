@@ -1,0 +1,239 @@
+// Transport behaviour that needs exact control over the server: Retry-After dates, timeouts, non-JSON 2xx,
+// POST replay, redirects, the pagination loop guard and the origin guard. Everything else runs against the
+// sandbox (sandbox.test.ts).
+import { afterEach, describe, expect, it } from 'vitest';
+import { createSnapEngageClient, SnapEngageError, unwrap, type RequestLogEvent, type SnapEngageClientOptions } from '../src/index.js';
+import { sendJson, startScriptedServer, type Handler, type ScriptedServer } from './helpers/scripted-server.js';
+
+const TOKEN = 'tok-SECRET-a1b2c3d4';
+const API_KEY = 'key-SECRET-e5f6g7h8';
+const PROV_KEY = 'prov-SECRET-i9j0k1l2';
+const LOGS = '/api/v2/{orgId}/logs';
+
+const servers: ScriptedServer[] = [];
+afterEach(async () => {
+  await Promise.all(servers.splice(0).map((s) => s.close()));
+});
+
+async function serve(handler: Handler): Promise<ScriptedServer> {
+  const server = await startScriptedServer(handler);
+  servers.push(server);
+  return server;
+}
+
+function clientFor(server: ScriptedServer, extra: SnapEngageClientOptions = {}) {
+  const events: RequestLogEvent[] = [];
+  const warnings: string[] = [];
+  const client = createSnapEngageClient({
+    baseUrl: server.url,
+    apiToken: TOKEN,
+    apiKey: API_KEY,
+    provisioningKey: PROV_KEY,
+    retryBaseDelayMs: 1,
+    logger: { request: (e) => events.push(e), warn: (m) => warnings.push(m) },
+    ...extra,
+  });
+  return { client, events, warnings };
+}
+
+async function caught(promise: Promise<unknown>): Promise<SnapEngageError> {
+  try {
+    await promise;
+  } catch (error) {
+    expect(error).toBeInstanceOf(SnapEngageError);
+    return error as SnapEngageError;
+  }
+  throw new Error('expected a SnapEngageError, got a result');
+}
+
+const logsQuery = { params: { path: { orgId: 'org1' }, query: { widgetId: 'w1', start: '2024-01-01', end: '2024-01-31' } } };
+
+describe('retries', () => {
+  it('honours Retry-After given as an HTTP date, capped by retryAfterCapMs', async () => {
+    const server = await serve((_req, res, i) => {
+      if (i === 0) sendJson(res, 429, { error: 'slow down' }, { 'retry-after': new Date(Date.now() + 3_600_000).toUTCString() });
+      else sendJson(res, 200, { cases: [{ id: 'c1' }] });
+    });
+    const { client, events, warnings } = clientFor(server, { retryAfterCapMs: 40 });
+    const result = await client.GET(LOGS, logsQuery);
+    expect(unwrap(result).cases).toEqual([{ id: 'c1' }]);
+    expect(server.requests).toHaveLength(2);
+    // The computed wait is the cap (not the hour the server asked for, nor the 1 ms backoff).
+    expect(warnings).toEqual([`${'GET ' + LOGS}: HTTP 429; retry 1 of 4 in 40 ms`]);
+    expect(events).toHaveLength(1);
+    expect(events[0]).toMatchObject({ method: 'GET', status: 200, retries: 1, operation: `GET ${LOGS}` });
+  });
+
+  it('returns the HTTP error after maxRetries, and unwrap() turns it into a typed error', async () => {
+    const server = await serve((_req, res) => sendJson(res, 503, { message: 'down' }, { 'x-request-id': 'req-42' }));
+    const { client, events } = clientFor(server, { maxRetries: 2 });
+    const result = await client.GET(LOGS, logsQuery);
+    expect(result.response.status).toBe(503);
+    expect(result.error).toEqual({ message: 'down' });
+    expect(server.requests).toHaveLength(3);
+    const error = await caught(Promise.resolve().then(() => unwrap(result)));
+    expect(error).toMatchObject({ kind: 'server', status: 503, operation: `GET ${LOGS}`, requestId: 'req-42', retries: 2 });
+    expect(error.bodyExcerpt).toContain('down');
+    expect(events[0]).toMatchObject({ status: 503, kind: 'server', retries: 2 });
+  });
+
+  it('does not retry a 404 and maps it to not_found', async () => {
+    const server = await serve((_req, res) => {
+      res.writeHead(404);
+      res.end();
+    });
+    const { client } = clientFor(server);
+    const result = await client.GET('/api/v1/chat/{widgetId}', { params: { path: { widgetId: 'nope' } } });
+    expect(server.requests).toHaveLength(1);
+    expect(() => unwrap(result)).toThrow(expect.objectContaining({ kind: 'not_found', status: 404 }));
+  });
+
+  it('never replays a POST that reached the server, even on 429 or a dropped connection', async () => {
+    const server = await serve((req, res, i) => {
+      if (i === 0) sendJson(res, 429, {}, { 'retry-after': '0' });
+      else res.socket?.destroy();
+    });
+    const { client } = clientFor(server);
+    const first = await client.POST('/api/v1/chat', { params: { query: { widgetId: 'w1', visitorMessage: 'hi' } } });
+    expect(first.response.status).toBe(429);
+    expect(server.requests).toHaveLength(1);
+    const error = await caught(client.POST('/api/v1/chat', { params: { query: { widgetId: 'w1' } } }));
+    expect(error.kind).toBe('network');
+    expect(error.retries).toBe(0);
+    expect(server.requests).toHaveLength(2);
+    expect(server.requests.every((r) => r.method === 'POST' && r.headers['x-api-key'] === API_KEY)).toBe(true);
+  });
+
+  it('retries a POST whose connection was refused (it never reached a server)', async () => {
+    const server = await serve(() => undefined);
+    const url = server.url;
+    await server.close();
+    const client = createSnapEngageClient({ baseUrl: url, apiKey: API_KEY, maxRetries: 2, retryBaseDelayMs: 1 });
+    const error = await caught(client.POST('/api/v1/chat', { params: { query: { widgetId: 'w1' } } }));
+    expect(error).toMatchObject({ kind: 'network', retries: 2, operation: 'POST /api/v1/chat' });
+    expect(error.causeSummary).toContain('ECONNREFUSED');
+  });
+
+  it('re-sends the JSON body of an idempotent PUT on every attempt', async () => {
+    const server = await serve((_req, res, i) => (i === 0 ? sendJson(res, 500, {}) : sendJson(res, 201, { email: 'a@b.c' })));
+    const { client } = clientFor(server);
+    const body = { email: 'a@b.c', name: 'A', accountType: 'trial' as const, password: 'pw-12345' };
+    const result = await client.PUT('/api/v1/user.json', { body });
+    expect(unwrap(result)).toEqual({ email: 'a@b.c' });
+    expect(server.requests.map((r) => JSON.parse(r.body))).toEqual([body, body]);
+    expect(server.requests.every((r) => new URL(r.url, server.url).searchParams.get('api_key') === PROV_KEY)).toBe(true);
+  });
+});
+
+describe('timeouts, cancellation and bad responses', () => {
+  it('times out a hanging response per attempt and retries idempotent calls', async () => {
+    const server = await serve(() => undefined); // never answers
+    const { client, events } = clientFor(server, { timeoutMs: 100, maxRetries: 1 });
+    const error = await caught(client.GET(LOGS, logsQuery));
+    expect(error).toMatchObject({ kind: 'timeout', retries: 1 });
+    expect(error.message).toContain('timeoutMs=100');
+    expect(server.requests).toHaveLength(2);
+    expect(events[0]).toMatchObject({ kind: 'timeout', retries: 1 });
+  });
+
+  it('honours the per-call and the client-level AbortSignal', async () => {
+    const server = await serve(() => undefined);
+    const perCall = new AbortController();
+    const { client } = clientFor(server);
+    const pending = client.GET(LOGS, { ...logsQuery, signal: perCall.signal });
+    setTimeout(() => perCall.abort(), 20);
+    expect((await caught(pending)).kind).toBe('aborted');
+
+    const clientLevel = new AbortController();
+    clientLevel.abort();
+    const aborted = clientFor(server, { signal: clientLevel.signal }).client;
+    expect((await caught(aborted.GET(LOGS, logsQuery))).kind).toBe('aborted');
+  });
+
+  it('reports a 2xx whose body is not JSON as invalid_response (after retrying a GET)', async () => {
+    const server = await serve((_req, res) => {
+      res.writeHead(200, { 'content-type': 'text/html' });
+      res.end('<html>maintenance</html>');
+    });
+    const { client } = clientFor(server, { maxRetries: 1 });
+    const error = await caught(client.GET(LOGS, logsQuery));
+    expect(error).toMatchObject({ kind: 'invalid_response', status: 200, retries: 1 });
+    expect(error.bodyExcerpt).toContain('maintenance');
+  });
+
+  it('does not follow redirects (credentials stay on the configured host)', async () => {
+    const other = await serve((_req, res) => sendJson(res, 200, {}));
+    const server = await serve((_req, res) => {
+      res.writeHead(302, { location: `${other.url}/api/v1/widget.json?api_key=${PROV_KEY}` });
+      res.end();
+    });
+    const { client } = clientFor(server);
+    const error = await caught(client.GET('/api/v1/widget.json', { params: { query: { uuid: 'w1', email: 'a@b.c' } } }));
+    expect(error.kind).toBe('invalid_response');
+    expect(other.requests).toHaveLength(0);
+    expect(error.message).not.toContain(PROV_KEY);
+  });
+});
+
+describe('pagination guards', () => {
+  it('stops with an error when the next link repeats', async () => {
+    const server = await serve((req, res) => {
+      sendJson(res, 200, { cases: [{ id: req.url }], linkToNextSetOfResults: `${server.url}/api/v2/org1/logs?widgetId=w1&next=same` });
+    });
+    const { client } = clientFor(server);
+    const seen: unknown[] = [];
+    const error = await caught((async () => {
+      for await (const c of client.iterateLogs({ orgId: 'org1', widgetId: 'w1', start: '2024-01-01', end: '2024-01-31' })) seen.push(c);
+    })());
+    expect(error.kind).toBe('invalid_response');
+    expect(error.message).toContain('repeats');
+    expect(server.requests).toHaveLength(2);
+    expect(seen).toHaveLength(2);
+    expect(server.requests.every((r) => r.headers.authorization === TOKEN)).toBe(true);
+  });
+
+  it('stops at maxPages with an error', async () => {
+    const server = await serve((req, res, i) => sendJson(res, 200, { cases: [], linkToNextSetOfResults: `${server.url}/api/v2/org1/logs?next=${i + 1}` }));
+    const { client } = clientFor(server);
+    const pages = client.iteratePages(LOGS, logsQuery, { maxPages: 3 });
+    const error = await caught((async () => {
+      for await (const _page of pages) {
+        // drain
+      }
+    })());
+    expect(error.message).toContain('maxPages=3');
+    expect(server.requests).toHaveLength(3);
+  });
+
+  it('refuses a next link on another origin', async () => {
+    const other = await serve((_req, res) => sendJson(res, 200, { cases: [] }));
+    const server = await serve((_req, res) => sendJson(res, 200, { cases: [{ id: 'a' }], linkToNextSetOfResults: `${other.url}/api/v2/org1/logs?next=2` }));
+    const { client } = clientFor(server);
+    const error = await caught((async () => {
+      for await (const _c of client.iterateLogs({ orgId: 'org1', widgetId: 'w1', start: '2024-01-01', end: '2024-01-02' })) {
+        // drain
+      }
+    })());
+    expect(error.message).toContain('never sent to another host');
+    expect(other.requests).toHaveLength(0);
+  });
+
+  it('follows the absolute next link through the same auth and retry middleware', async () => {
+    const server = await serve((req, res, i) => {
+      const next = new URL(req.url, server.url).searchParams.get('next');
+      if (i === 1) return sendJson(res, 500, {}); // first try of page 2 fails, then is retried
+      if (next === null) return sendJson(res, 200, { cases: [{ id: '1' }], linkToNextSetOfResults: `${server.url}/api/v2/org1/logs?widgetId=w1&next=p2` });
+      return sendJson(res, 200, { cases: [{ id: '2' }], linkToNextSetOfResults: '' });
+    });
+    const { client } = clientFor(server);
+    const ids: string[] = [];
+    for await (const c of client.iterateLogs({ orgId: 'org1', widgetId: 'w1', start: '2024-01-01', end: '2024-01-02' })) ids.push(c.id ?? '');
+    expect(ids).toEqual(['1', '2']);
+    expect(server.requests.map((r) => r.url)).toEqual([
+      '/api/v2/org1/logs?widgetId=w1&start=2024-01-01&end=2024-01-02',
+      '/api/v2/org1/logs?widgetId=w1&next=p2',
+      '/api/v2/org1/logs?widgetId=w1&next=p2',
+    ]);
+    expect(server.requests.every((r) => r.headers.authorization === TOKEN && r.headers['x-api-key'] === undefined)).toBe(true);
+  });
+});

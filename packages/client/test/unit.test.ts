@@ -1,0 +1,63 @@
+// Pure parts: Retry-After parsing, backoff bounds, redaction, option validation, credentialsFromEnv.
+import { describe, expect, it } from 'vitest';
+import { createSnapEngageClient, credentialsFromEnv, SnapEngageError } from '../src/index.js';
+import { Redactor } from '../src/redact.js';
+import { isRetryableStatus, parseRetryAfter, retryDelayMs } from '../src/retry.js';
+
+describe('retry policy', () => {
+  it('parses Retry-After as seconds or an HTTP date', () => {
+    const now = Date.parse('2024-05-01T12:00:00Z');
+    expect(parseRetryAfter('3', now)).toBe(3000);
+    expect(parseRetryAfter('Wed, 01 May 2024 12:00:10 GMT', now)).toBe(10_000);
+    expect(parseRetryAfter('Wed, 01 May 2024 11:00:00 GMT', now)).toBe(0);
+    expect(parseRetryAfter('soon', now)).toBeUndefined();
+    expect(parseRetryAfter(null, now)).toBeUndefined();
+  });
+
+  it('backs off exponentially with jitter, and caps Retry-After', () => {
+    const settings = { baseDelayMs: 100, maxDelayMs: 1000, retryAfterCapMs: 5000 };
+    expect(retryDelayMs(1, undefined, settings, () => 0)).toBe(50);
+    expect(retryDelayMs(1, undefined, settings, () => 1)).toBe(100);
+    expect(retryDelayMs(3, undefined, settings, () => 1)).toBe(400);
+    expect(retryDelayMs(10, undefined, settings, () => 1)).toBe(1000);
+    expect(retryDelayMs(1, 2000, settings)).toBe(2000);
+    expect(retryDelayMs(1, 60_000, settings)).toBe(5000);
+  });
+
+  it('retries 408, 429 and 5xx but not 501/505 or other 4xx', () => {
+    expect([408, 429, 500, 502, 503, 504].every(isRetryableStatus)).toBe(true);
+    expect([400, 401, 403, 404, 501, 505].some(isRetryableStatus)).toBe(false);
+  });
+});
+
+describe('redaction', () => {
+  it('masks credential query parameters and known secrets in URLs and text', () => {
+    const r = new Redactor(['s3cr3t-value', 'a/b+c=d']);
+    expect(r.url('https://x.test/api/v1/user.json?email=a%40b.c&api_key=whatever')).toBe('https://x.test/api/v1/user.json?email=a%40b.c&api_key=***');
+    expect(r.text('token s3cr3t-value and a%2Fb%2Bc%3Dd')).toBe('token *** and ***');
+    expect(r.url('not a url s3cr3t-value')).toBe('not a url ***');
+  });
+});
+
+describe('options', () => {
+  it('reads credentials from the environment, skipping empty values', () => {
+    expect(credentialsFromEnv({ SNAPENGAGE_API_TOKEN: ' t ', SNAPENGAGE_API_KEY: '', SNAPENGAGE_BASE_URL: 'http://127.0.0.1:1' })).toEqual({
+      apiToken: 't',
+      baseUrl: 'http://127.0.0.1:1',
+    });
+  });
+
+  it('rejects a bad baseUrl or timeout with a config error naming the option', () => {
+    expect(() => createSnapEngageClient({ baseUrl: 'www.snapengage.com' })).toThrow(/baseUrl: .*SNAPENGAGE_BASE_URL/);
+    expect(() => createSnapEngageClient({ baseUrl: 'https://x.test/?api_key=1' })).toThrow(SnapEngageError);
+    expect(() => createSnapEngageClient({ timeoutMs: 0 })).toThrow(/timeoutMs/);
+    expect(() => createSnapEngageClient({ maxRetries: 1.5 })).toThrow(/maxRetries/);
+    expect(createSnapEngageClient().baseUrl).toBe('https://www.snapengage.com');
+  });
+
+  it('iterateLogs rejects a widget list (the Logs API paginates one widget only)', async () => {
+    const client = createSnapEngageClient({ apiToken: 't' });
+    const iterator = client.iterateLogs({ orgId: 'o', widgetId: 'a,b', start: '2024-01-01', end: '2024-01-02' })[Symbol.asyncIterator]();
+    await expect(iterator.next()).rejects.toMatchObject({ kind: 'config', message: expect.stringContaining('one widgetId') });
+  });
+});
