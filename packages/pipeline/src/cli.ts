@@ -1,0 +1,142 @@
+#!/usr/bin/env node
+// snapengage-pipeline run | show. Exit codes: 0 ok, 1 the run failed, 2 bad usage, 130 interrupted.
+// Errors are one line on stderr; the load info goes to stdout, progress and verbose request logs to stderr.
+import { existsSync } from 'node:fs';
+import { resolve } from 'node:path';
+import { parseArgs } from 'node:util';
+import type { PipelineConfig } from './config.js';
+import { DEFAULT_CONFIG_FILE, loadPipelineConfig } from './config-loader.js';
+import { loadEnv } from './env.js';
+import { AbortedError, PipelineError, UsageError, firstLine } from './errors.js';
+import { checkResourceNames, DEFAULTS } from './plan.js';
+import { createProgressDisplay, formatRequest } from './progress-display.js';
+import { runPipeline } from './run.js';
+import { showDataset } from './show.js';
+
+const USAGE = `Usage:
+  snapengage-pipeline run  [--resources logs,widgets] [--duckdb ${DEFAULTS.path}] [--dataset ${DEFAULTS.dataset}]
+                           [--config ${DEFAULT_CONFIG_FILE}] [--verbose] [--limit-pages N]
+  snapengage-pipeline show [--duckdb ${DEFAULTS.path}] [--dataset ${DEFAULTS.dataset}] [--config ${DEFAULT_CONFIG_FILE}]
+
+Credentials and ids come from SNAPENGAGE_* environment variables, also read from .env (the environment wins).
+Without --config and without ${DEFAULT_CONFIG_FILE}, run loads every top-level resource whose variables are set.`;
+
+const OPTIONS = {
+  resources: { type: 'string' },
+  duckdb: { type: 'string' },
+  dataset: { type: 'string' },
+  config: { type: 'string' },
+  verbose: { type: 'boolean', short: 'v' },
+  'limit-pages': { type: 'string' },
+  help: { type: 'boolean', short: 'h' },
+} as const;
+
+type Flags = {
+  resources?: string;
+  duckdb?: string;
+  dataset?: string;
+  config?: string;
+  verbose?: boolean;
+  'limit-pages'?: string;
+  help?: boolean;
+};
+
+function parse(argv: string[]): { command: string | undefined; flags: Flags } {
+  let parsed;
+  try {
+    parsed = parseArgs({ args: argv, options: OPTIONS, allowPositionals: true, strict: true });
+  } catch (error) {
+    throw new UsageError(`${firstLine((error as Error).message)} (see --help)`);
+  }
+  if (parsed.positionals.length > 1) throw new UsageError(`Unexpected argument "${parsed.positionals[1]}" (see --help)`);
+  return { command: parsed.positionals[0], flags: parsed.values as Flags };
+}
+
+function parseLimitPages(text: string | undefined): number | undefined {
+  if (text === undefined) return undefined;
+  const n = Number(text);
+  if (!Number.isInteger(n) || n < 1) throw new UsageError(`--limit-pages must be an integer >= 1, got "${text}"`);
+  return n;
+}
+
+async function destinationOf(flags: Flags, env: ReturnType<typeof loadEnv>): Promise<{ path: string; dataset: string }> {
+  // show reads the config only for its destination, and only when one is there: it needs no credentials.
+  let config: PipelineConfig | undefined;
+  if (flags.config !== undefined || existsSync(resolve(DEFAULT_CONFIG_FILE))) config = (await loadPipelineConfig(flags.config, env)).config;
+  return {
+    path: flags.duckdb ?? config?.destination?.path ?? DEFAULTS.path,
+    dataset: flags.dataset ?? config?.destination?.dataset ?? DEFAULTS.dataset,
+  };
+}
+
+async function runCommand(flags: Flags): Promise<number> {
+  const limitPages = parseLimitPages(flags['limit-pages']);
+  const only = flags.resources !== undefined ? checkResourceNames(flags.resources.split(',').map((s) => s.trim()).filter(Boolean)) : undefined;
+  if (only?.length === 0) throw new UsageError('--resources needs at least one resource name');
+  const env = loadEnv();
+  const config: PipelineConfig =
+    flags.config === undefined && !existsSync(resolve(DEFAULT_CONFIG_FILE)) && only
+      ? { resources: Object.fromEntries(only.map((n) => [n, true])) }
+      : (await loadPipelineConfig(flags.config, env)).config;
+
+  const display = createProgressDisplay(process.stderr);
+  const controller = new AbortController();
+  const onSignal = () => controller.abort(new AbortedError('Interrupted'));
+  process.once('SIGINT', onSignal);
+  process.once('SIGTERM', onSignal);
+  try {
+    const info = await runPipeline(config, {
+      env,
+      signal: controller.signal,
+      resources: only,
+      limitPages,
+      destination: { path: flags.duckdb, dataset: flags.dataset },
+      progress: (snapshot) => display.update(snapshot),
+      onRequest: flags.verbose ? (event) => display.log(formatRequest(event)) : undefined,
+      // The client warns on every retry; worth seeing only while debugging.
+      warn: flags.verbose ? (message) => display.log(`warning: ${message}`) : undefined,
+    });
+    display.finish();
+    process.stdout.write(`${info.toString()}\n`);
+    return 0;
+  } finally {
+    display.finish();
+    process.off('SIGINT', onSignal);
+    process.off('SIGTERM', onSignal);
+  }
+}
+
+export async function main(argv: string[]): Promise<number> {
+  const { command, flags } = parse(argv);
+  if (flags.help || command === 'help') {
+    process.stdout.write(`${USAGE}\n`);
+    return 0;
+  }
+  if (command === 'run') return runCommand(flags);
+  if (command === 'show') {
+    if (flags.resources !== undefined || flags['limit-pages'] !== undefined) throw new UsageError('show takes only --duckdb, --dataset and --config');
+    const env = loadEnv();
+    process.stdout.write(`${await showDataset(await destinationOf(flags, env))}\n`);
+    return 0;
+  }
+  throw new UsageError(command === undefined ? `Missing command: run or show\n${USAGE}` : `Unknown command "${command}": use run or show (see --help)`);
+}
+
+main(process.argv.slice(2)).then(
+  (code) => {
+    process.exitCode = code;
+  },
+  (error: unknown) => {
+    if (error instanceof AbortedError) {
+      process.stderr.write(`snapengage-pipeline: ${error.message}; nothing of this run was committed\n`);
+      process.exitCode = 130;
+    } else if (error instanceof PipelineError) {
+      process.stderr.write(`snapengage-pipeline: ${error.message}\n`);
+      process.exitCode = error.exitCode;
+    } else {
+      process.stderr.write(`snapengage-pipeline: unexpected error: ${firstLine(error instanceof Error ? error.message : String(error))}\n`);
+      if (process.env.SNAPENGAGE_DEBUG) console.error(error);
+      process.exitCode = 1;
+    }
+  },
+);

@@ -1,0 +1,58 @@
+// Finds the PipelineConfig the CLI runs: `--config <file>`, else `src/pipeline.ts` when it exists, else every
+// loadable resource whose required env vars are all set. TS configs run through tsx's tsImport: no build step.
+import { existsSync } from 'node:fs';
+import { resolve } from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { resources } from 'snapengage-client';
+import type { PipelineConfig } from './config.js';
+import type { Env } from './env.js';
+import { ConfigError, UsageError } from './errors.js';
+import { resourcesWithEnv } from './plan.js';
+
+export const DEFAULT_CONFIG_FILE = 'src/pipeline.ts';
+
+export interface LoadedConfig {
+  config: PipelineConfig;
+  /** Absolute path of the module, or undefined for the env-derived default. */
+  file: string | undefined;
+}
+
+export async function loadPipelineConfig(configFlag: string | undefined, env: Env, cwd: string = process.cwd()): Promise<LoadedConfig> {
+  const file = configFlag !== undefined ? resolve(cwd, configFlag) : resolve(cwd, DEFAULT_CONFIG_FILE);
+  if (!existsSync(file)) {
+    if (configFlag !== undefined) throw new UsageError(`--config ${configFlag}: file not found (looked at ${file})`);
+    return { config: defaultConfig(env), file: undefined };
+  }
+  let module: Record<string, unknown>;
+  try {
+    const { tsImport } = await import('tsx/esm/api');
+    module = (await tsImport(pathToFileURL(file).href, import.meta.url)) as Record<string, unknown>;
+  } catch (error) {
+    const text = (error as Error).message?.split('\n')[0] ?? String(error);
+    throw new ConfigError(`Cannot load pipeline config ${file}: ${text}`);
+  }
+  const config = pickConfig(module);
+  if (!config) {
+    throw new ConfigError(`${file} must export a pipeline config: \`export default definePipeline({ resources: { logs: true } })\` (or \`export const pipeline = …\`)`);
+  }
+  return { config, file };
+}
+
+function pickConfig(module: Record<string, unknown>): PipelineConfig | undefined {
+  // tsImport of a CommonJS-transpiled module can nest the default export one level deeper.
+  const candidates = [module.default, (module.default as Record<string, unknown> | undefined)?.default, module.pipeline];
+  return candidates.find((c): c is PipelineConfig => typeof c === 'object' && c !== null && typeof (c as PipelineConfig).resources === 'object');
+}
+
+/**
+ * No config file: load every resource whose required env vars are all present. Nothing present → one error saying
+ * what `logs`, the main resource, needs.
+ */
+export function defaultConfig(env: Env): PipelineConfig {
+  const names = resourcesWithEnv(env);
+  if (names.length === 0) {
+    const needed = resources.logs.envVars.filter((v) => v.required).map((v) => `${v.name} (${v.description})`);
+    throw new ConfigError(`No ${DEFAULT_CONFIG_FILE} and no resource has its environment variables set; for logs set ${needed.join(', ')} (environment or .env)`);
+  }
+  return { resources: Object.fromEntries(names.map((name) => [name, true])) };
+}

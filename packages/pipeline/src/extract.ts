@@ -1,0 +1,262 @@
+// Catalog-driven extraction. Nothing here knows a resource by name: request parameters come from each resource's
+// `params` sources (env, with `each` fanning out over a comma list; constant; incremental window bound; parent record
+// field or parent request param), pages from `paginator`, records from `dataSelector`, extra columns from `addFields`,
+// and child resources are fanned out per parent record as `parent` says.
+import type { ParamSource } from 'snapengage-client';
+import type { SourceRecord } from './config.js';
+import { envList, envValue, type Env } from './env.js';
+import { ConfigError, describeExtractError, PipelineError } from './errors.js';
+import { addDays, todayUtc, type ResourcePlan } from './plan.js';
+import { Semaphore } from './limits.js';
+
+/** Values of one request's parameters by name (path and query together, as the catalog names them). */
+type Params = Record<string, string | number | boolean>;
+
+/** The slice of the typed client the extractor uses. */
+export interface PageSource {
+  iteratePages(
+    path: string,
+    init: { params: { path: Params; query: Params }; signal?: AbortSignal },
+    pagination: { nextUrlPath: string | null; maxPages?: number },
+  ): AsyncIterable<{ data: unknown; pageIndex: number }>;
+}
+
+/** Per-partition incremental state: one window end per fan-out key (e.g. per widget), not one shared cursor. */
+export interface WindowState {
+  windows: Record<string, { lastEnd: string }>;
+}
+
+export interface ExtractOptions {
+  client: PageSource;
+  env: Env;
+  /** Resources to extract, parents before children. */
+  plans: ResourcePlan[];
+  /** State committed by the previous run, per resource name. */
+  previousState: Map<string, unknown>;
+  concurrency: number;
+  /** Pages per request sequence (per widget, per parent record); incremental state is not advanced. */
+  limitPages?: number;
+  signal: AbortSignal;
+  /** Receives each page's records of a loaded resource; awaited, so a slow destination slows fetching down. */
+  sink(plan: ResourcePlan, records: SourceRecord[]): Promise<void>;
+  onPage?(resource: string, records: number): void;
+  now?: Date;
+}
+
+/** Child requests allowed to wait for a slot per resource before a parent page waits (bounds memory). */
+const MAX_PENDING_CHILDREN = 512;
+
+export class Extractor {
+  private readonly semaphore: Semaphore;
+  private readonly pending = new Map<string, Set<Promise<void>>>();
+  private readonly drained = new Map<string, Array<() => void>>();
+  private readonly controller = new AbortController();
+  private firstError: PipelineError | undefined;
+  private readonly newState = new Map<string, WindowState>();
+
+  constructor(private readonly options: ExtractOptions) {
+    this.semaphore = new Semaphore(options.concurrency);
+    const onAbort = () => this.controller.abort(options.signal.reason);
+    if (options.signal.aborted) onAbort();
+    else options.signal.addEventListener('abort', onAbort, { once: true });
+  }
+
+  /** Extracts everything; resolves with the new incremental state of each incremental resource. */
+  async run(): Promise<Map<string, WindowState>> {
+    for (const plan of this.options.plans.filter((p) => p.resource.parent === null)) {
+      for (const params of this.fanOut(plan)) this.spawn(plan, () => this.extractSequence(plan, params));
+    }
+    await this.settle();
+    if (this.firstError) throw this.firstError;
+    return this.newState;
+  }
+
+  /** Waits until no task is left (tasks spawn children, so loop until the sets stay empty). */
+  private async settle(): Promise<void> {
+    for (;;) {
+      const all = [...this.pending.values()].flatMap((set) => [...set]);
+      if (all.length === 0) return;
+      await Promise.allSettled(all);
+    }
+  }
+
+  private spawn(plan: ResourcePlan, task: () => Promise<void>): void {
+    const set = this.pending.get(plan.name) ?? new Set();
+    this.pending.set(plan.name, set);
+    const promise: Promise<void> = task()
+      .catch((error: unknown) => {
+        if (!this.firstError) {
+          this.firstError = describeExtractError(error, plan.name);
+          this.controller.abort(this.firstError);
+        }
+      })
+      .finally(() => {
+        set.delete(promise);
+        if (set.size < MAX_PENDING_CHILDREN) for (const wake of this.drained.get(plan.name)?.splice(0) ?? []) wake();
+      });
+    set.add(promise);
+  }
+
+  private async roomFor(plan: ResourcePlan): Promise<void> {
+    while ((this.pending.get(plan.name)?.size ?? 0) >= MAX_PENDING_CHILDREN && !this.controller.signal.aborted) {
+      await new Promise<void>((resolve) => {
+        const list = this.drained.get(plan.name) ?? [];
+        list.push(resolve);
+        this.drained.set(plan.name, list);
+      });
+    }
+  }
+
+  /** Parameter sets of a top-level resource: the product of its `each` env lists (one set when there is none). */
+  private fanOut(plan: ResourcePlan): Params[] {
+    let sets: Params[] = [{}];
+    for (const [name, source] of Object.entries(plan.resource.params)) {
+      if (source.from !== 'env') continue;
+      if (source.each) {
+        const values = envList(this.options.env, source.env);
+        if (values.length === 0) {
+          if (source.required) throw new ConfigError(`Missing environment variable ${source.env} (needed by ${plan.name})`);
+          continue;
+        }
+        sets = sets.flatMap((set) => values.map((value) => ({ ...set, [name]: value })));
+      } else {
+        const value = envValue(this.options.env, source.env);
+        if (value === undefined) {
+          if (source.required) throw new ConfigError(`Missing environment variable ${source.env} (needed by ${plan.name})`);
+          continue;
+        }
+        sets = sets.map((set) => ({ ...set, [name]: value }));
+      }
+    }
+    return sets;
+  }
+
+  /** The fan-out key of a request: values of its `each` params, so state is kept per widget. */
+  private partitionKey(plan: ResourcePlan, params: Params): string {
+    const parts = Object.entries(plan.resource.params)
+      .filter(([, source]) => source.from === 'env' && source.each)
+      .map(([name]) => String(params[name] ?? ''));
+    return parts.length === 0 ? '*' : parts.join('|');
+  }
+
+  /** One request sequence: the pages of one resource for one parameter set. */
+  private async extractSequence(plan: ResourcePlan, base: Params, parentParams?: Params): Promise<void> {
+    const resource = plan.resource;
+    const params: Params = { ...base };
+    let windowEnd: { key: string; end: string } | undefined;
+    for (const [name, source] of Object.entries(resource.params)) {
+      if (source.from === 'constant') params[name] = source.value;
+    }
+    if (plan.incremental) {
+      const key = this.partitionKey(plan, params);
+      const previous = this.options.previousState.get(plan.name) as Partial<WindowState> | undefined;
+      const lastEnd = previous?.windows?.[key]?.lastEnd;
+      const end = todayUtc(this.options.now);
+      let start = lastEnd ? addDays(lastEnd, -plan.incremental.lookbackDays) : plan.incremental.startDate;
+      if (start > end) start = end;
+      for (const [name, source] of Object.entries(resource.params)) {
+        if (source.from === 'incremental') params[name] = source.bound === 'start' ? start : end;
+      }
+      windowEnd = { key, end };
+    }
+    const request = { path: {} as Params, query: {} as Params };
+    for (const [name, source] of Object.entries(resource.params) as Array<[string, ParamSource]>) {
+      const value = params[name];
+      if (value === undefined) continue;
+      (source.in === 'path' ? request.path : request.query)[name] = value;
+    }
+    const paginator = resource.paginator;
+    const pages = this.options.client.iteratePages(
+      resource.path,
+      { params: request, signal: this.controller.signal },
+      {
+        nextUrlPath: paginator.type === 'next_url' ? paginator.nextUrlPath : null,
+        ...(paginator.type === 'next_url' && paginator.maxPages !== undefined ? { maxPages: paginator.maxPages } : {}),
+      },
+    );
+    const iterator = pages[Symbol.asyncIterator]();
+    let pageCount = 0;
+    try {
+      // --limit-pages stops here, not through the client's maxPages, which treats running out of pages as an error.
+      while (this.options.limitPages === undefined || pageCount < this.options.limitPages) {
+        pageCount++;
+        // A slot is held only while a page is being fetched, never while its records are written or children wait.
+        const next = await this.semaphore.run(() => iterator.next());
+        if (next.done) break;
+        const records = this.selectRecords(plan, next.value.data, { ...parentParams, ...params });
+        this.options.onPage?.(plan.name, records.length);
+        await this.fanOutChildren(plan, records, params);
+        if (plan.load && records.length > 0) await this.options.sink(plan, applySteps(plan, records));
+        if (this.controller.signal.aborted) return;
+      }
+    } finally {
+      await iterator.return?.();
+    }
+    if (windowEnd && this.options.limitPages === undefined) {
+      const state = this.newState.get(plan.name) ?? { windows: {} };
+      state.windows[windowEnd.key] = { lastEnd: windowEnd.end };
+      this.newState.set(plan.name, state);
+    }
+  }
+
+  private selectRecords(plan: ResourcePlan, body: unknown, params: Params): SourceRecord[] {
+    const selected = selectPath(body, plan.resource.dataSelector);
+    const items = Array.isArray(selected) ? selected : selected === undefined || selected === null ? [] : [selected];
+    const addFields = Object.entries(plan.resource.addFields);
+    return items.map((item) => {
+      const record: SourceRecord = item !== null && typeof item === 'object' && !Array.isArray(item) ? (item as SourceRecord) : { value: item };
+      for (const [field, source] of addFields) {
+        if (source.from === 'param' && params[source.param] !== undefined) record[field] = params[source.param];
+      }
+      return record;
+    });
+  }
+
+  /** Starts one request sequence per (parent record, child) whose parent fields are present. */
+  private async fanOutChildren(plan: ResourcePlan, records: SourceRecord[], parentParams: Params): Promise<void> {
+    for (const child of plan.children) {
+      for (const record of records) {
+        const params: Params = {};
+        let complete = true;
+        for (const [name, source] of Object.entries(child.resource.params)) {
+          if (source.from === 'env') {
+            const value = envValue(this.options.env, source.env);
+            if (value !== undefined) params[name] = value;
+          } else if (source.from === 'parent') {
+            const value = source.field !== undefined ? selectPath(record, source.field) : source.param !== undefined ? parentParams[source.param] : undefined;
+            if (typeof value === 'string' || typeof value === 'number' || typeof value === 'boolean') params[name] = value;
+            else if (source.required) complete = false;
+          }
+        }
+        if (!complete) continue;
+        await this.roomFor(child);
+        if (this.controller.signal.aborted) return;
+        this.spawn(child, () => this.extractSequence(child, params, parentParams));
+      }
+    }
+  }
+}
+
+/** Dot path into a JSON value; "" is the value itself. */
+export function selectPath(value: unknown, path: string): unknown {
+  if (path === '' || path === '$') return value;
+  let current = value;
+  for (const key of path.split('.')) {
+    if (current === null || typeof current !== 'object') return undefined;
+    current = (current as Record<string, unknown>)[key];
+  }
+  return current;
+}
+
+function applySteps(plan: ResourcePlan, records: SourceRecord[]): SourceRecord[] {
+  if (plan.steps.length === 0) return records;
+  let current = records;
+  plan.steps.forEach((step, index) => {
+    try {
+      current = 'filter' in step ? current.filter((r) => step.filter(r as never)) : current.map((r) => step.map(r as never));
+    } catch (error) {
+      throw new ConfigError(`resources.${plan.name}.steps[${index}] threw: ${(error as Error).message ?? String(error)}`);
+    }
+  });
+  return current;
+}

@@ -1,0 +1,89 @@
+// The result of a run, printed like dlt's load info so the seed page's output reads the same here.
+import { isAbsolute, relative } from 'node:path';
+
+export interface ResourceStats {
+  name: string;
+  /** false when the resource was extracted only to drive its children. */
+  loaded: boolean;
+  requests: number;
+  pages: number;
+  records: number;
+}
+
+export class LoadInfo {
+  readonly destinationType = 'duckdb';
+
+  constructor(
+    readonly pipelineName: string,
+    readonly datasetName: string,
+    /** DuckDB file as configured (relative paths are relative to the working directory). */
+    readonly destinationPath: string,
+    readonly loadId: string,
+    readonly startedAt: Date,
+    readonly finishedAt: Date,
+    /** Rows written per table (root, child and flattened tables) by this run. */
+    readonly rowCounts: Readonly<Record<string, number>>,
+    readonly resources: readonly ResourceStats[],
+    /** Set when `--limit-pages` sampled the source; incremental state was then left as it was. */
+    readonly limitPages?: number,
+  ) {}
+
+  get durationMs(): number {
+    return this.finishedAt.getTime() - this.startedAt.getTime();
+  }
+
+  /** Always true when a LoadInfo exists: a failed run throws instead. */
+  get hasFailedJobs(): boolean {
+    return false;
+  }
+
+  /** `duckdb:/snapengage.duckdb` for a relative path, `duckdb:///abs/path.duckdb` for an absolute one. */
+  get location(): string {
+    const shown = isAbsolute(this.destinationPath) ? relativeIfInside(this.destinationPath) : this.destinationPath;
+    return `duckdb:/${shown}`;
+  }
+
+  toString(): string {
+    const seconds = (this.durationMs / 1000).toFixed(2);
+    const lines = [
+      `Pipeline ${this.pipelineName} load step completed in ${seconds} seconds`,
+      `1 load package(s) were loaded to destination ${this.destinationType} and into dataset ${this.datasetName}`,
+      `The ${this.destinationType} destination used ${this.location} location to store data`,
+      `Load package ${this.loadId} is LOADED and contains no failed jobs`,
+    ];
+    const tables = Object.entries(this.rowCounts).sort(([a], [b]) => a.localeCompare(b));
+    if (tables.length > 0) {
+      lines.push('', 'Rows loaded:');
+      const width = Math.max(...tables.map(([name]) => name.length));
+      for (const [name, count] of tables) lines.push(`  ${name.padEnd(width)}  ${count}`);
+    }
+    const extractedOnly = this.resources.filter((r) => !r.loaded).map((r) => r.name);
+    if (extractedOnly.length > 0) lines.push(`Extracted to drive child resources, not loaded: ${extractedOnly.join(', ')}`);
+    if (this.limitPages !== undefined) {
+      lines.push(`Sampled with --limit-pages ${this.limitPages}: incremental state was not advanced`);
+    }
+    return lines.join('\n');
+  }
+
+  toJSON() {
+    return {
+      pipelineName: this.pipelineName,
+      destination: this.destinationType,
+      dataset: this.datasetName,
+      location: this.location,
+      loadId: this.loadId,
+      status: 'LOADED' as const,
+      startedAt: this.startedAt.toISOString(),
+      finishedAt: this.finishedAt.toISOString(),
+      durationMs: this.durationMs,
+      rowCounts: this.rowCounts,
+      resources: this.resources,
+      limitPages: this.limitPages,
+    };
+  }
+}
+
+function relativeIfInside(path: string): string {
+  const rel = relative(process.cwd(), path);
+  return rel !== '' && !rel.startsWith('..') && !isAbsolute(rel) ? rel : `/${path}`;
+}

@@ -1,0 +1,227 @@
+// Turns a PipelineConfig plus the environment into a checked plan: which resources are loaded, which are only
+// extracted to drive their children, their options, and the connection. Every check that can fail without a
+// request happens here, so a missing env var is reported before anything is fetched or written.
+import { defaultBaseUrl, resourceNames, resources, securitySchemes, type LoadableResource, type ResourceName } from 'snapengage-client';
+import type { PipelineConfig, ResourceOptions, SourceRecord, WriteDisposition } from './config.js';
+import { envValue, type Env } from './env.js';
+import { ConfigError, UsageError } from './errors.js';
+
+export const DEFAULTS = {
+  pipelineName: 'snapengage_pipeline',
+  path: 'snapengage.duckdb',
+  dataset: 'snapengage_data',
+  concurrency: 4,
+  requestsPerSecond: 10,
+  maxNestingDepth: 4,
+} as const;
+
+export type Step = NonNullable<ResourceOptions['steps']>[number];
+
+export interface ResourcePlan {
+  name: ResourceName;
+  resource: LoadableResource;
+  /** false: extracted only because a selected child needs its records; nothing is written. */
+  load: boolean;
+  writeDisposition: WriteDisposition;
+  primaryKey: string[];
+  maxNestingDepth: number;
+  steps: Step[];
+  /** Resolved date-window options of an incremental resource. */
+  incremental: { startDate: string; lookbackDays: number } | null;
+  children: ResourcePlan[];
+}
+
+export interface Plan {
+  pipelineName: string;
+  destination: { path: string; dataset: string };
+  /** Parents before children. */
+  resources: ResourcePlan[];
+  concurrency: number;
+  requestsPerSecond: number;
+  connection: { baseUrl: string; timeoutMs?: number; maxRetries?: number };
+  /** Client options by name (apiToken, apiKey, provisioningKey), read through the catalog's security schemes. */
+  credentials: Record<string, string>;
+}
+
+export function isResourceName(name: string): name is ResourceName {
+  return (resourceNames as readonly string[]).includes(name);
+}
+
+/** Checks names given on the command line; unknown ones are a usage error listing the valid names. */
+export function checkResourceNames(names: string[]): ResourceName[] {
+  const unknown = names.filter((name) => !isResourceName(name));
+  if (unknown.length > 0) {
+    throw new UsageError(`Unknown resource ${unknown.map((n) => `"${n}"`).join(', ')}; valid resources: ${resourceNames.join(', ')}`);
+  }
+  return names as ResourceName[];
+}
+
+const DATE = /^\d{4}-\d{2}-\d{2}$/;
+
+export function isIsoDate(text: string): boolean {
+  if (!DATE.test(text)) return false;
+  const t = Date.parse(`${text}T00:00:00Z`);
+  return Number.isFinite(t) && new Date(t).toISOString().slice(0, 10) === text;
+}
+
+export function addDays(date: string, days: number): string {
+  return new Date(Date.parse(`${date}T00:00:00Z`) + days * 86_400_000).toISOString().slice(0, 10);
+}
+
+export function todayUtc(now: Date = new Date()): string {
+  return now.toISOString().slice(0, 10);
+}
+
+function positiveInteger(value: unknown, field: string, fallback: number): number {
+  if (value === undefined) return fallback;
+  if (typeof value !== 'number' || !Number.isInteger(value) || value < 1) {
+    throw new ConfigError(`${field} must be an integer >= 1, got ${JSON.stringify(value)}`);
+  }
+  return value;
+}
+
+function optionsOf(config: PipelineConfig, name: ResourceName): ResourceOptions<SourceRecord> | undefined {
+  const entry = (config.resources as Record<string, ResourceOptions<SourceRecord> | true | undefined>)[name];
+  return entry === true ? {} : entry;
+}
+
+/**
+ * Builds the plan. `only` (from `--resources`) replaces the config's selection; options still come from the config.
+ */
+export function planPipeline(config: PipelineConfig, env: Env, only?: ResourceName[], now: Date = new Date()): Plan {
+  if (!config || typeof config !== 'object' || typeof config.resources !== 'object' || config.resources === null) {
+    throw new ConfigError('The pipeline config needs a `resources` object, e.g. definePipeline({ resources: { logs: true } })');
+  }
+  for (const name of Object.keys(config.resources)) {
+    if (!isResourceName(name)) {
+      throw new ConfigError(`Unknown resource "${name}" in the pipeline config; valid resources: ${resourceNames.join(', ')}`);
+    }
+  }
+  const selected: ResourceName[] =
+    only ?? resourceNames.filter((name) => optionsOf(config, name) !== undefined && optionsOf(config, name)?.selected !== false);
+  if (selected.length === 0) throw new ConfigError(`No resource selected; choose some of: ${resourceNames.join(', ')}`);
+
+  // Parents of selected children are extracted (not loaded) when they are not selected themselves.
+  const toExtract = new Set<ResourceName>(selected);
+  for (const name of selected) {
+    for (let parent = resources[name].parent; parent !== null; parent = resources[parent as ResourceName].parent) {
+      toExtract.add(parent as ResourceName);
+    }
+  }
+  const plans = new Map<ResourceName, ResourcePlan>();
+  for (const name of resourceNames.filter((n) => toExtract.has(n))) plans.set(name, resourcePlan(config, env, name, selected.includes(name), now));
+  for (const plan of plans.values()) {
+    if (plan.resource.parent) plans.get(plan.resource.parent as ResourceName)?.children.push(plan);
+  }
+  checkEnv([...plans.values()], env);
+
+  const ordered: ResourcePlan[] = [];
+  const visit = (plan: ResourcePlan) => {
+    ordered.push(plan);
+    plan.children.forEach(visit);
+  };
+  [...plans.values()].filter((p) => p.resource.parent === null).forEach(visit);
+
+  const destination = config.destination ?? { type: 'duckdb' as const };
+  if (destination.type !== 'duckdb') throw new ConfigError(`destination.type must be "duckdb", got ${JSON.stringify(destination.type)}`);
+  const rate = config.rateLimit?.requestsPerSecond ?? DEFAULTS.requestsPerSecond;
+  if (typeof rate !== 'number' || !(rate >= 0)) throw new ConfigError(`rateLimit.requestsPerSecond must be a number >= 0 (0 = no limit), got ${JSON.stringify(rate)}`);
+
+  const credentials: Record<string, string> = {};
+  for (const scheme of Object.values(securitySchemes)) {
+    const value = envValue(env, scheme.env);
+    if (value !== undefined) credentials[scheme.option] = value;
+  }
+  const baseUrl = config.connection?.baseUrl ?? envValue(env, 'SNAPENGAGE_BASE_URL') ?? defaultBaseUrl;
+  try {
+    new URL(baseUrl);
+  } catch {
+    throw new ConfigError(`SNAPENGAGE_BASE_URL (or connection.baseUrl) is not a URL: ${JSON.stringify(baseUrl)}; use e.g. ${defaultBaseUrl}`);
+  }
+  return {
+    pipelineName: config.pipelineName ?? DEFAULTS.pipelineName,
+    destination: { path: destination.path ?? DEFAULTS.path, dataset: destination.dataset ?? DEFAULTS.dataset },
+    resources: ordered,
+    concurrency: positiveInteger(config.concurrency, 'concurrency', DEFAULTS.concurrency),
+    requestsPerSecond: rate,
+    connection: { baseUrl, timeoutMs: config.connection?.timeoutMs, maxRetries: config.connection?.maxRetries },
+    credentials,
+  };
+}
+
+function resourcePlan(config: PipelineConfig, env: Env, name: ResourceName, load: boolean, now: Date): ResourcePlan {
+  const resource = resources[name] as LoadableResource;
+  const options = optionsOf(config, name) ?? {};
+  const field = `resources.${name}`;
+  const disposition = options.writeDisposition ?? resource.writeDisposition;
+  if (!['merge', 'append', 'replace'].includes(disposition)) {
+    throw new ConfigError(`${field}.writeDisposition must be "merge", "append" or "replace", got ${JSON.stringify(disposition)}`);
+  }
+  const primaryKey = options.primaryKey ?? [...resource.primaryKey];
+  if (!Array.isArray(primaryKey) || primaryKey.some((k) => typeof k !== 'string' || k === '')) {
+    throw new ConfigError(`${field}.primaryKey must be an array of field names`);
+  }
+  if (disposition === 'merge' && primaryKey.length === 0) throw new ConfigError(`${field}: writeDisposition "merge" needs a primaryKey`);
+  let incremental: ResourcePlan['incremental'] = null;
+  if (resource.incremental) {
+    const inc = resource.incremental;
+    const fromEnv = envValue(env, inc.initialStartEnv);
+    const startDate = options.incremental?.startDate ?? fromEnv ?? addDays(todayUtc(now), -inc.defaultStartDaysAgo);
+    if (!isIsoDate(startDate)) {
+      const source = options.incremental?.startDate !== undefined ? `${field}.incremental.startDate` : inc.initialStartEnv;
+      throw new ConfigError(`${source} must be a date YYYY-MM-DD, got ${JSON.stringify(startDate)}`);
+    }
+    const lookbackDays = options.incremental?.lookbackDays ?? inc.lookbackDays;
+    if (!Number.isInteger(lookbackDays) || lookbackDays < 0) {
+      throw new ConfigError(`${field}.incremental.lookbackDays must be an integer >= 0, got ${JSON.stringify(lookbackDays)}`);
+    }
+    incremental = { startDate, lookbackDays };
+  }
+  const steps = options.steps ?? [];
+  if (!Array.isArray(steps) || steps.some((s) => typeof (s as { filter?: unknown }).filter !== 'function' && typeof (s as { map?: unknown }).map !== 'function')) {
+    throw new ConfigError(`${field}.steps must be an array of { filter: fn } or { map: fn }`);
+  }
+  return {
+    name,
+    resource,
+    load,
+    writeDisposition: disposition,
+    primaryKey,
+    maxNestingDepth: positiveIntegerOrZero(options.maxNestingDepth, `${field}.maxNestingDepth`, DEFAULTS.maxNestingDepth),
+    steps: steps as Step[],
+    incremental,
+    children: [],
+  };
+}
+
+function positiveIntegerOrZero(value: unknown, field: string, fallback: number): number {
+  if (value === undefined) return fallback;
+  if (typeof value !== 'number' || !Number.isInteger(value) || value < 0) throw new ConfigError(`${field} must be an integer >= 0`);
+  return value;
+}
+
+/** Every required env var of every resource to extract, reported together in one line. */
+function checkEnv(plans: ResourcePlan[], env: Env): void {
+  const missing = new Map<string, { description: string; resources: string[] }>();
+  for (const plan of plans) {
+    for (const variable of plan.resource.envVars) {
+      if (!variable.required || envValue(env, variable.name) !== undefined) continue;
+      const entry = missing.get(variable.name) ?? { description: variable.description, resources: [] };
+      entry.resources.push(plan.name);
+      missing.set(variable.name, entry);
+    }
+  }
+  if (missing.size === 0) return;
+  const parts = [...missing].map(([name, m]) => `${name} (needed by ${m.resources.join(', ')}; ${m.description})`);
+  throw new ConfigError(`Missing environment variable ${parts.join('; ')}: set it in the environment or in .env`);
+}
+
+/**
+ * Top-level resources whose required env vars are all present: the default selection when there is no config file.
+ * Child resources (one request per parent record) are left out; select them explicitly.
+ */
+export function resourcesWithEnv(env: Env): ResourceName[] {
+  return resourceNames.filter(
+    (name) => resources[name].parent === null && resources[name].envVars.every((v) => !v.required || envValue(env, v.name) !== undefined),
+  );
+}

@@ -1,0 +1,282 @@
+// runPipeline: plan → open DuckDB → extract (concurrent, rate-limited) while writing pages as they arrive → commit
+// each resource in one transaction (data + state + load row) → LoadInfo. On any failure every writer is aborted,
+// so the database keeps exactly what it had before the run.
+import { createSnapEngageClient, type ResourceName } from 'snapengage-client';
+import type { PipelineConfig, SourceRecord } from './config.js';
+import { DuckDBDestination, newLoadId, type ResourceWriter } from './destination/index.js';
+import { loadEnv, type Env } from './env.js';
+import { AbortedError, describeDestinationError, firstLine, PipelineError } from './errors.js';
+import { Extractor, type PageSource } from './extract.js';
+import { TokenBucket } from './limits.js';
+import { LoadInfo, type ResourceStats } from './load-info.js';
+import { planPipeline, type Plan, type ResourcePlan } from './plan.js';
+
+/** One HTTP request as the client reports it; the URL is already redacted. */
+export interface RequestEvent {
+  method: string;
+  url: string;
+  status?: number;
+  kind?: string;
+  durationMs: number;
+  retries: number;
+  operation?: string;
+}
+
+export interface ProgressSnapshot {
+  elapsedMs: number;
+  resources: Array<ResourceStats & { recordsPerSecond: number }>;
+  done: boolean;
+}
+
+export interface RunOptions {
+  signal?: AbortSignal;
+  /** Called after every page (and once at the end with `done: true`); throttle rendering yourself. */
+  progress?: (snapshot: ProgressSnapshot) => void;
+  /** Called for every HTTP request (what `--verbose` prints). */
+  onRequest?: (event: RequestEvent) => void;
+  warn?: (message: string) => void;
+  /** Environment to read `SNAPENGAGE_*` from; default: process.env over `.env` in the working directory. */
+  env?: Env;
+  /** Load only these resources (the CLI's `--resources`), with options from the config where present. */
+  resources?: ResourceName[];
+  /** Overrides of the config's destination (the CLI's `--duckdb` and `--dataset`). */
+  destination?: { path?: string; dataset?: string };
+  /** Sample N pages per request sequence (dlt's add_limit); incremental state is not advanced. */
+  limitPages?: number;
+  /** fetch implementation handed to the client (default: global fetch). */
+  fetch?: (request: Request) => Promise<Response>;
+}
+
+/** Records per `writer.write` call: big enough for DuckDB to append efficiently, small enough to bound memory. */
+const BATCH_RECORDS = 1000;
+/** Batches waiting for DuckDB before fetchers are made to wait. */
+const MAX_QUEUED_BATCHES = 3;
+
+export function withOverrides(config: PipelineConfig, options: RunOptions): PipelineConfig {
+  const d = options.destination;
+  if (!d || (d.path === undefined && d.dataset === undefined)) return config;
+  return {
+    ...config,
+    destination: {
+      type: 'duckdb',
+      ...config.destination,
+      ...(d.path !== undefined ? { path: d.path } : {}),
+      ...(d.dataset !== undefined ? { dataset: d.dataset } : {}),
+    },
+  };
+}
+
+export async function runPipeline(config: PipelineConfig, options: RunOptions = {}): Promise<LoadInfo> {
+  const env = options.env ?? loadEnv();
+  const plan = planPipeline(withOverrides(config, options), env, options.resources);
+  if (options.limitPages !== undefined && (!Number.isInteger(options.limitPages) || options.limitPages < 1)) {
+    throw new PipelineError(`limitPages must be an integer >= 1, got ${options.limitPages}`);
+  }
+  const signal = options.signal ?? new AbortController().signal;
+  if (signal.aborted) throw new AbortedError('Run cancelled before it started');
+  const startedAt = new Date();
+  const stats = new Map<string, ResourceStats>(
+    plan.resources.map((p) => [p.name, { name: p.name, loaded: p.load, requests: 0, pages: 0, records: 0 }]),
+  );
+  const snapshot = (done: boolean): ProgressSnapshot => {
+    const elapsedMs = Date.now() - startedAt.getTime();
+    return {
+      elapsedMs,
+      done,
+      resources: [...stats.values()].map((s) => ({ ...s, recordsPerSecond: elapsedMs > 0 ? (s.records * 1000) / elapsedMs : 0 })),
+    };
+  };
+
+  const client = makeClient(plan, options, signal, (operation) => {
+    const stat = [...stats.values()].find((s) => operationResource(plan, operation) === s.name);
+    if (stat) stat.requests++;
+  });
+
+  let destination: DuckDBDestination;
+  try {
+    destination = await DuckDBDestination.open({ path: plan.destination.path, dataset: plan.destination.dataset, pipelineName: plan.pipelineName });
+  } catch (error) {
+    throw describeDestinationError(error, plan.destination.path);
+  }
+  const loadId = newLoadId();
+  const writers = new Map<string, ResourceWriter>();
+  let queue: WriteQueue | undefined;
+  try {
+    const previousState = new Map<string, unknown>();
+    for (const p of plan.resources) {
+      const state = await destination.readState(p.name);
+      if (state !== undefined) previousState.set(p.name, state);
+    }
+    for (const p of plan.resources.filter((r) => r.load)) {
+      writers.set(
+        p.name,
+        destination.createResourceWriter({
+          loadId,
+          resource: p.resource,
+          writeDisposition: p.writeDisposition,
+          primaryKey: p.primaryKey,
+          maxNestingDepth: p.maxNestingDepth,
+        }),
+      );
+    }
+    queue = new WriteQueue(writers, plan.destination.path);
+    const extractor = new Extractor({
+      client,
+      env,
+      plans: plan.resources,
+      previousState,
+      concurrency: plan.concurrency,
+      limitPages: options.limitPages,
+      signal,
+      sink: (p, records) => queue!.push(p, records),
+      onPage: (name, records) => {
+        const stat = stats.get(name);
+        if (stat) {
+          stat.pages++;
+          stat.records += records;
+        }
+        options.progress?.(snapshot(false));
+      },
+    });
+    const newState = await extractor.run();
+    await queue.flush();
+    if (signal.aborted) throw new AbortedError('Run cancelled');
+
+    // Children first: if the process dies between two commits, the parent's window is not advanced yet, so the next
+    // run re-reads it and re-drives the children (merged on their keys) instead of skipping them.
+    const rowCounts: Record<string, number> = {};
+    for (const p of [...plan.resources].reverse().filter((r) => r.load)) {
+      const state = newState.get(p.name) ?? previousState.get(p.name) ?? null;
+      const result = await commitWriter(writers.get(p.name)!, state, plan.destination.path);
+      writers.delete(p.name);
+      for (const [table, count] of Object.entries(result.rowCounts)) rowCounts[table] = (rowCounts[table] ?? 0) + count;
+    }
+    options.progress?.(snapshot(true));
+    return new LoadInfo(
+      plan.pipelineName,
+      plan.destination.dataset,
+      plan.destination.path,
+      loadId,
+      startedAt,
+      new Date(),
+      rowCounts,
+      [...stats.values()],
+      options.limitPages,
+    );
+  } catch (error) {
+    const failure = signal.aborted && !(error instanceof PipelineError) ? new AbortedError('Run cancelled') : error;
+    const mapped = failure instanceof PipelineError ? failure : describeDestinationError(failure, plan.destination.path);
+    await queue?.drain();
+    for (const [name, writer] of writers) {
+      await writer.abort().catch(() => undefined);
+      // Best effort: a full disk or a lost file may refuse this too, and the original error matters more.
+      await destination.recordFailedLoad(loadId, name, mapped.message, startedAt).catch(() => undefined);
+    }
+    throw mapped;
+  } finally {
+    await destination.close().catch(() => undefined);
+  }
+}
+
+async function commitWriter(writer: ResourceWriter, state: unknown, path: string) {
+  try {
+    return await writer.commit(state);
+  } catch (error) {
+    throw describeDestinationError(error, path);
+  }
+}
+
+function operationResource(plan: Plan, operation: string | undefined): string | undefined {
+  if (!operation) return undefined;
+  // The client names operations by method and path template, e.g. `GET /api/v2/{orgId}/logs`.
+  return plan.resources.find((p) => `${p.resource.method} ${p.resource.path}` === operation || p.resource.operationId === operation)?.name;
+}
+
+function makeClient(plan: Plan, options: RunOptions, signal: AbortSignal, countRequest: (operation?: string) => void): PageSource {
+  const bucket = new TokenBucket(plan.requestsPerSecond);
+  const baseFetch = options.fetch ?? ((request: Request) => globalThis.fetch(request));
+  // Every request, retries included, takes a token first: the limit is proactive, not only a reaction to 429s.
+  const limitedFetch = async (request: Request): Promise<Response> => {
+    await bucket.take(request.signal ?? signal);
+    return baseFetch(request);
+  };
+  const client = createSnapEngageClient({
+    baseUrl: plan.connection.baseUrl,
+    ...plan.credentials,
+    ...(plan.connection.timeoutMs !== undefined ? { timeoutMs: plan.connection.timeoutMs } : {}),
+    ...(plan.connection.maxRetries !== undefined ? { maxRetries: plan.connection.maxRetries } : {}),
+    fetch: limitedFetch,
+    userAgent: `snapengage-pipeline/0.1.0 node/${process.versions.node}`,
+    signal,
+    logger: {
+      request(event: RequestEvent) {
+        countRequest(event.operation);
+        options.onRequest?.(event);
+      },
+      warn(message: string) {
+        options.warn?.(firstLine(message));
+      },
+    },
+  });
+  return client as unknown as PageSource;
+}
+
+/**
+ * Batches records per resource and writes them through ONE chain (DuckDB writes are serialized), so pages keep
+ * arriving while a batch is being written; a producer waits only when several batches are already queued.
+ */
+class WriteQueue {
+  private readonly buffers = new Map<string, SourceRecord[]>();
+  private tail: Promise<void> = Promise.resolve();
+  private queued = 0;
+  private failure: unknown;
+
+  constructor(
+    private readonly writers: Map<string, ResourceWriter>,
+    private readonly path: string,
+  ) {}
+
+  async push(plan: ResourcePlan, records: SourceRecord[]): Promise<void> {
+    this.throwIfFailed();
+    const buffer = this.buffers.get(plan.name) ?? [];
+    for (const record of records) buffer.push(record);
+    this.buffers.set(plan.name, buffer);
+    if (buffer.length >= BATCH_RECORDS) {
+      this.buffers.set(plan.name, []);
+      this.enqueue(plan.name, buffer);
+    }
+    while (this.queued >= MAX_QUEUED_BATCHES && this.failure === undefined) await this.tail;
+    this.throwIfFailed();
+  }
+
+  async flush(): Promise<void> {
+    for (const [name, buffer] of this.buffers) if (buffer.length > 0) this.enqueue(name, buffer);
+    this.buffers.clear();
+    await this.tail;
+    this.throwIfFailed();
+  }
+
+  /** Waits for queued writes to finish without throwing (before aborting the writers). */
+  async drain(): Promise<void> {
+    await this.tail;
+  }
+
+  private enqueue(name: string, batch: SourceRecord[]): void {
+    const writer = this.writers.get(name);
+    if (!writer) return;
+    this.queued++;
+    this.tail = this.tail.then(async () => {
+      try {
+        if (this.failure === undefined) await writer.write(batch);
+      } catch (error) {
+        this.failure ??= error;
+      } finally {
+        this.queued--;
+      }
+    });
+  }
+
+  private throwIfFailed(): void {
+    if (this.failure !== undefined) throw describeDestinationError(this.failure, this.path);
+  }
+}

@@ -1,0 +1,62 @@
+// `snapengage-pipeline show`: what is in the dataset — tables with columns and types, row counts, the last loads
+// with status and duration, and the incremental state per partition (widget).
+import { existsSync } from 'node:fs';
+import { openDataset } from './dataset.js';
+import { ConfigError, describeDestinationError } from './errors.js';
+
+export interface ShowOptions {
+  path: string;
+  dataset: string;
+  /** Loads listed; default 10. */
+  loads?: number;
+}
+
+export async function showDataset(options: ShowOptions): Promise<string> {
+  if (!existsSync(options.path)) {
+    throw new ConfigError(`No DuckDB file at ${options.path}: run \`snapengage-pipeline run\` first, or pass --duckdb <file>`);
+  }
+  let dataset: Awaited<ReturnType<typeof openDataset>>;
+  try {
+    dataset = await openDataset({ path: options.path, dataset: options.dataset });
+  } catch (error) {
+    throw describeDestinationError(error, options.path);
+  }
+  try {
+    const tables = await dataset.tables();
+    const loads = await dataset.loads(options.loads ?? 10);
+    const states = await dataset.state();
+    const out: string[] = [`Dataset ${options.dataset} in ${options.path}`, ''];
+
+    out.push(`Tables (${tables.length})`);
+    if (tables.length === 0) out.push('  (none yet)');
+    for (const table of tables) {
+      out.push(`  ${table.name}  ${table.rowCount} rows`);
+      out.push(`    ${table.columns.map((c) => `${c.name} ${c.type}`).join(', ')}`);
+    }
+
+    out.push('', `Last loads (${loads.length})`);
+    if (loads.length === 0) out.push('  (none yet)');
+    for (const load of loads) {
+      const seconds = load.durationMs !== null && load.durationMs !== undefined ? `${(load.durationMs / 1000).toFixed(2)} s` : '-';
+      const started = load.startedAt ? new Date(load.startedAt).toISOString() : '-';
+      const rows = load.rowCounts ? Object.entries(load.rowCounts).map(([t, n]) => `${t}=${n}`).join(' ') : '';
+      const error = load.error ? `  error: ${load.error}` : '';
+      out.push(`  ${load.loadId}  ${load.resource.padEnd(18)} ${String(load.status).padEnd(7)} ${seconds.padStart(9)}  ${started}  ${rows}${error}`);
+    }
+
+    out.push('', 'Incremental state');
+    const kept = states.filter((entry) => entry.state !== null && entry.state !== undefined);
+    if (kept.length === 0) out.push('  (none yet)');
+    for (const entry of kept) {
+      const windows = (entry.state as { windows?: Record<string, { lastEnd?: string }> } | null)?.windows;
+      if (windows && typeof windows === 'object') {
+        for (const [key, window] of Object.entries(windows)) out.push(`  ${entry.resource}  ${key}  lastEnd ${window?.lastEnd ?? '-'}`);
+      } else {
+        out.push(`  ${entry.resource}  ${JSON.stringify(entry.state)}`);
+      }
+    }
+    return out.join('\n');
+  } finally {
+    await dataset.close();
+  }
+}
