@@ -1,0 +1,118 @@
+// The CLI as users run it (a tsx child process): run + show, one-line errors with the right exit codes, .env reading
+// with the environment taking precedence, --config modules, and no secret in any output.
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { Sandbox } from 'snapengage-sandbox';
+import { PACKAGE_DIR, runCli, sandbox, tempDir, truth } from './helpers.js';
+
+const oneLine = (text: string) => text.trim().split('\n').filter((l) => l.trim() !== '');
+
+describe('snapengage-pipeline CLI', () => {
+  let box: Sandbox;
+  let tmp: ReturnType<typeof tempDir>;
+
+  beforeAll(async () => {
+    box = await sandbox({ cases: 300, widgets: 2, days: 5 });
+    tmp = tempDir();
+  });
+  afterAll(async () => {
+    await box?.close();
+    tmp?.cleanup();
+  });
+
+  it('run loads logs and prints the load info; show lists tables, loads and state', async () => {
+    const db = join(tmp.dir, 'cli.duckdb');
+    const run = await runCli(['run', '--resources', 'logs', '--duckdb', db, '--dataset', 'cli_data'], { env: box.env, cwd: tmp.dir });
+    expect(run.stderr).not.toMatch(/error/i);
+    expect(run.code).toBe(0);
+    expect(run.stdout).toContain('1 load package(s) were loaded to destination duckdb and into dataset cli_data');
+    expect(run.stdout).toMatch(/Load package \d+\.\d+ is LOADED and contains no failed jobs/);
+    expect(run.stdout).toMatch(new RegExp(`logs\\s+${(await truth(box)).length}`));
+
+    const show = await runCli(['show', '--duckdb', db, '--dataset', 'cli_data'], { env: {}, cwd: tmp.dir });
+    expect(show.code).toBe(0);
+    expect(show.stdout).toMatch(/logs\s+300 rows/);
+    expect(show.stdout).toContain('logs__transcripts');
+    expect(show.stdout).toMatch(/id VARCHAR/i);
+    expect(show.stdout).toMatch(/\d+\.\d+\s+logs\s+\S+/);
+    for (const widget of box.env.SNAPENGAGE_WIDGET_ID!.split(',')) expect(show.stdout).toMatch(new RegExp(`logs\\s+${widget}\\s+lastEnd \\d{4}-\\d{2}-\\d{2}`));
+  });
+
+  it('--verbose logs every request with a redacted URL and no secret', async () => {
+    const db = join(tmp.dir, 'verbose.duckdb');
+    const run = await runCli(['run', '--resources', 'widgets', '--duckdb', db, '--verbose'], { env: box.env, cwd: tmp.dir });
+    expect(run.code).toBe(0);
+    expect(run.stderr).toMatch(/GET http:\/\/127\.0\.0\.1:\d+\/api\/v1\/widget\.json\S* → 200 \d+ ms/);
+    for (const secret of [box.env.SNAPENGAGE_API_TOKEN, box.env.SNAPENGAGE_API_KEY, box.env.SNAPENGAGE_PROVISIONING_KEY]) {
+      expect(run.stderr + run.stdout).not.toContain(secret);
+    }
+  });
+
+  it('a wrong credential is one line naming the env var, exit 1, nothing loaded', async () => {
+    const db = join(tmp.dir, 'wrong.duckdb');
+    const run = await runCli(['run', '--resources', 'logs', '--duckdb', db], { env: { ...box.env, SNAPENGAGE_API_TOKEN: 'not-the-token' }, cwd: tmp.dir });
+    expect(run.code).toBe(1);
+    const lines = oneLine(run.stderr);
+    expect(lines).toHaveLength(1);
+    expect(lines[0]).toMatch(/^snapengage-pipeline: Extracting logs failed: .*HTTP 401.*SNAPENGAGE_API_TOKEN/);
+    expect(run.stderr).not.toContain('not-the-token');
+  });
+
+  it('an unknown resource exits 2 and lists the valid ones', async () => {
+    const run = await runCli(['run', '--resources', 'logs,bogus'], { env: box.env, cwd: tmp.dir });
+    expect(run.code).toBe(2);
+    expect(oneLine(run.stderr)).toEqual([
+      'snapengage-pipeline: Unknown resource "bogus"; valid resources: logs, chat_availability, chat_poll, visitor_typing, widgets, users',
+    ]);
+    const flag = await runCli(['run', '--bogus'], { env: {}, cwd: tmp.dir });
+    expect(flag.code).toBe(2);
+  });
+
+  it('an unreachable base URL is one line, exit 1', async () => {
+    // Few retries, so the test does not sit through the default backoff.
+    writeFileSync(join(tmp.dir, 'few-retries.mjs'), `export const pipeline = { resources: { users: true }, connection: { maxRetries: 1 } };\n`);
+    const run = await runCli(['run', '--config', 'few-retries.mjs', '--duckdb', join(tmp.dir, 'down.duckdb')], {
+      env: { ...box.env, SNAPENGAGE_BASE_URL: 'http://127.0.0.1:9' },
+      cwd: tmp.dir,
+    });
+    expect(run.code).toBe(1);
+    expect(oneLine(run.stderr)).toHaveLength(1);
+    expect(run.stderr).toMatch(/cannot reach http:\/\/127\.0\.0\.1:9.*SNAPENGAGE_BASE_URL/);
+  });
+
+  it('reads .env from the working directory, the environment winning; loads --config modules', async () => {
+    const dir = tempDir('sepipe-env-');
+    try {
+      const { SNAPENGAGE_API_TOKEN, ...rest } = box.env;
+      writeFileSync(
+        join(dir.dir, '.env'),
+        Object.entries({ ...rest, SNAPENGAGE_API_TOKEN: SNAPENGAGE_API_TOKEN!, SNAPENGAGE_ORG_ID: 'wrong-org-in-dotenv' })
+          .map(([k, v]) => `${k}=${v}`)
+          .join('\n'),
+      );
+      // A config module written like the scaffolder's src/pipeline.ts (default export of a config object).
+      writeFileSync(join(dir.dir, 'pipeline.ts'), `export default { resources: { logs: true }, destination: { type: 'duckdb', path: 'from-config.duckdb' } } as const;\n`);
+      const run = await runCli(['run', '--config', 'pipeline.ts'], { env: { SNAPENGAGE_ORG_ID: box.env.SNAPENGAGE_ORG_ID! }, cwd: dir.dir });
+      expect(run.stderr).not.toMatch(/error|warning/i);
+      expect(run.code).toBe(0);
+      expect(run.stdout).toContain('duckdb:/from-config.duckdb');
+
+      const wrong = await runCli(['run', '--config', 'pipeline.ts'], { env: {}, cwd: dir.dir });
+      expect(wrong.code).toBe(1); // the .env org id is wrong: proves .env was read when the env has none
+      expect(wrong.stderr).toMatch(/HTTP 404/);
+    } finally {
+      dir.cleanup();
+    }
+  });
+
+  it('a missing env var is one line before any request; a missing --config file is a usage error', async () => {
+    const run = await runCli(['run', '--resources', 'logs'], { env: { SNAPENGAGE_API_TOKEN: 'x' }, cwd: tmp.dir });
+    expect(run.code).toBe(1);
+    expect(oneLine(run.stderr)).toHaveLength(1);
+    expect(run.stderr).toContain('Missing environment variable SNAPENGAGE_ORG_ID (needed by logs; Admin Dashboard → My Account → API Token page)');
+    const config = await runCli(['run', '--config', 'nope.ts'], { env: {}, cwd: PACKAGE_DIR });
+    expect(config.code).toBe(2);
+    expect(config.stderr).toContain('--config nope.ts: file not found');
+  });
+});

@@ -1,0 +1,72 @@
+// Faults and hostile data: 429s, 500s, connection resets and truncated bodies must still give exactly the truth, and
+// records with hostile keys and values must load without loss.
+import { afterEach, describe, expect, it } from 'vitest';
+import type { Sandbox } from 'snapengage-sandbox';
+import { runPipeline } from '../src/index.js';
+import { admin, expectMatchesTruth, query, sandbox, tempDir, truth } from './helpers.js';
+
+describe('faults and hostile records', () => {
+  let box: Sandbox | undefined;
+  let tmp: ReturnType<typeof tempDir> | undefined;
+  afterEach(async () => {
+    await box?.close();
+    tmp?.cleanup();
+  });
+
+  it('429=0.1,500=0.05,reset=0.02,truncate=0.02 still loads exactly the truth', async () => {
+    box = await sandbox({ cases: 500, widgets: 2, days: 5, faults: '429=0.1,500=0.05,reset=0.02,truncate=0.02' });
+    tmp = tempDir();
+    const path = `${tmp.dir}/faults.duckdb`;
+    const config = {
+      resources: { logs: true as const },
+      rateLimit: { requestsPerSecond: 0 },
+      // Short backoff keeps the test quick; Retry-After from the sandbox is 1 s.
+      connection: { maxRetries: 8 },
+    };
+    await runPipeline(config, { env: box.env, destination: { path } });
+    await runPipeline(config, { env: box.env, destination: { path } });
+    await admin(box, 'faults', { faults: '' });
+    expect(await expectMatchesTruth(path, 'snapengage_data', await truth(box))).toEqual([]);
+  });
+
+  it('loads hostile keys and values without loss', async () => {
+    box = await sandbox({ cases: 20, widgets: 1, days: 2 });
+    tmp = tempDir();
+    const path = `${tmp.dir}/hostile.duckdb`;
+    const widget = box.env.SNAPENGAGE_WIDGET_ID!;
+    const big = 'x'.repeat(200_000);
+    let deep: Record<string, unknown> = { leaf: 'bottom' };
+    for (let i = 0; i < 12; i++) deep = { [`level${i}`]: deep };
+    const hostile = {
+      description: 'hostile case',
+      'a; DROP TABLE x': 'sql in a key',
+      'A B': 'upper with space',
+      a_b: 'snake',
+      'quote"d\'key': 'it\'s "quoted"',
+      '😀 emoji': '🎉 party',
+      big,
+      chat_duration: 'not a number',
+      deep,
+      transcripts: [{ message: 'first 😀' }, { message: "'; DROP TABLE logs; --" }],
+    };
+    const { ids } = (await admin(box, 'cases', { widgetId: widget, cases: [hostile] })) as { ids: string[] };
+    const info = await runPipeline({ resources: { logs: true } }, { env: box.env, destination: { path } });
+    expect(info.rowCounts.logs).toBe(21);
+
+    const cases = await truth(box);
+    const problems = await expectMatchesTruth(path, 'snapengage_data', cases);
+    expect(problems).toEqual([]);
+    const rows = await query(path, `SELECT * FROM snapengage_data.logs WHERE id = '${ids[0]}'`);
+    expect(rows).toHaveLength(1);
+    const values = Object.values(rows[0]!).map((v) => (typeof v === 'string' ? v : JSON.stringify(v)));
+    // Every hostile value is somewhere in the row (its column names are the normalizer's business).
+    for (const expected of ['sql in a key', 'upper with space', 'snake', 'it\'s "quoted"', '🎉 party', 'not a number']) {
+      expect(values.some((v) => v?.includes(expected))).toBe(true);
+    }
+    expect(values.some((v) => v?.length === 200_000 || v?.includes(big))).toBe(true);
+    expect(values.some((v) => v?.includes('bottom'))).toBe(true);
+    // The other tables are still there.
+    const tables = await query(path, `SELECT table_name FROM information_schema.tables WHERE table_schema = 'snapengage_data'`);
+    expect(tables.map((t) => t.table_name)).toContain('logs__transcripts');
+  });
+});

@@ -1,0 +1,130 @@
+// runPipeline against the sandbox over loopback into real DuckDB files: equality with the truth, reruns without
+// duplicates, per-widget incremental state, late survey results merged, child resources fanned out per case.
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { Sandbox } from 'snapengage-sandbox';
+import { definePipeline, runPipeline, LoadInfo } from '../src/index.js';
+import { admin, expectMatchesTruth, query, sandbox, stats, tempDir, truth } from './helpers.js';
+
+const config = definePipeline({ resources: { logs: true }, rateLimit: { requestsPerSecond: 0 } });
+
+describe('logs into DuckDB', () => {
+  let box: Sandbox;
+  let tmp: ReturnType<typeof tempDir>;
+  let path: string;
+
+  beforeAll(async () => {
+    box = await sandbox({ cases: 2000, widgets: 2, days: 20 });
+    tmp = tempDir();
+    path = `${tmp.dir}/load.duckdb`;
+  });
+  afterAll(async () => {
+    await box?.close();
+    tmp?.cleanup();
+  });
+
+  it('loads exactly the truth, and prints dlt-like load info', async () => {
+    const info = await runPipeline(config, { env: box.env, destination: { path } });
+    expect(info).toBeInstanceOf(LoadInfo);
+    const text = info.toString();
+    expect(text).toMatch(/^Pipeline snapengage_pipeline load step completed in \d+\.\d\d seconds$/m);
+    expect(text).toContain('1 load package(s) were loaded to destination duckdb and into dataset snapengage_data');
+    expect(text).toMatch(/The duckdb destination used duckdb:\/.*load\.duckdb location to store data/);
+    expect(text).toMatch(/Load package \d+\.\d+ is LOADED and contains no failed jobs/);
+    expect(info.rowCounts.logs).toBe(2000);
+    expect(info.rowCounts.logs__transcripts).toBeGreaterThan(0);
+
+    const cases = await truth(box);
+    expect(cases).toHaveLength(2000);
+    expect(await expectMatchesTruth(path, 'snapengage_data', cases)).toEqual([]);
+  });
+
+  it('keeps one window per widget in the state', async () => {
+    const [row] = await query(path, `SELECT * FROM snapengage_data._pipeline_state WHERE resource = 'logs'`);
+    const state = JSON.parse(String(row?.state)) as { windows: Record<string, { lastEnd: string }> };
+    const widgets = box.env.SNAPENGAGE_WIDGET_ID!.split(',');
+    expect(Object.keys(state.windows).sort()).toEqual([...widgets].sort());
+    const today = new Date().toISOString().slice(0, 10);
+    for (const widget of widgets) expect(state.windows[widget]?.lastEnd).toBe(today);
+  });
+
+  it('reruns without duplicates and re-reads only the lookback window', async () => {
+    const before = (await stats(box)).requests;
+    const info = await runPipeline(config, { env: box.env, destination: { path } });
+    const requests = (await stats(box)).requests - before;
+    // 20 days of 2000 cases; the lookback window (yesterday and today) is a small fraction of the pages.
+    expect(requests).toBeLessThan(10);
+    expect(info.rowCounts.logs ?? 0).toBeLessThan(2000);
+    expect(await expectMatchesTruth(path, 'snapengage_data', await truth(box))).toEqual([]);
+  });
+
+  it('picks up new cases and late survey results on the next run', async () => {
+    const [widget] = box.env.SNAPENGAGE_WIDGET_ID!.split(',');
+    await admin(box, 'cases', {
+      widgetId: widget,
+      cases: [
+        { description: 'new case one', transcripts: [{ message: 'hello' }, { message: 'bye' }] },
+        { description: 'new case two' },
+      ],
+    });
+    const recent = (await truth(box)).filter((c) => Number(c.created_at_seconds) * 1000 > Date.now() - 86_400_000).slice(0, 3);
+    expect(recent.length).toBeGreaterThan(0);
+    await admin(box, 'surveys', { updates: recent.map((c, i) => ({ caseId: c.id, survey_score: 90 + i, survey_comments: `late ${i}` })) });
+
+    await runPipeline(config, { env: box.env, destination: { path } });
+    const cases = await truth(box);
+    expect(cases).toHaveLength(2002);
+    expect(await expectMatchesTruth(path, 'snapengage_data', cases)).toEqual([]);
+    const scores = await query(path, `SELECT id, survey_score, survey_comments FROM snapengage_data.logs WHERE survey_comments LIKE 'late %' ORDER BY id`);
+    expect(scores).toHaveLength(recent.length);
+  });
+
+  it('with limit-pages samples pages and leaves the state alone', async () => {
+    const other = `${tmp.dir}/sample.duckdb`;
+    const info = await runPipeline(config, { env: box.env, destination: { path: other }, limitPages: 1 });
+    expect(info.rowCounts.logs).toBe(200); // 1 page of 100 per widget
+    expect(info.toString()).toContain('--limit-pages 1');
+    const rows = await query(other, `SELECT count(*) AS n FROM snapengage_data._pipeline_state WHERE resource = 'logs' AND state IS NOT NULL AND state <> 'null'`);
+    expect(Number(rows[0]?.n)).toBe(0);
+  });
+});
+
+describe('child resources', () => {
+  let box: Sandbox;
+  let tmp: ReturnType<typeof tempDir>;
+
+  beforeAll(async () => {
+    box = await sandbox({ cases: 60, widgets: 2, days: 5 });
+    tmp = tempDir();
+  });
+  afterAll(async () => {
+    await box?.close();
+    tmp?.cleanup();
+  });
+
+  it('fans chat_poll and visitor_typing out per case, extracting logs without loading it', async () => {
+    const path = `${tmp.dir}/children.duckdb`;
+    const progress: number[] = [];
+    const info = await runPipeline(
+      { resources: { chat_poll: true, visitor_typing: true }, concurrency: 4, rateLimit: { requestsPerSecond: 0 } },
+      { env: box.env, destination: { path }, progress: (s) => progress.push(s.resources.length) },
+    );
+    const cases = await truth(box);
+    expect(info.rowCounts.chat_poll).toBe(cases.length);
+    expect(info.rowCounts.visitor_typing).toBe(cases.length);
+    expect(info.rowCounts.logs).toBeUndefined();
+    expect(info.toString()).toContain('Extracted to drive child resources, not loaded: logs');
+    const typing = await query(path, `SELECT DISTINCT "widget_id" AS w FROM snapengage_data.visitor_typing`).catch(() =>
+      query(path, `SELECT DISTINCT "widgetId" AS w FROM snapengage_data.visitor_typing`),
+    );
+    expect(typing.map((r) => r.w).sort()).toEqual(box.env.SNAPENGAGE_WIDGET_ID!.split(',').sort());
+    expect(progress.length).toBeGreaterThan(0);
+  });
+
+  it('loads widgets and chat_availability once per widget', async () => {
+    const path = `${tmp.dir}/widgets.duckdb`;
+    const info = await runPipeline({ resources: { widgets: true, chat_availability: true, users: true } }, { env: box.env, destination: { path } });
+    expect(info.rowCounts.widgets).toBe(2);
+    expect(info.rowCounts.chat_availability).toBe(2);
+    expect(info.rowCounts.users).toBe(1);
+  });
+});

@@ -1,0 +1,112 @@
+// Planning is pure: config + env → which resources run, with every env/config problem reported before any request.
+import { existsSync } from 'node:fs';
+import { describe, expect, it } from 'vitest';
+import { ConfigError, runPipeline, UsageError } from '../src/index.js';
+import { defaultConfig } from '../src/config-loader.js';
+import { checkResourceNames, planPipeline } from '../src/plan.js';
+import { Semaphore, TokenBucket } from '../src/limits.js';
+import { tempDir } from './helpers.js';
+
+const env = {
+  SNAPENGAGE_BASE_URL: 'http://127.0.0.1:9',
+  SNAPENGAGE_ORG_ID: 'org',
+  SNAPENGAGE_API_TOKEN: 'tok',
+  SNAPENGAGE_WIDGET_ID: 'w1, w2,,w1',
+  SNAPENGAGE_START_DATE: '2025-01-01',
+};
+
+describe('planPipeline', () => {
+  it('extracts the parent of a selected child without loading it', () => {
+    const plan = planPipeline({ resources: { chat_poll: true } }, { ...env, SNAPENGAGE_API_KEY: 'k' });
+    expect(plan.resources.map((r) => [r.name, r.load])).toEqual([
+      ['logs', false],
+      ['chat_poll', true],
+    ]);
+    expect(plan.resources[0]?.children.map((c) => c.name)).toEqual(['chat_poll']);
+    expect(plan.credentials).toEqual({ apiToken: 'tok', apiKey: 'k' });
+  });
+
+  it('reads the incremental options from env and config', () => {
+    const plan = planPipeline({ resources: { logs: { incremental: { lookbackDays: 3 } } } }, env);
+    expect(plan.resources[0]?.incremental).toEqual({ startDate: '2025-01-01', lookbackDays: 3 });
+    const fallback = planPipeline({ resources: { logs: true } }, { ...env, SNAPENGAGE_START_DATE: '' }, undefined, new Date('2025-03-31T12:00:00Z'));
+    expect(fallback.resources[0]?.incremental?.startDate).toBe('2025-03-01');
+  });
+
+  it('names every missing env var, the resource and where to get it, in one line', () => {
+    const attempt = () => planPipeline({ resources: { logs: true, widgets: true } }, { SNAPENGAGE_ORG_ID: 'org' });
+    expect(attempt).toThrow(ConfigError);
+    try {
+      attempt();
+    } catch (error) {
+      const message = (error as Error).message;
+      expect(message).not.toContain('\n');
+      expect(message).toContain('SNAPENGAGE_API_TOKEN (needed by logs; SnapEngage Admin Dashboard → My Account → API Token');
+      expect(message).toContain('SNAPENGAGE_WIDGET_ID (needed by logs, widgets');
+      expect(message).toContain('SNAPENGAGE_PROVISIONING_KEY (needed by widgets; Request a Provisioning API key from support@snapengage.com)');
+    }
+  });
+
+  it('rejects a bad start date, unknown resources and bad numbers with the field name', () => {
+    expect(() => planPipeline({ resources: { logs: true } }, { ...env, SNAPENGAGE_START_DATE: '2025-02-30' })).toThrow(/SNAPENGAGE_START_DATE must be a date YYYY-MM-DD/);
+    expect(() => planPipeline({ resources: { nope: true } as never }, env)).toThrow(/Unknown resource "nope" in the pipeline config; valid resources: logs, /);
+    expect(() => planPipeline({ resources: { logs: true }, concurrency: 0 }, env)).toThrow(/concurrency must be an integer >= 1/);
+    expect(() => checkResourceNames(['logs', 'start_chat'])).toThrow(UsageError);
+    expect(() => checkResourceNames(['bogus'])).toThrow(/valid resources: logs, chat_availability, chat_poll, visitor_typing, widgets, users/);
+  });
+
+  it('defaults to the top-level resources whose env vars are present', () => {
+    expect(Object.keys(defaultConfig(env).resources)).toEqual(['logs']);
+    expect(Object.keys(defaultConfig({ ...env, SNAPENGAGE_API_KEY: 'k' }).resources)).toEqual(['logs', 'chat_availability']);
+    expect(() => defaultConfig({})).toThrow(/for logs set SNAPENGAGE_API_TOKEN/);
+  });
+
+  it('fails before any request or file when an env var is missing', async () => {
+    const tmp = tempDir();
+    let requests = 0;
+    try {
+      const path = `${tmp.dir}/never.duckdb`;
+      await expect(
+        runPipeline({ resources: { logs: true } }, { env: { SNAPENGAGE_API_TOKEN: 't' }, destination: { path }, fetch: async () => (requests++, new Response('{}')) }),
+      ).rejects.toThrow(/Missing environment variable SNAPENGAGE_ORG_ID/);
+      expect(requests).toBe(0);
+      expect(existsSync(path)).toBe(false);
+    } finally {
+      tmp.cleanup();
+    }
+  });
+});
+
+describe('limits', () => {
+  it('the semaphore never lets more than its size run at once', async () => {
+    const semaphore = new Semaphore(3);
+    let running = 0;
+    let peak = 0;
+    await Promise.all(
+      Array.from({ length: 20 }, () =>
+        semaphore.run(async () => {
+          running++;
+          peak = Math.max(peak, running);
+          await new Promise((r) => setImmediate(r));
+          running--;
+        }),
+      ),
+    );
+    expect(peak).toBe(3);
+  });
+
+  it('the token bucket hands out a burst, then spaces tokens by the rate (fake clock)', async () => {
+    let now = 0;
+    const bucket = new TokenBucket(2, 2, () => now);
+    await bucket.take();
+    await bucket.take();
+    let third = false;
+    const pending = bucket.take().then(() => (third = true));
+    await new Promise((r) => setTimeout(r, 20));
+    expect(third).toBe(false); // the bucket is empty and sleeps ~500 ms before looking at the clock again
+    now = 600; // 0.6 s later at 2/s → 1.2 tokens
+    await pending;
+    expect(third).toBe(true);
+    expect(new TokenBucket(0).unlimited).toBe(true);
+  });
+});
