@@ -79,6 +79,21 @@ function nameValues(rng: Rng, names: readonly string[], count: number, valueOf: 
   return out;
 }
 
+function jsVariableValue(rng: Rng, name: string): string {
+  switch (name) {
+    case 'cartValue':
+      return (rng.int(500, 50000) / 100).toFixed(2);
+    case 'plan':
+      return rng.pick(['free', 'pro', 'team']);
+    case 'abTest':
+      return rng.pick(['control', 'variant-b', 'variant-ç']);
+    case 'locale':
+      return rng.pick(['en-US', 'fr-FR', 'ja-JP', 'pt-BR']);
+    default:
+      return rng.hex(12);
+  }
+}
+
 function ipAddress(rng: Rng): string {
   if (rng.chance(0.1)) return `2001:db8:${rng.hex(4)}::${rng.hex(4)}`;
   return `${rng.pick([198, 203, 192])}.${rng.int(0, 255)}.${rng.int(0, 255)}.${rng.int(1, 254)}`;
@@ -152,9 +167,7 @@ export function buildCase(key: number, widget: WidgetFixture, kind: number, inde
     if (rng.chance(0.7)) record.survey_comments = rng.pick(SURVEY_COMMENTS);
   }
   if (rng.chance(0.6)) {
-    record.javascript_variables = nameValues(rng, JS_VARIABLE_NAMES, rng.int(1, 3), (name) =>
-      name === 'cartValue' ? (rng.int(500, 50000) / 100).toFixed(2) : name === 'plan' ? rng.pick(['free', 'pro', 'team']) : rng.hex(8),
-    );
+    record.javascript_variables = nameValues(rng, JS_VARIABLE_NAMES, rng.int(1, 3), (name) => jsVariableValue(rng, name));
   }
   if (rng.chance(0.5)) {
     record.operator_variables = nameValues(rng, OPERATOR_VARIABLE_NAMES, rng.int(0, 2), (name) =>

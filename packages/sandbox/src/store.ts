@@ -101,7 +101,7 @@ export class CaseStore {
   /** Every case of the query, in the Logs API order. Safe to suspend between items while cases are injected. */
   *entries(query: CaseQuery): Generator<CaseEntry> {
     const sources = query.widgetIndexes.map((w) => this.widgetEntries(w, query));
-    const heads = sources.map((source) => source.next());
+    const heads: Array<IteratorResult<CaseEntry> | undefined> = sources.map((source) => source.next());
     for (;;) {
       let best = -1;
       for (let i = 0; i < heads.length; i++) {
@@ -218,12 +218,5 @@ export class CaseStore {
       this.surveyOverlay.set(id, { ...this.surveyOverlay.get(id), ...fields });
     }
     return true;
-  }
-
-  /** Count of cases of a query without building them (used by stats and tests). */
-  count(query: CaseQuery): number {
-    let n = 0;
-    for (const _ of this.entries(query)) n++;
-    return n;
   }
 }

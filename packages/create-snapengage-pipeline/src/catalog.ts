@@ -1,0 +1,80 @@
+// The scaffolder's view of the generated resource catalog. Everything it offers comes from here, so a regenerated
+// catalog (a new loadable endpoint in the spec) shows up in the prompts, flags and emitted files with no code edits.
+import { resources, resourceNames, securitySchemes } from 'snapengage-client';
+
+export interface EnvVarChoice {
+  name: string;
+  /** Where to get the value, shown in prompts and written as a comment in `.env.example`. */
+  description: string;
+  secret: boolean;
+  required: boolean;
+}
+
+export interface ResourceChoice {
+  name: string;
+  description: string;
+  /** Env var of the credential the resource needs, or null. */
+  credentialEnv: string | null;
+  /** Resource whose records this one reads (it is added with it), or null. */
+  parent: string | null;
+  incremental: boolean;
+  envVars: EnvVarChoice[];
+}
+
+type CatalogEntry = (typeof resources)[keyof typeof resources];
+
+function toChoice(entry: CatalogEntry): ResourceChoice {
+  return {
+    name: entry.name,
+    description: entry.description,
+    credentialEnv: entry.credentialEnv,
+    parent: entry.parent,
+    incremental: entry.incremental !== null,
+    envVars: entry.envVars.map((v) => ({ ...v, description: howToGet(v.name, v.description) })),
+  };
+}
+
+/** The credential env vars carry the scheme's "how to get it" text, which beats a parameter description. */
+function howToGet(env: string, fallback: string): string {
+  const scheme = Object.values(securitySchemes).find((s) => s.env === env);
+  return (scheme?.howToGet ?? fallback).replace(/\s+/g, ' ').trim();
+}
+
+export function loadCatalog(): ResourceChoice[] {
+  return resourceNames.map((name) => toChoice(resources[name] as CatalogEntry));
+}
+
+/** Chosen names plus their parents (a child resource reads its parent's records), in catalog order. */
+export function withParents(names: readonly string[], catalog: readonly ResourceChoice[]): string[] {
+  const wanted = new Set(names);
+  for (let changed = true, guard = 0; changed && guard < catalog.length; guard++) {
+    changed = false;
+    for (const choice of catalog) {
+      if (wanted.has(choice.name) && choice.parent && !wanted.has(choice.parent)) {
+        wanted.add(choice.parent);
+        changed = true;
+      }
+    }
+  }
+  return catalog.filter((c) => wanted.has(c.name)).map((c) => c.name);
+}
+
+/** Env vars the resources need, each once, in the order they first appear. */
+export function envVarsFor(names: readonly string[], catalog: readonly ResourceChoice[]): EnvVarChoice[] {
+  const byName = new Map<string, EnvVarChoice>();
+  for (const choice of catalog) {
+    if (!names.includes(choice.name)) continue;
+    for (const v of choice.envVars) {
+      const seen = byName.get(v.name);
+      // A variable optional for one resource but required by another is required.
+      byName.set(v.name, seen ? { ...seen, required: seen.required || v.required } : v);
+    }
+  }
+  return [...byName.values()];
+}
+
+/** Names not in the catalog; an empty array when all are known. */
+export function unknownResources(names: readonly string[], catalog: readonly ResourceChoice[]): string[] {
+  const known = new Set(catalog.map((c) => c.name));
+  return names.filter((n) => !known.has(n));
+}

@@ -1,0 +1,60 @@
+// Dependency specs of the emitted package.json: published semver ranges, or `file:` tarballs from `npm pack`
+// (`--packages <dir>`) so a project can be created and installed offline from this repo.
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { UserError } from './errors.js';
+
+/** Third-party versions the emitted project pins; the toolkit packages are released in lockstep with this one. */
+export const THIRD_PARTY = {
+  typescript: '5.9.3',
+  '@types/node': '^20.19.0',
+  tsx: '^4.23.15',
+} as const;
+
+export function ownVersion(): string {
+  const pkg = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string };
+  return pkg.version;
+}
+
+export interface DependencySpecs {
+  dependencies: Record<string, string>;
+  devDependencies: Record<string, string>;
+}
+
+export class PackagesDirError extends UserError {}
+
+/** The newest `<name>-<version>.tgz` in `dir` (npm pack's file name), as an absolute path. */
+export function findTarball(dir: string, name: string): string {
+  const pattern = new RegExp(`^${name}-(\\d+)\\.(\\d+)\\.(\\d+)(?:-[\\w.]+)?\\.tgz$`);
+  const matches = existsSync(dir) ? readdirSync(dir).filter((f) => pattern.test(f)) : [];
+  if (matches.length === 0) {
+    throw new PackagesDirError(`--packages ${dir}: no ${name}-<version>.tgz there; run \`npm run pack:local\` in the repo`);
+  }
+  const key = (f: string) => pattern.exec(f)!.slice(1, 4).map(Number);
+  matches.sort((a, b) => {
+    const [x, y] = [key(a), key(b)];
+    return x[0]! - y[0]! || x[1]! - y[1]! || x[2]! - y[2]!;
+  });
+  return resolve(dir, matches.at(-1)!);
+}
+
+export function dependencySpecs(packagesDir: string | null, version: string = ownVersion()): DependencySpecs {
+  const toolkit = (name: string) => (packagesDir ? `file:${findTarball(packagesDir, name)}` : `^${version}`);
+  const dependencies: Record<string, string> = { 'snapengage-pipeline': toolkit('snapengage-pipeline') };
+  // Named explicitly with tarballs: npm then takes the pipeline's own snapengage-client dependency from the tarball
+  // instead of asking the registry for it.
+  if (packagesDir) dependencies['snapengage-client'] = toolkit('snapengage-client');
+  return {
+    dependencies,
+    devDependencies: {
+      'snapengage-sandbox': toolkit('snapengage-sandbox'),
+      ...THIRD_PARTY,
+    },
+  };
+}
+
+export function packagesDirPath(dir: string, cwd: string): string {
+  const path = resolve(cwd, dir);
+  if (!existsSync(join(path))) throw new PackagesDirError(`--packages ${dir}: no such directory`);
+  return path;
+}

@@ -1,0 +1,51 @@
+// `.env` and `.env.example` of the emitted project. Values are quoted so dotenv-style parsers (Node's
+// util.parseEnv / --env-file, the pipeline's loader) read back exactly what was typed; no escape syntax exists inside
+// quotes, so the quote character is one the value does not contain.
+import type { EnvVarChoice } from './catalog.js';
+import { UserError } from './errors.js';
+import type { Renderer } from './render.js';
+
+export class EnvValueError extends UserError {}
+
+export function formatEnvValue(name: string, value: string): string {
+  if (/[\r\n\0]/.test(value)) throw new EnvValueError(`the value for ${name} contains a line break; paste it on one line`);
+  for (const quote of ["'", '"', '`']) {
+    // Double quotes expand \n, so they are only safe when the value has no backslash-n.
+    if (value.includes(quote) || (quote === '"' && value.includes('\\n'))) continue;
+    return `${quote}${value}${quote}`;
+  }
+  throw new EnvValueError(`the value for ${name} contains ', " and \`; set ${name} in the environment instead of .env`);
+}
+
+export function renderDotEnv(credentials: Readonly<Record<string, string>>): string {
+  const lines = ['# Credentials for the pipeline. Never commit this file (it is in .gitignore).'];
+  for (const [name, value] of Object.entries(credentials)) {
+    if (!/^[A-Z_][A-Z0-9_]*$/.test(name)) throw new EnvValueError(`${JSON.stringify(name)} is not an env var name`);
+    if (value !== '') lines.push(`${name}=${formatEnvValue(name, value)}`);
+  }
+  return `${lines.join('\n')}\n`;
+}
+
+export interface EnvVarContext extends EnvVarChoice {
+  /** Resources that read the variable, comma-separated. */
+  usedBy: string;
+}
+
+/** Names assigned in a .env-style file (commented-out lines count, so a user's `# NAME=` is not duplicated). */
+export function assignedNames(text: string): Set<string> {
+  const names = new Set<string>();
+  for (const line of text.split(/\r?\n/)) {
+    const match = /^\s*#?\s*(?:export\s+)?([A-Za-z_][A-Za-z0-9_]*)\s*=/.exec(line);
+    if (match) names.add(match[1]!);
+  }
+  return names;
+}
+
+/** Appends blocks for the variables `.env.example` lacks; returns the new text and the names added. */
+export function appendEnvExample(text: string, vars: readonly EnvVarContext[], renderer: Renderer) {
+  const present = assignedNames(text);
+  const missing = vars.filter((v) => !present.has(v.name));
+  const blocks = missing.map((v) => renderer.renderPartial('envVar', v));
+  const base = text === '' || text.endsWith('\n') ? text : `${text}\n`;
+  return { text: base + blocks.join(''), added: missing.map((v) => v.name) };
+}

@@ -1,0 +1,118 @@
+// The CLI flow, free of process globals so tests can run it in-process with fake streams. Exit codes: 0 done,
+// 1 cancelled or a step failed, 2 bad usage (unknown flag, invalid name or path, missing answer without a TTY).
+import type { Readable, Writable } from 'node:stream';
+import pc from 'picocolors';
+import { loadCatalog, withParents, type ResourceChoice } from './catalog.js';
+import { ownVersion, packagesDirPath } from './dependencies.js';
+import { CancelledError, UserError } from './errors.js';
+import { helpText, resolveOptions, type Answers } from './options.js';
+import { installDependencies, initGit } from './post-create.js';
+import type { AskAnswers } from './prompts.js';
+import { checkTargetFree, resolveTarget } from './target.js';
+
+export interface MainIo {
+  argv: readonly string[];
+  env: Readonly<Record<string, string | undefined>>;
+  cwd: string;
+  stdin: Readable & { isTTY?: boolean };
+  stdout: Writable;
+  stderr: Writable;
+  /** Defaults to the clack prompts on stdin/stdout. */
+  ask?: AskAnswers;
+  catalog?: readonly ResourceChoice[];
+}
+
+export async function main(io: MainIo): Promise<number> {
+  const catalog = io.catalog ?? loadCatalog();
+  const say = (line: string) => io.stdout.write(`${line}\n`);
+  const fail = (message: string, code = 2) => {
+    io.stderr.write(`${pc.red('error')} ${message}\n`);
+    return code;
+  };
+  const resolved = resolveOptions(io.argv, io.env, io.stdin.isTTY === true, catalog);
+  if (resolved.kind === 'help') return say(helpText(catalog)), 0;
+  if (resolved.kind === 'version') return say(ownVersion()), 0;
+  if (resolved.kind === 'usage-error') return fail(resolved.message);
+
+  try {
+    if (resolved.kind === 'add') {
+      // ts-morph and handlebars are loaded only when needed: --help and usage errors stay fast.
+      const { addToProject } = await import('./add.js');
+      const summary = addToProject(resolved.dir, io.cwd, resolved.resources, catalog);
+      if (summary.added.length > 0) say(`Added ${summary.added.join(', ')} to src/pipeline.ts.`);
+      if (summary.alreadyPresent.length > 0) say(`Already in src/pipeline.ts: ${summary.alreadyPresent.join(', ')}.`);
+      if (summary.envVarsAdded.length > 0) say(`Added ${summary.envVarsAdded.join(', ')} to .env.example; set them in .env.`);
+      return 0;
+    }
+
+    const packagesDir = resolved.packagesDir ? packagesDirPath(resolved.packagesDir, io.cwd) : null;
+    // Flag answers are checked before any question, so a bad flag fails fast.
+    if (resolved.given.dir !== undefined) checkTargetFree(resolveTarget(resolved.given.dir, io.cwd), resolved.overwrite);
+    let answers: Answers;
+    const prompts = resolved.interactive ? await import('./prompts.js') : null;
+    if (prompts) {
+      const ask = io.ask ?? prompts.askWithClack;
+      answers = await ask({
+        given: resolved.given,
+        defaults: resolved.defaults,
+        catalog,
+        packageManager: resolved.packageManager,
+        cwd: io.cwd,
+        overwrite: resolved.overwrite,
+        input: io.stdin,
+        output: io.stdout,
+      });
+    } else {
+      answers = { ...resolved.defaults, ...resolved.given };
+    }
+
+    const target = resolveTarget(answers.dir, io.cwd);
+    checkTargetFree(target, resolved.overwrite);
+    const plan = {
+      target,
+      resources: answers.resources,
+      startDate: answers.startDate,
+      credentials: answers.credentials,
+      packagesDir,
+      packageManager: resolved.packageManager,
+      overwrite: resolved.overwrite,
+    };
+    const { packageManagerCommands, renderProjectFiles, writeProject } = await import('./project.js');
+    const files = renderProjectFiles(plan, catalog);
+    writeProject(plan, files);
+    const loaded = withParents(answers.resources, catalog);
+    say(`Created ${target.path} (${files.size} files) loading ${loaded.join(', ')}.`);
+
+    let installed = false;
+    if (answers.install) {
+      const step = installDependencies(target.path, resolved.packageManager, ['ignore', io.stdout === process.stdout ? 'inherit' : 'pipe', 'inherit']);
+      say(step.ok ? step.message : pc.yellow(step.message));
+      installed = step.ok;
+    }
+    if (answers.git) {
+      const step = initGit(target.path);
+      say(step.ok ? step.message : pc.yellow(step.message));
+    }
+
+    const pm = packageManagerCommands(resolved.packageManager);
+    const relative = target.path === io.cwd ? '.' : target.path.slice(io.cwd.length + 1);
+    const next = [
+      relative === '.' ? null : `cd ${relative}`,
+      installed ? null : pm.install,
+      answers.credentials ? null : 'cp .env.example .env   # then fill in the values',
+      resolved.packageManager === 'npm' ? 'npm start' : `${pm.run} start`,
+    ].filter((s): s is string => s !== null);
+    const message = `Done. Next:\n  ${next.join('\n  ')}`;
+    if (prompts && !io.ask) prompts.outroMessage(message, io.stdout);
+    else say(message);
+    return 0;
+  } catch (error) {
+    if (error instanceof CancelledError) {
+      const { cancelMessage } = await import('./prompts.js');
+      cancelMessage(io.stdout);
+      return 1;
+    }
+    if (error instanceof UserError) return fail(error.message);
+    return fail((error as Error).message, 1);
+  }
+}

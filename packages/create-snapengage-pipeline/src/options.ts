@@ -1,0 +1,201 @@
+// Turns argv + env + "is stdin a TTY" into what to do. Pure (no fs, no prompts) so every flag combination is
+// unit-testable; prompting for what is missing, and checking the file system, happen later.
+import { parseArgs } from 'node:util';
+import { loadCatalog, unknownResources, type ResourceChoice } from './catalog.js';
+
+export type PackageManager = 'npm' | 'pnpm' | 'yarn' | 'bun';
+
+/** Every question the scaffolder asks; a flag answers each one. */
+export interface Answers {
+  dir: string;
+  resources: string[];
+  /** `YYYY-MM-DD`, or null for the catalog's default (30 days ago). */
+  startDate: string | null;
+  /** Env var → value, written only to the project's `.env`; null = "I'll add them later". */
+  credentials: Record<string, string> | null;
+  install: boolean;
+  git: boolean;
+}
+
+export type Resolved =
+  | { kind: 'help' }
+  | { kind: 'version' }
+  | { kind: 'usage-error'; message: string }
+  | {
+      kind: 'create';
+      /** Prompt for the answers not given (false: take defaults, or fail when a required answer is missing). */
+      interactive: boolean;
+      given: Partial<Answers>;
+      defaults: Answers;
+      overwrite: boolean;
+      packagesDir: string | null;
+      packageManager: PackageManager;
+    }
+  | { kind: 'add'; dir: string; resources: string[]; packagesDir: string | null };
+
+export const DEFAULT_DIR = 'snapengage-pipeline';
+export const DEFAULT_RESOURCES = ['logs'];
+
+const flagSpec = {
+  resources: { type: 'string' },
+  yes: { type: 'boolean', short: 'y' },
+  'start-date': { type: 'string' },
+  install: { type: 'boolean' },
+  'no-install': { type: 'boolean' },
+  git: { type: 'boolean' },
+  'no-git': { type: 'boolean' },
+  overwrite: { type: 'boolean' },
+  packages: { type: 'string' },
+  add: { type: 'string' },
+  interactive: { type: 'boolean' },
+  'no-interactive': { type: 'boolean' },
+  help: { type: 'boolean', short: 'h' },
+  version: { type: 'boolean', short: 'v' },
+} as const;
+
+export const HELP = `Usage: create-snapengage-pipeline [dir] [flags]
+       create-snapengage-pipeline [dir] --add <resources>     (edit an existing project)
+
+Scaffolds a TypeScript project that loads SnapEngage resources into DuckDB.
+
+Flags:
+  --resources <a,b>        resources to load (${'{resources}'})
+  --start-date YYYY-MM-DD  first day loaded by incremental resources (default: 30 days ago)
+  -y, --yes                take the defaults for every answer not given as a flag
+  --install / --no-install install dependencies (default: yes)
+  --git / --no-git         run git init (default: yes, skipped inside an existing repository)
+  --overwrite              empty a non-empty target directory first
+  --packages <dir>         depend on npm-pack tarballs in <dir> instead of the published packages
+  --add <a,b>              add resources to the project in [dir] (default: the current directory)
+  --interactive / --no-interactive   ask questions (default: when stdin is a TTY)
+  -h, --help               this help
+  -v, --version            the version
+`;
+
+export function helpText(catalog: readonly ResourceChoice[] = loadCatalog()): string {
+  return HELP.replace('{resources}', catalog.map((c) => c.name).join(', '));
+}
+
+export function parseList(value: string): string[] {
+  return [...new Set(value.split(',').map((s) => s.trim()).filter((s) => s.length > 0))];
+}
+
+/** `YYYY-MM-DD` naming a real calendar day; returns an error message or null. */
+export function checkStartDate(value: string): string | null {
+  const match = /^(\d{4})-(\d{2})-(\d{2})$/.exec(value);
+  if (match) {
+    const date = new Date(`${value}T00:00:00Z`);
+    if (!Number.isNaN(date.getTime()) && date.toISOString().startsWith(value)) return null;
+  }
+  return `--start-date ${JSON.stringify(value)} is not a date; use YYYY-MM-DD, e.g. 2025-01-31`;
+}
+
+export function checkResources(names: readonly string[], catalog: readonly ResourceChoice[], flag: string): string | null {
+  if (names.length === 0) return `${flag} is empty; choose from: ${catalog.map((c) => c.name).join(', ')}`;
+  const unknown = unknownResources(names, catalog);
+  if (unknown.length === 0) return null;
+  return `${flag}: unknown resource ${unknown.map((n) => JSON.stringify(n)).join(', ')}; valid: ${catalog
+    .map((c) => c.name)
+    .join(', ')}`;
+}
+
+export function detectPackageManager(userAgent: string | undefined): PackageManager {
+  const name = (userAgent ?? '').split(' ')[0]?.split('/')[0];
+  return name === 'pnpm' || name === 'yarn' || name === 'bun' ? name : 'npm';
+}
+
+function pickBoolean(values: Record<string, unknown>, name: string): boolean | undefined | 'conflict' {
+  const yes = values[name] === true;
+  const no = values[`no-${name}`] === true;
+  if (yes && no) return 'conflict';
+  return yes ? true : no ? false : undefined;
+}
+
+export function resolveOptions(
+  argv: readonly string[],
+  env: Readonly<Record<string, string | undefined>>,
+  isTTY: boolean,
+  catalog: readonly ResourceChoice[] = loadCatalog(),
+): Resolved {
+  let parsed;
+  try {
+    parsed = parseArgs({ args: [...argv], options: flagSpec, allowPositionals: true, strict: true });
+  } catch (error) {
+    // parseArgs messages already name the flag ("Unknown option '--foo'").
+    return { kind: 'usage-error', message: `${(error as Error).message}. Run with --help for the flags.` };
+  }
+  const { values, positionals } = parsed;
+  if (values.help) return { kind: 'help' };
+  if (values.version) return { kind: 'version' };
+  if (positionals.length > 1) {
+    return { kind: 'usage-error', message: `expected one directory, got ${positionals.length}: ${positionals.join(' ')}` };
+  }
+  const dir = positionals[0];
+  const packagesDir = values.packages ?? null;
+  if (packagesDir === '') return { kind: 'usage-error', message: '--packages needs a directory of npm pack tarballs' };
+
+  if (values.add !== undefined) {
+    const resources = parseList(values.add);
+    const problem = checkResources(resources, catalog, '--add');
+    if (problem) return { kind: 'usage-error', message: problem };
+    return { kind: 'add', dir: dir ?? '.', resources, packagesDir };
+  }
+
+  const given: Partial<Answers> = {};
+  if (dir !== undefined) given.dir = dir;
+  if (values.resources !== undefined) {
+    given.resources = parseList(values.resources);
+    const problem = checkResources(given.resources, catalog, '--resources');
+    if (problem) return { kind: 'usage-error', message: problem };
+  }
+  if (values['start-date'] !== undefined) {
+    const problem = checkStartDate(values['start-date']);
+    if (problem) return { kind: 'usage-error', message: problem };
+    given.startDate = values['start-date'];
+  }
+  for (const name of ['install', 'git'] as const) {
+    const value = pickBoolean(values, name);
+    if (value === 'conflict') return { kind: 'usage-error', message: `--${name} and --no-${name} contradict each other` };
+    if (value !== undefined) given[name] = value;
+  }
+  const interactiveFlag = pickBoolean(values, 'interactive');
+  if (interactiveFlag === 'conflict') {
+    return { kind: 'usage-error', message: '--interactive and --no-interactive contradict each other' };
+  }
+  // With --yes nothing is asked; otherwise ask exactly when a person can answer (create-vite's rule).
+  const interactive = values.yes ? false : (interactiveFlag ?? isTTY);
+  const defaults: Answers = {
+    dir: DEFAULT_DIR,
+    resources: DEFAULT_RESOURCES.filter((r) => catalog.some((c) => c.name === r)),
+    startDate: null,
+    credentials: null,
+    install: true,
+    git: true,
+  };
+  if (defaults.resources.length === 0 && catalog[0]) defaults.resources = [catalog[0].name];
+
+  if (!interactive && !values.yes) {
+    // Never wait for input nobody can type: name every missing flag on one line and stop.
+    const missing = [
+      given.dir === undefined ? '[dir]' : null,
+      given.resources === undefined ? '--resources <a,b>' : null,
+      given.install === undefined ? '--install or --no-install' : null,
+      given.git === undefined ? '--git or --no-git' : null,
+    ].filter((m): m is string => m !== null);
+    if (missing.length > 0) {
+      return {
+        kind: 'usage-error',
+        message: `stdin is not a TTY, so nothing can be asked; missing: ${missing.join(', ')} (or pass --yes for the defaults)`,
+      };
+    }
+  }
+  return {
+    kind: 'create',
+    interactive,
+    given,
+    defaults,
+    overwrite: values.overwrite === true,
+    packagesDir,
+    packageManager: detectPackageManager(env.npm_config_user_agent),
+  };
+}

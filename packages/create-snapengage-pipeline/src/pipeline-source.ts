@@ -1,0 +1,185 @@
+// src/pipeline.ts of the emitted project, written and edited with ts-morph only: no string templates for TypeScript,
+// so no user input can break the file, and `--add` edits the syntax tree instead of patching text.
+import {
+  IndentationText,
+  Node,
+  type ObjectLiteralExpression,
+  Project,
+  QuoteKind,
+  SyntaxKind,
+  type CodeBlockWriter,
+} from 'ts-morph';
+import type { ResourcesConfig } from 'snapengage-pipeline';
+import type { ResourceChoice } from './catalog.js';
+import { UserError } from './errors.js';
+
+export const PIPELINE_FILE = 'src/pipeline.ts';
+export const DEFAULT_DUCKDB_PATH = 'snapengage.duckdb';
+export const DEFAULT_DATASET = 'snapengage_data';
+
+/** One resource entry, typed by the loader's own config type so a contract change breaks this build. */
+type ResourceEntry = NonNullable<ResourcesConfig[keyof ResourcesConfig]>;
+
+export class PipelineEditError extends UserError {}
+
+function newProject(): Project {
+  return new Project({
+    useInMemoryFileSystem: true,
+    manipulationSettings: { quoteKind: QuoteKind.Single, indentationText: IndentationText.TwoSpaces },
+  });
+}
+
+export function resourceEntry(choice: ResourceChoice, startDate: string | null): ResourceEntry {
+  return choice.incremental && startDate ? { incremental: { startDate } } : true;
+}
+
+/** Writes a plain-data value (booleans, numbers, strings, arrays, objects) as a TypeScript expression. */
+function writeValue(writer: CodeBlockWriter, value: unknown): void {
+  if (typeof value === 'string') writer.quote(value);
+  else if (typeof value === 'number' || typeof value === 'boolean') writer.write(String(value));
+  else if (Array.isArray(value)) {
+    writer.write('[');
+    value.forEach((item, i) => {
+      if (i > 0) writer.write(', ');
+      writeValue(writer, item);
+    });
+    writer.write(']');
+  } else if (value !== null && typeof value === 'object') {
+    const entries = Object.entries(value);
+    writer.write('{ ');
+    entries.forEach(([key, item], i) => {
+      if (i > 0) writer.write(', ');
+      writer.write(`${propertyName(key)}: `);
+      writeValue(writer, item);
+    });
+    writer.write(' }');
+  } else throw new Error(`cannot write ${typeof value} into ${PIPELINE_FILE}`);
+}
+
+function propertyName(name: string): string {
+  return /^[A-Za-z_$][\w$]*$/.test(name) ? name : `'${name.replace(/\\/g, '\\\\').replace(/'/g, "\\'")}'`;
+}
+
+/** A `//` comment line: catalog descriptions are trusted, but newlines would still end the comment early. */
+function commentLine(choice: ResourceChoice): string {
+  const needs = choice.credentialEnv ? ` Needs ${choice.credentialEnv}.` : '';
+  return `// ${choice.description}${needs}`.replace(/[\r\n\u2028\u2029]+/g, ' ');
+}
+
+function writeEntry(choice: ResourceChoice, startDate: string | null) {
+  return (writer: CodeBlockWriter) => writeValue(writer, resourceEntry(choice, startDate));
+}
+
+export interface PipelineSourceOptions {
+  resources: readonly ResourceChoice[];
+  startDate: string | null;
+}
+
+export function renderPipelineSource(options: PipelineSourceOptions): string {
+  const file = newProject().createSourceFile('pipeline.ts', '');
+  file.addImportDeclaration({ moduleSpecifier: 'snapengage-pipeline', namedImports: ['definePipeline'] });
+  file.addStatements((writer) => {
+    writer.write('export default definePipeline(').inlineBlock(() => {
+      writer.write('destination: ');
+      writeValue(writer, { type: 'duckdb', path: DEFAULT_DUCKDB_PATH, dataset: DEFAULT_DATASET });
+      writer.write(',').newLine();
+      writer.writeLine('resources: {');
+      writer.indent(() => {
+        for (const choice of options.resources) {
+          writer.writeLine(commentLine(choice));
+          writer.write(`${propertyName(choice.name)}: `);
+          writeEntry(choice, options.startDate)(writer);
+          writer.write(',').newLine();
+        }
+      });
+      writer.writeLine('},');
+    });
+    writer.write(');');
+  });
+  file.formatText({ indentSize: 2, convertTabsToSpaces: true });
+  // The formatter drops blank lines between statements; one after the import reads better.
+  file.insertText(file.getStatements()[1]!.getStart(), '\n');
+  file.insertText(0, HEADER);
+  return file.getFullText();
+}
+
+const HEADER = `// The pipeline: which SnapEngage resources to load into DuckDB, and how. \`npm start\` runs it; \`npm test\` runs it
+// against the local sandbox. Every option is documented on PipelineConfig (hover \`definePipeline\`).
+`;
+
+function refuse(reason: string): never {
+  throw new PipelineEditError(
+    `cannot edit ${PIPELINE_FILE} safely: ${reason}. Add the resources by hand (see README.md, "Add a resource").`,
+  );
+}
+
+/** The `resources: { ... }` object of the one `definePipeline({ ... })` call, or a refusal naming what is off. */
+function findResourcesObject(file: ReturnType<Project['createSourceFile']>): ObjectLiteralExpression {
+  const calls = file
+    .getDescendantsOfKind(SyntaxKind.CallExpression)
+    .filter((call) => call.getExpression().getText() === 'definePipeline');
+  if (calls.length !== 1) refuse(`expected one definePipeline(...) call, found ${calls.length}`);
+  const config = calls[0]!.getArguments()[0];
+  if (!config || !Node.isObjectLiteralExpression(config)) refuse('definePipeline(...) is not given an object literal');
+  const property = config.getProperty('resources');
+  if (!property || !Node.isPropertyAssignment(property)) refuse('the config has no `resources: { ... }` property');
+  const resources = property.getInitializer();
+  if (!resources || !Node.isObjectLiteralExpression(resources)) refuse('`resources` is not an object literal');
+  for (const entry of resources.getProperties()) {
+    // A spread or computed key hides which resources are already there.
+    if (!Node.isPropertyAssignment(entry) && !Node.isShorthandPropertyAssignment(entry)) {
+      refuse(`\`resources\` contains \`${entry.getText().slice(0, 40)}\``);
+    }
+    if (Node.isPropertyAssignment(entry) && Node.isComputedPropertyName(entry.getNameNode())) {
+      refuse(`\`resources\` has a computed key \`${entry.getNameNode().getText()}\``);
+    }
+  }
+  return resources;
+}
+
+function existingNames(resources: ObjectLiteralExpression): Set<string> {
+  const names = new Set<string>();
+  for (const entry of resources.getProperties()) {
+    if (Node.isPropertyAssignment(entry)) {
+      const nameNode = entry.getNameNode();
+      names.add(Node.isStringLiteral(nameNode) ? nameNode.getLiteralValue() : nameNode.getText());
+    } else if (Node.isShorthandPropertyAssignment(entry)) names.add(entry.getName());
+  }
+  return names;
+}
+
+export interface AddResult {
+  text: string;
+  added: string[];
+  alreadyPresent: string[];
+}
+
+/** Adds resources to an existing src/pipeline.ts, touching nothing but the `resources` object's new entries. */
+export function addResourcesToSource(text: string, toAdd: readonly ResourceChoice[], startDate: string | null): AddResult {
+  const project = newProject();
+  const file = project.createSourceFile('pipeline.ts', text);
+  const syntaxErrors = project.getProgram().getSyntacticDiagnostics(file);
+  if (syntaxErrors.length > 0) refuse(`it does not parse (line ${syntaxErrors[0]!.getLineNumber() ?? '?'})`);
+  const resources = findResourcesObject(file);
+  const present = existingNames(resources);
+  const added = toAdd.filter((c) => !present.has(c.name));
+  const alreadyPresent = toAdd.filter((c) => present.has(c.name)).map((c) => c.name);
+  if (added.length === 0) return { text, added: [], alreadyPresent };
+
+  const before = resources.getText();
+  const multiline = before.includes('\n');
+  const trailingComma = /,\s*}$/.test(before) || resources.getProperties().length === 0;
+  for (const choice of added) {
+    resources.addPropertyAssignment({
+      name: propertyName(choice.name),
+      initializer: writeEntry(choice, startDate),
+      leadingTrivia: `${commentLine(choice)}\n`,
+    });
+  }
+  if (trailingComma) {
+    const last = resources.getProperties().at(-1)!;
+    file.insertText(last.getEnd(), ',');
+  }
+  if (!multiline) findResourcesObject(file).formatText({ indentSize: 2, convertTabsToSpaces: true });
+  return { text: file.getFullText(), added: added.map((c) => c.name), alreadyPresent };
+}

@@ -1,0 +1,96 @@
+// Writes a new project: everything is rendered in memory, written to a temporary directory, and moved into place at
+// the end, so a failure or a cancelled prompt leaves nothing behind in the target.
+import { cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { envVarsFor, withParents, type ResourceChoice } from './catalog.js';
+import { dependencySpecs } from './dependencies.js';
+import { renderDotEnv, type EnvVarContext } from './env-file.js';
+import type { PackageManager } from './options.js';
+import { PIPELINE_FILE, renderPipelineSource } from './pipeline-source.js';
+import { createRenderer, type Renderer } from './render.js';
+import type { Target } from './target.js';
+
+export interface ProjectPlan {
+  target: Target;
+  resources: readonly string[];
+  startDate: string | null;
+  credentials: Readonly<Record<string, string>> | null;
+  /** Absolute directory of npm-pack tarballs, or null for published versions. */
+  packagesDir: string | null;
+  packageManager: PackageManager;
+  overwrite: boolean;
+}
+
+export function packageManagerCommands(pm: PackageManager) {
+  return { install: `${pm} install`, run: pm === 'npm' ? 'npm run' : pm };
+}
+
+export function envVarContexts(names: readonly string[], catalog: readonly ResourceChoice[]): EnvVarContext[] {
+  return envVarsFor(names, catalog).map((v) => ({
+    ...v,
+    usedBy: catalog
+      .filter((c) => names.includes(c.name) && c.envVars.some((e) => e.name === v.name))
+      .map((c) => c.name)
+      .join(', '),
+  }));
+}
+
+/** Every file of the project, path → content, without touching the disk. */
+export function renderProjectFiles(
+  plan: ProjectPlan,
+  catalog: readonly ResourceChoice[],
+  renderer: Renderer = createRenderer(),
+): Map<string, string> {
+  const names = withParents(plan.resources, catalog);
+  const chosen = catalog.filter((c) => names.includes(c.name));
+  const files = renderer.renderProject({
+    projectName: plan.target.name,
+    pm: packageManagerCommands(plan.packageManager),
+    resources: chosen,
+    catalog,
+    envVars: envVarContexts(names, catalog),
+    ...dependencySpecs(plan.packagesDir),
+  });
+  files.set(PIPELINE_FILE, renderPipelineSource({ resources: chosen, startDate: plan.startDate }));
+  if (plan.credentials && Object.values(plan.credentials).some((v) => v !== '')) {
+    files.set('.env', renderDotEnv(plan.credentials));
+  }
+  return files;
+}
+
+function moveEntry(from: string, to: string): void {
+  try {
+    renameSync(from, to);
+  } catch (error) {
+    // The temp dir may be on another file system; copy then delete.
+    if ((error as NodeJS.ErrnoException).code !== 'EXDEV') throw error;
+    cpSync(from, to, { recursive: true });
+    rmSync(from, { recursive: true, force: true });
+  }
+}
+
+export function writeProject(plan: ProjectPlan, files: ReadonlyMap<string, string>): void {
+  const staging = mkdtempSync(join(tmpdir(), 'create-snapengage-'));
+  try {
+    for (const [path, content] of files) {
+      const full = join(staging, path);
+      mkdirSync(dirname(full), { recursive: true });
+      // .env holds credentials: readable by the owner only.
+      writeFileSync(full, content, path === '.env' ? { mode: 0o600 } : {});
+    }
+    if (existsSync(plan.target.path)) {
+      if (plan.overwrite) {
+        for (const entry of readdirSync(plan.target.path)) {
+          if (entry !== '.git') rmSync(join(plan.target.path, entry), { recursive: true, force: true });
+        }
+      }
+      for (const entry of readdirSync(staging)) moveEntry(join(staging, entry), join(plan.target.path, entry));
+    } else {
+      mkdirSync(dirname(plan.target.path), { recursive: true });
+      moveEntry(staging, plan.target.path);
+    }
+  } finally {
+    rmSync(staging, { recursive: true, force: true });
+  }
+}

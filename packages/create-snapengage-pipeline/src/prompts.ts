@@ -1,0 +1,132 @@
+// The questions, asked with @clack/prompts on injectable streams (tests drive them with PassThrough streams that
+// pretend to be a TTY). Only answers not given as flags are asked. Cancelling (Ctrl-C / Esc) throws CancelledError
+// before anything has been written.
+import type { Readable, Writable } from 'node:stream';
+import * as p from '@clack/prompts';
+import { envVarsFor, withParents, type ResourceChoice } from './catalog.js';
+import { CancelledError } from './errors.js';
+import { checkStartDate, type Answers, type PackageManager } from './options.js';
+import { checkTargetFree, resolveTarget } from './target.js';
+
+export { CancelledError };
+
+export interface PromptContext {
+  given: Partial<Answers>;
+  defaults: Answers;
+  catalog: readonly ResourceChoice[];
+  packageManager: PackageManager;
+  cwd: string;
+  overwrite: boolean;
+  input?: Readable;
+  output?: Writable;
+}
+
+export type AskAnswers = (context: PromptContext) => Promise<Answers>;
+
+function answered<T>(value: T): Exclude<T, symbol> {
+  if (p.isCancel(value)) throw new CancelledError();
+  return value as Exclude<T, symbol>;
+}
+
+function checkDir(value: string | undefined, context: PromptContext): string | undefined {
+  try {
+    const target = resolveTarget(value ?? '', context.cwd);
+    checkTargetFree(target, context.overwrite);
+    return undefined;
+  } catch (error) {
+    return (error as Error).message;
+  }
+}
+
+function resourceHint(choice: ResourceChoice): string {
+  const needs = [choice.credentialEnv, choice.parent ? `loads with ${choice.parent}` : null].filter(Boolean);
+  return needs.length > 0 ? `${choice.description} (${needs.join('; ')})` : choice.description;
+}
+
+export const askWithClack: AskAnswers = async (context) => {
+  const { given, defaults, catalog } = context;
+  const io = { input: context.input, output: context.output };
+  p.intro('create-snapengage-pipeline', io);
+
+  const dir =
+    given.dir ??
+    answered(
+      await p.text({
+        ...io,
+        message: 'Project directory?',
+        placeholder: defaults.dir,
+        defaultValue: defaults.dir,
+        validate: (value) => checkDir(value === '' || value === undefined ? defaults.dir : value, context),
+      }),
+    );
+
+  const resources =
+    given.resources ??
+    answered(
+      await p.multiselect<string>({
+        ...io,
+        message: 'Which resources should it load? (space to toggle)',
+        options: catalog.map((c) => ({ value: c.name, label: c.name, hint: resourceHint(c) })),
+        initialValues: defaults.resources,
+        required: true,
+      }),
+    );
+
+  const names = withParents(resources, catalog);
+  const incremental = catalog.some((c) => names.includes(c.name) && c.incremental);
+  let startDate = given.startDate ?? defaults.startDate;
+  if (given.startDate === undefined && incremental) {
+    const value = answered(
+      await p.text({
+        ...io,
+        message: 'First day to load (YYYY-MM-DD)? Empty: 30 days ago',
+        placeholder: '30 days ago',
+        validate: (v) => (v ? (checkStartDate(v)?.replace('--start-date ', '') ?? undefined) : undefined),
+      }),
+    );
+    startDate = value ? value : null;
+  }
+
+  let credentials = given.credentials ?? defaults.credentials;
+  if (given.credentials === undefined) {
+    const now = answered(
+      await p.select<'now' | 'later'>({
+        ...io,
+        message: 'Enter credentials now? They are written only to the project’s gitignored .env',
+        options: [
+          { value: 'later', label: 'Later', hint: 'fill in .env from .env.example' },
+          { value: 'now', label: 'Now' },
+        ],
+        initialValue: 'later',
+      }),
+    );
+    if (now === 'now') {
+      credentials = {};
+      // The start date was asked above and lives in src/pipeline.ts.
+      for (const v of envVarsFor(names, catalog).filter((e) => e.name !== 'SNAPENGAGE_START_DATE')) {
+        const message = `${v.name}${v.required ? '' : ' (optional)'}: ${v.description}`;
+        const value = v.secret
+          ? answered(await p.password({ ...io, message, mask: '•' }))
+          : answered(await p.text({ ...io, message, placeholder: v.required ? '' : 'leave empty to skip' }));
+        credentials[v.name] = (value ?? '').trim();
+      }
+    }
+  }
+
+  const install =
+    given.install ??
+    answered(
+      await p.confirm({ ...io, message: `Install dependencies with ${context.packageManager}?`, initialValue: defaults.install }),
+    );
+  const git = given.git ?? answered(await p.confirm({ ...io, message: 'Initialize a git repository?', initialValue: defaults.git }));
+
+  return { dir: dir || defaults.dir, resources, startDate, credentials, install, git };
+};
+
+export function cancelMessage(output?: Writable): void {
+  p.cancel('Cancelled; nothing was written.', { output });
+}
+
+export function outroMessage(message: string, output?: Writable): void {
+  p.outro(message, { output });
+}

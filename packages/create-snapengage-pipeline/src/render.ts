@@ -1,0 +1,105 @@
+// Renders the handlebars templates in the top-level templates/ (copied into the package on build). Every value goes
+// through a helper that escapes it for the file type: `json` for JSON, `md` for Markdown, `comment` for one-line
+// comments. HTML escaping is off (noEscape) because none of the outputs is HTML; `strict` fails on a missing field.
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { join, relative, sep } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import Handlebars from 'handlebars';
+
+/** Installed package: <pkg>/templates. Running from the repo's sources: the top-level templates/ (never stale). */
+export function templatesRoot(): string {
+  const here = fileURLToPath(import.meta.url);
+  const candidates = [
+    fileURLToPath(new URL('../templates', import.meta.url)),
+    fileURLToPath(new URL('../../../templates', import.meta.url)),
+  ];
+  if (here.includes(`${sep}src${sep}`)) candidates.reverse();
+  const found = candidates.find((dir) => existsSync(join(dir, 'project')));
+  if (!found) throw new Error(`templates not found in ${candidates.join(' or ')}; rebuild create-snapengage-pipeline`);
+  return found;
+}
+
+export function escapeMarkdown(value: string): string {
+  return value.replace(/[\r\n]+/g, ' ').replace(/([\\`*_{}[\]()<>#+\-!|~])/g, '\\$1');
+}
+
+export function oneLineComment(value: string): string {
+  return value.replace(/[\r\n\u2028\u2029]+/g, ' ');
+}
+
+function createHandlebars(root: string, partialSources: Map<string, string>): typeof Handlebars {
+  const hb = Handlebars.create();
+  hb.registerHelper('json', (value: unknown) => JSON.stringify(value));
+  hb.registerHelper('md', (value: unknown) => escapeMarkdown(String(value)));
+  hb.registerHelper('comment', (value: unknown) => oneLineComment(String(value)));
+  const partials = join(root, 'partials');
+  if (existsSync(partials)) {
+    for (const file of readdirSync(partials).filter((f) => f.endsWith('.hbs'))) {
+      const source = readFileSync(join(partials, file), 'utf8');
+      partialSources.set(file.slice(0, -4), source);
+      hb.registerPartial(file.slice(0, -4), source);
+    }
+  }
+  return hb;
+}
+
+/** `_gitignore.hbs` → `.gitignore`: npm drops real dotfiles like .gitignore from published packages. */
+export function outputName(templatePath: string): string {
+  const withoutExt = templatePath.replace(/\.hbs$/, '');
+  return withoutExt
+    .split('/')
+    .map((part) => (part.startsWith('_') ? `.${part.slice(1)}` : part))
+    .join('/');
+}
+
+function listFiles(dir: string, base = dir): string[] {
+  return readdirSync(dir, { withFileTypes: true }).flatMap((entry) =>
+    entry.isDirectory() ? listFiles(join(dir, entry.name), base) : [relative(base, join(dir, entry.name)).split(sep).join('/')],
+  );
+}
+
+export interface Renderer {
+  /** Renders every file of templates/project: output path → content. */
+  renderProject(context: object): Map<string, string>;
+  renderPartial(name: string, context: object): string;
+}
+
+const cache = new Map<string, Renderer>();
+
+export function createRenderer(root: string = templatesRoot()): Renderer {
+  const cached = cache.get(root);
+  if (cached) return cached;
+  const partialSources = new Map<string, string>();
+  const hb = createHandlebars(root, partialSources);
+  const projectDir = join(root, 'project');
+  const compiled = listFiles(projectDir)
+    .filter((f) => f.endsWith('.hbs'))
+    .map((file) => ({
+      output: outputName(file),
+      template: hb.compile(readFileSync(join(projectDir, file), 'utf8'), { noEscape: true, strict: true }),
+    }));
+  const renderer: Renderer = {
+    renderProject(context) {
+      const files = new Map<string, string>();
+      for (const { output, template } of compiled) {
+        const text = template(context);
+        if (output.endsWith('.json')) {
+          try {
+            JSON.parse(text);
+          } catch (error) {
+            throw new Error(`template ${output} rendered invalid JSON: ${(error as Error).message}`);
+          }
+        }
+        files.set(output, text);
+      }
+      return files;
+    },
+    renderPartial(name, context) {
+      const partial = partialSources.get(name);
+      if (partial === undefined) throw new Error(`template partial ${name} not found`);
+      return hb.compile(partial, { noEscape: true, strict: true })(context);
+    },
+  };
+  cache.set(root, renderer);
+  return renderer;
+}

@@ -1,0 +1,111 @@
+import { parseEnv } from 'node:util';
+import { describe, expect, it } from 'vitest';
+import { loadCatalog } from '../src/catalog.js';
+import { dependencySpecs, findTarball } from '../src/dependencies.js';
+import { appendEnvExample, formatEnvValue, renderDotEnv } from '../src/env-file.js';
+import { renderProjectFiles } from '../src/project.js';
+import { createRenderer, escapeMarkdown, outputName } from '../src/render.js';
+import { checkPackageName, resolveTarget } from '../src/target.js';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+
+const catalog = loadCatalog();
+const plan = (resources: string[], name = 'my-pipe') => ({
+  target: { path: `/tmp/${name}`, name },
+  resources,
+  startDate: null,
+  credentials: null,
+  packagesDir: null,
+  packageManager: 'npm' as const,
+  overwrite: false,
+});
+
+describe('rendered project files', () => {
+  it('emits every file, parseable, with only the env vars the resources need', () => {
+    const files = renderProjectFiles(plan(['widgets']), catalog);
+    expect([...files.keys()].sort()).toEqual(
+      ['.env.example', '.gitignore', 'AGENTS.md', 'README.md', 'package.json', 'src/pipeline.ts', 'test/pipeline.test.ts', 'tsconfig.json'],
+    );
+    const pkg = JSON.parse(files.get('package.json')!);
+    expect(pkg.scripts).toMatchObject({ start: expect.stringContaining('snapengage-pipeline run'), show: expect.any(String), check: 'tsc --noEmit' });
+    expect(pkg.dependencies['snapengage-pipeline']).toMatch(/^\^\d/);
+    const envNames = Object.keys(parseEnv(files.get('.env.example')!)).sort();
+    expect(envNames).toEqual(['SNAPENGAGE_EMAIL', 'SNAPENGAGE_PROVISIONING_KEY', 'SNAPENGAGE_WIDGET_ID']);
+    expect(files.get('.env.example')).toContain('Request a Provisioning API key from support@snapengage.com');
+    expect(files.get('.gitignore')!.split('\n')).toEqual(expect.arrayContaining(['.env', '*.duckdb', 'node_modules']));
+    expect(files.get('AGENTS.md')).toMatch(/Never read, print or edit `\.env`/);
+  });
+
+  it('logs needs the API token and says where to get it', () => {
+    const env = renderProjectFiles(plan(['logs']), catalog).get('.env.example')!;
+    expect(env).toContain('SnapEngage Admin Dashboard → My Account → API Token');
+    expect(Object.keys(parseEnv(env))).toContain('SNAPENGAGE_API_TOKEN');
+    expect(Object.keys(parseEnv(env))).not.toContain('SNAPENGAGE_API_KEY');
+  });
+
+  it('writes .env only when credentials were given, quoted so they read back exactly', () => {
+    const credentials = { SNAPENGAGE_API_TOKEN: `to'k"en#1 $HOME`, SNAPENGAGE_ORG_ID: 'org', SNAPENGAGE_WIDGET_ID: '' };
+    const files = renderProjectFiles({ ...plan(['logs']), credentials }, catalog);
+    expect(parseEnv(files.get('.env')!)).toEqual({ SNAPENGAGE_API_TOKEN: `to'k"en#1 $HOME`, SNAPENGAGE_ORG_ID: 'org' });
+    expect(renderProjectFiles(plan(['logs']), catalog).has('.env')).toBe(false);
+  });
+});
+
+describe('escaping', () => {
+  it('env values round-trip through a dotenv parser or are refused', () => {
+    for (const value of ['plain', "it's", 'say "hi"', `both ' and "`, 'back\\nslash', 'a # b', ' padded ']) {
+      expect(parseEnv(`K=${formatEnvValue('K', value)}`).K).toBe(value);
+    }
+    expect(() => formatEnvValue('K', 'two\nlines')).toThrow(/K.*line break/);
+    expect(() => formatEnvValue('K', `' " \``)).toThrow(/set K in the environment/);
+    expect(() => renderDotEnv({ 'BAD NAME': 'x' })).toThrow(/not an env var name/);
+  });
+
+  it('markdown and file names', () => {
+    expect(escapeMarkdown('a_b *c* [x](y)\n# h')).toBe('a\\_b \\*c\\* \\[x\\]\\(y\\) \\# h');
+    expect(outputName('_gitignore.hbs')).toBe('.gitignore');
+    expect(outputName('test/pipeline.test.ts.hbs')).toBe('test/pipeline.test.ts');
+  });
+
+  it('appendEnvExample adds only missing variables and keeps the user text', () => {
+    const text = '# mine\nSNAPENGAGE_API_KEY=abc\n# SNAPENGAGE_EMAIL=\n';
+    const vars = [
+      { name: 'SNAPENGAGE_API_KEY', description: 'k', secret: true, required: true, usedBy: 'chat_poll' },
+      { name: 'SNAPENGAGE_EMAIL', description: 'e', secret: false, required: true, usedBy: 'users' },
+      { name: 'SNAPENGAGE_PROVISIONING_KEY', description: 'p\nq', secret: true, required: true, usedBy: 'users' },
+    ];
+    const result = appendEnvExample(text, vars, createRenderer());
+    expect(result.added).toEqual(['SNAPENGAGE_PROVISIONING_KEY']);
+    expect(result.text.startsWith(text)).toBe(true);
+    expect(result.text).toContain('# p q (secret)\n');
+  });
+});
+
+describe('names, paths and tarballs', () => {
+  it('rejects names npm would refuse and paths outside the cwd', () => {
+    for (const name of ['My Pipe', 'a"b', "it's", 'héllo', 'node_modules', 'favicon.ico', '.hidden', '_x', 'x'.repeat(215)]) {
+      expect(checkPackageName(name), name).toMatch(/not a valid npm package name/);
+    }
+    expect(checkPackageName('http')).toMatch(/core module/);
+    expect(() => resolveTarget('../escape', '/tmp/here')).toThrow(/outside the current directory/);
+    expect(() => resolveTarget('/etc/x', '/tmp/here')).toThrow(/outside the current directory/);
+    expect(() => resolveTarget('a/../../b', '/tmp/here')).toThrow(/outside/);
+    expect(resolveTarget('sub/ok-name', '/tmp/here')).toEqual({ path: '/tmp/here/sub/ok-name', name: 'ok-name' });
+  });
+
+  it('points dependencies at the newest tarball with --packages', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'packs-'));
+    for (const f of ['snapengage-pipeline-0.1.0.tgz', 'snapengage-pipeline-0.10.0.tgz', 'snapengage-client-0.1.0.tgz', 'snapengage-sandbox-0.2.0.tgz']) {
+      writeFileSync(join(dir, f), '');
+    }
+    expect(findTarball(dir, 'snapengage-pipeline')).toBe(join(dir, 'snapengage-pipeline-0.10.0.tgz'));
+    const specs = dependencySpecs(dir, '0.1.0');
+    expect(specs.dependencies).toEqual({
+      'snapengage-pipeline': `file:${join(dir, 'snapengage-pipeline-0.10.0.tgz')}`,
+      'snapengage-client': `file:${join(dir, 'snapengage-client-0.1.0.tgz')}`,
+    });
+    expect(specs.devDependencies['snapengage-sandbox']).toBe(`file:${join(dir, 'snapengage-sandbox-0.2.0.tgz')}`);
+    expect(() => dependencySpecs(join(dir, 'none'), '0.1.0')).toThrow(/npm run pack:local/);
+  });
+});

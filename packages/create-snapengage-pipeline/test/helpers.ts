@@ -1,0 +1,104 @@
+// Shared by the root test/scaffold*.test.ts files: build the CLI once (under a lock, since vitest runs files in
+// parallel), spawn it like a user would, and read back what it wrote.
+import { spawnSync } from 'node:child_process';
+import { mkdirSync, readdirSync, rmdirSync, statSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { Node, Project, SyntaxKind } from 'ts-morph';
+
+export const packageDir = fileURLToPath(new URL('..', import.meta.url));
+export const repoRoot = join(packageDir, '..', '..');
+export const cliPath = join(packageDir, 'dist', 'cli.js');
+
+const LOCK = join(tmpdir(), 'snapengage-toolkit-build.lock');
+
+/** Runs `fn` while holding a directory lock shared by every test process (bounded wait: 10 minutes). */
+export async function withBuildLock<T>(fn: () => T | Promise<T>): Promise<T> {
+  for (let attempt = 0; ; attempt++) {
+    try {
+      mkdirSync(LOCK);
+      break;
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code !== 'EEXIST' || attempt >= 1200) throw error;
+      // A lock older than 10 minutes belongs to a killed run.
+      if (Date.now() - statSync(LOCK).mtimeMs > 600_000) rmdirSync(LOCK);
+      await new Promise((r) => setTimeout(r, 500));
+    }
+  }
+  try {
+    return await fn();
+  } finally {
+    rmdirSync(LOCK);
+  }
+}
+
+function newestMtime(dir: string): number {
+  let newest = 0;
+  for (const entry of readdirSync(dir, { withFileTypes: true })) {
+    const path = join(dir, entry.name);
+    newest = Math.max(newest, entry.isDirectory() ? newestMtime(path) : statSync(path).mtimeMs);
+  }
+  return newest;
+}
+
+const WORKSPACES = { 'snapengage-client': 'client', 'snapengage-sandbox': 'sandbox', 'snapengage-pipeline': 'pipeline', 'create-snapengage-pipeline': 'create-snapengage-pipeline' } as const;
+export type WorkspaceName = keyof typeof WORKSPACES;
+
+/**
+ * Builds the workspaces whose dist/ is missing or older than their sources (src/, generated/, templates/), under the
+ * lock. Nothing is rewritten when dist/ is fresh, so CLIs other test files spawn never see half-written files.
+ */
+export async function ensureBuilt(names: readonly WorkspaceName[] = ['create-snapengage-pipeline']): Promise<void> {
+  await withBuildLock(() => {
+    const shared = Math.max(newestMtime(join(repoRoot, 'generated')), newestMtime(join(repoRoot, 'templates')));
+    for (const name of names) {
+      const dir = join(repoRoot, 'packages', WORKSPACES[name]);
+      let built = 0;
+      try {
+        built = newestMtime(join(dir, 'dist'));
+      } catch {
+        built = 0;
+      }
+      if (built >= Math.max(shared, newestMtime(join(dir, 'src')))) continue;
+      const result = spawnSync('npm', ['run', 'build', '-w', name], { cwd: repoRoot, encoding: 'utf8' });
+      if (result.status !== 0) throw new Error(`building ${name} failed:\n${result.stdout}${result.stderr}`);
+    }
+  });
+}
+
+export const ensureCliBuilt = () => ensureBuilt(['create-snapengage-pipeline']);
+
+export interface CliRun {
+  status: number | null;
+  stdout: string;
+  stderr: string;
+}
+
+/** Spawns the built CLI with stdin that is not a TTY (like CI or an AI agent's shell). */
+export function runCli(args: readonly string[], cwd: string, env: Record<string, string> = {}): CliRun {
+  const result = spawnSync(process.execPath, [cliPath, ...args], {
+    cwd,
+    encoding: 'utf8',
+    stdio: ['ignore', 'pipe', 'pipe'],
+    env: { ...process.env, NO_COLOR: '1', ...env },
+    timeout: 60_000,
+  });
+  return { status: result.status, stdout: result.stdout, stderr: result.stderr };
+}
+
+/** Resource names in the `resources` object of the definePipeline call, read with the TypeScript parser. */
+export function pipelineResources(source: string): string[] {
+  const file = new Project({ useInMemoryFileSystem: true }).createSourceFile('p.ts', source);
+  const call = file.getDescendantsOfKind(SyntaxKind.CallExpression).find((c) => c.getExpression().getText() === 'definePipeline');
+  const config = call?.getArguments()[0];
+  if (!config || !Node.isObjectLiteralExpression(config)) throw new Error('no definePipeline({ ... }) in the file');
+  const resources = config.getPropertyOrThrow('resources').asKindOrThrow(SyntaxKind.PropertyAssignment).getInitializerOrThrow();
+  return resources.asKindOrThrow(SyntaxKind.ObjectLiteralExpression).getProperties().map((p) => (p as unknown as { getName(): string }).getName());
+}
+
+export function listTree(dir: string, base = dir): string[] {
+  return readdirSync(dir, { withFileTypes: true })
+    .flatMap((e) => (e.isDirectory() ? listTree(join(dir, e.name), base) : [join(dir, e.name).slice(base.length + 1)]))
+    .sort();
+}

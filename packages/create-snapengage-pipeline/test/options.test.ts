@@ -1,0 +1,76 @@
+import { describe, expect, it } from 'vitest';
+import { checkStartDate, detectPackageManager, parseList, resolveOptions } from '../src/options.js';
+import { loadCatalog } from '../src/catalog.js';
+
+const catalog = loadCatalog();
+
+describe('resolveOptions', () => {
+  it('takes every answer from flags in non-TTY mode', () => {
+    const r = resolveOptions(['proj', '--resources', 'logs,widgets', '--no-install', '--git', '--start-date', '2025-02-03'], {}, false, catalog);
+    expect(r).toMatchObject({
+      kind: 'create',
+      interactive: false,
+      given: { dir: 'proj', resources: ['logs', 'widgets'], install: false, git: true, startDate: '2025-02-03' },
+    });
+  });
+
+  it('without a TTY names every missing flag on one line instead of waiting', () => {
+    const r = resolveOptions(['proj'], {}, false, catalog);
+    expect(r.kind).toBe('usage-error');
+    const message = (r as { message: string }).message;
+    expect(message).not.toContain('\n');
+    expect(message).toContain('--resources');
+    expect(message).toContain('--install or --no-install');
+    expect(message).not.toContain('[dir]');
+  });
+
+  it('--yes takes defaults and never prompts, even on a TTY', () => {
+    const r = resolveOptions(['--yes'], {}, true, catalog);
+    expect(r).toMatchObject({ kind: 'create', interactive: false, given: {}, defaults: { dir: 'snapengage-pipeline', resources: ['logs'] } });
+  });
+
+  it('is interactive on a TTY unless --no-interactive', () => {
+    expect(resolveOptions([], {}, true, catalog)).toMatchObject({ kind: 'create', interactive: true });
+    expect(resolveOptions(['--no-interactive'], {}, true, catalog)).toMatchObject({ kind: 'usage-error' });
+  });
+
+  it('lists unknown resources next to the valid ones', () => {
+    const r = resolveOptions(['p', '--resources', 'logs,nope,"x'], {}, false, catalog);
+    expect(r.kind).toBe('usage-error');
+    const message = (r as { message: string }).message;
+    expect(message).toContain('"nope"');
+    expect(message).toContain('valid: logs, chat_availability');
+  });
+
+  it('rejects unknown flags, contradictions and bad dates', () => {
+    expect(resolveOptions(['--frobnicate'], {}, false, catalog)).toMatchObject({ kind: 'usage-error' });
+    expect(resolveOptions(['--git', '--no-git'], {}, false, catalog)).toMatchObject({ kind: 'usage-error', message: expect.stringContaining('--no-git') });
+    expect(resolveOptions(['p', '--start-date', '2025-02-30'], {}, false, catalog)).toMatchObject({ kind: 'usage-error', message: expect.stringContaining('--start-date') });
+  });
+
+  it('routes --add to the add mode with the current directory by default', () => {
+    expect(resolveOptions(['--add', 'chat_poll'], {}, false, catalog)).toEqual({ kind: 'add', dir: '.', resources: ['chat_poll'], packagesDir: null });
+  });
+
+  it('reads help, version and the package manager', () => {
+    expect(resolveOptions(['--help'], {}, false, catalog)).toEqual({ kind: 'help' });
+    expect(resolveOptions(['-v'], {}, false, catalog)).toEqual({ kind: 'version' });
+    expect(resolveOptions(['--yes'], { npm_config_user_agent: 'pnpm/9.1.0 npm/? node/v20.20.0 linux x64' }, false, catalog)).toMatchObject({ packageManager: 'pnpm' });
+  });
+});
+
+describe('small parsers', () => {
+  it('parseList trims, drops empties and duplicates', () => {
+    expect(parseList(' logs, ,widgets,logs ')).toEqual(['logs', 'widgets']);
+  });
+  it('checkStartDate accepts real days only', () => {
+    expect(checkStartDate('2024-02-29')).toBeNull();
+    expect(checkStartDate('2023-02-29')).toMatch(/YYYY-MM-DD/);
+    expect(checkStartDate('yesterday')).toMatch(/YYYY-MM-DD/);
+  });
+  it('detectPackageManager falls back to npm', () => {
+    expect(detectPackageManager(undefined)).toBe('npm');
+    expect(detectPackageManager('yarn/4.0.0 npm/? node/v20')).toBe('yarn');
+    expect(detectPackageManager('weird')).toBe('npm');
+  });
+});

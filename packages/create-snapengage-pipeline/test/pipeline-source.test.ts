@@ -1,0 +1,72 @@
+import { describe, expect, it } from 'vitest';
+import { loadCatalog, withParents } from '../src/catalog.js';
+import { addResourcesToSource, PipelineEditError, renderPipelineSource } from '../src/pipeline-source.js';
+
+const catalog = loadCatalog();
+const pick = (...names: string[]) => catalog.filter((c) => names.includes(c.name));
+
+describe('renderPipelineSource', () => {
+  it('writes exactly the chosen resources, with the start date on incremental ones only', () => {
+    const text = renderPipelineSource({ resources: pick('logs', 'widgets'), startDate: '2025-03-01' });
+    expect(text).toContain("import { definePipeline } from 'snapengage-pipeline';");
+    expect(text).toContain("logs: { incremental: { startDate: '2025-03-01' } },");
+    expect(text).toContain('widgets: true,');
+    expect(text).not.toMatch(/chat_poll|users:/);
+  });
+
+  it('parents come along with their children', () => {
+    expect(withParents(['chat_poll'], catalog)).toEqual(['logs', 'chat_poll']);
+  });
+});
+
+const userFile = `// My pipeline. Hand-edited.
+import { definePipeline } from 'snapengage-pipeline';
+
+const onlyChats = (r: { type?: string | null }) => r.type === 'chat';
+
+export default definePipeline({
+  pipelineName: 'mine', // renamed
+  resources: {
+    /* keep me */
+    logs: { incremental: { startDate: '2024-06-01', lookbackDays: 3 }, steps: [{ filter: onlyChats }] },
+  },
+  concurrency: 2,
+});
+
+export const extra = 42;
+`;
+
+describe('addResourcesToSource', () => {
+  it('adds the new resources and leaves every other byte of the user file intact', () => {
+    const result = addResourcesToSource(userFile, pick('chat_poll', 'logs'), null);
+    expect(result.added).toEqual(['chat_poll']);
+    expect(result.alreadyPresent).toEqual(['logs']);
+    const [head, tail] = userFile.split("lookbackDays: 3 }, steps: [{ filter: onlyChats }] },\n") as [string, string];
+    expect(result.text.startsWith(`${head}lookbackDays: 3 }, steps: [{ filter: onlyChats }] },\n`)).toBe(true);
+    expect(result.text).toMatch(/\n {4}\/\/ The chat messages[^\n]*\n {4}chat_poll: true,\n {2}},\n/);
+    expect(result.text.endsWith(tail.slice(tail.indexOf('  },\n')))).toBe(true);
+  });
+
+  it('is a no-op when every resource is already there', () => {
+    const result = addResourcesToSource(userFile, pick('logs'), null);
+    expect(result).toEqual({ text: userFile, added: [], alreadyPresent: ['logs'] });
+  });
+
+  it('expands a one-line resources object', () => {
+    const text = "import { definePipeline } from 'snapengage-pipeline';\nexport default definePipeline({ resources: { logs: true } });\n";
+    const result = addResourcesToSource(text, pick('widgets'), null);
+    expect(result.text).toMatch(/resources: \{\n\s+logs: true,\n\s+\/\/ Name, transcript[^\n]*\n\s+widgets: true,?\n\s+\}/);
+  });
+
+  it.each([
+    ['no definePipeline call', 'export default { resources: {} };'],
+    ['two definePipeline calls', 'definePipeline({ resources: {} }); definePipeline({ resources: {} });'],
+    ['a config variable', 'const c = { resources: {} }; export default definePipeline(c);'],
+    ['resources from a variable', 'const r = {}; export default definePipeline({ resources: r });'],
+    ['a spread in resources', 'const r = {}; export default definePipeline({ resources: { ...r } });'],
+    ['a syntax error', 'export default definePipeline({ resources: { logs: true }'],
+  ])('refuses a file with %s, naming the problem', (_label, text) => {
+    expect(() => addResourcesToSource(text, pick('widgets'), null)).toThrow(PipelineEditError);
+    expect(() => addResourcesToSource(text, pick('widgets'), null)).toThrow(/cannot edit src\/pipeline\.ts safely: .+/);
+  });
+});

@@ -1,0 +1,99 @@
+#!/usr/bin/env node
+// `snapengage-sandbox`: starts the emulator on 127.0.0.1 and prints, on stdout and nothing else, the env
+// lines a pipeline needs (KEY=value, one per line). Everything else goes to stderr. Bad flags exit 2.
+import { parseArgs } from 'node:util';
+import { SandboxOptionError, startSandbox, type Sandbox, type SandboxOptions } from './index.js';
+
+const USAGE = `Usage: snapengage-sandbox [--port 0] [--seed 42] [--cases 5000] [--widgets 3] [--days 90] [--faults SPEC]
+
+  --port     TCP port on 127.0.0.1 (0 = any free port)
+  --seed     seed of the generated data, credentials and faults
+  --cases    number of generated cases over all widgets
+  --widgets  number of widgets
+  --days     days of data, ending today (UTC)
+  --faults   e.g. 429=0.1,500=0.05,reset=0.02,truncate=0.02,slow=0.01,rps=20,slowMs=2000
+
+Prints SNAPENGAGE_* env lines on stdout, then serves until SIGINT/SIGTERM.
+`;
+
+function fail(message: string): never {
+  process.stderr.write(`snapengage-sandbox: ${message} (see --help)\n`);
+  process.exit(2);
+}
+
+function integerFlag(name: string, text: string | undefined): number | undefined {
+  if (text === undefined) return undefined;
+  if (!/^\d+$/.test(text)) fail(`--${name} must be a non-negative integer, got "${text}"`);
+  return Number(text);
+}
+
+function readOptions(argv: string[]): SandboxOptions {
+  let values: Record<string, string | boolean | undefined>;
+  try {
+    ({ values } = parseArgs({
+      args: argv,
+      strict: true,
+      allowPositionals: false,
+      options: {
+        port: { type: 'string' },
+        seed: { type: 'string' },
+        cases: { type: 'string' },
+        widgets: { type: 'string' },
+        days: { type: 'string' },
+        faults: { type: 'string' },
+        help: { type: 'boolean', short: 'h' },
+      },
+    }));
+  } catch (caught) {
+    fail((caught as Error).message.split('\n')[0] ?? 'bad arguments');
+  }
+  if (values.help) {
+    process.stdout.write(USAGE);
+    process.exit(0);
+  }
+  const text = (name: string): string | undefined => (typeof values[name] === 'string' ? (values[name] as string) : undefined);
+  const options: SandboxOptions = {};
+  const port = integerFlag('port', text('port'));
+  const seed = integerFlag('seed', text('seed'));
+  const cases = integerFlag('cases', text('cases'));
+  const widgets = integerFlag('widgets', text('widgets'));
+  const days = integerFlag('days', text('days'));
+  if (port !== undefined) options.port = port;
+  if (seed !== undefined) options.seed = seed;
+  if (cases !== undefined) options.cases = cases;
+  if (widgets !== undefined) options.widgets = widgets;
+  if (days !== undefined) options.days = days;
+  const faults = text('faults');
+  if (faults !== undefined) options.faults = faults;
+  return options;
+}
+
+async function main(): Promise<void> {
+  const options = readOptions(process.argv.slice(2));
+  // Handlers go in before anything is printed: a supervisor may signal as soon as it reads the env lines.
+  let sandbox: Sandbox | undefined;
+  let stopping = false;
+  const stop = (): void => {
+    if (stopping) return;
+    stopping = true;
+    if (!sandbox) process.exit(0);
+    void sandbox.close().then(() => process.exit(0));
+  };
+  process.on('SIGINT', stop);
+  process.on('SIGTERM', stop);
+  try {
+    sandbox = await startSandbox(options);
+  } catch (caught) {
+    if (caught instanceof SandboxOptionError) fail(caught.message);
+    process.stderr.write(`snapengage-sandbox: cannot start: ${(caught as Error).message}\n`);
+    process.exit(1);
+  }
+  if (stopping) {
+    await sandbox.close();
+    process.exit(0);
+  }
+  process.stdout.write(Object.entries(sandbox.env).map(([name, value]) => `${name}=${value}\n`).join(''));
+  process.stderr.write(`snapengage-sandbox: serving ${sandbox.url} (admin API at ${sandbox.url}/__sandbox/); Ctrl-C to stop\n`);
+}
+
+void main();

@@ -1,0 +1,147 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startSandbox, type Sandbox } from '../src/index.js';
+import { FIXED_NOW, getLogsPage, logsUrl, postAdmin, truthLines } from './helpers/sandbox.js';
+import { undeclaredKeys } from './helpers/spec.js';
+
+// Admin API: injection (including hostile records and 50 MB bodies), late surveys, reset, stats, truth.
+
+let sandbox: Sandbox;
+let widgetId: string;
+
+beforeAll(async () => {
+  sandbox = await startSandbox({ seed: 41, cases: 300, widgets: 2, days: 10, now: FIXED_NOW });
+  widgetId = sandbox.credentials.widgetIds[0] ?? '';
+});
+
+afterAll(() => sandbox.close());
+
+/** A Logs API page fetched without schema validation (hostile records are not meant to be valid). */
+async function rawCases(query: Record<string, string>): Promise<string[]> {
+  const response = await fetch(logsUrl(sandbox, query), { headers: { authorization: sandbox.credentials.apiToken } });
+  expect(response.status).toBe(200);
+  return ((await response.json()) as { cases: unknown[] }).cases.map((c) => JSON.stringify(c));
+}
+
+describe('POST /__sandbox/cases', () => {
+  it('merges given fields over realistic defaults with a fresh id and "now"', async () => {
+    const before = Date.now();
+    const { status, body } = await postAdmin(sandbox, '/__sandbox/cases', { widgetId, cases: [{}, { description: 'given' }] });
+    expect(status).toBe(201);
+    expect(body.ids).toHaveLength(2);
+    const records = (await truthLines(sandbox)).map((l) => JSON.parse(l) as Record<string, any>).filter((c) => body.ids.includes(c.id));
+    expect(records).toHaveLength(2);
+    for (const record of records) {
+      expect(record.created_at_milliseconds).toBeGreaterThanOrEqual(before);
+      expect(record.url).toBe(`https://www.snapengage.com/viewcase?c=${record.id}`);
+      expect(undeclaredKeys('Case', record)).toEqual([]);
+    }
+    expect(records.find((r) => r.id === body.ids[1])?.description).toBe('given');
+  });
+
+  it('keeps hostile records as given, and serves them identically in the truth and the Logs API', async () => {
+    let deep: unknown = 'bottom';
+    for (let i = 0; i < 300; i++) deep = { level: deep };
+    const hostile = [
+      { id: 'hostile-1', created_at_milliseconds: Date.UTC(2025, 0, 25), 'weird key ✨': [1, { a: null }], '': 'empty key' },
+      { id: 'hostile-2', created_at_seconds: Date.UTC(2025, 0, 25) / 1000 + 1, survey_score: 'high', transcripts: 'not a list', labels: [null, 3] },
+      { id: 'hostile-3', created_at_date: Date.UTC(2025, 0, 25) + 2000, description: 'x'.repeat(200 * 1024), requester_details: deep },
+      { id: 12345, created_at_milliseconds: Date.UTC(2025, 0, 25) + 3000, type: null },
+    ];
+    // JSON.stringify drops a literal __proto__ set through an object literal, so write that key by hand.
+    const body = JSON.stringify({ widgetId, cases: hostile }).replace('"weird key ✨"', '"__proto__":{"polluted":true},"weird key ✨"');
+    const { status, body: result } = await postAdmin(sandbox, '/__sandbox/cases', body);
+    expect(status).toBe(201);
+    expect(result.ids.slice(0, 3)).toEqual(['hostile-1', 'hostile-2', 'hostile-3']);
+    const query = { widgetId, start: '2025-01-25', end: '2025-01-25' };
+    const truth = await truthLines(sandbox, query);
+    const served = await rawCases(query);
+    expect(served).toEqual(truth.slice(0, 100));
+    const injected = truth.filter((line) => /"id":("hostile|12345)/.test(line)).map((line) => JSON.parse(line) as Record<string, unknown>);
+    expect(injected.map((c) => c.id)).toEqual(['hostile-1', 'hostile-2', 'hostile-3', 12345]);
+    expect(Object.prototype.hasOwnProperty.call(injected[0], '__proto__')).toBe(true);
+    expect(({} as Record<string, unknown>).polluted).toBeUndefined();
+    expect(injected[0]?.['']).toBe('empty key');
+    expect(injected[1]?.survey_score).toBe('high');
+    expect((injected[2]?.description as string).length).toBe(200 * 1024);
+    expect(injected[3]?.type).toBeNull();
+  });
+
+  it('accepts a 50 MB body and refuses more than 64 MB with 413', async () => {
+    const big = 'é'.repeat(100 * 1024); // 200 kB of UTF-8
+    const cases = Array.from({ length: 250 }, (_, i) => ({ description: big, operator_variables: [{ name: 'n', value: String(i) }] }));
+    const accepted = await postAdmin(sandbox, '/__sandbox/cases', { widgetId: sandbox.credentials.widgetIds[1], cases });
+    expect(accepted.status).toBe(201);
+    expect(accepted.body.ids).toHaveLength(250);
+    const tooBig = await fetch(`${sandbox.url}/__sandbox/cases`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: `{"cases":[],"pad":"${'x'.repeat(65 * 1024 * 1024)}"}` });
+    expect(tooBig.status).toBe(413);
+  });
+
+  it('refuses a bad body with 400', async () => {
+    expect((await postAdmin(sandbox, '/__sandbox/cases', '{"widgetId":')).status).toBe(400);
+    expect((await postAdmin(sandbox, '/__sandbox/cases', { widgetId: 'nope', cases: [] })).status).toBe(400);
+    expect((await postAdmin(sandbox, '/__sandbox/cases', { widgetId, cases: [1] })).status).toBe(400);
+    expect((await postAdmin(sandbox, '/__sandbox/cases', { widgetId })).status).toBe(400);
+  });
+});
+
+describe('POST /__sandbox/surveys', () => {
+  it('sets survey fields on generated and injected cases, all or nothing', async () => {
+    const [generated] = (await truthLines(sandbox, { widgetId, start: '2025-01-22', end: '2025-01-22' })).map((l) => JSON.parse(l) as { id: string });
+    const injectedId = (await postAdmin(sandbox, '/__sandbox/cases', { widgetId, cases: [{}] })).body.ids[0] as string;
+    const refused = await postAdmin(sandbox, '/__sandbox/surveys', { updates: [{ caseId: generated?.id, survey_score: 1 }, { caseId: 'missing' }] });
+    expect(refused).toMatchObject({ status: 404, body: { caseIds: ['missing'] } });
+    const updates = [
+      { caseId: generated?.id, survey_score: 80, survey_comments: 'Très bien 👍' },
+      { caseId: injectedId, survey_score: 20 },
+    ];
+    expect(await postAdmin(sandbox, '/__sandbox/surveys', { updates })).toEqual({ status: 200, body: { updated: 2 } });
+    const truth = (await truthLines(sandbox)).map((l) => JSON.parse(l) as Record<string, unknown>);
+    expect(truth.find((c) => c.id === generated?.id)).toMatchObject({ survey_score: 80, survey_comments: 'Très bien 👍' });
+    expect(truth.find((c) => c.id === injectedId)).toMatchObject({ survey_score: 20 });
+    const page = await getLogsPage(sandbox, logsUrl(sandbox, { widgetId, start: '2025-01-22', end: '2025-01-22' }));
+    expect(page.cases[0]).toMatchObject({ id: generated?.id, survey_score: 80 });
+  });
+});
+
+describe('truth, stats, faults, reset', () => {
+  it('streams other resources and refuses unknown ones', async () => {
+    expect(await truthLines(sandbox, { resource: 'chat_availability' })).toHaveLength(2);
+    expect((await truthLines(sandbox, { resource: 'users' })).length).toBeGreaterThanOrEqual(1);
+    expect((await fetch(`${sandbox.url}/__sandbox/truth?resource=nope`)).status).toBe(400);
+    expect((await fetch(`${sandbox.url}/__sandbox/truth?widgetId=nope`)).status).toBe(404);
+    expect((await fetch(`${sandbox.url}/__sandbox/truth`, { method: 'DELETE' })).status).toBe(405);
+  });
+
+  it('counts API requests by status, but not admin requests', async () => {
+    const fresh = await startSandbox({ seed: 1, cases: 10, now: FIXED_NOW });
+    try {
+      await fetch(`${fresh.url}/api/v1/chat/${fresh.credentials.widgetIds[0]}`, { headers: { 'x-api-key': fresh.credentials.apiKey } });
+      await fetch(`${fresh.url}/api/v1/chat/${fresh.credentials.widgetIds[0]}`);
+      await fetch(`${fresh.url}/nowhere`);
+      const stats = await (await fetch(`${fresh.url}/__sandbox/stats`)).json();
+      expect(stats).toMatchObject({ requests: 3, byStatus: { '200': 1, '401': 1, '404': 1 }, faults: {}, cases: { generated: 10, injected: 0 } });
+    } finally {
+      await fresh.close();
+    }
+  });
+
+  it('validates the fault spec at run time', async () => {
+    expect(await postAdmin(sandbox, '/__sandbox/faults', { faults: '429=2' })).toMatchObject({ status: 400, body: { error: expect.stringContaining('between 0 and 1') } });
+    expect(await postAdmin(sandbox, '/__sandbox/faults', { faults: 'teapot=0.1' })).toMatchObject({ status: 400, body: { error: expect.stringContaining('unknown key') } });
+    expect((await postAdmin(sandbox, '/__sandbox/faults', { faults: 0.1 })).status).toBe(400);
+    expect(await postAdmin(sandbox, '/__sandbox/faults', { faults: '' })).toEqual({ status: 200, body: { faults: '' } });
+  });
+
+  it('resets to the seeded state', async () => {
+    const seeded = await startSandbox({ seed: 41, cases: 300, widgets: 2, days: 10, now: FIXED_NOW });
+    try {
+      expect(await truthLines(sandbox)).not.toEqual(await truthLines(seeded));
+      expect(await postAdmin(sandbox, '/__sandbox/reset', {})).toEqual({ status: 200, body: { reset: true } });
+      expect(await truthLines(sandbox)).toEqual(await truthLines(seeded));
+      expect(await truthLines(sandbox, { resource: 'users' })).toEqual(await truthLines(seeded, { resource: 'users' }));
+      expect((await (await fetch(`${sandbox.url}/__sandbox/stats`)).json()).requests).toBe(0);
+    } finally {
+      await seeded.close();
+    }
+  });
+});

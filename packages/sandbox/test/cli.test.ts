@@ -1,0 +1,105 @@
+import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
+import { once } from 'node:events';
+import { fileURLToPath } from 'node:url';
+import { beforeAll, describe, expect, it } from 'vitest';
+
+// The built CLI: env lines first on stdout, serves, exits 0 on SIGTERM/SIGINT; bad flags exit 2.
+
+const PACKAGE_DIR = fileURLToPath(new URL('..', import.meta.url));
+const CLI = fileURLToPath(new URL('../dist/cli.js', import.meta.url));
+const TSC = fileURLToPath(new URL('../../../node_modules/typescript/bin/tsc', import.meta.url));
+const ENV_NAMES = [
+  'SNAPENGAGE_BASE_URL',
+  'SNAPENGAGE_ORG_ID',
+  'SNAPENGAGE_API_TOKEN',
+  'SNAPENGAGE_API_KEY',
+  'SNAPENGAGE_PROVISIONING_KEY',
+  'SNAPENGAGE_WIDGET_ID',
+  'SNAPENGAGE_EMAIL',
+  'SNAPENGAGE_START_DATE',
+];
+
+beforeAll(() => {
+  execFileSync(process.execPath, [TSC, '-p', 'tsconfig.build.json'], { cwd: PACKAGE_DIR, stdio: 'pipe' });
+});
+
+interface Started {
+  child: ChildProcess;
+  env: Record<string, string>;
+  stdout: () => string;
+  stderr: () => string;
+}
+
+/** Spawns the CLI and waits (bounded by the test timeout) until it printed the eight env lines. */
+async function startCli(args: string[]): Promise<Started> {
+  const child = spawn(process.execPath, [CLI, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+  let stdout = '';
+  let stderr = '';
+  child.stderr?.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+  await new Promise<void>((resolve, reject) => {
+    child.stdout?.on('data', (chunk: Buffer) => {
+      stdout += chunk.toString();
+      if (stdout.split('\n').length > ENV_NAMES.length) resolve();
+    });
+    child.once('exit', (code) => reject(new Error(`CLI exited early with ${code}: ${stderr}`)));
+  });
+  const env = Object.fromEntries(stdout.trim().split('\n').map((line) => [line.slice(0, line.indexOf('=')), line.slice(line.indexOf('=') + 1)]));
+  return { child, env, stdout: () => stdout, stderr: () => stderr };
+}
+
+function runCli(args: string[]): { status: number | null; stdout: string; stderr: string } {
+  try {
+    const stdout = execFileSync(process.execPath, [CLI, ...args], { stdio: 'pipe', encoding: 'utf8' });
+    return { status: 0, stdout, stderr: '' };
+  } catch (caught) {
+    const failure = caught as { status: number | null; stdout: string; stderr: string };
+    return { status: failure.status, stdout: failure.stdout, stderr: failure.stderr };
+  }
+}
+
+describe('snapengage-sandbox CLI', () => {
+  it('prints exactly the env lines, serves real data, and exits 0 on SIGTERM', async () => {
+    const started = await startCli(['--port', '0', '--seed', '5', '--cases', '120', '--widgets', '2', '--days', '7']);
+    expect(Object.keys(started.env)).toEqual(ENV_NAMES);
+    const { env } = started;
+    expect(env.SNAPENGAGE_BASE_URL).toMatch(/^http:\/\/127\.0\.0\.1:\d+$/);
+    expect(env.SNAPENGAGE_WIDGET_ID?.split(',')).toHaveLength(2);
+    expect(env.SNAPENGAGE_START_DATE).toMatch(/^\d{4}-\d{2}-\d{2}$/);
+    const today = new Date().toISOString().slice(0, 10);
+    const url = `${env.SNAPENGAGE_BASE_URL}/api/v2/${env.SNAPENGAGE_ORG_ID}/logs?widgetId=${env.SNAPENGAGE_WIDGET_ID?.split(',')[1]}&start=${env.SNAPENGAGE_START_DATE}&end=${today}`;
+    const page = (await (await fetch(url, { headers: { authorization: env.SNAPENGAGE_API_TOKEN ?? '' } })).json()) as { cases: unknown[] };
+    expect(page.cases).toHaveLength(40);
+    started.child.kill('SIGTERM');
+    const [code] = await once(started.child, 'exit');
+    expect(code).toBe(0);
+    expect(started.stdout().trim().split('\n')).toHaveLength(ENV_NAMES.length);
+    expect(started.stderr()).toContain('serving');
+  });
+
+  it('exits 0 on SIGINT too', async () => {
+    const started = await startCli(['--cases', '10']);
+    started.child.kill('SIGINT');
+    const [code] = await once(started.child, 'exit');
+    expect(code).toBe(0);
+  });
+
+  it.each([
+    [['--cases', 'many'], '--cases must be a non-negative integer'],
+    [['--bogus'], 'Unknown option'],
+    [['--widgets', '0'], 'widgets must be an integer between 1'],
+    [['--faults', 'teapot=1'], 'unknown key "teapot"'],
+    [['extra'], 'positional'],
+  ])('refuses %o with one stderr line and exit 2', (args, message) => {
+    const result = runCli(args);
+    expect(result.status).toBe(2);
+    expect(result.stdout).toBe('');
+    expect(result.stderr.trim().split('\n')).toHaveLength(1);
+    expect(result.stderr).toContain(message);
+  });
+
+  it('prints usage for --help', () => {
+    const result = runCli(['--help']);
+    expect(result.status).toBe(0);
+    expect(result.stdout).toContain('Usage: snapengage-sandbox');
+  });
+});

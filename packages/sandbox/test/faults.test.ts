@@ -1,0 +1,130 @@
+import { describe, expect, it } from 'vitest';
+import { parseFaultSpec, SandboxOptionError, startSandbox, type Sandbox } from '../src/index.js';
+import { FIXED_NOW, postAdmin } from './helpers/sandbox.js';
+import { responseProblems } from './helpers/spec.js';
+
+// Faults: the spec string is validated, faults occur at about the configured rates, the sequence is
+// reproducible for a seed, and the admin API is never faulted.
+
+type Observed = 'ok' | '429' | '500' | 'reset' | 'truncate' | `status ${number}`;
+
+/** One availability request, classified from the client's point of view. */
+async function observe(sandbox: Sandbox): Promise<Observed> {
+  let response: Response;
+  let text: string;
+  try {
+    response = await fetch(`${sandbox.url}/api/v1/chat/${sandbox.credentials.widgetIds[0]}`, { headers: { 'x-api-key': sandbox.credentials.apiKey } });
+    text = await response.text();
+  } catch {
+    return 'reset';
+  }
+  if (response.status === 429) {
+    expect(response.headers.get('retry-after')).toBe('1');
+    expect(responseProblems('/api/v1/chat/{widgetId}', 'GET', { status: 429, contentType: response.headers.get('content-type'), text })).toEqual([]);
+    return '429';
+  }
+  if (response.status === 500) return '500';
+  if (response.status !== 200) return `status ${response.status}`;
+  try {
+    JSON.parse(text);
+  } catch {
+    expect(Number(response.headers.get('content-length'))).toBe(Buffer.byteLength(text));
+    return 'truncate';
+  }
+  return 'ok';
+}
+
+async function observeMany(sandbox: Sandbox, count: number): Promise<Observed[]> {
+  const out: Observed[] = [];
+  for (let i = 0; i < count; i++) out.push(await observe(sandbox));
+  return out;
+}
+
+const SPEC = '429=0.1,500=0.05,reset=0.02,truncate=0.02,slow=0.01,slowMs=5';
+
+describe('fault spec', () => {
+  it('parses every key', () => {
+    expect(parseFaultSpec(`${SPEC},rps=20`)).toEqual({ '429': 0.1, '500': 0.05, reset: 0.02, truncate: 0.02, slow: 0.01, rps: 20, slowMs: 5 });
+    expect(parseFaultSpec('')).toMatchObject({ '429': 0, rps: 0 });
+  });
+
+  it.each([
+    ['teapot=0.1', 'unknown key "teapot"'],
+    ['429=abc', 'not a number'],
+    ['429=1.5', 'between 0 and 1'],
+    ['429', 'not key=value'],
+    ['429=0.1,429=0.2', 'given twice'],
+    ['rps=-1', 'rps=-1'],
+    ['slowMs=1.5', 'slowMs'],
+    ['429=0.6,500=0.6', 'add up to'],
+  ])('refuses %s', (text, message) => {
+    expect(() => parseFaultSpec(text)).toThrow(message);
+  });
+
+  it('makes startSandbox reject with a SandboxOptionError', async () => {
+    await expect(startSandbox({ faults: 'oops=1' })).rejects.toBeInstanceOf(SandboxOptionError);
+  });
+});
+
+describe('faults at run time', () => {
+  it('occur at about the configured rates and replay identically for the same seed', async () => {
+    const [a, b, c] = await Promise.all([
+      startSandbox({ seed: 9, cases: 10, faults: SPEC, now: FIXED_NOW }),
+      startSandbox({ seed: 9, cases: 10, faults: SPEC, now: FIXED_NOW }),
+      startSandbox({ seed: 10, cases: 10, faults: SPEC, now: FIXED_NOW }),
+    ]);
+    try {
+      const runA = await observeMany(a, 2000);
+      const tally = (kind: Observed): number => runA.filter((o) => o === kind).length;
+      // Expected 200 / 100 / 40 / 40 of 2000; the bounds are about ±4 standard deviations.
+      expect(tally('429')).toBeGreaterThan(150);
+      expect(tally('429')).toBeLessThan(250);
+      expect(tally('500')).toBeGreaterThan(60);
+      expect(tally('500')).toBeLessThan(140);
+      expect(tally('reset')).toBeGreaterThan(15);
+      expect(tally('reset')).toBeLessThan(65);
+      expect(tally('truncate')).toBeGreaterThan(15);
+      expect(tally('truncate')).toBeLessThan(65);
+      expect(runA.filter((o) => o.startsWith('status'))).toEqual([]);
+      const stats = await (await fetch(`${a.url}/__sandbox/stats`)).json();
+      expect(stats.faults.slow).toBeGreaterThan(5);
+      expect(stats.faults['429']).toBe(tally('429'));
+
+      expect(await observeMany(b, 300)).toEqual(runA.slice(0, 300));
+      expect(await observeMany(c, 300)).not.toEqual(runA.slice(0, 300));
+    } finally {
+      await Promise.all([a.close(), b.close(), c.close()]);
+    }
+  });
+
+  it('restart the sequence when the spec is replaced, and never touch the admin API', async () => {
+    const sandbox = await startSandbox({ seed: 9, cases: 10, now: FIXED_NOW });
+    try {
+      expect(await observeMany(sandbox, 20)).toEqual(Array(20).fill('ok'));
+      expect((await postAdmin(sandbox, '/__sandbox/faults', { faults: '500=1' })).status).toBe(200);
+      expect(await observeMany(sandbox, 5)).toEqual(Array(5).fill('500'));
+      expect((await fetch(`${sandbox.url}/__sandbox/truth`)).status).toBe(200);
+      expect((await fetch(`${sandbox.url}/__sandbox/stats`)).status).toBe(200);
+      await postAdmin(sandbox, '/__sandbox/faults', { faults: SPEC });
+      const first = await observeMany(sandbox, 100);
+      await postAdmin(sandbox, '/__sandbox/faults', { faults: SPEC });
+      expect(await observeMany(sandbox, 100)).toEqual(first);
+    } finally {
+      await sandbox.close();
+    }
+  });
+
+  it('limits requests per second with 429 and Retry-After', async () => {
+    const sandbox = await startSandbox({ seed: 9, cases: 10, faults: 'rps=2', now: FIXED_NOW });
+    try {
+      // 50 sequential requests cannot all fit in a 2-per-second budget unless they take 25 s.
+      const observed = await observeMany(sandbox, 50);
+      expect(observed.filter((o) => o === '429').length).toBeGreaterThan(0);
+      expect(observed.filter((o) => o === 'ok').length).toBeGreaterThan(0);
+      const stats = await (await fetch(`${sandbox.url}/__sandbox/stats`)).json();
+      expect(stats.faults.rps).toBe(observed.filter((o) => o === '429').length);
+    } finally {
+      await sandbox.close();
+    }
+  });
+});

@@ -1,0 +1,155 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startSandbox, type Sandbox } from '../src/index.js';
+import { call, FIXED_NOW, getLogsPage, logsUrl, truthLines } from './helpers/sandbox.js';
+import { responseProblems, spec, undeclaredKeys } from './helpers/spec.js';
+
+// Every operation of the spec, answered by the sandbox, validates against the spec's own schemas.
+
+let sandbox: Sandbox;
+let apiKey: Record<string, string>;
+let widgetId: string;
+let caseIds: string[];
+
+beforeAll(async () => {
+  sandbox = await startSandbox({ seed: 7, cases: 600, widgets: 3, days: 30, now: FIXED_NOW });
+  apiKey = { 'x-api-key': sandbox.credentials.apiKey };
+  widgetId = sandbox.credentials.widgetIds[0] ?? '';
+  caseIds = (await truthLines(sandbox)).map((line) => (JSON.parse(line) as { id: string }).id);
+});
+
+afterAll(() => sandbox.close());
+
+const LOGS = '/api/v2/{orgId}/logs';
+
+describe('the spec covers what the sandbox serves', () => {
+  it('lists exactly the operations the sandbox implements', () => {
+    const operations = Object.entries(spec.paths).flatMap(([path, item]) =>
+      Object.keys(item).filter((m) => ['get', 'put', 'post', 'delete', 'patch'].includes(m)).map((m) => `${m.toUpperCase()} ${path}`),
+    );
+    expect(operations.sort()).toEqual(
+      [
+        'GET /api/v2/{orgId}/logs',
+        'GET /api/v1/chat/{widgetId}',
+        'GET /api/v1/chat/poll/{caseId}',
+        'POST /api/v1/chat',
+        'PUT /api/v1/chat',
+        'GET /public/api/v2/chat/{widgetId}/{caseId}/visitorTyping',
+        'GET /api/v1/widget.json',
+        'GET /api/v1/user.json',
+        'PUT /api/v1/user.json',
+      ].sort(),
+    );
+  });
+});
+
+describe('the validator itself', () => {
+  it('catches drifted bodies, undocumented statuses and undeclared keys', () => {
+    const page = (text: string) => responseProblems(LOGS, 'GET', { status: 200, contentType: 'application/json; charset=utf-8', text });
+    expect(page('{"cases":[{"id":"a"}]}')).toEqual([]);
+    expect(page('{"cases":[{"id":5}]}')).not.toEqual([]);
+    expect(page('{"cases":[{"id":"a","created_at_date":"2025-01-01"}]}')).not.toEqual([]);
+    expect(page('{"kases":[]}')).not.toEqual([]);
+    expect(responseProblems(LOGS, 'GET', { status: 418, contentType: null, text: '' })).not.toEqual([]);
+    expect(responseProblems(LOGS, 'GET', { status: 404, contentType: 'application/json', text: '{}' })).not.toEqual([]);
+    expect(undeclaredKeys('Case', { id: 'a', transcripts: [{ mesage: 'typo' }] })).toEqual(['.transcripts[0].mesage']);
+  });
+});
+
+describe('Logs API responses validate', () => {
+  it('200 pages, every case without undeclared keys', async () => {
+    const page = await getLogsPage(sandbox, logsUrl(sandbox, { widgetId, start: '2024-01-01', end: '2025-12-31' }));
+    expect(page.cases).toHaveLength(100);
+    expect(page.next).toMatch(/^http:\/\/127\.0\.0\.1:\d+\//);
+    for (const line of await truthLines(sandbox)) expect(undeclaredKeys('Case', JSON.parse(line))).toEqual([]);
+  });
+
+  it('400, 401, 404 (empty body), 405', async () => {
+    const token = { authorization: sandbox.credentials.apiToken };
+    expect((await call(LOGS, 'GET', logsUrl(sandbox, { start: '2025-01-01' }), { headers: token })).status).toBe(400);
+    expect((await call(LOGS, 'GET', logsUrl(sandbox, { start: 'x', end: '2025-01-01' }), { headers: token })).status).toBe(400);
+    expect((await call(LOGS, 'GET', logsUrl(sandbox, { start: '2025-01-01', end: '2025-01-02' }))).status).toBe(401);
+    const unknownWidget = await call(LOGS, 'GET', logsUrl(sandbox, { widgetId: 'nope', start: '2025-01-01', end: '2025-01-02' }), { headers: token });
+    expect([unknownWidget.status, unknownWidget.text]).toEqual([404, '']);
+    const unknownOrg = await call(LOGS, 'GET', `${sandbox.url}/api/v2/other-org/logs?start=2025-01-01&end=2025-01-02`, { headers: token });
+    expect([unknownOrg.status, unknownOrg.text]).toEqual([404, '']);
+    const wrongMethod = await fetch(logsUrl(sandbox, { start: '2025-01-01', end: '2025-01-02' }), { method: 'POST', headers: token });
+    expect(wrongMethod.status).toBe(405);
+    expect(wrongMethod.headers.get('allow')).toBe('GET');
+    expect(wrongMethod.headers.get('content-type')).toMatch(/^text\/plain/);
+  });
+});
+
+describe('Visitor Chat API responses validate', () => {
+  it('availability, poll, start, send, visitorTyping: 200', async () => {
+    const availability = await call('/api/v1/chat/{widgetId}', 'GET', `${sandbox.url}/api/v1/chat/${widgetId}`, { headers: apiKey });
+    expect(JSON.parse(availability.text)).toMatchObject({ widgetId, online: 'true' });
+    for (const caseId of caseIds.slice(0, 50)) {
+      await call('/api/v1/chat/poll/{caseId}', 'GET', `${sandbox.url}/api/v1/chat/poll/${caseId}?index=0`, { headers: apiKey });
+    }
+    const started = await call('/api/v1/chat', 'POST', `${sandbox.url}/api/v1/chat?widgetId=${widgetId}&visitorMessage=Hello`, {
+      headers: { ...apiKey, 'content-type': 'application/x-www-form-urlencoded' },
+    });
+    const { caseId } = JSON.parse(started.text) as { caseId: string };
+    await call('/api/v1/chat/poll/{caseId}', 'GET', `${sandbox.url}/api/v1/chat/poll/${caseId}`, { headers: apiKey });
+    await call('/api/v1/chat', 'PUT', `${sandbox.url}/api/v1/chat?caseId=${caseId}&messageType=1&messageBody=hi`, { headers: apiKey });
+    await call(
+      '/public/api/v2/chat/{widgetId}/{caseId}/visitorTyping',
+      'GET',
+      `${sandbox.url}/public/api/v2/chat/${widgetId}/${caseId}/visitorTyping`,
+      { headers: apiKey },
+    );
+  });
+
+  it('400, 401, 404 (empty body), 405', async () => {
+    expect((await call('/api/v1/chat', 'POST', `${sandbox.url}/api/v1/chat`, { headers: apiKey })).status).toBe(400);
+    expect((await call('/api/v1/chat', 'PUT', `${sandbox.url}/api/v1/chat?caseId=${caseIds[0]}&messageType=9`, { headers: apiKey })).status).toBe(400);
+    expect((await call('/api/v1/chat/poll/{caseId}', 'GET', `${sandbox.url}/api/v1/chat/poll/${caseIds[0]}?index=-1`, { headers: apiKey })).status).toBe(400);
+    expect((await call('/api/v1/chat/{widgetId}', 'GET', `${sandbox.url}/api/v1/chat/${widgetId}`)).status).toBe(401);
+    for (const [path, url] of [
+      ['/api/v1/chat/{widgetId}', `${sandbox.url}/api/v1/chat/unknown-widget`],
+      ['/api/v1/chat/poll/{caseId}', `${sandbox.url}/api/v1/chat/poll/00000000-0000-4000-8000-000000000000`],
+      ['/public/api/v2/chat/{widgetId}/{caseId}/visitorTyping', `${sandbox.url}/public/api/v2/chat/${widgetId}/nope/visitorTyping`],
+    ] as const) {
+      const response = await call(path, 'GET', url, { headers: apiKey });
+      expect([response.status, response.text]).toEqual([404, '']);
+    }
+    const wrongMethod = await fetch(`${sandbox.url}/api/v1/chat/${widgetId}`, { method: 'DELETE', headers: apiKey });
+    expect(wrongMethod.status).toBe(405);
+  });
+});
+
+describe('Provisioning API responses validate', () => {
+  it('widget.json, user.json GET and PUT', async () => {
+    const key = `api_key=${sandbox.credentials.provisioningKey}`;
+    const email = encodeURIComponent(sandbox.credentials.email);
+    const widget = await call('/api/v1/widget.json', 'GET', `${sandbox.url}/api/v1/widget.json?${key}&uuid=${widgetId}&email=${email}`);
+    expect(JSON.parse(widget.text)).toMatchObject({ uuid: widgetId, email: sandbox.credentials.email });
+    const user = await call('/api/v1/user.json', 'GET', `${sandbox.url}/api/v1/user.json?${key}&email=${email}`);
+    expect(JSON.parse(user.text)).toMatchObject({ email: sandbox.credentials.email });
+    const created = await call('/api/v1/user.json', 'PUT', `${sandbox.url}/api/v1/user.json?${key}`, {
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ email: 'New.Agent@Example.com', name: 'Jimbo Something', password: '12345', phone: '555-617-8980', accountType: 'enterprise' }),
+    });
+    expect(created.status).toBe(201);
+    expect(JSON.parse(created.text)).toEqual({ email: 'new.agent@example.com', name: 'Jimbo Something', phone: '555-617-8980', accountType: 'enterprise' });
+    expect((await call('/api/v1/widget.json', 'GET', `${sandbox.url}/api/v1/widget.json?${key}&uuid=${widgetId}`)).status).toBe(400);
+    expect((await call('/api/v1/widget.json', 'GET', `${sandbox.url}/api/v1/widget.json?uuid=${widgetId}&email=${email}`)).status).toBe(401);
+    expect((await call('/api/v1/widget.json', 'GET', `${sandbox.url}/api/v1/widget.json?${key}&uuid=nope&email=${email}`)).text).toBe('');
+    expect((await call('/api/v1/user.json', 'GET', `${sandbox.url}/api/v1/user.json?${key}&email=nobody%40example.com`)).status).toBe(404);
+    expect((await fetch(`${sandbox.url}/api/v1/user.json?${key}`, { method: 'POST' })).status).toBe(405);
+  });
+});
+
+describe('routing', () => {
+  it('answers an unknown path with 404 and an empty body, and every response carries x-request-id', async () => {
+    const response = await fetch(`${sandbox.url}/api/v3/whatever`);
+    expect(response.status).toBe(404);
+    expect(await response.text()).toBe('');
+    expect(response.headers.get('x-request-id')).toMatch(/^[0-9a-f-]{36}$/);
+  });
+
+  it('sends JSON as application/json; charset=utf-8', async () => {
+    const response = await fetch(`${sandbox.url}/api/v1/chat/${widgetId}`, { headers: apiKey });
+    expect(response.headers.get('content-type')).toBe('application/json; charset=utf-8');
+  });
+});

@@ -1,0 +1,74 @@
+import { describe, expect, it } from 'vitest';
+import { CASE_KIND_GENERATED, CASE_KIND_INJECTED, CaseIdCodec } from '../src/case-ids.js';
+import { isKnownTimeZone, nextDay, parseDateParam, startOfDayIn } from '../src/dates.js';
+import { seedKey } from '../src/random.js';
+import { casesPerWidget, firstDayStart, Timeline } from '../src/timeline.js';
+
+// The pure building blocks: id codec, timeline, date arithmetic.
+
+describe('CaseIdCodec', () => {
+  it('round-trips and looks like a v4 UUID', () => {
+    const codec = new CaseIdCodec(seedKey(42));
+    for (const [kind, widget, index] of [[CASE_KIND_GENERATED, 0, 0], [CASE_KIND_GENERATED, 99, 999_999], [CASE_KIND_INJECTED, 3, 4_000_000_000]] as const) {
+      const id = codec.encode(kind, widget, index);
+      expect(id).toMatch(/^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/);
+      expect(codec.decode(id)).toEqual({ kind, widgetIndex: widget, index });
+    }
+  });
+
+  it('refuses ids of another seed and random UUIDs', () => {
+    const id = new CaseIdCodec(seedKey(1)).encode(CASE_KIND_GENERATED, 0, 5);
+    expect(new CaseIdCodec(seedKey(2)).decode(id)).toBeUndefined();
+    expect(new CaseIdCodec(seedKey(1)).decode('a7e91ae8-d4f4-4990-9da6-3b41fe072cc9')).toBeUndefined();
+  });
+
+  it('gives distinct ids to neighbouring cases', () => {
+    const codec = new CaseIdCodec(seedKey(7));
+    const ids = new Set(Array.from({ length: 10_000 }, (_, k) => codec.encode(CASE_KIND_GENERATED, 0, k)));
+    expect(ids.size).toBe(10_000);
+  });
+});
+
+describe('Timeline', () => {
+  it('strictly increases and maps times back to indexes', () => {
+    const start = Date.UTC(2025, 0, 1);
+    const timeline = new Timeline(start, start + 86_400_000, 5000, seedKey(3), 0);
+    let previous = -Infinity;
+    for (let k = 0; k < 5000; k++) {
+      const t = timeline.timeAt(k);
+      expect(t).toBeGreaterThan(previous);
+      expect(timeline.firstAtOrAfter(t)).toBe(k);
+      expect(timeline.firstAtOrAfter(t + 1)).toBe(k + 1);
+      previous = t;
+    }
+    expect(previous).toBeLessThan(start + 86_400_000);
+  });
+
+  it('splits cases over widgets, busiest first, adding up exactly', () => {
+    expect(casesPerWidget(1_000_000, 3)).toEqual([545455, 272727, 181818]);
+    expect(casesPerWidget(5, 10).reduce((a, b) => a + b)).toBe(5);
+    expect(firstDayStart(Date.UTC(2025, 0, 31, 15), 90)).toBe(Date.UTC(2024, 10, 3));
+  });
+});
+
+describe('dates', () => {
+  it('reads dates and ISO datetimes, refuses impossible dates', () => {
+    expect(parseDateParam('2024-02-29')).toEqual({ year: 2024, month: 2, day: 29 });
+    expect(parseDateParam('2024-02-29T23:59:59.999+05:30')).toEqual({ year: 2024, month: 2, day: 29 });
+    for (const bad of ['2023-02-29', '2024-13-01', '2024-1-1', 'yesterday', '2024-01-01Tnoon']) expect(parseDateParam(bad)).toBeUndefined();
+    expect(nextDay({ year: 2024, month: 12, day: 31 })).toEqual({ year: 2025, month: 1, day: 1 });
+  });
+
+  it('finds local midnight across DST changes', () => {
+    expect(startOfDayIn({ year: 2025, month: 3, day: 30 }, 'Europe/Paris')).toBe(Date.UTC(2025, 2, 29, 23));
+    expect(startOfDayIn({ year: 2025, month: 3, day: 31 }, 'Europe/Paris')).toBe(Date.UTC(2025, 2, 30, 22));
+    expect(startOfDayIn({ year: 2025, month: 1, day: 1 }, 'America/Los_Angeles')).toBe(Date.UTC(2025, 0, 1, 8));
+    expect(startOfDayIn({ year: 2025, month: 1, day: 1 }, 'Etc/UTC')).toBe(Date.UTC(2025, 0, 1));
+  });
+
+  it('knows IANA zones only', () => {
+    expect(isKnownTimeZone('Asia/Kolkata')).toBe(true);
+    expect(isKnownTimeZone('UTC')).toBe(true);
+    for (const bad of ['Mars/Base', '+02:00', '', 'Europe/Paris; DROP']) expect(isKnownTimeZone(bad)).toBe(false);
+  });
+});

@@ -1,0 +1,126 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startSandbox, type Sandbox } from '../src/index.js';
+import { FIXED_NOW, getLogsPage, logsUrl, truthLines } from './helpers/sandbox.js';
+
+// Visitor Chat API behaviour: poll works for every case the Logs API returns, started chats are real cases.
+
+let sandbox: Sandbox;
+let widgetId: string;
+
+beforeAll(async () => {
+  sandbox = await startSandbox({ seed: 21, cases: 400, widgets: 2, days: 10, now: FIXED_NOW });
+  widgetId = sandbox.credentials.widgetIds[0] ?? '';
+});
+
+afterAll(() => sandbox.close());
+
+const headers = (): Record<string, string> => ({ 'x-api-key': sandbox.credentials.apiKey });
+
+async function send(method: string, path: string, init: RequestInit = {}): Promise<{ status: number; body: any }> {
+  const response = await fetch(`${sandbox.url}${path}`, { method, ...init, headers: { ...headers(), ...(init.headers as Record<string, string>) } });
+  const text = await response.text();
+  return { status: response.status, body: text ? JSON.parse(text) : undefined };
+}
+
+describe('poll', () => {
+  it('answers 200 for every case id of the Logs API, with agent lines from the transcript', async () => {
+    const cases = (await truthLines(sandbox)).map((l) => JSON.parse(l) as { id: string; transcripts: Array<{ id: string; message: string }> });
+    expect(cases).toHaveLength(400);
+    for (const c of cases) {
+      const { status, body } = await send('GET', `/api/v1/chat/poll/${c.id}`);
+      expect(status).toBe(200);
+      expect(body.caseId).toBe(c.id);
+      const agentLines = c.transcripts.filter((t) => t.id !== '').map((t) => t.message);
+      expect(body.messageList.filter((m: { type: string }) => m.type === 'agent').map((m: { text: string }) => m.text)).toEqual(agentLines);
+      for (const m of body.messageList.filter((m: { type: string }) => m.type === 'system')) expect(m.text).toMatch(/^\/NIC .* $/);
+    }
+  });
+
+  it('returns only messages with index >= index', async () => {
+    const cases = (await truthLines(sandbox)).map((l) => JSON.parse(l) as { id: string; transcripts: unknown[] });
+    const long = cases.find((c) => c.transcripts.length > 6);
+    const all = (await send('GET', `/api/v1/chat/poll/${long?.id}`)).body.messageList as Array<{ index: number }>;
+    const from = all[2]?.index ?? 0;
+    const later = (await send('GET', `/api/v1/chat/poll/${long?.id}?index=${from}`)).body.messageList;
+    expect(later).toEqual(all.filter((m) => m.index >= from));
+  });
+
+  it('answers 404 for an unknown or foreign-seed case id', async () => {
+    const other = await startSandbox({ seed: 22, cases: 5, widgets: 1, now: FIXED_NOW });
+    try {
+      const foreignId = (JSON.parse((await truthLines(other))[0] ?? '{}') as { id: string }).id;
+      expect((await send('GET', `/api/v1/chat/poll/${foreignId}`)).status).toBe(404);
+      expect((await send('GET', '/api/v1/chat/poll/not-a-uuid')).status).toBe(404);
+    } finally {
+      await other.close();
+    }
+  });
+});
+
+describe('a chat started through the API', () => {
+  it('is a case in the Logs API and the truth, polls, answers messages, and closes', async () => {
+    const started = await send('POST', `/api/v1/chat?widgetId=${widgetId}&email=ana%40example.com&locale=pt-BR`, {
+      headers: { 'content-type': 'application/x-www-form-urlencoded' },
+      body: 'visitorMessage=Ol%C3%A1%20%F0%9F%91%8B&phone=%2B351%20912',
+    });
+    expect(started).toMatchObject({ status: 200, body: { widgetId } });
+    const caseId = started.body.caseId as string;
+
+    const first = (await send('GET', `/api/v1/chat/poll/${caseId}?index=0&isTyping=true`)).body;
+    expect(first.messageList.map((m: { type: string; text: string }) => m.type)).toEqual(['system', 'system', 'agent']);
+    expect(first.messageList[1].text).toMatch(/^\/NIC \S+ $/);
+    const typing = await send('GET', `/public/api/v2/chat/${widgetId}/${caseId}/visitorTyping`);
+    expect(typing.body).toEqual({ statusCode: 1, data: { typing: true } });
+
+    const echo = await send('PUT', `/api/v1/chat?caseId=${caseId}&messageType=1&messageBody=${encodeURIComponent('Merci ✨')}`);
+    expect(echo).toEqual({ status: 200, body: { caseId, messageBody: 'Merci ✨', messageType: '1' } });
+    const nextIndex = (first.messageList.at(-1).index as number) + 1;
+    const second = (await send('GET', `/api/v1/chat/poll/${caseId}?index=${nextIndex}`)).body;
+    expect(second.messageList).toHaveLength(1);
+    expect(second.messageList[0].index).toBeGreaterThan(nextIndex); // the visitor's own message took an index
+
+    expect((await send('PUT', `/api/v1/chat?caseId=${caseId}&messageType=2`)).body.messageType).toBe('2');
+    expect((await send('PUT', `/api/v1/chat?caseId=${caseId}&messageType=1&messageBody=late`)).status).toBe(400);
+
+    const record = (await truthLines(sandbox)).map((l) => JSON.parse(l) as Record<string, any>).find((c) => c.id === caseId);
+    expect(record).toMatchObject({ type: 'chat', requested_by: 'ana@example.com', description: 'Olá 👋', language_code: 'pt-BR' });
+    expect(record?.requester_details.phones).toEqual(['+351 912']);
+    expect(record?.transcripts.map((t: { message: string }) => t.message)).toContain('Merci ✨');
+    expect(record).not.toHaveProperty('survey_score');
+
+    const today = new Date().toISOString().slice(0, 10);
+    const page = await getLogsPage(sandbox, logsUrl(sandbox, { widgetId, start: today, end: today }));
+    expect(page.cases.map((c) => c.id)).toContain(caseId);
+  });
+
+  it('sends an offline message as an offline case', async () => {
+    const started = await send('POST', `/api/v1/chat?widgetId=${widgetId}&isOffline=true&visitorMessage=call%20me`);
+    const record = (await truthLines(sandbox)).map((l) => JSON.parse(l) as Record<string, unknown>).find((c) => c.id === started.body.caseId);
+    expect(record).toMatchObject({ type: 'offline', description: 'call me' });
+    expect(record).not.toHaveProperty('chat_agent_id');
+  });
+
+  it('refuses bad parameters with 400 and unknown ids with 404', async () => {
+    expect((await send('POST', '/api/v1/chat')).status).toBe(400);
+    expect((await send('POST', `/api/v1/chat?widgetId=${widgetId}&isOffline=maybe`)).status).toBe(400);
+    expect((await send('POST', '/api/v1/chat?widgetId=unknown')).status).toBe(404);
+    expect((await send('PUT', '/api/v1/chat?messageType=1&messageBody=x')).status).toBe(400);
+    expect((await send('PUT', '/api/v1/chat?caseId=unknown&messageType=1&messageBody=x')).status).toBe(404);
+    expect((await send('GET', `/api/v1/chat/poll/x?isTyping=perhaps`)).status).toBe(400);
+  });
+
+  it('enforces emailRequired and messageRequired from the availability', async () => {
+    for (const id of sandbox.credentials.widgetIds) {
+      const availability = (await send('GET', `/api/v1/chat/${id}`)).body;
+      for (const flag of ['online', 'emailRequired', 'messageRequired', 'screenshotRequired']) expect(['true', 'false']).toContain(availability[flag]);
+      const bare = await send('POST', `/api/v1/chat?widgetId=${id}`);
+      const needsSomething = availability.emailRequired === 'true' || availability.messageRequired === 'true';
+      expect(bare.status).toBe(needsSomething ? 400 : 200);
+    }
+  });
+
+  it('visitorTyping is 404 when the case belongs to another widget', async () => {
+    const started = await send('POST', `/api/v1/chat?widgetId=${widgetId}`);
+    expect((await send('GET', `/public/api/v2/chat/${sandbox.credentials.widgetIds[1]}/${started.body.caseId}/visitorTyping`)).status).toBe(404);
+  });
+});

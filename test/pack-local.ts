@@ -1,0 +1,43 @@
+// `npm run pack:local`: builds every workspace package and packs it into .packs/ (gitignored), so a scaffolded
+// project can depend on this checkout with `create-snapengage-pipeline --packages .packs` and install offline.
+import { execFileSync } from 'node:child_process';
+import { mkdirSync, readdirSync, rmSync } from 'node:fs';
+import { join } from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+
+export const repoRoot = fileURLToPath(new URL('..', import.meta.url));
+export const packsDir = join(repoRoot, '.packs');
+export const packageNames = ['snapengage-client', 'snapengage-sandbox', 'snapengage-pipeline', 'create-snapengage-pipeline'];
+
+export interface PackOptions {
+  /** Run `npm run build` first (default true). */
+  build?: boolean;
+  /** Where npm's own output goes (default: inherited). */
+  quiet?: boolean;
+}
+
+/** Returns the tarball file names written to .packs/. */
+export function packLocal(options: PackOptions = {}): string[] {
+  const stdio = options.quiet ? 'pipe' : 'inherit';
+  if (options.build !== false) {
+    try {
+      execFileSync('npm', ['run', 'build'], { cwd: repoRoot, stdio });
+    } catch (error) {
+      const output = (error as { stdout?: Buffer }).stdout?.toString().split('\n').filter((l) => l.includes('error')).join('\n');
+      throw new Error(`pack:local: \`npm run build\` failed; fix the build first${output ? `:\n${output}` : ''}`);
+    }
+  }
+  // Old tarballs would be picked up by --packages if a version went down; start clean.
+  rmSync(packsDir, { recursive: true, force: true });
+  mkdirSync(packsDir, { recursive: true });
+  // Scripts are skipped: the build above (or the caller) already made dist/, and prepack rebuilding it again would
+  // rewrite files other processes may be running.
+  const args = ['pack', '--pack-destination', packsDir, '--silent', '--ignore-scripts', ...packageNames.flatMap((name) => ['-w', name])];
+  execFileSync('npm', args, { cwd: repoRoot, stdio: ['ignore', 'pipe', options.quiet ? 'pipe' : 'inherit'] });
+  return readdirSync(packsDir).filter((f) => f.endsWith('.tgz')).sort();
+}
+
+if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) {
+  const files = packLocal();
+  console.log(`Packed ${files.length} packages into ${packsDir}:\n  ${files.join('\n  ')}`);
+}

@@ -1,0 +1,116 @@
+// The test that matters most: scaffold with the built CLI → npm install from this repo's packed tarballs → npm start
+// against the sandbox → the DuckDB file holds exactly the sandbox's truth; then --add a resource and run again.
+// One install, reused by every step (installs dominate the time).
+import { spawn } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { openDataset } from 'snapengage-pipeline';
+import { startSandbox, type Sandbox } from 'snapengage-sandbox';
+import { ensureBuilt, pipelineResources, runCli, withBuildLock } from '../packages/create-snapengage-pipeline/test/helpers.js';
+import { packLocal, packsDir } from './pack-local.js';
+
+let sandbox: Sandbox;
+let cwd: string;
+let project: string;
+
+/**
+ * npm in the project, with the sandbox's SNAPENGAGE_* and none of the developer's. Asynchronous: the sandbox serves
+ * from this process, so a blocking spawn would starve it.
+ */
+function npm(args: string[], timeout = 180_000): Promise<{ status: number | null; output: string }> {
+  const env = Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith('SNAPENGAGE_')));
+  return new Promise((resolve, reject) => {
+    const child = spawn('npm', args, { cwd: project, env: { ...env, ...sandbox.env, NO_COLOR: '1' }, timeout });
+    let output = '';
+    child.stdout.on('data', (chunk: Buffer) => (output += chunk.toString()));
+    child.stderr.on('data', (chunk: Buffer) => (output += chunk.toString()));
+    child.on('error', reject);
+    child.on('close', (status) => resolve({ status, output }));
+  });
+}
+
+async function truth(resource: string): Promise<Record<string, unknown>[]> {
+  const response = await fetch(`${sandbox.url}/__sandbox/truth?resource=${resource}`);
+  expect(response.status).toBe(200);
+  return (await response.text()).split('\n').filter(Boolean).map((line) => JSON.parse(line) as Record<string, unknown>);
+}
+
+async function tableValues(table: string, column: string): Promise<string[]> {
+  const dataset = await openDataset({ path: join(project, 'snapengage.duckdb'), dataset: 'snapengage_data' });
+  try {
+    const rows = await dataset.sql(`SELECT "${column}" AS v FROM "${table}" ORDER BY 1`);
+    return rows.map((r) => String(r.v));
+  } finally {
+    await dataset.close();
+  }
+}
+
+beforeAll(async () => {
+  await ensureBuilt(['snapengage-client', 'snapengage-sandbox', 'snapengage-pipeline', 'create-snapengage-pipeline']);
+  await withBuildLock(() => packLocal({ build: false, quiet: true }));
+  sandbox = await startSandbox({ port: 0, seed: 7, cases: 300, widgets: 2, days: 30 });
+  cwd = mkdtempSync(join(tmpdir(), 'scaffold-e2e-'));
+  project = join(cwd, 'e2e-pipeline');
+}, 300_000);
+
+afterAll(async () => {
+  await sandbox?.close();
+  if (cwd) rmSync(cwd, { recursive: true, force: true });
+});
+
+describe('scaffold → install → run against the sandbox', () => {
+  it('scaffolds with the local tarballs and installs offline', async () => {
+    const run = runCli(['e2e-pipeline', '--resources', 'logs,widgets', '--packages', packsDir, '--no-install', '--no-git'], cwd);
+    expect(run.status, run.stderr).toBe(0);
+    const pkg = JSON.parse(readFileSync(join(project, 'package.json'), 'utf8'));
+    expect(pkg.dependencies['snapengage-pipeline']).toMatch(/^file:.*snapengage-pipeline-.*\.tgz$/);
+    const install = await npm(['install', '--prefer-offline', '--no-audit', '--no-fund']);
+    expect(install.status, install.output).toBe(0);
+  });
+
+  it('npm run check passes', async () => {
+    const check = await npm(['run', 'check']);
+    expect(check.status, check.output).toBe(0);
+  });
+
+  it('npm start loads exactly the sandbox truth and prints the load info', async () => {
+    const start = await npm(['start']);
+    expect(start.status, start.output).toBe(0);
+    expect(start.output).toContain('load step completed');
+    expect(start.output).toMatch(/Rows loaded:[\s\S]*logs\s+300/);
+    expect(start.output).not.toContain(sandbox.env.SNAPENGAGE_API_TOKEN);
+
+    const cases = await truth('logs');
+    expect(await tableValues('logs', 'id')).toEqual(cases.map((c) => String(c.id)).sort());
+    const widgets = await truth('widgets');
+    expect(await tableValues('widgets', 'uuid')).toEqual(widgets.map((w) => String(w.uuid)).sort());
+  });
+
+  it('npm run show inspects the file', async () => {
+    const show = await npm(['run', 'show']);
+    expect(show.status, show.output).toBe(0);
+    expect(show.output).toMatch(/logs\s+300 rows/);
+  });
+
+  it('--add chat_poll edits the project; the next run loads it without duplicating logs', async () => {
+    const add = runCli(['--add', 'chat_poll'], project);
+    expect(add.status, add.stderr).toBe(0);
+    expect(pipelineResources(readFileSync(join(project, 'src/pipeline.ts'), 'utf8'))).toEqual(['logs', 'widgets', 'chat_poll']);
+    expect(readFileSync(join(project, '.env.example'), 'utf8')).toMatch(/^SNAPENGAGE_API_KEY=$/m);
+    expect((await npm(['run', 'check'])).status).toBe(0);
+
+    const start = await npm(['start']);
+    expect(start.status, start.output).toBe(0);
+    expect(start.output).toMatch(/chat_poll/);
+    expect((await tableValues('chat_poll', '_load_id')).length).toBeGreaterThan(0);
+    expect(await tableValues('logs', 'id')).toHaveLength(300);
+  });
+
+  it("the project's own npm test passes offline against the sandbox", async () => {
+    const test = await npm(['test']);
+    expect(test.status, test.output).toBe(0);
+    expect(test.output).toMatch(/# pass 1/);
+  });
+});
