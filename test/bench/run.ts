@@ -45,7 +45,7 @@ interface Measure {
 /** Runs a command to completion and measures its wall time and peak RSS. */
 async function measure(command: string[], env: Record<string, string>, cwd: string): Promise<Measure> {
   const useTime = existsSync(TIME);
-  const timeFile = join(cwd, `time-${Date.now()}.txt`);
+  const timeFile = join(mkdtempSync(join(tmpdir(), "bench-time-")), "time.txt");
   const argv = useTime ? [TIME, '-f', '%M', '-o', timeFile, ...command] : command;
   const started = performance.now();
   const child = spawn(argv[0]!, argv.slice(1), { cwd, env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });

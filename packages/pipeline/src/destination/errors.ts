@@ -1,0 +1,83 @@
+// Destination failures as ONE line each (what, where, how to fix). Subclasses the package's DestinationError
+// so the orchestrator's error handling passes them through unchanged.
+import { DestinationError as PipelineDestinationError } from '../errors.js';
+
+export type DestinationErrorCode = 'locked' | 'disk_full' | 'not_writable' | 'not_found' | 'out_of_memory' | 'corrupt' | 'io' | 'schema';
+
+export class DestinationError extends PipelineDestinationError {
+  constructor(
+    message: string,
+    readonly code: DestinationErrorCode,
+    /** The fix, also at the end of `message`. */
+    readonly hint: string,
+    /** File or directory concerned. */
+    readonly path: string,
+    options?: { cause?: unknown },
+  ) {
+    super(`${message}: ${hint}`, options);
+  }
+}
+
+function firstLine(text: string): string {
+  const line = text.split('\n').find((l) => l.trim() !== '') ?? text;
+  return line.length > 300 ? `${line.slice(0, 300)}…` : line.trim();
+}
+
+/**
+ * Maps a DuckDB or file-system error to a DestinationError. `action` says what was being done
+ * ("opening", "committing logs"), `path` where.
+ */
+export function toDestinationError(error: unknown, action: string, path: string): DestinationError {
+  if (error instanceof DestinationError) return error;
+  const raw = error instanceof Error ? error.message : String(error);
+  const code = (error as { code?: unknown } | null)?.code;
+  const text = firstLine(raw);
+  if (/Could not set lock|Conflicting lock|database is locked/i.test(raw)) {
+    const pid = /PID (\d+)/i.exec(raw)?.[1];
+    return new DestinationError(
+      `${action}: DuckDB file ${path} is locked by another process${pid ? ` (PID ${pid})` : ''}`,
+      'locked',
+      'close the other program using it (another pipeline run, the DuckDB CLI, a notebook) and retry',
+      path,
+      { cause: error },
+    );
+  }
+  if (code === 'ENOSPC' || /No space left|disk is full|ENOSPC|not enough space/i.test(raw)) {
+    return new DestinationError(
+      `${action}: the disk is full at ${path}`,
+      'disk_full',
+      'free disk space (or point the destination elsewhere) and rerun; nothing of this load was committed',
+      path,
+      { cause: error },
+    );
+  }
+  if (code === 'EACCES' || code === 'EPERM' || code === 'EROFS' || code === 'ENOTDIR' || code === 'EISDIR' || code === 'EEXIST' ||
+      /Permission denied|Read-only file system|Not a directory|Is a directory|EACCES|EROFS|ENOTDIR/i.test(raw)) {
+    return new DestinationError(
+      `${action}: cannot write ${path} (${text})`,
+      'not_writable',
+      'choose a destination path in a writable directory (destination.path in the config)',
+      path,
+      { cause: error },
+    );
+  }
+  if (/Out of Memory Error/i.test(raw)) {
+    return new DestinationError(
+      `${action}: DuckDB ran out of memory (${text})`,
+      'out_of_memory',
+      'raise SNAPENGAGE_DUCKDB_MEMORY_LIMIT (e.g. 1GB) or lower SNAPENGAGE_DUCKDB_THREADS and rerun; nothing of this load was committed',
+      path,
+      { cause: error },
+    );
+  }
+  if (/not a valid DuckDB database|Corrupt|checksum|invalid database/i.test(raw)) {
+    return new DestinationError(
+      `${action}: ${path} is not a readable DuckDB database (${text})`,
+      'corrupt',
+      'point destination.path at a DuckDB file (or a new path); do not reuse files of other programs',
+      path,
+      { cause: error },
+    );
+  }
+  return new DestinationError(`${action} (${path}): ${text}`, 'io', 'see the DuckDB message; the database is unchanged', path, { cause: error });
+}

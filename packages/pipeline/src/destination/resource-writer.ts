@@ -1,0 +1,304 @@
+// One resource's load: records are normalized and staged as NDJSON while they arrive; commit() moves them into
+// the dataset in ONE transaction together with the new tables/columns, the incremental state and the
+// `_pipeline_loads` row. Until COMMIT nothing of the load is visible; a crash leaves only staging files,
+// which the next open deletes.
+import { randomUUID } from 'node:crypto';
+import { join } from 'node:path';
+import type { DuckDBConnection } from '@duckdb/node-api';
+import type { LoadableResource } from 'snapengage-client';
+import { quoteIdent, quoteLiteral } from '../normalize/naming.js';
+import { ResourceNormalizer, type TableState } from '../normalize/normalizer.js';
+import { CHILD_SYSTEM_COLUMNS, ROOT_SYSTEM_COLUMNS, cloneTableDef, type ColumnDef, type TableDef } from '../normalize/schema.js';
+import { DUCKDB_TYPES } from '../normalize/types.js';
+import { DestinationError, toDestinationError } from './errors.js';
+import type { Mutex } from './mutex.js';
+import { STAGING_FLUSH_BYTES, StagingArea, type TableStagingFile } from './staging.js';
+import { sqlTimestamp } from './system-tables.js';
+
+export type WriteDisposition = 'merge' | 'append' | 'replace';
+
+export interface ResourceWriterOptions {
+  loadId: string;
+  resource: LoadableResource;
+  writeDisposition: WriteDisposition;
+  /** Source field names; [] makes merge behave as append. */
+  primaryKey: string[];
+  maxNestingDepth: number;
+}
+
+export interface ResourceWriter {
+  /** Normalizes and stages records. Calls on one writer are queued, so overlapping calls are safe. */
+  write(records: Record<string, unknown>[]): Promise<void>;
+  /** Loads the staged rows, the state and the load record in one transaction; row counts per table. */
+  commit(newState: unknown): Promise<{ rowCounts: Record<string, number> }>;
+  /** Drops the staged data; the dataset is untouched. */
+  abort(): Promise<void>;
+}
+
+/** What the destination shares with its writers. */
+export interface WriterContext {
+  conn: DuckDBConnection;
+  mutex: Mutex;
+  dataset: string;
+  pipelineName: string;
+  dbPath: string;
+  stagingRoot: string;
+  /** Committed table definitions of the dataset (all resources); updated after each commit. */
+  tableDefs: Map<string, TableDef>;
+  /** Every table name in the dataset schema. */
+  tableNames: Set<string>;
+}
+
+// read_json refuses lines longer than this unless told otherwise; we pass the longest staged line.
+const DEFAULT_MAX_OBJECT_SIZE = 1024 * 1024;
+
+// Staging-only keys (see RowSink in the normalizer).
+const ROOT_STAGING_KEYS: Array<[string, string]> = [['#id', 'VARCHAR'], ['#s', 'BIGINT']];
+const CHILD_STAGING_KEYS: Array<[string, string]> = [['#s', 'BIGINT'], ['#i', 'BIGINT']];
+const GRANDCHILD_STAGING_KEYS: Array<[string, string]> = [['#p', 'VARCHAR'], ['#s', 'BIGINT'], ['#i', 'BIGINT']];
+
+export class DuckDBResourceWriter implements ResourceWriter {
+  private readonly normalizer: ResourceNormalizer;
+  private readonly staging: StagingArea;
+  private readonly startedAt = new Date();
+  private seq = 0;
+  private queue: Promise<void> = Promise.resolve();
+  private done = false;
+
+  constructor(
+    private readonly ctx: WriterContext,
+    private readonly opts: ResourceWriterOptions,
+  ) {
+    const resource = opts.resource.name;
+    const stored = [...ctx.tableDefs.values()].filter((t) => t.resource === resource);
+    this.normalizer = new ResourceNormalizer(
+      {
+        resource,
+        recordSchema: opts.resource.recordSchema,
+        primaryKey: opts.primaryKey,
+        maxNestingDepth: opts.maxNestingDepth,
+        rowIdSalt: `${opts.loadId}|${randomUUID()}`,
+      },
+      stored,
+      ctx.tableNames,
+    );
+    this.staging = new StagingArea(join(ctx.stagingRoot, `${opts.loadId}-${resource}-${randomUUID().slice(0, 8)}`));
+  }
+
+  /** This writer's staging directory (created on the first write). */
+  get stagingDir(): string {
+    return this.staging.dir;
+  }
+
+  write(records: Record<string, unknown>[]): Promise<void> {
+    const next = this.queue.then(() => this.writeNow(records));
+    this.queue = next.catch(() => undefined);
+    return next;
+  }
+
+  private async writeNow(records: Record<string, unknown>[]): Promise<void> {
+    if (this.done) throw new Error(`writer for ${this.opts.resource.name} is already committed or aborted`);
+    const staging = this.staging;
+    const sink = (table: TableState, line: string) => staging.file(table.def.name).add(line);
+    try {
+      for (const record of records) {
+        this.normalizer.normalize(record, this.seq++, sink);
+        if (staging.bufferedLength >= STAGING_FLUSH_BYTES) await staging.flush();
+      }
+      await staging.flush();
+    } catch (error) {
+      throw toDestinationError(error, `staging ${this.opts.resource.name}`, staging.dir);
+    }
+  }
+
+  async abort(): Promise<void> {
+    this.done = true;
+    await this.queue;
+    await this.staging.remove();
+  }
+
+  async commit(newState: unknown): Promise<{ rowCounts: Record<string, number> }> {
+    await this.queue;
+    if (this.done) throw new Error(`writer for ${this.opts.resource.name} is already committed or aborted`);
+    this.done = true;
+    const resource = this.opts.resource.name;
+    try {
+      try {
+        await this.staging.close();
+      } catch (error) {
+        throw toDestinationError(error, `staging ${resource}`, this.staging.dir);
+      }
+      const tables = this.normalizer.tables();
+      this.checkTableNames(tables);
+      const rowCounts = await this.ctx.mutex.run(() => this.transaction(tables, newState));
+      for (const t of tables) {
+        this.ctx.tableDefs.set(t.def.name, cloneTableDef(t.def));
+        this.ctx.tableNames.add(t.def.name);
+        t.isNew = false;
+        t.newColumns = [];
+      }
+      return { rowCounts };
+    } finally {
+      await this.staging.remove().catch(() => undefined);
+    }
+  }
+
+  /** Another writer may have created a table of the same name since this writer started. */
+  private checkTableNames(tables: readonly TableState[]): void {
+    for (const t of tables) {
+      if (!t.isNew) continue;
+      const other = this.ctx.tableDefs.get(t.def.name);
+      if (other && (other.resource !== t.def.resource || other.nodeKey !== t.def.nodeKey)) {
+        throw new DestinationError(
+          `committing ${t.def.resource}: table ${t.def.name} was created meanwhile for ${other.resource}`,
+          'schema', 'rerun the pipeline (names are re-allocated on the next run)', this.ctx.dbPath,
+        );
+      }
+    }
+  }
+
+  private async transaction(tables: readonly TableState[], newState: unknown): Promise<Record<string, number>> {
+    const { conn } = this.ctx;
+    const resource = this.opts.resource.name;
+    await conn.run('BEGIN TRANSACTION');
+    try {
+      for (const t of tables) await this.evolve(t);
+      const rowCounts = await this.loadRows(tables);
+      await this.writeState(newState);
+      await this.writeLoadRow(rowCounts);
+      await conn.run('COMMIT');
+      return rowCounts;
+    } catch (error) {
+      await conn.run('ROLLBACK').catch(() => undefined);
+      throw toDestinationError(error, `committing ${resource}`, this.ctx.dbPath);
+    }
+  }
+
+  private target(t: TableState): string {
+    return `${quoteIdent(this.ctx.dataset)}.${quoteIdent(t.def.name)}`;
+  }
+
+  private registry(name: string): string {
+    return `${quoteIdent(this.ctx.dataset)}.${quoteIdent(name)}`;
+  }
+
+  /** Creates the table or adds this load's new columns, and records them in the name mapping. */
+  private async evolve(t: TableState): Promise<void> {
+    const { conn } = this.ctx;
+    const loadId = this.opts.loadId;
+    const target = this.target(t);
+    if (t.isNew) {
+      const system = t.isRoot ? ROOT_SYSTEM_COLUMNS : CHILD_SYSTEM_COLUMNS;
+      const cols = [
+        ...t.def.columns.map((c) => `${quoteIdent(c.name)} ${DUCKDB_TYPES[c.type]}`),
+        ...system.map((c) => `${quoteIdent(c.name)} ${c.sqlType}`),
+      ];
+      await conn.run(`CREATE TABLE IF NOT EXISTS ${target} (${cols.join(', ')})`);
+      await conn.run(
+        `INSERT INTO ${this.registry('_pipeline_tables')} VALUES ($1, $2, $3, $4, $5)`,
+        [t.def.name, t.def.resource, t.def.parent, t.def.nodeKey, loadId],
+      );
+    }
+    const columns = t.isNew ? t.def.columns : t.newColumns;
+    for (const c of t.newColumns) {
+      if (!t.isNew) await conn.run(`ALTER TABLE ${target} ADD COLUMN IF NOT EXISTS ${quoteIdent(c.name)} ${DUCKDB_TYPES[c.type]}`);
+    }
+    for (const c of columns) {
+      await conn.run(
+        `INSERT INTO ${this.registry('_pipeline_columns')} VALUES ($1, $2, $3, $4, $5, $6, $7)`,
+        [t.def.name, c.name, c.nodeKey, c.variant, c.type, t.def.columns.indexOf(c), loadId],
+      );
+    }
+  }
+
+  private readJson(t: TableState, file: TableStagingFile, only?: Array<[string, string]>): string {
+    const staged: Array<[string, string]> = only ?? [
+      ...(t.isRoot ? ROOT_STAGING_KEYS : t.depth === 1 ? CHILD_STAGING_KEYS : GRANDCHILD_STAGING_KEYS),
+      ...t.def.columns.map((c): [string, string] => [c.name, DUCKDB_TYPES[c.type]]),
+    ];
+    const columns = staged.map(([name, type]) => `${quoteLiteral(name)}: ${quoteLiteral(type)}`).join(', ');
+    const maxSize = Math.max(DEFAULT_MAX_OBJECT_SIZE, file.maxLineLength * 4 + 1024);
+    return `read_json(${quoteLiteral(file.path)}, format='newline_delimited', columns={${columns}}, maximum_object_size=${maxSize})`;
+  }
+
+  /**
+   * INSERT … SELECT from the staged file. Child rows join `roots` (sequence → root `_row_id`) for their
+   * root and, one level down, parent id; when a merge de-duplicates, `roots` holds only the winning
+   * occurrence of each key, so children of superseded duplicates drop out by the same join.
+   */
+  private insertSql(t: TableState, file: TableStagingFile, roots: string, dedup: boolean): string {
+    const data = t.def.columns.map((c: ColumnDef) => quoteIdent(c.name));
+    const loadId = quoteLiteral(this.opts.loadId);
+    const source = `${this.readJson(t, file)} AS s`;
+    if (t.isRoot) {
+      const filter = dedup ? ` SEMI JOIN ${roots} k ON s."#id" = k._row_id AND s."#s" = k._seq` : '';
+      return `INSERT INTO ${this.target(t)} (${[...data, '"_row_id"', '"_load_id"'].join(', ')})
+        SELECT ${[...data.map((d) => `s.${d}`), 's."#id"', loadId].join(', ')} FROM ${source}${filter}`;
+    }
+    const parentId = t.depth === 1 ? 'k._row_id' : 's."#p"';
+    // Same formula as childRowId() in the normalizer (which computes it only when a grandchild needs it).
+    const rowId = `md5(${parentId} || '|' || ${quoteLiteral(t.lineage)} || '|' || CAST(s."#i" AS VARCHAR))`;
+    return `INSERT INTO ${this.target(t)} (${[...data, '"_row_id"', '"_parent_id"', '"_root_id"', '"_list_idx"', '"_load_id"'].join(', ')})
+      SELECT ${[...data.map((d) => `s.${d}`), rowId, parentId, 'k._row_id', 's."#i"', loadId].join(', ')}
+      FROM ${source} JOIN ${roots} k ON s."#s" = k._seq`;
+  }
+
+  private async loadRows(tables: readonly TableState[]): Promise<Record<string, number>> {
+    const { conn } = this.ctx;
+    const rowCounts: Record<string, number> = {};
+    const root = this.normalizer.root;
+    const rootFile = this.staging.get(root.def.name);
+    const disposition = this.opts.writeDisposition;
+    const merge = disposition === 'merge' && this.opts.primaryKey.length > 0;
+
+    if (disposition === 'replace') {
+      for (const t of tables) await conn.run(`DELETE FROM ${this.target(t)}`);
+    }
+    rowCounts[root.def.name] = 0;
+    if (!rootFile || rootFile.rows === 0) return rowCounts;
+
+    // Sequence → _row_id of every staged root row; children reach their root through it.
+    await conn.run(`CREATE OR REPLACE TEMP TABLE "_stage_roots" AS SELECT "#id" AS _row_id, "#s" AS _seq
+      FROM ${this.readJson(root, rootFile, [['#id', 'VARCHAR'], ['#s', 'BIGINT']])}`);
+    let roots = 'temp."_stage_roots"';
+    let dedup = false;
+    if (merge) {
+      // Last occurrence of each key wins; the old rows of these keys, and ALL their old child rows, go.
+      await conn.run(`CREATE OR REPLACE TEMP TABLE "_merge_keys" AS SELECT _row_id, max(_seq) AS _seq FROM temp."_stage_roots" GROUP BY _row_id`);
+      for (const t of tables) {
+        const column = t.isRoot ? '_row_id' : '_root_id';
+        await conn.run(`DELETE FROM ${this.target(t)} WHERE ${quoteIdent(column)} IN (SELECT _row_id FROM temp."_merge_keys")`);
+      }
+      const distinct = Number((await conn.runAndReadAll('SELECT count(*) AS n FROM temp."_merge_keys"')).getRowObjectsJS()[0]?.n ?? 0);
+      if (distinct < rootFile.rows) {
+        roots = 'temp."_merge_keys"';
+        dedup = true;
+      }
+    }
+    for (const t of tables) {
+      const file = this.staging.get(t.def.name);
+      if (!file || file.rows === 0) continue;
+      const result = await conn.run(this.insertSql(t, file, roots, dedup));
+      rowCounts[t.def.name] = Number(result.rowsChanged);
+    }
+    await conn.run('DROP TABLE IF EXISTS temp."_stage_roots"; DROP TABLE IF EXISTS temp."_merge_keys"');
+    return rowCounts;
+  }
+
+  private async writeState(newState: unknown): Promise<void> {
+    const { conn } = this.ctx;
+    const table = this.registry('_pipeline_state');
+    const resource = this.opts.resource.name;
+    await conn.run(`DELETE FROM ${table} WHERE pipeline_name = $1 AND resource = $2`, [this.ctx.pipelineName, resource]);
+    await conn.run(`INSERT INTO ${table} VALUES ($1, $2, CAST($3 AS JSON), $4, CAST($5 AS TIMESTAMP))`, [
+      this.ctx.pipelineName, resource, JSON.stringify(newState ?? null), this.opts.loadId, sqlTimestamp(new Date()),
+    ]);
+  }
+
+  private async writeLoadRow(rowCounts: Record<string, number>): Promise<void> {
+    await this.ctx.conn.run(
+      `INSERT INTO ${this.registry('_pipeline_loads')} VALUES ($1, $2, $3, 'loaded', CAST($4 AS TIMESTAMP), CAST($5 AS TIMESTAMP), CAST($6 AS JSON), NULL)`,
+      [this.opts.loadId, this.ctx.pipelineName, this.opts.resource.name, sqlTimestamp(this.startedAt), sqlTimestamp(new Date()), JSON.stringify(rowCounts)],
+    );
+  }
+}

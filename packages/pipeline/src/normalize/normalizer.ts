@@ -1,0 +1,368 @@
+// Turns one resource's records into flat rows: nested objects become `a__b` columns, lists of objects become
+// child tables, lists of scalars become DuckDB list columns. Every source path is decided once (column,
+// flattened object or child table) — from the spec's schema where it declares the path, else from the first
+// non-empty value — and a later value that does not fit goes to a variant column `<col>__v_<type>`.
+import { createHash } from 'node:crypto';
+import { NameAllocator, joinPath, snakeCase } from './naming.js';
+import {
+  ELEMENT_NODE_KEY,
+  RESERVED_COLUMN_NAMES,
+  cloneTableDef,
+  dataNodeKey,
+  nodeKeyPath,
+  type ColumnDef,
+  type TableDef,
+} from './schema.js';
+import {
+  REJECT,
+  coerce,
+  declaredShape,
+  inferListType,
+  inferType,
+  isPlainObject,
+  type DataType,
+  type JsonSchema,
+  type ScalarType,
+} from './types.js';
+
+export interface NormalizerOptions {
+  resource: string;
+  /** The catalog's `recordSchema`; declared columns and child tables are created from it. */
+  recordSchema: JsonSchema;
+  /** Source field names; the root `_row_id` is a hash of them, so merges and reruns keep ids. */
+  primaryKey: readonly string[];
+  /** Objects and lists nested deeper than this are stored in one JSON column. */
+  maxNestingDepth: number;
+  /** Makes `_row_id`s of records without a primary key unique to this writer. */
+  rowIdSalt: string;
+}
+
+type NodeKind = 'column' | 'object' | 'table';
+
+interface FieldNode {
+  /** Source keys relative to the table row; [] for the list-item node. */
+  path: string[];
+  key: string;
+  kind?: NodeKind;
+  column?: ColumnDef;
+  fields?: Map<string, FieldNode>;
+  table?: TableState;
+  variants?: Map<ScalarType, ColumnDef>;
+}
+
+/** A table as the normalizer sees it: its definition plus what this writer added that is not stored yet. */
+export interface TableState {
+  def: TableDef;
+  isRoot: boolean;
+  /** Nesting depth of the table's rows (root 0). */
+  depth: number;
+  /** Identifies the table's place under the root; part of the child `_row_id` hash. */
+  lineage: string;
+  /** True until the table is committed. */
+  isNew: boolean;
+  /** Columns added since the table was last committed. */
+  newColumns: ColumnDef[];
+  readonly names: NameAllocator;
+  readonly row: FieldNode;
+  element?: FieldNode;
+}
+
+/**
+ * Receives each row as one NDJSON line. Keys are column names plus staging-only keys that no column name
+ * can take (normalized names never contain `#`): root rows `#id` (the `_row_id`) and `#s` (record sequence);
+ * child rows `#s` (sequence of their root record), `#i` (list index) and, below the first level, `#p` (the
+ * parent's `_row_id`). The loader derives `_parent_id`, `_root_id` and the child `_row_id` in SQL from them,
+ * which keeps staged lines short.
+ */
+export type RowSink = (table: TableState, line: string) => void;
+
+/** Column values of a row being built, by column position (ColumnDef.index). */
+type RowValues = unknown[];
+
+interface RowIdentity {
+  id?: string;
+  parentId: string;
+  lineage: string;
+  idx: number;
+}
+
+/** `_row_id` of a child row. The loader computes the same hash in SQL (see childRowIdSql), keep them identical. */
+export function childRowId(parentId: string, lineage: string, idx: number): string {
+  return md5(`${parentId}|${lineage}|${idx}`);
+}
+
+export function rootRowId(resource: string, pkValues: readonly unknown[]): string {
+  return md5(`${resource}|${JSON.stringify(pkValues)}`);
+}
+
+function md5(s: string): string {
+  return createHash('md5').update(s).digest('hex');
+}
+
+export class ResourceNormalizer {
+  private readonly opts: NormalizerOptions;
+  private readonly tableNames: NameAllocator;
+  private readonly allTables: TableState[] = [];
+  private currentSeq = 0;
+  readonly root: TableState;
+
+  /**
+   * @param stored tables of this resource as stored in the dataset (copied; this writer's additions stay
+   *   local until commit)
+   * @param takenTableNames every table name already used in the dataset
+   */
+  constructor(opts: NormalizerOptions, stored: readonly TableDef[], takenTableNames: Iterable<string>) {
+    this.opts = opts;
+    this.tableNames = new NameAllocator(takenTableNames);
+    const storedRoot = stored.find((t) => t.parent === null);
+    this.root = storedRoot
+      ? this.adoptTable(cloneTableDef(storedRoot), true, 0, '')
+      : this.newTable(null, null, snakeCase(opts.resource), 0, '');
+    this.adoptChildren(this.root, stored);
+    this.declare(this.root, this.root.row, declaredShapeProperties(opts.recordSchema), 0);
+  }
+
+  /** Tables in creation order (parents before children). */
+  tables(): readonly TableState[] {
+    return this.allTables;
+  }
+
+  /** Normalizes one record; `seq` orders records within the load (the last duplicate wins a merge). */
+  normalize(record: Record<string, unknown>, seq: number, sink: RowSink): void {
+    this.currentSeq = seq;
+    const pk = this.opts.primaryKey;
+    let rowId: string;
+    const pkValues = pk.map((k) => record[k]);
+    if (pk.length > 0 && pkValues.every((v) => v !== null && v !== undefined)) {
+      rowId = rootRowId(this.opts.resource, pkValues);
+    } else {
+      // Without a key the row cannot be matched across runs anyway; the id only has to be unique.
+      rowId = md5(`${this.opts.rowIdSalt}|${seq}`);
+    }
+    const row: RowValues = [];
+    const identity: RowIdentity = { id: rowId, parentId: '', lineage: '', idx: 0 };
+    this.fillObject(this.root, this.root.row, record, row, 0, identity, sink);
+    sink(this.root, serializeRow(this.root, `{"#id":"${rowId}","#s":${seq}`, row));
+  }
+
+  private fillObject(
+    table: TableState, node: FieldNode, obj: Record<string, unknown>, row: RowValues, depth: number,
+    identity: RowIdentity, sink: RowSink,
+  ): void {
+    const fields = (node.fields ??= new Map());
+    for (const key of Object.keys(obj)) {
+      const value = normalizeJsValue(obj[key]);
+      if (value === null || value === undefined) continue;
+      let child = fields.get(key);
+      if (!child) {
+        child = { path: [...node.path, key], key: '' };
+        child.key = dataNodeKey(child.path);
+        fields.set(key, child);
+      }
+      this.place(table, child, value, row, depth, identity, sink);
+    }
+  }
+
+  private place(
+    table: TableState, node: FieldNode, value: unknown, row: RowValues, depth: number,
+    identity: RowIdentity, sink: RowSink,
+  ): void {
+    if (node.kind === undefined && !this.decide(table, node, value, depth)) return;
+    if (node.kind === 'column') {
+      const col = node.column!;
+      const staged = coerce(value, col.type);
+      if (staged !== REJECT) row[col.index!] = staged;
+      else this.putVariant(table, node, value, row);
+    } else if (node.kind === 'object') {
+      if (isPlainObject(value)) this.fillObject(table, node, value, row, depth + 1, identity, sink);
+      else this.putVariant(table, node, value, row);
+    } else if (Array.isArray(value)) {
+      this.emitChildren(node.table!, value, identity, sink);
+    } else {
+      this.putVariant(table, node, value, row);
+    }
+  }
+
+  /** Fixes what a new path is from its first value; false when the value says nothing (empty list, all nulls). */
+  private decide(table: TableState, node: FieldNode, value: unknown, depth: number): boolean {
+    if (isPlainObject(value)) {
+      if (depth + 1 <= this.opts.maxNestingDepth) node.kind = 'object';
+      else this.addColumn(table, node, 'json');
+      return true;
+    }
+    if (Array.isArray(value)) {
+      if (value.some((v) => typeof v === 'object' && v !== null)) {
+        if (depth + 1 <= this.opts.maxNestingDepth) this.addChildTable(table, node, depth + 1);
+        else this.addColumn(table, node, 'json');
+        return true;
+      }
+      const listType = inferListType(value);
+      if (listType === undefined) return false;
+      this.addColumn(table, node, listType);
+      return true;
+    }
+    this.addColumn(table, node, inferType(value));
+    return true;
+  }
+
+  private emitChildren(table: TableState, items: unknown[], parent: RowIdentity, sink: RowSink): void {
+    const parentId = (parent.id ??= childRowId(parent.parentId, parent.lineage, parent.idx));
+    // Children of the root find their parent through `#s` in SQL; deeper rows carry the parent id.
+    const head = table.depth === 1 ? `{"#s":${this.currentSeq},"#i":` : `{"#p":"${parentId}","#s":${this.currentSeq},"#i":`;
+    for (let idx = 0; idx < items.length; idx++) {
+      const item = normalizeJsValue(items[idx]);
+      if (item === null || item === undefined) continue;
+      const row: RowValues = [];
+      const identity: RowIdentity = { parentId, lineage: table.lineage, idx };
+      if (isPlainObject(item)) {
+        this.fillObject(table, table.row, item, row, table.depth, identity, sink);
+      } else {
+        table.element ??= { path: [], key: ELEMENT_NODE_KEY };
+        this.place(table, table.element, item, row, table.depth, identity, sink);
+      }
+      sink(table, serializeRow(table, head + idx, row));
+    }
+  }
+
+  private putVariant(table: TableState, node: FieldNode, value: unknown, row: RowValues): void {
+    const type = inferType(value);
+    const variants = (node.variants ??= new Map());
+    let col = variants.get(type);
+    if (!col) {
+      const base = node.column?.name ?? naturalName(node);
+      col = { name: table.names.allocate(`${base}__v_${type}`), nodeKey: node.key, variant: type, type };
+      variants.set(type, col);
+      col.index = table.def.columns.push(col) - 1;
+      table.newColumns.push(col);
+    }
+    row[col.index!] = coerce(value, type);
+  }
+
+  private addColumn(table: TableState, node: FieldNode, type: DataType): void {
+    const col: ColumnDef = { name: table.names.allocate(naturalName(node)), nodeKey: node.key, variant: null, type };
+    node.kind = 'column';
+    node.column = col;
+    col.index = table.def.columns.push(col) - 1;
+    table.newColumns.push(col);
+  }
+
+  private addChildTable(parent: TableState, node: FieldNode, depth: number): TableState {
+    const base = joinPath([parent.def.name, naturalName(node)]);
+    const table = this.newTable(parent, node.key, this.tableNames.allocate(base), depth, parent.lineage + node.key);
+    node.kind = 'table';
+    node.table = table;
+    return table;
+  }
+
+  private newTable(parent: TableState | null, nodeKey: string | null, name: string, depth: number, lineage: string): TableState {
+    if (parent === null) this.tableNames.reserve(name);
+    const def: TableDef = { name, resource: this.opts.resource, parent: parent?.def.name ?? null, nodeKey, columns: [] };
+    const state = this.adoptTable(def, parent === null, depth, lineage);
+    state.isNew = true;
+    return state;
+  }
+
+  private adoptTable(def: TableDef, isRoot: boolean, depth: number, lineage: string): TableState {
+    const names = new NameAllocator(RESERVED_COLUMN_NAMES);
+    const state: TableState = {
+      def, isRoot, depth, lineage, isNew: false, newColumns: [], names, row: { path: [], key: 'd[]', kind: 'object' },
+    };
+    def.columns.forEach((col, i) => (col.index = i));
+    for (const col of def.columns) {
+      names.reserve(col.name);
+      const node = col.nodeKey === ELEMENT_NODE_KEY ? (state.element ??= { path: [], key: ELEMENT_NODE_KEY }) : this.nodeAt(state, nodeKeyPath(col.nodeKey));
+      if (col.variant) (node.variants ??= new Map()).set(col.variant, col);
+      else {
+        node.kind = 'column';
+        node.column = col;
+      }
+    }
+    this.allTables.push(state);
+    return state;
+  }
+
+  /** Re-attaches stored child tables (recursively) under their parent's node. */
+  private adoptChildren(parent: TableState, stored: readonly TableDef[]): void {
+    for (const def of stored) {
+      if (def.parent !== parent.def.name || def.nodeKey === null) continue;
+      const node = def.nodeKey === ELEMENT_NODE_KEY ? (parent.element ??= { path: [], key: ELEMENT_NODE_KEY }) : this.nodeAt(parent, nodeKeyPath(def.nodeKey));
+      const child = this.adoptTable(cloneTableDef(def), false, parent.depth + 1, parent.lineage + def.nodeKey);
+      node.kind = 'table';
+      node.table = child;
+      this.adoptChildren(child, stored);
+    }
+  }
+
+  /** The node for a path, creating the object nodes above it; the caller sets the last node's kind. */
+  private nodeAt(table: TableState, path: readonly string[]): FieldNode {
+    let node = table.row;
+    for (const key of path) {
+      if (node !== table.row) node.kind ??= 'object';
+      const fields = (node.fields ??= new Map());
+      let next = fields.get(key);
+      if (!next) {
+        next = { path: [...node.path, key], key: '' };
+        next.key = dataNodeKey(next.path);
+        fields.set(key, next);
+      }
+      node = next;
+    }
+    return node;
+  }
+
+  /** Creates the columns and child tables the spec declares, so they exist even when every value is null. */
+  private declare(table: TableState, node: FieldNode, properties: Record<string, JsonSchema>, depth: number): void {
+    for (const [key, schema] of Object.entries(properties)) {
+      const fields = (node.fields ??= new Map());
+      let child = fields.get(key);
+      if (!child) {
+        child = { path: [...node.path, key], key: '' };
+        child.key = dataNodeKey(child.path);
+        fields.set(key, child);
+      }
+      const shape = declaredShape(schema);
+      if (child.kind === undefined) {
+        if (shape.kind === 'column') this.addColumn(table, child, shape.type);
+        else if (depth + 1 > this.opts.maxNestingDepth) this.addColumn(table, child, 'json');
+        else if (shape.kind === 'object') child.kind = 'object';
+        else this.addChildTable(table, child, depth + 1);
+      }
+      if (shape.kind === 'object' && child.kind === 'object') this.declare(table, child, shape.properties, depth + 1);
+      if (shape.kind === 'table' && child.kind === 'table') {
+        const items = declaredShape(shape.items);
+        if (items.kind === 'object') this.declare(child.table!, child.table!.row, items.properties, child.table!.depth);
+      }
+    }
+  }
+}
+
+/** One NDJSON line: the staging prefix, then every column that has a value. */
+function serializeRow(table: TableState, head: string, values: RowValues): string {
+  let line = head;
+  const columns = table.def.columns;
+  for (let i = 0; i < values.length; i++) {
+    const v = values[i];
+    if (v === undefined) continue;
+    const col = columns[i]!;
+    line += `,${(col.jsonKey ??= JSON.stringify(col.name))}:`;
+    line += typeof v === 'number' ? String(v) : typeof v === 'boolean' ? (v ? 'true' : 'false') : JSON.stringify(v);
+  }
+  return line + '}';
+}
+
+function declaredShapeProperties(schema: JsonSchema): Record<string, JsonSchema> {
+  const shape = declaredShape(schema);
+  return shape.kind === 'object' ? shape.properties : {};
+}
+
+/** Column (or child table suffix) name a node gets before collision handling. */
+function naturalName(node: FieldNode): string {
+  return node.path.length === 0 ? 'value' : joinPath(node.path.map(snakeCase));
+}
+
+/** Values JSON cannot carry as-is (from user `map` steps): bigint and Date. */
+function normalizeJsValue(value: unknown): unknown {
+  if (typeof value === 'bigint') return Number.isSafeInteger(Number(value)) ? Number(value) : value.toString();
+  if (value instanceof Date) return value.toISOString();
+  return value;
+}

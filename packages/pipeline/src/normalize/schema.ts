@@ -1,0 +1,67 @@
+// The loader's own record of the tables and columns it created: which source path each column holds, its
+// type, and which columns are variants. It is stored in `_pipeline_tables` / `_pipeline_columns` and read
+// back on every run, so names chosen once (collision suffixes included) stay the same forever.
+import type { DataType, ScalarType } from './types.js';
+
+export interface ColumnDef {
+  /** SQL column name (snake_case, unique in the table). */
+  name: string;
+  /** Node the column belongs to: `d` + JSON array of source keys relative to the table row, or `e` for list items. */
+  nodeKey: string;
+  /** Set for variant columns: the type of the values that did not fit the base column. */
+  variant: ScalarType | null;
+  type: DataType;
+  /** Runtime only: position in TableDef.columns, and the name as a JSON string. */
+  index?: number;
+  jsonKey?: string;
+}
+
+export interface TableDef {
+  /** SQL table name. */
+  name: string;
+  resource: string;
+  /** Parent table name; null for the resource's root table. */
+  parent: string | null;
+  /** Node in the parent table whose lists became this table; null for the root table. */
+  nodeKey: string | null;
+  /** Data columns in creation order (system columns are implied by root/child). */
+  columns: ColumnDef[];
+}
+
+/** Columns every root table has; the normalizer reserves these names so source keys cannot take them. */
+export const ROOT_SYSTEM_COLUMNS = [
+  { name: '_row_id', sqlType: 'VARCHAR' },
+  { name: '_load_id', sqlType: 'VARCHAR' },
+] as const;
+
+/** Columns every child table has. */
+export const CHILD_SYSTEM_COLUMNS = [
+  { name: '_row_id', sqlType: 'VARCHAR' },
+  { name: '_parent_id', sqlType: 'VARCHAR' },
+  { name: '_root_id', sqlType: 'VARCHAR' },
+  { name: '_list_idx', sqlType: 'BIGINT' },
+  { name: '_load_id', sqlType: 'VARCHAR' },
+] as const;
+
+export const RESERVED_COLUMN_NAMES = ['_row_id', '_parent_id', '_root_id', '_list_idx', '_load_id'];
+
+export function dataNodeKey(path: readonly string[]): string {
+  return `d${JSON.stringify(path)}`;
+}
+
+export const ELEMENT_NODE_KEY = 'e';
+
+/** Source path of a `d…` node key; [] for the element node. */
+export function nodeKeyPath(nodeKey: string): string[] {
+  if (nodeKey === ELEMENT_NODE_KEY) return [];
+  if (!nodeKey.startsWith('d')) throw new Error(`malformed column key ${JSON.stringify(nodeKey)} in _pipeline_columns`);
+  const path: unknown = JSON.parse(nodeKey.slice(1));
+  if (!Array.isArray(path) || !path.every((p) => typeof p === 'string')) {
+    throw new Error(`malformed column key ${JSON.stringify(nodeKey)} in _pipeline_columns`);
+  }
+  return path as string[];
+}
+
+export function cloneTableDef(def: TableDef): TableDef {
+  return { ...def, columns: def.columns.map((c) => ({ ...c })) };
+}

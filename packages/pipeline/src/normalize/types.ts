@@ -1,0 +1,172 @@
+// Column types: how JSON Schema maps to DuckDB types, what type an undeclared value gets, and which values
+// a column accepts. A value a column does not accept is never coerced lossily and never dropped: the
+// normalizer sends it to a variant column instead (see normalizer.ts).
+
+export type ScalarType = 'bigint' | 'double' | 'bool' | 'text' | 'json';
+export type ListType = 'bigint[]' | 'double[]' | 'bool[]' | 'text[]';
+export type DataType = ScalarType | ListType;
+
+export const DUCKDB_TYPES: Record<DataType, string> = {
+  bigint: 'BIGINT',
+  double: 'DOUBLE',
+  bool: 'BOOLEAN',
+  text: 'VARCHAR',
+  json: 'JSON',
+  'bigint[]': 'BIGINT[]',
+  'double[]': 'DOUBLE[]',
+  'bool[]': 'BOOLEAN[]',
+  'text[]': 'VARCHAR[]',
+};
+
+export function isDataType(value: string): value is DataType {
+  return Object.hasOwn(DUCKDB_TYPES, value);
+}
+
+// BIGINT is 64-bit; a JSON integer outside that range would make read_json fail, so it is a DOUBLE.
+const BIGINT_LIMIT = 9_223_372_036_854_775_807;
+
+export function isPlainObject(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+
+/** Type of an undeclared scalar (or of a value sent to a variant column). Objects and arrays are JSON. */
+export function inferType(value: unknown): ScalarType {
+  switch (typeof value) {
+    case 'string':
+      return 'text';
+    case 'boolean':
+      return 'bool';
+    case 'number':
+      return Number.isInteger(value) && Math.abs(value) < BIGINT_LIMIT ? 'bigint' : 'double';
+    default:
+      return 'json';
+  }
+}
+
+/** List column type for an array of scalars, or undefined when its items do not share a type. */
+export function inferListType(items: readonly unknown[]): ListType | undefined {
+  let type: ScalarType | undefined;
+  for (const item of items) {
+    if (item === null || item === undefined) continue;
+    const t = inferType(item);
+    if (t === 'json') return undefined;
+    if (type === undefined || type === t) type = t;
+    else if ((type === 'bigint' && t === 'double') || (type === 'double' && t === 'bigint')) type = 'double';
+    else return 'text[]';
+  }
+  return type === undefined ? undefined : (`${type}[]` as ListType);
+}
+
+/** Sentinel for "this column does not accept the value". */
+export const REJECT: unique symbol = Symbol('reject');
+
+/**
+ * The value as it is staged for a column of `type`, or REJECT. Accepted: exact types; any number in a
+ * DOUBLE; numbers and booleans in VARCHAR (their text is exact); "true"/"false" in BOOLEAN (LooseBoolean);
+ * anything in JSON; arrays whose items all fit a list column.
+ */
+export function coerce(value: unknown, type: DataType): unknown {
+  switch (type) {
+    case 'text':
+      if (typeof value === 'string') return value;
+      if (typeof value === 'number' || typeof value === 'boolean') return String(value);
+      return REJECT;
+    case 'bigint':
+      return typeof value === 'number' && Number.isInteger(value) && Math.abs(value) < BIGINT_LIMIT ? value : REJECT;
+    case 'double':
+      return typeof value === 'number' ? value : REJECT;
+    case 'bool':
+      if (typeof value === 'boolean') return value;
+      if (value === 'true') return true;
+      if (value === 'false') return false;
+      return REJECT;
+    case 'json':
+      return value;
+    default: {
+      if (!Array.isArray(value)) return REJECT;
+      const itemType = type.slice(0, -2) as ScalarType;
+      const out: unknown[] = new Array(value.length);
+      for (let i = 0; i < value.length; i++) {
+        const item = value[i];
+        if (item === null || item === undefined) {
+          out[i] = null;
+          continue;
+        }
+        const c = coerce(item, itemType);
+        if (c === REJECT) return REJECT;
+        out[i] = c;
+      }
+      return out;
+    }
+  }
+}
+
+/** What a JSON Schema property declares, in loader terms. */
+export type DeclaredShape =
+  | { kind: 'column'; type: DataType }
+  | { kind: 'object'; properties: Record<string, JsonSchema> }
+  | { kind: 'table'; items: JsonSchema };
+
+export type JsonSchema = { [key: string]: unknown };
+
+/**
+ * Reads the spec's JSON Schema (3.1: `type` arrays with 'null', `oneOf` for LooseBoolean) into a shape.
+ * No type at all (`{}`, e.g. transcripts[].translations) means any JSON value → JSON column.
+ */
+export function declaredShape(schema: JsonSchema): DeclaredShape {
+  const types = schemaTypes(schema);
+  if (types.size === 0) return { kind: 'column', type: 'json' };
+  if (types.size === 1) {
+    const [only] = types;
+    if (only === 'object') {
+      const properties = schema.properties;
+      return { kind: 'object', properties: isPlainObject(properties) ? (properties as Record<string, JsonSchema>) : {} };
+    }
+    if (only === 'array') {
+      const items = isPlainObject(schema.items) ? (schema.items as JsonSchema) : {};
+      const itemTypes = schemaTypes(items);
+      if (itemTypes.size === 1 && itemTypes.has('object')) return { kind: 'table', items };
+      const itemScalar = scalarTypeOf(itemTypes);
+      if (itemScalar && itemScalar !== 'json') return { kind: 'column', type: `${itemScalar}[]` as ListType };
+      return { kind: 'column', type: 'json' };
+    }
+  }
+  return { kind: 'column', type: scalarTypeOf(types) ?? 'json' };
+}
+
+function scalarTypeOf(types: ReadonlySet<string>): ScalarType | undefined {
+  if (types.size === 0) return undefined;
+  if (types.has('object') || types.has('array')) return 'json';
+  if (types.size === 1) {
+    const [only] = types;
+    if (only === 'integer') return 'bigint';
+    if (only === 'number') return 'double';
+    if (only === 'boolean' || only === 'loose-bool') return 'bool';
+    if (only === 'string') return 'text';
+    return 'json';
+  }
+  if ([...types].every((t) => t === 'integer' || t === 'number')) return 'double';
+  // A LooseBoolean is `oneOf: [boolean, string enum ["true","false"]]`; it arrives here as {boolean, loose-bool}.
+  if ([...types].every((t) => t === 'boolean' || t === 'loose-bool')) return 'bool';
+  // Mixed scalars (e.g. age: string | integer): text holds every one of them exactly.
+  return 'text';
+}
+
+/** The JSON types a schema admits, without 'null'; a string enum of exactly "true"/"false" is 'loose-bool'. */
+function schemaTypes(schema: JsonSchema): Set<string> {
+  const out = new Set<string>();
+  const t = schema.type;
+  if (typeof t === 'string') out.add(t);
+  else if (Array.isArray(t)) for (const x of t) if (typeof x === 'string') out.add(x);
+  if (out.has('string') && Array.isArray(schema.enum) && schema.enum.length > 0 &&
+      schema.enum.every((v) => v === 'true' || v === 'false')) {
+    out.delete('string');
+    out.add('loose-bool');
+  }
+  for (const key of ['oneOf', 'anyOf'] as const) {
+    const branches = schema[key];
+    if (Array.isArray(branches)) for (const b of branches) if (isPlainObject(b)) for (const x of schemaTypes(b)) out.add(x);
+  }
+  out.delete('null');
+  return out;
+}

@@ -1,0 +1,80 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { resources } from 'snapengage-client';
+import { DestinationError, DuckDBDestination, newLoadId } from '../src/destination/index.js';
+import { openDataset, type Dataset } from '../src/dataset.js';
+
+let dir: string;
+let dbPath: string;
+let ds: Dataset;
+
+beforeAll(async () => {
+  dir = mkdtempSync(join(tmpdir(), 'dataset-test-'));
+  dbPath = join(dir, 'd.duckdb');
+  for (const pipelineName of ['p1', 'p2']) {
+    const dest = await DuckDBDestination.open({ path: dbPath, dataset: 'data', pipelineName });
+    const w = dest.createResourceWriter({ loadId: newLoadId(), resource: resources.users, writeDisposition: 'merge', primaryKey: ['email'], maxNestingDepth: 4 });
+    await w.write([{ email: `${pipelineName}@x`, name: 'N', big: 2 ** 53 + 2, tags: [{ t: 'a' }], meta: { when: 'now' } }]);
+    await w.commit({ cursor: pipelineName });
+    await dest.recordFailedLoad(newLoadId(), 'widgets', 'HTTP 500', new Date(Date.now() - 1000));
+    await dest.close();
+  }
+  ds = await openDataset({ path: dbPath, dataset: 'data' });
+});
+afterAll(async () => {
+  await ds?.close();
+  rmSync(dir, { recursive: true, force: true });
+});
+
+describe('openDataset', () => {
+  it('lists data tables with columns and row counts, and system tables on request', async () => {
+    const tables = await ds.tables();
+    expect(tables.map((t) => [t.name, t.rowCount])).toEqual([['users', 2], ['users__tags', 2]]);
+    expect(tables[0]!.columns).toContainEqual({ name: 'account_type', type: 'VARCHAR' });
+    const system = (await ds.tables({ system: true })).map((t) => t.name);
+    expect(system).toEqual(['_pipeline_columns', '_pipeline_loads', '_pipeline_state', '_pipeline_tables']);
+  });
+
+  it('returns JSON-friendly rows', async () => {
+    const rows = await ds.rows('users', { limit: 1 });
+    expect(rows).toHaveLength(1);
+    expect(rows[0]).toMatchObject({ name: 'N', big: '9007199254740994', meta__when: 'now' });
+    expect(typeof rows[0]!._load_id).toBe('string');
+    const [r] = await ds.sql('SELECT count(*) AS n, $1::INTEGER AS p FROM users WHERE email = $2', [7, 'p1@x']);
+    expect(r).toEqual({ n: 1, p: 7 });
+  });
+
+  it('reports loads newest first and state per pipeline', async () => {
+    const loads = await ds.loads(10);
+    expect(loads).toHaveLength(4);
+    expect(loads.map((l) => l.loadId)).toEqual([...loads.map((l) => l.loadId)].sort().reverse());
+    const loaded = loads.find((l) => l.status === 'loaded')!;
+    expect(loaded.rowCounts).toEqual({ users: 1, users__tags: 1 });
+    expect(loaded.durationMs).toBeGreaterThanOrEqual(0);
+    expect(loaded.startedAt).toMatch(/^\d{4}-\d\d-\d\dT/);
+    const failed = loads.find((l) => l.status === 'failed')!;
+    expect(failed).toMatchObject({ resource: 'widgets', error: 'HTTP 500', rowCounts: null });
+    expect((await ds.state()).map((s) => [s.pipelineName, s.resource, s.state])).toEqual([
+      ['p1', 'users', { cursor: 'p1' }],
+      ['p2', 'users', { cursor: 'p2' }],
+    ]);
+  });
+
+  it('limits loads and state to the pipeline of a PipelineConfig', async () => {
+    const scoped = await openDataset({ pipelineName: 'p2', destination: { type: 'duckdb', path: dbPath, dataset: 'data' }, resources: {} });
+    try {
+      expect((await scoped.loads()).every((l) => l.pipelineName === 'p2')).toBe(true);
+      expect((await scoped.state()).map((s) => s.state)).toEqual([{ cursor: 'p2' }]);
+    } finally {
+      await scoped.close();
+    }
+  });
+
+  it('says clearly when there is no database yet', async () => {
+    const error = await openDataset({ path: join(dir, 'missing.duckdb'), dataset: 'data' }).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(DestinationError);
+    expect((error as Error).message).toMatch(/missing\.duckdb.*run the pipeline first/);
+  });
+});

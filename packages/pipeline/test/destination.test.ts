@@ -1,0 +1,222 @@
+import { mkdtempSync, rmSync, existsSync, mkdirSync, writeFileSync, readdirSync, symlinkSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { resources, type LoadableResource } from 'snapengage-client';
+import { DestinationError, DuckDBDestination, newLoadId } from '../src/destination/index.js';
+import type { DuckDBResourceWriter } from '../src/destination/resource-writer.js';
+import { openDataset } from '../src/dataset.js';
+
+let dir: string;
+let dbPath: string;
+beforeEach(() => {
+  dir = mkdtempSync(join(tmpdir(), 'dest-test-'));
+  dbPath = join(dir, 'test.duckdb');
+});
+afterEach(() => rmSync(dir, { recursive: true, force: true }));
+
+const things: LoadableResource = {
+  ...resources.users,
+  name: 'things',
+  primaryKey: ['id'],
+  recordSchema: {
+    type: 'object',
+    properties: {
+      id: { type: 'string' },
+      count: { type: ['integer', 'null'] },
+      never: { type: ['string', 'null'] },
+      items: { type: 'array', items: { type: 'object', properties: { k: { type: ['string', 'null'] } } } },
+    },
+  },
+};
+
+async function load(
+  records: Record<string, unknown>[],
+  opts: { resource?: LoadableResource; disposition?: 'merge' | 'append' | 'replace'; pk?: string[]; state?: unknown } = {},
+) {
+  const dest = await DuckDBDestination.open({ path: dbPath, dataset: 'ds', pipelineName: 'p' });
+  try {
+    const w = dest.createResourceWriter({
+      loadId: newLoadId(),
+      resource: opts.resource ?? things,
+      writeDisposition: opts.disposition ?? 'merge',
+      primaryKey: opts.pk ?? ['id'],
+      maxNestingDepth: 4,
+    });
+    await w.write(records);
+    return await w.commit(opts.state ?? null);
+  } finally {
+    await dest.close();
+  }
+}
+
+async function query(sql: string) {
+  const ds = await openDataset({ path: dbPath, dataset: 'ds' });
+  try {
+    return await ds.sql(sql);
+  } finally {
+    await ds.close();
+  }
+}
+
+describe('DuckDBDestination', () => {
+  it('loads the logs resource: flattened columns, child tables, declared all-null columns', async () => {
+    const { rowCounts } = await load(
+      [{ id: 'c1', proactive_chat: 'true', requester_details: { name: 'Ann', emails: ['a@x'] }, transcripts: [{ message: 'hi' }, { message: 'yo', translations: { de: 'hallo' } }], labels: [{ name: 'n', value: 'v' }] }],
+      { resource: resources.logs },
+    );
+    expect(rowCounts).toEqual({ logs: 1, logs__transcripts: 2, logs__labels: 1 });
+    const [row] = await query('SELECT id, proactive_chat, requester_details__name, requester_details__emails, survey_score, _row_id, _load_id FROM ds.logs');
+    expect(row).toMatchObject({ id: 'c1', proactive_chat: true, requester_details__name: 'Ann', requester_details__emails: ['a@x'], survey_score: null });
+    const children = await query('SELECT message, translations, _parent_id, _root_id, _list_idx, _row_id FROM ds.logs__transcripts ORDER BY _list_idx');
+    expect(children.map((c) => c.message)).toEqual(['hi', 'yo']);
+    expect(children[1]!.translations).toEqual({ de: 'hallo' });
+    expect(children.every((c) => c._parent_id === row!._row_id && c._root_id === row!._row_id)).toBe(true);
+    expect(new Set(children.map((c) => c._row_id)).size).toBe(2);
+    // Declared tables exist even without rows; declared columns even when every value is null.
+    const types = await query(`SELECT table_name, column_name, data_type FROM information_schema.columns WHERE table_schema = 'ds'`);
+    const has = (t: string, c: string, type: string) => types.some((x) => x.table_name === t && x.column_name === c && x.data_type === type);
+    expect(has('logs', 'survey_comments', 'VARCHAR')).toBe(true);
+    expect(has('logs', 'chat_duration', 'BIGINT')).toBe(true);
+    expect(has('logs', 'proactive_chat', 'BOOLEAN')).toBe(true);
+    expect(has('logs', 'latitude', 'DOUBLE')).toBe(true);
+    expect(has('logs__transcripts', 'translations', 'JSON')).toBe(true);
+    expect(has('logs__operator_variables', 'value', 'VARCHAR')).toBe(true);
+  });
+
+  it('evolves the schema across loads and remembers collision names', async () => {
+    await load([{ id: 'a', count: 1, a_b: 'first' }]);
+    // The second run sees `A B` first; `a_b` must still be the column of key `a_b`.
+    await load([{ id: 'b', 'A B': 'spaced', a_b: 'second', extra: 2.5, count: 'many' }]);
+    const rows = await query('SELECT id, count, count__v_text, a_b, a_b_1, extra FROM ds.things ORDER BY id');
+    expect(rows).toEqual([
+      { id: 'a', count: 1, count__v_text: null, a_b: 'first', a_b_1: null, extra: null },
+      { id: 'b', count: null, count__v_text: 'many', a_b: 'second', a_b_1: 'spaced', extra: 2.5 },
+    ]);
+  });
+
+  it('merges on the primary key and replaces the children of merged parents', async () => {
+    await load([{ id: 'a', items: [{ k: '1' }, { k: '2' }, { k: '3' }] }, { id: 'b', items: [{ k: 'b1' }] }]);
+    const first = await query(`SELECT _row_id FROM ds.things WHERE id = 'a'`);
+    await load([{ id: 'a', count: 9, items: [{ k: 'new' }] }]);
+    expect(await query('SELECT id, count FROM ds.things ORDER BY id')).toEqual([{ id: 'a', count: 9 }, { id: 'b', count: null }]);
+    expect(await query('SELECT k FROM ds.things__items ORDER BY k')).toEqual([{ k: 'b1' }, { k: 'new' }]);
+    expect(await query(`SELECT _row_id FROM ds.things WHERE id = 'a'`)).toEqual(first);
+  });
+
+  it('keeps the last duplicate of a key within one load (and only its children)', async () => {
+    const { rowCounts } = await load([{ id: 'a', count: 1, items: [{ k: 'old' }] }, { id: 'a', count: 2, items: [{ k: 'new' }, { k: 'new2' }] }]);
+    expect(rowCounts).toEqual({ things: 1, things__items: 2 });
+    expect(await query('SELECT count FROM ds.things')).toEqual([{ count: 2 }]);
+    expect(await query('SELECT k FROM ds.things__items ORDER BY k')).toEqual([{ k: 'new' }, { k: 'new2' }]);
+  });
+
+  it('appends, and replaces', async () => {
+    await load([{ id: 'a', items: [{ k: '1' }] }], { disposition: 'append' });
+    await load([{ id: 'a', items: [{ k: '1' }] }], { disposition: 'append' });
+    expect(await query('SELECT count(*) AS n FROM ds.things')).toEqual([{ n: 2 }]);
+    await load([{ id: 'z' }], { disposition: 'replace' });
+    expect(await query('SELECT id FROM ds.things')).toEqual([{ id: 'z' }]);
+    expect(await query('SELECT count(*) AS n FROM ds.things__items')).toEqual([{ n: 0 }]);
+    // merge without a key appends
+    await load([{ id: 'z' }], { pk: [] });
+    expect(await query('SELECT count(*) AS n FROM ds.things')).toEqual([{ n: 2 }]);
+  });
+
+  it('loads hostile records without loss', async () => {
+    const big = 'x'.repeat(200 * 1024);
+    let deep: Record<string, unknown> = { leaf: 'bottom' };
+    for (let i = 0; i < 10; i++) deep = { [`l${i}`]: deep };
+    const record = {
+      id: `q'"; DROP TABLE ds.things; --`,
+      'a; DROP TABLE x': 1,
+      'A B': 'space',
+      a_b: 'underscore',
+      Case: 'upper',
+      case: 'lower',
+      '': 'empty key',
+      '"quoted"': 'q',
+      '😀': '🎉 emoji value',
+      big,
+      count: 'not a number',
+      deep,
+    };
+    const { rowCounts } = await load([record]);
+    expect(rowCounts.things).toBe(1);
+    const [row] = await query('SELECT * FROM ds.things');
+    expect(row).toMatchObject({
+      id: record.id, a_drop_table_x: 1, a_b: 'space', a_b_1: 'underscore', case: 'upper', case_1: 'lower',
+      empty: 'empty key', quoted: 'q', u1f600: '🎉 emoji value', big, count: null, count__v_text: 'not a number',
+    });
+    // Nesting beyond maxNestingDepth (4) is one JSON column holding the rest, not lost.
+    const deepColumn = Object.keys(row!).find((k) => k.startsWith('deep__'))!;
+    expect(JSON.stringify(row![deepColumn])).toContain('bottom');
+  });
+
+  it('commits state and the load record with the data, and reads state back', async () => {
+    await load([{ id: 'a' }], { state: { cursor: 5 } });
+    const dest = await DuckDBDestination.open({ path: dbPath, dataset: 'ds', pipelineName: 'p' });
+    expect(await dest.readState('things')).toEqual({ cursor: 5 });
+    expect(await dest.readState('other')).toBeUndefined();
+    await dest.recordFailedLoad('1.000001', 'other', 'boom', new Date());
+    await dest.close();
+    const loads = await query('SELECT resource, status, CAST(row_counts AS VARCHAR) AS rc, error FROM ds._pipeline_loads ORDER BY status');
+    expect(loads).toEqual([{ resource: 'other', status: 'failed', rc: null, error: 'boom' }, { resource: 'things', status: 'loaded', rc: '{"things":0}'.replace('0', '1'), error: null }]);
+  });
+
+  it('leaves nothing visible when a load is not committed, and the next open clears staging', async () => {
+    const dest = await DuckDBDestination.open({ path: dbPath, dataset: 'ds', pipelineName: 'p' });
+    const w = dest.createResourceWriter({ loadId: newLoadId(), resource: things, writeDisposition: 'merge', primaryKey: ['id'], maxNestingDepth: 4 });
+    await w.write([{ id: 'a', items: [{ k: '1' }] }]);
+    expect(readdirSync(`${dbPath}.staging`).length).toBe(1);
+    await w.abort();
+    expect(readdirSync(`${dbPath}.staging`).length).toBe(0);
+    await dest.close();
+    // A crashed run leaves staging files behind; simulate them.
+    mkdirSync(join(`${dbPath}.staging`, 'leftover'), { recursive: true });
+    writeFileSync(join(`${dbPath}.staging`, 'leftover', '0.ndjson'), '{"#id":"x"}\n');
+    const again = await DuckDBDestination.open({ path: dbPath, dataset: 'ds', pipelineName: 'p' });
+    expect(existsSync(`${dbPath}.staging`)).toBe(false);
+    expect(await again.readState('things')).toBeUndefined();
+    await again.close();
+    expect(await query('SELECT count(*) AS n FROM ds._pipeline_loads')).toEqual([{ n: 0 }]);
+    expect(await query(`SELECT count(*) AS n FROM information_schema.tables WHERE table_name = 'things'`)).toEqual([{ n: 0 }]);
+  });
+
+  it('fails a commit cleanly on a full disk and leaves the database as it was', async () => {
+    await load([{ id: 'a' }], { state: { v: 1 } });
+    const dest = await DuckDBDestination.open({ path: dbPath, dataset: 'ds', pipelineName: 'p' });
+    const w = dest.createResourceWriter({ loadId: newLoadId(), resource: things, writeDisposition: 'merge', primaryKey: ['id'], maxNestingDepth: 4 });
+    // The root table's staging file is a link to /dev/full, so staging fails with ENOSPC.
+    const stagingDir = (w as DuckDBResourceWriter).stagingDir;
+    mkdirSync(stagingDir, { recursive: true });
+    symlinkSync('/dev/full', join(stagingDir, '0.ndjson'));
+    const writeError = await w.write(Array.from({ length: 10 }, (_, i) => ({ id: `n${i}` }))).catch((e: unknown) => e);
+    // Writes are flushed in the background, so the failure shows at the latest on commit.
+    if (writeError !== undefined) expect((writeError as DestinationError).code).toBe('disk_full');
+    const error = await w.commit({ v: 2 }).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(DestinationError);
+    expect((error as DestinationError).code).toBe('disk_full');
+    expect((error as DestinationError).message).toMatch(/disk is full.*free disk space/);
+    await dest.close();
+    expect(await query('SELECT id FROM ds.things')).toEqual([{ id: 'a' }]);
+    expect(await query('SELECT CAST(state AS VARCHAR) AS s FROM ds._pipeline_state')).toEqual([{ s: '{"v":1}' }]);
+  });
+
+  it('reports a non-writable path in one line', async () => {
+    const file = join(dir, 'a-file');
+    writeFileSync(file, 'x');
+    const error = await DuckDBDestination.open({ path: join(file, 'db.duckdb'), dataset: 'ds', pipelineName: 'p' }).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(DestinationError);
+    expect((error as DestinationError).code).toBe('not_writable');
+    expect((error as DestinationError).message).not.toContain('\n');
+    expect((error as DestinationError).hint).toMatch(/writable directory/);
+  });
+
+  it('makes load ids that sort in creation order', () => {
+    const ids = Array.from({ length: 50 }, () => newLoadId());
+    expect([...ids].sort()).toEqual(ids);
+    expect(new Set(ids).size).toBe(50);
+    expect(ids[0]).toMatch(/^\d{10}\.\d{6}$/);
+  });
+});

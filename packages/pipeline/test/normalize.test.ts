@@ -1,0 +1,154 @@
+import { describe, expect, it } from 'vitest';
+import { resources } from 'snapengage-client';
+import { NameAllocator, quoteIdent, snakeCase } from '../src/normalize/naming.js';
+import { ResourceNormalizer, childRowId, rootRowId, type TableState } from '../src/normalize/normalizer.js';
+import { coerce, declaredShape, REJECT } from '../src/normalize/types.js';
+
+/** Runs records through a normalizer and returns the staged rows per table (parsed back from NDJSON). */
+function normalize(records: Record<string, unknown>[], opts: { schema?: Record<string, unknown>; depth?: number; pk?: string[] } = {}) {
+  const n = new ResourceNormalizer(
+    { resource: 'things', recordSchema: opts.schema ?? { type: 'object', properties: {} }, primaryKey: opts.pk ?? ['id'], maxNestingDepth: opts.depth ?? 4, rowIdSalt: 's' },
+    [],
+    [],
+  );
+  const rows = new Map<string, Record<string, unknown>[]>();
+  records.forEach((r, seq) => n.normalize(r, seq, (t: TableState, line: string) => {
+    const list = rows.get(t.def.name) ?? [];
+    list.push(JSON.parse(line));
+    rows.set(t.def.name, list);
+  }));
+  const columns = (table: string) => n.tables().find((t) => t.def.name === table)?.def.columns.map((c) => `${c.name}:${c.type}`);
+  return { n, rows, columns };
+}
+
+describe('snakeCase', () => {
+  it.each([
+    ['widgetId', 'widget_id'],
+    ['emailRequired', 'email_required'],
+    ['HTMLParser', 'html_parser'],
+    ['userID', 'user_id'],
+    ['A B', 'a_b'],
+    ['a_b', 'a_b'],
+    ['a; DROP TABLE x', 'a_drop_table_x'],
+    ['a__b', 'a_b'],
+    ['_id', '_id'],
+    ['"quoted"', 'quoted'],
+    ['9lives', '_9lives'],
+    ['', 'empty'],
+    ['😀', 'u1f600'],
+    ['Grüße', 'grüße'],
+  ])('%j → %j', (key, expected) => {
+    expect(snakeCase(key)).toBe(expected);
+  });
+
+  it('shortens very long keys but keeps them distinct', () => {
+    const a = snakeCase('x'.repeat(300));
+    const b = snakeCase('x'.repeat(299) + 'y');
+    expect(a.length).toBeLessThanOrEqual(100);
+    expect(a).not.toBe(b);
+  });
+
+  it('allocates suffixes on collision and quotes identifiers', () => {
+    const names = new NameAllocator(['_row_id']);
+    expect(names.allocate('a_b')).toBe('a_b');
+    expect(names.allocate('a_b')).toBe('a_b_1');
+    expect(names.allocate('_row_id')).toBe('_row_id_1');
+    expect(quoteIdent('a"b')).toBe('"a""b"');
+  });
+});
+
+describe('schema types', () => {
+  const logs = resources.logs.recordSchema.properties as Record<string, Record<string, unknown>>;
+  it('maps the spec schemas to DuckDB types', () => {
+    expect(declaredShape(logs.proactive_chat!)).toEqual({ kind: 'column', type: 'bool' });
+    expect(declaredShape(logs.chat_duration!)).toEqual({ kind: 'column', type: 'bigint' });
+    expect(declaredShape(logs.latitude!)).toEqual({ kind: 'column', type: 'double' });
+    expect(declaredShape(logs.url!)).toEqual({ kind: 'column', type: 'text' });
+    expect(declaredShape(logs.transcripts!).kind).toBe('table');
+    expect(declaredShape(logs.requester_details!).kind).toBe('object');
+    expect(declaredShape({})).toEqual({ kind: 'column', type: 'json' });
+    expect(declaredShape({ type: 'array', items: { type: 'string' } })).toEqual({ kind: 'column', type: 'text[]' });
+    expect(declaredShape({ type: ['string', 'integer', 'null'] })).toEqual({ kind: 'column', type: 'text' });
+  });
+
+  it('coerces only what fits', () => {
+    expect(coerce('true', 'bool')).toBe(true);
+    expect(coerce('yes', 'bool')).toBe(REJECT);
+    expect(coerce(3, 'text')).toBe('3');
+    expect(coerce(1.5, 'bigint')).toBe(REJECT);
+    expect(coerce(1e20, 'bigint')).toBe(REJECT);
+    expect(coerce(['a', null], 'text[]')).toEqual(['a', null]);
+    expect(coerce(['a', { x: 1 }], 'text[]')).toBe(REJECT);
+  });
+});
+
+describe('ResourceNormalizer', () => {
+  it('flattens objects, keeps scalar lists as lists and makes child tables with ids', () => {
+    const { rows, columns } = normalize([
+      { id: 'c1', details: { name: 'A', emails: ['a@x', 'b@x'] }, items: [{ k: 1, sub: [{ z: true }] }, { k: 2 }] },
+    ]);
+    const root = rows.get('things')![0]!;
+    expect(root).toMatchObject({ '#id': rootRowId('things', ['c1']), '#s': 0, id: 'c1', details__name: 'A', details__emails: ['a@x', 'b@x'] });
+    expect(columns('things')).toEqual(['id:text', 'details__name:text', 'details__emails:text[]']);
+    expect(rows.get('things__items')).toEqual([{ '#s': 0, '#i': 0, k: 1 }, { '#s': 0, '#i': 1, k: 2 }]);
+    // Grandchildren carry their parent's id, computed with the same formula the loader uses in SQL.
+    const parentId = childRowId(root['#id'] as string, 'd["items"]', 0);
+    expect(rows.get('things__items__sub')).toEqual([{ '#p': parentId, '#s': 0, '#i': 0, z: true }]);
+  });
+
+  it('declares the schema columns and child tables up front', () => {
+    const { n } = normalize([], { schema: resources.logs.recordSchema as Record<string, unknown> });
+    const names = n.tables().map((t) => t.def.name);
+    expect(names).toEqual(['things', 'things__javascript_variables', 'things__operator_variables', 'things__labels', 'things__transcripts']);
+    const transcripts = n.tables().find((t) => t.def.name === 'things__transcripts')!;
+    expect(transcripts.def.columns.map((c) => `${c.name}:${c.type}`)).toContain('translations:json');
+    expect(n.root.def.columns.map((c) => c.name)).toContain('requester_details__age');
+  });
+
+  it('sends values that do not fit to variant columns', () => {
+    const { rows, columns } = normalize([
+      { id: 'a', n: 5, flag: true },
+      { id: 'b', n: 'five', flag: 'false' },
+      { id: 'c', n: { deep: 1 }, flag: 'maybe' },
+    ]);
+    expect(columns('things')).toEqual(['id:text', 'n:bigint', 'flag:bool', 'n__v_text:text', 'n__v_json:json', 'flag__v_text:text']);
+    const r = rows.get('things')!;
+    expect(r[1]).toMatchObject({ n__v_text: 'five', flag: false });
+    expect(r[2]).toMatchObject({ n__v_json: { deep: 1 }, flag__v_text: 'maybe' });
+  });
+
+  it('resolves key collisions deterministically', () => {
+    const { rows, columns } = normalize([{ id: 'x', 'A B': 1, a_b: 2, Name: 'N', name: 'n', '': 'e', _row_id: 'mine' }]);
+    expect(columns('things')).toEqual(['id:text', 'a_b:bigint', 'a_b_1:bigint', 'name:text', 'name_1:text', 'empty:text', '_row_id_1:text']);
+    expect(rows.get('things')![0]).toMatchObject({ a_b: 1, a_b_1: 2, name: 'N', name_1: 'n', empty: 'e', _row_id_1: 'mine' });
+  });
+
+  it('stores structures deeper than maxNestingDepth as JSON', () => {
+    const record = { id: 'x', a: { b: { c: 1 } }, list: [{ y: { z: 1 } }] };
+    const one = normalize([record], { depth: 1 });
+    expect(one.columns('things')).toEqual(['id:text', 'a__b:json']);
+    expect(one.columns('things__list')).toEqual(['y:json']);
+    expect(one.rows.get('things')![0]).toMatchObject({ a__b: { c: 1 } });
+    const zero = normalize([record], { depth: 0 });
+    expect(zero.columns('things')).toEqual(['id:text', 'a:json', 'list:json']);
+    expect(zero.rows.get('things')![0]).toMatchObject({ a: { b: { c: 1 } }, list: [{ y: { z: 1 } }] });
+  });
+
+  it('puts scalar items of a child-table list into a value column', () => {
+    const { rows } = normalize([{ id: 'x', items: [{ k: 1 }, 'loose', 7, [1]] }]);
+    expect(rows.get('things__items')).toEqual([
+      { '#s': 0, '#i': 0, k: 1 },
+      { '#s': 0, '#i': 1, value: 'loose' },
+      { '#s': 0, '#i': 2, value: '7' },
+      { '#s': 0, '#i': 3, value__v_json: [1] },
+    ]);
+  });
+
+  it('gives keyless records unique ids and skips nulls and empty lists', () => {
+    const { rows, columns } = normalize([{ a: null, b: [] }, { a: null }], { pk: [] });
+    const r = rows.get('things')!;
+    expect(r).toHaveLength(2);
+    expect(r[0]!['#id']).not.toBe(r[1]!['#id']);
+    expect(columns('things')).toEqual([]);
+  });
+});
