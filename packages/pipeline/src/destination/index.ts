@@ -37,6 +37,10 @@ export function duckdbSettings(opts: { memoryLimit?: string; threads?: number } 
     threads: String(opts.threads ?? (Number(process.env.SNAPENGAGE_DUCKDB_THREADS) || 2)),
     // Bulk INSERT … SELECT need not keep file order; this lets DuckDB stream instead of buffering.
     preserve_insertion_order: 'false',
+    // DuckDB's allocator keeps up to 128 MiB (512 MiB after bulk frees) of freed memory cached per process by
+    // default; returning it early keeps the loader's RSS near its working set (measured: −100 MiB at commit).
+    allocator_flush_threshold: '16MB',
+    allocator_bulk_deallocation_flush_threshold: '16MB',
   };
 }
 
