@@ -168,7 +168,7 @@ export const apiOperations: readonly OperationInfo[] = [
     "security": [
       "apiKey"
     ],
-    "idempotent": true,
+    "idempotent": false,
     "resource": null,
     "loadable": false
   },
@@ -600,13 +600,15 @@ export const resources: { readonly [N in ResourceName]: LoadableResource & { nam
                 "type": [
                   "string",
                   "null"
-                ]
+                ],
+                "description": "[code TAP]"
               },
               "value": {
                 "type": [
                   "string",
                   "null"
-                ]
+                ],
+                "description": "[code TAP]"
               }
             }
           }
@@ -622,13 +624,15 @@ export const resources: { readonly [N in ResourceName]: LoadableResource & { nam
                 "type": [
                   "string",
                   "null"
-                ]
+                ],
+                "description": "[code TAP]"
               },
               "value": {
                 "type": [
                   "string",
                   "null"
-                ]
+                ],
+                "description": "[code TAP]"
               }
             }
           }
@@ -644,13 +648,15 @@ export const resources: { readonly [N in ResourceName]: LoadableResource & { nam
                 "type": [
                   "string",
                   "null"
-                ]
+                ],
+                "description": "[code TAP]"
               },
               "value": {
                 "type": [
                   "string",
                   "null"
-                ]
+                ],
+                "description": "[code TAP]"
               }
             }
           }
@@ -897,6 +903,7 @@ export const resources: { readonly [N in ResourceName]: LoadableResource & { nam
         },
         "messageList": {
           "type": "array",
+          "description": "Messages from `index` on. [doc]",
           "items": {
             "type": "object",
             "description": "[doc DOC-VCA] System messages are slash commands with a trailing space; indexes are not contiguous.",
@@ -986,6 +993,7 @@ export const resources: { readonly [N in ResourceName]: LoadableResource & { nam
     "source": "unverified",
     "recordSchema": {
       "type": "object",
+      "description": "Envelope corroborated for the public/api/v2/chat family [code]; its content is [unverified].",
       "properties": {
         "typing": {
           "description": "A boolean the API may send as the string \"true\"/\"false\" (docs say Boolean, examples show strings). [doc]",
@@ -1107,7 +1115,8 @@ export const resources: { readonly [N in ResourceName]: LoadableResource & { nam
                 "type": [
                   "string",
                   "null"
-                ]
+                ],
+                "description": "[doc]"
               },
               "agentAlias": {
                 "type": [
@@ -1127,7 +1136,8 @@ export const resources: { readonly [N in ResourceName]: LoadableResource & { nam
                 "type": [
                   "string",
                   "null"
-                ]
+                ],
+                "description": "Values not documented. [doc]"
               }
             }
           }
@@ -1184,25 +1194,29 @@ export const resources: { readonly [N in ResourceName]: LoadableResource & { nam
       "description": "A user account; fields not visible in the docs. [inferred]",
       "properties": {
         "email": {
-          "type": "string"
+          "type": "string",
+          "description": "Login email. [inferred from the create-user request]"
         },
         "name": {
           "type": [
             "string",
             "null"
-          ]
+          ],
+          "description": "[inferred from the create-user request]"
         },
         "phone": {
           "type": [
             "string",
             "null"
-          ]
+          ],
+          "description": "[inferred from the create-user request]"
         },
         "accountType": {
           "type": [
             "string",
             "null"
-          ]
+          ],
+          "description": "[inferred from the create-user request]"
         }
       }
     }

@@ -76,6 +76,7 @@ export interface paths {
         /**
          * Send a visitor message, or close the chat.
          * @description [doc] DOC-VCA /send-chat-message/. Parameters in the query string with a form content type. [doc]
+         *     Each call adds a message, so a call that may have reached the server is never replayed [inferred].
          */
         put: operations["sendChatMessage"];
         /**
@@ -170,7 +171,9 @@ export interface components {
         ErrorBody: unknown;
         /** @description A name/value pair. [code TAP schemas/logs.json] */
         NameValue: {
+            /** @description [code TAP] */
             name?: string | null;
+            /** @description [code TAP] */
             value?: string | null;
         };
         /** @description One page of the Logs API. [doc] */
@@ -311,33 +314,43 @@ export interface components {
             /** @description [doc] */
             caseId?: string;
             agentTyping?: components["schemas"]["LooseBoolean"];
+            /** @description Messages from `index` on. [doc] */
             messageList?: components["schemas"]["ChatMessage"][];
         };
         /** @description [doc DOC-VCA] */
         StartChatResult: {
+            /** @description Id of the new case. [doc example] */
             caseId?: string;
+            /** @description Widget the chat was started on. [doc example] */
             widgetId?: string;
         };
         /** @description Echo of the message; `messageType` is a string in the doc example. [doc DOC-VCA] */
         SendChatMessageResult: {
+            /** @description [doc example] */
             caseId?: string;
+            /** @description [doc example] */
             messageBody?: string | null;
+            /** @description A string in the doc example; an integer is accepted too. [doc example; inferred] */
             messageType?: number | string;
         };
         /** @description [unverified] dlt integration page only. */
         VisitorTyping: {
+            /** @description 1 in the only example. [unverified] */
             statusCode?: number;
+            /** @description Envelope corroborated for the public/api/v2/chat family [code]; its content is [unverified]. */
             data?: {
                 typing?: components["schemas"]["LooseBoolean"];
             };
         };
         /** @description Agent of a widget; the doc's field list is cut off after `agentType`. [doc DOC-PROV widget format] */
         WidgetAgent: {
+            /** @description [doc] */
             agentId?: string | null;
             /** @description Agent display name. [doc] */
             agentAlias?: string | null;
             /** @description Link to the agent image (53x53 px recommended). [doc] */
             agentAvatar?: string | null;
+            /** @description Values not documented. [doc] */
             agentType?: string | null;
         };
         /** @description A widget; fields mirror the documented widget request format plus `uuid`. [doc + inferred] */
@@ -354,9 +367,13 @@ export interface components {
         };
         /** @description A user account; fields not visible in the docs. [inferred] */
         User: {
+            /** @description Login email. [inferred from the create-user request] */
             email?: string;
+            /** @description [inferred from the create-user request] */
             name?: string | null;
+            /** @description [inferred from the create-user request] */
             phone?: string | null;
+            /** @description [inferred from the create-user request] */
             accountType?: string | null;
         };
         /** @description [doc DOC-PROV] */

@@ -2,7 +2,7 @@
 // Everything here comes from the spec: security schemes, which credential each operation needs, and the
 // `x-snapengage-resource` loading hints with the JSON Schema of each resource's records.
 import {
-  CREDENTIAL_EXTENSION, HTTP_METHODS, RESOURCE_EXTENSION, resolveLocalRef, type Json,
+  CREDENTIAL_EXTENSION, HTTP_METHODS, IDEMPOTENT_EXTENSION, RESOURCE_EXTENSION, resolveLocalRef, type Json,
 } from './validate-spec.js';
 
 const MAX_SCHEMA_DEPTH = 32;
@@ -73,7 +73,7 @@ export function buildCatalogSource(spec: Json): string {
       const ext = op[RESOURCE_EXTENSION];
       operations.push({
         operationId: op.operationId ?? null, method: method.toUpperCase(), path, security,
-        idempotent: method !== 'post' && method !== 'patch', resource: ext?.name ?? null, loadable: ext?.loadable === true,
+        idempotent: op[IDEMPOTENT_EXTENSION] ?? (method !== 'post' && method !== 'patch'), resource: ext?.name ?? null, loadable: ext?.loadable === true,
       });
       if (!ext) continue;
       const credentialEnv = ext.credential ? schemes[ext.credential]?.[CREDENTIAL_EXTENSION]?.env : null;

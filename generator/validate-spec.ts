@@ -12,6 +12,8 @@ const extensionSchema = require('./resource-extension.schema.json') as object;
 
 export const RESOURCE_EXTENSION = 'x-snapengage-resource';
 export const CREDENTIAL_EXTENSION = 'x-snapengage-credential';
+/** Operation-level override of the method's idempotency (a PUT that appends is not safe to replay). */
+export const IDEMPOTENT_EXTENSION = 'x-snapengage-idempotent';
 export const HTTP_METHODS = ['get', 'put', 'post', 'delete', 'patch', 'head', 'options'] as const;
 
 export interface SpecProblem {
@@ -115,6 +117,9 @@ function checkResourceExtensions(spec: Json, at: (ptr: string, message: string) 
       const op = item?.[method];
       if (!op) continue;
       const opPtr = pointer('paths', path, method);
+      if (op[IDEMPOTENT_EXTENSION] !== undefined && typeof op[IDEMPOTENT_EXTENSION] !== 'boolean') {
+        at(`${opPtr}/${IDEMPOTENT_EXTENSION}`, `${IDEMPOTENT_EXTENSION} must be true or false`);
+      }
       const ext = op[RESOURCE_EXTENSION];
       if (method === 'get' && ext === undefined) {
         at(opPtr, `every GET needs ${RESOURCE_EXTENSION} (set loadable: false to opt out)`);

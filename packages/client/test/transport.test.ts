@@ -104,6 +104,14 @@ describe('retries', () => {
     expect(server.requests.every((r) => r.method === 'POST' && r.headers['x-api-key'] === API_KEY)).toBe(true);
   });
 
+  it('never replays the send-message PUT: the spec marks it x-snapengage-idempotent: false', async () => {
+    const server = await serve((_req, res) => sendJson(res, 503, {}));
+    const { client } = clientFor(server);
+    const result = await client.PUT('/api/v1/chat', { params: { query: { caseId: 'c1', messageType: 1, messageBody: 'hello' } } });
+    expect(result.response.status).toBe(503);
+    expect(server.requests).toHaveLength(1);
+  });
+
   it('retries a POST whose connection was refused (it never reached a server)', async () => {
     const server = await serve(() => undefined);
     const url = server.url;

@@ -183,7 +183,7 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbo
 
   const server = createServer((req, res) => {
     handle(req, res).catch((caught: unknown) => {
-      process.stderr.write(`snapengage-sandbox: internal error on ${req.method} ${req.url}: ${(caught as Error)?.stack ?? String(caught)}\n`);
+      process.stderr.write(`snapengage-sandbox: internal error on ${req.method} ${(req.url ?? '').split('?')[0]}: ${(caught as Error)?.stack ?? String(caught)}\n`);
       if (!res.headersSent) writeReply(res, error(500, 'internal sandbox error'), {});
       else res.destroy();
     });

@@ -1,13 +1,14 @@
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
 import { fileURLToPath } from 'node:url';
-import { beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 
-// The built CLI: env lines first on stdout, serves, exits 0 on SIGTERM/SIGINT; bad flags exit 2.
+// The CLI: env lines first on stdout, serves, exits 0 on SIGTERM/SIGINT; bad flags exit 2. It runs from its
+// TypeScript source through tsx's loader (the same node process, so signals reach it directly): rebuilding
+// dist/ here would race with other test files that spawn the built CLI.
 
-const PACKAGE_DIR = fileURLToPath(new URL('..', import.meta.url));
-const CLI = fileURLToPath(new URL('../dist/cli.js', import.meta.url));
-const TSC = fileURLToPath(new URL('../../../node_modules/typescript/bin/tsc', import.meta.url));
+const CLI_SOURCE = fileURLToPath(new URL('../src/cli.ts', import.meta.url));
+const CLI = ['--import', 'tsx', CLI_SOURCE];
 const ENV_NAMES = [
   'SNAPENGAGE_BASE_URL',
   'SNAPENGAGE_ORG_ID',
@@ -19,10 +20,6 @@ const ENV_NAMES = [
   'SNAPENGAGE_START_DATE',
 ];
 
-beforeAll(() => {
-  execFileSync(process.execPath, [TSC, '-p', 'tsconfig.build.json'], { cwd: PACKAGE_DIR, stdio: 'pipe' });
-});
-
 interface Started {
   child: ChildProcess;
   env: Record<string, string>;
@@ -32,7 +29,7 @@ interface Started {
 
 /** Spawns the CLI and waits (bounded by the test timeout) until it printed the eight env lines. */
 async function startCli(args: string[]): Promise<Started> {
-  const child = spawn(process.execPath, [CLI, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(process.execPath, [...CLI, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
   let stdout = '';
   let stderr = '';
   child.stderr?.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
@@ -49,7 +46,7 @@ async function startCli(args: string[]): Promise<Started> {
 
 function runCli(args: string[]): { status: number | null; stdout: string; stderr: string } {
   try {
-    const stdout = execFileSync(process.execPath, [CLI, ...args], { stdio: 'pipe', encoding: 'utf8' });
+    const stdout = execFileSync(process.execPath, [...CLI, ...args], { stdio: 'pipe', encoding: 'utf8' });
     return { status: 0, stdout, stderr: '' };
   } catch (caught) {
     const failure = caught as { status: number | null; stdout: string; stderr: string };

@@ -23,7 +23,10 @@ async function observe(sandbox: Sandbox): Promise<Observed> {
     expect(responseProblems('/api/v1/chat/{widgetId}', 'GET', { status: 429, contentType: response.headers.get('content-type'), text })).toEqual([]);
     return '429';
   }
-  if (response.status === 500) return '500';
+  if (response.status === 500) {
+    expect(responseProblems('/api/v1/chat/{widgetId}', 'GET', { status: 500, contentType: response.headers.get('content-type'), text })).toEqual([]);
+    return '500';
+  }
   if (response.status !== 200) return `status ${response.status}`;
   try {
     JSON.parse(text);
