@@ -1,4 +1,5 @@
 // Flag mode and hostile input: the built CLI spawned with a non-TTY stdin into temp dirs, as CI or an agent runs it.
+import { spawnSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync, existsSync, readdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -47,6 +48,20 @@ describe('flag mode', () => {
     const run = runCli(['child-only', '--resources', 'chat_poll', '--no-install', '--no-git'], cwd);
     expect(run.status).toBe(0);
     expect(pipelineResources(readFileSync(join(cwd, 'child-only/src/pipeline.ts'), 'utf8'))).toEqual(['logs', 'chat_poll']);
+  });
+
+  const hasGit = spawnSync('git', ['--version']).error === undefined;
+  it.skipIf(!hasGit)('--git makes the project a git repository', () => {
+    const run = runCli(['with-git', '--resources', 'users', '--no-install', '--git'], cwd);
+    expect(run.status, run.stderr).toBe(0);
+    expect(run.stdout).toContain('initialized a git repository');
+    const dir = join(cwd, 'with-git');
+    expect(existsSync(join(dir, '.git'))).toBe(true);
+    const status = spawnSync('git', ['status', '--porcelain', '--untracked-files=all'], { cwd: dir, encoding: 'utf8' });
+    expect(status.status, status.stderr).toBe(0);
+    expect(status.stdout.split('\n').filter(Boolean).sort()).toEqual(
+      ['.env.example', '.gitignore', 'AGENTS.md', 'README.md', 'package.json', 'src/pipeline.ts', 'test/pipeline.test.ts', 'tsconfig.json'].map((f) => `?? ${f}`),
+    );
   });
 
   it('--help and --version answer without writing anything', () => {

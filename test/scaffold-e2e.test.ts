@@ -2,7 +2,7 @@
 // against the sandbox → the DuckDB file holds exactly the sandbox's truth; then --add a resource and run again.
 // One install, reused by every step (installs dominate the time).
 import { spawn } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -92,6 +92,17 @@ describe('scaffold → install → run against the sandbox', () => {
     const show = await npm(['run', 'show']);
     expect(show.status, show.output).toBe(0);
     expect(show.output).toMatch(/logs\s+300 rows/);
+  });
+
+  it("the README's openDataset snippet runs as written", async () => {
+    const readme = readFileSync(join(project, 'README.md'), 'utf8');
+    const snippet = /```ts\n([\s\S]*?)```/.exec(readme)?.[1];
+    expect(snippet).toContain("FROM logs'");
+    writeFileSync(join(project, 'query.ts'), snippet!);
+    const query = await npm(['exec', '--', 'tsx', 'query.ts']);
+    expect(query.status, query.output).toBe(0);
+    expect(query.output).toMatch(/│\s*0\s*│\s*300\s*│/);
+    rmSync(join(project, 'query.ts'));
   });
 
   it('--add chat_poll edits the project; the next run loads it without duplicating logs', async () => {

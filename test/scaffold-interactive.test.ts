@@ -1,39 +1,12 @@
 // Interactive mode: the real @clack/prompts questions, driven through injected streams that claim to be a TTY.
-import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { PassThrough } from 'node:stream';
 import { parseEnv } from 'node:util';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { main } from '../packages/create-snapengage-pipeline/src/index.js';
-import { pipelineResources } from '../packages/create-snapengage-pipeline/test/helpers.js';
-
-const DOWN = '\x1b[B';
-const ENTER = '\r';
-const CTRL_C = '\x03';
-
-function fakeTerminal() {
-  const stdin = Object.assign(new PassThrough(), { isTTY: true, setRawMode: () => stdin });
-  const stdout = Object.assign(new PassThrough(), { isTTY: true, columns: 120, rows: 40 });
-  const stderr = new PassThrough();
-  let out = '';
-  let err = '';
-  stdout.on('data', (chunk: Buffer) => (out += chunk.toString()));
-  stderr.on('data', (chunk: Buffer) => (err += chunk.toString()));
-  /** Waits (bounded) until the screen shows `text` after what was already consumed, then types `keys`. */
-  let seen = 0;
-  async function answer(text: string, ...keys: string[]) {
-    for (let i = 0; i < 200 && !out.slice(seen).includes(text); i++) await new Promise((r) => setTimeout(r, 25));
-    const at = out.indexOf(text, seen);
-    if (at < 0) throw new Error(`prompt "${text}" never appeared; screen:\n${out.slice(-2000)}`);
-    seen = at + text.length;
-    for (const key of keys) {
-      stdin.write(key);
-      await new Promise((r) => setTimeout(r, 5));
-    }
-  }
-  return { stdin, stdout, stderr, answer, output: () => out, errors: () => err };
-}
+import { CTRL_C, DOWN, ENTER, fakeTerminal, pipelineResources } from '../packages/create-snapengage-pipeline/test/helpers.js';
 
 let cwd: string;
 beforeEach(() => {
@@ -72,6 +45,27 @@ describe('interactive prompts', () => {
     expect(term.output()).not.toContain('s3cret');
     expect(term.output()).not.toContain('prov-key');
     expect(readFileSync(join(dir, '.gitignore'), 'utf8')).toMatch(/^\.env$/m);
+  });
+
+  it('asks whether to install and to init git, and does what was answered', async () => {
+    const term = fakeTerminal();
+    const done = main({ argv: ['git-proj', '--resources', 'users'], env: {}, cwd, stdin: term.stdin, stdout: term.stdout, stderr: term.stderr });
+    await term.answer('Enter credentials now?', ENTER);
+    await term.answer('Install dependencies with npm?', 'n');
+    await term.answer('Initialize a git repository?', 'y');
+    expect(await done, term.errors()).toBe(0);
+    const dir = join(cwd, 'git-proj');
+    expect(existsSync(join(dir, 'node_modules'))).toBe(false);
+    expect(term.output()).toMatch(/Next:[\s\S]*npm install/);
+    const git = spawnSync('git', ['status', '--porcelain', '--untracked-files=all'], { cwd: dir, encoding: 'utf8' });
+    if (git.error) {
+      // No git on this machine: the scaffolder must say it skipped, not fail.
+      expect(term.output()).toContain('git not found; skipped git init');
+      return;
+    }
+    expect(term.output()).toContain('initialized a git repository');
+    expect(existsSync(join(dir, '.git'))).toBe(true);
+    expect(git.stdout).toContain('?? src/pipeline.ts');
   });
 
   it('re-asks for an invalid directory name instead of failing', async () => {

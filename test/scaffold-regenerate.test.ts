@@ -7,11 +7,12 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import YAML from 'yaml';
 import { openDataset } from 'snapengage-pipeline';
 import { startSandbox, type Sandbox } from 'snapengage-sandbox';
-import { pipelineResources, repoRoot } from '../packages/create-snapengage-pipeline/test/helpers.js';
+import { ENTER, fakeTerminal, pipelineResources, repoRoot, UP } from '../packages/create-snapengage-pipeline/test/helpers.js';
 
 const WORKSPACES: Record<string, string> = {
   'snapengage-client': 'client',
@@ -103,7 +104,17 @@ describe('a regenerated catalog flows through with no code edits', () => {
     const cli = join(copy, 'packages/create-snapengage-pipeline/dist/cli.js');
     expect(await run(process.execPath, [cli, '--help'], work)).toContain('users, agents');
 
-    await run(process.execPath, [cli, 'regen-proj', '--resources', 'agents,logs', '--packages', join(copy, '.packs'), '--no-install', '--no-git'], work);
+    // The copy's built scaffolder, in-process on a fake terminal: the multiselect offers the new resource with its
+    // description (shown on the highlighted option); logs is preselected, UP wraps to agents (last), space picks it.
+    const { main } = (await import(pathToFileURL(join(copy, 'packages/create-snapengage-pipeline/dist/index.js')).href)) as typeof import('../packages/create-snapengage-pipeline/src/index.js');
+    const term = fakeTerminal();
+    const done = main({ argv: ['regen-proj', '--packages', join(copy, '.packs'), '--no-install', '--no-git'], env: {}, cwd: work, stdin: term.stdin, stdout: term.stdout, stderr: term.stderr });
+    await term.answer('Which resources', UP);
+    await term.answer('agents', ' ', ENTER);
+    await term.answer('First day to load', ENTER);
+    await term.answer('Enter credentials now?', ENTER);
+    expect(await done, term.errors()).toBe(0);
+    expect(term.output()).toMatch(/agents.*Agents of the account \(test fixture endpoint\)\. \(SNAPENGAGE_PROVISIONING_KEY\)/);
     const project = join(work, 'regen-proj');
     expect(pipelineResources(readFileSync(join(project, 'src/pipeline.ts'), 'utf8'))).toEqual(['logs', 'agents']);
     expect(readFileSync(join(project, 'src/pipeline.ts'), 'utf8')).toContain('Agents of the account (test fixture endpoint).');

@@ -18,6 +18,8 @@ export interface ResourceChoice {
   /** Resource whose records this one reads (it is added with it), or null. */
   parent: string | null;
   incremental: boolean;
+  /** Env var with the first day an incremental resource loads (asked as the start date, not as a credential), or null. */
+  startDateEnv: string | null;
   envVars: EnvVarChoice[];
 }
 
@@ -30,6 +32,7 @@ function toChoice(entry: CatalogEntry): ResourceChoice {
     credentialEnv: entry.credentialEnv,
     parent: entry.parent,
     incremental: entry.incremental !== null,
+    startDateEnv: entry.incremental?.initialStartEnv ?? null,
     envVars: entry.envVars.map((v) => ({ ...v, description: howToGet(v.name, v.description) })),
   };
 }
@@ -42,6 +45,12 @@ function howToGet(env: string, fallback: string): string {
 
 export function loadCatalog(): ResourceChoice[] {
   return resourceNames.map((name) => toChoice(resources[name] as CatalogEntry));
+}
+
+/** The default selection: the first top-level resource in the spec's order (a child needs its parent anyway). */
+export function defaultResources(catalog: readonly ResourceChoice[]): string[] {
+  const first = catalog.find((c) => c.parent === null) ?? catalog[0];
+  return first ? [first.name] : [];
 }
 
 /** Chosen names plus their parents (a child resource reads its parent's records), in catalog order. */

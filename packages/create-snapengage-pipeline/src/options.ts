@@ -1,7 +1,7 @@
 // Turns argv + env + "is stdin a TTY" into what to do. Pure (no fs, no prompts) so every flag combination is
 // unit-testable; prompting for what is missing, and checking the file system, happen later.
 import { parseArgs } from 'node:util';
-import { loadCatalog, unknownResources, type ResourceChoice } from './catalog.js';
+import { defaultResources, loadCatalog, unknownResources, type ResourceChoice } from './catalog.js';
 
 export type PackageManager = 'npm' | 'pnpm' | 'yarn' | 'bun';
 
@@ -34,7 +34,6 @@ export type Resolved =
   | { kind: 'add'; dir: string; resources: string[]; packagesDir: string | null };
 
 export const DEFAULT_DIR = 'snapengage-pipeline';
-export const DEFAULT_RESOURCES = ['logs'];
 
 const flagSpec = {
   resources: { type: 'string' },
@@ -166,13 +165,12 @@ export function resolveOptions(
   const interactive = values.yes ? false : (interactiveFlag ?? isTTY);
   const defaults: Answers = {
     dir: DEFAULT_DIR,
-    resources: DEFAULT_RESOURCES.filter((r) => catalog.some((c) => c.name === r)),
+    resources: defaultResources(catalog),
     startDate: null,
     credentials: null,
     install: true,
     git: true,
   };
-  if (defaults.resources.length === 0 && catalog[0]) defaults.resources = [catalog[0].name];
 
   if (!interactive && !values.yes) {
     // Never wait for input nobody can type: name every missing flag on one line and stop.

@@ -29,8 +29,10 @@ function newProject(): Project {
   });
 }
 
-export function resourceEntry(choice: ResourceChoice, startDate: string | null): ResourceEntry {
-  return choice.incremental && startDate ? { incremental: { startDate } } : true;
+// The return type is spelled out (checked against ResourceEntry by `satisfies`) so the emitted .d.ts does not import
+// snapengage-pipeline, which is only a devDependency.
+export function resourceEntry(choice: ResourceChoice, startDate: string | null): true | { incremental: { startDate: string } } {
+  return choice.incremental && startDate ? ({ incremental: { startDate } } satisfies ResourceEntry) : (true satisfies ResourceEntry);
 }
 
 /** Writes a plain-data value (booleans, numbers, strings, arrays, objects) as a TypeScript expression. */

@@ -7,7 +7,7 @@ import { envVarsFor, withParents, type ResourceChoice } from './catalog.js';
 import { dependencySpecs } from './dependencies.js';
 import { renderDotEnv, type EnvVarContext } from './env-file.js';
 import type { PackageManager } from './options.js';
-import { PIPELINE_FILE, renderPipelineSource } from './pipeline-source.js';
+import { DEFAULT_DATASET, DEFAULT_DUCKDB_PATH, PIPELINE_FILE, renderPipelineSource } from './pipeline-source.js';
 import { createRenderer, type Renderer } from './render.js';
 import type { Target } from './target.js';
 
@@ -48,6 +48,10 @@ export function renderProjectFiles(
     projectName: plan.target.name,
     pm: packageManagerCommands(plan.packageManager),
     resources: chosen,
+    // The README's examples name a table the project really loads, and a resource it can still add.
+    firstTable: chosen[0]?.name ?? null,
+    addExample: catalog.find((c) => !names.includes(c.name))?.name ?? null,
+    destination: { path: DEFAULT_DUCKDB_PATH, dataset: DEFAULT_DATASET },
     catalog,
     envVars: envVarContexts(names, catalog),
     ...dependencySpecs(plan.packagesDir),

@@ -103,7 +103,8 @@ export const askWithClack: AskAnswers = async (context) => {
     if (now === 'now') {
       credentials = {};
       // The start date was asked above and lives in src/pipeline.ts.
-      for (const v of envVarsFor(names, catalog).filter((e) => e.name !== 'SNAPENGAGE_START_DATE')) {
+      const startDateEnvs = new Set(catalog.filter((c) => names.includes(c.name)).map((c) => c.startDateEnv));
+      for (const v of envVarsFor(names, catalog).filter((e) => !startDateEnvs.has(e.name))) {
         const message = `${v.name}${v.required ? '' : ' (optional)'}: ${v.description}`;
         const value = v.secret
           ? answered(await p.password({ ...io, message, mask: '•' }))

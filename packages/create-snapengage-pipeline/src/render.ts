@@ -1,6 +1,6 @@
 // Renders the handlebars templates in the top-level templates/ (copied into the package on build). Every value goes
-// through a helper that escapes it for the file type: `json` for JSON, `md` for Markdown, `comment` for one-line
-// comments. HTML escaping is off (noEscape) because none of the outputs is HTML; `strict` fails on a missing field.
+// through a helper that escapes it for the file type: `json` for JSON, `md` for Markdown, `code` for Markdown code,
+// `comment` for one-line comments. HTML escaping is off (noEscape) because none of the outputs is HTML; `strict` fails on a missing field.
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join, relative, sep } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -31,6 +31,8 @@ function createHandlebars(root: string, partialSources: Map<string, string>): ty
   const hb = Handlebars.create();
   hb.registerHelper('json', (value: unknown) => JSON.stringify(value));
   hb.registerHelper('md', (value: unknown) => escapeMarkdown(String(value)));
+  // Inside a code span or block Markdown escapes show literally; only a backtick or a line break could break out.
+  hb.registerHelper('code', (value: unknown) => String(value).replace(/[`\r\n]+/g, ' '));
   hb.registerHelper('comment', (value: unknown) => oneLineComment(String(value)));
   const partials = join(root, 'partials');
   if (existsSync(partials)) {

@@ -44,6 +44,19 @@ describe('rendered project files', () => {
     expect(Object.keys(parseEnv(env))).not.toContain('SNAPENGAGE_API_KEY');
   });
 
+  it('README queries a table the project loads, with what the project installs', () => {
+    const readme = renderProjectFiles(plan(['widgets']), catalog).get('README.md')!;
+    expect(readme).toContain("await ds.sql('SELECT COUNT(*) AS n FROM widgets')");
+    expect(readme).toContain("import { openDataset } from 'snapengage-pipeline';");
+    expect(readme).toContain('npm run show');
+    expect(readme).toMatch(/Optional.*DuckDB CLI[\s\S]*duckdb snapengage\.duckdb "SELECT COUNT\(\*\) FROM snapengage_data\.widgets"/);
+    expect(readme).toContain('--resources widgets');
+    expect(readme).toContain('--add logs');
+    expect(readme).not.toMatch(/\blogs\b.*(FROM|--resources)/);
+    // Code spans show names as they are, without Markdown escapes.
+    expect(renderProjectFiles(plan(['chat_poll']), catalog).get('README.md')).toContain('Resources: `logs`, `chat_poll`.');
+  });
+
   it('writes .env only when credentials were given, quoted so they read back exactly', () => {
     const credentials = { SNAPENGAGE_API_TOKEN: `to'k"en#1 $HOME`, SNAPENGAGE_ORG_ID: 'org', SNAPENGAGE_WIDGET_ID: '' };
     const files = renderProjectFiles({ ...plan(['logs']), credentials }, catalog);

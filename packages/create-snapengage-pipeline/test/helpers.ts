@@ -4,6 +4,7 @@ import { spawnSync } from 'node:child_process';
 import { mkdirSync, readdirSync, rmdirSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { PassThrough } from 'node:stream';
 import { fileURLToPath } from 'node:url';
 import { Node, Project, SyntaxKind } from 'ts-morph';
 
@@ -101,4 +102,33 @@ export function listTree(dir: string, base = dir): string[] {
   return readdirSync(dir, { withFileTypes: true })
     .flatMap((e) => (e.isDirectory() ? listTree(join(dir, e.name), base) : [join(dir, e.name).slice(base.length + 1)]))
     .sort();
+}
+
+export const UP = '\x1b[A';
+export const DOWN = '\x1b[B';
+export const ENTER = '\r';
+export const CTRL_C = '\x03';
+
+/** Streams that pretend to be a terminal, for driving the real @clack/prompts questions in-process. */
+export function fakeTerminal() {
+  const stdin = Object.assign(new PassThrough(), { isTTY: true, setRawMode: () => stdin });
+  const stdout = Object.assign(new PassThrough(), { isTTY: true, columns: 120, rows: 40 });
+  const stderr = new PassThrough();
+  let out = '';
+  let err = '';
+  stdout.on('data', (chunk: Buffer) => (out += chunk.toString()));
+  stderr.on('data', (chunk: Buffer) => (err += chunk.toString()));
+  /** Waits (bounded) until the screen shows `text` after what was already consumed, then types `keys`. */
+  let seen = 0;
+  async function answer(text: string, ...keys: string[]) {
+    for (let i = 0; i < 200 && !out.slice(seen).includes(text); i++) await new Promise((r) => setTimeout(r, 25));
+    const at = out.indexOf(text, seen);
+    if (at < 0) throw new Error(`prompt "${text}" never appeared; screen:\n${out.slice(-2000)}`);
+    seen = at + text.length;
+    for (const key of keys) {
+      stdin.write(key);
+      await new Promise((r) => setTimeout(r, 5));
+    }
+  }
+  return { stdin, stdout, stderr, answer, output: () => out, errors: () => err };
 }

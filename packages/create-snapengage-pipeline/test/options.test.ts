@@ -29,6 +29,12 @@ describe('resolveOptions', () => {
     expect(r).toMatchObject({ kind: 'create', interactive: false, given: {}, defaults: { dir: 'snapengage-pipeline', resources: ['logs'] } });
   });
 
+  it('the default resource is the catalog\'s first top-level one, in spec order', () => {
+    const byName = (n: string) => catalog.find((c) => c.name === n)!;
+    const reordered = [byName('chat_poll'), byName('widgets'), byName('logs')];
+    expect(resolveOptions(['--yes'], {}, false, reordered)).toMatchObject({ defaults: { resources: ['widgets'] } });
+  });
+
   it('is interactive on a TTY unless --no-interactive', () => {
     expect(resolveOptions([], {}, true, catalog)).toMatchObject({ kind: 'create', interactive: true });
     expect(resolveOptions(['--no-interactive'], {}, true, catalog)).toMatchObject({ kind: 'usage-error' });
