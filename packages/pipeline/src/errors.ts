@@ -1,6 +1,9 @@
 // Every failure the user can act on becomes ONE line (what, where, how to fix) and an exit code. Messages never carry
 // secrets: URLs come from the client already redacted, and credentials are only ever named by their env var.
-import { resources, securitySchemes, type ResourceName } from 'snapengage-client';
+import { resources, securitySchemes, type LoadableResource, type ResourceName } from 'snapengage-client';
+
+/** The loader's own variable for the API origin (read in plan.ts); not part of any resource's catalog entry. */
+const BASE_URL_ENV = 'SNAPENGAGE_BASE_URL';
 
 /** Base class of the loader's errors; `message` is one line meant for a human. */
 export class PipelineError extends Error {
@@ -64,6 +67,38 @@ function credentialHint(resourceName: string): string {
   return `check ${scheme.env} (${scheme.howToGet})`;
 }
 
+/**
+ * The id env vars a resource's request is built from (`params` read from env), its own and its parents' (a child's
+ * ids come from its parent's records), taken from the catalog; the union over every resource when the name is unknown.
+ */
+function idEnvVars(resourceName: string): string[] {
+  const chain: LoadableResource[] = [];
+  let current: LoadableResource | undefined = resources[resourceName as ResourceName];
+  for (let depth = 0; current && depth < 10; depth++) {
+    chain.push(current);
+    current = current.parent ? resources[current.parent as ResourceName] : undefined;
+  }
+  const from = chain.length > 0 ? chain : Object.values(resources);
+  const names = new Set<string>();
+  for (const resource of from) {
+    for (const param of Object.values(resource.params)) if (param.from === 'env') names.add(param.env);
+  }
+  return [...names];
+}
+
+/** The env vars that shape a resource's request parameters: its ids and its incremental start date. */
+function parameterEnvVars(resourceName: string): string[] {
+  const known = resources[resourceName as ResourceName] as LoadableResource | undefined;
+  const from = known ? [known] : Object.values(resources);
+  const names = new Set(idEnvVars(resourceName));
+  for (const resource of from) {
+    if (resource.incremental) names.add(resource.incremental.initialStartEnv);
+    // Any other non-secret variable the resource reads also ends up in its parameters.
+    for (const variable of resource.envVars) if (!variable.secret && variable.name !== resource.credentialEnv) names.add(variable.name);
+  }
+  return [...names];
+}
+
 function originOf(url: string | undefined): string {
   if (!url) return 'the SnapEngage API';
   try {
@@ -89,10 +124,10 @@ export function describeExtractError(error: unknown, resourceName: string): Pipe
       fix = `the credential was refused: ${credentialHint(resourceName)}`;
       break;
     case 'not_found':
-      fix = 'not found: check the ids in SNAPENGAGE_ORG_ID / SNAPENGAGE_WIDGET_ID and SNAPENGAGE_BASE_URL';
+      fix = `not found: check ${[...idEnvVars(resourceName), BASE_URL_ENV].join(' / ')}`;
       break;
     case 'network':
-      fix = `cannot reach ${originOf(error.url)}${retried}: check SNAPENGAGE_BASE_URL and your network`;
+      fix = `cannot reach ${originOf(error.url)}${retried}: check ${BASE_URL_ENV} and your network`;
       break;
     case 'timeout':
       fix = `timed out${retried}: raise connection.timeoutMs or lower concurrency`;
@@ -104,10 +139,10 @@ export function describeExtractError(error: unknown, resourceName: string): Pipe
       fix = `server error${retried}: retry later`;
       break;
     case 'invalid_response':
-      fix = `the response was not the expected JSON${retried}: check SNAPENGAGE_BASE_URL points at the SnapEngage API`;
+      fix = `the response was not the expected JSON${retried}: check ${BASE_URL_ENV} points at the SnapEngage API`;
       break;
     case 'bad_request':
-      fix = 'the API refused the parameters: check SNAPENGAGE_START_DATE and the ids in your environment';
+      fix = `the API refused the parameters: check ${parameterEnvVars(resourceName).join(' / ') || 'the pipeline config'}`;
       break;
     case 'aborted':
       return new AbortedError(`Run cancelled while extracting ${resourceName}`, { cause: error });

@@ -53,6 +53,8 @@ export class TokenBucket {
     readonly ratePerSecond: number,
     readonly burst: number = Math.max(1, Math.ceil(ratePerSecond)),
     private readonly now: () => number = () => performance.now(),
+    /** Injectable so tests can drive the bucket with a fake clock and no real waiting. */
+    private readonly wait: (ms: number, signal?: AbortSignal) => Promise<void> = sleep,
   ) {
     if (!(ratePerSecond >= 0)) throw new RangeError(`rateLimit.requestsPerSecond must be >= 0, got ${ratePerSecond}`);
     this.tokens = burst;
@@ -75,7 +77,7 @@ export class TokenBucket {
     this.refill();
     if (this.tokens < 1) {
       const waitMs = ((1 - this.tokens) / this.ratePerSecond) * 1000;
-      await sleep(waitMs, signal);
+      await this.wait(waitMs, signal);
       this.refill();
     }
     this.tokens -= 1;

@@ -1,6 +1,9 @@
 // runPipeline: plan → open DuckDB → extract (concurrent, rate-limited) while writing pages as they arrive → commit
 // each resource in one transaction (data + state + load row) → LoadInfo. On any failure every writer is aborted,
-// so the database keeps exactly what it had before the run.
+// so the data tables keep exactly what they had before the run (see `createdByThisRun` for the file itself).
+import { existsSync } from 'node:fs';
+import { rm } from 'node:fs/promises';
+import { resolve } from 'node:path';
 import { createSnapEngageClient, type ResourceName } from 'snapengage-client';
 import type { PipelineConfig, SourceRecord } from './config.js';
 import { DuckDBDestination, newLoadId, type ResourceWriter } from './destination/index.js';
@@ -92,12 +95,20 @@ export async function runPipeline(config: PipelineConfig, options: RunOptions = 
     if (stat) stat.requests++;
   });
 
+  // A failed run must leave the database as it was. A file this run created holds nothing of value until something
+  // commits, so on failure it is removed again; an existing file keeps its data and only gains the `failed` row(s) in
+  // `_pipeline_loads` (bookkeeping that says a run was attempted and why it failed; no data table is touched).
+  const filePath = plan.destination.path === ':memory:' ? undefined : resolve(plan.destination.path);
+  const createdByThisRun = filePath !== undefined && !existsSync(filePath);
+  let committed = 0;
   let destination: DuckDBDestination;
   try {
     destination = await DuckDBDestination.open({ path: plan.destination.path, dataset: plan.destination.dataset, pipelineName: plan.pipelineName });
   } catch (error) {
+    if (createdByThisRun) await removeDatabaseFiles(filePath);
     throw describeDestinationError(error, plan.destination.path);
   }
+  let failed = false;
   const loadId = newLoadId();
   const writers = new Map<string, ResourceWriter>();
   let queue: WriteQueue | undefined;
@@ -149,6 +160,7 @@ export async function runPipeline(config: PipelineConfig, options: RunOptions = 
       const state = newState.get(p.name) ?? previousState.get(p.name) ?? null;
       const result = await commitWriter(writers.get(p.name)!, state, plan.destination.path);
       writers.delete(p.name);
+      committed++;
       for (const [table, count] of Object.entries(result.rowCounts)) rowCounts[table] = (rowCounts[table] ?? 0) + count;
     }
     options.progress?.(snapshot(true));
@@ -164,6 +176,7 @@ export async function runPipeline(config: PipelineConfig, options: RunOptions = 
       options.limitPages,
     );
   } catch (error) {
+    failed = true;
     const failure = signal.aborted && !(error instanceof PipelineError) ? new AbortedError('Run cancelled') : error;
     const mapped = failure instanceof PipelineError ? failure : describeDestinationError(failure, plan.destination.path);
     await queue?.drain();
@@ -175,7 +188,13 @@ export async function runPipeline(config: PipelineConfig, options: RunOptions = 
     throw mapped;
   } finally {
     await destination.close().catch(() => undefined);
+    if (failed && createdByThisRun && committed === 0) await removeDatabaseFiles(filePath);
   }
+}
+
+/** Removes a database file this run created, with DuckDB's WAL and the loader's staging directory. */
+async function removeDatabaseFiles(path: string): Promise<void> {
+  for (const file of [path, `${path}.wal`, `${path}.staging`]) await rm(file, { recursive: true, force: true }).catch(() => undefined);
 }
 
 async function commitWriter(writer: ResourceWriter, state: unknown, path: string) {

@@ -1,12 +1,54 @@
 // The CLI as users run it (a tsx child process): run + show, one-line errors with the right exit codes, .env reading
 // with the environment taking precedence, --config modules, and no secret in any output.
-import { writeFileSync } from 'node:fs';
+import { spawn } from 'node:child_process';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Sandbox } from 'snapengage-sandbox';
-import { PACKAGE_DIR, runCli, sandbox, tempDir, truth } from './helpers.js';
+import { PACKAGE_DIR, query, runCli, sandbox, tempDir, truth } from './helpers.js';
 
 const oneLine = (text: string) => text.trim().split('\n').filter((l) => l.trim() !== '');
+
+/** Row count of every table in the default dataset, the state rows and the load rows, in a comparable shape. */
+async function snapshotDatabase(path: string) {
+  const names = await query(path, `SELECT table_name FROM information_schema.tables WHERE table_schema = 'snapengage_data' ORDER BY table_name`);
+  const tables: Record<string, number> = {};
+  for (const { table_name } of names) {
+    const [row] = await query(path, `SELECT count(*) AS n FROM snapengage_data."${String(table_name)}"`);
+    if (String(table_name) !== '_pipeline_loads') tables[String(table_name)] = Number(row?.n);
+  }
+  const state = await query(path, `SELECT resource, state, load_id FROM snapengage_data._pipeline_state ORDER BY resource`);
+  const loads = await query(path, `SELECT load_id, resource, status, error FROM snapengage_data._pipeline_loads ORDER BY started_at, load_id, resource`);
+  return { tables, state, loads };
+}
+
+/** A second process that opens the DuckDB file read-write (taking DuckDB's lock) until it is released. */
+async function holdDatabase(path: string): Promise<{ release(): Promise<void> }> {
+  const script = `
+    const { DuckDBInstance } = await import('@duckdb/node-api');
+    const instance = await DuckDBInstance.create(process.argv[1]);
+    await instance.connect();
+    process.stdout.write('ready\\n');
+    // Held until the test closes stdin; the timer bounds the hold if the test dies first.
+    const timer = setTimeout(() => process.exit(3), 60_000);
+    process.stdin.on('end', () => { clearTimeout(timer); instance.closeSync(); process.exit(0); });
+    process.stdin.resume();`;
+  const child = spawn(process.execPath, ['--input-type=module', '-e', script, path], { cwd: PACKAGE_DIR, stdio: ['pipe', 'pipe', 'inherit'] });
+  const exited = new Promise<void>((resolve) => child.on('close', () => resolve()));
+  await new Promise<void>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error('lock holder did not start within 20 s')), 20_000);
+    child.stdout.on('data', (chunk: Buffer) => {
+      if (chunk.toString().includes('ready')) (clearTimeout(timer), resolve());
+    });
+    child.on('close', (code) => (clearTimeout(timer), reject(new Error(`lock holder exited early (${code})`))));
+  });
+  return {
+    async release() {
+      child.stdin.end();
+      await exited;
+    },
+  };
+}
 
 describe('snapengage-pipeline CLI', () => {
   let box: Sandbox;
@@ -49,7 +91,7 @@ describe('snapengage-pipeline CLI', () => {
     }
   });
 
-  it('a wrong credential is one line naming the env var, exit 1, nothing loaded', async () => {
+  it('a wrong credential is one line naming the env var, exit 1, and a new database file is not left behind', async () => {
     const db = join(tmp.dir, 'wrong.duckdb');
     const run = await runCli(['run', '--resources', 'logs', '--duckdb', db], { env: { ...box.env, SNAPENGAGE_API_TOKEN: 'not-the-token' }, cwd: tmp.dir });
     expect(run.code).toBe(1);
@@ -57,6 +99,47 @@ describe('snapengage-pipeline CLI', () => {
     expect(lines).toHaveLength(1);
     expect(lines[0]).toMatch(/^snapengage-pipeline: Extracting logs failed: .*HTTP 401.*SNAPENGAGE_API_TOKEN/);
     expect(run.stderr).not.toContain('not-the-token');
+    for (const file of [db, `${db}.wal`, `${db}.staging`]) expect(existsSync(file)).toBe(false);
+  });
+
+  it('a wrong credential on an existing database changes no data table; only a failed load row is added', async () => {
+    const db = join(tmp.dir, 'kept.duckdb');
+    const good = await runCli(['run', '--resources', 'logs', '--duckdb', db], { env: box.env, cwd: tmp.dir });
+    expect(good.code).toBe(0);
+    const before = await snapshotDatabase(db);
+    expect(before.tables.logs).toBe((await truth(box)).length);
+
+    const run = await runCli(['run', '--resources', 'logs', '--duckdb', db], { env: { ...box.env, SNAPENGAGE_API_TOKEN: 'not-the-token' }, cwd: tmp.dir });
+    expect(run.code).toBe(1);
+    const after = await snapshotDatabase(db);
+    expect(after.tables).toEqual(before.tables);
+    expect(after.state).toEqual(before.state);
+    expect(after.loads.slice(0, before.loads.length)).toEqual(before.loads);
+    const added = after.loads.slice(before.loads.length);
+    expect(added).toHaveLength(1);
+    expect(added[0]).toMatchObject({ resource: 'logs', status: 'failed' });
+    expect(String(added[0]?.error)).toContain('HTTP 401');
+    expect(String(added[0]?.error)).not.toContain('not-the-token');
+  });
+
+  it('a DuckDB file locked by another process is one line, exit 1, and the file is unchanged', async () => {
+    const db = join(tmp.dir, 'locked.duckdb');
+    const good = await runCli(['run', '--resources', 'widgets', '--duckdb', db], { env: box.env, cwd: tmp.dir });
+    expect(good.code).toBe(0);
+    const before = await snapshotDatabase(db);
+    const holder = await holdDatabase(db);
+    try {
+      const bytes = readFileSync(db);
+      const run = await runCli(['run', '--resources', 'widgets', '--duckdb', db], { env: box.env, cwd: tmp.dir });
+      expect(run.code).toBe(1);
+      const lines = oneLine(run.stderr);
+      expect(lines).toHaveLength(1);
+      expect(lines[0]).toMatch(/^snapengage-pipeline: .*DuckDB file \S*locked\.duckdb is locked by another process.* retry$/);
+      expect(readFileSync(db).equals(bytes)).toBe(true);
+    } finally {
+      await holder.release();
+    }
+    expect(await snapshotDatabase(db)).toEqual(before);
   });
 
   it('an unknown resource exits 2 and lists the valid ones', async () => {

@@ -6,6 +6,7 @@ import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { DuckDBInstance } from '@duckdb/node-api';
 import { startSandbox, type Sandbox, type SandboxOptions } from 'snapengage-sandbox';
+import { joinPath, snakeCase } from '../src/normalize/naming.js';
 
 export const PACKAGE_DIR = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 export const CLI_SOURCE = join(PACKAGE_DIR, 'src', 'cli.ts');
@@ -93,48 +94,220 @@ export function spawnCli(args: string[], options: { env?: Record<string, string>
   });
 }
 
-/** Compares the loaded `logs` tables with the truth: ids once each, scalar fields, transcript counts and order. */
+type Row = Record<string, unknown>;
+
+interface LoadedDataset {
+  /** Column name → DuckDB type, per table. */
+  types: Map<string, Map<string, string>>;
+  /** Child rows by table, then by `_parent_id`. */
+  children: Map<string, Map<string, Row[]>>;
+  /** Child tables of each table, from the loader's own `_pipeline_tables`. */
+  childTables: Map<string, string[]>;
+  /** Per table: node key (source path) → child table name, from `_pipeline_tables`. */
+  tableByNode: Map<string, Map<string, string>>;
+  /** Per table: node key → its column and its variant columns, from `_pipeline_columns` (names after collisions). */
+  columnsByNode: Map<string, Map<string, { main?: string; variants: string[] }>>;
+}
+
+/** The loader's key for a source path inside a table's record: `d["a","b"]`, or `e` for a scalar list item. */
+const nodeKey = (path: readonly string[] | 'element') => (path === 'element' ? 'e' : `d${JSON.stringify(path)}`);
+
+const isObject = (v: unknown): v is Row => typeof v === 'object' && v !== null && !Array.isArray(v);
+const isSystemColumn = (column: string) => ['_row_id', '_load_id', '_parent_id', '_root_id', '_list_idx'].includes(column);
+
+/** The truth's LooseBoolean (`true` or `"true"`) as the BOOLEAN the loader stores. */
+function looseBoolean(value: unknown): unknown {
+  if (value === 'true') return true;
+  if (value === 'false') return false;
+  return value;
+}
+
+function sameJson(a: unknown, b: unknown): boolean {
+  return JSON.stringify(a) === JSON.stringify(b);
+}
+
+/** Does the stored cell (as `getRowObjectsJson` renders it) hold the truth's value, given the column's type? */
+function cellMatches(type: string, want: unknown, got: unknown): boolean {
+  if (got === null || got === undefined) return want === null || want === undefined;
+  if (type.endsWith('[]')) {
+    const element = type.slice(0, -2);
+    return Array.isArray(want) && Array.isArray(got) && want.length === got.length && want.every((w, i) => cellMatches(element, w, got[i]));
+  }
+  switch (type) {
+    case 'BOOLEAN':
+      return looseBoolean(want) === got;
+    case 'DOUBLE':
+    case 'FLOAT':
+      return typeof want === 'number' && want === Number(got);
+    case 'BIGINT':
+    case 'INTEGER':
+    case 'HUGEINT':
+      return (typeof want === 'number' || typeof want === 'bigint') && String(want) === String(got);
+    case 'JSON':
+      return sameJson(JSON.parse(String(got)), want);
+    default: // VARCHAR keeps strings as they are and numbers/booleans as text
+      return typeof want === 'object' ? false : String(want) === String(got);
+  }
+}
+
+async function loadDataset(path: string, dataset: string): Promise<LoadedDataset> {
+  const columns = await query(path, `SELECT table_name, column_name, data_type FROM information_schema.columns WHERE table_schema = '${dataset}' ORDER BY table_name, ordinal_position`);
+  const types = new Map<string, Map<string, string>>();
+  for (const c of columns) {
+    const table = String(c.table_name);
+    if (!types.has(table)) types.set(table, new Map());
+    types.get(table)!.set(String(c.column_name), String(c.data_type));
+  }
+  const childTables = new Map<string, string[]>();
+  const tableByNode = new Map<string, Map<string, string>>();
+  for (const t of await query(path, `SELECT DISTINCT table_name, parent_table, node_key FROM "${dataset}"._pipeline_tables WHERE parent_table IS NOT NULL`)) {
+    const parent = String(t.parent_table);
+    const list = childTables.get(parent) ?? [];
+    list.push(String(t.table_name));
+    childTables.set(parent, list);
+    if (!tableByNode.has(parent)) tableByNode.set(parent, new Map());
+    tableByNode.get(parent)!.set(String(t.node_key), String(t.table_name));
+  }
+  const columnsByNode = new Map<string, Map<string, { main?: string; variants: string[] }>>();
+  for (const c of await query(path, `SELECT DISTINCT table_name, column_name, node_key, variant FROM "${dataset}"._pipeline_columns`)) {
+    const table = String(c.table_name);
+    if (!columnsByNode.has(table)) columnsByNode.set(table, new Map());
+    const byNode = columnsByNode.get(table)!;
+    const entry = byNode.get(String(c.node_key)) ?? { variants: [] };
+    if (c.variant === null || c.variant === undefined) entry.main = String(c.column_name);
+    else entry.variants.push(String(c.column_name));
+    byNode.set(String(c.node_key), entry);
+  }
+  const children = new Map<string, Map<string, Row[]>>();
+  for (const table of [...childTables.values()].flat()) {
+    if (!types.has(table)) continue;
+    const byParent = new Map<string, Row[]>();
+    for (const row of await query(path, `SELECT * FROM "${dataset}"."${table}" ORDER BY _parent_id, _list_idx`)) {
+      const list = byParent.get(String(row._parent_id)) ?? [];
+      list.push(row);
+      byParent.set(String(row._parent_id), list);
+    }
+    children.set(table, byParent);
+  }
+  return { types, children, childTables, tableByNode, columnsByNode };
+}
+
+/**
+ * Compares one stored row (and, through `_row_id`, its child rows) with one truth object, field by field: nested
+ * objects as flattened `a__b` columns, lists of scalars as list columns, lists of objects as child tables in
+ * `_list_idx` order. Column names come from the loader's own snake_case. Stored columns the truth has no value for
+ * must be NULL, and child tables it has no list for must have no rows under this row.
+ */
+function compareRow(data: LoadedDataset, table: string, row: Row, truth: unknown, where: string, problems: string[], fieldPrefix = ''): void {
+  const types = data.types.get(table) ?? new Map<string, string>();
+  const coveredColumns = new Set<string>();
+  const coveredTables = new Set<string>();
+  const rowId = String(row._row_id);
+
+  // Names as the loader allocated them (collisions get `_1`); snake_case of the path when nothing was stored.
+  const columnOf = (path: readonly string[] | 'element') =>
+    data.columnsByNode.get(table)?.get(nodeKey(path)) ?? { main: path === 'element' ? 'value' : joinPath(path.map(snakeCase)), variants: [] };
+
+  const compareValue = (path: readonly string[] | 'element', value: unknown, label: string) => {
+    const { main: column = '', variants } = columnOf(path);
+    coveredColumns.add(column);
+    for (const v of variants) coveredColumns.add(v);
+    const type = types.get(column);
+    if (type === undefined && variants.length === 0) {
+      if (value !== null && value !== undefined) problems.push(`${where} ${label}: no column ${table}.${column}`);
+      return;
+    }
+    const got = row[column] ?? null;
+    if (type !== undefined && got !== null) {
+      if (!cellMatches(type, value, got)) problems.push(`${where} ${label}: want ${JSON.stringify(value)}, got ${JSON.stringify(got)} (${type})`);
+      return;
+    }
+    // A value that does not fit the column's type lands in a variant column (dlt's `__v_text`).
+    const variant = variants.find((v) => row[v] !== null && row[v] !== undefined);
+    if (variant === undefined) {
+      if (value !== null && value !== undefined) problems.push(`${where} ${label}: want ${JSON.stringify(value)}, got NULL`);
+      return;
+    }
+    const stored = row[variant];
+    const matches = variant.endsWith('__v_json') ? sameJson(JSON.parse(String(stored)), value) : String(stored) === String(value);
+    if (!matches) problems.push(`${where} ${label}: want ${JSON.stringify(value)}, got ${JSON.stringify(stored)} in ${variant}`);
+  };
+
+  const walk = (object: Row, prefix: readonly string[], label: string) => {
+    for (const [key, value] of Object.entries(object)) {
+      const path = [...prefix, key];
+      const column = columnOf(path).main ?? '';
+      const field = `${label}${key}`;
+      if (isObject(value) && types.get(column) !== 'JSON') walk(value, path, `${field}.`);
+      else if (Array.isArray(value) && !types.has(column)) {
+        const childTable = data.tableByNode.get(table)?.get(nodeKey(path)) ?? joinPath([table, ...path.map(snakeCase)]);
+        compareChildren(childTable, value, field);
+      } else compareValue(path, value, field);
+    }
+  };
+
+  const compareChildren = (childTable: string, items: unknown[], field: string) => {
+    coveredTables.add(childTable);
+    const stored = data.children.get(childTable)?.get(rowId) ?? [];
+    // Null items are skipped; `_list_idx` keeps each item's position in the source list.
+    const expected = items.flatMap((item, index) => (item === null ? [] : [{ item, index }]));
+    if (stored.length !== expected.length) {
+      problems.push(`${where} ${field}: want ${expected.length} rows in ${childTable}, got ${stored.length}`);
+      return;
+    }
+    expected.forEach(({ item, index }, i) => {
+      const child = stored[i]!;
+      if (Number(child._list_idx) !== index) problems.push(`${where} ${field}[${index}]: stored at _list_idx ${String(child._list_idx)}`);
+      // Scalars in a list of objects go to the child table's `value` column.
+      compareRow(data, childTable, child, item, where, problems, `${field}[${index}].`);
+    });
+  };
+
+  // Scalars in a list of objects go to the child table's element column (`value`).
+  if (isObject(truth)) walk(truth, [], fieldPrefix);
+  else compareValue('element', truth, `${fieldPrefix}value`);
+  for (const column of types.keys()) {
+    if (isSystemColumn(column) || coveredColumns.has(column)) continue;
+    if (row[column] !== null && row[column] !== undefined) problems.push(`${where}: ${table}.${column} is ${JSON.stringify(row[column])}, the truth has no such field`);
+  }
+  for (const childTable of data.childTables.get(table) ?? []) {
+    if (coveredTables.has(childTable)) continue;
+    const stray = data.children.get(childTable)?.get(rowId)?.length ?? 0;
+    if (stray > 0) problems.push(`${where}: ${stray} rows in ${childTable}, the truth has no such list`);
+  }
+}
+
+/**
+ * Compares the loaded `logs` tables with the truth, every field: each id once, every scalar column (types as the
+ * loader maps them), flattened objects, list columns, and every child table row for row in `_list_idx` order.
+ * Child rows that belong to no loaded case are reported too. Returns the problems (empty = exact).
+ */
 export async function expectMatchesTruth(path: string, dataset: string, cases: TruthCase[]): Promise<string[]> {
   const problems: string[] = [];
+  const data = await loadDataset(path, dataset);
   const rows = await query(path, `SELECT * FROM "${dataset}".logs`);
-  const byId = new Map<string, Record<string, unknown>>();
+  const byId = new Map<string, Row>();
   for (const row of rows) {
     const id = String(row.id);
     if (byId.has(id)) problems.push(`duplicate id ${id}`);
     byId.set(id, row);
   }
   if (rows.length !== cases.length) problems.push(`logs has ${rows.length} rows, truth has ${cases.length}`);
-  const transcripts = await query(
-    path,
-    `SELECT l.id AS case_id, t._list_idx AS idx, t.message AS message
-       FROM "${dataset}".logs__transcripts t JOIN "${dataset}".logs l ON t._parent_id = l._row_id
-      ORDER BY l.id, t._list_idx`,
-  );
-  const messagesByCase = new Map<string, unknown[]>();
-  for (const t of transcripts) {
-    const list = messagesByCase.get(String(t.case_id)) ?? [];
-    list.push(t.message);
-    messagesByCase.set(String(t.case_id), list);
-  }
   for (const expected of cases) {
     const row = byId.get(expected.id);
-    if (!row) {
-      problems.push(`missing case ${expected.id}`);
-      continue;
+    if (!row) problems.push(`missing case ${expected.id}`);
+    else compareRow(data, 'logs', row, expected, `case ${expected.id}`, problems);
+    if (problems.length > 20) return problems;
+  }
+  // Every child row must hang under a stored parent row (no orphans left by merges or crashes).
+  const rowIds = new Map<string, Set<string>>();
+  for (const [table, byParent] of data.children) {
+    const parent = [...data.childTables].find(([, list]) => list.includes(table))?.[0];
+    if (parent === undefined) continue;
+    if (!rowIds.has(parent)) {
+      rowIds.set(parent, new Set(parent === 'logs' ? rows.map((r) => String(r._row_id)) : [...(data.children.get(parent)?.values() ?? [])].flat().map((r) => String(r._row_id))));
     }
-    for (const field of ['type', 'requested_by', 'description', 'created_at_seconds', 'survey_score', 'survey_comments', 'chat_duration']) {
-      if (!(field in expected)) continue;
-      const want = expected[field] ?? null;
-      // A value that does not fit the column's type lands in a variant column (dlt's `__v_text`).
-      const got = row[field] ?? row[`${field}__v_text`] ?? null;
-      if (String(want) !== String(got)) problems.push(`case ${expected.id} ${field}: want ${JSON.stringify(want)}, got ${JSON.stringify(got)}`);
-    }
-    const wantMessages = (expected.transcripts ?? []).map((t) => t.message ?? null);
-    const gotMessages = messagesByCase.get(expected.id) ?? [];
-    if (JSON.stringify(wantMessages) !== JSON.stringify(gotMessages)) {
-      problems.push(`case ${expected.id} transcripts: want ${wantMessages.length} in order, got ${gotMessages.length}`);
-    }
-    if (problems.length > 20) break;
+    for (const parentId of byParent.keys()) if (!rowIds.get(parent)!.has(parentId)) problems.push(`${table} has rows under a missing parent ${parentId}`);
   }
   return problems;
 }

@@ -3,7 +3,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Sandbox } from 'snapengage-sandbox';
 import { definePipeline, runPipeline, LoadInfo } from '../src/index.js';
-import { admin, expectMatchesTruth, query, sandbox, stats, tempDir, truth } from './helpers.js';
+import { admin, expectMatchesTruth, query, sandbox, stats, tempDir, truth, type TruthCase } from './helpers.js';
 
 const config = definePipeline({ resources: { logs: true }, rateLimit: { requestsPerSecond: 0 } });
 
@@ -36,6 +36,39 @@ describe('logs into DuckDB', () => {
     const cases = await truth(box);
     expect(cases).toHaveLength(2000);
     expect(await expectMatchesTruth(path, 'snapengage_data', cases)).toEqual([]);
+  });
+
+  it('the truth comparison notices a change in any field, nested object, list column or child row', async () => {
+    const copy = structuredClone(await truth(box));
+    const used = new Set<TruthCase>();
+    /** A case no other mutation touched, so every expected problem can be told apart. */
+    const pick = (test: (c: TruthCase) => boolean = () => true) => {
+      const found = copy.find((c) => !used.has(c) && test(c))!;
+      used.add(found);
+      return found;
+    };
+    const details = (c: TruthCase) => c.requester_details as { name?: string; emails?: string[] };
+    const expected: RegExp[] = [];
+    pick().browser = 'Netscape 4';
+    expected.push(/browser: want "Netscape 4"/);
+    const bool = pick((c) => typeof c.proactive_chat === 'boolean');
+    bool.proactive_chat = !bool.proactive_chat;
+    expected.push(new RegExp(`${bool.id} proactive_chat: want ${String(bool.proactive_chat)}`));
+    details(pick((c) => typeof details(c)?.name === 'string')).name = 'Nobody';
+    expected.push(/requester_details\.name: want "Nobody"/);
+    details(pick((c) => (details(c)?.emails?.length ?? 0) > 0)).emails!.push('x@example.com');
+    expected.push(/requester_details\.emails: want \[.*"x@example\.com"\]/);
+    (pick((c) => Array.isArray(c.labels) && c.labels.length > 1).labels as unknown[]).reverse();
+    expected.push(/labels\[0\]\.(name|value): want/);
+    pick((c) => (c.transcripts?.length ?? 0) > 1).transcripts![1]!.alias = 'Ghost';
+    expected.push(/transcripts\[1\]\.alias: want "Ghost"/);
+    pick((c) => (c.transcripts?.length ?? 0) > 1).transcripts!.pop();
+    expected.push(/transcripts: want \d+ rows in logs__transcripts, got \d+/);
+    delete pick((c) => typeof c.city === 'string').city;
+    expected.push(/logs\.city is .*the truth has no such field/);
+
+    const problems = (await expectMatchesTruth(path, 'snapengage_data', copy)).join('\n');
+    for (const pattern of expected) expect(problems).toMatch(pattern);
   });
 
   it('keeps one window per widget in the state', async () => {
@@ -113,9 +146,8 @@ describe('child resources', () => {
     expect(info.rowCounts.visitor_typing).toBe(cases.length);
     expect(info.rowCounts.logs).toBeUndefined();
     expect(info.toString()).toContain('Extracted to drive child resources, not loaded: logs');
-    const typing = await query(path, `SELECT DISTINCT "widget_id" AS w FROM snapengage_data.visitor_typing`).catch(() =>
-      query(path, `SELECT DISTINCT "widgetId" AS w FROM snapengage_data.visitor_typing`),
-    );
+    // The catalog's addFields key `widgetId` lands as the snake_case column `widget_id`.
+    const typing = await query(path, `SELECT DISTINCT widget_id AS w FROM snapengage_data.visitor_typing`);
     expect(typing.map((r) => r.w).sort()).toEqual(box.env.SNAPENGAGE_WIDGET_ID!.split(',').sort());
     expect(progress.length).toBeGreaterThan(0);
   });

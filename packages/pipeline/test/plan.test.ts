@@ -95,16 +95,25 @@ describe('limits', () => {
     expect(peak).toBe(3);
   });
 
-  it('the token bucket hands out a burst, then spaces tokens by the rate (fake clock)', async () => {
+  it('the token bucket hands out a burst, then spaces tokens by the rate (fake clock and sleep)', async () => {
     let now = 0;
-    const bucket = new TokenBucket(2, 2, () => now);
+    const sleeps: number[] = [];
+    let wake: (() => void) | undefined;
+    const fakeSleep = (ms: number) => {
+      sleeps.push(ms);
+      return new Promise<void>((resolve) => (wake = resolve));
+    };
+    const bucket = new TokenBucket(2, 2, () => now, fakeSleep);
     await bucket.take();
     await bucket.take();
+    expect(sleeps).toEqual([]); // the burst needs no waiting
     let third = false;
     const pending = bucket.take().then(() => (third = true));
-    await new Promise((r) => setTimeout(r, 20));
-    expect(third).toBe(false); // the bucket is empty and sleeps ~500 ms before looking at the clock again
-    now = 600; // 0.6 s later at 2/s → 1.2 tokens
+    for (let i = 0; i < 10 && !wake; i++) await Promise.resolve(); // let the chained take reach its sleep
+    expect(sleeps).toEqual([500]); // empty bucket at 2/s: one token in 500 ms
+    expect(third).toBe(false);
+    now = 500;
+    wake!();
     await pending;
     expect(third).toBe(true);
     expect(new TokenBucket(0).unlimited).toBe(true);

@@ -1,0 +1,43 @@
+// Fix hints name the env vars of the resource that failed, read from the catalog rather than hard-coded.
+import { describe, expect, it } from 'vitest';
+import { resources, SnapEngageError, type SnapEngageErrorKind } from 'snapengage-client';
+import { describeExtractError } from '../src/errors.js';
+
+const clientError = (kind: SnapEngageErrorKind, status: number) =>
+  new SnapEngageError({ kind, status, message: 'refused', operation: 'GET /x', url: 'http://127.0.0.1:9/x' });
+
+/** Env vars that feed a resource's request parameters, straight from the catalog. */
+function catalogParamEnv(name: keyof typeof resources): string[] {
+  return Object.values(resources[name].params).flatMap((p) => (p.from === 'env' ? [p.env] : []));
+}
+
+describe('describeExtractError hints', () => {
+  it('not_found names the id env vars of that resource (and of its parent), plus the base URL', () => {
+    const logs = describeExtractError(clientError('not_found', 404), 'logs').message;
+    for (const env of catalogParamEnv('logs')) expect(logs).toContain(env);
+    expect(logs).toContain('SNAPENGAGE_BASE_URL');
+    expect(logs).not.toContain('SNAPENGAGE_EMAIL'); // users' variable, not logs'
+
+    const users = describeExtractError(clientError('not_found', 404), 'users').message;
+    for (const env of catalogParamEnv('users')) expect(users).toContain(env);
+    expect(users).not.toContain('SNAPENGAGE_ORG_ID');
+
+    // chat_poll's case ids come from logs: the logs ids are what to check.
+    const poll = describeExtractError(clientError('not_found', 404), 'chat_poll').message;
+    for (const env of catalogParamEnv('logs')) expect(poll).toContain(env);
+  });
+
+  it('bad_request names the start-date variable only for an incremental resource', () => {
+    const logs = describeExtractError(clientError('bad_request', 400), 'logs').message;
+    expect(logs).toContain(resources.logs.incremental!.initialStartEnv);
+    const widgets = describeExtractError(clientError('bad_request', 400), 'widgets').message;
+    expect(widgets).not.toContain('SNAPENGAGE_START_DATE');
+    for (const env of catalogParamEnv('widgets')) expect(widgets).toContain(env);
+    expect(logs).not.toContain('\n');
+  });
+
+  it('an unknown resource name falls back to the union over the catalog', () => {
+    const message = describeExtractError(clientError('not_found', 404), 'nope').message;
+    for (const name of ['logs', 'users'] as const) for (const env of catalogParamEnv(name)) expect(message).toContain(env);
+  });
+});

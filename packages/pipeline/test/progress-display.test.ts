@@ -1,0 +1,84 @@
+// The progress display on a fake stream: in place on a TTY (cursor up + clear, at most 10 redraws a second), plain
+// lines otherwise. Fake timers drive the clock, so nothing here depends on real time.
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import { createProgressDisplay } from '../src/progress-display.js';
+import type { ProgressSnapshot } from '../src/run.js';
+
+function fakeStream(isTTY: boolean) {
+  const writes: string[] = [];
+  const stream = { isTTY, write: (chunk: string) => (writes.push(chunk), true) } as unknown as NodeJS.WriteStream;
+  return { stream, writes };
+}
+
+function snapshot(records: number, elapsedMs: number, done = false): ProgressSnapshot {
+  return {
+    elapsedMs,
+    done,
+    resources: [
+      { name: 'logs', loaded: true, requests: records / 100, pages: records / 100, records, recordsPerSecond: records / Math.max(1, elapsedMs / 1000) },
+      { name: 'chat_poll', loaded: false, requests: 0, pages: 0, records: 0, recordsPerSecond: 0 },
+    ],
+  };
+}
+
+const CURSOR_UP = /\x1b\[(\d+)A\x1b\[J/;
+
+describe('progress display', () => {
+  beforeEach(() => vi.useFakeTimers({ now: 1_000_000 }));
+  afterEach(() => vi.useRealTimers());
+
+  it('on a TTY redraws the same lines in place, at most 10 times a second', () => {
+    const { stream, writes } = fakeStream(true);
+    const display = createProgressDisplay(stream);
+    display.update(snapshot(100, 100));
+    expect(writes).toHaveLength(1);
+    expect(writes[0]).not.toMatch(CURSOR_UP);
+    const drawnLines = writes[0]!.split('\n').length - 1;
+    expect(drawnLines).toBe(3); // one line per resource + the elapsed time
+    expect(writes[0]).toMatch(/logs\s+1 pages\s+100 records/);
+    expect(writes[0]).toContain('(drives children, not loaded)');
+
+    // 1000 updates within one second → at most 10 redraws, each moving the cursor back over the previous drawing.
+    for (let i = 1; i <= 1000; i++) {
+      display.update(snapshot(100 + i * 100, 100 + i));
+      vi.advanceTimersByTime(1);
+    }
+    const redraws = writes.slice(1).filter((w) => CURSOR_UP.test(w));
+    expect(redraws.length).toBeGreaterThanOrEqual(9);
+    expect(redraws.length).toBeLessThanOrEqual(10);
+    for (const redraw of redraws) expect(CURSOR_UP.exec(redraw)?.[1]).toBe(String(drawnLines));
+
+    // A log line goes above the live lines, which are then drawn again below it.
+    const before = writes.length;
+    display.log('GET http://127.0.0.1/x → 200 3 ms');
+    expect(writes[before]).toMatch(CURSOR_UP);
+    expect(writes[before + 1]).toBe('GET http://127.0.0.1/x → 200 3 ms\n');
+    expect(writes[before + 2]).not.toMatch(CURSOR_UP);
+
+    display.update(snapshot(200_000, 2000, true));
+    display.finish();
+    expect(writes.at(-1)).toMatch(/logs\s+2000 pages\s+200000 records/);
+    const count = writes.length;
+    vi.advanceTimersByTime(1000);
+    expect(writes).toHaveLength(count); // no timer left behind after finish
+  });
+
+  it('without a TTY prints plain lines, no escape codes, every few seconds and once at the end', () => {
+    const { stream, writes } = fakeStream(false);
+    const display = createProgressDisplay(stream);
+    for (let i = 1; i <= 100; i++) {
+      display.update(snapshot(i * 100, i * 100));
+      vi.advanceTimersByTime(100); // 10 s in total
+    }
+    display.log('warning: retrying');
+    display.finish();
+    expect(writes.join('')).not.toContain('\x1b');
+    for (const w of writes) expect(w.endsWith('\n')).toBe(true);
+    const progress = writes.filter((w) => w.startsWith('[progress '));
+    // Every 5 s over 10 s, plus the final state; two resources each time.
+    expect(progress.length).toBeGreaterThanOrEqual(4);
+    expect(progress.length).toBeLessThanOrEqual(6);
+    expect(progress.at(-2)).toMatch(/^\[progress 10\.0s\] logs\s+100 pages\s+10000 records/);
+    expect(writes).toContain('warning: retrying\n');
+  });
+});
