@@ -203,6 +203,38 @@ describe('DuckDBDestination', () => {
     expect(await query('SELECT CAST(state AS VARCHAR) AS s FROM ds._pipeline_state')).toEqual([{ s: '{"v":1}' }]);
   });
 
+  it('stages lists of flat objects whole (fast path) with exactly the rows of the row-by-row path', async () => {
+    const records = [
+      { id: 'a', items: [{ k: 'first' }] },
+      { id: 'f', items: [{ k: 'x' }, null, {}, { k: 'q"uote\nline ü 🎉' }] }, // a null item keeps its index
+      { id: 'b', items: [{ k: 5 }] }, // a number in a text column: converted, so this list takes the row path
+      { id: 'c', items: [{ k: 'y', extra: true }] }, // a new key: the row path decides its column
+      { id: 'd', items: [{ k: 'z', extra: false }, { extra: 'true' }] }, // 'true' becomes a boolean: row path
+      { id: 'e', items: [{ k: 'w', extra: true }, { k: null }] }, // every key known and exact: fast path
+      { id: 'a', items: [{ k: 'again' }] }, // a later duplicate of a key wins a merge, children included
+    ];
+    const snapshot = async (listFastPath: boolean) => {
+      rmSync(dbPath, { force: true });
+      const dest = await DuckDBDestination.open({ path: dbPath, dataset: 'ds', pipelineName: 'p' });
+      const w = dest.createResourceWriter({ loadId: '1.0', resource: things, writeDisposition: 'merge', primaryKey: ['id'], maxNestingDepth: 4, listFastPath });
+      await w.write(records);
+      // Rows of the fast path go to the table's list file (a private detail, looked at only here).
+      const listFile = (w as unknown as { staging: { get(key: string): { rows: number } | undefined } }).staging.get('things__items\u0000list');
+      const staged = listFile?.rows ?? 0;
+      const { rowCounts } = await w.commit(null);
+      await dest.close();
+      const rows = await query('SELECT * EXCLUDE (_load_id) FROM ds.things__items ORDER BY _root_id, _list_idx');
+      return { rowCounts, rows, staged };
+    };
+    const slow = await snapshot(false);
+    const fast = await snapshot(true);
+    expect(slow.staged).toBe(0);
+    expect(fast.staged).toBe(4); // records a (both), f, e: whole lists; b, c, d took the row path
+    expect(fast.rowCounts).toEqual(slow.rowCounts);
+    expect(fast.rows).toEqual(slow.rows);
+    expect(slow.rows.map((r) => r._list_idx)).toContain(3);
+  });
+
   it('reports a non-writable path in one line', async () => {
     const file = join(dir, 'a-file');
     writeFileSync(file, 'x');

@@ -4,19 +4,27 @@ import { NameAllocator, quoteIdent, snakeCase } from '../src/normalize/naming.js
 import { ResourceNormalizer, childRowId, rootRowId, type TableState } from '../src/normalize/normalizer.js';
 import { coerce, declaredShape, REJECT } from '../src/normalize/types.js';
 
-/** Runs records through a normalizer and returns the staged rows per table (parsed back from NDJSON). */
+/**
+ * Runs records through a normalizer (row by row: the list fast path is compared with it in destination.test.ts)
+ * and returns the staged rows per table, parsed back from NDJSON with positional keys named again.
+ */
 function normalize(records: Record<string, unknown>[], opts: { schema?: Record<string, unknown>; depth?: number; pk?: string[] } = {}) {
   const n = new ResourceNormalizer(
-    { resource: 'things', recordSchema: opts.schema ?? { type: 'object', properties: {} }, primaryKey: opts.pk ?? ['id'], maxNestingDepth: opts.depth ?? 4, rowIdSalt: 's' },
+    {
+      resource: 'things', recordSchema: opts.schema ?? { type: 'object', properties: {} }, primaryKey: opts.pk ?? ['id'],
+      maxNestingDepth: opts.depth ?? 4, rowIdSalt: 's', listFastPath: false,
+    },
     [],
     [],
   );
+  const staged: Array<[TableState, string]> = [];
+  records.forEach((r, seq) => n.normalize(r, seq, (t: TableState, line: string) => staged.push([t, line])));
   const rows = new Map<string, Record<string, unknown>[]>();
-  records.forEach((r, seq) => n.normalize(r, seq, (t: TableState, line: string) => {
-    const list = rows.get(t.def.name) ?? [];
-    list.push(JSON.parse(line));
-    rows.set(t.def.name, list);
-  }));
+  for (const [t, line] of staged) {
+    const named = Object.fromEntries(Object.entries(JSON.parse(line) as Record<string, unknown>)
+      .map(([key, value]) => [/^\d+$/.test(key) ? t.def.columns[Number(key)]!.name : key, value]));
+    rows.set(t.def.name, [...(rows.get(t.def.name) ?? []), named]);
+  }
   const columns = (table: string) => n.tables().find((t) => t.def.name === table)?.def.columns.map((c) => `${c.name}:${c.type}`);
   return { n, rows, columns };
 }

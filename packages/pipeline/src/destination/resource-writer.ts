@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import type { DuckDBConnection } from '@duckdb/node-api';
 import type { LoadableResource } from 'snapengage-client';
 import { quoteIdent, quoteLiteral } from '../normalize/naming.js';
-import { ResourceNormalizer, type TableState } from '../normalize/normalizer.js';
+import { ResourceNormalizer, listLineColumns, type StagedKind, type TableState } from '../normalize/normalizer.js';
 import { CHILD_SYSTEM_COLUMNS, ROOT_SYSTEM_COLUMNS, cloneTableDef, type ColumnDef, type TableDef } from '../normalize/schema.js';
 import { DUCKDB_TYPES } from '../normalize/types.js';
 import { DestinationError, toDestinationError } from './errors.js';
@@ -24,6 +24,8 @@ export interface ResourceWriterOptions {
   /** Source field names; [] makes merge behave as append. */
   primaryKey: string[];
   maxNestingDepth: number;
+  /** false stages lists of flat objects row by row instead of whole (same tables; for tests and debugging). */
+  listFastPath?: boolean;
 }
 
 export interface ResourceWriter {
@@ -57,6 +59,11 @@ const ROOT_STAGING_KEYS: Array<[string, string]> = [['#id', 'VARCHAR'], ['#s', '
 const CHILD_STAGING_KEYS: Array<[string, string]> = [['#s', 'BIGINT'], ['#i', 'BIGINT']];
 const GRANDCHILD_STAGING_KEYS: Array<[string, string]> = [['#p', 'VARCHAR'], ['#s', 'BIGINT'], ['#i', 'BIGINT']];
 
+/** Staging file of a table's list lines; `\u0000` cannot occur in a table name. */
+function listFileKey(t: TableState): string {
+  return `${t.def.name}\u0000list`;
+}
+
 export class DuckDBResourceWriter implements ResourceWriter {
   private readonly normalizer: ResourceNormalizer;
   private readonly staging: StagingArea;
@@ -78,6 +85,7 @@ export class DuckDBResourceWriter implements ResourceWriter {
         primaryKey: opts.primaryKey,
         maxNestingDepth: opts.maxNestingDepth,
         rowIdSalt: `${opts.loadId}|${randomUUID()}`,
+        ...(opts.listFastPath === false ? { listFastPath: false } : {}),
       },
       stored,
       ctx.tableNames,
@@ -99,7 +107,8 @@ export class DuckDBResourceWriter implements ResourceWriter {
   private async writeNow(records: Record<string, unknown>[]): Promise<void> {
     if (this.done) throw new Error(`writer for ${this.opts.resource.name} is already committed or aborted`);
     const staging = this.staging;
-    const sink = (table: TableState, line: string) => staging.file(table.def.name).add(line);
+    const sink = (table: TableState, line: string, kind: StagedKind = 'rows') =>
+      staging.file(kind === 'rows' ? table.def.name : listFileKey(table)).add(line);
     try {
       for (const record of records) {
         this.normalizer.normalize(record, this.seq++, sink);
@@ -214,7 +223,7 @@ export class DuckDBResourceWriter implements ResourceWriter {
   private readJson(t: TableState, file: TableStagingFile, only?: Array<[string, string]>): string {
     const staged: Array<[string, string]> = only ?? [
       ...(t.isRoot ? ROOT_STAGING_KEYS : t.depth === 1 ? CHILD_STAGING_KEYS : GRANDCHILD_STAGING_KEYS),
-      ...t.def.columns.map((c): [string, string] => [c.name, DUCKDB_TYPES[c.type]]),
+      ...t.def.columns.map((c, i): [string, string] => [String(i), DUCKDB_TYPES[c.type]]),
     ];
     const columns = staged.map(([name, type]) => `${quoteLiteral(name)}: ${quoteLiteral(type)}`).join(', ');
     const maxSize = Math.max(DEFAULT_MAX_OBJECT_SIZE, file.maxLineLength * 4 + 1024);
@@ -228,19 +237,43 @@ export class DuckDBResourceWriter implements ResourceWriter {
    */
   private insertSql(t: TableState, file: TableStagingFile, roots: string, dedup: boolean): string {
     const data = t.def.columns.map((c: ColumnDef) => quoteIdent(c.name));
+    // Values are staged under the column's position (see serializeRow in the normalizer).
+    const staged = t.def.columns.map((_c, i) => `s.${quoteIdent(String(i))}`);
     const loadId = quoteLiteral(this.opts.loadId);
     const source = `${this.readJson(t, file)} AS s`;
     if (t.isRoot) {
       const filter = dedup ? ` SEMI JOIN ${roots} k ON s."#id" = k._row_id AND s."#s" = k._seq` : '';
       return `INSERT INTO ${this.target(t)} (${[...data, '"_row_id"', '"_load_id"'].join(', ')})
-        SELECT ${[...data.map((d) => `s.${d}`), 's."#id"', loadId].join(', ')} FROM ${source}${filter}`;
+        SELECT ${[...staged, 's."#id"', loadId].join(', ')} FROM ${source}${filter}`;
     }
     const parentId = t.depth === 1 ? 'k._row_id' : 's."#p"';
     // Same formula as childRowId() in the normalizer (which computes it only when a grandchild needs it).
     const rowId = `md5(${parentId} || '|' || ${quoteLiteral(t.lineage)} || '|' || CAST(s."#i" AS VARCHAR))`;
     return `INSERT INTO ${this.target(t)} (${[...data, '"_row_id"', '"_parent_id"', '"_root_id"', '"_list_idx"', '"_load_id"'].join(', ')})
-      SELECT ${[...data.map((d) => `s.${d}`), rowId, parentId, 'k._row_id', 's."#i"', loadId].join(', ')}
+      SELECT ${[...staged, rowId, parentId, 'k._row_id', 's."#i"', loadId].join(', ')}
       FROM ${source} JOIN ${roots} k ON s."#s" = k._seq`;
+  }
+
+  /**
+   * INSERT … SELECT from a list file (normalizer's fast path): each line holds one record's whole list of flat
+   * objects, unnested here. The rows are the ones the row path would give: `_list_idx` counts null items too
+   * (which make no row), and `_row_id` / `_parent_id` / `_root_id` follow the same formulas.
+   */
+  private insertListSql(t: TableState, file: TableStagingFile, roots: string): string {
+    const fields = listLineColumns(t);
+    const struct = fields.map(({ key, column }) => `${quoteIdent(key)} ${DUCKDB_TYPES[column.type]}`).join(', ');
+    const spec = `${quoteLiteral('#s')}: 'BIGINT', ${quoteLiteral('l')}: ${quoteLiteral(`STRUCT(${struct})[]`)}`;
+    const maxSize = Math.max(DEFAULT_MAX_OBJECT_SIZE, file.maxLineLength * 4 + 1024);
+    const source = `read_json(${quoteLiteral(file.path)}, format='newline_delimited', columns={${spec}}, maximum_object_size=${maxSize})`;
+    const loadId = quoteLiteral(this.opts.loadId);
+    const rowId = `md5(k._row_id || '|' || ${quoteLiteral(t.lineage)} || '|' || CAST(u.i - 1 AS VARCHAR))`;
+    const targets = [...fields.map(({ column }) => quoteIdent(column.name)), '"_row_id"', '"_parent_id"', '"_root_id"', '"_list_idx"', '"_load_id"'];
+    const values = [...fields.map(({ key }) => `u.item.${quoteIdent(key)}`), rowId, 'k._row_id', 'k._row_id', 'u.i - 1', loadId];
+    return `INSERT INTO ${this.target(t)} (${targets.join(', ')})
+      SELECT ${values.join(', ')}
+      FROM (SELECT "#s", unnest(l) AS item, generate_subscripts(l, 1) AS i FROM ${source}) u
+      JOIN ${roots} k ON u."#s" = k._seq
+      WHERE u.item IS NOT NULL`;
   }
 
   private async loadRows(tables: readonly TableState[]): Promise<Record<string, number>> {
@@ -277,9 +310,15 @@ export class DuckDBResourceWriter implements ResourceWriter {
     }
     for (const t of tables) {
       const file = this.staging.get(t.def.name);
-      if (!file || file.rows === 0) continue;
-      const result = await conn.run(this.insertSql(t, file, roots, dedup));
-      rowCounts[t.def.name] = Number(result.rowsChanged);
+      if (file && file.rows > 0) {
+        const result = await conn.run(this.insertSql(t, file, roots, dedup));
+        rowCounts[t.def.name] = Number(result.rowsChanged);
+      }
+      const lists = this.staging.get(listFileKey(t));
+      if (lists && lists.rows > 0) {
+        const result = await conn.run(this.insertListSql(t, lists, roots));
+        rowCounts[t.def.name] = (rowCounts[t.def.name] ?? 0) + Number(result.rowsChanged);
+      }
     }
     await conn.run('DROP TABLE IF EXISTS temp."_stage_roots"; DROP TABLE IF EXISTS temp."_merge_keys"');
     return rowCounts;

@@ -1,5 +1,5 @@
 export { ResourceNormalizer, childRowId, rootRowId } from './normalizer.js';
-export type { NormalizerOptions, TableState, RowSink } from './normalizer.js';
+export type { NormalizerOptions, TableState, RowSink, StagedKind } from './normalizer.js';
 export { snakeCase, joinPath, NameAllocator, quoteIdent, quoteLiteral, PATH_SEPARATOR } from './naming.js';
 export { declaredShape, coerce, inferType, DUCKDB_TYPES, isDataType } from './types.js';
 export type { DataType, ScalarType, ListType, JsonSchema } from './types.js';

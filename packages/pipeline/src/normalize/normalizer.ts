@@ -35,6 +35,8 @@ export interface NormalizerOptions {
   maxNestingDepth: number;
   /** Makes `_row_id`s of records without a primary key unique to this writer. */
   rowIdSalt: string;
+  /** false stages every child row one by one (the fast path for lists of flat objects is on by default). */
+  listFastPath?: boolean;
 }
 
 type NodeKind = 'column' | 'object' | 'table';
@@ -74,7 +76,15 @@ export interface TableState {
  * parent's `_row_id`). The loader derives `_parent_id`, `_root_id` and the child `_row_id` in SQL from them,
  * which keeps staged lines short.
  */
-export type RowSink = (table: TableState, line: string) => void;
+export type RowSink = (table: TableState, line: string, kind?: StagedKind) => void;
+
+/**
+ * `rows`: one line per row, as above. `list`: one line per record for a whole list of flat objects under the root,
+ * `{"#s":<seq>,"l":[…items…]}`, unnested in SQL (see `listFastPathSql` users in the destination). A list takes this
+ * path only when every item is a flat object whose keys all have a column that takes the value exactly as it is,
+ * so both paths stage the same JSON text for every value and produce the same rows.
+ */
+export type StagedKind = 'rows' | 'list';
 
 /** Column values of a row being built, by column position (ColumnDef.index). */
 type RowValues = unknown[];
@@ -206,6 +216,10 @@ export class ResourceNormalizer {
   }
 
   private emitChildren(table: TableState, items: unknown[], parent: RowIdentity, sink: RowSink): void {
+    if (table.depth === 1 && this.opts.listFastPath !== false && listFitsColumns(table, items)) {
+      sink(table, `{"#s":${this.currentSeq},"l":${JSON.stringify(items)}}`, 'list');
+      return;
+    }
     const parentId = (parent.id ??= childRowId(parent.parentId, parent.lineage, parent.idx));
     // Children of the root find their parent through `#s` in SQL; deeper rows carry the parent id.
     const head = table.depth === 1 ? `{"#s":${this.currentSeq},"#i":` : `{"#p":"${parentId}","#s":${this.currentSeq},"#i":`;
@@ -336,6 +350,57 @@ export class ResourceNormalizer {
   }
 }
 
+// Keys a list line may carry: they are struct field names in SQL, where names are case-insensitive.
+const FAST_PATH_KEY = /^[a-z0-9_]+$/;
+
+/**
+ * True when every item of the list is null or a flat object whose keys are all columns of the table (already
+ * decided) that take the item's value unchanged: the JSON text staged for it is then the same on both paths.
+ */
+function listFitsColumns(table: TableState, items: readonly unknown[]): boolean {
+  const fields = table.row.fields;
+  if (!fields) return false;
+  for (const item of items) {
+    if (item === null || item === undefined) continue;
+    if (!isPlainObject(item)) return false;
+    for (const key of Object.keys(item)) {
+      const value = item[key];
+      if (value === null || value === undefined) continue;
+      const node = fields.get(key);
+      if (node?.kind !== 'column' || !FAST_PATH_KEY.test(key) || !fitsUnchanged(value, node.column!.type)) return false;
+    }
+  }
+  return true;
+}
+
+/** The source keys a list line of this table can carry, with the column each one fills. */
+export function listLineColumns(table: TableState): Array<{ key: string; column: ColumnDef }> {
+  const out: Array<{ key: string; column: ColumnDef }> = [];
+  for (const [key, node] of table.row.fields ?? []) {
+    if (node.kind === 'column' && FAST_PATH_KEY.test(key)) out.push({ key, column: node.column! });
+  }
+  return out;
+}
+
+/** Whether `coerce(value, type)` would stage the value as it is (no conversion, no variant). */
+function fitsUnchanged(value: unknown, type: DataType): boolean {
+  switch (type) {
+    case 'text':
+      return typeof value === 'string';
+    case 'bigint':
+    case 'double':
+    case 'bool':
+      return coerce(value, type) === value && (typeof value !== 'number' || Number.isFinite(value));
+    case 'json':
+      return typeof value !== 'bigint' && !(value instanceof Date) && typeof value !== 'function' && typeof value !== 'symbol';
+    default: {
+      if (!Array.isArray(value)) return false;
+      const itemType = type.slice(0, -2) as ScalarType;
+      return value.every((v) => v === null || fitsUnchanged(v, itemType));
+    }
+  }
+}
+
 /** One NDJSON line: the staging prefix, then every column that has a value. */
 function serializeRow(table: TableState, head: string, values: RowValues): string {
   let line = head;
@@ -344,7 +409,8 @@ function serializeRow(table: TableState, head: string, values: RowValues): strin
     const v = values[i];
     if (v === undefined) continue;
     const col = columns[i]!;
-    line += `,${(col.jsonKey ??= JSON.stringify(col.name))}:`;
+    // Staged under its position, not its name: shorter lines to write and for read_json to parse.
+    line += `,${(col.jsonKey ??= `"${i}"`)}:`;
     line += typeof v === 'number' ? String(v) : typeof v === 'boolean' ? (v ? 'true' : 'false') : JSON.stringify(v);
   }
   return line + '}';

@@ -11,7 +11,7 @@ export interface ColumnDef {
   /** Set for variant columns: the type of the values that did not fit the base column. */
   variant: ScalarType | null;
   type: DataType;
-  /** Runtime only: position in TableDef.columns, and the name as a JSON string. */
+  /** Runtime only: position in TableDef.columns, and the key its values are staged under (the position, quoted). */
   index?: number;
   jsonKey?: string;
 }
