@@ -175,14 +175,25 @@ export class Extractor {
       },
     );
     const iterator = pages[Symbol.asyncIterator]();
+    const limit = this.options.limitPages ?? Infinity;
+    // A slot is held only while a page is being fetched, never while its records are written or children wait.
+    const fetchNext = () => {
+      const promise = this.semaphore.run(() => iterator.next());
+      promise.catch(() => undefined); // handled where it is awaited; this only keeps a prefetch failure from being "unhandled"
+      return promise;
+    };
     let pageCount = 0;
+    let upcoming: ReturnType<typeof fetchNext> | undefined = limit > 0 ? fetchNext() : undefined;
     try {
       // --limit-pages stops here, not through the client's maxPages, which treats running out of pages as an error.
-      while (this.options.limitPages === undefined || pageCount < this.options.limitPages) {
+      while (upcoming) {
         pageCount++;
-        // A slot is held only while a page is being fetched, never while its records are written or children wait.
-        const next = await this.semaphore.run(() => iterator.next());
+        const next = await upcoming;
+        upcoming = undefined;
         if (next.done) break;
+        // One page of lookahead: the next page is fetched while this one's records are written, so a sequence's
+        // latency (the server's and ours) overlaps instead of adding up page after page.
+        if (pageCount < limit) upcoming = fetchNext();
         const records = this.selectRecords(plan, next.value.data, { ...parentParams, ...params });
         this.options.onPage?.(plan.name, records.length);
         await this.fanOutChildren(plan, records, params);
@@ -190,6 +201,7 @@ export class Extractor {
         if (this.controller.signal.aborted) return;
       }
     } finally {
+      if (upcoming) await upcoming.catch(() => undefined);
       await iterator.return?.();
     }
     if (windowEnd && this.options.limitPages === undefined) {
