@@ -2,7 +2,7 @@
 // child tables, lists of scalars become DuckDB list columns. Every source path is decided once (column,
 // flattened object or child table) — from the spec's schema where it declares the path, else from the first
 // non-empty value — and a later value that does not fit goes to a variant column `<col>__v_<type>`.
-import { createHash } from 'node:crypto';
+import { hash } from 'node:crypto';
 import { NameAllocator, joinPath, snakeCase } from './naming.js';
 import {
   ELEMENT_NODE_KEY,
@@ -14,6 +14,7 @@ import {
   type TableDef,
 } from './schema.js';
 import {
+  BIGINT_LIMIT,
   REJECT,
   coerce,
   declaredShape,
@@ -50,6 +51,8 @@ interface FieldNode {
   fields?: Map<string, FieldNode>;
   table?: TableState;
   variants?: Map<ScalarType, ColumnDef>;
+  /** The key can name a struct field of a list line (see listFitsColumns); computed on first use. */
+  fastKey?: boolean;
 }
 
 /** A table as the normalizer sees it: its definition plus what this writer added that is not stored yet. */
@@ -106,7 +109,8 @@ export function rootRowId(resource: string, pkValues: readonly unknown[]): strin
 }
 
 function md5(s: string): string {
-  return createHash('md5').update(s).digest('hex');
+  // One-shot hashing (Node ≥ 20.12) skips the Hash object a createHash() chain allocates per call.
+  return hash('md5', s, 'hex');
 }
 
 export class ResourceNormalizer {
@@ -367,7 +371,9 @@ function listFitsColumns(table: TableState, items: readonly unknown[]): boolean 
       const value = item[key];
       if (value === null || value === undefined) continue;
       const node = fields.get(key);
-      if (node?.kind !== 'column' || !FAST_PATH_KEY.test(key) || !fitsUnchanged(value, node.column!.type)) return false;
+      if (node?.kind !== 'column') return false;
+      // Whether the key may be a struct field is decided once per node.
+      if (!(node.fastKey ??= FAST_PATH_KEY.test(key)) || !fitsUnchanged(value, node.column!.type)) return false;
     }
   }
   return true;
@@ -388,9 +394,11 @@ function fitsUnchanged(value: unknown, type: DataType): boolean {
     case 'text':
       return typeof value === 'string';
     case 'bigint':
+      return typeof value === 'number' && Number.isInteger(value) && Math.abs(value) < BIGINT_LIMIT;
     case 'double':
+      return typeof value === 'number' && Number.isFinite(value);
     case 'bool':
-      return coerce(value, type) === value && (typeof value !== 'number' || Number.isFinite(value));
+      return typeof value === 'boolean';
     case 'json':
       return typeof value !== 'bigint' && !(value instanceof Date) && typeof value !== 'function' && typeof value !== 'symbol';
     default: {

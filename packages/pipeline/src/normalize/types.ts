@@ -23,7 +23,7 @@ export function isDataType(value: string): value is DataType {
 }
 
 // BIGINT is 64-bit; a JSON integer outside that range would make read_json fail, so it is a DOUBLE.
-const BIGINT_LIMIT = 9_223_372_036_854_775_807;
+export const BIGINT_LIMIT = 9_223_372_036_854_775_807;
 
 export function isPlainObject(value: unknown): value is Record<string, unknown> {
   return typeof value === 'object' && value !== null && !Array.isArray(value);
