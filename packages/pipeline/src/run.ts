@@ -4,7 +4,7 @@
 import { existsSync } from 'node:fs';
 import { rm } from 'node:fs/promises';
 import { resolve } from 'node:path';
-import { createSnapEngageClient, type ResourceName } from 'snapengage-client';
+import { createSnapEngageClient, type RequestLogEvent, type ResourceName } from 'snapengage-client';
 import type { PipelineConfig, SourceRecord } from './config.js';
 import { DuckDBDestination, newLoadId, type ResourceWriter } from './destination/index.js';
 import { loadEnv, type Env } from './env.js';
@@ -15,15 +15,7 @@ import { LoadInfo, type ResourceStats } from './load-info.js';
 import { planPipeline, type Plan, type ResourcePlan } from './plan.js';
 
 /** One HTTP request as the client reports it; the URL is already redacted. */
-export interface RequestEvent {
-  method: string;
-  url: string;
-  status?: number;
-  kind?: string;
-  durationMs: number;
-  retries: number;
-  operation?: string;
-}
+export type RequestEvent = RequestLogEvent;
 
 export interface ProgressSnapshot {
   elapsedMs: number;
