@@ -203,7 +203,7 @@ describe('DuckDBDestination', () => {
     expect(await query('SELECT CAST(state AS VARCHAR) AS s FROM ds._pipeline_state')).toEqual([{ s: '{"v":1}' }]);
   });
 
-  it('stages lists of flat objects whole (fast path) with exactly the rows of the row-by-row path', async () => {
+  it('fast paths (whole records, whole lists of flat objects) give exactly the rows of the row-by-row path', async () => {
     const records = [
       { id: 'a', items: [{ k: 'first' }] },
       { id: 'f', items: [{ k: 'x' }, null, {}, { k: 'q"uote\nline ü 🎉' }] }, // a null item keeps its index
@@ -212,26 +212,35 @@ describe('DuckDBDestination', () => {
       { id: 'd', items: [{ k: 'z', extra: false }, { extra: 'true' }] }, // 'true' becomes a boolean: row path
       { id: 'e', items: [{ k: 'w', extra: true }, { k: null }] }, // every key known and exact: fast path
       { id: 'a', items: [{ k: 'again' }] }, // a later duplicate of a key wins a merge, children included
+      { id: 'g', count: 3, meta: { src: 'web', n: 1.5, tags: ['x', 'y'] } }, // meta is new: row path decides it
+      { id: 'h', count: 4, meta: { src: 'app', n: 2, tags: [] }, items: [] }, // every key known: record fast path
+      { id: 'i', count: 'four', meta: { src: 'app' } }, // text in an integer column: a variant, so the row path
     ];
-    const snapshot = async (listFastPath: boolean) => {
+    const snapshot = async (fastPath: boolean) => {
       rmSync(dbPath, { force: true });
       const dest = await DuckDBDestination.open({ path: dbPath, dataset: 'ds', pipelineName: 'p' });
-      const w = dest.createResourceWriter({ loadId: '1.0', resource: things, writeDisposition: 'merge', primaryKey: ['id'], maxNestingDepth: 4, listFastPath });
+      const w = dest.createResourceWriter({ loadId: '1.0', resource: things, writeDisposition: 'merge', primaryKey: ['id'], maxNestingDepth: 4, fastPath });
       await w.write(records);
-      // Rows of the fast path go to the table's list file (a private detail, looked at only here).
-      const listFile = (w as unknown as { staging: { get(key: string): { rows: number } | undefined } }).staging.get('things__items\u0000list');
-      const staged = listFile?.rows ?? 0;
+      // Fast-path lines go to the table's list and record files (a private detail, looked at only here).
+      const files = (w as unknown as { staging: { get(key: string): { rows: number } | undefined } }).staging;
+      const staged = files.get('things__items\u0000list')?.rows ?? 0;
+      const recordLines = files.get('things\u0000record')?.rows ?? 0;
       const { rowCounts } = await w.commit(null);
       await dest.close();
       const rows = await query('SELECT * EXCLUDE (_load_id) FROM ds.things__items ORDER BY _root_id, _list_idx');
-      return { rowCounts, rows, staged };
+      const roots = await query('SELECT * EXCLUDE (_load_id) FROM ds.things ORDER BY id');
+      return { rowCounts, rows, roots, staged, records: recordLines };
     };
     const slow = await snapshot(false);
     const fast = await snapshot(true);
     expect(slow.staged).toBe(0);
-    expect(fast.staged).toBe(4); // records a (both), f, e: whole lists; b, c, d took the row path
+    expect(fast.staged).toBe(5); // records a (both), f, e, h (empty): whole lists; b, c, d took the row path
     expect(fast.rowCounts).toEqual(slow.rowCounts);
     expect(fast.rows).toEqual(slow.rows);
+    expect(fast.roots).toEqual(slow.roots);
+    expect(slow.records).toBe(0);
+    expect(fast.records).toBe(8); // every root but g (meta is new) and i (a variant value)
+    expect(fast.roots.find((r) => r.id === 'h')).toMatchObject({ count: 4, meta__src: 'app', meta__n: 2, meta__tags: [] });
     expect(slow.rows.map((r) => r._list_idx)).toContain(3);
   });
 

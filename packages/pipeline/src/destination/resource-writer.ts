@@ -7,7 +7,8 @@ import { join } from 'node:path';
 import type { DuckDBConnection } from '@duckdb/node-api';
 import type { LoadableResource } from 'snapengage-client';
 import { quoteIdent, quoteLiteral } from '../normalize/naming.js';
-import { ResourceNormalizer, listLineColumns, type StagedKind, type TableState } from '../normalize/normalizer.js';
+import { listLineColumns, recordColumnExpression, recordStructType } from '../normalize/fast-path.js';
+import { ResourceNormalizer, type StagedKind, type TableState } from '../normalize/normalizer.js';
 import { CHILD_SYSTEM_COLUMNS, ROOT_SYSTEM_COLUMNS, cloneTableDef, type ColumnDef, type TableDef } from '../normalize/schema.js';
 import { DUCKDB_TYPES } from '../normalize/types.js';
 import { DestinationError, toDestinationError } from './errors.js';
@@ -24,8 +25,8 @@ export interface ResourceWriterOptions {
   /** Source field names; [] makes merge behave as append. */
   primaryKey: string[];
   maxNestingDepth: number;
-  /** false stages lists of flat objects row by row instead of whole (same tables; for tests and debugging). */
-  listFastPath?: boolean;
+  /** false stages every row one by one instead of taking the normalizer's fast paths (same tables; for tests). */
+  fastPath?: boolean;
 }
 
 export interface ResourceWriter {
@@ -59,9 +60,9 @@ const ROOT_STAGING_KEYS: Array<[string, string]> = [['#id', 'VARCHAR'], ['#s', '
 const CHILD_STAGING_KEYS: Array<[string, string]> = [['#s', 'BIGINT'], ['#i', 'BIGINT']];
 const GRANDCHILD_STAGING_KEYS: Array<[string, string]> = [['#p', 'VARCHAR'], ['#s', 'BIGINT'], ['#i', 'BIGINT']];
 
-/** Staging file of a table's list lines; `\u0000` cannot occur in a table name. */
-function listFileKey(t: TableState): string {
-  return `${t.def.name}\u0000list`;
+/** Staging file of a table's lines of one kind; `\u0000` cannot occur in a table name. */
+function fileKey(t: TableState, kind: StagedKind): string {
+  return kind === 'rows' ? t.def.name : `${t.def.name}\u0000${kind}`;
 }
 
 export class DuckDBResourceWriter implements ResourceWriter {
@@ -85,7 +86,7 @@ export class DuckDBResourceWriter implements ResourceWriter {
         primaryKey: opts.primaryKey,
         maxNestingDepth: opts.maxNestingDepth,
         rowIdSalt: `${opts.loadId}|${randomUUID()}`,
-        ...(opts.listFastPath === false ? { listFastPath: false } : {}),
+        ...(opts.fastPath === false ? { fastPath: false } : {}),
       },
       stored,
       ctx.tableNames,
@@ -107,8 +108,7 @@ export class DuckDBResourceWriter implements ResourceWriter {
   private async writeNow(records: Record<string, unknown>[]): Promise<void> {
     if (this.done) throw new Error(`writer for ${this.opts.resource.name} is already committed or aborted`);
     const staging = this.staging;
-    const sink = (table: TableState, line: string, kind: StagedKind = 'rows') =>
-      staging.file(kind === 'rows' ? table.def.name : listFileKey(table)).add(line);
+    const sink = (table: TableState, line: string, kind: StagedKind = 'rows') => staging.file(fileKey(table, kind)).add(line);
     try {
       for (const record of records) {
         this.normalizer.normalize(record, this.seq++, sink);
@@ -276,11 +276,31 @@ export class DuckDBResourceWriter implements ResourceWriter {
       WHERE u.item IS NOT NULL`;
   }
 
+  /**
+   * INSERT … SELECT from the root's record file (normalizer's fast path): each line holds the record's own object
+   * (child lists removed), read as nested STRUCTs; flattened columns are struct paths (`r.requester_details.name`).
+   */
+  private insertRecordSql(t: TableState, file: TableStagingFile, roots: string, dedup: boolean): string {
+    const struct = recordStructType(t.row) ?? 'STRUCT("__none" VARCHAR)';
+    const spec = `${quoteLiteral('#id')}: 'VARCHAR', ${quoteLiteral('#s')}: 'BIGINT', ${quoteLiteral('r')}: ${quoteLiteral(struct)}`;
+    const maxSize = Math.max(DEFAULT_MAX_OBJECT_SIZE, file.maxLineLength * 4 + 1024);
+    const source = `read_json(${quoteLiteral(file.path)}, format='newline_delimited', columns={${spec}}, maximum_object_size=${maxSize}) AS s`;
+    const columns = t.def.columns.flatMap((c) => {
+      const expression = recordColumnExpression(c, 's');
+      return expression ? [{ name: quoteIdent(c.name), expression }] : [];
+    });
+    const filter = dedup ? ` SEMI JOIN ${roots} k ON s."#id" = k._row_id AND s."#s" = k._seq` : '';
+    return `INSERT INTO ${this.target(t)} (${[...columns.map((c) => c.name), '"_row_id"', '"_load_id"'].join(', ')})
+      SELECT ${[...columns.map((c) => c.expression), 's."#id"', quoteLiteral(this.opts.loadId)].join(', ')} FROM ${source}${filter}`;
+  }
+
   private async loadRows(tables: readonly TableState[]): Promise<Record<string, number>> {
     const { conn } = this.ctx;
     const rowCounts: Record<string, number> = {};
     const root = this.normalizer.root;
-    const rootFile = this.staging.get(root.def.name);
+    const rootFiles = [this.staging.get(root.def.name), this.staging.get(fileKey(root, 'record'))]
+      .filter((f): f is TableStagingFile => f !== undefined && f.rows > 0);
+    const rootRows = rootFiles.reduce((n, f) => n + f.rows, 0);
     const disposition = this.opts.writeDisposition;
     const merge = disposition === 'merge' && this.opts.primaryKey.length > 0;
 
@@ -288,11 +308,11 @@ export class DuckDBResourceWriter implements ResourceWriter {
       for (const t of tables) await conn.run(`DELETE FROM ${this.target(t)}`);
     }
     rowCounts[root.def.name] = 0;
-    if (!rootFile || rootFile.rows === 0) return rowCounts;
+    if (rootRows === 0) return rowCounts;
 
-    // Sequence → _row_id of every staged root row; children reach their root through it.
-    await conn.run(`CREATE OR REPLACE TEMP TABLE "_stage_roots" AS SELECT "#id" AS _row_id, "#s" AS _seq
-      FROM ${this.readJson(root, rootFile, [['#id', 'VARCHAR'], ['#s', 'BIGINT']])}`);
+    // Sequence → _row_id of every staged root row (row lines and record lines); children reach their root through it.
+    const keys = rootFiles.map((f) => `SELECT "#id" AS _row_id, "#s" AS _seq FROM ${this.readJson(root, f, [['#id', 'VARCHAR'], ['#s', 'BIGINT']])}`);
+    await conn.run(`CREATE OR REPLACE TEMP TABLE "_stage_roots" AS ${keys.join(' UNION ALL ')}`);
     let roots = 'temp."_stage_roots"';
     let dedup = false;
     if (merge) {
@@ -303,7 +323,7 @@ export class DuckDBResourceWriter implements ResourceWriter {
         await conn.run(`DELETE FROM ${this.target(t)} WHERE ${quoteIdent(column)} IN (SELECT _row_id FROM temp."_merge_keys")`);
       }
       const distinct = Number((await conn.runAndReadAll('SELECT count(*) AS n FROM temp."_merge_keys"')).getRowObjectsJS()[0]?.n ?? 0);
-      if (distinct < rootFile.rows) {
+      if (distinct < rootRows) {
         roots = 'temp."_merge_keys"';
         dedup = true;
       }
@@ -314,7 +334,12 @@ export class DuckDBResourceWriter implements ResourceWriter {
         const result = await conn.run(this.insertSql(t, file, roots, dedup));
         rowCounts[t.def.name] = Number(result.rowsChanged);
       }
-      const lists = this.staging.get(listFileKey(t));
+      const records = t.isRoot ? this.staging.get(fileKey(t, 'record')) : undefined;
+      if (records && records.rows > 0) {
+        const result = await conn.run(this.insertRecordSql(t, records, roots, dedup));
+        rowCounts[t.def.name] = (rowCounts[t.def.name] ?? 0) + Number(result.rowsChanged);
+      }
+      const lists = this.staging.get(fileKey(t, 'list'));
       if (lists && lists.rows > 0) {
         const result = await conn.run(this.insertListSql(t, lists, roots));
         rowCounts[t.def.name] = (rowCounts[t.def.name] ?? 0) + Number(result.rowsChanged);

@@ -3,6 +3,7 @@
 // flattened object or child table) — from the spec's schema where it declares the path, else from the first
 // non-empty value — and a later value that does not fit goes to a variant column `<col>__v_<type>`.
 import { hash } from 'node:crypto';
+import { listFitsColumns, recordFitsColumns } from './fast-path.js';
 import { NameAllocator, joinPath, snakeCase } from './naming.js';
 import {
   ELEMENT_NODE_KEY,
@@ -14,7 +15,6 @@ import {
   type TableDef,
 } from './schema.js';
 import {
-  BIGINT_LIMIT,
   REJECT,
   coerce,
   declaredShape,
@@ -36,13 +36,13 @@ export interface NormalizerOptions {
   maxNestingDepth: number;
   /** Makes `_row_id`s of records without a primary key unique to this writer. */
   rowIdSalt: string;
-  /** false stages every child row one by one (the fast path for lists of flat objects is on by default). */
-  listFastPath?: boolean;
+  /** false stages every row one by one (the fast paths of fast-path.ts are on by default). */
+  fastPath?: boolean;
 }
 
 type NodeKind = 'column' | 'object' | 'table';
 
-interface FieldNode {
+export interface FieldNode {
   /** Source keys relative to the table row; [] for the list-item node. */
   path: string[];
   key: string;
@@ -51,7 +51,7 @@ interface FieldNode {
   fields?: Map<string, FieldNode>;
   table?: TableState;
   variants?: Map<ScalarType, ColumnDef>;
-  /** The key can name a struct field of a list line (see listFitsColumns); computed on first use. */
+  /** The key can name a struct field of a fast-path line (see fast-path.ts); computed on first use. */
   fastKey?: boolean;
 }
 
@@ -82,12 +82,13 @@ export interface TableState {
 export type RowSink = (table: TableState, line: string, kind?: StagedKind) => void;
 
 /**
- * `rows`: one line per row, as above. `list`: one line per record for a whole list of flat objects under the root,
- * `{"#s":<seq>,"l":[…items…]}`, unnested in SQL (see `listFastPathSql` users in the destination). A list takes this
- * path only when every item is a flat object whose keys all have a column that takes the value exactly as it is,
- * so both paths stage the same JSON text for every value and produce the same rows.
+ * `rows`: one line per row, as above. The fast paths (fast-path.ts) stage JSON the way it arrived and let SQL
+ * flatten it, when every value fits its column exactly, so both paths stage the same JSON text for every value and
+ * give the same rows: `list`, one line per record for a whole list of flat objects under the root,
+ * `{"#s":<seq>,"l":[…items…]}`; `record`, a root row as the record's own object minus its child lists,
+ * `{"#id":…,"#s":<seq>,"r":{…}}`.
  */
-export type StagedKind = 'rows' | 'list';
+export type StagedKind = 'rows' | 'list' | 'record';
 
 /** Column values of a row being built, by column position (ColumnDef.index). */
 type RowValues = unknown[];
@@ -153,8 +154,22 @@ export class ResourceNormalizer {
       // Without a key the row cannot be matched across runs anyway; the id only has to be unique.
       rowId = md5(`${this.opts.rowIdSalt}|${seq}`);
     }
-    const row: RowValues = [];
     const identity: RowIdentity = { id: rowId, parentId: '', lineage: '', idx: 0 };
+    if (this.opts.fastPath !== false && recordFitsColumns(this.root.row, record)) {
+      // The root row as the record itself, minus the child lists, which go their own way.
+      const own: Record<string, unknown> = {};
+      const fields = this.root.row.fields!;
+      for (const key of Object.keys(record)) {
+        const value = record[key];
+        if (value === null || value === undefined) continue;
+        const node = fields.get(key)!;
+        if (node.kind === 'table') this.emitChildren(node.table!, value as unknown[], identity, sink);
+        else own[key] = value;
+      }
+      sink(this.root, `{"#id":"${rowId}","#s":${seq},"r":${JSON.stringify(own)}}`, 'record');
+      return;
+    }
+    const row: RowValues = [];
     this.fillObject(this.root, this.root.row, record, row, 0, identity, sink);
     sink(this.root, serializeRow(this.root, `{"#id":"${rowId}","#s":${seq}`, row));
   }
@@ -220,7 +235,7 @@ export class ResourceNormalizer {
   }
 
   private emitChildren(table: TableState, items: unknown[], parent: RowIdentity, sink: RowSink): void {
-    if (table.depth === 1 && this.opts.listFastPath !== false && listFitsColumns(table, items)) {
+    if (table.depth === 1 && this.opts.fastPath !== false && listFitsColumns(table, items)) {
       sink(table, `{"#s":${this.currentSeq},"l":${JSON.stringify(items)}}`, 'list');
       return;
     }
@@ -350,61 +365,6 @@ export class ResourceNormalizer {
         const items = declaredShape(shape.items);
         if (items.kind === 'object') this.declare(child.table!, child.table!.row, items.properties, child.table!.depth);
       }
-    }
-  }
-}
-
-// Keys a list line may carry: they are struct field names in SQL, where names are case-insensitive.
-const FAST_PATH_KEY = /^[a-z0-9_]+$/;
-
-/**
- * True when every item of the list is null or a flat object whose keys are all columns of the table (already
- * decided) that take the item's value unchanged: the JSON text staged for it is then the same on both paths.
- */
-function listFitsColumns(table: TableState, items: readonly unknown[]): boolean {
-  const fields = table.row.fields;
-  if (!fields) return false;
-  for (const item of items) {
-    if (item === null || item === undefined) continue;
-    if (!isPlainObject(item)) return false;
-    for (const key of Object.keys(item)) {
-      const value = item[key];
-      if (value === null || value === undefined) continue;
-      const node = fields.get(key);
-      if (node?.kind !== 'column') return false;
-      // Whether the key may be a struct field is decided once per node.
-      if (!(node.fastKey ??= FAST_PATH_KEY.test(key)) || !fitsUnchanged(value, node.column!.type)) return false;
-    }
-  }
-  return true;
-}
-
-/** The source keys a list line of this table can carry, with the column each one fills. */
-export function listLineColumns(table: TableState): Array<{ key: string; column: ColumnDef }> {
-  const out: Array<{ key: string; column: ColumnDef }> = [];
-  for (const [key, node] of table.row.fields ?? []) {
-    if (node.kind === 'column' && FAST_PATH_KEY.test(key)) out.push({ key, column: node.column! });
-  }
-  return out;
-}
-
-/** Whether `coerce(value, type)` would stage the value as it is (no conversion, no variant). */
-function fitsUnchanged(value: unknown, type: DataType): boolean {
-  switch (type) {
-    case 'text':
-      return typeof value === 'string';
-    case 'bigint':
-      return typeof value === 'number' && Number.isInteger(value) && Math.abs(value) < BIGINT_LIMIT;
-    case 'double':
-      return typeof value === 'number' && Number.isFinite(value);
-    case 'bool':
-      return typeof value === 'boolean';
-    case 'json':
-      return typeof value !== 'bigint' && !(value instanceof Date) && typeof value !== 'function' && typeof value !== 'symbol';
-    default: {
-      if (!Array.isArray(value)) return false;
-      const itemType = type.slice(0, -2) as ScalarType;
-      return value.every((v) => v === null || fitsUnchanged(v, itemType));
     }
   }
 }
