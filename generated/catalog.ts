@@ -54,6 +54,8 @@ export interface DateWindowIncremental {
   initialStartEnv: string;
   defaultStartDaysAgo: number;
   lookbackDays: number;
+  /** Slices of at most this many days are requested in parallel; absent = the whole window in one sequence. */
+  sliceDays?: number;
 }
 
 export interface LoadableResource {
@@ -255,7 +257,8 @@ export const resources: { readonly [N in ResourceName]: LoadableResource & { nam
       "cursorField": "created_at_seconds",
       "initialStartEnv": "SNAPENGAGE_START_DATE",
       "defaultStartDaysAgo": 30,
-      "lookbackDays": 1
+      "lookbackDays": 1,
+      "sliceDays": 7
     },
     "parent": null,
     "params": {

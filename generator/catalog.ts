@@ -191,6 +191,8 @@ export interface DateWindowIncremental {
   initialStartEnv: string;
   defaultStartDaysAgo: number;
   lookbackDays: number;
+  /** Slices of at most this many days are requested in parallel; absent = the whole window in one sequence. */
+  sliceDays?: number;
 }
 
 export interface LoadableResource {

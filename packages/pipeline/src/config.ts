@@ -34,6 +34,11 @@ export interface ResourceOptions<R extends SourceRecord = SourceRecord> {
     startDate?: string;
     /** Days re-read before the last loaded day on every run, merged on the primary key. Default: the catalog's (1). */
     lookbackDays?: number;
+    /**
+     * The date window is requested in slices of at most this many days, fetched concurrently (each pages on its
+     * own), so one large widget does not become one long sequential chain. Default: the catalog's (7).
+     */
+    sliceDays?: number;
   };
   /** Nested objects deeper than this are stored as JSON instead of more columns / child tables. Default 4. */
   maxNestingDepth?: number;

@@ -147,6 +147,7 @@ export class Extractor {
     for (const [name, source] of Object.entries(resource.params)) {
       if (source.from === 'constant') params[name] = source.value;
     }
+    let slices: Array<{ start: string; end: string }> = [];
     if (plan.incremental) {
       const key = this.partitionKey(plan, params);
       const previous = this.options.previousState.get(plan.name) as Partial<WindowState> | undefined;
@@ -154,11 +155,34 @@ export class Extractor {
       const end = todayUtc(this.options.now);
       let start = lastEnd ? addDays(lastEnd, -plan.incremental.lookbackDays) : plan.incremental.startDate;
       if (start > end) start = end;
-      for (const [name, source] of Object.entries(resource.params)) {
-        if (source.from === 'incremental') params[name] = source.bound === 'start' ? start : end;
-      }
+      // --limit-pages samples N pages per widget, so the window stays one sequence there.
+      slices = sliceWindow(start, end, this.options.limitPages === undefined ? plan.incremental.sliceDays : null);
       windowEnd = { key, end };
     }
+    if (slices.length > 0) {
+      // Each slice pages on its own; the window's state advances only when every slice is done.
+      const results = await Promise.allSettled(slices.map((slice) => {
+        const sliced: Params = { ...params };
+        for (const [name, source] of Object.entries(resource.params)) {
+          if (source.from === 'incremental') sliced[name] = source.bound === 'start' ? slice.start : slice.end;
+        }
+        return this.fetchPages(plan, sliced, parentParams);
+      }));
+      const failed = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
+      if (failed) throw failed.reason;
+    } else {
+      await this.fetchPages(plan, params, parentParams);
+    }
+    if (windowEnd && this.options.limitPages === undefined && !this.controller.signal.aborted) {
+      const state = this.newState.get(plan.name) ?? { windows: {} };
+      state.windows[windowEnd.key] = { lastEnd: windowEnd.end };
+      this.newState.set(plan.name, state);
+    }
+  }
+
+  /** Fetches one request sequence (all its pages) and hands each page's records on. */
+  private async fetchPages(plan: ResourcePlan, params: Params, parentParams?: Params): Promise<void> {
+    const resource = plan.resource;
     const request = { path: {} as Params, query: {} as Params };
     for (const [name, source] of Object.entries(resource.params) as Array<[string, ParamSource]>) {
       const value = params[name];
@@ -203,11 +227,6 @@ export class Extractor {
     } finally {
       if (upcoming) await upcoming.catch(() => undefined);
       await iterator.return?.();
-    }
-    if (windowEnd && this.options.limitPages === undefined) {
-      const state = this.newState.get(plan.name) ?? { windows: {} };
-      state.windows[windowEnd.key] = { lastEnd: windowEnd.end };
-      this.newState.set(plan.name, state);
     }
   }
 
@@ -271,4 +290,17 @@ function applySteps(plan: ResourcePlan, records: SourceRecord[]): SourceRecord[]
     }
   });
   return current;
+}
+
+/** Inclusive day ranges of at most `days` days covering start..end (YYYY-MM-DD), oldest first; one range when null. */
+export function sliceWindow(start: string, end: string, days: number | null): Array<{ start: string; end: string }> {
+  if (days === null) return [{ start, end }];
+  const slices: Array<{ start: string; end: string }> = [];
+  // Bounded: each pass moves `from` forward by `days` (>= 1) until it passes `end`; at most 100 years of days.
+  for (let from = start, guard = 0; from <= end && guard < 36_600; guard++) {
+    const to = addDays(from, days - 1);
+    slices.push({ start: from, end: to < end ? to : end });
+    from = addDays(from, days);
+  }
+  return slices;
 }

@@ -27,7 +27,7 @@ export interface ResourcePlan {
   maxNestingDepth: number;
   steps: Step[];
   /** Resolved date-window options of an incremental resource. */
-  incremental: { startDate: string; lookbackDays: number } | null;
+  incremental: { startDate: string; lookbackDays: number; sliceDays: number | null } | null;
   children: ResourcePlan[];
 }
 
@@ -175,7 +175,11 @@ function resourcePlan(config: PipelineConfig, env: Env, name: ResourceName, load
     if (!Number.isInteger(lookbackDays) || lookbackDays < 0) {
       throw new ConfigError(`${field}.incremental.lookbackDays must be an integer >= 0, got ${JSON.stringify(lookbackDays)}`);
     }
-    incremental = { startDate, lookbackDays };
+    const sliceDays = options.incremental?.sliceDays ?? inc.sliceDays ?? null;
+    if (sliceDays !== null && !(Number.isInteger(sliceDays) && sliceDays >= 1)) {
+      throw new ConfigError(`${field}.incremental.sliceDays must be an integer >= 1, got ${JSON.stringify(sliceDays)}`);
+    }
+    incremental = { startDate, lookbackDays, sliceDays };
   }
   const steps = options.steps ?? [];
   if (!Array.isArray(steps) || steps.some((s) => typeof (s as { filter?: unknown }).filter !== 'function' && typeof (s as { map?: unknown }).map !== 'function')) {

@@ -5,6 +5,7 @@ import { ConfigError, runPipeline, UsageError } from '../src/index.js';
 import { defaultConfig } from '../src/config-loader.js';
 import { checkResourceNames, planPipeline } from '../src/plan.js';
 import { Semaphore, TokenBucket } from '../src/limits.js';
+import { sliceWindow } from '../src/extract.js';
 import { tempDir } from './helpers.js';
 
 const env = {
@@ -28,7 +29,9 @@ describe('planPipeline', () => {
 
   it('reads the incremental options from env and config', () => {
     const plan = planPipeline({ resources: { logs: { incremental: { lookbackDays: 3 } } } }, env);
-    expect(plan.resources[0]?.incremental).toEqual({ startDate: '2025-01-01', lookbackDays: 3 });
+    expect(plan.resources[0]?.incremental).toEqual({ startDate: '2025-01-01', lookbackDays: 3, sliceDays: 7 });
+    const sliced = planPipeline({ resources: { logs: { incremental: { sliceDays: 30 } } } }, env);
+    expect(sliced.resources[0]?.incremental?.sliceDays).toBe(30);
     const fallback = planPipeline({ resources: { logs: true } }, { ...env, SNAPENGAGE_START_DATE: '' }, undefined, new Date('2025-03-31T12:00:00Z'));
     expect(fallback.resources[0]?.incremental?.startDate).toBe('2025-03-01');
   });
@@ -51,6 +54,7 @@ describe('planPipeline', () => {
     expect(() => planPipeline({ resources: { logs: true } }, { ...env, SNAPENGAGE_START_DATE: '2025-02-30' })).toThrow(/SNAPENGAGE_START_DATE must be a date YYYY-MM-DD/);
     expect(() => planPipeline({ resources: { nope: true } as never }, env)).toThrow(/Unknown resource "nope" in the pipeline config; valid resources: logs, /);
     expect(() => planPipeline({ resources: { logs: true }, concurrency: 0 }, env)).toThrow(/concurrency must be an integer >= 1/);
+    expect(() => planPipeline({ resources: { logs: { incremental: { sliceDays: 0 } } } }, env)).toThrow(/resources\.logs\.incremental\.sliceDays must be an integer >= 1/);
     expect(() => checkResourceNames(['logs', 'start_chat'])).toThrow(UsageError);
     expect(() => checkResourceNames(['bogus'])).toThrow(/valid resources: logs, chat_availability, chat_poll, visitor_typing, widgets, users/);
   });
@@ -74,6 +78,22 @@ describe('planPipeline', () => {
     } finally {
       tmp.cleanup();
     }
+  });
+});
+
+describe('sliceWindow', () => {
+  it('covers the window with inclusive slices of at most N days, oldest first', () => {
+    expect(sliceWindow('2025-01-01', '2025-01-15', 7)).toEqual([
+      { start: '2025-01-01', end: '2025-01-07' },
+      { start: '2025-01-08', end: '2025-01-14' },
+      { start: '2025-01-15', end: '2025-01-15' },
+    ]);
+    expect(sliceWindow('2024-12-30', '2025-01-02', 2)).toEqual([
+      { start: '2024-12-30', end: '2024-12-31' },
+      { start: '2025-01-01', end: '2025-01-02' },
+    ]);
+    expect(sliceWindow('2025-01-05', '2025-01-05', 7)).toEqual([{ start: '2025-01-05', end: '2025-01-05' }]);
+    expect(sliceWindow('2025-01-01', '2025-03-01', null)).toEqual([{ start: '2025-01-01', end: '2025-03-01' }]);
   });
 });
 
