@@ -48,6 +48,8 @@ const MAX_PENDING_CHILDREN = 512;
 
 export class Extractor {
   private readonly semaphore: Semaphore;
+  /** Window slices paging at once: each holds up to two pages (one being written, one prefetched), so this bounds memory. */
+  private readonly slices: Semaphore;
   private readonly pending = new Map<string, Set<Promise<void>>>();
   private readonly drained = new Map<string, Array<() => void>>();
   private readonly controller = new AbortController();
@@ -56,6 +58,7 @@ export class Extractor {
 
   constructor(private readonly options: ExtractOptions) {
     this.semaphore = new Semaphore(options.concurrency);
+    this.slices = new Semaphore(options.concurrency);
     const onAbort = () => this.controller.abort(options.signal.reason);
     if (options.signal.aborted) onAbort();
     else options.signal.addEventListener('abort', onAbort, { once: true });
@@ -166,7 +169,10 @@ export class Extractor {
         for (const [name, source] of Object.entries(resource.params)) {
           if (source.from === 'incremental') sliced[name] = source.bound === 'start' ? slice.start : slice.end;
         }
-        return this.fetchPages(plan, sliced, parentParams);
+        // Only top-level slices take a slot: a child's slices waiting behind parents that wait for room for their
+        // children would deadlock.
+        const fetch = () => this.fetchPages(plan, sliced, parentParams);
+        return resource.parent === null ? this.slices.run(fetch) : fetch();
       }));
       const failed = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
       if (failed) throw failed.reason;
