@@ -1,7 +1,7 @@
 // createSnapEngageClient: an openapi-fetch client typed by generated/openapi.ts, with the transport
 // middleware (auth, timeouts, retries, logging) and the pagination helpers attached.
 import createClient, { type Client } from 'openapi-fetch';
-import { defaultBaseUrl } from '../../../generated/catalog.js';
+import { defaultBaseUrl, securitySchemes } from '../../../generated/catalog.js';
 import type { components, paths } from '../../../generated/openapi.js';
 import { SnapEngageError } from './errors.js';
 import type { SnapEngageClientOptions } from './options.js';
@@ -85,16 +85,15 @@ export function credentialsFromEnv(
     const value = env[name]?.trim();
     return value ? value : undefined;
   };
-  const out: Pick<SnapEngageClientOptions, 'baseUrl' | 'apiToken' | 'apiKey' | 'provisioningKey'> = {};
+  const out: Record<string, string> = {};
   const baseUrl = pick('SNAPENGAGE_BASE_URL');
-  const apiToken = pick('SNAPENGAGE_API_TOKEN');
-  const apiKey = pick('SNAPENGAGE_API_KEY');
-  const provisioningKey = pick('SNAPENGAGE_PROVISIONING_KEY');
   if (baseUrl) out.baseUrl = baseUrl;
-  if (apiToken) out.apiToken = apiToken;
-  if (apiKey) out.apiKey = apiKey;
-  if (provisioningKey) out.provisioningKey = provisioningKey;
-  return out;
+  // Each security scheme of the spec names its client option and env var.
+  for (const scheme of Object.values(securitySchemes)) {
+    const value = pick(scheme.env);
+    if (value) out[scheme.option] = value;
+  }
+  return out as Pick<SnapEngageClientOptions, 'baseUrl' | 'apiToken' | 'apiKey' | 'provisioningKey'>;
 }
 
 /**

@@ -56,9 +56,12 @@ function valueAt(data: unknown, dotPath: string): unknown {
   return current;
 }
 
-function defaultMaxPages(path: string): number {
-  const resource = Object.values(resources).find((r) => r.path === path);
-  return resource?.paginator.type === 'next_url' && resource.paginator.maxPages ? resource.paginator.maxPages : DEFAULT_MAX_PAGES;
+/** The catalog's paginator for a path; paths it does not know follow the API's next-link convention. */
+function catalogPaging(path: string): { nextUrlPath: string | null; maxPages: number } {
+  const all = Object.values(resources);
+  const paginator = all.find((r) => r.path === path)?.paginator ?? all.find((r) => r.paginator.type === 'next_url')?.paginator;
+  if (paginator?.type !== 'next_url') return { nextUrlPath: null, maxPages: DEFAULT_MAX_PAGES };
+  return { nextUrlPath: paginator.nextUrlPath, maxPages: paginator.maxPages ?? DEFAULT_MAX_PAGES };
 }
 
 function pagingError(operation: string, url: string, detail: string): SnapEngageError {
@@ -67,8 +70,9 @@ function pagingError(operation: string, url: string, detail: string): SnapEngage
 
 export async function* iteratePages(client: AnyClient, baseUrl: string, path: string, init: PageInit, paging: PagingOptions): AsyncGenerator<PageResult> {
   const operation = `GET ${path}`;
-  const nextUrlPath = paging.nextUrlPath === undefined ? 'linkToNextSetOfResults' : paging.nextUrlPath;
-  const maxPages = paging.maxPages ?? defaultMaxPages(path);
+  const defaults = catalogPaging(path);
+  const nextUrlPath = paging.nextUrlPath === undefined ? defaults.nextUrlPath : paging.nextUrlPath;
+  const maxPages = paging.maxPages ?? defaults.maxPages;
   const origin = new URL(baseUrl).origin;
   const seen = new Set<string>();
   const get = client.GET as unknown as LooseGet;
@@ -105,7 +109,7 @@ export async function* iteratePages(client: AnyClient, baseUrl: string, path: st
 }
 
 export async function* iterateLogs(client: AnyClient, baseUrl: string, args: IterateLogsArgs): AsyncGenerator<Case> {
-  const operation = 'GET /api/v2/{orgId}/logs';
+  const operation = `GET ${resources.logs.path}`;
   for (const field of ['orgId', 'widgetId', 'start', 'end'] as const) {
     if (typeof args[field] !== 'string' || args[field].trim() === '') {
       throw new SnapEngageError({ kind: 'config', operation, url: '', message: `${operation}: iterateLogs needs ${field} (a non-empty string)` });
@@ -121,11 +125,12 @@ export async function* iterateLogs(client: AnyClient, baseUrl: string, args: Ite
   }
   const query: Record<string, unknown> = { widgetId: args.widgetId, start: args.start, end: args.end };
   if (args.timezone) query.timezone = args.timezone;
-  const pages = iteratePages(client, baseUrl, '/api/v2/{orgId}/logs', { params: { path: { orgId: args.orgId }, query }, ...(args.signal ? { signal: args.signal } : {}) }, {});
+  const logs = resources.logs;
+  const pages = iteratePages(client, baseUrl, logs.path, { params: { path: { orgId: args.orgId }, query }, ...(args.signal ? { signal: args.signal } : {}) }, {});
   for await (const page of pages) {
-    const cases = valueAt(page.data, 'cases');
+    const cases = valueAt(page.data, logs.dataSelector);
     if (!Array.isArray(cases)) {
-      throw pagingError(operation, page.url, `page ${page.pageIndex} has no "cases" array`);
+      throw pagingError(operation, page.url, `page ${page.pageIndex} has no "${logs.dataSelector}" array`);
     }
     yield* cases as Case[];
   }

@@ -331,6 +331,12 @@ export function formatMessage(operation: string, detail: string, extra: { reques
   return parts.join(' | ');
 }
 
+/** Names the operation's own path parameters (from its path template) in the 404 hint. */
+function notFoundHint(operation: string): string {
+  const params = [...operation.matchAll(/\{([^}]+)\}/g)].map((m) => m[1]);
+  return params.length > 0 ? `check the path parameters (${params.join(', ')}) and query values` : 'check the query values';
+}
+
 /** The typed error of an HTTP error response the client returned. */
 export function errorForResponse(response: Response, fallbackOperation: string | undefined): SnapEngageError {
   const meta = metaOf(response);
@@ -340,7 +346,7 @@ export function errorForResponse(response: Response, fallbackOperation: string |
   const url = meta?.url ?? '';
   const hints: Partial<Record<SnapEngageErrorKind, string>> = {
     auth: meta ? credentialHint(meta.op) : 'check the credential',
-    not_found: 'check the path parameters (orgId, widgetId, caseId) and query values',
+    not_found: notFoundHint(operation),
     rate_limited: 'rate limited: lower the request rate or raise maxRetries',
     server: 'server error: try again later',
     bad_request: 'check the parameters against the spec',

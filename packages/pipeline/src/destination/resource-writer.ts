@@ -60,6 +60,21 @@ const ROOT_STAGING_KEYS: Array<[string, string]> = [['#id', 'VARCHAR'], ['#s', '
 const CHILD_STAGING_KEYS: Array<[string, string]> = [['#s', 'BIGINT'], ['#i', 'BIGINT']];
 const GRANDCHILD_STAGING_KEYS: Array<[string, string]> = [['#p', 'VARCHAR'], ['#s', 'BIGINT'], ['#i', 'BIGINT']];
 
+/** Keys and DuckDB types of a table's row lines: the staging keys, then each column under its position. */
+function rowLineColumns(t: TableState): Array<[string, string]> {
+  return [
+    ...(t.isRoot ? ROOT_STAGING_KEYS : t.depth === 1 ? CHILD_STAGING_KEYS : GRANDCHILD_STAGING_KEYS),
+    ...t.def.columns.map((c, i): [string, string] => [String(i), DUCKDB_TYPES[c.type]]),
+  ];
+}
+
+/** read_json over a staging file, with the keys to read and their types. */
+function readJson(file: TableStagingFile, columns: ReadonlyArray<readonly [string, string]>): string {
+  const spec = columns.map(([name, type]) => `${quoteLiteral(name)}: ${quoteLiteral(type)}`).join(', ');
+  const maxSize = Math.max(DEFAULT_MAX_OBJECT_SIZE, file.maxLineLength * 4 + 1024);
+  return `read_json(${quoteLiteral(file.path)}, format='newline_delimited', columns={${spec}}, maximum_object_size=${maxSize})`;
+}
+
 /** Staging file of a table's lines of one kind; `\u0000` cannot occur in a table name. */
 function fileKey(t: TableState, kind: StagedKind): string {
   return kind === 'rows' ? t.def.name : `${t.def.name}\u0000${kind}`;
@@ -220,16 +235,6 @@ export class DuckDBResourceWriter implements ResourceWriter {
     }
   }
 
-  private readJson(t: TableState, file: TableStagingFile, only?: Array<[string, string]>): string {
-    const staged: Array<[string, string]> = only ?? [
-      ...(t.isRoot ? ROOT_STAGING_KEYS : t.depth === 1 ? CHILD_STAGING_KEYS : GRANDCHILD_STAGING_KEYS),
-      ...t.def.columns.map((c, i): [string, string] => [String(i), DUCKDB_TYPES[c.type]]),
-    ];
-    const columns = staged.map(([name, type]) => `${quoteLiteral(name)}: ${quoteLiteral(type)}`).join(', ');
-    const maxSize = Math.max(DEFAULT_MAX_OBJECT_SIZE, file.maxLineLength * 4 + 1024);
-    return `read_json(${quoteLiteral(file.path)}, format='newline_delimited', columns={${columns}}, maximum_object_size=${maxSize})`;
-  }
-
   /**
    * INSERT … SELECT from the staged file. Child rows join `roots` (sequence → root `_row_id`) for their
    * root and, one level down, parent id; when a merge de-duplicates, `roots` holds only the winning
@@ -240,7 +245,7 @@ export class DuckDBResourceWriter implements ResourceWriter {
     // Values are staged under the column's position (see serializeRow in the normalizer).
     const staged = t.def.columns.map((_c, i) => `s.${quoteIdent(String(i))}`);
     const loadId = quoteLiteral(this.opts.loadId);
-    const source = `${this.readJson(t, file)} AS s`;
+    const source = `${readJson(file, rowLineColumns(t))} AS s`;
     if (t.isRoot) {
       const filter = dedup ? ` SEMI JOIN ${roots} k ON s."#id" = k._row_id AND s."#s" = k._seq` : '';
       return `INSERT INTO ${this.target(t)} (${[...data, '"_row_id"', '"_load_id"'].join(', ')})
@@ -261,10 +266,9 @@ export class DuckDBResourceWriter implements ResourceWriter {
    */
   private insertListSql(t: TableState, file: TableStagingFile, roots: string): string {
     const fields = listLineColumns(t);
-    const struct = fields.map(({ key, column }) => `${quoteIdent(key)} ${DUCKDB_TYPES[column.type]}`).join(', ');
-    const spec = `${quoteLiteral('#s')}: 'BIGINT', ${quoteLiteral('l')}: ${quoteLiteral(`STRUCT(${struct})[]`)}`;
-    const maxSize = Math.max(DEFAULT_MAX_OBJECT_SIZE, file.maxLineLength * 4 + 1024);
-    const source = `read_json(${quoteLiteral(file.path)}, format='newline_delimited', columns={${spec}}, maximum_object_size=${maxSize})`;
+    // Items of a list with no usable column yet are all `{}` or null: a placeholder field keeps the type valid.
+    const struct = fields.map(({ key, column }) => `${quoteIdent(key)} ${DUCKDB_TYPES[column.type]}`).join(', ') || '"__none" VARCHAR';
+    const source = readJson(file, [['#s', 'BIGINT'], ['l', `STRUCT(${struct})[]`]]);
     const loadId = quoteLiteral(this.opts.loadId);
     const rowId = `md5(k._row_id || '|' || ${quoteLiteral(t.lineage)} || '|' || CAST(u.i - 1 AS VARCHAR))`;
     const targets = [...fields.map(({ column }) => quoteIdent(column.name)), '"_row_id"', '"_parent_id"', '"_root_id"', '"_list_idx"', '"_load_id"'];
@@ -282,9 +286,7 @@ export class DuckDBResourceWriter implements ResourceWriter {
    */
   private insertRecordSql(t: TableState, file: TableStagingFile, roots: string, dedup: boolean): string {
     const struct = recordStructType(t.row) ?? 'STRUCT("__none" VARCHAR)';
-    const spec = `${quoteLiteral('#id')}: 'VARCHAR', ${quoteLiteral('#s')}: 'BIGINT', ${quoteLiteral('r')}: ${quoteLiteral(struct)}`;
-    const maxSize = Math.max(DEFAULT_MAX_OBJECT_SIZE, file.maxLineLength * 4 + 1024);
-    const source = `read_json(${quoteLiteral(file.path)}, format='newline_delimited', columns={${spec}}, maximum_object_size=${maxSize}) AS s`;
+    const source = `${readJson(file, [...ROOT_STAGING_KEYS, ['r', struct]])} AS s`;
     const columns = t.def.columns.flatMap((c) => {
       const expression = recordColumnExpression(c, 's');
       return expression ? [{ name: quoteIdent(c.name), expression }] : [];
@@ -311,7 +313,7 @@ export class DuckDBResourceWriter implements ResourceWriter {
     if (rootRows === 0) return rowCounts;
 
     // Sequence → _row_id of every staged root row (row lines and record lines); children reach their root through it.
-    const keys = rootFiles.map((f) => `SELECT "#id" AS _row_id, "#s" AS _seq FROM ${this.readJson(root, f, [['#id', 'VARCHAR'], ['#s', 'BIGINT']])}`);
+    const keys = rootFiles.map((f) => `SELECT "#id" AS _row_id, "#s" AS _seq FROM ${readJson(f, ROOT_STAGING_KEYS)}`);
     await conn.run(`CREATE OR REPLACE TEMP TABLE "_stage_roots" AS ${keys.join(' UNION ALL ')}`);
     let roots = 'temp."_stage_roots"';
     let dedup = false;

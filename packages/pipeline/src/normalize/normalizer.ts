@@ -178,17 +178,10 @@ export class ResourceNormalizer {
     table: TableState, node: FieldNode, obj: Record<string, unknown>, row: RowValues, depth: number,
     identity: RowIdentity, sink: RowSink,
   ): void {
-    const fields = (node.fields ??= new Map());
     for (const key of Object.keys(obj)) {
       const value = normalizeJsValue(obj[key]);
       if (value === null || value === undefined) continue;
-      let child = fields.get(key);
-      if (!child) {
-        child = { path: [...node.path, key], key: '' };
-        child.key = dataNodeKey(child.path);
-        fields.set(key, child);
-      }
-      this.place(table, child, value, row, depth, identity, sink);
+      this.place(table, fieldNode(node, key), value, row, depth, identity, sink);
     }
   }
 
@@ -331,14 +324,7 @@ export class ResourceNormalizer {
     let node = table.row;
     for (const key of path) {
       if (node !== table.row) node.kind ??= 'object';
-      const fields = (node.fields ??= new Map());
-      let next = fields.get(key);
-      if (!next) {
-        next = { path: [...node.path, key], key: '' };
-        next.key = dataNodeKey(next.path);
-        fields.set(key, next);
-      }
-      node = next;
+      node = fieldNode(node, key);
     }
     return node;
   }
@@ -346,13 +332,7 @@ export class ResourceNormalizer {
   /** Creates the columns and child tables the spec declares, so they exist even when every value is null. */
   private declare(table: TableState, node: FieldNode, properties: Record<string, JsonSchema>, depth: number): void {
     for (const [key, schema] of Object.entries(properties)) {
-      const fields = (node.fields ??= new Map());
-      let child = fields.get(key);
-      if (!child) {
-        child = { path: [...node.path, key], key: '' };
-        child.key = dataNodeKey(child.path);
-        fields.set(key, child);
-      }
+      const child = fieldNode(node, key);
       const shape = declaredShape(schema);
       if (child.kind === undefined) {
         if (shape.kind === 'column') this.addColumn(table, child, shape.type);
@@ -367,6 +347,18 @@ export class ResourceNormalizer {
       }
     }
   }
+}
+
+/** The node under `node` for `key`, created (undecided) on first use. */
+function fieldNode(node: FieldNode, key: string): FieldNode {
+  const fields = (node.fields ??= new Map());
+  let child = fields.get(key);
+  if (!child) {
+    const path = [...node.path, key];
+    child = { path, key: dataNodeKey(path) };
+    fields.set(key, child);
+  }
+  return child;
 }
 
 /** One NDJSON line: the staging prefix, then every column that has a value. */
