@@ -43,6 +43,7 @@ describe('DuckDBDestination across processes', () => {
   it('reports a database locked by another process in one line', async () => {
     const holder = `const { DuckDBInstance } = await import('@duckdb/node-api');
       const i = await DuckDBInstance.create(process.argv[1]); const c = await i.connect(); await c.run('CREATE TABLE t (x INT)');
+      globalThis.keepOpen = [i, c]; // a GC of an unreferenced instance would close it and release the lock
       console.log('ready'); setInterval(() => {}, 1000);`;
     child = spawn(process.execPath, ['--input-type=module', '-e', holder, dbPath], { cwd: packageDir, stdio: ['ignore', 'pipe', 'pipe'] });
     await waitForOutput(child, /ready/);
