@@ -164,7 +164,7 @@ export function createTransport(settings: TransportSettings): Middleware {
           // (openapi-fetch calls response.json() when a Content-Length is present, so it is set to the decoded
           // text's real byte length.)
           const parsed: unknown = JSON.parse(text);
-          buffered.headers.set('content-length', String(utf8.encode(text).byteLength));
+          buffered.headers.set('content-length', String(utf8ByteLength(text)));
           Object.defineProperty(buffered, 'json', { value: async () => parsed });
         } catch {
           const contentType = response.headers.get('content-type');
@@ -320,7 +320,23 @@ function rebuild(response: Response, text: string): Response {
   // The text is decoded: the original length and encoding no longer describe it.
   headers.delete('content-length');
   headers.delete('content-encoding');
-  return new Response(NULL_BODY_STATUSES.has(response.status) ? null : text, { status: response.status, statusText: response.statusText, headers });
+  // The body is encoded only if someone reads it: openapi-fetch gets the parsed JSON, so on a large load encoding
+  // every page back to bytes would be work thrown away.
+  const body = NULL_BODY_STATUSES.has(response.status)
+    ? null
+    : new ReadableStream<Uint8Array>({
+        pull(controller) {
+          if (text !== '') controller.enqueue(utf8.encode(text));
+          controller.close();
+        },
+      });
+  return new Response(body, { status: response.status, statusText: response.statusText, headers });
+}
+
+/** UTF-8 length of a string without encoding it where the runtime can count (Node, Bun, Deno's Buffer). */
+function utf8ByteLength(text: string): number {
+  const buffer = (globalThis as { Buffer?: { byteLength(s: string, encoding: 'utf8'): number } }).Buffer;
+  return buffer ? buffer.byteLength(text, 'utf8') : utf8.encode(text).byteLength;
 }
 
 export function formatMessage(operation: string, detail: string, extra: { requestId?: string; retries: number; url: string }): string {

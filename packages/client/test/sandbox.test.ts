@@ -170,6 +170,18 @@ describe('pagination', () => {
     expect(pages[0]?.pageIndex).toBe(0);
     expect(sent).toHaveLength(1);
   });
+
+  it('the returned response still holds the body as sent, with its byte length', async () => {
+    const { client } = recordingClient();
+    const query = { widgetId, start: sandbox.startDate, end: today };
+    const { data, response } = await client.GET('/api/v2/{orgId}/logs', { params: { path: { orgId: sandbox.credentials.orgId }, query } });
+    const direct = await fetch(`${sandbox.url}/api/v2/${sandbox.credentials.orgId}/logs?${new URLSearchParams(query)}`, { headers: { Authorization: sandbox.credentials.apiToken } });
+    const sentBytes = new Uint8Array(await direct.arrayBuffer());
+    const text = await response.text();
+    expect(JSON.parse(text)).toEqual(data);
+    expect(new TextEncoder().encode(text)).toEqual(sentBytes);
+    expect(response.headers.get('content-length')).toBe(String(sentBytes.byteLength));
+  });
 });
 
 describe('under injected faults', () => {
