@@ -19,7 +19,7 @@ export interface DuckDBDestinationOptions {
   path: string;
   dataset: string;
   pipelineName: string;
-  /** DuckDB `memory_limit`; default env SNAPENGAGE_DUCKDB_MEMORY_LIMIT, else 256MB. DuckDB spills to `<path>.tmp` beyond it. */
+  /** DuckDB `memory_limit`; default env SNAPENGAGE_DUCKDB_MEMORY_LIMIT, else 192MB. DuckDB spills to `<path>.tmp` beyond it. */
   memoryLimit?: string;
   /** DuckDB worker threads; default env SNAPENGAGE_DUCKDB_THREADS, else 2. */
   threads?: number;
@@ -30,10 +30,10 @@ export interface DuckDBDestinationOptions {
 /** Settings every connection of the loader uses; exported for the dataset API. */
 export function duckdbSettings(opts: { memoryLimit?: string; threads?: number } = {}): Record<string, string> {
   return {
-    // Measured at 200k cases / 4M transcript rows: 128MB with 2 threads runs out of memory on a 40-column
-    // INSERT, 192MB works; 256MB leaves room for wider tables. Peak RSS is this plus Node plus DuckDB's
-    // untracked allocations (~450 MiB in that run).
-    memory_limit: opts.memoryLimit ?? process.env.SNAPENGAGE_DUCKDB_MEMORY_LIMIT ?? '256MB',
+    // Measured at 200k cases / 1.4M transcript rows: the commit needs ~160MB (each reading thread holds a 32 MiB
+    // JSON buffer on top of the transaction's rows, which spill to `<path>.tmp` beyond the limit); 192MB leaves
+    // room. Peak RSS is this plus Node plus DuckDB's untracked allocations.
+    memory_limit: opts.memoryLimit ?? process.env.SNAPENGAGE_DUCKDB_MEMORY_LIMIT ?? '192MB',
     threads: String(opts.threads ?? (Number(process.env.SNAPENGAGE_DUCKDB_THREADS) || 2)),
     // Bulk INSERT … SELECT need not keep file order; this lets DuckDB stream instead of buffering.
     preserve_insertion_order: 'false',
@@ -67,6 +67,7 @@ export class DuckDBDestination {
     private readonly stagingRoot: string,
     private readonly tableDefs: Map<string, TableDef>,
     private readonly tableNames: Set<string>,
+    private readonly threads: number,
   ) {}
 
   /** Opens (or creates) the database and the dataset's system tables, and deletes staging left by a crashed run. */
@@ -85,7 +86,8 @@ export class DuckDBDestination {
     }
     let instance: DuckDBInstance | undefined;
     try {
-      instance = await DuckDBInstance.create(path, duckdbSettings(opts));
+      const settings = duckdbSettings(opts);
+      instance = await DuckDBInstance.create(path, settings);
       const conn = await instance.connect();
       await conn.run(systemTablesDdl(opts.dataset));
       const defs = await readTableDefs(conn, opts.dataset);
@@ -93,7 +95,7 @@ export class DuckDBDestination {
       // We hold DuckDB's file lock now, so no other process owns this staging directory.
       const stagingRoot = opts.stagingDir ? resolve(opts.stagingDir) : inMemory ? `${tmpdir()}/snapengage-staging-${process.pid}` : `${path}.staging`;
       await rm(stagingRoot, { recursive: true, force: true });
-      return new DuckDBDestination(path, opts.dataset, opts.pipelineName, instance, conn, stagingRoot, defs, names);
+      return new DuckDBDestination(path, opts.dataset, opts.pipelineName, instance, conn, stagingRoot, defs, names, Number(settings.threads));
     } catch (error) {
       instance?.closeSync();
       throw toDestinationError(error, 'opening the destination', path);
@@ -124,6 +126,7 @@ export class DuckDBDestination {
         stagingRoot: this.stagingRoot,
         tableDefs: this.tableDefs,
         tableNames: this.tableNames,
+        threads: this.threads,
       },
       opts,
     );
