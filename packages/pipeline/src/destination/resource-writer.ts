@@ -27,8 +27,6 @@ export interface ResourceWriterOptions {
   maxNestingDepth: number;
   /** false stages every row one by one instead of taking the normalizer's fast paths (same tables; for tests). */
   fastPath?: boolean;
-  /** Root records per staging segment (see SEGMENT_RECORDS); smaller only in tests. */
-  segmentRecords?: number;
 }
 
 export interface ResourceWriter {
@@ -65,12 +63,6 @@ const DEFAULT_MAX_OBJECT_SIZE = 1024 * 1024;
 // every thread.
 const WIDE_TABLE_COLUMNS = 16;
 
-// Staged lines are cut into segments of this many root records, and each segment is loaded by its own statements:
-// a child table's INSERT then joins only its segment's roots, so DuckDB's working memory is bounded by the segment,
-// not by the load (measured: 500k cases in one segment ran out of memory at memory_limit 192MB; 50k segments load
-// them in the same time). A segment's files are closed as soon as the next segment starts.
-const SEGMENT_RECORDS = 50_000;
-
 // Staging-only keys (see RowSink in the normalizer).
 const ROOT_STAGING_KEYS: Array<[string, string]> = [['#id', 'VARCHAR'], ['#s', 'BIGINT']];
 const CHILD_STAGING_KEYS: Array<[string, string]> = [['#s', 'BIGINT'], ['#i', 'BIGINT']];
@@ -91,14 +83,9 @@ function readJson(file: TableStagingFile, columns: ReadonlyArray<readonly [strin
   return `read_json(${quoteLiteral(file.path)}, format='newline_delimited', columns={${spec}}, maximum_object_size=${maxSize})`;
 }
 
-/** Staging file of a table's lines of one kind in one segment; `\u0000` cannot occur in a table name. */
-function fileKey(t: TableState, kind: StagedKind, segment: number): string {
-  return `${t.def.name}\u0000${kind}\u0000${segment}`;
-}
-
-/** The roots (`_row_id`, `_seq`) of one segment, from the roots table or the merge keys. */
-function segmentRoots(roots: string, segment: number, size: number): string {
-  return `(SELECT _row_id, _seq FROM ${roots} WHERE _seq >= ${segment * size} AND _seq < ${(segment + 1) * size})`;
+/** Staging file of a table's lines of one kind; `\u0000` cannot occur in a table name. */
+function fileKey(t: TableState, kind: StagedKind): string {
+  return kind === 'rows' ? t.def.name : `${t.def.name}\u0000${kind}`;
 }
 
 export class DuckDBResourceWriter implements ResourceWriter {
@@ -106,8 +93,6 @@ export class DuckDBResourceWriter implements ResourceWriter {
   private readonly staging: StagingArea;
   private readonly startedAt = new Date();
   private seq = 0;
-  private segment = 0;
-  private readonly segmentRecords: number;
   private queue: Promise<void> = Promise.resolve();
   private done = false;
 
@@ -130,7 +115,6 @@ export class DuckDBResourceWriter implements ResourceWriter {
       ctx.tableNames,
     );
     this.staging = new StagingArea(join(ctx.stagingRoot, `${opts.loadId}-${resource}-${randomUUID().slice(0, 8)}`));
-    this.segmentRecords = opts.segmentRecords ?? SEGMENT_RECORDS;
   }
 
   /** This writer's staging directory (created on the first write). */
@@ -147,17 +131,10 @@ export class DuckDBResourceWriter implements ResourceWriter {
   private async writeNow(records: Record<string, unknown>[]): Promise<void> {
     if (this.done) throw new Error(`writer for ${this.opts.resource.name} is already committed or aborted`);
     const staging = this.staging;
-    const sink = (table: TableState, line: string, kind: StagedKind = 'rows') => staging.file(fileKey(table, kind, this.segment)).add(line);
+    const sink = (table: TableState, line: string, kind: StagedKind = 'rows') => staging.file(fileKey(table, kind)).add(line);
     try {
       for (const record of records) {
-        const seq = this.seq++;
-        const segment = Math.floor(seq / this.segmentRecords);
-        if (segment !== this.segment) {
-          const done = `\u0000${this.segment}`;
-          await staging.closeFiles((key) => key.endsWith(done));
-          this.segment = segment;
-        }
-        this.normalizer.normalize(record, seq, sink);
+        this.normalizer.normalize(record, this.seq++, sink);
         if (staging.bufferedLength >= STAGING_FLUSH_BYTES) await staging.flush();
       }
       await staging.flush();
@@ -331,18 +308,8 @@ export class DuckDBResourceWriter implements ResourceWriter {
     const { conn } = this.ctx;
     const rowCounts: Record<string, number> = {};
     const root = this.normalizer.root;
-    const segments = this.seq === 0 ? 0 : this.segment + 1;
-    const staged = (t: TableState, kind: StagedKind, segment: number): TableStagingFile | undefined => {
-      const file = this.staging.get(fileKey(t, kind, segment));
-      return file && file.rows > 0 ? file : undefined;
-    };
-    const rootFiles: TableStagingFile[] = [];
-    for (let segment = 0; segment < segments; segment++) {
-      for (const kind of ['rows', 'record'] as const) {
-        const file = staged(root, kind, segment);
-        if (file) rootFiles.push(file);
-      }
-    }
+    const rootFiles = [this.staging.get(root.def.name), this.staging.get(fileKey(root, 'record'))]
+      .filter((f): f is TableStagingFile => f !== undefined && f.rows > 0);
     const rootRows = rootFiles.reduce((n, f) => n + f.rows, 0);
     const disposition = this.opts.writeDisposition;
     const merge = disposition === 'merge' && this.opts.primaryKey.length > 0;
@@ -373,41 +340,34 @@ export class DuckDBResourceWriter implements ResourceWriter {
       }
     }
     for (const t of tables) {
-      let inserted: number | undefined;
-      const insert = async (sql: string) => (inserted = (inserted ?? 0) + (await this.insert(sql)));
-      await this.withThreadsFor(t, async () => {
-        for (let segment = 0; segment < segments; segment++) {
-          const keys = segmentRoots(roots, segment, this.segmentRecords);
-          const file = staged(t, 'rows', segment);
-          if (file) await insert(this.insertSql(t, file, keys, dedup));
-          const records = t.isRoot ? staged(t, 'record', segment) : undefined;
-          if (records) await insert(this.insertRecordSql(t, records, keys, dedup));
-          const lists = staged(t, 'list', segment);
-          if (lists) await insert(this.insertListSql(t, lists, keys));
-        }
-      });
-      if (inserted !== undefined) rowCounts[t.def.name] = inserted;
+      const file = this.staging.get(t.def.name);
+      if (file && file.rows > 0) {
+        rowCounts[t.def.name] = await this.insert(t, this.insertSql(t, file, roots, dedup));
+      }
+      const records = t.isRoot ? this.staging.get(fileKey(t, 'record')) : undefined;
+      if (records && records.rows > 0) {
+        rowCounts[t.def.name] = (rowCounts[t.def.name] ?? 0) + (await this.insert(t, this.insertRecordSql(t, records, roots, dedup)));
+      }
+      const lists = this.staging.get(fileKey(t, 'list'));
+      if (lists && lists.rows > 0) {
+        rowCounts[t.def.name] = (rowCounts[t.def.name] ?? 0) + (await this.insert(t, this.insertListSql(t, lists, roots)));
+      }
     }
     await conn.run('DROP TABLE IF EXISTS temp."_stage_roots"; DROP TABLE IF EXISTS temp."_merge_keys"');
     return rowCounts;
   }
 
-  /** Runs the loading of a table with the DuckDB threads it should have (see WIDE_TABLE_COLUMNS). */
-  private async withThreadsFor(t: TableState, load: () => Promise<void>): Promise<void> {
+  /** Runs one INSERT … SELECT of a table (see WIDE_TABLE_COLUMNS); the number of rows it inserted. */
+  private async insert(t: TableState, sql: string): Promise<number> {
     const { conn, threads } = this.ctx;
     const single = threads > 1 && t.def.columns.length > WIDE_TABLE_COLUMNS;
     if (single) await conn.run('SET threads = 1');
     try {
-      await load();
+      return Number((await conn.run(sql)).rowsChanged);
     } finally {
       // Only speed depends on it; a failure here must not hide the INSERT's own error.
       if (single) await conn.run(`SET threads = ${threads}`).catch(() => undefined);
     }
-  }
-
-  /** Runs one INSERT … SELECT; the number of rows it inserted. */
-  private async insert(sql: string): Promise<number> {
-    return Number((await this.ctx.conn.run(sql)).rowsChanged);
   }
 
   private async writeState(newState: unknown): Promise<void> {

@@ -5,7 +5,6 @@ import { join } from 'node:path';
 
 /** Buffered text per table before it is handed to the file system. */
 const CHUNK_BYTES = 1 << 16;
-const EMPTY = Buffer.alloc(0);
 
 export class TableStagingFile {
   rows = 0;
@@ -23,12 +22,10 @@ export class TableStagingFile {
   /** Full buffers (or oversized lines) waiting for the next flush. */
   private ready: Buffer[] = [];
   private readyLength = 0;
-  private closed = false;
 
   constructor(readonly path: string) {}
 
   add(line: string): void {
-    if (this.closed) throw new Error(`staging file ${this.path} is already closed`);
     this.rows++;
     if (line.length > this.maxLineLength) this.maxLineLength = line.length;
     // UTF-8 takes at most 3 bytes per UTF-16 code unit; +1 for the newline.
@@ -73,13 +70,9 @@ export class TableStagingFile {
     this.inflight = writeAll(handle, chunks);
   }
 
-  /** Writes what is buffered and closes the file; adding to it afterwards is an error (reopening would truncate it). */
   async close(): Promise<void> {
-    if (this.closed) return;
     await this.flush();
     await this.inflight;
-    this.closed = true;
-    this.buffer = EMPTY;
     if (this.handle) {
       const handle = await this.handle;
       this.handle = undefined;
@@ -115,33 +108,30 @@ async function writeAll(handle: FileHandle, chunks: Buffer[]): Promise<void> {
   }
 }
 
-/** One writer's staging directory: a file per table (and segment). */
+/** One writer's staging directory: a file per table. */
 export class StagingArea {
   private readonly files = new Map<string, TableStagingFile>();
-  /** Files not closed yet: the only ones that buffer, so flushing and measuring stay O(open files). */
-  private readonly open = new Set<TableStagingFile>();
   private created: Promise<unknown> | undefined;
 
   constructor(readonly dir: string) {}
 
-  file(key: string): TableStagingFile {
-    let f = this.files.get(key);
+  file(table: string): TableStagingFile {
+    let f = this.files.get(table);
     if (!f) {
       // File names are positional, not table names: table names may be long or contain any letter.
       f = new TableStagingFile(join(this.dir, `${this.files.size}.ndjson`));
-      this.files.set(key, f);
-      this.open.add(f);
+      this.files.set(table, f);
     }
     return f;
   }
 
-  get(key: string): TableStagingFile | undefined {
-    return this.files.get(key);
+  get(table: string): TableStagingFile | undefined {
+    return this.files.get(table);
   }
 
   get bufferedLength(): number {
     let n = 0;
-    for (const f of this.open) n += f.bufferedLength;
+    for (const f of this.files.values()) n += f.bufferedLength;
     return n;
   }
 
@@ -149,22 +139,13 @@ export class StagingArea {
   async flush(force = false): Promise<void> {
     this.created ??= mkdir(this.dir, { recursive: true });
     await this.created;
-    for (const f of this.open) if (force || f.bufferedLength >= CHUNK_BYTES) await f.flush();
+    for (const f of this.files.values()) if (force || f.bufferedLength >= CHUNK_BYTES) await f.flush();
   }
 
   async close(): Promise<void> {
-    await this.closeFiles(() => true);
-  }
-
-  /** Closes the files whose key matches (a finished segment), so open handles stay bounded. */
-  async closeFiles(match: (key: string) => boolean): Promise<void> {
     this.created ??= mkdir(this.dir, { recursive: true });
     await this.created;
-    for (const [key, f] of this.files) {
-      if (!this.open.has(f) || !match(key)) continue;
-      await f.close();
-      this.open.delete(f);
-    }
+    for (const f of this.files.values()) await f.close();
   }
 
   async remove(): Promise<void> {
