@@ -98,10 +98,11 @@ describe('ResourceNormalizer', () => {
     const root = rows.get('things')![0]!;
     expect(root).toMatchObject({ '#id': rootRowId('things', ['c1']), '#s': 0, id: 'c1', details__name: 'A', details__emails: ['a@x', 'b@x'] });
     expect(columns('things')).toEqual(['id:text', 'details__name:text', 'details__emails:text[]']);
-    expect(rows.get('things__items')).toEqual([{ '#s': 0, '#i': 0, k: 1 }, { '#s': 0, '#i': 1, k: 2 }]);
-    // Grandchildren carry their parent's id, computed with the same formula the loader uses in SQL.
-    const parentId = childRowId(root['#id'] as string, 'd["items"]', 0);
-    expect(rows.get('things__items__sub')).toEqual([{ '#p': parentId, '#s': 0, '#i': 0, z: true }]);
+    // Child rows carry their root's id; grandchildren also their parent's, computed with the loader's SQL formula.
+    const rootId = root['#id'] as string;
+    expect(rows.get('things__items')).toEqual([{ '#r': rootId, '#s': 0, '#i': 0, k: 1 }, { '#r': rootId, '#s': 0, '#i': 1, k: 2 }]);
+    const parentId = childRowId(rootId, 'd["items"]', 0);
+    expect(rows.get('things__items__sub')).toEqual([{ '#p': parentId, '#r': rootId, '#s': 0, '#i': 0, z: true }]);
   });
 
   it('declares the schema columns and child tables up front', () => {
@@ -144,11 +145,12 @@ describe('ResourceNormalizer', () => {
 
   it('puts scalar items of a child-table list into a value column', () => {
     const { rows } = normalize([{ id: 'x', items: [{ k: 1 }, 'loose', 7, [1]] }]);
+    const r = rootRowId('things', ['x']);
     expect(rows.get('things__items')).toEqual([
-      { '#s': 0, '#i': 0, k: 1 },
-      { '#s': 0, '#i': 1, value: 'loose' },
-      { '#s': 0, '#i': 2, value: '7' },
-      { '#s': 0, '#i': 3, value__v_json: [1] },
+      { '#r': r, '#s': 0, '#i': 0, k: 1 },
+      { '#r': r, '#s': 0, '#i': 1, value: 'loose' },
+      { '#r': r, '#s': 0, '#i': 2, value: '7' },
+      { '#r': r, '#s': 0, '#i': 3, value__v_json: [1] },
     ]);
   });
 

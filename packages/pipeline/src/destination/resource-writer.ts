@@ -65,8 +65,8 @@ const WIDE_TABLE_COLUMNS = 16;
 
 // Staging-only keys (see RowSink in the normalizer).
 const ROOT_STAGING_KEYS: Array<[string, string]> = [['#id', 'VARCHAR'], ['#s', 'BIGINT']];
-const CHILD_STAGING_KEYS: Array<[string, string]> = [['#s', 'BIGINT'], ['#i', 'BIGINT']];
-const GRANDCHILD_STAGING_KEYS: Array<[string, string]> = [['#p', 'VARCHAR'], ['#s', 'BIGINT'], ['#i', 'BIGINT']];
+const CHILD_STAGING_KEYS: Array<[string, string]> = [['#r', 'VARCHAR'], ['#s', 'BIGINT'], ['#i', 'BIGINT']];
+const GRANDCHILD_STAGING_KEYS: Array<[string, string]> = [['#p', 'VARCHAR'], ['#r', 'VARCHAR'], ['#s', 'BIGINT'], ['#i', 'BIGINT']];
 
 /** Keys and DuckDB types of a table's row lines: the staging keys, then each column under its position. */
 function rowLineColumns(t: TableState): Array<[string, string]> {
@@ -81,6 +81,11 @@ function readJson(file: TableStagingFile, columns: ReadonlyArray<readonly [strin
   const spec = columns.map(([name, type]) => `${quoteLiteral(name)}: ${quoteLiteral(type)}`).join(', ');
   const maxSize = Math.max(DEFAULT_MAX_OBJECT_SIZE, file.maxLineLength * 4 + 1024);
   return `read_json(${quoteLiteral(file.path)}, format='newline_delimited', columns={${spec}}, maximum_object_size=${maxSize})`;
+}
+
+/** ` ANTI JOIN` dropping the lines of superseded root occurrences, or nothing. */
+function antiJoin(alias: string, superseded: string | undefined): string {
+  return superseded ? ` ANTI JOIN ${superseded} x ON ${alias}."#s" = x._seq` : '';
 }
 
 /** Staging file of a table's lines of one kind; `\u0000` cannot occur in a table name. */
@@ -244,27 +249,26 @@ export class DuckDBResourceWriter implements ResourceWriter {
   }
 
   /**
-   * INSERT … SELECT from the staged file. Child rows join `roots` (sequence → root `_row_id`) for their
-   * root and, one level down, parent id; when a merge de-duplicates, `roots` holds only the winning
-   * occurrence of each key, so children of superseded duplicates drop out by the same join.
+   * INSERT … SELECT from the staged file. Child lines carry their root's `_row_id` (`#r`) and, one level down,
+   * their parent's (`#p`), so no join is needed. When a merge de-duplicates, `superseded` holds the sequence
+   * numbers of the earlier occurrences of a key: their rows, children included, drop out by an anti join on a
+   * table as small as the duplicates.
    */
-  private insertSql(t: TableState, file: TableStagingFile, roots: string, dedup: boolean): string {
+  private insertSql(t: TableState, file: TableStagingFile, superseded: string | undefined): string {
     const data = t.def.columns.map((c: ColumnDef) => quoteIdent(c.name));
     // Values are staged under the column's position (see serializeRow in the normalizer).
     const staged = t.def.columns.map((_c, i) => `s.${quoteIdent(String(i))}`);
     const loadId = quoteLiteral(this.opts.loadId);
-    const source = `${readJson(file, rowLineColumns(t))} AS s`;
+    const source = `${readJson(file, rowLineColumns(t))} AS s${antiJoin('s', superseded)}`;
     if (t.isRoot) {
-      const filter = dedup ? ` SEMI JOIN ${roots} k ON s."#id" = k._row_id AND s."#s" = k._seq` : '';
       return `INSERT INTO ${this.target(t)} (${[...data, '"_row_id"', '"_load_id"'].join(', ')})
-        SELECT ${[...staged, 's."#id"', loadId].join(', ')} FROM ${source}${filter}`;
+        SELECT ${[...staged, 's."#id"', loadId].join(', ')} FROM ${source}`;
     }
-    const parentId = t.depth === 1 ? 'k._row_id' : 's."#p"';
+    const parentId = t.depth === 1 ? 's."#r"' : 's."#p"';
     // Same formula as childRowId() in the normalizer (which computes it only when a grandchild needs it).
     const rowId = `md5(${parentId} || '|' || ${quoteLiteral(t.lineage)} || '|' || CAST(s."#i" AS VARCHAR))`;
     return `INSERT INTO ${this.target(t)} (${[...data, '"_row_id"', '"_parent_id"', '"_root_id"', '"_list_idx"', '"_load_id"'].join(', ')})
-      SELECT ${[...staged, rowId, parentId, 'k._row_id', 's."#i"', loadId].join(', ')}
-      FROM ${source} JOIN ${roots} k ON s."#s" = k._seq`;
+      SELECT ${[...staged, rowId, parentId, 's."#r"', 's."#i"', loadId].join(', ')} FROM ${source}`;
   }
 
   /**
@@ -272,19 +276,18 @@ export class DuckDBResourceWriter implements ResourceWriter {
    * objects, unnested here. The rows are the ones the row path would give: `_list_idx` counts null items too
    * (which make no row), and `_row_id` / `_parent_id` / `_root_id` follow the same formulas.
    */
-  private insertListSql(t: TableState, file: TableStagingFile, roots: string): string {
+  private insertListSql(t: TableState, file: TableStagingFile, superseded: string | undefined): string {
     const fields = listLineColumns(t);
     // Items of a list with no usable column yet are all `{}` or null: a placeholder field keeps the type valid.
     const struct = fields.map(({ key, column }) => `${quoteIdent(key)} ${DUCKDB_TYPES[column.type]}`).join(', ') || '"__none" VARCHAR';
-    const source = readJson(file, [['#s', 'BIGINT'], ['l', `STRUCT(${struct})[]`]]);
+    const source = readJson(file, [['#r', 'VARCHAR'], ['#s', 'BIGINT'], ['l', `STRUCT(${struct})[]`]]);
     const loadId = quoteLiteral(this.opts.loadId);
-    const rowId = `md5(k._row_id || '|' || ${quoteLiteral(t.lineage)} || '|' || CAST(u.i - 1 AS VARCHAR))`;
+    const rowId = `md5(u."#r" || '|' || ${quoteLiteral(t.lineage)} || '|' || CAST(u.i - 1 AS VARCHAR))`;
     const targets = [...fields.map(({ column }) => quoteIdent(column.name)), '"_row_id"', '"_parent_id"', '"_root_id"', '"_list_idx"', '"_load_id"'];
-    const values = [...fields.map(({ key }) => `u.item.${quoteIdent(key)}`), rowId, 'k._row_id', 'k._row_id', 'u.i - 1', loadId];
+    const values = [...fields.map(({ key }) => `u.item.${quoteIdent(key)}`), rowId, 'u."#r"', 'u."#r"', 'u.i - 1', loadId];
     return `INSERT INTO ${this.target(t)} (${targets.join(', ')})
       SELECT ${values.join(', ')}
-      FROM (SELECT "#s", unnest(l) AS item, generate_subscripts(l, 1) AS i FROM ${source}) u
-      JOIN ${roots} k ON u."#s" = k._seq
+      FROM (SELECT s."#r", unnest(s.l) AS item, generate_subscripts(s.l, 1) AS i FROM ${source} AS s${antiJoin('s', superseded)}) u
       WHERE u.item IS NOT NULL`;
   }
 
@@ -292,16 +295,15 @@ export class DuckDBResourceWriter implements ResourceWriter {
    * INSERT … SELECT from the root's record file (normalizer's fast path): each line holds the record's own object
    * (child lists removed), read as nested STRUCTs; flattened columns are struct paths (`r.requester_details.name`).
    */
-  private insertRecordSql(t: TableState, file: TableStagingFile, roots: string, dedup: boolean): string {
+  private insertRecordSql(t: TableState, file: TableStagingFile, superseded: string | undefined): string {
     const struct = recordStructType(t.row) ?? 'STRUCT("__none" VARCHAR)';
-    const source = `${readJson(file, [...ROOT_STAGING_KEYS, ['r', struct]])} AS s`;
+    const source = `${readJson(file, [...ROOT_STAGING_KEYS, ['r', struct]])} AS s${antiJoin('s', superseded)}`;
     const columns = t.def.columns.flatMap((c) => {
       const expression = recordColumnExpression(c, 's');
       return expression ? [{ name: quoteIdent(c.name), expression }] : [];
     });
-    const filter = dedup ? ` SEMI JOIN ${roots} k ON s."#id" = k._row_id AND s."#s" = k._seq` : '';
     return `INSERT INTO ${this.target(t)} (${[...columns.map((c) => c.name), '"_row_id"', '"_load_id"'].join(', ')})
-      SELECT ${[...columns.map((c) => c.expression), 's."#id"', quoteLiteral(this.opts.loadId)].join(', ')} FROM ${source}${filter}`;
+      SELECT ${[...columns.map((c) => c.expression), 's."#id"', quoteLiteral(this.opts.loadId)].join(', ')} FROM ${source}`;
   }
 
   private async loadRows(tables: readonly TableState[]): Promise<Record<string, number>> {
@@ -320,40 +322,38 @@ export class DuckDBResourceWriter implements ResourceWriter {
     rowCounts[root.def.name] = 0;
     if (rootRows === 0) return rowCounts;
 
-    // Sequence → _row_id of every staged root row (row lines and record lines); children reach their root through it.
-    const keys = rootFiles.map((f) => `SELECT "#id" AS _row_id, "#s" AS _seq FROM ${readJson(f, ROOT_STAGING_KEYS)}`);
-    await conn.run(`CREATE OR REPLACE TEMP TABLE "_stage_roots" AS ${keys.join(' UNION ALL ')}`);
-    let roots = 'temp."_stage_roots"';
-    let dedup = false;
+    let superseded: string | undefined;
     if (merge) {
-      // Last occurrence of each key wins; the old rows of these keys, and ALL their old child rows, go.
-      await conn.run(`CREATE OR REPLACE TEMP TABLE "_merge_keys" AS SELECT _row_id, max(_seq) AS _seq FROM temp."_stage_roots" GROUP BY _row_id`);
+      // The `_row_id` and sequence of every staged root row (row lines and record lines).
+      const keys = rootFiles.map((f) => `SELECT "#id" AS _row_id, "#s" AS _seq FROM ${readJson(f, ROOT_STAGING_KEYS)}`);
+      await conn.run(`CREATE OR REPLACE TEMP TABLE "_stage_roots" AS ${keys.join(' UNION ALL ')}`);
+      // The old rows of these keys, and ALL their old child rows, go.
       for (const t of tables) {
         if (t.isNew) continue; // created in this transaction: no old rows
         const column = t.isRoot ? '_row_id' : '_root_id';
-        await conn.run(`DELETE FROM ${this.target(t)} WHERE ${quoteIdent(column)} IN (SELECT _row_id FROM temp."_merge_keys")`);
+        await conn.run(`DELETE FROM ${this.target(t)} WHERE ${quoteIdent(column)} IN (SELECT _row_id FROM temp."_stage_roots")`);
       }
-      const distinct = Number((await conn.runAndReadAll('SELECT count(*) AS n FROM temp."_merge_keys"')).getRowObjectsJS()[0]?.n ?? 0);
-      if (distinct < rootRows) {
-        roots = 'temp."_merge_keys"';
-        dedup = true;
-      }
+      // The last occurrence of a key within the load wins: the earlier ones (usually none) are superseded.
+      await conn.run(`CREATE OR REPLACE TEMP TABLE "_superseded" AS SELECT _seq FROM temp."_stage_roots"
+        QUALIFY row_number() OVER (PARTITION BY _row_id ORDER BY _seq DESC) > 1`);
+      const duplicates = Number((await conn.runAndReadAll('SELECT count(*) AS n FROM temp."_superseded"')).getRowObjectsJS()[0]?.n ?? 0);
+      if (duplicates > 0) superseded = 'temp."_superseded"';
     }
     for (const t of tables) {
       const file = this.staging.get(t.def.name);
       if (file && file.rows > 0) {
-        rowCounts[t.def.name] = await this.insert(t, this.insertSql(t, file, roots, dedup));
+        rowCounts[t.def.name] = await this.insert(t, this.insertSql(t, file, superseded));
       }
       const records = t.isRoot ? this.staging.get(fileKey(t, 'record')) : undefined;
       if (records && records.rows > 0) {
-        rowCounts[t.def.name] = (rowCounts[t.def.name] ?? 0) + (await this.insert(t, this.insertRecordSql(t, records, roots, dedup)));
+        rowCounts[t.def.name] = (rowCounts[t.def.name] ?? 0) + (await this.insert(t, this.insertRecordSql(t, records, superseded)));
       }
       const lists = this.staging.get(fileKey(t, 'list'));
       if (lists && lists.rows > 0) {
-        rowCounts[t.def.name] = (rowCounts[t.def.name] ?? 0) + (await this.insert(t, this.insertListSql(t, lists, roots)));
+        rowCounts[t.def.name] = (rowCounts[t.def.name] ?? 0) + (await this.insert(t, this.insertListSql(t, lists, superseded)));
       }
     }
-    await conn.run('DROP TABLE IF EXISTS temp."_stage_roots"; DROP TABLE IF EXISTS temp."_merge_keys"');
+    await conn.run('DROP TABLE IF EXISTS temp."_stage_roots"; DROP TABLE IF EXISTS temp."_superseded"');
     return rowCounts;
   }
 

@@ -75,9 +75,9 @@ export interface TableState {
 /**
  * Receives each row as one NDJSON line. Keys are column names plus staging-only keys that no column name
  * can take (normalized names never contain `#`): root rows `#id` (the `_row_id`) and `#s` (record sequence);
- * child rows `#s` (sequence of their root record), `#i` (list index) and, below the first level, `#p` (the
- * parent's `_row_id`). The loader derives `_parent_id`, `_root_id` and the child `_row_id` in SQL from them,
- * which keeps staged lines short.
+ * child rows `#r` (their root's `_row_id`), `#s` (sequence of their root record), `#i` (list index) and, below the
+ * first level, `#p` (the parent's `_row_id`). The loader derives `_parent_id`, `_root_id` and the child `_row_id`
+ * in SQL from them, which keeps staged lines short; carrying the root id spares the load a join on the roots.
  */
 export type RowSink = (table: TableState, line: string, kind?: StagedKind) => void;
 
@@ -85,7 +85,7 @@ export type RowSink = (table: TableState, line: string, kind?: StagedKind) => vo
  * `rows`: one line per row, as above. The fast paths (fast-path.ts) stage JSON the way it arrived and let SQL
  * flatten it, when every value fits its column exactly, so both paths stage the same JSON text for every value and
  * give the same rows: `list`, one line per record for a whole list of flat objects under the root,
- * `{"#s":<seq>,"l":[…items…]}`; `record`, a root row as the record's own object minus its child lists,
+ * `{"#r":…,"#s":<seq>,"l":[…items…]}`; `record`, a root row as the record's own object minus its child lists,
  * `{"#id":…,"#s":<seq>,"r":{…}}`.
  */
 export type StagedKind = 'rows' | 'list' | 'record';
@@ -119,6 +119,8 @@ export class ResourceNormalizer {
   private readonly tableNames: NameAllocator;
   private readonly allTables: TableState[] = [];
   private currentSeq = 0;
+  /** `_row_id` of the record being normalized, carried by every child line as `#r`. */
+  private currentRootId = '';
   readonly root: TableState;
 
   /**
@@ -154,6 +156,7 @@ export class ResourceNormalizer {
       // Without a key the row cannot be matched across runs anyway; the id only has to be unique.
       rowId = md5(`${this.opts.rowIdSalt}|${seq}`);
     }
+    this.currentRootId = rowId;
     const identity: RowIdentity = { id: rowId, parentId: '', lineage: '', idx: 0 };
     if (this.opts.fastPath !== false && recordFitsColumns(this.root.row, record)) {
       // The root row as the record itself, minus the child lists, which go their own way.
@@ -229,12 +232,13 @@ export class ResourceNormalizer {
 
   private emitChildren(table: TableState, items: unknown[], parent: RowIdentity, sink: RowSink): void {
     if (table.depth === 1 && this.opts.fastPath !== false && listFitsColumns(table, items)) {
-      sink(table, `{"#s":${this.currentSeq},"l":${JSON.stringify(items)}}`, 'list');
+      sink(table, `{"#r":"${this.currentRootId}","#s":${this.currentSeq},"l":${JSON.stringify(items)}}`, 'list');
       return;
     }
     const parentId = (parent.id ??= childRowId(parent.parentId, parent.lineage, parent.idx));
-    // Children of the root find their parent through `#s` in SQL; deeper rows carry the parent id.
-    const head = table.depth === 1 ? `{"#s":${this.currentSeq},"#i":` : `{"#p":"${parentId}","#s":${this.currentSeq},"#i":`;
+    // A child of the root has its parent's id in `#r`; deeper rows carry the parent id too.
+    const root = `"#r":"${this.currentRootId}","#s":${this.currentSeq},"#i":`;
+    const head = table.depth === 1 ? `{${root}` : `{"#p":"${parentId}",${root}`;
     for (let idx = 0; idx < items.length; idx++) {
       const item = normalizeJsValue(items[idx]);
       if (item === null || item === undefined) continue;
