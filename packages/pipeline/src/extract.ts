@@ -170,9 +170,11 @@ export class Extractor {
           if (source.from === 'incremental') sliced[name] = source.bound === 'start' ? slice.start : slice.end;
         }
         // Only top-level slices take a slot: a child's slices waiting behind parents that wait for room for their
-        // children would deadlock.
+        // children would deadlock. Older slices go first, across widgets: the newest days are staged last, and the
+        // root table (loaded by one thread, in file order) stores them last, so the next run's lookback merge deletes
+        // rows in its tail row groups only (DuckDB rewrites each row group with deleted rows at the next checkpoint).
         const fetch = () => this.fetchPages(plan, sliced, parentParams);
-        return resource.parent === null ? this.slices.run(fetch) : fetch();
+        return resource.parent === null ? this.slices.run(fetch, slice.start) : fetch();
       }));
       const failed = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
       if (failed) throw failed.reason;

@@ -1,32 +1,42 @@
 // Two limits on top of the client's reactive retries: a semaphore bounds the requests in flight, and a token bucket
 // spaces requests out proactively (dlt has only reactive 429 handling; Airbyte's api_budget is the model).
 
-/** Counting semaphore with FIFO waiters. */
+/** Counting semaphore; waiters go in order of priority (smallest first), then first come first served. */
 export class Semaphore {
   private available: number;
-  private readonly waiters: Array<() => void> = [];
+  private readonly waiters: Array<{ resolve: () => void; priority: string; order: number }> = [];
+  private arrivals = 0;
 
   constructor(readonly size: number) {
     if (!Number.isInteger(size) || size < 1) throw new RangeError(`concurrency must be an integer >= 1, got ${size}`);
     this.available = size;
   }
 
-  async acquire(): Promise<void> {
+  async acquire(priority = ''): Promise<void> {
     if (this.available > 0) {
       this.available--;
       return;
     }
-    await new Promise<void>((resolve) => this.waiters.push(resolve));
+    const order = this.arrivals++;
+    await new Promise<void>((resolve) => this.waiters.push({ resolve, priority, order }));
   }
 
   release(): void {
-    const next = this.waiters.shift();
-    if (next) next();
-    else this.available++;
+    if (this.waiters.length === 0) {
+      this.available++;
+      return;
+    }
+    let next = 0;
+    for (let i = 1; i < this.waiters.length; i++) {
+      const a = this.waiters[i]!;
+      const b = this.waiters[next]!;
+      if (a.priority < b.priority || (a.priority === b.priority && a.order < b.order)) next = i;
+    }
+    this.waiters.splice(next, 1)[0]!.resolve();
   }
 
-  async run<T>(task: () => Promise<T>): Promise<T> {
-    await this.acquire();
+  async run<T>(task: () => Promise<T>, priority?: string): Promise<T> {
+    await this.acquire(priority);
     try {
       return await task();
     } finally {

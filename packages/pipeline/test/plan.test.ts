@@ -115,6 +115,21 @@ describe('limits', () => {
     expect(peak).toBe(3);
   });
 
+  it('the semaphore lets waiters in by priority, then in arrival order', async () => {
+    const semaphore = new Semaphore(1);
+    const started: string[] = [];
+    let release!: () => void;
+    const first = semaphore.run(() => new Promise<void>((r) => (release = r)));
+    // Per widget, oldest slice first, as the extractor queues them; they must run oldest first across widgets.
+    const queued = [['w1', '2025-01-08'], ['w1', '2025-01-01'], ['w2', '2025-01-08'], ['w2', '2025-01-01'], ['w3', '2025-01-01']].map(
+      ([widget, day]) => semaphore.run(async () => void started.push(`${day} ${widget}`), day),
+    );
+    await new Promise((r) => setImmediate(r)); // the first task has its slot and is running
+    release();
+    await Promise.all([first, ...queued]);
+    expect(started).toEqual(['2025-01-01 w1', '2025-01-01 w2', '2025-01-01 w3', '2025-01-08 w1', '2025-01-08 w2']);
+  });
+
   it('the token bucket hands out a burst, then spaces tokens by the rate (fake clock and sleep)', async () => {
     let now = 0;
     const sleeps: number[] = [];
