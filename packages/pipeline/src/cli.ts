@@ -9,7 +9,7 @@ import { DEFAULT_CONFIG_FILE, loadPipelineConfig } from './config-loader.js';
 import { loadEnv } from './env.js';
 import { AbortedError, PipelineError, UsageError, firstLine } from './errors.js';
 import { checkResourceNames, DEFAULTS } from './plan.js';
-import { createProgressDisplay, formatRequest } from './progress-display.js';
+import { createProgressDisplay, formatLoadStep, formatRequest } from './progress-display.js';
 import { runPipeline } from './run.js';
 import { showDataset } from './show.js';
 
@@ -93,6 +93,7 @@ async function runCommand(flags: Flags): Promise<number> {
       destination: { path: flags.duckdb, dataset: flags.dataset },
       progress: (snapshot) => display.update(snapshot),
       onRequest: flags.verbose ? (event) => display.log(formatRequest(event)) : undefined,
+      onLoadStep: flags.verbose ? (step) => display.log(formatLoadStep(step)) : undefined,
       // The client warns on every retry; worth seeing only while debugging.
       warn: flags.verbose ? (message) => display.log(`warning: ${message}`) : undefined,
     });

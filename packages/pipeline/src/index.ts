@@ -2,6 +2,7 @@
 // and the error classes. The CLI (src/cli.ts) is built on exactly these.
 export * from './config.js';
 export { runPipeline, type RunOptions, type ProgressSnapshot, type RequestEvent } from './run.js';
+export type { LoadStep } from './destination/index.js';
 export { LoadInfo, type ResourceStats } from './load-info.js';
 export { openDataset } from './dataset.js';
 export type * from './dataset.js';

@@ -1,6 +1,7 @@
 // Progress on stderr: on a TTY one line per resource redrawn in place (at most 10 times a second); otherwise a plain
 // log line every few seconds, so CI logs stay readable.
 import pc from 'picocolors';
+import type { LoadStep } from './destination/index.js';
 import type { ProgressSnapshot, RequestEvent } from './run.js';
 
 const TTY_INTERVAL_MS = 100;
@@ -102,6 +103,13 @@ class PlainDisplay implements ProgressDisplay {
 }
 
 /** One verbose request line: method, redacted URL, status or error kind, duration, retries. */
+/** `--verbose` line of a commit step, e.g. `load logs: insert logs__transcripts 1,398,259 rows 1.31 s`. */
+export function formatLoadStep(step: LoadStep): string {
+  const table = step.table ? ` ${step.table}` : '';
+  const rows = step.rows !== undefined ? ` ${step.rows.toLocaleString('en-US')} rows` : '';
+  return `load ${step.resource}: ${step.step}${table}${rows} ${(step.durationMs / 1000).toFixed(2)} s`;
+}
+
 export function formatRequest(event: RequestEvent): string {
   const outcome = event.status !== undefined ? String(event.status) : (event.kind ?? 'error');
   const retries = event.retries > 0 ? ` retries=${event.retries}` : '';

@@ -6,7 +6,7 @@ import { rm } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import { createSnapEngageClient, type RequestLogEvent, type ResourceName } from 'snapengage-client';
 import type { PipelineConfig, SourceRecord } from './config.js';
-import { DuckDBDestination, newLoadId, type ResourceWriter } from './destination/index.js';
+import { DuckDBDestination, newLoadId, type LoadStep, type ResourceWriter } from './destination/index.js';
 import { loadEnv, type Env } from './env.js';
 import { AbortedError, describeDestinationError, firstLine, PipelineError } from './errors.js';
 import { Extractor, type PageSource } from './extract.js';
@@ -29,6 +29,8 @@ export interface RunOptions {
   progress?: (snapshot: ProgressSnapshot) => void;
   /** Called for every HTTP request (what `--verbose` prints). */
   onRequest?: (event: RequestEvent) => void;
+  /** Called after each step of each resource's commit (what `--verbose` prints): where the load step's time goes. */
+  onLoadStep?: (step: LoadStep) => void;
   warn?: (message: string) => void;
   /** Environment to read `SNAPENGAGE_*` from; default: process.env over `.env` in the working directory. */
   env?: Env;
@@ -119,6 +121,7 @@ export async function runPipeline(config: PipelineConfig, options: RunOptions = 
           writeDisposition: p.writeDisposition,
           primaryKey: p.primaryKey,
           maxNestingDepth: p.maxNestingDepth,
+          ...(options.onLoadStep ? { onStep: options.onLoadStep } : {}),
         }),
       );
     }

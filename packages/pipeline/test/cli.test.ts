@@ -86,8 +86,18 @@ describe('snapengage-pipeline CLI', () => {
     const run = await runCli(['run', '--resources', 'widgets', '--duckdb', db, '--verbose'], { env: box.env, cwd: tmp.dir });
     expect(run.code).toBe(0);
     expect(run.stderr).toMatch(/GET http:\/\/127\.0\.0\.1:\d+\/api\/v1\/widget\.json\S* → 200 \d+ ms/);
+    // Where the load step's time goes: each commit step with its table, rows and duration.
+    const widgets = Number(/widgets\s+(\d+)/.exec(run.stdout)?.[1]);
+    expect(widgets).toBeGreaterThan(0);
+    expect(run.stderr).toMatch(/^load widgets: schema \d+\.\d\d s$/m);
+    expect(run.stderr).toContain(`load widgets: insert widgets ${widgets} rows `);
+    expect(run.stderr).toMatch(/^load widgets: commit \d+\.\d\d s$/m);
+    // A rerun merges: the old rows of the same keys are deleted first.
+    const rerun = await runCli(['run', '--resources', 'widgets', '--duckdb', db, '--verbose'], { env: box.env, cwd: tmp.dir });
+    expect(rerun.code).toBe(0);
+    expect(rerun.stderr).toMatch(new RegExp(`^load widgets: delete ${widgets + Number(/widgets__agents\s+(\d+)/.exec(run.stdout)?.[1])} rows \\d+\\.\\d\\d s$`, 'm'));
     for (const secret of [box.env.SNAPENGAGE_API_TOKEN, box.env.SNAPENGAGE_API_KEY, box.env.SNAPENGAGE_PROVISIONING_KEY]) {
-      expect(run.stderr + run.stdout).not.toContain(secret);
+      expect(run.stderr + run.stdout + rerun.stderr).not.toContain(secret);
     }
   });
 

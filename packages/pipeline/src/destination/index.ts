@@ -12,7 +12,7 @@ import { DuckDBResourceWriter, type ResourceWriter, type ResourceWriterOptions }
 import { readExistingTableNames, readTableDefs, sqlTimestamp, systemTablesDdl } from './system-tables.js';
 
 export { DestinationError, toDestinationError, type DestinationErrorCode } from './errors.js';
-export type { ResourceWriter, ResourceWriterOptions, WriteDisposition } from './resource-writer.js';
+export type { LoadStep, ResourceWriter, ResourceWriterOptions, WriteDisposition } from './resource-writer.js';
 export { SYSTEM_TABLES } from './system-tables.js';
 
 export interface DuckDBDestinationOptions {

@@ -27,6 +27,18 @@ export interface ResourceWriterOptions {
   maxNestingDepth: number;
   /** false stages every row one by one instead of taking the normalizer's fast paths (same tables; for tests). */
   fastPath?: boolean;
+  /** Called after each step of the commit (what `--verbose` prints). */
+  onStep?: (step: LoadStep) => void;
+}
+
+/** One step of a commit: `schema` (new tables and columns), `delete` (old rows a merge or replace removes), `insert`
+ * (one table's rows), `commit` (state, load record and COMMIT). */
+export interface LoadStep {
+  resource: string;
+  step: 'schema' | 'delete' | 'insert' | 'commit';
+  table?: string;
+  rows?: number;
+  durationMs: number;
 }
 
 export interface ResourceWriter {
@@ -199,16 +211,24 @@ export class DuckDBResourceWriter implements ResourceWriter {
     const resource = this.opts.resource.name;
     await conn.run('BEGIN TRANSACTION');
     try {
+      let started = performance.now();
       for (const t of tables) await this.evolve(t);
+      this.reportStep('schema', started);
       const rowCounts = await this.loadRows(tables);
+      started = performance.now();
       await this.writeState(newState);
       await this.writeLoadRow(rowCounts);
       await conn.run('COMMIT');
+      this.reportStep('commit', started);
       return rowCounts;
     } catch (error) {
       await conn.run('ROLLBACK').catch(() => undefined);
       throw toDestinationError(error, `committing ${resource}`, this.ctx.dbPath);
     }
+  }
+
+  private reportStep(step: LoadStep['step'], started: number, detail: { table?: string; rows?: number } = {}): void {
+    this.opts.onStep?.({ resource: this.opts.resource.name, step, ...detail, durationMs: performance.now() - started });
   }
 
   private target(t: TableState): string {
@@ -316,8 +336,11 @@ export class DuckDBResourceWriter implements ResourceWriter {
     const disposition = this.opts.writeDisposition;
     const merge = disposition === 'merge' && this.opts.primaryKey.length > 0;
 
+    const deleteStarted = performance.now();
+    let deleted = 0;
     if (disposition === 'replace') {
-      for (const t of tables) await conn.run(`DELETE FROM ${this.target(t)}`);
+      for (const t of tables) deleted += Number((await conn.run(`DELETE FROM ${this.target(t)}`)).rowsChanged);
+      this.reportStep('delete', deleteStarted, { rows: deleted });
     }
     rowCounts[root.def.name] = 0;
     if (rootRows === 0) return rowCounts;
@@ -331,15 +354,18 @@ export class DuckDBResourceWriter implements ResourceWriter {
       for (const t of tables) {
         if (t.isNew) continue; // created in this transaction: no old rows
         const column = t.isRoot ? '_row_id' : '_root_id';
-        await conn.run(`DELETE FROM ${this.target(t)} WHERE ${quoteIdent(column)} IN (SELECT _row_id FROM temp."_stage_roots")`);
+        const sql = `DELETE FROM ${this.target(t)} WHERE ${quoteIdent(column)} IN (SELECT _row_id FROM temp."_stage_roots")`;
+        deleted += Number((await conn.run(sql)).rowsChanged);
       }
       // The last occurrence of a key within the load wins: the earlier ones (usually none) are superseded.
       await conn.run(`CREATE OR REPLACE TEMP TABLE "_superseded" AS SELECT _seq FROM temp."_stage_roots"
         QUALIFY row_number() OVER (PARTITION BY _row_id ORDER BY _seq DESC) > 1`);
       const duplicates = Number((await conn.runAndReadAll('SELECT count(*) AS n FROM temp."_superseded"')).getRowObjectsJS()[0]?.n ?? 0);
       if (duplicates > 0) superseded = 'temp."_superseded"';
+      this.reportStep('delete', deleteStarted, { rows: deleted });
     }
     for (const t of tables) {
+      const insertStarted = performance.now();
       const file = this.staging.get(t.def.name);
       if (file && file.rows > 0) {
         rowCounts[t.def.name] = await this.insert(t, this.insertSql(t, file, superseded));
@@ -352,6 +378,8 @@ export class DuckDBResourceWriter implements ResourceWriter {
       if (lists && lists.rows > 0) {
         rowCounts[t.def.name] = (rowCounts[t.def.name] ?? 0) + (await this.insert(t, this.insertListSql(t, lists, superseded)));
       }
+      const rows = rowCounts[t.def.name];
+      if (rows !== undefined) this.reportStep('insert', insertStarted, { table: t.def.name, rows });
     }
     await conn.run('DROP TABLE IF EXISTS temp."_stage_roots"; DROP TABLE IF EXISTS temp."_superseded"');
     return rowCounts;
