@@ -44,8 +44,12 @@ export interface RunOptions {
   fetch?: (request: Request) => Promise<Response>;
 }
 
-/** Records per `writer.write` call: big enough for DuckDB to append efficiently, small enough to bound memory. */
-const BATCH_RECORDS = 1000;
+/**
+ * Records per `writer.write` call. Writes only stage lines, so a batch needs to be just big enough to amortize the
+ * call; every queued record is live JS heap (measured at 200k cases: 250 instead of 1000 keeps the heap ~20 MiB
+ * smaller and the peak RSS ~50 MiB lower, at the same speed).
+ */
+const BATCH_RECORDS = 250;
 /** Batches waiting for DuckDB before fetchers are made to wait. */
 const MAX_QUEUED_BATCHES = 3;
 
