@@ -111,6 +111,23 @@ describe('DuckDBDestination', () => {
     expect(await query('SELECT k FROM ds.things__items ORDER BY k')).toEqual([{ k: 'new' }, { k: 'new2' }]);
   });
 
+  it('drops the grandchildren of a superseded duplicate too, and links the rest to their parents and root', async () => {
+    const { rowCounts } = await load([
+      { id: 'a', items: [{ k: 'old', sub: [{ z: 'old-sub' }] }] },
+      { id: 'b', items: [{ k: 'b1', sub: [{ z: 'b-sub' }, { z: 'b-sub2' }] }] },
+      { id: 'a', items: [{ k: 'new', sub: [{ z: 'new-sub' }] }] },
+    ]);
+    expect(rowCounts).toEqual({ things: 2, things__items: 2, things__items__sub: 3 });
+    const linked = await query(`SELECT t.id, i.k, s.z FROM ds.things__items__sub s
+      JOIN ds.things__items i ON s._parent_id = i._row_id AND s._root_id = i._root_id
+      JOIN ds.things t ON i._parent_id = t._row_id AND i._root_id = t._row_id ORDER BY s.z`);
+    expect(linked).toEqual([
+      { id: 'b', k: 'b1', z: 'b-sub' },
+      { id: 'b', k: 'b1', z: 'b-sub2' },
+      { id: 'a', k: 'new', z: 'new-sub' },
+    ]);
+  });
+
   it('appends, and replaces', async () => {
     await load([{ id: 'a', items: [{ k: '1' }] }], { disposition: 'append' });
     await load([{ id: 'a', items: [{ k: '1' }] }], { disposition: 'append' });
