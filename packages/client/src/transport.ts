@@ -324,12 +324,16 @@ function rebuild(response: Response, text: string): Response {
   // every page back to bytes would be work thrown away.
   const body = NULL_BODY_STATUSES.has(response.status)
     ? null
-    : new ReadableStream<Uint8Array>({
-        pull(controller) {
-          if (text !== '') controller.enqueue(utf8.encode(text));
-          controller.close();
+    : new ReadableStream<Uint8Array>(
+        {
+          pull(controller) {
+            if (text !== '') controller.enqueue(utf8.encode(text));
+            controller.close();
+          },
         },
-      });
+        // highWaterMark 0: a stream pulls up to its high-water mark as soon as it exists; this one waits for a reader.
+        { highWaterMark: 0 },
+      );
   return new Response(body, { status: response.status, statusText: response.statusText, headers });
 }
 
