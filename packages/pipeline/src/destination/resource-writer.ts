@@ -365,33 +365,42 @@ export class DuckDBResourceWriter implements ResourceWriter {
       this.reportStep('delete', deleteStarted, { rows: deleted });
     }
     for (const t of tables) {
-      const insertStarted = performance.now();
-      const file = this.staging.get(t.def.name);
-      if (file && file.rows > 0) {
-        rowCounts[t.def.name] = await this.insert(t, this.insertSql(t, file, superseded));
-      }
-      const records = t.isRoot ? this.staging.get(fileKey(t, 'record')) : undefined;
-      if (records && records.rows > 0) {
-        rowCounts[t.def.name] = (rowCounts[t.def.name] ?? 0) + (await this.insert(t, this.insertRecordSql(t, records, superseded)));
-      }
-      const lists = this.staging.get(fileKey(t, 'list'));
-      if (lists && lists.rows > 0) {
-        rowCounts[t.def.name] = (rowCounts[t.def.name] ?? 0) + (await this.insert(t, this.insertListSql(t, lists, superseded)));
-      }
-      const rows = rowCounts[t.def.name];
-      if (rows !== undefined) this.reportStep('insert', insertStarted, { table: t.def.name, rows });
+      const statements = this.insertStatements(t, superseded);
+      if (statements.length === 0) continue;
+      const started = performance.now();
+      const rows = await this.insertAll(t, statements);
+      rowCounts[t.def.name] = rows;
+      this.reportStep('insert', started, { table: t.def.name, rows });
     }
     await conn.run('DROP TABLE IF EXISTS temp."_stage_roots"; DROP TABLE IF EXISTS temp."_superseded"');
     return rowCounts;
   }
 
-  /** Runs one INSERT … SELECT of a table (see WIDE_TABLE_COLUMNS); the number of rows it inserted. */
-  private async insert(t: TableState, sql: string): Promise<number> {
+  /** One INSERT … SELECT per staged file of the table: row lines, record lines (root) and list lines. */
+  private insertStatements(t: TableState, superseded: string | undefined): string[] {
+    const staged = (key: string) => {
+      const file = this.staging.get(key);
+      return file && file.rows > 0 ? file : undefined;
+    };
+    const rows = staged(t.def.name);
+    const records = t.isRoot ? staged(fileKey(t, 'record')) : undefined;
+    const lists = staged(fileKey(t, 'list'));
+    return [
+      ...(rows ? [this.insertSql(t, rows, superseded)] : []),
+      ...(records ? [this.insertRecordSql(t, records, superseded)] : []),
+      ...(lists ? [this.insertListSql(t, lists, superseded)] : []),
+    ];
+  }
+
+  /** Runs a table's INSERTs with the DuckDB threads it should have (see WIDE_TABLE_COLUMNS); the rows inserted. */
+  private async insertAll(t: TableState, statements: readonly string[]): Promise<number> {
     const { conn, threads } = this.ctx;
     const single = threads > 1 && t.def.columns.length > WIDE_TABLE_COLUMNS;
     if (single) await conn.run('SET threads = 1');
     try {
-      return Number((await conn.run(sql)).rowsChanged);
+      let rows = 0;
+      for (const sql of statements) rows += Number((await conn.run(sql)).rowsChanged);
+      return rows;
     } finally {
       // Only speed depends on it; a failure here must not hide the INSERT's own error.
       if (single) await conn.run(`SET threads = ${threads}`).catch(() => undefined);
