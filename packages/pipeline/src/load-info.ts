@@ -23,6 +23,8 @@ export class LoadInfo {
     readonly finishedAt: Date,
     /** Rows written per table (root, child and flattened tables) by this run. */
     readonly rowCounts: Readonly<Record<string, number>>,
+    /** Merged records per resource that were already stored exactly as fetched again, so nothing was written. */
+    readonly unchangedRecords: Readonly<Record<string, number>>,
     readonly resources: readonly ResourceStats[],
     /** Set when `--limit-pages` sampled the source; incremental state was then left as it was. */
     readonly limitPages?: number,
@@ -57,6 +59,11 @@ export class LoadInfo {
       const width = Math.max(...tables.map(([name]) => name.length));
       for (const [name, count] of tables) lines.push(`  ${name.padEnd(width)}  ${count}`);
     }
+    const unchanged = Object.entries(this.unchangedRecords).filter(([, n]) => n > 0);
+    if (unchanged.length > 0) {
+      const list = unchanged.map(([name, n]) => `${name} ${n}`).join(', ');
+      lines.push(`Unchanged records, already stored as fetched (not rewritten): ${list}`);
+    }
     const extractedOnly = this.resources.filter((r) => !r.loaded).map((r) => r.name);
     if (extractedOnly.length > 0) lines.push(`Extracted to drive child resources, not loaded: ${extractedOnly.join(', ')}`);
     if (this.limitPages !== undefined) {
@@ -77,6 +84,7 @@ export class LoadInfo {
       finishedAt: this.finishedAt.toISOString(),
       durationMs: this.durationMs,
       rowCounts: this.rowCounts,
+      unchangedRecords: this.unchangedRecords,
       resources: this.resources,
       limitPages: this.limitPages,
     };

@@ -106,7 +106,8 @@ class PlainDisplay implements ProgressDisplay {
 /** `--verbose` line of a commit step, e.g. `load logs: insert logs__transcripts 1,398,259 rows 1.31 s`. */
 export function formatLoadStep(step: LoadStep): string {
   const table = step.table ? ` ${step.table}` : '';
-  const rows = step.rows !== undefined ? ` ${step.rows.toLocaleString('en-US')} rows` : '';
+  const unit = step.step === 'compare' ? 'unchanged records' : 'rows';
+  const rows = step.rows !== undefined ? ` ${step.rows.toLocaleString('en-US')} ${unit}` : '';
   return `load ${step.resource}: ${step.step}${table}${rows} ${(step.durationMs / 1000).toFixed(2)} s`;
 }
 

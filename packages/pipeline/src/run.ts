@@ -155,12 +155,14 @@ export async function runPipeline(config: PipelineConfig, options: RunOptions = 
     // Children first: if the process dies between two commits, the parent's window is not advanced yet, so the next
     // run re-reads it and re-drives the children (merged on their keys) instead of skipping them.
     const rowCounts: Record<string, number> = {};
+    const unchangedRecords: Record<string, number> = {};
     for (const p of [...plan.resources].reverse().filter((r) => r.load)) {
       const state = newState.get(p.name) ?? previousState.get(p.name) ?? null;
       const result = await commitWriter(writers.get(p.name)!, state, plan.destination.path);
       writers.delete(p.name);
       committed++;
       for (const [table, count] of Object.entries(result.rowCounts)) rowCounts[table] = (rowCounts[table] ?? 0) + count;
+      if (result.unchangedRecords > 0) unchangedRecords[p.name] = result.unchangedRecords;
     }
     options.progress?.(snapshot(true));
     return new LoadInfo(
@@ -171,6 +173,7 @@ export async function runPipeline(config: PipelineConfig, options: RunOptions = 
       startedAt,
       new Date(),
       rowCounts,
+      unchangedRecords,
       [...stats.values()],
       options.limitPages,
     );

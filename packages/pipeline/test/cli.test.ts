@@ -92,10 +92,13 @@ describe('snapengage-pipeline CLI', () => {
     expect(run.stderr).toMatch(/^load widgets: schema \d+\.\d\d s$/m);
     expect(run.stderr).toContain(`load widgets: insert widgets ${widgets} rows `);
     expect(run.stderr).toMatch(/^load widgets: commit \d+\.\d\d s$/m);
-    // A rerun merges: the old rows of the same keys are deleted first.
+    // A rerun merges: records stored exactly as fetched again are found unchanged, and nothing is deleted or written.
     const rerun = await runCli(['run', '--resources', 'widgets', '--duckdb', db, '--verbose'], { env: box.env, cwd: tmp.dir });
     expect(rerun.code).toBe(0);
-    expect(rerun.stderr).toMatch(new RegExp(`^load widgets: delete ${widgets + Number(/widgets__agents\s+(\d+)/.exec(run.stdout)?.[1])} rows \\d+\\.\\d\\d s$`, 'm'));
+    expect(rerun.stderr).toMatch(new RegExp(`^load widgets: compare ${widgets} unchanged records \\d+\\.\\d\\d s$`, 'm'));
+    expect(rerun.stderr).toMatch(/^load widgets: delete 0 rows \d+\.\d\d s$/m);
+    expect(rerun.stderr).not.toMatch(/^load widgets: insert/m);
+    expect(rerun.stdout).toContain(`Unchanged records, already stored as fetched (not rewritten): widgets ${widgets}`);
     for (const secret of [box.env.SNAPENGAGE_API_TOKEN, box.env.SNAPENGAGE_API_KEY, box.env.SNAPENGAGE_PROVISIONING_KEY]) {
       expect(run.stderr + run.stdout + rerun.stderr).not.toContain(secret);
     }

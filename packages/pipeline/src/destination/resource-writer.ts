@@ -6,15 +6,16 @@ import { randomUUID } from 'node:crypto';
 import { join } from 'node:path';
 import type { DuckDBConnection } from '@duckdb/node-api';
 import type { LoadableResource } from 'snapengage-client';
-import { quoteIdent, quoteLiteral } from '../normalize/naming.js';
-import { listLineColumns, recordColumnExpression, recordStructType } from '../normalize/fast-path.js';
+import { quoteIdent } from '../normalize/naming.js';
 import { ResourceNormalizer, type StagedKind, type TableState } from '../normalize/normalizer.js';
-import { CHILD_SYSTEM_COLUMNS, ROOT_SYSTEM_COLUMNS, cloneTableDef, type ColumnDef, type TableDef } from '../normalize/schema.js';
+import { CHILD_SYSTEM_COLUMNS, ROOT_SYSTEM_COLUMNS, cloneTableDef, type TableDef } from '../normalize/schema.js';
 import { DUCKDB_TYPES } from '../normalize/types.js';
 import { DestinationError, toDestinationError } from './errors.js';
 import type { Mutex } from './mutex.js';
+import { ROOT_STAGING_KEYS, readJson, rootKeyColumn, stagedSelect, type Exclusions, type StagedSelect } from './staged-sql.js';
 import { STAGING_FLUSH_BYTES, StagingArea, type TableStagingFile } from './staging.js';
 import { sqlTimestamp } from './system-tables.js';
+import { UNCHANGED_TABLE, countRows, findUnchanged } from './unchanged.js';
 
 export type WriteDisposition = 'merge' | 'append' | 'replace';
 
@@ -31,21 +32,29 @@ export interface ResourceWriterOptions {
   onStep?: (step: LoadStep) => void;
 }
 
-/** One step of a commit: `schema` (new tables and columns), `delete` (old rows a merge or replace removes), `insert`
- * (one table's rows), `commit` (state, load record and COMMIT). */
+/** One step of a commit: `schema` (new tables and columns), `compare` (a merge finding records stored exactly as
+ * staged; rows = those records), `delete` (old rows a merge or replace removes), `insert` (one table's rows),
+ * `commit` (state, load record and COMMIT). */
 export interface LoadStep {
   resource: string;
-  step: 'schema' | 'delete' | 'insert' | 'commit';
+  step: 'schema' | 'compare' | 'delete' | 'insert' | 'commit';
   table?: string;
   rows?: number;
   durationMs: number;
+}
+
+export interface CommitResult {
+  /** Rows written per table. */
+  rowCounts: Record<string, number>;
+  /** Merged records skipped because they were already stored exactly as staged (see unchanged.ts). */
+  unchangedRecords: number;
 }
 
 export interface ResourceWriter {
   /** Normalizes and stages records. Calls on one writer are queued, so overlapping calls are safe. */
   write(records: Record<string, unknown>[]): Promise<void>;
   /** Loads the staged rows, the state and the load record in one transaction; row counts per table. */
-  commit(newState: unknown): Promise<{ rowCounts: Record<string, number> }>;
+  commit(newState: unknown): Promise<CommitResult>;
   /** Drops the staged data; the dataset is untouched. */
   abort(): Promise<void>;
 }
@@ -66,39 +75,11 @@ export interface WriterContext {
   threads: number;
 }
 
-// read_json refuses lines longer than this unless told otherwise; we pass the longest staged line.
-const DEFAULT_MAX_OBJECT_SIZE = 1024 * 1024;
-
 // A table with more columns than this is loaded by one DuckDB thread: each thread holds a chunk of wide rows (and a
 // JSON buffer) in flight, and a single-file INSERT into a wide table is no faster with two (measured at 200k cases:
 // 40-column logs 1.2 s with 1 or 2 threads, peak RSS −90 MiB). Narrow tables with many rows (transcripts) gain from
 // every thread.
 const WIDE_TABLE_COLUMNS = 16;
-
-// Staging-only keys (see RowSink in the normalizer).
-const ROOT_STAGING_KEYS: Array<[string, string]> = [['#id', 'VARCHAR'], ['#s', 'BIGINT']];
-const CHILD_STAGING_KEYS: Array<[string, string]> = [['#r', 'VARCHAR'], ['#s', 'BIGINT'], ['#i', 'BIGINT']];
-const GRANDCHILD_STAGING_KEYS: Array<[string, string]> = [['#p', 'VARCHAR'], ['#r', 'VARCHAR'], ['#s', 'BIGINT'], ['#i', 'BIGINT']];
-
-/** Keys and DuckDB types of a table's row lines: the staging keys, then each column under its position. */
-function rowLineColumns(t: TableState): Array<[string, string]> {
-  return [
-    ...(t.isRoot ? ROOT_STAGING_KEYS : t.depth === 1 ? CHILD_STAGING_KEYS : GRANDCHILD_STAGING_KEYS),
-    ...t.def.columns.map((c, i): [string, string] => [String(i), DUCKDB_TYPES[c.type]]),
-  ];
-}
-
-/** read_json over a staging file, with the keys to read and their types. */
-function readJson(file: TableStagingFile, columns: ReadonlyArray<readonly [string, string]>): string {
-  const spec = columns.map(([name, type]) => `${quoteLiteral(name)}: ${quoteLiteral(type)}`).join(', ');
-  const maxSize = Math.max(DEFAULT_MAX_OBJECT_SIZE, file.maxLineLength * 4 + 1024);
-  return `read_json(${quoteLiteral(file.path)}, format='newline_delimited', columns={${spec}}, maximum_object_size=${maxSize})`;
-}
-
-/** ` ANTI JOIN` dropping the lines of superseded root occurrences, or nothing. */
-function antiJoin(alias: string, superseded: string | undefined): string {
-  return superseded ? ` ANTI JOIN ${superseded} x ON ${alias}."#s" = x._seq` : '';
-}
 
 /** Staging file of a table's lines of one kind; `\u0000` cannot occur in a table name. */
 function fileKey(t: TableState, kind: StagedKind): string {
@@ -166,7 +147,7 @@ export class DuckDBResourceWriter implements ResourceWriter {
     await this.staging.remove();
   }
 
-  async commit(newState: unknown): Promise<{ rowCounts: Record<string, number> }> {
+  async commit(newState: unknown): Promise<CommitResult> {
     await this.queue;
     if (this.done) throw new Error(`writer for ${this.opts.resource.name} is already committed or aborted`);
     this.done = true;
@@ -179,14 +160,14 @@ export class DuckDBResourceWriter implements ResourceWriter {
       }
       const tables = this.normalizer.tables();
       this.checkTableNames(tables);
-      const rowCounts = await this.ctx.mutex.run(() => this.transaction(tables, newState));
+      const result = await this.ctx.mutex.run(() => this.transaction(tables, newState));
       for (const t of tables) {
         this.ctx.tableDefs.set(t.def.name, cloneTableDef(t.def));
         this.ctx.tableNames.add(t.def.name);
         t.isNew = false;
         t.newColumns = [];
       }
-      return { rowCounts };
+      return result;
     } finally {
       await this.staging.remove().catch(() => undefined);
     }
@@ -206,7 +187,7 @@ export class DuckDBResourceWriter implements ResourceWriter {
     }
   }
 
-  private async transaction(tables: readonly TableState[], newState: unknown): Promise<Record<string, number>> {
+  private async transaction(tables: readonly TableState[], newState: unknown): Promise<CommitResult> {
     const { conn } = this.ctx;
     const resource = this.opts.resource.name;
     await conn.run('BEGIN TRANSACTION');
@@ -214,13 +195,13 @@ export class DuckDBResourceWriter implements ResourceWriter {
       let started = performance.now();
       for (const t of tables) await this.evolve(t);
       this.reportStep('schema', started);
-      const rowCounts = await this.loadRows(tables);
+      const { rowCounts, unchanged } = await this.loadRows(tables);
       started = performance.now();
       await this.writeState(newState);
       await this.writeLoadRow(rowCounts);
       await conn.run('COMMIT');
       this.reportStep('commit', started);
-      return rowCounts;
+      return { rowCounts, unchangedRecords: unchanged };
     } catch (error) {
       await conn.run('ROLLBACK').catch(() => undefined);
       throw toDestinationError(error, `committing ${resource}`, this.ctx.dbPath);
@@ -268,65 +249,7 @@ export class DuckDBResourceWriter implements ResourceWriter {
     }
   }
 
-  /**
-   * INSERT … SELECT from the staged file. Child lines carry their root's `_row_id` (`#r`) and, one level down,
-   * their parent's (`#p`), so no join is needed. When a merge de-duplicates, `superseded` holds the sequence
-   * numbers of the earlier occurrences of a key: their rows, children included, drop out by an anti join on a
-   * table as small as the duplicates.
-   */
-  private insertSql(t: TableState, file: TableStagingFile, superseded: string | undefined): string {
-    const data = t.def.columns.map((c: ColumnDef) => quoteIdent(c.name));
-    // Values are staged under the column's position (see serializeRow in the normalizer).
-    const staged = t.def.columns.map((_c, i) => `s.${quoteIdent(String(i))}`);
-    const loadId = quoteLiteral(this.opts.loadId);
-    const source = `${readJson(file, rowLineColumns(t))} AS s${antiJoin('s', superseded)}`;
-    if (t.isRoot) {
-      return `INSERT INTO ${this.target(t)} (${[...data, '"_row_id"', '"_load_id"'].join(', ')})
-        SELECT ${[...staged, 's."#id"', loadId].join(', ')} FROM ${source}`;
-    }
-    const parentId = t.depth === 1 ? 's."#r"' : 's."#p"';
-    // Same formula as childRowId() in the normalizer (which computes it only when a grandchild needs it).
-    const rowId = `md5(${parentId} || '|' || ${quoteLiteral(t.lineage)} || '|' || CAST(s."#i" AS VARCHAR))`;
-    return `INSERT INTO ${this.target(t)} (${[...data, '"_row_id"', '"_parent_id"', '"_root_id"', '"_list_idx"', '"_load_id"'].join(', ')})
-      SELECT ${[...staged, rowId, parentId, 's."#r"', 's."#i"', loadId].join(', ')} FROM ${source}`;
-  }
-
-  /**
-   * INSERT … SELECT from a list file (normalizer's fast path): each line holds one record's whole list of flat
-   * objects, unnested here. The rows are the ones the row path would give: `_list_idx` counts null items too
-   * (which make no row), and `_row_id` / `_parent_id` / `_root_id` follow the same formulas.
-   */
-  private insertListSql(t: TableState, file: TableStagingFile, superseded: string | undefined): string {
-    const fields = listLineColumns(t);
-    // Items of a list with no usable column yet are all `{}` or null: a placeholder field keeps the type valid.
-    const struct = fields.map(({ key, column }) => `${quoteIdent(key)} ${DUCKDB_TYPES[column.type]}`).join(', ') || '"__none" VARCHAR';
-    const source = readJson(file, [['#r', 'VARCHAR'], ['#s', 'BIGINT'], ['l', `STRUCT(${struct})[]`]]);
-    const loadId = quoteLiteral(this.opts.loadId);
-    const rowId = `md5(u."#r" || '|' || ${quoteLiteral(t.lineage)} || '|' || CAST(u.i - 1 AS VARCHAR))`;
-    const targets = [...fields.map(({ column }) => quoteIdent(column.name)), '"_row_id"', '"_parent_id"', '"_root_id"', '"_list_idx"', '"_load_id"'];
-    const values = [...fields.map(({ key }) => `u.item.${quoteIdent(key)}`), rowId, 'u."#r"', 'u."#r"', 'u.i - 1', loadId];
-    return `INSERT INTO ${this.target(t)} (${targets.join(', ')})
-      SELECT ${values.join(', ')}
-      FROM (SELECT s."#r", unnest(s.l) AS item, generate_subscripts(s.l, 1) AS i FROM ${source} AS s${antiJoin('s', superseded)}) u
-      WHERE u.item IS NOT NULL`;
-  }
-
-  /**
-   * INSERT … SELECT from the root's record file (normalizer's fast path): each line holds the record's own object
-   * (child lists removed), read as nested STRUCTs; flattened columns are struct paths (`r.requester_details.name`).
-   */
-  private insertRecordSql(t: TableState, file: TableStagingFile, superseded: string | undefined): string {
-    const struct = recordStructType(t.row) ?? 'STRUCT("__none" VARCHAR)';
-    const source = `${readJson(file, [...ROOT_STAGING_KEYS, ['r', struct]])} AS s${antiJoin('s', superseded)}`;
-    const columns = t.def.columns.flatMap((c) => {
-      const expression = recordColumnExpression(c, 's');
-      return expression ? [{ name: quoteIdent(c.name), expression }] : [];
-    });
-    return `INSERT INTO ${this.target(t)} (${[...columns.map((c) => c.name), '"_row_id"', '"_load_id"'].join(', ')})
-      SELECT ${[...columns.map((c) => c.expression), 's."#id"', quoteLiteral(this.opts.loadId)].join(', ')} FROM ${source}`;
-  }
-
-  private async loadRows(tables: readonly TableState[]): Promise<Record<string, number>> {
+  private async loadRows(tables: readonly TableState[]): Promise<{ rowCounts: Record<string, number>; unchanged: number }> {
     const { conn } = this.ctx;
     const rowCounts: Record<string, number> = {};
     const root = this.normalizer.root;
@@ -336,60 +259,68 @@ export class DuckDBResourceWriter implements ResourceWriter {
     const disposition = this.opts.writeDisposition;
     const merge = disposition === 'merge' && this.opts.primaryKey.length > 0;
 
-    const deleteStarted = performance.now();
-    let deleted = 0;
     if (disposition === 'replace') {
+      const started = performance.now();
+      let deleted = 0;
       for (const t of tables) deleted += Number((await conn.run(`DELETE FROM ${this.target(t)}`)).rowsChanged);
-      this.reportStep('delete', deleteStarted, { rows: deleted });
+      this.reportStep('delete', started, { rows: deleted });
     }
     rowCounts[root.def.name] = 0;
-    if (rootRows === 0) return rowCounts;
+    if (rootRows === 0) return { rowCounts, unchanged: 0 };
 
-    let superseded: string | undefined;
+    const exclusions: Exclusions = {};
+    let unchanged = 0;
+    let toWrite = rootRows;
     if (merge) {
       // The `_row_id` and sequence of every staged root row (row lines and record lines).
       const keys = rootFiles.map((f) => `SELECT "#id" AS _row_id, "#s" AS _seq FROM ${readJson(f, ROOT_STAGING_KEYS)}`);
       await conn.run(`CREATE OR REPLACE TEMP TABLE "_stage_roots" AS ${keys.join(' UNION ALL ')}`);
-      // The old rows of these keys, and ALL their old child rows, go.
-      for (const t of tables) {
-        if (t.isNew) continue; // created in this transaction: no old rows
-        const column = t.isRoot ? '_row_id' : '_root_id';
-        const sql = `DELETE FROM ${this.target(t)} WHERE ${quoteIdent(column)} IN (SELECT _row_id FROM temp."_stage_roots")`;
-        deleted += Number((await conn.run(sql)).rowsChanged);
-      }
       // The last occurrence of a key within the load wins: the earlier ones (usually none) are superseded.
       await conn.run(`CREATE OR REPLACE TEMP TABLE "_superseded" AS SELECT _seq FROM temp."_stage_roots"
         QUALIFY row_number() OVER (PARTITION BY _row_id ORDER BY _seq DESC) > 1`);
-      const duplicates = Number((await conn.runAndReadAll('SELECT count(*) AS n FROM temp."_superseded"')).getRowObjectsJS()[0]?.n ?? 0);
-      if (duplicates > 0) superseded = 'temp."_superseded"';
-      this.reportStep('delete', deleteStarted, { rows: deleted });
+      if ((await countRows(conn, 'temp."_superseded"')) > 0) exclusions.superseded = 'temp."_superseded"';
+      // A root table created in this transaction has no old rows, and neither have its children.
+      if (!root.isNew) {
+        let started = performance.now();
+        const compared = tables.map((t) => ({ table: t, target: this.target(t), staged: this.selects(t, exclusions) }));
+        unchanged = await findUnchanged(conn, this.target(root), compared);
+        this.reportStep('compare', started, { rows: unchanged });
+        if (unchanged > 0) exclusions.unchanged = UNCHANGED_TABLE;
+        // The old rows of the other staged keys, and ALL their old child rows, go.
+        started = performance.now();
+        await conn.run(`CREATE OR REPLACE TEMP TABLE "_replaced" AS
+          SELECT _row_id FROM temp."_stage_roots" EXCEPT SELECT _row_id FROM ${UNCHANGED_TABLE}`);
+        let deleted = 0;
+        toWrite = await countRows(conn, 'temp."_replaced"');
+        if (toWrite > 0) {
+          for (const t of tables) {
+            if (t.isNew) continue;
+            const sql = `DELETE FROM ${this.target(t)} WHERE ${quoteIdent(rootKeyColumn(t))} IN (SELECT _row_id FROM temp."_replaced")`;
+            deleted += Number((await conn.run(sql)).rowsChanged);
+          }
+        }
+        this.reportStep('delete', started, { rows: deleted });
+      }
     }
-    for (const t of tables) {
-      const statements = this.insertStatements(t, superseded);
-      if (statements.length === 0) continue;
+    for (const t of toWrite > 0 ? tables : []) {
+      const selects = this.selects(t, exclusions);
+      if (selects.length === 0) continue;
       const started = performance.now();
-      const rows = await this.insertAll(t, statements);
+      const rows = await this.insertAll(t, selects.map((s) => `INSERT INTO ${this.target(t)} (${s.columns.join(', ')}) ${s.sql}`));
       rowCounts[t.def.name] = rows;
       this.reportStep('insert', started, { table: t.def.name, rows });
     }
-    await conn.run('DROP TABLE IF EXISTS temp."_stage_roots"; DROP TABLE IF EXISTS temp."_superseded"');
-    return rowCounts;
+    for (const temp of ['_stage_roots', '_superseded', '_unchanged', '_replaced']) await conn.run(`DROP TABLE IF EXISTS temp."${temp}"`);
+    return { rowCounts, unchanged };
   }
 
-  /** One INSERT … SELECT per staged file of the table: row lines, record lines (root) and list lines. */
-  private insertStatements(t: TableState, superseded: string | undefined): string[] {
-    const staged = (key: string) => {
-      const file = this.staging.get(key);
-      return file && file.rows > 0 ? file : undefined;
-    };
-    const rows = staged(t.def.name);
-    const records = t.isRoot ? staged(fileKey(t, 'record')) : undefined;
-    const lists = staged(fileKey(t, 'list'));
-    return [
-      ...(rows ? [this.insertSql(t, rows, superseded)] : []),
-      ...(records ? [this.insertRecordSql(t, records, superseded)] : []),
-      ...(lists ? [this.insertListSql(t, lists, superseded)] : []),
-    ];
+  /** The SELECTs of a table's staged files: row lines, record lines (root) and list lines. */
+  private selects(t: TableState, exclusions: Exclusions): StagedSelect[] {
+    const kinds: StagedKind[] = t.isRoot ? ['rows', 'record'] : ['rows', 'list'];
+    return kinds.flatMap((kind) => {
+      const file = this.staging.get(fileKey(t, kind));
+      return file && file.rows > 0 ? [stagedSelect(t, kind, file, this.opts.loadId, exclusions)] : [];
+    });
   }
 
   /** Runs a table's INSERTs with the DuckDB threads it should have (see WIDE_TABLE_COLUMNS); the rows inserted. */

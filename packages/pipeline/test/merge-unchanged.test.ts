@@ -1,0 +1,138 @@
+// A merge skips records that are stored exactly as staged (see src/destination/unchanged.ts): real DuckDB files.
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { resources, type LoadableResource } from 'snapengage-client';
+import { DuckDBDestination, newLoadId } from '../src/destination/index.js';
+import { openDataset } from '../src/dataset.js';
+
+let dir: string;
+let dbPath: string;
+beforeEach(() => {
+  dir = mkdtempSync(join(tmpdir(), 'unchanged-test-'));
+  dbPath = join(dir, 'test.duckdb');
+});
+afterEach(() => rmSync(dir, { recursive: true, force: true }));
+
+const things: LoadableResource = {
+  ...resources.users,
+  name: 'things',
+  primaryKey: ['id'],
+  recordSchema: {
+    type: 'object',
+    properties: {
+      id: { type: 'string' },
+      count: { type: ['integer', 'null'] },
+      items: { type: 'array', items: { type: 'object', properties: { k: { type: ['string', 'null'] } } } },
+    },
+  },
+};
+
+async function load(records: Record<string, unknown>[], fastPath = true) {
+  const loadId = newLoadId();
+  const dest = await DuckDBDestination.open({ path: dbPath, dataset: 'ds', pipelineName: 'p' });
+  try {
+    const w = dest.createResourceWriter({ loadId, resource: things, writeDisposition: 'merge', primaryKey: ['id'], maxNestingDepth: 4, fastPath });
+    await w.write(records);
+    return { loadId, ...(await w.commit(null)) };
+  } finally {
+    await dest.close();
+  }
+}
+
+async function query(sql: string) {
+  const ds = await openDataset({ path: dbPath, dataset: 'ds' });
+  try {
+    return await ds.sql(sql);
+  } finally {
+    await ds.close();
+  }
+}
+
+/** Every row of the resource's tables, load ids included, in a stable order. */
+async function everything() {
+  return {
+    things: await query('SELECT * FROM ds.things ORDER BY id'),
+    items: await query('SELECT * FROM ds.things__items ORDER BY _root_id, _list_idx'),
+    sub: await query('SELECT * FROM ds.things__items__sub ORDER BY _parent_id, _list_idx'),
+  };
+}
+
+/** Load id of each record's rows, in every table: `{ a: ['L1'], … }`, one entry per distinct id. */
+async function loadIdsByRecord() {
+  const rows = await query(`SELECT t.id, list(DISTINCT x._load_id ORDER BY x._load_id) AS ids FROM ds.things t JOIN (
+      SELECT _row_id AS r, _load_id FROM ds.things UNION ALL SELECT _root_id, _load_id FROM ds.things__items
+      UNION ALL SELECT _root_id, _load_id FROM ds.things__items__sub) x ON x.r = t._row_id GROUP BY t.id ORDER BY t.id`);
+  return Object.fromEntries(rows.map((r) => [r.id, r.ids]));
+}
+
+const base = [
+  { id: 'a', items: [{ k: '1' }, { k: '2' }] },
+  { id: 'b', items: [{ k: 'b1', sub: [{ z: 'z1' }] }] },
+  { id: 'c', count: 1 },
+  { id: 'd', items: [{ k: 'x' }] },
+  { id: 'e', count: 5, meta: { src: 'web', tags: ['t'] }, items: [{ k: 'e1' }, null, { k: 'e3' }] },
+  { id: 'g', count: 'seven' }, // a variant column
+];
+
+describe('merge of unchanged records', () => {
+  it('a rerun of the same records writes nothing, and every row keeps its load id', async () => {
+    // Stored row by row, re-staged through the fast paths: the same values must compare equal.
+    const first = await load(base, false);
+    const before = await everything();
+    const rerun = await load(base, true);
+    expect(rerun.unchangedRecords).toBe(base.length);
+    expect(rerun.rowCounts).toEqual({ things: 0 });
+    expect(await everything()).toEqual(before);
+    expect(Object.values(await loadIdsByRecord())).toEqual(base.map(() => [first.loadId]));
+    const loads = await query(`SELECT load_id, status FROM ds._pipeline_loads ORDER BY load_id`);
+    expect(loads).toEqual([{ load_id: first.loadId, status: 'loaded' }, { load_id: rerun.loadId, status: 'loaded' }]);
+  });
+
+  it('rewrites a record whole when its root, children or grandchildren changed, and leaves the others alone', async () => {
+    const first = await load(base);
+    const second = await load([
+      { id: 'a', items: [{ k: '1' }, { k: '2' }, { k: '3' }] }, // a child appended
+      { id: 'b', items: [{ k: 'b1', sub: [{ z: 'z2' }] }] }, // a grandchild changed
+      { id: 'c', count: 2 }, // a root column changed
+      { id: 'd', items: [] }, // its children are gone
+      base[4]!, // unchanged
+      { id: 'f', items: [{ k: 'f1' }] }, // new
+    ]);
+    expect(second.unchangedRecords).toBe(1);
+    expect(second.rowCounts).toEqual({ things: 5, things__items: 5, things__items__sub: 1 }); // a: 3, b: 1, f: 1
+    expect(await query('SELECT id, count FROM ds.things ORDER BY id')).toEqual([
+      { id: 'a', count: null }, { id: 'b', count: null }, { id: 'c', count: 2 }, { id: 'd', count: null },
+      { id: 'e', count: 5 }, { id: 'f', count: null }, { id: 'g', count: null },
+    ]);
+    const items = await query('SELECT t.id, i.k, i._list_idx FROM ds.things__items i JOIN ds.things t ON i._root_id = t._row_id ORDER BY t.id, i._list_idx');
+    expect(items.map((r) => `${r.id}:${r.k}:${r._list_idx}`)).toEqual(['a:1:0', 'a:2:1', 'a:3:2', 'b:b1:0', 'e:e1:0', 'e:e3:2', 'f:f1:0']);
+    expect(await query('SELECT z FROM ds.things__items__sub')).toEqual([{ z: 'z2' }]);
+    expect(await loadIdsByRecord()).toEqual({
+      a: [second.loadId], b: [second.loadId], c: [second.loadId], d: [second.loadId],
+      e: [first.loadId], f: [second.loadId], g: [first.loadId],
+    });
+  });
+
+  it('compares the last occurrence of a key within the load', async () => {
+    await load([{ id: 'a', count: 1 }]);
+    const changed = await load([{ id: 'a', count: 1 }, { id: 'a', count: 2 }]);
+    expect(changed.unchangedRecords).toBe(0);
+    expect(await query('SELECT count FROM ds.things')).toEqual([{ count: 2 }]);
+    const same = await load([{ id: 'a', count: 3 }, { id: 'a', count: 2 }]);
+    expect(same.unchangedRecords).toBe(1);
+    expect(same.rowCounts).toEqual({ things: 0 });
+    expect(await query('SELECT count, _load_id FROM ds.things')).toEqual([{ count: 2, _load_id: changed.loadId }]);
+  });
+
+  it('a value in a column new to the table makes its record changed; records without one stay unchanged', async () => {
+    await load([{ id: 'a', count: 1 }, { id: 'b', count: 1 }]);
+    const next = await load([{ id: 'a', count: 1, extra: 'x' }, { id: 'b', count: 1 }]);
+    expect(next.unchangedRecords).toBe(1);
+    expect(await query('SELECT id, count, extra FROM ds.things ORDER BY id')).toEqual([
+      { id: 'a', count: 1, extra: 'x' },
+      { id: 'b', count: 1, extra: null },
+    ]);
+  });
+});
