@@ -18,13 +18,20 @@ function normalize(records: Record<string, unknown>[], opts: { schema?: Record<s
     [],
   );
   const staged: Array<[TableState, string]> = [];
-  records.forEach((r, seq) => n.normalize(r, seq, (t: TableState, line: string) => staged.push([t, line])));
+  const keyLines: string[] = [];
+  records.forEach((r, seq) => n.normalize(r, seq, (t: TableState, line: string, kind = 'rows') => {
+    if (kind === 'keys') keyLines.push(line);
+    else staged.push([t, line]);
+  }));
+  // Every record gives one key line with its root row's id and sequence (what a merge matches on).
+  const rootIds = (rows: Map<string, Record<string, unknown>[]>) => rows.get(n.root.def.name)?.map((r) => ({ '#id': r['#id'], '#s': r['#s'] }));
   const rows = new Map<string, Record<string, unknown>[]>();
   for (const [t, line] of staged) {
     const named = Object.fromEntries(Object.entries(JSON.parse(line) as Record<string, unknown>)
       .map(([key, value]) => [/^\d+$/.test(key) ? t.def.columns[Number(key)]!.name : key, value]));
     rows.set(t.def.name, [...(rows.get(t.def.name) ?? []), named]);
   }
+  expect(keyLines.map((l) => JSON.parse(l) as unknown)).toEqual(rootIds(rows) ?? []);
   const columns = (table: string) => n.tables().find((t) => t.def.name === table)?.def.columns.map((c) => `${c.name}:${c.type}`);
   return { n, rows, columns };
 }

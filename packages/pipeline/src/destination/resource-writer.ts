@@ -129,7 +129,10 @@ export class DuckDBResourceWriter implements ResourceWriter {
   private async writeNow(records: Record<string, unknown>[]): Promise<void> {
     if (this.done) throw new Error(`writer for ${this.opts.resource.name} is already committed or aborted`);
     const staging = this.staging;
-    const sink = (table: TableState, line: string, kind: StagedKind = 'rows') => staging.file(fileKey(table, kind)).add(line);
+    const merge = this.opts.writeDisposition === 'merge' && this.opts.primaryKey.length > 0;
+    const sink = (table: TableState, line: string, kind: StagedKind = 'rows') => {
+      if (kind !== 'keys' || merge) staging.file(fileKey(table, kind)).add(line);
+    };
     try {
       for (const record of records) {
         this.normalizer.normalize(record, this.seq++, sink);
@@ -272,11 +275,12 @@ export class DuckDBResourceWriter implements ResourceWriter {
     let unchanged = 0;
     let toWrite = rootRows;
     if (merge) {
-      // The `_row_id` and sequence of every staged root row (row lines and record lines).
-      const keys = rootFiles.map((f) => `SELECT "#id" AS _row_id, "#s" AS _seq FROM ${readJson(f, ROOT_STAGING_KEYS)}`);
-      await conn.run(`CREATE OR REPLACE TEMP TABLE "_stage_roots" AS ${keys.join(' UNION ALL ')}`);
+      // The `_row_id` and sequence of every staged root row, from the short key lines (see StagedKind). A new root
+      // table needs them only to find duplicates, so they are kept in a temp table only when old rows may match.
+      const keys = `SELECT "#id" AS _row_id, "#s" AS _seq FROM ${readJson(this.staging.get(fileKey(root, 'keys'))!, ROOT_STAGING_KEYS)}`;
+      if (!root.isNew) await conn.run(`CREATE OR REPLACE TEMP TABLE "_stage_roots" AS ${keys}`);
       // The last occurrence of a key within the load wins: the earlier ones (usually none) are superseded.
-      await conn.run(`CREATE OR REPLACE TEMP TABLE "_superseded" AS SELECT _seq FROM temp."_stage_roots"
+      await conn.run(`CREATE OR REPLACE TEMP TABLE "_superseded" AS SELECT _seq FROM ${root.isNew ? `(${keys})` : 'temp."_stage_roots"'}
         QUALIFY row_number() OVER (PARTITION BY _row_id ORDER BY _seq DESC) > 1`);
       if ((await countRows(conn, 'temp."_superseded"')) > 0) exclusions.superseded = 'temp."_superseded"';
       // A root table created in this transaction has no old rows, and neither have its children.

@@ -86,9 +86,10 @@ export type RowSink = (table: TableState, line: string, kind?: StagedKind) => vo
  * flatten it, when every value fits its column exactly, so both paths stage the same JSON text for every value and
  * give the same rows: `list`, one line per record for a whole list of flat objects under the root,
  * `{"#r":…,"#s":<seq>,"l":[…items…]}`; `record`, a root row as the record's own object minus its child lists,
- * `{"#id":…,"#s":<seq>,"r":{…}}`.
+ * `{"#id":…,"#s":<seq>,"r":{…}}`. `keys`: one short line per record, `{"#id":…,"#s":<seq>}`, so a merge can find
+ * the load's keys without parsing every staged root row again.
  */
-export type StagedKind = 'rows' | 'list' | 'record';
+export type StagedKind = 'rows' | 'list' | 'record' | 'keys';
 
 /** Column values of a row being built, by column position (ColumnDef.index). */
 type RowValues = unknown[];
@@ -157,6 +158,7 @@ export class ResourceNormalizer {
       rowId = md5(`${this.opts.rowIdSalt}|${seq}`);
     }
     this.currentRootId = rowId;
+    sink(this.root, `{"#id":"${rowId}","#s":${seq}}`, 'keys');
     const identity: RowIdentity = { id: rowId, parentId: '', lineage: '', idx: 0 };
     if (this.opts.fastPath !== false && recordFitsColumns(this.root.row, record)) {
       // The root row as the record itself, minus the child lists, which go their own way.
