@@ -6,6 +6,7 @@ import { resources, type LoadableResource } from 'snapengage-client';
 import { DestinationError, DuckDBDestination, newLoadId } from '../src/destination/index.js';
 import type { DuckDBResourceWriter } from '../src/destination/resource-writer.js';
 import { openDataset } from '../src/dataset.js';
+import { thingsResource } from './helpers.js';
 
 let dir: string;
 let dbPath: string;
@@ -15,20 +16,7 @@ beforeEach(() => {
 });
 afterEach(() => rmSync(dir, { recursive: true, force: true }));
 
-const things: LoadableResource = {
-  ...resources.users,
-  name: 'things',
-  primaryKey: ['id'],
-  recordSchema: {
-    type: 'object',
-    properties: {
-      id: { type: 'string' },
-      count: { type: ['integer', 'null'] },
-      never: { type: ['string', 'null'] },
-      items: { type: 'array', items: { type: 'object', properties: { k: { type: ['string', 'null'] } } } },
-    },
-  },
-};
+const things = thingsResource;
 
 async function load(
   records: Record<string, unknown>[],

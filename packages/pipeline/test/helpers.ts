@@ -5,6 +5,7 @@ import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { DuckDBInstance } from '@duckdb/node-api';
+import { resources, type LoadableResource } from 'snapengage-client';
 import { startSandbox, type Sandbox, type SandboxOptions } from 'snapengage-sandbox';
 import { joinPath, snakeCase } from '../src/normalize/naming.js';
 
@@ -22,6 +23,22 @@ export function tempDir(prefix = 'sepipe-'): { dir: string; cleanup(): void } {
   const dir = mkdtempSync(join(tmpdir(), prefix));
   return { dir, cleanup: () => rmSync(dir, { recursive: true, force: true }) };
 }
+
+/** A small resource for destination tests: a key, an integer, a declared never-set text, and a list of objects. */
+export const thingsResource: LoadableResource = {
+  ...resources.users,
+  name: 'things',
+  primaryKey: ['id'],
+  recordSchema: {
+    type: 'object',
+    properties: {
+      id: { type: 'string' },
+      count: { type: ['integer', 'null'] },
+      never: { type: ['string', 'null'] },
+      items: { type: 'array', items: { type: 'object', properties: { k: { type: ['string', 'null'] } } } },
+    },
+  },
+};
 
 export type TruthCase = Record<string, unknown> & { id: string; transcripts?: Array<Record<string, unknown>> };
 

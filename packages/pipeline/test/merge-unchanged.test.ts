@@ -1,33 +1,17 @@
 // A merge skips records that are stored exactly as staged (see src/destination/unchanged.ts): real DuckDB files.
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { resources, type LoadableResource } from 'snapengage-client';
 import { DuckDBDestination, newLoadId } from '../src/destination/index.js';
 import { openDataset } from '../src/dataset.js';
+import { tempDir, thingsResource as things } from './helpers.js';
 
-let dir: string;
+let tmp: ReturnType<typeof tempDir>;
 let dbPath: string;
 beforeEach(() => {
-  dir = mkdtempSync(join(tmpdir(), 'unchanged-test-'));
-  dbPath = join(dir, 'test.duckdb');
+  tmp = tempDir('unchanged-test-');
+  dbPath = join(tmp.dir, 'test.duckdb');
 });
-afterEach(() => rmSync(dir, { recursive: true, force: true }));
-
-const things: LoadableResource = {
-  ...resources.users,
-  name: 'things',
-  primaryKey: ['id'],
-  recordSchema: {
-    type: 'object',
-    properties: {
-      id: { type: 'string' },
-      count: { type: ['integer', 'null'] },
-      items: { type: 'array', items: { type: 'object', properties: { k: { type: ['string', 'null'] } } } },
-    },
-  },
-};
+afterEach(() => tmp.cleanup());
 
 async function load(records: Record<string, unknown>[], fastPath = true) {
   const loadId = newLoadId();
@@ -41,13 +25,10 @@ async function load(records: Record<string, unknown>[], fastPath = true) {
   }
 }
 
+/** Rows as the dataset API returns them (BIGINT as numbers). */
 async function query(sql: string) {
   const ds = await openDataset({ path: dbPath, dataset: 'ds' });
-  try {
-    return await ds.sql(sql);
-  } finally {
-    await ds.close();
-  }
+  return ds.sql(sql).finally(() => ds.close());
 }
 
 /** Every row of the resource's tables, load ids included, in a stable order. */
