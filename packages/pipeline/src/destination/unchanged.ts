@@ -19,20 +19,22 @@ export interface TableToCompare {
 export const UNCHANGED_TABLE = 'temp."_unchanged"';
 
 /**
- * Fingerprint of each record's rows in one table: the list of per-row hashes in `_row_id` order. `_row_id` is in the
- * hash: below the root it encodes the parent and the list position. `_load_id` is not: it is what a rewrite changes.
- * Values are cast to the column's type so staged and stored values hash alike; a 64-bit hash per row makes a changed
- * row that hashes as unchanged vanishingly unlikely (about 1 in 10^19).
+ * Fingerprint of each record's rows in one table: the sum and count of per-row hashes. Fixed-size aggregate states
+ * keep a merge of a whole re-synced load within DuckDB's memory limit (a list of hashes per record ran out of memory
+ * at 200k records). The order of rows needs no list: `_row_id` is hashed with the values, and below the root it
+ * encodes the parent and the list position. `_load_id` is not hashed: it is what a rewrite changes. Values are cast to
+ * the column's type so staged and stored values hash alike. The table's index is hashed too, so the sums of different
+ * tables can be added up per record: a changed record that sums as unchanged is about 1 in 2^64.
  */
 function fingerprintSql(index: number, t: TableState, from: { stored: string } | { staged: string }): string {
   const key = quoteIdent(rootKeyColumn(t));
-  const values = [`q."_row_id"`, ...t.def.columns.map((c) => `CAST(q.${quoteIdent(c.name)} AS ${DUCKDB_TYPES[c.type]})`)];
+  const values = [String(index), `q."_row_id"`, ...t.def.columns.map((c) => `CAST(q.${quoteIdent(c.name)} AS ${DUCKDB_TYPES[c.type]})`)];
   const rows = 'stored' in from
     // Stored tables are large: find the matching rows by their key column alone, then read only those rows' other
     // columns (measured: 2-4× faster than a join that reads every column of every row).
     ? `${from.stored} q WHERE q.rowid IN (SELECT x.rowid FROM ${from.stored} x SEMI JOIN temp."_matched" m ON x.${key} = m._row_id)`
     : `${from.staged} q SEMI JOIN temp."_matched" m ON q.${key} = m._row_id`;
-  return `SELECT ${index} AS t, q.${key} AS k, list(hash(${values.join(', ')}) ORDER BY q."_row_id") AS h FROM ${rows} GROUP BY q.${key}`;
+  return `SELECT q.${key} AS k, sum(hash(${values.join(', ')})::HUGEINT) AS h, count(*) AS n FROM ${rows} GROUP BY q.${key}`;
 }
 
 /**
@@ -45,22 +47,23 @@ export async function findUnchanged(conn: DuckDBConnection, rootTarget: string, 
   await conn.run(`CREATE OR REPLACE TEMP TABLE "_unchanged" (_row_id VARCHAR)`);
   const matched = await countRows(conn, 'temp."_matched"');
   if (matched > 0) {
-    await conn.run(`CREATE OR REPLACE TEMP TABLE "_fp_stored" (t INTEGER, k VARCHAR, h UBIGINT[])`);
-    await conn.run(`CREATE OR REPLACE TEMP TABLE "_fp_staged" (t INTEGER, k VARCHAR, h UBIGINT[])`);
+    await conn.run(`CREATE OR REPLACE TEMP TABLE "_fp_stored" (k VARCHAR, h HUGEINT, n BIGINT)`);
+    await conn.run(`CREATE OR REPLACE TEMP TABLE "_fp_staged" (k VARCHAR, h HUGEINT, n BIGINT)`);
     for (const [index, { table, target, staged }] of tables.entries()) {
       if (!table.isNew) await conn.run(`INSERT INTO temp."_fp_stored" ${fingerprintSql(index, table, { stored: target })}`);
-      if (staged.length === 0) continue;
-      // Each SELECT names the target's columns; a column a file does not hold is NULL, as it would be once inserted.
-      const columns = [...new Set([rootKeyColumn(table), '_row_id', ...table.def.columns.map((c) => c.name)])].map(quoteIdent);
-      const union = staged
-        .map((s) => `SELECT ${columns.map((c) => (s.columns.includes(c) ? c : `NULL AS ${c}`)).join(', ')} FROM (${s.sql})`)
-        .join(' UNION ALL ');
-      await conn.run(`INSERT INTO temp."_fp_staged" ${fingerprintSql(index, table, { staged: `(${union})` })}`);
+      // One statement per staged file: each JSON reader holds a 32 MiB buffer per thread.
+      for (const select of staged) {
+        // The SELECT names the target's columns; a column the file does not hold is NULL, as it is once inserted.
+        const columns = [...new Set([rootKeyColumn(table), '_row_id', ...table.def.columns.map((c) => c.name)])].map(quoteIdent);
+        const rows = `(SELECT ${columns.map((c) => (select.columns.includes(c) ? c : `NULL AS ${c}`)).join(', ')} FROM (${select.sql}))`;
+        await conn.run(`INSERT INTO temp."_fp_staged" ${fingerprintSql(index, table, { staged: rows })}`);
+      }
     }
-    // A record is changed when any of its tables differs, including rows present on one side only.
+    // A record is changed when its sums differ, rows present on one side only included.
     await conn.run(`INSERT INTO temp."_unchanged" SELECT _row_id FROM temp."_matched" EXCEPT
-      SELECT coalesce(n.k, o.k) FROM temp."_fp_staged" n FULL OUTER JOIN temp."_fp_stored" o ON n.t = o.t AND n.k = o.k
-      WHERE n.h IS DISTINCT FROM o.h`);
+      SELECT coalesce(n.k, o.k) FROM (SELECT k, sum(h) AS h, sum(n) AS n FROM temp."_fp_staged" GROUP BY k) n
+      FULL OUTER JOIN (SELECT k, sum(h) AS h, sum(n) AS n FROM temp."_fp_stored" GROUP BY k) o ON n.k = o.k
+      WHERE n.h IS DISTINCT FROM o.h OR n.n IS DISTINCT FROM o.n`);
     await conn.run('DROP TABLE temp."_fp_stored"; DROP TABLE temp."_fp_staged"');
   }
   await conn.run('DROP TABLE temp."_matched"');
