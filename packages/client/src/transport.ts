@@ -146,25 +146,27 @@ export function createTransport(settings: TransportSettings): Middleware {
     }
     const requestId = response.headers.get('x-request-id') ?? undefined;
     if (response.ok && state.parseAs === 'stream') return { type: 'success', response, requestId };
-    let text: string;
+    let bytes: Uint8Array;
     try {
-      text = await response.text();
+      bytes = new Uint8Array(await response.arrayBuffer());
     } catch (error) {
       return failureFromError(state, attempt, error);
     }
+    // Decoded as response.text() would (UTF-8, a BOM dropped, bad bytes replaced); the bytes stay the body.
+    const text = utf8Decoder.decode(bytes);
     // The excerpt (decode, redact, collapse) is only needed on failures: computing it for every page of a large
     // load cost a fifth of the loader's CPU.
     const bodyExcerpt = () => excerpt(redactor.text(text));
-    const buffered = rebuild(response, text);
+    const buffered = rebuild(response, bytes);
     if (response.ok) {
       if (state.parseAs === 'json' && text.trim() !== '') {
         try {
           // Parsed once here to tell a cut body from a good one; openapi-fetch then gets this value instead of
           // parsing the same text a second time.
-          // (openapi-fetch calls response.json() when a Content-Length is present, so it is set to the decoded
-          // text's real byte length.)
+          // (openapi-fetch calls response.json() when a Content-Length is present, so it is set to the body's
+          // real byte length.)
           const parsed: unknown = JSON.parse(text);
-          buffered.headers.set('content-length', String(utf8ByteLength(text)));
+          buffered.headers.set('content-length', String(bytes.byteLength));
           Object.defineProperty(buffered, 'json', { value: async () => parsed });
         } catch {
           const contentType = response.headers.get('content-type');
@@ -313,21 +315,21 @@ export function createTransport(settings: TransportSettings): Middleware {
 }
 
 /** A fully read copy of a response, so openapi-fetch parses bytes we already validated. */
-const utf8 = new TextEncoder();
+const utf8Decoder = new TextDecoder();
 
-function rebuild(response: Response, text: string): Response {
+function rebuild(response: Response, bytes: Uint8Array): Response {
   const headers = new Headers(response.headers);
-  // The text is decoded: the original length and encoding no longer describe it.
+  // The bytes are decoded (gunzipped): the original length and encoding no longer describe them.
   headers.delete('content-length');
   headers.delete('content-encoding');
-  // The body is encoded only if someone reads it: openapi-fetch gets the parsed JSON, so on a large load encoding
-  // every page back to bytes would be work thrown away.
+  // The bytes are handed over only if someone reads the body: openapi-fetch gets the parsed JSON, and a Response
+  // built on a Uint8Array copies it, which on a large load would be work thrown away.
   const body = NULL_BODY_STATUSES.has(response.status)
     ? null
     : new ReadableStream<Uint8Array>(
         {
           pull(controller) {
-            if (text !== '') controller.enqueue(utf8.encode(text));
+            if (bytes.byteLength > 0) controller.enqueue(bytes);
             controller.close();
           },
         },
@@ -335,12 +337,6 @@ function rebuild(response: Response, text: string): Response {
         { highWaterMark: 0 },
       );
   return new Response(body, { status: response.status, statusText: response.statusText, headers });
-}
-
-/** UTF-8 length of a string without encoding it where the runtime can count (Node, Bun, Deno's Buffer). */
-function utf8ByteLength(text: string): number {
-  const buffer = (globalThis as { Buffer?: { byteLength(s: string, encoding: 'utf8'): number } }).Buffer;
-  return buffer ? buffer.byteLength(text, 'utf8') : utf8.encode(text).byteLength;
 }
 
 export function formatMessage(operation: string, detail: string, extra: { requestId?: string; retries: number; url: string }): string {
