@@ -249,6 +249,24 @@ describe('DuckDBDestination', () => {
     expect(slow.rows.map((r) => r._list_idx)).toContain(3);
   });
 
+  it('stages fitting records without changing them, frozen ones included', async () => {
+    const plain = { id: 'p', count: 1, items: [{ k: 'a' }] };
+    const frozen = Object.freeze({ id: 'f', count: 2, items: Object.freeze([Object.freeze({ k: 'b' })]) });
+    const before = structuredClone([plain, frozen]);
+    const dest = await DuckDBDestination.open({ path: dbPath, dataset: 'ds', pipelineName: 'p' });
+    const w = dest.createResourceWriter({ loadId: newLoadId(), resource: things, writeDisposition: 'merge', primaryKey: ['id'], maxNestingDepth: 4 });
+    // Every column is declared by the schema, so all three take the record fast path.
+    await w.write([{ id: 'x', count: 0, items: [{ k: 'x' }] }, plain, frozen]);
+    const files = (w as unknown as { staging: { get(key: string): { rows: number } | undefined } }).staging;
+    expect(files.get('things\u0000record')?.rows).toBe(3);
+    const { rowCounts } = await w.commit(null);
+    await dest.close();
+    expect([plain, frozen]).toEqual(before);
+    expect(rowCounts).toEqual({ things: 3, things__items: 3 });
+    expect(await query('SELECT t.id, t.count, i.k FROM ds.things t JOIN ds.things__items i ON i._root_id = t._row_id ORDER BY t.id'))
+      .toEqual([{ id: 'f', count: 2, k: 'b' }, { id: 'p', count: 1, k: 'a' }, { id: 'x', count: 0, k: 'x' }]);
+  });
+
   it('reports a non-writable path in one line', async () => {
     const file = join(dir, 'a-file');
     writeFileSync(file, 'x');
