@@ -12,6 +12,7 @@ import { AbortedError, describeDestinationError, firstLine, PipelineError } from
 import { Extractor, type PageSource } from './extract.js';
 import { TokenBucket } from './limits.js';
 import { LoadInfo, type ResourceStats } from './load-info.js';
+import { releaseHeapBeforeCommit } from './memory.js';
 import { planPipeline, type Plan, type ResourcePlan } from './plan.js';
 
 /** One HTTP request as the client reports it; the URL is already redacted. */
@@ -151,6 +152,7 @@ export async function runPipeline(config: PipelineConfig, options: RunOptions = 
     const newState = await extractor.run();
     await queue.flush();
     if (signal.aborted) throw new AbortedError('Run cancelled');
+    releaseHeapBeforeCommit();
 
     // Children first: if the process dies between two commits, the parent's window is not advanced yet, so the next
     // run re-reads it and re-drives the children (merged on their keys) instead of skipping them.
