@@ -272,40 +272,7 @@ export class DuckDBResourceWriter implements ResourceWriter {
     if (rootRows === 0) return { rowCounts, unchanged: 0 };
 
     const exclusions: Exclusions = {};
-    let unchanged = 0;
-    let toWrite = rootRows;
-    if (merge) {
-      // The `_row_id` and sequence of every staged root row, from the short key lines (see StagedKind). A new root
-      // table needs them only to find duplicates, so they are kept in a temp table only when old rows may match.
-      const keys = `SELECT "#id" AS _row_id, "#s" AS _seq FROM ${readJson(this.staging.get(fileKey(root, 'keys'))!, ROOT_STAGING_KEYS)}`;
-      if (!root.isNew) await conn.run(`CREATE OR REPLACE TEMP TABLE "_stage_roots" AS ${keys}`);
-      // The last occurrence of a key within the load wins: the earlier ones (usually none) are superseded.
-      await conn.run(`CREATE OR REPLACE TEMP TABLE "_superseded" AS SELECT _seq FROM ${root.isNew ? `(${keys})` : 'temp."_stage_roots"'}
-        QUALIFY row_number() OVER (PARTITION BY _row_id ORDER BY _seq DESC) > 1`);
-      if ((await countRows(conn, 'temp."_superseded"')) > 0) exclusions.superseded = 'temp."_superseded"';
-      // A root table created in this transaction has no old rows, and neither have its children.
-      if (!root.isNew) {
-        let started = performance.now();
-        const compared = tables.map((t) => ({ table: t, target: this.target(t), staged: this.selects(t, exclusions) }));
-        unchanged = await findUnchanged(conn, this.target(root), compared);
-        this.reportStep('compare', started, { rows: unchanged });
-        if (unchanged > 0) exclusions.unchanged = UNCHANGED_TABLE;
-        // The old rows of the other staged keys, and ALL their old child rows, go.
-        started = performance.now();
-        await conn.run(`CREATE OR REPLACE TEMP TABLE "_replaced" AS
-          SELECT _row_id FROM temp."_stage_roots" EXCEPT SELECT _row_id FROM ${UNCHANGED_TABLE}`);
-        let deleted = 0;
-        toWrite = await countRows(conn, 'temp."_replaced"');
-        if (toWrite > 0) {
-          for (const t of tables) {
-            if (t.isNew) continue;
-            const sql = `DELETE FROM ${this.target(t)} WHERE ${quoteIdent(rootKeyColumn(t))} IN (SELECT _row_id FROM temp."_replaced")`;
-            deleted += Number((await conn.run(sql)).rowsChanged);
-          }
-        }
-        this.reportStep('delete', started, { rows: deleted });
-      }
-    }
+    const { unchanged, toWrite } = merge ? await this.prepareMerge(tables, exclusions) : { unchanged: 0, toWrite: rootRows };
     // Children first, the root last: DuckDB keeps each table's last, partly filled row group in memory until COMMIT,
     // and the root's rows are the widest (measured at 200k cases: the commit's peak −20 to −50 MiB, no slower).
     const inserted = new Map<string, number>();
@@ -320,6 +287,46 @@ export class DuckDBResourceWriter implements ResourceWriter {
     for (const t of tables) if (inserted.has(t.def.name)) rowCounts[t.def.name] = inserted.get(t.def.name)!;
     for (const temp of ['_stage_roots', '_superseded', '_unchanged', '_replaced']) await conn.run(`DROP TABLE IF EXISTS temp."${temp}"`);
     return { rowCounts, unchanged };
+  }
+
+  /**
+   * Before a merge's inserts: finds in-load duplicates and, when the root table already has rows, the records stored
+   * unchanged (left out, see unchanged.ts) and deletes the old rows of the others, children included. Fills
+   * `exclusions`; returns how many records are unchanged and how many are to be written.
+   */
+  private async prepareMerge(tables: readonly TableState[], exclusions: Exclusions): Promise<{ unchanged: number; toWrite: number }> {
+    const { conn } = this.ctx;
+    const root = this.normalizer.root;
+    // The `_row_id` and sequence of every staged root row, from the short key lines (see StagedKind). A new root
+    // table needs them only to find duplicates, so they are kept in a temp table only when old rows may match.
+    const keysFile = this.staging.get(fileKey(root, 'keys'))!;
+    const keys = `SELECT "#id" AS _row_id, "#s" AS _seq FROM ${readJson(keysFile, ROOT_STAGING_KEYS)}`;
+    if (!root.isNew) await conn.run(`CREATE OR REPLACE TEMP TABLE "_stage_roots" AS ${keys}`);
+    // The last occurrence of a key within the load wins: the earlier ones (usually none) are superseded.
+    await conn.run(`CREATE OR REPLACE TEMP TABLE "_superseded" AS SELECT _seq FROM ${root.isNew ? `(${keys})` : 'temp."_stage_roots"'}
+      QUALIFY row_number() OVER (PARTITION BY _row_id ORDER BY _seq DESC) > 1`);
+    if ((await countRows(conn, 'temp."_superseded"')) > 0) exclusions.superseded = 'temp."_superseded"';
+    // A root table created in this transaction has no old rows, and neither have its children.
+    if (root.isNew) return { unchanged: 0, toWrite: keysFile.rows };
+
+    let started = performance.now();
+    const compared = tables.map((t) => ({ table: t, target: this.target(t), staged: this.selects(t, exclusions) }));
+    const unchanged = await findUnchanged(conn, this.target(root), compared);
+    this.reportStep('compare', started, { rows: unchanged });
+    if (unchanged > 0) exclusions.unchanged = UNCHANGED_TABLE;
+    // The old rows of the other staged keys, and ALL their old child rows, go.
+    started = performance.now();
+    await conn.run(`CREATE OR REPLACE TEMP TABLE "_replaced" AS
+      SELECT _row_id FROM temp."_stage_roots" EXCEPT SELECT _row_id FROM ${UNCHANGED_TABLE}`);
+    const toWrite = await countRows(conn, 'temp."_replaced"');
+    let deleted = 0;
+    for (const t of toWrite > 0 ? tables : []) {
+      if (t.isNew) continue;
+      const sql = `DELETE FROM ${this.target(t)} WHERE ${quoteIdent(rootKeyColumn(t))} IN (SELECT _row_id FROM temp."_replaced")`;
+      deleted += Number((await conn.run(sql)).rowsChanged);
+    }
+    this.reportStep('delete', started, { rows: deleted });
+    return { unchanged, toWrite };
   }
 
   /** The SELECTs of a table's staged files: row lines, record lines (root) and list lines. */
