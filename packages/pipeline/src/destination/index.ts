@@ -3,7 +3,7 @@
 import { mkdir, rm, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { dirname, resolve } from 'node:path';
-import { DuckDBInstance, type DuckDBConnection } from '@duckdb/node-api';
+import { DuckDBInstance, type DuckDBConnection } from '../duckdb.js';
 import { quoteIdent } from '../normalize/naming.js';
 import type { TableDef } from '../normalize/schema.js';
 import { toDestinationError } from './errors.js';

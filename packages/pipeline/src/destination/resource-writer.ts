@@ -4,7 +4,7 @@
 // which the next open deletes.
 import { randomUUID } from 'node:crypto';
 import { join } from 'node:path';
-import type { DuckDBConnection } from '@duckdb/node-api';
+import type { DuckDBConnection } from '../duckdb.js';
 import type { LoadableResource } from 'snapengage-client';
 import { quoteIdent } from '../normalize/naming.js';
 import { ResourceNormalizer, type StagedKind, type TableState } from '../normalize/normalizer.js';

@@ -1,6 +1,6 @@
 // The loader's bookkeeping tables, kept in the dataset schema next to the data so that a load's rows, its
 // state and its load record can commit in one DuckDB transaction.
-import type { DuckDBConnection } from '@duckdb/node-api';
+import type { DuckDBConnection } from '../duckdb.js';
 import { quoteIdent } from '../normalize/naming.js';
 import type { ColumnDef, TableDef } from '../normalize/schema.js';
 import { isDataType } from '../normalize/types.js';

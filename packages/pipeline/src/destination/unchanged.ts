@@ -3,7 +3,7 @@
 // that rewrites whole row groups (measured: 2 s of a 3.2 s rerun at 500k cases). So a merge compares first: a record
 // is unchanged when its root row and all its descendant rows, in every table of the resource, hash to what is stored.
 // Unchanged records are neither deleted nor inserted; they keep the `_load_id` of the load that last changed them.
-import type { DuckDBConnection } from '@duckdb/node-api';
+import type { DuckDBConnection } from '../duckdb.js';
 import { quoteIdent } from '../normalize/naming.js';
 import type { TableState } from '../normalize/normalizer.js';
 import { DUCKDB_TYPES } from '../normalize/types.js';
