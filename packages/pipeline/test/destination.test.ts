@@ -249,22 +249,30 @@ describe('DuckDBDestination', () => {
     expect(slow.rows.map((r) => r._list_idx)).toContain(3);
   });
 
-  it('stages fitting records without changing them, frozen ones included', async () => {
+  it('stages fitting records without changing them, frozen ones and class instances included', async () => {
     const plain = { id: 'p', count: 1, items: [{ k: 'a' }] };
     const frozen = Object.freeze({ id: 'f', count: 2, items: Object.freeze([Object.freeze({ k: 'b' })]) });
+    // A map step may return instances of a class; its toJSON() must not decide what is staged.
+    class Thing {
+      constructor(readonly id: string, readonly count: number, readonly items: Array<{ k: string }>) {}
+      toJSON() {
+        return { id: 'wrong' };
+      }
+    }
+    const instance = new Thing('i', 3, [{ k: 'c' }]) as unknown as Record<string, unknown>;
     const before = structuredClone([plain, frozen]);
     const dest = await DuckDBDestination.open({ path: dbPath, dataset: 'ds', pipelineName: 'p' });
     const w = dest.createResourceWriter({ loadId: newLoadId(), resource: things, writeDisposition: 'merge', primaryKey: ['id'], maxNestingDepth: 4 });
     // Every column is declared by the schema, so all three take the record fast path.
-    await w.write([{ id: 'x', count: 0, items: [{ k: 'x' }] }, plain, frozen]);
+    await w.write([{ id: 'x', count: 0, items: [{ k: 'x' }] }, plain, frozen, instance]);
     const files = (w as unknown as { staging: { get(key: string): { rows: number } | undefined } }).staging;
-    expect(files.get('things\u0000record')?.rows).toBe(3);
+    expect(files.get('things\u0000record')?.rows).toBe(4);
     const { rowCounts } = await w.commit(null);
     await dest.close();
     expect([plain, frozen]).toEqual(before);
-    expect(rowCounts).toEqual({ things: 3, things__items: 3 });
+    expect(rowCounts).toEqual({ things: 4, things__items: 4 });
     expect(await query('SELECT t.id, t.count, i.k FROM ds.things t JOIN ds.things__items i ON i._root_id = t._row_id ORDER BY t.id'))
-      .toEqual([{ id: 'f', count: 2, k: 'b' }, { id: 'p', count: 1, k: 'a' }, { id: 'x', count: 0, k: 'x' }]);
+      .toEqual([{ id: 'f', count: 2, k: 'b' }, { id: 'i', count: 3, k: 'c' }, { id: 'p', count: 1, k: 'a' }, { id: 'x', count: 0, k: 'x' }]);
   });
 
   it('reports a non-writable path in one line', async () => {
