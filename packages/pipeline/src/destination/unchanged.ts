@@ -49,8 +49,10 @@ export async function findUnchanged(conn: DuckDBConnection, rootTarget: string, 
   if (matched > 0) {
     await conn.run(`CREATE OR REPLACE TEMP TABLE "_fp_stored" (k VARCHAR, h HUGEINT, n BIGINT)`);
     await conn.run(`CREATE OR REPLACE TEMP TABLE "_fp_staged" (k VARCHAR, h HUGEINT, n BIGINT)`);
-    for (const [index, { table, target, staged }] of tables.entries()) {
-      if (!table.isNew) await conn.run(`INSERT INTO temp."_fp_stored" ${fingerprintSql(index, table, { stored: target })}`);
+    // The stored tables in one statement: DuckDB scans them side by side (no JSON reader, so no buffers to add up).
+    const stored = tables.flatMap(({ table, target }, index) => (table.isNew ? [] : [fingerprintSql(index, table, { stored: target })]));
+    await conn.run(`INSERT INTO temp."_fp_stored" ${stored.join(' UNION ALL ')}`);
+    for (const [index, { table, staged }] of tables.entries()) {
       // One statement per staged file: each JSON reader holds a 32 MiB buffer per thread.
       for (const select of staged) {
         // The SELECT names the target's columns; a column the file does not hold is NULL, as it is once inserted.
