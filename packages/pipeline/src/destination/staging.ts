@@ -6,6 +6,25 @@ import { join } from 'node:path';
 /** Buffered text per table before it is handed to the file system. */
 const CHUNK_BYTES = 1 << 16;
 
+/**
+ * Written chunks are reused instead of freed: a load writes thousands of them, and the C allocator keeps the memory
+ * freed buffers leave behind (measured at 200k cases: ~45 MiB of process heap still held after extraction).
+ */
+const spareChunks: Buffer[] = [];
+const MAX_SPARE_CHUNKS = 64;
+
+function takeChunk(): Buffer {
+  return spareChunks.pop() ?? Buffer.allocUnsafe(CHUNK_BYTES);
+}
+
+function giveBack(chunks: readonly Buffer[]): void {
+  for (const chunk of chunks) {
+    // Only whole chunks of this size (an oversized line has a buffer of its own).
+    if (chunk.buffer.byteLength !== CHUNK_BYTES || spareChunks.length >= MAX_SPARE_CHUNKS) continue;
+    spareChunks.push(Buffer.from(chunk.buffer, 0, CHUNK_BYTES));
+  }
+}
+
 export class TableStagingFile {
   rows = 0;
   /** Longest line so far; read_json needs maximum_object_size at least this big. */
@@ -14,7 +33,7 @@ export class TableStagingFile {
    * Lines are encoded straight into a byte buffer as they arrive: no array of strings to join and encode again
    * at flush time (measured: that join and second pass were ~10 % of the loader's CPU at 200k cases).
    */
-  private buffer: Buffer = Buffer.allocUnsafe(CHUNK_BYTES);
+  private buffer: Buffer = takeChunk();
   private used = 0;
   private handle: Promise<FileHandle> | undefined;
   /** At most one write in flight per file: that is the backpressure. */
@@ -48,7 +67,7 @@ export class TableStagingFile {
     if (this.used === 0) return;
     this.ready.push(this.buffer.subarray(0, this.used));
     this.readyLength += this.used;
-    this.buffer = Buffer.allocUnsafe(CHUNK_BYTES);
+    this.buffer = takeChunk();
     this.used = 0;
   }
 
@@ -67,7 +86,7 @@ export class TableStagingFile {
     this.handle ??= open(this.path, 'w');
     const handle = await this.handle;
     // writev writes the buffers in order at the current position; loop over partial writes.
-    this.inflight = writeAll(handle, chunks);
+    this.inflight = writeAll(handle, chunks).then(() => giveBack(chunks));
   }
 
   async close(): Promise<void> {
