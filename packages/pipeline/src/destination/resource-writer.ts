@@ -91,6 +91,7 @@ export class DuckDBResourceWriter implements ResourceWriter {
   private readonly staging: StagingArea;
   private readonly startedAt = new Date();
   private seq = 0;
+  private readonly stagingFiles = new Map<TableState, Partial<Record<StagedKind, TableStagingFile>>>();
   private queue: Promise<void> = Promise.resolve();
   private done = false;
 
@@ -130,8 +131,13 @@ export class DuckDBResourceWriter implements ResourceWriter {
     if (this.done) throw new Error(`writer for ${this.opts.resource.name} is already committed or aborted`);
     const staging = this.staging;
     const merge = this.opts.writeDisposition === 'merge' && this.opts.primaryKey.length > 0;
+    // The file of each table and kind, found once: a load stages millions of lines.
+    const files = this.stagingFiles;
     const sink = (table: TableState, line: string, kind: StagedKind = 'rows') => {
-      if (kind !== 'keys' || merge) staging.file(fileKey(table, kind)).add(line);
+      if (kind === 'keys' && !merge) return;
+      let byKind = files.get(table);
+      if (!byKind) files.set(table, (byKind = {}));
+      (byKind[kind] ??= staging.file(fileKey(table, kind))).add(line);
     };
     try {
       for (const record of records) {
