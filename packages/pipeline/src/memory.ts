@@ -12,7 +12,9 @@ let collect: (() => void) | null | undefined;
 
 /**
  * The `gc` function: the global one when Node runs with --expose-gc, else one from a new context created after the
- * flag is set (the way jest-leak-detector gets it); null where neither works.
+ * flag is set (the way jest-leak-detector gets it); null where neither works. The flag is process-wide: contexts and
+ * workers created later also see a global `gc`. Node calls flags set after startup unsupported; this one is used
+ * widely (Jest) and, if a Node version ignored it, the collection is simply skipped.
  */
 function gcFunction(): (() => void) | null {
   const global = (globalThis as { gc?: () => void }).gc;

@@ -275,6 +275,20 @@ describe('DuckDBDestination', () => {
       .toEqual([{ id: 'f', count: 2, k: 'b' }, { id: 'i', count: 3, k: 'c' }, { id: 'p', count: 1, k: 'a' }, { id: 'x', count: 0, k: 'x' }]);
   });
 
+  it('stages own keys only: a record inheriting a list gets no child rows, on either path', async () => {
+    const inherits = Object.assign(Object.create({ items: [{ k: 'inherited' }] }) as Record<string, unknown>, { id: 'a', count: 1 });
+    for (const fastPath of [true, false]) {
+      rmSync(dbPath, { force: true });
+      const dest = await DuckDBDestination.open({ path: dbPath, dataset: 'ds', pipelineName: 'p' });
+      const w = dest.createResourceWriter({ loadId: newLoadId(), resource: things, writeDisposition: 'merge', primaryKey: ['id'], maxNestingDepth: 4, fastPath });
+      await w.write([inherits]);
+      const { rowCounts } = await w.commit(null);
+      await dest.close();
+      expect(rowCounts).toEqual({ things: 1 });
+      expect(Object.keys(inherits)).toEqual(['id', 'count']);
+    }
+  });
+
   it('reports a non-writable path in one line', async () => {
     const file = join(dir, 'a-file');
     writeFileSync(file, 'x');

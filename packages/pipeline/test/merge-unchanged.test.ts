@@ -107,6 +107,28 @@ describe('merge of unchanged records', () => {
     expect(await query('SELECT count, _load_id FROM ds.things')).toEqual([{ count: 2, _load_id: changed.loadId }]);
   });
 
+  it('tells an empty list from a missing one (DuckDB hashes them alike)', async () => {
+    await load([{ id: 'x', tags: ['a'] }, { id: 'd', tags: null }, { id: 'e', tags: [] }]);
+    const next = await load([{ id: 'd', tags: [] }, { id: 'e', tags: null }]);
+    expect(next.unchangedRecords).toBe(0);
+    expect(await query(`SELECT id, tags FROM ds.things WHERE id IN ('d', 'e') ORDER BY id`)).toEqual([
+      { id: 'd', tags: [] },
+      { id: 'e', tags: null },
+    ]);
+  });
+
+  it('finds unchanged records in a table with a source field named rowid (it hides DuckDB\'s row number)', async () => {
+    const records = [{ id: 'a', rowid: 7 }, { id: 'b' }, { id: 'c', rowid: 7 }];
+    await load(records);
+    const again = await load(records);
+    expect(again.unchangedRecords).toBe(3);
+    const changed = await load([{ id: 'b', rowid: 1 }]);
+    expect(changed.unchangedRecords).toBe(0);
+    expect(await query('SELECT id, rowid FROM ds.things ORDER BY id')).toEqual([
+      { id: 'a', rowid: 7 }, { id: 'b', rowid: 1 }, { id: 'c', rowid: 7 },
+    ]);
+  });
+
   it('a value in a column new to the table makes its record changed; records without one stay unchanged', async () => {
     await load([{ id: 'a', count: 1 }, { id: 'b', count: 1 }]);
     const next = await load([{ id: 'a', count: 1, extra: 'x' }, { id: 'b', count: 1 }]);

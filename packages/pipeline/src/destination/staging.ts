@@ -19,14 +19,21 @@ const spareChunks: Buffer[] = [];
 /** At most 4 MiB kept for reuse. */
 const MAX_SPARE_CHUNKS = 16;
 
+/** The memory of every chunk this module allocated: only these are reused (never a buffer from elsewhere). */
+const ownChunks = new WeakSet<ArrayBufferLike>();
+
 function takeChunk(): Buffer {
-  return spareChunks.pop() ?? Buffer.allocUnsafe(CHUNK_BYTES);
+  const spare = spareChunks.pop();
+  if (spare) return spare;
+  const chunk = Buffer.allocUnsafeSlow(CHUNK_BYTES);
+  ownChunks.add(chunk.buffer);
+  return chunk;
 }
 
 function giveBack(chunks: readonly Buffer[]): void {
   for (const chunk of chunks) {
-    // Only whole chunks of this size (an oversized line has a buffer of its own).
-    if (chunk.buffer.byteLength !== CHUNK_BYTES || spareChunks.length >= MAX_SPARE_CHUNKS) continue;
+    // Only whole chunks (an oversized line has a buffer of its own).
+    if (!ownChunks.has(chunk.buffer) || spareChunks.length >= MAX_SPARE_CHUNKS) continue;
     spareChunks.push(Buffer.from(chunk.buffer, 0, CHUNK_BYTES));
   }
 }

@@ -28,12 +28,20 @@ export const UNCHANGED_TABLE = 'temp."_unchanged"';
  */
 function fingerprintSql(index: number, t: TableState, from: { stored: string } | { staged: string }): string {
   const key = quoteIdent(rootKeyColumn(t));
-  const values = [String(index), `q."_row_id"`, ...t.def.columns.map((c) => `CAST(q.${quoteIdent(c.name)} AS ${DUCKDB_TYPES[c.type]})`)];
-  const rows = 'stored' in from
-    // Stored tables are large: find the matching rows by their key column alone, then read only those rows' other
-    // columns (measured: 2-4× faster than a join that reads every column of every row).
+  const values = [String(index), `q."_row_id"`];
+  for (const c of t.def.columns) {
+    const column = `q.${quoteIdent(c.name)}`;
+    values.push(`CAST(${column} AS ${DUCKDB_TYPES[c.type]})`);
+    // DuckDB hashes an empty list and a NULL list alike: say which one it is.
+    if (c.type.endsWith('[]')) values.push(`${column} IS NULL`);
+  }
+  // Stored tables are large: find the matching rows by their key column alone, then read only those rows' other
+  // columns (measured: 2-4× faster than a join that reads every column of every row). A source field named `rowid`
+  // hides DuckDB's row number, so such a table takes the join.
+  const rowNumber = !t.def.columns.some((c) => c.name.toLowerCase() === 'rowid');
+  const rows = 'stored' in from && rowNumber
     ? `${from.stored} q WHERE q.rowid IN (SELECT x.rowid FROM ${from.stored} x SEMI JOIN temp."_matched" m ON x.${key} = m._row_id)`
-    : `${from.staged} q SEMI JOIN temp."_matched" m ON q.${key} = m._row_id`;
+    : `${'stored' in from ? from.stored : from.staged} q SEMI JOIN temp."_matched" m ON q.${key} = m._row_id`;
   return `SELECT q.${key} AS k, sum(hash(${values.join(', ')})::HUGEINT) AS h, count(*) AS n FROM ${rows} GROUP BY q.${key}`;
 }
 

@@ -25,9 +25,7 @@ export function listFitsColumns(table: TableState, items: readonly unknown[]): b
   for (const item of items) {
     if (item === null || item === undefined) continue;
     if (!isPlainObject(item)) return false;
-    // for…in rather than Object.keys(): no array per object (measured: 5 % of the normalizer's time). An inherited
-    // enumerable key can only make a check fail, which sends the record down the row path.
-    for (const key in item) {
+    for (const key of Object.keys(item)) {
       const value = item[key];
       if (value === null || value === undefined) continue;
       const node = fields.get(key);
@@ -45,7 +43,7 @@ export function listFitsColumns(table: TableState, items: readonly unknown[]): b
 export function recordFitsColumns(node: FieldNode, obj: Record<string, unknown>, nested = false): boolean {
   const fields = node.fields;
   if (!fields) return false;
-  for (const key in obj) {
+  for (const key of Object.keys(obj)) {
     const value = obj[key];
     if (value === null || value === undefined) continue;
     const child = fields.get(key);

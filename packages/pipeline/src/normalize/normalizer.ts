@@ -183,8 +183,8 @@ export class ResourceNormalizer {
     const fields = this.root.row.fields!;
     const lists = this.hiddenLists;
     lists.length = 0;
-    // The same keys recordFitsColumns() checked (for…in there too).
-    for (const key in record) {
+    // The same (own) keys recordFitsColumns() checked.
+    for (const key of Object.keys(record)) {
       const value = record[key];
       if (value === null || value === undefined) continue;
       const node = fields.get(key)!;
