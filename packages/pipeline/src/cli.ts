@@ -94,6 +94,7 @@ async function runCommand(flags: Flags): Promise<number> {
       progress: (snapshot) => display.update(snapshot),
       onRequest: flags.verbose ? (event) => display.log(formatRequest(event)) : undefined,
       onLoadStep: flags.verbose ? (step) => display.log(formatLoadStep(step)) : undefined,
+      collectGarbageBeforeCommit: true,
       // The client warns on every retry; worth seeing only while debugging.
       warn: flags.verbose ? (message) => display.log(`warning: ${message}`) : undefined,
     });

@@ -1,7 +1,8 @@
 // Giving the JS heap back before DuckDB's commit. Extraction leaves the heap grown to its peak (pages being parsed,
 // records being normalized); V8 would keep it, idle, while DuckDB's commit adds its own working set on top. A full
 // collection at that point lets V8 release the empty pages (measured at 200k cases: heap 71–87 → 45 MiB, peak RSS
-// 395–425 → 360–380 MiB, no measurable time).
+// 395–425 → 360–380 MiB, no measurable time). Used by the CLI (RunOptions.collectGarbageBeforeCommit): it sets a V8
+// flag for the whole process, which a library should not do to an application unasked.
 import { getHeapStatistics, setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
 

@@ -41,6 +41,12 @@ export interface RunOptions {
   destination?: { path?: string; dataset?: string };
   /** Sample N pages per request sequence (dlt's add_limit); incremental state is not advanced. */
   limitPages?: number;
+  /**
+   * Run a full garbage collection between extraction and commit when the heap is large (see memory.ts): lowers the
+   * peak memory of a big load by ~40 MiB. Off by default because it sets a V8 flag for the whole process; the CLI,
+   * which owns its process, turns it on.
+   */
+  collectGarbageBeforeCommit?: boolean;
   /** fetch implementation handed to the client (default: global fetch). */
   fetch?: (request: Request) => Promise<Response>;
 }
@@ -152,7 +158,7 @@ export async function runPipeline(config: PipelineConfig, options: RunOptions = 
     const newState = await extractor.run();
     await queue.flush();
     if (signal.aborted) throw new AbortedError('Run cancelled');
-    releaseHeapBeforeCommit();
+    if (options.collectGarbageBeforeCommit) releaseHeapBeforeCommit();
 
     // Children first: if the process dies between two commits, the parent's window is not advanced yet, so the next
     // run re-reads it and re-drives the children (merged on their keys) instead of skipping them.
