@@ -9,6 +9,7 @@ import { runInNewContext } from 'node:vm';
 /** Below this heap size a collection gives back too little to be worth its pause. */
 const WORTHWHILE_HEAP_BYTES = 64 * 1024 * 1024;
 
+/** The `gc` function once looked up (null: not available); undefined before the first look. */
 let collect: (() => void) | null | undefined;
 
 /**
@@ -32,7 +33,7 @@ function gcFunction(): (() => void) | null {
 /** Runs a full garbage collection when the heap is large enough to give back memory; true when it ran. */
 export function releaseHeapBeforeCommit(): boolean {
   if (getHeapStatistics().total_heap_size < WORTHWHILE_HEAP_BYTES) return false;
-  collect ??= gcFunction();
+  if (collect === undefined) collect = gcFunction();
   if (!collect) return false;
   // The first collection frees the objects; the pages it emptied go back to the system on the second (measured:
   // after one, RSS stayed the same; after two, −25 to −35 MiB right away).

@@ -102,7 +102,6 @@ class PlainDisplay implements ProgressDisplay {
   }
 }
 
-/** One verbose request line: method, redacted URL, status or error kind, duration, retries. */
 /** `--verbose` line of a commit step, e.g. `load logs: insert logs__transcripts 1,398,259 rows 1.31 s`. */
 export function formatLoadStep(step: LoadStep): string {
   const table = step.table ? ` ${step.table}` : '';
@@ -111,6 +110,7 @@ export function formatLoadStep(step: LoadStep): string {
   return `load ${step.resource}: ${step.step}${table}${rows} ${(step.durationMs / 1000).toFixed(2)} s`;
 }
 
+/** One verbose request line: method, redacted URL, status or error kind, duration, retries. */
 export function formatRequest(event: RequestEvent): string {
   const outcome = event.status !== undefined ? String(event.status) : (event.kind ?? 'error');
   const retries = event.retries > 0 ? ` retries=${event.retries}` : '';

@@ -12,7 +12,7 @@ function normalize(records: Record<string, unknown>[], opts: { schema?: Record<s
   const n = new ResourceNormalizer(
     {
       resource: 'things', recordSchema: opts.schema ?? { type: 'object', properties: {} }, primaryKey: opts.pk ?? ['id'],
-      maxNestingDepth: opts.depth ?? 4, rowIdSalt: 's', fastPath: false,
+      maxNestingDepth: opts.depth ?? 4, rowIdSalt: 's', fastPath: false, stageKeys: true,
     },
     [],
     [],

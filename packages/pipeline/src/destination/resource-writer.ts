@@ -109,11 +109,17 @@ export class DuckDBResourceWriter implements ResourceWriter {
         maxNestingDepth: opts.maxNestingDepth,
         rowIdSalt: `${opts.loadId}|${randomUUID()}`,
         ...(opts.fastPath === false ? { fastPath: false } : {}),
+        stageKeys: this.merges,
       },
       stored,
       ctx.tableNames,
     );
     this.staging = new StagingArea(join(ctx.stagingRoot, `${opts.loadId}-${resource}-${randomUUID().slice(0, 8)}`));
+  }
+
+  /** Whether this writer merges on a key (merge without a primary key appends). */
+  private get merges(): boolean {
+    return this.opts.writeDisposition === 'merge' && this.opts.primaryKey.length > 0;
   }
 
   /** This writer's staging directory (created on the first write). */
@@ -130,11 +136,9 @@ export class DuckDBResourceWriter implements ResourceWriter {
   private async writeNow(records: Record<string, unknown>[]): Promise<void> {
     if (this.done) throw new Error(`writer for ${this.opts.resource.name} is already committed or aborted`);
     const staging = this.staging;
-    const merge = this.opts.writeDisposition === 'merge' && this.opts.primaryKey.length > 0;
     // The file of each table and kind, found once: a load stages millions of lines.
     const files = this.stagingFiles;
     const sink = (table: TableState, line: string, kind: StagedKind = 'rows') => {
-      if (kind === 'keys' && !merge) return;
       let byKind = files.get(table);
       if (!byKind) files.set(table, (byKind = {}));
       (byKind[kind] ??= staging.file(fileKey(table, kind))).add(line);
@@ -265,10 +269,7 @@ export class DuckDBResourceWriter implements ResourceWriter {
     const rootFiles = [this.staging.get(root.def.name), this.staging.get(fileKey(root, 'record'))]
       .filter((f): f is TableStagingFile => f !== undefined && f.rows > 0);
     const rootRows = rootFiles.reduce((n, f) => n + f.rows, 0);
-    const disposition = this.opts.writeDisposition;
-    const merge = disposition === 'merge' && this.opts.primaryKey.length > 0;
-
-    if (disposition === 'replace') {
+    if (this.opts.writeDisposition === 'replace') {
       const started = performance.now();
       let deleted = 0;
       for (const t of tables) deleted += Number((await conn.run(`DELETE FROM ${this.target(t)}`)).rowsChanged);
@@ -278,7 +279,7 @@ export class DuckDBResourceWriter implements ResourceWriter {
     if (rootRows === 0) return { rowCounts, unchanged: 0 };
 
     const exclusions: Exclusions = {};
-    const { unchanged, toWrite } = merge ? await this.prepareMerge(tables, exclusions) : { unchanged: 0, toWrite: rootRows };
+    const { unchanged, toWrite } = this.merges ? await this.prepareMerge(tables, exclusions) : { unchanged: 0, toWrite: rootRows };
     // Children first, the root last: DuckDB keeps each table's last, partly filled row group in memory until COMMIT,
     // and the root's rows are the widest (measured at 200k cases: the commit's peak −20 to −50 MiB, no slower).
     const inserted = new Map<string, number>();

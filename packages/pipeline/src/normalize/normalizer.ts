@@ -38,6 +38,8 @@ export interface NormalizerOptions {
   rowIdSalt: string;
   /** false stages every row one by one (the fast paths of fast-path.ts are on by default). */
   fastPath?: boolean;
+  /** Stage a `keys` line per record (see StagedKind): only a merge needs them. */
+  stageKeys?: boolean;
 }
 
 type NodeKind = 'column' | 'object' | 'table';
@@ -160,7 +162,7 @@ export class ResourceNormalizer {
       rowId = md5(`${this.opts.rowIdSalt}|${seq}`);
     }
     this.currentRootId = rowId;
-    sink(this.root, `{"#id":"${rowId}","#s":${seq}}`, 'keys');
+    if (this.opts.stageKeys) sink(this.root, `{"#id":"${rowId}","#s":${seq}}`, 'keys');
     const identity: RowIdentity = { id: rowId, parentId: '', lineage: '', idx: 0 };
     if (this.opts.fastPath !== false && recordFitsColumns(this.root.row, record)) {
       // The root row as the record itself, minus the child lists, which go their own way.
