@@ -67,7 +67,11 @@ export class Extractor {
   /** Extracts everything; resolves with the new incremental state of each incremental resource. */
   async run(): Promise<Map<string, WindowState>> {
     for (const plan of this.options.plans.filter((p) => p.resource.parent === null)) {
-      for (const params of this.fanOut(plan)) this.spawn(plan, () => this.extractSequence(plan, params));
+      const sets = this.fanOut(plan);
+      // A short window (a daily rerun's lookback) is cut finer when there are fewer widgets than request slots, so
+      // a busy widget's days page side by side instead of in one chain.
+      const minSlices = Math.ceil(this.options.concurrency / Math.max(1, sets.length));
+      for (const params of sets) this.spawn(plan, () => this.extractSequence(plan, params, undefined, minSlices));
     }
     await this.settle();
     if (this.firstError) throw this.firstError;
@@ -143,7 +147,7 @@ export class Extractor {
   }
 
   /** One request sequence: the pages of one resource for one parameter set. */
-  private async extractSequence(plan: ResourcePlan, base: Params, parentParams?: Params): Promise<void> {
+  private async extractSequence(plan: ResourcePlan, base: Params, parentParams?: Params, minSlices = 1): Promise<void> {
     const resource = plan.resource;
     const params: Params = { ...base };
     let windowEnd: { key: string; end: string } | undefined;
@@ -159,7 +163,7 @@ export class Extractor {
       let start = lastEnd ? addDays(lastEnd, -plan.incremental.lookbackDays) : plan.incremental.startDate;
       if (start > end) start = end;
       // --limit-pages samples N pages per widget, so the window stays one sequence there.
-      slices = sliceWindow(start, end, this.options.limitPages === undefined ? plan.incremental.sliceDays : null);
+      slices = sliceWindow(start, end, this.options.limitPages === undefined ? plan.incremental.sliceDays : null, minSlices);
       windowEnd = { key, end };
     }
     if (slices.length > 0) {
@@ -300,9 +304,14 @@ function applySteps(plan: ResourcePlan, records: SourceRecord[]): SourceRecord[]
   return current;
 }
 
-/** Inclusive day ranges of at most `days` days covering start..end (YYYY-MM-DD), oldest first; one range when null. */
-export function sliceWindow(start: string, end: string, days: number | null): Array<{ start: string; end: string }> {
-  if (days === null) return [{ start, end }];
+/**
+ * Inclusive day ranges of at most `days` days covering start..end (YYYY-MM-DD), oldest first; one range when null.
+ * Ranges shrink (down to single days) until there are at least `minSlices` of them where the window allows.
+ */
+export function sliceWindow(start: string, end: string, maxDays: number | null, minSlices = 1): Array<{ start: string; end: string }> {
+  if (maxDays === null) return [{ start, end }];
+  const windowDays = Math.round((Date.parse(`${end}T00:00:00Z`) - Date.parse(`${start}T00:00:00Z`)) / 86_400_000) + 1;
+  const days = Math.max(1, Math.min(maxDays, Math.floor(windowDays / Math.max(1, minSlices))));
   const slices: Array<{ start: string; end: string }> = [];
   // Bounded: each pass moves `from` forward by `days` (>= 1) until it passes `end`; at most 100 years of days.
   for (let from = start, guard = 0; from <= end && guard < 36_600; guard++) {

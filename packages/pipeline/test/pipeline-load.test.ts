@@ -82,10 +82,24 @@ describe('logs into DuckDB', () => {
 
   it('reruns without duplicates and re-reads only the lookback window', async () => {
     const before = (await stats(box)).requests;
-    const info = await runPipeline(config, { env: box.env, destination: { path } });
+    const windows: string[] = [];
+    const info = await runPipeline(config, {
+      env: box.env,
+      destination: { path },
+      onRequest: (event) => {
+        const url = new URL(event.url);
+        if (!url.searchParams.has('next')) windows.push(`${url.searchParams.get('widgetId')} ${url.searchParams.get('start')}..${url.searchParams.get('end')}`);
+      },
+    });
     const requests = (await stats(box)).requests - before;
     // 20 days of 2000 cases; the lookback window (yesterday and today) is a small fraction of the pages.
     expect(requests).toBeLessThan(10);
+    // 2 widgets for 4 request slots: each widget's two days are requested as two one-day slices, side by side.
+    const today = new Date().toISOString().slice(0, 10);
+    const yesterday = new Date(Date.now() - 86_400_000).toISOString().slice(0, 10);
+    expect(windows.sort()).toEqual(
+      box.env.SNAPENGAGE_WIDGET_ID!.split(',').flatMap((w) => [`${w} ${today}..${today}`, `${w} ${yesterday}..${yesterday}`]).sort(),
+    );
     expect(info.rowCounts.logs ?? 0).toBeLessThan(2000);
     expect(await expectMatchesTruth(path, 'snapengage_data', await truth(box))).toEqual([]);
   });

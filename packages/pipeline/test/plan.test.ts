@@ -95,6 +95,24 @@ describe('sliceWindow', () => {
     expect(sliceWindow('2025-01-05', '2025-01-05', 7)).toEqual([{ start: '2025-01-05', end: '2025-01-05' }]);
     expect(sliceWindow('2025-01-01', '2025-03-01', null)).toEqual([{ start: '2025-01-01', end: '2025-03-01' }]);
   });
+
+  it('cuts a short window finer to give each request slot a slice, never below one day', () => {
+    // A daily rerun's lookback (yesterday and today) with 2 slices wanted: one slice per day.
+    expect(sliceWindow('2025-01-14', '2025-01-15', 7, 2)).toEqual([
+      { start: '2025-01-14', end: '2025-01-14' },
+      { start: '2025-01-15', end: '2025-01-15' },
+    ]);
+    expect(sliceWindow('2025-01-01', '2025-01-08', 7, 4)).toEqual([
+      { start: '2025-01-01', end: '2025-01-02' },
+      { start: '2025-01-03', end: '2025-01-04' },
+      { start: '2025-01-05', end: '2025-01-06' },
+      { start: '2025-01-07', end: '2025-01-08' },
+    ]);
+    expect(sliceWindow('2025-01-15', '2025-01-15', 7, 4)).toEqual([{ start: '2025-01-15', end: '2025-01-15' }]);
+    // A long window keeps its slice size.
+    expect(sliceWindow('2025-01-01', '2025-03-31', 7, 4)).toHaveLength(13);
+    expect(sliceWindow('2025-01-01', '2025-01-15', 7, 1)).toHaveLength(3);
+  });
 });
 
 describe('limits', () => {
