@@ -6,7 +6,7 @@ import type { ParamSource } from 'snapengage-client';
 import type { SourceRecord } from './config.js';
 import { envList, envValue, type Env } from './env.js';
 import { ConfigError, describeExtractError, PipelineError } from './errors.js';
-import { addDays, todayUtc, type ResourcePlan } from './plan.js';
+import { addDays, isIsoDate, todayUtc, type ResourcePlan } from './plan.js';
 import { Semaphore } from './limits.js';
 
 /** Values of one request's parameters by name (path and query together, as the catalog names them). */
@@ -157,8 +157,7 @@ export class Extractor {
     let slices: Array<{ start: string; end: string }> = [];
     if (plan.incremental) {
       const key = this.partitionKey(plan, params);
-      const previous = this.options.previousState.get(plan.name) as Partial<WindowState> | undefined;
-      const lastEnd = previous?.windows?.[key]?.lastEnd;
+      const lastEnd = storedWindows(this.options.previousState.get(plan.name), plan.name)[key]?.lastEnd;
       const end = todayUtc(this.options.now);
       let start = lastEnd ? addDays(lastEnd, -plan.incremental.lookbackDays) : plan.incremental.startDate;
       if (start > end) start = end;
@@ -186,7 +185,8 @@ export class Extractor {
       await this.fetchPages(plan, params, parentParams);
     }
     if (windowEnd && this.options.limitPages === undefined && !this.controller.signal.aborted) {
-      const state = this.newState.get(plan.name) ?? { windows: {} };
+      // Windows of widgets not in this run are kept: a run for one widget must not reset the others to the start date.
+      const state = this.newState.get(plan.name) ?? { windows: { ...storedWindows(this.options.previousState.get(plan.name), plan.name) } };
       state.windows[windowEnd.key] = { lastEnd: windowEnd.end };
       this.newState.set(plan.name, state);
     }
@@ -302,6 +302,23 @@ function applySteps(plan: ResourcePlan, records: SourceRecord[]): SourceRecord[]
     }
   });
   return current;
+}
+
+/** The windows of a resource's committed state, checked: the state is a JSON value in the user's database. */
+function storedWindows(state: unknown, resource: string): WindowState['windows'] {
+  if (state === null || state === undefined) return {};
+  const windows = (state as Partial<WindowState>).windows;
+  const where = `The incremental state stored for ${resource} (table _pipeline_state of the dataset, resource '${resource}')`;
+  if (typeof windows !== 'object' || windows === null || Array.isArray(windows)) {
+    throw new ConfigError(`${where} has no "windows" object: fix the row, or delete it to reload ${resource} from the start date`);
+  }
+  for (const [key, window] of Object.entries(windows)) {
+    const lastEnd = (window as { lastEnd?: unknown } | null)?.lastEnd;
+    if (typeof lastEnd !== 'string' || !isIsoDate(lastEnd)) {
+      throw new ConfigError(`${where} has windows[${JSON.stringify(key)}].lastEnd = ${JSON.stringify(lastEnd)}, not a date YYYY-MM-DD: fix the row, or delete it to reload ${resource} from the start date`);
+    }
+  }
+  return windows as WindowState['windows'];
 }
 
 /**

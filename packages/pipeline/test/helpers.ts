@@ -68,8 +68,8 @@ export async function stats(box: Sandbox): Promise<{ requests: number }> {
 }
 
 /** Runs SQL on a DuckDB file with a short-lived read connection; rows as plain JSON-safe objects. */
-export async function query(path: string, sql: string): Promise<Array<Record<string, unknown>>> {
-  const instance = await DuckDBInstance.create(path, { access_mode: 'READ_ONLY' });
+export async function query(path: string, sql: string, access: 'READ_ONLY' | 'READ_WRITE' = 'READ_ONLY'): Promise<Array<Record<string, unknown>>> {
+  const instance = await DuckDBInstance.create(path, { access_mode: access });
   try {
     const connection = await instance.connect();
     try {

@@ -125,6 +125,27 @@ describe('logs into DuckDB', () => {
     expect(scores).toHaveLength(recent.length);
   });
 
+  it('a run for some widgets keeps the windows of the others', async () => {
+    const widgets = box.env.SNAPENGAGE_WIDGET_ID!.split(',');
+    const readWindows = async () => {
+      const [row] = await query(path, `SELECT state FROM snapengage_data._pipeline_state WHERE resource = 'logs'`);
+      return (JSON.parse(String(row?.state)) as { windows: Record<string, { lastEnd: string }> }).windows;
+    };
+    const before = await readWindows();
+    expect(Object.keys(before).sort()).toEqual([...widgets].sort());
+    await runPipeline(config, { env: { ...box.env, SNAPENGAGE_WIDGET_ID: widgets[0]! }, destination: { path } });
+    expect(await readWindows()).toEqual(before);
+  });
+
+  it('names the row to fix when the stored state is not what a run wrote', async () => {
+    const other = `${tmp.dir}/bad-state.duckdb`;
+    await runPipeline(config, { env: box.env, destination: { path: other }, limitPages: 1 });
+    await query(other, `DELETE FROM snapengage_data._pipeline_state; INSERT INTO snapengage_data._pipeline_state VALUES ('snapengage_pipeline', 'logs', '{"windows":{"w":{"lastEnd":"26/11/2026"}}}', 'x', now()::TIMESTAMP)`, 'READ_WRITE');
+    await expect(runPipeline(config, { env: box.env, destination: { path: other } })).rejects.toThrow(
+      /incremental state stored for logs \(table _pipeline_state of the dataset, resource 'logs'\) has windows\["w"\]\.lastEnd = "26\/11\/2026", not a date YYYY-MM-DD: fix the row, or delete it/,
+    );
+  });
+
   it('with limit-pages samples pages and leaves the state alone', async () => {
     const other = `${tmp.dir}/sample.duckdb`;
     const info = await runPipeline(config, { env: box.env, destination: { path: other }, limitPages: 1 });
