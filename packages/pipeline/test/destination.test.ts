@@ -6,6 +6,7 @@ import { resources, type LoadableResource } from 'snapengage-client';
 import { DestinationError, DuckDBDestination, newLoadId } from '../src/destination/index.js';
 import type { DuckDBResourceWriter } from '../src/destination/resource-writer.js';
 import { openDataset } from '../src/dataset.js';
+import { replaceLoneSurrogateEscapes } from '../src/destination/staging.js';
 import { thingsResource } from './helpers.js';
 
 let dir: string;
@@ -304,5 +305,17 @@ describe('DuckDBDestination', () => {
     expect([...ids].sort()).toEqual(ids);
     expect(new Set(ids).size).toBe(50);
     expect(ids[0]).toMatch(/^\d{10}\.\d{6}$/);
+  });
+});
+
+describe('replaceLoneSurrogateEscapes', () => {
+  it('makes staged JSON well-formed as toWellFormed would, leaving escaped backslashes and pairs alone', () => {
+    // Values as the API's JSON.parse hands them over: lone high and low halves, a pair, backslashes before "ud83d".
+    const values = ['cut \ud83d', 'low \udc00 x', '😀 pair', 'literal \\ud83d text', 'both \\\ud83d', 'end \udbff', 'tab\t\u0000', '\udc00\ud83d'];
+    for (const value of values) {
+      const fixed = replaceLoneSurrogateEscapes(JSON.stringify({ v: value }));
+      expect(JSON.parse(fixed)).toEqual({ v: (value as unknown as { toWellFormed(): string }).toWellFormed() });
+      expect(fixed).not.toMatch(/(^|[^\\])(\\\\)*\\ud[89a-f]/);
+    }
   });
 });

@@ -47,26 +47,45 @@ describe('faults and hostile records', () => {
       big,
       chat_duration: 'not a number',
       deep,
-      transcripts: [{ message: 'first 😀' }, { message: "'; DROP TABLE logs; --" }],
+      transcripts: [{ message: 'first 😀' }, { message: "'; DROP TABLE logs; --" }, { message: 'cut low \udc00 half' }],
+      // An emoji cut in half by the API: a lone surrogate, which UTF-8 (and so DuckDB) cannot hold.
+      cut_emoji: 'cut \ud83d here',
+      '\ud83d key': 'lone surrogate key',
+      // Not a surrogate: a backslash followed by the letters "ud83d".
+      literal_escape: 'text \\ud83d stays',
     };
     const { ids } = (await admin(box, 'cases', { widgetId: widget, cases: [hostile] })) as { ids: string[] };
     const info = await runPipeline({ resources: { logs: true } }, { env: box.env, destination: { path } });
     expect(info.rowCounts.logs).toBe(21);
 
-    const cases = await truth(box);
+    // Lone surrogates are stored as U+FFFD, as String.prototype.toWellFormed would make them.
+    const cases = wellFormed(await truth(box));
     const problems = await expectMatchesTruth(path, 'snapengage_data', cases);
     expect(problems).toEqual([]);
     const rows = await query(path, `SELECT * FROM snapengage_data.logs WHERE id = '${ids[0]}'`);
     expect(rows).toHaveLength(1);
     const values = Object.values(rows[0]!).map((v) => (typeof v === 'string' ? v : JSON.stringify(v)));
     // Every hostile value is somewhere in the row (its column names are the normalizer's business).
-    for (const expected of ['sql in a key', 'upper with space', 'snake', 'it\'s "quoted"', '🎉 party', 'not a number']) {
+    for (const expected of ['sql in a key', 'upper with space', 'snake', 'it\'s "quoted"', '🎉 party', 'not a number', 'cut \ufffd here', 'lone surrogate key', 'text \\ud83d stays']) {
       expect(values.some((v) => v?.includes(expected))).toBe(true);
     }
     expect(values.some((v) => v?.length === 200_000 || v?.includes(big))).toBe(true);
     expect(values.some((v) => v?.includes('bottom'))).toBe(true);
+    const messages = await query(path, `SELECT message FROM snapengage_data.logs__transcripts WHERE _root_id = '${String(rows[0]!._row_id)}' ORDER BY _list_idx`);
+    expect(messages.map((m) => m.message)).toEqual(['first 😀', "'; DROP TABLE logs; --", 'cut low \ufffd half']);
     // The other tables are still there.
     const tables = await query(path, `SELECT table_name FROM information_schema.tables WHERE table_schema = 'snapengage_data'`);
     expect(tables.map((t) => t.table_name)).toContain('logs__transcripts');
   });
 });
+
+/** The value with every string made well-formed (a lone surrogate becomes U+FFFD), keys included. */
+function wellFormed<T>(value: T): T {
+  const fix = (s: string) => (s as unknown as { toWellFormed(): string }).toWellFormed();
+  if (typeof value === 'string') return fix(value) as T;
+  if (Array.isArray(value)) return value.map(wellFormed) as T;
+  if (value !== null && typeof value === 'object') {
+    return Object.fromEntries(Object.entries(value).map(([k, v]) => [fix(k), wellFormed(v)])) as T;
+  }
+  return value;
+}

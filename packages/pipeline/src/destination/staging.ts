@@ -38,6 +38,15 @@ function giveBack(chunks: readonly Buffer[]): void {
   }
 }
 
+/**
+ * A JSON text with each lone-surrogate escape replaced by U+FFFD, as String.prototype.toWellFormed does: DuckDB text
+ * is UTF-8, which cannot hold half a surrogate pair. Escapes are read pairwise, so an escaped backslash followed by
+ * `ud83d` (the text "\\ud83d" in the source) stays as it is.
+ */
+export function replaceLoneSurrogateEscapes(json: string): string {
+  return json.replace(/\\(u[dD][89a-fA-F][0-9a-fA-F]{2}|[^])/g, (escape: string, body: string) => (body.length === 5 ? '\\ufffd' : escape));
+}
+
 export class TableStagingFile {
   rows = 0;
   /** Longest line so far; read_json needs maximum_object_size at least this big. */
@@ -58,6 +67,9 @@ export class TableStagingFile {
   constructor(readonly path: string) {}
 
   add(line: string): void {
+    // JSON.stringify writes a lone surrogate (an emoji cut in half by the API) as a `\udXXX` escape, which DuckDB's
+    // JSON reader rejects, failing the whole load. Only such escapes are lowercase `\ud…`; the check is a fast scan.
+    if (line.includes('\\ud')) line = replaceLoneSurrogateEscapes(line);
     this.rows++;
     if (line.length > this.maxLineLength) this.maxLineLength = line.length;
     // UTF-8 takes at most 3 bytes per UTF-16 code unit; +1 for the newline.
