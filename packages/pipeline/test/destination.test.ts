@@ -117,6 +117,33 @@ describe('DuckDBDestination', () => {
     ]);
   });
 
+  it('gives appended and replaced copies of a key their own row ids, so children join to one parent', async () => {
+    const record = { id: 'a', items: [{ k: '1' }, { k: '2' }] };
+    await load([record], { disposition: 'append' });
+    await load([record], { disposition: 'append' });
+    const joined = `SELECT count(*) AS n FROM ds.things t JOIN ds.things__items i ON i._parent_id = t._row_id`;
+    expect(await query('SELECT count(DISTINCT _row_id) AS n FROM ds.things')).toEqual([{ n: 2 }]);
+    expect(await query(joined)).toEqual([{ n: 4 }]);
+    // replace with a key twice in one load: both copies are kept (replace does not deduplicate), each with its children
+    await load([record, record], { disposition: 'replace' });
+    expect(await query('SELECT count(DISTINCT _row_id) AS n FROM ds.things')).toEqual([{ n: 2 }]);
+    expect(await query(joined)).toEqual([{ n: 4 }]);
+  });
+
+  it('merges a record without a key value by its content: a rerun does not add it again', async () => {
+    const records = [{ id: 'a' }, { id: null, count: 2, items: [{ k: 'x' }] }, { count: 3 }];
+    for (let run = 0; run < 3; run++) await load(records);
+    expect(await query('SELECT id, count FROM ds.things ORDER BY count NULLS FIRST')).toEqual([
+      { id: 'a', count: null },
+      { id: null, count: 2 },
+      { id: null, count: 3 },
+    ]);
+    expect(await query('SELECT count(*) AS n FROM ds.things__items')).toEqual([{ n: 1 }]);
+    // Changed content is another record: the old one stays.
+    await load([{ count: 4 }]);
+    expect(await query('SELECT count(*) AS n FROM ds.things WHERE id IS NULL')).toEqual([{ n: 3 }]);
+  });
+
   it('appends, and replaces', async () => {
     await load([{ id: 'a', items: [{ k: '1' }] }], { disposition: 'append' });
     await load([{ id: 'a', items: [{ k: '1' }] }], { disposition: 'append' });

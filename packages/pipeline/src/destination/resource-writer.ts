@@ -105,7 +105,9 @@ export class DuckDBResourceWriter implements ResourceWriter {
       {
         resource,
         recordSchema: opts.resource.recordSchema,
-        primaryKey: opts.primaryKey,
+        // Root ids come from the key only where a merge matches on it. Appended or replaced records may repeat a key
+        // (in one load or across loads); key-derived ids would then repeat too and join children to every copy.
+        primaryKey: this.merges ? opts.primaryKey : [],
         maxNestingDepth: opts.maxNestingDepth,
         rowIdSalt: `${opts.loadId}|${randomUUID()}`,
         ...(opts.fastPath === false ? { fastPath: false } : {}),

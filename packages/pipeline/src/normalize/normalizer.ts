@@ -30,7 +30,10 @@ export interface NormalizerOptions {
   resource: string;
   /** The catalog's `recordSchema`; declared columns and child tables are created from it. */
   recordSchema: JsonSchema;
-  /** Source field names; the root `_row_id` is a hash of them, so merges and reruns keep ids. */
+  /**
+   * Source field names the root `_row_id` is a hash of, so merges and reruns keep ids; only for merges. Empty: ids
+   * unique per load.
+   */
   primaryKey: readonly string[];
   /** Objects and lists nested deeper than this are stored in one JSON column. */
   maxNestingDepth: number;
@@ -157,6 +160,10 @@ export class ResourceNormalizer {
     const pkValues = pk.map((k) => record[k]);
     if (pk.length > 0 && pkValues.every((v) => v !== null && v !== undefined)) {
       rowId = rootRowId(this.opts.resource, pkValues);
+    } else if (pk.length > 0) {
+      // A merged record without a key value is identified by its content, so a rerun that reads it again does not
+      // add it again (a per-load id would duplicate it on every run). Changed content is a new record.
+      rowId = md5(`${this.opts.resource}|content|${JSON.stringify(record)}`);
     } else {
       // Without a key the row cannot be matched across runs anyway; the id only has to be unique.
       rowId = md5(`${this.opts.rowIdSalt}|${seq}`);
