@@ -28,6 +28,8 @@ export class LoadInfo {
     readonly resources: readonly ResourceStats[],
     /** Set when `--limit-pages` sampled the source; incremental state was then left as it was. */
     readonly limitPages?: number,
+    /** Loader tables found dropped from the dataset before this run: re-created, their resource reloaded. */
+    readonly droppedTables: readonly { resource: string; tables: readonly string[]; columns: readonly string[] }[] = [],
   ) {}
 
   get durationMs(): number {
@@ -66,6 +68,10 @@ export class LoadInfo {
     }
     const extractedOnly = this.resources.filter((r) => !r.loaded).map((r) => r.name);
     if (extractedOnly.length > 0) lines.push(`Extracted to drive child resources, not loaded: ${extractedOnly.join(', ')}`);
+    for (const d of this.droppedTables) {
+      const what = [...d.tables, ...d.columns].join(', ');
+      lines.push(`Dropped since the last run: ${what}. The incremental state of ${d.resource} was reset: it loads from its start date and re-creates them`);
+    }
     if (this.limitPages !== undefined) {
       lines.push(`Sampled with --limit-pages ${this.limitPages}: incremental state was not advanced`);
     }
@@ -87,6 +93,7 @@ export class LoadInfo {
       unchangedRecords: this.unchangedRecords,
       resources: this.resources,
       limitPages: this.limitPages,
+      droppedTables: this.droppedTables,
     };
   }
 }

@@ -184,6 +184,7 @@ export async function runPipeline(config: PipelineConfig, options: RunOptions = 
       unchangedRecords,
       [...stats.values()],
       options.limitPages,
+      destination.droppedTables,
     );
   } catch (error) {
     failed = true;

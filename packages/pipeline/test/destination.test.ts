@@ -2,6 +2,7 @@ import { mkdtempSync, rmSync, existsSync, mkdirSync, writeFileSync, readdirSync,
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { DuckDBInstance } from '@duckdb/node-api';
 import { resources, type LoadableResource } from 'snapengage-client';
 import { DestinationError, DuckDBDestination, newLoadId } from '../src/destination/index.js';
 import type { DuckDBResourceWriter } from '../src/destination/resource-writer.js';
@@ -142,6 +143,26 @@ describe('DuckDBDestination', () => {
     // Changed content is another record: the old one stays.
     await load([{ count: 4 }]);
     expect(await query('SELECT count(*) AS n FROM ds.things WHERE id IS NULL')).toEqual([{ n: 3 }]);
+  });
+
+  it('forgets a table or column the user dropped, and the resource state, instead of failing every later run', async () => {
+    await load([{ id: 'a', count: 1, items: [{ k: '1' }] }], { state: { windows: { w: { lastEnd: '2025-01-01' } } } });
+    const instance = await DuckDBInstance.create(dbPath);
+    const conn = await instance.connect();
+    await conn.run('DROP TABLE ds.things__items; ALTER TABLE ds.things DROP COLUMN count');
+    conn.closeSync();
+    instance.closeSync();
+    const dest = await DuckDBDestination.open({ path: dbPath, dataset: 'ds', pipelineName: 'p' });
+    expect(dest.droppedTables).toEqual([{ resource: 'things', tables: ['things__items'], columns: ['things.count'] }]);
+    expect(await dest.readState('things')).toBeUndefined();
+    await dest.close();
+    // The next load re-creates both, with the re-read record's values.
+    await load([{ id: 'a', count: 2, items: [{ k: '2' }] }]);
+    expect(await query('SELECT id, count FROM ds.things')).toEqual([{ id: 'a', count: 2 }]);
+    expect(await query('SELECT k FROM ds.things__items')).toEqual([{ k: '2' }]);
+    const again = await DuckDBDestination.open({ path: dbPath, dataset: 'ds', pipelineName: 'p' });
+    expect(again.droppedTables).toEqual([]);
+    await again.close();
   });
 
   it('appends, and replaces', async () => {

@@ -137,6 +137,16 @@ describe('logs into DuckDB', () => {
     expect(await readWindows()).toEqual(before);
   });
 
+  it('reloads a resource whose child table the user dropped, and fills the table again', async () => {
+    await query(path, 'DROP TABLE snapengage_data.logs__labels', 'READ_WRITE');
+    const info = await runPipeline(config, { env: box.env, destination: { path } });
+    expect(info.toString()).toContain('Dropped since the last run: logs__labels. The incremental state of logs was reset');
+    expect(info.rowCounts.logs__labels).toBeGreaterThan(0);
+    expect(await expectMatchesTruth(path, 'snapengage_data', await truth(box))).toEqual([]);
+    const again = await runPipeline(config, { env: box.env, destination: { path } });
+    expect(again.toString()).not.toContain('Dropped');
+  });
+
   it('names the row to fix when the stored state is not what a run wrote', async () => {
     const other = `${tmp.dir}/bad-state.duckdb`;
     await runPipeline(config, { env: box.env, destination: { path: other }, limitPages: 1 });

@@ -9,7 +9,7 @@ import type { TableDef } from '../normalize/schema.js';
 import { toDestinationError } from './errors.js';
 import { Mutex } from './mutex.js';
 import { DuckDBResourceWriter, type ResourceWriter, type ResourceWriterOptions } from './resource-writer.js';
-import { readExistingTableNames, readTableDefs, sqlTimestamp, systemTablesDdl } from './system-tables.js';
+import { forgetDroppedTables, readExistingTableNames, readTableDefs, sqlTimestamp, systemTablesDdl, type DroppedTables } from './system-tables.js';
 
 export { DestinationError, toDestinationError, type DestinationErrorCode } from './errors.js';
 export type { LoadStep, ResourceWriter, ResourceWriterOptions, WriteDisposition } from './resource-writer.js';
@@ -68,6 +68,8 @@ export class DuckDBDestination {
     private readonly tableDefs: Map<string, TableDef>,
     private readonly tableNames: Set<string>,
     private readonly threads: number,
+    /** Tables and columns that were dropped from the dataset since the last run (see forgetDroppedTables). */
+    readonly droppedTables: readonly DroppedTables[],
   ) {}
 
   /** Opens (or creates) the database and the dataset's system tables, and deletes staging left by a crashed run. */
@@ -90,12 +92,13 @@ export class DuckDBDestination {
       instance = await DuckDBInstance.create(path, settings);
       const conn = await instance.connect();
       await conn.run(systemTablesDdl(opts.dataset));
+      const dropped = await forgetDroppedTables(conn, opts.dataset);
       const defs = await readTableDefs(conn, opts.dataset);
       const names = new Set(await readExistingTableNames(conn, opts.dataset));
       // We hold DuckDB's file lock now, so no other process owns this staging directory.
       const stagingRoot = opts.stagingDir ? resolve(opts.stagingDir) : inMemory ? `${tmpdir()}/snapengage-staging-${process.pid}` : `${path}.staging`;
       await rm(stagingRoot, { recursive: true, force: true });
-      return new DuckDBDestination(path, opts.dataset, opts.pipelineName, instance, conn, stagingRoot, defs, names, Number(settings.threads));
+      return new DuckDBDestination(path, opts.dataset, opts.pipelineName, instance, conn, stagingRoot, defs, names, Number(settings.threads), dropped);
     } catch (error) {
       instance?.closeSync();
       throw toDestinationError(error, 'opening the destination', path);

@@ -69,3 +69,57 @@ export async function readExistingTableNames(conn: DuckDBConnection, dataset: st
   );
   return r.getRowObjectsJS().map((row) => String(row.table_name));
 }
+
+/** What `forgetDroppedTables` repaired for one resource. */
+export interface DroppedTables {
+  resource: string;
+  tables: string[];
+  columns: string[];
+}
+
+/**
+ * Forgets tables and columns the loader registered that are no longer in the dataset (the user dropped them, often to
+ * reload), and the incremental state of their resources, in one transaction. Without this every later run would fail
+ * on the missing table. The next run re-creates them and reloads the resource from its start date, so the re-read
+ * records fill them again (records older than the start date keep what they have).
+ */
+export async function forgetDroppedTables(conn: DuckDBConnection, dataset: string): Promise<DroppedTables[]> {
+  const s = quoteIdent(dataset);
+  const missingTables = (await conn.runAndReadAll(
+    `SELECT t.table_name, t.resource FROM ${s}."_pipeline_tables" t
+     WHERE t.table_name NOT IN (SELECT table_name FROM information_schema.tables WHERE table_schema = $1)`,
+    [dataset],
+  )).getRowObjectsJS();
+  const missingColumns = (await conn.runAndReadAll(
+    `SELECT c.table_name, c.column_name, t.resource FROM ${s}."_pipeline_columns" c JOIN ${s}."_pipeline_tables" t USING (table_name)
+     WHERE t.table_name IN (SELECT table_name FROM information_schema.tables WHERE table_schema = $1)
+       AND (c.table_name, c.column_name) NOT IN (SELECT table_name, column_name FROM information_schema.columns WHERE table_schema = $1)`,
+    [dataset],
+  )).getRowObjectsJS();
+  if (missingTables.length === 0 && missingColumns.length === 0) return [];
+  const byResource = new Map<string, DroppedTables>();
+  const entry = (resource: unknown) => {
+    const name = String(resource);
+    const found = byResource.get(name) ?? { resource: name, tables: [], columns: [] };
+    byResource.set(name, found);
+    return found;
+  };
+  for (const t of missingTables) entry(t.resource).tables.push(String(t.table_name));
+  for (const c of missingColumns) entry(c.resource).columns.push(`${String(c.table_name)}.${String(c.column_name)}`);
+  await conn.run('BEGIN TRANSACTION');
+  try {
+    for (const t of missingTables) {
+      await conn.run(`DELETE FROM ${s}."_pipeline_columns" WHERE table_name = $1`, [String(t.table_name)]);
+      await conn.run(`DELETE FROM ${s}."_pipeline_tables" WHERE table_name = $1`, [String(t.table_name)]);
+    }
+    for (const c of missingColumns) {
+      await conn.run(`DELETE FROM ${s}."_pipeline_columns" WHERE table_name = $1 AND column_name = $2`, [String(c.table_name), String(c.column_name)]);
+    }
+    for (const resource of byResource.keys()) await conn.run(`DELETE FROM ${s}."_pipeline_state" WHERE resource = $1`, [resource]);
+    await conn.run('COMMIT');
+  } catch (error) {
+    await conn.run('ROLLBACK').catch(() => undefined);
+    throw error;
+  }
+  return [...byResource.values()];
+}
