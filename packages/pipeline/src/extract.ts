@@ -185,8 +185,8 @@ export class Extractor {
       await this.fetchPages(plan, params, parentParams);
     }
     if (windowEnd && this.options.limitPages === undefined && !this.controller.signal.aborted) {
-      // Windows of widgets not in this run are kept: a run for one widget must not reset the others to the start date.
-      const state = this.newState.get(plan.name) ?? { windows: { ...storedWindows(this.options.previousState.get(plan.name), plan.name) } };
+      // This run's windows only; resume.ts merges them with the stored ones (widgets not in this run keep theirs).
+      const state = this.newState.get(plan.name) ?? { windows: {} };
       state.windows[windowEnd.key] = { lastEnd: windowEnd.end };
       this.newState.set(plan.name, state);
     }
@@ -305,7 +305,7 @@ function applySteps(plan: ResourcePlan, records: SourceRecord[]): SourceRecord[]
 }
 
 /** The windows of a resource's committed state, checked: the state is a JSON value in the user's database. */
-function storedWindows(state: unknown, resource: string): WindowState['windows'] {
+export function storedWindows(state: unknown, resource: string): WindowState['windows'] {
   if (state === null || state === undefined) return {};
   const windows = (state as Partial<WindowState>).windows;
   const where = `The incremental state stored for ${resource} (table _pipeline_state of the dataset, resource '${resource}')`;

@@ -13,6 +13,7 @@ import { Extractor, type PageSource } from './extract.js';
 import { TokenBucket } from './limits.js';
 import { LoadInfo, type ResourceStats } from './load-info.js';
 import { releaseHeapBeforeCommit } from './memory.js';
+import { stateToCommit, statesToResume } from './resume.js';
 import { planPipeline, type Plan, type ResourcePlan } from './plan.js';
 
 /** One HTTP request as the client reports it; the URL is already redacted. */
@@ -118,11 +119,12 @@ export async function runPipeline(config: PipelineConfig, options: RunOptions = 
   const writers = new Map<string, ResourceWriter>();
   let queue: WriteQueue | undefined;
   try {
-    const previousState = new Map<string, unknown>();
+    const storedState = new Map<string, unknown>();
     for (const p of plan.resources) {
       const state = await destination.readState(p.name);
-      if (state !== undefined) previousState.set(p.name, state);
+      if (state !== undefined) storedState.set(p.name, state);
     }
+    const previousState = statesToResume(plan.resources, storedState);
     for (const p of plan.resources.filter((r) => r.load)) {
       writers.set(
         p.name,
@@ -165,7 +167,7 @@ export async function runPipeline(config: PipelineConfig, options: RunOptions = 
     const rowCounts: Record<string, number> = {};
     const unchangedRecords: Record<string, number> = {};
     for (const p of [...plan.resources].reverse().filter((r) => r.load)) {
-      const state = newState.get(p.name) ?? previousState.get(p.name) ?? null;
+      const state = stateToCommit(p, plan.resources, storedState, newState);
       const result = await commitWriter(writers.get(p.name)!, state, plan.destination.path);
       writers.delete(p.name);
       committed++;

@@ -47,13 +47,16 @@ export async function showDataset(options: ShowOptions): Promise<string> {
     out.push('', 'Incremental state');
     const kept = states.filter((entry) => entry.state !== null && entry.state !== undefined);
     if (kept.length === 0) out.push('  (none yet)');
+    type Windows = Record<string, { lastEnd?: string } | null>;
     for (const entry of kept) {
-      const windows = (entry.state as { windows?: Record<string, { lastEnd?: string }> } | null)?.windows;
-      if (windows && typeof windows === 'object') {
-        for (const [key, window] of Object.entries(windows)) out.push(`  ${entry.resource}  ${key}  lastEnd ${window?.lastEnd ?? '-'}`);
-      } else {
-        out.push(`  ${entry.resource}  ${JSON.stringify(entry.state)}`);
+      const state = entry.state as { windows?: Windows; parents?: Record<string, { windows?: Windows } | null> } | null;
+      const lines: string[] = [];
+      for (const [key, window] of Object.entries(state?.windows ?? {})) lines.push(`  ${entry.resource}  ${key}  lastEnd ${window?.lastEnd ?? '-'}`);
+      // A child's record of the parent windows that drove it (resume.ts).
+      for (const [parent, driven] of Object.entries(state?.parents ?? {})) {
+        for (const [key, window] of Object.entries(driven?.windows ?? {})) lines.push(`  ${entry.resource}  (via ${parent})  ${key}  lastEnd ${window?.lastEnd ?? '-'}`);
       }
+      out.push(...(lines.length > 0 ? lines : [`  ${entry.resource}  ${JSON.stringify(entry.state)}`]));
     }
     return out.join('\n');
   } finally {

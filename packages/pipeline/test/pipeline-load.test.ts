@@ -197,6 +197,40 @@ describe('child resources', () => {
     expect(progress.length).toBeGreaterThan(0);
   });
 
+  it('remembers the logs windows that drove the children: a rerun polls only the lookback window\'s cases', async () => {
+    const path = `${tmp.dir}/children-rerun.duckdb`;
+    const config = definePipeline({ resources: { chat_poll: true }, rateLimit: { requestsPerSecond: 0 } });
+    const polls = (urls: string[]) => urls.filter((u) => u.includes('/chat/poll/')).length;
+    const first: string[] = [];
+    await runPipeline(config, { env: box.env, destination: { path }, onRequest: (e) => first.push(e.url) });
+    const cases = await truth(box);
+    expect(polls(first)).toBe(cases.length);
+    const second: string[] = [];
+    const info = await runPipeline(config, { env: box.env, destination: { path }, onRequest: (e) => second.push(e.url) });
+    // The lookback window is yesterday and today (UTC days).
+    const since = Date.parse(`${new Date(Date.now() - 86_400_000).toISOString().slice(0, 10)}T00:00:00Z`) / 1000;
+    const recent = cases.filter((c) => Number(c.created_at_seconds) >= since).length;
+    expect(recent).toBeLessThan(cases.length);
+    expect(polls(second)).toBe(recent);
+    expect(info.unchangedRecords.chat_poll).toBe(recent);
+    const [row] = await query(path, `SELECT state FROM snapengage_data._pipeline_state WHERE resource = 'chat_poll'`);
+    const windows = (JSON.parse(String(row?.state)) as { parents: { logs: { windows: Record<string, unknown> } } }).parents.logs.windows;
+    expect(Object.keys(windows).sort()).toEqual(box.env.SNAPENGAGE_WIDGET_ID!.split(',').sort());
+    // No logs state: logs was only extracted, so a later run that loads logs still reads its whole history.
+    expect(await query(path, `SELECT state FROM snapengage_data._pipeline_state WHERE resource = 'logs'`)).toEqual([]);
+  });
+
+  it('gives a child selected after its parent was loaded the parent\'s whole history', async () => {
+    const path = `${tmp.dir}/child-later.duckdb`;
+    await runPipeline({ resources: { logs: true } }, { env: box.env, destination: { path } });
+    const info = await runPipeline({ resources: { logs: true, chat_poll: true } }, { env: box.env, destination: { path } });
+    const cases = await truth(box);
+    expect(info.rowCounts.chat_poll).toBe(cases.length);
+    // Both consumers now have every widget's window: the next run reads the lookback window only.
+    const again = await runPipeline({ resources: { logs: true, chat_poll: true } }, { env: box.env, destination: { path } });
+    expect(again.unchangedRecords.chat_poll ?? 0).toBeLessThan(cases.length);
+  });
+
   it('loads widgets and chat_availability once per widget', async () => {
     const path = `${tmp.dir}/widgets.duckdb`;
     const info = await runPipeline({ resources: { widgets: true, chat_availability: true, users: true } }, { env: box.env, destination: { path } });

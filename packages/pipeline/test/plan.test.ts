@@ -6,6 +6,7 @@ import { defaultConfig } from '../src/config-loader.js';
 import { checkResourceNames, planPipeline } from '../src/plan.js';
 import { Semaphore, TokenBucket } from '../src/limits.js';
 import { sliceWindow } from '../src/extract.js';
+import { stateToCommit, statesToResume } from '../src/resume.js';
 import { tempDir } from './helpers.js';
 
 const env = {
@@ -78,6 +79,39 @@ describe('planPipeline', () => {
     } finally {
       tmp.cleanup();
     }
+  });
+});
+
+describe('incremental windows of parents and children', () => {
+  const withKey = { ...env, SNAPENGAGE_API_KEY: 'k' };
+  const both = planPipeline({ resources: { logs: true, chat_poll: true } }, withKey).resources;
+  const childOnly = planPipeline({ resources: { chat_poll: true } }, withKey).resources;
+  const w = (ends: Record<string, string>) => ({ windows: Object.fromEntries(Object.entries(ends).map(([k, lastEnd]) => [k, { lastEnd }])) });
+
+  it('resumes a parent at the earliest window of its consumers, and from the start where one has none', () => {
+    const stored = new Map<string, unknown>([
+      ['logs', w({ w1: '2025-02-10', w2: '2025-02-10', w3: '2025-02-10' })],
+      ['chat_poll', { parents: { logs: w({ w1: '2025-02-01', w2: '2025-02-12' }) } }],
+    ]);
+    // w3: chat_poll never saw it, so it starts from the start date (left out).
+    expect(statesToResume(both, stored).get('logs')).toEqual(w({ w1: '2025-02-01', w2: '2025-02-10' }));
+    // logs only extracted: chat_poll's windows alone; logs' own state does not count.
+    expect(statesToResume(childOnly, stored).get('logs')).toEqual(w({ w1: '2025-02-01', w2: '2025-02-12' }));
+    // A child never run before: its parent starts from the start date.
+    expect(statesToResume(both, new Map([['logs', w({ w1: '2025-02-10' })]])).get('logs')).toEqual({ windows: {} });
+  });
+
+  it('commits merged windows: widgets not in this run keep theirs, a child keeps the parent windows that drove it', () => {
+    const stored = new Map<string, unknown>([
+      ['logs', w({ w1: '2025-02-10', w2: '2025-02-10' })],
+      ['chat_poll', { parents: { logs: w({ w1: '2025-02-01', w9: '2025-01-01' }) } }],
+    ]);
+    const extracted = new Map([['logs', w({ w1: '2025-03-01' })]]);
+    const [logs, chatPoll] = [both.find((p) => p.name === 'logs')!, both.find((p) => p.name === 'chat_poll')!];
+    expect(stateToCommit(logs, both, stored, extracted)).toEqual(w({ w1: '2025-03-01', w2: '2025-02-10' }));
+    expect(stateToCommit(chatPoll, both, stored, extracted)).toEqual({ parents: { logs: w({ w1: '2025-03-01', w9: '2025-01-01' }) } });
+    // Nothing extracted (a --limit-pages sample): as stored.
+    expect(stateToCommit(chatPoll, both, stored, new Map())).toEqual(stored.get('chat_poll'));
   });
 });
 
