@@ -232,8 +232,11 @@ export class Extractor {
         if (pageCount < limit) upcoming = fetchNext();
         const records = this.selectRecords(plan, next.value.data, { ...parentParams, ...params });
         this.options.onPage?.(plan.name, records.length);
-        await this.fanOutChildren(plan, records, params);
-        if (plan.load && records.length > 0) await this.options.sink(plan, applySteps(plan, records));
+        const { kept, results } = applySteps(plan, records);
+        // Children are fetched for the records the steps keep (as dlt's transformers get a filtered resource's
+        // items), and read their parameters from the record as the API sent it, so a map step cannot break them.
+        await this.fanOutChildren(plan, kept, params);
+        if (plan.load && results.length > 0) await this.options.sink(plan, results);
         if (this.controller.signal.aborted) return;
       }
     } finally {
@@ -291,31 +294,54 @@ export function selectPath(value: unknown, path: string): unknown {
   return current;
 }
 
-function applySteps(plan: ResourcePlan, records: SourceRecord[]): SourceRecord[] {
-  if (plan.steps.length === 0) return records;
-  let current = records;
-  plan.steps.forEach((step, index) => {
-    try {
-      current = 'filter' in step ? current.filter((r) => step.filter(r as never)) : current.map((r) => step.map(r as never));
-    } catch (error) {
-      throw new ConfigError(`resources.${plan.name}.steps[${index}] threw: ${(error as Error).message ?? String(error)}`);
+/** Runs the resource's steps over one page: the records that pass every filter, and what the steps made of them. */
+function applySteps(plan: ResourcePlan, records: SourceRecord[]): { kept: SourceRecord[]; results: SourceRecord[] } {
+  if (plan.steps.length === 0) return { kept: records, results: records };
+  const kept: SourceRecord[] = [];
+  const results: SourceRecord[] = [];
+  for (const record of records) {
+    let current: unknown = record;
+    for (const [index, step] of plan.steps.entries()) {
+      const field = `resources.${plan.name}.steps[${index}]`;
+      let passed = true;
+      try {
+        if ('filter' in step) passed = Boolean(step.filter(current as never));
+        else current = step.map(current as never);
+      } catch (error) {
+        throw new ConfigError(`${field} threw: ${(error as Error).message ?? String(error)}`);
+      }
+      if (!passed) {
+        current = undefined;
+        break;
+      }
+      if (current === null || typeof current !== 'object' || Array.isArray(current)) {
+        const got = current === null ? 'null' : Array.isArray(current) ? 'an array' : typeof current;
+        throw new ConfigError(`${field} (map) returned ${got}: a map step must return the record as an object`);
+      }
     }
-  });
-  return current;
+    if (current === undefined) continue;
+    kept.push(record);
+    results.push(current as SourceRecord);
+  }
+  return { kept, results };
 }
 
-/** The windows of a resource's committed state, checked: the state is a JSON value in the user's database. */
-export function storedWindows(state: unknown, resource: string): WindowState['windows'] {
+/**
+ * The windows of a resource's committed state (or of the part at `path`, e.g. a child's `parents.logs`), checked:
+ * the state is a JSON value in the user's database.
+ */
+export function storedWindows(state: unknown, resource: string, path = ''): WindowState['windows'] {
   if (state === null || state === undefined) return {};
   const windows = (state as Partial<WindowState>).windows;
   const where = `The incremental state stored for ${resource} (table _pipeline_state of the dataset, resource '${resource}')`;
+  const fix = `fix the row, or delete it to reload ${resource} from the start date`;
   if (typeof windows !== 'object' || windows === null || Array.isArray(windows)) {
-    throw new ConfigError(`${where} has no "windows" object: fix the row, or delete it to reload ${resource} from the start date`);
+    throw new ConfigError(`${where} has no "${path}windows" object: ${fix}`);
   }
   for (const [key, window] of Object.entries(windows)) {
     const lastEnd = (window as { lastEnd?: unknown } | null)?.lastEnd;
     if (typeof lastEnd !== 'string' || !isIsoDate(lastEnd)) {
-      throw new ConfigError(`${where} has windows[${JSON.stringify(key)}].lastEnd = ${JSON.stringify(lastEnd)}, not a date YYYY-MM-DD: fix the row, or delete it to reload ${resource} from the start date`);
+      throw new ConfigError(`${where} has ${path}windows[${JSON.stringify(key)}].lastEnd = ${JSON.stringify(lastEnd)}, not a date YYYY-MM-DD: ${fix}`);
     }
   }
   return windows as WindowState['windows'];

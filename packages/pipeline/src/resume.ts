@@ -32,7 +32,7 @@ export function statesToResume(plans: readonly ResourcePlan[], stored: ReadonlyM
     if (plan.load) consumers.push(storedWindows(own, plan.name));
     for (const child of children) {
       const driven = (stored.get(child.name) as ChildState | null | undefined)?.parents?.[plan.name];
-      consumers.push(driven === undefined ? {} : storedWindows(driven, `${child.name} (its ${plan.name} windows)`));
+      consumers.push(driven === undefined ? {} : storedWindows(driven, child.name, `parents.${plan.name}.`));
     }
     const windows: WindowState['windows'] = {};
     for (const [key, window] of Object.entries(consumers[0] ?? {})) {
@@ -58,7 +58,7 @@ export function stateToCommit(plan: ResourcePlan, plans: readonly ResourcePlan[]
   if (parent && driven) {
     const base = asObject(state) as ChildState;
     const before = base.parents?.[parent.name];
-    const windows = { ...(before === undefined ? {} : storedWindows(before, `${plan.name} (its ${parent.name} windows)`)), ...driven.windows };
+    const windows = { ...(before === undefined ? {} : storedWindows(before, plan.name, `parents.${parent.name}.`)), ...driven.windows };
     state = { ...base, parents: { ...base.parents, [parent.name]: { windows } } };
   }
   return state;

@@ -231,6 +231,42 @@ describe('child resources', () => {
     expect(again.unchangedRecords.chat_poll ?? 0).toBeLessThan(cases.length);
   });
 
+  it('applies filter and map steps in order, and fetches children only for the records a filter keeps', async () => {
+    const path = `${tmp.dir}/steps.duckdb`;
+    const cases = await truth(box);
+    const keep = new Set(cases.filter((_, i) => i % 3 === 0).map((c) => c.id));
+    const polled: string[] = [];
+    const info = await runPipeline(
+      definePipeline({
+        resources: {
+          logs: {
+            steps: [
+              { filter: (r) => keep.has(String(r.id)) },
+              // A map that renames the key field: the child requests still use the case id as the API sent it.
+              { map: ({ id, ...rest }) => ({ ...rest, case_id: id, tag: 'kept' }) },
+            ],
+            primaryKey: ['case_id'],
+          },
+          chat_poll: true,
+        },
+        rateLimit: { requestsPerSecond: 0 },
+      }),
+      { env: box.env, destination: { path }, onRequest: (e) => polled.push(e.url) },
+    );
+    expect(info.rowCounts.logs).toBe(keep.size);
+    expect(info.rowCounts.chat_poll).toBe(keep.size);
+    expect(polled.filter((u) => u.includes('/chat/poll/')).map((u) => u.split('/chat/poll/')[1]!.split('?')[0]).sort()).toEqual([...keep].sort());
+    const rows = await query(path, `SELECT case_id, tag FROM snapengage_data.logs ORDER BY case_id`);
+    expect(rows).toEqual([...keep].sort().map((id) => ({ case_id: id, tag: 'kept' })));
+  });
+
+  it('names the step that threw or returned no record', async () => {
+    const run = (step: { map: (r: never) => unknown } | { filter: (r: never) => boolean }) =>
+      runPipeline({ resources: { logs: { steps: [{ filter: () => true }, step as never] } }, rateLimit: { requestsPerSecond: 0 } }, { env: box.env, destination: { path: `${tmp.dir}/bad-step.duckdb` } });
+    await expect(run({ filter: () => { throw new Error('boom'); } })).rejects.toThrow('resources.logs.steps[1] threw: boom');
+    await expect(run({ map: () => undefined })).rejects.toThrow('resources.logs.steps[1] (map) returned undefined: a map step must return the record as an object');
+  });
+
   it('loads widgets and chat_availability once per widget', async () => {
     const path = `${tmp.dir}/widgets.duckdb`;
     const info = await runPipeline({ resources: { widgets: true, chat_availability: true, users: true } }, { env: box.env, destination: { path } });
