@@ -7,7 +7,7 @@ import { resources, type LoadableResource } from 'snapengage-client';
 import { DestinationError, DuckDBDestination, newLoadId } from '../src/destination/index.js';
 import type { DuckDBResourceWriter } from '../src/destination/resource-writer.js';
 import { openDataset } from '../src/dataset.js';
-import { replaceLoneSurrogateEscapes } from '../src/destination/staging.js';
+import { replaceLoneSurrogateEscapes, TableStagingFile } from '../src/destination/staging.js';
 import { thingsResource } from './helpers.js';
 
 let dir: string;
@@ -365,5 +365,17 @@ describe('replaceLoneSurrogateEscapes', () => {
       expect(JSON.parse(fixed)).toEqual({ v: (value as unknown as { toWellFormed(): string }).toWellFormed() });
       expect(fixed).not.toMatch(/(^|[^\\])(\\\\)*\\ud[89a-f]/);
     }
+  });
+});
+
+describe('TableStagingFile', () => {
+  // /dev/full fails every write with ENOSPC, like a full disk.
+  it.skipIf(!existsSync('/dev/full'))('keeps a failed write (a full disk) for close to report, instead of an unhandled rejection', async () => {
+    const file = new TableStagingFile('/dev/full');
+    for (let i = 0; i < 20_000; i++) file.add(JSON.stringify({ i, text: 'x'.repeat(40) }));
+    await file.flush();
+    // Let the failed write settle with nobody awaiting it: an unhandled rejection here fails the test run.
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    await expect(file.close()).rejects.toMatchObject({ code: 'ENOSPC' });
   });
 });

@@ -111,7 +111,11 @@ export class TableStagingFile {
     this.handle ??= open(this.path, 'w');
     const handle = await this.handle;
     // writev writes the buffers in order at the current position; loop over partial writes.
-    this.inflight = writeAll(handle, chunks).then(() => giveBack(chunks));
+    const write = writeAll(handle, chunks).then(() => giveBack(chunks));
+    // Awaited by the next flush, close or discard; until then a failure (a full disk) must not be an unhandled
+    // rejection, which would kill the process with a stack trace instead of the one-line error.
+    write.catch(() => undefined);
+    this.inflight = write;
   }
 
   async close(): Promise<void> {
