@@ -34,8 +34,10 @@ export async function loadPipelineConfig(configFlag: string | undefined, env: En
       module = (await tsImport(url, import.meta.url)) as Record<string, unknown>;
     }
   } catch (error) {
-    const text = (error as Error).message?.split('\n')[0] ?? String(error);
-    throw new ConfigError(`Cannot load pipeline config ${file}: ${text}`);
+    // One line, but with the reason: a syntax error's first line is only "Transform failed with 1 error:", and the
+    // next ones say where (file:line:column) and what.
+    const lines = ((error as Error).message ?? String(error)).split('\n').map((l) => l.trim()).filter(Boolean);
+    throw new ConfigError(`Cannot load pipeline config ${file}: ${lines.slice(0, 3).join(' ') || String(error)}`);
   }
   const config = pickConfig(module);
   if (!config) {

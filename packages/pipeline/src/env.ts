@@ -1,5 +1,5 @@
 // Environment: `SNAPENGAGE_*` variables from the process, with `.env` in the working directory as a fallback (the
-// process environment wins, as with dotenv). Parsed with Node's own util.parseEnv: no dependency.
+// process environment wins, as with dotenv, unless it is blank). Parsed with Node's own util.parseEnv: no dependency.
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseEnv } from 'node:util';
@@ -24,7 +24,10 @@ export function loadEnv(dir: string = process.cwd(), processEnv: Env = process.e
     throw new ConfigError(`Cannot parse ${file}: ${(error as Error).message} (expected KEY=value lines)`);
   }
   const merged: Record<string, string | undefined> = { ...fromFile };
-  for (const [key, value] of Object.entries(processEnv)) if (value !== undefined) merged[key] = value;
+  for (const [key, value] of Object.entries(processEnv)) {
+    // A blank variable counts as unset (envValue), so it does not hide a value in .env: `FOO= cmd` is not "missing".
+    if (value !== undefined && (value.trim() !== '' || !(key in fromFile))) merged[key] = value;
+  }
   return merged;
 }
 

@@ -33,7 +33,7 @@ export interface ResourcePlan {
 
 export interface Plan {
   pipelineName: string;
-  destination: { path: string; dataset: string };
+  destination: { path: string; dataset: string; memoryLimit?: string; threads?: number };
   /** Parents before children. */
   resources: ResourcePlan[];
   concurrency: number;
@@ -70,6 +70,26 @@ export function addDays(date: string, days: number): string {
 
 export function todayUtc(now: Date = new Date()): string {
   return now.toISOString().slice(0, 10);
+}
+
+/** DuckDB's memory limit and threads from SNAPENGAGE_DUCKDB_MEMORY_LIMIT / SNAPENGAGE_DUCKDB_THREADS, checked. */
+function duckdbTuning(env: Env): { memoryLimit?: string; threads?: number } {
+  const tuning: { memoryLimit?: string; threads?: number } = {};
+  const memory = envValue(env, 'SNAPENGAGE_DUCKDB_MEMORY_LIMIT');
+  if (memory !== undefined) {
+    if (!/^\d+(\.\d+)?\s*(B|KB|MB|GB|TB|KiB|MiB|GiB|TiB)$/i.test(memory)) {
+      throw new ConfigError(`SNAPENGAGE_DUCKDB_MEMORY_LIMIT must be a size such as 512MB or 2GB, got ${JSON.stringify(memory)}`);
+    }
+    tuning.memoryLimit = memory;
+  }
+  const threads = envValue(env, 'SNAPENGAGE_DUCKDB_THREADS');
+  if (threads !== undefined) {
+    if (!/^\d+$/.test(threads) || Number(threads) < 1) {
+      throw new ConfigError(`SNAPENGAGE_DUCKDB_THREADS must be a whole number >= 1, got ${JSON.stringify(threads)}`);
+    }
+    tuning.threads = Number(threads);
+  }
+  return tuning;
 }
 
 function positiveInteger(value: unknown, field: string, fallback: number): number {
@@ -133,14 +153,22 @@ export function planPipeline(config: PipelineConfig, env: Env, only?: ResourceNa
     if (value !== undefined) credentials[scheme.option] = value;
   }
   const baseUrl = config.connection?.baseUrl ?? envValue(env, 'SNAPENGAGE_BASE_URL') ?? defaultBaseUrl;
+  let url: URL;
   try {
-    new URL(baseUrl);
+    url = new URL(baseUrl);
   } catch {
     throw new ConfigError(`SNAPENGAGE_BASE_URL (or connection.baseUrl) is not a URL: ${JSON.stringify(baseUrl)}; use e.g. ${defaultBaseUrl}`);
   }
+  if (url.protocol !== 'https:' && url.protocol !== 'http:') {
+    throw new ConfigError(`SNAPENGAGE_BASE_URL (or connection.baseUrl) must be an http(s) URL, got one with ${url.protocol}; use e.g. ${defaultBaseUrl}`);
+  }
+  if (url.username !== '' || url.password !== '') {
+    // Not echoed: the user part is a credential.
+    throw new ConfigError(`SNAPENGAGE_BASE_URL (or connection.baseUrl) must not carry a user or password; credentials go in SNAPENGAGE_API_TOKEN, SNAPENGAGE_API_KEY or SNAPENGAGE_PROVISIONING_KEY`);
+  }
   return {
     pipelineName: config.pipelineName ?? DEFAULTS.pipelineName,
-    destination: { path: destination.path ?? DEFAULTS.path, dataset: destination.dataset ?? DEFAULTS.dataset },
+    destination: { path: destination.path ?? DEFAULTS.path, dataset: destination.dataset ?? DEFAULTS.dataset, ...duckdbTuning(env) },
     resources: ordered,
     concurrency: positiveInteger(config.concurrency, 'concurrency', DEFAULTS.concurrency),
     requestsPerSecond: rate,

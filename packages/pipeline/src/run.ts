@@ -109,7 +109,7 @@ export async function runPipeline(config: PipelineConfig, options: RunOptions = 
   let committed = 0;
   let destination: DuckDBDestination;
   try {
-    destination = await DuckDBDestination.open({ path: plan.destination.path, dataset: plan.destination.dataset, pipelineName: plan.pipelineName });
+    destination = await DuckDBDestination.open({ ...plan.destination, pipelineName: plan.pipelineName });
   } catch (error) {
     if (createdByThisRun) await removeDatabaseFiles(filePath);
     throw describeDestinationError(error, plan.destination.path);

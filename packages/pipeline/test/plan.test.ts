@@ -1,8 +1,9 @@
 // Planning is pure: config + env → which resources run, with every env/config problem reported before any request.
-import { existsSync } from 'node:fs';
+import { existsSync, writeFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { ConfigError, runPipeline, UsageError } from '../src/index.js';
-import { defaultConfig } from '../src/config-loader.js';
+import { defaultConfig, loadPipelineConfig } from '../src/config-loader.js';
+import { loadEnv } from '../src/env.js';
 import { checkResourceNames, planPipeline } from '../src/plan.js';
 import { Semaphore, TokenBucket } from '../src/limits.js';
 import { sliceWindow } from '../src/extract.js';
@@ -78,6 +79,54 @@ describe('planPipeline', () => {
       expect(existsSync(path)).toBe(false);
     } finally {
       tmp.cleanup();
+    }
+  });
+});
+
+describe('environment and config problems', () => {
+  it('checks the DuckDB tuning variables and passes them on', () => {
+    expect(planPipeline({ resources: { logs: true } }, { ...env, SNAPENGAGE_DUCKDB_MEMORY_LIMIT: '1GB', SNAPENGAGE_DUCKDB_THREADS: '3' }).destination)
+      .toEqual({ path: 'snapengage.duckdb', dataset: 'snapengage_data', memoryLimit: '1GB', threads: 3 });
+    expect(() => planPipeline({ resources: { logs: true } }, { ...env, SNAPENGAGE_DUCKDB_MEMORY_LIMIT: 'lots' }))
+      .toThrow('SNAPENGAGE_DUCKDB_MEMORY_LIMIT must be a size such as 512MB or 2GB, got "lots"');
+    for (const bad of ['abc', '0', '1.5']) {
+      expect(() => planPipeline({ resources: { logs: true } }, { ...env, SNAPENGAGE_DUCKDB_THREADS: bad })).toThrow(`SNAPENGAGE_DUCKDB_THREADS must be a whole number >= 1, got "${bad}"`);
+    }
+  });
+
+  it('names SNAPENGAGE_BASE_URL when it is not an http(s) URL or carries a user, without echoing the user part', () => {
+    expect(() => planPipeline({ resources: { logs: true } }, { ...env, SNAPENGAGE_BASE_URL: 'ftp://x' })).toThrow('SNAPENGAGE_BASE_URL (or connection.baseUrl) must be an http(s) URL, got one with ftp:');
+    const error = (() => {
+      try {
+        planPipeline({ resources: { logs: true } }, { ...env, SNAPENGAGE_BASE_URL: 'https://me:s3cret@example.com' });
+      } catch (e) {
+        return e as Error;
+      }
+    })();
+    expect(error?.message).toContain('must not carry a user or password');
+    expect(error?.message).not.toContain('s3cret');
+  });
+
+  it('lets .env fill a variable that is blank in the environment; a non-blank one still wins', () => {
+    const dir = tempDir('sepipe-env-');
+    try {
+      writeFileSync(`${dir.dir}/.env`, 'SNAPENGAGE_API_TOKEN=from-file\nSNAPENGAGE_ORG_ID=file-org\n');
+      const merged = loadEnv(dir.dir, { SNAPENGAGE_API_TOKEN: '  ', SNAPENGAGE_ORG_ID: 'env-org', OTHER: '' });
+      expect(merged.SNAPENGAGE_API_TOKEN).toBe('from-file');
+      expect(merged.SNAPENGAGE_ORG_ID).toBe('env-org');
+      expect(merged.OTHER).toBe('');
+    } finally {
+      dir.cleanup();
+    }
+  });
+
+  it('says where and why a config file does not compile', async () => {
+    const dir = tempDir('sepipe-cfg-');
+    try {
+      writeFileSync(`${dir.dir}/pipeline.ts`, 'export default definePipeline({ resources: { logs: true }\n');
+      await expect(loadPipelineConfig('pipeline.ts', env, dir.dir)).rejects.toThrow(/Cannot load pipeline config .*pipeline\.ts: Transform failed with 1 error: .*pipeline\.ts:\d+:\d+: ERROR: Expected/);
+    } finally {
+      dir.cleanup();
     }
   });
 });

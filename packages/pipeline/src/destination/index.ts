@@ -19,9 +19,9 @@ export interface DuckDBDestinationOptions {
   path: string;
   dataset: string;
   pipelineName: string;
-  /** DuckDB `memory_limit`; default env SNAPENGAGE_DUCKDB_MEMORY_LIMIT, else 192MB. DuckDB spills to `<path>.tmp` beyond it. */
+  /** DuckDB `memory_limit`, default 192MB (runs take SNAPENGAGE_DUCKDB_MEMORY_LIMIT). DuckDB spills to `<path>.tmp` beyond it. */
   memoryLimit?: string;
-  /** DuckDB worker threads; default env SNAPENGAGE_DUCKDB_THREADS, else 2. */
+  /** DuckDB worker threads, default 2 (runs take SNAPENGAGE_DUCKDB_THREADS). */
   threads?: number;
   /** Where rows wait for their commit; default `<path>.staging`. Emptied on open: never share it. */
   stagingDir?: string;
@@ -33,8 +33,8 @@ export function duckdbSettings(opts: { memoryLimit?: string; threads?: number } 
     // Measured at 200k cases / 1.4M transcript rows: the commit needs ~160MB (each reading thread holds a 32 MiB
     // JSON buffer on top of the transaction's rows, which spill to `<path>.tmp` beyond the limit); 192MB leaves
     // room. Peak RSS is this plus Node plus DuckDB's untracked allocations.
-    memory_limit: opts.memoryLimit ?? process.env.SNAPENGAGE_DUCKDB_MEMORY_LIMIT ?? '192MB',
-    threads: String(opts.threads ?? (Number(process.env.SNAPENGAGE_DUCKDB_THREADS) || 2)),
+    memory_limit: opts.memoryLimit ?? '192MB',
+    threads: String(opts.threads ?? 2),
     // Bulk INSERT … SELECT need not keep file order; this lets DuckDB stream instead of buffering.
     preserve_insertion_order: 'false',
     // DuckDB's allocator keeps up to 128 MiB (512 MiB after bulk frees) of freed memory cached per process by
