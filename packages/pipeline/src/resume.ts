@@ -5,7 +5,8 @@
 // (`{ parents: { logs: { windows } } }`), committed with its data. A run resumes a parent's window, per widget, at the
 // earliest point any of this run's consumers needs: the parent itself when it is loaded, and each loaded child. A
 // consumer that has never seen a widget (a child selected for the first time) makes that widget start from the
-// start date, so the new child gets the whole history and not just the last days. Reading more is safe: it merges.
+// start date, so the new child gets the whole history and not just the last days; so does a consumer that replaces
+// its tables. Reading more is safe: it merges.
 import { storedWindows, type WindowState } from './extract.js';
 import type { ResourcePlan } from './plan.js';
 
@@ -24,15 +25,16 @@ export function statesToResume(plans: readonly ResourcePlan[], stored: ReadonlyM
   for (const plan of plans) {
     const own = stored.get(plan.name);
     const children = plans.filter((c) => c.load && c.resource.parent === plan.name);
-    if (!plan.incremental || (children.length === 0 && plan.load)) {
+    if (!plan.incremental || (!plan.load && children.length === 0)) {
       if (own !== undefined) resume.set(plan.name, own);
       continue;
     }
+    // A consumer that replaces its tables keeps only what this run reads, so it needs the whole window every run.
     const consumers: Array<WindowState['windows']> = [];
-    if (plan.load) consumers.push(storedWindows(own, plan.name));
+    if (plan.load) consumers.push(plan.writeDisposition === 'replace' ? {} : storedWindows(own, plan.name));
     for (const child of children) {
       const driven = (stored.get(child.name) as ChildState | null | undefined)?.parents?.[plan.name];
-      consumers.push(driven === undefined ? {} : storedWindows(driven, child.name, `parents.${plan.name}.`));
+      consumers.push(driven === undefined || child.writeDisposition === 'replace' ? {} : storedWindows(driven, child.name, `parents.${plan.name}.`));
     }
     const windows: WindowState['windows'] = {};
     for (const [key, window] of Object.entries(consumers[0] ?? {})) {

@@ -147,6 +147,16 @@ describe('logs into DuckDB', () => {
     expect(again.toString()).not.toContain('Dropped');
   });
 
+  it('replace on the incremental logs reloads the whole window each run instead of keeping only the lookback', async () => {
+    const other = `${tmp.dir}/replace.duckdb`;
+    const replace = definePipeline({ resources: { logs: { writeDisposition: 'replace' } }, rateLimit: { requestsPerSecond: 0 } });
+    await runPipeline(replace, { env: box.env, destination: { path: other } });
+    const second = await runPipeline(replace, { env: box.env, destination: { path: other } });
+    const cases = await truth(box);
+    expect(second.rowCounts.logs).toBe(cases.length);
+    expect(await expectMatchesTruth(other, 'snapengage_data', cases)).toEqual([]);
+  });
+
   it('names the row to fix when the stored state is not what a run wrote', async () => {
     const other = `${tmp.dir}/bad-state.duckdb`;
     await runPipeline(config, { env: box.env, destination: { path: other }, limitPages: 1 });

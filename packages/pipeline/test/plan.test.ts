@@ -148,6 +148,11 @@ describe('incremental windows of parents and children', () => {
     expect(statesToResume(childOnly, stored).get('logs')).toEqual(w({ w1: '2025-02-01', w2: '2025-02-12' }));
     // A child never run before: its parent starts from the start date.
     expect(statesToResume(both, new Map([['logs', w({ w1: '2025-02-10' })]])).get('logs')).toEqual({ windows: {} });
+    // replace keeps only what the run reads: always the whole window.
+    const replacing = planPipeline({ resources: { logs: { writeDisposition: 'replace' } } }, withKey).resources;
+    expect(statesToResume(replacing, stored).get('logs')).toEqual({ windows: {} });
+    const merging = planPipeline({ resources: { logs: true } }, withKey).resources;
+    expect(statesToResume(merging, stored).get('logs')).toEqual(stored.get('logs'));
   });
 
   it('commits merged windows: widgets not in this run keep theirs, a child keeps the parent windows that drove it', () => {
