@@ -4,7 +4,7 @@ import { existsSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { DuckDBInstance, type DuckDBConnection, type DuckDBResultReader, type DuckDBValue } from './duckdb.js';
 import type { PipelineConfig } from './config.js';
-import { duckdbSettings, toDestinationError } from './destination/index.js';
+import { DestinationError, duckdbSettings, toDestinationError } from './destination/index.js';
 import { SYSTEM_TABLES } from './destination/system-tables.js';
 import { quoteIdent } from './normalize/naming.js';
 
@@ -80,6 +80,16 @@ export async function openDataset(config: PipelineConfig | { path: string; datas
   try {
     const instance = await DuckDBInstance.create(path, { ...duckdbSettings(), access_mode: 'READ_ONLY' });
     const conn = await instance.connect();
+    // A dataset is a schema with the loader's system tables; name the ones this file has when the asked one is not.
+    const datasets = (await conn.runAndReadAll(
+      `SELECT DISTINCT table_schema FROM information_schema.tables WHERE table_name = '_pipeline_loads' ORDER BY 1`,
+    )).getRowObjectsJS().map((row) => String(row.table_schema));
+    if (!datasets.includes(dataset)) {
+      conn.closeSync();
+      instance.closeSync();
+      const there = datasets.length > 0 ? `datasets there: ${datasets.join(', ')}` : 'it holds no dataset of this loader yet';
+      throw new DestinationError(`opening the dataset: no dataset ${dataset} in ${path}`, 'not_found', `${there}; pass --dataset (or destination.dataset)`, path);
+    }
     await conn.run(`SET schema = '${dataset.replaceAll("'", "''")}'`).catch(() => undefined);
     return new DuckDBDataset(path, dataset, pipelineName, instance, conn);
   } catch (error) {

@@ -77,4 +77,10 @@ describe('openDataset', () => {
     expect(error).toBeInstanceOf(DestinationError);
     expect((error as Error).message).toMatch(/missing\.duckdb.*run the pipeline first/);
   });
+
+  it('names the datasets the file has when the asked one is not there', async () => {
+    const error = await openDataset({ path: dbPath, dataset: 'nope' }).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(DestinationError);
+    expect((error as Error).message).toBe(`opening the dataset: no dataset nope in ${dbPath}: datasets there: data; pass --dataset (or destination.dataset)`);
+  });
 });
