@@ -3,7 +3,7 @@
 export * from './config.js';
 export { runPipeline, type RunOptions, type ProgressSnapshot, type RequestEvent } from './run.js';
 export type { LoadStep } from './destination/index.js';
-export { LoadInfo, type ResourceStats } from './load-info.js';
+export { LoadInfo, type LoadNotes, type ResourceStats } from './load-info.js';
 export { openDataset } from './dataset.js';
 export type * from './dataset.js';
 export { loadEnv, type Env } from './env.js';

@@ -10,6 +10,14 @@ export interface ResourceStats {
   records: number;
 }
 
+/** What else a run found worth saying. */
+export interface LoadNotes {
+  /** Loader tables or columns found dropped from the dataset before this run; their resource's state was reset. */
+  droppedTables?: readonly { resource: string; tables: readonly string[]; columns: readonly string[] }[];
+  /** Merged records per resource without a primary-key value, so matched by content (see NORMALIZATION.md). */
+  keylessRecords?: Readonly<Record<string, number>>;
+}
+
 export class LoadInfo {
   readonly destinationType = 'duckdb';
 
@@ -28,8 +36,7 @@ export class LoadInfo {
     readonly resources: readonly ResourceStats[],
     /** Set when `--limit-pages` sampled the source; incremental state was then left as it was. */
     readonly limitPages?: number,
-    /** Loader tables found dropped from the dataset before this run: re-created, their resource reloaded. */
-    readonly droppedTables: readonly { resource: string; tables: readonly string[]; columns: readonly string[] }[] = [],
+    readonly notes: LoadNotes = {},
   ) {}
 
   get durationMs(): number {
@@ -68,7 +75,12 @@ export class LoadInfo {
     }
     const extractedOnly = this.resources.filter((r) => !r.loaded).map((r) => r.name);
     if (extractedOnly.length > 0) lines.push(`Extracted to drive child resources, not loaded: ${extractedOnly.join(', ')}`);
-    for (const d of this.droppedTables) {
+    const keyless = Object.entries(this.notes.keylessRecords ?? {}).filter(([, n]) => n > 0);
+    if (keyless.length > 0) {
+      const list = keyless.map(([name, n]) => `${name} ${n}`).join(', ');
+      lines.push(`Merged by content, no primary-key value: ${list} (check resources.<name>.primaryKey if every record should have one)`);
+    }
+    for (const d of this.notes.droppedTables ?? []) {
       const what = [...d.tables, ...d.columns].join(', ');
       lines.push(`Dropped since the last run: ${what}. The incremental state of ${d.resource} was reset: it loads from its start date and re-creates them`);
     }
@@ -93,7 +105,7 @@ export class LoadInfo {
       unchangedRecords: this.unchangedRecords,
       resources: this.resources,
       limitPages: this.limitPages,
-      droppedTables: this.droppedTables,
+      ...this.notes,
     };
   }
 }

@@ -190,6 +190,18 @@ function resourcePlan(config: PipelineConfig, env: Env, name: ResourceName, load
     throw new ConfigError(`${field}.primaryKey must be an array of field names`);
   }
   if (disposition === 'merge' && primaryKey.length === 0) throw new ConfigError(`${field}: writeDisposition "merge" needs a primaryKey`);
+  const steps = options.steps ?? [];
+  if (!Array.isArray(steps) || steps.some((s) => typeof (s as { filter?: unknown }).filter !== 'function' && typeof (s as { map?: unknown }).map !== 'function')) {
+    throw new ConfigError(`${field}.steps must be an array of { filter: fn } or { map: fn }`);
+  }
+  // A key field the records do not have makes every record keyless: merges would match by content only. A map
+  // step may add the field, so the check is for the spec's fields when there is none.
+  const declared = Object.keys((resource.recordSchema as { properties?: Record<string, unknown> }).properties ?? {});
+  const unknownKey = primaryKey.find((k) => !declared.includes(k));
+  if (options.primaryKey !== undefined && unknownKey !== undefined && declared.length > 0 && !steps.some((s) => 'map' in s)) {
+    const shown = declared.length > 12 ? `${declared.slice(0, 12).join(', ')}, …` : declared.join(', ');
+    throw new ConfigError(`${field}.primaryKey: "${unknownKey}" is not a field of ${name} records in the spec (${shown}); use one of them, or add a map step that sets it`);
+  }
   let incremental: ResourcePlan['incremental'] = null;
   if (resource.incremental) {
     const inc = resource.incremental;
@@ -208,10 +220,6 @@ function resourcePlan(config: PipelineConfig, env: Env, name: ResourceName, load
       throw new ConfigError(`${field}.incremental.sliceDays must be an integer >= 1, got ${JSON.stringify(sliceDays)}`);
     }
     incremental = { startDate, lookbackDays, sliceDays };
-  }
-  const steps = options.steps ?? [];
-  if (!Array.isArray(steps) || steps.some((s) => typeof (s as { filter?: unknown }).filter !== 'function' && typeof (s as { map?: unknown }).map !== 'function')) {
-    throw new ConfigError(`${field}.steps must be an array of { filter: fn } or { map: fn }`);
   }
   return {
     name,

@@ -166,6 +166,7 @@ export async function runPipeline(config: PipelineConfig, options: RunOptions = 
     // run re-reads it and re-drives the children (merged on their keys) instead of skipping them.
     const rowCounts: Record<string, number> = {};
     const unchangedRecords: Record<string, number> = {};
+    const keylessRecords: Record<string, number> = {};
     for (const p of [...plan.resources].reverse().filter((r) => r.load)) {
       const state = stateToCommit(p, plan.resources, storedState, newState);
       const result = await commitWriter(writers.get(p.name)!, state, plan.destination.path);
@@ -173,6 +174,7 @@ export async function runPipeline(config: PipelineConfig, options: RunOptions = 
       committed++;
       for (const [table, count] of Object.entries(result.rowCounts)) rowCounts[table] = (rowCounts[table] ?? 0) + count;
       if (result.unchangedRecords > 0) unchangedRecords[p.name] = result.unchangedRecords;
+      if (result.keylessRecords > 0) keylessRecords[p.name] = result.keylessRecords;
     }
     options.progress?.(snapshot(true));
     return new LoadInfo(
@@ -186,7 +188,7 @@ export async function runPipeline(config: PipelineConfig, options: RunOptions = 
       unchangedRecords,
       [...stats.values()],
       options.limitPages,
-      destination.droppedTables,
+      { droppedTables: destination.droppedTables, keylessRecords },
     );
   } catch (error) {
     failed = true;

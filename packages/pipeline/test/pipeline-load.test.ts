@@ -157,6 +157,17 @@ describe('logs into DuckDB', () => {
     expect(await expectMatchesTruth(other, 'snapengage_data', cases)).toEqual([]);
   });
 
+  it('says when merged records had no primary-key value, and still does not duplicate them on a rerun', async () => {
+    const other = `${tmp.dir}/keyless.duckdb`;
+    // A map step lets an unknown key field through the plan check; no record has it.
+    const keyless = definePipeline({ resources: { logs: { primaryKey: ['case_id'], steps: [{ map: (r) => r }] } }, rateLimit: { requestsPerSecond: 0 } });
+    const first = await runPipeline(keyless, { env: box.env, destination: { path: other } });
+    const cases = await truth(box);
+    expect(first.toString()).toContain(`Merged by content, no primary-key value: logs ${cases.length} (check resources.<name>.primaryKey`);
+    await runPipeline(keyless, { env: box.env, destination: { path: other } });
+    expect(await expectMatchesTruth(other, 'snapengage_data', cases)).toEqual([]);
+  });
+
   it('names the row to fix when the stored state is not what a run wrote', async () => {
     const other = `${tmp.dir}/bad-state.duckdb`;
     await runPipeline(config, { env: box.env, destination: { path: other }, limitPages: 1 });

@@ -131,6 +131,17 @@ describe('environment and config problems', () => {
   });
 });
 
+describe('primaryKey overrides', () => {
+  it('rejects a key field the spec does not declare, unless a map step may set it', () => {
+    expect(() => planPipeline({ resources: { logs: { primaryKey: ['nope'] } } }, env)).toThrow(
+      /resources\.logs\.primaryKey: "nope" is not a field of logs records in the spec \(id, .*\); use one of them, or add a map step that sets it/,
+    );
+    expect(planPipeline({ resources: { logs: { primaryKey: ['url'] } } }, env).resources[0]?.primaryKey).toEqual(['url']);
+    const mapped = planPipeline({ resources: { logs: { primaryKey: ['case_id'], steps: [{ map: (r) => ({ ...r, case_id: r.id }) }] } } }, env);
+    expect(mapped.resources[0]?.primaryKey).toEqual(['case_id']);
+  });
+});
+
 describe('incremental windows of parents and children', () => {
   const withKey = { ...env, SNAPENGAGE_API_KEY: 'k' };
   const both = planPipeline({ resources: { logs: true, chat_poll: true } }, withKey).resources;

@@ -48,6 +48,8 @@ export interface CommitResult {
   rowCounts: Record<string, number>;
   /** Merged records skipped because they were already stored exactly as staged (see unchanged.ts). */
   unchangedRecords: number;
+  /** Merged records without a primary-key value (matched by content). */
+  keylessRecords: number;
 }
 
 export interface ResourceWriter {
@@ -216,7 +218,7 @@ export class DuckDBResourceWriter implements ResourceWriter {
       await this.writeLoadRow(rowCounts);
       await conn.run('COMMIT');
       this.reportStep('commit', started);
-      return { rowCounts, unchangedRecords: unchanged };
+      return { rowCounts, unchangedRecords: unchanged, keylessRecords: this.normalizer.keylessRecords };
     } catch (error) {
       await conn.run('ROLLBACK').catch(() => undefined);
       throw toDestinationError(error, `committing ${resource}`, this.ctx.dbPath);

@@ -130,6 +130,8 @@ export class ResourceNormalizer {
   /** Child-list keys and values of the record being staged, hidden while it is stringified (see stringifyOwn). */
   private readonly hiddenLists: unknown[] = [];
   readonly root: TableState;
+  /** Records normalized without a primary-key value (merges only; they are matched by content). */
+  keylessRecords = 0;
 
   /**
    * @param stored tables of this resource as stored in the dataset (copied; this writer's additions stay
@@ -161,6 +163,7 @@ export class ResourceNormalizer {
     if (pk.length > 0 && pkValues.every((v) => v !== null && v !== undefined)) {
       rowId = rootRowId(this.opts.resource, pkValues);
     } else if (pk.length > 0) {
+      this.keylessRecords++;
       // A merged record without a key value is identified by its content, so a rerun that reads it again does not
       // add it again (a per-load id would duplicate it on every run). Changed content is a new record.
       rowId = md5(`${this.opts.resource}|content|${JSON.stringify(record)}`);
