@@ -211,6 +211,10 @@ function resourcePlan(config: PipelineConfig, env: Env, name: ResourceName, load
       const source = options.incremental?.startDate !== undefined ? `${field}.incremental.startDate` : inc.initialStartEnv;
       throw new ConfigError(`${source} must be a date YYYY-MM-DD, got ${JSON.stringify(startDate)}`);
     }
+    if (startDate > todayUtc(now)) {
+      const source = options.incremental?.startDate !== undefined ? `${field}.incremental.startDate` : inc.initialStartEnv;
+      throw new ConfigError(`${source} is ${startDate}, after today (${todayUtc(now)} UTC): use the first day to load, in the past`);
+    }
     const lookbackDays = options.incremental?.lookbackDays ?? inc.lookbackDays;
     if (!Number.isInteger(lookbackDays) || lookbackDays < 0) {
       throw new ConfigError(`${field}.incremental.lookbackDays must be an integer >= 0, got ${JSON.stringify(lookbackDays)}`);

@@ -131,6 +131,15 @@ describe('environment and config problems', () => {
   });
 });
 
+describe('start date', () => {
+  it('rejects a start date after today instead of quietly loading today only', () => {
+    expect(() => planPipeline({ resources: { logs: true } }, { ...env, SNAPENGAGE_START_DATE: '2099-01-01' })).toThrow(
+      /SNAPENGAGE_START_DATE is 2099-01-01, after today \(\d{4}-\d{2}-\d{2} UTC\): use the first day to load, in the past/,
+    );
+    expect(() => planPipeline({ resources: { logs: { incremental: { startDate: '2099-01-01' } } } }, env)).toThrow(/resources\.logs\.incremental\.startDate is 2099-01-01, after today/);
+  });
+});
+
 describe('primaryKey overrides', () => {
   it('rejects a key field the spec does not declare, unless a map step may set it', () => {
     expect(() => planPipeline({ resources: { logs: { primaryKey: ['nope'] } } }, env)).toThrow(
