@@ -2,54 +2,30 @@
 // Everything here comes from the spec: security schemes, which credential each operation needs, and the
 // `x-snapengage-resource` loading hints with the JSON Schema of each resource's records.
 import {
-  CREDENTIAL_EXTENSION, HTTP_METHODS, IDEMPOTENT_EXTENSION, RESOURCE_EXTENSION, resolveLocalRef, type Json,
+  CREDENTIAL_EXTENSION, HTTP_METHODS, IDEMPOTENT_EXTENSION, pointer, RESOURCE_EXTENSION, type Json,
 } from './validate-spec.js';
+import { derefSchema, locateRecord, resolveLocalRef } from './schema-walk.js';
 
-const MAX_SCHEMA_DEPTH = 32;
+export { derefSchema };
 
-/** Inline every local $ref so the catalog's record schemas stand alone. */
-export function derefSchema(spec: Json, schema: Json, depth = 0): Json {
-  if (depth > MAX_SCHEMA_DEPTH) throw new Error('schema nesting too deep (recursive $ref?)');
-  if (Array.isArray(schema)) return schema.map((s) => derefSchema(spec, s, depth + 1));
-  if (schema === null || typeof schema !== 'object') return schema;
-  if (typeof schema.$ref === 'string') {
-    const { $ref, ...rest } = schema;
-    return derefSchema(spec, { ...resolveLocalRef(spec, $ref), ...rest }, depth + 1);
+/** A problem found while building the catalog, at the JSON pointer of the extension it comes from. */
+export class CatalogError extends Error {
+  constructor(readonly pointer: string, message: string) {
+    super(message);
+    this.name = 'CatalogError';
   }
-  const out: Json = {};
-  for (const [k, v] of Object.entries(schema)) {
-    if (k.startsWith('x-') || k === 'examples' || k === 'example') continue;
-    out[k] = derefSchema(spec, v, depth + 1);
-  }
-  return out;
 }
 
-function successResponse(op: Json): { status: string; schema: Json } {
-  const status = Object.keys(op.responses ?? {}).filter((s) => /^2\d\d$/.test(s)).sort()[0];
-  if (!status) throw new Error('no 2xx response');
-  return { status, schema: op.responses[status]?.content?.['application/json']?.schema ?? {} };
-}
-
-function isArraySchema(s: Json): boolean {
-  const t = s?.type;
-  return t === 'array' || (Array.isArray(t) && t.includes('array'));
-}
-
-/** Follows the data selector through the response schema; returns the record schema and its TS type expression. */
+/** The record schema (every $ref inlined) the data selector reaches, and its TS type expression. */
 function selectRecord(spec: Json, path: string, method: string, op: Json, selector: string): { schema: Json; tsType: string } {
-  const { status, schema } = successResponse(op);
-  let current = derefSchema(spec, schema);
+  const located = locateRecord(spec, op, selector);
+  // validate-spec.ts reported this already, with its line; reached only when the catalog is built unvalidated.
+  if (!located.ok) throw new Error(located.message);
+  const { status, segments, array, record } = located.value;
   let ts = `paths[${JSON.stringify(path)}][${JSON.stringify(method)}]['responses'][${status}]['content']['application/json']`;
-  for (const seg of selector.split('.').filter(Boolean)) {
-    current = current?.properties?.[seg];
-    if (!current) throw new Error(`data selector segment "${seg}" is not in the response schema`);
-    ts = `NonNullable<${ts}>[${JSON.stringify(seg)}]`;
-  }
-  if (isArraySchema(current)) {
-    current = current.items ?? {};
-    ts = `NonNullable<${ts}>[number]`;
-  }
-  return { schema: current, tsType: ts };
+  for (const seg of segments) ts = `NonNullable<${ts}>[${JSON.stringify(seg)}]`;
+  if (array) ts = `NonNullable<${ts}>[number]`;
+  return { schema: derefSchema(spec, record), tsType: ts };
 }
 
 export function buildCatalogSource(spec: Json): string {
@@ -84,7 +60,13 @@ export function buildCatalogSource(spec: Json): string {
         };
         continue;
       }
-      const { schema, tsType } = selectRecord(spec, path, method, op, ext.dataSelector);
+      let selected;
+      try {
+        selected = selectRecord(spec, path, method, op, ext.dataSelector);
+      } catch (err) {
+        throw new CatalogError(pointer('paths', path, method, RESOURCE_EXTENSION, 'dataSelector'), (err as Error).message);
+      }
+      const { schema, tsType } = selected;
       const recordSchema = { ...schema, properties: { ...(schema.properties ?? {}) } };
       for (const field of Object.keys(ext.addFields ?? {})) recordSchema.properties[field] = { type: 'string' };
       const parameters = [...(item.parameters ?? []), ...(op.parameters ?? [])].map((p: Json) => (p.$ref ? resolveLocalRef(spec, p.$ref) : p));

@@ -3,7 +3,7 @@
 import { mkdirSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync, existsSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import openapiTS, { astToString } from 'openapi-typescript';
-import { buildCatalogSource, HEADER } from './catalog.js';
+import { buildCatalogSource, CatalogError, HEADER } from './catalog.js';
 import { loadAndValidateSpec, SpecError } from './validate-spec.js';
 
 export const DEFAULT_SPEC = resolve(import.meta.dirname, '../spec/snapengage.openapi.yaml');
@@ -12,7 +12,7 @@ export const DEFAULT_OUT = resolve(import.meta.dirname, '../generated');
 export type GeneratedFiles = Map<string, string>;
 
 export async function generate(specPath: string = DEFAULT_SPEC): Promise<GeneratedFiles> {
-  const { document } = await loadAndValidateSpec(specPath);
+  const { document, lineOf } = await loadAndValidateSpec(specPath);
   let types: string;
   try {
     // A deep copy: openapi-typescript annotates the object it is given.
@@ -25,7 +25,8 @@ export async function generate(specPath: string = DEFAULT_SPEC): Promise<Generat
   try {
     catalog = buildCatalogSource(document);
   } catch (err) {
-    throw new SpecError([{ file: specPath, pointer: '', message: `catalog: ${(err as Error).message}` }]);
+    const ptr = err instanceof CatalogError ? err.pointer : '';
+    throw new SpecError([{ file: specPath, pointer: ptr, line: ptr ? lineOf(ptr) : undefined, message: `catalog: ${(err as Error).message}` }]);
   }
   const files: GeneratedFiles = new Map();
   files.set('openapi.ts', `${HEADER}\n/* eslint-disable */\n\n${types}`);

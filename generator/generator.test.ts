@@ -138,6 +138,125 @@ describe('generator', () => {
     expect(messages).toContainEqual(expect.stringMatching(/name: resource name "users" is also used by/));
   });
 
+  it('rejects a data selector, next-page path, primary key or cursor field that the response schema lacks, at its line', () => {
+    const bad = readFileSync(DEFAULT_SPEC, 'utf8')
+      .replace('        dataSelector: data\n', '        dataSelector: dta\n')
+      .replace('          nextUrlPath: linkToNextSetOfResults\n', '          nextUrlPath: linkToNextSetOfResultz\n')
+      .replace('          cursorField: created_at_seconds\n', '          cursorField: created_at_second\n')
+      .replace('        primaryKey: [uuid]\n', '        primaryKey: [uuidx]\n')
+      .replace('        primaryKey: [email]\n', '        primaryKey: [email, login]\n');
+    const specPath = join(tmp, 'references.yaml');
+    writeFileSync(specPath, bad);
+    const lines = bad.split('\n');
+    const lineOf = (text: string) => lines.indexOf(text) + 1;
+    const result = runCli(['--spec', specPath, '--out', join(tmp, 'references-out')]);
+    expect(result.status).toBe(1);
+    const logs = '#/paths/~1api~1v2~1{orgId}~1logs/get/x-snapengage-resource';
+    const at = (line: number, pointer: string) => `references.yaml:${line} ${pointer}: `;
+    expect(result.stderr).toContain(at(lineOf('          nextUrlPath: linkToNextSetOfResultz'), `${logs}/paginator/nextUrlPath`)
+      + 'nextUrlPath segment "linkToNextSetOfResultz" is not a property of the 200 response body (#/components/schemas/LogsPage); did you mean "linkToNextSetOfResults"?');
+    expect(result.stderr).toContain(at(lineOf('          cursorField: created_at_second'), `${logs}/incremental/cursorField`)
+      + 'cursor field "created_at_second" is not a property of the record schema (#/components/schemas/Case); did you mean "created_at_seconds"?');
+    expect(result.stderr).toContain(at(lineOf('        primaryKey: [uuidx]'), '#/paths/~1api~1v1~1widget.json/get/x-snapengage-resource/primaryKey/0')
+      + 'primary key field "uuidx" is not a property of the record schema (#/components/schemas/Widget); did you mean "uuid"?');
+    expect(result.stderr).toContain(at(lineOf('        primaryKey: [email, login]'), '#/paths/~1api~1v1~1user.json/get/x-snapengage-resource/primaryKey/1')
+      + 'primary key field "login" is not a property of the record schema (#/components/schemas/User); its properties are "email", "name", "phone", "accountType"');
+    expect(result.stderr).toMatch(new RegExp(`references\\.yaml:${lineOf('        dataSelector: dta')} #/paths/~1public~1api~1v2~1chat~1\\{widgetId\\}~1\\{caseId\\}~1visitorTyping/get/x-snapengage-resource/dataSelector: data selector segment "dta" is not a property of the 200 response body \\(#/components/schemas/VisitorTyping\\); did you mean "data"\\?`));
+    expect(result.stderr).toContain('the spec has 5 problem(s)');
+  });
+
+  it('a primary key from addFields is accepted; a next-page path that cannot hold a URL is not', async () => {
+    const bad = readFileSync(DEFAULT_SPEC, 'utf8')
+      .replace('          nextUrlPath: linkToNextSetOfResults\n', '          nextUrlPath: cases\n')
+      .replace('        primaryKey: [widgetId, caseId]\n', '        primaryKey: [widgetId, caseid]\n');
+    const specPath = join(tmp, 'next-url-type.yaml');
+    writeFileSync(specPath, bad);
+    const err = (await generate(specPath).catch((e: unknown) => e)) as SpecError;
+    expect(err).toBeInstanceOf(SpecError);
+    expect(err.problems.map((p) => `${p.pointer}: ${p.message}`)).toEqual([
+      '#/paths/~1api~1v2~1{orgId}~1logs/get/x-snapengage-resource/paginator/nextUrlPath: "cases" in the 200 response body cannot be a string, so it cannot hold the next page\'s URL',
+      // widgetId and caseId are not in the record schema, they are added by addFields.
+      '#/paths/~1public~1api~1v2~1chat~1{widgetId}~1{caseId}~1visitorTyping/get/x-snapengage-resource/primaryKey/1: primary key field "caseid" is not a property of the record schema nor an addFields field; did you mean "caseId"?',
+    ]);
+  });
+
+  it('follows $ref, allOf and oneOf to the fields the loading hints name', async () => {
+    /** The spec with LogsPage, Case and Widget split into compositions of $refs. */
+    const composed = (source: string) => {
+      const doc = parseDocument(source);
+      const schemas = (name: string) => (doc.getIn(['components', 'schemas', name]) as { toJSON(): unknown }).toJSON();
+      const logsPage = schemas('LogsPage') as { properties: Record<string, unknown> };
+      doc.setIn(['components', 'schemas', 'CaseCore'], schemas('Case'));
+      doc.setIn(['components', 'schemas', 'Case'], { allOf: [{ $ref: '#/components/schemas/CaseCore' }, { type: 'object' }] });
+      doc.setIn(['components', 'schemas', 'PageLink'], { type: 'object', properties: { linkToNextSetOfResults: logsPage.properties.linkToNextSetOfResults } });
+      doc.setIn(['components', 'schemas', 'LogsPage'], {
+        allOf: [{ type: 'object', properties: { cases: logsPage.properties.cases } }, { $ref: '#/components/schemas/PageLink' }],
+      });
+      doc.setIn(['components', 'schemas', 'WidgetCore'], schemas('Widget'));
+      doc.setIn(['components', 'schemas', 'Widget'], { oneOf: [{ $ref: '#/components/schemas/WidgetCore' }, { type: 'null' }] });
+      return doc.toString();
+    };
+    const source = readFileSync(DEFAULT_SPEC, 'utf8');
+    const specPath = join(tmp, 'composed.yaml');
+    writeFileSync(specPath, composed(source));
+    const catalog = (await generate(specPath)).get('catalog.ts')!;
+    expect(catalog).toContain('"nextUrlPath": "linkToNextSetOfResults"');
+    expect(catalog).toContain('"cursorField": "created_at_seconds"');
+
+    // The same typos are still caught through the compositions.
+    writeFileSync(specPath, composed(source
+      .replace('          nextUrlPath: linkToNextSetOfResults\n', '          nextUrlPath: linkToNextSetOfResultz\n')
+      .replace('          cursorField: created_at_seconds\n', '          cursorField: created_at_second\n')
+      .replace('        primaryKey: [uuid]\n', '        primaryKey: [uuidx]\n')));
+    const err = (await generate(specPath).catch((e: unknown) => e)) as SpecError;
+    expect(err).toBeInstanceOf(SpecError);
+    expect(err.problems.map((p) => p.message)).toEqual([
+      expect.stringMatching(/^nextUrlPath segment "linkToNextSetOfResultz" .*did you mean "linkToNextSetOfResults"\?$/),
+      expect.stringMatching(/^cursor field "created_at_second" .*did you mean "created_at_seconds"\?$/),
+      expect.stringMatching(/^primary key field "uuidx" .*did you mean "uuid"\?$/),
+    ]);
+    expect(err.problems.every((p) => p.line !== undefined)).toBe(true);
+  });
+
+  it('reports a JSON Schema violation of the loading hints once, with the allowed values (and not again in its children)', async () => {
+    const bad = readFileSync(DEFAULT_SPEC, 'utf8')
+      .replace(/(        name: widgets\n(?:.*\n)*?)        paginator: \{ type: single_page \}\n/, '$1        paginator: { type: singlepage }\n')
+      .replace('          start: { from: incremental, bound: start }\n', '          start: { from: incremental, bound: begin }\n');
+    const specPath = join(tmp, 'schema-errors.yaml');
+    writeFileSync(specPath, bad);
+    const err = (await generate(specPath).catch((e: unknown) => e)) as SpecError;
+    expect(err).toBeInstanceOf(SpecError);
+    const lines = bad.split('\n');
+    expect(err.problems).toEqual([
+      {
+        file: specPath, line: lines.indexOf('          start: { from: incremental, bound: begin }') + 1,
+        pointer: '#/paths/~1api~1v2~1{orgId}~1logs/get/x-snapengage-resource/params/start/bound',
+        message: 'x-snapengage-resource: must be one of "start", "end"',
+      },
+      {
+        file: specPath, line: lines.indexOf('        paginator: { type: singlepage }') + 1,
+        pointer: '#/paths/~1api~1v1~1widget.json/get/x-snapengage-resource/paginator/type',
+        message: 'x-snapengage-resource: must be one of "next_url", "single_page"',
+      },
+    ]);
+  });
+
+  it('a catalog error points at the extension it comes from, with its line', async () => {
+    // Valid for the checks (the walk stops at the fields it needs), but the catalog cannot inline a recursive record.
+    const doc = parseDocument(readFileSync(DEFAULT_SPEC, 'utf8'));
+    doc.setIn(['components', 'schemas', 'Case', 'properties', 'parentCase'], { $ref: '#/components/schemas/Case' });
+    const specPath = join(tmp, 'recursive.yaml');
+    writeFileSync(specPath, doc.toString());
+    const err = (await generate(specPath).catch((e: unknown) => e)) as SpecError;
+    expect(err).toBeInstanceOf(SpecError);
+    expect(err.problems).toEqual([{
+      file: specPath,
+      line: doc.toString().split('\n').indexOf('        dataSelector: cases') + 1,
+      pointer: '#/paths/~1api~1v2~1{orgId}~1logs/get/x-snapengage-resource/dataSelector',
+      message: expect.stringContaining('catalog: schema nesting too deep'),
+    }]);
+  });
+
   it('--check exits non-zero and lists the stale files', () => {
     const out = join(tmp, 'stale');
     cpSync(DEFAULT_OUT, out, { recursive: true });

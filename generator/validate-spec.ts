@@ -5,7 +5,10 @@ import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { LineCounter, parseDocument, isMap, isSeq, isScalar, type Node as YamlNode } from 'yaml';
 import { createConfig, lintFromString } from '@redocly/openapi-core';
-import Ajv2020 from 'ajv/dist/2020.js';
+import Ajv2020, { type ErrorObject } from 'ajv/dist/2020.js';
+import { checkResponseReferences, resolveLocalRef } from './schema-walk.js';
+
+export { resolveLocalRef };
 
 const require = createRequire(import.meta.url);
 const extensionSchema = require('./resource-extension.schema.json') as object;
@@ -41,6 +44,8 @@ export interface LoadedSpec {
   file: string;
   source: string;
   document: Json;
+  /** Line (1-based) of the node at a JSON pointer, or of its closest existing ancestor. */
+  lineOf(ptr: string): number | undefined;
 }
 
 function escapePointer(segment: string): string {
@@ -97,7 +102,7 @@ export async function loadAndValidateSpec(file: string): Promise<LoadedSpec> {
   }
   if (problems.length === 0) checkResourceExtensions(document, at);
   if (problems.length > 0) throw new SpecError(problems);
-  return { file, source, document };
+  return { file, source, document, lineOf: (ptr) => lineOf(yamlDoc, counter, ptr) };
 }
 
 function checkResourceExtensions(spec: Json, at: (ptr: string, message: string) => void): void {
@@ -112,6 +117,8 @@ function checkResourceExtensions(spec: Json, at: (ptr: string, message: string) 
   }
   const seen = new Map<string, string>();
   const loadable = new Map<string, { ptr: string; ext: Json; op: Json }>();
+  /** Resources whose extension breaks its JSON Schema: reported once, not again as a missing parent. */
+  const invalid = new Set<string>();
   for (const [path, item] of Object.entries<Json>(spec.paths ?? {})) {
     for (const method of HTTP_METHODS) {
       const op = item?.[method];
@@ -128,10 +135,9 @@ function checkResourceExtensions(spec: Json, at: (ptr: string, message: string) 
       if (ext === undefined) continue;
       const extPtr = `${opPtr}/${RESOURCE_EXTENSION}`;
       if (!validate(ext)) {
-        for (const e of validate.errors ?? []) {
-          const extra = e.params && 'additionalProperty' in e.params ? ` (${String(e.params.additionalProperty)})` : '';
-          at(extPtr + e.instancePath, `${RESOURCE_EXTENSION}: ${e.message ?? 'invalid'}${extra}`);
-        }
+        for (const e of schemaErrors(validate.errors ?? [])) at(extPtr + e.instancePath, `${RESOURCE_EXTENSION}: ${e.message}`);
+        const name: unknown = (ext as Json)?.name;
+        if (typeof name === 'string') invalid.add(name);
         continue;
       }
       if (seen.has(ext.name)) at(`${extPtr}/name`, `resource name "${ext.name}" is also used by ${seen.get(ext.name)}`);
@@ -147,6 +153,11 @@ function checkResourceExtensions(spec: Json, at: (ptr: string, message: string) 
     }
   }
   for (const { ptr, ext, op } of loadable.values()) {
+    try {
+      for (const p of checkResponseReferences(spec, op, ext)) at(ptr + p.pointer, p.message);
+    } catch (err) {
+      at(ptr, `cannot follow the response schema: ${(err as Error).message}`);
+    }
     const declared = new Map<string, Json>();
     for (const p of op.parameters) {
       const param = p.$ref ? resolveLocalRef(spec, p.$ref) : p;
@@ -169,8 +180,8 @@ function checkResourceExtensions(spec: Json, at: (ptr: string, message: string) 
       }
     }
     if (ext.parent !== undefined) {
-      if (!loadable.has(ext.parent)) at(`${ptr}/parent`, `parent "${ext.parent}" is not a loadable resource`);
-      else if (ext.parent === ext.name) at(`${ptr}/parent`, 'a resource cannot be its own parent');
+      if (ext.parent === ext.name) at(`${ptr}/parent`, 'a resource cannot be its own parent');
+      else if (!loadable.has(ext.parent) && !invalid.has(ext.parent)) at(`${ptr}/parent`, `parent "${ext.parent}" is not a loadable resource`);
     }
     for (const [field, add] of Object.entries<Json>(ext.addFields ?? {})) {
       if (!declared.has(add.param)) at(`${ptr}/addFields/${escapePointer(field)}`, `"${add.param}" is not a parameter of the operation`);
@@ -178,7 +189,77 @@ function checkResourceExtensions(spec: Json, at: (ptr: string, message: string) 
   }
 }
 
-export function resolveLocalRef(spec: Json, ref: string): Json {
-  if (!ref.startsWith('#/')) throw new Error(`only local $refs are supported, got ${ref}`);
-  return ref.slice(2).split('/').reduce((node: Json, seg) => node?.[seg.replace(/~1/g, '/').replace(/~0/g, '~')], spec);
+/** Whether ajv error `e` was found while checking the schema and value of error `outer`. */
+function isInside(e: ErrorObject, outer: ErrorObject): boolean {
+  return e.schemaPath.startsWith(`${outer.schemaPath}/`)
+    && (e.instancePath === outer.instancePath || e.instancePath.startsWith(`${outer.instancePath}/`));
+}
+
+/**
+ * The JSON Schema errors as a reader wants them: ajv reports every failed oneOf branch, so a wrong
+ * `paginator.type` would read "must be equal to constant" once per branch without saying which constants.
+ * Here a branch whose discriminator (a `const` on one of the value's own properties, like `type` or `from`)
+ * rejects the value is dropped when another branch was meant; when none was meant, the discriminator gets one
+ * error listing the allowed values. Messages name the allowed values, and each distinct problem appears once.
+ */
+export function schemaErrors(errors: readonly ErrorObject[]): { instancePath: string; message: string }[] {
+  let kept = [...errors];
+  const merged = new Map<ErrorObject, unknown[]>();
+  const composites = errors.filter((e) => e.keyword === 'oneOf' || e.keyword === 'anyOf')
+    .sort((a, b) => a.schemaPath.length - b.schemaPath.length);
+  for (const outer of composites) {
+    if (!kept.includes(outer)) continue;
+    const inside = kept.filter((e) => isInside(e, outer));
+    if (inside.length === 0) continue;
+    const branches = new Map<string, ErrorObject[]>();
+    for (const e of inside) {
+      const branch = e.schemaPath.slice(outer.schemaPath.length + 1).split('/')[0] ?? '';
+      branches.set(branch, [...(branches.get(branch) ?? []), e]);
+    }
+    const discriminator = (e: ErrorObject) => e.keyword === 'const'
+      && e.instancePath.startsWith(`${outer.instancePath}/`) && !e.instancePath.slice(outer.instancePath.length + 1).includes('/');
+    const meant = [...branches.values()].filter((errs) => !errs.some(discriminator));
+    let keep: ErrorObject[];
+    if (meant.length === 1) {
+      keep = meant[0]!;
+    } else if (meant.length === 0 && inside.some(discriminator)) {
+      // No branch was meant: one error on the discriminator with every allowed value.
+      const first = inside.find(discriminator)!;
+      const allowed = [...new Set(inside.filter((e) => discriminator(e) && e.instancePath === first.instancePath)
+        .map((e) => (e.params as { allowedValue: unknown }).allowedValue))];
+      merged.set(first, allowed);
+      keep = [first];
+    } else if (inside.every((e) => e.keyword === 'required' && e.instancePath === outer.instancePath)) {
+      // e.g. a parent param with neither `field` nor `param`: one message naming the alternatives.
+      const names = inside.map((e) => `'${(e.params as { missingProperty: string }).missingProperty}'`);
+      merged.set(outer, names);
+      keep = [outer];
+    } else {
+      keep = [...inside, outer];
+    }
+    kept = kept.filter((e) => (e !== outer && !inside.includes(e)) || keep.includes(e));
+  }
+  // "must match "then" schema" only repeats the errors of the `then` branch, which are reported themselves.
+  if (kept.some((e) => e.keyword !== 'if')) kept = kept.filter((e) => e.keyword !== 'if');
+  const out = new Map<string, { instancePath: string; message: string }>();
+  for (const e of kept) {
+    const message = describeError(e, merged.get(e));
+    out.set(`${e.instancePath} ${message}`, { instancePath: e.instancePath, message });
+  }
+  return [...out.values()];
+}
+
+function describeError(e: ErrorObject, merged: unknown[] | undefined): string {
+  const params = e.params as Record<string, unknown>;
+  const list = (values: unknown[]) => values.map((v) => JSON.stringify(v)).join(', ');
+  if (merged && (e.keyword === 'oneOf' || e.keyword === 'anyOf')) return `must have exactly one of the properties ${merged.join(', ')}`;
+  if (merged) return merged.length === 1 ? `must be ${list(merged)}` : `must be one of ${list(merged)}`;
+  switch (e.keyword) {
+    case 'const': return `must be ${JSON.stringify(params.allowedValue)}`;
+    case 'enum': return `must be one of ${list(params.allowedValues as unknown[])}`;
+    case 'additionalProperties': return `${e.message ?? 'must NOT have additional properties'} (${String(params.additionalProperty)})`;
+    case 'oneOf':
+      return Array.isArray(params.passingSchemas) ? 'matches more than one of the alternatives; it must match exactly one' : (e.message ?? 'invalid');
+    default: return e.message ?? 'invalid';
+  }
 }

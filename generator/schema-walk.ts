@@ -1,0 +1,215 @@
+// Walks the response schemas of the spec along the dot paths of the `x-snapengage-resource` loading hints
+// (dataSelector, paginator.nextUrlPath, primaryKey, incremental.cursorField). One walker serves both the
+// cross-checks of validate-spec.ts and the record schemas of the catalog, so what is checked is what is generated.
+// Local $refs are followed lazily (a recursive schema is fine as long as the path is finite); a property declared
+// in an allOf/anyOf/oneOf branch counts as a property of the schema.
+import type { Json } from './validate-spec.js';
+
+const MAX_SCHEMA_DEPTH = 32;
+const COMPOSITIONS = ['allOf', 'anyOf', 'oneOf'] as const;
+
+export function resolveLocalRef(spec: Json, ref: string): Json {
+  if (!ref.startsWith('#/')) throw new Error(`only local $refs are supported, got ${ref}`);
+  return ref.slice(2).split('/').reduce((node: Json, seg) => node?.[seg.replace(/~1/g, '/').replace(/~0/g, '~')], spec);
+}
+
+/** Inline every local $ref so the catalog's record schemas stand alone. */
+export function derefSchema(spec: Json, schema: Json, depth = 0): Json {
+  if (depth > MAX_SCHEMA_DEPTH) throw new Error('schema nesting too deep (recursive $ref?)');
+  if (Array.isArray(schema)) return schema.map((s) => derefSchema(spec, s, depth + 1));
+  if (schema === null || typeof schema !== 'object') return schema;
+  if (typeof schema.$ref === 'string') {
+    const { $ref, ...rest } = schema;
+    return derefSchema(spec, { ...resolveLocalRef(spec, $ref), ...rest }, depth + 1);
+  }
+  const out: Json = {};
+  for (const [k, v] of Object.entries(schema)) {
+    if (k.startsWith('x-') || k === 'examples' || k === 'example') continue;
+    out[k] = derefSchema(spec, v, depth + 1);
+  }
+  return out;
+}
+
+/** The schema with its $ref (and that one's $ref…) merged in, as derefSchema merges it; `refs` collects them. */
+function resolveRefs(spec: Json, schema: Json, refs?: string[]): Json {
+  let node = schema;
+  for (let hops = 0; node !== null && typeof node === 'object' && typeof node.$ref === 'string'; hops++) {
+    if (hops > MAX_SCHEMA_DEPTH) throw new Error('schema nesting too deep (recursive $ref?)');
+    const { $ref, ...rest } = node;
+    refs?.push($ref);
+    node = { ...resolveLocalRef(spec, $ref), ...rest };
+  }
+  return node;
+}
+
+/** The (unresolved) schema of property `name`, looking into allOf/anyOf/oneOf branches; undefined when undeclared. */
+export function propertyOf(spec: Json, schema: Json, name: string, depth = 0): Json | undefined {
+  if (depth > MAX_SCHEMA_DEPTH) throw new Error('schema nesting too deep (recursive $ref?)');
+  const s = resolveRefs(spec, schema);
+  if (s === null || typeof s !== 'object') return undefined;
+  if (s.properties && typeof s.properties === 'object' && Object.hasOwn(s.properties, name)) return s.properties[name];
+  for (const keyword of COMPOSITIONS) {
+    if (!Array.isArray(s[keyword])) continue;
+    const found = s[keyword].map((b: Json) => propertyOf(spec, b, name, depth + 1)).filter((b: Json) => b !== undefined);
+    if (found.length === 1) return found[0];
+    if (found.length > 1) return keyword === 'allOf' ? { allOf: found } : { anyOf: found };
+  }
+  return undefined;
+}
+
+/** Every property name the schema declares, allOf/anyOf/oneOf branches included. */
+function propertyNames(spec: Json, schema: Json, depth = 0, names = new Set<string>()): Set<string> {
+  if (depth > MAX_SCHEMA_DEPTH) return names;
+  const s = resolveRefs(spec, schema);
+  if (s === null || typeof s !== 'object') return names;
+  for (const name of Object.keys(s.properties ?? {})) names.add(name);
+  for (const keyword of COMPOSITIONS) {
+    if (Array.isArray(s[keyword])) for (const b of s[keyword]) propertyNames(spec, b, depth + 1, names);
+  }
+  return names;
+}
+
+/** Whether a value of the schema may be a string (a schema that says nothing may be anything). */
+function mayBeString(spec: Json, schema: Json, depth = 0): boolean {
+  if (depth > MAX_SCHEMA_DEPTH) return true;
+  const s = resolveRefs(spec, schema);
+  if (s === false) return false;
+  if (s === null || typeof s !== 'object') return true;
+  if (s.type !== undefined && !(Array.isArray(s.type) ? s.type : [s.type]).includes('string')) return false;
+  if ('const' in s && typeof s.const !== 'string') return false;
+  if (Array.isArray(s.enum) && !s.enum.some((v: unknown) => typeof v === 'string')) return false;
+  if (Array.isArray(s.allOf) && !s.allOf.every((b: Json) => mayBeString(spec, b, depth + 1))) return false;
+  for (const keyword of ['anyOf', 'oneOf'] as const) {
+    if (Array.isArray(s[keyword]) && !s[keyword].some((b: Json) => mayBeString(spec, b, depth + 1))) return false;
+  }
+  return true;
+}
+
+function isArraySchema(s: Json): boolean {
+  const t = s?.type;
+  return t === 'array' || (Array.isArray(t) && t.includes('array'));
+}
+
+function editDistance(a: string, b: string): number {
+  let prev = Array.from({ length: b.length + 1 }, (_, j) => j);
+  for (let i = 1; i <= a.length; i++) {
+    const row = [i];
+    for (let j = 1; j <= b.length; j++) row[j] = Math.min(prev[j]! + 1, row[j - 1]! + 1, prev[j - 1]! + (a[i - 1] === b[j - 1] ? 0 : 1));
+    prev = row;
+  }
+  return prev[b.length]!;
+}
+
+/** `"<what>" is not a property of <where> (<$ref>); did you mean …? | its properties are …` */
+function notAProperty(spec: Json, what: string, name: string, schema: Json, where: string, added: string[] = []): string {
+  const refs: string[] = [];
+  resolveRefs(spec, schema, refs);
+  const names = [...propertyNames(spec, schema), ...added];
+  const near = names
+    .map((n) => ({ n, d: n.toLowerCase() === name.toLowerCase() ? 0 : editDistance(n, name) }))
+    .filter(({ d }) => d <= Math.min(2, Math.floor(name.length / 3)) || d === 0)
+    .sort((x, y) => x.d - y.d)[0]?.n;
+  const ref = refs.at(-1);
+  let message = `${what} "${name}" is not a property of ${where}${ref ? ` (${ref})` : ''}`;
+  if (added.length > 0) message += ' nor an addFields field';
+  if (near !== undefined) message += `; did you mean "${near}"?`;
+  else if (names.length === 0) message += '; it declares no properties';
+  else {
+    const shown = names.slice(0, 15).map((n) => `"${n}"`).join(', ');
+    message += `; its properties are ${shown}${names.length > 15 ? `, … (${names.length} in all)` : ''}`;
+  }
+  return message;
+}
+
+export interface SuccessResponse {
+  status: string;
+  /** The application/json schema of the first 2xx response, unresolved ({} when it has none). */
+  schema: Json;
+}
+
+export function successResponse(op: Json): SuccessResponse | undefined {
+  const status = Object.keys(op.responses ?? {}).filter((s) => /^2\d\d$/.test(s)).sort()[0];
+  if (!status) return undefined;
+  return { status, schema: op.responses[status]?.content?.['application/json']?.schema ?? {} };
+}
+
+type Walk = { ok: true; schema: Json } | { ok: false; message: string };
+
+/** Follows a dot path of properties from `schema`; `what` names one segment and `where` the root in messages. */
+function walkPath(spec: Json, schema: Json, path: string, what: string, where: string): Walk {
+  let current = schema;
+  const segments = path.split('.').filter(Boolean);
+  for (const [i, seg] of segments.entries()) {
+    const next = propertyOf(spec, current, seg);
+    if (next === undefined) {
+      const at = i === 0 ? where : `${where} at "${segments.slice(0, i).join('.')}"`;
+      return { ok: false, message: notAProperty(spec, what, seg, current, at) };
+    }
+    current = next;
+  }
+  return { ok: true, schema: current };
+}
+
+export interface RecordLocation {
+  status: string;
+  /** Property names along the data selector. */
+  segments: string[];
+  /** Whether the selected value is an array of records (else it is one record). */
+  array: boolean;
+  /** Schema of one record, unresolved; derefSchema it for a standalone copy. */
+  record: Json;
+}
+
+/** Follows the data selector through the success response's schema to the schema of one record. */
+export function locateRecord(spec: Json, op: Json, dataSelector: string): { ok: true; value: RecordLocation } | { ok: false; message: string } {
+  const response = successResponse(op);
+  if (!response) return { ok: false, message: 'the operation has no 2xx response to load records from' };
+  const walk = walkPath(spec, response.schema, dataSelector, 'data selector segment', `the ${response.status} response body`);
+  if (!walk.ok) return walk;
+  const resolved = resolveRefs(spec, walk.schema);
+  const array = isArraySchema(resolved);
+  return {
+    ok: true,
+    value: { status: response.status, segments: dataSelector.split('.').filter(Boolean), array, record: array ? (resolved.items ?? {}) : walk.schema },
+  };
+}
+
+export interface ReferenceProblem {
+  /** JSON pointer inside the operation's x-snapengage-resource extension, e.g. `/primaryKey/0`. */
+  pointer: string;
+  message: string;
+}
+
+/**
+ * Checks the loading hints of a loadable resource that name parts of its response: dataSelector and
+ * paginator.nextUrlPath (dot paths into the response body), primaryKey and incremental.cursorField (fields of
+ * one record, or fields the extension adds with addFields). A typo in any of them would silently lose data.
+ */
+export function checkResponseReferences(spec: Json, op: Json, ext: Json): ReferenceProblem[] {
+  const problems: ReferenceProblem[] = [];
+  const response = successResponse(op);
+  if (!response) return [{ pointer: '', message: 'a loadable resource needs a 2xx response to load records from' }];
+  const located = locateRecord(spec, op, ext.dataSelector);
+  if (!located.ok) problems.push({ pointer: '/dataSelector', message: located.message });
+  if (ext.paginator?.type === 'next_url') {
+    const where = `the ${response.status} response body`;
+    const walk = walkPath(spec, response.schema, ext.paginator.nextUrlPath, 'nextUrlPath segment', where);
+    if (!walk.ok) problems.push({ pointer: '/paginator/nextUrlPath', message: walk.message });
+    else if (!mayBeString(spec, walk.schema)) {
+      problems.push({ pointer: '/paginator/nextUrlPath', message: `"${ext.paginator.nextUrlPath}" in ${where} cannot be a string, so it cannot hold the next page's URL` });
+    }
+  }
+  if (!located.ok) return problems;
+  const { record } = located.value;
+  const added = Object.keys(ext.addFields ?? {});
+  const isField = (name: string) => added.includes(name) || propertyOf(spec, record, name) !== undefined;
+  const recordWhere = 'the record schema';
+  for (const [i, field] of (ext.primaryKey as string[]).entries()) {
+    if (!isField(field)) problems.push({ pointer: `/primaryKey/${i}`, message: notAProperty(spec, 'primary key field', field, record, recordWhere, added) });
+  }
+  const cursor = ext.incremental?.cursorField;
+  if (typeof cursor === 'string' && !isField(cursor)) {
+    problems.push({ pointer: '/incremental/cursorField', message: notAProperty(spec, 'cursor field', cursor, record, recordWhere, added) });
+  }
+  return problems;
+}
