@@ -1,11 +1,13 @@
 import { defineConfig } from 'vitest/config';
 import { defaultServerConditions } from 'vite';
 
-// Tests run against the TypeScript sources of the workspace packages (the "source" export condition),
-// so `npm test` never depends on a stale dist/. Spawned CLIs use the built dist/ (npm install builds it).
+// Tests run against the TypeScript sources of the workspace packages (the "snapengage-source" export condition),
+// so `npm test` never depends on a stale dist/. Spawned CLIs use the built dist/ (npm install builds it). The
+// condition has a name of our own: a consumer resolving a generic "source" condition must get dist/, because the
+// sources import this repo's generated/, which is not in the packages.
 export default defineConfig({
-  resolve: { conditions: ['source', ...defaultServerConditions] },
-  ssr: { resolve: { conditions: ['source', ...defaultServerConditions] } },
+  resolve: { conditions: ['snapengage-source', ...defaultServerConditions] },
+  ssr: { resolve: { conditions: ['snapengage-source', ...defaultServerConditions] } },
   test: {
     include: ['packages/*/test/**/*.test.ts', 'test/**/*.test.ts', 'generator/**/*.test.ts'],
     testTimeout: 60_000,

@@ -76,7 +76,7 @@ describe('DuckDBDestination across processes', () => {
         await w.commit({ round });
       }
     `);
-    child = spawn(process.execPath, ['--conditions=source', '--import', 'tsx', script, dbPath, resourceFile], {
+    child = spawn(process.execPath, ['--conditions=snapengage-source', '--import', 'tsx', script, dbPath, resourceFile], {
       cwd: packageDir,
       stdio: ['ignore', 'pipe', 'pipe'],
     });

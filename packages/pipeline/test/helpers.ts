@@ -104,7 +104,7 @@ export function runCli(args: string[], options: { env?: Record<string, string>; 
 
 export function spawnCli(args: string[], options: { env?: Record<string, string>; cwd?: string } = {}) {
   const env: Record<string, string> = { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '', ...options.env };
-  return spawn(process.execPath, ['--conditions=source', '--import', TSX_LOADER, CLI_SOURCE, ...args], {
+  return spawn(process.execPath, ['--conditions=snapengage-source', '--import', TSX_LOADER, CLI_SOURCE, ...args], {
     cwd: options.cwd ?? PACKAGE_DIR,
     env,
     stdio: ['ignore', 'pipe', 'pipe'],
