@@ -1,11 +1,11 @@
 // Flag mode and hostile input: the built CLI spawned with a non-TTY stdin into temp dirs, as CI or an agent runs it.
-import { spawnSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync, existsSync, readdirSync } from 'node:fs';
+import { spawn, spawnSync } from 'node:child_process';
+import { chmodSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseEnv } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ensureCliBuilt, listTree, pipelineResources, runCli } from '../packages/create-snapengage-pipeline/test/helpers.js';
+import { cliPath, ensureCliBuilt, listTree, pipelineResources, runCli } from '../packages/create-snapengage-pipeline/test/helpers.js';
 
 let cwd: string;
 
@@ -31,17 +31,29 @@ describe('flag mode', () => {
     const pkg = JSON.parse(readFileSync(join(dir, 'package.json'), 'utf8'));
     expect(pkg.name).toBe('flags-one');
     expect(Object.keys(pkg.scripts)).toEqual(['start', 'show', 'check', 'test']);
-    expect(Object.keys(parseEnv(readFileSync(join(dir, '.env.example'), 'utf8'))).sort()).toEqual(
-      ['SNAPENGAGE_API_TOKEN', 'SNAPENGAGE_EMAIL', 'SNAPENGAGE_ORG_ID', 'SNAPENGAGE_PROVISIONING_KEY', 'SNAPENGAGE_START_DATE', 'SNAPENGAGE_WIDGET_ID'],
+    // The start date in src/pipeline.ts wins over SNAPENGAGE_START_DATE, so .env.example does not offer the variable
+    // and says why; the README says where the date lives.
+    const envExample = readFileSync(join(dir, '.env.example'), 'utf8');
+    expect(Object.keys(parseEnv(envExample)).sort()).toEqual(
+      ['SNAPENGAGE_API_TOKEN', 'SNAPENGAGE_EMAIL', 'SNAPENGAGE_ORG_ID', 'SNAPENGAGE_PROVISIONING_KEY', 'SNAPENGAGE_WIDGET_ID'],
     );
+    expect(envExample).toMatch(/^# The first day to load \(2025-04-01\) is set in src\/pipeline\.ts .*\n# which wins over SNAPENGAGE_START_DATE/m);
+    expect(readFileSync(join(dir, 'README.md'), 'utf8')).toMatch(/first run loads from `2025-04-01`, set as `incremental\.startDate` in `src\/pipeline\.ts`; it wins\nover `SNAPENGAGE_START_DATE`/);
+    expect(readFileSync(join(dir, 'AGENTS.md'), 'utf8')).toContain('`incremental.startDate` (wins over `SNAPENGAGE_START_DATE`)');
     expect(existsSync(join(dir, '.env'))).toBe(false);
   });
 
-  it('--yes takes the defaults: logs into ./snapengage-pipeline', () => {
+  it('--yes takes the defaults: logs into ./snapengage-pipeline, its start date from SNAPENGAGE_START_DATE', () => {
     const sub = mkdtempSync(join(cwd, 'yes-'));
     const run = runCli(['--yes', '--no-install', '--no-git'], sub);
     expect(run.status).toBe(0);
-    expect(pipelineResources(readFileSync(join(sub, 'snapengage-pipeline/src/pipeline.ts'), 'utf8'))).toEqual(['logs']);
+    const source = readFileSync(join(sub, 'snapengage-pipeline/src/pipeline.ts'), 'utf8');
+    expect(pipelineResources(source)).toEqual(['logs']);
+    // No start date in the config: the variable decides, so it is offered.
+    expect(source).not.toContain('startDate');
+    const envExample = readFileSync(join(sub, 'snapengage-pipeline/.env.example'), 'utf8');
+    expect(Object.keys(parseEnv(envExample))).toContain('SNAPENGAGE_START_DATE');
+    expect(envExample).not.toContain('The first day to load (');
   });
 
   it('adds the parent of a child resource', () => {
@@ -118,10 +130,82 @@ describe('hostile input', () => {
     expect(existsSync(join(dir, 'src/pipeline.ts'))).toBe(true);
   });
 
+  it('refuses a directory that leads out of the cwd through a symlink, even with --overwrite', () => {
+    const elsewhere = mkdtempSync(join(tmpdir(), 'scaffold-outside-'));
+    try {
+      writeFileSync(join(elsewhere, 'keep.txt'), 'not yours');
+      symlinkSync(elsewhere, join(cwd, 'linkdir'));
+      refused(['linkdir', ...flags, '--overwrite'], /"linkdir" leads through a symlink to .*scaffold-outside-.*, outside the current directory; pass a real directory inside/);
+      refused(['linkdir/inner-proj', ...flags], /"linkdir\/inner-proj" leads through a symlink to .*inner-proj, outside the current directory/);
+      expect(readdirSync(elsewhere)).toEqual(['keep.txt']);
+      // A link to a missing place would be created by writing through it.
+      symlinkSync(join(elsewhere, 'gone'), join(cwd, 'dangling'));
+      refused(['dangling', ...flags], /"dangling" goes through .*dangling, a symlink to a missing path/);
+      expect(existsSync(join(elsewhere, 'gone'))).toBe(false);
+    } finally {
+      rmSync(join(cwd, 'linkdir'), { force: true });
+      rmSync(join(cwd, 'dangling'), { force: true });
+      rmSync(elsewhere, { recursive: true, force: true });
+    }
+  });
+
+  it('follows a symlink that stays inside the cwd', () => {
+    mkdirSync(join(cwd, 'real-inner'));
+    symlinkSync(join(cwd, 'real-inner'), join(cwd, 'inner-link'));
+    const run = runCli(['inner-link', ...flags], cwd);
+    expect(run.status, run.stderr).toBe(0);
+    expect(existsSync(join(cwd, 'real-inner/src/pipeline.ts'))).toBe(true);
+  });
+
   it('rejects unknown flags and bad dates with one line', () => {
     refused(['x-name', ...flags, '--frobnicate'], /Unknown option '--frobnicate'/);
     refused(['x-name', ...flags, '--start-date', '2025-13-01'], /--start-date "2025-13-01" is not a date/);
     refused(['x-name', ...flags, '--packages', 'no-such-dir'], /--packages no-such-dir: no such directory/);
+  });
+});
+
+describe('after the project is written', () => {
+  it('exits 1 when the install fails, keeping the project and saying how to finish', () => {
+    // A package manager that fails like an offline `npm install`, first on PATH; nothing touches the network.
+    const bin = mkdtempSync(join(tmpdir(), 'scaffold-fake-npm-'));
+    try {
+      writeFileSync(join(bin, 'npm'), `#!/bin/sh\npwd > "${bin}/ran-in"\necho "$@" > "${bin}/args"\necho 'npm error network offline' >&2\nexit 1\n`);
+      chmodSync(join(bin, 'npm'), 0o755);
+      const run = runCli(['install-fails', '--resources', 'users', '--install', '--no-git'], cwd, { PATH: bin, npm_config_user_agent: 'npm/10.8.2 node/v20' });
+      expect(run.status, run.stdout + run.stderr).toBe(1);
+      expect(readFileSync(join(bin, 'ran-in'), 'utf8').trim()).toBe(join(cwd, 'install-fails'));
+      expect(readFileSync(join(bin, 'args'), 'utf8').trim()).toBe('install --no-fund --no-audit');
+      expect(run.stderr.trim().split('\n').at(-1)).toBe(
+        `error npm install failed (exit 1); the project was created in ${join(cwd, 'install-fails')}: finish with \`cd install-fails && npm install\``,
+      );
+      expect(run.stdout).toMatch(/Created, but the install failed\. Next:\n  cd install-fails\n  npm install\n/);
+      expect(pipelineResources(readFileSync(join(cwd, 'install-fails/src/pipeline.ts'), 'utf8'))).toEqual(['users']);
+
+      // A package manager that is not installed at all fails the same way.
+      const missing = runCli(['install-missing', '--resources', 'users', '--install', '--no-git'], cwd, { PATH: bin, npm_config_user_agent: 'pnpm/9.0.0 node/v20' });
+      expect(missing.status, missing.stdout + missing.stderr).toBe(1);
+      expect(missing.stderr).toMatch(/^error could not run pnpm: .*ENOENT; the project was created in .*install-missing: finish with `cd install-missing && pnpm install`\n$/);
+      expect(existsSync(join(cwd, 'install-missing/src/pipeline.ts'))).toBe(true);
+    } finally {
+      rmSync(bin, { recursive: true, force: true });
+    }
+  });
+
+  it('a reader that closes stdout early (`| head -1`) gets no EPIPE stack, and the exit code stays 0', async () => {
+    const child = spawn(process.execPath, [cliPath, 'piped', '--resources', 'users', '--no-install', '--no-git'], {
+      cwd,
+      stdio: ['ignore', 'pipe', 'pipe'],
+      env: { ...process.env, NO_COLOR: '1' },
+      timeout: 60_000,
+    });
+    // Closed before the CLI has started, so its first line already hits a closed pipe.
+    child.stdout.destroy();
+    let stderr = '';
+    child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+    const [code, signal] = await new Promise<[number | null, NodeJS.Signals | null]>((resolve) => child.on('close', (c, s) => resolve([c, s])));
+    expect(stderr).toBe('');
+    expect([code, signal]).toEqual([0, null]);
+    expect(existsSync(join(cwd, 'piped/src/pipeline.ts'))).toBe(true);
   });
 });
 

@@ -1,12 +1,12 @@
 // Interactive mode: the real @clack/prompts questions, driven through injected streams that claim to be a TTY.
-import { spawnSync } from 'node:child_process';
+import { spawnSync, type SpawnSyncOptions } from 'node:child_process';
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseEnv } from 'node:util';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { main } from '../packages/create-snapengage-pipeline/src/index.js';
-import { CTRL_C, DOWN, ENTER, fakeTerminal, pipelineResources } from '../packages/create-snapengage-pipeline/test/helpers.js';
+import { cliPath, CTRL_C, DOWN, ENTER, ensureCliBuilt, fakeTerminal, pipelineResources } from '../packages/create-snapengage-pipeline/test/helpers.js';
 
 let cwd: string;
 beforeEach(() => {
@@ -86,6 +86,45 @@ describe('interactive prompts', () => {
     await term.answer('Which resources', CTRL_C);
     expect(await done).toBe(1);
     expect(term.output()).toContain('nothing was written');
+    expect(readdirSync(cwd)).toEqual([]);
+  });
+});
+
+describe('--interactive when the input ends (stdin from /dev/null or a finished pipe)', () => {
+  beforeAll(() => ensureCliBuilt());
+
+  const HIDE = '\x1b[?25l';
+  const SHOW = '\x1b[?25h';
+  const message = 'error input ended before every question was answered; nothing was written. Pass the answers as flags (see --help) or --yes for the defaults\n';
+
+  it.each<[string, SpawnSyncOptions]>([
+    ['/dev/null', { stdio: ['ignore', 'pipe', 'pipe'] }],
+    ['a pipe that sends one line and ends', { input: '\n' }],
+  ])('stdin from %s: exits 1 with one line, the cursor shown again, nothing written', (_label, stdin) => {
+    const run = spawnSync(process.execPath, [cliPath, '--interactive'], {
+      ...stdin,
+      cwd,
+      encoding: 'utf8',
+      env: { ...process.env, NO_COLOR: '1' },
+      timeout: 30_000,
+    });
+    expect(run.stderr).toBe(message);
+    expect(run.status).toBe(1);
+    // A prompt was drawn (and hid the cursor); the last cursor command shows it again.
+    expect(run.stdout).toContain('Project directory?');
+    expect(run.stdout.lastIndexOf(SHOW)).toBeGreaterThan(run.stdout.lastIndexOf(HIDE));
+    expect(run.stdout.lastIndexOf(HIDE)).toBeGreaterThanOrEqual(0);
+    expect(readdirSync(cwd)).toEqual([]);
+  });
+
+  it('input ending after some answers cancels at the next question', async () => {
+    const term = fakeTerminal();
+    const done = main({ argv: ['--no-install', '--no-git'], env: {}, cwd, stdin: term.stdin, stdout: term.stdout, stderr: term.stderr });
+    await term.answer('Project directory?', 'half-answered', ENTER);
+    await term.answer('Which resources');
+    term.stdin.end();
+    expect(await done).toBe(1);
+    expect(term.errors()).toBe(message);
     expect(readdirSync(cwd)).toEqual([]);
   });
 });

@@ -8,3 +8,10 @@ export class CancelledError extends Error {
     super('cancelled; nothing was written');
   }
 }
+
+/** Standard input ended while a question was open (`</dev/null`, `echo |`): nobody can answer, so it is a cancel. */
+export class InputEndedError extends Error {
+  constructor() {
+    super('input ended before every question was answered; nothing was written. Pass the answers as flags (see --help) or --yes for the defaults');
+  }
+}

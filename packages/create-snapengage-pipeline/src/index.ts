@@ -9,4 +9,4 @@ export { dependencySpecs, findTarball, THIRD_PARTY } from './dependencies.js';
 export { resolveTarget, checkPackageName, checkTargetFree, TargetError, type Target } from './target.js';
 export { formatEnvValue, renderDotEnv } from './env-file.js';
 export { askWithClack, type AskAnswers, type PromptContext } from './prompts.js';
-export { UserError, CancelledError } from './errors.js';
+export { UserError, CancelledError, InputEndedError } from './errors.js';

@@ -1,10 +1,11 @@
 // The CLI flow, free of process globals so tests can run it in-process with fake streams. Exit codes: 0 done,
-// 1 cancelled or a step failed, 2 bad usage (unknown flag, invalid name or path, missing answer without a TTY).
+// 1 cancelled, input ended at a question, or a step failed (a failed install leaves the project created),
+// 2 bad usage (unknown flag, invalid name or path, missing answer without a TTY).
 import type { Readable, Writable } from 'node:stream';
 import pc from 'picocolors';
 import { loadCatalog, withParents, type ResourceChoice } from './catalog.js';
 import { ownVersion, packagesDirPath } from './dependencies.js';
-import { CancelledError, UserError } from './errors.js';
+import { CancelledError, InputEndedError, UserError } from './errors.js';
 import { helpText, resolveOptions, type Answers } from './options.js';
 import { installDependencies, initGit } from './post-create.js';
 import type { AskAnswers } from './prompts.js';
@@ -84,9 +85,11 @@ export async function main(io: MainIo): Promise<number> {
     say(`Created ${target.path} (${files.size} files) loading ${loaded.join(', ')}.`);
 
     let installed = false;
+    let installFailure: string | null = null;
     if (answers.install) {
       const step = installDependencies(target.path, resolved.packageManager, ['ignore', io.stdout === process.stdout ? 'inherit' : 'pipe', 'inherit']);
-      say(step.ok ? step.message : pc.yellow(step.message));
+      if (step.ok) say(step.message);
+      else installFailure = step.message;
       installed = step.ok;
     }
     if (answers.git) {
@@ -96,17 +99,24 @@ export async function main(io: MainIo): Promise<number> {
 
     const pm = packageManagerCommands(resolved.packageManager);
     const relative = target.path === io.cwd ? '.' : target.path.slice(io.cwd.length + 1);
+    const cd = relative === '.' ? null : `cd ${shellWord(relative)}`;
     const next = [
-      relative === '.' ? null : `cd ${relative}`,
+      cd,
       installed ? null : pm.install,
       answers.credentials ? null : 'cp .env.example .env   # then fill in the values',
       resolved.packageManager === 'npm' ? 'npm start' : `${pm.run} start`,
     ].filter((s): s is string => s !== null);
-    const message = `Done. Next:\n  ${next.join('\n  ')}`;
+    const message = `${installFailure ? 'Created, but the install failed.' : 'Done.'} Next:\n  ${next.join('\n  ')}`;
     if (prompts && !io.ask) prompts.outroMessage(message, io.stdout);
     else say(message);
+    // The project is complete without node_modules, but a script or CI must notice that the install did not happen.
+    if (installFailure) {
+      const finish = [cd, pm.install].filter((s): s is string => s !== null).join(' && ');
+      return fail(`${installFailure}; the project was created in ${target.path}: finish with \`${finish}\``, 1);
+    }
     return 0;
   } catch (error) {
+    if (error instanceof InputEndedError) return fail(error.message, 1);
     if (error instanceof CancelledError) {
       const { cancelMessage } = await import('./prompts.js');
       cancelMessage(io.stdout);
@@ -115,4 +125,9 @@ export async function main(io: MainIo): Promise<number> {
     if (error instanceof UserError) return fail(error.message);
     return fail((error as Error).message, 1);
   }
+}
+
+/** `relative` as one shell word: quoted when it holds anything but safe path characters. */
+function shellWord(value: string): string {
+  return /^[\w@%+=:,./-]+$/.test(value) ? value : `'${value.replace(/'/g, `'\\''`)}'`;
 }

@@ -1,5 +1,5 @@
 // Side effects after the files are in place: dependency install and git init. Both report failure instead of
-// throwing, since the project itself is already complete and usable.
+// throwing, since the project itself is already complete and usable (main still exits 1 when the install failed).
 import { spawnSync, type StdioOptions } from 'node:child_process';
 import type { PackageManager } from './options.js';
 
@@ -12,7 +12,10 @@ export function installDependencies(dir: string, pm: PackageManager, stdio: Stdi
   const args = pm === 'npm' ? ['install', '--no-fund', '--no-audit'] : ['install'];
   const result = spawnSync(pm, args, { cwd: dir, stdio, shell: process.platform === 'win32' });
   if (result.error) return { ok: false, message: `could not run ${pm}: ${result.error.message}` };
-  if (result.status !== 0) return { ok: false, message: `${pm} install failed (exit ${result.status}); run it again in ${dir}` };
+  if (result.status !== 0) {
+    const how = result.signal ? `killed by ${result.signal}` : `exit ${result.status}`;
+    return { ok: false, message: `${pm} install failed (${how})` };
+  }
   return { ok: true, message: `installed dependencies with ${pm}` };
 }
 

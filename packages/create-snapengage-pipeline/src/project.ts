@@ -36,6 +36,20 @@ export function envVarContexts(names: readonly string[], catalog: readonly Resou
   }));
 }
 
+/**
+ * Start-date variables that src/pipeline.ts makes useless: with a start date every incremental resource gets
+ * `incremental.startDate`, which wins over the variable in the loader, so it is left out of `.env.example`. A variable
+ * still read by a chosen resource without that option stays.
+ */
+export function startDateEnvsSetInConfig(names: readonly string[], catalog: readonly ResourceChoice[], startDate: string | null): string[] {
+  if (startDate === null) return [];
+  const chosen = catalog.filter((c) => names.includes(c.name));
+  const candidates = [...new Set(chosen.flatMap((c) => (c.incremental && c.startDateEnv ? [c.startDateEnv] : [])))];
+  return candidates.filter((env) =>
+    chosen.every((c) => !c.envVars.some((v) => v.name === env) || (c.incremental && c.startDateEnv === env)),
+  );
+}
+
 /** Every file of the project, path → content, without touching the disk. */
 export function renderProjectFiles(
   plan: ProjectPlan,
@@ -44,6 +58,7 @@ export function renderProjectFiles(
 ): Map<string, string> {
   const names = withParents(plan.resources, catalog);
   const chosen = catalog.filter((c) => names.includes(c.name));
+  const inConfig = startDateEnvsSetInConfig(names, catalog, plan.startDate);
   const files = renderer.renderProject({
     projectName: plan.target.name,
     pm: packageManagerCommands(plan.packageManager),
@@ -53,7 +68,14 @@ export function renderProjectFiles(
     addExample: catalog.find((c) => !names.includes(c.name))?.name ?? null,
     destination: { path: DEFAULT_DUCKDB_PATH, dataset: DEFAULT_DATASET },
     catalog,
-    envVars: envVarContexts(names, catalog),
+    envVars: envVarContexts(names, catalog).filter((v) => !inConfig.includes(v.name)),
+    // The first day to load, when src/pipeline.ts sets it: the README and .env.example say it wins over the env var.
+    startDate:
+      plan.startDate && inConfig.length > 0
+        ? { date: plan.startDate, envVars: inConfig.join(', '), resources: chosen.filter((c) => c.incremental).map((c) => c.name).join(', ') }
+        : null,
+    incremental: chosen.some((c) => c.incremental),
+    startDateEnvs: [...new Set(chosen.flatMap((c) => (c.startDateEnv ? [c.startDateEnv] : [])))].join(', '),
     ...dependencySpecs(plan.packagesDir),
   });
   files.set(PIPELINE_FILE, renderPipelineSource({ resources: chosen, startDate: plan.startDate }));

@@ -1,14 +1,15 @@
 // The questions, asked with @clack/prompts on injectable streams (tests drive them with PassThrough streams that
 // pretend to be a TTY). Only answers not given as flags are asked. Cancelling (Ctrl-C / Esc) throws CancelledError
-// before anything has been written.
+// before anything has been written; so does the end of the input (stdin from /dev/null or a finished pipe), which
+// would otherwise leave a prompt waiting forever.
 import type { Readable, Writable } from 'node:stream';
 import * as p from '@clack/prompts';
 import { envVarsFor, withParents, type ResourceChoice } from './catalog.js';
-import { CancelledError } from './errors.js';
+import { CancelledError, InputEndedError } from './errors.js';
 import { checkStartDate, type Answers, type PackageManager } from './options.js';
 import { checkTargetFree, resolveTarget } from './target.js';
 
-export { CancelledError };
+export { CancelledError, InputEndedError };
 
 export interface PromptContext {
   given: Partial<Answers>;
@@ -23,9 +24,25 @@ export interface PromptContext {
 
 export type AskAnswers = (context: PromptContext) => Promise<Answers>;
 
-function answered<T>(value: T): Exclude<T, symbol> {
-  if (p.isCancel(value)) throw new CancelledError();
-  return value as Exclude<T, symbol>;
+/**
+ * An AbortSignal that fires when `input` ends or closes. Clack cancels an open prompt on abort (and restores the
+ * cursor), and a prompt started after the abort is cancelled at once. `stop` removes the listeners.
+ */
+function inputEndSignal(input: Readable | undefined): { signal: AbortSignal; ended: () => boolean; stop: () => void } {
+  const controller = new AbortController();
+  const source = input ?? process.stdin;
+  const onEnd = () => controller.abort(new InputEndedError());
+  if (source.readableEnded || source.destroyed) onEnd();
+  source.once('end', onEnd);
+  source.once('close', onEnd);
+  return {
+    signal: controller.signal,
+    ended: () => controller.signal.aborted,
+    stop: () => {
+      source.off('end', onEnd);
+      source.off('close', onEnd);
+    },
+  };
 }
 
 function checkDir(value: string | undefined, context: PromptContext): string | undefined {
@@ -44,9 +61,22 @@ function resourceHint(choice: ResourceChoice): string {
 }
 
 export const askWithClack: AskAnswers = async (context) => {
+  const inputEnd = inputEndSignal(context.input);
+  try {
+    return await ask(context, inputEnd.signal, inputEnd.ended);
+  } finally {
+    inputEnd.stop();
+  }
+};
+
+async function ask(context: PromptContext, signal: AbortSignal, inputEnded: () => boolean): Promise<Answers> {
   const { given, defaults, catalog } = context;
-  const io = { input: context.input, output: context.output };
-  p.intro('create-snapengage-pipeline', io);
+  const io = { input: context.input, output: context.output, signal };
+  const answered = <T>(value: T): Exclude<T, symbol> => {
+    if (p.isCancel(value)) throw inputEnded() ? new InputEndedError() : new CancelledError();
+    return value as Exclude<T, symbol>;
+  };
+  p.intro('create-snapengage-pipeline', { input: context.input, output: context.output });
 
   const dir =
     given.dir ??
@@ -122,7 +152,7 @@ export const askWithClack: AskAnswers = async (context) => {
   const git = given.git ?? answered(await p.confirm({ ...io, message: 'Initialize a git repository?', initialValue: defaults.git }));
 
   return { dir: dir || defaults.dir, resources, startDate, credentials, install, git };
-};
+}
 
 export function cancelMessage(output?: Writable): void {
   p.cancel('Cancelled; nothing was written.', { output });

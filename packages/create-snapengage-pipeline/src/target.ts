@@ -1,7 +1,7 @@
 // Where the project goes and what it is called. A directory name becomes the npm package name, so both are checked
 // before anything is written.
-import { existsSync, readdirSync, statSync } from 'node:fs';
-import { basename, isAbsolute, relative, resolve } from 'node:path';
+import { existsSync, lstatSync, readdirSync, realpathSync, statSync } from 'node:fs';
+import { basename, dirname, isAbsolute, join, relative, resolve, sep } from 'node:path';
 import validateName from 'validate-npm-package-name';
 import { UserError } from './errors.js';
 
@@ -22,14 +22,62 @@ export function checkPackageName(name: string): string | null {
   return `${JSON.stringify(name)} is not a valid npm package name (${reasons}); use lowercase letters, digits and dashes, e.g. my-snapengage-pipeline`;
 }
 
-/** Resolves `dir` against `cwd`; rejects paths that leave `cwd` and names npm would refuse. */
+function isInside(path: string, root: string): boolean {
+  const rel = relative(root, path);
+  return !(rel === '..' || rel.startsWith(`..${sep}`) || isAbsolute(rel));
+}
+
+/**
+ * Where `path` really is on disk: symlinks resolved in its longest existing ancestor, the missing rest appended.
+ * A symlink whose destination is missing is refused, since writing through it would create that destination.
+ */
+export function realLocation(path: string, shownAs: string): string {
+  const missing: string[] = [];
+  let existing = path;
+  // Bounded by the path's depth: each step goes one directory up, and the root is its own parent.
+  for (let depth = 0; depth < 4096; depth++) {
+    try {
+      return join(realpathSync.native(existing), ...missing);
+    } catch (error) {
+      const code = (error as NodeJS.ErrnoException).code;
+      if (code === 'ELOOP') throw new TargetError(`${JSON.stringify(shownAs)} goes through a symlink loop at ${existing}; pass a real directory`);
+      if (code !== 'ENOENT' && code !== 'ENOTDIR') throw error;
+    }
+    if (isSymlink(existing)) {
+      throw new TargetError(`${JSON.stringify(shownAs)} goes through ${existing}, a symlink to a missing path; remove it or pass another directory`);
+    }
+    const parent = dirname(existing);
+    if (parent === existing) break;
+    missing.unshift(basename(existing));
+    existing = parent;
+  }
+  return path;
+}
+
+function isSymlink(path: string): boolean {
+  try {
+    return lstatSync(path).isSymbolicLink();
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * Resolves `dir` against `cwd`; rejects paths that leave `cwd`, as written or through a symlink (where `--overwrite`
+ * would empty a directory elsewhere), and names npm would refuse.
+ */
 export function resolveTarget(dir: string, cwd: string): Target {
   if (dir.trim() === '') throw new TargetError('the project directory is empty; give a name like my-snapengage-pipeline');
   if (dir.includes('\0')) throw new TargetError('the project directory contains a NUL character');
   const path = resolve(cwd, dir);
-  const rel = relative(cwd, path);
-  if (rel.startsWith('..') || isAbsolute(rel)) {
+  if (!isInside(path, cwd)) {
     throw new TargetError(`${JSON.stringify(dir)} is outside the current directory; pass a path inside ${cwd}`);
+  }
+  const real = realLocation(path, dir);
+  if (!isInside(real, realLocation(cwd, cwd))) {
+    throw new TargetError(
+      `${JSON.stringify(dir)} leads through a symlink to ${real}, outside the current directory; pass a real directory inside ${cwd}`,
+    );
   }
   const name = basename(path);
   const problem = checkPackageName(name);
