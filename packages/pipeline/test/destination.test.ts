@@ -165,6 +165,20 @@ describe('DuckDBDestination', () => {
     await again.close();
   });
 
+  it('refuses to load into a table of the resource\'s name that it did not create', async () => {
+    const instance = await DuckDBInstance.create(dbPath);
+    const conn = await instance.connect();
+    await conn.run('CREATE SCHEMA ds; CREATE TABLE ds.things (x INTEGER); INSERT INTO ds.things VALUES (42)');
+    conn.closeSync();
+    instance.closeSync();
+    const error = await load([{ id: 'a' }]).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(DestinationError);
+    expect((error as Error).message).toBe(
+      `loading things: table ds.things in ${dbPath} was not created by snapengage-pipeline: load into another dataset (--dataset or destination.dataset), or rename or drop that table`,
+    );
+    expect(await query('SELECT x FROM ds.things')).toEqual([{ x: 42 }]);
+  });
+
   it('appends, and replaces', async () => {
     await load([{ id: 'a', items: [{ k: '1' }] }], { disposition: 'append' });
     await load([{ id: 'a', items: [{ k: '1' }] }], { disposition: 'append' });

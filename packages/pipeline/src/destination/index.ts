@@ -4,9 +4,9 @@ import { mkdir, rm, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { dirname, resolve } from 'node:path';
 import { DuckDBInstance, type DuckDBConnection } from '../duckdb.js';
-import { quoteIdent } from '../normalize/naming.js';
+import { quoteIdent, snakeCase } from '../normalize/naming.js';
 import type { TableDef } from '../normalize/schema.js';
-import { toDestinationError } from './errors.js';
+import { DestinationError, toDestinationError } from './errors.js';
 import { Mutex } from './mutex.js';
 import { DuckDBResourceWriter, type ResourceWriter, type ResourceWriterOptions } from './resource-writer.js';
 import { forgetDroppedTables, readExistingTableNames, readTableDefs, sqlTimestamp, systemTablesDdl, type DroppedTables } from './system-tables.js';
@@ -119,6 +119,16 @@ export class DuckDBDestination {
 
   createResourceWriter(opts: ResourceWriterOptions): ResourceWriter {
     if (this.closed) throw new Error('destination is closed');
+    // The root table takes the resource's name. A table of that name the loader did not create (it is not in
+    // `_pipeline_tables`) is someone else's: loading into it would mix data or fail on its columns.
+    const rootName = snakeCase(opts.resource.name).toLowerCase();
+    const registered = [...this.tableDefs.values()].some((t) => t.resource === opts.resource.name && t.parent === null);
+    if (!registered && [...this.tableNames].some((name) => name.toLowerCase() === rootName)) {
+      throw new DestinationError(
+        `loading ${opts.resource.name}: table ${this.dataset}.${rootName} in ${this.path} was not created by snapengage-pipeline`,
+        'schema', 'load into another dataset (--dataset or destination.dataset), or rename or drop that table', this.path,
+      );
+    }
     return new DuckDBResourceWriter(
       {
         conn: this.conn,
