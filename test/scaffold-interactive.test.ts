@@ -3,7 +3,7 @@ import { spawnSync, type SpawnSyncOptions } from 'node:child_process';
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { parseEnv } from 'node:util';
+import { parseEnv, stripVTControlCharacters } from 'node:util';
 import { afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { main } from '../packages/create-snapengage-pipeline/src/index.js';
 import { cliPath, CTRL_C, DOWN, ENTER, ensureCliBuilt, fakeTerminal, pipelineResources } from '../packages/create-snapengage-pipeline/test/helpers.js';
@@ -124,7 +124,7 @@ describe('--interactive when the input ends (stdin from /dev/null or a finished 
     await term.answer('Which resources');
     term.stdin.end();
     expect(await done).toBe(1);
-    expect(term.errors()).toBe(message);
+    expect(stripVTControlCharacters(term.errors())).toBe(message); // colors are on under CI=true
     expect(readdirSync(cwd)).toEqual([]);
   });
 });
