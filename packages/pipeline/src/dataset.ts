@@ -84,7 +84,7 @@ export async function openDataset(config: PipelineConfig | { path: string; datas
     const datasets = (await conn.runAndReadAll(
       `SELECT DISTINCT table_schema FROM information_schema.tables WHERE table_name = '_pipeline_loads' ORDER BY 1`,
     )).getRowObjectsJS().map((row) => String(row.table_schema));
-    if (!datasets.includes(dataset)) {
+    if (!datasets.some((name) => name.toLowerCase() === dataset.toLowerCase())) {
       conn.closeSync();
       instance.closeSync();
       const there = datasets.length > 0 ? `datasets there: ${datasets.join(', ')}` : 'it holds no dataset of this loader yet';
@@ -113,7 +113,7 @@ class DuckDBDataset implements Dataset {
   async tables(opts: { system?: boolean } = {}): Promise<DatasetTable[]> {
     const r = await this.conn.runAndReadAll(
       `SELECT table_name, column_name, data_type FROM information_schema.columns
-       WHERE table_schema = $1 ORDER BY table_name, ordinal_position`,
+       WHERE lower(table_schema) = lower($1) ORDER BY table_name, ordinal_position`,
       [this.dataset],
     );
     const system = new Set<string>(SYSTEM_TABLES);

@@ -165,6 +165,24 @@ describe('DuckDBDestination', () => {
     await again.close();
   });
 
+  it('takes a dataset name in any case as the same dataset, as DuckDB does', async () => {
+    for (const dataset of ['MyData', 'mydata', 'MYDATA']) {
+      const dest = await DuckDBDestination.open({ path: dbPath, dataset, pipelineName: 'p' });
+      expect(dest.droppedTables).toEqual([]);
+      const w = dest.createResourceWriter({ loadId: newLoadId(), resource: things, writeDisposition: 'merge', primaryKey: ['id'], maxNestingDepth: 4 });
+      await w.write([{ id: 'a', items: [{ k: '1' }] }]);
+      await w.commit(null);
+      await dest.close();
+    }
+    const ds = await openDataset({ path: dbPath, dataset: 'mydata' });
+    try {
+      expect(await ds.sql('SELECT count(*) AS n FROM "MyData".things')).toEqual([{ n: 1 }]);
+      expect(await ds.sql('SELECT count(*) AS n FROM "MyData".things__items')).toEqual([{ n: 1 }]);
+    } finally {
+      await ds.close();
+    }
+  });
+
   it('refuses to load into a table of the resource\'s name that it did not create', async () => {
     const instance = await DuckDBInstance.create(dbPath);
     const conn = await instance.connect();

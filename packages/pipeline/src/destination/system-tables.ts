@@ -64,7 +64,7 @@ export async function readTableDefs(conn: DuckDBConnection, dataset: string): Pr
 /** Names of all tables in the dataset schema (ours or not), so new tables never take an existing name. */
 export async function readExistingTableNames(conn: DuckDBConnection, dataset: string): Promise<string[]> {
   const r = await conn.runAndReadAll(
-    `SELECT table_name FROM information_schema.tables WHERE table_schema = $1`,
+    `SELECT table_name FROM information_schema.tables WHERE lower(table_schema) = lower($1)`,
     [dataset],
   );
   return r.getRowObjectsJS().map((row) => String(row.table_name));
@@ -84,16 +84,18 @@ export interface DroppedTables {
  * records fill them again (records older than the start date keep what they have).
  */
 export async function forgetDroppedTables(conn: DuckDBConnection, dataset: string): Promise<DroppedTables[]> {
+  // Names compare case-insensitively, as DuckDB resolves them: dataset "mydata" is the schema MyData.
   const s = quoteIdent(dataset);
   const missingTables = (await conn.runAndReadAll(
     `SELECT t.table_name, t.resource FROM ${s}."_pipeline_tables" t
-     WHERE t.table_name NOT IN (SELECT table_name FROM information_schema.tables WHERE table_schema = $1)`,
+     WHERE lower(t.table_name) NOT IN (SELECT lower(table_name) FROM information_schema.tables WHERE lower(table_schema) = lower($1))`,
     [dataset],
   )).getRowObjectsJS();
   const missingColumns = (await conn.runAndReadAll(
     `SELECT c.table_name, c.column_name, t.resource FROM ${s}."_pipeline_columns" c JOIN ${s}."_pipeline_tables" t USING (table_name)
-     WHERE t.table_name IN (SELECT table_name FROM information_schema.tables WHERE table_schema = $1)
-       AND (c.table_name, c.column_name) NOT IN (SELECT table_name, column_name FROM information_schema.columns WHERE table_schema = $1)`,
+     WHERE lower(t.table_name) IN (SELECT lower(table_name) FROM information_schema.tables WHERE lower(table_schema) = lower($1))
+       AND (lower(c.table_name), lower(c.column_name)) NOT IN
+         (SELECT lower(table_name), lower(column_name) FROM information_schema.columns WHERE lower(table_schema) = lower($1))`,
     [dataset],
   )).getRowObjectsJS();
   if (missingTables.length === 0 && missingColumns.length === 0) return [];
