@@ -13,7 +13,7 @@ export interface ResourceStats {
 /** What else a run found worth saying. */
 export interface LoadNotes {
   /** Loader tables or columns found dropped from the dataset before this run; their resource's state was reset. */
-  droppedTables?: readonly { resource: string; tables: readonly string[]; columns: readonly string[] }[];
+  droppedTables?: readonly { resource: string; tables: readonly string[]; columns: readonly string[]; childTables: readonly string[] }[];
   /** Merged records per resource without a primary-key value, so matched by content (see NORMALIZATION.md). */
   keylessRecords?: Readonly<Record<string, number>>;
 }
@@ -82,7 +82,8 @@ export class LoadInfo {
     }
     for (const d of this.notes.droppedTables ?? []) {
       const what = [...d.tables, ...d.columns].join(', ');
-      lines.push(`Dropped since the last run: ${what}. The incremental state of ${d.resource} was reset: it loads from its start date and re-creates them`);
+      const children = d.childTables.length > 0 ? ` (its child tables ${d.childTables.join(', ')} were dropped with it)` : '';
+      lines.push(`Dropped since the last run: ${what}${children}. The state of ${d.resource} was reset: its next load starts over and re-creates them`);
     }
     if (this.limitPages !== undefined) {
       lines.push(`Sampled with --limit-pages ${this.limitPages}: incremental state was not advanced`);

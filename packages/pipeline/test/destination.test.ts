@@ -153,7 +153,7 @@ describe('DuckDBDestination', () => {
     conn.closeSync();
     instance.closeSync();
     const dest = await DuckDBDestination.open({ path: dbPath, dataset: 'ds', pipelineName: 'p' });
-    expect(dest.droppedTables).toEqual([{ resource: 'things', tables: ['things__items'], columns: ['things.count'] }]);
+    expect(dest.droppedTables).toEqual([{ resource: 'things', tables: ['things__items'], columns: ['things.count'], childTables: [] }]);
     expect(await dest.readState('things')).toBeUndefined();
     await dest.close();
     // The next load re-creates both, with the re-read record's values.

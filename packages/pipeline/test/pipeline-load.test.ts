@@ -140,11 +140,20 @@ describe('logs into DuckDB', () => {
   it('reloads a resource whose child table the user dropped, and fills the table again', async () => {
     await query(path, 'DROP TABLE snapengage_data.logs__labels', 'READ_WRITE');
     const info = await runPipeline(config, { env: box.env, destination: { path } });
-    expect(info.toString()).toContain('Dropped since the last run: logs__labels. The incremental state of logs was reset');
+    expect(info.toString()).toContain('Dropped since the last run: logs__labels. The state of logs was reset: its next load starts over');
     expect(info.rowCounts.logs__labels).toBeGreaterThan(0);
     expect(await expectMatchesTruth(path, 'snapengage_data', await truth(box))).toEqual([]);
     const again = await runPipeline(config, { env: box.env, destination: { path } });
     expect(again.toString()).not.toContain('Dropped');
+  });
+
+  it('reloads a resource whose root table the user dropped, its child tables going with it (no duplicate child rows)', async () => {
+    await query(path, 'DROP TABLE snapengage_data.logs', 'READ_WRITE');
+    const info = await runPipeline(config, { env: box.env, destination: { path } });
+    expect(info.toString()).toMatch(/Dropped since the last run: logs \(its child tables logs__\w+(, logs__\w+)* were dropped with it\)\. The state of logs was reset/);
+    expect(await expectMatchesTruth(path, 'snapengage_data', await truth(box))).toEqual([]);
+    const duplicates = await query(path, `SELECT count(*) - count(DISTINCT _row_id) AS n FROM snapengage_data.logs__transcripts`);
+    expect(Number(duplicates[0]?.n)).toBe(0);
   });
 
   it('replace on the incremental logs reloads the whole window each run instead of keeping only the lookback', async () => {

@@ -75,11 +75,14 @@ export interface DroppedTables {
   resource: string;
   tables: string[];
   columns: string[];
+  /** Child tables dropped by the loader because their root table was dropped: their rows hang under its rows. */
+  childTables: string[];
 }
 
 /**
  * Forgets tables and columns the loader registered that are no longer in the dataset (the user dropped them, often to
- * reload), and the incremental state of their resources, in one transaction. Without this every later run would fail
+ * reload), and the incremental state of their resources, in one transaction; a dropped root table's child tables are
+ * dropped with it. Without this every later run would fail
  * on the missing table. The next run re-creates them and reloads the resource from its start date, so the re-read
  * records fill them again (records older than the start date keep what they have).
  */
@@ -87,7 +90,7 @@ export async function forgetDroppedTables(conn: DuckDBConnection, dataset: strin
   // Names compare case-insensitively, as DuckDB resolves them: dataset "mydata" is the schema MyData.
   const s = quoteIdent(dataset);
   const missingTables = (await conn.runAndReadAll(
-    `SELECT t.table_name, t.resource FROM ${s}."_pipeline_tables" t
+    `SELECT t.table_name, t.resource, t.parent_table IS NULL AS is_root FROM ${s}."_pipeline_tables" t
      WHERE lower(t.table_name) NOT IN (SELECT lower(table_name) FROM information_schema.tables WHERE lower(table_schema) = lower($1))`,
     [dataset],
   )).getRowObjectsJS();
@@ -102,17 +105,32 @@ export async function forgetDroppedTables(conn: DuckDBConnection, dataset: strin
   const byResource = new Map<string, DroppedTables>();
   const entry = (resource: unknown) => {
     const name = String(resource);
-    const found = byResource.get(name) ?? { resource: name, tables: [], columns: [] };
+    const found = byResource.get(name) ?? { resource: name, tables: [], columns: [], childTables: [] };
     byResource.set(name, found);
     return found;
   };
   for (const t of missingTables) entry(t.resource).tables.push(String(t.table_name));
   for (const c of missingColumns) entry(c.resource).columns.push(`${String(c.table_name)}.${String(c.column_name)}`);
+  // A dropped root takes its child tables along: reloaded records would otherwise add their child rows a second
+  // time next to the old ones (a new root table has nothing to merge against).
+  const rootless = missingTables.filter((t) => t.is_root === true).map((t) => String(t.resource));
+  const forget = missingTables.map((t) => String(t.table_name));
+  for (const resource of rootless) {
+    const children = (await conn.runAndReadAll(
+      `SELECT table_name FROM ${s}."_pipeline_tables" WHERE resource = $1 AND parent_table IS NOT NULL ORDER BY rowid`,
+      [resource],
+    )).getRowObjectsJS().map((row) => String(row.table_name)).filter((name) => !forget.includes(name));
+    entry(resource).childTables.push(...children);
+    forget.push(...children);
+  }
   await conn.run('BEGIN TRANSACTION');
   try {
-    for (const t of missingTables) {
-      await conn.run(`DELETE FROM ${s}."_pipeline_columns" WHERE table_name = $1`, [String(t.table_name)]);
-      await conn.run(`DELETE FROM ${s}."_pipeline_tables" WHERE table_name = $1`, [String(t.table_name)]);
+    for (const resource of rootless) {
+      for (const child of byResource.get(resource)!.childTables) await conn.run(`DROP TABLE IF EXISTS ${s}.${quoteIdent(child)}`);
+    }
+    for (const table of forget) {
+      await conn.run(`DELETE FROM ${s}."_pipeline_columns" WHERE table_name = $1`, [table]);
+      await conn.run(`DELETE FROM ${s}."_pipeline_tables" WHERE table_name = $1`, [table]);
     }
     for (const c of missingColumns) {
       await conn.run(`DELETE FROM ${s}."_pipeline_columns" WHERE table_name = $1 AND column_name = $2`, [String(c.table_name), String(c.column_name)]);
