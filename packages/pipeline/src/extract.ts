@@ -12,6 +12,13 @@ import { Semaphore } from './limits.js';
 /** Values of one request's parameters by name (path and query together, as the catalog names them). */
 type Params = Record<string, string | number | boolean>;
 
+/** One child request sequence a parent record drives; `parentParams` are the parent sequence's request params. */
+interface ChildRequest {
+  child: ResourcePlan;
+  params: Params;
+  parentParams: Params;
+}
+
 /** The slice of the typed client the extractor uses. */
 export interface PageSource {
   iteratePages(
@@ -232,10 +239,12 @@ export class Extractor {
         if (pageCount < limit) upcoming = fetchNext();
         const records = this.selectRecords(plan, next.value.data, { ...parentParams, ...params });
         this.options.onPage?.(plan.name, records.length);
-        const { kept, results } = applySteps(plan, records);
         // Children are fetched for the records the steps keep (as dlt's transformers get a filtered resource's
-        // items), and read their parameters from the record as the API sent it, so a map step cannot break them.
-        await this.fanOutChildren(plan, kept, params);
+        // items), with parameters read before any step runs, so a map step (even one that edits the record in
+        // place) cannot change or break them.
+        const requests = plan.children.length > 0 ? records.map((record) => this.childRequests(plan, record, params)) : [];
+        const { kept, results } = applySteps(plan, records);
+        if (requests.length > 0) await this.fanOutChildren(kept.flatMap((index) => requests[index]!));
         if (plan.load && results.length > 0) await this.options.sink(plan, results);
         if (this.controller.signal.aborted) return;
       }
@@ -258,27 +267,33 @@ export class Extractor {
     });
   }
 
-  /** Starts one request sequence per (parent record, child) whose parent fields are present. */
-  private async fanOutChildren(plan: ResourcePlan, records: SourceRecord[], parentParams: Params): Promise<void> {
+  /** The child requests one parent record drives: one per child resource whose parent fields are present. */
+  private childRequests(plan: ResourcePlan, record: SourceRecord, parentParams: Params): ChildRequest[] {
+    const requests: ChildRequest[] = [];
     for (const child of plan.children) {
-      for (const record of records) {
-        const params: Params = {};
-        let complete = true;
-        for (const [name, source] of Object.entries(child.resource.params)) {
-          if (source.from === 'env') {
-            const value = envValue(this.options.env, source.env);
-            if (value !== undefined) params[name] = value;
-          } else if (source.from === 'parent') {
-            const value = source.field !== undefined ? selectPath(record, source.field) : source.param !== undefined ? parentParams[source.param] : undefined;
-            if (typeof value === 'string' || typeof value === 'number' || typeof value === 'boolean') params[name] = value;
-            else if (source.required) complete = false;
-          }
+      const params: Params = {};
+      let complete = true;
+      for (const [name, source] of Object.entries(child.resource.params)) {
+        if (source.from === 'env') {
+          const value = envValue(this.options.env, source.env);
+          if (value !== undefined) params[name] = value;
+        } else if (source.from === 'parent') {
+          const value = source.field !== undefined ? selectPath(record, source.field) : source.param !== undefined ? parentParams[source.param] : undefined;
+          if (typeof value === 'string' || typeof value === 'number' || typeof value === 'boolean') params[name] = value;
+          else if (source.required) complete = false;
         }
-        if (!complete) continue;
-        await this.roomFor(child);
-        if (this.controller.signal.aborted) return;
-        this.spawn(child, () => this.extractSequence(child, params, parentParams));
       }
+      if (complete) requests.push({ child, params, parentParams });
+    }
+    return requests;
+  }
+
+  /** Starts one request sequence per child request, waiting for room when a child has too many pending. */
+  private async fanOutChildren(requests: ChildRequest[]): Promise<void> {
+    for (const { child, params, parentParams } of requests) {
+      await this.roomFor(child);
+      if (this.controller.signal.aborted) return;
+      this.spawn(child, () => this.extractSequence(child, params, parentParams));
     }
   }
 }
@@ -295,11 +310,12 @@ export function selectPath(value: unknown, path: string): unknown {
 }
 
 /** Runs the resource's steps over one page: the records that pass every filter, and what the steps made of them. */
-function applySteps(plan: ResourcePlan, records: SourceRecord[]): { kept: SourceRecord[]; results: SourceRecord[] } {
-  if (plan.steps.length === 0) return { kept: records, results: records };
-  const kept: SourceRecord[] = [];
+/** Runs the resource's steps over one page: the positions of the records that pass every filter, and what the steps made of them. */
+function applySteps(plan: ResourcePlan, records: SourceRecord[]): { kept: number[]; results: SourceRecord[] } {
+  if (plan.steps.length === 0) return { kept: records.map((_, index) => index), results: records };
+  const kept: number[] = [];
   const results: SourceRecord[] = [];
-  for (const record of records) {
+  for (const [position, record] of records.entries()) {
     let current: unknown = record;
     for (const [index, step] of plan.steps.entries()) {
       const field = `resources.${plan.name}.steps[${index}]`;
@@ -320,7 +336,7 @@ function applySteps(plan: ResourcePlan, records: SourceRecord[]): { kept: Source
       }
     }
     if (current === undefined) continue;
-    kept.push(record);
+    kept.push(position);
     results.push(current as SourceRecord);
   }
   return { kept, results };

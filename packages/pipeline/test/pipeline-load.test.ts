@@ -272,8 +272,17 @@ describe('child resources', () => {
           logs: {
             steps: [
               { filter: (r) => keep.has(String(r.id)) },
-              // A map that renames the key field: the child requests still use the case id as the API sent it.
-              { map: ({ id, ...rest }) => ({ ...rest, case_id: id, tag: 'kept' }) },
+              // A map that renames the key field, editing the record in place: the child requests still use the
+              // case id as the API sent it.
+              {
+                map: (r) => {
+                  const record = r as Record<string, unknown>;
+                  record.case_id = record.id;
+                  delete record.id;
+                  record.tag = 'kept';
+                  return record;
+                },
+              },
             ],
             primaryKey: ['case_id'],
           },
