@@ -143,6 +143,10 @@ describe('DuckDBDestination', () => {
     // Changed content is another record: the old one stays.
     await load([{ count: 4 }]);
     expect(await query('SELECT count(*) AS n FROM ds.things WHERE id IS NULL')).toEqual([{ n: 3 }]);
+    // A BigInt (a map step may return one) is content too.
+    await load([{ count: 5n }]);
+    await load([{ count: 5n }]);
+    expect(await query('SELECT count(*) AS n FROM ds.things WHERE count = 5')).toEqual([{ n: 1 }]);
   });
 
   it('forgets a table or column the user dropped, and the resource state, instead of failing every later run', async () => {

@@ -2,6 +2,7 @@
 import { describe, expect, it } from 'vitest';
 import { resources, SnapEngageError, type SnapEngageErrorKind } from 'snapengage-client';
 import { describeExtractError } from '../src/errors.js';
+import { toDestinationError } from '../src/destination/errors.js';
 
 const clientError = (kind: SnapEngageErrorKind, status: number) =>
   new SnapEngageError({ kind, status, message: 'refused', operation: 'GET /x', url: 'http://127.0.0.1:9/x' });
@@ -39,5 +40,15 @@ describe('describeExtractError hints', () => {
   it('an unknown resource name falls back to the union over the catalog', () => {
     const message = describeExtractError(clientError('not_found', 404), 'nope').message;
     for (const name of ['logs', 'users'] as const) for (const env of catalogParamEnv(name)) expect(message).toContain(env);
+  });
+});
+
+describe('toDestinationError', () => {
+  it('points at the DuckDB message only when DuckDB wrote it', () => {
+    const duck = toDestinationError(new Error('Binder Error: Table "logs" does not have a column with name "id"'), 'committing logs', '/x.duckdb');
+    expect(duck.message).toBe('committing logs (/x.duckdb): Binder Error: Table "logs" does not have a column with name "id": see the DuckDB message; the database is unchanged');
+    const js = toDestinationError(new TypeError('Do not know how to serialize a BigInt'), 'staging logs', '/x.duckdb');
+    expect(js.message).toContain('staging logs (/x.duckdb): Do not know how to serialize a BigInt: the database is unchanged; if a map step');
+    expect(js.message).not.toContain('DuckDB message');
   });
 });

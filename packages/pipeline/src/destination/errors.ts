@@ -79,5 +79,9 @@ export function toDestinationError(error: unknown, action: string, path: string)
       { cause: error },
     );
   }
-  return new DestinationError(`${action} (${path}): ${text}`, 'io', 'see the DuckDB message; the database is unchanged', path, { cause: error });
+  // DuckDB's messages start with their kind ("Binder Error: …", "IO Error: …"); anything else came from JavaScript.
+  const hint = /^[A-Z][A-Za-z ]*Error: /.test(text)
+    ? 'see the DuckDB message; the database is unchanged'
+    : 'the database is unchanged; if a map step of your config made these records, check what it returns, else please report this with the message';
+  return new DestinationError(`${action} (${path}): ${text}`, 'io', hint, path, { cause: error });
 }

@@ -166,7 +166,7 @@ export class ResourceNormalizer {
       this.keylessRecords++;
       // A merged record without a key value is identified by its content, so a rerun that reads it again does not
       // add it again (a per-load id would duplicate it on every run). Changed content is a new record.
-      rowId = md5(`${this.opts.resource}|content|${JSON.stringify(record)}`);
+      rowId = md5(`${this.opts.resource}|content|${JSON.stringify(record, bigintAsText)}`);
     } else {
       // Without a key the row cannot be matched across runs anyway; the id only has to be unique.
       rowId = md5(`${this.opts.rowIdSalt}|${seq}`);
@@ -442,4 +442,9 @@ function normalizeJsValue(value: unknown): unknown {
   if (typeof value === 'bigint') return Number.isSafeInteger(Number(value)) ? Number(value) : value.toString();
   if (value instanceof Date) return value.toISOString();
   return value;
+}
+
+/** JSON.stringify replacer for content ids: a BigInt (a map step may return one) as its digits. */
+function bigintAsText(_key: string, value: unknown): unknown {
+  return typeof value === 'bigint' ? `${value}n` : value;
 }
