@@ -8,6 +8,7 @@ import { envList, envValue, type Env } from './env.js';
 import { ConfigError, describeExtractError, PipelineError } from './errors.js';
 import { addDays, isIsoDate, todayUtc, type ResourcePlan } from './plan.js';
 import { Semaphore } from './limits.js';
+import type { ResumeState } from './resume.js';
 
 /** Values of one request's parameters by name (path and query together, as the catalog names them). */
 type Params = Record<string, string | number | boolean>;
@@ -161,15 +162,29 @@ export class Extractor {
     for (const [name, source] of Object.entries(resource.params)) {
       if (source.from === 'constant') params[name] = source.value;
     }
-    let slices: Array<{ start: string; end: string }> = [];
+    let slices: Array<{ start: string; end: string; load: boolean }> = [];
     if (plan.incremental) {
       const key = this.partitionKey(plan, params);
-      const lastEnd = storedWindows(this.options.previousState.get(plan.name), plan.name)[key]?.lastEnd;
+      const previous = this.options.previousState.get(plan.name);
       const end = todayUtc(this.options.now);
-      let start = lastEnd ? addDays(lastEnd, -plan.incremental.lookbackDays) : plan.incremental.startDate;
-      if (start > end) start = end;
+      const resumeAt = (windows: WindowState['windows']) => {
+        const lastEnd = windows[key]?.lastEnd;
+        const at = lastEnd ? addDays(lastEnd, -plan.incremental!.lookbackDays) : plan.incremental!.startDate;
+        return at > end ? end : at;
+      };
+      const start = resumeAt(storedWindows(previous, plan.name));
+      // An appended parent re-read further back for its children only loads from where its own window resumes;
+      // the days before only drive the children (resume.ts).
+      const ownWindows = (previous as ResumeState | null | undefined)?.ownWindows;
+      const loadFrom = ownWindows === undefined || ownWindows[key] === undefined ? start : resumeAt(ownWindows);
+      const days = this.options.limitPages === undefined ? plan.incremental.sliceDays : null;
       // --limit-pages samples N pages per widget, so the window stays one sequence there.
-      slices = sliceWindow(start, end, this.options.limitPages === undefined ? plan.incremental.sliceDays : null, minSlices);
+      slices = loadFrom > start
+        ? [
+            ...sliceWindow(start, addDays(loadFrom, -1), days, minSlices).map((slice) => ({ ...slice, load: false })),
+            ...sliceWindow(loadFrom, end, days, minSlices).map((slice) => ({ ...slice, load: true })),
+          ]
+        : sliceWindow(start, end, days, minSlices).map((slice) => ({ ...slice, load: true }));
       windowEnd = { key, end };
     }
     if (slices.length > 0) {
@@ -183,7 +198,7 @@ export class Extractor {
         // children would deadlock. Older slices go first, across widgets: the newest days are staged last, and the
         // root table (loaded by one thread, in file order) stores them last, so the next run's lookback merge deletes
         // rows in its tail row groups only (DuckDB rewrites each row group with deleted rows at the next checkpoint).
-        const fetch = () => this.fetchPages(plan, sliced, parentParams);
+        const fetch = () => this.fetchPages(plan, sliced, parentParams, slice.load);
         return resource.parent === null ? this.slices.run(fetch, slice.start) : fetch();
       }));
       const failed = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
@@ -200,7 +215,7 @@ export class Extractor {
   }
 
   /** Fetches one request sequence (all its pages) and hands each page's records on. */
-  private async fetchPages(plan: ResourcePlan, params: Params, parentParams?: Params): Promise<void> {
+  private async fetchPages(plan: ResourcePlan, params: Params, parentParams?: Params, load = true): Promise<void> {
     const resource = plan.resource;
     const request = { path: {} as Params, query: {} as Params };
     for (const [name, source] of Object.entries(resource.params) as Array<[string, ParamSource]>) {
@@ -245,7 +260,7 @@ export class Extractor {
         const requests = plan.children.length > 0 ? records.map((record) => this.childRequests(plan, record, params)) : [];
         const { kept, results } = applySteps(plan, records);
         if (requests.length > 0) await this.fanOutChildren(kept.flatMap((index) => requests[index]!));
-        if (plan.load && results.length > 0) await this.options.sink(plan, results);
+        if (plan.load && load && results.length > 0) await this.options.sink(plan, results);
         if (this.controller.signal.aborted) return;
       }
     } finally {

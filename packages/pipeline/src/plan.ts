@@ -77,7 +77,7 @@ function duckdbTuning(env: Env): { memoryLimit?: string; threads?: number } {
   const tuning: { memoryLimit?: string; threads?: number } = {};
   const memory = envValue(env, 'SNAPENGAGE_DUCKDB_MEMORY_LIMIT');
   if (memory !== undefined) {
-    if (!/^\d+(\.\d+)?\s*(B|KB|MB|GB|TB|KiB|MiB|GiB|TiB)$/i.test(memory)) {
+    if (!/^\d+(\.\d+)?\s*(B|KB|MB|GB|TB|KiB|MiB|GiB|TiB)$/i.test(memory) || !(Number.parseFloat(memory) > 0)) {
       throw new ConfigError(`SNAPENGAGE_DUCKDB_MEMORY_LIMIT must be a size such as 512MB or 2GB, got ${JSON.stringify(memory)}`);
     }
     tuning.memoryLimit = memory;

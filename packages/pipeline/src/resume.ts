@@ -6,7 +6,8 @@
 // earliest point any of this run's consumers needs: the parent itself when it is loaded, and each loaded child. A
 // consumer that has never seen a widget (a child selected for the first time) makes that widget start from the
 // start date, so the new child gets the whole history and not just the last days; so does a consumer that replaces
-// its tables. Reading more is safe: it merges.
+// its tables. Reading more is safe for a merged parent. An appended parent would store the extra days twice, so
+// those days only drive the children (`ownWindows`: where the parent's own loading resumes).
 import { storedWindows, type WindowState } from './extract.js';
 import type { ResourcePlan } from './plan.js';
 
@@ -16,9 +17,15 @@ interface ChildState {
   [key: string]: unknown;
 }
 
+/** Where an incremental extraction starts; `ownWindows`, when set, is where the resource's own loading resumes. */
+export interface ResumeState extends WindowState {
+  ownWindows?: WindowState['windows'];
+}
+
 /**
  * The state each extraction starts from: stored states as they are, except an incremental parent's, which becomes
  * the per-widget earliest of its consumers' windows (left out when a consumer has no window yet).
+ * `stored` holds null for a resource whose state row is empty, and no entry for one never committed.
  */
 export function statesToResume(plans: readonly ResourcePlan[], stored: ReadonlyMap<string, unknown>): Map<string, unknown> {
   const resume = new Map<string, unknown>();
@@ -30,18 +37,26 @@ export function statesToResume(plans: readonly ResourcePlan[], stored: ReadonlyM
       continue;
     }
     // A consumer that replaces its tables keeps only what this run reads, so it needs the whole window every run.
+    const ownWindows = plan.writeDisposition === 'replace' ? {} : storedWindows(own, plan.name);
     const consumers: Array<WindowState['windows']> = [];
-    if (plan.load) consumers.push(plan.writeDisposition === 'replace' ? {} : storedWindows(own, plan.name));
+    if (plan.load) consumers.push(ownWindows);
     for (const child of children) {
-      const driven = (stored.get(child.name) as ChildState | null | undefined)?.parents?.[plan.name];
-      consumers.push(driven === undefined || child.writeDisposition === 'replace' ? {} : storedWindows(driven, child.name, `parents.${plan.name}.`));
+      const childState = stored.get(child.name) as ChildState | null | undefined;
+      const driven = childState?.parents?.[plan.name];
+      if (child.writeDisposition === 'replace' || childState === undefined) consumers.push({});
+      // A state row without `parents` was committed before children kept their own windows: the child was then
+      // driven by the parent's window, so that is where it stands.
+      else if (childState === null || typeof childState !== 'object' || childState.parents === undefined) consumers.push(storedWindows(own, plan.name));
+      else consumers.push(driven === undefined ? {} : storedWindows(driven, child.name, `parents.${plan.name}.`));
     }
     const windows: WindowState['windows'] = {};
     for (const [key, window] of Object.entries(consumers[0] ?? {})) {
       const ends = consumers.map((c) => c[key]?.lastEnd);
       if (ends.every((end): end is string => end !== undefined)) windows[key] = { lastEnd: ends.reduce((a, b) => (b < a ? b : a)) };
     }
-    resume.set(plan.name, { windows });
+    const state: ResumeState = { windows };
+    if (plan.load && plan.writeDisposition === 'append' && children.length > 0) state.ownWindows = ownWindows;
+    resume.set(plan.name, state);
   }
   return resume;
 }
@@ -57,6 +72,9 @@ export function stateToCommit(plan: ResourcePlan, plans: readonly ResourcePlan[]
   if (fresh) state = { ...asObject(state), windows: { ...storedWindows(state, plan.name), ...fresh.windows } };
   const parent = plans.find((p) => p.name === plan.resource.parent);
   const driven = parent?.incremental ? extracted.get(parent.name) : undefined;
+  // Never committed and nothing extracted (a --limit-pages sample): an empty record of parent windows, so the next
+  // run does not take this child for one committed by an older version (see statesToResume).
+  if (parent?.incremental && !driven && !stored.has(plan.name)) return { ...asObject(state), parents: {} };
   if (parent && driven) {
     const base = asObject(state) as ChildState;
     const before = base.parents?.[parent.name];

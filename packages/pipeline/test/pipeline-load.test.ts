@@ -261,6 +261,31 @@ describe('child resources', () => {
     expect(again.unchangedRecords.chat_poll ?? 0).toBeLessThan(cases.length);
   });
 
+  it('drives a child added later through the whole history without appending an appended parent again', async () => {
+    const path = `${tmp.dir}/append-parent.duckdb`;
+    const logs = { writeDisposition: 'append' as const, incremental: { lookbackDays: 0 } };
+    const first = await runPipeline({ resources: { logs }, rateLimit: { requestsPerSecond: 0 } }, { env: box.env, destination: { path } });
+    const cases = await truth(box);
+    expect(first.rowCounts.logs).toBe(cases.length);
+    const today = new Date().toISOString().slice(0, 10);
+    const todays = cases.filter((c) => new Date(Number(c.created_at_seconds) * 1000).toISOString().slice(0, 10) === today).length;
+    const second = await runPipeline({ resources: { logs, chat_poll: true }, rateLimit: { requestsPerSecond: 0 } }, { env: box.env, destination: { path } });
+    // The child gets every case; the appended parent only re-reads its own window (today, with no lookback).
+    expect(second.rowCounts.chat_poll).toBe(cases.length);
+    expect(second.rowCounts.logs ?? 0).toBe(todays);
+  });
+
+  it('takes a child state committed before children kept parent windows as driven by the parent\'s window', async () => {
+    const path = `${tmp.dir}/legacy-child.duckdb`;
+    const config = definePipeline({ resources: { logs: true, chat_poll: true }, rateLimit: { requestsPerSecond: 0 } });
+    await runPipeline(config, { env: box.env, destination: { path } });
+    // What an older version committed for a child: an empty state.
+    await query(path, `UPDATE snapengage_data._pipeline_state SET state = NULL WHERE resource = 'chat_poll'`, 'READ_WRITE');
+    const polls: string[] = [];
+    await runPipeline(config, { env: box.env, destination: { path }, onRequest: (e) => e.url.includes('/chat/poll/') && polls.push(e.url) });
+    expect(polls.length).toBeLessThan((await truth(box)).length);
+  });
+
   it('applies filter and map steps in order, and fetches children only for the records a filter keeps', async () => {
     const path = `${tmp.dir}/steps.duckdb`;
     const cases = await truth(box);

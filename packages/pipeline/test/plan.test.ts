@@ -89,6 +89,7 @@ describe('environment and config problems', () => {
       .toEqual({ path: 'snapengage.duckdb', dataset: 'snapengage_data', memoryLimit: '1GB', threads: 3 });
     expect(() => planPipeline({ resources: { logs: true } }, { ...env, SNAPENGAGE_DUCKDB_MEMORY_LIMIT: 'lots' }))
       .toThrow('SNAPENGAGE_DUCKDB_MEMORY_LIMIT must be a size such as 512MB or 2GB, got "lots"');
+    expect(() => planPipeline({ resources: { logs: true } }, { ...env, SNAPENGAGE_DUCKDB_MEMORY_LIMIT: '0MB' })).toThrow('got "0MB"');
     for (const bad of ['abc', '0', '1.5']) {
       expect(() => planPipeline({ resources: { logs: true } }, { ...env, SNAPENGAGE_DUCKDB_THREADS: bad })).toThrow(`SNAPENGAGE_DUCKDB_THREADS must be a whole number >= 1, got "${bad}"`);
     }
@@ -173,6 +174,12 @@ describe('incremental windows of parents and children', () => {
     expect(statesToResume(replacing, stored).get('logs')).toEqual({ windows: {} });
     const merging = planPipeline({ resources: { logs: true } }, withKey).resources;
     expect(statesToResume(merging, stored).get('logs')).toEqual(stored.get('logs'));
+    // A child state row committed before children kept parent windows (null): the parent's own window.
+    const legacy = new Map<string, unknown>([['logs', w({ w1: '2025-02-10' })], ['chat_poll', null]]);
+    expect(statesToResume(both, legacy).get('logs')).toEqual(w({ w1: '2025-02-10' }));
+    // An appended parent re-read further back for a child keeps its own window for loading.
+    const appending = planPipeline({ resources: { logs: { writeDisposition: 'append' }, chat_poll: true } }, withKey).resources;
+    expect(statesToResume(appending, new Map([['logs', w({ w1: '2025-02-10' })]])).get('logs')).toEqual({ windows: {}, ownWindows: w({ w1: '2025-02-10' }).windows });
   });
 
   it('commits merged windows: widgets not in this run keep theirs, a child keeps the parent windows that drove it', () => {

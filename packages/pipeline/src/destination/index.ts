@@ -105,7 +105,7 @@ export class DuckDBDestination {
     }
   }
 
-  /** Last committed state of a resource for this pipeline, or undefined. */
+  /** Last committed state of a resource for this pipeline: undefined when there is no row, null for an empty one. */
   async readState(resource: string): Promise<unknown | undefined> {
     return this.mutex.run(async () => {
       const r = await this.conn.runAndReadAll(
@@ -113,7 +113,8 @@ export class DuckDBDestination {
         [this.pipelineName, resource],
       );
       const row = r.getRowObjectsJS()[0];
-      return row?.state === null || row?.state === undefined ? undefined : JSON.parse(String(row.state));
+      if (row === undefined) return undefined;
+      return row.state === null || row.state === undefined ? null : JSON.parse(String(row.state));
     });
   }
 
