@@ -2,7 +2,7 @@
 // duplicates, per-widget incremental state, late survey results merged, child resources fanned out per case.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Sandbox } from 'snapengage-sandbox';
-import { definePipeline, runPipeline, LoadInfo } from '../src/index.js';
+import { definePipeline, runPipeline, LoadInfo, showDataset } from '../src/index.js';
 import { admin, expectMatchesTruth, query, sandbox, stats, tempDir, truth, type TruthCase } from './helpers.js';
 
 const config = definePipeline({ resources: { logs: true }, rateLimit: { requestsPerSecond: 0 } });
@@ -248,6 +248,8 @@ describe('child resources', () => {
     expect(Object.keys(windows).sort()).toEqual(box.env.SNAPENGAGE_WIDGET_ID!.split(',').sort());
     // No logs state: logs was only extracted, so a later run that loads logs still reads its whole history.
     expect(await query(path, `SELECT state FROM snapengage_data._pipeline_state WHERE resource = 'logs'`)).toEqual([]);
+    const shown = await showDataset({ path, dataset: 'snapengage_data' });
+    for (const widget of Object.keys(windows)) expect(shown).toMatch(new RegExp(`chat_poll  \\(via logs\\)  ${widget}  lastEnd \\d{4}-\\d{2}-\\d{2}`));
   });
 
   it('gives a child selected after its parent was loaded the parent\'s whole history', async () => {
