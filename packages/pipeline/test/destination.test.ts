@@ -143,10 +143,14 @@ describe('DuckDBDestination', () => {
     // Changed content is another record: the old one stays.
     await load([{ count: 4 }]);
     expect(await query('SELECT count(*) AS n FROM ds.things WHERE id IS NULL')).toEqual([{ n: 3 }]);
-    // A BigInt (a map step may return one) is content too.
+    // A BigInt (a map step may return one) is content too, with the id of the value it is stored as.
     await load([{ count: 5n }]);
-    await load([{ count: 5n }]);
+    await load([{ count: 5 }]);
     expect(await query('SELECT count(*) AS n FROM ds.things WHERE count = 5')).toEqual([{ n: 1 }]);
+    // And a key: 7n merges with 7.
+    await load([{ id: 7n, count: 71 }], { pk: ['id'], resource: { ...things, recordSchema: { type: 'object', properties: { id: { type: 'integer' }, count: { type: 'integer' } } } } });
+    await load([{ id: 7, count: 72 }], { pk: ['id'], resource: { ...things, recordSchema: { type: 'object', properties: { id: { type: 'integer' }, count: { type: 'integer' } } } } });
+    expect(await query(`SELECT count FROM ds.things WHERE count IN (71, 72)`)).toEqual([{ count: 72 }]);
   });
 
   it('forgets a table or column the user dropped, and the resource state, instead of failing every later run', async () => {
@@ -185,6 +189,17 @@ describe('DuckDBDestination', () => {
     } finally {
       await ds.close();
     }
+  });
+
+  it('names a child table around a table of the same name in another case', async () => {
+    const instance = await DuckDBInstance.create(dbPath);
+    const conn = await instance.connect();
+    await conn.run('CREATE SCHEMA ds; CREATE TABLE ds."Things__Items" (mine VARCHAR)');
+    conn.closeSync();
+    instance.closeSync();
+    const { rowCounts } = await load([{ id: 'a', items: [{ k: '1' }] }]);
+    expect(rowCounts).toEqual({ things: 1, things__items_1: 1 });
+    expect(await query('SELECT count(*) AS n FROM ds."Things__Items"')).toEqual([{ n: 0 }]);
   });
 
   it('refuses to load into a table of the resource\'s name that it did not create', async () => {

@@ -48,28 +48,29 @@ function shorten(name: string): string {
  * so the outcome is remembered across runs rather than recomputed from whatever order data arrives in.
  */
 export class NameAllocator {
+  /** Lower-cased: DuckDB resolves identifiers case-insensitively, so `Logs__Labels` takes `logs__labels`. */
   private readonly taken = new Set<string>();
 
   constructor(reserved: Iterable<string> = []) {
-    for (const name of reserved) this.taken.add(name);
+    for (const name of reserved) this.taken.add(name.toLowerCase());
   }
 
   /** Marks a name as used (names loaded from the stored mapping). */
   reserve(name: string): void {
-    this.taken.add(name);
+    this.taken.add(name.toLowerCase());
   }
 
   has(name: string): boolean {
-    return this.taken.has(name);
+    return this.taken.has(name.toLowerCase());
   }
 
   allocate(base: string): string {
     let name = base;
-    for (let i = 1; this.taken.has(name); i++) {
+    for (let i = 1; this.has(name); i++) {
       if (i > 1_000_000) throw new Error(`too many identifiers collide on "${base}"`);
       name = shorten(`${base}_${i}`);
     }
-    this.taken.add(name);
+    this.reserve(name);
     return name;
   }
 }

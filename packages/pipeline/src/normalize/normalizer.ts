@@ -112,7 +112,7 @@ export function childRowId(parentId: string, lineage: string, idx: number): stri
 }
 
 export function rootRowId(resource: string, pkValues: readonly unknown[]): string {
-  return md5(`${resource}|${JSON.stringify(pkValues)}`);
+  return md5(`${resource}|${JSON.stringify(pkValues, asStored)}`);
 }
 
 function md5(s: string): string {
@@ -166,7 +166,7 @@ export class ResourceNormalizer {
       this.keylessRecords++;
       // A merged record without a key value is identified by its content, so a rerun that reads it again does not
       // add it again (a per-load id would duplicate it on every run). Changed content is a new record.
-      rowId = md5(`${this.opts.resource}|content|${JSON.stringify(record, bigintAsText)}`);
+      rowId = md5(`${this.opts.resource}|content|${JSON.stringify(record, asStored)}`);
     } else {
       // Without a key the row cannot be matched across runs anyway; the id only has to be unique.
       rowId = md5(`${this.opts.rowIdSalt}|${seq}`);
@@ -444,7 +444,10 @@ function normalizeJsValue(value: unknown): unknown {
   return value;
 }
 
-/** JSON.stringify replacer for content ids: a BigInt (a map step may return one) as its digits. */
-function bigintAsText(_key: string, value: unknown): unknown {
-  return typeof value === 'bigint' ? `${value}n` : value;
+/**
+ * JSON.stringify replacer for ids made of values: a BigInt (a map step may return one) as it is stored, so `5n` and
+ * `5` give the same id, as they give the same row.
+ */
+function asStored(_key: string, value: unknown): unknown {
+  return typeof value === 'bigint' ? normalizeJsValue(value) : value;
 }
