@@ -41,13 +41,12 @@ export function statesToResume(plans: readonly ResourcePlan[], stored: ReadonlyM
     const consumers: Array<WindowState['windows']> = [];
     if (plan.load) consumers.push(ownWindows);
     for (const child of children) {
-      const childState = stored.get(child.name) as ChildState | null | undefined;
-      const driven = childState?.parents?.[plan.name];
-      if (child.writeDisposition === 'replace' || childState === undefined) consumers.push({});
-      // A state row without `parents` was committed before children kept their own windows: the child was then
-      // driven by the parent's window, so that is where it stands.
-      else if (childState === null || typeof childState !== 'object' || childState.parents === undefined) consumers.push(storedWindows(own, plan.name));
-      else consumers.push(driven === undefined ? {} : storedWindows(driven, child.name, `parents.${plan.name}.`));
+      const driven = (stored.get(child.name) as ChildState | null | undefined)?.parents?.[plan.name];
+      // No windows of its own: never committed, or committed before children kept them (an older version wrote
+      // null both after a full run and after a --limit-pages sample, so nothing says how far it got). Such a child
+      // is driven through the whole history once; merged, that re-reads without duplicating.
+      if (child.writeDisposition === 'replace' || driven === undefined) consumers.push({});
+      else consumers.push(storedWindows(driven, child.name, `parents.${plan.name}.`));
     }
     const windows: WindowState['windows'] = {};
     for (const [key, window] of Object.entries(consumers[0] ?? {})) {
@@ -72,9 +71,6 @@ export function stateToCommit(plan: ResourcePlan, plans: readonly ResourcePlan[]
   if (fresh) state = { ...asObject(state), windows: { ...storedWindows(state, plan.name), ...fresh.windows } };
   const parent = plans.find((p) => p.name === plan.resource.parent);
   const driven = parent?.incremental ? extracted.get(parent.name) : undefined;
-  // Never committed and nothing extracted (a --limit-pages sample): an empty record of parent windows, so the next
-  // run does not take this child for one committed by an older version (see statesToResume).
-  if (parent?.incremental && !driven && !stored.has(plan.name)) return { ...asObject(state), parents: {} };
   if (parent && driven) {
     const base = asObject(state) as ChildState;
     const before = base.parents?.[parent.name];
