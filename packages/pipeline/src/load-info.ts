@@ -13,7 +13,7 @@ export interface ResourceStats {
 /** What else a run found worth saying. */
 export interface LoadNotes {
   /** Loader tables or columns found dropped from the dataset before this run; their resource's state was reset. */
-  droppedTables?: readonly { resource: string; tables: readonly string[]; columns: readonly string[]; childTables: readonly string[] }[];
+  droppedTables?: readonly { resource: string; tables: readonly string[]; columns: readonly string[]; action: 'recreate' | 'reload' | 'blocked'; remaining: readonly string[]; root?: string }[];
   /** Merged records per resource without a primary-key value, so matched by content (see NORMALIZATION.md). */
   keylessRecords?: Readonly<Record<string, number>>;
 }
@@ -82,8 +82,9 @@ export class LoadInfo {
     }
     for (const d of this.notes.droppedTables ?? []) {
       const what = [...d.tables, ...d.columns].join(', ');
-      const children = d.childTables.length > 0 ? ` (its child tables ${d.childTables.join(', ')} were dropped with it)` : '';
-      lines.push(`Dropped since the last run: ${what}${children}. The state of ${d.resource} was reset: its next load starts over and re-creates them`);
+      if (d.action === 'reload') lines.push(`Dropped since the last run: ${what}. The state of ${d.resource} was reset: its next load starts over and re-creates them`);
+      else if (d.action === 'recreate') lines.push(`Dropped since the last run: ${what}. Re-created and filled from this load on (to reload all of ${d.resource}, drop all its tables)`);
+      else lines.push(`Dropped since the last run: ${what}, but ${d.remaining.join(', ')} remain: ${d.resource} will not load until they are dropped too (or ${d.root} is restored)`);
     }
     if (this.limitPages !== undefined) {
       lines.push(`Sampled with --limit-pages ${this.limitPages}: incremental state was not advanced`);

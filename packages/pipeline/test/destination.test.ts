@@ -40,6 +40,18 @@ async function load(
   }
 }
 
+/** Runs SQL as the user would in another session (the loader's own connection is closed). */
+async function exec(sql: string): Promise<void> {
+  const instance = await DuckDBInstance.create(dbPath);
+  const conn = await instance.connect();
+  try {
+    await conn.run(sql);
+  } finally {
+    conn.closeSync();
+    instance.closeSync();
+  }
+}
+
 async function query(sql: string) {
   const ds = await openDataset({ path: dbPath, dataset: 'ds' });
   try {
@@ -153,16 +165,13 @@ describe('DuckDBDestination', () => {
     expect(await query(`SELECT count FROM ds.things WHERE count IN (71, 72)`)).toEqual([{ count: 72 }]);
   });
 
-  it('forgets a table or column the user dropped, and the resource state, instead of failing every later run', async () => {
-    await load([{ id: 'a', count: 1, items: [{ k: '1' }] }], { state: { windows: { w: { lastEnd: '2025-01-01' } } } });
-    const instance = await DuckDBInstance.create(dbPath);
-    const conn = await instance.connect();
-    await conn.run('DROP TABLE ds.things__items; ALTER TABLE ds.things DROP COLUMN count');
-    conn.closeSync();
-    instance.closeSync();
+  it('re-creates a child table or column the user dropped, keeping the state (an append would load twice)', async () => {
+    const state = { windows: { w: { lastEnd: '2025-01-01' } } };
+    await load([{ id: 'a', count: 1, items: [{ k: '1' }] }], { state });
+    await exec('DROP TABLE ds.things__items; ALTER TABLE ds.things DROP COLUMN count');
     const dest = await DuckDBDestination.open({ path: dbPath, dataset: 'ds', pipelineName: 'p' });
-    expect(dest.droppedTables).toEqual([{ resource: 'things', tables: ['things__items'], columns: ['things.count'], childTables: [] }]);
-    expect(await dest.readState('things')).toBeUndefined();
+    expect(dest.droppedTables).toEqual([{ resource: 'things', tables: ['things__items'], columns: ['things.count'], action: 'recreate', remaining: [] }]);
+    expect(await dest.readState('things')).toEqual(state);
     await dest.close();
     // The next load re-creates both, with the re-read record's values.
     await load([{ id: 'a', count: 2, items: [{ k: '2' }] }]);
@@ -171,6 +180,27 @@ describe('DuckDBDestination', () => {
     const again = await DuckDBDestination.open({ path: dbPath, dataset: 'ds', pipelineName: 'p' });
     expect(again.droppedTables).toEqual([]);
     await again.close();
+  });
+
+  it('reloads a resource all of whose tables were dropped, and refuses one whose root went but children stayed', async () => {
+    await load([{ id: 'a', items: [{ k: '1' }] }], { state: { windows: { w: { lastEnd: '2025-01-01' } } } });
+    await exec('DROP TABLE ds.things');
+    const blocked = await DuckDBDestination.open({ path: dbPath, dataset: 'ds', pipelineName: 'p' });
+    expect(blocked.droppedTables).toEqual([{ resource: 'things', tables: ['things'], columns: [], action: 'blocked', remaining: ['things__items'], root: 'things' }]);
+    expect(() => blocked.createResourceWriter({ loadId: newLoadId(), resource: things, writeDisposition: 'merge', primaryKey: ['id'], maxNestingDepth: 4 })).toThrow(
+      `loading things: table ds.things in ${dbPath} was dropped, but its child tables things__items remain, with rows that hang under its rows: to reload things, drop them too (DROP TABLE ds.things__items;); or restore ds.things`,
+    );
+    // Nothing was changed: the state and the child rows are still there.
+    expect(await blocked.readState('things')).toEqual({ windows: { w: { lastEnd: '2025-01-01' } } });
+    await blocked.close();
+    expect(await query('SELECT k FROM ds.things__items')).toEqual([{ k: '1' }]);
+    await exec('DROP TABLE ds.things__items');
+    const reload = await DuckDBDestination.open({ path: dbPath, dataset: 'ds', pipelineName: 'p' });
+    expect(reload.droppedTables).toEqual([{ resource: 'things', tables: ['things', 'things__items'], columns: [], action: 'reload', remaining: [], root: 'things' }]);
+    expect(await reload.readState('things')).toBeUndefined();
+    await reload.close();
+    await load([{ id: 'b', items: [{ k: '2' }] }]);
+    expect(await query('SELECT k FROM ds.things__items')).toEqual([{ k: '2' }]);
   });
 
   it('takes a dataset name in any case as the same dataset, as DuckDB does', async () => {

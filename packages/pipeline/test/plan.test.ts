@@ -1,7 +1,7 @@
 // Planning is pure: config + env → which resources run, with every env/config problem reported before any request.
 import { existsSync, writeFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { ConfigError, runPipeline, UsageError } from '../src/index.js';
+import { ConfigError, LoadInfo, runPipeline, UsageError } from '../src/index.js';
 import { defaultConfig, loadPipelineConfig } from '../src/config-loader.js';
 import { loadEnv } from '../src/env.js';
 import { checkResourceNames, planPipeline } from '../src/plan.js';
@@ -285,5 +285,21 @@ describe('limits', () => {
     await pending;
     expect(third).toBe(true);
     expect(new TokenBucket(0).unlimited).toBe(true);
+  });
+});
+
+describe('LoadInfo notes', () => {
+  it('says what happened to dropped tables', () => {
+    const info = new LoadInfo('p', 'ds', 'db.duckdb', '1.000001', new Date(0), new Date(1000), {}, {}, [], undefined, {
+      droppedTables: [
+        { resource: 'logs', tables: ['logs'], columns: [], action: 'blocked', remaining: ['logs__labels'], root: 'logs' },
+        { resource: 'widgets', tables: ['widgets__agents'], columns: ['widgets.name'], action: 'recreate', remaining: [] },
+      ],
+      keylessRecords: { users: 2 },
+    });
+    const text = info.toString();
+    expect(text).toContain('Dropped since the last run: logs, but logs__labels remain: logs will not load until they are dropped too (or logs is restored)');
+    expect(text).toContain('Dropped since the last run: widgets__agents, widgets.name. Re-created and filled from this load on (to reload all of widgets, drop all its tables)');
+    expect(text).toContain('Merged by content, no primary-key value: users 2');
   });
 });

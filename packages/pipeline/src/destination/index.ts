@@ -122,6 +122,14 @@ export class DuckDBDestination {
     if (this.closed) throw new Error('destination is closed');
     // The root table takes the resource's name. A table of that name the loader did not create (it is not in
     // `_pipeline_tables`) is someone else's: loading into it would mix data or fail on its columns.
+    const dropped = this.droppedTables.find((d) => d.resource === opts.resource.name && d.action === 'blocked');
+    if (dropped) {
+      const drops = dropped.remaining.map((t) => `DROP TABLE ${this.dataset}.${t};`).join(' ');
+      throw new DestinationError(
+        `loading ${opts.resource.name}: table ${this.dataset}.${dropped.root} in ${this.path} was dropped, but its child tables ${dropped.remaining.join(', ')} remain, with rows that hang under its rows`,
+        'schema', `to reload ${opts.resource.name}, drop them too (${drops}); or restore ${this.dataset}.${dropped.root}`, this.path,
+      );
+    }
     const rootName = snakeCase(opts.resource.name).toLowerCase();
     const registered = [...this.tableDefs.values()].some((t) => t.resource === opts.resource.name && t.parent === null);
     if (!registered && [...this.tableNames].some((name) => name.toLowerCase() === rootName)) {

@@ -70,28 +70,36 @@ export async function readExistingTableNames(conn: DuckDBConnection, dataset: st
   return r.getRowObjectsJS().map((row) => String(row.table_name));
 }
 
-/** What `forgetDroppedTables` repaired for one resource. */
+/** What `forgetDroppedTables` found for one resource. */
 export interface DroppedTables {
   resource: string;
   tables: string[];
   columns: string[];
-  /** Child tables dropped by the loader because their root table was dropped: their rows hang under its rows. */
-  childTables: string[];
+  /**
+   * How it was repaired. `recreate`: child tables or columns are forgotten and re-created from the next load on
+   * (the state stays: resetting it would append an append resource's history twice). `reload`: every table of the
+   * resource is gone, so its state is reset and it loads again from the start. `blocked`: the root table is gone
+   * but child tables are left (`remaining`), whose rows hang under the root's rows; nothing is changed and loading
+   * the resource is refused until the user drops them too (or restores the root).
+   */
+  action: 'recreate' | 'reload' | 'blocked';
+  remaining: string[];
+  /** The root table, when it is among the dropped. */
+  root?: string;
 }
 
 /**
  * Forgets tables and columns the loader registered that are no longer in the dataset (the user dropped them, often to
- * reload), and the incremental state of their resources, in one transaction; a dropped root table's child tables are
- * dropped with it. Without this every later run would fail
- * on the missing table. The next run re-creates them and reloads the resource from its start date, so the re-read
- * records fill them again (records older than the start date keep what they have).
+ * reload), in one transaction; see DroppedTables for what happens to each resource. Without this every later run
+ * would fail on the missing table. Names compare case-insensitively, as DuckDB resolves them (dataset "mydata" is
+ * the schema MyData).
  */
 export async function forgetDroppedTables(conn: DuckDBConnection, dataset: string): Promise<DroppedTables[]> {
-  // Names compare case-insensitively, as DuckDB resolves them: dataset "mydata" is the schema MyData.
   const s = quoteIdent(dataset);
-  const missingTables = (await conn.runAndReadAll(
-    `SELECT t.table_name, t.resource, t.parent_table IS NULL AS is_root FROM ${s}."_pipeline_tables" t
-     WHERE lower(t.table_name) NOT IN (SELECT lower(table_name) FROM information_schema.tables WHERE lower(table_schema) = lower($1))`,
+  const registered = (await conn.runAndReadAll(
+    `SELECT t.table_name, t.resource, t.parent_table IS NULL AS is_root,
+       lower(t.table_name) IN (SELECT lower(table_name) FROM information_schema.tables WHERE lower(table_schema) = lower($1)) AS present
+     FROM ${s}."_pipeline_tables" t ORDER BY t.rowid`,
     [dataset],
   )).getRowObjectsJS();
   const missingColumns = (await conn.runAndReadAll(
@@ -101,41 +109,38 @@ export async function forgetDroppedTables(conn: DuckDBConnection, dataset: strin
          (SELECT lower(table_name), lower(column_name) FROM information_schema.columns WHERE lower(table_schema) = lower($1))`,
     [dataset],
   )).getRowObjectsJS();
-  if (missingTables.length === 0 && missingColumns.length === 0) return [];
   const byResource = new Map<string, DroppedTables>();
   const entry = (resource: unknown) => {
     const name = String(resource);
-    const found = byResource.get(name) ?? { resource: name, tables: [], columns: [], childTables: [] };
+    const found = byResource.get(name) ?? { resource: name, tables: [], columns: [], action: 'recreate' as const, remaining: [] };
     byResource.set(name, found);
     return found;
   };
-  for (const t of missingTables) entry(t.resource).tables.push(String(t.table_name));
+  for (const t of registered) if (t.present !== true) entry(t.resource).tables.push(String(t.table_name));
   for (const c of missingColumns) entry(c.resource).columns.push(`${String(c.table_name)}.${String(c.column_name)}`);
-  // A dropped root takes its child tables along: reloaded records would otherwise add their child rows a second
-  // time next to the old ones (a new root table has nothing to merge against).
-  const rootless = missingTables.filter((t) => t.is_root === true).map((t) => String(t.resource));
-  const forget = missingTables.map((t) => String(t.table_name));
-  for (const resource of rootless) {
-    const children = (await conn.runAndReadAll(
-      `SELECT table_name FROM ${s}."_pipeline_tables" WHERE resource = $1 AND parent_table IS NOT NULL ORDER BY rowid`,
-      [resource],
-    )).getRowObjectsJS().map((row) => String(row.table_name)).filter((name) => !forget.includes(name));
-    entry(resource).childTables.push(...children);
-    forget.push(...children);
+  if (byResource.size === 0) return [];
+  for (const found of byResource.values()) {
+    const tables = registered.filter((t) => String(t.resource) === found.resource);
+    const root = tables.find((t) => t.is_root === true && t.present !== true);
+    if (!root) continue;
+    found.root = String(root.table_name);
+    found.remaining = tables.filter((t) => t.present === true).map((t) => String(t.table_name));
+    found.action = found.remaining.length > 0 ? 'blocked' : 'reload';
   }
   await conn.run('BEGIN TRANSACTION');
   try {
-    for (const resource of rootless) {
-      for (const child of byResource.get(resource)!.childTables) await conn.run(`DROP TABLE IF EXISTS ${s}.${quoteIdent(child)}`);
+    for (const found of byResource.values()) {
+      if (found.action === 'blocked') continue;
+      for (const table of found.tables) {
+        await conn.run(`DELETE FROM ${s}."_pipeline_columns" WHERE table_name = $1`, [table]);
+        await conn.run(`DELETE FROM ${s}."_pipeline_tables" WHERE table_name = $1`, [table]);
+      }
+      for (const column of found.columns) {
+        const [table, name] = [column.slice(0, column.indexOf('.')), column.slice(column.indexOf('.') + 1)];
+        await conn.run(`DELETE FROM ${s}."_pipeline_columns" WHERE table_name = $1 AND column_name = $2`, [table, name]);
+      }
+      if (found.action === 'reload') await conn.run(`DELETE FROM ${s}."_pipeline_state" WHERE resource = $1`, [found.resource]);
     }
-    for (const table of forget) {
-      await conn.run(`DELETE FROM ${s}."_pipeline_columns" WHERE table_name = $1`, [table]);
-      await conn.run(`DELETE FROM ${s}."_pipeline_tables" WHERE table_name = $1`, [table]);
-    }
-    for (const c of missingColumns) {
-      await conn.run(`DELETE FROM ${s}."_pipeline_columns" WHERE table_name = $1 AND column_name = $2`, [String(c.table_name), String(c.column_name)]);
-    }
-    for (const resource of byResource.keys()) await conn.run(`DELETE FROM ${s}."_pipeline_state" WHERE resource = $1`, [resource]);
     await conn.run('COMMIT');
   } catch (error) {
     await conn.run('ROLLBACK').catch(() => undefined);
