@@ -162,7 +162,7 @@ export class Extractor {
     for (const [name, source] of Object.entries(resource.params)) {
       if (source.from === 'constant') params[name] = source.value;
     }
-    let slices: Array<{ start: string; end: string; load: boolean }> = [];
+    let slices: Array<{ start: string; end: string; consumers?: ReadonlySet<string> }> = [];
     if (plan.incremental) {
       const key = this.partitionKey(plan, params);
       const previous = this.options.previousState.get(plan.name);
@@ -173,18 +173,10 @@ export class Extractor {
         return at > end ? end : at;
       };
       const start = resumeAt(storedWindows(previous, plan.name));
-      // An appended parent re-read further back for its children only loads from where its own window resumes;
-      // the days before only drive the children (resume.ts).
-      const ownWindows = (previous as ResumeState | null | undefined)?.ownWindows;
-      const loadFrom = ownWindows === undefined || ownWindows[key] === undefined ? start : resumeAt(ownWindows);
       const days = this.options.limitPages === undefined ? plan.incremental.sliceDays : null;
       // --limit-pages samples N pages per widget, so the window stays one sequence there.
-      slices = loadFrom > start
-        ? [
-            ...sliceWindow(start, addDays(loadFrom, -1), days, minSlices).map((slice) => ({ ...slice, load: false })),
-            ...sliceWindow(loadFrom, end, days, minSlices).map((slice) => ({ ...slice, load: true })),
-          ]
-        : sliceWindow(start, end, days, minSlices).map((slice) => ({ ...slice, load: true }));
+      const ranges = consumerRanges(start, end, (previous as ResumeState | null | undefined)?.consumers, resumeAt);
+      slices = ranges.flatMap((range) => sliceWindow(range.start, range.end, days, minSlices).map((slice) => ({ ...slice, consumers: range.consumers })));
       windowEnd = { key, end };
     }
     if (slices.length > 0) {
@@ -198,7 +190,7 @@ export class Extractor {
         // children would deadlock. Older slices go first, across widgets: the newest days are staged last, and the
         // root table (loaded by one thread, in file order) stores them last, so the next run's lookback merge deletes
         // rows in its tail row groups only (DuckDB rewrites each row group with deleted rows at the next checkpoint).
-        const fetch = () => this.fetchPages(plan, sliced, parentParams, slice.load);
+        const fetch = () => this.fetchPages(plan, sliced, parentParams, slice.consumers);
         return resource.parent === null ? this.slices.run(fetch, slice.start) : fetch();
       }));
       const failed = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
@@ -215,7 +207,8 @@ export class Extractor {
   }
 
   /** Fetches one request sequence (all its pages) and hands each page's records on. */
-  private async fetchPages(plan: ResourcePlan, params: Params, parentParams?: Params, load = true): Promise<void> {
+  /** `consumers`: who takes part in these pages (the resource and/or some children); undefined: all of them. */
+  private async fetchPages(plan: ResourcePlan, params: Params, parentParams?: Params, consumers?: ReadonlySet<string>): Promise<void> {
     const resource = plan.resource;
     const request = { path: {} as Params, query: {} as Params };
     for (const [name, source] of Object.entries(resource.params) as Array<[string, ParamSource]>) {
@@ -257,10 +250,11 @@ export class Extractor {
         // Children are fetched for the records the steps keep (as dlt's transformers get a filtered resource's
         // items), with parameters read before any step runs, so a map step (even one that edits the record in
         // place) cannot change or break them.
-        const requests = plan.children.length > 0 ? records.map((record) => this.childRequests(plan, record, params)) : [];
+        const children = consumers === undefined ? plan.children : plan.children.filter((child) => consumers.has(child.name));
+        const requests = children.length > 0 ? records.map((record) => this.childRequests(children, record, params)) : [];
         const { kept, results } = applySteps(plan, records);
         if (requests.length > 0) await this.fanOutChildren(kept.flatMap((index) => requests[index]!));
-        if (plan.load && load && results.length > 0) await this.options.sink(plan, results);
+        if (plan.load && (consumers === undefined || consumers.has(plan.name)) && results.length > 0) await this.options.sink(plan, results);
         if (this.controller.signal.aborted) return;
       }
     } finally {
@@ -283,9 +277,9 @@ export class Extractor {
   }
 
   /** The child requests one parent record drives: one per child resource whose parent fields are present. */
-  private childRequests(plan: ResourcePlan, record: SourceRecord, parentParams: Params): ChildRequest[] {
+  private childRequests(children: readonly ResourcePlan[], record: SourceRecord, parentParams: Params): ChildRequest[] {
     const requests: ChildRequest[] = [];
-    for (const child of plan.children) {
+    for (const child of children) {
       const params: Params = {};
       let complete = true;
       for (const [name, source] of Object.entries(child.resource.params)) {
@@ -376,6 +370,26 @@ export function storedWindows(state: unknown, resource: string, path = ''): Wind
     }
   }
   return windows as WindowState['windows'];
+}
+
+/**
+ * Splits start..end where consumers' parts begin: each range lists the consumers whose resume point is at or before
+ * its start. One range for all (consumers undefined) when there is only one consumer.
+ */
+export function consumerRanges(
+  start: string,
+  end: string,
+  consumers: Record<string, WindowState['windows']> | undefined,
+  resumeAt: (windows: WindowState['windows']) => string,
+): Array<{ start: string; end: string; consumers?: ReadonlySet<string> }> {
+  if (consumers === undefined) return [{ start, end }];
+  const from = Object.entries(consumers).map(([name, windows]) => ({ name, at: resumeAt(windows) }));
+  const bounds = [...new Set([start, ...from.map((f) => f.at).filter((at) => at > start && at <= end)])].sort();
+  return bounds.map((at, i) => ({
+    start: at,
+    end: i + 1 < bounds.length ? addDays(bounds[i + 1]!, -1) : end,
+    consumers: new Set(from.filter((f) => f.at <= at).map((f) => f.name)),
+  }));
 }
 
 /**

@@ -2,12 +2,11 @@
 //
 // A parent's window (logs per widget) decides which parent records are read, and so which children (chat_poll per
 // case) are fetched. A child therefore remembers the parent windows it was driven by, in its own state
-// (`{ parents: { logs: { windows } } }`), committed with its data. A run resumes a parent's window, per widget, at the
-// earliest point any of this run's consumers needs: the parent itself when it is loaded, and each loaded child. A
-// consumer that has never seen a widget (a child selected for the first time) makes that widget start from the
-// start date, so the new child gets the whole history and not just the last days; so does a consumer that replaces
-// its tables. Reading more is safe for a merged parent. An appended parent would store the extra days twice, so
-// those days only drive the children (`ownWindows`: where the parent's own loading resumes).
+// (`{ parents: { logs: { windows } } }`), committed with its data. The parent and each loaded child are the
+// window's consumers, each with its own resume point per widget. A run reads the parent's window from the earliest
+// of them, and each consumer takes part only from its own point on: a child selected for the first time (or one that
+// replaces its tables) is driven through the whole history, while the parent and the other children do not load
+// those days again (an appended one would store them twice; a merged one would re-read for nothing).
 import { storedWindows, type WindowState } from './extract.js';
 import type { ResourcePlan } from './plan.js';
 
@@ -17,9 +16,12 @@ interface ChildState {
   [key: string]: unknown;
 }
 
-/** Where an incremental extraction starts; `ownWindows`, when set, is where the resource's own loading resumes. */
+/**
+ * Where an incremental extraction starts (`windows`: the earliest point of any consumer), and, when it has several
+ * consumers, where each one's part resumes (by resource name: the resource itself and its loaded children).
+ */
 export interface ResumeState extends WindowState {
-  ownWindows?: WindowState['windows'];
+  consumers?: Record<string, WindowState['windows']>;
 }
 
 /**
@@ -37,25 +39,22 @@ export function statesToResume(plans: readonly ResourcePlan[], stored: ReadonlyM
       continue;
     }
     // A consumer that replaces its tables keeps only what this run reads, so it needs the whole window every run.
-    const ownWindows = plan.writeDisposition === 'replace' ? {} : storedWindows(own, plan.name);
-    const consumers: Array<WindowState['windows']> = [];
-    if (plan.load) consumers.push(ownWindows);
+    const consumers: Record<string, WindowState['windows']> = {};
+    if (plan.load) consumers[plan.name] = plan.writeDisposition === 'replace' ? {} : storedWindows(own, plan.name);
     for (const child of children) {
       const driven = (stored.get(child.name) as ChildState | null | undefined)?.parents?.[plan.name];
       // No windows of its own: never committed, or committed before children kept them (an older version wrote
       // null both after a full run and after a --limit-pages sample, so nothing says how far it got). Such a child
-      // is driven through the whole history once; merged, that re-reads without duplicating.
-      if (child.writeDisposition === 'replace' || driven === undefined) consumers.push({});
-      else consumers.push(storedWindows(driven, child.name, `parents.${plan.name}.`));
+      // is driven through the whole history once.
+      consumers[child.name] = child.writeDisposition === 'replace' || driven === undefined ? {} : storedWindows(driven, child.name, `parents.${plan.name}.`);
     }
+    const all = Object.values(consumers);
     const windows: WindowState['windows'] = {};
-    for (const [key, window] of Object.entries(consumers[0] ?? {})) {
-      const ends = consumers.map((c) => c[key]?.lastEnd);
+    for (const [key, window] of Object.entries(all[0] ?? {})) {
+      const ends = all.map((c) => c[key]?.lastEnd);
       if (ends.every((end): end is string => end !== undefined)) windows[key] = { lastEnd: ends.reduce((a, b) => (b < a ? b : a)) };
     }
-    const state: ResumeState = { windows };
-    if (plan.load && plan.writeDisposition === 'append' && children.length > 0) state.ownWindows = ownWindows;
-    resume.set(plan.name, state);
+    resume.set(plan.name, all.length > 1 ? { windows, consumers } : { windows });
   }
   return resume;
 }

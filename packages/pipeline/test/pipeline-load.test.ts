@@ -280,6 +280,21 @@ describe('child resources', () => {
     expect(second.rowCounts.logs ?? 0).toBe(todays);
   });
 
+  it('drives each child from its own point: an appended child is not loaded again when a sibling needs history', async () => {
+    const path = `${tmp.dir}/siblings.duckdb`;
+    const cases = await truth(box);
+    const run = (resources: Parameters<typeof definePipeline>[0]['resources']) =>
+      runPipeline({ resources, rateLimit: { requestsPerSecond: 0 } }, { env: box.env, destination: { path } });
+    await run({ logs: true, visitor_typing: { writeDisposition: 'append' } });
+    // chat_poll is new: it needs the whole history; visitor_typing (appended) and logs only their own windows.
+    const second = await run({ logs: true, visitor_typing: { writeDisposition: 'append' }, chat_poll: true });
+    expect(second.rowCounts.chat_poll).toBe(cases.length);
+    expect(second.rowCounts.visitor_typing ?? 0).toBeLessThan(cases.length);
+    const typing = await query(path, `SELECT count(*) AS n, count(DISTINCT case_id) AS d FROM snapengage_data.visitor_typing`);
+    expect(Number(typing[0]?.d)).toBe(cases.length);
+    expect(Number(typing[0]?.n)).toBe(cases.length + (second.rowCounts.visitor_typing ?? 0));
+  });
+
   it('drives a child whose state an older version left empty through the whole history, once', async () => {
     const path = `${tmp.dir}/legacy-child.duckdb`;
     const config = definePipeline({ resources: { logs: true, chat_poll: true }, rateLimit: { requestsPerSecond: 0 } });

@@ -6,7 +6,7 @@ import { defaultConfig, loadPipelineConfig } from '../src/config-loader.js';
 import { loadEnv } from '../src/env.js';
 import { checkResourceNames, planPipeline } from '../src/plan.js';
 import { Semaphore, TokenBucket } from '../src/limits.js';
-import { sliceWindow } from '../src/extract.js';
+import { consumerRanges, sliceWindow } from '../src/extract.js';
 import { stateToCommit, statesToResume } from '../src/resume.js';
 import { tempDir } from './helpers.js';
 
@@ -163,12 +163,19 @@ describe('incremental windows of parents and children', () => {
       ['logs', w({ w1: '2025-02-10', w2: '2025-02-10', w3: '2025-02-10' })],
       ['chat_poll', { parents: { logs: w({ w1: '2025-02-01', w2: '2025-02-12' }) } }],
     ]);
-    // w3: chat_poll never saw it, so it starts from the start date (left out).
-    expect(statesToResume(both, stored).get('logs')).toEqual(w({ w1: '2025-02-01', w2: '2025-02-10' }));
+    // w3: chat_poll never saw it, so it starts from the start date (left out); each consumer keeps its own point.
+    const logsAndPoll = { logs: stored.get('logs') as { windows: object }, chat_poll: (stored.get('chat_poll') as { parents: { logs: { windows: object } } }).parents.logs };
+    expect(statesToResume(both, stored).get('logs')).toEqual({
+      ...w({ w1: '2025-02-01', w2: '2025-02-10' }),
+      consumers: { logs: logsAndPoll.logs.windows, chat_poll: logsAndPoll.chat_poll.windows },
+    });
     // logs only extracted: chat_poll's windows alone; logs' own state does not count.
     expect(statesToResume(childOnly, stored).get('logs')).toEqual(w({ w1: '2025-02-01', w2: '2025-02-12' }));
-    // A child never run before: its parent starts from the start date.
-    expect(statesToResume(both, new Map([['logs', w({ w1: '2025-02-10' })]])).get('logs')).toEqual({ windows: {} });
+    // A child never run before: its parent starts from the start date, the child alone from there.
+    expect(statesToResume(both, new Map([['logs', w({ w1: '2025-02-10' })]])).get('logs')).toEqual({
+      windows: {},
+      consumers: { logs: w({ w1: '2025-02-10' }).windows, chat_poll: {} },
+    });
     // replace keeps only what the run reads: always the whole window.
     const replacing = planPipeline({ resources: { logs: { writeDisposition: 'replace' } } }, withKey).resources;
     expect(statesToResume(replacing, stored).get('logs')).toEqual({ windows: {} });
@@ -176,10 +183,18 @@ describe('incremental windows of parents and children', () => {
     expect(statesToResume(merging, stored).get('logs')).toEqual(stored.get('logs'));
     // A child state row committed before children kept parent windows (null): nothing says how far it got.
     const legacy = new Map<string, unknown>([['logs', w({ w1: '2025-02-10' })], ['chat_poll', null]]);
-    expect(statesToResume(both, legacy).get('logs')).toEqual({ windows: {} });
-    // An appended parent re-read further back for a child keeps its own window for loading.
-    const appending = planPipeline({ resources: { logs: { writeDisposition: 'append' }, chat_poll: true } }, withKey).resources;
-    expect(statesToResume(appending, new Map([['logs', w({ w1: '2025-02-10' })]])).get('logs')).toEqual({ windows: {}, ownWindows: w({ w1: '2025-02-10' }).windows });
+    expect(statesToResume(both, legacy).get('logs')).toMatchObject({ windows: {}, consumers: { chat_poll: {} } });
+  });
+
+  it('splits a window where each consumer\'s part begins', () => {
+    const resumeAt = (windows: Record<string, { lastEnd: string }>) => windows.w?.lastEnd ?? '2025-01-01';
+    expect(consumerRanges('2025-01-01', '2025-01-31', undefined, resumeAt)).toEqual([{ start: '2025-01-01', end: '2025-01-31' }]);
+    const ranges = consumerRanges('2025-01-01', '2025-01-31', { logs: { w: { lastEnd: '2025-01-30' } }, chat_poll: {}, visitor_typing: { w: { lastEnd: '2025-01-20' } } }, resumeAt);
+    expect(ranges.map((r) => [r.start, r.end, [...(r.consumers ?? [])].sort()])).toEqual([
+      ['2025-01-01', '2025-01-19', ['chat_poll']],
+      ['2025-01-20', '2025-01-29', ['chat_poll', 'visitor_typing']],
+      ['2025-01-30', '2025-01-31', ['chat_poll', 'logs', 'visitor_typing']],
+    ]);
   });
 
   it('commits merged windows: widgets not in this run keep theirs, a child keeps the parent windows that drove it', () => {
