@@ -10,5 +10,5 @@ export { loadEnv, type Env } from './env.js';
 export { loadPipelineConfig, defaultConfig } from './config-loader.js';
 export { planPipeline, type Plan, type ResourcePlan } from './plan.js';
 export { showDataset } from './show.js';
-export type { WindowState } from './extract.js';
+export type { WindowState } from './windows.js';
 export { PipelineError, ConfigError, UsageError, ExtractError, DestinationError, AbortedError } from './errors.js';

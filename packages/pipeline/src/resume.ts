@@ -7,7 +7,7 @@
 // of them, and each consumer takes part only from its own point on: a child selected for the first time (or one that
 // replaces its tables) is driven through the whole history, while the parent and the other children do not load
 // those days again (an appended one would store them twice; a merged one would re-read for nothing).
-import { storedWindows, type WindowState } from './extract.js';
+import { storedWindows, type WindowState } from './windows.js';
 import type { ResourcePlan } from './plan.js';
 
 /** A child resource's state: its own (if any) plus the windows of the parents that drove it. */

@@ -6,7 +6,7 @@ import { defaultConfig, loadPipelineConfig } from '../src/config-loader.js';
 import { loadEnv } from '../src/env.js';
 import { checkResourceNames, planPipeline } from '../src/plan.js';
 import { Semaphore, TokenBucket } from '../src/limits.js';
-import { consumerRanges, sliceWindow } from '../src/extract.js';
+import { consumerRanges, sliceWindow } from '../src/windows.js';
 import { stateToCommit, statesToResume } from '../src/resume.js';
 import { tempDir } from './helpers.js';
 
