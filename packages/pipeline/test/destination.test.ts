@@ -222,22 +222,14 @@ describe('DuckDBDestination', () => {
   });
 
   it('names a child table around a table of the same name in another case', async () => {
-    const instance = await DuckDBInstance.create(dbPath);
-    const conn = await instance.connect();
-    await conn.run('CREATE SCHEMA ds; CREATE TABLE ds."Things__Items" (mine VARCHAR)');
-    conn.closeSync();
-    instance.closeSync();
+    await exec('CREATE SCHEMA ds; CREATE TABLE ds."Things__Items" (mine VARCHAR)');
     const { rowCounts } = await load([{ id: 'a', items: [{ k: '1' }] }]);
     expect(rowCounts).toEqual({ things: 1, things__items_1: 1 });
     expect(await query('SELECT count(*) AS n FROM ds."Things__Items"')).toEqual([{ n: 0 }]);
   });
 
   it('refuses to load into a table of the resource\'s name that it did not create', async () => {
-    const instance = await DuckDBInstance.create(dbPath);
-    const conn = await instance.connect();
-    await conn.run('CREATE SCHEMA ds; CREATE TABLE ds.things (x INTEGER); INSERT INTO ds.things VALUES (42)');
-    conn.closeSync();
-    instance.closeSync();
+    await exec('CREATE SCHEMA ds; CREATE TABLE ds.things (x INTEGER); INSERT INTO ds.things VALUES (42)');
     const error = await load([{ id: 'a' }]).catch((e: unknown) => e);
     expect(error).toBeInstanceOf(DestinationError);
     expect((error as Error).message).toBe(
