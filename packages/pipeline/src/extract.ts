@@ -171,8 +171,9 @@ export class Extractor {
       };
       const start = resumeAt(storedWindows(previous, plan.name));
       const days = this.options.limitPages === undefined ? plan.incremental.sliceDays : null;
-      // --limit-pages samples N pages per widget, so the window stays one sequence there.
-      const ranges = consumerRanges(start, end, (previous as ResumeState | null | undefined)?.consumers, resumeAt);
+      // --limit-pages samples N pages per widget, so the window stays one sequence there, for every consumer.
+      const consumers = this.options.limitPages === undefined ? (previous as ResumeState | null | undefined)?.consumers : undefined;
+      const ranges = consumerRanges(start, end, consumers, resumeAt);
       slices = ranges.flatMap((range) => sliceWindow(range.start, range.end, days, minSlices).map((slice) => ({ ...slice, consumers: range.consumers })));
       windowEnd = { key, end };
     }

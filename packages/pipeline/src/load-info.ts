@@ -12,8 +12,8 @@ export interface ResourceStats {
 
 /** What else a run found worth saying. */
 export interface LoadNotes {
-  /** Loader tables or columns found dropped from the dataset before this run; their resource's state was reset. */
-  droppedTables?: readonly { resource: string; tables: readonly string[]; columns: readonly string[]; action: 'recreate' | 'reload' | 'blocked'; remaining: readonly string[]; root?: string }[];
+  /** Loader tables or columns found dropped from the dataset before this run, and what was done (DroppedTables). */
+  droppedTables?: readonly { resource: string; tables: readonly string[]; columns: readonly string[]; action: 'recreate' | 'reload' | 'blocked'; remaining: readonly string[]; under?: string }[];
   /** Merged records per resource without a primary-key value, so matched by content (see NORMALIZATION.md). */
   keylessRecords?: Readonly<Record<string, number>>;
 }
@@ -83,8 +83,8 @@ export class LoadInfo {
     for (const d of this.notes.droppedTables ?? []) {
       const what = [...d.tables, ...d.columns].join(', ');
       if (d.action === 'reload') lines.push(`Dropped since the last run: ${what}. The state of ${d.resource} was reset: its next load starts over and re-creates them`);
-      else if (d.action === 'recreate') lines.push(`Dropped since the last run: ${what}. Re-created and filled from this load on (to reload all of ${d.resource}, drop all its tables)`);
-      else lines.push(`Dropped since the last run: ${what}, but ${d.remaining.join(', ')} remain: ${d.resource} will not load until they are dropped too (or ${d.root} is restored)`);
+      else if (d.action === 'recreate') lines.push(`Dropped since the last run: ${what}. Re-created as ${d.resource} loads from now on (to reload all of ${d.resource}, drop all its tables)`);
+      else lines.push(`Dropped since the last run: ${what}, but ${d.remaining.join(', ')} below it remain: ${d.resource} will not load until they are dropped too (or ${d.under} is restored)`);
     }
     if (this.limitPages !== undefined) {
       lines.push(`Sampled with --limit-pages ${this.limitPages}: incremental state was not advanced`);

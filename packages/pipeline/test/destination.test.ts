@@ -186,9 +186,9 @@ describe('DuckDBDestination', () => {
     await load([{ id: 'a', items: [{ k: '1' }] }], { state: { windows: { w: { lastEnd: '2025-01-01' } } } });
     await exec('DROP TABLE ds.things');
     const blocked = await DuckDBDestination.open({ path: dbPath, dataset: 'ds', pipelineName: 'p' });
-    expect(blocked.droppedTables).toEqual([{ resource: 'things', tables: ['things'], columns: [], action: 'blocked', remaining: ['things__items'], root: 'things' }]);
+    expect(blocked.droppedTables).toEqual([{ resource: 'things', tables: ['things'], columns: [], action: 'blocked', remaining: ['things__items'], under: 'things' }]);
     expect(() => blocked.createResourceWriter({ loadId: newLoadId(), resource: things, writeDisposition: 'merge', primaryKey: ['id'], maxNestingDepth: 4 })).toThrow(
-      `loading things: table ds.things in ${dbPath} was dropped, but its child tables things__items remain, with rows that hang under its rows: to reload things, drop them too (DROP TABLE ds.things__items;); or restore ds.things`,
+      `loading things: table "ds"."things" in ${dbPath} was dropped, but the tables below it (things__items) remain, with rows that hang under its rows: to reload things, drop them too (DROP TABLE "ds"."things__items";); or restore "ds"."things"`,
     );
     // Nothing was changed: the state and the child rows are still there.
     expect(await blocked.readState('things')).toEqual({ windows: { w: { lastEnd: '2025-01-01' } } });
@@ -196,11 +196,25 @@ describe('DuckDBDestination', () => {
     expect(await query('SELECT k FROM ds.things__items')).toEqual([{ k: '1' }]);
     await exec('DROP TABLE ds.things__items');
     const reload = await DuckDBDestination.open({ path: dbPath, dataset: 'ds', pipelineName: 'p' });
-    expect(reload.droppedTables).toEqual([{ resource: 'things', tables: ['things', 'things__items'], columns: [], action: 'reload', remaining: [], root: 'things' }]);
+    expect(reload.droppedTables).toEqual([{ resource: 'things', tables: ['things', 'things__items'], columns: [], action: 'reload', remaining: [] }]);
     expect(await reload.readState('things')).toBeUndefined();
     await reload.close();
     await load([{ id: 'b', items: [{ k: '2' }] }]);
     expect(await query('SELECT k FROM ds.things__items')).toEqual([{ k: '2' }]);
+  });
+
+  it('refuses a resource whose dropped child table has tables below it that remain', async () => {
+    await load([{ id: 'a', items: [{ k: '1', sub: [{ z: 'x' }] }] }]);
+    await exec('DROP TABLE ds.things__items');
+    const dest = await DuckDBDestination.open({ path: dbPath, dataset: 'ds', pipelineName: 'p' });
+    expect(dest.droppedTables).toEqual([{ resource: 'things', tables: ['things__items'], columns: [], action: 'blocked', remaining: ['things__items__sub'], under: 'things__items' }]);
+    await dest.close();
+    await expect(load([{ id: 'a' }])).rejects.toThrow(/table "ds"\."things__items" .* was dropped, but the tables below it \(things__items__sub\) remain/);
+    // Dropping the rest of the branch: re-created under the same names, no second table beside the old one.
+    await exec('DROP TABLE ds.things__items__sub');
+    await load([{ id: 'a', items: [{ k: '2', sub: [{ z: 'y' }] }] }]);
+    expect(await query('SELECT z FROM ds.things__items__sub')).toEqual([{ z: 'y' }]);
+    expect(await query(`SELECT count(*) AS n FROM information_schema.tables WHERE table_name LIKE 'things__items__sub%'`)).toEqual([{ n: 1 }]);
   });
 
   it('takes a dataset name in any case as the same dataset, as DuckDB does', async () => {

@@ -140,7 +140,7 @@ describe('logs into DuckDB', () => {
   it('re-creates a child table the user dropped, filling it from this load on', async () => {
     await query(path, 'DROP TABLE snapengage_data.logs__labels', 'READ_WRITE');
     const info = await runPipeline(config, { env: box.env, destination: { path } });
-    expect(info.toString()).toContain('Dropped since the last run: logs__labels. Re-created and filled from this load on (to reload all of logs, drop all its tables)');
+    expect(info.toString()).toContain('Dropped since the last run: logs__labels. Re-created as logs loads from now on (to reload all of logs, drop all its tables)');
     // The re-read lookback records are stored without labels now, so they count as changed and get them back.
     expect(info.rowCounts.logs__labels).toBeGreaterThan(0);
     const again = await runPipeline(config, { env: box.env, destination: { path } });
@@ -150,7 +150,7 @@ describe('logs into DuckDB', () => {
   it('refuses a resource whose root table was dropped while its child tables remain; reloads it once all are gone', async () => {
     await query(path, 'DROP TABLE snapengage_data.logs', 'READ_WRITE');
     const blocked = await runPipeline(config, { env: box.env, destination: { path } }).catch((e: unknown) => e as Error);
-    expect(String(blocked)).toMatch(/loading logs: table snapengage_data\.logs in .* was dropped, but its child tables logs__\w+(, logs__\w+)* remain, with rows that hang under its rows: to reload logs, drop them too \(DROP TABLE snapengage_data\.logs__\w+;/);
+    expect(String(blocked)).toMatch(/loading logs: table "snapengage_data"\."logs" in .* was dropped, but the tables below it \(logs__\w+(, logs__\w+)*\) remain, with rows that hang under its rows: to reload logs, drop them too \(DROP TABLE "snapengage_data"\."logs__\w+";/);
     const children = await query(path, `SELECT table_name FROM information_schema.tables WHERE table_schema = 'snapengage_data' AND table_name LIKE 'logs\\_\\_%' ESCAPE '\\'`);
     expect(children.length).toBeGreaterThan(0);
     await query(path, children.map((t) => `DROP TABLE snapengage_data."${String(t.table_name)}";`).join(' '), 'READ_WRITE');
@@ -293,6 +293,18 @@ describe('child resources', () => {
     const typing = await query(path, `SELECT count(*) AS n, count(DISTINCT case_id) AS d FROM snapengage_data.visitor_typing`);
     expect(Number(typing[0]?.d)).toBe(cases.length);
     expect(Number(typing[0]?.n)).toBe(cases.length + (second.rowCounts.visitor_typing ?? 0));
+  });
+
+  it('with limit-pages samples one sequence per widget even when consumers resume at different points', async () => {
+    const path = `${tmp.dir}/sample-children.duckdb`;
+    await runPipeline({ resources: { logs: true }, rateLimit: { requestsPerSecond: 0 } }, { env: box.env, destination: { path } });
+    const urls: string[] = [];
+    const info = await runPipeline(
+      { resources: { logs: true, chat_poll: true }, rateLimit: { requestsPerSecond: 0 } },
+      { env: box.env, destination: { path }, limitPages: 1, onRequest: (e) => urls.push(e.url) },
+    );
+    expect(urls.filter((u) => u.includes('/logs?'))).toHaveLength(box.env.SNAPENGAGE_WIDGET_ID!.split(',').length);
+    expect(info.rowCounts.chat_poll).toBeGreaterThan(0);
   });
 
   it('drives a child whose state an older version left empty through the whole history, once', async () => {

@@ -307,14 +307,14 @@ describe('LoadInfo notes', () => {
   it('says what happened to dropped tables', () => {
     const info = new LoadInfo('p', 'ds', 'db.duckdb', '1.000001', new Date(0), new Date(1000), {}, {}, [], undefined, {
       droppedTables: [
-        { resource: 'logs', tables: ['logs'], columns: [], action: 'blocked', remaining: ['logs__labels'], root: 'logs' },
+        { resource: 'logs', tables: ['logs'], columns: [], action: 'blocked', remaining: ['logs__labels'], under: 'logs' },
         { resource: 'widgets', tables: ['widgets__agents'], columns: ['widgets.name'], action: 'recreate', remaining: [] },
       ],
       keylessRecords: { users: 2 },
     });
     const text = info.toString();
-    expect(text).toContain('Dropped since the last run: logs, but logs__labels remain: logs will not load until they are dropped too (or logs is restored)');
-    expect(text).toContain('Dropped since the last run: widgets__agents, widgets.name. Re-created and filled from this load on (to reload all of widgets, drop all its tables)');
+    expect(text).toContain('Dropped since the last run: logs, but logs__labels below it remain: logs will not load until they are dropped too (or logs is restored)');
+    expect(text).toContain('Dropped since the last run: widgets__agents, widgets.name. Re-created as widgets loads from now on (to reload all of widgets, drop all its tables)');
     expect(text).toContain('Merged by content, no primary-key value: users 2');
   });
 });

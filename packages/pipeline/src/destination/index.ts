@@ -124,10 +124,11 @@ export class DuckDBDestination {
     // `_pipeline_tables`) is someone else's: loading into it would mix data or fail on its columns.
     const dropped = this.droppedTables.find((d) => d.resource === opts.resource.name && d.action === 'blocked');
     if (dropped) {
-      const drops = dropped.remaining.map((t) => `DROP TABLE ${this.dataset}.${t};`).join(' ');
+      const qualified = (table: string) => `${quoteIdent(this.dataset)}.${quoteIdent(table)}`;
+      const drops = dropped.remaining.map((t) => `DROP TABLE ${qualified(t)};`).join(' ');
       throw new DestinationError(
-        `loading ${opts.resource.name}: table ${this.dataset}.${dropped.root} in ${this.path} was dropped, but its child tables ${dropped.remaining.join(', ')} remain, with rows that hang under its rows`,
-        'schema', `to reload ${opts.resource.name}, drop them too (${drops}); or restore ${this.dataset}.${dropped.root}`, this.path,
+        `loading ${opts.resource.name}: table ${qualified(dropped.under!)} in ${this.path} was dropped, but the tables below it (${dropped.remaining.join(', ')}) remain, with rows that hang under its rows`,
+        'schema', `to reload ${opts.resource.name}, drop them too (${drops}); or restore ${qualified(dropped.under!)}`, this.path,
       );
     }
     const rootName = snakeCase(opts.resource.name).toLowerCase();

@@ -78,14 +78,14 @@ export interface DroppedTables {
   /**
    * How it was repaired. `recreate`: child tables or columns are forgotten and re-created from the next load on
    * (the state stays: resetting it would append an append resource's history twice). `reload`: every table of the
-   * resource is gone, so its state is reset and it loads again from the start. `blocked`: the root table is gone
-   * but child tables are left (`remaining`), whose rows hang under the root's rows; nothing is changed and loading
-   * the resource is refused until the user drops them too (or restores the root).
+   * resource is gone, so its state is reset and it loads again from the start. `blocked`: a table is gone but
+   * tables below it are left (`remaining`), whose rows hang under its rows; nothing is changed and loading the
+   * resource is refused until the user drops them too (or restores the table).
    */
   action: 'recreate' | 'reload' | 'blocked';
   remaining: string[];
-  /** The root table, when it is among the dropped. */
-  root?: string;
+  /** When blocked: the dropped table the remaining ones hang under. */
+  under?: string;
 }
 
 /**
@@ -97,7 +97,7 @@ export interface DroppedTables {
 export async function forgetDroppedTables(conn: DuckDBConnection, dataset: string): Promise<DroppedTables[]> {
   const s = quoteIdent(dataset);
   const registered = (await conn.runAndReadAll(
-    `SELECT t.table_name, t.resource, t.parent_table IS NULL AS is_root,
+    `SELECT t.table_name, t.resource, t.parent_table,
        lower(t.table_name) IN (SELECT lower(table_name) FROM information_schema.tables WHERE lower(table_schema) = lower($1)) AS present
      FROM ${s}."_pipeline_tables" t ORDER BY t.rowid`,
     [dataset],
@@ -119,13 +119,29 @@ export async function forgetDroppedTables(conn: DuckDBConnection, dataset: strin
   for (const t of registered) if (t.present !== true) entry(t.resource).tables.push(String(t.table_name));
   for (const c of missingColumns) entry(c.resource).columns.push(`${String(c.table_name)}.${String(c.column_name)}`);
   if (byResource.size === 0) return [];
+  const byName = new Map(registered.map((t) => [String(t.table_name), t]));
+  /** The highest dropped table above a table, if any (parent links; bounded by the number of tables). */
+  const droppedAbove = (name: string): string | undefined => {
+    let found: string | undefined;
+    let parent = byName.get(name)?.parent_table;
+    for (let guard = 0; parent !== null && parent !== undefined && guard <= registered.length; guard++) {
+      if (byName.get(String(parent))?.present !== true) found = String(parent);
+      parent = byName.get(String(parent))?.parent_table;
+    }
+    return found;
+  };
   for (const found of byResource.values()) {
     const tables = registered.filter((t) => String(t.resource) === found.resource);
-    const root = tables.find((t) => t.is_root === true && t.present !== true);
-    if (!root) continue;
-    found.root = String(root.table_name);
-    found.remaining = tables.filter((t) => t.present === true).map((t) => String(t.table_name));
-    found.action = found.remaining.length > 0 ? 'blocked' : 'reload';
+    // Tables left below a dropped one: their rows hang under rows that are gone, and re-creating the dropped table
+    // would give its children new names next to the old ones.
+    const stranded = tables.filter((t) => t.present === true && droppedAbove(String(t.table_name)) !== undefined);
+    if (stranded.length > 0) {
+      found.action = 'blocked';
+      found.remaining = stranded.map((t) => String(t.table_name));
+      found.under = droppedAbove(found.remaining[0]!);
+    } else if (tables.some((t) => t.parent_table === null && t.present !== true)) {
+      found.action = 'reload';
+    }
   }
   await conn.run('BEGIN TRANSACTION');
   try {
