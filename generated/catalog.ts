@@ -225,7 +225,7 @@ export const apiOperations: readonly OperationInfo[] = [
     "security": [
       "provisioningKey"
     ],
-    "idempotent": true,
+    "idempotent": false,
     "resource": "create_user",
     "loadable": false
   }

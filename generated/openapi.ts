@@ -151,7 +151,7 @@ export interface paths {
         get: operations["getUser"];
         /**
          * Create a user account.
-         * @description [doc] DOC-PROV. Success is 201 Created with the user data [doc 2013].
+         * @description [doc] DOC-PROV. Success is 201 Created with the user data [doc 2013]. A second call for the same email is refused, so a call that may have reached the server is never replayed [inferred].
          */
         put: operations["createUser"];
         post?: never;

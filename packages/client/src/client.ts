@@ -28,11 +28,15 @@ function configError(option: string, message: string): SnapEngageError {
   return new SnapEngageError({ kind: 'config', operation: 'createSnapEngageClient', url: '', message: `${option}: ${message}` });
 }
 
+const MAX_TIMER_MS = 2_147_483_647;
+
 function numberOption(options: SnapEngageClientOptions, name: 'timeoutMs' | 'maxRetries' | 'retryBaseDelayMs' | 'retryAfterCapMs', integer: boolean, min: number): number {
   const value = options[name] ?? DEFAULTS[name];
   if (typeof value !== 'number' || !Number.isFinite(value) || value < min || (integer && !Number.isInteger(value))) {
     throw configError(name, `must be ${integer ? 'an integer' : 'a number'} >= ${min}, got ${String(value)}`);
   }
+  // Timers take at most 2^31 - 1 ms (about 24.8 days); Node turns a longer delay into 1 ms.
+  if (name !== 'maxRetries' && value > MAX_TIMER_MS) throw configError(name, `must be at most ${MAX_TIMER_MS} ms (about 24.8 days), got ${String(value)}`);
   return value;
 }
 

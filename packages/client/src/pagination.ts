@@ -64,6 +64,19 @@ function catalogPaging(path: string): { nextUrlPath: string | null; maxPages: nu
   return { nextUrlPath: paginator.nextUrlPath, maxPages: paginator.maxPages ?? DEFAULT_MAX_PAGES };
 }
 
+/** A page's identity for loop detection: the URL without fragment or credentials, query parameters sorted. */
+function pageKey(url: string): string {
+  try {
+    const parsed = new URL(url);
+    parsed.hash = '';
+    parsed.searchParams.delete('api_key');
+    parsed.searchParams.sort();
+    return parsed.toString();
+  } catch {
+    return url;
+  }
+}
+
 function pagingError(operation: string, url: string, detail: string): SnapEngageError {
   return new SnapEngageError({ kind: 'invalid_response', operation, url, message: formatMessage(operation, detail, { retries: 0, url }) });
 }
@@ -84,6 +97,8 @@ export async function* iteratePages(client: AnyClient, baseUrl: string, path: st
     const result = await get(path, { params, ...(init.signal ? { signal: init.signal } : {}) });
     if (!result.response.ok) throw errorForResponse(result.response, operation);
     const url = metaOf(result.response)?.url ?? '';
+    // Every fetched page counts, the first one included (its URL is built from params, not from a link).
+    if (url !== '') seen.add(pageKey(url));
     yield { data: result.data, response: result.response, url, pageIndex };
     if (nextUrlPath === null) return;
     const link = valueAt(result.data, nextUrlPath);
@@ -98,11 +113,15 @@ export async function* iteratePages(client: AnyClient, baseUrl: string, path: st
     if (resolved.origin !== origin) {
       throw pagingError(operation, url, `the next link points to ${resolved.origin}, not the configured ${origin}; credentials are never sent to another host (set baseUrl to ${resolved.origin} if the API moved there)`);
     }
+    if (resolved.username !== '' || resolved.password !== '') {
+      throw pagingError(operation, url, `the next link carries a user or password; it is not followed (credentials come from the client options only)`);
+    }
+    // The fragment is never sent, and parameter order does not make another page: both are left out of the key.
+    resolved.hash = '';
     const key = resolved.toString();
-    if (seen.has(key)) {
+    if (seen.has(pageKey(key))) {
       throw pagingError(operation, url, `the next link repeats a page already fetched (page ${pageIndex + 1}); stopping instead of looping`);
     }
-    seen.add(key);
     nextUrl = key;
   }
   throw pagingError(operation, '', `stopped after maxPages=${maxPages} pages and the API still links a next page; raise maxPages if the data really is that large`);

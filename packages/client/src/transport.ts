@@ -135,7 +135,15 @@ export function createTransport(settings: TransportSettings): Middleware {
     const status = response.status;
     if (response.type === 'opaqueredirect' || (status >= 300 && status < 400)) {
       const location = response.headers.get('location');
-      const target = location ? redactor.url(new URL(location, state.url).toString()) : 'an unknown location';
+      let target = 'an unknown location';
+      if (location) {
+        // An unparsable Location must not throw Node's TypeError: it carries the request URL, credentials included.
+        try {
+          target = redactor.url(new URL(location, state.url).toString());
+        } catch {
+          target = `"${redactor.text(location)}"`;
+        }
+      }
       return {
         type: 'failure',
         kind: 'invalid_response',
@@ -159,7 +167,12 @@ export function createTransport(settings: TransportSettings): Middleware {
     const bodyExcerpt = () => excerpt(redactor.text(text));
     const buffered = rebuild(response, bytes);
     if (response.ok) {
-      if (state.parseAs === 'json' && text.trim() !== '') {
+      // A body of only whitespace is no JSON value: answered as an empty body (data undefined), as openapi-fetch
+      // answers a body of length 0, instead of a raw SyntaxError from its JSON.parse.
+      if (state.parseAs === 'json' && text.trim() === '') {
+        buffered.headers.set('content-length', '0');
+        buffered.headers.delete('transfer-encoding');
+      } else if (state.parseAs === 'json') {
         try {
           // Parsed once here to tell a cut body from a good one; openapi-fetch then gets this value instead of
           // parsing the same text a second time.

@@ -15,8 +15,8 @@ afterEach(async () => {
   await Promise.all(servers.splice(0).map((s) => s.close()));
 });
 
-async function serve(handler: Handler): Promise<ScriptedServer> {
-  const server = await startScriptedServer(handler);
+async function serve(handler: Handler, port = 0): Promise<ScriptedServer> {
+  const server = await startScriptedServer(handler, port);
   servers.push(server);
   return server;
 }
@@ -112,6 +112,15 @@ describe('retries', () => {
     expect(server.requests).toHaveLength(1);
   });
 
+  it('never replays the create-user PUT either: a second call would fail on the user the first created', async () => {
+    const server = await serve((_req, res) => sendJson(res, 503, {}));
+    const { client } = clientFor(server);
+    const body = { email: 'new@example.com', name: 'New', accountType: 'agent', password: 'x' } as never;
+    const result = await client.PUT('/api/v1/user.json', { body });
+    expect(result.response.status).toBe(503);
+    expect(server.requests).toHaveLength(1);
+  });
+
   it('retries a POST whose connection was refused (it never reached a server)', async () => {
     const server = await serve(() => undefined);
     const url = server.url;
@@ -122,14 +131,24 @@ describe('retries', () => {
     expect(error.causeSummary).toContain('ECONNREFUSED');
   });
 
-  it('re-sends the JSON body of an idempotent PUT on every attempt', async () => {
-    const server = await serve((_req, res, i) => (i === 0 ? sendJson(res, 500, {}) : sendJson(res, 201, { email: 'a@b.c' })));
-    const { client } = clientFor(server);
+  it('re-sends the JSON body on a retry: a create-user PUT whose connection was refused is sent again, whole', async () => {
+    // Nothing listens at first (connection refused: the request never left); the server comes up before the retry.
+    const probe = await serve(() => undefined);
+    const port = Number(new URL(probe.url).port);
+    await probe.close();
+    let revived: Promise<ScriptedServer> | undefined;
+    const client = createSnapEngageClient({
+      baseUrl: probe.url,
+      provisioningKey: PROV_KEY,
+      retryBaseDelayMs: 300,
+      logger: { warn: () => void (revived ??= serve((_req, res) => sendJson(res, 201, { email: 'a@b.c' }), port)) },
+    });
     const body = { email: 'a@b.c', name: 'A', accountType: 'trial' as const, password: 'pw-12345' };
     const result = await client.PUT('/api/v1/user.json', { body });
+    const server = await revived!;
     expect(unwrap(result)).toEqual({ email: 'a@b.c' });
-    expect(server.requests.map((r) => JSON.parse(r.body))).toEqual([body, body]);
-    expect(server.requests.every((r) => new URL(r.url, server.url).searchParams.get('api_key') === PROV_KEY)).toBe(true);
+    expect(server.requests.map((r) => JSON.parse(r.body))).toEqual([body]);
+    expect(new URL(server.requests[0]!.url, server.url).searchParams.get('api_key')).toBe(PROV_KEY);
   });
 });
 
@@ -183,7 +202,72 @@ describe('timeouts, cancellation and bad responses', () => {
   });
 });
 
+describe('odd responses', () => {
+  it('reports a redirect to an unparsable location as invalid_response, without the credentials', async () => {
+    const server = await serve((_req, res) => {
+      res.writeHead(302, { location: 'http://[oops' });
+      res.end();
+    });
+    const { client } = clientFor(server);
+    const error = await caught(client.GET('/api/v1/widget.json', { params: { query: { uuid: 'w1', email: 'a@b.c' } } }));
+    expect(error.kind).toBe('invalid_response');
+    expect(error.message).toContain('"http://[oops"');
+    expect(JSON.stringify({ ...error, message: error.message, cause: String(error.cause) })).not.toContain(PROV_KEY);
+  });
+
+  it('answers a 2xx body of only whitespace as an empty body', async () => {
+    const server = await serve((_req, res) => {
+      res.writeHead(200, { 'content-type': 'application/json' });
+      res.end('\n  \n');
+    });
+    const { client } = clientFor(server);
+    const result = await client.GET(LOGS, logsQuery);
+    expect(result.response.ok).toBe(true);
+    expect(result.data).toBeUndefined();
+  });
+
+  it('rejects a timer option longer than a timer can wait', () => {
+    expect(() => createSnapEngageClient({ timeoutMs: Number.MAX_SAFE_INTEGER })).toThrow(/timeoutMs: must be at most 2147483647 ms/);
+    expect(() => createSnapEngageClient({ retryAfterCapMs: 2 ** 31 })).toThrow(/retryAfterCapMs: must be at most 2147483647 ms/);
+  });
+});
+
 describe('pagination guards', () => {
+  it('stops before fetching a page again: a link back to the first page, a fragment or reordered parameters', async () => {
+    const links = (url: string) => [
+      `${url}/api/v2/org1/logs?widgetId=w1&start=2024-01-01&end=2024-01-31`,
+      `${url}/api/v2/org1/logs?widgetId=w1&next=2#top`,
+      `${url}/api/v2/org1/logs?end=2024-01-31&start=2024-01-01&widgetId=w1`,
+    ];
+    for (const pick of [0, 1, 2]) {
+      const server = await serve((req, res) => {
+        const next = new URL(req.url, server.url).searchParams.get('next');
+        // Page 1 links to page 2; page 2 links back as `pick` says (for pick 1, page 2 links to itself with a fragment).
+        sendJson(res, 200, { cases: [{ id: next ?? 'first' }], linkToNextSetOfResults: next === null ? `${server.url}/api/v2/org1/logs?widgetId=w1&next=2` : links(server.url)[pick] });
+      });
+      const { client } = clientFor(server);
+      const ids: string[] = [];
+      const error = await caught((async () => {
+        for await (const c of client.iterateLogs({ orgId: 'org1', widgetId: 'w1', start: '2024-01-01', end: '2024-01-31' })) ids.push(c.id ?? '');
+      })());
+      expect(error.message).toContain('repeats a page already fetched');
+      expect(ids).toEqual(['first', '2']);
+      expect(server.requests).toHaveLength(2);
+    }
+  });
+
+  it('does not follow a next link that carries a user or password', async () => {
+    const server = await serve((_req, res) => sendJson(res, 200, { cases: [{ id: 'a' }], linkToNextSetOfResults: server.url.replace('http://', 'http://u:p@') + '/api/v2/org1/logs?next=2' }));
+    const { client } = clientFor(server);
+    const error = await caught((async () => {
+      for await (const _c of client.iterateLogs({ orgId: 'org1', widgetId: 'w1', start: '2024-01-01', end: '2024-01-02' })) {
+        // drain
+      }
+    })());
+    expect(error.message).toContain('the next link carries a user or password');
+    expect(server.requests).toHaveLength(1);
+  });
+
   it('stops with an error when the next link repeats', async () => {
     const server = await serve((req, res) => {
       sendJson(res, 200, { cases: [{ id: req.url }], linkToNextSetOfResults: `${server.url}/api/v2/org1/logs?widgetId=w1&next=same` });

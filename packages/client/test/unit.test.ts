@@ -11,6 +11,9 @@ describe('retry policy', () => {
     expect(parseRetryAfter('Wed, 01 May 2024 12:00:10 GMT', now)).toBe(10_000);
     expect(parseRetryAfter('Wed, 01 May 2024 11:00:00 GMT', now)).toBe(0);
     expect(parseRetryAfter('soon', now)).toBeUndefined();
+    // Only the HTTP-date form: two joined headers or free text are not "retry now".
+    expect(parseRetryAfter('2, 2', now)).toBeUndefined();
+    expect(parseRetryAfter('soon 3', now)).toBeUndefined();
     expect(parseRetryAfter(null, now)).toBeUndefined();
   });
 
