@@ -17,13 +17,14 @@ export class Redactor {
       .sort((a, b) => b.length - a.length);
   }
 
-  /** Replaces every known secret value (raw or URL-encoded) in free text. */
+  /** Replaces every known secret value (raw, or encoded as a URL path or a query string encodes it) in free text. */
   text(value: string): string {
     let out = value;
     for (const secret of this.secrets) {
-      out = out.split(secret).join(MASK);
-      const encoded = encodeURIComponent(secret);
-      if (encoded !== secret) out = out.split(encoded).join(MASK);
+      // A trimmed copy too: a token read from a file may end in a newline that the Headers API strips when sending.
+      for (const form of new Set([secret, secret.trim(), encodeURIComponent(secret), new URLSearchParams({ s: secret }).toString().slice(2)])) {
+        if (form.length >= MIN_SECRET_LENGTH) out = out.split(form).join(MASK);
+      }
     }
     return out;
   }

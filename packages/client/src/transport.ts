@@ -80,6 +80,9 @@ export function createTransport(settings: TransportSettings): Middleware {
 
   function startAttempt(state: RequestState): Request {
     const controller = new AbortController();
+    // Built first: if it throws, no timer or listener is left behind.
+    // Redirects are not followed: a redirect to another host would carry x-api-key / api_key with it.
+    const request = new Request(state.url, { method: state.method, headers: state.headers, body: state.body ?? null, signal: controller.signal, redirect: 'manual' });
     const callerSignals = [state.callerSignal, settings.signal].filter((s): s is AbortSignal => s !== undefined);
     const onAbort = (event: Event): void => {
       attempt.callerAborted = true;
@@ -88,7 +91,12 @@ export function createTransport(settings: TransportSettings): Middleware {
     const timer = setTimeout(() => {
       attempt.timedOut = true;
       controller.abort(new Error(`timed out after ${settings.timeoutMs} ms`));
+      // The attempt is over; its listeners go now, even if the response never reaches settle() (a user middleware
+      // that throws in onResponse runs before ours and stops the chain).
+      for (const s of callerSignals) s.removeEventListener('abort', onAbort);
     }, settings.timeoutMs);
+    // A pending attempt must not keep the process alive by itself.
+    (timer as { unref?: () => void }).unref?.();
     const attempt: Attempt = {
       timedOut: false,
       callerAborted: false,
@@ -104,8 +112,7 @@ export function createTransport(settings: TransportSettings): Middleware {
       } else s.addEventListener('abort', onAbort, { once: true });
     }
     state.current = attempt;
-    // Redirects are not followed: a redirect to another host would carry x-api-key / api_key with it.
-    return new Request(state.url, { method: state.method, headers: state.headers, body: state.body ?? null, signal: controller.signal, redirect: 'manual' });
+    return request;
   }
 
   function failureFromError(state: RequestState, attempt: Attempt, error: unknown): Verdict {
@@ -313,8 +320,9 @@ export function createTransport(settings: TransportSettings): Middleware {
         attempt: 1,
         current: undefined,
       };
+      const first = startAttempt(state);
       states.set(id, state);
-      return startAttempt(state);
+      return first;
     },
     onResponse({ response, id }) {
       // openapi-fetch also runs onResponse on the Response our onError returned: it is final already.

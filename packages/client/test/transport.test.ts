@@ -1,6 +1,7 @@
 // Transport behaviour that needs exact control over the server: Retry-After dates, timeouts, non-JSON 2xx,
 // POST replay, redirects, the pagination loop guard and the origin guard. Everything else runs against the
 // sandbox (sandbox.test.ts).
+import { getEventListeners } from 'node:events';
 import { afterEach, describe, expect, it } from 'vitest';
 import { createSnapEngageClient, SnapEngageError, unwrap, type RequestLogEvent, type SnapEngageClientOptions } from '../src/index.js';
 import { sendJson, startScriptedServer, type Handler, type ScriptedServer } from './helpers/scripted-server.js';
@@ -203,6 +204,16 @@ describe('timeouts, cancellation and bad responses', () => {
 });
 
 describe('odd responses', () => {
+  it('lets go of an attempt whose response never reached the transport (a user middleware threw first)', async () => {
+    const server = await serve((_req, res) => sendJson(res, 200, { cases: [] }));
+    const controller = new AbortController();
+    const { client } = clientFor(server, { timeoutMs: 50, signal: controller.signal });
+    client.use({ onResponse: () => { throw new Error('middleware failed'); } });
+    for (let i = 0; i < 12; i++) await expect(client.GET(LOGS, logsQuery)).rejects.toThrow('middleware failed');
+    await new Promise((resolve) => setTimeout(resolve, 120));
+    expect(getEventListeners(controller.signal, 'abort')).toHaveLength(0);
+  });
+
   it('reports a redirect to an unparsable location as invalid_response, without the credentials', async () => {
     const server = await serve((_req, res) => {
       res.writeHead(302, { location: 'http://[oops' });

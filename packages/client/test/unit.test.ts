@@ -39,6 +39,10 @@ describe('redaction', () => {
     expect(r.url('https://x.test/api/v1/user.json?email=a%40b.c&api_key=whatever')).toBe('https://x.test/api/v1/user.json?email=a%40b.c&api_key=***');
     expect(r.text('token s3cr3t-value and a%2Fb%2Bc%3Dd')).toBe('token *** and ***');
     expect(r.url('not a url s3cr3t-value')).toBe('not a url ***');
+    // As a query string encodes it (URLSearchParams: space as +, ! ( ) ~ ' escaped), and a file's trailing newline.
+    const odd = new Redactor(["Pk!e(y)~2024 x'Q", 'tok-from-file\n']);
+    expect(odd.text('No widget for /w?api_key=Pk%21e%28y%29%7E2024+x%27Q')).toBe('No widget for /w?api_key=***');
+    expect(odd.text('echo: tok-from-file.')).toBe('echo: ***.');
   });
 });
 
