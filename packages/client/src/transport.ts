@@ -45,6 +45,8 @@ export function overrideUrl(params: object, url: string): void {
 interface Attempt {
   timedOut: boolean;
   callerAborted: boolean;
+  /** Stops the attempt's timer only (a streamed body is the caller's to read, for as long as it takes). */
+  stopTimer(): void;
   dispose(): void;
 }
 
@@ -57,6 +59,7 @@ interface RequestState {
   body: ArrayBuffer | undefined;
   parseAs: string;
   callerSignal: AbortSignal;
+  callerRequest: Request;
   /** The fetch of this call (openapi-fetch lets a call override the client's), wrapped to keep `this` unbound. */
   send: (request: Request) => Promise<Response>;
   startedAt: number;
@@ -100,6 +103,9 @@ export function createTransport(settings: TransportSettings): Middleware {
     const attempt: Attempt = {
       timedOut: false,
       callerAborted: false,
+      stopTimer() {
+        clearTimeout(timer);
+      },
       dispose() {
         clearTimeout(timer);
         for (const s of callerSignals) s.removeEventListener('abort', onAbort);
@@ -274,6 +280,14 @@ export function createTransport(settings: TransportSettings): Middleware {
       for (;;) {
         const attempt = state.current as Attempt;
         const verdict = await classify(state, attempt, outcome);
+        if (verdict.type === 'success' && state.parseAs === 'stream' && verdict.response.body) {
+          // The caller's signal must still reach the body they stream: the attempt's listeners stay until the body
+          // ends, errors or is cancelled. The timeout covered the headers.
+          attempt.stopTimer();
+          state.current = undefined;
+          const keep = state.callerRequest;
+          return finish(state, { ...verdict, response: releasedWithBody(verdict.response, () => attempt.dispose(), keep) });
+        }
         attempt.dispose();
         if (verdict.type === 'success' || !verdict.retryable || state.attempt > settings.maxRetries) return finish(state, verdict);
         const delay = retryDelayMs(state.attempt, verdict.retryAfterMs, settings.backoff);
@@ -315,6 +329,9 @@ export function createTransport(settings: TransportSettings): Middleware {
         body: request.body ? await request.arrayBuffer() : undefined,
         parseAs: options.parseAs,
         callerSignal: request.signal,
+        // request.signal follows the caller's signal only while this Request lives (undici links them weakly), so
+        // the Request is kept until the call settles, or its streamed body ends.
+        callerRequest: request,
         send: (attemptRequest) => options.fetch(attemptRequest),
         startedAt: Date.now(),
         attempt: 1,
@@ -333,6 +350,36 @@ export function createTransport(settings: TransportSettings): Middleware {
       return settle(id, { error });
     },
   };
+}
+
+/** The response with a body that calls `release` once, when it has been read to the end, failed or was cancelled. */
+function releasedWithBody(response: Response, release: () => void, keepAlive: unknown): Response {
+  const reader = (response.body as ReadableStream<Uint8Array>).getReader();
+  let released = false;
+  const once = () => {
+    if (!released) (released = true), release();
+  };
+  const body = new ReadableStream<Uint8Array>({
+    async pull(controller) {
+      try {
+        const { done, value } = await reader.read();
+        if (done) {
+          once();
+          controller.close();
+        } else controller.enqueue(value);
+      } catch (error) {
+        once();
+        controller.error(error);
+      }
+    },
+    cancel(reason) {
+      once();
+      return reader.cancel(reason);
+    },
+  });
+  // Held by the body for as long as it is read (see RequestState.callerRequest).
+  Object.defineProperty(body, Symbol.for('snapengage.keepAlive'), { value: keepAlive });
+  return new Response(body, { status: response.status, statusText: response.statusText, headers: response.headers });
 }
 
 /** A fully read copy of a response, so openapi-fetch parses bytes we already validated. */

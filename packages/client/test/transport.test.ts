@@ -203,6 +203,31 @@ describe('timeouts, cancellation and bad responses', () => {
   });
 });
 
+describe('streamed bodies', () => {
+  it('lets the per-call signal abort a streamed body (long after the call returned), and lets go once a body is read', async () => {
+    const server = await serve((req, res) => {
+      res.writeHead(200, { 'content-type': 'application/json' });
+      res.write('{"cases":[');
+      if (!req.url.includes('hang')) res.end(']}');
+    });
+    const clientSignal = new AbortController();
+    const { client } = clientFor(server, { timeoutMs: 2_000, signal: clientSignal.signal });
+    const caller = new AbortController();
+    const hanging = await client.GET(LOGS, { ...logsQuery, params: { ...logsQuery.params, query: { ...logsQuery.params.query, widgetId: 'hang' } }, parseAs: 'stream', signal: caller.signal });
+    const reader = (hanging.data as unknown as ReadableStream<Uint8Array>).getReader();
+    expect(new TextDecoder().decode((await reader.read()).value)).toBe('{"cases":[');
+    setTimeout(() => caller.abort(new Error('caller gave up')), 50);
+    const started = Date.now();
+    await expect(reader.read()).rejects.toThrow();
+    expect(Date.now() - started).toBeLessThan(1_500);
+
+    // Only the transport listens to the client-level signal: once a body is read, nothing is left on it.
+    const complete = await client.GET(LOGS, { ...logsQuery, parseAs: 'stream' });
+    expect(await new Response(complete.data as unknown as ReadableStream).text()).toBe('{"cases":[]}');
+    expect(getEventListeners(clientSignal.signal, 'abort')).toHaveLength(0);
+  });
+});
+
 describe('odd responses', () => {
   it('lets go of an attempt whose response never reached the transport (a user middleware threw first)', async () => {
     const server = await serve((_req, res) => sendJson(res, 200, { cases: [] }));
