@@ -64,7 +64,10 @@ function catalogPaging(path: string): { nextUrlPath: string | null; maxPages: nu
   return { nextUrlPath: paginator.nextUrlPath, maxPages: paginator.maxPages ?? DEFAULT_MAX_PAGES };
 }
 
-/** A page's identity for loop detection: the URL without fragment or credentials, query parameters sorted. */
+/**
+ * A page's identity for loop detection: the URL without fragment (never sent) or credentials, query parameters
+ * sorted (their order does not make another page).
+ */
 function pageKey(url: string): string {
   try {
     const parsed = new URL(url);
@@ -116,8 +119,6 @@ export async function* iteratePages(client: AnyClient, baseUrl: string, path: st
     if (resolved.username !== '' || resolved.password !== '') {
       throw pagingError(operation, url, `the next link carries a user or password; it is not followed (credentials come from the client options only)`);
     }
-    // The fragment is never sent, and parameter order does not make another page: both are left out of the key.
-    resolved.hash = '';
     const key = resolved.toString();
     if (seen.has(pageKey(key))) {
       throw pagingError(operation, url, `the next link repeats a page already fetched (page ${pageIndex + 1}); stopping instead of looping`);

@@ -30,7 +30,6 @@ export interface PageSource {
   ): AsyncIterable<{ data: unknown; pageIndex: number }>;
 }
 
-
 export interface ExtractOptions {
   client: PageSource;
   env: Env;
@@ -324,13 +323,13 @@ function applySteps(plan: ResourcePlan, records: SourceRecord[]): { kept: number
   for (const [position, record] of records.entries()) {
     let current: unknown = record;
     for (const [index, step] of plan.steps.entries()) {
-      const field = `resources.${plan.name}.steps[${index}]`;
+      const field = () => `resources.${plan.name}.steps[${index}]`;
       let passed = true;
       try {
         if ('filter' in step) passed = Boolean(step.filter(current as never));
         else current = step.map(current as never);
       } catch (error) {
-        throw new ConfigError(`${field} threw: ${(error as Error).message ?? String(error)}`);
+        throw new ConfigError(`${field()} threw: ${(error as Error).message ?? String(error)}`);
       }
       if (!passed) {
         current = undefined;
@@ -338,7 +337,7 @@ function applySteps(plan: ResourcePlan, records: SourceRecord[]): { kept: number
       }
       if (current === null || typeof current !== 'object' || Array.isArray(current)) {
         const got = current === null ? 'null' : Array.isArray(current) ? 'an array' : typeof current;
-        throw new ConfigError(`${field} (map) returned ${got}: a map step must return the record as an object`);
+        throw new ConfigError(`${field()} (map) returned ${got}: a map step must return the record as an object`);
       }
     }
     if (current === undefined) continue;

@@ -1,5 +1,6 @@
 // The result of a run, printed like dlt's load info so the seed page's output reads the same here.
 import { isAbsolute, relative } from 'node:path';
+import type { DroppedTables } from './destination/system-tables.js';
 
 export interface ResourceStats {
   name: string;
@@ -13,7 +14,7 @@ export interface ResourceStats {
 /** What else a run found worth saying. */
 export interface LoadNotes {
   /** Loader tables or columns found dropped from the dataset before this run, and what was done (DroppedTables). */
-  droppedTables?: readonly { resource: string; tables: readonly string[]; columns: readonly string[]; action: 'recreate' | 'reload' | 'blocked'; remaining: readonly string[]; under?: string }[];
+  droppedTables?: readonly DroppedTables[];
   /** Merged records per resource without a primary-key value, so matched by content (see NORMALIZATION.md). */
   keylessRecords?: Readonly<Record<string, number>>;
 }

@@ -207,12 +207,11 @@ function resourcePlan(config: PipelineConfig, env: Env, name: ResourceName, load
     const inc = resource.incremental;
     const fromEnv = envValue(env, inc.initialStartEnv);
     const startDate = options.incremental?.startDate ?? fromEnv ?? addDays(todayUtc(now), -inc.defaultStartDaysAgo);
+    const source = options.incremental?.startDate !== undefined ? `${field}.incremental.startDate` : inc.initialStartEnv;
     if (!isIsoDate(startDate)) {
-      const source = options.incremental?.startDate !== undefined ? `${field}.incremental.startDate` : inc.initialStartEnv;
       throw new ConfigError(`${source} must be a date YYYY-MM-DD, got ${JSON.stringify(startDate)}`);
     }
     if (startDate > todayUtc(now)) {
-      const source = options.incremental?.startDate !== undefined ? `${field}.incremental.startDate` : inc.initialStartEnv;
       throw new ConfigError(`${source} is ${startDate}, after today (${todayUtc(now)} UTC): use the first day to load, in the past`);
     }
     const lookbackDays = options.incremental?.lookbackDays ?? inc.lookbackDays;

@@ -4,7 +4,7 @@ import { mkdir, rm, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { dirname, resolve } from 'node:path';
 import { DuckDBInstance, type DuckDBConnection } from '../duckdb.js';
-import { quoteIdent, snakeCase } from '../normalize/naming.js';
+import { quoteIdent, rootTableName } from '../normalize/naming.js';
 import type { TableDef } from '../normalize/schema.js';
 import { DestinationError, toDestinationError } from './errors.js';
 import { Mutex } from './mutex.js';
@@ -120,8 +120,6 @@ export class DuckDBDestination {
 
   createResourceWriter(opts: ResourceWriterOptions): ResourceWriter {
     if (this.closed) throw new Error('destination is closed');
-    // The root table takes the resource's name. A table of that name the loader did not create (it is not in
-    // `_pipeline_tables`) is someone else's: loading into it would mix data or fail on its columns.
     const dropped = this.droppedTables.find((d) => d.resource === opts.resource.name && d.action === 'blocked');
     if (dropped) {
       const qualified = (table: string) => `${quoteIdent(this.dataset)}.${quoteIdent(table)}`;
@@ -131,7 +129,9 @@ export class DuckDBDestination {
         'schema', `to reload ${opts.resource.name}, drop them too (${drops}); or restore ${qualified(dropped.under!)}`, this.path,
       );
     }
-    const rootName = snakeCase(opts.resource.name).toLowerCase();
+    // A table of the root's name that the loader did not create (it is not in `_pipeline_tables`) is someone
+    // else's: loading into it would mix data or fail on its columns.
+    const rootName = rootTableName(opts.resource.name).toLowerCase();
     const registered = [...this.tableDefs.values()].some((t) => t.resource === opts.resource.name && t.parent === null);
     if (!registered && [...this.tableNames].some((name) => name.toLowerCase() === rootName)) {
       throw new DestinationError(

@@ -96,15 +96,15 @@ export interface DroppedTables {
  */
 export async function forgetDroppedTables(conn: DuckDBConnection, dataset: string): Promise<DroppedTables[]> {
   const s = quoteIdent(dataset);
+  const presentTables = `SELECT lower(table_name) FROM information_schema.tables WHERE lower(table_schema) = lower($1)`;
   const registered = (await conn.runAndReadAll(
-    `SELECT t.table_name, t.resource, t.parent_table,
-       lower(t.table_name) IN (SELECT lower(table_name) FROM information_schema.tables WHERE lower(table_schema) = lower($1)) AS present
+    `SELECT t.table_name, t.resource, t.parent_table, lower(t.table_name) IN (${presentTables}) AS present
      FROM ${s}."_pipeline_tables" t ORDER BY t.rowid`,
     [dataset],
   )).getRowObjectsJS();
   const missingColumns = (await conn.runAndReadAll(
     `SELECT c.table_name, c.column_name, t.resource FROM ${s}."_pipeline_columns" c JOIN ${s}."_pipeline_tables" t USING (table_name)
-     WHERE lower(t.table_name) IN (SELECT lower(table_name) FROM information_schema.tables WHERE lower(table_schema) = lower($1))
+     WHERE lower(t.table_name) IN (${presentTables})
        AND (lower(c.table_name), lower(c.column_name)) NOT IN
          (SELECT lower(table_name), lower(column_name) FROM information_schema.columns WHERE lower(table_schema) = lower($1))`,
     [dataset],
@@ -151,9 +151,8 @@ export async function forgetDroppedTables(conn: DuckDBConnection, dataset: strin
         await conn.run(`DELETE FROM ${s}."_pipeline_columns" WHERE table_name = $1`, [table]);
         await conn.run(`DELETE FROM ${s}."_pipeline_tables" WHERE table_name = $1`, [table]);
       }
-      for (const column of found.columns) {
-        const [table, name] = [column.slice(0, column.indexOf('.')), column.slice(column.indexOf('.') + 1)];
-        await conn.run(`DELETE FROM ${s}."_pipeline_columns" WHERE table_name = $1 AND column_name = $2`, [table, name]);
+      for (const c of missingColumns.filter((c) => String(c.resource) === found.resource)) {
+        await conn.run(`DELETE FROM ${s}."_pipeline_columns" WHERE table_name = $1 AND column_name = $2`, [String(c.table_name), String(c.column_name)]);
       }
       if (found.action === 'reload') await conn.run(`DELETE FROM ${s}."_pipeline_state" WHERE resource = $1`, [found.resource]);
     }

@@ -42,6 +42,11 @@ function shorten(name: string): string {
   return `${name.slice(0, MAX_IDENTIFIER_LENGTH - 9)}_${hash}`;
 }
 
+/** The root table of a resource takes the resource's name (reserved for it, not allocated). */
+export function rootTableName(resource: string): string {
+  return snakeCase(resource);
+}
+
 /**
  * Hands out unique names inside one scope (the columns of a table, or the tables of a dataset). A taken
  * name gets `_1`, `_2`, … — the first source key seen keeps the plain name. Callers persist what they got,

@@ -4,7 +4,7 @@
 // non-empty value — and a later value that does not fit goes to a variant column `<col>__v_<type>`.
 import { hash } from 'node:crypto';
 import { listFitsColumns, recordFitsColumns } from './fast-path.js';
-import { NameAllocator, joinPath, snakeCase } from './naming.js';
+import { NameAllocator, joinPath, rootTableName, snakeCase } from './naming.js';
 import {
   ELEMENT_NODE_KEY,
   RESERVED_COLUMN_NAMES,
@@ -144,7 +144,7 @@ export class ResourceNormalizer {
     const storedRoot = stored.find((t) => t.parent === null);
     this.root = storedRoot
       ? this.adoptTable(cloneTableDef(storedRoot), true, 0, '')
-      : this.newTable(null, null, snakeCase(opts.resource), 0, '');
+      : this.newTable(null, null, rootTableName(opts.resource), 0, '');
     this.adoptChildren(this.root, stored);
     this.declare(this.root, this.root.row, declaredShapeProperties(opts.recordSchema), 0);
   }
