@@ -4,7 +4,7 @@
 // before or too many pages stop the loop with an error instead of spinning forever.
 import type { Client } from 'openapi-fetch';
 import type { components, paths } from '../../../generated/openapi.js';
-import { resources } from '../../../generated/catalog.js';
+import { resources, securitySchemes } from '../../../generated/catalog.js';
 import { SnapEngageError } from './errors.js';
 import { errorForResponse, formatMessage, metaOf, overrideUrl } from './transport.js';
 
@@ -64,6 +64,9 @@ function catalogPaging(path: string): { nextUrlPath: string | null; maxPages: nu
   return { nextUrlPath: paginator.nextUrlPath, maxPages: paginator.maxPages ?? DEFAULT_MAX_PAGES };
 }
 
+/** Query parameters that carry a credential (from the spec's security schemes): not part of a page's identity. */
+const CREDENTIAL_QUERY_PARAMS = Object.values(securitySchemes).filter((s) => s.in === 'query').map((s) => s.parameterName);
+
 /**
  * A page's identity for loop detection: the URL without fragment (never sent) or credentials, query parameters
  * sorted (their order does not make another page).
@@ -72,7 +75,7 @@ function pageKey(url: string): string {
   try {
     const parsed = new URL(url);
     parsed.hash = '';
-    parsed.searchParams.delete('api_key');
+    for (const name of CREDENTIAL_QUERY_PARAMS) parsed.searchParams.delete(name);
     parsed.searchParams.sort();
     return parsed.toString();
   } catch {
