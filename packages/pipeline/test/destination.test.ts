@@ -165,6 +165,24 @@ describe('DuckDBDestination', () => {
     expect(await query(`SELECT count FROM ds.things WHERE count IN (71, 72)`)).toEqual([{ count: 72 }]);
   });
 
+  it('stores a BigInt inside a JSON value (a map step may return one) as its exact number, on the row and fast paths', async () => {
+    const deep = (big: bigint) => ({ a: { b: { c: { d: { big, list: [big, 1] } } } } });
+    // The first record decides the columns (row path); the second has the same shape (fast path); the third is in a list.
+    await load([
+      { id: 'r1', deep: deep(12345678901234567890n) },
+      { id: 'r2', deep: deep(-5n) },
+      { id: 'r3', items: [{ k: 'x', deep: deep(9007199254740993n) }] },
+    ]);
+    const rows = await query(`SELECT id, CAST(deep__a__b__c__d AS VARCHAR) AS j FROM ds.things WHERE id IN ('r1', 'r2') ORDER BY id`);
+    expect(rows).toEqual([
+      { id: 'r1', j: '{"big":12345678901234567890,"list":[12345678901234567890,1]}' },
+      { id: 'r2', j: '{"big":-5,"list":[-5,1]}' },
+    ]);
+    expect(await query(`SELECT CAST(deep__a__b__c AS VARCHAR) AS j FROM ds.things__items`)).toEqual([
+      { j: '{"d":{"big":9007199254740993,"list":[9007199254740993,1]}}' },
+    ]);
+  });
+
   it('re-creates a child table or column the user dropped, keeping the state (an append would load twice)', async () => {
     const state = { windows: { w: { lastEnd: '2025-01-01' } } };
     await load([{ id: 'a', count: 1, items: [{ k: '1' }] }], { state });

@@ -208,11 +208,11 @@ export class ResourceNormalizer {
     // An object of another class could bring its own toJSON(); JSON.parse gives plain objects, map steps may not.
     const proto: unknown = Object.getPrototypeOf(record);
     if (proto === Object.prototype || proto === null) {
-      if (lists.length === 0) return JSON.stringify(record);
+      if (lists.length === 0) return stringifyJson(record);
       let hidden = 0;
       try {
         for (; hidden < lists.length; hidden += 2) record[lists[hidden] as string] = undefined;
-        return JSON.stringify(record);
+        return stringifyJson(record);
       } catch {
         // Frozen or read-only: copied below.
       } finally {
@@ -221,7 +221,7 @@ export class ResourceNormalizer {
     }
     const own: Record<string, unknown> = {};
     for (const key of Object.keys(record)) if (!lists.includes(key)) own[key] = record[key];
-    return JSON.stringify(own);
+    return stringifyJson(own);
   }
 
   private fillObject(
@@ -279,7 +279,7 @@ export class ResourceNormalizer {
 
   private emitChildren(table: TableState, items: unknown[], parent: RowIdentity, sink: RowSink): void {
     if (table.depth === 1 && this.opts.fastPath !== false && listFitsColumns(table, items)) {
-      sink(table, `{"#r":"${this.currentRootId}","#s":${this.currentSeq},"l":${JSON.stringify(items)}}`, 'list');
+      sink(table, `{"#r":"${this.currentRootId}","#s":${this.currentSeq},"l":${stringifyJson(items)}}`, 'list');
       return;
     }
     const parentId = (parent.id ??= childRowId(parent.parentId, parent.lineage, parent.idx));
@@ -422,7 +422,7 @@ function serializeRow(table: TableState, head: string, values: RowValues): strin
     const col = columns[i]!;
     // Staged under its position, not its name: shorter lines to write and for read_json to parse.
     line += `,${(col.jsonKey ??= `"${i}"`)}:`;
-    line += typeof v === 'number' ? String(v) : typeof v === 'boolean' ? (v ? 'true' : 'false') : JSON.stringify(v);
+    line += typeof v === 'number' ? String(v) : typeof v === 'boolean' ? (v ? 'true' : 'false') : stringifyJson(v);
   }
   return line + '}';
 }
@@ -442,6 +442,29 @@ function normalizeJsValue(value: unknown): unknown {
   if (typeof value === 'bigint') return Number.isSafeInteger(Number(value)) ? Number(value) : value.toString();
   if (value instanceof Date) return value.toISOString();
   return value;
+}
+
+// A BigInt inside a JSON value (a map step may put one there) is written as the number it is, digits exact: the
+// replacer swaps it for a marker string no real value can equal (a per-process nonce behind a NUL), then the
+// marker's quotes come off.
+const BIGINT_MARKER = `\u0000${Math.random().toString(36).slice(2)}:`;
+const BIGINT_MARKER_TEXT = new RegExp(`"${JSON.stringify(BIGINT_MARKER).slice(1, -1).replace(/\\/g, '\\\\')}(-?\\d+)"`, 'g');
+
+function bigintAsMarker(_key: string, value: unknown): unknown {
+  return typeof value === 'bigint' ? `${BIGINT_MARKER}${value.toString()}` : value;
+}
+
+/**
+ * JSON text of a value for staging. Plain JSON.stringify first (the hot path); only a value it refuses is tried
+ * again with BigInts as numbers, so a failure that is not about a BigInt (a cycle) still throws its own error.
+ */
+export function stringifyJson(value: unknown): string {
+  try {
+    return JSON.stringify(value);
+  } catch (error) {
+    if (!(error instanceof TypeError)) throw error;
+    return JSON.stringify(value, bigintAsMarker).replace(BIGINT_MARKER_TEXT, '$1');
+  }
 }
 
 /**
