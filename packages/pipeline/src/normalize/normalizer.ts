@@ -5,6 +5,7 @@
 import { hash } from 'node:crypto';
 import { listFitsColumns, recordFitsColumns } from './fast-path.js';
 import { NameAllocator, joinPath, rootTableName, snakeCase } from './naming.js';
+import { asStored, normalizeJsValue, stringifyJson } from './js-values.js';
 import {
   ELEMENT_NODE_KEY,
   RESERVED_COLUMN_NAMES,
@@ -435,42 +436,4 @@ function declaredShapeProperties(schema: JsonSchema): Record<string, JsonSchema>
 /** Column (or child table suffix) name a node gets before collision handling. */
 function naturalName(node: FieldNode): string {
   return node.path.length === 0 ? 'value' : joinPath(node.path.map(snakeCase));
-}
-
-/** Values JSON cannot carry as-is (from user `map` steps): bigint and Date. */
-function normalizeJsValue(value: unknown): unknown {
-  if (typeof value === 'bigint') return Number.isSafeInteger(Number(value)) ? Number(value) : value.toString();
-  if (value instanceof Date) return value.toISOString();
-  return value;
-}
-
-// A BigInt inside a JSON value (a map step may put one there) is written as the number it is, digits exact: the
-// replacer swaps it for a marker string no real value can equal (a per-process nonce behind a NUL), then the
-// marker's quotes come off.
-const BIGINT_MARKER = `\u0000${Math.random().toString(36).slice(2)}:`;
-const BIGINT_MARKER_TEXT = new RegExp(`"${JSON.stringify(BIGINT_MARKER).slice(1, -1).replace(/\\/g, '\\\\')}(-?\\d+)"`, 'g');
-
-function bigintAsMarker(_key: string, value: unknown): unknown {
-  return typeof value === 'bigint' ? `${BIGINT_MARKER}${value.toString()}` : value;
-}
-
-/**
- * JSON text of a value for staging. Plain JSON.stringify first (the hot path); only a value it refuses is tried
- * again with BigInts as numbers, so a failure that is not about a BigInt (a cycle) still throws its own error.
- */
-export function stringifyJson(value: unknown): string {
-  try {
-    return JSON.stringify(value);
-  } catch (error) {
-    if (!(error instanceof TypeError)) throw error;
-    return JSON.stringify(value, bigintAsMarker).replace(BIGINT_MARKER_TEXT, '$1');
-  }
-}
-
-/**
- * JSON.stringify replacer for ids made of values: a BigInt (a map step may return one) as it is stored, so `5n` and
- * `5` give the same id, as they give the same row.
- */
-function asStored(_key: string, value: unknown): unknown {
-  return typeof value === 'bigint' ? normalizeJsValue(value) : value;
 }
