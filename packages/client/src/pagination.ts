@@ -83,6 +83,17 @@ function pageKey(url: string): string {
   }
 }
 
+/** The page's URL as a base for a relative next link: the logged URL without its (masked) credential parameters. */
+function pageBase(loggedUrl: string, fallback: string): string {
+  try {
+    const parsed = new URL(loggedUrl);
+    for (const name of CREDENTIAL_QUERY_PARAMS) parsed.searchParams.delete(name);
+    return parsed.toString();
+  } catch {
+    return fallback;
+  }
+}
+
 function pagingError(operation: string, url: string, detail: string): SnapEngageError {
   return new SnapEngageError({ kind: 'invalid_response', operation, url, message: formatMessage(operation, detail, { retries: 0, url }) });
 }
@@ -112,7 +123,8 @@ export async function* iteratePages(client: AnyClient, baseUrl: string, path: st
     if (typeof link !== 'string') throw pagingError(operation, url, `${nextUrlPath} is ${typeof link}, expected a URL string`);
     let resolved: URL;
     try {
-      resolved = new URL(link, baseUrl);
+      // A relative link is relative to the page that carried it (RFC 3986), not to baseUrl.
+      resolved = new URL(link, nextUrl ?? pageBase(url, baseUrl));
     } catch {
       throw pagingError(operation, url, `${nextUrlPath} is not a URL`);
     }

@@ -292,6 +292,24 @@ describe('pagination guards', () => {
     }
   });
 
+  it('resolves a relative next link against the page that carried it, not against baseUrl', async () => {
+    const server = await serve((req, res) => {
+      const next = new URL(req.url, server.url).searchParams.get('next');
+      // Page 1 links with a relative path, page 2 with a query only; page 3 is the last.
+      const link = next === null ? 'logs?next=2' : next === '2' ? '?next=3' : null;
+      sendJson(res, 200, { cases: [{ id: next ?? 'first' }], linkToNextSetOfResults: link });
+    });
+    const { client } = clientFor(server);
+    const ids: string[] = [];
+    for await (const c of client.iterateLogs({ orgId: 'org1', widgetId: 'w1', start: '2024-01-01', end: '2024-01-31' })) ids.push(c.id ?? '');
+    expect(ids).toEqual(['first', '2', '3']);
+    expect(server.requests.map((r) => new URL(r.url, server.url).pathname + new URL(r.url, server.url).search.replace(/&?api_key=[^&]*/, ''))).toEqual([
+      '/api/v2/org1/logs?widgetId=w1&start=2024-01-01&end=2024-01-31',
+      '/api/v2/org1/logs?next=2',
+      '/api/v2/org1/logs?next=3',
+    ]);
+  });
+
   it('does not follow a next link that carries a user or password', async () => {
     const server = await serve((_req, res) => sendJson(res, 200, { cases: [{ id: 'a' }], linkToNextSetOfResults: server.url.replace('http://', 'http://u:p@') + '/api/v2/org1/logs?next=2' }));
     const { client } = clientFor(server);
