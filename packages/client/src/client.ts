@@ -73,7 +73,15 @@ export function createSnapEngageClient(options: SnapEngageClientOptions = {}): S
     redactor,
   });
   const client = createClient<paths>({ baseUrl, fetch: (request: Request) => fetchImpl(request) });
+  // The transport (auth, retries, timeouts) stays the innermost middleware, whatever the app adds with use(): an app's
+  // onRequest sees the request before credentials are put in, and its onResponse sees the final response, after
+  // retries — not a 429 that is about to be retried.
+  const use = client.use.bind(client);
   client.use(transport);
+  client.use = (...middleware) => {
+    client.eject(transport);
+    use(...middleware, transport);
+  };
   const extended = client as SnapEngageClient;
   Object.defineProperty(extended, 'baseUrl', { value: baseUrl, enumerable: true });
   extended.iteratePages = (path, init = {}, paging = {}) => iteratePages(client, baseUrl, path, init, paging);

@@ -78,7 +78,10 @@ type Verdict =
 const NULL_BODY_STATUSES = new Set([101, 103, 204, 205, 304]);
 
 export function createTransport(settings: TransportSettings): Middleware {
-  const states = new Map<string, RequestState>();
+  // Keyed by the call's `options` (openapi-fetch freezes one per call and drops it when the call ends, however it
+  // ends), then by id. A call that never reaches our onResponse/onError — a user middleware threw first — leaves
+  // nothing behind once the call is over.
+  const states = new WeakMap<object, Map<string, RequestState>>();
   const { redactor } = settings;
 
   function startAttempt(state: RequestState): Request {
@@ -271,8 +274,8 @@ export function createTransport(settings: TransportSettings): Middleware {
     return verdict.response;
   }
 
-  async function settle(id: string, first: Outcome): Promise<Response> {
-    const state = states.get(id);
+  async function settle(options: object, id: string, first: Outcome): Promise<Response> {
+    const state = states.get(options)?.get(id);
     if (!state) throw new Error('snapengage-client: response for an unknown request id (was the middleware registered twice?)');
     try {
       let outcome = first;
@@ -308,7 +311,7 @@ export function createTransport(settings: TransportSettings): Middleware {
       }
     } finally {
       state.current?.dispose();
-      states.delete(id);
+      states.get(options)?.delete(id);
     }
   }
 
@@ -338,16 +341,19 @@ export function createTransport(settings: TransportSettings): Middleware {
         current: undefined,
       };
       const first = startAttempt(state);
-      states.set(id, state);
+      let calls = states.get(options);
+      if (!calls) states.set(options, (calls = new Map()));
+      calls.set(id, state);
       return first;
     },
-    onResponse({ response, id }) {
-      // openapi-fetch also runs onResponse on the Response our onError returned: it is final already.
-      if (responseMeta.has(response)) return undefined;
-      return settle(id, { response });
+    onResponse({ response, options, id }) {
+      // openapi-fetch also runs onResponse on the Response our onError returned: it is final already. A response an
+      // app's onRequest returned (a cache, a stub) never reached the network, so there is nothing to settle.
+      if (responseMeta.has(response) || !states.get(options)?.has(id)) return undefined;
+      return settle(options, id, { response });
     },
-    onError({ error, id }) {
-      return settle(id, { error });
+    onError({ error, options, id }) {
+      return settle(options, id, { error });
     },
   };
 }

@@ -2,6 +2,8 @@
 // POST replay, redirects, the pagination loop guard and the origin guard. Everything else runs against the
 // sandbox (sandbox.test.ts).
 import { getEventListeners } from 'node:events';
+import { setFlagsFromString } from 'node:v8';
+import { runInNewContext } from 'node:vm';
 import { afterEach, describe, expect, it } from 'vitest';
 import { createSnapEngageClient, SnapEngageError, unwrap, type RequestLogEvent, type SnapEngageClientOptions } from '../src/index.js';
 import { sendJson, startScriptedServer, type Handler, type ScriptedServer } from './helpers/scripted-server.js';
@@ -237,6 +239,60 @@ describe('odd responses', () => {
     for (let i = 0; i < 12; i++) await expect(client.GET(LOGS, logsQuery)).rejects.toThrow('middleware failed');
     await new Promise((resolve) => setTimeout(resolve, 120));
     expect(getEventListeners(controller.signal, 'abort')).toHaveLength(0);
+  });
+
+  it('keeps the transport innermost: an app middleware sees requests without credentials and only final responses', async () => {
+    const server = await serve((req, res, i) => {
+      if (i === 0) sendJson(res, 429, { error: 'slow down' }, { 'retry-after': '0' });
+      else sendJson(res, 200, { cases: [{ id: 'c1' }], seen: req.headers['x-app'] ?? null });
+    });
+    const { client, events } = clientFor(server);
+    const seen: string[] = [];
+    for (const name of ['first', 'second']) {
+      client.use({
+        onRequest: ({ request }) => {
+          seen.push(`${name} request ${request.url} ${JSON.stringify([...request.headers])}`);
+          const headers = new Headers(request.headers);
+          headers.set('x-app', name);
+          return new Request(request, { headers });
+        },
+        onResponse: ({ response }) => void seen.push(`${name} response ${response.status}`),
+      });
+    }
+    const result = await client.GET(LOGS, logsQuery);
+    expect(result.data).toEqual({ cases: [{ id: 'c1' }], seen: 'second' });
+    expect(events.map((e) => e.retries)).toEqual([1]);
+    expect(seen.filter((line) => line.includes('response'))).toEqual(['second response 200', 'first response 200']);
+    expect(seen.join('\n')).not.toMatch(new RegExp(`${TOKEN}|${API_KEY}|${PROV_KEY}`));
+  });
+
+  it('lets an app middleware answer a request itself', async () => {
+    const server = await serve((_req, res) => sendJson(res, 200, { cases: [] }));
+    const { client } = clientFor(server);
+    client.use({ onRequest: () => Response.json({ cases: [{ id: 'cached' }] }) });
+    expect((await client.GET(LOGS, logsQuery)).data).toEqual({ cases: [{ id: 'cached' }] });
+    expect(server.requests).toHaveLength(0);
+  });
+
+  it('keeps nothing of a call whose response never reached the transport, once the call is over', async () => {
+    const server = await serve((_req, res) => sendJson(res, 200, { cases: [] }));
+    const { client } = clientFor(server);
+    // The call's `options` object is what the transport's per-call state hangs on; it must become collectable.
+    const collected = new Set<number>();
+    const registry = new FinalizationRegistry<number>((call) => collected.add(call));
+    let call = 0;
+    client.use({
+      onRequest: ({ options }) => void registry.register(options, call),
+      onResponse: () => { throw new Error('middleware failed'); },
+    });
+    for (call = 0; call < 3; call++) await expect(client.GET(LOGS, logsQuery)).rejects.toThrow('middleware failed');
+    setFlagsFromString('--expose-gc');
+    const gc = runInNewContext('gc') as () => void;
+    for (let i = 0; i < 20 && collected.size < 3; i++) {
+      gc();
+      await new Promise((resolve) => setTimeout(resolve, 10));
+    }
+    expect([...collected].sort()).toEqual([0, 1, 2]);
   });
 
   it('reports a redirect to an unparsable location as invalid_response, without the credentials', async () => {
