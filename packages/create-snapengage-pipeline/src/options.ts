@@ -120,8 +120,10 @@ export function resolveOptions(
   try {
     parsed = parseArgs({ args: [...argv], options: flagSpec, allowPositionals: true, strict: true });
   } catch (error) {
-    // parseArgs messages already name the flag ("Unknown option '--foo'").
-    return { kind: 'usage-error', message: `${(error as Error).message}. Run with --help for the flags.` };
+    // parseArgs messages already name the flag ("Unknown option '--foo'"); its hint about positionals that start
+    // with '-' is left out (a directory name is never one).
+    const message = (error as Error).message.split('\n')[0]!.replace(/\. To specify a positional argument.*$/, '');
+    return { kind: 'usage-error', message: `${message}. Run with --help for the flags.` };
   }
   const { values, positionals } = parsed;
   if (values.help) return { kind: 'help' };

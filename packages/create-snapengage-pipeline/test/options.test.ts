@@ -49,7 +49,7 @@ describe('resolveOptions', () => {
   });
 
   it('rejects unknown flags, contradictions and bad dates', () => {
-    expect(resolveOptions(['--frobnicate'], {}, false, catalog)).toMatchObject({ kind: 'usage-error' });
+    expect(resolveOptions(['--frobnicate'], {}, false, catalog)).toEqual({ kind: 'usage-error', message: "Unknown option '--frobnicate'. Run with --help for the flags." });
     expect(resolveOptions(['--git', '--no-git'], {}, false, catalog)).toMatchObject({ kind: 'usage-error', message: expect.stringContaining('--no-git') });
     expect(resolveOptions(['p', '--start-date', '2025-02-30'], {}, false, catalog)).toMatchObject({ kind: 'usage-error', message: expect.stringContaining('--start-date') });
   });

@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 // snapengage-pipeline run | show. Exit codes: 0 ok, 1 the run failed, 2 bad usage, 130 interrupted.
 // Errors are one line on stderr; the load info goes to stdout, progress and verbose request logs to stderr.
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import type { PipelineConfig } from './config.js';
@@ -17,6 +17,7 @@ const USAGE = `Usage:
   snapengage-pipeline run  [--resources logs,widgets] [--duckdb ${DEFAULTS.path}] [--dataset ${DEFAULTS.dataset}]
                            [--config ${DEFAULT_CONFIG_FILE}] [--verbose] [--limit-pages N]
   snapengage-pipeline show [--duckdb ${DEFAULTS.path}] [--dataset ${DEFAULTS.dataset}] [--config ${DEFAULT_CONFIG_FILE}]
+  snapengage-pipeline --help | --version
 
 Credentials and ids come from SNAPENGAGE_* environment variables, also read from .env (the environment wins).
 Without --config and without ${DEFAULT_CONFIG_FILE}, run loads every top-level resource whose variables are set.`;
@@ -29,6 +30,7 @@ const OPTIONS = {
   verbose: { type: 'boolean', short: 'v' },
   'limit-pages': { type: 'string' },
   help: { type: 'boolean', short: 'h' },
+  version: { type: 'boolean' },
 } as const;
 
 type Flags = {
@@ -39,6 +41,7 @@ type Flags = {
   verbose?: boolean;
   'limit-pages'?: string;
   help?: boolean;
+  version?: boolean;
 };
 
 function parse(argv: string[]): { command: string | undefined; flags: Flags } {
@@ -46,10 +49,20 @@ function parse(argv: string[]): { command: string | undefined; flags: Flags } {
   try {
     parsed = parseArgs({ args: argv, options: OPTIONS, allowPositionals: true, strict: true });
   } catch (error) {
-    throw new UsageError(`${firstLine((error as Error).message)} (see --help)`);
+    throw new UsageError(`${usageMessage(error as Error & { code?: string })} (see --help)`);
   }
   if (parsed.positionals.length > 1) throw new UsageError(`Unexpected argument "${parsed.positionals[1]}" (see --help)`);
   return { command: parsed.positionals[0], flags: parsed.values as Flags };
+}
+
+/** parseArgs' message, without the hint about positionals that starts with '-' (this CLI takes none such). */
+function usageMessage(error: Error & { code?: string }): string {
+  const message = firstLine(error.message);
+  return error.code === 'ERR_PARSE_ARGS_UNKNOWN_OPTION' ? message.replace(/\. To specify a positional argument.*$/, '') : message;
+}
+
+function ownVersion(): string {
+  return (JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string }).version;
 }
 
 function parseLimitPages(text: string | undefined): number | undefined {
@@ -110,6 +123,10 @@ async function runCommand(flags: Flags): Promise<number> {
 
 export async function main(argv: string[]): Promise<number> {
   const { command, flags } = parse(argv);
+  if (flags.version) {
+    process.stdout.write(`${ownVersion()}\n`);
+    return 0;
+  }
   if (flags.help || command === 'help') {
     process.stdout.write(`${USAGE}\n`);
     return 0;

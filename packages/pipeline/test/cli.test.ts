@@ -163,6 +163,13 @@ describe('snapengage-pipeline CLI', () => {
     ]);
     const flag = await runCli(['run', '--bogus'], { env: {}, cwd: tmp.dir });
     expect(flag.code).toBe(2);
+    expect(oneLine(flag.stderr)).toEqual(["snapengage-pipeline: Unknown option '--bogus' (see --help)"]);
+  });
+
+  it('--version prints the package version', async () => {
+    const run = await runCli(['--version'], { env: {}, cwd: tmp.dir });
+    const pkg = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string };
+    expect({ code: run.code, stdout: run.stdout }).toEqual({ code: 0, stdout: `${pkg.version}\n` });
   });
 
   it('an unreachable base URL is one line, exit 1', async () => {

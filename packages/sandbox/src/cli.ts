@@ -1,6 +1,7 @@
 #!/usr/bin/env node
 // `snapengage-sandbox`: starts the emulator on 127.0.0.1 and prints, on stdout and nothing else, the env
 // lines a pipeline needs (KEY=value, one per line). Everything else goes to stderr. Bad flags exit 2.
+import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { SandboxOptionError, startSandbox, type Sandbox, type SandboxOptions } from './index.js';
 
@@ -12,6 +13,7 @@ const USAGE = `Usage: snapengage-sandbox [--port 0] [--seed 42] [--cases 5000] [
   --widgets  number of widgets
   --days     days of data, ending today (UTC)
   --faults   e.g. 429=0.1,500=0.05,reset=0.02,truncate=0.02,slow=0.01,rps=20,slowMs=2000
+  --help, --version
 
 Prints SNAPENGAGE_* env lines on stdout, then serves until SIGINT/SIGTERM.
 `;
@@ -42,6 +44,7 @@ function readOptions(argv: string[]): SandboxOptions {
         days: { type: 'string' },
         faults: { type: 'string' },
         help: { type: 'boolean', short: 'h' },
+        version: { type: 'boolean' },
       },
     }));
   } catch (caught) {
@@ -49,6 +52,11 @@ function readOptions(argv: string[]): SandboxOptions {
   }
   if (values.help) {
     process.stdout.write(USAGE);
+    process.exit(0);
+  }
+  if (values.version) {
+    const pkg = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string };
+    process.stdout.write(`${pkg.version}\n`);
     process.exit(0);
   }
   const text = (name: string): string | undefined => (typeof values[name] === 'string' ? (values[name] as string) : undefined);
