@@ -7,6 +7,7 @@ import { applyCredentials, credentialHint, findOperation, type Credentials, type
 import { SnapEngageError, describeCause, excerpt, kindForStatus, type SnapEngageErrorKind } from './errors.js';
 import type { ClientLogger } from './options.js';
 import type { Redactor } from './redact.js';
+import { rebuild, releasedWithBody } from './response-body.js';
 import { certainlyNotSent, isRetryableStatus, parseRetryAfter, retryDelayMs, sleep, type BackoffSettings } from './retry.js';
 
 export interface TransportSettings {
@@ -74,8 +75,7 @@ type Verdict =
   | { type: 'http_error'; response: Response; status: number; retryable: boolean; retryAfterMs?: number; requestId?: string; bodyExcerpt?: string }
   | { type: 'failure'; kind: SnapEngageErrorKind; detail: string; retryable: boolean; status?: number; retryAfterMs?: number; requestId?: string; bodyExcerpt?: string; causeSummary?: string };
 
-/** Statuses whose Response may not have a body. */
-const NULL_BODY_STATUSES = new Set([101, 103, 204, 205, 304]);
+const utf8Decoder = new TextDecoder();
 
 export function createTransport(settings: TransportSettings): Middleware {
   // Keyed by the call's `options` (openapi-fetch freezes one per call and drops it when the call ends, however it
@@ -356,61 +356,6 @@ export function createTransport(settings: TransportSettings): Middleware {
       return settle(options, id, { error });
     },
   };
-}
-
-/** The response with a body that calls `release` once, when it has been read to the end, failed or was cancelled. */
-function releasedWithBody(response: Response, release: () => void, keepAlive: unknown): Response {
-  const reader = (response.body as ReadableStream<Uint8Array>).getReader();
-  let released = false;
-  const once = () => {
-    if (!released) (released = true), release();
-  };
-  const body = new ReadableStream<Uint8Array>({
-    async pull(controller) {
-      try {
-        const { done, value } = await reader.read();
-        if (done) {
-          once();
-          controller.close();
-        } else controller.enqueue(value);
-      } catch (error) {
-        once();
-        controller.error(error);
-      }
-    },
-    cancel(reason) {
-      once();
-      return reader.cancel(reason);
-    },
-  });
-  // Held by the body for as long as it is read (see RequestState.callerRequest).
-  Object.defineProperty(body, Symbol.for('snapengage.keepAlive'), { value: keepAlive });
-  return new Response(body, { status: response.status, statusText: response.statusText, headers: response.headers });
-}
-
-/** A fully read copy of a response, so openapi-fetch parses bytes we already validated. */
-const utf8Decoder = new TextDecoder();
-
-function rebuild(response: Response, bytes: Uint8Array): Response {
-  const headers = new Headers(response.headers);
-  // The bytes are decoded (gunzipped): the original length and encoding no longer describe them.
-  headers.delete('content-length');
-  headers.delete('content-encoding');
-  // The bytes are handed over only if someone reads the body: openapi-fetch gets the parsed JSON, and a Response
-  // built on a Uint8Array copies it, which on a large load would be work thrown away.
-  const body = NULL_BODY_STATUSES.has(response.status)
-    ? null
-    : new ReadableStream<Uint8Array>(
-        {
-          pull(controller) {
-            if (bytes.byteLength > 0) controller.enqueue(bytes);
-            controller.close();
-          },
-        },
-        // highWaterMark 0: a stream pulls up to its high-water mark as soon as it exists; this one waits for a reader.
-        { highWaterMark: 0 },
-      );
-  return new Response(body, { status: response.status, statusText: response.statusText, headers });
 }
 
 export function formatMessage(operation: string, detail: string, extra: { requestId?: string; retries: number; url: string }): string {

@@ -1,0 +1,58 @@
+// Responses the transport hands back: a validated body rebuilt from its bytes, and a streamed body that tells the
+// transport when it is done.
+
+/** Statuses whose Response may not have a body. */
+const NULL_BODY_STATUSES = new Set([101, 103, 204, 205, 304]);
+
+/** The response with a body that calls `release` once, when it has been read to the end, failed or was cancelled. */
+export function releasedWithBody(response: Response, release: () => void, keepAlive: unknown): Response {
+  const reader = (response.body as ReadableStream<Uint8Array>).getReader();
+  let released = false;
+  const once = () => {
+    if (!released) (released = true), release();
+  };
+  const body = new ReadableStream<Uint8Array>({
+    async pull(controller) {
+      try {
+        const { done, value } = await reader.read();
+        if (done) {
+          once();
+          controller.close();
+        } else controller.enqueue(value);
+      } catch (error) {
+        once();
+        controller.error(error);
+      }
+    },
+    cancel(reason) {
+      once();
+      return reader.cancel(reason);
+    },
+  });
+  // Held by the body for as long as it is read (see RequestState.callerRequest).
+  Object.defineProperty(body, Symbol.for('snapengage.keepAlive'), { value: keepAlive });
+  return new Response(body, { status: response.status, statusText: response.statusText, headers: response.headers });
+}
+
+/** A fully read copy of a response, so openapi-fetch parses bytes we already validated. */
+export function rebuild(response: Response, bytes: Uint8Array): Response {
+  const headers = new Headers(response.headers);
+  // The bytes are decoded (gunzipped): the original length and encoding no longer describe them.
+  headers.delete('content-length');
+  headers.delete('content-encoding');
+  // The bytes are handed over only if someone reads the body: openapi-fetch gets the parsed JSON, and a Response
+  // built on a Uint8Array copies it, which on a large load would be work thrown away.
+  const body = NULL_BODY_STATUSES.has(response.status)
+    ? null
+    : new ReadableStream<Uint8Array>(
+        {
+          pull(controller) {
+            if (bytes.byteLength > 0) controller.enqueue(bytes);
+            controller.close();
+          },
+        },
+        // highWaterMark 0: a stream pulls up to its high-water mark as soon as it exists; this one waits for a reader.
+        { highWaterMark: 0 },
+      );
+  return new Response(body, { status: response.status, statusText: response.statusText, headers });
+}
