@@ -18,6 +18,9 @@ export interface TableToCompare {
 
 export const UNCHANGED_TABLE = 'temp."_unchanged"';
 
+/** Stored tables fingerprinted in one UNION ALL statement (logs has 5; memory grows with the branches, not the rows). */
+const STORED_TABLES_PER_STATEMENT = 8;
+
 /**
  * Fingerprint of each record's rows in one table: the sum and count of per-row hashes. Fixed-size aggregate states
  * keep a merge of a whole re-synced load within DuckDB's memory limit (a list of hashes per record ran out of memory
@@ -57,9 +60,13 @@ export async function findUnchanged(conn: DuckDBConnection, rootTarget: string, 
   if (matched > 0) {
     await conn.run(`CREATE OR REPLACE TEMP TABLE "_fp_stored" (k VARCHAR, h HUGEINT, n BIGINT)`);
     await conn.run(`CREATE OR REPLACE TEMP TABLE "_fp_staged" (k VARCHAR, h HUGEINT, n BIGINT)`);
-    // The stored tables in one statement: DuckDB scans them side by side (no JSON reader, so no buffers to add up).
+    // The stored tables a few per statement: DuckDB scans them side by side (no JSON reader), but each branch holds its
+    // own join and aggregate state at once, so a resource with many child tables in one statement ran out of memory
+    // (30 tables at 192MB, whatever the rows).
     const stored = tables.flatMap(({ table, target }, index) => (table.isNew ? [] : [fingerprintSql(index, table, { stored: target })]));
-    await conn.run(`INSERT INTO temp."_fp_stored" ${stored.join(' UNION ALL ')}`);
+    for (let i = 0; i < stored.length; i += STORED_TABLES_PER_STATEMENT) {
+      await conn.run(`INSERT INTO temp."_fp_stored" ${stored.slice(i, i + STORED_TABLES_PER_STATEMENT).join(' UNION ALL ')}`);
+    }
     for (const [index, { table, staged }] of tables.entries()) {
       // One statement per staged file: each JSON reader holds a 32 MiB buffer per thread.
       for (const select of staged) {

@@ -1,0 +1,33 @@
+// Small loads of unusual shape at DuckDB's default memory limit (192MB): what a commit holds must not grow with the
+// number of tables and columns a load touches, or with a single long value, beyond what the data needs.
+import { afterEach, describe, expect, it } from 'vitest';
+import type { Sandbox } from 'snapengage-sandbox';
+import { runPipeline } from '../src/index.js';
+import { admin, expectMatchesTruth, sandbox, tempDir, truth } from './helpers.js';
+
+const config = { resources: { logs: true as const }, rateLimit: { requestsPerSecond: 0 } };
+
+describe('load memory at the default limit', () => {
+  let box: Sandbox | undefined;
+  let tmp: ReturnType<typeof tempDir> | undefined;
+  afterEach(async () => {
+    await box?.close();
+    tmp?.cleanup();
+  });
+
+  async function setup(cases: Array<Record<string, unknown>>): Promise<string> {
+    box = await sandbox({ cases: 5, widgets: 1, days: 2 });
+    tmp = tempDir();
+    await admin(box, 'cases', { widgetId: box.env.SNAPENGAGE_WIDGET_ID, cases });
+    return `${tmp.dir}/memory.duckdb`;
+  }
+
+  it('re-merges records spread over 40 child tables (the compare step read every stored table in one statement)', async () => {
+    const lists = (i: number) => Object.fromEntries(Array.from({ length: 40 }, (_, t) => [`list${t}`, [{ n: i, t }]]));
+    const path = await setup(Array.from({ length: 50 }, (_, i) => ({ id: `many-tables-${i}`, ...lists(i) })));
+    await runPipeline(config, { env: box!.env, destination: { path } });
+    const rerun = await runPipeline(config, { env: box!.env, destination: { path } });
+    expect(rerun.unchangedRecords.logs).toBe(55);
+    expect(await expectMatchesTruth(path, 'snapengage_data', await truth(box!))).toEqual([]);
+  });
+});
