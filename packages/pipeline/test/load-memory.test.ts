@@ -30,4 +30,12 @@ describe('load memory at the default limit', () => {
     expect(rerun.unchangedRecords.logs).toBe(55);
     expect(await expectMatchesTruth(path, 'snapengage_data', await truth(box!))).toEqual([]);
   });
+
+  it('creates 150 child tables of 4 columns in one load (one registry INSERT per table and column held ~0.2 MB each until COMMIT)', async () => {
+    const lists = Object.fromEntries(Array.from({ length: 150 }, (_, t) => [`list${t}`, [{ a: t, b: `b${t}`, c: true, d: 1.5 }]]));
+    const path = await setup([{ id: 'many-new-tables', ...lists }]);
+    const info = await runPipeline(config, { env: box!.env, destination: { path } });
+    expect(info.rowCounts.logs).toBe(6);
+    expect(await expectMatchesTruth(path, 'snapengage_data', await truth(box!))).toEqual([]);
+  });
 });

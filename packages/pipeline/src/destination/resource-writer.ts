@@ -4,7 +4,7 @@
 // which the next open deletes.
 import { randomUUID } from 'node:crypto';
 import { join } from 'node:path';
-import type { DuckDBConnection } from '../duckdb.js';
+import type { DuckDBConnection, DuckDBValue } from '../duckdb.js';
 import type { LoadableResource } from 'snapengage-client';
 import { quoteIdent } from '../normalize/naming.js';
 import { ResourceNormalizer, type StagedKind, type TableState } from '../normalize/normalizer.js';
@@ -82,6 +82,15 @@ export interface WriterContext {
 // 40-column logs 1.2 s with 1 or 2 threads, peak RSS −90 MiB). Narrow tables with many rows (transcripts) gain from
 // every thread.
 const WIDE_TABLE_COLUMNS = 16;
+
+/** Rows of `_pipeline_tables` / `_pipeline_columns` per INSERT (see insertRegistryRows). */
+const REGISTRY_ROWS_PER_INSERT = 500;
+
+/** Rows of the name mapping a commit adds, inserted after the schema changes. */
+interface Registered {
+  tables: DuckDBValue[][];
+  columns: DuckDBValue[][];
+}
 
 /** Staging file of a table's lines of one kind; `\u0000` cannot occur in a table name. */
 function fileKey(t: TableState, kind: StagedKind): string {
@@ -210,7 +219,10 @@ export class DuckDBResourceWriter implements ResourceWriter {
     await conn.run('BEGIN TRANSACTION');
     try {
       let started = performance.now();
-      for (const t of tables) await this.evolve(t);
+      const registered: Registered = { tables: [], columns: [] };
+      for (const t of tables) await this.evolve(t, registered);
+      await this.insertRegistryRows('_pipeline_tables', registered.tables);
+      await this.insertRegistryRows('_pipeline_columns', registered.columns);
       this.reportStep('schema', started);
       const { rowCounts, unchanged } = await this.loadRows(tables);
       started = performance.now();
@@ -237,8 +249,8 @@ export class DuckDBResourceWriter implements ResourceWriter {
     return `${quoteIdent(this.ctx.dataset)}.${quoteIdent(name)}`;
   }
 
-  /** Creates the table or adds this load's new columns, and records them in the name mapping. */
-  private async evolve(t: TableState): Promise<void> {
+  /** Creates the table or adds this load's new columns, and collects their rows of the name mapping. */
+  private async evolve(t: TableState, registered: Registered): Promise<void> {
     const { conn } = this.ctx;
     const loadId = this.opts.loadId;
     const target = this.target(t);
@@ -249,20 +261,26 @@ export class DuckDBResourceWriter implements ResourceWriter {
         ...system.map((c) => `${quoteIdent(c.name)} ${c.sqlType}`),
       ];
       await conn.run(`CREATE TABLE IF NOT EXISTS ${target} (${cols.join(', ')})`);
-      await conn.run(
-        `INSERT INTO ${this.registry('_pipeline_tables')} VALUES ($1, $2, $3, $4, $5)`,
-        [t.def.name, t.def.resource, t.def.parent, t.def.nodeKey, loadId],
-      );
+      registered.tables.push([t.def.name, t.def.resource, t.def.parent, t.def.nodeKey, loadId]);
     }
     const columns = t.isNew ? t.def.columns : t.newColumns;
     for (const c of t.newColumns) {
       if (!t.isNew) await conn.run(`ALTER TABLE ${target} ADD COLUMN IF NOT EXISTS ${quoteIdent(c.name)} ${DUCKDB_TYPES[c.type]}`);
     }
-    for (const c of columns) {
-      await conn.run(
-        `INSERT INTO ${this.registry('_pipeline_columns')} VALUES ($1, $2, $3, $4, $5, $6, $7)`,
-        [t.def.name, c.name, c.nodeKey, c.variant, c.type, t.def.columns.indexOf(c), loadId],
-      );
+    for (const c of columns) registered.columns.push([t.def.name, c.name, c.nodeKey, c.variant, c.type, t.def.columns.indexOf(c), loadId]);
+  }
+
+  /**
+   * Inserts rows of the name mapping a chunk per statement. One INSERT per table or column grew the transaction's
+   * memory by ~0.2 MB each (with preserve_insertion_order off, every INSERT into a table keeps its own row group until
+   * COMMIT): a load adding ~700 columns, or ~200 child tables, ran out of memory at the default 192MB.
+   */
+  private async insertRegistryRows(table: '_pipeline_tables' | '_pipeline_columns', rows: readonly DuckDBValue[][]): Promise<void> {
+    for (let i = 0; i < rows.length; i += REGISTRY_ROWS_PER_INSERT) {
+      const chunk = rows.slice(i, i + REGISTRY_ROWS_PER_INSERT);
+      let n = 0;
+      const values = chunk.map((row) => `(${row.map(() => `$${++n}`).join(', ')})`).join(', ');
+      await this.ctx.conn.run(`INSERT INTO ${this.registry(table)} VALUES ${values}`, chunk.flat());
     }
   }
 
