@@ -38,4 +38,11 @@ describe('load memory at the default limit', () => {
     expect(info.rowCounts.logs).toBe(6);
     expect(await expectMatchesTruth(path, 'snapengage_data', await truth(box!))).toEqual([]);
   });
+
+  it('loads a 25 MB string (read_json was sized at 4 bytes per character, two buffers per thread)', async () => {
+    const path = await setup([{ id: 'long', description: 'x'.repeat(25 * 1024 * 1024) }]);
+    const info = await runPipeline(config, { env: box!.env, destination: { path } });
+    expect(info.rowCounts.logs).toBe(6);
+    expect(await expectMatchesTruth(path, 'snapengage_data', await truth(box!))).toEqual([]);
+  });
 });

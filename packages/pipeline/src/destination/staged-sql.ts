@@ -37,7 +37,7 @@ export function rootKeyColumn(t: TableState): string {
 /** read_json over a staging file, with the keys to read and their types. */
 export function readJson(file: TableStagingFile, columns: ReadonlyArray<readonly [string, string]>): string {
   const spec = columns.map(([name, type]) => `${quoteLiteral(name)}: ${quoteLiteral(type)}`).join(', ');
-  const maxSize = Math.max(DEFAULT_MAX_OBJECT_SIZE, file.maxLineLength * 4 + 1024);
+  const maxSize = Math.max(DEFAULT_MAX_OBJECT_SIZE, file.maxLineBytes + 1024);
   return `read_json(${quoteLiteral(file.path)}, format='newline_delimited', columns={${spec}}, maximum_object_size=${maxSize})`;
 }
 

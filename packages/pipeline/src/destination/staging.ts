@@ -49,8 +49,12 @@ export function replaceLoneSurrogateEscapes(json: string): string {
 
 export class TableStagingFile {
   rows = 0;
-  /** Longest line so far; read_json needs maximum_object_size at least this big. */
-  maxLineLength = 0;
+  /**
+   * Longest line so far in UTF-8 bytes (newline excluded); read_json needs maximum_object_size at least this big. Its
+   * JSON reader holds two buffers of that size per thread, so an estimate (4 bytes per UTF-16 unit) made one 20 MB
+   * string need 320 MiB and fail the load at the default memory limit.
+   */
+  maxLineBytes = 0;
   /**
    * Lines are encoded straight into a byte buffer as they arrive: no array of strings to join and encode again
    * at flush time (measured: that join and second pass were ~10 % of the loader's CPU at 200k cases).
@@ -71,19 +75,21 @@ export class TableStagingFile {
     // JSON reader rejects, failing the whole load. Only such escapes are lowercase `\ud…`; the check is a fast scan.
     if (line.includes('\\ud')) line = replaceLoneSurrogateEscapes(line);
     this.rows++;
-    if (line.length > this.maxLineLength) this.maxLineLength = line.length;
     // UTF-8 takes at most 3 bytes per UTF-16 code unit; +1 for the newline.
     const worst = line.length * 3 + 1;
     if (worst > this.buffer.length - this.used) {
       this.seal();
       if (worst > this.buffer.length) {
         const bytes = Buffer.from(`${line}\n`, 'utf8');
+        if (bytes.length - 1 > this.maxLineBytes) this.maxLineBytes = bytes.length - 1;
         this.ready.push(bytes);
         this.readyLength += bytes.length;
         return;
       }
     }
-    this.used += this.buffer.write(line, this.used, 'utf8');
+    const written = this.buffer.write(line, this.used, 'utf8');
+    if (written > this.maxLineBytes) this.maxLineBytes = written;
+    this.used += written;
     this.buffer[this.used++] = 0x0a;
   }
 
