@@ -183,6 +183,13 @@ describe('DuckDBDestination', () => {
     ]);
   });
 
+  it('stores a list of BigInts or Dates (a map step may return one) as a list of numbers or texts', async () => {
+    await load([{ id: 'l1', nums: [1n, null, 2n], big: [1n, 12345678901234567890n], when: [new Date(0)] }]);
+    expect(await query(`SELECT nums, big, "when" FROM ds.things WHERE id = 'l1'`)).toEqual([
+      { nums: [1, null, 2], big: ['1', '12345678901234567890'], when: ['1970-01-01T00:00:00.000Z'] },
+    ]);
+  });
+
   it('re-creates a child table or column the user dropped, keeping the state (an append would load twice)', async () => {
     const state = { windows: { w: { lastEnd: '2025-01-01' } } };
     await load([{ id: 'a', count: 1, items: [{ k: '1' }] }], { state });

@@ -1,10 +1,14 @@
 // JavaScript values a user's `map` step may return that JSON cannot carry as they are (BigInt, Date): how they are
 // staged, and how they enter the ids made of values.
 
-/** Values JSON cannot carry as-is (from user `map` steps): bigint and Date. */
+/** Values JSON cannot carry as-is (from user `map` steps): bigint and Date, alone or as items of a list. */
 export function normalizeJsValue(value: unknown): unknown {
   if (typeof value === 'bigint') return Number.isSafeInteger(Number(value)) ? Number(value) : value.toString();
   if (value instanceof Date) return value.toISOString();
+  // A list of them is a list of numbers or texts (it had no type at all, and was left out).
+  if (Array.isArray(value)) {
+    for (const item of value) if (typeof item === 'bigint' || item instanceof Date) return value.map(normalizeJsValue);
+  }
   return value;
 }
 
