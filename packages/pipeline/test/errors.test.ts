@@ -51,4 +51,10 @@ describe('toDestinationError', () => {
     expect(js.message).toContain('staging logs (/x.duckdb): Do not know how to serialize a BigInt: the database is unchanged; if a map step');
     expect(js.message).not.toContain('DuckDB message');
   });
+
+  it('reads a COMMIT that could not pin a block as out of memory', () => {
+    const error = toDestinationError(new Error('TransactionContext Error: Failed to commit: failed to pin block of size 256.0 KiB (190.7 MiB/190.7 MiB used)'), 'committing logs', '/x.duckdb');
+    expect(error.code).toBe('out_of_memory');
+    expect(error.message).toContain('raise SNAPENGAGE_DUCKDB_MEMORY_LIMIT');
+  });
 });

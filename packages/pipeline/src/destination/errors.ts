@@ -61,7 +61,8 @@ export function toDestinationError(error: unknown, action: string, path: string)
       { cause: error },
     );
   }
-  if (/Out of Memory Error/i.test(raw)) {
+  // A COMMIT that runs out of memory says so only as a block it could not pin or allocate.
+  if (/Out of Memory Error|failed to pin block|could not allocate block/i.test(raw)) {
     return new DestinationError(
       `${action}: DuckDB ran out of memory (${text})`,
       'out_of_memory',
