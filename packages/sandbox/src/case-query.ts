@@ -13,19 +13,19 @@ export type ParsedCaseQuery =
 const DEFAULT_TIME_ZONE = 'Etc/UTC';
 const MAX_CURSOR_LENGTH = 1000;
 
-/** The keyset cursor: creation time and id of the last case of a page, base64url-encoded. */
+/** The keyset cursor: creation time, tiebreak and id of the last case of a page, base64url-encoded. */
 export function encodeCursor(key: SortKey): string {
-  return Buffer.from(`${key.t}~${key.id}`, 'utf8').toString('base64url');
+  return Buffer.from(`${key.t}~${key.n ?? 0}~${key.id}`, 'utf8').toString('base64url');
 }
 
 export function decodeCursor(text: string): SortKey | undefined {
   if (text.length > MAX_CURSOR_LENGTH || !/^[A-Za-z0-9_-]+$/.test(text)) return undefined;
-  const decoded = Buffer.from(text, 'base64url').toString('utf8');
-  const separator = decoded.indexOf('~');
-  if (separator < 1) return undefined;
-  const t = Number(decoded.slice(0, separator));
-  if (!Number.isSafeInteger(t)) return undefined;
-  return { t, id: decoded.slice(separator + 1) };
+  const match = /^(-?\d+)~(\d+)~(.+)$/s.exec(Buffer.from(text, 'base64url').toString('utf8'));
+  if (!match) return undefined;
+  const t = Number(match[1]);
+  const n = Number(match[2]);
+  if (!Number.isSafeInteger(t) || !Number.isSafeInteger(n)) return undefined;
+  return { t, id: match[3] as string, n };
 }
 
 /**

@@ -11,12 +11,18 @@ import { Timeline } from './timeline.js';
 export interface SortKey {
   t: number;
   id: string;
+  /**
+   * Tiebreak between cases of the same time and id (a test may inject a case id twice): 0 for generated cases,
+   * the injection serial + 1 for injected ones. Without it the keyset cursor skipped the second one.
+   */
+  n?: number;
 }
 
 export interface InjectedCase {
   /** Id used for ordering and lookup: the record's own `id` when it is a string, else a fresh one. */
   id: string;
   t: number;
+  n: number;
   widgetIndex: number;
   record: CaseRecord;
 }
@@ -24,6 +30,7 @@ export interface InjectedCase {
 export interface CaseEntry {
   t: number;
   id: string;
+  n?: number;
   widgetIndex: number;
   /** Index on the widget's timeline for a generated case, -1 for an injected one. */
   index: number;
@@ -32,7 +39,8 @@ export interface CaseEntry {
 
 export function compareKeys(a: SortKey, b: SortKey): number {
   if (a.t !== b.t) return a.t < b.t ? -1 : 1;
-  return a.id < b.id ? -1 : a.id > b.id ? 1 : 0;
+  if (a.id !== b.id) return a.id < b.id ? -1 : 1;
+  return (a.n ?? 0) - (b.n ?? 0);
 }
 
 /** First position in a sorted list whose key is > `after` (or >= when `inclusive`). */
@@ -144,9 +152,9 @@ export class CaseStore {
       const injected = candidate && candidate.t < query.toMs ? candidate : undefined;
       if (!generated && !injected) return;
       if (injected && (!generated || compareKeys(injected, generated) < 0)) {
-        last = { t: injected.t, id: injected.id };
+        last = { t: injected.t, id: injected.id, n: injected.n };
         j++;
-        yield { t: injected.t, id: injected.id, widgetIndex, index: -1, injected };
+        yield { t: injected.t, id: injected.id, n: injected.n, widgetIndex, index: -1, injected };
       } else if (generated) {
         last = generated;
         const entry = generated;
@@ -174,7 +182,7 @@ export class CaseStore {
 
   find(id: string): CaseEntry | undefined {
     const injected = this.injectedById.get(id);
-    if (injected) return { t: injected.t, id: injected.id, widgetIndex: injected.widgetIndex, index: -1, injected };
+    if (injected) return { t: injected.t, id: injected.id, n: injected.n, widgetIndex: injected.widgetIndex, index: -1, injected };
     const decoded = this.codec.decode(id);
     if (!decoded || decoded.kind !== CASE_KIND_GENERATED) return undefined;
     const timeline = this.timelines[decoded.widgetIndex];
@@ -197,7 +205,7 @@ export class CaseStore {
       // Spread (not Object.assign) so that an own "__proto__" key stays a plain data key.
       const record: CaseRecord = { ...buildCase(this.key, widget, CASE_KIND_INJECTED, serial, freshId, t), ...fields };
       const id = typeof record.id === 'string' ? record.id : freshId;
-      added.push({ id, t, widgetIndex, record });
+      added.push({ id, t, n: serial + 1, widgetIndex, record });
     }
     const list = this.injected[widgetIndex] ?? [];
     list.push(...added);

@@ -112,6 +112,28 @@ describe('next links', () => {
   });
 });
 
+describe('cases that share an id and a creation time', () => {
+  it('are all listed once, even across a page boundary (the cursor breaks the tie by injection order)', async () => {
+    const isolated = await startSandbox({ seed: 4, cases: 0, widgets: 1, days: 10, now: FIXED_NOW });
+    try {
+      const query = { widgetId: isolated.credentials.widgetIds[0] ?? '', start: '2025-01-01', end: '2025-01-31' };
+      const t = Date.UTC(2025, 0, 20);
+      const cases = Array.from({ length: 150 }, (_, i) => ({ id: 'same', created_at_milliseconds: t, copy: i }));
+      expect((await postAdmin(isolated, '/__sandbox/cases', { widgetId: query.widgetId, cases })).status).toBe(201);
+      const copies: number[] = [];
+      let url: string | undefined = logsUrl(isolated, query);
+      for (let pageNumber = 0; url !== undefined && pageNumber < 10; pageNumber++) {
+        const page = await getLogsPage(isolated, url);
+        copies.push(...page.cases.map((c) => (c as { copy: number }).copy));
+        url = page.next;
+      }
+      expect(copies).toEqual(cases.map((c) => c.copy));
+    } finally {
+      await isolated.close();
+    }
+  });
+});
+
 describe('several widgets', () => {
   it('without widgetId: the first 100 matching cases of all widgets and no next link', async () => {
     const query = { start: '2025-01-12', end: '2025-01-31' };

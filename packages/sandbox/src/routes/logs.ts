@@ -1,6 +1,7 @@
 import { encodeCursor, parseCaseQuery } from '../case-query.js';
 import { error, headerValue, jsonText, notFound, type Reply } from '../http-kit.js';
 import { route, type RequestContext, type Route } from '../state.js';
+import type { SortKey } from '../store.js';
 
 // Logs API: GET /api/v2/{orgId}/logs — pages of 100 cases with an absolute `linkToNextSetOfResults`.
 
@@ -21,7 +22,7 @@ function getAllLogs(ctx: RequestContext): Reply {
   // 100 matching cases and no next link, as the real API documents.
   const paginated = parsed.widgetCount === 1;
   const chunks: string[] = [];
-  let lastKey: { t: number; id: string } | undefined;
+  let lastKey: SortKey | undefined;
   let more = false;
   for (const entry of state.store.entries(parsed.query)) {
     if (chunks.length === PAGE_SIZE) {
@@ -29,7 +30,7 @@ function getAllLogs(ctx: RequestContext): Reply {
       break;
     }
     chunks.push(state.store.json(entry));
-    lastKey = { t: entry.t, id: entry.id };
+    lastKey = { t: entry.t, id: entry.id, n: entry.n ?? 0 };
   }
   let body = `{"cases":[${chunks.join(',')}]`;
   if (paginated && more && lastKey) {
