@@ -17,6 +17,8 @@ export interface LoadNotes {
   droppedTables?: readonly DroppedTables[];
   /** Merged records per resource without a primary-key value, so matched by content (see NORMALIZATION.md). */
   keylessRecords?: Readonly<Record<string, number>>;
+  /** Records loaded before by append or replace (or merged on another key) that a merge took over. */
+  adoptedRecords?: Readonly<Record<string, number>>;
 }
 
 export class LoadInfo {
@@ -80,6 +82,11 @@ export class LoadInfo {
     if (keyless.length > 0) {
       const list = keyless.map(([name, n]) => `${name} ${n}`).join(', ');
       lines.push(`Merged by content, no primary-key value: ${list} (check resources.<name>.primaryKey if every record should have one)`);
+    }
+    const adopted = Object.entries(this.notes.adoptedRecords ?? {}).filter(([, n]) => n > 0);
+    if (adopted.length > 0) {
+      const list = adopted.map(([name, n]) => `${name} ${n}`).join(', ');
+      lines.push(`Taken over by merge from earlier append/replace loads (one row per key, the newest): ${list}`);
     }
     for (const d of this.notes.droppedTables ?? []) {
       const what = [...d.tables, ...d.columns].join(', ');

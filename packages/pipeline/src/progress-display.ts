@@ -105,7 +105,7 @@ class PlainDisplay implements ProgressDisplay {
 /** `--verbose` line of a commit step, e.g. `load logs: insert logs__transcripts 1,398,259 rows 1.31 s`. */
 export function formatLoadStep(step: LoadStep): string {
   const table = step.table ? ` ${step.table}` : '';
-  const unit = step.step === 'compare' ? 'unchanged records' : 'rows';
+  const unit = step.step === 'compare' ? 'unchanged records' : step.step === 'adopt' ? 'records taken over' : 'rows';
   const rows = step.rows !== undefined ? ` ${step.rows.toLocaleString('en-US')} ${unit}` : '';
   return `load ${step.resource}: ${step.step}${table}${rows} ${(step.durationMs / 1000).toFixed(2)} s`;
 }

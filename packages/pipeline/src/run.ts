@@ -167,6 +167,7 @@ export async function runPipeline(config: PipelineConfig, options: RunOptions = 
     const rowCounts: Record<string, number> = {};
     const unchangedRecords: Record<string, number> = {};
     const keylessRecords: Record<string, number> = {};
+    const adoptedRecords: Record<string, number> = {};
     for (const p of [...plan.resources].reverse().filter((r) => r.load)) {
       const state = stateToCommit(p, plan.resources, storedState, newState);
       const result = await commitWriter(writers.get(p.name)!, state, plan.destination.path);
@@ -175,6 +176,7 @@ export async function runPipeline(config: PipelineConfig, options: RunOptions = 
       for (const [table, count] of Object.entries(result.rowCounts)) rowCounts[table] = (rowCounts[table] ?? 0) + count;
       if (result.unchangedRecords > 0) unchangedRecords[p.name] = result.unchangedRecords;
       if (result.keylessRecords > 0) keylessRecords[p.name] = result.keylessRecords;
+      if (result.adoptedRecords > 0) adoptedRecords[p.name] = result.adoptedRecords;
     }
     options.progress?.(snapshot(true));
     return new LoadInfo(
@@ -188,7 +190,7 @@ export async function runPipeline(config: PipelineConfig, options: RunOptions = 
       unchangedRecords,
       [...stats.values()],
       options.limitPages,
-      { droppedTables: destination.droppedTables, keylessRecords },
+      { droppedTables: destination.droppedTables, keylessRecords, adoptedRecords },
     );
   } catch (error) {
     failed = true;

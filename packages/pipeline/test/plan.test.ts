@@ -9,6 +9,7 @@ import { Semaphore, TokenBucket } from '../src/limits.js';
 import { consumerRanges, sliceWindow } from '../src/windows.js';
 import { stateToCommit, statesToResume } from '../src/resume.js';
 import { tempDir } from './helpers.js';
+import { formatLoadStep } from '../src/progress-display.js';
 
 const env = {
   SNAPENGAGE_BASE_URL: 'http://127.0.0.1:9',
@@ -311,10 +312,13 @@ describe('LoadInfo notes', () => {
         { resource: 'widgets', tables: ['widgets__agents'], columns: ['widgets.name'], action: 'recreate', remaining: [] },
       ],
       keylessRecords: { users: 2 },
+      adoptedRecords: { logs: 7 },
     });
     const text = info.toString();
     expect(text).toContain('Dropped since the last run: logs, but logs__labels below it remain: logs will not load until they are dropped too (or logs is restored)');
     expect(text).toContain('Dropped since the last run: widgets__agents, widgets.name. Re-created as widgets loads from now on (to reload all of widgets, drop all its tables)');
     expect(text).toContain('Merged by content, no primary-key value: users 2');
+    expect(text).toContain('Taken over by merge from earlier append/replace loads (one row per key, the newest): logs 7');
+    expect(formatLoadStep({ resource: 'logs', step: 'adopt', rows: 7, durationMs: 20 })).toBe('load logs: adopt 7 records taken over 0.02 s');
   });
 });

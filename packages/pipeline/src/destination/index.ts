@@ -160,7 +160,8 @@ export class DuckDBDestination {
     await this.mutex.run(async () => {
       try {
         await this.conn.run(
-          `INSERT INTO ${quoteIdent(this.dataset)}."_pipeline_loads" VALUES ($1, $2, $3, 'failed', CAST($4 AS TIMESTAMP), CAST($5 AS TIMESTAMP), NULL, $6)`,
+          `INSERT INTO ${quoteIdent(this.dataset)}."_pipeline_loads" (load_id, pipeline_name, resource, status, started_at, finished_at, error)
+           VALUES ($1, $2, $3, 'failed', CAST($4 AS TIMESTAMP), CAST($5 AS TIMESTAMP), $6)`,
           [loadId, this.pipelineName, resource, sqlTimestamp(startedAt), sqlTimestamp(new Date()), error],
         );
       } catch (e) {

@@ -10,6 +10,7 @@ import { quoteIdent } from '../normalize/naming.js';
 import { ResourceNormalizer, type StagedKind, type TableState } from '../normalize/normalizer.js';
 import { CHILD_SYSTEM_COLUMNS, ROOT_SYSTEM_COLUMNS, cloneTableDef, type TableDef } from '../normalize/schema.js';
 import { DUCKDB_TYPES } from '../normalize/types.js';
+import { adoptRowsOfOtherLoads, rowIdsOf } from './adopt.js';
 import { DestinationError, toDestinationError } from './errors.js';
 import type { Mutex } from './mutex.js';
 import { ROOT_STAGING_KEYS, readJson, rootKeyColumn, stagedSelect, type Exclusions, type StagedSelect } from './staged-sql.js';
@@ -32,12 +33,13 @@ export interface ResourceWriterOptions {
   onStep?: (step: LoadStep) => void;
 }
 
-/** One step of a commit: `schema` (new tables and columns), `compare` (a merge finding records stored exactly as
+/** One step of a commit: `schema` (new tables and columns), `adopt` (a merge taking over rows that append or replace
+ * loaded; rows = records kept, see adopt.ts), `compare` (a merge finding records stored exactly as
  * staged; rows = those records), `delete` (old rows a merge or replace removes), `insert` (one table's rows),
  * `commit` (state, load record and COMMIT). */
 export interface LoadStep {
   resource: string;
-  step: 'schema' | 'compare' | 'delete' | 'insert' | 'commit';
+  step: 'schema' | 'adopt' | 'compare' | 'delete' | 'insert' | 'commit';
   table?: string;
   rows?: number;
   durationMs: number;
@@ -50,6 +52,8 @@ export interface CommitResult {
   unchangedRecords: number;
   /** Merged records without a primary-key value (matched by content). */
   keylessRecords: number;
+  /** Stored records of append/replace loads (or of a merge on another key) that this merge took over (adopt.ts). */
+  adoptedRecords: number;
 }
 
 export interface ResourceWriter {
@@ -224,13 +228,19 @@ export class DuckDBResourceWriter implements ResourceWriter {
       await this.insertRegistryRows('_pipeline_tables', registered.tables);
       await this.insertRegistryRows('_pipeline_columns', registered.columns);
       this.reportStep('schema', started);
+      let adopted = 0;
+      if (this.merges) {
+        started = performance.now();
+        adopted = await adoptRowsOfOtherLoads({ conn, dataset: this.ctx.dataset, resource, primaryKey: this.opts.primaryKey, tables });
+        if (adopted > 0) this.reportStep('adopt', started, { rows: adopted });
+      }
       const { rowCounts, unchanged } = await this.loadRows(tables);
       started = performance.now();
       await this.writeState(newState);
       await this.writeLoadRow(rowCounts);
       await conn.run('COMMIT');
       this.reportStep('commit', started);
-      return { rowCounts, unchangedRecords: unchanged, keylessRecords: this.normalizer.keylessRecords };
+      return { rowCounts, unchangedRecords: unchanged, keylessRecords: this.normalizer.keylessRecords, adoptedRecords: adopted };
     } catch (error) {
       await conn.run('ROLLBACK').catch(() => undefined);
       throw toDestinationError(error, `committing ${resource}`, this.ctx.dbPath);
@@ -394,8 +404,12 @@ export class DuckDBResourceWriter implements ResourceWriter {
 
   private async writeLoadRow(rowCounts: Record<string, number>): Promise<void> {
     await this.ctx.conn.run(
-      `INSERT INTO ${this.registry('_pipeline_loads')} VALUES ($1, $2, $3, 'loaded', CAST($4 AS TIMESTAMP), CAST($5 AS TIMESTAMP), CAST($6 AS JSON), NULL)`,
-      [this.opts.loadId, this.ctx.pipelineName, this.opts.resource.name, sqlTimestamp(this.startedAt), sqlTimestamp(new Date()), JSON.stringify(rowCounts)],
+      `INSERT INTO ${this.registry('_pipeline_loads')} (load_id, pipeline_name, resource, status, started_at, finished_at, row_counts, row_ids)
+       VALUES ($1, $2, $3, 'loaded', CAST($4 AS TIMESTAMP), CAST($5 AS TIMESTAMP), CAST($6 AS JSON), $7)`,
+      [
+        this.opts.loadId, this.ctx.pipelineName, this.opts.resource.name, sqlTimestamp(this.startedAt), sqlTimestamp(new Date()),
+        JSON.stringify(rowCounts), rowIdsOf(this.merges ? this.opts.primaryKey : null),
+      ],
     );
   }
 }

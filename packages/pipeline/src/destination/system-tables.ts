@@ -13,7 +13,9 @@ export function systemTablesDdl(dataset: string): string {
 CREATE SCHEMA IF NOT EXISTS ${s};
 CREATE TABLE IF NOT EXISTS ${s}."_pipeline_loads" (
   load_id VARCHAR NOT NULL, pipeline_name VARCHAR NOT NULL, resource VARCHAR NOT NULL, status VARCHAR NOT NULL,
-  started_at TIMESTAMP, finished_at TIMESTAMP, row_counts JSON, error VARCHAR);
+  started_at TIMESTAMP, finished_at TIMESTAMP, row_counts JSON, error VARCHAR, row_ids VARCHAR);
+-- Added after the first release: how a load made its root _row_ids (see destination/adopt.ts).
+ALTER TABLE ${s}."_pipeline_loads" ADD COLUMN IF NOT EXISTS row_ids VARCHAR;
 CREATE TABLE IF NOT EXISTS ${s}."_pipeline_state" (
   pipeline_name VARCHAR NOT NULL, resource VARCHAR NOT NULL, state JSON, load_id VARCHAR, updated_at TIMESTAMP);
 CREATE TABLE IF NOT EXISTS ${s}."_pipeline_tables" (

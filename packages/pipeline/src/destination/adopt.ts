@@ -1,0 +1,103 @@
+// Rows a merge did not write. A resource loaded with append or replace (or merged on another primary key) has root
+// `_row_id`s unique per load, while a merge finds stored records by an id derived from the key: merging after such
+// loads would keep every old row beside the merged one, a duplicate of each record. So the first merge after them
+// adopts those rows, inside its own transaction: per key the newest row stays, now with the id its key gives (and
+// its child rows re-pointed to it), and the older copies go with their child rows. Each load records how its root
+// ids were made (`_pipeline_loads.row_ids`: the key fields as JSON, or 'load'); loads of older versions say NULL,
+// and their rows are left as they are, since nothing says how they were identified.
+import type { DuckDBConnection } from '../duckdb.js';
+import { quoteIdent, quoteLiteral } from '../normalize/naming.js';
+import { rootRowId, type TableState } from '../normalize/normalizer.js';
+import { nodeKeyPath } from '../normalize/schema.js';
+
+/** `_pipeline_loads.row_ids` of a load: the key fields its root ids derive from, or 'load' (unique per load). */
+export function rowIdsOf(keyFields: readonly string[] | null): string {
+  return keyFields ? JSON.stringify(keyFields) : 'load';
+}
+
+export interface AdoptionContext {
+  conn: DuckDBConnection;
+  dataset: string;
+  resource: string;
+  primaryKey: readonly string[];
+  /** Every table of the resource, the root first. */
+  tables: readonly TableState[];
+}
+
+const TEMP_TABLES = ['_other_loads', '_adopt', '_adopt_drop', '_adopt_keep'];
+
+/** Adopts the rows of the resource's loads whose root ids were not made from this key; the number of records kept. */
+export async function adoptRowsOfOtherLoads(ctx: AdoptionContext): Promise<number> {
+  const { conn, resource, tables } = ctx;
+  const schema = quoteIdent(ctx.dataset);
+  const loads = `${schema}."_pipeline_loads"`;
+  const keyed = rowIdsOf(ctx.primaryKey);
+  const others = (await conn.runAndReadAll(
+    `SELECT load_id FROM ${loads} WHERE resource = $1 AND status = 'loaded' AND row_ids IS NOT NULL AND row_ids <> $2`,
+    [resource, keyed],
+  )).getRowObjectsJS().map((r) => String(r.load_id));
+  if (others.length === 0) return 0;
+  const markAdopted = () => conn.run(
+    `UPDATE ${loads} SET row_ids = $1 WHERE resource = $2 AND load_id IN (SELECT load_id FROM temp."_other_loads")`,
+    [keyed, resource],
+  );
+  await conn.run(`CREATE OR REPLACE TEMP TABLE "_other_loads" AS SELECT * FROM (VALUES ${others.map((id) => `(${quoteLiteral(id)})`).join(', ')}) v(load_id)`);
+  try {
+    const root = tables[0]!;
+    const keyColumns = ctx.primaryKey.map((field) => root.def.columns.find((c) => c.variant === null && samePath(nodeKeyPath(c.nodeKey), [field])));
+    // A new root table holds no rows; a key field without a column never had a value: nothing to adopt.
+    if (root.isNew || keyColumns.some((c) => c === undefined)) {
+      await markAdopted();
+      return 0;
+    }
+    const target = (t: TableState) => `${schema}.${quoteIdent(t.def.name)}`;
+    const keys = keyColumns.map((c) => quoteIdent(c!.name));
+    const rows = (await conn.runAndReadAll(
+      `SELECT _row_id, _load_id, rowid AS rid, ${keys.join(', ')} FROM ${target(root)}
+       WHERE _load_id IN (SELECT load_id FROM temp."_other_loads") AND ${keys.map((k) => `${k} IS NOT NULL`).join(' AND ')}`,
+    )).getRowObjects();
+    await conn.run(`CREATE OR REPLACE TEMP TABLE "_adopt" (old_id VARCHAR, new_id VARCHAR, load_id VARCHAR, rid BIGINT)`);
+    const appender = await conn.createAppender('_adopt', 'main', 'temp');
+    for (const row of rows) {
+      appender.appendVarchar(String(row._row_id));
+      // The id a merge gives the record: from the key values as stored (a BIGINT comes back as a BigInt, which
+      // rootRowId hashes as the number it is).
+      appender.appendVarchar(rootRowId(resource, keyColumns.map((c) => row[c!.name])));
+      appender.appendVarchar(String(row._load_id));
+      appender.appendBigInt(row.rid as bigint);
+      appender.endRow();
+    }
+    appender.closeSync();
+    if (rows.length === 0) {
+      await markAdopted();
+      return 0;
+    }
+    // Per key, the newest row wins: adopted rows and rows a merge already wrote under that key compete alike.
+    await conn.run(`CREATE OR REPLACE TEMP TABLE "_adopt_drop" AS
+      SELECT old_id FROM (
+        SELECT old_id, new_id, load_id, rid FROM temp."_adopt"
+        UNION ALL SELECT _row_id, _row_id, _load_id, rowid FROM ${target(root)} WHERE _row_id IN (SELECT new_id FROM temp."_adopt"))
+      QUALIFY row_number() OVER (PARTITION BY new_id ORDER BY load_id DESC, rid DESC) > 1`);
+    for (const t of tables) {
+      if (t.isNew) continue;
+      await conn.run(`DELETE FROM ${target(t)} WHERE ${t.isRoot ? '_row_id' : '_root_id'} IN (SELECT old_id FROM temp."_adopt_drop")`);
+    }
+    await conn.run(`CREATE OR REPLACE TEMP TABLE "_adopt_keep" AS
+      SELECT old_id, new_id FROM temp."_adopt" WHERE old_id NOT IN (SELECT old_id FROM temp."_adopt_drop")`);
+    const kept = Number((await conn.run(`UPDATE ${target(root)} AS t SET _row_id = k.new_id FROM temp."_adopt_keep" AS k WHERE t._row_id = k.old_id`)).rowsChanged);
+    for (const t of tables) {
+      if (t.isNew || t.isRoot) continue;
+      // Child row ids stay as they are: a merge replaces a record's child rows by `_root_id`, whatever their ids.
+      const parent = t.def.parent === root.def.name ? ', _parent_id = k.new_id' : '';
+      await conn.run(`UPDATE ${target(t)} AS t SET _root_id = k.new_id${parent} FROM temp."_adopt_keep" AS k WHERE t._root_id = k.old_id`);
+    }
+    await markAdopted();
+    return kept;
+  } finally {
+    for (const name of TEMP_TABLES) await conn.run(`DROP TABLE IF EXISTS temp."${name}"`);
+  }
+}
+
+function samePath(a: readonly string[], b: readonly string[]): boolean {
+  return a.length === b.length && a.every((p, i) => p === b[i]);
+}

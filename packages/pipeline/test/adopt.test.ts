@@ -1,0 +1,108 @@
+// A merge after append or replace loads (or after a merge on another key) takes their rows over instead of keeping
+// them beside its own: one row per key, with that key's child rows only. Real DuckDB files.
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { DuckDBInstance } from '@duckdb/node-api';
+import { DuckDBDestination, newLoadId } from '../src/destination/index.js';
+import { openDataset } from '../src/dataset.js';
+import { thingsResource as things } from './helpers.js';
+
+let dir: string;
+let dbPath: string;
+beforeEach(() => {
+  dir = mkdtempSync(join(tmpdir(), 'adopt-test-'));
+  dbPath = join(dir, 'test.duckdb');
+});
+afterEach(() => rmSync(dir, { recursive: true, force: true }));
+
+async function load(records: Record<string, unknown>[], disposition: 'merge' | 'append' | 'replace', pk = ['id']) {
+  const dest = await DuckDBDestination.open({ path: dbPath, dataset: 'ds', pipelineName: 'p' });
+  try {
+    const w = dest.createResourceWriter({ loadId: newLoadId(), resource: things, writeDisposition: disposition, primaryKey: pk, maxNestingDepth: 4 });
+    await w.write(records);
+    return await w.commit(null);
+  } finally {
+    await dest.close();
+  }
+}
+
+async function query(sql: string) {
+  const ds = await openDataset({ path: dbPath, dataset: 'ds' });
+  try {
+    return await ds.sql(sql);
+  } finally {
+    await ds.close();
+  }
+}
+
+/** Each record as stored: root values with its child values in list order, by id. */
+async function stored() {
+  return query(`SELECT t.id, t.count, list(i.k ORDER BY i._list_idx) FILTER (WHERE i.k IS NOT NULL) AS items
+    FROM ds.things t LEFT JOIN ds.things__items i ON i._root_id = t._row_id GROUP BY ALL ORDER BY t.id`);
+}
+
+describe('a merge after other loads', () => {
+  it('takes over appended rows: the newest per key stays, older copies and their children go', async () => {
+    await load([{ id: 'a', count: 1, items: [{ k: 'a1' }] }, { id: 'b', count: 1, items: [{ k: 'b1' }] }], 'append');
+    await load([{ id: 'a', count: 2, items: [{ k: 'a2' }] }, { id: 'b', count: 2, items: [{ k: 'b2' }, { k: 'b3' }] }, { id: 'n', count: 0 }], 'append');
+    expect(await query('SELECT count(*) AS n FROM ds.things')).toEqual([{ n: 5 }]);
+    // The merge re-reads `a` only (changed): `b` and `n` are taken over as their newest appended copy.
+    const first = await load([{ id: 'a', count: 3, items: [{ k: 'a3' }] }], 'merge');
+    expect(first.adoptedRecords).toBe(3);
+    expect(await stored()).toEqual([
+      { id: 'a', count: 3, items: ['a3'] },
+      { id: 'b', count: 2, items: ['b2', 'b3'] },
+      { id: 'n', count: 0, items: null },
+    ]);
+    expect(await query('SELECT count(*) AS n FROM ds.things__items')).toEqual([{ n: 3 }]);
+    // Later merges have nothing to take over, and re-reading a taken-over record replaces it, not duplicates it.
+    const second = await load([{ id: 'b', count: 2, items: [{ k: 'b2' }, { k: 'b3' }] }, { id: 'a', count: 3, items: [{ k: 'a3' }] }], 'merge');
+    expect(second.adoptedRecords).toBe(0);
+    expect(second.unchangedRecords).toBe(1);
+    expect(await stored()).toEqual([
+      { id: 'a', count: 3, items: ['a3'] },
+      { id: 'b', count: 2, items: ['b2', 'b3'] },
+      { id: 'n', count: 0, items: null },
+    ]);
+    expect(await query('SELECT count(*) AS n FROM ds.things__items')).toEqual([{ n: 3 }]);
+  });
+
+  it('takes over replaced rows, and rows merged on another key', async () => {
+    await load([{ id: 'a', count: 1, items: [{ k: 'a1' }] }, { id: 'a', count: 2, items: [{ k: 'a2' }] }], 'replace');
+    await load([{ id: 'b', count: 1 }], 'merge');
+    expect(await stored()).toEqual([
+      { id: 'a', count: 2, items: ['a2'] },
+      { id: 'b', count: 1, items: null },
+    ]);
+    // The same records merged on [id, count] are other records; the ones merged on [id] are taken over by that key.
+    await load([{ id: 'b', count: 1 }], 'merge', ['id', 'count']);
+    expect(await query('SELECT id, count FROM ds.things ORDER BY id')).toEqual([{ id: 'a', count: 2 }, { id: 'b', count: 1 }]);
+  });
+
+  it('a merged record newer than an appended copy of its key wins', async () => {
+    await load([{ id: 'a', count: 1 }], 'merge');
+    await load([{ id: 'a', count: 2 }], 'append');
+    await load([{ id: 'z', count: 0 }], 'merge');
+    expect(await query('SELECT id, count FROM ds.things ORDER BY id')).toEqual([{ id: 'a', count: 2 }, { id: 'z', count: 0 }]);
+    await load([{ id: 'a', count: 3 }], 'merge');
+    await load([{ id: 'a', count: 4 }], 'append');
+    await load([{ id: 'a', count: 5 }], 'merge');
+    expect(await query('SELECT id, count FROM ds.things ORDER BY id')).toEqual([{ id: 'a', count: 5 }, { id: 'z', count: 0 }]);
+  });
+
+  it('leaves rows of loads from before row_ids was recorded as they are', async () => {
+    await load([{ id: 'a', count: 1 }], 'append');
+    const instance = await DuckDBInstance.create(dbPath);
+    const conn = await instance.connect();
+    await conn.run('ALTER TABLE ds._pipeline_loads DROP COLUMN row_ids');
+    conn.closeSync();
+    instance.closeSync();
+    // Opening adds the column back, NULL for the old load: nothing says how its rows were identified.
+    const merged = await load([{ id: 'b', count: 1 }], 'merge');
+    expect(merged.adoptedRecords).toBe(0);
+    expect(await query('SELECT id FROM ds.things ORDER BY id')).toEqual([{ id: 'a' }, { id: 'b' }]);
+    expect(await query(`SELECT row_ids FROM ds._pipeline_loads ORDER BY load_id`)).toEqual([{ row_ids: null }, { row_ids: '["id"]' }]);
+  });
+});
