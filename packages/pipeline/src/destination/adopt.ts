@@ -53,10 +53,10 @@ export async function adoptRowsOfOtherLoads(ctx: AdoptionContext): Promise<numbe
     const target = (t: TableState) => `${schema}.${quoteIdent(t.def.name)}`;
     const keys = keyColumns.map((c) => quoteIdent(c!.name));
     const rows = (await conn.runAndReadAll(
-      `SELECT _row_id, _load_id, rowid AS rid, ${keys.join(', ')} FROM ${target(root)}
+      `SELECT _row_id, _load_id, ${keys.join(', ')} FROM ${target(root)}
        WHERE _load_id IN (SELECT load_id FROM temp."_other_loads") AND ${keys.map((k) => `${k} IS NOT NULL`).join(' AND ')}`,
     )).getRowObjects();
-    await conn.run(`CREATE OR REPLACE TEMP TABLE "_adopt" (old_id VARCHAR, new_id VARCHAR, load_id VARCHAR, rid BIGINT)`);
+    await conn.run(`CREATE OR REPLACE TEMP TABLE "_adopt" (old_id VARCHAR, new_id VARCHAR, load_id VARCHAR)`);
     const appender = await conn.createAppender('_adopt', 'main', 'temp');
     for (const row of rows) {
       appender.appendVarchar(String(row._row_id));
@@ -64,7 +64,6 @@ export async function adoptRowsOfOtherLoads(ctx: AdoptionContext): Promise<numbe
       // rootRowId hashes as the number it is).
       appender.appendVarchar(rootRowId(resource, keyColumns.map((c) => row[c!.name])));
       appender.appendVarchar(String(row._load_id));
-      appender.appendBigInt(row.rid as bigint);
       appender.endRow();
     }
     appender.closeSync();
@@ -72,12 +71,14 @@ export async function adoptRowsOfOtherLoads(ctx: AdoptionContext): Promise<numbe
       await markAdopted();
       return 0;
     }
-    // Per key, the newest row wins: adopted rows and rows a merge already wrote under that key compete alike.
+    // Per key, the row of the newest load wins: adopted rows and rows a merge already wrote under that key compete
+    // alike. Copies from one load (an append that read a record twice) cannot be ordered: rows are inserted in
+    // parallel, and the read order is not stored. One of them stays, the same one on every try.
     await conn.run(`CREATE OR REPLACE TEMP TABLE "_adopt_drop" AS
       SELECT old_id FROM (
-        SELECT old_id, new_id, load_id, rid FROM temp."_adopt"
-        UNION ALL SELECT _row_id, _row_id, _load_id, rowid FROM ${target(root)} WHERE _row_id IN (SELECT new_id FROM temp."_adopt"))
-      QUALIFY row_number() OVER (PARTITION BY new_id ORDER BY load_id DESC, rid DESC) > 1`);
+        SELECT old_id, new_id, load_id FROM temp."_adopt"
+        UNION ALL SELECT _row_id, _row_id, _load_id FROM ${target(root)} WHERE _row_id IN (SELECT new_id FROM temp."_adopt"))
+      QUALIFY row_number() OVER (PARTITION BY new_id ORDER BY load_id DESC, old_id DESC) > 1`);
     for (const t of tables) {
       if (t.isNew) continue;
       await conn.run(`DELETE FROM ${target(t)} WHERE ${t.isRoot ? '_row_id' : '_root_id'} IN (SELECT old_id FROM temp."_adopt_drop")`);
