@@ -79,12 +79,18 @@ export function parseList(value: string): string[] {
   return [...new Set(value.split(',').map((s) => s.trim()).filter((s) => s.length > 0))];
 }
 
-/** `YYYY-MM-DD` naming a real calendar day; returns an error message or null. */
-export function checkStartDate(value: string): string | null {
+/**
+ * `YYYY-MM-DD` naming a real calendar day, not after today (UTC): the loader refuses a later start date on every run.
+ * Returns an error message or null.
+ */
+export function checkStartDate(value: string, now: Date = new Date()): string | null {
   const match = /^(\d{4})-(\d{2})-(\d{2})$/.exec(value);
   if (match) {
     const date = new Date(`${value}T00:00:00Z`);
-    if (!Number.isNaN(date.getTime()) && date.toISOString().startsWith(value)) return null;
+    if (!Number.isNaN(date.getTime()) && date.toISOString().startsWith(value)) {
+      const today = now.toISOString().slice(0, 10);
+      return value > today ? `--start-date ${value} is after today (${today} UTC); use the first day to load, in the past` : null;
+    }
   }
   return `--start-date ${JSON.stringify(value)} is not a date; use YYYY-MM-DD, e.g. 2025-01-31`;
 }

@@ -74,6 +74,12 @@ describe('small parsers', () => {
     expect(checkStartDate('2023-02-29')).toMatch(/YYYY-MM-DD/);
     expect(checkStartDate('yesterday')).toMatch(/YYYY-MM-DD/);
   });
+  it('checkStartDate refuses a day after today (UTC), which the loader would refuse on every run', () => {
+    const now = new Date('2025-06-15T23:30:00Z');
+    expect(checkStartDate('2025-06-15', now)).toBeNull();
+    expect(checkStartDate('2025-06-16', now)).toBe('--start-date 2025-06-16 is after today (2025-06-15 UTC); use the first day to load, in the past');
+    expect(resolveOptions(['p', '--start-date', '2999-01-01'], {}, false, catalog)).toMatchObject({ kind: 'usage-error', message: expect.stringContaining('is after today') });
+  });
   it('detectPackageManager falls back to npm', () => {
     expect(detectPackageManager(undefined)).toBe('npm');
     expect(detectPackageManager('yarn/4.0.0 npm/? node/v20')).toBe('yarn');
