@@ -107,6 +107,7 @@ export async function* iteratePages(client: AnyClient, baseUrl: string, path: st
   const seen = new Set<string>();
   const get = client.GET as unknown as LooseGet;
   let nextUrl: string | undefined;
+  let lastUrl = '';
   for (let pageIndex = 0; pageIndex < maxPages; pageIndex++) {
     // A fresh params object per page: the URL override is keyed on it.
     const params = { path: init.params?.path ?? {}, query: pageIndex === 0 ? (init.params?.query ?? {}) : {} };
@@ -114,6 +115,7 @@ export async function* iteratePages(client: AnyClient, baseUrl: string, path: st
     const result = await get(path, { params, ...(init.signal ? { signal: init.signal } : {}) });
     if (!result.response.ok) throw errorForResponse(result.response, operation);
     const url = metaOf(result.response)?.url ?? '';
+    lastUrl = url;
     // Every fetched page counts, the first one included (its URL is built from params, not from a link).
     if (url !== '') seen.add(pageKey(url));
     yield { data: result.data, response: result.response, url, pageIndex };
@@ -140,7 +142,7 @@ export async function* iteratePages(client: AnyClient, baseUrl: string, path: st
     }
     nextUrl = key;
   }
-  throw pagingError(operation, '', `stopped after maxPages=${maxPages} pages and the API still links a next page; raise maxPages if the data really is that large`);
+  throw pagingError(operation, lastUrl, `stopped after maxPages=${maxPages} pages and the API still links a next page; raise maxPages if the data really is that large`);
 }
 
 export async function* iterateLogs(client: AnyClient, baseUrl: string, args: IterateLogsArgs): AsyncGenerator<Case> {

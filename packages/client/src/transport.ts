@@ -362,7 +362,7 @@ export function formatMessage(operation: string, detail: string, extra: { reques
   const parts = [`${operation}: ${detail}`];
   if (extra.retries > 0) parts.push(`after ${extra.retries} ${extra.retries === 1 ? 'retry' : 'retries'}`);
   if (extra.requestId) parts.push(`request id ${extra.requestId}`);
-  parts.push(extra.url);
+  if (extra.url) parts.push(extra.url);
   return parts.join(' | ');
 }
 

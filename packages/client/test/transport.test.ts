@@ -404,6 +404,9 @@ describe('pagination guards', () => {
       }
     })());
     expect(error.message).toContain('maxPages=3');
+    // Names the last page fetched, instead of ending on an empty " | " part.
+    expect(error.url).toBe(`${server.url}/api/v2/org1/logs?next=2`);
+    expect(error.message).toMatch(/raise maxPages if the data really is that large \| http:\/\/127\.0\.0\.1:\d+\/api\/v2\/org1\/logs\?next=2$/);
     expect(server.requests).toHaveLength(3);
   });
 
