@@ -53,6 +53,7 @@ interface ClientErrorShape {
   operation?: string;
   requestId?: string;
   retries?: number;
+  bodyExcerpt?: string;
   message: string;
 }
 
@@ -118,6 +119,9 @@ export function describeExtractError(error: unknown, resourceName: string): Pipe
   const where = `${error.operation ?? resourceName}${error.status ? ` (HTTP ${error.status})` : ''} at ${error.url ?? originOf(error.url)}`;
   const retried = error.retries ? ` after ${error.retries} retries` : '';
   const requestId = error.requestId ? ` [request id ${error.requestId}]` : '';
+  // What the API said about an error status (one line, credentials already masked by the client); a 2xx body that
+  // failed to parse is data, not an explanation, so it is left out.
+  const said = error.bodyExcerpt && error.status !== undefined && error.status >= 400 ? `; the server said: ${firstLine(error.bodyExcerpt)}` : '';
   let fix: string;
   switch (error.kind) {
     case 'auth':
@@ -149,7 +153,7 @@ export function describeExtractError(error: unknown, resourceName: string): Pipe
     default:
       fix = firstLine(error.message);
   }
-  return new ExtractError(`Extracting ${resourceName} failed: ${where}: ${fix}${requestId}`, resourceName, error.kind, { cause: error });
+  return new ExtractError(`Extracting ${resourceName} failed: ${where}: ${fix}${said}${requestId}`, resourceName, error.kind, { cause: error });
 }
 
 /** Turns a DuckDB failure into one line; the file path is named, the fix is suggested. */

@@ -111,6 +111,8 @@ describe('snapengage-pipeline CLI', () => {
     const lines = oneLine(run.stderr);
     expect(lines).toHaveLength(1);
     expect(lines[0]).toMatch(/^snapengage-pipeline: Extracting logs failed: .*HTTP 401.*SNAPENGAGE_API_TOKEN/);
+    // The sandbox's 401 body says what is wrong with the token; the line quotes it.
+    expect(lines[0]).toContain('; the server said: {"error":"missing or wrong API token');
     expect(run.stderr).not.toContain('not-the-token');
     for (const file of [db, `${db}.wal`, `${db}.staging`]) expect(existsSync(file)).toBe(false);
   });

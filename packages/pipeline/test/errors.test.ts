@@ -37,6 +37,16 @@ describe('describeExtractError hints', () => {
     expect(logs).not.toContain('\n');
   });
 
+  it('quotes what the server said about an error status, not a 2xx body that failed to parse', () => {
+    const withBody = (kind: SnapEngageErrorKind, status: number, bodyExcerpt: string) =>
+      new SnapEngageError({ kind, status, bodyExcerpt, message: 'refused', operation: 'GET /x', url: 'http://127.0.0.1:9/x' });
+    const bad = describeExtractError(withBody('bad_request', 400, '{"error":"start 2025-02-01 is after end 2025-01-01"}'), 'logs').message;
+    expect(bad).toContain('; the server said: {"error":"start 2025-02-01 is after end 2025-01-01"}');
+    const truncated = describeExtractError(withBody('invalid_response', 200, '{"cases":[{"id":"c1","requested_by":"visitor@example.com'), 'logs').message;
+    expect(truncated).not.toContain('server said');
+    expect(truncated).not.toContain('visitor@example.com');
+  });
+
   it('an unknown resource name falls back to the union over the catalog', () => {
     const message = describeExtractError(clientError('not_found', 404), 'nope').message;
     for (const name of ['logs', 'users'] as const) for (const env of catalogParamEnv(name)) expect(message).toContain(env);
