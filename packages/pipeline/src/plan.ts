@@ -100,6 +100,49 @@ function positiveInteger(value: unknown, field: string, fallback: number): numbe
   return value;
 }
 
+/** The option names each part of a PipelineConfig accepts: a misspelt one (`lookbackDay`) is refused, not ignored. */
+const KNOWN_KEYS = {
+  '': ['pipelineName', 'destination', 'resources', 'rateLimit', 'concurrency', 'connection'],
+  destination: ['type', 'path', 'dataset'],
+  rateLimit: ['requestsPerSecond'],
+  connection: ['baseUrl', 'timeoutMs', 'maxRetries'],
+  resource: ['selected', 'writeDisposition', 'primaryKey', 'incremental', 'maxNestingDepth', 'steps'],
+  incremental: ['startDate', 'lookbackDays', 'sliceDays'],
+} as const satisfies Record<string, readonly string[]>;
+
+/**
+ * Refuses keys the config type does not have. TypeScript misses many of them: `definePipeline`'s inferred (const)
+ * type parameter skips excess-property checks at the top level, in `destination`, and next to a valid key.
+ */
+function checkKeys(value: unknown, known: readonly string[], field: string): void {
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) return;
+  for (const key of Object.keys(value)) {
+    if (known.includes(key)) continue;
+    const guess = known.find((k) => k.toLowerCase() === key.toLowerCase()) ?? known.find((k) => editDistance(k.toLowerCase(), key.toLowerCase()) <= 2);
+    const where = field === '' ? 'the pipeline config' : field;
+    throw new ConfigError(`Unknown option "${key}" in ${where}${guess ? `; did you mean "${guess}"?` : ''} (known: ${known.join(', ')})`);
+  }
+}
+
+function editDistance(a: string, b: string): number {
+  let previous = Array.from({ length: b.length + 1 }, (_, i) => i);
+  for (let i = 1; i <= a.length; i++) {
+    const current = [i];
+    for (let j = 1; j <= b.length; j++) current[j] = Math.min(previous[j]! + 1, current[j - 1]! + 1, previous[j - 1]! + (a[i - 1] === b[j - 1] ? 0 : 1));
+    previous = current;
+  }
+  return previous[b.length]!;
+}
+
+function checkConfigKeys(config: PipelineConfig): void {
+  checkKeys(config, KNOWN_KEYS[''], '');
+  for (const part of ['destination', 'rateLimit', 'connection'] as const) checkKeys(config[part], KNOWN_KEYS[part], part);
+  for (const [name, options] of Object.entries(config.resources)) {
+    checkKeys(options, KNOWN_KEYS.resource, `resources.${name}`);
+    if (typeof options === 'object' && options !== null) checkKeys(options.incremental, KNOWN_KEYS.incremental, `resources.${name}.incremental`);
+  }
+}
+
 function optionsOf(config: PipelineConfig, name: ResourceName): ResourceOptions<SourceRecord> | undefined {
   const entry = (config.resources as Record<string, ResourceOptions<SourceRecord> | true | undefined>)[name];
   return entry === true ? {} : entry;
@@ -117,6 +160,7 @@ export function planPipeline(config: PipelineConfig, env: Env, only?: ResourceNa
       throw new ConfigError(`Unknown resource "${name}" in the pipeline config; valid resources: ${resourceNames.join(', ')}`);
     }
   }
+  checkConfigKeys(config);
   const selected: ResourceName[] =
     only ?? resourceNames.filter((name) => optionsOf(config, name) !== undefined && optionsOf(config, name)?.selected !== false);
   if (selected.length === 0) throw new ConfigError(`No resource selected; choose some of: ${resourceNames.join(', ')}`);

@@ -1,7 +1,7 @@
 // Planning is pure: config + env → which resources run, with every env/config problem reported before any request.
 import { existsSync, writeFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { ConfigError, LoadInfo, runPipeline, UsageError } from '../src/index.js';
+import { ConfigError, LoadInfo, runPipeline, UsageError, type PipelineConfig } from '../src/index.js';
 import { defaultConfig, loadPipelineConfig } from '../src/config-loader.js';
 import { loadEnv } from '../src/env.js';
 import { checkResourceNames, planPipeline } from '../src/plan.js';
@@ -59,6 +59,28 @@ describe('planPipeline', () => {
     expect(() => planPipeline({ resources: { logs: true }, concurrency: 0 }, env)).toThrow(/concurrency must be an integer >= 1/);
     expect(() => planPipeline({ resources: { logs: { incremental: { sliceDays: 0 } } } }, env)).toThrow(/resources\.logs\.incremental\.sliceDays must be an integer >= 1/);
     expect(() => checkResourceNames(['logs', 'start_chat'])).toThrow(UsageError);
+  });
+
+  it('refuses a misspelt option instead of ignoring it, with a guess (TypeScript misses these next to a valid key)', () => {
+    const refused = (config: unknown) => () => planPipeline(config as PipelineConfig, env);
+    expect(refused({ resources: { logs: { incremental: { startDate: '2025-01-01', lookbackDay: 3 } } } })).toThrow(
+      'Unknown option "lookbackDay" in resources.logs.incremental; did you mean "lookbackDays"? (known: startDate, lookbackDays, sliceDays)',
+    );
+    expect(refused({ resources: { logs: true }, destination: { type: 'duckdb', pth: 'x.duckdb' } })).toThrow(/^Unknown option "pth" in destination; did you mean "path"\?/);
+    expect(refused({ resources: { logs: true }, ratelimit: { requestsPerSecond: 5 } })).toThrow(/^Unknown option "ratelimit" in the pipeline config; did you mean "rateLimit"\?/);
+    expect(refused({ resources: { logs: true }, concurency: 8 })).toThrow(/did you mean "concurrency"\?/);
+    expect(refused({ resources: { logs: { selectd: false } } })).toThrow(/^Unknown option "selectd" in resources\.logs; did you mean "selected"\?/);
+    expect(refused({ resources: { logs: true }, connection: { proxy: 5 } })).toThrow(/^Unknown option "proxy" in connection \(known: baseUrl, timeoutMs, maxRetries\)$/);
+    // Every documented option is accepted.
+    const full: PipelineConfig = {
+      pipelineName: 'p',
+      destination: { type: 'duckdb', path: 'x.duckdb', dataset: 'd' },
+      resources: { logs: { selected: true, writeDisposition: 'merge', primaryKey: ['id'], incremental: { startDate: '2025-01-01', lookbackDays: 1, sliceDays: 7 }, maxNestingDepth: 2, steps: [] } },
+      rateLimit: { requestsPerSecond: 5 },
+      concurrency: 2,
+      connection: { baseUrl: 'http://127.0.0.1:9', timeoutMs: 1000, maxRetries: 1 },
+    };
+    expect(planPipeline(full, env).resources.map((r) => r.name)).toEqual(['logs']);
     expect(() => checkResourceNames(['bogus'])).toThrow(/valid resources: logs, chat_availability, chat_poll, visitor_typing, widgets, users/);
   });
 
