@@ -110,6 +110,19 @@ const KNOWN_KEYS = {
   incremental: ['startDate', 'lookbackDays', 'sliceDays'],
 } as const satisfies Record<string, readonly string[]>;
 
+// Compile-time: each list names exactly the keys of its part of PipelineConfig, so a new option cannot be forgotten.
+type Incremental = NonNullable<ResourceOptions['incremental']>;
+type SameKeys<T, K extends readonly string[]> = [Exclude<keyof T, K[number]>, Exclude<K[number], keyof T>] extends [never, never] ? true : false;
+const KNOWN_KEYS_MATCH_THE_TYPES: [
+  SameKeys<PipelineConfig, typeof KNOWN_KEYS['']>,
+  SameKeys<NonNullable<PipelineConfig['destination']>, typeof KNOWN_KEYS.destination>,
+  SameKeys<NonNullable<PipelineConfig['rateLimit']>, typeof KNOWN_KEYS.rateLimit>,
+  SameKeys<NonNullable<PipelineConfig['connection']>, typeof KNOWN_KEYS.connection>,
+  SameKeys<ResourceOptions, typeof KNOWN_KEYS.resource>,
+  SameKeys<Incremental, typeof KNOWN_KEYS.incremental>,
+] = [true, true, true, true, true, true];
+void KNOWN_KEYS_MATCH_THE_TYPES;
+
 /**
  * Refuses keys the config type does not have. TypeScript misses many of them: `definePipeline`'s inferred (const)
  * type parameter skips excess-property checks at the top level, in `destination`, and next to a valid key.
