@@ -54,6 +54,7 @@ interface ClientErrorShape {
   requestId?: string;
   retries?: number;
   bodyExcerpt?: string;
+  causeSummary?: string;
   message: string;
 }
 
@@ -130,9 +131,12 @@ export function describeExtractError(error: unknown, resourceName: string): Pipe
     case 'not_found':
       fix = `not found: check ${[...idEnvVars(resourceName), BASE_URL_ENV].join(' / ')}`;
       break;
-    case 'network':
-      fix = `cannot reach ${originOf(error.url)}${retried}: check ${BASE_URL_ENV} and your network`;
+    case 'network': {
+      // The cause tells a refused port from a TLS mismatch (https:// against an http port) or a DNS failure.
+      const cause = error.causeSummary ? ` (${firstLine(error.causeSummary)})` : '';
+      fix = `cannot reach ${originOf(error.url)}${retried}${cause}: check ${BASE_URL_ENV} and your network`;
       break;
+    }
     case 'timeout':
       fix = `timed out${retried}: raise connection.timeoutMs or lower concurrency`;
       break;

@@ -2,6 +2,7 @@
 // with the environment taking precedence, --config modules, and no secret in any output.
 import { spawn } from 'node:child_process';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { createServer, type AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Sandbox } from 'snapengage-sandbox';
@@ -177,13 +178,19 @@ describe('snapengage-pipeline CLI', () => {
   it('an unreachable base URL is one line, exit 1', async () => {
     // Few retries, so the test does not sit through the default backoff.
     writeFileSync(join(tmp.dir, 'few-retries.mjs'), `export const pipeline = { resources: { users: true }, connection: { maxRetries: 1 } };\n`);
+    // A port that was just free: nothing listens there (port 9 would be refused by fetch itself, as a "bad port").
+    const closed = createServer();
+    await new Promise<void>((resolve) => closed.listen(0, '127.0.0.1', resolve));
+    const port = (closed.address() as AddressInfo).port;
+    await new Promise((resolve) => closed.close(resolve));
     const run = await runCli(['run', '--config', 'few-retries.mjs', '--duckdb', join(tmp.dir, 'down.duckdb')], {
-      env: { ...box.env, SNAPENGAGE_BASE_URL: 'http://127.0.0.1:9' },
+      env: { ...box.env, SNAPENGAGE_BASE_URL: `http://127.0.0.1:${port}` },
       cwd: tmp.dir,
     });
     expect(run.code).toBe(1);
     expect(oneLine(run.stderr)).toHaveLength(1);
-    expect(run.stderr).toMatch(/cannot reach http:\/\/127\.0\.0\.1:9.*SNAPENGAGE_BASE_URL/);
+    // The cause says why: here a refused connection.
+    expect(run.stderr).toContain(`cannot reach http://127.0.0.1:${port} after 1 retries (fetch failed ← connect ECONNREFUSED 127.0.0.1:${port}): check SNAPENGAGE_BASE_URL`);
   });
 
   it('reads .env from the working directory, the environment winning; loads --config modules', async () => {
