@@ -118,7 +118,7 @@ export function describeExtractError(error: unknown, resourceName: string): Pipe
     return new ExtractError(`Extracting ${resourceName} failed: ${firstLine(text)}`, resourceName, 'unknown', { cause: error });
   }
   const where = `${error.operation ?? resourceName}${error.status ? ` (HTTP ${error.status})` : ''} at ${error.url ?? originOf(error.url)}`;
-  const retried = error.retries ? ` after ${error.retries} retries` : '';
+  const retried = error.retries ? ` after ${error.retries} ${error.retries === 1 ? 'retry' : 'retries'}` : '';
   const requestId = error.requestId ? ` [request id ${error.requestId}]` : '';
   // What the API said about an error status (one line, credentials already masked by the client); a 2xx body that
   // failed to parse is data, not an explanation, so it is left out.

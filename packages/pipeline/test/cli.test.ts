@@ -190,7 +190,7 @@ describe('snapengage-pipeline CLI', () => {
     expect(run.code).toBe(1);
     expect(oneLine(run.stderr)).toHaveLength(1);
     // The cause says why: here a refused connection.
-    expect(run.stderr).toContain(`cannot reach http://127.0.0.1:${port} after 1 retries (fetch failed ← connect ECONNREFUSED 127.0.0.1:${port}): check SNAPENGAGE_BASE_URL`);
+    expect(run.stderr).toContain(`cannot reach http://127.0.0.1:${port} after 1 retry (fetch failed ← connect ECONNREFUSED 127.0.0.1:${port}): check SNAPENGAGE_BASE_URL`);
   });
 
   it('reads .env from the working directory, the environment winning; loads --config modules', async () => {
