@@ -1,11 +1,25 @@
 // Environment: `SNAPENGAGE_*` variables from the process, with `.env` in the working directory as a fallback (the
 // process environment wins, as with dotenv, unless it is blank). Parsed with Node's own util.parseEnv: no dependency.
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseEnv } from 'node:util';
 import { ConfigError } from './errors.js';
 
 export type Env = Readonly<Record<string, string | undefined>>;
+
+/** Where an Env from loadEnv came from, for messages about a missing variable. */
+const sources = new WeakMap<Env, { file: string; found: boolean }>();
+
+/** Where to put a missing variable: the .env file loadEnv read, or how to create one. */
+export function whereToSetEnv(env: Env): string {
+  const source = sources.get(env);
+  if (!source) return 'set it in the environment or in .env';
+  if (source.found) return `set it in ${source.file} or in the environment`;
+  const example = join(source.file, '..', '.env.example');
+  return existsSync(example)
+    ? `there is no ${source.file}: copy ${example} to .env and fill it in (or set it in the environment)`
+    : `there is no ${source.file}: create it with KEY=value lines (or set it in the environment)`;
+}
 
 /** Reads `<dir>/.env` (absent file = empty) and overlays `processEnv` on top of it. */
 export function loadEnv(dir: string = process.cwd(), processEnv: Env = process.env): Env {
@@ -14,7 +28,11 @@ export function loadEnv(dir: string = process.cwd(), processEnv: Env = process.e
   try {
     text = readFileSync(file, 'utf8');
   } catch (error) {
-    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return { ...processEnv };
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') {
+      const env = { ...processEnv };
+      sources.set(env, { file, found: false });
+      return env;
+    }
     throw new ConfigError(`Cannot read ${file}: ${(error as Error).message}`);
   }
   let fromFile: Record<string, string>;
@@ -28,6 +46,7 @@ export function loadEnv(dir: string = process.cwd(), processEnv: Env = process.e
     // A blank variable counts as unset (envValue), so it does not hide a value in .env: `FOO= cmd` is not "missing".
     if (value !== undefined && (value.trim() !== '' || !(key in fromFile))) merged[key] = value;
   }
+  sources.set(merged, { file, found: true });
   return merged;
 }
 

@@ -3,7 +3,7 @@
 // request happens here, so a missing env var is reported before anything is fetched or written.
 import { defaultBaseUrl, resourceNames, resources, securitySchemes, type LoadableResource, type ResourceName } from 'snapengage-client';
 import type { PipelineConfig, ResourceOptions, SourceRecord, WriteDisposition } from './config.js';
-import { envValue, type Env } from './env.js';
+import { envValue, whereToSetEnv, type Env } from './env.js';
 import { ConfigError, UsageError } from './errors.js';
 
 export const DEFAULTS = {
@@ -313,7 +313,7 @@ function checkEnv(plans: ResourcePlan[], env: Env): void {
   }
   if (missing.size === 0) return;
   const parts = [...missing].map(([name, m]) => `${name} (needed by ${m.resources.join(', ')}; ${m.description})`);
-  throw new ConfigError(`Missing environment variable ${parts.join('; ')}: set it in the environment or in .env`);
+  throw new ConfigError(`Missing environment variable ${parts.join('; ')}: ${whereToSetEnv(env)}`);
 }
 
 /**

@@ -90,6 +90,20 @@ describe('planPipeline', () => {
     expect(() => defaultConfig({})).toThrow(/for logs set SNAPENGAGE_API_TOKEN/);
   });
 
+  it('says where to put a missing env var: the .env it read, or how to create one', () => {
+    const tmp = tempDir();
+    try {
+      const plan = (env: ReturnType<typeof loadEnv>) => () => planPipeline({ resources: { logs: true } }, env);
+      expect(plan(loadEnv(tmp.dir, {}))).toThrow(`: there is no ${tmp.dir}/.env: create it with KEY=value lines (or set it in the environment)`);
+      writeFileSync(`${tmp.dir}/.env.example`, 'SNAPENGAGE_API_TOKEN=\n');
+      expect(plan(loadEnv(tmp.dir, {}))).toThrow(`: there is no ${tmp.dir}/.env: copy ${tmp.dir}/.env.example to .env and fill it in (or set it in the environment)`);
+      writeFileSync(`${tmp.dir}/.env`, 'SNAPENGAGE_API_TOKEN=t\n');
+      expect(plan(loadEnv(tmp.dir, {}))).toThrow(/Missing environment variable SNAPENGAGE_ORG_ID .*: set it in .*\/\.env or in the environment$/);
+    } finally {
+      tmp.cleanup();
+    }
+  });
+
   it('fails before any request or file when an env var is missing', async () => {
     const tmp = tempDir();
     let requests = 0;
