@@ -37,13 +37,29 @@ export async function loadPipelineConfig(configFlag: string | undefined, env: En
     // One line, but with the reason: a syntax error's first line is only "Transform failed with 1 error:", and the
     // next ones say where (file:line:column) and what.
     const lines = ((error as Error).message ?? String(error)).split('\n').map((l) => l.trim()).filter(Boolean);
+    // A config outside the project cannot import the project's packages: node resolves them from the config's folder.
+    const missing = /Cannot find (?:module|package) '([^']+)'/.exec(lines[0] ?? '')?.[1];
+    if (missing !== undefined) {
+      throw new ConfigError(`Cannot load pipeline config ${file}: it imports ${missing}, which is not installed where the config is; keep the config inside the project that depends on it (or run npm install there)`);
+    }
     throw new ConfigError(`Cannot load pipeline config ${file}: ${lines.slice(0, 3).join(' ') || String(error)}`);
   }
   const config = pickConfig(module);
   if (!config) {
+    const exported = exportedObject(module);
+    const keys = exported ? Object.keys(exported) : [];
+    if (exported) {
+      throw new ConfigError(`${file}: the exported config has no \`resources\` object${keys.length ? ` (its keys: ${keys.join(', ')})` : ''}; e.g. \`definePipeline({ resources: { logs: true } })\``);
+    }
     throw new ConfigError(`${file} must export a pipeline config: \`export default definePipeline({ resources: { logs: true } })\` (or \`export const pipeline = …\`)`);
   }
   return { config, file };
+}
+
+/** The object the module exports as its config, whatever it holds. */
+function exportedObject(module: Record<string, unknown>): Record<string, unknown> | undefined {
+  const candidates = [module.default, (module.default as Record<string, unknown> | undefined)?.default, module.pipeline];
+  return candidates.find((c): c is Record<string, unknown> => typeof c === 'object' && c !== null && !('default' in c && Object.keys(c).length === 1));
 }
 
 function pickConfig(module: Record<string, unknown>): PipelineConfig | undefined {

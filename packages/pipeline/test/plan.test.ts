@@ -167,6 +167,21 @@ describe('environment and config problems', () => {
       dir.cleanup();
     }
   });
+
+  it('names what is wrong with an exported config without resources, and a config outside its project', async () => {
+    const dir = tempDir('sepipe-cfg-');
+    try {
+      writeFileSync(`${dir.dir}/typo.mjs`, 'export default { resource: { logs: true }, concurrency: 2 };\n');
+      await expect(loadPipelineConfig('typo.mjs', env, dir.dir)).rejects.toThrow(/typo\.mjs: the exported config has no `resources` object \(its keys: resource, concurrency\); e\.g\./);
+      // A temp dir has no node_modules: the import cannot resolve, as for a config kept outside the project.
+      writeFileSync(`${dir.dir}/outside.ts`, "import { definePipeline } from 'snapengage-pipeline-not-here';\nexport default definePipeline({ resources: { logs: true } });\n");
+      await expect(loadPipelineConfig('outside.ts', env, dir.dir)).rejects.toThrow(
+        /outside\.ts: it imports snapengage-pipeline-not-here, which is not installed where the config is; keep the config inside the project/,
+      );
+    } finally {
+      dir.cleanup();
+    }
+  });
 });
 
 describe('start date', () => {
