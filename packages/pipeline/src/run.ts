@@ -87,13 +87,15 @@ export async function runPipeline(config: PipelineConfig, options: RunOptions = 
   const stats = new Map<string, ResourceStats>(
     plan.resources.map((p) => [p.name, { name: p.name, loaded: p.load, requests: 0, pages: 0, records: 0 }]),
   );
+  // Each resource's rate is over the time until its latest page, so it stays put once the resource is done.
+  const lastPageAt = new Map<string, number>();
   const snapshot = (done: boolean): ProgressSnapshot => {
     const elapsedMs = Date.now() - startedAt.getTime();
-    return {
-      elapsedMs,
-      done,
-      resources: [...stats.values()].map((s) => ({ ...s, recordsPerSecond: elapsedMs > 0 ? (s.records * 1000) / elapsedMs : 0 })),
+    const rate = (s: ResourceStats) => {
+      const ms = (lastPageAt.get(s.name) ?? startedAt.getTime()) - startedAt.getTime();
+      return ms > 0 ? (s.records * 1000) / ms : 0;
     };
+    return { elapsedMs, done, resources: [...stats.values()].map((s) => ({ ...s, recordsPerSecond: rate(s) })) };
   };
 
   const client = makeClient(plan, options, signal, (operation) => {
@@ -153,6 +155,7 @@ export async function runPipeline(config: PipelineConfig, options: RunOptions = 
         if (stat) {
           stat.pages++;
           stat.records += records;
+          lastPageAt.set(name, Date.now());
         }
         options.progress?.(snapshot(false));
       },

@@ -2,7 +2,7 @@
 // duplicates, per-widget incremental state, late survey results merged, child resources fanned out per case.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Sandbox } from 'snapengage-sandbox';
-import { definePipeline, runPipeline, LoadInfo, showDataset } from '../src/index.js';
+import { definePipeline, runPipeline, LoadInfo, showDataset, type ProgressSnapshot } from '../src/index.js';
 import { admin, expectMatchesTruth, query, sandbox, stats, tempDir, truth, type TruthCase } from './helpers.js';
 
 const config = definePipeline({ resources: { logs: true }, rateLimit: { requestsPerSecond: 0 } });
@@ -214,10 +214,10 @@ describe('child resources', () => {
 
   it('fans chat_poll and visitor_typing out per case, extracting logs without loading it', async () => {
     const path = `${tmp.dir}/children.duckdb`;
-    const progress: number[] = [];
+    const progress: ProgressSnapshot[] = [];
     const info = await runPipeline(
       { resources: { chat_poll: true, visitor_typing: true }, concurrency: 4, rateLimit: { requestsPerSecond: 0 } },
-      { env: box.env, destination: { path }, progress: (s) => progress.push(s.resources.length) },
+      { env: box.env, destination: { path }, progress: (s) => progress.push(structuredClone(s)) },
     );
     const cases = await truth(box);
     expect(info.rowCounts.chat_poll).toBe(cases.length);
@@ -227,7 +227,13 @@ describe('child resources', () => {
     // The catalog's addFields key `widgetId` lands as the snake_case column `widget_id`.
     const typing = await query(path, `SELECT DISTINCT widget_id AS w FROM snapengage_data.visitor_typing`);
     expect(typing.map((r) => r.w).sort()).toEqual(box.env.SNAPENGAGE_WIDGET_ID!.split(',').sort());
-    expect(progress.length).toBeGreaterThan(0);
+    // logs is done before its children: from its last page on, its rate stays what it was (it used to keep falling).
+    const logs = progress.map((s) => s.resources.find((r) => r.name === 'logs')!);
+    const done = logs.findIndex((r) => r.records === cases.length);
+    expect(done).toBeGreaterThanOrEqual(0);
+    expect(done).toBeLessThan(logs.length - 1);
+    expect(new Set(logs.slice(done).map((r) => r.recordsPerSecond)).size).toBe(1);
+    expect(logs[done]!.recordsPerSecond).toBeGreaterThan(0);
   });
 
   it('remembers the logs windows that drove the children: a rerun polls only the lookback window\'s cases', async () => {
