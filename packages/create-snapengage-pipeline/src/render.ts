@@ -19,8 +19,16 @@ export function templatesRoot(): string {
   return found;
 }
 
+/**
+ * User text (a project name) as Markdown prose, mid-line: only what could start markup there is escaped, so the raw
+ * README stays readable (`my-pipeline`, `my_pipeline`). Parentheses need no escape once brackets have one, and an
+ * underscore inside a word is never emphasis.
+ */
 export function escapeMarkdown(value: string): string {
-  return value.replace(/[\r\n]+/g, ' ').replace(/([\\`*_{}[\]()<>#+\-!|~])/g, '\\$1');
+  return value
+    .replace(/[\r\n]+/g, ' ')
+    .replace(/[\\`*[\]<>|~]/g, '\\$&')
+    .replace(/_/g, (underscore, at: number, text: string) => (/[\p{L}\p{N}]/u.test(text[at - 1] ?? '') && /[\p{L}\p{N}]/u.test(text[at + 1] ?? '') ? underscore : '\\_'));
 }
 
 export function oneLineComment(value: string): string {
@@ -31,6 +39,8 @@ function createHandlebars(root: string, partialSources: Map<string, string>): ty
   const hb = Handlebars.create();
   hb.registerHelper('json', (value: unknown) => JSON.stringify(value));
   hb.registerHelper('md', (value: unknown) => escapeMarkdown(String(value)));
+  // Markdown the spec wrote (a resource's description), kept as Markdown, on one line.
+  hb.registerHelper('inline', (value: unknown) => oneLineComment(String(value)));
   // Inside a code span or block Markdown escapes show literally; only a backtick or a line break could break out.
   hb.registerHelper('code', (value: unknown) => String(value).replace(/[`\r\n]+/g, ' '));
   hb.registerHelper('comment', (value: unknown) => oneLineComment(String(value)));

@@ -76,7 +76,9 @@ describe('escaping', () => {
   });
 
   it('markdown and file names', () => {
-    expect(escapeMarkdown('a_b *c* [x](y)\n# h')).toBe('a\\_b \\*c\\* \\[x\\]\\(y\\) \\# h');
+    expect(escapeMarkdown('a_b *c* [x](y)\n# h')).toBe('a_b \\*c\\* \\[x\\](y) # h');
+    expect(escapeMarkdown('my-pipeline')).toBe('my-pipeline');
+    expect(escapeMarkdown('_x_ <b> `c` a|b')).toBe('\\_x\\_ \\<b\\> \\`c\\` a\\|b');
     expect(outputName('_gitignore.hbs')).toBe('.gitignore');
     expect(outputName('test/pipeline.test.ts.hbs')).toBe('test/pipeline.test.ts');
   });
