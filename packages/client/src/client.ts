@@ -5,7 +5,7 @@ import { defaultBaseUrl, securitySchemes } from '../../../generated/catalog.js';
 import type { components, paths } from '../../../generated/openapi.js';
 import { SnapEngageError } from './errors.js';
 import type { SnapEngageClientOptions } from './options.js';
-import { iterateLogs, iteratePages, type IterateLogsArgs, type PageInit, type PageResult, type PagingOptions } from './pagination.js';
+import { iterateLogs, iteratePages, type GetPath, type IterateLogsArgs, type PageData, type PageInit, type PageResult, type PagingOptions, type TypedPageInit } from './pagination.js';
 import { Redactor } from './redact.js';
 import { createTransport, errorForResponse } from './transport.js';
 
@@ -14,8 +14,11 @@ export const CLIENT_VERSION = '0.1.0';
 export type Case = components['schemas']['Case'];
 
 export type SnapEngageClient = Client<paths> & {
-  /** Follows a next-URL paginator (same auth, retries and timeouts on every page). Yields one page at a time. Throws SnapEngageError. */
-  iteratePages(path: string, init?: PageInit, paging?: PagingOptions): AsyncIterable<PageResult>;
+  /**
+   * Follows a next-URL paginator (same auth, retries and timeouts on every page). Yields one page at a time, its
+   * `data` typed by the spec's 200 response; `params` are typed like client.GET's. Throws SnapEngageError.
+   */
+  iteratePages<P extends GetPath>(path: P, init: TypedPageInit<P>, paging?: PagingOptions): AsyncIterable<PageResult<PageData<P>>>;
   /** Every case of one widget between start and end (YYYY-MM-DD, inclusive), across pages. Throws SnapEngageError. */
   iterateLogs(args: IterateLogsArgs): AsyncIterable<Case>;
   /** The origin every request (and every followed next link) must use. */
@@ -84,7 +87,8 @@ export function createSnapEngageClient(options: SnapEngageClientOptions = {}): S
   };
   const extended = client as SnapEngageClient;
   Object.defineProperty(extended, 'baseUrl', { value: baseUrl, enumerable: true });
-  extended.iteratePages = (path, init = {}, paging = {}) => iteratePages(client, baseUrl, path, init, paging);
+  extended.iteratePages = ((path: string, init: PageInit = {}, paging: PagingOptions = {}) =>
+    iteratePages(client, baseUrl, path, init, paging)) as SnapEngageClient['iteratePages'];
   extended.iterateLogs = (args) => iterateLogs(client, baseUrl, args);
   return extended;
 }

@@ -3,7 +3,7 @@
 export { createSnapEngageClient, credentialsFromEnv, unwrap, CLIENT_VERSION } from './client.js';
 export type { SnapEngageClient, Case } from './client.js';
 export type { SnapEngageClientOptions, ClientLogger, RequestLogEvent } from './options.js';
-export type { PageInit, PageResult, PagingOptions, IterateLogsArgs } from './pagination.js';
+export type { GetPath, PageData, PageInit, PageResult, PagingOptions, IterateLogsArgs, TypedPageInit } from './pagination.js';
 export { SnapEngageError, isSnapEngageError } from './errors.js';
 export type { SnapEngageErrorKind } from './errors.js';
 export * from '../../../generated/catalog.js';

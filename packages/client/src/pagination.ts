@@ -20,8 +20,22 @@ export interface PagingOptions {
   maxPages?: number;
 }
 
-export interface PageResult {
-  data: unknown;
+/** Paths of the spec that have a GET operation (the only ones a paginator follows). */
+export type GetPath = { [P in keyof paths]: paths[P]['get'] extends undefined ? never : P }[keyof paths];
+
+type GetOperation<P extends GetPath> = NonNullable<paths[P]['get']>;
+
+/** The JSON body of a GET path's 200 response, as the spec declares it. */
+export type PageData<P extends GetPath> = GetOperation<P> extends { responses: { 200: { content: { 'application/json': infer D } } } } ? D : unknown;
+
+/** Parameters of a GET path's first page, typed by the spec (later pages follow the next link). */
+export interface TypedPageInit<P extends GetPath> {
+  params: Pick<GetOperation<P>['parameters'], 'path' | 'query'>;
+  signal?: AbortSignal;
+}
+
+export interface PageResult<D = unknown> {
+  data: D;
   response: Response;
   /** Redacted URL of the page. */
   url: string;

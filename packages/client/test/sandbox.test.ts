@@ -1,9 +1,9 @@
 // The client against the snapengage-sandbox emulator over loopback: every spec operation, auth per
 // operation, pagination equal to the sandbox's ground truth (with and without injected faults), and the
 // error kinds the sandbox can produce on demand.
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, expectTypeOf, it } from 'vitest';
 import { startSandbox, type Sandbox } from 'snapengage-sandbox';
-import { apiOperations, createSnapEngageClient, SnapEngageError, unwrap, type Case, type RequestLogEvent, type SnapEngageClient, type SnapEngageClientOptions } from '../src/index.js';
+import { apiOperations, createSnapEngageClient, SnapEngageError, unwrap, type Case, type RequestLogEvent, type SnapEngageClient, type SnapEngageClientOptions, type components } from '../src/index.js';
 
 let sandbox: Sandbox;
 let widgetId: string;
@@ -169,6 +169,26 @@ describe('pagination', () => {
     expect(pages).toHaveLength(1);
     expect(pages[0]?.pageIndex).toBe(0);
     expect(sent).toHaveLength(1);
+  });
+
+  it('iteratePages types its params and pages by the spec', async () => {
+    const { client } = recordingClient();
+    const ids: string[] = [];
+    const params = { path: { orgId: sandbox.credentials.orgId }, query: { widgetId, start: sandbox.startDate, end: today } };
+    for await (const page of client.iteratePages('/api/v2/{orgId}/logs', { params })) {
+      expectTypeOf(page.data).toEqualTypeOf<components['schemas']['LogsPage']>();
+      ids.push(...(page.data.cases ?? []).map((c) => c.id ?? ''));
+      if (page.pageIndex === 2) break;
+    }
+    expect(ids).toHaveLength(300);
+    // Checked by `npm run typecheck`: the required dates, and a path without GET.
+    const typeErrors = () => {
+      // @ts-expect-error start and end are required
+      void client.iteratePages('/api/v2/{orgId}/logs', { params: { path: { orgId: 'o' }, query: { widgetId: 'w' } } });
+      // @ts-expect-error /api/v1/chat has no GET operation
+      void client.iteratePages('/api/v1/chat', { params: {} });
+    };
+    expect(typeof typeErrors).toBe('function');
   });
 
   it('the returned response still holds the body as sent, with its byte length', async () => {
