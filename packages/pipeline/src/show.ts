@@ -30,7 +30,7 @@ export async function showDataset(options: ShowOptions): Promise<string> {
     out.push(`Tables (${tables.length})`);
     if (tables.length === 0) out.push('  (none yet)');
     for (const table of tables) {
-      out.push(`  ${table.name}  ${table.rowCount} rows`);
+      out.push(`  ${table.name}  ${table.rowCount} ${table.rowCount === 1 ? 'row' : 'rows'}`);
       out.push(`    ${table.columns.map((c) => `${c.name} ${c.type}`).join(', ')}`);
     }
 

@@ -380,5 +380,8 @@ describe('child resources', () => {
     expect(info.rowCounts.widgets).toBe(2);
     expect(info.rowCounts.chat_availability).toBe(2);
     expect(info.rowCounts.users).toBe(1);
+    const shown = await showDataset({ path, dataset: 'snapengage_data' });
+    expect(shown).toMatch(/^ {2}users {2}1 row$/m);
+    expect(shown).toMatch(/^ {2}widgets {2}2 rows$/m);
   });
 });
