@@ -111,4 +111,23 @@ describe('a merge after other loads', () => {
     expect(await query('SELECT id FROM ds.things ORDER BY id')).toEqual([{ id: 'a' }, { id: 'b' }]);
     expect(await query(`SELECT row_ids FROM ds._pipeline_loads ORDER BY load_id`)).toEqual([{ row_ids: null }, { row_ids: '["id"]' }]);
   });
+
+  it('a statement of the takeover that fails is the error reported, not the aborted transaction after it', async () => {
+    await load([{ id: 'a', count: 1 }], 'append');
+    const dest = await DuckDBDestination.open({ path: dbPath, dataset: 'ds', pipelineName: 'p' });
+    try {
+      // A DuckDB error in the takeover (in a real run: out of memory) aborts the transaction; here one statement is
+      // made to fail. Dropping the temp tables afterwards failed too, and its "Current transaction is aborted" was
+      // the error reported, without the out-of-memory hint.
+      const conn = (dest as unknown as { conn: { run: (sql: string, ...rest: unknown[]) => Promise<unknown> } }).conn;
+      const run = conn.run.bind(conn);
+      conn.run = (sql, ...rest) => run(sql.includes('"_adopt_drop" AS') ? `SELECT CAST('not a number' AS INTEGER)` : sql, ...rest);
+      const w = dest.createResourceWriter({ loadId: newLoadId(), resource: things, writeDisposition: 'merge', primaryKey: ['id'], maxNestingDepth: 4 });
+      await w.write([{ id: 'b', count: 1 }]);
+      await expect(w.commit(null)).rejects.toThrow(/Conversion Error: Could not convert string 'not a number'/);
+    } finally {
+      await dest.close();
+    }
+    expect(await query('SELECT id FROM ds.things')).toEqual([{ id: 'a' }]);
+  });
 });

@@ -95,7 +95,9 @@ export async function adoptRowsOfOtherLoads(ctx: AdoptionContext): Promise<numbe
     await markAdopted();
     return kept;
   } finally {
-    for (const name of TEMP_TABLES) await conn.run(`DROP TABLE IF EXISTS temp."${name}"`);
+    // After a failed statement the transaction is aborted and every statement fails: the ROLLBACK that follows drops
+    // these tables anyway, and the error to report is the first one, not this.
+    for (const name of TEMP_TABLES) await conn.run(`DROP TABLE IF EXISTS temp."${name}"`).catch(() => undefined);
   }
 }
 
