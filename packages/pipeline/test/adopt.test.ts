@@ -130,4 +130,41 @@ describe('a merge after other loads', () => {
     }
     expect(await query('SELECT id FROM ds.things')).toEqual([{ id: 'a' }]);
   });
+
+  it('keeps the records merged on another key whose id is already the one the new key gives', async () => {
+    // A key field renamed (by a map step), its values the same: each record's id under ['code'] is the one it has.
+    // Counted once as adopted and once as the row already merged under that id, every such record was deleted.
+    await load([{ id: 'a', code: 'a', count: 1, items: [{ k: 'a1' }] }, { id: 'b', code: 'b', count: 2 }], 'merge');
+    const renamed = await load([{ id: 'c', code: 'c', count: 3 }], 'merge', ['code']);
+    expect(renamed.adoptedRecords).toBe(2);
+    expect(await stored()).toEqual([
+      { id: 'a', count: 1, items: ['a1'] },
+      { id: 'b', count: 2, items: null },
+      { id: 'c', count: 3, items: null },
+    ]);
+    await load([{ id: 'a', code: 'a', count: 4, items: [{ k: 'a2' }] }], 'merge', ['code']);
+    expect(await stored()).toEqual([
+      { id: 'a', count: 4, items: ['a2'] },
+      { id: 'b', count: 2, items: null },
+      { id: 'c', count: 3, items: null },
+    ]);
+  });
+
+  it('keeps a record whose new id is another record\'s old one', async () => {
+    await load([{ id: 'x', code: 'y', count: 1, items: [{ k: 'x1' }] }, { id: 'y', code: 'x', count: 2, items: [{ k: 'y1' }] }], 'merge');
+    const swapped = await load([{ id: 'z', code: 'z', count: 0 }], 'merge', ['code']);
+    expect(swapped.adoptedRecords).toBe(2);
+    expect(await stored()).toEqual([
+      { id: 'x', count: 1, items: ['x1'] },
+      { id: 'y', count: 2, items: ['y1'] },
+      { id: 'z', count: 0, items: null },
+    ]);
+    // Merged again under the new key, the record is replaced in place.
+    await load([{ id: 'x', code: 'y', count: 5, items: [{ k: 'x2' }] }], 'merge', ['code']);
+    expect(await stored()).toEqual([
+      { id: 'x', count: 5, items: ['x2'] },
+      { id: 'y', count: 2, items: ['y1'] },
+      { id: 'z', count: 0, items: null },
+    ]);
+  });
 });

@@ -73,11 +73,14 @@ export async function adoptRowsOfOtherLoads(ctx: AdoptionContext): Promise<numbe
     }
     // Per key, the row of the newest load wins: adopted rows and rows a merge already wrote under that key compete
     // alike. Copies from one load (an append that read a record twice) cannot be ordered: rows are inserted in
-    // parallel, and the read order is not stored. One of them stays, the same one on every try.
+    // parallel, and the read order is not stored. One of them stays, the same one on every try. A stored row that is
+    // adopted itself competes under its new id only: after a merge on another key its id may already be that one
+    // (the key field renamed, its values the same), or another record's new one.
     await conn.run(`CREATE OR REPLACE TEMP TABLE "_adopt_drop" AS
       SELECT old_id FROM (
         SELECT old_id, new_id, load_id FROM temp."_adopt"
-        UNION ALL SELECT _row_id, _row_id, _load_id FROM ${target(root)} WHERE _row_id IN (SELECT new_id FROM temp."_adopt"))
+        UNION ALL SELECT _row_id, _row_id, _load_id FROM ${target(root)}
+          WHERE _row_id IN (SELECT new_id FROM temp."_adopt") AND _row_id NOT IN (SELECT old_id FROM temp."_adopt"))
       QUALIFY row_number() OVER (PARTITION BY new_id ORDER BY load_id DESC, old_id DESC) > 1`);
     for (const t of tables) {
       if (t.isNew) continue;
