@@ -167,4 +167,23 @@ describe('a merge after other loads', () => {
       { id: 'z', count: 0, items: null },
     ]);
   });
+
+  it('takes over 1.5M child rows at the default memory limit', async () => {
+    // An UPDATE re-pointing them held every updated value in memory until COMMIT: 200k appended cases (1.4M
+    // transcript rows) could never be switched to merge at 192MB, whatever the rerun.
+    const records = Array.from({ length: 30_000 }, (_, i) => ({ id: `r${i}`, count: i, items: Array.from({ length: 50 }, (_, j) => ({ k: `k${j}` })) }));
+    const dest = await DuckDBDestination.open({ path: dbPath, dataset: 'ds', pipelineName: 'p' });
+    try {
+      const w = dest.createResourceWriter({ loadId: newLoadId(), resource: things, writeDisposition: 'append', primaryKey: ['id'], maxNestingDepth: 4 });
+      for (let i = 0; i < records.length; i += 1000) await w.write(records.slice(i, i + 1000));
+      await w.commit(null);
+    } finally {
+      await dest.close();
+    }
+    const merged = await load([{ id: 'r1', count: -1 }], 'merge');
+    expect(merged.adoptedRecords).toBe(30_000);
+    expect(await query(`SELECT count(*) AS n, count(DISTINCT _root_id) AS roots FROM ds.things__items
+      WHERE _root_id IN (SELECT _row_id FROM ds.things) AND _parent_id = _root_id`)).toEqual([{ n: 29_999 * 50, roots: 29_999 }]);
+    expect(await query(`SELECT id, count FROM ds.things WHERE id IN ('r1', 'r2') ORDER BY id`)).toEqual([{ id: 'r1', count: -1 }, { id: 'r2', count: 2 }]);
+  });
 });

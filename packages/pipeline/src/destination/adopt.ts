@@ -9,6 +9,7 @@ import type { DuckDBConnection } from '../duckdb.js';
 import { quoteIdent, quoteLiteral } from '../normalize/naming.js';
 import { rootRowId, type TableState } from '../normalize/normalizer.js';
 import { nodeKeyPath } from '../normalize/schema.js';
+import { countRows } from './unchanged.js';
 
 /** `_pipeline_loads.row_ids` of a load: the key fields its root ids derive from, or 'load' (unique per load). */
 export function rowIdsOf(keyFields: readonly string[] | null): string {
@@ -24,7 +25,7 @@ export interface AdoptionContext {
   tables: readonly TableState[];
 }
 
-const TEMP_TABLES = ['_other_loads', '_adopt', '_adopt_drop', '_adopt_keep'];
+const TEMP_TABLES = ['_other_loads', '_adopt', '_adopt_drop', '_adopt_keep', '_adopt_moved'];
 
 /** Adopts the rows of the resource's loads whose root ids were not made from this key; the number of records kept. */
 export async function adoptRowsOfOtherLoads(ctx: AdoptionContext): Promise<number> {
@@ -88,12 +89,14 @@ export async function adoptRowsOfOtherLoads(ctx: AdoptionContext): Promise<numbe
     }
     await conn.run(`CREATE OR REPLACE TEMP TABLE "_adopt_keep" AS
       SELECT old_id, new_id FROM temp."_adopt" WHERE old_id NOT IN (SELECT old_id FROM temp."_adopt_drop")`);
-    const kept = Number((await conn.run(`UPDATE ${target(root)} AS t SET _row_id = k.new_id FROM temp."_adopt_keep" AS k WHERE t._row_id = k.old_id`)).rowsChanged);
+    const kept = await countRows(conn, 'temp."_adopt_keep"');
+    // Rows whose id is already the new one stay as they are.
+    await conn.run(`DELETE FROM temp."_adopt_keep" WHERE old_id = new_id`);
     for (const t of tables) {
-      if (t.isNew || t.isRoot) continue;
+      if (t.isNew) continue;
       // Child row ids stay as they are: a merge replaces a record's child rows by `_root_id`, whatever their ids.
-      const parent = t.def.parent === root.def.name ? ', _parent_id = k.new_id' : '';
-      await conn.run(`UPDATE ${target(t)} AS t SET _root_id = k.new_id${parent} FROM temp."_adopt_keep" AS k WHERE t._root_id = k.old_id`);
+      const ids = t.isRoot ? ['_row_id'] : t.def.parent === root.def.name ? ['_root_id', '_parent_id'] : ['_root_id'];
+      await moveRows(conn, target(t), t.isRoot ? '_row_id' : '_root_id', ids);
     }
     await markAdopted();
     return kept;
@@ -102,6 +105,21 @@ export async function adoptRowsOfOtherLoads(ctx: AdoptionContext): Promise<numbe
     // these tables anyway, and the error to report is the first one, not this.
     for (const name of TEMP_TABLES) await conn.run(`DROP TABLE IF EXISTS temp."${name}"`).catch(() => undefined);
   }
+}
+
+/**
+ * Gives the rows of the records in `temp."_adopt_keep"` their new id in `ids` (the columns that hold the root id). Not
+ * an UPDATE: DuckDB holds a transaction's updated values in memory, and re-pointing the ~1.4M transcript rows of 200k
+ * cases ran out of memory at the default 192MB, on every rerun; inserted rows spill to disk. The rows are copied aside
+ * before the originals go, since a new id may be another record's old one.
+ */
+async function moveRows(conn: DuckDBConnection, target: string, rootKey: string, ids: readonly string[]): Promise<void> {
+  const replace = ids.map((c) => `k.new_id AS ${c}`).join(', ');
+  await conn.run(`CREATE OR REPLACE TEMP TABLE "_adopt_moved" AS
+    SELECT t.* REPLACE (${replace}) FROM ${target} AS t JOIN temp."_adopt_keep" AS k ON t.${rootKey} = k.old_id`);
+  await conn.run(`DELETE FROM ${target} WHERE ${rootKey} IN (SELECT old_id FROM temp."_adopt_keep")`);
+  await conn.run(`INSERT INTO ${target} SELECT * FROM temp."_adopt_moved"`);
+  await conn.run(`DROP TABLE temp."_adopt_moved"`);
 }
 
 function samePath(a: readonly string[], b: readonly string[]): boolean {
