@@ -186,4 +186,22 @@ describe('a merge after other loads', () => {
       WHERE _root_id IN (SELECT _row_id FROM ds.things) AND _parent_id = _root_id`)).toEqual([{ n: 29_999 * 50, roots: 29_999 }]);
     expect(await query(`SELECT id, count FROM ds.things WHERE id IN ('r1', 'r2') ORDER BY id`)).toEqual([{ id: 'r1', count: -1 }, { id: 'r2', count: 2 }]);
   });
+
+  it('gives adopted rows the id a merge computes from a BIGINT key beyond 2^53', async () => {
+    // 2^53 is a JSON number; the BIGINT reads back as a BigInt, which the id hashed as the text "9007199254740992".
+    await load([{ id: 'a', n: 2 ** 53 }, { id: 'b', n: 7 }], 'append', ['n']);
+    await load([{ id: 'c', n: 2 ** 53 }, { id: 'd', n: 7 }], 'merge', ['n']);
+    expect(await query('SELECT id, n FROM ds.things ORDER BY n')).toEqual([{ id: 'd', n: 7 }, { id: 'c', n: '9007199254740992' }]);
+  });
+
+  it('takes over rows whose key value went to a variant column', async () => {
+    // `code` is a BIGINT column; 'x' is in code__v_text. Such rows were left with their per-load id, beside the merged copy.
+    await load([{ id: 'a', code: 1 }, { id: 'b', code: 'x' }], 'append', ['code']);
+    const merged = await load([{ id: 'c', code: 'x' }], 'merge', ['code']);
+    expect(merged.adoptedRecords).toBe(2);
+    expect(await query('SELECT id, code, code__v_text FROM ds.things ORDER BY id')).toEqual([
+      { id: 'a', code: 1, code__v_text: null },
+      { id: 'c', code: null, code__v_text: 'x' },
+    ]);
+  });
 });

@@ -8,7 +8,7 @@
 import type { DuckDBConnection } from '../duckdb.js';
 import { quoteIdent, quoteLiteral } from '../normalize/naming.js';
 import { rootRowId, type TableState } from '../normalize/normalizer.js';
-import { nodeKeyPath } from '../normalize/schema.js';
+import { ELEMENT_NODE_KEY, nodeKeyPath, type ColumnDef } from '../normalize/schema.js';
 import { countRows } from './unchanged.js';
 
 /** `_pipeline_loads.row_ids` of a load: the key fields its root ids derive from, or 'load' (unique per load). */
@@ -45,25 +45,25 @@ export async function adoptRowsOfOtherLoads(ctx: AdoptionContext): Promise<numbe
   await conn.run(`CREATE OR REPLACE TEMP TABLE "_other_loads" AS SELECT * FROM (VALUES ${others.map((id) => `(${quoteLiteral(id)})`).join(', ')}) v(load_id)`);
   try {
     const root = tables[0]!;
-    const keyColumns = ctx.primaryKey.map((field) => root.def.columns.find((c) => c.variant === null && samePath(nodeKeyPath(c.nodeKey), [field])));
+    // Each key field's columns: its own and its variant columns (where a value its column did not accept went).
+    const keyColumns = ctx.primaryKey.map((field) => root.def.columns.filter((c) => c.nodeKey !== ELEMENT_NODE_KEY && samePath(nodeKeyPath(c.nodeKey), [field])));
     // A new root table holds no rows; a key field without a column never had a value: nothing to adopt.
-    if (root.isNew || keyColumns.some((c) => c === undefined)) {
+    if (root.isNew || keyColumns.some((columns) => columns.length === 0)) {
       await markAdopted();
       return 0;
     }
     const target = (t: TableState) => `${schema}.${quoteIdent(t.def.name)}`;
-    const keys = keyColumns.map((c) => quoteIdent(c!.name));
+    const hasKey = keyColumns.map((columns) => `(${columns.map((c) => `${quoteIdent(c.name)} IS NOT NULL`).join(' OR ')})`);
     const rows = (await conn.runAndReadAll(
-      `SELECT _row_id, _load_id, ${keys.join(', ')} FROM ${target(root)}
-       WHERE _load_id IN (SELECT load_id FROM temp."_other_loads") AND ${keys.map((k) => `${k} IS NOT NULL`).join(' AND ')}`,
-    )).getRowObjects();
+      `SELECT _row_id, _load_id, ${keyColumns.flat().map((c) => quoteIdent(c.name)).join(', ')} FROM ${target(root)}
+       WHERE _load_id IN (SELECT load_id FROM temp."_other_loads") AND ${hasKey.join(' AND ')}`,
+    )).getRowObjectsJS();
     await conn.run(`CREATE OR REPLACE TEMP TABLE "_adopt" (old_id VARCHAR, new_id VARCHAR, load_id VARCHAR)`);
     const appender = await conn.createAppender('_adopt', 'main', 'temp');
     for (const row of rows) {
       appender.appendVarchar(String(row._row_id));
-      // The id a merge gives the record: from the key values as stored (a BIGINT comes back as a BigInt, which
-      // rootRowId hashes as the number it is).
-      appender.appendVarchar(rootRowId(resource, keyColumns.map((c) => row[c!.name])));
+      // The id a merge gives the record, from the key values as the normalizer saw them (see keyValue).
+      appender.appendVarchar(rootRowId(resource, keyColumns.map((columns) => keyValue(columns, row))));
       appender.appendVarchar(String(row._load_id));
       appender.endRow();
     }
@@ -120,6 +120,25 @@ async function moveRows(conn: DuckDBConnection, target: string, rootKey: string,
   await conn.run(`DELETE FROM ${target} WHERE ${rootKey} IN (SELECT old_id FROM temp."_adopt_keep")`);
   await conn.run(`INSERT INTO ${target} SELECT * FROM temp."_adopt_moved"`);
   await conn.run(`DROP TABLE temp."_adopt_moved"`);
+}
+
+/**
+ * A key field's value as the normalizer hashed it, from whichever of its columns holds it: a BIGINT is the JS number
+ * it was staged from (as a BigInt beyond 2^53, rootRowId would hash it as text), a JSON value is parsed back.
+ */
+function keyValue(columns: readonly ColumnDef[], row: Record<string, unknown>): unknown {
+  for (const c of columns) {
+    const value = row[c.name];
+    if (value === null || value === undefined) continue;
+    if (c.type === 'json') return typeof value === 'string' ? JSON.parse(value) : value;
+    return numbersOf(value);
+  }
+  return null;
+}
+
+function numbersOf(value: unknown): unknown {
+  if (typeof value === 'bigint') return Number(value);
+  return Array.isArray(value) ? value.map(numbersOf) : value;
 }
 
 function samePath(a: readonly string[], b: readonly string[]): boolean {
