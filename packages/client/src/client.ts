@@ -83,7 +83,13 @@ export function createSnapEngageClient(options: SnapEngageClientOptions = {}): S
   client.use(transport);
   client.use = (...middleware) => {
     client.eject(transport);
-    use(...middleware, transport);
+    // use() throws at a middleware it refuses (after adding the ones before it): the transport goes back regardless,
+    // or every later request would go without credentials, retries or timeouts, and follow redirects.
+    try {
+      use(...middleware);
+    } finally {
+      use(transport);
+    }
   };
   const extended = client as SnapEngageClient;
   Object.defineProperty(extended, 'baseUrl', { value: baseUrl, enumerable: true });

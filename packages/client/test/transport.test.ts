@@ -266,6 +266,19 @@ describe('odd responses', () => {
     expect(seen.join('\n')).not.toMatch(new RegExp(`${TOKEN}|${API_KEY}|${PROV_KEY}`));
   });
 
+  it('keeps the transport when use() refuses a middleware', async () => {
+    const server = await serve((req, res, i) => {
+      if (i === 0) sendJson(res, 429, { error: 'slow down' }, { 'retry-after': '0' });
+      else sendJson(res, 200, { cases: [], auth: req.headers.authorization ?? null });
+    });
+    const { client } = clientFor(server);
+    expect(() => client.use({} as never)).toThrow('Middleware must be an object');
+    // Without it the request went out without its token and the 429 came back unretried.
+    const result = await client.GET(LOGS, logsQuery);
+    expect(result.data).toEqual({ cases: [], auth: TOKEN });
+    expect(server.requests).toHaveLength(2);
+  });
+
   it('lets an app middleware answer a request itself', async () => {
     const server = await serve((_req, res) => sendJson(res, 200, { cases: [] }));
     const { client } = clientFor(server);
