@@ -7,7 +7,7 @@ import { SnapEngageError } from './errors.js';
 import type { SnapEngageClientOptions } from './options.js';
 import { iterateLogs, iteratePages, type GetPath, type IterateLogsArgs, type PageData, type PageInit, type PageResult, type PagingOptions, type TypedPageInit } from './pagination.js';
 import { Redactor } from './redact.js';
-import { createTransport, errorForResponse } from './transport.js';
+import { createTransport, errorForResponse, keepResponseMeta } from './transport.js';
 
 export const CLIENT_VERSION = '0.1.0';
 
@@ -79,8 +79,10 @@ export function createSnapEngageClient(options: SnapEngageClientOptions = {}): S
   // The transport (auth, retries, timeouts) stays the innermost middleware, whatever the app adds with use(): an app's
   // onRequest sees the request before credentials are put in, and its onResponse sees the final response, after
   // retries — not a 429 that is about to be retried.
+  // keepResponseMeta is the outermost: whatever an app's onResponse returns still tells the paginator and unwrap()
+  // which page it is and what the server said.
   const use = client.use.bind(client);
-  client.use(transport);
+  client.use(keepResponseMeta, transport);
   client.use = (...middleware) => {
     client.eject(transport);
     // use() throws at a middleware it refuses (after adding the ones before it): the transport goes back regardless,

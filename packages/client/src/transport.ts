@@ -38,6 +38,22 @@ export function metaOf(response: Response): ResponseMeta | undefined {
   return responseMeta.get(response);
 }
 
+/** The meta of each call's final response, by the call's `options`: an app's onResponse may hand back another Response. */
+const callMeta = new WeakMap<object, ResponseMeta>();
+
+/**
+ * The outermost middleware: the Response a call returns carries the meta of the one the transport returned, even when
+ * an app middleware replaced it (`new Response(response.body, response)`). Without it the paginator lost the page's
+ * URL (relative links went to baseUrl, the loop guard saw nothing) and errors lost their body excerpt and request id.
+ */
+export const keepResponseMeta: Middleware = {
+  onResponse({ response, options }) {
+    const meta = callMeta.get(options);
+    if (meta && !responseMeta.has(response)) responseMeta.set(response, meta);
+    return undefined;
+  },
+};
+
 /** Makes the call that passes this exact params object go to `url` instead (same operation, same middleware). */
 export function overrideUrl(params: object, url: string): void {
   urlOverrides.set(params, url);
@@ -350,12 +366,18 @@ export function createTransport(settings: TransportSettings): Middleware {
       // openapi-fetch also runs onResponse on the Response our onError returned: it is final already. A response an
       // app's onRequest returned (a cache, a stub) never reached the network, so there is nothing to settle.
       if (responseMeta.has(response) || !states.get(options)?.has(id)) return undefined;
-      return settle(options, id, { response });
+      return settle(options, id, { response }).then((final) => remember(options, final));
     },
     onError({ error, options, id }) {
-      return settle(options, id, { error });
+      return settle(options, id, { error }).then((final) => remember(options, final));
     },
   };
+}
+
+function remember(options: object, response: Response): Response {
+  const meta = responseMeta.get(response);
+  if (meta) callMeta.set(options, meta);
+  return response;
 }
 
 export function formatMessage(operation: string, detail: string, extra: { requestId?: string; retries: number; url: string }): string {

@@ -279,6 +279,30 @@ describe('odd responses', () => {
     expect(server.requests).toHaveLength(2);
   });
 
+  it('keeps what it knows of a response an app middleware replaced: the page URL for links and the loop guard, the body for errors', async () => {
+    const server = await serve((req, res) => {
+      if (req.url.includes('widgetId=bad')) return sendJson(res, 400, { message: 'start is after end' }, { 'x-request-id': 'req-7' });
+      // Page 1 links to page 2 with a relative path; page 2 links back to itself.
+      sendJson(res, 200, { cases: [{ id: req.url }], linkToNextSetOfResults: req.url.includes('next') ? '?next=2' : 'logs?next=2' });
+    });
+    const { client } = clientFor(server);
+    client.use({ onResponse: ({ response }) => new Response(response.body, response) });
+    const ids: string[] = [];
+    const error = await caught((async () => {
+      for await (const c of client.iterateLogs({ orgId: 'org1', widgetId: 'w1', start: '2024-01-01', end: '2024-01-31' })) ids.push(c.id ?? '');
+    })());
+    // Without the page's URL the link went to baseUrl (/?next=2), and the same page was fetched up to maxPages times.
+    expect(error.message).toContain('repeats a page already fetched');
+    expect(server.requests.map((r) => r.url.replace(/[?&]api_key=[^&]*/, ''))).toEqual([
+      '/api/v2/org1/logs?widgetId=w1&start=2024-01-01&end=2024-01-31',
+      '/api/v2/org1/logs?next=2',
+    ]);
+    const failed = await client.GET(LOGS, { params: { path: { orgId: 'org1' }, query: { widgetId: 'bad', start: '2024-01-01', end: '2024-01-31' } } });
+    const bad = await caught(Promise.resolve().then(() => unwrap(failed)));
+    expect(bad).toMatchObject({ kind: 'bad_request', operation: `GET ${LOGS}`, requestId: 'req-7' });
+    expect(bad.message).toContain('start is after end');
+  });
+
   it('lets an app middleware answer a request itself', async () => {
     const server = await serve((_req, res) => sendJson(res, 200, { cases: [] }));
     const { client } = clientFor(server);
