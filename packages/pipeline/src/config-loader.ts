@@ -39,6 +39,10 @@ export async function loadPipelineConfig(configFlag: string | undefined, env: En
     const lines = ((error as Error).message ?? String(error)).split('\n').map((l) => l.trim()).filter(Boolean);
     // A config outside the project cannot import the project's packages: node resolves them from the config's folder.
     const missing = /Cannot find (?:module|package) '([^']+)'/.exec(lines[0] ?? '')?.[1];
+    // A relative or absolute import is a file of the user's, not a package: it does not exist.
+    if (missing !== undefined && /^(?:\.{1,2}[\\/]|[\\/]|file:|[A-Za-z]:[\\/])/.test(missing)) {
+      throw new ConfigError(`Cannot load pipeline config ${file}: it imports ${missing}, which does not exist`);
+    }
     if (missing !== undefined) {
       throw new ConfigError(`Cannot load pipeline config ${file}: it imports ${missing}, which is not installed where the config is; keep the config inside the project that depends on it (or run npm install there)`);
     }

@@ -178,6 +178,11 @@ describe('environment and config problems', () => {
       await expect(loadPipelineConfig('outside.ts', env, dir.dir)).rejects.toThrow(
         /outside\.ts: it imports snapengage-pipeline-not-here, which is not installed where the config is; keep the config inside the project/,
       );
+      // A file of its own that is missing (a typo) is not a package to install, wherever the config is.
+      writeFileSync(`${dir.dir}/local.ts`, "import { steps } from './stpes.js';\nexport default { resources: { logs: { steps } } };\n");
+      writeFileSync(`${dir.dir}/local.mjs`, "import { steps } from './stpes.mjs';\nexport default { resources: { logs: { steps } } };\n");
+      await expect(loadPipelineConfig('local.ts', env, dir.dir)).rejects.toThrow(/local\.ts: it imports \.\/stpes\.js, which does not exist$/);
+      await expect(loadPipelineConfig('local.mjs', env, dir.dir)).rejects.toThrow(/local\.mjs: it imports .*stpes\.mjs, which does not exist$/);
     } finally {
       dir.cleanup();
     }
