@@ -369,7 +369,15 @@ export function createTransport(settings: TransportSettings): Middleware {
       return settle(options, id, { response }).then((final) => remember(options, final));
     },
     onError({ error, options, id }) {
-      return settle(options, id, { error }).then((final) => remember(options, final));
+      // The final error is returned, not thrown: openapi-fetch then hands it to the app's onError handlers (outer to
+      // this one) before throwing it, as the README promises for onResponse; thrown, it skipped them.
+      return settle(options, id, { error }).then(
+        (final) => remember(options, final),
+        (failure: unknown) => {
+          if (failure instanceof SnapEngageError) return failure;
+          throw failure;
+        },
+      );
     },
   };
 }

@@ -303,6 +303,22 @@ describe('odd responses', () => {
     expect(bad.message).toContain('start is after end');
   });
 
+  it('hands the final error to an app onError, which may answer the call', async () => {
+    const server = await serve((_req, res) => res.socket?.destroy());
+    const { client } = clientFor(server, { maxRetries: 1 });
+    const seen: unknown[] = [];
+    let answer = false;
+    client.use({ onError: ({ error }) => (seen.push(error), answer ? Response.json({ cases: [{ id: 'offline' }] }) : undefined) });
+    // The transport threw its error from its own onError, so no app onError ever ran.
+    const error = await caught(client.GET(LOGS, logsQuery));
+    expect(error).toMatchObject({ kind: 'network', retries: 1 });
+    expect(seen).toEqual([error]);
+    answer = true;
+    expect((await client.GET(LOGS, logsQuery)).data).toEqual({ cases: [{ id: 'offline' }] });
+    expect(seen).toHaveLength(2);
+    expect(server.requests).toHaveLength(4);
+  });
+
   it('lets an app middleware answer a request itself', async () => {
     const server = await serve((_req, res) => sendJson(res, 200, { cases: [] }));
     const { client } = clientFor(server);
