@@ -57,10 +57,11 @@ describe('a merge after other loads', () => {
       { id: 'n', count: 0, items: null },
     ]);
     expect(await query('SELECT count(*) AS n FROM ds.things__items')).toEqual([{ n: 3 }]);
-    // Later merges have nothing to take over, and re-reading a taken-over record replaces it, not duplicates it.
+    // Later merges have nothing to take over, and re-reading a taken-over record replaces it, not duplicates it. A
+    // taken-over record and its child rows have the ids a merge gives them: read again as it is, it is unchanged.
     const second = await load([{ id: 'b', count: 2, items: [{ k: 'b2' }, { k: 'b3' }] }, { id: 'a', count: 3, items: [{ k: 'a3' }] }], 'merge');
     expect(second.adoptedRecords).toBe(0);
-    expect(second.unchangedRecords).toBe(1);
+    expect(second.unchangedRecords).toBe(2);
     expect(await stored()).toEqual([
       { id: 'a', count: 3, items: ['a3'] },
       { id: 'b', count: 2, items: ['b2', 'b3'] },
@@ -166,6 +167,28 @@ describe('a merge after other loads', () => {
       { id: 'y', count: 2, items: ['y1'] },
       { id: 'z', count: 0, items: null },
     ]);
+  });
+
+  it('gives taken-over child rows, grandchildren included, the ids a merge gives them', async () => {
+    // `a`'s code is `b`'s id: under the new key `a` gets the id `b` had. Child rows kept ids made from the old root id,
+    // so once `a` was merged again its new child rows had the ids of `b`'s, and each record's grandchildren (joined by
+    // `_parent_id`) hung under the other one's child rows too.
+    const rec = (id: string, code: string, tag: string) => ({ id, code, items: [{ k: tag, subs: [{ s: tag, leafs: [{ t: tag }] }] }] });
+    await load([rec('a', 'b', 'A'), rec('b', 'c', 'B')], 'merge');
+    expect((await load([], 'merge', ['code'])).adoptedRecords).toBe(2);
+    await load([rec('a', 'b', 'A2')], 'merge', ['code']);
+    const joined = `SELECT t.id, i.k, s.s, l.t FROM ds.things t
+      JOIN ds.things__items i ON i._parent_id = t._row_id AND i._root_id = t._row_id
+      JOIN ds.things__items__subs s ON s._parent_id = i._row_id AND s._root_id = t._row_id
+      JOIN ds.things__items__subs__leafs l ON l._parent_id = s._row_id AND l._root_id = t._row_id ORDER BY t.id`;
+    expect(await query(joined.replace(/ AND \w\._root_id = t\._row_id/g, ''))).toEqual([
+      { id: 'a', k: 'A2', s: 'A2', t: 'A2' },
+      { id: 'b', k: 'B', s: 'B', t: 'B' },
+    ]);
+    expect(await query(joined)).toHaveLength(2);
+    // Re-read as they are, both records are unchanged: their rows are exactly the ones a merge writes.
+    const again = await load([rec('a', 'b', 'A2'), rec('b', 'c', 'B')], 'merge', ['code']);
+    expect(again.unchangedRecords).toBe(2);
   });
 
   it('takes over 1.5M child rows at the default memory limit', async () => {

@@ -2,7 +2,7 @@
 // `_row_id`s unique per load, while a merge finds stored records by an id derived from the key: merging after such
 // loads would keep every old row beside the merged one, a duplicate of each record. So the first merge after them
 // adopts those rows, inside its own transaction: per key the newest row stays, now with the id its key gives (and
-// its child rows re-pointed to it), and the older copies go with their child rows. Each load records how its root
+// its child rows with the ids a merge gives them under it), and the older copies go with their child rows. Each load records how its root
 // ids were made (`_pipeline_loads.row_ids`: the key fields as JSON, or 'load'); loads of older versions say NULL,
 // and their rows are left as they are, since nothing says how they were identified.
 import type { DuckDBConnection } from '../duckdb.js';
@@ -42,6 +42,8 @@ export async function adoptRowsOfOtherLoads(ctx: AdoptionContext): Promise<numbe
     `UPDATE ${loads} SET row_ids = $1 WHERE resource = $2 AND load_id IN (SELECT load_id FROM temp."_other_loads")`,
     [keyed, resource],
   );
+  /** Temp tables of old and new child row ids, one per table with child tables (see below). */
+  const mapTables: string[] = [];
   await conn.run(`CREATE OR REPLACE TEMP TABLE "_other_loads" AS SELECT * FROM (VALUES ${others.map((id) => `(${quoteLiteral(id)})`).join(', ')}) v(load_id)`);
   try {
     const root = tables[0]!;
@@ -92,31 +94,69 @@ export async function adoptRowsOfOtherLoads(ctx: AdoptionContext): Promise<numbe
     const kept = await countRows(conn, 'temp."_adopt_keep"');
     // Rows whose id is already the new one stay as they are.
     await conn.run(`DELETE FROM temp."_adopt_keep" WHERE old_id = new_id`);
-    for (const t of tables) {
+    // Child rows get the ids a merge gives them (from the new parent id, the table's lineage and the list index), not
+    // only the new root id: left with ids made from the old root id, they collided with the child rows a later merge
+    // writes for the record whose new id is that old one (a merge on another key whose values overlap), and
+    // grandchildren joined by `_parent_id` hung under both records. Each table with child tables first records its
+    // rows' old and new ids (before any of them moves) for its children to follow.
+    const maps = new Map<string, string>();
+    for (const [index, t] of tables.entries()) {
       if (t.isNew) continue;
-      // Child row ids stay as they are: a merge replaces a record's child rows by `_root_id`, whatever their ids.
-      const ids = t.isRoot ? ['_row_id'] : t.def.parent === root.def.name ? ['_root_id', '_parent_id'] : ['_root_id'];
-      await moveRows(conn, target(t), t.isRoot ? '_row_id' : '_root_id', ids);
+      const parentMap = t.isRoot || t.def.parent === root.def.name ? undefined : maps.get(t.def.parent!);
+      if (!t.isRoot && tables.some((c) => !c.isNew && c.def.parent === t.def.name)) {
+        const name = `_adopt_map_${index}`;
+        mapTables.push(name);
+        const ids = childIds(target(t), t, parentMap);
+        await conn.run(`CREATE OR REPLACE TEMP TABLE "${name}" AS
+          SELECT t._root_id AS old_root, t._row_id AS old_id, ${ids._row_id} AS new_id FROM ${ids.from}`);
+        maps.set(t.def.name, `temp."${name}"`);
+      }
+      await moveRows(conn, target(t), t, parentMap);
     }
     await markAdopted();
     return kept;
   } finally {
     // After a failed statement the transaction is aborted and every statement fails: the ROLLBACK that follows drops
     // these tables anyway, and the error to report is the first one, not this.
-    for (const name of TEMP_TABLES) await conn.run(`DROP TABLE IF EXISTS temp."${name}"`).catch(() => undefined);
+    for (const name of [...TEMP_TABLES, ...mapTables]) await conn.run(`DROP TABLE IF EXISTS temp."${name}"`).catch(() => undefined);
   }
 }
 
 /**
- * Gives the rows of the records in `temp."_adopt_keep"` their new id in `ids` (the columns that hold the root id). Not
- * an UPDATE: DuckDB holds a transaction's updated values in memory, and re-pointing the ~1.4M transcript rows of 200k
- * cases ran out of memory at the default 192MB, on every rerun; inserted rows spill to disk. The rows are copied aside
- * before the originals go, since a new id may be another record's old one.
+ * The new ids of the rows of child table `target` of the records in `temp."_adopt_keep"`, as SQL over `from` (the table as `t`): the
+ * root's new id, the parent's (the root's, or from `parentMap`, the parent table's old and new row ids) and the row's
+ * own, as staged-sql.ts computes it for a merge. A row whose parent is not in the map (none should be) keeps its parent.
  */
-async function moveRows(conn: DuckDBConnection, target: string, rootKey: string, ids: readonly string[]): Promise<void> {
-  const replace = ids.map((c) => `k.new_id AS ${c}`).join(', ');
-  await conn.run(`CREATE OR REPLACE TEMP TABLE "_adopt_moved" AS
-    SELECT t.* REPLACE (${replace}) FROM ${target} AS t JOIN temp."_adopt_keep" AS k ON t.${rootKey} = k.old_id`);
+function childIds(target: string, t: TableState, parentMap: string | undefined): { from: string; _row_id: string; _parent_id: string; _root_id: string } {
+  let from = `${target} AS t JOIN temp."_adopt_keep" AS k ON t._root_id = k.old_id`;
+  let parent = 'k.new_id';
+  if (parentMap !== undefined) {
+    from += ` LEFT JOIN ${parentMap} AS p ON p.old_root = t._root_id AND p.old_id = t._parent_id`;
+    parent = 'coalesce(p.new_id, t._parent_id)';
+  }
+  return {
+    from,
+    _row_id: `md5(${parent} || '|' || ${quoteLiteral(t.lineage)} || '|' || CAST(t._list_idx AS VARCHAR))`,
+    _parent_id: parent,
+    _root_id: 'k.new_id',
+  };
+}
+
+/**
+ * Gives the rows of the records in `temp."_adopt_keep"` their new ids (see childIds). Not an UPDATE: DuckDB holds a
+ * transaction's updated values in memory, and re-pointing the ~1.4M transcript rows of 200k cases ran out of memory at
+ * the default 192MB, on every rerun; inserted rows spill to disk. The rows are copied aside before the originals go,
+ * since a new id may be another record's old one.
+ */
+async function moveRows(conn: DuckDBConnection, target: string, t: TableState, parentMap: string | undefined): Promise<void> {
+  const rootKey = t.isRoot ? '_row_id' : '_root_id';
+  let select: string;
+  if (t.isRoot) select = `SELECT t.* REPLACE (k.new_id AS _row_id) FROM ${target} AS t JOIN temp."_adopt_keep" AS k ON t._row_id = k.old_id`;
+  else {
+    const ids = childIds(target, t, parentMap);
+    select = `SELECT t.* REPLACE (${ids._row_id} AS _row_id, ${ids._parent_id} AS _parent_id, ${ids._root_id} AS _root_id) FROM ${ids.from}`;
+  }
+  await conn.run(`CREATE OR REPLACE TEMP TABLE "_adopt_moved" AS ${select}`);
   await conn.run(`DELETE FROM ${target} WHERE ${rootKey} IN (SELECT old_id FROM temp."_adopt_keep")`);
   await conn.run(`INSERT INTO ${target} SELECT * FROM temp."_adopt_moved"`);
   await conn.run(`DROP TABLE temp."_adopt_moved"`);
