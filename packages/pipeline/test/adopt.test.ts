@@ -210,6 +210,25 @@ describe('a merge after other loads', () => {
     expect(await query(`SELECT id, count FROM ds.things WHERE id IN ('r1', 'r2') ORDER BY id`)).toEqual([{ id: 'r1', count: -1 }, { id: 'r2', count: 2 }]);
   });
 
+  it('reads the keys to take over a page at a time, every page', async () => {
+    // Read at once, 1M appended rows held ~500 MB of keys in JS, beyond DuckDB's memory limit. Pages of 3 rows here:
+    // two appends of 10 keys, each key with its own child row, the second append newer.
+    const records = (load: number) => Array.from({ length: 10 }, (_, i) => ({ id: `r${i}`, count: load, items: [{ k: `${load}-${i}` }] }));
+    await load(records(1), 'append');
+    await load(records(2), 'append');
+    const dest = await DuckDBDestination.open({ path: dbPath, dataset: 'ds', pipelineName: 'p' });
+    try {
+      const w = dest.createResourceWriter({ loadId: newLoadId(), resource: things, writeDisposition: 'merge', primaryKey: ['id'], maxNestingDepth: 4, adoptPageRows: 3 });
+      await w.write([]);
+      expect((await w.commit(null)).adoptedRecords).toBe(10);
+    } finally {
+      await dest.close();
+    }
+    const rows = await stored();
+    expect(rows).toHaveLength(10);
+    expect(rows.every((r) => r.count === 2 && (r.items as string[])[0] === `2-${String(r.id).slice(1)}`)).toBe(true);
+  });
+
   it('gives adopted rows the id a merge computes from a BIGINT key beyond 2^53', async () => {
     // 2^53 is a JSON number; the BIGINT reads back as a BigInt, which the id hashed as the text "9007199254740992".
     await load([{ id: 'a', n: 2 ** 53 }, { id: 'b', n: 7 }], 'append', ['n']);

@@ -2,9 +2,9 @@
 // `_row_id`s unique per load, while a merge finds stored records by an id derived from the key: merging after such
 // loads would keep every old row beside the merged one, a duplicate of each record. So the first merge after them
 // adopts those rows, inside its own transaction: per key the newest row stays, now with the id its key gives (and
-// its child rows with the ids a merge gives them under it), and the older copies go with their child rows. Each load records how its root
-// ids were made (`_pipeline_loads.row_ids`: the key fields as JSON, or 'load'); loads of older versions say NULL,
-// and their rows are left as they are, since nothing says how they were identified.
+// its child rows with the ids a merge gives them under it), and the older copies go with their child rows. Each load
+// records how its root ids were made (`_pipeline_loads.row_ids`: the key fields as JSON, or 'load'); loads of older
+// versions say NULL, and their rows are left as they are, since nothing says how they were identified.
 import type { DuckDBConnection } from '../duckdb.js';
 import { quoteIdent, quoteLiteral } from '../normalize/naming.js';
 import { rootRowId, type TableState } from '../normalize/normalizer.js';
@@ -23,7 +23,12 @@ export interface AdoptionContext {
   primaryKey: readonly string[];
   /** Every table of the resource, the root first. */
   tables: readonly TableState[];
+  /** Stored rows whose key is read per query (default ADOPT_PAGE_ROWS; smaller in tests). */
+  pageRows?: number;
 }
+
+/** Root rows read per query: a page of keys in JS is ~10 MB. */
+export const ADOPT_PAGE_ROWS = 50_000;
 
 const TEMP_TABLES = ['_other_loads', '_adopt', '_adopt_drop', '_adopt_keep', '_adopt_moved'];
 
@@ -56,21 +61,38 @@ export async function adoptRowsOfOtherLoads(ctx: AdoptionContext): Promise<numbe
     }
     const target = (t: TableState) => `${schema}.${quoteIdent(t.def.name)}`;
     const hasKey = keyColumns.map((columns) => `(${columns.map((c) => `${quoteIdent(c.name)} IS NOT NULL`).join(' OR ')})`);
-    const rows = (await conn.runAndReadAll(
-      `SELECT _row_id, _load_id, ${keyColumns.flat().map((c) => quoteIdent(c.name)).join(', ')} FROM ${target(root)}
-       WHERE _load_id IN (SELECT load_id FROM temp."_other_loads") AND ${hasKey.join(' AND ')}`,
-    )).getRowObjectsJS();
+    const columns = `_row_id, _load_id, ${keyColumns.flat().map((c) => quoteIdent(c.name)).join(', ')}`;
+    const candidates = `${target(root)} WHERE _load_id IN (SELECT load_id FROM temp."_other_loads") AND ${hasKey.join(' AND ')}`;
+    const total = await countRows(conn, candidates);
     await conn.run(`CREATE OR REPLACE TEMP TABLE "_adopt" (old_id VARCHAR, new_id VARCHAR, load_id VARCHAR)`);
+    // The ids are made in JS (as the normalizer makes them), a page of rows at a time in `_row_id` order: read at once,
+    // 200k appended cases held ~200 MB of rows outside DuckDB's memory limit, growing with the data. (A streamed
+    // result would end early: the appender's flush closes it.)
+    const pageRows = ctx.pageRows ?? ADOPT_PAGE_ROWS;
     const appender = await conn.createAppender('_adopt', 'main', 'temp');
-    for (const row of rows) {
-      appender.appendVarchar(String(row._row_id));
-      // The id a merge gives the record, from the key values as the normalizer saw them (see keyValue).
-      appender.appendVarchar(rootRowId(resource, keyColumns.map((columns) => keyValue(columns, row))));
-      appender.appendVarchar(String(row._load_id));
-      appender.endRow();
+    let after: [string, string] | undefined;
+    for (let read = 0; read < total;) {
+      const page = (await conn.runAndReadAll(
+        `SELECT ${columns} FROM ${candidates} ${after ? 'AND (_row_id > $1 OR (_row_id = $1 AND _load_id > $2))' : ''}
+         ORDER BY _row_id, _load_id LIMIT ${pageRows}`,
+        after,
+      )).getRowObjectsJS();
+      // Nothing else writes between pages (this transaction holds the connection); an empty page only bounds the loop.
+      if (page.length === 0) break;
+      for (const row of page) {
+        appender.appendVarchar(String(row._row_id));
+        // The id a merge gives the record, from the key values as the normalizer saw them (see keyValue).
+        appender.appendVarchar(rootRowId(resource, keyColumns.map((columns) => keyValue(columns, row))));
+        appender.appendVarchar(String(row._load_id));
+        appender.endRow();
+      }
+      appender.flushSync();
+      read += page.length;
+      const last = page[page.length - 1]!;
+      after = [String(last._row_id), String(last._load_id)];
     }
     appender.closeSync();
-    if (rows.length === 0) {
+    if (total === 0) {
       await markAdopted();
       return 0;
     }

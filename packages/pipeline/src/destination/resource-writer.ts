@@ -29,6 +29,8 @@ export interface ResourceWriterOptions {
   maxNestingDepth: number;
   /** false stages every row one by one instead of taking the normalizer's fast paths (same tables; for tests). */
   fastPath?: boolean;
+  /** Stored rows a takeover reads per query (see adopt.ts; smaller in tests). */
+  adoptPageRows?: number;
   /** Called after each step of the commit (what `--verbose` prints). */
   onStep?: (step: LoadStep) => void;
 }
@@ -231,7 +233,10 @@ export class DuckDBResourceWriter implements ResourceWriter {
       let adopted = 0;
       if (this.merges) {
         started = performance.now();
-        adopted = await adoptRowsOfOtherLoads({ conn, dataset: this.ctx.dataset, resource, primaryKey: this.opts.primaryKey, tables });
+        adopted = await adoptRowsOfOtherLoads({
+          conn, dataset: this.ctx.dataset, resource, primaryKey: this.opts.primaryKey, tables,
+          ...(this.opts.adoptPageRows !== undefined ? { pageRows: this.opts.adoptPageRows } : {}),
+        });
         if (adopted > 0) this.reportStep('adopt', started, { rows: adopted });
       }
       const { rowCounts, unchanged } = await this.loadRows(tables);
