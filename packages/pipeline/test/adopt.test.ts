@@ -169,13 +169,20 @@ describe('a merge after other loads', () => {
     ]);
   });
 
-  it('gives taken-over child rows, grandchildren included, the ids a merge gives them', async () => {
+  it.each([['updated in place', undefined], ['moved by copy', 0]])('gives taken-over child rows, grandchildren included, the ids a merge gives them (%s)', async (_how, updateCells) => {
     // `a`'s code is `b`'s id: under the new key `a` gets the id `b` had. Child rows kept ids made from the old root id,
     // so once `a` was merged again its new child rows had the ids of `b`'s, and each record's grandchildren (joined by
     // `_parent_id`) hung under the other one's child rows too.
     const rec = (id: string, code: string, tag: string) => ({ id, code, items: [{ k: tag, subs: [{ s: tag, leafs: [{ t: tag }] }] }] });
     await load([rec('a', 'b', 'A'), rec('b', 'c', 'B')], 'merge');
-    expect((await load([], 'merge', ['code'])).adoptedRecords).toBe(2);
+    const dest = await DuckDBDestination.open({ path: dbPath, dataset: 'ds', pipelineName: 'p' });
+    try {
+      const w = dest.createResourceWriter({ loadId: newLoadId(), resource: things, writeDisposition: 'merge', primaryKey: ['code'], maxNestingDepth: 4, adoption: { updateCells } });
+      await w.write([]);
+      expect((await w.commit(null)).adoptedRecords).toBe(2);
+    } finally {
+      await dest.close();
+    }
     await load([rec('a', 'b', 'A2')], 'merge', ['code']);
     const joined = `SELECT t.id, i.k, s.s, l.t FROM ds.things t
       JOIN ds.things__items i ON i._parent_id = t._row_id AND i._root_id = t._row_id
@@ -218,7 +225,7 @@ describe('a merge after other loads', () => {
     await load(records(2), 'append');
     const dest = await DuckDBDestination.open({ path: dbPath, dataset: 'ds', pipelineName: 'p' });
     try {
-      const w = dest.createResourceWriter({ loadId: newLoadId(), resource: things, writeDisposition: 'merge', primaryKey: ['id'], maxNestingDepth: 4, adoptPageRows: 3 });
+      const w = dest.createResourceWriter({ loadId: newLoadId(), resource: things, writeDisposition: 'merge', primaryKey: ['id'], maxNestingDepth: 4, adoption: { pageRows: 3 } });
       await w.write([]);
       expect((await w.commit(null)).adoptedRecords).toBe(10);
     } finally {

@@ -9,7 +9,8 @@ describe('fuzzed hostile records', () => {
     expect(await fuzzSeed(seed, { runs: 4, perRun: 30 })).toEqual([]);
   });
 
-  it.each([2, 3])('seed %i: append or replace, then merge: one row per key, as served last', async (seed) => {
+  // Seed 27 nests hostile records into ~90 tables: moving every table's rows by copy ran out of memory at 192MB.
+  it.each([2, 3, 27])('seed %i: append or replace, then merge: one row per key, as served last', async (seed) => {
     expect(await fuzzSeed(seed, { runs: 3, perRun: 30, switchToMerge: true })).toEqual([]);
   });
 });

@@ -16,19 +16,31 @@ export function rowIdsOf(keyFields: readonly string[] | null): string {
   return keyFields ? JSON.stringify(keyFields) : 'load';
 }
 
-export interface AdoptionContext {
+/** Limits of a takeover, smaller in tests. */
+export interface AdoptionLimits {
+  /** Stored rows whose key is read per query (default ADOPT_PAGE_ROWS). */
+  pageRows?: number;
+  /** Id values rewritten with UPDATE (default UPDATE_CELLS); 0 moves every table by copy. */
+  updateCells?: number;
+}
+
+export interface AdoptionContext extends AdoptionLimits {
   conn: DuckDBConnection;
   dataset: string;
   resource: string;
   primaryKey: readonly string[];
   /** Every table of the resource, the root first. */
   tables: readonly TableState[];
-  /** Stored rows whose key is read per query (default ADOPT_PAGE_ROWS; smaller in tests). */
-  pageRows?: number;
 }
 
 /** Root rows read per query: a page of keys in JS is ~10 MB. */
 export const ADOPT_PAGE_ROWS = 50_000;
+
+/**
+ * Id values (rows × id columns) a takeover rewrites with UPDATE, over all tables; the rest are moved by copy. DuckDB
+ * holds ~120 bytes per updated value until COMMIT (measured: 1.4M transcript rows, 3 ids each, took 320 MB), so ~12 MB.
+ */
+const UPDATE_CELLS = 100_000;
 
 const TEMP_TABLES = ['_other_loads', '_adopt', '_adopt_drop', '_adopt_keep', '_adopt_moved'];
 
@@ -107,9 +119,12 @@ export async function adoptRowsOfOtherLoads(ctx: AdoptionContext): Promise<numbe
         UNION ALL SELECT _row_id, _row_id, _load_id FROM ${target(root)}
           WHERE _row_id IN (SELECT new_id FROM temp."_adopt") AND _row_id NOT IN (SELECT old_id FROM temp."_adopt"))
       QUALIFY row_number() OVER (PARTITION BY new_id ORDER BY load_id DESC, old_id DESC) > 1`);
+    // A DELETE costs ~0.2 MB of memory until COMMIT even when it finds nothing: only tables with rows to drop are
+    // touched (a resource can have dozens of child tables, and usually nothing is dropped).
     for (const t of tables) {
       if (t.isNew) continue;
-      await conn.run(`DELETE FROM ${target(t)} WHERE ${t.isRoot ? '_row_id' : '_root_id'} IN (SELECT old_id FROM temp."_adopt_drop")`);
+      const rows = `${target(t)} WHERE ${t.isRoot ? '_row_id' : '_root_id'} IN (SELECT old_id FROM temp."_adopt_drop")`;
+      if ((await countRows(conn, rows)) > 0) await conn.run(`DELETE FROM ${rows}`);
     }
     await conn.run(`CREATE OR REPLACE TEMP TABLE "_adopt_keep" AS
       SELECT old_id, new_id FROM temp."_adopt" WHERE old_id NOT IN (SELECT old_id FROM temp."_adopt_drop")`);
@@ -122,6 +137,7 @@ export async function adoptRowsOfOtherLoads(ctx: AdoptionContext): Promise<numbe
     // grandchildren joined by `_parent_id` hung under both records. Each table with child tables first records its
     // rows' old and new ids (before any of them moves) for its children to follow.
     const maps = new Map<string, string>();
+    let updateBudget = ctx.updateCells ?? UPDATE_CELLS;
     for (const [index, t] of tables.entries()) {
       if (t.isNew) continue;
       const parentMap = t.isRoot || t.def.parent === root.def.name ? undefined : maps.get(t.def.parent!);
@@ -133,7 +149,15 @@ export async function adoptRowsOfOtherLoads(ctx: AdoptionContext): Promise<numbe
           SELECT t._root_id AS old_root, t._row_id AS old_id, ${ids._row_id} AS new_id FROM ${ids.from}`);
         maps.set(t.def.name, `temp."${name}"`);
       }
-      await moveRows(conn, target(t), t, parentMap);
+      const rows = await countRows(conn, `${target(t)} WHERE ${t.isRoot ? '_row_id' : '_root_id'} IN (SELECT old_id FROM temp."_adopt_keep")`);
+      if (rows === 0) continue;
+      // Few rows are updated in place; many are moved by copy (see moveRows), which costs ~1 MB per table whatever the
+      // rows: with moves only, 30 records in 88 tables (hostile nesting) ran out of memory at 192MB.
+      const cells = rows * (t.isRoot ? 1 : 3);
+      if (cells <= updateBudget) {
+        updateBudget -= cells;
+        await updateRows(conn, target(t), t, parentMap);
+      } else await moveRows(conn, target(t), t, parentMap);
     }
     await markAdopted();
     return kept;
@@ -145,9 +169,10 @@ export async function adoptRowsOfOtherLoads(ctx: AdoptionContext): Promise<numbe
 }
 
 /**
- * The new ids of the rows of child table `target` of the records in `temp."_adopt_keep"`, as SQL over `from` (the table as `t`): the
- * root's new id, the parent's (the root's, or from `parentMap`, the parent table's old and new row ids) and the row's
- * own, as staged-sql.ts computes it for a merge. A row whose parent is not in the map (none should be) keeps its parent.
+ * The new ids of the rows of child table `target` of the records in `temp."_adopt_keep"`, as SQL over `from` (the table
+ * as `t`): the root's new id, the parent's (the root's, or from `parentMap`, the parent table's old and new row ids)
+ * and the row's own, as staged-sql.ts computes it for a merge. A row whose parent is not in the map (none should be)
+ * keeps its parent.
  */
 function childIds(target: string, t: TableState, parentMap: string | undefined): { from: string; _row_id: string; _parent_id: string; _root_id: string } {
   let from = `${target} AS t JOIN temp."_adopt_keep" AS k ON t._root_id = k.old_id`;
@@ -164,11 +189,24 @@ function childIds(target: string, t: TableState, parentMap: string | undefined):
   };
 }
 
+/** Gives the rows of the records in `temp."_adopt_keep"` their new ids (see childIds) with an UPDATE (see UPDATE_CELLS). */
+async function updateRows(conn: DuckDBConnection, target: string, t: TableState, parentMap: string | undefined): Promise<void> {
+  if (t.isRoot) {
+    await conn.run(`UPDATE ${target} AS u SET _row_id = k.new_id FROM temp."_adopt_keep" AS k WHERE u._row_id = k.old_id`);
+    return;
+  }
+  const ids = childIds(target, t, parentMap);
+  await conn.run(`UPDATE ${target} AS u SET _row_id = m.new_row, _parent_id = m.new_parent, _root_id = m.new_root
+    FROM (SELECT t._root_id AS old_root, t._row_id AS old_row, ${ids._row_id} AS new_row, ${ids._parent_id} AS new_parent,
+      ${ids._root_id} AS new_root FROM ${ids.from}) AS m
+    WHERE u._root_id = m.old_root AND u._row_id = m.old_row`);
+}
+
 /**
- * Gives the rows of the records in `temp."_adopt_keep"` their new ids (see childIds). Not an UPDATE: DuckDB holds a
- * transaction's updated values in memory, and re-pointing the ~1.4M transcript rows of 200k cases ran out of memory at
- * the default 192MB, on every rerun; inserted rows spill to disk. The rows are copied aside before the originals go,
- * since a new id may be another record's old one.
+ * Gives the rows of the records in `temp."_adopt_keep"` their new ids (see childIds) by copy, for tables with many of
+ * them: DuckDB holds a transaction's updated values in memory, and re-pointing the ~1.4M transcript rows of 200k cases
+ * with an UPDATE ran out of memory at the default 192MB, on every rerun; inserted rows spill to disk. The rows are
+ * copied aside before the originals go, since a new id may be another record's old one.
  */
 async function moveRows(conn: DuckDBConnection, target: string, t: TableState, parentMap: string | undefined): Promise<void> {
   const rootKey = t.isRoot ? '_row_id' : '_root_id';

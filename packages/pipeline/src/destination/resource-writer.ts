@@ -10,7 +10,7 @@ import { quoteIdent } from '../normalize/naming.js';
 import { ResourceNormalizer, type StagedKind, type TableState } from '../normalize/normalizer.js';
 import { CHILD_SYSTEM_COLUMNS, ROOT_SYSTEM_COLUMNS, cloneTableDef, type TableDef } from '../normalize/schema.js';
 import { DUCKDB_TYPES } from '../normalize/types.js';
-import { adoptRowsOfOtherLoads, rowIdsOf } from './adopt.js';
+import { adoptRowsOfOtherLoads, rowIdsOf, type AdoptionLimits } from './adopt.js';
 import { DestinationError, toDestinationError } from './errors.js';
 import type { Mutex } from './mutex.js';
 import { ROOT_STAGING_KEYS, readJson, rootKeyColumn, stagedSelect, type Exclusions, type StagedSelect } from './staged-sql.js';
@@ -29,8 +29,8 @@ export interface ResourceWriterOptions {
   maxNestingDepth: number;
   /** false stages every row one by one instead of taking the normalizer's fast paths (same tables; for tests). */
   fastPath?: boolean;
-  /** Stored rows a takeover reads per query (see adopt.ts; smaller in tests). */
-  adoptPageRows?: number;
+  /** How a takeover pages its reads and when it copies instead of updating (see adopt.ts; for tests). */
+  adoption?: AdoptionLimits;
   /** Called after each step of the commit (what `--verbose` prints). */
   onStep?: (step: LoadStep) => void;
 }
@@ -235,7 +235,7 @@ export class DuckDBResourceWriter implements ResourceWriter {
         started = performance.now();
         adopted = await adoptRowsOfOtherLoads({
           conn, dataset: this.ctx.dataset, resource, primaryKey: this.opts.primaryKey, tables,
-          ...(this.opts.adoptPageRows !== undefined ? { pageRows: this.opts.adoptPageRows } : {}),
+          ...this.opts.adoption,
         });
         if (adopted > 0) this.reportStep('adopt', started, { rows: adopted });
       }
