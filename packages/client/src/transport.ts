@@ -3,7 +3,7 @@
 // whether to re-send. Every attempt is rebuilt from a snapshot taken in onRequest (URL, headers, body
 // bytes), because a Request body can be read only once.
 import type { Middleware } from 'openapi-fetch';
-import { applyCredentials, credentialHint, findOperation, type Credentials, type OperationRef } from './auth.js';
+import { CREDENTIAL_HEADERS, applyCredentials, credentialHint, findOperation, type Credentials, type OperationRef } from './auth.js';
 import { SnapEngageError, describeCause, excerpt, kindForStatus, type SnapEngageErrorKind } from './errors.js';
 import type { ClientLogger } from './options.js';
 import type { Redactor } from './redact.js';
@@ -77,6 +77,8 @@ interface RequestState {
   parseAs: string;
   callerSignal: AbortSignal;
   callerRequest: Request;
+  /** The first attempt's request, credentials included, as this middleware handed it to openapi-fetch. */
+  sent: Request | undefined;
   /** The fetch of this call (openapi-fetch lets a call override the client's), wrapped to keep `this` unbound. */
   send: (request: Request) => Promise<Response>;
   startedAt: number;
@@ -351,12 +353,14 @@ export function createTransport(settings: TransportSettings): Middleware {
         // request.signal follows the caller's signal only while this Request lives (undici links them weakly), so
         // the Request is kept until the call settles, or its streamed body ends.
         callerRequest: request,
+        sent: undefined,
         send: (attemptRequest) => options.fetch(attemptRequest),
         startedAt: Date.now(),
         attempt: 1,
         current: undefined,
       };
       const first = startAttempt(state);
+      state.sent = first;
       let calls = states.get(options);
       if (!calls) states.set(options, (calls = new Map()));
       calls.set(id, state);
@@ -366,9 +370,12 @@ export function createTransport(settings: TransportSettings): Middleware {
       // openapi-fetch also runs onResponse on the Response our onError returned: it is final already. A response an
       // app's onRequest returned (a cache, a stub) never reached the network, so there is nothing to settle.
       if (responseMeta.has(response) || !states.get(options)?.has(id)) return undefined;
+      conceal(states.get(options)!.get(id)!);
       return settle(options, id, { response }).then((final) => remember(options, final));
     },
     onError({ error, options, id }) {
+      const state = states.get(options)?.get(id);
+      if (state) conceal(state);
       // The final error is returned, not thrown: openapi-fetch then hands it to the app's onError handlers (outer to
       // this one) before throwing it, as the README promises for onResponse; thrown, it skipped them.
       return settle(options, id, { error }).then(
@@ -380,6 +387,24 @@ export function createTransport(settings: TransportSettings): Middleware {
       );
     },
   };
+}
+
+/**
+ * Takes the credentials off the request openapi-fetch hands to the app's onResponse and onError, which run after this
+ * middleware's: the first attempt's request, as this middleware returned it (openapi-fetch passes that one object to
+ * every middleware). Its credential headers get back the values the app's request had, and its `url` reads redacted.
+ * Retries are built from the call's own snapshot, so nothing that is sent changes.
+ */
+function conceal(state: RequestState): void {
+  const sent = state.sent;
+  if (!sent) return;
+  state.sent = undefined;
+  for (const name of CREDENTIAL_HEADERS) {
+    const own = state.callerRequest.headers.get(name);
+    if (own === null) sent.headers.delete(name);
+    else sent.headers.set(name, own);
+  }
+  if (sent.url !== state.redactedUrl) Object.defineProperty(sent, 'url', { value: state.redactedUrl, enumerable: true, configurable: true });
 }
 
 function remember(options: object, response: Response): Response {

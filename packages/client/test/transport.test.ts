@@ -266,6 +266,32 @@ describe('odd responses', () => {
     expect(seen.join('\n')).not.toMatch(new RegExp(`${TOKEN}|${API_KEY}|${PROV_KEY}`));
   });
 
+  it('hands an app onResponse and onError the request without its credentials, though it went out with them', async () => {
+    const server = await serve((req, res) => (req.url.includes('widgetId=down') ? res.socket?.destroy() : sendJson(res, 200, { cases: [] })));
+    const { client } = clientFor(server, { maxRetries: 0 });
+    const seen: string[] = [];
+    const show = (hook: string, request: Request) => seen.push(`${hook} ${request.url} ${JSON.stringify([...request.headers])}`);
+    client.use({
+      onRequest: ({ request }) => new Request(request, { headers: { ...Object.fromEntries(request.headers), 'x-app': 'mine' } }),
+      onResponse: ({ request }) => void show('onResponse', request),
+      onError: ({ request }) => void show('onError', request),
+    });
+    // The Authorization header (apiToken), and the api_key query parameter (provisioningKey).
+    await client.GET(LOGS, logsQuery);
+    await client.GET('/api/v1/widget.json', { params: { query: { uuid: 'w1', email: 'a@b.c' } } });
+    await caught(client.GET(LOGS, { params: { path: { orgId: 'org1' }, query: { widgetId: 'down', start: '2024-01-01', end: '2024-01-31' } } }));
+    expect(server.requests.map((r) => [r.headers.authorization ?? null, new URL(r.url, server.url).searchParams.get('api_key'), r.headers['x-app']])).toEqual([
+      [TOKEN, null, 'mine'],
+      [null, PROV_KEY, 'mine'],
+      [TOKEN, null, 'mine'],
+    ]);
+    expect(seen.map((line) => line.split(' ')[0])).toEqual(['onResponse', 'onResponse', 'onError']);
+    // The request openapi-fetch hands them is the one the transport sent: it carried every credential.
+    expect(seen.join('\n')).not.toMatch(new RegExp(`${TOKEN}|${API_KEY}|${PROV_KEY}`));
+    expect(seen[1]).toContain('api_key=***');
+    expect(seen.every((line) => line.includes('"x-app","mine"'))).toBe(true);
+  });
+
   it('keeps the transport when use() refuses a middleware', async () => {
     const server = await serve((req, res, i) => {
       if (i === 0) sendJson(res, 429, { error: 'slow down' }, { 'retry-after': '0' });
