@@ -4,12 +4,27 @@
 /** Statuses whose Response may not have a body. */
 const NULL_BODY_STATUSES = new Set([101, 103, 204, 205, 304]);
 
-/** The response with a body that calls `release` once, when it has been read to the end, failed or was cancelled. */
+/**
+ * Releases what a streamed body held when the body is garbage-collected unread: an app's onResponse that throws, or
+ * returns another Response, drops it before anyone could read or cancel it, and the attempt's listeners stayed on the
+ * client's AbortSignal for as long as the client lived, one per such call.
+ */
+const droppedBodies = new FinalizationRegistry<() => void>((release) => release());
+
+/**
+ * The response with a body that calls `release` once, when it has been read to the end, failed or was cancelled, or
+ * (see droppedBodies) was dropped unread.
+ */
 export function releasedWithBody(response: Response, release: () => void, keepAlive: unknown): Response {
   const reader = (response.body as ReadableStream<Uint8Array>).getReader();
+  // The registry holds `release` (the attempt's), never the body: the body would then stay reachable forever.
+  const token = {};
   let released = false;
   const once = () => {
-    if (!released) (released = true), release();
+    if (released) return;
+    released = true;
+    droppedBodies.unregister(token);
+    release();
   };
   const body = new ReadableStream<Uint8Array>({
     async pull(controller) {
@@ -31,6 +46,7 @@ export function releasedWithBody(response: Response, release: () => void, keepAl
   });
   // Held by the body for as long as it is read (see RequestState.callerRequest).
   Object.defineProperty(body, Symbol.for('snapengage.keepAlive'), { value: keepAlive });
+  droppedBodies.register(body, release, token);
   return new Response(body, { status: response.status, statusText: response.statusText, headers: response.headers });
 }
 

@@ -228,6 +228,30 @@ describe('streamed bodies', () => {
     expect(await new Response(complete.data as unknown as ReadableStream).text()).toBe('{"cases":[]}');
     expect(getEventListeners(clientSignal.signal, 'abort')).toHaveLength(0);
   });
+
+  it('lets go of a streamed body an app onResponse drops (throws, or returns another Response)', async () => {
+    const server = await serve((_req, res) => sendJson(res, 200, { cases: [] }));
+    const clientSignal = new AbortController();
+    const { client } = clientFor(server, { signal: clientSignal.signal });
+    let replace = false;
+    client.use({
+      onResponse: () => {
+        if (replace) return Response.json({ cases: [{ id: 'replaced' }] });
+        throw new Error('middleware failed');
+      },
+    });
+    for (let i = 0; i < 4; i++) await expect(client.GET(LOGS, { ...logsQuery, parseAs: 'stream' })).rejects.toThrow('middleware failed');
+    replace = true;
+    for (let i = 0; i < 4; i++) expect(await new Response((await client.GET(LOGS, { ...logsQuery, parseAs: 'stream' })).data as unknown as ReadableStream).json()).toEqual({ cases: [{ id: 'replaced' }] });
+    // Nobody can read or cancel those bodies: each attempt kept its listener on the client's signal for good.
+    setFlagsFromString('--expose-gc');
+    const gc = runInNewContext('gc') as () => void;
+    for (let i = 0; i < 20 && getEventListeners(clientSignal.signal, 'abort').length > 0; i++) {
+      gc();
+      await new Promise((resolve) => setTimeout(resolve, 10));
+    }
+    expect(getEventListeners(clientSignal.signal, 'abort')).toHaveLength(0);
+  });
 });
 
 describe('odd responses', () => {
