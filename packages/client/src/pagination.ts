@@ -128,10 +128,14 @@ export async function* iteratePages(client: AnyClient, baseUrl: string, path: st
     if (nextUrl !== undefined) overrideUrl(params, nextUrl);
     const result = await get(path, { params, ...(init.signal ? { signal: init.signal } : {}) });
     if (!result.response.ok) throw errorForResponse(result.response, operation);
-    const url = metaOf(result.response)?.url ?? '';
+    const meta = metaOf(result.response);
+    const url = meta?.url ?? '';
     lastUrl = url;
-    // Every fetched page counts, the first one included (its URL is built from params, not from a link).
+    // Every fetched page counts, the first one included (its URL is built from params, not from a link), as it was
+    // asked for and as it was sent: an app middleware may have changed the URL (a parameter added), and a link back
+    // to the page is the URL without that change.
     if (url !== '') seen.add(pageKey(url));
+    if (meta?.requestedUrl) seen.add(pageKey(meta.requestedUrl));
     yield { data: result.data, response: result.response, url, pageIndex };
     if (nextUrlPath === null) return;
     const link = valueAt(result.data, nextUrlPath);

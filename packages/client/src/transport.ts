@@ -28,6 +28,8 @@ export interface ResponseMeta {
   retries: number;
   requestId?: string;
   bodyExcerpt?: string;
+  /** The call's URL before any app middleware changed it (the paginator's loop guard knows pages by it too). */
+  requestedUrl?: string;
 }
 
 const responseMeta = new WeakMap<Response, ResponseMeta>();
@@ -40,16 +42,29 @@ export function metaOf(response: Response): ResponseMeta | undefined {
 
 /** The meta of each call's final response, by the call's `options`: an app's onResponse may hand back another Response. */
 const callMeta = new WeakMap<object, ResponseMeta>();
+/** Each call's URL as the outermost middleware saw it, by the call's `options`. */
+const requestedUrls = new WeakMap<object, string>();
 
 /**
- * The outermost middleware: the Response a call returns carries the meta of the one the transport returned, even when
- * an app middleware replaced it (`new Response(response.body, response)`). Without it the paginator lost the page's
- * URL (relative links went to baseUrl, the loop guard saw nothing) and errors lost their body excerpt and request id.
+ * The outermost middleware. Its onRequest puts a page's next link (see overrideUrl) on the request before any app
+ * middleware sees it: applied by the innermost transport, an app's onRequest saw the path without its query on every
+ * page after the first, and what it changed in the URL was dropped. Its onResponse makes the Response a call returns
+ * carry the meta of the one the transport returned, even when an app middleware replaced it
+ * (`new Response(response.body, response)`). Without it the paginator lost the page's URL (relative links went to
+ * baseUrl, the loop guard saw nothing) and errors lost their body excerpt and request id.
  */
 export const keepResponseMeta: Middleware = {
+  onRequest({ request, params, options }) {
+    const url = urlOverrides.get(params);
+    requestedUrls.set(options, url ?? request.url);
+    // Pages are GETs: the request has no body to carry over.
+    return url === undefined ? undefined : new Request(url, request);
+  },
   onResponse({ response, options }) {
     const meta = callMeta.get(options);
     if (meta && !responseMeta.has(response)) responseMeta.set(response, meta);
+    const own = responseMeta.get(response);
+    if (own) own.requestedUrl = requestedUrls.get(options);
     return undefined;
   },
 };
@@ -334,9 +349,9 @@ export function createTransport(settings: TransportSettings): Middleware {
   }
 
   return {
-    async onRequest({ request, schemaPath, params, options, id }) {
+    async onRequest({ request, schemaPath, options, id }) {
       const op = findOperation(request.method, schemaPath);
-      const url = new URL(urlOverrides.get(params) ?? request.url);
+      const url = new URL(request.url);
       const headers = new Headers(request.headers);
       applyCredentials(op, settings.credentials, headers, url, redactor.url(url.toString()));
       if (settings.userAgent) headers.set('user-agent', settings.userAgent);

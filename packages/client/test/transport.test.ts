@@ -451,6 +451,35 @@ describe('pagination guards', () => {
     }
   });
 
+  it('shows an app middleware each page at its next link, keeps what it changes, and still stops at a page fetched before', async () => {
+    const server = await serve((req, res) => {
+      const next = new URL(req.url, server.url).searchParams.get('next');
+      // Page 1 links to page 2, which links to page 3, which links back to page 2 (the link as the server made it).
+      const link = next === null ? 2 : next === '2' ? 3 : 2;
+      sendJson(res, 200, { cases: [{ id: next ?? 'first' }], linkToNextSetOfResults: `${server.url}/api/v2/org1/logs?widgetId=w1&next=${link}` });
+    });
+    const { client } = clientFor(server);
+    const seen: string[] = [];
+    client.use({
+      onRequest: ({ request }) => {
+        const url = new URL(request.url);
+        seen.push(url.pathname + url.search);
+        url.searchParams.set('tenant', 'acme');
+        return new Request(url, request);
+      },
+    });
+    const ids: string[] = [];
+    const error = await caught((async () => {
+      for await (const c of client.iterateLogs({ orgId: 'org1', widgetId: 'w1', start: '2024-01-01', end: '2024-01-31' })) ids.push(c.id ?? '');
+    })());
+    expect(error.message).toContain('repeats a page already fetched');
+    expect(ids).toEqual(['first', '2', '3']);
+    // The transport put the next link on the request after the app's middleware: it saw /logs without a query, and its
+    // parameter was dropped on every page after the first.
+    expect(seen).toEqual(['/api/v2/org1/logs?widgetId=w1&start=2024-01-01&end=2024-01-31', '/api/v2/org1/logs?widgetId=w1&next=2', '/api/v2/org1/logs?widgetId=w1&next=3']);
+    expect(server.requests.map((r) => new URL(r.url, server.url).searchParams.get('tenant'))).toEqual(['acme', 'acme', 'acme']);
+  });
+
   it('resolves a relative next link against the page that carried it, not against baseUrl', async () => {
     const server = await serve((req, res) => {
       const next = new URL(req.url, server.url).searchParams.get('next');
