@@ -44,7 +44,7 @@ export function releasedWithBody(response: Response, release: () => void, keepAl
       return reader.cancel(reason);
     },
   });
-  // Held by the body for as long as it is read (see RequestState.callerRequest).
+  // Held by the body for as long as it is read (see RequestState.keepAlive).
   Object.defineProperty(body, Symbol.for('snapengage.keepAlive'), { value: keepAlive });
   droppedBodies.register(body, release, token);
   return new Response(body, { status: response.status, statusText: response.statusText, headers: response.headers });

@@ -44,6 +44,8 @@ export function metaOf(response: Response): ResponseMeta | undefined {
 const callMeta = new WeakMap<object, ResponseMeta>();
 /** Each call's URL as the outermost middleware saw it, by the call's `options`. */
 const requestedUrls = new WeakMap<object, string>();
+/** Each call's request as openapi-fetch made it (its signal follows the caller's), by the call's `options`. */
+const originalRequests = new WeakMap<object, Request>();
 
 /**
  * The outermost middleware. Its onRequest puts a page's next link (see overrideUrl) on the request before any app
@@ -55,6 +57,7 @@ const requestedUrls = new WeakMap<object, string>();
  */
 export const keepResponseMeta: Middleware = {
   onRequest({ request, params, options }) {
+    originalRequests.set(options, request);
     const url = urlOverrides.get(params);
     requestedUrls.set(options, url ?? request.url);
     // Pages are GETs: the request has no body to carry over.
@@ -90,8 +93,16 @@ interface RequestState {
   headers: Headers;
   body: ArrayBuffer | undefined;
   parseAs: string;
-  callerSignal: AbortSignal;
+  /** The call's signals: openapi-fetch's request's (the caller's) and, if an app middleware gave it another, this one's. */
+  callerSignals: AbortSignal[];
+  /** The app's request, as this middleware got it (its headers are the app's own). */
   callerRequest: Request;
+  /**
+   * What keeps the call's signals following the caller's: each Request's signal follows the one it was made from only
+   * while that Request lives (undici links them weakly), so openapi-fetch's request and the app's are kept until the
+   * call settles, or its streamed body ends.
+   */
+  keepAlive: readonly Request[];
   /** The first attempt's request, credentials included, as this middleware handed it to openapi-fetch. */
   sent: Request | undefined;
   /** The fetch of this call (openapi-fetch lets a call override the client's), wrapped to keep `this` unbound. */
@@ -122,7 +133,7 @@ export function createTransport(settings: TransportSettings): Middleware {
     // Built first: if it throws, no timer or listener is left behind.
     // Redirects are not followed: a redirect to another host would carry x-api-key / api_key with it.
     const request = new Request(state.url, { method: state.method, headers: state.headers, body: state.body ?? null, signal: controller.signal, redirect: 'manual' });
-    const callerSignals = [state.callerSignal, settings.signal].filter((s): s is AbortSignal => s !== undefined);
+    const callerSignals = [...state.callerSignals, settings.signal].filter((s): s is AbortSignal => s !== undefined);
     const onAbort = (event: Event): void => {
       attempt.callerAborted = true;
       controller.abort((event.target as AbortSignal).reason);
@@ -321,7 +332,7 @@ export function createTransport(settings: TransportSettings): Middleware {
           // ends, errors or is cancelled. The timeout covered the headers.
           attempt.stopTimer();
           state.current = undefined;
-          const keep = state.callerRequest;
+          const keep = state.keepAlive;
           return finish(state, { ...verdict, response: releasedWithBody(verdict.response, () => attempt.dispose(), keep) });
         }
         attempt.dispose();
@@ -330,7 +341,7 @@ export function createTransport(settings: TransportSettings): Middleware {
         const what = verdict.type === 'http_error' ? `HTTP ${verdict.status}` : verdict.kind;
         warn(`${state.op.label}: ${what}; retry ${state.attempt} of ${settings.maxRetries} in ${delay} ms`);
         try {
-          await sleep(delay, [state.callerSignal, settings.signal]);
+          await sleep(delay, [...state.callerSignals, settings.signal]);
         } catch {
           return finish(state, { type: 'failure', kind: 'aborted', detail: 'aborted by the caller’s AbortSignal while waiting to retry', retryable: false });
         }
@@ -350,6 +361,7 @@ export function createTransport(settings: TransportSettings): Middleware {
 
   return {
     async onRequest({ request, schemaPath, options, id }) {
+      const original = originalRequests.get(options) ?? request;
       const op = findOperation(request.method, schemaPath);
       const url = new URL(request.url);
       const headers = new Headers(request.headers);
@@ -364,10 +376,11 @@ export function createTransport(settings: TransportSettings): Middleware {
         headers,
         body: request.body ? await request.arrayBuffer() : undefined,
         parseAs: options.parseAs,
-        callerSignal: request.signal,
-        // request.signal follows the caller's signal only while this Request lives (undici links them weakly), so
-        // the Request is kept until the call settles, or its streamed body ends.
+        // An app's onRequest that returns `new Request(request, …)` makes a signal that follows openapi-fetch's
+        // request's only while that one lives: listened to alone, the caller's abort was lost once it was collected.
+        callerSignals: [...new Set([original.signal, request.signal])],
         callerRequest: request,
+        keepAlive: [original, request],
         sent: undefined,
         send: (attemptRequest) => options.fetch(attemptRequest),
         startedAt: Date.now(),

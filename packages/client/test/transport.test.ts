@@ -180,6 +180,42 @@ describe('timeouts, cancellation and bad responses', () => {
     expect((await caught(aborted.GET(LOGS, logsQuery))).kind).toBe('aborted');
   });
 
+  it('honours the per-call AbortSignal through an app middleware that rebuilds the request, and on every page', async () => {
+    // The first page links to a second one, which hangs; so does widget `hang`.
+    const server = await serve((req, res) => {
+      if (!/next=2|hang/.test(req.url)) sendJson(res, 200, { cases: [{ id: 'first' }], linkToNextSetOfResults: `${server.url}/api/v2/org1/logs?widgetId=w1&next=2` });
+    });
+    const { client } = clientFor(server, { timeoutMs: 5_000 });
+    // The app's request follows openapi-fetch's (and that one the caller's signal) only while openapi-fetch's request
+    // lives: once it was collected, the caller's abort reached nothing and the call ran into its timeout.
+    client.use({ onRequest: ({ request }) => new Request(request, { headers: { 'x-app': '1' } }) });
+    setFlagsFromString('--expose-gc');
+    const gc = runInNewContext('gc') as () => void;
+    const collectThenAbort = async (controller: AbortController) => {
+      for (let i = 0; i < 5; i++) {
+        gc();
+        await new Promise((resolve) => setTimeout(resolve, 10));
+      }
+      controller.abort(new Error('the caller gave up'));
+    };
+    const perCall = new AbortController();
+    const single = client.GET(LOGS, { ...logsQuery, params: { ...logsQuery.params, query: { ...logsQuery.params.query, widgetId: 'hang' } }, signal: perCall.signal });
+    const started = Date.now();
+    await collectThenAbort(perCall);
+    expect((await caught(single)).kind).toBe('aborted');
+    const perRun = new AbortController();
+    const ids: string[] = [];
+    const paging = (async () => {
+      for await (const c of client.iterateLogs({ orgId: 'org1', widgetId: 'w1', start: '2024-01-01', end: '2024-01-31', signal: perRun.signal })) {
+        ids.push(c.id ?? '');
+        setTimeout(() => void collectThenAbort(perRun), 50);
+      }
+    })();
+    expect((await caught(paging)).kind).toBe('aborted');
+    expect(ids).toEqual(['first']);
+    expect(Date.now() - started).toBeLessThan(3_000);
+  });
+
   it('reports a 2xx whose body is not JSON as invalid_response (after retrying a GET)', async () => {
     const server = await serve((_req, res) => {
       res.writeHead(200, { 'content-type': 'text/html' });
