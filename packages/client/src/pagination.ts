@@ -6,7 +6,8 @@ import type { Client } from 'openapi-fetch';
 import type { components, paths } from '../../../generated/openapi.js';
 import { resources, securitySchemes } from '../../../generated/catalog.js';
 import { SnapEngageError } from './errors.js';
-import { errorForResponse, formatMessage, metaOf, overrideUrl } from './transport.js';
+import { metaOf, overrideUrl } from './call-meta.js';
+import { errorForResponse, formatMessage } from './transport.js';
 
 export interface PageInit {
   params?: { path?: Record<string, unknown>; query?: Record<string, unknown> };

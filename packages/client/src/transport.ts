@@ -7,6 +7,7 @@ import { CREDENTIAL_HEADERS, applyCredentials, credentialHint, findOperation, ty
 import { SnapEngageError, describeCause, excerpt, kindForStatus, type SnapEngageErrorKind } from './errors.js';
 import type { ClientLogger } from './options.js';
 import type { Redactor } from './redact.js';
+import { metaOf, originalRequestOf, rememberCallMeta, setMeta, type ResponseMeta } from './call-meta.js';
 import { rebuild, releasedWithBody } from './response-body.js';
 import { certainlyNotSent, isRetryableStatus, parseRetryAfter, retryDelayMs, sleep, type BackoffSettings } from './retry.js';
 
@@ -19,62 +20,6 @@ export interface TransportSettings {
   logger: ClientLogger | undefined;
   signal: AbortSignal | undefined;
   redactor: Redactor;
-}
-
-/** What the client knows about a response it returned; read by unwrap() and the paginator. */
-export interface ResponseMeta {
-  op: OperationRef;
-  url: string;
-  retries: number;
-  requestId?: string;
-  bodyExcerpt?: string;
-  /** The call's URL before any app middleware changed it (the paginator's loop guard knows pages by it too). */
-  requestedUrl?: string;
-}
-
-const responseMeta = new WeakMap<Response, ResponseMeta>();
-/** Absolute URLs (next-page links) that replace the URL openapi-fetch built, keyed by the call's params object. */
-const urlOverrides = new WeakMap<object, string>();
-
-export function metaOf(response: Response): ResponseMeta | undefined {
-  return responseMeta.get(response);
-}
-
-/** The meta of each call's final response, by the call's `options`: an app's onResponse may hand back another Response. */
-const callMeta = new WeakMap<object, ResponseMeta>();
-/** Each call's URL as the outermost middleware saw it, by the call's `options`. */
-const requestedUrls = new WeakMap<object, string>();
-/** Each call's request as openapi-fetch made it (its signal follows the caller's), by the call's `options`. */
-const originalRequests = new WeakMap<object, Request>();
-
-/**
- * The outermost middleware. Its onRequest puts a page's next link (see overrideUrl) on the request before any app
- * middleware sees it: applied by the innermost transport, an app's onRequest saw the path without its query on every
- * page after the first, and what it changed in the URL was dropped. Its onResponse makes the Response a call returns
- * carry the meta of the one the transport returned, even when an app middleware replaced it
- * (`new Response(response.body, response)`). Without it the paginator lost the page's URL (relative links went to
- * baseUrl, the loop guard saw nothing) and errors lost their body excerpt and request id.
- */
-export const keepResponseMeta: Middleware = {
-  onRequest({ request, params, options }) {
-    originalRequests.set(options, request);
-    const url = urlOverrides.get(params);
-    requestedUrls.set(options, url ?? request.url);
-    // Pages are GETs: the request has no body to carry over.
-    return url === undefined ? undefined : new Request(url, request);
-  },
-  onResponse({ response, options }) {
-    const meta = callMeta.get(options);
-    if (meta && !responseMeta.has(response)) responseMeta.set(response, meta);
-    const own = responseMeta.get(response);
-    if (own) own.requestedUrl = requestedUrls.get(options);
-    return undefined;
-  },
-};
-
-/** Makes the call that passes this exact params object go to `url` instead (same operation, same middleware). */
-export function overrideUrl(params: object, url: string): void {
-  urlOverrides.set(params, url);
 }
 
 interface Attempt {
@@ -314,7 +259,7 @@ export function createTransport(settings: TransportSettings): Middleware {
       meta.bodyExcerpt = verdict.bodyExcerpt;
       log(state, verdict.status, kindForStatus(verdict.status));
     } else log(state, verdict.response.status, undefined);
-    responseMeta.set(verdict.response, meta);
+    setMeta(verdict.response, meta);
     return verdict.response;
   }
 
@@ -361,7 +306,7 @@ export function createTransport(settings: TransportSettings): Middleware {
 
   return {
     async onRequest({ request, schemaPath, options, id }) {
-      const original = originalRequests.get(options) ?? request;
+      const original = originalRequestOf(options) ?? request;
       const op = findOperation(request.method, schemaPath);
       const url = new URL(request.url);
       const headers = new Headers(request.headers);
@@ -397,7 +342,7 @@ export function createTransport(settings: TransportSettings): Middleware {
     onResponse({ response, options, id }) {
       // openapi-fetch also runs onResponse on the Response our onError returned: it is final already. A response an
       // app's onRequest returned (a cache, a stub) never reached the network, so there is nothing to settle.
-      if (responseMeta.has(response) || !states.get(options)?.has(id)) return undefined;
+      if (metaOf(response) || !states.get(options)?.has(id)) return undefined;
       conceal(states.get(options)!.get(id)!);
       return settle(options, id, { response }).then((final) => remember(options, final));
     },
@@ -436,8 +381,8 @@ function conceal(state: RequestState): void {
 }
 
 function remember(options: object, response: Response): Response {
-  const meta = responseMeta.get(response);
-  if (meta) callMeta.set(options, meta);
+  const meta = metaOf(response);
+  if (meta) rememberCallMeta(options, meta);
   return response;
 }
 
