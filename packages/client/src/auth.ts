@@ -12,6 +12,9 @@ export interface Credentials {
 /** Headers that carry a credential in some security scheme of the spec. */
 export const CREDENTIAL_HEADERS: readonly string[] = Object.values(securitySchemes).filter((s) => s.in === 'header').map((s) => s.parameterName);
 
+/** Query parameters that carry a credential in some security scheme of the spec. */
+export const CREDENTIAL_QUERY_PARAMS: readonly string[] = Object.values(securitySchemes).filter((s) => s.in === 'query').map((s) => s.parameterName);
+
 const IDEMPOTENT_METHODS = new Set(['GET', 'HEAD', 'OPTIONS', 'PUT', 'DELETE', 'TRACE']);
 
 /** Resolved operation of a request: the catalog entry when the method + path template is in the spec. */

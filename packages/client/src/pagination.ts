@@ -4,7 +4,8 @@
 // before or too many pages stop the loop with an error instead of spinning forever.
 import type { Client } from 'openapi-fetch';
 import type { components, paths } from '../../../generated/openapi.js';
-import { resources, securitySchemes } from '../../../generated/catalog.js';
+import { resources } from '../../../generated/catalog.js';
+import { CREDENTIAL_QUERY_PARAMS } from './auth.js';
 import { SnapEngageError } from './errors.js';
 import { metaOf, overrideUrl } from './call-meta.js';
 import { errorForResponse, formatMessage } from './transport.js';
@@ -79,34 +80,32 @@ function catalogPaging(path: string): { nextUrlPath: string | null; maxPages: nu
   return { nextUrlPath: paginator.nextUrlPath, maxPages: paginator.maxPages ?? DEFAULT_MAX_PAGES };
 }
 
-/** Query parameters that carry a credential (from the spec's security schemes): not part of a page's identity. */
-const CREDENTIAL_QUERY_PARAMS = Object.values(securitySchemes).filter((s) => s.in === 'query').map((s) => s.parameterName);
+/** The URL without its credential query parameters (they are not part of a page); undefined when it does not parse. */
+function withoutCredentials(url: string): URL | undefined {
+  try {
+    const parsed = new URL(url);
+    for (const name of CREDENTIAL_QUERY_PARAMS) parsed.searchParams.delete(name);
+    return parsed;
+  } catch {
+    return undefined;
+  }
+}
 
 /**
  * A page's identity for loop detection: the URL without fragment (never sent) or credentials, query parameters
  * sorted (their order does not make another page).
  */
 function pageKey(url: string): string {
-  try {
-    const parsed = new URL(url);
-    parsed.hash = '';
-    for (const name of CREDENTIAL_QUERY_PARAMS) parsed.searchParams.delete(name);
-    parsed.searchParams.sort();
-    return parsed.toString();
-  } catch {
-    return url;
-  }
+  const parsed = withoutCredentials(url);
+  if (!parsed) return url;
+  parsed.hash = '';
+  parsed.searchParams.sort();
+  return parsed.toString();
 }
 
 /** The page's URL as a base for a relative next link: the logged URL without its (masked) credential parameters. */
 function pageBase(loggedUrl: string, fallback: string): string {
-  try {
-    const parsed = new URL(loggedUrl);
-    for (const name of CREDENTIAL_QUERY_PARAMS) parsed.searchParams.delete(name);
-    return parsed.toString();
-  } catch {
-    return fallback;
-  }
+  return withoutCredentials(loggedUrl)?.toString() ?? fallback;
 }
 
 function pagingError(operation: string, url: string, detail: string): SnapEngageError {

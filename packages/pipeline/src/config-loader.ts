@@ -51,8 +51,8 @@ export async function loadPipelineConfig(configFlag: string | undefined, env: En
   const config = pickConfig(module);
   if (!config) {
     const exported = exportedObject(module);
-    const keys = exported ? Object.keys(exported) : [];
     if (exported) {
+      const keys = Object.keys(exported);
       throw new ConfigError(`${file}: the exported config has no \`resources\` object${keys.length ? ` (its keys: ${keys.join(', ')})` : ''}; e.g. \`definePipeline({ resources: { logs: true } })\``);
     }
     throw new ConfigError(`${file} must export a pipeline config: \`export default definePipeline({ resources: { logs: true } })\` (or \`export const pipeline = …\`)`);
@@ -60,16 +60,19 @@ export async function loadPipelineConfig(configFlag: string | undefined, env: En
   return { config, file };
 }
 
+/** What a config module may export as its config, in order of preference. */
+function exportedCandidates(module: Record<string, unknown>): unknown[] {
+  // tsImport of a CommonJS-transpiled module can nest the default export one level deeper.
+  return [module.default, (module.default as Record<string, unknown> | undefined)?.default, module.pipeline];
+}
+
 /** The object the module exports as its config, whatever it holds. */
 function exportedObject(module: Record<string, unknown>): Record<string, unknown> | undefined {
-  const candidates = [module.default, (module.default as Record<string, unknown> | undefined)?.default, module.pipeline];
-  return candidates.find((c): c is Record<string, unknown> => typeof c === 'object' && c !== null && !('default' in c && Object.keys(c).length === 1));
+  return exportedCandidates(module).find((c): c is Record<string, unknown> => typeof c === 'object' && c !== null && !('default' in c && Object.keys(c).length === 1));
 }
 
 function pickConfig(module: Record<string, unknown>): PipelineConfig | undefined {
-  // tsImport of a CommonJS-transpiled module can nest the default export one level deeper.
-  const candidates = [module.default, (module.default as Record<string, unknown> | undefined)?.default, module.pipeline];
-  return candidates.find((c): c is PipelineConfig => typeof c === 'object' && c !== null && typeof (c as PipelineConfig).resources === 'object');
+  return exportedCandidates(module).find((c): c is PipelineConfig => typeof c === 'object' && c !== null && typeof (c as PipelineConfig).resources === 'object');
 }
 
 /**

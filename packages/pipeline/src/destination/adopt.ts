@@ -9,6 +9,7 @@ import type { DuckDBConnection } from '../duckdb.js';
 import { quoteIdent, quoteLiteral } from '../normalize/naming.js';
 import { rootRowId, type TableState } from '../normalize/normalizer.js';
 import { ELEMENT_NODE_KEY, nodeKeyPath, type ColumnDef } from '../normalize/schema.js';
+import { childRowIdSql } from './staged-sql.js';
 import { countRows } from './unchanged.js';
 
 /** `_pipeline_loads.row_ids` of a load: the key fields its root ids derive from, or 'load' (unique per load). */
@@ -171,7 +172,7 @@ export async function adoptRowsOfOtherLoads(ctx: AdoptionContext): Promise<numbe
 /**
  * The new ids of the rows of child table `target` of the records in `temp."_adopt_keep"`, as SQL over `from` (the table
  * as `t`): the root's new id, the parent's (the root's, or from `parentMap`, the parent table's old and new row ids)
- * and the row's own, as staged-sql.ts computes it for a merge. A row whose parent is not in the map (none should be)
+ * and the row's own, as a merge computes it (childRowIdSql). A row whose parent is not in the map (none should be)
  * keeps its parent.
  */
 function childIds(target: string, t: TableState, parentMap: string | undefined): { from: string; _row_id: string; _parent_id: string; _root_id: string } {
@@ -183,7 +184,7 @@ function childIds(target: string, t: TableState, parentMap: string | undefined):
   }
   return {
     from,
-    _row_id: `md5(${parent} || '|' || ${quoteLiteral(t.lineage)} || '|' || CAST(t._list_idx AS VARCHAR))`,
+    _row_id: childRowIdSql(t, parent, 't._list_idx'),
     _parent_id: parent,
     _root_id: 'k.new_id',
   };

@@ -34,6 +34,14 @@ export function rootKeyColumn(t: TableState): string {
   return t.isRoot ? '_row_id' : '_root_id';
 }
 
+/**
+ * `_row_id` of a child row in SQL, from SQL expressions of its parent's id and its list index: the same formula as
+ * childRowId() in the normalizer (which computes it only when a grandchild needs it). Keep them identical.
+ */
+export function childRowIdSql(t: TableState, parentId: string, listIdx: string): string {
+  return `md5(${parentId} || '|' || ${quoteLiteral(t.lineage)} || '|' || CAST(${listIdx} AS VARCHAR))`;
+}
+
 /** read_json over a staging file, with the keys to read and their types. */
 export function readJson(file: TableStagingFile, columns: ReadonlyArray<readonly [string, string]>): string {
   const spec = columns.map(([name, type]) => `${quoteLiteral(name)}: ${quoteLiteral(type)}`).join(', ');
@@ -77,8 +85,7 @@ export function stagedSelect(t: TableState, kind: StagedKind, file: TableStaging
     return select([...data, ['_row_id', 's."#id"'], ['_load_id', load]], source(readJson(file, rowLineColumns(t)), '#id', ex));
   }
   const parentId = t.depth === 1 ? 's."#r"' : 's."#p"';
-  // Same formula as childRowId() in the normalizer (which computes it only when a grandchild needs it).
-  const rowId = `md5(${parentId} || '|' || ${quoteLiteral(t.lineage)} || '|' || CAST(s."#i" AS VARCHAR))`;
+  const rowId = childRowIdSql(t, parentId, 's."#i"');
   return select(
     [...data, ['_row_id', rowId], ['_parent_id', parentId], ['_root_id', 's."#r"'], ['_list_idx', 's."#i"'], ['_load_id', load]],
     source(readJson(file, rowLineColumns(t)), '#r', ex),
@@ -95,7 +102,7 @@ function listSelect(t: TableState, file: TableStagingFile, loadId: string, ex: E
   // Items of a list with no usable column yet are all `{}` or null: a placeholder field keeps the type valid.
   const struct = fields.map(({ key, column }) => `${quoteIdent(key)} ${DUCKDB_TYPES[column.type]}`).join(', ') || '"__none" VARCHAR';
   const lines = readJson(file, [['#r', 'VARCHAR'], ['#s', 'BIGINT'], ['l', `STRUCT(${struct})[]`]]);
-  const rowId = `md5(u."#r" || '|' || ${quoteLiteral(t.lineage)} || '|' || CAST(u.i - 1 AS VARCHAR))`;
+  const rowId = childRowIdSql(t, 'u."#r"', 'u.i - 1');
   return select(
     [
       ...fields.map(({ key, column }): [string, string] => [column.name, `u.item.${quoteIdent(key)}`]),

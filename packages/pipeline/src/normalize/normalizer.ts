@@ -107,7 +107,7 @@ interface RowIdentity {
   idx: number;
 }
 
-/** `_row_id` of a child row. The loader computes the same hash in SQL (see childRowIdSql), keep them identical. */
+/** `_row_id` of a child row. The loader computes the same hash in SQL (destination/staged-sql.ts childRowIdSql), keep them identical. */
 export function childRowId(parentId: string, lineage: string, idx: number): string {
   return md5(`${parentId}|${lineage}|${idx}`);
 }
