@@ -19,6 +19,11 @@ export interface LoadNotes {
   keylessRecords?: Readonly<Record<string, number>>;
   /** Records loaded before by append or replace (or merged on another key) that a merge took over. */
   adoptedRecords?: Readonly<Record<string, number>>;
+  /**
+   * Resources whose earlier append/replace rows a merge could not take over, with the primary-key field that held
+   * objects (a takeover cannot rebuild them from their columns; see NORMALIZATION.md).
+   */
+  notTakenOver?: Readonly<Record<string, string>>;
 }
 
 export class LoadInfo {
@@ -87,6 +92,9 @@ export class LoadInfo {
     if (adopted.length > 0) {
       const list = adopted.map(([name, n]) => `${name} ${n}`).join(', ');
       lines.push(`Taken over by merge from earlier append/replace loads (one row per key, the newest): ${list}`);
+    }
+    for (const [name, field] of Object.entries(this.notes.notTakenOver ?? {})) {
+      lines.push(`Not taken over by merge: the rows of earlier append/replace loads of ${name} stay beside the merged ones, since its primary-key field ${field} holds objects. Merge on a field with scalar values, or drop ${name}'s tables to reload it`);
     }
     for (const d of this.notes.droppedTables ?? []) {
       const what = [...d.tables, ...d.columns].join(', ');

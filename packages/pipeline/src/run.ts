@@ -171,6 +171,7 @@ export async function runPipeline(config: PipelineConfig, options: RunOptions = 
     const unchangedRecords: Record<string, number> = {};
     const keylessRecords: Record<string, number> = {};
     const adoptedRecords: Record<string, number> = {};
+    const notTakenOver: Record<string, string> = {};
     for (const p of [...plan.resources].reverse().filter((r) => r.load)) {
       const state = stateToCommit(p, plan.resources, storedState, newState);
       const result = await commitWriter(writers.get(p.name)!, state, plan.destination.path);
@@ -180,6 +181,7 @@ export async function runPipeline(config: PipelineConfig, options: RunOptions = 
       if (result.unchangedRecords > 0) unchangedRecords[p.name] = result.unchangedRecords;
       if (result.keylessRecords > 0) keylessRecords[p.name] = result.keylessRecords;
       if (result.adoptedRecords > 0) adoptedRecords[p.name] = result.adoptedRecords;
+      if (result.notTakenOverKeyField !== undefined) notTakenOver[p.name] = result.notTakenOverKeyField;
     }
     options.progress?.(snapshot(true));
     return new LoadInfo(
@@ -193,7 +195,7 @@ export async function runPipeline(config: PipelineConfig, options: RunOptions = 
       unchangedRecords,
       [...stats.values()],
       options.limitPages,
-      { droppedTables: destination.droppedTables, keylessRecords, adoptedRecords },
+      { droppedTables: destination.droppedTables, keylessRecords, adoptedRecords, notTakenOver },
     );
   } catch (error) {
     failed = true;

@@ -243,6 +243,41 @@ describe('a merge after other loads', () => {
     expect(await query('SELECT id, n FROM ds.things ORDER BY n')).toEqual([{ id: 'd', n: 7 }, { id: 'c', n: '9007199254740992' }]);
   });
 
+  it('leaves rows keyed by flattened objects as they are, and says so on every merge', async () => {
+    // The id of an object key hashes the object as it arrived; flattened into columns (or a child table, for a list
+    // of objects) it cannot be given back, so the rows stay and their loads are not marked taken over.
+    await load([{ id: 'a', ref: { org: 'o', n: 1 }, count: 1 }, { id: 'b', ref: { org: 'o', n: 2 }, count: 1 }], 'append', ['ref']);
+    const first = await load([{ id: 'a', ref: { org: 'o', n: 1 }, count: 2 }], 'merge', ['ref']);
+    expect(first.adoptedRecords).toBe(0);
+    expect(first.notTakenOverKeyField).toBe('ref');
+    const second = await load([{ id: 'a', ref: { org: 'o', n: 1 }, count: 2 }], 'merge', ['ref']);
+    expect(second.notTakenOverKeyField).toBe('ref');
+    expect(second.unchangedRecords).toBe(1);
+    expect(await query('SELECT ref__n AS n, count FROM ds.things ORDER BY n, count')).toEqual([
+      { n: 1, count: 1 }, { n: 1, count: 2 }, { n: 2, count: 1 },
+    ]);
+    await load([{ id: 'x', list: [{ k: [{ v: 1 }] }] }], 'append', ['list']);
+    expect((await load([{ id: 'y', list: [{ k: [{ v: 1 }] }] }], 'merge', ['list'])).notTakenOverKeyField).toBe('list');
+  });
+
+  it('takes over rows keyed by objects that a declared scalar column sent to its JSON variant', async () => {
+    await load([{ id: { org: 'o', n: 1 }, count: 1 }, { id: { org: 'o', n: 2 }, count: 1 }], 'append');
+    const merged = await load([{ id: { org: 'o', n: 1 }, count: 2 }], 'merge');
+    expect(merged.adoptedRecords).toBe(2);
+    expect(merged.notTakenOverKeyField).toBeUndefined();
+    expect(await query('SELECT id__v_json AS id, count FROM ds.things ORDER BY id')).toEqual([
+      { id: { org: 'o', n: 1 }, count: 2 }, { id: { org: 'o', n: 2 }, count: 1 },
+    ]);
+  });
+
+  it('gives a key with half a surrogate pair the id a merge gives it, as stored (U+FFFD)', async () => {
+    await load([{ id: 'a\ud83d', count: 1 }], 'append');
+    expect((await load([{ id: 'b', count: 1 }], 'merge')).adoptedRecords).toBe(1);
+    const again = await load([{ id: 'a\ud83d', count: 1 }], 'merge');
+    expect(again.unchangedRecords).toBe(1);
+    expect(await query('SELECT id, count FROM ds.things ORDER BY id')).toEqual([{ id: 'a\ufffd', count: 1 }, { id: 'b', count: 1 }]);
+  });
+
   it('takes over rows whose key value went to a variant column', async () => {
     // `code` is a BIGINT column; 'x' is in code__v_text. Such rows were left with their per-load id, beside the merged copy.
     await load([{ id: 'a', code: 1 }, { id: 'b', code: 'x' }], 'append', ['code']);

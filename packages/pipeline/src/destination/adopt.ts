@@ -45,8 +45,15 @@ const UPDATE_CELLS = 100_000;
 
 const TEMP_TABLES = ['_other_loads', '_adopt', '_adopt_drop', '_adopt_keep', '_adopt_moved'];
 
-/** Adopts the rows of the resource's loads whose root ids were not made from this key; the number of records kept. */
-export async function adoptRowsOfOtherLoads(ctx: AdoptionContext): Promise<number> {
+/** What a takeover did: the records it kept, or why it could not take the rows over. */
+export interface AdoptionResult {
+  kept: number;
+  /** Set when the rows were left as they were: the key field whose values cannot be read back from their columns. */
+  objectKeyField?: string;
+}
+
+/** Adopts the rows of the resource's loads whose root ids were not made from this key. */
+export async function adoptRowsOfOtherLoads(ctx: AdoptionContext): Promise<AdoptionResult> {
   const { conn, resource, tables } = ctx;
   const schema = quoteIdent(ctx.dataset);
   const loads = `${schema}."_pipeline_loads"`;
@@ -55,7 +62,7 @@ export async function adoptRowsOfOtherLoads(ctx: AdoptionContext): Promise<numbe
     `SELECT load_id FROM ${loads} WHERE resource = $1 AND status = 'loaded' AND row_ids IS NOT NULL AND row_ids <> $2`,
     [resource, keyed],
   )).getRowObjectsJS().map((r) => String(r.load_id));
-  if (others.length === 0) return 0;
+  if (others.length === 0) return { kept: 0 };
   const markAdopted = () => conn.run(
     `UPDATE ${loads} SET row_ids = $1 WHERE resource = $2 AND load_id IN (SELECT load_id FROM temp."_other_loads")`,
     [keyed, resource],
@@ -67,10 +74,16 @@ export async function adoptRowsOfOtherLoads(ctx: AdoptionContext): Promise<numbe
     const root = tables[0]!;
     // Each key field's columns: its own and its variant columns (where a value its column did not accept went).
     const keyColumns = ctx.primaryKey.map((field) => root.def.columns.filter((c) => c.nodeKey !== ELEMENT_NODE_KEY && samePath(nodeKeyPath(c.nodeKey), [field])));
+    // A key field whose values were objects (flattened into columns, or lists of objects in a child table): the id a
+    // merge gives such a record hashes the object as it arrived, which its columns cannot give back (key order, null
+    // against absent). Its loads stay unmarked, so every later merge says so again, rather than being marked taken
+    // over with nothing moved.
+    const objectKeyField = root.isNew ? undefined : ctx.primaryKey.find((field, i) => keyColumns[i]!.length === 0 && heldBelow(field, tables));
+    if (objectKeyField !== undefined) return { kept: 0, objectKeyField };
     // A new root table holds no rows; a key field without a column never had a value: nothing to adopt.
     if (root.isNew || keyColumns.some((columns) => columns.length === 0)) {
       await markAdopted();
-      return 0;
+      return { kept: 0 };
     }
     const target = (t: TableState) => `${schema}.${quoteIdent(t.def.name)}`;
     const hasKey = keyColumns.map((columns) => `(${columns.map((c) => `${quoteIdent(c.name)} IS NOT NULL`).join(' OR ')})`);
@@ -107,7 +120,7 @@ export async function adoptRowsOfOtherLoads(ctx: AdoptionContext): Promise<numbe
     appender.closeSync();
     if (total === 0) {
       await markAdopted();
-      return 0;
+      return { kept: 0 };
     }
     // Per key, the row of the newest load wins: adopted rows and rows a merge already wrote under that key compete
     // alike. Copies from one load (an append that read a record twice) cannot be ordered: rows are inserted in
@@ -161,7 +174,7 @@ export async function adoptRowsOfOtherLoads(ctx: AdoptionContext): Promise<numbe
       } else await moveRows(conn, target(t), t, parentMap);
     }
     await markAdopted();
-    return kept;
+    return { kept };
   } finally {
     // After a failed statement the transaction is aborted and every statement fails: the ROLLBACK that follows drops
     // these tables anyway, and the error to report is the first one, not this.
@@ -240,6 +253,13 @@ function keyValue(columns: readonly ColumnDef[], row: Record<string, unknown>): 
 function numbersOf(value: unknown): unknown {
   if (typeof value === 'bigint') return Number(value);
   return Array.isArray(value) ? value.map(numbersOf) : value;
+}
+
+/** True when the root's columns or child tables hold values below `field` (it held objects or lists of objects). */
+function heldBelow(field: string, tables: readonly TableState[]): boolean {
+  const root = tables[0]!;
+  const below = (nodeKey: string | null) => nodeKey !== null && nodeKey !== ELEMENT_NODE_KEY && nodeKeyPath(nodeKey)[0] === field;
+  return root.def.columns.some((c) => below(c.nodeKey)) || tables.some((t) => t.def.parent === root.def.name && below(t.def.nodeKey));
 }
 
 function samePath(a: readonly string[], b: readonly string[]): boolean {

@@ -10,7 +10,7 @@ import { quoteIdent } from '../normalize/naming.js';
 import { ResourceNormalizer, type StagedKind, type TableState } from '../normalize/normalizer.js';
 import { CHILD_SYSTEM_COLUMNS, ROOT_SYSTEM_COLUMNS, cloneTableDef, type TableDef } from '../normalize/schema.js';
 import { DUCKDB_TYPES } from '../normalize/types.js';
-import { adoptRowsOfOtherLoads, rowIdsOf, type AdoptionLimits } from './adopt.js';
+import { adoptRowsOfOtherLoads, rowIdsOf, type AdoptionLimits, type AdoptionResult } from './adopt.js';
 import { DestinationError, toDestinationError } from './errors.js';
 import type { Mutex } from './mutex.js';
 import { ROOT_STAGING_KEYS, readJson, rootKeyColumn, stagedSelect, type Exclusions, type StagedSelect } from './staged-sql.js';
@@ -56,6 +56,8 @@ export interface CommitResult {
   keylessRecords: number;
   /** Stored records of append/replace loads (or of a merge on another key) that this merge took over (adopt.ts). */
   adoptedRecords: number;
+  /** Set when a takeover was due but left the rows as they were: the primary-key field that held objects (adopt.ts). */
+  notTakenOverKeyField?: string;
 }
 
 export interface ResourceWriter {
@@ -230,14 +232,14 @@ export class DuckDBResourceWriter implements ResourceWriter {
       await this.insertRegistryRows('_pipeline_tables', registered.tables);
       await this.insertRegistryRows('_pipeline_columns', registered.columns);
       this.reportStep('schema', started);
-      let adopted = 0;
+      let adoption: AdoptionResult = { kept: 0 };
       if (this.merges) {
         started = performance.now();
-        adopted = await adoptRowsOfOtherLoads({
+        adoption = await adoptRowsOfOtherLoads({
           conn, dataset: this.ctx.dataset, resource, primaryKey: this.opts.primaryKey, tables,
           ...this.opts.adoption,
         });
-        if (adopted > 0) this.reportStep('adopt', started, { rows: adopted });
+        if (adoption.kept > 0) this.reportStep('adopt', started, { rows: adoption.kept });
       }
       const { rowCounts, unchanged } = await this.loadRows(tables);
       started = performance.now();
@@ -245,7 +247,10 @@ export class DuckDBResourceWriter implements ResourceWriter {
       await this.writeLoadRow(rowCounts);
       await conn.run('COMMIT');
       this.reportStep('commit', started);
-      return { rowCounts, unchangedRecords: unchanged, keylessRecords: this.normalizer.keylessRecords, adoptedRecords: adopted };
+      return {
+        rowCounts, unchangedRecords: unchanged, keylessRecords: this.normalizer.keylessRecords,
+        adoptedRecords: adoption.kept, notTakenOverKeyField: adoption.objectKeyField,
+      };
     } catch (error) {
       await conn.run('ROLLBACK').catch(() => undefined);
       throw toDestinationError(error, `committing ${resource}`, this.ctx.dbPath);

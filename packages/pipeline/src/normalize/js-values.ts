@@ -36,9 +36,12 @@ export function stringifyJson(value: unknown): string {
 }
 
 /**
- * JSON.stringify replacer for ids made of values: a BigInt (a map step may return one) as it is stored, so `5n` and
- * `5` give the same id, as they give the same row.
+ * JSON.stringify replacer for ids made of values, giving each value as it is stored: a BigInt (a map step may return
+ * one) as its number, so `5n` and `5` give the same id, as they give the same row; a text with half a surrogate pair
+ * with U+FFFD in its place (DuckDB's text is UTF-8), so a record whose key is read back from its columns (a merge
+ * taking over appended rows) gets the id a merge gives it.
  */
 export function asStored(_key: string, value: unknown): unknown {
+  if (typeof value === 'string') return value.isWellFormed() ? value : value.toWellFormed();
   return typeof value === 'bigint' ? normalizeJsValue(value) : value;
 }
