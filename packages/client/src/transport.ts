@@ -377,7 +377,19 @@ function conceal(state: RequestState): void {
     if (own === null) sent.headers.delete(name);
     else sent.headers.set(name, own);
   }
-  if (sent.url !== state.redactedUrl) Object.defineProperty(sent, 'url', { value: state.redactedUrl, enumerable: true, configurable: true });
+  if (sent.url !== state.redactedUrl) redactUrlOf(sent, state.redactedUrl);
+}
+
+/** Makes `request.url` read `url`, and so its clones' (a logging middleware clones to read the body). */
+function redactUrlOf(request: Request, url: string): Request {
+  Object.defineProperty(request, 'url', { value: url, enumerable: true, configurable: true });
+  Object.defineProperty(request, 'clone', {
+    value: function clone(this: Request): Request {
+      return redactUrlOf(Request.prototype.clone.call(this), url);
+    },
+    configurable: true,
+  });
+  return request;
 }
 
 function remember(options: object, response: Response): Response {

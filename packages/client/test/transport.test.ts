@@ -330,7 +330,10 @@ describe('odd responses', () => {
     const server = await serve((req, res) => (req.url.includes('widgetId=down') ? res.socket?.destroy() : sendJson(res, 200, { cases: [] })));
     const { client } = clientFor(server, { maxRetries: 0 });
     const seen: string[] = [];
-    const show = (hook: string, request: Request) => seen.push(`${hook} ${request.url} ${JSON.stringify([...request.headers])}`);
+    const show = (hook: string, request: Request) => {
+      const copy = request.clone();
+      seen.push(`${hook} ${request.url} ${JSON.stringify([...request.headers])} ${copy.url} ${copy.clone().url} ${JSON.stringify([...copy.headers])}`);
+    };
     client.use({
       onRequest: ({ request }) => new Request(request, { headers: { ...Object.fromEntries(request.headers), 'x-app': 'mine' } }),
       onResponse: ({ request }) => void show('onResponse', request),
