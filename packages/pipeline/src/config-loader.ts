@@ -5,7 +5,7 @@ import { resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { resourceNames, resources } from 'snapengage-client';
 import type { PipelineConfig } from './config.js';
-import type { Env } from './env.js';
+import { envValue, whereToSetEnv, type Env } from './env.js';
 import { ConfigError, UsageError } from './errors.js';
 import { resourcesWithEnv } from './plan.js';
 
@@ -84,8 +84,8 @@ export function defaultConfig(env: Env): PipelineConfig {
   if (names.length === 0) {
     // The catalog's first resource is the spec's first loadable operation (the Logs API).
     const first = resources[resourceNames[0] as keyof typeof resources];
-    const needed = first.envVars.filter((v) => v.required).map((v) => `${v.name} (${v.description})`);
-    throw new ConfigError(`No ${DEFAULT_CONFIG_FILE} and no resource has its environment variables set; for ${first.name} set ${needed.join(', ')} (environment or .env)`);
+    const needed = first.envVars.filter((v) => v.required && envValue(env, v.name) === undefined).map((v) => `${v.name} (${v.description})`);
+    throw new ConfigError(`No ${DEFAULT_CONFIG_FILE} and no resource has its environment variables set; for ${first.name} set ${needed.join(', ')}: ${whereToSetEnv(env, needed.length)}`);
   }
   return { resources: Object.fromEntries(names.map((name) => [name, true])) };
 }

@@ -10,15 +10,16 @@ export type Env = Readonly<Record<string, string | undefined>>;
 /** Where an Env from loadEnv came from, for messages about a missing variable. */
 const sources = new WeakMap<Env, { file: string; found: boolean }>();
 
-/** Where to put a missing variable: the .env file loadEnv read, or how to create one. */
-export function whereToSetEnv(env: Env): string {
+/** Where to put missing variables (`count` of them): the .env file loadEnv read, or how to create one. */
+export function whereToSetEnv(env: Env, count = 1): string {
+  const them = count === 1 ? 'it' : 'them';
   const source = sources.get(env);
-  if (!source) return 'set it in the environment or in .env';
-  if (source.found) return `set it in ${source.file} or in the environment`;
+  if (!source) return `set ${them} in the environment or in .env`;
+  if (source.found) return `set ${them} in ${source.file} or in the environment`;
   const example = join(source.file, '..', '.env.example');
   return existsSync(example)
-    ? `there is no ${source.file}: copy ${example} to .env and fill it in (or set it in the environment)`
-    : `there is no ${source.file}: create it with KEY=value lines (or set it in the environment)`;
+    ? `there is no ${source.file}: copy ${example} to .env and fill it in (or set ${them} in the environment)`
+    : `there is no ${source.file}: create it with KEY=value lines (or set ${them} in the environment)`;
 }
 
 /** Reads `<dir>/.env` (absent file = empty) and overlays `processEnv` on top of it. */

@@ -313,7 +313,8 @@ function checkEnv(plans: ResourcePlan[], env: Env): void {
   }
   if (missing.size === 0) return;
   const parts = [...missing].map(([name, m]) => `${name} (needed by ${m.resources.join(', ')}; ${m.description})`);
-  throw new ConfigError(`Missing environment variable ${parts.join('; ')}: ${whereToSetEnv(env)}`);
+  const variables = missing.size === 1 ? 'variable' : 'variables';
+  throw new ConfigError(`Missing environment ${variables} ${parts.join('; ')}: ${whereToSetEnv(env, missing.size)}`);
 }
 
 /**

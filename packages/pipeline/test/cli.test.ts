@@ -222,7 +222,7 @@ describe('snapengage-pipeline CLI', () => {
     const run = await runCli(['run', '--resources', 'logs'], { env: { SNAPENGAGE_API_TOKEN: 'x' }, cwd: tmp.dir });
     expect(run.code).toBe(1);
     expect(oneLine(run.stderr)).toHaveLength(1);
-    expect(run.stderr).toContain('Missing environment variable SNAPENGAGE_ORG_ID (needed by logs; Admin Dashboard → My Account → API Token page)');
+    expect(run.stderr).toContain('Missing environment variables SNAPENGAGE_ORG_ID (needed by logs; Admin Dashboard → My Account → API Token page)');
     const config = await runCli(['run', '--config', 'nope.ts'], { env: {}, cwd: PACKAGE_DIR });
     expect(config.code).toBe(2);
     expect(config.stderr).toContain('--config nope.ts: file not found');

@@ -88,17 +88,20 @@ describe('planPipeline', () => {
     expect(Object.keys(defaultConfig(env).resources)).toEqual(['logs']);
     expect(Object.keys(defaultConfig({ ...env, SNAPENGAGE_API_KEY: 'k' }).resources)).toEqual(['logs', 'chat_availability']);
     expect(() => defaultConfig({})).toThrow(/for logs set SNAPENGAGE_API_TOKEN/);
+    // Only what is missing, and where to put it.
+    expect(() => defaultConfig({ SNAPENGAGE_ORG_ID: 'o' })).toThrow(/for logs set SNAPENGAGE_API_TOKEN \(.*\), SNAPENGAGE_WIDGET_ID \(.*\): set them in the environment or in \.env$/);
+    expect(() => defaultConfig({ SNAPENGAGE_ORG_ID: 'o' })).not.toThrow(/SNAPENGAGE_ORG_ID/);
   });
 
   it('says where to put a missing env var: the .env it read, or how to create one', () => {
     const tmp = tempDir();
     try {
       const plan = (env: ReturnType<typeof loadEnv>) => () => planPipeline({ resources: { logs: true } }, env);
-      expect(plan(loadEnv(tmp.dir, {}))).toThrow(`: there is no ${tmp.dir}/.env: create it with KEY=value lines (or set it in the environment)`);
+      expect(plan(loadEnv(tmp.dir, {}))).toThrow(`: there is no ${tmp.dir}/.env: create it with KEY=value lines (or set them in the environment)`);
       writeFileSync(`${tmp.dir}/.env.example`, 'SNAPENGAGE_API_TOKEN=\n');
-      expect(plan(loadEnv(tmp.dir, {}))).toThrow(`: there is no ${tmp.dir}/.env: copy ${tmp.dir}/.env.example to .env and fill it in (or set it in the environment)`);
+      expect(plan(loadEnv(tmp.dir, {}))).toThrow(`: there is no ${tmp.dir}/.env: copy ${tmp.dir}/.env.example to .env and fill it in (or set them in the environment)`);
       writeFileSync(`${tmp.dir}/.env`, 'SNAPENGAGE_API_TOKEN=t\n');
-      expect(plan(loadEnv(tmp.dir, {}))).toThrow(/Missing environment variable SNAPENGAGE_ORG_ID .*: set it in .*\/\.env or in the environment$/);
+      expect(plan(loadEnv(tmp.dir, {}))).toThrow(/Missing environment variables SNAPENGAGE_ORG_ID .*: set them in .*\/\.env or in the environment$/);
     } finally {
       tmp.cleanup();
     }
@@ -111,7 +114,7 @@ describe('planPipeline', () => {
       const path = `${tmp.dir}/never.duckdb`;
       await expect(
         runPipeline({ resources: { logs: true } }, { env: { SNAPENGAGE_API_TOKEN: 't' }, destination: { path }, fetch: async () => (requests++, new Response('{}')) }),
-      ).rejects.toThrow(/Missing environment variable SNAPENGAGE_ORG_ID/);
+      ).rejects.toThrow(/Missing environment variables SNAPENGAGE_ORG_ID/);
       expect(requests).toBe(0);
       expect(existsSync(path)).toBe(false);
     } finally {
