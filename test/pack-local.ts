@@ -40,4 +40,8 @@ export function packLocal(options: PackOptions = {}): string[] {
 if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) {
   const files = packLocal();
   console.log(`Packed ${files.length} packages into ${packsDir}:\n  ${files.join('\n  ')}`);
+  // The tarballs keep their names from build to build, so a project's lockfile still matches them and `npm install`
+  // keeps the copies it installed before.
+  const toolkit = files.filter((f) => /^snapengage-(client|pipeline|sandbox)-/.test(f)).map((f) => join(packsDir, f));
+  console.log(`A project scaffolded with --packages before keeps its installed copies; to take this build, run there:\n  npm install ${toolkit.join(' ')}`);
 }
