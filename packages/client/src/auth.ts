@@ -55,8 +55,21 @@ export function applyCredentials(op: OperationRef, credentials: Credentials, hea
           `or pass { ${scheme.option} } to createSnapEngageClient. How to get it: ${scheme.howToGet}`,
       });
     }
-    if (scheme.in === 'header') headers.set(scheme.parameterName, value);
-    else url.searchParams.set(scheme.parameterName, value);
+    if (scheme.in === 'header') {
+      try {
+        headers.set(scheme.parameterName, value);
+      } catch {
+        // Headers.set's TypeError quotes the whole value: it is dropped, never wrapped as a cause.
+        throw new SnapEngageError({
+          kind: 'config',
+          operation: op.label,
+          url: redactedUrl,
+          message:
+            `${op.label}: the ${scheme.option} credential (${scheme.env}) cannot be sent in the ${scheme.parameterName} header: ` +
+            'it contains a character no header can carry (a line break, a NUL, or one beyond Latin-1); copy it again, on one line',
+        });
+      }
+    } else url.searchParams.set(scheme.parameterName, value);
   }
 }
 

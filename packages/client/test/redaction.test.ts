@@ -87,3 +87,36 @@ it('keeps every credential out of errors, logs and warnings', async () => {
   // The hostile bodies really did carry the secrets, so the check above is not vacuous.
   expect(errors[4]?.bodyExcerpt).toContain('***');
 });
+
+it('a credential no HTTP header can carry is a config error that does not quote it, and nothing is sent', async () => {
+  // The sandbox's real credentials with a line break inside (a multi-line quoted .env value): Headers.set refuses the
+  // value with a TypeError that quotes it whole.
+  const { apiToken, apiKey, orgId, widgetIds } = sandbox.credentials;
+  const widgetId = widgetIds[0] as string;
+  const sent: string[] = [];
+  const lines: string[] = [];
+  const client = createSnapEngageClient({
+    baseUrl: sandbox.url,
+    apiToken: `${apiToken}\nsecond-line`,
+    apiKey: `${apiKey}\0`,
+    maxRetries: 0,
+    logger: { request: (e) => lines.push(JSON.stringify(e)), warn: (m) => lines.push(m) },
+    fetch: (request) => {
+      sent.push(request.url);
+      return fetch(request);
+    },
+  });
+  const errors = [
+    await failure(() => client.GET('/api/v2/{orgId}/logs', { params: { path: { orgId }, query: { widgetId, start: '2024-01-01', end: '2024-01-02' } } })),
+    await failure(() => client.GET('/api/v1/chat/{widgetId}', { params: { path: { widgetId } } })),
+  ];
+  expect(errors.map((e) => e.kind)).toEqual(['config', 'config']);
+  expect(errors[0]?.message).toContain('SNAPENGAGE_API_TOKEN');
+  expect(errors[1]?.message).toContain('SNAPENGAGE_API_KEY');
+  expect(sent).toEqual([]);
+  const outputs = [...lines, ...errors.flatMap((e) => [e.message, String(e.stack), JSON.stringify(e), inspect(e, { depth: 10, showHidden: true })])];
+  for (const output of outputs) {
+    expect(output).not.toContain(apiToken);
+    expect(output).not.toContain(apiKey);
+  }
+});
