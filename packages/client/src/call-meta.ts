@@ -11,6 +11,8 @@ export interface ResponseMeta {
   retries: number;
   requestId?: string;
   bodyExcerpt?: string;
+  /** The error status's reason phrase, redacted. */
+  statusText?: string;
   /** The call's URL before any app middleware changed it (the paginator's loop guard knows pages by it too). */
   requestedUrl?: string;
 }

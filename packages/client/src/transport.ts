@@ -157,7 +157,8 @@ export function createTransport(settings: TransportSettings): Middleware {
         detail: `the server redirected (HTTP ${status}) to ${target}; redirects are not followed so credentials stay on the configured host: set baseUrl to the final origin`,
       };
     }
-    const requestId = response.headers.get('x-request-id') ?? undefined;
+    // Header text is the server's, like its body: it may echo a credential back.
+    const requestId = redactor.text(response.headers.get('x-request-id') ?? '') || undefined;
     if (response.ok && state.parseAs === 'stream') return { type: 'success', response, requestId };
     let bytes: Uint8Array;
     try {
@@ -197,7 +198,7 @@ export function createTransport(settings: TransportSettings): Middleware {
             // A cut body is usually transient (a dropped connection behind a proxy); an HTML page is not, but
             // retrying it costs only a few requests.
             retryable: state.op.idempotent,
-            detail: `HTTP ${status} with a body that is not valid JSON (${text.length} characters${contentType ? `, ${contentType}` : ''})`,
+            detail: `HTTP ${status} with a body that is not valid JSON (${text.length} characters${contentType ? `, ${redactor.text(contentType)}` : ''})`,
           };
         }
       }
@@ -257,6 +258,7 @@ export function createTransport(settings: TransportSettings): Middleware {
     const meta: ResponseMeta = { op: state.op, url: state.redactedUrl, retries, requestId: verdict.requestId };
     if (verdict.type === 'http_error') {
       meta.bodyExcerpt = verdict.bodyExcerpt;
+      meta.statusText = redactor.text(verdict.response.statusText);
       log(state, verdict.status, kindForStatus(verdict.status));
     } else log(state, verdict.response.status, undefined);
     setMeta(verdict.response, meta);
@@ -426,7 +428,9 @@ export function errorForResponse(response: Response, fallbackOperation: string |
     server: 'server error: try again later',
     bad_request: 'check the parameters against the spec',
   };
-  const detail = [`HTTP ${status}${response.statusText ? ` ${response.statusText}` : ''} (${kind})`, hints[kind], meta?.bodyExcerpt ? `body: ${meta.bodyExcerpt}` : undefined]
+  // The transport's redacted copy: the status line is the server's text.
+  const statusText = meta ? meta.statusText : response.statusText;
+  const detail = [`HTTP ${status}${statusText ? ` ${statusText}` : ''} (${kind})`, hints[kind], meta?.bodyExcerpt ? `body: ${meta.bodyExcerpt}` : undefined]
     .filter(Boolean)
     .join('; ');
   return new SnapEngageError({

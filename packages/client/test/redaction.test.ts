@@ -120,3 +120,32 @@ it('a credential no HTTP header can carry is a config error that does not quote 
     expect(output).not.toContain(apiKey);
   }
 });
+
+it('header text a server echoes a credential in (status text, request id, content type) reaches no error', async () => {
+  // The sandbox's real credentials, sent to a server that quotes what it received in its status line and headers.
+  const { apiToken, apiKey, provisioningKey, orgId, email } = sandbox.credentials;
+  const echoing = await startScriptedServer((req, res) => {
+    const heard = String(req.headers.authorization ?? req.headers['x-api-key'] ?? new URL(req.url, 'http://x').searchParams.get('api_key'));
+    const headers = { 'x-request-id': `req-${heard}`, 'content-type': `text/html; note=${heard}` };
+    if (req.url.startsWith('/api/v1/widget.json')) res.writeHead(200, `OK ${heard}`, headers).end('<html>not json</html>');
+    else res.writeHead(401, `Unauthorized ${heard}`, headers).end('');
+  });
+  try {
+    const client = createSnapEngageClient({ baseUrl: echoing.url, apiToken, apiKey, provisioningKey, maxRetries: 0 });
+    const errors = [
+      await failure(async () => unwrap(await client.GET('/api/v2/{orgId}/logs', { params: { path: { orgId }, query: { widgetId: 'w', start: '2024-01-01', end: '2024-01-02' } } }))),
+      await failure(async () => unwrap(await client.GET('/api/v1/chat/{widgetId}', { params: { path: { widgetId: 'w' } } }))),
+      await failure(async () => unwrap(await client.GET('/api/v1/widget.json', { params: { query: { uuid: 'w', email } } }))),
+    ];
+    expect(errors.map((e) => e.kind)).toEqual(['auth', 'auth', 'invalid_response']);
+    // The server did echo each one, so the check below is not vacuous.
+    expect(errors.map((e) => e.requestId)).toEqual(['req-***', 'req-***', 'req-***']);
+    for (const e of errors) {
+      for (const output of [e.message, String(e.stack), JSON.stringify(e), inspect(e, { depth: 10, showHidden: true })]) {
+        for (const secret of [apiToken, apiKey, provisioningKey]) expect(output).not.toContain(secret);
+      }
+    }
+  } finally {
+    await echoing.close();
+  }
+});
