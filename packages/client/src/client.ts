@@ -50,7 +50,9 @@ function parseBaseUrl(raw: string | undefined): string {
   try {
     url = new URL(value);
   } catch {
-    throw configError('baseUrl', `"${value}" is not an absolute URL (set SNAPENGAGE_BASE_URL or the baseUrl option, e.g. ${defaultBaseUrl})`);
+    // Echoed without a user:password part: that is a credential (the password may hold an `@`, so up to the last one).
+    const shown = value.replace(/^([^/]*\/\/).*@/, '$1***@');
+    throw configError('baseUrl', `"${shown}" is not an absolute URL (set SNAPENGAGE_BASE_URL or the baseUrl option, e.g. ${defaultBaseUrl})`);
   }
   if (url.protocol !== 'https:' && url.protocol !== 'http:') throw configError('baseUrl', `must be http(s), got ${url.protocol}`);
   if (url.search || url.hash || url.username || url.password) throw configError('baseUrl', 'must not carry credentials, a query or a fragment');

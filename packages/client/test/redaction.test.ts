@@ -149,3 +149,18 @@ it('header text a server echoes a credential in (status text, request id, conten
     await echoing.close();
   }
 });
+
+it('a base URL that does not parse is not echoed with the password it carries', () => {
+  const { apiToken } = sandbox.credentials;
+  let caught: unknown;
+  try {
+    createSnapEngageClient({ baseUrl: `https://user:${apiToken}@127.0.0.1:99999`, apiToken });
+  } catch (error) {
+    caught = error;
+  }
+  expect(caught).toBeInstanceOf(SnapEngageError);
+  const error = caught as SnapEngageError;
+  expect(error.kind).toBe('config');
+  expect(error.message).toContain('"https://***@127.0.0.1:99999" is not an absolute URL');
+  for (const output of [error.message, String(error.stack), JSON.stringify(error), inspect(error, { showHidden: true })]) expect(output).not.toContain(apiToken);
+});

@@ -214,7 +214,9 @@ export function planPipeline(config: PipelineConfig, env: Env, only?: ResourceNa
   try {
     url = new URL(baseUrl);
   } catch {
-    throw new ConfigError(`SNAPENGAGE_BASE_URL (or connection.baseUrl) is not a URL: ${JSON.stringify(baseUrl)}; use e.g. ${defaultBaseUrl}`);
+    // Echoed without a user:password part: that is a credential (the password may hold an `@`, so up to the last one).
+    const shown = typeof baseUrl === 'string' ? baseUrl.replace(/^([^/]*\/\/).*@/, '$1***@') : baseUrl;
+    throw new ConfigError(`SNAPENGAGE_BASE_URL (or connection.baseUrl) is not a URL: ${JSON.stringify(shown)}; use e.g. ${defaultBaseUrl}`);
   }
   if (url.protocol !== 'https:' && url.protocol !== 'http:') {
     throw new ConfigError(`SNAPENGAGE_BASE_URL (or connection.baseUrl) must be an http(s) URL, got one with ${url.protocol}; use e.g. ${defaultBaseUrl}`);

@@ -55,4 +55,13 @@ describe('no credential in the loader’s output or DuckDB file', () => {
       dir.cleanup();
     }
   });
+
+  it('a base URL that does not parse is not echoed with the password it carries', async () => {
+    // A user:password base URL with a bad port: the password is the sandbox's real token.
+    const baseUrl = `http://user:${box.env.SNAPENGAGE_API_TOKEN}@127.0.0.1:99999`;
+    const run = await runCli(['run', '--resources', 'logs', '--duckdb', join(tmp.dir, 'baseurl.duckdb')], { env: { ...box.env, SNAPENGAGE_BASE_URL: baseUrl }, cwd: tmp.dir });
+    expect(run.code).toBe(1);
+    expect(run.stderr).toContain('SNAPENGAGE_BASE_URL (or connection.baseUrl) is not a URL: "http://***@127.0.0.1:99999"');
+    expectNoSecret('CLI output', run.stdout + run.stderr);
+  });
 });
