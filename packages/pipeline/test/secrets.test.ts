@@ -1,10 +1,12 @@
 // Secrets audit of the loader: with the sandbox's real credentials, no failure puts one in the CLI's output (stdout,
 // stderr, --verbose) or in the DuckDB file (`_pipeline_loads.error` and every other table).
 import { writeFileSync } from 'node:fs';
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Sandbox } from 'snapengage-sandbox';
-import { query, runCli, sandbox, tempDir } from './helpers.js';
+import { admin, query, runCli, sandbox, tempDir } from './helpers.js';
 
 let box: Sandbox;
 let tmp: ReturnType<typeof tempDir>;
@@ -63,5 +65,48 @@ describe('no credential in the loader’s output or DuckDB file', () => {
     expect(run.code).toBe(1);
     expect(run.stderr).toContain('SNAPENGAGE_BASE_URL (or connection.baseUrl) is not a URL: "http://***@127.0.0.1:99999"');
     expectNoSecret('CLI output', run.stdout + run.stderr);
+  });
+
+  it('every failure kind, with --verbose: nothing in stdout, stderr or any table of the file', async () => {
+    const db = join(tmp.dir, 'kinds.duckdb');
+    const everything = ['run', '--resources', 'logs,chat_availability,chat_poll,widgets,users', '--duckdb', db, '--verbose'];
+    expect((await runCli(everything, { env: box.env, cwd: tmp.dir })).code).toBe(0);
+    // One retry and a short timeout, so each failure comes quickly.
+    writeFileSync(join(tmp.dir, 'quick.mjs'), `export default { resources: { users: true, widgets: true, chat_availability: true, logs: true }, connection: { maxRetries: 1, timeoutMs: 300 } };\n`);
+    const quick = ['run', '--config', 'quick.mjs', '--duckdb', db, '--verbose'];
+    const wrong = { SNAPENGAGE_API_TOKEN: `${box.env.SNAPENGAGE_API_TOKEN}x`, SNAPENGAGE_API_KEY: `${box.env.SNAPENGAGE_API_KEY}x`, SNAPENGAGE_PROVISIONING_KEY: `${box.env.SNAPENGAGE_PROVISIONING_KEY}x` };
+    // A server that echoes the credential it was sent in its status line, request id and body, and links each page
+    // to itself with the provisioning key in the link.
+    const echo: Server = createServer((req, res) => {
+      const heard = String(req.headers.authorization ?? req.headers['x-api-key'] ?? new URL(req.url ?? '', 'http://x').searchParams.get('api_key'));
+      const headers = { 'x-request-id': `id-${heard}`, 'content-type': 'application/json' };
+      if (req.url?.startsWith('/api/v2/')) {
+        res.writeHead(200, headers).end(JSON.stringify({ cases: [], linkToNextSetOfResults: `${req.url}&api_key=${box.env.SNAPENGAGE_PROVISIONING_KEY}` }));
+      } else res.writeHead(req.url?.startsWith('/api/v1/chat/') ? 500 : 403, `No ${heard}`, headers).end(JSON.stringify({ error: `bad ${heard}` }));
+    });
+    await new Promise<void>((resolve) => echo.listen(0, '127.0.0.1', resolve));
+    const cases: Array<[string, string[], Record<string, string>, string?]> = [
+      ['401', everything, wrong],
+      ['404', everything, { SNAPENGAGE_WIDGET_ID: 'no-such-widget', SNAPENGAGE_EMAIL: 'nobody@example.com' }],
+      ['TLS', quick, { SNAPENGAGE_BASE_URL: box.url.replace('http:', 'https:') }],
+      ['refused', quick, { SNAPENGAGE_BASE_URL: 'http://127.0.0.1:1' }],
+      ['hostile server', quick, { SNAPENGAGE_BASE_URL: `http://127.0.0.1:${(echo.address() as AddressInfo).port}` }],
+      ...['500=1', '429=1', 'reset=1', 'truncate=1', 'slow=1,slowMs=1000'].map((f): [string, string[], Record<string, string>, string] => [f, quick, {}, f]),
+    ];
+    try {
+      for (const [label, args, env, faults] of cases) {
+        await admin(box, 'faults', { faults: faults ?? '' });
+        const run = await runCli(args, { env: { ...box.env, ...env } as Record<string, string>, cwd: tmp.dir });
+        expect(run.code, label).toBe(1);
+        expect(run.stderr, label).toMatch(/^snapengage-pipeline: Extracting \w+ failed: /m);
+        expectNoSecret(label, run.stdout + run.stderr);
+      }
+    } finally {
+      await admin(box, 'faults', { faults: '' });
+      await new Promise((resolve) => echo.close(resolve));
+    }
+    const failed = await query(db, `SELECT error FROM snapengage_data._pipeline_loads WHERE status = 'failed'`);
+    expect(failed.length).toBeGreaterThanOrEqual(cases.length);
+    expectNoSecret('DuckDB file', await dumpDatabase(db));
   });
 });
