@@ -241,6 +241,29 @@ describe('generator', () => {
     ]);
   });
 
+  it('rejects a parent field or parent param the parent cannot give, and a cycle of parents', async () => {
+    // A parent field or param that the parent does not have leaves every child request without its parameter: the
+    // child would silently load nothing. A cycle of parents would never reach a top-level resource to start from.
+    const bad = readFileSync(DEFAULT_SPEC, 'utf8')
+      .replace('          caseId: { from: parent, resource: logs, field: id }\n          index:', '          caseId: { from: parent, resource: logs, field: ids }\n          index:')
+      .replace('          widgetId: { from: parent, resource: logs, param: widgetId }\n', '          widgetId: { from: parent, resource: logs, param: widget }\n')
+      .replace('        name: widgets\n', '        name: widgets\n        parent: users\n')
+      .replace('        name: users\n', '        name: users\n        parent: widgets\n');
+    const specPath = join(tmp, 'parents.yaml');
+    writeFileSync(specPath, bad);
+    const err = (await generate(specPath).catch((e: unknown) => e)) as SpecError;
+    expect(err).toBeInstanceOf(SpecError);
+    const lines = bad.split('\n');
+    const messages = err.problems.map((p) => `${p.line} ${p.pointer}: ${p.message}`);
+    expect(messages).toEqual(expect.arrayContaining([
+      `${lines.indexOf('          caseId: { from: parent, resource: logs, field: ids }') + 1} #/paths/~1api~1v1~1chat~1poll~1{caseId}/get/x-snapengage-resource/params/caseId/field: `
+        + 'parent field "ids" is not a property of the record schema of "logs" (#/components/schemas/Case); did you mean "id"?',
+      `${lines.indexOf('          widgetId: { from: parent, resource: logs, param: widget }') + 1} #/paths/~1public~1api~1v2~1chat~1{widgetId}~1{caseId}~1visitorTyping/get/x-snapengage-resource/params/widgetId/param: `
+        + '"widget" is not one of the params of "logs" (orgId, widgetId, timezone, start, end); did you mean "widgetId"?',
+      expect.stringMatching(/~1api~1v1~1widget\.json\/get\/x-snapengage-resource\/parent: the parents form a cycle \(widgets → users → widgets\); a top-level resource has no parent/),
+    ]));
+  });
+
   it('a catalog error points at the extension it comes from, with its line', async () => {
     // Valid for the checks (the walk stops at the fields it needs), but the catalog cannot inline a recursive record.
     const doc = parseDocument(readFileSync(DEFAULT_SPEC, 'utf8'));

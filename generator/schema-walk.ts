@@ -100,15 +100,20 @@ function editDistance(a: string, b: string): number {
   return prev[b.length]!;
 }
 
+/** The candidate a typo of `name` most likely meant (same letters in another case, or up to 2 edits), if any. */
+export function nearestName(name: string, candidates: Iterable<string>): string | undefined {
+  return [...candidates]
+    .map((n) => ({ n, d: n.toLowerCase() === name.toLowerCase() ? 0 : editDistance(n, name) }))
+    .filter(({ d }) => d <= Math.min(2, Math.floor(name.length / 3)) || d === 0)
+    .sort((x, y) => x.d - y.d)[0]?.n;
+}
+
 /** `"<what>" is not a property of <where> (<$ref>); did you mean …? | its properties are …` */
 function notAProperty(spec: Json, what: string, name: string, schema: Json, where: string, added: string[] = []): string {
   const refs: string[] = [];
   resolveRefs(spec, schema, refs);
   const names = [...propertyNames(spec, schema), ...added];
-  const near = names
-    .map((n) => ({ n, d: n.toLowerCase() === name.toLowerCase() ? 0 : editDistance(n, name) }))
-    .filter(({ d }) => d <= Math.min(2, Math.floor(name.length / 3)) || d === 0)
-    .sort((x, y) => x.d - y.d)[0]?.n;
+  const near = nearestName(name, names);
   const ref = refs.at(-1);
   let message = `${what} "${name}" is not a property of ${where}${ref ? ` (${ref})` : ''}`;
   if (added.length > 0) message += ' nor an addFields field';
@@ -212,4 +217,30 @@ export function checkResponseReferences(spec: Json, op: Json, ext: Json): Refere
     problems.push({ pointer: '/incremental/cursorField', message: notAProperty(spec, 'cursor field', cursor, record, recordWhere, added) });
   }
   return problems;
+}
+
+/**
+ * Checks the `field` of a `from: parent` parameter source: a dot path into one record of the parent resource (whose
+ * first segment may be one of the parent's addFields). A field the parent's records lack would leave every child
+ * request without its parameter, so the child would silently load nothing. Undefined when fine, or when the parent's
+ * own data selector is broken (reported on the parent).
+ */
+export function checkParentField(spec: Json, parentOp: Json, parentExt: Json, field: string): string | undefined {
+  const added = Object.keys(parentExt.addFields ?? {});
+  if (added.includes(field)) return undefined;
+  const located = locateRecord(spec, parentOp, parentExt.dataSelector);
+  if (!located.ok) return undefined;
+  const where = `the record schema of "${parentExt.name}"`;
+  let current = located.value.record;
+  const segments = field.split('.');
+  for (const [i, seg] of segments.entries()) {
+    const next = propertyOf(spec, current, seg);
+    if (next === undefined) {
+      return i === 0
+        ? notAProperty(spec, 'parent field', seg, current, where, added)
+        : notAProperty(spec, 'parent field segment', seg, current, `${where} at "${segments.slice(0, i).join('.')}"`);
+    }
+    current = next;
+  }
+  return undefined;
 }

@@ -6,7 +6,7 @@ import { createRequire } from 'node:module';
 import { LineCounter, parseDocument, isMap, isSeq, isScalar, type Node as YamlNode } from 'yaml';
 import { createConfig, lintFromString } from '@redocly/openapi-core';
 import Ajv2020, { type ErrorObject } from 'ajv/dist/2020.js';
-import { checkResponseReferences, resolveLocalRef } from './schema-walk.js';
+import { checkParentField, checkResponseReferences, nearestName, resolveLocalRef } from './schema-walk.js';
 
 export { resolveLocalRef };
 
@@ -167,7 +167,21 @@ function checkResourceExtensions(spec: Json, at: (ptr: string, message: string) 
       if (!declared.has(name)) at(`${ptr}/params/${escapePointer(name)}`, `"${name}" is not a parameter of the operation`);
       if (source.from === 'incremental' && !ext.incremental) at(`${ptr}/params/${escapePointer(name)}`, 'from: incremental needs an incremental block');
       if (source.from === 'parent') {
+        const parent = loadable.get(source.resource);
         if (source.resource !== ext.parent) at(`${ptr}/params/${escapePointer(name)}/resource`, `must be the resource's parent ("${ext.parent ?? 'none'}")`);
+        else if (parent && source.field !== undefined) {
+          try {
+            const problem = checkParentField(spec, parent.op, parent.ext, source.field);
+            if (problem) at(`${ptr}/params/${escapePointer(name)}/field`, problem);
+          } catch (err) {
+            at(`${ptr}/params/${escapePointer(name)}/field`, `cannot follow the parent's record schema: ${(err as Error).message}`);
+          }
+        } else if (parent && source.param !== undefined && !Object.hasOwn(parent.ext.params ?? {}, source.param)) {
+          // The child reads the parameter values the parent's request was made with: only params with a source have one.
+          const names = Object.keys(parent.ext.params ?? {});
+          const near = nearestName(source.param, names);
+          at(`${ptr}/params/${escapePointer(name)}/param`, `"${source.param}" is not one of the params of "${source.resource}" (${names.join(', ') || 'it has none'})${near ? `; did you mean "${near}"?` : ''}`);
+        }
       }
     }
     for (const [name, param] of declared) {
@@ -186,6 +200,18 @@ function checkResourceExtensions(spec: Json, at: (ptr: string, message: string) 
     for (const [field, add] of Object.entries<Json>(ext.addFields ?? {})) {
       if (!declared.has(add.param)) at(`${ptr}/addFields/${escapePointer(field)}`, `"${add.param}" is not a parameter of the operation`);
     }
+  }
+  // A cycle of parents has no top-level resource to start from (and the loader would follow it forever): one
+  // problem per cycle, at the parent of its first resource in the spec.
+  const inCycle = new Set<string>();
+  for (const [name, { ptr }] of loadable) {
+    if (inCycle.has(name)) continue;
+    const chain: string[] = [];
+    for (let at: string | undefined = name; at !== undefined && loadable.has(at) && !chain.includes(at); at = loadable.get(at)!.ext.parent) chain.push(at);
+    const last = loadable.get(chain.at(-1)!)!.ext.parent;
+    if (last !== name || chain.length < 2) continue;
+    chain.forEach((n) => inCycle.add(n));
+    at(`${ptr}/parent`, `the parents form a cycle (${[...chain, name].join(' → ')}); a top-level resource has no parent, so remove "parent" from one of them`);
   }
 }
 
