@@ -264,6 +264,28 @@ describe('generator', () => {
     ]));
   });
 
+  it('a misspelt loading-hint key is reported once, with the key it was meant to be', async () => {
+    const bad = readFileSync(DEFAULT_SPEC, 'utf8')
+      .replace('        dataSelector: cases\n', '        dataSelecter: cases\n')
+      .replace('          lookbackDays: 1\n', '          lookbackDay: 1\n')
+      .replace("          uuid: { from: env, env: SNAPENGAGE_WIDGET_ID, each: true }\n", "          uuid: { from: env, env: SNAPENGAGE_WIDGET_ID, eachh: true }\n")
+      .replace('        addFields:\n          widgetId:', '        addfields:\n          widgetId:')
+      .replace('        name: users\n', '        name: users\n        label: Users\n');
+    const specPath = join(tmp, 'misspelt.yaml');
+    writeFileSync(specPath, bad);
+    const err = (await generate(specPath).catch((e: unknown) => e)) as SpecError;
+    expect(err).toBeInstanceOf(SpecError);
+    const logs = '#/paths/~1api~1v2~1{orgId}~1logs/get/x-snapengage-resource';
+    expect(err.problems.map((p) => `${p.pointer}: ${p.message}`)).toEqual([
+      `${logs}: x-snapengage-resource: must NOT have additional properties (dataSelecter); did you mean "dataSelector"?`,
+      `${logs}/incremental: x-snapengage-resource: must NOT have additional properties (lookbackDay); did you mean "lookbackDays"?`,
+      '#/paths/~1public~1api~1v2~1chat~1{widgetId}~1{caseId}~1visitorTyping/get/x-snapengage-resource: x-snapengage-resource: must NOT have additional properties (addfields); did you mean "addFields"?',
+      '#/paths/~1api~1v1~1widget.json/get/x-snapengage-resource/params/uuid: x-snapengage-resource: must NOT have additional properties (eachh); did you mean "each"?',
+      '#/paths/~1api~1v1~1user.json/get/x-snapengage-resource: x-snapengage-resource: must NOT have additional properties (label); '
+        + 'the allowed keys are name, description, loadable, credential, dataSelector, primaryKey, writeDisposition, paginator, incremental, parent, params, addFields',
+    ]);
+  });
+
   it('a catalog error points at the extension it comes from, with its line', async () => {
     // Valid for the checks (the walk stops at the fields it needs), but the catalog cannot inline a recursive record.
     const doc = parseDocument(readFileSync(DEFAULT_SPEC, 'utf8'));

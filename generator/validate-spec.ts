@@ -106,7 +106,8 @@ export async function loadAndValidateSpec(file: string): Promise<LoadedSpec> {
 }
 
 function checkResourceExtensions(spec: Json, at: (ptr: string, message: string) => void): void {
-  const ajv = new Ajv2020.default({ allErrors: true, strict: false });
+  // verbose: each error carries its schema, so an unknown key can be matched against the allowed ones.
+  const ajv = new Ajv2020.default({ allErrors: true, strict: false, verbose: true });
   const validate = ajv.compile<Json>(extensionSchema);
   const schemes: Record<string, Json> = spec.components?.securitySchemes ?? {};
   for (const [name, scheme] of Object.entries(schemes)) {
@@ -267,6 +268,11 @@ export function schemaErrors(errors: readonly ErrorObject[]): { instancePath: st
   }
   // "must match "then" schema" only repeats the errors of the `then` branch, which are reported themselves.
   if (kept.some((e) => e.keyword !== 'if')) kept = kept.filter((e) => e.keyword !== 'if');
+  // A misspelt key is one problem, not two: "must have required property 'dataSelector'" goes when the unknown key
+  // beside it is that property misspelt (its message says so).
+  const meantKeys = new Set(kept.filter((e) => e.keyword === 'additionalProperties')
+    .map((e) => `${e.instancePath} ${misspeltKey(e) ?? ''}`));
+  kept = kept.filter((e) => e.keyword !== 'required' || !meantKeys.has(`${e.instancePath} ${(e.params as { missingProperty: string }).missingProperty}`));
   const out = new Map<string, { instancePath: string; message: string }>();
   for (const e of kept) {
     const message = describeError(e, merged.get(e));
@@ -283,9 +289,26 @@ function describeError(e: ErrorObject, merged: unknown[] | undefined): string {
   switch (e.keyword) {
     case 'const': return `must be ${JSON.stringify(params.allowedValue)}`;
     case 'enum': return `must be one of ${list(params.allowedValues as unknown[])}`;
-    case 'additionalProperties': return `${e.message ?? 'must NOT have additional properties'} (${String(params.additionalProperty)})`;
+    case 'additionalProperties': {
+      const base = `${e.message ?? 'must NOT have additional properties'} (${String(params.additionalProperty)})`;
+      const meant = misspeltKey(e);
+      if (meant !== undefined) return `${base}; did you mean "${meant}"?`;
+      const allowed = allowedKeys(e);
+      return allowed.length > 0 ? `${base}; the allowed keys are ${allowed.join(', ')}` : base;
+    }
     case 'oneOf':
       return Array.isArray(params.passingSchemas) ? 'matches more than one of the alternatives; it must match exactly one' : (e.message ?? 'invalid');
     default: return e.message ?? 'invalid';
   }
+}
+
+/** The keys the object schema of an additionalProperties error allows (needs ajv's verbose option). */
+function allowedKeys(e: ErrorObject): string[] {
+  const properties = (e.parentSchema as { properties?: Record<string, unknown> } | undefined)?.properties;
+  return properties && typeof properties === 'object' ? Object.keys(properties) : [];
+}
+
+/** The allowed key an unknown key of an additionalProperties error is a near miss of, if any. */
+function misspeltKey(e: ErrorObject): string | undefined {
+  return nearestName(String((e.params as { additionalProperty: unknown }).additionalProperty), allowedKeys(e));
 }
