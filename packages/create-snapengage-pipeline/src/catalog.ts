@@ -20,6 +20,8 @@ export interface ResourceChoice {
   incremental: boolean;
   /** Env var with the first day an incremental resource loads (asked as the start date, not as a credential), or null. */
   startDateEnv: string | null;
+  /** Days before today an incremental resource starts from when no start date is given (the spec's), or null. */
+  defaultStartDaysAgo: number | null;
   envVars: EnvVarChoice[];
 }
 
@@ -33,6 +35,7 @@ function toChoice(entry: CatalogEntry): ResourceChoice {
     parent: entry.parent,
     incremental: entry.incremental !== null,
     startDateEnv: entry.incremental?.initialStartEnv ?? null,
+    defaultStartDaysAgo: entry.incremental?.defaultStartDaysAgo ?? null,
     envVars: entry.envVars.map((v) => ({ ...v, description: howToGet(v.name, v.description) })),
   };
 }
@@ -51,6 +54,19 @@ export function loadCatalog(): ResourceChoice[] {
 export function defaultResources(catalog: readonly ResourceChoice[]): string[] {
   const first = catalog.find((c) => c.parent === null) ?? catalog[0];
   return first ? [first.name] : [];
+}
+
+/**
+ * When incremental resources start without a start date, from the spec: `30 days ago`, or per resource when they
+ * differ (`90 days ago for logs, 7 days ago for departments`). Null when none of them is incremental.
+ */
+export function defaultStartText(choices: readonly ResourceChoice[]): string | null {
+  const incremental = choices.filter((c) => c.incremental && c.defaultStartDaysAgo !== null);
+  const days = [...new Set(incremental.map((c) => c.defaultStartDaysAgo!))];
+  const ago = (n: number) => (n === 0 ? 'today' : n === 1 ? '1 day ago' : `${n} days ago`);
+  if (days.length === 0) return null;
+  if (days.length === 1) return ago(days[0]!);
+  return incremental.map((c) => `${ago(c.defaultStartDaysAgo!)} for ${c.name}`).join(', ');
 }
 
 /** Chosen names plus their parents (a child resource reads its parent's records), in catalog order. */

@@ -1,7 +1,7 @@
 // Turns argv + env + "is stdin a TTY" into what to do. Pure (no fs, no prompts) so every flag combination is
 // unit-testable; prompting for what is missing, and checking the file system, happen later.
 import { parseArgs } from 'node:util';
-import { defaultResources, loadCatalog, unknownResources, type ResourceChoice } from './catalog.js';
+import { defaultResources, defaultStartText, loadCatalog, unknownResources, type ResourceChoice } from './catalog.js';
 
 export type PackageManager = 'npm' | 'pnpm' | 'yarn' | 'bun';
 
@@ -9,7 +9,7 @@ export type PackageManager = 'npm' | 'pnpm' | 'yarn' | 'bun';
 export interface Answers {
   dir: string;
   resources: string[];
-  /** `YYYY-MM-DD`, or null for the catalog's default (30 days ago). */
+  /** `YYYY-MM-DD`, or null for the catalog's default (the spec's `defaultStartDaysAgo`). */
   startDate: string | null;
   /** Env var → value, written only to the project's `.env`; null = "I'll add them later". */
   credentials: Record<string, string> | null;
@@ -59,7 +59,7 @@ Scaffolds a TypeScript project that loads SnapEngage resources into DuckDB.
 
 Flags:
   --resources <a,b>        resources to load (${'{resources}'})
-  --start-date YYYY-MM-DD  first day loaded by incremental resources (default: 30 days ago)
+  --start-date YYYY-MM-DD  first day loaded by incremental resources (default: {defaultStart})
   -y, --yes                take the defaults for every answer not given as a flag
   --install / --no-install install dependencies (default: yes)
   --git / --no-git         run git init (default: yes, skipped inside an existing repository)
@@ -72,7 +72,8 @@ Flags:
 `;
 
 export function helpText(catalog: readonly ResourceChoice[] = loadCatalog()): string {
-  return HELP.replace('{resources}', catalog.map((c) => c.name).join(', '));
+  return HELP.replace('{resources}', catalog.map((c) => c.name).join(', '))
+    .replace('{defaultStart}', defaultStartText(catalog) ?? 'none of the resources is incremental');
 }
 
 export function parseList(value: string): string[] {

@@ -3,7 +3,7 @@
 import { cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
-import { envVarsFor, withParents, type ResourceChoice } from './catalog.js';
+import { defaultStartText, envVarsFor, withParents, type ResourceChoice } from './catalog.js';
 import { dependencySpecs } from './dependencies.js';
 import { renderDotEnv, type EnvVarContext } from './env-file.js';
 import type { PackageManager } from './options.js';
@@ -75,6 +75,7 @@ export function renderProjectFiles(
         ? { date: plan.startDate, envVars: inConfig.join(', '), resources: chosen.filter((c) => c.incremental).map((c) => c.name).join(', ') }
         : null,
     incremental: chosen.some((c) => c.incremental),
+    defaultStart: defaultStartText(chosen),
     startDateEnvs: [...new Set(chosen.flatMap((c) => (c.startDateEnv ? [c.startDateEnv] : [])))].join(', '),
     ...dependencySpecs(plan.packagesDir),
   });

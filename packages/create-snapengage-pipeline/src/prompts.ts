@@ -4,7 +4,7 @@
 // would otherwise leave a prompt waiting forever.
 import type { Readable, Writable } from 'node:stream';
 import * as p from '@clack/prompts';
-import { envVarsFor, withParents, type ResourceChoice } from './catalog.js';
+import { defaultStartText, envVarsFor, withParents, type ResourceChoice } from './catalog.js';
 import { CancelledError, InputEndedError } from './errors.js';
 import { checkStartDate, type Answers, type PackageManager } from './options.js';
 import { checkTargetFree, resolveTarget } from './target.js';
@@ -106,11 +106,12 @@ async function ask(context: PromptContext, signal: AbortSignal, inputEnded: () =
   const incremental = catalog.some((c) => names.includes(c.name) && c.incremental);
   let startDate = given.startDate ?? defaults.startDate;
   if (given.startDate === undefined && incremental) {
+    const defaultStart = defaultStartText(catalog.filter((c) => names.includes(c.name))) ?? 'the default';
     const value = answered(
       await p.text({
         ...io,
-        message: 'First day to load (YYYY-MM-DD)? Empty: 30 days ago',
-        placeholder: '30 days ago',
+        message: `First day to load (YYYY-MM-DD)? Empty: ${defaultStart}`,
+        placeholder: defaultStart,
         validate: (v) => (v ? (checkStartDate(v)?.replace('--start-date ', '') ?? undefined) : undefined),
       }),
     );

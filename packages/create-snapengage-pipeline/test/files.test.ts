@@ -1,6 +1,7 @@
 import { parseEnv } from 'node:util';
 import { describe, expect, it } from 'vitest';
 import { loadCatalog } from '../src/catalog.js';
+import { helpText } from '../src/options.js';
 import { dependencySpecs, findTarball } from '../src/dependencies.js';
 import { appendEnvExample, formatEnvValue, renderDotEnv } from '../src/env-file.js';
 import { renderProjectFiles } from '../src/project.js';
@@ -55,6 +56,18 @@ describe('rendered project files', () => {
     expect(readme).not.toMatch(/\blogs\b.*(FROM|--resources)/);
     // Code spans show names as they are, without Markdown escapes.
     expect(renderProjectFiles(plan(['chat_poll']), catalog).get('README.md')).toContain('Resources: `logs`, `chat_poll`.');
+  });
+
+  it('says the default first day the spec gives (defaultStartDaysAgo), not a fixed one', () => {
+    expect(renderProjectFiles(plan(['logs']), catalog).get('README.md')).toContain('else from 30 days ago;');
+    expect(helpText(catalog)).toContain('(default: 30 days ago)');
+    // The spec's loading hint changed to 90 days: the README and --help follow the regenerated catalog.
+    const edited = catalog.map((c) => (c.name === 'logs' ? { ...c, defaultStartDaysAgo: 90 } : c));
+    expect(renderProjectFiles(plan(['logs']), edited).get('README.md')).toContain('else from 90 days ago;');
+    expect(helpText(edited)).toContain('(default: 90 days ago)');
+    // Two incremental resources with different defaults: each is named.
+    const two = [...edited, { ...edited.find((c) => c.name === 'logs')!, name: 'departments', defaultStartDaysAgo: 7 }];
+    expect(helpText(two)).toContain('(default: 90 days ago for logs, 7 days ago for departments)');
   });
 
   it('writes .env only when credentials were given, quoted so they read back exactly', () => {

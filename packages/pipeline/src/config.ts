@@ -30,7 +30,7 @@ export interface ResourceOptions<R extends SourceRecord = SourceRecord> {
   primaryKey?: string[];
   /** Incremental resources only. */
   incremental?: {
-    /** First day to load, `YYYY-MM-DD`. Default: env SNAPENGAGE_START_DATE, else the catalog's default (30 days ago). */
+    /** First day to load, `YYYY-MM-DD`. Default: env SNAPENGAGE_START_DATE, else the catalog's default (the spec's `defaultStartDaysAgo`: 30 days ago for logs). */
     startDate?: string;
     /** Days re-read before the last loaded day on every run, merged on the primary key. Default: the catalog's (1). */
     lookbackDays?: number;
