@@ -50,7 +50,10 @@ async function main(): Promise<number> {
     return 1;
   }
   writeGenerated(out, files);
-  console.log(stale.length ? `generate: wrote ${stale.join(', ')} to ${out}` : `generate: ${out} already up to date`);
+  const written = stale.filter((name) => files.has(name));
+  const removed = stale.filter((name) => !files.has(name));
+  const done = [written.length ? `wrote ${written.join(', ')}` : '', removed.length ? `removed ${removed.join(', ')}` : ''].filter(Boolean).join(' and ');
+  console.log(stale.length ? `generate: ${done} in ${out}` : `generate: ${out} already up to date`);
   return 0;
 }
 

@@ -56,11 +56,24 @@ export function writeGenerated(outDir: string, files: GeneratedFiles): void {
   try {
     for (const [name, content] of files) writeFileSync(join(tmp, name), content);
     for (const name of readdirSync(outDir)) {
-      if (!name.startsWith('.tmp-') && !files.has(name)) rmSync(join(outDir, name), { recursive: true });
+      if (files.has(name) || join(outDir, name) === tmp) continue;
+      // Another run's scratch directory is left alone while that run lives; a dead run's is removed.
+      const pid = /^\.tmp-(\d+)$/.exec(name)?.[1];
+      if (pid !== undefined && isRunning(Number(pid))) continue;
+      rmSync(join(outDir, name), { recursive: true });
     }
     // rename() replaces each file atomically; readers never see a partly written file.
     for (const name of files.keys()) renameSync(join(tmp, name), join(outDir, name));
   } finally {
     rmSync(tmp, { recursive: true, force: true });
+  }
+}
+
+function isRunning(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === 'EPERM';
   }
 }

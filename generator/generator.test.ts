@@ -302,6 +302,19 @@ describe('generator', () => {
     }]);
   });
 
+  it('a scratch directory left by a killed run is cleaned up by the next run, so --check passes again', () => {
+    const out = join(tmp, 'leftover-tmp');
+    cpSync(DEFAULT_OUT, out, { recursive: true });
+    // What writeGenerated leaves when the process dies between mkdir and cleanup (pid 2^22+1 cannot be running).
+    cpSync(DEFAULT_OUT, join(out, '.tmp-4194305'), { recursive: true });
+    expect(runCli(['--check', '--out', out]).stderr).toContain('.tmp-4194305');
+    const result = runCli(['--out', out]);
+    expect(result.status).toBe(0);
+    expect(result.stdout).toContain('removed .tmp-4194305');
+    expect(readdirSync(out).sort()).toEqual(['catalog.ts', 'index.ts', 'openapi.ts']);
+    expect(runCli(['--check', '--out', out]).status).toBe(0);
+  });
+
   it('--check exits non-zero and lists the stale files', () => {
     const out = join(tmp, 'stale');
     cpSync(DEFAULT_OUT, out, { recursive: true });
