@@ -286,6 +286,29 @@ describe('generator', () => {
     ]);
   });
 
+  it('a $ref to nothing names the reference and the one it was probably meant to be', async () => {
+    const bad = readFileSync(DEFAULT_SPEC, 'utf8')
+      .replace("                $ref: '#/components/schemas/WidgetAvailability'\n", "                $ref: '#/components/schemas/WidgetAvailabilty'\n")
+      .replace("          $ref: '#/components/responses/TooManyRequests'\n", "          $ref: '#/components/responses/TooManyRequest'\n");
+    const specPath = join(tmp, 'bad-ref.yaml');
+    writeFileSync(specPath, bad);
+    const err = (await generate(specPath).catch((e: unknown) => e)) as SpecError;
+    expect(err).toBeInstanceOf(SpecError);
+    const lines = bad.split('\n');
+    expect(err.problems).toEqual([
+      {
+        file: specPath, line: lines.indexOf('          $ref: \'#/components/responses/TooManyRequest\'') + 1,
+        pointer: '#/paths/~1api~1v2~1{orgId}~1logs/get/responses/429',
+        message: 'OpenAPI: Can\'t resolve $ref: #/components/responses/TooManyRequest does not exist; did you mean #/components/responses/TooManyRequests?',
+      },
+      {
+        file: specPath, line: lines.indexOf('                $ref: \'#/components/schemas/WidgetAvailabilty\'') + 1,
+        pointer: '#/paths/~1api~1v1~1chat~1{widgetId}/get/responses/200/content/application~1json/schema',
+        message: 'OpenAPI: Can\'t resolve $ref: #/components/schemas/WidgetAvailabilty does not exist; did you mean #/components/schemas/WidgetAvailability?',
+      },
+    ]);
+  });
+
   it('a catalog error points at the extension it comes from, with its line', async () => {
     // Valid for the checks (the walk stops at the fields it needs), but the catalog cannot inline a recursive record.
     const doc = parseDocument(readFileSync(DEFAULT_SPEC, 'utf8'));

@@ -98,11 +98,38 @@ export async function loadAndValidateSpec(file: string): Promise<LoadedSpec> {
   const lintProblems = await lintFromString({ source, absoluteRef: file, config });
   for (const p of lintProblems) {
     if (p.severity !== 'error') continue;
-    at(p.location[0]?.pointer ?? '#', `OpenAPI: ${p.message}`);
+    const ptr = p.location[0]?.pointer ?? '#';
+    const ref = p.message.startsWith("Can't resolve $ref") ? unresolvedRef(document, ptr) : undefined;
+    if (ref) problems.push({ file, pointer: ptr, line: lineOf(yamlDoc, counter, `${ptr}/$ref`), message: `OpenAPI: Can't resolve $ref: ${ref}` });
+    else at(ptr, `OpenAPI: ${p.message}`);
   }
   if (problems.length === 0) checkResourceExtensions(document, at);
   if (problems.length > 0) throw new SpecError(problems);
   return { file, source, document, lineOf: (ptr) => lineOf(yamlDoc, counter, ptr) };
+}
+
+/** `<ref> does not exist; did you mean <near miss>?` for the local $ref at `ptr`, or undefined when there is none. */
+function unresolvedRef(document: Json, ptr: string): string | undefined {
+  let node: Json;
+  try {
+    node = resolveLocalRef(document, ptr);
+  } catch {
+    return undefined;
+  }
+  const ref: unknown = node?.$ref;
+  if (typeof ref !== 'string') return undefined;
+  if (!ref.startsWith('#/')) return `${ref} cannot be read (only references inside the spec, #/…, are supported)`;
+  const slash = ref.lastIndexOf('/');
+  const container = ref.slice(0, slash);
+  let siblings: Json;
+  try {
+    siblings = slash > 1 ? resolveLocalRef(document, container) : document;
+  } catch {
+    siblings = undefined;
+  }
+  const names = siblings !== null && typeof siblings === 'object' ? Object.keys(siblings) : [];
+  const near = nearestName(ref.slice(slash + 1).replace(/~1/g, '/').replace(/~0/g, '~'), names);
+  return `${ref} does not exist${near !== undefined ? `; did you mean ${container}/${escapePointer(near)}?` : ''}`;
 }
 
 function checkResourceExtensions(spec: Json, at: (ptr: string, message: string) => void): void {
