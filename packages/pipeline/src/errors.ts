@@ -129,7 +129,8 @@ export function describeExtractError(error: unknown, resourceName: string): Pipe
       fix = `the credential was refused: ${credentialHint(resourceName)}`;
       break;
     case 'not_found':
-      fix = `not found: check ${[...idEnvVars(resourceName), BASE_URL_ENV].join(' / ')}`;
+      // The endpoint itself may be missing: a resource added to the spec that the server (or the sandbox) lacks.
+      fix = `not found: check ${[...idEnvVars(resourceName), BASE_URL_ENV].join(' / ')}, and that the server has this endpoint (snapengage-sandbox emulates only the endpoints it was built with)`;
       break;
     case 'network': {
       // The cause tells a refused port from a TLS mismatch (https:// against an http port) or a DNS failure.

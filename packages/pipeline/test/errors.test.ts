@@ -18,6 +18,8 @@ describe('describeExtractError hints', () => {
     for (const env of catalogParamEnv('logs')) expect(logs).toContain(env);
     expect(logs).toContain('SNAPENGAGE_BASE_URL');
     expect(logs).not.toContain('SNAPENGAGE_EMAIL'); // users' variable, not logs'
+    // A server without the endpoint (a resource new in the spec, which the sandbox does not emulate) says 404 too.
+    expect(logs).toContain('and that the server has this endpoint (snapengage-sandbox emulates only the endpoints it was built with)');
 
     const users = describeExtractError(clientError('not_found', 404), 'users').message;
     for (const env of catalogParamEnv('users')) expect(users).toContain(env);
