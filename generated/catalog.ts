@@ -107,7 +107,7 @@ export const securitySchemes: Readonly<Record<string, SecuritySchemeInfo>> = {
     "option": "apiToken",
     "env": "SNAPENGAGE_API_TOKEN",
     "howToGet": "SnapEngage Admin Dashboard → My Account → API Token (Generate / Copy to Clipboard)",
-    "description": "The raw API token in the `Authorization` header, with no `Bearer` prefix [doc DOC-LOGSAUTH; code]. Get it in\nthe Admin Dashboard → My Account → API Token."
+    "description": "The raw API token in the `Authorization` header, with no `Bearer` prefix [doc DOC-LOGSAUTH; code]. Get it in\nthe Admin Dashboard → My Account → API Token [doc]. \"Snapengage restricts API access to the account owner\"\n[code SNAPEXPORT README]. The dlt integration page also says the Logs API takes `x-api-key`; the docs and\nevery public client use `Authorization`, so that claim is not modeled [unverified]."
   },
   "apiKey": {
     "name": "apiKey",
@@ -683,21 +683,21 @@ export const resources: { readonly [N in ResourceName]: LoadableResource & { nam
                   "integer",
                   "null"
                 ],
-                "description": "Epoch milliseconds. [code]"
+                "description": "Integer [code TAP]; epoch milliseconds [inferred]."
               },
               "date_seconds": {
                 "type": [
                   "integer",
                   "null"
                 ],
-                "description": "[code]"
+                "description": "Epoch seconds [inferred]. [code]"
               },
               "date_milliseconds": {
                 "type": [
                   "integer",
                   "null"
                 ],
-                "description": "[code]"
+                "description": "Full epoch milliseconds or the millisecond part; unknown. [code]"
               },
               "alias": {
                 "type": [

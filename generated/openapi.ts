@@ -203,11 +203,11 @@ export interface components {
         Transcript: {
             /** @description Agent entries look like `wc:agent@example.com`, visitor entries are `""`. [code] */
             id?: string | null;
-            /** @description Epoch milliseconds. [code] */
+            /** @description Integer [code TAP]; epoch milliseconds [inferred]. */
             date?: number | null;
-            /** @description [code] */
+            /** @description Epoch seconds [inferred]. [code] */
             date_seconds?: number | null;
-            /** @description [code] */
+            /** @description Full epoch milliseconds or the millisecond part; unknown. [code] */
             date_milliseconds?: number | null;
             /** @description Agent alias, `""` for the visitor. [code] */
             alias?: string | null;
@@ -396,7 +396,10 @@ export interface components {
         };
     };
     responses: {
-        /** @description Invalid or missing parameter. [doc DOC-VCA] No error body is documented. */
+        /**
+         * @description Invalid or missing parameter. [doc DOC-VCA] No error body is documented. The Logs and Provisioning APIs
+         *     document no error codes: this response is assumed for them by analogy [inferred].
+         */
         BadRequest: {
             headers: {
                 [name: string]: unknown;
@@ -406,7 +409,10 @@ export interface components {
                 "text/plain": string;
             };
         };
-        /** @description Missing or wrong credential. [doc DOC-VCA] No error body is documented. */
+        /**
+         * @description Missing or wrong credential ("invalid or no header x-api-key set"). [doc DOC-VCA] No error body is documented.
+         *     Assumed for the Logs and Provisioning APIs, whose error codes are undocumented [inferred].
+         */
         Unauthorized: {
             headers: {
                 [name: string]: unknown;
@@ -416,23 +422,33 @@ export interface components {
                 "text/plain": string;
             };
         };
-        /** @description Widget or chat object not found, with an empty body. [doc DOC-VCA] */
+        /**
+         * @description Widget or chat object not found, with an empty body. [doc DOC-VCA] Assumed for the Logs API (unknown
+         *     `orgId` or `widgetId`) and the Provisioning API (unknown user or widget) [inferred].
+         */
         NotFound: {
             headers: {
                 [name: string]: unknown;
             };
             content?: never;
         };
-        /** @description "Something is wrong with the structure of your request". [doc DOC-VCA] */
+        /**
+         * @description "Something is wrong with the structure of your request". [doc DOC-VCA] Assumed for the Logs and Provisioning
+         *     APIs [inferred]. No body is documented, so a JSON or a text body is tolerated [inferred].
+         */
         MethodNotAllowed: {
             headers: {
                 [name: string]: unknown;
             };
             content: {
+                "application/json": components["schemas"]["ErrorBody"];
                 "text/plain": string;
             };
         };
-        /** @description Rate limited. Seen in practice by public clients [code TAP]; limits and `Retry-After` are undocumented. */
+        /**
+         * @description Rate limited. Seen in practice on the Logs API by a public client, which retries it [code TAP]; assumed for the
+         *     Visitor Chat and Provisioning APIs [inferred]. Limits and `Retry-After` are undocumented.
+         */
         TooManyRequests: {
             headers: {
                 /** @description Seconds, or an HTTP date, to wait before retrying [inferred]. */
@@ -444,7 +460,10 @@ export interface components {
                 "text/plain": string;
             };
         };
-        /** @description Internal server error; contact support. [doc DOC-VCA] */
+        /**
+         * @description Internal server error; contact support. [doc DOC-VCA] Retried on the Logs API by a public client [code TAP];
+         *     assumed for the Provisioning API [inferred].
+         */
         ServerError: {
             headers: {
                 [name: string]: unknown;
@@ -547,7 +566,10 @@ export interface operations {
             };
             header?: never;
             path: {
-                /** @description Case id returned by Start New Chat (or a Logs API case id). [doc] */
+                /**
+                 * @description Case id returned by Start New Chat. [doc] That a Logs API case id works too (what `chat_poll` relies on)
+                 *     is not documented [inferred].
+                 */
                 caseId: string;
             };
             cookie?: never;
