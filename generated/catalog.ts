@@ -354,7 +354,10 @@ export const resources: { readonly [N in ResourceName]: LoadableResource & { nam
           "description": "Visitor email. [doc; code]"
         },
         "requester_details": {
-          "type": "object",
+          "type": [
+            "object",
+            "null"
+          ],
           "description": "Details the visitor gave. Keys after `age…` are cut off in the archived doc sample. [doc partial]",
           "properties": {
             "name": {
@@ -365,21 +368,30 @@ export const resources: { readonly [N in ResourceName]: LoadableResource & { nam
               "description": "[doc sample]"
             },
             "emails": {
-              "type": "array",
+              "type": [
+                "array",
+                "null"
+              ],
               "items": {
                 "type": "string"
               },
               "description": "[doc sample]"
             },
             "phones": {
-              "type": "array",
+              "type": [
+                "array",
+                "null"
+              ],
               "items": {
                 "type": "string"
               },
               "description": "[doc sample] (item type [inferred])"
             },
             "social_profile_links": {
-              "type": "array",
+              "type": [
+                "array",
+                "null"
+              ],
               "items": {
                 "type": "string"
               },
@@ -388,10 +400,11 @@ export const resources: { readonly [N in ResourceName]: LoadableResource & { nam
             "age": {
               "type": [
                 "string",
-                "integer",
+                "number",
+                "boolean",
                 "null"
               ],
-              "description": "Key seen at the cut-off point of the doc sample; type unknown. [doc partial, type inferred]"
+              "description": "Key seen at the cut-off point of the doc sample; type unknown, so any scalar is accepted. [doc partial, type inferred]"
             }
           }
         },
@@ -405,9 +418,10 @@ export const resources: { readonly [N in ResourceName]: LoadableResource & { nam
         "created_at_date": {
           "type": [
             "integer",
+            "string",
             "null"
           ],
-          "description": "Epoch milliseconds despite the name. [inferred from TAP and RSCRIPT]"
+          "description": "Epoch milliseconds despite the name [inferred from TAP and RSCRIPT, medium]; a date string, as the name\nsuggests, is not ruled out (open question), so both are accepted [inferred].\n"
         },
         "created_at_seconds": {
           "type": [
@@ -424,17 +438,25 @@ export const resources: { readonly [N in ResourceName]: LoadableResource & { nam
           "description": "Full epoch milliseconds or the millisecond part; unknown. [code]"
         },
         "proactive_chat": {
-          "description": "A boolean the API may send as the string \"true\"/\"false\" (docs say Boolean, examples show strings). [doc]",
+          "description": "Boolean [code TAP; RSCRIPT]; sent as a string or null is tolerated [inferred].",
           "oneOf": [
             {
-              "type": "boolean"
+              "description": "A boolean the API may send as the string \"true\"/\"false\" (docs say Boolean, examples show strings). [doc]",
+              "oneOf": [
+                {
+                  "type": "boolean"
+                },
+                {
+                  "type": "string",
+                  "enum": [
+                    "true",
+                    "false"
+                  ]
+                }
+              ]
             },
             {
-              "type": "string",
-              "enum": [
-                "true",
-                "false"
-              ]
+              "type": "null"
             }
           ]
         },
@@ -593,7 +615,10 @@ export const resources: { readonly [N in ResourceName]: LoadableResource & { nam
           "description": "[doc]"
         },
         "javascript_variables": {
-          "type": "array",
+          "type": [
+            "array",
+            "null"
+          ],
           "description": "Shape unknown; name/value pairs [inferred from PHPCTRL].",
           "items": {
             "type": "object",
@@ -609,15 +634,20 @@ export const resources: { readonly [N in ResourceName]: LoadableResource & { nam
               "value": {
                 "type": [
                   "string",
+                  "number",
+                  "boolean",
                   "null"
                 ],
-                "description": "[code TAP]"
+                "description": "A string in TAP's schema [code TAP]; numbers and booleans are tolerated (javascript variables are set from page code) [inferred]."
               }
             }
           }
         },
         "operator_variables": {
-          "type": "array",
+          "type": [
+            "array",
+            "null"
+          ],
           "description": "[code TAP]",
           "items": {
             "type": "object",
@@ -633,15 +663,20 @@ export const resources: { readonly [N in ResourceName]: LoadableResource & { nam
               "value": {
                 "type": [
                   "string",
+                  "number",
+                  "boolean",
                   "null"
                 ],
-                "description": "[code TAP]"
+                "description": "A string in TAP's schema [code TAP]; numbers and booleans are tolerated (javascript variables are set from page code) [inferred]."
               }
             }
           }
         },
         "labels": {
-          "type": "array",
+          "type": [
+            "array",
+            "null"
+          ],
           "description": "[code TAP]",
           "items": {
             "type": "object",
@@ -657,15 +692,20 @@ export const resources: { readonly [N in ResourceName]: LoadableResource & { nam
               "value": {
                 "type": [
                   "string",
+                  "number",
+                  "boolean",
                   "null"
                 ],
-                "description": "[code TAP]"
+                "description": "A string in TAP's schema [code TAP]; numbers and booleans are tolerated (javascript variables are set from page code) [inferred]."
               }
             }
           }
         },
         "transcripts": {
-          "type": "array",
+          "type": [
+            "array",
+            "null"
+          ],
           "description": "[code TAP; RSCRIPT; PHPCTRL]",
           "items": {
             "type": "object",

@@ -173,8 +173,8 @@ export interface components {
         NameValue: {
             /** @description [code TAP] */
             name?: string | null;
-            /** @description [code TAP] */
-            value?: string | null;
+            /** @description A string in TAP's schema [code TAP]; numbers and booleans are tolerated (javascript variables are set from page code) [inferred]. */
+            value?: string | number | boolean | null;
         };
         /** @description One page of the Logs API. [doc] */
         LogsPage: {
@@ -191,14 +191,14 @@ export interface components {
             /** @description [doc sample] */
             name?: string | null;
             /** @description [doc sample] */
-            emails?: string[];
+            emails?: string[] | null;
             /** @description [doc sample] (item type [inferred]) */
-            phones?: string[];
+            phones?: string[] | null;
             /** @description [doc sample] */
-            social_profile_links?: string[];
-            /** @description Key seen at the cut-off point of the doc sample; type unknown. [doc partial, type inferred] */
-            age?: string | number | null;
-        };
+            social_profile_links?: string[] | null;
+            /** @description Key seen at the cut-off point of the doc sample; type unknown, so any scalar is accepted. [doc partial, type inferred] */
+            age?: string | number | boolean | null;
+        } | null;
         /** @description One transcript entry. [code TAP schemas/logs.json; PHPCTRL] */
         Transcript: {
             /** @description Agent entries look like `wc:agent@example.com`, visitor entries are `""`. [code] */
@@ -229,13 +229,17 @@ export interface components {
             requester_details?: components["schemas"]["RequesterDetails"];
             /** @description First or offline message. [code] */
             description?: string | null;
-            /** @description Epoch milliseconds despite the name. [inferred from TAP and RSCRIPT] */
-            created_at_date?: number | null;
+            /**
+             * @description Epoch milliseconds despite the name [inferred from TAP and RSCRIPT, medium]; a date string, as the name
+             *     suggests, is not ruled out (open question), so both are accepted [inferred].
+             */
+            created_at_date?: number | string | null;
             /** @description Epoch seconds. [code] */
             created_at_seconds?: number | null;
             /** @description Full epoch milliseconds or the millisecond part; unknown. [code] */
             created_at_milliseconds?: number | null;
-            proactive_chat?: components["schemas"]["LooseBoolean"];
+            /** @description Boolean [code TAP; RSCRIPT]; sent as a string or null is tolerated [inferred]. */
+            proactive_chat?: components["schemas"]["LooseBoolean"] | null;
             /** @description [code] */
             page_url?: string | null;
             /** @description [code] */
@@ -281,13 +285,13 @@ export interface components {
             /** @description [doc] */
             survey_comments?: string | null;
             /** @description Shape unknown; name/value pairs [inferred from PHPCTRL]. */
-            javascript_variables?: components["schemas"]["NameValue"][];
+            javascript_variables?: components["schemas"]["NameValue"][] | null;
             /** @description [code TAP] */
-            operator_variables?: components["schemas"]["NameValue"][];
+            operator_variables?: components["schemas"]["NameValue"][] | null;
             /** @description [code TAP] */
-            labels?: components["schemas"]["NameValue"][];
+            labels?: components["schemas"]["NameValue"][] | null;
             /** @description [code TAP; RSCRIPT; PHPCTRL] */
-            transcripts?: components["schemas"]["Transcript"][];
+            transcripts?: components["schemas"]["Transcript"][] | null;
         };
         /** @description [doc DOC-VCA] Booleans are strings in the doc example and in public code. */
         WidgetAvailability: {

@@ -47,11 +47,23 @@ describe('the validator itself', () => {
     const page = (text: string) => responseProblems(LOGS, 'GET', { status: 200, contentType: 'application/json; charset=utf-8', text });
     expect(page('{"cases":[{"id":"a"}]}')).toEqual([]);
     expect(page('{"cases":[{"id":5}]}')).not.toEqual([]);
-    expect(page('{"cases":[{"id":"a","created_at_date":"2025-01-01"}]}')).not.toEqual([]);
+    expect(page('{"cases":[{"id":"a","created_at_seconds":"2025-01-01"}]}')).not.toEqual([]);
     expect(page('{"kases":[]}')).not.toEqual([]);
     expect(responseProblems(LOGS, 'GET', { status: 418, contentType: null, text: '' })).not.toEqual([]);
     expect(responseProblems(LOGS, 'GET', { status: 404, contentType: 'application/json', text: '{}' })).not.toEqual([]);
     expect(undeclaredKeys('Case', { id: 'a', transcripts: [{ mesage: 'typo' }] })).toEqual(['.transcripts[0].mesage']);
+  });
+});
+
+describe('the spec reads uncertain Case fields tolerantly', () => {
+  it('accepts created_at_date as a number or a date string, null lists and objects, and loose scalars', () => {
+    const page = (text: string) => responseProblems(LOGS, 'GET', { status: 200, contentType: 'application/json', text });
+    expect(page('{"cases":[{"id":"a","created_at_date":1714000000000},{"id":"b","created_at_date":"2024-04-25"}]}')).toEqual([]);
+    expect(page('{"cases":[{"id":"a","requester_details":null,"transcripts":null,"labels":null,"operator_variables":null,"javascript_variables":null}]}')).toEqual([]);
+    expect(page('{"cases":[{"id":"a","requester_details":{"emails":null,"phones":null,"social_profile_links":null,"age":"25-34"}}]}')).toEqual([]);
+    expect(page('{"cases":[{"id":"a","requester_details":{"age":31.5},"proactive_chat":null}]}')).toEqual([]);
+    expect(page('{"cases":[{"id":"a","javascript_variables":[{"name":"cartValue","value":12.5},{"name":"vip","value":true}]}]}')).toEqual([]);
+    expect(page('{"cases":[{"id":"a","proactive_chat":"yes"}]}')).not.toEqual([]);
   });
 });
 
