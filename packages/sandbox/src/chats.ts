@@ -101,7 +101,8 @@ export class ChatRoom {
       this.system(session, '', '/SYS EMTR false ');
       return undefined;
     }
-    this.visitorSays(entry.id, record, session, body, nowMs);
+    // An empty message (messageBody is optional) is acknowledged; there is nothing to add to the chat.
+    if (body !== '') this.visitorSays(entry.id, record, session, body, nowMs);
     return undefined;
   }
 

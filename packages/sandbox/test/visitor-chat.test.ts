@@ -79,6 +79,12 @@ describe('a chat started through the API', () => {
     expect(second.messageList).toHaveLength(1);
     expect(second.messageList[0].index).toBeGreaterThan(nextIndex); // the visitor's own message took an index
 
+    // messageBody is optional (spec and docs): a message without one is acknowledged and adds nothing.
+    const empty = await send('PUT', `/api/v1/chat?caseId=${caseId}&messageType=1`);
+    expect(empty).toEqual({ status: 200, body: { caseId, messageBody: '', messageType: '1' } });
+    const afterEmpty = (await send('GET', `/api/v1/chat/poll/${caseId}?index=${(second.messageList[0].index as number) + 1}`)).body;
+    expect(afterEmpty.messageList).toEqual([]);
+
     expect((await send('PUT', `/api/v1/chat?caseId=${caseId}&messageType=2`)).body.messageType).toBe('2');
     expect((await send('PUT', `/api/v1/chat?caseId=${caseId}&messageType=1&messageBody=late`)).status).toBe(400);
 

@@ -104,8 +104,8 @@ async function sendChatMessage(ctx: RequestContext): Promise<Reply> {
   if (!caseId) return error(400, 'caseId is required');
   const typeText = params.get('messageType') || '1';
   if (typeText !== '1' && typeText !== '2') return error(400, 'messageType must be 1 (message) or 2 (close the chat)');
+  // messageBody is optional in the docs (and the spec), even for a normal message: an empty one is acknowledged.
   const messageBody = params.get('messageBody');
-  if (typeText === '1' && !messageBody) return error(400, 'messageBody is required for messageType 1');
   const entry = ctx.state.store.find(caseId);
   if (!entry) return notFound();
   const refused = ctx.state.chats.send(entry, typeText === '1' ? 1 : 2, messageBody ?? '', ctx.state.now());
