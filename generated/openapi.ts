@@ -12,8 +12,10 @@ export interface paths {
         /**
          * Get all logs (cases) for one widget, several widgets or every widget of the organisation.
          * @description "Retrieves all logs for the widget specified by the users, or all logs for all widgets the user has access
-         *     to, if no widget is specified." [doc] DOC-LOGS. Pages of 100 cases; `linkToNextSetOfResults` is an absolute
-         *     URL to the next page and works only with a single `widgetId` [doc]. `end` is inclusive [inferred].
+         *     to, if no widget is specified." [doc] DOC-LOGS. Pages of 100 cases; `linkToNextSetOfResults` leads to the
+         *     next page and works only with a single `widgetId` [doc]; it is an absolute URL that clients fetch as is,
+         *     re-sending only the `Authorization` header [code TAP, SNAPEXPORT, RSCRIPT]. `end` is inclusive [inferred].
+         *     Error codes, rate limits and the longest `start`–`end` range are undocumented.
          */
         get: operations["getAllLogs"];
         put?: never;
@@ -496,9 +498,15 @@ export interface operations {
                  *     absent. Pagination works only with a single widget id. [doc]
                  */
                 widgetId?: string;
-                /** @description IANA time zone the `start`/`end` dates are read in; default `Etc/UTC`. [doc] (IANA format [inferred]) */
+                /**
+                 * @description "The timezone requested"; default `Etc/UTC`. [doc] IANA format, and that `start`/`end` are read as days in
+                 *     this zone [inferred].
+                 */
                 timezone?: string;
-                /** @description ISO 8601 date to start returning logs from, `YYYY-MM-DD` in every example. [doc] */
+                /**
+                 * @description ISO 8601 date to start returning logs from, `YYYY-MM-DD` in every example. [doc] Whether a full
+                 *     timestamp is accepted is unknown, so no `format` is imposed.
+                 */
                 start: string;
                 /** @description ISO 8601 date to stop returning logs at, inclusive [inferred]. [doc] */
                 end: string;
