@@ -1097,7 +1097,12 @@ export const resources: { readonly [N in ResourceName]: LoadableResource & { nam
         "description": "Email address of your SnapEngage account"
       }
     },
-    "addFields": {},
+    "addFields": {
+      "uuid": {
+        "from": "param",
+        "param": "uuid"
+      }
+    },
     "envVars": [
       {
         "name": "SNAPENGAGE_PROVISIONING_KEY",
@@ -1124,8 +1129,7 @@ export const resources: { readonly [N in ResourceName]: LoadableResource & { nam
       "description": "A widget; fields mirror the documented widget request format plus `uuid`. [doc + inferred]",
       "properties": {
         "uuid": {
-          "type": "string",
-          "description": "Widget id. [inferred]"
+          "type": "string"
         },
         "name": {
           "type": [

@@ -158,7 +158,7 @@ describe('generator', () => {
     expect(result.stderr).toContain(at(lineOf('          cursorField: created_at_second'), `${logs}/incremental/cursorField`)
       + 'cursor field "created_at_second" is not a property of the record schema (#/components/schemas/Case); did you mean "created_at_seconds"?');
     expect(result.stderr).toContain(at(lineOf('        primaryKey: [uuidx]'), '#/paths/~1api~1v1~1widget.json/get/x-snapengage-resource/primaryKey/0')
-      + 'primary key field "uuidx" is not a property of the record schema (#/components/schemas/Widget); did you mean "uuid"?');
+      + 'primary key field "uuidx" is not a property of the record schema (#/components/schemas/Widget) nor an addFields field; did you mean "uuid"?');
     expect(result.stderr).toContain(at(lineOf('        primaryKey: [email, login]'), '#/paths/~1api~1v1~1user.json/get/x-snapengage-resource/primaryKey/1')
       + 'primary key field "login" is not a property of the record schema (#/components/schemas/User); its properties are "email", "name", "phone", "accountType"');
     expect(result.stderr).toMatch(new RegExp(`references\\.yaml:${lineOf('        dataSelector: dta')} #/paths/~1public~1api~1v2~1chat~1\\{widgetId\\}~1\\{caseId\\}~1visitorTyping/get/x-snapengage-resource/dataSelector: data selector segment "dta" is not a property of the 200 response body \\(#/components/schemas/VisitorTyping\\); did you mean "data"\\?`));

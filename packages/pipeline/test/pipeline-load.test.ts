@@ -384,4 +384,18 @@ describe('child resources', () => {
     expect(shown).toMatch(/^ {2}users {2}1 row$/m);
     expect(shown).toMatch(/^ {2}widgets {2}2 rows$/m);
   });
+
+  it('keys widgets by the widget id asked for, even when the response has no uuid (that field is inferred)', async () => {
+    const path = `${tmp.dir}/widgets-no-uuid.duckdb`;
+    const withoutUuid = async (request: Request): Promise<Response> => {
+      const response = await globalThis.fetch(request);
+      if (!new URL(request.url).pathname.endsWith('/widget.json') || !response.ok) return response;
+      const { uuid: _dropped, ...rest } = (await response.json()) as Record<string, unknown>;
+      return new Response(JSON.stringify(rest), { status: 200, headers: { 'content-type': 'application/json' } });
+    };
+    await runPipeline({ resources: { widgets: true } }, { env: box.env, destination: { path }, fetch: withoutUuid });
+    const rows = await query(path, 'SELECT uuid, name FROM snapengage_data.widgets ORDER BY uuid');
+    expect(rows.map((r) => r.uuid)).toEqual(box.env.SNAPENGAGE_WIDGET_ID!.split(',').sort());
+    expect(rows.every((r) => typeof r.name === 'string')).toBe(true);
+  });
 });
