@@ -418,10 +418,9 @@ export const resources: { readonly [N in ResourceName]: LoadableResource & { nam
         "created_at_date": {
           "type": [
             "integer",
-            "string",
             "null"
           ],
-          "description": "Epoch milliseconds despite the name [inferred from TAP and RSCRIPT, medium]; a date string, as the name\nsuggests, is not ruled out (open question), so both are accepted [inferred].\n"
+          "description": "Epoch milliseconds despite the name [inferred from TAP and RSCRIPT, medium]. A date string, as the name\nsuggests, is not ruled out (open question); it is typed as the number both known clients read, so the\ncolumn is BIGINT, and a string would load into `created_at_date__v_text`, not be dropped [inferred].\n"
         },
         "created_at_seconds": {
           "type": [

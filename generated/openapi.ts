@@ -232,10 +232,11 @@ export interface components {
             /** @description First or offline message. [code] */
             description?: string | null;
             /**
-             * @description Epoch milliseconds despite the name [inferred from TAP and RSCRIPT, medium]; a date string, as the name
-             *     suggests, is not ruled out (open question), so both are accepted [inferred].
+             * @description Epoch milliseconds despite the name [inferred from TAP and RSCRIPT, medium]. A date string, as the name
+             *     suggests, is not ruled out (open question); it is typed as the number both known clients read, so the
+             *     column is BIGINT, and a string would load into `created_at_date__v_text`, not be dropped [inferred].
              */
-            created_at_date?: number | string | null;
+            created_at_date?: number | null;
             /** @description Epoch seconds. [code] */
             created_at_seconds?: number | null;
             /** @description Full epoch milliseconds or the millisecond part; unknown. [code] */

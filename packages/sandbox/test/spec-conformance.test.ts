@@ -56,9 +56,9 @@ describe('the validator itself', () => {
 });
 
 describe('the spec reads uncertain Case fields tolerantly', () => {
-  it('accepts created_at_date as a number or a date string, null lists and objects, and loose scalars', () => {
+  it('accepts null lists and objects, and loose scalars', () => {
     const page = (text: string) => responseProblems(LOGS, 'GET', { status: 200, contentType: 'application/json', text });
-    expect(page('{"cases":[{"id":"a","created_at_date":1714000000000},{"id":"b","created_at_date":"2024-04-25"}]}')).toEqual([]);
+    expect(page('{"cases":[{"id":"a","created_at_date":1714000000000}]}')).toEqual([]);
     expect(page('{"cases":[{"id":"a","requester_details":null,"transcripts":null,"labels":null,"operator_variables":null,"javascript_variables":null}]}')).toEqual([]);
     expect(page('{"cases":[{"id":"a","requester_details":{"emails":null,"phones":null,"social_profile_links":null,"age":"25-34"}}]}')).toEqual([]);
     expect(page('{"cases":[{"id":"a","requester_details":{"age":31.5},"proactive_chat":null}]}')).toEqual([]);
