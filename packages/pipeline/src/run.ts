@@ -6,7 +6,7 @@ import { rm } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import { createSnapEngageClient, type RequestLogEvent, type ResourceName } from 'snapengage-client';
 import type { PipelineConfig, SourceRecord } from './config.js';
-import { DuckDBDestination, newLoadId, type LoadStep, type ResourceWriter } from './destination/index.js';
+import { DestinationError, DuckDBDestination, newLoadId, type LoadStep, type ResourceWriter } from './destination/index.js';
 import { loadEnv, type Env } from './env.js';
 import { AbortedError, describeDestinationError, firstLine, PipelineError } from './errors.js';
 import { Extractor, type PageSource } from './extract.js';
@@ -113,7 +113,9 @@ export async function runPipeline(config: PipelineConfig, options: RunOptions = 
   try {
     destination = await DuckDBDestination.open({ ...plan.destination, pipelineName: plan.pipelineName });
   } catch (error) {
-    if (createdByThisRun) await removeDatabaseFiles(filePath);
+    // A file locked by someone else (another process, another run of this one) is theirs, even if it appeared just now.
+    const locked = error instanceof DestinationError && error.code === 'locked';
+    if (createdByThisRun && !locked) await removeDatabaseFiles(filePath);
     throw describeDestinationError(error, plan.destination.path);
   }
   let failed = false;

@@ -8,6 +8,7 @@ import { quoteIdent, rootTableName } from '../normalize/naming.js';
 import type { TableDef } from '../normalize/schema.js';
 import { DestinationError, toDestinationError } from './errors.js';
 import { Mutex } from './mutex.js';
+import { holdFile } from './open-files.js';
 import { DuckDBResourceWriter, type ResourceWriter, type ResourceWriterOptions } from './resource-writer.js';
 import { forgetDroppedTables, readExistingTableNames, readTableDefs, sqlTimestamp, systemTablesDdl, type DroppedTables } from './system-tables.js';
 
@@ -70,6 +71,7 @@ export class DuckDBDestination {
     private readonly threads: number,
     /** Tables and columns that were dropped from the dataset since the last run (see forgetDroppedTables). */
     readonly droppedTables: readonly DroppedTables[],
+    private readonly releaseFile: () => void,
   ) {}
 
   /** Opens (or creates) the database and the dataset's system tables, and deletes staging left by a crashed run. */
@@ -87,7 +89,9 @@ export class DuckDBDestination {
       }
     }
     let instance: DuckDBInstance | undefined;
+    let releaseFile: (() => void) | undefined;
     try {
+      releaseFile = holdFile(path, 'write');
       const settings = duckdbSettings(opts);
       instance = await DuckDBInstance.create(path, settings);
       const conn = await instance.connect();
@@ -98,9 +102,10 @@ export class DuckDBDestination {
       // We hold DuckDB's file lock now, so no other process owns this staging directory.
       const stagingRoot = opts.stagingDir ? resolve(opts.stagingDir) : inMemory ? `${tmpdir()}/snapengage-staging-${process.pid}` : `${path}.staging`;
       await rm(stagingRoot, { recursive: true, force: true });
-      return new DuckDBDestination(path, opts.dataset, opts.pipelineName, instance, conn, stagingRoot, defs, names, Number(settings.threads), dropped);
+      return new DuckDBDestination(path, opts.dataset, opts.pipelineName, instance, conn, stagingRoot, defs, names, Number(settings.threads), dropped, releaseFile);
     } catch (error) {
       instance?.closeSync();
+      releaseFile?.();
       throw toDestinationError(error, 'opening the destination', path);
     }
   }
@@ -174,8 +179,12 @@ export class DuckDBDestination {
     if (this.closed) return;
     this.closed = true;
     await this.mutex.run(async () => {
-      this.conn.closeSync();
-      this.instance.closeSync();
+      try {
+        this.conn.closeSync();
+        this.instance.closeSync();
+      } finally {
+        this.releaseFile();
+      }
     });
     await rm(this.stagingRoot, { recursive: true, force: true }).catch(() => undefined);
   }

@@ -1,0 +1,54 @@
+// DuckDB's lock on a database file is an OS lock, held per process: a second DuckDBInstance on the same file in
+// this process is not refused, not even a writer beside a reader or beside another writer. Two writers then lose one
+// another's commits (each checkpoints its own view of the file), and a reader keeps serving what it read before the
+// writer's commit. So the loader and the dataset API count what this process has open, and refuse the conflicts
+// the OS lock would refuse between processes.
+import { realpathSync } from 'node:fs';
+import { basename, dirname, join, resolve } from 'node:path';
+import { DestinationError } from './errors.js';
+
+const held = new Map<string, { readers: number; writers: number }>();
+
+/** The file's real path, also before the loader creates it (then its directory's real path). */
+function fileKey(path: string): string {
+  for (const key of [() => realpathSync(path), () => join(realpathSync(dirname(path)), basename(path))]) {
+    try {
+      return key();
+    } catch {
+      // not there (yet)
+    }
+  }
+  return resolve(path);
+}
+
+/**
+ * Claims `path` for reading (shared) or writing (exclusive) in this process; throws a 'locked' DestinationError on
+ * a conflict. The returned function releases the claim (once, however often it is called).
+ */
+export function holdFile(path: string, mode: 'read' | 'write'): () => void {
+  if (path === ':memory:') return () => undefined;
+  const key = fileKey(path);
+  const entry = held.get(key) ?? { readers: 0, writers: 0 };
+  if (entry.writers > 0) {
+    const action = mode === 'read' ? 'opening the dataset' : 'opening the destination';
+    const hint = mode === 'read' ? 'open the dataset after runPipeline() has finished' : 'run the pipelines one after the other (await the first)';
+    throw new DestinationError(`${action}: DuckDB file ${path} is being loaded by a pipeline run in this process`, 'locked', hint, path);
+  }
+  if (mode === 'write' && entry.readers > 0) {
+    throw new DestinationError(
+      `opening the destination: DuckDB file ${path} is open in this process through openDataset()`,
+      'locked', 'close() that dataset before running the pipeline, and open it again after', path,
+    );
+  }
+  if (mode === 'read') entry.readers += 1;
+  else entry.writers += 1;
+  held.set(key, entry);
+  let released = false;
+  return () => {
+    if (released) return;
+    released = true;
+    if (mode === 'read') entry.readers -= 1;
+    else entry.writers -= 1;
+    if (entry.readers === 0 && entry.writers === 0 && held.get(key) === entry) held.delete(key);
+  };
+}

@@ -1,0 +1,40 @@
+// Two pipeline runs of one process on one file. DuckDB's lock is an OS lock held per process, so it does not refuse
+// the second: both resolved, and the file kept only one run's commit (the second instance checkpointed over the
+// first's). And a run refused because the file is locked must not delete it as "created by this run".
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { Sandbox } from 'snapengage-sandbox';
+import { openDataset } from '../src/dataset.js';
+import { runPipeline } from '../src/run.js';
+import { sandbox, tempDir } from './helpers.js';
+
+let tmp: ReturnType<typeof tempDir>;
+beforeAll(() => {
+  tmp = tempDir('two-runs-');
+});
+afterAll(() => tmp.cleanup());
+
+describe('two pipeline runs of one process on one file', () => {
+  let box: Sandbox;
+  beforeAll(async () => {
+    box = await sandbox({ cases: 50, widgets: 1, days: 3 });
+  });
+  afterAll(async () => box?.close());
+
+  it('the second is refused instead of losing the first one\'s commit', async () => {
+    const path = join(tmp.dir, 'two-runs.duckdb');
+    const config = (resource: 'widgets' | 'users') => ({ resources: { [resource]: true }, rateLimit: { requestsPerSecond: 0 }, destination: { type: 'duckdb' as const, path } });
+    const results = await Promise.allSettled([runPipeline(config('widgets'), { env: box.env }), runPipeline(config('users'), { env: box.env })]);
+    const done = results.filter((r) => r.status === 'fulfilled').map((r) => Object.keys(r.value.rowCounts));
+    const refused = results.flatMap((r) => (r.status === 'rejected' ? [r.reason as Error] : []));
+    expect(refused.map((e) => e.message)).toEqual([expect.stringMatching(/is being loaded by a pipeline run in this process: run the pipelines one after the other/)]);
+    const ds = await openDataset({ path, dataset: 'snapengage_data' });
+    try {
+      const tables = (await ds.tables()).map((t) => t.name);
+      // Before the fix both runs resolved, and the file kept only one of them.
+      for (const written of done.flat()) expect(tables).toContain(written);
+    } finally {
+      await ds.close();
+    }
+  });
+});
