@@ -1,12 +1,14 @@
 // Read access to a loaded dataset: tables, rows, ad-hoc SQL, load history and incremental state, with
 // JSON-friendly values (BIGINT → number when exact, else string; timestamps → ISO strings; JSON columns parsed).
-import { existsSync } from 'node:fs';
+import { closeSync, openSync, readSync, statSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { DuckDBInstance, type DuckDBConnection, type DuckDBResultReader, type DuckDBValue } from './duckdb.js';
 import type { PipelineConfig } from './config.js';
 import { DestinationError, duckdbSettings, toDestinationError } from './destination/index.js';
 import { SYSTEM_TABLES } from './destination/system-tables.js';
+import { holdFile } from './destination/open-files.js';
 import { quoteIdent } from './normalize/naming.js';
+import { editDistance } from './plan.js';
 
 export interface DatasetTable {
   name: string;
@@ -55,8 +57,8 @@ const DEFAULT_DATASET = 'snapengage_data';
 const DEFAULT_PIPELINE = 'snapengage_pipeline';
 
 /**
- * Opens a dataset read-only (so it never conflicts with the loader's writes of the same process' past runs
- * and cannot change data). Given a PipelineConfig, loads and state are limited to that pipeline's name.
+ * Opens a dataset read-only (it cannot change data; other readers may open the file too, a writer may not until
+ * `close()`). Given a PipelineConfig, loads and state are limited to that pipeline's name.
  */
 export async function openDataset(config: PipelineConfig | { path: string; dataset: string }): Promise<Dataset> {
   let path: string;
@@ -71,47 +73,91 @@ export async function openDataset(config: PipelineConfig | { path: string; datas
     dataset = config.dataset;
   }
   path = resolve(path);
-  if (!existsSync(path)) {
-    throw toDestinationError(
-      Object.assign(new Error(`no such file: run the pipeline first or check destination.path`), { code: 'ENOENT' }),
-      'opening the dataset', path,
-    );
-  }
+  checkDuckDBFile(path);
+  let instance: DuckDBInstance | undefined;
+  let releaseFile: (() => void) | undefined;
   try {
-    const instance = await DuckDBInstance.create(path, { ...duckdbSettings(), access_mode: 'READ_ONLY' });
+    releaseFile = holdFile(path, 'read');
+    instance = await DuckDBInstance.create(path, { ...duckdbSettings(), access_mode: 'READ_ONLY' });
     const conn = await instance.connect();
     // A dataset is a schema with the loader's system tables; name the ones this file has when the asked one is not.
     const datasets = (await conn.runAndReadAll(
       `SELECT DISTINCT table_schema FROM information_schema.tables WHERE table_name = '_pipeline_loads' ORDER BY 1`,
     )).getRowObjectsJS().map((row) => String(row.table_schema));
-    if (!datasets.some((name) => name.toLowerCase() === dataset.toLowerCase())) {
+    const found = datasets.find((name) => name.toLowerCase() === dataset.toLowerCase());
+    if (found === undefined) {
       conn.closeSync();
-      instance.closeSync();
-      const there = datasets.length > 0 ? `datasets there: ${datasets.join(', ')}` : 'it holds no dataset of this loader yet';
+      const guess = closest(dataset, datasets);
+      const there = datasets.length > 0 ? `${guess ? `did you mean ${guess}? ` : ''}datasets there: ${datasets.join(', ')}` : 'it holds no dataset of this loader yet';
       throw new DestinationError(`opening the dataset: no dataset ${dataset} in ${path}`, 'not_found', `${there}; pass --dataset (or destination.dataset)`, path);
     }
     await conn.run(`SET schema = '${dataset.replaceAll("'", "''")}'`).catch(() => undefined);
-    return new DuckDBDataset(path, dataset, pipelineName, instance, conn);
+    return new DuckDBDataset(path, dataset, pipelineName, instance, conn, releaseFile);
   } catch (error) {
+    instance?.closeSync();
+    releaseFile?.();
     throw toDestinationError(error, 'opening the dataset', path);
   }
 }
 
+/**
+ * Refuses, before DuckDB sees it, a path that is missing (DuckDB would create an empty database there), a directory,
+ * or a file that is not a DuckDB database (DuckDB would try to download an extension to read a SQLite file).
+ */
+function checkDuckDBFile(path: string): void {
+  let header: Buffer;
+  try {
+    if (statSync(path).isDirectory()) {
+      throw new DestinationError(`opening the dataset: ${path} is a directory, not a DuckDB file`, 'not_found', 'pass the database file inside it (--duckdb or destination.path)', path);
+    }
+    header = Buffer.alloc(16);
+    const fd = openSync(path, 'r');
+    try {
+      readSync(fd, header, 0, 16, 0);
+    } finally {
+      closeSync(fd);
+    }
+  } catch (error) {
+    if ((error as { code?: unknown }).code !== 'ENOENT') throw toDestinationError(error, 'opening the dataset', path);
+    throw new DestinationError(`opening the dataset: no such file ${path}`, 'not_found', 'run the pipeline first or check --duckdb (or destination.path)', path);
+  }
+  // A DuckDB file starts with a checksum (8 bytes), then the magic "DUCK".
+  if (header.subarray(8, 12).toString('latin1') !== 'DUCK') {
+    const what = header.toString('latin1').startsWith('SQLite format') ? 'a SQLite database' : 'not a DuckDB database';
+    throw new DestinationError(`opening the dataset: ${path} is ${what}`, 'corrupt', 'pass the DuckDB file the pipeline loads (--duckdb or destination.path)', path);
+  }
+}
+
+/** The name in `names` that `name` most likely misspells. */
+function closest(name: string, names: readonly string[]): string | undefined {
+  const lower = name.toLowerCase();
+  return names.find((n) => editDistance(n.toLowerCase(), lower) <= Math.min(3, Math.max(1, Math.floor(lower.length / 3))));
+}
+
 class DuckDBDataset implements Dataset {
+  private closed = false;
+
   constructor(
     readonly path: string,
     readonly dataset: string,
     private readonly pipelineName: string | undefined,
     private readonly instance: DuckDBInstance,
     private readonly conn: DuckDBConnection,
+    private readonly releaseFile: () => void,
   ) {}
 
   private get schema(): string {
     return quoteIdent(this.dataset);
   }
 
+  /** Runs a query of this API (or the user's, for `sql`), with a clear error once the dataset is closed. */
+  private async run(query: string, params: DuckDBValue[] = []): Promise<DuckDBResultReader> {
+    if (this.closed) throw new DestinationError(`reading dataset ${this.dataset}: it is closed`, 'io', 'call openDataset() again', this.path);
+    return this.conn.runAndReadAll(query, params);
+  }
+
   async tables(opts: { system?: boolean } = {}): Promise<DatasetTable[]> {
-    const r = await this.conn.runAndReadAll(
+    const r = await this.run(
       `SELECT table_name, column_name, data_type FROM information_schema.columns
        WHERE lower(table_schema) = lower($1) ORDER BY table_name, ordinal_position`,
       [this.dataset],
@@ -126,31 +172,51 @@ class DuckDBDataset implements Dataset {
       t.columns.push({ name: String(row.column_name), type: String(row.data_type) });
     }
     for (const t of byName.values()) {
-      const c = await this.conn.runAndReadAll(`SELECT count(*) AS n FROM ${this.schema}.${quoteIdent(t.name)}`);
+      const c = await this.run(`SELECT count(*) AS n FROM ${this.schema}.${quoteIdent(t.name)}`);
       t.rowCount = Number(c.getRowObjectsJS()[0]?.n ?? 0);
     }
     return [...byName.values()];
   }
 
   async rows(table: string, opts: { limit?: number } = {}): Promise<Record<string, unknown>[]> {
-    const limit = opts.limit === undefined ? '' : ` LIMIT ${Math.max(0, Math.floor(opts.limit))}`;
-    const r = await this.conn.runAndReadAll(`SELECT * FROM ${this.schema}.${quoteIdent(table)}${limit}`);
-    return jsonRows(r);
+    const limit = opts.limit === undefined ? '' : ` LIMIT ${checkLimit('rows', opts.limit)}`;
+    const names = (await this.run(
+      `SELECT table_name FROM information_schema.tables WHERE lower(table_schema) = lower($1) ORDER BY 1`, [this.dataset],
+    )).getRowObjectsJS().map((row) => String(row.table_name));
+    if (!names.some((name) => name.toLowerCase() === table.toLowerCase())) {
+      const data = names.filter((name) => !(SYSTEM_TABLES as readonly string[]).includes(name));
+      const guess = closest(table, names);
+      throw new DestinationError(
+        `reading rows: no table ${table} in dataset ${this.dataset}`, 'not_found',
+        `${guess ? `did you mean ${guess}? ` : ''}tables there: ${data.join(', ') || '(none yet)'}; see tables()`, this.path,
+      );
+    }
+    return jsonRows(await this.run(`SELECT * FROM ${this.schema}.${quoteIdent(table)}${limit}`));
   }
 
   async sql(query: string, params: unknown[] = []): Promise<Record<string, unknown>[]> {
-    const r = await this.conn.runAndReadAll(query, params.map(toDuckDBValue));
-    return jsonRows(r);
+    try {
+      return jsonRows(await this.run(query, params.map(toDuckDBValue)));
+    } catch (error) {
+      if (error instanceof DestinationError) throw error;
+      // DuckDB's message: its kind and what is wrong, a "Did you mean" line, then the query with a caret (kept in `cause`).
+      const lines = (error instanceof Error ? error.message : String(error)).split('\n').map((l) => l.trim());
+      const text = lines.filter((l, i) => l !== '' && (i === 0 || /^(Did you mean|Candidate)/.test(l))).join(' ').replace(/^Failed to extract statements: /, '');
+      const hint = /read-only mode/.test(text)
+        ? 'the dataset API opens the file read-only; change data through the pipeline or the DuckDB CLI'
+        : 'fix the query (error.cause has DuckDB\'s full message, with the position)';
+      throw new DestinationError(`query on dataset ${this.dataset} failed: ${text}`, 'io', hint, this.path, { cause: error });
+    }
   }
 
   async loads(limit = 20): Promise<LoadRecord[]> {
     const filter = this.pipelineName === undefined ? '' : 'WHERE pipeline_name = $1';
-    const r = await this.conn.runAndReadAll(
+    const r = await this.run(
       `SELECT load_id, pipeline_name, resource, status, started_at, finished_at,
               CAST(row_counts AS VARCHAR) AS row_counts, error,
               epoch_ms(finished_at) - epoch_ms(started_at) AS duration_ms
        FROM ${this.schema}."_pipeline_loads" ${filter}
-       ORDER BY load_id DESC, resource LIMIT ${Math.max(0, Math.floor(limit))}`,
+       ORDER BY load_id DESC, resource LIMIT ${checkLimit('loads', limit)}`,
       this.pipelineName === undefined ? [] : [this.pipelineName],
     );
     return jsonRows(r).map((row) => ({
@@ -168,7 +234,7 @@ class DuckDBDataset implements Dataset {
 
   async state(): Promise<StateRecord[]> {
     const filter = this.pipelineName === undefined ? '' : 'WHERE pipeline_name = $1';
-    const r = await this.conn.runAndReadAll(
+    const r = await this.run(
       `SELECT pipeline_name, resource, CAST(state AS VARCHAR) AS state, load_id, updated_at
        FROM ${this.schema}."_pipeline_state" ${filter} ORDER BY pipeline_name, resource`,
       this.pipelineName === undefined ? [] : [this.pipelineName],
@@ -182,10 +248,27 @@ class DuckDBDataset implements Dataset {
     }));
   }
 
+  /** Releases the file (a pipeline run can write it again); calling it again does nothing. */
   async close(): Promise<void> {
-    this.conn.closeSync();
-    this.instance.closeSync();
+    if (this.closed) return;
+    this.closed = true;
+    try {
+      this.conn.closeSync();
+      this.instance.closeSync();
+    } finally {
+      this.releaseFile();
+    }
   }
+
+  /** `await using ds = await openDataset(…)` closes it at the end of the block. */
+  async [Symbol.asyncDispose](): Promise<void> {
+    await this.close();
+  }
+}
+
+function checkLimit(method: string, limit: number): number {
+  if (!Number.isInteger(limit) || limit < 0) throw new RangeError(`${method}(): limit must be a whole number >= 0, got ${String(limit)}`);
+  return limit;
 }
 
 /** Result rows with JSON-friendly values; columns of DuckDB type JSON are parsed. */

@@ -1,0 +1,134 @@
+// The dataset API as a user meets it after a load: files that are not a dataset, names that are almost right,
+// values of every DuckDB type, SQL errors, and the file lock it holds until close() — also against a pipeline run
+// of the same process, which DuckDB's per-process OS lock does not see.
+import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { DuckDBInstance } from '@duckdb/node-api';
+import { openDataset } from '../src/dataset.js';
+import { DestinationError, DuckDBDestination, newLoadId } from '../src/destination/index.js';
+import { tempDir, thingsResource } from './helpers.js';
+
+let tmp: ReturnType<typeof tempDir>;
+let dbPath: string;
+
+beforeAll(async () => {
+  tmp = tempDir('dataset-read-');
+  dbPath = join(tmp.dir, 'd.duckdb');
+  const dest = await DuckDBDestination.open({ path: dbPath, dataset: 'data', pipelineName: 'p' });
+  const writer = dest.createResourceWriter({ loadId: newLoadId(), resource: thingsResource, writeDisposition: 'merge', primaryKey: ['id'], maxNestingDepth: 4 });
+  await writer.write([{ id: 'a', count: 1, items: [{ k: 'x' }] }]);
+  await writer.commit(null);
+  await dest.close();
+});
+afterAll(() => tmp.cleanup());
+
+const failure = (promise: Promise<unknown>) => promise.then(() => new Error('expected a failure'), (e: unknown) => e as Error);
+
+describe('openDataset on what is not a dataset', () => {
+  it('a missing file is refused without creating one', async () => {
+    const path = join(tmp.dir, 'missing.duckdb');
+    const error = await failure(openDataset({ path, dataset: 'data' }));
+    expect(error).toBeInstanceOf(DestinationError);
+    expect(error.message).toBe(`opening the dataset: no such file ${path}: run the pipeline first or check --duckdb (or destination.path)`);
+    expect(existsSync(path)).toBe(false);
+    expect(existsSync(`${path}.wal`)).toBe(false);
+  });
+
+  it('a directory is named as a directory, not as a file it cannot write', async () => {
+    const path = join(tmp.dir, 'a-dir');
+    mkdirSync(path);
+    const error = await failure(openDataset({ path, dataset: 'data' }));
+    expect(error.message).toBe(`opening the dataset: ${path} is a directory, not a DuckDB file: pass the database file inside it (--duckdb or destination.path)`);
+  });
+
+  it('a SQLite file or random bytes are refused before DuckDB tries to load an extension for them', async () => {
+    const sqlite = join(tmp.dir, 'app.sqlite');
+    writeFileSync(sqlite, Buffer.concat([Buffer.from('SQLite format 3\0'), Buffer.alloc(4080)]));
+    const error = await failure(openDataset({ path: sqlite, dataset: 'data' }));
+    // Before: "IO Error: Failed to download extension "sqlite_scanner" at URL http://extensions.duckdb.org/…"
+    expect(error.message).toBe(`opening the dataset: ${sqlite} is a SQLite database: pass the DuckDB file the pipeline loads (--duckdb or destination.path)`);
+    for (const [name, bytes] of [['empty.duckdb', Buffer.alloc(0)], ['text.duckdb', Buffer.from('hello\n')]] as const) {
+      writeFileSync(join(tmp.dir, name), bytes);
+      const e = await failure(openDataset({ path: join(tmp.dir, name), dataset: 'data' }));
+      expect(e.message).toMatch(new RegExp(`${name} is not a DuckDB database: pass the DuckDB file`));
+      expect((e as DestinationError).code).toBe('corrupt');
+    }
+  });
+
+  it('a misspelt dataset gets a "did you mean"', async () => {
+    const error = await failure(openDataset({ path: dbPath, dataset: 'dta' }));
+    expect(error.message).toBe(`opening the dataset: no dataset dta in ${dbPath}: did you mean data? datasets there: data; pass --dataset (or destination.dataset)`);
+  });
+});
+
+describe('reading', () => {
+  it('a misspelt table gets a "did you mean" and the tables there, not the SQL the API built', async () => {
+    const ds = await openDataset({ path: dbPath, dataset: 'data' });
+    try {
+      const error = await failure(ds.rows('thing'));
+      expect(error).toBeInstanceOf(DestinationError);
+      expect(error.message).toBe('reading rows: no table thing in dataset data: did you mean things? tables there: things, things__items; see tables()');
+      expect(await ds.rows('THINGS', { limit: 5 })).toHaveLength(1);
+      await expect(ds.rows('things', { limit: Number.NaN })).rejects.toThrow('rows(): limit must be a whole number >= 0, got NaN');
+      await expect(ds.loads(-1)).rejects.toThrow('loads(): limit must be a whole number >= 0, got -1');
+    } finally {
+      await ds.close();
+    }
+  });
+
+  it('SQL errors are one line, without the file path, with DuckDB\'s full message as the cause', async () => {
+    const ds = await openDataset({ path: dbPath, dataset: 'data' });
+    try {
+      const typo = await failure(ds.sql('SELECT * FROM thingz'));
+      expect(typo).toBeInstanceOf(DestinationError);
+      expect(typo.message).toBe(
+        'query on dataset data failed: Catalog Error: Table with name thingz does not exist! Did you mean "things"?: fix the query (error.cause has DuckDB\'s full message, with the position)',
+      );
+      expect(typo.message).not.toContain(tmp.dir);
+      expect(String((typo.cause as Error).message)).toContain('LINE 1: SELECT * FROM thingz');
+      const write = await failure(ds.sql('DELETE FROM things'));
+      expect(write.message).toMatch(/read-only mode.*: the dataset API opens the file read-only; change data through the pipeline or the DuckDB CLI$/);
+      expect(await ds.sql('SELECT count(*) AS n FROM things')).toEqual([{ n: 1 }]); // still usable after errors
+    } finally {
+      await ds.close();
+    }
+  });
+});
+
+describe('closing, and the lock a dataset holds', () => {
+  it('close() is idempotent, a closed dataset says so, and Symbol.asyncDispose closes it', async () => {
+    const ds = await openDataset({ path: dbPath, dataset: 'data' });
+    await ds.close();
+    await ds.close();
+    await expect(ds.tables()).rejects.toThrow('reading dataset data: it is closed: call openDataset() again');
+    const disposable = (await openDataset({ path: dbPath, dataset: 'data' })) as unknown as AsyncDisposable;
+    expect(typeof disposable[Symbol.asyncDispose]).toBe('function');
+    await disposable[Symbol.asyncDispose]();
+    // Released: the file can be opened read-write again.
+    const writer = await DuckDBInstance.create(dbPath);
+    writer.closeSync();
+  });
+
+  it('an open dataset refuses a pipeline write of the same process until close(), and a write refuses the dataset', async () => {
+    const ds = await openDataset({ path: dbPath, dataset: 'data' });
+    const second = await openDataset({ path: dbPath, dataset: 'data' }); // readers share
+    const refused = await failure(DuckDBDestination.open({ path: dbPath, dataset: 'data', pipelineName: 'p' }));
+    expect(refused).toBeInstanceOf(DestinationError);
+    expect((refused as DestinationError).code).toBe('locked');
+    expect(refused.message).toBe(
+      `opening the destination: DuckDB file ${dbPath} is open in this process through openDataset(): close() that dataset before running the pipeline, and open it again after`,
+    );
+    await ds.close();
+    await expect(DuckDBDestination.open({ path: dbPath, dataset: 'data', pipelineName: 'p' })).rejects.toThrow(/through openDataset/);
+    await second.close();
+    const dest = await DuckDBDestination.open({ path: dbPath, dataset: 'data', pipelineName: 'p' });
+    try {
+      const reading = await failure(openDataset({ path: dbPath, dataset: 'data' }));
+      expect(reading.message).toBe(`opening the dataset: DuckDB file ${dbPath} is being loaded by a pipeline run in this process: open the dataset after runPipeline() has finished`);
+    } finally {
+      await dest.close();
+    }
+    await (await openDataset({ path: dbPath, dataset: 'data' })).close();
+  });
+});
