@@ -1,9 +1,10 @@
 // Read access to a loaded dataset: tables, rows, ad-hoc SQL, load history and incremental state, with
-// JSON-friendly values (BIGINT → number when exact, else string; timestamps → ISO strings; JSON columns parsed).
+// JSON-friendly values (dataset-values.ts: BIGINT → number when exact, else string; timestamps → ISO strings; JSON parsed).
 import { closeSync, openSync, readSync, statSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { DuckDBInstance, type DuckDBConnection, type DuckDBResultReader, type DuckDBValue } from './duckdb.js';
 import type { PipelineConfig } from './config.js';
+import { friendlyRows } from './dataset-values.js';
 import { DestinationError, duckdbSettings, toDestinationError } from './destination/index.js';
 import { SYSTEM_TABLES } from './destination/system-tables.js';
 import { holdFile } from './destination/open-files.js';
@@ -271,30 +272,9 @@ function checkLimit(method: string, limit: number): number {
   return limit;
 }
 
-/** Result rows with JSON-friendly values; columns of DuckDB type JSON are parsed. */
+/** Result rows with JS- and JSON-friendly values (see dataset-values.ts). */
 export function jsonRows(reader: DuckDBResultReader): Record<string, unknown>[] {
-  const names = reader.columnNames();
-  const isJson = reader.columnTypes().map((t) => t.alias === 'JSON');
-  return reader.getRowObjectsJS().map((row) => {
-    const out: Record<string, unknown> = {};
-    names.forEach((name, i) => {
-      const value = row[name];
-      out[name] = isJson[i] && typeof value === 'string' ? JSON.parse(value) : toJsonFriendly(value);
-    });
-    return out;
-  });
-}
-
-function toJsonFriendly(value: unknown): unknown {
-  if (typeof value === 'bigint') return Number.isSafeInteger(Number(value)) ? Number(value) : value.toString();
-  if (value instanceof Date) return Number.isNaN(value.getTime()) ? null : value.toISOString();
-  if (Array.isArray(value)) return value.map(toJsonFriendly);
-  if (value !== null && typeof value === 'object') {
-    const out: Record<string, unknown> = {};
-    for (const [k, v] of Object.entries(value)) out[k] = toJsonFriendly(v);
-    return out;
-  }
-  return value;
+  return friendlyRows(reader);
 }
 
 function toDuckDBValue(value: unknown): DuckDBValue {

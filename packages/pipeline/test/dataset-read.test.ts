@@ -94,6 +94,34 @@ describe('reading', () => {
       await ds.close();
     }
   });
+
+  it('values of every DuckDB type come back JSON-safe and exact', async () => {
+    const ds = await openDataset({ path: dbPath, dataset: 'data' });
+    try {
+      const [row] = await ds.sql(`SELECT
+        42::BIGINT AS big, 9007199254740993::BIGINT AS bigger, 12345678901234567890::HUGEINT AS huge,
+        1.50::DECIMAL(5,2) AS dec, 123456789012.345678::DECIMAL(18,6) AS dec_wide,
+        TIMESTAMP '2026-01-02 03:04:05.123' AS ts, TIMESTAMP '2026-01-02 03:04:05.123456' AS ts_us,
+        TIMESTAMPTZ '2026-01-02 03:04:05+00' AS tstz, TIMESTAMP_NS '2026-01-02 03:04:05.123456789' AS ts_ns,
+        'infinity'::TIMESTAMP AS ts_inf, '-infinity'::DATE AS date_inf, DATE '2026-01-02' AS day, TIME '03:04:05.25' AS t,
+        INTERVAL 3 DAY AS iv, [1::BIGINT, 2] AS list, {'a': 1::BIGINT, 'j': '{"x":1}'::JSON} AS st,
+        '{"x":[1]}'::JSON AS j, ['{"y":2}'::JSON] AS jl, 'ab'::BLOB AS bl, uuid() IS NOT NULL AS ok`);
+      expect(row).toEqual({
+        big: 42, bigger: '9007199254740993', huge: '12345678901234567890',
+        dec: 1.5, dec_wide: '123456789012.345678',
+        ts: '2026-01-02T03:04:05.123Z', ts_us: '2026-01-02T03:04:05.123456Z',
+        tstz: '2026-01-02T03:04:05.000Z', ts_ns: '2026-01-02T03:04:05.123456789Z',
+        ts_inf: 'infinity', date_inf: '-infinity', day: '2026-01-02', t: '03:04:05.25',
+        iv: { months: 0, days: 3, micros: 0 }, list: [1, 2], st: { a: 1, j: { x: 1 } },
+        j: { x: [1] }, jl: [{ y: 2 }], bl: expect.any(Uint8Array), ok: true,
+      });
+      expect([...(row!.bl as Uint8Array)]).toEqual([97, 98]);
+      expect(() => JSON.stringify(row)).not.toThrow();
+      expect(new Date(row!.ts_us as string).toISOString()).toBe('2026-01-02T03:04:05.123Z');
+    } finally {
+      await ds.close();
+    }
+  });
 });
 
 describe('closing, and the lock a dataset holds', () => {

@@ -1,0 +1,103 @@
+// How the dataset API hands DuckDB values to JavaScript: plain, JSON-safe values that lose nothing silently.
+// DuckDB's own JS conversion gives bigint (JSON.stringify throws on it), a Date cut to milliseconds (and throws on
+// 'infinity', failing the whole query), a DATE as midnight UTC, a TIME as a count of microseconds and a DECIMAL as a
+// double that rounds; JSON nested in a list or struct stays text. Each type is listed in the package README.
+import { createRequire } from 'node:module';
+import type { DuckDBResultReader, DuckDBType, DuckDBValue, DuckDBValueConverter } from '@duckdb/node-api';
+
+const duckdb = createRequire(import.meta.url)('@duckdb/node-api') as typeof import('@duckdb/node-api');
+const { DuckDBTypeId, JSDuckDBValueConverter } = duckdb;
+
+/** DuckDB's ±infinity for the 64-bit timestamps and the 32-bit DATE. */
+const INFINITY_64 = 2n ** 63n - 1n;
+const INFINITY_DAYS = 2 ** 31 - 1;
+/** JS Date's range, in milliseconds either side of the epoch. */
+const MAX_DATE_MS = 8.64e15;
+
+/** An integer as a number when that is exact, else its decimal text. */
+function exactInteger(value: bigint): number | string {
+  return Number.isSafeInteger(Number(value)) ? Number(value) : value.toString();
+}
+
+/** ISO 8601 UTC with the digits below the millisecond kept (`.123456Z`) when there are any; `fraction` is in units of 10^-digits s below the ms. */
+function isoTimestamp(ms: bigint, fraction: bigint, digits: number, fallback: string): string {
+  if (ms > BigInt(MAX_DATE_MS) || ms < -BigInt(MAX_DATE_MS)) return fallback;
+  const iso = new Date(Number(ms)).toISOString();
+  return fraction === 0n ? iso : `${iso.slice(0, -1)}${fraction.toString().padStart(digits, '0')}Z`;
+}
+
+/** A timestamp stored as an integer count of `unitsPerMs`ths of a millisecond (1/1000 for seconds). */
+function timestamp(raw: bigint, unitsPerMs: bigint, digits: number, fallback: string): string {
+  if (raw === INFINITY_64) return 'infinity';
+  if (raw === -INFINITY_64) return '-infinity';
+  if (unitsPerMs === 0n) return isoTimestamp(raw * 1000n, 0n, 0, fallback);
+  let ms = raw / unitsPerMs;
+  let rest = raw % unitsPerMs;
+  if (rest < 0n) {
+    ms -= 1n;
+    rest += unitsPerMs;
+  }
+  return isoTimestamp(ms, rest, digits, fallback);
+}
+
+/** A DECIMAL as a number when it has at most 15 significant digits (a double keeps those exactly), else its text. */
+function decimal(value: { toString(): string }): number | string {
+  const text = value.toString();
+  const digits = text.replace(/^-/, '').replace('.', '').replace(/^0+/, '').replace(/0+$/, '');
+  return digits.length <= 15 ? Number(text) : text;
+}
+
+const friendly: DuckDBValueConverter<unknown> = (value, type, self) => {
+  if (value === null || value === undefined) return null;
+  const v = value as DuckDBValue & Record<string, unknown>;
+  switch (type.typeId) {
+    case DuckDBTypeId.VARCHAR:
+      return type.alias === 'JSON' ? JSON.parse(String(value)) : String(value);
+    case DuckDBTypeId.BIGINT:
+    case DuckDBTypeId.UBIGINT:
+    case DuckDBTypeId.HUGEINT:
+    case DuckDBTypeId.UHUGEINT:
+    case DuckDBTypeId.BIGNUM:
+      return exactInteger(value as bigint);
+    case DuckDBTypeId.DECIMAL:
+      return decimal(value);
+    case DuckDBTypeId.TIMESTAMP:
+    case DuckDBTypeId.TIMESTAMP_TZ:
+      return timestamp(v.micros as bigint, 1000n, 3, String(value));
+    case DuckDBTypeId.TIMESTAMP_MS:
+      return timestamp(v.millis as bigint, 1n, 0, String(value));
+    case DuckDBTypeId.TIMESTAMP_S:
+      return timestamp(v.seconds as bigint, 0n, 0, String(value));
+    case DuckDBTypeId.TIMESTAMP_NS:
+      return timestamp(v.nanos as bigint, 1_000_000n, 6, String(value));
+    case DuckDBTypeId.DATE: {
+      const days = v.days as number;
+      if (Math.abs(days) === INFINITY_DAYS) return days > 0 ? 'infinity' : '-infinity';
+      return Math.abs(days * 86_400_000) <= MAX_DATE_MS ? new Date(days * 86_400_000).toISOString().split('T')[0] : String(value);
+    }
+    case DuckDBTypeId.TIME:
+    case DuckDBTypeId.TIME_NS:
+    case DuckDBTypeId.TIME_TZ:
+    case DuckDBTypeId.BIT:
+      return String(value);
+    case DuckDBTypeId.INTERVAL:
+      return { months: v.months, days: v.days, micros: exactInteger(v.micros as bigint) };
+    default:
+      // Lists, arrays, structs, maps and unions recurse through `self`; BLOB stays a Uint8Array.
+      return JSDuckDBValueConverter(value, type as DuckDBType, self as unknown as Parameters<typeof JSDuckDBValueConverter>[2]);
+  }
+};
+
+/** Result rows with the values above; columns of DuckDB type JSON (at any depth) are parsed. */
+export function friendlyRows(reader: DuckDBResultReader): Record<string, unknown>[] {
+  // The result's column types, not the chunks' vectors': only the former carry the JSON alias of a top-level column.
+  const names = reader.deduplicatedColumnNames();
+  const types = reader.columnTypes();
+  return reader.getRows().map((row) => {
+    const out: Record<string, unknown> = {};
+    row.forEach((value, i) => {
+      out[names[i]!] = friendly(value, types[i]!, friendly);
+    });
+    return out;
+  });
+}
