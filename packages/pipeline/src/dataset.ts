@@ -210,14 +210,17 @@ class DuckDBDataset implements Dataset {
     }
   }
 
+  /** Records of the last `limit` loads (each load has one per resource), newest first. */
   async loads(limit = 20): Promise<LoadRecord[]> {
     const filter = this.pipelineName === undefined ? '' : 'WHERE pipeline_name = $1';
     const r = await this.run(
       `SELECT load_id, pipeline_name, resource, status, started_at, finished_at,
               CAST(row_counts AS VARCHAR) AS row_counts, error,
               epoch_ms(finished_at) - epoch_ms(started_at) AS duration_ms
-       FROM ${this.schema}."_pipeline_loads" ${filter}
-       ORDER BY load_id DESC, resource LIMIT ${checkLimit('loads', limit)}`,
+       FROM ${this.schema}."_pipeline_loads"
+       WHERE load_id IN (SELECT DISTINCT load_id FROM ${this.schema}."_pipeline_loads" ${filter} ORDER BY load_id DESC LIMIT ${checkLimit('loads', limit)})
+         ${filter.replace('WHERE', 'AND')}
+       ORDER BY load_id DESC, resource`,
       this.pipelineName === undefined ? [] : [this.pipelineName],
     );
     return jsonRows(r).map((row) => ({

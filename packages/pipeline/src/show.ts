@@ -3,11 +3,12 @@
 import { existsSync } from 'node:fs';
 import { openDataset } from './dataset.js';
 import { ConfigError, describeDestinationError } from './errors.js';
+import { quoteIdent } from './normalize/naming.js';
 
 export interface ShowOptions {
   path: string;
   dataset: string;
-  /** Loads listed; default 10. */
+  /** Loads listed (each with a line per resource); default 5. */
   loads?: number;
 }
 
@@ -23,7 +24,10 @@ export async function showDataset(options: ShowOptions): Promise<string> {
   }
   try {
     const tables = await dataset.tables();
-    const loads = await dataset.loads(options.loads ?? 10);
+    const loads = await dataset.loads(options.loads ?? 5);
+    const shown = new Set(loads.map((load) => load.loadId)).size;
+    const [counted] = await dataset.sql(`SELECT count(DISTINCT load_id) AS n FROM ${quoteIdent(dataset.dataset)}."_pipeline_loads"`);
+    const allLoads = Number(counted?.n ?? shown);
     const states = await dataset.state();
     const out: string[] = [`Dataset ${options.dataset} in ${options.path}`, ''];
 
@@ -34,7 +38,8 @@ export async function showDataset(options: ShowOptions): Promise<string> {
       out.push(`    ${table.columns.map((c) => `${c.name} ${c.type}`).join(', ')}`);
     }
 
-    out.push('', `Last loads (${loads.length})`);
+    // One line per resource of a load; the listing is bounded by loads.
+    out.push('', allLoads > shown ? `Last loads (${shown} of ${allLoads})` : `Last loads (${shown})`);
     if (loads.length === 0) out.push('  (none yet)');
     for (const load of loads) {
       const seconds = load.durationMs !== null && load.durationMs !== undefined ? `${(load.durationMs / 1000).toFixed(2)} s` : '-';
@@ -43,6 +48,7 @@ export async function showDataset(options: ShowOptions): Promise<string> {
       const error = load.error ? `  error: ${load.error}` : '';
       out.push(`  ${load.loadId}  ${load.resource.padEnd(18)} ${String(load.status).padEnd(7)} ${seconds.padStart(9)}  ${started}  ${rows}${error}`);
     }
+    if (allLoads > shown) out.push(`  … ${allLoads - shown} earlier ${allLoads - shown === 1 ? 'load' : 'loads'} not shown (openDataset(…).loads(n) lists more)`);
 
     out.push('', 'Incremental state');
     const kept = states.filter((entry) => entry.state !== null && entry.state !== undefined);
