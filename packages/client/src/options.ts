@@ -2,28 +2,28 @@
 
 export interface SnapEngageClientOptions {
   /** API origin; default `https://www.snapengage.com` (env SNAPENGAGE_BASE_URL via credentialsFromEnv()). */
-  baseUrl?: string;
+  baseUrl?: string | undefined;
   /** Logs API token, sent raw in `Authorization` (env SNAPENGAGE_API_TOKEN). */
-  apiToken?: string;
+  apiToken?: string | undefined;
   /** Visitor Chat API key, sent in `x-api-key` (env SNAPENGAGE_API_KEY). */
-  apiKey?: string;
+  apiKey?: string | undefined;
   /** Provisioning API key, sent as the `api_key` query parameter (env SNAPENGAGE_PROVISIONING_KEY). */
-  provisioningKey?: string;
+  provisioningKey?: string | undefined;
   /** Per attempt, covering the headers and the whole body. Default 30000. */
-  timeoutMs?: number;
+  timeoutMs?: number | undefined;
   /** Re-sends after the first attempt. Default 4. 0 disables retries. */
-  maxRetries?: number;
+  maxRetries?: number | undefined;
   /** First backoff delay; doubles on each retry (with jitter), up to 20 s. Default 500. */
-  retryBaseDelayMs?: number;
+  retryBaseDelayMs?: number | undefined;
   /** Longest `Retry-After` wait honoured; longer requests wait this long. Default 60000. */
-  retryAfterCapMs?: number;
+  retryAfterCapMs?: number | undefined;
   /** fetch implementation; default globalThis.fetch. */
-  fetch?: (request: Request) => Promise<Response>;
+  fetch?: ((request: Request) => Promise<Response>) | undefined;
   /** User-Agent header (ignored by browsers). Default `snapengage-client/<version>`. */
-  userAgent?: string;
-  logger?: ClientLogger;
+  userAgent?: string | undefined;
+  logger?: ClientLogger | undefined;
   /** Aborts every request of the client (a per-call `signal` works too). */
-  signal?: AbortSignal;
+  signal?: AbortSignal | undefined;
 }
 
 /** Receives one event per completed request and a warning per retry. Never sees a credential. */

@@ -11,15 +11,15 @@ import { metaOf, overrideUrl } from './call-meta.js';
 import { errorForResponse, formatMessage } from './transport.js';
 
 export interface PageInit {
-  params?: { path?: Record<string, unknown>; query?: Record<string, unknown> };
-  signal?: AbortSignal;
+  params?: { path?: Record<string, unknown>; query?: Record<string, unknown> } | undefined;
+  signal?: AbortSignal | undefined;
 }
 
 export interface PagingOptions {
   /** Dot path of the next-page link in the body; default `linkToNextSetOfResults`; null = a single page. */
-  nextUrlPath?: string | null;
+  nextUrlPath?: string | null | undefined;
   /** Safety cap; default the catalog's maxPages for the path, else 100000. */
-  maxPages?: number;
+  maxPages?: number | undefined;
 }
 
 /** Paths of the spec that have a GET operation (the only ones a paginator follows). */
@@ -33,7 +33,7 @@ export type PageData<P extends GetPath> = GetOperation<P> extends { responses: {
 /** Parameters of a GET path's first page, typed by the spec (later pages follow the next link). */
 export interface TypedPageInit<P extends GetPath> {
   params: Pick<GetOperation<P>['parameters'], 'path' | 'query'>;
-  signal?: AbortSignal;
+  signal?: AbortSignal | undefined;
 }
 
 export interface PageResult<D = unknown> {
@@ -53,8 +53,8 @@ export interface IterateLogsArgs {
   /** YYYY-MM-DD, inclusive. */
   end: string;
   /** IANA zone the dates are read in; API default Etc/UTC. */
-  timezone?: string;
-  signal?: AbortSignal;
+  timezone?: string | undefined;
+  signal?: AbortSignal | undefined;
 }
 
 type Case = components['schemas']['Case'];
