@@ -13,9 +13,9 @@ export type DestinationConfig = DuckDBDestination;
 export interface DuckDBDestination {
   type: 'duckdb';
   /** DuckDB database file; default `snapengage.duckdb` (relative to the working directory). */
-  path?: string;
+  path?: string | undefined;
   /** Schema the tables are created in; default `snapengage_data`. */
-  dataset?: string;
+  dataset?: string | undefined;
 }
 
 /** A record as it arrives from the API, before normalization. */
@@ -23,51 +23,51 @@ export type SourceRecord = Record<string, unknown>;
 
 export interface ResourceOptions<R extends SourceRecord = SourceRecord> {
   /** false skips the resource without removing it from the config. Default true. */
-  selected?: boolean;
+  selected?: boolean | undefined;
   /** Default: the catalog's (merge where the resource has a primary key). */
-  writeDisposition?: WriteDisposition;
+  writeDisposition?: WriteDisposition | undefined;
   /** Overrides the catalog's primary key (field names of the record). */
-  primaryKey?: string[];
+  primaryKey?: string[] | undefined;
   /** Incremental resources only. */
   incremental?: {
     /** First day to load, `YYYY-MM-DD`. Default: env SNAPENGAGE_START_DATE, else the catalog's default (the spec's `defaultStartDaysAgo`: 30 days ago for logs). */
-    startDate?: string;
+    startDate?: string | undefined;
     /** Days re-read before the last loaded day on every run, merged on the primary key. Default: the catalog's (1). */
-    lookbackDays?: number;
+    lookbackDays?: number | undefined;
     /**
      * The date window is requested in slices of at most this many days, fetched concurrently (each pages on its
      * own), so one large widget does not become one long sequential chain. Default: the catalog's (7).
      */
-    sliceDays?: number;
-  };
+    sliceDays?: number | undefined;
+  } | undefined;
   /** Nested objects deeper than this are stored as JSON instead of more columns / child tables. Default 4. */
-  maxNestingDepth?: number;
+  maxNestingDepth?: number | undefined;
   /** Steps applied in order to every record before normalization: a filter drops records, a map reshapes them. */
-  steps?: Array<{ filter: (record: R) => boolean } | { map: (record: R) => SourceRecord }>;
+  steps?: Array<{ filter: (record: R) => boolean } | { map: (record: R) => SourceRecord }> | undefined;
 }
 
 export type ResourcesConfig = {
-  [N in ResourceName]?: ResourceOptions<ResourceRecords[N] & SourceRecord> | true;
+  [N in ResourceName]?: ResourceOptions<ResourceRecords[N] & SourceRecord> | true | undefined;
 };
 
 export interface PipelineConfig {
   /** Names the pipeline in `_pipeline_loads` and `_pipeline_state`; default `snapengage_pipeline`. */
-  pipelineName?: string;
+  pipelineName?: string | undefined;
   /** Default `{ type: 'duckdb', path: 'snapengage.duckdb', dataset: 'snapengage_data' }`. */
-  destination?: DestinationConfig;
+  destination?: DestinationConfig | undefined;
   /** The resources to load, by catalog name. `true` = catalog defaults. */
   resources: ResourcesConfig;
   /** Proactive client-side limit, requests per second across all resources. Default 10. */
-  rateLimit?: { requestsPerSecond: number };
+  rateLimit?: { requestsPerSecond: number } | undefined;
   /** Requests in flight at once. Default 4. */
-  concurrency?: number;
+  concurrency?: number | undefined;
   /** Connection settings. Default: environment variables (`SNAPENGAGE_*`, also read from `.env`). */
   connection?: {
-    baseUrl?: string;
+    baseUrl?: string | undefined;
     /** Per-request timeout in milliseconds. */
-    timeoutMs?: number;
-    maxRetries?: number;
-  };
+    timeoutMs?: number | undefined;
+    maxRetries?: number | undefined;
+  } | undefined;
 }
 
 /** Identity function that gives a config its type (and editor completion) in `src/pipeline.ts`. */

@@ -26,30 +26,30 @@ export interface ProgressSnapshot {
 }
 
 export interface RunOptions {
-  signal?: AbortSignal;
+  signal?: AbortSignal | undefined;
   /** Called after every page (and once at the end with `done: true`); throttle rendering yourself. */
-  progress?: (snapshot: ProgressSnapshot) => void;
+  progress?: ((snapshot: ProgressSnapshot) => void) | undefined;
   /** Called for every HTTP request (what `--verbose` prints). */
-  onRequest?: (event: RequestEvent) => void;
+  onRequest?: ((event: RequestEvent) => void) | undefined;
   /** Called after each step of each resource's commit (what `--verbose` prints): where the load step's time goes. */
-  onLoadStep?: (step: LoadStep) => void;
-  warn?: (message: string) => void;
+  onLoadStep?: ((step: LoadStep) => void) | undefined;
+  warn?: ((message: string) => void) | undefined;
   /** Environment to read `SNAPENGAGE_*` from; default: process.env over `.env` in the working directory. */
-  env?: Env;
+  env?: Env | undefined;
   /** Load only these resources (the CLI's `--resources`), with options from the config where present. */
-  resources?: ResourceName[];
+  resources?: ResourceName[] | undefined;
   /** Overrides of the config's destination (the CLI's `--duckdb` and `--dataset`). */
-  destination?: { path?: string; dataset?: string };
+  destination?: { path?: string | undefined; dataset?: string | undefined } | undefined;
   /** Sample N pages per request sequence (dlt's add_limit); incremental state is not advanced. */
-  limitPages?: number;
+  limitPages?: number | undefined;
   /**
    * Run a full garbage collection between extraction and commit when the heap is large (see memory.ts): lowers the
    * peak memory of a big load by ~40 MiB. Off by default because it sets a V8 flag for the whole process; the CLI,
    * which owns its process, turns it on.
    */
-  collectGarbageBeforeCommit?: boolean;
+  collectGarbageBeforeCommit?: boolean | undefined;
   /** fetch implementation handed to the client (default: global fetch). */
-  fetch?: (request: Request) => Promise<Response>;
+  fetch?: ((request: Request) => Promise<Response>) | undefined;
 }
 
 /**
