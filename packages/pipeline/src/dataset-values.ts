@@ -13,6 +13,7 @@ const INFINITY_64 = 2n ** 63n - 1n;
 const INFINITY_DAYS = 2 ** 31 - 1;
 /** JS Date's range, in milliseconds either side of the epoch. */
 const MAX_DATE_MS = 8.64e15;
+const MAX_DATE_MS_BIG = BigInt(MAX_DATE_MS);
 
 /** An integer as a number when that is exact, else its decimal text. */
 function exactInteger(value: bigint): number | string {
@@ -20,24 +21,24 @@ function exactInteger(value: bigint): number | string {
 }
 
 /** ISO 8601 UTC with the digits below the millisecond kept (`.123456Z`) when there are any; `fraction` is in units of 10^-digits s below the ms. */
-function isoTimestamp(ms: bigint, fraction: bigint, digits: number, fallback: string): string {
-  if (ms > BigInt(MAX_DATE_MS) || ms < -BigInt(MAX_DATE_MS)) return fallback;
+function isoTimestamp(ms: bigint, fraction: bigint, digits: number, value: DuckDBValue): string {
+  if (ms > MAX_DATE_MS_BIG || ms < -MAX_DATE_MS_BIG) return String(value);
   const iso = new Date(Number(ms)).toISOString();
   return fraction === 0n ? iso : `${iso.slice(0, -1)}${fraction.toString().padStart(digits, '0')}Z`;
 }
 
-/** A timestamp stored as an integer count of `unitsPerMs`ths of a millisecond (1/1000 for seconds). */
-function timestamp(raw: bigint, unitsPerMs: bigint, digits: number, fallback: string): string {
+/** A timestamp stored as an integer count of `unitsPerMs`ths of a millisecond (1/1000 for seconds); DuckDB's text when out of Date's range. */
+function timestamp(value: DuckDBValue, raw: bigint, unitsPerMs: bigint, digits: number): string {
   if (raw === INFINITY_64) return 'infinity';
   if (raw === -INFINITY_64) return '-infinity';
-  if (unitsPerMs === 0n) return isoTimestamp(raw * 1000n, 0n, 0, fallback);
+  if (unitsPerMs === 0n) return isoTimestamp(raw * 1000n, 0n, 0, value);
   let ms = raw / unitsPerMs;
   let rest = raw % unitsPerMs;
   if (rest < 0n) {
     ms -= 1n;
     rest += unitsPerMs;
   }
-  return isoTimestamp(ms, rest, digits, fallback);
+  return isoTimestamp(ms, rest, digits, value);
 }
 
 /** A DECIMAL as a number when it has at most 15 significant digits (a double keeps those exactly), else its text. */
@@ -47,57 +48,89 @@ function decimal(value: { toString(): string }): number | string {
   return digits.length <= 15 ? Number(text) : text;
 }
 
-const friendly: DuckDBValueConverter<unknown> = (value, type, self) => {
-  if (value === null || value === undefined) return null;
-  const v = value as DuckDBValue & Record<string, unknown>;
+/** Converts one non-null value of a column type. */
+type Convert = (value: DuckDBValue) => unknown;
+type Fields = DuckDBValue & Record<string, unknown>;
+
+/** The conversion of a type's values, chosen once per type rather than once per value (a read may be 200k rows). */
+function converterOf(type: DuckDBType): Convert {
   switch (type.typeId) {
     case DuckDBTypeId.VARCHAR:
-      return type.alias === 'JSON' ? JSON.parse(String(value)) : String(value);
+      return type.alias === 'JSON' ? (value) => JSON.parse(String(value)) : (value) => String(value);
+    case DuckDBTypeId.BOOLEAN:
+    case DuckDBTypeId.TINYINT:
+    case DuckDBTypeId.SMALLINT:
+    case DuckDBTypeId.INTEGER:
+    case DuckDBTypeId.UTINYINT:
+    case DuckDBTypeId.USMALLINT:
+    case DuckDBTypeId.UINTEGER:
+    case DuckDBTypeId.FLOAT:
+    case DuckDBTypeId.DOUBLE:
+      // Already a JS boolean or number.
+      return (value) => value;
     case DuckDBTypeId.BIGINT:
     case DuckDBTypeId.UBIGINT:
     case DuckDBTypeId.HUGEINT:
     case DuckDBTypeId.UHUGEINT:
     case DuckDBTypeId.BIGNUM:
-      return exactInteger(value as bigint);
+      return (value) => exactInteger(value as bigint);
     case DuckDBTypeId.DECIMAL:
-      return decimal(value);
+      return (value) => decimal(value as { toString(): string });
     case DuckDBTypeId.TIMESTAMP:
     case DuckDBTypeId.TIMESTAMP_TZ:
-      return timestamp(v.micros as bigint, 1000n, 3, String(value));
+      return (value) => timestamp(value, (value as Fields).micros as bigint, 1000n, 3);
     case DuckDBTypeId.TIMESTAMP_MS:
-      return timestamp(v.millis as bigint, 1n, 0, String(value));
+      return (value) => timestamp(value, (value as Fields).millis as bigint, 1n, 0);
     case DuckDBTypeId.TIMESTAMP_S:
-      return timestamp(v.seconds as bigint, 0n, 0, String(value));
+      return (value) => timestamp(value, (value as Fields).seconds as bigint, 0n, 0);
     case DuckDBTypeId.TIMESTAMP_NS:
-      return timestamp(v.nanos as bigint, 1_000_000n, 6, String(value));
-    case DuckDBTypeId.DATE: {
-      const days = v.days as number;
-      if (Math.abs(days) === INFINITY_DAYS) return days > 0 ? 'infinity' : '-infinity';
-      return Math.abs(days * 86_400_000) <= MAX_DATE_MS ? new Date(days * 86_400_000).toISOString().split('T')[0] : String(value);
-    }
+      return (value) => timestamp(value, (value as Fields).nanos as bigint, 1_000_000n, 6);
+    case DuckDBTypeId.DATE:
+      return (value) => {
+        const days = (value as Fields).days as number;
+        if (Math.abs(days) === INFINITY_DAYS) return days > 0 ? 'infinity' : '-infinity';
+        return Math.abs(days * 86_400_000) <= MAX_DATE_MS ? new Date(days * 86_400_000).toISOString().split('T')[0] : String(value);
+      };
     case DuckDBTypeId.TIME:
     case DuckDBTypeId.TIME_NS:
     case DuckDBTypeId.TIME_TZ:
     case DuckDBTypeId.BIT:
-      return String(value);
+      return (value) => String(value);
     case DuckDBTypeId.INTERVAL:
-      return { months: v.months, days: v.days, micros: exactInteger(v.micros as bigint) };
+      return (value) => {
+        const v = value as Fields;
+        return { months: v.months, days: v.days, micros: exactInteger(v.micros as bigint) };
+      };
     default:
-      // Lists, arrays, structs, maps and unions recurse through `self`; BLOB stays a Uint8Array.
-      return JSDuckDBValueConverter(value, type as DuckDBType, self as unknown as Parameters<typeof JSDuckDBValueConverter>[2]);
+      // Lists, arrays, structs, maps and unions recurse through `friendly`; BLOB stays a Uint8Array.
+      return (value) => JSDuckDBValueConverter(value, type, friendly as unknown as Parameters<typeof JSDuckDBValueConverter>[2]);
   }
+}
+
+/** Converters of the types met so far (a nested type is one object for every row of its column). */
+const converters = new WeakMap<DuckDBType, Convert>();
+
+const friendly: DuckDBValueConverter<unknown> = (value, type) => {
+  if (value === null || value === undefined) return null;
+  let convert = converters.get(type as DuckDBType);
+  if (convert === undefined) {
+    convert = converterOf(type as DuckDBType);
+    converters.set(type as DuckDBType, convert);
+  }
+  return convert(value);
 };
 
 /** Result rows with the values above; columns of DuckDB type JSON (at any depth) are parsed. */
 export function friendlyRows(reader: DuckDBResultReader): Record<string, unknown>[] {
   // The result's column types, not the chunks' vectors': only the former carry the JSON alias of a top-level column.
   const names = reader.deduplicatedColumnNames();
-  const types = reader.columnTypes();
+  const convert = reader.columnTypes().map(converterOf);
   return reader.getRows().map((row) => {
     const out: Record<string, unknown> = {};
-    row.forEach((value, i) => {
-      out[names[i]!] = friendly(value, types[i]!, friendly);
-    });
+    for (let i = 0; i < row.length; i++) {
+      const value = row[i];
+      out[names[i]!] = value === null || value === undefined ? null : convert[i]!(value);
+    }
     return out;
   });
 }
