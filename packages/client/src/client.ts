@@ -50,8 +50,9 @@ function parseBaseUrl(raw: string | undefined): string {
   try {
     url = new URL(value);
   } catch {
-    // Echoed without a user:password part: that is a credential (the password may hold an `@`, so up to the last one).
-    const shown = value.replace(/^([^/]*\/\/).*@/, '$1***@');
+    // Echoed without a user:password part (the password may hold an `@`, so up to the last one), with or without
+    // the slashes after the scheme, and without a query or fragment: those are credentials.
+    const shown = value.replace(/^([a-z][a-z0-9+.-]*:\/*)?[\s\S]*@/i, '$1***@').replace(/[?#][\s\S]*$/, '?…');
     throw configError('baseUrl', `"${shown}" is not an absolute URL (set SNAPENGAGE_BASE_URL or the baseUrl option, e.g. ${defaultBaseUrl})`);
   }
   if (url.protocol !== 'https:' && url.protocol !== 'http:') throw configError('baseUrl', `must be http(s), got ${url.protocol}`);

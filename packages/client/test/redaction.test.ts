@@ -164,3 +164,24 @@ it('a base URL that does not parse is not echoed with the password it carries', 
   expect(error.message).toContain('"https://***@127.0.0.1:99999" is not an absolute URL');
   for (const output of [error.message, String(error.stack), JSON.stringify(error), inspect(error, { showHidden: true })]) expect(output).not.toContain(apiToken);
 });
+
+it('a base URL that does not parse is not echoed with its password or query, whatever its slashes', () => {
+  const { apiToken } = sandbox.credentials;
+  // No "//" after the scheme (a typo), a scheme URL parsing does not accept, a query key: each throws in new URL().
+  for (const [baseUrl, shown] of [
+    [`https:user:${apiToken}@www snapengage.com`, '"https:***@www snapengage.com"'],
+    [`my_user:${apiToken}@127.0.0.1`, '"***@127.0.0.1"'],
+    [`https://127.0.0.1:99999/?api_key=${apiToken}`, '"https://127.0.0.1:99999/?…"'],
+  ]) {
+    let caught: unknown;
+    try {
+      createSnapEngageClient({ baseUrl, apiToken: 'x' });
+    } catch (error) {
+      caught = error;
+    }
+    expect(caught).toBeInstanceOf(SnapEngageError);
+    const error = caught as SnapEngageError;
+    expect(error.message).toContain(`${shown} is not an absolute URL`);
+    for (const output of [error.message, String(error.stack), JSON.stringify(error), inspect(error, { showHidden: true })]) expect(output).not.toContain(apiToken);
+  }
+});

@@ -214,8 +214,9 @@ export function planPipeline(config: PipelineConfig, env: Env, only?: ResourceNa
   try {
     url = new URL(baseUrl);
   } catch {
-    // Echoed without a user:password part: that is a credential (the password may hold an `@`, so up to the last one).
-    const shown = typeof baseUrl === 'string' ? baseUrl.replace(/^([^/]*\/\/).*@/, '$1***@') : baseUrl;
+    // Echoed without a user:password part (the password may hold an `@`, so up to the last one), with or without
+    // the slashes after the scheme, and without a query or fragment: those are credentials.
+    const shown = typeof baseUrl === 'string' ? baseUrl.replace(/^([a-z][a-z0-9+.-]*:\/*)?[\s\S]*@/i, '$1***@').replace(/[?#][\s\S]*$/, '?…') : baseUrl;
     throw new ConfigError(`SNAPENGAGE_BASE_URL (or connection.baseUrl) is not a URL: ${JSON.stringify(shown)}; use e.g. ${defaultBaseUrl}`);
   }
   if (url.protocol !== 'https:' && url.protocol !== 'http:') {

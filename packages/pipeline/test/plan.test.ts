@@ -148,6 +148,16 @@ describe('environment and config problems', () => {
     expect(error?.message).not.toContain('s3cret');
   });
 
+  it('echoes a SNAPENGAGE_BASE_URL that does not parse without a password or query, whatever its slashes', () => {
+    for (const [baseUrl, shown] of [
+      ['https:me:s3cret@www snapengage.com', '"https:***@www snapengage.com"'],
+      ['my_user:s3cret@127.0.0.1', '"***@127.0.0.1"'],
+      ['https://127.0.0.1:99999/?api_key=s3cret', '"https://127.0.0.1:99999/?…"'],
+    ]) {
+      expect(() => planPipeline({ resources: { logs: true } }, { ...env, SNAPENGAGE_BASE_URL: baseUrl })).toThrow(`is not a URL: ${shown}; use e.g.`);
+    }
+  });
+
   it('lets .env fill a variable that is blank in the environment; a non-blank one still wins', () => {
     const dir = tempDir('sepipe-env-');
     try {
