@@ -42,15 +42,18 @@ export interface Dataset {
   readonly path: string;
   readonly dataset: string;
   /** Data tables; `{ system: true }` lists the loader's `_pipeline_*` tables instead. */
-  tables(opts?: { system?: boolean }): Promise<DatasetTable[]>;
+  tables(opts?: { system?: boolean | undefined }): Promise<DatasetTable[]>;
   /** Rows of a table of the dataset (data or system), in storage order. */
-  rows(table: string, opts?: { limit?: number; where?: never }): Promise<Record<string, unknown>[]>;
+  rows(table: string, opts?: { limit?: number | undefined; where?: never }): Promise<Record<string, unknown>[]>;
   /** Any SQL; `$1`… placeholders bind `params`. Unqualified table names resolve in the dataset schema. */
   sql(query: string, params?: unknown[]): Promise<Record<string, unknown>[]>;
   /** Most recent loads first. */
   loads(limit?: number): Promise<LoadRecord[]>;
   state(): Promise<StateRecord[]>;
+  /** Releases the file (a pipeline run can write it again); calling it again does nothing. */
   close(): Promise<void>;
+  /** `await using ds = await openDataset(…)` closes it at the end of the block. */
+  [Symbol.asyncDispose](): Promise<void>;
 }
 
 const DEFAULT_PATH = 'snapengage.duckdb';
