@@ -1,6 +1,7 @@
 // npm run generate [-- --check] [--spec FILE] [--out DIR]
 import { parseArgs } from 'node:util';
-import { resolve } from 'node:path';
+import { existsSync } from 'node:fs';
+import { join, resolve } from 'node:path';
 import { DEFAULT_OUT, DEFAULT_SPEC, generate, staleFiles, writeGenerated } from './generate.js';
 import { SpecError } from './validate-spec.js';
 
@@ -51,8 +52,14 @@ async function main(): Promise<number> {
   }
   writeGenerated(out, files);
   const written = stale.filter((name) => files.has(name));
-  const removed = stale.filter((name) => !files.has(name));
-  const done = [written.length ? `wrote ${written.join(', ')}` : '', removed.length ? `removed ${removed.join(', ')}` : ''].filter(Boolean).join(' and ');
+  const removed = stale.filter((name) => !files.has(name) && !existsSync(join(out, name)));
+  // A scratch directory of a generate still running is kept (writeGenerated).
+  const left = stale.filter((name) => !files.has(name) && existsSync(join(out, name)));
+  const done = [
+    written.length ? `wrote ${written.join(', ')}` : '',
+    removed.length ? `removed ${removed.join(', ')}` : '',
+    left.length ? `left ${left.join(', ')} (another generate is running)` : '',
+  ].filter(Boolean).join(' and ');
   console.log(stale.length ? `generate: ${done} in ${out}` : `generate: ${out} already up to date`);
   return 0;
 }

@@ -350,6 +350,19 @@ describe('generator', () => {
     expect(runCli(['--check', '--out', out]).status).toBe(0);
   });
 
+  it("a running generate's scratch directory is left alone, and the message does not call it removed", () => {
+    const out = join(tmp, 'live-tmp');
+    cpSync(DEFAULT_OUT, out, { recursive: true });
+    // This test process is alive: its pid names the scratch directory of a generate still at work.
+    const live = `.tmp-${process.pid}`;
+    cpSync(DEFAULT_OUT, join(out, live), { recursive: true });
+    const result = runCli(['--out', out]);
+    expect(result.status).toBe(0);
+    expect(readdirSync(out)).toContain(live);
+    expect(result.stdout).not.toContain(`removed ${live}`);
+    expect(result.stdout).toContain(`left ${live}`);
+  });
+
   it('--check exits non-zero and lists the stale files', () => {
     const out = join(tmp, 'stale');
     cpSync(DEFAULT_OUT, out, { recursive: true });
