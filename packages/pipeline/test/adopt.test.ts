@@ -256,6 +256,11 @@ describe('a merge after other loads', () => {
     expect(await query('SELECT ref__n AS n, count FROM ds.things ORDER BY n, count')).toEqual([
       { n: 1, count: 1 }, { n: 1, count: 2 }, { n: 2, count: 1 },
     ]);
+    // Earlier loads without any value under the key: nothing to take over, and nothing said.
+    await load([{ id: 'p' }], 'append', ['obj']);
+    const firstObj = await load([{ id: 'q', obj: { a: 1 } }], 'merge', ['obj']);
+    expect(firstObj.notTakenOverKeyField).toBeUndefined();
+    expect((await load([{ id: 'q', obj: { a: 1 } }], 'merge', ['obj'])).notTakenOverKeyField).toBeUndefined();
     await load([{ id: 'x', list: [{ k: [{ v: 1 }] }] }], 'append', ['list']);
     expect((await load([{ id: 'y', list: [{ k: [{ v: 1 }] }] }], 'merge', ['list'])).notTakenOverKeyField).toBe('list');
   });
