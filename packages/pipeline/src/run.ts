@@ -87,7 +87,7 @@ export async function runPipeline(config: PipelineConfig, options: RunOptions = 
   const stats = new Map<string, ResourceStats>(
     plan.resources.map((p) => [p.name, { name: p.name, loaded: p.load, requests: 0, pages: 0, records: 0 }]),
   );
-  // Each resource's rate is over the time until its latest page, so it stays put once the resource is done.
+  // Each resource's rate is over the time until its latest page with records, so it stays put once the resource is done.
   const lastPageAt = new Map<string, number>();
   const snapshot = (done: boolean): ProgressSnapshot => {
     const elapsedMs = Date.now() - startedAt.getTime();
@@ -157,7 +157,9 @@ export async function runPipeline(config: PipelineConfig, options: RunOptions = 
         if (stat) {
           stat.pages++;
           stat.records += records;
-          lastPageAt.set(name, Date.now());
+          // An empty page (a slice with no cases, often today's just after midnight) adds no records: it must not
+          // stretch the time the records took, or a finished resource's rate keeps falling.
+          if (records > 0) lastPageAt.set(name, Date.now());
         }
         options.progress?.(snapshot(false));
       },

@@ -5,6 +5,8 @@ import type { Sandbox } from 'snapengage-sandbox';
 import { definePipeline, runPipeline, LoadInfo, showDataset, type ProgressSnapshot } from '../src/index.js';
 import { admin, expectMatchesTruth, query, sandbox, stats, tempDir, truth, type TruthCase } from './helpers.js';
 
+const addDaysUtc = (day: string, n: number) => new Date(Date.parse(`${day}T00:00:00Z`) + n * 86_400_000).toISOString().slice(0, 10);
+
 const config = definePipeline({ resources: { logs: true }, rateLimit: { requestsPerSecond: 0 } });
 
 describe('logs into DuckDB', () => {
@@ -237,6 +239,27 @@ describe('child resources', () => {
     expect(done).toBeLessThan(logs.length - 1);
     expect(new Set(logs.slice(done).map((r) => r.recordsPerSecond)).size).toBe(1);
     expect(logs[done]!.recordsPerSecond).toBeGreaterThan(0);
+  });
+
+  it('an empty page after the last records (a slice with no cases) does not change the finished rate', async () => {
+    // Slices before the sandbox's first day hold no cases; their empty pages are held back until every record is in.
+    const env = { ...box.env, SNAPENGAGE_START_DATE: addDaysUtc(box.env.SNAPENGAGE_START_DATE!, -3) };
+    const before = box.env.SNAPENGAGE_START_DATE!;
+    const progress: ProgressSnapshot[] = [];
+    const fetchLate = async (request: Request) => {
+      const end = new URL(request.url).searchParams.get('end');
+      if (end !== null && end < before) await new Promise((r) => setTimeout(r, 400));
+      return fetch(request);
+    };
+    await runPipeline(
+      { resources: { logs: { incremental: { sliceDays: 1 } } }, concurrency: 8, rateLimit: { requestsPerSecond: 0 } },
+      { env, destination: { path: `${tmp.dir}/empty-slices.duckdb` }, progress: (s) => progress.push(structuredClone(s)), fetch: fetchLate },
+    );
+    const logs = progress.map((s) => s.resources.find((r) => r.name === 'logs')!);
+    const done = logs.findIndex((r) => r.records === 60);
+    expect(done).toBeGreaterThanOrEqual(0);
+    expect(logs.at(-1)!.pages).toBeGreaterThan(logs[done]!.pages); // the empty pages did come last
+    expect(new Set(logs.slice(done).map((r) => r.recordsPerSecond)).size).toBe(1);
   });
 
   it('remembers the logs windows that drove the children: a rerun polls only the lookback window\'s cases', async () => {
