@@ -299,32 +299,40 @@ function compareRow(data: LoadedDataset, table: string, row: Row, truth: unknown
  * loader maps them), flattened objects, list columns, and every child table row for row in `_list_idx` order.
  * Child rows that belong to no loaded case are reported too. Returns the problems (empty = exact).
  */
-export async function expectMatchesTruth(path: string, dataset: string, cases: TruthCase[]): Promise<string[]> {
+export async function expectMatchesTruth(path: string, dataset: string, cases: TruthCase[], table = 'logs', key = 'id'): Promise<string[]> {
   const problems: string[] = [];
   const data = await loadDataset(path, dataset);
-  const rows = await query(path, `SELECT * FROM "${dataset}".logs`);
+  const rows = await query(path, `SELECT * FROM "${dataset}"."${table}"`);
+  const keyColumn = snakeCase(key);
   const byId = new Map<string, Row>();
   for (const row of rows) {
-    const id = String(row.id);
-    if (byId.has(id)) problems.push(`duplicate id ${id}`);
+    const id = String(row[keyColumn]);
+    if (byId.has(id)) problems.push(`duplicate ${table}.${keyColumn} ${id}`);
     byId.set(id, row);
   }
-  if (rows.length !== cases.length) problems.push(`logs has ${rows.length} rows, truth has ${cases.length}`);
+  if (rows.length !== cases.length) problems.push(`${table} has ${rows.length} rows, truth has ${cases.length}`);
   for (const expected of cases) {
-    const row = byId.get(expected.id);
-    if (!row) problems.push(`missing case ${expected.id}`);
-    else compareRow(data, 'logs', row, expected, `case ${expected.id}`, problems);
+    const id = String(expected[key]);
+    const row = byId.get(id);
+    if (!row) problems.push(`missing ${table} ${id}`);
+    else compareRow(data, table, row, expected, `${table} ${id}`, problems);
     if (problems.length > 20) return problems;
   }
-  // Every child row must hang under a stored parent row (no orphans left by merges or crashes).
+  // Every child row must hang under a stored parent row (no orphans left by merges or crashes); only the tables
+  // below `table` (another resource's child tables have their own roots).
   const rowIds = new Map<string, Set<string>>();
-  for (const [table, byParent] of data.children) {
-    const parent = [...data.childTables].find(([, list]) => list.includes(table))?.[0];
-    if (parent === undefined) continue;
+  const below = new Set<string>([table]);
+  for (let grew = true; grew; ) {
+    grew = false;
+    for (const [parent, list] of data.childTables) if (below.has(parent)) for (const t of list) if (!below.has(t)) (below.add(t), (grew = true));
+  }
+  for (const [childTable, byParent] of data.children) {
+    const parent = [...data.childTables].find(([, list]) => list.includes(childTable))?.[0];
+    if (parent === undefined || !below.has(parent)) continue;
     if (!rowIds.has(parent)) {
-      rowIds.set(parent, new Set(parent === 'logs' ? rows.map((r) => String(r._row_id)) : [...(data.children.get(parent)?.values() ?? [])].flat().map((r) => String(r._row_id))));
+      rowIds.set(parent, new Set(parent === table ? rows.map((r) => String(r._row_id)) : [...(data.children.get(parent)?.values() ?? [])].flat().map((r) => String(r._row_id))));
     }
-    for (const parentId of byParent.keys()) if (!rowIds.get(parent)!.has(parentId)) problems.push(`${table} has rows under a missing parent ${parentId}`);
+    for (const parentId of byParent.keys()) if (!rowIds.get(parent)!.has(parentId)) problems.push(`${childTable} has rows under a missing parent ${parentId}`);
   }
   return problems;
 }
