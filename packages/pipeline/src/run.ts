@@ -107,7 +107,7 @@ export async function runPipeline(config: PipelineConfig, options: RunOptions = 
   // commits, so on failure it is removed again; an existing file keeps its data and only gains the `failed` row(s) in
   // `_pipeline_loads` (bookkeeping that says a run was attempted and why it failed; no data table is touched).
   const filePath = plan.destination.path === ':memory:' ? undefined : resolve(plan.destination.path);
-  const createdByThisRun = filePath !== undefined && !existsSync(filePath);
+  const sawNoFile = filePath !== undefined && !existsSync(filePath);
   let committed = 0;
   let destination: DuckDBDestination;
   try {
@@ -115,9 +115,11 @@ export async function runPipeline(config: PipelineConfig, options: RunOptions = 
   } catch (error) {
     // A file locked by someone else (another process, another run of this one) is theirs, even if it appeared just now.
     const locked = error instanceof DestinationError && error.code === 'locked';
-    if (createdByThisRun && !locked) await removeDatabaseFiles(filePath);
+    if (sawNoFile && !locked) await removeDatabaseFiles(filePath);
     throw describeDestinationError(error, plan.destination.path);
   }
+  // Holding the file now: one that holds tables was made by a run that came and went between the look and the open.
+  const createdByThisRun = sawNoFile && destination.emptyAtOpen;
   let failed = false;
   const loadId = newLoadId();
   const writers = new Map<string, ResourceWriter>();

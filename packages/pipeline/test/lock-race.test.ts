@@ -44,4 +44,30 @@ describe('two runs racing for a new file', () => {
     expect(String((error as Error).message)).toMatch(/locked by another process/);
     expect(existsSync(path)).toBe(true);
   });
+
+  it('a file another run created and left between the look and the open is not removed when this run fails', async () => {
+    tmp = tempDir();
+    const path = join(tmp.dir, 'came-and-went.duckdb');
+    const script = `const { DuckDBInstance } = await import('@duckdb/node-api');
+      const i = await DuckDBInstance.create(process.argv[1]); const c = await i.connect(); await c.run('CREATE TABLE t (x INT)');
+      c.closeSync(); i.closeSync();`;
+    holder = spawn(process.execPath, ['--input-type=module', '-e', script, path], { cwd: packageDir, stdio: 'inherit' });
+    expect(await new Promise((resolve) => holder!.on('exit', resolve))).toBe(0);
+    hidden.path = path; // this run looked before the other one created the file
+
+    // Port 9 (discard) refuses: the run fails after opening the file, before committing anything.
+    const env = { SNAPENGAGE_BASE_URL: 'http://127.0.0.1:9', SNAPENGAGE_ORG_ID: 'o', SNAPENGAGE_API_TOKEN: 't', SNAPENGAGE_WIDGET_ID: 'w' };
+    const error = await runPipeline({ resources: { logs: true }, connection: { maxRetries: 0 } }, { env, destination: { path } }).catch((e: unknown) => e);
+    expect(String((error as Error).message)).toMatch(/cannot reach/);
+    expect(existsSync(path)).toBe(true);
+  });
+
+  it('a new file this run made is still removed when it fails before committing anything', async () => {
+    tmp = tempDir();
+    const path = join(tmp.dir, 'own.duckdb');
+    const env = { SNAPENGAGE_BASE_URL: 'http://127.0.0.1:9', SNAPENGAGE_ORG_ID: 'o', SNAPENGAGE_API_TOKEN: 't', SNAPENGAGE_WIDGET_ID: 'w' };
+    const error = await runPipeline({ resources: { logs: true }, connection: { maxRetries: 0 } }, { env, destination: { path } }).catch((e: unknown) => e);
+    expect(String((error as Error).message)).toMatch(/cannot reach/);
+    expect(existsSync(path)).toBe(false);
+  });
 });

@@ -72,6 +72,8 @@ export class DuckDBDestination {
     /** Tables and columns that were dropped from the dataset since the last run (see forgetDroppedTables). */
     readonly droppedTables: readonly DroppedTables[],
     private readonly releaseFile: () => void,
+    /** True when the database held no table when this opened it (see runPipeline's createdByThisRun). */
+    readonly emptyAtOpen: boolean,
   ) {}
 
   /** Opens (or creates) the database and the dataset's system tables, and deletes staging left by a crashed run. */
@@ -95,6 +97,7 @@ export class DuckDBDestination {
       const settings = duckdbSettings(opts);
       instance = await DuckDBInstance.create(path, settings);
       const conn = await instance.connect();
+      const tables = (await conn.runAndReadAll('SELECT count(*)::INTEGER AS n FROM duckdb_tables()')).getRowObjectsJS()[0]!.n;
       await conn.run(systemTablesDdl(opts.dataset));
       const dropped = await forgetDroppedTables(conn, opts.dataset);
       const defs = await readTableDefs(conn, opts.dataset);
@@ -102,7 +105,7 @@ export class DuckDBDestination {
       // We hold DuckDB's file lock now, so no other process owns this staging directory.
       const stagingRoot = opts.stagingDir ? resolve(opts.stagingDir) : inMemory ? `${tmpdir()}/snapengage-staging-${process.pid}` : `${path}.staging`;
       await rm(stagingRoot, { recursive: true, force: true });
-      return new DuckDBDestination(path, opts.dataset, opts.pipelineName, instance, conn, stagingRoot, defs, names, Number(settings.threads), dropped, releaseFile);
+      return new DuckDBDestination(path, opts.dataset, opts.pipelineName, instance, conn, stagingRoot, defs, names, Number(settings.threads), dropped, releaseFile, tables === 0);
     } catch (error) {
       instance?.closeSync();
       releaseFile?.();
