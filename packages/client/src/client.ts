@@ -8,7 +8,8 @@ import type { SnapEngageClientOptions } from './options.js';
 import { iterateLogs, iteratePages, type GetPath, type IterateLogsArgs, type PageData, type PageInit, type PageResult, type PagingOptions, type TypedPageInit } from './pagination.js';
 import { Redactor } from './redact.js';
 import { keepResponseMeta } from './call-meta.js';
-import { createTransport, errorForResponse } from './transport.js';
+import { errorForResponse } from './response-errors.js';
+import { createTransport } from './transport.js';
 
 export const CLIENT_VERSION = '0.1.0';
 

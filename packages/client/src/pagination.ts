@@ -8,7 +8,7 @@ import { resources } from '../../../generated/catalog.js';
 import { CREDENTIAL_QUERY_PARAMS } from './auth.js';
 import { SnapEngageError } from './errors.js';
 import { metaOf, overrideUrl } from './call-meta.js';
-import { errorForResponse, formatMessage } from './transport.js';
+import { errorForResponse, formatMessage } from './response-errors.js';
 
 export interface PageInit {
   params?: { path?: Record<string, unknown>; query?: Record<string, unknown> } | undefined;

@@ -3,12 +3,13 @@
 // whether to re-send. Every attempt is rebuilt from a snapshot taken in onRequest (URL, headers, body
 // bytes), because a Request body can be read only once.
 import type { Middleware } from 'openapi-fetch';
-import { CREDENTIAL_HEADERS, applyCredentials, credentialHint, findOperation, type Credentials, type OperationRef } from './auth.js';
+import { CREDENTIAL_HEADERS, applyCredentials, findOperation, type Credentials, type OperationRef } from './auth.js';
 import { SnapEngageError, describeCause, excerpt, kindForStatus, type SnapEngageErrorKind } from './errors.js';
 import type { ClientLogger } from './options.js';
 import type { Redactor } from './redact.js';
 import { metaOf, originalRequestOf, rememberCallMeta, setMeta, type ResponseMeta } from './call-meta.js';
 import { rebuild, releasedWithBody } from './response-body.js';
+import { formatMessage } from './response-errors.js';
 import { certainlyNotSent, isRetryableStatus, parseRetryAfter, retryDelayMs, sleep, type BackoffSettings } from './retry.js';
 
 export interface TransportSettings {
@@ -398,49 +399,4 @@ function remember(options: object, response: Response): Response {
   const meta = metaOf(response);
   if (meta) rememberCallMeta(options, meta);
   return response;
-}
-
-export function formatMessage(operation: string, detail: string, extra: { requestId?: string; retries: number; url: string }): string {
-  const parts = [`${operation}: ${detail}`];
-  if (extra.retries > 0) parts.push(`after ${extra.retries} ${extra.retries === 1 ? 'retry' : 'retries'}`);
-  if (extra.requestId) parts.push(`request id ${extra.requestId}`);
-  if (extra.url) parts.push(extra.url);
-  return parts.join(' | ');
-}
-
-/** Names the operation's own path parameters (from its path template) in the 404 hint. */
-function notFoundHint(operation: string): string {
-  const params = [...operation.matchAll(/\{([^}]+)\}/g)].map((m) => m[1]);
-  return params.length > 0 ? `check the path parameters (${params.join(', ')}) and query values` : 'check the query values';
-}
-
-/** The typed error of an HTTP error response the client returned. */
-export function errorForResponse(response: Response, fallbackOperation: string | undefined): SnapEngageError {
-  const meta = metaOf(response);
-  const status = response.status;
-  const kind = kindForStatus(status);
-  const operation = meta?.op.label ?? fallbackOperation ?? 'request';
-  const url = meta?.url ?? '';
-  const hints: Partial<Record<SnapEngageErrorKind, string>> = {
-    auth: meta ? credentialHint(meta.op) : 'check the credential',
-    not_found: notFoundHint(operation),
-    rate_limited: 'rate limited: lower the request rate or raise maxRetries',
-    server: 'server error: try again later',
-    bad_request: 'check the parameters against the spec',
-  };
-  // The transport's redacted copy: the status line is the server's text.
-  const statusText = meta ? meta.statusText : response.statusText;
-  const detail = [`HTTP ${status}${statusText ? ` ${statusText}` : ''} (${kind})`, hints[kind], meta?.bodyExcerpt ? `body: ${meta.bodyExcerpt}` : undefined]
-    .filter(Boolean)
-    .join('; ');
-  return new SnapEngageError({
-    kind,
-    status,
-    operation,
-    url,
-    retries: meta?.retries ?? 0,
-    message: formatMessage(operation, detail, { requestId: meta?.requestId, retries: meta?.retries ?? 0, url }),
-    ...(meta?.requestId !== undefined ? { requestId: meta.requestId } : {}),
-    ...(meta?.bodyExcerpt !== undefined ? { bodyExcerpt: meta.bodyExcerpt } : {}),
-  });
 }

@@ -1,0 +1,49 @@
+// The typed error of an HTTP error response, and the one-line message format every client error shares.
+import { credentialHint } from './auth.js';
+import { metaOf } from './call-meta.js';
+import { SnapEngageError, kindForStatus, type SnapEngageErrorKind } from './errors.js';
+
+export function formatMessage(operation: string, detail: string, extra: { requestId?: string; retries: number; url: string }): string {
+  const parts = [`${operation}: ${detail}`];
+  if (extra.retries > 0) parts.push(`after ${extra.retries} ${extra.retries === 1 ? 'retry' : 'retries'}`);
+  if (extra.requestId) parts.push(`request id ${extra.requestId}`);
+  if (extra.url) parts.push(extra.url);
+  return parts.join(' | ');
+}
+
+/** Names the operation's own path parameters (from its path template) in the 404 hint. */
+function notFoundHint(operation: string): string {
+  const params = [...operation.matchAll(/\{([^}]+)\}/g)].map((m) => m[1]);
+  return params.length > 0 ? `check the path parameters (${params.join(', ')}) and query values` : 'check the query values';
+}
+
+/** The typed error of an HTTP error response the client returned. */
+export function errorForResponse(response: Response, fallbackOperation: string | undefined): SnapEngageError {
+  const meta = metaOf(response);
+  const status = response.status;
+  const kind = kindForStatus(status);
+  const operation = meta?.op.label ?? fallbackOperation ?? 'request';
+  const url = meta?.url ?? '';
+  const hints: Partial<Record<SnapEngageErrorKind, string>> = {
+    auth: meta ? credentialHint(meta.op) : 'check the credential',
+    not_found: notFoundHint(operation),
+    rate_limited: 'rate limited: lower the request rate or raise maxRetries',
+    server: 'server error: try again later',
+    bad_request: 'check the parameters against the spec',
+  };
+  // The transport's redacted copy: the status line is the server's text.
+  const statusText = meta ? meta.statusText : response.statusText;
+  const detail = [`HTTP ${status}${statusText ? ` ${statusText}` : ''} (${kind})`, hints[kind], meta?.bodyExcerpt ? `body: ${meta.bodyExcerpt}` : undefined]
+    .filter(Boolean)
+    .join('; ');
+  return new SnapEngageError({
+    kind,
+    status,
+    operation,
+    url,
+    retries: meta?.retries ?? 0,
+    message: formatMessage(operation, detail, { requestId: meta?.requestId, retries: meta?.retries ?? 0, url }),
+    ...(meta?.requestId !== undefined ? { requestId: meta.requestId } : {}),
+    ...(meta?.bodyExcerpt !== undefined ? { bodyExcerpt: meta.bodyExcerpt } : {}),
+  });
+}
