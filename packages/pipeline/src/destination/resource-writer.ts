@@ -4,12 +4,12 @@
 // which the next open deletes.
 import { randomUUID } from 'node:crypto';
 import { join } from 'node:path';
-import type { DuckDBConnection, DuckDBValue } from '../duckdb.js';
+import type { DuckDBConnection } from '../duckdb.js';
 import type { LoadableResource } from 'snapengage-client';
 import { quoteIdent } from '../normalize/naming.js';
 import { ResourceNormalizer, type StagedKind, type TableState } from '../normalize/normalizer.js';
-import { CHILD_SYSTEM_COLUMNS, ROOT_SYSTEM_COLUMNS, cloneTableDef, type TableDef } from '../normalize/schema.js';
-import { DUCKDB_TYPES } from '../normalize/types.js';
+import { cloneTableDef, type TableDef } from '../normalize/schema.js';
+import { applySchemaChanges } from './schema-changes.js';
 import { adoptRowsOfOtherLoads, rowIdsOf, type AdoptionLimits, type AdoptionResult } from './adopt.js';
 import { DestinationError, toDestinationError } from './errors.js';
 import type { Mutex } from './mutex.js';
@@ -90,15 +90,6 @@ export interface WriterContext {
 // 40-column logs 1.2 s with 1 or 2 threads, peak RSS −90 MiB). Narrow tables with many rows (transcripts) gain from
 // every thread.
 const WIDE_TABLE_COLUMNS = 16;
-
-/** Rows of `_pipeline_tables` / `_pipeline_columns` per INSERT (see insertRegistryRows). */
-const REGISTRY_ROWS_PER_INSERT = 500;
-
-/** Rows of the name mapping a commit adds, inserted after the schema changes. */
-interface Registered {
-  tables: DuckDBValue[][];
-  columns: DuckDBValue[][];
-}
 
 /** Staging file of a table's lines of one kind; `\u0000` cannot occur in a table name. */
 function fileKey(t: TableState, kind: StagedKind): string {
@@ -227,10 +218,7 @@ export class DuckDBResourceWriter implements ResourceWriter {
     await conn.run('BEGIN TRANSACTION');
     try {
       let started = performance.now();
-      const registered: Registered = { tables: [], columns: [] };
-      for (const t of tables) await this.evolve(t, registered);
-      await this.insertRegistryRows('_pipeline_tables', registered.tables);
-      await this.insertRegistryRows('_pipeline_columns', registered.columns);
+      await applySchemaChanges(conn, this.ctx.dataset, this.opts.loadId, tables);
       this.reportStep('schema', started);
       let adoption: AdoptionResult = { kept: 0 };
       if (this.merges) {
@@ -267,41 +255,6 @@ export class DuckDBResourceWriter implements ResourceWriter {
 
   private registry(name: string): string {
     return `${quoteIdent(this.ctx.dataset)}.${quoteIdent(name)}`;
-  }
-
-  /** Creates the table or adds this load's new columns, and collects their rows of the name mapping. */
-  private async evolve(t: TableState, registered: Registered): Promise<void> {
-    const { conn } = this.ctx;
-    const loadId = this.opts.loadId;
-    const target = this.target(t);
-    if (t.isNew) {
-      const system = t.isRoot ? ROOT_SYSTEM_COLUMNS : CHILD_SYSTEM_COLUMNS;
-      const cols = [
-        ...t.def.columns.map((c) => `${quoteIdent(c.name)} ${DUCKDB_TYPES[c.type]}`),
-        ...system.map((c) => `${quoteIdent(c.name)} ${c.sqlType}`),
-      ];
-      await conn.run(`CREATE TABLE IF NOT EXISTS ${target} (${cols.join(', ')})`);
-      registered.tables.push([t.def.name, t.def.resource, t.def.parent, t.def.nodeKey, loadId]);
-    }
-    const columns = t.isNew ? t.def.columns : t.newColumns;
-    for (const c of t.newColumns) {
-      if (!t.isNew) await conn.run(`ALTER TABLE ${target} ADD COLUMN IF NOT EXISTS ${quoteIdent(c.name)} ${DUCKDB_TYPES[c.type]}`);
-    }
-    for (const c of columns) registered.columns.push([t.def.name, c.name, c.nodeKey, c.variant, c.type, t.def.columns.indexOf(c), loadId]);
-  }
-
-  /**
-   * Inserts rows of the name mapping a chunk per statement. One INSERT per table or column grew the transaction's
-   * memory by ~0.2 MB each (with preserve_insertion_order off, every INSERT into a table keeps its own row group until
-   * COMMIT): a load adding ~700 columns, or ~200 child tables, ran out of memory at the default 192MB.
-   */
-  private async insertRegistryRows(table: '_pipeline_tables' | '_pipeline_columns', rows: readonly DuckDBValue[][]): Promise<void> {
-    for (let i = 0; i < rows.length; i += REGISTRY_ROWS_PER_INSERT) {
-      const chunk = rows.slice(i, i + REGISTRY_ROWS_PER_INSERT);
-      let n = 0;
-      const values = chunk.map((row) => `(${row.map(() => `$${++n}`).join(', ')})`).join(', ');
-      await this.ctx.conn.run(`INSERT INTO ${this.registry(table)} VALUES ${values}`, chunk.flat());
-    }
   }
 
   private async loadRows(tables: readonly TableState[]): Promise<{ rowCounts: Record<string, number>; unchanged: number }> {
