@@ -9,7 +9,7 @@ export interface ShowOptions {
   path: string;
   dataset: string;
   /** Loads listed (each with a line per resource); default 5. */
-  loads?: number;
+  loads?: number | undefined;
 }
 
 export async function showDataset(options: ShowOptions): Promise<string> {

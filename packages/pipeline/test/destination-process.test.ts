@@ -54,7 +54,7 @@ describe('DuckDBDestination across processes', () => {
     expect(e.message).toContain(dbPath);
     expect(e.message).toContain(`PID ${child.pid}`);
     expect(e.message).not.toContain('\n');
-    expect(e.hint).toMatch(/close the other program/);
+    expect(e.hint).toMatch(/wait for the other program using it to finish .* or close it/);
   });
 
   it('a SIGKILL during loads leaves only whole loads, and the next run completes', async () => {

@@ -63,7 +63,7 @@ describe('show', () => {
       expect(busy.code).toBe(1);
       expect(busy.stdout).toBe('');
       expect(busy.stderr.trim().split('\n')).toEqual([
-        `snapengage-pipeline: opening the dataset: DuckDB file ${db} is locked by another process (PID ${run.pid}): close the other program using it (another pipeline run, the DuckDB CLI, a notebook) and retry`,
+        `snapengage-pipeline: opening the dataset: DuckDB file ${db} is locked by another process (PID ${run.pid}): wait for the other program using it to finish (another pipeline run) or close it (the DuckDB CLI, a notebook), then retry`,
       ]);
 
       expect(run.exitCode).toBe(null); // still loading when show ran

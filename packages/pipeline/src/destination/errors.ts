@@ -37,7 +37,7 @@ export function toDestinationError(error: unknown, action: string, path: string)
     return new DestinationError(
       `${action}: DuckDB file ${path} is locked by another process${pid ? ` (PID ${pid})` : ''}`,
       'locked',
-      'close the other program using it (another pipeline run, the DuckDB CLI, a notebook) and retry',
+      'wait for the other program using it to finish (another pipeline run) or close it (the DuckDB CLI, a notebook), then retry',
       path,
       { cause: error },
     );
