@@ -6,7 +6,7 @@ import type { components, paths } from '../../../generated/openapi.js';
 import { SnapEngageError } from './errors.js';
 import type { SnapEngageClientOptions } from './options.js';
 import { iterateLogs, iteratePages, type GetPath, type IterateLogsArgs, type PageData, type PageInit, type PageResult, type PagingOptions, type TypedPageInit } from './pagination.js';
-import { Redactor } from './redact.js';
+import { Redactor, hideUrlCredentials } from './redact.js';
 import { keepResponseMeta } from './call-meta.js';
 import { errorForResponse } from './response-errors.js';
 import { createTransport } from './transport.js';
@@ -51,10 +51,7 @@ function parseBaseUrl(raw: string | undefined): string {
   try {
     url = new URL(value);
   } catch {
-    // Echoed without a user:password part (the password may hold an `@`, so up to the last one), with or without
-    // the slashes after the scheme, and without a query or fragment: those are credentials.
-    const shown = value.replace(/^([a-z][a-z0-9+.-]*:\/*)?[\s\S]*@/i, '$1***@').replace(/[?#][\s\S]*$/, '?…');
-    throw configError('baseUrl', `"${shown}" is not an absolute URL (set SNAPENGAGE_BASE_URL or the baseUrl option, e.g. ${defaultBaseUrl})`);
+    throw configError('baseUrl', `"${hideUrlCredentials(value)}" is not an absolute URL (set SNAPENGAGE_BASE_URL or the baseUrl option, e.g. ${defaultBaseUrl})`);
   }
   if (url.protocol !== 'https:' && url.protocol !== 'http:') throw configError('baseUrl', `must be http(s), got ${url.protocol}`);
   if (url.search || url.hash || url.username || url.password) throw configError('baseUrl', 'must not carry credentials, a query or a fragment');

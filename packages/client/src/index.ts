@@ -5,6 +5,7 @@ export type { SnapEngageClient, Case } from './client.js';
 export type { SnapEngageClientOptions, ClientLogger, RequestLogEvent } from './options.js';
 export type { GetPath, PageData, PageInit, PageResult, PagingOptions, IterateLogsArgs, TypedPageInit } from './pagination.js';
 export { SnapEngageError, isSnapEngageError } from './errors.js';
+export { hideUrlCredentials } from './redact.js';
 export type { SnapEngageErrorKind } from './errors.js';
 export * from '../../../generated/catalog.js';
 export type { paths, components, operations } from '../../../generated/openapi.js';

@@ -44,3 +44,11 @@ export class Redactor {
     return this.text(out);
   }
 }
+
+/**
+ * A URL text that may not parse, fit to echo in an error: without a user:password part (the password may hold an
+ * `@`, so up to the last one), with or without the slashes after the scheme, and without a query or fragment.
+ */
+export function hideUrlCredentials(value: string): string {
+  return value.replace(/^([a-z][a-z0-9+.-]*:\/*)?[\s\S]*@/i, '$1***@').replace(/[?#][\s\S]*$/, '?…');
+}

@@ -9,7 +9,8 @@ import { DestinationError, duckdbSettings, toDestinationError } from './destinat
 import { SYSTEM_TABLES } from './destination/system-tables.js';
 import { holdFile } from './destination/open-files.js';
 import { quoteIdent } from './normalize/naming.js';
-import { editDistance } from './plan.js';
+import { nearestName } from './nearest-name.js';
+import { DEFAULTS } from './plan.js';
 
 export interface DatasetTable {
   name: string;
@@ -56,9 +57,6 @@ export interface Dataset {
   [Symbol.asyncDispose](): Promise<void>;
 }
 
-const DEFAULT_PATH = 'snapengage.duckdb';
-const DEFAULT_DATASET = 'snapengage_data';
-const DEFAULT_PIPELINE = 'snapengage_pipeline';
 
 /**
  * Opens a dataset read-only (it cannot change data; other readers may open the file too, a writer may not until
@@ -69,9 +67,9 @@ export async function openDataset(config: PipelineConfig | { path: string; datas
   let dataset: string;
   let pipelineName: string | undefined;
   if ('resources' in config) {
-    path = config.destination?.path ?? DEFAULT_PATH;
-    dataset = config.destination?.dataset ?? DEFAULT_DATASET;
-    pipelineName = config.pipelineName ?? DEFAULT_PIPELINE;
+    path = config.destination?.path ?? DEFAULTS.path;
+    dataset = config.destination?.dataset ?? DEFAULTS.dataset;
+    pipelineName = config.pipelineName ?? DEFAULTS.pipelineName;
   } else {
     path = config.path;
     dataset = config.dataset;
@@ -132,10 +130,9 @@ function checkDuckDBFile(path: string): void {
   }
 }
 
-/** The name in `names` that `name` most likely misspells. */
+/** The name in `names` that `name` most likely misspells (more edits allowed for longer names). */
 function closest(name: string, names: readonly string[]): string | undefined {
-  const lower = name.toLowerCase();
-  return names.find((n) => editDistance(n.toLowerCase(), lower) <= Math.min(3, Math.max(1, Math.floor(lower.length / 3))));
+  return nearestName(name, names, Math.min(3, Math.max(1, Math.floor(name.length / 3))));
 }
 
 class DuckDBDataset implements Dataset {

@@ -1,10 +1,11 @@
 // Turns a PipelineConfig plus the environment into a checked plan: which resources are loaded, which are only
 // extracted to drive their children, their options, and the connection. Every check that can fail without a
 // request happens here, so a missing env var is reported before anything is fetched or written.
-import { defaultBaseUrl, resourceNames, resources, securitySchemes, type LoadableResource, type ResourceName } from 'snapengage-client';
+import { defaultBaseUrl, hideUrlCredentials, resourceNames, resources, securitySchemes, type LoadableResource, type ResourceName } from 'snapengage-client';
 import type { PipelineConfig, ResourceOptions, SourceRecord, WriteDisposition } from './config.js';
 import { envValue, whereToSetEnv, type Env } from './env.js';
 import { ConfigError, UsageError } from './errors.js';
+import { nearestName } from './nearest-name.js';
 
 export const DEFAULTS = {
   pipelineName: 'snapengage_pipeline',
@@ -131,20 +132,10 @@ function checkKeys(value: unknown, known: readonly string[], field: string): voi
   if (typeof value !== 'object' || value === null || Array.isArray(value)) return;
   for (const key of Object.keys(value)) {
     if (known.includes(key)) continue;
-    const guess = known.find((k) => k.toLowerCase() === key.toLowerCase()) ?? known.find((k) => editDistance(k.toLowerCase(), key.toLowerCase()) <= 2);
+    const guess = nearestName(key, known, 2);
     const where = field === '' ? 'the pipeline config' : field;
     throw new ConfigError(`Unknown option "${key}" in ${where}${guess ? `; did you mean "${guess}"?` : ''} (known: ${known.join(', ')})`);
   }
-}
-
-export function editDistance(a: string, b: string): number {
-  let previous = Array.from({ length: b.length + 1 }, (_, i) => i);
-  for (let i = 1; i <= a.length; i++) {
-    const current = [i];
-    for (let j = 1; j <= b.length; j++) current[j] = Math.min(previous[j]! + 1, current[j - 1]! + 1, previous[j - 1]! + (a[i - 1] === b[j - 1] ? 0 : 1));
-    previous = current;
-  }
-  return previous[b.length]!;
 }
 
 function checkConfigKeys(config: PipelineConfig): void {
@@ -216,7 +207,7 @@ export function planPipeline(config: PipelineConfig, env: Env, only?: ResourceNa
   } catch {
     // Echoed without a user:password part (the password may hold an `@`, so up to the last one), with or without
     // the slashes after the scheme, and without a query or fragment: those are credentials.
-    const shown = typeof baseUrl === 'string' ? baseUrl.replace(/^([a-z][a-z0-9+.-]*:\/*)?[\s\S]*@/i, '$1***@').replace(/[?#][\s\S]*$/, '?…') : baseUrl;
+    const shown = typeof baseUrl === 'string' ? hideUrlCredentials(baseUrl) : baseUrl;
     throw new ConfigError(`SNAPENGAGE_BASE_URL (or connection.baseUrl) is not a URL: ${JSON.stringify(shown)}; use e.g. ${defaultBaseUrl}`);
   }
   if (url.protocol !== 'https:' && url.protocol !== 'http:') {
