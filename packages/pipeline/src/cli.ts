@@ -110,6 +110,8 @@ async function runCommand(flags: Flags): Promise<number> {
       collectGarbageBeforeCommit: true,
       // The client warns on every retry; worth seeing only while debugging.
       warn: flags.verbose ? (message) => display.log(`warning: ${message}`) : undefined,
+      // Waiting for another program to close the file always shows: otherwise the run just seems to hang.
+      onLockWait: (message) => display.log(message),
     });
     display.finish();
     process.stdout.write(`${info.toString()}\n`);

@@ -14,6 +14,8 @@ export const DEFAULTS = {
   concurrency: 4,
   requestsPerSecond: 10,
   maxNestingDepth: 4,
+  /** How long a run waits for another program to close the DuckDB file (SNAPENGAGE_DUCKDB_LOCK_WAIT). */
+  lockWaitSeconds: 60,
 } as const;
 
 export type Step = NonNullable<ResourceOptions['steps']>[number];
@@ -34,7 +36,7 @@ export interface ResourcePlan {
 
 export interface Plan {
   pipelineName: string;
-  destination: { path: string; dataset: string; memoryLimit?: string; threads?: number };
+  destination: { path: string; dataset: string; memoryLimit?: string; threads?: number; lockWaitSeconds?: number };
   /** Parents before children. */
   resources: ResourcePlan[];
   concurrency: number;
@@ -73,9 +75,12 @@ export function todayUtc(now: Date = new Date()): string {
   return now.toISOString().slice(0, 10);
 }
 
-/** DuckDB's memory limit and threads from SNAPENGAGE_DUCKDB_MEMORY_LIMIT / SNAPENGAGE_DUCKDB_THREADS, checked. */
-function duckdbTuning(env: Env): { memoryLimit?: string; threads?: number } {
-  const tuning: { memoryLimit?: string; threads?: number } = {};
+/**
+ * DuckDB's memory limit, threads and lock wait from SNAPENGAGE_DUCKDB_MEMORY_LIMIT / SNAPENGAGE_DUCKDB_THREADS /
+ * SNAPENGAGE_DUCKDB_LOCK_WAIT, checked.
+ */
+function duckdbTuning(env: Env): { memoryLimit?: string; threads?: number; lockWaitSeconds?: number } {
+  const tuning: { memoryLimit?: string; threads?: number; lockWaitSeconds?: number } = {};
   const memory = envValue(env, 'SNAPENGAGE_DUCKDB_MEMORY_LIMIT');
   if (memory !== undefined) {
     if (!/^\d+(\.\d+)?\s*(B|KB|MB|GB|TB|KiB|MiB|GiB|TiB)$/i.test(memory) || !(Number.parseFloat(memory) > 0)) {
@@ -89,6 +94,13 @@ function duckdbTuning(env: Env): { memoryLimit?: string; threads?: number } {
       throw new ConfigError(`SNAPENGAGE_DUCKDB_THREADS must be a whole number >= 1, got ${JSON.stringify(threads)}`);
     }
     tuning.threads = Number(threads);
+  }
+  const wait = envValue(env, 'SNAPENGAGE_DUCKDB_LOCK_WAIT');
+  if (wait !== undefined) {
+    if (!/^\d+$/.test(wait)) {
+      throw new ConfigError(`SNAPENGAGE_DUCKDB_LOCK_WAIT must be a whole number of seconds >= 0 (0: do not wait), got ${JSON.stringify(wait)}`);
+    }
+    tuning.lockWaitSeconds = Number(wait);
   }
   return tuning;
 }

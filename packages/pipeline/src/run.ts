@@ -1,9 +1,7 @@
-// runPipeline: plan → open DuckDB → extract (concurrent, rate-limited) while writing pages as they arrive → commit
-// each resource in one transaction (data + state + load row) → LoadInfo. On any failure every writer is aborted,
-// so the data tables keep exactly what they had before the run (see `createdByThisRun` for the file itself).
-import { existsSync } from 'node:fs';
-import { rm } from 'node:fs/promises';
-import { resolve } from 'node:path';
+// runPipeline: plan → take the run lock and read the state from DuckDB → close the file and extract (concurrent,
+// rate-limited) while staging pages as they arrive → open the file again and commit each resource in one
+// transaction (data + state + load row) → LoadInfo. On any failure every writer is aborted, so the data tables keep
+// exactly what they had before the run (see DuckDBDestination.createdFile for the file itself).
 import { createSnapEngageClient, type RequestLogEvent, type ResourceName } from 'snapengage-client';
 import type { PipelineConfig, SourceRecord } from './config.js';
 import { DestinationError, DuckDBDestination, newLoadId, type LoadStep, type ResourceWriter } from './destination/index.js';
@@ -14,7 +12,7 @@ import { TokenBucket } from './limits.js';
 import { LoadInfo, type ResourceStats } from './load-info.js';
 import { releaseHeapBeforeCommit } from './memory.js';
 import { stateToCommit, statesToResume } from './resume.js';
-import { planPipeline, type Plan, type ResourcePlan } from './plan.js';
+import { DEFAULTS, planPipeline, type Plan, type ResourcePlan } from './plan.js';
 
 /** One HTTP request as the client reports it; the URL is already redacted. */
 export type RequestEvent = RequestLogEvent;
@@ -34,6 +32,11 @@ export interface RunOptions {
   /** Called after each step of each resource's commit (what `--verbose` prints): where the load step's time goes. */
   onLoadStep?: ((step: LoadStep) => void) | undefined;
   warn?: ((message: string) => void) | undefined;
+  /**
+   * Called once when another program has the DuckDB file open and the run waits for it (at most
+   * SNAPENGAGE_DUCKDB_LOCK_WAIT seconds, default 60) before reading its state or before committing.
+   */
+  onLockWait?: ((message: string) => void) | undefined;
   /** Environment to read `SNAPENGAGE_*` from; default: process.env over `.env` in the working directory. */
   env?: Env | undefined;
   /** Load only these resources (the CLI's `--resources`), with options from the config where present. */
@@ -103,23 +106,22 @@ export async function runPipeline(config: PipelineConfig, options: RunOptions = 
     if (stat) stat.requests++;
   });
 
-  // A failed run must leave the database as it was. A file this run created holds nothing of value until something
-  // commits, so on failure it is removed again; an existing file keeps its data and only gains the `failed` row(s) in
-  // `_pipeline_loads` (bookkeeping that says a run was attempted and why it failed; no data table is touched).
-  const filePath = plan.destination.path === ':memory:' ? undefined : resolve(plan.destination.path);
-  const sawNoFile = filePath !== undefined && !existsSync(filePath);
+  // A failed run must leave the database as it was: an existing file keeps its data and only gains the `failed`
+  // row(s) in `_pipeline_loads` (bookkeeping that says a run was attempted and why it failed; no data table is
+  // touched); a file this run created holds nothing of value until something commits, so it is removed again.
   let committed = 0;
   let destination: DuckDBDestination;
   try {
-    destination = await DuckDBDestination.open({ ...plan.destination, pipelineName: plan.pipelineName });
+    destination = await DuckDBDestination.open({
+      ...plan.destination,
+      pipelineName: plan.pipelineName,
+      lockWaitMs: (plan.destination.lockWaitSeconds ?? DEFAULTS.lockWaitSeconds) * 1000,
+      ...(options.onLockWait ? { onLockWait: options.onLockWait } : {}),
+      signal,
+    });
   } catch (error) {
-    // A file locked by someone else (another process, another run of this one) is theirs, even if it appeared just now.
-    const locked = error instanceof DestinationError && error.code === 'locked';
-    if (sawNoFile && !locked) await removeDatabaseFiles(filePath);
     throw describeDestinationError(error, plan.destination.path);
   }
-  // Holding the file now: one that holds tables was made by a run that came and went between the look and the open.
-  const createdByThisRun = sawNoFile && destination.emptyAtOpen;
   let failed = false;
   const loadId = newLoadId();
   const writers = new Map<string, ResourceWriter>();
@@ -144,6 +146,8 @@ export async function runPipeline(config: PipelineConfig, options: RunOptions = 
         }),
       );
     }
+    // The state is read and the writers know the schema: other programs may read the file while this extracts.
+    await destination.disconnect();
     queue = new WriteQueue(writers, plan.destination.path);
     const extractor = new Extractor({
       client,
@@ -170,6 +174,7 @@ export async function runPipeline(config: PipelineConfig, options: RunOptions = 
     await queue.flush();
     if (signal.aborted) throw new AbortedError('Run cancelled');
     if (options.collectGarbageBeforeCommit) releaseHeapBeforeCommit();
+    await destination.reconnect();
 
     // Children first: if the process dies between two commits, the parent's window is not advanced yet, so the next
     // run re-reads it and re-drives the children (merged on their keys) instead of skipping them.
@@ -215,14 +220,8 @@ export async function runPipeline(config: PipelineConfig, options: RunOptions = 
     }
     throw mapped;
   } finally {
-    await destination.close().catch(() => undefined);
-    if (failed && createdByThisRun && committed === 0) await removeDatabaseFiles(filePath);
+    await destination.close({ removeCreatedFile: failed && committed === 0 }).catch(() => undefined);
   }
-}
-
-/** Removes a database file this run created, with DuckDB's WAL and the loader's staging directory. */
-async function removeDatabaseFiles(path: string): Promise<void> {
-  for (const file of [path, `${path}.wal`, `${path}.staging`]) await rm(file, { recursive: true, force: true }).catch(() => undefined);
 }
 
 async function commitWriter(writer: ResourceWriter, state: unknown, path: string) {

@@ -1,8 +1,10 @@
 // `snapengage-pipeline show`: what is in the dataset — tables with columns and types, row counts, the last loads
 // with status and duration, and the incremental state per partition (widget).
 import { existsSync } from 'node:fs';
+import { hostname } from 'node:os';
 import { openDataset } from './dataset.js';
 import { ConfigError, describeDestinationError } from './errors.js';
+import { activeRun } from './destination/run-lock.js';
 import { quoteIdent } from './normalize/naming.js';
 
 export interface ShowOptions {
@@ -29,7 +31,14 @@ export async function showDataset(options: ShowOptions): Promise<string> {
     const [counted] = await dataset.sql(`SELECT count(DISTINCT load_id) AS n FROM ${quoteIdent(dataset.dataset)}."_pipeline_loads"`);
     const allLoads = Number(counted?.n ?? shown);
     const states = await dataset.state();
-    const out: string[] = [`Dataset ${options.dataset} in ${options.path}`, ''];
+    const out: string[] = [`Dataset ${options.dataset} in ${options.path}`];
+    // A run keeps the file closed while it extracts (so this can read it): say that its rows are still to come.
+    const running = await activeRun(`${options.path}.staging`);
+    if (running) {
+      const where = running.pid === process.pid ? 'in this process' : `PID ${running.pid}${running.host && running.host !== hostname() ? ` on ${running.host}` : ''}`;
+      out.push(`A pipeline run (${where}, started ${running.startedAt}) is loading into this file; its rows show here once it commits.`);
+    }
+    out.push('');
 
     out.push(`Tables (${tables.length})`);
     if (tables.length === 0) out.push('  (none yet)');

@@ -120,7 +120,7 @@ describe('a merge after other loads', () => {
       // A DuckDB error in the takeover (in a real run: out of memory) aborts the transaction; here one statement is
       // made to fail. Dropping the temp tables afterwards failed too, and its "Current transaction is aborted" was
       // the error reported, without the out-of-memory hint.
-      const conn = (dest as unknown as { conn: { run: (sql: string, ...rest: unknown[]) => Promise<unknown> } }).conn;
+      const conn = (dest as unknown as { session: { conn: { run: (sql: string, ...rest: unknown[]) => Promise<unknown> } } }).session.conn;
       const run = conn.run.bind(conn);
       conn.run = (sql, ...rest) => run(sql.includes('"_adopt_drop" AS') ? `SELECT CAST('not a number' AS INTEGER)` : sql, ...rest);
       const w = dest.createResourceWriter({ loadId: newLoadId(), resource: things, writeDisposition: 'merge', primaryKey: ['id'], maxNestingDepth: 4 });

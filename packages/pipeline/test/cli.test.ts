@@ -146,11 +146,13 @@ describe('snapengage-pipeline CLI', () => {
     const holder = await holdDatabase(db);
     try {
       const bytes = readFileSync(db);
-      const run = await runCli(['run', '--resources', 'widgets', '--duckdb', db], { env: box.env, cwd: tmp.dir });
+      // A run waits SNAPENGAGE_DUCKDB_LOCK_WAIT seconds (default 60) for the file, saying so, then gives up.
+      const run = await runCli(['run', '--resources', 'widgets', '--duckdb', db], { env: { ...box.env, SNAPENGAGE_DUCKDB_LOCK_WAIT: '1' }, cwd: tmp.dir });
       expect(run.code).toBe(1);
       const lines = oneLine(run.stderr);
-      expect(lines).toHaveLength(1);
-      expect(lines[0]).toMatch(/^snapengage-pipeline: .*DuckDB file \S*locked\.duckdb is locked by another process.* retry$/);
+      expect(lines).toHaveLength(2);
+      expect(lines[0]).toMatch(/^DuckDB file \S*locked\.duckdb is in use \(PID \d+\); waiting up to 1 s for it to be closed$/);
+      expect(lines[1]).toMatch(/^snapengage-pipeline: .*DuckDB file \S*locked\.duckdb is locked by another process \(PID \d+\), still after 1 s: close the program .* or raise SNAPENGAGE_DUCKDB_LOCK_WAIT \(seconds\), then retry$/);
       expect(readFileSync(db).equals(bytes)).toBe(true);
     } finally {
       await holder.release();

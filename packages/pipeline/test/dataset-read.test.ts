@@ -153,7 +153,7 @@ describe('closing, and the lock a dataset holds', () => {
     const dest = await DuckDBDestination.open({ path: dbPath, dataset: 'data', pipelineName: 'p' });
     try {
       const reading = await failure(openDataset({ path: dbPath, dataset: 'data' }));
-      expect(reading.message).toBe(`opening the dataset: DuckDB file ${dbPath} is being loaded by a pipeline run in this process: open the dataset after runPipeline() has finished`);
+      expect(reading.message).toBe(`opening the dataset: DuckDB file ${dbPath} is open for writing by a pipeline run in this process: retry in a moment (a run has the file open only while it reads its state and while it commits)`);
     } finally {
       await dest.close();
     }

@@ -1,6 +1,6 @@
 // Destination behaviour that needs a second process: a lock held elsewhere, and a SIGKILL during loads.
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync, existsSync } from 'node:fs';
+import { mkdtempSync, readdirSync, rmSync, writeFileSync, existsSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -84,13 +84,16 @@ describe('DuckDBDestination across processes', () => {
     child.kill('SIGKILL');
     await new Promise((resolve) => child!.once('exit', resolve));
 
+    // The killed run left its run lock (a dead PID) and its staging: the next open takes the lock over and clears the rest.
+    expect(readdirSync(`${dbPath}.staging`)).toContain('run.lock');
     const dest = await DuckDBDestination.open({ path: dbPath, dataset: 'ds', pipelineName: 'p' });
-    expect(existsSync(`${dbPath}.staging`)).toBe(false);
+    expect(readdirSync(`${dbPath}.staging`)).toEqual(['run.lock']);
     const state = (await dest.readState('logs')) as { round: number };
     const w = dest.createResourceWriter({ loadId: newLoadId(), resource: resources.logs, writeDisposition: 'merge', primaryKey: ['id'], maxNestingDepth: 4 });
     await w.write([{ id: 'after-crash', transcripts: [{ message: 'x' }] }]);
     await w.commit({ round: 'after' });
     await dest.close();
+    expect(existsSync(`${dbPath}.staging`)).toBe(false);
 
     const ds = await openDataset({ path: dbPath, dataset: 'ds' });
     try {

@@ -1,12 +1,10 @@
 // `show` after many loads (bounded by loads, not by resource lines), with failed loads, empty and child tables and
-// variant columns; and `show` while another process is loading the file.
-import { existsSync, writeFileSync } from 'node:fs';
+// variant columns. `show` while a run extracts: read-while-loading.test.ts.
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { Sandbox } from 'snapengage-sandbox';
 import { DuckDBDestination, newLoadId } from '../src/destination/index.js';
 import { showDataset } from '../src/show.js';
-import { runCli, sandbox, spawnCli, tempDir, thingsResource } from './helpers.js';
+import { tempDir, thingsResource } from './helpers.js';
 
 let tmp: ReturnType<typeof tempDir>;
 beforeAll(() => {
@@ -45,34 +43,4 @@ describe('show', () => {
     expect(out).toMatch(/\n {2}things__items {2}0 rows\n {4}k VARCHAR, _row_id VARCHAR, _parent_id VARCHAR, _root_id VARCHAR, _list_idx BIGINT, _load_id VARCHAR\n/);
     expect(out).toMatch(/\n {2}things {2}w1 {2}lastEnd 2026-01-12$/);
   });
-
-  it('while another process loads the file: one line naming its PID, exit 1; afterwards the load is listed', async () => {
-    const box: Sandbox = await sandbox({ cases: 200, widgets: 2, days: 4 });
-    try {
-      const db = join(tmp.dir, 'busy.duckdb');
-      // One request a second, one per day and widget: the run holds the file for ~8 s.
-      writeFileSync(join(tmp.dir, 'slow.mjs'), 'export default { resources: { logs: { incremental: { sliceDays: 1 } } }, rateLimit: { requestsPerSecond: 1 } };\n');
-      const run = spawnCli(['run', '--duckdb', db, '--config', 'slow.mjs'], { env: box.env, cwd: tmp.dir });
-      let runErr = '';
-      run.stderr?.on('data', (chunk: Buffer) => (runErr += chunk.toString()));
-      const finished = new Promise<number | null>((resolve) => run.on('close', (code) => resolve(code)));
-      for (let i = 0; i < 200 && !existsSync(db); i++) await new Promise((r) => setTimeout(r, 50));
-      expect(existsSync(db), runErr).toBe(true);
-
-      const busy = await runCli(['show', '--duckdb', db], { cwd: tmp.dir });
-      expect(busy.code).toBe(1);
-      expect(busy.stdout).toBe('');
-      expect(busy.stderr.trim().split('\n')).toEqual([
-        `snapengage-pipeline: opening the dataset: DuckDB file ${db} is locked by another process (PID ${run.pid}): wait for the other program using it to finish (another pipeline run) or close it (the DuckDB CLI, a notebook), then retry`,
-      ]);
-
-      expect(run.exitCode).toBe(null); // still loading when show ran
-      expect(await finished).toBe(0);
-      const after = await runCli(['show', '--duckdb', db], { cwd: tmp.dir });
-      expect(after.code).toBe(0);
-      expect(after.stdout).toMatch(/Last loads \(1\)\n {2}\d+\.\d+ {2}logs +loaded/);
-    } finally {
-      await box.close();
-    }
-  }, 60_000);
 });

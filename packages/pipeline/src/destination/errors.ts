@@ -2,7 +2,7 @@
 // so the orchestrator's error handling passes them through unchanged.
 import { DestinationError as PipelineDestinationError } from '../errors.js';
 
-export type DestinationErrorCode = 'locked' | 'disk_full' | 'not_writable' | 'not_found' | 'out_of_memory' | 'corrupt' | 'io' | 'schema';
+export type DestinationErrorCode = 'locked' | 'changed' | 'disk_full' | 'not_writable' | 'not_found' | 'out_of_memory' | 'corrupt' | 'io' | 'schema';
 
 export class DestinationError extends PipelineDestinationError {
   constructor(

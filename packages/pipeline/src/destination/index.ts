@@ -1,6 +1,9 @@
 // The DuckDB destination: one database file, one dataset schema, one connection whose work is serialized by a
-// mutex (a transaction must never interleave with another resource's statements).
-import { mkdir, rm, stat } from 'node:fs/promises';
+// mutex (a transaction must never interleave with another resource's statements). A run holds DuckDB's file lock
+// only while it reads its state at the start and while it commits: in between (extraction) the file is closed, so
+// other programs can query the dataset. The run lock (run-lock.ts) keeps other runs out the whole time, and the
+// commit first checks that nobody changed the dataset in between.
+import { mkdir, rm, rmdir, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { dirname, resolve } from 'node:path';
 import { DuckDBInstance, type DuckDBConnection } from '../duckdb.js';
@@ -9,8 +12,11 @@ import type { TableDef } from '../normalize/schema.js';
 import { DestinationError, toDestinationError } from './errors.js';
 import { Mutex } from './mutex.js';
 import { holdFile } from './open-files.js';
-import { DuckDBResourceWriter, type ResourceWriter, type ResourceWriterOptions } from './resource-writer.js';
-import { forgetDroppedTables, readExistingTableNames, readTableDefs, sqlTimestamp, systemTablesDdl, type DroppedTables } from './system-tables.js';
+import { acquireRunLock, type RunLock } from './run-lock.js';
+import { DuckDBResourceWriter, type ResourceWriter, type ResourceWriterOptions, type WriterContext } from './resource-writer.js';
+import {
+  datasetFingerprint, forgetDroppedTables, readExistingTableNames, readTableDefs, sqlTimestamp, systemTablesDdl, type DroppedTables,
+} from './system-tables.js';
 
 export { DestinationError, toDestinationError, type DestinationErrorCode } from './errors.js';
 export type { LoadStep, ResourceWriter, ResourceWriterOptions, WriteDisposition } from './resource-writer.js';
@@ -24,8 +30,13 @@ export interface DuckDBDestinationOptions {
   memoryLimit?: string;
   /** DuckDB worker threads, default 2 (runs take SNAPENGAGE_DUCKDB_THREADS). */
   threads?: number;
-  /** Where rows wait for their commit; default `<path>.staging`. Emptied on open: never share it. */
+  /** Where rows wait for their commit, and the run lock; default `<path>.staging`. Emptied on open. */
   stagingDir?: string;
+  /** How long to wait when another process has the DuckDB file open (default 0: fail at once). */
+  lockWaitMs?: number;
+  /** Told once per wait, when the file is in use and this waits for it. */
+  onLockWait?: (message: string) => void;
+  signal?: AbortSignal;
 }
 
 /** Settings every connection of the loader uses; exported for the dataset API. */
@@ -58,65 +69,214 @@ export function newLoadId(): string {
 export class DuckDBDestination {
   private readonly mutex = new Mutex();
   private closed = false;
+  private session: { instance: DuckDBInstance; conn: DuckDBConnection; releaseFile: () => void } | undefined;
+  /** The dataset as the run read it (see datasetFingerprint); undefined while the file did not exist. */
+  private snapshot: string | undefined;
+  private connectedBefore = false;
+  private tablesAtFirstConnect = -1;
+  private existedBeforeFirstConnect = true;
+  private tableDefs = new Map<string, TableDef>();
+  private tableNames = new Set<string>();
+  /** Tables and columns that were dropped from the dataset since the last run (see forgetDroppedTables). */
+  droppedTables: readonly DroppedTables[] = [];
+  /** What writers share; `conn` is whichever connection is open at the time (the commit's, after reconnect). */
+  private readonly writerContext: WriterContext;
 
   private constructor(
     readonly path: string,
     readonly dataset: string,
     readonly pipelineName: string,
-    private readonly instance: DuckDBInstance,
-    private readonly conn: DuckDBConnection,
+    private readonly opts: DuckDBDestinationOptions,
     private readonly stagingRoot: string,
-    private readonly tableDefs: Map<string, TableDef>,
-    private readonly tableNames: Set<string>,
-    private readonly threads: number,
-    /** Tables and columns that were dropped from the dataset since the last run (see forgetDroppedTables). */
-    readonly droppedTables: readonly DroppedTables[],
-    private readonly releaseFile: () => void,
-    /** True when the database held no table when this opened it (see runPipeline's createdByThisRun). */
-    readonly emptyAtOpen: boolean,
-  ) {}
+    private readonly runLock: RunLock | undefined,
+    private readonly releaseRun: () => void,
+  ) {
+    const connection = () => this.connection();
+    const self = this;
+    this.writerContext = {
+      get conn() {
+        return connection();
+      },
+      open: () => this.reconnect(),
+      mutex: this.mutex,
+      dataset,
+      pipelineName,
+      dbPath: path,
+      stagingRoot,
+      get tableDefs() {
+        return self.tableDefs;
+      },
+      get tableNames() {
+        return self.tableNames;
+      },
+      threads: Number(duckdbSettings(opts).threads),
+    };
+  }
 
-  /** Opens (or creates) the database and the dataset's system tables, and deletes staging left by a crashed run. */
+  /**
+   * Takes the run lock and, if the file exists, opens it: creates the dataset's system tables, reads what is stored
+   * and deletes staging left by a crashed run. A file that does not exist yet is created at the commit (reconnect).
+   */
   static async open(opts: DuckDBDestinationOptions): Promise<DuckDBDestination> {
     if (!opts.dataset) throw toDestinationError(new Error('dataset name is empty'), 'opening the destination', opts.path);
     const inMemory = opts.path === ':memory:';
     const path = inMemory ? opts.path : resolve(opts.path);
+    const stagingRoot = opts.stagingDir ? resolve(opts.stagingDir) : inMemory ? `${tmpdir()}/snapengage-staging-${process.pid}` : `${path}.staging`;
+    let exists = false;
     if (!inMemory) {
       try {
         await mkdir(dirname(path), { recursive: true });
         const s = await stat(path).catch(() => undefined);
         if (s?.isDirectory()) throw Object.assign(new Error('Is a directory'), { code: 'EISDIR' });
+        exists = s !== undefined;
       } catch (error) {
         throw toDestinationError(error, 'opening the destination', path);
       }
     }
-    let instance: DuckDBInstance | undefined;
-    let releaseFile: (() => void) | undefined;
+    let releaseRun: (() => void) | undefined;
+    let runLock: RunLock | undefined;
+    let destination: DuckDBDestination | undefined;
     try {
-      releaseFile = holdFile(path, 'write');
-      const settings = duckdbSettings(opts);
-      instance = await DuckDBInstance.create(path, settings);
-      const conn = await instance.connect();
-      const tables = (await conn.runAndReadAll('SELECT count(*)::INTEGER AS n FROM duckdb_tables()')).getRowObjectsJS()[0]!.n;
-      await conn.run(systemTablesDdl(opts.dataset));
-      const dropped = await forgetDroppedTables(conn, opts.dataset);
-      const defs = await readTableDefs(conn, opts.dataset);
-      const names = new Set(await readExistingTableNames(conn, opts.dataset));
-      // We hold DuckDB's file lock now, so no other process owns this staging directory.
-      const stagingRoot = opts.stagingDir ? resolve(opts.stagingDir) : inMemory ? `${tmpdir()}/snapengage-staging-${process.pid}` : `${path}.staging`;
-      await rm(stagingRoot, { recursive: true, force: true });
-      return new DuckDBDestination(path, opts.dataset, opts.pipelineName, instance, conn, stagingRoot, defs, names, Number(settings.threads), dropped, releaseFile, tables === 0);
+      releaseRun = holdFile(path, 'run');
+      if (inMemory) await rm(stagingRoot, { recursive: true, force: true });
+      else {
+        runLock = await acquireRunLock(stagingRoot, path);
+        await runLock.clearStaging();
+      }
+      destination = new DuckDBDestination(path, opts.dataset, opts.pipelineName, opts, stagingRoot, runLock, releaseRun);
+      if (exists || inMemory) await destination.connect();
+      return destination;
     } catch (error) {
-      instance?.closeSync();
-      releaseFile?.();
+      if (destination) await destination.close().catch(() => undefined);
+      else {
+        await runLock?.release().catch(() => undefined);
+        if (!runLock && !inMemory) await rmdir(stagingRoot).catch(() => undefined); // made by acquireRunLock, if empty
+        releaseRun?.();
+      }
       throw toDestinationError(error, 'opening the destination', path);
+    }
+  }
+
+  /**
+   * True when this run's first connection created the file (it did not exist, and held no table once this had it
+   * open): only then may a failed run remove it.
+   */
+  get createdFile(): boolean {
+    return !this.existedBeforeFirstConnect && this.tablesAtFirstConnect === 0;
+  }
+
+  /** True when the database held no table when this run first opened it. */
+  get emptyAtOpen(): boolean {
+    return this.tablesAtFirstConnect <= 0;
+  }
+
+  private connection(): DuckDBConnection {
+    if (!this.session) throw new Error(`DuckDB file ${this.path} is not open (the destination is between its reads and its commit)`);
+    return this.session.conn;
+  }
+
+  /** Opens the file, waiting up to `lockWaitMs` while another process (or this one's dataset) has it. */
+  private async openFile(): Promise<void> {
+    const deadline = Date.now() + (this.opts.lockWaitMs ?? 0);
+    let told = false;
+    // Bounded by the deadline; each round sleeps 250 ms.
+    for (;;) {
+      let releaseFile: (() => void) | undefined;
+      let instance: DuckDBInstance | undefined;
+      try {
+        releaseFile = holdFile(this.path, 'write');
+        if (!this.connectedBefore && this.path !== ':memory:') this.existedBeforeFirstConnect = await stat(this.path).then(() => true, () => false);
+        instance = await DuckDBInstance.create(this.path, duckdbSettings(this.opts));
+        this.session = { instance, conn: await instance.connect(), releaseFile };
+        return;
+      } catch (error) {
+        instance?.closeSync();
+        releaseFile?.();
+        const mapped = toDestinationError(error, 'opening the destination', this.path);
+        if (mapped.code !== 'locked' || this.opts.signal?.aborted) throw mapped;
+        if (Date.now() >= deadline) {
+          if (!told) throw mapped;
+          const what = mapped.message.slice(0, mapped.message.length - mapped.hint.length - 2);
+          throw new DestinationError(
+            `${what}, still after ${Math.round((this.opts.lockWaitMs ?? 0) / 1000)} s`, 'locked',
+            'close the program that has it open (the DuckDB CLI, a notebook, a dashboard) or raise SNAPENGAGE_DUCKDB_LOCK_WAIT (seconds), then retry',
+            this.path, { cause: error },
+          );
+        }
+        if (!told) {
+          told = true;
+          const seconds = Math.ceil((deadline - Date.now()) / 1000);
+          const holder = /\((PID \d+)\)/.exec(mapped.message)?.[1] ?? (/in this process/.test(mapped.message) ? 'this process' : undefined);
+          this.opts.onLockWait?.(`DuckDB file ${this.path} is in use${holder ? ` (${holder})` : ''}; waiting up to ${seconds} s for it to be closed`);
+        }
+        await new Promise((r) => setTimeout(r, 250));
+      }
+    }
+  }
+
+  private async connect(): Promise<void> {
+    await this.openFile();
+    const conn = this.connection();
+    const first = !this.connectedBefore;
+    this.connectedBefore = true;
+    if (first) {
+      this.tablesAtFirstConnect = (await conn.runAndReadAll('SELECT count(*)::INTEGER AS n FROM duckdb_tables()')).getRowObjectsJS()[0]!.n as number;
+    }
+    await conn.run(systemTablesDdl(this.dataset));
+    if (first) this.droppedTables = await forgetDroppedTables(conn, this.dataset);
+    this.tableDefs = await readTableDefs(conn, this.dataset);
+    this.tableNames = new Set(await readExistingTableNames(conn, this.dataset));
+  }
+
+  /** Closes the file until the commit (reconnect), so that other programs can read it meanwhile. No-op in memory. */
+  async disconnect(): Promise<void> {
+    if (this.path === ':memory:' || !this.session) return;
+    await this.mutex.run(async () => {
+      this.snapshot = await datasetFingerprint(this.connection(), this.dataset, this.pipelineName);
+      this.closeFile();
+    });
+  }
+
+  /**
+   * Opens the file again for the commit (creating it if the run started without one) and checks that the dataset is
+   * as this run read it: its tables, columns and incremental state. A change by another program means the staged
+   * rows may no longer fit, so nothing is loaded.
+   */
+  async reconnect(): Promise<void> {
+    if (this.closed) throw new Error('destination is closed');
+    if (this.session) return;
+    await this.mutex.run(async () => {
+      const hadFile = this.connectedBefore;
+      await this.connect();
+      const now = await datasetFingerprint(this.connection(), this.dataset, this.pipelineName);
+      const expected = hadFile ? this.snapshot : await datasetFingerprint(this.connection(), this.dataset, this.pipelineName, { empty: true });
+      if (now !== expected) {
+        this.closeFile();
+        throw new DestinationError(
+          `committing: dataset ${this.dataset} in ${this.path} was changed by another program while this run was extracting (its tables, columns or incremental state); nothing of this run was loaded`,
+          'changed', 'run the pipeline again', this.path,
+        );
+      }
+    });
+  }
+
+  private closeFile(): void {
+    const session = this.session;
+    if (!session) return;
+    this.session = undefined;
+    try {
+      session.conn.closeSync();
+      session.instance.closeSync();
+    } finally {
+      session.releaseFile();
     }
   }
 
   /** Last committed state of a resource for this pipeline: undefined when there is no row, null for an empty one. */
   async readState(resource: string): Promise<unknown | undefined> {
     return this.mutex.run(async () => {
-      const r = await this.conn.runAndReadAll(
+      if (!this.session) return undefined; // no file yet
+      const r = await this.connection().runAndReadAll(
         `SELECT CAST(state AS VARCHAR) AS state FROM ${quoteIdent(this.dataset)}."_pipeline_state" WHERE pipeline_name = $1 AND resource = $2`,
         [this.pipelineName, resource],
       );
@@ -147,27 +307,21 @@ export class DuckDBDestination {
         'schema', 'load into another dataset (--dataset or destination.dataset), or rename or drop that table', this.path,
       );
     }
-    return new DuckDBResourceWriter(
-      {
-        conn: this.conn,
-        mutex: this.mutex,
-        dataset: this.dataset,
-        pipelineName: this.pipelineName,
-        dbPath: this.path,
-        stagingRoot: this.stagingRoot,
-        tableDefs: this.tableDefs,
-        tableNames: this.tableNames,
-        threads: this.threads,
-      },
-      opts,
-    );
+    return new DuckDBResourceWriter(this.writerContext, opts);
   }
 
-  /** Records a failed load of a resource (its data was not committed). */
+  /**
+   * Records a failed load of a resource (its data was not committed). Between the reads and the commit this opens
+   * the file again (without waiting); a file that does not exist is not created for it.
+   */
   async recordFailedLoad(loadId: string, resource: string, error: string, startedAt: Date): Promise<void> {
     await this.mutex.run(async () => {
       try {
-        await this.conn.run(
+        if (!this.session) {
+          if (!(await stat(this.path).then(() => true, () => false))) return;
+          await this.openFile();
+        }
+        await this.connection().run(
           `INSERT INTO ${quoteIdent(this.dataset)}."_pipeline_loads" (load_id, pipeline_name, resource, status, started_at, finished_at, error)
            VALUES ($1, $2, $3, 'failed', CAST($4 AS TIMESTAMP), CAST($5 AS TIMESTAMP), $6)`,
           [loadId, this.pipelineName, resource, sqlTimestamp(startedAt), sqlTimestamp(new Date()), error],
@@ -178,17 +332,22 @@ export class DuckDBDestination {
     });
   }
 
-  async close(): Promise<void> {
+  /**
+   * Closes the file and releases the run lock and staging. `removeCreatedFile`: a failed run that created the file
+   * (see createdFile) removes it, with DuckDB's WAL, before another run can take the lock.
+   */
+  async close(options: { removeCreatedFile?: boolean } = {}): Promise<void> {
     if (this.closed) return;
     this.closed = true;
-    await this.mutex.run(async () => {
-      try {
-        this.conn.closeSync();
-        this.instance.closeSync();
-      } finally {
-        this.releaseFile();
+    try {
+      await this.mutex.run(async () => this.closeFile());
+      if (options.removeCreatedFile && this.createdFile) {
+        for (const file of [this.path, `${this.path}.wal`]) await rm(file, { force: true }).catch(() => undefined);
       }
-    });
-    await rm(this.stagingRoot, { recursive: true, force: true }).catch(() => undefined);
+    } finally {
+      if (this.runLock) await this.runLock.release().catch(() => undefined);
+      else await rm(this.stagingRoot, { recursive: true, force: true }).catch(() => undefined);
+      this.releaseRun();
+    }
   }
 }

@@ -2,12 +2,15 @@
 // this process is not refused, not even a writer beside a reader or beside another writer. Two writers then lose one
 // another's commits (each checkpoints its own view of the file), and a reader keeps serving what it read before the
 // writer's commit. So the loader and the dataset API count what this process has open, and refuse the conflicts
-// the OS lock would refuse between processes.
+// the OS lock would refuse between processes. A pipeline run also holds a 'run' claim from start to end (the
+// in-process half of run-lock.ts), while its 'write' claim lasts only as long as it has DuckDB open.
 import { realpathSync } from 'node:fs';
 import { basename, dirname, join, resolve } from 'node:path';
 import { DestinationError } from './errors.js';
 
-const held = new Map<string, { readers: number; writers: number }>();
+const held = new Map<string, { readers: number; writers: number; runs: number }>();
+
+export type HoldMode = 'read' | 'write' | 'run';
 
 /** The file's real path, also before the loader creates it (then its directory's real path). */
 function fileKey(path: string): string {
@@ -22,17 +25,24 @@ function fileKey(path: string): string {
 }
 
 /**
- * Claims `path` for reading (shared) or writing (exclusive) in this process; throws a 'locked' DestinationError on
- * a conflict. The returned function releases the claim (once, however often it is called).
+ * Claims `path` in this process: 'read' (shared; a DuckDB instance reading it), 'write' (exclusive; a DuckDB
+ * instance writing it) or 'run' (one pipeline run at a time; readers may come and go). Throws a 'locked'
+ * DestinationError on a conflict. The returned function releases the claim (once, however often it is called).
  */
-export function holdFile(path: string, mode: 'read' | 'write'): () => void {
+export function holdFile(path: string, mode: HoldMode): () => void {
   if (path === ':memory:') return () => undefined;
   const key = fileKey(path);
-  const entry = held.get(key) ?? { readers: 0, writers: 0 };
-  if (entry.writers > 0) {
+  const entry = held.get(key) ?? { readers: 0, writers: 0, runs: 0 };
+  if (mode === 'run' && entry.runs > 0) {
+    throw new DestinationError(
+      `opening the destination: DuckDB file ${path} is being loaded by a pipeline run in this process`,
+      'locked', 'run the pipelines one after the other (await the first)', path,
+    );
+  }
+  if (mode !== 'run' && entry.writers > 0) {
     const action = mode === 'read' ? 'opening the dataset' : 'opening the destination';
-    const hint = mode === 'read' ? 'open the dataset after runPipeline() has finished' : 'run the pipelines one after the other (await the first)';
-    throw new DestinationError(`${action}: DuckDB file ${path} is being loaded by a pipeline run in this process`, 'locked', hint, path);
+    const hint = mode === 'read' ? 'retry in a moment (a run has the file open only while it reads its state and while it commits)' : 'run the pipelines one after the other (await the first)';
+    throw new DestinationError(`${action}: DuckDB file ${path} is open for writing by a pipeline run in this process`, 'locked', hint, path);
   }
   if (mode === 'write' && entry.readers > 0) {
     throw new DestinationError(
@@ -40,15 +50,14 @@ export function holdFile(path: string, mode: 'read' | 'write'): () => void {
       'locked', 'close() that dataset before running the pipeline, and open it again after', path,
     );
   }
-  if (mode === 'read') entry.readers += 1;
-  else entry.writers += 1;
+  const field = mode === 'read' ? 'readers' : mode === 'write' ? 'writers' : 'runs';
+  entry[field] += 1;
   held.set(key, entry);
   let released = false;
   return () => {
     if (released) return;
     released = true;
-    if (mode === 'read') entry.readers -= 1;
-    else entry.writers -= 1;
-    if (entry.readers === 0 && entry.writers === 0 && held.get(key) === entry) held.delete(key);
+    entry[field] -= 1;
+    if (entry.readers === 0 && entry.writers === 0 && entry.runs === 0 && held.get(key) === entry) held.delete(key);
   };
 }

@@ -71,7 +71,10 @@ export interface ResourceWriter {
 
 /** What the destination shares with its writers. */
 export interface WriterContext {
+  /** The open connection; between a run's reads and its commit there is none (see `open`). */
   conn: DuckDBConnection;
+  /** Opens the database file for the commit, if it is not open (DuckDBDestination.reconnect). */
+  open(): Promise<void>;
   mutex: Mutex;
   dataset: string;
   pipelineName: string;
@@ -185,6 +188,7 @@ export class DuckDBResourceWriter implements ResourceWriter {
       }
       const tables = this.normalizer.tables();
       this.checkTableNames(tables);
+      await this.ctx.open();
       const result = await this.ctx.mutex.run(() => this.transaction(tables, newState));
       for (const t of tables) {
         this.ctx.tableDefs.set(t.def.name, cloneTableDef(t.def));

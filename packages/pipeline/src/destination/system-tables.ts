@@ -72,6 +72,26 @@ export async function readExistingTableNames(conn: DuckDBConnection, dataset: st
   return r.getRowObjectsJS().map((row) => String(row.table_name));
 }
 
+/**
+ * What a commit depends on, as one string: the dataset's tables and columns with their types, the loader's registry
+ * of them, and this pipeline's incremental state. `empty: true` gives the string of a dataset that holds only the
+ * system tables (what a run that found no file expects at its commit).
+ */
+export async function datasetFingerprint(conn: DuckDBConnection, dataset: string, pipelineName: string, options: { empty?: boolean } = {}): Promise<string> {
+  const s = quoteIdent(dataset);
+  const columns = `SELECT lower(table_name) || '.' || lower(column_name) || ' ' || data_type AS line, lower(table_name) AS t, ordinal_position AS p
+    FROM information_schema.columns WHERE lower(table_schema) = lower($1)`;
+  const r = await conn.runAndReadAll(
+    `SELECT
+       (SELECT string_agg(line, ',' ORDER BY t, p) FROM (${columns}) WHERE NOT $3 OR t IN (${SYSTEM_TABLES.map((t) => `'${t}'`).join(', ')})) AS columns,
+       (SELECT string_agg(concat_ws('/', table_name, resource, parent_table, node_key), ',' ORDER BY rowid) FROM ${s}."_pipeline_tables" WHERE NOT $3) AS tables,
+       (SELECT string_agg(concat_ws('/', table_name, column_name, node_key, variant, data_type, position), ',' ORDER BY table_name, position) FROM ${s}."_pipeline_columns" WHERE NOT $3) AS registered,
+       (SELECT string_agg(resource || '=' || CAST(state AS VARCHAR), ',' ORDER BY resource) FROM ${s}."_pipeline_state" WHERE pipeline_name = $2 AND NOT $3) AS state`,
+    [dataset, pipelineName, options.empty === true],
+  );
+  return JSON.stringify(r.getRowObjectsJS()[0]);
+}
+
 /** What `forgetDroppedTables` found for one resource. */
 export interface DroppedTables {
   resource: string;

@@ -2,7 +2,7 @@
 // [--rounds 6] [--max-cases 30000] [--keep]`. Per seed: a sandbox with faults, the built CLI killed (SIGKILL) at
 // random moments (after a delay, after N requests, right after a verbose commit step), reruns until it completes,
 // cases and survey results injected between rounds, resources interleaved, and now and then two loaders on the same
-// file at once (one must fail with the lock message). After every completed round the database must equal the
+// file at once (one must fail with the run lock's message). After every completed round the database must equal the
 // sandbox's truth. Prints each seed's problems; exits 1 when any seed failed. Every loop is bounded.
 import { spawn } from 'node:child_process';
 import { existsSync, writeFileSync } from 'node:fs';
@@ -291,7 +291,7 @@ async function soakSeed(seed: number): Promise<string[]> {
       const fresh = !existsSync(db);
       const log: string[] = [];
       if (r.chance(0.2)) {
-        // Two loaders at once: exactly one may hold the file; the other must fail on the lock and change nothing.
+        // Two loaders at once: exactly one may hold the file; the other must fail on the run lock (or DuckDB's) and change nothing.
         totals.lockTests++;
         const gap = r.pick([0, 0, 50, 300, 1000]);
         const first = runLoader(box, tmp.dir, args, { kind: 'none' }, env);
@@ -300,17 +300,18 @@ async function soakSeed(seed: number): Promise<string[]> {
         const [a, b] = await Promise.all([first, second]);
         totals.runs += 2;
         const ok = [a, b].filter((x) => x.code === 0);
-        const locked = [a, b].filter((x) => x.code !== 0 && /locked by another process/.test(x.stderr));
+        const refusal = /locked by another process|being loaded by another pipeline run/;
+        const locked = [a, b].filter((x) => x.code !== 0 && refusal.test(x.stderr));
         log.push(`two loaders (gap ${gap} ms, fresh ${fresh}): exits ${a.code}/${b.code}`);
         if (!(ok.length === 2 || (ok.length === 1 && locked.length === 1))) {
           // Both may also succeed if the first was done before the second opened the file.
-          const bad = [a, b].filter((x) => x.code !== 0 && !/locked by another process/.test(x.stderr));
+          const bad = [a, b].filter((x) => x.code !== 0 && !refusal.test(x.stderr));
           if (!bad.every((x) => /HTTP 5\d\d|retries|reset|terminated|fetch failed/i.test(x.stderr))) {
             problems.push(`round ${round}: two loaders: exits ${a.code}/${b.code}: ${[a, b].map((x) => x.stderr.split('\n').filter((l) => !/^(GET|load |\[progress)/.test(l)).slice(-3).join(' | ')).join(' || ')}`);
           }
         }
         for (const x of locked) {
-          const lines = x.stderr.split('\n').filter((l) => /locked/.test(l));
+          const lines = x.stderr.split('\n').filter((l) => refusal.test(l));
           if (lines.length !== 1 || !/PID \d+/.test(lines[0]!)) problems.push(`round ${round}: lock message not one clear line with a PID: ${JSON.stringify(lines)}`);
         }
         if (!existsSync(db) && ok.length > 0) problems.push(`round ${round}: the database file is gone after two loaders (fresh ${fresh}, gap ${gap})`);

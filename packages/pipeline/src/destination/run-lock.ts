@@ -1,0 +1,158 @@
+// One pipeline run per database file at a time, across processes, for the whole run. DuckDB's own lock is held only
+// while a run has the file open (reading its state at the start, committing at the end), so that other programs can
+// read the dataset while a run extracts. This lock keeps a second run from staging into the same directory and
+// loading the same windows twice. It is a file in the staging directory, created atomically (link) with the
+// holder's PID, host and start; a holder that died (SIGKILL, power loss) is recognised by its PID and replaced.
+// Two runs replacing the same dead holder at the same instant could both go on; the commit's check that the dataset
+// did not change since the run read it (DuckDBDestination.reconnect) still keeps the second from loading over the first.
+import { randomUUID } from 'node:crypto';
+import { link, mkdir, readFile, readdir, rm, rmdir, unlink, writeFile } from 'node:fs/promises';
+import { hostname } from 'node:os';
+import { join } from 'node:path';
+import { DestinationError, toDestinationError } from './errors.js';
+
+export const RUN_LOCK_FILE = 'run.lock';
+
+export interface RunLockHolder {
+  pid: number;
+  host: string;
+  startedAt: string;
+  token: string;
+}
+
+export interface RunLock {
+  readonly holder: RunLockHolder;
+  /** Removes every entry of the staging directory but the lock (what crashed runs left). */
+  clearStaging(): Promise<void>;
+  /** Removes the staging directory's other entries, then the lock, then the directory if nothing else appeared. */
+  release(): Promise<void>;
+}
+
+/** The run holding the lock of a staging directory, if any is alive (for `show`). */
+export async function activeRun(stagingRoot: string): Promise<RunLockHolder | undefined> {
+  const holder = await readHolder(join(stagingRoot, RUN_LOCK_FILE));
+  return holder && isAlive(holder) ? holder : undefined;
+}
+
+/** Takes the run lock of `stagingRoot` (creating the directory) or throws a 'locked' DestinationError naming the holder. */
+export async function acquireRunLock(stagingRoot: string, dbPath: string): Promise<RunLock> {
+  const lockPath = join(stagingRoot, RUN_LOCK_FILE);
+  const holder: RunLockHolder = { pid: process.pid, host: hostname(), startedAt: new Date().toISOString(), token: randomUUID() };
+  try {
+    await mkdir(stagingRoot, { recursive: true });
+    // Bounded: each round either takes the lock, finds a live holder, or removes a dead one.
+    for (let round = 0; round < 5; round++) {
+      const created = await createExclusive(lockPath, holder).catch(async (error: NodeJS.ErrnoException) => {
+        // The directory went away under us (a run that finished removed it): make it again and retry.
+        if (error.code !== 'ENOENT') throw error;
+        await mkdir(stagingRoot, { recursive: true });
+        return false;
+      });
+      if (created) return runLock(stagingRoot, lockPath, holder);
+      const other = await readHolder(lockPath);
+      if (other === undefined) continue; // released meanwhile
+      if (isAlive(other)) throw lockedBy(other, dbPath, lockPath);
+      await unlink(lockPath).catch(() => undefined);
+    }
+  } catch (error) {
+    throw toDestinationError(error, 'opening the destination', dbPath);
+  }
+  throw new DestinationError(
+    `opening the destination: could not take the run lock ${lockPath} (other runs kept taking it)`,
+    'locked', 'wait for the other pipeline runs to finish, then retry', dbPath,
+  );
+}
+
+/** Creates the lock file with its content in one step: a reader never sees it empty. */
+async function createExclusive(lockPath: string, holder: RunLockHolder): Promise<boolean> {
+  const draft = `${lockPath}.${holder.pid}.${holder.token}`;
+  await writeFile(draft, `${JSON.stringify(holder)}\n`);
+  try {
+    await link(draft, lockPath);
+    return true;
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code;
+    // ENOENT: our draft was cleared by the lock's holder (clearStaging): it is taken.
+    if (code === 'EEXIST' || code === 'ENOENT') return false;
+    if (code !== 'EPERM' && code !== 'ENOTSUP' && code !== 'ENOSYS') throw error;
+    // A file system without hard links: exclusive create, then the content (a reader meanwhile sees it empty).
+    try {
+      await writeFile(lockPath, `${JSON.stringify(holder)}\n`, { flag: 'wx' });
+      return true;
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code === 'EEXIST') return false;
+      throw e;
+    }
+  } finally {
+    await unlink(draft).catch(() => undefined);
+  }
+}
+
+async function readHolder(lockPath: string): Promise<RunLockHolder | undefined> {
+  let text: string;
+  try {
+    text = await readFile(lockPath, 'utf8');
+  } catch {
+    return undefined;
+  }
+  try {
+    const parsed = JSON.parse(text) as Partial<RunLockHolder>;
+    if (typeof parsed.pid === 'number' && typeof parsed.host === 'string') {
+      return { pid: parsed.pid, host: parsed.host, startedAt: String(parsed.startedAt ?? ''), token: String(parsed.token ?? '') };
+    }
+  } catch {
+    // not ours or half written: see below
+  }
+  // Half written by a file system without hard links, or not ours: treat it as held by nobody we can check.
+  return { pid: 0, host: '', startedAt: '', token: '' };
+}
+
+function isAlive(holder: RunLockHolder): boolean {
+  if (holder.pid === 0) return true; // unreadable: do not take it over
+  if (holder.host !== hostname()) return true; // cannot check another machine's processes
+  // This process's own PID: the 'run' claim of open-files.ts refuses a second run first, so this is a leftover.
+  if (holder.pid === process.pid) return false;
+  try {
+    process.kill(holder.pid, 0);
+    return true;
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code === 'EPERM'; // alive, but another user's
+  }
+}
+
+function lockedBy(holder: RunLockHolder, dbPath: string, lockPath: string): DestinationError {
+  if (holder.pid === 0) {
+    return new DestinationError(
+      `opening the destination: DuckDB file ${dbPath} has a run lock ${lockPath} that cannot be read`,
+      'locked', `if no pipeline run is loading this file, delete ${lockPath} and retry`, dbPath,
+    );
+  }
+  const where = holder.host === hostname() ? `PID ${holder.pid}` : `PID ${holder.pid} on ${holder.host}`;
+  const since = holder.startedAt ? `, started ${holder.startedAt}` : '';
+  return new DestinationError(
+    `opening the destination: DuckDB file ${dbPath} is being loaded by another pipeline run (${where}${since})`,
+    'locked', `wait for that run to finish, then retry; if it is gone, delete ${lockPath}`, dbPath,
+  );
+}
+
+function runLock(stagingRoot: string, lockPath: string, holder: RunLockHolder): RunLock {
+  const clearStaging = async () => {
+    const entries = await readdir(stagingRoot).catch(() => [] as string[]);
+    for (const entry of entries) {
+      if (entry !== RUN_LOCK_FILE) await rm(join(stagingRoot, entry), { recursive: true, force: true });
+    }
+  };
+  let released = false;
+  return {
+    holder,
+    clearStaging,
+    async release() {
+      if (released) return;
+      released = true;
+      await clearStaging().catch(() => undefined);
+      // Only our own lock: after a takeover race (see the top) the file may be another run's.
+      if ((await readHolder(lockPath))?.token === holder.token) await unlink(lockPath).catch(() => undefined);
+      await rmdir(stagingRoot).catch(() => undefined); // not empty: another run has started meanwhile
+    },
+  };
+}
