@@ -50,6 +50,7 @@ export interface DateWindowIncremental {
   type: 'date_window';
   startParam: string;
   endParam: string;
+  /** Field of a record that orders it in time: no request parameter; the loader keeps its newest value per widget in the state. */
   cursorField: string;
   initialStartEnv: string;
   defaultStartDaysAgo: number;

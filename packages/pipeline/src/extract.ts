@@ -4,6 +4,7 @@
 // and child resources are fanned out per parent record as `parent` says.
 import type { ParamSource } from 'snapengage-client';
 import type { SourceRecord } from './config.js';
+import { CursorWatch, type OutOfWindow } from './cursor.js';
 import { envList, envValue, type Env } from './env.js';
 import { ConfigError, describeExtractError, PipelineError } from './errors.js';
 import { addDays, todayUtc, type ResourcePlan } from './plan.js';
@@ -59,10 +60,12 @@ export class Extractor {
   private readonly controller = new AbortController();
   private firstError: PipelineError | undefined;
   private readonly newState = new Map<string, WindowState>();
+  private readonly cursors: CursorWatch;
 
   constructor(private readonly options: ExtractOptions) {
     this.semaphore = new Semaphore(options.concurrency);
     this.slices = new Semaphore(options.concurrency);
+    this.cursors = new CursorWatch(options.now?.getTime());
     const onAbort = () => this.controller.abort(options.signal.reason);
     if (options.signal.aborted) onAbort();
     else options.signal.addEventListener('abort', onAbort, { once: true });
@@ -80,6 +83,11 @@ export class Extractor {
     await this.settle();
     if (this.firstError) throw this.firstError;
     return this.newState;
+  }
+
+  /** Records of incremental resources whose cursor value lay more than a day outside their requested window. */
+  get outOfWindow(): OutOfWindow | undefined {
+    return this.cursors.outOfWindow;
   }
 
   /** Waits until no task is left (tasks spawn children, so loop until the sets stay empty). */
@@ -198,7 +206,9 @@ export class Extractor {
     if (windowEnd && this.options.limitPages === undefined && !this.controller.signal.aborted) {
       // This run's windows only; resume.ts merges them with the stored ones (widgets not in this run keep theirs).
       const state = this.newState.get(plan.name) ?? { windows: {} };
-      state.windows[windowEnd.key] = { lastEnd: windowEnd.end };
+      // With the newest cursorField value this run saw for the widget (resume.ts keeps the stored one if newer).
+      const cursor = this.cursors.stateOf(plan.name, windowEnd.key, resource.incremental!.cursorField);
+      state.windows[windowEnd.key] = { lastEnd: windowEnd.end, ...cursor };
       this.newState.set(plan.name, state);
     }
   }
@@ -243,6 +253,7 @@ export class Extractor {
         // latency (the server's and ours) overlaps instead of adding up page after page.
         if (pageCount < limit) upcoming = fetchNext();
         const records = this.selectRecords(plan, next.value.data, { ...parentParams, ...params });
+        if (plan.incremental) this.cursors.see(this.pageWindow(plan, params), records);
         this.options.onPage?.(plan.name, records.length);
         // Children are fetched for the records the steps keep (as dlt's transformers get a filtered resource's
         // items), with parameters read before any step runs, so a map step (even one that edits the record in
@@ -258,6 +269,16 @@ export class Extractor {
       if (upcoming) await upcoming.catch(() => undefined);
       await iterator.return?.();
     }
+  }
+
+  /** Which widget and which days a request of an incremental resource asked for. */
+  private pageWindow(plan: ResourcePlan, params: Params) {
+    const bound = (which: 'start' | 'end') => {
+      const name = Object.entries(plan.resource.params).find(([, source]) => source.from === 'incremental' && source.bound === which)?.[0];
+      const value = name === undefined ? undefined : params[name];
+      return typeof value === 'string' ? value : undefined;
+    };
+    return { resource: plan.name, cursorField: plan.resource.incremental!.cursorField, partition: this.partitionKey(plan, params), start: bound('start'), end: bound('end') };
   }
 
   private selectRecords(plan: ResourcePlan, body: unknown, params: Params): SourceRecord[] {

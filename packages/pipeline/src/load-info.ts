@@ -1,6 +1,8 @@
 // The result of a run, printed like dlt's load info so the seed page's output reads the same here.
 import { isAbsolute, relative } from 'node:path';
+import { describeWindow, type OutOfWindow } from './cursor.js';
 import type { DroppedTables } from './destination/system-tables.js';
+import type { WindowState } from './windows.js';
 
 export interface ResourceStats {
   name: string;
@@ -24,6 +26,14 @@ export interface LoadNotes {
    * objects (a takeover cannot rebuild them from their columns; see NORMALIZATION.md).
    */
   notTakenOver?: Readonly<Record<string, string>>;
+  /**
+   * The windows this run advanced, per incremental resource and widget, as committed: `lastEnd` and, when a record
+   * had a usable one, the newest `cursorField` value over all runs (`lastValue`, `lastValueAt`). Empty after a
+   * `--limit-pages` sample.
+   */
+  incremental?: Readonly<Record<string, WindowState['windows']>> | undefined;
+  /** Records whose cursor value lay more than a day outside the window requested: the API may ignore the dates. */
+  outOfWindow?: OutOfWindow | undefined;
 }
 
 export class LoadInfo {
@@ -101,6 +111,16 @@ export class LoadInfo {
       if (d.action === 'reload') lines.push(`Dropped since the last run: ${what}. The state of ${d.resource} was reset: its next load starts over and re-creates them`);
       else if (d.action === 'recreate') lines.push(`Dropped since the last run: ${what}. Re-created as ${d.resource} loads from now on (to reload all of ${d.resource}, drop all its tables)`);
       else lines.push(`Dropped since the last run: ${what}, but ${d.remaining.join(', ')} below it remain: ${d.resource} will not load until they are dropped too (or ${d.under} is restored)`);
+    }
+    const windows = Object.entries(this.notes.incremental ?? {}).flatMap(([name, byKey]) => Object.entries(byKey).map(([key, w]) => `  ${name}  ${key}  ${describeWindow(w)}`));
+    if (windows.length > 0) lines.push('', 'Incremental state:', ...windows);
+    const stray = this.notes.outOfWindow;
+    if (stray) {
+      const records = stray.records === 1 ? '1 record' : `${stray.records} records`;
+      lines.push(
+        `Warning: ${records} of ${stray.resource} came back with ${stray.cursorField} more than a day outside the requested window (first: ${stray.at}, ${stray.partition}, requested ${stray.start}..${stray.end}): ` +
+          'the API may have ignored the date parameters, so the incremental windows may not say what was loaded',
+      );
     }
     if (this.limitPages !== undefined) {
       lines.push(`Sampled with --limit-pages ${this.limitPages}: incremental state was not advanced`);

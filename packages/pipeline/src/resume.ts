@@ -7,6 +7,7 @@
 // of them, and each consumer takes part only from its own point on: a child selected for the first time (or one that
 // replaces its tables) is driven through the whole history, while the parent and the other children do not load
 // those days again (an appended one would store them twice; a merged one would re-read for nothing).
+import { mergeWindow } from './cursor.js';
 import { storedWindows, type WindowState } from './windows.js';
 import type { ResourcePlan } from './plan.js';
 
@@ -67,16 +68,41 @@ export function statesToResume(plans: readonly ResourcePlan[], stored: ReadonlyM
 export function stateToCommit(plan: ResourcePlan, plans: readonly ResourcePlan[], stored: ReadonlyMap<string, unknown>, extracted: ReadonlyMap<string, WindowState>): unknown {
   let state: unknown = stored.get(plan.name) ?? null;
   const fresh = extracted.get(plan.name);
-  if (fresh) state = { ...asObject(state), windows: { ...storedWindows(state, plan.name), ...fresh.windows } };
+  if (fresh) state = { ...asObject(state), windows: mergeWindows(storedWindows(state, plan.name), fresh.windows, plan.resource.incremental?.cursorField) };
   const parent = plans.find((p) => p.name === plan.resource.parent);
   const driven = parent?.incremental ? extracted.get(parent.name) : undefined;
   if (parent && driven) {
     const base = asObject(state) as ChildState;
     const before = base.parents?.[parent.name];
-    const windows = { ...(before === undefined ? {} : storedWindows(before, plan.name, `parents.${parent.name}.`)), ...driven.windows };
+    const windows = mergeWindows(before === undefined ? {} : storedWindows(before, plan.name, `parents.${parent.name}.`), driven.windows, parent.resource.incremental?.cursorField);
     state = { ...base, parents: { ...base.parents, [parent.name]: { windows } } };
   }
   return state;
+}
+
+/**
+ * The windows this run extracted, per incremental resource, as committed (merged with the stored ones, so with the
+ * newest cursor value over all runs): the resource's own state when it is loaded, else that of the first loaded child
+ * it drove. What the load info prints.
+ */
+export function committedWindows(plans: readonly ResourcePlan[], stored: ReadonlyMap<string, unknown>, extracted: ReadonlyMap<string, WindowState>): Record<string, WindowState['windows']> {
+  const result: Record<string, WindowState['windows']> = {};
+  for (const plan of plans) {
+    const fresh = extracted.get(plan.name);
+    const holder = plan.load ? plan : plans.find((c) => c.load && c.resource.parent === plan.name);
+    if (!fresh || !holder) continue;
+    const state = stateToCommit(holder, plans, stored, extracted) as (Partial<WindowState> & ChildState) | null;
+    const windows = holder === plan ? state?.windows : state?.parents?.[plan.name]?.windows;
+    result[plan.name] = Object.fromEntries(Object.keys(fresh.windows).map((key) => [key, windows?.[key] ?? fresh.windows[key]!]));
+  }
+  return result;
+}
+
+/** Stored windows with this run's merged in: widgets not in this run keep theirs; a cursor value is never lowered. */
+function mergeWindows(stored: WindowState['windows'], fresh: WindowState['windows'], cursorField: string | undefined): WindowState['windows'] {
+  // fromEntries and hasOwn: a key is the user's widget id, so even "__proto__" stays a plain key.
+  const merge = ([key, window]: [string, WindowState['windows'][string]]) => [key, mergeWindow(Object.hasOwn(stored, key) ? stored[key] : undefined, window, cursorField)] as const;
+  return Object.fromEntries([...Object.entries(stored), ...Object.entries(fresh).map(merge)]);
 }
 
 function asObject(value: unknown): Record<string, unknown> {

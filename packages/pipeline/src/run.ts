@@ -11,7 +11,7 @@ import { Extractor, type PageSource } from './extract.js';
 import { TokenBucket } from './limits.js';
 import { LoadInfo, type ResourceStats } from './load-info.js';
 import { releaseHeapBeforeCommit } from './memory.js';
-import { stateToCommit, statesToResume } from './resume.js';
+import { committedWindows, stateToCommit, statesToResume } from './resume.js';
 import { DEFAULTS, planPipeline, type Plan, type ResourcePlan } from './plan.js';
 
 /** One HTTP request as the client reports it; the URL is already redacted. */
@@ -206,7 +206,10 @@ export async function runPipeline(config: PipelineConfig, options: RunOptions = 
       unchangedRecords,
       [...stats.values()],
       options.limitPages,
-      { droppedTables: destination.droppedTables, keylessRecords, adoptedRecords, notTakenOver },
+      {
+        droppedTables: destination.droppedTables, keylessRecords, adoptedRecords, notTakenOver,
+        incremental: committedWindows(plan.resources, storedState, newState), outOfWindow: extractor.outOfWindow,
+      },
     );
   } catch (error) {
     failed = true;

@@ -1,7 +1,9 @@
 // `snapengage-pipeline show`: what is in the dataset — tables with columns and types, row counts, the last loads
-// with status and duration, and the incremental state per partition (widget).
+// with status and duration, and the incremental state per partition (widget): the window end and the newest cursor
+// value loaded (cursor.ts).
 import { existsSync } from 'node:fs';
 import { hostname } from 'node:os';
+import { describeWindow } from './cursor.js';
 import { openDataset } from './dataset.js';
 import { ConfigError, describeDestinationError } from './errors.js';
 import { activeRun } from './destination/run-lock.js';
@@ -62,14 +64,15 @@ export async function showDataset(options: ShowOptions): Promise<string> {
     out.push('', 'Incremental state');
     const kept = states.filter((entry) => entry.state !== null && entry.state !== undefined);
     if (kept.length === 0) out.push('  (none yet)');
-    type Windows = Record<string, { lastEnd?: string } | null>;
+    // `lastEnd` per widget and, where records had one, the newest cursorField value loaded (cursor.ts): how fresh it is.
+    type Windows = Record<string, unknown>;
     for (const entry of kept) {
       const state = entry.state as { windows?: Windows; parents?: Record<string, { windows?: Windows } | null> } | null;
       const lines: string[] = [];
-      for (const [key, window] of Object.entries(state?.windows ?? {})) lines.push(`  ${entry.resource}  ${key}  lastEnd ${window?.lastEnd ?? '-'}`);
+      for (const [key, window] of Object.entries(state?.windows ?? {})) lines.push(`  ${entry.resource}  ${key}  ${describeWindow(window)}`);
       // A child's record of the parent windows that drove it (resume.ts).
       for (const [parent, driven] of Object.entries(state?.parents ?? {})) {
-        for (const [key, window] of Object.entries(driven?.windows ?? {})) lines.push(`  ${entry.resource}  (via ${parent})  ${key}  lastEnd ${window?.lastEnd ?? '-'}`);
+        for (const [key, window] of Object.entries(driven?.windows ?? {})) lines.push(`  ${entry.resource}  (via ${parent})  ${key}  ${describeWindow(window)}`);
       }
       out.push(...(lines.length > 0 ? lines : [`  ${entry.resource}  ${JSON.stringify(entry.state)}`]));
     }

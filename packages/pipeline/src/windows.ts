@@ -1,10 +1,14 @@
 // Incremental date windows: the state's shape and checks, and how a window is cut into request slices.
+import type { CursorState } from './cursor.js';
 import { ConfigError } from './errors.js';
 import { addDays, isIsoDate } from './plan.js';
 
-/** Per-partition incremental state: one window end per fan-out key (e.g. per widget), not one shared cursor. */
+/**
+ * Per-partition incremental state: one window end per fan-out key (e.g. per widget), not one shared cursor, with the
+ * newest `cursorField` value seen in that partition's records when there was a usable one (cursor.ts).
+ */
 export interface WindowState {
-  windows: Record<string, { lastEnd: string }>;
+  windows: Record<string, { lastEnd: string } & Partial<CursorState>>;
 }
 
 /**

@@ -72,6 +72,8 @@ describe('snapengage-pipeline CLI', () => {
     expect(run.stdout).toContain('1 load package(s) were loaded to destination duckdb and into dataset cli_data');
     expect(run.stdout).toMatch(/Load package \d+\.\d+ is LOADED and contains no failed jobs/);
     expect(run.stdout).toMatch(new RegExp(`logs\\s+${(await truth(box)).length}`));
+    // How fresh the data is, per widget, in the load info too.
+    for (const widget of box.env.SNAPENGAGE_WIDGET_ID!.split(',')) expect(run.stdout).toMatch(new RegExp(`^  logs  ${widget}  lastEnd \\S+  newest record \\S+Z`, 'm'));
 
     const show = await runCli(['show', '--duckdb', db, '--dataset', 'cli_data'], { env: {}, cwd: tmp.dir });
     expect(show.code).toBe(0);
@@ -79,7 +81,7 @@ describe('snapengage-pipeline CLI', () => {
     expect(show.stdout).toContain('logs__transcripts');
     expect(show.stdout).toMatch(/id VARCHAR/i);
     expect(show.stdout).toMatch(/\d+\.\d+\s+logs\s+\S+/);
-    for (const widget of box.env.SNAPENGAGE_WIDGET_ID!.split(',')) expect(show.stdout).toMatch(new RegExp(`logs\\s+${widget}\\s+lastEnd \\d{4}-\\d{2}-\\d{2}`));
+    for (const widget of box.env.SNAPENGAGE_WIDGET_ID!.split(',')) expect(show.stdout).toMatch(new RegExp(`logs\\s+${widget}\\s+lastEnd \\d{4}-\\d{2}-\\d{2}  newest record \\d{4}-\\d{2}-\\d{2}T\\d{2}:\\d{2}:\\d{2}Z \\(created_at_seconds \\d+\\)`));
   });
 
   it('--verbose logs every request with a redacted URL and no secret', async () => {

@@ -1,0 +1,151 @@
+// The runtime meaning of an incremental resource's `cursorField` (dlt's `last_value`): the newest value of that
+// field seen in a widget's records, kept in the widget's window state next to `lastEnd`, never lowered by a later run
+// that sees only older records. It changes no request (the window is the date parameters); it says how fresh the
+// loaded data is, and a record far outside its requested window says the API did not honour the date parameters.
+//
+// Values are read tolerantly, one by one: a number is epoch seconds when below 1e11 (1e11 s is the year 5138) and
+// epoch milliseconds otherwise (1e11 ms is 1973), so `created_at_seconds` reads right and so would a millisecond
+// field; a string of digits reads as that number, a string like `2026-11-26`, `2026-11-26T14:03:11Z` or
+// `2026-11-26 14:03:11` as an ISO 8601 date (UTC when it names no offset). Anything else (null, garbage, an instant
+// before 2000 or more than a day after the run's clock) is ignored.
+
+/** The cursor part of one widget's window state. */
+export interface CursorState {
+  /** The field the value was read from (the catalog's `incremental.cursorField`). */
+  cursorField: string;
+  /** The newest value as the record held it. */
+  lastValue: number | string;
+  /** The same instant in ISO 8601 UTC, for reading. */
+  lastValueAt: string;
+}
+
+const EARLIEST = Date.UTC(2000, 0, 1);
+const DAY_MS = 86_400_000;
+const ISO = /^(\d{4}-\d{2}-\d{2})(?:[T ](\d{2}:\d{2}(?::\d{2}(?:\.\d{1,9})?)?)(Z|[+-]\d{2}:?\d{2})?)?$/i;
+
+/** The instant (epoch ms) a cursor value stands for, or undefined when it is not a usable one (see the top). */
+export function cursorInstant(value: unknown, nowMs: number = Date.now()): number | undefined {
+  let ms: number | undefined;
+  if (typeof value === 'number') ms = fromNumber(value);
+  else if (typeof value === 'string') {
+    const text = value.trim();
+    if (/^\d{1,16}(\.\d+)?$/.test(text)) ms = fromNumber(Number(text));
+    else {
+      const match = ISO.exec(text);
+      if (match) {
+        const [, date, time, zone] = match;
+        const offset = zone === undefined ? 'Z' : zone.toUpperCase() === 'Z' ? 'Z' : zone.includes(':') ? zone : `${zone.slice(0, 3)}:${zone.slice(3)}`;
+        ms = Date.parse(time === undefined ? `${date}T00:00:00Z` : `${date}T${time}${offset}`);
+        // Date.parse rolls 2026-02-30 over to March: only a date that is itself is a date.
+        if (Number.isFinite(ms) && time === undefined && new Date(ms).toISOString().slice(0, 10) !== date) ms = undefined;
+      }
+    }
+  }
+  if (ms === undefined || !Number.isFinite(ms) || ms < EARLIEST || ms > nowMs + DAY_MS) return undefined;
+  return ms;
+}
+
+function fromNumber(value: number): number | undefined {
+  if (!Number.isFinite(value)) return undefined;
+  return Math.floor(Math.abs(value) < 1e11 ? value * 1000 : value);
+}
+
+/** ISO 8601 UTC without a zero millisecond part: `2026-11-26T14:03:11Z`. */
+export function isoInstant(ms: number): string {
+  return new Date(ms).toISOString().replace('.000Z', 'Z');
+}
+
+/** Records whose cursor value lies more than a day outside the window they were requested for (the first one kept). */
+export interface OutOfWindow {
+  /** Such records over the whole run, every resource and widget. */
+  records: number;
+  resource: string;
+  partition: string;
+  cursorField: string;
+  /** The first such record's value, its instant, and the window (inclusive UTC days) it came back for. */
+  value: number | string;
+  at: string;
+  start: string;
+  end: string;
+}
+
+/** What one incremental resource's request asked for: its fan-out key and its window's first and last day. */
+export interface PageWindow {
+  resource: string;
+  cursorField: string;
+  partition: string;
+  start?: string | undefined;
+  end?: string | undefined;
+}
+
+/** Watches the cursor values of a run's incremental records: the newest per resource and partition, and strays. */
+export class CursorWatch {
+  private readonly newest = new Map<string, { value: number | string; ms: number }>();
+  private stray: OutOfWindow | undefined;
+
+  constructor(private readonly nowMs: number = Date.now()) {}
+
+  /** Reads the cursor value of each record of one page (before any step runs: the source's records as they came). */
+  see(page: PageWindow, records: ReadonlyArray<Record<string, unknown>>): void {
+    const id = `${page.resource}\u0000${page.partition}`;
+    const from = page.start === undefined ? NaN : Date.parse(`${page.start}T00:00:00Z`) - DAY_MS;
+    const until = page.end === undefined ? NaN : Date.parse(`${page.end}T00:00:00Z`) + 2 * DAY_MS;
+    let current = this.newest.get(id);
+    for (const record of records) {
+      const value = record[page.cursorField];
+      const ms = cursorInstant(value, this.nowMs);
+      if (ms === undefined) continue;
+      if (current === undefined || ms > current.ms) current = { value: value as number | string, ms };
+      if (ms < from || ms >= until) {
+        if (this.stray) this.stray.records++;
+        else this.stray = { records: 1, resource: page.resource, partition: page.partition, cursorField: page.cursorField, value: value as number | string, at: isoInstant(ms), start: page.start!, end: page.end! };
+      }
+    }
+    if (current !== undefined) this.newest.set(id, current);
+  }
+
+  /** The newest value seen for a resource's partition, as window state fields; undefined when none was usable. */
+  stateOf(resource: string, partition: string, cursorField: string): CursorState | undefined {
+    const newest = this.newest.get(`${resource}\u0000${partition}`);
+    return newest && { cursorField, lastValue: newest.value, lastValueAt: isoInstant(newest.ms) };
+  }
+
+  /** Records that came back far outside their requested window, or undefined when there were none. */
+  get outOfWindow(): OutOfWindow | undefined {
+    return this.stray && { ...this.stray };
+  }
+}
+
+/**
+ * One widget's cursor state, read tolerantly from a stored window (a JSON value in the user's database): undefined
+ * when it has none or it is not usable, so a hand-edited or older row never fails a run.
+ */
+export function storedCursor(window: unknown): (CursorState & { ms: number }) | undefined {
+  if (window === null || typeof window !== 'object') return undefined;
+  const { cursorField, lastValue } = window as Partial<CursorState>;
+  if (typeof cursorField !== 'string' || (typeof lastValue !== 'number' && typeof lastValue !== 'string')) return undefined;
+  // No clock bound here: a stored value was checked against the clock of the run that saw it.
+  const ms = cursorInstant(lastValue, Number.MAX_SAFE_INTEGER);
+  return ms === undefined ? undefined : { cursorField, lastValue, lastValueAt: isoInstant(ms), ms };
+}
+
+/**
+ * A widget's window after a run: this run's `lastEnd`, and the newer of the stored and this run's cursor values
+ * (a rerun that sees only older records, or none, keeps the stored one). A stored value of another field than
+ * `cursorField` (the spec changed it) is dropped.
+ */
+export function mergeWindow<W extends { lastEnd: string }>(stored: W | undefined, fresh: W, cursorField: string | undefined): W {
+  const kept = storedCursor(stored);
+  const before = kept !== undefined && (cursorField === undefined || kept.cursorField === cursorField) ? kept : undefined;
+  const now = storedCursor(fresh);
+  if (before === undefined || (now !== undefined && now.ms >= before.ms)) return fresh;
+  return { ...fresh, cursorField: before.cursorField, lastValue: before.lastValue, lastValueAt: before.lastValueAt };
+}
+
+/** `lastEnd 2026-11-26  newest record 2026-11-26T14:03:11Z (created_at_seconds 1795702991)`; the window as `show` and the load info print it. */
+export function describeWindow(window: unknown): string {
+  const lastEnd = (window as { lastEnd?: unknown } | null)?.lastEnd;
+  const cursor = storedCursor(window);
+  const newest = cursor ? `  newest record ${cursor.lastValueAt} (${cursor.cursorField} ${JSON.stringify(cursor.lastValue)})` : '';
+  return `lastEnd ${typeof lastEnd === 'string' ? lastEnd : '-'}${newest}`;
+}

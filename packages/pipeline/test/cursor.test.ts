@@ -1,0 +1,197 @@
+// The incremental cursorField at run time (cursor.ts): the newest value per widget in the committed state, never
+// lowered by a rerun, shown by `show` and the load info, tolerant of garbage values, untouched by a --limit-pages
+// sample, and a warning when records come back far outside the window they were requested for. Against the sandbox
+// over loopback into real DuckDB files.
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { Sandbox } from 'snapengage-sandbox';
+import { cursorInstant, mergeWindow } from '../src/cursor.js';
+import { definePipeline, runPipeline, showDataset } from '../src/index.js';
+import { planPipeline } from '../src/plan.js';
+import { stateToCommit } from '../src/resume.js';
+import { admin, query, sandbox, tempDir, truth } from './helpers.js';
+
+interface Window {
+  lastEnd: string;
+  cursorField?: string;
+  lastValue?: number | string;
+  lastValueAt?: string;
+}
+
+const config = definePipeline({ resources: { logs: true }, rateLimit: { requestsPerSecond: 0 } });
+const iso = (seconds: number) => new Date(seconds * 1000).toISOString().replace('.000Z', 'Z');
+
+describe('cursor values', () => {
+  const now = Date.parse('2026-11-26T14:03:11Z');
+
+  it('reads epoch seconds and milliseconds by magnitude, digit strings and ISO dates; ignores the rest', () => {
+    expect(cursorInstant(1_795_702_991, now)).toBe(1_795_702_991_000);
+    expect(cursorInstant(1_795_702_991_123, now)).toBe(1_795_702_991_123);
+    expect(cursorInstant('1795702991', now)).toBe(1_795_702_991_000);
+    expect(cursorInstant('2026-11-26T14:03:11Z', now)).toBe(now);
+    expect(cursorInstant('2026-11-26 14:03:11', now)).toBe(now); // no offset: UTC
+    expect(cursorInstant('2026-11-26T16:03:11+02:00', now)).toBe(now);
+    expect(cursorInstant('2026-11-26', now)).toBe(Date.parse('2026-11-26T00:00:00Z'));
+    for (const garbage of [null, undefined, '', 'yesterday', '1', '2026-02-30', 0, -5, Number.NaN, true, {}, [], '2026-11-26T14:03:11 PST']) {
+      expect(cursorInstant(garbage, now), JSON.stringify(garbage)).toBeUndefined();
+    }
+    // Before 2000 or more than a day after the clock: not a creation time.
+    expect(cursorInstant(Date.UTC(1999, 11, 31) / 1000, now)).toBeUndefined();
+    expect(cursorInstant(now / 1000 + 2 * 86_400, now)).toBeUndefined();
+  });
+
+  it('merges a window keeping the newest value of the current field', () => {
+    const at = (lastEnd: string, lastValue?: number, cursorField = 'created_at_seconds'): Window =>
+      lastValue === undefined ? { lastEnd } : { lastEnd, cursorField, lastValue, lastValueAt: iso(lastValue) };
+    expect(mergeWindow(at('2026-11-20', 1_795_000_000), at('2026-11-26', 1_795_702_991), 'created_at_seconds')).toEqual(at('2026-11-26', 1_795_702_991));
+    expect(mergeWindow(at('2026-11-20', 1_795_702_991), at('2026-11-26', 1_795_000_000), 'created_at_seconds')).toEqual(at('2026-11-26', 1_795_702_991));
+    expect(mergeWindow(at('2026-11-20', 1_795_702_991), at('2026-11-26'), 'created_at_seconds')).toEqual(at('2026-11-26', 1_795_702_991));
+    expect(mergeWindow(undefined, at('2026-11-26'), 'created_at_seconds')).toEqual(at('2026-11-26'));
+    // The spec changed the field: the old field's value is dropped.
+    expect(mergeWindow(at('2026-11-20', 1_795_702_991, 'old_field'), at('2026-11-26'), 'created_at_seconds')).toEqual(at('2026-11-26'));
+    // A hand-edited stored value that is not one is ignored, not an error.
+    expect(mergeWindow({ lastEnd: '2026-11-20', cursorField: 'created_at_seconds', lastValue: 'soon' }, at('2026-11-26'), 'created_at_seconds')).toEqual(at('2026-11-26'));
+  });
+
+  it('commits the max per widget for a resource and for the parent windows a child keeps; other widgets as stored', () => {
+    const env = { SNAPENGAGE_ORG_ID: 'o', SNAPENGAGE_API_TOKEN: 't', SNAPENGAGE_API_KEY: 'k', SNAPENGAGE_WIDGET_ID: 'w1' };
+    const plans = planPipeline({ resources: { logs: true, chat_poll: true } }, env).resources;
+    const [logs, chatPoll] = [plans.find((p) => p.name === 'logs')!, plans.find((p) => p.name === 'chat_poll')!];
+    const old = (lastEnd: string, lastValue: number): Window => ({ lastEnd, cursorField: 'created_at_seconds', lastValue, lastValueAt: iso(lastValue) });
+    const stored = new Map<string, unknown>([
+      ['logs', { windows: { w1: old('2026-11-20', 1_795_702_991), w2: old('2026-11-20', 1_795_000_000) } }],
+      ['chat_poll', { parents: { logs: { windows: { w1: old('2026-11-20', 1_795_100_000) } } } }],
+    ]);
+    const extracted = new Map([['logs', { windows: { w1: old('2026-11-26', 1_795_200_000) } }]]);
+    expect(stateToCommit(logs, plans, stored, extracted)).toEqual({ windows: { w1: old('2026-11-26', 1_795_702_991), w2: old('2026-11-20', 1_795_000_000) } });
+    expect(stateToCommit(chatPoll, plans, stored, extracted)).toEqual({ parents: { logs: { windows: { w1: old('2026-11-26', 1_795_200_000) } } } });
+  });
+});
+
+describe('the newest cursor value in the incremental state', () => {
+  let box: Sandbox;
+  let tmp: ReturnType<typeof tempDir>;
+  let path: string;
+  let widgets: string[];
+
+  const readWindows = async (resource = 'logs') => {
+    const [row] = await query(path, `SELECT state FROM snapengage_data._pipeline_state WHERE resource = '${resource}'`);
+    return (JSON.parse(String(row?.state)) as { windows: Record<string, Window> }).windows;
+  };
+  /** The newest created_at_seconds the sandbox holds for a widget. */
+  const truthNewest = async (widget: string) => {
+    const response = await fetch(`${box.url}/__sandbox/truth?resource=logs&widgetId=${widget}`);
+    const cases = (await response.text()).split('\n').filter((l) => l.trim() !== '').map((l) => JSON.parse(l) as { created_at_seconds?: unknown });
+    return Math.max(...cases.map((c) => (typeof c.created_at_seconds === 'number' ? c.created_at_seconds : 0)));
+  };
+
+  beforeAll(async () => {
+    box = await sandbox({ cases: 400, widgets: 2, days: 6 });
+    tmp = tempDir('cursor-');
+    path = join(tmp.dir, 'cursor.duckdb');
+    widgets = box.env.SNAPENGAGE_WIDGET_ID!.split(',');
+  });
+  afterAll(async () => {
+    await box?.close();
+    tmp?.cleanup();
+  });
+
+  it('commits the newest created_at_seconds of each widget with its window, and show and the load info print it', async () => {
+    const info = await runPipeline(config, { env: box.env, destination: { path } });
+    const windows = await readWindows();
+    expect(Object.keys(windows).sort()).toEqual([...widgets].sort());
+    const newest = await Promise.all(widgets.map(truthNewest));
+    expect(newest[0]).not.toBe(newest[1]); // two widgets, two values: kept apart
+    for (const [i, widget] of widgets.entries()) {
+      expect(windows[widget]).toEqual({
+        lastEnd: new Date().toISOString().slice(0, 10),
+        cursorField: 'created_at_seconds',
+        lastValue: newest[i],
+        lastValueAt: iso(newest[i]!),
+      });
+    }
+    const text = info.toString();
+    expect(info.notes.outOfWindow).toBeUndefined();
+    expect(text).not.toContain('Warning');
+    const shown = await showDataset({ path, dataset: 'snapengage_data' });
+    for (const [i, widget] of widgets.entries()) {
+      const line = `  logs  ${widget}  lastEnd ${windows[widget]!.lastEnd}  newest record ${iso(newest[i]!)} (created_at_seconds ${newest[i]})`;
+      expect(text.split('\n')).toContain(line);
+      expect(shown.split('\n')).toContain(line);
+    }
+    expect(info.toJSON().incremental?.logs?.[widgets[0]!]?.lastValue).toBe(newest[0]);
+  });
+
+  it('a rerun keeps the max: a stored value newer than every record stays; a new case raises only its widget', async () => {
+    const [a, b] = widgets as [string, string];
+    const before = await readWindows();
+    // A stored value newer than any record the rerun will see (as if newer records had been loaded and deleted since).
+    const ahead = before[b]!.lastValue as number + 3600;
+    const edited = { windows: { ...before, [b]: { ...before[b], lastValue: ahead, lastValueAt: iso(ahead) } } };
+    await query(path, `UPDATE snapengage_data._pipeline_state SET state = '${JSON.stringify(edited)}' WHERE resource = 'logs'`, 'READ_WRITE');
+    // A new case for widget a, created now, so newer than anything loaded.
+    const [id] = ((await admin(box, 'cases', { widgetId: a, cases: [{ description: 'fresh' }] })) as { ids: string[] }).ids;
+
+    await runPipeline(config, { env: box.env, destination: { path } });
+    const after = await readWindows();
+    const injected = (await truth(box)).find((c) => c.id === id)!;
+    expect(after[a]!.lastValue).toBe(injected.created_at_seconds);
+    expect(after[a]!.lastValue as number).toBeGreaterThan(before[a]!.lastValue as number);
+    expect(after[b]).toEqual({ ...before[b], lastValue: ahead, lastValueAt: iso(ahead) });
+    expect(await showDataset({ path, dataset: 'snapengage_data' })).toContain(`  logs  ${b}  lastEnd ${after[b]!.lastEnd}  newest record ${iso(ahead)} (created_at_seconds ${ahead})`);
+  });
+
+  it('a --limit-pages sample leaves the value as it was', async () => {
+    const before = await readWindows();
+    await admin(box, 'cases', { widgetId: widgets[1], cases: [{ description: 'sampled only' }] });
+    const info = await runPipeline(config, { env: box.env, destination: { path }, limitPages: 1 });
+    expect(await readWindows()).toEqual(before);
+    expect(info.toString()).not.toContain('Incremental state:');
+  });
+
+  it('ignores garbage and null cursor values, and warns once when records come back far outside their window', async () => {
+    const [a] = widgets as [string, string];
+    const before = await readWindows();
+    const monthAgo = Math.floor(Date.now() / 1000) - 30 * 86_400;
+    // Listed today (created_at_milliseconds orders them in the sandbox), but with cursor values that are not today's.
+    const hourAgo = Date.now() - 3_600_000;
+    await admin(box, 'cases', {
+      widgetId: a,
+      cases: [
+        { description: 'garbage', created_at_milliseconds: hourAgo, created_at_seconds: 'soon' },
+        { description: 'null', created_at_milliseconds: hourAgo, created_at_seconds: null },
+        { description: 'stray 1', created_at_milliseconds: hourAgo, created_at_seconds: monthAgo },
+        { description: 'stray 2', created_at_milliseconds: hourAgo, created_at_seconds: monthAgo + 60 },
+      ],
+    });
+    const info = await runPipeline(config, { env: box.env, destination: { path } });
+    const after = await readWindows();
+    // The stray records are older, garbage is ignored: the newest value is the one the sandbox's newest case has.
+    expect(after[a]!.lastValue).toBe(before[a]!.lastValue);
+    expect(info.notes.outOfWindow).toMatchObject({ records: 2, resource: 'logs', partition: a, cursorField: 'created_at_seconds', value: monthAgo, at: iso(monthAgo) });
+    const warnings = info.toString().split('\n').filter((line) => line.startsWith('Warning'));
+    expect(warnings).toEqual([
+      expect.stringMatching(/^Warning: 2 records of logs came back with created_at_seconds more than a day outside the requested window \(first: \S+Z, \S+, requested \d{4}-\d{2}-\d{2}\.\.\d{4}-\d{2}-\d{2}\): the API may have ignored the date parameters/),
+    ]);
+    expect(await query(path, `SELECT count(*)::INTEGER AS n FROM snapengage_data.logs WHERE description IN ('garbage', 'null', 'stray 1', 'stray 2')`)).toEqual([{ n: 4 }]);
+  });
+
+  it('a child selected alone keeps the newest parent value per widget in its parents windows, and show prints it', async () => {
+    const childPath = join(tmp.dir, 'child.duckdb');
+    const small = await sandbox({ cases: 40, widgets: 2, days: 2 });
+    try {
+      await runPipeline(definePipeline({ resources: { chat_poll: true }, rateLimit: { requestsPerSecond: 0 } }), { env: small.env, destination: { path: childPath } });
+      const [row] = await query(childPath, `SELECT state FROM snapengage_data._pipeline_state WHERE resource = 'chat_poll'`);
+      const windows = (JSON.parse(String(row?.state)) as { parents: { logs: { windows: Record<string, Window> } } }).parents.logs.windows;
+      const shown = await showDataset({ path: childPath, dataset: 'snapengage_data' });
+      for (const widget of small.env.SNAPENGAGE_WIDGET_ID!.split(',')) {
+        const cases = (await (await fetch(`${small.url}/__sandbox/truth?resource=logs&widgetId=${widget}`)).text()).split('\n').filter((l) => l.trim() !== '');
+        const newest = Math.max(...cases.map((l) => Number((JSON.parse(l) as { created_at_seconds: number }).created_at_seconds)));
+        expect(windows[widget]).toMatchObject({ cursorField: 'created_at_seconds', lastValue: newest });
+        expect(shown).toContain(`  chat_poll  (via logs)  ${widget}  lastEnd ${windows[widget]!.lastEnd}  newest record ${iso(newest)}`);
+      }
+    } finally {
+      await small.close();
+    }
+  });
+});
