@@ -3,7 +3,21 @@
 // most of a rerun's fixed cost after Node itself).
 import { createRequire } from 'node:module';
 
-const duckdb = createRequire(import.meta.url)('@duckdb/node-api') as typeof import('@duckdb/node-api');
+const require = createRequire(import.meta.url);
+const duckdb = require('@duckdb/node-api') as typeof import('@duckdb/node-api');
+
+// @duckdb/node-api decodes every VARCHAR with `new TextDecoder()`, which takes a leading U+FEFF for a byte order
+// mark and drops it (stored '\uFEFFhi' read back as 'hi'). In a value it is data. The module looks its decoder up on
+// each call, so one that keeps it, set here, serves every read of this process. Checked by dataset-read.test.ts; a
+// version without this module just keeps its own behaviour.
+try {
+  const accessors = require('@duckdb/node-api/lib/vectors/dataAccessors.js') as { textDecoder?: TextDecoder };
+  if (accessors.textDecoder instanceof TextDecoder && !accessors.textDecoder.ignoreBOM) {
+    accessors.textDecoder = new TextDecoder('utf-8', { ignoreBOM: true });
+  }
+} catch {
+  // not there in this version of @duckdb/node-api
+}
 
 export const { DuckDBInstance } = duckdb;
 export type DuckDBInstance = import('@duckdb/node-api').DuckDBInstance;

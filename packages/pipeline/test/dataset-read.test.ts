@@ -95,6 +95,24 @@ describe('reading', () => {
     }
   });
 
+  it('a leading U+FEFF in a value is data and comes back (DuckDB\'s Node API drops it as a byte order mark)', async () => {
+    const path = join(tmp.dir, 'bom.duckdb');
+    const dest = await DuckDBDestination.open({ path, dataset: 'data', pipelineName: 'p' });
+    const writer = dest.createResourceWriter({ loadId: newLoadId(), resource: thingsResource, writeDisposition: 'merge', primaryKey: ['id'], maxNestingDepth: 4 });
+    await writer.write([{ id: '\uFEFFbom', never: '\uFEFF\uFEFFtwo', items: [{ k: '\uFEFF' }] }]);
+    await writer.commit(null);
+    await dest.close();
+    const ds = await openDataset({ path, dataset: 'data' });
+    try {
+      const [row] = await ds.rows('things');
+      expect([row?.id, row?.never]).toEqual(['\uFEFFbom', '\uFEFF\uFEFFtwo']);
+      expect(await ds.sql('SELECT k, length(k) AS n FROM things__items')).toEqual([{ k: '\uFEFF', n: 1 }]);
+      expect(await ds.sql("SELECT [chr(65279) || 'x'] AS l, {'s': chr(65279)} AS st")).toEqual([{ l: ['\uFEFFx'], st: { s: '\uFEFF' } }]);
+    } finally {
+      await ds.close();
+    }
+  });
+
   it('values of every DuckDB type come back JSON-safe and exact', async () => {
     const ds = await openDataset({ path: dbPath, dataset: 'data' });
     try {
