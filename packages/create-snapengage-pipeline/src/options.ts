@@ -100,9 +100,34 @@ export function checkResources(names: readonly string[], catalog: readonly Resou
   if (names.length === 0) return `${flag} is empty; choose from: ${catalog.map((c) => c.name).join(', ')}`;
   const unknown = unknownResources(names, catalog);
   if (unknown.length === 0) return null;
-  return `${flag}: unknown resource ${unknown.map((n) => JSON.stringify(n)).join(', ')}; valid: ${catalog
-    .map((c) => c.name)
-    .join(', ')}`;
+  const valid = catalog.map((c) => c.name);
+  const listed = unknown.map((n) => {
+    const guess = guessResource(n, valid);
+    return `${JSON.stringify(n)}${guess ? ` (did you mean "${guess}"?)` : ''}`;
+  });
+  return `${flag}: unknown resource ${listed.join(', ')}; valid: ${valid.join(', ')}`;
+}
+
+/** The resource a typo most likely meant (`log` → `logs`): the closest within one edit per four letters, case ignored. */
+function guessResource(name: string, names: readonly string[]): string | undefined {
+  const typed = name.toLowerCase();
+  const maxEdits = Math.max(1, Math.floor(typed.length / 4));
+  let best: { name: string; edits: number } | undefined;
+  for (const candidate of names) {
+    const edits = editDistance(typed, candidate.toLowerCase());
+    if (edits <= maxEdits && (best === undefined || edits < best.edits)) best = { name: candidate, edits };
+  }
+  return best?.name;
+}
+
+function editDistance(a: string, b: string): number {
+  let previous = Array.from({ length: b.length + 1 }, (_, i) => i);
+  for (let i = 1; i <= a.length; i++) {
+    const current = [i];
+    for (let j = 1; j <= b.length; j++) current[j] = Math.min(previous[j]! + 1, current[j - 1]! + 1, previous[j - 1]! + (a[i - 1] === b[j - 1] ? 0 : 1));
+    previous = current;
+  }
+  return previous[b.length]!;
 }
 
 export function detectPackageManager(userAgent: string | undefined): PackageManager {

@@ -48,6 +48,13 @@ describe('resolveOptions', () => {
     expect(message).toContain('valid: logs, chat_availability');
   });
 
+  it('guesses the resource a typo meant', () => {
+    expect(resolveOptions(['p', '--resources', 'log,chatpoll,bogus'], {}, false, catalog)).toEqual({
+      kind: 'usage-error',
+      message: expect.stringMatching(/^--resources: unknown resource "log" \(did you mean "logs"\?\), "chatpoll" \(did you mean "chat_poll"\?\), "bogus"; valid: logs, /),
+    });
+  });
+
   it('rejects unknown flags, contradictions and bad dates', () => {
     expect(resolveOptions(['--frobnicate'], {}, false, catalog)).toEqual({ kind: 'usage-error', message: "Unknown option '--frobnicate'. Run with --help for the flags." });
     expect(resolveOptions(['--git', '--no-git'], {}, false, catalog)).toMatchObject({ kind: 'usage-error', message: expect.stringContaining('--no-git') });

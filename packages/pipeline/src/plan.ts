@@ -50,11 +50,21 @@ export function isResourceName(name: string): name is ResourceName {
   return (resourceNames as readonly string[]).includes(name);
 }
 
-/** Checks names given on the command line; unknown ones are a usage error listing the valid names. */
+/** The resource a misspelt name most likely meant (`log` → `logs`, `chatpoll` → `chat_poll`), if one is close. */
+function resourceGuess(name: string): string | undefined {
+  // One edit per four letters (at least one): short names are easily near each other (`bogus` is 2 from `logs`).
+  return nearestName(name, resourceNames, Math.max(1, Math.floor(name.length / 4)));
+}
+
+/** Checks names given on the command line; unknown ones are a usage error with a guess and the valid names. */
 export function checkResourceNames(names: string[]): ResourceName[] {
   const unknown = names.filter((name) => !isResourceName(name));
   if (unknown.length > 0) {
-    throw new UsageError(`Unknown resource ${unknown.map((n) => `"${n}"`).join(', ')}; valid resources: ${resourceNames.join(', ')}`);
+    const listed = unknown.map((n) => {
+      const guess = resourceGuess(n);
+      return `"${n}"${guess ? ` (did you mean "${guess}"?)` : ''}`;
+    });
+    throw new UsageError(`Unknown resource ${listed.join(', ')}; valid resources: ${resourceNames.join(', ')}`);
   }
   return names as ResourceName[];
 }
@@ -173,7 +183,8 @@ export function planPipeline(config: PipelineConfig, env: Env, only?: ResourceNa
   }
   for (const name of Object.keys(config.resources)) {
     if (!isResourceName(name)) {
-      throw new ConfigError(`Unknown resource "${name}" in the pipeline config; valid resources: ${resourceNames.join(', ')}`);
+      const guess = resourceGuess(name);
+      throw new ConfigError(`Unknown resource "${name}" in the pipeline config;${guess ? ` did you mean "${guess}"?` : ''} valid resources: ${resourceNames.join(', ')}`);
     }
   }
   checkConfigKeys(config);

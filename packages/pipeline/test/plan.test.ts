@@ -84,6 +84,17 @@ describe('planPipeline', () => {
     expect(() => checkResourceNames(['bogus'])).toThrow(/valid resources: logs, chat_availability, chat_poll, visitor_typing, widgets, users/);
   });
 
+  it('guesses the resource a typo meant, on the command line and in the config', () => {
+    expect(() => checkResourceNames(['log', 'widget'])).toThrow(
+      'Unknown resource "log" (did you mean "logs"?), "widget" (did you mean "widgets"?); valid resources: logs, chat_availability, chat_poll, visitor_typing, widgets, users',
+    );
+    expect(() => checkResourceNames(['Logs'])).toThrow(/^Unknown resource "Logs" \(did you mean "logs"\?\); valid resources: /);
+    expect(() => checkResourceNames(['bogus'])).toThrow(/^Unknown resource "bogus"; valid resources: /);
+    expect(() => planPipeline({ resources: { chatpoll: true } as never }, env)).toThrow(
+      /^Unknown resource "chatpoll" in the pipeline config; did you mean "chat_poll"\? valid resources: logs, /,
+    );
+  });
+
   it('defaults to the top-level resources whose env vars are present', () => {
     expect(Object.keys(defaultConfig(env).resources)).toEqual(['logs']);
     expect(Object.keys(defaultConfig({ ...env, SNAPENGAGE_API_KEY: 'k' }).resources)).toEqual(['logs', 'chat_availability']);
