@@ -110,6 +110,16 @@ function originOf(url: string | undefined): string {
   }
 }
 
+function isLoopback(url: string | undefined): boolean {
+  if (!url) return false;
+  try {
+    const host = new URL(url).hostname;
+    return host === 'localhost' || host === '[::1]' || /^127\.\d+\.\d+\.\d+$/.test(host);
+  } catch {
+    return false;
+  }
+}
+
 /** Turns a client error (or anything thrown while extracting) into one actionable line. */
 export function describeExtractError(error: unknown, resourceName: string): PipelineError {
   if (error instanceof PipelineError) return error;
@@ -135,7 +145,12 @@ export function describeExtractError(error: unknown, resourceName: string): Pipe
     case 'network': {
       // The cause tells a refused port from a TLS mismatch (https:// against an http port) or a DNS failure.
       const cause = error.causeSummary ? ` (${firstLine(error.causeSummary)})` : '';
-      fix = `cannot reach ${originOf(error.url)}${retried}${cause}: check ${BASE_URL_ENV} and your network`;
+      // A newcomer's local server is usually the sandbox, stopped or restarted on another port (its default
+      // --port 0 picks a free one each time), with .env still naming the old one.
+      const local = isLoopback(error.url)
+        ? `: is the local server (snapengage-sandbox) running? It takes a new port at each start, so refresh .env from its output`
+        : ' and your network';
+      fix = `cannot reach ${originOf(error.url)}${retried}${cause}: check ${BASE_URL_ENV}${local}`;
       break;
     }
     case 'timeout':

@@ -49,6 +49,18 @@ describe('describeExtractError hints', () => {
     expect(truncated).not.toContain('visitor@example.com');
   });
 
+  it('an unreachable local server hints at the sandbox (stopped, or restarted on a new port); a remote one does not', () => {
+    const network = (url: string) =>
+      new SnapEngageError({ kind: 'network', message: 'refused', operation: 'GET /x', url, retries: 1, causeSummary: 'fetch failed ← connect ECONNREFUSED' });
+    for (const url of ['http://127.0.0.1:38801/api/v1/user.json', 'http://localhost:4000/x', 'http://[::1]:4000/x']) {
+      const message = describeExtractError(network(url), 'users').message;
+      expect(message).toContain(': check SNAPENGAGE_BASE_URL: is the local server (snapengage-sandbox) running? It takes a new port at each start, so refresh .env from its output');
+      expect(message).not.toContain('\n');
+    }
+    const remote = describeExtractError(network('https://www.snapengage.com/api/v1/user.json'), 'users').message;
+    expect(remote).toMatch(/: check SNAPENGAGE_BASE_URL and your network$/);
+  });
+
   it('an unknown resource name falls back to the union over the catalog', () => {
     const message = describeExtractError(clientError('not_found', 404), 'nope').message;
     for (const name of ['logs', 'users'] as const) for (const env of catalogParamEnv(name)) expect(message).toContain(env);
