@@ -787,7 +787,8 @@ export const resources: { readonly [N in ResourceName]: LoadableResource & { nam
         "required": true,
         "from": "env",
         "env": "SNAPENGAGE_WIDGET_ID",
-        "each": true
+        "each": true,
+        "description": "Comma-separated widget ids; each widget is read separately"
       }
     },
     "addFields": {},
@@ -800,7 +801,7 @@ export const resources: { readonly [N in ResourceName]: LoadableResource & { nam
       },
       {
         "name": "SNAPENGAGE_WIDGET_ID",
-        "description": "Value of the \"widgetId\" parameter",
+        "description": "Comma-separated widget ids; each widget is read separately",
         "secret": false,
         "required": true
       }
@@ -1087,7 +1088,8 @@ export const resources: { readonly [N in ResourceName]: LoadableResource & { nam
         "required": true,
         "from": "env",
         "env": "SNAPENGAGE_WIDGET_ID",
-        "each": true
+        "each": true,
+        "description": "Comma-separated widget ids; each widget is read separately"
       },
       "email": {
         "in": "query",
@@ -1112,7 +1114,7 @@ export const resources: { readonly [N in ResourceName]: LoadableResource & { nam
       },
       {
         "name": "SNAPENGAGE_WIDGET_ID",
-        "description": "Value of the \"uuid\" parameter",
+        "description": "Comma-separated widget ids; each widget is read separately",
         "secret": false,
         "required": true
       },

@@ -78,6 +78,12 @@ describe('generator', () => {
     expect(catalog).toContain('export type ResourceName = "logs" | "chat_availability" | "chat_poll" | "visitor_typing" | "widgets" | "users";');
   });
 
+  it('every env var a resource reads says what it holds (it is shown in .env.example and in missing-variable errors)', async () => {
+    const catalog = (await generate()).get('catalog.ts')!;
+    // The fallback for a param without a description names the API parameter, which tells a user nothing.
+    expect(catalog).not.toMatch(/"description": "Value of the \\"\w+\\" parameter"/);
+  });
+
   it('adding an operation with the extension is all it takes for a new resource', async () => {
     const specPath = join(tmp, 'extra.yaml');
     writeFileSync(specPath, specWithExtraEndpoint());
@@ -268,7 +274,7 @@ describe('generator', () => {
     const bad = readFileSync(DEFAULT_SPEC, 'utf8')
       .replace('        dataSelector: cases\n', '        dataSelecter: cases\n')
       .replace('          lookbackDays: 1\n', '          lookbackDay: 1\n')
-      .replace("          uuid: { from: env, env: SNAPENGAGE_WIDGET_ID, each: true }\n", "          uuid: { from: env, env: SNAPENGAGE_WIDGET_ID, eachh: true }\n")
+      .replace('          uuid: { from: env, env: SNAPENGAGE_WIDGET_ID, each: true,', '          uuid: { from: env, env: SNAPENGAGE_WIDGET_ID, eachh: true,')
       .replace('        addFields:\n          widgetId:', '        addfields:\n          widgetId:')
       .replace('        name: users\n', '        name: users\n        label: Users\n');
     const specPath = join(tmp, 'misspelt.yaml');
