@@ -8,7 +8,7 @@ import type { PipelineConfig } from './config.js';
 import { DEFAULT_CONFIG_FILE, loadPipelineConfig } from './config-loader.js';
 import { loadEnv } from './env.js';
 import { AbortedError, PipelineError, UsageError, firstLine } from './errors.js';
-import { checkResourceNames, DEFAULTS } from './plan.js';
+import { checkResourceNames, DEFAULTS, localRateLimitNote, planPipeline } from './plan.js';
 import { createProgressDisplay, formatLoadStep, formatRequest } from './progress-display.js';
 import { runPipeline } from './run.js';
 import { showDataset } from './show.js';
@@ -92,6 +92,9 @@ async function runCommand(flags: Flags): Promise<number> {
       ? { resources: Object.fromEntries(only.map((n) => [n, true])) }
       : (await loadPipelineConfig(flags.config, env)).config;
 
+  const note = rateLimitNote(config, env, only);
+  if (note) process.stderr.write(`snapengage-pipeline: note: ${note}\n`);
+
   const display = createProgressDisplay(process.stderr);
   const controller = new AbortController();
   const onSignal = () => controller.abort(new AbortedError('Interrupted'));
@@ -120,6 +123,15 @@ async function runCommand(flags: Flags): Promise<number> {
     display.finish();
     process.off('SIGINT', onSignal);
     process.off('SIGTERM', onSignal);
+  }
+}
+
+/** The local-server rate-limit note, when the plan can be made (otherwise the run reports why, in one line). */
+function rateLimitNote(config: PipelineConfig, env: ReturnType<typeof loadEnv>, only: ReturnType<typeof checkResourceNames> | undefined): string | undefined {
+  try {
+    return localRateLimitNote(config, planPipeline(config, env, only));
+  } catch {
+    return undefined;
   }
 }
 

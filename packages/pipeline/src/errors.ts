@@ -1,6 +1,7 @@
 // Every failure the user can act on becomes ONE line (what, where, how to fix) and an exit code. Messages never carry
 // secrets: URLs come from the client already redacted, and credentials are only ever named by their env var.
 import { resources, securitySchemes, type LoadableResource, type ResourceName } from 'snapengage-client';
+import { isLoopbackUrl } from './loopback.js';
 
 /** The loader's own variable for the API origin (read in plan.ts); not part of any resource's catalog entry. */
 const BASE_URL_ENV = 'SNAPENGAGE_BASE_URL';
@@ -110,16 +111,6 @@ function originOf(url: string | undefined): string {
   }
 }
 
-function isLoopback(url: string | undefined): boolean {
-  if (!url) return false;
-  try {
-    const host = new URL(url).hostname;
-    return host === 'localhost' || host === '[::1]' || /^127\.\d+\.\d+\.\d+$/.test(host);
-  } catch {
-    return false;
-  }
-}
-
 /** Turns a client error (or anything thrown while extracting) into one actionable line. */
 export function describeExtractError(error: unknown, resourceName: string): PipelineError {
   if (error instanceof PipelineError) return error;
@@ -147,7 +138,7 @@ export function describeExtractError(error: unknown, resourceName: string): Pipe
       const cause = error.causeSummary ? ` (${firstLine(error.causeSummary)})` : '';
       // A newcomer's local server is usually the sandbox, stopped or restarted on another port (its default
       // --port 0 picks a free one each time), with .env still naming the old one.
-      const local = isLoopback(error.url)
+      const local = isLoopbackUrl(error.url)
         ? `: is the local server (snapengage-sandbox) running? It takes a new port at each start, so refresh .env from its output`
         : ' and your network';
       fix = `cannot reach ${originOf(error.url)}${retried}${cause}: check ${BASE_URL_ENV}${local}`;

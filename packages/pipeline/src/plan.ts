@@ -5,6 +5,7 @@ import { defaultBaseUrl, hideUrlCredentials, resourceNames, resources, securityS
 import type { PipelineConfig, ResourceOptions, SourceRecord, WriteDisposition } from './config.js';
 import { envValue, whereToSetEnv, type Env } from './env.js';
 import { ConfigError, UsageError } from './errors.js';
+import { isLoopbackUrl } from './loopback.js';
 import { nearestName } from './nearest-name.js';
 
 export const DEFAULTS = {
@@ -249,6 +250,22 @@ export function planPipeline(config: PipelineConfig, env: Env, only?: ResourceNa
     connection: { baseUrl, timeoutMs: config.connection?.timeoutMs, maxRetries: config.connection?.maxRetries },
     credentials,
   };
+}
+
+/**
+ * One line for a run against a local server (the sandbox) that makes one request per parent record under the default
+ * rate limit, which is sized for the real API: 5,000 cases of `chat_poll` take over 8 minutes at 10 requests/s, with
+ * nothing saying why. Undefined when the config sets a rate limit, the server is not local, or no such resource runs.
+ */
+export function localRateLimitNote(config: PipelineConfig, plan: Plan): string | undefined {
+  if (config.rateLimit !== undefined || plan.requestsPerSecond === 0 || !isLoopbackUrl(plan.connection.baseUrl)) return undefined;
+  const perRecord = plan.resources.filter((r) => r.resource.parent !== null);
+  if (perRecord.length === 0) return undefined;
+  const what = perRecord.map((r) => `${r.name} makes one request per record of ${r.resource.parent}`).join(' and ');
+  return (
+    `${what}, at most ${plan.requestsPerSecond} requests/s (the default rateLimit, polite to the real API) also against ` +
+    `the local server ${new URL(plan.connection.baseUrl).origin}; to go faster there, set rateLimit: { requestsPerSecond: 0 } in the pipeline config`
+  );
 }
 
 function resourcePlan(config: PipelineConfig, env: Env, name: ResourceName, load: boolean, now: Date): ResourcePlan {

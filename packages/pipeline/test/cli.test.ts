@@ -197,6 +197,25 @@ describe('snapengage-pipeline CLI', () => {
     expect(run.stderr).toContain(`cannot reach http://127.0.0.1:${port} after 1 retry (fetch failed ← connect ECONNREFUSED 127.0.0.1:${port}): check SNAPENGAGE_BASE_URL`);
   });
 
+  it('a per-record child against the local sandbox under the default rate limit gets one note line first; with a rate set, none', async () => {
+    const small = await sandbox({ cases: 8, widgets: 1, days: 2 });
+    try {
+      writeFileSync(join(tmp.dir, 'poll.mjs'), `export default { resources: { chat_poll: true } };\n`);
+      writeFileSync(join(tmp.dir, 'poll-fast.mjs'), `export default { resources: { chat_poll: true }, rateLimit: { requestsPerSecond: 0 } };\n`);
+      const run = await runCli(['run', '--config', 'poll.mjs', '--duckdb', join(tmp.dir, 'poll.duckdb')], { env: small.env, cwd: tmp.dir });
+      expect(run.code, run.stderr).toBe(0);
+      const notes = oneLine(run.stderr).filter((line) => !line.startsWith('[progress'));
+      expect(notes).toEqual([
+        `snapengage-pipeline: note: chat_poll makes one request per record of logs, at most 10 requests/s (the default rateLimit, polite to the real API) also against the local server ${small.url}; to go faster there, set rateLimit: { requestsPerSecond: 0 } in the pipeline config`,
+      ]);
+      const fast = await runCli(['run', '--config', 'poll-fast.mjs', '--duckdb', join(tmp.dir, 'poll-fast.duckdb')], { env: small.env, cwd: tmp.dir });
+      expect(fast.code, fast.stderr).toBe(0);
+      expect(fast.stderr).not.toContain('note:');
+    } finally {
+      await small.close();
+    }
+  });
+
   it('reads .env from the working directory, the environment winning; loads --config modules', async () => {
     const dir = tempDir('sepipe-env-');
     try {

@@ -4,7 +4,7 @@ import { describe, expect, it } from 'vitest';
 import { ConfigError, LoadInfo, runPipeline, UsageError, type PipelineConfig } from '../src/index.js';
 import { defaultConfig, loadPipelineConfig } from '../src/config-loader.js';
 import { loadEnv } from '../src/env.js';
-import { checkResourceNames, planPipeline } from '../src/plan.js';
+import { checkResourceNames, localRateLimitNote, planPipeline } from '../src/plan.js';
 import { Semaphore, TokenBucket } from '../src/limits.js';
 import { consumerRanges, sliceWindow } from '../src/windows.js';
 import { stateToCommit, statesToResume } from '../src/resume.js';
@@ -82,6 +82,22 @@ describe('planPipeline', () => {
     };
     expect(planPipeline(full, env).resources.map((r) => r.name)).toEqual(['logs']);
     expect(() => checkResourceNames(['bogus'])).toThrow(/valid resources: logs, chat_availability, chat_poll, visitor_typing, widgets, users/);
+  });
+
+  it('notes the default rate limit when a per-record child runs against a local server (the sandbox), and only then', () => {
+    const withKey = { ...env, SNAPENGAGE_API_KEY: 'k' };
+    const note = (config: PipelineConfig, e: Record<string, string> = withKey, only?: Parameters<typeof planPipeline>[2]) =>
+      localRateLimitNote(config, planPipeline(config, e, only));
+    expect(note({ resources: { chat_poll: true } })).toBe(
+      'chat_poll makes one request per record of logs, at most 10 requests/s (the default rateLimit, polite to the real API) also against ' +
+        'the local server http://127.0.0.1:9; to go faster there, set rateLimit: { requestsPerSecond: 0 } in the pipeline config',
+    );
+    expect(note({ resources: { logs: true } }, withKey, ['chat_poll', 'visitor_typing'])).toMatch(/^chat_poll makes .* and visitor_typing makes one request per record of logs, /);
+    expect(note({ resources: { logs: true, chat_poll: true } }, { ...withKey, SNAPENGAGE_BASE_URL: 'http://localhost:4000' })).toContain('http://localhost:4000');
+    // Not for: a config that sets its own rate (even 10), a remote server, or parents alone.
+    expect(note({ resources: { chat_poll: true }, rateLimit: { requestsPerSecond: 10 } })).toBeUndefined();
+    expect(note({ resources: { chat_poll: true } }, { ...withKey, SNAPENGAGE_BASE_URL: 'https://www.snapengage.com' })).toBeUndefined();
+    expect(note({ resources: { logs: true } })).toBeUndefined();
   });
 
   it('guesses the resource a typo meant, on the command line and in the config', () => {
