@@ -103,7 +103,7 @@ export async function main(io: MainIo): Promise<number> {
     const next = [
       cd,
       installed ? null : pm.install,
-      answers.credentials ? null : 'cp .env.example .env   # then fill in the values',
+      answers.credentials ? null : 'cp .env.example .env   # then fill in the values (no account? README.md: "Try it without an account")',
       resolved.packageManager === 'npm' ? 'npm start' : `${pm.run} start`,
     ].filter((s): s is string => s !== null);
     const message = `${installFailure ? 'Created, but the install failed.' : 'Done.'} Next:\n  ${next.join('\n  ')}`;

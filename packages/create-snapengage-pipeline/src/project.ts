@@ -23,7 +23,9 @@ export interface ProjectPlan {
 }
 
 export function packageManagerCommands(pm: PackageManager) {
-  return { install: `${pm} install`, run: pm === 'npm' ? 'npm run' : pm };
+  // `exec` runs a bin of the project's own dependencies (snapengage-sandbox).
+  const exec = { npm: 'npx', pnpm: 'pnpm exec', yarn: 'yarn', bun: 'bunx' }[pm];
+  return { install: `${pm} install`, run: pm === 'npm' ? 'npm run' : pm, exec };
 }
 
 export function envVarContexts(names: readonly string[], catalog: readonly ResourceChoice[]): EnvVarContext[] {
@@ -75,6 +77,8 @@ export function renderProjectFiles(
         ? { date: plan.startDate, envVars: inConfig.join(', '), resources: chosen.filter((c) => c.incremental).map((c) => c.name).join(', ') }
         : null,
     incremental: chosen.some((c) => c.incremental),
+    // Resources that make one request per record of their parent: slow at the default rate limit, even locally.
+    perRecord: chosen.filter((c) => c.parent !== null).map((c) => ({ name: c.name, parent: c.parent })),
     defaultStart: defaultStartText(chosen),
     startDateEnvs: [...new Set(chosen.flatMap((c) => (c.startDateEnv ? [c.startDateEnv] : [])))].join(', '),
     ...dependencySpecs(plan.packagesDir),

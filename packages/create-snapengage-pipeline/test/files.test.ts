@@ -58,6 +58,20 @@ describe('rendered project files', () => {
     expect(renderProjectFiles(plan(['chat_poll']), catalog).get('README.md')).toContain('Resources: `logs`, `chat_poll`.');
   });
 
+  it('README shows how to try the project against the local sandbox, with the package manager it was made for', () => {
+    const readme = renderProjectFiles(plan(['widgets']), catalog).get('README.md')!;
+    expect(readme).toContain('## Try it without an account');
+    expect(readme).toContain('npx snapengage-sandbox --cases 300 > .env &');
+    // No per-record resource: nothing about the rate limit.
+    expect(readme).not.toContain('requestsPerSecond');
+    const pnpm = renderProjectFiles({ ...plan(['widgets']), packageManager: 'pnpm' as never }, catalog).get('README.md')!;
+    expect(pnpm).toContain('pnpm exec snapengage-sandbox --cases 300 > .env &');
+    // chat_poll makes one request per case at the default 10/s, also against the sandbox: the README says so and how to lift it.
+    const poll = renderProjectFiles(plan(['chat_poll']), catalog).get('README.md')!;
+    expect(poll).toContain('`chat_poll` makes one request per `logs` record.');
+    expect(poll).toContain('add `rateLimit: { requestsPerSecond: 0 }` to `src/pipeline.ts` while you try');
+  });
+
   it('says the default first day the spec gives (defaultStartDaysAgo), not a fixed one', () => {
     expect(renderProjectFiles(plan(['logs']), catalog).get('README.md')).toContain('else from 30 days ago;');
     expect(helpText(catalog)).toContain('(default: 30 days ago)');
