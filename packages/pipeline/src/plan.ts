@@ -341,7 +341,8 @@ function checkEnv(plans: ResourcePlan[], env: Env): void {
     for (const variable of plan.resource.envVars) {
       if (!variable.required || envValue(env, variable.name) !== undefined) continue;
       const entry = missing.get(variable.name) ?? { description: variable.description, resources: [] };
-      entry.resources.push(plan.name);
+      // A parent extracted only for its selected children is named with them: the user asked for chat_poll, not logs.
+      entry.resources.push(plan.load ? plan.name : `${plan.name} (read for ${plan.children.map((c) => c.name).join(', ')})`);
       missing.set(variable.name, entry);
     }
   }

@@ -53,6 +53,15 @@ describe('planPipeline', () => {
     }
   });
 
+  it('a variable missing for a parent that only feeds a selected child says which child reads it', () => {
+    const attempt = () => planPipeline({ resources: { chat_poll: true } }, { SNAPENGAGE_ORG_ID: 'org', SNAPENGAGE_WIDGET_ID: 'w', SNAPENGAGE_API_KEY: 'k' });
+    expect(attempt).toThrow(/^Missing environment variable SNAPENGAGE_API_TOKEN \(needed by logs \(read for chat_poll\); SnapEngage Admin Dashboard/);
+    // A selected parent is named alone.
+    expect(() => planPipeline({ resources: { logs: true, chat_poll: true } }, { SNAPENGAGE_ORG_ID: 'org', SNAPENGAGE_WIDGET_ID: 'w', SNAPENGAGE_API_KEY: 'k' })).toThrow(
+      /^Missing environment variable SNAPENGAGE_API_TOKEN \(needed by logs; /,
+    );
+  });
+
   it('rejects a bad start date, unknown resources and bad numbers with the field name', () => {
     expect(() => planPipeline({ resources: { logs: true } }, { ...env, SNAPENGAGE_START_DATE: '2025-02-30' })).toThrow(/SNAPENGAGE_START_DATE must be a date YYYY-MM-DD/);
     expect(() => planPipeline({ resources: { nope: true } as never }, env)).toThrow(/Unknown resource "nope" in the pipeline config; valid resources: logs, /);
