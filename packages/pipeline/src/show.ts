@@ -18,7 +18,7 @@ export interface ShowOptions {
 
 export async function showDataset(options: ShowOptions): Promise<string> {
   if (!existsSync(options.path)) {
-    throw new ConfigError(`No DuckDB file at ${options.path}: run \`snapengage-pipeline run\` first, or pass --duckdb <file>`);
+    throw new ConfigError(`No DuckDB file at ${options.path}: load it first (\`npm start\` in a scaffolded project, else \`snapengage-pipeline run\`), or pass --duckdb <file>`);
   }
   let dataset: Awaited<ReturnType<typeof openDataset>>;
   try {

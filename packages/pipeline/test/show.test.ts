@@ -13,6 +13,13 @@ beforeAll(() => {
 afterAll(() => tmp.cleanup());
 
 describe('show', () => {
+  it('before any run: one line that says how to load, in a scaffolded project and without one', async () => {
+    const path = join(tmp.dir, 'never-loaded.duckdb');
+    await expect(showDataset({ path, dataset: 'data' })).rejects.toThrow(
+      `No DuckDB file at ${path}: load it first (\`npm start\` in a scaffolded project, else \`snapengage-pipeline run\`), or pass --duckdb <file>`,
+    );
+  });
+
   it('lists the last loads with every resource line of each, says how many are left out, and shows failures', async () => {
     const path = join(tmp.dir, 'many.duckdb');
     const dest = await DuckDBDestination.open({ path, dataset: 'data', pipelineName: 'p' });
