@@ -4,28 +4,11 @@
 // non-empty value — and a later value that does not fit goes to a variant column `<col>__v_<type>`.
 import { hash } from 'node:crypto';
 import { listFitsColumns, recordFitsColumns } from './fast-path.js';
-import { NameAllocator, joinPath, rootTableName, snakeCase } from './naming.js';
+import { rootTableName } from './naming.js';
 import { asStored, normalizeJsValue, stringifyJson } from './js-values.js';
-import {
-  ELEMENT_NODE_KEY,
-  RESERVED_COLUMN_NAMES,
-  cloneTableDef,
-  dataNodeKey,
-  nodeKeyPath,
-  type ColumnDef,
-  type TableDef,
-} from './schema.js';
-import {
-  REJECT,
-  coerce,
-  declaredShape,
-  inferListType,
-  inferType,
-  isPlainObject,
-  type DataType,
-  type JsonSchema,
-  type ScalarType,
-} from './types.js';
+import { ELEMENT_NODE_KEY, cloneTableDef, type TableDef } from './schema.js';
+import { TableTree, declaredShapeProperties, fieldNode, naturalName, type FieldNode, type TableState } from './table-tree.js';
+import { REJECT, coerce, inferListType, inferType, isPlainObject, type JsonSchema } from './types.js';
 
 export interface NormalizerOptions {
   resource: string;
@@ -46,37 +29,7 @@ export interface NormalizerOptions {
   stageKeys?: boolean;
 }
 
-type NodeKind = 'column' | 'object' | 'table';
-
-export interface FieldNode {
-  /** Source keys relative to the table row; [] for the list-item node. */
-  path: string[];
-  key: string;
-  kind?: NodeKind;
-  column?: ColumnDef;
-  fields?: Map<string, FieldNode>;
-  table?: TableState;
-  variants?: Map<ScalarType, ColumnDef>;
-  /** The key can name a struct field of a fast-path line (see fast-path.ts); computed on first use. */
-  fastKey?: boolean;
-}
-
-/** A table as the normalizer sees it: its definition plus what this writer added that is not stored yet. */
-export interface TableState {
-  def: TableDef;
-  isRoot: boolean;
-  /** Nesting depth of the table's rows (root 0). */
-  depth: number;
-  /** Identifies the table's place under the root; part of the child `_row_id` hash. */
-  lineage: string;
-  /** True until the table is committed. */
-  isNew: boolean;
-  /** Columns added since the table was last committed. */
-  newColumns: ColumnDef[];
-  readonly names: NameAllocator;
-  readonly row: FieldNode;
-  element?: FieldNode;
-}
+export type { FieldNode, TableState } from './table-tree.js';
 
 /**
  * Receives each row as one NDJSON line. Keys are column names plus staging-only keys that no column name
@@ -123,8 +76,7 @@ function md5(s: string): string {
 
 export class ResourceNormalizer {
   private readonly opts: NormalizerOptions;
-  private readonly tableNames: NameAllocator;
-  private readonly allTables: TableState[] = [];
+  private readonly tree: TableTree;
   private currentSeq = 0;
   /** `_row_id` of the record being normalized, carried by every child line as `#r`. */
   private currentRootId = '';
@@ -141,18 +93,18 @@ export class ResourceNormalizer {
    */
   constructor(opts: NormalizerOptions, stored: readonly TableDef[], takenTableNames: Iterable<string>) {
     this.opts = opts;
-    this.tableNames = new NameAllocator(takenTableNames);
+    const tree = (this.tree = new TableTree(opts.resource, opts.maxNestingDepth, takenTableNames));
     const storedRoot = stored.find((t) => t.parent === null);
     this.root = storedRoot
-      ? this.adoptTable(cloneTableDef(storedRoot), true, 0, '')
-      : this.newTable(null, null, rootTableName(opts.resource), 0, '');
-    this.adoptChildren(this.root, stored);
-    this.declare(this.root, this.root.row, declaredShapeProperties(opts.recordSchema), 0);
+      ? tree.adoptTable(cloneTableDef(storedRoot), true, 0, '')
+      : tree.newTable(null, null, rootTableName(opts.resource), 0, '');
+    tree.adoptChildren(this.root, stored);
+    tree.declare(this.root, this.root.row, declaredShapeProperties(opts.recordSchema), 0);
   }
 
   /** Tables in creation order (parents before children). */
   tables(): readonly TableState[] {
-    return this.allTables;
+    return this.tree.allTables;
   }
 
   /** Normalizes one record; `seq` orders records within the load (the last duplicate wins a merge). */
@@ -260,21 +212,21 @@ export class ResourceNormalizer {
   private decide(table: TableState, node: FieldNode, value: unknown, depth: number): boolean {
     if (isPlainObject(value)) {
       if (depth + 1 <= this.opts.maxNestingDepth) node.kind = 'object';
-      else this.addColumn(table, node, 'json');
+      else this.tree.addColumn(table, node, 'json');
       return true;
     }
     if (Array.isArray(value)) {
       if (value.some((v) => typeof v === 'object' && v !== null)) {
-        if (depth + 1 <= this.opts.maxNestingDepth) this.addChildTable(table, node, depth + 1);
-        else this.addColumn(table, node, 'json');
+        if (depth + 1 <= this.opts.maxNestingDepth) this.tree.addChildTable(table, node, depth + 1);
+        else this.tree.addColumn(table, node, 'json');
         return true;
       }
       const listType = inferListType(value);
       if (listType === undefined) return false;
-      this.addColumn(table, node, listType);
+      this.tree.addColumn(table, node, listType);
       return true;
     }
-    this.addColumn(table, node, inferType(value));
+    this.tree.addColumn(table, node, inferType(value));
     return true;
   }
 
@@ -315,103 +267,8 @@ export class ResourceNormalizer {
     }
     row[col.index!] = coerce(value, type);
   }
-
-  private addColumn(table: TableState, node: FieldNode, type: DataType): void {
-    const col: ColumnDef = { name: table.names.allocate(naturalName(node)), nodeKey: node.key, variant: null, type };
-    node.kind = 'column';
-    node.column = col;
-    col.index = table.def.columns.push(col) - 1;
-    table.newColumns.push(col);
-  }
-
-  private addChildTable(parent: TableState, node: FieldNode, depth: number): TableState {
-    const base = joinPath([parent.def.name, naturalName(node)]);
-    const table = this.newTable(parent, node.key, this.tableNames.allocate(base), depth, parent.lineage + node.key);
-    node.kind = 'table';
-    node.table = table;
-    return table;
-  }
-
-  private newTable(parent: TableState | null, nodeKey: string | null, name: string, depth: number, lineage: string): TableState {
-    if (parent === null) this.tableNames.reserve(name);
-    const def: TableDef = { name, resource: this.opts.resource, parent: parent?.def.name ?? null, nodeKey, columns: [] };
-    const state = this.adoptTable(def, parent === null, depth, lineage);
-    state.isNew = true;
-    return state;
-  }
-
-  private adoptTable(def: TableDef, isRoot: boolean, depth: number, lineage: string): TableState {
-    const names = new NameAllocator(RESERVED_COLUMN_NAMES);
-    const state: TableState = {
-      def, isRoot, depth, lineage, isNew: false, newColumns: [], names, row: { path: [], key: 'd[]', kind: 'object' },
-    };
-    def.columns.forEach((col, i) => (col.index = i));
-    for (const col of def.columns) {
-      names.reserve(col.name);
-      const node = col.nodeKey === ELEMENT_NODE_KEY ? (state.element ??= { path: [], key: ELEMENT_NODE_KEY }) : this.nodeAt(state, nodeKeyPath(col.nodeKey));
-      if (col.variant) (node.variants ??= new Map()).set(col.variant, col);
-      else {
-        node.kind = 'column';
-        node.column = col;
-      }
-    }
-    this.allTables.push(state);
-    return state;
-  }
-
-  /** Re-attaches stored child tables (recursively) under their parent's node. */
-  private adoptChildren(parent: TableState, stored: readonly TableDef[]): void {
-    for (const def of stored) {
-      if (def.parent !== parent.def.name || def.nodeKey === null) continue;
-      const node = def.nodeKey === ELEMENT_NODE_KEY ? (parent.element ??= { path: [], key: ELEMENT_NODE_KEY }) : this.nodeAt(parent, nodeKeyPath(def.nodeKey));
-      const child = this.adoptTable(cloneTableDef(def), false, parent.depth + 1, parent.lineage + def.nodeKey);
-      node.kind = 'table';
-      node.table = child;
-      this.adoptChildren(child, stored);
-    }
-  }
-
-  /** The node for a path, creating the object nodes above it; the caller sets the last node's kind. */
-  private nodeAt(table: TableState, path: readonly string[]): FieldNode {
-    let node = table.row;
-    for (const key of path) {
-      if (node !== table.row) node.kind ??= 'object';
-      node = fieldNode(node, key);
-    }
-    return node;
-  }
-
-  /** Creates the columns and child tables the spec declares, so they exist even when every value is null. */
-  private declare(table: TableState, node: FieldNode, properties: Record<string, JsonSchema>, depth: number): void {
-    for (const [key, schema] of Object.entries(properties)) {
-      const child = fieldNode(node, key);
-      const shape = declaredShape(schema);
-      if (child.kind === undefined) {
-        if (shape.kind === 'column') this.addColumn(table, child, shape.type);
-        else if (depth + 1 > this.opts.maxNestingDepth) this.addColumn(table, child, 'json');
-        else if (shape.kind === 'object') child.kind = 'object';
-        else this.addChildTable(table, child, depth + 1);
-      }
-      if (shape.kind === 'object' && child.kind === 'object') this.declare(table, child, shape.properties, depth + 1);
-      if (shape.kind === 'table' && child.kind === 'table') {
-        const items = declaredShape(shape.items);
-        if (items.kind === 'object') this.declare(child.table!, child.table!.row, items.properties, child.table!.depth);
-      }
-    }
-  }
 }
 
-/** The node under `node` for `key`, created (undecided) on first use. */
-function fieldNode(node: FieldNode, key: string): FieldNode {
-  const fields = (node.fields ??= new Map());
-  let child = fields.get(key);
-  if (!child) {
-    const path = [...node.path, key];
-    child = { path, key: dataNodeKey(path) };
-    fields.set(key, child);
-  }
-  return child;
-}
 
 /** One NDJSON line: the staging prefix, then every column that has a value. */
 function serializeRow(table: TableState, head: string, values: RowValues): string {
@@ -428,12 +285,4 @@ function serializeRow(table: TableState, head: string, values: RowValues): strin
   return line + '}';
 }
 
-function declaredShapeProperties(schema: JsonSchema): Record<string, JsonSchema> {
-  const shape = declaredShape(schema);
-  return shape.kind === 'object' ? shape.properties : {};
-}
 
-/** Column (or child table suffix) name a node gets before collision handling. */
-function naturalName(node: FieldNode): string {
-  return node.path.length === 0 ? 'value' : joinPath(node.path.map(snakeCase));
-}
