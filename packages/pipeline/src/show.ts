@@ -6,7 +6,7 @@ import { hostname } from 'node:os';
 import { describeWindow } from './cursor.js';
 import { openDataset } from './dataset.js';
 import { ConfigError, describeDestinationError } from './errors.js';
-import { activeRun } from './destination/run-lock.js';
+import { activeRun, defaultStagingRoot } from './destination/run-lock.js';
 import { quoteIdent } from './normalize/naming.js';
 
 export interface ShowOptions {
@@ -35,7 +35,7 @@ export async function showDataset(options: ShowOptions): Promise<string> {
     const states = await dataset.state();
     const out: string[] = [`Dataset ${options.dataset} in ${options.path}`];
     // A run keeps the file closed while it extracts (so this can read it): say that its rows are still to come.
-    const running = await activeRun(`${options.path}.staging`);
+    const running = await activeRun(defaultStagingRoot(options.path));
     if (running) {
       const where = running.pid === process.pid ? 'in this process' : `PID ${running.pid}${running.host && running.host !== hostname() ? ` on ${running.host}` : ''}`;
       out.push(`A pipeline run (${where}, started ${running.startedAt}) is loading into this file; its rows show here once it commits.`);

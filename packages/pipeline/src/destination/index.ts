@@ -7,12 +7,13 @@ import { mkdir, rm, rmdir, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { dirname, resolve } from 'node:path';
 import { DuckDBInstance, type DuckDBConnection } from '../duckdb.js';
+import { AbortedError } from '../errors.js';
 import { quoteIdent, rootTableName } from '../normalize/naming.js';
 import type { TableDef } from '../normalize/schema.js';
 import { DestinationError, toDestinationError } from './errors.js';
 import { Mutex } from './mutex.js';
 import { holdFile } from './open-files.js';
-import { acquireRunLock, type RunLock } from './run-lock.js';
+import { acquireRunLock, defaultStagingRoot, type RunLock } from './run-lock.js';
 import { DuckDBResourceWriter, type ResourceWriter, type ResourceWriterOptions, type WriterContext } from './resource-writer.js';
 import {
   datasetFingerprint, forgetDroppedTables, readExistingTableNames, readTableDefs, sqlTimestamp, systemTablesDdl, type DroppedTables,
@@ -121,11 +122,13 @@ export class DuckDBDestination {
     if (!opts.dataset) throw toDestinationError(new Error('dataset name is empty'), 'opening the destination', opts.path);
     const inMemory = opts.path === ':memory:';
     const path = inMemory ? opts.path : resolve(opts.path);
-    const stagingRoot = opts.stagingDir ? resolve(opts.stagingDir) : inMemory ? `${tmpdir()}/snapengage-staging-${process.pid}` : `${path}.staging`;
+    let stagingRoot = opts.stagingDir ? resolve(opts.stagingDir) : `${tmpdir()}/snapengage-staging-${process.pid}`;
     let exists = false;
     if (!inMemory) {
       try {
         await mkdir(dirname(path), { recursive: true });
+        // Once the directory exists, so that its real path is known.
+        if (!opts.stagingDir) stagingRoot = defaultStagingRoot(path);
         const s = await stat(path).catch(() => undefined);
         if (s?.isDirectory()) throw Object.assign(new Error('Is a directory'), { code: 'EISDIR' });
         exists = s !== undefined;
@@ -153,6 +156,7 @@ export class DuckDBDestination {
         if (!runLock && !inMemory) await rmdir(stagingRoot).catch(() => undefined); // made by acquireRunLock, if empty
         releaseRun?.();
       }
+      if (error instanceof AbortedError) throw error;
       throw toDestinationError(error, 'opening the destination', path);
     }
   }
@@ -175,9 +179,12 @@ export class DuckDBDestination {
     return this.session.conn;
   }
 
-  /** Opens the file, waiting up to `lockWaitMs` while another process (or this one's dataset) has it. */
-  private async openFile(): Promise<void> {
-    const deadline = Date.now() + (this.opts.lockWaitMs ?? 0);
+  /**
+   * Opens the file, waiting up to `lockWaitMs` (or `waitMs`) while another process (or this one's dataset) has it.
+   * Cancelled (the run's signal) while it waits: an AbortedError, not the lock's.
+   */
+  private async openFile(waitMs = this.opts.lockWaitMs ?? 0): Promise<void> {
+    const deadline = Date.now() + waitMs;
     let told = false;
     // Bounded by the deadline; each round sleeps 250 ms.
     for (;;) {
@@ -193,12 +200,13 @@ export class DuckDBDestination {
         instance?.closeSync();
         releaseFile?.();
         const mapped = toDestinationError(error, 'opening the destination', this.path);
-        if (mapped.code !== 'locked' || this.opts.signal?.aborted) throw mapped;
+        if (mapped.code !== 'locked') throw mapped;
+        if (this.opts.signal?.aborted) throw new AbortedError('Run cancelled', { cause: mapped });
         if (Date.now() >= deadline) {
           if (!told) throw mapped;
           const what = mapped.message.slice(0, mapped.message.length - mapped.hint.length - 2);
           throw new DestinationError(
-            `${what}, still after ${Math.round((this.opts.lockWaitMs ?? 0) / 1000)} s`, 'locked',
+            `${what}, still after ${Math.round(waitMs / 1000)} s`, 'locked',
             'close the program that has it open (the DuckDB CLI, a notebook, a dashboard) or raise SNAPENGAGE_DUCKDB_LOCK_WAIT (seconds), then retry',
             this.path, { cause: error },
           );
@@ -247,6 +255,13 @@ export class DuckDBDestination {
     if (this.session) return;
     await this.mutex.run(async () => {
       const hadFile = this.connectedBefore;
+      if (hadFile && !(await stat(this.path).then(() => true, () => false))) {
+        // Creating it again would leave a file of system tables where the user removed the database.
+        throw new DestinationError(
+          `committing: DuckDB file ${this.path} was removed by another program while this run was extracting; nothing of this run was loaded`,
+          'changed', 'run the pipeline again (it starts a new file)', this.path,
+        );
+      }
       await this.connect();
       const now = await datasetFingerprint(this.connection(), this.dataset, this.pipelineName);
       const expected = hadFile ? this.snapshot : await datasetFingerprint(this.connection(), this.dataset, this.pipelineName, { empty: true });
@@ -319,7 +334,8 @@ export class DuckDBDestination {
       try {
         if (!this.session) {
           if (!(await stat(this.path).then(() => true, () => false))) return;
-          await this.openFile();
+          // Never waits: the run has failed already, and the failed row is best effort (a busy file goes without it).
+          await this.openFile(0);
         }
         await this.connection().run(
           `INSERT INTO ${quoteIdent(this.dataset)}."_pipeline_loads" (load_id, pipeline_name, resource, status, started_at, finished_at, error)

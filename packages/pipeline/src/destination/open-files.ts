@@ -13,7 +13,7 @@ const held = new Map<string, { readers: number; writers: number; runs: number }>
 export type HoldMode = 'read' | 'write' | 'run';
 
 /** The file's real path, also before the loader creates it (then its directory's real path). */
-function fileKey(path: string): string {
+export function fileKey(path: string): string {
   for (const key of [() => realpathSync(path), () => join(realpathSync(dirname(path)), basename(path))]) {
     try {
       return key();

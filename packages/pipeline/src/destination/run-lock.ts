@@ -6,10 +6,12 @@
 // Two runs replacing the same dead holder at the same instant could both go on; the commit's check that the dataset
 // did not change since the run read it (DuckDBDestination.reconnect) still keeps the second from loading over the first.
 import { randomUUID } from 'node:crypto';
+import { readFileSync } from 'node:fs';
 import { link, mkdir, readFile, readdir, rm, rmdir, unlink, writeFile } from 'node:fs/promises';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { DestinationError, toDestinationError } from './errors.js';
+import { fileKey } from './open-files.js';
 
 export const RUN_LOCK_FILE = 'run.lock';
 
@@ -26,6 +28,14 @@ export interface RunLock {
   clearStaging(): Promise<void>;
   /** Removes the staging directory's other entries, then the lock, then the directory if nothing else appeared. */
   release(): Promise<void>;
+}
+
+/**
+ * The default staging directory of a database file, beside its real path: every path that reaches the same file (a
+ * symlink to it, a symlinked directory) must find the same run lock, as DuckDB's own lock is the file's.
+ */
+export function defaultStagingRoot(dbPath: string): string {
+  return `${fileKey(dbPath)}.staging`;
 }
 
 /** The run holding the lock of a staging directory, if any is alive (for `show`). */
@@ -114,9 +124,31 @@ function isAlive(holder: RunLockHolder): boolean {
   if (holder.pid === process.pid) return false;
   try {
     process.kill(holder.pid, 0);
-    return true;
   } catch (error) {
-    return (error as NodeJS.ErrnoException).code === 'EPERM'; // alive, but another user's
+    return (error as NodeJS.ErrnoException).code === 'EPERM' && !startedAfter(holder); // alive, but another user's
+  }
+  return !startedAfter(holder);
+}
+
+/**
+ * True when the process that has the holder's PID now started after the holder took the lock: the holder died and its
+ * PID went to another process (common in containers, whose PIDs restart from 1). Linux only (/proc); elsewhere, and
+ * whenever something cannot be read, false (the lock stays held, and the error names the file to delete).
+ */
+function startedAfter(holder: RunLockHolder): boolean {
+  const lockedAt = Date.parse(holder.startedAt);
+  if (process.platform !== 'linux' || !Number.isFinite(lockedAt)) return false;
+  try {
+    const stat = readFileSync(`/proc/${holder.pid}/stat`, 'utf8');
+    // Field 22, start time in clock ticks after boot; fields are counted after the command's closing parenthesis.
+    const startTicks = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[19]);
+    const bootSeconds = Number(/^btime (\d+)$/m.exec(readFileSync('/proc/stat', 'utf8'))?.[1]);
+    if (!Number.isFinite(startTicks) || !Number.isFinite(bootSeconds)) return false;
+    // USER_HZ is 100 on every architecture Node runs on. 10 s of slack for the clock being set meanwhile.
+    const startedAt = (bootSeconds + startTicks / 100) * 1000;
+    return startedAt > lockedAt + 10_000;
+  } catch {
+    return false;
   }
 }
 

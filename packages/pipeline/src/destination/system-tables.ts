@@ -74,7 +74,8 @@ export async function readExistingTableNames(conn: DuckDBConnection, dataset: st
 
 /**
  * What a commit depends on, as one string: the dataset's tables and columns with their types, the loader's registry
- * of them, and this pipeline's incremental state. `empty: true` gives the string of a dataset that holds only the
+ * of them, this pipeline's incremental state, and the loads committed so far (another run's commit in between, even
+ * one that left every state as it was: an append of a resource without incremental state, loaded twice). `empty: true` gives the string of a dataset that holds only the
  * system tables (what a run that found no file expects at its commit).
  */
 export async function datasetFingerprint(conn: DuckDBConnection, dataset: string, pipelineName: string, options: { empty?: boolean } = {}): Promise<string> {
@@ -86,7 +87,8 @@ export async function datasetFingerprint(conn: DuckDBConnection, dataset: string
        (SELECT string_agg(line, ',' ORDER BY t, p) FROM (${columns}) WHERE NOT $3 OR t IN (${SYSTEM_TABLES.map((t) => `'${t}'`).join(', ')})) AS columns,
        (SELECT string_agg(concat_ws('/', table_name, resource, parent_table, node_key), ',' ORDER BY rowid) FROM ${s}."_pipeline_tables" WHERE NOT $3) AS tables,
        (SELECT string_agg(concat_ws('/', table_name, column_name, node_key, variant, data_type, position), ',' ORDER BY table_name, position) FROM ${s}."_pipeline_columns" WHERE NOT $3) AS registered,
-       (SELECT string_agg(resource || '=' || CAST(state AS VARCHAR), ',' ORDER BY resource) FROM ${s}."_pipeline_state" WHERE pipeline_name = $2 AND NOT $3) AS state`,
+       (SELECT string_agg(resource || '=' || CAST(state AS VARCHAR), ',' ORDER BY resource) FROM ${s}."_pipeline_state" WHERE pipeline_name = $2 AND NOT $3) AS state,
+       (SELECT count(*) || '/' || coalesce(max(load_id), '') FROM ${s}."_pipeline_loads" WHERE status = 'loaded' AND NOT $3) AS loads`,
     [dataset, pipelineName, options.empty === true],
   );
   return JSON.stringify(r.getRowObjectsJS()[0]);

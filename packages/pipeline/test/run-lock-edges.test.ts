@@ -1,0 +1,194 @@
+// The run lock and the commit's check at their edges: a run cancelled while it waits for the file, a run that fails
+// while another program has the file, a file removed or loaded by another run while a run extracts, another path to
+// the same file, and a dead holder's PID that now belongs to another process. Runs are held mid-extraction by a gate
+// in front of the real fetch (every request still goes to the sandbox over loopback); nothing here is timed.
+import { spawn } from 'node:child_process';
+import { existsSync, linkSync, mkdirSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { hostname } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { Sandbox } from 'snapengage-sandbox';
+import type { DestinationError } from '../src/destination/index.js';
+import { AbortedError } from '../src/errors.js';
+import { runPipeline, type RunOptions } from '../src/run.js';
+import type { PipelineConfig } from '../src/config.js';
+import { expectMatchesTruth, PACKAGE_DIR, query, runCli, sandbox, tempDir, truth } from './helpers.js';
+
+let box: Sandbox;
+let tmp: ReturnType<typeof tempDir>;
+beforeAll(async () => {
+  box = await sandbox({ cases: 80, widgets: 2, days: 4 });
+  tmp = tempDir('run-lock-edges-');
+});
+afterAll(async () => {
+  await box?.close();
+  tmp?.cleanup();
+});
+
+const config = (path: string, resources: PipelineConfig['resources'] = { logs: true }): PipelineConfig => ({
+  resources, rateLimit: { requestsPerSecond: 0 }, destination: { type: 'duckdb', path },
+});
+
+/** Starts a run that stops at its first request until `release()`; `extracting` resolves when it got there. */
+function gatedRun(cfg: PipelineConfig, options: RunOptions = {}) {
+  let release!: () => void;
+  const gate = new Promise<void>((resolve) => (release = resolve));
+  let reached!: () => void;
+  const extracting = new Promise<void>((resolve) => (reached = resolve));
+  const run = runPipeline(cfg, {
+    env: box.env,
+    ...options,
+    fetch: async (request) => {
+      reached();
+      await gate;
+      return globalThis.fetch(request);
+    },
+  });
+  run.catch(() => undefined); // awaited by the test
+  return { run, extracting, release };
+}
+
+/** Another process, started now, that (with `path`) has the DuckDB file open read-write until `release()`. */
+async function otherProcess(path?: string) {
+  const script = `const keep = [];
+    if (process.argv[1]) { const { DuckDBInstance } = await import('@duckdb/node-api');
+      const i = await DuckDBInstance.create(process.argv[1]); const c = await i.connect(); keep.push(i, c); }
+    console.log('ready');
+    const timer = setTimeout(() => process.exit(3), 60_000); // bounded if the test dies first
+    process.stdin.on('end', () => { clearTimeout(timer); for (const k of keep.reverse()) k.closeSync(); process.exit(0); }); process.stdin.resume();`;
+  const child = spawn(process.execPath, ['--input-type=module', '-e', script, ...(path ? [path] : [])], { cwd: PACKAGE_DIR, stdio: ['pipe', 'pipe', 'inherit'] });
+  const exited = new Promise<void>((resolve) => child.on('close', () => resolve()));
+  await new Promise<void>((resolve, reject) => {
+    child.stdout.on('data', (d: Buffer) => d.toString().includes('ready') && resolve());
+    child.on('close', (code) => reject(new Error(`other process exited early (${code})`)));
+  });
+  return { pid: child.pid!, release: async () => (child.stdin.end(), await exited) };
+}
+
+const loads = (db: string) => query(db, `SELECT status, count(*)::INTEGER AS n FROM snapengage_data._pipeline_loads GROUP BY status ORDER BY status`);
+
+describe('the run lock and the commit check at their edges', () => {
+  it('cancelled while it waits for another program to close the file: a cancellation, not a lock error', async () => {
+    const db = join(tmp.dir, 'cancel.duckdb');
+    await runPipeline(config(db), { env: box.env });
+    const controller = new AbortController();
+    const waits: string[] = [];
+    // Ctrl-C as soon as the run says it waits.
+    const first = gatedRun(config(db), { signal: controller.signal, onLockWait: (message) => (waits.push(message), controller.abort()) });
+    await first.extracting;
+    const holder = await otherProcess(db);
+    let error: unknown;
+    try {
+      first.release();
+      error = await first.run.then(() => undefined, (e: unknown) => e);
+    } finally {
+      await holder.release();
+    }
+    expect(waits).toHaveLength(1);
+    expect(error).toBeInstanceOf(AbortedError);
+    expect((error as Error).message).toBe('Run cancelled');
+    expect(await loads(db)).toEqual([{ status: 'loaded', n: 1 }]);
+    expect(existsSync(`${db}.staging`)).toBe(false);
+  }, 60_000);
+
+  it('a run that fails while another program has the file open fails at once: it does not wait to record the failure', async () => {
+    const db = join(tmp.dir, 'fail-busy.duckdb');
+    await runPipeline(config(db), { env: box.env });
+    const waits: string[] = [];
+    const env = { ...box.env, SNAPENGAGE_API_TOKEN: 'not-the-token', SNAPENGAGE_DUCKDB_LOCK_WAIT: '5' };
+    const first = gatedRun(config(db), { env, onLockWait: (message) => waits.push(message) });
+    await first.extracting;
+    const holder = await otherProcess(db);
+    let error: unknown;
+    try {
+      first.release();
+      error = await first.run.then(() => undefined, (e: unknown) => e);
+    } finally {
+      await holder.release();
+    }
+    expect((error as Error).message).toMatch(/^Extracting logs failed: .*HTTP 401/);
+    expect(waits).toEqual([]);
+    expect(await loads(db)).toEqual([{ status: 'loaded', n: 1 }]); // the file was busy: no failed row, and no wait for one
+    expect(existsSync(`${db}.staging`)).toBe(false);
+  }, 60_000);
+
+  it('a file removed while the run extracts is not created again: nothing is loaded and no file is left', async () => {
+    const db = join(tmp.dir, 'removed.duckdb');
+    await runPipeline(config(db), { env: box.env });
+    const first = gatedRun(config(db));
+    await first.extracting;
+    rmSync(db);
+    first.release();
+    const error = await first.run.then(() => undefined, (e: unknown) => e);
+    expect((error as DestinationError).code).toBe('changed');
+    expect((error as Error).message).toBe(
+      `committing: DuckDB file ${db} was removed by another program while this run was extracting; nothing of this run was loaded: run the pipeline again (it starts a new file)`,
+    );
+    expect(existsSync(db)).toBe(false);
+    expect(existsSync(`${db}.staging`)).toBe(false);
+    await runPipeline(config(db), { env: box.env });
+    expect(await expectMatchesTruth(db, 'snapengage_data', await truth(box))).toEqual([]);
+  }, 60_000);
+
+  it('a load committed by another run meanwhile is caught even when no state changed (an append without incremental state)', async () => {
+    // A hard link is another name of the same file that no path resolution can tell: its runs take another run lock,
+    // and only the commit's check stands between two loads of the same records.
+    const dir = join(tmp.dir, 'append');
+    mkdirSync(dir);
+    const db = join(dir, 'a.duckdb');
+    const resources = { users: { writeDisposition: 'append' as const } };
+    writeFileSync(join(dir, 'append.mjs'), `export default ${JSON.stringify({ resources, rateLimit: { requestsPerSecond: 0 } })};\n`);
+    await runPipeline(config(db, resources), { env: box.env });
+    const users = await query(db, 'SELECT count(*)::INTEGER AS n FROM snapengage_data.users');
+    linkSync(db, join(dir, 'b.duckdb'));
+    const first = gatedRun(config(db, resources));
+    await first.extracting;
+    const other = await runCli(['run', '--config', 'append.mjs', '--duckdb', 'b.duckdb'], { env: box.env, cwd: dir });
+    expect(other.code).toBe(0);
+    first.release();
+    const error = await first.run.then(() => undefined, (e: unknown) => e);
+    expect((error as DestinationError).code).toBe('changed');
+    // One load before, one by the other run: not a third.
+    expect(await query(db, 'SELECT count(*)::INTEGER AS n FROM snapengage_data.users')).toEqual([{ n: 2 * (users[0]!.n as number) }]);
+    expect(await loads(db)).toEqual([{ status: 'failed', n: 1 }, { status: 'loaded', n: 2 }]);
+  }, 60_000);
+
+  it('a run through a symlink to the file is refused by the run lock of the file it reaches', async () => {
+    const db = join(tmp.dir, 'target.duckdb');
+    await runPipeline(config(db), { env: box.env });
+    const alias = join(tmp.dir, 'alias.duckdb');
+    symlinkSync(db, alias);
+    const first = gatedRun(config(db));
+    await first.extracting;
+    const second = await runCli(['run', '--resources', 'logs', '--duckdb', alias], { env: box.env });
+    const shown = await runCli(['show', '--duckdb', alias]);
+    first.release();
+    await first.run;
+    expect(second.code).toBe(1);
+    expect(second.stderr.trim()).toMatch(
+      new RegExp(`^snapengage-pipeline: opening the destination: DuckDB file \\S+alias\\.duckdb is being loaded by another pipeline run \\(PID ${process.pid}, started \\S+\\): wait for that run to finish, then retry; if it is gone, delete \\S+target\\.duckdb\\.staging/run\\.lock$`),
+    );
+    expect(shown.stdout.split('\n')[1]).toMatch(/^A pipeline run \(PID \d+, started \S+\) is loading into this file/);
+    expect(await loads(db)).toEqual([{ status: 'loaded', n: 2 }]);
+    expect(await expectMatchesTruth(db, 'snapengage_data', await truth(box))).toEqual([]);
+  }, 60_000);
+
+  it.skipIf(process.platform !== 'linux')('a dead holder whose PID went to a process started after the lock is taken over; a live holder is not', async () => {
+    const db = join(tmp.dir, 'reused.duckdb');
+    await runPipeline(config(db), { env: box.env });
+    const stranger = await otherProcess();
+    try {
+      mkdirSync(`${db}.staging`);
+      const lock = (startedAt: Date) => writeFileSync(`${db}.staging/run.lock`, `${JSON.stringify({ pid: stranger.pid, host: hostname(), startedAt: startedAt.toISOString(), token: 'x' })}\n`);
+      lock(new Date()); // taken after that process started: it may be the holder
+      const refused = await runPipeline(config(db), { env: box.env }).then(() => undefined, (e: unknown) => e);
+      expect((refused as Error).message).toMatch(new RegExp(`is being loaded by another pipeline run \\(PID ${stranger.pid}, started `));
+      lock(new Date(Date.now() - 3_600_000)); // taken an hour before that process started: its holder is gone
+      await runPipeline(config(db), { env: box.env });
+    } finally {
+      await stranger.release();
+    }
+    expect(existsSync(`${db}.staging`)).toBe(false);
+    expect(await loads(db)).toEqual([{ status: 'loaded', n: 2 }]);
+  }, 60_000);
+});
