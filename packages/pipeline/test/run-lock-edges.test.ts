@@ -8,6 +8,7 @@ import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Sandbox } from 'snapengage-sandbox';
+import { DuckDBInstance } from '@duckdb/node-api';
 import type { DestinationError } from '../src/destination/index.js';
 import { AbortedError } from '../src/errors.js';
 import { runPipeline, type RunOptions } from '../src/run.js';
@@ -127,6 +128,22 @@ describe('the run lock and the commit check at their edges', () => {
     expect(existsSync(db)).toBe(false);
     expect(existsSync(`${db}.staging`)).toBe(false);
     await runPipeline(config(db), { env: box.env });
+    expect(await expectMatchesTruth(db, 'snapengage_data', await truth(box))).toEqual([]);
+  }, 60_000);
+
+  it('a view added to the dataset while the run extracts does not stop its commit', async () => {
+    const db = join(tmp.dir, 'view.duckdb');
+    await runPipeline(config(db), { env: box.env });
+    const first = gatedRun(config(db));
+    await first.extracting;
+    const other = await DuckDBInstance.create(db);
+    const conn = await other.connect();
+    await conn.run('CREATE VIEW snapengage_data.recent_logs AS SELECT * FROM snapengage_data.logs');
+    conn.closeSync();
+    other.closeSync();
+    first.release();
+    await first.run;
+    expect(await loads(db)).toEqual([{ status: 'loaded', n: 2 }]);
     expect(await expectMatchesTruth(db, 'snapengage_data', await truth(box))).toEqual([]);
   }, 60_000);
 

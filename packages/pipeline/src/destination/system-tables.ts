@@ -81,7 +81,9 @@ export async function readExistingTableNames(conn: DuckDBConnection, dataset: st
 export async function datasetFingerprint(conn: DuckDBConnection, dataset: string, pipelineName: string, options: { empty?: boolean } = {}): Promise<string> {
   const s = quoteIdent(dataset);
   const columns = `SELECT lower(table_name) || '.' || lower(column_name) || ' ' || data_type AS line, lower(table_name) AS t, ordinal_position AS p
-    FROM information_schema.columns WHERE lower(table_schema) = lower($1)`;
+    FROM information_schema.columns WHERE lower(table_schema) = lower($1)
+      -- Tables only: a view someone adds to the dataset (a dashboard's) changes nothing a commit depends on.
+      AND lower(table_name) IN (SELECT lower(table_name) FROM information_schema.tables WHERE lower(table_schema) = lower($1) AND table_type = 'BASE TABLE')`;
   const r = await conn.runAndReadAll(
     `SELECT
        (SELECT string_agg(line, ',' ORDER BY t, p) FROM (${columns}) WHERE NOT $3 OR t IN (${SYSTEM_TABLES.map((t) => `'${t}'`).join(', ')})) AS columns,
