@@ -173,7 +173,7 @@ describe('reading the dataset while a run extracts', () => {
     const error = await first.run.then(() => undefined, (e: unknown) => e);
     expect((error as DestinationError).code).toBe('changed');
     expect((error as Error).message).toBe(
-      `committing: dataset snapengage_data in ${db} was changed by another program while this run was extracting (its tables, columns or incremental state); nothing of this run was loaded: run the pipeline again`,
+      `committing: dataset snapengage_data in ${db} was changed by another program while this run was extracting (its tables, columns, incremental state or loads); nothing of this run was loaded: run the pipeline again`,
     );
     expect(await query(db, `SELECT status, count(*)::INTEGER AS n FROM snapengage_data._pipeline_loads GROUP BY status ORDER BY status`)).toEqual([
       { status: 'failed', n: 1 },

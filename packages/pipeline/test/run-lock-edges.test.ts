@@ -3,7 +3,7 @@
 // the same file, and a dead holder's PID that now belongs to another process. Runs are held mid-extraction by a gate
 // in front of the real fetch (every request still goes to the sandbox over loopback); nothing here is timed.
 import { spawn } from 'node:child_process';
-import { existsSync, linkSync, mkdirSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { existsSync, linkSync, mkdirSync, rmSync, symlinkSync, utimesSync, writeFileSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -205,6 +205,23 @@ describe('the run lock and the commit check at their edges', () => {
     } finally {
       await stranger.release();
     }
+    expect(existsSync(`${db}.staging`)).toBe(false);
+    expect(await loads(db)).toEqual([{ status: 'loaded', n: 2 }]);
+  }, 60_000);
+
+  it('a lock from another machine is held while its holder touches it, and taken over once it has not for minutes', async () => {
+    const db = join(tmp.dir, 'other-host.duckdb');
+    await runPipeline(config(db), { env: box.env });
+    mkdirSync(`${db}.staging`);
+    const lockPath = `${db}.staging/run.lock`;
+    writeFileSync(lockPath, `${JSON.stringify({ pid: 4242, host: 'another-machine', startedAt: '2026-01-01T00:00:00.000Z', token: 'x' })}\n`);
+    const refused = await runPipeline(config(db), { env: box.env }).then(() => undefined, (e: unknown) => e);
+    expect((refused as Error).message).toBe(
+      `opening the destination: DuckDB file ${db} is being loaded by another pipeline run (PID 4242 on another-machine, started 2026-01-01T00:00:00.000Z): wait for that run to finish, then retry (a lock from another machine untouched for 3 minutes is taken over); if it is gone, delete ${lockPath}`,
+    );
+    const tenMinutesAgo = new Date(Date.now() - 600_000);
+    utimesSync(lockPath, tenMinutesAgo, tenMinutesAgo);
+    await runPipeline(config(db), { env: box.env });
     expect(existsSync(`${db}.staging`)).toBe(false);
     expect(await loads(db)).toEqual([{ status: 'loaded', n: 2 }]);
   }, 60_000);

@@ -37,4 +37,38 @@ describe('two pipeline runs of one process on one file', () => {
       await ds.close();
     }
   });
+
+  it('two runs into :memory: at once each keep their own staging and both load everything', async () => {
+    const big = await sandbox({ cases: 900, widgets: 1, days: 3 });
+    const config = { resources: { logs: true }, rateLimit: { requestsPerSecond: 0 }, destination: { type: 'duckdb' as const, path: ':memory:' } };
+    // The first run is held after four pages (a batch of rows staged), while the second runs from start to end.
+    let requests = 0;
+    let release!: () => void;
+    const gate = new Promise<void>((resolve) => (release = resolve));
+    let reached!: () => void;
+    const held = new Promise<void>((resolve) => (reached = resolve));
+    const first = runPipeline({ ...config, concurrency: 1 }, {
+      env: big.env,
+      fetch: async (request) => {
+        if (++requests === 5) {
+          reached();
+          await gate;
+        }
+        return globalThis.fetch(request);
+      },
+    });
+    first.catch(() => undefined);
+    await held;
+    try {
+      const second = await runPipeline(config, { env: big.env });
+      release();
+      // Sharing one staging directory, the second run's start and end deleted the first one's staged rows.
+      expect((await first).rowCounts.logs).toBe(900);
+      expect(second.rowCounts.logs).toBe(900);
+    } finally {
+      release();
+      await first.catch(() => undefined);
+      await big.close();
+    }
+  });
 });

@@ -3,6 +3,7 @@
 // only while it reads its state at the start and while it commits: in between (extraction) the file is closed, so
 // other programs can query the dataset. The run lock (run-lock.ts) keeps other runs out the whole time, and the
 // commit first checks that nobody changed the dataset in between.
+import { randomUUID } from 'node:crypto';
 import { mkdir, rm, rmdir, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { dirname, resolve } from 'node:path';
@@ -122,7 +123,7 @@ export class DuckDBDestination {
     if (!opts.dataset) throw toDestinationError(new Error('dataset name is empty'), 'opening the destination', opts.path);
     const inMemory = opts.path === ':memory:';
     const path = inMemory ? opts.path : resolve(opts.path);
-    let stagingRoot = opts.stagingDir ? resolve(opts.stagingDir) : `${tmpdir()}/snapengage-staging-${process.pid}`;
+    let stagingRoot = opts.stagingDir ? resolve(opts.stagingDir) : `${tmpdir()}/snapengage-staging-${process.pid}-${randomUUID().slice(0, 8)}`;
     let exists = false;
     if (!inMemory) {
       try {
@@ -268,7 +269,7 @@ export class DuckDBDestination {
       if (now !== expected) {
         this.closeFile();
         throw new DestinationError(
-          `committing: dataset ${this.dataset} in ${this.path} was changed by another program while this run was extracting (its tables, columns or incremental state); nothing of this run was loaded`,
+          `committing: dataset ${this.dataset} in ${this.path} was changed by another program while this run was extracting (its tables, columns, incremental state or loads); nothing of this run was loaded`,
           'changed', 'run the pipeline again', this.path,
         );
       }

@@ -7,19 +7,28 @@
 // did not change since the run read it (DuckDBDestination.reconnect) still keeps the second from loading over the first.
 import { randomUUID } from 'node:crypto';
 import { readFileSync } from 'node:fs';
-import { link, mkdir, readFile, readdir, rm, rmdir, unlink, writeFile } from 'node:fs/promises';
+import { link, mkdir, readFile, readdir, rm, rmdir, stat, unlink, utimes, writeFile } from 'node:fs/promises';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { DestinationError, toDestinationError } from './errors.js';
 import { fileKey } from './open-files.js';
 
 export const RUN_LOCK_FILE = 'run.lock';
+/** The holder touches its lock this often, so that a holder on another machine can be seen to be gone. */
+const HEARTBEAT_MS = 15_000;
+/**
+ * A lock from another host untouched for this long is a dead run's (a container killed, with a new hostname at its
+ * next start). Minutes, not seconds: a holder's event loop may be busy, and two hosts' clocks may differ a little.
+ */
+const OTHER_HOST_STALE_MS = 180_000;
 
 export interface RunLockHolder {
   pid: number;
   host: string;
   startedAt: string;
   token: string;
+  /** When the lock file was last touched (its mtime; not stored in it). */
+  touchedAtMs?: number;
 }
 
 export interface RunLock {
@@ -108,7 +117,11 @@ async function readHolder(lockPath: string): Promise<RunLockHolder | undefined> 
   try {
     const parsed = JSON.parse(text) as Partial<RunLockHolder>;
     if (typeof parsed.pid === 'number' && typeof parsed.host === 'string') {
-      return { pid: parsed.pid, host: parsed.host, startedAt: String(parsed.startedAt ?? ''), token: String(parsed.token ?? '') };
+      const touchedAtMs = await stat(lockPath).then((s) => s.mtimeMs, () => undefined);
+      return {
+        pid: parsed.pid, host: parsed.host, startedAt: String(parsed.startedAt ?? ''), token: String(parsed.token ?? ''),
+        ...(touchedAtMs !== undefined ? { touchedAtMs } : {}),
+      };
     }
   } catch {
     // not ours or half written: see below
@@ -119,7 +132,8 @@ async function readHolder(lockPath: string): Promise<RunLockHolder | undefined> 
 
 function isAlive(holder: RunLockHolder): boolean {
   if (holder.pid === 0) return true; // unreadable: do not take it over
-  if (holder.host !== hostname()) return true; // cannot check another machine's processes
+  // Another machine's processes cannot be checked: its holder touches the lock while it runs (see HEARTBEAT_MS).
+  if (holder.host !== hostname()) return holder.touchedAtMs === undefined || Date.now() - holder.touchedAtMs < OTHER_HOST_STALE_MS;
   // This process's own PID: the 'run' claim of open-files.ts refuses a second run first, so this is a leftover.
   if (holder.pid === process.pid) return false;
   try {
@@ -163,7 +177,11 @@ function lockedBy(holder: RunLockHolder, dbPath: string, lockPath: string): Dest
   const since = holder.startedAt ? `, started ${holder.startedAt}` : '';
   return new DestinationError(
     `opening the destination: DuckDB file ${dbPath} is being loaded by another pipeline run (${where}${since})`,
-    'locked', `wait for that run to finish, then retry; if it is gone, delete ${lockPath}`, dbPath,
+    'locked',
+    holder.host === hostname()
+      ? `wait for that run to finish, then retry; if it is gone, delete ${lockPath}`
+      : `wait for that run to finish, then retry (a lock from another machine untouched for ${OTHER_HOST_STALE_MS / 60_000} minutes is taken over); if it is gone, delete ${lockPath}`,
+    dbPath,
   );
 }
 
@@ -175,12 +193,18 @@ function runLock(stagingRoot: string, lockPath: string, holder: RunLockHolder): 
     }
   };
   let released = false;
+  const heartbeat = setInterval(() => {
+    const now = new Date();
+    utimes(lockPath, now, now).catch(() => undefined);
+  }, HEARTBEAT_MS);
+  heartbeat.unref(); // never what keeps the process alive
   return {
     holder,
     clearStaging,
     async release() {
       if (released) return;
       released = true;
+      clearInterval(heartbeat);
       await clearStaging().catch(() => undefined);
       // Only our own lock: after a takeover race (see the top) the file may be another run's.
       if ((await readHolder(lockPath))?.token === holder.token) await unlink(lockPath).catch(() => undefined);
