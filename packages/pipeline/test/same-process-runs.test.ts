@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Sandbox } from 'snapengage-sandbox';
 import { openDataset } from '../src/dataset.js';
+import type { PipelineConfig } from '../src/config.js';
 import { runPipeline } from '../src/run.js';
 import { sandbox, tempDir } from './helpers.js';
 
@@ -40,7 +41,7 @@ describe('two pipeline runs of one process on one file', () => {
 
   it('two runs into :memory: at once each keep their own staging and both load everything', async () => {
     const big = await sandbox({ cases: 900, widgets: 1, days: 3 });
-    const config = { resources: { logs: true }, rateLimit: { requestsPerSecond: 0 }, destination: { type: 'duckdb' as const, path: ':memory:' } };
+    const config: PipelineConfig = { resources: { logs: true }, rateLimit: { requestsPerSecond: 0 }, destination: { type: 'duckdb', path: ':memory:' } };
     // The first run is held after four pages (a batch of rows staged), while the second runs from start to end.
     let requests = 0;
     let release!: () => void;
