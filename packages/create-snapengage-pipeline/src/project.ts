@@ -3,6 +3,7 @@
 import { cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { defaultStartText, envVarsFor, withParents, type ResourceChoice } from './catalog.js';
 import { dependencySpecs } from './dependencies.js';
 import { renderDotEnv, type EnvVarContext } from './env-file.js';
@@ -52,6 +53,14 @@ export function startDateEnvsSetInConfig(names: readonly string[], catalog: read
   );
 }
 
+/** This scaffolder's command line entry, for a project made from local tarballs to run `--add` with. */
+const OWN_BIN = fileURLToPath(new URL('../bin/create-snapengage-pipeline.js', import.meta.url));
+
+/** A path as one POSIX shell word (quoted only when it needs to be). */
+function shellWord(path: string): string {
+  return /^[\w@%+=:,./-]+$/.test(path) ? path : `'${path.replaceAll("'", "'\\''")}'`;
+}
+
 /** Every file of the project, path → content, without touching the disk. */
 export function renderProjectFiles(
   plan: ProjectPlan,
@@ -68,6 +77,8 @@ export function renderProjectFiles(
     // The README's examples name a table the project really loads, and a resource it can still add.
     firstTable: chosen[0]?.name ?? null,
     addExample: catalog.find((c) => !names.includes(c.name))?.name ?? null,
+    // A project made from local tarballs (--packages) has no published scaffolder to `npm create`: name this one.
+    addCommand: plan.packagesDir ? `node ${shellWord(OWN_BIN)} . --add` : 'npm create snapengage-pipeline@latest . -- --add',
     destination: { path: DEFAULT_DUCKDB_PATH, dataset: DEFAULT_DATASET },
     catalog,
     envVars: envVarContexts(names, catalog).filter((v) => !inConfig.includes(v.name)),

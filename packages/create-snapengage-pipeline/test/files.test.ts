@@ -10,6 +10,7 @@ import { checkPackageName, resolveTarget } from '../src/target.js';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 
 const catalog = loadCatalog();
 const plan = (resources: string[], name = 'my-pipe') => ({
@@ -149,5 +150,18 @@ describe('names, paths and tarballs', () => {
     });
     expect(specs.devDependencies['snapengage-sandbox']).toBe(`file:${join(dir, 'snapengage-sandbox-0.2.0.tgz')}`);
     expect(() => dependencySpecs(join(dir, 'none'), '0.1.0')).toThrow(/npm run pack:local/);
+  });
+
+  it('a project made from local tarballs names this scaffolder for --add; a published one npm create', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'packs-'));
+    for (const f of ['snapengage-pipeline-0.1.0.tgz', 'snapengage-client-0.1.0.tgz', 'snapengage-sandbox-0.1.0.tgz']) writeFileSync(join(dir, f), '');
+    const bin = fileURLToPath(new URL('../bin/create-snapengage-pipeline.js', import.meta.url));
+    const local = renderProjectFiles({ ...plan(['logs']), packagesDir: dir }, catalog);
+    // Before, it said `npm create snapengage-pipeline@latest`, which fetches a scaffolder npm may not have.
+    expect(local.get('README.md')).toContain(`\nnode ${bin} . --add chat_availability\n`);
+    expect(local.get('AGENTS.md')).toContain(`Run \`node ${bin} . --add <name>\``);
+    const published = renderProjectFiles(plan(['logs']), catalog);
+    expect(published.get('README.md')).toContain('\nnpm create snapengage-pipeline@latest . -- --add chat_availability\n');
+    expect(published.get('AGENTS.md')).toContain('Run `npm create snapengage-pipeline@latest . -- --add <name>`');
   });
 });
