@@ -135,6 +135,26 @@ describe('reading the dataset while a run extracts', () => {
     expect(await expectMatchesTruth(db, 'snapengage_data', await truth(box))).toEqual([]);
   }, 60_000);
 
+  it('a dataset of this process still open when the wait ends: the hint says to close() it, not to close another program', async () => {
+    const db = join(tmp.dir, 'same-process-give-up.duckdb');
+    await runPipeline(config(db), { env: box.env });
+    const first = gatedRun(db, { env: { ...box.env, SNAPENGAGE_DUCKDB_LOCK_WAIT: '1' } });
+    await first.extracting;
+    const ds = await openDataset({ path: db, dataset: 'snapengage_data' });
+    let error: unknown;
+    try {
+      first.release();
+      error = await first.run.then(() => undefined, (e: unknown) => e);
+    } finally {
+      await ds.close();
+    }
+    expect((error as DestinationError).code).toBe('locked');
+    expect((error as Error).message).toBe(
+      `committing: DuckDB file ${db} is open in this process through openDataset(), still after 1 s; nothing of this run was loaded: close() that dataset before the run commits (or raise SNAPENGAGE_DUCKDB_LOCK_WAIT, seconds), then retry`,
+    );
+    expect(await query(db, `SELECT count(*)::INTEGER AS n FROM snapengage_data._pipeline_loads WHERE status = 'loaded'`)).toEqual([{ n: 1 }]);
+  }, 60_000);
+
   it('gives up after SNAPENGAGE_DUCKDB_LOCK_WAIT seconds with one line, and nothing of the run is loaded', async () => {
     const db = join(tmp.dir, 'give-up.duckdb');
     await runPipeline(config(db), { env: box.env });
@@ -151,7 +171,8 @@ describe('reading the dataset while a run extracts', () => {
     }
     expect((error as DestinationError).code).toBe('locked');
     expect((error as Error).message).toBe(
-      `opening the destination: DuckDB file ${db} is locked by another process (PID ${holder.pid}), still after 1 s: close the program that has it open (the DuckDB CLI, a notebook, a dashboard) or raise SNAPENGAGE_DUCKDB_LOCK_WAIT (seconds), then retry`,
+      // At the commit: it says so, and that what the run extracted was not loaded.
+      `committing: DuckDB file ${db} is locked by another process (PID ${holder.pid}), still after 1 s; nothing of this run was loaded: close the program that has it open (the DuckDB CLI, a notebook, a dashboard) or raise SNAPENGAGE_DUCKDB_LOCK_WAIT (seconds), then retry`,
     );
     expect(await query(db, 'SELECT CAST(state AS VARCHAR) AS s, load_id FROM snapengage_data._pipeline_state')).toEqual(stateBefore);
     expect(await query(db, `SELECT count(*)::INTEGER AS n FROM snapengage_data._pipeline_loads WHERE status = 'loaded'`)).toEqual([{ n: 1 }]);

@@ -182,9 +182,10 @@ export class DuckDBDestination {
 
   /**
    * Opens the file, waiting up to `lockWaitMs` (or `waitMs`) while another process (or this one's dataset) has it.
-   * Cancelled (the run's signal) while it waits: an AbortedError, not the lock's.
+   * Cancelled (the run's signal) while it waits: an AbortedError, not the lock's. `forCommit`: a refusal says it came
+   * at the commit and that nothing of the run was loaded (what it extracted is lost), not 'opening the destination'.
    */
-  private async openFile(waitMs = this.opts.lockWaitMs ?? 0): Promise<void> {
+  private async openFile(waitMs = this.opts.lockWaitMs ?? 0, forCommit = false): Promise<void> {
     const deadline = Date.now() + waitMs;
     let told = false;
     // Bounded by the deadline; each round sleeps 250 ms.
@@ -204,13 +205,16 @@ export class DuckDBDestination {
         if (mapped.code !== 'locked') throw mapped;
         if (this.opts.signal?.aborted) throw new AbortedError('Run cancelled', { cause: mapped });
         if (Date.now() >= deadline) {
-          if (!told) throw mapped;
-          const what = mapped.message.slice(0, mapped.message.length - mapped.hint.length - 2);
-          throw new DestinationError(
-            `${what}, still after ${Math.round(waitMs / 1000)} s`, 'locked',
-            'close the program that has it open (the DuckDB CLI, a notebook, a dashboard) or raise SNAPENGAGE_DUCKDB_LOCK_WAIT (seconds), then retry',
-            this.path, { cause: error },
-          );
+          if (!told && !forCommit) throw mapped;
+          // A dataset of this process (open-files.ts) rather than another program: the fix is its close().
+          const here = error instanceof DestinationError;
+          let what = mapped.message.slice(0, mapped.message.length - mapped.hint.length - 2);
+          if (told) what += `, still after ${Math.round(waitMs / 1000)} s`;
+          if (forCommit) what = `${what.replace(/^opening the destination: /, 'committing: ')}; nothing of this run was loaded`;
+          const hint = here
+            ? forCommit ? 'close() that dataset before the run commits (or raise SNAPENGAGE_DUCKDB_LOCK_WAIT, seconds), then retry' : mapped.hint
+            : 'close the program that has it open (the DuckDB CLI, a notebook, a dashboard) or raise SNAPENGAGE_DUCKDB_LOCK_WAIT (seconds), then retry';
+          throw new DestinationError(what, 'locked', hint, this.path, { cause: error });
         }
         if (!told) {
           told = true;
@@ -223,8 +227,8 @@ export class DuckDBDestination {
     }
   }
 
-  private async connect(): Promise<void> {
-    await this.openFile();
+  private async connect(forCommit = false): Promise<void> {
+    await this.openFile(undefined, forCommit);
     const conn = this.connection();
     const first = !this.connectedBefore;
     this.connectedBefore = true;
@@ -265,8 +269,8 @@ export class DuckDBDestination {
       }
       // A file read at the start needs no setup again: if the fingerprint matches, its system tables, table
       // definitions and names are the ones in memory (measured: 30 → 15 ms of a rerun's fixed cost).
-      if (hadFile) await this.openFile();
-      else await this.connect();
+      if (hadFile) await this.openFile(undefined, true);
+      else await this.connect(true);
       const now = await datasetFingerprint(this.connection(), this.dataset, this.pipelineName);
       const expected = hadFile ? this.snapshot : await datasetFingerprint(this.connection(), this.dataset, this.pipelineName, { empty: true });
       if (now !== expected) {
