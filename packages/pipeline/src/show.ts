@@ -3,10 +3,11 @@
 // value loaded (cursor.ts).
 import { existsSync } from 'node:fs';
 import { hostname } from 'node:os';
+import { join } from 'node:path';
 import { describeWindow } from './cursor.js';
 import { openDataset } from './dataset.js';
 import { ConfigError, describeDestinationError } from './errors.js';
-import { activeRun, defaultStagingRoot } from './destination/run-lock.js';
+import { activeRun, defaultStagingRoot, RUN_LOCK_FILE } from './destination/run-lock.js';
 import { quoteIdent } from './normalize/naming.js';
 
 export interface ShowOptions {
@@ -35,8 +36,11 @@ export async function showDataset(options: ShowOptions): Promise<string> {
     const states = await dataset.state();
     const out: string[] = [`Dataset ${options.dataset} in ${options.path}`];
     // A run keeps the file closed while it extracts (so this can read it): say that its rows are still to come.
-    const running = await activeRun(defaultStagingRoot(options.path));
-    if (running) {
+    const stagingRoot = defaultStagingRoot(options.path);
+    const running = await activeRun(stagingRoot, options.path);
+    if (running?.pid === 0) {
+      out.push(`A run lock ${join(stagingRoot, RUN_LOCK_FILE)} that cannot be read is there: a pipeline run may be loading into this file (if none is, delete the lock).`);
+    } else if (running) {
       const where = running.pid === process.pid ? 'in this process' : `PID ${running.pid}${running.host && running.host !== hostname() ? ` on ${running.host}` : ''}`;
       out.push(`A pipeline run (${where}, started ${running.startedAt}) is loading into this file; its rows show here once it commits.`);
     }

@@ -10,6 +10,7 @@ import type { Sandbox } from 'snapengage-sandbox';
 import { DuckDBInstance } from '@duckdb/node-api';
 import type { DestinationError } from '../src/destination/index.js';
 import { openDataset } from '../src/dataset.js';
+import { showDataset } from '../src/show.js';
 import { runPipeline, type RunOptions } from '../src/run.js';
 import type { PipelineConfig } from '../src/config.js';
 import { expectMatchesTruth, PACKAGE_DIR, query, runCli, sandbox, tempDir, truth } from './helpers.js';
@@ -94,6 +95,23 @@ describe('reading the dataset while a run extracts', () => {
     expect(existsSync(`${db}.staging`)).toBe(false);
     const loads = await query(db, `SELECT status, count(*)::INTEGER AS n FROM snapengage_data._pipeline_loads GROUP BY status`);
     expect(loads).toEqual([{ status: 'loaded', n: 2 }]); // the refused run recorded nothing
+  }, 60_000);
+
+  it('show called in the process whose run is extracting says so', async () => {
+    const db = join(tmp.dir, 'show-here.duckdb');
+    await runPipeline(config(db), { env: box.env });
+    const first = gatedRun(db);
+    await first.extracting;
+    let shown: string;
+    try {
+      shown = await showDataset({ path: db, dataset: 'snapengage_data' });
+    } finally {
+      first.release();
+      await first.run;
+    }
+    expect(shown.split('\n')[1]).toMatch(/^A pipeline run \(in this process, started \S+Z\) is loading into this file; its rows show here once it commits\.$/);
+    // Once it has finished, nothing is said.
+    expect((await showDataset({ path: db, dataset: 'snapengage_data' })).split('\n')[1]).toBe('');
   }, 60_000);
 
   it('a program that has the file open at the commit is waited for, and the run then commits', async () => {

@@ -1,5 +1,6 @@
 // `show` after many loads (bounded by loads, not by resource lines), with failed loads, empty and child tables and
 // variant columns. `show` while a run extracts: read-while-loading.test.ts.
+import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DuckDBDestination, newLoadId } from '../src/destination/index.js';
@@ -17,6 +18,21 @@ describe('show', () => {
     const path = join(tmp.dir, 'never-loaded.duckdb');
     await expect(showDataset({ path, dataset: 'data' })).rejects.toThrow(
       `No DuckDB file at ${path}: load it first (\`npm start\` in a scaffolded project, else \`snapengage-pipeline run\`), or pass --duckdb <file>`,
+    );
+  });
+
+  it('a run lock that cannot be read is named as such, not as a run of PID 0', async () => {
+    const path = join(tmp.dir, 'unreadable-lock.duckdb');
+    const dest = await DuckDBDestination.open({ path, dataset: 'data', pipelineName: 'p' });
+    const w = dest.createResourceWriter({ loadId: newLoadId(), resource: thingsResource, writeDisposition: 'append', primaryKey: [], maxNestingDepth: 4 });
+    await w.write([{ id: 'a' }]);
+    await w.commit(null);
+    await dest.close();
+    mkdirSync(`${path}.staging`);
+    writeFileSync(`${path}.staging/run.lock`, 'not json');
+    const out = await showDataset({ path, dataset: 'data' });
+    expect(out.split('\n')[1]).toBe(
+      `A run lock ${path}.staging/run.lock that cannot be read is there: a pipeline run may be loading into this file (if none is, delete the lock).`,
     );
   });
 

@@ -61,3 +61,8 @@ export function holdFile(path: string, mode: HoldMode): () => void {
     if (entry.readers === 0 && entry.writers === 0 && entry.runs === 0 && held.get(key) === entry) held.delete(key);
   };
 }
+
+/** True while a pipeline run of this process holds its 'run' claim on `path` (for `show`). */
+export function runHeldHere(path: string): boolean {
+  return path !== ':memory:' && (held.get(fileKey(path))?.runs ?? 0) > 0;
+}

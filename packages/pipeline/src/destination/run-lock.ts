@@ -11,7 +11,7 @@ import { link, mkdir, readFile, readdir, rm, rmdir, stat, unlink, utimes, writeF
 import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { DestinationError, toDestinationError } from './errors.js';
-import { fileKey } from './open-files.js';
+import { fileKey, runHeldHere } from './open-files.js';
 
 export const RUN_LOCK_FILE = 'run.lock';
 /** The holder touches its lock this often, so that a holder on another machine can be seen to be gone. */
@@ -47,10 +47,16 @@ export function defaultStagingRoot(dbPath: string): string {
   return `${fileKey(dbPath)}.staging`;
 }
 
-/** The run holding the lock of a staging directory, if any is alive (for `show`). */
-export async function activeRun(stagingRoot: string): Promise<RunLockHolder | undefined> {
+/**
+ * The run holding the lock of a staging directory, if any is alive (for `show`); pid 0 when the lock cannot be read.
+ * A lock of this process's PID is a leftover to acquireRunLock, but a run of this process while it holds its claim
+ * on `dbPath`.
+ */
+export async function activeRun(stagingRoot: string, dbPath?: string): Promise<RunLockHolder | undefined> {
   const holder = await readHolder(join(stagingRoot, RUN_LOCK_FILE));
-  return holder && isAlive(holder) ? holder : undefined;
+  if (holder === undefined) return undefined;
+  if (holder.pid === process.pid && holder.host === hostname()) return dbPath !== undefined && runHeldHere(dbPath) ? holder : undefined;
+  return isAlive(holder) ? holder : undefined;
 }
 
 /** Takes the run lock of `stagingRoot` (creating the directory) or throws a 'locked' DestinationError naming the holder. */
