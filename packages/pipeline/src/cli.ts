@@ -87,12 +87,13 @@ async function runCommand(flags: Flags): Promise<number> {
   const only = flags.resources !== undefined ? checkResourceNames(flags.resources.split(',').map((s) => s.trim()).filter(Boolean)) : undefined;
   if (only?.length === 0) throw new UsageError('--resources needs at least one resource name');
   const env = loadEnv();
+  const noConfig = flags.config === undefined && !existsSync(resolve(DEFAULT_CONFIG_FILE));
   const config: PipelineConfig =
-    flags.config === undefined && !existsSync(resolve(DEFAULT_CONFIG_FILE)) && only
+    noConfig && only
       ? { resources: Object.fromEntries(only.map((n) => [n, true])) }
       : (await loadPipelineConfig(flags.config, env)).config;
 
-  const note = rateLimitNote(config, env, only);
+  const note = rateLimitNote(config, env, only, noConfig ? null : flags.config ?? DEFAULT_CONFIG_FILE);
   if (note) process.stderr.write(`snapengage-pipeline: note: ${note}\n`);
 
   const display = createProgressDisplay(process.stderr);
@@ -127,9 +128,9 @@ async function runCommand(flags: Flags): Promise<number> {
 }
 
 /** The local-server rate-limit note, when the plan can be made (otherwise the run reports why, in one line). */
-function rateLimitNote(config: PipelineConfig, env: ReturnType<typeof loadEnv>, only: ReturnType<typeof checkResourceNames> | undefined): string | undefined {
+function rateLimitNote(config: PipelineConfig, env: ReturnType<typeof loadEnv>, only: ReturnType<typeof checkResourceNames> | undefined, configFile: string | null): string | undefined {
   try {
-    return localRateLimitNote(config, planPipeline(config, env, only));
+    return localRateLimitNote(config, planPipeline(config, env, only), configFile);
   } catch {
     return undefined;
   }

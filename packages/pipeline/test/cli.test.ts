@@ -206,7 +206,13 @@ describe('snapengage-pipeline CLI', () => {
       expect(run.code, run.stderr).toBe(0);
       const notes = oneLine(run.stderr).filter((line) => !line.startsWith('[progress'));
       expect(notes).toEqual([
-        `snapengage-pipeline: note: chat_poll makes one request per record of logs, at most 10 requests/s (the default rateLimit, polite to the real API) also against the local server ${small.url}; to go faster there, set rateLimit: { requestsPerSecond: 0 } in the pipeline config`,
+        `snapengage-pipeline: note: chat_poll makes one request per record of logs, at most 10 requests/s (the default rateLimit, polite to the real API) also against the local server ${small.url}; to go faster there, set rateLimit: { requestsPerSecond: 0 } in the pipeline config (poll.mjs)`,
+      ]);
+      // --resources without any config: the note says which file to write, since there is no config to edit.
+      const bare = await runCli(['run', '--resources', 'chat_poll', '--duckdb', join(tmp.dir, 'poll-bare.duckdb')], { env: small.env, cwd: tmp.dir });
+      expect(bare.code, bare.stderr).toBe(0);
+      expect(oneLine(bare.stderr).filter((line) => line.includes('note:'))).toEqual([
+        expect.stringMatching(/; to go faster there, write a pipeline config src\/pipeline\.ts \(read by default\): export default \{ resources: \{ chat_poll: true \}, rateLimit: \{ requestsPerSecond: 0 \} \}$/),
       ]);
       const fast = await runCli(['run', '--config', 'poll-fast.mjs', '--duckdb', join(tmp.dir, 'poll-fast.duckdb')], { env: small.env, cwd: tmp.dir });
       expect(fast.code, fast.stderr).toBe(0);
