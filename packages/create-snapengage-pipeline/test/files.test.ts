@@ -35,7 +35,7 @@ describe('rendered project files', () => {
     const envNames = Object.keys(parseEnv(files.get('.env.example')!)).sort();
     expect(envNames).toEqual(['SNAPENGAGE_EMAIL', 'SNAPENGAGE_PROVISIONING_KEY', 'SNAPENGAGE_WIDGET_ID']);
     expect(files.get('.env.example')).toContain('Request a Provisioning API key from support@snapengage.com');
-    expect(files.get('.gitignore')!.split('\n')).toEqual(expect.arrayContaining(['.env', '*.duckdb', '*.duckdb.staging/', 'node_modules']));
+    expect(files.get('.gitignore')!.split('\n')).toEqual(expect.arrayContaining(['.env', '.env.sandbox', '*.duckdb', '*.duckdb.staging/', 'node_modules']));
     expect(files.get('AGENTS.md')).toMatch(/Never read, print or edit `\.env`/);
   });
 
@@ -62,11 +62,15 @@ describe('rendered project files', () => {
   it('README shows how to try the project against the local sandbox, with the package manager it was made for', () => {
     const readme = renderProjectFiles(plan(['widgets']), catalog).get('README.md')!;
     expect(readme).toContain('## Try it without an account');
-    expect(readme).toContain('npx snapengage-sandbox --cases 300 > .env &');
+    // Into a file of its own, sourced in a subshell, loading into a file of its own: written to .env, it replaced
+    // credentials entered while scaffolding, and its rows went into the real snapengage.duckdb.
+    expect(readme).toContain('npx snapengage-sandbox --cases 300 > .env.sandbox &');
+    expect(readme).toContain('(set -a; . ./.env.sandbox; npx snapengage-pipeline run --config src/pipeline.ts --duckdb sandbox.duckdb)');
+    expect(readme).not.toMatch(/> \.env\b(?!\.)/);
     // No per-record resource: nothing about the rate limit.
     expect(readme).not.toContain('requestsPerSecond');
     const pnpm = renderProjectFiles({ ...plan(['widgets']), packageManager: 'pnpm' as never }, catalog).get('README.md')!;
-    expect(pnpm).toContain('pnpm exec snapengage-sandbox --cases 300 > .env &');
+    expect(pnpm).toContain('pnpm exec snapengage-sandbox --cases 300 > .env.sandbox &');
     // chat_poll makes one request per case at the default 10/s, also against the sandbox: the README says so and how to lift it.
     const poll = renderProjectFiles(plan(['chat_poll']), catalog).get('README.md')!;
     expect(poll).toContain('`chat_poll` makes one request per `logs` record.');
