@@ -225,4 +225,27 @@ describe('the run lock and the commit check at their edges', () => {
     expect(existsSync(`${db}.staging`)).toBe(false);
     expect(await loads(db)).toEqual([{ status: 'loaded', n: 2 }]);
   }, 60_000);
+
+  it('a run whose lock was removed (an older loader clears the staging directory) or taken over meanwhile loads nothing', async () => {
+    const db = join(tmp.dir, 'lock-lost.duckdb');
+    await runPipeline(config(db), { env: box.env });
+    const lockPath = `${db}.staging/run.lock`;
+    const expected = `committing: the run lock ${lockPath} was removed or taken by another run while this run was extracting; nothing of this run was loaded: run the pipeline again, one run at a time (and the same snapengage-pipeline version for every run on this file)`;
+    for (const meddle of [
+      () => rmSync(`${db}.staging`, { recursive: true, force: true }), // what a loader before the run lock did on opening
+      () => writeFileSync(lockPath, `${JSON.stringify({ pid: process.pid, host: hostname(), startedAt: new Date().toISOString(), token: 'another run' })}\n`),
+    ]) {
+      const first = gatedRun(config(db));
+      await first.extracting;
+      meddle();
+      first.release();
+      const error = await first.run.then(() => undefined, (e: unknown) => e);
+      expect((error as DestinationError).code).toBe('changed');
+      expect((error as Error).message).toBe(expected);
+      rmSync(`${db}.staging`, { recursive: true, force: true }); // the other run's lock of the second case
+    }
+    expect(await loads(db)).toEqual([{ status: 'failed', n: 2 }, { status: 'loaded', n: 1 }]);
+    await runPipeline(config(db), { env: box.env });
+    expect(await expectMatchesTruth(db, 'snapengage_data', await truth(box))).toEqual([]);
+  }, 60_000);
 });

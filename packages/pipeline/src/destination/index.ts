@@ -6,7 +6,7 @@
 import { randomUUID } from 'node:crypto';
 import { mkdir, rm, rmdir, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { dirname, resolve } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
 import { DuckDBInstance, type DuckDBConnection } from '../duckdb.js';
 import { AbortedError } from '../errors.js';
 import { quoteIdent, rootTableName } from '../normalize/naming.js';
@@ -14,7 +14,7 @@ import type { TableDef } from '../normalize/schema.js';
 import { DestinationError, toDestinationError } from './errors.js';
 import { Mutex } from './mutex.js';
 import { holdFile } from './open-files.js';
-import { acquireRunLock, defaultStagingRoot, type RunLock } from './run-lock.js';
+import { RUN_LOCK_FILE, acquireRunLock, defaultStagingRoot, type RunLock } from './run-lock.js';
 import { DuckDBResourceWriter, type ResourceWriter, type ResourceWriterOptions, type WriterContext } from './resource-writer.js';
 import {
   datasetFingerprint, forgetDroppedTables, readExistingTableNames, readTableDefs, sqlTimestamp, systemTablesDdl, type DroppedTables,
@@ -260,6 +260,15 @@ export class DuckDBDestination {
     if (this.session) return;
     await this.mutex.run(async () => {
       const hadFile = this.connectedBefore;
+      // Another run may have taken the lock over (two runs replacing a dead holder at once), or something cleared the
+      // staging directory under this run (an older snapengage-pipeline removes it whole when it opens the file): then
+      // neither the staged rows nor "no other run meanwhile" can be trusted.
+      if (this.runLock && !(await this.runLock.stillHeld())) {
+        throw new DestinationError(
+          `committing: the run lock ${join(this.stagingRoot, RUN_LOCK_FILE)} was removed or taken by another run while this run was extracting; nothing of this run was loaded`,
+          'changed', 'run the pipeline again, one run at a time (and the same snapengage-pipeline version for every run on this file)', this.path,
+        );
+      }
       if (hadFile && !(await stat(this.path).then(() => true, () => false))) {
         // Creating it again would leave a file of system tables where the user removed the database.
         throw new DestinationError(

@@ -3,8 +3,9 @@
 // read the dataset while a run extracts. This lock keeps a second run from staging into the same directory and
 // loading the same windows twice. It is a file in the staging directory, created atomically (link) with the
 // holder's PID, host and start; a holder that died (SIGKILL, power loss) is recognised by its PID and replaced.
-// Two runs replacing the same dead holder at the same instant could both go on; the commit's check that the dataset
-// did not change since the run read it (DuckDBDestination.reconnect) still keeps the second from loading over the first.
+// Two runs replacing the same dead holder at the same instant could both go on; at its commit a run checks that the
+// lock is still its own and that the dataset did not change since it read it (DuckDBDestination.reconnect), so the
+// one whose lock was replaced loads nothing.
 import { randomUUID } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { link, mkdir, readFile, readdir, rm, rmdir, stat, unlink, utimes, writeFile } from 'node:fs/promises';
@@ -37,6 +38,8 @@ export interface RunLock {
   clearStaging(): Promise<void>;
   /** Removes the staging directory's other entries, then the lock, then the directory if nothing else appeared. */
   release(): Promise<void>;
+  /** Whether the lock file is still this run's (not removed, not taken over by another run meanwhile). */
+  stillHeld(): Promise<boolean>;
 }
 
 /**
@@ -207,6 +210,7 @@ function runLock(stagingRoot: string, lockPath: string, holder: RunLockHolder): 
   return {
     holder,
     clearStaging,
+    stillHeld: async () => (await readHolder(lockPath))?.token === holder.token,
     async release() {
       if (released) return;
       released = true;
