@@ -7,6 +7,7 @@ import { join } from 'node:path';
 import { describeWindow } from './cursor.js';
 import { openDataset } from './dataset.js';
 import { ConfigError, describeDestinationError } from './errors.js';
+import { DestinationError } from './destination/errors.js';
 import { activeRun, defaultStagingRoot, RUN_LOCK_FILE } from './destination/run-lock.js';
 import { quoteIdent } from './normalize/naming.js';
 
@@ -17,15 +18,26 @@ export interface ShowOptions {
   loads?: number | undefined;
 }
 
+const SHOW_LOCK_RETRIES = 40;
+
 export async function showDataset(options: ShowOptions): Promise<string> {
   if (!existsSync(options.path)) {
     throw new ConfigError(`No DuckDB file at ${options.path}: load it first (\`npm start\` in a scaffolded project, else \`snapengage-pipeline run\`), or pass --duckdb <file>`);
   }
   let dataset: Awaited<ReturnType<typeof openDataset>>;
-  try {
-    dataset = await openDataset({ path: options.path, dataset: options.dataset });
-  } catch (error) {
-    throw describeDestinationError(error, options.path);
+  // A pipeline run has the file open only to read its state and to commit, for seconds: while one holds the run lock,
+  // a locked file is waited for (bounded: 40 × 250 ms) instead of refused.
+  for (let attempt = 0; ; attempt++) {
+    try {
+      dataset = await openDataset({ path: options.path, dataset: options.dataset });
+      break;
+    } catch (error) {
+      const locked = error instanceof DestinationError && error.code === 'locked';
+      if (!locked || attempt >= SHOW_LOCK_RETRIES || !(await activeRun(defaultStagingRoot(options.path), options.path))) {
+        throw describeDestinationError(error, options.path);
+      }
+      await new Promise((resolve) => setTimeout(resolve, 250));
+    }
   }
   try {
     const tables = await dataset.tables();
