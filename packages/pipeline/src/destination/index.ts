@@ -93,13 +93,13 @@ export class DuckDBDestination {
     private readonly runLock: RunLock | undefined,
     private readonly releaseRun: () => void,
   ) {
-    const connection = () => this.connection();
+    // Getters, not copies: the connection and the table definitions are replaced when the file is opened again.
     const self = this;
     this.writerContext = {
       get conn() {
-        return connection();
+        return self.connection();
       },
-      open: () => this.reconnect(),
+      open: () => self.reconnect(),
       mutex: this.mutex,
       dataset,
       pipelineName,
