@@ -96,6 +96,34 @@ describe('merge of unchanged records', () => {
     });
   });
 
+  it('compares records last written by different loads; a child row of an older load than its record only makes it rewritten', async () => {
+    const first = await load(base);
+    const second = await load([{ id: 'a', items: [{ k: 'new' }] }, { id: 'c', count: 3 }]);
+    const latest = [{ ...base[0]!, items: [{ k: 'new' }] }, base[1]!, { id: 'c', count: 3 }, base[3]!, base[4]!, base[5]!];
+    // Rows are read from the oldest load that last wrote a matched record on (see unchanged.ts): here the first one.
+    const all = await load(latest);
+    expect(all.unchangedRecords).toBe(latest.length);
+    // Only records of the second load: rows of the first are skipped, and both are still found unchanged.
+    const recent = await load([latest[0]!, latest[2]!]);
+    expect(recent.unchangedRecords).toBe(2);
+    expect(await loadIdsByRecord()).toEqual({
+      a: [second.loadId], b: [first.loadId], c: [second.loadId], d: [first.loadId], e: [first.loadId], g: [first.loadId],
+    });
+    // A child row that says an older load than its record (no merge writes that) hides from the compare: the record
+    // counts as changed and is rewritten whole, never left short of a row.
+    const { DuckDBInstance } = await import('@duckdb/node-api');
+    const instance = await DuckDBInstance.create(dbPath);
+    const conn = await instance.connect();
+    await conn.run(`UPDATE ds.things__items SET _load_id = '0000000000.000000' WHERE k = 'new'`);
+    conn.closeSync();
+    instance.closeSync();
+    const rewritten = await load([latest[0]!]);
+    expect(rewritten.unchangedRecords).toBe(0);
+    expect(rewritten.rowCounts).toEqual({ things: 1, things__items: 1 });
+    expect(await query(`SELECT t.id, i.k FROM ds.things__items i JOIN ds.things t ON i._root_id = t._row_id WHERE t.id = 'a'`)).toEqual([{ id: 'a', k: 'new' }]);
+    expect((await loadIdsByRecord()).a).toEqual([rewritten.loadId]);
+  });
+
   it('compares the last occurrence of a key within the load', async () => {
     await load([{ id: 'a', count: 1 }]);
     const changed = await load([{ id: 'a', count: 1 }, { id: 'a', count: 2 }]);

@@ -4,7 +4,7 @@
 // is unchanged when its root row and all its descendant rows, in every table of the resource, hash to what is stored.
 // Unchanged records are neither deleted nor inserted; they keep the `_load_id` of the load that last changed them.
 import type { DuckDBConnection } from '../duckdb.js';
-import { quoteIdent } from '../normalize/naming.js';
+import { quoteIdent, quoteLiteral } from '../normalize/naming.js';
 import type { TableState } from '../normalize/normalizer.js';
 import { DUCKDB_TYPES } from '../normalize/types.js';
 import { rootKeyColumn, type StagedSelect } from './staged-sql.js';
@@ -29,7 +29,7 @@ const STORED_TABLES_PER_STATEMENT = 8;
  * the column's type so staged and stored values hash alike. The table's index is hashed too, so the sums of different
  * tables can be added up per record: a changed record that sums as unchanged is about 1 in 2^64.
  */
-function fingerprintSql(index: number, t: TableState, from: { stored: string } | { staged: string }): string {
+function fingerprintSql(index: number, t: TableState, from: { stored: string; since: string | null } | { staged: string }): string {
   const key = quoteIdent(rootKeyColumn(t));
   const values = [String(index), `q."_row_id"`];
   for (const c of t.def.columns) {
@@ -42,9 +42,16 @@ function fingerprintSql(index: number, t: TableState, from: { stored: string } |
   // columns (measured: 2-4× faster than a join that reads every column of every row). A source field named `rowid`
   // hides DuckDB's row number, so such a table takes the join.
   const rowNumber = !t.def.columns.some((c) => c.name.toLowerCase() === 'rowid');
+  // A record's rows all carry the load that last wrote it (a merge rewrites a changed record whole, and leaves an
+  // unchanged one alone), so rows of loads before the oldest matched root are not looked at: row groups are appended
+  // load after load, and DuckDB skips those whose `_load_id` range lies below a constant. A row that broke the rule
+  // would only make its record look changed and be rewritten.
+  const since = 'stored' in from && from.since !== null ? ` WHERE x."_load_id" >= ${quoteLiteral(from.since)}` : '';
   const rows = 'stored' in from && rowNumber
-    ? `${from.stored} q WHERE q.rowid IN (SELECT x.rowid FROM ${from.stored} x SEMI JOIN temp."_matched" m ON x.${key} = m._row_id)`
-    : `${'stored' in from ? from.stored : from.staged} q SEMI JOIN temp."_matched" m ON q.${key} = m._row_id`;
+    ? `${from.stored} q WHERE q.rowid IN (SELECT x.rowid FROM ${from.stored} x SEMI JOIN temp."_matched" m ON x.${key} = m._row_id${since})`
+    : 'stored' in from
+      ? `(SELECT * FROM ${from.stored} x${since}) q SEMI JOIN temp."_matched" m ON q.${key} = m._row_id`
+      : `${from.staged} q SEMI JOIN temp."_matched" m ON q.${key} = m._row_id`;
   return `SELECT q.${key} AS k, sum(hash(${values.join(', ')})::HUGEINT) AS h, count(*) AS n FROM ${rows} GROUP BY q.${key}`;
 }
 
@@ -63,7 +70,11 @@ export async function findUnchanged(conn: DuckDBConnection, rootTarget: string, 
     // The stored tables a few per statement: DuckDB scans them side by side (no JSON reader), but each branch holds its
     // own join and aggregate state at once, so a resource with many child tables in one statement ran out of memory
     // (30 tables at 192MB, whatever the rows).
-    const stored = tables.flatMap(({ table, target }, index) => (table.isNew ? [] : [fingerprintSql(index, table, { stored: target })]));
+    // The oldest load that last wrote a matched record (load ids are sortable text, see newLoadId).
+    const since = (await conn.runAndReadAll(`SELECT min(r."_load_id") AS since FROM ${rootTarget} r SEMI JOIN temp."_matched" m ON r."_row_id" = m._row_id`))
+      .getRowObjectsJS()[0]?.since;
+    const sinceId = typeof since === 'string' ? since : null;
+    const stored = tables.flatMap(({ table, target }, index) => (table.isNew ? [] : [fingerprintSql(index, table, { stored: target, since: sinceId })]));
     for (let i = 0; i < stored.length; i += STORED_TABLES_PER_STATEMENT) {
       await conn.run(`INSERT INTO temp."_fp_stored" ${stored.slice(i, i + STORED_TABLES_PER_STATEMENT).join(' UNION ALL ')}`);
     }
