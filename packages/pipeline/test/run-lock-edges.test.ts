@@ -248,4 +248,16 @@ describe('the run lock and the commit check at their edges', () => {
     await runPipeline(config(db), { env: box.env });
     expect(await expectMatchesTruth(db, 'snapengage_data', await truth(box))).toEqual([]);
   }, 60_000);
+
+  it('a file where the staging directory goes is named, with what to do', async () => {
+    const db = join(tmp.dir, 'staging-file.duckdb');
+    writeFileSync(`${db}.staging`, 'not a directory');
+    const error = await runPipeline(config(db), { env: box.env }).then(() => undefined, (e: unknown) => e);
+    // Before: "cannot write …staging-file.duckdb (EEXIST …): choose a destination path in a writable directory".
+    expect((error as Error).message).toBe(
+      `opening the destination: ${db}.staging is a file, where the loader keeps the staging directory of ${db}: move or delete that file, then retry`,
+    );
+    expect(existsSync(db)).toBe(false);
+    rmSync(`${db}.staging`);
+  });
 });

@@ -66,6 +66,13 @@ export async function activeRun(stagingRoot: string, dbPath?: string): Promise<R
 export async function acquireRunLock(stagingRoot: string, dbPath: string): Promise<RunLock> {
   const lockPath = join(stagingRoot, RUN_LOCK_FILE);
   const holder: RunLockHolder = { pid: process.pid, host: hostname(), startedAt: new Date().toISOString(), token: randomUUID() };
+  const existing = await stat(stagingRoot).catch(() => undefined);
+  if (existing && !existing.isDirectory()) {
+    throw new DestinationError(
+      `opening the destination: ${stagingRoot} is a file, where the loader keeps the staging directory of ${dbPath}`,
+      'not_writable', 'move or delete that file, then retry', dbPath,
+    );
+  }
   try {
     await mkdir(stagingRoot, { recursive: true });
     // Bounded: each round either takes the lock, finds a live holder, or removes a dead one.
