@@ -48,7 +48,15 @@ interface Measure {
 /** Runs a command to completion and measures its wall time and peak RSS. */
 async function measure(command: string[], env: Record<string, string>, cwd: string): Promise<Measure> {
   const useTime = existsSync(TIME);
-  const timeFile = join(mkdtempSync(join(tmpdir(), "bench-time-")), "time.txt");
+  const timeDir = mkdtempSync(join(tmpdir(), 'bench-time-'));
+  try {
+    return await measureInto(join(timeDir, 'time.txt'), useTime, command, env, cwd);
+  } finally {
+    rmSync(timeDir, { recursive: true, force: true });
+  }
+}
+
+async function measureInto(timeFile: string, useTime: boolean, command: string[], env: Record<string, string>, cwd: string): Promise<Measure> {
   const argv = useTime ? [TIME, '-f', '%M', '-o', timeFile, ...command] : command;
   const started = performance.now();
   const child = spawn(argv[0]!, argv.slice(1), { cwd, env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
