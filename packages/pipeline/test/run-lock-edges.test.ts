@@ -3,13 +3,14 @@
 // the same file, and a dead holder's PID that now belongs to another process. Runs are held mid-extraction by a gate
 // in front of the real fetch (every request still goes to the sandbox over loopback); nothing here is timed.
 import { spawn } from 'node:child_process';
-import { existsSync, linkSync, mkdirSync, rmSync, symlinkSync, utimesSync, writeFileSync } from 'node:fs';
+import { existsSync, linkSync, mkdirSync, rmSync, statSync, symlinkSync, utimesSync, writeFileSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import type { Sandbox } from 'snapengage-sandbox';
 import { DuckDBInstance } from '@duckdb/node-api';
 import type { DestinationError } from '../src/destination/index.js';
+import { acquireRunLock } from '../src/destination/run-lock.js';
 import { AbortedError } from '../src/errors.js';
 import { runPipeline, type RunOptions } from '../src/run.js';
 import type { PipelineConfig } from '../src/config.js';
@@ -259,5 +260,24 @@ describe('the run lock and the commit check at their edges', () => {
     );
     expect(existsSync(db)).toBe(false);
     rmSync(`${db}.staging`);
+  });
+
+  it('the holder touches its lock while it runs, which is how another machine sees it alive', async () => {
+    vi.useFakeTimers({ toFake: ['setInterval', 'clearInterval'] });
+    try {
+      const root = join(tmp.dir, 'touched.duckdb.staging');
+      const lock = await acquireRunLock(root, join(tmp.dir, 'touched.duckdb'));
+      const lockPath = join(root, 'run.lock');
+      const longAgo = new Date(Date.now() - 600_000);
+      utimesSync(lockPath, longAgo, longAgo);
+      vi.advanceTimersByTime(15_000);
+      // The touch is an async utimes: wait for it (bounded).
+      for (let i = 0; i < 200 && statSync(lockPath).mtimeMs < Date.now() - 60_000; i++) await new Promise((r) => setTimeout(r, 10));
+      expect(statSync(lockPath).mtimeMs).toBeGreaterThan(Date.now() - 60_000);
+      await lock.release();
+      expect(existsSync(root)).toBe(false);
+    } finally {
+      vi.useRealTimers();
+    }
   });
 });
