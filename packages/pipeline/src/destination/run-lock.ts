@@ -36,7 +36,10 @@ export interface RunLock {
   readonly holder: RunLockHolder;
   /** Removes every entry of the staging directory but the lock (what crashed runs left). */
   clearStaging(): Promise<void>;
-  /** Removes the staging directory's other entries, then the lock, then the directory if nothing else appeared. */
+  /**
+   * While the lock is still this run's: removes the staging directory's other entries, then the lock. Then the
+   * directory, if nothing else is in it.
+   */
   release(): Promise<void>;
   /** Whether the lock file is still this run's (not removed, not taken over by another run meanwhile). */
   stillHeld(): Promise<boolean>;
@@ -222,9 +225,12 @@ function runLock(stagingRoot: string, lockPath: string, holder: RunLockHolder): 
       if (released) return;
       released = true;
       clearInterval(heartbeat);
-      await clearStaging().catch(() => undefined);
-      // Only our own lock: after a takeover race (see the top) the file may be another run's.
-      if ((await readHolder(lockPath))?.token === holder.token) await unlink(lockPath).catch(() => undefined);
+      // Only with our own lock: after a takeover race (see the top) the lock and the staging directory's other entries
+      // may be another run's, staging what it is about to commit (this run's writers removed their own directories).
+      if ((await readHolder(lockPath))?.token === holder.token) {
+        await clearStaging().catch(() => undefined);
+        await unlink(lockPath).catch(() => undefined);
+      }
       await rmdir(stagingRoot).catch(() => undefined); // not empty: another run has started meanwhile
     },
   };
