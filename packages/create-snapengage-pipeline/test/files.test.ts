@@ -7,7 +7,8 @@ import { appendEnvExample, formatEnvValue, renderDotEnv } from '../src/env-file.
 import { renderProjectFiles } from '../src/project.js';
 import { createRenderer, escapeMarkdown, outputName } from '../src/render.js';
 import { checkPackageName, resolveTarget } from '../src/target.js';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -65,7 +66,7 @@ describe('rendered project files', () => {
     // Into a file of its own, sourced in a subshell, loading into a file of its own: written to .env, it replaced
     // credentials entered while scaffolding, and its rows went into the real snapengage.duckdb.
     expect(readme).toContain('npx snapengage-sandbox --cases 300 > .env.sandbox &');
-    expect(readme).toContain('(set -a; . ./.env.sandbox; npx snapengage-pipeline run --config src/pipeline.ts --duckdb sandbox.duckdb)');
+    expect(readme).toContain(`(set -a; eval "$(grep '^SNAPENGAGE_' .env.sandbox)"; npx snapengage-pipeline run --config src/pipeline.ts --duckdb sandbox.duckdb)`);
     expect(readme).not.toMatch(/> \.env\b(?!\.)/);
     // No per-record resource: nothing about the rate limit.
     expect(readme).not.toContain('requestsPerSecond');
@@ -75,6 +76,41 @@ describe('rendered project files', () => {
     const poll = renderProjectFiles(plan(['chat_poll']), catalog).get('README.md')!;
     expect(poll).toContain('`chat_poll` makes one request per `logs` record.');
     expect(poll).toContain('add `rateLimit: { requestsPerSecond: 0 }` to `src/pipeline.ts` while you try');
+  });
+
+  it("README's sandbox lines give the pipeline the sandbox's variables and run nothing else, whatever the package manager wrote", async () => {
+    const { startSandbox } = await import('snapengage-sandbox');
+    const box = await startSandbox({ cases: 1 });
+    const dir = mkdtempSync(join(tmpdir(), 'readme-sandbox-'));
+    try {
+      // What snapengage-sandbox prints on stdout (its CLI writes sandbox.env so), and what yarn 1 writes before it
+      // when it runs a bin: sourced whole, `yarn run v1.22.22` ran yarn again and `$ …` failed.
+      const envLines = Object.entries(box.env).map(([name, value]) => `${name}=${value}\n`).join('');
+      const wrappers: Record<string, string> = {
+        npm: '', pnpm: '', bun: '', yarn: 'yarn run v1.22.22\n$ /p/node_modules/.bin/snapengage-sandbox --cases 300\n',
+      };
+      // Stand-ins for each package manager's command: they log how they were called, with the sandbox URL they saw.
+      const bin = join(dir, 'bin');
+      mkdirSync(bin);
+      const log = join(dir, 'calls.log');
+      for (const name of ['npx', 'pnpm', 'yarn', 'bunx']) {
+        writeFileSync(join(bin, name), `#!/bin/sh\necho "${name} $* [$SNAPENGAGE_BASE_URL]" >> "${log}"\n`, { mode: 0o755 });
+      }
+      for (const pm of ['npm', 'pnpm', 'yarn', 'bun'] as const) {
+        const readme = renderProjectFiles({ ...plan(['widgets']), packageManager: pm as never }, catalog).get('README.md')!;
+        const line = readme.split('\n').find((l) => l.startsWith('(set -a;'))!;
+        writeFileSync(join(dir, '.env.sandbox'), `${wrappers[pm]}${envLines}`);
+        writeFileSync(log, '');
+        const result = spawnSync('sh', ['-c', line], { cwd: dir, env: { PATH: `${bin}:${process.env.PATH}` }, encoding: 'utf8' });
+        const exec = { npm: 'npx', pnpm: 'pnpm exec', yarn: 'yarn', bun: 'bunx' }[pm];
+        expect({ pm, calls: readFileSync(log, 'utf8'), stderr: result.stderr, status: result.status }).toEqual({
+          pm, calls: `${exec} snapengage-pipeline run --config src/pipeline.ts --duckdb sandbox.duckdb [${box.url}]\n`, stderr: '', status: 0,
+        });
+      }
+    } finally {
+      await box.close();
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 
   it('says the default first day the spec gives (defaultStartDaysAgo), not a fixed one', () => {
