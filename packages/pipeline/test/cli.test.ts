@@ -1,12 +1,11 @@
 // The CLI as users run it (a tsx child process): run + show, one-line errors with the right exit codes, .env reading
 // with the environment taking precedence, --config modules, and no secret in any output.
-import { spawn } from 'node:child_process';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { createServer, type AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Sandbox } from 'snapengage-sandbox';
-import { PACKAGE_DIR, query, runCli, sandbox, tempDir, truth } from './helpers.js';
+import { otherProcess, PACKAGE_DIR, query, runCli, sandbox, tempDir, truth } from './helpers.js';
 
 const oneLine = (text: string) => text.trim().split('\n').filter((l) => l.trim() !== '');
 
@@ -21,34 +20,6 @@ async function snapshotDatabase(path: string) {
   const state = await query(path, `SELECT resource, state, load_id FROM snapengage_data._pipeline_state ORDER BY resource`);
   const loads = await query(path, `SELECT load_id, resource, status, error FROM snapengage_data._pipeline_loads ORDER BY started_at, load_id, resource`);
   return { tables, state, loads };
-}
-
-/** A second process that opens the DuckDB file read-write (taking DuckDB's lock) until it is released. */
-async function holdDatabase(path: string): Promise<{ release(): Promise<void> }> {
-  const script = `
-    const { DuckDBInstance } = await import('@duckdb/node-api');
-    const instance = await DuckDBInstance.create(process.argv[1]);
-    await instance.connect();
-    process.stdout.write('ready\\n');
-    // Held until the test closes stdin; the timer bounds the hold if the test dies first.
-    const timer = setTimeout(() => process.exit(3), 60_000);
-    process.stdin.on('end', () => { clearTimeout(timer); instance.closeSync(); process.exit(0); });
-    process.stdin.resume();`;
-  const child = spawn(process.execPath, ['--input-type=module', '-e', script, path], { cwd: PACKAGE_DIR, stdio: ['pipe', 'pipe', 'inherit'] });
-  const exited = new Promise<void>((resolve) => child.on('close', () => resolve()));
-  await new Promise<void>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error('lock holder did not start within 20 s')), 20_000);
-    child.stdout.on('data', (chunk: Buffer) => {
-      if (chunk.toString().includes('ready')) (clearTimeout(timer), resolve());
-    });
-    child.on('close', (code) => (clearTimeout(timer), reject(new Error(`lock holder exited early (${code})`))));
-  });
-  return {
-    async release() {
-      child.stdin.end();
-      await exited;
-    },
-  };
 }
 
 describe('snapengage-pipeline CLI', () => {
@@ -145,7 +116,7 @@ describe('snapengage-pipeline CLI', () => {
     const good = await runCli(['run', '--resources', 'widgets', '--duckdb', db], { env: box.env, cwd: tmp.dir });
     expect(good.code).toBe(0);
     const before = await snapshotDatabase(db);
-    const holder = await holdDatabase(db);
+    const holder = await otherProcess(db);
     try {
       const bytes = readFileSync(db);
       // A run waits SNAPENGAGE_DUCKDB_LOCK_WAIT seconds (default 60) for the file, saying so, then gives up.

@@ -7,7 +7,9 @@ import { fileURLToPath, pathToFileURL } from 'node:url';
 import { DuckDBInstance } from '@duckdb/node-api';
 import { resources, type LoadableResource } from 'snapengage-client';
 import { startSandbox, type Sandbox, type SandboxOptions } from 'snapengage-sandbox';
+import type { PipelineConfig } from '../src/config.js';
 import { joinPath, snakeCase } from '../src/normalize/naming.js';
+import { runPipeline, type RunOptions } from '../src/run.js';
 
 export const PACKAGE_DIR = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 export const CLI_SOURCE = join(PACKAGE_DIR, 'src', 'cli.ts');
@@ -81,6 +83,52 @@ export async function query(path: string, sql: string, access: 'READ_ONLY' | 'RE
   } finally {
     instance.closeSync();
   }
+}
+
+/**
+ * Starts a run that stops at its first request until `release()`; `extracting` resolves when it got there. Every
+ * request still goes to the real fetch (the sandbox over loopback): the gate only makes the moment exact.
+ */
+export function gatedRun(config: PipelineConfig, options: RunOptions) {
+  let release!: () => void;
+  const gate = new Promise<void>((resolve) => (release = resolve));
+  let reached!: () => void;
+  const extracting = new Promise<void>((resolve) => (reached = resolve));
+  const run = runPipeline(config, {
+    ...options,
+    fetch: async (request) => {
+      reached();
+      await gate;
+      return globalThis.fetch(request);
+    },
+  });
+  run.catch(() => undefined); // awaited by the test
+  return { run, extracting, release };
+}
+
+/**
+ * Another process, started now, until `release()`: with `path` it has the DuckDB file open read-write (DuckDB's lock),
+ * and with `asRun` it also holds the run lock a pipeline run would (`<path>.staging/run.lock`); without `path` it is
+ * just a live PID.
+ */
+export async function otherProcess(path?: string, options: { asRun?: boolean } = {}): Promise<{ pid: number; release(): Promise<void> }> {
+  const script = `const keep = [];
+    if (process.argv[1]) { const { DuckDBInstance } = await import('@duckdb/node-api');
+      const i = await DuckDBInstance.create(process.argv[1]); const c = await i.connect(); keep.push(i, c); }
+    if (process.argv[2] === 'run') { const { writeFileSync, mkdirSync } = await import('node:fs'); const { hostname } = await import('node:os');
+      mkdirSync(process.argv[1] + '.staging', { recursive: true });
+      writeFileSync(process.argv[1] + '.staging/run.lock', JSON.stringify({ pid: process.pid, host: hostname(), startedAt: new Date().toISOString(), token: 't' })); }
+    console.log('ready');
+    const timer = setTimeout(() => process.exit(3), 60_000); // bounded if the test dies first
+    process.stdin.on('end', () => { clearTimeout(timer); for (const k of keep.reverse()) k.closeSync(); process.exit(0); }); process.stdin.resume();`;
+  const args = path ? [path, ...(options.asRun ? ['run'] : [])] : [];
+  const child = spawn(process.execPath, ['--input-type=module', '-e', script, ...args], { cwd: PACKAGE_DIR, stdio: ['pipe', 'pipe', 'inherit'] });
+  const exited = new Promise<void>((resolve) => child.on('close', () => resolve()));
+  await new Promise<void>((resolve, reject) => {
+    child.stdout.on('data', (d: Buffer) => d.toString().includes('ready') && resolve());
+    child.on('close', (code) => reject(new Error(`other process exited early (${code})`)));
+  });
+  return { pid: child.pid!, release: async () => (child.stdin.end(), await exited) };
 }
 
 export interface CliResult {

@@ -2,7 +2,6 @@
 // refused by the run lock, a program that still has the file open at the commit is waited for, and a dataset changed
 // under the run is not loaded over. Each run here is held mid-extraction by a gate in front of the real fetch
 // (every request still goes to the sandbox over loopback), so the moments are exact, not timed.
-import { spawn } from 'node:child_process';
 import { existsSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -13,7 +12,7 @@ import { openDataset } from '../src/dataset.js';
 import { showDataset } from '../src/show.js';
 import { runPipeline, type RunOptions } from '../src/run.js';
 import type { PipelineConfig } from '../src/config.js';
-import { expectMatchesTruth, PACKAGE_DIR, query, runCli, sandbox, tempDir, truth } from './helpers.js';
+import { expectMatchesTruth, gatedRun, otherProcess, query, runCli, sandbox, tempDir, truth } from './helpers.js';
 
 let box: Sandbox;
 let tmp: ReturnType<typeof tempDir>;
@@ -27,41 +26,7 @@ afterAll(async () => {
 });
 
 const config = (path: string): PipelineConfig => ({ resources: { logs: true }, rateLimit: { requestsPerSecond: 0 }, destination: { type: 'duckdb', path } });
-
-/** Starts a run that stops at its first request until `release()`; `extracting` resolves when it got there. */
-function gatedRun(path: string, options: RunOptions = {}) {
-  let release!: () => void;
-  const gate = new Promise<void>((resolve) => (release = resolve));
-  let reached!: () => void;
-  const extracting = new Promise<void>((resolve) => (reached = resolve));
-  const run = runPipeline(config(path), {
-    env: box.env,
-    ...options,
-    fetch: async (request) => {
-      reached();
-      await gate;
-      return globalThis.fetch(request);
-    },
-  });
-  run.catch(() => undefined); // awaited by the test
-  return { run, extracting, release };
-}
-
-/** Another process that opens the file read-write (DuckDB's lock) until `release()`. */
-async function holdFileOpen(path: string) {
-  const script = `const { DuckDBInstance } = await import('@duckdb/node-api');
-    const i = await DuckDBInstance.create(process.argv[1]); const c = await i.connect();
-    globalThis.keep = [i, c]; console.log('ready');
-    const timer = setTimeout(() => process.exit(3), 60_000); // bounded if the test dies first
-    process.stdin.on('end', () => { clearTimeout(timer); c.closeSync(); i.closeSync(); process.exit(0); }); process.stdin.resume();`;
-  const child = spawn(process.execPath, ['--input-type=module', '-e', script, path], { cwd: PACKAGE_DIR, stdio: ['pipe', 'pipe', 'inherit'] });
-  const exited = new Promise<void>((resolve) => child.on('close', () => resolve()));
-  await new Promise<void>((resolve, reject) => {
-    child.stdout.on('data', (d: Buffer) => d.toString().includes('ready') && resolve());
-    child.on('close', (code) => reject(new Error(`holder exited early (${code})`)));
-  });
-  return { pid: child.pid!, release: async () => (child.stdin.end(), await exited) };
-}
+const gated = (path: string, options: RunOptions = {}) => gatedRun(config(path), { env: box.env, ...options });
 
 describe('reading the dataset while a run extracts', () => {
   it('show and other processes read the last commit, a second run is refused, and the first run loads exactly', async () => {
@@ -69,7 +34,7 @@ describe('reading the dataset while a run extracts', () => {
     await runPipeline(config(db), { env: box.env });
     const before = await query(db, 'SELECT count(*)::INTEGER AS n FROM snapengage_data.logs');
 
-    const first = gatedRun(db);
+    const first = gated(db);
     await first.extracting;
     const shown = await runCli(['show', '--duckdb', db]);
     expect(shown.stderr).toBe('');
@@ -100,7 +65,7 @@ describe('reading the dataset while a run extracts', () => {
   it('show called in the process whose run is extracting says so', async () => {
     const db = join(tmp.dir, 'show-here.duckdb');
     await runPipeline(config(db), { env: box.env });
-    const first = gatedRun(db);
+    const first = gated(db);
     await first.extracting;
     let shown: string;
     try {
@@ -118,9 +83,9 @@ describe('reading the dataset while a run extracts', () => {
     const db = join(tmp.dir, 'wait.duckdb');
     await runPipeline(config(db), { env: box.env });
     const waits: string[] = [];
-    const first = gatedRun(db, { onLockWait: (message) => waits.push(message) });
+    const first = gated(db, { onLockWait: (message) => waits.push(message) });
     await first.extracting;
-    const holder = await holdFileOpen(db);
+    const holder = await otherProcess(db);
     try {
       first.release();
       // The run finishes extracting, then waits for the holder (bounded: 400 × 50 ms).
@@ -138,7 +103,7 @@ describe('reading the dataset while a run extracts', () => {
     const db = join(tmp.dir, 'same-process.duckdb');
     await runPipeline(config(db), { env: box.env });
     const waits: string[] = [];
-    const first = gatedRun(db, { onLockWait: (message) => waits.push(message) });
+    const first = gated(db, { onLockWait: (message) => waits.push(message) });
     await first.extracting;
     const ds = await openDataset({ path: db, dataset: 'snapengage_data' });
     try {
@@ -156,7 +121,7 @@ describe('reading the dataset while a run extracts', () => {
   it('a dataset of this process still open when the wait ends: the hint says to close() it, not to close another program', async () => {
     const db = join(tmp.dir, 'same-process-give-up.duckdb');
     await runPipeline(config(db), { env: box.env });
-    const first = gatedRun(db, { env: { ...box.env, SNAPENGAGE_DUCKDB_LOCK_WAIT: '1' } });
+    const first = gated(db, { env: { ...box.env, SNAPENGAGE_DUCKDB_LOCK_WAIT: '1' } });
     await first.extracting;
     const ds = await openDataset({ path: db, dataset: 'snapengage_data' });
     let error: unknown;
@@ -177,9 +142,9 @@ describe('reading the dataset while a run extracts', () => {
     const db = join(tmp.dir, 'give-up.duckdb');
     await runPipeline(config(db), { env: box.env });
     const stateBefore = await query(db, 'SELECT CAST(state AS VARCHAR) AS s, load_id FROM snapengage_data._pipeline_state');
-    const first = gatedRun(db, { env: { ...box.env, SNAPENGAGE_DUCKDB_LOCK_WAIT: '1' } });
+    const first = gated(db, { env: { ...box.env, SNAPENGAGE_DUCKDB_LOCK_WAIT: '1' } });
     await first.extracting;
-    const holder = await holdFileOpen(db);
+    const holder = await otherProcess(db);
     let error: unknown;
     try {
       first.release();
@@ -200,7 +165,7 @@ describe('reading the dataset while a run extracts', () => {
   it('a dataset another program changed during the extraction is not loaded over; the next run loads it', async () => {
     const db = join(tmp.dir, 'changed.duckdb');
     await runPipeline(config(db), { env: box.env });
-    const first = gatedRun(db);
+    const first = gated(db);
     await first.extracting;
     // The file is closed while the run extracts, so this process can write it like any other program.
     const other = await DuckDBInstance.create(db);
@@ -224,7 +189,7 @@ describe('reading the dataset while a run extracts', () => {
 
   it('a run on a new file creates it only to commit: a failure before leaves no file and no staging', async () => {
     const db = join(tmp.dir, 'new.duckdb');
-    const first = gatedRun(db);
+    const first = gated(db);
     await first.extracting;
     expect(existsSync(db)).toBe(false);
     expect(readdirSync(`${db}.staging`)).toEqual(['run.lock']);

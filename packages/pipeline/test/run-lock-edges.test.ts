@@ -2,7 +2,6 @@
 // while another program has the file, a file removed or loaded by another run while a run extracts, another path to
 // the same file, and a dead holder's PID that now belongs to another process. Runs are held mid-extraction by a gate
 // in front of the real fetch (every request still goes to the sandbox over loopback); nothing here is timed.
-import { spawn } from 'node:child_process';
 import { existsSync, linkSync, mkdirSync, rmSync, statSync, symlinkSync, utimesSync, writeFileSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
@@ -14,7 +13,7 @@ import { acquireRunLock } from '../src/destination/run-lock.js';
 import { AbortedError } from '../src/errors.js';
 import { runPipeline, type RunOptions } from '../src/run.js';
 import type { PipelineConfig } from '../src/config.js';
-import { expectMatchesTruth, PACKAGE_DIR, query, runCli, sandbox, tempDir, truth } from './helpers.js';
+import { expectMatchesTruth, gatedRun, otherProcess, query, runCli, sandbox, tempDir, truth } from './helpers.js';
 
 let box: Sandbox;
 let tmp: ReturnType<typeof tempDir>;
@@ -30,42 +29,7 @@ afterAll(async () => {
 const config = (path: string, resources: PipelineConfig['resources'] = { logs: true }): PipelineConfig => ({
   resources, rateLimit: { requestsPerSecond: 0 }, destination: { type: 'duckdb', path },
 });
-
-/** Starts a run that stops at its first request until `release()`; `extracting` resolves when it got there. */
-function gatedRun(cfg: PipelineConfig, options: RunOptions = {}) {
-  let release!: () => void;
-  const gate = new Promise<void>((resolve) => (release = resolve));
-  let reached!: () => void;
-  const extracting = new Promise<void>((resolve) => (reached = resolve));
-  const run = runPipeline(cfg, {
-    env: box.env,
-    ...options,
-    fetch: async (request) => {
-      reached();
-      await gate;
-      return globalThis.fetch(request);
-    },
-  });
-  run.catch(() => undefined); // awaited by the test
-  return { run, extracting, release };
-}
-
-/** Another process, started now, that (with `path`) has the DuckDB file open read-write until `release()`. */
-async function otherProcess(path?: string) {
-  const script = `const keep = [];
-    if (process.argv[1]) { const { DuckDBInstance } = await import('@duckdb/node-api');
-      const i = await DuckDBInstance.create(process.argv[1]); const c = await i.connect(); keep.push(i, c); }
-    console.log('ready');
-    const timer = setTimeout(() => process.exit(3), 60_000); // bounded if the test dies first
-    process.stdin.on('end', () => { clearTimeout(timer); for (const k of keep.reverse()) k.closeSync(); process.exit(0); }); process.stdin.resume();`;
-  const child = spawn(process.execPath, ['--input-type=module', '-e', script, ...(path ? [path] : [])], { cwd: PACKAGE_DIR, stdio: ['pipe', 'pipe', 'inherit'] });
-  const exited = new Promise<void>((resolve) => child.on('close', () => resolve()));
-  await new Promise<void>((resolve, reject) => {
-    child.stdout.on('data', (d: Buffer) => d.toString().includes('ready') && resolve());
-    child.on('close', (code) => reject(new Error(`other process exited early (${code})`)));
-  });
-  return { pid: child.pid!, release: async () => (child.stdin.end(), await exited) };
-}
+const gated = (cfg: PipelineConfig, options: RunOptions = {}) => gatedRun(cfg, { env: box.env, ...options });
 
 const loads = (db: string) => query(db, `SELECT status, count(*)::INTEGER AS n FROM snapengage_data._pipeline_loads GROUP BY status ORDER BY status`);
 
@@ -76,7 +40,7 @@ describe('the run lock and the commit check at their edges', () => {
     const controller = new AbortController();
     const waits: string[] = [];
     // Ctrl-C as soon as the run says it waits.
-    const first = gatedRun(config(db), { signal: controller.signal, onLockWait: (message) => (waits.push(message), controller.abort()) });
+    const first = gated(config(db), { signal: controller.signal, onLockWait: (message) => (waits.push(message), controller.abort()) });
     await first.extracting;
     const holder = await otherProcess(db);
     let error: unknown;
@@ -98,7 +62,7 @@ describe('the run lock and the commit check at their edges', () => {
     await runPipeline(config(db), { env: box.env });
     const waits: string[] = [];
     const env = { ...box.env, SNAPENGAGE_API_TOKEN: 'not-the-token', SNAPENGAGE_DUCKDB_LOCK_WAIT: '5' };
-    const first = gatedRun(config(db), { env, onLockWait: (message) => waits.push(message) });
+    const first = gated(config(db), { env, onLockWait: (message) => waits.push(message) });
     await first.extracting;
     const holder = await otherProcess(db);
     let error: unknown;
@@ -117,7 +81,7 @@ describe('the run lock and the commit check at their edges', () => {
   it('a file removed while the run extracts is not created again: nothing is loaded and no file is left', async () => {
     const db = join(tmp.dir, 'removed.duckdb');
     await runPipeline(config(db), { env: box.env });
-    const first = gatedRun(config(db));
+    const first = gated(config(db));
     await first.extracting;
     rmSync(db);
     first.release();
@@ -135,7 +99,7 @@ describe('the run lock and the commit check at their edges', () => {
   it('a view added to the dataset while the run extracts does not stop its commit', async () => {
     const db = join(tmp.dir, 'view.duckdb');
     await runPipeline(config(db), { env: box.env });
-    const first = gatedRun(config(db));
+    const first = gated(config(db));
     await first.extracting;
     const other = await DuckDBInstance.create(db);
     const conn = await other.connect();
@@ -159,7 +123,7 @@ describe('the run lock and the commit check at their edges', () => {
     await runPipeline(config(db, resources), { env: box.env });
     const users = await query(db, 'SELECT count(*)::INTEGER AS n FROM snapengage_data.users');
     linkSync(db, join(dir, 'b.duckdb'));
-    const first = gatedRun(config(db, resources));
+    const first = gated(config(db, resources));
     await first.extracting;
     const other = await runCli(['run', '--config', 'append.mjs', '--duckdb', 'b.duckdb'], { env: box.env, cwd: dir });
     expect(other.code).toBe(0);
@@ -176,7 +140,7 @@ describe('the run lock and the commit check at their edges', () => {
     await runPipeline(config(db), { env: box.env });
     const alias = join(tmp.dir, 'alias.duckdb');
     symlinkSync(db, alias);
-    const first = gatedRun(config(db));
+    const first = gated(config(db));
     await first.extracting;
     const second = await runCli(['run', '--resources', 'logs', '--duckdb', alias], { env: box.env });
     const shown = await runCli(['show', '--duckdb', alias]);
@@ -236,7 +200,7 @@ describe('the run lock and the commit check at their edges', () => {
       () => rmSync(`${db}.staging`, { recursive: true, force: true }), // what a loader before the run lock did on opening
       () => writeFileSync(lockPath, `${JSON.stringify({ pid: process.pid, host: hostname(), startedAt: new Date().toISOString(), token: 'another run' })}\n`),
     ]) {
-      const first = gatedRun(config(db));
+      const first = gated(config(db));
       await first.extracting;
       meddle();
       // What the run that holds the lock now stages: the run that lost the lock leaves it alone when it ends.

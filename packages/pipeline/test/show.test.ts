@@ -1,12 +1,11 @@
 // `show` after many loads (bounded by loads, not by resource lines), with failed loads, empty and child tables and
 // variant columns. `show` while a run extracts: read-while-loading.test.ts.
-import { spawn } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DuckDBDestination, newLoadId } from '../src/destination/index.js';
 import { showDataset } from '../src/show.js';
-import { PACKAGE_DIR, tempDir, thingsResource } from './helpers.js';
+import { otherProcess, tempDir, thingsResource } from './helpers.js';
 
 let tmp: ReturnType<typeof tempDir>;
 beforeAll(() => {
@@ -76,29 +75,13 @@ describe('show', () => {
     await writer.commit(null);
     await dest.close();
     // Another process holds DuckDB's lock, as a run does while it commits; with `asRun` it also holds the run lock.
-    const hold = async (asRun: boolean) => {
-      const script = `const { writeFileSync, mkdirSync } = await import('node:fs'); const { hostname } = await import('node:os');
-        const { DuckDBInstance } = await import('@duckdb/node-api');
-        const i = await DuckDBInstance.create(process.argv[1]); const c = await i.connect();
-        if (process.argv[2] === 'run') { mkdirSync(process.argv[1] + '.staging', { recursive: true });
-          writeFileSync(process.argv[1] + '.staging/run.lock', JSON.stringify({ pid: process.pid, host: hostname(), startedAt: new Date().toISOString(), token: 't' })); }
-        console.log('ready'); const timer = setTimeout(() => process.exit(3), 60_000);
-        process.stdin.on('end', () => { clearTimeout(timer); c.closeSync(); i.closeSync(); process.exit(0); }); process.stdin.resume();`;
-      const child = spawn(process.execPath, ['--input-type=module', '-e', script, path, asRun ? 'run' : ''], { cwd: PACKAGE_DIR, stdio: ['pipe', 'pipe', 'inherit'] });
-      const exited = new Promise<void>((resolve) => child.on('close', () => resolve()));
-      await new Promise<void>((resolve, reject) => {
-        child.stdout.on('data', (d: Buffer) => d.toString().includes('ready') && resolve());
-        child.on('close', (code) => reject(new Error(`holder exited early (${code})`)));
-      });
-      return { pid: child.pid!, release: async () => (child.stdin.end(), await exited) };
-    };
-    const program = await hold(false);
+    const program = await otherProcess(path);
     try {
       await expect(showDataset({ path, dataset: 'data' })).rejects.toThrow(new RegExp(`is locked by another process \\(PID ${program.pid}\\)`));
     } finally {
       await program.release();
     }
-    const run = await hold(true);
+    const run = await otherProcess(path, { asRun: true });
     const shown = showDataset({ path, dataset: 'data' });
     let settled = false;
     shown.then(() => (settled = true), () => (settled = true));
