@@ -64,9 +64,12 @@ export function statesToResume(plans: readonly ResourcePlan[], stored: ReadonlyM
  * The state a loaded resource commits: its stored state with this run's windows merged in (widgets not in this run
  * keep theirs), and for a child of an incremental parent the parent's windows that drove it, merged the same way.
  * Nothing extracted (a `--limit-pages` sample): as stored.
+ * A resource that replaces its tables keeps only what this run read, so it commits only this run's windows (none
+ * after a sample): a stored window of a widget not in this run, or one a sample did not finish, would say that rows
+ * are loaded which the replace has just deleted, and a later merge or append would resume after them.
  */
 export function stateToCommit(plan: ResourcePlan, plans: readonly ResourcePlan[], stored: ReadonlyMap<string, unknown>, extracted: ReadonlyMap<string, WindowState>): unknown {
-  let state: unknown = stored.get(plan.name) ?? null;
+  let state: unknown = plan.writeDisposition === 'replace' ? null : (stored.get(plan.name) ?? null);
   const fresh = extracted.get(plan.name);
   if (fresh) state = { ...asObject(state), windows: mergeWindows(storedWindows(state, plan.name), fresh.windows, plan.resource.incremental?.cursorField) };
   const parent = plans.find((p) => p.name === plan.resource.parent);

@@ -425,3 +425,56 @@ describe('child resources', () => {
     expect(rows.every((r) => typeof r.name === 'string')).toBe(true);
   });
 });
+
+describe('a replace keeps no window for rows it deleted', () => {
+  let box: Sandbox;
+  let tmp: ReturnType<typeof tempDir>;
+
+  beforeAll(async () => {
+    box = await sandbox({ cases: 400, widgets: 2, days: 10 });
+    tmp = tempDir();
+  });
+  afterAll(async () => {
+    await box?.close();
+    tmp?.cleanup();
+  });
+
+  const merge = definePipeline({ resources: { logs: true }, rateLimit: { requestsPerSecond: 0 } });
+  const replace = definePipeline({ resources: { logs: { writeDisposition: 'replace' } }, rateLimit: { requestsPerSecond: 0 } });
+
+  it('a replace for some widgets drops the windows of the others, so a later merge reloads their history', async () => {
+    const path = `${tmp.dir}/subset.duckdb`;
+    const [w1] = box.env.SNAPENGAGE_WIDGET_ID!.split(',');
+    await runPipeline(merge, { env: box.env, destination: { path } });
+    // The replace empties logs and reloads w1 only: w2's rows are gone, so its window must go too.
+    await runPipeline(replace, { env: { ...box.env, SNAPENGAGE_WIDGET_ID: w1! }, destination: { path } });
+    const [row] = await query(path, `SELECT state FROM snapengage_data._pipeline_state WHERE resource = 'logs'`);
+    expect(Object.keys((JSON.parse(String(row?.state)) as { windows: object }).windows)).toEqual([w1]);
+    await runPipeline(merge, { env: box.env, destination: { path } });
+    expect(await expectMatchesTruth(path, 'snapengage_data', await truth(box))).toEqual([]);
+  });
+
+  it('a --limit-pages sample of a replace leaves no window, so the next merge is complete', async () => {
+    const path = `${tmp.dir}/sample.duckdb`;
+    await runPipeline(merge, { env: box.env, destination: { path } });
+    const sample = await runPipeline(replace, { env: box.env, destination: { path }, limitPages: 1 });
+    expect(sample.rowCounts.logs).toBe(200); // the table now holds one page per widget
+    await runPipeline(merge, { env: box.env, destination: { path } });
+    expect(await expectMatchesTruth(path, 'snapengage_data', await truth(box))).toEqual([]);
+  });
+
+  it('a child that replaces (a sample, or some widgets) keeps no parent window for the polls it deleted', async () => {
+    const path = `${tmp.dir}/child.duckdb`;
+    const [w1] = box.env.SNAPENGAGE_WIDGET_ID!.split(',');
+    const poll = (writeDisposition: 'merge' | 'replace') => definePipeline({ resources: { chat_poll: { writeDisposition } }, rateLimit: { requestsPerSecond: 0 } });
+    const cases = await truth(box);
+    const polled = async () => Number((await query(path, `SELECT count(DISTINCT case_id) AS n FROM snapengage_data.chat_poll`))[0]?.n);
+    await runPipeline(poll('merge'), { env: box.env, destination: { path } });
+    await runPipeline(poll('replace'), { env: box.env, destination: { path }, limitPages: 1 });
+    await runPipeline(poll('merge'), { env: box.env, destination: { path } });
+    expect(await polled()).toBe(cases.length);
+    await runPipeline(poll('replace'), { env: { ...box.env, SNAPENGAGE_WIDGET_ID: w1! }, destination: { path } });
+    await runPipeline(poll('merge'), { env: box.env, destination: { path } });
+    expect(await polled()).toBe(cases.length);
+  });
+});
