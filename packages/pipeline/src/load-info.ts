@@ -26,6 +26,8 @@ export interface LoadNotes {
    * objects (a takeover cannot rebuild them from their columns; see NORMALIZATION.md).
    */
   notTakenOver?: Readonly<Record<string, string>>;
+  /** Records an append of a date window read again (lookback) and left out, their primary key being stored already. */
+  alreadyStoredRecords?: Readonly<Record<string, number>>;
   /**
    * The windows this run advanced, per incremental resource and widget, as committed: `lastEnd` and, when a record
    * had a usable one, the newest `cursorField` value over all runs (`lastValue`, `lastValueAt`). Empty after a
@@ -90,6 +92,11 @@ export class LoadInfo {
     if (unchanged.length > 0) {
       const list = unchanged.map(([name, n]) => `${name} ${n}`).join(', ');
       lines.push(`Unchanged records, already stored as fetched (not rewritten): ${list}`);
+    }
+    const already = Object.entries(this.notes.alreadyStoredRecords ?? {}).filter(([, n]) => n > 0);
+    if (already.length > 0) {
+      const list = already.map(([name, n]) => `${name} ${n}`).join(', ');
+      lines.push(`Read again, primary key already stored (not appended again): ${list}`);
     }
     const extractedOnly = this.resources.filter((r) => !r.loaded).map((r) => r.name);
     if (extractedOnly.length > 0) lines.push(`Extracted to drive child resources, not loaded: ${extractedOnly.join(', ')}`);

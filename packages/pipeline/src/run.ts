@@ -142,6 +142,9 @@ export async function runPipeline(config: PipelineConfig, options: RunOptions = 
           writeDisposition: p.writeDisposition,
           primaryKey: p.primaryKey,
           maxNestingDepth: p.maxNestingDepth,
+          // An appended consumer of a date window re-reads its lookback days (and a rerun the last day at least):
+          // what it appended from them before is not appended again.
+          skipStoredKeys: p.writeDisposition === 'append' && readsWindowAgain(p, plan),
           ...(options.onLoadStep ? { onStep: options.onLoadStep } : {}),
         }),
       );
@@ -183,6 +186,7 @@ export async function runPipeline(config: PipelineConfig, options: RunOptions = 
     const keylessRecords: Record<string, number> = {};
     const adoptedRecords: Record<string, number> = {};
     const notTakenOver: Record<string, string> = {};
+    const alreadyStoredRecords: Record<string, number> = {};
     for (const p of [...plan.resources].reverse().filter((r) => r.load)) {
       const state = stateToCommit(p, plan.resources, storedState, newState);
       const result = await commitWriter(writers.get(p.name)!, state, plan.destination.path);
@@ -193,6 +197,7 @@ export async function runPipeline(config: PipelineConfig, options: RunOptions = 
       if (result.keylessRecords > 0) keylessRecords[p.name] = result.keylessRecords;
       if (result.adoptedRecords > 0) adoptedRecords[p.name] = result.adoptedRecords;
       if (result.notTakenOverKeyField !== undefined) notTakenOver[p.name] = result.notTakenOverKeyField;
+      if (result.alreadyStoredRecords > 0) alreadyStoredRecords[p.name] = result.alreadyStoredRecords;
     }
     options.progress?.(snapshot(true));
     return new LoadInfo(
@@ -207,7 +212,7 @@ export async function runPipeline(config: PipelineConfig, options: RunOptions = 
       [...stats.values()],
       options.limitPages,
       {
-        droppedTables: destination.droppedTables, keylessRecords, adoptedRecords, notTakenOver,
+        droppedTables: destination.droppedTables, keylessRecords, adoptedRecords, notTakenOver, alreadyStoredRecords,
         incremental: committedWindows(plan.resources, storedState, newState), outOfWindow: extractor.outOfWindow,
       },
     );
@@ -233,6 +238,11 @@ async function commitWriter(writer: ResourceWriter, state: unknown, path: string
   } catch (error) {
     throw describeDestinationError(error, path);
   }
+}
+
+/** Whether a resource is read by date window: an incremental one, or a child of one (its parent's records drive it). */
+function readsWindowAgain(p: ResourcePlan, plan: Plan): boolean {
+  return p.incremental !== null || plan.resources.some((r) => r.name === p.resource.parent && r.incremental !== null);
 }
 
 function operationResource(plan: Plan, operation: string | undefined): string | undefined {

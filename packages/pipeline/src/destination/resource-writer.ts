@@ -8,7 +8,7 @@ import type { DuckDBConnection } from '../duckdb.js';
 import type { LoadableResource } from 'snapengage-client';
 import { quoteIdent } from '../normalize/naming.js';
 import { ResourceNormalizer, type StagedKind, type TableState } from '../normalize/normalizer.js';
-import { cloneTableDef, type TableDef } from '../normalize/schema.js';
+import { ELEMENT_NODE_KEY, cloneTableDef, nodeKeyPath, type TableDef } from '../normalize/schema.js';
 import { applySchemaChanges } from './schema-changes.js';
 import { adoptRowsOfOtherLoads, rowIdsOf, type AdoptionLimits, type AdoptionResult } from './adopt.js';
 import { DestinationError, toDestinationError } from './errors.js';
@@ -33,6 +33,11 @@ export interface ResourceWriterOptions {
   adoption?: AdoptionLimits;
   /** Called after each step of the commit (what `--verbose` prints). */
   onStep?: (step: LoadStep) => void;
+  /**
+   * An append that re-reads records it may have appended before (an incremental resource's lookback days, or the
+   * cases of those days for a child): records whose primary key is already stored are not appended again.
+   */
+  skipStoredKeys?: boolean;
 }
 
 /** One step of a commit: `schema` (new tables and columns), `adopt` (a merge taking over rows that append or replace
@@ -58,6 +63,8 @@ export interface CommitResult {
   adoptedRecords: number;
   /** Set when a takeover was due but left the rows as they were: the primary-key field that held objects (adopt.ts). */
   notTakenOverKeyField?: string;
+  /** Appended records left out because their primary key was already stored (`skipStoredKeys`). */
+  alreadyStoredRecords: number;
 }
 
 export interface ResourceWriter {
@@ -233,7 +240,7 @@ export class DuckDBResourceWriter implements ResourceWriter {
         });
         if (adoption.kept > 0) this.reportStep('adopt', started, { rows: adoption.kept });
       }
-      const { rowCounts, unchanged } = await this.loadRows(tables);
+      const { rowCounts, unchanged, alreadyStored } = await this.loadRows(tables);
       started = performance.now();
       await this.writeState(newState);
       await this.writeLoadRow(rowCounts);
@@ -241,7 +248,7 @@ export class DuckDBResourceWriter implements ResourceWriter {
       this.reportStep('commit', started);
       return {
         rowCounts, unchangedRecords: unchanged, keylessRecords: this.normalizer.keylessRecords,
-        adoptedRecords: adoption.kept, notTakenOverKeyField: adoption.objectKeyField,
+        adoptedRecords: adoption.kept, notTakenOverKeyField: adoption.objectKeyField, alreadyStoredRecords: alreadyStored,
       };
     } catch (error) {
       await conn.run('ROLLBACK').catch(() => undefined);
@@ -261,7 +268,7 @@ export class DuckDBResourceWriter implements ResourceWriter {
     return `${quoteIdent(this.ctx.dataset)}.${quoteIdent(name)}`;
   }
 
-  private async loadRows(tables: readonly TableState[]): Promise<{ rowCounts: Record<string, number>; unchanged: number }> {
+  private async loadRows(tables: readonly TableState[]): Promise<{ rowCounts: Record<string, number>; unchanged: number; alreadyStored: number }> {
     const { conn } = this.ctx;
     const rowCounts: Record<string, number> = {};
     const root = this.normalizer.root;
@@ -275,10 +282,11 @@ export class DuckDBResourceWriter implements ResourceWriter {
       this.reportStep('delete', started, { rows: deleted });
     }
     rowCounts[root.def.name] = 0;
-    if (rootRows === 0) return { rowCounts, unchanged: 0 };
+    if (rootRows === 0) return { rowCounts, unchanged: 0, alreadyStored: 0 };
 
     const exclusions: Exclusions = {};
-    const { unchanged, toWrite } = this.merges ? await this.prepareMerge(tables, exclusions) : { unchanged: 0, toWrite: rootRows };
+    const alreadyStored = await this.excludeStoredKeys(exclusions);
+    const { unchanged, toWrite } = this.merges ? await this.prepareMerge(tables, exclusions) : { unchanged: 0, toWrite: rootRows - alreadyStored };
     // Children first, the root last: DuckDB keeps each table's last, partly filled row group in memory until COMMIT,
     // and the root's rows are the widest (measured at 200k cases: the commit's peak −20 to −50 MiB, no slower).
     const inserted = new Map<string, number>();
@@ -291,8 +299,32 @@ export class DuckDBResourceWriter implements ResourceWriter {
       this.reportStep('insert', started, { table: t.def.name, rows });
     }
     for (const t of tables) if (inserted.has(t.def.name)) rowCounts[t.def.name] = inserted.get(t.def.name)!;
-    for (const temp of ['_stage_roots', '_superseded', '_unchanged', '_replaced']) await conn.run(`DROP TABLE IF EXISTS temp."${temp}"`);
-    return { rowCounts, unchanged };
+    for (const temp of ['_stage_roots', '_superseded', '_unchanged', '_replaced', '_already_stored']) await conn.run(`DROP TABLE IF EXISTS temp."${temp}"`);
+    return { rowCounts, unchanged, alreadyStored };
+  }
+
+  /**
+   * An append with `skipStoredKeys`: the staged records whose primary key is already in the root table (compared as
+   * stored: each key field's own column) are left out with their children, through `exclusions.unchanged`. Records
+   * with a key field missing, null, or in a variant column are appended. Returns how many were left out.
+   */
+  private async excludeStoredKeys(exclusions: Exclusions): Promise<number> {
+    const root = this.normalizer.root;
+    const keyFields = this.opts.primaryKey;
+    if (this.opts.writeDisposition !== 'append' || !this.opts.skipStoredKeys || keyFields.length === 0 || root.isNew) return 0;
+    const keyColumns = keyFields.map((field) => root.def.columns.find((c) => c.variant === null && c.nodeKey !== ELEMENT_NODE_KEY && sameKeyPath(nodeKeyPath(c.nodeKey), field)));
+    if (keyColumns.some((c) => c === undefined)) return 0;
+    const names = keyColumns.map((c) => quoteIdent(c!.name));
+    // Only the staged files that carry every key column (a record line leaves out columns it has no value for).
+    const selects = this.selects(root, {}).filter((s) => names.every((n) => s.columns.includes(n)));
+    if (selects.length === 0) return 0;
+    const on = names.map((n) => `q.${n} = t.${n}`).join(' AND ');
+    await this.ctx.conn.run(`CREATE OR REPLACE TEMP TABLE "_already_stored" AS ${selects
+      .map((s) => `SELECT q."_row_id" FROM (${s.sql}) q SEMI JOIN ${this.target(root)} t ON ${on}`)
+      .join(' UNION ALL ')}`);
+    const count = await countRows(this.ctx.conn, 'temp."_already_stored"');
+    if (count > 0) exclusions.unchanged = 'temp."_already_stored"';
+    return count;
   }
 
   /**
@@ -379,4 +411,8 @@ export class DuckDBResourceWriter implements ResourceWriter {
       ],
     );
   }
+}
+
+function sameKeyPath(path: readonly string[], field: string): boolean {
+  return path.length === 1 && path[0] === field;
 }
