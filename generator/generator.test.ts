@@ -270,6 +270,30 @@ describe('generator', () => {
     ]));
   });
 
+  it("the incremental window's dates go to the params startParam/endParam name, with the matching bound", async () => {
+    // The loader puts a slice's dates into the params sourced `from: incremental` by their bound: with the end bound
+    // on `start` too, every request asked for one day and the state still advanced to today (days never loaded).
+    const source = readFileSync(DEFAULT_SPEC, 'utf8');
+    const swapped = source.replace('          end: { from: incremental, bound: end }\n', '          end: { from: incremental, bound: start }\n');
+    const constant = source.replace('          start: { from: incremental, bound: start }\n', "          start: { from: constant, value: '2020-01-01' }\n");
+    const logs = '#/paths/~1api~1v2~1{orgId}~1logs/get/x-snapengage-resource';
+    const problems = async (text: string, name: string) => {
+      const specPath = join(tmp, name);
+      writeFileSync(specPath, text);
+      const err = (await generate(specPath).catch((e: unknown) => e)) as SpecError;
+      expect(err).toBeInstanceOf(SpecError);
+      return err.problems.map((p) => `${p.line} ${p.pointer}: ${p.message}`);
+    };
+    expect(await problems(swapped, 'bounds-swapped.yaml')).toEqual([
+      `${swapped.split('\n').indexOf('          end: { from: incremental, bound: start }') + 1} ${logs}/params/end: `
+        + 'incremental.endParam is "end", so params.end must be { from: incremental, bound: end }, not {"from":"incremental","bound":"start"}',
+    ]);
+    expect(await problems(constant, 'bounds-constant.yaml')).toEqual([
+      `${constant.split('\n').indexOf("          start: { from: constant, value: '2020-01-01' }") + 1} ${logs}/params/start: `
+        + 'incremental.startParam is "start", so params.start must be { from: incremental, bound: start }, not {"from":"constant","value":"2020-01-01"}',
+    ]);
+  });
+
   it('a misspelt loading-hint key is reported once, with the key it was meant to be', async () => {
     const bad = readFileSync(DEFAULT_SPEC, 'utf8')
       .replace('        dataSelector: cases\n', '        dataSelecter: cases\n')

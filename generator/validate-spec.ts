@@ -216,9 +216,25 @@ function checkResourceExtensions(spec: Json, at: (ptr: string, message: string) 
       if (param.required && !(name in (ext.params ?? {}))) at(`${ptr}/params`, `required parameter "${name}" has no source`);
     }
     if (ext.incremental) {
-      for (const bound of ['startParam', 'endParam'] as const) {
-        const name = ext.incremental[bound];
-        if (!declared.has(name)) at(`${ptr}/incremental/${bound}`, `"${name}" is not a parameter of the operation`);
+      // The loader fills the window's dates into the params whose source is `from: incremental` (by their `bound`):
+      // startParam/endParam must be those params, or a request would go with the wrong dates, or none, and the
+      // state would still advance to today (days never loaded).
+      const boundOf = { startParam: 'start', endParam: 'end' } as const;
+      for (const key of ['startParam', 'endParam'] as const) {
+        const name = ext.incremental[key];
+        const bound = boundOf[key];
+        const source = Object.hasOwn(ext.params ?? {}, name) ? ext.params[name] : undefined;
+        if (!declared.has(name)) at(`${ptr}/incremental/${key}`, `"${name}" is not a parameter of the operation`);
+        else if (source?.from !== 'incremental' || source.bound !== bound) {
+          at(source === undefined ? `${ptr}/params` : `${ptr}/params/${escapePointer(name)}`,
+            `incremental.${key} is "${name}", so params.${name} must be { from: incremental, bound: ${bound} }`
+            + (source === undefined ? ' (it has no source)' : `, not ${JSON.stringify(source)}`));
+        }
+      }
+      for (const [name, source] of Object.entries<Json>(ext.params ?? {})) {
+        if (source.from === 'incremental' && name !== ext.incremental.startParam && name !== ext.incremental.endParam) {
+          at(`${ptr}/params/${escapePointer(name)}`, `from: incremental is only for incremental.startParam ("${ext.incremental.startParam}") and incremental.endParam ("${ext.incremental.endParam}")`);
+        }
       }
     }
     if (ext.parent !== undefined) {
