@@ -294,6 +294,22 @@ describe('generator', () => {
     ]);
   });
 
+  it('a loading-hint param must be a path or query parameter (the loader sends nothing else)', async () => {
+    // Sourced params go in the path or the query string: a header parameter with a source was sent as a query parameter.
+    const bad = readFileSync(DEFAULT_SPEC, 'utf8').replace(
+      '        - name: timezone\n          in: query\n',
+      '        - name: timezone\n          in: header\n',
+    );
+    const specPath = join(tmp, 'header-param.yaml');
+    writeFileSync(specPath, bad);
+    const err = (await generate(specPath).catch((e: unknown) => e)) as SpecError;
+    expect(err).toBeInstanceOf(SpecError);
+    expect(err.problems.map((p) => `${p.line} ${p.pointer}: ${p.message}`)).toEqual([
+      `${bad.split('\n').indexOf('          timezone: { from: constant, value: Etc/UTC }') + 1} #/paths/~1api~1v2~1{orgId}~1logs/get/x-snapengage-resource/params/timezone: `
+        + '"timezone" is a header parameter; the loader can only fill path and query parameters',
+    ]);
+  });
+
   it('a misspelt loading-hint key is reported once, with the key it was meant to be', async () => {
     const bad = readFileSync(DEFAULT_SPEC, 'utf8')
       .replace('        dataSelector: cases\n', '        dataSelecter: cases\n')

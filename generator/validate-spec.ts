@@ -193,6 +193,10 @@ function checkResourceExtensions(spec: Json, at: (ptr: string, message: string) 
     }
     for (const [name, source] of Object.entries<Json>(ext.params ?? {})) {
       if (!declared.has(name)) at(`${ptr}/params/${escapePointer(name)}`, `"${name}" is not a parameter of the operation`);
+      else if (declared.get(name).in !== 'path' && declared.get(name).in !== 'query') {
+        // The loader sends sourced params in the path or the query string only: a header one would go as a query parameter.
+        at(`${ptr}/params/${escapePointer(name)}`, `"${name}" is a ${declared.get(name).in} parameter; the loader can only fill path and query parameters`);
+      }
       if (source.from === 'incremental' && !ext.incremental) at(`${ptr}/params/${escapePointer(name)}`, 'from: incremental needs an incremental block');
       if (source.from === 'parent') {
         const parent = loadable.get(source.resource);
