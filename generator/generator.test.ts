@@ -310,6 +310,23 @@ describe('generator', () => {
     ]);
   });
 
+  it('a path placeholder without its parameter is an error, as in npm run lint:spec (it would be sent literally)', async () => {
+    // The caseId parameter of chat_poll dropped (and its source): generate passed, and every request went to
+    // /api/v1/chat/poll/%7BcaseId%7D.
+    const bad = readFileSync(DEFAULT_SPEC, 'utf8')
+      .replace(/      parameters:\n        - name: caseId\n          in: path\n(?:          .*\n)+?          schema:\n            type: string\n            minLength: 1\n/, '      parameters:\n')
+      .replace('          caseId: { from: parent, resource: logs, field: id }\n          index:', '          index:');
+    const specPath = join(tmp, 'undeclared-path-param.yaml');
+    writeFileSync(specPath, bad);
+    const err = (await generate(specPath).catch((e: unknown) => e)) as SpecError;
+    expect(err).toBeInstanceOf(SpecError);
+    expect(err.problems).toEqual([expect.objectContaining({
+      pointer: '#/paths/~1api~1v1~1chat~1poll~1{caseId}/get/parameters',
+      message: expect.stringMatching(/OpenAPI: .*caseId/),
+      line: expect.any(Number),
+    })]);
+  });
+
   it('a misspelt loading-hint key is reported once, with the key it was meant to be', async () => {
     const bad = readFileSync(DEFAULT_SPEC, 'utf8')
       .replace('        dataSelector: cases\n', '        dataSelecter: cases\n')

@@ -75,6 +75,15 @@ function lineOf(doc: ReturnType<typeof parseDocument>, counter: LineCounter, ptr
   return best === undefined ? undefined : counter.linePos(best).line;
 }
 
+/** Redocly rules that `minimal` only warns about, but that leave the generated client or catalog broken. */
+const STRUCTURE_ERRORS = {
+  'path-parameters-defined': 'error',
+  'path-declaration-must-exist': 'error',
+  'operation-parameters-unique': 'error',
+  'operation-operationId-unique': 'error',
+  'no-identical-paths': 'error',
+} as const;
+
 export async function loadAndValidateSpec(file: string): Promise<LoadedSpec> {
   let source: string;
   try {
@@ -93,8 +102,10 @@ export async function loadAndValidateSpec(file: string): Promise<LoadedSpec> {
   const problems: SpecProblem[] = [];
   const at = (ptr: string, message: string) => problems.push({ file, pointer: ptr, line: lineOf(yamlDoc, counter, ptr), message });
 
-  // OpenAPI structure: the `minimal` ruleset reports what makes a spec invalid, not style.
-  const config = await createConfig({ extends: ['minimal'] });
+  // OpenAPI structure: the `minimal` ruleset reports what makes a spec invalid, not style. A few of its warnings make
+  // generated code that cannot work (a `{placeholder}` of the path with no parameter is sent literally; a duplicate
+  // operationId or parameter collides in the types): errors here, as in `npm run lint:spec`.
+  const config = await createConfig({ extends: ['minimal'], rules: STRUCTURE_ERRORS });
   const lintProblems = await lintFromString({ source, absoluteRef: file, config });
   for (const p of lintProblems) {
     if (p.severity !== 'error') continue;
