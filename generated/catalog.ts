@@ -95,6 +95,18 @@ export interface NonLoadableResource {
   credentialEnv: string | null;
 }
 
+/** The client options that carry credentials: one per security scheme of the spec (its x-snapengage-credential option). */
+export interface CredentialOptions {
+  /** Credential of the `apiToken` security scheme, sent in the `Authorization` header (env SNAPENGAGE_API_TOKEN). SnapEngage Admin Dashboard → My Account → API Token (Generate / Copy to Clipboard). */
+  apiToken?: string | undefined;
+  /** Credential of the `apiKey` security scheme, sent in the `x-api-key` header (env SNAPENGAGE_API_KEY). Request a Visitor Chat API key from support@snapengage.com (it is not the widget id). */
+  apiKey?: string | undefined;
+  /** Credential of the `provisioningKey` security scheme, sent in the `api_key` query parameter (env SNAPENGAGE_PROVISIONING_KEY). Request a Provisioning API key from support@snapengage.com. */
+  provisioningKey?: string | undefined;
+}
+
+export type CredentialOption = keyof CredentialOptions;
+
 export type ResourceName = "logs" | "chat_availability" | "chat_poll" | "visitor_typing" | "widgets" | "users";
 export type AnyResourceName = "logs" | "chat_availability" | "chat_poll" | "start_chat" | "visitor_typing" | "widgets" | "users" | "create_user";
 

@@ -113,6 +113,12 @@ export function buildCatalogSource(spec: Json): string {
       recordTypes.push(`  ${ext.name}: ${tsType};`);
     }
   }
+  // One client option per security scheme, so a scheme added to the spec is an option of the client with no code edit.
+  const credentialOptions = Object.values<Json>(securitySchemes).map((s) => {
+    const where = s.in === 'header' ? `the \`${s.parameterName}\` header` : `the \`${s.parameterName}\` query parameter`;
+    const doc = `Credential of the \`${s.name}\` security scheme, sent in ${where} (env ${s.env}). ${s.howToGet}.`;
+    return `  /** ${doc.replace(/\*\//g, '*\\/').replace(/\.\.$/, '.')} */\n  ${s.option}?: string | undefined;`;
+  });
   const loadableNames = Object.values<Json>(resources).filter((r) => r.loadable).map((r) => r.name);
   const allNames = Object.keys(resources);
   const lit = (v: unknown) => JSON.stringify(v, null, 2);
@@ -213,6 +219,13 @@ export interface NonLoadableResource {
   credential: string | null;
   credentialEnv: string | null;
 }
+
+/** The client options that carry credentials: one per security scheme of the spec (its x-snapengage-credential option). */
+export interface CredentialOptions {
+${credentialOptions.join('\n')}
+}
+
+export type CredentialOption = keyof CredentialOptions;
 
 export type ResourceName = ${union(loadableNames)};
 export type AnyResourceName = ${union(allNames)};

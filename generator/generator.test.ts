@@ -1,5 +1,5 @@
 import { execFileSync, spawnSync } from 'node:child_process';
-import { cpSync, mkdtempSync, readFileSync, readdirSync, writeFileSync, rmSync } from 'node:fs';
+import { cpSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, writeFileSync, rmSync, symlinkSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -102,6 +102,76 @@ describe('generator', () => {
     writeFileSync(join(tmp, 'package.json'), '{ "type": "module" }\n');
     writeFileSync(join(tmp, 'tsconfig.json'), JSON.stringify({ extends: './tsconfig.base.json', compilerOptions: { noEmit: true, types: [] }, include: ['extra-out'] }));
     execFileSync(process.execPath, [join(root, 'node_modules/typescript/bin/tsc'), '-p', join(tmp, 'tsconfig.json')], { encoding: 'utf8' });
+  });
+
+  it('a security scheme added to the spec is a client option, sent, read from env and redacted with no code edit', () => {
+    // The client took only apiToken, apiKey and provisioningKey: a resource with a new scheme failed with "pass
+    // { partnerKey } to createSnapEngageClient", which neither its types nor its runtime accepted.
+    const doc = parseDocument(specWithExtraEndpoint());
+    doc.setIn(['components', 'securitySchemes', 'partnerKey'], {
+      type: 'apiKey', in: 'header', name: 'x-partner-key', description: 'Partner key.',
+      'x-snapengage-credential': { option: 'partnerKey', env: 'SNAPENGAGE_PARTNER_KEY', howToGet: 'Ask your partner manager' },
+    });
+    doc.setIn(['paths', '/public/api/v2/chat/{widgetId}', 'get', 'security'], [{ partnerKey: [] }]);
+    doc.setIn(['paths', '/public/api/v2/chat/{widgetId}', 'get', 'x-snapengage-resource', 'credential'], 'partnerKey');
+    // A copy of the client beside the catalog generated from that spec, as the repository lays them out.
+    const app = join(tmp, 'partner');
+    mkdirSync(join(app, 'packages/client'), { recursive: true });
+    cpSync(join(root, 'packages/client/src'), join(app, 'packages/client/src'), { recursive: true });
+    symlinkSync(join(root, 'node_modules'), join(app, 'node_modules'));
+    writeFileSync(join(app, 'spec.yaml'), doc.toString());
+    const generated = runCli(['--spec', join(app, 'spec.yaml'), '--out', join(app, 'generated')]);
+    expect(generated.stderr).toBe('');
+    writeFileSync(join(app, 'package.json'), '{ "type": "module" }\n');
+    writeFileSync(join(app, 'main.ts'), `
+import { createServer } from 'node:http';
+import { createSnapEngageClient, credentialsFromEnv, unwrap } from './packages/client/src/index.js';
+const secret = 'partner-secret-123';
+const server = createServer((req, res) => {
+  const key = req.headers['x-partner-key'];
+  res.writeHead(key === secret ? 200 : 401, { 'content-type': 'application/json' });
+  res.end(JSON.stringify(key === secret ? { data: { widgetId: 'w1', online: true } } : { error: 'bad key ' + String(key) }));
+});
+await new Promise<void>((ok) => server.listen(0, '127.0.0.1', ok));
+const baseUrl = 'http://127.0.0.1:' + (server.address() as { port: number }).port;
+const call = (client: ReturnType<typeof createSnapEngageClient>) =>
+  client.GET('/public/api/v2/chat/{widgetId}', { params: { path: { widgetId: 'w1' } } }).then(unwrap).then((d) => d.data?.widgetId, (e: Error) => e.message);
+const fromEnv: string | undefined = credentialsFromEnv({ SNAPENGAGE_PARTNER_KEY: secret }).partnerKey;
+console.log(JSON.stringify({
+  option: await call(createSnapEngageClient({ baseUrl, partnerKey: secret })),
+  env: await call(createSnapEngageClient({ baseUrl, ...credentialsFromEnv({ SNAPENGAGE_PARTNER_KEY: fromEnv }) })),
+  missing: await call(createSnapEngageClient({ baseUrl })),
+  wrong: await call(createSnapEngageClient({ baseUrl, partnerKey: 'wrong-partner-key-456', maxRetries: 0 })),
+}));
+server.close();
+`);
+    cpSync(join(root, 'tsconfig.base.json'), join(app, 'tsconfig.base.json'));
+    writeFileSync(join(app, 'tsconfig.json'), JSON.stringify({ extends: './tsconfig.base.json', compilerOptions: { noEmit: true, types: ['node'] }, include: ['main.ts'] }));
+    const tsc = spawnSync(process.execPath, [join(root, 'node_modules/typescript/bin/tsc'), '-p', join(app, 'tsconfig.json')], { encoding: 'utf8' });
+    expect(tsc.stdout).toBe('');
+    const run = spawnSync(process.execPath, ['--import', 'tsx', join(app, 'main.ts')], { cwd: app, encoding: 'utf8', timeout: 60_000 });
+    expect(run.stderr).toBe('');
+    const out = JSON.parse(run.stdout) as Record<string, string>;
+    expect(out.option).toBe('w1');
+    expect(out.env).toBe('w1');
+    expect(out.missing).toMatch(/needs the partnerKey credential: set SNAPENGAGE_PARTNER_KEY .*Ask your partner manager/);
+    // The server echoed the wrong key: the error says which credential to check, and never shows the key.
+    expect(out.wrong).toMatch(/HTTP 401 .*check the partnerKey \(SNAPENGAGE_PARTNER_KEY\) credential/);
+    expect(out.wrong).not.toContain('wrong-partner-key-456');
+  });
+
+  it("a credential's client option must be an identifier, and each scheme's own", async () => {
+    const bad = readFileSync(DEFAULT_SPEC, 'utf8')
+      .replace('        option: apiKey\n', '        option: apiToken\n')
+      .replace('        option: provisioningKey\n', '        option: provisioning-key\n');
+    const specPath = join(tmp, 'options.yaml');
+    writeFileSync(specPath, bad);
+    const err = (await generate(specPath).catch((e: unknown) => e)) as SpecError;
+    expect(err).toBeInstanceOf(SpecError);
+    expect(err.problems.map((p) => `${p.pointer}: ${p.message}`)).toEqual([
+      '#/components/securitySchemes/apiKey/x-snapengage-credential/option: option "apiToken" is also the option of security scheme "apiToken"',
+      '#/components/securitySchemes/provisioningKey/x-snapengage-credential/option: option "provisioning-key" must be a camelCase identifier (it is a client option, e.g. apiToken)',
+    ]);
   });
 
   it('an invalid spec lists each problem with file, line and pointer, exits non-zero and leaves the output untouched', () => {

@@ -148,11 +148,18 @@ function checkResourceExtensions(spec: Json, at: (ptr: string, message: string) 
   const ajv = new Ajv2020.default({ allErrors: true, strict: false, verbose: true });
   const validate = ajv.compile<Json>(extensionSchema);
   const schemes: Record<string, Json> = spec.components?.securitySchemes ?? {};
+  const options = new Map<string, string>();
   for (const [name, scheme] of Object.entries(schemes)) {
     const cred = scheme?.[CREDENTIAL_EXTENSION];
     if (!cred || typeof cred.option !== 'string' || typeof cred.env !== 'string' || typeof cred.howToGet !== 'string') {
       at(pointer('components', 'securitySchemes', name), `${CREDENTIAL_EXTENSION} needs string fields option, env and howToGet`);
+      continue;
     }
+    // The option becomes a property of the client's options (CredentialOptions in the catalog).
+    const optionPtr = `${pointer('components', 'securitySchemes', name)}/${CREDENTIAL_EXTENSION}/option`;
+    if (!/^[a-z][A-Za-z0-9]*$/.test(cred.option)) at(optionPtr, `option "${cred.option}" must be a camelCase identifier (it is a client option, e.g. apiToken)`);
+    else if (options.has(cred.option)) at(optionPtr, `option "${cred.option}" is also the option of security scheme "${options.get(cred.option)}"`);
+    options.set(cred.option, name);
   }
   const seen = new Map<string, string>();
   const loadable = new Map<string, { ptr: string; ext: Json; op: Json }>();

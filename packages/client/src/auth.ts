@@ -1,12 +1,16 @@
 // Auth per operation, from the spec's security requirements (generated/catalog.ts): each request carries
 // exactly the credentials its operation lists, where the spec puts them, and nothing else.
-import { apiOperations, securitySchemes, type OperationInfo } from '../../../generated/catalog.js';
+import { apiOperations, securitySchemes, type CredentialOptions, type OperationInfo } from '../../../generated/catalog.js';
 import { SnapEngageError } from './errors.js';
 
-export interface Credentials {
-  apiToken?: string;
-  apiKey?: string;
-  provisioningKey?: string;
+/** A value per credential option of the spec's security schemes. */
+export type Credentials = CredentialOptions;
+
+/** The credential options' values, by the security schemes of the spec (a scheme added to the spec is picked up too). */
+export function credentialsOf(options: CredentialOptions): Credentials {
+  const credentials: Record<string, string | undefined> = {};
+  for (const scheme of Object.values(securitySchemes)) credentials[scheme.option] = (options as Record<string, string | undefined>)[scheme.option];
+  return credentials as Credentials;
 }
 
 /** Headers that carry a credential in some security scheme of the spec. */

@@ -1,7 +1,8 @@
 // createSnapEngageClient: an openapi-fetch client typed by generated/openapi.ts, with the transport
 // middleware (auth, timeouts, retries, logging) and the pagination helpers attached.
 import createClient, { type Client } from 'openapi-fetch';
-import { defaultBaseUrl, securitySchemes } from '../../../generated/catalog.js';
+import { defaultBaseUrl, securitySchemes, type CredentialOption } from '../../../generated/catalog.js';
+import { credentialsOf } from './auth.js';
 import type { components, paths } from '../../../generated/openapi.js';
 import { SnapEngageError } from './errors.js';
 import type { SnapEngageClientOptions } from './options.js';
@@ -60,11 +61,12 @@ function parseBaseUrl(raw: string | undefined): string {
 
 export function createSnapEngageClient(options: SnapEngageClientOptions = {}): SnapEngageClient {
   const baseUrl = parseBaseUrl(options.baseUrl);
-  const redactor = new Redactor([options.apiToken, options.apiKey, options.provisioningKey]);
+  const credentials = credentialsOf(options);
+  const redactor = new Redactor(Object.values(credentials));
   // Called through a closure: browsers reject window.fetch invoked with another `this`.
   const fetchImpl = options.fetch ?? ((request: Request) => globalThis.fetch(request));
   const transport = createTransport({
-    credentials: { apiToken: options.apiToken, apiKey: options.apiKey, provisioningKey: options.provisioningKey },
+    credentials,
     timeoutMs: numberOption(options, 'timeoutMs', false, 1),
     maxRetries: numberOption(options, 'maxRetries', true, 0),
     backoff: {
@@ -106,7 +108,7 @@ export function createSnapEngageClient(options: SnapEngageClientOptions = {}): S
 /** Connection settings from environment variables; unset or empty variables are left out. */
 export function credentialsFromEnv(
   env: Record<string, string | undefined> = (globalThis as { process?: { env?: Record<string, string | undefined> } }).process?.env ?? {},
-): Pick<SnapEngageClientOptions, 'baseUrl' | 'apiToken' | 'apiKey' | 'provisioningKey'> {
+): Pick<SnapEngageClientOptions, 'baseUrl' | CredentialOption> {
   const pick = (name: string): string | undefined => {
     const value = env[name]?.trim();
     return value ? value : undefined;
@@ -119,7 +121,7 @@ export function credentialsFromEnv(
     const value = pick(scheme.env);
     if (value) out[scheme.option] = value;
   }
-  return out as Pick<SnapEngageClientOptions, 'baseUrl' | 'apiToken' | 'apiKey' | 'provisioningKey'>;
+  return out as Pick<SnapEngageClientOptions, 'baseUrl' | CredentialOption>;
 }
 
 /**

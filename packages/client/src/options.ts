@@ -1,14 +1,13 @@
 // Public option and logging types of the client.
+import type { CredentialOptions } from '../../../generated/catalog.js';
 
-export interface SnapEngageClientOptions {
+/**
+ * The credential options (`apiToken`, `apiKey`, `provisioningKey`, …) come from the spec's security schemes
+ * (CredentialOptions in the generated catalog): a scheme added to the spec is an option here with no code edit.
+ */
+export interface SnapEngageClientOptions extends CredentialOptions {
   /** API origin; default `https://www.snapengage.com` (env SNAPENGAGE_BASE_URL via credentialsFromEnv()). */
   baseUrl?: string | undefined;
-  /** Logs API token, sent raw in `Authorization` (env SNAPENGAGE_API_TOKEN). */
-  apiToken?: string | undefined;
-  /** Visitor Chat API key, sent in `x-api-key` (env SNAPENGAGE_API_KEY). */
-  apiKey?: string | undefined;
-  /** Provisioning API key, sent as the `api_key` query parameter (env SNAPENGAGE_PROVISIONING_KEY). */
-  provisioningKey?: string | undefined;
   /** Per attempt, covering the headers and the whole body. Default 30000. */
   timeoutMs?: number | undefined;
   /** Re-sends after the first attempt. Default 4. 0 disables retries. */

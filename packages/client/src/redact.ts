@@ -2,8 +2,13 @@
 // URLs lose the values of credential-bearing query parameters, and any free text (server bodies, error
 // causes) has every known secret value replaced, in case a server or a library echoes one back.
 
-/** Query parameters whose values are always hidden, whatever their value. */
-const SECRET_QUERY_PARAMS = ['api_key', 'apikey', 'token', 'api_token', 'access_token'];
+import { securitySchemes } from '../../../generated/catalog.js';
+
+/** Query parameters whose values are always hidden, whatever their value: common names, and every query credential of the spec. */
+const SECRET_QUERY_PARAMS = [...new Set([
+  'api_key', 'apikey', 'token', 'api_token', 'access_token',
+  ...Object.values(securitySchemes).filter((s) => s.in === 'query').map((s) => s.parameterName.toLowerCase()),
+])];
 const MASK = '***';
 /** Values shorter than this are not replaced in free text: they would mangle unrelated words. */
 const MIN_SECRET_LENGTH = 4;
