@@ -27,7 +27,10 @@ export function errorForResponse(response: Response, fallbackOperation: string |
   const hints: Partial<Record<SnapEngageErrorKind, string>> = {
     auth: meta ? credentialHint(meta.op) : 'check the credential',
     not_found: notFoundHint(operation),
-    rate_limited: 'rate limited: lower the request rate or raise maxRetries',
+    // An operation that is never replayed (it could act twice) got no retry, whatever maxRetries says.
+    rate_limited: meta && !meta.op.idempotent
+      ? `rate limited: ${operation} is never retried (a replay could act twice); wait, then call it again`
+      : 'rate limited: lower the request rate or raise maxRetries',
     server: 'server error: try again later',
     bad_request: 'check the parameters against the spec',
   };

@@ -259,6 +259,30 @@ describe('under injected faults', () => {
     }
   });
 
+  it('a 429 on an operation that is never replayed does not say to raise maxRetries (it would change nothing)', async () => {
+    await admin('/__sandbox/faults', { faults: '429=1' });
+    try {
+      const client = createSnapEngageClient({ baseUrl: sandbox.url, ...sandbox.credentials, maxRetries: 4, retryBaseDelayMs: 1, retryAfterCapMs: 1 });
+      const start = await client.POST('/api/v1/chat', { params: { query: { widgetId, visitorMessage: 'Hello' } } });
+      const error = (() => {
+        try {
+          unwrap(start);
+        } catch (e) {
+          return e as SnapEngageError;
+        }
+        throw new Error('unwrap did not throw');
+      })();
+      expect(error).toMatchObject({ kind: 'rate_limited', retries: 0, operation: 'POST /api/v1/chat' });
+      expect(error.message).not.toContain('maxRetries');
+      expect(error.message).toContain('POST /api/v1/chat is never retried');
+      // An idempotent one still says how to get more retries.
+      const get = await client.GET('/api/v1/chat/{widgetId}', { params: { path: { widgetId } } });
+      expect(() => unwrap(get)).toThrow(/raise maxRetries/);
+    } finally {
+      await admin('/__sandbox/faults', { faults: '' });
+    }
+  });
+
   it('maps other HTTP errors: unknown widget → not_found, bad date → bad_request', async () => {
     const client = createSnapEngageClient({ baseUrl: sandbox.url, ...sandbox.credentials });
     const orgId = sandbox.credentials.orgId;
