@@ -239,7 +239,7 @@ export function planPipeline(config: PipelineConfig, env: Env, only?: ResourceNa
   }
   if (url.username !== '' || url.password !== '') {
     // Not echoed: the user part is a credential.
-    throw new ConfigError(`SNAPENGAGE_BASE_URL (or connection.baseUrl) must not carry a user or password; credentials go in SNAPENGAGE_API_TOKEN, SNAPENGAGE_API_KEY or SNAPENGAGE_PROVISIONING_KEY`);
+    throw new ConfigError(`SNAPENGAGE_BASE_URL (or connection.baseUrl) must not carry a user or password; credentials go in ${orList(Object.values(securitySchemes).map((s) => s.env))}`);
   }
   return {
     pipelineName: config.pipelineName ?? DEFAULTS.pipelineName,
@@ -365,4 +365,9 @@ export function resourcesWithEnv(env: Env): ResourceName[] {
   return resourceNames.filter(
     (name) => resources[name].parent === null && resources[name].envVars.every((v) => !v.required || envValue(env, v.name) !== undefined),
   );
+}
+
+/** `A, B or C`. */
+function orList(items: readonly string[]): string {
+  return items.length <= 1 ? items.join('') : `${items.slice(0, -1).join(', ')} or ${items[items.length - 1]}`;
 }

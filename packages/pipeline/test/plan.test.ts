@@ -1,6 +1,7 @@
 // Planning is pure: config + env → which resources run, with every env/config problem reported before any request.
 import { existsSync, writeFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
+import { securitySchemes } from 'snapengage-client';
 import { ConfigError, LoadInfo, runPipeline, UsageError, type PipelineConfig } from '../src/index.js';
 import { defaultConfig, loadPipelineConfig } from '../src/config-loader.js';
 import { loadEnv } from '../src/env.js';
@@ -181,6 +182,8 @@ describe('environment and config problems', () => {
       }
     })();
     expect(error?.message).toContain('must not carry a user or password');
+    // The credential variables named are the spec's security schemes' (none hard-coded).
+    expect(error?.message).toContain(`credentials go in ${Object.values(securitySchemes).map((s) => s.env).join(', ').replace(/, ([^,]*)$/, ' or $1')}`);
     expect(error?.message).not.toContain('s3cret');
   });
 
