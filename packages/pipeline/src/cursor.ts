@@ -8,6 +8,7 @@
 // field; a string of digits reads as that number, a string like `2026-11-26`, `2026-11-26T14:03:11Z` or
 // `2026-11-26 14:03:11` as an ISO 8601 date (UTC when it names no offset). Anything else (null, garbage, an instant
 // before 2000 or more than a day after the run's clock) is ignored.
+import { isIsoDate } from './plan.js';
 
 /** The cursor part of one widget's window state. */
 export interface CursorState {
@@ -131,21 +132,30 @@ export function storedCursor(window: unknown): (CursorState & { ms: number }) | 
 
 /**
  * A widget's window after a run: this run's `lastEnd`, and the newer of the stored and this run's cursor values
- * (a rerun that sees only older records, or none, keeps the stored one). A stored value of another field than
- * `cursorField` (the spec changed it) is dropped.
+ * (a rerun that sees only older records, or none, keeps the stored one), and the earlier of the first days loaded.
+ * A stored value of another field than `cursorField` (the spec changed it) is dropped.
  */
-export function mergeWindow<W extends { lastEnd: string }>(stored: W | undefined, fresh: W, cursorField: string | undefined): W {
+export function mergeWindow<W extends { lastEnd: string; firstStart?: string }>(stored: W | undefined, fresh: W, cursorField: string | undefined): W {
   const kept = storedCursor(stored);
   const before = kept !== undefined && (cursorField === undefined || kept.cursorField === cursorField) ? kept : undefined;
   const now = storedCursor(fresh);
-  if (before === undefined || (now !== undefined && now.ms >= before.ms)) return fresh;
-  return { ...fresh, cursorField: before.cursorField, lastValue: before.lastValue, lastValueAt: before.lastValueAt };
+  const merged = before === undefined || (now !== undefined && now.ms >= before.ms)
+    ? fresh
+    : { ...fresh, cursorField: before.cursorField, lastValue: before.lastValue, lastValueAt: before.lastValueAt };
+  // The first day loaded is the earlier one: a start date moved later does not forget days already loaded.
+  const firstStart = [stored?.firstStart, fresh.firstStart].filter((d): d is string => typeof d === 'string' && isIsoDate(d)).sort()[0];
+  return firstStart === undefined || firstStart === merged.firstStart ? merged : { ...merged, firstStart };
 }
 
-/** `lastEnd 2026-11-26  newest record 2026-11-26T14:03:11Z (created_at_seconds 1795702991)`; the window as `show` and the load info print it. */
+/**
+ * `lastEnd 2026-11-26  newest record 2026-11-26T14:03:11Z (created_at_seconds 1795702991)  from 2026-10-28` (the first
+ * day loaded); the window as `show` and the load info print it.
+ */
 export function describeWindow(window: unknown): string {
   const lastEnd = (window as { lastEnd?: unknown } | null)?.lastEnd;
   const cursor = storedCursor(window);
   const newest = cursor ? `  newest record ${cursor.lastValueAt} (${cursor.cursorField} ${JSON.stringify(cursor.lastValue)})` : '';
-  return `lastEnd ${typeof lastEnd === 'string' ? lastEnd : '-'}${newest}`;
+  const firstStart = (window as { firstStart?: unknown } | null)?.firstStart;
+  const since = typeof firstStart === 'string' && isIsoDate(firstStart) ? `  from ${firstStart}` : '';
+  return `lastEnd ${typeof lastEnd === 'string' ? lastEnd : '-'}${newest}${since}`;
 }

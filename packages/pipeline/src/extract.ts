@@ -10,7 +10,7 @@ import { ConfigError, describeExtractError, PipelineError } from './errors.js';
 import { addDays, todayUtc, type ResourcePlan } from './plan.js';
 import { Semaphore } from './limits.js';
 import type { ResumeState } from './resume.js';
-import { consumerRanges, sliceWindow, storedWindows, type WindowState } from './windows.js';
+import { consumerRanges, sliceWindow, storedWindows, windowParts, type PartsOf, type WindowState } from './windows.js';
 
 /** Values of one request's parameters by name (path and query together, as the catalog names them). */
 type Params = Record<string, string | number | boolean>;
@@ -176,11 +176,16 @@ export class Extractor {
         const at = lastEnd ? addDays(lastEnd, -plan.incremental!.lookbackDays) : plan.incremental!.startDate;
         return at > end ? end : at;
       };
-      const start = resumeAt(storedWindows(previous, plan.name));
-      const days = this.options.limitPages === undefined ? plan.incremental.sliceDays : null;
-      // --limit-pages samples N pages per widget, so the window stays one sequence there, for every consumer.
-      const consumers = this.options.limitPages === undefined ? (previous as ResumeState | null | undefined)?.consumers : undefined;
-      const ranges = consumerRanges(start, end, consumers, resumeAt);
+      const sampling = this.options.limitPages !== undefined;
+      const partsOf: PartsOf = (windows) => {
+        const at = resumeAt(windows);
+        // --limit-pages samples N pages per widget, so the window stays one sequence there, for every consumer.
+        const parts = windowParts(windows[key], at, end, plan.incremental!.startDate);
+        return sampling ? [{ start: parts[0]!.start, end }] : parts;
+      };
+      const days = sampling ? null : plan.incremental.sliceDays;
+      const consumers = sampling ? undefined : (previous as ResumeState | null | undefined)?.consumers;
+      const ranges = consumerRanges(storedWindows(previous, plan.name), consumers, partsOf);
       slices = ranges.flatMap((range) => sliceWindow(range.start, range.end, days, minSlices).map((slice) => ({ ...slice, consumers: range.consumers })));
       windowEnd = { key, end };
     }
@@ -208,7 +213,9 @@ export class Extractor {
       const state = this.newState.get(plan.name) ?? { windows: {} };
       // With the newest cursorField value this run saw for the widget (resume.ts keeps the stored one if newer).
       const cursor = this.cursors.stateOf(plan.name, windowEnd.key, resource.incremental!.cursorField);
-      state.windows[windowEnd.key] = { lastEnd: windowEnd.end, ...cursor };
+      // Every consumer now holds the days from the start date on (read now, or before: resume.ts keeps the earlier
+      // first day), so a start date moved earlier later is backfilled from there (windows.ts, windowParts).
+      state.windows[windowEnd.key] = { lastEnd: windowEnd.end, firstStart: plan.incremental!.startDate, ...cursor };
       this.newState.set(plan.name, state);
     }
   }

@@ -53,7 +53,11 @@ export function statesToResume(plans: readonly ResourcePlan[], stored: ReadonlyM
     const windows: WindowState['windows'] = {};
     for (const [key, window] of Object.entries(all[0] ?? {})) {
       const ends = all.map((c) => c[key]?.lastEnd);
-      if (ends.every((end): end is string => end !== undefined)) windows[key] = { lastEnd: ends.reduce((a, b) => (b < a ? b : a)) };
+      if (!ends.every((end): end is string => end !== undefined)) continue;
+      windows[key] = { lastEnd: ends.reduce((a, b) => (b < a ? b : a)) };
+      // One consumer: its first day too, so a start date moved before it is backfilled (with several, each
+      // consumer's own windows say what it needs: extract.ts).
+      if (all.length === 1 && window.firstStart !== undefined) windows[key].firstStart = window.firstStart;
     }
     resume.set(plan.name, all.length > 1 ? { windows, consumers } : { windows });
   }

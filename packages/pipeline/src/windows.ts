@@ -5,10 +5,11 @@ import { addDays, isIsoDate } from './plan.js';
 
 /**
  * Per-partition incremental state: one window end per fan-out key (e.g. per widget), not one shared cursor, with the
- * newest `cursorField` value seen in that partition's records when there was a usable one (cursor.ts).
+ * newest `cursorField` value seen in that partition's records when there was a usable one (cursor.ts), and the
+ * first day loaded (`firstStart`: the start date, or an earlier one a run was given later and backfilled).
  */
 export interface WindowState {
-  windows: Record<string, { lastEnd: string } & Partial<CursorState>>;
+  windows: Record<string, { lastEnd: string; firstStart?: string } & Partial<CursorState>>;
 }
 
 /**
@@ -32,24 +33,51 @@ export function storedWindows(state: unknown, resource: string, path = ''): Wind
   return windows as WindowState['windows'];
 }
 
+/** The day ranges a consumer of a window needs read, given its stored windows (see `windowParts`). */
+export type PartsOf = (windows: WindowState['windows']) => Array<{ start: string; end: string }>;
+
 /**
- * Splits start..end where consumers' parts begin: each range lists the consumers whose resume point is at or before
- * its start. One range for all (consumers undefined) when there is only one consumer.
+ * What a consumer of a widget's window needs read: from its resume point (`at`) to `end`, and, when the start date
+ * was moved before the first day it loaded (`firstStart`), the days between them too (a backfill). Windows stored
+ * before `firstStart` was kept have none, so they are not backfilled.
+ */
+export function windowParts(window: WindowState['windows'][string] | undefined, at: string, end: string, startDate: string): Array<{ start: string; end: string }> {
+  const firstStart = window?.firstStart;
+  if (typeof firstStart !== 'string' || !isIsoDate(firstStart) || startDate >= firstStart) return [{ start: at, end }];
+  const backfillEnd = addDays(firstStart, -1);
+  // Overlapping or adjoining the resume part: one range.
+  if (backfillEnd >= addDays(at, -1)) return [{ start: startDate < at ? startDate : at, end }];
+  return [{ start: startDate, end: backfillEnd }, { start: at, end }];
+}
+
+/**
+ * The ranges to read for a widget, oldest first. With one consumer (`consumers` undefined), its parts as they are.
+ * With several, the window is split wherever one's part begins or ends, and each range lists the consumers whose
+ * parts cover it (ranges nobody needs are left out).
  */
 export function consumerRanges(
-  start: string,
-  end: string,
+  resumeWindows: WindowState['windows'],
   consumers: Record<string, WindowState['windows']> | undefined,
-  resumeAt: (windows: WindowState['windows']) => string,
+  partsOf: PartsOf,
 ): Array<{ start: string; end: string; consumers?: ReadonlySet<string> }> {
-  if (consumers === undefined) return [{ start, end }];
-  const from = Object.entries(consumers).map(([name, windows]) => ({ name, at: resumeAt(windows) }));
-  const bounds = [...new Set([start, ...from.map((f) => f.at).filter((at) => at > start && at <= end)])].sort();
-  return bounds.map((at, i) => ({
-    start: at,
-    end: i + 1 < bounds.length ? addDays(bounds[i + 1]!, -1) : end,
-    consumers: new Set(from.filter((f) => f.at <= at).map((f) => f.name)),
-  }));
+  if (consumers === undefined) return partsOf(resumeWindows);
+  const parts = Object.entries(consumers).map(([name, windows]) => ({ name, parts: partsOf(windows) }));
+  const bounds = [...new Set(parts.flatMap((c) => c.parts.flatMap((p) => [p.start, addDays(p.end, 1)])))].sort();
+  const ranges: Array<{ start: string; end: string; consumers: Set<string> }> = [];
+  for (let i = 0; i + 1 < bounds.length; i++) {
+    const start = bounds[i]!;
+    const names = new Set(parts.filter((c) => c.parts.some((p) => p.start <= start && p.end >= start)).map((c) => c.name));
+    if (names.size === 0) continue;
+    const last = ranges[ranges.length - 1];
+    // Adjoining with the same consumers: one range (fewer, longer slices).
+    if (last && addDays(last.end, 1) === start && sameSet(last.consumers, names)) last.end = addDays(bounds[i + 1]!, -1);
+    else ranges.push({ start, end: addDays(bounds[i + 1]!, -1), consumers: names });
+  }
+  return ranges;
+}
+
+function sameSet(a: ReadonlySet<string>, b: ReadonlySet<string>): boolean {
+  return a.size === b.size && [...a].every((x) => b.has(x));
 }
 
 /**

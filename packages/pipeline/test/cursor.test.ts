@@ -108,6 +108,7 @@ describe('the newest cursor value in the incremental state', () => {
         cursorField: 'created_at_seconds',
         lastValue: newest[i],
         lastValueAt: iso(newest[i]!),
+        firstStart: box.env.SNAPENGAGE_START_DATE,
       });
     }
     const text = info.toString();
@@ -115,7 +116,7 @@ describe('the newest cursor value in the incremental state', () => {
     expect(text).not.toContain('Warning');
     const shown = await showDataset({ path, dataset: 'snapengage_data' });
     for (const [i, widget] of widgets.entries()) {
-      const line = `  logs  ${widget}  lastEnd ${windows[widget]!.lastEnd}  newest record ${iso(newest[i]!)} (created_at_seconds ${newest[i]})`;
+      const line = `  logs  ${widget}  lastEnd ${windows[widget]!.lastEnd}  newest record ${iso(newest[i]!)} (created_at_seconds ${newest[i]})  from ${box.env.SNAPENGAGE_START_DATE}`;
       expect(text.split('\n')).toContain(line);
       expect(shown.split('\n')).toContain(line);
     }

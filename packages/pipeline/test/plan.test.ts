@@ -5,9 +5,9 @@ import { securitySchemes } from 'snapengage-client';
 import { ConfigError, LoadInfo, runPipeline, UsageError, type PipelineConfig } from '../src/index.js';
 import { defaultConfig, loadPipelineConfig } from '../src/config-loader.js';
 import { loadEnv } from '../src/env.js';
-import { checkResourceNames, localRateLimitNote, planPipeline } from '../src/plan.js';
+import { addDays, checkResourceNames, localRateLimitNote, planPipeline } from '../src/plan.js';
 import { Semaphore, TokenBucket } from '../src/limits.js';
-import { consumerRanges, sliceWindow } from '../src/windows.js';
+import { consumerRanges, sliceWindow, windowParts } from '../src/windows.js';
 import { stateToCommit, statesToResume } from '../src/resume.js';
 import { tempDir } from './helpers.js';
 import { formatLoadStep } from '../src/progress-display.js';
@@ -296,13 +296,37 @@ describe('incremental windows of parents and children', () => {
   });
 
   it('splits a window where each consumer\'s part begins', () => {
-    const resumeAt = (windows: Record<string, { lastEnd: string }>) => windows.w?.lastEnd ?? '2025-01-01';
-    expect(consumerRanges('2025-01-01', '2025-01-31', undefined, resumeAt)).toEqual([{ start: '2025-01-01', end: '2025-01-31' }]);
-    const ranges = consumerRanges('2025-01-01', '2025-01-31', { logs: { w: { lastEnd: '2025-01-30' } }, chat_poll: {}, visitor_typing: { w: { lastEnd: '2025-01-20' } } }, resumeAt);
+    const partsOf = (windows: Record<string, { lastEnd: string; firstStart?: string }>) => windowParts(windows.w, windows.w?.lastEnd ?? '2025-01-01', '2025-01-31', '2025-01-01');
+    expect(consumerRanges({}, undefined, partsOf)).toEqual([{ start: '2025-01-01', end: '2025-01-31' }]);
+    const ranges = consumerRanges({}, { logs: { w: { lastEnd: '2025-01-30' } }, chat_poll: {}, visitor_typing: { w: { lastEnd: '2025-01-20' } } }, partsOf);
     expect(ranges.map((r) => [r.start, r.end, [...(r.consumers ?? [])].sort()])).toEqual([
       ['2025-01-01', '2025-01-19', ['chat_poll']],
       ['2025-01-20', '2025-01-29', ['chat_poll', 'visitor_typing']],
       ['2025-01-30', '2025-01-31', ['chat_poll', 'logs', 'visitor_typing']],
+    ]);
+  });
+
+  it('backfills a consumer whose first day loaded is after the start date (the start date was moved earlier)', () => {
+    // Start date 2025-01-01, today 2025-03-31. logs first loaded from 2025-02-10 and resumes 2025-03-29;
+    // chat_poll has loaded since 2025-01-01 and resumes 2025-03-29 too.
+    const partsOf = (windows: Record<string, { lastEnd: string; firstStart?: string }>) => windowParts(windows.w, windows.w ? addDays(windows.w.lastEnd, -1) : '2025-01-01', '2025-03-31', '2025-01-01');
+    expect(partsOf({ w: { lastEnd: '2025-03-30', firstStart: '2025-02-10' } })).toEqual([
+      { start: '2025-01-01', end: '2025-02-09' },
+      { start: '2025-03-29', end: '2025-03-31' },
+    ]);
+    // No first day stored (an older version's window), or one at or before the start date: no backfill.
+    expect(partsOf({ w: { lastEnd: '2025-03-30' } })).toEqual([{ start: '2025-03-29', end: '2025-03-31' }]);
+    expect(partsOf({ w: { lastEnd: '2025-03-30', firstStart: '2025-01-01' } })).toEqual([{ start: '2025-03-29', end: '2025-03-31' }]);
+    // A backfill reaching the resume point is one range.
+    expect(partsOf({ w: { lastEnd: '2025-01-16', firstStart: '2025-01-15' } })).toEqual([{ start: '2025-01-01', end: '2025-03-31' }]);
+    expect(partsOf({ w: { lastEnd: '2025-01-20', firstStart: '2025-01-15' } })).toEqual([{ start: '2025-01-01', end: '2025-01-14' }, { start: '2025-01-19', end: '2025-03-31' }]);
+    const ranges = consumerRanges({}, {
+      logs: { w: { lastEnd: '2025-03-30', firstStart: '2025-02-10' } },
+      chat_poll: { w: { lastEnd: '2025-03-30', firstStart: '2025-01-01' } },
+    }, partsOf);
+    expect(ranges.map((r) => [r.start, r.end, [...(r.consumers ?? [])].sort()])).toEqual([
+      ['2025-01-01', '2025-02-09', ['logs']],
+      ['2025-03-29', '2025-03-31', ['chat_poll', 'logs']],
     ]);
   });
 
