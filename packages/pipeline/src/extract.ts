@@ -6,7 +6,7 @@ import type { ParamSource } from 'snapengage-client';
 import type { SourceRecord } from './config.js';
 import { CursorWatch, type OutOfWindow } from './cursor.js';
 import { envList, envValue, type Env } from './env.js';
-import { ConfigError, describeExtractError, PipelineError } from './errors.js';
+import { ConfigError, describeExtractError, ExtractError, PipelineError } from './errors.js';
 import { addDays, todayUtc, type ResourcePlan } from './plan.js';
 import { Semaphore } from './limits.js';
 import type { ResumeState } from './resume.js';
@@ -290,6 +290,16 @@ export class Extractor {
 
   private selectRecords(plan: ResourcePlan, body: unknown, params: Params): SourceRecord[] {
     const selected = selectPath(body, plan.resource.dataSelector);
+    // A page without its records' field is not an answer of the API (a proxy, a gateway or a maintenance page said
+    // 200): read as "no records", an incremental resource would advance its window over days it never saw.
+    if (selected === undefined && plan.resource.dataSelector !== '' && (plan.incremental || body === null || typeof body !== 'object')) {
+      throw new ExtractError(
+        `Extracting ${plan.name} failed: GET ${plan.resource.path} answered with ${describeBody(body)}, not a page with "${plan.resource.dataSelector}": ` +
+          'check SNAPENGAGE_BASE_URL points at the SnapEngage API (not a proxy or gateway page), then run again',
+        plan.name,
+        'invalid_response',
+      );
+    }
     const items = Array.isArray(selected) ? selected : selected === undefined || selected === null ? [] : [selected];
     const addFields = Object.entries(plan.resource.addFields);
     return items.map((item) => {
@@ -330,6 +340,14 @@ export class Extractor {
       this.spawn(child, () => this.extractSequence(child, params, parentParams));
     }
   }
+}
+
+/** What a response body was, for an error line (never its content: it may be anything). */
+function describeBody(body: unknown): string {
+  if (body === undefined) return 'an empty body';
+  if (body === null) return 'null';
+  if (Array.isArray(body)) return 'a JSON array';
+  return typeof body === 'object' ? 'a JSON object without that field' : `a JSON ${typeof body}`;
 }
 
 /** Dot path into a JSON value; "" is the value itself. */

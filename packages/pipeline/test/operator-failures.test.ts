@@ -1,0 +1,84 @@
+// An operator's failures, through the BUILT command (bin/snapengage-pipeline.js → dist/, as `npx snapengage-pipeline`
+// runs it in cron, CI or a container; `npm run build` first) against real servers on 127.0.0.1: the sandbox, or a
+// small HTTP server that misbehaves as a proxy or gateway in front of the API can.
+import { spawn } from 'node:child_process';
+import { existsSync, readFileSync } from 'node:fs';
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { Sandbox } from 'snapengage-sandbox';
+import { PACKAGE_DIR, query, sandbox, tempDir, type CliResult } from './helpers.js';
+
+const BIN = join(PACKAGE_DIR, 'bin', 'snapengage-pipeline.js');
+
+function runBuilt(args: string[], options: { env?: Record<string, string>; cwd: string }): Promise<CliResult> {
+  const child = spawn(process.execPath, [BIN, ...args], {
+    cwd: options.cwd,
+    env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '', ...options.env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let stdout = '';
+  let stderr = '';
+  child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
+  child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+  return new Promise((resolve) => child.on('close', (code, signal) => resolve({ code, signal, stdout, stderr })));
+}
+
+/** stderr without the periodic progress lines. */
+const errorLines = (stderr: string) => stderr.split('\n').filter((l) => l.trim() !== '' && !l.startsWith('[progress'));
+
+/** An HTTP server on 127.0.0.1 answering every request with `answer`; counts requests. */
+async function fakeServer(answer: (res: import('node:http').ServerResponse) => void): Promise<{ url: string; requests: () => number; close(): Promise<void> }> {
+  let count = 0;
+  const server: Server = createServer((_req, res) => {
+    count++;
+    answer(res);
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as AddressInfo;
+  return {
+    url: `http://127.0.0.1:${port}`,
+    requests: () => count,
+    close: () => new Promise((resolve) => { server.closeAllConnections(); server.close(() => resolve()); }),
+  };
+}
+
+describe('operator failures, built CLI', () => {
+  let box: Sandbox;
+  let tmp: ReturnType<typeof tempDir>;
+
+  beforeAll(async () => {
+    if (!existsSync(join(PACKAGE_DIR, 'dist', 'cli.js'))) throw new Error('run `npm run build` first: these tests spawn the built CLI');
+    box = await sandbox({ cases: 200, widgets: 2, days: 20 });
+    tmp = tempDir('sepipe-operator-');
+  });
+  afterAll(async () => {
+    await box?.close();
+    tmp?.cleanup();
+  });
+
+  it.each([
+    ['an empty body', ''],
+    ['null', 'null'],
+    ['an object without "cases"', '{"status":"ok"}'],
+  ])('a 200 logs page with %s fails the run (exit 1, one line) instead of loading nothing and advancing the state', async (_what, body) => {
+    const server = await fakeServer((res) => {
+      res.writeHead(200, { 'content-type': 'application/json' });
+      res.end(body);
+    });
+    try {
+      const db = join(tmp.dir, `empty-body-${Math.random().toString(36).slice(2)}.duckdb`);
+      const run = await runBuilt(['run', '--resources', 'logs', '--duckdb', db], { env: { ...box.env, SNAPENGAGE_BASE_URL: server.url }, cwd: tmp.dir });
+      expect(run.code).toBe(1);
+      const lines = errorLines(run.stderr);
+      expect(lines).toHaveLength(1);
+      expect(lines[0]).toMatch(/^snapengage-pipeline: Extracting logs failed: .*"cases".*SNAPENGAGE_BASE_URL/);
+      expect(run.stdout).toBe('');
+      // Nothing committed: no file (no state that would skip these days at the next run).
+      expect(existsSync(db)).toBe(false);
+    } finally {
+      await server.close();
+    }
+  });
+});
