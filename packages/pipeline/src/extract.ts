@@ -103,17 +103,19 @@ export class Extractor {
     const set = this.pending.get(plan.name) ?? new Set();
     this.pending.set(plan.name, set);
     const promise: Promise<void> = task()
-      .catch((error: unknown) => {
-        if (!this.firstError) {
-          this.firstError = describeExtractError(error, plan.name);
-          this.controller.abort(this.firstError);
-        }
-      })
+      .catch((error: unknown) => this.fail(error, plan.name))
       .finally(() => {
         set.delete(promise);
         if (set.size < MAX_PENDING_CHILDREN) for (const wake of this.drained.get(plan.name)?.splice(0) ?? []) wake();
       });
     set.add(promise);
+  }
+
+  /** The run's first failure stops every other request sequence at once (the run fails anyway). */
+  private fail(error: unknown, resourceName: string): void {
+    if (this.firstError) return;
+    this.firstError = describeExtractError(error, resourceName);
+    this.controller.abort(this.firstError);
   }
 
   private async roomFor(plan: ResourcePlan): Promise<void> {
@@ -200,8 +202,14 @@ export class Extractor {
         // children would deadlock. Older slices go first, across widgets: the newest days are staged last, and the
         // root table (loaded by one thread, in file order) stores them last, so the next run's lookback merge deletes
         // rows in its tail row groups only (DuckDB rewrites each row group with deleted rows at the next checkpoint).
-        const fetch = () => this.fetchPages(plan, sliced, parentParams, slice.consumers);
-        return resource.parent === null ? this.slices.run(fetch, slice.start) : fetch();
+        const fetch = () => (this.controller.signal.aborted ? Promise.resolve() : this.fetchPages(plan, sliced, parentParams, slice.consumers));
+        const done = resource.parent === null ? this.slices.run(fetch, slice.start) : fetch();
+        // A slice that fails stops the others now, not once every slice of this window has been tried (with its
+        // retries: a 500 storm or a hanging server made the run last slices × retries × timeout).
+        return done.catch((error: unknown) => {
+          this.fail(error, plan.name);
+          throw error;
+        });
       }));
       const failed = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
       if (failed) throw failed.reason;

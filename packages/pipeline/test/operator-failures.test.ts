@@ -2,7 +2,7 @@
 // runs it in cron, CI or a container; `npm run build` first) against real servers on 127.0.0.1: the sandbox, or a
 // small HTTP server that misbehaves as a proxy or gateway in front of the API can.
 import { spawn } from 'node:child_process';
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, writeFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
@@ -76,6 +76,28 @@ describe('operator failures, built CLI', () => {
       expect(lines[0]).toMatch(/^snapengage-pipeline: Extracting logs failed: .*"cases".*SNAPENGAGE_BASE_URL/);
       expect(run.stdout).toBe('');
       // Nothing committed: no file (no state that would skip these days at the next run).
+      expect(existsSync(db)).toBe(false);
+    } finally {
+      await server.close();
+    }
+  });
+
+  it('the first request that fails for good stops the run: the other window slices are not all tried', async () => {
+    // A 500 storm (or a server that hangs): every slice failing after its retries made a run take slices × retries.
+    const server = await fakeServer((res) => {
+      res.writeHead(500, { 'content-type': 'application/json' });
+      res.end('{"error":"down"}');
+    });
+    try {
+      const config = join(tmp.dir, 'one-at-a-time.mjs');
+      writeFileSync(config, 'export default { resources: { logs: true }, concurrency: 1, rateLimit: { requestsPerSecond: 0 }, connection: { maxRetries: 1 } };\n');
+      const db = join(tmp.dir, 'storm.duckdb');
+      // 2 widgets × a 20-day window in 7-day slices = 6 slices, one at a time.
+      const run = await runBuilt(['run', '--config', config, '--duckdb', db], { env: { ...box.env, SNAPENGAGE_BASE_URL: server.url }, cwd: tmp.dir });
+      expect(run.code).toBe(1);
+      expect(errorLines(run.stderr)).toEqual([expect.stringMatching(/^snapengage-pipeline: Extracting logs failed: .*HTTP 500.*server error after 1 retry/)]);
+      // The failed slice's two attempts, not six slices' twelve.
+      expect(server.requests()).toBe(2);
       expect(existsSync(db)).toBe(false);
     } finally {
       await server.close();
