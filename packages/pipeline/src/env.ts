@@ -38,7 +38,9 @@ export function loadEnv(dir: string = process.cwd(), processEnv: Env = process.e
   }
   let fromFile: Record<string, string>;
   try {
-    fromFile = parseEnv(text) as Record<string, string>;
+    // A byte order mark (Windows editors save one) is not part of the first name: parseEnv kept it there, so the
+    // first variable was silently missing (or, SNAPENGAGE_BASE_URL, the default API used instead).
+    fromFile = parseEnv(text.startsWith('\uFEFF') ? text.slice(1) : text) as Record<string, string>;
   } catch (error) {
     throw new ConfigError(`Cannot parse ${file}: ${(error as Error).message} (expected KEY=value lines)`);
   }

@@ -2,7 +2,7 @@
 // runs it in cron, CI or a container; `npm run build` first) against real servers on 127.0.0.1: the sandbox, or a
 // small HTTP server that misbehaves as a proxy or gateway in front of the API can.
 import { spawn } from 'node:child_process';
-import { existsSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
@@ -102,5 +102,16 @@ describe('operator failures, built CLI', () => {
     } finally {
       await server.close();
     }
+  });
+
+  it('a .env saved with a byte order mark (Windows Notepad) still sets its first variable', async () => {
+    const dir = join(tmp.dir, 'bom');
+    mkdirSync(dir);
+    const names = ['SNAPENGAGE_API_TOKEN', ...Object.keys(box.env).filter((name) => name !== 'SNAPENGAGE_API_TOKEN')];
+    writeFileSync(join(dir, '.env'), `\uFEFF${names.map((name) => `${name}=${box.env[name]}`).join('\r\n')}\r\n`);
+    const run = await runBuilt(['run', '--resources', 'logs'], { cwd: dir });
+    expect(errorLines(run.stderr)).toEqual([]);
+    expect(run.code).toBe(0);
+    expect(run.stdout).toContain('is LOADED and contains no failed jobs');
   });
 });
