@@ -114,4 +114,30 @@ describe('operator failures, built CLI', () => {
     expect(run.code).toBe(0);
     expect(run.stdout).toContain('is LOADED and contains no failed jobs');
   });
+
+  it('a new database file that cannot be written (file size limit, full disk) is not left behind half-made', async () => {
+    const dir = join(tmp.dir, 'fsize');
+    mkdirSync(dir);
+    writeFileSync(join(dir, '.env'), Object.entries(box.env).map(([name, value]) => `${name}=${value}`).join('\n'));
+    // `ulimit -f 4`: files up to 4 KiB, enough for the run lock and the staged rows, not for DuckDB's header blocks.
+    const limited = await new Promise<CliResult>((resolve) => {
+      const child = spawn('/bin/sh', ['-c', `ulimit -f 4 && exec "${process.execPath}" "${BIN}" run --resources users`], {
+        cwd: dir, env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '' }, stdio: ['ignore', 'pipe', 'pipe'],
+      });
+      let stdout = '';
+      let stderr = '';
+      child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
+      child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+      child.on('close', (code, signal) => resolve({ code, signal, stdout, stderr }));
+    });
+    expect(limited.code).toBe(1);
+    expect(errorLines(limited.stderr)).toHaveLength(1);
+    // The database is as it was: there was none, and there is none (a partial file made every later run fail with
+    // "not a readable DuckDB database").
+    expect(existsSync(join(dir, 'snapengage.duckdb'))).toBe(false);
+    expect(existsSync(join(dir, 'snapengage.duckdb.wal'))).toBe(false);
+    const again = await runBuilt(['run', '--resources', 'users'], { cwd: dir });
+    expect(errorLines(again.stderr)).toEqual([]);
+    expect(again.code).toBe(0);
+  });
 });

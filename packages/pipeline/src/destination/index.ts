@@ -76,7 +76,8 @@ export class DuckDBDestination {
   private snapshot: string | undefined;
   private connectedBefore = false;
   private tablesAtFirstConnect = -1;
-  private existedBeforeFirstConnect = true;
+  /** Whether the file existed at this run's first attempt to open it (undefined: none yet). */
+  private existedBeforeFirstConnect: boolean | undefined;
   private tableDefs = new Map<string, TableDef>();
   private tableNames = new Set<string>();
   /** Tables and columns that were dropped from the dataset since the last run (see forgetDroppedTables). */
@@ -164,10 +165,12 @@ export class DuckDBDestination {
 
   /**
    * True when this run's first connection created the file (it did not exist, and held no table once this had it
-   * open): only then may a failed run remove it.
+   * open, or could not be opened at all): only then may a failed run remove it.
    */
   get createdFile(): boolean {
-    return !this.existedBeforeFirstConnect && this.tablesAtFirstConnect === 0;
+    // -1: the first connection failed after DuckDB had made the file (a full disk or a file size limit while it
+    // wrote the header): a partial file that every later run would refuse as "not a readable DuckDB database".
+    return this.existedBeforeFirstConnect === false && this.tablesAtFirstConnect <= 0;
   }
 
   /** True when the database held no table when this run first opened it. */
@@ -194,7 +197,9 @@ export class DuckDBDestination {
       let instance: DuckDBInstance | undefined;
       try {
         releaseFile = holdFile(this.path, 'write');
-        if (!this.connectedBefore && this.path !== ':memory:') this.existedBeforeFirstConnect = await stat(this.path).then(() => true, () => false);
+        // At the first attempt only: a later one (recording the failed load) finds the file this run's failed
+        // first attempt made, which is no reason to keep it.
+        if (this.existedBeforeFirstConnect === undefined && this.path !== ':memory:') this.existedBeforeFirstConnect = await stat(this.path).then(() => true, () => false);
         instance = await DuckDBInstance.create(this.path, duckdbSettings(this.opts));
         this.session = { instance, conn: await instance.connect(), releaseFile };
         return;
