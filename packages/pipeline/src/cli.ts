@@ -120,6 +120,7 @@ async function runCommand(flags: Flags): Promise<number> {
       onLockWait: (message) => display.log(message),
     });
     display.finish();
+    loadCommitted = true;
     process.stdout.write(`${info.toString()}\n`);
     return 0;
   } finally {
@@ -159,9 +160,23 @@ export async function main(argv: string[]): Promise<number> {
   throw new UsageError(command === undefined ? `Missing command: run or show\n${USAGE}` : `Unknown command "${command}": use run or show (see --help)`);
 }
 
+/** Set once a run has committed: an output failure after it must not read as "nothing was loaded". */
+let loadCommitted = false;
+
+// stdout on a full disk (cron's `> run.log`) or closed early: one line, not Node's stack trace for an unhandled
+// 'error' event. A reader that went away (`| head -1`) is not an error; stderr failing has no one to tell.
+process.stdout.on('error', (error: NodeJS.ErrnoException) => {
+  if (error.code === 'EPIPE') return;
+  const committed = loadCommitted ? '; the load itself was committed (see `snapengage-pipeline show`)' : '';
+  process.stderr.write(`snapengage-pipeline: cannot write to standard output (${firstLine(error.message)}): free space where it goes or redirect it elsewhere${committed}\n`);
+  process.exitCode = 1;
+});
+process.stderr.on('error', () => undefined);
+
 main(process.argv.slice(2)).then(
   (code) => {
-    process.exitCode = code;
+    // A failed write to stdout (its 'error' handler) already set 1.
+    process.exitCode = process.exitCode || code;
   },
   (error: unknown) => {
     if (error instanceof AbortedError) {

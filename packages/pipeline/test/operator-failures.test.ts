@@ -2,7 +2,7 @@
 // runs it in cron, CI or a container; `npm run build` first) against real servers on 127.0.0.1: the sandbox, or a
 // small HTTP server that misbehaves as a proxy or gateway in front of the API can.
 import { spawn } from 'node:child_process';
-import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
+import { closeSync, existsSync, mkdirSync, openSync, writeFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
@@ -139,5 +139,27 @@ describe('operator failures, built CLI', () => {
     const again = await runBuilt(['run', '--resources', 'users'], { cwd: dir });
     expect(errorLines(again.stderr)).toEqual([]);
     expect(again.code).toBe(0);
+  });
+
+  it('stdout on a full disk (/dev/full) is one line and exit 1, saying whether the load was committed', async () => {
+    const dir = join(tmp.dir, 'full-stdout');
+    mkdirSync(dir);
+    const toFull = (args: string[]) => new Promise<CliResult>((resolve) => {
+      const out = openSync('/dev/full', 'w');
+      const child = spawn(process.execPath, [BIN, ...args], {
+        cwd: dir, env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '', ...box.env }, stdio: ['ignore', out, 'pipe'],
+      });
+      closeSync(out);
+      let stderr = '';
+      child.stderr!.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+      child.on('close', (code, signal) => resolve({ code, signal, stdout: '', stderr }));
+    });
+    const version = await toFull(['--version']);
+    expect(version.code).toBe(1);
+    expect(errorLines(version.stderr)).toEqual([expect.stringMatching(/^snapengage-pipeline: cannot write to standard output \(ENOSPC/)]);
+    const run = await toFull(['run', '--resources', 'users']);
+    expect(run.code).toBe(1);
+    expect(errorLines(run.stderr)).toEqual([expect.stringMatching(/^snapengage-pipeline: cannot write to standard output \(ENOSPC.*the load itself was committed/)]);
+    expect(await query(join(dir, 'snapengage.duckdb'), 'SELECT count(*)::INTEGER AS n FROM snapengage_data.users')).toEqual([{ n: 1 }]);
   });
 });
