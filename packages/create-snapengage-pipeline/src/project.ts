@@ -121,18 +121,31 @@ export function writeProject(plan: ProjectPlan, files: ReadonlyMap<string, strin
       // .env holds credentials: readable by the owner only.
       writeFileSync(full, content, path === '.env' ? { mode: 0o600 } : {});
     }
-    if (existsSync(plan.target.path)) {
-      if (plan.overwrite) {
-        for (const entry of readdirSync(plan.target.path)) {
-          if (entry !== '.git') rmSync(join(plan.target.path, entry), { recursive: true, force: true });
+    try {
+      if (existsSync(plan.target.path)) {
+        if (plan.overwrite) {
+          for (const entry of readdirSync(plan.target.path)) {
+            if (entry !== '.git') rmSync(join(plan.target.path, entry), { recursive: true, force: true });
+          }
         }
+        for (const entry of readdirSync(staging)) moveEntry(join(staging, entry), join(plan.target.path, entry));
+      } else {
+        mkdirSync(dirname(plan.target.path), { recursive: true });
+        moveEntry(staging, plan.target.path);
       }
-      for (const entry of readdirSync(staging)) moveEntry(join(staging, entry), join(plan.target.path, entry));
-    } else {
-      mkdirSync(dirname(plan.target.path), { recursive: true });
-      moveEntry(staging, plan.target.path);
+    } catch (error) {
+      throw targetWriteError(error, plan.target.path);
     }
   } finally {
     rmSync(staging, { recursive: true, force: true });
   }
+}
+
+/** A file-system refusal at the target as one line naming it and the fix (not the temp dir's path, nor a stack). */
+function targetWriteError(error: unknown, target: string): Error {
+  const code = (error as NodeJS.ErrnoException).code;
+  if (code === 'EACCES' || code === 'EPERM') return new Error(`cannot write ${target} (permission denied): run it in a directory you can write to; nothing was written`);
+  if (code === 'EROFS') return new Error(`cannot write ${target} (read-only file system): run it in a directory you can write to; nothing was written`);
+  if (code === 'ENOSPC') return new Error(`cannot write ${target} (no space left on the device): free some space and run it again`);
+  return new Error(`cannot write ${target}: ${(error as Error).message}`);
 }
