@@ -1,6 +1,6 @@
 // The scaffolder as an operator meets it in a container or CI: the built CLI, no TTY, a directory it may not write.
 import { spawnSync } from 'node:child_process';
-import { chmodSync, existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -44,5 +44,19 @@ describe('scaffolder, operator failures', () => {
     expect(run.stderr).not.toContain(tmpdir() + '/create-snapengage-');
     expect(existsSync(join(readOnly, 'my-pipeline'))).toBe(false);
     expect(stagingDirs()).toEqual(before);
+  });
+
+  it('the project directory gets the usual permissions (umask), not the private temp dir\'s 0700', () => {
+    const dir = join(cwd, 'writable');
+    mkdirSync(dir);
+    chmodSync(dir, 0o777);
+    const run = runAsUser(['shared', '--resources', 'logs', '--no-install', '--no-git'], dir);
+    expect(run.stderr).toBe('');
+    expect(run.status).toBe(0);
+    const made = join(dir, 'made-by-mkdir');
+    mkdirSync(made);
+    // Same umask as the child (inherited): a directory made the ordinary way has these bits.
+    expect((statSync(join(dir, 'shared')).mode & 0o777).toString(8)).toBe((statSync(made).mode & 0o777).toString(8));
+    expect((statSync(join(dir, 'shared', 'src')).mode & 0o777).toString(8)).toBe((statSync(made).mode & 0o777).toString(8));
   });
 });

@@ -113,8 +113,12 @@ function moveEntry(from: string, to: string): void {
 }
 
 export function writeProject(plan: ProjectPlan, files: ReadonlyMap<string, string>): void {
-  const staging = mkdtempSync(join(tmpdir(), 'create-snapengage-'));
+  // The temp dir is private (0700: .env holds credentials until it is moved); the project is a directory inside it,
+  // made as any other, so the moved project has the usual permissions (umask), not 0700.
+  const root = mkdtempSync(join(tmpdir(), 'create-snapengage-'));
+  const staging = join(root, 'project');
   try {
+    mkdirSync(staging);
     for (const [path, content] of files) {
       const full = join(staging, path);
       mkdirSync(dirname(full), { recursive: true });
@@ -137,7 +141,7 @@ export function writeProject(plan: ProjectPlan, files: ReadonlyMap<string, strin
       throw targetWriteError(error, plan.target.path);
     }
   } finally {
-    rmSync(staging, { recursive: true, force: true });
+    rmSync(root, { recursive: true, force: true });
   }
 }
 
