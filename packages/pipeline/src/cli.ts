@@ -53,6 +53,11 @@ function parse(argv: string[]): { command: string | undefined; flags: Flags } {
     throw new UsageError(`${usageMessage(error as Error & { code?: string })} (see --help)`);
   }
   if (parsed.positionals.length > 1) throw new UsageError(`Unexpected argument "${parsed.positionals[1]}" (see --help)`);
+  // `--duckdb "$DB"` with DB unset: an empty path meant the working directory and an empty dataset a confusing
+  // DuckDB error, after the state read.
+  for (const name of ['duckdb', 'dataset', 'config'] as const) {
+    if (parsed.values[name] !== undefined && String(parsed.values[name]).trim() === '') throw new UsageError(`--${name} needs a value, got an empty one (see --help)`);
+  }
   return { command: parsed.positionals[0], flags: parsed.values as Flags };
 }
 

@@ -162,4 +162,12 @@ describe('operator failures, built CLI', () => {
     expect(errorLines(run.stderr)).toEqual([expect.stringMatching(/^snapengage-pipeline: cannot write to standard output \(ENOSPC.*the load itself was committed/)]);
     expect(await query(join(dir, 'snapengage.duckdb'), 'SELECT count(*)::INTEGER AS n FROM snapengage_data.users')).toEqual([{ n: 1 }]);
   });
+
+  it.each([['--duckdb'], ['--dataset'], ['--config']])('an empty %s is a usage error naming the flag (exit 2), for run and show', async (flag) => {
+    for (const command of ['run', 'show']) {
+      const result = await runBuilt([command, '--resources', 'users', flag, ''].filter((a, i) => command === 'run' || (i !== 1 && i !== 2)), { env: box.env, cwd: tmp.dir });
+      expect(result.code).toBe(2);
+      expect(errorLines(result.stderr)).toEqual([`snapengage-pipeline: ${flag} needs a value, got an empty one (see --help)`]);
+    }
+  });
 });
