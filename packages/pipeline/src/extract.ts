@@ -298,9 +298,11 @@ export class Extractor {
 
   private selectRecords(plan: ResourcePlan, body: unknown, params: Params): SourceRecord[] {
     const selected = selectPath(body, plan.resource.dataSelector);
-    // A page without its records' field is not an answer of the API (a proxy, a gateway or a maintenance page said
-    // 200): read as "no records", an incremental resource would advance its window over days it never saw.
-    if (selected === undefined && plan.resource.dataSelector !== '' && (plan.incremental || body === null || typeof body !== 'object')) {
+    // A page that is no JSON object (an empty body, null: a proxy, a gateway or a maintenance page said 200) is not
+    // an answer of the API: read as "no records", an incremental resource would advance its window over days it never
+    // saw. An object without the field is read as no records: whether the API leaves out an empty list is unknown,
+    // and the tolerant reading keeps a quiet widget's runs working.
+    if (selected === undefined && plan.resource.dataSelector !== '' && (body === null || typeof body !== 'object' || Array.isArray(body))) {
       throw new ExtractError(
         `Extracting ${plan.name} failed: GET ${plan.resource.path} answered with ${describeBody(body)}, not a page with "${plan.resource.dataSelector}": ` +
           'check SNAPENGAGE_BASE_URL points at the SnapEngage API (not a proxy or gateway page), then run again',
@@ -355,7 +357,7 @@ function describeBody(body: unknown): string {
   if (body === undefined) return 'an empty body';
   if (body === null) return 'null';
   if (Array.isArray(body)) return 'a JSON array';
-  return typeof body === 'object' ? 'a JSON object without that field' : `a JSON ${typeof body}`;
+  return `a JSON ${typeof body}`;
 }
 
 /** Dot path into a JSON value; "" is the value itself. */

@@ -61,7 +61,7 @@ describe('operator failures, built CLI', () => {
   it.each([
     ['an empty body', ''],
     ['null', 'null'],
-    ['an object without "cases"', '{"status":"ok"}'],
+    ['a JSON array', '[]'],
   ])('a 200 logs page with %s fails the run (exit 1, one line) instead of loading nothing and advancing the state', async (_what, body) => {
     const server = await fakeServer((res) => {
       res.writeHead(200, { 'content-type': 'application/json' });
@@ -77,6 +77,23 @@ describe('operator failures, built CLI', () => {
       expect(run.stdout).toBe('');
       // Nothing committed: no file (no state that would skip these days at the next run).
       expect(existsSync(db)).toBe(false);
+    } finally {
+      await server.close();
+    }
+  });
+
+  it('a 200 logs page that is an object without "cases" is read as no records (the API may leave out an empty list)', async () => {
+    const server = await fakeServer((res) => {
+      res.writeHead(200, { 'content-type': 'application/json' });
+      res.end('{}');
+    });
+    try {
+      const db = join(tmp.dir, 'no-cases.duckdb');
+      const run = await runBuilt(['run', '--resources', 'logs', '--duckdb', db], { env: { ...box.env, SNAPENGAGE_BASE_URL: server.url }, cwd: tmp.dir });
+      expect(run.stderr).not.toMatch(/failed/);
+      expect(run.code).toBe(0);
+      expect(run.stdout).toMatch(/is LOADED/);
+      expect(run.stdout).toMatch(/^ {2}logs +0$/m);
     } finally {
       await server.close();
     }
