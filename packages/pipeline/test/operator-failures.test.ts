@@ -180,6 +180,18 @@ describe('operator failures, built CLI', () => {
     expect(await query(join(dir, 'snapengage.duckdb'), 'SELECT count(*)::INTEGER AS n FROM snapengage_data.users')).toEqual([{ n: 1 }]);
   });
 
+  it.skipIf(!existsSync('/proc/self'))('a --duckdb path on a file system that cannot hold it (procfs) fails at once, one line (exit 1)', async () => {
+    // Node's recursive mkdir spun forever there at full CPU, deaf to SIGTERM; killed after 30 s if it still does.
+    const child = spawn(process.execPath, [BIN, 'run', '--resources', 'users', '--duckdb', '/proc/snapengage-test.duckdb'], {
+      cwd: tmp.dir, env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '', ...box.env }, stdio: ['ignore', 'pipe', 'pipe'], timeout: 30_000, killSignal: 'SIGKILL',
+    });
+    let stderr = '';
+    child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+    const code = await new Promise<number | null>((resolve) => child.on('close', (c) => resolve(c)));
+    expect(code).toBe(1);
+    expect(errorLines(stderr)).toEqual([expect.stringMatching(/^snapengage-pipeline: opening the destination: cannot write \/proc\/snapengage-test\.duckdb \(ENOENT.*mkdir.*\): choose a destination path in a writable directory/)]);
+  }, 40_000);
+
   it.each([['--duckdb'], ['--dataset'], ['--config']])('an empty %s is a usage error naming the flag (exit 2), for run and show', async (flag) => {
     for (const command of ['run', 'show']) {
       const result = await runBuilt([command, '--resources', 'users', flag, ''].filter((a, i) => command === 'run' || (i !== 1 && i !== 2)), { env: box.env, cwd: tmp.dir });

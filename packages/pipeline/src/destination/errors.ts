@@ -51,7 +51,9 @@ export function toDestinationError(error: unknown, action: string, path: string)
       { cause: error },
     );
   }
-  if (code === 'EACCES' || code === 'EPERM' || code === 'EROFS' || code === 'ENOTDIR' || code === 'EISDIR' || code === 'EEXIST' ||
+  // ENOENT from mkdir whose parent exists: a file system that cannot hold new directories (procfs: /proc/x.duckdb).
+  const mkdirFailed = code === 'ENOENT' && (error as { syscall?: unknown }).syscall === 'mkdir';
+  if (mkdirFailed || code === 'EACCES' || code === 'EPERM' || code === 'EROFS' || code === 'ENOTDIR' || code === 'EISDIR' || code === 'EEXIST' ||
       /Permission denied|Read-only file system|Not a directory|Is a directory|EACCES|EROFS|ENOTDIR/i.test(raw)) {
     return new DestinationError(
       `${action}: cannot write ${path} (${text})`,

@@ -4,7 +4,7 @@
 // other programs can query the dataset. The run lock (run-lock.ts) keeps other runs out the whole time, and the
 // commit first checks that nobody changed the dataset in between.
 import { randomUUID } from 'node:crypto';
-import { mkdir, rm, rmdir, stat } from 'node:fs/promises';
+import { rm, rmdir, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { DuckDBInstance, type DuckDBConnection } from '../duckdb.js';
@@ -16,6 +16,7 @@ import { Mutex } from './mutex.js';
 import { holdFile } from './open-files.js';
 import { RUN_LOCK_FILE, acquireRunLock, defaultStagingRoot, type RunLock } from './run-lock.js';
 import { DuckDBResourceWriter, type ResourceWriter, type ResourceWriterOptions, type WriterContext } from './resource-writer.js';
+import { ensureDir } from './ensure-dir.js';
 import {
   datasetFingerprint, forgetDroppedTables, readExistingTableNames, readTableDefs, sqlTimestamp, systemTablesDdl, type DroppedTables,
 } from './system-tables.js';
@@ -128,7 +129,7 @@ export class DuckDBDestination {
     let exists = false;
     if (!inMemory) {
       try {
-        await mkdir(dirname(path), { recursive: true });
+        await ensureDir(dirname(path));
         // Once the directory exists, so that its real path is known.
         if (!opts.stagingDir) stagingRoot = defaultStagingRoot(path);
         const s = await stat(path).catch(() => undefined);

@@ -8,11 +8,12 @@
 // one whose lock was replaced loads nothing.
 import { randomUUID } from 'node:crypto';
 import { readFileSync } from 'node:fs';
-import { link, mkdir, readFile, readdir, rm, rmdir, stat, unlink, utimes, writeFile } from 'node:fs/promises';
+import { link, readFile, readdir, rm, rmdir, stat, unlink, utimes, writeFile } from 'node:fs/promises';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { DestinationError, toDestinationError } from './errors.js';
 import { fileKey, runHeldHere } from './open-files.js';
+import { ensureDir } from './ensure-dir.js';
 
 export const RUN_LOCK_FILE = 'run.lock';
 /** The holder touches its lock this often, so that a holder on another machine can be seen to be gone. */
@@ -77,13 +78,13 @@ export async function acquireRunLock(stagingRoot: string, dbPath: string): Promi
     );
   }
   try {
-    await mkdir(stagingRoot, { recursive: true });
+    await ensureDir(stagingRoot);
     // Bounded: each round either takes the lock, finds a live holder, or removes a dead one.
     for (let round = 0; round < 5; round++) {
       const created = await createExclusive(lockPath, holder).catch(async (error: NodeJS.ErrnoException) => {
         // The directory went away under us (a run that finished removed it): make it again and retry.
         if (error.code !== 'ENOENT') throw error;
-        await mkdir(stagingRoot, { recursive: true });
+        await ensureDir(stagingRoot);
         return false;
       });
       if (created) return runLock(stagingRoot, lockPath, holder);

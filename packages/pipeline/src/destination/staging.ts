@@ -1,7 +1,8 @@
 // Staged rows live in NDJSON files next to the database until the resource commits, so memory stays bounded
 // by one chunk per table no matter how much a load holds, and nothing reaches the dataset before COMMIT.
-import { mkdir, open, rm, type FileHandle } from 'node:fs/promises';
+import { open, rm, type FileHandle } from 'node:fs/promises';
 import { join } from 'node:path';
+import { ensureDir } from './ensure-dir.js';
 
 /**
  * Buffered text per table before it is handed to the file system. Each write costs the main thread ~80 µs on top of
@@ -191,13 +192,13 @@ export class StagingArea {
 
   /** Flushes tables whose buffer is full (or all, with force). */
   async flush(force = false): Promise<void> {
-    this.created ??= mkdir(this.dir, { recursive: true });
+    this.created ??= ensureDir(this.dir);
     await this.created;
     for (const f of this.files.values()) if (force || f.bufferedLength >= CHUNK_BYTES) await f.flush();
   }
 
   async close(): Promise<void> {
-    this.created ??= mkdir(this.dir, { recursive: true });
+    this.created ??= ensureDir(this.dir);
     await this.created;
     for (const f of this.files.values()) await f.close();
   }

@@ -1,0 +1,25 @@
+// `mkdir -p` without Node's recursive mkdir: that one spins forever at full CPU, deaf to SIGTERM, where a parent exists
+// but mkdir of its child still fails with ENOENT (procfs: `--duckdb /proc/x.duckdb`). Here each missing directory is
+// made once, top down, so such a path fails with its error at once.
+import { mkdir, stat } from 'node:fs/promises';
+import { dirname, resolve } from 'node:path';
+
+export async function ensureDir(dir: string): Promise<void> {
+  const missing: string[] = [];
+  // Bounded by the path's depth: each step goes one directory up, and the root is its own parent.
+  for (let at = resolve(dir); ; at = dirname(at)) {
+    const exists = await stat(at).then(() => true, (error: NodeJS.ErrnoException) => {
+      if (error.code === 'ENOENT') return false;
+      throw error;
+    });
+    if (exists) break;
+    missing.push(at);
+    if (dirname(at) === at) break;
+  }
+  for (const path of missing.reverse()) {
+    await mkdir(path).catch((error: NodeJS.ErrnoException) => {
+      // Made meanwhile by another run: fine, as with mkdir -p.
+      if (error.code !== 'EEXIST') throw error;
+    });
+  }
+}
