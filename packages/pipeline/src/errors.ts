@@ -138,9 +138,13 @@ export function describeExtractError(error: unknown, resourceName: string): Pipe
       const cause = error.causeSummary ? ` (${firstLine(error.causeSummary)})` : '';
       // A newcomer's local server is usually the sandbox, stopped or restarted on another port (its default
       // --port 0 picks a free one each time), with .env still naming the old one.
-      const local = isLoopbackUrl(error.url)
-        ? `: is the local server (snapengage-sandbox) running? It takes a new port at each start, so refresh .env from its output`
-        : ' and your network';
+      // https:// against a plain-http port (the sandbox serves http): the TLS handshake got an HTTP answer.
+      const plainHttp = error.url?.startsWith('https:') && /WRONG_VERSION_NUMBER|wrong version number|packet length too long/i.test(error.causeSummary ?? '');
+      const local = plainHttp
+        ? `: the server there speaks http, not https: use an http:// URL${isLoopbackUrl(error.url) ? ' (snapengage-sandbox serves http)' : ''}`
+        : isLoopbackUrl(error.url)
+          ? `: is the local server (snapengage-sandbox) running? It takes a new port at each start, so refresh .env from its output`
+          : ' and your network';
       fix = `cannot reach ${originOf(error.url)}${retried}${cause}: check ${BASE_URL_ENV}${local}`;
       break;
     }

@@ -180,6 +180,16 @@ describe('operator failures, built CLI', () => {
     expect(await query(join(dir, 'snapengage.duckdb'), 'SELECT count(*)::INTEGER AS n FROM snapengage_data.users')).toEqual([{ n: 1 }]);
   });
 
+  it('https:// against the sandbox (plain http) says to use http://, not to start the sandbox', async () => {
+    const env = { ...box.env, SNAPENGAGE_BASE_URL: box.url.replace(/^http:/, 'https:') };
+    const run = await runBuilt(['run', '--resources', 'users', '--duckdb', join(tmp.dir, 'tls.duckdb')], { env, cwd: tmp.dir });
+    expect(run.code).toBe(1);
+    const lines = errorLines(run.stderr);
+    expect(lines).toHaveLength(1);
+    expect(lines[0]).toMatch(/cannot reach https:\/\/127\.0\.0\.1:\d+ .*: check SNAPENGAGE_BASE_URL: the server there speaks http, not https: use an http:\/\/ URL \(snapengage-sandbox serves http\)$/);
+    expect(lines[0]).not.toContain('is the local server');
+  });
+
   it.skipIf(!existsSync('/proc/self'))('a --duckdb path on a file system that cannot hold it (procfs) fails at once, one line (exit 1)', async () => {
     // Node's recursive mkdir spun forever there at full CPU, deaf to SIGTERM; killed after 30 s if it still does.
     const child = spawn(process.execPath, [BIN, 'run', '--resources', 'users', '--duckdb', '/proc/snapengage-test.duckdb'], {
