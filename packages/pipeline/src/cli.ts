@@ -1,5 +1,6 @@
 #!/usr/bin/env node
-// snapengage-pipeline run | show. Exit codes: 0 ok, 1 the run failed, 2 bad usage, 130 interrupted.
+// snapengage-pipeline run | show. Exit codes: 0 ok, 1 the run failed, 2 bad usage, 130 interrupted (SIGINT), 143
+// terminated (SIGTERM).
 // Errors are one line on stderr; the load info goes to stdout, progress and verbose request logs to stderr.
 import { existsSync, readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
@@ -105,7 +106,10 @@ async function runCommand(flags: Flags): Promise<number> {
 
   const display = createProgressDisplay(process.stderr);
   const controller = new AbortController();
-  const onSignal = () => controller.abort(new AbortedError('Interrupted'));
+  const onSignal = (signal: NodeJS.Signals) => {
+    interruptedBy = signal;
+    controller.abort(new AbortedError(`Interrupted (${signal})`));
+  };
   process.once('SIGINT', onSignal);
   process.once('SIGTERM', onSignal);
   try {
@@ -167,6 +171,8 @@ export async function main(argv: string[]): Promise<number> {
 
 /** Set once a run has committed: an output failure after it must not read as "nothing was loaded". */
 let loadCommitted = false;
+/** The signal that cancelled the run, for the exit code. */
+let interruptedBy: NodeJS.Signals | undefined;
 
 // stdout on a full disk (cron's `> run.log`) or closed early: one line, not Node's stack trace for an unhandled
 // 'error' event. A reader that went away (`| head -1`) is not an error; stderr failing has no one to tell.
@@ -186,7 +192,8 @@ main(process.argv.slice(2)).then(
   (error: unknown) => {
     if (error instanceof AbortedError) {
       process.stderr.write(`snapengage-pipeline: ${error.message}; nothing of this run was committed\n`);
-      process.exitCode = 130;
+      // 128 + the signal's number, as shells report a process the signal ended: 130 for SIGINT, 143 for SIGTERM.
+      process.exitCode = interruptedBy === 'SIGTERM' ? 143 : 130;
     } else if (error instanceof PipelineError) {
       process.stderr.write(`snapengage-pipeline: ${error.message}\n`);
       process.exitCode = error.exitCode;

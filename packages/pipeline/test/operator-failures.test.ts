@@ -180,6 +180,30 @@ describe('operator failures, built CLI', () => {
     expect(await query(join(dir, 'snapengage.duckdb'), 'SELECT count(*)::INTEGER AS n FROM snapengage_data.users')).toEqual([{ n: 1 }]);
   });
 
+  it.each([['SIGINT', 130], ['SIGTERM', 143]] as const)('%s while extracting: one line, exit %i, no file left', async (signal, exitCode) => {
+    // A server that never answers: the run is waiting on its first request when the signal comes.
+    const server = await fakeServer(() => undefined);
+    try {
+      const db = join(tmp.dir, `signal-${signal}.duckdb`);
+      const child = spawn(process.execPath, [BIN, 'run', '--resources', 'users', '--duckdb', db], {
+        cwd: tmp.dir, env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '', ...box.env, SNAPENGAGE_BASE_URL: server.url },
+        stdio: ['ignore', 'pipe', 'pipe'], timeout: 30_000, killSignal: 'SIGKILL',
+      });
+      let stderr = '';
+      child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+      const closed = new Promise<number | null>((resolve) => child.on('close', (code) => resolve(code)));
+      // Bounded: 200 × 50 ms.
+      for (let i = 0; i < 200 && server.requests() === 0; i++) await new Promise((resolve) => setTimeout(resolve, 50));
+      expect(server.requests()).toBeGreaterThan(0);
+      child.kill(signal);
+      expect(await closed).toBe(exitCode);
+      expect(errorLines(stderr)).toEqual(['snapengage-pipeline: Run cancelled while extracting users; nothing of this run was committed']);
+      expect(existsSync(db)).toBe(false);
+    } finally {
+      await server.close();
+    }
+  }, 40_000);
+
   it('https:// against the sandbox (plain http) says to use http://, not to start the sandbox', async () => {
     const env = { ...box.env, SNAPENGAGE_BASE_URL: box.url.replace(/^http:/, 'https:') };
     const run = await runBuilt(['run', '--resources', 'users', '--duckdb', join(tmp.dir, 'tls.duckdb')], { env, cwd: tmp.dir });
