@@ -63,6 +63,16 @@ export function toDestinationError(error: unknown, action: string, path: string)
       { cause: error },
     );
   }
+  // The process's file size limit (`ulimit -f`, a container's or a systemd unit's) or the file system's largest file.
+  if (code === 'EFBIG' || /File too large|EFBIG/i.test(raw)) {
+    return new DestinationError(
+      `${action}: ${path} reached the largest file size allowed (${text})`,
+      'not_writable',
+      'raise the file size limit (ulimit -f, LimitFSIZE= in a systemd unit) or load into a file system that allows larger files, then rerun; nothing of this load was committed',
+      path,
+      { cause: error },
+    );
+  }
   // A COMMIT that runs out of memory says so only as a block it could not pin or allocate.
   if (/Out of Memory Error|failed to pin block|could not allocate block/i.test(raw)) {
     return new DestinationError(
