@@ -4,7 +4,7 @@
 // bytes), because a Request body can be read only once.
 import type { Middleware } from 'openapi-fetch';
 import { CREDENTIAL_HEADERS, applyCredentials, findOperation, type Credentials, type OperationRef } from './auth.js';
-import { SnapEngageError, describeCause, excerpt, kindForStatus, type SnapEngageErrorKind } from './errors.js';
+import { SnapEngageError, causeCode, describeCause, excerpt, kindForStatus, type SnapEngageErrorKind } from './errors.js';
 import type { ClientLogger } from './options.js';
 import type { Redactor } from './redact.js';
 import { metaOf, originalRequestOf, rememberCallMeta, setMeta, type ResponseMeta } from './call-meta.js';
@@ -131,7 +131,9 @@ export function createTransport(settings: TransportSettings): Middleware {
       kind: 'network',
       detail: `network error: ${causeSummary}`,
       causeSummary,
-      retryable: state.op.idempotent || certainlyNotSent(error),
+      // A TLS handshake that failed for what the server is (plain http, a certificate not trusted) fails the same
+      // way on every attempt: retrying only delays the error by the backoff.
+      retryable: !tlsFailure(error) && (state.op.idempotent || certainlyNotSent(error)),
     };
   }
 
@@ -399,4 +401,15 @@ function remember(options: object, response: Response): Response {
   const meta = metaOf(response);
   if (meta) rememberCallMeta(options, meta);
   return response;
+}
+
+/** Codes of TLS failures that no retry can fix: OpenSSL's (`ERR_SSL_…`, e.g. https:// against a plain-http port) and certificate checks. */
+const TLS_FAILURE_CODES = new Set([
+  'CERT_HAS_EXPIRED', 'CERT_NOT_YET_VALID', 'DEPTH_ZERO_SELF_SIGNED_CERT', 'SELF_SIGNED_CERT_IN_CHAIN', 'UNABLE_TO_VERIFY_LEAF_SIGNATURE',
+  'UNABLE_TO_GET_ISSUER_CERT_LOCALLY', 'UNABLE_TO_GET_ISSUER_CERT', 'ERR_TLS_CERT_ALTNAME_INVALID', 'CERT_UNTRUSTED', 'CERT_REVOKED',
+]);
+
+function tlsFailure(error: unknown): boolean {
+  const code = causeCode(error);
+  return code !== undefined && (code.startsWith('ERR_SSL_') || TLS_FAILURE_CODES.has(code));
 }

@@ -124,6 +124,14 @@ describe('retries', () => {
     expect(server.requests).toHaveLength(1);
   });
 
+  it('does not retry a TLS failure no retry can fix: https:// against a plain-http server', async () => {
+    const server = await serve((_req, res) => sendJson(res, 200, { cases: [] }));
+    const client = createSnapEngageClient({ baseUrl: server.url.replace(/^http:/, 'https:'), apiToken: TOKEN, maxRetries: 3, retryBaseDelayMs: 1 });
+    const error = await caught(client.GET(LOGS, logsQuery));
+    expect(error).toMatchObject({ kind: 'network', retries: 0 });
+    expect(error.causeSummary).toContain('ERR_SSL_');
+  });
+
   it('retries a POST whose connection was refused (it never reached a server)', async () => {
     const server = await serve(() => undefined);
     const url = server.url;
