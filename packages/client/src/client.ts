@@ -1,7 +1,7 @@
 // createSnapEngageClient: an openapi-fetch client typed by generated/openapi.ts, with the transport
 // middleware (auth, timeouts, retries, logging) and the pagination helpers attached.
 import createClient, { type Client } from 'openapi-fetch';
-import { defaultBaseUrl, securitySchemes, type CredentialOption } from '../../../generated/catalog.js';
+import { apiOperations, defaultBaseUrl, securitySchemes, type CredentialOption } from '../../../generated/catalog.js';
 import { credentialsOf } from './auth.js';
 import type { components, paths } from '../../../generated/openapi.js';
 import { SnapEngageError } from './errors.js';
@@ -56,6 +56,13 @@ function parseBaseUrl(raw: string | undefined): string {
   }
   if (url.protocol !== 'https:' && url.protocol !== 'http:') throw configError('baseUrl', `must be http(s), got ${url.protocol}`);
   if (url.search || url.hash || url.username || url.password) throw configError('baseUrl', 'must not carry credentials, a query or a fragment');
+  // The spec's paths are appended to the base URL: a base ending in the start of one of them (`…/api`) doubles it
+  // (`/api/api/v2/…`) and every request is a 404. A path prefix that is not (a proxy's `/snapengage`) is kept.
+  const prefix = url.pathname.replace(/\/+$/, '');
+  const doubled = prefix === '' ? undefined : apiOperations.find((op) => op.path === prefix || op.path.startsWith(`${prefix}/`));
+  if (doubled) {
+    throw configError('baseUrl', `"${url.origin}${prefix}" ends with ${prefix}, which the API's paths already start with (${doubled.path}): use the origin only, e.g. ${url.origin} (SNAPENGAGE_BASE_URL or the baseUrl option)`);
+  }
   return url.toString().replace(/\/+$/, '');
 }
 

@@ -62,6 +62,14 @@ describe('options', () => {
     expect(createSnapEngageClient().baseUrl).toBe('https://www.snapengage.com');
   });
 
+  it('rejects a baseUrl ending where the API paths begin (…/api would request /api/api/v2/…); keeps a proxy prefix', () => {
+    for (const base of ['https://www.snapengage.com/api', 'https://www.snapengage.com/api/v2/', 'https://www.snapengage.com/public/api']) {
+      expect(() => createSnapEngageClient({ baseUrl: base })).toThrow(/baseUrl: .*which the API's paths already start with \(\/.*\): use the origin only, e.g. https:\/\/www\.snapengage\.com /);
+    }
+    expect(createSnapEngageClient({ baseUrl: 'https://proxy.example.com/snapengage/' }).baseUrl).toBe('https://proxy.example.com/snapengage');
+    expect(createSnapEngageClient({ baseUrl: 'https://proxy.example.com/apis' }).baseUrl).toBe('https://proxy.example.com/apis');
+  });
+
   it('iterateLogs rejects a widget list (the Logs API paginates one widget only)', async () => {
     const client = createSnapEngageClient({ apiToken: 't' });
     const iterator = client.iterateLogs({ orgId: 'o', widgetId: 'a,b', start: '2024-01-01', end: '2024-01-02' })[Symbol.asyncIterator]();

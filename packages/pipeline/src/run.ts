@@ -2,11 +2,11 @@
 // rate-limited) while staging pages as they arrive → open the file again and commit each resource in one
 // transaction (data + state + load row) → LoadInfo. On any failure every writer is aborted, so the data tables keep
 // exactly what they had before the run (see DuckDBDestination.createdFile for the file itself).
-import { createSnapEngageClient, type RequestLogEvent, type ResourceName } from 'snapengage-client';
+import { createSnapEngageClient, SnapEngageError, type RequestLogEvent, type ResourceName } from 'snapengage-client';
 import type { PipelineConfig, SourceRecord } from './config.js';
 import { DestinationError, DuckDBDestination, newLoadId, type LoadStep, type ResourceWriter } from './destination/index.js';
 import { loadEnv, type Env } from './env.js';
-import { AbortedError, describeDestinationError, firstLine, PipelineError } from './errors.js';
+import { AbortedError, ConfigError, describeDestinationError, firstLine, PipelineError } from './errors.js';
 import { Extractor, type PageSource } from './extract.js';
 import { TokenBucket } from './limits.js';
 import { LoadInfo, type ResourceStats } from './load-info.js';
@@ -259,7 +259,7 @@ function makeClient(plan: Plan, options: RunOptions, signal: AbortSignal, countR
     await bucket.take(request.signal ?? signal);
     return baseFetch(request);
   };
-  const client = createSnapEngageClient({
+  const client = connectClient({
     baseUrl: plan.connection.baseUrl,
     ...plan.credentials,
     ...(plan.connection.timeoutMs !== undefined ? { timeoutMs: plan.connection.timeoutMs } : {}),
@@ -278,6 +278,16 @@ function makeClient(plan: Plan, options: RunOptions, signal: AbortSignal, countR
     },
   });
   return client as unknown as PageSource;
+}
+
+/** The client, its option errors (a base URL the API's paths would be doubled under, …) as one config line. */
+function connectClient(options: Parameters<typeof createSnapEngageClient>[0]): ReturnType<typeof createSnapEngageClient> {
+  try {
+    return createSnapEngageClient(options);
+  } catch (error) {
+    if (error instanceof SnapEngageError && error.kind === 'config') throw new ConfigError(`connection settings: ${firstLine(error.message)}`, { cause: error });
+    throw error;
+  }
 }
 
 /**
