@@ -301,10 +301,16 @@ export class Extractor {
     // A page that is no JSON object (an empty body, null: a proxy, a gateway or a maintenance page said 200) is not
     // an answer of the API: read as "no records", an incremental resource would advance its window over days it never
     // saw. An object without the field is read as no records: whether the API leaves out an empty list is unknown,
-    // and the tolerant reading keeps a quiet widget's runs working.
-    if (selected === undefined && plan.resource.dataSelector !== '' && (body === null || typeof body !== 'object' || Array.isArray(body))) {
+    // and the tolerant reading keeps a quiet widget's runs working. A resource whose record is the whole body
+    // (dataSelector "": chat_poll, widgets, …) has no such field: an empty body or null is no record of it either
+    // (read as none, a child driven by logs would keep parent windows for polls it never loaded).
+    const selector = plan.resource.dataSelector;
+    const noPage = selector === ''
+      ? body === undefined || body === null
+      : selected === undefined && (body === null || typeof body !== 'object' || Array.isArray(body));
+    if (noPage) {
       throw new ExtractError(
-        `Extracting ${plan.name} failed: GET ${plan.resource.path} answered with ${describeBody(body)}, not a page with "${plan.resource.dataSelector}": ` +
+        `Extracting ${plan.name} failed: GET ${plan.resource.path} answered with ${describeBody(body)}, not ${selector === '' ? 'a record' : `a page with "${selector}"`}: ` +
           'check SNAPENGAGE_BASE_URL points at the SnapEngage API (not a proxy or gateway page), then run again',
         plan.name,
         'invalid_response',

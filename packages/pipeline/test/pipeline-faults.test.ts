@@ -1,5 +1,7 @@
 // Faults and hostile data: 429s, 500s, connection resets and truncated bodies must still give exactly the truth, and
 // records with hostile keys and values must load without loss.
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { Sandbox } from 'snapengage-sandbox';
 import { runPipeline } from '../src/index.js';
@@ -89,3 +91,48 @@ function wellFormed<T>(value: T): T {
   }
   return value;
 }
+
+describe('a 200 answer that is no record, for a resource whose record is the whole body', () => {
+  let box: Sandbox | undefined;
+  let tmp: ReturnType<typeof tempDir> | undefined;
+  let proxy: { url: string; close(): Promise<void> } | undefined;
+  afterEach(async () => {
+    await proxy?.close();
+    await box?.close();
+    tmp?.cleanup();
+  });
+
+  it.each([
+    ['an empty body', ''],
+    ['null', 'null'],
+  ])('a chat_poll answer with %s fails the run instead of loading no poll and advancing its parent windows', async (_what, body) => {
+    box = await sandbox({ cases: 30, widgets: 1, days: 2 });
+    tmp = tempDir();
+    const upstream = box.url;
+    // A gateway in front of the sandbox (a real HTTP server on 127.0.0.1): chat polls answer 200 with `body`.
+    const server = createServer((req, res) => {
+      if (req.url?.startsWith('/api/v1/chat/poll/')) {
+        res.writeHead(200, { 'content-type': 'application/json' });
+        res.end(body);
+        return;
+      }
+      fetch(`${upstream}${req.url}`, { headers: Object.fromEntries(Object.entries(req.headers).filter(([k]) => k !== 'host') as Array<[string, string]>) })
+        .then(async (answer) => {
+          const text = await answer.text();
+          res.writeHead(answer.status, { 'content-type': answer.headers.get('content-type') ?? 'application/json' });
+          // Next links name the sandbox: point them at the gateway.
+          res.end(text.split(upstream).join(gateway));
+        })
+        .catch(() => res.destroy());
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    const gateway = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+    proxy = { url: gateway, close: () => new Promise((resolve) => { server.closeAllConnections(); server.close(() => resolve()); }) };
+    const path = `${tmp.dir}/poll-empty.duckdb`;
+    const run = runPipeline(
+      { resources: { logs: true, chat_poll: true }, rateLimit: { requestsPerSecond: 0 } },
+      { env: { ...box.env, SNAPENGAGE_BASE_URL: gateway }, destination: { path } },
+    );
+    await expect(run).rejects.toThrow(/chat_poll.*answered with (an empty body|null).*SNAPENGAGE_BASE_URL/);
+  });
+});
