@@ -517,4 +517,32 @@ describe('an append of a date window', () => {
     const polls = await query(path, `SELECT count(*) AS n, count(DISTINCT case_id) AS d FROM snapengage_data.chat_poll`);
     expect(polls).toEqual([{ n: String(cases.length), d: String(cases.length) }]);
   });
+
+  it('appends a key read twice in one run once, as two runs reading it would (first load and rerun alike)', async () => {
+    const path = `${tmp.dir}/append-twice.duckdb`;
+    const append = definePipeline({ resources: { logs: { writeDisposition: 'append' } }, rateLimit: { requestsPerSecond: 0 } });
+    const [widget] = box.env.SNAPENGAGE_WIDGET_ID!.split(',');
+    const now = Math.floor(Date.now() / 1000);
+    // The API answers the same case twice in one window (the sandbox serves injected cases that share an id).
+    const twice = (id: string) => admin(box, 'cases', { widgetId: widget, cases: [0, 1].map((n) => ({ id, created_at_seconds: now, description: `copy ${n}`, transcripts: [{ message: `m${n}` }] })) });
+    try {
+      await twice('twice-first-load');
+      const first = await runPipeline(append, { env: box.env, destination: { path } });
+      await twice('twice-rerun');
+      const again = await runPipeline(append, { env: box.env, destination: { path } });
+      const rows = await query(path, `SELECT id, count(*) AS n FROM snapengage_data.logs WHERE id LIKE 'twice-%' GROUP BY id ORDER BY id`);
+      expect(rows).toEqual([{ id: 'twice-first-load', n: '1' }, { id: 'twice-rerun', n: '1' }]);
+      const [all] = await query(path, 'SELECT count(*) AS n, count(DISTINCT id) AS d FROM snapengage_data.logs');
+      expect(all?.n).toBe(all?.d);
+      // Each record left out with its children; the load info counts it.
+      const [orphans] = await query(path, 'SELECT count(*) AS n FROM snapengage_data.logs__transcripts t ANTI JOIN snapengage_data.logs l ON t._parent_id = l._row_id');
+      expect(orphans?.n).toBe('0');
+      const [transcripts] = await query(path, `SELECT count(*) AS n FROM snapengage_data.logs__transcripts t JOIN snapengage_data.logs l ON t._parent_id = l._row_id WHERE l.id LIKE 'twice-%'`);
+      expect(transcripts?.n).toBe('2');
+      expect(first.rowCounts.logs).toBe((await truth(box)).length - 3);
+      expect(again.rowCounts.logs).toBe(1);
+    } finally {
+      await admin(box, 'reset', {});
+    }
+  });
 });

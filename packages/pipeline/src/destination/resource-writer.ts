@@ -305,23 +305,27 @@ export class DuckDBResourceWriter implements ResourceWriter {
 
   /**
    * An append with `skipStoredKeys`: the staged records whose primary key is already in the root table (compared as
-   * stored: each key field's own column) are left out with their children, through `exclusions.unchanged`. Records
-   * with a key field missing, null, or in a variant column are appended. Returns how many were left out.
+   * stored: each key field's own column), and every occurrence but the first of a key this load read more than once
+   * (two runs reading it would store it once too), are left out with their children, through `exclusions.unchanged`.
+   * Records with a key field missing, null, or in a variant column are appended. Returns how many were left out.
    */
   private async excludeStoredKeys(exclusions: Exclusions): Promise<number> {
     const root = this.normalizer.root;
     const keyFields = this.opts.primaryKey;
-    if (this.opts.writeDisposition !== 'append' || !this.opts.skipStoredKeys || keyFields.length === 0 || root.isNew) return 0;
+    if (this.opts.writeDisposition !== 'append' || !this.opts.skipStoredKeys || keyFields.length === 0) return 0;
     const keyColumns = keyFields.map((field) => root.def.columns.find((c) => c.variant === null && c.nodeKey !== ELEMENT_NODE_KEY && sameKeyPath(nodeKeyPath(c.nodeKey), field)));
     if (keyColumns.some((c) => c === undefined)) return 0;
     const names = keyColumns.map((c) => quoteIdent(c!.name));
     // Only the staged files that carry every key column (a record line leaves out columns it has no value for).
     const selects = this.selects(root, {}).filter((s) => names.every((n) => s.columns.includes(n)));
     if (selects.length === 0) return 0;
+    const staged = selects.map((s) => `SELECT q."_row_id", ${names.map((n) => `q.${n}`).join(', ')}, q."#s" FROM (${s.sqlWithSeq!}) q`).join(' UNION ALL ');
     const on = names.map((n) => `q.${n} = t.${n}`).join(' AND ');
-    await this.ctx.conn.run(`CREATE OR REPLACE TEMP TABLE "_already_stored" AS ${selects
-      .map((s) => `SELECT q."_row_id" FROM (${s.sql}) q SEMI JOIN ${this.target(root)} t ON ${on}`)
-      .join(' UNION ALL ')}`);
+    // A root table created in this transaction has no stored rows to compare with.
+    const stored = root.isNew ? '' : `SELECT q."_row_id" FROM q SEMI JOIN ${this.target(root)} t ON ${on} UNION `;
+    await this.ctx.conn.run(`CREATE OR REPLACE TEMP TABLE "_already_stored" AS WITH q AS (${staged})
+      ${stored}SELECT "_row_id" FROM q WHERE ${names.map((n) => `${n} IS NOT NULL`).join(' AND ')}
+      QUALIFY row_number() OVER (PARTITION BY ${names.join(', ')} ORDER BY "#s") > 1`);
     const count = await countRows(this.ctx.conn, 'temp."_already_stored"');
     if (count > 0) exclusions.unchanged = 'temp."_already_stored"';
     return count;

@@ -27,6 +27,8 @@ export interface Exclusions {
 export interface StagedSelect {
   columns: string[];
   sql: string;
+  /** The root's: the same rows with their sequence in the load as one more column, `"#s"` (not a target column). */
+  sqlWithSeq?: string;
 }
 
 /** Column whose value names the record a row belongs to: `_row_id` on the root, `_root_id` below it. */
@@ -65,10 +67,12 @@ function rowLineColumns(t: TableState): Array<[string, string]> {
   ];
 }
 
-function select(pairs: Array<[column: string, expression: string]>, from: string): StagedSelect {
+function select(pairs: Array<[column: string, expression: string]>, from: string, withSeq = false): StagedSelect {
+  const list = pairs.map(([column, expression]) => `${expression} AS ${quoteIdent(column)}`).join(', ');
   return {
     columns: pairs.map(([column]) => quoteIdent(column)),
-    sql: `SELECT ${pairs.map(([column, expression]) => `${expression} AS ${quoteIdent(column)}`).join(', ')} FROM ${from}`,
+    sql: `SELECT ${list} FROM ${from}`,
+    ...(withSeq ? { sqlWithSeq: `SELECT ${list}, s."#s" AS "#s" FROM ${from}` } : {}),
   };
 }
 
@@ -82,7 +86,7 @@ export function stagedSelect(t: TableState, kind: StagedKind, file: TableStaging
   const data = t.def.columns.map((c: ColumnDef, i): [string, string] => [c.name, `s.${quoteIdent(String(i))}`]);
   const load = quoteLiteral(loadId);
   if (t.isRoot) {
-    return select([...data, ['_row_id', 's."#id"'], ['_load_id', load]], source(readJson(file, rowLineColumns(t)), '#id', ex));
+    return select([...data, ['_row_id', 's."#id"'], ['_load_id', load]], source(readJson(file, rowLineColumns(t)), '#id', ex), true);
   }
   const parentId = t.depth === 1 ? 's."#r"' : 's."#p"';
   const rowId = childRowIdSql(t, parentId, 's."#i"');
@@ -125,5 +129,6 @@ function recordSelect(t: TableState, file: TableStagingFile, loadId: string, ex:
   return select(
     [...columns, ['_row_id', 's."#id"'], ['_load_id', quoteLiteral(loadId)]],
     source(readJson(file, [...ROOT_STAGING_KEYS, ['r', struct]]), '#id', ex),
+    true,
   );
 }
