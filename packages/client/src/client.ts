@@ -56,12 +56,13 @@ function parseBaseUrl(raw: string | undefined): string {
   }
   if (url.protocol !== 'https:' && url.protocol !== 'http:') throw configError('baseUrl', `must be http(s), got ${url.protocol}`);
   if (url.search || url.hash || url.username || url.password) throw configError('baseUrl', 'must not carry credentials, a query or a fragment');
-  // The spec's paths are appended to the base URL: a base ending in the start of one of them (`…/api`) doubles it
-  // (`/api/api/v2/…`) and every request is a 404. A path prefix that is not (a proxy's `/snapengage`) is kept.
+  // The spec's paths are appended to the base URL, and the SnapEngage API serves them at its origin: a base URL there
+  // with a path (`…/api`) doubles it (`/api/api/v2/…`) and every request is a 404. Another host may be a proxy with a
+  // prefix of its own (even one such as `/public`), so only the API's own origin is checked.
   const prefix = url.pathname.replace(/\/+$/, '');
-  const doubled = prefix === '' ? undefined : apiOperations.find((op) => op.path === prefix || op.path.startsWith(`${prefix}/`));
-  if (doubled) {
-    throw configError('baseUrl', `"${url.origin}${prefix}" ends with ${prefix}, which the API's paths already start with (${doubled.path}): use the origin only, e.g. ${url.origin} (SNAPENGAGE_BASE_URL or the baseUrl option)`);
+  if (prefix !== '' && url.origin === new URL(defaultBaseUrl).origin) {
+    const example = apiOperations.find((op) => op.path.startsWith(`${prefix}/`))?.path ?? apiOperations[0]?.path ?? '/';
+    throw configError('baseUrl', `"${url.origin}${prefix}" has a path, but the SnapEngage API's paths (${example}) start at its origin: use ${url.origin} (SNAPENGAGE_BASE_URL or the baseUrl option)`);
   }
   return url.toString().replace(/\/+$/, '');
 }

@@ -62,12 +62,14 @@ describe('options', () => {
     expect(createSnapEngageClient().baseUrl).toBe('https://www.snapengage.com');
   });
 
-  it('rejects a baseUrl ending where the API paths begin (…/api would request /api/api/v2/…); keeps a proxy prefix', () => {
+  it('rejects the SnapEngage origin with a path (…/api would request /api/api/v2/…); keeps a proxy\'s prefix', () => {
     for (const base of ['https://www.snapengage.com/api', 'https://www.snapengage.com/api/v2/', 'https://www.snapengage.com/public/api']) {
-      expect(() => createSnapEngageClient({ baseUrl: base })).toThrow(/baseUrl: .*which the API's paths already start with \(\/.*\): use the origin only, e.g. https:\/\/www\.snapengage\.com /);
+      expect(() => createSnapEngageClient({ baseUrl: base })).toThrow(/baseUrl: .* has a path, but the SnapEngage API's paths \(\/.*\) start at its origin: use https:\/\/www\.snapengage\.com /);
     }
     expect(createSnapEngageClient({ baseUrl: 'https://proxy.example.com/snapengage/' }).baseUrl).toBe('https://proxy.example.com/snapengage');
-    expect(createSnapEngageClient({ baseUrl: 'https://proxy.example.com/apis' }).baseUrl).toBe('https://proxy.example.com/apis');
+    // A proxy mounted at a prefix that happens to begin a spec path is still a proxy.
+    expect(createSnapEngageClient({ baseUrl: 'https://proxy.example.com/public' }).baseUrl).toBe('https://proxy.example.com/public');
+    expect(createSnapEngageClient({ baseUrl: 'https://www.snapengage.com/' }).baseUrl).toBe('https://www.snapengage.com');
   });
 
   it('iterateLogs rejects a widget list (the Logs API paginates one widget only)', async () => {

@@ -187,11 +187,11 @@ describe('environment and config problems', () => {
     expect(error?.message).not.toContain('s3cret');
   });
 
-  it('a base URL ending where the API paths begin is one config line before any request (…/api would request /api/api/…)', async () => {
-    const env = { SNAPENGAGE_PROVISIONING_KEY: 'k', SNAPENGAGE_EMAIL: 'a@example.com', SNAPENGAGE_BASE_URL: 'http://127.0.0.1:9/api' };
+  it('the SnapEngage origin with a path is one config line before any request (…/api would request /api/api/…)', async () => {
+    const env = { SNAPENGAGE_PROVISIONING_KEY: 'k', SNAPENGAGE_EMAIL: 'a@example.com', SNAPENGAGE_BASE_URL: 'https://www.snapengage.com/api' };
     const error = await runPipeline({ resources: { users: true } }, { env, destination: { path: ':memory:' } }).then(() => undefined, (e: unknown) => e as Error);
     expect(error).toBeInstanceOf(ConfigError);
-    expect(error?.message).toMatch(/^connection settings: baseUrl: "http:\/\/127\.0\.0\.1:9\/api" ends with \/api, .*use the origin only, e\.g\. http:\/\/127\.0\.0\.1:9 /);
+    expect(error?.message).toMatch(/^connection settings: baseUrl: "https:\/\/www\.snapengage\.com\/api" has a path, .*: use https:\/\/www\.snapengage\.com /);
   });
 
   it('echoes a SNAPENGAGE_BASE_URL that does not parse without a password or query, whatever its slashes', () => {
