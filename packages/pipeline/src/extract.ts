@@ -267,7 +267,7 @@ export class Extractor {
         // One page of lookahead: the next page is fetched while this one's records are written, so a sequence's
         // latency (the server's and ours) overlaps instead of adding up page after page.
         if (pageCount < limit) upcoming = fetchNext();
-        const records = this.selectRecords(plan, next.value.data, { ...parentParams, ...params });
+        const records = this.selectRecords(plan, next.value.data, { ...parentParams, ...params }, next.value.pageIndex);
         if (plan.incremental) this.cursors.see(this.pageWindow(plan, params), records);
         this.options.onPage?.(plan.name, records.length);
         // Children are fetched for the records the steps keep (as dlt's transformers get a filtered resource's
@@ -296,7 +296,8 @@ export class Extractor {
     return { resource: plan.name, cursorField: plan.resource.incremental!.cursorField, partition: this.partitionKey(plan, params), start: bound('start'), end: bound('end') };
   }
 
-  private selectRecords(plan: ResourcePlan, body: unknown, params: Params): SourceRecord[] {
+  /** `pageIndex`: 0 for the first page of a sequence, then one more per next link followed. */
+  private selectRecords(plan: ResourcePlan, body: unknown, params: Params, pageIndex = 0): SourceRecord[] {
     const selected = selectPath(body, plan.resource.dataSelector);
     // A page that is no JSON object (an empty body, null: a proxy, a gateway or a maintenance page said 200) is not
     // an answer of the API: read as "no records", an incremental resource would advance its window over days it never
@@ -305,12 +306,14 @@ export class Extractor {
     // (dataSelector "": chat_poll, widgets, …) has no such field: an empty body or null is no record of it either
     // (read as none, a child driven by logs would keep parent windows for polls it never loaded).
     const selector = plan.resource.dataSelector;
+    // A page reached through a next link was promised more records: one without the field is not "none left".
     const noPage = selector === ''
       ? body === undefined || body === null
-      : selected === undefined && (body === null || typeof body !== 'object' || Array.isArray(body));
+      : selected === undefined && (pageIndex > 0 || body === null || typeof body !== 'object' || Array.isArray(body));
     if (noPage) {
+      const which = pageIndex > 0 ? ` page ${pageIndex + 1} (a next link)` : '';
       throw new ExtractError(
-        `Extracting ${plan.name} failed: GET ${plan.resource.path} answered with ${describeBody(body)}, not ${selector === '' ? 'a record' : `a page with "${selector}"`}: ` +
+        `Extracting ${plan.name} failed: GET ${plan.resource.path}${which} answered with ${describeBody(body)}, not ${selector === '' ? 'a record' : `a page with "${selector}"`}: ` +
           'check SNAPENGAGE_BASE_URL points at the SnapEngage API (not a proxy or gateway page), then run again',
         plan.name,
         'invalid_response',
@@ -363,7 +366,7 @@ function describeBody(body: unknown): string {
   if (body === undefined) return 'an empty body';
   if (body === null) return 'null';
   if (Array.isArray(body)) return 'a JSON array';
-  return `a JSON ${typeof body}`;
+  return typeof body === 'object' ? 'a JSON object without that field' : `a JSON ${typeof body}`;
 }
 
 /** Dot path into a JSON value; "" is the value itself. */
