@@ -49,14 +49,37 @@ function offsetAt(formatter: Intl.DateTimeFormat, t: number): number {
   return local - Math.floor(t / 1000) * 1000;
 }
 
-/** Epoch ms of local midnight starting `date` in `timeZone` (the zone must be known). */
+const HOUR_MS = 3_600_000;
+
+/**
+ * Epoch ms of the first instant of `date` in `timeZone` (the zone must be known), as java.time's
+ * `LocalDate.atStartOfDay(zone)`: local midnight; the earlier one when midnight occurs twice (clocks set back
+ * at 00:00); the end of the gap when midnight does not exist (America/Santiago, America/Havana, America/Asuncion
+ * start summer time at 00:00, so their day starts at 01:00; Pacific/Apia skipped 2011-12-30 altogether).
+ */
 export function startOfDayIn(date: CalendarDate, timeZone: string): number {
   const formatter = formatterFor(timeZone);
   if (!formatter) throw new Error(`unknown time zone ${timeZone}`);
   const asUtc = Date.UTC(date.year, date.month - 1, date.day);
-  const firstGuess = asUtc - offsetAt(formatter, asUtc);
-  const offset = offsetAt(formatter, firstGuess);
-  return asUtc - offset;
+  // Every offset in force within two days of the date: local midnight is asUtc - offset for one of them.
+  const offsets = new Set<number>();
+  for (let h = -48; h <= 48; h += 6) offsets.add(offsetAt(formatter, asUtc + h * HOUR_MS));
+  let best: number | undefined;
+  for (const offset of offsets) {
+    const t = asUtc - offset;
+    if (offsetAt(formatter, t) === offset && (best === undefined || t < best)) best = t;
+  }
+  if (best !== undefined) return best;
+  // Midnight falls in a gap: the day starts at the transition, the first instant whose local time is at or after
+  // the day's midnight. Offsets lie within ±26 h, so the answer lies within two days of asUtc.
+  let low = asUtc - 48 * HOUR_MS;
+  let high = asUtc + 48 * HOUR_MS;
+  while (low < high) {
+    const middle = Math.floor((low + high) / 2);
+    if (middle + offsetAt(formatter, middle) >= asUtc) high = middle;
+    else low = middle + 1;
+  }
+  return low;
 }
 
 /** The calendar day after `date`. */

@@ -66,6 +66,22 @@ describe('dates', () => {
     expect(startOfDayIn({ year: 2025, month: 1, day: 1 }, 'Etc/UTC')).toBe(Date.UTC(2025, 0, 1));
   });
 
+  it('starts a day whose midnight does not exist at the end of the gap, and a doubled midnight at its first occurrence', () => {
+    // Summer time starts at 00:00 in these zones: the day begins at 01:00 local (java.time's atStartOfDay).
+    expect(startOfDayIn({ year: 2024, month: 9, day: 8 }, 'America/Santiago')).toBe(Date.UTC(2024, 8, 8, 4));
+    expect(startOfDayIn({ year: 2024, month: 3, day: 10 }, 'America/Havana')).toBe(Date.UTC(2024, 2, 10, 5));
+    expect(startOfDayIn({ year: 2018, month: 11, day: 4 }, 'America/Sao_Paulo')).toBe(Date.UTC(2018, 10, 4, 3));
+    // The window of the day before ends there too (end is inclusive: it stops at the next day's start).
+    expect(startOfDayIn(nextDay({ year: 2024, month: 9, day: 7 }), 'America/Santiago')).toBe(Date.UTC(2024, 8, 8, 4));
+    // Clocks set back from 01:00 to 00:00: midnight happens twice, the day starts at the first one.
+    expect(startOfDayIn({ year: 2024, month: 11, day: 3 }, 'America/Havana')).toBe(Date.UTC(2024, 10, 3, 4));
+    // Clocks set back from 00:00 to 23:00: the previous day's last hour repeats, midnight happens once, after it.
+    expect(startOfDayIn({ year: 2019, month: 2, day: 17 }, 'America/Sao_Paulo')).toBe(Date.UTC(2019, 1, 17, 3));
+    // Samoa skipped 2011-12-30: that day has no instant, it starts (and ends) where 2011-12-31 starts.
+    expect(startOfDayIn({ year: 2011, month: 12, day: 30 }, 'Pacific/Apia')).toBe(Date.UTC(2011, 11, 30, 10));
+    expect(startOfDayIn({ year: 2011, month: 12, day: 31 }, 'Pacific/Apia')).toBe(Date.UTC(2011, 11, 30, 10));
+  });
+
   it('knows IANA zones only', () => {
     expect(isKnownTimeZone('Asia/Kolkata')).toBe(true);
     expect(isKnownTimeZone('UTC')).toBe(true);
