@@ -6,7 +6,7 @@ import type { CaseQuery, SortKey } from './store.js';
 // and the truth endpoint, so "the same filter" means the same thing in both.
 
 export type ParsedCaseQuery =
-  | { ok: true; query: CaseQuery; widgetCount: number }
+  | { ok: true; query: CaseQuery; widgetCount: number; singleWidgetRequested: boolean }
   | { ok: false; status: 400; message: string }
   | { ok: false; status: 404 };
 
@@ -70,6 +70,7 @@ export function parseCaseQuery(params: URLSearchParams, state: SandboxState, req
   return {
     ok: true,
     widgetCount: widgetIndexes.length,
+    singleWidgetRequested: requested.length === 1,
     query: {
       widgetIndexes,
       fromMs: start ? startOfDayIn(start, timeZone) : Number.NEGATIVE_INFINITY,

@@ -149,11 +149,16 @@ describe('several widgets', () => {
     expect(page.next).toBeUndefined();
   });
 
-  it('a one-widget organisation pages without widgetId', async () => {
+  it('a one-widget organisation does not page without widgetId either (the doc: only when specifying one)', async () => {
     const single = await startSandbox({ seed: 5, cases: 250, widgets: 1, days: 5, now: FIXED_NOW });
     try {
-      const pages = await allPages(single, { start: '2025-01-01', end: '2025-01-31' });
-      expect(pages.map((p) => p.cases.length)).toEqual([100, 100, 50]);
+      const unspecified = await allPages(single, { start: '2025-01-01', end: '2025-01-31' });
+      expect(unspecified.map((p) => [p.cases.length, p.next])).toEqual([[100, undefined]]);
+      const specified = await allPages(single, { widgetId: single.credentials.widgetIds[0] ?? '', start: '2025-01-01', end: '2025-01-31' });
+      expect(specified.map((p) => p.cases.length)).toEqual([100, 100, 50]);
+      // The same widget twice is a list of two: not the documented single widgetId.
+      const twice = await allPages(single, { widgetId: `${single.credentials.widgetIds[0]},${single.credentials.widgetIds[0]}`, start: '2025-01-01', end: '2025-01-31' });
+      expect(twice.map((p) => [p.cases.length, p.next])).toEqual([[100, undefined]]);
     } finally {
       await single.close();
     }

@@ -18,9 +18,10 @@ function getAllLogs(ctx: RequestContext): Reply {
   const parsed = parseCaseQuery(url.searchParams, state, true);
   if (!parsed.ok) return parsed.status === 404 ? notFound() : error(400, parsed.message);
 
-  // "this capability only works when specifying a single widgetId": with several widgets we answer the first
-  // 100 matching cases and no next link, as the real API documents.
-  const paginated = parsed.widgetCount === 1;
+  // "this capability only works when specifying a single widgetId": with several widgets, or none specified (even
+  // in an organisation of one widget: whether the API then takes the single-widget path is unknown), we answer the
+  // first 100 matching cases and no next link, so a client that leaves widgetId out loses data here too.
+  const paginated = parsed.singleWidgetRequested;
   const chunks: string[] = [];
   let lastKey: SortKey | undefined;
   let more = false;
