@@ -19,6 +19,36 @@ export interface SandboxOptions {
    * get the same timestamps on every run; ids and case bodies depend on the seed only.
    */
   now?: number | Date;
+  /**
+   * What the last page of a Logs API sequence says about a next page, where the docs are silent (default
+   * `absent`): `absent` leaves `linkToNextSetOfResults` out, `empty` sends `""`, `null` sends null.
+   */
+  lastPageLink?: LastPageLink;
+  /**
+   * A full page (100 cases) always links a next page, even when no case follows: the sequence then ends with a
+   * page of no cases (default false, a link only when more cases follow).
+   */
+  trailingEmptyPage?: boolean;
+}
+
+export const LAST_PAGE_LINKS = ['absent', 'empty', 'null'] as const;
+export type LastPageLink = (typeof LAST_PAGE_LINKS)[number];
+
+/** How Logs API pagination ends; settable at start-up and through the admin API. */
+export interface PagingEnd {
+  lastPageLink: LastPageLink;
+  trailingEmptyPage: boolean;
+}
+
+/** Checks a paging setting (start-up option or admin body); throws SandboxOptionError. */
+export function resolvePagingEnd(given: { lastPageLink?: unknown; trailingEmptyPage?: unknown }, base: PagingEnd): PagingEnd {
+  const lastPageLink = given.lastPageLink ?? base.lastPageLink;
+  if (!(LAST_PAGE_LINKS as readonly unknown[]).includes(lastPageLink)) {
+    throw new SandboxOptionError(`lastPageLink must be one of ${LAST_PAGE_LINKS.join(', ')}, got ${JSON.stringify(lastPageLink)}`);
+  }
+  const trailingEmptyPage = given.trailingEmptyPage ?? base.trailingEmptyPage;
+  if (typeof trailingEmptyPage !== 'boolean') throw new SandboxOptionError(`trailingEmptyPage must be true or false, got ${JSON.stringify(trailingEmptyPage)}`);
+  return { lastPageLink: lastPageLink as LastPageLink, trailingEmptyPage };
 }
 
 export interface ResolvedOptions {
@@ -30,6 +60,7 @@ export interface ResolvedOptions {
   faults: FaultSpec;
   faultText: string;
   nowMs: number;
+  paging: PagingEnd;
 }
 
 export const LIMITS = {
@@ -72,5 +103,6 @@ export function resolveOptions(options: SandboxOptions = {}): ResolvedOptions {
     faults,
     faultText,
     nowMs: Math.floor(nowMs),
+    paging: resolvePagingEnd(options, { lastPageLink: 'absent', trailingEmptyPage: false }),
   };
 }

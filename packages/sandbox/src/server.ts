@@ -6,7 +6,7 @@ import { utcDay } from './dates.js';
 import { FaultPlan, parseFaultSpec, type FaultOutcome } from './faults.js';
 import { buildFixtures, type SandboxCredentials, type UserRecord } from './fixtures.js';
 import { buildHeaders, error, methodNotAllowed, notFound, writeReply, type Reply } from './http-kit.js';
-import { resolveOptions, type SandboxOptions } from './options.js';
+import { resolveOptions, resolvePagingEnd, type SandboxOptions } from './options.js';
 import { seedKey } from './random.js';
 import { adminRoutes } from './routes/admin.js';
 import { logsRoutes } from './routes/logs.js';
@@ -100,11 +100,16 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbo
     users,
     baseUrl: '',
     startDate: utcDay(startMs),
+    paging: { ...resolved.paging },
     now: () => Date.now(),
     admin: {
       setFaults(spec: string) {
         faults = new FaultPlan(parseFaultSpec(spec), key);
         faultText = spec;
+      },
+      setPaging(given) {
+        state.paging = resolvePagingEnd(given, state.paging);
+        return { ...state.paging };
       },
       reset() {
         store.reset();
@@ -112,6 +117,7 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbo
         seedUsers();
         faults = new FaultPlan(resolved.faults, key);
         faultText = resolved.faultText;
+        state.paging = { ...resolved.paging };
         byStatus = {};
         faultCounts = {};
         apiRequests = 0;
@@ -121,6 +127,7 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbo
         byStatus: { ...byStatus },
         faults: { ...faultCounts },
         faultSpec: faultText,
+        paging: { ...state.paging },
         cases: { generated: store.generatedCount, injected: store.injectedCount },
       }),
     },

@@ -2,7 +2,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { ChatRoom } from './chats.js';
 import type { Fixtures, UserRecord } from './fixtures.js';
 import type { Reply } from './http-kit.js';
-import type { ResolvedOptions } from './options.js';
+import type { PagingEnd, ResolvedOptions } from './options.js';
 import type { CaseStore } from './store.js';
 
 // What every route handler can see: the sandbox's data and one request.
@@ -20,6 +20,8 @@ export interface SandboxState {
   baseUrl: string;
   /** First day of the generated data, YYYY-MM-DD (UTC). */
   startDate: string;
+  /** How Logs API sequences end (start-up option, changed by POST /__sandbox/paging, restored by reset). */
+  paging: PagingEnd;
   now(): number;
   admin: AdminControl;
 }
@@ -28,6 +30,8 @@ export interface SandboxState {
 export interface AdminControl {
   /** Replaces the fault spec; throws an Error with a clear message for a bad spec. */
   setFaults(spec: string): void;
+  /** Changes how Logs API sequences end (keys left out keep their value); throws a SandboxOptionError. */
+  setPaging(given: { lastPageLink?: unknown; trailingEmptyPage?: unknown }): PagingEnd;
   /** Back to the seeded state: injected cases, surveys, chats, users, faults and stats. */
   reset(): void;
   stats(): Record<string, unknown>;

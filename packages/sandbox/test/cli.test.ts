@@ -87,6 +87,7 @@ describe('snapengage-sandbox CLI', () => {
     [['--widgets', '0'], 'widgets must be an integer between 1'],
     [['--faults', 'teapot=1'], 'unknown key "teapot"'],
     [['extra'], 'positional'],
+    [['--last-page-link', 'missing'], 'lastPageLink must be one of absent, empty, null'],
   ])('refuses %o with one stderr line and exit 2', (args, message) => {
     const result = runCli(args);
     expect(result.status).toBe(2);

@@ -165,6 +165,56 @@ describe('several widgets', () => {
   });
 });
 
+describe('how a sequence ends (unknown in the real API: absent, "" or null; maybe a trailing empty page)', () => {
+  const rawPages = async (box: Sandbox, query: Record<string, string>): Promise<Array<Record<string, unknown>>> => {
+    const pages: Array<Record<string, unknown>> = [];
+    let url: string | undefined = logsUrl(box, query);
+    while (url) {
+      const response = await fetch(url, { headers: { authorization: box.credentials.apiToken } });
+      expect(response.status).toBe(200);
+      const body = (await response.json()) as Record<string, unknown>;
+      pages.push(body);
+      url = typeof body.linkToNextSetOfResults === 'string' && body.linkToNextSetOfResults !== '' ? body.linkToNextSetOfResults : undefined;
+      if (pages.length > 50) throw new Error('no end');
+    }
+    return pages;
+  };
+  const shape = (pages: Array<Record<string, unknown>>) =>
+    pages.map((p) => [(p.cases as unknown[]).length, 'linkToNextSetOfResults' in p ? (typeof p.linkToNextSetOfResults === 'string' && p.linkToNextSetOfResults !== '' ? 'url' : p.linkToNextSetOfResults) : 'absent']);
+
+  it('serves each last-page form, from start-up and through the admin API, and reset restores the start-up one', async () => {
+    // 300 cases on one widget: exactly three full pages.
+    const box = await startSandbox({ seed: 5, cases: 300, widgets: 1, days: 5, now: FIXED_NOW, lastPageLink: 'empty' });
+    try {
+      const query = { widgetId: box.credentials.widgetIds[0] ?? '', start: '2025-01-01', end: '2025-01-31' };
+      expect(shape(await rawPages(box, query))).toEqual([[100, 'url'], [100, 'url'], [100, '']]);
+      expect(await postAdmin(box, '/__sandbox/paging', { lastPageLink: 'null' })).toEqual({ status: 200, body: { lastPageLink: 'null', trailingEmptyPage: false } });
+      expect(shape(await rawPages(box, query))).toEqual([[100, 'url'], [100, 'url'], [100, null]]);
+      // One widget out of a list, or none: not paged, and the one page says there is no next one in that form too.
+      expect(shape(await rawPages(box, { start: '2025-01-01', end: '2025-01-31' }))).toEqual([[100, null]]);
+      expect(await postAdmin(box, '/__sandbox/paging', { trailingEmptyPage: true })).toEqual({ status: 200, body: { lastPageLink: 'null', trailingEmptyPage: true } });
+      expect(shape(await rawPages(box, query))).toEqual([[100, 'url'], [100, 'url'], [100, 'url'], [0, null]]);
+      // A short last page never links on.
+      expect(shape(await rawPages(box, { ...query, end: '2025-01-29' })).at(-1)?.[1]).toBe(null);
+      expect(await postAdmin(box, '/__sandbox/paging', { lastPageLink: 'absent' })).toEqual({ status: 200, body: { lastPageLink: 'absent', trailingEmptyPage: true } });
+      expect(shape(await rawPages(box, query))).toEqual([[100, 'url'], [100, 'url'], [100, 'url'], [0, 'absent']]);
+      expect((await postAdmin(box, '/__sandbox/paging', { lastPageLink: 'missing' })).status).toBe(400);
+      expect((await postAdmin(box, '/__sandbox/paging', { trailingEmptyPage: 'yes' })).status).toBe(400);
+      expect((await postAdmin(box, '/__sandbox/reset', {})).status).toBe(200);
+      expect(shape(await rawPages(box, query))).toEqual([[100, 'url'], [100, 'url'], [100, '']]);
+      // The pages still add up to the truth whatever the form.
+      const served = (await rawPages(box, query)).flatMap((p) => (p.cases as unknown[]).map((c) => JSON.stringify(c)));
+      expect(served).toEqual(await truthLines(box, query));
+    } finally {
+      await box.close();
+    }
+  });
+
+  it('refuses a bad start-up value', async () => {
+    await expect(startSandbox({ lastPageLink: 'none' as never })).rejects.toThrow(/lastPageLink must be one of/);
+  });
+});
+
 describe('parameters', () => {
   const base = (): Record<string, string> => ({ widgetId: widgets[0] ?? '', start: '2025-01-20', end: '2025-01-21' });
 

@@ -125,6 +125,16 @@ async function setFaults(ctx: RequestContext): Promise<Reply> {
   return json(200, { faults: body.faults });
 }
 
+async function setPaging(ctx: RequestContext): Promise<Reply> {
+  const read = await readJsonObject(ctx, SMALL_BODY_LIMIT);
+  if (!read.ok) return read.reply;
+  try {
+    return json(200, ctx.state.admin.setPaging(read.body));
+  } catch (caught) {
+    return error(400, (caught as Error).message);
+  }
+}
+
 function reset(ctx: RequestContext): Reply {
   ctx.state.admin.reset();
   return json(200, { reset: true });
@@ -143,6 +153,7 @@ export const adminRoutes: Route[] = [
   route('/__sandbox/cases', { POST: injectCases }),
   route('/__sandbox/surveys', { POST: updateSurveys }),
   route('/__sandbox/faults', { POST: setFaults }),
+  route('/__sandbox/paging', { POST: setPaging }),
   route('/__sandbox/reset', { POST: reset }),
   route('/__sandbox/stats', { GET: stats }),
   route('/__sandbox/credentials', { GET: credentials }),

@@ -34,11 +34,15 @@ function getAllLogs(ctx: RequestContext): Reply {
     lastKey = { t: entry.t, id: entry.id, n: entry.n ?? 0 };
   }
   let body = `{"cases":[${chunks.join(',')}]`;
-  if (paginated && more && lastKey) {
+  const { lastPageLink, trailingEmptyPage } = state.paging;
+  if (paginated && lastKey && (more || (trailingEmptyPage && chunks.length === PAGE_SIZE))) {
     const next = new URL(`${url.pathname}`, state.baseUrl);
     for (const [name, value] of url.searchParams) if (name !== 'next') next.searchParams.append(name, value);
     next.searchParams.set('next', encodeCursor(lastKey));
     body += `,"linkToNextSetOfResults":${JSON.stringify(next.toString())}`;
+  } else if (lastPageLink !== 'absent') {
+    // How the real API marks the last page is unknown: absent, "" or null (all three seen handled by clients).
+    body += `,"linkToNextSetOfResults":${lastPageLink === 'empty' ? '""' : 'null'}`;
   }
   return jsonText(200, `${body}}`);
 }
