@@ -192,9 +192,11 @@ export class CaseStore {
 
   /**
    * Adds cases to a widget. Each given object is spread over a generated default case with a fresh id and
-   * "now" as creation time (or the creation time it gives), keeping its own keys and values untouched.
+   * "now" as creation time (or the creation time it gives), keeping its own keys and values untouched. `bare`: each
+   * object is the whole case, with no default keys at all (not even `id`: one without a string id is ordered and
+   * found under a fresh id that its record does not show).
    */
-  inject(widgetIndex: number, given: readonly CaseRecord[], nowMs: number): InjectedCase[] {
+  inject(widgetIndex: number, given: readonly CaseRecord[], nowMs: number, bare = false): InjectedCase[] {
     const widget = this.widgets[widgetIndex];
     if (!widget) throw new Error(`no widget with index ${widgetIndex}`);
     const added: InjectedCase[] = [];
@@ -203,7 +205,7 @@ export class CaseStore {
       const freshId = this.codec.encode(CASE_KIND_INJECTED, widgetIndex, serial);
       const t = createdTimeOf(fields) ?? nowMs;
       // Spread (not Object.assign) so that an own "__proto__" key stays a plain data key.
-      const record: CaseRecord = { ...buildCase(this.key, widget, CASE_KIND_INJECTED, serial, freshId, t), ...fields };
+      const record: CaseRecord = bare ? { ...fields } : { ...buildCase(this.key, widget, CASE_KIND_INJECTED, serial, freshId, t), ...fields };
       const id = typeof record.id === 'string' ? record.id : freshId;
       added.push({ id, t, n: serial + 1, widgetIndex, record });
     }

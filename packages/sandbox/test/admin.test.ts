@@ -38,6 +38,24 @@ describe('POST /__sandbox/cases', () => {
     expect(records.find((r) => r.id === body.ids[1])?.description).toBe('given');
   });
 
+  it('with bare: true, serves each object as the whole case, without any default key (every Case key is optional)', async () => {
+    const t = Date.UTC(2025, 0, 26, 12);
+    const bare = [{ id: 'bare-1', created_at_seconds: t / 1000 }, { id: 'bare-2' }, { created_at_milliseconds: t + 1000, description: 'no id' }];
+    const { status, body } = await postAdmin(sandbox, '/__sandbox/cases', { widgetId, bare: true, cases: bare });
+    expect(status).toBe(201);
+    expect(body.ids.slice(0, 2)).toEqual(['bare-1', 'bare-2']);
+    expect(body.ids[2]).toMatch(/^[0-9a-f-]{36}$/);
+    // Ordered by their own creation time (a case without one: created now); served exactly as given.
+    const served = await rawCases({ widgetId, start: '2025-01-26', end: '2025-01-26' });
+    const given = served.filter((line) => !line.includes('"url"'));
+    expect(given).toEqual([JSON.stringify(bare[0]), JSON.stringify(bare[2])]);
+    expect((await truthLines(sandbox)).filter((line) => line === JSON.stringify(bare[1]))).toHaveLength(1);
+    // An id-less case is still found (poll) under the id the injection returned.
+    const poll = await fetch(new URL(`/api/v1/chat/poll/${body.ids[2]}`, sandbox.url), { headers: { 'x-api-key': sandbox.credentials.apiKey } });
+    expect(poll.status).toBe(200);
+    expect((await postAdmin(sandbox, '/__sandbox/cases', { widgetId, bare: 'yes', cases: [] })).status).toBe(400);
+  });
+
   it('keeps hostile records as given, and serves them identically in the truth and the Logs API', async () => {
     let deep: unknown = 'bottom';
     for (let i = 0; i < 300; i++) deep = { level: deep };
