@@ -183,9 +183,19 @@ export function buildCase(key: number, widget: WidgetFixture, kind: number, inde
 
 /** The creation time of a record as the Logs API orders it, or undefined when it carries no usable time. */
 export function createdTimeOf(record: CaseRecord): number | undefined {
-  for (const [key, scale] of [['created_at_milliseconds', 1], ['created_at_date', 1], ['created_at_seconds', 1000]] as const) {
+  const number = (key: string): number | undefined => {
     const value = record[key];
-    if (typeof value === 'number' && Number.isFinite(value)) return Math.floor(value * scale);
-  }
-  return undefined;
+    return typeof value === 'number' && Number.isFinite(value) ? value : undefined;
+  };
+  // Whether created_at_milliseconds is full epoch ms or the 0-999 part of created_at_seconds is unknown (and
+  // created_at_date may be either a number or not): a value below 1e11 (1973 in ms) is no epoch-ms instant.
+  const EPOCH_MS = 1e11;
+  const ms = number('created_at_milliseconds');
+  if (ms !== undefined && ms >= EPOCH_MS) return Math.floor(ms);
+  const date = number('created_at_date');
+  if (date !== undefined && date >= EPOCH_MS) return Math.floor(date);
+  const seconds = number('created_at_seconds');
+  if (seconds !== undefined) return Math.floor(seconds * 1000) + (ms !== undefined && ms >= 0 && ms < 1000 ? Math.floor(ms) : 0);
+  if (ms !== undefined) return Math.floor(ms);
+  return date === undefined ? undefined : Math.floor(date);
 }

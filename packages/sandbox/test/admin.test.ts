@@ -56,6 +56,14 @@ describe('POST /__sandbox/cases', () => {
     expect((await postAdmin(sandbox, '/__sandbox/cases', { widgetId, bare: 'yes', cases: [] })).status).toBe(400);
   });
 
+  it('orders a case whose created_at_milliseconds is the 0-999 part of created_at_seconds (the facts leave it open) by its seconds', async () => {
+    const t = Date.UTC(2025, 0, 27, 8);
+    const { status, body } = await postAdmin(sandbox, '/__sandbox/cases', { widgetId, bare: true, cases: [{ id: 'ms-part', created_at_seconds: t / 1000, created_at_milliseconds: 523, created_at_date: 'Jan 27, 2025' }] });
+    expect(status).toBe(201);
+    expect(body.ids).toEqual(['ms-part']);
+    expect((await rawCases({ widgetId, start: '2025-01-27', end: '2025-01-27' })).filter((line) => line.includes('"ms-part"'))).toHaveLength(1);
+  });
+
   it('keeps hostile records as given, and serves them identically in the truth and the Logs API', async () => {
     let deep: unknown = 'bottom';
     for (let i = 0; i < 300; i++) deep = { level: deep };
