@@ -6,7 +6,7 @@ import { parseArgs } from 'node:util';
 import { SandboxOptionError, startSandbox, type Sandbox, type SandboxOptions } from './index.js';
 
 const USAGE = `Usage: snapengage-sandbox [--port 0] [--seed 42] [--cases 5000] [--widgets 3] [--days 90] [--faults SPEC]
-                          [--last-page-link absent|empty|null] [--trailing-empty-page]
+                          [--last-page-link absent|empty|null] [--trailing-empty-page] [--chat-booleans doc|string|boolean]
 
   --port     TCP port on 127.0.0.1 (0 = any free port)
   --seed     seed of the generated data, credentials and faults
@@ -16,6 +16,8 @@ const USAGE = `Usage: snapengage-sandbox [--port 0] [--seed 42] [--cases 5000] [
   --faults   e.g. 429=0.1,500=0.05,reset=0.02,truncate=0.02,slow=0.01,rps=20,slowMs=2000
   --last-page-link       the Logs API's last page leaves linkToNextSetOfResults out (absent), sends "" or null
   --trailing-empty-page  a full page always links a next one; a sequence may end with a page of no cases
+  --chat-booleans        Visitor Chat booleans as in the doc (availability "true"/"false", agentTyping true/false),
+                         all strings, or all JSON booleans
   --help, --version
 
 Prints SNAPENGAGE_* env lines on stdout, then serves until SIGINT/SIGTERM.
@@ -48,6 +50,7 @@ function readOptions(argv: string[]): SandboxOptions {
         faults: { type: 'string' },
         'last-page-link': { type: 'string' },
         'trailing-empty-page': { type: 'boolean' },
+        'chat-booleans': { type: 'string' },
         help: { type: 'boolean', short: 'h' },
         version: { type: 'boolean' },
       },
@@ -81,6 +84,8 @@ function readOptions(argv: string[]): SandboxOptions {
   const lastPageLink = text('last-page-link');
   if (lastPageLink !== undefined) options.lastPageLink = lastPageLink as SandboxOptions['lastPageLink'];
   if (values['trailing-empty-page'] === true) options.trailingEmptyPage = true;
+  const chatBooleans = text('chat-booleans');
+  if (chatBooleans !== undefined) options.chatBooleans = chatBooleans as SandboxOptions['chatBooleans'];
   return options;
 }
 

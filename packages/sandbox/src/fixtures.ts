@@ -109,13 +109,14 @@ export function widgetJson(widget: WidgetFixture, ownerEmail: string): Record<st
   };
 }
 
-/** The Visitor Chat API's availability shape; booleans are strings as in the doc example. */
-export function availabilityJson(widget: WidgetFixture): Record<string, string> {
+/** The Visitor Chat API's availability shape; booleans are strings as in the doc example unless `asBooleans`. */
+export function availabilityJson(widget: WidgetFixture, asBooleans = false): Record<string, string | boolean> {
+  const flag = (value: boolean): string | boolean => (asBooleans ? value : String(value));
   return {
     widgetId: widget.uuid,
-    online: String(widget.online),
-    emailRequired: String(widget.emailRequired),
-    messageRequired: String(widget.messageRequired),
-    screenshotRequired: String(widget.screenshotRequired),
+    online: flag(widget.online),
+    emailRequired: flag(widget.emailRequired),
+    messageRequired: flag(widget.messageRequired),
+    screenshotRequired: flag(widget.screenshotRequired),
   };
 }

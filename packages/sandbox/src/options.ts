@@ -29,7 +29,16 @@ export interface SandboxOptions {
    * page of no cases (default false, a link only when more cases follow).
    */
   trailingEmptyPage?: boolean;
+  /**
+   * Wire type of the Visitor Chat API's booleans, documented Boolean but strings in the doc's availability
+   * example (default `doc`): `doc` sends availability flags as "true"/"false" and agentTyping/typing as JSON
+   * booleans; `string` sends all of them as strings; `boolean` sends all of them as JSON booleans.
+   */
+  chatBooleans?: ChatBooleans;
 }
+
+export const CHAT_BOOLEANS = ['doc', 'string', 'boolean'] as const;
+export type ChatBooleans = (typeof CHAT_BOOLEANS)[number];
 
 export const LAST_PAGE_LINKS = ['absent', 'empty', 'null'] as const;
 export type LastPageLink = (typeof LAST_PAGE_LINKS)[number];
@@ -61,6 +70,7 @@ export interface ResolvedOptions {
   faultText: string;
   nowMs: number;
   paging: PagingEnd;
+  chatBooleans: ChatBooleans;
 }
 
 export const LIMITS = {
@@ -80,6 +90,12 @@ function integerOption(name: string, value: unknown, fallback: number, min: numb
     throw new SandboxOptionError(`${name} must be an integer between ${min} and ${max}, got ${String(value)}`);
   }
   return value;
+}
+
+function chatBooleansOption(value: unknown): ChatBooleans {
+  if (value === undefined) return 'doc';
+  if (!(CHAT_BOOLEANS as readonly unknown[]).includes(value)) throw new SandboxOptionError(`chatBooleans must be one of ${CHAT_BOOLEANS.join(', ')}, got ${JSON.stringify(value)}`);
+  return value as ChatBooleans;
 }
 
 export function resolveOptions(options: SandboxOptions = {}): ResolvedOptions {
@@ -104,5 +120,6 @@ export function resolveOptions(options: SandboxOptions = {}): ResolvedOptions {
     faultText,
     nowMs: Math.floor(nowMs),
     paging: resolvePagingEnd(options, { lastPageLink: 'absent', trailingEmptyPage: false }),
+    chatBooleans: chatBooleansOption(options.chatBooleans),
   };
 }

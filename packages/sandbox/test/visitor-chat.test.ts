@@ -130,3 +130,33 @@ describe('a chat started through the API', () => {
     expect((await send('GET', `/public/api/v2/chat/${sandbox.credentials.widgetIds[1]}/${started.body.caseId}/visitorTyping`)).status).toBe(404);
   });
 });
+
+describe('boolean wire types (documented Boolean, strings in the doc example: unknown)', () => {
+  it.each([
+    ['doc', 'true', true],
+    ['string', 'true', 'true'],
+    ['boolean', true, true],
+  ] as const)('chatBooleans %s: availability online %o, visitorTyping %o, in the API and the truth', async (mode, online, typing) => {
+    const box = await startSandbox({ seed: 21, cases: 20, widgets: 1, days: 2, now: FIXED_NOW, chatBooleans: mode });
+    try {
+      const key = { 'x-api-key': box.credentials.apiKey };
+      const widget = box.credentials.widgetIds[0] ?? '';
+      const availability = (await (await fetch(`${box.url}/api/v1/chat/${widget}`, { headers: key })).json()) as Record<string, unknown>;
+      expect(availability.online).toBe(online);
+      expect(typeof availability.emailRequired).toBe(typeof online);
+      const truth = await truthLines(box, { resource: 'chat_availability' });
+      expect(truth).toEqual([JSON.stringify(availability)]);
+      const caseId = (JSON.parse((await truthLines(box))[0] ?? '{}') as { id: string }).id;
+      const poll = (await (await fetch(`${box.url}/api/v1/chat/poll/${caseId}?isTyping=true`, { headers: key })).json()) as Record<string, unknown>;
+      expect(poll.agentTyping).toBe(typeof typing === 'string' ? 'false' : false);
+      const typed = (await (await fetch(`${box.url}/public/api/v2/chat/${widget}/${caseId}/visitorTyping`, { headers: key })).json()) as { data: { typing: unknown } };
+      expect(typed.data.typing).toBe(typing);
+    } finally {
+      await box.close();
+    }
+  });
+
+  it('refuses an unknown mode', async () => {
+    await expect(startSandbox({ chatBooleans: 'yes' as never })).rejects.toThrow(/chatBooleans must be one of/);
+  });
+});

@@ -67,7 +67,7 @@ async function truth(ctx: RequestContext): Promise<Reply | undefined> {
     case 'widgets':
       return streamLines(ctx, mapLines(widgets, (w) => JSON.stringify(widgetJson(w, credentials.email))));
     case 'chat_availability':
-      return streamLines(ctx, mapLines(widgets, (w) => JSON.stringify(availabilityJson(w))));
+      return streamLines(ctx, mapLines(widgets, (w) => JSON.stringify(availabilityJson(w, state.options.chatBooleans === 'boolean'))));
     case 'users':
       return streamLines(ctx, mapLines(state.users.values(), (u) => JSON.stringify(userJson(u))));
     default:

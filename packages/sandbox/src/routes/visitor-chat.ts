@@ -16,6 +16,11 @@ function findWidget(ctx: RequestContext, id: string | undefined): WidgetFixture 
   return ctx.state.fixtures.widgets.find((w) => w.uuid === id);
 }
 
+/** agentTyping / typing on the wire: JSON booleans unless the sandbox was started with chatBooleans "string". */
+function typingFlag(ctx: RequestContext, value: boolean): boolean | string {
+  return ctx.state.options.chatBooleans === 'string' ? String(value) : value;
+}
+
 /** Reads "true"/"false" (any case; the docs say Boolean, the examples send strings). */
 function parseLooseBoolean(value: string | null, fallback: boolean): boolean | undefined {
   if (value === null || value === '') return fallback;
@@ -46,7 +51,7 @@ function checkAvailability(ctx: RequestContext): Reply {
   const denied = unauthorized(ctx);
   if (denied) return denied;
   const widget = findWidget(ctx, ctx.params.widgetId);
-  return widget ? json(200, availabilityJson(widget)) : notFound();
+  return widget ? json(200, availabilityJson(widget, ctx.state.options.chatBooleans === 'boolean')) : notFound();
 }
 
 function pollChatMessages(ctx: RequestContext): Reply {
@@ -60,7 +65,8 @@ function pollChatMessages(ctx: RequestContext): Reply {
   const entry = ctx.state.store.find(ctx.params.caseId ?? '');
   if (!entry) return notFound();
   ctx.state.chats.setVisitorTyping(entry.id, typing);
-  return json(200, ctx.state.chats.poll(entry, index));
+  const poll = ctx.state.chats.poll(entry, index);
+  return json(200, { ...poll, agentTyping: typingFlag(ctx, poll.agentTyping) });
 }
 
 async function startChat(ctx: RequestContext): Promise<Reply> {
@@ -119,7 +125,7 @@ function getVisitorTyping(ctx: RequestContext): Reply {
   const widget = findWidget(ctx, ctx.params.widgetId);
   const entry = ctx.state.store.find(ctx.params.caseId ?? '');
   if (!widget || !entry || entry.widgetIndex !== widget.index) return notFound();
-  return json(200, { statusCode: 1, data: { typing: ctx.state.chats.visitorTyping(entry.id) } });
+  return json(200, { statusCode: 1, data: { typing: typingFlag(ctx, ctx.state.chats.visitorTyping(entry.id)) } });
 }
 
 export const visitorChatRoutes: Route[] = [
