@@ -13,7 +13,7 @@ const USAGE = `Usage: snapengage-sandbox [--port 0] [--seed 42] [--cases 5000] [
   --cases    number of generated cases over all widgets
   --widgets  number of widgets
   --days     days of data, ending today (UTC)
-  --faults   e.g. 429=0.1,500=0.05,reset=0.02,truncate=0.02,slow=0.01,rps=20,slowMs=2000
+  --faults   e.g. 429=0.1,500=0.05,reset=0.02,truncate=0.02,slow=0.01,rps=20,slowMs=2000[,retryAfter=1|none]
   --last-page-link       the Logs API's last page leaves linkToNextSetOfResults out (absent), sends "" or null
   --trailing-empty-page  a full page always links a next one; a sequence may end with a page of no cases
   --chat-booleans        Visitor Chat booleans as in the doc (availability "true"/"false", agentTyping true/false),

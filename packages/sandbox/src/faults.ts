@@ -20,6 +20,8 @@ export interface FaultSpec {
   rps: number;
   /** Delay of a slow response in milliseconds. */
   slowMs: number;
+  /** `Retry-After` of a 429 in seconds (default 1); -1 (`retryAfter=none`) sends none: the real API's is unknown. */
+  retryAfter: number;
 }
 
 export type FaultKind = '429' | '500' | 'reset' | 'truncate' | 'slow';
@@ -28,14 +30,15 @@ export type FaultOutcome = FaultKind | 'rps' | 'none';
 const RANDOM_FAULTS: readonly FaultKind[] = ['429', '500', 'reset', 'truncate', 'slow'];
 const DEFAULT_SLOW_MS = 2000;
 const MAX_SLOW_MS = 60_000;
+const MAX_RETRY_AFTER = 3600;
 const FAULT_SALT = 0xfa017;
 
 export function emptyFaultSpec(): FaultSpec {
-  return { '429': 0, '500': 0, reset: 0, truncate: 0, slow: 0, rps: 0, slowMs: DEFAULT_SLOW_MS };
+  return { '429': 0, '500': 0, reset: 0, truncate: 0, slow: 0, rps: 0, slowMs: DEFAULT_SLOW_MS, retryAfter: 1 };
 }
 
 /**
- * Parses `429=0.1,500=0.05,reset=0.02,truncate=0.02,slow=0.01,rps=20[,slowMs=2000]`. An empty string means
+ * Parses `429=0.1,500=0.05,reset=0.02,truncate=0.02,slow=0.01,rps=20[,slowMs=2000][,retryAfter=1|none]`. An empty string means
  * no faults. Throws an Error naming the bad part for an unknown key, a repeated key or a bad number.
  */
 export function parseFaultSpec(text: string): FaultSpec {
@@ -50,6 +53,14 @@ export function parseFaultSpec(text: string): FaultSpec {
     const raw = match[2] ?? '';
     if (seen.has(key)) throw new Error(`fault spec: "${key}" is given twice`);
     seen.add(key);
+    if (key === 'retryAfter') {
+      const seconds = raw === 'none' ? -1 : /^\d+$/.test(raw) ? Number(raw) : NaN;
+      if (!(seconds === -1 || (seconds >= 0 && seconds <= MAX_RETRY_AFTER))) {
+        throw new Error(`fault spec: retryAfter=${raw} must be none or whole seconds between 0 and ${MAX_RETRY_AFTER}`);
+      }
+      spec.retryAfter = seconds;
+      continue;
+    }
     const value = Number(raw);
     if (raw === '' || !Number.isFinite(value)) throw new Error(`fault spec: ${key}=${raw} is not a number`);
     if ((RANDOM_FAULTS as readonly string[]).includes(key)) {
@@ -64,7 +75,7 @@ export function parseFaultSpec(text: string): FaultSpec {
       }
       spec.slowMs = value;
     } else {
-      throw new Error(`fault spec: unknown key "${key}" (known: ${[...RANDOM_FAULTS, 'rps', 'slowMs'].join(', ')})`);
+      throw new Error(`fault spec: unknown key "${key}" (known: ${[...RANDOM_FAULTS, 'rps', 'slowMs', 'retryAfter'].join(', ')})`);
     }
   }
   const total = RANDOM_FAULTS.reduce((sum, kind) => sum + spec[kind], 0);

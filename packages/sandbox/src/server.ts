@@ -30,7 +30,6 @@ export interface Sandbox {
 }
 
 const API_ROUTES: readonly Route[] = [...logsRoutes, ...visitorChatRoutes, ...provisioningRoutes];
-const RETRY_AFTER_SECONDS = '1';
 
 function isLoopback(address: string | undefined): boolean {
   return address === '127.0.0.1' || address === '::1' || address === '::ffff:127.0.0.1';
@@ -144,7 +143,8 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbo
     let reply: Reply | undefined;
     if (outcome === 'rps' || outcome === '429') {
       reply = error(429, outcome === 'rps' ? 'rate limit exceeded, retry later' : 'too many requests, retry later');
-      reply.headers = { 'retry-after': RETRY_AFTER_SECONDS };
+      const retryAfter = faults.spec.retryAfter;
+      if (retryAfter >= 0) reply.headers = { 'retry-after': String(retryAfter) };
     } else if (outcome === '500') {
       reply = error(500, 'internal server error (injected fault)');
     } else {

@@ -47,8 +47,10 @@ const SPEC = '429=0.1,500=0.05,reset=0.02,truncate=0.02,slow=0.01,slowMs=5';
 
 describe('fault spec', () => {
   it('parses every key', () => {
-    expect(parseFaultSpec(`${SPEC},rps=20`)).toEqual({ '429': 0.1, '500': 0.05, reset: 0.02, truncate: 0.02, slow: 0.01, rps: 20, slowMs: 5 });
-    expect(parseFaultSpec('')).toMatchObject({ '429': 0, rps: 0 });
+    expect(parseFaultSpec(`${SPEC},rps=20`)).toEqual({ '429': 0.1, '500': 0.05, reset: 0.02, truncate: 0.02, slow: 0.01, rps: 20, slowMs: 5, retryAfter: 1 });
+    expect(parseFaultSpec('')).toMatchObject({ '429': 0, rps: 0, retryAfter: 1 });
+    expect(parseFaultSpec('retryAfter=none')).toMatchObject({ retryAfter: -1 });
+    expect(parseFaultSpec('retryAfter=15')).toMatchObject({ retryAfter: 15 });
   });
 
   it.each([
@@ -59,6 +61,8 @@ describe('fault spec', () => {
     ['429=0.1,429=0.2', 'given twice'],
     ['rps=-1', 'rps=-1'],
     ['slowMs=1.5', 'slowMs'],
+    ['retryAfter=1.5', 'retryAfter=1.5 must be none or whole seconds'],
+    ['retryAfter=-1', 'retryAfter=-1 must be none'],
     ['429=0.6,500=0.6', 'add up to'],
   ])('refuses %s', (text, message) => {
     expect(() => parseFaultSpec(text)).toThrow(message);
@@ -126,6 +130,25 @@ describe('faults at run time', () => {
       expect(observed.filter((o) => o === 'ok').length).toBeGreaterThan(0);
       const stats = await (await fetch(`${sandbox.url}/__sandbox/stats`)).json();
       expect(stats.faults.rps).toBe(observed.filter((o) => o === '429').length);
+    } finally {
+      await sandbox.close();
+    }
+  });
+
+  it('sends Retry-After: 1 with a 429 by default, the configured seconds, or none at all (retryAfter=none)', async () => {
+    const sandbox = await startSandbox({ seed: 9, cases: 10, faults: '429=1', now: FIXED_NOW });
+    try {
+      const retryAfter = async (): Promise<[number, string | null]> => {
+        const response = await fetch(`${sandbox.url}/api/v1/chat/${sandbox.credentials.widgetIds[0]}`, { headers: { 'x-api-key': sandbox.credentials.apiKey } });
+        await response.text();
+        return [response.status, response.headers.get('retry-after')];
+      };
+      expect(await retryAfter()).toEqual([429, '1']);
+      await fetch(`${sandbox.url}/__sandbox/faults`, { method: 'POST', body: JSON.stringify({ faults: '429=1,retryAfter=none' }) });
+      expect(await retryAfter()).toEqual([429, null]);
+      await fetch(`${sandbox.url}/__sandbox/faults`, { method: 'POST', body: JSON.stringify({ faults: 'rps=1,retryAfter=15' }) });
+      const both = [await retryAfter(), await retryAfter(), await retryAfter()];
+      expect(both).toContainEqual([429, '15']);
     } finally {
       await sandbox.close();
     }
