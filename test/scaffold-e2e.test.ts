@@ -105,6 +105,33 @@ describe('scaffold → install → run against the sandbox', () => {
     rmSync(join(project, 'query.ts'));
   });
 
+  it("the README's dlt table names what the DuckDB file holds, and its SQL runs as written", async () => {
+    const readme = readFileSync(join(project, 'README.md'), 'utf8');
+    const section = readme.split(/^## /m).find((part) => part.startsWith('Coming from dlt')) ?? '';
+    const rows = section.split('\n').filter((line) => line.startsWith('| ') && !line.startsWith('| dlt'));
+    const here = (prefix: string) => rows.find((line) => line.startsWith(`| ${prefix}`))?.split(' | ')[1] ?? '';
+    const names = (cell: string) => [...new Set([...cell.matchAll(/`(_[a-z_]+)`/g)].map((m) => m[1]!))];
+    const columns = names(here('columns `_dlt_load_id`'));
+    const tables = names(here('tables `_dlt_loads`'));
+    expect(columns).toEqual(['_load_id', '_row_id', '_parent_id', '_list_idx', '_root_id']);
+    expect(tables).toEqual(['_pipeline_loads', '_pipeline_state', '_pipeline_tables', '_pipeline_columns']);
+    const sql = /`(SELECT \* FROM [^`]+)`/.exec(here('`SELECT * FROM snapengage_data.widgets'))?.[1];
+    expect(sql).toBe('SELECT * FROM snapengage_data.logs LIMIT 10;');
+
+    const ds = await openDataset({ path: join(project, 'snapengage.duckdb'), dataset: 'snapengage_data' });
+    try {
+      expect(await ds.sql(sql!)).toHaveLength(10);
+      expect(await ds.rows('logs', { limit: 10 })).toHaveLength(10);
+      const stored = await ds.sql("SELECT table_name AS t FROM information_schema.tables WHERE table_schema = 'snapengage_data'");
+      expect(stored.map((r) => r.t)).toEqual(expect.arrayContaining(tables));
+      const childColumns = await ds.sql("SELECT column_name AS c FROM information_schema.columns WHERE table_schema = 'snapengage_data' AND table_name = 'logs__transcripts'");
+      expect(childColumns.map((r) => r.c)).toEqual(expect.arrayContaining(columns));
+      expect(await ds.sql("SELECT DISTINCT status FROM _pipeline_loads")).toEqual([{ status: 'loaded' }]);
+    } finally {
+      await ds.close();
+    }
+  });
+
   it('--add chat_poll edits the project; the next run loads it without duplicating logs', async () => {
     const add = runCli(['--add', 'chat_poll'], project);
     expect(add.status, add.stderr).toBe(0);

@@ -60,6 +60,23 @@ describe('rendered project files', () => {
     expect(renderProjectFiles(plan(['chat_poll']), catalog).get('README.md')).toContain('Resources: `logs`, `chat_poll`.');
   });
 
+  it("README maps the steps of dlt's SnapEngage page to this project's names, for a table it loads", () => {
+    const readme = renderProjectFiles(plan(['widgets']), catalog).get('README.md')!;
+    const section = readme.split(/^## /m).find((part) => part.startsWith('Coming from dlt'));
+    expect(section).toBeDefined();
+    expect(section).toContain('| `python snapengage_pipeline.py` | `npm run start`');
+    expect(section).toContain('| `dlt pipeline snapengage_pipeline show` (dashboard) | `npm run show`');
+    expect(section).toContain("`ds.rows('widgets', { limit: 10 })`");
+    expect(section).toContain('`SELECT * FROM snapengage_data.widgets LIMIT 10;`');
+    expect(section).toContain('`.dlt/secrets.toml`');
+    expect(section).toContain('`start_chat` (`POST api/v1/chat`) | not a resource');
+    // The section adds no code block: the first ```ts block stays the openDataset query the e2e test runs.
+    expect(section).not.toContain('```');
+    const logs = renderProjectFiles({ ...plan(['logs']), packageManager: 'pnpm' as never }, catalog).get('README.md')!;
+    expect(logs).toContain('| `python snapengage_pipeline.py` | `pnpm start`');
+    expect(logs).toContain('`SELECT * FROM snapengage_data.logs LIMIT 10;`');
+  });
+
   it('README shows how to try the project against the local sandbox, with the package manager it was made for', () => {
     const readme = renderProjectFiles(plan(['widgets']), catalog).get('README.md')!;
     expect(readme).toContain('## Try it without an account');
