@@ -117,6 +117,10 @@ describe('hostile input', () => {
     refused(['ok-name', '--resources', 'logs,"; rm -rf /', '--no-install', '--no-git'], /unknown resource .*rm -rf.*valid: logs, chat_availability/);
   });
 
+  it("says why start_chat, a resource of dlt's SnapEngage page, is not one to load", () => {
+    refused(['ok-name', '--resources', 'logs,start_chat', '--no-install', '--no-git'], /^error --resources: "start_chat" \(POST \/api\/v1\/chat\) starts a chat; it changes state on the server, so it is never loaded: call it with snapengage-client; valid: logs, /);
+  });
+
   it('refuses a non-empty directory unless --overwrite, keeping .git', () => {
     const dir = join(cwd, 'taken');
     mkdirSync(join(dir, '.git'), { recursive: true });

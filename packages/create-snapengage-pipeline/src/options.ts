@@ -1,6 +1,7 @@
 // Turns argv + env + "is stdin a TTY" into what to do. Pure (no fs, no prompts) so every flag combination is
 // unit-testable; prompting for what is missing, and checking the file system, happen later.
 import { parseArgs } from 'node:util';
+import { nonLoadableResources } from 'snapengage-client';
 import { defaultResources, defaultStartText, loadCatalog, unknownResources, type ResourceChoice } from './catalog.js';
 
 export type PackageManager = 'npm' | 'pnpm' | 'yarn' | 'bun';
@@ -101,11 +102,31 @@ export function checkResources(names: readonly string[], catalog: readonly Resou
   const unknown = unknownResources(names, catalog);
   if (unknown.length === 0) return null;
   const valid = catalog.map((c) => c.name);
-  const listed = unknown.map((n) => {
-    const guess = guessResource(n, valid);
-    return `${JSON.stringify(n)}${guess ? ` (did you mean "${guess}"?)` : ''}`;
-  });
-  return `${flag}: unknown resource ${listed.join(', ')}; valid: ${valid.join(', ')}`;
+  const other = unknown.filter((n) => notLoadableReason(n) === undefined);
+  const parts: string[] = [];
+  if (other.length > 0) {
+    const listed = other.map((n) => {
+      const guess = guessResource(n, valid);
+      return `${JSON.stringify(n)}${guess ? ` (did you mean "${guess}"?)` : ''}`;
+    });
+    parts.push(`unknown resource ${listed.join(', ')}`);
+  }
+  for (const n of unknown) {
+    const reason = notLoadableReason(n);
+    if (reason) parts.push(reason);
+  }
+  return `${flag}: ${parts.join('; ')}; valid: ${valid.join(', ')}`;
+}
+
+/**
+ * Why the name of an operation of the spec that changes state (`start_chat`, listed as a resource on dlt's SnapEngage
+ * page, or `create_user`) is not a resource to load, or undefined for any other name.
+ */
+function notLoadableReason(name: string): string | undefined {
+  const operation = nonLoadableResources.find((r) => r.name === name);
+  if (!operation) return undefined;
+  const what = operation.description.replace(/\.$/, '');
+  return `${JSON.stringify(name)} (${operation.method} ${operation.path}) ${what.charAt(0).toLowerCase()}${what.slice(1)}: call it with snapengage-client`;
 }
 
 /** The resource a typo most likely meant (`log` → `logs`): the closest within one edit per four letters, case ignored. */

@@ -1,7 +1,7 @@
 // Turns a PipelineConfig plus the environment into a checked plan: which resources are loaded, which are only
 // extracted to drive their children, their options, and the connection. Every check that can fail without a
 // request happens here, so a missing env var is reported before anything is fetched or written.
-import { defaultBaseUrl, hideUrlCredentials, resourceNames, resources, securitySchemes, type LoadableResource, type ResourceName } from 'snapengage-client';
+import { defaultBaseUrl, hideUrlCredentials, nonLoadableResources, resourceNames, resources, securitySchemes, type LoadableResource, type ResourceName } from 'snapengage-client';
 import type { PipelineConfig, ResourceOptions, SourceRecord, WriteDisposition } from './config.js';
 import { envValue, whereToSetEnv, type Env } from './env.js';
 import { ConfigError, UsageError } from './errors.js';
@@ -57,16 +57,39 @@ function resourceGuess(name: string): string | undefined {
   return nearestName(name, resourceNames, Math.max(1, Math.floor(name.length / 4)));
 }
 
-/** Checks names given on the command line; unknown ones are a usage error with a guess and the valid names. */
-export function checkResourceNames(names: string[]): ResourceName[] {
-  const unknown = names.filter((name) => !isResourceName(name));
-  if (unknown.length > 0) {
-    const listed = unknown.map((n) => {
+/**
+ * Why the name of an operation of the spec that changes state (`start_chat`, listed as a resource on dlt's SnapEngage
+ * page, or `create_user`) is not loaded, or undefined for any other name.
+ */
+export function notLoadableReason(name: string): string | undefined {
+  const operation = nonLoadableResources.find((r) => r.name === name);
+  if (!operation) return undefined;
+  const what = operation.description.replace(/\.$/, '');
+  return `"${name}" (${operation.method} ${operation.path}) ${what.charAt(0).toLowerCase()}${what.slice(1)}: call it with snapengage-client`;
+}
+
+/** "Unknown resource …" for the unknown names (with guesses), then why each non-loadable one is not loaded. */
+function unknownResourceMessage(unknown: readonly string[]): string {
+  const parts: string[] = [];
+  const other = unknown.filter((n) => notLoadableReason(n) === undefined);
+  if (other.length > 0) {
+    const listed = other.map((n) => {
       const guess = resourceGuess(n);
       return `"${n}"${guess ? ` (did you mean "${guess}"?)` : ''}`;
     });
-    throw new UsageError(`Unknown resource ${listed.join(', ')}; valid resources: ${resourceNames.join(', ')}`);
+    parts.push(`Unknown resource ${listed.join(', ')}`);
   }
+  for (const n of unknown) {
+    const reason = notLoadableReason(n);
+    if (reason) parts.push(reason);
+  }
+  return `${parts.join('; ')}; valid resources: ${resourceNames.join(', ')}`;
+}
+
+/** Checks names given on the command line; unknown ones are a usage error with a guess and the valid names. */
+export function checkResourceNames(names: string[]): ResourceName[] {
+  const unknown = names.filter((name) => !isResourceName(name));
+  if (unknown.length > 0) throw new UsageError(unknownResourceMessage(unknown));
   return names as ResourceName[];
 }
 
@@ -184,6 +207,8 @@ export function planPipeline(config: PipelineConfig, env: Env, only?: ResourceNa
   }
   for (const name of Object.keys(config.resources)) {
     if (!isResourceName(name)) {
+      const reason = notLoadableReason(name);
+      if (reason) throw new ConfigError(`${reason} (in the pipeline config); valid resources: ${resourceNames.join(', ')}`);
       const guess = resourceGuess(name);
       throw new ConfigError(`Unknown resource "${name}" in the pipeline config;${guess ? ` did you mean "${guess}"?` : ''} valid resources: ${resourceNames.join(', ')}`);
     }

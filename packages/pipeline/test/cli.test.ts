@@ -144,6 +144,21 @@ describe('snapengage-pipeline CLI', () => {
     expect(oneLine(flag.stderr)).toEqual(["snapengage-pipeline: Unknown option '--bogus' (see --help)"]);
   });
 
+  it("start_chat, a resource of dlt's SnapEngage page, is refused with the reason, from --resources (exit 2) and from a config (exit 1)", async () => {
+    const valid = 'valid resources: logs, chat_availability, chat_poll, visitor_typing, widgets, users';
+    const why = '"start_chat" (POST /api/v1/chat) starts a chat; it changes state on the server, so it is never loaded: call it with snapengage-client';
+    const db = join(tmp.dir, 'start-chat.duckdb');
+    const run = await runCli(['run', '--resources', 'logs,start_chat,bogus', '--duckdb', db], { env: box.env, cwd: tmp.dir });
+    expect(run.code).toBe(2);
+    expect(oneLine(run.stderr)).toEqual([`snapengage-pipeline: Unknown resource "bogus"; ${why}; ${valid}`]);
+    const config = join(tmp.dir, 'start-chat.config.mjs');
+    writeFileSync(config, 'export default { resources: { logs: true, start_chat: true } };\n');
+    const fromConfig = await runCli(['run', '--config', config, '--duckdb', db], { env: box.env, cwd: tmp.dir });
+    expect(fromConfig.code).toBe(1);
+    expect(oneLine(fromConfig.stderr)).toEqual([`snapengage-pipeline: ${why} (in the pipeline config); ${valid}`]);
+    expect(existsSync(db)).toBe(false);
+  });
+
   it('--version prints the package version', async () => {
     const run = await runCli(['--version'], { env: {}, cwd: tmp.dir });
     const pkg = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string };
