@@ -9,7 +9,7 @@ import type { PipelineConfig } from './config.js';
 import { DEFAULT_CONFIG_FILE, loadPipelineConfig } from './config-loader.js';
 import { loadEnv } from './env.js';
 import { AbortedError, PipelineError, UsageError, firstLine } from './errors.js';
-import { checkResourceNames, DEFAULTS, localRateLimitNote, planPipeline } from './plan.js';
+import { checkResourceNames, DEFAULTS, isResourceName, localRateLimitNote, planPipeline } from './plan.js';
 import { createProgressDisplay, formatLoadStep, formatRequest } from './progress-display.js';
 // run.js and show.js load DuckDB's native library (~60 ms): imported when a command needs them, so --help and
 // --version stay fast. Before the config: imported after tsx's loader is registered for a TS config, they load
@@ -23,6 +23,12 @@ const USAGE = `Usage:
 
 Credentials and ids come from SNAPENGAGE_* environment variables, also read from .env (the environment wins).
 Without --config and without ${DEFAULT_CONFIG_FILE}, run loads every top-level resource whose variables are set.`;
+
+function unknownCommand(command: string): string {
+  // `dlt pipeline <name> show`, typed from habit by someone coming from dlt.
+  const dlt = command === 'pipeline' ? ": dlt's `dlt pipeline <name> show` is `snapengage-pipeline show` here (`npm run show` in a project), with no pipeline name;" : ':';
+  return `Unknown command "${command}"${dlt} use run or show (see --help)`;
+}
 
 const OPTIONS = {
   resources: { type: 'string' },
@@ -53,7 +59,18 @@ function parse(argv: string[]): { command: string | undefined; flags: Flags } {
   } catch (error) {
     throw new UsageError(`${usageMessage(error as Error & { code?: string })} (see --help)`);
   }
-  if (parsed.positionals.length > 1) throw new UsageError(`Unexpected argument "${parsed.positionals[1]}" (see --help)`);
+  const [command, extra] = parsed.positionals;
+  if (extra !== undefined) {
+    // dlt's `dlt pipeline <name> show` typed from habit: say what it is here instead of only refusing it.
+    if (command === 'pipeline') throw new UsageError(unknownCommand(command));
+    const hint =
+      command === 'show'
+        ? ': show takes no pipeline name (it reads --duckdb, else the destination of the config, else snapengage.duckdb)'
+        : command === 'run' && isResourceName(extra)
+          ? `: to load only it, use --resources ${extra}`
+          : '';
+    throw new UsageError(`Unexpected argument "${extra}"${hint} (see --help)`);
+  }
   // `--duckdb "$DB"` with DB unset: an empty path meant the working directory and an empty dataset a confusing
   // DuckDB error, after the state read.
   for (const name of ['duckdb', 'dataset', 'config'] as const) {
@@ -166,7 +183,7 @@ export async function main(argv: string[]): Promise<number> {
     process.stdout.write(`${await showDataset(await destinationOf(flags, env))}\n`);
     return 0;
   }
-  throw new UsageError(command === undefined ? `Missing command: run or show\n${USAGE}` : `Unknown command "${command}": use run or show (see --help)`);
+  throw new UsageError(command === undefined ? `Missing command: run or show\n${USAGE}` : unknownCommand(command));
 }
 
 /** Set once a run has committed: an output failure after it must not read as "nothing was loaded". */

@@ -159,6 +159,24 @@ describe('snapengage-pipeline CLI', () => {
     expect(existsSync(db)).toBe(false);
   });
 
+  it("dlt's `dlt pipeline <name> show`, typed from habit, is answered with the command to use here (exit 2)", async () => {
+    const dlt = await runCli(['pipeline', 'snapengage_pipeline', 'show'], { env: {}, cwd: tmp.dir });
+    expect(dlt.code).toBe(2);
+    expect(oneLine(dlt.stderr)).toEqual([
+      "snapengage-pipeline: Unknown command \"pipeline\": dlt's `dlt pipeline <name> show` is `snapengage-pipeline show` here (`npm run show` in a project), with no pipeline name; use run or show (see --help)",
+    ]);
+    const named = await runCli(['show', 'snapengage_pipeline'], { env: {}, cwd: tmp.dir });
+    expect(named.code).toBe(2);
+    expect(oneLine(named.stderr)).toEqual([
+      'snapengage-pipeline: Unexpected argument "snapengage_pipeline": show takes no pipeline name (it reads --duckdb, else the destination of the config, else snapengage.duckdb) (see --help)',
+    ]);
+    const resource = await runCli(['run', 'logs'], { env: {}, cwd: tmp.dir });
+    expect(resource.code).toBe(2);
+    expect(oneLine(resource.stderr)).toEqual(['snapengage-pipeline: Unexpected argument "logs": to load only it, use --resources logs (see --help)']);
+    const other = await runCli(['bogus'], { env: {}, cwd: tmp.dir });
+    expect(oneLine(other.stderr)).toEqual(['snapengage-pipeline: Unknown command "bogus": use run or show (see --help)']);
+  });
+
   it('--version prints the package version', async () => {
     const run = await runCli(['--version'], { env: {}, cwd: tmp.dir });
     const pkg = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string };
