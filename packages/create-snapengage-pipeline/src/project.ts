@@ -26,7 +26,8 @@ export interface ProjectPlan {
 export function packageManagerCommands(pm: PackageManager) {
   // `exec` runs a bin of the project's own dependencies (snapengage-sandbox).
   const exec = { npm: 'npx', pnpm: 'pnpm exec', yarn: 'yarn', bun: 'bunx' }[pm];
-  return { install: `${pm} install`, run: pm === 'npm' ? 'npm run' : pm, exec };
+  // `start` as each one spells it: `npm start` (npm's own shortcut), `pnpm start`, …
+  return { install: `${pm} install`, run: pm === 'npm' ? 'npm run' : pm, start: `${pm} start`, exec };
 }
 
 export function envVarContexts(names: readonly string[], catalog: readonly ResourceChoice[]): EnvVarContext[] {

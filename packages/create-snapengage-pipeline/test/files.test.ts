@@ -40,6 +40,13 @@ describe('rendered project files', () => {
     expect(files.get('AGENTS.md')).toMatch(/Never read, print or edit `\.env`/);
   });
 
+  it('.env.example names the start command as the project\'s package manager spells it', () => {
+    expect(renderProjectFiles(plan(['logs']), catalog).get('.env.example')).toMatch(/^# `npm start` reads `\.env`/m);
+    for (const pm of ['pnpm', 'yarn', 'bun']) {
+      expect(renderProjectFiles({ ...plan(['logs']), packageManager: pm as never }, catalog).get('.env.example')).toMatch(new RegExp(`^# \`${pm} start\` reads`, 'm'));
+    }
+  });
+
   it('logs needs the API token and says where to get it', () => {
     const env = renderProjectFiles(plan(['logs']), catalog).get('.env.example')!;
     expect(env).toContain('SnapEngage Admin Dashboard → My Account → API Token');
