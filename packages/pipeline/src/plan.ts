@@ -214,6 +214,11 @@ export function planPipeline(config: PipelineConfig, env: Env, only?: ResourceNa
     }
   }
   checkConfigKeys(config);
+  // Before the environment: a destination this version cannot load into is the first thing to fix.
+  const destination = config.destination ?? { type: 'duckdb' as const };
+  if (destination.type !== 'duckdb') {
+    throw new ConfigError(`destination.type must be "duckdb" (the only destination so far), got ${JSON.stringify(destination.type)}`);
+  }
   const selected: ResourceName[] =
     only ?? resourceNames.filter((name) => optionsOf(config, name) !== undefined && optionsOf(config, name)?.selected !== false);
   if (selected.length === 0) throw new ConfigError(`No resource selected; choose some of: ${resourceNames.join(', ')}`);
@@ -239,8 +244,6 @@ export function planPipeline(config: PipelineConfig, env: Env, only?: ResourceNa
   };
   [...plans.values()].filter((p) => p.resource.parent === null).forEach(visit);
 
-  const destination = config.destination ?? { type: 'duckdb' as const };
-  if (destination.type !== 'duckdb') throw new ConfigError(`destination.type must be "duckdb", got ${JSON.stringify(destination.type)}`);
   const rate = config.rateLimit?.requestsPerSecond ?? DEFAULTS.requestsPerSecond;
   if (typeof rate !== 'number' || !(rate >= 0)) throw new ConfigError(`rateLimit.requestsPerSecond must be a number >= 0 (0 = no limit), got ${JSON.stringify(rate)}`);
 

@@ -187,6 +187,11 @@ describe('environment and config problems', () => {
     expect(error?.message).not.toContain('s3cret');
   });
 
+  it('an unsupported destination type is reported before missing environment variables', () => {
+    const config = { resources: { logs: true }, destination: { type: 'postgres' } } as unknown as PipelineConfig;
+    expect(() => planPipeline(config, {})).toThrow(/^destination\.type must be "duckdb" \(the only destination so far\), got "postgres"$/);
+  });
+
   it('the SnapEngage origin with a path is one config line before any request (…/api would request /api/api/…)', async () => {
     const env = { SNAPENGAGE_PROVISIONING_KEY: 'k', SNAPENGAGE_EMAIL: 'a@example.com', SNAPENGAGE_BASE_URL: 'https://www.snapengage.com/api' };
     const error = await runPipeline({ resources: { users: true } }, { env, destination: { path: ':memory:' } }).then(() => undefined, (e: unknown) => e as Error);
