@@ -44,12 +44,24 @@ function transcriptLine(alias: string, agentId: string, date: number, message: s
 export class ChatRoom {
   private sessions = new Map<string, ChatSession>();
   private typing = new Map<string, boolean>();
+  /** Cases the Visitor Chat API does not know (injected with noChat): it answers 404 for them, as for any unknown chat. */
+  private withoutChat = new Set<string>();
 
   constructor(private readonly store: CaseStore) {}
 
   reset(): void {
     this.sessions.clear();
     this.typing.clear();
+    this.withoutChat.clear();
+  }
+
+  /** Makes the Visitor Chat API answer 404 (Chat object not found) for these cases; the Logs API still lists them. */
+  forget(caseIds: Iterable<string>): void {
+    for (const id of caseIds) this.withoutChat.add(id);
+  }
+
+  knows(caseId: string): boolean {
+    return !this.withoutChat.has(caseId);
   }
 
   /** Starts a chat (or an offline message) on a widget; returns the new case id. */

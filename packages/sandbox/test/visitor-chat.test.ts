@@ -57,6 +57,29 @@ describe('poll', () => {
   });
 });
 
+describe('cases the Visitor Chat API does not know (injected with noChat)', () => {
+  it('are listed by the Logs API and answer 404 to poll, visitorTyping and send', async () => {
+    const box = await startSandbox({ seed: 23, cases: 10, widgets: 1, now: FIXED_NOW });
+    const call = async (method: string, path: string) => (await fetch(`${box.url}${path}`, { method, headers: { 'x-api-key': box.credentials.apiKey } })).status;
+    try {
+      const widget = box.credentials.widgetIds[0]!;
+      const inject = async (noChat: unknown) => fetch(`${box.url}/__sandbox/cases`, { method: 'POST', body: JSON.stringify({ widgetId: widget, noChat, cases: [{}] }) });
+      expect((await inject('yes')).status).toBe(400);
+      const { ids: [gone] } = (await (await inject(true)).json()) as { ids: string[] };
+      const { ids: [kept] } = (await (await inject(false)).json()) as { ids: string[] };
+      const listed = (await truthLines(box)).map((l) => (JSON.parse(l) as { id: string }).id);
+      expect(listed).toEqual(expect.arrayContaining([gone, kept]));
+      expect(await call('GET', `/api/v1/chat/poll/${gone}`)).toBe(404);
+      expect(await call('GET', `/public/api/v2/chat/${widget}/${gone}/visitorTyping`)).toBe(404);
+      expect(await call('PUT', `/api/v1/chat?caseId=${gone}&messageBody=hi`)).toBe(404);
+      expect(await call('GET', `/api/v1/chat/poll/${kept}`)).toBe(200);
+      expect(await call('GET', `/public/api/v2/chat/${widget}/${kept}/visitorTyping`)).toBe(200);
+    } finally {
+      await box.close();
+    }
+  });
+});
+
 describe('a chat started through the API', () => {
   it('is a case in the Logs API and the truth, polls, answers messages, and closes', async () => {
     const started = await send('POST', `/api/v1/chat?widgetId=${widgetId}&email=ana%40example.com&locale=pt-BR`, {

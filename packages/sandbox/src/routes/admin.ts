@@ -83,11 +83,14 @@ async function injectCases(ctx: RequestContext): Promise<Reply> {
   const widget = ctx.state.fixtures.widgets.find((w) => w.uuid === body.widgetId);
   if (!widget) return error(400, `widgetId ${JSON.stringify(body.widgetId)} is not a widget of this sandbox`);
   if (body.bare !== undefined && typeof body.bare !== 'boolean') return error(400, 'bare must be true or false');
+  if (body.noChat !== undefined && typeof body.noChat !== 'boolean') return error(400, 'noChat must be true or false');
   const cases = body.cases as unknown[];
   for (const [i, item] of cases.entries()) {
     if (item === null || typeof item !== 'object' || Array.isArray(item)) return error(400, `cases[${i}] must be a JSON object`);
   }
   const added = ctx.state.store.inject(widget.index, cases as CaseRecord[], ctx.state.now(), body.bare === true);
+  // Cases only the Logs API knows (an email or offline message, a chat the Visitor Chat API has forgotten).
+  if (body.noChat === true) ctx.state.chats.forget(added.map((c) => c.id).filter((id): id is string => typeof id === 'string'));
   return json(201, { ids: added.map((c) => c.id) });
 }
 

@@ -63,7 +63,7 @@ function pollChatMessages(ctx: RequestContext): Reply {
   const typing = parseLooseBoolean(ctx.url.searchParams.get('isTyping'), false);
   if (typing === undefined) return error(400, 'isTyping must be true or false');
   const entry = ctx.state.store.find(ctx.params.caseId ?? '');
-  if (!entry) return notFound();
+  if (!entry || !ctx.state.chats.knows(entry.id)) return notFound();
   ctx.state.chats.setVisitorTyping(entry.id, typing);
   const poll = ctx.state.chats.poll(entry, index);
   return json(200, { ...poll, agentTyping: typingFlag(ctx, poll.agentTyping) });
@@ -113,7 +113,7 @@ async function sendChatMessage(ctx: RequestContext): Promise<Reply> {
   // messageBody is optional in the docs (and the spec), even for a normal message: an empty one is acknowledged.
   const messageBody = params.get('messageBody');
   const entry = ctx.state.store.find(caseId);
-  if (!entry) return notFound();
+  if (!entry || !ctx.state.chats.knows(entry.id)) return notFound();
   const refused = ctx.state.chats.send(entry, typeText === '1' ? 1 : 2, messageBody ?? '', ctx.state.now());
   if (refused) return error(400, refused);
   return json(200, { caseId: entry.id, messageBody: messageBody ?? '', messageType: typeText });
@@ -124,7 +124,7 @@ function getVisitorTyping(ctx: RequestContext): Reply {
   if (denied) return denied;
   const widget = findWidget(ctx, ctx.params.widgetId);
   const entry = ctx.state.store.find(ctx.params.caseId ?? '');
-  if (!widget || !entry || entry.widgetIndex !== widget.index) return notFound();
+  if (!widget || !entry || entry.widgetIndex !== widget.index || !ctx.state.chats.knows(entry.id)) return notFound();
   return json(200, { statusCode: 1, data: { typing: typingFlag(ctx, ctx.state.chats.visitorTyping(entry.id)) } });
 }
 
