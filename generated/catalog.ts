@@ -72,6 +72,8 @@ export interface LoadableResource {
   dataSelector: string;
   primaryKey: readonly string[];
   writeDisposition: 'merge' | 'append' | 'replace';
+  /** A 404 to one request of this child resource: fail the run, or skip (no record for that parent). */
+  notFound: 'fail' | 'skip';
   paginator: Paginator;
   incremental: DateWindowIncremental | null;
   parent: string | null;
@@ -259,6 +261,7 @@ export const resources: { readonly [N in ResourceName]: LoadableResource & { nam
       "id"
     ],
     "writeDisposition": "merge",
+    "notFound": "fail",
     "paginator": {
       "type": "next_url",
       "nextUrlPath": "linkToNextSetOfResults"
@@ -788,6 +791,7 @@ export const resources: { readonly [N in ResourceName]: LoadableResource & { nam
       "widgetId"
     ],
     "writeDisposition": "merge",
+    "notFound": "fail",
     "paginator": {
       "type": "single_page"
     },
@@ -904,6 +908,7 @@ export const resources: { readonly [N in ResourceName]: LoadableResource & { nam
       "caseId"
     ],
     "writeDisposition": "merge",
+    "notFound": "skip",
     "paginator": {
       "type": "single_page"
     },
@@ -1007,6 +1012,7 @@ export const resources: { readonly [N in ResourceName]: LoadableResource & { nam
       "caseId"
     ],
     "writeDisposition": "merge",
+    "notFound": "skip",
     "paginator": {
       "type": "single_page"
     },
@@ -1089,6 +1095,7 @@ export const resources: { readonly [N in ResourceName]: LoadableResource & { nam
       "uuid"
     ],
     "writeDisposition": "merge",
+    "notFound": "fail",
     "paginator": {
       "type": "single_page"
     },
@@ -1220,6 +1227,7 @@ export const resources: { readonly [N in ResourceName]: LoadableResource & { nam
       "email"
     ],
     "writeDisposition": "merge",
+    "notFound": "fail",
     "paginator": {
       "type": "single_page"
     },

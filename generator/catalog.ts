@@ -101,6 +101,7 @@ export function buildCatalogSource(spec: Json): string {
         dataSelector: ext.dataSelector,
         primaryKey: ext.primaryKey,
         writeDisposition: ext.writeDisposition,
+        notFound: ext.notFound ?? 'fail',
         paginator: ext.paginator,
         incremental: ext.incremental ?? null,
         parent: ext.parent ?? null,
@@ -197,6 +198,8 @@ export interface LoadableResource {
   dataSelector: string;
   primaryKey: readonly string[];
   writeDisposition: 'merge' | 'append' | 'replace';
+  /** A 404 to one request of this child resource: fail the run, or skip (no record for that parent). */
+  notFound: 'fail' | 'skip';
   paginator: Paginator;
   incremental: DateWindowIncremental | null;
   parent: string | null;

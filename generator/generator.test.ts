@@ -364,6 +364,20 @@ server.close();
     ]);
   });
 
+  it('notFound: skip is only for a resource with a parent (a top-level 404 is a wrong id or URL)', async () => {
+    const bad = readFileSync(DEFAULT_SPEC, 'utf8').replace(
+      '        dataSelector: cases\n        primaryKey: [id]\n        writeDisposition: merge\n',
+      '        dataSelector: cases\n        primaryKey: [id]\n        writeDisposition: merge\n        notFound: skip\n',
+    );
+    const specPath = join(tmp, 'not-found-top.yaml');
+    writeFileSync(specPath, bad);
+    const err = (await generate(specPath).catch((e: unknown) => e)) as SpecError;
+    expect(err).toBeInstanceOf(SpecError);
+    expect(err.problems.map((p) => `${p.pointer}: ${p.message}`)).toEqual([
+      '#/paths/~1api~1v2~1{orgId}~1logs/get/x-snapengage-resource/notFound: "skip" is for a resource with a parent (a 404 to a top-level request is a wrong id or URL)',
+    ]);
+  });
+
   it('a loading-hint param must be a path or query parameter (the loader sends nothing else)', async () => {
     // Sourced params go in the path or the query string: a header parameter with a source was sent as a query parameter.
     const bad = readFileSync(DEFAULT_SPEC, 'utf8').replace(
@@ -415,7 +429,7 @@ server.close();
       '#/paths/~1public~1api~1v2~1chat~1{widgetId}~1{caseId}~1visitorTyping/get/x-snapengage-resource: x-snapengage-resource: must NOT have additional properties (addfields); did you mean "addFields"?',
       '#/paths/~1api~1v1~1widget.json/get/x-snapengage-resource/params/uuid: x-snapengage-resource: must NOT have additional properties (eachh); did you mean "each"?',
       '#/paths/~1api~1v1~1user.json/get/x-snapengage-resource: x-snapengage-resource: must NOT have additional properties (label); '
-        + 'the allowed keys are name, description, loadable, credential, dataSelector, primaryKey, writeDisposition, paginator, incremental, parent, params, addFields',
+        + 'the allowed keys are name, description, loadable, credential, dataSelector, primaryKey, writeDisposition, notFound, paginator, incremental, parent, params, addFields',
     ]);
   });
 

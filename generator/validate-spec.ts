@@ -259,6 +259,8 @@ function checkResourceExtensions(spec: Json, at: (ptr: string, message: string) 
         }
       }
     }
+    // A top-level 404 is a wrong id or base URL, never "no record": skipping it would load nothing, silently.
+    if (ext.notFound === 'skip' && ext.parent === undefined) at(`${ptr}/notFound`, '"skip" is for a resource with a parent (a 404 to a top-level request is a wrong id or URL)');
     if (ext.parent !== undefined) {
       if (ext.parent === ext.name) at(`${ptr}/parent`, 'a resource cannot be its own parent');
       else if (!loadable.has(ext.parent) && !invalid.has(ext.parent)) at(`${ptr}/parent`, `parent "${ext.parent}" is not a loadable resource`);

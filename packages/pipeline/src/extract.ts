@@ -61,6 +61,10 @@ export class Extractor {
   private firstError: PipelineError | undefined;
   private readonly newState = new Map<string, WindowState>();
   private readonly cursors: CursorWatch;
+  /** Per child resource with `notFound: skip`: parent records its API answered 404 for. */
+  private readonly notFound = new Map<string, number>();
+  /** Per child resource: request sequences started (one per parent record). */
+  private readonly childSequences = new Map<string, number>();
 
   constructor(private readonly options: ExtractOptions) {
     this.semaphore = new Semaphore(options.concurrency);
@@ -83,6 +87,11 @@ export class Extractor {
     await this.settle();
     if (this.firstError) throw this.firstError;
     return this.newState;
+  }
+
+  /** Per child resource with `notFound: skip`: how many parent records its API answered 404 for, of how many asked. */
+  get notFoundRecords(): Record<string, { notFound: number; requested: number }> {
+    return Object.fromEntries([...this.notFound].map(([name, n]) => [name, { notFound: n, requested: this.childSequences.get(name) ?? n }]));
   }
 
   /** Records of incremental resources whose cursor value lay more than a day outside their requested window. */
@@ -261,7 +270,19 @@ export class Extractor {
       // --limit-pages stops here, not through the client's maxPages, which treats running out of pages as an error.
       while (upcoming) {
         pageCount++;
-        const next = await upcoming;
+        let next: Awaited<ReturnType<typeof fetchNext>>;
+        try {
+          next = await upcoming;
+        } catch (error) {
+          // A child resource whose API may not know every parent record (the spec's `notFound: skip`): a 404 to its
+          // first request is no record for that parent, counted in the load info. Anywhere else a 404 fails the run.
+          if (pageCount === 1 && parentParams !== undefined && resource.notFound === 'skip' && isNotFound(error)) {
+            this.notFound.set(plan.name, (this.notFound.get(plan.name) ?? 0) + 1);
+            upcoming = undefined;
+            return;
+          }
+          throw error;
+        }
         upcoming = undefined;
         if (next.done) break;
         // One page of lookahead: the next page is fetched while this one's records are written, so a sequence's
@@ -356,6 +377,7 @@ export class Extractor {
     for (const { child, params, parentParams } of requests) {
       await this.roomFor(child);
       if (this.controller.signal.aborted) return;
+      this.childSequences.set(child.name, (this.childSequences.get(child.name) ?? 0) + 1);
       this.spawn(child, () => this.extractSequence(child, params, parentParams));
     }
   }
@@ -410,4 +432,9 @@ function applySteps(plan: ResourcePlan, records: SourceRecord[]): { kept: number
     results.push(current as SourceRecord);
   }
   return { kept, results };
+}
+
+/** The client's 404 (a SnapEngageError of kind `not_found`; by shape, as errors.ts reads client errors). */
+function isNotFound(error: unknown): boolean {
+  return error instanceof Error && error.name === 'SnapEngageError' && (error as { kind?: unknown }).kind === 'not_found';
 }

@@ -26,6 +26,11 @@ export interface LoadNotes {
    * objects (a takeover cannot rebuild them from their columns; see NORMALIZATION.md).
    */
   notTakenOver?: Readonly<Record<string, string>>;
+  /**
+   * Per child resource whose spec says `notFound: skip`: parent records its API answered 404 for (no record loaded
+   * for them), of the parent records it was asked for.
+   */
+  notFound?: Readonly<Record<string, { notFound: number; requested: number }>>;
   /** Records an append of a date window read again (lookback) and left out, their primary key being stored already. */
   alreadyStoredRecords?: Readonly<Record<string, number>>;
   /**
@@ -97,6 +102,11 @@ export class LoadInfo {
     if (already.length > 0) {
       const list = already.map(([name, n]) => `${name} ${n}`).join(', ');
       lines.push(`Read again, primary key already stored (not appended again): ${list}`);
+    }
+    const notFound = Object.entries(this.notes.notFound ?? {}).filter(([, n]) => n.notFound > 0);
+    if (notFound.length > 0) {
+      const list = notFound.map(([name, n]) => `${name} ${n.notFound} of ${n.requested}`).join(', ');
+      lines.push(`Not found (404), no record loaded for these parent records: ${list}`);
     }
     const extractedOnly = this.resources.filter((r) => !r.loaded).map((r) => r.name);
     if (extractedOnly.length > 0) lines.push(`Extracted to drive child resources, not loaded: ${extractedOnly.join(', ')}`);

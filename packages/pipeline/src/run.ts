@@ -213,7 +213,7 @@ export async function runPipeline(config: PipelineConfig, options: RunOptions = 
       options.limitPages,
       {
         droppedTables: destination.droppedTables, keylessRecords, adoptedRecords, notTakenOver, alreadyStoredRecords,
-        incremental: committedWindows(plan.resources, storedState, newState), outOfWindow: extractor.outOfWindow,
+        incremental: committedWindows(plan.resources, storedState, newState), outOfWindow: extractor.outOfWindow, notFound: extractor.notFoundRecords,
       },
     );
   } catch (error) {
