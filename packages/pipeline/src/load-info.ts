@@ -106,7 +106,10 @@ export class LoadInfo {
     const notFound = Object.entries(this.notes.notFound ?? {}).filter(([, n]) => n.notFound > 0);
     if (notFound.length > 0) {
       const list = notFound.map(([name, n]) => `${name} ${n.notFound} of ${n.requested}`).join(', ');
-      lines.push(`Not found (404), no record loaded for these parent records: ${list}`);
+      // Every one of them: rather the API not serving these records at all (or another account's key) than gaps.
+      const all = notFound.filter(([, n]) => n.notFound >= n.requested).map(([name]) => name);
+      const hint = all.length > 0 ? ` (every one for ${all.join(', ')}: check that its API serves these records, and its credential's account)` : '';
+      lines.push(`Not found (404), no record loaded for these parent records: ${list}${hint}`);
     }
     const extractedOnly = this.resources.filter((r) => !r.loaded).map((r) => r.name);
     if (extractedOnly.length > 0) lines.push(`Extracted to drive child resources, not loaded: ${extractedOnly.join(', ')}`);

@@ -49,6 +49,17 @@ describe('a child resource answered 404 for some parent records', () => {
     expect(Number((await query(path, 'SELECT count(*) AS n FROM snapengage_data.chat_poll'))[0]?.n)).toBe(120);
   });
 
+  it('every case not found: the load info says to check the API and the credential, once', async () => {
+    const empty = await sandbox({ cases: 0, widgets: 1, days: 2 });
+    try {
+      await admin(empty, 'cases', { widgetId: empty.credentials.widgetIds[0]!, noChat: true, cases: [{}, {}] });
+      const info = await runPipeline(definePipeline({ resources: { chat_poll: true }, rateLimit: { requestsPerSecond: 0 } }), { env: empty.env, destination: { path: `${tmp.dir}/none.duckdb` } });
+      expect(info.toString()).toContain('Not found (404), no record loaded for these parent records: chat_poll 2 of 2 (every one for chat_poll: check that its API serves these records, and its credential\'s account)');
+    } finally {
+      await empty.close();
+    }
+  });
+
   it('a 404 to a top-level request still fails the run (a wrong org id is not "no record")', async () => {
     const env = { ...box.env, SNAPENGAGE_ORG_ID: 'not-this-org' };
     const error = await runPipeline({ resources: { logs: true, chat_poll: true } }, { env, destination: { path: `${tmp.dir}/org.duckdb` } })
