@@ -16,21 +16,33 @@ afterEach(async () => {
 });
 
 describe('the end of a page sequence, in each form the facts leave open', () => {
+  // One slice per widget (its whole window in one request sequence: two widgets, concurrency 2, slices of 60 days), so
+  // each sequence holds all of its widget's cases: 400 and 200 here, exact multiples of 100. A trailing empty page is
+  // served only after a full last page; with the default slicing no sequence ended on one, and the trailing cases
+  // passed without ever meeting an empty page.
+  const oneSlice = definePipeline({ resources: { logs: { incremental: { sliceDays: 60 } } }, concurrency: 2, rateLimit: { requestsPerSecond: 0 } });
   it.each([
     ['empty', false],
     ['null', false],
     ['absent', true],
     ['null', true],
   ] as const)('last page link %s, trailing empty page %s: exactly the truth, and a rerun adds nothing', async (lastPageLink, trailingEmptyPage) => {
-    // 600 cases over 10 days and 2 widgets: windows of several pages, some ending on an exact multiple of 100.
     box = await sandbox({ cases: 600, widgets: 2, days: 10, lastPageLink, trailingEmptyPage });
     tmp = tempDir();
     const path = `${tmp.dir}/forms.duckdb`;
     const cases = await truth(box);
-    const info = await runPipeline(config, { env: box.env, destination: { path } });
+    const perWidget = await Promise.all(box.credentials.widgetIds.map(async (widgetId) => {
+      const response = await fetch(`${box!.url}/__sandbox/truth?resource=logs&widgetId=${widgetId}`);
+      return (await response.text()).split('\n').filter((line) => line.trim() !== '').length;
+    }));
+    expect(perWidget.every((n) => n > 0 && n % 100 === 0)).toBe(true);
+    const info = await runPipeline(oneSlice, { env: box.env, destination: { path } });
     expect(info.rowCounts.logs).toBe(cases.length);
+    // Every page the loader read, the empty trailing ones included: the sequences did end the way this case says.
+    const pages = info.resources.find((r) => r.name === 'logs')?.pages;
+    expect(pages).toBe(perWidget.reduce((sum, n) => sum + n / 100 + (trailingEmptyPage ? 1 : 0), 0));
     expect(await expectMatchesTruth(path, 'snapengage_data', cases)).toEqual([]);
-    await runPipeline(config, { env: box.env, destination: { path } });
+    await runPipeline(oneSlice, { env: box.env, destination: { path } });
     expect(await expectMatchesTruth(path, 'snapengage_data', cases)).toEqual([]);
   });
 });
