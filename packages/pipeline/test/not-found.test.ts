@@ -43,10 +43,28 @@ describe('a child resource answered 404 for some parent records', () => {
     expect(info.toString()).toContain('Not found (404), no record loaded for these parent records: chat_poll 3 of 123, visitor_typing 3 of 123');
     const polled = await query(path, 'SELECT case_id FROM snapengage_data.chat_poll');
     expect(polled.map((r) => r.case_id).filter((id) => gone.includes(String(id)))).toEqual([]);
-    // The windows advance: the skipped cases are not asked again outside the lookback.
+    // Asked again on a rerun only because they lie inside the lookback (the next test: outside it, they are not).
     const rerun = await runPipeline(config, { env: box.env, destination: { path } });
     expect(rerun.notes.notFound?.chat_poll?.notFound).toBe(3); // injected now, so inside the lookback
     expect(Number((await query(path, 'SELECT count(*) AS n FROM snapengage_data.chat_poll'))[0]?.n)).toBe(120);
+  });
+
+  it('some cases not found: the windows advance, so a rerun does not ask for those outside the lookback again', async () => {
+    const small = await sandbox({ cases: 30, widgets: 1, days: 10 });
+    try {
+      const fiveDaysAgo = Math.floor(Date.now() / 1000) - 5 * 86_400;
+      await admin(small, 'cases', { widgetId: small.credentials.widgetIds[0]!, noChat: true, cases: [{ created_at_seconds: fiveDaysAgo }, { created_at_seconds: fiveDaysAgo + 60 }] });
+      const path = `${tmp.dir}/some-404.duckdb`;
+      const config = definePipeline({ resources: { logs: true, chat_poll: true }, rateLimit: { requestsPerSecond: 0 } });
+      const info = await runPipeline(config, { env: small.env, destination: { path } });
+      expect(info.notes.notFound).toEqual({ chat_poll: { notFound: 2, requested: 32 } });
+      expect(info.rowCounts.chat_poll).toBe(30);
+      const rerun = await runPipeline(config, { env: small.env, destination: { path } });
+      expect(rerun.notes.notFound).toEqual({});
+      expect(rerun.toString()).not.toContain('Not found (404)');
+    } finally {
+      await small.close();
+    }
   });
 
   it('every case not found: the load info says to check the API and the credential, once', async () => {
