@@ -106,9 +106,14 @@ export class LoadInfo {
     const notFound = Object.entries(this.notes.notFound ?? {}).filter(([, n]) => n.notFound > 0);
     if (notFound.length > 0) {
       const list = notFound.map(([name, n]) => `${name} ${n.notFound} of ${n.requested}`).join(', ');
-      // Every one of them: rather the API not serving these records at all (or another account's key) than gaps.
+      // Every one of them: rather the API not serving these records at all (or another account's key) than gaps. The
+      // windows still advance (an endpoint that serves none would otherwise re-poll the whole history on every run),
+      // so the line says how to have them asked again.
       const all = notFound.filter(([, n]) => n.notFound >= n.requested).map(([name]) => name);
-      const hint = all.length > 0 ? ` (every one for ${all.join(', ')}: check that its API serves these records, and its credential's account)` : '';
+      const hint = all.length > 0
+        ? ` (every one for ${all.join(', ')}: check that its API serves these records, and its credential's account; `
+          + 'once fixed, drop its tables to poll the whole history again)'
+        : '';
       lines.push(`Not found (404), no record loaded for these parent records: ${list}${hint}`);
     }
     const extractedOnly = this.resources.filter((r) => !r.loaded).map((r) => r.name);
