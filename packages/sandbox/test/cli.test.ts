@@ -87,7 +87,8 @@ describe('snapengage-sandbox CLI', () => {
     [['--widgets', '0'], 'widgets must be an integer between 1'],
     [['--faults', 'teapot=1'], 'unknown key "teapot"'],
     [['extra'], 'positional'],
-    [['--last-page-link', 'missing'], 'lastPageLink must be one of absent, empty, null'],
+    [['--last-page-link', 'missing'], '--last-page-link must be one of absent, empty, null, got "missing"'],
+    [['--chat-booleans', 'nope'], '--chat-booleans must be one of doc, string, boolean, got "nope"'],
   ])('refuses %o with one stderr line and exit 2', (args, message) => {
     const result = runCli(args);
     expect(result.status).toBe(2);
