@@ -93,6 +93,8 @@ export interface NonLoadableResource {
   operationId: string | null;
   method: string;
   path: string;
+  /** Why it is never loaded, as a sentence for an error message: it changes state on the server. */
+  whyNotLoadable: string;
   credential: string | null;
   credentialEnv: string | null;
 }
@@ -1301,7 +1303,8 @@ export const nonLoadableResources: readonly NonLoadableResource[] = [
     "method": "POST",
     "path": "/api/v1/chat",
     "credential": "apiKey",
-    "credentialEnv": "SNAPENGAGE_API_KEY"
+    "credentialEnv": "SNAPENGAGE_API_KEY",
+    "whyNotLoadable": "\"start_chat\" (POST /api/v1/chat) starts a chat; it changes state on the server, so it is never loaded: call it with snapengage-client"
   },
   {
     "name": "create_user",
@@ -1311,7 +1314,8 @@ export const nonLoadableResources: readonly NonLoadableResource[] = [
     "method": "PUT",
     "path": "/api/v1/user.json",
     "credential": "provisioningKey",
-    "credentialEnv": "SNAPENGAGE_PROVISIONING_KEY"
+    "credentialEnv": "SNAPENGAGE_PROVISIONING_KEY",
+    "whyNotLoadable": "\"create_user\" (PUT /api/v1/user.json) creates a user account; it changes state on the server, so it is never loaded: call it with snapengage-client"
   }
 ];
 

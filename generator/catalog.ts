@@ -54,9 +54,12 @@ export function buildCatalogSource(spec: Json): string {
       if (!ext) continue;
       const credentialEnv = ext.credential ? schemes[ext.credential]?.[CREDENTIAL_EXTENSION]?.env : null;
       if (!ext.loadable) {
+        // One sentence for every tool asked to load it (the loader's CLI and config, the scaffolder's flags).
+        const what = String(ext.description).replace(/\.$/, '');
         resources[ext.name] = {
           name: ext.name, description: ext.description, loadable: false, operationId: op.operationId ?? null,
           method: method.toUpperCase(), path, credential: ext.credential, credentialEnv,
+          whyNotLoadable: `${JSON.stringify(ext.name)} (${method.toUpperCase()} ${path}) ${what.charAt(0).toLowerCase()}${what.slice(1)}: call it with snapengage-client`,
         };
         continue;
       }
@@ -219,6 +222,8 @@ export interface NonLoadableResource {
   operationId: string | null;
   method: string;
   path: string;
+  /** Why it is never loaded, as a sentence for an error message: it changes state on the server. */
+  whyNotLoadable: string;
   credential: string | null;
   credentialEnv: string | null;
 }

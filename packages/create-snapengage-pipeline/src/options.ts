@@ -123,10 +123,7 @@ export function checkResources(names: readonly string[], catalog: readonly Resou
  * page, or `create_user`) is not a resource to load, or undefined for any other name.
  */
 function notLoadableReason(name: string): string | undefined {
-  const operation = nonLoadableResources.find((r) => r.name === name);
-  if (!operation) return undefined;
-  const what = operation.description.replace(/\.$/, '');
-  return `${JSON.stringify(name)} (${operation.method} ${operation.path}) ${what.charAt(0).toLowerCase()}${what.slice(1)}: call it with snapengage-client`;
+  return nonLoadableResources.find((r) => r.name === name)?.whyNotLoadable;
 }
 
 /** The resource a typo most likely meant (`log` → `logs`): the closest within one edit per four letters, case ignored. */

@@ -59,7 +59,8 @@ interface ClientErrorShape {
   message: string;
 }
 
-function isClientError(error: unknown): error is ClientErrorShape {
+/** A snapengage-client error, by shape (a duplicated install of the client would have its own class). */
+export function isClientError(error: unknown): error is ClientErrorShape {
   return error instanceof Error && typeof (error as { kind?: unknown }).kind === 'string' && error.name === 'SnapEngageError';
 }
 

@@ -6,7 +6,7 @@ import type { ParamSource } from 'snapengage-client';
 import type { SourceRecord } from './config.js';
 import { CursorWatch, type OutOfWindow } from './cursor.js';
 import { envList, envValue, type Env } from './env.js';
-import { ConfigError, describeExtractError, ExtractError, PipelineError } from './errors.js';
+import { ConfigError, describeExtractError, ExtractError, isClientError, PipelineError } from './errors.js';
 import { addDays, todayUtc, type ResourcePlan } from './plan.js';
 import { Semaphore } from './limits.js';
 import type { ResumeState } from './resume.js';
@@ -276,7 +276,7 @@ export class Extractor {
         } catch (error) {
           // A child resource whose API may not know every parent record (the spec's `notFound: skip`): a 404 to its
           // first request is no record for that parent, counted in the load info. Anywhere else a 404 fails the run.
-          if (pageCount === 1 && parentParams !== undefined && resource.notFound === 'skip' && isNotFound(error)) {
+          if (pageCount === 1 && parentParams !== undefined && resource.notFound === 'skip' && isClientError(error) && error.kind === 'not_found') {
             this.notFound.set(plan.name, (this.notFound.get(plan.name) ?? 0) + 1);
             upcoming = undefined;
             return;
@@ -320,14 +320,11 @@ export class Extractor {
   /** `pageIndex`: 0 for the first page of a sequence, then one more per next link followed. */
   private selectRecords(plan: ResourcePlan, body: unknown, params: Params, pageIndex = 0): SourceRecord[] {
     const selected = selectPath(body, plan.resource.dataSelector);
-    // A page that is no JSON object (an empty body, null: a proxy, a gateway or a maintenance page said 200) is not
-    // an answer of the API: read as "no records", an incremental resource would advance its window over days it never
-    // saw. An object without the field is read as no records: whether the API leaves out an empty list is unknown,
-    // and the tolerant reading keeps a quiet widget's runs working. A resource whose record is the whole body
-    // (dataSelector "": chat_poll, widgets, …) has no such field: an empty body or null is no record of it either
-    // (read as none, a child driven by logs would keep parent windows for polls it never loaded).
+    // Not an answer of the API (a proxy or gateway said 200): an empty body or null, or for a records field, a body
+    // that is no JSON object, or a page a next link led to without the field (more records were promised). Read as
+    // "no records", the windows would advance over days never seen. A first page that is an object without the field
+    // is no records (the tolerant reading: whether the API leaves out an empty list is unknown).
     const selector = plan.resource.dataSelector;
-    // A page reached through a next link was promised more records: one without the field is not "none left".
     const noPage = selector === ''
       ? body === undefined || body === null
       : selected === undefined && (pageIndex > 0 || body === null || typeof body !== 'object' || Array.isArray(body));
@@ -432,9 +429,4 @@ function applySteps(plan: ResourcePlan, records: SourceRecord[]): { kept: number
     results.push(current as SourceRecord);
   }
   return { kept, results };
-}
-
-/** The client's 404 (a SnapEngageError of kind `not_found`; by shape, as errors.ts reads client errors). */
-function isNotFound(error: unknown): boolean {
-  return error instanceof Error && error.name === 'SnapEngageError' && (error as { kind?: unknown }).kind === 'not_found';
 }

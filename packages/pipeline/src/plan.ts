@@ -62,10 +62,7 @@ function resourceGuess(name: string): string | undefined {
  * page, or `create_user`) is not loaded, or undefined for any other name.
  */
 export function notLoadableReason(name: string): string | undefined {
-  const operation = nonLoadableResources.find((r) => r.name === name);
-  if (!operation) return undefined;
-  const what = operation.description.replace(/\.$/, '');
-  return `"${name}" (${operation.method} ${operation.path}) ${what.charAt(0).toLowerCase()}${what.slice(1)}: call it with snapengage-client`;
+  return nonLoadableResources.find((r) => r.name === name)?.whyNotLoadable;
 }
 
 /** "Unknown resource …" for the unknown names (with guesses), then why each non-loadable one is not loaded. */

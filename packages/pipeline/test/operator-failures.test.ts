@@ -29,11 +29,13 @@ function runBuilt(args: string[], options: { env?: Record<string, string>; cwd: 
 const errorLines = (stderr: string) => stderr.split('\n').filter((l) => l.trim() !== '' && !l.startsWith('[progress'));
 
 /** An HTTP server on 127.0.0.1 answering every request with `answer`; counts requests. */
-async function fakeServer(answer: (res: import('node:http').ServerResponse) => void): Promise<{ url: string; requests: () => number; close(): Promise<void> }> {
+async function fakeServer(
+  answer: (res: import('node:http').ServerResponse, req: import('node:http').IncomingMessage, origin: string) => void,
+): Promise<{ url: string; requests: () => number; close(): Promise<void> }> {
   let count = 0;
-  const server: Server = createServer((_req, res) => {
+  const server: Server = createServer((req, res) => {
     count++;
-    answer(res);
+    answer(res, req, `http://127.0.0.1:${(server.address() as AddressInfo).port}`);
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const { port } = server.address() as AddressInfo;
@@ -101,24 +103,20 @@ describe('operator failures, built CLI', () => {
 
   it('a next page that is an object without "cases" fails the run: a next link promised more records', async () => {
     // The first page of every window has one case and a next link; the page it leads to is an object without cases.
-    const server: Server = createServer((req, res) => {
-      const origin = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+    const server = await fakeServer((res, req, origin) => {
       res.writeHead(200, { 'content-type': 'application/json' });
       res.end(req.url?.includes('next=')
         ? '{"status":"ok"}'
         : JSON.stringify({ cases: [{ id: 'c1', created_at_seconds: Math.floor(Date.now() / 1000) }], linkToNextSetOfResults: `${origin}/api/v2/o/logs?next=2` }));
     });
-    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
     try {
       const db = join(tmp.dir, 'next-page.duckdb');
-      const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
-      const run = await runBuilt(['run', '--resources', 'logs', '--duckdb', db], { env: { ...box.env, SNAPENGAGE_BASE_URL: url }, cwd: tmp.dir });
+      const run = await runBuilt(['run', '--resources', 'logs', '--duckdb', db], { env: { ...box.env, SNAPENGAGE_BASE_URL: server.url }, cwd: tmp.dir });
       expect(run.code).toBe(1);
       expect(errorLines(run.stderr)).toEqual([expect.stringMatching(/^snapengage-pipeline: Extracting logs failed: GET \/api\/v2\/\{orgId\}\/logs page 2 \(a next link\) answered with a JSON object without that field, not a page with "cases"/)]);
       expect(existsSync(db)).toBe(false);
     } finally {
-      server.closeAllConnections();
-      await new Promise<void>((resolve) => server.close(() => resolve()));
+      await server.close();
     }
   });
 

@@ -8,7 +8,7 @@
 import type { DuckDBConnection } from '../duckdb.js';
 import { quoteIdent, quoteLiteral } from '../normalize/naming.js';
 import { rootRowId, type TableState } from '../normalize/normalizer.js';
-import { ELEMENT_NODE_KEY, nodeKeyPath, type ColumnDef } from '../normalize/schema.js';
+import { ELEMENT_NODE_KEY, fieldColumns, nodeKeyPath, type ColumnDef } from '../normalize/schema.js';
 import { childRowIdSql } from './staged-sql.js';
 import { countRows } from './unchanged.js';
 
@@ -73,7 +73,7 @@ export async function adoptRowsOfOtherLoads(ctx: AdoptionContext): Promise<Adopt
   try {
     const root = tables[0]!;
     // Each key field's columns: its own and its variant columns (where a value its column did not accept went).
-    const keyColumns = ctx.primaryKey.map((field) => root.def.columns.filter((c) => c.nodeKey !== ELEMENT_NODE_KEY && samePath(nodeKeyPath(c.nodeKey), [field])));
+    const keyColumns = ctx.primaryKey.map((field) => fieldColumns(root.def, field));
     // A key field whose values were objects (flattened into columns, or lists of objects in a child table): the id a
     // merge gives such a record hashes the object as it arrived, which its columns cannot give back (key order, null
     // against absent). Its loads stay unmarked, so every later merge says so again, rather than being marked taken
@@ -266,6 +266,3 @@ function heldBelow(field: string, tables: readonly TableState[]): boolean {
     || tables.some((t) => !t.isNew && t.def.parent === root.def.name && below(t.def.nodeKey));
 }
 
-function samePath(a: readonly string[], b: readonly string[]): boolean {
-  return a.length === b.length && a.every((p, i) => p === b[i]);
-}

@@ -8,7 +8,7 @@ import type { DuckDBConnection } from '../duckdb.js';
 import type { LoadableResource } from 'snapengage-client';
 import { quoteIdent } from '../normalize/naming.js';
 import { ResourceNormalizer, type StagedKind, type TableState } from '../normalize/normalizer.js';
-import { ELEMENT_NODE_KEY, cloneTableDef, nodeKeyPath, type TableDef } from '../normalize/schema.js';
+import { cloneTableDef, fieldColumns, type TableDef } from '../normalize/schema.js';
 import { applySchemaChanges } from './schema-changes.js';
 import { adoptRowsOfOtherLoads, rowIdsOf, type AdoptionLimits, type AdoptionResult } from './adopt.js';
 import { DestinationError, toDestinationError } from './errors.js';
@@ -313,7 +313,7 @@ export class DuckDBResourceWriter implements ResourceWriter {
     const root = this.normalizer.root;
     const keyFields = this.opts.primaryKey;
     if (this.opts.writeDisposition !== 'append' || !this.opts.skipStoredKeys || keyFields.length === 0) return 0;
-    const keyColumns = keyFields.map((field) => root.def.columns.find((c) => c.variant === null && c.nodeKey !== ELEMENT_NODE_KEY && sameKeyPath(nodeKeyPath(c.nodeKey), field)));
+    const keyColumns = keyFields.map((field) => fieldColumns(root.def, field).find((c) => c.variant === null));
     if (keyColumns.some((c) => c === undefined)) return 0;
     const names = keyColumns.map((c) => quoteIdent(c!.name));
     // Only the staged files that carry every key column (a record line leaves out columns it has no value for).
@@ -415,8 +415,4 @@ export class DuckDBResourceWriter implements ResourceWriter {
       ],
     );
   }
-}
-
-function sameKeyPath(path: readonly string[], field: string): boolean {
-  return path.length === 1 && path[0] === field;
 }

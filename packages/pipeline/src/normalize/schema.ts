@@ -62,6 +62,15 @@ export function nodeKeyPath(nodeKey: string): string[] {
   return path as string[];
 }
 
+/** The columns of a top-level field of a table's rows: its own and its variant columns (`<col>__v_<type>`). */
+export function fieldColumns(def: TableDef, field: string): ColumnDef[] {
+  return def.columns.filter((c) => {
+    if (c.nodeKey === ELEMENT_NODE_KEY) return false;
+    const path = nodeKeyPath(c.nodeKey);
+    return path.length === 1 && path[0] === field;
+  });
+}
+
 export function cloneTableDef(def: TableDef): TableDef {
   return { ...def, columns: def.columns.map((c) => ({ ...c })) };
 }
