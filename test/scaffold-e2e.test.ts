@@ -9,7 +9,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { openDataset } from 'snapengage-pipeline';
 import { startSandbox, type Sandbox } from 'snapengage-sandbox';
 import { ensureBuilt, pipelineResources, runCli, withBuildLock } from '../packages/create-snapengage-pipeline/test/helpers.js';
-import { packLocal, packsDir } from './pack-local.js';
+import { packLocal, packsDir, repoRoot } from './pack-local.js';
 
 let sandbox: Sandbox;
 let cwd: string;
@@ -68,6 +68,11 @@ describe('scaffold → install → run against the sandbox', () => {
     expect(pkg.dependencies['snapengage-pipeline']).toMatch(/^file:.*snapengage-pipeline-.*\.tgz$/);
     const install = await npm(['install', '--prefer-offline', '--no-audit', '--no-fund']);
     expect(install.status, install.output).toBe(0);
+    // MIT asks for the notice to travel with the code: each installed package carries the repo's LICENSE.
+    const license = readFileSync(join(repoRoot, 'LICENSE'), 'utf8');
+    for (const name of ['snapengage-client', 'snapengage-pipeline', 'snapengage-sandbox']) {
+      expect(readFileSync(join(project, 'node_modules', name, 'LICENSE'), 'utf8'), name).toBe(license);
+    }
   });
 
   it('npm run check passes', async () => {

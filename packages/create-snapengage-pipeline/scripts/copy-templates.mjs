@@ -1,6 +1,6 @@
-// Copies the repo's top-level templates/ into this package so `npm pack` / publish carry them;
+// Copies the repo's top-level templates/ (and LICENSE) into this package so `npm pack` / publish carry them;
 // src/templates.ts resolves them relative to the installed package.
-import { cpSync, existsSync, rmSync } from 'node:fs';
+import { copyFileSync, cpSync, existsSync, rmSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 
 const source = fileURLToPath(new URL('../../../templates', import.meta.url));
@@ -11,3 +11,4 @@ if (!existsSync(source)) {
 }
 rmSync(target, { recursive: true, force: true });
 cpSync(source, target, { recursive: true });
+copyFileSync(fileURLToPath(new URL('../../../LICENSE', import.meta.url)), fileURLToPath(new URL('../LICENSE', import.meta.url)));
