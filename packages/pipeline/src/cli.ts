@@ -2,7 +2,7 @@
 // snapengage-pipeline run | show. Exit codes: 0 ok, 1 the run failed, 2 bad usage, 130 interrupted (SIGINT), 143
 // terminated (SIGTERM).
 // Errors are one line on stderr; the load info goes to stdout, progress and verbose request logs to stderr.
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import type { PipelineConfig } from './config.js';
@@ -11,6 +11,7 @@ import { loadEnv } from './env.js';
 import { AbortedError, PipelineError, UsageError, firstLine } from './errors.js';
 import { checkResourceNames, DEFAULTS, isResourceName, localRateLimitNote, planPipeline } from './plan.js';
 import { createProgressDisplay, formatLoadStep, formatRequest } from './progress-display.js';
+import { LOADER_VERSION } from './version.js';
 // run.js and show.js load DuckDB's native library (~60 ms): imported when a command needs them, so --help and
 // --version stay fast. Before the config: imported after tsx's loader is registered for a TS config, they load
 // through it, which made a run ~0.1 s slower (measured).
@@ -83,10 +84,6 @@ function parse(argv: string[]): { command: string | undefined; flags: Flags } {
 function usageMessage(error: Error & { code?: string }): string {
   const message = firstLine(error.message);
   return error.code === 'ERR_PARSE_ARGS_UNKNOWN_OPTION' ? message.replace(/\. To specify a positional argument.*$/, '') : message;
-}
-
-function ownVersion(): string {
-  return (JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string }).version;
 }
 
 function parseLimitPages(text: string | undefined): number | undefined {
@@ -168,7 +165,7 @@ function rateLimitNote(config: PipelineConfig, env: ReturnType<typeof loadEnv>, 
 export async function main(argv: string[]): Promise<number> {
   const { command, flags } = parse(argv);
   if (flags.version) {
-    process.stdout.write(`${ownVersion()}\n`);
+    process.stdout.write(`${LOADER_VERSION}\n`);
     return 0;
   }
   if (flags.help || command === 'help') {

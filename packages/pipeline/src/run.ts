@@ -13,6 +13,7 @@ import { LoadInfo, type ResourceStats } from './load-info.js';
 import { releaseHeapBeforeCommit } from './memory.js';
 import { committedWindows, stateToCommit, statesToResume } from './resume.js';
 import { DEFAULTS, planPipeline, type Plan, type ResourcePlan } from './plan.js';
+import { LOADER_VERSION } from './version.js';
 
 /** One HTTP request as the client reports it; the URL is already redacted. */
 export type RequestEvent = RequestLogEvent;
@@ -265,7 +266,7 @@ function makeClient(plan: Plan, options: RunOptions, signal: AbortSignal, countR
     ...(plan.connection.timeoutMs !== undefined ? { timeoutMs: plan.connection.timeoutMs } : {}),
     ...(plan.connection.maxRetries !== undefined ? { maxRetries: plan.connection.maxRetries } : {}),
     fetch: limitedFetch,
-    userAgent: `snapengage-pipeline/0.1.0 node/${process.versions.node}`,
+    userAgent: `snapengage-pipeline/${LOADER_VERSION} node/${process.versions.node}`,
     signal,
     logger: {
       request(event: RequestEvent) {

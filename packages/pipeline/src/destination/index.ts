@@ -17,8 +17,9 @@ import { holdFile } from './open-files.js';
 import { RUN_LOCK_FILE, acquireRunLock, defaultStagingRoot, type RunLock } from './run-lock.js';
 import { DuckDBResourceWriter, type ResourceWriter, type ResourceWriterOptions, type WriterContext } from './resource-writer.js';
 import { ensureDir } from './ensure-dir.js';
+import { LOADER_VERSION } from '../version.js';
 import {
-  datasetFingerprint, forgetDroppedTables, readExistingTableNames, readTableDefs, sqlTimestamp, systemTablesDdl, type DroppedTables,
+  checkDatasetFormat, DATASET_FORMAT, datasetFingerprint, forgetDroppedTables, readExistingTableNames, readTableDefs, sqlTimestamp, systemTablesDdl, type DroppedTables,
 } from './system-tables.js';
 
 export { DestinationError, toDestinationError, type DestinationErrorCode } from './errors.js';
@@ -242,6 +243,8 @@ export class DuckDBDestination {
       this.tablesAtFirstConnect = (await conn.runAndReadAll('SELECT count(*)::INTEGER AS n FROM duckdb_tables()')).getRowObjectsJS()[0]!.n as number;
     }
     await conn.run(systemTablesDdl(this.dataset));
+    // Before anything is read or changed: a newer loader's state may mean something else.
+    if (first) await checkDatasetFormat(conn, this.dataset, this.path, LOADER_VERSION);
     if (first) this.droppedTables = await forgetDroppedTables(conn, this.dataset);
     this.tableDefs = await readTableDefs(conn, this.dataset);
     this.tableNames = new Set(await readExistingTableNames(conn, this.dataset));
@@ -361,9 +364,9 @@ export class DuckDBDestination {
           await this.openFile(0);
         }
         await this.connection().run(
-          `INSERT INTO ${quoteIdent(this.dataset)}."_pipeline_loads" (load_id, pipeline_name, resource, status, started_at, finished_at, error)
-           VALUES ($1, $2, $3, 'failed', CAST($4 AS TIMESTAMP), CAST($5 AS TIMESTAMP), $6)`,
-          [loadId, this.pipelineName, resource, sqlTimestamp(startedAt), sqlTimestamp(new Date()), error],
+          `INSERT INTO ${quoteIdent(this.dataset)}."_pipeline_loads" (load_id, pipeline_name, resource, status, started_at, finished_at, error, loader_version, dataset_format)
+           VALUES ($1, $2, $3, 'failed', CAST($4 AS TIMESTAMP), CAST($5 AS TIMESTAMP), $6, $7, $8)`,
+          [loadId, this.pipelineName, resource, sqlTimestamp(startedAt), sqlTimestamp(new Date()), error, LOADER_VERSION, DATASET_FORMAT],
         );
       } catch (e) {
         throw toDestinationError(e, `recording the failed load of ${resource}`, this.path);

@@ -15,8 +15,9 @@ import { DestinationError, toDestinationError } from './errors.js';
 import type { Mutex } from './mutex.js';
 import { ROOT_STAGING_KEYS, readJson, rootKeyColumn, stagedSelect, type Exclusions, type StagedSelect } from './staged-sql.js';
 import { STAGING_FLUSH_BYTES, StagingArea, type TableStagingFile } from './staging.js';
-import { sqlTimestamp } from './system-tables.js';
+import { DATASET_FORMAT, sqlTimestamp } from './system-tables.js';
 import { UNCHANGED_TABLE, countRows, findUnchanged } from './unchanged.js';
+import { LOADER_VERSION } from '../version.js';
 
 export type WriteDisposition = 'merge' | 'append' | 'replace';
 
@@ -407,11 +408,11 @@ export class DuckDBResourceWriter implements ResourceWriter {
 
   private async writeLoadRow(rowCounts: Record<string, number>): Promise<void> {
     await this.ctx.conn.run(
-      `INSERT INTO ${this.registry('_pipeline_loads')} (load_id, pipeline_name, resource, status, started_at, finished_at, row_counts, row_ids)
-       VALUES ($1, $2, $3, 'loaded', CAST($4 AS TIMESTAMP), CAST($5 AS TIMESTAMP), CAST($6 AS JSON), $7)`,
+      `INSERT INTO ${this.registry('_pipeline_loads')} (load_id, pipeline_name, resource, status, started_at, finished_at, row_counts, row_ids, loader_version, dataset_format)
+       VALUES ($1, $2, $3, 'loaded', CAST($4 AS TIMESTAMP), CAST($5 AS TIMESTAMP), CAST($6 AS JSON), $7, $8, $9)`,
       [
         this.opts.loadId, this.ctx.pipelineName, this.opts.resource.name, sqlTimestamp(this.startedAt), sqlTimestamp(new Date()),
-        JSON.stringify(rowCounts), rowIdsOf(this.merges ? this.opts.primaryKey : null),
+        JSON.stringify(rowCounts), rowIdsOf(this.merges ? this.opts.primaryKey : null), LOADER_VERSION, DATASET_FORMAT,
       ],
     );
   }

@@ -4,6 +4,7 @@ import type { DuckDBConnection } from '../duckdb.js';
 import { quoteIdent } from '../normalize/naming.js';
 import type { ColumnDef, TableDef } from '../normalize/schema.js';
 import { isDataType } from '../normalize/types.js';
+import { DestinationError } from './errors.js';
 
 export const SYSTEM_TABLES = ['_pipeline_loads', '_pipeline_state', '_pipeline_tables', '_pipeline_columns'] as const;
 
@@ -16,6 +17,9 @@ CREATE TABLE IF NOT EXISTS ${s}."_pipeline_loads" (
   started_at TIMESTAMP, finished_at TIMESTAMP, row_counts JSON, error VARCHAR, row_ids VARCHAR);
 -- Added after the first release: how a load made its root _row_ids (see destination/adopt.ts).
 ALTER TABLE ${s}."_pipeline_loads" ADD COLUMN IF NOT EXISTS row_ids VARCHAR;
+-- Which loader wrote each load, and in which layout (DATASET_FORMAT; see checkDatasetFormat).
+ALTER TABLE ${s}."_pipeline_loads" ADD COLUMN IF NOT EXISTS loader_version VARCHAR;
+ALTER TABLE ${s}."_pipeline_loads" ADD COLUMN IF NOT EXISTS dataset_format INTEGER;
 CREATE TABLE IF NOT EXISTS ${s}."_pipeline_state" (
   pipeline_name VARCHAR NOT NULL, resource VARCHAR NOT NULL, state JSON, load_id VARCHAR, updated_at TIMESTAMP);
 CREATE TABLE IF NOT EXISTS ${s}."_pipeline_tables" (
@@ -24,6 +28,28 @@ CREATE TABLE IF NOT EXISTS ${s}."_pipeline_columns" (
   table_name VARCHAR NOT NULL, column_name VARCHAR NOT NULL, node_key VARCHAR NOT NULL, variant VARCHAR,
   data_type VARCHAR NOT NULL, position INTEGER NOT NULL, load_id VARCHAR);
 `;
+}
+
+/**
+ * The layout of the loader's tables and incremental state that this loader writes and reads. A loader that changes
+ * it (what a column or a state field means) raises it, migrating older files; an older loader then refuses the file
+ * (checkDatasetFormat) rather than misread its state or write the old layout into it (dlt's engine_version).
+ */
+export const DATASET_FORMAT = 1;
+
+/** Refuses a dataset that a newer loader wrote in a layout this one does not know (see DATASET_FORMAT). */
+export async function checkDatasetFormat(conn: DuckDBConnection, dataset: string, dbPath: string, loaderVersion: string): Promise<void> {
+  const newest = (await conn.runAndReadAll(
+    `SELECT dataset_format, loader_version FROM ${quoteIdent(dataset)}."_pipeline_loads" WHERE dataset_format > $1 ORDER BY dataset_format DESC, load_id DESC LIMIT 1`,
+    [DATASET_FORMAT],
+  )).getRowObjectsJS()[0];
+  if (newest === undefined) return;
+  throw new DestinationError(
+    `opening the destination: dataset ${dataset} in ${dbPath} was written by a newer snapengage-pipeline (${String(newest.loader_version ?? 'unknown version')}, dataset format ${String(newest.dataset_format)}) than this one (${loaderVersion}, format ${DATASET_FORMAT}), which could misread its incremental state`,
+    'schema',
+    'upgrade snapengage-pipeline where this run comes from (npm install snapengage-pipeline@latest), so every run on this file uses the newer version',
+    dbPath,
+  );
 }
 
 /** UTC timestamp literal DuckDB's TIMESTAMP parses (no zone suffix). */
