@@ -1,6 +1,7 @@
 // Pure parts: Retry-After parsing, backoff bounds, redaction, option validation, credentialsFromEnv.
+import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { createSnapEngageClient, credentialsFromEnv, SnapEngageError } from '../src/index.js';
+import { CLIENT_VERSION, createSnapEngageClient, credentialsFromEnv, SnapEngageError } from '../src/index.js';
 import { Redactor } from '../src/redact.js';
 import { isRetryableStatus, parseRetryAfter, retryDelayMs } from '../src/retry.js';
 
@@ -76,5 +77,14 @@ describe('options', () => {
     const client = createSnapEngageClient({ apiToken: 't' });
     const iterator = client.iterateLogs({ orgId: 'o', widgetId: 'a,b', start: '2024-01-01', end: '2024-01-02' })[Symbol.asyncIterator]();
     await expect(iterator.next()).rejects.toMatchObject({ kind: 'config', message: expect.stringContaining('one widgetId') });
+  });
+});
+
+describe('CLIENT_VERSION', () => {
+  // A constant, not read from package.json at run time (the client runs where there is no file system); this keeps
+  // the User-Agent from naming an old version after a release bumps package.json.
+  it('is the package version', () => {
+    const pkg = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string };
+    expect(CLIENT_VERSION).toBe(pkg.version);
   });
 });
