@@ -3,9 +3,10 @@
 // read the dataset while a run extracts. This lock keeps a second run from staging into the same directory and
 // loading the same windows twice. It is a file in the staging directory, created atomically (link) with the
 // holder's PID, host and start; a holder that died (SIGKILL, power loss) is recognised by its PID and replaced.
-// Two runs replacing the same dead holder at the same instant could both go on; at its commit a run checks that the
-// lock is still its own and that the dataset did not change since it read it (DuckDBDestination.reconnect), so the
-// one whose lock was replaced loads nothing.
+// Runs that find the same dead holder at once (cron jobs started together after a reboot) remove it one at a time,
+// each only if the lock is still that holder's (removeDeadHolder), so exactly one of them takes it. Should the lock be
+// lost anyway (someone deletes it), a run checks at its commit that the lock is still its own and that the dataset
+// did not change since it read it (DuckDBDestination.reconnect), and loads nothing otherwise.
 import { randomUUID } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { link, readFile, readdir, rm, rmdir, stat, unlink, utimes, writeFile } from 'node:fs/promises';
@@ -23,6 +24,9 @@ const HEARTBEAT_MS = 15_000;
  * next start). Minutes, not seconds: a holder's event loop may be busy, and two hosts' clocks may differ a little.
  */
 const OTHER_HOST_STALE_MS = 180_000;
+/** Beside the lock while a run removes a dead holder's lock (removeDeadHolder); held for milliseconds. */
+const TAKEOVER_SUFFIX = '.takeover';
+const GUARD_STALE_MS = 10_000;
 
 export interface RunLockHolder {
   pid: number;
@@ -79,8 +83,9 @@ export async function acquireRunLock(stagingRoot: string, dbPath: string): Promi
   }
   try {
     await ensureDir(stagingRoot);
-    // Bounded: each round either takes the lock, finds a live holder, or removes a dead one.
-    for (let round = 0; round < 5; round++) {
+    // Bounded: each round either takes the lock, finds a live holder, removes a dead one, or waits a moment while
+    // another run removes it.
+    for (let round = 0; round < 20; round++) {
       const created = await createExclusive(lockPath, holder).catch(async (error: NodeJS.ErrnoException) => {
         // The directory went away under us (a run that finished removed it): make it again and retry.
         if (error.code !== 'ENOENT') throw error;
@@ -91,7 +96,7 @@ export async function acquireRunLock(stagingRoot: string, dbPath: string): Promi
       const other = await readHolder(lockPath);
       if (other === undefined) continue; // released meanwhile
       if (isAlive(other)) throw lockedBy(other, dbPath, lockPath);
-      await unlink(lockPath).catch(() => undefined);
+      await removeDeadHolder(lockPath, other);
     }
   } catch (error) {
     throw toDestinationError(error, 'opening the destination', dbPath);
@@ -100,6 +105,34 @@ export async function acquireRunLock(stagingRoot: string, dbPath: string): Promi
     `opening the destination: could not take the run lock ${lockPath} (other runs kept taking it)`,
     'locked', 'wait for the other pipeline runs to finish, then retry', dbPath,
   );
+}
+
+/**
+ * Removes the lock of a dead holder, unless another run did meanwhile (and may hold a lock of its own there now).
+ * Reading the lock and removing it are two steps, so runs that saw the same dead holder remove it under a second,
+ * short-lived exclusive file: the one that gets it reads the lock again and removes only what it read before. The
+ * others wait a moment and start over, finding the winner's lock. A guard left by a run killed inside these few
+ * milliseconds is stale after GUARD_STALE_MS and removed.
+ */
+async function removeDeadHolder(lockPath: string, dead: RunLockHolder): Promise<void> {
+  const guard = `${lockPath}${TAKEOVER_SUFFIX}`;
+  try {
+    await writeFile(guard, `${process.pid}\n`, { flag: 'wx' });
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
+    const age = await stat(guard).then((s) => Date.now() - s.mtimeMs, () => 0);
+    if (age > GUARD_STALE_MS) await unlink(guard).catch(() => undefined);
+    else await new Promise((r) => setTimeout(r, 25));
+    return;
+  }
+  try {
+    const now = await readHolder(lockPath);
+    if (now !== undefined && now.token === dead.token && now.pid === dead.pid && now.host === dead.host) {
+      await unlink(lockPath).catch(() => undefined);
+    }
+  } finally {
+    await unlink(guard).catch(() => undefined);
+  }
 }
 
 /** Creates the lock file with its content in one step: a reader never sees it empty. */
