@@ -14,23 +14,24 @@ const MASK = '***';
 const MIN_SECRET_LENGTH = 4;
 
 export class Redactor {
-  private readonly secrets: string[];
+  /** One pattern per secret, longest secret first, so a secret that contains another one is hidden whole. */
+  private readonly patterns: RegExp[];
 
   constructor(secrets: ReadonlyArray<string | undefined>) {
-    // Longest first, so a secret that contains another one is hidden whole.
-    this.secrets = [...new Set(secrets.filter((s): s is string => typeof s === 'string' && s.length >= MIN_SECRET_LENGTH))]
-      .sort((a, b) => b.length - a.length);
+    // Trimmed: a token read from a file may end in a newline that the Headers API strips when sending; the trimmed
+    // value is what goes out, and hiding it hides the untrimmed one too.
+    const values = secrets.filter((s): s is string => typeof s === 'string').map((s) => s.trim()).filter((s) => s.length >= MIN_SECRET_LENGTH);
+    this.patterns = [...new Set(values)].sort((a, b) => b.length - a.length).map(secretPattern);
   }
 
-  /** Replaces every known secret value (raw, or encoded as a URL path or a query string encodes it) in free text. */
+  /**
+   * Replaces every known secret value in free text, however a server wrote it back: raw, percent-encoded (either hex
+   * case, `+` for a space, or only partly: a server that decodes a query without turning `+` into a space), or
+   * escaped in a JSON string (`\"`, `\\`, `\/`, `\u003d`).
+   */
   text(value: string): string {
     let out = value;
-    for (const secret of this.secrets) {
-      // A trimmed copy too: a token read from a file may end in a newline that the Headers API strips when sending.
-      for (const form of new Set([secret, secret.trim(), encodeURIComponent(secret), new URLSearchParams({ s: secret }).toString().slice(2)])) {
-        if (form.length >= MIN_SECRET_LENGTH) out = out.split(form).join(MASK);
-      }
-    }
+    for (const pattern of this.patterns) out = out.replace(pattern, MASK);
     return out;
   }
 
@@ -48,6 +49,24 @@ export class Redactor {
     }
     return this.text(out);
   }
+}
+
+/**
+ * Each character of a secret as it may appear in echoed text: itself, its UTF-8 bytes percent-encoded, `+` for a
+ * space, or a JSON string escape. A character per group, so a mix of forms (a partly encoded value) matches too.
+ */
+function secretPattern(secret: string): RegExp {
+  const anyCase = (hex: string) => hex.replace(/[a-f]/gi, (d) => `[${d.toUpperCase()}${d.toLowerCase()}]`);
+  const groups = [...secret].map((ch) => {
+    const forms = [ch.replace(/[.*+?^${}()|[\]\\/-]/g, '\\$&')];
+    forms.push([...new TextEncoder().encode(ch)].map((b) => `%${anyCase(b.toString(16).padStart(2, '0'))}`).join(''));
+    // JSON escapes: \uXXXX for each UTF-16 unit (Gson writes `=` as \u003d), and the short ones for " \ /.
+    forms.push(Array.from({ length: ch.length }, (_, i) => ch.charCodeAt(i)).map((u) => `\\\\u${anyCase(u.toString(16).padStart(4, '0'))}`).join(''));
+    if (ch === '"' || ch === '\\' || ch === '/') forms.push(`\\\\\\${ch}`);
+    if (ch === ' ') forms.push('\\+');
+    return `(?:${forms.join('|')})`;
+  });
+  return new RegExp(groups.join(''), 'g');
 }
 
 /**

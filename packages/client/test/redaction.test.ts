@@ -185,3 +185,47 @@ it('a base URL that does not parse is not echoed with its password or query, wha
     for (const output of [error.message, String(error.stack), JSON.stringify(error), inspect(error, { showHidden: true })]) expect(output).not.toContain(apiToken);
   }
 });
+
+/** Ways a server may write a value back: as sent, percent-encoded in either hex case, decoded without turning `+`
+ * into a space, or escaped in a JSON string (by JSON.stringify, or Gson-style `\u003d`). */
+function echoForms(secret: string): string[] {
+  const query = new URLSearchParams({ s: secret }).toString().slice(2);
+  const gson = [...secret].map((ch) => (/[=&"\\]/.test(ch) ? `\\u${ch.charCodeAt(0).toString(16).padStart(4, '0')}` : ch)).join('');
+  return [secret, encodeURIComponent(secret), query, query.replace(/%[0-9A-F]{2}/g, (m) => m.toLowerCase()), decodeURIComponent(query), JSON.stringify(secret).slice(1, -1), gson];
+}
+
+it('a credential a server echoes partly encoded or JSON-escaped reaches no error or log line', async () => {
+  // Credentials with characters that encode: a quote and a backslash (JSON-escaped in a JSON echo), a space, `+`, `=`,
+  // `&` and `%` (a query that is decoded as a path would be keeps the `+`), and regex syntax.
+  const secrets = { apiToken: 'tok"Zq8\\Echo/==', apiKey: 'key(Zq8).*Echo[2]|^$', provisioningKey: 'prov Zq8+Echo/&=%41' };
+  const email = 'bob.secret@corp.example';
+  const echoing = await startScriptedServer((req, res) => {
+    const query = req.url.slice(req.url.indexOf('?') + 1);
+    const lower = query.replace(/%[0-9A-F]{2}/g, (m) => m.toLowerCase());
+    const gson = JSON.stringify({ headers: req.headers }).replace(/[=&]/g, (ch) => `\\u${ch.charCodeAt(0).toString(16).padStart(4, '0')}`);
+    const body = `no account for ${email}: ${JSON.stringify({ url: req.url, headers: req.headers })} ${gson} ${lower} ${decodeURIComponent(query)}`;
+    res.writeHead(req.url.startsWith('/api/v1/widget.json') ? 404 : 500, { 'content-type': 'text/plain' }).end(body);
+  });
+  const lines: string[] = [];
+  try {
+    const client = createSnapEngageClient({
+      baseUrl: echoing.url,
+      ...secrets,
+      maxRetries: 1,
+      retryBaseDelayMs: 1,
+      logger: { request: (e) => lines.push(JSON.stringify(e)), warn: (m) => lines.push(m) },
+    });
+    const errors = [
+      await failure(async () => unwrap(await client.GET('/api/v2/{orgId}/logs', { params: { path: { orgId: 'o' }, query: { widgetId: 'w', start: '2024-01-01', end: '2024-01-02' } } }))),
+      await failure(async () => unwrap(await client.GET('/api/v1/chat/{widgetId}', { params: { path: { widgetId: 'w' } } }))),
+      await failure(async () => unwrap(await client.GET('/api/v1/widget.json', { params: { query: { uuid: 'w', email } } }))),
+    ];
+    expect(errors.map((e) => e.kind)).toEqual(['server', 'server', 'not_found']);
+    const outputs = [...lines, ...errors.flatMap((e) => [e.message, String(e.stack), JSON.stringify(e), inspect(e, { depth: 10, showHidden: true })])];
+    for (const output of outputs) {
+      for (const secret of Object.values(secrets)) for (const form of echoForms(secret)) expect(output).not.toContain(form);
+    }
+  } finally {
+    await echoing.close();
+  }
+});
