@@ -27,12 +27,12 @@ export class Redactor {
   /**
    * Replaces every known secret value in free text, however a server wrote it back: raw, percent-encoded (either hex
    * case, `+` for a space, or only partly: a server that decodes a query without turning `+` into a space), or
-   * escaped in a JSON string (`\"`, `\\`, `\/`, `\u003d`).
+   * escaped in a JSON string (`\"`, `\\`, `\/`, `\u003d`). Email addresses keep their first letter and domain.
    */
   text(value: string): string {
     let out = value;
     for (const pattern of this.patterns) out = out.replace(pattern, MASK);
-    return out;
+    return reduceEmails(out);
   }
 
   /** Hides credential query parameters, then any secret left in the URL text. Never throws. */
@@ -67,6 +67,19 @@ function secretPattern(secret: string): RegExp {
     return `(?:${forms.join('|')})`;
   });
   return new RegExp(groups.join(''), 'g');
+}
+
+/**
+ * An email address, raw or with its `@` percent-encoded: the Provisioning API takes the account's email in the query
+ * string, and a server may quote it back. Verbose logs and error messages get pasted into issues and CI logs.
+ * The lookbehind starts a match only where a run of local-part characters starts: without it, a long run with no `@`
+ * (a base64 blob in an error body) would be rescanned from each of its characters, quadratic in its length.
+ */
+const EMAIL = /(?<![A-Za-z0-9._%+-])([A-Za-z0-9_%+-])[A-Za-z0-9._%+-]*?(@|%40)([A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)+)/gi;
+
+/** `bob.smith@corp.example` → `b***@corp.example`. */
+function reduceEmails(text: string): string {
+  return text.replace(EMAIL, `$1${MASK}$2$3`);
 }
 
 /**

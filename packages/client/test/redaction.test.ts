@@ -194,7 +194,7 @@ function echoForms(secret: string): string[] {
   return [secret, encodeURIComponent(secret), query, query.replace(/%[0-9A-F]{2}/g, (m) => m.toLowerCase()), decodeURIComponent(query), JSON.stringify(secret).slice(1, -1), gson];
 }
 
-it('a credential a server echoes partly encoded or JSON-escaped reaches no error or log line', async () => {
+it('a credential a server echoes partly encoded or JSON-escaped, and the account email, reach no error or log line', async () => {
   // Credentials with characters that encode: a quote and a backslash (JSON-escaped in a JSON echo), a space, `+`, `=`,
   // `&` and `%` (a query that is decoded as a path would be keeps the `+`), and regex syntax.
   const secrets = { apiToken: 'tok"Zq8\\Echo/==', apiKey: 'key(Zq8).*Echo[2]|^$', provisioningKey: 'prov Zq8+Echo/&=%41' };
@@ -224,7 +224,12 @@ it('a credential a server echoes partly encoded or JSON-escaped reaches no error
     const outputs = [...lines, ...errors.flatMap((e) => [e.message, String(e.stack), JSON.stringify(e), inspect(e, { depth: 10, showHidden: true })])];
     for (const output of outputs) {
       for (const secret of Object.values(secrets)) for (const form of echoForms(secret)) expect(output).not.toContain(form);
+      expect(output).not.toMatch(/bob\.secret/);
     }
+    // The email keeps its first letter and domain, in the URL and in the body excerpt, so it is still recognisable.
+    expect(errors[2]?.url).toContain('email=b***%40corp.example');
+    expect(errors[2]?.bodyExcerpt).toContain('no account for b***@corp.example');
+    expect(lines.some((line) => line.includes('email=b***%40corp.example'))).toBe(true);
   } finally {
     await echoing.close();
   }

@@ -67,6 +67,24 @@ describe('no credential in the loader’s output or DuckDB file', () => {
     expectNoSecret('CLI output', run.stdout + run.stderr);
   });
 
+  it('the account email of the Provisioning API keeps only its first letter and domain in --verbose, errors and the file', async () => {
+    const db = join(tmp.dir, 'email.duckdb');
+    const ok = await runCli(['run', '--resources', 'widgets,users', '--duckdb', db, '--verbose'], { env: box.env, cwd: tmp.dir });
+    expect(ok.code).toBe(0);
+    const [local, domain] = box.env.SNAPENGAGE_EMAIL!.split('@') as [string, string];
+    expect(ok.stderr).toContain(`email=${local[0]}***%40${domain}`);
+    expect(ok.stderr).not.toContain(`email=${local}%40`);
+    // An email the API does not know: a 404 whose message quotes the request URL, stored in _pipeline_loads too.
+    const bad = await runCli(['run', '--resources', 'widgets', '--duckdb', db, '--verbose'], { env: { ...box.env, SNAPENGAGE_EMAIL: 'bob.secret@corp.example' }, cwd: tmp.dir });
+    expect(bad.code).toBe(1);
+    expect(bad.stderr).toMatch(/Extracting widgets failed: .*email=b\*\*\*%40corp\.example/);
+    expect(bad.stdout + bad.stderr).not.toContain('bob.secret');
+    const loads = await query(db, `SELECT error FROM snapengage_data._pipeline_loads WHERE status = 'failed'`);
+    expect(loads).toHaveLength(1);
+    expect(String(loads[0]?.error)).toContain('b***%40corp.example');
+    expect(String(loads[0]?.error)).not.toContain('bob.secret');
+  });
+
   it('every failure kind, with --verbose: nothing in stdout, stderr or any table of the file', async () => {
     const db = join(tmp.dir, 'kinds.duckdb');
     const everything = ['run', '--resources', 'logs,chat_availability,chat_poll,widgets,users', '--duckdb', db, '--verbose'];
