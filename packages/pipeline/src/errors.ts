@@ -158,9 +158,16 @@ export function describeExtractError(error: unknown, resourceName: string): Pipe
     case 'server':
       fix = `server error${retried}: retry later`;
       break;
-    case 'invalid_response':
-      fix = `the response was not the expected JSON${retried}: check ${BASE_URL_ENV} points at the SnapEngage API`;
+    case 'invalid_response': {
+      // A redirect (http:// to https://, a moved host) is not followed by the client; its target is the fix.
+      const redirect = error.status !== undefined && error.status >= 300 && error.status < 400
+        ? /redirected \(HTTP \d+\) to (.+?); redirects are not followed/.exec(error.message)?.[1]
+        : undefined;
+      fix = redirect
+        ? `the server redirected to ${redirect}, which is not followed so that credentials stay on the configured host: set ${BASE_URL_ENV} to that origin`
+        : `the response was not the expected JSON${retried}: check ${BASE_URL_ENV} points at the SnapEngage API`;
       break;
+    }
     case 'bad_request':
       fix = `the API refused the parameters: check ${parameterEnvVars(resourceName).join(' / ') || 'the pipeline config'}`;
       break;

@@ -256,8 +256,12 @@ export function planPipeline(config: PipelineConfig, env: Env, only?: ResourceNa
   } catch {
     // Echoed without a user:password part (the password may hold an `@`, so up to the last one), with or without
     // the slashes after the scheme, and without a query or fragment: those are credentials.
-    const shown = typeof baseUrl === 'string' ? hideUrlCredentials(baseUrl) : baseUrl;
-    throw new ConfigError(`SNAPENGAGE_BASE_URL (or connection.baseUrl) is not a URL: ${JSON.stringify(shown)}; use e.g. ${defaultBaseUrl}`);
+    // Also cut at a second assignment: two .env lines joined into one (`…com SNAPENGAGE_API_TOKEN=…`) carry a key.
+    const joined = typeof baseUrl === 'string' ? /\s+[A-Za-z_][A-Za-z0-9_]*=/.exec(baseUrl) : null;
+    let shown = typeof baseUrl === 'string' ? hideUrlCredentials(joined ? baseUrl.slice(0, joined.index) : baseUrl) : baseUrl;
+    for (const secret of Object.values(credentials)) if (typeof shown === 'string' && secret.length >= 4) shown = shown.split(secret).join('***');
+    const cut = joined ? ', then another variable (each goes on its own line in .env)' : '';
+    throw new ConfigError(`SNAPENGAGE_BASE_URL (or connection.baseUrl) is not a URL: ${JSON.stringify(shown)}${cut}; use e.g. ${defaultBaseUrl}`);
   }
   if (url.protocol !== 'https:' && url.protocol !== 'http:') {
     throw new ConfigError(`SNAPENGAGE_BASE_URL (or connection.baseUrl) must be an http(s) URL, got one with ${url.protocol}; use e.g. ${defaultBaseUrl}`);

@@ -82,3 +82,25 @@ describe('toDestinationError', () => {
     expect(error.message).toContain('raise SNAPENGAGE_DUCKDB_MEMORY_LIMIT');
   });
 });
+
+describe('a server that redirects (real HTTP over 127.0.0.1)', () => {
+  it('names where it redirected and says to set SNAPENGAGE_BASE_URL there, not "not the expected JSON"', async () => {
+    const { createServer } = await import('node:http');
+    const { runPipeline } = await import('../src/index.js');
+    const server = createServer((req, res) => {
+      res.writeHead(301, { location: `https://api.example.test${new URL(req.url ?? '/', 'http://x').pathname}` });
+      res.end();
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    const port = (server.address() as import('node:net').AddressInfo).port;
+    try {
+      const env = { SNAPENGAGE_BASE_URL: `http://127.0.0.1:${port}`, SNAPENGAGE_PROVISIONING_KEY: 'prov-key-1234', SNAPENGAGE_EMAIL: 'ops@example.com' };
+      const error = await runPipeline({ resources: { users: true }, rateLimit: { requestsPerSecond: 0 } }, { env, destination: { path: ':memory:' } }).then(() => undefined, (e: unknown) => e as Error);
+      expect(error?.message).toContain('(HTTP 301)');
+      expect(error?.message).toContain('the server redirected to https://api.example.test/api/v1/user.json, which is not followed so that credentials stay on the configured host: set SNAPENGAGE_BASE_URL to that origin');
+      expect(error?.message).not.toContain('prov-key-1234');
+    } finally {
+      await new Promise((resolve) => server.close(resolve));
+    }
+  });
+});

@@ -207,6 +207,11 @@ describe('environment and config problems', () => {
     ]) {
       expect(() => planPipeline({ resources: { logs: true } }, { ...env, SNAPENGAGE_BASE_URL: baseUrl })).toThrow(`is not a URL: ${shown}; use e.g.`);
     }
+    // Two .env lines joined into one: the key after the second `=` is not echoed; nor is a known credential's value.
+    const joined = () => planPipeline({ resources: { logs: true } }, { ...env, SNAPENGAGE_BASE_URL: 'https://www.snapengage.com SNAPENGAGE_API_TOKEN=tok-joined-9876' });
+    expect(joined).toThrow('is not a URL: "https://www.snapengage.com", then another variable (each goes on its own line in .env); use e.g.');
+    const withToken = () => planPipeline({ resources: { logs: true } }, { ...env, SNAPENGAGE_API_TOKEN: 'tok-known-5432', SNAPENGAGE_BASE_URL: 'https//tok-known-5432' });
+    expect(withToken).toThrow('is not a URL: "https//***"; use e.g.');
   });
 
   it('lets .env fill a variable that is blank in the environment; a non-blank one still wins', () => {
