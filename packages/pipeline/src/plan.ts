@@ -7,6 +7,7 @@ import { envValue, whereToSetEnv, type Env } from './env.js';
 import { ConfigError, UsageError } from './errors.js';
 import { isLoopbackUrl } from './loopback.js';
 import { nearestName } from './nearest-name.js';
+import { declaredShapeProperties } from './normalize/table-tree.js';
 
 export const DEFAULTS = {
   pipelineName: 'snapengage_pipeline',
@@ -321,7 +322,8 @@ function resourcePlan(config: PipelineConfig, env: Env, name: ResourceName, load
   }
   // A key field the records do not have makes every record keyless: merges would match by content only. A map
   // step may add the field, so the check is for the spec's fields when there is none.
-  const declared = Object.keys((resource.recordSchema as { properties?: Record<string, unknown> }).properties ?? {});
+  // As the loader reads them: with the fields of allOf/oneOf branches (a spec may compose the record schema).
+  const declared = Object.keys(declaredShapeProperties(resource.recordSchema));
   const unknownKey = primaryKey.find((k) => !declared.includes(k));
   if (options.primaryKey !== undefined && unknownKey !== undefined && declared.length > 0 && !steps.some((s) => 'map' in s)) {
     const shown = declared.length > 12 ? `${declared.slice(0, 12).join(', ')}, …` : declared.join(', ');

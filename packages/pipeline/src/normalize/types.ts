@@ -118,12 +118,9 @@ export function declaredShape(schema: JsonSchema): DeclaredShape {
   if (types.size === 0) return { kind: 'column', type: 'json' };
   if (types.size === 1) {
     const [only] = types;
-    if (only === 'object') {
-      const properties = schema.properties;
-      return { kind: 'object', properties: isPlainObject(properties) ? (properties as Record<string, JsonSchema>) : {} };
-    }
+    if (only === 'object') return { kind: 'object', properties: composedProperties(schema) };
     if (only === 'array') {
-      const items = isPlainObject(schema.items) ? (schema.items as JsonSchema) : {};
+      const items = composedItems(schema);
       const itemTypes = schemaTypes(items);
       if (itemTypes.size === 1 && itemTypes.has('object')) return { kind: 'table', items };
       const itemScalar = scalarTypeOf(itemTypes);
@@ -163,10 +160,48 @@ function schemaTypes(schema: JsonSchema): Set<string> {
     out.delete('string');
     out.add('loose-bool');
   }
-  for (const key of ['oneOf', 'anyOf'] as const) {
-    const branches = schema[key];
-    if (Array.isArray(branches)) for (const b of branches) if (isPlainObject(b)) for (const x of schemaTypes(b)) out.add(x);
-  }
+  // allOf too: its branches usually split one type over several schemas (a $ref plus a description), so the
+  // union of what they name is that type.
+  for (const b of branches(schema)) for (const x of schemaTypes(b)) out.add(x);
   out.delete('null');
   return out;
+}
+
+/** The allOf/oneOf/anyOf branches of a schema. */
+function branches(schema: JsonSchema): JsonSchema[] {
+  return COMPOSITIONS.flatMap((key) => (Array.isArray(schema[key]) ? (schema[key] as unknown[]).filter(isPlainObject) : []));
+}
+
+const COMPOSITIONS = ['allOf', 'oneOf', 'anyOf'] as const;
+
+/**
+ * The properties an object schema declares, its branches' included: the generator inlines every $ref but keeps
+ * compositions, so a spec that splits a record into `allOf: [{$ref: Core}, …]` or makes it nullable with
+ * `oneOf: [{$ref: Widget}, {type: 'null'}]` (both accepted by `npm run generate`) declares its fields there. Read
+ * only at the top level, they were lost: no declared column was created and a primaryKey override was not checked.
+ * A field declared in several branches gets each of its schemas (as allOf: its types are their union, see above).
+ */
+function composedProperties(schema: JsonSchema): Record<string, JsonSchema> {
+  const out: Record<string, JsonSchema> = {};
+  const add = (properties: unknown) => {
+    if (!isPlainObject(properties)) return;
+    for (const [key, value] of Object.entries(properties)) {
+      if (!isPlainObject(value)) continue;
+      out[key] = Object.hasOwn(out, key) ? { allOf: [out[key]!, value] } : value;
+    }
+  };
+  add(schema.properties);
+  // Bounded by the schema's own nesting (inlined $refs leave no cycles).
+  for (const b of branches(schema)) add(composedProperties(b));
+  return out;
+}
+
+/** The `items` schema of an array schema, or of the first of its branches that has one; {} when none does. */
+function composedItems(schema: JsonSchema): JsonSchema {
+  if (isPlainObject(schema.items)) return schema.items;
+  for (const b of branches(schema)) {
+    const items = composedItems(b);
+    if (Object.keys(items).length > 0) return items;
+  }
+  return {};
 }

@@ -1,0 +1,64 @@
+// Spec edits between runs against an existing DuckDB file: the user edits spec/snapengage.openapi.yaml, runs
+// `npm run generate`, and runs the pipeline again on the data loaded before. The catalog is changed here as the
+// generator writes it (generated/catalog.ts), and restored after each test.
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { resources, type LoadableResource } from 'snapengage-client';
+import type { Sandbox } from 'snapengage-sandbox';
+import { ConfigError, definePipeline, runPipeline } from '../src/index.js';
+import { declaredShapeProperties } from '../src/normalize/table-tree.js';
+import { expectMatchesTruth, query, sandbox, tempDir, truth } from './helpers.js';
+
+let box: Sandbox;
+let tmp: ReturnType<typeof tempDir>;
+beforeAll(async () => {
+  box = await sandbox({ cases: 150, widgets: 2, days: 10 });
+  tmp = tempDir('spec-edits-');
+});
+afterAll(async () => {
+  await box?.close();
+  tmp?.cleanup();
+});
+
+const catalog = resources as unknown as Record<string, LoadableResource>;
+const saved = new Map(Object.entries(catalog).map(([name, r]) => [name, r.recordSchema]));
+afterEach(() => {
+  for (const [name, schema] of saved) catalog[name]!.recordSchema = schema;
+});
+
+const config = (resourceOptions: Record<string, unknown>) =>
+  definePipeline({ resources: resourceOptions as never, rateLimit: { requestsPerSecond: 0 } });
+
+describe('a record schema split into compositions', () => {
+  it('declares the fields of allOf and oneOf branches, and checks a primaryKey override against them', async () => {
+    const path = `${tmp.dir}/composed.duckdb`;
+    await runPipeline(config({ logs: true }), { env: box.env, destination: { path } });
+    const before = await query(path, 'SELECT count(*)::INTEGER AS n FROM snapengage_data.logs');
+
+    // What `npm run generate` writes for `Case: { allOf: [{ $ref: CaseCore }, { type: object, properties: … }] }` and
+    // `Widget: { oneOf: [{ $ref: WidgetCore }, { type: 'null' }] }`: the properties sit in the branches.
+    const plainLogs = saved.get('logs')!;
+    const plainWidgets = saved.get('widgets')!;
+    catalog.logs!.recordSchema = {
+      allOf: [plainLogs, { type: 'object', properties: { handled_by: { type: ['string', 'null'] } } }],
+      properties: {},
+    };
+    catalog.widgets!.recordSchema = { oneOf: [plainWidgets, { type: 'null' }], properties: {} };
+    expect(Object.keys(declaredShapeProperties(catalog.widgets!.recordSchema))).toEqual(Object.keys(declaredShapeProperties(plainWidgets)));
+
+    // A misspelt key would make every record keyless (merged by content: a duplicate per changed record).
+    const refused = await runPipeline(config({ logs: { primaryKey: ['ID'] } }), { env: box.env, destination: { path } }).catch((e: unknown) => e);
+    expect(refused).toBeInstanceOf(ConfigError);
+    expect(String(refused)).toMatch(/resources\.logs\.primaryKey: "ID" is not a field of logs records in the spec \(id, url, /);
+    expect(await query(path, 'SELECT count(*)::INTEGER AS n FROM snapengage_data.logs')).toEqual(before);
+
+    // A field declared in a branch exists even though no record has a value for it, typed as declared.
+    await runPipeline(config({ logs: true, widgets: true }), { env: box.env, destination: { path } });
+    const columns = await query(path, `SELECT table_name, column_name, data_type FROM information_schema.columns
+      WHERE table_schema = 'snapengage_data' AND column_name IN ('handled_by', 'destination_email') ORDER BY 1`);
+    expect(columns).toEqual([
+      { table_name: 'logs', column_name: 'handled_by', data_type: 'VARCHAR' },
+      { table_name: 'widgets', column_name: 'destination_email', data_type: 'VARCHAR' },
+    ]);
+    expect(await expectMatchesTruth(path, 'snapengage_data', await truth(box))).toEqual([]);
+  });
+});
