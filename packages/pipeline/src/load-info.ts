@@ -22,6 +22,11 @@ export interface LoadNotes {
   /** Records loaded before by append or replace (or merged on another key) that a merge took over. */
   adoptedRecords?: Readonly<Record<string, number>>;
   /**
+   * Stored records such a takeover removed, with their child rows, because a newer row had the same key: copies after
+   * appends, or different records when the primary key was changed to a field that is not unique.
+   */
+  adoptionRemovedRecords?: Readonly<Record<string, number>>;
+  /**
    * Resources whose earlier append/replace rows a merge could not take over, with the primary-key field that held
    * objects (a takeover cannot rebuild them from their columns; see NORMALIZATION.md).
    */
@@ -126,7 +131,16 @@ export class LoadInfo {
     const adopted = Object.entries(this.notes.adoptedRecords ?? {}).filter(([, n]) => n > 0);
     if (adopted.length > 0) {
       const list = adopted.map(([name, n]) => `${name} ${n}`).join(', ');
-      lines.push(`Taken over by merge from earlier append/replace loads (one row per key, the newest): ${list}`);
+      lines.push(`Taken over by merge from earlier append/replace loads, or a merge on another primary key (one row per key, the newest): ${list}`);
+    }
+    // Said apart: after a primary key changed to a field that is not unique, these are records lost, not copies.
+    for (const [name, n] of Object.entries(this.notes.adoptionRemovedRecords ?? {})) {
+      if (n <= 0) continue;
+      lines.push(
+        `Warning: taking over ${name}'s earlier rows removed ${n} stored ${n === 1 ? 'record' : 'records'} (with their child rows) whose primary key a newer row has too: ` +
+          `copies if ${name} was appended before; if it was merged on another key, they were different records, so check resources.${name}.primaryKey ` +
+          `(to get them back, drop ${name}'s tables and load it again with the key that tells them apart)`,
+      );
     }
     for (const [name, field] of Object.entries(this.notes.notTakenOver ?? {})) {
       lines.push(`Not taken over by merge: the rows of earlier append/replace loads of ${name} stay beside the merged ones, since its primary-key field ${field} holds objects. Merge on a field with scalar values, or drop ${name}'s tables to reload it`);

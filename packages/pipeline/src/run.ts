@@ -186,6 +186,7 @@ export async function runPipeline(config: PipelineConfig, options: RunOptions = 
     const unchangedRecords: Record<string, number> = {};
     const keylessRecords: Record<string, number> = {};
     const adoptedRecords: Record<string, number> = {};
+    const adoptionRemovedRecords: Record<string, number> = {};
     const notTakenOver: Record<string, string> = {};
     const alreadyStoredRecords: Record<string, number> = {};
     for (const p of [...plan.resources].reverse().filter((r) => r.load)) {
@@ -197,6 +198,7 @@ export async function runPipeline(config: PipelineConfig, options: RunOptions = 
       if (result.unchangedRecords > 0) unchangedRecords[p.name] = result.unchangedRecords;
       if (result.keylessRecords > 0) keylessRecords[p.name] = result.keylessRecords;
       if (result.adoptedRecords > 0) adoptedRecords[p.name] = result.adoptedRecords;
+      if (result.adoptionRemovedRecords > 0) adoptionRemovedRecords[p.name] = result.adoptionRemovedRecords;
       if (result.notTakenOverKeyField !== undefined) notTakenOver[p.name] = result.notTakenOverKeyField;
       if (result.alreadyStoredRecords > 0) alreadyStoredRecords[p.name] = result.alreadyStoredRecords;
     }
@@ -213,7 +215,7 @@ export async function runPipeline(config: PipelineConfig, options: RunOptions = 
       [...stats.values()],
       options.limitPages,
       {
-        droppedTables: destination.droppedTables, keylessRecords, adoptedRecords, notTakenOver, alreadyStoredRecords,
+        droppedTables: destination.droppedTables, keylessRecords, adoptedRecords, adoptionRemovedRecords, notTakenOver, alreadyStoredRecords,
         incremental: committedWindows(plan.resources, storedState, newState), outOfWindow: extractor.outOfWindow, notFound: extractor.notFoundRecords,
       },
     );

@@ -62,3 +62,24 @@ describe('a record schema split into compositions', () => {
     expect(await expectMatchesTruth(path, 'snapengage_data', await truth(box))).toEqual([]);
   });
 });
+
+describe('a primary key changed to a field that is not unique', () => {
+  it('says how many stored records the takeover removed, instead of losing them silently', async () => {
+    const path = `${tmp.dir}/coarser-key.duckdb`;
+    await runPipeline(config({ logs: true }), { env: box.env, destination: { path } });
+    // `type` is chat or offline: merged on it, the records loaded by id collapse into one row per type.
+    const [stored] = await query(path, `SELECT count(type)::INTEGER AS rows, count(DISTINCT type)::INTEGER AS keys FROM snapengage_data.logs`);
+    expect(stored!.rows).toBeGreaterThan(stored!.keys as number);
+
+    const info = await runPipeline(config({ logs: { primaryKey: ['type'] } }), { env: box.env, destination: { path } });
+    const removed = (stored!.rows as number) - (stored!.keys as number);
+    expect(info.notes.adoptionRemovedRecords).toEqual({ logs: removed });
+    expect(String(info)).toContain(`Warning: taking over logs's earlier rows removed ${removed} stored records (with their child rows) whose primary key a newer row has too`);
+    expect(String(info)).toContain('check resources.logs.primaryKey');
+
+    // Back on a unique key, a takeover of the merged rows removes nothing: no warning.
+    const back = await runPipeline(config({ logs: true }), { env: box.env, destination: { path } });
+    expect(back.notes.adoptionRemovedRecords).toEqual({});
+    expect(String(back)).not.toContain('Warning: taking over');
+  });
+});

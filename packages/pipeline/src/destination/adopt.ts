@@ -48,6 +48,12 @@ const TEMP_TABLES = ['_other_loads', '_adopt', '_adopt_drop', '_adopt_keep', '_a
 /** What a takeover did: the records it kept, or why it could not take the rows over. */
 export interface AdoptionResult {
   kept: number;
+  /**
+   * Stored root rows it removed (with their child rows) because a newer row had the same key: copies of one record
+   * after append loads, but distinct records when the new key is not unique (a primary key changed to a coarser
+   * field). Reported, so that such a loss is not silent.
+   */
+  removed?: number;
   /** Set when the rows were left as they were: the key field whose values cannot be read back from their columns. */
   objectKeyField?: string;
 }
@@ -143,6 +149,7 @@ export async function adoptRowsOfOtherLoads(ctx: AdoptionContext): Promise<Adopt
     await conn.run(`CREATE OR REPLACE TEMP TABLE "_adopt_keep" AS
       SELECT old_id, new_id FROM temp."_adopt" WHERE old_id NOT IN (SELECT old_id FROM temp."_adopt_drop")`);
     const kept = await countRows(conn, 'temp."_adopt_keep"');
+    const removed = await countRows(conn, 'temp."_adopt_drop"');
     // Rows whose id is already the new one stay as they are.
     await conn.run(`DELETE FROM temp."_adopt_keep" WHERE old_id = new_id`);
     // Child rows get the ids a merge gives them (from the new parent id, the table's lineage and the list index), not
@@ -174,7 +181,7 @@ export async function adoptRowsOfOtherLoads(ctx: AdoptionContext): Promise<Adopt
       } else await moveRows(conn, target(t), t, parentMap);
     }
     await markAdopted();
-    return { kept };
+    return { kept, removed };
   } finally {
     // After a failed statement the transaction is aborted and every statement fails: the ROLLBACK that follows drops
     // these tables anyway, and the error to report is the first one, not this.

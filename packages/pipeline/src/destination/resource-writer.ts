@@ -62,6 +62,8 @@ export interface CommitResult {
   keylessRecords: number;
   /** Stored records of append/replace loads (or of a merge on another key) that this merge took over (adopt.ts). */
   adoptedRecords: number;
+  /** Stored records that takeover removed because a newer row had the same key (AdoptionResult.removed). */
+  adoptionRemovedRecords: number;
   /** Set when a takeover was due but left the rows as they were: the primary-key field that held objects (adopt.ts). */
   notTakenOverKeyField?: string;
   /** Appended records left out because their primary key was already stored (`skipStoredKeys`). */
@@ -249,7 +251,7 @@ export class DuckDBResourceWriter implements ResourceWriter {
       this.reportStep('commit', started);
       return {
         rowCounts, unchangedRecords: unchanged, keylessRecords: this.normalizer.keylessRecords,
-        adoptedRecords: adoption.kept, notTakenOverKeyField: adoption.objectKeyField, alreadyStoredRecords: alreadyStored,
+        adoptedRecords: adoption.kept, adoptionRemovedRecords: adoption.removed ?? 0, notTakenOverKeyField: adoption.objectKeyField, alreadyStoredRecords: alreadyStored,
       };
     } catch (error) {
       await conn.run('ROLLBACK').catch(() => undefined);
