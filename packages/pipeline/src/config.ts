@@ -28,7 +28,7 @@ export interface ResourceOptions<R extends SourceRecord = SourceRecord> {
   writeDisposition?: WriteDisposition | undefined;
   /** Overrides the catalog's primary key (field names of the record). */
   primaryKey?: string[] | undefined;
-  /** Incremental resources only. */
+  /** Incremental resources only (refused before the run on others: a child follows its parent's window). */
   incremental?: {
     /** First day to load, `YYYY-MM-DD`. Default: env SNAPENGAGE_START_DATE, else the catalog's default (the spec's `defaultStartDaysAgo`: 30 days ago for logs). */
     startDate?: string | undefined;

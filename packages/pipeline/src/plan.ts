@@ -322,7 +322,6 @@ function resourcePlan(config: PipelineConfig, env: Env, name: ResourceName, load
   }
   // A key field the records do not have makes every record keyless: merges would match by content only. A map
   // step may add the field, so the check is for the spec's fields when there is none.
-  // As the loader reads them: with the fields of allOf/oneOf branches (a spec may compose the record schema).
   const declared = Object.keys(declaredShapeProperties(resource.recordSchema));
   const unknownKey = primaryKey.find((k) => !declared.includes(k));
   if (options.primaryKey !== undefined && unknownKey !== undefined && declared.length > 0 && !steps.some((s) => 'map' in s)) {
@@ -330,6 +329,11 @@ function resourcePlan(config: PipelineConfig, env: Env, name: ResourceName, load
     throw new ConfigError(`${field}.primaryKey: "${unknownKey}" is not a field of ${name} records in the spec (${shown}); use one of them, or add a map step that sets it`);
   }
   let incremental: ResourcePlan['incremental'] = null;
+  // Not ignored: after a spec edit that dropped the resource's date window, a start date would silently do nothing.
+  if (options.incremental !== undefined && !resource.incremental) {
+    const how = resource.parent ? `it is read per record of ${resource.parent}, whose window drives it` : 'its spec has no x-snapengage-resource incremental';
+    throw new ConfigError(`${field}.incremental: ${name} is not incremental (${how}); remove the option`);
+  }
   if (resource.incremental) {
     const inc = resource.incremental;
     const fromEnv = envValue(env, inc.initialStartEnv);

@@ -21,8 +21,10 @@ afterAll(async () => {
 
 const catalog = resources as unknown as Record<string, LoadableResource>;
 const saved = new Map(Object.entries(catalog).map(([name, r]) => [name, r.recordSchema]));
+const savedIncremental = new Map(Object.entries(catalog).map(([name, r]) => [name, { incremental: r.incremental, params: r.params }]));
 afterEach(() => {
   for (const [name, schema] of saved) catalog[name]!.recordSchema = schema;
+  for (const [name, { incremental, params }] of savedIncremental) Object.assign(catalog[name]!, { incremental, params });
 });
 
 const config = (resourceOptions: Record<string, unknown>) =>
@@ -81,5 +83,28 @@ describe('a primary key changed to a field that is not unique', () => {
     const back = await runPipeline(config({ logs: true }), { env: box.env, destination: { path } });
     expect(back.notes.adoptionRemovedRecords).toEqual({});
     expect(String(back)).not.toContain('Warning: taking over');
+  });
+});
+
+describe('incremental options of a resource that has no date window', () => {
+  it('are refused, not ignored', async () => {
+    const path = `${tmp.dir}/window-dropped.duckdb`;
+    const startDate = box.env.SNAPENGAGE_START_DATE!;
+    // A child is driven by its parent's window: a lookback of its own would do nothing (it used to load as if unset).
+    const child = await runPipeline(config({ logs: true, chat_poll: { incremental: { lookbackDays: 3 } } }), { env: box.env, destination: { path } }).catch((e: unknown) => e);
+    expect(child).toBeInstanceOf(ConfigError);
+    expect(String(child)).toMatch(/resources\.chat_poll\.incremental: chat_poll is not incremental \(it is read per record of logs, whose window drives it\); remove the option/);
+
+    // A start date kept in src/pipeline.ts after the spec dropped the resource's date window (and its start/end
+    // parameters): said before any request, not answered by the API's 400 for a missing `start`.
+    const scaffolded = config({ logs: { incremental: { startDate } } });
+    await runPipeline(scaffolded, { env: box.env, destination: { path } });
+    const before = await query(path, 'SELECT count(*)::INTEGER AS n FROM snapengage_data._pipeline_loads');
+    const { start: _start, end: _end, ...params } = catalog.logs!.params;
+    Object.assign(catalog.logs!, { incremental: null, params });
+    const refused = await runPipeline(scaffolded, { env: box.env, destination: { path } }).catch((e: unknown) => e);
+    expect(refused).toBeInstanceOf(ConfigError);
+    expect(String(refused)).toMatch(/resources\.logs\.incremental: logs is not incremental \(its spec has no x-snapengage-resource incremental\); remove the option/);
+    expect(await query(path, 'SELECT count(*)::INTEGER AS n FROM snapengage_data._pipeline_loads')).toEqual(before);
   });
 });
