@@ -243,9 +243,19 @@ async function commitWriter(writer: ResourceWriter, state: unknown, path: string
   }
 }
 
-/** Whether a resource is read by date window: an incremental one, or a child of one (its parent's records drive it). */
+/**
+ * Whether a resource is read by date window: an incremental one, or a descendant of one (its ancestors' records drive
+ * it; a spec may make a child of a child, whose grandparent's window is re-read on every run).
+ */
 function readsWindowAgain(p: ResourcePlan, plan: Plan): boolean {
-  return p.incremental !== null || plan.resources.some((r) => r.name === p.resource.parent && r.incremental !== null);
+  const seen = new Set<string>();
+  for (let r: ResourcePlan | undefined = p; r !== undefined && !seen.has(r.name); ) {
+    if (r.incremental !== null) return true;
+    seen.add(r.name);
+    const parent: string | null = r.resource.parent;
+    r = plan.resources.find((x) => x.name === parent);
+  }
+  return false;
 }
 
 function operationResource(plan: Plan, operation: string | undefined): string | undefined {

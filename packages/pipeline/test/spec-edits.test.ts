@@ -21,10 +21,10 @@ afterAll(async () => {
 
 const catalog = resources as unknown as Record<string, LoadableResource>;
 const saved = new Map(Object.entries(catalog).map(([name, r]) => [name, r.recordSchema]));
-const savedIncremental = new Map(Object.entries(catalog).map(([name, r]) => [name, { incremental: r.incremental, params: r.params }]));
+const savedHints = new Map(Object.entries(catalog).map(([name, r]) => [name, { incremental: r.incremental, params: r.params, parent: r.parent, envVars: r.envVars }]));
 afterEach(() => {
   for (const [name, schema] of saved) catalog[name]!.recordSchema = schema;
-  for (const [name, { incremental, params }] of savedIncremental) Object.assign(catalog[name]!, { incremental, params });
+  for (const [name, hints] of savedHints) Object.assign(catalog[name]!, hints);
 });
 
 const config = (resourceOptions: Record<string, unknown>) =>
@@ -106,5 +106,33 @@ describe('incremental options of a resource that has no date window', () => {
     expect(refused).toBeInstanceOf(ConfigError);
     expect(String(refused)).toMatch(/resources\.logs\.incremental: logs is not incremental \(its spec has no x-snapengage-resource incremental\); remove the option/);
     expect(await query(path, 'SELECT count(*)::INTEGER AS n FROM snapengage_data._pipeline_loads')).toEqual(before);
+  });
+});
+
+describe('a child of a child (a spec edit makes visitor_typing a child of chat_poll)', () => {
+  it('appended, does not store the records its grandparent window re-reads again', async () => {
+    const one = await sandbox({ cases: 40, widgets: 1, days: 5 });
+    try {
+      const path = `${tmp.dir}/grandchild.duckdb`;
+      // What `npm run generate` writes for `parent: chat_poll`, `widgetId: { from: env }`, `caseId: { from: parent, field: caseId }`.
+      const typing = catalog.visitor_typing!;
+      Object.assign(typing, {
+        parent: 'chat_poll',
+        params: {
+          widgetId: { in: 'path', required: true, from: 'env', env: 'SNAPENGAGE_WIDGET_ID' },
+          caseId: { in: 'path', required: true, from: 'parent', resource: 'chat_poll', field: 'caseId' },
+        },
+        envVars: [...typing.envVars, { name: 'SNAPENGAGE_WIDGET_ID', description: 'Value of the "widgetId" parameter', secret: false, required: true }],
+      });
+      const appended = config({ visitor_typing: { writeDisposition: 'append' } });
+      const first = await runPipeline(appended, { env: one.env, destination: { path } });
+      expect(first.rowCounts.visitor_typing).toBe(40);
+      const second = await runPipeline(appended, { env: one.env, destination: { path } });
+      expect(second.rowCounts.visitor_typing).toBe(0);
+      expect(second.notes.alreadyStoredRecords).toEqual({ visitor_typing: 40 });
+      expect(await query(path, 'SELECT count(*)::INTEGER AS n, count(DISTINCT case_id)::INTEGER AS cases FROM snapengage_data.visitor_typing')).toEqual([{ n: 40, cases: 40 }]);
+    } finally {
+      await one.close();
+    }
   });
 });
