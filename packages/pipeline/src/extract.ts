@@ -20,6 +20,8 @@ interface ChildRequest {
   child: ResourcePlan;
   params: Params;
   parentParams: Params;
+  /** Set when the parent record gives no value for this required parameter: no request, only counted. */
+  lacking?: { param: string; field: string };
 }
 
 /** The slice of the typed client the extractor uses. */
@@ -65,6 +67,8 @@ export class Extractor {
   private readonly notFound = new Map<string, number>();
   /** Per child resource: request sequences started (one per parent record). */
   private readonly childSequences = new Map<string, number>();
+  /** Per child resource: parent records with no value for a required parameter (so no request), and the first such one. */
+  private readonly missing = new Map<string, { records: number; param: string; field: string }>();
 
   constructor(private readonly options: ExtractOptions) {
     this.semaphore = new Semaphore(options.concurrency);
@@ -92,6 +96,14 @@ export class Extractor {
   /** Per child resource with `notFound: skip`: how many parent records its API answered 404 for, of how many asked. */
   get notFoundRecords(): Record<string, { notFound: number; requested: number }> {
     return Object.fromEntries([...this.notFound].map(([name, n]) => [name, { notFound: n, requested: this.childSequences.get(name) ?? n }]));
+  }
+
+  /**
+   * Per child resource: parent records it sent no request for, a required parameter's field being missing or not a
+   * value (a spec's param field the API does not send), of the parent records it was driven by.
+   */
+  get missingParentValues(): Record<string, { records: number; of: number; param: string; field: string }> {
+    return Object.fromEntries([...this.missing].map(([name, m]) => [name, { ...m, of: m.records + (this.childSequences.get(name) ?? 0) }]));
   }
 
   /** Records of incremental resources whose cursor value lay more than a day outside their requested window. */
@@ -353,7 +365,7 @@ export class Extractor {
     const requests: ChildRequest[] = [];
     for (const child of children) {
       const params: Params = {};
-      let complete = true;
+      let lacking: { param: string; field: string } | undefined;
       for (const [name, source] of Object.entries(child.resource.params)) {
         if (source.from === 'env') {
           const value = envValue(this.options.env, source.env);
@@ -361,17 +373,24 @@ export class Extractor {
         } else if (source.from === 'parent') {
           const value = source.field !== undefined ? selectPath(record, source.field) : source.param !== undefined ? parentParams[source.param] : undefined;
           if (typeof value === 'string' || typeof value === 'number' || typeof value === 'boolean') params[name] = value;
-          else if (source.required) complete = false;
+          else if (source.required) lacking ??= { param: name, field: `${source.resource}.${source.field ?? source.param}` };
         }
       }
-      if (complete) requests.push({ child, params, parentParams });
+      requests.push({ child, params, parentParams, ...(lacking ? { lacking } : {}) });
     }
     return requests;
   }
 
   /** Starts one request sequence per child request, waiting for room when a child has too many pending. */
   private async fanOutChildren(requests: ChildRequest[]): Promise<void> {
-    for (const { child, params, parentParams } of requests) {
+    for (const { child, params, parentParams, lacking } of requests) {
+      if (lacking) {
+        // Counted for the load info: the windows advance over these records too, so silence would be a gap for good.
+        const m = this.missing.get(child.name) ?? { records: 0, ...lacking };
+        m.records++;
+        this.missing.set(child.name, m);
+        continue;
+      }
       await this.roomFor(child);
       if (this.controller.signal.aborted) return;
       this.childSequences.set(child.name, (this.childSequences.get(child.name) ?? 0) + 1);

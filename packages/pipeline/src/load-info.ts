@@ -36,6 +36,12 @@ export interface LoadNotes {
    * for them), of the parent records it was asked for.
    */
   notFound?: Readonly<Record<string, { notFound: number; requested: number }>>;
+  /**
+   * Per child resource: parent records it sent no request for, because the parent field a required parameter comes
+   * from was missing or not a value (e.g. the spec takes `caseId` from a field the API leaves out), of those it was
+   * driven by; `param` and `field` name the first such parameter.
+   */
+  missingParentValues?: Readonly<Record<string, { records: number; of: number; param: string; field: string }>>;
   /** Records an append of a date window read again (lookback) and left out, their primary key being stored already. */
   alreadyStoredRecords?: Readonly<Record<string, number>>;
   /**
@@ -120,6 +126,11 @@ export class LoadInfo {
           + 'once fixed, drop its tables to poll the whole history again)'
         : '';
       lines.push(`Not found (404), no record loaded for these parent records: ${list}${hint}`);
+    }
+    const missing = Object.entries(this.notes.missingParentValues ?? {}).filter(([, m]) => m.records > 0);
+    if (missing.length > 0) {
+      const list = missing.map(([name, m]) => `${name} ${m.records} of ${m.of} (${m.param} from ${m.field})`).join(', ');
+      lines.push(`No request for these parent records, a parameter's field missing or not a value: ${list}`);
     }
     const extractedOnly = this.resources.filter((r) => !r.loaded).map((r) => r.name);
     if (extractedOnly.length > 0) lines.push(`Extracted to drive child resources, not loaded: ${extractedOnly.join(', ')}`);

@@ -136,3 +136,20 @@ describe('a child of a child (a spec edit makes visitor_typing a child of chat_p
     }
   });
 });
+
+describe("a child's parameter taken from a parent field that some records lack", () => {
+  it('counts the parent records it could not request, instead of skipping them silently', async () => {
+    const path = `${tmp.dir}/missing-param.duckdb`;
+    // The spec edit: chat_poll's caseId from a field the spec declares but the API leaves null or out in most cases.
+    const poll = catalog.chat_poll!;
+    Object.assign(poll, { params: { ...poll.params, caseId: { in: 'path', required: true, from: 'parent', resource: 'logs', field: 'survey_comments' } } });
+    const info = await runPipeline(config({ logs: true, chat_poll: true }), { env: box.env, destination: { path } });
+    const cases = await truth(box);
+    const without = cases.filter((c) => !['string', 'number', 'boolean'].includes(typeof c.survey_comments)).length;
+    expect(without).toBeGreaterThan(0);
+    expect(info.notes.missingParentValues).toEqual({ chat_poll: { records: without, of: cases.length, param: 'caseId', field: 'logs.survey_comments' } });
+    expect(String(info)).toContain(
+      `No request for these parent records, a parameter's field missing or not a value: chat_poll ${without} of ${cases.length} (caseId from logs.survey_comments)`,
+    );
+  });
+});
