@@ -378,6 +378,21 @@ server.close();
     ]);
   });
 
+  it('each: true on a child param is refused (a child request carries one value; the list would go whole)', async () => {
+    const bad = readFileSync(DEFAULT_SPEC, 'utf8').replace(
+      '          widgetId: { from: parent, resource: logs, param: widgetId }\n',
+      '          widgetId: { from: env, env: SNAPENGAGE_WIDGET_ID, each: true }\n',
+    );
+    const specPath = join(tmp, 'each-on-child.yaml');
+    writeFileSync(specPath, bad);
+    const err = (await generate(specPath).catch((e: unknown) => e)) as SpecError;
+    expect(err).toBeInstanceOf(SpecError);
+    expect(err.problems.map((p) => `${p.pointer}: ${p.message}`)).toEqual([
+      '#/paths/~1public~1api~1v2~1chat~1{widgetId}~1{caseId}~1visitorTyping/get/x-snapengage-resource/params/widgetId/each: '
+        + '"each" is for a top-level resource (one request sequence per value); a child is requested once per record of "logs": take the value from it ({ from: parent, resource: logs, param: … } or field: …)',
+    ]);
+  });
+
   it('a loading-hint param must be a path or query parameter (the loader sends nothing else)', async () => {
     // Sourced params go in the path or the query string: a header parameter with a source was sent as a query parameter.
     const bad = readFileSync(DEFAULT_SPEC, 'utf8').replace(

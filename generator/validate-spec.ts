@@ -216,6 +216,11 @@ function checkResourceExtensions(spec: Json, at: (ptr: string, message: string) 
         at(`${ptr}/params/${escapePointer(name)}`, `"${name}" is a ${declared.get(name).in} parameter; the loader can only fill path and query parameters`);
       }
       if (source.from === 'incremental' && !ext.incremental) at(`${ptr}/params/${escapePointer(name)}`, 'from: incremental needs an incremental block');
+      // A child is requested once per parent record, with each param's one value: the loader never splits a comma
+      // list there, so every request would carry the whole list.
+      if (source.from === 'env' && source.each === true && ext.parent !== undefined) {
+        at(`${ptr}/params/${escapePointer(name)}/each`, `"each" is for a top-level resource (one request sequence per value); a child is requested once per record of "${ext.parent}": take the value from it ({ from: parent, resource: ${ext.parent}, param: … } or field: …)`);
+      }
       if (source.from === 'parent') {
         const parent = loadable.get(source.resource);
         if (source.resource !== ext.parent) at(`${ptr}/params/${escapePointer(name)}/resource`, `must be the resource's parent ("${ext.parent ?? 'none'}")`);
