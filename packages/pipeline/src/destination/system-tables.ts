@@ -61,8 +61,10 @@ export function sqlTimestamp(date: Date): string {
 export async function readTableDefs(conn: DuckDBConnection, dataset: string): Promise<Map<string, TableDef>> {
   const s = quoteIdent(dataset);
   const tables = (await conn.runAndReadAll(`SELECT table_name, resource, parent_table, node_key FROM ${s}."_pipeline_tables" ORDER BY rowid`)).getRowObjectsJS();
+  // Positions can tie (a dropped column's registry row forgotten, a column re-created at its index): the name breaks
+  // the tie, so the order does not depend on how the rows happen to be stored.
   const columns = (await conn.runAndReadAll(
-    `SELECT table_name, column_name, node_key, variant, data_type FROM ${s}."_pipeline_columns" ORDER BY table_name, position`,
+    `SELECT table_name, column_name, node_key, variant, data_type FROM ${s}."_pipeline_columns" ORDER BY table_name, position, column_name`,
   )).getRowObjectsJS();
   const defs = new Map<string, TableDef>();
   for (const t of tables) {
@@ -114,7 +116,7 @@ export async function datasetFingerprint(conn: DuckDBConnection, dataset: string
     `SELECT
        (SELECT string_agg(line, ',' ORDER BY t, p) FROM (${columns}) WHERE NOT $3 OR t IN (${SYSTEM_TABLES.map((t) => `'${t}'`).join(', ')})) AS columns,
        (SELECT string_agg(concat_ws('/', table_name, resource, parent_table, node_key), ',' ORDER BY rowid) FROM ${s}."_pipeline_tables" WHERE NOT $3) AS tables,
-       (SELECT string_agg(concat_ws('/', table_name, column_name, node_key, variant, data_type, position), ',' ORDER BY table_name, position) FROM ${s}."_pipeline_columns" WHERE NOT $3) AS registered,
+       (SELECT string_agg(concat_ws('/', table_name, column_name, node_key, variant, data_type, position), ',' ORDER BY table_name, position, column_name) FROM ${s}."_pipeline_columns" WHERE NOT $3) AS registered,
        (SELECT string_agg(resource || '=' || CAST(state AS VARCHAR), ',' ORDER BY resource) FROM ${s}."_pipeline_state" WHERE pipeline_name = $2 AND NOT $3) AS state,
        (SELECT count(*) || '/' || coalesce(max(load_id), '') FROM ${s}."_pipeline_loads" WHERE status = 'loaded' AND NOT $3) AS loads`,
     [dataset, pipelineName, options.empty === true],
