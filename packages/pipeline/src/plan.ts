@@ -8,6 +8,7 @@ import { ConfigError, UsageError } from './errors.js';
 import { isLoopbackUrl } from './loopback.js';
 import { nearestName } from './nearest-name.js';
 import { declaredShapeProperties } from './normalize/table-tree.js';
+import { declaredShape } from './normalize/types.js';
 
 export const DEFAULTS = {
   pipelineName: 'snapengage_pipeline',
@@ -322,11 +323,18 @@ function resourcePlan(config: PipelineConfig, env: Env, name: ResourceName, load
   }
   // A key field the records do not have makes every record keyless: merges would match by content only. A map
   // step may add the field, so the check is for the spec's fields when there is none.
-  const declared = Object.keys(declaredShapeProperties(resource.recordSchema));
+  const properties = declaredShapeProperties(resource.recordSchema);
+  const declared = Object.keys(properties);
   const unknownKey = primaryKey.find((k) => !declared.includes(k));
   if (options.primaryKey !== undefined && unknownKey !== undefined && declared.length > 0 && !steps.some((s) => 'map' in s)) {
     const shown = declared.length > 12 ? `${declared.slice(0, 12).join(', ')}, …` : declared.join(', ');
     throw new ConfigError(`${field}.primaryKey: "${unknownKey}" is not a field of ${name} records in the spec (${shown}); use one of them, or add a map step that sets it`);
+  }
+  // An object or a list is flattened into columns or a child table: as a key it could not be read back from the
+  // stored rows (a merge's takeover of earlier loads, the append's stored-key check), so old rows would stay beside new.
+  const nestedKey = options.primaryKey !== undefined ? primaryKey.find((k) => Object.hasOwn(properties, k) && declaredShape(properties[k]!).kind !== 'column') : undefined;
+  if (nestedKey !== undefined) {
+    throw new ConfigError(`${field}.primaryKey: "${nestedKey}" holds ${declaredShape(properties[nestedKey]!).kind === 'table' ? 'a list' : 'an object'} in the spec, not a value; use a field with scalar values (a nested one is not a key field)`);
   }
   let incremental: ResourcePlan['incremental'] = null;
   // Not ignored: after a spec edit that dropped the resource's date window, a start date would silently do nothing.

@@ -276,6 +276,16 @@ describe('primaryKey overrides', () => {
     const mapped = planPipeline({ resources: { logs: { primaryKey: ['case_id'], steps: [{ map: (r) => ({ ...r, case_id: r.id }) }] } } }, env);
     expect(mapped.resources[0]?.primaryKey).toEqual(['case_id']);
   });
+
+  it('rejects a key field that holds an object or a list in the spec (it could not be read back from the stored rows)', () => {
+    expect(() => planPipeline({ resources: { logs: { primaryKey: ['requester_details'] } } }, env)).toThrow(
+      'resources.logs.primaryKey: "requester_details" holds an object in the spec, not a value; use a field with scalar values',
+    );
+    expect(() => planPipeline({ resources: { logs: { primaryKey: ['id', 'transcripts'] } } }, env)).toThrow(
+      'resources.logs.primaryKey: "transcripts" holds a list in the spec, not a value',
+    );
+    expect(planPipeline({ resources: { logs: { primaryKey: ['id', 'created_at_seconds'] } } }, env).resources[0]?.primaryKey).toEqual(['id', 'created_at_seconds']);
+  });
 });
 
 describe('incremental windows of parents and children', () => {
