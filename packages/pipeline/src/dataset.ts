@@ -8,7 +8,7 @@ import { friendlyRows } from './dataset-values.js';
 import { DestinationError, duckdbSettings, toDestinationError } from './destination/index.js';
 import { SYSTEM_TABLES } from './destination/system-tables.js';
 import { holdFile } from './destination/open-files.js';
-import { quoteIdent } from './normalize/naming.js';
+import { quoteIdent, quoteLiteral } from './normalize/naming.js';
 import { nearestName } from './nearest-name.js';
 import { DEFAULTS } from './plan.js';
 
@@ -93,7 +93,9 @@ export async function openDataset(config: PipelineConfig | { path: string; datas
       const there = datasets.length > 0 ? `${guess ? `did you mean ${guess}? ` : ''}datasets there: ${datasets.join(', ')}` : 'it holds no dataset of this loader yet';
       throw new DestinationError(`opening the dataset: no dataset ${dataset} in ${path}`, 'not_found', `${there}; pass --dataset (or destination.dataset)`, path);
     }
-    await conn.run(`SET schema = '${dataset.replaceAll("'", "''")}'`).catch(() => undefined);
+    // SET schema parses its text as a (catalog.)schema name: quoted, so a dot, quote or space is part of the name.
+    // Not swallowed: without it every unqualified table name in sql() would fail as "does not exist".
+    await conn.run(`SET schema = ${quoteLiteral(quoteIdent(found))}`);
     return new DuckDBDataset(path, dataset, pipelineName, instance, conn, releaseFile);
   } catch (error) {
     instance?.closeSync();

@@ -63,6 +63,28 @@ describe('openDataset on what is not a dataset', () => {
 });
 
 describe('reading', () => {
+  it('unqualified table names resolve in a dataset whose name has a dot, a quote or a space', async () => {
+    const path = join(tmp.dir, 'odd-names.duckdb');
+    const names = ['sp ace.x', 'we"ird', "it's", 'My-Data'];
+    for (const dataset of names) {
+      const dest = await DuckDBDestination.open({ path, dataset, pipelineName: 'p' });
+      const writer = dest.createResourceWriter({ loadId: newLoadId(), resource: thingsResource, writeDisposition: 'merge', primaryKey: ['id'], maxNestingDepth: 4 });
+      await writer.write([{ id: dataset, items: [{ k: 'x' }] }]);
+      await writer.commit(null);
+      await dest.close();
+    }
+    for (const dataset of names) {
+      const ds = await openDataset({ path, dataset });
+      try {
+        // Before: `SET schema` read 'sp ace.x' as catalog.schema and failed silently, so this was "Table … does not exist".
+        expect(await ds.sql('SELECT id FROM things')).toEqual([{ id: dataset }]);
+        expect(await ds.sql('SELECT count(*) AS n FROM things__items')).toEqual([{ n: 1 }]);
+      } finally {
+        await ds.close();
+      }
+    }
+  });
+
   it('a misspelt table gets a "did you mean" and the tables there, not the SQL the API built', async () => {
     const ds = await openDataset({ path: dbPath, dataset: 'data' });
     try {
