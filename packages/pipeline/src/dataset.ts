@@ -2,7 +2,7 @@
 // JSON-friendly values (dataset-values.ts: BIGINT → number when exact, else string; timestamps → ISO strings; JSON parsed).
 import { closeSync, openSync, readSync, statSync } from 'node:fs';
 import { resolve } from 'node:path';
-import { DuckDBInstance, type DuckDBConnection, type DuckDBResultReader, type DuckDBValue } from './duckdb.js';
+import { blobValue, DuckDBInstance, type DuckDBConnection, type DuckDBResultReader, type DuckDBValue } from './duckdb.js';
 import type { PipelineConfig } from './config.js';
 import { friendlyRows } from './dataset-values.js';
 import { DestinationError, duckdbSettings, toDestinationError } from './destination/index.js';
@@ -202,6 +202,13 @@ class DuckDBDataset implements Dataset {
       return jsonRows(await this.run(query, params.map(toDuckDBValue)));
     } catch (error) {
       if (error instanceof DestinationError) throw error;
+      // @duckdb/node-api fails a query without a statement with "Error in native callback", which names nothing.
+      if (error instanceof Error && error.message === 'Error in native callback' && (await this.statements(query)) === 0) {
+        throw new DestinationError(
+          `query on dataset ${this.dataset} failed: the query is empty (no SQL statement, only blanks or comments)`, 'io',
+          'pass a statement such as SELECT * FROM <table> LIMIT 10', this.path, { cause: error },
+        );
+      }
       // DuckDB's message: its kind and what is wrong, a "Did you mean" line, then the query with a caret (kept in `cause`).
       const lines = (error instanceof Error ? error.message : String(error)).split('\n').map((l) => l.trim());
       const text = lines.filter((l, i) => l !== '' && (i === 0 || /^(Did you mean|Candidate)/.test(l))).join(' ').replace(/^Failed to extract statements: /, '');
@@ -210,6 +217,11 @@ class DuckDBDataset implements Dataset {
         : 'fix the query (error.cause has DuckDB\'s full message, with the position)';
       throw new DestinationError(`query on dataset ${this.dataset} failed: ${text}`, 'io', hint, this.path, { cause: error });
     }
+  }
+
+  /** How many statements DuckDB finds in `query` (0 when it finds none, or cannot tell). */
+  private async statements(query: string): Promise<number> {
+    return this.conn.extractStatements(query).then((extracted) => extracted.count, () => 0);
   }
 
   /** Records of the last `limit` loads (each load has one per resource), newest first. */
@@ -285,6 +297,8 @@ export function jsonRows(reader: DuckDBResultReader): Record<string, unknown>[] 
 function toDuckDBValue(value: unknown): DuckDBValue {
   if (value === undefined) return null;
   if (value instanceof Date) return value.toISOString();
+  // Bytes bind as a BLOB (a value read from a BLOB column is one), not as the JSON text of their indexes.
+  if (value instanceof Uint8Array) return blobValue(value);
   if (value !== null && typeof value === 'object') return JSON.stringify(value);
   return value as DuckDBValue;
 }

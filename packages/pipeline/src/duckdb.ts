@@ -19,6 +19,6 @@ try {
   // not there in this version of @duckdb/node-api
 }
 
-export const { DuckDBInstance } = duckdb;
+export const { DuckDBInstance, blobValue } = duckdb;
 export type DuckDBInstance = import('@duckdb/node-api').DuckDBInstance;
 export type { DuckDBConnection, DuckDBResultReader, DuckDBValue } from '@duckdb/node-api';

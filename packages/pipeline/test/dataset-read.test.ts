@@ -117,6 +117,33 @@ describe('reading', () => {
     }
   });
 
+  it('an empty or comment-only query says so, not "Error in native callback"', async () => {
+    const ds = await openDataset({ path: dbPath, dataset: 'data' });
+    try {
+      for (const query of ['', '  \n', '-- a comment', ';']) {
+        const error = await failure(ds.sql(query));
+        expect(error).toBeInstanceOf(DestinationError);
+        expect(error.message).toBe('query on dataset data failed: the query is empty (no SQL statement, only blanks or comments): pass a statement such as SELECT * FROM <table> LIMIT 10');
+      }
+    } finally {
+      await ds.close();
+    }
+  });
+
+  it('a Uint8Array parameter binds as a BLOB, so a BLOB read back finds its row', async () => {
+    const ds = await openDataset({ path: dbPath, dataset: 'data' });
+    try {
+      const [row] = await ds.sql("SELECT 'ab'::BLOB AS b");
+      // Before: bound as the JSON text '{"0":97,"1":98}', so the comparison was silently false.
+      expect(await ds.sql('SELECT $1 = \'ab\'::BLOB AS same, octet_length($1) AS n', [row!.b])).toEqual([{ same: true, n: 2 }]);
+      const [back] = await ds.sql('SELECT $1 AS b', [new Uint8Array([0, 255])]);
+      expect(back!.b).toBeInstanceOf(Uint8Array);
+      expect([...(back!.b as Uint8Array)]).toEqual([0, 255]);
+    } finally {
+      await ds.close();
+    }
+  });
+
   it('a leading U+FEFF in a value is data and comes back (DuckDB\'s Node API drops it as a byte order mark)', async () => {
     const path = join(tmp.dir, 'bom.duckdb');
     const dest = await DuckDBDestination.open({ path, dataset: 'data', pipelineName: 'p' });
