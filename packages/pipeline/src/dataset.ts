@@ -66,6 +66,10 @@ export async function openDataset(config: PipelineConfig | { path: string; datas
   let path: string;
   let dataset: string;
   let pipelineName: string | undefined;
+  // Called from JavaScript, `{ path }` alone or a bare path would otherwise fail deep inside with a TypeError.
+  if (config === null || typeof config !== 'object') {
+    throw new TypeError(`openDataset(): pass { path, dataset } or the pipeline's config, got ${JSON.stringify(config)}`);
+  }
   if ('resources' in config) {
     path = config.destination?.path ?? DEFAULTS.path;
     dataset = config.destination?.dataset ?? DEFAULTS.dataset;
@@ -73,6 +77,9 @@ export async function openDataset(config: PipelineConfig | { path: string; datas
   } else {
     path = config.path;
     dataset = config.dataset;
+  }
+  for (const [name, value, example] of [['path', path, 'snapengage.duckdb'], ['dataset', dataset, 'snapengage_data']] as const) {
+    if (typeof value !== 'string') throw new TypeError(`openDataset(): ${name} must be a string (such as '${example}'), got ${String(value)}`);
   }
   path = resolve(path);
   checkDuckDBFile(path);

@@ -56,6 +56,14 @@ describe('openDataset on what is not a dataset', () => {
     }
   });
 
+  it('a call from JavaScript without a path or a dataset names what is missing, not a TypeError from inside', async () => {
+    const open = openDataset as (config: unknown) => Promise<unknown>;
+    // Before: "opening the dataset (…): Cannot read properties of undefined (reading 'toLowerCase'): … a map step …".
+    await expect(open({ path: dbPath })).rejects.toThrow(new TypeError("openDataset(): dataset must be a string (such as 'snapengage_data'), got undefined"));
+    await expect(open({ dataset: 'data' })).rejects.toThrow(new TypeError("openDataset(): path must be a string (such as 'snapengage.duckdb'), got undefined"));
+    await expect(open(dbPath)).rejects.toThrow(new TypeError(`openDataset(): pass { path, dataset } or the pipeline's config, got ${JSON.stringify(dbPath)}`));
+  });
+
   it('a misspelt dataset gets a "did you mean"', async () => {
     const error = await failure(openDataset({ path: dbPath, dataset: 'dta' }));
     expect(error.message).toBe(`opening the dataset: no dataset dta in ${dbPath}: did you mean data? datasets there: data; pass --dataset (or destination.dataset)`);
