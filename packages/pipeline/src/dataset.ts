@@ -44,9 +44,9 @@ export interface Dataset {
   readonly dataset: string;
   /** Data tables; `{ system: true }` lists the loader's `_pipeline_*` tables instead. */
   tables(opts?: { system?: boolean | undefined }): Promise<DatasetTable[]>;
-  /** Rows of a table of the dataset (data or system), in storage order. */
+  /** Rows of a table of the dataset (data or system), in storage order; all of them, in memory, unless `limit`. */
   rows(table: string, opts?: { limit?: number | undefined; where?: never }): Promise<Record<string, unknown>[]>;
-  /** Any SQL; `$1`… placeholders bind `params`. Unqualified table names resolve in the dataset schema. */
+  /** Any SQL; `$1`… placeholders bind `params`. Unqualified table names resolve in the dataset schema. The whole result is read into memory. */
   sql(query: string, params?: unknown[]): Promise<Record<string, unknown>[]>;
   /** Most recent loads first. */
   loads(limit?: number): Promise<LoadRecord[]>;
