@@ -51,7 +51,7 @@ export interface Dataset {
   /** Most recent loads first. */
   loads(limit?: number): Promise<LoadRecord[]>;
   state(): Promise<StateRecord[]>;
-  /** Releases the file (a pipeline run can write it again); calling it again does nothing. */
+  /** Releases the file (a pipeline run can write it again) once the calls already running have finished; later calls are refused. */
   close(): Promise<void>;
   /** `await using ds = await openDataset(…)` closes it at the end of the block. */
   [Symbol.asyncDispose](): Promise<void>;
@@ -146,6 +146,9 @@ function closest(name: string, names: readonly string[]): string | undefined {
 
 class DuckDBDataset implements Dataset {
   private closed = false;
+  private closing: Promise<void> | undefined;
+  /** Calls of the API not settled yet: closing the connection under a query hangs the process or crashes it (SIGSEGV). */
+  private readonly inflight = new Set<Promise<unknown>>();
 
   constructor(
     readonly path: string,
@@ -160,13 +163,48 @@ class DuckDBDataset implements Dataset {
     return quoteIdent(this.dataset);
   }
 
-  /** Runs a query of this API (or the user's, for `sql`), with a clear error once the dataset is closed. */
+  /** Runs a query of this API (or the user's, for `sql`); only from inside `reading`, which keeps close() waiting. */
   private async run(query: string, params: DuckDBValue[] = []): Promise<DuckDBResultReader> {
-    if (this.closed) throw new DestinationError(`reading dataset ${this.dataset}: it is closed`, 'io', 'call openDataset() again', this.path);
     return this.conn.runAndReadAll(query, params);
   }
 
-  async tables(opts: { system?: boolean } = {}): Promise<DatasetTable[]> {
+  /**
+   * Runs one call of the API to its end (all of its queries) before close() closes the connection; a call made once
+   * close() was called is refused with a clear error.
+   */
+  private async reading<T>(read: () => Promise<T>): Promise<T> {
+    if (this.closed) throw new DestinationError(`reading dataset ${this.dataset}: it is closed`, 'io', 'call openDataset() again', this.path);
+    const pending = read();
+    this.inflight.add(pending);
+    try {
+      return await pending;
+    } finally {
+      this.inflight.delete(pending);
+    }
+  }
+
+  tables(opts: { system?: boolean } = {}): Promise<DatasetTable[]> {
+    return this.reading(() => this.readTables(opts));
+  }
+
+  rows(table: string, opts: { limit?: number } = {}): Promise<Record<string, unknown>[]> {
+    return this.reading(() => this.readRows(table, opts));
+  }
+
+  sql(query: string, params: unknown[] = []): Promise<Record<string, unknown>[]> {
+    return this.reading(() => this.runSql(query, params));
+  }
+
+  /** Records of the last `limit` loads (each load has one per resource), newest first. */
+  loads(limit = 20): Promise<LoadRecord[]> {
+    return this.reading(() => this.readLoads(limit));
+  }
+
+  state(): Promise<StateRecord[]> {
+    return this.reading(() => this.readState());
+  }
+
+  private async readTables(opts: { system?: boolean }): Promise<DatasetTable[]> {
     const r = await this.run(
       `SELECT table_name, column_name, data_type FROM information_schema.columns
        WHERE lower(table_schema) = lower($1) ORDER BY table_name, ordinal_position`,
@@ -188,7 +226,7 @@ class DuckDBDataset implements Dataset {
     return [...byName.values()];
   }
 
-  async rows(table: string, opts: { limit?: number } = {}): Promise<Record<string, unknown>[]> {
+  private async readRows(table: string, opts: { limit?: number }): Promise<Record<string, unknown>[]> {
     const limit = opts.limit === undefined ? '' : ` LIMIT ${checkLimit('rows', opts.limit)}`;
     const names = (await this.run(
       `SELECT table_name FROM information_schema.tables WHERE lower(table_schema) = lower($1) ORDER BY 1`, [this.dataset],
@@ -204,7 +242,7 @@ class DuckDBDataset implements Dataset {
     return jsonRows(await this.run(`SELECT * FROM ${this.schema}.${quoteIdent(table)}${limit}`));
   }
 
-  async sql(query: string, params: unknown[] = []): Promise<Record<string, unknown>[]> {
+  private async runSql(query: string, params: unknown[]): Promise<Record<string, unknown>[]> {
     try {
       return jsonRows(await this.run(query, params.map(toDuckDBValue)));
     } catch (error) {
@@ -231,8 +269,7 @@ class DuckDBDataset implements Dataset {
     return this.conn.extractStatements(query).then((extracted) => extracted.count, () => 0);
   }
 
-  /** Records of the last `limit` loads (each load has one per resource), newest first. */
-  async loads(limit = 20): Promise<LoadRecord[]> {
+  private async readLoads(limit: number): Promise<LoadRecord[]> {
     const filter = this.pipelineName === undefined ? '' : 'WHERE pipeline_name = $1';
     const r = await this.run(
       `SELECT load_id, pipeline_name, resource, status, started_at, finished_at,
@@ -257,7 +294,7 @@ class DuckDBDataset implements Dataset {
     }));
   }
 
-  async state(): Promise<StateRecord[]> {
+  private async readState(): Promise<StateRecord[]> {
     const filter = this.pipelineName === undefined ? '' : 'WHERE pipeline_name = $1';
     const r = await this.run(
       `SELECT pipeline_name, resource, CAST(state AS VARCHAR) AS state, load_id, updated_at
@@ -273,16 +310,22 @@ class DuckDBDataset implements Dataset {
     }));
   }
 
-  /** Releases the file (a pipeline run can write it again); calling it again does nothing. */
-  async close(): Promise<void> {
-    if (this.closed) return;
+  /**
+   * Releases the file (a pipeline run can write it again) once the queries already running have finished; calls
+   * made after it are refused. Calling it again returns the same promise.
+   */
+  close(): Promise<void> {
     this.closed = true;
-    try {
-      this.conn.closeSync();
-      this.instance.closeSync();
-    } finally {
-      this.releaseFile();
-    }
+    this.closing ??= (async () => {
+      while (this.inflight.size > 0) await Promise.allSettled([...this.inflight]);
+      try {
+        this.conn.closeSync();
+        this.instance.closeSync();
+      } finally {
+        this.releaseFile();
+      }
+    })();
+    return this.closing;
   }
 
   /** `await using ds = await openDataset(…)` closes it at the end of the block. */

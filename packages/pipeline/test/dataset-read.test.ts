@@ -1,13 +1,15 @@
 // The dataset API as a user meets it after a load: files that are not a dataset, names that are almost right,
 // values of every DuckDB type, SQL errors, and the file lock it holds until close() — also against a pipeline run
 // of the same process, which DuckDB's per-process OS lock does not see.
+import { spawn } from 'node:child_process';
 import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DuckDBInstance } from '@duckdb/node-api';
 import { openDataset } from '../src/dataset.js';
 import { DestinationError, DuckDBDestination, newLoadId } from '../src/destination/index.js';
-import { tempDir, thingsResource } from './helpers.js';
+import { PACKAGE_DIR, tempDir, thingsResource } from './helpers.js';
 
 let tmp: ReturnType<typeof tempDir>;
 let dbPath: string;
@@ -212,6 +214,39 @@ describe('closing, and the lock a dataset holds', () => {
     const writer = await DuckDBInstance.create(dbPath);
     writer.closeSync();
   });
+
+  it('close() while queries run waits for them, then releases the file (it hung or crashed the process)', async () => {
+    // In a child process: before, closing the connection under a running query hung the process for good, and under
+    // one being prepared crashed it (SIGSEGV).
+    const source = pathToFileURL(join(PACKAGE_DIR, 'src', 'dataset.ts')).href;
+    const script = `const { openDataset } = await import(${JSON.stringify(source)});
+      const path = ${JSON.stringify(dbPath)};
+      const slow = await openDataset({ path, dataset: 'data' });
+      const running = slow.sql('SELECT sum(i) AS s FROM range(20000000) t(i)');
+      await new Promise((resolve) => setTimeout(resolve, 5));
+      await slow.close();
+      const quick = await openDataset({ path, dataset: 'data' });
+      const started = [quick.sql('SELECT 1 AS one'), quick.tables()];
+      const closing = quick.close();
+      const after = await quick.sql('SELECT 2').then(() => 'ran', (e) => e.message);
+      await closing;
+      console.log(JSON.stringify({ running: await running, one: await started[0], tables: (await started[1]).length, after }));`;
+    const child = spawn(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', script], { cwd: PACKAGE_DIR, stdio: ['ignore', 'pipe', 'pipe'] });
+    let out = '';
+    let err = '';
+    child.stdout.on('data', (d: Buffer) => (out += d.toString()));
+    child.stderr.on('data', (d: Buffer) => (err += d.toString()));
+    const timer = setTimeout(() => child.kill('SIGKILL'), 30_000);
+    const [code, signal] = await new Promise<[number | null, NodeJS.Signals | null]>((resolve) => child.on('close', (c, s) => resolve([c, s])));
+    clearTimeout(timer);
+    expect({ code, signal, err }).toEqual({ code: 0, signal: null, err: '' });
+    expect(JSON.parse(out)).toEqual({
+      running: [{ s: 199999990000000 }], one: [{ one: 1 }], tables: 2,
+      after: 'reading dataset data: it is closed: call openDataset() again',
+    });
+    // Released: the file can be opened read-write again.
+    (await DuckDBInstance.create(dbPath)).closeSync();
+  }, 60_000);
 
   it('an open dataset refuses a pipeline write of the same process until close(), and a write refuses the dataset', async () => {
     const ds = await openDataset({ path: dbPath, dataset: 'data' });
