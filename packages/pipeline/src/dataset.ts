@@ -87,7 +87,9 @@ export async function openDataset(config: PipelineConfig | { path: string; datas
   let releaseFile: (() => void) | undefined;
   try {
     releaseFile = holdFile(path, 'read');
-    instance = await DuckDBInstance.create(path, { ...duckdbSettings(), access_mode: 'READ_ONLY' });
+    // DuckDB's default order, not the loader's bulk-insert setting: without it a table of several row groups comes
+    // back in whatever order the threads finish, so rows() and a LIMIT … OFFSET page skip and repeat rows.
+    instance = await DuckDBInstance.create(path, { ...duckdbSettings(), preserve_insertion_order: 'true', access_mode: 'READ_ONLY' });
     const conn = await instance.connect();
     // A dataset is a schema with the loader's system tables; name the ones this file has when the asked one is not.
     const datasets = (await conn.runAndReadAll(

@@ -154,6 +154,29 @@ describe('reading', () => {
     }
   });
 
+  it('rows() and a LIMIT/OFFSET page come back in storage order, also from a table of many row groups', async () => {
+    const path = join(tmp.dir, 'order.duckdb');
+    const instance = await DuckDBInstance.create(path);
+    const conn = await instance.connect();
+    // 600,000 rows: five of DuckDB's row groups (122,880 rows), which two threads read in parallel.
+    await conn.run('CREATE SCHEMA data; CREATE TABLE data._pipeline_loads (load_id VARCHAR); CREATE TABLE data.t AS SELECT i FROM range(600000) r(i)');
+    conn.closeSync();
+    instance.closeSync();
+    const ds = await openDataset({ path, dataset: 'data' });
+    try {
+      for (let attempt = 0; attempt < 4; attempt++) {
+        // Before: the reader ran with the loader's preserve_insertion_order=false, so a row group read by the other
+        // thread could come first ([122880, …] for the first rows of the table).
+        expect((await ds.rows('t', { limit: 3 })).map((row) => row.i)).toEqual([0, 1, 2]);
+        expect((await ds.sql('SELECT i FROM t LIMIT 2 OFFSET 300000')).map((row) => row.i)).toEqual([300000, 300001]);
+        const all = await ds.sql('SELECT i FROM t');
+        expect(all.findIndex((row, n) => row.i !== n)).toBe(-1);
+      }
+    } finally {
+      await ds.close();
+    }
+  }, 60_000);
+
   it('a leading U+FEFF in a value is data and comes back (DuckDB\'s Node API drops it as a byte order mark)', async () => {
     const path = join(tmp.dir, 'bom.duckdb');
     const dest = await DuckDBDestination.open({ path, dataset: 'data', pipelineName: 'p' });
