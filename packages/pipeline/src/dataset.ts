@@ -48,7 +48,7 @@ export interface Dataset {
   rows(table: string, opts?: { limit?: number | undefined; where?: never }): Promise<Record<string, unknown>[]>;
   /** Any SQL; `$1`… placeholders bind `params`. Unqualified table names resolve in the dataset schema. The whole result is read into memory. */
   sql(query: string, params?: unknown[]): Promise<Record<string, unknown>[]>;
-  /** Most recent loads first. */
+  /** The last `limit` loads (default 20), a record per resource, most recent first. */
   loads(limit?: number): Promise<LoadRecord[]>;
   state(): Promise<StateRecord[]>;
   /** Releases the file (a pipeline run can write it again) once the calls already running have finished; later calls are refused. */

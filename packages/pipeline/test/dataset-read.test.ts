@@ -218,6 +218,15 @@ describe('reading', () => {
       expect([...(row!.bl as Uint8Array)]).toEqual([97, 98]);
       expect(() => JSON.stringify(row)).not.toThrow();
       expect(new Date(row!.ts_us as string).toISOString()).toBe('2026-01-02T03:04:05.123Z');
+      // The README's less common cases.
+      const [more] = await ds.sql(`SELECT '00000000-0000-0000-0000-000000000001'::UUID AS u, 'a'::ENUM('a', 'b') AS e,
+        union_value(k := 1) AS un, 'NaN'::DOUBLE AS nan, '294247-01-10 04:00:54.775806'::TIMESTAMP AS ts_max,
+        '{"n": 12345678901234567890}'::JSON AS j`);
+      expect(more).toEqual({
+        u: '00000000-0000-0000-0000-000000000001', e: 'a', un: { tag: 'k', value: 1 }, nan: Number.NaN,
+        ts_max: '294247-01-10 04:00:54.775806', j: { n: 12345678901234567000 },
+      });
+      expect(JSON.stringify(more!.nan)).toBe('null');
     } finally {
       await ds.close();
     }
