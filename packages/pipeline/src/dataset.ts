@@ -259,11 +259,19 @@ class DuckDBDataset implements Dataset {
       // DuckDB's message: its kind and what is wrong, a "Did you mean" line, then the query with a caret (kept in `cause`).
       const lines = (error instanceof Error ? error.message : String(error)).split('\n').map((l) => l.trim());
       const text = lines.filter((l, i) => l !== '' && (i === 0 || /^(Did you mean|Candidate)/.test(l))).join(' ').replace(/^Failed to extract statements: /, '');
+      // The dataset opens with the loader's memory limit (192MB, sized for its commit): a sound query can exceed it.
       const hint = /read-only mode/.test(text)
         ? 'the dataset API opens the file read-only; change data through the pipeline or the DuckDB CLI'
-        : 'fix the query (error.cause has DuckDB\'s full message, with the position)';
+        : /^Out of Memory Error/.test(text)
+          ? `the query needs more than DuckDB's memory limit of this dataset (${await this.setting('memory_limit')}); raise it: await ds.sql("SET memory_limit = '2GB'")`
+          : 'fix the query (error.cause has DuckDB\'s full message, with the position)';
       throw new DestinationError(`query on dataset ${this.dataset} failed: ${text}`, 'io', hint, this.path, { cause: error });
     }
+  }
+
+  /** A DuckDB setting's current value, for a hint ('?' when it cannot be read). */
+  private async setting(name: string): Promise<string> {
+    return this.conn.runAndReadAll('SELECT current_setting($1) AS v', [name]).then((r) => String(r.getRowObjectsJS()[0]?.v), () => '?');
   }
 
   /** How many statements DuckDB finds in `query` (0 when it finds none, or cannot tell). */

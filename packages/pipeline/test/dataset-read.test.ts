@@ -127,6 +127,21 @@ describe('reading', () => {
     }
   });
 
+  it('a query beyond the memory limit names the limit and how to raise it, not "fix the query"', async () => {
+    const ds = await openDataset({ path: dbPath, dataset: 'data' });
+    try {
+      // The dataset opens at the loader's 192MB; lowered here so that a small aggregate reaches it.
+      await ds.sql("SET memory_limit = '16MB'");
+      const error = await failure(ds.sql("SELECT length(string_agg(repeat('x', 100) || i::VARCHAR, ',')) AS n FROM range(1000000) t(i)"));
+      expect(error).toBeInstanceOf(DestinationError);
+      expect(error.message).toMatch(/^query on dataset data failed: Out of Memory Error: .*: the query needs more than DuckDB's memory limit of this dataset \(15\.2 MiB\); raise it: await ds\.sql\("SET memory_limit = '2GB'"\)$/);
+      await ds.sql("SET memory_limit = '1GB'");
+      expect(await ds.sql("SELECT length(string_agg(repeat('x', 100) || i::VARCHAR, ',')) > 0 AS ok FROM range(1000000) t(i)")).toEqual([{ ok: true }]);
+    } finally {
+      await ds.close();
+    }
+  });
+
   it('an empty or comment-only query says so, not "Error in native callback"', async () => {
     const ds = await openDataset({ path: dbPath, dataset: 'data' });
     try {
