@@ -65,6 +65,10 @@ export async function showDataset(options: ShowOptions): Promise<string> {
       out.push(`    ${table.columns.map((c) => `${c.name} ${c.type}`).join(', ')}`);
     }
 
+    // Pipelines sharing the dataset (each config's pipelineName) keep their own loads and state: say whose each line is.
+    const pipelines = new Set([...loads.map((l) => l.pipelineName), ...states.map((s) => s.pipelineName)]);
+    const whose = (pipelineName: string) => (pipelines.size > 1 ? `[${pipelineName}] ` : '');
+
     // One line per resource of a load; the listing is bounded by loads.
     out.push('', allLoads > shown ? `Last loads (${shown} of ${allLoads})` : `Last loads (${shown})`);
     if (loads.length === 0) out.push('  (none yet)');
@@ -73,7 +77,7 @@ export async function showDataset(options: ShowOptions): Promise<string> {
       const started = load.startedAt ? new Date(load.startedAt).toISOString() : '-';
       const rows = load.rowCounts ? Object.entries(load.rowCounts).map(([t, n]) => `${t}=${n}`).join(' ') : '';
       const error = load.error ? `  error: ${load.error}` : '';
-      out.push(`  ${load.loadId}  ${load.resource.padEnd(18)} ${String(load.status).padEnd(7)} ${seconds.padStart(9)}  ${started}  ${rows}${error}`);
+      out.push(`  ${load.loadId}  ${whose(load.pipelineName)}${load.resource.padEnd(18)} ${String(load.status).padEnd(7)} ${seconds.padStart(9)}  ${started}  ${rows}${error}`);
     }
     if (allLoads > shown) out.push(`  … ${allLoads - shown} earlier ${allLoads - shown === 1 ? 'load' : 'loads'} not shown (openDataset(…).loads(n) lists more)`);
 
@@ -85,12 +89,13 @@ export async function showDataset(options: ShowOptions): Promise<string> {
     for (const entry of kept) {
       const state = entry.state as { windows?: Windows; parents?: Record<string, { windows?: Windows } | null> } | null;
       const lines: string[] = [];
-      for (const [key, window] of Object.entries(state?.windows ?? {})) lines.push(`  ${entry.resource}  ${key}  ${describeWindow(window)}`);
+      const name = `${whose(entry.pipelineName)}${entry.resource}`;
+      for (const [key, window] of Object.entries(state?.windows ?? {})) lines.push(`  ${name}  ${key}  ${describeWindow(window)}`);
       // A child's record of the parent windows that drove it (resume.ts).
       for (const [parent, driven] of Object.entries(state?.parents ?? {})) {
-        for (const [key, window] of Object.entries(driven?.windows ?? {})) lines.push(`  ${entry.resource}  (via ${parent})  ${key}  ${describeWindow(window)}`);
+        for (const [key, window] of Object.entries(driven?.windows ?? {})) lines.push(`  ${name}  (via ${parent})  ${key}  ${describeWindow(window)}`);
       }
-      out.push(...(lines.length > 0 ? lines : [`  ${entry.resource}  ${JSON.stringify(entry.state)}`]));
+      out.push(...(lines.length > 0 ? lines : [`  ${name}  ${JSON.stringify(entry.state)}`]));
     }
     return out.join('\n');
   } finally {

@@ -67,6 +67,22 @@ describe('show', () => {
     expect(out).toMatch(/\n {2}things {2}w1 {2}lastEnd 2026-01-12$/);
   });
 
+  it('two pipelines sharing a dataset: each load and state line says whose it is (one pipeline: no tag)', async () => {
+    const path = join(tmp.dir, 'two-pipelines.duckdb');
+    for (const [pipelineName, lastEnd] of [['nightly', '2026-02-01'], ['backfill', '2025-06-30']] as const) {
+      const dest = await DuckDBDestination.open({ path, dataset: 'data', pipelineName });
+      const writer = dest.createResourceWriter({ loadId: newLoadId(), resource: thingsResource, writeDisposition: 'merge', primaryKey: ['id'], maxNestingDepth: 4 });
+      await writer.write([{ id: pipelineName }]);
+      await writer.commit({ windows: { w1: { lastEnd } } });
+      await dest.close();
+    }
+    const out = await showDataset({ path, dataset: 'data' });
+    expect(out).toMatch(/\n {2}\d+\.\d+ {2}\[nightly\] things +loaded /);
+    expect(out).toMatch(/\n {2}\d+\.\d+ {2}\[backfill\] things +loaded /);
+    expect(out).toMatch(/\n {2}\[nightly\] things {2}w1 {2}lastEnd 2026-02-01/);
+    expect(out).toMatch(/\n {2}\[backfill\] things {2}w1 {2}lastEnd 2025-06-30/);
+  });
+
   it('waits while a pipeline run has the file open for its commit; refuses at once a file held by another program', async () => {
     const path = join(tmp.dir, 'committing.duckdb');
     const dest = await DuckDBDestination.open({ path, dataset: 'data', pipelineName: 'p' });
