@@ -122,15 +122,22 @@ const friendly: DuckDBValueConverter<unknown> = (value, type) => {
 
 /** Result rows with the values above; columns of DuckDB type JSON (at any depth) are parsed. */
 export function friendlyRows(reader: DuckDBResultReader): Record<string, unknown>[] {
-  // The result's column types, not the chunks' vectors': only the former carry the JSON alias of a top-level column.
-  const names = reader.deduplicatedColumnNames();
-  const convert = reader.columnTypes().map(converterOf);
-  return reader.getRows().map((row) => {
+  return reader.getRows().map(rowConverter(reader));
+}
+
+/**
+ * Turns a row of a result (read whole, or a chunk of a streamed one) into an object of the values above. From the
+ * result's column types, not the chunks' vectors': only the former carry the JSON alias of a top-level column.
+ */
+export function rowConverter(result: Pick<DuckDBResultReader, 'deduplicatedColumnNames' | 'columnTypes'>): (row: readonly DuckDBValue[]) => Record<string, unknown> {
+  const names = result.deduplicatedColumnNames();
+  const convert = result.columnTypes().map(converterOf);
+  return (row) => {
     const out: Record<string, unknown> = {};
     for (let i = 0; i < row.length; i++) {
       const value = row[i];
       out[names[i]!] = value === null || value === undefined ? null : convert[i]!(value);
     }
     return out;
-  });
+  };
 }

@@ -4,7 +4,7 @@ import { closeSync, openSync, readSync, statSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { blobValue, DuckDBInstance, type DuckDBConnection, type DuckDBResultReader, type DuckDBValue } from './duckdb.js';
 import type { PipelineConfig } from './config.js';
-import { friendlyRows } from './dataset-values.js';
+import { friendlyRows, rowConverter } from './dataset-values.js';
 import { DestinationError, duckdbSettings, toDestinationError } from './destination/index.js';
 import { SYSTEM_TABLES } from './destination/system-tables.js';
 import { holdFile } from './destination/open-files.js';
@@ -48,6 +48,12 @@ export interface Dataset {
   rows(table: string, opts?: { limit?: number | undefined; where?: never }): Promise<Record<string, unknown>[]>;
   /** Any SQL; `$1`… placeholders bind `params`. Unqualified table names resolve in the dataset schema. The whole result is read into memory. */
   sql(query: string, params?: unknown[]): Promise<Record<string, unknown>[]>;
+  /**
+   * The result of `query`, as `sql()` gives it, in batches of up to 2048 rows read as you iterate: memory holds one
+   * batch, whatever the size of the result. On a connection of its own, so other calls may run between batches;
+   * `break` ends it early. A batch asked for after close() is refused.
+   */
+  iterate(query: string, params?: unknown[]): AsyncIterableIterator<Record<string, unknown>[]>;
   /** The last `limit` loads (default 20), a record per resource, most recent first. */
   loads(limit?: number): Promise<LoadRecord[]>;
   state(): Promise<StateRecord[]>;
@@ -151,6 +157,8 @@ class DuckDBDataset implements Dataset {
   private closing: Promise<void> | undefined;
   /** Calls of the API not settled yet: closing the connection under a query hangs the process or crashes it (SIGSEGV). */
   private readonly inflight = new Set<Promise<unknown>>();
+  /** The connections of iterations not finished; whoever takes one out of the set closes it. */
+  private readonly streams = new Set<DuckDBConnection>();
 
   constructor(
     readonly path: string,
@@ -244,29 +252,59 @@ class DuckDBDataset implements Dataset {
     return jsonRows(await this.run(`SELECT * FROM ${this.schema}.${quoteIdent(table)}${limit}`));
   }
 
+  async *iterate(query: string, params: unknown[] = []): AsyncIterableIterator<Record<string, unknown>[]> {
+    // Its own connection: a query run on the connection of a streamed result ends that result. Each step (the query
+    // with its first chunk, then each chunk) is one call that close() waits for.
+    let conn: DuckDBConnection | undefined;
+    try {
+      const { result, first } = await this.reading(async () => {
+        conn = await this.instance.connect();
+        this.streams.add(conn);
+        try {
+          await conn.run(`SET schema = ${quoteLiteral(quoteIdent(this.dataset))}`);
+          const streamed = await conn.stream(query, params.map(toDuckDBValue));
+          return { result: streamed, first: await streamed.fetchChunk() };
+        } catch (error) {
+          throw await this.queryError(error, query);
+        }
+      });
+      const toRow = rowConverter(result);
+      for (let chunk = first; chunk !== null && chunk.rowCount > 0; chunk = await this.reading(() => result.fetchChunk())) {
+        yield chunk.getRows().map(toRow);
+      }
+    } finally {
+      if (conn && this.streams.delete(conn)) conn.closeSync();
+    }
+  }
+
   private async runSql(query: string, params: unknown[]): Promise<Record<string, unknown>[]> {
     try {
       return jsonRows(await this.run(query, params.map(toDuckDBValue)));
     } catch (error) {
-      if (error instanceof DestinationError) throw error;
-      // @duckdb/node-api fails a query without a statement with "Error in native callback", which names nothing.
-      if (error instanceof Error && error.message === 'Error in native callback' && (await this.statements(query)) === 0) {
-        throw new DestinationError(
-          `query on dataset ${this.dataset} failed: the query is empty (no SQL statement, only blanks or comments)`, 'io',
-          'pass a statement such as SELECT * FROM <table> LIMIT 10', this.path, { cause: error },
-        );
-      }
-      // DuckDB's message: its kind and what is wrong, a "Did you mean" line, then the query with a caret (kept in `cause`).
-      const lines = (error instanceof Error ? error.message : String(error)).split('\n').map((l) => l.trim());
-      const text = lines.filter((l, i) => l !== '' && (i === 0 || /^(Did you mean|Candidate)/.test(l))).join(' ').replace(/^Failed to extract statements: /, '');
-      // The dataset opens with the loader's memory limit (192MB, sized for its commit): a sound query can exceed it.
-      const hint = /read-only mode/.test(text)
-        ? 'the dataset API opens the file read-only; change data through the pipeline or the DuckDB CLI'
-        : /^Out of Memory Error/.test(text)
-          ? `the query needs more than DuckDB's memory limit of this dataset (${await this.setting('memory_limit')}); raise it: await ds.sql("SET memory_limit = '2GB'")`
-          : 'fix the query (error.cause has DuckDB\'s full message, with the position)';
-      throw new DestinationError(`query on dataset ${this.dataset} failed: ${text}`, 'io', hint, this.path, { cause: error });
+      throw await this.queryError(error, query);
     }
+  }
+
+  /** A failed query of the user's as one line: what DuckDB said, and the fix. */
+  private async queryError(error: unknown, query: string): Promise<unknown> {
+    if (error instanceof DestinationError) return error;
+    // @duckdb/node-api fails a query without a statement with "Error in native callback", which names nothing.
+    if (error instanceof Error && error.message === 'Error in native callback' && (await this.statements(query)) === 0) {
+      return new DestinationError(
+        `query on dataset ${this.dataset} failed: the query is empty (no SQL statement, only blanks or comments)`, 'io',
+        'pass a statement such as SELECT * FROM <table> LIMIT 10', this.path, { cause: error },
+      );
+    }
+    // DuckDB's message: its kind and what is wrong, a "Did you mean" line, then the query with a caret (kept in `cause`).
+    const lines = (error instanceof Error ? error.message : String(error)).split('\n').map((l) => l.trim());
+    const text = lines.filter((l, i) => l !== '' && (i === 0 || /^(Did you mean|Candidate)/.test(l))).join(' ').replace(/^Failed to extract statements: /, '');
+    // The dataset opens with the loader's memory limit (192MB, sized for its commit): a sound query can exceed it.
+    const hint = /read-only mode/.test(text)
+      ? 'the dataset API opens the file read-only; change data through the pipeline or the DuckDB CLI'
+      : /^Out of Memory Error/.test(text)
+        ? `the query needs more than DuckDB's memory limit of this dataset (${await this.setting('memory_limit')}); raise it: await ds.sql("SET memory_limit = '2GB'")`
+        : 'fix the query (error.cause has DuckDB\'s full message, with the position)';
+    return new DestinationError(`query on dataset ${this.dataset} failed: ${text}`, 'io', hint, this.path, { cause: error });
   }
 
   /** A DuckDB setting's current value, for a hint ('?' when it cannot be read). */
@@ -329,6 +367,7 @@ class DuckDBDataset implements Dataset {
     this.closing ??= (async () => {
       while (this.inflight.size > 0) await Promise.allSettled([...this.inflight]);
       try {
+        for (const stream of [...this.streams]) if (this.streams.delete(stream)) stream.closeSync();
         this.conn.closeSync();
         this.instance.closeSync();
       } finally {

@@ -248,6 +248,75 @@ describe('reading', () => {
   });
 });
 
+describe('iterate(): a result in batches, read as it is consumed', () => {
+  let bigPath: string;
+  beforeAll(async () => {
+    bigPath = join(tmp.dir, 'iterate.duckdb');
+    const instance = await DuckDBInstance.create(bigPath);
+    const conn = await instance.connect();
+    await conn.run(`CREATE SCHEMA data; CREATE TABLE data._pipeline_loads (load_id VARCHAR);
+      CREATE TABLE data.t AS SELECT i, 'row ' || i AS label, {'n': i}::JSON AS doc FROM range(5000) r(i)`);
+    conn.closeSync();
+    instance.closeSync();
+  });
+
+  it('gives what sql() gives, in batches of at most 2048 rows, with calls between the batches', async () => {
+    const ds = await openDataset({ path: bigPath, dataset: 'data' });
+    try {
+      const whole = await ds.sql('SELECT * FROM t WHERE i >= $1 ORDER BY i', [10]);
+      const batches: Record<string, unknown>[][] = [];
+      for await (const batch of ds.iterate('SELECT * FROM t WHERE i >= $1 ORDER BY i', [10])) {
+        batches.push(batch);
+        // Another call on the dataset between batches does not end the streamed result.
+        expect(await ds.sql('SELECT count(*) AS n FROM t')).toEqual([{ n: 5000 }]);
+      }
+      expect(batches.length).toBeGreaterThan(1);
+      expect(Math.max(...batches.map((b) => b.length))).toBeLessThanOrEqual(2048);
+      expect(batches.flat()).toEqual(whole);
+      expect(whole[0]).toEqual({ i: 10, label: 'row 10', doc: { n: 10 } });
+    } finally {
+      await ds.close();
+    }
+  });
+
+  it('break ends it early; close() then releases the file; a batch asked for after close() is refused', async () => {
+    const ds = await openDataset({ path: bigPath, dataset: 'data' });
+    let seen = 0;
+    for await (const batch of ds.iterate('SELECT i FROM t')) {
+      seen += batch.length;
+      break;
+    }
+    expect(seen).toBeGreaterThan(0);
+    const open = ds.iterate('SELECT i FROM t');
+    expect((await open.next()).done).toBe(false);
+    await ds.close();
+    expect(await failure(open.next())).toHaveProperty('message', 'reading dataset data: it is closed: call openDataset() again');
+    expect(await failure(ds.iterate('SELECT 1').next())).toHaveProperty('message', 'reading dataset data: it is closed: call openDataset() again');
+    (await DuckDBInstance.create(bigPath)).closeSync(); // released
+  });
+
+  it('close() while a batch is being read waits for that batch, then refuses the next', async () => {
+    const ds = await openDataset({ path: bigPath, dataset: 'data' });
+    const it = ds.iterate('SELECT sum(i) AS s FROM range(3000000) r(i)');
+    const first = it.next();
+    await ds.close();
+    expect(await first).toEqual({ done: false, value: [{ s: 4499998500000 }] });
+    expect(await failure(it.next())).toHaveProperty('message', 'reading dataset data: it is closed: call openDataset() again');
+  });
+
+  it('a failed query is one line, as with sql()', async () => {
+    const ds = await openDataset({ path: bigPath, dataset: 'data' });
+    try {
+      const error = await failure(ds.iterate('SELECT nope FROM t').next());
+      expect(error).toBeInstanceOf(DestinationError);
+      expect(error.message).toMatch(/^query on dataset data failed: Binder Error: Referenced column "nope" not found/);
+      expect(error.message).not.toContain('\n');
+    } finally {
+      await ds.close();
+    }
+  });
+});
+
 describe('closing, and the lock a dataset holds', () => {
   it('close() is idempotent, a closed dataset says so, and Symbol.asyncDispose closes it', async () => {
     const ds = await openDataset({ path: dbPath, dataset: 'data' });

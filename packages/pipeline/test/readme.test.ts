@@ -7,7 +7,7 @@ import { pathToFileURL } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Sandbox } from 'snapengage-sandbox';
 import { runPipeline } from '../src/run.js';
-import { PACKAGE_DIR, sandbox, tempDir } from './helpers.js';
+import { PACKAGE_DIR, query, sandbox, tempDir } from './helpers.js';
 
 const TSX_LOADER = pathToFileURL(join(PACKAGE_DIR, '..', '..', 'node_modules', 'tsx', 'dist', 'loader.mjs')).href;
 
@@ -50,6 +50,9 @@ describe('README: show and the dataset API', () => {
     const lines = stdout.trim().split('\n');
     expect(lines).toContain('logs 120');
     expect(lines).toContain('widgets 2');
-    expect(lines.at(-1)).toMatch(/^\S+ \d+ loaded \d+ \[ 'logs', 'widgets' \]$/);
+    expect(lines.at(-2)).toMatch(/^\S+ \d+ loaded \d+ \[ 'logs', 'widgets' \]$/);
+    // iterate()'s batches add up to every transcript row.
+    const [{ n }] = (await query(join(tmp.dir, 'snapengage.duckdb'), 'SELECT count(*)::INTEGER AS n FROM snapengage_data.logs__transcripts')) as [{ n: number }];
+    expect(lines.at(-1)).toBe(String(n));
   }, 30_000);
 });
