@@ -96,6 +96,15 @@ function readOptions(argv: string[]): SandboxOptions {
   return options;
 }
 
+/** The option's message in the CLI's words: `lastPageLink must…` becomes `--last-page-link must…`, `port 80…` `--port 80…`. */
+function asFlags(caught: SandboxOptionError): string {
+  const flag = (name: string): string => `--${name.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)}`;
+  const option = caught.option;
+  const message = option && caught.message.startsWith(`${option} `) ? `${flag(option)}${caught.message.slice(option.length)}` : caught.message;
+  // "use port 0" is the library's advice; on the command line it is the flag.
+  return option === 'port' ? message.replace(/\bport 0\b/, '--port 0') : message;
+}
+
 async function main(): Promise<void> {
   const options = readOptions(process.argv.slice(2));
   // Handlers go in before anything is printed: a supervisor may signal as soon as it reads the env lines.
@@ -112,7 +121,7 @@ async function main(): Promise<void> {
   try {
     sandbox = await startSandbox(options);
   } catch (caught) {
-    if (caught instanceof SandboxOptionError) fail(caught.message);
+    if (caught instanceof SandboxOptionError) fail(asFlags(caught));
     process.stderr.write(`snapengage-sandbox: cannot start: ${(caught as Error).message}\n`);
     process.exit(1);
   }

@@ -53,10 +53,10 @@ export interface PagingEnd {
 export function resolvePagingEnd(given: { lastPageLink?: unknown; trailingEmptyPage?: unknown }, base: PagingEnd): PagingEnd {
   const lastPageLink = given.lastPageLink ?? base.lastPageLink;
   if (!(LAST_PAGE_LINKS as readonly unknown[]).includes(lastPageLink)) {
-    throw new SandboxOptionError(`lastPageLink must be one of ${LAST_PAGE_LINKS.join(', ')}, got ${JSON.stringify(lastPageLink)}`);
+    throw new SandboxOptionError(`lastPageLink must be one of ${LAST_PAGE_LINKS.join(', ')}, got ${JSON.stringify(lastPageLink)}`, 'lastPageLink');
   }
   const trailingEmptyPage = given.trailingEmptyPage ?? base.trailingEmptyPage;
-  if (typeof trailingEmptyPage !== 'boolean') throw new SandboxOptionError(`trailingEmptyPage must be true or false, got ${JSON.stringify(trailingEmptyPage)}`);
+  if (typeof trailingEmptyPage !== 'boolean') throw new SandboxOptionError(`trailingEmptyPage must be true or false, got ${JSON.stringify(trailingEmptyPage)}`, 'trailingEmptyPage');
   return { lastPageLink: lastPageLink as LastPageLink, trailingEmptyPage };
 }
 
@@ -79,37 +79,62 @@ export const LIMITS = {
   maxDays: 3650,
 } as const;
 
-/** Thrown for a bad option; the message is one line meant for a human. */
+/**
+ * Thrown for a bad option; the message is one line meant for a human. `option` names the option the message starts
+ * with, so the CLI can say `--last-page-link` where the library says `lastPageLink`.
+ */
 export class SandboxOptionError extends Error {
   override name = 'SandboxOptionError';
+  constructor(
+    message: string,
+    readonly option?: keyof SandboxOptions,
+    options?: ErrorOptions,
+  ) {
+    super(message, options);
+  }
 }
 
-function integerOption(name: string, value: unknown, fallback: number, min: number, max: number): number {
+// Every key of SandboxOptions: from plain JavaScript (or an object built elsewhere) a misspelt option would
+// otherwise be ignored, and a test would run on the defaults without a word.
+const OPTION_NAMES: ReadonlyArray<keyof SandboxOptions> = ['port', 'seed', 'cases', 'widgets', 'days', 'faults', 'now', 'lastPageLink', 'trailingEmptyPage', 'chatBooleans'];
+
+/** A value as the user wrote it: "8080" (a string) must not read like 8080 (a number). */
+function shown(value: unknown): string {
+  return typeof value === 'string' ? JSON.stringify(value) : String(value);
+}
+
+function integerOption(name: keyof SandboxOptions, value: unknown, fallback: number, min: number, max: number): number {
   if (value === undefined) return fallback;
   if (typeof value !== 'number' || !Number.isSafeInteger(value) || value < min || value > max) {
-    throw new SandboxOptionError(`${name} must be an integer between ${min} and ${max}, got ${String(value)}`);
+    throw new SandboxOptionError(`${name} must be an integer between ${min} and ${max}, got ${shown(value)}`, name);
   }
   return value;
 }
 
 function chatBooleansOption(value: unknown): ChatBooleans {
   if (value === undefined) return 'doc';
-  if (!(CHAT_BOOLEANS as readonly unknown[]).includes(value)) throw new SandboxOptionError(`chatBooleans must be one of ${CHAT_BOOLEANS.join(', ')}, got ${JSON.stringify(value)}`);
+  if (!(CHAT_BOOLEANS as readonly unknown[]).includes(value)) throw new SandboxOptionError(`chatBooleans must be one of ${CHAT_BOOLEANS.join(', ')}, got ${JSON.stringify(value)}`, 'chatBooleans');
   return value as ChatBooleans;
 }
 
 export function resolveOptions(options: SandboxOptions = {}): ResolvedOptions {
+  if (options === null || typeof options !== 'object') throw new SandboxOptionError(`options must be an object such as { cases: 1000 }, got ${shown(options)}`);
+  for (const name of Object.keys(options)) {
+    if (!(OPTION_NAMES as readonly string[]).includes(name)) {
+      throw new SandboxOptionError(`unknown option "${name}" (known: ${OPTION_NAMES.join(', ')})`);
+    }
+  }
   const faultText = options.faults ?? '';
-  if (typeof faultText !== 'string') throw new SandboxOptionError('faults must be a string such as "429=0.1,rps=20"');
+  if (typeof faultText !== 'string') throw new SandboxOptionError('faults must be a string such as "429=0.1,rps=20"', 'faults');
   let faults: FaultSpec;
   try {
     faults = parseFaultSpec(faultText);
   } catch (error) {
-    throw new SandboxOptionError((error as Error).message);
+    throw new SandboxOptionError((error as Error).message, 'faults');
   }
   const now = options.now ?? Date.now();
   const nowMs = now instanceof Date ? now.getTime() : now;
-  if (typeof nowMs !== 'number' || !Number.isFinite(nowMs)) throw new SandboxOptionError('now must be a Date or epoch milliseconds');
+  if (typeof nowMs !== 'number' || !Number.isFinite(nowMs)) throw new SandboxOptionError('now must be a Date or epoch milliseconds', 'now');
   return {
     port: integerOption('port', options.port, 0, 0, 65535),
     seed: integerOption('seed', options.seed, 42, 0, Number.MAX_SAFE_INTEGER),

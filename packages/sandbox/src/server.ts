@@ -6,7 +6,7 @@ import { utcDay } from './dates.js';
 import { FaultPlan, parseFaultSpec, type FaultOutcome } from './faults.js';
 import { buildFixtures, type SandboxCredentials, type UserRecord } from './fixtures.js';
 import { buildHeaders, error, methodNotAllowed, notFound, writeReply, type Reply } from './http-kit.js';
-import { resolveOptions, resolvePagingEnd, type SandboxOptions } from './options.js';
+import { resolveOptions, resolvePagingEnd, SandboxOptionError, type SandboxOptions } from './options.js';
 import { seedKey } from './random.js';
 import { adminRoutes } from './routes/admin.js';
 import { logsRoutes } from './routes/logs.js';
@@ -67,6 +67,21 @@ function writeTruncated(res: ServerResponse, reply: Reply, headers: Record<strin
   const cut = body.subarray(0, Math.floor(body.length / 2));
   res.writeHead(reply.status, buildHeaders(reply, cut.length, headers));
   res.end(cut);
+}
+
+/**
+ * A fixed port that cannot be had is a problem with the `port` option (a test file run twice in parallel, a sandbox
+ * left running): say so and how to get out of it, instead of Node's bare "listen EADDRINUSE".
+ */
+function listenError(caught: NodeJS.ErrnoException, port: number): Error {
+  const cause = { cause: caught };
+  if (caught.code === 'EADDRINUSE') {
+    return new SandboxOptionError(`port ${port} is already in use on 127.0.0.1: stop what holds it, choose another port, or use port 0 for any free one`, 'port', cause);
+  }
+  if (caught.code === 'EACCES') {
+    return new SandboxOptionError(`port ${port} needs privileges this process does not have: use a port above 1023, or port 0 for any free one`, 'port', cause);
+  }
+  return caught;
 }
 
 export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbox> {
@@ -197,9 +212,10 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbo
   });
 
   await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
+    const refuse = (caught: NodeJS.ErrnoException): void => reject(listenError(caught, resolved.port));
+    server.once('error', refuse);
     server.listen(resolved.port, '127.0.0.1', () => {
-      server.off('error', reject);
+      server.off('error', refuse);
       resolve();
     });
   });

@@ -1,0 +1,63 @@
+import { execFileSync } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+import { describe, expect, it } from 'vitest';
+import { SandboxOptionError, startSandbox } from '../src/index.js';
+
+// What a user writing their own tests meets first: option mistakes and a port that is taken must say which option
+// is wrong and what to do, in the library and in the CLI.
+
+const CLI = ['--import', 'tsx', fileURLToPath(new URL('../src/cli.ts', import.meta.url))];
+
+function runCli(args: string[]): { status: number | null; stderr: string } {
+  try {
+    execFileSync(process.execPath, [...CLI, ...args], { stdio: 'pipe', encoding: 'utf8', timeout: 20_000 });
+    return { status: 0, stderr: '' };
+  } catch (caught) {
+    const failure = caught as { status: number | null; stderr: string };
+    return { status: failure.status, stderr: failure.stderr };
+  }
+}
+
+describe('a port that is taken', () => {
+  it('rejects with a SandboxOptionError naming the port option and the way out', async () => {
+    const first = await startSandbox({ cases: 1 });
+    try {
+      const port = Number(new URL(first.url).port);
+      const attempt = startSandbox({ cases: 1, port });
+      await expect(attempt).rejects.toBeInstanceOf(SandboxOptionError);
+      await expect(attempt).rejects.toThrow(new RegExp(`^port ${port} .*in use.*port 0`));
+    } finally {
+      await first.close();
+    }
+  });
+
+  it('makes the CLI say --port, on one stderr line, exit 2', async () => {
+    const first = await startSandbox({ cases: 1 });
+    try {
+      const port = new URL(first.url).port;
+      const result = runCli(['--port', port, '--cases', '1']);
+      expect(result.status).toBe(2);
+      expect(result.stderr.trim().split('\n')).toHaveLength(1);
+      expect(result.stderr).toContain(`--port ${port} `);
+      expect(result.stderr).toContain('--port 0');
+    } finally {
+      await first.close();
+    }
+  });
+});
+
+describe('option mistakes', () => {
+  it('refuses an unknown option by name instead of silently using the defaults', async () => {
+    await expect(startSandbox({ case: 10 } as never)).rejects.toThrow(/unknown option "case".*cases/);
+  });
+
+  it('shows a string given for a number as a string', async () => {
+    await expect(startSandbox({ port: '8080' as never })).rejects.toThrow('port must be an integer between 0 and 65535, got "8080"');
+  });
+
+  it('names the flag, not the option, in the CLI', () => {
+    const result = runCli(['--widgets', '0']);
+    expect(result.status).toBe(2);
+    expect(result.stderr).toContain('--widgets must be an integer between 1 and 100, got 0');
+  });
+});
