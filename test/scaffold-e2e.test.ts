@@ -156,4 +156,19 @@ describe('scaffold → install → run against the sandbox', () => {
     expect(test.status, test.output).toBe(0);
     expect(test.output).toMatch(/# pass 1/);
   });
+
+  it("the project's npm test stays on its sandbox when src/pipeline.ts sets connection.baseUrl", async () => {
+    // connection.baseUrl wins over SNAPENGAGE_BASE_URL; a dead local port stands for the real API here.
+    const file = join(project, 'src/pipeline.ts');
+    const source = readFileSync(file, 'utf8');
+    expect(source).toContain('  resources: {');
+    writeFileSync(file, source.replace('  resources: {', "  connection: { baseUrl: 'http://127.0.0.1:9' },\n  resources: {"));
+    try {
+      const test = await npm(['test']);
+      expect(test.status, test.output).toBe(0);
+      expect(test.output).toMatch(/# pass 1/);
+    } finally {
+      writeFileSync(file, source);
+    }
+  });
 });
