@@ -107,6 +107,16 @@ describe('POST /__sandbox/cases', () => {
     expect((await postAdmin(sandbox, '/__sandbox/cases', { widgetId: 'nope', cases: [] })).status).toBe(400);
     expect((await postAdmin(sandbox, '/__sandbox/cases', { widgetId, cases: [1] })).status).toBe(400);
     expect((await postAdmin(sandbox, '/__sandbox/cases', { widgetId })).status).toBe(400);
+    expect(await postAdmin(sandbox, '/__sandbox/cases', { cases: [] })).toMatchObject({ status: 400, body: { error: expect.stringContaining(`give one of ${widgetId}`) } });
+  });
+
+  it('refuses a misspelt key instead of ignoring it with a success', async () => {
+    const before = await truthLines(sandbox);
+    expect(await postAdmin(sandbox, '/__sandbox/cases', { widgetId, nochat: true, cases: [{}] })).toMatchObject({ status: 400, body: { error: expect.stringMatching(/unknown key "nochat".*noChat/) } });
+    expect(await truthLines(sandbox)).toEqual(before);
+    expect(await postAdmin(sandbox, '/__sandbox/paging', { trailingEmptyPages: true })).toMatchObject({ status: 400, body: { error: expect.stringContaining('unknown key "trailingEmptyPages"') } });
+    expect(await postAdmin(sandbox, '/__sandbox/faults', { faults: '', spec: '500=1' })).toMatchObject({ status: 400 });
+    expect(await postAdmin(sandbox, '/__sandbox/surveys', { updates: [], update: [] })).toMatchObject({ status: 400 });
   });
 });
 

@@ -15,7 +15,7 @@ const STREAM_CHUNK = 64 * 1024;
 
 type JsonBody = { ok: true; body: Record<string, unknown> } | { ok: false; reply: Reply };
 
-async function readJsonObject(ctx: RequestContext, limit: number): Promise<JsonBody> {
+async function readJsonObject(ctx: RequestContext, limit: number, known: readonly string[]): Promise<JsonBody> {
   let raw: Buffer;
   try {
     raw = await readBody(ctx.req, limit);
@@ -30,6 +30,10 @@ async function readJsonObject(ctx: RequestContext, limit: number): Promise<JsonB
     return { ok: false, reply: error(400, `the body is not valid JSON: ${(caught as Error).message}`) };
   }
   if (body === null || typeof body !== 'object' || Array.isArray(body)) return { ok: false, reply: error(400, 'the body must be a JSON object') };
+  // A misspelt key ({"trailingEmptyPages": true}, {"nochat": true}) would otherwise be ignored with a 200, and the
+  // test would go on against a sandbox that does not do what it asked.
+  const unknown = Object.keys(body).filter((name) => !known.includes(name));
+  if (unknown.length > 0) return { ok: false, reply: error(400, `unknown key ${JSON.stringify(unknown[0])} in the body (known: ${known.join(', ')})`) };
   return { ok: true, body: body as Record<string, unknown> };
 }
 
@@ -76,12 +80,15 @@ async function truth(ctx: RequestContext): Promise<Reply | undefined> {
 }
 
 async function injectCases(ctx: RequestContext): Promise<Reply> {
-  const read = await readJsonObject(ctx, INJECT_BODY_LIMIT);
+  const read = await readJsonObject(ctx, INJECT_BODY_LIMIT, ['widgetId', 'cases', 'bare', 'noChat']);
   if (!read.ok) return read.reply;
   const body = read.body;
   if (!('cases' in body) || !Array.isArray(body.cases)) return error(400, 'expected {"widgetId": "...", "cases": [{...}, ...]}');
   const widget = ctx.state.fixtures.widgets.find((w) => w.uuid === body.widgetId);
-  if (!widget) return error(400, `widgetId ${JSON.stringify(body.widgetId)} is not a widget of this sandbox`);
+  if (!widget) {
+    const known = ctx.state.fixtures.widgets.map((w) => w.uuid).join(', ');
+    return error(400, `widgetId ${JSON.stringify(body.widgetId)} is not a widget of this sandbox: give one of ${known} (its SNAPENGAGE_WIDGET_ID)`);
+  }
   if (body.bare !== undefined && typeof body.bare !== 'boolean') return error(400, 'bare must be true or false');
   if (body.noChat !== undefined && typeof body.noChat !== 'boolean') return error(400, 'noChat must be true or false');
   const cases = body.cases as unknown[];
@@ -95,7 +102,7 @@ async function injectCases(ctx: RequestContext): Promise<Reply> {
 }
 
 async function updateSurveys(ctx: RequestContext): Promise<Reply> {
-  const read = await readJsonObject(ctx, INJECT_BODY_LIMIT);
+  const read = await readJsonObject(ctx, INJECT_BODY_LIMIT, ['updates']);
   if (!read.ok) return read.reply;
   const body = read.body;
   if (!('updates' in body) || !Array.isArray(body.updates)) return error(400, 'expected {"updates": [{"caseId": "...", "survey_score": 80, "survey_comments": "..."}]}');
@@ -117,7 +124,7 @@ async function updateSurveys(ctx: RequestContext): Promise<Reply> {
 }
 
 async function setFaults(ctx: RequestContext): Promise<Reply> {
-  const read = await readJsonObject(ctx, SMALL_BODY_LIMIT);
+  const read = await readJsonObject(ctx, SMALL_BODY_LIMIT, ['faults']);
   if (!read.ok) return read.reply;
   const body = read.body;
   if (typeof body.faults !== 'string') return error(400, 'expected {"faults": "429=0.1,500=0.05,..."} ("" = none)');
@@ -130,7 +137,7 @@ async function setFaults(ctx: RequestContext): Promise<Reply> {
 }
 
 async function setPaging(ctx: RequestContext): Promise<Reply> {
-  const read = await readJsonObject(ctx, SMALL_BODY_LIMIT);
+  const read = await readJsonObject(ctx, SMALL_BODY_LIMIT, ['lastPageLink', 'trailingEmptyPage']);
   if (!read.ok) return read.reply;
   try {
     return json(200, ctx.state.admin.setPaging(read.body));
