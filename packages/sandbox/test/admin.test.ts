@@ -117,6 +117,9 @@ describe('POST /__sandbox/cases', () => {
     expect(await postAdmin(sandbox, '/__sandbox/paging', { trailingEmptyPages: true })).toMatchObject({ status: 400, body: { error: expect.stringContaining('unknown key "trailingEmptyPages"') } });
     expect(await postAdmin(sandbox, '/__sandbox/faults', { faults: '', spec: '500=1' })).toMatchObject({ status: 400 });
     expect(await postAdmin(sandbox, '/__sandbox/surveys', { updates: [], update: [] })).toMatchObject({ status: 400 });
+    const misspelt = await fetch(`${sandbox.url}/__sandbox/truth?resource=logs&widgetID=${widgetId}`);
+    expect(misspelt.status).toBe(400);
+    expect(await misspelt.text()).toContain('unknown query parameter \\"widgetID\\"');
   });
 });
 

@@ -58,9 +58,14 @@ function* mapLines<T>(items: Iterable<T>, toLine: (item: T) => string): Generato
   for (const item of items) yield toLine(item);
 }
 
+const TRUTH_PARAMS: readonly string[] = ['resource', 'widgetId', 'start', 'end', 'timezone'];
+
 async function truth(ctx: RequestContext): Promise<Reply | undefined> {
   const { state } = ctx;
   const resource = ctx.url.searchParams.get('resource') ?? 'logs';
+  // A misspelt filter (widgetID, from) would otherwise stream every case, and the comparison fail for no clear reason.
+  const unknown = [...ctx.url.searchParams.keys()].find((name) => !TRUTH_PARAMS.includes(name));
+  if (unknown !== undefined) return error(400, `unknown query parameter ${JSON.stringify(unknown)} (known: ${TRUTH_PARAMS.join(', ')})`);
   const { widgets, credentials } = state.fixtures;
   switch (resource) {
     case 'logs': {
