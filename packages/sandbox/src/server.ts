@@ -205,6 +205,9 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbo
 
   const server = createServer((req, res) => {
     handle(req, res).catch((caught: unknown) => {
+      // The client hung up mid-body, or close() dropped the connection: reading the body fails with "aborted".
+      // Nobody is left to answer and nothing is wrong here, so no "internal error" stack in the user's test output.
+      if (res.destroyed) return;
       process.stderr.write(`snapengage-sandbox: internal error on ${req.method} ${(req.url ?? '').split('?')[0]}: ${(caught as Error)?.stack ?? String(caught)}\n`);
       if (!res.headersSent) writeReply(res, error(500, 'internal sandbox error'), {});
       else res.destroy();

@@ -1,10 +1,11 @@
 import { execFileSync } from 'node:child_process';
+import { request, type ClientRequest } from 'node:http';
 import { fileURLToPath } from 'node:url';
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { SandboxOptionError, startSandbox } from '../src/index.js';
 
 // What a user writing their own tests meets first: option mistakes and a port that is taken must say which option
-// is wrong and what to do, in the library and in the CLI.
+// is wrong and what to do, in the library and in the CLI; and a cut-off request must not print an "internal error".
 
 const CLI = ['--import', 'tsx', fileURLToPath(new URL('../src/cli.ts', import.meta.url))];
 
@@ -59,5 +60,35 @@ describe('option mistakes', () => {
     const result = runCli(['--widgets', '0']);
     expect(result.status).toBe(2);
     expect(result.stderr).toContain('--widgets must be an integer between 1 and 100, got 0');
+  });
+});
+
+describe('a request cut off mid-body', () => {
+  it('is not reported as an internal error, whether the client hangs up or close() drops it', async () => {
+    const written: string[] = [];
+    const spy = vi.spyOn(process.stderr, 'write').mockImplementation((chunk: string | Uint8Array) => {
+      written.push(String(chunk));
+      return true;
+    });
+    const sandbox = await startSandbox({ cases: 1 });
+    const startUpload = (): ClientRequest => {
+      const url = new URL('/__sandbox/cases', sandbox.url);
+      const req = request({ host: url.hostname, port: url.port, path: url.pathname, method: 'POST', headers: { 'content-length': '100000' } });
+      req.on('error', () => undefined);
+      req.write('{"widgetId":"x","cases":[');
+      return req;
+    };
+    try {
+      const first = startUpload();
+      await new Promise((resolve) => setTimeout(resolve, 200));
+      first.destroy();
+      startUpload();
+      await new Promise((resolve) => setTimeout(resolve, 200));
+    } finally {
+      await sandbox.close();
+      await new Promise((resolve) => setTimeout(resolve, 200));
+      spy.mockRestore();
+    }
+    expect(written.join('')).not.toContain('internal error');
   });
 });
