@@ -92,3 +92,27 @@ describe('a request cut off mid-body', () => {
     expect(written.join('')).not.toContain('internal error');
   });
 });
+
+describe('several sandboxes in one test process', () => {
+  it('keep injected cases and faults to themselves, and close() frees the port at once', async () => {
+    const [a, b] = await Promise.all([startSandbox({ cases: 50, seed: 3 }), startSandbox({ cases: 50, seed: 3 })]);
+    const widgetId = a.credentials.widgetIds[0] ?? '';
+    const post = (url: string, path: string, body: unknown): Promise<Response> => fetch(`${url}/__sandbox/${path}`, { method: 'POST', body: JSON.stringify(body) });
+    const truth = async (url: string): Promise<string> => (await fetch(`${url}/__sandbox/truth`)).text();
+    const logs = (box: typeof a): Promise<Response> =>
+      fetch(`${box.url}/api/v2/${box.credentials.orgId}/logs?widgetId=${widgetId}&start=${box.startDate}&end=${box.startDate}`, { headers: { authorization: box.credentials.apiToken } });
+    try {
+      expect(await truth(a.url)).toBe(await truth(b.url));
+      expect((await post(a.url, 'cases', { widgetId, cases: [{}] })).status).toBe(201);
+      expect((await post(a.url, 'faults', { faults: '500=1' })).status).toBe(200);
+      expect(await truth(a.url)).not.toBe(await truth(b.url));
+      expect((await logs(a)).status).toBe(500);
+      expect((await logs(b)).status).toBe(200);
+    } finally {
+      await Promise.all([a.close(), b.close()]);
+    }
+    const port = Number(new URL(a.url).port);
+    const again = await startSandbox({ cases: 1, port });
+    await again.close();
+  });
+});
