@@ -112,6 +112,14 @@ function originOf(url: string | undefined): string {
   }
 }
 
+/** The detail of a client paging error ("<operation>: <detail> | <url>"), or undefined when it has another shape. */
+function pagingDetail(error: ClientErrorShape): string | undefined {
+  const prefix = error.operation ? `${error.operation}: ` : '';
+  if (!error.message.startsWith(prefix)) return undefined;
+  const detail = firstLine(error.message.slice(prefix.length)).split(' | ')[0]?.trim();
+  return detail ? detail : undefined;
+}
+
 /** Turns a client error (or anything thrown while extracting) into one actionable line. */
 export function describeExtractError(error: unknown, resourceName: string): PipelineError {
   if (error instanceof PipelineError) return error;
@@ -163,9 +171,13 @@ export function describeExtractError(error: unknown, resourceName: string): Pipe
       const redirect = error.status !== undefined && error.status >= 300 && error.status < 400
         ? /redirected \(HTTP \d+\) to (.+?); redirects are not followed/.exec(error.message)?.[1]
         : undefined;
+      // Without a status it is the client's paging check (a next link to another origin, a repeated page, maxPages),
+      // not a body it could not read: its own words say what is wrong, e.g. a sandbox reached as localhost whose
+      // links name 127.0.0.1. Its message is "<operation>: <detail> | <url>".
+      const paging = error.status === undefined ? pagingDetail(error) : undefined;
       fix = redirect
         ? `the server redirected to ${redirect}, which is not followed so that credentials stay on the configured host: set ${BASE_URL_ENV} to that origin`
-        : `the response was not the expected JSON${retried}: check ${BASE_URL_ENV} points at the SnapEngage API`;
+        : paging ?? `the response was not the expected JSON${retried}: check ${BASE_URL_ENV} points at the SnapEngage API`;
       break;
     }
     case 'bad_request':

@@ -104,3 +104,28 @@ describe('a server that redirects (real HTTP over 127.0.0.1)', () => {
     }
   });
 });
+
+describe('a next link the client refuses to follow (real HTTP over 127.0.0.1)', () => {
+  it("says what the client said about the link, not \"not the expected JSON\"", async () => {
+    const { createServer } = await import('node:http');
+    const { runPipeline } = await import('../src/index.js');
+    // What a sandbox reached as http://localhost:PORT sends: its next links name 127.0.0.1, another origin.
+    const server = createServer((req, res) => {
+      const body = JSON.stringify({ cases: [{ id: 'c1', created_at_seconds: 1 }], linkToNextSetOfResults: `http://other.example.test${req.url ?? '/'}&next=x` });
+      res.writeHead(200, { 'content-type': 'application/json' });
+      res.end(body);
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    const port = (server.address() as import('node:net').AddressInfo).port;
+    try {
+      const env = { SNAPENGAGE_BASE_URL: `http://127.0.0.1:${port}`, SNAPENGAGE_API_TOKEN: 'token-1234', SNAPENGAGE_ORG_ID: 'org', SNAPENGAGE_WIDGET_ID: 'w1' };
+      const config = { resources: { logs: { incremental: { startDate: '2026-01-01', sliceDays: 3650 } } }, rateLimit: { requestsPerSecond: 0 } } as const;
+      const error = await runPipeline(config, { env, destination: { path: ':memory:' } }).then(() => undefined, (e: unknown) => e as Error);
+      expect(error?.message).toContain(`the next link points to http://other.example.test, not the configured http://127.0.0.1:${port}`);
+      expect(error?.message).not.toContain('not the expected JSON');
+      expect(error?.message).not.toContain('token-1234');
+    } finally {
+      await new Promise((resolve) => server.close(resolve));
+    }
+  });
+});
