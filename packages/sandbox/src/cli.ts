@@ -32,6 +32,8 @@ function fail(message: string): never {
 function integerFlag(name: string, text: string | undefined): number | undefined {
   if (text === undefined) return undefined;
   if (!/^\d+$/.test(text)) fail(`--${name} must be a non-negative integer, got "${text}"`);
+  // Past 2^53 Number() rounds, and the range error would quote a number the user never typed.
+  if (!Number.isSafeInteger(Number(text))) fail(`--${name} must be at most ${Number.MAX_SAFE_INTEGER}, got ${text}`);
   return Number(text);
 }
 

@@ -60,6 +60,7 @@ describe('option mistakes', () => {
     const result = runCli(['--widgets', '0']);
     expect(result.status).toBe(2);
     expect(result.stderr).toContain('--widgets must be an integer between 1 and 100, got 0');
+    expect(runCli(['--seed', '9007199254740993']).stderr).toContain('got 9007199254740993');
   });
 });
 
