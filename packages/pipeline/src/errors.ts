@@ -177,7 +177,7 @@ export function describeExtractError(error: unknown, resourceName: string): Pipe
       const paging = error.status === undefined ? pagingDetail(error) : undefined;
       fix = redirect
         ? `the server redirected to ${redirect}, which is not followed so that credentials stay on the configured host: set ${BASE_URL_ENV} to that origin`
-        : paging ?? `the response was not the expected JSON${retried}: check ${BASE_URL_ENV} points at the SnapEngage API`;
+        : paging?.replace('set baseUrl', `set ${BASE_URL_ENV}`) ?? `the response was not the expected JSON${retried}: check ${BASE_URL_ENV} points at the SnapEngage API`;
       break;
     }
     case 'bad_request':

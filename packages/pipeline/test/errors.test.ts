@@ -123,6 +123,8 @@ describe('a next link the client refuses to follow (real HTTP over 127.0.0.1)', 
       const error = await runPipeline(config, { env, destination: { path: ':memory:' } }).then(() => undefined, (e: unknown) => e as Error);
       expect(error?.message).toContain(`the next link points to http://other.example.test, not the configured http://127.0.0.1:${port}`);
       expect(error?.message).not.toContain('not the expected JSON');
+      // The client's "set baseUrl" is the loader user's SNAPENGAGE_BASE_URL.
+      expect(error?.message).toContain('(set SNAPENGAGE_BASE_URL to http://other.example.test if the API moved there)');
       expect(error?.message).not.toContain('token-1234');
     } finally {
       await new Promise((resolve) => server.close(resolve));
