@@ -47,7 +47,7 @@ function run(command: string, args: string[], cwd: string, env: Record<string, s
 /** The repo's sources without build output; node_modules links to the real one, except the workspaces → the copy. */
 function copyRepo(target: string): void {
   const skip = (path: string) => /[/\\](node_modules|dist|templates)$/.test(path) && path.includes(`${join('packages')}`);
-  for (const entry of ['spec', 'generator', 'templates', 'packages', 'package.json', 'tsconfig.base.json']) {
+  for (const entry of ['spec', 'generator', 'templates', 'packages', 'package.json', 'tsconfig.base.json', 'LICENSE']) {
     cpSync(join(repoRoot, entry), join(target, entry), { recursive: true, filter: (src) => !skip(src) });
   }
   mkdirSync(join(target, 'node_modules'));
