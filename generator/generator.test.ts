@@ -378,6 +378,21 @@ server.close();
     ]);
   });
 
+  it('a child of a child below an incremental resource is refused (the loader keeps one level of windows)', async () => {
+    const bad = readFileSync(DEFAULT_SPEC, 'utf8')
+      .replace('        parent: logs\n        params:\n          widgetId: { from: parent, resource: logs, param: widgetId }\n', '        parent: chat_poll\n        params:\n          widgetId: { from: parent, resource: chat_poll, field: widgetId }\n')
+      .replace('          caseId: { from: parent, resource: logs, field: id }\n        addFields:', '          caseId: { from: parent, resource: chat_poll, field: caseId }\n        addFields:');
+    expect(bad).toContain('parent: chat_poll');
+    const specPath = join(tmp, 'grandchild.yaml');
+    writeFileSync(specPath, bad);
+    const err = (await generate(specPath).catch((e: unknown) => e)) as SpecError;
+    expect(err).toBeInstanceOf(SpecError);
+    expect(err.problems.map((p) => `${p.pointer}: ${p.message}`)).toContainEqual(
+      '#/paths/~1public~1api~1v2~1chat~1{widgetId}~1{caseId}~1visitorTyping/get/x-snapengage-resource/parent: "chat_poll" has a parent itself (visitor_typing → chat_poll → logs), and "logs" is read by date window: '
+        + 'a child of a child below an incremental resource is not supported yet (its windows would not be kept); make it a child of a resource whose own parent is not incremental, or of "logs"',
+    );
+  });
+
   it('each: true on a child param is refused (a child request carries one value; the list would go whole)', async () => {
     const bad = readFileSync(DEFAULT_SPEC, 'utf8').replace(
       '          widgetId: { from: parent, resource: logs, param: widgetId }\n',

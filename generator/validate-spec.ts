@@ -286,6 +286,19 @@ function checkResourceExtensions(spec: Json, at: (ptr: string, message: string) 
     chain.forEach((n) => inCycle.add(n));
     at(`${ptr}/parent`, `the parents form a cycle (${[...chain, name].join(' → ')}); a top-level resource has no parent, so remove "parent" from one of them`);
   }
+  // A child of a child below a date window: the loader keeps, in a child's state, the windows of its parent only, so
+  // such a resource would be driven through the whole history on every run alone, and not at all through the days
+  // loaded before it was added. Refused until the loader keeps the windows of every ancestor.
+  for (const [name, { ptr, ext }] of loadable) {
+    const parent = ext.parent === undefined ? undefined : loadable.get(ext.parent);
+    if (inCycle.has(name) || parent?.ext.parent === undefined) continue;
+    const ancestors: string[] = [];
+    for (let at: string | undefined = ext.parent; at !== undefined && loadable.has(at) && !ancestors.includes(at); at = loadable.get(at)!.ext.parent) ancestors.push(at);
+    const windowed = ancestors.find((a) => loadable.get(a)!.ext.incremental);
+    if (windowed !== undefined) {
+      at(`${ptr}/parent`, `"${ext.parent}" has a parent itself (${[name, ...ancestors].join(' → ')}), and "${windowed}" is read by date window: a child of a child below an incremental resource is not supported yet (its windows would not be kept); make it a child of a resource whose own parent is not incremental, or of "${windowed}"`);
+    }
+  }
 }
 
 /** Whether ajv error `e` was found while checking the schema and value of error `outer`. */
