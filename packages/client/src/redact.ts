@@ -74,12 +74,14 @@ function secretPattern(secret: string): RegExp {
  * string, and a server may quote it back. Verbose logs and error messages get pasted into issues and CI logs.
  * The lookbehind starts a match only where a run of local-part characters starts: without it, a long run with no `@`
  * (a base64 blob in an error body) would be rescanned from each of its characters, quadratic in its length.
+ * A run may begin with dots (`...bob@corp.example`, `.bob@…` after a sentence): they are kept, and the address after
+ * them reduced; the lookbehind would otherwise forbid every later start in that run, leaving the address whole.
  */
-const EMAIL = /(?<![A-Za-z0-9._%+-])([A-Za-z0-9_%+-])[A-Za-z0-9._%+-]*?(@|%40)([A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)+)/gi;
+const EMAIL = /(?<![A-Za-z0-9._%+-])(\.*)([A-Za-z0-9_%+-])[A-Za-z0-9._%+-]*?(@|%40)([A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)+)/gi;
 
 /** `bob.smith@corp.example` → `b***@corp.example`. */
 function reduceEmails(text: string): string {
-  return text.replace(EMAIL, `$1${MASK}$2$3`);
+  return text.replace(EMAIL, `$1$2${MASK}$3$4`);
 }
 
 /**

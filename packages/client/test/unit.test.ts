@@ -45,6 +45,9 @@ describe('redaction', () => {
     const odd = new Redactor(["Pk!e(y)~2024 x'Q", 'tok-from-file\n']);
     expect(odd.text('No widget for /w?api_key=Pk%21e%28y%29%7E2024+x%27Q')).toBe('No widget for /w?api_key=***');
     expect(odd.text('echo: tok-from-file.')).toBe('echo: ***.');
+    // An address after dots (an ellipsis, a sentence's full stop) is reduced too; the dots stay.
+    expect(r.text('no account ...bob.smith@corp.example; .ann@corp.example, x.y@a.b')).toBe('no account ...b***@corp.example; .a***@corp.example, x***@a.b');
+    expect(r.url('https://x.test/u?email=.bob%40corp.example')).toBe('https://x.test/u?email=.b***%40corp.example');
   });
 });
 
