@@ -256,20 +256,38 @@ class DuckDBDataset implements Dataset {
     // Its own connection: a query run on the connection of a streamed result ends that result. Each step (the query
     // with its first chunk, then each chunk) is one call that close() waits for.
     let conn: DuckDBConnection | undefined;
+    let rows = 0;
+    // A result that fails partway (a cast of a later row, the memory limit) ends as one that is complete:
+    // @duckdb/node-api's fetchChunk() gives an empty chunk either way and does not read the result's error. Inside a
+    // transaction of its own the failure leaves that transaction aborted, which the next statement reports: checked
+    // at the end, so a cut-off result fails the iteration instead of passing for the whole of it.
+    const fetch = async (c: DuckDBConnection, result: Awaited<ReturnType<DuckDBConnection['stream']>>) => {
+      const chunk = await result.fetchChunk();
+      if ((chunk === null || chunk.rowCount === 0) && !(await c.run('SELECT 1').then(() => true, () => false))) {
+        throw new DestinationError(
+          `query on dataset ${this.dataset} failed after ${rows} rows: DuckDB ended the result with an error that @duckdb/node-api does not pass on`, 'io',
+          'to see the error, run the query through sql() with EXPLAIN ANALYZE in front (it runs the query without keeping its rows)', this.path,
+        );
+      }
+      return chunk;
+    };
     try {
       const { result, first } = await this.reading(async () => {
         conn = await this.instance.connect();
         this.streams.add(conn);
+        let streamed: Awaited<ReturnType<DuckDBConnection['stream']>>;
         try {
           await conn.run(`SET schema = ${quoteLiteral(quoteIdent(this.dataset))}`);
-          const streamed = await conn.stream(query, params.map(toDuckDBValue));
-          return { result: streamed, first: await streamed.fetchChunk() };
+          await conn.run('BEGIN TRANSACTION');
+          streamed = await conn.stream(query, params.map(toDuckDBValue));
         } catch (error) {
           throw await this.queryError(error, query);
         }
+        return { result: streamed, first: await fetch(conn, streamed) };
       });
       const toRow = rowConverter(result);
-      for (let chunk = first; chunk !== null && chunk.rowCount > 0; chunk = await this.reading(() => result.fetchChunk())) {
+      for (let chunk = first; chunk !== null && chunk.rowCount > 0; chunk = await this.reading(() => fetch(conn!, result))) {
+        rows += chunk.rowCount;
         yield chunk.getRows().map(toRow);
       }
     } finally {

@@ -304,6 +304,32 @@ describe('iterate(): a result in batches, read as it is consumed', () => {
     expect(await failure(it.next())).toHaveProperty('message', 'reading dataset data: it is closed: call openDataset() again');
   });
 
+  it('a query that fails partway (a later batch) fails the iteration, not ends it as if complete', async () => {
+    const ds = await openDataset({ path: bigPath, dataset: 'data' });
+    // Rows past 2M fail their cast: DuckDB stops the streamed result there, and @duckdb/node-api's fetchChunk() gives
+    // the same empty chunk as at a result's end, its error unread.
+    const query = `SELECT CASE WHEN i < 2000000 THEN i ELSE CAST('x' || i AS INTEGER) END AS v FROM range(3000000) r(i)`;
+    try {
+      let rows = 0;
+      const error = await failure((async () => {
+        for await (const batch of ds.iterate(query)) rows += batch.length;
+      })());
+      expect(rows).toBeGreaterThan(0);
+      expect(rows).toBeLessThan(3000000);
+      expect(error).toBeInstanceOf(DestinationError);
+      expect(error.message).toMatch(new RegExp(`^query on dataset data failed after ${rows} rows: `));
+      expect(error.message).not.toContain('\n');
+      // The hint's way to see DuckDB's error does show it.
+      expect((await failure(ds.sql(`EXPLAIN ANALYZE ${query}`))).message).toMatch(/Conversion Error: Could not convert string 'x2000000'/);
+      // The dataset goes on working, and a sound query still streams to its end.
+      let all = 0;
+      for await (const batch of ds.iterate('SELECT i FROM t')) all += batch.length;
+      expect(all).toBe(5000);
+    } finally {
+      await ds.close();
+    }
+  });
+
   it('a failed query is one line, as with sql()', async () => {
     const ds = await openDataset({ path: bigPath, dataset: 'data' });
     try {
