@@ -252,14 +252,18 @@ export function planPipeline(config: PipelineConfig, env: Env, only?: ResourceNa
     if (value !== undefined) credentials[scheme.option] = value;
   }
   const baseUrl = config.connection?.baseUrl ?? envValue(env, 'SNAPENGAGE_BASE_URL') ?? defaultBaseUrl;
+  // Two .env lines joined into one carry a key: `…com SNAPENGAGE_API_TOKEN=…` (pasted), or `…comSNAPENGAGE_API_TOKEN=…`
+  // (a file without a final newline, then a line appended), which parses as a URL whose host holds the key, so every
+  // request's error (and _pipeline_loads.error) would name it. Refused either way, echoed up to the second assignment.
+  const joined = typeof baseUrl === 'string' ? (/\s+[A-Za-z_][A-Za-z0-9_]*=/.exec(baseUrl) ?? /SNAPENGAGE_[A-Z0-9_]*=/.exec(baseUrl)) : null;
   let url: URL;
   try {
+    if (joined) throw new Error('two assignments');
     url = new URL(baseUrl);
   } catch {
     // Echoed without a user:password part (the password may hold an `@`, so up to the last one), with or without
     // the slashes after the scheme, and without a query or fragment: those are credentials.
-    // Also cut at a second assignment: two .env lines joined into one (`…com SNAPENGAGE_API_TOKEN=…`) carry a key.
-    const joined = typeof baseUrl === 'string' ? /\s+[A-Za-z_][A-Za-z0-9_]*=/.exec(baseUrl) : null;
+    // Also cut at a second assignment (see above).
     let shown = typeof baseUrl === 'string' ? hideUrlCredentials(joined ? baseUrl.slice(0, joined.index) : baseUrl) : baseUrl;
     for (const secret of Object.values(credentials)) if (typeof shown === 'string' && secret.length >= 4) shown = shown.split(secret).join('***');
     const cut = joined ? ', then another variable (each goes on its own line in .env)' : '';

@@ -210,6 +210,11 @@ describe('environment and config problems', () => {
     // Two .env lines joined into one: the key after the second `=` is not echoed; nor is a known credential's value.
     const joined = () => planPipeline({ resources: { logs: true } }, { ...env, SNAPENGAGE_BASE_URL: 'https://www.snapengage.com SNAPENGAGE_API_TOKEN=tok-joined-9876' });
     expect(joined).toThrow('is not a URL: "https://www.snapengage.com", then another variable (each goes on its own line in .env); use e.g.');
+    // Joined without a space (a .env without a final newline, then a line appended): the text parses as a URL whose
+    // host holds the key, and every request's error named that host. Refused before any request.
+    const glued = () => planPipeline({ resources: { logs: true } }, { ...env, SNAPENGAGE_BASE_URL: 'https://www.snapengage.comSNAPENGAGE_API_TOKEN=tok-glued-9876' });
+    expect(glued).toThrow('is not a URL: "https://www.snapengage.com", then another variable (each goes on its own line in .env); use e.g.');
+    expect(glued).not.toThrow(/tok-glued/i);
     const withToken = () => planPipeline({ resources: { logs: true } }, { ...env, SNAPENGAGE_API_TOKEN: 'tok-known-5432', SNAPENGAGE_BASE_URL: 'https//tok-known-5432' });
     expect(withToken).toThrow('is not a URL: "https//***"; use e.g.');
   });
