@@ -36,12 +36,15 @@ describe('the dataset format', () => {
     await runPipeline(config, { env: box.env, destination: { path } });
     // What a future loader with another layout would have written.
     await query(path, `UPDATE snapengage_data._pipeline_loads SET loader_version = '9.0.0', dataset_format = ${DATASET_FORMAT + 1}`, 'READ_WRITE');
+    // A newer layout may have dropped a table this loader would create again: it must not write anything there.
+    await query(path, 'DROP TABLE snapengage_data._pipeline_columns', 'READ_WRITE');
     const before = await query(path, 'SELECT * FROM snapengage_data._pipeline_loads ORDER BY load_id');
     const run = runPipeline(config, { env: box.env, destination: { path } });
     await expect(run).rejects.toBeInstanceOf(DestinationError);
     await expect(run).rejects.toThrow(`was written by a newer snapengage-pipeline (9.0.0, dataset format ${DATASET_FORMAT + 1}) than this one (${ownVersion}, format ${DATASET_FORMAT})`);
     await expect(run).rejects.toThrow('npm install snapengage-pipeline@latest');
     expect(await query(path, 'SELECT * FROM snapengage_data._pipeline_loads ORDER BY load_id')).toEqual(before);
+    expect(await query(path, "SELECT table_name FROM information_schema.tables WHERE table_name = '_pipeline_columns'")).toEqual([]);
 
     const cli = await runCli(['run', '--duckdb', path, '--resources', 'widgets'], { env: box.env });
     expect(cli.code).toBe(1);

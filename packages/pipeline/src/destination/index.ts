@@ -242,9 +242,9 @@ export class DuckDBDestination {
     if (first) {
       this.tablesAtFirstConnect = (await conn.runAndReadAll('SELECT count(*)::INTEGER AS n FROM duckdb_tables()')).getRowObjectsJS()[0]!.n as number;
     }
-    await conn.run(systemTablesDdl(this.dataset));
     // Before anything is read or changed: a newer loader's state may mean something else.
     if (first) await checkDatasetFormat(conn, this.dataset, this.path, LOADER_VERSION);
+    await conn.run(systemTablesDdl(this.dataset));
     if (first) this.droppedTables = await forgetDroppedTables(conn, this.dataset);
     this.tableDefs = await readTableDefs(conn, this.dataset);
     this.tableNames = new Set(await readExistingTableNames(conn, this.dataset));
