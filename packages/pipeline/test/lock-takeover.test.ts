@@ -72,4 +72,19 @@ describe('a dead run lock found by several runs at once', () => {
       rmSync(stagingRoot, { recursive: true, force: true });
     }
   }, 120_000);
+
+  it('a takeover guard left by a run killed while it held it does not block the next runs', async () => {
+    const { acquireRunLock } = await import('../src/destination/run-lock.js');
+    const deadPid = Number(spawnSync(process.execPath, ['-e', 'process.stdout.write(String(process.pid))'], { encoding: 'utf8' }).stdout);
+    const dbPath = join(tmp.dir, 'stale-guard.duckdb');
+    const stagingRoot = `${dbPath}.staging`;
+    mkdirSync(stagingRoot);
+    writeFileSync(join(stagingRoot, 'run.lock'), `${JSON.stringify({ pid: deadPid, host: hostname(), startedAt: new Date().toISOString(), token: 'dead-run' })}\n`);
+    // Fresh: before, runs failed for 10 s ("other runs kept taking it") until its age made it stale.
+    writeFileSync(join(stagingRoot, 'run.lock.takeover'), `${deadPid} ${hostname()}\n`);
+    const lock = await acquireRunLock(stagingRoot, dbPath);
+    expect(lock.holder.pid).toBe(process.pid);
+    expect(readdirSync(stagingRoot)).toEqual(['run.lock']);
+    await lock.release();
+  });
 });

@@ -117,11 +117,13 @@ export async function acquireRunLock(stagingRoot: string, dbPath: string): Promi
 async function removeDeadHolder(lockPath: string, dead: RunLockHolder): Promise<void> {
   const guard = `${lockPath}${TAKEOVER_SUFFIX}`;
   try {
-    await writeFile(guard, `${process.pid}\n`, { flag: 'wx' });
+    await writeFile(guard, `${process.pid} ${hostname()}\n`, { flag: 'wx' });
   } catch (error) {
     if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
     const age = await stat(guard).then((s) => Date.now() - s.mtimeMs, () => 0);
-    if (age > GUARD_STALE_MS) await unlink(guard).catch(() => undefined);
+    // A guard whose run of this machine is gone (killed inside those milliseconds) is stale at once; otherwise
+    // after GUARD_STALE_MS (another machine's run cannot be checked).
+    if (age > GUARD_STALE_MS || (await guardHolderGone(guard))) await unlink(guard).catch(() => undefined);
     else await new Promise((r) => setTimeout(r, 25));
     return;
   }
@@ -132,6 +134,18 @@ async function removeDeadHolder(lockPath: string, dead: RunLockHolder): Promise<
     }
   } finally {
     await unlink(guard).catch(() => undefined);
+  }
+}
+
+/** Whether the takeover guard names a process of this machine that no longer runs. */
+async function guardHolderGone(guard: string): Promise<boolean> {
+  const [pid, host] = (await readFile(guard, 'utf8').catch(() => '')).trim().split(' ');
+  if (host !== hostname() || !/^\d+$/.test(pid ?? '') || Number(pid) === process.pid) return false;
+  try {
+    process.kill(Number(pid), 0);
+    return false;
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code === 'ESRCH';
   }
 }
 
