@@ -372,7 +372,8 @@ export class Extractor {
           if (value !== undefined) params[name] = value;
         } else if (source.from === 'parent') {
           const value = source.field !== undefined ? selectPath(record, source.field) : source.param !== undefined ? parentParams[source.param] : undefined;
-          if (typeof value === 'string' || typeof value === 'number' || typeof value === 'boolean') params[name] = value;
+          // An empty text is no value: in a path it would name another endpoint (`/chat/poll/`).
+          if ((typeof value === 'string' && value !== '') || typeof value === 'number' || typeof value === 'boolean') params[name] = value;
           else if (source.required) lacking ??= { param: name, field: `${source.resource}.${source.field ?? source.param}` };
         }
       }

@@ -6,7 +6,7 @@ import { resources, type LoadableResource } from 'snapengage-client';
 import type { Sandbox } from 'snapengage-sandbox';
 import { ConfigError, definePipeline, runPipeline } from '../src/index.js';
 import { declaredShapeProperties } from '../src/normalize/table-tree.js';
-import { expectMatchesTruth, query, sandbox, tempDir, truth } from './helpers.js';
+import { admin, expectMatchesTruth, query, sandbox, tempDir, truth } from './helpers.js';
 
 let box: Sandbox;
 let tmp: ReturnType<typeof tempDir>;
@@ -145,9 +145,12 @@ describe("a child's parameter taken from a parent field that some records lack",
     // The spec edit: chat_poll's caseId from a field the spec declares but the API leaves null or out in most cases.
     const poll = catalog.chat_poll!;
     Object.assign(poll, { params: { ...poll.params, caseId: { in: 'path', required: true, from: 'parent', resource: 'logs', field: 'survey_comments' } } });
+    // An empty text is no value either: sent, it made the path /api/v1/chat/poll/ (another endpoint, or a 404).
+    await admin(box, 'cases', { widgetId: box.credentials.widgetIds[0]!, cases: [{ survey_comments: '' }] });
     const info = await runPipeline(config({ logs: true, chat_poll: true }), { env: box.env, destination: { path } });
     const cases = await truth(box);
-    const without = cases.filter((c) => !['string', 'number', 'boolean'].includes(typeof c.survey_comments)).length;
+    expect(cases.some((c) => c.survey_comments === '')).toBe(true);
+    const without = cases.filter((c) => !['string', 'number', 'boolean'].includes(typeof c.survey_comments) || c.survey_comments === '').length;
     expect(without).toBeGreaterThan(0);
     expect(info.notes.missingParentValues).toEqual({ chat_poll: { records: without, of: cases.length, param: 'caseId', field: 'logs.survey_comments' } });
     expect(String(info)).toContain(
