@@ -104,7 +104,7 @@ export async function main(io: MainIo): Promise<number> {
       cd,
       installed ? null : pm.install,
       answers.credentials ? null : 'cp .env.example .env   # then fill in the values (no account? README.md: "Try it without an account")',
-      resolved.packageManager === 'npm' ? 'npm start' : `${pm.run} start`,
+      pm.start,
     ].filter((s): s is string => s !== null);
     const message = `${installFailure ? 'Created, but the install failed.' : 'Done.'} Next:\n  ${next.join('\n  ')}`;
     if (prompts && !io.ask) prompts.outroMessage(message, io.stdout);

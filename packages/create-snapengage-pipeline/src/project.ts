@@ -26,8 +26,10 @@ export interface ProjectPlan {
 export function packageManagerCommands(pm: PackageManager) {
   // `exec` runs a bin of the project's own dependencies (snapengage-sandbox).
   const exec = { npm: 'npx', pnpm: 'pnpm exec', yarn: 'yarn', bun: 'bunx' }[pm];
-  // `start` as each one spells it: `npm start` (npm's own shortcut), `pnpm start`, …
-  return { install: `${pm} install`, run: pm === 'npm' ? 'npm run' : pm, start: `${pm} start`, exec };
+  // Scripts always go through `run`: the short form runs a built-in when one has the script's name (`pnpm show` is
+  // `pnpm view`, a registry lookup; `yarn check` is yarn 1's integrity check; `bun test` is bun's own test runner).
+  // `start` keeps the short form: no built-in of theirs is called `start`, so each runs the script.
+  return { install: `${pm} install`, run: `${pm} run`, start: `${pm} start`, exec };
 }
 
 export function envVarContexts(names: readonly string[], catalog: readonly ResourceChoice[]): EnvVarContext[] {

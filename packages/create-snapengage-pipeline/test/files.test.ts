@@ -47,6 +47,18 @@ describe('rendered project files', () => {
     }
   });
 
+  it('names scripts with `<pm> run`, since `pnpm show`, `yarn check` and `bun test` are built-in commands of their own', () => {
+    for (const pm of ['pnpm', 'yarn', 'bun'] as const) {
+      const files = renderProjectFiles({ ...plan(['logs']), packageManager: pm as never }, catalog);
+      for (const doc of [files.get('README.md')!, files.get('AGENTS.md')!]) {
+        for (const script of ['show', 'check', 'test']) {
+          expect(doc).toContain(`${pm} run ${script}`);
+          expect(doc).not.toMatch(new RegExp(`\\b${pm} ${script}\\b`));
+        }
+      }
+    }
+  });
+
   it('logs needs the API token and says where to get it', () => {
     const env = renderProjectFiles(plan(['logs']), catalog).get('.env.example')!;
     expect(env).toContain('SnapEngage Admin Dashboard → My Account → API Token');
@@ -80,7 +92,7 @@ describe('rendered project files', () => {
     // The section adds no code block: the first ```ts block stays the openDataset query the e2e test runs.
     expect(section).not.toContain('```');
     const logs = renderProjectFiles({ ...plan(['logs']), packageManager: 'pnpm' as never }, catalog).get('README.md')!;
-    expect(logs).toContain('| `python snapengage_pipeline.py` | `pnpm start`');
+    expect(logs).toContain('| `python snapengage_pipeline.py` | `pnpm run start`');
     expect(logs).toContain('`SELECT * FROM snapengage_data.logs LIMIT 10;`');
   });
 
