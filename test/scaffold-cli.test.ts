@@ -134,6 +134,15 @@ describe('hostile input', () => {
     expect(existsSync(join(dir, 'src/pipeline.ts'))).toBe(true);
   });
 
+  it('re-run on a project it made: points to --add, and says --overwrite would delete .env and the data', () => {
+    const dir = join(cwd, 'made-before');
+    mkdirSync(join(dir, 'src'), { recursive: true });
+    writeFileSync(join(dir, 'src/pipeline.ts'), '// mine');
+    writeFileSync(join(dir, '.env'), 'SNAPENGAGE_API_TOKEN=secret');
+    refused(['made-before', ...flags], /made-before already holds a pipeline project \(src\/pipeline\.ts\); to add resources to it pass that directory with `--add <resources>`; --overwrite would delete it, \.env and \*\.duckdb included\n$/);
+    expect(readFileSync(join(dir, '.env'), 'utf8')).toBe('SNAPENGAGE_API_TOKEN=secret');
+  });
+
   it('refuses a directory that leads out of the cwd through a symlink, even with --overwrite', () => {
     const elsewhere = mkdtempSync(join(tmpdir(), 'scaffold-outside-'));
     try {

@@ -95,6 +95,13 @@ export function existingEntries(path: string): string[] {
 export function checkTargetFree(target: Target, overwrite: boolean): void {
   const entries = existingEntries(target.path);
   if (entries.length > 0 && !overwrite) {
+    // Someone re-running the scaffolder on a project it made most likely wants more resources; --overwrite, the fix
+    // offered for any other directory, would delete their credentials and loaded data with it.
+    if (existsSync(join(target.path, 'src', 'pipeline.ts'))) {
+      throw new TargetError(
+        `${target.path} already holds a pipeline project (src/pipeline.ts); to add resources to it pass that directory with \`--add <resources>\`; --overwrite would delete it, .env and *.duckdb included`,
+      );
+    }
     const shown = entries.slice(0, 3).join(', ') + (entries.length > 3 ? ', …' : '');
     throw new TargetError(
       `${target.path} is not empty (${shown}); choose another directory or pass --overwrite to replace its contents`,
