@@ -68,6 +68,17 @@ describe('interactive prompts', () => {
     expect(git.stdout).toContain('?? src/pipeline.ts');
   });
 
+  it('credentials asked "now" but all left empty: no .env, so the next steps still say to make one', async () => {
+    const term = fakeTerminal();
+    const done = main({ argv: ['empty-creds', '--resources', 'users', '--no-install', '--no-git'], env: {}, cwd, stdin: term.stdin, stdout: term.stdout, stderr: term.stderr });
+    await term.answer('Enter credentials now?', DOWN, ENTER);
+    await term.answer('SNAPENGAGE_PROVISIONING_KEY', ENTER);
+    await term.answer('SNAPENGAGE_EMAIL', ENTER);
+    expect(await done, term.errors()).toBe(0);
+    expect(existsSync(join(cwd, 'empty-creds', '.env'))).toBe(false);
+    expect(term.output()).toMatch(/Next:[\s\S]*cp \.env\.example \.env/);
+  });
+
   it('re-asks for an invalid directory name instead of failing', async () => {
     const term = fakeTerminal();
     const done = main({ argv: ['--resources', 'users', '--no-install', '--no-git', '--start-date', '2025-01-01'], env: {}, cwd, stdin: term.stdin, stdout: term.stdout, stderr: term.stderr });

@@ -103,7 +103,8 @@ export async function main(io: MainIo): Promise<number> {
     const next = [
       cd,
       installed ? null : pm.install,
-      answers.credentials ? null : 'cp .env.example .env   # then fill in the values (no account? README.md: "Try it without an account")',
+      // Credentials asked "now" but all left empty write no .env: the user still has to make one.
+      files.has('.env') ? null : 'cp .env.example .env   # then fill in the values (no account? README.md: "Try it without an account")',
       pm.start,
     ].filter((s): s is string => s !== null);
     const message = `${installFailure ? 'Created, but the install failed.' : 'Done.'} Next:\n  ${next.join('\n  ')}`;
