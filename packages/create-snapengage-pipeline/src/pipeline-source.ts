@@ -150,6 +150,13 @@ function existingNames(resources: ObjectLiteralExpression): Set<string> {
   return names;
 }
 
+/** The whitespace that starts the line `node` starts on. */
+function indentOf(node: Node): string {
+  const text = node.getSourceFile().getFullText();
+  const lineStart = text.lastIndexOf('\n', node.getStart() - 1) + 1;
+  return /^[ \t]*/.exec(text.slice(lineStart))![0];
+}
+
 export interface AddResult {
   text: string;
   added: string[];
@@ -170,7 +177,15 @@ export function addResourcesToSource(text: string, toAdd: readonly ResourceChoic
 
   const before = resources.getText();
   const multiline = before.includes('\n');
-  const trailingComma = /,\s*}$/.test(before) || resources.getProperties().length === 0;
+  // Read from the tokens, not the text: a comment after the last comma (`logs: true, // mine`) hid it from a regex.
+  const lastEntry = resources.getProperties().at(-1);
+  const trailingComma = lastEntry === undefined || lastEntry.getNextSiblingIfKind(SyntaxKind.CommaToken) !== undefined;
+  // New entries take the file's indent step (4 spaces, a tab), not ours, so they line up with the entries there.
+  if (multiline && lastEntry) {
+    const step = indentOf(lastEntry).slice(indentOf(resources.getParentOrThrow()).length);
+    const setting = { '\t': IndentationText.Tab, '  ': IndentationText.TwoSpaces, '    ': IndentationText.FourSpaces, '        ': IndentationText.EightSpaces }[step];
+    if (setting) project.manipulationSettings.set({ indentationText: setting });
+  }
   for (const choice of added) {
     resources.addPropertyAssignment({
       name: propertyName(choice.name),

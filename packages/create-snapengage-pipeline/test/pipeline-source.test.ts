@@ -4,6 +4,10 @@ import { addResourcesToSource, PipelineEditError, renderPipelineSource } from '.
 
 const catalog = loadCatalog();
 const pick = (...names: string[]) => catalog.filter((c) => names.includes(c.name));
+const commentOf = (name: string) => {
+  const c = catalog.find((r) => r.name === name)!;
+  return `// ${c.description}${c.credentialEnv ? ` Needs ${c.credentialEnv}.` : ''}`;
+};
 
 describe('renderPipelineSource', () => {
   it('writes exactly the chosen resources, with the start date on incremental ones only', () => {
@@ -45,6 +49,22 @@ describe('addResourcesToSource', () => {
     expect(result.text.startsWith(`${head}lookbackDays: 3 }, steps: [{ filter: onlyChats }] },\n`)).toBe(true);
     expect(result.text).toMatch(/\n {4}\/\/ The chat messages[^\n]*\n {4}chat_poll: true,\n {2}},\n/);
     expect(result.text.endsWith(tail.slice(tail.indexOf('  },\n')))).toBe(true);
+  });
+
+  it('indents new entries as the file does and keeps its trailing comma when a comment follows it', () => {
+    const text = [
+      'import { definePipeline } from "snapengage-pipeline"',
+      'export default definePipeline({',
+      '    resources: {',
+      '        logs: true, // mine',
+      '    }',
+      '})',
+      '',
+    ].join('\n');
+    const result = addResourcesToSource(text, pick('widgets'), null);
+    expect(result.text).toBe(
+      text.replace('// mine\n', `// mine\n        ${commentOf('widgets')}\n        widgets: true,\n`),
+    );
   });
 
   it('is a no-op when every resource is already there', () => {
