@@ -186,6 +186,15 @@ export function resolveOptions(
   if (packagesDir === '') return { kind: 'usage-error', message: '--packages needs a directory of npm pack tarballs' };
 
   if (values.add !== undefined) {
+    // These shape a new project; --add took them without a word, so a start date or a resource the user meant to add
+    // was silently dropped. (--install, --git, --yes and --interactive stay accepted: they ask nothing of --add.)
+    const ignored: [string, unknown, string][] = [
+      ['--resources', values.resources, 'list every resource to add in --add (e.g. --add widgets,users)'],
+      ['--start-date', values['start-date'], '--add only adds resources; set incremental.startDate in src/pipeline.ts instead'],
+      ['--overwrite', values.overwrite, '--add never replaces a project; drop the flag'],
+    ];
+    const given = ignored.find(([, value]) => value !== undefined);
+    if (given) return { kind: 'usage-error', message: `${given[0]} does nothing with --add: ${given[2]}` };
     const resources = parseList(values.add);
     const problem = checkResources(resources, catalog, '--add');
     if (problem) return { kind: 'usage-error', message: problem };

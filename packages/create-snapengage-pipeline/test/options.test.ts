@@ -61,6 +61,18 @@ describe('resolveOptions', () => {
     expect(resolveOptions(['p', '--start-date', '2025-02-30'], {}, false, catalog)).toMatchObject({ kind: 'usage-error', message: expect.stringContaining('--start-date') });
   });
 
+  it('refuses flags --add would silently ignore (a start date or resource list the user expects applied)', () => {
+    expect(resolveOptions(['--add', 'widgets', '--start-date', '2025-01-01'], {}, false, catalog)).toEqual({
+      kind: 'usage-error',
+      message: '--start-date does nothing with --add: --add only adds resources; set incremental.startDate in src/pipeline.ts instead',
+    });
+    expect(resolveOptions(['--add', 'widgets', '--resources', 'users'], {}, false, catalog)).toMatchObject({
+      kind: 'usage-error',
+      message: '--resources does nothing with --add: list every resource to add in --add (e.g. --add widgets,users)',
+    });
+    expect(resolveOptions(['--add', 'widgets', '--overwrite'], {}, false, catalog)).toMatchObject({ kind: 'usage-error', message: expect.stringMatching(/^--overwrite does nothing with --add/) });
+  });
+
   it('routes --add to the add mode with the current directory by default', () => {
     expect(resolveOptions(['--add', 'chat_poll'], {}, false, catalog)).toEqual({ kind: 'add', dir: '.', resources: ['chat_poll'], packagesDir: null });
   });
