@@ -160,6 +160,16 @@ function pickBoolean(values: Record<string, unknown>, name: string): boolean | u
   return yes ? true : no ? false : undefined;
 }
 
+/** Whether a resource, or a resource it is read per record of, loads by date window. */
+function windowed(name: string, catalog: readonly ResourceChoice[]): boolean {
+  const seen = new Set<string>();
+  for (let at = catalog.find((c) => c.name === name); at !== undefined && !seen.has(at.name); at = catalog.find((c) => c.name === at!.parent)) {
+    if (at.incremental) return true;
+    seen.add(at.name);
+  }
+  return false;
+}
+
 export function resolveOptions(
   argv: readonly string[],
   env: Readonly<Record<string, string | undefined>>,
@@ -212,6 +222,11 @@ export function resolveOptions(
     const problem = checkStartDate(values['start-date']);
     if (problem) return { kind: 'usage-error', message: problem };
     given.startDate = values['start-date'];
+    // Only resources read by date window (or children, whose parent comes with them) take it: not a silent no-op.
+    if (given.resources !== undefined && !given.resources.some((name) => windowed(name, catalog))) {
+      const incremental = catalog.filter((c) => c.incremental).map((c) => c.name);
+      return { kind: 'usage-error', message: `--start-date does nothing for ${given.resources.join(', ')}: only ${incremental.join(', ')} (and the resources read per record of it) load from a start date; drop the flag or add one of them` };
+    }
   }
   for (const name of ['install', 'git'] as const) {
     const value = pickBoolean(values, name);

@@ -61,6 +61,14 @@ describe('resolveOptions', () => {
     expect(resolveOptions(['p', '--start-date', '2025-02-30'], {}, false, catalog)).toMatchObject({ kind: 'usage-error', message: expect.stringContaining('--start-date') });
   });
 
+  it('refuses a start date for resources none of which loads from one; a child of logs takes it', () => {
+    expect(resolveOptions(['p', '--resources', 'widgets,users', '--start-date', '2025-01-01', '--no-install', '--no-git'], {}, false, catalog)).toEqual({
+      kind: 'usage-error',
+      message: '--start-date does nothing for widgets, users: only logs (and the resources read per record of it) load from a start date; drop the flag or add one of them',
+    });
+    expect(resolveOptions(['p', '--resources', 'chat_poll', '--start-date', '2025-01-01', '--no-install', '--no-git'], {}, false, catalog)).toMatchObject({ kind: 'create' });
+  });
+
   it('refuses flags --add would silently ignore (a start date or resource list the user expects applied)', () => {
     expect(resolveOptions(['--add', 'widgets', '--start-date', '2025-01-01'], {}, false, catalog)).toEqual({
       kind: 'usage-error',
