@@ -81,7 +81,7 @@ describe('interactive prompts', () => {
 
   it('re-asks for an invalid directory name instead of failing', async () => {
     const term = fakeTerminal();
-    const done = main({ argv: ['--resources', 'users', '--no-install', '--no-git', '--start-date', '2025-01-01'], env: {}, cwd, stdin: term.stdin, stdout: term.stdout, stderr: term.stderr });
+    const done = main({ argv: ['--resources', 'users', '--no-install', '--no-git'], env: {}, cwd, stdin: term.stdin, stdout: term.stdout, stderr: term.stderr });
     await term.answer('Project directory?', '../out', ENTER);
     // The error shows under the prompt; clear the bad answer, then give a good one.
     await term.answer('outside the current directory', ...Array(6).fill('\x7f'), 'good-name', ENTER);
