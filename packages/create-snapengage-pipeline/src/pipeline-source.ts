@@ -75,6 +75,8 @@ function writeEntry(choice: ResourceChoice, startDate: string | null) {
 export interface PipelineSourceOptions {
   resources: readonly ResourceChoice[];
   startDate: string | null;
+  /** How the project's package manager runs it and its test (`pnpm start`, `pnpm run test`); npm's by default. */
+  commands?: { start: string; test: string };
 }
 
 export function renderPipelineSource(options: PipelineSourceOptions): string {
@@ -101,12 +103,12 @@ export function renderPipelineSource(options: PipelineSourceOptions): string {
   file.formatText({ indentSize: 2, convertTabsToSpaces: true });
   // The formatter drops blank lines between statements; one after the import reads better.
   file.insertText(file.getStatements()[1]!.getStart(), '\n');
-  file.insertText(0, HEADER);
+  file.insertText(0, header(options.commands ?? { start: 'npm start', test: 'npm test' }));
   return file.getFullText();
 }
 
-const HEADER = `// The pipeline: which SnapEngage resources to load into DuckDB, and how. \`npm start\` runs it; \`npm test\` runs it
-// against the local sandbox. Every option is documented on PipelineConfig (hover \`definePipeline\`).
+const header = (commands: { start: string; test: string }) => `// The pipeline: which SnapEngage resources to load into DuckDB, and how. \`${commands.start}\` runs it; \`${commands.test}\`
+// runs it against the local sandbox. Every option is documented on PipelineConfig (hover \`definePipeline\`).
 `;
 
 function refuse(reason: string): never {

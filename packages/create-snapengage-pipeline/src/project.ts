@@ -97,7 +97,8 @@ export function renderProjectFiles(
     startDateEnvs: [...new Set(chosen.flatMap((c) => (c.startDateEnv ? [c.startDateEnv] : [])))].join(', '),
     ...dependencySpecs(plan.packagesDir),
   });
-  files.set(PIPELINE_FILE, renderPipelineSource({ resources: chosen, startDate: plan.startDate }));
+  const pm = packageManagerCommands(plan.packageManager);
+  files.set(PIPELINE_FILE, renderPipelineSource({ resources: chosen, startDate: plan.startDate, commands: { start: pm.start, test: `${pm.run} test` } }));
   if (plan.credentials && Object.values(plan.credentials).some((v) => v !== '')) {
     files.set('.env', renderDotEnv(plan.credentials));
   }

@@ -50,6 +50,9 @@ describe('rendered project files', () => {
   it('names scripts with `<pm> run`, since `pnpm show`, `yarn check` and `bun test` are built-in commands of their own', () => {
     for (const pm of ['pnpm', 'yarn', 'bun'] as const) {
       const files = renderProjectFiles({ ...plan(['logs']), packageManager: pm as never }, catalog);
+      // The pipeline file's header and the test's comment too: `bun test` would run bun's own runner.
+      expect(files.get('src/pipeline.ts')).toContain(`\`${pm} start\` runs it; \`${pm} run test\``);
+      expect(files.get('test/pipeline.test.ts')).toContain(`then run \`${pm} run test\``);
       for (const doc of [files.get('README.md')!, files.get('AGENTS.md')!]) {
         for (const script of ['show', 'check', 'test']) {
           expect(doc).toContain(`${pm} run ${script}`);
