@@ -1,6 +1,6 @@
 // The scaffolder as an operator meets it in a container or CI: the built CLI, no TTY, a directory it may not write.
-import { spawnSync } from 'node:child_process';
-import { chmodSync, existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, statSync } from 'node:fs';
+import { spawn, spawnSync } from 'node:child_process';
+import { chmodSync, existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -59,4 +59,29 @@ describe('scaffolder, operator failures', () => {
     expect((statSync(join(dir, 'shared')).mode & 0o777).toString(8)).toBe((statSync(made).mode & 0o777).toString(8));
     expect((statSync(join(dir, 'shared', 'src')).mode & 0o777).toString(8)).toBe((statSync(made).mode & 0o777).toString(8));
   });
+
+  it('Ctrl-C during the install: the scaffolder says how to finish (exit 130) instead of dying silently', async () => {
+    // A stand-in `npm` first on PATH: it says it started, then waits to be interrupted like a long install.
+    const bin = join(cwd, 'slow-npm-bin');
+    mkdirSync(bin);
+    writeFileSync(join(bin, 'npm'), '#!/bin/sh\necho started > "$MARKER"\nexec sleep 30\n', { mode: 0o755 });
+    const dir = join(cwd, 'interrupted');
+    mkdirSync(dir);
+    const marker = join(cwd, 'npm-started');
+    // Its own process group, as a terminal's foreground job: Ctrl-C signals the scaffolder and the install alike.
+    const child = spawn(process.execPath, [cliPath, 'my-pipeline', '--resources', 'logs', '--install', '--no-git'], {
+      cwd: dir, detached: true, stdio: ['ignore', 'pipe', 'pipe'],
+      env: { PATH: `${bin}:${process.env.PATH ?? ''}`, HOME: dir, NO_COLOR: '1', CI: 'true', MARKER: marker, npm_config_user_agent: 'npm/10.0.0 node/v20' },
+    });
+    let stderr = '';
+    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+    child.stdout.resume();
+    for (let i = 0; i < 400 && !existsSync(marker); i++) await new Promise((r) => setTimeout(r, 25));
+    expect(existsSync(marker)).toBe(true);
+    process.kill(-child.pid!, 'SIGINT');
+    const code = await new Promise<number | null>((resolve) => child.on('close', resolve));
+    expect(code).toBe(130);
+    expect(stderr).toContain(`npm install was interrupted (Ctrl-C); the project was created in ${join(dir, 'my-pipeline')}: finish with \`cd my-pipeline && npm install\``);
+    expect(existsSync(join(dir, 'my-pipeline', 'src', 'pipeline.ts'))).toBe(true);
+  }, 60_000);
 });

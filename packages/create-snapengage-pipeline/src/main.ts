@@ -1,6 +1,6 @@
 // The CLI flow, free of process globals so tests can run it in-process with fake streams. Exit codes: 0 done,
 // 1 cancelled, input ended at a question, or a step failed (a failed install leaves the project created),
-// 2 bad usage (unknown flag, invalid name or path, missing answer without a TTY).
+// 2 bad usage (unknown flag, invalid name or path, missing answer without a TTY), 130 the install interrupted (Ctrl-C).
 import type { Readable, Writable } from 'node:stream';
 import pc from 'picocolors';
 import { loadCatalog, withParents, type ResourceChoice } from './catalog.js';
@@ -86,13 +86,15 @@ export async function main(io: MainIo): Promise<number> {
 
     let installed = false;
     let installFailure: string | null = null;
+    let interrupted = false;
     if (answers.install) {
       const step = installDependencies(target.path, resolved.packageManager, ['ignore', io.stdout === process.stdout ? 'inherit' : 'pipe', 'inherit']);
       if (step.ok) say(step.message);
       else installFailure = step.message;
       installed = step.ok;
+      interrupted = step.interrupted === true;
     }
-    if (answers.git) {
+    if (answers.git && !interrupted) {
       const step = initGit(target.path);
       say(step.ok ? step.message : pc.yellow(step.message));
     }
@@ -113,7 +115,8 @@ export async function main(io: MainIo): Promise<number> {
     // The project is complete without node_modules, but a script or CI must notice that the install did not happen.
     if (installFailure) {
       const finish = [cd, pm.install].filter((s): s is string => s !== null).join(' && ');
-      return fail(`${installFailure}; the project was created in ${target.path}: finish with \`${finish}\``, 1);
+      // 130: a Ctrl-C, as a shell reports it.
+      return fail(`${installFailure}; the project was created in ${target.path}: finish with \`${finish}\``, interrupted ? 130 : 1);
     }
     return 0;
   } catch (error) {

@@ -6,12 +6,24 @@ import type { PackageManager } from './options.js';
 export interface StepResult {
   ok: boolean;
   message: string;
+  /** The user pressed Ctrl-C while it ran (the step was stopped, the scaffolder was not). */
+  interrupted?: boolean;
 }
 
 export function installDependencies(dir: string, pm: PackageManager, stdio: StdioOptions): StepResult {
   const args = pm === 'npm' ? ['install', '--no-fund', '--no-audit'] : ['install'];
-  const result = spawnSync(pm, args, { cwd: dir, stdio, shell: process.platform === 'win32' });
+  // Ctrl-C reaches the install and this process alike; with a listener, this one outlives it and says how to finish
+  // (Node's default would end it at once, silently, with the project written and its dependencies half there).
+  const keepRunning = () => undefined;
+  process.on('SIGINT', keepRunning);
+  let result: ReturnType<typeof spawnSync>;
+  try {
+    result = spawnSync(pm, args, { cwd: dir, stdio, shell: process.platform === 'win32' });
+  } finally {
+    process.off('SIGINT', keepRunning);
+  }
   if (result.error) return { ok: false, message: `could not run ${pm}: ${result.error.message}` };
+  if (result.signal === 'SIGINT') return { ok: false, interrupted: true, message: `${pm} install was interrupted (Ctrl-C)` };
   if (result.status !== 0) {
     const how = result.signal ? `killed by ${result.signal}` : `exit ${result.status}`;
     return { ok: false, message: `${pm} install failed (${how})` };
