@@ -188,6 +188,9 @@ export function addResourcesToSource(text: string, toAdd: readonly ResourceChoic
     const setting = { '\t': IndentationText.Tab, '  ': IndentationText.TwoSpaces, '    ': IndentationText.FourSpaces, '        ': IndentationText.EightSpaces }[step];
     if (setting) project.manipulationSettings.set({ indentationText: setting });
   }
+  // And its quotes: a file formatted with double quotes (Prettier's default) gets `"2025-01-01"`, not `'2025-01-01'`.
+  const quotes = file.getDescendantsOfKind(SyntaxKind.StringLiteral).map((literal) => literal.getText()[0]);
+  if (quotes.filter((q) => q === '"').length > quotes.filter((q) => q === "'").length) project.manipulationSettings.set({ quoteKind: QuoteKind.Double });
   for (const choice of added) {
     resources.addPropertyAssignment({
       name: propertyName(choice.name),

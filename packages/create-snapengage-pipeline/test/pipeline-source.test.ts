@@ -67,6 +67,12 @@ describe('addResourcesToSource', () => {
     );
   });
 
+  it("writes a start date in the file's quotes (double in a Prettier-formatted file, single otherwise)", () => {
+    const double = 'import { definePipeline } from "snapengage-pipeline";\nexport default definePipeline({\n  destination: { type: "duckdb", path: "x.duckdb" },\n  resources: {\n    widgets: true,\n  },\n});\n';
+    expect(addResourcesToSource(double, pick('logs'), '2025-01-01').text).toContain('logs: { incremental: { startDate: "2025-01-01" } },');
+    expect(addResourcesToSource(double.replaceAll('"', "'"), pick('logs'), '2025-01-01').text).toContain("logs: { incremental: { startDate: '2025-01-01' } },");
+  });
+
   it('is a no-op when every resource is already there', () => {
     const result = addResourcesToSource(userFile, pick('logs'), null);
     expect(result).toEqual({ text: userFile, added: [], alreadyPresent: ['logs'] });
