@@ -6,6 +6,7 @@ export type { SnapEngageClientOptions, ClientLogger, RequestLogEvent } from './o
 export type { GetPath, PageData, PageInit, PageResult, PagingOptions, IterateLogsArgs, TypedPageInit } from './pagination.js';
 export { SnapEngageError, isSnapEngageError } from './errors.js';
 export { hideUrlCredentials } from './redact.js';
+export { notLoadableReason } from './resources.js';
 export type { SnapEngageErrorKind } from './errors.js';
 export * from '../../../generated/catalog.js';
 export type { paths, components, operations } from '../../../generated/openapi.js';

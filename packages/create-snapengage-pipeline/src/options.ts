@@ -1,7 +1,7 @@
 // Turns argv + env + "is stdin a TTY" into what to do. Pure (no fs, no prompts) so every flag combination is
 // unit-testable; prompting for what is missing, and checking the file system, happen later.
 import { parseArgs } from 'node:util';
-import { nonLoadableResources } from 'snapengage-client';
+import { notLoadableReason } from 'snapengage-client';
 import { defaultResources, defaultStartText, loadCatalog, unknownResources, type ResourceChoice } from './catalog.js';
 
 export type PackageManager = 'npm' | 'pnpm' | 'yarn' | 'bun';
@@ -116,14 +116,6 @@ export function checkResources(names: readonly string[], catalog: readonly Resou
     if (reason) parts.push(reason);
   }
   return `${flag}: ${parts.join('; ')}; valid: ${valid.join(', ')}`;
-}
-
-/**
- * Why the name of an operation of the spec that changes state (`start_chat`, listed as a resource on dlt's SnapEngage
- * page, or `create_user`) is not a resource to load, or undefined for any other name.
- */
-function notLoadableReason(name: string): string | undefined {
-  return nonLoadableResources.find((r) => r.name === name)?.whyNotLoadable;
 }
 
 /** The resource a typo most likely meant (`log` → `logs`): the closest within one edit per four letters, case ignored. */

@@ -108,9 +108,8 @@ export async function openDataset(config: PipelineConfig | { path: string; datas
       const there = datasets.length > 0 ? `${guess ? `did you mean ${guess}? ` : ''}datasets there: ${datasets.join(', ')}` : 'it holds no dataset of this loader yet';
       throw new DestinationError(`opening the dataset: no dataset ${dataset} in ${path}`, 'not_found', `${there}; pass --dataset (or destination.dataset)`, path);
     }
-    // SET schema parses its text as a (catalog.)schema name: quoted, so a dot, quote or space is part of the name.
     // Not swallowed: without it every unqualified table name in sql() would fail as "does not exist".
-    await conn.run(`SET schema = ${quoteLiteral(quoteIdent(found))}`);
+    await useSchema(conn, found);
     return new DuckDBDataset(path, dataset, pipelineName, instance, conn, releaseFile);
   } catch (error) {
     instance?.closeSync();
@@ -145,6 +144,11 @@ function checkDuckDBFile(path: string): void {
     const what = header.toString('latin1').startsWith('SQLite format') ? 'a SQLite database' : 'not a DuckDB database';
     throw new DestinationError(`opening the dataset: ${path} is ${what}`, 'corrupt', 'pass the DuckDB file the pipeline loads (--duckdb or destination.path)', path);
   }
+}
+
+/** Unqualified table names of `conn` resolve in `schema`. SET schema parses its text as a (catalog.)schema name: quoted, so a dot, quote or space is part of the name. */
+async function useSchema(conn: DuckDBConnection, schema: string): Promise<void> {
+  await conn.run(`SET schema = ${quoteLiteral(quoteIdent(schema))}`);
 }
 
 /** The name in `names` that `name` most likely misspells (more edits allowed for longer names). */
@@ -277,7 +281,7 @@ class DuckDBDataset implements Dataset {
         this.streams.add(conn);
         let streamed: Awaited<ReturnType<DuckDBConnection['stream']>>;
         try {
-          await conn.run(`SET schema = ${quoteLiteral(quoteIdent(this.dataset))}`);
+          await useSchema(conn, this.dataset);
           await conn.run('BEGIN TRANSACTION');
           streamed = await conn.stream(query, params.map(toDuckDBValue));
         } catch (error) {

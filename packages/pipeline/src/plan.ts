@@ -1,7 +1,7 @@
 // Turns a PipelineConfig plus the environment into a checked plan: which resources are loaded, which are only
 // extracted to drive their children, their options, and the connection. Every check that can fail without a
 // request happens here, so a missing env var is reported before anything is fetched or written.
-import { defaultBaseUrl, hideUrlCredentials, nonLoadableResources, resourceNames, resources, securitySchemes, type LoadableResource, type ResourceName } from 'snapengage-client';
+import { defaultBaseUrl, hideUrlCredentials, notLoadableReason, resourceNames, resources, securitySchemes, type LoadableResource, type ResourceName } from 'snapengage-client';
 import type { PipelineConfig, ResourceOptions, SourceRecord, WriteDisposition } from './config.js';
 import { envValue, whereToSetEnv, type Env } from './env.js';
 import { ConfigError, UsageError } from './errors.js';
@@ -57,14 +57,6 @@ export function isResourceName(name: string): name is ResourceName {
 function resourceGuess(name: string): string | undefined {
   // One edit per four letters (at least one): short names are easily near each other (`bogus` is 2 from `logs`).
   return nearestName(name, resourceNames, Math.max(1, Math.floor(name.length / 4)));
-}
-
-/**
- * Why the name of an operation of the spec that changes state (`start_chat`, listed as a resource on dlt's SnapEngage
- * page, or `create_user`) is not loaded, or undefined for any other name.
- */
-export function notLoadableReason(name: string): string | undefined {
-  return nonLoadableResources.find((r) => r.name === name)?.whyNotLoadable;
 }
 
 /** "Unknown resource …" for the unknown names (with guesses), then why each non-loadable one is not loaded. */
@@ -336,9 +328,11 @@ function resourcePlan(config: PipelineConfig, env: Env, name: ResourceName, load
   }
   // An object or a list is flattened into columns or a child table: as a key it could not be read back from the
   // stored rows (a merge's takeover of earlier loads, the append's stored-key check), so old rows would stay beside new.
-  const nestedKey = options.primaryKey !== undefined ? primaryKey.find((k) => Object.hasOwn(properties, k) && declaredShape(properties[k]!).kind !== 'column') : undefined;
-  if (nestedKey !== undefined) {
-    throw new ConfigError(`${field}.primaryKey: "${nestedKey}" holds ${declaredShape(properties[nestedKey]!).kind === 'table' ? 'a list' : 'an object'} in the spec, not a value; use a field with scalar values (a nested one is not a key field)`);
+  for (const key of options.primaryKey !== undefined ? primaryKey : []) {
+    const kind = Object.hasOwn(properties, key) ? declaredShape(properties[key]!).kind : 'column';
+    if (kind !== 'column') {
+      throw new ConfigError(`${field}.primaryKey: "${key}" holds ${kind === 'table' ? 'a list' : 'an object'} in the spec, not a value; use a field with scalar values (a nested one is not a key field)`);
+    }
   }
   let incremental: ResourcePlan['incremental'] = null;
   // Not ignored: after a spec edit that dropped the resource's date window, a start date would silently do nothing.

@@ -4,7 +4,7 @@
 import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { SandboxOptionError, startSandbox, type Sandbox, type SandboxOptions } from './index.js';
-import { CHAT_BOOLEANS, LAST_PAGE_LINKS } from './options.js';
+import type { ChatBooleans, LastPageLink } from './options.js';
 
 const USAGE = `Usage: snapengage-sandbox [--port 0] [--seed 42] [--cases 5000] [--widgets 3] [--days 90] [--faults SPEC]
                           [--last-page-link absent|empty|null] [--trailing-empty-page] [--chat-booleans doc|string|boolean]
@@ -84,17 +84,12 @@ function readOptions(argv: string[]): SandboxOptions {
   if (days !== undefined) options.days = days;
   const faults = text('faults');
   if (faults !== undefined) options.faults = faults;
-  // Checked here, so the message names the flag (the options' own check names the option: lastPageLink).
-  const oneOf = <T extends string>(flag: string, allowed: readonly T[]): T | undefined => {
-    const value = text(flag);
-    if (value !== undefined && !(allowed as readonly string[]).includes(value)) fail(`--${flag} must be one of ${allowed.join(', ')}, got ${JSON.stringify(value)}`);
-    return value as T | undefined;
-  };
-  const lastPageLink = oneOf('last-page-link', LAST_PAGE_LINKS);
-  if (lastPageLink !== undefined) options.lastPageLink = lastPageLink;
+  // Checked by startSandbox: its message names the option (lastPageLink), which asFlags turns into the flag.
+  const lastPageLink = text('last-page-link');
+  if (lastPageLink !== undefined) options.lastPageLink = lastPageLink as LastPageLink;
   if (values['trailing-empty-page'] === true) options.trailingEmptyPage = true;
-  const chatBooleans = oneOf('chat-booleans', CHAT_BOOLEANS);
-  if (chatBooleans !== undefined) options.chatBooleans = chatBooleans;
+  const chatBooleans = text('chat-booleans');
+  if (chatBooleans !== undefined) options.chatBooleans = chatBooleans as ChatBooleans;
   return options;
 }
 
