@@ -53,16 +53,23 @@ export class Redactor {
 
 /**
  * Each character of a secret as it may appear in echoed text: itself, its UTF-8 bytes percent-encoded, `+` for a
- * space, or a JSON string escape. A character per group, so a mix of forms (a partly encoded value) matches too.
+ * space, or a JSON string escape. A character per group (a run of backslashes per group), so a mix of forms (a partly
+ * encoded value) matches too.
  */
 function secretPattern(secret: string): RegExp {
   const anyCase = (hex: string) => hex.replace(/[a-f]/gi, (d) => `[${d.toUpperCase()}${d.toLowerCase()}]`);
-  const groups = [...secret].map((ch) => {
+  // A run of n backslashes is one group: each is 1 text backslash raw or 2 JSON-escaped, so the run is n to 2n of
+  // them (or %5C / \u005C). Per character, the two readings of every backslash would make a near-miss (a long
+  // backslash run not followed by the secret's rest) backtrack through 2^n combinations: seconds for n = 25.
+  const runs = secret.match(/\\+|[^\\]/gu) ?? [];
+  const groups = runs.map((run) => {
+    if (run.startsWith('\\')) return `(?:\\\\|%5[Cc]|\\\\u005[Cc]){${run.length},${2 * run.length}}`;
+    const ch = run;
     const forms = [ch.replace(/[.*+?^${}()|[\]\\/-]/g, '\\$&')];
     forms.push([...new TextEncoder().encode(ch)].map((b) => `%${anyCase(b.toString(16).padStart(2, '0'))}`).join(''));
-    // JSON escapes: \uXXXX for each UTF-16 unit (Gson writes `=` as \u003d), and the short ones for " \ /.
+    // JSON escapes: \uXXXX for each UTF-16 unit (Gson writes `=` as \u003d), and the short ones for " and /.
     forms.push(Array.from({ length: ch.length }, (_, i) => ch.charCodeAt(i)).map((u) => `\\\\u${anyCase(u.toString(16).padStart(4, '0'))}`).join(''));
-    if (ch === '"' || ch === '\\' || ch === '/') forms.push(`\\\\\\${ch}`);
+    if (ch === '"' || ch === '/') forms.push(`\\\\\\${ch}`);
     if (ch === ' ') forms.push('\\+');
     return `(?:${forms.join('|')})`;
   });

@@ -1,9 +1,13 @@
 // Pure parts: Retry-After parsing, backoff bounds, redaction, option validation, credentialsFromEnv.
+import { spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { CLIENT_VERSION, createSnapEngageClient, credentialsFromEnv, SnapEngageError } from '../src/index.js';
 import { Redactor } from '../src/redact.js';
 import { isRetryableStatus, parseRetryAfter, retryDelayMs } from '../src/retry.js';
+
+const packageDir = fileURLToPath(new URL('..', import.meta.url));
 
 describe('retry policy', () => {
   it('parses Retry-After as seconds or an HTTP date', () => {
@@ -48,6 +52,29 @@ describe('redaction', () => {
     // An address after dots (an ellipsis, a sentence's full stop) is reduced too; the dots stay.
     expect(r.text('no account ...bob.smith@corp.example; .ann@corp.example, x.y@a.b')).toBe('no account ...b***@corp.example; .a***@corp.example, x***@a.b');
     expect(r.url('https://x.test/u?email=.bob%40corp.example')).toBe('https://x.test/u?email=.b***%40corp.example');
+  });
+
+  it('hides a secret with a run of backslashes in every form, and a near-miss of it does not backtrack for ever', () => {
+    const secret = `k${'\\'.repeat(28)}Q-tail`;
+    const r = new Redactor([secret]);
+    // Before, each backslash was matched raw or JSON-escaped on its own: a near-miss (the run, then not the rest) took
+    // ~2^n steps: 20 s here for n = 28, years for n = 60. A synchronous regex cannot be interrupted, so the n = 60 case
+    // runs in a child process; the limit is a hang guard 10^5 times the time it takes now, not a speed check.
+    const probe = `import { Redactor } from './src/redact.ts';
+      const secret = 'k' + '\\\\'.repeat(60) + 'Q';
+      process.stdout.write(new Redactor([secret]).text('k' + '\\\\'.repeat(120) + 'X'));`;
+    const child = spawnSync(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', probe], { cwd: packageDir, encoding: 'utf8', timeout: 60_000 });
+    expect(child.signal).toBeNull();
+    expect(child.stdout).toBe(`k${'\\'.repeat(120)}X`);
+    const nearMiss = `k${'\\'.repeat(56)}Q-nope`;
+    expect(r.text(nearMiss)).toBe(nearMiss);
+    const raw = `echo ${secret}.`;
+    const json = `echo ${JSON.stringify(secret).slice(1, -1)}.`;
+    const mixed = `echo k${'\\\\'.repeat(12)}${'%5c'.repeat(8)}${'\\u005C'.repeat(8)}Q-tail.`;
+    for (const text of [raw, json, mixed]) expect(r.text(text)).toBe('echo ***.');
+    // A backslash before a quote, read either way.
+    const quoted = new Redactor(['ab\\"cd']);
+    expect(quoted.text(`x ${JSON.stringify('ab\\"cd')} y ab\\"cd`)).toBe('x "***" y ***');
   });
 });
 
