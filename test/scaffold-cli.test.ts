@@ -235,6 +235,13 @@ describe('--add', () => {
     expect(add.stdout).not.toContain('.env.example');
     const again = runCli(['add-me', '--add', 'chat_availability'], cwd);
     expect(again.stdout).toContain('Added SNAPENGAGE_API_KEY to .env.example');
+    // A resource the user switched off stays off, and the output says so instead of "already in".
+    const pipelinePath = join(dir, 'src/pipeline.ts');
+    writeFileSync(pipelinePath, readFileSync(pipelinePath, 'utf8').replace(/widgets: true/, 'widgets: { selected: false }'));
+    const off = runCli(['--add', 'widgets,users'], dir);
+    expect(off.stdout).toContain('Already in src/pipeline.ts: users.');
+    expect(off.stdout).toContain('In src/pipeline.ts but switched off (selected: false), left as is: widgets. Remove selected: false there to load it.');
+    expect(readFileSync(pipelinePath, 'utf8')).toContain('widgets: { selected: false }');
 
     writeFileSync(join(dir, 'src/pipeline.ts'), "import { definePipeline } from 'snapengage-pipeline';\nconst r = {};\nexport default definePipeline({ resources: r });\n");
     const refusedAdd = runCli(['--add', 'logs'], dir);

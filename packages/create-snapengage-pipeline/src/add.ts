@@ -14,6 +14,7 @@ export class AddError extends UserError {}
 export interface AddSummary {
   added: string[];
   alreadyPresent: string[];
+  switchedOff: string[];
   envVarsAdded: string[];
 }
 
@@ -36,5 +37,5 @@ export function addToProject(dir: string, cwd: string, names: readonly string[],
   // Both edits are computed before either file is written, so a refusal leaves the project untouched.
   if (result.text !== original) writeFileSync(pipelinePath, result.text);
   if (env.added.length > 0) writeFileSync(envPath, env.text);
-  return { added: result.added, alreadyPresent: result.alreadyPresent, envVarsAdded: env.added };
+  return { added: result.added, alreadyPresent: result.alreadyPresent, switchedOff: result.switchedOff, envVarsAdded: env.added };
 }

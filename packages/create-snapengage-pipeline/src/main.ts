@@ -41,7 +41,11 @@ export async function main(io: MainIo): Promise<number> {
       const { addToProject } = await import('./add.js');
       const summary = addToProject(resolved.dir, io.cwd, resolved.resources, catalog);
       if (summary.added.length > 0) say(`Added ${summary.added.join(', ')} to src/pipeline.ts.`);
-      if (summary.alreadyPresent.length > 0) say(`Already in src/pipeline.ts: ${summary.alreadyPresent.join(', ')}.`);
+      const on = summary.alreadyPresent.filter((name) => !summary.switchedOff.includes(name));
+      if (on.length > 0) say(`Already in src/pipeline.ts: ${on.join(', ')}.`);
+      if (summary.switchedOff.length > 0) {
+        say(`In src/pipeline.ts but switched off (selected: false), left as is: ${summary.switchedOff.join(', ')}. Remove selected: false there to load ${summary.switchedOff.length === 1 ? 'it' : 'them'}.`);
+      }
       if (summary.envVarsAdded.length > 0) say(`Added ${summary.envVarsAdded.join(', ')} to .env.example; set them in .env.`);
       return 0;
     }

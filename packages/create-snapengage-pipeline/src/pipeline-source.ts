@@ -4,6 +4,7 @@ import {
   IndentationText,
   Node,
   type ObjectLiteralExpression,
+  type PropertyAssignment,
   Project,
   QuoteKind,
   SyntaxKind,
@@ -141,15 +142,29 @@ function findResourcesObject(file: ReturnType<Project['createSourceFile']>): Obj
   return resources;
 }
 
-function existingNames(resources: ObjectLiteralExpression): Set<string> {
-  const names = new Set<string>();
-  for (const entry of resources.getProperties()) {
-    if (Node.isPropertyAssignment(entry)) {
-      const nameNode = entry.getNameNode();
-      names.add(Node.isStringLiteral(nameNode) ? nameNode.getLiteralValue() : nameNode.getText());
-    } else if (Node.isShorthandPropertyAssignment(entry)) names.add(entry.getName());
+/** The name an entry of `resources` has, however it is written (`logs`, `'logs'`, shorthand). */
+function entryName(entry: Node): string | null {
+  if (Node.isPropertyAssignment(entry)) {
+    const nameNode = entry.getNameNode();
+    return Node.isStringLiteral(nameNode) ? nameNode.getLiteralValue() : nameNode.getText();
   }
-  return names;
+  return Node.isShorthandPropertyAssignment(entry) ? entry.getName() : null;
+}
+
+/** `chat_poll: undefined` (or `void 0`): the key is there but the loader treats the resource as not configured. */
+function isUnset(entry: Node): entry is PropertyAssignment {
+  if (!Node.isPropertyAssignment(entry)) return false;
+  const value = entry.getInitializer()?.getText().replace(/\s+/g, ' ');
+  return value === 'undefined' || value === 'void 0';
+}
+
+/** `chat_poll: { selected: false, ... }`: configured, and switched off by the user. */
+function isSwitchedOff(entry: Node): boolean {
+  if (!Node.isPropertyAssignment(entry)) return false;
+  const value = entry.getInitializer();
+  if (!value || !Node.isObjectLiteralExpression(value)) return false;
+  const selected = value.getProperty('selected');
+  return selected !== undefined && Node.isPropertyAssignment(selected) && selected.getInitializer()?.getText() === 'false';
 }
 
 /** The whitespace that starts the line `node` starts on. */
@@ -163,6 +178,8 @@ export interface AddResult {
   text: string;
   added: string[];
   alreadyPresent: string[];
+  /** Of alreadyPresent, those with `selected: false`: left as the user set them, and said so. */
+  switchedOff: string[];
 }
 
 /** Adds resources to an existing src/pipeline.ts, touching nothing but the `resources` object's new entries. */
@@ -172,10 +189,12 @@ export function addResourcesToSource(text: string, toAdd: readonly ResourceChoic
   const syntaxErrors = project.getProgram().getSyntacticDiagnostics(file);
   if (syntaxErrors.length > 0) refuse(`it does not parse (line ${syntaxErrors[0]!.getLineNumber() ?? '?'})`);
   const resources = findResourcesObject(file);
-  const present = existingNames(resources);
-  const added = toAdd.filter((c) => !present.has(c.name));
-  const alreadyPresent = toAdd.filter((c) => present.has(c.name)).map((c) => c.name);
-  if (added.length === 0) return { text, added: [], alreadyPresent };
+  const entries = new Map(resources.getProperties().map((entry) => [entryName(entry), entry] as const));
+  const unset = toAdd.filter((c) => { const entry = entries.get(c.name); return entry !== undefined && isUnset(entry); });
+  const added = toAdd.filter((c) => !entries.has(c.name));
+  const alreadyPresent = toAdd.filter((c) => entries.has(c.name) && !unset.includes(c)).map((c) => c.name);
+  const switchedOff = alreadyPresent.filter((name) => isSwitchedOff(entries.get(name)!));
+  if (added.length === 0 && unset.length === 0) return { text, added: [], alreadyPresent, switchedOff };
 
   const before = resources.getText();
   const multiline = before.includes('\n');
@@ -191,6 +210,8 @@ export function addResourcesToSource(text: string, toAdd: readonly ResourceChoic
   // And its quotes: a file formatted with double quotes (Prettier's default) gets `"2025-01-01"`, not `'2025-01-01'`.
   const quotes = file.getDescendantsOfKind(SyntaxKind.StringLiteral).map((literal) => literal.getText()[0]);
   if (quotes.filter((q) => q === '"').length > quotes.filter((q) => q === "'").length) project.manipulationSettings.set({ quoteKind: QuoteKind.Double });
+  // An entry set to `undefined` gets its value in place: a second key of the same name would not compile.
+  for (const choice of unset) (entries.get(choice.name) as PropertyAssignment).setInitializer(writeEntry(choice, startDate));
   for (const choice of added) {
     resources.addPropertyAssignment({
       name: propertyName(choice.name),
@@ -198,10 +219,10 @@ export function addResourcesToSource(text: string, toAdd: readonly ResourceChoic
       leadingTrivia: `${commentLine(choice)}\n`,
     });
   }
-  if (trailingComma) {
+  if (trailingComma && added.length > 0) {
     const last = resources.getProperties().at(-1)!;
     file.insertText(last.getEnd(), ',');
   }
   if (!multiline) findResourcesObject(file).formatText({ indentSize: 2, convertTabsToSpaces: true });
-  return { text: file.getFullText(), added: added.map((c) => c.name), alreadyPresent };
+  return { text: file.getFullText(), added: toAdd.filter((c) => added.includes(c) || unset.includes(c)).map((c) => c.name), alreadyPresent, switchedOff };
 }

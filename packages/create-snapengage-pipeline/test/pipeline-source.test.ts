@@ -75,7 +75,27 @@ describe('addResourcesToSource', () => {
 
   it('is a no-op when every resource is already there', () => {
     const result = addResourcesToSource(userFile, pick('logs'), null);
-    expect(result).toEqual({ text: userFile, added: [], alreadyPresent: ['logs'] });
+    expect(result).toEqual({ text: userFile, added: [], alreadyPresent: ['logs'], switchedOff: [] });
+  });
+
+  it('fills an entry set to undefined in place (the loader reads it as absent) and names one switched off', () => {
+    const text = [
+      "import { definePipeline } from 'snapengage-pipeline';",
+      'export default definePipeline({',
+      '  resources: {',
+      '    logs: true,',
+      '    chat_poll: undefined, // later',
+      '    widgets: { selected: false },',
+      '  },',
+      '});',
+      '',
+    ].join('\n');
+    const result = addResourcesToSource(text, pick('chat_poll', 'widgets', 'logs'), null);
+    expect(result.added).toEqual(['chat_poll']);
+    expect([...result.alreadyPresent].sort()).toEqual(['logs', 'widgets']);
+    expect(result.switchedOff).toEqual(['widgets']);
+    // One chat_poll key (a second one would not compile), with the value a new entry gets; everything else as it was.
+    expect(result.text).toBe(text.replace('chat_poll: undefined,', 'chat_poll: true,'));
   });
 
   it('expands a one-line resources object', () => {
