@@ -42,6 +42,11 @@ export interface PageResult<D = unknown> {
   /** Redacted URL of the page. */
   url: string;
   pageIndex: number;
+  /**
+   * Read as a single page (nextUrlPath null), yet the body links a next page under the API's convention (the catalog's
+   * next-link field): data was left unread. A spec that calls a paged endpoint `single_page` shows up here.
+   */
+  unfollowedNextLink: boolean;
 }
 
 export interface IterateLogsArgs {
@@ -72,12 +77,29 @@ function valueAt(data: unknown, dotPath: string): unknown {
   return current;
 }
 
+/**
+ * The API's next-link field, by the documented default when no resource of the spec pages any more (the edit that
+ * made a paged endpoint single_page may have been the last one): the Logs API docs name `linkToNextSetOfResults`.
+ */
+const DOCUMENTED_NEXT_URL_PATH = 'linkToNextSetOfResults';
+
+/** The API's next-link convention: the first next_url paginator of the catalog. */
+function conventionalPaginator() {
+  const paginator = Object.values(resources).find((r) => r.paginator.type === 'next_url')?.paginator;
+  return paginator?.type === 'next_url' ? paginator : undefined;
+}
+
 /** The catalog's paginator for a path; paths it does not know follow the API's next-link convention. */
 function catalogPaging(path: string): { nextUrlPath: string | null; maxPages: number } {
-  const all = Object.values(resources);
-  const paginator = all.find((r) => r.path === path)?.paginator ?? all.find((r) => r.paginator.type === 'next_url')?.paginator;
+  const paginator = Object.values(resources).find((r) => r.path === path)?.paginator ?? conventionalPaginator();
   if (paginator?.type !== 'next_url') return { nextUrlPath: null, maxPages: DEFAULT_MAX_PAGES };
   return { nextUrlPath: paginator.nextUrlPath, maxPages: paginator.maxPages ?? DEFAULT_MAX_PAGES };
+}
+
+/** A non-empty next link under the API's convention in a page read as a single page. */
+function linksNextPage(data: unknown): boolean {
+  const link = valueAt(data, conventionalPaginator()?.nextUrlPath ?? DOCUMENTED_NEXT_URL_PATH);
+  return typeof link === 'string' && link !== '';
 }
 
 /** The URL without its credential query parameters (they are not part of a page); undefined when it does not parse. */
@@ -136,7 +158,7 @@ export async function* iteratePages(client: AnyClient, baseUrl: string, path: st
     // to the page is the URL without that change.
     if (url !== '') seen.add(pageKey(url));
     if (meta?.requestedUrl) seen.add(pageKey(meta.requestedUrl));
-    yield { data: result.data, response: result.response, url, pageIndex };
+    yield { data: result.data, response: result.response, url, pageIndex, unfollowedNextLink: nextUrlPath === null && linksNextPage(result.data) };
     if (nextUrlPath === null) return;
     const link = valueAt(result.data, nextUrlPath);
     if (link === undefined || link === null || link === '') return;

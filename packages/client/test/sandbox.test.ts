@@ -169,6 +169,12 @@ describe('pagination', () => {
     expect(pages).toHaveLength(1);
     expect(pages[0]?.pageIndex).toBe(0);
     expect(sent).toHaveLength(1);
+    // The page links a next one that was not followed: said, so a caller (the loader) can tell data was left unread.
+    expect(pages[0]?.unfollowedNextLink).toBe(true);
+    const followed = [];
+    for await (const page of client.iteratePages('/api/v2/{orgId}/logs', { params: { path: { orgId: sandbox.credentials.orgId }, query: { widgetId, start: sandbox.startDate, end: today } } })) followed.push(page);
+    expect(followed.length).toBeGreaterThan(1);
+    expect(followed.map((page) => page.unfollowedNextLink)).toEqual(followed.map(() => false));
   });
 
   it('iteratePages types its params and pages by the spec', async () => {

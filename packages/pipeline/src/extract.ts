@@ -30,7 +30,7 @@ export interface PageSource {
     path: string,
     init: { params: { path: Params; query: Params }; signal?: AbortSignal },
     pagination: { nextUrlPath: string | null; maxPages?: number },
-  ): AsyncIterable<{ data: unknown; pageIndex: number }>;
+  ): AsyncIterable<{ data: unknown; pageIndex: number; unfollowedNextLink?: boolean }>;
 }
 
 export interface ExtractOptions {
@@ -69,6 +69,8 @@ export class Extractor {
   private readonly childSequences = new Map<string, number>();
   /** Per child resource: parent records with no value for a required parameter (so no request), and the first such one. */
   private readonly missing = new Map<string, { records: number; param: string; field: string }>();
+  /** Per resource read as single pages: responses that linked a next page anyway (the spec's paginator is off). */
+  private readonly unfollowed = new Map<string, number>();
 
   constructor(private readonly options: ExtractOptions) {
     this.semaphore = new Semaphore(options.concurrency);
@@ -104,6 +106,11 @@ export class Extractor {
    */
   get missingParentValues(): Record<string, { records: number; of: number; param: string; field: string }> {
     return Object.fromEntries([...this.missing].map(([name, m]) => [name, { ...m, of: m.records + (this.childSequences.get(name) ?? 0) }]));
+  }
+
+  /** Per resource whose spec says `single_page`: responses that linked a next page, left unread. */
+  get unfollowedNextLinks(): Record<string, number> {
+    return Object.fromEntries(this.unfollowed);
   }
 
   /** Records of incremental resources whose cursor value lay more than a day outside their requested window. */
@@ -300,6 +307,7 @@ export class Extractor {
         // One page of lookahead: the next page is fetched while this one's records are written, so a sequence's
         // latency (the server's and ours) overlaps instead of adding up page after page.
         if (pageCount < limit) upcoming = fetchNext();
+        if (next.value.unfollowedNextLink) this.unfollowed.set(plan.name, (this.unfollowed.get(plan.name) ?? 0) + 1);
         const records = this.selectRecords(plan, next.value.data, { ...parentParams, ...params }, next.value.pageIndex);
         if (plan.incremental) this.cursors.see(this.pageWindow(plan, params), records);
         this.options.onPage?.(plan.name, records.length);

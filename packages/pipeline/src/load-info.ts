@@ -42,6 +42,11 @@ export interface LoadNotes {
    * driven by; `param` and `field` name the first such parameter.
    */
   missingParentValues?: Readonly<Record<string, { records: number; of: number; param: string; field: string }>>;
+  /**
+   * Per resource the spec reads as a single page (`paginator: { type: single_page }`): responses that linked a next
+   * page all the same, which was not read. Its records are loaded, but not all of them.
+   */
+  unfollowedNextLinks?: Readonly<Record<string, number>>;
   /** Records an append of a date window read again (lookback) and left out, their primary key being stored already. */
   alreadyStoredRecords?: Readonly<Record<string, number>>;
   /**
@@ -131,6 +136,14 @@ export class LoadInfo {
     if (missing.length > 0) {
       const list = missing.map(([name, m]) => `${name} ${m.records} of ${m.of} (${m.param} from ${m.field})`).join(', ');
       lines.push(`No request for these parent records, a parameter's field missing or not a value: ${list}`);
+    }
+    const unfollowed = Object.entries(this.notes.unfollowedNextLinks ?? {}).filter(([, n]) => n > 0);
+    if (unfollowed.length > 0) {
+      const list = unfollowed.map(([name, n]) => `${name} (${n} response${n === 1 ? '' : 's'})`).join(', ');
+      lines.push(
+        `Only the first page read, the API linked more: ${list}. The spec reads ${unfollowed.length === 1 ? 'it' : 'them'} as a single page; `
+        + 'set its x-snapengage-resource paginator to { type: next_url, nextUrlPath: <the link field> } and run npm run generate',
+      );
     }
     const extractedOnly = this.resources.filter((r) => !r.loaded).map((r) => r.name);
     if (extractedOnly.length > 0) lines.push(`Extracted to drive child resources, not loaded: ${extractedOnly.join(', ')}`);

@@ -217,7 +217,7 @@ export async function runPipeline(config: PipelineConfig, options: RunOptions = 
       {
         droppedTables: destination.droppedTables, keylessRecords, adoptedRecords, adoptionRemovedRecords, notTakenOver, alreadyStoredRecords,
         incremental: committedWindows(plan.resources, storedState, newState), outOfWindow: extractor.outOfWindow, notFound: extractor.notFoundRecords,
-        missingParentValues: extractor.missingParentValues,
+        missingParentValues: extractor.missingParentValues, unfollowedNextLinks: extractor.unfollowedNextLinks,
       },
     );
   } catch (error) {

@@ -21,7 +21,7 @@ afterAll(async () => {
 
 const catalog = resources as unknown as Record<string, LoadableResource>;
 const saved = new Map(Object.entries(catalog).map(([name, r]) => [name, r.recordSchema]));
-const savedHints = new Map(Object.entries(catalog).map(([name, r]) => [name, { incremental: r.incremental, params: r.params, parent: r.parent, envVars: r.envVars }]));
+const savedHints = new Map(Object.entries(catalog).map(([name, r]) => [name, { incremental: r.incremental, params: r.params, parent: r.parent, envVars: r.envVars, paginator: r.paginator }]));
 afterEach(() => {
   for (const [name, schema] of saved) catalog[name]!.recordSchema = schema;
   for (const [name, hints] of savedHints) Object.assign(catalog[name]!, hints);
@@ -156,5 +156,21 @@ describe("a child's parameter taken from a parent field that some records lack",
     expect(String(info)).toContain(
       `No request for these parent records, a parameter's field missing or not a value: chat_poll ${without} of ${cases.length} (caseId from logs.survey_comments)`,
     );
+  });
+});
+
+describe('a paged endpoint the spec reads as a single page', () => {
+  it('says which resource left linked pages unread, instead of loading part of it silently', async () => {
+    const path = `${tmp.dir}/single-page.duckdb`;
+    // More than a page (100 cases) in one request: today's window of the first widget.
+    await admin(box, 'cases', { widgetId: box.credentials.widgetIds[0]!, cases: Array.from({ length: 120 }, () => ({})) });
+    Object.assign(catalog.logs!, { paginator: { type: 'single_page' } });
+    const info = await runPipeline(config({ logs: true }), { env: box.env, destination: { path } });
+    const cases = await truth(box);
+    const [{ n }] = (await query(path, 'SELECT count(*)::INTEGER AS n FROM snapengage_data.logs')) as [{ n: number }];
+    expect(n).toBeLessThan(cases.length);
+    expect(info.notes.unfollowedNextLinks).toEqual({ logs: 1 });
+    expect(String(info)).toContain('Only the first page read, the API linked more: logs (1 response). The spec reads it as a single page; '
+      + 'set its x-snapengage-resource paginator to { type: next_url, nextUrlPath: <the link field> } and run npm run generate');
   });
 });
