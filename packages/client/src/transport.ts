@@ -8,6 +8,7 @@ import { SnapEngageError, causeCode, describeCause, excerpt, kindForStatus, type
 import type { ClientLogger } from './options.js';
 import type { Redactor } from './redact.js';
 import { metaOf, originalRequestOf, rememberCallMeta, setMeta, type ResponseMeta } from './call-meta.js';
+import { checkPathParams } from './path-params.js';
 import { rebuild, releasedWithBody } from './response-body.js';
 import { formatMessage } from './response-errors.js';
 import { certainlyNotSent, isRetryableStatus, parseRetryAfter, retryDelayMs, sleep, type BackoffSettings } from './retry.js';
@@ -310,9 +311,10 @@ export function createTransport(settings: TransportSettings): Middleware {
   }
 
   return {
-    async onRequest({ request, schemaPath, options, id }) {
+    async onRequest({ request, schemaPath, params, options, id }) {
       const original = originalRequestOf(options) ?? request;
       const op = findOperation(request.method, schemaPath);
+      checkPathParams(op.label, schemaPath, params.path);
       const url = new URL(request.url);
       const headers = new Headers(request.headers);
       applyCredentials(op, settings.credentials, headers, url, redactor.url(url.toString()));
