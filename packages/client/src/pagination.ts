@@ -130,8 +130,8 @@ function pageBase(loggedUrl: string, fallback: string): string {
   return withoutCredentials(loggedUrl)?.toString() ?? fallback;
 }
 
-function pagingError(operation: string, url: string, detail: string): SnapEngageError {
-  return new SnapEngageError({ kind: 'invalid_response', operation, url, message: formatMessage(operation, detail, { retries: 0, url }) });
+function pagingError(operation: string, url: string, detail: string, status?: number): SnapEngageError {
+  return new SnapEngageError({ kind: 'invalid_response', operation, url, message: formatMessage(operation, detail, { retries: 0, url }), ...(status !== undefined ? { status } : {}) });
 }
 
 export async function* iteratePages(client: AnyClient, baseUrl: string, path: string, init: PageInit, paging: PagingOptions): AsyncGenerator<PageResult> {
@@ -139,6 +139,11 @@ export async function* iteratePages(client: AnyClient, baseUrl: string, path: st
   const defaults = catalogPaging(path);
   const nextUrlPath = paging.nextUrlPath === undefined ? defaults.nextUrlPath : paging.nextUrlPath;
   const maxPages = paging.maxPages ?? defaults.maxPages;
+  // Checked before the first request: with 0, a negative or NaN cap the loop never ran, and the error said the API
+  // "still links a next page" though nothing had been fetched; a fraction allowed one page more than it said.
+  if (!Number.isInteger(maxPages) || maxPages < 1) {
+    throw new SnapEngageError({ kind: 'config', operation, url: '', message: `${operation}: maxPages must be an integer >= 1, got ${String(maxPages)}` });
+  }
   const origin = new URL(baseUrl).origin;
   const seen = new Set<string>();
   const get = client.GET as unknown as LooseGet;
@@ -153,6 +158,11 @@ export async function* iteratePages(client: AnyClient, baseUrl: string, path: st
     const meta = metaOf(result.response);
     const url = meta?.url ?? '';
     lastUrl = url;
+    // openapi-fetch answers an empty 2xx body with data undefined (and JSON null is null), but a page's data is typed
+    // as the spec's 200 body: yielded, the app's own `data.cases` threw a TypeError instead of a SnapEngageError.
+    if (result.data === undefined || result.data === null) {
+      throw pagingError(operation, url, `page ${pageIndex} has no body (HTTP ${result.response.status} with ${result.data === null ? 'the JSON null' : 'an empty body'})`, result.response.status);
+    }
     // Every fetched page counts, the first one included (its URL is built from params, not from a link), as it was
     // asked for and as it was sent: an app middleware may have changed the URL (a parameter added), and a link back
     // to the page is the URL without that change.

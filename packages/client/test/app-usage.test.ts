@@ -5,6 +5,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startSandbox, type Sandbox } from 'snapengage-sandbox';
 import { createSnapEngageClient, SnapEngageError } from '../src/index.js';
+import { startScriptedServer, type ScriptedServer } from './helpers/scripted-server.js';
 
 let sandbox: Sandbox;
 let widgetId: string;
@@ -30,6 +31,12 @@ async function caught(promise: Promise<unknown>): Promise<SnapEngageError> {
     return error as SnapEngageError;
   }
   throw new Error('expected a SnapEngageError, got a result');
+}
+
+async function drain(pages: AsyncIterable<unknown>): Promise<number> {
+  let n = 0;
+  for await (const _ of pages) n++;
+  return n;
 }
 
 describe('path parameters an app passes from its data', () => {
@@ -61,5 +68,56 @@ describe('path parameters an app passes from its data', () => {
       // The sandbox knows no such case: a 404 from the poll endpoint itself, not a request to another path.
       expect(result.response.status).toBe(404);
     }
+  });
+});
+
+describe('pagination bounds', () => {
+  it.each([0, -1, 1.5, Number.NaN])('refuses maxPages=%s before fetching (it used to say pages had been fetched)', async (maxPages) => {
+    const client = createSnapEngageClient({ baseUrl: sandbox.url, ...sandbox.credentials });
+    const before = await apiRequestCount();
+    const params = { path: { orgId: sandbox.credentials.orgId }, query: { widgetId, start: sandbox.startDate, end: '2100-01-01' } };
+    const error = await caught(drain(client.iteratePages('/api/v2/{orgId}/logs', { params }, { maxPages })));
+    expect(error.kind).toBe('config');
+    expect(error.message).toContain('maxPages');
+    expect(await apiRequestCount()).toBe(before);
+  });
+
+  it('maxPages 1 still fetches one page, and stops with an error while the API links another', async () => {
+    const client = createSnapEngageClient({ baseUrl: sandbox.url, ...sandbox.credentials });
+    const params = { path: { orgId: sandbox.credentials.orgId }, query: { widgetId, start: sandbox.startDate, end: '2100-01-01' } };
+    const seen: number[] = [];
+    const error = await caught((async () => {
+      for await (const { data } of client.iteratePages('/api/v2/{orgId}/logs', { params }, { maxPages: 1 })) seen.push(data.cases.length);
+    })());
+    expect(seen).toEqual([100]);
+    expect(error.message).toContain('maxPages=1');
+  });
+});
+
+describe('a page without a body', () => {
+  let server: ScriptedServer;
+  afterAll(async () => {
+    await server?.close();
+  });
+
+  // openapi-fetch answers an empty 2xx body with `data: undefined` (and the JSON `null` is null), while iteratePages
+  // types each page's data as the spec's 200 body: the app's `data.cases` threw a TypeError of its own.
+  it.each([
+    ['an empty body', ''],
+    ['a JSON null', 'null'],
+  ])('is an invalid_response error, not a page of undefined data (%s)', async (_what, body) => {
+    server = await startScriptedServer((_req, res) => {
+      res.writeHead(200, { 'content-type': 'application/json' });
+      res.end(body);
+    });
+    const client = createSnapEngageClient({ baseUrl: server.url, apiToken: 'token-1', maxRetries: 0 });
+    const params = { path: { orgId: 'org1' }, query: { widgetId: 'w1', start: '2024-01-01', end: '2024-01-31' } };
+    const error = await caught(drain(client.iteratePages('/api/v2/{orgId}/logs', { params })));
+    expect(error.kind).toBe('invalid_response');
+    expect(error.status).toBe(200);
+    expect(error.message).toMatch(/page 0 has no body/);
+    const logs = await caught(drain(client.iterateLogs({ orgId: 'org1', widgetId: 'w1', start: '2024-01-01', end: '2024-01-31' })));
+    expect(logs.kind).toBe('invalid_response');
+    await server.close();
   });
 });
