@@ -38,12 +38,9 @@ function readmeSnippets(file: string, all: boolean): string {
   return picked.join('\n');
 }
 
-// What the READMEs' snippets take as given. `process` is declared here: the client needs no Node types.
+// What the READMEs' snippets take as given: only `process`, as the consumer has no Node types (the client needs
+// none). Everything else an example uses it declares itself, so a copied example compiles as written.
 const SNIPPET_PREAMBLE = `declare const process: { env: Record<string, string | undefined> };
-declare const orgId: string;
-declare const widgetId: string;
-const params = { path: { orgId }, query: { widgetId, start: '2024-01-01', end: '2024-01-31' } };
-void params;
 `;
 
 /** Every file in the tarball is reachable: relative imports resolve inside it, source maps carry their sources. */
