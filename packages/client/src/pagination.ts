@@ -60,6 +60,8 @@ export interface IterateLogsArgs {
   /** IANA zone the dates are read in; API default Etc/UTC. */
   timezone?: string | undefined;
   signal?: AbortSignal | undefined;
+  /** Stop with an error after this many pages (an integer >= 1); default the catalog's cap for the logs path. */
+  maxPages?: number | undefined;
 }
 
 type Case = components['schemas']['Case'];
@@ -213,7 +215,9 @@ export async function* iterateLogs(client: AnyClient, baseUrl: string, args: Ite
   const query: Record<string, unknown> = { widgetId: args.widgetId, start: args.start, end: args.end };
   if (args.timezone) query.timezone = args.timezone;
   const logs = resources.logs;
-  const pages = iteratePages(client, baseUrl, logs.path, { params: { path: { orgId: args.orgId }, query }, ...(args.signal ? { signal: args.signal } : {}) }, {});
+  // The cap is the app's too: without it, iterateLogs alone could be bounded only by the catalog's 100000 pages.
+  const paging: PagingOptions = args.maxPages === undefined ? {} : { maxPages: args.maxPages };
+  const pages = iteratePages(client, baseUrl, logs.path, { params: { path: { orgId: args.orgId }, query }, ...(args.signal ? { signal: args.signal } : {}) }, paging);
   for await (const page of pages) {
     const cases = valueAt(page.data, logs.dataSelector);
     if (!Array.isArray(cases)) {

@@ -92,6 +92,18 @@ describe('pagination bounds', () => {
     expect(seen).toEqual([100]);
     expect(error.message).toContain('maxPages=1');
   });
+
+  it('iterateLogs takes the same cap: an app can bound it without falling back to iteratePages', async () => {
+    const client = createSnapEngageClient({ baseUrl: sandbox.url, ...sandbox.credentials });
+    const args = { orgId: sandbox.credentials.orgId, widgetId, start: sandbox.startDate, end: '2100-01-01' };
+    let cases = 0;
+    const error = await caught((async () => {
+      for await (const _ of client.iterateLogs({ ...args, maxPages: 1 })) cases++;
+    })());
+    expect(cases).toBe(100);
+    expect(error.message).toContain('maxPages=1');
+    expect(await drain(client.iterateLogs({ ...args, maxPages: 2 }))).toBe(150);
+  });
 });
 
 describe('a page without a body', () => {
