@@ -380,8 +380,10 @@ export class Extractor {
           if (value !== undefined) params[name] = value;
         } else if (source.from === 'parent') {
           const value = source.field !== undefined ? selectPath(record, source.field) : source.param !== undefined ? parentParams[source.param] : undefined;
-          // An empty text is no value: in a path it would name another endpoint (`/chat/poll/`).
-          if ((typeof value === 'string' && value !== '') || typeof value === 'number' || typeof value === 'boolean') params[name] = value;
+          // An empty text is no value: in a path it would name another endpoint (`/chat/poll/`), as `.` and `..` would
+          // (the client refuses all three rather than send them).
+          const text = typeof value === 'string' && value !== '' && !(source.in === 'path' && (value === '.' || value === '..'));
+          if (text || typeof value === 'number' || typeof value === 'boolean') params[name] = value;
           else if (source.required) lacking ??= { param: name, field: `${source.resource}.${source.field ?? source.param}` };
         }
       }

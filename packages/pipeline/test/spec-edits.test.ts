@@ -146,11 +146,12 @@ describe("a child's parameter taken from a parent field that some records lack",
     const poll = catalog.chat_poll!;
     Object.assign(poll, { params: { ...poll.params, caseId: { in: 'path', required: true, from: 'parent', resource: 'logs', field: 'survey_comments' } } });
     // An empty text is no value either: sent, it made the path /api/v1/chat/poll/ (another endpoint, or a 404).
-    await admin(box, 'cases', { widgetId: box.credentials.widgetIds[0]!, cases: [{ survey_comments: '' }] });
+    // Nor are `.` and `..` in a path (they resolve to another path; the client refuses them, failing the run before).
+    await admin(box, 'cases', { widgetId: box.credentials.widgetIds[0]!, cases: [{ survey_comments: '' }, { survey_comments: '..' }, { survey_comments: '.' }] });
     const info = await runPipeline(config({ logs: true, chat_poll: true }), { env: box.env, destination: { path } });
     const cases = await truth(box);
     expect(cases.some((c) => c.survey_comments === '')).toBe(true);
-    const without = cases.filter((c) => !['string', 'number', 'boolean'].includes(typeof c.survey_comments) || c.survey_comments === '').length;
+    const without = cases.filter((c) => !['string', 'number', 'boolean'].includes(typeof c.survey_comments) || ['', '.', '..'].includes(c.survey_comments as string)).length;
     expect(without).toBeGreaterThan(0);
     expect(info.notes.missingParentValues).toEqual({ chat_poll: { records: without, of: cases.length, param: 'caseId', field: 'logs.survey_comments' } });
     expect(String(info)).toContain(
