@@ -76,21 +76,28 @@ export class Extractor {
     this.semaphore = new Semaphore(options.concurrency);
     this.slices = new Semaphore(options.concurrency);
     this.cursors = new CursorWatch(options.now?.getTime());
-    const onAbort = () => this.controller.abort(options.signal.reason);
-    if (options.signal.aborted) onAbort();
-    else options.signal.addEventListener('abort', onAbort, { once: true });
   }
 
   /** Extracts everything; resolves with the new incremental state of each incremental resource. */
   async run(): Promise<Map<string, WindowState>> {
-    for (const plan of this.options.plans.filter((p) => p.resource.parent === null)) {
-      const sets = this.fanOut(plan);
-      // A short window (a daily rerun's lookback) is cut finer when there are fewer widgets than request slots, so
-      // a busy widget's days page side by side instead of in one chain.
-      const minSlices = Math.ceil(this.options.concurrency / Math.max(1, sets.length));
-      for (const params of sets) this.spawn(plan, () => this.extractSequence(plan, params, undefined, minSlices));
+    // The caller's signal may outlive the run (a service's shutdown signal): a listener left on it would hold this
+    // extractor and, through its sink, the run's writers, one more per run (Node warns after 10).
+    const { signal } = this.options;
+    const onAbort = () => this.controller.abort(signal.reason);
+    if (signal.aborted) onAbort();
+    else signal.addEventListener('abort', onAbort, { once: true });
+    try {
+      for (const plan of this.options.plans.filter((p) => p.resource.parent === null)) {
+        const sets = this.fanOut(plan);
+        // A short window (a daily rerun's lookback) is cut finer when there are fewer widgets than request slots, so
+        // a busy widget's days page side by side instead of in one chain.
+        const minSlices = Math.ceil(this.options.concurrency / Math.max(1, sets.length));
+        for (const params of sets) this.spawn(plan, () => this.extractSequence(plan, params, undefined, minSlices));
+      }
+      await this.settle();
+    } finally {
+      signal.removeEventListener('abort', onAbort);
     }
-    await this.settle();
     if (this.firstError) throw this.firstError;
     return this.newState;
   }

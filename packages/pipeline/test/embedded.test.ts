@@ -1,0 +1,93 @@
+// runPipeline embedded in a long-lived process (a job scheduler): many runs sharing one AbortSignal, runs cancelled
+// mid-extraction or during their commit, concurrent runs on different files, and callbacks that throw. Runs go to the
+// sandbox over loopback into real DuckDB files; runs are held at an exact point by a gate, nothing here is timed.
+import { getEventListeners } from 'node:events';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { Sandbox } from 'snapengage-sandbox';
+import { AbortedError, PipelineError, definePipeline, runPipeline, type PipelineConfig } from '../src/index.js';
+import { admin, expectMatchesTruth, gatedRun, query, sandbox, tempDir, truth } from './helpers.js';
+
+let box: Sandbox;
+let tmp: ReturnType<typeof tempDir>;
+beforeAll(async () => {
+  box = await sandbox({ cases: 120, widgets: 2, days: 4 });
+  tmp = tempDir('embedded-');
+});
+afterAll(async () => {
+  await box?.close();
+  tmp?.cleanup();
+});
+
+const config = (path: string, resources: PipelineConfig['resources'] = { logs: true }): PipelineConfig =>
+  definePipeline({ resources, rateLimit: { requestsPerSecond: 0 }, destination: { type: 'duckdb', path } });
+
+/** What a run may change in a file: the data, the state and the loaded loads (a failed run adds a `failed` row). */
+const contents = async (db: string) => ({
+  logs: await query(db, `SELECT count(*)::INTEGER AS n, max(_load_id) AS load FROM snapengage_data.logs`),
+  state: await query(db, `SELECT resource, CAST(state AS VARCHAR) AS state FROM snapengage_data._pipeline_state ORDER BY resource`),
+  loaded: await query(db, `SELECT load_id, resource FROM snapengage_data._pipeline_loads WHERE status = 'loaded' ORDER BY load_id, resource`),
+});
+
+describe('runPipeline in a long-lived process', () => {
+  it('runs sharing one AbortSignal leave no listener on it (no MaxListenersExceededWarning)', async () => {
+    const db = join(tmp.dir, 'shared-signal.duckdb');
+    const controller = new AbortController();
+    const warnings: string[] = [];
+    const onWarning = (warning: Error) => warnings.push(`${warning.name}: ${warning.message}`);
+    process.on('warning', onWarning);
+    try {
+      // Node warns at the 11th listener on one signal; before the fix every run left one.
+      for (let i = 0; i < 12; i++) {
+        await runPipeline(config(db, { logs: true, widgets: true }), { env: box.env, signal: controller.signal });
+        expect(getEventListeners(controller.signal, 'abort')).toHaveLength(0);
+      }
+      // A warning is emitted on the next tick.
+      await new Promise((resolve) => setImmediate(resolve));
+      expect(warnings.filter((w) => /MaxListeners/.test(w))).toEqual([]);
+    } finally {
+      process.off('warning', onWarning);
+    }
+  });
+
+  it('cancelled mid-extraction: an AbortedError, the file as it was, and the next run loads everything', async () => {
+    const db = join(tmp.dir, 'cancel-extract.duckdb');
+    await runPipeline(config(db), { env: box.env });
+    const before = await contents(db);
+    // New cases, so that a run that advanced the state without loading them would be caught by the truth below.
+    await admin(box, 'cases', { widgetId: box.env.SNAPENGAGE_WIDGET_ID!.split(',')[0], cases: [{ description: 'after the cancel' }] });
+    const controller = new AbortController();
+    const held = gatedRun(config(db), { env: box.env, signal: controller.signal });
+    await held.extracting;
+    controller.abort();
+    held.release();
+    const error = await held.run.then(() => undefined, (e: unknown) => e);
+    expect(error).toBeInstanceOf(AbortedError);
+    expect(error).toBeInstanceOf(PipelineError);
+    expect(await contents(db)).toEqual(before);
+    // The run lock was released: the next run goes ahead and loads what the cancelled one did not.
+    await runPipeline(config(db), { env: box.env });
+    expect(await expectMatchesTruth(db, 'snapengage_data', await truth(box))).toEqual([]);
+  });
+
+  it('cancelled once the commit has begun: the commit finishes, every resource, and the run resolves', async () => {
+    const db = join(tmp.dir, 'cancel-commit.duckdb');
+    const controller = new AbortController();
+    // Children first, then widgets and logs: the signal comes during the first resource's commit.
+    const info = await runPipeline(config(db, { logs: true, chat_poll: true, widgets: true }), {
+      env: box.env, signal: controller.signal, onLoadStep: () => controller.abort(),
+    });
+    expect(controller.signal.aborted).toBe(true);
+    expect(Object.keys(info.rowCounts)).toEqual(expect.arrayContaining(['logs', 'chat_poll', 'widgets']));
+    const loaded = await query(db, `SELECT resource FROM snapengage_data._pipeline_loads WHERE status = 'loaded' ORDER BY resource`);
+    expect(loaded.map((r) => r.resource)).toEqual(['chat_poll', 'logs', 'widgets']);
+  });
+
+  it('two runs on different files at once both load everything', async () => {
+    const [a, b] = [join(tmp.dir, 'concurrent-a.duckdb'), join(tmp.dir, 'concurrent-b.duckdb')];
+    await Promise.all([runPipeline(config(a), { env: box.env }), runPipeline(config(b), { env: box.env })]);
+    const cases = await truth(box);
+    expect(await expectMatchesTruth(a, 'snapengage_data', cases)).toEqual([]);
+    expect(await expectMatchesTruth(b, 'snapengage_data', cases)).toEqual([]);
+  });
+});
