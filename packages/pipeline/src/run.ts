@@ -6,6 +6,7 @@ import { createSnapEngageClient, SnapEngageError, type RequestLogEvent, type Res
 import type { PipelineConfig, SourceRecord } from './config.js';
 import { DestinationError, DuckDBDestination, newLoadId, type LoadStep, type ResourceWriter } from './destination/index.js';
 import { loadEnv, type Env } from './env.js';
+import { guardCallbacks } from './callbacks.js';
 import { AbortedError, ConfigError, describeDestinationError, firstLine, PipelineError } from './errors.js';
 import { Extractor, type PageSource } from './extract.js';
 import { TokenBucket } from './limits.js';
@@ -26,7 +27,11 @@ export interface ProgressSnapshot {
 
 export interface RunOptions {
   signal?: AbortSignal | undefined;
-  /** Called after every page (and once at the end with `done: true`); throttle rendering yourself. */
+  /**
+   * Called after every page (and once after the commit with `done: true`); throttle rendering yourself. A throw (or a
+   * rejected promise) in this or any callback below does not fail the run: it is reported once through `warn`, or
+   * as a process warning (code SNAPENGAGE_CALLBACK_THREW). To stop a run, abort its `signal`.
+   */
   progress?: ((snapshot: ProgressSnapshot) => void) | undefined;
   /** Called for every HTTP request (what `--verbose` prints). */
   onRequest?: ((event: RequestEvent) => void) | undefined;
@@ -79,7 +84,9 @@ export function withOverrides(config: PipelineConfig, options: RunOptions): Pipe
   };
 }
 
-export async function runPipeline(config: PipelineConfig, options: RunOptions = {}): Promise<LoadInfo> {
+export async function runPipeline(config: PipelineConfig, given: RunOptions = {}): Promise<LoadInfo> {
+  // Every callback below is the guarded one: a throw in the app's callback is reported, never the run's failure.
+  const options = guardCallbacks(given);
   const env = options.env ?? loadEnv();
   const plan = planPipeline(withOverrides(config, options), env, options.resources);
   if (options.limitPages !== undefined && (!Number.isInteger(options.limitPages) || options.limitPages < 1)) {

@@ -91,3 +91,53 @@ describe('runPipeline in a long-lived process', () => {
     expect(await expectMatchesTruth(b, 'snapengage_data', cases)).toEqual([]);
   });
 });
+
+describe('callbacks that throw', () => {
+  it('progress throwing on every call, even the last, neither fails the run nor hides its commit', async () => {
+    const db = join(tmp.dir, 'progress-throws.duckdb');
+    const warnings: string[] = [];
+    let calls = 0;
+    const info = await runPipeline(config(db), {
+      env: box.env,
+      warn: (message) => warnings.push(message),
+      progress: () => {
+        calls++;
+        throw new Error('render failed');
+      },
+    });
+    // Before: "Extracting logs failed: render failed" at the first page; thrown at the end, a "DuckDB error" after the commit.
+    expect(calls).toBeGreaterThan(2);
+    expect(info.rowCounts.logs).toBe((await truth(box)).length);
+    expect(await expectMatchesTruth(db, 'snapengage_data', await truth(box))).toEqual([]);
+    expect(warnings).toEqual([expect.stringMatching(/^the progress callback threw \(render failed\); the run went on/)]);
+  });
+
+  it('onLoadStep throwing during the commit does not leave some resources committed and the rest failed', async () => {
+    const db = join(tmp.dir, 'step-throws.duckdb');
+    await runPipeline(config(db, { logs: true, widgets: true }), {
+      env: box.env, warn: () => undefined,
+      onLoadStep: (step) => {
+        if (step.resource === 'logs') throw new Error('log sink down');
+      },
+    });
+    const loads = await query(db, `SELECT resource, status FROM snapengage_data._pipeline_loads ORDER BY resource`);
+    expect(loads).toEqual([{ resource: 'logs', status: 'loaded' }, { resource: 'widgets', status: 'loaded' }]);
+  });
+
+  it('an async callback that rejects, with no warn given: one process warning, no unhandled rejection', async () => {
+    const db = join(tmp.dir, 'async-progress.duckdb');
+    const warnings: Array<Error & { code?: string }> = [];
+    const onWarning = (warning: Error) => warnings.push(warning);
+    process.on('warning', onWarning);
+    try {
+      await runPipeline(config(db), { env: box.env, progress: async () => Promise.reject(new Error('metrics push failed')) });
+      // Rejections are reported from a microtask, the warning on the next tick.
+      await new Promise((resolve) => setImmediate(resolve));
+      expect(warnings.filter((w) => w.code === 'SNAPENGAGE_CALLBACK_THREW').map((w) => w.message)).toEqual([
+        expect.stringMatching(/^the progress callback threw \(metrics push failed\)/),
+      ]);
+    } finally {
+      process.off('warning', onWarning);
+    }
+  });
+});
