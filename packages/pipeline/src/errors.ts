@@ -37,9 +37,21 @@ export class ExtractError extends PipelineError {
   }
 }
 
-/** The DuckDB file could not be opened or written (locked, disk full, corrupt). */
+/** What went wrong with the DuckDB file, for code that acts on it (a scheduler retries `locked` later, not `corrupt`). */
+export type DestinationErrorCode = 'locked' | 'changed' | 'disk_full' | 'not_writable' | 'not_found' | 'out_of_memory' | 'corrupt' | 'io' | 'schema';
+
+/** The DuckDB file could not be opened or written (locked, disk full, corrupt); `code` says which. */
 export class DestinationError extends PipelineError {
   override name = 'DestinationError';
+  constructor(
+    message: string,
+    readonly code: DestinationErrorCode,
+    /** File or directory concerned. */
+    readonly path: string,
+    options?: { cause?: unknown },
+  ) {
+    super(message, options);
+  }
 }
 
 /** The run was cancelled through its AbortSignal. */
@@ -199,19 +211,19 @@ export function describeDestinationError(error: unknown, path: string): Pipeline
     const holder = /PID (\d+)/i.exec(text)?.[1];
     return new DestinationError(
       `DuckDB file ${path} is locked by another process${holder ? ` (pid ${holder})` : ''}: close it (another pipeline run, a DuckDB shell) and retry`,
-      { cause: error },
+      'locked', path, { cause: error },
     );
   }
   if (/no space left|ENOSPC|disk (is )?full|not enough space/i.test(text)) {
-    return new DestinationError(`Disk full while writing ${path}: free some space and rerun (nothing of this run was committed)`, { cause: error });
+    return new DestinationError(`Disk full while writing ${path}: free some space and rerun (nothing of this run was committed)`, 'disk_full', path, { cause: error });
   }
   if (/permission denied|EACCES|EPERM|read-only/i.test(text)) {
-    return new DestinationError(`Cannot write DuckDB file ${path} (permission denied): choose a writable path with --duckdb`, { cause: error });
+    return new DestinationError(`Cannot write DuckDB file ${path} (permission denied): choose a writable path with --duckdb`, 'not_writable', path, { cause: error });
   }
   if (/no such file|ENOENT|cannot open/i.test(text)) {
-    return new DestinationError(`Cannot open DuckDB file ${path}: ${text} (does the directory exist?)`, { cause: error });
+    return new DestinationError(`Cannot open DuckDB file ${path}: ${text} (does the directory exist?)`, 'not_found', path, { cause: error });
   }
-  return new DestinationError(`DuckDB error on ${path}: ${text}`, { cause: error });
+  return new DestinationError(`DuckDB error on ${path}: ${text}`, 'io', path, { cause: error });
 }
 
 export function firstLine(text: string): string {

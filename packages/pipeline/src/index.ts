@@ -11,4 +11,4 @@ export { loadPipelineConfig, defaultConfig } from './config-loader.js';
 export { planPipeline, type Plan, type ResourcePlan } from './plan.js';
 export { showDataset } from './show.js';
 export type { WindowState } from './windows.js';
-export { PipelineError, ConfigError, UsageError, ExtractError, DestinationError, AbortedError } from './errors.js';
+export { PipelineError, ConfigError, UsageError, ExtractError, DestinationError, AbortedError, type DestinationErrorCode } from './errors.js';

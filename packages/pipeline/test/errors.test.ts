@@ -1,7 +1,7 @@
 // Fix hints name the env vars of the resource that failed, read from the catalog rather than hard-coded.
 import { describe, expect, it } from 'vitest';
 import { resources, SnapEngageError, type SnapEngageErrorKind } from 'snapengage-client';
-import { describeExtractError } from '../src/errors.js';
+import { describeDestinationError, describeExtractError, DestinationError } from '../src/errors.js';
 import { toDestinationError } from '../src/destination/errors.js';
 
 const clientError = (kind: SnapEngageErrorKind, status: number) =>
@@ -80,6 +80,23 @@ describe('toDestinationError', () => {
     const error = toDestinationError(new Error('TransactionContext Error: Failed to commit: failed to pin block of size 256.0 KiB (190.7 MiB/190.7 MiB used)'), 'committing logs', '/x.duckdb');
     expect(error.code).toBe('out_of_memory');
     expect(error.message).toContain('raise SNAPENGAGE_DUCKDB_MEMORY_LIMIT');
+  });
+});
+
+describe('describeDestinationError', () => {
+  it('gives every error it maps a code and the path, for apps that act on them (retry a lock later, not a full disk)', () => {
+    const cases: Array<[string, string]> = [
+      ['IO Error: Could not set lock on file "/x.duckdb": Conflicting lock is held in /usr/bin/node (PID 42)', 'locked'],
+      ['IO Error: No space left on device', 'disk_full'],
+      ['IO Error: Permission denied', 'not_writable'],
+      ['IO Error: Cannot open file "/nope/x.duckdb": No such file or directory', 'not_found'],
+      ['Something else entirely', 'io'],
+    ];
+    for (const [text, code] of cases) {
+      const error = describeDestinationError(new Error(text), '/x.duckdb');
+      expect(error).toBeInstanceOf(DestinationError);
+      if (error instanceof DestinationError) expect([error.code, error.path]).toEqual([code, '/x.duckdb']);
+    }
   });
 });
 

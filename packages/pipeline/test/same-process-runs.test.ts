@@ -7,6 +7,7 @@ import type { Sandbox } from 'snapengage-sandbox';
 import { openDataset } from '../src/dataset.js';
 import type { PipelineConfig } from '../src/config.js';
 import { runPipeline } from '../src/run.js';
+import { DestinationError } from '../src/index.js';
 import { sandbox, tempDir } from './helpers.js';
 
 let tmp: ReturnType<typeof tempDir>;
@@ -29,6 +30,10 @@ describe('two pipeline runs of one process on one file', () => {
     const done = results.filter((r) => r.status === 'fulfilled').map((r) => Object.keys(r.value.rowCounts));
     const refused = results.flatMap((r) => (r.status === 'rejected' ? [r.reason as Error] : []));
     expect(refused.map((e) => e.message)).toEqual([expect.stringMatching(/is being loaded by a pipeline run in this process: run the pipelines one after the other/)]);
+    // An app (a scheduler) tells "another run holds the file, try later" from a broken file by the public type alone.
+    const lock = refused[0];
+    expect(lock).toBeInstanceOf(DestinationError);
+    if (lock instanceof DestinationError) expect([lock.code, lock.path]).toEqual(['locked', path]);
     const ds = await openDataset({ path, dataset: 'snapengage_data' });
     try {
       const tables = (await ds.tables()).map((t) => t.name);

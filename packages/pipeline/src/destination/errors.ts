@@ -1,20 +1,19 @@
 // Destination failures as ONE line each (what, where, how to fix). Subclasses the package's DestinationError
 // so the orchestrator's error handling passes them through unchanged.
-import { DestinationError as PipelineDestinationError } from '../errors.js';
+import { DestinationError as PipelineDestinationError, type DestinationErrorCode } from '../errors.js';
 
-export type DestinationErrorCode = 'locked' | 'changed' | 'disk_full' | 'not_writable' | 'not_found' | 'out_of_memory' | 'corrupt' | 'io' | 'schema';
+export type { DestinationErrorCode };
 
 export class DestinationError extends PipelineDestinationError {
   constructor(
     message: string,
-    readonly code: DestinationErrorCode,
+    code: DestinationErrorCode,
     /** The fix, also at the end of `message`. */
     readonly hint: string,
-    /** File or directory concerned. */
-    readonly path: string,
+    path: string,
     options?: { cause?: unknown },
   ) {
-    super(`${message}: ${hint}`, options);
+    super(`${message}: ${hint}`, code, path, options);
   }
 }
 
