@@ -90,7 +90,7 @@ export async function runPipeline(config: PipelineConfig, given: RunOptions = {}
   const env = options.env ?? loadEnv();
   const plan = planPipeline(withOverrides(config, options), env, options.resources);
   if (options.limitPages !== undefined && (!Number.isInteger(options.limitPages) || options.limitPages < 1)) {
-    throw new PipelineError(`limitPages must be an integer >= 1, got ${options.limitPages}`);
+    throw new ConfigError(`limitPages must be an integer >= 1, got ${String(options.limitPages)}`);
   }
   const signal = options.signal ?? new AbortController().signal;
   if (signal.aborted) throw new AbortedError('Run cancelled before it started');

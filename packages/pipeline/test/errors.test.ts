@@ -100,6 +100,18 @@ describe('describeDestinationError', () => {
   });
 });
 
+describe('runPipeline options', () => {
+  it('refuses a limitPages that is not a whole number >= 1 as a ConfigError, before any request', async () => {
+    const { ConfigError, runPipeline } = await import('../src/index.js');
+    const env = { SNAPENGAGE_BASE_URL: 'http://127.0.0.1:9', SNAPENGAGE_PROVISIONING_KEY: 'prov-key', SNAPENGAGE_EMAIL: 'a@b.example', SNAPENGAGE_WIDGET_ID: 'w1' };
+    for (const limitPages of [0, 1.5, -1]) {
+      const refused = await runPipeline({ resources: { widgets: true } }, { env, limitPages }).catch((error: unknown) => error);
+      expect(refused).toBeInstanceOf(ConfigError);
+      expect(String(refused)).toContain(`limitPages must be an integer >= 1, got ${limitPages}`);
+    }
+  });
+});
+
 describe('a server that redirects (real HTTP over 127.0.0.1)', () => {
   it('names where it redirected and says to set SNAPENGAGE_BASE_URL there, not "not the expected JSON"', async () => {
     const { createServer } = await import('node:http');
