@@ -7,6 +7,7 @@ export type { GetPath, PageData, PageInit, PageResult, PagingOptions, IterateLog
 export { SnapEngageError, isSnapEngageError } from './errors.js';
 export { hideUrlCredentials } from './redact.js';
 export { notLoadableReason } from './resources.js';
+export { parseRetryAfter } from './retry.js';
 export type { SnapEngageErrorKind } from './errors.js';
 export * from '../../../generated/catalog.js';
 export type { paths, components, operations } from '../../../generated/openapi.js';

@@ -50,52 +50,159 @@ export class Semaphore {
   }
 }
 
+/** Below this a 429 does not cut the rate further: a request every 5 s still gets a run through, slowly. */
+const MIN_RATE = 0.2;
+/** A cut rate steps back up by this share of its ceiling after each this long without a 429 (a probe: 10 steps to full). */
+const RECOVERY_STEP_MS = 2_000;
+const RECOVERY_SHARE = 0.1;
+/** A Retry-After longer than this holds requests only this long (the client caps its own wait the same way). */
+const MAX_HOLD_MS = 60_000;
+
+/** What the API's rate limiting did to a run: its 429 answers and the rate the bucket went down to. */
+export interface RateLimitReport {
+  /** 429 answers, retries included. */
+  throttled: number;
+  /** The rate the run started with (0: none). */
+  configured: number;
+  /** The lowest rate it was cut to. */
+  lowest: number;
+}
+
 /**
  * Token bucket: `ratePerSecond` tokens a second, bursts up to `burst`. `take()` resolves when a token is available.
  * A rate of 0 or Infinity disables the limit.
+ *
+ * It adapts to the API (additive increase, multiplicative decrease, as TCP does): `throttled()` (a 429) holds every
+ * request until the Retry-After (or one interval) and halves the rate, at most once a second so one burst of 429s
+ * counts once; then every 2 s without a 429 adds back 10 % of the starting rate. Without a limit, the first 429
+ * starts one at half the rate seen in the last second. The real API's limits are not documented: a fixed rate above
+ * them made every request retry until one ran out of retries and failed the run.
  */
 export class TokenBucket {
   private tokens: number;
   private last: number;
   private queue: Promise<void> = Promise.resolve();
+  private rate: number;
+  /** What the rate recovers to: the configured rate, or (none configured) the rate seen when the first 429 came. */
+  private ceiling: number;
+  private holdUntil = -Infinity;
+  private lastCut = -Infinity;
+  private lastStep = -Infinity;
+  private throttles = 0;
+  private lowest: number;
+  /** Requests in the current and the previous second: the rate seen, for an unlimited bucket's first cut. */
+  private second = -1;
+  private inSecond = 0;
+  private inPreviousSecond = 0;
 
   constructor(
     readonly ratePerSecond: number,
-    readonly burst: number = Math.max(1, Math.ceil(ratePerSecond)),
+    private readonly maxBurst: number = Math.max(1, Math.ceil(ratePerSecond)),
     private readonly now: () => number = () => performance.now(),
     /** Injectable so tests can drive the bucket with a fake clock and no real waiting. */
     private readonly wait: (ms: number, signal?: AbortSignal) => Promise<void> = sleep,
   ) {
     if (!(ratePerSecond >= 0)) throw new RangeError(`rateLimit.requestsPerSecond must be >= 0, got ${ratePerSecond}`);
-    this.tokens = burst;
+    this.rate = ratePerSecond === Infinity ? 0 : ratePerSecond;
+    this.ceiling = this.rate;
+    this.lowest = this.rate;
+    this.tokens = maxBurst;
     this.last = now();
   }
 
+  /** No limit now (none configured and no 429 yet, or recovered from them). */
   get unlimited(): boolean {
-    return this.ratePerSecond === 0 || this.ratePerSecond === Infinity;
+    return this.rate === 0;
+  }
+
+  /** The current rate, requests per second (0: no limit). */
+  get currentRate(): number {
+    return this.rate;
+  }
+
+  get report(): RateLimitReport {
+    return { throttled: this.throttles, configured: this.ratePerSecond === Infinity ? 0 : this.ratePerSecond, lowest: this.lowest };
   }
 
   take(signal?: AbortSignal): Promise<void> {
-    if (this.unlimited) return Promise.resolve();
+    if (this.unlimited && this.now() >= this.holdUntil) {
+      this.count();
+      return Promise.resolve();
+    }
     // Chained so that waiters are served in order and each one sees the bucket after the previous took its token.
     const turn = this.queue.then(() => this.waitForToken(signal));
     this.queue = turn.catch(() => undefined);
     return turn;
   }
 
-  private async waitForToken(signal?: AbortSignal): Promise<void> {
-    this.refill();
-    if (this.tokens < 1) {
-      const waitMs = ((1 - this.tokens) / this.ratePerSecond) * 1000;
-      await this.wait(waitMs, signal);
+  /** The API answered 429: hold every request, and cut the rate (once per second). */
+  throttled(retryAfterMs?: number): void {
+    const t = this.now();
+    this.throttles++;
+    if (t - this.lastCut >= 1000) {
       this.refill();
+      if (this.unlimited) {
+        this.ceiling = Math.max(MIN_RATE, this.seenRate());
+        this.rate = Math.max(MIN_RATE, this.ceiling / 2);
+      } else {
+        this.rate = Math.max(MIN_RATE, this.rate / 2);
+      }
+      this.lowest = this.lowest === 0 ? this.rate : Math.min(this.lowest, this.rate);
+      this.lastCut = t;
+      this.tokens = Math.min(this.tokens, 0);
     }
-    this.tokens -= 1;
+    const hold = retryAfterMs !== undefined && retryAfterMs >= 0 ? Math.min(retryAfterMs, MAX_HOLD_MS) : 1000 / this.rate;
+    this.holdUntil = Math.max(this.holdUntil, t + hold);
+  }
+
+  private async waitForToken(signal?: AbortSignal): Promise<void> {
+    const held = this.holdUntil - this.now();
+    if (held > 0) await this.wait(held, signal);
+    this.recover();
+    if (!this.unlimited) {
+      this.refill();
+      if (this.tokens < 1) {
+        const waitMs = ((1 - this.tokens) / this.rate) * 1000;
+        await this.wait(waitMs, signal);
+        this.refill();
+      }
+      this.tokens -= 1;
+    }
+    this.count();
+  }
+
+  /** Steps a cut rate back up for each 5 s without a 429; an unlimited bucket that got back up is unlimited again. */
+  private recover(): void {
+    if (this.lastCut === -Infinity || this.unlimited || this.rate >= this.ceiling) return;
+    const t = this.now();
+    const from = Math.max(this.lastCut, this.lastStep);
+    const steps = Math.floor((t - from) / RECOVERY_STEP_MS);
+    if (steps <= 0) return;
+    this.refill();
+    this.lastStep = from + steps * RECOVERY_STEP_MS;
+    this.rate = Math.min(this.ceiling, this.rate + steps * this.ceiling * RECOVERY_SHARE);
+    if (this.rate >= this.ceiling && this.ratePerSecond === 0) this.rate = 0;
+  }
+
+  private count(): void {
+    const second = Math.floor(this.now() / 1000);
+    if (second !== this.second) {
+      this.inPreviousSecond = second === this.second + 1 ? this.inSecond : 0;
+      this.second = second;
+      this.inSecond = 0;
+    }
+    this.inSecond++;
+  }
+
+  private seenRate(): number {
+    const second = Math.floor(this.now() / 1000);
+    if (second === this.second) return Math.max(this.inSecond, this.inPreviousSecond);
+    return second === this.second + 1 ? this.inSecond : 1;
   }
 
   private refill(): void {
     const t = this.now();
-    this.tokens = Math.min(this.burst, this.tokens + ((t - this.last) / 1000) * this.ratePerSecond);
+    if (!this.unlimited) this.tokens = Math.min(Math.max(1, Math.min(this.maxBurst, Math.ceil(this.rate))), this.tokens + ((t - this.last) / 1000) * this.rate);
     this.last = t;
   }
 }

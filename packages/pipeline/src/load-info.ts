@@ -2,6 +2,7 @@
 import { isAbsolute, relative } from 'node:path';
 import { describeWindow, type OutOfWindow } from './cursor.js';
 import type { DroppedTables } from './destination/system-tables.js';
+import type { RateLimitReport } from './limits.js';
 import type { WindowState } from './windows.js';
 
 export interface ResourceStats {
@@ -47,6 +48,8 @@ export interface LoadNotes {
    * page all the same, which was not read. Its records are loaded, but not all of them.
    */
   unfollowedNextLinks?: Readonly<Record<string, number>>;
+  /** The API's 429 answers and how far they slowed the run's requests (limits.ts). */
+  rateLimit?: Readonly<RateLimitReport>;
   /** Records an append of a date window read again (lookback) and left out, their primary key being stored already. */
   alreadyStoredRecords?: Readonly<Record<string, number>>;
   /**
@@ -136,6 +139,15 @@ export class LoadInfo {
     if (missing.length > 0) {
       const list = missing.map(([name, m]) => `${name} ${m.records} of ${m.of} (${m.param} from ${m.field})`).join(', ');
       lines.push(`No request for these parent records, a parameter's field missing or not a value: ${list}`);
+    }
+    const limited = this.notes.rateLimit;
+    if (limited && limited.throttled > 0) {
+      const from = limited.configured > 0 ? `from ${limited.configured} ` : '';
+      const rate = Number(limited.lowest.toPrecision(2));
+      lines.push(
+        `Rate limited: the API answered 429 ${limited.throttled} time${limited.throttled === 1 ? '' : 's'}; requests slowed ${from}down to ${rate}/s at the lowest `
+        + `(rateLimit.requestsPerSecond: ${rate} starts there)`,
+      );
     }
     const unfollowed = Object.entries(this.notes.unfollowedNextLinks ?? {}).filter(([, n]) => n > 0);
     if (unfollowed.length > 0) {

@@ -2,7 +2,7 @@
 // rate-limited) while staging pages as they arrive → open the file again and commit each resource in one
 // transaction (data + state + load row) → LoadInfo. On any failure every writer is aborted, so the data tables keep
 // exactly what they had before the run (see DuckDBDestination.createdFile for the file itself).
-import { createSnapEngageClient, SnapEngageError, type RequestLogEvent, type ResourceName } from 'snapengage-client';
+import { createSnapEngageClient, parseRetryAfter, SnapEngageError, type RequestLogEvent, type ResourceName } from 'snapengage-client';
 import type { PipelineConfig, SourceRecord } from './config.js';
 import { DestinationError, DuckDBDestination, newLoadId, type LoadStep, type ResourceWriter } from './destination/index.js';
 import { loadEnv, type Env } from './env.js';
@@ -109,7 +109,8 @@ export async function runPipeline(config: PipelineConfig, given: RunOptions = {}
     return { elapsedMs, done, resources: [...stats.values()].map((s) => ({ ...s, recordsPerSecond: rate(s) })) };
   };
 
-  const client = makeClient(plan, options, signal, (operation) => {
+  const bucket = new TokenBucket(plan.requestsPerSecond);
+  const client = makeClient(plan, options, signal, bucket, (operation) => {
     const stat = [...stats.values()].find((s) => operationResource(plan, operation) === s.name);
     if (stat) stat.requests++;
   });
@@ -224,7 +225,7 @@ export async function runPipeline(config: PipelineConfig, given: RunOptions = {}
       {
         droppedTables: destination.droppedTables, keylessRecords, adoptedRecords, adoptionRemovedRecords, notTakenOver, alreadyStoredRecords,
         incremental: committedWindows(plan.resources, storedState, newState), outOfWindow: extractor.outOfWindow, notFound: extractor.notFoundRecords,
-        missingParentValues: extractor.missingParentValues, unfollowedNextLinks: extractor.unfollowedNextLinks,
+        missingParentValues: extractor.missingParentValues, unfollowedNextLinks: extractor.unfollowedNextLinks, rateLimit: bucket.report,
       },
     );
   } catch (error) {
@@ -272,13 +273,15 @@ function operationResource(plan: Plan, operation: string | undefined): string | 
   return plan.resources.find((p) => `${p.resource.method} ${p.resource.path}` === operation || p.resource.operationId === operation)?.name;
 }
 
-function makeClient(plan: Plan, options: RunOptions, signal: AbortSignal, countRequest: (operation?: string) => void): PageSource {
-  const bucket = new TokenBucket(plan.requestsPerSecond);
+function makeClient(plan: Plan, options: RunOptions, signal: AbortSignal, bucket: TokenBucket, countRequest: (operation?: string) => void): PageSource {
   const baseFetch = options.fetch ?? ((request: Request) => globalThis.fetch(request));
   // Every request, retries included, takes a token first: the limit is proactive, not only a reaction to 429s.
+  // A 429 slows the bucket for every request (limits.ts), not only the one the client retries.
   const limitedFetch = async (request: Request): Promise<Response> => {
     await bucket.take(request.signal ?? signal);
-    return baseFetch(request);
+    const response = await baseFetch(request);
+    if (response.status === 429) bucket.throttled(parseRetryAfter(response.headers.get('retry-after'), Date.now()));
+    return response;
   };
   const client = connectClient({
     baseUrl: plan.connection.baseUrl,

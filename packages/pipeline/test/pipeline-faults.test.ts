@@ -31,6 +31,24 @@ describe('faults and hostile records', () => {
     expect(await expectMatchesTruth(path, 'snapengage_data', await truth(box))).toEqual([]);
   });
 
+  it('an API that allows fewer requests per second than the loader sends (no Retry-After) slows it down instead of failing it', async () => {
+    // The real API's limits are undocumented. At the default 10/s against 2/s, requests retried on 429 until one ran
+    // out of retries (2 of 3 runs failed); the bucket now halves its rate on 429s and holds everyone meanwhile.
+    box = await sandbox({ cases: 200, widgets: 3, days: 30, faults: 'rps=2,retryAfter=none' });
+    tmp = tempDir();
+    const path = `${tmp.dir}/rate-limited.duckdb`;
+    const info = await runPipeline({ resources: { logs: true, widgets: true, chat_availability: true } }, { env: box.env, destination: { path } });
+    const limited = info.notes.rateLimit!;
+    expect(limited.throttled).toBeGreaterThan(0);
+    expect(limited.configured).toBe(10);
+    expect(limited.lowest).toBeLessThanOrEqual(2.5);
+    expect(String(info)).toMatch(/Rate limited: the API answered 429 \d+ times?; requests slowed from 10 down to [\d.]+\/s at the lowest \(rateLimit\.requestsPerSecond: [\d.]+ starts there\)/);
+    await admin(box, 'faults', { faults: '' });
+    expect(await expectMatchesTruth(path, 'snapengage_data', await truth(box))).toEqual([]);
+    const [{ n }] = (await query(path, 'SELECT count(*)::INTEGER AS n FROM snapengage_data.chat_availability')) as [{ n: number }];
+    expect(n).toBe(3);
+  });
+
   it('loads hostile keys and values without loss', async () => {
     box = await sandbox({ cases: 20, widgets: 1, days: 2 });
     tmp = tempDir();

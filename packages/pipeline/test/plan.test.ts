@@ -466,6 +466,66 @@ describe('limits', () => {
     expect(third).toBe(true);
     expect(new TokenBucket(0).unlimited).toBe(true);
   });
+
+  it('a 429 holds every request and halves the rate once per second; it steps back up without 429s (fake clock)', async () => {
+    let now = 0;
+    const sleeps: number[] = [];
+    // The fake sleep moves the clock on: no real waiting.
+    const fakeSleep = async (ms: number) => {
+      sleeps.push(Math.round(ms));
+      now += ms;
+    };
+    const bucket = new TokenBucket(10, 10, () => now, fakeSleep);
+    for (let i = 0; i < 10; i++) await bucket.take();
+    expect(sleeps).toEqual([]);
+    bucket.throttled(undefined);
+    bucket.throttled(undefined); // the same burst's other 429: no second cut
+    expect(bucket.currentRate).toBe(5);
+    await bucket.take();
+    // Held one interval at the new rate (no Retry-After); the bucket was emptied by the cut, so the token it takes
+    // then is the one that interval made.
+    expect(sleeps).toEqual([200]);
+    await bucket.take();
+    expect(sleeps).toEqual([200, 200]);
+    now += 1000;
+    bucket.throttled(3000); // a second later, a 429 with Retry-After: 3: cut again, and everyone waits 3 s
+    expect(bucket.currentRate).toBe(2.5);
+    sleeps.length = 0;
+    await bucket.take();
+    expect(sleeps[0]).toBe(3000);
+    // Each 2 s without a 429 adds 10 % of the starting rate back, up to it: 3 s of hold and 4 s more are 3 steps.
+    now += 4000;
+    await bucket.take();
+    expect(bucket.currentRate).toBe(5.5);
+    now += 60_000;
+    await bucket.take();
+    expect(bucket.currentRate).toBe(10);
+    expect(bucket.report).toEqual({ throttled: 3, configured: 10, lowest: 2.5 });
+    // A Retry-After above a minute holds a minute.
+    now += 5000;
+    bucket.throttled(3_600_000);
+    sleeps.length = 0;
+    await bucket.take();
+    expect(sleeps[0]).toBe(60_000);
+  });
+
+  it('without a configured limit, the first 429 starts one at half the rate seen, and it lifts again later', async () => {
+    let now = 10_000;
+    const fakeSleep = async (ms: number) => {
+      now += ms;
+    };
+    const bucket = new TokenBucket(0, undefined, () => now, fakeSleep);
+    for (let i = 0; i < 8; i++) await bucket.take(); // 8 requests in this second
+    now += 500;
+    bucket.throttled(undefined);
+    expect(bucket.unlimited).toBe(false);
+    expect(bucket.currentRate).toBe(4);
+    await bucket.take();
+    now += 20_000; // ten 2-second steps of 0.8/s each: back to 8/s, the rate it was at, and so no limit again
+    await bucket.take();
+    expect(bucket.unlimited).toBe(true);
+    expect(bucket.report).toEqual({ throttled: 1, configured: 0, lowest: 4 });
+  });
 });
 
 describe('LoadInfo notes', () => {
