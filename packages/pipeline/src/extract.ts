@@ -7,10 +7,10 @@ import type { SourceRecord } from './config.js';
 import { CursorWatch, type OutOfWindow } from './cursor.js';
 import { envList, envValue, type Env } from './env.js';
 import { ConfigError, describeExtractError, ExtractError, isClientError, PipelineError } from './errors.js';
-import { addDays, todayUtc, type ResourcePlan } from './plan.js';
+import { todayUtc, type ResourcePlan } from './plan.js';
 import { Semaphore } from './limits.js';
 import type { ResumeState } from './resume.js';
-import { consumerRanges, sliceWindow, storedWindows, windowParts, type PartsOf, type WindowState } from './windows.js';
+import { consumerRanges, resumeDay, sliceWindow, storedWindows, windowParts, type PartsOf, type WindowState } from './windows.js';
 
 /** Values of one request's parameters by name (path and query together, as the catalog names them). */
 type Params = Record<string, string | number | boolean>;
@@ -208,11 +208,7 @@ export class Extractor {
       const key = this.partitionKey(plan, params);
       const previous = this.options.previousState.get(plan.name);
       const end = todayUtc(this.options.now);
-      const resumeAt = (windows: WindowState['windows']) => {
-        const lastEnd = windows[key]?.lastEnd;
-        const at = lastEnd ? addDays(lastEnd, -plan.incremental!.lookbackDays) : plan.incremental!.startDate;
-        return at > end ? end : at;
-      };
+      const resumeAt = (windows: WindowState['windows']) => resumeDay(windows[key], plan.incremental!.lookbackDays, plan.incremental!.startDate, end);
       const sampling = this.options.limitPages !== undefined;
       const partsOf: PartsOf = (windows) => {
         const at = resumeAt(windows);

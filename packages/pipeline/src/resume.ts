@@ -55,9 +55,11 @@ export function statesToResume(plans: readonly ResourcePlan[], stored: ReadonlyM
       const ends = all.map((c) => c[key]?.lastEnd);
       if (!ends.every((end): end is string => end !== undefined)) continue;
       windows[key] = { lastEnd: ends.reduce((a, b) => (b < a ? b : a)) };
-      // One consumer: its first day too, so a start date moved before it is backfilled (with several, each
-      // consumer's own windows say what it needs: extract.ts).
+      // One consumer: its first day too, so a start date moved before it is backfilled, and its newest record, where
+      // a window that ends after today resumes (windows.ts, resumeDay). With several, each consumer's own windows say
+      // what it needs: extract.ts.
       if (all.length === 1 && window.firstStart !== undefined) windows[key].firstStart = window.firstStart;
+      if (all.length === 1 && window.lastValueAt !== undefined) windows[key].lastValueAt = window.lastValueAt;
     }
     resume.set(plan.name, all.length > 1 ? { windows, consumers } : { windows });
   }

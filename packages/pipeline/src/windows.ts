@@ -33,6 +33,21 @@ export function storedWindows(state: unknown, resource: string, path = ''): Wind
   return windows as WindowState['windows'];
 }
 
+/**
+ * The first day a widget's next window reads: `lookbackDays` before the stored `lastEnd`, or the start date when there
+ * is none. A `lastEnd` after `today` was committed by a run whose clock was ahead (set right since): that run read the
+ * API only up to the real time it ran, so what came after is not loaded, and resuming at today would skip it for good
+ * with a lookback of 0 (or a gap longer than the lookback). Such a window resumes from the day of the newest record it
+ * loaded (`lastValueAt`, an instant the API really had) or today, whichever is earlier, minus the lookback.
+ */
+export function resumeDay(window: WindowState['windows'][string] | undefined, lookbackDays: number, startDate: string, today: string): string {
+  const lastEnd = window?.lastEnd;
+  if (!lastEnd) return startDate;
+  if (lastEnd <= today) return addDays(lastEnd, -lookbackDays);
+  const newest = typeof window.lastValueAt === 'string' ? window.lastValueAt.slice(0, 10) : '';
+  return addDays(isIsoDate(newest) && newest < today ? newest : today, -lookbackDays);
+}
+
 /** The day ranges a consumer of a window needs read, given its stored windows (see `windowParts`). */
 export type PartsOf = (windows: WindowState['windows']) => Array<{ start: string; end: string }>;
 
