@@ -1,0 +1,125 @@
+// What a page holds, read the way the catalog says: its records (`dataSelector`, `addFields`), what the config's
+// steps make of them, and the child requests each record drives (`params` from the parent). Pure functions of one
+// page; extract.ts does the fetching, the fan-out and the bookkeeping around them.
+import type { SourceRecord } from './config.js';
+import { envValue, type Env } from './env.js';
+import { ConfigError, ExtractError } from './errors.js';
+import type { ResourcePlan } from './plan.js';
+
+/** Values of one request's parameters by name (path and query together, as the catalog names them). */
+export type Params = Record<string, string | number | boolean>;
+
+/** One child request sequence a parent record drives; `parentParams` are the parent sequence's request params. */
+export interface ChildRequest {
+  child: ResourcePlan;
+  params: Params;
+  parentParams: Params;
+  /** Set when the parent record gives no value for this required parameter: no request, only counted. */
+  lacking?: { param: string; field: string };
+}
+
+/** `pageIndex`: 0 for the first page of a sequence, then one more per next link followed. */
+export function selectRecords(plan: ResourcePlan, body: unknown, params: Params, pageIndex = 0): SourceRecord[] {
+  const selected = selectPath(body, plan.resource.dataSelector);
+  // Not an answer of the API (a proxy or gateway said 200): an empty body or null, or for a records field, a body
+  // that is no JSON object, or a page a next link led to without the field (more records were promised). Read as
+  // "no records", the windows would advance over days never seen. A first page that is an object without the field
+  // is no records (the tolerant reading: whether the API leaves out an empty list is unknown).
+  const selector = plan.resource.dataSelector;
+  const noPage = selector === ''
+    ? body === undefined || body === null
+    : selected === undefined && (pageIndex > 0 || body === null || typeof body !== 'object' || Array.isArray(body));
+  if (noPage) {
+    const which = pageIndex > 0 ? ` page ${pageIndex + 1} (a next link)` : '';
+    throw new ExtractError(
+      `Extracting ${plan.name} failed: GET ${plan.resource.path}${which} answered with ${describeBody(body)}, not ${selector === '' ? 'a record' : `a page with "${selector}"`}: ` +
+        'check SNAPENGAGE_BASE_URL points at the SnapEngage API (not a proxy or gateway page), then run again',
+      plan.name,
+      'invalid_response',
+    );
+  }
+  const items = Array.isArray(selected) ? selected : selected === undefined || selected === null ? [] : [selected];
+  const addFields = Object.entries(plan.resource.addFields);
+  return items.map((item) => {
+    const record: SourceRecord = item !== null && typeof item === 'object' && !Array.isArray(item) ? (item as SourceRecord) : { value: item };
+    for (const [field, source] of addFields) {
+      if (source.from === 'param' && params[source.param] !== undefined) record[field] = params[source.param];
+    }
+    return record;
+  });
+}
+
+/** The child requests one parent record drives: one per child resource whose parent fields are present. */
+export function childRequests(children: readonly ResourcePlan[], record: SourceRecord, parentParams: Params, env: Env): ChildRequest[] {
+  const requests: ChildRequest[] = [];
+  for (const child of children) {
+    const params: Params = {};
+    let lacking: { param: string; field: string } | undefined;
+    for (const [name, source] of Object.entries(child.resource.params)) {
+      if (source.from === 'env') {
+        const value = envValue(env, source.env);
+        if (value !== undefined) params[name] = value;
+      } else if (source.from === 'parent') {
+        const value = source.field !== undefined ? selectPath(record, source.field) : source.param !== undefined ? parentParams[source.param] : undefined;
+        // An empty text is no value: in a path it would name another endpoint (`/chat/poll/`), as `.` and `..` would
+        // (the client refuses all three rather than send them).
+        const text = typeof value === 'string' && value !== '' && !(source.in === 'path' && (value === '.' || value === '..'));
+        if (text || typeof value === 'number' || typeof value === 'boolean') params[name] = value;
+        else if (source.required) lacking ??= { param: name, field: `${source.resource}.${source.field ?? source.param}` };
+      }
+    }
+    requests.push({ child, params, parentParams, ...(lacking ? { lacking } : {}) });
+  }
+  return requests;
+}
+
+/** What a response body was, for an error line (never its content: it may be anything). */
+function describeBody(body: unknown): string {
+  if (body === undefined) return 'an empty body';
+  if (body === null) return 'null';
+  if (Array.isArray(body)) return 'a JSON array';
+  return typeof body === 'object' ? 'a JSON object without that field' : `a JSON ${typeof body}`;
+}
+
+/** Dot path into a JSON value; "" is the value itself. */
+export function selectPath(value: unknown, path: string): unknown {
+  if (path === '' || path === '$') return value;
+  let current = value;
+  for (const key of path.split('.')) {
+    if (current === null || typeof current !== 'object') return undefined;
+    current = (current as Record<string, unknown>)[key];
+  }
+  return current;
+}
+
+/** Runs the resource's steps over one page: the positions of the records that pass every filter, and what the steps made of them. */
+export function applySteps(plan: ResourcePlan, records: SourceRecord[]): { kept: number[]; results: SourceRecord[] } {
+  if (plan.steps.length === 0) return { kept: records.map((_, index) => index), results: records };
+  const kept: number[] = [];
+  const results: SourceRecord[] = [];
+  for (const [position, record] of records.entries()) {
+    let current: unknown = record;
+    for (const [index, step] of plan.steps.entries()) {
+      const field = () => `resources.${plan.name}.steps[${index}]`;
+      let passed = true;
+      try {
+        if ('filter' in step) passed = Boolean(step.filter(current as never));
+        else current = step.map(current as never);
+      } catch (error) {
+        throw new ConfigError(`${field()} threw: ${(error as Error).message ?? String(error)}`);
+      }
+      if (!passed) {
+        current = undefined;
+        break;
+      }
+      if (current === null || typeof current !== 'object' || Array.isArray(current)) {
+        const got = current === null ? 'null' : Array.isArray(current) ? 'an array' : typeof current;
+        throw new ConfigError(`${field()} (map) returned ${got}: a map step must return the record as an object`);
+      }
+    }
+    if (current === undefined) continue;
+    kept.push(position);
+    results.push(current as SourceRecord);
+  }
+  return { kept, results };
+}
