@@ -54,6 +54,8 @@ export class Extractor {
   private readonly cursors: CursorWatch;
   /** Per child resource with `notFound: skip`: parent records its API answered 404 for. */
   private readonly notFound = new Map<string, number>();
+  /** Per resource: requests answered 204 No Content (no records). */
+  private readonly noContent = new Map<string, number>();
   /** Per child resource: request sequences started (one per parent record). */
   private readonly childSequences = new Map<string, number>();
   /** Per child resource: parent records with no value for a required parameter (so no request), and the first such one. */
@@ -89,6 +91,11 @@ export class Extractor {
     }
     if (this.firstError) throw this.firstError;
     return this.newState;
+  }
+
+  /** Per resource: requests answered 204 No Content, read as no records. */
+  get noContentResponses(): Record<string, number> {
+    return Object.fromEntries(this.noContent);
   }
 
   /** Per child resource with `notFound: skip`: how many parent records its API answered 404 for, of how many asked. */
@@ -289,6 +296,13 @@ export class Extractor {
           // first request is no record for that parent, counted in the load info. Anywhere else a 404 fails the run.
           if (pageCount === 1 && parentParams !== undefined && resource.notFound === 'skip' && isClientError(error) && error.kind === 'not_found') {
             this.notFound.set(plan.name, (this.notFound.get(plan.name) ?? 0) + 1);
+            upcoming = undefined;
+            return;
+          }
+          // 204 No Content to a request's first page: the API says it has nothing for it (dlt crashed on these, #1849).
+          // No records, counted in the load info. Undocumented for SnapEngage: the tolerant reading.
+          if (pageCount === 1 && isClientError(error) && error.kind === 'invalid_response' && error.status === 204) {
+            this.noContent.set(plan.name, (this.noContent.get(plan.name) ?? 0) + 1);
             upcoming = undefined;
             return;
           }

@@ -48,6 +48,8 @@ export interface LoadNotes {
    * page all the same, which was not read. Its records are loaded, but not all of them.
    */
   unfollowedNextLinks?: Readonly<Record<string, number>>;
+  /** Per resource: requests the API answered 204 No Content, read as no records. */
+  noContent?: Readonly<Record<string, number>>;
   /** The API's 429 answers and how far they slowed the run's requests (limits.ts). */
   rateLimit?: Readonly<RateLimitReport>;
   /** Records an append of a date window read again (lookback) and left out, their primary key being stored already. */
@@ -134,6 +136,10 @@ export class LoadInfo {
           + 'once fixed, drop its tables to poll the whole history again)'
         : '';
       lines.push(`Not found (404), no record loaded for these parent records: ${list}${hint}`);
+    }
+    const noContent = Object.entries(this.notes.noContent ?? {}).filter(([, n]) => n > 0);
+    if (noContent.length > 0) {
+      lines.push(`No content (HTTP 204), read as no records: ${noContent.map(([name, n]) => `${name} ${n} request${n === 1 ? '' : 's'}`).join(', ')}`);
     }
     const missing = Object.entries(this.notes.missingParentValues ?? {}).filter(([, m]) => m.records > 0);
     if (missing.length > 0) {

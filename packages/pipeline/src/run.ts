@@ -226,6 +226,7 @@ export async function runPipeline(config: PipelineConfig, given: RunOptions = {}
         droppedTables: destination.droppedTables, keylessRecords, adoptedRecords, adoptionRemovedRecords, notTakenOver, alreadyStoredRecords,
         incremental: committedWindows(plan.resources, storedState, newState), outOfWindow: extractor.outOfWindow, notFound: extractor.notFoundRecords,
         missingParentValues: extractor.missingParentValues, unfollowedNextLinks: extractor.unfollowedNextLinks, rateLimit: bucket.report,
+        noContent: extractor.noContentResponses,
       },
     );
   } catch (error) {

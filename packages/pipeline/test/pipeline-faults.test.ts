@@ -1,6 +1,6 @@
 // Faults and hostile data: 429s, 500s, connection resets and truncated bodies must still give exactly the truth, and
 // records with hostile keys and values must load without loss.
-import { createServer } from 'node:http';
+import { createServer, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { Sandbox } from 'snapengage-sandbox';
@@ -126,26 +126,11 @@ describe('a 200 answer that is no record, for a resource whose record is the who
   ])('a chat_poll answer with %s fails the run instead of loading no poll and advancing its parent windows', async (_what, body) => {
     box = await sandbox({ cases: 30, widgets: 1, days: 2 });
     tmp = tempDir();
-    const upstream = box.url;
-    // A gateway in front of the sandbox (a real HTTP server on 127.0.0.1): chat polls answer 200 with `body`.
-    const server = createServer((req, res) => {
-      if (req.url?.startsWith('/api/v1/chat/poll/')) {
-        res.writeHead(200, { 'content-type': 'application/json' });
-        res.end(body);
-        return;
-      }
-      fetch(`${upstream}${req.url}`, { headers: Object.fromEntries(Object.entries(req.headers).filter(([k]) => k !== 'host') as Array<[string, string]>) })
-        .then(async (answer) => {
-          const text = await answer.text();
-          res.writeHead(answer.status, { 'content-type': answer.headers.get('content-type') ?? 'application/json' });
-          // Next links name the sandbox: point them at the gateway.
-          res.end(text.split(upstream).join(gateway));
-        })
-        .catch(() => res.destroy());
+    proxy = await startGateway(box.url, (res) => {
+      res.writeHead(200, { 'content-type': 'application/json' });
+      res.end(body);
     });
-    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-    const gateway = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
-    proxy = { url: gateway, close: () => new Promise((resolve) => { server.closeAllConnections(); server.close(() => resolve()); }) };
+    const gateway = proxy.url;
     const path = `${tmp.dir}/poll-empty.duckdb`;
     const run = runPipeline(
       { resources: { logs: true, chat_poll: true }, rateLimit: { requestsPerSecond: 0 } },
@@ -155,3 +140,68 @@ describe('a 200 answer that is no record, for a resource whose record is the who
     await expect(run).rejects.toThrow(/chat_poll.*\(HTTP 200\).*not the expected JSON.*SNAPENGAGE_BASE_URL/);
   });
 });
+
+describe('204 No Content', () => {
+  it('is read as no records for that request, counted in the load info, instead of failing the run (dlt #1849)', async () => {
+    const box = await sandbox({ cases: 30, widgets: 1, days: 2 });
+    const tmp = tempDir();
+    let answered204 = 0;
+    // A third of the cases' polls answer 204 (the sandbox never does: SnapEngage's 204s are undocumented).
+    const gateway = await startGateway(box.url, (res, caseId, forward) => {
+      if (hash(caseId) % 3 !== 0) return forward();
+      answered204++;
+      res.writeHead(204).end();
+    });
+    try {
+      const path = `${tmp.dir}/no-content.duckdb`;
+      const info = await runPipeline(
+        { resources: { logs: true, chat_poll: true }, rateLimit: { requestsPerSecond: 0 } },
+        { env: { ...box.env, SNAPENGAGE_BASE_URL: gateway.url }, destination: { path } },
+      );
+      const cases = await truth(box);
+      expect(answered204).toBeGreaterThan(0);
+      expect(info.notes.noContent).toEqual({ chat_poll: answered204 });
+      expect(String(info)).toContain(`No content (HTTP 204), read as no records: chat_poll ${answered204} request${answered204 === 1 ? '' : 's'}`);
+      expect(await expectMatchesTruth(path, 'snapengage_data', cases)).toEqual([]);
+      const [{ n }] = (await query(path, 'SELECT count(*)::INTEGER AS n FROM snapengage_data.chat_poll')) as [{ n: number }];
+      expect(n).toBe(cases.length - answered204);
+    } finally {
+      await gateway.close();
+      await box.close();
+      tmp.cleanup();
+    }
+  });
+});
+
+/**
+ * A gateway in front of the sandbox (a real HTTP server on 127.0.0.1): `poll` answers each chat poll, or forwards it
+ * with `forward()`; every other request is forwarded, next links pointed at the gateway.
+ */
+async function startGateway(
+  upstream: string,
+  poll: (res: ServerResponse, caseId: string, forward: () => void) => void,
+): Promise<{ url: string; close(): Promise<void> }> {
+  const server = createServer((req, res) => {
+    const forward = () => {
+      fetch(`${upstream}${req.url}`, { headers: Object.fromEntries(Object.entries(req.headers).filter(([k]) => k !== 'host') as Array<[string, string]>) })
+        .then(async (answer) => {
+          const text = await answer.text();
+          res.writeHead(answer.status, { 'content-type': answer.headers.get('content-type') ?? 'application/json' });
+          res.end(text.split(upstream).join(url));
+        })
+        .catch(() => res.destroy());
+    };
+    if (req.url?.startsWith('/api/v1/chat/poll/')) return poll(res, req.url.slice('/api/v1/chat/poll/'.length).split('?')[0]!, forward);
+    forward();
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  return { url, close: () => new Promise((resolve) => { server.closeAllConnections(); server.close(() => resolve()); }) };
+}
+
+/** A stable small hash of a text, to pick the same cases on every run. */
+function hash(text: string): number {
+  let h = 0;
+  for (const ch of text) h = (h * 31 + ch.charCodeAt(0)) >>> 0;
+  return h;
+}
