@@ -4,7 +4,8 @@
 // credential, a TypeError came out of the app's own loop, or the cap's error said pages were fetched when none was.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startSandbox, type Sandbox } from 'snapengage-sandbox';
-import { createSnapEngageClient, SnapEngageError } from '../src/index.js';
+import { createSnapEngageClient } from '../src/index.js';
+import { caught } from './helpers/caught.js';
 import { startScriptedServer, type ScriptedServer } from './helpers/scripted-server.js';
 
 let sandbox: Sandbox;
@@ -21,16 +22,6 @@ afterAll(async () => {
 async function apiRequestCount(): Promise<number> {
   const response = await fetch(`${sandbox.url}/__sandbox/stats`);
   return ((await response.json()) as { requests: number }).requests;
-}
-
-async function caught(promise: Promise<unknown>): Promise<SnapEngageError> {
-  try {
-    await promise;
-  } catch (error) {
-    expect(error).toBeInstanceOf(SnapEngageError);
-    return error as SnapEngageError;
-  }
-  throw new Error('expected a SnapEngageError, got a result');
 }
 
 async function drain(pages: AsyncIterable<unknown>): Promise<number> {

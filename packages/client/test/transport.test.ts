@@ -5,7 +5,8 @@ import { getEventListeners } from 'node:events';
 import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
 import { afterEach, describe, expect, it } from 'vitest';
-import { createSnapEngageClient, SnapEngageError, unwrap, type RequestLogEvent, type SnapEngageClientOptions } from '../src/index.js';
+import { createSnapEngageClient, unwrap, type RequestLogEvent, type SnapEngageClientOptions } from '../src/index.js';
+import { caught } from './helpers/caught.js';
 import { sendJson, startScriptedServer, type Handler, type ScriptedServer } from './helpers/scripted-server.js';
 
 const TOKEN = 'tok-SECRET-a1b2c3d4';
@@ -37,16 +38,6 @@ function clientFor(server: ScriptedServer, extra: SnapEngageClientOptions = {}) 
     ...extra,
   });
   return { client, events, warnings };
-}
-
-async function caught(promise: Promise<unknown>): Promise<SnapEngageError> {
-  try {
-    await promise;
-  } catch (error) {
-    expect(error).toBeInstanceOf(SnapEngageError);
-    return error as SnapEngageError;
-  }
-  throw new Error('expected a SnapEngageError, got a result');
 }
 
 const logsQuery = { params: { path: { orgId: 'org1' }, query: { widgetId: 'w1', start: '2024-01-01', end: '2024-01-31' } } };
