@@ -344,7 +344,7 @@ export const resources: { readonly [N in ResourceName]: LoadableResource & { nam
     "source": "doc",
     "recordSchema": {
       "type": "object",
-      "description": "A chat or offline case. Every key may be absent. [doc sample partial; code TAP, RSCRIPT, PHPCTRL]",
+      "description": "A chat or offline case. Every key may be absent [doc sample partial; code TAP, RSCRIPT, PHPCTRL]; null is\naccepted for every key but `id` [inferred], and keys not listed here are accepted (the known list is partial).\n",
       "properties": {
         "id": {
           "type": "string",
@@ -422,7 +422,7 @@ export const resources: { readonly [N in ResourceName]: LoadableResource & { nam
                 "boolean",
                 "null"
               ],
-              "description": "Key seen at the cut-off point of the doc sample; type unknown, so any scalar is accepted. [doc partial, type inferred]"
+              "description": "Only `\"age` is visible where the doc sample is cut off, so the key's full name is [inferred] as well as its\ntype (any scalar is accepted). [doc partial]\n"
             }
           }
         },
@@ -1176,7 +1176,11 @@ export const resources: { readonly [N in ResourceName]: LoadableResource & { nam
           "description": "Email where transcripts are sent. [doc]"
         },
         "agents": {
-          "type": "array",
+          "type": [
+            "array",
+            "null"
+          ],
+          "description": "Agents of the widget. [doc] (null tolerated [inferred])",
           "items": {
             "type": "object",
             "description": "Agent of a widget; the doc's field list is cut off after `agentType`. [doc DOC-PROV widget format]",

@@ -198,7 +198,10 @@ export interface components {
             phones?: string[] | null;
             /** @description [doc sample] */
             social_profile_links?: string[] | null;
-            /** @description Key seen at the cut-off point of the doc sample; type unknown, so any scalar is accepted. [doc partial, type inferred] */
+            /**
+             * @description Only `"age` is visible where the doc sample is cut off, so the key's full name is [inferred] as well as its
+             *     type (any scalar is accepted). [doc partial]
+             */
             age?: string | number | boolean | null;
         } | null;
         /** @description One transcript entry. [code TAP schemas/logs.json; PHPCTRL] */
@@ -218,7 +221,10 @@ export interface components {
             /** @description Typed string by TAP; real shape unknown, so any JSON value is accepted. [code, inferred] */
             translations?: unknown;
         };
-        /** @description A chat or offline case. Every key may be absent. [doc sample partial; code TAP, RSCRIPT, PHPCTRL] */
+        /**
+         * @description A chat or offline case. Every key may be absent [doc sample partial; code TAP, RSCRIPT, PHPCTRL]; null is
+         *     accepted for every key but `id` [inferred], and keys not listed here are accepted (the known list is partial).
+         */
         Case: {
             /** @description Case UUID. [doc] */
             id?: string;
@@ -370,7 +376,8 @@ export interface components {
             email?: string | null;
             /** @description Email where transcripts are sent. [doc] */
             destinationEmail?: string | null;
-            agents?: components["schemas"]["WidgetAgent"][];
+            /** @description Agents of the widget. [doc] (null tolerated [inferred]) */
+            agents?: components["schemas"]["WidgetAgent"][] | null;
         };
         /** @description A user account; fields not visible in the docs. [inferred] */
         User: {
@@ -572,7 +579,7 @@ export interface operations {
     pollChatMessages: {
         parameters: {
             query?: {
-                /** @description Start index of the messages to return; default 0. [doc] */
+                /** @description Start index of the messages to return; default 0. [doc] That it is never negative is [inferred]. */
                 index?: number;
                 /** @description Whether the visitor is typing; default false. [doc] */
                 isTyping?: components["schemas"]["LooseBoolean"];

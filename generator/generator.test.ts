@@ -78,6 +78,32 @@ describe('generator', () => {
     expect(catalog).toContain('export type ResourceName = "logs" | "chat_availability" | "chat_poll" | "visitor_typing" | "widgets" | "users";');
   });
 
+  it('every schema property and parameter of the spec says where it comes from ([doc], [code], [inferred], [unverified])', () => {
+    // House rule (shared/reference/snapengage-api.md): anything the reference does not establish is marked inferred.
+    const spec = parseDocument(readFileSync(DEFAULT_SPEC, 'utf8')).toJS() as Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
+    const label = /\[[^\]]*\b(doc|code|inferred|unverified)\b/;
+    const unlabelled: string[] = [];
+    const walk = (node: unknown, at: string): void => {
+      if (Array.isArray(node)) return node.forEach((item, i) => walk(item, `${at}/${i}`));
+      if (node === null || typeof node !== 'object') return;
+      const properties = (node as { properties?: Record<string, { $ref?: string; description?: string }> }).properties;
+      for (const [name, property] of Object.entries(properties ?? {})) {
+        if (property.$ref === undefined && !label.test(property.description ?? '')) unlabelled.push(`${at}/properties/${name}`);
+      }
+      for (const [key, value] of Object.entries(node)) walk(value, `${at}/${key}`);
+    };
+    walk(spec.components.schemas, '#/components/schemas');
+    for (const [path, item] of Object.entries<Record<string, { parameters?: Array<{ $ref?: string; name: string; description?: string }> }>>(spec.paths)) {
+      for (const [method, op] of Object.entries(item)) {
+        for (const p of op.parameters ?? []) if (p.$ref === undefined && !label.test(p.description ?? '')) unlabelled.push(`${method} ${path} ${p.name}`);
+      }
+    }
+    expect(unlabelled).toEqual([]);
+    // Nullable fields and unlisted keys are the tolerant reading, not a fact: the spec says so.
+    expect(spec.info.description).toMatch(/accepts null as the tolerant reading[^[]*\[inferred\]/);
+    expect(spec.components.schemas.RequesterDetails.properties.age.description).toMatch(/full name is \[inferred\]/);
+  });
+
   it('every env var a resource reads says what it holds (it is shown in .env.example and in missing-variable errors)', async () => {
     const catalog = (await generate()).get('catalog.ts')!;
     // The fallback for a param without a description names the API parameter, which tells a user nothing.
