@@ -31,6 +31,18 @@ describe('faults and hostile records', () => {
     expect(await expectMatchesTruth(path, 'snapengage_data', await truth(box))).toEqual([]);
   });
 
+  it('the other readings of what the docs leave unknown (sandbox quirks) load exactly the truth', async () => {
+    // snapengage-api.md §1/§9: created_at_milliseconds as 0-999, unlisted keys, requester_details "age…", other
+    // translations and javascript_variables shapes. The loader must keep them all, not drop or choke on them.
+    box = await sandbox({ cases: 300, widgets: 2, days: 10, quirks: true });
+    tmp = tempDir();
+    const path = `${tmp.dir}/quirks.duckdb`;
+    await runPipeline({ resources: { logs: true } }, { env: box.env, destination: { path } });
+    expect(await expectMatchesTruth(path, 'snapengage_data', await truth(box))).toEqual([]);
+    const columns = (await query(path, "SELECT column_name FROM information_schema.columns WHERE table_schema = 'snapengage_data' AND table_name = 'logs'")).map((r) => r.column_name);
+    expect(columns).toEqual(expect.arrayContaining(['widget_id', 'requester_details__age', 'requester_details__company']));
+  });
+
   it('an API that allows fewer requests per second than the loader sends (no Retry-After) slows it down instead of failing it', async () => {
     // The real API's limits are undocumented. At the default 10/s against 2/s, requests retried on 429 until one ran
     // out of retries (2 of 3 runs failed); the bucket now halves its rate on 429s and holds everyone meanwhile.

@@ -100,10 +100,50 @@ function ipAddress(rng: Rng): string {
 }
 
 /**
- * Builds a case. `kind`/`index` only seed the PRNG; `id` and `createdMs` are given by the caller (the
- * timeline and id codec for generated cases, "now" and a fresh id for injected ones).
+ * The other readings of what the reference (shared/reference/snapengage-api.md) leaves unknown, for the `quirks`
+ * option. Drawn from a PRNG of their own, so a sandbox without quirks serves the same bytes as before.
+ * - `created_at_milliseconds` and transcript `date_milliseconds`: the 0-999 part of the second, not full epoch ms
+ *   (§1, §9.2: which one is unknown). All cases of a quirky sandbox use that reading, as a real API would.
+ * - `requester_details`: the key cut off as `"age…` in the doc sample (any scalar) and a key no source lists (§1).
+ * - `widget_id`, a top-level key the Logs API is not known to send (Integration API consumers read it, §5): a
+ *   loader must keep unlisted keys, not choke on them.
+ * - transcript `translations`: an array, an object or null instead of TAP's string (§1: shape unknown).
+ * - `javascript_variables` values: numbers and booleans (§1: shape unknown; set from page code).
  */
-export function buildCase(key: number, widget: WidgetFixture, kind: number, index: number, id: string, createdMs: number): CaseRecord {
+function applyQuirks(record: CaseRecord, rng: Rng, widget: WidgetFixture): void {
+  const seconds = record.created_at_seconds;
+  if (typeof record.created_at_milliseconds === 'number' && typeof seconds === 'number') {
+    record.created_at_milliseconds = record.created_at_milliseconds - seconds * 1000;
+  }
+  const details = record.requester_details;
+  if (details !== null && typeof details === 'object') {
+    const extra = details as CaseRecord;
+    if (rng.chance(0.5)) extra.age = rng.pick<unknown>(['25-34', 31, '', null]);
+    if (rng.chance(0.3)) extra.company = rng.pick(['Acme GmbH', 'Société Générale', '株式会社テスト']);
+  }
+  if (rng.chance(0.5)) record.widget_id = widget.uuid;
+  if (Array.isArray(record.transcripts)) {
+    const shape = rng.int(0, 3);
+    for (const line of record.transcripts as CaseRecord[]) {
+      if (typeof line.date_milliseconds === 'number' && typeof line.date_seconds === 'number') line.date_milliseconds -= line.date_seconds * 1000;
+      if (shape === 1) line.translations = [];
+      else if (shape === 2) line.translations = { fr: 'Bonjour', ja: 'こんにちは' };
+      else if (shape === 3) line.translations = null;
+    }
+  }
+  if (Array.isArray(record.javascript_variables)) {
+    for (const variable of record.javascript_variables as CaseRecord[]) {
+      if (variable.name === 'cartValue' && typeof variable.value === 'string') variable.value = Number(variable.value);
+      else if (rng.chance(0.2)) variable.value = rng.chance(0.5);
+    }
+  }
+}
+
+/**
+ * Builds a case. `kind`/`index` only seed the PRNG; `id` and `createdMs` are given by the caller (the
+ * timeline and id codec for generated cases, "now" and a fresh id for injected ones). `quirks`: see applyQuirks.
+ */
+export function buildCase(key: number, widget: WidgetFixture, kind: number, index: number, id: string, createdMs: number, quirks = false): CaseRecord {
   const rng = new Rng(hashInts(key, 0xca5e, kind, widget.index, index));
   const isChat = rng.chance(0.78);
   const visitor = rng.pick(VISITORS);
@@ -178,6 +218,7 @@ export function buildCase(key: number, widget: WidgetFixture, kind: number, inde
     ? nameValues(rng, Object.keys(LABEL_VALUES), rng.int(1, 3), (name) => rng.pick(LABEL_VALUES[name] ?? ['']))
     : [];
   record.transcripts = transcripts;
+  if (quirks) applyQuirks(record, new Rng(hashInts(key, 0x9a1f5, kind, widget.index, index)), widget);
   return record;
 }
 

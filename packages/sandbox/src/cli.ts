@@ -8,6 +8,7 @@ import type { ChatBooleans, LastPageLink } from './options.js';
 
 const USAGE = `Usage: snapengage-sandbox [--port 0] [--seed 42] [--cases 5000] [--widgets 3] [--days 90] [--faults SPEC]
                           [--last-page-link absent|empty|null] [--trailing-empty-page] [--chat-booleans doc|string|boolean]
+                          [--quirks]
 
   --port     TCP port on 127.0.0.1 (0 = any free port)
   --seed     seed of the generated data, credentials and faults
@@ -19,6 +20,8 @@ const USAGE = `Usage: snapengage-sandbox [--port 0] [--seed 42] [--cases 5000] [
   --trailing-empty-page  a full page always links a next one; a sequence may end with a page of no cases
   --chat-booleans        Visitor Chat booleans as in the doc (availability "true"/"false", agentTyping true/false),
                          all strings, or all JSON booleans
+  --quirks               cases take the other readings of what the docs leave unknown (created_at_milliseconds
+                         as 0-999, extra and unlisted keys, other translations and javascript_variables shapes)
   --help, --version
 
 Prints SNAPENGAGE_* env lines on stdout, then serves until SIGINT/SIGTERM.
@@ -54,6 +57,7 @@ function readOptions(argv: string[]): SandboxOptions {
         'last-page-link': { type: 'string' },
         'trailing-empty-page': { type: 'boolean' },
         'chat-booleans': { type: 'string' },
+        quirks: { type: 'boolean' },
         help: { type: 'boolean', short: 'h' },
         version: { type: 'boolean' },
       },
@@ -88,6 +92,7 @@ function readOptions(argv: string[]): SandboxOptions {
   const lastPageLink = text('last-page-link');
   if (lastPageLink !== undefined) options.lastPageLink = lastPageLink as LastPageLink;
   if (values['trailing-empty-page'] === true) options.trailingEmptyPage = true;
+  if (values.quirks === true) options.quirks = true;
   const chatBooleans = text('chat-booleans');
   if (chatBooleans !== undefined) options.chatBooleans = chatBooleans as ChatBooleans;
   return options;

@@ -35,6 +35,13 @@ export interface SandboxOptions {
    * booleans; `string` sends all of them as strings; `boolean` sends all of them as JSON booleans.
    */
   chatBooleans?: ChatBooleans;
+  /**
+   * Cases take the other readings of what the docs leave unknown (default false): `created_at_milliseconds` and
+   * transcript `date_milliseconds` as the 0-999 part of the second, extra `requester_details` keys (`age`, one no
+   * source lists), an unlisted top-level `widget_id`, `translations` as an array, object or null, and numeric or
+   * boolean `javascript_variables` values. Seeded like the rest; without it the data is unchanged.
+   */
+  quirks?: boolean;
 }
 
 export const CHAT_BOOLEANS = ['doc', 'string', 'boolean'] as const;
@@ -71,6 +78,7 @@ export interface ResolvedOptions {
   nowMs: number;
   paging: PagingEnd;
   chatBooleans: ChatBooleans;
+  quirks: boolean;
 }
 
 export const LIMITS = {
@@ -96,7 +104,7 @@ export class SandboxOptionError extends Error {
 
 // Every key of SandboxOptions: from plain JavaScript (or an object built elsewhere) a misspelt option would
 // otherwise be ignored, and a test would run on the defaults without a word.
-const OPTION_NAMES: ReadonlyArray<keyof SandboxOptions> = ['port', 'seed', 'cases', 'widgets', 'days', 'faults', 'now', 'lastPageLink', 'trailingEmptyPage', 'chatBooleans'];
+const OPTION_NAMES: ReadonlyArray<keyof SandboxOptions> = ['port', 'seed', 'cases', 'widgets', 'days', 'faults', 'now', 'lastPageLink', 'trailingEmptyPage', 'chatBooleans', 'quirks'];
 
 /** A value as the user wrote it: "8080" (a string) must not read like 8080 (a number). */
 function shown(value: unknown): string {
@@ -108,6 +116,12 @@ function integerOption(name: keyof SandboxOptions, value: unknown, fallback: num
   if (typeof value !== 'number' || !Number.isSafeInteger(value) || value < min || value > max) {
     throw new SandboxOptionError(`${name} must be an integer between ${min} and ${max}, got ${shown(value)}`, name);
   }
+  return value;
+}
+
+function booleanOption(name: keyof SandboxOptions, value: unknown): boolean {
+  if (value === undefined) return false;
+  if (typeof value !== 'boolean') throw new SandboxOptionError(`${name} must be true or false, got ${shown(value)}`, name);
   return value;
 }
 
@@ -146,5 +160,6 @@ export function resolveOptions(options: SandboxOptions = {}): ResolvedOptions {
     nowMs: Math.floor(nowMs),
     paging: resolvePagingEnd(options, { lastPageLink: 'absent', trailingEmptyPage: false }),
     chatBooleans: chatBooleansOption(options.chatBooleans),
+    quirks: booleanOption('quirks', options.quirks),
   };
 }

@@ -89,7 +89,7 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbo
   const key = seedKey(resolved.seed);
   const fixtures = buildFixtures(key, resolved.widgets);
   const startMs = firstDayStart(resolved.nowMs, resolved.days);
-  const store = new CaseStore(key, fixtures.widgets, casesPerWidget(resolved.cases, resolved.widgets), startMs, resolved.nowMs);
+  const store = new CaseStore(key, fixtures.widgets, casesPerWidget(resolved.cases, resolved.widgets), startMs, resolved.nowMs, resolved.quirks);
   const chats = new ChatRoom(store);
   const users = new Map<string, UserRecord>();
   const seedUsers = (): void => {

@@ -84,6 +84,8 @@ export class CaseStore {
     counts: readonly number[],
     startMs: number,
     endMs: number,
+    /** The `quirks` option: cases use the other readings of what the docs leave unknown (see applyQuirks). */
+    private readonly quirks = false,
   ) {
     this.codec = new CaseIdCodec(key);
     this.timelines = widgets.map((w, i) => new Timeline(startMs, Math.max(endMs, startMs + (counts[i] ?? 0)), counts[i] ?? 0, key, w.index));
@@ -169,7 +171,7 @@ export class CaseStore {
   record(entry: CaseEntry): CaseRecord {
     if (entry.injected) return entry.injected.record;
     const widget = this.widgets[entry.widgetIndex] as WidgetFixture;
-    const record = buildCase(this.key, widget, CASE_KIND_GENERATED, entry.index, entry.id, entry.t);
+    const record = buildCase(this.key, widget, CASE_KIND_GENERATED, entry.index, entry.id, entry.t, this.quirks);
     const overlay = this.surveyOverlay.get(entry.id);
     if (overlay) for (const [name, value] of Object.entries(overlay)) record[name] = value;
     return record;
@@ -205,7 +207,7 @@ export class CaseStore {
       const freshId = this.codec.encode(CASE_KIND_INJECTED, widgetIndex, serial);
       const t = createdTimeOf(fields) ?? nowMs;
       // Spread (not Object.assign) so that an own "__proto__" key stays a plain data key.
-      const record: CaseRecord = bare ? { ...fields } : { ...buildCase(this.key, widget, CASE_KIND_INJECTED, serial, freshId, t), ...fields };
+      const record: CaseRecord = bare ? { ...fields } : { ...buildCase(this.key, widget, CASE_KIND_INJECTED, serial, freshId, t, this.quirks), ...fields };
       const id = typeof record.id === 'string' ? record.id : freshId;
       added.push({ id, t, n: serial + 1, widgetIndex, record });
     }

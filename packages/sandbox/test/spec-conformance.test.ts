@@ -165,3 +165,48 @@ describe('routing', () => {
     expect(response.headers.get('content-type')).toBe('application/json; charset=utf-8');
   });
 });
+
+describe('quirks: the other readings of what the reference leaves unknown (snapengage-api.md §1, §5, §9.2-3)', () => {
+  it('serves them, still valid for the spec, from the seed, and leaves the default data unchanged', async () => {
+    const options = { seed: 7, cases: 600, widgets: 3, days: 30, now: FIXED_NOW } as const;
+    const quirky = await startSandbox({ ...options, quirks: true });
+    const again = await startSandbox({ ...options, quirks: true });
+    try {
+      const plain = await truthLines(sandbox);
+      const lines = await truthLines(quirky);
+      expect(await truthLines(again)).toEqual(lines);
+      expect(lines.map((line) => (JSON.parse(line) as { id: string }).id)).toEqual(caseIds);
+      const cases = lines.map((line) => JSON.parse(line) as Record<string, any>); // eslint-disable-line @typescript-eslint/no-explicit-any
+      const plainCases = plain.map((line) => JSON.parse(line) as Record<string, any>); // eslint-disable-line @typescript-eslint/no-explicit-any
+      // created_at_milliseconds as the 0-999 part of the second, consistently (the time itself unchanged).
+      for (const [i, c] of cases.entries()) {
+        expect(c.created_at_milliseconds).toBeGreaterThanOrEqual(0);
+        expect(c.created_at_milliseconds).toBeLessThan(1000);
+        expect(c.created_at_seconds * 1000 + c.created_at_milliseconds).toBe(plainCases[i]?.created_at_date);
+      }
+      const transcriptLines = cases.flatMap((c) => (c.transcripts ?? []) as Array<Record<string, unknown>>);
+      expect(transcriptLines.every((t) => (t.date_milliseconds as number) < 1000)).toBe(true);
+      // Unlisted keys, the cut-off "age", and other shapes of translations and javascript_variables values.
+      expect(cases.some((c) => 'widget_id' in c)).toBe(true);
+      expect(cases.some((c) => c.requester_details && 'age' in c.requester_details)).toBe(true);
+      expect(cases.some((c) => c.requester_details && 'company' in c.requester_details)).toBe(true);
+      expect(new Set(transcriptLines.map((t) => (t.translations === null ? 'null' : Array.isArray(t.translations) ? 'array' : typeof t.translations)))).toEqual(
+        new Set(['string', 'array', 'object', 'null']),
+      );
+      const jsValues = cases.flatMap((c) => (c.javascript_variables ?? []) as Array<{ value: unknown }>).map((v) => typeof v.value);
+      expect(new Set(jsValues)).toEqual(new Set(['string', 'number', 'boolean']));
+      // The spec reads all of it (unlisted keys are allowed), page by page.
+      const quirkyWidget = quirky.credentials.widgetIds[0] ?? '';
+      const page = await getLogsPage(quirky, logsUrl(quirky, { widgetId: quirkyWidget, start: '2024-01-01', end: '2025-12-31' }));
+      expect(page.cases.length).toBeGreaterThan(0);
+      // Without the option nothing of this appears.
+      expect(plainCases.some((c) => 'widget_id' in c || (c.requester_details && 'age' in c.requester_details))).toBe(false);
+    } finally {
+      await Promise.all([quirky.close(), again.close()]);
+    }
+  });
+
+  it('refuses a quirks value that is not a boolean', async () => {
+    await expect(startSandbox({ quirks: 'yes' as unknown as boolean })).rejects.toThrow(/^quirks must be true or false/);
+  });
+});
