@@ -112,7 +112,7 @@ export interface CredentialOptions {
 export type CredentialOption = keyof CredentialOptions;
 
 export type ResourceName = "logs" | "chat_availability" | "chat_poll" | "visitor_typing" | "widgets" | "users";
-export type AnyResourceName = "logs" | "chat_availability" | "chat_poll" | "start_chat" | "visitor_typing" | "widgets" | "users" | "create_user";
+export type AnyResourceName = "logs" | "chat_availability" | "chat_poll" | "start_chat" | "public_chat_availability" | "visitor_typing" | "widgets" | "users" | "create_user";
 
 export const defaultBaseUrl = "https://www.snapengage.com";
 
@@ -200,6 +200,15 @@ export const apiOperations: readonly OperationInfo[] = [
     ],
     "idempotent": false,
     "resource": "start_chat",
+    "loadable": false
+  },
+  {
+    "operationId": "getPublicWidgetAvailability",
+    "method": "GET",
+    "path": "/public/api/v2/chat/{widgetId}",
+    "security": [],
+    "idempotent": true,
+    "resource": "public_chat_availability",
     "loadable": false
   },
   {
@@ -1309,6 +1318,17 @@ export const nonLoadableResources: readonly NonLoadableResource[] = [
     "credential": "apiKey",
     "credentialEnv": "SNAPENGAGE_API_KEY",
     "whyNotLoadable": "\"start_chat\" (POST /api/v1/chat) starts a chat; it changes state on the server, so it is never loaded: call it with snapengage-client"
+  },
+  {
+    "name": "public_chat_availability",
+    "description": "Not loaded; chat_availability loads the same online flag (and more) from the documented Visitor Chat API.",
+    "loadable": false,
+    "operationId": "getPublicWidgetAvailability",
+    "method": "GET",
+    "path": "/public/api/v2/chat/{widgetId}",
+    "credential": null,
+    "credentialEnv": null,
+    "whyNotLoadable": "\"public_chat_availability\" (GET /public/api/v2/chat/{widgetId}) not loaded; chat_availability loads the same online flag (and more) from the documented Visitor Chat API: call it with snapengage-client"
   },
   {
     "name": "create_user",

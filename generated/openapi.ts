@@ -93,6 +93,30 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/public/api/v2/chat/{widgetId}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Whether a widget is online (Widget Availability API), with no credential.
+         * @description Named in the docs' table of contents (Widget Availability API) but not readable there [doc DOC-ROOT]. A public
+         *     PHP integration calls `GET https://www.snapengage.com/public/api/v2/chat/{widgetId}` without any API key and
+         *     reads `data.online === 'true'`; the official iOS SDK uses `https://www.snapengage.com/public/api/v2/chat` as its
+         *     base URL and reads `data.online` [code, medium]. Other keys of the body and the error codes are unknown: those
+         *     of the Visitor Chat API are assumed [inferred].
+         */
+        get: operations["getPublicWidgetAvailability"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/public/api/v2/chat/{widgetId}/{caseId}/visitorTyping": {
         parameters: {
             query?: never;
@@ -345,6 +369,13 @@ export interface components {
             messageBody?: string | null;
             /** @description A string in the doc example; an integer is accepted too. [doc example; inferred] */
             messageType?: number | string;
+        };
+        /** @description The `data` envelope public code reads [code]; keys other than `data.online` are unknown. */
+        PublicWidgetAvailability: {
+            /** @description [code] (null tolerated [inferred]) */
+            data?: {
+                online?: components["schemas"]["LooseBoolean"];
+            } | null;
         };
         /** @description [unverified] dlt integration page only. */
         VisitorTyping: {
@@ -683,6 +714,34 @@ export interface operations {
             };
             400: components["responses"]["BadRequest"];
             401: components["responses"]["Unauthorized"];
+            404: components["responses"]["NotFound"];
+            405: components["responses"]["MethodNotAllowed"];
+            429: components["responses"]["TooManyRequests"];
+            500: components["responses"]["ServerError"];
+        };
+    };
+    getPublicWidgetAvailability: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description Unique identifier of the widget. [doc] */
+                widgetId: components["parameters"]["WidgetIdPath"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Availability of the widget. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["PublicWidgetAvailability"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
             404: components["responses"]["NotFound"];
             405: components["responses"]["MethodNotAllowed"];
             429: components["responses"]["TooManyRequests"];

@@ -34,6 +34,7 @@ describe('the spec covers what the sandbox serves', () => {
         'POST /api/v1/chat',
         'PUT /api/v1/chat',
         'GET /public/api/v2/chat/{widgetId}/{caseId}/visitorTyping',
+        'GET /public/api/v2/chat/{widgetId}',
         'GET /api/v1/widget.json',
         'GET /api/v1/user.json',
         'PUT /api/v1/user.json',
@@ -110,6 +111,17 @@ describe('Visitor Chat API responses validate', () => {
       `${sandbox.url}/public/api/v2/chat/${widgetId}/${caseId}/visitorTyping`,
       { headers: apiKey },
     );
+  });
+
+  it('public widget availability: no credential, the data envelope, 404 with an empty body (snapengage-api.md §3.5, §6)', async () => {
+    const PUBLIC = '/public/api/v2/chat/{widgetId}';
+    const open = await call(PUBLIC, 'GET', `${sandbox.url}/public/api/v2/chat/${widgetId}`);
+    expect(JSON.parse(open.text)).toEqual({ data: { online: 'true' } });
+    // A client that sends its Visitor Chat key anyway is answered the same.
+    expect((await call(PUBLIC, 'GET', `${sandbox.url}/public/api/v2/chat/${widgetId}`, { headers: apiKey })).text).toBe(open.text);
+    const unknown = await call(PUBLIC, 'GET', `${sandbox.url}/public/api/v2/chat/unknown-widget`);
+    expect([unknown.status, unknown.text]).toEqual([404, '']);
+    expect((await fetch(`${sandbox.url}/public/api/v2/chat/${widgetId}`, { method: 'POST' })).status).toBe(405);
   });
 
   it('400, 401, 404 (empty body), 405', async () => {

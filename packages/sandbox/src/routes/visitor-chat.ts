@@ -2,8 +2,8 @@ import { availabilityJson, type WidgetFixture } from '../fixtures.js';
 import { BodyTooLargeError, error, headerValue, json, notFound, readBody, type Reply } from '../http-kit.js';
 import { route, type RequestContext, type Route } from '../state.js';
 
-// Visitor Chat API (x-api-key header): availability, poll, start chat, send message / close, and the
-// unverified public visitorTyping endpoint.
+// Visitor Chat API (x-api-key header): availability, poll, start chat, send message / close, and the public
+// family: widget availability (no credential, per public code) and the unverified visitorTyping endpoint.
 
 const FORM_BODY_LIMIT = 1024 * 1024;
 
@@ -119,6 +119,17 @@ async function sendChatMessage(ctx: RequestContext): Promise<Reply> {
   return json(200, { caseId: entry.id, messageBody: messageBody ?? '', messageType: typeText });
 }
 
+/**
+ * Widget Availability API: no credential (public code calls it without one) and the `data` envelope public code
+ * reads; `online` is a string as that code compares it, unless chatBooleans is "boolean".
+ */
+function getPublicWidgetAvailability(ctx: RequestContext): Reply {
+  const widget = findWidget(ctx, ctx.params.widgetId);
+  if (!widget) return notFound();
+  const online = ctx.state.options.chatBooleans === 'boolean' ? widget.online : String(widget.online);
+  return json(200, { data: { online } });
+}
+
 function getVisitorTyping(ctx: RequestContext): Reply {
   const denied = unauthorized(ctx);
   if (denied) return denied;
@@ -132,5 +143,6 @@ export const visitorChatRoutes: Route[] = [
   route('/api/v1/chat', { POST: startChat, PUT: sendChatMessage }),
   route('/api/v1/chat/poll/{caseId}', { GET: pollChatMessages }),
   route('/api/v1/chat/{widgetId}', { GET: checkAvailability }),
+  route('/public/api/v2/chat/{widgetId}', { GET: getPublicWidgetAvailability }),
   route('/public/api/v2/chat/{widgetId}/{caseId}/visitorTyping', { GET: getVisitorTyping }),
 ];
