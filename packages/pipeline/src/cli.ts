@@ -11,6 +11,7 @@ import { loadEnv } from './env.js';
 import { AbortedError, PipelineError, UsageError, firstLine } from './errors.js';
 import { checkResourceNames, DEFAULTS, isResourceName, localRateLimitNote, planPipeline } from './plan.js';
 import { createProgressDisplay, formatLoadStep, formatRequest } from './progress-display.js';
+import { securitySchemes } from 'snapengage-client';
 import { LOADER_VERSION } from './version.js';
 // run.js and show.js load DuckDB's native library (~60 ms): imported when a command needs them, so --help and
 // --version stay fast. Before the config: imported after tsx's loader is registered for a TS config, they load
@@ -56,9 +57,19 @@ type Flags = {
 function parse(argv: string[]): { command: string | undefined; flags: Flags } {
   let parsed;
   try {
-    parsed = parseArgs({ args: argv, options: OPTIONS, allowPositionals: true, strict: true });
+    parsed = parseArgs({ args: argv, options: OPTIONS, allowPositionals: true, strict: true, tokens: true });
   } catch (error) {
     throw new UsageError(`${usageMessage(error as Error & { code?: string })} (see --help)`);
+  }
+  // parseArgs keeps the last of a repeated option: `--resources logs --resources widgets` loaded widgets alone.
+  const given = new Map<string, string[]>();
+  for (const token of parsed.tokens) {
+    if (token.kind === 'option' && token.value !== undefined) given.set(token.name, [...(given.get(token.name) ?? []), token.value]);
+  }
+  for (const [name, values] of given) {
+    if (values.length < 2) continue;
+    const list = name === 'resources' ? ` (several resources go in one comma list: --resources ${values.join(',')})` : '';
+    throw new UsageError(`--${name} given ${values.length} times (${values.map((v) => JSON.stringify(v)).join(', ')}): give it once${list}`);
   }
   const [command, extra] = parsed.positionals;
   if (extra !== undefined) {
@@ -83,13 +94,18 @@ function parse(argv: string[]): { command: string | undefined; flags: Flags } {
 /** parseArgs' message, without the hint about positionals that starts with '-' (this CLI takes none such). */
 function usageMessage(error: Error & { code?: string }): string {
   const message = firstLine(error.message);
-  return error.code === 'ERR_PARSE_ARGS_UNKNOWN_OPTION' ? message.replace(/\. To specify a positional argument.*$/, '') : message;
+  if (error.code === 'ERR_PARSE_ARGS_UNKNOWN_OPTION') return message.replace(/\. To specify a positional argument.*$/, '');
+  // `--limit-pages -1`: parseArgs' first line only says "argument is ambiguous"; the fix is in its second.
+  const ambiguous = /^Option '(--[\w-]+)' argument is ambiguous/.exec(message)?.[1];
+  if (ambiguous) return `${ambiguous} is followed by a value that starts with "-": write it as ${ambiguous}=<value>, or give the value that was forgotten`;
+  return message;
 }
 
 function parseLimitPages(text: string | undefined): number | undefined {
   if (text === undefined) return undefined;
-  const n = Number(text);
-  if (!Number.isInteger(n) || n < 1) throw new UsageError(`--limit-pages must be an integer >= 1, got "${text}"`);
+  // Digits only: Number() also read `1e3`, `0x10` and ` 2` as page counts.
+  const n = /^\d+$/.test(text) ? Number(text) : NaN;
+  if (!Number.isSafeInteger(n) || n < 1) throw new UsageError(`--limit-pages must be an integer >= 1, got "${text}"`);
   return n;
 }
 
@@ -198,6 +214,26 @@ process.stdout.on('error', (error: NodeJS.ErrnoException) => {
 });
 process.stderr.on('error', () => undefined);
 
+/**
+ * The last line of defence for the one-line error: every known credential's value is masked, whatever put it there.
+ * A config module's own error (`throw new Error(\`bad token ${token}\`)`), or a credential pasted into another
+ * variable or option, was echoed as it was.
+ */
+function withoutSecrets(text: string): string {
+  let env: Record<string, string | undefined> = process.env;
+  try {
+    env = loadEnv();
+  } catch {
+    // An unreadable .env: the process environment is all there is to mask.
+  }
+  let out = text;
+  const secrets = Object.values(securitySchemes).map((scheme) => env[scheme.env]?.trim() ?? '').filter((value) => value.length >= 4);
+  for (const secret of secrets.sort((a, b) => b.length - a.length)) {
+    for (const form of new Set([secret, encodeURIComponent(secret)])) out = out.split(form).join('***');
+  }
+  return out;
+}
+
 main(process.argv.slice(2)).then(
   (code) => {
     // A failed write to stdout (its 'error' handler) already set 1.
@@ -209,10 +245,10 @@ main(process.argv.slice(2)).then(
       // 128 + the signal's number, as shells report a process the signal ended: 130 for SIGINT, 143 for SIGTERM.
       process.exitCode = interruptedBy === 'SIGTERM' ? 143 : 130;
     } else if (error instanceof PipelineError) {
-      process.stderr.write(`snapengage-pipeline: ${error.message}\n`);
+      process.stderr.write(`snapengage-pipeline: ${withoutSecrets(error.message)}\n`);
       process.exitCode = error.exitCode;
     } else {
-      process.stderr.write(`snapengage-pipeline: unexpected error: ${firstLine(error instanceof Error ? error.message : String(error))}\n`);
+      process.stderr.write(`snapengage-pipeline: unexpected error: ${withoutSecrets(firstLine(error instanceof Error ? error.message : String(error)))}\n`);
       if (process.env.SNAPENGAGE_DEBUG) console.error(error);
       process.exitCode = 1;
     }

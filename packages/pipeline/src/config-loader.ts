@@ -36,7 +36,9 @@ export async function loadPipelineConfig(configFlag: string | undefined, env: En
   } catch (error) {
     // One line, but with the reason: a syntax error's first line is only "Transform failed with 1 error:", and the
     // next ones say where (file:line:column) and what.
-    const lines = ((error as Error).message ?? String(error)).split('\n').map((l) => l.trim()).filter(Boolean);
+    // Whatever the module threw: `throw null` or `throw 42` has no message (reading one crashed the loader).
+    const thrown = error instanceof Error ? error.message : typeof (error as { message?: unknown } | null)?.message === 'string' ? (error as { message: string }).message : String(error);
+    const lines = thrown.split('\n').map((l) => l.trim()).filter(Boolean);
     // A config outside the project cannot import the project's packages: node resolves them from the config's folder.
     const missing = /Cannot find (?:module|package) '([^']+)'/.exec(lines[0] ?? '')?.[1];
     // A relative or absolute import is a file of the user's, not a package: it does not exist.
@@ -50,6 +52,9 @@ export async function loadPipelineConfig(configFlag: string | undefined, env: En
   }
   const config = pickConfig(module);
   if (!config) {
+    // A Promise or a function is a config not made yet: say so, rather than that it has no `resources`.
+    const kind = exportedCandidates(module).map(exportedKind).find((k) => k !== undefined);
+    if (kind) throw new ConfigError(`${file} exports ${kind}, not a pipeline config object: ${kind === 'a Promise' ? 'await it in the module (`export default await …`)' : 'export what it returns (`export default makeConfig()`)'}`);
     const exported = exportedObject(module);
     if (exported) {
       const keys = Object.keys(exported);
@@ -64,6 +69,11 @@ export async function loadPipelineConfig(configFlag: string | undefined, env: En
 function exportedCandidates(module: Record<string, unknown>): unknown[] {
   // tsImport of a CommonJS-transpiled module can nest the default export one level deeper.
   return [module.default, (module.default as Record<string, unknown> | undefined)?.default, module.pipeline];
+}
+
+function exportedKind(candidate: unknown): string | undefined {
+  if (typeof candidate === 'function') return 'a function';
+  return typeof (candidate as { then?: unknown } | null)?.then === 'function' ? 'a Promise' : undefined;
 }
 
 /** The object the module exports as its config, whatever it holds. */

@@ -65,3 +65,20 @@ export function envList(env: Env, name: string): string[] {
   if (value === undefined) return [];
   return [...new Set(value.split(',').map((item) => item.trim()).filter((item) => item !== ''))];
 }
+
+/**
+ * What is wrong with a comma list's value (`each: true` params such as SNAPENGAGE_WIDGET_ID), or undefined. A value
+ * with no item (`,`) counted as set, so the requests went out without the parameter: for the Logs API that is every
+ * widget at once, which the API does not page (the first 100 cases, silently). An item with a space, a `;` or a quote
+ * is a list typed with another separator or quoted in the environment (a `.env` line's quotes are removed): each
+ * request was a 404 naming the whole list as one id.
+ */
+export function envListProblem(env: Env, name: string): string | undefined {
+  const value = envValue(env, name);
+  if (value === undefined) return undefined;
+  if (envList(env, name).length === 0) return `${name} holds no item (got ${JSON.stringify(value)}): give one or more ids separated by commas`;
+  const odd = envList(env, name).find((item) => /[\s;"'`]/.test(item));
+  if (odd !== undefined) return `${name} has an item with a space, a ";" or a quote (${JSON.stringify(odd)}): separate ids with commas only, without quotes`;
+  return undefined;
+}
+

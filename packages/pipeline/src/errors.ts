@@ -220,6 +220,14 @@ export function describeDestinationError(error: unknown, path: string): Pipeline
   if (/permission denied|EACCES|EPERM|read-only/i.test(text)) {
     return new DestinationError(`Cannot write DuckDB file ${path} (permission denied): choose a writable path with --duckdb`, 'not_writable', path, { cause: error });
   }
+  // Anywhere, not only at the commit (destination/errors.ts): a limit too small for DuckDB's first allocation failed
+  // while staging with only DuckDB's words, naming neither the variable nor the fix.
+  if (/Out of Memory Error|failed to pin block|could not allocate block/i.test(text)) {
+    return new DestinationError(
+      `DuckDB ran out of memory on ${path} (${text}): raise SNAPENGAGE_DUCKDB_MEMORY_LIMIT (e.g. 1GB) or lower SNAPENGAGE_DUCKDB_THREADS, then rerun`,
+      'out_of_memory', path, { cause: error },
+    );
+  }
   if (/no such file|ENOENT|cannot open/i.test(text)) {
     return new DestinationError(`Cannot open DuckDB file ${path}: ${text} (does the directory exist?)`, 'not_found', path, { cause: error });
   }

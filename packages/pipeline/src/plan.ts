@@ -3,9 +3,10 @@
 // request happens here, so a missing env var is reported before anything is fetched or written.
 import { defaultBaseUrl, hideUrlCredentials, notLoadableReason, resourceNames, resources, securitySchemes, type LoadableResource, type ResourceName } from 'snapengage-client';
 import type { PipelineConfig, ResourceOptions, SourceRecord, WriteDisposition } from './config.js';
-import { envValue, whereToSetEnv, type Env } from './env.js';
+import { envListProblem, envValue, whereToSetEnv, type Env } from './env.js';
 import { ConfigError, UsageError } from './errors.js';
 import { isLoopbackUrl } from './loopback.js';
+import { checkDestinationNames, duckdbTuning } from './destination-settings.js';
 import { nearestName } from './nearest-name.js';
 import { declaredShapeProperties } from './normalize/table-tree.js';
 import { declaredShape } from './normalize/types.js';
@@ -100,36 +101,6 @@ export function todayUtc(now: Date = new Date()): string {
   return now.toISOString().slice(0, 10);
 }
 
-/**
- * DuckDB's memory limit, threads and lock wait from SNAPENGAGE_DUCKDB_MEMORY_LIMIT / SNAPENGAGE_DUCKDB_THREADS /
- * SNAPENGAGE_DUCKDB_LOCK_WAIT, checked.
- */
-function duckdbTuning(env: Env): { memoryLimit?: string; threads?: number; lockWaitSeconds?: number } {
-  const tuning: { memoryLimit?: string; threads?: number; lockWaitSeconds?: number } = {};
-  const memory = envValue(env, 'SNAPENGAGE_DUCKDB_MEMORY_LIMIT');
-  if (memory !== undefined) {
-    if (!/^\d+(\.\d+)?\s*(B|KB|MB|GB|TB|KiB|MiB|GiB|TiB)$/i.test(memory) || !(Number.parseFloat(memory) > 0)) {
-      throw new ConfigError(`SNAPENGAGE_DUCKDB_MEMORY_LIMIT must be a size such as 512MB or 2GB, got ${JSON.stringify(memory)}`);
-    }
-    tuning.memoryLimit = memory;
-  }
-  const threads = envValue(env, 'SNAPENGAGE_DUCKDB_THREADS');
-  if (threads !== undefined) {
-    if (!/^\d+$/.test(threads) || Number(threads) < 1) {
-      throw new ConfigError(`SNAPENGAGE_DUCKDB_THREADS must be a whole number >= 1, got ${JSON.stringify(threads)}`);
-    }
-    tuning.threads = Number(threads);
-  }
-  const wait = envValue(env, 'SNAPENGAGE_DUCKDB_LOCK_WAIT');
-  if (wait !== undefined) {
-    if (!/^\d+$/.test(wait)) {
-      throw new ConfigError(`SNAPENGAGE_DUCKDB_LOCK_WAIT must be a whole number of seconds >= 0 (0: do not wait), got ${JSON.stringify(wait)}`);
-    }
-    tuning.lockWaitSeconds = Number(wait);
-  }
-  return tuning;
-}
-
 function positiveInteger(value: unknown, field: string, fallback: number): number {
   if (value === undefined) return fallback;
   if (typeof value !== 'number' || !Number.isInteger(value) || value < 1) {
@@ -210,6 +181,7 @@ export function planPipeline(config: PipelineConfig, env: Env, only?: ResourceNa
   if (destination.type !== 'duckdb') {
     throw new ConfigError(`destination.type must be "duckdb" (the only destination so far), got ${JSON.stringify(destination.type)}`);
   }
+  checkDestinationNames(destination.path ?? DEFAULTS.path, destination.dataset ?? DEFAULTS.dataset);
   const selected: ResourceName[] =
     only ?? resourceNames.filter((name) => optionsOf(config, name) !== undefined && optionsOf(config, name)?.selected !== false);
   if (selected.length === 0) throw new ConfigError(`No resource selected; choose some of: ${resourceNames.join(', ')}`);
@@ -267,6 +239,11 @@ export function planPipeline(config: PipelineConfig, env: Env, only?: ResourceNa
   if (url.username !== '' || url.password !== '') {
     // Not echoed: the user part is a credential.
     throw new ConfigError(`SNAPENGAGE_BASE_URL (or connection.baseUrl) must not carry a user or password; credentials go in ${orList(Object.values(securitySchemes).map((s) => s.env))}`);
+  }
+  if (url.search !== '' || url.hash !== '') {
+    // Not echoed either (a query may hold a key). The client refused it too, but as "connection settings: baseUrl",
+    // naming neither the variable nor the fix.
+    throw new ConfigError(`SNAPENGAGE_BASE_URL (or connection.baseUrl) must not carry a query (?…) or a fragment (#…); use only the origin, e.g. ${defaultBaseUrl}`);
   }
   return {
     pipelineName: config.pipelineName ?? DEFAULTS.pipelineName,
@@ -392,7 +369,15 @@ function checkEnv(plans: ResourcePlan[], env: Env): void {
       missing.set(variable.name, entry);
     }
   }
-  if (missing.size === 0) return;
+  if (missing.size === 0) {
+    // Set, but as a list with nothing usable in it: reported before any request, as a missing one is.
+    const lists = new Set(plans.flatMap((p) => Object.values(p.resource.params).flatMap((s) => (s.from === 'env' && s.each ? [s.env] : []))));
+    for (const name of lists) {
+      const problem = envListProblem(env, name);
+      if (problem) throw new ConfigError(`${problem}: ${whereToSetEnv(env)}`);
+    }
+    return;
+  }
   const parts = [...missing].map(([name, m]) => `${name} (needed by ${m.resources.join(', ')}; ${m.description})`);
   const variables = missing.size === 1 ? 'variable' : 'variables';
   throw new ConfigError(`Missing environment ${variables} ${parts.join('; ')}: ${whereToSetEnv(env, missing.size)}`);

@@ -168,7 +168,7 @@ describe('environment and config problems', () => {
       .toThrow('SNAPENGAGE_DUCKDB_MEMORY_LIMIT must be a size such as 512MB or 2GB, got "lots"');
     expect(() => planPipeline({ resources: { logs: true } }, { ...env, SNAPENGAGE_DUCKDB_MEMORY_LIMIT: '0MB' })).toThrow('got "0MB"');
     for (const bad of ['abc', '0', '1.5']) {
-      expect(() => planPipeline({ resources: { logs: true } }, { ...env, SNAPENGAGE_DUCKDB_THREADS: bad })).toThrow(`SNAPENGAGE_DUCKDB_THREADS must be a whole number >= 1, got "${bad}"`);
+      expect(() => planPipeline({ resources: { logs: true } }, { ...env, SNAPENGAGE_DUCKDB_THREADS: bad })).toThrow(`SNAPENGAGE_DUCKDB_THREADS must be a whole number from 1 to 1024, got "${bad}"`);
     }
   });
 

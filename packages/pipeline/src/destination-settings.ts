@@ -1,0 +1,70 @@
+// Checks of the destination's settings that need no file (path, dataset, DuckDB's SNAPENGAGE_DUCKDB_* limits): done
+// while planning, before anything is opened.
+import { basename } from 'node:path';
+import { envValue, type Env } from './env.js';
+import { ConfigError } from './errors.js';
+
+/**
+ * Names DuckDB resolves as catalogs (or system schemas) before a schema of the file: the built-in `system` and
+ * `temp` catalogs, their `information_schema` and `pg_catalog`, and the file's own catalog. A dataset with one of
+ * these names failed as "Ambiguous reference" (or "Cannot create entry in system catalog") only after its schema had
+ * been created, and a `temp` schema left in an existing file then broke every later commit to any dataset of that
+ * file (the loader's staging tables are `temp.…`). Case-insensitive, as DuckDB's identifiers are.
+ */
+const RESERVED = ['system', 'temp', 'information_schema', 'pg_catalog'];
+
+/** The catalog name DuckDB gives a database file: its base name up to the first dot (`a.b.duckdb` → `a`). */
+export function duckdbCatalogName(path: string): string {
+  if (path === '' || path === ':memory:') return 'memory';
+  return basename(path).split('.').find((part) => part !== '') ?? basename(path);
+}
+
+/** Refuses a path or dataset that is not a non-empty string, or a dataset DuckDB would read as something else. */
+export function checkDestinationNames(path: unknown, dataset: unknown): void {
+  if (typeof path !== 'string' || path.trim() === '') {
+    throw new ConfigError(`destination.path (--duckdb) must be a file path such as "snapengage.duckdb", got ${JSON.stringify(path)}`);
+  }
+  if (typeof dataset !== 'string' || dataset.trim() === '') {
+    throw new ConfigError(`destination.dataset (--dataset) must be a schema name such as "snapengage_data", got ${JSON.stringify(dataset)}`);
+  }
+  const lower = dataset.toLowerCase();
+  const catalog = duckdbCatalogName(path);
+  if (RESERVED.includes(lower) || lower === catalog.toLowerCase()) {
+    const why = RESERVED.includes(lower) ? 'a name DuckDB keeps for its own catalogs' : `the name DuckDB gives the file ${basename(path)} itself`;
+    throw new ConfigError(`destination.dataset (--dataset) "${dataset}" is ${why}, so its tables could not be told apart: choose another name, such as "snapengage_data"`);
+  }
+}
+
+const MAX_DUCKDB_THREADS = 1024;
+
+/**
+ * DuckDB's memory limit, threads and lock wait from SNAPENGAGE_DUCKDB_MEMORY_LIMIT / SNAPENGAGE_DUCKDB_THREADS /
+ * SNAPENGAGE_DUCKDB_LOCK_WAIT, checked.
+ */
+export function duckdbTuning(env: Env): { memoryLimit?: string; threads?: number; lockWaitSeconds?: number } {
+  const tuning: { memoryLimit?: string; threads?: number; lockWaitSeconds?: number } = {};
+  const memory = envValue(env, 'SNAPENGAGE_DUCKDB_MEMORY_LIMIT');
+  if (memory !== undefined) {
+    if (!/^\d+(\.\d+)?\s*(B|KB|MB|GB|TB|KiB|MiB|GiB|TiB)$/i.test(memory) || !(Number.parseFloat(memory) > 0)) {
+      throw new ConfigError(`SNAPENGAGE_DUCKDB_MEMORY_LIMIT must be a size such as 512MB or 2GB, got ${JSON.stringify(memory)}`);
+    }
+    tuning.memoryLimit = memory;
+  }
+  const threads = envValue(env, 'SNAPENGAGE_DUCKDB_THREADS');
+  if (threads !== undefined) {
+    // Capped: DuckDB starts every thread at once, so 100000 had the process killed for memory, and beyond 2^31 it
+    // failed with an INTERNAL error that named no variable.
+    if (!/^\d+$/.test(threads) || Number(threads) < 1 || Number(threads) > MAX_DUCKDB_THREADS) {
+      throw new ConfigError(`SNAPENGAGE_DUCKDB_THREADS must be a whole number from 1 to ${MAX_DUCKDB_THREADS}, got ${JSON.stringify(threads)}`);
+    }
+    tuning.threads = Number(threads);
+  }
+  const wait = envValue(env, 'SNAPENGAGE_DUCKDB_LOCK_WAIT');
+  if (wait !== undefined) {
+    if (!/^\d+$/.test(wait)) {
+      throw new ConfigError(`SNAPENGAGE_DUCKDB_LOCK_WAIT must be a whole number of seconds >= 0 (0: do not wait), got ${JSON.stringify(wait)}`);
+    }
+    tuning.lockWaitSeconds = Number(wait);
+  }
+  return tuning;
+}
