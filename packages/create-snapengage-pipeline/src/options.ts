@@ -152,6 +152,20 @@ function pickBoolean(values: Record<string, unknown>, name: string): boolean | u
   return yes ? true : no ? false : undefined;
 }
 
+/** A flag with a value given more than once, as a message; undefined when there is none. */
+function repeatedFlag(tokens: ReadonlyArray<{ kind: string; name?: string; value?: string | undefined }>): string | undefined {
+  const given = new Map<string, string[]>();
+  for (const token of tokens) {
+    if (token.kind === 'option' && token.name !== undefined && token.value !== undefined) given.set(token.name, [...(given.get(token.name) ?? []), token.value]);
+  }
+  for (const [name, values] of given) {
+    if (values.length < 2) continue;
+    const list = name === 'resources' || name === 'add' ? ` (several resources go in one comma list: --${name} ${values.join(',')})` : '';
+    return `--${name} given ${values.length} times (${values.map((v) => JSON.stringify(v)).join(', ')}): give it once${list}`;
+  }
+  return undefined;
+}
+
 /** Whether a resource, or a resource it is read per record of, loads by date window. */
 function windowed(name: string, catalog: readonly ResourceChoice[]): boolean {
   const seen = new Set<string>();
@@ -170,7 +184,7 @@ export function resolveOptions(
 ): Resolved {
   let parsed;
   try {
-    parsed = parseArgs({ args: [...argv], options: flagSpec, allowPositionals: true, strict: true });
+    parsed = parseArgs({ args: [...argv], options: flagSpec, allowPositionals: true, strict: true, tokens: true });
   } catch (error) {
     // parseArgs messages already name the flag ("Unknown option '--foo'"); its hint about positionals that start
     // with '-' is left out (a directory name is never one).
@@ -178,6 +192,9 @@ export function resolveOptions(
     return { kind: 'usage-error', message: `${message}. Run with --help for the flags.` };
   }
   const { values, positionals } = parsed;
+  // parseArgs keeps the last of a repeated flag: `--resources logs --resources widgets` made a widgets-only project.
+  const repeated = repeatedFlag(parsed.tokens);
+  if (repeated) return { kind: 'usage-error', message: repeated };
   if (values.help) return { kind: 'help' };
   if (values.version) return { kind: 'version' };
   if (positionals.length > 1) {

@@ -113,3 +113,16 @@ describe('small parsers', () => {
     expect(detectPackageManager('weird')).toBe('npm');
   });
 });
+
+describe('repeated flags', () => {
+  it('refuses a flag with a value given twice instead of keeping the last one', () => {
+    expect(resolveOptions(['proj', '--resources', 'logs', '--resources', 'widgets', '--no-install', '--no-git'], {}, false, catalog)).toEqual({
+      kind: 'usage-error',
+      message: '--resources given 2 times ("logs", "widgets"): give it once (several resources go in one comma list: --resources logs,widgets)',
+    });
+    expect(resolveOptions(['.', '--add', 'users', '--add=widgets'], {}, false, catalog)).toMatchObject({ kind: 'usage-error', message: expect.stringMatching(/^--add given 2 times .*--add users,widgets\)$/) });
+    expect(resolveOptions(['proj', '--resources', 'logs', '--start-date', '2025-01-01', '--start-date', '2025-02-01'], {}, false, catalog)).toMatchObject({ kind: 'usage-error', message: expect.stringMatching(/^--start-date given 2 times/) });
+    // A repeated switch says the same thing twice: still fine.
+    expect(resolveOptions(['proj', '--resources', 'logs', '--no-git', '--no-git', '--no-install'], {}, false, catalog)).toMatchObject({ kind: 'create' });
+  });
+});
