@@ -91,7 +91,9 @@ export function checkStartDate(value: string, now: Date = new Date()): string | 
     const date = new Date(`${value}T00:00:00Z`);
     if (!Number.isNaN(date.getTime()) && date.toISOString().startsWith(value)) {
       const today = now.toISOString().slice(0, 10);
-      return value > today ? `--start-date ${value} is after today (${today} UTC); use the first day to load, in the past` : null;
+      if (value > today) return `--start-date ${value} is after today (${today} UTC); use the first day to load, in the past`;
+      // As the pipeline refuses it (a mistyped year): a project that could never run.
+      return value < '1970-01-01' ? `--start-date ${value} is before 1970-01-01: no case is that old; check the year` : null;
     }
   }
   return `--start-date ${JSON.stringify(value)} is not a date; use YYYY-MM-DD, e.g. 2025-01-31`;

@@ -126,3 +126,10 @@ describe('repeated flags', () => {
     expect(resolveOptions(['proj', '--resources', 'logs', '--no-git', '--no-git', '--no-install'], {}, false, catalog)).toMatchObject({ kind: 'create' });
   });
 });
+
+describe('--start-date with a mistyped year', () => {
+  it('is refused before 1970-01-01, as the pipeline would refuse it', () => {
+    expect(checkStartDate('0024-01-01')).toBe('--start-date 0024-01-01 is before 1970-01-01: no case is that old; check the year');
+    expect(checkStartDate('1970-01-01')).toBeNull();
+  });
+});

@@ -86,6 +86,8 @@ export function checkResourceNames(names: string[]): ResourceName[] {
 }
 
 const DATE = /^\d{4}-\d{2}-\d{2}$/;
+/** The first start date accepted: case times are seconds since the Unix epoch. */
+export const EARLIEST_START = '1970-01-01';
 
 export function isIsoDate(text: string): boolean {
   if (!DATE.test(text)) return false;
@@ -328,6 +330,9 @@ function resourcePlan(config: PipelineConfig, env: Env, name: ResourceName, load
     if (startDate > todayUtc(now)) {
       throw new ConfigError(`${source} is ${startDate}, after today (${todayUtc(now)} UTC): use the first day to load, in the past`);
     }
+    // A mistyped year (`0024-…`): no case is older than the epoch, and each window slice of the centuries between was
+    // queued at once, so a run spent minutes of CPU before its first request failed.
+    if (startDate < EARLIEST_START) throw new ConfigError(`${source} is ${startDate}, before ${EARLIEST_START}: no case is that old; check the year`);
     const lookbackDays = options.incremental?.lookbackDays ?? inc.lookbackDays;
     if (!Number.isInteger(lookbackDays) || lookbackDays < 0) {
       throw new ConfigError(`${field}.incremental.lookbackDays must be an integer >= 0, got ${JSON.stringify(lookbackDays)}`);

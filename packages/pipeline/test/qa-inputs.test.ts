@@ -153,3 +153,11 @@ describe('the CLI on hostile flags and files', () => {
     expect(existsSync(join(tmp.dir, 'oom.duckdb'))).toBe(false);
   });
 });
+
+describe('a start date with a mistyped year', () => {
+  it('is refused before the epoch, as the scaffolder refuses it', () => {
+    expect(() => planPipeline(logs, { ...env, SNAPENGAGE_START_DATE: '0024-01-01' })).toThrow(/^SNAPENGAGE_START_DATE is 0024-01-01, before 1970-01-01: no case is that old; check the year$/);
+    expect(() => planPipeline({ resources: { logs: { incremental: { startDate: '1969-12-31' } } } }, env)).toThrow(/^resources\.logs\.incremental\.startDate is 1969-12-31, before 1970-01-01/);
+    expect(planPipeline(logs, { ...env, SNAPENGAGE_START_DATE: '1970-01-01' }).resources[0]?.incremental?.startDate).toBe('1970-01-01');
+  });
+});
