@@ -1,10 +1,20 @@
 // Two limits on top of the client's reactive retries: a semaphore bounds the requests in flight, and a token bucket
 // spaces requests out proactively (dlt has only reactive 429 handling; Airbyte's api_budget is the model).
 
-/** Counting semaphore; waiters go in order of priority (smallest first), then first come first served. */
+interface Waiter {
+  resolve: () => void;
+  priority: string;
+  order: number;
+}
+
+/**
+ * Counting semaphore; waiters go in order of priority (smallest first), then first come first served. The waiters
+ * are a binary heap: a run queues one per date slice of every widget (200 widgets over years are ~10^5), and picking
+ * the next by scanning them all made the queue quadratic.
+ */
 export class Semaphore {
   private available: number;
-  private readonly waiters: Array<{ resolve: () => void; priority: string; order: number }> = [];
+  private readonly waiters: Waiter[] = [];
   private arrivals = 0;
 
   constructor(readonly size: number) {
@@ -18,21 +28,50 @@ export class Semaphore {
       return;
     }
     const order = this.arrivals++;
-    await new Promise<void>((resolve) => this.waiters.push({ resolve, priority, order }));
+    await new Promise<void>((resolve) => this.push({ resolve, priority, order }));
   }
 
   release(): void {
-    if (this.waiters.length === 0) {
-      this.available++;
-      return;
+    const next = this.pop();
+    if (next) next.resolve();
+    else this.available++;
+  }
+
+  private static before(a: Waiter, b: Waiter): boolean {
+    return a.priority < b.priority || (a.priority === b.priority && a.order < b.order);
+  }
+
+  private push(waiter: Waiter): void {
+    const heap = this.waiters;
+    heap.push(waiter);
+    let i = heap.length - 1;
+    while (i > 0) {
+      const parent = (i - 1) >> 1;
+      if (!Semaphore.before(heap[i]!, heap[parent]!)) break;
+      [heap[i], heap[parent]] = [heap[parent]!, heap[i]!];
+      i = parent;
     }
-    let next = 0;
-    for (let i = 1; i < this.waiters.length; i++) {
-      const a = this.waiters[i]!;
-      const b = this.waiters[next]!;
-      if (a.priority < b.priority || (a.priority === b.priority && a.order < b.order)) next = i;
+  }
+
+  private pop(): Waiter | undefined {
+    const heap = this.waiters;
+    const top = heap[0];
+    const last = heap.pop();
+    if (heap.length > 0 && last) {
+      heap[0] = last;
+      let i = 0;
+      for (;;) {
+        const left = 2 * i + 1;
+        const right = left + 1;
+        let first = i;
+        if (left < heap.length && Semaphore.before(heap[left]!, heap[first]!)) first = left;
+        if (right < heap.length && Semaphore.before(heap[right]!, heap[first]!)) first = right;
+        if (first === i) break;
+        [heap[i], heap[first]] = [heap[first]!, heap[i]!];
+        i = first;
+      }
     }
-    this.waiters.splice(next, 1)[0]!.resolve();
+    return top;
   }
 
   async run<T>(task: () => Promise<T>, priority?: string): Promise<T> {

@@ -443,6 +443,22 @@ describe('limits', () => {
     expect(started).toEqual(['2025-01-01 w1', '2025-01-01 w2', '2025-01-01 w3', '2025-01-08 w1', '2025-01-08 w2']);
   });
 
+  it('the semaphore keeps that order over thousands of waiters with repeated priorities', async () => {
+    const semaphore = new Semaphore(1);
+    await semaphore.acquire();
+    const order: number[] = [];
+    const days = Array.from({ length: 3000 }, (_, i) => `2025-${String(1 + ((i * 7919) % 12)).padStart(2, '0')}-01`);
+    const waiting = days.map((day, i) => semaphore.acquire(day).then(() => {
+      order.push(i);
+      semaphore.release();
+    }));
+    expect(semaphore.waiting).toBe(3000);
+    semaphore.release();
+    await Promise.all(waiting);
+    const expected = days.map((day, i) => [day, i] as const).sort((a, b) => (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : a[1] - b[1])).map(([, i]) => i);
+    expect(order).toEqual(expected);
+  });
+
   it('the token bucket hands out a burst, then spaces tokens by the rate (fake clock and sleep)', async () => {
     let now = 0;
     const sleeps: number[] = [];
