@@ -168,18 +168,29 @@ export class TokenBucket {
       this.count();
       return Promise.resolve();
     }
+    if (signal?.aborted) return Promise.reject(signal.reason);
     // Chained so that waiters are served in order and each one sees the bucket after the previous took its token.
     const turn = this.queue.then(() => this.waitForToken(signal));
     this.queue = turn.catch(() => undefined);
-    return turn;
+    if (!signal) return turn;
+    // A waiter further back in the line rejects as soon as its signal aborts, not when its turn comes; at its turn it
+    // then takes no token (waitForToken checks the signal first).
+    return new Promise<void>((resolve, reject) => {
+      const onAbort = (): void => reject(signal.reason);
+      signal.addEventListener('abort', onAbort, { once: true });
+      turn.then(
+        () => (signal.removeEventListener('abort', onAbort), resolve()),
+        (error: unknown) => (signal.removeEventListener('abort', onAbort), reject(error)),
+      );
+    });
   }
 
   /** The API answered 429: hold every request, and cut the rate (once per second). */
   throttled(retryAfterMs?: number): void {
     const t = this.now();
     this.throttles++;
+    this.refill();
     if (t - this.lastCut >= 1000) {
-      this.refill();
       if (this.unlimited) {
         this.ceiling = Math.max(MIN_RATE, this.seenRate());
         this.rate = Math.max(MIN_RATE, this.ceiling / 2);
@@ -188,33 +199,46 @@ export class TokenBucket {
       }
       this.lowest = this.lowest === 0 ? this.rate : Math.min(this.lowest, this.rate);
       this.lastCut = t;
-      this.tokens = Math.min(this.tokens, 0);
     }
+    // At most one token when the hold ends (see refill): the first held request goes then, the others one interval
+    // apart. A bucket that filled up during the hold let them all go at once, a burst of 429s against a 1/s API.
+    this.tokens = Math.min(this.tokens, 1);
     const hold = retryAfterMs !== undefined && retryAfterMs >= 0 ? Math.min(retryAfterMs, MAX_HOLD_MS) : 1000 / this.rate;
     this.holdUntil = Math.max(this.holdUntil, t + hold);
   }
 
   private async waitForToken(signal?: AbortSignal): Promise<void> {
-    const held = this.holdUntil - this.now();
-    if (held > 0) await this.wait(held, signal);
-    this.recover();
-    if (!this.unlimited) {
-      this.refill();
-      if (this.tokens < 1) {
-        const waitMs = ((1 - this.tokens) / this.rate) * 1000;
-        await this.wait(waitMs, signal);
-        this.refill();
+    // Looped: a 429 that comes while this request waits (for the hold or for its token) holds it again and slows it
+    // to the new rate; waking and going anyway sent a request into the hold.
+    for (;;) {
+      signal?.throwIfAborted();
+      const held = this.holdUntil - this.now();
+      if (held > 0) {
+        await this.wait(held, signal);
+        continue;
       }
-      this.tokens -= 1;
+      this.recover();
+      if (this.unlimited) break;
+      this.refill();
+      // The epsilon: a wait of exactly (1 - tokens) / rate can refill to 0.999…9 in floating point.
+      if (this.tokens >= 1 - 1e-9) {
+        this.tokens = Math.max(0, this.tokens - 1);
+        break;
+      }
+      await this.wait(((1 - this.tokens) / this.rate) * 1000, signal);
     }
     this.count();
   }
 
-  /** Steps a cut rate back up for each 5 s without a 429; an unlimited bucket that got back up is unlimited again. */
+  /**
+   * Steps a cut rate back up for each 2 s without a 429 while requests went out (not while they were held: a long
+   * Retry-After used to bring the rate all the way back, straight into the next 429); an unlimited bucket that got
+   * back up is unlimited again.
+   */
   private recover(): void {
     if (this.lastCut === -Infinity || this.unlimited || this.rate >= this.ceiling) return;
     const t = this.now();
-    const from = Math.max(this.lastCut, this.lastStep);
+    const from = Math.max(this.lastCut, this.lastStep, this.holdUntil);
     const steps = Math.floor((t - from) / RECOVERY_STEP_MS);
     if (steps <= 0) return;
     this.refill();
@@ -241,7 +265,16 @@ export class TokenBucket {
 
   private refill(): void {
     const t = this.now();
-    if (!this.unlimited) this.tokens = Math.min(Math.max(1, Math.min(this.maxBurst, Math.ceil(this.rate))), this.tokens + ((t - this.last) / 1000) * this.rate);
+    if (!this.unlimited) {
+      // Time under a hold makes one token at most (see throttled).
+      const heldUntil = Math.min(this.holdUntil, t);
+      if (heldUntil > this.last) {
+        this.tokens = Math.min(1, this.tokens + ((heldUntil - this.last) / 1000) * this.rate);
+        this.last = heldUntil;
+      }
+      const cap = Math.max(1, Math.min(this.maxBurst, Math.ceil(this.rate)));
+      this.tokens = Math.min(cap, this.tokens + (Math.max(0, t - this.last) / 1000) * this.rate);
+    }
     this.last = t;
   }
 }

@@ -509,10 +509,11 @@ describe('limits', () => {
     sleeps.length = 0;
     await bucket.take();
     expect(sleeps[0]).toBe(3000);
-    // Each 2 s without a 429 adds 10 % of the starting rate back, up to it: 3 s of hold and 4 s more are 3 steps.
+    // Each 2 s without a 429 adds 10 % of the starting rate back, up to it, counted from the end of the hold: the
+    // 4 s after the 3 s hold are 2 steps.
     now += 4000;
     await bucket.take();
-    expect(bucket.currentRate).toBe(5.5);
+    expect(bucket.currentRate).toBe(4.5);
     now += 60_000;
     await bucket.take();
     expect(bucket.currentRate).toBe(10);
@@ -541,6 +542,110 @@ describe('limits', () => {
     await bucket.take();
     expect(bucket.unlimited).toBe(true);
     expect(bucket.report).toEqual({ throttled: 1, configured: 0, lowest: 4 });
+  });
+
+  /** A fake clock whose timers fire only when advanced: takes can be left waiting while 429s and aborts come in. */
+  function fakeTimers() {
+    let now = 0;
+    const timers: Array<{ at: number; resolve: () => void }> = [];
+    const sleep = (ms: number, signal?: AbortSignal) =>
+      new Promise<void>((resolve, reject) => {
+        if (signal?.aborted) return reject(signal.reason);
+        const timer = { at: now + ms, resolve };
+        timers.push(timer);
+        signal?.addEventListener('abort', () => (timers.splice(timers.indexOf(timer), 1), reject(signal.reason)), { once: true });
+      });
+    const settle = async () => {
+      for (let i = 0; i < 20; i++) await Promise.resolve();
+    };
+    const advance = async (ms: number) => {
+      const end = now + ms;
+      await settle();
+      for (;;) {
+        timers.sort((a, b) => a.at - b.at);
+        if (timers.length === 0 || timers[0]!.at > end) break;
+        const timer = timers.shift()!;
+        now = Math.max(now, timer.at);
+        timer.resolve();
+        await settle();
+      }
+      now = end;
+      await settle();
+    };
+    return { now: () => now, sleep, advance, settle, pending: () => timers.length };
+  }
+
+  it('a 429 while a request waits for its token or for a hold holds that request too (fake clock)', async () => {
+    const clock = fakeTimers();
+    const bucket = new TokenBucket(10, 10, clock.now, clock.sleep);
+    for (let i = 0; i < 10; i++) await bucket.take();
+    let at: number | undefined;
+    void bucket.take().then(() => (at = clock.now())); // waits 100 ms for a token
+    await clock.advance(50);
+    bucket.throttled(5000);
+    await clock.advance(100);
+    expect(at).toBeUndefined(); // it used to wake at 100 ms and go, into the 5 s hold
+    await clock.advance(4000);
+    bucket.throttled(5000); // within a second of the cut: no second cut, but a longer hold
+    await clock.advance(2000);
+    expect(at).toBeUndefined();
+    await clock.advance(10_000);
+    expect(at).toBe(9150); // the end of the second hold (4150 + 5000)
+  });
+
+  it('requests held by a 429 resume one interval apart, not in a burst of the tokens the hold made (fake clock)', async () => {
+    const clock = fakeTimers();
+    const bucket = new TokenBucket(10, 10, clock.now, clock.sleep);
+    bucket.throttled(3000); // a full bucket; the rate is cut to 5/s
+    const times: number[] = [];
+    for (let i = 0; i < 5; i++) void bucket.take().then(() => times.push(clock.now()));
+    await clock.advance(10_000);
+    expect(times).toEqual([3000, 3200, 3400, 3600, 3800]); // all five at 3000 before
+  });
+
+  it('the rate steps back up only for time requests went out, not for the time they were held (fake clock)', async () => {
+    const clock = fakeTimers();
+    const bucket = new TokenBucket(10, 10, clock.now, clock.sleep);
+    bucket.throttled(30_000);
+    void bucket.take();
+    await clock.advance(30_000);
+    expect(bucket.currentRate).toBe(5); // it was back at 10/s, 15 steps earned while nothing was sent
+    void bucket.take();
+    await clock.advance(4000);
+    void bucket.take();
+    await clock.advance(1);
+    expect(bucket.currentRate).toBe(7); // two 2-second steps of 1/s since the hold ended
+  });
+
+  it('a take waiting behind others rejects as soon as its signal aborts, takes no token, and leaves no timer (fake clock)', async () => {
+    const clock = fakeTimers();
+    const bucket = new TokenBucket(1, 1, clock.now, clock.sleep);
+    await bucket.take();
+    const first = new AbortController();
+    const second = new AbortController();
+    const outcome: string[] = [];
+    const a = bucket.take(first.signal).then(() => outcome.push('a'), () => outcome.push('a aborted'));
+    const b = bucket.take(second.signal).then(() => outcome.push('b'), () => outcome.push('b aborted'));
+    await clock.settle();
+    second.abort(new Error('attempt timed out'));
+    await clock.settle();
+    expect(outcome).toEqual(['b aborted']); // it used to wait for its turn, behind a's 1 s
+    await clock.advance(1000);
+    await Promise.all([a, b]);
+    expect(outcome).toEqual(['b aborted', 'a']);
+    let next: number | undefined;
+    void bucket.take().then(() => (next = clock.now()));
+    await clock.advance(1000);
+    expect(next).toBe(2000); // one interval after a: b took no token at its turn
+    first.abort();
+    bucket.throttled(10_000);
+    const held = new AbortController();
+    const c = bucket.take(held.signal).catch((error: unknown) => error);
+    await clock.settle();
+    expect(clock.pending()).toBe(1);
+    held.abort(new Error('run aborted'));
+    expect(((await c) as Error).message).toBe('run aborted');
+    expect(clock.pending()).toBe(0);
   });
 });
 
