@@ -91,7 +91,10 @@ export class Semaphore {
 
 /** Below this a 429 does not cut the rate further: a request every 5 s still gets a run through, slowly. */
 const MIN_RATE = 0.2;
-/** A cut rate steps back up by this share of its ceiling after each this long without a 429 (a probe: 10 steps to full). */
+/**
+ * A cut rate steps back up by this share of its ceiling after each this long without a 429 (a probe: 10 steps to full),
+ * or after each hold's length if the last hold was longer: a probe that finds the limit costs a whole hold.
+ */
 const RECOVERY_STEP_MS = 2_000;
 const RECOVERY_SHARE = 0.1;
 /** A Retry-After longer than this holds requests only this long (the client caps its own wait the same way). */
@@ -125,6 +128,8 @@ export class TokenBucket {
   /** What the rate recovers to: the configured rate, or (none configured) the rate seen when the first 429 came. */
   private ceiling: number;
   private holdUntil = -Infinity;
+  /** RECOVERY_STEP_MS, or the last hold if longer: an API that asks for 30 s is not probed every 2 s. */
+  private stepMs = RECOVERY_STEP_MS;
   private lastCut = -Infinity;
   private lastStep = -Infinity;
   private throttles = 0;
@@ -205,6 +210,7 @@ export class TokenBucket {
     this.tokens = Math.min(this.tokens, 1);
     const hold = retryAfterMs !== undefined && retryAfterMs >= 0 ? Math.min(retryAfterMs, MAX_HOLD_MS) : 1000 / this.rate;
     this.holdUntil = Math.max(this.holdUntil, t + hold);
+    this.stepMs = Math.max(RECOVERY_STEP_MS, hold);
   }
 
   private async waitForToken(signal?: AbortSignal): Promise<void> {
@@ -231,7 +237,7 @@ export class TokenBucket {
   }
 
   /**
-   * Steps a cut rate back up for each 2 s without a 429 while requests went out (not while they were held: a long
+   * Steps a cut rate back up for each 2 s (or the last hold's length, if longer) without a 429 while requests went out (not while they were held: a long
    * Retry-After used to bring the rate all the way back, straight into the next 429); an unlimited bucket that got
    * back up is unlimited again.
    */
@@ -239,10 +245,10 @@ export class TokenBucket {
     if (this.lastCut === -Infinity || this.unlimited || this.rate >= this.ceiling) return;
     const t = this.now();
     const from = Math.max(this.lastCut, this.lastStep, this.holdUntil);
-    const steps = Math.floor((t - from) / RECOVERY_STEP_MS);
+    const steps = Math.floor((t - from) / this.stepMs);
     if (steps <= 0) return;
     this.refill();
-    this.lastStep = from + steps * RECOVERY_STEP_MS;
+    this.lastStep = from + steps * this.stepMs;
     this.rate = Math.min(this.ceiling, this.rate + steps * this.ceiling * RECOVERY_SHARE);
     if (this.rate >= this.ceiling && this.ratePerSecond === 0) this.rate = 0;
   }

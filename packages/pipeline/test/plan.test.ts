@@ -509,11 +509,11 @@ describe('limits', () => {
     sleeps.length = 0;
     await bucket.take();
     expect(sleeps[0]).toBe(3000);
-    // Each 2 s without a 429 adds 10 % of the starting rate back, up to it, counted from the end of the hold: the
-    // 4 s after the 3 s hold are 2 steps.
+    // Each 2 s without a 429 (here 3 s, the last hold's length) adds 10 % of the starting rate back, up to it,
+    // counted from the end of the hold: the 4 s after the 3 s hold are one step.
     now += 4000;
     await bucket.take();
-    expect(bucket.currentRate).toBe(4.5);
+    expect(bucket.currentRate).toBe(3.5);
     now += 60_000;
     await bucket.take();
     expect(bucket.currentRate).toBe(10);
@@ -603,18 +603,23 @@ describe('limits', () => {
     expect(times).toEqual([3000, 3200, 3400, 3600, 3800]); // all five at 3000 before
   });
 
-  it('the rate steps back up only for time requests went out, not for the time they were held (fake clock)', async () => {
+  it('the rate steps back up only for time requests went out, not while they were held, and no faster than the hold (fake clock)', async () => {
     const clock = fakeTimers();
     const bucket = new TokenBucket(10, 10, clock.now, clock.sleep);
     bucket.throttled(30_000);
     void bucket.take();
     await clock.advance(30_000);
     expect(bucket.currentRate).toBe(5); // it was back at 10/s, 15 steps earned while nothing was sent
+    // After a hold of 30 s a step takes 30 s, not 2 s: a probe that meets the limit again costs another 30 s hold.
     void bucket.take();
     await clock.advance(4000);
     void bucket.take();
     await clock.advance(1);
-    expect(bucket.currentRate).toBe(7); // two 2-second steps of 1/s since the hold ended
+    expect(bucket.currentRate).toBe(5); // 7 with 2-second steps
+    await clock.advance(26_000);
+    void bucket.take();
+    await clock.advance(1);
+    expect(bucket.currentRate).toBe(6);
   });
 
   it('a take waiting behind others rejects as soon as its signal aborts, takes no token, and leaves no timer (fake clock)', async () => {
