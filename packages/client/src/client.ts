@@ -85,6 +85,7 @@ export function createSnapEngageClient(options: SnapEngageClientOptions = {}): S
     userAgent: options.userAgent ?? `snapengage-client/${CLIENT_VERSION}`,
     logger: options.logger,
     signal: options.signal,
+    beforeAttempt: options.beforeAttempt,
     redactor,
   });
   const client = createClient<paths>({ baseUrl, fetch: (request: Request) => fetchImpl(request) });

@@ -16,6 +16,12 @@ export interface SnapEngageClientOptions extends CredentialOptions {
   retryBaseDelayMs?: number | undefined;
   /** Longest `Retry-After` wait honoured; longer requests wait this long. Default 60000. */
   retryAfterCapMs?: number | undefined;
+  /**
+   * Awaited before each attempt, retries included, before its `timeoutMs` starts: a rate limiter's wait (time in its
+   * queue is not the server being slow). Its signal aborts with the caller's and the client's `signal`; the request
+   * then fails as aborted.
+   */
+  beforeAttempt?: ((signal: AbortSignal) => Promise<void>) | undefined;
   /** fetch implementation; default globalThis.fetch. */
   fetch?: ((request: Request) => Promise<Response>) | undefined;
   /** User-Agent header (ignored by browsers). Default `snapengage-client/<version>`. */

@@ -21,6 +21,8 @@ export interface TransportSettings {
   userAgent: string;
   logger: ClientLogger | undefined;
   signal: AbortSignal | undefined;
+  /** Awaited before each attempt, outside its timeout (SnapEngageClientOptions.beforeAttempt). */
+  beforeAttempt: ((signal: AbortSignal) => Promise<void>) | undefined;
   redactor: Redactor;
 }
 
@@ -113,6 +115,27 @@ export function createTransport(settings: TransportSettings): Middleware {
     }
     state.current = attempt;
     return request;
+  }
+
+  /**
+   * The app's wait before an attempt (a rate limiter), before the attempt's timer starts: time in a limiter's queue is
+   * not the server being slow. Its signal aborts with the caller's; an abort then starts the attempt aborted, so it
+   * fails as aborted like any other.
+   */
+  async function beforeAttempt(state: RequestState): Promise<void> {
+    if (!settings.beforeAttempt) return;
+    const live = [...state.callerSignals, settings.signal].filter((s): s is AbortSignal => s !== undefined);
+    if (live.some((s) => s.aborted)) return;
+    const controller = new AbortController();
+    const onAbort = (event: Event): void => controller.abort((event.target as AbortSignal).reason);
+    for (const s of live) s.addEventListener('abort', onAbort, { once: true });
+    try {
+      await settings.beforeAttempt(controller.signal);
+    } catch (error) {
+      if (!controller.signal.aborted) throw error;
+    } finally {
+      for (const s of live) s.removeEventListener('abort', onAbort);
+    }
   }
 
   function failureFromError(state: RequestState, attempt: Attempt, error: unknown): Verdict {
@@ -296,6 +319,7 @@ export function createTransport(settings: TransportSettings): Middleware {
         } catch {
           return finish(state, { type: 'failure', kind: 'aborted', detail: 'aborted by the caller’s AbortSignal while waiting to retry', retryable: false });
         }
+        await beforeAttempt(state);
         state.attempt++;
         const request = startAttempt(state);
         try {
@@ -339,6 +363,7 @@ export function createTransport(settings: TransportSettings): Middleware {
         attempt: 1,
         current: undefined,
       };
+      await beforeAttempt(state);
       const first = startAttempt(state);
       state.sent = first;
       let calls = states.get(options);

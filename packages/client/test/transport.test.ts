@@ -165,6 +165,30 @@ describe('timeouts, cancellation and bad responses', () => {
     expect(events[0]).toMatchObject({ kind: 'timeout', retries: 1 });
   });
 
+  it('beforeAttempt runs before every attempt, outside its timeoutMs, and its signal aborts with the caller', async () => {
+    let calls = 0;
+    const server = await serve((req, res) => (calls++ === 0 ? sendJson(res, 503, {}) : sendJson(res, 200, { cases: [] })));
+    let waits = 0;
+    // A limiter's queue longer than timeoutMs: the attempts are not timed out by it.
+    const beforeAttempt = async () => {
+      waits++;
+      await new Promise((resolve) => setTimeout(resolve, 300));
+    };
+    const { client } = clientFor(server, { timeoutMs: 100, maxRetries: 1, beforeAttempt });
+    expect(unwrap(await client.GET(LOGS, logsQuery))).toEqual({ cases: [] });
+    expect(waits).toBe(2); // the first attempt and the retry
+    expect(server.requests).toHaveLength(2);
+
+    const perCall = new AbortController();
+    let seen: AbortSignal | undefined;
+    const held = clientFor(server, { beforeAttempt: (signal) => ((seen = signal), new Promise((_, reject) => signal.addEventListener('abort', () => reject(signal.reason)))) }).client;
+    const pending = held.GET(LOGS, { ...logsQuery, signal: perCall.signal });
+    setTimeout(() => perCall.abort(), 20);
+    expect((await caught(pending)).kind).toBe('aborted');
+    expect(seen?.aborted).toBe(true);
+    expect(server.requests).toHaveLength(2); // nothing sent
+  });
+
   it('honours the per-call and the client-level AbortSignal', async () => {
     const server = await serve(() => undefined);
     const perCall = new AbortController();

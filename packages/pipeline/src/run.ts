@@ -276,10 +276,10 @@ function operationResource(plan: Plan, operation: string | undefined): string | 
 
 function makeClient(plan: Plan, options: RunOptions, signal: AbortSignal, bucket: TokenBucket, countRequest: (operation?: string) => void): PageSource {
   const baseFetch = options.fetch ?? ((request: Request) => globalThis.fetch(request));
-  // Every request, retries included, takes a token first: the limit is proactive, not only a reaction to 429s.
-  // A 429 slows the bucket for every request (limits.ts), not only the one the client retries.
+  // Every request, retries included, takes a token first (beforeAttempt, so that the wait is not part of the attempt's
+  // timeoutMs): the limit is proactive, not only a reaction to 429s. A 429 slows the bucket for every request
+  // (limits.ts), not only the one the client retries.
   const limitedFetch = async (request: Request): Promise<Response> => {
-    await bucket.take(request.signal ?? signal);
     const response = await baseFetch(request);
     if (response.status === 429) bucket.throttled(parseRetryAfter(response.headers.get('retry-after'), Date.now()));
     return response;
@@ -290,6 +290,7 @@ function makeClient(plan: Plan, options: RunOptions, signal: AbortSignal, bucket
     ...(plan.connection.timeoutMs !== undefined ? { timeoutMs: plan.connection.timeoutMs } : {}),
     ...(plan.connection.maxRetries !== undefined ? { maxRetries: plan.connection.maxRetries } : {}),
     fetch: limitedFetch,
+    beforeAttempt: (attemptSignal) => bucket.take(attemptSignal),
     userAgent: `snapengage-pipeline/${LOADER_VERSION} node/${process.versions.node}`,
     signal,
     logger: {

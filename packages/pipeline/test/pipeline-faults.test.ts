@@ -61,6 +61,29 @@ describe('faults and hostile records', () => {
     expect(n).toBe(3);
   });
 
+  it('a request waiting out a 429 hold in the rate limiter is not timed out by the wait (the hold is outside timeoutMs)', async () => {
+    // The first response becomes a 429 with Retry-After: 2. Every request the loader makes meanwhile waits ~2 s in the
+    // bucket; that wait used to count toward the attempt's timeoutMs (300 ms here), so each such request timed out,
+    // was retried into the same hold, timed out again and failed the run.
+    box = await sandbox({ cases: 40, widgets: 2, days: 3 });
+    tmp = tempDir();
+    const path = `${tmp.dir}/held.duckdb`;
+    let first = true;
+    const fetch = async (request: Request): Promise<Response> => {
+      const response = await globalThis.fetch(request);
+      if (!first) return response;
+      first = false;
+      await response.arrayBuffer();
+      return new Response('{}', { status: 429, headers: { 'retry-after': '2', 'content-type': 'application/json' } });
+    };
+    const info = await runPipeline(
+      { resources: { logs: true, chat_poll: true }, concurrency: 4, connection: { timeoutMs: 300, maxRetries: 1 } },
+      { env: box.env, destination: { path }, fetch },
+    );
+    expect(info.notes.rateLimit?.throttled).toBe(1);
+    expect(await expectMatchesTruth(path, 'snapengage_data', await truth(box))).toEqual([]);
+  });
+
   it('loads hostile keys and values without loss', async () => {
     box = await sandbox({ cases: 20, widgets: 1, days: 2 });
     tmp = tempDir();
