@@ -68,3 +68,34 @@ export function sleep(ms: number, signals: ReadonlyArray<AbortSignal | undefined
     for (const s of live) s.addEventListener('abort', onAbort, { once: true });
   });
 }
+
+/** Codes of TLS failures that no retry can fix: OpenSSL's (`ERR_SSL_…`, e.g. https:// against a plain-http port) and certificate checks. */
+const TLS_FAILURE_CODES = new Set([
+  'CERT_HAS_EXPIRED', 'CERT_NOT_YET_VALID', 'DEPTH_ZERO_SELF_SIGNED_CERT', 'SELF_SIGNED_CERT_IN_CHAIN', 'UNABLE_TO_VERIFY_LEAF_SIGNATURE',
+  'UNABLE_TO_GET_ISSUER_CERT_LOCALLY', 'UNABLE_TO_GET_ISSUER_CERT', 'ERR_TLS_CERT_ALTNAME_INVALID', 'CERT_UNTRUSTED', 'CERT_REVOKED',
+]);
+
+export function tlsFailure(error: unknown): boolean {
+  const code = causeCode(error);
+  return code !== undefined && (code.startsWith('ERR_SSL_') || TLS_FAILURE_CODES.has(code));
+}
+
+/**
+ * The app's wait before an attempt (a rate limiter), before the attempt's timer starts: time in a limiter's queue is
+ * not the server being slow. Its signal aborts with any of `signals` (the caller's, the client's); an abort ends the
+ * wait quietly, and the attempt then starts aborted, so it fails as aborted like any other.
+ */
+export async function waitBeforeAttempt(hook: (signal: AbortSignal) => Promise<void>, signals: ReadonlyArray<AbortSignal | undefined>): Promise<void> {
+  const live = signals.filter((s): s is AbortSignal => s !== undefined);
+  if (live.some((s) => s.aborted)) return;
+  const controller = new AbortController();
+  const onAbort = (event: Event): void => controller.abort((event.target as AbortSignal).reason);
+  for (const s of live) s.addEventListener('abort', onAbort, { once: true });
+  try {
+    await hook(controller.signal);
+  } catch (error) {
+    if (!controller.signal.aborted) throw error;
+  } finally {
+    for (const s of live) s.removeEventListener('abort', onAbort);
+  }
+}

@@ -4,14 +4,14 @@
 // bytes), because a Request body can be read only once.
 import type { Middleware } from 'openapi-fetch';
 import { CREDENTIAL_HEADERS, applyCredentials, findOperation, type Credentials, type OperationRef } from './auth.js';
-import { SnapEngageError, causeCode, describeCause, excerpt, kindForStatus, type SnapEngageErrorKind } from './errors.js';
+import { SnapEngageError, describeCause, excerpt, kindForStatus, type SnapEngageErrorKind } from './errors.js';
 import type { ClientLogger } from './options.js';
 import type { Redactor } from './redact.js';
 import { metaOf, originalRequestOf, rememberCallMeta, setMeta, type ResponseMeta } from './call-meta.js';
 import { checkPathParams } from './path-params.js';
 import { rebuild, releasedWithBody } from './response-body.js';
 import { formatMessage } from './response-errors.js';
-import { certainlyNotSent, isRetryableStatus, parseRetryAfter, retryDelayMs, sleep, type BackoffSettings } from './retry.js';
+import { certainlyNotSent, isRetryableStatus, parseRetryAfter, retryDelayMs, sleep, tlsFailure, waitBeforeAttempt, type BackoffSettings } from './retry.js';
 
 export interface TransportSettings {
   credentials: Credentials;
@@ -117,25 +117,9 @@ export function createTransport(settings: TransportSettings): Middleware {
     return request;
   }
 
-  /**
-   * The app's wait before an attempt (a rate limiter), before the attempt's timer starts: time in a limiter's queue is
-   * not the server being slow. Its signal aborts with the caller's; an abort then starts the attempt aborted, so it
-   * fails as aborted like any other.
-   */
+  /** The app's wait before an attempt (retry.ts, waitBeforeAttempt). */
   async function beforeAttempt(state: RequestState): Promise<void> {
-    if (!settings.beforeAttempt) return;
-    const live = [...state.callerSignals, settings.signal].filter((s): s is AbortSignal => s !== undefined);
-    if (live.some((s) => s.aborted)) return;
-    const controller = new AbortController();
-    const onAbort = (event: Event): void => controller.abort((event.target as AbortSignal).reason);
-    for (const s of live) s.addEventListener('abort', onAbort, { once: true });
-    try {
-      await settings.beforeAttempt(controller.signal);
-    } catch (error) {
-      if (!controller.signal.aborted) throw error;
-    } finally {
-      for (const s of live) s.removeEventListener('abort', onAbort);
-    }
+    if (settings.beforeAttempt) await waitBeforeAttempt(settings.beforeAttempt, [...state.callerSignals, settings.signal]);
   }
 
   function failureFromError(state: RequestState, attempt: Attempt, error: unknown): Verdict {
@@ -428,15 +412,4 @@ function remember(options: object, response: Response): Response {
   const meta = metaOf(response);
   if (meta) rememberCallMeta(options, meta);
   return response;
-}
-
-/** Codes of TLS failures that no retry can fix: OpenSSL's (`ERR_SSL_…`, e.g. https:// against a plain-http port) and certificate checks. */
-const TLS_FAILURE_CODES = new Set([
-  'CERT_HAS_EXPIRED', 'CERT_NOT_YET_VALID', 'DEPTH_ZERO_SELF_SIGNED_CERT', 'SELF_SIGNED_CERT_IN_CHAIN', 'UNABLE_TO_VERIFY_LEAF_SIGNATURE',
-  'UNABLE_TO_GET_ISSUER_CERT_LOCALLY', 'UNABLE_TO_GET_ISSUER_CERT', 'ERR_TLS_CERT_ALTNAME_INVALID', 'CERT_UNTRUSTED', 'CERT_REVOKED',
-]);
-
-function tlsFailure(error: unknown): boolean {
-  const code = causeCode(error);
-  return code !== undefined && (code.startsWith('ERR_SSL_') || TLS_FAILURE_CODES.has(code));
 }
