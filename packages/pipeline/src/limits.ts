@@ -165,7 +165,8 @@ export class TokenBucket {
   }
 
   get report(): RateLimitReport {
-    return { throttled: this.throttles, configured: this.ratePerSecond === Infinity ? 0 : this.ratePerSecond, lowest: this.lowest };
+    // Rounded: halving and 10 % steps leave float noise (1.6328125000000002).
+    return { throttled: this.throttles, configured: this.ratePerSecond === Infinity ? 0 : this.ratePerSecond, lowest: Number(this.lowest.toPrecision(3)) };
   }
 
   take(signal?: AbortSignal): Promise<void> {

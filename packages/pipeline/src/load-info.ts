@@ -150,10 +150,7 @@ export class LoadInfo {
     if (limited && limited.throttled > 0) {
       const from = limited.configured > 0 ? `from ${limited.configured} ` : '';
       const rate = Number(limited.lowest.toPrecision(2));
-      lines.push(
-        `Rate limited: the API answered 429 ${limited.throttled} time${limited.throttled === 1 ? '' : 's'}; requests slowed ${from}down to ${rate}/s at the lowest `
-        + `(rateLimit.requestsPerSecond: ${rate} starts there)`,
-      );
+      lines.push(`Rate limited: the API answered 429 ${limited.throttled} time${limited.throttled === 1 ? '' : 's'}; requests slowed ${from}down to ${rate}/s at the lowest`);
     }
     const unfollowed = Object.entries(this.notes.unfollowedNextLinks ?? {}).filter(([, n]) => n > 0);
     if (unfollowed.length > 0) {
