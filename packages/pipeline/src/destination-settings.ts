@@ -9,7 +9,7 @@ import { ConfigError } from './errors.js';
  * `temp` catalogs, their `information_schema` and `pg_catalog`, and the file's own catalog. A dataset with one of
  * these names failed as "Ambiguous reference" (or "Cannot create entry in system catalog") only after its schema had
  * been created, and a `temp` schema left in an existing file then broke every later commit to any dataset of that
- * file (the loader's staging tables are `temp.…`). Case-insensitive, as DuckDB's identifiers are.
+ * file (the loader's staging tables are `temp.main.…`). Case-insensitive, as DuckDB's identifiers are.
  */
 const RESERVED = ['system', 'temp', 'information_schema', 'pg_catalog'];
 

@@ -133,6 +133,17 @@ describe('the CLI on hostile flags and files', () => {
     expect(again.code).toBe(0);
   });
 
+  it('a file that already holds a `temp` schema (left by an older version run with --dataset temp) still loads', async () => {
+    const db = join(tmp.dir, 'stray-temp.duckdb');
+    expect((await runCli(['run', '--resources', 'logs,widgets', '--duckdb', db], { env: box.env, cwd: tmp.dir })).code).toBe(0);
+    await query(db, 'CREATE SCHEMA "temp"; CREATE TABLE "stray-temp"."temp"."_matched" (x INTEGER)', 'READ_WRITE');
+    // A rerun merges (its temp tables _matched, _unchanged, …): `temp."_matched"` named that schema, not DuckDB's
+    // temp catalog, and every commit failed; the loader now names them `temp.main."…"`.
+    const again = await runCli(['run', '--resources', 'logs,widgets', '--duckdb', db], { env: box.env, cwd: tmp.dir });
+    expect(again.stderr).not.toMatch(/error/i);
+    expect(again.code).toBe(0);
+  });
+
   it('a credential in a config module\'s own error is masked', async () => {
     const token = box.env.SNAPENGAGE_API_TOKEN!;
     writeFileSync(join(tmp.dir, 'throws.mjs'), 'throw new Error(`token ${process.env.SNAPENGAGE_API_TOKEN} refused`);');

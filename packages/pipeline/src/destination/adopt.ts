@@ -70,7 +70,7 @@ export async function adoptRowsOfOtherLoads(ctx: AdoptionContext): Promise<Adopt
   )).getRowObjectsJS().map((r) => String(r.load_id));
   if (others.length === 0) return { kept: 0 };
   const markAdopted = () => conn.run(
-    `UPDATE ${loads} SET row_ids = $1 WHERE resource = $2 AND load_id IN (SELECT load_id FROM temp."_other_loads")`,
+    `UPDATE ${loads} SET row_ids = $1 WHERE resource = $2 AND load_id IN (SELECT load_id FROM temp.main."_other_loads")`,
     [keyed, resource],
   );
   /** Temp tables of old and new child row ids, one per table with child tables (see below). */
@@ -94,7 +94,7 @@ export async function adoptRowsOfOtherLoads(ctx: AdoptionContext): Promise<Adopt
     const target = (t: TableState) => `${schema}.${quoteIdent(t.def.name)}`;
     const hasKey = keyColumns.map((columns) => `(${columns.map((c) => `${quoteIdent(c.name)} IS NOT NULL`).join(' OR ')})`);
     const columns = `_row_id, _load_id, ${keyColumns.flat().map((c) => quoteIdent(c.name)).join(', ')}`;
-    const candidates = `${target(root)} WHERE _load_id IN (SELECT load_id FROM temp."_other_loads") AND ${hasKey.join(' AND ')}`;
+    const candidates = `${target(root)} WHERE _load_id IN (SELECT load_id FROM temp.main."_other_loads") AND ${hasKey.join(' AND ')}`;
     const total = await countRows(conn, candidates);
     await conn.run(`CREATE OR REPLACE TEMP TABLE "_adopt" (old_id VARCHAR, new_id VARCHAR, load_id VARCHAR)`);
     // The ids are made in JS (as the normalizer makes them), a page of rows at a time in `_row_id` order: read at once,
@@ -135,23 +135,23 @@ export async function adoptRowsOfOtherLoads(ctx: AdoptionContext): Promise<Adopt
     // (the key field renamed, its values the same), or another record's new one.
     await conn.run(`CREATE OR REPLACE TEMP TABLE "_adopt_drop" AS
       SELECT old_id FROM (
-        SELECT old_id, new_id, load_id FROM temp."_adopt"
+        SELECT old_id, new_id, load_id FROM temp.main."_adopt"
         UNION ALL SELECT _row_id, _row_id, _load_id FROM ${target(root)}
-          WHERE _row_id IN (SELECT new_id FROM temp."_adopt") AND _row_id NOT IN (SELECT old_id FROM temp."_adopt"))
+          WHERE _row_id IN (SELECT new_id FROM temp.main."_adopt") AND _row_id NOT IN (SELECT old_id FROM temp.main."_adopt"))
       QUALIFY row_number() OVER (PARTITION BY new_id ORDER BY load_id DESC, old_id DESC) > 1`);
     // A DELETE costs ~0.2 MB of memory until COMMIT even when it finds nothing: only tables with rows to drop are
     // touched (a resource can have dozens of child tables, and usually nothing is dropped).
     for (const t of tables) {
       if (t.isNew) continue;
-      const rows = `${target(t)} WHERE ${t.isRoot ? '_row_id' : '_root_id'} IN (SELECT old_id FROM temp."_adopt_drop")`;
+      const rows = `${target(t)} WHERE ${t.isRoot ? '_row_id' : '_root_id'} IN (SELECT old_id FROM temp.main."_adopt_drop")`;
       if ((await countRows(conn, rows)) > 0) await conn.run(`DELETE FROM ${rows}`);
     }
     await conn.run(`CREATE OR REPLACE TEMP TABLE "_adopt_keep" AS
-      SELECT old_id, new_id FROM temp."_adopt" WHERE old_id NOT IN (SELECT old_id FROM temp."_adopt_drop")`);
-    const kept = await countRows(conn, 'temp."_adopt_keep"');
-    const removed = await countRows(conn, 'temp."_adopt_drop"');
+      SELECT old_id, new_id FROM temp.main."_adopt" WHERE old_id NOT IN (SELECT old_id FROM temp.main."_adopt_drop")`);
+    const kept = await countRows(conn, 'temp.main."_adopt_keep"');
+    const removed = await countRows(conn, 'temp.main."_adopt_drop"');
     // Rows whose id is already the new one stay as they are.
-    await conn.run(`DELETE FROM temp."_adopt_keep" WHERE old_id = new_id`);
+    await conn.run(`DELETE FROM temp.main."_adopt_keep" WHERE old_id = new_id`);
     // Child rows get the ids a merge gives them (from the new parent id, the table's lineage and the list index), not
     // only the new root id: left with ids made from the old root id, they collided with the child rows a later merge
     // writes for the record whose new id is that old one (a merge on another key whose values overlap), and
@@ -168,9 +168,9 @@ export async function adoptRowsOfOtherLoads(ctx: AdoptionContext): Promise<Adopt
         const ids = childIds(target(t), t, parentMap);
         await conn.run(`CREATE OR REPLACE TEMP TABLE "${name}" AS
           SELECT t._root_id AS old_root, t._row_id AS old_id, ${ids._row_id} AS new_id FROM ${ids.from}`);
-        maps.set(t.def.name, `temp."${name}"`);
+        maps.set(t.def.name, `temp.main."${name}"`);
       }
-      const rows = await countRows(conn, `${target(t)} WHERE ${t.isRoot ? '_row_id' : '_root_id'} IN (SELECT old_id FROM temp."_adopt_keep")`);
+      const rows = await countRows(conn, `${target(t)} WHERE ${t.isRoot ? '_row_id' : '_root_id'} IN (SELECT old_id FROM temp.main."_adopt_keep")`);
       if (rows === 0) continue;
       // Few rows are updated in place; many are moved by copy (see moveRows), which costs ~1 MB per table whatever the
       // rows: with moves only, 30 records in 88 tables (hostile nesting) ran out of memory at 192MB.
@@ -185,18 +185,18 @@ export async function adoptRowsOfOtherLoads(ctx: AdoptionContext): Promise<Adopt
   } finally {
     // After a failed statement the transaction is aborted and every statement fails: the ROLLBACK that follows drops
     // these tables anyway, and the error to report is the first one, not this.
-    for (const name of [...TEMP_TABLES, ...mapTables]) await conn.run(`DROP TABLE IF EXISTS temp."${name}"`).catch(() => undefined);
+    for (const name of [...TEMP_TABLES, ...mapTables]) await conn.run(`DROP TABLE IF EXISTS temp.main."${name}"`).catch(() => undefined);
   }
 }
 
 /**
- * The new ids of the rows of child table `target` of the records in `temp."_adopt_keep"`, as SQL over `from` (the table
+ * The new ids of the rows of child table `target` of the records in `temp.main."_adopt_keep"`, as SQL over `from` (the table
  * as `t`): the root's new id, the parent's (the root's, or from `parentMap`, the parent table's old and new row ids)
  * and the row's own, as a merge computes it (childRowIdSql). A row whose parent is not in the map (none should be)
  * keeps its parent.
  */
 function childIds(target: string, t: TableState, parentMap: string | undefined): { from: string; _row_id: string; _parent_id: string; _root_id: string } {
-  let from = `${target} AS t JOIN temp."_adopt_keep" AS k ON t._root_id = k.old_id`;
+  let from = `${target} AS t JOIN temp.main."_adopt_keep" AS k ON t._root_id = k.old_id`;
   let parent = 'k.new_id';
   if (parentMap !== undefined) {
     from += ` LEFT JOIN ${parentMap} AS p ON p.old_root = t._root_id AND p.old_id = t._parent_id`;
@@ -210,10 +210,10 @@ function childIds(target: string, t: TableState, parentMap: string | undefined):
   };
 }
 
-/** Gives the rows of the records in `temp."_adopt_keep"` their new ids (see childIds) with an UPDATE (see UPDATE_CELLS). */
+/** Gives the rows of the records in `temp.main."_adopt_keep"` their new ids (see childIds) with an UPDATE (see UPDATE_CELLS). */
 async function updateRows(conn: DuckDBConnection, target: string, t: TableState, parentMap: string | undefined): Promise<void> {
   if (t.isRoot) {
-    await conn.run(`UPDATE ${target} AS u SET _row_id = k.new_id FROM temp."_adopt_keep" AS k WHERE u._row_id = k.old_id`);
+    await conn.run(`UPDATE ${target} AS u SET _row_id = k.new_id FROM temp.main."_adopt_keep" AS k WHERE u._row_id = k.old_id`);
     return;
   }
   const ids = childIds(target, t, parentMap);
@@ -224,7 +224,7 @@ async function updateRows(conn: DuckDBConnection, target: string, t: TableState,
 }
 
 /**
- * Gives the rows of the records in `temp."_adopt_keep"` their new ids (see childIds) by copy, for tables with many of
+ * Gives the rows of the records in `temp.main."_adopt_keep"` their new ids (see childIds) by copy, for tables with many of
  * them: DuckDB holds a transaction's updated values in memory, and re-pointing the ~1.4M transcript rows of 200k cases
  * with an UPDATE ran out of memory at the default 192MB, on every rerun; inserted rows spill to disk. The rows are
  * copied aside before the originals go, since a new id may be another record's old one.
@@ -232,15 +232,15 @@ async function updateRows(conn: DuckDBConnection, target: string, t: TableState,
 async function moveRows(conn: DuckDBConnection, target: string, t: TableState, parentMap: string | undefined): Promise<void> {
   const rootKey = t.isRoot ? '_row_id' : '_root_id';
   let select: string;
-  if (t.isRoot) select = `SELECT t.* REPLACE (k.new_id AS _row_id) FROM ${target} AS t JOIN temp."_adopt_keep" AS k ON t._row_id = k.old_id`;
+  if (t.isRoot) select = `SELECT t.* REPLACE (k.new_id AS _row_id) FROM ${target} AS t JOIN temp.main."_adopt_keep" AS k ON t._row_id = k.old_id`;
   else {
     const ids = childIds(target, t, parentMap);
     select = `SELECT t.* REPLACE (${ids._row_id} AS _row_id, ${ids._parent_id} AS _parent_id, ${ids._root_id} AS _root_id) FROM ${ids.from}`;
   }
   await conn.run(`CREATE OR REPLACE TEMP TABLE "_adopt_moved" AS ${select}`);
-  await conn.run(`DELETE FROM ${target} WHERE ${rootKey} IN (SELECT old_id FROM temp."_adopt_keep")`);
-  await conn.run(`INSERT INTO ${target} SELECT * FROM temp."_adopt_moved"`);
-  await conn.run(`DROP TABLE temp."_adopt_moved"`);
+  await conn.run(`DELETE FROM ${target} WHERE ${rootKey} IN (SELECT old_id FROM temp.main."_adopt_keep")`);
+  await conn.run(`INSERT INTO ${target} SELECT * FROM temp.main."_adopt_moved"`);
+  await conn.run(`DROP TABLE temp.main."_adopt_moved"`);
 }
 
 /**

@@ -302,7 +302,7 @@ export class DuckDBResourceWriter implements ResourceWriter {
       this.reportStep('insert', started, { table: t.def.name, rows });
     }
     for (const t of tables) if (inserted.has(t.def.name)) rowCounts[t.def.name] = inserted.get(t.def.name)!;
-    for (const temp of ['_stage_roots', '_superseded', '_unchanged', '_replaced', '_already_stored']) await conn.run(`DROP TABLE IF EXISTS temp."${temp}"`);
+    for (const temp of ['_stage_roots', '_superseded', '_unchanged', '_replaced', '_already_stored']) await conn.run(`DROP TABLE IF EXISTS temp.main."${temp}"`);
     return { rowCounts, unchanged, alreadyStored };
   }
 
@@ -329,8 +329,8 @@ export class DuckDBResourceWriter implements ResourceWriter {
     await this.ctx.conn.run(`CREATE OR REPLACE TEMP TABLE "_already_stored" AS WITH q AS (${staged})
       ${stored}SELECT "_row_id" FROM q WHERE ${names.map((n) => `${n} IS NOT NULL`).join(' AND ')}
       QUALIFY row_number() OVER (PARTITION BY ${names.join(', ')} ORDER BY "#s") > 1`);
-    const count = await countRows(this.ctx.conn, 'temp."_already_stored"');
-    if (count > 0) exclusions.unchanged = 'temp."_already_stored"';
+    const count = await countRows(this.ctx.conn, 'temp.main."_already_stored"');
+    if (count > 0) exclusions.unchanged = 'temp.main."_already_stored"';
     return count;
   }
 
@@ -348,9 +348,9 @@ export class DuckDBResourceWriter implements ResourceWriter {
     const keys = `SELECT "#id" AS _row_id, "#s" AS _seq FROM ${readJson(keysFile, ROOT_STAGING_KEYS)}`;
     if (!root.isNew) await conn.run(`CREATE OR REPLACE TEMP TABLE "_stage_roots" AS ${keys}`);
     // The last occurrence of a key within the load wins: the earlier ones (usually none) are superseded.
-    await conn.run(`CREATE OR REPLACE TEMP TABLE "_superseded" AS SELECT _seq FROM ${root.isNew ? `(${keys})` : 'temp."_stage_roots"'}
+    await conn.run(`CREATE OR REPLACE TEMP TABLE "_superseded" AS SELECT _seq FROM ${root.isNew ? `(${keys})` : 'temp.main."_stage_roots"'}
       QUALIFY row_number() OVER (PARTITION BY _row_id ORDER BY _seq DESC) > 1`);
-    if ((await countRows(conn, 'temp."_superseded"')) > 0) exclusions.superseded = 'temp."_superseded"';
+    if ((await countRows(conn, 'temp.main."_superseded"')) > 0) exclusions.superseded = 'temp.main."_superseded"';
     // A root table created in this transaction has no old rows, and neither have its children.
     if (root.isNew) return { unchanged: 0, toWrite: keysFile.rows };
 
@@ -362,12 +362,12 @@ export class DuckDBResourceWriter implements ResourceWriter {
     // The old rows of the other staged keys, and ALL their old child rows, go.
     started = performance.now();
     await conn.run(`CREATE OR REPLACE TEMP TABLE "_replaced" AS
-      SELECT _row_id FROM temp."_stage_roots" EXCEPT SELECT _row_id FROM ${UNCHANGED_TABLE}`);
-    const toWrite = await countRows(conn, 'temp."_replaced"');
+      SELECT _row_id FROM temp.main."_stage_roots" EXCEPT SELECT _row_id FROM ${UNCHANGED_TABLE}`);
+    const toWrite = await countRows(conn, 'temp.main."_replaced"');
     let deleted = 0;
     for (const t of toWrite > 0 ? tables : []) {
       if (t.isNew) continue;
-      const sql = `DELETE FROM ${this.target(t)} WHERE ${quoteIdent(rootKeyColumn(t))} IN (SELECT _row_id FROM temp."_replaced")`;
+      const sql = `DELETE FROM ${this.target(t)} WHERE ${quoteIdent(rootKeyColumn(t))} IN (SELECT _row_id FROM temp.main."_replaced")`;
       deleted += Number((await conn.run(sql)).rowsChanged);
     }
     this.reportStep('delete', started, { rows: deleted });

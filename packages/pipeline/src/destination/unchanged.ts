@@ -16,7 +16,7 @@ export interface TableToCompare {
   staged: StagedSelect[];
 }
 
-export const UNCHANGED_TABLE = 'temp."_unchanged"';
+export const UNCHANGED_TABLE = 'temp.main."_unchanged"';
 
 /** Stored tables fingerprinted in one UNION ALL statement (logs has 5; memory grows with the branches, not the rows). */
 const STORED_TABLES_PER_STATEMENT = 8;
@@ -48,22 +48,22 @@ function fingerprintSql(index: number, t: TableState, from: { stored: string; si
   // would only make its record look changed and be rewritten.
   const since = 'stored' in from && from.since !== null ? ` WHERE x."_load_id" >= ${quoteLiteral(from.since)}` : '';
   const rows = 'stored' in from && rowNumber
-    ? `${from.stored} q WHERE q.rowid IN (SELECT x.rowid FROM ${from.stored} x SEMI JOIN temp."_matched" m ON x.${key} = m._row_id${since})`
+    ? `${from.stored} q WHERE q.rowid IN (SELECT x.rowid FROM ${from.stored} x SEMI JOIN temp.main."_matched" m ON x.${key} = m._row_id${since})`
     : 'stored' in from
-      ? `(SELECT * FROM ${from.stored} x${since}) q SEMI JOIN temp."_matched" m ON q.${key} = m._row_id`
-      : `${from.staged} q SEMI JOIN temp."_matched" m ON q.${key} = m._row_id`;
+      ? `(SELECT * FROM ${from.stored} x${since}) q SEMI JOIN temp.main."_matched" m ON q.${key} = m._row_id`
+      : `${from.staged} q SEMI JOIN temp.main."_matched" m ON q.${key} = m._row_id`;
   return `SELECT q.${key} AS k, sum(hash(${values.join(', ')})::HUGEINT) AS h, count(*) AS n FROM ${rows} GROUP BY q.${key}`;
 }
 
 /**
- * Fills `temp."_unchanged"` (`_row_id`) with the staged records (from `temp."_stage_roots"`) that are stored exactly
+ * Fills `temp.main."_unchanged"` (`_row_id`) with the staged records (from `temp.main."_stage_roots"`) that are stored exactly
  * as staged, and returns how many there are. Only records whose key is already in the root table are compared.
  */
 export async function findUnchanged(conn: DuckDBConnection, rootTarget: string, tables: readonly TableToCompare[]): Promise<number> {
   await conn.run(`CREATE OR REPLACE TEMP TABLE "_matched" AS
-    SELECT DISTINCT s._row_id FROM temp."_stage_roots" s SEMI JOIN ${rootTarget} r ON r."_row_id" = s._row_id`);
+    SELECT DISTINCT s._row_id FROM temp.main."_stage_roots" s SEMI JOIN ${rootTarget} r ON r."_row_id" = s._row_id`);
   await conn.run(`CREATE OR REPLACE TEMP TABLE "_unchanged" (_row_id VARCHAR)`);
-  const matched = await countRows(conn, 'temp."_matched"');
+  const matched = await countRows(conn, 'temp.main."_matched"');
   if (matched > 0) {
     await conn.run(`CREATE OR REPLACE TEMP TABLE "_fp_stored" (k VARCHAR, h HUGEINT, n BIGINT)`);
     await conn.run(`CREATE OR REPLACE TEMP TABLE "_fp_staged" (k VARCHAR, h HUGEINT, n BIGINT)`);
@@ -71,12 +71,12 @@ export async function findUnchanged(conn: DuckDBConnection, rootTarget: string, 
     // own join and aggregate state at once, so a resource with many child tables in one statement ran out of memory
     // (30 tables at 192MB, whatever the rows).
     // The oldest load that last wrote a matched record (load ids are sortable text, see newLoadId).
-    const since = (await conn.runAndReadAll(`SELECT min(r."_load_id") AS since FROM ${rootTarget} r SEMI JOIN temp."_matched" m ON r."_row_id" = m._row_id`))
+    const since = (await conn.runAndReadAll(`SELECT min(r."_load_id") AS since FROM ${rootTarget} r SEMI JOIN temp.main."_matched" m ON r."_row_id" = m._row_id`))
       .getRowObjectsJS()[0]?.since;
     const sinceId = typeof since === 'string' ? since : null;
     const stored = tables.flatMap(({ table, target }, index) => (table.isNew ? [] : [fingerprintSql(index, table, { stored: target, since: sinceId })]));
     for (let i = 0; i < stored.length; i += STORED_TABLES_PER_STATEMENT) {
-      await conn.run(`INSERT INTO temp."_fp_stored" ${stored.slice(i, i + STORED_TABLES_PER_STATEMENT).join(' UNION ALL ')}`);
+      await conn.run(`INSERT INTO temp.main."_fp_stored" ${stored.slice(i, i + STORED_TABLES_PER_STATEMENT).join(' UNION ALL ')}`);
     }
     for (const [index, { table, staged }] of tables.entries()) {
       // One statement per staged file: each JSON reader holds a 32 MiB buffer per thread.
@@ -84,17 +84,17 @@ export async function findUnchanged(conn: DuckDBConnection, rootTarget: string, 
         // The SELECT names the target's columns; a column the file does not hold is NULL, as it is once inserted.
         const columns = [...new Set([rootKeyColumn(table), '_row_id', ...table.def.columns.map((c) => c.name)])].map(quoteIdent);
         const rows = `(SELECT ${columns.map((c) => (select.columns.includes(c) ? c : `NULL AS ${c}`)).join(', ')} FROM (${select.sql}))`;
-        await conn.run(`INSERT INTO temp."_fp_staged" ${fingerprintSql(index, table, { staged: rows })}`);
+        await conn.run(`INSERT INTO temp.main."_fp_staged" ${fingerprintSql(index, table, { staged: rows })}`);
       }
     }
     // A record is changed when its sums differ, rows present on one side only included.
-    await conn.run(`INSERT INTO temp."_unchanged" SELECT _row_id FROM temp."_matched" EXCEPT
-      SELECT coalesce(n.k, o.k) FROM (SELECT k, sum(h) AS h, sum(n) AS n FROM temp."_fp_staged" GROUP BY k) n
-      FULL OUTER JOIN (SELECT k, sum(h) AS h, sum(n) AS n FROM temp."_fp_stored" GROUP BY k) o ON n.k = o.k
+    await conn.run(`INSERT INTO temp.main."_unchanged" SELECT _row_id FROM temp.main."_matched" EXCEPT
+      SELECT coalesce(n.k, o.k) FROM (SELECT k, sum(h) AS h, sum(n) AS n FROM temp.main."_fp_staged" GROUP BY k) n
+      FULL OUTER JOIN (SELECT k, sum(h) AS h, sum(n) AS n FROM temp.main."_fp_stored" GROUP BY k) o ON n.k = o.k
       WHERE n.h IS DISTINCT FROM o.h OR n.n IS DISTINCT FROM o.n`);
-    await conn.run('DROP TABLE temp."_fp_stored"; DROP TABLE temp."_fp_staged"');
+    await conn.run('DROP TABLE temp.main."_fp_stored"; DROP TABLE temp.main."_fp_staged"');
   }
-  await conn.run('DROP TABLE temp."_matched"');
+  await conn.run('DROP TABLE temp.main."_matched"');
   return countRows(conn, UNCHANGED_TABLE);
 }
 
