@@ -251,7 +251,10 @@ export class TokenBucket {
     this.refill();
     this.lastStep = from + steps * this.stepMs;
     this.rate = Math.min(this.ceiling, this.rate + steps * this.ceiling * RECOVERY_SHARE);
-    if (this.rate >= this.ceiling && this.ratePerSecond === 0) this.rate = 0;
+    // Float drift: 0.5 + 0.1 five times is 0.9999999999999999, which took a sixth step (2 s more) to reach 1.
+    if (this.ceiling - this.rate < this.ceiling * 1e-9) this.rate = this.ceiling;
+    // Configured as no limit (0 or Infinity): back up, there is none again.
+    if (this.rate >= this.ceiling && (this.ratePerSecond === 0 || this.ratePerSecond === Infinity)) this.rate = 0;
   }
 
   private count(): void {

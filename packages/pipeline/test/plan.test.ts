@@ -652,6 +652,36 @@ describe('limits', () => {
     expect(((await c) as Error).message).toBe('run aborted');
     expect(clock.pending()).toBe(0);
   });
+
+  it('a halved rate is back at the configured one after exactly 5 steps, one take per step (no float drift; fake clock)', async () => {
+    const clock = fakeTimers();
+    const bucket = new TokenBucket(1, 1, clock.now, clock.sleep);
+    bucket.throttled(2000); // cut to 0.5/s, held 2 s
+    void bucket.take();
+    await clock.advance(2000);
+    for (let step = 1; step <= 5; step++) {
+      await clock.advance(2000);
+      void bucket.take();
+      await clock.settle();
+    }
+    // 0.5 + 0.1 + 0.1 + 0.1 + 0.1 + 0.1 in floating point is 0.9999999999999999: a sixth step was needed.
+    expect(bucket.currentRate).toBe(1);
+  });
+
+  it('a bucket configured with Infinity (no limit) has none again once it recovered from a 429 (fake clock)', async () => {
+    const clock = fakeTimers();
+    const bucket = new TokenBucket(Infinity, undefined, clock.now, clock.sleep);
+    for (let i = 0; i < 8; i++) await bucket.take();
+    bucket.throttled(undefined);
+    expect(bucket.currentRate).toBe(4);
+    void bucket.take();
+    await clock.advance(30_000);
+    void bucket.take();
+    await clock.settle();
+    // As with 0: it stayed limited at the rate seen at the first 429, for good.
+    expect(bucket.unlimited).toBe(true);
+    expect(bucket.report.configured).toBe(0);
+  });
 });
 
 describe('LoadInfo notes', () => {
