@@ -163,8 +163,12 @@ function isSwitchedOff(entry: Node): boolean {
   if (!Node.isPropertyAssignment(entry)) return false;
   const value = entry.getInitializer();
   if (!value || !Node.isObjectLiteralExpression(value)) return false;
-  const selected = value.getProperty('selected');
-  return selected !== undefined && Node.isPropertyAssignment(selected) && selected.getInitializer()?.getText() === 'false';
+  // By name however written (`'selected': false` too), and through `as const` or parentheses, as the loader reads it.
+  const selected = value.getProperties().find((property) => entryName(property) === 'selected');
+  if (selected === undefined || !Node.isPropertyAssignment(selected)) return false;
+  let flag = selected.getInitializer();
+  while (flag && (Node.isAsExpression(flag) || Node.isParenthesizedExpression(flag) || Node.isSatisfiesExpression(flag))) flag = flag.getExpression();
+  return flag?.getKind() === SyntaxKind.FalseKeyword;
 }
 
 /** The whitespace that starts the line `node` starts on. */

@@ -98,6 +98,23 @@ describe('addResourcesToSource', () => {
     expect(result.text).toBe(text.replace('chat_poll: undefined,', 'chat_poll: true,'));
   });
 
+  it('names an entry switched off however the key and value are written (quoted key, as const)', () => {
+    const text = [
+      "import { definePipeline } from 'snapengage-pipeline';",
+      'export default definePipeline({',
+      '  resources: {',
+      "    widgets: { 'selected': false },",
+      '    users: { selected: false as const },',
+      '    logs: { selected: (false) },',
+      '  },',
+      '});',
+      '',
+    ].join('\n');
+    const result = addResourcesToSource(text, pick('widgets', 'users', 'logs'), null);
+    expect([...result.switchedOff].sort()).toEqual(['logs', 'users', 'widgets']);
+    expect(result.text).toBe(text);
+  });
+
   it('expands a one-line resources object', () => {
     const text = "import { definePipeline } from 'snapengage-pipeline';\nexport default definePipeline({ resources: { logs: true } });\n";
     const result = addResourcesToSource(text, pick('widgets'), null);
