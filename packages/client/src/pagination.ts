@@ -44,9 +44,10 @@ export interface PageResult<D = unknown> {
   pageIndex: number;
   /**
    * Read as a single page (nextUrlPath null), yet the body links a next page under the API's convention (the catalog's
-   * next-link field): data was left unread. A spec that calls a paged endpoint `single_page` shows up here.
+   * next-link field): data was left unread. A spec that calls a paged endpoint `single_page` shows up here. Always
+   * set by iteratePages; optional so that pages an app builds itself (a test double) need not carry it.
    */
-  unfollowedNextLink: boolean;
+  unfollowedNextLink?: boolean | undefined;
 }
 
 export interface IterateLogsArgs {

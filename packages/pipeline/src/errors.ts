@@ -40,17 +40,20 @@ export class ExtractError extends PipelineError {
 /** What went wrong with the DuckDB file, for code that acts on it (a scheduler retries `locked` later, not `corrupt`). */
 export type DestinationErrorCode = 'locked' | 'changed' | 'disk_full' | 'not_writable' | 'not_found' | 'out_of_memory' | 'corrupt' | 'io' | 'schema';
 
-/** The DuckDB file could not be opened or written (locked, disk full, corrupt); `code` says which. */
+/**
+ * The DuckDB file could not be opened or written (locked, disk full, corrupt); `code` says which. Built as
+ * `new DestinationError(message, { code, path, cause })`: the options object keeps `(message, { cause })`, the
+ * constructor apps had before `code` existed, working (code `io`, path unknown).
+ */
 export class DestinationError extends PipelineError {
   override name = 'DestinationError';
-  constructor(
-    message: string,
-    readonly code: DestinationErrorCode,
-    /** File or directory concerned. */
-    readonly path: string,
-    options?: { cause?: unknown },
-  ) {
-    super(message, options);
+  readonly code: DestinationErrorCode;
+  /** File or directory concerned ('' when not known). */
+  readonly path: string;
+  constructor(message: string, options: { code?: DestinationErrorCode | undefined; path?: string | undefined; cause?: unknown } = {}) {
+    super(message, 'cause' in options ? { cause: options.cause } : undefined);
+    this.code = options.code ?? 'io';
+    this.path = options.path ?? '';
   }
 }
 
@@ -211,27 +214,27 @@ export function describeDestinationError(error: unknown, path: string): Pipeline
     const holder = /PID (\d+)/i.exec(text)?.[1];
     return new DestinationError(
       `DuckDB file ${path} is locked by another process${holder ? ` (pid ${holder})` : ''}: close it (another pipeline run, a DuckDB shell) and retry`,
-      'locked', path, { cause: error },
+      { code: 'locked', path, cause: error },
     );
   }
   if (/no space left|ENOSPC|disk (is )?full|not enough space/i.test(text)) {
-    return new DestinationError(`Disk full while writing ${path}: free some space and rerun (nothing of this run was committed)`, 'disk_full', path, { cause: error });
+    return new DestinationError(`Disk full while writing ${path}: free some space and rerun (nothing of this run was committed)`, { code: 'disk_full', path, cause: error });
   }
   if (/permission denied|EACCES|EPERM|read-only/i.test(text)) {
-    return new DestinationError(`Cannot write DuckDB file ${path} (permission denied): choose a writable path with --duckdb`, 'not_writable', path, { cause: error });
+    return new DestinationError(`Cannot write DuckDB file ${path} (permission denied): choose a writable path with --duckdb`, { code: 'not_writable', path, cause: error });
   }
   // Anywhere, not only at the commit (destination/errors.ts): a limit too small for DuckDB's first allocation failed
   // while staging with only DuckDB's words, naming neither the variable nor the fix.
   if (/Out of Memory Error|failed to pin block|could not allocate block/i.test(text)) {
     return new DestinationError(
       `DuckDB ran out of memory on ${path} (${text}): raise SNAPENGAGE_DUCKDB_MEMORY_LIMIT (e.g. 1GB) or lower SNAPENGAGE_DUCKDB_THREADS, then rerun`,
-      'out_of_memory', path, { cause: error },
+      { code: 'out_of_memory', path, cause: error },
     );
   }
   if (/no such file|ENOENT|cannot open/i.test(text)) {
-    return new DestinationError(`Cannot open DuckDB file ${path}: ${text} (does the directory exist?)`, 'not_found', path, { cause: error });
+    return new DestinationError(`Cannot open DuckDB file ${path}: ${text} (does the directory exist?)`, { code: 'not_found', path, cause: error });
   }
-  return new DestinationError(`DuckDB error on ${path}: ${text}`, 'io', path, { cause: error });
+  return new DestinationError(`DuckDB error on ${path}: ${text}`, { code: 'io', path, cause: error });
 }
 
 export function firstLine(text: string): string {

@@ -100,6 +100,15 @@ describe('describeDestinationError', () => {
   });
 });
 
+describe('DestinationError built by an app', () => {
+  it('keeps the (message, { cause }) constructor it had before code and path', () => {
+    const cause = new Error('disk');
+    const error = new DestinationError('mine', { cause });
+    expect([error.message, error.code, error.path, error.cause, error.exitCode]).toEqual(['mine', 'io', '', cause, 1]);
+    expect(new DestinationError('held', { code: 'locked', path: '/x.duckdb' })).toMatchObject({ code: 'locked', path: '/x.duckdb' });
+  });
+});
+
 describe('runPipeline options', () => {
   it('refuses a limitPages that is not a whole number >= 1 as a ConfigError, before any request', async () => {
     const { ConfigError, runPipeline } = await import('../src/index.js');

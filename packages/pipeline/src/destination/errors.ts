@@ -13,7 +13,7 @@ export class DestinationError extends PipelineDestinationError {
     path: string,
     options?: { cause?: unknown },
   ) {
-    super(`${message}: ${hint}`, code, path, options);
+    super(`${message}: ${hint}`, { code, path, ...options });
   }
 }
 
