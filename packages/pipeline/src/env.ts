@@ -8,7 +8,7 @@ import { ConfigError } from './errors.js';
 export type Env = Readonly<Record<string, string | undefined>>;
 
 /** Where an Env from loadEnv came from, for messages about a missing variable. */
-const sources = new WeakMap<Env, { file: string; found: boolean }>();
+const sources = new WeakMap<Env, { file: string; found: boolean; fromFile: ReadonlySet<string> }>();
 
 /** Where to put missing variables (`count` of them): the .env file loadEnv read, or how to create one. */
 export function whereToSetEnv(env: Env, count = 1): string {
@@ -22,6 +22,13 @@ export function whereToSetEnv(env: Env, count = 1): string {
     : `there is no ${source.file}: create it with KEY=value lines (or set ${them} in the environment)`;
 }
 
+/** Where to fix a variable that is set but wrong: the .env file it came from, or the environment, which wins over it. */
+export function whereToFixEnv(env: Env, name: string): string {
+  const source = sources.get(env);
+  if (!source) return `fix ${name} where it is set`;
+  return source.fromFile.has(name) ? `fix it in ${source.file}` : 'fix it in the environment (set there, it wins over .env)';
+}
+
 /** Reads `<dir>/.env` (absent file = empty) and overlays `processEnv` on top of it. */
 export function loadEnv(dir: string = process.cwd(), processEnv: Env = process.env): Env {
   const file = join(dir, '.env');
@@ -31,25 +38,27 @@ export function loadEnv(dir: string = process.cwd(), processEnv: Env = process.e
   } catch (error) {
     if ((error as NodeJS.ErrnoException).code === 'ENOENT') {
       const env = { ...processEnv };
-      sources.set(env, { file, found: false });
+      sources.set(env, { file, found: false, fromFile: new Set() });
       return env;
     }
     throw new ConfigError(`Cannot read ${file}: ${(error as Error).message}`);
   }
-  let fromFile: Record<string, string>;
+  let fileValues: Record<string, string>;
   try {
     // A byte order mark (Windows editors save one) is not part of the first name: parseEnv kept it there, so the
     // first variable was silently missing (or, SNAPENGAGE_BASE_URL, the default API used instead).
-    fromFile = parseEnv(text.startsWith('\uFEFF') ? text.slice(1) : text) as Record<string, string>;
+    fileValues = parseEnv(text.startsWith('\uFEFF') ? text.slice(1) : text) as Record<string, string>;
   } catch (error) {
     throw new ConfigError(`Cannot parse ${file}: ${(error as Error).message} (expected KEY=value lines)`);
   }
-  const merged: Record<string, string | undefined> = { ...fromFile };
+  const merged: Record<string, string | undefined> = { ...fileValues };
   for (const [key, value] of Object.entries(processEnv)) {
     // A blank variable counts as unset (envValue), so it does not hide a value in .env: `FOO= cmd` is not "missing".
-    if (value !== undefined && (value.trim() !== '' || !(key in fromFile))) merged[key] = value;
+    if (value !== undefined && (value.trim() !== '' || !(key in fileValues))) merged[key] = value;
   }
-  sources.set(merged, { file, found: true });
+  // The file's value stands where the process has none or a blank one (the rule above).
+  const fromFile = new Set(Object.keys(fileValues).filter((key) => (processEnv[key] ?? '').trim() === ''));
+  sources.set(merged, { file, found: true, fromFile });
   return merged;
 }
 

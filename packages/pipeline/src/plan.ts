@@ -3,7 +3,7 @@
 // request happens here, so a missing env var is reported before anything is fetched or written.
 import { defaultBaseUrl, hideUrlCredentials, notLoadableReason, resourceNames, resources, securitySchemes, type LoadableResource, type ResourceName } from 'snapengage-client';
 import type { PipelineConfig, ResourceOptions, SourceRecord, WriteDisposition } from './config.js';
-import { envListProblem, envValue, whereToSetEnv, type Env } from './env.js';
+import { envListProblem, envValue, whereToFixEnv, whereToSetEnv, type Env } from './env.js';
 import { ConfigError, UsageError } from './errors.js';
 import { isLoopbackUrl } from './loopback.js';
 import { checkDestinationNames, duckdbTuning } from './destination-settings.js';
@@ -379,7 +379,7 @@ function checkEnv(plans: ResourcePlan[], env: Env): void {
     const lists = new Set(plans.flatMap((p) => Object.values(p.resource.params).flatMap((s) => (s.from === 'env' && s.each ? [s.env] : []))));
     for (const name of lists) {
       const problem = envListProblem(env, name);
-      if (problem) throw new ConfigError(`${problem}: ${whereToSetEnv(env)}`);
+      if (problem) throw new ConfigError(`${problem}: ${whereToFixEnv(env, name)}`);
     }
     return;
   }

@@ -7,6 +7,7 @@ import type { Sandbox } from 'snapengage-sandbox';
 import { ConfigError, DestinationError, runPipeline } from '../src/index.js';
 import { loadPipelineConfig } from '../src/config-loader.js';
 import { planPipeline } from '../src/plan.js';
+import { loadEnv } from '../src/env.js';
 import { query, runCli, sandbox, stats, tempDir } from './helpers.js';
 
 const env = {
@@ -25,6 +26,17 @@ describe('inputs refused while planning', () => {
     }
     for (const value of ['w1 w2', 'w1;w2', '"w1"', "w1,'w2'"]) {
       expect(() => planPipeline(logs, { ...env, SNAPENGAGE_WIDGET_ID: value })).toThrow(/^SNAPENGAGE_WIDGET_ID has an item with a space, a ";" or a quote/);
+    }
+    // The fix goes where the value came from: the .env file, or the environment (which wins over it).
+    const dir = tempDir();
+    try {
+      const fromProcess = loadEnv(dir.dir, { ...env, SNAPENGAGE_WIDGET_ID: ',' });
+      expect(() => planPipeline(logs, fromProcess)).toThrow(/holds no item \(got ","\): give one or more ids separated by commas: fix it in the environment \(set there, it wins over \.env\)$/);
+      writeFileSync(join(dir.dir, '.env'), 'SNAPENGAGE_WIDGET_ID=w1;w2\n');
+      const fromFile = loadEnv(dir.dir, { ...env, SNAPENGAGE_WIDGET_ID: '' });
+      expect(() => planPipeline(logs, fromFile)).toThrow(`separate ids with commas only, without quotes: fix it in ${join(dir.dir, '.env')}`);
+    } finally {
+      dir.cleanup();
     }
     // Spaces around the commas, duplicates and empty items between good ones stay fine.
     expect(() => planPipeline(logs, { ...env, SNAPENGAGE_WIDGET_ID: ' w1 , w2,,w1, ' })).not.toThrow();
