@@ -2,6 +2,7 @@
 // `params` sources (env, with `each` fanning out over a comma list; constant; incremental window bound; parent record
 // field or parent request param), pages from `paginator`, records from `dataSelector`, extra columns from `addFields`,
 // and child resources are fanned out per parent record as `parent` says.
+import { setMaxListeners } from 'node:events';
 import type { ParamSource } from 'snapengage-client';
 import type { SourceRecord } from './config.js';
 import { CursorWatch, type OutOfWindow } from './cursor.js';
@@ -67,6 +68,9 @@ export class Extractor {
     this.semaphore = new Semaphore(options.concurrency);
     this.slices = new Semaphore(options.concurrency);
     this.cursors = new CursorWatch(options.now?.getTime());
+    // One listener per live request sequence (fetchPages): bounded by the concurrency and the pending children, and
+    // above Node's default warning threshold of 10 on any fan-out.
+    setMaxListeners(0, this.controller.signal);
   }
 
   /** Extracts everything; resolves with the new incremental state of each incremental resource. */
@@ -266,9 +270,16 @@ export class Extractor {
       (source.in === 'path' ? request.path : request.query)[name] = value;
     }
     const paginator = resource.paginator;
+    // A signal of this sequence's own, following the run's: each Request built with a signal adds an abort listener
+    // to it that only garbage collection removes (undici), so the run's one signal gathered thousands over a chat_poll
+    // fan-out (a MaxListenersExceededWarning past 1500). The run's signal holds one listener per live sequence.
+    const sequence = new AbortController();
+    const followRun = () => sequence.abort(this.controller.signal.reason);
+    if (this.controller.signal.aborted) followRun();
+    else this.controller.signal.addEventListener('abort', followRun, { once: true });
     const pages = this.options.client.iteratePages(
       resource.path,
-      { params: request, signal: this.controller.signal },
+      { params: request, signal: sequence.signal },
       {
         nextUrlPath: paginator.type === 'next_url' ? paginator.nextUrlPath : null,
         ...(paginator.type === 'next_url' && paginator.maxPages !== undefined ? { maxPages: paginator.maxPages } : {}),
@@ -330,6 +341,7 @@ export class Extractor {
     } finally {
       if (upcoming) await upcoming.catch(() => undefined);
       await iterator.return?.();
+      this.controller.signal.removeEventListener('abort', followRun);
     }
   }
 

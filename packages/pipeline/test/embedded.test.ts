@@ -50,6 +50,24 @@ describe('runPipeline in a long-lived process', () => {
     }
   });
 
+  it('a chat_poll fan-out over thousands of cases gathers no listeners on one signal (no MaxListenersExceededWarning)', async () => {
+    // Each Request built with the run's signal added an abort listener to it that only garbage collection removed
+    // (undici): ~1 per case, past Node's 1500 at about 1500 cases.
+    const big = await sandbox({ cases: 2000, widgets: 1, days: 3 });
+    const warnings: string[] = [];
+    const onWarning = (warning: Error) => warnings.push(`${warning.name}: ${warning.message}`);
+    process.on('warning', onWarning);
+    try {
+      const info = await runPipeline(config(join(tmp.dir, 'fan-out.duckdb'), { logs: true, chat_poll: true }), { env: big.env });
+      expect(info.rowCounts.chat_poll).toBe(2000);
+      await new Promise((resolve) => setImmediate(resolve));
+      expect(warnings.filter((w) => /MaxListeners/.test(w))).toEqual([]);
+    } finally {
+      process.off('warning', onWarning);
+      await big.close();
+    }
+  });
+
   it('cancelled mid-extraction: an AbortedError, the file as it was, and the next run loads everything', async () => {
     const db = join(tmp.dir, 'cancel-extract.duckdb');
     await runPipeline(config(db), { env: box.env });
