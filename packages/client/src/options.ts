@@ -45,7 +45,10 @@ export interface RequestLogEvent {
   status?: number;
   /** Error kind when the request failed (HTTP error statuses included). */
   kind?: string;
+  /** From the call to its outcome, retries and their waits included, without `queuedMs`. */
   durationMs: number;
+  /** Time the call waited in `beforeAttempt` (a rate limiter), when it waited. */
+  queuedMs?: number;
   /** Attempts - 1. */
   retries: number;
   /** `GET /api/v2/{orgId}/logs` */

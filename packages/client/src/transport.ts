@@ -57,6 +57,8 @@ interface RequestState {
   /** The fetch of this call (openapi-fetch lets a call override the client's), wrapped to keep `this` unbound. */
   send: (request: Request) => Promise<Response>;
   startedAt: number;
+  /** Time spent in `beforeAttempt` (a rate limiter's queue): not the request's own duration. */
+  queuedMs: number;
   attempt: number;
   current: Attempt | undefined;
 }
@@ -117,9 +119,12 @@ export function createTransport(settings: TransportSettings): Middleware {
     return request;
   }
 
-  /** The app's wait before an attempt (retry.ts, waitBeforeAttempt). */
+  /** The app's wait before an attempt (retry.ts, waitBeforeAttempt), counted apart from the request's duration. */
   async function beforeAttempt(state: RequestState): Promise<void> {
-    if (settings.beforeAttempt) await waitBeforeAttempt(settings.beforeAttempt, [...state.callerSignals, settings.signal]);
+    if (!settings.beforeAttempt) return;
+    const start = Date.now();
+    await waitBeforeAttempt(settings.beforeAttempt, [...state.callerSignals, settings.signal]);
+    state.queuedMs += Date.now() - start;
   }
 
   function failureFromError(state: RequestState, attempt: Attempt, error: unknown): Verdict {
@@ -233,7 +238,8 @@ export function createTransport(settings: TransportSettings): Middleware {
         url: state.redactedUrl,
         ...(status !== undefined ? { status } : {}),
         ...(kind !== undefined ? { kind } : {}),
-        durationMs: Date.now() - state.startedAt,
+        durationMs: Date.now() - state.startedAt - state.queuedMs,
+        ...(state.queuedMs > 0 ? { queuedMs: state.queuedMs } : {}),
         retries: state.attempt - 1,
         operation: state.op.label,
       });
@@ -344,6 +350,7 @@ export function createTransport(settings: TransportSettings): Middleware {
         sent: undefined,
         send: (attemptRequest) => options.fetch(attemptRequest),
         startedAt: Date.now(),
+        queuedMs: 0,
         attempt: 1,
         current: undefined,
       };

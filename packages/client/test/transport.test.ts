@@ -174,10 +174,17 @@ describe('timeouts, cancellation and bad responses', () => {
       waits++;
       await new Promise((resolve) => setTimeout(resolve, 300));
     };
-    const { client } = clientFor(server, { timeoutMs: 100, maxRetries: 1, beforeAttempt });
+    const { client, events } = clientFor(server, { timeoutMs: 100, maxRetries: 1, beforeAttempt });
+    const callStart = Date.now();
     expect(unwrap(await client.GET(LOGS, logsQuery))).toEqual({ cases: [] });
+    const callMs = Date.now() - callStart;
     expect(waits).toBe(2); // the first attempt and the retry
     expect(server.requests).toHaveLength(2);
+    // The queue's time is reported apart (queuedMs: two waits of 300 ms timers), not as the request's duration: a
+    // verbose line said the API took the limiter's seconds. Both come out of the call's time.
+    const [event] = events;
+    expect(event?.queuedMs).toBeGreaterThanOrEqual(2 * 295);
+    expect(event!.durationMs + event!.queuedMs!).toBeLessThanOrEqual(callMs + 1);
 
     const perCall = new AbortController();
     let seen: AbortSignal | undefined;

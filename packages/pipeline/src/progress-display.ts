@@ -110,9 +110,11 @@ export function formatLoadStep(step: LoadStep): string {
   return `load ${step.resource}: ${step.step}${table}${rows} ${(step.durationMs / 1000).toFixed(2)} s`;
 }
 
-/** One verbose request line: method, redacted URL, status or error kind, duration, retries. */
+/** One verbose request line: method, redacted URL, status or error kind, duration, retries, time queued. */
 export function formatRequest(event: RequestEvent): string {
   const outcome = event.status !== undefined ? String(event.status) : (event.kind ?? 'error');
   const retries = event.retries > 0 ? ` retries=${event.retries}` : '';
-  return `${event.method} ${event.url} → ${outcome} ${Math.round(event.durationMs)} ms${retries}`;
+  // Time held by the rate limiter, apart: it is not the API being slow.
+  const queued = event.queuedMs !== undefined && event.queuedMs >= 1 ? ` (queued ${Math.round(event.queuedMs)} ms by the rate limit)` : '';
+  return `${event.method} ${event.url} → ${outcome} ${Math.round(event.durationMs)} ms${retries}${queued}`;
 }

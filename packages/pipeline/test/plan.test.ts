@@ -10,7 +10,7 @@ import { Semaphore, TokenBucket } from '../src/limits.js';
 import { consumerRanges, sliceWindow, windowParts } from '../src/windows.js';
 import { stateToCommit, statesToResume } from '../src/resume.js';
 import { tempDir } from './helpers.js';
-import { formatLoadStep } from '../src/progress-display.js';
+import { formatLoadStep, formatRequest } from '../src/progress-display.js';
 
 const env = {
   SNAPENGAGE_BASE_URL: 'http://127.0.0.1:9',
@@ -702,5 +702,11 @@ describe('LoadInfo notes', () => {
     expect(text).toContain('Taken over by merge from earlier append/replace loads, or a merge on another primary key (one row per key, the newest): logs 7');
     expect(text).toContain("Not taken over by merge: the rows of earlier append/replace loads of users stay beside the merged ones, since its primary-key field id holds objects. Merge on a field with scalar values, or drop users's tables to reload it");
     expect(formatLoadStep({ resource: 'logs', step: 'adopt', rows: 7, durationMs: 20 })).toBe('load logs: adopt 7 records taken over 0.02 s');
+  });
+
+  it('a verbose request line shows the time the rate limit held the request apart from its duration', () => {
+    const event = { method: 'GET', url: 'http://127.0.0.1:9/api/v1/chat/poll/c1', status: 200, durationMs: 41.6, retries: 1, operation: 'GET /api/v1/chat/poll/{caseId}' };
+    expect(formatRequest(event)).toBe('GET http://127.0.0.1:9/api/v1/chat/poll/c1 → 200 42 ms retries=1');
+    expect(formatRequest({ ...event, queuedMs: 5120 })).toBe('GET http://127.0.0.1:9/api/v1/chat/poll/c1 → 200 42 ms retries=1 (queued 5120 ms by the rate limit)');
   });
 });
