@@ -146,6 +146,9 @@ export const securitySchemes: Readonly<Record<string, SecuritySchemeInfo>> = {
   }
 };
 
+/** The body field in which the API links a next page (the spec's `x-snapengage-next-link`), or null. */
+export const nextLinkField: string | null = "linkToNextSetOfResults";
+
 export const apiOperations: readonly OperationInfo[] = [
   {
     "operationId": "getAllLogs",

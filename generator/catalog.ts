@@ -242,6 +242,9 @@ export const defaultBaseUrl = ${JSON.stringify(spec.servers?.[0]?.url ?? '')};
 
 export const securitySchemes: Readonly<Record<string, SecuritySchemeInfo>> = ${lit(securitySchemes)};
 
+/** The body field in which the API links a next page (the spec's \`x-snapengage-next-link\`), or null. */
+export const nextLinkField: string | null = ${JSON.stringify(typeof spec['x-snapengage-next-link'] === 'string' ? spec['x-snapengage-next-link'] : null)};
+
 export const apiOperations: readonly OperationInfo[] = ${lit(operations)};
 
 export const resources: { readonly [N in ResourceName]: LoadableResource & { name: N } } = ${lit(

@@ -4,7 +4,7 @@
 // before or too many pages stop the loop with an error instead of spinning forever.
 import type { Client } from 'openapi-fetch';
 import type { components, paths } from '../../../generated/openapi.js';
-import { resources } from '../../../generated/catalog.js';
+import { nextLinkField, resources } from '../../../generated/catalog.js';
 import { CREDENTIAL_QUERY_PARAMS } from './auth.js';
 import { SnapEngageError } from './errors.js';
 import { metaOf, overrideUrl } from './call-meta.js';
@@ -80,12 +80,6 @@ function valueAt(data: unknown, dotPath: string): unknown {
   return current;
 }
 
-/**
- * The API's next-link field, by the documented default when no resource of the spec pages any more (the edit that
- * made a paged endpoint single_page may have been the last one): the Logs API docs name `linkToNextSetOfResults`.
- */
-const DOCUMENTED_NEXT_URL_PATH = 'linkToNextSetOfResults';
-
 /** The API's next-link convention: the first next_url paginator of the catalog. */
 function conventionalPaginator() {
   const paginator = Object.values(resources).find((r) => r.paginator.type === 'next_url')?.paginator;
@@ -101,7 +95,9 @@ function catalogPaging(path: string): { nextUrlPath: string | null; maxPages: nu
 
 /** A non-empty next link under the API's convention in a page read as a single page. */
 function linksNextPage(data: unknown): boolean {
-  const link = valueAt(data, conventionalPaginator()?.nextUrlPath ?? DOCUMENTED_NEXT_URL_PATH);
+  // The spec's own next-link field first: the edit that made a paged endpoint single_page may have been its last paginator.
+  const field = nextLinkField ?? conventionalPaginator()?.nextUrlPath;
+  const link = field === undefined ? undefined : valueAt(data, field);
   return typeof link === 'string' && link !== '';
 }
 
