@@ -77,10 +77,7 @@ export class Extractor {
   async run(): Promise<Map<string, WindowState>> {
     // The caller's signal may outlive the run (a service's shutdown signal): a listener left on it would hold this
     // extractor and, through its sink, the run's writers, one more per run (Node warns after 10).
-    const { signal } = this.options;
-    const onAbort = () => this.controller.abort(signal.reason);
-    if (signal.aborted) onAbort();
-    else signal.addEventListener('abort', onAbort, { once: true });
+    const unfollow = follow(this.options.signal, this.controller);
     try {
       for (const plan of this.options.plans.filter((p) => p.resource.parent === null)) {
         const sets = this.fanOut(plan);
@@ -91,7 +88,7 @@ export class Extractor {
       }
       await this.settle();
     } finally {
-      signal.removeEventListener('abort', onAbort);
+      unfollow();
     }
     if (this.firstError) throw this.firstError;
     return this.newState;
@@ -274,9 +271,7 @@ export class Extractor {
     // to it that only garbage collection removes (undici), so the run's one signal gathered thousands over a chat_poll
     // fan-out (a MaxListenersExceededWarning past 1500). The run's signal holds one listener per live sequence.
     const sequence = new AbortController();
-    const followRun = () => sequence.abort(this.controller.signal.reason);
-    if (this.controller.signal.aborted) followRun();
-    else this.controller.signal.addEventListener('abort', followRun, { once: true });
+    const unfollow = follow(this.controller.signal, sequence);
     const pages = this.options.client.iteratePages(
       resource.path,
       { params: request, signal: sequence.signal },
@@ -306,14 +301,14 @@ export class Extractor {
           // A child resource whose API may not know every parent record (the spec's `notFound: skip`): a 404 to its
           // first request is no record for that parent, counted in the load info. Anywhere else a 404 fails the run.
           if (pageCount === 1 && parentParams !== undefined && resource.notFound === 'skip' && isClientError(error) && error.kind === 'not_found') {
-            this.notFound.set(plan.name, (this.notFound.get(plan.name) ?? 0) + 1);
+            increment(this.notFound, plan.name);
             upcoming = undefined;
             return;
           }
           // 204 No Content to a request's first page: the API says it has nothing for it (dlt crashed on these, #1849).
           // No records, counted in the load info. Undocumented for SnapEngage: the tolerant reading.
           if (pageCount === 1 && isClientError(error) && error.kind === 'invalid_response' && error.status === 204) {
-            this.noContent.set(plan.name, (this.noContent.get(plan.name) ?? 0) + 1);
+            increment(this.noContent, plan.name);
             upcoming = undefined;
             return;
           }
@@ -324,7 +319,7 @@ export class Extractor {
         // One page of lookahead: the next page is fetched while this one's records are written, so a sequence's
         // latency (the server's and ours) overlaps instead of adding up page after page.
         if (pageCount < limit) upcoming = fetchNext();
-        if (next.value.unfollowedNextLink) this.unfollowed.set(plan.name, (this.unfollowed.get(plan.name) ?? 0) + 1);
+        if (next.value.unfollowedNextLink) increment(this.unfollowed, plan.name);
         const records = selectRecords(plan, next.value.data, { ...parentParams, ...params }, next.value.pageIndex);
         if (plan.incremental) this.cursors.see(this.pageWindow(plan, params), records);
         this.options.onPage?.(plan.name, records.length);
@@ -341,7 +336,7 @@ export class Extractor {
     } finally {
       if (upcoming) await upcoming.catch(() => undefined);
       await iterator.return?.();
-      this.controller.signal.removeEventListener('abort', followRun);
+      unfollow();
     }
   }
 
@@ -367,8 +362,20 @@ export class Extractor {
       }
       await this.roomFor(child);
       if (this.controller.signal.aborted) return;
-      this.childSequences.set(child.name, (this.childSequences.get(child.name) ?? 0) + 1);
+      increment(this.childSequences, child.name);
       this.spawn(child, () => this.extractSequence(child, params, parentParams));
     }
   }
+}
+
+/** Aborts `controller` when `parent` aborts (at once if it has); the returned function removes the listener again. */
+function follow(parent: AbortSignal, controller: AbortController): () => void {
+  const onAbort = () => controller.abort(parent.reason);
+  if (parent.aborted) onAbort();
+  else parent.addEventListener('abort', onAbort, { once: true });
+  return () => parent.removeEventListener('abort', onAbort);
+}
+
+function increment(counts: Map<string, number>, key: string): void {
+  counts.set(key, (counts.get(key) ?? 0) + 1);
 }

@@ -124,6 +124,8 @@ export class TokenBucket {
   private tokens: number;
   private last: number;
   private queue: Promise<void> = Promise.resolve();
+  /** The configured rate, 0 for none (0 or Infinity given). */
+  private readonly configured: number;
   private rate: number;
   /** What the rate recovers to: the configured rate, or (none configured) the rate seen when the first 429 came. */
   private ceiling: number;
@@ -147,7 +149,8 @@ export class TokenBucket {
     private readonly wait: (ms: number, signal?: AbortSignal) => Promise<void> = sleep,
   ) {
     if (!(ratePerSecond >= 0)) throw new RangeError(`rateLimit.requestsPerSecond must be >= 0, got ${ratePerSecond}`);
-    this.rate = ratePerSecond === Infinity ? 0 : ratePerSecond;
+    this.configured = ratePerSecond === Infinity ? 0 : ratePerSecond;
+    this.rate = this.configured;
     this.ceiling = this.rate;
     this.lowest = this.rate;
     this.tokens = maxBurst;
@@ -166,7 +169,7 @@ export class TokenBucket {
 
   get report(): RateLimitReport {
     // Rounded: halving and 10 % steps leave float noise (1.6328125000000002).
-    return { throttled: this.throttles, configured: this.ratePerSecond === Infinity ? 0 : this.ratePerSecond, lowest: Number(this.lowest.toPrecision(3)) };
+    return { throttled: this.throttles, configured: this.configured, lowest: Number(this.lowest.toPrecision(3)) };
   }
 
   take(signal?: AbortSignal): Promise<void> {
@@ -254,7 +257,7 @@ export class TokenBucket {
     // Float drift: 0.5 + 0.1 five times is 0.9999999999999999, which took a sixth step (2 s more) to reach 1.
     if (this.ceiling - this.rate < this.ceiling * 1e-9) this.rate = this.ceiling;
     // Configured as no limit (0 or Infinity): back up, there is none again.
-    if (this.rate >= this.ceiling && (this.ratePerSecond === 0 || this.ratePerSecond === Infinity)) this.rate = 0;
+    if (this.rate >= this.ceiling && this.configured === 0) this.rate = 0;
   }
 
   private count(): void {
