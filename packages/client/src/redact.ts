@@ -92,6 +92,14 @@ function reduceEmails(text: string): string {
 }
 
 /**
+ * `text` with every one of `secrets` hidden, in any form a server or a library may have written it back (raw,
+ * percent-encoded, JSON-escaped), and emails reduced: the client's own masking, for an app's (or the loader's) messages.
+ */
+export function redactSecrets(text: string, secrets: ReadonlyArray<string | undefined>): string {
+  return new Redactor(secrets).text(text);
+}
+
+/**
  * A URL text that may not parse, fit to echo in an error: without a user:password part (the password may hold an
  * `@`, so up to the last one), with or without the slashes after the scheme, and without a query or fragment.
  */

@@ -11,7 +11,7 @@ import { loadEnv } from './env.js';
 import { AbortedError, PipelineError, UsageError, firstLine } from './errors.js';
 import { checkResourceNames, DEFAULTS, isResourceName, localRateLimitNote, planPipeline } from './plan.js';
 import { createProgressDisplay, formatLoadStep, formatRequest } from './progress-display.js';
-import { securitySchemes } from 'snapengage-client';
+import { redactSecrets, securitySchemes } from 'snapengage-client';
 import { LOADER_VERSION } from './version.js';
 // run.js and show.js load DuckDB's native library (~60 ms): imported when a command needs them, so --help and
 // --version stay fast. Before the config: imported after tsx's loader is registered for a TS config, they load
@@ -226,12 +226,7 @@ function withoutSecrets(text: string): string {
   } catch {
     // An unreadable .env: the process environment is all there is to mask.
   }
-  let out = text;
-  const secrets = Object.values(securitySchemes).map((scheme) => env[scheme.env]?.trim() ?? '').filter((value) => value.length >= 4);
-  for (const secret of secrets.sort((a, b) => b.length - a.length)) {
-    for (const form of new Set([secret, encodeURIComponent(secret)])) out = out.split(form).join('***');
-  }
-  return out;
+  return redactSecrets(text, Object.values(securitySchemes).map((scheme) => env[scheme.env]));
 }
 
 main(process.argv.slice(2)).then(

@@ -1,7 +1,7 @@
 // Turns a PipelineConfig plus the environment into a checked plan: which resources are loaded, which are only
 // extracted to drive their children, their options, and the connection. Every check that can fail without a
 // request happens here, so a missing env var is reported before anything is fetched or written.
-import { defaultBaseUrl, hideUrlCredentials, notLoadableReason, resourceNames, resources, securitySchemes, type LoadableResource, type ResourceName } from 'snapengage-client';
+import { defaultBaseUrl, hideUrlCredentials, notLoadableReason, redactSecrets, resourceNames, resources, securitySchemes, type LoadableResource, type ResourceName } from 'snapengage-client';
 import type { PipelineConfig, ResourceOptions, SourceRecord, WriteDisposition } from './config.js';
 import { envListProblem, envValue, whereToFixEnv, whereToSetEnv, type Env } from './env.js';
 import { ConfigError, UsageError } from './errors.js';
@@ -230,8 +230,7 @@ export function planPipeline(config: PipelineConfig, env: Env, only?: ResourceNa
     // Echoed without a user:password part (the password may hold an `@`, so up to the last one), with or without
     // the slashes after the scheme, and without a query or fragment: those are credentials.
     // Also cut at a second assignment (see above).
-    let shown = typeof baseUrl === 'string' ? hideUrlCredentials(joined ? baseUrl.slice(0, joined.index) : baseUrl) : baseUrl;
-    for (const secret of Object.values(credentials)) if (typeof shown === 'string' && secret.length >= 4) shown = shown.split(secret).join('***');
+    const shown = typeof baseUrl === 'string' ? redactSecrets(hideUrlCredentials(joined ? baseUrl.slice(0, joined.index) : baseUrl), Object.values(credentials)) : baseUrl;
     const cut = joined ? ', then another variable (each goes on its own line in .env)' : '';
     throw new ConfigError(`SNAPENGAGE_BASE_URL (or connection.baseUrl) is not a URL: ${JSON.stringify(shown)}${cut}; use e.g. ${defaultBaseUrl}`);
   }
