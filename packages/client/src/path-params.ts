@@ -5,15 +5,19 @@
 // the parent path too. These are refused before anything is sent.
 import { SnapEngageError } from './errors.js';
 
+/** Why `value` cannot be one path segment (`is missing`, `is empty`, a dot segment), or undefined when it can. */
+export function pathValueProblem(value: unknown): string | undefined {
+  if (value === undefined || value === null) return 'is missing';
+  if (String(value) === '') return 'is empty';
+  if (String(value) === '.' || String(value) === '..') return `is "${String(value)}", which the URL would resolve to another path`;
+  return undefined;
+}
+
 /** Throws a `config` SnapEngageError naming the first path parameter of `template` that cannot be one path segment. */
 export function checkPathParams(operation: string, template: string, pathParams: Record<string, unknown> | undefined): void {
   for (const match of template.matchAll(/\{([^}]+)\}/g)) {
     const name = match[1] as string;
-    const value = pathParams?.[name];
-    let problem: string | undefined;
-    if (value === undefined || value === null) problem = 'is missing';
-    else if (String(value) === '') problem = 'is empty';
-    else if (String(value) === '.' || String(value) === '..') problem = `is "${String(value)}", which the URL would resolve to another path`;
+    const problem = pathValueProblem(pathParams?.[name]);
     if (problem !== undefined) {
       throw new SnapEngageError({
         kind: 'config',

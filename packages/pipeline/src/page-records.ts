@@ -1,6 +1,7 @@
 // What a page holds, read the way the catalog says: its records (`dataSelector`, `addFields`), what the config's
 // steps make of them, and the child requests each record drives (`params` from the parent). Pure functions of one
 // page; extract.ts does the fetching, the fan-out and the bookkeeping around them.
+import { pathValueProblem } from 'snapengage-client';
 import type { SourceRecord } from './config.js';
 import { envValue, type Env } from './env.js';
 import { ConfigError, ExtractError } from './errors.js';
@@ -62,8 +63,8 @@ export function childRequests(children: readonly ResourcePlan[], record: SourceR
       } else if (source.from === 'parent') {
         const value = source.field !== undefined ? selectPath(record, source.field) : source.param !== undefined ? parentParams[source.param] : undefined;
         // An empty text is no value: in a path it would name another endpoint (`/chat/poll/`), as `.` and `..` would
-        // (the client refuses all three rather than send them).
-        const text = typeof value === 'string' && value !== '' && !(source.in === 'path' && (value === '.' || value === '..'));
+        // (the client refuses all three rather than send them, by the same rule).
+        const text = typeof value === 'string' && value !== '' && !(source.in === 'path' && pathValueProblem(value) !== undefined);
         if (text || typeof value === 'number' || typeof value === 'boolean') params[name] = value;
         else if (source.required) lacking ??= { param: name, field: `${source.resource}.${source.field ?? source.param}` };
       }
