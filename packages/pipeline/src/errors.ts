@@ -206,6 +206,9 @@ export function describeExtractError(error: unknown, resourceName: string): Pipe
   return new ExtractError(`Extracting ${resourceName} failed: ${where}: ${fix}${said}${requestId}`, resourceName, error.kind, { cause: error });
 }
 
+/** How DuckDB says it ran out of memory: in so many words, or as a block it could not pin or allocate. */
+export const DUCKDB_OUT_OF_MEMORY = /Out of Memory Error|failed to pin block|could not allocate block/i;
+
 /** Turns a DuckDB failure into one line; the file path is named, the fix is suggested. */
 export function describeDestinationError(error: unknown, path: string): PipelineError {
   if (error instanceof PipelineError) return error;
@@ -225,7 +228,7 @@ export function describeDestinationError(error: unknown, path: string): Pipeline
   }
   // Anywhere, not only at the commit (destination/errors.ts): a limit too small for DuckDB's first allocation failed
   // while staging with only DuckDB's words, naming neither the variable nor the fix.
-  if (/Out of Memory Error|failed to pin block|could not allocate block/i.test(text)) {
+  if (DUCKDB_OUT_OF_MEMORY.test(text)) {
     return new DestinationError(
       `DuckDB ran out of memory on ${path} (${text}): raise SNAPENGAGE_DUCKDB_MEMORY_LIMIT (e.g. 1GB) or lower SNAPENGAGE_DUCKDB_THREADS, then rerun`,
       { code: 'out_of_memory', path, cause: error },

@@ -1,6 +1,6 @@
 // Destination failures as ONE line each (what, where, how to fix). Subclasses the package's DestinationError
 // so the orchestrator's error handling passes them through unchanged.
-import { DestinationError as PipelineDestinationError, type DestinationErrorCode } from '../errors.js';
+import { DestinationError as PipelineDestinationError, DUCKDB_OUT_OF_MEMORY, firstLine, type DestinationErrorCode } from '../errors.js';
 
 export type { DestinationErrorCode };
 
@@ -15,11 +15,6 @@ export class DestinationError extends PipelineDestinationError {
   ) {
     super(`${message}: ${hint}`, { code, path, ...options });
   }
-}
-
-function firstLine(text: string): string {
-  const line = text.split('\n').find((l) => l.trim() !== '') ?? text;
-  return line.length > 300 ? `${line.slice(0, 300)}…` : line.trim();
 }
 
 /**
@@ -73,7 +68,7 @@ export function toDestinationError(error: unknown, action: string, path: string)
     );
   }
   // A COMMIT that runs out of memory says so only as a block it could not pin or allocate.
-  if (/Out of Memory Error|failed to pin block|could not allocate block/i.test(raw)) {
+  if (DUCKDB_OUT_OF_MEMORY.test(raw)) {
     return new DestinationError(
       `${action}: DuckDB ran out of memory (${text})`,
       'out_of_memory',
