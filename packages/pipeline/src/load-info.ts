@@ -4,6 +4,7 @@ import { describeWindow, type OutOfWindow } from './cursor.js';
 import type { DroppedTables } from './destination/system-tables.js';
 import type { RateLimitReport } from './limits.js';
 import type { WindowState } from './windows.js';
+import { MAX_RESOURCE_COLUMNS, MAX_TABLE_COLUMNS } from './normalize/table-tree.js';
 
 export interface ResourceStats {
   name: string;
@@ -52,6 +53,11 @@ export interface LoadNotes {
   noContent?: Readonly<Record<string, number>>;
   /** The API's 429 answers and how far they slowed the run's requests (limits.ts). */
   rateLimit?: Readonly<RateLimitReport>;
+  /**
+   * Per resource: values kept in an `_overflow` JSON column because their table (or the resource) had no room for
+   * another column (MAX_TABLE_COLUMNS, MAX_RESOURCE_COLUMNS; see NORMALIZATION.md "Wide records").
+   */
+  overflowValues?: Readonly<Record<string, number>>;
   /** Records an append of a date window read again (lookback) and left out, their primary key being stored already. */
   alreadyStoredRecords?: Readonly<Record<string, number>>;
   /**
@@ -158,6 +164,14 @@ export class LoadInfo {
       lines.push(
         `Only the first page read, the API linked more: ${list}. The spec reads ${unfollowed.length === 1 ? 'it' : 'them'} as a single page; `
         + 'set its x-snapengage-resource paginator to { type: next_url, nextUrlPath: <the link field> } and run npm run generate',
+      );
+    }
+    const overflow = Object.entries(this.notes.overflowValues ?? {}).filter(([, n]) => n > 0);
+    if (overflow.length > 0) {
+      const list = overflow.map(([name, n]) => `${name} ${n}`).join(', ');
+      lines.push(
+        `Kept as JSON in _overflow columns, their tables having no room for more columns: ${list} values ` +
+          `(a table takes up to ${MAX_TABLE_COLUMNS} columns, a resource ${MAX_RESOURCE_COLUMNS}; see "Wide records" in the pipeline's NORMALIZATION.md)`,
       );
     }
     const extractedOnly = this.resources.filter((r) => !r.loaded).map((r) => r.name);

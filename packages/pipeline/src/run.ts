@@ -197,6 +197,7 @@ export async function runPipeline(config: PipelineConfig, given: RunOptions = {}
     const adoptionRemovedRecords: Record<string, number> = {};
     const notTakenOver: Record<string, string> = {};
     const alreadyStoredRecords: Record<string, number> = {};
+    const overflowValues: Record<string, number> = {};
     for (const p of [...plan.resources].reverse().filter((r) => r.load)) {
       const state = stateToCommit(p, plan.resources, storedState, newState);
       const result = await commitWriter(writers.get(p.name)!, state, plan.destination.path);
@@ -209,6 +210,7 @@ export async function runPipeline(config: PipelineConfig, given: RunOptions = {}
       if (result.adoptionRemovedRecords > 0) adoptionRemovedRecords[p.name] = result.adoptionRemovedRecords;
       if (result.notTakenOverKeyField !== undefined) notTakenOver[p.name] = result.notTakenOverKeyField;
       if (result.alreadyStoredRecords > 0) alreadyStoredRecords[p.name] = result.alreadyStoredRecords;
+      if (result.overflowValues > 0) overflowValues[p.name] = result.overflowValues;
     }
     options.progress?.(snapshot(true));
     return new LoadInfo(
@@ -226,7 +228,7 @@ export async function runPipeline(config: PipelineConfig, given: RunOptions = {}
         droppedTables: destination.droppedTables, keylessRecords, adoptedRecords, adoptionRemovedRecords, notTakenOver, alreadyStoredRecords,
         incremental: committedWindows(plan.resources, storedState, newState), outOfWindow: extractor.outOfWindow, notFound: extractor.notFoundRecords,
         missingParentValues: extractor.missingParentValues, unfollowedNextLinks: extractor.unfollowedNextLinks, rateLimit: bucket.report,
-        noContent: extractor.noContentResponses,
+        noContent: extractor.noContentResponses, overflowValues,
       },
     );
   } catch (error) {

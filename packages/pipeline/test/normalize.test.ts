@@ -3,6 +3,7 @@ import { resources } from 'snapengage-client';
 import { NameAllocator, quoteIdent, snakeCase } from '../src/normalize/naming.js';
 import { ResourceNormalizer, childRowId, rootRowId, type TableState } from '../src/normalize/normalizer.js';
 import { coerce, declaredShape, REJECT } from '../src/normalize/types.js';
+import { MAX_RESOURCE_COLUMNS, MAX_TABLE_COLUMNS } from '../src/normalize/table-tree.js';
 
 /**
  * Runs records through a normalizer (row by row: the list fast path is compared with it in destination.test.ts)
@@ -167,5 +168,68 @@ describe('ResourceNormalizer', () => {
     expect(r).toHaveLength(2);
     expect(r[0]!['#id']).not.toBe(r[1]!['#id']);
     expect(columns('things')).toEqual([]);
+  });
+
+  it('keeps fields past a table\'s column budget under their paths in _overflow, with nothing lost', () => {
+    // An object keyed by ids (one column per id, without bound): 60 new keys per record, 2 columns each.
+    const records = Array.from({ length: 10 }, (_, r) => ({
+      id: `r${r}`,
+      seen: { at: r },
+      visitors: Object.fromEntries(Array.from({ length: 60 }, (_, k) => [`v${r}_${k}`, { n: k, name: `x${k}` }])),
+    }));
+    // A later record: a variant of a known column and a new list column, both past the table's budget; a new
+    // child table has its own columns, so it only needs room in the resource's budget.
+    records.push({ id: 'late', seen: { at: 'text now' }, visitors: {}, extra: [{ a: 1 }], tags: ['one', 'two'] } as never);
+    const { rows, columns } = normalize(records);
+    const cols = columns('things')!;
+    expect(cols.length).toBe(MAX_TABLE_COLUMNS + 1);
+    expect(cols.at(-1)).toBe('_overflow:json');
+    expect(columns('things__extra')).toEqual(['a:bigint']);
+    const stored = rows.get('things')!;
+    for (const [r, record] of records.entries()) {
+      const row = stored[r]!;
+      // The row's flattened columns and its _overflow object together give the record back.
+      const rebuilt: Record<string, unknown> = structuredClone((row._overflow ?? {}) as Record<string, unknown>);
+      for (const [name, value] of Object.entries(row)) {
+        const m = /^visitors__(v\d+_\d+)__(n|name)$/.exec(name);
+        if (m) ((rebuilt.visitors ??= {}) as Record<string, Record<string, unknown>>)[m[1]!] = { ...((rebuilt.visitors as Record<string, Record<string, unknown>>)[m[1]!]), [m[2]!]: value };
+        else if (name === 'seen__at') rebuilt.seen = { at: value };
+        else if (name === 'id') rebuilt.id = value;
+      }
+      const expected = structuredClone(record) as Record<string, unknown>;
+      // The late record's list went to its child table, its empty object nowhere (as with any empty object).
+      if (r === records.length - 1) {
+        delete expected.visitors;
+        delete expected.extra;
+      }
+      expect(rebuilt).toEqual(expected);
+    }
+    // The first records fill the budget in order; the rest of their keys and all of the later ones overflow.
+    expect(stored[0]!._overflow).toBeUndefined();
+    expect(Object.keys((stored[9]!._overflow as { visitors: object }).visitors)).toHaveLength(60);
+    expect(stored[10]!._overflow).toEqual({ seen: { at: 'text now' }, tags: ['one', 'two'] });
+    expect(rows.get('things__extra')).toEqual([expect.objectContaining({ a: 1 })]);
+  });
+
+  it('keeps source keys such as __proto__ and constructor in _overflow as keys', () => {
+    const filler = Object.fromEntries(Array.from({ length: MAX_TABLE_COLUMNS }, (_, k) => [`f${k}`, k]));
+    const record = JSON.parse('{"id":"x","__proto__":{"a":1},"constructor":{"b":{"c":2}},"toString":"t"}') as Record<string, unknown>;
+    const { rows } = normalize([{ id: 'fill', ...filler }, record]);
+    const overflow = rows.get('things')![1]!._overflow;
+    expect(JSON.stringify(overflow)).toBe('{"__proto__":{"a":1},"constructor":{"b":{"c":2}},"toString":"t"}');
+  });
+
+  it('stops adding child tables at the resource\'s column budget', () => {
+    // 40 lists of objects with 60 fields each: 65 columns per child table.
+    const record = { id: 'x', ...Object.fromEntries(Array.from({ length: 40 }, (_, l) => [`list${l}`, [Object.fromEntries(Array.from({ length: 60 }, (_, k) => [`f${k}`, k]))]])) };
+    const { n, rows } = normalize([record]);
+    const total = n.tables().reduce((sum, t) => sum + t.def.columns.length + (t.isRoot ? 2 : 5), 0);
+    expect(total).toBeLessThanOrEqual(MAX_RESOURCE_COLUMNS + n.tables().length);
+    const tables = n.tables().length - 1;
+    expect(tables).toBeGreaterThan(20);
+    expect(tables).toBeLessThan(40);
+    const overflow = rows.get('things')![0]!._overflow as Record<string, unknown>;
+    expect(Object.keys(overflow)).toEqual(Array.from({ length: 40 - tables }, (_, i) => `list${tables + i}`));
+    expect(overflow[`list${tables}`]).toEqual(record[`list${tables}` as keyof typeof record]);
   });
 });

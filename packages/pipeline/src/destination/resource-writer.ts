@@ -16,7 +16,7 @@ import type { Mutex } from './mutex.js';
 import { ROOT_STAGING_KEYS, readJson, rootKeyColumn, stagedSelect, type Exclusions, type StagedSelect } from './staged-sql.js';
 import { STAGING_FLUSH_BYTES, StagingArea, type TableStagingFile } from './staging.js';
 import { DATASET_FORMAT, sqlTimestamp } from './system-tables.js';
-import { UNCHANGED_TABLE, countRows, findUnchanged } from './unchanged.js';
+import { UNCHANGED_TABLE, countRows, findUnchanged, type ThreadsFor } from './unchanged.js';
 import { LOADER_VERSION } from '../version.js';
 
 export type WriteDisposition = 'merge' | 'append' | 'replace';
@@ -68,6 +68,8 @@ export interface CommitResult {
   notTakenOverKeyField?: string;
   /** Appended records left out because their primary key was already stored (`skipStoredKeys`). */
   alreadyStoredRecords: number;
+  /** Values kept in `_overflow` columns, their tables having no room for more columns (normalize/table-tree.ts). */
+  overflowValues: number;
 }
 
 export interface ResourceWriter {
@@ -252,6 +254,7 @@ export class DuckDBResourceWriter implements ResourceWriter {
       return {
         rowCounts, unchangedRecords: unchanged, keylessRecords: this.normalizer.keylessRecords,
         adoptedRecords: adoption.kept, adoptionRemovedRecords: adoption.removed ?? 0, notTakenOverKeyField: adoption.objectKeyField, alreadyStoredRecords: alreadyStored,
+        overflowValues: this.normalizer.overflowValues,
       };
     } catch (error) {
       await conn.run('ROLLBACK').catch(() => undefined);
@@ -356,7 +359,7 @@ export class DuckDBResourceWriter implements ResourceWriter {
 
     let started = performance.now();
     const compared = tables.map((t) => ({ table: t, target: this.target(t), staged: this.selects(t, exclusions) }));
-    const unchanged = await findUnchanged(conn, this.target(root), compared);
+    const unchanged = await findUnchanged(conn, this.target(root), compared, this.withTableThreads);
     this.reportStep('compare', started, { rows: unchanged });
     if (unchanged > 0) exclusions.unchanged = UNCHANGED_TABLE;
     // The old rows of the other staged keys, and ALL their old child rows, go.
@@ -385,17 +388,32 @@ export class DuckDBResourceWriter implements ResourceWriter {
 
   /** Runs a table's INSERTs with the DuckDB threads it should have (see WIDE_TABLE_COLUMNS); the rows inserted. */
   private async insertAll(t: TableState, statements: readonly string[]): Promise<number> {
-    const { conn, threads } = this.ctx;
-    const single = threads > 1 && t.def.columns.length > WIDE_TABLE_COLUMNS;
-    if (single) await conn.run('SET threads = 1');
-    try {
+    const { conn } = this.ctx;
+    return this.withTableThreads(t, async () => {
       let rows = 0;
       for (const sql of statements) rows += Number((await conn.run(sql)).rowsChanged);
       return rows;
-    } finally {
-      // Only speed depends on it; a failure here must not hide the INSERT's own error.
-      if (single) await conn.run(`SET threads = ${threads}`).catch(() => undefined);
-    }
+    });
+  }
+
+  /** Runs statements on a table with one DuckDB thread when it is wide (WIDE_TABLE_COLUMNS), else with all. */
+  private readonly withTableThreads: ThreadsFor = Object.assign(
+    async <T>(t: TableState, run: () => Promise<T>): Promise<T> => {
+      const { conn, threads } = this.ctx;
+      const single = this.isWide(t);
+      if (single) await conn.run('SET threads = 1');
+      try {
+        return await run();
+      } finally {
+        // Only speed depends on it; a failure here must not hide the statement's own error.
+        if (single) await conn.run(`SET threads = ${threads}`).catch(() => undefined);
+      }
+    },
+    { fewer: (t: TableState) => this.isWide(t) },
+  );
+
+  private isWide(t: TableState): boolean {
+    return this.ctx.threads > 1 && t.def.columns.length > WIDE_TABLE_COLUMNS;
   }
 
   private async writeState(newState: unknown): Promise<void> {

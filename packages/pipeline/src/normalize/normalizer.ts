@@ -7,7 +7,7 @@ import { listFitsColumns, recordFitsColumns } from './fast-path.js';
 import { rootTableName } from './naming.js';
 import { asStored, normalizeJsValue, stringifyJson } from './js-values.js';
 import { ELEMENT_NODE_KEY, cloneTableDef, type TableDef } from './schema.js';
-import { TableTree, declaredShapeProperties, fieldNode, naturalName, type FieldNode, type TableState } from './table-tree.js';
+import { TableTree, declaredShapeProperties, fieldNode, type FieldNode, type TableState } from './table-tree.js';
 import { REJECT, coerce, inferListType, inferType, isPlainObject, type JsonSchema } from './types.js';
 
 export interface NormalizerOptions {
@@ -85,6 +85,8 @@ export class ResourceNormalizer {
   readonly root: TableState;
   /** Records normalized without a primary-key value (merges only; they are matched by content). */
   keylessRecords = 0;
+  /** Values kept in a table's `_overflow` column, their table having no room for another column. */
+  overflowValues = 0;
 
   /**
    * @param stored tables of this resource as stored in the dataset (copied; this writer's additions stay
@@ -184,7 +186,11 @@ export class ResourceNormalizer {
     for (const key of Object.keys(obj)) {
       const value = normalizeJsValue(obj[key]);
       if (value === null || value === undefined) continue;
-      this.place(table, fieldNode(node, key), value, row, depth, identity, sink);
+      const child = fieldNode(node, key);
+      this.place(table, child, value, row, depth, identity, sink);
+      // A path left undecided (its value overflowed or said nothing) is not kept: a map keyed by ids would otherwise
+      // hold a node per id for the rest of the run.
+      if (child.kind === undefined) node.fields!.delete(key);
     }
   }
 
@@ -192,7 +198,11 @@ export class ResourceNormalizer {
     table: TableState, node: FieldNode, value: unknown, row: RowValues, depth: number,
     identity: RowIdentity, sink: RowSink,
   ): void {
-    if (node.kind === undefined && !this.decide(table, node, value, depth)) return;
+    if (node.kind === undefined) {
+      const decided = this.decide(table, node, value, depth);
+      if (decided === 'no room') return this.putOverflow(table, node, value, row);
+      if (!decided) return;
+    }
     if (node.kind === 'column') {
       const col = node.column!;
       const staged = coerce(value, col.type);
@@ -208,25 +218,40 @@ export class ResourceNormalizer {
     }
   }
 
-  /** Fixes what a new path is from its first value; false when the value says nothing (empty list, all nulls). */
-  private decide(table: TableState, node: FieldNode, value: unknown, depth: number): boolean {
+  /**
+   * Fixes what a new path is from its first value; false when the value says nothing (empty list, all nulls), 'no
+   * room' when the column or table it needs would pass MAX_TABLE_COLUMNS / MAX_RESOURCE_COLUMNS (the path stays
+   * undecided: a later value gets the same answer, since tables do not shrink).
+   */
+  private decide(table: TableState, node: FieldNode, value: unknown, depth: number): boolean | 'no room' {
+    const tree = this.tree;
+    // A list item's own node (items of a list that are not objects) is exempt: one per table, so it cannot multiply.
+    const exempt = node === table.element;
+    const room = exempt || tree.hasRoomForColumns(table);
     if (isPlainObject(value)) {
+      // A new object with no room left would only overflow field by field: it overflows whole.
+      if (!room) return 'no room';
       if (depth + 1 <= this.opts.maxNestingDepth) node.kind = 'object';
-      else this.tree.addColumn(table, node, 'json');
+      else tree.addColumn(table, node, 'json');
       return true;
     }
     if (Array.isArray(value)) {
       if (value.some((v) => typeof v === 'object' && v !== null)) {
-        if (depth + 1 <= this.opts.maxNestingDepth) this.tree.addChildTable(table, node, depth + 1);
-        else this.tree.addColumn(table, node, 'json');
+        if (depth + 1 <= this.opts.maxNestingDepth) {
+          if (!exempt && !tree.hasRoomForTable()) return 'no room';
+          tree.addChildTable(table, node, depth + 1);
+        } else if (room) tree.addColumn(table, node, 'json');
+        else return 'no room';
         return true;
       }
       const listType = inferListType(value);
       if (listType === undefined) return false;
-      this.tree.addColumn(table, node, listType);
+      if (!room) return 'no room';
+      tree.addColumn(table, node, listType);
       return true;
     }
-    this.tree.addColumn(table, node, inferType(value));
+    if (!room) return 'no room';
+    tree.addColumn(table, node, inferType(value));
     return true;
   }
 
@@ -256,16 +281,27 @@ export class ResourceNormalizer {
 
   private putVariant(table: TableState, node: FieldNode, value: unknown, row: RowValues): void {
     const type = inferType(value);
-    const variants = (node.variants ??= new Map());
-    let col = variants.get(type);
-    if (!col) {
-      const base = node.column?.name ?? naturalName(node);
-      col = { name: table.names.allocate(`${base}__v_${type}`), nodeKey: node.key, variant: type, type };
-      variants.set(type, col);
-      col.index = table.def.columns.push(col) - 1;
-      table.newColumns.push(col);
+    // A list item's variants are at most one per type; any other node's need room like a new field's.
+    if (node.variants?.has(type) !== true && node !== table.element && !this.tree.hasRoomForColumns(table)) {
+      this.putOverflow(table, node, value, row);
+      return;
     }
+    const col = this.tree.variantColumn(table, node, type);
     row[col.index!] = coerce(value, type);
+  }
+
+  /**
+   * A value with no room for its column (see MAX_TABLE_COLUMNS): kept under its source path in the row's
+   * `_overflow` JSON object, so the row's columns and that object together still hold the whole record.
+   */
+  private putOverflow(table: TableState, node: FieldNode, value: unknown, row: RowValues): void {
+    const col = this.tree.variantColumn(table, table.row, 'json');
+    // Objects without a prototype: a source key `__proto__` or `constructor` is a key like any other here.
+    let target = (row[col.index!] ??= Object.create(null)) as Record<string, unknown>;
+    const path = node.path;
+    for (let i = 0; i < path.length - 1; i++) target = (target[path[i]!] ??= Object.create(null)) as Record<string, unknown>;
+    target[path[path.length - 1]!] = value;
+    this.overflowValues++;
   }
 }
 

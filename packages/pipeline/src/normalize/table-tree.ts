@@ -3,8 +3,26 @@
 // tables the spec declares, and those a record brings that nothing declared. normalizer.ts decides what each value
 // is; this creates the column or table that holds it.
 import { NameAllocator, joinPath, snakeCase } from './naming.js';
-import { ELEMENT_NODE_KEY, RESERVED_COLUMN_NAMES, cloneTableDef, dataNodeKey, nodeKeyPath, type ColumnDef, type TableDef } from './schema.js';
+import { CHILD_SYSTEM_COLUMNS, ELEMENT_NODE_KEY, RESERVED_COLUMN_NAMES, ROOT_SYSTEM_COLUMNS, cloneTableDef, dataNodeKey, nodeKeyPath, type ColumnDef, type TableDef } from './schema.js';
 import { declaredShape, type DataType, type JsonSchema, type ScalarType } from './types.js';
+
+/**
+ * How wide the fields a record brings (those the spec does not declare) may make a table, and all of a resource's
+ * tables together, system columns counted. Past either, a new field's value goes to the row's OVERFLOW_COLUMN
+ * instead of a new column or child table. Why: DuckDB holds memory per column of a table it inserts into or
+ * compares, and all of a resource's tables commit in one transaction. Measured at the default memory_limit (192MB):
+ * an object keyed by ids (25 new keys per record) failed its first commit out of memory at 20 records (~1,000
+ * columns), and a map of ids makes one column per id without bound; a table of 150 columns loads and merges 60,000
+ * records, one of 200 columns failed at 20,000; resources of 1,500–2,000 columns over 40-column tables load and merge.
+ */
+export const MAX_TABLE_COLUMNS = 150;
+export const MAX_RESOURCE_COLUMNS = 1500;
+
+/**
+ * JSON column of a table's rows that holds, under their source paths, the values of fields that found no room
+ * (see MAX_TABLE_COLUMNS); stored as a `json` variant of the row itself (node key `d[]`).
+ */
+export const OVERFLOW_COLUMN = '_overflow';
 
 type NodeKind = 'column' | 'object' | 'table';
 
@@ -43,6 +61,8 @@ export class TableTree {
   private readonly tableNames: NameAllocator;
   /** Tables in creation order (parents before children). */
   readonly allTables: TableState[] = [];
+  /** Columns of all the resource's tables, system columns included (see MAX_RESOURCE_COLUMNS). */
+  private columnCount = 0;
 
   constructor(
     private readonly resource: string,
@@ -56,8 +76,36 @@ export class TableTree {
     const col: ColumnDef = { name: table.names.allocate(naturalName(node)), nodeKey: node.key, variant: null, type };
     node.kind = 'column';
     node.column = col;
+    this.pushColumn(table, col);
+  }
+
+  /** The `<column>__v_<type>` column of a node, created on first use. */
+  variantColumn(table: TableState, node: FieldNode, type: ScalarType): ColumnDef {
+    const variants = (node.variants ??= new Map());
+    let col = variants.get(type);
+    if (!col) {
+      const base = node === table.row ? OVERFLOW_COLUMN : `${node.column?.name ?? naturalName(node)}__v_${type}`;
+      col = { name: table.names.allocate(base), nodeKey: node.key, variant: type, type };
+      variants.set(type, col);
+      this.pushColumn(table, col);
+    }
+    return col;
+  }
+
+  private pushColumn(table: TableState, col: ColumnDef): void {
     col.index = table.def.columns.push(col) - 1;
     table.newColumns.push(col);
+    this.columnCount++;
+  }
+
+  /** Whether a field the spec does not declare may add `columns` columns to the table (MAX_TABLE_COLUMNS). */
+  hasRoomForColumns(table: TableState, columns = 1): boolean {
+    return table.def.columns.length + columns <= MAX_TABLE_COLUMNS && this.columnCount + columns <= MAX_RESOURCE_COLUMNS;
+  }
+
+  /** Whether such a field may add a child table (its system columns and a first column). */
+  hasRoomForTable(): boolean {
+    return this.columnCount + CHILD_SYSTEM_COLUMNS.length + 1 <= MAX_RESOURCE_COLUMNS;
   }
 
   addChildTable(parent: TableState, node: FieldNode, depth: number): TableState {
@@ -82,6 +130,7 @@ export class TableTree {
       def, isRoot, depth, lineage, isNew: false, newColumns: [], names, row: { path: [], key: 'd[]', kind: 'object' },
     };
     def.columns.forEach((col, i) => (col.index = i));
+    this.columnCount += def.columns.length + (isRoot ? ROOT_SYSTEM_COLUMNS : CHILD_SYSTEM_COLUMNS).length;
     for (const col of def.columns) {
       names.reserve(col.name);
       const node = col.nodeKey === ELEMENT_NODE_KEY ? (state.element ??= { path: [], key: ELEMENT_NODE_KEY }) : this.nodeAt(state, nodeKeyPath(col.nodeKey));

@@ -236,11 +236,16 @@ async function reconstruct(path: string, dataset: string, problems: string[]): P
       const obj: Obj = Object.create(null);
       let elem: unknown = undefined;
       const where = `${t.name} row ${String(row._row_id).slice(0, 8)}`;
+      // The row's `_overflow` (node key d[], a JSON variant): fields the table had no room for, under their paths.
+      let overflow: unknown;
       for (const c of t.cols) {
         const v = row[c.name];
         if (v === null || v === undefined) continue;
         const d = decode(c, v);
-        if (c.nodeKey === 'e') {
+        if (c.nodeKey === 'd[]') {
+          if (c.variant !== 'json' || !isObj(d)) problems.push(`${where}: row-level column ${c.name} is not a JSON object`);
+          overflow = d;
+        } else if (c.nodeKey === 'e') {
           if (elem !== undefined) problems.push(`${where}: element value twice`);
           elem = d;
         } else setPath(obj, JSON.parse(c.nodeKey.slice(1)) as string[], d, where);
@@ -261,6 +266,14 @@ async function reconstruct(path: string, dataset: string, problems: string[]): P
           elem = arr;
         } else setPath(obj, JSON.parse(ct.nodeKey!.slice(1)) as string[], arr, where);
       }
+      // Merged into what the columns hold, object into object: a leaf held by a column too is reported by setPath.
+      const mergeOverflow = (into: Obj, from: Obj, path: string[]) => {
+        for (const [k, v] of Object.entries(from)) {
+          if (isObj(v) && Object.hasOwn(into, k) && isObj(into[k])) mergeOverflow(into[k] as Obj, v, [...path, k]);
+          else setPath(obj, [...path, k], v, where);
+        }
+      };
+      if (isObj(overflow)) mergeOverflow(obj, overflow, []);
       if (elem !== undefined) {
         if (Object.keys(obj).length) problems.push(`${where}: element value and object fields in one row`);
         return elem;
