@@ -28,7 +28,18 @@ export interface SnapEngageErrorInit {
   causeSummary?: string;
 }
 
+/**
+ * Marks the client's errors across copies of this package: an app whose dependencies install two versions gets
+ * errors made by the other copy's class, which a plain `instanceof` would not recognise.
+ */
+const BRAND = Symbol.for('snapengage-client.SnapEngageError');
+
 export class SnapEngageError extends Error {
+  /** `instanceof SnapEngageError` holds for errors of any installed copy of the client (see BRAND). */
+  static [Symbol.hasInstance](value: unknown): boolean {
+    return typeof value === 'object' && value !== null && (value as { [BRAND]?: unknown })[BRAND] === true;
+  }
+
   override readonly name = 'SnapEngageError';
   readonly kind: SnapEngageErrorKind;
   readonly status?: number;
@@ -44,6 +55,7 @@ export class SnapEngageError extends Error {
 
   constructor(init: SnapEngageErrorInit) {
     super(init.message);
+    Object.defineProperty(this, BRAND, { value: true });
     this.kind = init.kind;
     this.operation = init.operation;
     this.url = init.url;
@@ -70,6 +82,7 @@ export class SnapEngageError extends Error {
   }
 }
 
+/** Whether a value is an error of this client, made by this or any other installed copy of it. */
 export function isSnapEngageError(value: unknown): value is SnapEngageError {
   return value instanceof SnapEngageError;
 }

@@ -119,3 +119,24 @@ describe('CLIENT_VERSION', () => {
     expect(CLIENT_VERSION).toBe(pkg.version);
   });
 });
+
+describe('SnapEngageError across copies of the package', () => {
+  it('is recognised by instanceof and isSnapEngageError whichever copy made it', async () => {
+    // A second instance of the module, as an app with two installed versions of the client has.
+    const other = (await import('../src/errors.js?another-copy')) as typeof import('../src/errors.js');
+    const { isSnapEngageError } = await import('../src/errors.js');
+    expect(other.SnapEngageError).not.toBe(SnapEngageError);
+    const error = new other.SnapEngageError({ kind: 'auth', message: 'HTTP 401', operation: 'GET /x', url: 'https://example.com/x' });
+    expect(error instanceof SnapEngageError).toBe(true);
+    expect(isSnapEngageError(error)).toBe(true);
+    expect(new SnapEngageError({ kind: 'auth', message: 'm', operation: 'o', url: 'u' }) instanceof other.SnapEngageError).toBe(true);
+    // Not a look-alike, nor any other error, nor a value whose getter throws.
+    expect(isSnapEngageError({ name: 'SnapEngageError', kind: 'auth', message: 'm' })).toBe(false);
+    expect(new Error('x') instanceof SnapEngageError).toBe(false);
+    expect(isSnapEngageError(null)).toBe(false);
+    expect(isSnapEngageError('SnapEngageError')).toBe(false);
+    // The brand stays out of what an app logs.
+    expect(Object.keys(error)).not.toContain(String(Symbol.for('snapengage-client.SnapEngageError')));
+    expect(JSON.stringify(error)).not.toContain('snapengage-client.SnapEngageError');
+  });
+});
