@@ -196,6 +196,21 @@ describe('timeouts, cancellation and bad responses', () => {
     expect(server.requests).toHaveLength(2); // nothing sent
   });
 
+  it('passes an error of its own beforeAttempt hook to the caller as thrown, on the first attempt and on a retry', async () => {
+    let calls = 0;
+    const server = await serve((req, res) => (calls++ === 0 ? sendJson(res, 503, {}) : sendJson(res, 200, { cases: [] })));
+    const broken = new Error('limiter state lost');
+    let waits = 0;
+    for (const failOn of [1, 2]) {
+      waits = 0;
+      calls = 0;
+      const { client } = clientFor(server, { maxRetries: 1, beforeAttempt: async () => { if (++waits === failOn) throw broken; } });
+      await expect(client.GET(LOGS, logsQuery)).rejects.toBe(broken);
+      expect(waits).toBe(failOn);
+    }
+    expect(server.requests).toHaveLength(1); // only the first run's first attempt was sent
+  });
+
   it('honours the per-call and the client-level AbortSignal', async () => {
     const server = await serve(() => undefined);
     const perCall = new AbortController();
