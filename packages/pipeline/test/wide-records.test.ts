@@ -139,3 +139,39 @@ describe('a table at the column budget with thousands of records', () => {
   }, 120_000);
 });
 
+
+describe('a primary key whose field found no room for a column', () => {
+  let box: Sandbox;
+  let tmp: ReturnType<typeof tempDir>;
+
+  beforeAll(async () => {
+    // No cases of its own: the first record the loader sees is a wide one, which fills the table before its key.
+    box = await sandbox({ cases: 0, widgets: 1, days: 3 });
+    tmp = tempDir();
+    const filler = (i: number) => Object.fromEntries(Array.from({ length: MAX_TABLE_COLUMNS + 20 }, (_, k) => [`field_${k}`, `v${i}.${k}`]));
+    await admin(box, 'cases', { widgetId: box.env.SNAPENGAGE_WIDGET_ID!, cases: Array.from({ length: 6 }, (_, i) => ({ description: `keyed ${i}`, ...filler(i), ext_key: `K${i}` })) });
+  });
+  afterAll(async () => {
+    await box?.close();
+    tmp?.cleanup();
+  });
+
+  // The key is a field the spec does not declare (a map step may set one): it comes last, past the table's budget.
+  const logs = (writeDisposition: 'append' | 'merge') => definePipeline({
+    resources: { logs: { writeDisposition, primaryKey: ['ext_key'], steps: [{ map: (r) => r }] } }, rateLimit: { requestsPerSecond: 0 },
+  });
+  const perKey = (path: string) => query(path, "SELECT _overflow->>'ext_key' AS k, count(*)::INTEGER AS n FROM snapengage_data.logs GROUP BY k ORDER BY k");
+  const once = Array.from({ length: 6 }, (_, i) => ({ k: `K${i}`, n: 1 }));
+
+  it('takes appended rows over in the first merge, their key read from _overflow (they stayed beside the merged ones)', async () => {
+    const path = `${tmp.dir}/takeover.duckdb`;
+    await runPipeline(logs('append'), { env: box.env, destination: { path } });
+    const merged = await runPipeline(logs('merge'), { env: box.env, destination: { path } });
+    expect(merged.notes.adoptedRecords).toEqual({ logs: 6 });
+    expect(await perKey(path)).toEqual(once);
+    // Taken over with the ids a merge gives them: a rerun finds every record stored as it is.
+    const again = await runPipeline(logs('merge'), { env: box.env, destination: { path } });
+    expect(again.unchangedRecords.logs).toBe(6);
+    expect(await perKey(path)).toEqual(once);
+  });
+});

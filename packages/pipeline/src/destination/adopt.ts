@@ -8,8 +8,8 @@
 import type { DuckDBConnection } from '../duckdb.js';
 import { quoteIdent, quoteLiteral } from '../normalize/naming.js';
 import { rootRowId, type TableState } from '../normalize/normalizer.js';
-import { ELEMENT_NODE_KEY, fieldColumns, nodeKeyPath, type ColumnDef } from '../normalize/schema.js';
-import { childRowIdSql } from './staged-sql.js';
+import { ELEMENT_NODE_KEY, fieldColumns, nodeKeyPath, overflowColumn, type ColumnDef } from '../normalize/schema.js';
+import { childRowIdSql, overflowFieldSql } from './staged-sql.js';
 import { countRows } from './unchanged.js';
 
 /** `_pipeline_loads.row_ids` of a load: the key fields its root ids derive from, or 'load' (unique per load). */
@@ -86,14 +86,21 @@ export async function adoptRowsOfOtherLoads(ctx: AdoptionContext): Promise<Adopt
     // over with nothing moved.
     const objectKeyField = root.isNew ? undefined : ctx.primaryKey.find((field, i) => keyColumns[i]!.length === 0 && heldBelow(field, tables));
     if (objectKeyField !== undefined) return { kept: 0, objectKeyField };
-    // A new root table holds no rows; a key field without a column never had a value: nothing to adopt.
-    if (root.isNew || keyColumns.some((columns) => columns.length === 0)) {
+    // A key field that found no room for a column (or a variant column) keeps its values in the root's `_overflow`
+    // (normalize/table-tree.ts), read as `"#k<i>"` (no column name has a `#`): without it, such rows stayed beside the
+    // merged ones, their loads marked taken over.
+    const overflow = overflowColumn(root.def);
+    const inOverflow = overflow ? ctx.primaryKey.map((field) => overflowFieldSql(quoteIdent(overflow.name), field)) : [];
+    // A new root table holds no rows; a key field without a column (nor an `_overflow`) never had a value: nothing to adopt.
+    if (root.isNew || (!overflow && keyColumns.some((columns) => columns.length === 0))) {
       await markAdopted();
       return { kept: 0 };
     }
     const target = (t: TableState) => `${schema}.${quoteIdent(t.def.name)}`;
-    const hasKey = keyColumns.map((columns) => `(${columns.map((c) => `${quoteIdent(c.name)} IS NOT NULL`).join(' OR ')})`);
-    const columns = `_row_id, _load_id, ${keyColumns.flat().map((c) => quoteIdent(c.name)).join(', ')}`;
+    const hasKey = keyColumns.map((columns, i) => `(${[...columns.map((c) => quoteIdent(c.name)), ...inOverflow.slice(i, i + 1)].map((v) => `${v} IS NOT NULL`).join(' OR ')})`);
+    const columns = [
+      '_row_id, _load_id', ...keyColumns.flat().map((c) => quoteIdent(c.name)), ...inOverflow.map((sql, i) => `${sql} AS "#k${i}"`),
+    ].join(', ');
     const candidates = `${target(root)} WHERE _load_id IN (SELECT load_id FROM temp.main."_other_loads") AND ${hasKey.join(' AND ')}`;
     const total = await countRows(conn, candidates);
     await conn.run(`CREATE OR REPLACE TEMP TABLE "_adopt" (old_id VARCHAR, new_id VARCHAR, load_id VARCHAR)`);
@@ -114,7 +121,7 @@ export async function adoptRowsOfOtherLoads(ctx: AdoptionContext): Promise<Adopt
       for (const row of page) {
         appender.appendVarchar(String(row._row_id));
         // The id a merge gives the record, from the key values as the normalizer saw them (see keyValue).
-        appender.appendVarchar(rootRowId(resource, keyColumns.map((columns) => keyValue(columns, row))));
+        appender.appendVarchar(rootRowId(resource, keyColumns.map((columns, i) => keyValue(columns, row, row[`#k${i}`]))));
         appender.appendVarchar(String(row._load_id));
         appender.endRow();
       }
@@ -244,17 +251,18 @@ async function moveRows(conn: DuckDBConnection, target: string, t: TableState, p
 }
 
 /**
- * A key field's value as the normalizer hashed it, from whichever of its columns holds it: a BIGINT is the JS number
- * it was staged from (as a BigInt beyond 2^53, rootRowId would hash it as text), a JSON value is parsed back.
+ * A key field's value as the normalizer hashed it, from whichever of its columns holds it, else from what `_overflow`
+ * holds of it (JSON text, or nothing): a BIGINT is the JS number it was staged from (as a BigInt beyond 2^53,
+ * rootRowId would hash it as text), a JSON value is parsed back.
  */
-function keyValue(columns: readonly ColumnDef[], row: Record<string, unknown>): unknown {
+function keyValue(columns: readonly ColumnDef[], row: Record<string, unknown>, overflowed: unknown): unknown {
   for (const c of columns) {
     const value = row[c.name];
     if (value === null || value === undefined) continue;
     if (c.type === 'json') return typeof value === 'string' ? JSON.parse(value) : value;
     return numbersOf(value);
   }
-  return null;
+  return typeof overflowed === 'string' ? JSON.parse(overflowed) : null;
 }
 
 function numbersOf(value: unknown): unknown {

@@ -44,6 +44,14 @@ export function childRowIdSql(t: TableState, parentId: string, listIdx: string):
   return `md5(${parentId} || '|' || ${quoteLiteral(t.lineage)} || '|' || CAST(${listIdx} AS VARCHAR))`;
 }
 
+/**
+ * The JSON value a row's `_overflow` column (`overflow`, an SQL reference to it) holds under a top-level field, NULL
+ * when none (see schema.ts overflowColumn). A JSON pointer: any key, dots and quotes included, is one step.
+ */
+export function overflowFieldSql(overflow: string, field: string): string {
+  return `json_extract(${overflow}, ${quoteLiteral(`/${field.replaceAll('~', '~0').replaceAll('/', '~1')}`)})`;
+}
+
 /** read_json over a staging file, with the keys to read and their types. */
 export function readJson(file: TableStagingFile, columns: ReadonlyArray<readonly [string, string]>): string {
   const spec = columns.map(([name, type]) => `${quoteLiteral(name)}: ${quoteLiteral(type)}`).join(', ');

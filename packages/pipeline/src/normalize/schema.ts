@@ -71,6 +71,16 @@ export function fieldColumns(def: TableDef, field: string): ColumnDef[] {
   });
 }
 
+const ROW_NODE_KEY = dataNodeKey([]);
+
+/**
+ * The table's `_overflow` column (table-tree.ts OVERFLOW_COLUMN), a `json` variant of the row itself: a top-level
+ * field that found no room for a column keeps its values there, under its own key.
+ */
+export function overflowColumn(def: TableDef): ColumnDef | undefined {
+  return def.columns.find((c) => c.variant === 'json' && c.nodeKey === ROW_NODE_KEY);
+}
+
 export function cloneTableDef(def: TableDef): TableDef {
   return { ...def, columns: def.columns.map((c) => ({ ...c })) };
 }
