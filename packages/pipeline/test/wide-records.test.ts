@@ -163,6 +163,16 @@ describe('a primary key whose field found no room for a column', () => {
   const perKey = (path: string) => query(path, "SELECT _overflow->>'ext_key' AS k, count(*)::INTEGER AS n FROM snapengage_data.logs GROUP BY k ORDER BY k");
   const once = Array.from({ length: 6 }, (_, i) => ({ k: `K${i}`, n: 1 }));
 
+  it('appends a record read again once, its key read from _overflow (every rerun appended it again)', async () => {
+    const path = `${tmp.dir}/append.duckdb`;
+    const first = await runPipeline(logs('append'), { env: box.env, destination: { path } });
+    expect(first.rowCounts.logs).toBe(6);
+    expect(await query(path, "SELECT count(*)::INTEGER AS n FROM information_schema.columns WHERE table_schema = 'snapengage_data' AND table_name = 'logs' AND column_name = 'ext_key'")).toEqual([{ n: 0 }]);
+    const again = await runPipeline(logs('append'), { env: box.env, destination: { path } });
+    expect(again.notes.alreadyStoredRecords).toEqual({ logs: 6 });
+    expect(await perKey(path)).toEqual(once);
+  });
+
   it('takes appended rows over in the first merge, their key read from _overflow (they stayed beside the merged ones)', async () => {
     const path = `${tmp.dir}/takeover.duckdb`;
     await runPipeline(logs('append'), { env: box.env, destination: { path } });
