@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { resources } from 'snapengage-client';
 import { NameAllocator, quoteIdent, snakeCase } from '../src/normalize/naming.js';
-import { ResourceNormalizer, childRowId, rootRowId, type TableState } from '../src/normalize/normalizer.js';
+import { ResourceNormalizer, childRowId, rootRowId, type FieldNode, type TableState } from '../src/normalize/normalizer.js';
 import { coerce, declaredShape, REJECT } from '../src/normalize/types.js';
 import { MAX_RESOURCE_COLUMNS, MAX_TABLE_COLUMNS } from '../src/normalize/table-tree.js';
 
@@ -217,6 +217,16 @@ describe('ResourceNormalizer', () => {
     const { rows } = normalize([{ id: 'fill', ...filler }, record]);
     const overflow = rows.get('things')![1]!._overflow;
     expect(JSON.stringify(overflow)).toBe('{"__proto__":{"a":1},"constructor":{"b":{"c":2}},"toString":"t"}');
+  });
+
+  it('forgets an object keyed by a new id that stores nothing, so a long run does not grow a node per record', () => {
+    // Objects keyed by ids whose values are empty or null: nothing is stored of them, here as after a rerun, which
+    // knows paths from the stored columns only. Each one was kept as an object node for the rest of the run.
+    const records = Array.from({ length: 2000 }, (_, i) => ({ id: `r${i}`, seen: { [`v${i}`]: i % 2 === 0 ? {} : { at: null, tags: [] } } }));
+    const { n, rows } = normalize(records);
+    const nodes = (node: FieldNode): number => 1 + [...(node.fields?.values() ?? [])].reduce((sum, child) => sum + nodes(child), 0);
+    expect(nodes(n.root.row)).toBeLessThan(5);
+    expect(rows.get('things')).toEqual(records.map((r, i) => ({ '#id': expect.any(String), '#s': i, id: r.id })));
   });
 
   it('stops adding child tables at the resource\'s column budget', () => {

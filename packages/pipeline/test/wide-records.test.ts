@@ -185,3 +185,33 @@ describe('a primary key whose field found no room for a column', () => {
     expect(await perKey(path)).toEqual(once);
   });
 });
+
+describe('a merge run again after the run that filled the table', () => {
+  it('finds every record unchanged, objects that held nothing included (they were rewritten, stored otherwise)', async () => {
+    const box = await sandbox({ cases: 0, widgets: 1, days: 3 });
+    const tmp = tempDir();
+    try {
+      const path = `${tmp.dir}/filled.duckdb`;
+      const filler = Object.fromEntries(Array.from({ length: MAX_TABLE_COLUMNS }, (_, k) => [`field_${k}`, k]));
+      // `meta` is first seen empty while the table has room, then the table fills; its next values find no room.
+      await admin(box, 'cases', {
+        widgetId: box.env.SNAPENGAGE_WIDGET_ID!,
+        cases: [{ description: 'empty meta', meta: {}, ...filler }, { description: 'null in meta', meta: { a: 1, b: null } }, { description: 'nulls only', meta: { b: null } }],
+      });
+      const first = await runPipeline(config, { env: box.env, destination: { path } });
+      expect(first.rowCounts.logs).toBe(3);
+      const stored = await query(path, 'SELECT description, _overflow->\'meta\' AS meta FROM snapengage_data.logs ORDER BY description');
+      const again = await runPipeline(config, { env: box.env, destination: { path } });
+      expect(again.unchangedRecords.logs).toBe(3);
+      expect(await query(path, 'SELECT description, _overflow->\'meta\' AS meta FROM snapengage_data.logs ORDER BY description')).toEqual(stored);
+      expect(stored).toEqual([
+        { description: 'empty meta', meta: null },
+        { description: 'null in meta', meta: '{"a":1,"b":null}' },
+        { description: 'nulls only', meta: null },
+      ]);
+    } finally {
+      tmp.cleanup();
+      await box.close();
+    }
+  });
+});

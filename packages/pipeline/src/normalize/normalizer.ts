@@ -187,10 +187,12 @@ export class ResourceNormalizer {
       const value = normalizeJsValue(obj[key]);
       if (value === null || value === undefined) continue;
       const child = fieldNode(node, key);
+      const decided = child.kind !== undefined;
       this.place(table, child, value, row, depth, identity, sink);
-      // A path left undecided (its value overflowed or said nothing) is not kept: a map keyed by ids would otherwise
-      // hold a node per id for the rest of the run.
-      if (child.kind === undefined) node.fields!.delete(key);
+      // A path left undecided (its value overflowed or said nothing) is not kept, nor an object its value made that
+      // holds nothing (`{}`, nulls, fields that overflowed): a map keyed by ids would otherwise hold a node per id for
+      // the rest of the run. Neither is stored, so the next run does not know them either, and decides them alike.
+      if (child.kind === undefined || (!decided && child.kind === 'object' && !child.fields?.size)) node.fields!.delete(key);
     }
   }
 
@@ -229,8 +231,9 @@ export class ResourceNormalizer {
     const exempt = node === table.element;
     const room = exempt || tree.hasRoomForColumns(table);
     if (isPlainObject(value)) {
-      // A new object with no room left would only overflow field by field: it overflows whole.
-      if (!room) return 'no room';
+      // A new object with no room left would only overflow field by field: it overflows whole, unless it holds no
+      // value (`{}`, nulls), which field by field, with room, stores nothing.
+      if (!room) return holdsNoValue(value) ? false : 'no room';
       if (depth + 1 <= this.opts.maxNestingDepth) node.kind = 'object';
       else tree.addColumn(table, node, 'json');
       return true;
@@ -305,6 +308,16 @@ export class ResourceNormalizer {
   }
 }
 
+
+/** An object whose values are all null, lists of nulls or such objects: a path of it would be decided by none. */
+function holdsNoValue(obj: Record<string, unknown>): boolean {
+  for (const key of Object.keys(obj)) {
+    const value = normalizeJsValue(obj[key]);
+    if (value === null || value === undefined) continue;
+    if (Array.isArray(value) ? value.some((v) => v !== null && v !== undefined) : !isPlainObject(value) || !holdsNoValue(value)) return false;
+  }
+  return true;
+}
 
 /** One NDJSON line: the staging prefix, then every column that has a value. */
 function serializeRow(table: TableState, head: string, values: RowValues): string {
