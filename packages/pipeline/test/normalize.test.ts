@@ -229,6 +229,15 @@ describe('ResourceNormalizer', () => {
     expect(rows.get('things')).toEqual(records.map((r, i) => ({ '#id': expect.any(String), '#s': i, id: r.id })));
   });
 
+  it('keeps the name _overflow for the overflow column: a source key `_overflow` gets `_overflow_1`, as `_row_id` does', () => {
+    const filler = Object.fromEntries(Array.from({ length: MAX_TABLE_COLUMNS }, (_, k) => [`f${k}`, k]));
+    const { rows, columns } = normalize([{ id: 'a', _overflow: 'mine', items: [{ _overflow: 1, ...filler }] }, { id: 'b', ...filler }]);
+    expect(columns('things')!.filter((c) => c.startsWith('_overflow'))).toEqual(['_overflow_1:text', '_overflow:json']);
+    expect(rows.get('things')![0]).toMatchObject({ _overflow_1: 'mine' });
+    expect(rows.get('things')![1]!._overflow).toEqual({ f148: 148, f149: 149 });
+    expect(columns('things__items')!.filter((c) => c.startsWith('_overflow'))).toEqual(['_overflow_1:bigint', '_overflow:json']);
+  });
+
   it('stops adding child tables at the resource\'s column budget', () => {
     // 40 lists of objects with 60 fields each: 65 columns per child table.
     const record = { id: 'x', ...Object.fromEntries(Array.from({ length: 40 }, (_, l) => [`list${l}`, [Object.fromEntries(Array.from({ length: 60 }, (_, k) => [`f${k}`, k]))]])) };

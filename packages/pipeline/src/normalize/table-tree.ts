@@ -84,8 +84,10 @@ export class TableTree {
     const variants = (node.variants ??= new Map());
     let col = variants.get(type);
     if (!col) {
-      const base = node === table.row ? OVERFLOW_COLUMN : `${node.column?.name ?? naturalName(node)}__v_${type}`;
-      col = { name: table.names.allocate(base), nodeKey: node.key, variant: type, type };
+      // The overflow column's name is kept for it (adoptTable), unless a column stored before it has that name.
+      const name = node !== table.row ? table.names.allocate(`${node.column?.name ?? naturalName(node)}__v_${type}`)
+        : table.def.columns.some((c) => c.name.toLowerCase() === OVERFLOW_COLUMN) ? table.names.allocate(OVERFLOW_COLUMN) : OVERFLOW_COLUMN;
+      col = { name, nodeKey: node.key, variant: type, type };
       variants.set(type, col);
       this.pushColumn(table, col);
     }
@@ -125,7 +127,9 @@ export class TableTree {
   }
 
   adoptTable(def: TableDef, isRoot: boolean, depth: number, lineage: string): TableState {
-    const names = new NameAllocator(RESERVED_COLUMN_NAMES);
+    // Source keys cannot take the system columns' names, nor the overflow column's (as they were, a source key
+    // `_overflow` seen first took it, and the values that found no room went to `_overflow_1`).
+    const names = new NameAllocator([...RESERVED_COLUMN_NAMES, OVERFLOW_COLUMN]);
     const state: TableState = {
       def, isRoot, depth, lineage, isNew: false, newColumns: [], names, row: { path: [], key: 'd[]', kind: 'object' },
     };
