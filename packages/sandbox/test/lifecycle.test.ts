@@ -59,7 +59,7 @@ describe('option mistakes', () => {
   it('names the flag, not the option, in the CLI', () => {
     const result = runCli(['--widgets', '0']);
     expect(result.status).toBe(2);
-    expect(result.stderr).toContain('--widgets must be an integer between 1 and 100, got 0');
+    expect(result.stderr).toContain('--widgets must be an integer between 1 and 5000, got 0');
     expect(runCli(['--seed', '9007199254740993']).stderr).toContain('got 9007199254740993');
   });
 });
