@@ -3,7 +3,7 @@
 // page; extract.ts does the fetching, the fan-out and the bookkeeping around them.
 import { pathValueProblem } from 'snapengage-client';
 import type { SourceRecord } from './config.js';
-import { envValue, type Env } from './env.js';
+import { envList, envValue, type Env } from './env.js';
 import { ConfigError, ExtractError } from './errors.js';
 import type { ResourcePlan } from './plan.js';
 
@@ -82,6 +82,12 @@ function describeBody(body: unknown): string {
   return typeof body === 'object' ? 'a JSON object without that field' : `a JSON ${typeof body}`;
 }
 
+/** Whether a page links a next one (the client's reading: a non-empty string at the paginator's field). */
+export function linksNextPage(body: unknown, nextUrlPath: string): boolean {
+  const link = selectPath(body, nextUrlPath);
+  return typeof link === 'string' && link !== '';
+}
+
 /** Dot path into a JSON value; "" is the value itself. */
 export function selectPath(value: unknown, path: string): unknown {
   if (path === '' || path === '$') return value;
@@ -124,3 +130,28 @@ export function applySteps(plan: ResourcePlan, records: SourceRecord[]): { kept:
   }
   return { kept, results };
 }
+
+/** Parameter sets of a top-level resource: the product of its `each` env lists (one set when there is none). */
+export function fanOutParams(plan: ResourcePlan, env: Env): Params[] {
+  let sets: Params[] = [{}];
+  for (const [name, source] of Object.entries(plan.resource.params)) {
+    if (source.from !== 'env') continue;
+    if (source.each) {
+      const values = envList(env, source.env);
+      if (values.length === 0) {
+        if (source.required) throw new ConfigError(`Missing environment variable ${source.env} (needed by ${plan.name})`);
+        continue;
+      }
+      sets = sets.flatMap((set) => values.map((value) => ({ ...set, [name]: value })));
+    } else {
+      const value = envValue(env, source.env);
+      if (value === undefined) {
+        if (source.required) throw new ConfigError(`Missing environment variable ${source.env} (needed by ${plan.name})`);
+        continue;
+      }
+      sets = sets.map((set) => ({ ...set, [name]: value }));
+    }
+  }
+  return sets;
+}
+

@@ -48,6 +48,9 @@ export function resumeDay(window: WindowState['windows'][string] | undefined, lo
   return addDays(isIsoDate(newest) && newest < today ? newest : today, -lookbackDays);
 }
 
+/** A day range of a window to read, with the consumers that take part in it (undefined: all of them). */
+export type Slice = { start: string; end: string; consumers?: ReadonlySet<string> | undefined };
+
 /** The day ranges a consumer of a window needs read, given its stored windows (see `windowParts`). */
 export type PartsOf = (windows: WindowState['windows']) => Array<{ start: string; end: string }>;
 
@@ -101,7 +104,7 @@ function sameSet(a: ReadonlySet<string>, b: ReadonlySet<string>): boolean {
  */
 export function sliceWindow(start: string, end: string, maxDays: number | null, minSlices = 1): Array<{ start: string; end: string }> {
   if (maxDays === null) return [{ start, end }];
-  const windowDays = Math.round((Date.parse(`${end}T00:00:00Z`) - Date.parse(`${start}T00:00:00Z`)) / 86_400_000) + 1;
+  const windowDays = dayCount(start, end);
   const days = Math.max(1, Math.min(maxDays, Math.floor(windowDays / Math.max(1, minSlices))));
   const slices: Array<{ start: string; end: string }> = [];
   // Bounded: each pass moves `from` forward by `days` (>= 1) until it passes `end`; at most 100 years of days.
@@ -111,4 +114,21 @@ export function sliceWindow(start: string, end: string, maxDays: number | null, 
     from = addDays(from, days);
   }
   return slices;
+}
+
+/** Days in start..end (YYYY-MM-DD, inclusive). */
+export function dayCount(start: string, end: string): number {
+  return Math.round((Date.parse(`${end}T00:00:00Z`) - Date.parse(`${start}T00:00:00Z`)) / 86_400_000) + 1;
+}
+
+/**
+ * The pieces a window longer than `sliceDays` is cut into once its probe (its first page, asked for the whole window)
+ * linked a next page: ~√(days × sliceDays) days each (a 2-year window in 11 pieces of 72 days, with 7-day slices), so
+ * that a busy widget wastes one probe per piece at most (~10 % of its slices), while a widget with a few hundred cases
+ * is read in about as many requests as pieces instead of one per slice. Each piece longer than a slice is probed in
+ * turn and, if it is busy too, read in slices.
+ */
+export function probePieces(start: string, end: string, sliceDays: number): Array<{ start: string; end: string }> {
+  const days = Math.max(sliceDays, Math.ceil(Math.sqrt(dayCount(start, end) * sliceDays)));
+  return sliceWindow(start, end, days);
 }
