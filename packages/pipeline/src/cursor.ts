@@ -159,3 +159,43 @@ export function describeWindow(window: unknown): string {
   const since = typeof firstStart === 'string' && isIsoDate(firstStart) ? `  from ${firstStart}` : '';
   return `lastEnd ${typeof lastEnd === 'string' ? lastEnd : '-'}${newest}${since}`;
 }
+
+/** Windows listed one line each, per resource; past this, a summary (1,000 widgets printed 1,000 lines). */
+export const WINDOWS_LISTED = 10;
+/** Widgets named under a summary: those furthest behind. */
+const BEHIND_LISTED = 5;
+
+/**
+ * The lines of a resource's windows (`label`: `logs`, or `chat_poll  (via logs)`) in `show` and the load info: one
+ * per widget up to WINDOWS_LISTED; beyond, one summary line (the `lastEnd` days, the span of newest records, the first
+ * days loaded) and the widgets furthest behind (oldest `lastEnd`, then oldest newest record), so a lagging one stands out.
+ */
+export function describeWindows(label: string, windows: Readonly<Record<string, unknown>>): string[] {
+  const entries = Object.entries(windows);
+  if (entries.length <= WINDOWS_LISTED) return entries.map(([key, window]) => `  ${label}  ${key}  ${describeWindow(window)}`);
+  const day = (window: unknown, field: 'lastEnd' | 'firstStart') => {
+    const value = (window as Record<string, unknown> | null)?.[field];
+    return typeof value === 'string' && isIsoDate(value) ? value : '-';
+  };
+  const rows = entries.map(([key, window]) => ({ key, window, lastEnd: day(window, 'lastEnd'), cursor: storedCursor(window) }));
+  const withCursor = rows.filter((r) => r.cursor !== undefined).sort((a, b) => a.cursor!.ms - b.cursor!.ms);
+  const newest = withCursor.length === 0
+    ? ''
+    : `  newest record ${withCursor[0]!.cursor!.lastValueAt} … ${withCursor.at(-1)!.cursor!.lastValueAt}${withCursor.length < rows.length ? ` (${rows.length - withCursor.length} with none)` : ''}`;
+  const lines = [`  ${label}  ${rows.length} widgets  lastEnd ${tally(rows.map((r) => r.lastEnd))}${newest}  from ${tally(rows.map((r) => day(r.window, 'firstStart')))}`];
+  // Furthest behind first: the oldest lastEnd, then the oldest (or no) newest record.
+  const behind = [...rows].sort((a, b) => a.lastEnd.localeCompare(b.lastEnd) || (a.cursor?.ms ?? -Infinity) - (b.cursor?.ms ?? -Infinity));
+  for (const r of behind.slice(0, BEHIND_LISTED)) lines.push(`  ${label}  ${r.key}  ${describeWindow(r.window)}`);
+  lines.push(`  ${label}  … ${rows.length - BEHIND_LISTED} more widgets (the furthest behind are above; openDataset(…).state() has every window)`);
+  return lines;
+}
+
+/** `2026-11-27 (298), 2026-11-20 (2)`, newest first, at most 3 values; a single value alone. */
+function tally(values: string[]): string {
+  const counts = new Map<string, number>();
+  for (const v of values) counts.set(v, (counts.get(v) ?? 0) + 1);
+  if (counts.size === 1) return values[0]!;
+  const sorted = [...counts].sort((a, b) => b[0].localeCompare(a[0]));
+  const shown = sorted.slice(0, 3).map(([v, n]) => `${v} (${n})`);
+  return sorted.length > 3 ? `${shown.join(', ')}, … (${sorted.length - 3} other days)` : shown.join(', ');
+}

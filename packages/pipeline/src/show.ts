@@ -4,7 +4,7 @@
 import { existsSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
-import { describeWindow } from './cursor.js';
+import { describeWindows } from './cursor.js';
 import { openDataset } from './dataset.js';
 import { ConfigError, describeDestinationError } from './errors.js';
 import { DestinationError } from './destination/errors.js';
@@ -90,11 +90,9 @@ export async function showDataset(options: ShowOptions): Promise<string> {
       const state = entry.state as { windows?: Windows; parents?: Record<string, { windows?: Windows } | null> } | null;
       const lines: string[] = [];
       const name = `${whose(entry.pipelineName)}${entry.resource}`;
-      for (const [key, window] of Object.entries(state?.windows ?? {})) lines.push(`  ${name}  ${key}  ${describeWindow(window)}`);
+      lines.push(...describeWindows(name, state?.windows ?? {}));
       // A child's record of the parent windows that drove it (resume.ts).
-      for (const [parent, driven] of Object.entries(state?.parents ?? {})) {
-        for (const [key, window] of Object.entries(driven?.windows ?? {})) lines.push(`  ${name}  (via ${parent})  ${key}  ${describeWindow(window)}`);
-      }
+      for (const [parent, driven] of Object.entries(state?.parents ?? {})) lines.push(...describeWindows(`${name}  (via ${parent})`, driven?.windows ?? {}));
       out.push(...(lines.length > 0 ? lines : [`  ${name}  ${JSON.stringify(entry.state)}`]));
     }
     return out.join('\n');

@@ -1,8 +1,8 @@
 // Organisations with many widgets and long histories: what a first load and a daily rerun cost in requests, and what
 // the load info, show and errors say when there are hundreds of widget windows. Real sandbox over loopback, real files.
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import type { Sandbox } from 'snapengage-sandbox';
-import { definePipeline, runPipeline } from '../src/index.js';
+import { definePipeline, runPipeline, showDataset } from '../src/index.js';
 import { expectMatchesTruth, sandbox, stats, tempDir, truth } from './helpers.js';
 
 const config = definePipeline({ resources: { logs: true }, rateLimit: { requestsPerSecond: 0 } });
@@ -40,5 +40,28 @@ describe('many widgets, two years of history', () => {
     const info = await runPipeline(config, { env: box.env, destination: { path } });
     expect((await stats(box)).requests - before).toBe(widgets);
     expect(info.rowCounts.logs).toBe(0);
+    // The load info sums the windows up instead of a line per widget, naming those furthest behind.
+    const state = String(info).split('Incremental state:\n')[1]!.split('\n');
+    expect(state[0]).toMatch(/^ {2}logs {2}40 widgets {2}lastEnd \d{4}-\d\d-\d\d {2}newest record \S+Z … \S+Z {2}from \d{4}-\d\d-\d\d$/);
+    expect(state).toHaveLength(7);
+    expect(state[6]).toBe('  logs  … 35 more widgets (the furthest behind are above; openDataset(…).state() has every window)');
+    expect(Object.keys(info.notes.incremental!.logs!)).toHaveLength(widgets); // all of them in the JSON
+  });
+
+  it('show sums the windows up too, a widget behind the others first', async () => {
+    const lagging = box.env.SNAPENGAGE_WIDGET_ID!.split(',')[17]!;
+    const others = box.env.SNAPENGAGE_WIDGET_ID!.split(',').filter((id) => id !== lagging).join(',');
+    // The others advance a day later: the lagging one keeps its lastEnd and is the first named.
+    vi.useFakeTimers({ toFake: ['Date'], now: Date.now() + 86_400_000 });
+    try {
+      await runPipeline(config, { env: { ...box.env, SNAPENGAGE_WIDGET_ID: others }, destination: { path } });
+    } finally {
+      vi.useRealTimers();
+    }
+    const text = await showDataset({ path, dataset: 'snapengage_data' });
+    const state = text.split('Incremental state\n')[1]!.split('\n');
+    expect(state[0]).toMatch(/^ {2}logs {2}40 widgets {2}lastEnd \d{4}-\d\d-\d\d \(39\), \d{4}-\d\d-\d\d \(1\) {2}newest record /);
+    expect(state[1]).toContain(`  logs  ${lagging}  lastEnd `);
+    expect(state).toHaveLength(7);
   });
 });
