@@ -136,7 +136,16 @@ function pagingDetail(error: ClientErrorShape): string | undefined {
 }
 
 /** Turns a client error (or anything thrown while extracting) into one actionable line. */
-export function describeExtractError(error: unknown, resourceName: string): PipelineError {
+/** The item of a comma list (SNAPENGAGE_WIDGET_ID) a failed request was for; `othersAnswered`: another item got a page. */
+export interface WidgetContext {
+  env: string;
+  value: string;
+  position: number;
+  of: number;
+  othersAnswered: boolean;
+}
+
+export function describeExtractError(error: unknown, resourceName: string, widget?: WidgetContext): PipelineError {
   if (error instanceof PipelineError) return error;
   if (!isClientError(error)) {
     const text = error instanceof Error ? error.message : String(error);
@@ -151,11 +160,15 @@ export function describeExtractError(error: unknown, resourceName: string): Pipe
   let fix: string;
   switch (error.kind) {
     case 'auth':
-      fix = `the credential was refused: ${credentialHint(resourceName)}`;
+      fix = widget?.othersAnswered
+        ? `refused for ${widgetItem(widget)} while other widgets of the list were answered: the credential may not reach that widget; correct it or remove it from ${widget.env}`
+        : `the credential was refused: ${credentialHint(resourceName)}`;
       break;
     case 'not_found':
       // The endpoint itself may be missing: a resource added to the spec that the server (or the sandbox) lacks.
-      fix = `not found: check ${[...idEnvVars(resourceName), BASE_URL_ENV].join(' / ')}, and that the server has this endpoint (snapengage-sandbox emulates only the endpoints it was built with)`;
+      fix = widget?.othersAnswered
+        ? `not found: ${widgetItem(widget)} is unknown to the API while other widgets of the list were answered: correct it or remove it from ${widget.env}`
+        : `not found: check ${[...idEnvVars(resourceName), BASE_URL_ENV].join(' / ')}, and that the server has this endpoint (snapengage-sandbox emulates only the endpoints it was built with)${widget ? `; this request was for ${widgetItem(widget)}` : ''}`;
       break;
     case 'network': {
       // The cause tells a refused port from a TLS mismatch (https:// against an http port) or a DNS failure.
@@ -243,4 +256,9 @@ export function describeDestinationError(error: unknown, path: string): Pipeline
 export function firstLine(text: string): string {
   const line = text.split('\n').find((l) => l.trim() !== '') ?? text;
   return line.length > 300 ? `${line.slice(0, 300)}…` : line.trim();
+}
+
+/** `widget 0000… (item 12 of 300 in SNAPENGAGE_WIDGET_ID)`: with hundreds of ids, which one it is. */
+function widgetItem(widget: WidgetContext): string {
+  return `widget ${widget.value} (item ${widget.position} of ${widget.of} in ${widget.env})`;
 }

@@ -6,8 +6,8 @@ import { setMaxListeners } from 'node:events';
 import type { ParamSource } from 'snapengage-client';
 import type { SourceRecord } from './config.js';
 import { CursorWatch, type OutOfWindow } from './cursor.js';
-import type { Env } from './env.js';
-import { describeExtractError, isClientError, PipelineError } from './errors.js';
+import { envList, type Env } from './env.js';
+import { describeExtractError, isClientError, PipelineError, type WidgetContext } from './errors.js';
 import { todayUtc, type ResourcePlan } from './plan.js';
 import { Semaphore } from './limits.js';
 import { applySteps, childRequests, fanOutParams, linksNextPage, selectRecords, type ChildRequest, type Params } from './page-records.js';
@@ -63,6 +63,8 @@ export class Extractor {
   private readonly missing = new Map<string, { records: number; param: string; field: string }>();
   /** Per resource read as single pages: responses that linked a next page anyway (the spec's paginator is off). */
   private readonly unfollowed = new Map<string, number>();
+  /** Per fanned-out top-level resource: the partitions (widgets) that got a page, for the message of one that did not. */
+  private readonly answered = new Map<string, Set<string>>();
 
   constructor(private readonly options: ExtractOptions) {
     this.semaphore = new Semaphore(options.concurrency);
@@ -144,9 +146,9 @@ export class Extractor {
   }
 
   /** The run's first failure stops every other request sequence at once (the run fails anyway). */
-  private fail(error: unknown, resourceName: string): void {
+  private fail(error: unknown, resourceName: string, widget?: WidgetContext): void {
     if (this.firstError) return;
-    this.firstError = describeExtractError(error, resourceName);
+    this.firstError = describeExtractError(error, resourceName, widget);
     this.controller.abort(this.firstError);
   }
 
@@ -158,6 +160,19 @@ export class Extractor {
         this.drained.set(plan.name, list);
       });
     }
+  }
+
+  /**
+   * Which item of its env list a fanned-out request was for (one widget of 300: its 404 or 403 must name it), and
+   * whether another item of that list was answered already (then the widget is at fault, not the org id or token).
+   */
+  private widgetOf(plan: ResourcePlan, params: Params): WidgetContext | undefined {
+    const each = Object.entries(plan.resource.params).find(([, source]) => source.from === 'env' && source.each);
+    if (!each || each[1].from !== 'env' || typeof params[each[0]] !== 'string') return undefined;
+    const value = params[each[0]] as string;
+    const list = envList(this.options.env, each[1].env);
+    const answered = this.answered.get(plan.name);
+    return { env: each[1].env, value, position: list.indexOf(value) + 1, of: list.length, othersAnswered: [...(answered ?? [])].some((key) => key !== this.partitionKey(plan, params)) };
   }
 
   /** The fan-out key of a request: values of its `each` params, so state is kept per widget. */
@@ -197,7 +212,7 @@ export class Extractor {
     }
     if (ranges.length > 0) {
       // The window's state advances only when every range is done.
-      await this.all(plan, ranges.map((range) => this.readRange(plan, params, parentParams, range, sliceDays, minSlices, 0)));
+      await this.all(plan, params, ranges.map((range) => this.readRange(plan, params, parentParams, range, sliceDays, minSlices, 0)));
     } else {
       await this.fetchPages(plan, params, parentParams);
     }
@@ -225,19 +240,19 @@ export class Extractor {
     if (sliceDays !== null && depth < 2 && dayCount(range.start, range.end) > sliceDays) {
       if (!(await this.fetchSlice(plan, params, parentParams, range, true))) return;
       const pieces = depth === 0 ? probePieces(range.start, range.end, sliceDays) : sliceWindow(range.start, range.end, sliceDays, minSlices);
-      await this.all(plan, pieces.map((piece) => this.readRange(plan, params, parentParams, { ...piece, consumers: range.consumers }, sliceDays, minSlices, depth + 1)));
+      await this.all(plan, params, pieces.map((piece) => this.readRange(plan, params, parentParams, { ...piece, consumers: range.consumers }, sliceDays, minSlices, depth + 1)));
       return;
     }
     const slices = sliceWindow(range.start, range.end, sliceDays, minSlices);
-    await this.all(plan, slices.map((slice) => this.fetchSlice(plan, params, parentParams, { ...slice, consumers: range.consumers }, false)));
+    await this.all(plan, params, slices.map((slice) => this.fetchSlice(plan, params, parentParams, { ...slice, consumers: range.consumers }, false)));
   }
 
   /** Each task pages on its own; the first that fails stops the others now and is thrown once they are all settled. */
-  private async all(plan: ResourcePlan, tasks: Array<Promise<unknown>>): Promise<void> {
+  private async all(plan: ResourcePlan, params: Params, tasks: Array<Promise<unknown>>): Promise<void> {
     const results = await Promise.allSettled(tasks.map((task) => task.catch((error: unknown) => {
       // Now, not once every slice of this window has been tried (with its retries: a 500 storm or a hanging server
       // made the run last slices × retries × timeout).
-      this.fail(error, plan.name);
+      this.fail(error, plan.name, this.widgetOf(plan, params));
       throw error;
     })));
     const failed = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
@@ -319,6 +334,7 @@ export class Extractor {
         }
         upcoming = undefined;
         if (next.done) break;
+        if (parentParams === undefined) this.answered.set(plan.name, (this.answered.get(plan.name) ?? new Set()).add(this.partitionKey(plan, params)));
         if (probe && paginator.type === 'next_url' && linksNextPage(next.value.data, paginator.nextUrlPath)) {
           this.options.onPage?.(plan.name, 0);
           return true;

@@ -65,3 +65,21 @@ describe('many widgets, two years of history', () => {
     expect(state).toHaveLength(7);
   });
 });
+
+describe('one unknown widget among many', () => {
+  it('fails the run (nothing loaded, as for any 404 to a top-level request) naming the widget and its place in the list', async () => {
+    const box = await sandbox({ cases: 300, widgets: 30, days: 60 });
+    const tmp = tempDir();
+    try {
+      const ids = box.env.SNAPENGAGE_WIDGET_ID!.split(',');
+      ids.splice(20, 0, '00000000-0000-0000-0000-00000000dead');
+      const run = runPipeline(config, { env: { ...box.env, SNAPENGAGE_WIDGET_ID: ids.join(',') }, destination: { path: `${tmp.dir}/bad.duckdb` } });
+      await expect(run).rejects.toThrow(
+        'not found: widget 00000000-0000-0000-0000-00000000dead (item 21 of 31 in SNAPENGAGE_WIDGET_ID) is unknown to the API while other widgets of the list were answered: correct it or remove it from SNAPENGAGE_WIDGET_ID',
+      );
+    } finally {
+      await box.close();
+      tmp.cleanup();
+    }
+  });
+});
