@@ -8,12 +8,13 @@ import type { DuckDBConnection } from '../duckdb.js';
 import type { LoadableResource } from 'snapengage-client';
 import { quoteIdent } from '../normalize/naming.js';
 import { ResourceNormalizer, type StagedKind, type TableState } from '../normalize/normalizer.js';
-import { cloneTableDef, fieldColumns, overflowColumn, type TableDef } from '../normalize/schema.js';
+import { cloneTableDef, type TableDef } from '../normalize/schema.js';
 import { applySchemaChanges } from './schema-changes.js';
 import { adoptRowsOfOtherLoads, rowIdsOf, type AdoptionLimits, type AdoptionResult } from './adopt.js';
 import { DestinationError, toDestinationError } from './errors.js';
 import type { Mutex } from './mutex.js';
-import { ROOT_STAGING_KEYS, overflowFieldSql, readJson, rootKeyColumn, stagedSelect, type Exclusions, type StagedSelect } from './staged-sql.js';
+import { ROOT_STAGING_KEYS, readJson, rootKeyColumn, stagedSelect, type Exclusions, type StagedSelect } from './staged-sql.js';
+import { ALREADY_STORED_TABLE, findStoredKeys } from './stored-keys.js';
 import { STAGING_FLUSH_BYTES, StagingArea, type TableStagingFile } from './staging.js';
 import { DATASET_FORMAT, sqlTimestamp } from './system-tables.js';
 import { UNCHANGED_TABLE, countRows, findUnchanged, type ThreadsFor } from './unchanged.js';
@@ -309,40 +310,13 @@ export class DuckDBResourceWriter implements ResourceWriter {
     return { rowCounts, unchanged, alreadyStored };
   }
 
-  /**
-   * An append with `skipStoredKeys`: the staged records whose primary key is already in the root table (compared as
-   * stored: each key field's own column), and every occurrence but the first of a key this load read more than once
-   * (two runs reading it would store it once too), are left out with their children, through `exclusions.unchanged`.
-   * A key field that has no column, having found no room for one, is compared as its `_overflow` holds it (JSON).
-   * Records with a key field missing, null, or in a variant column are appended. Returns how many were left out.
-   */
+  /** An append with `skipStoredKeys`: leaves out records whose key is stored already (stored-keys.ts); how many. */
   private async excludeStoredKeys(exclusions: Exclusions): Promise<number> {
-    const root = this.normalizer.root;
     const keyFields = this.opts.primaryKey;
     if (this.opts.writeDisposition !== 'append' || !this.opts.skipStoredKeys || keyFields.length === 0) return 0;
-    const overflow = overflowColumn(root.def);
-    const keyColumns = keyFields.map((field) => {
-      const columns = fieldColumns(root.def, field);
-      return columns.length === 0 ? overflow : columns.find((c) => c.variant === null);
-    });
-    if (keyColumns.some((c) => c === undefined)) return 0;
-    const names = keyColumns.map((c) => quoteIdent(c!.name));
-    // The key of a row `a`, by field, under `"#k<i>"` in the staged rows (no column name has a `#`).
-    const keys = (a: string) => keyColumns.map((c, i) => (c === overflow ? overflowFieldSql(`${a}.${names[i]}`, keyFields[i]!) : `${a}.${names[i]}`));
-    const aliases = keyFields.map((_, i) => `"#k${i}"`);
-    // Only the staged files that carry every key column (a record line leaves out columns it has no value for).
-    const selects = this.selects(root, {}).filter((s) => names.every((n) => s.columns.includes(n)));
-    if (selects.length === 0) return 0;
-    const staged = selects.map((s) => `SELECT q."_row_id", ${keys('q').map((k, i) => `${k} AS ${aliases[i]}`).join(', ')}, q."#s" FROM (${s.sqlWithSeq!}) q`).join(' UNION ALL ');
-    const storedKeys = keys('t');
-    const on = aliases.map((n, i) => `q.${n} = ${storedKeys[i]}`).join(' AND ');
-    // A root table created in this transaction has no stored rows to compare with.
-    const stored = root.isNew ? '' : `SELECT q."_row_id" FROM q SEMI JOIN ${this.target(root)} t ON ${on} UNION `;
-    await this.ctx.conn.run(`CREATE OR REPLACE TEMP TABLE "_already_stored" AS WITH q AS (${staged})
-      ${stored}SELECT "_row_id" FROM q WHERE ${aliases.map((n) => `${n} IS NOT NULL`).join(' AND ')}
-      QUALIFY row_number() OVER (PARTITION BY ${aliases.join(', ')} ORDER BY "#s") > 1`);
-    const count = await countRows(this.ctx.conn, 'temp.main."_already_stored"');
-    if (count > 0) exclusions.unchanged = 'temp.main."_already_stored"';
+    const root = this.normalizer.root;
+    const count = await findStoredKeys(this.ctx.conn, root, keyFields, this.selects(root, {}), this.target(root));
+    if (count > 0) exclusions.unchanged = ALREADY_STORED_TABLE;
     return count;
   }
 
