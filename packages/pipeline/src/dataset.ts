@@ -1,11 +1,12 @@
 // Read access to a loaded dataset: tables, rows, ad-hoc SQL, load history and incremental state, with
 // JSON-friendly values (dataset-values.ts: BIGINT → number when exact, else string; timestamps → ISO strings; JSON parsed).
-import { closeSync, openSync, readSync, statSync } from 'node:fs';
+import { statSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { blobValue, DuckDBInstance, type DuckDBConnection, type DuckDBResultReader, type DuckDBValue } from './duckdb.js';
 import type { PipelineConfig } from './config.js';
 import { friendlyRows, rowConverter } from './dataset-values.js';
 import { DestinationError, duckdbSettings, toDestinationError } from './destination/index.js';
+import { checkDuckDBHeader } from './destination/file-kind.js';
 import { SYSTEM_TABLES } from './destination/system-tables.js';
 import { holdFile } from './destination/open-files.js';
 import { quoteIdent, quoteLiteral } from './normalize/naming.js';
@@ -120,29 +121,17 @@ export async function openDataset(config: PipelineConfig | { path: string; datas
 
 /**
  * Refuses, before DuckDB sees it, a path that is missing (DuckDB would create an empty database there), a directory,
- * or a file that is not a DuckDB database (DuckDB would try to download an extension to read a SQLite file).
+ * or a file that is not a DuckDB database (file-kind.ts).
  */
 function checkDuckDBFile(path: string): void {
-  let header: Buffer;
   try {
     if (statSync(path).isDirectory()) {
       throw new DestinationError(`opening the dataset: ${path} is a directory, not a DuckDB file`, 'not_found', 'pass the database file inside it (--duckdb or destination.path)', path);
     }
-    header = Buffer.alloc(16);
-    const fd = openSync(path, 'r');
-    try {
-      readSync(fd, header, 0, 16, 0);
-    } finally {
-      closeSync(fd);
-    }
+    checkDuckDBHeader(path, 'opening the dataset', 'pass the DuckDB file the pipeline loads (--duckdb or destination.path)');
   } catch (error) {
     if ((error as { code?: unknown }).code !== 'ENOENT') throw toDestinationError(error, 'opening the dataset', path);
     throw new DestinationError(`opening the dataset: no such file ${path}`, 'not_found', 'run the pipeline first or check --duckdb (or destination.path)', path);
-  }
-  // A DuckDB file starts with a checksum (8 bytes), then the magic "DUCK".
-  if (header.subarray(8, 12).toString('latin1') !== 'DUCK') {
-    const what = header.toString('latin1').startsWith('SQLite format') ? 'a SQLite database' : 'not a DuckDB database';
-    throw new DestinationError(`opening the dataset: ${path} is ${what}`, 'corrupt', 'pass the DuckDB file the pipeline loads (--duckdb or destination.path)', path);
   }
 }
 

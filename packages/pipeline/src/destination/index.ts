@@ -17,6 +17,7 @@ import { holdFile } from './open-files.js';
 import { RUN_LOCK_FILE, acquireRunLock, defaultStagingRoot, type RunLock } from './run-lock.js';
 import { DuckDBResourceWriter, type ResourceWriter, type ResourceWriterOptions, type WriterContext } from './resource-writer.js';
 import { ensureDir } from './ensure-dir.js';
+import { checkDuckDBHeader } from './file-kind.js';
 import { LOADER_VERSION } from '../version.js';
 import {
   checkDatasetFormat, DATASET_FORMAT, datasetFingerprint, forgetDroppedTables, readExistingTableNames, readTableDefs, sqlTimestamp, systemTablesDdl, type DroppedTables,
@@ -136,6 +137,8 @@ export class DuckDBDestination {
         const s = await stat(path).catch(() => undefined);
         if (s?.isDirectory()) throw Object.assign(new Error('Is a directory'), { code: 'EISDIR' });
         exists = s !== undefined;
+        // Before DuckDB opens it, which would attach a SQLite file (writing the run into it) or a CSV file in memory.
+        if (s?.isFile()) checkDuckDBHeader(path, 'opening the destination', 'point --duckdb (or destination.path) at the DuckDB file the pipeline loads, or at a new path; it does not write into files of other programs');
       } catch (error) {
         throw toDestinationError(error, 'opening the destination', path);
       }

@@ -1,0 +1,24 @@
+// What an existing file at the destination path is, read from its first bytes before DuckDB opens it. DuckDB does
+// not refuse every file that is not its own: a SQLite file makes it download (and install) its sqlite extension and
+// then attach that file, so a run would write its tables into another program's database; a CSV, Parquet or JSON file
+// (by its name's extension) opens as an in-memory database with a view over it, so a run extracted everything and
+// then failed at the commit with a Catalog Error. Both the loader and the dataset API check first.
+import { closeSync, openSync, readSync } from 'node:fs';
+import { DestinationError } from './errors.js';
+
+/**
+ * Throws a 'corrupt' DestinationError unless the file at `path` starts like a DuckDB database: a checksum (8 bytes),
+ * then the magic "DUCK". `action` begins the message ("opening the destination"), `fix` is the hint.
+ */
+export function checkDuckDBHeader(path: string, action: string, fix: string): void {
+  const header = Buffer.alloc(16);
+  const fd = openSync(path, 'r');
+  try {
+    readSync(fd, header, 0, 16, 0);
+  } finally {
+    closeSync(fd);
+  }
+  if (header.subarray(8, 12).toString('latin1') === 'DUCK') return;
+  const what = header.toString('latin1').startsWith('SQLite format') ? 'a SQLite database' : 'not a DuckDB database';
+  throw new DestinationError(`${action}: ${path} is ${what}`, 'corrupt', fix, path);
+}
