@@ -181,6 +181,11 @@ class DuckDBDataset implements Dataset {
     this.inflight.add(pending);
     try {
       return await pending;
+    } catch (error) {
+      // DuckDB's own failures (a damaged block read, the memory limit) as one line with a fix, like opening's: show
+      // printed a damaged file as "unexpected error: IO Error: Corrupt database file: …". A JavaScript error (a bad
+      // limit) stays as it is.
+      throw error instanceof Error && /^[A-Z][A-Za-z ]*Error: /.test(error.message) ? toDestinationError(error, `reading dataset ${this.dataset}`, this.path) : error;
     } finally {
       this.inflight.delete(pending);
     }

@@ -222,11 +222,17 @@ export function describeExtractError(error: unknown, resourceName: string, widge
 /** How DuckDB says it ran out of memory: in so many words, or as a block it could not pin or allocate. */
 export const DUCKDB_OUT_OF_MEMORY = /Out of Memory Error|failed to pin block|could not allocate block/i;
 
+/** How DuckDB says another process holds the file. Not any "lock": a damaged "block" was reported as a locked file. */
+export const DUCKDB_LOCKED = /Could not set lock|Conflicting lock|database is locked/i;
+
+/** How DuckDB says a database file of its own is damaged: a block whose checksum is wrong, or a file cut short. */
+export const DUCKDB_DAMAGED = /Corrupt database file|does not match stored checksum|Could not read enough bytes from file/i;
+
 /** Turns a DuckDB failure into one line; the file path is named, the fix is suggested. */
 export function describeDestinationError(error: unknown, path: string): PipelineError {
   if (error instanceof PipelineError) return error;
   const text = firstLine(error instanceof Error ? error.message : String(error));
-  if (/lock/i.test(text)) {
+  if (DUCKDB_LOCKED.test(text)) {
     const holder = /PID (\d+)/i.exec(text)?.[1];
     return new DestinationError(
       `DuckDB file ${path} is locked by another process${holder ? ` (pid ${holder})` : ''}: close it (another pipeline run, a DuckDB shell) and retry`,
@@ -245,6 +251,13 @@ export function describeDestinationError(error: unknown, path: string): Pipeline
     return new DestinationError(
       `DuckDB ran out of memory on ${path} (${text}): raise SNAPENGAGE_DUCKDB_MEMORY_LIMIT (e.g. 1GB) or lower SNAPENGAGE_DUCKDB_THREADS, then rerun`,
       { code: 'out_of_memory', path, cause: error },
+    );
+  }
+  // Read after the file opened (the state, the commit check): the open itself is mapped by destination/errors.ts.
+  if (DUCKDB_DAMAGED.test(text)) {
+    return new DestinationError(
+      `DuckDB file ${path} is damaged (${text}): restore it from a backup, or load into a new file with --duckdb (it loads everything again); nothing of this run was committed`,
+      { code: 'corrupt', path, cause: error },
     );
   }
   if (/no such file|ENOENT|cannot open/i.test(text)) {

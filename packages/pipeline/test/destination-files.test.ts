@@ -1,12 +1,27 @@
 // What the CLI says when --duckdb points at a file that is not a sound DuckDB database of this loader (another
 // program's, damaged, of another DuckDB storage version), and that such a file is left exactly as it was.
-import { copyFileSync, existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { copyFileSync, existsSync, readFileSync, truncateSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Sandbox } from 'snapengage-sandbox';
-import { runCli, sandbox, stats, tempDir } from './helpers.js';
+import { randomBytes } from 'node:crypto';
+import { query, runCli, sandbox, stats, tempDir } from './helpers.js';
 
 const errorLines = (stderr: string) => stderr.split('\n').filter((l) => l.trim() !== '' && !l.startsWith('[progress'));
+
+/**
+ * A copy of a DuckDB file whose main header claims another storage version, with the header's checksum made right
+ * again (DuckDB's Checksum: 5381 XOR each little-endian 64-bit word × 0xbf58476d1ce4e5b9, over bytes 8–4095), so that
+ * DuckDB reads the version instead of refusing a damaged header.
+ */
+function withStorageVersion(from: string, to: string, version: number): void {
+  const bytes = readFileSync(from);
+  bytes.writeBigUInt64LE(BigInt(version), 12);
+  let sum = 5381n;
+  for (let at = 8; at < 4096; at += 8) sum ^= BigInt.asUintN(64, bytes.readBigUInt64LE(at) * 0xbf58476d1ce4e5b9n);
+  bytes.writeBigUInt64LE(sum, 0);
+  writeFileSync(to, bytes);
+}
 
 describe('--duckdb at a file that is not a sound DuckDB database', () => {
   let box: Sandbox;
@@ -46,5 +61,56 @@ describe('--duckdb at a file that is not a sound DuckDB database', () => {
       expect(existsSync(`${path}.staging`) || existsSync(`${path}.wal`)).toBe(false);
     }
   });
-});
 
+  it('a damaged DuckDB file (cut short) or one of another DuckDB storage version: one line saying which, with the fix', async () => {
+    const cases: Array<[string, (path: string) => void, RegExp, RegExp]> = [
+      // Before: "… IO Error: Could not read enough bytes from file …: see the DuckDB message; the database is unchanged"
+      ['cut.duckdb', (path) => (copyFileSync(good, path), truncateSync(path, Math.floor(readFileSync(good).length / 2))),
+        /DuckDB file \S+cut\.duckdb is damaged \(IO Error: Could not read enough bytes/, /: restore it from a backup, or load into a new file/],
+      ['newer.duckdb', (path) => withStorageVersion(good, path, 200),
+        /newer\.duckdb was written by a newer DuckDB than the one of this snapengage-pipeline can read \(IO Error: Trying to read a database file with version number 200/,
+        /: upgrade snapengage-pipeline \(npm install snapengage-pipeline@latest\)/],
+      ['older.duckdb', (path) => withStorageVersion(good, path, 39),
+        /older\.duckdb was written by an older DuckDB than the one of this snapengage-pipeline can read/, /: open it with the DuckDB that wrote it and EXPORT DATABASE/],
+    ];
+    for (const [name, make, what, fix] of cases) {
+      const path = join(tmp.dir, name);
+      make(path);
+      const bytes = readFileSync(path);
+      const requests = (await stats(box)).requests;
+      const run = await runCli(['run', '--resources', 'logs', '--duckdb', path], { env: box.env, cwd: tmp.dir });
+      const show = await runCli(['show', '--duckdb', path], { env: box.env, cwd: tmp.dir });
+      for (const [command, result] of [['run', run], ['show', show]] as const) {
+        expect([command, result.code]).toEqual([command, 1]);
+        expect(errorLines(result.stderr)).toEqual([expect.stringMatching(what)]);
+        expect(result.stderr).toMatch(fix);
+        expect(result.stderr).not.toContain('see the DuckDB message');
+      }
+      expect((await stats(box)).requests).toBe(requests);
+      expect(readFileSync(path).equals(bytes)).toBe(true);
+    }
+  });
+
+  it('a block damaged inside the file (read with the state) is named as damage, not as a file locked by another process', async () => {
+    const path = join(tmp.dir, 'damaged.duckdb');
+    copyFileSync(good, path);
+    // A state too big to share its block, so that the damage hits only what is read after the file opened.
+    const pad = randomBytes(150_000).toString('hex');
+    await query(path, `UPDATE snapengage_data._pipeline_state SET state = json_object('windows', json(CAST(state AS VARCHAR))->'windows', 'pad', '${pad}')`, 'READ_WRITE');
+    const bytes = readFileSync(path);
+    const at = bytes.indexOf(Buffer.from(pad.slice(100_000, 100_040)));
+    expect(at).toBeGreaterThan(0);
+    bytes.fill(0x41, at, at + 64);
+    writeFileSync(path, bytes);
+
+    // Before: "DuckDB file … is locked by another process: close it (another pipeline run, a DuckDB shell) and retry"
+    // ("block" in DuckDB's message matched /lock/), and show: "unexpected error: IO Error: Corrupt database file: …".
+    const run = await runCli(['run', '--resources', 'logs', '--duckdb', path], { env: box.env, cwd: tmp.dir });
+    expect(run.code).toBe(1);
+    expect(errorLines(run.stderr)).toEqual([expect.stringMatching(/DuckDB file \S+damaged\.duckdb is damaged \(IO Error: Corrupt database file: .*\): restore it from a backup/)]);
+    expect(run.stderr).not.toMatch(/locked/);
+    const show = await runCli(['show', '--duckdb', path], { env: box.env, cwd: tmp.dir });
+    expect(show.code).toBe(1);
+    expect(errorLines(show.stderr)).toEqual([expect.stringMatching(/^snapengage-pipeline: reading dataset snapengage_data: DuckDB file \S+damaged\.duckdb is damaged \(IO Error: Corrupt database file: .*\): restore it from a backup/)]);
+  });
+});

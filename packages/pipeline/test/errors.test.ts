@@ -91,6 +91,9 @@ describe('describeDestinationError', () => {
       ['IO Error: Permission denied', 'not_writable'],
       ['IO Error: Cannot open file "/nope/x.duckdb": No such file or directory', 'not_found'],
       ['Something else entirely', 'io'],
+      // "block" is not a lock: these were reported as a file locked by another process.
+      ['TransactionContext Error: Failed to commit: failed to pin block of size 256.0 KiB (190.7 MiB/190.7 MiB used)', 'out_of_memory'],
+      ['IO Error: Corrupt database file: computed checksum 1 does not match stored checksum 2 in block at location 2895872', 'corrupt'],
     ];
     for (const [text, code] of cases) {
       const error = describeDestinationError(new Error(text), '/x.duckdb');

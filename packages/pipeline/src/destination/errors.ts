@@ -1,6 +1,6 @@
 // Destination failures as ONE line each (what, where, how to fix). Subclasses the package's DestinationError
 // so the orchestrator's error handling passes them through unchanged.
-import { DestinationError as PipelineDestinationError, DUCKDB_OUT_OF_MEMORY, firstLine, type DestinationErrorCode } from '../errors.js';
+import { DestinationError as PipelineDestinationError, DUCKDB_DAMAGED, DUCKDB_LOCKED, DUCKDB_OUT_OF_MEMORY, firstLine, type DestinationErrorCode } from '../errors.js';
 
 export type { DestinationErrorCode };
 
@@ -26,7 +26,7 @@ export function toDestinationError(error: unknown, action: string, path: string)
   const raw = error instanceof Error ? error.message : String(error);
   const code = (error as { code?: unknown } | null)?.code;
   const text = firstLine(raw);
-  if (/Could not set lock|Conflicting lock|database is locked/i.test(raw)) {
+  if (DUCKDB_LOCKED.test(raw)) {
     const pid = /PID (\d+)/i.exec(raw)?.[1];
     return new DestinationError(
       `${action}: DuckDB file ${path} is locked by another process${pid ? ` (PID ${pid})` : ''}`,
@@ -77,7 +77,31 @@ export function toDestinationError(error: unknown, action: string, path: string)
       { cause: error },
     );
   }
-  if (/not a valid DuckDB database|Corrupt|checksum|invalid database/i.test(raw)) {
+  // A DuckDB file of another storage version: "… with version number 39, but we can only read versions between 64 and 68".
+  const version = /database file with version number (\d+), but we can only read versions? (?:between )?(\d+)/i.exec(raw);
+  if (version) {
+    const newer = Number(version[1]) > Number(version[2]);
+    return new DestinationError(
+      `${action}: ${path} was written by ${newer ? 'a newer' : 'an older'} DuckDB than the one of this snapengage-pipeline can read (${text})`,
+      'corrupt',
+      newer
+        ? 'upgrade snapengage-pipeline (npm install snapengage-pipeline@latest), whose DuckDB reads it, or load into a new file'
+        : 'open it with the DuckDB that wrote it and EXPORT DATABASE (then IMPORT DATABASE into a new file with a current DuckDB), or load into a new file',
+      path,
+      { cause: error },
+    );
+  }
+  // A DuckDB file, damaged (a disk error, a copy cut short): pointing at "a DuckDB file" is no fix for it.
+  if (DUCKDB_DAMAGED.test(raw)) {
+    return new DestinationError(
+      `${action}: DuckDB file ${path} is damaged (${text})`,
+      'corrupt',
+      'restore it from a backup, or load into a new file with --duckdb (or destination.path; a new file loads everything again)',
+      path,
+      { cause: error },
+    );
+  }
+  if (/not a valid DuckDB database|invalid database/i.test(raw)) {
     return new DestinationError(
       `${action}: ${path} is not a readable DuckDB database (${text})`,
       'corrupt',
