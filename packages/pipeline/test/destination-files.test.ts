@@ -1,13 +1,31 @@
 // What the CLI says when --duckdb points at a file that is not a sound DuckDB database of this loader (another
 // program's, damaged, of another DuckDB storage version), and that such a file is left exactly as it was.
-import { copyFileSync, existsSync, readFileSync, truncateSync, writeFileSync } from 'node:fs';
+import { spawn, spawnSync } from 'node:child_process';
+import { chmodSync, copyFileSync, existsSync, mkdirSync, readFileSync, truncateSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Sandbox } from 'snapengage-sandbox';
 import { randomBytes } from 'node:crypto';
-import { query, runCli, sandbox, stats, tempDir } from './helpers.js';
+import { CLI_SOURCE, PACKAGE_DIR, query, runCli, sandbox, stats, tempDir } from './helpers.js';
 
 const errorLines = (stderr: string) => stderr.split('\n').filter((l) => l.trim() !== '' && !l.startsWith('[progress'));
+
+/** Root may write a read-only file: as root, the CLI runs as nobody (setpriv), else as the user it is. */
+const asRoot = process.getuid?.() === 0;
+const canDropPrivileges = !asRoot || spawnSync('setpriv', ['--version']).status === 0;
+
+/** The CLI as the user of canDropPrivileges, from its source through tsx (as runCli). */
+function runCliUnprivileged(args: string[], env: Record<string, string>, cwd: string): Promise<{ code: number | null; stderr: string }> {
+  const tsx = pathToFileURL(join(PACKAGE_DIR, '..', '..', 'node_modules', 'tsx', 'dist', 'loader.mjs')).href;
+  const node = [process.execPath, '--conditions=snapengage-source', '--import', tsx, CLI_SOURCE, ...args];
+  const [command, ...rest] = asRoot ? ['setpriv', '--reuid=65534', '--regid=65534', '--clear-groups', ...node] : node;
+  // Not spawnSync: the sandbox answers from this process's event loop.
+  const child = spawn(command!, rest, { cwd, env: { PATH: process.env.PATH ?? '', HOME: cwd, ...env }, stdio: ['ignore', 'ignore', 'pipe'] });
+  let stderr = '';
+  child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+  return new Promise((resolve) => child.on('close', (code) => resolve({ code, stderr })));
+}
 
 /**
  * A copy of a DuckDB file whose main header claims another storage version, with the header's checksum made right
@@ -112,5 +130,34 @@ describe('--duckdb at a file that is not a sound DuckDB database', () => {
     const show = await runCli(['show', '--duckdb', path], { env: box.env, cwd: tmp.dir });
     expect(show.code).toBe(1);
     expect(errorLines(show.stderr)).toEqual([expect.stringMatching(/^snapengage-pipeline: reading dataset snapengage_data: DuckDB file \S+damaged\.duckdb is damaged \(IO Error: Corrupt database file: .*\): restore it from a backup/)]);
+  });
+
+  it('a directory is named as a directory, with a file path to pass instead', async () => {
+    const path = join(tmp.dir, 'data');
+    mkdirSync(path);
+    const run = await runCli(['run', '--resources', 'logs', '--duckdb', path], { env: box.env, cwd: tmp.dir });
+    expect(run.code).toBe(1);
+    // Before: "cannot write …/data (Is a directory): choose a destination path in a writable directory", of a writable one.
+    expect(errorLines(run.stderr)).toEqual([
+      `snapengage-pipeline: opening the destination: ${path} is a directory, not a DuckDB file: pass a file path, such as ${join(path, 'snapengage.duckdb')} (--duckdb or destination.path)`,
+    ]);
+  });
+
+  it.skipIf(!canDropPrivileges)('a read-only file in a writable directory: the hint says to check its permissions, not only to go elsewhere', async () => {
+    const dir = join(tmp.dir, 'shared');
+    mkdirSync(dir);
+    chmodSync(dir, 0o777);
+    chmodSync(tmp.dir, 0o755);
+    const path = join(dir, 'read-only.duckdb');
+    copyFileSync(good, path);
+    chmodSync(path, 0o444);
+    const bytes = readFileSync(path);
+    const run = await runCliUnprivileged(['run', '--resources', 'logs', '--duckdb', path], box.env, dir);
+    expect(run.code).toBe(1);
+    expect(errorLines(run.stderr)).toEqual([expect.stringMatching(
+      new RegExp(`^snapengage-pipeline: opening the destination: cannot write \\S+read-only\\.duckdb \\(.*Permission denied\\): check that this user may write \\S+read-only\\.duckdb and its directory \\(the loader also writes read-only\\.duckdb\\.wal and read-only\\.duckdb\\.staging beside it\\), or choose`),
+    )]);
+    expect(readFileSync(path).equals(bytes)).toBe(true);
+    expect(existsSync(`${path}.staging`)).toBe(false);
   });
 });

@@ -1,5 +1,6 @@
 // Destination failures as ONE line each (what, where, how to fix). Subclasses the package's DestinationError
 // so the orchestrator's error handling passes them through unchanged.
+import { basename } from 'node:path';
 import { DestinationError as PipelineDestinationError, DUCKDB_DAMAGED, DUCKDB_LOCKED, DUCKDB_OUT_OF_MEMORY, firstLine, type DestinationErrorCode } from '../errors.js';
 
 export type { DestinationErrorCode };
@@ -49,10 +50,15 @@ export function toDestinationError(error: unknown, action: string, path: string)
   const mkdirFailed = code === 'ENOENT' && (error as { syscall?: unknown }).syscall === 'mkdir';
   if (mkdirFailed || code === 'EACCES' || code === 'EPERM' || code === 'EROFS' || code === 'ENOTDIR' || code === 'EISDIR' || code === 'EEXIST' ||
       /Permission denied|Read-only file system|Not a directory|Is a directory|EACCES|EROFS|ENOTDIR/i.test(raw)) {
+    // Permission denied may be the file's own (a read-only file, another user's) in a writable directory: "choose a
+    // path in a writable directory" alone sent users away from a file they only had to make writable.
+    const denied = code === 'EACCES' || code === 'EPERM' || /Permission denied|EACCES/i.test(raw);
     return new DestinationError(
       `${action}: cannot write ${path} (${text})`,
       'not_writable',
-      'choose a destination path in a writable directory (destination.path in the config)',
+      denied
+        ? `check that this user may write ${path} and its directory (the loader also writes ${basename(path)}.wal and ${basename(path)}.staging beside it), or choose a destination path in a writable directory (--duckdb or destination.path)`
+        : 'choose a destination path in a writable directory (--duckdb or destination.path)',
       path,
       { cause: error },
     );

@@ -135,7 +135,9 @@ export class DuckDBDestination {
         // Once the directory exists, so that its real path is known.
         if (!opts.stagingDir) stagingRoot = defaultStagingRoot(path);
         const s = await stat(path).catch(() => undefined);
-        if (s?.isDirectory()) throw Object.assign(new Error('Is a directory'), { code: 'EISDIR' });
+        if (s?.isDirectory()) {
+          throw new DestinationError(`opening the destination: ${path} is a directory, not a DuckDB file`, 'not_writable', `pass a file path, such as ${join(path, 'snapengage.duckdb')} (--duckdb or destination.path)`, path);
+        }
         exists = s !== undefined;
         // Before DuckDB opens it, which would attach a SQLite file (writing the run into it) or a CSV file in memory.
         if (s?.isFile()) checkDuckDBHeader(path, 'opening the destination', 'point --duckdb (or destination.path) at the DuckDB file the pipeline loads, or at a new path; it does not write into files of other programs');
