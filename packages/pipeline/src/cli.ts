@@ -133,6 +133,10 @@ async function runCommand(flags: Flags): Promise<number> {
 
   const note = rateLimitNote(config, env, only, noConfig ? null : flags.config ?? DEFAULT_CONFIG_FILE);
   if (note) process.stderr.write(`snapengage-pipeline: note: ${note}\n`);
+  // Useful from code (a test, a dry run); from the CLI the load info said LOADED of data that was gone at exit.
+  if ((flags.duckdb ?? config.destination?.path) === ':memory:') {
+    process.stderr.write(`snapengage-pipeline: note: ${flags.duckdb ? '--duckdb' : 'destination.path'} :memory: keeps nothing: the data and the incremental state are gone when this command exits (a dry run); pass a file path to keep them\n`);
+  }
 
   const display = createProgressDisplay(process.stderr);
   const controller = new AbortController();

@@ -21,6 +21,9 @@ export interface ShowOptions {
 const SHOW_LOCK_RETRIES = 40;
 
 export async function showDataset(options: ShowOptions): Promise<string> {
+  if (options.path === ':memory:') {
+    throw new ConfigError('show reads a DuckDB file: :memory: is a database only inside the process that loaded it, gone once that exits: pass --duckdb <file>');
+  }
   if (!existsSync(options.path)) {
     throw new ConfigError(`No DuckDB file at ${options.path}: load it first (\`npm start\` in a scaffolded project, else \`snapengage-pipeline run\`), or pass --duckdb <file>`);
   }

@@ -160,4 +160,20 @@ describe('--duckdb at a file that is not a sound DuckDB database', () => {
     expect(readFileSync(path).equals(bytes)).toBe(true);
     expect(existsSync(`${path}.staging`)).toBe(false);
   });
+
+  it(':memory: from the CLI: the run says it keeps nothing; show says it has no file to read', async () => {
+    const run = await runCli(['run', '--resources', 'logs', '--duckdb', ':memory:'], { env: box.env, cwd: tmp.dir });
+    expect(run.code).toBe(0);
+    // Before: only the load info, "LOADED" into a database that was gone when the command exited.
+    expect(errorLines(run.stderr)).toEqual([
+      'snapengage-pipeline: note: --duckdb :memory: keeps nothing: the data and the incremental state are gone when this command exits (a dry run); pass a file path to keep them',
+    ]);
+    expect(run.stdout).toContain('is LOADED');
+    const show = await runCli(['show', '--duckdb', ':memory:'], { env: box.env, cwd: tmp.dir });
+    expect(show.code).toBe(1);
+    // Before: "No DuckDB file at :memory:: load it first (…)", which no run could do.
+    expect(errorLines(show.stderr)).toEqual([
+      'snapengage-pipeline: show reads a DuckDB file: :memory: is a database only inside the process that loaded it, gone once that exits: pass --duckdb <file>',
+    ]);
+  });
 });
