@@ -140,8 +140,12 @@ async function runCommand(flags: Flags): Promise<number> {
 
   const display = createProgressDisplay(process.stderr);
   const controller = new AbortController();
+  // Set by the commit's first step. A signal after it lets the commit finish (stopping between resources would leave
+  // some loaded): said at once, or Ctrl-C seemed ignored until the run ended with exit 0, and a second one killed it.
+  let committing = false;
   const onSignal = (signal: NodeJS.Signals) => {
     interruptedBy = signal;
+    if (committing) display.log(`snapengage-pipeline: ${signal} during the commit: finishing it first, so that no resource is left half loaded`);
     controller.abort(new AbortedError(`Interrupted (${signal})`));
   };
   process.once('SIGINT', onSignal);
@@ -155,7 +159,10 @@ async function runCommand(flags: Flags): Promise<number> {
       destination: { path: flags.duckdb, dataset: flags.dataset },
       progress: (snapshot) => display.update(snapshot),
       onRequest: flags.verbose ? (event) => display.log(formatRequest(event)) : undefined,
-      onLoadStep: flags.verbose ? (step) => display.log(formatLoadStep(step)) : undefined,
+      onLoadStep: (step) => {
+        committing = true;
+        if (flags.verbose) display.log(formatLoadStep(step));
+      },
       collectGarbageBeforeCommit: true,
       // The client warns on every retry; worth seeing only while debugging.
       warn: flags.verbose ? (message) => display.log(`warning: ${message}`) : undefined,

@@ -7,7 +7,7 @@ import { pathToFileURL } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Sandbox } from 'snapengage-sandbox';
 import { randomBytes } from 'node:crypto';
-import { CLI_SOURCE, PACKAGE_DIR, query, runCli, sandbox, stats, tempDir } from './helpers.js';
+import { CLI_SOURCE, PACKAGE_DIR, query, runCli, sandbox, spawnCli, stats, tempDir, truth } from './helpers.js';
 
 const errorLines = (stderr: string) => stderr.split('\n').filter((l) => l.trim() !== '' && !l.startsWith('[progress'));
 
@@ -176,4 +176,38 @@ describe('--duckdb at a file that is not a sound DuckDB database', () => {
       'snapengage-pipeline: show reads a DuckDB file: :memory: is a database only inside the process that loaded it, gone once that exits: pass --duckdb <file>',
     ]);
   });
+});
+
+describe('a signal during the commit', () => {
+  it('is answered at once: the commit finishes (exit 0, the load info), and stderr says why it did not stop', async () => {
+    const box = await sandbox({ cases: 4000, widgets: 1, days: 3 });
+    const tmp = tempDir();
+    try {
+      const db = join(tmp.dir, 'signal.duckdb');
+      const child = spawnCli(['run', '--resources', 'logs', '--duckdb', db, '--verbose'], { env: box.env, cwd: tmp.dir });
+      let stderr = '';
+      let stdout = '';
+      let signalled = false;
+      child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
+      child.stderr.on('data', (chunk: Buffer) => {
+        stderr += chunk.toString();
+        // The commit's first step: from here on the run finishes its commit whatever comes.
+        if (!signalled && /^load logs: /m.test(stderr)) {
+          signalled = true;
+          child.kill('SIGINT');
+        }
+      });
+      const code = await new Promise<number | null>((resolve) => child.on('close', (c) => resolve(c)));
+      expect(signalled).toBe(true);
+      expect(code).toBe(0);
+      // Before: nothing said until the load info, so Ctrl-C looked ignored (and a second one killed the commit).
+      expect(stderr).toContain('snapengage-pipeline: SIGINT during the commit: finishing it first, so that no resource is left half loaded\n');
+      expect(stdout).toContain('is LOADED');
+      const [row] = await query(db, 'SELECT count(*) AS n FROM snapengage_data.logs');
+      expect(Number(row?.n)).toBe((await truth(box)).length);
+    } finally {
+      await box.close();
+      tmp.cleanup();
+    }
+  }, 60_000);
 });
