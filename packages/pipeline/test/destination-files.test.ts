@@ -1,7 +1,7 @@
 // What the CLI says when --duckdb points at a file that is not a sound DuckDB database of this loader (another
 // program's, damaged, of another DuckDB storage version), and that such a file is left exactly as it was.
 import { spawn, spawnSync } from 'node:child_process';
-import { chmodSync, copyFileSync, existsSync, mkdirSync, readFileSync, truncateSync, writeFileSync } from 'node:fs';
+import { chmodSync, copyFileSync, existsSync, lstatSync, mkdirSync, readFileSync, symlinkSync, truncateSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -159,6 +159,20 @@ describe('--duckdb at a file that is not a sound DuckDB database', () => {
     )]);
     expect(readFileSync(path).equals(bytes)).toBe(true);
     expect(existsSync(`${path}.staging`)).toBe(false);
+  });
+
+  it('a symbolic link made before the first run (to a directory not made yet): the run creates the file it points at and keeps the link', async () => {
+    const target = join(tmp.dir, 'big-disk', 'loads', 'linked.duckdb');
+    const link = join(tmp.dir, 'linked.duckdb');
+    symlinkSync(target, link);
+    // Before: the run extracted, DuckDB could not create the file in the missing directory ("Cannot open file …: No
+    // such file or directory: see the DuckDB message"), and the failed run removed the user's link as a file it made.
+    const run = await runCli(['run', '--resources', 'logs', '--duckdb', link], { env: box.env, cwd: tmp.dir });
+    expect(errorLines(run.stderr)).toEqual([]);
+    expect(run.code).toBe(0);
+    expect(lstatSync(link).isSymbolicLink()).toBe(true);
+    const [row] = await query(target, 'SELECT count(*) AS n FROM snapengage_data.logs');
+    expect(Number(row?.n)).toBe((await truth(box)).length);
   });
 
   it(':memory: from the CLI: the run says it keeps nothing; show says it has no file to read', async () => {

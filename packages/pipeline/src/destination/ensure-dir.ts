@@ -1,7 +1,7 @@
 // `mkdir -p` without Node's recursive mkdir: that one spins forever at full CPU, deaf to SIGTERM, where a parent exists
 // but mkdir of its child still fails with ENOENT (procfs: `--duckdb /proc/x.duckdb`). Here each missing directory is
 // made once, top down, so such a path fails with its error at once.
-import { mkdir, stat } from 'node:fs/promises';
+import { lstat, mkdir, readlink, stat } from 'node:fs/promises';
 import { dirname, resolve } from 'node:path';
 
 export async function ensureDir(dir: string): Promise<void> {
@@ -22,4 +22,15 @@ export async function ensureDir(dir: string): Promise<void> {
       if (error.code !== 'EEXIST') throw error;
     });
   }
+}
+
+/**
+ * Makes the directory a new file at `path` goes in. For a symbolic link whose file is not there yet (linked before the
+ * first run, to a bigger disk), that is the directory of the file it points at, where DuckDB creates it; the link's own
+ * directory exists already.
+ */
+export async function ensureParentDir(path: string): Promise<void> {
+  const link = await lstat(path).catch(() => undefined);
+  const dangling = link?.isSymbolicLink() === true && !(await stat(path).then(() => true, () => false));
+  await ensureDir(dirname(dangling ? resolve(dirname(path), await readlink(path)) : path));
 }

@@ -4,7 +4,7 @@
 // other programs can query the dataset. The run lock (run-lock.ts) keeps other runs out the whole time, and the
 // commit first checks that nobody changed the dataset in between.
 import { randomUUID } from 'node:crypto';
-import { rm, rmdir, stat } from 'node:fs/promises';
+import { realpath, rm, rmdir, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { DuckDBInstance, type DuckDBConnection } from '../duckdb.js';
@@ -16,7 +16,7 @@ import { Mutex } from './mutex.js';
 import { holdFile } from './open-files.js';
 import { RUN_LOCK_FILE, acquireRunLock, defaultStagingRoot, type RunLock } from './run-lock.js';
 import { DuckDBResourceWriter, type ResourceWriter, type ResourceWriterOptions, type WriterContext } from './resource-writer.js';
-import { ensureDir } from './ensure-dir.js';
+import { ensureParentDir } from './ensure-dir.js';
 import { checkDuckDBHeader } from './file-kind.js';
 import { LOADER_VERSION } from '../version.js';
 import {
@@ -131,7 +131,7 @@ export class DuckDBDestination {
     let exists = false;
     if (!inMemory) {
       try {
-        await ensureDir(dirname(path));
+        await ensureParentDir(path);
         // Once the directory exists, so that its real path is known.
         if (!opts.stagingDir) stagingRoot = defaultStagingRoot(path);
         const s = await stat(path).catch(() => undefined);
@@ -389,7 +389,9 @@ export class DuckDBDestination {
     try {
       await this.mutex.run(async () => this.closeFile());
       if (options.removeCreatedFile && this.createdFile) {
-        for (const file of [this.path, `${this.path}.wal`]) await rm(file, { force: true }).catch(() => undefined);
+        // The file itself: through a symbolic link, the file it points at, not the user's link.
+        const file = await realpath(this.path).catch(() => undefined);
+        for (const created of [file, `${this.path}.wal`]) if (created) await rm(created, { force: true }).catch(() => undefined);
       }
     } finally {
       if (this.runLock) await this.runLock.release().catch(() => undefined);
