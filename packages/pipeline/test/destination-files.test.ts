@@ -80,6 +80,22 @@ describe('--duckdb at a file that is not a sound DuckDB database', () => {
     }
   });
 
+  it.skipIf(spawnSync('mkfifo', ['--version']).status !== 0)('a FIFO (or a device) is refused at once, by run and by show: they waited for a writer forever', async () => {
+    const path = join(tmp.dir, 'pipe.duckdb');
+    expect(spawnSync('mkfifo', [path]).status).toBe(0);
+    for (const args of [['run', '--resources', 'logs', '--duckdb', path], ['show', '--duckdb', path]]) {
+      const child = spawnCli(args, { env: box.env, cwd: tmp.dir });
+      // Killed if it hangs as before, so that no process is left behind.
+      const timer = setTimeout(() => child.kill('SIGKILL'), 20_000);
+      let stderr = '';
+      child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+      const code = await new Promise<number | null>((resolve) => child.on('close', (c) => resolve(c)));
+      clearTimeout(timer);
+      expect([args[0], code]).toEqual([args[0], 1]);
+      expect(errorLines(stderr)).toEqual([expect.stringMatching(/pipe\.duckdb is not a regular file \(a device, a FIFO or a socket\): (point|pass) /)]);
+    }
+  }, 60_000);
+
   it('a damaged DuckDB file (cut short) or one of another DuckDB storage version: one line saying which, with the fix', async () => {
     const cases: Array<[string, (path: string) => void, RegExp, RegExp]> = [
       // Before: "… IO Error: Could not read enough bytes from file …: see the DuckDB message; the database is unchanged"

@@ -3,14 +3,16 @@
 // then attach that file, so a run would write its tables into another program's database; a CSV, Parquet or JSON file
 // (by its name's extension) opens as an in-memory database with a view over it, so a run extracted everything and
 // then failed at the commit with a Catalog Error. Both the loader and the dataset API check first.
-import { closeSync, openSync, readSync } from 'node:fs';
+import { closeSync, openSync, readSync, statSync } from 'node:fs';
 import { DestinationError } from './errors.js';
 
 /**
- * Throws a 'corrupt' DestinationError unless the file at `path` starts like a DuckDB database: a checksum (8 bytes),
+ * Throws a 'corrupt' DestinationError unless `path` is a regular file that starts like a DuckDB database: a checksum (8 bytes),
  * then the magic "DUCK". `action` begins the message ("opening the destination"), `fix` is the hint.
  */
 export function checkDuckDBHeader(path: string, action: string, fix: string): void {
+  // Opening a FIFO waits for a writer, forever: show and run hung (/dev/null passed, to fail in DuckDB's fsync).
+  if (!statSync(path).isFile()) throw new DestinationError(`${action}: ${path} is not a regular file (a device, a FIFO or a socket)`, 'corrupt', fix, path);
   const header = Buffer.alloc(16);
   const fd = openSync(path, 'r');
   try {

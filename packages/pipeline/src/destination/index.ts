@@ -140,7 +140,7 @@ export class DuckDBDestination {
         }
         exists = s !== undefined;
         // Before DuckDB opens it, which would attach a SQLite file (writing the run into it) or a CSV file in memory.
-        if (s?.isFile()) checkDuckDBHeader(path, 'opening the destination', 'point --duckdb (or destination.path) at the DuckDB file the pipeline loads, or at a new path; it does not write into files of other programs');
+        if (s) checkDuckDBHeader(path, 'opening the destination', 'point --duckdb (or destination.path) at the DuckDB file the pipeline loads, or at a new path; it does not write into files of other programs');
       } catch (error) {
         throw toDestinationError(error, 'opening the destination', path);
       }
