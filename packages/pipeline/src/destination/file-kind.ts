@@ -1,6 +1,6 @@
 // What an existing file at the destination path is, read from its first bytes before DuckDB opens it. DuckDB does
-// not refuse every file that is not its own: a SQLite file makes it download (and install) its sqlite extension and
-// then attach that file, so a run would write its tables into another program's database; a CSV, Parquet or JSON file
+// not refuse every file that is not its own: for a SQLite file it downloads its sqlite extension (offline: "Failed to
+// download extension"; online it would attach that file, and a run write into another program's database); a CSV, Parquet or JSON file
 // (by its name's extension) opens as an in-memory database with a view over it, so a run extracted everything and
 // then failed at the commit with a Catalog Error. Both the loader and the dataset API check first.
 import { closeSync, openSync, readSync, statSync } from 'node:fs';
