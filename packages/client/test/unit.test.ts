@@ -123,7 +123,9 @@ describe('CLIENT_VERSION', () => {
 describe('SnapEngageError across copies of the package', () => {
   it('is recognised by instanceof and isSnapEngageError whichever copy made it', async () => {
     // A second instance of the module, as an app with two installed versions of the client has.
-    const other = (await import('../src/errors.js?another-copy')) as typeof import('../src/errors.js');
+    // A query string makes a new module instance; held in a variable, it is not a path the type checker resolves.
+    const anotherCopy = '../src/errors.js?another-copy';
+    const other = (await import(anotherCopy)) as typeof import('../src/errors.js');
     const { isSnapEngageError } = await import('../src/errors.js');
     expect(other.SnapEngageError).not.toBe(SnapEngageError);
     const error = new other.SnapEngageError({ kind: 'auth', message: 'HTTP 401', operation: 'GET /x', url: 'https://example.com/x' });
