@@ -159,6 +159,16 @@ describe('--duckdb at a file that is not a sound DuckDB database', () => {
     ]);
   });
 
+  it('a path ending with a slash is refused as a directory, before any request: it made a file of that name', async () => {
+    const given = `${join(tmp.dir, 'loads')}/`;
+    const run = await runCli(['run', '--resources', 'logs', '--duckdb', given], { env: box.env, cwd: tmp.dir });
+    expect(run.code).toBe(1);
+    expect(errorLines(run.stderr)).toEqual([
+      `snapengage-pipeline: opening the destination: ${given} ends with a slash, as a directory does, not a DuckDB file: pass a file path, such as ${join(tmp.dir, 'loads', 'snapengage.duckdb')} (--duckdb or destination.path)`,
+    ]);
+    expect(existsSync(join(tmp.dir, 'loads'))).toBe(false);
+  });
+
   it.skipIf(!canDropPrivileges)('a read-only file in a writable directory: the hint says to check its permissions, not only to go elsewhere', async () => {
     const dir = join(tmp.dir, 'shared');
     mkdirSync(dir);

@@ -131,6 +131,10 @@ export class DuckDBDestination {
     let exists = false;
     if (!inMemory) {
       try {
+        // `resolve` drops a trailing slash: `--duckdb loads/` would have made a file named `loads`.
+        if (/[\\/]$/.test(opts.path) && !(await stat(path).catch(() => undefined))?.isDirectory()) {
+          throw new DestinationError(`opening the destination: ${opts.path} ends with a slash, as a directory does, not a DuckDB file`, 'not_writable', `pass a file path, such as ${join(path, 'snapengage.duckdb')} (--duckdb or destination.path)`, path);
+        }
         await ensureParentDir(path);
         // Once the directory exists, so that its real path is known.
         if (!opts.stagingDir) stagingRoot = defaultStagingRoot(path);
