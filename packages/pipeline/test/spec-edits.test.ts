@@ -175,3 +175,23 @@ describe('a paged endpoint the spec reads as a single page', () => {
       + 'set its x-snapengage-resource paginator to { type: next_url, nextUrlPath: <the link field> } and run npm run generate');
   });
 });
+
+describe('a date-windowed endpoint the spec reads as a single page', () => {
+  it('is still asked slice by slice: a window asked whole would be cut to its first page', async () => {
+    const own = await sandbox({ cases: 0, widgets: 1, days: 20 });
+    try {
+      const path = `${tmp.dir}/single-page-slices.duckdb`;
+      // 80 cases 15 days ago and 80 today: each 7-day slice holds one page (100 cases) at most, the window does not.
+      const at = (daysAgo: number) => Date.now() - daysAgo * 86_400_000;
+      const cases = [15, 0].flatMap((daysAgo) => Array.from({ length: 80 }, (_, i) => ({ created_at_milliseconds: at(daysAgo) - i * 1000 })));
+      await admin(own, 'cases', { widgetId: own.credentials.widgetIds[0]!, cases });
+      Object.assign(catalog.logs!, { paginator: { type: 'single_page' } });
+      const info = await runPipeline(config({ logs: true }), { env: own.env, destination: { path } });
+      expect(info.notes.unfollowedNextLinks ?? {}).toEqual({});
+      expect(info.rowCounts.logs).toBe(160);
+      expect(await expectMatchesTruth(path, 'snapengage_data', await truth(own))).toEqual([]);
+    } finally {
+      await own.close();
+    }
+  });
+});
