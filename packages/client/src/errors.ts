@@ -36,7 +36,10 @@ const BRAND = Symbol.for('snapengage-client.SnapEngageError');
 
 export class SnapEngageError extends Error {
   /** `instanceof SnapEngageError` holds for errors of any installed copy of the client (see BRAND). */
-  static [Symbol.hasInstance](value: unknown): boolean {
+  static [Symbol.hasInstance](this: unknown, value: unknown): boolean {
+    // Inherited by an app's own subclass, for which instanceof keeps its usual meaning (otherwise every
+    // SnapEngageError would count as one of its instances).
+    if (this !== SnapEngageError) return Function.prototype[Symbol.hasInstance].call(this, value);
     return typeof value === 'object' && value !== null && (value as { [BRAND]?: unknown })[BRAND] === true;
   }
 

@@ -141,4 +141,15 @@ describe('SnapEngageError across copies of the package', () => {
     expect(Object.keys(error)).not.toContain(String(Symbol.for('snapengage-client.SnapEngageError')));
     expect(JSON.stringify(error)).not.toContain('snapengage-client.SnapEngageError');
   });
+
+  it("keeps instanceof of an app's own subclass to that subclass", () => {
+    class RetryableError extends SnapEngageError {}
+    const init = { kind: 'server', message: 'HTTP 503', operation: 'GET /x', url: 'https://example.com/x' } as const;
+    const sub = new RetryableError(init);
+    expect(sub instanceof RetryableError).toBe(true);
+    expect(sub instanceof SnapEngageError).toBe(true);
+    // The static hasInstance is inherited: every SnapEngageError passed for an instance of any subclass.
+    expect(new SnapEngageError(init) instanceof RetryableError).toBe(false);
+    expect(new Error('x') instanceof RetryableError).toBe(false);
+  });
 });
