@@ -12,6 +12,7 @@ import { holdFile } from './destination/open-files.js';
 import { quoteIdent, quoteLiteral } from './normalize/naming.js';
 import { nearestName } from './nearest-name.js';
 import { DEFAULTS } from './plan.js';
+import { firstLine } from './errors.js';
 
 export interface DatasetTable {
   name: string;
@@ -182,10 +183,7 @@ class DuckDBDataset implements Dataset {
     try {
       return await pending;
     } catch (error) {
-      // DuckDB's own failures (a damaged block read, the memory limit) as one line with a fix, like opening's: show
-      // printed a damaged file as "unexpected error: IO Error: Corrupt database file: …". A JavaScript error (a bad
-      // limit) stays as it is.
-      throw error instanceof Error && /^[A-Z][A-Za-z ]*Error: /.test(error.message) ? toDestinationError(error, `reading dataset ${this.dataset}`, this.path) : error;
+      throw await this.readError(error);
     } finally {
       this.inflight.delete(pending);
     }
@@ -301,6 +299,22 @@ class DuckDBDataset implements Dataset {
     }
   }
 
+  /**
+   * DuckDB's own failures of a read (a damaged block, the memory limit) as one line with a fix, like opening's; a
+   * JavaScript error (a bad limit) as it is. The memory limit is this dataset's, not the loader's env variable.
+   */
+  private async readError(error: unknown): Promise<unknown> {
+    if (!(error instanceof Error) || !/^[A-Z][A-Za-z ]*Error: /.test(error.message)) return error;
+    const mapped = toDestinationError(error, `reading dataset ${this.dataset}`, this.path);
+    if (mapped.code !== 'out_of_memory') return mapped;
+    return new DestinationError(`reading dataset ${this.dataset}: DuckDB ran out of memory (${firstLine(error.message)})`, 'out_of_memory', await this.memoryHint(), this.path, { cause: error });
+  }
+
+  /** The fix for a query or read past this dataset's memory limit (it opens with the loader's 192MB). */
+  private async memoryHint(): Promise<string> {
+    return `the query needs more than DuckDB's memory limit of this dataset (${await this.setting('memory_limit')}); raise it: await ds.sql("SET memory_limit = '2GB'")`;
+  }
+
   /** A failed query of the user's as one line: what DuckDB said, and the fix. */
   private async queryError(error: unknown, query: string): Promise<unknown> {
     if (error instanceof DestinationError) return error;
@@ -318,7 +332,7 @@ class DuckDBDataset implements Dataset {
     const hint = /read-only mode/.test(text)
       ? 'the dataset API opens the file read-only; change data through the pipeline or the DuckDB CLI'
       : /^Out of Memory Error/.test(text)
-        ? `the query needs more than DuckDB's memory limit of this dataset (${await this.setting('memory_limit')}); raise it: await ds.sql("SET memory_limit = '2GB'")`
+        ? await this.memoryHint()
         : 'fix the query (error.cause has DuckDB\'s full message, with the position)';
     return new DestinationError(`query on dataset ${this.dataset} failed: ${text}`, 'io', hint, this.path, { cause: error });
   }

@@ -142,6 +142,22 @@ describe('reading', () => {
     }
   });
 
+  it("a read of the API beyond the memory limit says how to raise this dataset's limit, not the loader's", async () => {
+    const ds = await openDataset({ path: dbPath, dataset: 'data' });
+    try {
+      await ds.sql("SET memory_limit = '1MB'");
+      const error = await failure(ds.tables());
+      expect(error).toBeInstanceOf(DestinationError);
+      // It said: raise SNAPENGAGE_DUCKDB_MEMORY_LIMIT (which the dataset API does not read) … nothing of this load was committed.
+      expect(error.message).toMatch(/^reading dataset data: DuckDB ran out of memory \(Out of Memory Error: .*\): the query needs more than DuckDB's memory limit of this dataset \(.+\); raise it: await ds\.sql\("SET memory_limit = '2GB'"\)$/);
+      expect((error as DestinationError).code).toBe('out_of_memory');
+      await ds.sql("SET memory_limit = '192MB'");
+      expect((await ds.tables()).map((t) => t.name)).toContain('things');
+    } finally {
+      await ds.close();
+    }
+  });
+
   it('an empty or comment-only query says so, not "Error in native callback"', async () => {
     const ds = await openDataset({ path: dbPath, dataset: 'data' });
     try {
