@@ -83,8 +83,8 @@ export interface ResolvedOptions {
 
 export const LIMITS = {
   maxCases: 100_000_000,
-  // Organisations with hundreds or thousands of widgets exist (the loader's scale tests use 1,000); case ids hold a
-  // widget index in 16 bits (case-ids.ts), far above this.
+  // Organisations with hundreds or thousands of widgets exist (the loader's widget-scale test uses 40, its
+  // measurements 300); case ids hold a widget index in 16 bits (case-ids.ts), far above this.
   maxWidgets: 5000,
   maxDays: 3650,
 } as const;
