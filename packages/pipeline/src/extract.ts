@@ -276,9 +276,10 @@ export class Extractor {
     return plan.resource.parent === null ? this.slices.run(fetch, slice.start) : fetch();
   }
 
-  /** Fetches one request sequence (all its pages) and hands each page's records on. */
-  /** `consumers`: who takes part in these pages (the resource and/or some children); undefined: all of them. */
-  /** `probe`: see fetchSlice. */
+  /**
+   * Fetches one request sequence (all its pages) and hands each page's records on. `consumers`: who takes part in
+   * these pages (the resource and/or some children); undefined: all of them. `probe`: see fetchSlice.
+   */
   private async fetchPages(plan: ResourcePlan, params: Params, parentParams?: Params, consumers?: ReadonlySet<string>, probe = false): Promise<boolean> {
     const resource = plan.resource;
     const request = { path: {} as Params, query: {} as Params };
