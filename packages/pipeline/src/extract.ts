@@ -3,10 +3,10 @@
 // field or parent request param), pages from `paginator`, records from `dataSelector`, extra columns from `addFields`,
 // and child resources are fanned out per parent record as `parent` says.
 import { setMaxListeners } from 'node:events';
-import type { ParamSource } from 'snapengage-client';
+import { redactSecrets, securitySchemes, type ParamSource } from 'snapengage-client';
 import type { SourceRecord } from './config.js';
 import { CursorWatch, type OutOfWindow } from './cursor.js';
-import { envList, type Env } from './env.js';
+import { envList, envValue, type Env } from './env.js';
 import { describeExtractError, isClientError, PipelineError, type WidgetContext } from './errors.js';
 import { todayUtc, type ResourcePlan } from './plan.js';
 import { Semaphore } from './limits.js';
@@ -172,7 +172,10 @@ export class Extractor {
     const value = params[each[0]] as string;
     const list = envList(this.options.env, each[1].env);
     const answered = this.answered.get(plan.name);
-    return { env: each[1].env, value, position: list.indexOf(value) + 1, of: list.length, othersAnswered: [...(answered ?? [])].some((key) => key !== this.partitionKey(plan, params)) };
+    // A credential pasted into the list by mistake is named by its place alone: the client masks it in the URL, but
+    // this message also reaches _pipeline_loads.error and an app's error.message, which no CLI masks.
+    const shown = redactSecrets(value, Object.values(securitySchemes).map((scheme) => envValue(this.options.env, scheme.env)));
+    return { env: each[1].env, value: shown, position: list.indexOf(value) + 1, of: list.length, othersAnswered: [...(answered ?? [])].some((key) => key !== this.partitionKey(plan, params)) };
   }
 
   /** The fan-out key of a request: values of its `each` params, so state is kept per widget. */

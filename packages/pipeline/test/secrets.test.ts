@@ -6,6 +6,7 @@ import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Sandbox } from 'snapengage-sandbox';
+import { runPipeline } from '../src/index.js';
 import { admin, query, runCli, sandbox, tempDir } from './helpers.js';
 
 let box: Sandbox;
@@ -83,6 +84,26 @@ describe('no credential in the loader’s output or DuckDB file', () => {
     expect(loads).toHaveLength(1);
     expect(String(loads[0]?.error)).toContain('b***%40corp.example');
     expect(String(loads[0]?.error)).not.toContain('bob.secret');
+  });
+
+  it('a credential pasted into SNAPENGAGE_WIDGET_ID is not named in the 404 that names the widget, its error or _pipeline_loads', async () => {
+    const db = join(tmp.dir, 'widget-list.duckdb');
+    expect((await runCli(['run', '--resources', 'logs', '--duckdb', db], { env: box.env, cwd: tmp.dir })).code).toBe(0);
+    // The token pasted as a second widget of the list: its request is answered 404 (the client masks
+    // it in the URL), and the loader's message names that widget and its place in the list.
+    const env = { ...box.env, SNAPENGAGE_WIDGET_ID: `${box.env.SNAPENGAGE_WIDGET_ID},${box.env.SNAPENGAGE_API_TOKEN}` } as Record<string, string>;
+    const run = await runCli(['run', '--resources', 'logs', '--duckdb', db, '--verbose'], { env, cwd: tmp.dir });
+    expect(run.code).toBe(1);
+    expect(run.stderr).toMatch(/widget \*\*\* \(item 2 of 2 in SNAPENGAGE_WIDGET_ID\)/);
+    expectNoSecret('CLI output', run.stdout + run.stderr);
+    const loads = await query(db, `SELECT error FROM snapengage_data._pipeline_loads WHERE status = 'failed'`);
+    expect(loads).toHaveLength(1);
+    expect(String(loads[0]?.error)).toContain('item 2 of 2 in SNAPENGAGE_WIDGET_ID');
+    expectNoSecret('DuckDB file', await dumpDatabase(db));
+    // From code, the thrown error is the one line too, and no CLI masks it.
+    const error = await runPipeline({ resources: { logs: true } }, { env, destination: { path: join(tmp.dir, 'widget-list-api.duckdb') } }).then(() => undefined, (e: unknown) => e as Error);
+    expect(error?.message).toContain('item 2 of 2 in SNAPENGAGE_WIDGET_ID');
+    expectNoSecret('error message', `${error?.message} ${JSON.stringify(error)}`);
   });
 
   it('every failure kind, with --verbose: nothing in stdout, stderr or any table of the file', async () => {
