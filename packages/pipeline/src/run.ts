@@ -2,7 +2,7 @@
 // rate-limited) while staging pages as they arrive → open the file again and commit each resource in one
 // transaction (data + state + load row) → LoadInfo. On any failure every writer is aborted, so the data tables keep
 // exactly what they had before the run (see DuckDBDestination.createdFile for the file itself).
-import { createSnapEngageClient, parseRetryAfter, SnapEngageError, type RequestLogEvent, type ResourceName } from 'snapengage-client';
+import { createSnapEngageClient, parseRetryAfter, redactSecrets, SnapEngageError, type RequestLogEvent, type ResourceName } from 'snapengage-client';
 import type { PipelineConfig, SourceRecord } from './config.js';
 import { DestinationError, DuckDBDestination, newLoadId, type LoadStep, type ResourceWriter } from './destination/index.js';
 import { loadEnv, type Env } from './env.js';
@@ -236,10 +236,13 @@ export async function runPipeline(config: PipelineConfig, given: RunOptions = {}
     const failure = signal.aborted && !(error instanceof PipelineError) ? new AbortedError('Run cancelled') : error;
     const mapped = failure instanceof PipelineError ? failure : describeDestinationError(failure, plan.destination.path);
     await queue?.drain();
+    // Masked like the CLI's last line: a message may quote a credential the loader did not put there (a config step's
+    // own error, a path or id it was pasted into), and the file is read, copied and shared long after this run.
+    const recorded = redactSecrets(mapped.message, Object.values(plan.credentials));
     for (const [name, writer] of writers) {
       await writer.abort().catch(() => undefined);
       // Best effort: a full disk or a lost file may refuse this too, and the original error matters more.
-      await destination.recordFailedLoad(loadId, name, mapped.message, startedAt).catch(() => undefined);
+      await destination.recordFailedLoad(loadId, name, recorded, startedAt).catch(() => undefined);
     }
     throw mapped;
   } finally {

@@ -106,6 +106,19 @@ describe('no credential in the loader’s output or DuckDB file', () => {
     expectNoSecret('error message', `${error?.message} ${JSON.stringify(error)}`);
   });
 
+  it('a credential quoted by a config step that throws is masked in _pipeline_loads.error, as on stderr', async () => {
+    const db = join(tmp.dir, 'step.duckdb');
+    expect((await runCli(['run', '--resources', 'logs', '--duckdb', db], { env: box.env, cwd: tmp.dir })).code).toBe(0);
+    writeFileSync(join(tmp.dir, 'step.mjs'), 'export default { resources: { logs: { steps: [{ map: () => { throw new Error(`refused for ${process.env.SNAPENGAGE_API_TOKEN}`); } }] } } };\n');
+    const run = await runCli(['run', '--config', 'step.mjs', '--duckdb', db], { env: box.env, cwd: tmp.dir });
+    expect(run.code).toBe(1);
+    expect(run.stderr).toContain('resources.logs.steps[0] threw: refused for ***');
+    const loads = await query(db, `SELECT error FROM snapengage_data._pipeline_loads WHERE status = 'failed'`);
+    expect(loads).toHaveLength(1);
+    expect(String(loads[0]?.error)).toContain('resources.logs.steps[0] threw: refused for ***');
+    expectNoSecret('DuckDB file', await dumpDatabase(db));
+  });
+
   it('every failure kind, with --verbose: nothing in stdout, stderr or any table of the file', async () => {
     const db = join(tmp.dir, 'kinds.duckdb');
     const everything = ['run', '--resources', 'logs,chat_availability,chat_poll,widgets,users', '--duckdb', db, '--verbose'];
