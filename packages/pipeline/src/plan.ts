@@ -195,6 +195,7 @@ export function planPipeline(config: PipelineConfig, env: Env, only?: ResourceNa
       toExtract.add(parent as ResourceName);
     }
   }
+  checkJoinedEnv(toExtract, env);
   const plans = new Map<ResourceName, ResourcePlan>();
   for (const name of resourceNames.filter((n) => toExtract.has(n))) plans.set(name, resourcePlan(config, env, name, selected.includes(name), now));
   for (const plan of plans.values()) {
@@ -221,7 +222,7 @@ export function planPipeline(config: PipelineConfig, env: Env, only?: ResourceNa
   // Two .env lines joined into one carry a key: `…com SNAPENGAGE_API_TOKEN=…` (pasted), or `…comSNAPENGAGE_API_TOKEN=…`
   // (a file without a final newline, then a line appended), which parses as a URL whose host holds the key, so every
   // request's error (and _pipeline_loads.error) would name it. Refused either way, echoed up to the second assignment.
-  const joined = typeof baseUrl === 'string' ? (/\s+[A-Za-z_][A-Za-z0-9_]*=/.exec(baseUrl) ?? /SNAPENGAGE_[A-Z0-9_]*=/.exec(baseUrl)) : null;
+  const joined = typeof baseUrl === 'string' ? joinedAssignment(baseUrl) : null;
   let url: URL;
   try {
     if (joined) throw new Error('two assignments');
@@ -359,6 +360,26 @@ function positiveIntegerOrZero(value: unknown, field: string, fallback: number):
   if (value === undefined) return fallback;
   if (typeof value !== 'number' || !Number.isInteger(value) || value < 0) throw new ConfigError(`${field} must be an integer >= 0`);
   return value;
+}
+
+/** A second `NAME=` in a value: two .env lines joined into one, pasted (`… NAME=…`) or after a file without a final newline (`…SNAPENGAGE_…=…`). */
+function joinedAssignment(value: string): RegExpExecArray | null {
+  return /\s+[A-Za-z_][A-Za-z0-9_]*=/.exec(value) ?? /SNAPENGAGE_[A-Z0-9_]*=/.exec(value);
+}
+
+/**
+ * Two .env lines joined into one in a variable of the resources to extract, as the base URL is checked: the second
+ * variable, often a key, is in no variable of its own, so nothing knows its value to mask it, and an id's value was
+ * echoed by its check (a start date, a list item with a space) or sent in every request URL. Named, never echoed.
+ */
+function checkJoinedEnv(names: Iterable<ResourceName>, env: Env): void {
+  for (const variable of new Set([...names].flatMap((name) => resources[name].envVars.map((v) => v.name)))) {
+    const value = envValue(env, variable);
+    const joined = value === undefined ? null : joinedAssignment(value);
+    if (joined) {
+      throw new ConfigError(`${variable} holds a second assignment (${joined[0].trim()}…): two lines of .env joined into one; put each variable on its own line: ${whereToFixEnv(env, variable)}`);
+    }
+  }
 }
 
 /** Every required env var of every resource to extract, reported together in one line. */

@@ -119,6 +119,30 @@ describe('no credential in the loader’s output or DuckDB file', () => {
     expectNoSecret('DuckDB file', await dumpDatabase(db));
   });
 
+  it('two .env lines joined into one (a pasted line, a file without a final newline) are refused without echoing the key they swallowed', async () => {
+    const dir = tempDir('sepipe-joined-');
+    try {
+      const [firstWidget] = box.env.SNAPENGAGE_WIDGET_ID!.split(',');
+      // The swallowed variable is in no variable of its own, so the CLI's last line does not know it to mask it; a
+      // widget id holding it would also go to the server in every request URL.
+      const joined: Array<[string, string, string, string]> = [
+        ['SNAPENGAGE_WIDGET_ID', `${firstWidget} SNAPENGAGE_PROVISIONING_KEY=${box.env.SNAPENGAGE_PROVISIONING_KEY}`, 'SNAPENGAGE_PROVISIONING_KEY', 'chat_availability'],
+        ['SNAPENGAGE_WIDGET_ID', `${firstWidget}SNAPENGAGE_API_KEY=${box.env.SNAPENGAGE_API_KEY}`, 'SNAPENGAGE_API_KEY', 'logs'],
+        ['SNAPENGAGE_START_DATE', `${box.env.SNAPENGAGE_START_DATE} SNAPENGAGE_PROVISIONING_KEY=${box.env.SNAPENGAGE_PROVISIONING_KEY}`, 'SNAPENGAGE_PROVISIONING_KEY', 'logs'],
+      ];
+      for (const [name, value, swallowed, resource] of joined) {
+        const { [name]: _joined, [swallowed]: _swallowed, ...rest } = box.env;
+        writeFileSync(join(dir.dir, '.env'), `${name}=${value}\n`);
+        const run = await runCli(['run', '--resources', resource, '--duckdb', join(dir.dir, 'joined.duckdb')], { env: rest as Record<string, string>, cwd: dir.dir });
+        expect(run.code, value).toBe(1);
+        expect(run.stderr, value).toContain(`${name} holds a second assignment (${swallowed}=…)`);
+        expectNoSecret(value, run.stdout + run.stderr);
+      }
+    } finally {
+      dir.cleanup();
+    }
+  });
+
   it('every failure kind, with --verbose: nothing in stdout, stderr or any table of the file', async () => {
     const db = join(tmp.dir, 'kinds.duckdb');
     const everything = ['run', '--resources', 'logs,chat_availability,chat_poll,widgets,users', '--duckdb', db, '--verbose'];
