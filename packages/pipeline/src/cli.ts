@@ -171,7 +171,8 @@ async function runCommand(flags: Flags): Promise<number> {
     });
     display.finish();
     loadCommitted = true;
-    process.stdout.write(`${info.toString()}\n`);
+    // Masked as the error line is: the load info names the file, and a credential pasted into --duckdb went to cron's log.
+    process.stdout.write(`${withoutSecrets(info.toString())}\n`);
     return 0;
   } finally {
     display.finish();
@@ -204,7 +205,7 @@ export async function main(argv: string[]): Promise<number> {
     if (flags.resources !== undefined || flags['limit-pages'] !== undefined) throw new UsageError('show takes only --duckdb, --dataset and --config');
     const env = loadEnv();
     const { showDataset } = await import('./show.js');
-    process.stdout.write(`${await showDataset(await destinationOf(flags, env))}\n`);
+    process.stdout.write(`${withoutSecrets(await showDataset(await destinationOf(flags, env)))}\n`);
     return 0;
   }
   throw new UsageError(command === undefined ? `Missing command: run or show\n${USAGE}` : unknownCommand(command));

@@ -143,6 +143,16 @@ describe('no credential in the loader’s output or DuckDB file', () => {
     }
   });
 
+  it('a credential pasted into the --duckdb path is masked in the load info and show, as in an error line', async () => {
+    const db = join(tmp.dir, `${box.env.SNAPENGAGE_API_TOKEN}.duckdb`);
+    const run = await runCli(['run', '--resources', 'widgets', '--duckdb', db], { env: box.env, cwd: tmp.dir });
+    expect(run.code).toBe(0);
+    expect(run.stdout).toContain('***.duckdb');
+    const show = await runCli(['show', '--duckdb', db], { env: box.env, cwd: tmp.dir });
+    expect(show.code).toBe(0);
+    expectNoSecret('CLI output', run.stdout + run.stderr + show.stdout + show.stderr);
+  });
+
   it('every failure kind, with --verbose: nothing in stdout, stderr or any table of the file', async () => {
     const db = join(tmp.dir, 'kinds.duckdb');
     const everything = ['run', '--resources', 'logs,chat_availability,chat_poll,widgets,users', '--duckdb', db, '--verbose'];
