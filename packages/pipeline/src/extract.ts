@@ -3,10 +3,10 @@
 // field or parent request param), pages from `paginator`, records from `dataSelector`, extra columns from `addFields`,
 // and child resources are fanned out per parent record as `parent` says.
 import { setMaxListeners } from 'node:events';
-import { redactSecrets, securitySchemes, type ParamSource } from 'snapengage-client';
+import { redactSecrets, type ParamSource } from 'snapengage-client';
 import type { SourceRecord } from './config.js';
 import { CursorWatch, type OutOfWindow } from './cursor.js';
-import { envList, envValue, type Env } from './env.js';
+import { envList, type Env } from './env.js';
 import { describeExtractError, isClientError, PipelineError, type WidgetContext } from './errors.js';
 import { todayUtc, type ResourcePlan } from './plan.js';
 import { Semaphore } from './limits.js';
@@ -34,6 +34,8 @@ export interface ExtractOptions {
   /** Pages per request sequence (per widget, per parent record); incremental state is not advanced. */
   limitPages?: number;
   signal: AbortSignal;
+  /** The run's credential values (Plan.credentials), masked wherever a message quotes an env value. */
+  secrets: readonly string[];
   /** Receives each page's records of a loaded resource; awaited, so a slow destination slows fetching down. */
   sink(plan: ResourcePlan, records: SourceRecord[]): Promise<void>;
   onPage?(resource: string, records: number): void;
@@ -174,7 +176,7 @@ export class Extractor {
     const answered = this.answered.get(plan.name);
     // A credential pasted into the list by mistake is named by its place alone: the client masks it in the URL, but
     // this message also reaches _pipeline_loads.error and an app's error.message, which no CLI masks.
-    const shown = redactSecrets(value, Object.values(securitySchemes).map((scheme) => envValue(this.options.env, scheme.env)));
+    const shown = redactSecrets(value, this.options.secrets);
     return { env: each[1].env, value: shown, position: list.indexOf(value) + 1, of: list.length, othersAnswered: [...(answered ?? [])].some((key) => key !== this.partitionKey(plan, params)) };
   }
 
@@ -341,7 +343,7 @@ export class Extractor {
         }
         upcoming = undefined;
         if (next.done) break;
-        if (parentParams === undefined) this.answered.set(plan.name, (this.answered.get(plan.name) ?? new Set()).add(this.partitionKey(plan, params)));
+        if (pageCount === 1 && parentParams === undefined) this.answered.set(plan.name, (this.answered.get(plan.name) ?? new Set()).add(this.partitionKey(plan, params)));
         if (probe && paginator.type === 'next_url' && linksNextPage(next.value.data, paginator.nextUrlPath)) {
           this.options.onPage?.(plan.name, 0);
           return true;

@@ -169,6 +169,7 @@ export async function runPipeline(config: PipelineConfig, given: RunOptions = {}
       concurrency: plan.concurrency,
       limitPages: options.limitPages,
       signal,
+      secrets: Object.values(plan.credentials),
       sink: (p, records) => queue!.push(p, records),
       onPage: (name, records) => {
         const stat = stats.get(name);

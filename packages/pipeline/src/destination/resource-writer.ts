@@ -17,7 +17,7 @@ import { ROOT_STAGING_KEYS, readJson, rootKeyColumn, stagedSelect, type Exclusio
 import { ALREADY_STORED_TABLE, findStoredKeys } from './stored-keys.js';
 import { STAGING_FLUSH_BYTES, StagingArea, type TableStagingFile } from './staging.js';
 import { DATASET_FORMAT, sqlTimestamp } from './system-tables.js';
-import { UNCHANGED_TABLE, countRows, findUnchanged, type ThreadsFor } from './unchanged.js';
+import { UNCHANGED_TABLE, countRows, findUnchanged, type TableThreads } from './unchanged.js';
 import { LOADER_VERSION } from '../version.js';
 
 export type WriteDisposition = 'merge' | 'append' | 'replace';
@@ -342,7 +342,7 @@ export class DuckDBResourceWriter implements ResourceWriter {
 
     let started = performance.now();
     const compared = tables.map((t) => ({ table: t, target: this.target(t), staged: this.selects(t, exclusions) }));
-    const unchanged = await findUnchanged(conn, this.target(root), compared, this.withTableThreads);
+    const unchanged = await findUnchanged(conn, this.target(root), compared, this.tableThreads);
     this.reportStep('compare', started, { rows: unchanged });
     if (unchanged > 0) exclusions.unchanged = UNCHANGED_TABLE;
     // The old rows of the other staged keys, and ALL their old child rows, go.
@@ -372,32 +372,31 @@ export class DuckDBResourceWriter implements ResourceWriter {
   /** Runs a table's INSERTs with the DuckDB threads it should have (see WIDE_TABLE_COLUMNS); the rows inserted. */
   private async insertAll(t: TableState, statements: readonly string[]): Promise<number> {
     const { conn } = this.ctx;
-    return this.withTableThreads(t, async () => {
+    return this.tableThreads.run(t, async () => {
       let rows = 0;
       for (const sql of statements) rows += Number((await conn.run(sql)).rowsChanged);
       return rows;
     });
   }
 
-  /** Runs statements on a table with one DuckDB thread when it is wide (WIDE_TABLE_COLUMNS), else with all. */
-  private readonly withTableThreads: ThreadsFor = Object.assign(
-    async <T>(t: TableState, run: () => Promise<T>): Promise<T> => {
+  /**
+   * Runs statements on a table with one DuckDB thread when it is wide (WIDE_TABLE_COLUMNS), else with all; `single`
+   * says which tables those are (the merge compare fingerprints them alone).
+   */
+  private readonly tableThreads: TableThreads = {
+    single: (t) => this.ctx.threads > 1 && t.def.columns.length > WIDE_TABLE_COLUMNS,
+    run: async (t, statements) => {
       const { conn, threads } = this.ctx;
-      const single = this.isWide(t);
+      const single = this.tableThreads.single(t);
       if (single) await conn.run('SET threads = 1');
       try {
-        return await run();
+        return await statements();
       } finally {
         // Only speed depends on it; a failure here must not hide the statement's own error.
         if (single) await conn.run(`SET threads = ${threads}`).catch(() => undefined);
       }
     },
-    { fewer: (t: TableState) => this.isWide(t) },
-  );
-
-  private isWide(t: TableState): boolean {
-    return this.ctx.threads > 1 && t.def.columns.length > WIDE_TABLE_COLUMNS;
-  }
+  };
 
   private async writeState(newState: unknown): Promise<void> {
     const { conn } = this.ctx;

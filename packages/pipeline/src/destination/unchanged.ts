@@ -19,13 +19,15 @@ export interface TableToCompare {
 export const UNCHANGED_TABLE = 'temp.main."_unchanged"';
 
 /**
- * Runs a statement on one table with the DuckDB threads that table should have (resource-writer.ts: wide tables
- * take one, whose JSON reader and column scans hold memory per thread); `fewer` says which tables those are.
+ * The DuckDB threads each table's statements run with (resource-writer.ts: a wide table takes one, its JSON reader and
+ * column scans holding memory per thread): `single` says which tables those are, `run` runs statements so.
  */
-export interface ThreadsFor {
-  <T>(table: TableState, run: () => Promise<T>): Promise<T>;
-  fewer?: (table: TableState) => boolean;
+export interface TableThreads {
+  single(table: TableState): boolean;
+  run<T>(table: TableState, statements: () => Promise<T>): Promise<T>;
 }
+
+const ALL_THREADS: TableThreads = { single: () => false, run: (_, statements) => statements() };
 
 /** Stored tables fingerprinted in one UNION ALL statement (logs has 5; memory grows with the branches, not the rows). */
 const STORED_TABLES_PER_STATEMENT = 8;
@@ -69,7 +71,7 @@ function fingerprintSql(index: number, t: TableState, from: { stored: string; si
  * as staged, and returns how many there are. Only records whose key is already in the root table are compared.
  */
 export async function findUnchanged(
-  conn: DuckDBConnection, rootTarget: string, tables: readonly TableToCompare[], withThreadsFor: ThreadsFor = (_, run) => run(),
+  conn: DuckDBConnection, rootTarget: string, tables: readonly TableToCompare[], threads: TableThreads = ALL_THREADS,
 ): Promise<number> {
   await conn.run(`CREATE OR REPLACE TEMP TABLE "_matched" AS
     SELECT DISTINCT s._row_id FROM temp.main."_stage_roots" s SEMI JOIN ${rootTarget} r ON r."_row_id" = s._row_id`);
@@ -85,11 +87,11 @@ export async function findUnchanged(
     const since = (await conn.runAndReadAll(`SELECT min(r."_load_id") AS since FROM ${rootTarget} r SEMI JOIN temp.main."_matched" m ON r."_row_id" = m._row_id`))
       .getRowObjectsJS()[0]?.since;
     const sinceId = typeof since === 'string' ? since : null;
-    // Tables that run with fewer threads (wide ones, see withThreadsFor) are fingerprinted alone.
+    // Tables that run on one thread (wide ones, see TableThreads) are fingerprinted alone.
     const stored = tables.flatMap(({ table, target }, index) => (table.isNew ? [] : [{ table, sql: fingerprintSql(index, table, { stored: target, since: sinceId }) }]));
-    const alone = stored.filter((s) => withThreadsFor.fewer?.(s.table));
-    const together = stored.filter((s) => !withThreadsFor.fewer?.(s.table));
-    for (const { table, sql } of alone) await withThreadsFor(table, () => conn.run(`INSERT INTO temp.main."_fp_stored" ${sql}`));
+    const alone = stored.filter((s) => threads.single(s.table));
+    const together = stored.filter((s) => !threads.single(s.table));
+    for (const { table, sql } of alone) await threads.run(table, () => conn.run(`INSERT INTO temp.main."_fp_stored" ${sql}`));
     for (let i = 0; i < together.length; i += STORED_TABLES_PER_STATEMENT) {
       await conn.run(`INSERT INTO temp.main."_fp_stored" ${together.slice(i, i + STORED_TABLES_PER_STATEMENT).map((s) => s.sql).join(' UNION ALL ')}`);
     }
@@ -99,7 +101,7 @@ export async function findUnchanged(
         // The SELECT names the target's columns; a column the file does not hold is NULL, as it is once inserted.
         const columns = [...new Set([rootKeyColumn(table), '_row_id', ...table.def.columns.map((c) => c.name)])].map(quoteIdent);
         const rows = `(SELECT ${columns.map((c) => (select.columns.includes(c) ? c : `NULL AS ${c}`)).join(', ')} FROM (${select.sql}))`;
-        await withThreadsFor(table, () => conn.run(`INSERT INTO temp.main."_fp_staged" ${fingerprintSql(index, table, { staged: rows })}`));
+        await threads.run(table, () => conn.run(`INSERT INTO temp.main."_fp_staged" ${fingerprintSql(index, table, { staged: rows })}`));
       }
     }
     // A record is changed when its sums differ, rows present on one side only included.

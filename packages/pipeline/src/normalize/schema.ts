@@ -71,7 +71,8 @@ export function fieldColumns(def: TableDef, field: string): ColumnDef[] {
   });
 }
 
-const ROW_NODE_KEY = dataNodeKey([]);
+/** Node key of a table's row itself (the `_overflow` column's node). */
+export const ROW_NODE_KEY = dataNodeKey([]);
 
 /**
  * The table's `_overflow` column (table-tree.ts OVERFLOW_COLUMN), a `json` variant of the row itself: a top-level

@@ -3,7 +3,7 @@
 // tables the spec declares, and those a record brings that nothing declared. normalizer.ts decides what each value
 // is; this creates the column or table that holds it.
 import { NameAllocator, joinPath, snakeCase } from './naming.js';
-import { CHILD_SYSTEM_COLUMNS, ELEMENT_NODE_KEY, RESERVED_COLUMN_NAMES, ROOT_SYSTEM_COLUMNS, cloneTableDef, dataNodeKey, nodeKeyPath, type ColumnDef, type TableDef } from './schema.js';
+import { CHILD_SYSTEM_COLUMNS, ELEMENT_NODE_KEY, RESERVED_COLUMN_NAMES, ROOT_SYSTEM_COLUMNS, ROW_NODE_KEY, cloneTableDef, dataNodeKey, nodeKeyPath, type ColumnDef, type TableDef } from './schema.js';
 import { declaredShape, type DataType, type JsonSchema, type ScalarType } from './types.js';
 
 /**
@@ -131,7 +131,7 @@ export class TableTree {
     // `_overflow` seen first took it, and the values that found no room went to `_overflow_1`).
     const names = new NameAllocator([...RESERVED_COLUMN_NAMES, OVERFLOW_COLUMN]);
     const state: TableState = {
-      def, isRoot, depth, lineage, isNew: false, newColumns: [], names, row: { path: [], key: 'd[]', kind: 'object' },
+      def, isRoot, depth, lineage, isNew: false, newColumns: [], names, row: { path: [], key: ROW_NODE_KEY, kind: 'object' },
     };
     def.columns.forEach((col, i) => (col.index = i));
     this.columnCount += def.columns.length + (isRoot ? ROOT_SYSTEM_COLUMNS : CHILD_SYSTEM_COLUMNS).length;
