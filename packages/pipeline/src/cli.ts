@@ -140,8 +140,9 @@ async function runCommand(flags: Flags): Promise<number> {
 
   const display = createProgressDisplay(process.stderr);
   const controller = new AbortController();
-  // Set by the commit's first step. A signal after it lets the commit finish (stopping between resources would leave
-  // some loaded): said at once, or Ctrl-C seemed ignored until the run ended with exit 0, and a second one killed it.
+  // Set by the run's 'committing' snapshot, which comes right after its last check of the signal. A signal after it
+  // lets the commit finish (stopping between resources would leave some loaded): said at once, or Ctrl-C seemed
+  // ignored until the run ended with exit 0, and a second one killed it.
   let committing = false;
   const onSignal = (signal: NodeJS.Signals) => {
     interruptedBy = signal;
@@ -157,12 +158,12 @@ async function runCommand(flags: Flags): Promise<number> {
       resources: only,
       limitPages,
       destination: { path: flags.duckdb, dataset: flags.dataset },
-      progress: (snapshot) => display.update(snapshot),
-      onRequest: flags.verbose ? (event) => display.log(formatRequest(event)) : undefined,
-      onLoadStep: (step) => {
-        committing = true;
-        if (flags.verbose) display.log(formatLoadStep(step));
+      progress: (snapshot) => {
+        if (snapshot.phase === 'committing') committing = true;
+        display.update(snapshot);
       },
+      onRequest: flags.verbose ? (event) => display.log(formatRequest(event)) : undefined,
+      onLoadStep: flags.verbose ? (step) => display.log(formatLoadStep(step)) : undefined,
       collectGarbageBeforeCommit: true,
       // The client warns on every retry; worth seeing only while debugging.
       warn: flags.verbose ? (message) => display.log(`warning: ${message}`) : undefined,

@@ -65,7 +65,9 @@ class LiveDisplay implements ProgressDisplay {
     if (!this.latest) return;
     this.clear();
     const lines = this.latest.resources.map((r) => pc.dim('▸ ') + formatLine(r));
-    lines.push(pc.dim(`  ${(this.latest.elapsedMs / 1000).toFixed(1)} s`));
+    // No page comes during the commit, so the display stands still: it says why.
+    const phase = this.latest.phase === 'committing' ? ', committing into DuckDB…' : '';
+    lines.push(pc.dim(`  ${(this.latest.elapsedMs / 1000).toFixed(1)} s${phase}`));
     this.stream.write(`${lines.join('\n')}\n`);
     this.drawnLines = lines.length;
   }

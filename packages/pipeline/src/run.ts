@@ -23,6 +23,11 @@ export interface ProgressSnapshot {
   elapsedMs: number;
   resources: Array<ResourceStats & { recordsPerSecond: number }>;
   done: boolean;
+  /**
+   * `committing` comes once, when extraction is over and the commit begins: from then on, aborting the signal no longer
+   * stops the run (stopping between resources would leave some loaded); before it, an abort loads nothing.
+   */
+  phase: 'extracting' | 'committing' | 'done';
 }
 
 export interface RunOptions {
@@ -100,13 +105,13 @@ export async function runPipeline(config: PipelineConfig, given: RunOptions = {}
   );
   // Each resource's rate is over the time until its latest page with records, so it stays put once the resource is done.
   const lastPageAt = new Map<string, number>();
-  const snapshot = (done: boolean): ProgressSnapshot => {
+  const snapshot = (phase: ProgressSnapshot['phase']): ProgressSnapshot => {
     const elapsedMs = Date.now() - startedAt.getTime();
     const rate = (s: ResourceStats) => {
       const ms = (lastPageAt.get(s.name) ?? startedAt.getTime()) - startedAt.getTime();
       return ms > 0 ? (s.records * 1000) / ms : 0;
     };
-    return { elapsedMs, done, resources: [...stats.values()].map((s) => ({ ...s, recordsPerSecond: rate(s) })) };
+    return { elapsedMs, done: phase === 'done', phase, resources: [...stats.values()].map((s) => ({ ...s, recordsPerSecond: rate(s) })) };
   };
 
   const bucket = new TokenBucket(plan.requestsPerSecond);
@@ -180,7 +185,7 @@ export async function runPipeline(config: PipelineConfig, given: RunOptions = {}
           // stretch the time the records took, or a finished resource's rate keeps falling.
           if (records > 0) lastPageAt.set(name, Date.now());
         }
-        options.progress?.(snapshot(false));
+        options.progress?.(snapshot('extracting'));
       },
     });
     const newState = await extractor.run();
@@ -188,6 +193,11 @@ export async function runPipeline(config: PipelineConfig, given: RunOptions = {}
     if (signal.aborted) throw new AbortedError('Run cancelled');
     if (options.collectGarbageBeforeCommit) releaseHeapBeforeCommit();
     await destination.reconnect();
+    // The last check, and the 'committing' snapshot right after it with no await between: a signal is either before
+    // it (nothing loaded) or after it (the commit finishes, and the caller knew it had begun). A signal during the GC
+    // or the reopening above used to be ignored silently.
+    if (signal.aborted) throw new AbortedError('Run cancelled');
+    options.progress?.(snapshot('committing'));
 
     // Children first: if the process dies between two commits, the parent's window is not advanced yet, so the next
     // run re-reads it and re-drives the children (merged on their keys) instead of skipping them.
@@ -213,7 +223,7 @@ export async function runPipeline(config: PipelineConfig, given: RunOptions = {}
       if (result.alreadyStoredRecords > 0) alreadyStoredRecords[p.name] = result.alreadyStoredRecords;
       if (result.overflowValues > 0) overflowValues[p.name] = result.overflowValues;
     }
-    options.progress?.(snapshot(true));
+    options.progress?.(snapshot('done'));
     return new LoadInfo(
       plan.pipelineName,
       plan.destination.dataset,

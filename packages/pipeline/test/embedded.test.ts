@@ -101,6 +101,28 @@ describe('runPipeline in a long-lived process', () => {
     expect(loaded.map((r) => r.resource)).toEqual(['chat_poll', 'logs', 'widgets']);
   });
 
+  it('progress says when the commit begins: once, after the last page and before the first load step; aborting then loads everything', async () => {
+    const db = join(tmp.dir, 'committing-phase.duckdb');
+    const controller = new AbortController();
+    const events: string[] = [];
+    const info = await runPipeline(config(db, { logs: true, widgets: true }), {
+      env: box.env,
+      signal: controller.signal,
+      progress: (s) => {
+        events.push(s.phase);
+        expect(s.done).toBe(s.phase === 'done');
+        if (s.phase === 'committing') controller.abort();
+      },
+      onLoadStep: () => events.push('step'),
+    });
+    const collapsed = events.filter((e, i) => e !== events[i - 1]);
+    expect(collapsed).toEqual(['extracting', 'committing', 'step', 'done']);
+    expect(events.filter((e) => e === 'committing')).toHaveLength(1);
+    expect(controller.signal.aborted).toBe(true);
+    expect(Object.keys(info.rowCounts)).toEqual(expect.arrayContaining(['logs', 'widgets']));
+    expect(await expectMatchesTruth(db, 'snapengage_data', await truth(box))).toEqual([]);
+  });
+
   it('two runs on different files at once both load everything', async () => {
     const [a, b] = [join(tmp.dir, 'concurrent-a.duckdb'), join(tmp.dir, 'concurrent-b.duckdb')];
     await Promise.all([runPipeline(config(a), { env: box.env }), runPipeline(config(b), { env: box.env })]);

@@ -10,10 +10,11 @@ function fakeStream(isTTY: boolean) {
   return { stream, writes };
 }
 
-function snapshot(records: number, elapsedMs: number, done = false): ProgressSnapshot {
+function snapshot(records: number, elapsedMs: number, done = false, phase: ProgressSnapshot['phase'] = done ? 'done' : 'extracting'): ProgressSnapshot {
   return {
     elapsedMs,
     done,
+    phase,
     resources: [
       { name: 'logs', loaded: true, requests: records / 100, pages: records / 100, records, recordsPerSecond: records / Math.max(1, elapsedMs / 1000) },
       { name: 'chat_poll', loaded: false, requests: 0, pages: 0, records: 0, recordsPerSecond: 0 },
@@ -55,8 +56,14 @@ describe('progress display', () => {
     expect(writes[before + 1]).toBe('GET http://127.0.0.1/x → 200 3 ms\n');
     expect(writes[before + 2]).not.toMatch(CURSOR_UP);
 
+    // The commit brings no page: the elapsed line says why the display stands still, and the final one does not.
+    vi.advanceTimersByTime(200);
+    display.update(snapshot(200_000, 1900, false, 'committing'));
+    expect(writes.at(-1)).toMatch(/ {2}1\.9 s, committing into DuckDB…/);
+    vi.advanceTimersByTime(200);
     display.update(snapshot(200_000, 2000, true));
     display.finish();
+    expect(writes.at(-1)).not.toContain('committing');
     expect(writes.at(-1)).toMatch(/logs\s+2000 pages\s+200000 records/);
     const count = writes.length;
     vi.advanceTimersByTime(1000);

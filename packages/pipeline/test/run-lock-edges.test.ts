@@ -11,6 +11,7 @@ import { DuckDBInstance } from '@duckdb/node-api';
 import type { DestinationError } from '../src/destination/index.js';
 import { acquireRunLock } from '../src/destination/run-lock.js';
 import { AbortedError } from '../src/errors.js';
+import { openDataset } from '../src/dataset.js';
 import { runPipeline, type RunOptions } from '../src/run.js';
 import type { PipelineConfig } from '../src/config.js';
 import { expectMatchesTruth, gatedRun, otherProcess, query, runCli, sandbox, tempDir, truth } from './helpers.js';
@@ -54,6 +55,41 @@ describe('the run lock and the commit check at their edges', () => {
     expect(error).toBeInstanceOf(AbortedError);
     expect((error as Error).message).toBe('Run cancelled');
     expect(await loads(db)).toEqual([{ status: 'loaded', n: 1 }]);
+    expect(existsSync(`${db}.staging`)).toBe(false);
+  }, 60_000);
+
+  it('cancelled while it waits, the file closed meanwhile: still a cancellation, nothing loaded (it used to commit anyway)', async () => {
+    // The signal comes after extraction's last check and the file opens at the next attempt: the run went on into the
+    // commit with no 'committing' snapshot, so the CLI said nothing and exited 0 after Ctrl-C. A dataset of this process
+    // holds the file: its close() lets the file go synchronously, so the abort right after it comes before the next
+    // attempt to open (250 ms on), which then succeeds. Exact, not timed.
+    const db = join(tmp.dir, 'cancel-then-open.duckdb');
+    await runPipeline(config(db), { env: box.env });
+    const controller = new AbortController();
+    const phases: string[] = [];
+    let holder: Awaited<ReturnType<typeof openDataset>> | undefined;
+    let released: Promise<void> | undefined;
+    const first = gated(config(db), {
+      signal: controller.signal,
+      progress: (s) => phases.push(s.phase),
+      onLockWait: () => (released = holder!.close().then(() => controller.abort())),
+    });
+    await first.extracting;
+    holder = await openDataset({ path: db, dataset: 'snapengage_data' });
+    let error: unknown;
+    try {
+      first.release();
+      error = await first.run.then(() => undefined, (e: unknown) => e);
+    } finally {
+      await holder.close();
+    }
+    expect(released).toBeDefined();
+    expect(error).toBeInstanceOf(AbortedError);
+    expect(phases).not.toContain('committing');
+    // Recorded as a failed load (the file was open again), nothing of its data.
+    expect(await loads(db)).toEqual([{ status: 'failed', n: 1 }, { status: 'loaded', n: 1 }]);
+    expect(await query(db, `SELECT error FROM snapengage_data._pipeline_loads WHERE status = 'failed'`)).toEqual([{ error: 'Run cancelled' }]);
+    expect(await expectMatchesTruth(db, 'snapengage_data', await truth(box))).toEqual([]);
     expect(existsSync(`${db}.staging`)).toBe(false);
   }, 60_000);
 
