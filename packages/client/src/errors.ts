@@ -1,6 +1,7 @@
 // The one error class of the client. Every field is safe to log: URLs are redacted, bodies are cut and
 // scrubbed of known secrets, request headers are never kept, and the raw cause (which may quote a URL)
-// is reduced to a redacted one-line summary.
+// is reduced to a redacted one-line summary. The one `cause` kept is an abort's: the caller's own
+// `signal.reason`, the app's object (it is in neither the message nor toJSON).
 
 export type SnapEngageErrorKind =
   | 'auth'
@@ -26,6 +27,11 @@ export interface SnapEngageErrorInit {
   retries?: number;
   /** Redacted summary of the underlying error (e.g. `ECONNREFUSED`), never the raw error object. */
   causeSummary?: string;
+  /**
+   * Only for kind `aborted`: the aborting signal's `reason`, the app's own value. Kept as the standard `cause`;
+   * never a raw error of the transport (it may quote a URL with credentials).
+   */
+  cause?: unknown;
 }
 
 /**
@@ -57,7 +63,8 @@ export class SnapEngageError extends Error {
   readonly causeSummary?: string;
 
   constructor(init: SnapEngageErrorInit) {
-    super(init.message);
+    // `cause` is set only when given (as Error does), so `'cause' in error` says whether there is one.
+    super(init.message, 'cause' in init ? { cause: init.cause } : undefined);
     Object.defineProperty(this, BRAND, { value: true });
     this.kind = init.kind;
     this.operation = init.operation;

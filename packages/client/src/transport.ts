@@ -29,6 +29,8 @@ export interface TransportSettings {
 interface Attempt {
   timedOut: boolean;
   callerAborted: boolean;
+  /** The `reason` of the caller's (or the client's) signal that aborted the attempt: the aborted error's `cause`. */
+  abortReason?: unknown;
   /** Stops the attempt's timer only (a streamed body is the caller's to read, for as long as it takes). */
   stopTimer(): void;
   dispose(): void;
@@ -68,7 +70,7 @@ type Outcome = { response: Response } | { error: unknown };
 type Verdict =
   | { type: 'success'; response: Response; requestId?: string }
   | { type: 'http_error'; response: Response; status: number; retryable: boolean; retryAfterMs?: number; requestId?: string; bodyExcerpt?: string }
-  | { type: 'failure'; kind: SnapEngageErrorKind; detail: string; retryable: boolean; status?: number; retryAfterMs?: number; requestId?: string; bodyExcerpt?: string; causeSummary?: string };
+  | { type: 'failure'; kind: SnapEngageErrorKind; detail: string; retryable: boolean; status?: number; retryAfterMs?: number; requestId?: string; bodyExcerpt?: string; causeSummary?: string; abortReason?: { value: unknown } };
 
 const utf8Decoder = new TextDecoder();
 
@@ -87,7 +89,8 @@ export function createTransport(settings: TransportSettings): Middleware {
     const callerSignals = [...state.callerSignals, settings.signal].filter((s): s is AbortSignal => s !== undefined);
     const onAbort = (event: Event): void => {
       attempt.callerAborted = true;
-      controller.abort((event.target as AbortSignal).reason);
+      attempt.abortReason = (event.target as AbortSignal).reason;
+      controller.abort(attempt.abortReason);
     };
     const timer = setTimeout(() => {
       attempt.timedOut = true;
@@ -112,7 +115,9 @@ export function createTransport(settings: TransportSettings): Middleware {
     for (const s of callerSignals) {
       if (s.aborted) {
         attempt.callerAborted = true;
+        attempt.abortReason = s.reason;
         controller.abort(s.reason);
+        break;
       } else s.addEventListener('abort', onAbort, { once: true });
     }
     state.current = attempt;
@@ -129,7 +134,9 @@ export function createTransport(settings: TransportSettings): Middleware {
 
   function failureFromError(state: RequestState, attempt: Attempt, error: unknown): Verdict {
     if (error instanceof SnapEngageError) return { type: 'failure', kind: error.kind, detail: error.message, retryable: false };
-    if (attempt.callerAborted) return { type: 'failure', kind: 'aborted', detail: 'aborted by the caller’s AbortSignal', retryable: false };
+    if (attempt.callerAborted) {
+      return { type: 'failure', kind: 'aborted', detail: 'aborted by the caller’s AbortSignal', retryable: false, abortReason: { value: attempt.abortReason } };
+    }
     if (attempt.timedOut) {
       return {
         type: 'failure',
@@ -270,6 +277,8 @@ export function createTransport(settings: TransportSettings): Middleware {
         ...(verdict.requestId !== undefined ? { requestId: verdict.requestId } : {}),
         ...(verdict.bodyExcerpt !== undefined ? { bodyExcerpt: verdict.bodyExcerpt } : {}),
         ...(verdict.causeSummary !== undefined ? { causeSummary: verdict.causeSummary } : {}),
+        // The caller's own signal.reason (their object, not the transport's error): the standard `cause`.
+        ...(verdict.abortReason ? { cause: verdict.abortReason.value } : {}),
       });
     }
     const meta: ResponseMeta = { op: state.op, url: state.redactedUrl, retries, requestId: verdict.requestId };
@@ -306,8 +315,8 @@ export function createTransport(settings: TransportSettings): Middleware {
         warn(`${state.op.label}: ${what}; retry ${state.attempt} of ${settings.maxRetries} in ${delay} ms`);
         try {
           await sleep(delay, [...state.callerSignals, settings.signal]);
-        } catch {
-          return finish(state, { type: 'failure', kind: 'aborted', detail: 'aborted by the caller’s AbortSignal while waiting to retry', retryable: false });
+        } catch (reason) {
+          return finish(state, { type: 'failure', kind: 'aborted', detail: 'aborted by the caller’s AbortSignal while waiting to retry', retryable: false, abortReason: { value: reason } });
         }
         await beforeAttempt(state);
         state.attempt++;

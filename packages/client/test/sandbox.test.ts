@@ -4,6 +4,7 @@
 import { afterAll, beforeAll, describe, expect, expectTypeOf, it } from 'vitest';
 import { startSandbox, type Sandbox } from 'snapengage-sandbox';
 import { apiOperations, createSnapEngageClient, SnapEngageError, unwrap, type Case, type RequestLogEvent, type SnapEngageClient, type SnapEngageClientOptions, type components } from '../src/index.js';
+import { caught } from './helpers/caught.js';
 
 let sandbox: Sandbox;
 let widgetId: string;
@@ -300,5 +301,74 @@ describe('under injected faults', () => {
     expect(() => unwrap(missing)).toThrow(expect.objectContaining({ kind: 'not_found', status: 404 }));
     const bad = await client.GET('/api/v2/{orgId}/logs', { params: { path: { orgId }, query: { widgetId, start: 'yesterday', end: today } } });
     expect(() => unwrap(bad)).toThrow(expect.objectContaining({ kind: 'bad_request', status: 400 }));
+  });
+});
+
+describe('cancellation keeps the caller’s abort reason as `cause`', () => {
+  /** The reason an app aborts with: its own object, with a marker that must stay out of the message and JSON. */
+  class Shutdown extends Error {
+    readonly marker = 'APP-REASON-7f3c';
+  }
+  const logsCall = (client: SnapEngageClient, signal?: AbortSignal) =>
+    client.GET('/api/v2/{orgId}/logs', { params: { path: { orgId: sandbox.credentials.orgId }, query: { widgetId, start: sandbox.startDate, end: today } }, ...(signal ? { signal } : {}) });
+  const base = (): SnapEngageClientOptions => ({ baseUrl: sandbox.url, ...sandbox.credentials, retryBaseDelayMs: 1 });
+
+  async function abortedWith(reason: unknown, pending: Promise<unknown>): Promise<SnapEngageError> {
+    const error = await caught(pending);
+    expect(error.kind).toBe('aborted');
+    expect(error.cause).toBe(reason);
+    // The error's own fields stay as they were: the reason is in neither the message nor the JSON.
+    expect(error.message).toMatch(/^GET \/api\/v2\/\{orgId\}\/logs: aborted by the caller’s AbortSignal/);
+    expect(error.message).not.toContain('APP-REASON');
+    expect(JSON.stringify(error)).not.toContain('APP-REASON');
+    expect(Object.keys(error.toJSON())).not.toContain('cause');
+    return error;
+  }
+
+  it('for a per-call and a client-level signal aborted while the response is pending', async () => {
+    await admin('/__sandbox/faults', { faults: 'slow=1,slowMs=3000' });
+    try {
+      const perCall = new AbortController();
+      const reason = new Shutdown('app shutting down');
+      const pending = logsCall(createSnapEngageClient(base()), perCall.signal);
+      setTimeout(() => perCall.abort(reason), 50);
+      await abortedWith(reason, pending);
+
+      const clientLevel = new AbortController();
+      const clientReason = new Shutdown('client closed');
+      const pendingClient = logsCall(createSnapEngageClient({ ...base(), signal: clientLevel.signal }));
+      setTimeout(() => clientLevel.abort(clientReason), 50);
+      await abortedWith(clientReason, pendingClient);
+
+      // Already aborted before the call, with no reason given: the signal's default AbortError is the cause.
+      const before = new AbortController();
+      before.abort();
+      await abortedWith(before.signal.reason, logsCall(createSnapEngageClient(base()), before.signal));
+    } finally {
+      await admin('/__sandbox/faults', { faults: '' });
+    }
+  });
+
+  it('while waiting to retry, and while an app’s beforeAttempt hook waits', async () => {
+    await admin('/__sandbox/faults', { faults: '500=1' });
+    try {
+      const waiting = new AbortController();
+      const reason = new Shutdown('stop retrying');
+      const pending = logsCall(createSnapEngageClient({ ...base(), retryBaseDelayMs: 10_000 }), waiting.signal);
+      setTimeout(() => waiting.abort(reason), 200);
+      const error = await abortedWith(reason, pending);
+      expect(error.message).toContain('while waiting to retry');
+    } finally {
+      await admin('/__sandbox/faults', { faults: '' });
+    }
+    const limiter = new AbortController();
+    const limiterReason = { app: 'APP-REASON-7f3c', not: 'an Error' };
+    const held = createSnapEngageClient({
+      ...base(),
+      beforeAttempt: (signal) => new Promise((_, reject) => signal.addEventListener('abort', () => reject(signal.reason))),
+    });
+    const pendingHeld = logsCall(held, limiter.signal);
+    setTimeout(() => limiter.abort(limiterReason), 50);
+    await abortedWith(limiterReason, pendingHeld);
   });
 });
