@@ -26,6 +26,8 @@ export interface OperationInfo {
   security: readonly string[];
   /** Safe to retry after the request may have reached the server. */
   idempotent: boolean;
+  /** A success response of the spec may have no body (204, or a 2xx without content): unwrap() may return undefined. */
+  emptySuccess: boolean;
   resource: string | null;
   loadable: boolean;
 }
@@ -158,6 +160,7 @@ export const apiOperations: readonly OperationInfo[] = [
       "apiToken"
     ],
     "idempotent": true,
+    "emptySuccess": false,
     "resource": "logs",
     "loadable": true
   },
@@ -169,6 +172,7 @@ export const apiOperations: readonly OperationInfo[] = [
       "apiKey"
     ],
     "idempotent": true,
+    "emptySuccess": false,
     "resource": "chat_availability",
     "loadable": true
   },
@@ -180,6 +184,7 @@ export const apiOperations: readonly OperationInfo[] = [
       "apiKey"
     ],
     "idempotent": true,
+    "emptySuccess": false,
     "resource": "chat_poll",
     "loadable": true
   },
@@ -191,6 +196,7 @@ export const apiOperations: readonly OperationInfo[] = [
       "apiKey"
     ],
     "idempotent": false,
+    "emptySuccess": false,
     "resource": null,
     "loadable": false
   },
@@ -202,6 +208,7 @@ export const apiOperations: readonly OperationInfo[] = [
       "apiKey"
     ],
     "idempotent": false,
+    "emptySuccess": false,
     "resource": "start_chat",
     "loadable": false
   },
@@ -211,6 +218,7 @@ export const apiOperations: readonly OperationInfo[] = [
     "path": "/public/api/v2/chat/{widgetId}",
     "security": [],
     "idempotent": true,
+    "emptySuccess": false,
     "resource": "public_chat_availability",
     "loadable": false
   },
@@ -222,6 +230,7 @@ export const apiOperations: readonly OperationInfo[] = [
       "apiKey"
     ],
     "idempotent": true,
+    "emptySuccess": false,
     "resource": "visitor_typing",
     "loadable": true
   },
@@ -233,6 +242,7 @@ export const apiOperations: readonly OperationInfo[] = [
       "provisioningKey"
     ],
     "idempotent": true,
+    "emptySuccess": false,
     "resource": "widgets",
     "loadable": true
   },
@@ -244,6 +254,7 @@ export const apiOperations: readonly OperationInfo[] = [
       "provisioningKey"
     ],
     "idempotent": true,
+    "emptySuccess": false,
     "resource": "users",
     "loadable": true
   },
@@ -255,6 +266,7 @@ export const apiOperations: readonly OperationInfo[] = [
       "provisioningKey"
     ],
     "idempotent": false,
+    "emptySuccess": false,
     "resource": "create_user",
     "loadable": false
   }

@@ -16,6 +16,19 @@ export class CatalogError extends Error {
   }
 }
 
+/**
+ * Whether a success response of the operation may come without a body: a 204/205, or a 2xx (or `2XX`) response that
+ * declares no content. openapi-fetch answers `data: undefined` for those, and types `data` with `undefined` for them.
+ */
+function allowsEmptySuccess(spec: Json, op: Json): boolean {
+  return Object.entries<Json>(op.responses ?? {}).some(([status, response]) => {
+    if (!/^2(\d\d|XX)$/i.test(status)) return false;
+    if (status === '204' || status === '205') return true;
+    const resolved = typeof response?.$ref === 'string' ? resolveLocalRef(spec, response.$ref) : response;
+    return !resolved?.content || Object.keys(resolved.content).length === 0;
+  });
+}
+
 /** The record schema (every $ref inlined) the data selector reaches, and its TS type expression. */
 function selectRecord(spec: Json, path: string, method: string, op: Json, selector: string): { schema: Json; tsType: string } {
   const located = locateRecord(spec, op, selector);
@@ -49,7 +62,8 @@ export function buildCatalogSource(spec: Json): string {
       const ext = op[RESOURCE_EXTENSION];
       operations.push({
         operationId: op.operationId ?? null, method: method.toUpperCase(), path, security,
-        idempotent: op[IDEMPOTENT_EXTENSION] ?? (method !== 'post' && method !== 'patch'), resource: ext?.name ?? null, loadable: ext?.loadable === true,
+        idempotent: op[IDEMPOTENT_EXTENSION] ?? (method !== 'post' && method !== 'patch'), emptySuccess: allowsEmptySuccess(spec, op),
+        resource: ext?.name ?? null, loadable: ext?.loadable === true,
       });
       if (!ext) continue;
       const credentialEnv = ext.credential ? schemes[ext.credential]?.[CREDENTIAL_EXTENSION]?.env : null;
@@ -155,6 +169,8 @@ export interface OperationInfo {
   security: readonly string[];
   /** Safe to retry after the request may have reached the server. */
   idempotent: boolean;
+  /** A success response of the spec may have no body (204, or a 2xx without content): unwrap() may return undefined. */
+  emptySuccess: boolean;
   resource: string | null;
   loadable: boolean;
 }

@@ -4,6 +4,7 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { parseDocument } from 'yaml';
+import { buildCatalogSource } from './catalog.js';
 import { DEFAULT_OUT, DEFAULT_SPEC, generate, staleFiles, writeGenerated } from './generate.js';
 import { SpecError } from './validate-spec.js';
 
@@ -102,6 +103,20 @@ describe('generator', () => {
     // Nullable fields and unlisted keys are the tolerant reading, not a fact: the spec says so.
     expect(spec.info.description).toMatch(/accepts null as the tolerant reading[^[]*\[inferred\]/);
     expect(spec.components.schemas.RequesterDetails.properties.age.description).toMatch(/full name is \[inferred\]/);
+  });
+
+  it('marks the operations whose spec allows a success response without a body (unwrap() may return undefined only there)', () => {
+    const spec = parseDocument(readFileSync(DEFAULT_SPEC, 'utf8')).toJS() as Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
+    const ok = { description: 'ok', content: { 'application/json': { schema: { type: 'object' } } } };
+    spec.components.responses.Empty = { description: 'no body' };
+    spec.paths['/x/no-content'] = { delete: { responses: { '200': ok, '204': { description: 'gone' } } } };
+    spec.paths['/x/by-ref'] = { post: { responses: { '202': { $ref: '#/components/responses/Empty' } } } };
+    spec.paths['/x/body'] = { get: { responses: { '200': ok, '404': { description: 'no body, but no success either' } } } };
+    const catalog = buildCatalogSource(spec);
+    const emptySuccess = (path: string) => new RegExp(`"path": "${path}",[^}]*"emptySuccess": (true|false)`).exec(catalog)?.[1];
+    expect([emptySuccess('/x/no-content'), emptySuccess('/x/by-ref'), emptySuccess('/x/body')]).toEqual(['true', 'true', 'false']);
+    // Every operation of the real spec promises a body on success.
+    expect(catalog.match(/"emptySuccess": true/g)).toHaveLength(2);
   });
 
   it('every env var a resource reads says what it holds (it is shown in .env.example and in missing-variable errors)', async () => {

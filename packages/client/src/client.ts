@@ -8,8 +8,8 @@ import { SnapEngageError } from './errors.js';
 import type { SnapEngageClientOptions } from './options.js';
 import { iterateLogs, iteratePages, type GetPath, type IterateLogsArgs, type PageData, type PageInit, type PageResult, type PagingOptions, type TypedPageInit } from './pagination.js';
 import { Redactor, hideUrlCredentials } from './redact.js';
-import { keepResponseMeta } from './call-meta.js';
-import { errorForResponse } from './response-errors.js';
+import { keepResponseMeta, metaOf } from './call-meta.js';
+import { errorForEmptyBody, errorForResponse } from './response-errors.js';
 import { createTransport } from './transport.js';
 
 export const CLIENT_VERSION = '0.1.0';
@@ -134,10 +134,20 @@ export function credentialsFromEnv(
 }
 
 /**
- * The data of a `client.GET(...)` result, or a SnapEngageError for an HTTP error status (401 → `auth`,
- * 404 → `not_found`, 429 → `rate_limited`, 5xx → `server`, other 4xx → `bad_request`).
+ * The data type of a result's success branch, as openapi-fetch types it from the spec: it includes `undefined` only
+ * when a success response of the operation may have no body (a 204, or a 2xx the spec gives no content). A result
+ * typed loosely (`{ data?: unknown }`) gives its data type without `undefined`.
  */
-export function unwrap<R extends { data?: unknown; error?: unknown; response: Response }>(result: R, operation?: string): Exclude<R['data'], undefined> {
+export type UnwrappedData<R extends { data?: unknown }> = [SuccessData<R>] extends [never] ? Exclude<R['data'], undefined> : SuccessData<R>;
+type SuccessData<R> = R extends { data: infer D } ? D : never;
+
+/**
+ * The data of a `client.GET(...)` result, or a SnapEngageError for an HTTP error status (401 → `auth`,
+ * 404 → `not_found`, 429 → `rate_limited`, 5xx → `server`, other 4xx → `bad_request`), and `invalid_response` for a
+ * 2xx without a body (data undefined) when the operation's spec promises one.
+ */
+export function unwrap<R extends { data?: unknown; error?: unknown; response: Response }>(result: R, operation?: string): UnwrappedData<R> {
   if (!result.response.ok) throw errorForResponse(result.response, operation);
-  return result.data as Exclude<R['data'], undefined>;
+  if (result.data === undefined && metaOf(result.response)?.op.info?.emptySuccess !== true) throw errorForEmptyBody(result.response, operation);
+  return result.data as UnwrappedData<R>;
 }

@@ -1,7 +1,7 @@
 // snapengage-client: typed SnapEngage API client (openapi-fetch) with per-operation auth, retries,
 // timeouts, pagination and typed errors. Runs wherever fetch exists (no Node-only imports).
 export { createSnapEngageClient, credentialsFromEnv, unwrap, CLIENT_VERSION } from './client.js';
-export type { SnapEngageClient, Case } from './client.js';
+export type { SnapEngageClient, Case, UnwrappedData } from './client.js';
 export type { SnapEngageClientOptions, ClientLogger, RequestLogEvent } from './options.js';
 export type { GetPath, PageData, PageInit, PageResult, PagingOptions, IterateLogsArgs, TypedPageInit } from './pagination.js';
 export { SnapEngageError, isSnapEngageError } from './errors.js';

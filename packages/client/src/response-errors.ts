@@ -50,3 +50,25 @@ export function errorForResponse(response: Response, fallbackOperation: string |
     ...(meta?.bodyExcerpt !== undefined ? { bodyExcerpt: meta.bodyExcerpt } : {}),
   });
 }
+
+/**
+ * The error of a 2xx that came without a body (openapi-fetch's data undefined: a 204, Content-Length 0, an empty or
+ * blank body) for an operation whose spec promises one: unwrap() would otherwise return undefined where its type
+ * says the data is there.
+ */
+export function errorForEmptyBody(response: Response, fallbackOperation: string | undefined): SnapEngageError {
+  const meta = metaOf(response);
+  const operation = meta?.op.label ?? fallbackOperation ?? 'request';
+  const url = meta?.url ?? '';
+  const status = response.status;
+  const detail = `HTTP ${status} with no body, where the spec promises one for ${operation}: there is no data to return`;
+  return new SnapEngageError({
+    kind: 'invalid_response',
+    status,
+    operation,
+    url,
+    retries: meta?.retries ?? 0,
+    message: formatMessage(operation, detail, { requestId: meta?.requestId, retries: meta?.retries ?? 0, url }),
+    ...(meta?.requestId !== undefined ? { requestId: meta.requestId } : {}),
+  });
+}

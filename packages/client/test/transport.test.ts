@@ -4,8 +4,9 @@
 import { getEventListeners } from 'node:events';
 import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
-import { afterEach, describe, expect, it } from 'vitest';
-import { createSnapEngageClient, unwrap, type RequestLogEvent, type SnapEngageClientOptions } from '../src/index.js';
+import type { FetchResponse } from 'openapi-fetch';
+import { afterEach, describe, expect, expectTypeOf, it } from 'vitest';
+import { createSnapEngageClient, unwrap, type components, type RequestLogEvent, type SnapEngageClientOptions, type UnwrappedData } from '../src/index.js';
 import { caught } from './helpers/caught.js';
 import { sendJson, startScriptedServer, type Handler, type ScriptedServer } from './helpers/scripted-server.js';
 
@@ -503,6 +504,47 @@ describe('odd responses', () => {
     const result = await client.GET(LOGS, logsQuery);
     expect(result.response.ok).toBe(true);
     expect(result.data).toBeUndefined();
+  });
+
+  it('unwrap throws invalid_response for a 2xx with no body on an operation whose spec promises one (its type has no undefined)', async () => {
+    // What the sandbox never sends: a 204, a 200 with Content-Length 0, a 200 of only whitespace.
+    const server = await serve((req, res, i) => {
+      if (i === 0) res.writeHead(204, { 'x-request-id': 'req-204' }).end();
+      else if (i === 1) res.writeHead(200, { 'content-type': 'application/json', 'content-length': '0' }).end();
+      else res.writeHead(200, { 'content-type': 'application/json' }).end(' \n');
+    });
+    const { client } = clientFor(server);
+    const widget = { params: { path: { widgetId: 'w1' } } };
+    const first = await client.GET('/api/v1/chat/{widgetId}', widget);
+    expect(first.data).toBeUndefined(); // openapi-fetch's own answer stays as it was
+    const noContent = (() => {
+      try {
+        return unwrap(first);
+      } catch (error) {
+        return error;
+      }
+    })();
+    expect(noContent).toMatchObject({ kind: 'invalid_response', status: 204, operation: 'GET /api/v1/chat/{widgetId}', requestId: 'req-204', url: `${server.url}/api/v1/chat/w1` });
+    expect((noContent as Error).message).toContain('HTTP 204 with no body');
+    for (const status of [200, 200]) {
+      const result = await client.GET('/api/v1/chat/{widgetId}', widget);
+      expect(() => unwrap(result)).toThrow(expect.objectContaining({ kind: 'invalid_response', status }));
+    }
+    // The data type: no undefined where every success response of the spec has content (all of them today) …
+    expectTypeOf(unwrap<typeof first>).returns.toEqualTypeOf<components['schemas']['WidgetAvailability']>();
+    const logsData = async () => unwrap(await client.GET(LOGS, logsQuery)); // typed only, never called
+    expectTypeOf(logsData).returns.resolves.toEqualTypeOf<components['schemas']['LogsPage']>();
+    // … undefined where one may have none (a 204 without content, as openapi-typescript writes it) …
+    type WithNoContent = {
+      responses: {
+        200: { headers: { [name: string]: unknown }; content: { 'application/json': { ok: boolean } } };
+        204: { headers: { [name: string]: unknown }; content?: never };
+        404: { headers: { [name: string]: unknown }; content: { 'application/json': { error: string } } };
+      };
+    };
+    expectTypeOf<UnwrappedData<FetchResponse<WithNoContent, {}, 'application/json'>>>().toEqualTypeOf<{ ok: boolean } | undefined>();
+    // … and a loosely typed result keeps its data type.
+    expectTypeOf(unwrap<{ data?: unknown; response: Response }>).returns.toEqualTypeOf<unknown>();
   });
 
   it('rejects a timer option longer than a timer can wait', () => {
