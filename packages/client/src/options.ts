@@ -19,7 +19,7 @@ export interface SnapEngageClientOptions extends CredentialOptions {
   /**
    * Awaited before each attempt, retries included, before its `timeoutMs` starts: a rate limiter's wait (time in its
    * queue is not the server being slow). Its signal aborts with the caller's and the client's `signal`; the request
-   * then fails as aborted. Any other error it throws is the app's own and reaches the caller as it was thrown.
+   * then fails as aborted at once, even if the hook does not listen to its signal. Any other error it throws is the app's own and reaches the caller as it was thrown.
    */
   beforeAttempt?: ((signal: AbortSignal) => Promise<void>) | undefined;
   /** fetch implementation; default globalThis.fetch. */

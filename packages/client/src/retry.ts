@@ -83,16 +83,25 @@ export function tlsFailure(error: unknown): boolean {
 /**
  * The app's wait before an attempt (a rate limiter), before the attempt's timer starts: time in a limiter's queue is
  * not the server being slow. Its signal aborts with any of `signals` (the caller's, the client's); an abort ends the
- * wait quietly, and the attempt then starts aborted, so it fails as aborted like any other.
+ * wait quietly at once, even when the hook does not listen to its signal (a limiter that takes none), and the attempt
+ * then starts aborted, so it fails as aborted like any other. What such a hook does later is ignored.
  */
 export async function waitBeforeAttempt(hook: (signal: AbortSignal) => Promise<void>, signals: ReadonlyArray<AbortSignal | undefined>): Promise<void> {
   const live = signals.filter((s): s is AbortSignal => s !== undefined);
   if (live.some((s) => s.aborted)) return;
   const controller = new AbortController();
-  const onAbort = (event: Event): void => controller.abort((event.target as AbortSignal).reason);
+  let stopWaiting = (): void => undefined;
+  const aborted = new Promise<void>((resolve) => (stopWaiting = resolve));
+  const onAbort = (event: Event): void => {
+    controller.abort((event.target as AbortSignal).reason);
+    stopWaiting();
+  };
   for (const s of live) s.addEventListener('abort', onAbort, { once: true });
   try {
-    await hook(controller.signal);
+    const waiting = hook(controller.signal);
+    // Left behind on an abort: its later rejection (the abort reason, or the app's own) is nobody's to handle.
+    Promise.resolve(waiting).catch(() => undefined);
+    await Promise.race([waiting, aborted]);
   } catch (error) {
     if (!controller.signal.aborted) throw error;
   } finally {

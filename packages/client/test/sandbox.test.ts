@@ -371,4 +371,23 @@ describe('cancellation keeps the caller’s abort reason as `cause`', () => {
     setTimeout(() => limiter.abort(limiterReason), 50);
     await abortedWith(limiterReason, pendingHeld);
   });
+
+  it('at once while a beforeAttempt hook that does not listen to its signal waits (a limiter that takes none)', async () => {
+    let release = (): void => undefined;
+    const limiter = new Promise<void>((resolve) => (release = resolve));
+    const client = createSnapEngageClient({ ...base(), beforeAttempt: () => limiter });
+    const before = await apiRequestCount();
+    const controller = new AbortController();
+    const reason = new Shutdown('user left the page');
+    const pending = logsCall(client, controller.signal);
+    setTimeout(() => controller.abort(reason), 50);
+    const started = Date.now();
+    // Before, the call waited for the limiter (here: forever) and only then failed as aborted.
+    const outcome = await Promise.race([abortedWith(reason, pending), new Promise((resolve) => setTimeout(() => resolve('still waiting'), 2_000))]);
+    expect(outcome).not.toBe('still waiting');
+    expect(Date.now() - started).toBeLessThan(1_000);
+    release();
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    expect(await apiRequestCount()).toBe(before); // nothing sent, not even once the limiter let it through
+  });
 });
