@@ -85,6 +85,7 @@ export function createSnapEngageClient(options: SnapEngageClientOptions = {}): S
     userAgent: options.userAgent ?? `snapengage-client/${CLIENT_VERSION}`,
     logger: options.logger,
     signal: options.signal,
+    origin: new URL(baseUrl).origin,
     beforeAttempt: options.beforeAttempt,
     redactor,
   });

@@ -21,6 +21,8 @@ export interface TransportSettings {
   userAgent: string;
   logger: ClientLogger | undefined;
   signal: AbortSignal | undefined;
+  /** The client's baseUrl origin: the only one a request (credentials or not) may go to. */
+  origin: string;
   /** Awaited before each attempt, outside its timeout (SnapEngageClientOptions.beforeAttempt). */
   beforeAttempt: ((signal: AbortSignal) => Promise<void>) | undefined;
   redactor: Redactor;
@@ -339,6 +341,13 @@ export function createTransport(settings: TransportSettings): Middleware {
       const op = findOperation(request.method, schemaPath);
       checkPathParams(op.label, schemaPath, params.path);
       const url = new URL(request.url);
+      // openapi-fetch takes a per-call `baseUrl`, and an app's onRequest may return a Request for any URL: the
+      // credentials were put on it all the same, and went to that host.
+      if (url.origin !== settings.origin) {
+        const redacted = redactor.url(url.toString());
+        const detail = `the request goes to ${redactor.text(url.origin)}, not the client's baseUrl origin ${settings.origin} (a per-call baseUrl, or a middleware that changed the URL); requests and their credentials go to the configured host only: use a client created with that baseUrl`;
+        throw new SnapEngageError({ kind: 'config', operation: op.label, url: redacted, message: formatMessage(op.label, detail, { retries: 0, url: redacted }) });
+      }
       const headers = new Headers(request.headers);
       applyCredentials(op, settings.credentials, headers, url, redactor.url(url.toString()));
       if (settings.userAgent) headers.set('user-agent', settings.userAgent);

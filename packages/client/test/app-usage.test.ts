@@ -124,3 +124,31 @@ describe('a page without a body', () => {
     await server.close();
   });
 });
+
+describe('the host a request goes to', () => {
+  // openapi-fetch takes a per-call baseUrl, and an app middleware may return a Request for another URL: the transport
+  // put the credentials on it all the same, and sent them to that host.
+  it('is the client’s baseUrl origin only: another one is a config error, with nothing sent there', async () => {
+    const other = await startScriptedServer((_req, res) => res.writeHead(200, { 'content-type': 'application/json' }).end('{}'));
+    try {
+      const client = createSnapEngageClient({ baseUrl: sandbox.url, ...sandbox.credentials, maxRetries: 0 });
+      const widget = { params: { path: { widgetId } } };
+      const perCall = await caught(client.GET('/api/v1/chat/{widgetId}', { ...widget, baseUrl: other.url }));
+      expect(perCall).toMatchObject({ kind: 'config', operation: 'GET /api/v1/chat/{widgetId}' });
+      expect(perCall.message).toContain(`not the client's baseUrl origin ${sandbox.url}`);
+      const provisioning = await caught(client.GET('/api/v1/widget.json', { params: { query: { uuid: widgetId, email: sandbox.credentials.email } }, baseUrl: other.url }));
+      expect(provisioning.kind).toBe('config');
+      expect(JSON.stringify({ ...provisioning, message: provisioning.message })).not.toContain(sandbox.credentials.provisioningKey);
+
+      const rerouting = createSnapEngageClient({ baseUrl: sandbox.url, ...sandbox.credentials, maxRetries: 0 });
+      rerouting.use({ onRequest: ({ request }) => new Request(request.url.replace(sandbox.url, other.url), request) });
+      expect((await caught(rerouting.GET('/api/v1/chat/{widgetId}', widget))).kind).toBe('config');
+      expect(other.requests).toEqual([]);
+
+      // The same origin by a per-call baseUrl (a trailing slash) still goes out, with its credential.
+      expect((await client.GET('/api/v1/chat/{widgetId}', { ...widget, baseUrl: `${sandbox.url}/` })).response.status).toBe(200);
+    } finally {
+      await other.close();
+    }
+  });
+});
