@@ -97,8 +97,24 @@ const MIN_RATE = 0.2;
  */
 const RECOVERY_STEP_MS = 2_000;
 const RECOVERY_SHARE = 0.1;
+/**
+ * Without a configured limit, a step is at least this many requests a second: the ceiling is then the rate seen in one
+ * second, a few requests when the 429s come among a run's first answers, and 10 % of a ceiling of 1/s took 20 s to
+ * lift (sandbox, 429=0.1, seed 2: 5 of the first 12 answers were 429s, cut to 0.5/s; 31 s, now 27 s; 11-15 s uncut).
+ */
+const MIN_UNLIMITED_STEP = 1;
 /** A Retry-After longer than this holds requests only this long (the client caps its own wait the same way). */
 const MAX_HOLD_MS = 60_000;
+/**
+ * A 429 is judged among the API's last this many answers (itself included): it cuts the rate and holds every request
+ * only when a third or more of them were 429s. A rate limit answers 429 to a share of requests that grows with the
+ * rate sent (1.5 times the limit: a third), and backing off lowers it; 429s that are not about the rate (a load
+ * balancer's, a burst limit's) come at a share of their own whatever the rate, and cutting on each one took a run
+ * with 10 % of them (the sandbox's 429=0.1) down to 0.28 requests/s. With 10 % of them, 10 in 30 at a 429 has a
+ * chance of 0.16 % (7 in 20: 0.9 %); one costs a cut that recovers in 10 s. A 429 below the share only delays its own
+ * request, which the client retries after its Retry-After.
+ */
+const ANSWER_WINDOW = 30;
 
 /** What the API's rate limiting did to a run: its 429 answers and the rate the bucket went down to. */
 export interface RateLimitReport {
@@ -117,8 +133,11 @@ export interface RateLimitReport {
  * It adapts to the API (additive increase, multiplicative decrease, as TCP does): `throttled()` (a 429) holds every
  * request until the Retry-After (or one interval) and halves the rate, at most once a second so one burst of 429s
  * counts once; then every 2 s without a 429 adds back 10 % of the starting rate. Without a limit, the first 429
- * starts one at half the rate seen in the last second. The real API's limits are not documented: a fixed rate above
- * them made every request retry until one ran out of retries and failed the run.
+ * starts one at half the rate seen in the last second (and steps are at least 1/s). The real API's limits are not
+ * documented: a fixed rate above them made every request retry until one ran out of retries and failed the run.
+ *
+ * Only 429s that are a third or more of the last 30 answers do that (see ANSWER_WINDOW): `answered()` counts the
+ * others. A caller that never calls it (or a 429 that is the first answer) has every 429 count.
  */
 export class TokenBucket {
   private tokens: number;
@@ -140,6 +159,10 @@ export class TokenBucket {
   private second = -1;
   private inSecond = 0;
   private inPreviousSecond = 0;
+  /** The last ANSWER_WINDOW answers, true for a 429 (a ring), and how many of them are 429s. */
+  private readonly answers: boolean[] = [];
+  private nextAnswer = 0;
+  private throttledAnswers = 0;
 
   constructor(
     readonly ratePerSecond: number,
@@ -194,10 +217,20 @@ export class TokenBucket {
     });
   }
 
-  /** The API answered 429: hold every request, and cut the rate (once per second). */
+  /** The API answered something other than 429 (an error too): what a 429's share is judged against. */
+  answered(): void {
+    this.remember(false);
+  }
+
+  /**
+   * The API answered 429: if 429s are a meaningful share of its recent answers, hold every request and cut the rate
+   * (once per second); else leave the rate be (the client retries the request after its Retry-After).
+   */
   throttled(retryAfterMs?: number): void {
     const t = this.now();
     this.throttles++;
+    this.remember(true);
+    if (3 * this.throttledAnswers < this.answers.length) return;
     this.refill();
     if (t - this.lastCut >= 1000) {
       if (this.unlimited) {
@@ -253,11 +286,22 @@ export class TokenBucket {
     if (steps <= 0) return;
     this.refill();
     this.lastStep = from + steps * this.stepMs;
-    this.rate = Math.min(this.ceiling, this.rate + steps * this.ceiling * RECOVERY_SHARE);
+    const step = Math.max(this.ceiling * RECOVERY_SHARE, this.configured === 0 ? MIN_UNLIMITED_STEP : 0);
+    this.rate = Math.min(this.ceiling, this.rate + steps * step);
     // Float drift: 0.5 + 0.1 five times is 0.9999999999999999, which took a sixth step (2 s more) to reach 1.
     if (this.ceiling - this.rate < this.ceiling * 1e-9) this.rate = this.ceiling;
     // Configured as no limit (0 or Infinity): back up, there is none again.
     if (this.rate >= this.ceiling && this.configured === 0) this.rate = 0;
+  }
+
+  private remember(throttled: boolean): void {
+    if (this.answers.length < ANSWER_WINDOW) this.answers.push(throttled);
+    else {
+      if (this.answers[this.nextAnswer]) this.throttledAnswers--;
+      this.answers[this.nextAnswer] = throttled;
+    }
+    this.nextAnswer = (this.nextAnswer + 1) % ANSWER_WINDOW;
+    if (throttled) this.throttledAnswers++;
   }
 
   private count(): void {

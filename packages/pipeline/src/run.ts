@@ -298,6 +298,7 @@ function makeClient(plan: Plan, options: RunOptions, signal: AbortSignal, bucket
   const limitedFetch = async (request: Request): Promise<Response> => {
     const response = await baseFetch(request);
     if (response.status === 429) bucket.throttled(parseRetryAfter(response.headers.get('retry-after'), Date.now()));
+    else bucket.answered();
     return response;
   };
   const client = connectClient({

@@ -538,7 +538,9 @@ describe('limits', () => {
     expect(bucket.unlimited).toBe(false);
     expect(bucket.currentRate).toBe(4);
     await bucket.take();
-    now += 20_000; // ten 2-second steps of 0.8/s each: back to 8/s, the rate it was at, and so no limit again
+    // 2-second steps of 0.8/s each (1/s: a step without a limit is at least that): back to 8/s, the rate it was at,
+    // and so no limit again.
+    now += 20_000;
     await bucket.take();
     expect(bucket.unlimited).toBe(true);
     expect(bucket.report).toEqual({ throttled: 1, configured: 0, lowest: 4 });
@@ -681,6 +683,84 @@ describe('limits', () => {
     // As with 0: it stayed limited at the rate seen at the first 429, for good.
     expect(bucket.unlimited).toBe(true);
     expect(bucket.report.configured).toBe(0);
+  });
+
+  it('429s that are a tenth of the answers (not rate-related) neither cut the rate nor hold requests (fake clock)', async () => {
+    let now = 0;
+    const fakeSleep = async (ms: number) => {
+      now += ms;
+    };
+    const bucket = new TokenBucket(10, 10, () => now, fakeSleep);
+    for (let i = 0; i < 100; i++) {
+      await bucket.take();
+      if (i % 10 === 9) bucket.throttled(1000);
+      else bucket.answered();
+    }
+    // Each used to halve the rate (once a second) and hold everyone 1 s: the sandbox's 429=0.1 took runs to 0.28/s.
+    expect(bucket.currentRate).toBe(10);
+    expect(bucket.report).toEqual({ throttled: 10, configured: 10, lowest: 10 });
+    expect(Math.round(now)).toBe(9000); // a burst of 10, then 90 requests 100 ms apart: no hold
+    const unlimited = new TokenBucket(0, undefined, () => now, fakeSleep);
+    for (let i = 0; i < 100; i++) {
+      await unlimited.take();
+      now += 10;
+      if (i % 10 === 9) unlimited.throttled(1000);
+      else unlimited.answered();
+    }
+    expect(unlimited.unlimited).toBe(true);
+  });
+
+  it('without a configured limit, a cut from the few requests at a run\'s start steps back up by at least 1/s (fake clock)', async () => {
+    const clock = fakeTimers();
+    const bucket = new TokenBucket(0, undefined, clock.now, clock.sleep);
+    await bucket.take();
+    bucket.throttled(1000); // the run's first answer: one request seen, so a ceiling of 1/s, cut to 0.5/s
+    expect(bucket.currentRate).toBe(0.5);
+    void bucket.take();
+    await clock.advance(1000); // the hold
+    await clock.advance(2000);
+    void bucket.take();
+    await clock.settle();
+    // One step of 10 % of 1/s made 0.6/s: 20 s at 0.5-1/s before the limit lifted.
+    expect(bucket.unlimited).toBe(true);
+  });
+
+  it('a rate limit the bucket exceeds is still found: 429s a third of the recent answers cut and hold (fake clock)', async () => {
+    let now = 0;
+    const fakeSleep = async (ms: number) => {
+      now += ms;
+    };
+    // An API that allows 5 requests a second, against a bucket at 10/s.
+    const bucket = new TokenBucket(10, 10, () => now, fakeSleep);
+    let second = -1;
+    let inSecond = 0;
+    let throttled = 0;
+    const answer = (): void => {
+      if (Math.floor(now / 1000) !== second) [second, inSecond] = [Math.floor(now / 1000), 0];
+      if (++inSecond > 5) {
+        throttled++;
+        bucket.throttled(1000);
+      } else bucket.answered();
+    };
+    for (let i = 0; i < 8; i++) {
+      await bucket.take();
+      answer();
+    }
+    // 5 answers, then 429s: the second is 2 of 7 answers, the third 3 of 8, a third or more: cut and hold.
+    expect(throttled).toBe(3);
+    expect(bucket.currentRate).toBe(5);
+    const before = now;
+    await bucket.take();
+    expect(now - before).toBe(1000);
+    for (let i = 0; i < 300; i++) {
+      await bucket.take();
+      answer();
+    }
+    // It settles around the limit: 4.5 answers a second get through (5 allowed), it never goes below half the limit,
+    // and it tolerates up to 1.5 times the limit before cutting, so a sixth of the requests are 429s (52 of 309).
+    expect((300 + 8 - throttled) / (now / 1000)).toBeGreaterThan(4);
+    expect(bucket.report.lowest).toBeGreaterThanOrEqual(4);
+    expect(throttled).toBeLessThan(300 / 4);
   });
 });
 
