@@ -190,7 +190,10 @@ export function resolveOptions(
   } catch (error) {
     // parseArgs messages already name the flag ("Unknown option '--foo'"); its hint about positionals that start
     // with '-' is left out (a directory name is never one).
-    const message = (error as Error).message.split('\n')[0]!.replace(/\. To specify a positional argument.*$/, '');
+    let message = (error as Error).message.split('\n')[0]!.replace(/\. To specify a positional argument.*$/, '').replace(/\.$/, '');
+    // `--start-date --yes`: parseArgs' first line only says "argument is ambiguous"; the fix is in its second.
+    const ambiguous = /^Option '(--[\w-]+)' argument is ambiguous/.exec(message)?.[1];
+    if (ambiguous) message = `${ambiguous} is followed by a value that starts with "-": write it as ${ambiguous}=<value>, or give the value that was forgotten`;
     return { kind: 'usage-error', message: `${message}. Run with --help for the flags.` };
   }
   const { values, positionals } = parsed;

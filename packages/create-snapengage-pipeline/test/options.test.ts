@@ -61,6 +61,15 @@ describe('resolveOptions', () => {
     expect(resolveOptions(['p', '--start-date', '2025-02-30'], {}, false, catalog)).toMatchObject({ kind: 'usage-error', message: expect.stringContaining('--start-date') });
   });
 
+  it('says how to fix a flag whose value was forgotten before the next flag', () => {
+    // parseArgs' first line alone ("argument is ambiguous.") said neither what was wrong nor how to fix it, and the
+    // appended sentence doubled its period.
+    expect(resolveOptions(['p', '--start-date', '--yes'], {}, false, catalog)).toEqual({
+      kind: 'usage-error',
+      message: '--start-date is followed by a value that starts with "-": write it as --start-date=<value>, or give the value that was forgotten. Run with --help for the flags.',
+    });
+  });
+
   it('refuses a start date for resources none of which loads from one; a child of logs takes it', () => {
     expect(resolveOptions(['p', '--resources', 'widgets,users', '--start-date', '2025-01-01', '--no-install', '--no-git'], {}, false, catalog)).toEqual({
       kind: 'usage-error',
