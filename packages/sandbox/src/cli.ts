@@ -63,7 +63,10 @@ function readOptions(argv: string[]): SandboxOptions {
       },
     }));
   } catch (caught) {
-    fail((caught as Error).message.split('\n')[0] ?? 'bad arguments');
+    const message = (caught as Error).message.split('\n')[0] ?? 'bad arguments';
+    // `--cases --port 0`: parseArgs' first line only says "argument is ambiguous"; the fix is in its second.
+    const ambiguous = /^Option '(--[\w-]+)' argument is ambiguous/.exec(message)?.[1];
+    fail(ambiguous ? `${ambiguous} is followed by a value that starts with "-": write it as ${ambiguous}=<value>, or give the value that was forgotten` : message);
   }
   if (values.help) {
     process.stdout.write(USAGE);

@@ -84,6 +84,7 @@ describe('snapengage-sandbox CLI', () => {
   it.each([
     [['--cases', 'many'], '--cases must be a non-negative integer'],
     [['--bogus'], 'Unknown option'],
+    [['--cases', '--port', '0'], '--cases is followed by a value that starts with "-": write it as --cases=<value>, or give the value that was forgotten (see --help)'],
     [['--widgets', '0'], 'widgets must be an integer between 1'],
     [['--faults', 'teapot=1'], 'unknown key "teapot"'],
     [['extra'], 'positional'],
