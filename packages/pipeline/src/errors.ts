@@ -180,7 +180,7 @@ export function describeExtractError(error: unknown, resourceName: string, widge
       const local = plainHttp
         ? `: the server there speaks http, not https: use an http:// URL${isLoopbackUrl(error.url) ? ' (snapengage-sandbox serves http)' : ''}`
         : isLoopbackUrl(error.url)
-          ? `: is the local server (snapengage-sandbox) running? It takes a new port at each start, so refresh .env from its output`
+          ? `: is the local server (snapengage-sandbox) running? It takes a new port at each start: use the SNAPENGAGE_BASE_URL it printed last (.env.sandbox in the READMEs, not your .env)`
           : ' and your network';
       fix = `cannot reach ${originOf(error.url)}${retried}${cause}: check ${BASE_URL_ENV}${local}`;
       break;

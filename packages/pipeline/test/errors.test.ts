@@ -54,7 +54,8 @@ describe('describeExtractError hints', () => {
       new SnapEngageError({ kind: 'network', message: 'refused', operation: 'GET /x', url, retries: 1, causeSummary: 'fetch failed ← connect ECONNREFUSED' });
     for (const url of ['http://127.0.0.1:38801/api/v1/user.json', 'http://localhost:4000/x', 'http://[::1]:4000/x']) {
       const message = describeExtractError(network(url), 'users').message;
-      expect(message).toContain(': check SNAPENGAGE_BASE_URL: is the local server (snapengage-sandbox) running? It takes a new port at each start, so refresh .env from its output');
+      expect(message).toContain(': check SNAPENGAGE_BASE_URL: is the local server (snapengage-sandbox) running? It takes a new port at each start: use the SNAPENGAGE_BASE_URL it printed last (.env.sandbox in the READMEs, not your .env)');
+      expect(message).not.toContain('refresh .env'); // .env holds the real credentials: the sandbox's lines never go there
       expect(message).not.toContain('\n');
     }
     const remote = describeExtractError(network('https://www.snapengage.com/api/v1/user.json'), 'users').message;
