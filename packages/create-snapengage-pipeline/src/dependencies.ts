@@ -40,10 +40,10 @@ export function findTarball(dir: string, name: string): string {
 
 export function dependencySpecs(packagesDir: string | null, version: string = ownVersion()): DependencySpecs {
   const toolkit = (name: string) => (packagesDir ? `file:${findTarball(packagesDir, name)}` : `^${version}`);
-  const dependencies: Record<string, string> = { 'snapengage-pipeline': toolkit('snapengage-pipeline') };
-  // Named explicitly with tarballs: npm then takes the pipeline's own snapengage-client dependency from the tarball
-  // instead of asking the registry for it.
-  if (packagesDir) dependencies['snapengage-client'] = toolkit('snapengage-client');
+  // The client is named explicitly: the project's README has users call it (start_chat), which a transitive
+  // dependency does not allow under pnpm; with tarballs npm also takes the pipeline's own snapengage-client
+  // dependency from the tarball instead of asking the registry for it.
+  const dependencies: Record<string, string> = { 'snapengage-pipeline': toolkit('snapengage-pipeline'), 'snapengage-client': toolkit('snapengage-client') };
   return {
     dependencies,
     devDependencies: {

@@ -231,6 +231,11 @@ describe('names, paths and tarballs', () => {
     expect(() => dependencySpecs(join(dir, 'none'), '0.1.0')).toThrow(/npm run pack:local/);
   });
 
+  it('a published project depends on snapengage-client itself, as its README says it is installed with the project', () => {
+    // Only a transitive dependency, `import 'snapengage-client'` (start_chat, per the README) failed under pnpm.
+    expect(dependencySpecs(null, '0.3.0').dependencies).toEqual({ 'snapengage-pipeline': '^0.3.0', 'snapengage-client': '^0.3.0' });
+  });
+
   it('a project made from local tarballs names this scaffolder for --add; a published one npm create', () => {
     const dir = mkdtempSync(join(tmpdir(), 'packs-'));
     for (const f of ['snapengage-pipeline-0.1.0.tgz', 'snapengage-client-0.1.0.tgz', 'snapengage-sandbox-0.1.0.tgz']) writeFileSync(join(dir, f), '');
