@@ -70,6 +70,9 @@ Flags:
   --interactive / --no-interactive   ask questions (default: when stdin is a TTY)
   -h, --help               this help
   -v, --version            the version
+
+Without a TTY nothing is asked: pass [dir], --resources, --install or --no-install and --git or --no-git (the defaults
+above are what --yes and the questions take), or --yes for all of them.
 `;
 
 export function helpText(catalog: readonly ResourceChoice[] = loadCatalog()): string {
