@@ -55,8 +55,9 @@ export function applyCredentials(op: OperationRef, credentials: Credentials, hea
         operation: op.label,
         url: redactedUrl,
         message:
-          `${op.label} needs the ${scheme.option} credential: set ${scheme.env} (read by credentialsFromEnv()) ` +
-          `or pass { ${scheme.option} } to createSnapEngageClient. How to get it: ${scheme.howToGet}`,
+          `${op.label} needs the ${scheme.option} credential: pass { ${scheme.option} } to createSnapEngageClient, or set ` +
+          `${scheme.env} for credentialsFromEnv(), which reads the process environment, not a .env file ` +
+          `(node --env-file=.env loads one). How to get it: ${scheme.howToGet}`,
       });
     }
     if (scheme.in === 'header') {
