@@ -63,6 +63,7 @@ export async function demo(): Promise<void> {
     console.log('\nsandbox stopped');
   }
   console.log(`\nThe project is in ${DEMO_DIR}/: edit src/pipeline.ts, then \`npm test\` there runs it against the sandbox.`);
+  console.log(`\`npm run demo\` again replaces ${DEMO_DIR}/, edits included: copy it elsewhere to keep them.`);
 }
 
 if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) {
