@@ -1,7 +1,7 @@
 // Environment: `SNAPENGAGE_*` variables from the process, with `.env` in the working directory as a fallback (the
 // process environment wins, as with dotenv, unless it is blank). Parsed with Node's own util.parseEnv: no dependency.
 import { existsSync, readFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
 import { parseEnv } from 'node:util';
 import { ConfigError } from './errors.js';
 
@@ -16,10 +16,28 @@ export function whereToSetEnv(env: Env, count = 1): string {
   const source = sources.get(env);
   if (!source) return `set ${them} in the environment or in .env`;
   if (source.found) return `set ${them} in ${source.file} or in the environment`;
+  // Run from inside a project (its src/, say): a .env there is not what the user needs, running from the project is.
+  const project = projectAbove(dirname(source.file));
+  if (project) return `there is no ${source.file}: ${runFromProject(project)}`;
   const example = join(source.file, '..', '.env.example');
   return existsSync(example)
     ? `there is no ${source.file}: copy ${example} to .env and fill it in (or set ${them} in the environment)`
     : `there is no ${source.file}: create it with KEY=value lines (or set ${them} in the environment)`;
+}
+
+/** The nearest directory strictly above `dir` that holds src/pipeline.ts (a scaffolded project), if any. */
+export function projectAbove(dir: string): string | undefined {
+  for (let current = resolve(dir); ; ) {
+    const parent = dirname(current);
+    if (parent === current) return undefined;
+    current = parent;
+    if (existsSync(join(current, 'src', 'pipeline.ts'))) return current;
+  }
+}
+
+/** What to tell a CLI user whose working directory is inside the project at `project`. */
+export function runFromProject(project: string): string {
+  return `the project is ${project} (it has src/pipeline.ts): run from there (npm start and npm run show work from any of its directories)`;
 }
 
 /** Where to fix a variable that is set but wrong: the .env file it came from, or the environment, which wins over it. */

@@ -3,9 +3,10 @@
 // value loaded (cursor.ts).
 import { existsSync } from 'node:fs';
 import { hostname } from 'node:os';
-import { join } from 'node:path';
+import { isAbsolute, join } from 'node:path';
 import { describeWindows } from './cursor.js';
 import { openDataset } from './dataset.js';
+import { projectAbove, runFromProject } from './env.js';
 import { ConfigError, describeDestinationError } from './errors.js';
 import { DestinationError } from './destination/errors.js';
 import { activeRun, defaultStagingRoot, RUN_LOCK_FILE } from './destination/run-lock.js';
@@ -25,6 +26,8 @@ export async function showDataset(options: ShowOptions): Promise<string> {
     throw new ConfigError('show reads a DuckDB file: :memory: is a database only inside the process that loaded it, gone once that exits: pass --duckdb <file>');
   }
   if (!existsSync(options.path)) {
+    const project = isAbsolute(options.path) ? undefined : projectAbove(process.cwd());
+    if (project) throw new ConfigError(`No DuckDB file at ${options.path} in ${process.cwd()}: ${runFromProject(project)}, or pass --duckdb <file>`);
     throw new ConfigError(`No DuckDB file at ${options.path}: load it first (\`npm start\` in a scaffolded project, else \`snapengage-pipeline run\`), or pass --duckdb <file>`);
   }
   let dataset: Awaited<ReturnType<typeof openDataset>>;

@@ -1,6 +1,6 @@
 // The CLI as users run it (a tsx child process): run + show, one-line errors with the right exit codes, .env reading
 // with the environment taking precedence, --config modules, and no secret in any output.
-import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { createServer, type AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -259,5 +259,23 @@ describe('snapengage-pipeline CLI', () => {
     const config = await runCli(['run', '--config', 'nope.ts'], { env: {}, cwd: PACKAGE_DIR });
     expect(config.code).toBe(2);
     expect(config.stderr).toContain('--config nope.ts: file not found');
+  });
+
+  it('run from a directory inside a project names the project, instead of asking for a .env there', async () => {
+    // `npx snapengage-pipeline run` in a project's src/: the message said "there is no <project>/src/.env: create it
+    // with KEY=value lines", sending the user to write credentials in the wrong place; show said only "No DuckDB file".
+    const project = join(tmp.dir, 'nested-project');
+    mkdirSync(join(project, 'src', 'deep'), { recursive: true });
+    writeFileSync(join(project, 'src', 'pipeline.ts'), "export default { resources: { logs: true } };\n");
+    writeFileSync(join(project, '.env.example'), 'SNAPENGAGE_API_TOKEN=\n');
+    const cwd = join(project, 'src', 'deep');
+    const run = await runCli(['run'], { env: {}, cwd });
+    expect(run.code).toBe(1);
+    expect(oneLine(run.stderr)).toHaveLength(1);
+    expect(run.stderr).toContain(`the project is ${project} (it has src/pipeline.ts): run from there`);
+    expect(run.stderr).not.toContain('create it with KEY=value lines');
+    const show = await runCli(['show'], { env: {}, cwd });
+    expect(show.code).toBe(1);
+    expect(show.stderr).toContain(`the project is ${project} (it has src/pipeline.ts): run from there`);
   });
 });
