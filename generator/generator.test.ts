@@ -195,7 +195,7 @@ server.close();
     const out = JSON.parse(run.stdout) as Record<string, string>;
     expect(out.option).toBe('w1');
     expect(out.env).toBe('w1');
-    expect(out.missing).toMatch(/needs the partnerKey credential: set SNAPENGAGE_PARTNER_KEY .*Ask your partner manager/);
+    expect(out.missing).toMatch(/needs the partnerKey credential: pass \{ partnerKey \} to createSnapEngageClient, or set SNAPENGAGE_PARTNER_KEY .*Ask your partner manager/);
     // The server echoed the wrong key: the error says which credential to check, and never shows the key.
     expect(out.wrong).toMatch(/HTTP 401 .*check the partnerKey \(SNAPENGAGE_PARTNER_KEY\) credential/);
     expect(out.wrong).not.toContain('wrong-partner-key-456');
