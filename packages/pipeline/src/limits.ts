@@ -115,6 +115,8 @@ const MAX_HOLD_MS = 60_000;
  * request, which the client retries after its Retry-After.
  */
 const ANSWER_WINDOW = 30;
+/** Requests remembered as answered 429 (refusedAgain); past this the memory starts over. */
+const MAX_REFUSED = 10_000;
 
 /** What the API's rate limiting did to a run: its 429 answers and the rate the bucket went down to. */
 export interface RateLimitReport {
@@ -136,8 +138,9 @@ export interface RateLimitReport {
  * starts one at half the rate seen in the last second (and steps are at least 1/s). The real API's limits are not
  * documented: a fixed rate above them made every request retry until one ran out of retries and failed the run.
  *
- * Only 429s that are a third or more of the last 30 answers do that (see ANSWER_WINDOW): `answered()` counts the
- * others. A caller that never calls it (or a 429 that is the first answer) has every 429 count.
+ * Only 429s that are a third or more of the last 30 answers do that (see ANSWER_WINDOW), or a 429 for a request
+ * refused before (see refusedAgain): `answered()` counts the others. A caller that never calls it (or a 429 that is
+ * the first answer) has every 429 count.
  */
 export class TokenBucket {
   private tokens: number;
@@ -163,6 +166,8 @@ export class TokenBucket {
   private readonly answers: boolean[] = [];
   private nextAnswer = 0;
   private throttledAnswers = 0;
+  /** Requests (method and URL) answered 429 and not answered otherwise since: see REFUSED_AGAIN. */
+  private readonly refused = new Set<string>();
 
   constructor(
     readonly ratePerSecond: number,
@@ -217,20 +222,25 @@ export class TokenBucket {
     });
   }
 
-  /** The API answered something other than 429 (an error too): what a 429's share is judged against. */
-  answered(): void {
+  /**
+   * The API answered something other than 429 (an error too): what a 429's share is judged against. `request`
+   * (method and URL) as given to `throttled`.
+   */
+  answered(request?: string): void {
     this.remember(false);
+    if (request !== undefined) this.refused.delete(request);
   }
 
   /**
-   * The API answered 429: if 429s are a meaningful share of its recent answers, hold every request and cut the rate
-   * (once per second); else leave the rate be (the client retries the request after its Retry-After).
+   * The API answered 429: if 429s are a meaningful share of its recent answers, or this request was refused before
+   * (its retry refused again), hold every request and cut the rate (once per second); else leave the rate be (the
+   * client retries the request after its Retry-After).
    */
-  throttled(retryAfterMs?: number): void {
+  throttled(retryAfterMs?: number, request?: string): void {
     const t = this.now();
     this.throttles++;
     this.remember(true);
-    if (3 * this.throttledAnswers < this.answers.length) return;
+    if (3 * this.throttledAnswers < this.answers.length && !this.refusedAgain(request)) return;
     this.refill();
     if (t - this.lastCut >= 1000) {
       if (this.unlimited) {
@@ -292,6 +302,21 @@ export class TokenBucket {
     if (this.ceiling - this.rate < this.ceiling * 1e-9) this.rate = this.ceiling;
     // Configured as no limit (0 or Infinity): back up, there is none again.
     if (this.rate >= this.ceiling && this.configured === 0) this.rate = 0;
+  }
+
+  /**
+   * A request whose retry got a 429 again. Below the share, a 429 is left to the client's retry; but a rate limit the
+   * run keeps exceeding refuses retries too, and a request refused maxRetries + 1 times fails the run: 429s at a share
+   * s exhaust the default 4 retries once in 1/s^5 requests (a fifth: every 3,000; a third: every 250), where a stray
+   * 429's retry goes through (a tenth refused again: a cut every ~10th 429, not every one).
+   */
+  private refusedAgain(request: string | undefined): boolean {
+    if (request === undefined) return false;
+    if (this.refused.has(request)) return true;
+    // Bounded: requests answered 429 once and never again (their retry went elsewhere, or the run ended).
+    if (this.refused.size >= MAX_REFUSED) this.refused.clear();
+    this.refused.add(request);
+    return false;
   }
 
   private remember(throttled: boolean): void {

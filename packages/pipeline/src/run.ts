@@ -296,9 +296,11 @@ function makeClient(plan: Plan, options: RunOptions, signal: AbortSignal, bucket
   // timeoutMs): the limit is proactive, not only a reaction to 429s. A 429 slows the bucket for every request
   // (limits.ts), not only the one the client retries.
   const limitedFetch = async (request: Request): Promise<Response> => {
+    // The same request again is a retry (method and URL: each page and case has its own), see limits.ts refusedAgain.
+    const key = `${request.method} ${request.url}`;
     const response = await baseFetch(request);
-    if (response.status === 429) bucket.throttled(parseRetryAfter(response.headers.get('retry-after'), Date.now()));
-    else bucket.answered();
+    if (response.status === 429) bucket.throttled(parseRetryAfter(response.headers.get('retry-after'), Date.now()), key);
+    else bucket.answered(key);
     return response;
   };
   const client = connectClient({

@@ -710,6 +710,38 @@ describe('limits', () => {
     expect(unlimited.unlimited).toBe(true);
   });
 
+  it('a request whose retry is refused again cuts the rate, however few the 429s: a rate limit, not a stray one (fake clock)', async () => {
+    let now = 0;
+    const fakeSleep = async (ms: number) => {
+      now += ms;
+    };
+    const bucket = new TokenBucket(10, 10, () => now, fakeSleep);
+    for (let i = 0; i < 60; i++) {
+      await bucket.take();
+      bucket.answered(`GET /page/${i}`);
+    }
+    // A stray 429, whose retry goes through: no cut (its share is 1 in 30).
+    bucket.throttled(1000, 'GET /page/60');
+    await bucket.take();
+    bucket.answered('GET /page/60');
+    expect(bucket.currentRate).toBe(10);
+    // Refused, then its retry refused again: with 4 retries a request fails the run after 5 of these in a row, which
+    // 429s at a fifth of the answers do once in 3,000 requests. It cuts.
+    bucket.throttled(1000, 'GET /page/61');
+    expect(bucket.currentRate).toBe(10);
+    await bucket.take();
+    bucket.throttled(1000, 'GET /page/61');
+    expect(bucket.currentRate).toBe(5);
+    expect(bucket.report).toEqual({ throttled: 3, configured: 10, lowest: 5 });
+    // A request answered since is forgotten: its next 429 is a first one again.
+    await bucket.take();
+    bucket.answered('GET /page/61');
+    now += 5000;
+    await bucket.take();
+    bucket.throttled(1000, 'GET /page/61');
+    expect(bucket.report.lowest).toBe(5);
+  });
+
   it('without a configured limit, a cut from the few requests at a run\'s start steps back up by at least 1/s (fake clock)', async () => {
     const clock = fakeTimers();
     const bucket = new TokenBucket(0, undefined, clock.now, clock.sleep);
