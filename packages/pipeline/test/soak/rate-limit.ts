@@ -1,5 +1,5 @@
 // The rate limiter against the sandbox's faults, outside the test suite: `npx tsx --conditions snapengage-source
-// test/soak/rate-limit.ts <faults> <requestsPerSecond> [capSeconds=150] [cases=400] [seed=7] [maxRetries=10]`, e.g. `429=0.1 0` (10 %
+// test/soak/rate-limit.ts <faults> <requestsPerSecond> [capSeconds=150] [cases=400] [seed=7] [maxRetries=4, the loader's default]`, e.g. `429=0.1 0` (10 %
 // random 429s, no configured limit) or `rps=20 200` (an API that allows 20 requests a second). Loads logs and
 // chat_poll (about one request per case) and prints one JSON line: requests sent, 429s, wall time, notes.rateLimit.
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { startSandbox } from 'snapengage-sandbox';
 import { runPipeline } from '../../src/index.js';
 
-const [faults = '429=0.1', rpsText = '0', capText = '150', casesText = '400', seedText = '7', retriesText = '10'] = process.argv.slice(2);
+const [faults = '429=0.1', rpsText = '0', capText = '150', casesText = '400', seedText = '7', retriesText = '4'] = process.argv.slice(2);
 const box = await startSandbox({ port: 0, seed: Number(seedText), cases: Number(casesText), widgets: 2, days: 5, faults });
 const dir = mkdtempSync(join(tmpdir(), 'rate-limit-'));
 let sent = 0;
