@@ -2,8 +2,9 @@
 // SnapEngage sandbox, scaffolds snapengage-demo/ (gitignored) non-interactively against the local tarballs, installs
 // it, runs the pipeline against the sandbox, prints the load info and `npm run show`, and stops the sandbox.
 import { spawn } from 'node:child_process';
-import { join } from 'node:path';
+import { basename, join } from 'node:path';
 import { pathToFileURL } from 'node:url';
+import { keepEditedProject, writeFingerprint } from './demo-project.js';
 import { packLocal, packsDir, repoRoot } from './pack-local.js';
 
 const DEMO_DIR = 'snapengage-demo';
@@ -46,8 +47,14 @@ export async function demo(): Promise<void> {
   console.log(`sandbox at ${sandbox.url} (2000 cases, 3 widgets, 60 days; credentials are the sandbox's own)`);
   try {
     step(`Scaffolding ${DEMO_DIR}/ with create-snapengage-pipeline --resources ${RESOURCES}`);
+    const kept = keepEditedProject(projectDir);
+    if (kept) {
+      const what = kept.changed ? `changed since the demo made it: ${kept.changed.slice(0, 5).join(', ')}${kept.changed.length > 5 ? ', …' : ''}` : 'not made by this demo';
+      console.log(`${DEMO_DIR}/ was ${what}; kept as ${basename(kept.keptAs)}/`);
+    }
     const cli = join(repoRoot, 'packages/create-snapengage-pipeline/dist/cli.js');
     await run(process.execPath, [cli, DEMO_DIR, '--yes', '--resources', RESOURCES, '--packages', packsDir, '--overwrite', '--no-install', '--no-git'], repoRoot);
+    writeFingerprint(projectDir);
 
     step('npm install (offline, from .packs/ and the npm cache)');
     const install = await run('npm', ['install', '--prefer-offline', '--no-audit', '--no-fund'], projectDir, {}, true);
@@ -63,7 +70,7 @@ export async function demo(): Promise<void> {
     console.log('\nsandbox stopped');
   }
   console.log(`\nThe project is in ${DEMO_DIR}/: edit src/pipeline.ts, then \`npm test\` there runs it against the sandbox.`);
-  console.log(`\`npm run demo\` again replaces ${DEMO_DIR}/, edits included: copy it elsewhere to keep them.`);
+  console.log(`\`npm run demo\` again makes it anew; once you have edited it (or added a .env), the old one is kept beside it as ${DEMO_DIR}.kept-<time>/.`);
 }
 
 if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) {
