@@ -2,7 +2,7 @@
 // extra-endpoint.yaml) → generate → build → pack → the scaffolder offers the new resource → the emitted project
 // loads it. No code is edited anywhere; the extra endpoint is served by a loopback proxy in front of the sandbox.
 import { spawn } from 'node:child_process';
-import { cpSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -54,6 +54,11 @@ function copyRepo(target: string): void {
   for (const entry of readdirSync(join(repoRoot, 'node_modules'))) {
     const workspace = WORKSPACES[entry];
     symlinkSync(workspace ? join(target, 'packages', workspace) : join(repoRoot, 'node_modules', entry), join(target, 'node_modules', entry));
+  }
+  // A dependency npm installs under one workspace (a version the root does not hold) is linked there, as it is found.
+  for (const workspace of Object.values(WORKSPACES)) {
+    const own = join(repoRoot, 'packages', workspace, 'node_modules');
+    if (existsSync(own)) symlinkSync(own, join(target, 'packages', workspace, 'node_modules'));
   }
 }
 
