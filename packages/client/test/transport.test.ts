@@ -547,6 +547,20 @@ describe('odd responses', () => {
     expectTypeOf(unwrap<{ data?: unknown; response: Response }>).returns.toEqualTypeOf<unknown>();
   });
 
+  it('unwrap leaves an empty 2xx alone where no spec operation promises a body (a path or method outside the spec)', async () => {
+    // The client sends paths outside the spec (with no credential, by HTTP semantics): the spec promises them nothing,
+    // so a 204 there is an answer, not an invalid response "where the spec promises one".
+    const server = await serve((_req, res) => res.writeHead(204).end());
+    const { client } = clientFor(server);
+    type Loose = (path: string, init?: object) => Promise<{ data?: unknown; error?: unknown; response: Response }>;
+    const loose = client as unknown as { DELETE: Loose; HEAD: Loose };
+    const removed = await loose.DELETE('/api/v1/custom/thing');
+    expect(removed.response.status).toBe(204);
+    expect(unwrap(removed)).toBeUndefined();
+    const head = await loose.HEAD('/api/v1/chat/{widgetId}', { params: { path: { widgetId: 'w1' } } });
+    expect(unwrap(head)).toBeUndefined();
+  });
+
   it('rejects a timer option longer than a timer can wait', () => {
     expect(() => createSnapEngageClient({ timeoutMs: Number.MAX_SAFE_INTEGER })).toThrow(/timeoutMs: must be at most 2147483647 ms/);
     expect(() => createSnapEngageClient({ retryAfterCapMs: 2 ** 31 })).toThrow(/retryAfterCapMs: must be at most 2147483647 ms/);
