@@ -25,8 +25,12 @@ export function whereToSetEnv(env: Env, count = 1): string {
     : `there is no ${source.file}: create it with KEY=value lines (or set ${them} in the environment)`;
 }
 
-/** The nearest directory strictly above `dir` that holds src/pipeline.ts (a scaffolded project), if any. */
+/**
+ * The nearest directory strictly above `dir` that holds src/pipeline.ts (a scaffolded project), if any; none when `dir`
+ * is a project itself (one scaffolded into a repo that has a src/pipeline.ts of its own is run from where it is).
+ */
 export function projectAbove(dir: string): string | undefined {
+  if (existsSync(join(resolve(dir), 'src', 'pipeline.ts'))) return undefined;
   for (let current = resolve(dir); ; ) {
     const parent = dirname(current);
     if (parent === current) return undefined;

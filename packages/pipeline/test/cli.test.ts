@@ -278,4 +278,24 @@ describe('snapengage-pipeline CLI', () => {
     expect(show.code).toBe(1);
     expect(show.stderr).toContain(`the project is ${project} (it has src/pipeline.ts): run from there`);
   });
+
+  it('run from a project’s own directory that sits inside another directory with a src/pipeline.ts: the usual advice', async () => {
+    // src/pipeline.ts is a common name: a project scaffolded into a repo that has one (its own app's) is run from its
+    // own directory, and was told to go to the repo instead.
+    const outer = join(tmp.dir, 'outer-repo');
+    const project = join(outer, 'tools', 'snapengage');
+    for (const dir of [outer, project]) {
+      mkdirSync(join(dir, 'src'), { recursive: true });
+      writeFileSync(join(dir, 'src', 'pipeline.ts'), 'export default { resources: { logs: true } };\n');
+    }
+    writeFileSync(join(project, '.env.example'), 'SNAPENGAGE_API_TOKEN=\n');
+    const run = await runCli(['run'], { env: {}, cwd: project });
+    expect(run.code).toBe(1);
+    expect(run.stderr).not.toContain('the project is');
+    expect(run.stderr).toContain(`copy ${join(project, '.env.example')} to .env`);
+    const show = await runCli(['show'], { env: {}, cwd: project });
+    expect(show.code).toBe(1);
+    expect(show.stderr).not.toContain('the project is');
+    expect(show.stderr).toContain('load it first');
+  });
 });
