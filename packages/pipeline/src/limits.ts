@@ -240,7 +240,10 @@ export class TokenBucket {
     const t = this.now();
     this.throttles++;
     this.remember(true);
-    if (3 * this.throttledAnswers < this.answers.length && !this.refusedAgain(request)) return;
+    // Remembered whatever the share: a request first refused among many 429s and refused again once they are few is
+    // as much a retry refused again (short-circuited, its first refusal was never remembered).
+    const again = this.refusedAgain(request);
+    if (3 * this.throttledAnswers < this.answers.length && !again) return;
     this.refill();
     if (t - this.lastCut >= 1000) {
       if (this.unlimited) {

@@ -742,6 +742,31 @@ describe('limits', () => {
     expect(bucket.report.lowest).toBe(5);
   });
 
+  it('a request first refused while 429s were a third of the answers still counts as refused when its retry is (fake clock)', async () => {
+    let now = 0;
+    const fakeSleep = async (ms: number) => {
+      now += ms;
+    };
+    const bucket = new TokenBucket(10, 10, () => now, fakeSleep);
+    // A burst of 429s: a third and more of the answers, GET /x among them (cut to 5/s).
+    for (let i = 0; i < 4; i++) bucket.throttled(1000, `GET /burst/${i}`);
+    bucket.throttled(1000, 'GET /x');
+    expect(bucket.currentRate).toBe(5);
+    // The burst ages out of the last 30 answers, and the rate steps back up.
+    for (let i = 0; i < 40; i++) {
+      await bucket.take();
+      bucket.answered(`GET /ok/${i}`);
+    }
+    now += 30_000;
+    await bucket.take();
+    bucket.answered('GET /ok/last');
+    expect(bucket.currentRate).toBe(10);
+    // GET /x's retry refused again: the second refusal of one request, which cuts whatever the share (the rule that
+    // keeps the client's 4 retries from running out); its first refusal came during the burst and was not remembered.
+    bucket.throttled(1000, 'GET /x');
+    expect(bucket.currentRate).toBe(5);
+  });
+
   it('without a configured limit, a cut from the few requests at a run\'s start steps back up by at least 1/s (fake clock)', async () => {
     const clock = fakeTimers();
     const bucket = new TokenBucket(0, undefined, clock.now, clock.sleep);
