@@ -97,12 +97,6 @@ const MIN_RATE = 0.2;
  */
 const RECOVERY_STEP_MS = 2_000;
 const RECOVERY_SHARE = 0.1;
-/**
- * Without a configured limit, a step is at least this many requests a second: the ceiling is then the rate seen in one
- * second, a few requests when the 429s come among a run's first answers, and 10 % of a ceiling of 1/s took 20 s to
- * lift (sandbox, 429=0.1, seed 2: 5 of the first 12 answers were 429s, cut to 0.5/s; 31 s, now 27 s; 11-15 s uncut).
- */
-const MIN_UNLIMITED_STEP = 1;
 /** A Retry-After longer than this holds requests only this long (the client caps its own wait the same way). */
 const MAX_HOLD_MS = 60_000;
 /**
@@ -135,7 +129,7 @@ export interface RateLimitReport {
  * It adapts to the API (additive increase, multiplicative decrease, as TCP does): `throttled()` (a 429) holds every
  * request until the Retry-After (or one interval) and halves the rate, at most once a second so one burst of 429s
  * counts once; then every 2 s without a 429 adds back 10 % of the starting rate. Without a limit, the first 429
- * starts one at half the rate seen in the last second (and steps are at least 1/s). The real API's limits are not
+ * starts one at half the rate seen in the last second. The real API's limits are not
  * documented: a fixed rate above them made every request retry until one ran out of retries and failed the run.
  *
  * Only 429s that are a third or more of the last 30 answers do that (see ANSWER_WINDOW), or a 429 for a request
@@ -299,8 +293,10 @@ export class TokenBucket {
     if (steps <= 0) return;
     this.refill();
     this.lastStep = from + steps * this.stepMs;
-    const step = Math.max(this.ceiling * RECOVERY_SHARE, this.configured === 0 ? MIN_UNLIMITED_STEP : 0);
-    this.rate = Math.min(this.ceiling, this.rate + steps * step);
+    // 10 % of the ceiling also without a configured limit: a floor of 1/s (half of a 2/s API's ceiling) lifted the
+    // limit one step after the cut, and the run's whole concurrency went into the API's limit every few seconds, until
+    // a request was refused on all its retries (see the test 'probes back up gradually').
+    this.rate = Math.min(this.ceiling, this.rate + steps * this.ceiling * RECOVERY_SHARE);
     // Float drift: 0.5 + 0.1 five times is 0.9999999999999999, which took a sixth step (2 s more) to reach 1.
     if (this.ceiling - this.rate < this.ceiling * 1e-9) this.rate = this.ceiling;
     // Configured as no limit (0 or Infinity): back up, there is none again.
