@@ -132,9 +132,9 @@ export interface RateLimitReport {
  * starts one at half the rate seen in the last second. The real API's limits are not
  * documented: a fixed rate above them made every request retry until one ran out of retries and failed the run.
  *
- * Only 429s that are a third or more of the last 30 answers do that (see ANSWER_WINDOW), or a 429 for a request
- * refused before (see refusedAgain): `answered()` counts the others. A caller that never calls it (or a 429 that is
- * the first answer) has every 429 count.
+ * With a configured rate, only 429s that are a third or more of the last 30 answers do that (see ANSWER_WINDOW), or
+ * a 429 for a request refused before (see refusedAgain): `answered()` counts the others. A caller that never calls
+ * it (or a 429 that is the first answer) has every 429 count. Without a configured rate every 429 counts.
  */
 export class TokenBucket {
   private tokens: number;
@@ -237,7 +237,11 @@ export class TokenBucket {
     // Remembered whatever the share: a request first refused among many 429s and refused again once they are few is
     // as much a retry refused again (short-circuited, its first refusal was never remembered).
     const again = this.refusedAgain(request);
-    if (3 * this.throttledAnswers < this.answers.length && !again) return;
+    // Only under a configured rate: it already spaces requests out, so a stray 429 may be left to the client's retry.
+    // With none, the run's whole concurrency goes at the API, and waiting for a third of the answers to be 429s let a
+    // strict limit (1/s, no Retry-After) refuse one request on all its retries and fail the run, which cutting on
+    // every 429 did not (soak rps=1,retryAfter=none with no limit, seeds 3 and 7).
+    if (this.configured > 0 && 3 * this.throttledAnswers < this.answers.length && !again) return;
     this.refill();
     if (t - this.lastCut >= 1000) {
       if (this.unlimited) {
