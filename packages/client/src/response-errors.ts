@@ -39,6 +39,11 @@ export function errorForResponse(response: Response, fallbackOperation: string |
   const detail = [`HTTP ${status}${statusText ? ` ${statusText}` : ''} (${kind})`, hints[kind], meta?.bodyExcerpt ? `body: ${meta.bodyExcerpt}` : undefined]
     .filter(Boolean)
     .join('; ');
+  return responseError(kind, status, operation, url, detail, meta, true);
+}
+
+/** A SnapEngageError for a response the client returned (its meta: retries, request id, the body's redacted excerpt). */
+function responseError(kind: SnapEngageErrorKind, status: number, operation: string, url: string, detail: string, meta: ReturnType<typeof metaOf>, withBody: boolean): SnapEngageError {
   return new SnapEngageError({
     kind,
     status,
@@ -47,7 +52,7 @@ export function errorForResponse(response: Response, fallbackOperation: string |
     retries: meta?.retries ?? 0,
     message: formatMessage(operation, detail, { requestId: meta?.requestId, retries: meta?.retries ?? 0, url }),
     ...(meta?.requestId !== undefined ? { requestId: meta.requestId } : {}),
-    ...(meta?.bodyExcerpt !== undefined ? { bodyExcerpt: meta.bodyExcerpt } : {}),
+    ...(withBody && meta?.bodyExcerpt !== undefined ? { bodyExcerpt: meta.bodyExcerpt } : {}),
   });
 }
 
@@ -62,13 +67,5 @@ export function errorForEmptyBody(response: Response, fallbackOperation: string 
   const url = meta?.url ?? '';
   const status = response.status;
   const detail = `HTTP ${status} with no body, where the spec promises one for ${operation}: there is no data to return`;
-  return new SnapEngageError({
-    kind: 'invalid_response',
-    status,
-    operation,
-    url,
-    retries: meta?.retries ?? 0,
-    message: formatMessage(operation, detail, { requestId: meta?.requestId, retries: meta?.retries ?? 0, url }),
-    ...(meta?.requestId !== undefined ? { requestId: meta.requestId } : {}),
-  });
+  return responseError('invalid_response', status, operation, url, detail, meta, false);
 }
