@@ -66,6 +66,8 @@ export function errorForEmptyBody(response: Response, fallbackOperation: string 
   const operation = meta?.op.label ?? fallbackOperation ?? 'request';
   const url = meta?.url ?? '';
   const status = response.status;
-  const detail = `HTTP ${status} with no body, where the spec promises one for ${operation}: there is no data to return`;
+  let detail = `HTTP ${status} with no body, where the spec promises one for ${operation}: there is no data to return`;
+  // A success status of start chat or create user: whatever the body, the server may have acted.
+  if (meta && !meta.op.idempotent) detail += `; ${operation} may still have acted on the server (a chat started, a user created): check before calling it again`;
   return responseError('invalid_response', status, operation, url, detail, meta, false);
 }

@@ -511,7 +511,8 @@ describe('odd responses', () => {
     const server = await serve((req, res, i) => {
       if (i === 0) res.writeHead(204, { 'x-request-id': 'req-204' }).end();
       else if (i === 1) res.writeHead(200, { 'content-type': 'application/json', 'content-length': '0' }).end();
-      else res.writeHead(200, { 'content-type': 'application/json' }).end(' \n');
+      else if (i === 2) res.writeHead(200, { 'content-type': 'application/json' }).end(' \n');
+      else res.writeHead(204).end();
     });
     const { client } = clientFor(server);
     const widget = { params: { path: { widgetId: 'w1' } } };
@@ -530,6 +531,10 @@ describe('odd responses', () => {
       const result = await client.GET('/api/v1/chat/{widgetId}', widget);
       expect(() => unwrap(result)).toThrow(expect.objectContaining({ kind: 'invalid_response', status }));
     }
+    // An operation that is never replayed (start chat) got a success status: the error says it may have acted.
+    const started = await client.POST('/api/v1/chat', { params: { query: { widgetId: 'w1', visitorMessage: 'hi' } } });
+    expect(() => unwrap(started)).toThrow(/HTTP 204 with no body.*; POST \/api\/v1\/chat may still have acted on the server \(a chat started, a user created\): check before calling it again/);
+    expect((noContent as Error).message).not.toContain('may still have acted');
     // The data type: no undefined where every success response of the spec has content (all of them today) …
     expectTypeOf(unwrap<typeof first>).returns.toEqualTypeOf<components['schemas']['WidgetAvailability']>();
     const logsData = async () => unwrap(await client.GET(LOGS, logsQuery)); // typed only, never called
