@@ -106,7 +106,7 @@ const MAX_HOLD_MS = 60_000;
  * balancer's, a burst limit's) come at a share of their own whatever the rate, and cutting on each one took a run
  * with 10 % of them (the sandbox's 429=0.1) down to 0.28 requests/s. With 10 % of them, 10 in 30 at a 429 has a
  * chance of 0.16 % (7 in 20: 0.9 %); one costs a cut that recovers in 10 s. A 429 below the share only delays its own
- * request, which the client retries after its Retry-After.
+ * request, which the client retries after its Retry-After. Applied under a configured rate only (see throttled).
  */
 const ANSWER_WINDOW = 30;
 /** Requests remembered as answered 429 (refusedAgain); past this the memory starts over. */
@@ -129,8 +129,8 @@ export interface RateLimitReport {
  * It adapts to the API (additive increase, multiplicative decrease, as TCP does): `throttled()` (a 429) holds every
  * request until the Retry-After (or one interval) and halves the rate, at most once a second so one burst of 429s
  * counts once; then every 2 s without a 429 adds back 10 % of the starting rate. Without a limit, the first 429
- * starts one at half the rate seen in the last second. The real API's limits are not
- * documented: a fixed rate above them made every request retry until one ran out of retries and failed the run.
+ * starts one at half the rate seen in the last second. The real API's limits are not documented: a fixed rate above
+ * them made every request retry until one ran out of retries and failed the run.
  *
  * With a configured rate, only 429s that are a third or more of the last 30 answers do that (see ANSWER_WINDOW), or
  * a 429 for a request refused before (see refusedAgain): `answered()` counts the others. A caller that never calls
@@ -160,7 +160,7 @@ export class TokenBucket {
   private readonly answers: boolean[] = [];
   private nextAnswer = 0;
   private throttledAnswers = 0;
-  /** Requests (method and URL) answered 429 and not answered otherwise since: see REFUSED_AGAIN. */
+  /** Requests (method and URL) answered 429 and not answered otherwise since: see refusedAgain. */
   private readonly refused = new Set<string>();
 
   constructor(
