@@ -4,14 +4,15 @@
 // bytes), because a Request body can be read only once.
 import type { Middleware } from 'openapi-fetch';
 import { CREDENTIAL_HEADERS, applyCredentials, findOperation, type Credentials, type OperationRef } from './auth.js';
-import { SnapEngageError, describeCause, excerpt, kindForStatus, type SnapEngageErrorKind } from './errors.js';
+import { SnapEngageError, kindForStatus } from './errors.js';
 import type { ClientLogger } from './options.js';
 import type { Redactor } from './redact.js';
 import { metaOf, originalRequestOf, rememberCallMeta, setMeta, type ResponseMeta } from './call-meta.js';
 import { checkPathParams } from './path-params.js';
-import { rebuild, releasedWithBody } from './response-body.js';
+import { releasedWithBody } from './response-body.js';
 import { formatMessage } from './response-errors.js';
-import { certainlyNotSent, isRetryableStatus, parseRetryAfter, retryDelayMs, sleep, tlsFailure, waitBeforeAttempt, type BackoffSettings } from './retry.js';
+import { retryDelayMs, sleep, waitBeforeAttempt, type BackoffSettings } from './retry.js';
+import { classify, type Outcome, type Verdict } from './verdict.js';
 
 export interface TransportSettings {
   credentials: Credentials;
@@ -66,15 +67,6 @@ interface RequestState {
   attempt: number;
   current: Attempt | undefined;
 }
-
-type Outcome = { response: Response } | { error: unknown };
-
-type Verdict =
-  | { type: 'success'; response: Response; requestId?: string }
-  | { type: 'http_error'; response: Response; status: number; retryable: boolean; retryAfterMs?: number; requestId?: string; bodyExcerpt?: string }
-  | { type: 'failure'; kind: SnapEngageErrorKind; detail: string; retryable: boolean; status?: number; retryAfterMs?: number; requestId?: string; bodyExcerpt?: string; causeSummary?: string; abortReason?: { value: unknown } };
-
-const utf8Decoder = new TextDecoder();
 
 export function createTransport(settings: TransportSettings): Middleware {
   // Keyed by the call's `options` (openapi-fetch freezes one per call and drops it when the call ends, however it
@@ -132,112 +124,6 @@ export function createTransport(settings: TransportSettings): Middleware {
     const start = Date.now();
     await waitBeforeAttempt(settings.beforeAttempt, [...state.callerSignals, settings.signal]);
     state.queuedMs += Date.now() - start;
-  }
-
-  function failureFromError(state: RequestState, attempt: Attempt, error: unknown): Verdict {
-    if (error instanceof SnapEngageError) return { type: 'failure', kind: error.kind, detail: error.message, retryable: false };
-    if (attempt.callerAborted) {
-      return { type: 'failure', kind: 'aborted', detail: 'aborted by the caller’s AbortSignal', retryable: false, abortReason: { value: attempt.abortReason } };
-    }
-    if (attempt.timedOut) {
-      return {
-        type: 'failure',
-        kind: 'timeout',
-        detail: `no complete response within timeoutMs=${settings.timeoutMs} (raise timeoutMs if the API is slow)`,
-        retryable: state.op.idempotent,
-      };
-    }
-    const causeSummary = redactor.text(describeCause(error));
-    return {
-      type: 'failure',
-      kind: 'network',
-      detail: `network error: ${causeSummary}`,
-      causeSummary,
-      // A TLS handshake that failed for what the server is (plain http, a certificate not trusted) fails the same
-      // way on every attempt: retrying only delays the error by the backoff.
-      retryable: !tlsFailure(error) && (state.op.idempotent || certainlyNotSent(error)),
-    };
-  }
-
-  async function classify(state: RequestState, attempt: Attempt, outcome: Outcome): Promise<Verdict> {
-    if ('error' in outcome) return failureFromError(state, attempt, outcome.error);
-    const response = outcome.response;
-    const status = response.status;
-    if (response.type === 'opaqueredirect' || (status >= 300 && status < 400)) {
-      const location = response.headers.get('location');
-      let target = 'an unknown location';
-      if (location) {
-        // An unparsable Location must not throw Node's TypeError: it carries the request URL, credentials included.
-        try {
-          target = redactor.url(new URL(location, state.url).toString());
-        } catch {
-          target = `"${redactor.text(location)}"`;
-        }
-      }
-      return {
-        type: 'failure',
-        kind: 'invalid_response',
-        status: status || undefined,
-        retryable: false,
-        detail: `the server redirected (HTTP ${status}) to ${target}; redirects are not followed so credentials stay on the configured host: set baseUrl to the final origin`,
-      };
-    }
-    // Header text is the server's, like its body: it may echo a credential back.
-    const requestId = redactor.text(response.headers.get('x-request-id') ?? '') || undefined;
-    if (response.ok && state.parseAs === 'stream') return { type: 'success', response, requestId };
-    let bytes: Uint8Array;
-    try {
-      bytes = new Uint8Array(await response.arrayBuffer());
-    } catch (error) {
-      return failureFromError(state, attempt, error);
-    }
-    // Decoded as response.text() would (UTF-8, a BOM dropped, bad bytes replaced); the bytes stay the body.
-    const text = utf8Decoder.decode(bytes);
-    // The excerpt (decode, redact, collapse) is only needed on failures: computing it for every page of a large
-    // load cost a fifth of the loader's CPU.
-    const bodyExcerpt = () => excerpt(redactor.text(text));
-    const buffered = rebuild(response, bytes);
-    if (response.ok) {
-      // A body of only whitespace is no JSON value: answered as an empty body (data undefined), as openapi-fetch
-      // answers a body of length 0, instead of a raw SyntaxError from its JSON.parse.
-      if (state.parseAs === 'json' && text.trim() === '') {
-        buffered.headers.set('content-length', '0');
-        buffered.headers.delete('transfer-encoding');
-      } else if (state.parseAs === 'json') {
-        try {
-          // Parsed once here to tell a cut body from a good one; openapi-fetch then gets this value instead of
-          // parsing the same text a second time.
-          // (openapi-fetch calls response.json() when a Content-Length is present, so it is set to the body's
-          // real byte length.)
-          const parsed: unknown = JSON.parse(text);
-          buffered.headers.set('content-length', String(bytes.byteLength));
-          Object.defineProperty(buffered, 'json', { value: async () => parsed });
-        } catch {
-          const contentType = response.headers.get('content-type');
-          return {
-            type: 'failure',
-            kind: 'invalid_response',
-            status,
-            requestId,
-            bodyExcerpt: bodyExcerpt(),
-            // A cut body is usually transient (a dropped connection behind a proxy); an HTML page is not, but
-            // retrying it costs only a few requests.
-            retryable: state.op.idempotent,
-            detail: `HTTP ${status} with a body that is not valid JSON (${text.length} characters${contentType ? `, ${redactor.text(contentType)}` : ''})`,
-          };
-        }
-      }
-      return { type: 'success', response: buffered, requestId };
-    }
-    return {
-      type: 'http_error',
-      response: buffered,
-      status,
-      requestId,
-      bodyExcerpt: bodyExcerpt(),
-      retryable: state.op.idempotent && isRetryableStatus(status),
-      retryAfterMs: parseRetryAfter(response.headers.get('retry-after'), Date.now()),
-    };
   }
 
   function log(state: RequestState, status: number | undefined, kind: string | undefined): void {
@@ -301,7 +187,7 @@ export function createTransport(settings: TransportSettings): Middleware {
       // Bounded: each pass either returns, throws, or increments state.attempt towards maxRetries.
       for (;;) {
         const attempt = state.current as Attempt;
-        const verdict = await classify(state, attempt, outcome);
+        const verdict = await classify(settings, state, attempt, outcome);
         if (verdict.type === 'success' && state.parseAs === 'stream' && verdict.response.body) {
           // The caller's signal must still reach the body they stream: the attempt's listeners stay until the body
           // ends, errors or is cancelled. The timeout covered the headers.

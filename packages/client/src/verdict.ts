@@ -1,0 +1,142 @@
+// Reads one attempt's outcome (a response, or the error fetch threw) into a Verdict: what the transport then returns,
+// retries or throws. Bodies are read here once: checked as JSON, and kept as bytes for openapi-fetch to parse.
+import { describeCause, excerpt, SnapEngageError, type SnapEngageErrorKind } from './errors.js';
+import type { Redactor } from './redact.js';
+import { rebuild } from './response-body.js';
+import { certainlyNotSent, isRetryableStatus, parseRetryAfter, tlsFailure } from './retry.js';
+
+export type Outcome = { response: Response } | { error: unknown };
+
+export type Verdict =
+  | { type: 'success'; response: Response; requestId?: string }
+  | { type: 'http_error'; response: Response; status: number; retryable: boolean; retryAfterMs?: number; requestId?: string; bodyExcerpt?: string }
+  | { type: 'failure'; kind: SnapEngageErrorKind; detail: string; retryable: boolean; status?: number; retryAfterMs?: number; requestId?: string; bodyExcerpt?: string; causeSummary?: string; abortReason?: { value: unknown } };
+
+export interface ClassifyContext {
+  timeoutMs: number;
+  redactor: Redactor;
+}
+
+/** The request an outcome answers, as far as reading it needs. */
+export interface AttemptedRequest {
+  url: string;
+  parseAs: string;
+  /** Whether the operation may be sent again (a retry of a non-idempotent call could act twice). */
+  op: { idempotent: boolean };
+}
+
+/** How the attempt ended on this side: the caller's abort, or its timer. */
+export interface AttemptOutcome {
+  timedOut: boolean;
+  callerAborted: boolean;
+  abortReason?: unknown;
+}
+
+const utf8Decoder = new TextDecoder();
+
+function failureFromError(ctx: ClassifyContext, request: AttemptedRequest, attempt: AttemptOutcome, error: unknown): Verdict {
+  if (error instanceof SnapEngageError) return { type: 'failure', kind: error.kind, detail: error.message, retryable: false };
+  if (attempt.callerAborted) {
+    return { type: 'failure', kind: 'aborted', detail: 'aborted by the caller’s AbortSignal', retryable: false, abortReason: { value: attempt.abortReason } };
+  }
+  if (attempt.timedOut) {
+    return {
+      type: 'failure',
+      kind: 'timeout',
+      detail: `no complete response within timeoutMs=${ctx.timeoutMs} (raise timeoutMs if the API is slow)`,
+      retryable: request.op.idempotent,
+    };
+  }
+  const causeSummary = ctx.redactor.text(describeCause(error));
+  return {
+    type: 'failure',
+    kind: 'network',
+    detail: `network error: ${causeSummary}`,
+    causeSummary,
+    // A TLS handshake that failed for what the server is (plain http, a certificate not trusted) fails the same
+    // way on every attempt: retrying only delays the error by the backoff.
+    retryable: !tlsFailure(error) && (request.op.idempotent || certainlyNotSent(error)),
+  };
+}
+
+/** What an attempt's outcome means: a success to hand back, an HTTP error status, or a failure (retryable or not). */
+export async function classify(ctx: ClassifyContext, request: AttemptedRequest, attempt: AttemptOutcome, outcome: Outcome): Promise<Verdict> {
+  if ('error' in outcome) return failureFromError(ctx, request, attempt, outcome.error);
+  const response = outcome.response;
+  const status = response.status;
+  if (response.type === 'opaqueredirect' || (status >= 300 && status < 400)) {
+    const location = response.headers.get('location');
+    let target = 'an unknown location';
+    if (location) {
+      // An unparsable Location must not throw Node's TypeError: it carries the request URL, credentials included.
+      try {
+        target = ctx.redactor.url(new URL(location, request.url).toString());
+      } catch {
+        target = `"${ctx.redactor.text(location)}"`;
+      }
+    }
+    return {
+      type: 'failure',
+      kind: 'invalid_response',
+      status: status || undefined,
+      retryable: false,
+      detail: `the server redirected (HTTP ${status}) to ${target}; redirects are not followed so credentials stay on the configured host: set baseUrl to the final origin`,
+    };
+  }
+  // Header text is the server's, like its body: it may echo a credential back.
+  const requestId = ctx.redactor.text(response.headers.get('x-request-id') ?? '') || undefined;
+  if (response.ok && request.parseAs === 'stream') return { type: 'success', response, requestId };
+  let bytes: Uint8Array;
+  try {
+    bytes = new Uint8Array(await response.arrayBuffer());
+  } catch (error) {
+    return failureFromError(ctx, request, attempt, error);
+  }
+  // Decoded as response.text() would (UTF-8, a BOM dropped, bad bytes replaced); the bytes stay the body.
+  const text = utf8Decoder.decode(bytes);
+  // The excerpt (decode, redact, collapse) is only needed on failures: computing it for every page of a large
+  // load cost a fifth of the loader's CPU.
+  const bodyExcerpt = () => excerpt(ctx.redactor.text(text));
+  const buffered = rebuild(response, bytes);
+  if (response.ok) {
+    // A body of only whitespace is no JSON value: answered as an empty body (data undefined), as openapi-fetch
+    // answers a body of length 0, instead of a raw SyntaxError from its JSON.parse.
+    if (request.parseAs === 'json' && text.trim() === '') {
+      buffered.headers.set('content-length', '0');
+      buffered.headers.delete('transfer-encoding');
+    } else if (request.parseAs === 'json') {
+      try {
+        // Parsed once here to tell a cut body from a good one; openapi-fetch then gets this value instead of
+        // parsing the same text a second time.
+        // (openapi-fetch calls response.json() when a Content-Length is present, so it is set to the body's
+        // real byte length.)
+        const parsed: unknown = JSON.parse(text);
+        buffered.headers.set('content-length', String(bytes.byteLength));
+        Object.defineProperty(buffered, 'json', { value: async () => parsed });
+      } catch {
+        const contentType = response.headers.get('content-type');
+        return {
+          type: 'failure',
+          kind: 'invalid_response',
+          status,
+          requestId,
+          bodyExcerpt: bodyExcerpt(),
+          // A cut body is usually transient (a dropped connection behind a proxy); an HTML page is not, but
+          // retrying it costs only a few requests.
+          retryable: request.op.idempotent,
+          detail: `HTTP ${status} with a body that is not valid JSON (${text.length} characters${contentType ? `, ${ctx.redactor.text(contentType)}` : ''})`,
+        };
+      }
+    }
+    return { type: 'success', response: buffered, requestId };
+  }
+  return {
+    type: 'http_error',
+    response: buffered,
+    status,
+    requestId,
+    bodyExcerpt: bodyExcerpt(),
+    retryable: request.op.idempotent && isRetryableStatus(status),
+    retryAfterMs: parseRetryAfter(response.headers.get('retry-after'), Date.now()),
+  };
+}
