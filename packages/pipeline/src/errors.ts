@@ -162,7 +162,7 @@ export function describeExtractError(error: unknown, resourceName: string, widge
     case 'auth':
       fix = widget?.othersAnswered
         ? `refused for ${widgetItem(widget)} while other widgets of the list were answered: the credential may not reach that widget; correct it or remove it from ${widget.env}`
-        : `the credential was refused: ${credentialHint(resourceName)}`;
+        : `the credential was refused: ${credentialHint(resourceName)}${widget ? `; this request was for ${widgetItem(widget)}` : ''}`;
       break;
     case 'not_found':
       // The endpoint itself may be missing: a resource added to the spec that the server (or the sandbox) lacks.

@@ -30,6 +30,15 @@ describe('describeExtractError hints', () => {
     for (const env of catalogParamEnv('logs')) expect(poll).toContain(env);
   });
 
+  it('a refused credential names the widget the request was for, even when no other widget was answered yet', () => {
+    const widget = { env: 'SNAPENGAGE_WIDGET_ID', value: 'w-123', position: 1, of: 1, othersAnswered: false };
+    const message = describeExtractError(clientError('auth', 401), 'logs', widget).message;
+    expect(message).toContain('the credential was refused');
+    expect(message).toContain('this request was for widget w-123 (item 1 of 1 in SNAPENGAGE_WIDGET_ID)');
+    // Not for a request that fans out over no list (users): nothing to name.
+    expect(describeExtractError(clientError('auth', 401), 'users').message).not.toContain('this request was for');
+  });
+
   it('bad_request names the start-date variable only for an incremental resource', () => {
     const logs = describeExtractError(clientError('bad_request', 400), 'logs').message;
     expect(logs).toContain(resources.logs.incremental!.initialStartEnv);
