@@ -12,7 +12,7 @@ import { holdFile } from './destination/open-files.js';
 import { quoteIdent, quoteLiteral } from './normalize/naming.js';
 import { nearestName } from './nearest-name.js';
 import { DEFAULTS } from './plan.js';
-import { firstLine } from './errors.js';
+import { queryError, readError, type DatasetTarget } from './dataset-errors.js';
 
 export interface DatasetTable {
   name: string;
@@ -167,6 +167,11 @@ class DuckDBDataset implements Dataset {
     return quoteIdent(this.dataset);
   }
 
+  /** What an error's message and hint name (dataset-errors.ts). */
+  private get target(): DatasetTarget {
+    return { conn: this.conn, dataset: this.dataset, path: this.path };
+  }
+
   /** Runs a query of this API (or the user's, for `sql`); only from inside `reading`, which keeps close() waiting. */
   private async run(query: string, params: DuckDBValue[] = []): Promise<DuckDBResultReader> {
     return this.conn.runAndReadAll(query, params);
@@ -183,7 +188,7 @@ class DuckDBDataset implements Dataset {
     try {
       return await pending;
     } catch (error) {
-      throw await this.readError(error);
+      throw await readError(this.target, error);
     } finally {
       this.inflight.delete(pending);
     }
@@ -245,7 +250,7 @@ class DuckDBDataset implements Dataset {
         `${guess ? `did you mean ${guess}? ` : ''}tables there: ${data.join(', ') || '(none yet)'}; see tables()`, this.path,
       );
     }
-    return jsonRows(await this.run(`SELECT * FROM ${this.schema}.${quoteIdent(table)}${limit}`));
+    return friendlyRows(await this.run(`SELECT * FROM ${this.schema}.${quoteIdent(table)}${limit}`));
   }
 
   async *iterate(query: string, params: unknown[] = []): AsyncIterableIterator<Record<string, unknown>[]> {
@@ -277,7 +282,7 @@ class DuckDBDataset implements Dataset {
           await conn.run('BEGIN TRANSACTION');
           streamed = await conn.stream(query, params.map(toDuckDBValue));
         } catch (error) {
-          throw await this.queryError(error, query);
+          throw await queryError(this.target, error, query);
         }
         return { result: streamed, first: await fetch(conn, streamed) };
       });
@@ -293,58 +298,10 @@ class DuckDBDataset implements Dataset {
 
   private async runSql(query: string, params: unknown[]): Promise<Record<string, unknown>[]> {
     try {
-      return jsonRows(await this.run(query, params.map(toDuckDBValue)));
+      return friendlyRows(await this.run(query, params.map(toDuckDBValue)));
     } catch (error) {
-      throw await this.queryError(error, query);
+      throw await queryError(this.target, error, query);
     }
-  }
-
-  /**
-   * DuckDB's own failures of a read (a damaged block, the memory limit) as one line with a fix, like opening's; a
-   * JavaScript error (a bad limit) as it is. The memory limit is this dataset's, not the loader's env variable.
-   */
-  private async readError(error: unknown): Promise<unknown> {
-    if (!(error instanceof Error) || !/^[A-Z][A-Za-z ]*Error: /.test(error.message)) return error;
-    const mapped = toDestinationError(error, `reading dataset ${this.dataset}`, this.path);
-    if (mapped.code !== 'out_of_memory') return mapped;
-    return new DestinationError(`reading dataset ${this.dataset}: DuckDB ran out of memory (${firstLine(error.message)})`, 'out_of_memory', await this.memoryHint(), this.path, { cause: error });
-  }
-
-  /** The fix for a query or read past this dataset's memory limit (it opens with the loader's 192MB). */
-  private async memoryHint(): Promise<string> {
-    return `the query needs more than DuckDB's memory limit of this dataset (${await this.setting('memory_limit')}); raise it: await ds.sql("SET memory_limit = '2GB'")`;
-  }
-
-  /** A failed query of the user's as one line: what DuckDB said, and the fix. */
-  private async queryError(error: unknown, query: string): Promise<unknown> {
-    if (error instanceof DestinationError) return error;
-    // @duckdb/node-api fails a query without a statement with "Error in native callback", which names nothing.
-    if (error instanceof Error && error.message === 'Error in native callback' && (await this.statements(query)) === 0) {
-      return new DestinationError(
-        `query on dataset ${this.dataset} failed: the query is empty (no SQL statement, only blanks or comments)`, 'io',
-        'pass a statement such as SELECT * FROM <table> LIMIT 10', this.path, { cause: error },
-      );
-    }
-    // DuckDB's message: its kind and what is wrong, a "Did you mean" line, then the query with a caret (kept in `cause`).
-    const lines = (error instanceof Error ? error.message : String(error)).split('\n').map((l) => l.trim());
-    const text = lines.filter((l, i) => l !== '' && (i === 0 || /^(Did you mean|Candidate)/.test(l))).join(' ').replace(/^Failed to extract statements: /, '');
-    // The dataset opens with the loader's memory limit (192MB, sized for its commit): a sound query can exceed it.
-    const hint = /read-only mode/.test(text)
-      ? 'the dataset API opens the file read-only; change data through the pipeline or the DuckDB CLI'
-      : /^Out of Memory Error/.test(text)
-        ? await this.memoryHint()
-        : 'fix the query (error.cause has DuckDB\'s full message, with the position)';
-    return new DestinationError(`query on dataset ${this.dataset} failed: ${text}`, 'io', hint, this.path, { cause: error });
-  }
-
-  /** A DuckDB setting's current value, for a hint ('?' when it cannot be read). */
-  private async setting(name: string): Promise<string> {
-    return this.conn.runAndReadAll('SELECT current_setting($1) AS v', [name]).then((r) => String(r.getRowObjectsJS()[0]?.v), () => '?');
-  }
-
-  /** How many statements DuckDB finds in `query` (0 when it finds none, or cannot tell). */
-  private async statements(query: string): Promise<number> {
-    return this.conn.extractStatements(query).then((extracted) => extracted.count, () => 0);
   }
 
   private async readLoads(limit: number): Promise<LoadRecord[]> {
@@ -359,7 +316,7 @@ class DuckDBDataset implements Dataset {
        ORDER BY load_id DESC, resource`,
       this.pipelineName === undefined ? [] : [this.pipelineName],
     );
-    return jsonRows(r).map((row) => ({
+    return friendlyRows(r).map((row) => ({
       loadId: String(row.load_id),
       pipelineName: String(row.pipeline_name),
       resource: String(row.resource),
@@ -379,7 +336,7 @@ class DuckDBDataset implements Dataset {
        FROM ${this.schema}."_pipeline_state" ${filter} ORDER BY pipeline_name, resource`,
       this.pipelineName === undefined ? [] : [this.pipelineName],
     );
-    return jsonRows(r).map((row) => ({
+    return friendlyRows(r).map((row) => ({
       pipelineName: String(row.pipeline_name),
       resource: String(row.resource),
       state: typeof row.state === 'string' ? JSON.parse(row.state) : null,
@@ -416,11 +373,6 @@ class DuckDBDataset implements Dataset {
 function checkLimit(method: string, limit: number): number {
   if (!Number.isInteger(limit) || limit < 0) throw new RangeError(`${method}(): limit must be a whole number >= 0, got ${String(limit)}`);
   return limit;
-}
-
-/** Result rows with JS- and JSON-friendly values (see dataset-values.ts). */
-export function jsonRows(reader: DuckDBResultReader): Record<string, unknown>[] {
-  return friendlyRows(reader);
 }
 
 function toDuckDBValue(value: unknown): DuckDBValue {
