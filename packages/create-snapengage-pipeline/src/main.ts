@@ -47,6 +47,10 @@ export async function main(io: MainIo): Promise<number> {
         say(`In src/pipeline.ts but switched off (selected: false), left as is: ${summary.switchedOff.join(', ')}. Remove selected: false there to load ${summary.switchedOff.length === 1 ? 'it' : 'them'}.`);
       }
       if (summary.envVarsAdded.length > 0) say(`Added ${summary.envVarsAdded.join(', ')} to .env.example; set them in .env.`);
+      if (summary.readme?.updated) say('Updated the Resources line of README.md.');
+      else if (summary.readme) {
+        say(`Left README.md as is (its generated Resources line was edited or removed): add ${summary.readme.mention.join(', ')} there by hand if it lists them.`);
+      }
       return 0;
     }
 

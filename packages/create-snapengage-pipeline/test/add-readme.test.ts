@@ -1,0 +1,98 @@
+// --add and the project README's "Resources:" line: rewritten only while it is as the scaffolder wrote it; otherwise
+// left alone, and the output says what to update by hand.
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterEach, describe, expect, it } from 'vitest';
+import { PassThrough } from 'node:stream';
+import { addToProject } from '../src/add.js';
+import { main } from '../src/main.js';
+import { loadCatalog } from '../src/catalog.js';
+import { renderProjectFiles, writeProject } from '../src/project.js';
+
+const catalog = loadCatalog();
+const dirs: string[] = [];
+afterEach(() => {
+  for (const dir of dirs.splice(0)) rmSync(dir, { recursive: true, force: true });
+});
+
+function makeProject(resources: string[]): string {
+  const cwd = mkdtempSync(join(tmpdir(), 'add-readme-'));
+  dirs.push(cwd);
+  const plan = {
+    target: { path: join(cwd, 'p'), name: 'p' },
+    resources,
+    startDate: null,
+    credentials: null,
+    packagesDir: null,
+    packageManager: 'npm' as const,
+    overwrite: false,
+  };
+  writeProject(plan, renderProjectFiles(plan, catalog));
+  return plan.target.path;
+}
+
+const readme = (dir: string) => readFileSync(join(dir, 'README.md'), 'utf8');
+
+describe('--add and README.md', () => {
+  it('updates the Resources line of an unedited README, and nothing else in it', () => {
+    const dir = makeProject(['logs']);
+    const before = readme(dir);
+    expect(before).toContain('Resources: `logs`.');
+    const summary = addToProject(dir, dir, ['chat_poll'], catalog);
+    expect(summary.readme).toEqual({ updated: true });
+    const after = readme(dir);
+    expect(after).toContain('Resources: `logs`, `chat_poll`.');
+    expect(after.replace('`logs`, `chat_poll`', '`logs`')).toBe(before);
+  });
+
+  it('keeps a README whose Resources line the user edited, and says what to add there', () => {
+    const dir = makeProject(['logs']);
+    const edited = readme(dir).replace('Resources: `logs`.', 'Resources: `logs` (all our chats).');
+    writeFileSync(join(dir, 'README.md'), edited);
+    const summary = addToProject(dir, dir, ['widgets'], catalog);
+    expect(summary.readme).toEqual({ updated: false, mention: ['widgets'] });
+    expect(readme(dir)).toBe(edited);
+  });
+
+  it('keeps a README without the generated block (deleted by the user), and says what to add', () => {
+    const dir = makeProject(['logs']);
+    writeFileSync(join(dir, 'README.md'), '# mine\n\nResources: logs and more.\n');
+    const summary = addToProject(dir, dir, ['widgets'], catalog);
+    expect(summary.readme).toEqual({ updated: false, mention: ['widgets'] });
+    expect(readme(dir)).toBe('# mine\n\nResources: logs and more.\n');
+  });
+
+  it('leaves the README alone when nothing was added, or when there is none', () => {
+    const dir = makeProject(['logs', 'widgets']);
+    const before = readme(dir);
+    expect(addToProject(dir, dir, ['widgets'], catalog).readme).toBeNull();
+    expect(readme(dir)).toBe(before);
+    rmSync(join(dir, 'README.md'));
+    expect(addToProject(dir, dir, ['users'], catalog).readme).toBeNull();
+  });
+
+  it('keeps CRLF line ends (a git autocrlf checkout) while updating the line', () => {
+    const dir = makeProject(['widgets']);
+    writeFileSync(join(dir, 'README.md'), readme(dir).replaceAll('\n', '\r\n'));
+    expect(addToProject(dir, dir, ['chat_poll'], catalog).readme).toEqual({ updated: true });
+    expect(readme(dir)).toContain('\r\nResources: `widgets`, `logs`, `chat_poll`.\r\n');
+    expect(readme(dir).replaceAll('\r\n', '')).not.toContain('\n');
+  });
+
+  it('the CLI says whether it updated the README or what to add there by hand', async () => {
+    const dir = makeProject(['logs']);
+    const run = async (argv: string[]) => {
+      const stdout = new PassThrough();
+      let out = '';
+      stdout.on('data', (c: Buffer) => (out += c.toString()));
+      const code = await main({ argv, env: {}, cwd: dir, stdin: new PassThrough(), stdout, stderr: new PassThrough(), catalog });
+      return { code, out };
+    };
+    expect(await run(['--add', 'chat_poll'])).toEqual({ code: 0, out: expect.stringContaining('Updated the Resources line of README.md.') });
+    writeFileSync(join(dir, 'README.md'), readme(dir).replace('`chat_poll`.', '`chat_poll` (ours).'));
+    const kept = await run(['--add', 'users']);
+    expect(kept.code).toBe(0);
+    expect(kept.out).toContain('Left README.md as is (its generated Resources line was edited or removed): add users there by hand if it lists them.');
+  });
+});
