@@ -216,13 +216,13 @@ export function addResourcesToSource(text: string, toAdd: readonly ResourceChoic
   if (quotes.filter((q) => q === '"').length > quotes.filter((q) => q === "'").length) project.manipulationSettings.set({ quoteKind: QuoteKind.Double });
   // An entry set to `undefined` gets its value in place: a second key of the same name would not compile.
   for (const choice of unset) (entries.get(choice.name) as PropertyAssignment).setInitializer(writeEntry(choice, startDate));
-  for (const choice of added) {
-    resources.addPropertyAssignment({
-      name: propertyName(choice.name),
-      initializer: writeEntry(choice, startDate),
-      leadingTrivia: `${commentLine(choice)}\n`,
-    });
-  }
+  // Right after the last entry, not after comment lines that follow it (`// widgets: true,`, a resource switched off
+  // by commenting it out): ts-morph counts those as members, and adding after one doubled the last entry's comma.
+  const at = lastEntry === undefined ? resources.getPropertiesWithComments().length : resources.getPropertiesWithComments().indexOf(lastEntry) + 1;
+  resources.insertPropertyAssignments(
+    at,
+    added.map((choice) => ({ name: propertyName(choice.name), initializer: writeEntry(choice, startDate), leadingTrivia: `${commentLine(choice)}\n` })),
+  );
   if (trailingComma && added.length > 0) {
     const last = resources.getProperties().at(-1)!;
     file.insertText(last.getEnd(), ',');

@@ -67,6 +67,23 @@ describe('addResourcesToSource', () => {
     );
   });
 
+  it('adds after the last entry, not after comment lines below it (a resource commented out), with one comma each', () => {
+    const text = [
+      "import { definePipeline } from 'snapengage-pipeline';",
+      'export default definePipeline({',
+      '  resources: {',
+      '    logs: true,',
+      '    // chat_poll: true,',
+      '  },',
+      '});',
+      '',
+    ].join('\n');
+    const result = addResourcesToSource(text, pick('widgets', 'users'), null);
+    expect(result.text).toBe(
+      text.replace('    logs: true,\n', `    logs: true,\n    ${commentOf('widgets')}\n    widgets: true,\n    ${commentOf('users')}\n    users: true,\n`),
+    );
+  });
+
   it("writes a start date in the file's quotes (double in a Prettier-formatted file, single otherwise)", () => {
     const double = 'import { definePipeline } from "snapengage-pipeline";\nexport default definePipeline({\n  destination: { type: "duckdb", path: "x.duckdb" },\n  resources: {\n    widgets: true,\n  },\n});\n';
     expect(addResourcesToSource(double, pick('logs'), '2025-01-01').text).toContain('logs: { incremental: { startDate: "2025-01-01" } },');
