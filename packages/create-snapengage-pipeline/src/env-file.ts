@@ -45,7 +45,9 @@ export function assignedNames(text: string): Set<string> {
 export function appendEnvExample(text: string, vars: readonly EnvVarContext[], renderer: Renderer) {
   const present = assignedNames(text);
   const missing = vars.filter((v) => !present.has(v.name));
-  const blocks = missing.map((v) => renderer.renderPartial('envVar', v));
-  const base = text === '' || text.endsWith('\n') ? text : `${text}\n`;
+  // In the file's own line ends: a CRLF checkout (git's autocrlf on Windows) would otherwise get LF blocks in it.
+  const eol = text.includes('\r\n') ? '\r\n' : '\n';
+  const blocks = missing.map((v) => renderer.renderPartial('envVar', v).replace(/\r?\n/g, eol));
+  const base = text === '' || text.endsWith('\n') ? text : `${text}${eol}`;
   return { text: base + blocks.join(''), added: missing.map((v) => v.name) };
 }

@@ -2,6 +2,7 @@
 // so no user input can break the file, and `--add` edits the syntax tree instead of patching text.
 import {
   IndentationText,
+  NewLineKind,
   Node,
   type ObjectLiteralExpression,
   type PropertyAssignment,
@@ -214,6 +215,8 @@ export function addResourcesToSource(text: string, toAdd: readonly ResourceChoic
   // And its quotes: a file formatted with double quotes (Prettier's default) gets `"2025-01-01"`, not `'2025-01-01'`.
   const quotes = file.getDescendantsOfKind(SyntaxKind.StringLiteral).map((literal) => literal.getText()[0]);
   if (quotes.filter((q) => q === '"').length > quotes.filter((q) => q === "'").length) project.manipulationSettings.set({ quoteKind: QuoteKind.Double });
+  // And its line ends: a Windows checkout (git's autocrlf) got LF-only lines among its CRLF ones.
+  if (text.includes('\r\n')) project.manipulationSettings.set({ newLineKind: NewLineKind.CarriageReturnLineFeed });
   // An entry set to `undefined` gets its value in place: a second key of the same name would not compile.
   for (const choice of unset) (entries.get(choice.name) as PropertyAssignment).setInitializer(writeEntry(choice, startDate));
   // Right after the last entry, not after comment lines that follow it (`// widgets: true,`, a resource switched off

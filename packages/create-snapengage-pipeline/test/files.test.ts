@@ -202,6 +202,14 @@ describe('escaping', () => {
     expect(result.text.startsWith(text)).toBe(true);
     expect(result.text).toContain('# p q (secret)\n');
   });
+
+  it('appendEnvExample keeps a CRLF file (a Windows checkout) CRLF throughout', () => {
+    const vars = [{ name: 'SNAPENGAGE_EMAIL', description: 'e', secret: false, required: true, usedBy: 'users' }];
+    const result = appendEnvExample('# mine\r\nSNAPENGAGE_API_KEY=abc', vars, createRenderer());
+    expect(result.text.startsWith('# mine\r\nSNAPENGAGE_API_KEY=abc\r\n')).toBe(true);
+    expect(result.text).toContain('SNAPENGAGE_EMAIL=');
+    expect(result.text.replaceAll('\r\n', '')).not.toContain('\n');
+  });
 });
 
 describe('names, paths and tarballs', () => {

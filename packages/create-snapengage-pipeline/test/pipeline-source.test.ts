@@ -84,6 +84,12 @@ describe('addResourcesToSource', () => {
     );
   });
 
+  it('writes CRLF line ends in a CRLF file (a Windows checkout), not LF lines among them', () => {
+    const text = "import { definePipeline } from 'snapengage-pipeline';\r\nexport default definePipeline({\r\n  resources: {\r\n    logs: true,\r\n  },\r\n});\r\n";
+    const result = addResourcesToSource(text, pick('widgets'), null);
+    expect(result.text).toBe(text.replace('    logs: true,\r\n', `    logs: true,\r\n    ${commentOf('widgets')}\r\n    widgets: true,\r\n`));
+  });
+
   it("writes a start date in the file's quotes (double in a Prettier-formatted file, single otherwise)", () => {
     const double = 'import { definePipeline } from "snapengage-pipeline";\nexport default definePipeline({\n  destination: { type: "duckdb", path: "x.duckdb" },\n  resources: {\n    widgets: true,\n  },\n});\n';
     expect(addResourcesToSource(double, pick('logs'), '2025-01-01').text).toContain('logs: { incremental: { startDate: "2025-01-01" } },');
