@@ -79,6 +79,17 @@ describe('interactive prompts', () => {
     expect(term.output()).toMatch(/Next:[\s\S]*cp \.env\.example \.env/);
   });
 
+  it('re-asks for widget ids separated by spaces (the pipeline refuses them at its first run); commas are kept', async () => {
+    const term = fakeTerminal();
+    const done = main({ argv: ['widget-ids', '--resources', 'chat_availability', '--no-install', '--no-git'], env: {}, cwd, stdin: term.stdin, stdout: term.stdout, stderr: term.stderr });
+    await term.answer('Enter credentials now?', DOWN, ENTER);
+    await term.answer('SNAPENGAGE_API_KEY', 'key', ENTER);
+    await term.answer('SNAPENGAGE_WIDGET_ID', 'w1 w2', ENTER);
+    await term.answer('separate the ids with commas only', ...Array(5).fill('\x7f'), 'w1, w2', ENTER);
+    expect(await done, term.errors()).toBe(0);
+    expect(parseEnv(readFileSync(join(cwd, 'widget-ids', '.env'), 'utf8')).SNAPENGAGE_WIDGET_ID).toBe('w1, w2');
+  });
+
   it('re-asks for an invalid directory name instead of failing', async () => {
     const term = fakeTerminal();
     const done = main({ argv: ['--resources', 'users', '--no-install', '--no-git'], env: {}, cwd, stdin: term.stdin, stdout: term.stdout, stderr: term.stderr });

@@ -8,6 +8,8 @@ export interface EnvVarChoice {
   description: string;
   secret: boolean;
   required: boolean;
+  /** A comma list (a parameter with `each: true`, SNAPENGAGE_WIDGET_ID): one request per item. */
+  list?: boolean;
 }
 
 export interface ResourceChoice {
@@ -36,8 +38,14 @@ function toChoice(entry: CatalogEntry): ResourceChoice {
     incremental: entry.incremental !== null,
     startDateEnv: entry.incremental?.initialStartEnv ?? null,
     defaultStartDaysAgo: entry.incremental?.defaultStartDaysAgo ?? null,
-    envVars: entry.envVars.map((v) => ({ ...v, description: howToGet(v.name, v.description) })),
+    envVars: entry.envVars.map((v) => ({ ...v, description: howToGet(v.name, v.description), list: listEnvs(entry).has(v.name) })),
   };
+}
+
+/** Env vars read as comma lists by the entry's parameters. */
+function listEnvs(entry: CatalogEntry): Set<string> {
+  const params = Object.values(entry.params as Record<string, { from: string; env?: string; each?: boolean }>);
+  return new Set(params.flatMap((p) => (p.from === 'env' && p.each === true && p.env ? [p.env] : [])));
 }
 
 /** The credential env vars carry the scheme's "how to get it" text, which beats a parameter description. */
@@ -92,7 +100,7 @@ export function envVarsFor(names: readonly string[], catalog: readonly ResourceC
     for (const v of choice.envVars) {
       const seen = byName.get(v.name);
       // A variable optional for one resource but required by another is required.
-      byName.set(v.name, seen ? { ...seen, required: seen.required || v.required } : v);
+      byName.set(v.name, seen ? { ...seen, required: seen.required || v.required, list: seen.list === true || v.list === true } : v);
     }
   }
   return [...byName.values()];

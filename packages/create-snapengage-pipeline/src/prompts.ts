@@ -55,6 +55,15 @@ function checkDir(value: string | undefined, context: PromptContext): string | u
   }
 }
 
+/**
+ * A comma list typed with another separator (`w1 w2`, `w1;w2`) or quoted: the pipeline refuses it at its first run
+ * (an item with a space, a ";" or a quote), so it is re-asked here, while the user is still at the question.
+ */
+export function listProblem(value: string | undefined): string | undefined {
+  const odd = (value ?? '').split(',').map((item) => item.trim()).find((item) => /[\s;"'`]/.test(item));
+  return odd === undefined ? undefined : `separate the ids with commas only, without quotes (e.g. abc-123,def-456); got ${JSON.stringify(odd)}`;
+}
+
 function resourceHint(choice: ResourceChoice): string {
   const needs = [choice.credentialEnv, choice.parent ? `loads with ${choice.parent}` : null].filter(Boolean);
   return needs.length > 0 ? `${choice.description} (${needs.join('; ')})` : choice.description;
@@ -139,7 +148,7 @@ async function ask(context: PromptContext, signal: AbortSignal, inputEnded: () =
         const message = `${v.name}${v.required ? '' : ' (optional)'}: ${v.description}`;
         const value = v.secret
           ? answered(await p.password({ ...io, message, mask: '•' }))
-          : answered(await p.text({ ...io, message, placeholder: v.required ? '' : 'leave empty to skip' }));
+          : answered(await p.text({ ...io, message, placeholder: v.required ? '' : 'leave empty to skip', validate: v.list ? listProblem : undefined }));
         credentials[v.name] = (value ?? '').trim();
       }
     }
