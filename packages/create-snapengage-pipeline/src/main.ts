@@ -41,7 +41,8 @@ export async function main(io: MainIo): Promise<number> {
       const { addToProject } = await import('./add.js');
       const summary = addToProject(resolved.dir, io.cwd, resolved.resources, catalog);
       if (summary.added.length > 0) say(`Added ${summary.added.join(', ')} to src/pipeline.ts.`);
-      const on = summary.alreadyPresent.filter((name) => !summary.switchedOff.includes(name));
+      // A parent brought along and already there (logs for `--add chat_poll`) is no news; one switched off is, below.
+      const on = summary.alreadyPresent.filter((name) => !summary.switchedOff.includes(name) && resolved.resources.includes(name));
       if (on.length > 0) say(`Already in src/pipeline.ts: ${on.join(', ')}.`);
       if (summary.switchedOff.length > 0) {
         say(`In src/pipeline.ts but switched off (selected: false), left as is: ${summary.switchedOff.join(', ')}. Remove selected: false there to load ${summary.switchedOff.length === 1 ? 'it' : 'them'}.`);

@@ -94,5 +94,10 @@ describe('--add and README.md', () => {
     const kept = await run(['--add', 'users']);
     expect(kept.code).toBe(0);
     expect(kept.out).toContain('Left README.md as is (its generated Resources line was edited or removed): add users there by hand if it lists them.');
+    // logs came along with chat_poll above and was already there: not reported as if the user had asked for it.
+    const child = await run(['--add', 'visitor_typing']);
+    expect(child.out).toContain('Added visitor_typing to src/pipeline.ts.');
+    expect(child.out).not.toContain('Already in');
+    expect((await run(['--add', 'logs,users'])).out).toContain('Already in src/pipeline.ts: logs, users.');
   });
 });
