@@ -57,7 +57,7 @@ type Flags = {
 function parse(argv: string[]): { command: string | undefined; flags: Flags } {
   let parsed;
   try {
-    parsed = parseArgs({ args: argv, options: OPTIONS, allowPositionals: true, strict: true, tokens: true });
+    parsed = parseArgs({ args: withoutSeparator(argv), options: OPTIONS, allowPositionals: true, strict: true, tokens: true });
   } catch (error) {
     throw new UsageError(`${usageMessage(error as Error & { code?: string })} (see --help)`);
   }
@@ -89,6 +89,20 @@ function parse(argv: string[]): { command: string | undefined; flags: Flags } {
     if (parsed.values[name] !== undefined && String(parsed.values[name]).trim() === '') throw new UsageError(`--${name} needs a value, got an empty one (see --help)`);
   }
   return { command: parsed.positionals[0], flags: parsed.values as Flags };
+}
+
+/**
+ * The arguments without a bare `--`: `yarn start -- --resources logs` on yarn 2+ (and `npm run start -- -- …`) passes
+ * it on, and parseArgs then read every flag after it as a positional ("Unexpected argument"). This CLI takes no
+ * positional that starts with "-", so the separator means nothing here. A `--` that is a string option's value stays.
+ */
+function withoutSeparator(argv: readonly string[]): string[] {
+  return argv.filter((arg, i) => {
+    if (arg !== '--') return true;
+    const previous = argv[i - 1];
+    const name = previous?.startsWith('--') && !previous.includes('=') ? previous.slice(2) : undefined;
+    return name !== undefined && name in OPTIONS && OPTIONS[name as keyof typeof OPTIONS].type === 'string';
+  });
 }
 
 /** parseArgs' message, without the hint about positionals that starts with '-' (this CLI takes none such). */

@@ -177,6 +177,18 @@ describe('snapengage-pipeline CLI', () => {
     expect(oneLine(other.stderr)).toEqual(['snapengage-pipeline: Unknown command "bogus": use run or show (see --help)']);
   });
 
+  it('a `--` passed through by a package manager (`yarn start -- --resources logs` on yarn 2+) is not an argument', async () => {
+    const missing = join(tmp.dir, 'nowhere.duckdb');
+    const plain = await runCli(['show', '--duckdb', missing], { env: {}, cwd: tmp.dir });
+    const passed = await runCli(['show', '--', '--duckdb', missing], { env: {}, cwd: tmp.dir });
+    expect(plain.code).toBe(1);
+    expect(passed.code).toBe(plain.code);
+    expect(passed.stderr).toBe(plain.stderr);
+    // A `--` that is an option's value stays that value.
+    const asValue = await runCli(['show', '--dataset', '--', '--duckdb', missing], { env: {}, cwd: tmp.dir });
+    expect(asValue.stderr).not.toContain('Unexpected argument');
+  });
+
   it('--version prints the package version', async () => {
     const run = await runCli(['--version'], { env: {}, cwd: tmp.dir });
     const pkg = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string };
