@@ -7,6 +7,7 @@ import { LineCounter, parseDocument, isMap, isSeq, isScalar, type Node as YamlNo
 import { createConfig, lintFromString } from '@redocly/openapi-core';
 import Ajv2020, { type ErrorObject } from 'ajv/dist/2020.js';
 import { checkParentField, checkResponseReferences, nearestName, resolveLocalRef } from './schema-walk.js';
+import { yamlProblem } from './yaml-errors.js';
 
 export { resolveLocalRef };
 
@@ -93,11 +94,7 @@ export async function loadAndValidateSpec(file: string): Promise<LoadedSpec> {
   }
   const counter = new LineCounter();
   const yamlDoc = parseDocument(source, { lineCounter: counter, prettyErrors: false, uniqueKeys: true });
-  if (yamlDoc.errors.length > 0) {
-    throw new SpecError(yamlDoc.errors.map((e) => ({
-      file, pointer: '', line: counter.linePos(e.pos[0]).line, message: `YAML: ${e.message.split('\n')[0]}`,
-    })));
-  }
+  if (yamlDoc.errors.length > 0) throw new SpecError([{ file, ...yamlProblem(yamlDoc, counter) }]);
   const document = yamlDoc.toJS({ maxAliasCount: 100 }) as Json;
   const problems: SpecProblem[] = [];
   const at = (ptr: string, message: string) => problems.push({ file, pointer: ptr, line: lineOf(yamlDoc, counter, ptr), message });
