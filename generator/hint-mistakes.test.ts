@@ -11,6 +11,7 @@ const tmp = mkdtempSync(join(tmpdir(), 'snapengage-hint-mistakes-'));
 afterAll(() => rmSync(tmp, { recursive: true, force: true }));
 
 const LOGS = '#/paths/~1api~1v2~1{orgId}~1logs/get/x-snapengage-resource';
+const POLL = '#/paths/~1api~1v1~1chat~1poll~1{caseId}/get/x-snapengage-resource';
 
 /** The real spec with one text replaced (which must be there), and its problems as `line pointer: message`. */
 async function problemsWith(name: string, from: string, to: string): Promise<{ lines: string[]; problems: string[] }> {
@@ -49,6 +50,43 @@ describe('YAML syntax errors', () => {
     const { lines, problems } = await problemsWith('bracket.yaml', '        primaryKey: [id]\n', '        primaryKey: [id\n');
     expect(problems).toHaveLength(1);
     expect(problems[0]).toMatch(new RegExp(`^${lines.indexOf('        primaryKey: [id') + 1} ${escape(LOGS)}/primaryKey\\S*: YAML: .*\\]`));
+  });
+});
+
+describe('dot paths into a list', () => {
+  it('a data selector that goes into the items of a list says so (not "it declares no properties")', async () => {
+    const { problems } = await problemsWith('selector-list.yaml', '        dataSelector: cases\n', '        dataSelector: cases.transcripts\n');
+    expect(problems).toEqual([expect.stringContaining(`${LOGS}/dataSelector: data selector segment "transcripts" cannot be read: "cases" is a list, and a dot path does not go into the items of a list`)]);
+    expect(problems[0]).not.toContain('declares no properties');
+  });
+
+  it("a parent field inside a list of the parent's record says so", async () => {
+    const { problems } = await problemsWith('parent-list.yaml', '          caseId: { from: parent, resource: logs, field: id }\n', '          caseId: { from: parent, resource: logs, field: transcripts.id }\n');
+    expect(problems).toEqual([expect.stringContaining(`${POLL}/params/caseId/field: parent field segment "id" cannot be read: "transcripts" is a list, and a dot path does not go into the items of a list`)]);
+  });
+});
+
+describe('a misspelt parent', () => {
+  it('is one problem, with the resource it was meant to be; the params that name the right parent are not blamed', async () => {
+    const { lines, problems } = await problemsWith('parent-typo.yaml', '        parent: logs\n', '        parent: log\n');
+    // Before: also `params/caseId/resource: must be the resource's parent ("log")`, telling the user to break it.
+    expect(problems).toEqual([
+      `${lines.indexOf('        parent: log') + 1} ${POLL}/parent: parent "log" is not a loadable resource; did you mean "logs"?`,
+    ]);
+  });
+});
+
+describe('fields of the wrong kind', () => {
+  it('a cursor field that is a list or an object is refused (the loader reads only numbers and date strings)', async () => {
+    for (const field of ['transcripts', 'requester_details']) {
+      const { problems } = await problemsWith('cursor-kind.yaml', '          cursorField: created_at_seconds\n', `          cursorField: ${field}\n`);
+      expect(problems).toEqual([expect.stringContaining(`${LOGS}/incremental/cursorField: cursor field "${field}" is never a number or a string`)]);
+    }
+  });
+
+  it('a primary key field that is a list or an object is refused (it has no column of its own)', async () => {
+    const { problems } = await problemsWith('key-kind.yaml', '        primaryKey: [id]\n', '        primaryKey: [id, transcripts]\n');
+    expect(problems).toEqual([expect.stringContaining(`${LOGS}/primaryKey/1: primary key field "transcripts" is never a scalar`)]);
   });
 });
 

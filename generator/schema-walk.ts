@@ -69,18 +69,25 @@ function propertyNames(spec: Json, schema: Json, depth = 0, names = new Set<stri
   return names;
 }
 
-/** Whether a value of the schema may be a string (a schema that says nothing may be anything). */
-function mayBeString(spec: Json, schema: Json, depth = 0): boolean {
+type Kind = 'string' | 'number' | 'boolean';
+
+/** JSON Schema types of each kind of value (an integer is a number). */
+const KIND_TYPES: Record<Kind, string[]> = { string: ['string'], number: ['number', 'integer'], boolean: ['boolean'] };
+
+/** Whether a value of the schema may be of one of `kinds` (a schema that says nothing may be anything). */
+function mayBe(spec: Json, schema: Json, kinds: readonly Kind[], depth = 0): boolean {
   if (depth > MAX_SCHEMA_DEPTH) return true;
   const s = resolveRefs(spec, schema);
   if (s === false) return false;
   if (s === null || typeof s !== 'object') return true;
-  if (s.type !== undefined && !(Array.isArray(s.type) ? s.type : [s.type]).includes('string')) return false;
-  if ('const' in s && typeof s.const !== 'string') return false;
-  if (Array.isArray(s.enum) && !s.enum.some((v: unknown) => typeof v === 'string')) return false;
-  if (Array.isArray(s.allOf) && !s.allOf.every((b: Json) => mayBeString(spec, b, depth + 1))) return false;
+  const types = kinds.flatMap((k) => KIND_TYPES[k]);
+  const isKind = (v: unknown) => kinds.includes(typeof v as Kind);
+  if (s.type !== undefined && !(Array.isArray(s.type) ? s.type : [s.type]).some((t: string) => types.includes(t))) return false;
+  if ('const' in s && !isKind(s.const)) return false;
+  if (Array.isArray(s.enum) && !s.enum.some(isKind)) return false;
+  if (Array.isArray(s.allOf) && !s.allOf.every((b: Json) => mayBe(spec, b, kinds, depth + 1))) return false;
   for (const keyword of ['anyOf', 'oneOf'] as const) {
-    if (Array.isArray(s[keyword]) && !s[keyword].some((b: Json) => mayBeString(spec, b, depth + 1))) return false;
+    if (Array.isArray(s[keyword]) && !s[keyword].some((b: Json) => mayBe(spec, b, kinds, depth + 1))) return false;
   }
   return true;
 }
@@ -106,6 +113,17 @@ export function nearestName(name: string, candidates: Iterable<string>): string 
     .map((n) => ({ n, d: n.toLowerCase() === name.toLowerCase() ? 0 : editDistance(n, name) }))
     .filter(({ d }) => d <= Math.min(2, Math.floor(name.length / 3)) || d === 0)
     .sort((x, y) => x.d - y.d)[0]?.n;
+}
+
+/**
+ * When `schema` is a list (and nothing else): the message for a dot path that goes on into its items, which no dot
+ * path does (the loader reads a segment as a property of an object only). Undefined for any other schema.
+ */
+function intoList(spec: Json, what: string, name: string, schema: Json, listName: string): string | undefined {
+  const s = resolveRefs(spec, schema);
+  const types = s === null || typeof s !== 'object' ? [] : Array.isArray(s.type) ? s.type : [s.type];
+  if (!types.includes('array') || types.some((t: unknown) => t !== 'array' && t !== 'null')) return undefined;
+  return `${what} "${name}" cannot be read: "${listName}" is a list, and a dot path does not go into the items of a list`;
 }
 
 /** `"<what>" is not a property of <where> (<$ref>); did you mean …? | its properties are …` */
@@ -138,6 +156,11 @@ export function successResponse(op: Json): SuccessResponse | undefined {
   return { status, schema: op.responses[status]?.content?.['application/json']?.schema ?? {} };
 }
 
+/** What to do instead, after the intoList message of a walk. */
+const LIST_FIX: Record<string, string> = {
+  'data selector segment': ' (end the data selector at the list: its items are the records, and lists inside a record become child tables)',
+};
+
 type Walk = { ok: true; schema: Json } | { ok: false; message: string };
 
 /** Follows a dot path of properties from `schema`; `what` names one segment and `where` the root in messages. */
@@ -147,6 +170,8 @@ function walkPath(spec: Json, schema: Json, path: string, what: string, where: s
   for (const [i, seg] of segments.entries()) {
     const next = propertyOf(spec, current, seg);
     if (next === undefined) {
+      const list = i === 0 ? undefined : intoList(spec, what, seg, current, segments[i - 1]!);
+      if (list !== undefined) return { ok: false, message: `${list}${LIST_FIX[what] ?? ''}` };
       const at = i === 0 ? where : `${where} at "${segments.slice(0, i).join('.')}"`;
       return { ok: false, message: notAProperty(spec, what, seg, current, at) };
     }
@@ -200,7 +225,7 @@ export function checkResponseReferences(spec: Json, op: Json, ext: Json): Refere
     const where = `the ${response.status} response body`;
     const walk = walkPath(spec, response.schema, ext.paginator.nextUrlPath, 'nextUrlPath segment', where);
     if (!walk.ok) problems.push({ pointer: '/paginator/nextUrlPath', message: walk.message });
-    else if (!mayBeString(spec, walk.schema)) {
+    else if (!mayBe(spec, walk.schema, ['string'])) {
       problems.push({ pointer: '/paginator/nextUrlPath', message: `"${ext.paginator.nextUrlPath}" in ${where} cannot be a string, so it cannot hold the next page's URL` });
     }
   }
@@ -209,12 +234,21 @@ export function checkResponseReferences(spec: Json, op: Json, ext: Json): Refere
   const added = Object.keys(ext.addFields ?? {});
   const isField = (name: string) => added.includes(name) || propertyOf(spec, record, name) !== undefined;
   const recordWhere = 'the record schema';
+  // An addFields field is a string; a declared field is checked for the values the loader can use.
+  const declaredKind = (name: string, kinds: readonly Kind[]) => added.includes(name) || mayBe(spec, propertyOf(spec, record, name), kinds);
   for (const [i, field] of (ext.primaryKey as string[]).entries()) {
     if (!isField(field)) problems.push({ pointer: `/primaryKey/${i}`, message: notAProperty(spec, 'primary key field', field, record, recordWhere, added) });
+    else if (!declaredKind(field, ['string', 'number', 'boolean'])) {
+      // A list becomes a child table and an object flattened columns: the root row would have no column of the key.
+      problems.push({ pointer: `/primaryKey/${i}`, message: `primary key field "${field}" is never a scalar (a string, number or boolean): a list or object has no column of its own to identify the record by; name a scalar field of the record` });
+    }
   }
   const cursor = ext.incremental?.cursorField;
   if (typeof cursor === 'string' && !isField(cursor)) {
     problems.push({ pointer: '/incremental/cursorField', message: notAProperty(spec, 'cursor field', cursor, record, recordWhere, added) });
+  } else if (typeof cursor === 'string' && !declaredKind(cursor, ['string', 'number'])) {
+    // The loader reads a cursor value as epoch seconds or milliseconds, or as an ISO 8601 date: any other is ignored.
+    problems.push({ pointer: '/incremental/cursorField', message: `cursor field "${cursor}" is never a number or a string, so the loader cannot read a time from it; name the record's timestamp field (epoch seconds or milliseconds, or an ISO 8601 date)` });
   }
   return problems;
 }
@@ -236,6 +270,9 @@ export function checkParentField(spec: Json, parentOp: Json, parentExt: Json, fi
   for (const [i, seg] of segments.entries()) {
     const next = propertyOf(spec, current, seg);
     if (next === undefined) {
+      const list = i === 0 ? undefined : intoList(spec, 'parent field segment', seg, current, segments[i - 1]!);
+      // One request per parent record takes one value: a field of the record itself, not of each item of its list.
+      if (list !== undefined) return `${list}; name a field of the record of "${parentExt.name}" itself`;
       return i === 0
         ? notAProperty(spec, 'parent field', seg, current, where, added)
         : notAProperty(spec, 'parent field segment', seg, current, `${where} at "${segments.slice(0, i).join('.')}"`);

@@ -206,6 +206,7 @@ function checkResourceExtensions(spec: Json, at: (ptr: string, message: string) 
       const param = p.$ref ? resolveLocalRef(spec, p.$ref) : p;
       if (param?.name) declared.set(param.name, param);
     }
+    const knownParent = ext.parent === undefined || loadable.has(ext.parent) || invalid.has(ext.parent);
     for (const [name, source] of Object.entries<Json>(ext.params ?? {})) {
       if (!declared.has(name)) at(`${ptr}/params/${escapePointer(name)}`, `"${name}" is not a parameter of the operation`);
       else if (declared.get(name).in !== 'path' && declared.get(name).in !== 'query') {
@@ -220,7 +221,8 @@ function checkResourceExtensions(spec: Json, at: (ptr: string, message: string) 
       }
       if (source.from === 'parent') {
         const parent = loadable.get(source.resource);
-        if (source.resource !== ext.parent) at(`${ptr}/params/${escapePointer(name)}/resource`, `must be the resource's parent ("${ext.parent ?? 'none'}")`);
+        // A misspelt parent is reported once, on `parent`: params naming the right one are not told to follow the typo.
+        if (source.resource !== ext.parent && knownParent) at(`${ptr}/params/${escapePointer(name)}/resource`, `must be the resource's parent ("${ext.parent ?? 'none'}")`);
         else if (parent && source.field !== undefined) {
           try {
             const problem = checkParentField(spec, parent.op, parent.ext, source.field);
@@ -265,7 +267,10 @@ function checkResourceExtensions(spec: Json, at: (ptr: string, message: string) 
     if (ext.notFound === 'skip' && ext.parent === undefined) at(`${ptr}/notFound`, '"skip" is for a resource with a parent (a 404 to a top-level request is a wrong id or URL)');
     if (ext.parent !== undefined) {
       if (ext.parent === ext.name) at(`${ptr}/parent`, 'a resource cannot be its own parent');
-      else if (!loadable.has(ext.parent) && !invalid.has(ext.parent)) at(`${ptr}/parent`, `parent "${ext.parent}" is not a loadable resource`);
+      else if (!knownParent) {
+        const near = nearestName(ext.parent, loadable.keys());
+        at(`${ptr}/parent`, `parent "${ext.parent}" is not a loadable resource${near ? `; did you mean "${near}"?` : ` (the loadable ones are ${[...loadable.keys()].join(', ')})`}`);
+      }
     }
     for (const [field, add] of Object.entries<Json>(ext.addFields ?? {})) {
       if (!declared.has(add.param)) at(`${ptr}/addFields/${escapePointer(field)}`, `"${add.param}" is not a parameter of the operation`);
