@@ -90,6 +90,30 @@ describe('fields of the wrong kind', () => {
   });
 });
 
+describe('a value of the wrong type where one of several forms is expected', () => {
+  it('a param source written as a plain string is one problem listing the forms (not "matches more than one")', async () => {
+    const { problems } = await problemsWith('param-string.yaml',
+      "          orgId: { from: env, env: SNAPENGAGE_ORG_ID, description: 'Admin Dashboard → My Account → API Token page' }\n",
+      '          orgId: SNAPENGAGE_ORG_ID\n');
+    // Before: "must be object", "matches more than one of the alternatives" and "must match exactly one schema in oneOf".
+    expect(problems).toEqual([expect.stringContaining(`${LOGS}/params/orgId: x-snapengage-resource: must be an object: { from: env | constant | incremental | parent, … }`)]);
+  });
+
+  it('a paginator written as its type alone is one problem listing the forms', async () => {
+    const { problems } = await problemsWith('paginator-string.yaml',
+      '        paginator:\n          type: next_url\n          nextUrlPath: linkToNextSetOfResults\n', '        paginator: next_url\n');
+    expect(problems).toEqual([expect.stringContaining(`${LOGS}/paginator: x-snapengage-resource: must be an object: { type: next_url | single_page, … }`)]);
+  });
+
+  it('a from: parent source on a resource without a parent says to add one', async () => {
+    const { problems } = await problemsWith('parent-on-top.yaml',
+      "          orgId: { from: env, env: SNAPENGAGE_ORG_ID, description: 'Admin Dashboard → My Account → API Token page' }\n",
+      '          orgId: { from: parent, resource: users, field: email }\n');
+    // Before: 'must be the resource\'s parent ("none")'.
+    expect(problems).toEqual([expect.stringContaining(`${LOGS}/params/orgId/resource: "logs" has no parent: add parent: users to it, or take the value from env or a constant`)]);
+  });
+});
+
 function escape(text: string): string {
   return text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
 }

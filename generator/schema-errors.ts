@@ -19,6 +19,7 @@ function isInside(e: ErrorObject, outer: ErrorObject): boolean {
 export function schemaErrors(errors: readonly ErrorObject[]): { instancePath: string; message: string }[] {
   let kept = [...errors];
   const merged = new Map<ErrorObject, unknown[]>();
+  const overrides = new Map<ErrorObject, string>();
   const composites = errors.filter((e) => e.keyword === 'oneOf' || e.keyword === 'anyOf')
     .sort((a, b) => a.schemaPath.length - b.schemaPath.length);
   for (const outer of composites) {
@@ -33,8 +34,16 @@ export function schemaErrors(errors: readonly ErrorObject[]): { instancePath: st
     const discriminator = (e: ErrorObject) => e.keyword === 'const'
       && e.instancePath.startsWith(`${outer.instancePath}/`) && !e.instancePath.slice(outer.instancePath.length + 1).includes('/');
     const meant = [...branches.values()].filter((errs) => !errs.some(discriminator));
+    const wrongType = (e: ErrorObject) => e.keyword === 'type' && e.instancePath === outer.instancePath;
+    const forms = Array.isArray(outer.schema) ? outer.schema as unknown[] : [];
     let keep: ErrorObject[];
-    if (meant.length === 1) {
+    if (forms.length > 0 && branches.size === forms.length && [...branches.values()].every((errs) => errs.some(wrongType))) {
+      // A value no form takes by its type (a string where an object is expected): each branch's own checks, nested
+      // oneOfs among them, would only add noise ("matches more than one" where none matched). One error with the forms.
+      const first = inside.find(wrongType)!;
+      overrides.set(first, `must be ${describeType(first)}${formsOf(forms)}`);
+      keep = [first];
+    } else if (meant.length === 1) {
       keep = meant[0]!;
     } else if (meant.length === 0 && inside.some(discriminator)) {
       // No branch was meant: one error on the discriminator with every allowed value.
@@ -62,7 +71,7 @@ export function schemaErrors(errors: readonly ErrorObject[]): { instancePath: st
   kept = kept.filter((e) => e.keyword !== 'required' || !meantKeys.has(`${e.instancePath} ${(e.params as { missingProperty: string }).missingProperty}`));
   const out = new Map<string, { instancePath: string; message: string }>();
   for (const e of kept) {
-    const message = describeError(e, merged.get(e));
+    const message = overrides.get(e) ?? describeError(e, merged.get(e));
     out.set(`${e.instancePath} ${message}`, { instancePath: e.instancePath, message });
   }
   return [...out.values()];
@@ -98,4 +107,18 @@ function allowedKeys(e: ErrorObject): string[] {
 /** The allowed key an unknown key of an additionalProperties error is a near miss of, if any. */
 function misspeltKey(e: ErrorObject): string | undefined {
   return nearestName(String((e.params as { additionalProperty: unknown }).additionalProperty), allowedKeys(e));
+}
+
+/** "an object", "a string", … for a type error. */
+function describeType(e: ErrorObject): string {
+  const type = String((e.params as { type: unknown }).type);
+  return type === 'object' || type === 'array' || type === 'integer' ? `an ${type}` : `a ${type}`;
+}
+
+/** `: { from: env | constant | …, … }` when the forms are objects told apart by one const property, else ''. */
+function formsOf(forms: unknown[]): string {
+  const consts = forms.map((f) => Object.entries((f as { properties?: Record<string, { const?: unknown }> }).properties ?? {})
+    .find(([, p]) => p !== null && typeof p === 'object' && 'const' in p));
+  if (consts.some((c) => c === undefined) || new Set(consts.map((c) => c![0])).size !== 1) return '';
+  return `: { ${consts[0]![0]}: ${consts.map((c) => String(c![1].const)).join(' | ')}, … }`;
 }

@@ -225,7 +225,9 @@ function checkResourceExtensions(spec: Json, at: (ptr: string, message: string) 
       if (source.from === 'parent') {
         const parent = loadable.get(source.resource);
         // A misspelt parent is reported once, on `parent`: params naming the right one are not told to follow the typo.
-        if (source.resource !== ext.parent && knownParent) at(`${ptr}/params/${escapePointer(name)}/resource`, `must be the resource's parent ("${ext.parent ?? 'none'}")`);
+        if (ext.parent === undefined) {
+          at(`${ptr}/params/${escapePointer(name)}/resource`, `"${ext.name}" has no parent: add parent: ${source.resource} to it, or take the value from env or a constant`);
+        } else if (source.resource !== ext.parent && knownParent) at(`${ptr}/params/${escapePointer(name)}/resource`, `must be the resource's parent ("${ext.parent}")`);
         else if (parent && source.field !== undefined) {
           try {
             const problem = checkParentField(spec, parent.op, parent.ext, source.field);
