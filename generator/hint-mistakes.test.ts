@@ -114,6 +114,19 @@ describe('a value of the wrong type where one of several forms is expected', () 
   });
 });
 
+describe('a spec that is not a mapping', () => {
+  it('an empty file, or a list or a bare value at the top, is one problem instead of a crash with a stack trace', async () => {
+    for (const [name, text, what] of [['empty.yaml', '', 'is empty'], ['comments.yaml', '# nothing yet\n', 'is empty'], ['list.yaml', '- openapi: 3.1.0\n', 'holds a list'], ['scalar.yaml', 'openapi 3.1.0\n', 'holds a string']]) {
+      const specPath = join(tmp, name!);
+      writeFileSync(specPath, text!);
+      // Before: Redocly threw "Document must be JSON object, got undefined" out of the CLI.
+      const err = await generate(specPath).catch((e: unknown) => e);
+      expect(err).toBeInstanceOf(SpecError);
+      expect((err as SpecError).problems).toEqual([{ file: specPath, pointer: '#', line: 1, message: `the spec ${what}: it must be a YAML mapping of an OpenAPI 3.1 document (openapi: 3.1.0, info, paths, …)` }]);
+    }
+  });
+});
+
 function escape(text: string): string {
   return text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
 }

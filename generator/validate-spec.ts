@@ -99,6 +99,11 @@ export async function loadAndValidateSpec(file: string): Promise<LoadedSpec> {
   const yamlDoc = parseDocument(source, { lineCounter: counter, prettyErrors: false, uniqueKeys: true });
   if (yamlDoc.errors.length > 0) throw new SpecError([{ file, ...yamlProblem(yamlDoc, counter) }]);
   const document = yamlDoc.toJS({ maxAliasCount: 100 }) as Json;
+  if (document === null || typeof document !== 'object' || Array.isArray(document)) {
+    // Redocly throws on such a document ("Document must be JSON object"), out of the CLI with a stack trace.
+    const what = document === null || document === undefined ? 'is empty' : `holds ${Array.isArray(document) ? 'a list' : `a ${typeof document}`}`;
+    throw new SpecError([{ file, pointer: '#', line: 1, message: `the spec ${what}: it must be a YAML mapping of an OpenAPI 3.1 document (openapi: 3.1.0, info, paths, …)` }]);
+  }
   const problems: SpecProblem[] = [];
   const at = (ptr: string, message: string) => problems.push({ file, pointer: ptr, line: lineOf(yamlDoc, counter, ptr), message });
 
