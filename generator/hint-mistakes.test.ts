@@ -127,6 +127,24 @@ describe('a spec that is not a mapping', () => {
   });
 });
 
+describe('a success response kept in components/responses', () => {
+  it('is followed through its $ref, as OpenAPI allows: the loading hints are checked against it and the catalog built', async () => {
+    const source = readFileSync(DEFAULT_SPEC, 'utf8');
+    const inline = "        '200':\n          description: One page of cases.\n          content:\n            application/json:\n              schema:\n                $ref: '#/components/schemas/LogsPage'\n";
+    expect(source).toContain(inline);
+    expect(source).toContain('  responses:\n    BadRequest:\n');
+    const text = source.replace(inline, "        '200':\n          $ref: '#/components/responses/LogsPageResponse'\n")
+      .replace('  responses:\n    BadRequest:\n', "  responses:\n    LogsPageResponse:\n      description: One page of cases.\n      content:\n        application/json:\n          schema:\n            $ref: '#/components/schemas/LogsPage'\n    BadRequest:\n");
+    const specPath = join(tmp, 'response-ref.yaml');
+    writeFileSync(specPath, text);
+    // Before: 'data selector segment "cases" is not a property of the 200 response body; it declares no properties'.
+    const files = await generate(specPath);
+    const catalog = files.get('catalog.ts')!;
+    expect(catalog).toContain('"created_at_seconds"');
+    expect(catalog).toBe((await generate()).get('catalog.ts'));
+  });
+});
+
 function escape(text: string): string {
   return text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
 }

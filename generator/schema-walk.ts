@@ -150,10 +150,12 @@ export interface SuccessResponse {
   schema: Json;
 }
 
-export function successResponse(op: Json): SuccessResponse | undefined {
+export function successResponse(spec: Json, op: Json): SuccessResponse | undefined {
   const status = Object.keys(op.responses ?? {}).filter((s) => /^2\d\d$/.test(s)).sort()[0];
   if (!status) return undefined;
-  return { status, schema: op.responses[status]?.content?.['application/json']?.schema ?? {} };
+  // A response may be a $ref to components/responses (a Response Object kept once for several operations).
+  const response = resolveRefs(spec, op.responses[status]);
+  return { status, schema: response?.content?.['application/json']?.schema ?? {} };
 }
 
 /** What to do instead, after the intoList message of a walk. */
@@ -192,7 +194,7 @@ export interface RecordLocation {
 
 /** Follows the data selector through the success response's schema to the schema of one record. */
 export function locateRecord(spec: Json, op: Json, dataSelector: string): { ok: true; value: RecordLocation } | { ok: false; message: string } {
-  const response = successResponse(op);
+  const response = successResponse(spec, op);
   if (!response) return { ok: false, message: 'the operation has no 2xx response to load records from' };
   const walk = walkPath(spec, response.schema, dataSelector, 'data selector segment', `the ${response.status} response body`);
   if (!walk.ok) return walk;
@@ -217,7 +219,7 @@ export interface ReferenceProblem {
  */
 export function checkResponseReferences(spec: Json, op: Json, ext: Json): ReferenceProblem[] {
   const problems: ReferenceProblem[] = [];
-  const response = successResponse(op);
+  const response = successResponse(spec, op);
   if (!response) return [{ pointer: '', message: 'a loadable resource needs a 2xx response to load records from' }];
   const located = locateRecord(spec, op, ext.dataSelector);
   if (!located.ok) problems.push({ pointer: '/dataSelector', message: located.message });
