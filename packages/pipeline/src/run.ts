@@ -159,6 +159,8 @@ export async function runPipeline(config: PipelineConfig, given: RunOptions = {}
           // An appended consumer of a date window re-reads its lookback days (and a rerun the last day at least):
           // what it appended from them before is not appended again.
           skipStoredKeys: p.writeDisposition === 'append' && readsWindowAgain(p, plan),
+          // A merged resource reads again what it stored: its lookback days, or all of it (no date window).
+          mergeReadsAgain: true,
           ...(options.onLoadStep ? { onStep: options.onLoadStep } : {}),
         }),
       );
@@ -193,6 +195,8 @@ export async function runPipeline(config: PipelineConfig, given: RunOptions = {}
     if (signal.aborted) throw new AbortedError('Run cancelled');
     if (options.collectGarbageBeforeCommit) releaseHeapBeforeCommit();
     await destination.reconnect();
+    // What a commit would refuse for its data is refused before the first one, so no resource of the run is loaded.
+    for (const p of plan.resources.filter((r) => r.load)) await checkWriter(writers.get(p.name)!, plan.destination.path);
     // The last check, and the 'committing' snapshot right after it with no await between: a signal is either before
     // it (nothing loaded) or after it (the commit finishes, and the caller knew it had begun). A signal during the GC
     // or the reopening above used to be ignored silently.
@@ -258,6 +262,14 @@ export async function runPipeline(config: PipelineConfig, given: RunOptions = {}
     throw mapped;
   } finally {
     await destination.close({ removeCreatedFile: failed && committed === 0 }).catch(() => undefined);
+  }
+}
+
+async function checkWriter(writer: ResourceWriter, path: string) {
+  try {
+    await writer.checkBeforeCommit?.();
+  } catch (error) {
+    throw describeDestinationError(error, path);
   }
 }
 

@@ -274,7 +274,7 @@ function numbersOf(value: unknown): unknown {
  * True when stored columns or child tables of the root hold values below `field` (it held objects or lists of
  * objects). Those this load adds hold none of the stored rows' values: with only those, nothing is left to take over.
  */
-function heldBelow(field: string, tables: readonly TableState[]): boolean {
+export function heldBelow(field: string, tables: readonly TableState[]): boolean {
   const root = tables[0]!;
   const below = (nodeKey: string | null) => nodeKey !== null && nodeKey !== ELEMENT_NODE_KEY && nodeKeyPath(nodeKey)[0] === field;
   return root.def.columns.some((c) => below(c.nodeKey) && !root.newColumns.includes(c))

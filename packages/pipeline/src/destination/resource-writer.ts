@@ -14,6 +14,7 @@ import { adoptRowsOfOtherLoads, rowIdsOf, type AdoptionLimits, type AdoptionResu
 import { DestinationError, toDestinationError } from './errors.js';
 import type { Mutex } from './mutex.js';
 import { ROOT_STAGING_KEYS, readJson, rootKeyColumn, stagedSelect, type Exclusions, type StagedSelect } from './staged-sql.js';
+import { refuseKeyTheStoredRowsLack } from './new-key.js';
 import { ALREADY_STORED_TABLE, findStoredKeys } from './stored-keys.js';
 import { STAGING_FLUSH_BYTES, StagingArea, type TableStagingFile } from './staging.js';
 import { DATASET_FORMAT, sqlTimestamp } from './system-tables.js';
@@ -40,6 +41,12 @@ export interface ResourceWriterOptions {
    * cases of those days for a child): records whose primary key is already stored are not appended again.
    */
   skipStoredKeys?: boolean;
+  /**
+   * A merge that reads again records earlier loads stored (a pipeline run: the lookback days, or a whole resource):
+   * a primary key the stored rows have no value for is refused, as it would store those records twice (new-key.ts).
+   * An append has the same with `skipStoredKeys`.
+   */
+  mergeReadsAgain?: boolean;
 }
 
 /** One step of a commit: `schema` (new tables and columns), `adopt` (a merge taking over rows that append or replace
@@ -80,6 +87,8 @@ export interface ResourceWriter {
   commit(newState: unknown): Promise<CommitResult>;
   /** Drops the staged data; the dataset is untouched. */
   abort(): Promise<void>;
+  /** Refuses, writing nothing, a load that commit() would refuse for its data (new-key.ts); run before any commit. */
+  checkBeforeCommit?(): Promise<void>;
 }
 
 /** What the destination shares with its writers. */
@@ -117,6 +126,8 @@ export class DuckDBResourceWriter implements ResourceWriter {
   private readonly staging: StagingArea;
   private readonly startedAt = new Date();
   private seq = 0;
+  /** Records staged with a value for every primary-key field (new-key.ts). */
+  private keyedRecords = 0;
   private readonly stagingFiles = new Map<TableState, Partial<Record<StagedKind, TableStagingFile>>>();
   private queue: Promise<void> = Promise.resolve();
   private done = false;
@@ -172,7 +183,9 @@ export class DuckDBResourceWriter implements ResourceWriter {
       (byKind[kind] ??= staging.file(fileKey(table, kind))).add(line);
     };
     try {
+      const key = this.opts.primaryKey;
       for (const record of records) {
+        if (key.length > 0 && key.every((k) => record[k] !== null && record[k] !== undefined)) this.keyedRecords++;
         this.normalizer.normalize(record, this.seq++, sink);
         if (staging.bufferedLength >= STAGING_FLUSH_BYTES) await staging.flush();
       }
@@ -186,6 +199,29 @@ export class DuckDBResourceWriter implements ResourceWriter {
     this.done = true;
     await this.queue;
     await this.staging.remove();
+  }
+
+  async checkBeforeCommit(): Promise<void> {
+    await this.queue;
+    if (this.done) return;
+    try {
+      await this.staging.close();
+    } catch (error) {
+      throw toDestinationError(error, `staging ${this.opts.resource.name}`, this.staging.dir);
+    }
+    await this.ctx.open();
+    await this.ctx.mutex.run(() => this.refuseNewKey(this.normalizer.tables()));
+  }
+
+  /** A merge, or an append that skips stored keys, on a key the stored rows have no value for (new-key.ts). */
+  private async refuseNewKey(tables: readonly TableState[]): Promise<void> {
+    const readsAgain = this.merges ? this.opts.mergeReadsAgain : this.opts.writeDisposition === 'append' && this.opts.skipStoredKeys;
+    if (readsAgain !== true) return;
+    await refuseKeyTheStoredRowsLack({
+      conn: this.ctx.conn, dataset: this.ctx.dataset, dbPath: this.ctx.dbPath, resource: this.opts.resource.name,
+      primaryKey: this.opts.primaryKey, tables, keyedRecords: this.keyedRecords,
+      mergeKeys: this.merges ? this.staging.get(fileKey(this.normalizer.root, 'keys')) : undefined,
+    });
   }
 
   async commit(newState: unknown): Promise<CommitResult> {
@@ -234,6 +270,7 @@ export class DuckDBResourceWriter implements ResourceWriter {
     const resource = this.opts.resource.name;
     await conn.run('BEGIN TRANSACTION');
     try {
+      await this.refuseNewKey(tables);
       let started = performance.now();
       await applySchemaChanges(conn, this.ctx.dataset, this.opts.loadId, tables);
       this.reportStep('schema', started);
