@@ -61,6 +61,11 @@ export interface LoadNotes {
   /** Records an append of a date window read again (lookback) and left out, their primary key being stored already. */
   alreadyStoredRecords?: Readonly<Record<string, number>>;
   /**
+   * Records left out because another record of the run had their primary key (merge: the last kept; append: the
+   * first): the API answering a record twice, or a primaryKey override that is not unique, whose records are lost.
+   */
+  repeatedKeyRecords?: Readonly<Record<string, number>>;
+  /**
    * The windows this run advanced, per incremental resource and widget, as committed: `lastEnd` and, when a record
    * had a usable one, the newest `cursorField` value over all runs (`lastValue`, `lastValueAt`). Empty after a
    * `--limit-pages` sample.
@@ -129,6 +134,14 @@ export class LoadInfo {
     if (already.length > 0) {
       const list = already.map(([name, n]) => `${name} ${n}`).join(', ');
       lines.push(`Read again, primary key already stored (not appended again): ${list}`);
+    }
+    // Said, as a key that is not unique keeps one record of each key value and nothing else would tell.
+    for (const [name, n] of Object.entries(this.notes.repeatedKeyRecords ?? {})) {
+      if (n <= 0) continue;
+      lines.push(
+        `Primary key read more than once in this run, one record kept per key: ${name} ${n} ` +
+          `(if they are different records, resources.${name}.primaryKey is not unique: the others were not loaded)`,
+      );
     }
     const notFound = Object.entries(this.notes.notFound ?? {}).filter(([, n]) => n.notFound > 0);
     if (notFound.length > 0) {

@@ -212,6 +212,7 @@ export async function runPipeline(config: PipelineConfig, given: RunOptions = {}
     const adoptionRemovedRecords: Record<string, number> = {};
     const notTakenOver: Record<string, string> = {};
     const alreadyStoredRecords: Record<string, number> = {};
+    const repeatedKeyRecords: Record<string, number> = {};
     const overflowValues: Record<string, number> = {};
     for (const p of [...plan.resources].reverse().filter((r) => r.load)) {
       const state = stateToCommit(p, plan.resources, storedState, newState);
@@ -225,6 +226,7 @@ export async function runPipeline(config: PipelineConfig, given: RunOptions = {}
       if (result.adoptionRemovedRecords > 0) adoptionRemovedRecords[p.name] = result.adoptionRemovedRecords;
       if (result.notTakenOverKeyField !== undefined) notTakenOver[p.name] = result.notTakenOverKeyField;
       if (result.alreadyStoredRecords > 0) alreadyStoredRecords[p.name] = result.alreadyStoredRecords;
+      if (result.repeatedKeyRecords > 0) repeatedKeyRecords[p.name] = result.repeatedKeyRecords;
       if (result.overflowValues > 0) overflowValues[p.name] = result.overflowValues;
     }
     options.progress?.(snapshot('done'));
@@ -240,7 +242,7 @@ export async function runPipeline(config: PipelineConfig, given: RunOptions = {}
       [...stats.values()],
       options.limitPages,
       {
-        droppedTables: destination.droppedTables, keylessRecords, adoptedRecords, adoptionRemovedRecords, notTakenOver, alreadyStoredRecords,
+        droppedTables: destination.droppedTables, keylessRecords, adoptedRecords, adoptionRemovedRecords, notTakenOver, alreadyStoredRecords, repeatedKeyRecords,
         incremental: committedWindows(plan.resources, storedState, newState), outOfWindow: extractor.outOfWindow, notFound: extractor.notFoundRecords,
         missingParentValues: extractor.missingParentValues, unfollowedNextLinks: extractor.unfollowedNextLinks, rateLimit: bucket.report,
         noContent: extractor.noContentResponses, overflowValues,

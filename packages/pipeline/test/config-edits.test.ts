@@ -77,3 +77,24 @@ describe('a primary key changed to a field the stored rows do not have (a map st
     expect(rows).toEqual({ n: 150, d: 150 });
   });
 });
+
+describe('a primaryKey override that is not unique', () => {
+  // `type` is chat or offline: keyed on it, one record per type is kept. Taking over earlier rows said so (spec-edits
+  // test), but a first load, or an append, kept 2 of 150 records without a word (an append counted the rest as
+  // "Read again, primary key already stored", which they were not).
+  for (const writeDisposition of ['merge', 'append'] as const) {
+    it(`${writeDisposition}: says how many records of the run shared a key with another, naming the option`, async () => {
+      const path = `${tmp.dir}/not-unique-${writeDisposition}.duckdb`;
+      const info = await runPipeline(config({ logs: { writeDisposition, primaryKey: ['type'] } }), { env: box.env, destination: { path } });
+      const [stored] = await query(path, 'SELECT count(*)::INTEGER AS n, count(DISTINCT type)::INTEGER AS d FROM snapengage_data.logs');
+      expect(stored!.n).toBe(stored!.d);
+      const lost = 150 - Number(stored!.n);
+      expect(lost).toBeGreaterThan(100);
+      expect(info.notes.repeatedKeyRecords).toEqual({ logs: lost });
+      expect(info.notes.alreadyStoredRecords).toEqual({});
+      expect(String(info)).toContain(
+        `Primary key read more than once in this run, one record kept per key: logs ${lost} (if they are different records, resources.logs.primaryKey is not unique: the others were not loaded)`,
+      );
+    });
+  }
+});

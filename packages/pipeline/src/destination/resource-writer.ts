@@ -76,6 +76,12 @@ export interface CommitResult {
   notTakenOverKeyField?: string;
   /** Appended records left out because their primary key was already stored (`skipStoredKeys`). */
   alreadyStoredRecords: number;
+  /**
+   * Records left out because another record of this load had their primary key (a merge keeps the last, an append the
+   * first): the API answering a record twice, or a primaryKey that is not unique. Those of an append's stored keys are
+   * counted in alreadyStoredRecords.
+   */
+  repeatedKeyRecords: number;
   /** Values kept in `_overflow` columns, their tables having no room for more columns (normalize/table-tree.ts). */
   overflowValues: number;
 }
@@ -283,7 +289,7 @@ export class DuckDBResourceWriter implements ResourceWriter {
         });
         if (adoption.kept > 0) this.reportStep('adopt', started, { rows: adoption.kept });
       }
-      const { rowCounts, unchanged, alreadyStored } = await this.loadRows(tables);
+      const { rowCounts, unchanged, alreadyStored, repeated } = await this.loadRows(tables);
       started = performance.now();
       await this.writeState(newState);
       await this.writeLoadRow(rowCounts);
@@ -292,6 +298,7 @@ export class DuckDBResourceWriter implements ResourceWriter {
       return {
         rowCounts, unchangedRecords: unchanged, keylessRecords: this.normalizer.keylessRecords,
         adoptedRecords: adoption.kept, adoptionRemovedRecords: adoption.removed ?? 0, notTakenOverKeyField: adoption.objectKeyField, alreadyStoredRecords: alreadyStored,
+        repeatedKeyRecords: repeated,
         overflowValues: this.normalizer.overflowValues,
       };
     } catch (error) {
@@ -312,7 +319,7 @@ export class DuckDBResourceWriter implements ResourceWriter {
     return `${quoteIdent(this.ctx.dataset)}.${quoteIdent(name)}`;
   }
 
-  private async loadRows(tables: readonly TableState[]): Promise<{ rowCounts: Record<string, number>; unchanged: number; alreadyStored: number }> {
+  private async loadRows(tables: readonly TableState[]): Promise<{ rowCounts: Record<string, number>; unchanged: number; alreadyStored: number; repeated: number }> {
     const { conn } = this.ctx;
     const rowCounts: Record<string, number> = {};
     const root = this.normalizer.root;
@@ -326,11 +333,14 @@ export class DuckDBResourceWriter implements ResourceWriter {
       this.reportStep('delete', started, { rows: deleted });
     }
     rowCounts[root.def.name] = 0;
-    if (rootRows === 0) return { rowCounts, unchanged: 0, alreadyStored: 0 };
+    if (rootRows === 0) return { rowCounts, unchanged: 0, alreadyStored: 0, repeated: 0 };
 
     const exclusions: Exclusions = {};
-    const alreadyStored = await this.excludeStoredKeys(exclusions);
-    const { unchanged, toWrite } = this.merges ? await this.prepareMerge(tables, exclusions) : { unchanged: 0, toWrite: rootRows - alreadyStored };
+    const skipped = await this.excludeStoredKeys(exclusions);
+    const alreadyStored = skipped.stored;
+    const { unchanged, toWrite, superseded } = this.merges
+      ? await this.prepareMerge(tables, exclusions)
+      : { unchanged: 0, toWrite: rootRows - skipped.stored - skipped.repeated, superseded: 0 };
     // Children first, the root last: DuckDB keeps each table's last, partly filled row group in memory until COMMIT,
     // and the root's rows are the widest (measured at 200k cases: the commit's peak −20 to −50 MiB, no slower).
     const inserted = new Map<string, number>();
@@ -344,17 +354,17 @@ export class DuckDBResourceWriter implements ResourceWriter {
     }
     for (const t of tables) if (inserted.has(t.def.name)) rowCounts[t.def.name] = inserted.get(t.def.name)!;
     for (const temp of ['_stage_roots', '_superseded', '_unchanged', '_replaced', '_already_stored']) await conn.run(`DROP TABLE IF EXISTS temp.main."${temp}"`);
-    return { rowCounts, unchanged, alreadyStored };
+    return { rowCounts, unchanged, alreadyStored, repeated: skipped.repeated + superseded };
   }
 
   /** An append with `skipStoredKeys`: leaves out records whose key is stored already (stored-keys.ts); how many. */
-  private async excludeStoredKeys(exclusions: Exclusions): Promise<number> {
+  private async excludeStoredKeys(exclusions: Exclusions): Promise<{ stored: number; repeated: number }> {
     const keyFields = this.opts.primaryKey;
-    if (this.opts.writeDisposition !== 'append' || !this.opts.skipStoredKeys || keyFields.length === 0) return 0;
+    if (this.opts.writeDisposition !== 'append' || !this.opts.skipStoredKeys || keyFields.length === 0) return { stored: 0, repeated: 0 };
     const root = this.normalizer.root;
-    const count = await findStoredKeys(this.ctx.conn, root, keyFields, this.selects(root, {}), this.target(root));
-    if (count > 0) exclusions.unchanged = ALREADY_STORED_TABLE;
-    return count;
+    const found = await findStoredKeys(this.ctx.conn, root, keyFields, this.selects(root, {}), this.target(root));
+    if (found.stored + found.repeated > 0) exclusions.unchanged = ALREADY_STORED_TABLE;
+    return found;
   }
 
   /**
@@ -362,7 +372,7 @@ export class DuckDBResourceWriter implements ResourceWriter {
    * unchanged (left out, see unchanged.ts) and deletes the old rows of the others, children included. Fills
    * `exclusions`; returns how many records are unchanged and how many are to be written.
    */
-  private async prepareMerge(tables: readonly TableState[], exclusions: Exclusions): Promise<{ unchanged: number; toWrite: number }> {
+  private async prepareMerge(tables: readonly TableState[], exclusions: Exclusions): Promise<{ unchanged: number; toWrite: number; superseded: number }> {
     const { conn } = this.ctx;
     const root = this.normalizer.root;
     // The `_row_id` and sequence of every staged root row, from the short key lines (see StagedKind). A new root
@@ -373,9 +383,10 @@ export class DuckDBResourceWriter implements ResourceWriter {
     // The last occurrence of a key within the load wins: the earlier ones (usually none) are superseded.
     await conn.run(`CREATE OR REPLACE TEMP TABLE "_superseded" AS SELECT _seq FROM ${root.isNew ? `(${keys})` : 'temp.main."_stage_roots"'}
       QUALIFY row_number() OVER (PARTITION BY _row_id ORDER BY _seq DESC) > 1`);
-    if ((await countRows(conn, 'temp.main."_superseded"')) > 0) exclusions.superseded = 'temp.main."_superseded"';
+    const superseded = await countRows(conn, 'temp.main."_superseded"');
+    if (superseded > 0) exclusions.superseded = 'temp.main."_superseded"';
     // A root table created in this transaction has no old rows, and neither have its children.
-    if (root.isNew) return { unchanged: 0, toWrite: keysFile.rows };
+    if (root.isNew) return { unchanged: 0, toWrite: keysFile.rows, superseded };
 
     let started = performance.now();
     const compared = tables.map((t) => ({ table: t, target: this.target(t), staged: this.selects(t, exclusions) }));
@@ -394,7 +405,7 @@ export class DuckDBResourceWriter implements ResourceWriter {
       deleted += Number((await conn.run(sql)).rowsChanged);
     }
     this.reportStep('delete', started, { rows: deleted });
-    return { unchanged, toWrite };
+    return { unchanged, toWrite, superseded };
   }
 
   /** The SELECTs of a table's staged files: row lines, record lines (root) and list lines. */
