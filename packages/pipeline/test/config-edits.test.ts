@@ -4,7 +4,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Sandbox } from 'snapengage-sandbox';
 import { DestinationError, definePipeline, runPipeline, type SourceRecord } from '../src/index.js';
-import { query, sandbox, tempDir } from './helpers.js';
+import { expectMatchesTruth, query, sandbox, tempDir, truth } from './helpers.js';
 
 let box: Sandbox;
 let tmp: ReturnType<typeof tempDir>;
@@ -97,4 +97,24 @@ describe('a primaryKey override that is not unique', () => {
       );
     });
   }
+});
+
+describe('write disposition and selection changed between runs', () => {
+  it('merge → append → replace → merge, deselected and selected again, a new pipelineName: each case once, as the API has it', async () => {
+    const path = `${tmp.dir}/dispositions.duckdb`;
+    const cases = await truth(box);
+    for (const [step, logs, extra] of [
+      ['merge', { writeDisposition: 'merge' }, {}],
+      ['append', { writeDisposition: 'append' }, {}],
+      ['replace', { writeDisposition: 'replace' }, {}],
+      ['merge after replace', { writeDisposition: 'merge' }, {}],
+      ['deselected', { selected: false }, { widgets: true }],
+      ['selected again, appended', { writeDisposition: 'append' }, {}],
+      ['another pipelineName, merged', { writeDisposition: 'merge' }, { pipelineName: 'other' }],
+    ] as const) {
+      const { pipelineName, ...more } = extra as { pipelineName?: string };
+      await runPipeline({ ...config({ logs, ...more }), ...(pipelineName ? { pipelineName } : {}) }, { env: box.env, destination: { path } });
+      expect([step, await expectMatchesTruth(path, 'snapengage_data', cases)]).toEqual([step, []]);
+    }
+  });
 });
