@@ -266,6 +266,19 @@ export function describeDestinationError(error: unknown, path: string): Pipeline
   return new DestinationError(`DuckDB error on ${path}: ${text}`, { code: 'io', path, cause: error });
 }
 
+/** What a destination message says when a failed run left the file as it was: not so once a resource committed. */
+const NOTHING_COMMITTED = /[;,]?\s*(nothing of this run was (committed|loaded)|the database is unchanged)/g;
+
+/**
+ * A commit that failed after other resources of the run committed theirs (each resource commits in a transaction of
+ * its own): the message names those instead of saying nothing was loaded. `cause` is the error as it was.
+ */
+export function afterPartialCommit(error: PipelineError, committed: readonly string[]): PipelineError {
+  if (committed.length === 0 || !(error instanceof DestinationError)) return error;
+  const said = `${committed.join(', ')} of this run ${committed.length === 1 ? 'was' : 'were'} committed before it (a rerun loads the rest)`;
+  return new DestinationError(`${error.message.replace(NOTHING_COMMITTED, '')}; ${said}`, { code: error.code, path: error.path, cause: error });
+}
+
 export function firstLine(text: string): string {
   const line = text.split('\n').find((l) => l.trim() !== '') ?? text;
   return line.length > 300 ? `${line.slice(0, 300)}…` : line.trim();

@@ -7,7 +7,7 @@ import type { PipelineConfig, SourceRecord } from './config.js';
 import { DestinationError, DuckDBDestination, newLoadId, type LoadStep, type ResourceWriter } from './destination/index.js';
 import { loadEnv, type Env } from './env.js';
 import { guardCallbacks } from './callbacks.js';
-import { AbortedError, ConfigError, describeDestinationError, firstLine, PipelineError } from './errors.js';
+import { AbortedError, afterPartialCommit, ConfigError, describeDestinationError, firstLine, PipelineError } from './errors.js';
 import { Extractor, type PageSource } from './extract.js';
 import { TokenBucket } from './limits.js';
 import { LoadInfo, type ResourceStats } from './load-info.js';
@@ -123,7 +123,8 @@ export async function runPipeline(config: PipelineConfig, given: RunOptions = {}
   // A failed run must leave the database as it was: an existing file keeps its data and only gains the `failed`
   // row(s) in `_pipeline_loads` (bookkeeping that says a run was attempted and why it failed; no data table is
   // touched); a file this run created holds nothing of value until something commits, so it is removed again.
-  let committed = 0;
+  /** Resources whose commit is done: each commits in a transaction of its own. */
+  const committedNames: string[] = [];
   let destination: DuckDBDestination;
   try {
     destination = await DuckDBDestination.open({
@@ -216,9 +217,11 @@ export async function runPipeline(config: PipelineConfig, given: RunOptions = {}
     const overflowValues: Record<string, number> = {};
     for (const p of [...plan.resources].reverse().filter((r) => r.load)) {
       const state = stateToCommit(p, plan.resources, storedState, newState);
-      const result = await commitWriter(writers.get(p.name)!, state, plan.destination.path);
+      const result = await commitWriter(writers.get(p.name)!, state, plan.destination.path).catch((error: PipelineError) => {
+        throw afterPartialCommit(error, committedNames);
+      });
       writers.delete(p.name);
-      committed++;
+      committedNames.push(p.name);
       for (const [table, count] of Object.entries(result.rowCounts)) rowCounts[table] = (rowCounts[table] ?? 0) + count;
       if (result.unchangedRecords > 0) unchangedRecords[p.name] = result.unchangedRecords;
       if (result.keylessRecords > 0) keylessRecords[p.name] = result.keylessRecords;
@@ -263,7 +266,7 @@ export async function runPipeline(config: PipelineConfig, given: RunOptions = {}
     }
     throw mapped;
   } finally {
-    await destination.close({ removeCreatedFile: failed && committed === 0 }).catch(() => undefined);
+    await destination.close({ removeCreatedFile: failed && committedNames.length === 0 }).catch(() => undefined);
   }
 }
 

@@ -2,6 +2,7 @@
 // mid-extraction or during their commit, concurrent runs on different files, and callbacks that throw. Runs go to the
 // sandbox over loopback into real DuckDB files; runs are held at an exact point by a gate, nothing here is timed.
 import { getEventListeners } from 'node:events';
+import { readdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Sandbox } from 'snapengage-sandbox';
@@ -162,6 +163,28 @@ describe('callbacks that throw', () => {
     });
     const loads = await query(db, `SELECT resource, status FROM snapengage_data._pipeline_loads ORDER BY resource`);
     expect(loads).toEqual([{ resource: 'logs', status: 'loaded' }, { resource: 'widgets', status: 'loaded' }]);
+  });
+
+  it('a commit failing after another resource of the run committed says which one did, not that nothing was', async () => {
+    const db = join(tmp.dir, 'second-commit-fails.duckdb');
+    let first: string | undefined;
+    const run = runPipeline(config(db, { logs: true, widgets: true }), {
+      env: box.env, warn: () => undefined,
+      onLoadStep: (step) => {
+        // The first resource's commit is under way: the other one's staged rows vanish (a temp cleaner, a user's rm).
+        if (first !== undefined) return;
+        first = step.resource;
+        for (const dir of readdirSync(`${db}.staging`)) if (!dir.includes(`-${first}-`) && !dir.startsWith('.')) rmSync(join(`${db}.staging`, dir), { recursive: true, force: true });
+      },
+    });
+    const error = await run.then(() => undefined, (e: unknown) => e);
+    expect(error).toBeInstanceOf(PipelineError);
+    const message = (error as Error).message;
+    expect(message).not.toMatch(/nothing of this run was (committed|loaded)/);
+    expect(message).toContain(`${first} of this run was committed before it`);
+    const loads = await query(db, `SELECT resource, status FROM snapengage_data._pipeline_loads ORDER BY resource`);
+    expect(loads).toContainEqual({ resource: first, status: 'loaded' });
+    expect(loads.filter((l) => l.status === 'loaded')).toHaveLength(1);
   });
 
   it('an async callback that rejects, with no warn given: one process warning, no unhandled rejection', async () => {
