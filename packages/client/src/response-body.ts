@@ -13,9 +13,10 @@ const droppedBodies = new FinalizationRegistry<() => void>((release) => release(
 
 /**
  * The response with a body that calls `release` once, when it has been read to the end, failed or was cancelled, or
- * (see droppedBodies) was dropped unread.
+ * (see droppedBodies) was dropped unread. A read that fails (the connection dropped, the caller's abort) errors the
+ * body with `wrapError(error)`: the client's own error, as every other failure of a call.
  */
-export function releasedWithBody(response: Response, release: () => void, keepAlive: unknown): Response {
+export function releasedWithBody(response: Response, release: () => void, keepAlive: unknown, wrapError: (error: unknown) => unknown): Response {
   const reader = (response.body as ReadableStream<Uint8Array>).getReader();
   // The registry holds `release` (the attempt's), never the body: the body would then stay reachable forever.
   const token = {};
@@ -35,8 +36,10 @@ export function releasedWithBody(response: Response, release: () => void, keepAl
           controller.close();
         } else controller.enqueue(value);
       } catch (error) {
+        // Read before release: the wrapper reads whether the caller's signal ended it (the attempt's listener).
+        const wrapped = wrapError(error);
         once();
-        controller.error(error);
+        controller.error(wrapped);
       }
     },
     cancel(reason) {

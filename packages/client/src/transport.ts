@@ -12,7 +12,7 @@ import { checkPathParams } from './path-params.js';
 import { releasedWithBody } from './response-body.js';
 import { formatMessage } from './response-errors.js';
 import { retryDelayMs, sleep, waitBeforeAttempt, type BackoffSettings } from './retry.js';
-import { classify, type Outcome, type Verdict } from './verdict.js';
+import { classify, failureFromError, type Failure, type Outcome, type Verdict } from './verdict.js';
 
 export interface TransportSettings {
   credentials: Credentials;
@@ -151,23 +151,34 @@ export function createTransport(settings: TransportSettings): Middleware {
     }
   }
 
+  function errorOf(state: RequestState, failure: Failure): SnapEngageError {
+    const retries = state.attempt - 1;
+    return new SnapEngageError({
+      kind: failure.kind,
+      message: formatMessage(state.op.label, failure.detail, { requestId: failure.requestId, retries, url: state.redactedUrl }),
+      operation: state.op.label,
+      url: state.redactedUrl,
+      retries,
+      ...(failure.status !== undefined ? { status: failure.status } : {}),
+      ...(failure.requestId !== undefined ? { requestId: failure.requestId } : {}),
+      ...(failure.bodyExcerpt !== undefined ? { bodyExcerpt: failure.bodyExcerpt } : {}),
+      ...(failure.causeSummary !== undefined ? { causeSummary: failure.causeSummary } : {}),
+      // The caller's own signal.reason (their object, not the transport's error): the standard `cause`.
+      ...(failure.abortReason ? { cause: failure.abortReason.value } : {}),
+    });
+  }
+
+  /** A streamed body's read that failed after the call returned: the error a failed call gets, not undici's own. */
+  function bodyReadError(state: RequestState, attempt: Attempt, error: unknown): SnapEngageError {
+    const failure = failureFromError(settings, state, attempt, error);
+    return errorOf(state, { ...failure, detail: `${failure.detail}, while reading the streamed body` });
+  }
+
   function finish(state: RequestState, verdict: Verdict): Response {
     const retries = state.attempt - 1;
     if (verdict.type === 'failure') {
       log(state, verdict.status, verdict.kind);
-      throw new SnapEngageError({
-        kind: verdict.kind,
-        message: formatMessage(state.op.label, verdict.detail, { requestId: verdict.requestId, retries, url: state.redactedUrl }),
-        operation: state.op.label,
-        url: state.redactedUrl,
-        retries,
-        ...(verdict.status !== undefined ? { status: verdict.status } : {}),
-        ...(verdict.requestId !== undefined ? { requestId: verdict.requestId } : {}),
-        ...(verdict.bodyExcerpt !== undefined ? { bodyExcerpt: verdict.bodyExcerpt } : {}),
-        ...(verdict.causeSummary !== undefined ? { causeSummary: verdict.causeSummary } : {}),
-        // The caller's own signal.reason (their object, not the transport's error): the standard `cause`.
-        ...(verdict.abortReason ? { cause: verdict.abortReason.value } : {}),
-      });
+      throw errorOf(state, verdict);
     }
     const meta: ResponseMeta = { op: state.op, url: state.redactedUrl, retries, requestId: verdict.requestId };
     if (verdict.type === 'http_error') {
@@ -194,7 +205,7 @@ export function createTransport(settings: TransportSettings): Middleware {
           attempt.stopTimer();
           state.current = undefined;
           const keep = state.keepAlive;
-          return finish(state, { ...verdict, response: releasedWithBody(verdict.response, () => attempt.dispose(), keep) });
+          return finish(state, { ...verdict, response: releasedWithBody(verdict.response, () => attempt.dispose(), keep, (error) => bodyReadError(state, attempt, error)) });
         }
         attempt.dispose();
         if (verdict.type === 'success' || !verdict.retryable || state.attempt > settings.maxRetries) return finish(state, verdict);

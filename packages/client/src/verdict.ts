@@ -12,6 +12,8 @@ export type Verdict =
   | { type: 'http_error'; response: Response; status: number; retryable: boolean; retryAfterMs?: number; requestId?: string; bodyExcerpt?: string }
   | { type: 'failure'; kind: SnapEngageErrorKind; detail: string; retryable: boolean; status?: number; retryAfterMs?: number; requestId?: string; bodyExcerpt?: string; causeSummary?: string; abortReason?: { value: unknown } };
 
+export type Failure = Extract<Verdict, { type: 'failure' }>;
+
 export interface ClassifyContext {
   timeoutMs: number;
   redactor: Redactor;
@@ -34,7 +36,7 @@ export interface AttemptOutcome {
 
 const utf8Decoder = new TextDecoder();
 
-function failureFromError(ctx: ClassifyContext, request: AttemptedRequest, attempt: AttemptOutcome, error: unknown): Verdict {
+export function failureFromError(ctx: ClassifyContext, request: AttemptedRequest, attempt: AttemptOutcome, error: unknown): Failure {
   if (error instanceof SnapEngageError) return { type: 'failure', kind: error.kind, detail: error.message, retryable: false };
   if (attempt.callerAborted) {
     return { type: 'failure', kind: 'aborted', detail: 'aborted by the caller’s AbortSignal', retryable: false, abortReason: { value: attempt.abortReason } };

@@ -311,6 +311,35 @@ describe('streamed bodies', () => {
     expect(getEventListeners(clientSignal.signal, 'abort')).toHaveLength(0);
   });
 
+  it('a streamed body that fails part-way rejects with a SnapEngageError: network for a dropped connection, aborted (the caller\'s reason as cause) for an abort', async () => {
+    const server = await serve((req, res) => {
+      res.writeHead(200, { 'content-type': 'application/json' });
+      res.write('{"cases":[');
+      if (req.url.includes('drop')) setTimeout(() => res.destroy(), 20);
+    });
+    const { client } = clientFor(server, { timeoutMs: 5_000 });
+    const query = (widgetId: string) => ({ ...logsQuery, params: { ...logsQuery.params, query: { ...logsQuery.params.query, widgetId } } });
+    const read = async (body: unknown) => {
+      const reader = (body as ReadableStream<Uint8Array>).getReader();
+      for (let i = 0; i < 100; i++) if ((await reader.read()).done) return;
+    };
+
+    const dropped = await client.GET(LOGS, { ...query('drop'), parseAs: 'stream' });
+    const network = await caught(read(dropped.data));
+    expect(network.kind).toBe('network');
+    expect(network.operation).toBe('GET /api/v2/{orgId}/logs');
+    expect(network.message).toContain('while reading the streamed body');
+    expect(network.message).not.toContain(TOKEN);
+
+    const caller = new AbortController();
+    const reason = new Error('caller gave up');
+    const hanging = await client.GET(LOGS, { ...query('hang'), parseAs: 'stream', signal: caller.signal });
+    setTimeout(() => caller.abort(reason), 20);
+    const aborted = await caught(read(hanging.data));
+    expect(aborted.kind).toBe('aborted');
+    expect(aborted.cause).toBe(reason);
+  });
+
   it('lets go of a streamed body an app onResponse drops (throws, or returns another Response)', async () => {
     const server = await serve((_req, res) => sendJson(res, 200, { cases: [] }));
     const clientSignal = new AbortController();
