@@ -85,6 +85,7 @@ export async function main(io: MainIo): Promise<number> {
       credentials: answers.credentials,
       packagesDir,
       packageManager: resolved.packageManager,
+      packageManagerMajor: resolved.packageManagerMajor,
       overwrite: resolved.overwrite,
     };
     const { packageManagerCommands, renderProjectFiles, writeProject } = await import('./project.js');

@@ -31,6 +31,8 @@ export type Resolved =
       overwrite: boolean;
       packagesDir: string | null;
       packageManager: PackageManager;
+      /** Its major version from the user agent (`pnpm/9.15.9` → 9), or null when not given there. */
+      packageManagerMajor: number | null;
     }
   | { kind: 'add'; dir: string; resources: string[]; packagesDir: string | null };
 
@@ -148,6 +150,12 @@ function editDistance(a: string, b: string): number {
 export function detectPackageManager(userAgent: string | undefined): PackageManager {
   const name = (userAgent ?? '').split(' ')[0]?.split('/')[0];
   return name === 'pnpm' || name === 'yarn' || name === 'bun' ? name : 'npm';
+}
+
+/** `pnpm/9.15.9 npm/? node/v20…` → 9: where pnpm reads its settings and what yarn writes depend on the major. */
+export function detectPackageManagerMajor(userAgent: string | undefined): number | null {
+  const match = /^[\w-]+\/(\d+)/.exec(userAgent ?? '');
+  return match ? Number(match[1]) : null;
 }
 
 function pickBoolean(values: Record<string, unknown>, name: string): boolean | undefined | 'conflict' {
@@ -288,5 +296,6 @@ export function resolveOptions(
     overwrite: values.overwrite === true,
     packagesDir,
     packageManager: detectPackageManager(env.npm_config_user_agent),
+    packageManagerMajor: detectPackageManagerMajor(env.npm_config_user_agent),
   };
 }

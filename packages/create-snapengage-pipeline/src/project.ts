@@ -8,6 +8,7 @@ import { defaultStartText, envVarsFor, withParents, type ResourceChoice } from '
 import { dependencySpecs } from './dependencies.js';
 import { renderDotEnv, type EnvVarContext } from './env-file.js';
 import type { PackageManager } from './options.js';
+import { packageManagerSettings } from './package-manager.js';
 import { DEFAULT_DATASET, DEFAULT_DUCKDB_PATH, PIPELINE_FILE, renderPipelineSource } from './pipeline-source.js';
 import { createRenderer, type Renderer } from './render.js';
 import type { Target } from './target.js';
@@ -20,6 +21,8 @@ export interface ProjectPlan {
   /** Absolute directory of npm-pack tarballs, or null for published versions. */
   packagesDir: string | null;
   packageManager: PackageManager;
+  /** The package manager's major version (from npm_config_user_agent), or null/absent when unknown. */
+  packageManagerMajor?: number | null;
   overwrite: boolean;
 }
 
@@ -29,7 +32,9 @@ export function packageManagerCommands(pm: PackageManager) {
   // Scripts always go through `run`: the short form runs a built-in when one has the script's name (`pnpm show` is
   // `pnpm view`, a registry lookup; `yarn check` is yarn 1's integrity check; `bun test` is bun's own test runner).
   // `start` keeps the short form: no built-in of theirs is called `start`, so each runs the script.
-  return { install: `${pm} install`, run: `${pm} run`, start: `${pm} start`, exec };
+  // `args` separates a script's own flags: npm needs `--`; pnpm, yarn and bun pass them on without it (yarn 1 warns
+  // about a `--`, and pnpm and yarn 2+ hand it to the script).
+  return { name: pm, install: `${pm} install`, run: `${pm} run`, start: `${pm} start`, exec, args: pm === 'npm' ? ' --' : '', yarn: pm === 'yarn' };
 }
 
 export function envVarContexts(names: readonly string[], catalog: readonly ResourceChoice[]): EnvVarContext[] {
@@ -72,6 +77,7 @@ export function renderProjectFiles(
 ): Map<string, string> {
   const names = withParents(plan.resources, catalog);
   const chosen = catalog.filter((c) => names.includes(c.name));
+  const dependencies = dependencySpecs(plan.packagesDir);
   const inConfig = startDateEnvsSetInConfig(names, catalog, plan.startDate);
   const files = renderer.renderProject({
     projectName: plan.target.name,
@@ -95,8 +101,14 @@ export function renderProjectFiles(
     perRecord: chosen.filter((c) => c.parent !== null).map((c) => ({ name: c.name, parent: c.parent })),
     defaultStart: defaultStartText(chosen),
     startDateEnvs: [...new Set(chosen.flatMap((c) => (c.startDateEnv ? [c.startDateEnv] : [])))].join(', '),
-    ...dependencySpecs(plan.packagesDir),
+    ...dependencies,
   });
+  const settings = packageManagerSettings(plan.packageManager, plan.packageManagerMajor ?? null, dependencies, plan.packagesDir);
+  if (Object.keys(settings.packageJson).length > 0) {
+    const pkg = JSON.parse(files.get('package.json')!) as Record<string, unknown>;
+    files.set('package.json', `${JSON.stringify({ ...pkg, ...settings.packageJson }, null, 2)}\n`);
+  }
+  for (const [path, content] of settings.files) files.set(path, content);
   const pm = packageManagerCommands(plan.packageManager);
   files.set(PIPELINE_FILE, renderPipelineSource({ resources: chosen, startDate: plan.startDate, commands: { start: pm.start, test: `${pm.run} test` } }));
   if (plan.credentials && Object.values(plan.credentials).some((v) => v !== '')) {
