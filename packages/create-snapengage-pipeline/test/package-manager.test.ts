@@ -65,4 +65,25 @@ describe('package manager specifics', () => {
     expect(render('pnpm', 10, null).get('package.json')).toMatch(/^\{\n  "name": "p",\n[\s\S]*\n  "pnpm": \{\n    "onlyBuiltDependencies": \[\n      "esbuild"\n    \]\n  \}\n\}\n$/);
     for (const pm of ['npm', 'yarn', 'bun'] as const) expect(render(pm, 12, null).has('pnpm-workspace.yaml')).toBe(false);
   });
+
+  it('a yarn project gitignores Yarn 2+\'s Plug\'n\'Play files (its cache is over 100 MB) and says how editors resolve imports', () => {
+    const yarn = render('yarn', 4);
+    const ignored = yarn.get('.gitignore')!.split('\n');
+    expect(ignored).toEqual(expect.arrayContaining(['.pnp.*', '.yarn/*', '!.yarn/releases', '!.yarn/sdks']));
+    expect(yarn.get('README.md')).toContain('yarn dlx @yarnpkg/sdks vscode');
+    expect(render('npm', null).get('.gitignore')).not.toContain('.yarn');
+    expect(render('pnpm', 9).get('README.md')).not.toContain('@yarnpkg/sdks');
+  });
+
+  it('README commands work with the package manager: no `--` before script flags but for npm, tsx through the project', () => {
+    expect(render('npm', null).get('README.md')).toContain('`npm run start -- --resources logs` loads a subset');
+    expect(render('npm', null).get('README.md')).toContain('run with `npx tsx query.ts`');
+    for (const [pm, exec] of [['pnpm', 'pnpm exec'], ['yarn', 'yarn'], ['bun', 'bunx']] as const) {
+      const readme = render(pm, null).get('README.md')!;
+      // yarn 1 warns about a `--`; pnpm and yarn 2+ hand it to the script.
+      expect(readme).toContain(`\`${pm} run start --resources logs\` loads a subset`);
+      // `npx tsx` under Yarn Plug'n'Play downloads a tsx that cannot resolve snapengage-pipeline.
+      expect(readme).toContain(`run with \`${exec} tsx query.ts\``);
+    }
+  });
 });
