@@ -360,7 +360,7 @@ export const resources: { readonly [N in ResourceName]: LoadableResource & { nam
       },
       {
         "name": "SNAPENGAGE_START_DATE",
-        "description": "First day to load (YYYY-MM-DD); default 30 days ago",
+        "description": "First day to load (YYYY-MM-DD, a day in UTC); default 30 days ago",
         "secret": false,
         "required": false
       }

@@ -104,7 +104,7 @@ export function buildCatalogSource(spec: Json): string {
         if (source.from === 'env') addEnv(source.env, source.description ?? `Value of the "${name}" parameter`, false, true);
       }
       if (ext.incremental) {
-        addEnv(ext.incremental.initialStartEnv, `First day to load (YYYY-MM-DD); default ${ext.incremental.defaultStartDaysAgo} days ago`, false, false);
+        addEnv(ext.incremental.initialStartEnv, `First day to load (YYYY-MM-DD, a day in UTC); default ${ext.incremental.defaultStartDaysAgo} days ago`, false, false);
       }
       resources[ext.name] = {
         name: ext.name,

@@ -119,7 +119,7 @@ async function ask(context: PromptContext, signal: AbortSignal, inputEnded: () =
     const value = answered(
       await p.text({
         ...io,
-        message: `First day to load (YYYY-MM-DD)? Empty: ${defaultStart}`,
+        message: `First day to load (YYYY-MM-DD, a day in UTC)? Empty: ${defaultStart}`,
         placeholder: defaultStart,
         validate: (v) => (v ? (checkStartDate(v)?.replace('--start-date ', '') ?? undefined) : undefined),
       }),
