@@ -1,7 +1,7 @@
 // One resource's load: records are normalized and staged as NDJSON while they arrive; commit() moves them into
 // the dataset in ONE transaction together with the new tables/columns, the incremental state and the
 // `_pipeline_loads` row. Until COMMIT nothing of the load is visible; a crash leaves only staging files,
-// which the next open deletes.
+// which the next open deletes. The commit's row step (staged lines into the tables) is staged-rows.ts.
 import { randomUUID } from 'node:crypto';
 import { join } from 'node:path';
 import type { DuckDBConnection } from '../duckdb.js';
@@ -13,12 +13,10 @@ import { applySchemaChanges } from './schema-changes.js';
 import { adoptRowsOfOtherLoads, rowIdsOf, type AdoptionLimits, type AdoptionResult } from './adopt.js';
 import { DestinationError, toDestinationError } from './errors.js';
 import type { Mutex } from './mutex.js';
-import { ROOT_STAGING_KEYS, readJson, rootKeyColumn, stagedSelect, type Exclusions, type StagedSelect } from './staged-sql.js';
 import { refuseKeyTheStoredRowsLack } from './new-key.js';
-import { ALREADY_STORED_TABLE, findStoredKeys } from './stored-keys.js';
+import { StagedRowLoader, fileKey } from './staged-rows.js';
 import { STAGING_FLUSH_BYTES, StagingArea, type TableStagingFile } from './staging.js';
 import { DATASET_FORMAT, sqlTimestamp } from './system-tables.js';
-import { UNCHANGED_TABLE, countRows, findUnchanged, type TableThreads } from './unchanged.js';
 import { LOADER_VERSION } from '../version.js';
 
 export type WriteDisposition = 'merge' | 'append' | 'replace';
@@ -114,17 +112,6 @@ export interface WriterContext {
   tableNames: Set<string>;
   /** DuckDB worker threads the connection runs with. */
   threads: number;
-}
-
-// A table with more columns than this is loaded by one DuckDB thread: each thread holds a chunk of wide rows (and a
-// JSON buffer) in flight, and a single-file INSERT into a wide table is no faster with two (measured at 200k cases:
-// 40-column logs 1.2 s with 1 or 2 threads, peak RSS −90 MiB). Narrow tables with many rows (transcripts) gain from
-// every thread.
-const WIDE_TABLE_COLUMNS = 16;
-
-/** Staging file of a table's lines of one kind; `\u0000` cannot occur in a table name. */
-function fileKey(t: TableState, kind: StagedKind): string {
-  return kind === 'rows' ? t.def.name : `${t.def.name}\u0000${kind}`;
 }
 
 export class DuckDBResourceWriter implements ResourceWriter {
@@ -289,7 +276,10 @@ export class DuckDBResourceWriter implements ResourceWriter {
         });
         if (adoption.kept > 0) this.reportStep('adopt', started, { rows: adoption.kept });
       }
-      const { rowCounts, unchanged, alreadyStored, repeated } = await this.loadRows(tables);
+      const { rowCounts, unchanged, alreadyStored, repeated } = await new StagedRowLoader({
+        ctx: this.ctx, opts: this.opts, staging: this.staging, root: this.normalizer.root, merges: this.merges,
+        reportStep: (step, started, detail) => this.reportStep(step, started, detail),
+      }).load(tables);
       started = performance.now();
       await this.writeState(newState);
       await this.writeLoadRow(rowCounts);
@@ -311,140 +301,9 @@ export class DuckDBResourceWriter implements ResourceWriter {
     this.opts.onStep?.({ resource: this.opts.resource.name, step, ...detail, durationMs: performance.now() - started });
   }
 
-  private target(t: TableState): string {
-    return `${quoteIdent(this.ctx.dataset)}.${quoteIdent(t.def.name)}`;
-  }
-
   private registry(name: string): string {
     return `${quoteIdent(this.ctx.dataset)}.${quoteIdent(name)}`;
   }
-
-  private async loadRows(tables: readonly TableState[]): Promise<{ rowCounts: Record<string, number>; unchanged: number; alreadyStored: number; repeated: number }> {
-    const { conn } = this.ctx;
-    const rowCounts: Record<string, number> = {};
-    const root = this.normalizer.root;
-    const rootFiles = [this.staging.get(root.def.name), this.staging.get(fileKey(root, 'record'))]
-      .filter((f): f is TableStagingFile => f !== undefined && f.rows > 0);
-    const rootRows = rootFiles.reduce((n, f) => n + f.rows, 0);
-    if (this.opts.writeDisposition === 'replace') {
-      const started = performance.now();
-      let deleted = 0;
-      for (const t of tables) deleted += Number((await conn.run(`DELETE FROM ${this.target(t)}`)).rowsChanged);
-      this.reportStep('delete', started, { rows: deleted });
-    }
-    rowCounts[root.def.name] = 0;
-    if (rootRows === 0) return { rowCounts, unchanged: 0, alreadyStored: 0, repeated: 0 };
-
-    const exclusions: Exclusions = {};
-    const skipped = await this.excludeStoredKeys(exclusions);
-    const alreadyStored = skipped.stored;
-    const { unchanged, toWrite, superseded } = this.merges
-      ? await this.prepareMerge(tables, exclusions)
-      : { unchanged: 0, toWrite: rootRows - skipped.stored - skipped.repeated, superseded: 0 };
-    // Children first, the root last: DuckDB keeps each table's last, partly filled row group in memory until COMMIT,
-    // and the root's rows are the widest (measured at 200k cases: the commit's peak −20 to −50 MiB, no slower).
-    const inserted = new Map<string, number>();
-    for (const t of toWrite > 0 ? [...tables].reverse() : []) {
-      const selects = this.selects(t, exclusions);
-      if (selects.length === 0) continue;
-      const started = performance.now();
-      const rows = await this.insertAll(t, selects.map((s) => `INSERT INTO ${this.target(t)} (${s.columns.join(', ')}) ${s.sql}`));
-      inserted.set(t.def.name, rows);
-      this.reportStep('insert', started, { table: t.def.name, rows });
-    }
-    for (const t of tables) if (inserted.has(t.def.name)) rowCounts[t.def.name] = inserted.get(t.def.name)!;
-    for (const temp of ['_stage_roots', '_superseded', '_unchanged', '_replaced', '_already_stored']) await conn.run(`DROP TABLE IF EXISTS temp.main."${temp}"`);
-    return { rowCounts, unchanged, alreadyStored, repeated: skipped.repeated + superseded };
-  }
-
-  /** An append with `skipStoredKeys`: leaves out records whose key is stored already (stored-keys.ts); how many. */
-  private async excludeStoredKeys(exclusions: Exclusions): Promise<{ stored: number; repeated: number }> {
-    const keyFields = this.opts.primaryKey;
-    if (this.opts.writeDisposition !== 'append' || !this.opts.skipStoredKeys || keyFields.length === 0) return { stored: 0, repeated: 0 };
-    const root = this.normalizer.root;
-    const found = await findStoredKeys(this.ctx.conn, root, keyFields, this.selects(root, {}), this.target(root));
-    if (found.stored + found.repeated > 0) exclusions.unchanged = ALREADY_STORED_TABLE;
-    return found;
-  }
-
-  /**
-   * Before a merge's inserts: finds in-load duplicates and, when the root table already has rows, the records stored
-   * unchanged (left out, see unchanged.ts) and deletes the old rows of the others, children included. Fills
-   * `exclusions`; returns how many records are unchanged and how many are to be written.
-   */
-  private async prepareMerge(tables: readonly TableState[], exclusions: Exclusions): Promise<{ unchanged: number; toWrite: number; superseded: number }> {
-    const { conn } = this.ctx;
-    const root = this.normalizer.root;
-    // The `_row_id` and sequence of every staged root row, from the short key lines (see StagedKind). A new root
-    // table needs them only to find duplicates, so they are kept in a temp table only when old rows may match.
-    const keysFile = this.staging.get(fileKey(root, 'keys'))!;
-    const keys = `SELECT "#id" AS _row_id, "#s" AS _seq FROM ${readJson(keysFile, ROOT_STAGING_KEYS)}`;
-    if (!root.isNew) await conn.run(`CREATE OR REPLACE TEMP TABLE "_stage_roots" AS ${keys}`);
-    // The last occurrence of a key within the load wins: the earlier ones (usually none) are superseded.
-    await conn.run(`CREATE OR REPLACE TEMP TABLE "_superseded" AS SELECT _seq FROM ${root.isNew ? `(${keys})` : 'temp.main."_stage_roots"'}
-      QUALIFY row_number() OVER (PARTITION BY _row_id ORDER BY _seq DESC) > 1`);
-    const superseded = await countRows(conn, 'temp.main."_superseded"');
-    if (superseded > 0) exclusions.superseded = 'temp.main."_superseded"';
-    // A root table created in this transaction has no old rows, and neither have its children.
-    if (root.isNew) return { unchanged: 0, toWrite: keysFile.rows, superseded };
-
-    let started = performance.now();
-    const compared = tables.map((t) => ({ table: t, target: this.target(t), staged: this.selects(t, exclusions) }));
-    const unchanged = await findUnchanged(conn, this.target(root), compared, this.tableThreads);
-    this.reportStep('compare', started, { rows: unchanged });
-    if (unchanged > 0) exclusions.unchanged = UNCHANGED_TABLE;
-    // The old rows of the other staged keys, and ALL their old child rows, go.
-    started = performance.now();
-    await conn.run(`CREATE OR REPLACE TEMP TABLE "_replaced" AS
-      SELECT _row_id FROM temp.main."_stage_roots" EXCEPT SELECT _row_id FROM ${UNCHANGED_TABLE}`);
-    const toWrite = await countRows(conn, 'temp.main."_replaced"');
-    let deleted = 0;
-    for (const t of toWrite > 0 ? tables : []) {
-      if (t.isNew) continue;
-      const sql = `DELETE FROM ${this.target(t)} WHERE ${quoteIdent(rootKeyColumn(t))} IN (SELECT _row_id FROM temp.main."_replaced")`;
-      deleted += Number((await conn.run(sql)).rowsChanged);
-    }
-    this.reportStep('delete', started, { rows: deleted });
-    return { unchanged, toWrite, superseded };
-  }
-
-  /** The SELECTs of a table's staged files: row lines, record lines (root) and list lines. */
-  private selects(t: TableState, exclusions: Exclusions): StagedSelect[] {
-    const kinds: StagedKind[] = t.isRoot ? ['rows', 'record'] : ['rows', 'list'];
-    return kinds.flatMap((kind) => {
-      const file = this.staging.get(fileKey(t, kind));
-      return file && file.rows > 0 ? [stagedSelect(t, kind, file, this.opts.loadId, exclusions)] : [];
-    });
-  }
-
-  /** Runs a table's INSERTs with the DuckDB threads it should have (see WIDE_TABLE_COLUMNS); the rows inserted. */
-  private async insertAll(t: TableState, statements: readonly string[]): Promise<number> {
-    const { conn } = this.ctx;
-    return this.tableThreads.run(t, async () => {
-      let rows = 0;
-      for (const sql of statements) rows += Number((await conn.run(sql)).rowsChanged);
-      return rows;
-    });
-  }
-
-  /**
-   * Runs statements on a table with one DuckDB thread when it is wide (WIDE_TABLE_COLUMNS), else with all; `single`
-   * says which tables those are (the merge compare fingerprints them alone).
-   */
-  private readonly tableThreads: TableThreads = {
-    single: (t) => this.ctx.threads > 1 && t.def.columns.length > WIDE_TABLE_COLUMNS,
-    run: async (t, statements) => {
-      const { conn, threads } = this.ctx;
-      const single = this.tableThreads.single(t);
-      if (single) await conn.run('SET threads = 1');
-      try {
-        return await statements();
-      } finally {
-        // Only speed depends on it; a failure here must not hide the statement's own error.
-        if (single) await conn.run(`SET threads = ${threads}`).catch(() => undefined);
-      }
-    },
-  };
 
   private async writeState(newState: unknown): Promise<void> {
     const { conn } = this.ctx;
