@@ -1,0 +1,54 @@
+// Refuses option names the PipelineConfig type does not have (`lookbackDay`, `ratelimit`), with the nearest known
+// name as a guess. TypeScript misses many of them (see checkKeys), so planPipeline runs this before reading any
+// option. It is apart from plan.ts because it checks only the config's shape, not its values; its lists are pinned
+// to the config types at compile time, so an option added to the type fails the build until it is listed here.
+import type { PipelineConfig, ResourceOptions } from './config.js';
+import { ConfigError } from './errors.js';
+import { nearestName } from './nearest-name.js';
+
+/** The option names each part of a PipelineConfig accepts: a misspelt one (`lookbackDay`) is refused, not ignored. */
+const KNOWN_KEYS = {
+  '': ['pipelineName', 'destination', 'resources', 'rateLimit', 'concurrency', 'connection'],
+  destination: ['type', 'path', 'dataset'],
+  rateLimit: ['requestsPerSecond'],
+  connection: ['baseUrl', 'timeoutMs', 'maxRetries'],
+  resource: ['selected', 'writeDisposition', 'primaryKey', 'incremental', 'maxNestingDepth', 'steps'],
+  incremental: ['startDate', 'lookbackDays', 'sliceDays'],
+} as const satisfies Record<string, readonly string[]>;
+
+// Compile-time: each list names exactly the keys of its part of PipelineConfig, so a new option cannot be forgotten.
+type Incremental = NonNullable<ResourceOptions['incremental']>;
+type SameKeys<T, K extends readonly string[]> = [Exclude<keyof T, K[number]>, Exclude<K[number], keyof T>] extends [never, never] ? true : false;
+const KNOWN_KEYS_MATCH_THE_TYPES: [
+  SameKeys<PipelineConfig, typeof KNOWN_KEYS['']>,
+  SameKeys<NonNullable<PipelineConfig['destination']>, typeof KNOWN_KEYS.destination>,
+  SameKeys<NonNullable<PipelineConfig['rateLimit']>, typeof KNOWN_KEYS.rateLimit>,
+  SameKeys<NonNullable<PipelineConfig['connection']>, typeof KNOWN_KEYS.connection>,
+  SameKeys<ResourceOptions, typeof KNOWN_KEYS.resource>,
+  SameKeys<Incremental, typeof KNOWN_KEYS.incremental>,
+] = [true, true, true, true, true, true];
+void KNOWN_KEYS_MATCH_THE_TYPES;
+
+/**
+ * Refuses keys the config type does not have. TypeScript misses many of them: `definePipeline`'s inferred (const)
+ * type parameter skips excess-property checks at the top level, in `destination`, and next to a valid key.
+ */
+function checkKeys(value: unknown, known: readonly string[], field: string): void {
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) return;
+  for (const key of Object.keys(value)) {
+    if (known.includes(key)) continue;
+    const guess = nearestName(key, known, 2);
+    const where = field === '' ? 'the pipeline config' : field;
+    throw new ConfigError(`Unknown option "${key}" in ${where}${guess ? `; did you mean "${guess}"?` : ''} (known: ${known.join(', ')})`);
+  }
+}
+
+/** Every part of the config: top level, destination, rateLimit, connection, each resource and its incremental. */
+export function checkConfigKeys(config: PipelineConfig): void {
+  checkKeys(config, KNOWN_KEYS[''], '');
+  for (const part of ['destination', 'rateLimit', 'connection'] as const) checkKeys(config[part], KNOWN_KEYS[part], part);
+  for (const [name, options] of Object.entries(config.resources)) {
+    checkKeys(options, KNOWN_KEYS.resource, `resources.${name}`);
+    if (typeof options === 'object' && options !== null) checkKeys(options.incremental, KNOWN_KEYS.incremental, `resources.${name}.incremental`);
+  }
+}
