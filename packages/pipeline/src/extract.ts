@@ -7,9 +7,11 @@ import { redactSecrets, type ParamSource } from 'snapengage-client';
 import type { SourceRecord } from './config.js';
 import { CursorWatch, type OutOfWindow } from './cursor.js';
 import { envList, type Env } from './env.js';
+import { ExtractCounts, increment } from './extract-counts.js';
 import { describeExtractError, isClientError, PipelineError, type WidgetContext } from './errors.js';
 import { todayUtc, type ResourcePlan } from './plan.js';
 import { Semaphore } from './limits.js';
+import { ResourceTasks } from './resource-tasks.js';
 import { applySteps, childRequests, fanOutParams, linksNextPage, selectRecords, type ChildRequest, type Params } from './page-records.js';
 import type { ResumeState } from './resume.js';
 import { consumerRanges, dayCount, probePieces, resumeDay, sliceWindow, storedWindows, windowParts, type PartsOf, type Slice, type WindowState } from './windows.js';
@@ -42,29 +44,17 @@ export interface ExtractOptions {
   now?: Date;
 }
 
-/** Child requests allowed to wait for a slot per resource before a parent page waits (bounds memory). */
-const MAX_PENDING_CHILDREN = 512;
-
 export class Extractor {
   private readonly semaphore: Semaphore;
   /** Window slices paging at once: each holds up to two pages (one being written, one prefetched), so this bounds memory. */
   private readonly slices: Semaphore;
-  private readonly pending = new Map<string, Set<Promise<void>>>();
-  private readonly drained = new Map<string, Array<() => void>>();
   private readonly controller = new AbortController();
+  private readonly tasks = new ResourceTasks((error, resourceName) => this.fail(error, resourceName));
   private firstError: PipelineError | undefined;
   private readonly newState = new Map<string, WindowState>();
   private readonly cursors: CursorWatch;
-  /** Per child resource with `notFound: skip`: parent records its API answered 404 for. */
-  private readonly notFound = new Map<string, number>();
-  /** Per resource: requests answered 204 No Content (no records). */
-  private readonly noContent = new Map<string, number>();
-  /** Per child resource: request sequences started (one per parent record). */
-  private readonly childSequences = new Map<string, number>();
-  /** Per child resource: parent records with no value for a required parameter (so no request), and the first such one. */
-  private readonly missing = new Map<string, { records: number; param: string; field: string }>();
-  /** Per resource read as single pages: responses that linked a next page anyway (the spec's paginator is off). */
-  private readonly unfollowed = new Map<string, number>();
+  /** What the load info reports of this extraction (extract-counts.ts). */
+  readonly counts = new ExtractCounts();
   /** Per fanned-out top-level resource: the partitions (widgets) that got a page, for the message of one that did not. */
   private readonly answered = new Map<string, Set<string>>();
 
@@ -88,9 +78,9 @@ export class Extractor {
         // A short window (a daily rerun's lookback) is cut finer when there are fewer widgets than request slots, so
         // a busy widget's days page side by side instead of in one chain.
         const minSlices = Math.ceil(this.options.concurrency / Math.max(1, sets.length));
-        for (const params of sets) this.spawn(plan, () => this.extractSequence(plan, params, undefined, minSlices));
+        for (const params of sets) this.tasks.spawn(plan, () => this.extractSequence(plan, params, undefined, minSlices));
       }
-      await this.settle();
+      await this.tasks.settle();
     } finally {
       unfollow();
     }
@@ -98,53 +88,9 @@ export class Extractor {
     return this.newState;
   }
 
-  /** Per resource: requests answered 204 No Content, read as no records. */
-  get noContentResponses(): Record<string, number> {
-    return Object.fromEntries(this.noContent);
-  }
-
-  /** Per child resource with `notFound: skip`: how many parent records its API answered 404 for, of how many asked. */
-  get notFoundRecords(): Record<string, { notFound: number; requested: number }> {
-    return Object.fromEntries([...this.notFound].map(([name, n]) => [name, { notFound: n, requested: this.childSequences.get(name) ?? n }]));
-  }
-
-  /**
-   * Per child resource: parent records it sent no request for, a required parameter's field being missing or not a
-   * value (a spec's param field the API does not send), of the parent records it was driven by.
-   */
-  get missingParentValues(): Record<string, { records: number; of: number; param: string; field: string }> {
-    return Object.fromEntries([...this.missing].map(([name, m]) => [name, { ...m, of: m.records + (this.childSequences.get(name) ?? 0) }]));
-  }
-
-  /** Per resource whose spec says `single_page`: responses that linked a next page, left unread. */
-  get unfollowedNextLinks(): Record<string, number> {
-    return Object.fromEntries(this.unfollowed);
-  }
-
   /** Records of incremental resources whose cursor value lay more than a day outside their requested window. */
   get outOfWindow(): OutOfWindow | undefined {
     return this.cursors.outOfWindow;
-  }
-
-  /** Waits until no task is left (tasks spawn children, so loop until the sets stay empty). */
-  private async settle(): Promise<void> {
-    for (;;) {
-      const all = [...this.pending.values()].flatMap((set) => [...set]);
-      if (all.length === 0) return;
-      await Promise.allSettled(all);
-    }
-  }
-
-  private spawn(plan: ResourcePlan, task: () => Promise<void>): void {
-    const set = this.pending.get(plan.name) ?? new Set();
-    this.pending.set(plan.name, set);
-    const promise: Promise<void> = task()
-      .catch((error: unknown) => this.fail(error, plan.name))
-      .finally(() => {
-        set.delete(promise);
-        if (set.size < MAX_PENDING_CHILDREN) for (const wake of this.drained.get(plan.name)?.splice(0) ?? []) wake();
-      });
-    set.add(promise);
   }
 
   /** The run's first failure stops every other request sequence at once (the run fails anyway). */
@@ -152,16 +98,6 @@ export class Extractor {
     if (this.firstError) return;
     this.firstError = describeExtractError(error, resourceName, widget);
     this.controller.abort(this.firstError);
-  }
-
-  private async roomFor(plan: ResourcePlan): Promise<void> {
-    while ((this.pending.get(plan.name)?.size ?? 0) >= MAX_PENDING_CHILDREN && !this.controller.signal.aborted) {
-      await new Promise<void>((resolve) => {
-        const list = this.drained.get(plan.name) ?? [];
-        list.push(resolve);
-        this.drained.set(plan.name, list);
-      });
-    }
   }
 
   /**
@@ -328,14 +264,14 @@ export class Extractor {
           // A child resource whose API may not know every parent record (the spec's `notFound: skip`): a 404 to its
           // first request is no record for that parent, counted in the load info. Anywhere else a 404 fails the run.
           if (pageCount === 1 && parentParams !== undefined && resource.notFound === 'skip' && isClientError(error) && error.kind === 'not_found') {
-            increment(this.notFound, plan.name);
+            increment(this.counts.notFound, plan.name);
             upcoming = undefined;
             return false;
           }
           // 204 No Content to a request's first page: the API says it has nothing for it (dlt crashed on these, #1849).
           // No records, counted in the load info. Undocumented for SnapEngage: the tolerant reading.
           if (pageCount === 1 && isClientError(error) && error.kind === 'invalid_response' && error.status === 204) {
-            increment(this.noContent, plan.name);
+            increment(this.counts.noContent, plan.name);
             upcoming = undefined;
             return false;
           }
@@ -351,7 +287,7 @@ export class Extractor {
         // One page of lookahead: the next page is fetched while this one's records are written, so a sequence's
         // latency (the server's and ours) overlaps instead of adding up page after page.
         if (pageCount < limit) upcoming = fetchNext();
-        if (next.value.unfollowedNextLink) increment(this.unfollowed, plan.name);
+        if (next.value.unfollowedNextLink) increment(this.counts.unfollowed, plan.name);
         const records = selectRecords(plan, next.value.data, { ...parentParams, ...params }, next.value.pageIndex);
         if (plan.incremental) this.cursors.see(this.pageWindow(plan, params), records);
         this.options.onPage?.(plan.name, records.length);
@@ -388,15 +324,15 @@ export class Extractor {
     for (const { child, params, parentParams, lacking } of requests) {
       if (lacking) {
         // Counted for the load info: the windows advance over these records too, so silence would be a gap for good.
-        const m = this.missing.get(child.name) ?? { records: 0, ...lacking };
+        const m = this.counts.missing.get(child.name) ?? { records: 0, ...lacking };
         m.records++;
-        this.missing.set(child.name, m);
+        this.counts.missing.set(child.name, m);
         continue;
       }
-      await this.roomFor(child);
+      await this.tasks.roomFor(child, this.controller.signal);
       if (this.controller.signal.aborted) return;
-      increment(this.childSequences, child.name);
-      this.spawn(child, () => this.extractSequence(child, params, parentParams));
+      increment(this.counts.childSequences, child.name);
+      this.tasks.spawn(child, () => this.extractSequence(child, params, parentParams));
     }
   }
 }
@@ -407,8 +343,4 @@ function follow(parent: AbortSignal, controller: AbortController): () => void {
   if (parent.aborted) onAbort();
   else parent.addEventListener('abort', onAbort, { once: true });
   return () => parent.removeEventListener('abort', onAbort);
-}
-
-function increment(counts: Map<string, number>, key: string): void {
-  counts.set(key, (counts.get(key) ?? 0) + 1);
 }

@@ -238,9 +238,9 @@ export async function runPipeline(config: PipelineConfig, given: RunOptions = {}
       options.limitPages,
       {
         droppedTables: destination.droppedTables, keylessRecords, adoptedRecords, adoptionRemovedRecords, notTakenOver, alreadyStoredRecords, repeatedKeyRecords,
-        incremental: committedWindows(plan.resources, storedState, newState), outOfWindow: extractor.outOfWindow, notFound: extractor.notFoundRecords,
-        missingParentValues: extractor.missingParentValues, unfollowedNextLinks: extractor.unfollowedNextLinks, rateLimit: bucket.report,
-        noContent: extractor.noContentResponses, overflowValues,
+        incremental: committedWindows(plan.resources, storedState, newState), outOfWindow: extractor.outOfWindow, notFound: extractor.counts.notFoundRecords,
+        missingParentValues: extractor.counts.missingParentValues, unfollowedNextLinks: extractor.counts.unfollowedNextLinks, rateLimit: bucket.report,
+        noContent: extractor.counts.noContentResponses, overflowValues,
       },
     );
   } catch (error) {
