@@ -14,6 +14,7 @@ import type { TableDef } from '../normalize/schema.js';
 import { DestinationError, toDestinationError } from './errors.js';
 import { Mutex } from './mutex.js';
 import { holdFile } from './open-files.js';
+import { openDuckDBFile } from './open-file.js';
 import { RUN_LOCK_FILE, acquireRunLock, defaultStagingRoot, type RunLock } from './run-lock.js';
 import { DuckDBResourceWriter, type ResourceWriter, type ResourceWriterOptions, type WriterContext } from './resource-writer.js';
 import { ensureParentDir } from './ensure-dir.js';
@@ -200,47 +201,15 @@ export class DuckDBDestination {
    * at the commit and that nothing of the run was loaded (what it extracted is lost), not 'opening the destination'.
    */
   private async openFile(waitMs = this.opts.lockWaitMs ?? 0, forCommit = false): Promise<void> {
-    const deadline = Date.now() + waitMs;
-    let told = false;
-    // Bounded by the deadline; each round sleeps 250 ms.
-    for (;;) {
-      let releaseFile: (() => void) | undefined;
-      let instance: DuckDBInstance | undefined;
-      try {
-        releaseFile = holdFile(this.path, 'write');
+    this.session = await openDuckDBFile({
+      path: this.path, settings: duckdbSettings(this.opts), waitMs, forCommit, signal: this.opts.signal,
+      onLockWait: (message) => this.opts.onLockWait?.(message),
+      beforeOpen: async () => {
         // At the first attempt only: a later one (recording the failed load) finds the file this run's failed
         // first attempt made, which is no reason to keep it.
         if (this.existedBeforeFirstConnect === undefined && this.path !== ':memory:') this.existedBeforeFirstConnect = await stat(this.path).then(() => true, () => false);
-        instance = await DuckDBInstance.create(this.path, duckdbSettings(this.opts));
-        this.session = { instance, conn: await instance.connect(), releaseFile };
-        return;
-      } catch (error) {
-        instance?.closeSync();
-        releaseFile?.();
-        const mapped = toDestinationError(error, 'opening the destination', this.path);
-        if (mapped.code !== 'locked') throw mapped;
-        if (this.opts.signal?.aborted) throw new AbortedError('Run cancelled', { cause: mapped });
-        if (Date.now() >= deadline) {
-          if (!told && !forCommit) throw mapped;
-          // A dataset of this process (open-files.ts) rather than another program: the fix is its close().
-          const here = error instanceof DestinationError;
-          let what = mapped.message.slice(0, mapped.message.length - mapped.hint.length - 2);
-          if (told) what += `, still after ${Math.round(waitMs / 1000)} s`;
-          if (forCommit) what = `${what.replace(/^opening the destination: /, 'committing: ')}; nothing of this run was loaded`;
-          const hint = here
-            ? forCommit ? 'close() that dataset before the run commits (or raise SNAPENGAGE_DUCKDB_LOCK_WAIT, seconds), then retry' : mapped.hint
-            : 'close the program that has it open (the DuckDB CLI, a notebook, a dashboard) or raise SNAPENGAGE_DUCKDB_LOCK_WAIT (seconds), then retry';
-          throw new DestinationError(what, 'locked', hint, this.path, { cause: error });
-        }
-        if (!told) {
-          told = true;
-          const seconds = Math.ceil((deadline - Date.now()) / 1000);
-          const holder = /\((PID \d+)\)/.exec(mapped.message)?.[1] ?? (/in this process/.test(mapped.message) ? 'this process' : undefined);
-          this.opts.onLockWait?.(`DuckDB file ${this.path} is in use${holder ? ` (${holder})` : ''}; waiting up to ${seconds} s for it to be closed`);
-        }
-        await new Promise((r) => setTimeout(r, 250));
-      }
-    }
+      },
+    });
   }
 
   private async connect(forCommit = false): Promise<void> {
