@@ -1,6 +1,6 @@
 // What a page holds, read the way the catalog says: its records (`dataSelector`, `addFields`), what the config's
 // steps make of them, and the child requests each record drives (`params` from the parent). Pure functions of one
-// page; extract.ts does the fetching, the fan-out and the bookkeeping around them.
+// page; extract.ts does the fetching and the fan-out, with resource-tasks.ts and extract-counts.ts keeping its books.
 import { pathValueProblem } from 'snapengage-client';
 import type { SourceRecord } from './config.js';
 import { envList, envValue, type Env } from './env.js';

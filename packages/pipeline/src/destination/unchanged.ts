@@ -19,7 +19,7 @@ export interface TableToCompare {
 export const UNCHANGED_TABLE = 'temp.main."_unchanged"';
 
 /**
- * The DuckDB threads each table's statements run with (resource-writer.ts: a wide table takes one, its JSON reader and
+ * The DuckDB threads each table's statements run with (staged-rows.ts: a wide table takes one, its JSON reader and
  * column scans holding memory per thread): `single` says which tables those are, `run` runs statements so.
  */
 export interface TableThreads {
