@@ -5,7 +5,7 @@
 // installed package against the sandbox, from ESM and from CommonJS (require(esm), Node >= 20.19).
 // Built in a temp copy so the workspace's dist/ (used by other packages' spawned CLIs) is never rewritten.
 import { execFile, execFileSync } from 'node:child_process';
-import { cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { cpSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, posix, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';

@@ -4,7 +4,7 @@
 // exactly what they had before the run (see DuckDBDestination.createdFile for the file itself).
 import { createSnapEngageClient, parseRetryAfter, redactSecrets, SnapEngageError, type RequestLogEvent, type ResourceName } from 'snapengage-client';
 import type { PipelineConfig } from './config.js';
-import { DestinationError, DuckDBDestination, newLoadId, type LoadStep, type ResourceWriter } from './destination/index.js';
+import { DuckDBDestination, newLoadId, type LoadStep, type ResourceWriter } from './destination/index.js';
 import { loadEnv, type Env } from './env.js';
 import { guardCallbacks } from './callbacks.js';
 import { AbortedError, afterPartialCommit, ConfigError, describeDestinationError, firstLine, PipelineError } from './errors.js';
