@@ -99,6 +99,7 @@ export async function openDataset(config: PipelineConfig | { path: string; datas
     // back in whatever order the threads finish, so rows() and a LIMIT … OFFSET page skip and repeat rows.
     instance = await DuckDBInstance.create(path, { ...duckdbSettings(), preserve_insertion_order: 'true', access_mode: 'READ_ONLY' });
     const conn = await instance.connect();
+    await useUtc(conn);
     // A dataset is a schema with the loader's system tables; name the ones this file has when the asked one is not.
     const datasets = (await conn.runAndReadAll(
       `SELECT DISTINCT table_schema FROM information_schema.tables WHERE table_name = '_pipeline_loads' ORDER BY 1`,
@@ -134,6 +135,17 @@ function checkDuckDBFile(path: string): void {
     if ((error as { code?: unknown }).code !== 'ENOENT') throw toDestinationError(error, 'opening the dataset', path);
     throw new DestinationError(`opening the dataset: no such file ${path}`, 'not_found', 'run the pipeline first or check --duckdb (or destination.path)', path);
   }
+}
+
+/**
+ * Every connection of the instance reads times in UTC, not the process's TZ: the loader stores its times as UTC in
+ * TIMESTAMP columns (no zone) and case times as epoch numbers, so a session in the local zone compared `started_at`
+ * with `now()` or a TIMESTAMPTZ off by the zone's offset, and grouped `to_timestamp(…)::DATE` by local days: the same
+ * query gave other answers on another machine. GLOBAL, so iterate()'s connections get it too; a user's own `SET
+ * TimeZone` still changes it. Without ICU (a DuckDB build lacking it) there is no zone but UTC anyway.
+ */
+async function useUtc(conn: DuckDBConnection): Promise<void> {
+  await conn.run(`SET GLOBAL TimeZone = 'UTC'`).catch(() => undefined);
 }
 
 /** Unqualified table names of `conn` resolve in `schema`. SET schema parses its text as a (catalog.)schema name: quoted, so a dot, quote or space is part of the name. */

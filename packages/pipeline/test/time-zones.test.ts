@@ -1,0 +1,74 @@
+// Times as a user in another time zone meets them: a load made at a fixed instant (the sandbox's `now`, the clock faked
+// for the loader), then read through the dataset API in child processes whose TZ is not UTC. The system tables hold
+// UTC in TIMESTAMP columns (no zone) and case times are epoch numbers, so a session in the process's zone compared
+// them off by the zone's offset; the dataset API's session is UTC.
+import { spawn } from 'node:child_process';
+import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import type { Sandbox } from 'snapengage-sandbox';
+import { definePipeline, runPipeline } from '../src/index.js';
+import { PACKAGE_DIR, sandbox, tempDir, truth } from './helpers.js';
+
+const NOW = Date.parse('2026-03-29T00:30:00Z');
+const TSX_LOADER = pathToFileURL(join(PACKAGE_DIR, '..', '..', 'node_modules', 'tsx', 'dist', 'loader.mjs')).href;
+
+let box: Sandbox;
+let tmp: ReturnType<typeof tempDir>;
+let dbPath: string;
+
+beforeAll(async () => {
+  vi.useFakeTimers({ toFake: ['Date'], now: NOW });
+  box = await sandbox({ cases: 60, widgets: 1, days: 3, now: NOW });
+  tmp = tempDir('time-zones-');
+  dbPath = join(tmp.dir, 'tz.duckdb');
+  await runPipeline(definePipeline({ resources: { logs: true }, rateLimit: { requestsPerSecond: 0 } }), { env: box.env, destination: { path: dbPath } });
+  vi.useRealTimers();
+});
+afterAll(async () => {
+  vi.useRealTimers();
+  await box?.close();
+  tmp?.cleanup();
+});
+
+/** Runs `queries` through openDataset in a child process with the given TZ; their rows, in order. */
+function queryIn(tz: string, queries: Array<[string, unknown[]]>): Promise<unknown[]> {
+  const script = `
+    const { openDataset } = await import(${JSON.stringify(pathToFileURL(join(PACKAGE_DIR, 'src', 'dataset.ts')).href)});
+    const ds = await openDataset({ path: ${JSON.stringify(dbPath)}, dataset: 'snapengage_data' });
+    const out = [];
+    for (const [q, p] of ${JSON.stringify(queries)}) out.push(await ds.sql(q, p));
+    await ds.close();
+    process.stdout.write(JSON.stringify(out));`;
+  const child = spawn(process.execPath, ['--conditions=snapengage-source', '--import', TSX_LOADER, '--input-type=module', '-e', script], {
+    cwd: PACKAGE_DIR,
+    env: { PATH: process.env.PATH ?? '', TZ: tz },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  return new Promise((resolve, reject) => {
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
+    child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+    child.on('close', (code) => (code === 0 ? resolve(JSON.parse(stdout) as unknown[]) : reject(new Error(`child (TZ=${tz}) exited ${code}: ${stderr}`))));
+  });
+}
+
+describe('the dataset API in a time zone other than UTC', () => {
+  it.each(['Asia/Kolkata', 'America/Los_Angeles', 'Pacific/Kiritimati'])('compares and groups times in UTC (TZ=%s)', async (tz) => {
+    const byUtcDay = new Map<string, number>();
+    for (const c of await truth(box)) {
+      const day = new Date(Number(c.created_at_seconds) * 1000).toISOString().slice(0, 10);
+      byUtcDay.set(day, (byUtcDay.get(day) ?? 0) + 1);
+    }
+    const [loads, session, days] = await queryIn(tz, [
+      // started_at is a TIMESTAMP holding UTC: compared with an instant, it must be read as UTC.
+      ['SELECT started_at, started_at >= $1::TIMESTAMPTZ AS after, started_at < $2::TIMESTAMPTZ AS before FROM _pipeline_loads', [new Date(NOW - 60_000), new Date(NOW + 60_000)]],
+      [`SELECT current_setting('TimeZone') AS tz`, []],
+      ['SELECT strftime(to_timestamp(created_at_seconds)::DATE, \'%Y-%m-%d\') AS day, count(*) AS n FROM logs GROUP BY 1 ORDER BY 1', []],
+    ]);
+    expect(loads).toEqual([{ started_at: new Date(NOW).toISOString(), after: true, before: true }]);
+    expect(session).toEqual([{ tz: 'UTC' }]);
+    expect(days).toEqual([...byUtcDay].sort().map(([day, n]) => ({ day, n })));
+  });
+});
