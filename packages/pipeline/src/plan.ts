@@ -9,6 +9,7 @@ import { isLoopbackUrl } from './loopback.js';
 import { checkConfigKeys } from './config-keys.js';
 import { checkDestinationNames, duckdbTuning } from './destination-settings.js';
 import { nearestName } from './nearest-name.js';
+import { startDateHint } from './start-date.js';
 import { declaredShapeProperties } from './normalize/table-tree.js';
 import { declaredShape } from './normalize/types.js';
 
@@ -280,7 +281,7 @@ function resourcePlan(config: PipelineConfig, env: Env, name: ResourceName, load
     const startDate = options.incremental?.startDate ?? fromEnv ?? addDays(todayUtc(now), -inc.defaultStartDaysAgo);
     const source = options.incremental?.startDate !== undefined ? `${field}.incremental.startDate` : inc.initialStartEnv;
     if (!isIsoDate(startDate)) {
-      throw new ConfigError(`${source} must be a date YYYY-MM-DD, got ${JSON.stringify(startDate)}`);
+      throw new ConfigError(`${source} must be a date YYYY-MM-DD, got ${JSON.stringify(startDate)}: ${startDateHint(startDate)}`);
     }
     if (startDate > todayUtc(now)) {
       throw new ConfigError(`${source} is ${startDate}, after today (${todayUtc(now)} UTC): use the first day to load, in the past`);

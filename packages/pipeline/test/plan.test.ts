@@ -264,6 +264,30 @@ describe('environment and config problems', () => {
 });
 
 describe('start date', () => {
+  it('refuses a time, an epoch number or a day the calendar lacks, naming the UTC day to use', () => {
+    const now = new Date('2026-11-27T12:00:00Z');
+    const refused = (value: unknown, config: unknown = { resources: { logs: true } }) => () =>
+      planPipeline(config as never, { ...env, SNAPENGAGE_START_DATE: String(value) }, undefined, now);
+    expect(refused('2025-01-01T10:00:00Z')).toThrow(
+      /^SNAPENGAGE_START_DATE must be a date YYYY-MM-DD, got "2025-01-01T10:00:00Z": a day is enough, not a time: windows are whole UTC days, and that instant falls on 2025-01-01 in UTC; use 2025-01-01$/,
+    );
+    // East of UTC, early in the day: the UTC day before holds it (a later one would skip the hours up to midnight UTC).
+    expect(refused('2025-01-01T02:00:00+05:30')).toThrow(/falls on 2024-12-31 in UTC; use 2024-12-31$/);
+    expect(refused('2024-12-31T20:00:00-0800')).toThrow(/falls on 2025-01-01 in UTC; use 2025-01-01$/);
+    expect(refused('2025-01-01T10:00:00')).toThrow(/got "2025-01-01T10:00:00": a day is enough, not a time: windows are whole UTC days; use 2025-01-01$/);
+    expect(refused('1735689600000')).toThrow(/a day, not epoch milliseconds: that instant falls on 2025-01-01 in UTC; use 2025-01-01$/);
+    expect(refused('1735689600')).toThrow(/a day, not epoch seconds: that instant falls on 2025-01-01 in UTC; use 2025-01-01$/);
+    expect(refused('2025-02-29')).toThrow(/got "2025-02-29": there is no such day: 2025-02 has 28 days$/);
+    expect(refused('2024-02-30')).toThrow(/there is no such day: 2024-02 has 29 days$/);
+    expect(refused('garbage')).toThrow(/got "garbage": use the first day to load, e.g. 2025-01-31 \(a whole UTC day\)$/);
+    expect(planPipeline({ resources: { logs: true } }, { ...env, SNAPENGAGE_START_DATE: '2024-02-29' }, undefined, now).resources[0]?.incremental?.startDate).toBe('2024-02-29');
+    // From JavaScript, a Date: its UTC day is named, not silently taken (new Date(2025, 0, 1) east of UTC is Dec 31 there).
+    expect(() => planPipeline({ resources: { logs: { incremental: { startDate: new Date('2025-01-01T00:00:00Z') as never } } } }, env, undefined, now)).toThrow(
+      /^resources\.logs\.incremental\.startDate must be a date YYYY-MM-DD, got "2025-01-01T00:00:00.000Z": a Date object, not a day: write the day as text, e.g. '2025-01-01'/,
+    );
+    expect(() => planPipeline({ resources: { logs: { incremental: { startDate: ' 2025-01-01' } } } }, env, undefined, now)).toThrow(/without the spaces around it: 2025-01-01$/);
+  });
+
   it('rejects a start date after today instead of quietly loading today only', () => {
     expect(() => planPipeline({ resources: { logs: true } }, { ...env, SNAPENGAGE_START_DATE: '2099-01-01' })).toThrow(
       /SNAPENGAGE_START_DATE is 2099-01-01, after today \(\d{4}-\d{2}-\d{2} UTC\): use the first day to load, in the past/,
