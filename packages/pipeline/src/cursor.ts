@@ -37,8 +37,8 @@ export function cursorInstant(value: unknown, nowMs: number = Date.now()): numbe
         const [, date, time, zone] = match;
         const offset = zone === undefined ? 'Z' : zone.toUpperCase() === 'Z' ? 'Z' : zone.includes(':') ? zone : `${zone.slice(0, 3)}:${zone.slice(3)}`;
         ms = Date.parse(time === undefined ? `${date}T00:00:00Z` : `${date}T${time}${offset}`);
-        // Date.parse rolls 2026-02-30 over to March: only a date that is itself is a date.
-        if (Number.isFinite(ms) && time === undefined && new Date(ms).toISOString().slice(0, 10) !== date) ms = undefined;
+        // Date.parse rolls 2026-02-30 (also with a time) over to March: only a date that is itself is a date.
+        if (!isIsoDate(date!)) ms = undefined;
       }
     }
   }

@@ -32,7 +32,7 @@ describe('cursor values', () => {
     expect(cursorInstant('2026-11-26 14:03:11', now)).toBe(now); // no offset: UTC
     expect(cursorInstant('2026-11-26T16:03:11+02:00', now)).toBe(now);
     expect(cursorInstant('2026-11-26', now)).toBe(Date.parse('2026-11-26T00:00:00Z'));
-    for (const garbage of [null, undefined, '', 'yesterday', '1', '2026-02-30', 0, -5, Number.NaN, true, {}, [], '2026-11-26T14:03:11 PST']) {
+    for (const garbage of [null, undefined, '', 'yesterday', '1', '2026-02-30', '2026-02-30T10:00:00Z', '2026-04-31 08:00', 0, -5, Number.NaN, true, {}, [], '2026-11-26T14:03:11 PST']) {
       expect(cursorInstant(garbage, now), JSON.stringify(garbage)).toBeUndefined();
     }
     // Before 2000 or more than a day after the clock: not a creation time.
