@@ -8,7 +8,7 @@ import { pathToFileURL } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import type { Sandbox } from 'snapengage-sandbox';
 import { definePipeline, runPipeline } from '../src/index.js';
-import { PACKAGE_DIR, sandbox, tempDir, truth } from './helpers.js';
+import { admin, expectMatchesTruth, PACKAGE_DIR, query, sandbox, tempDir, truth } from './helpers.js';
 
 const NOW = Date.parse('2026-03-29T00:30:00Z');
 const TSX_LOADER = pathToFileURL(join(PACKAGE_DIR, '..', '..', 'node_modules', 'tsx', 'dist', 'loader.mjs')).href;
@@ -70,5 +70,51 @@ describe('the dataset API in a time zone other than UTC', () => {
     expect(loads).toEqual([{ started_at: new Date(NOW).toISOString(), after: true, before: true }]);
     expect(session).toEqual([{ tz: 'UTC' }]);
     expect(days).toEqual([...byUtcDay].sort().map(([day, n]) => ({ day, n })));
+  });
+});
+
+// The loader's days are UTC days whatever the process's TZ (Node reads a TZ set at run time): runs just before and
+// after local midnight, UTC midnight and a DST change lose and duplicate nothing, and lastEnd is the UTC day.
+describe('incremental windows in a time zone other than UTC', () => {
+  const scenarios: Array<{ tz: string; runs: string[]; cases: string[]; lastEnd: string }> = [
+    {
+      tz: 'Pacific/Kiritimati', // UTC+14: local midnight is 10:00 UTC, and the local day is a day ahead for 14 hours
+      runs: ['2026-03-28T09:59:59Z', '2026-03-28T10:00:01Z', '2026-03-29T00:00:30Z', '2026-03-29T10:30:00Z'],
+      cases: ['2026-03-28T09:59:58Z', '2026-03-28T10:00:00Z', '2026-03-29T00:00:00Z', '2026-03-29T10:15:00Z'],
+      lastEnd: '2026-03-29',
+    },
+    {
+      tz: 'Europe/London', // clocks go forward at 01:00 UTC on 2026-03-29; from then local midnight is 23:00 UTC
+      runs: ['2026-03-29T00:59:59Z', '2026-03-29T01:00:01Z', '2026-03-29T23:00:01Z', '2026-03-29T23:59:59Z'],
+      cases: ['2026-03-29T00:59:58Z', '2026-03-29T01:00:00Z', '2026-03-29T23:00:00Z', '2026-03-29T23:59:58Z'],
+      lastEnd: '2026-03-29',
+    },
+  ];
+  it.each(scenarios)('TZ=$tz', async ({ tz, runs, cases, lastEnd }) => {
+    const savedTz = process.env.TZ;
+    const start = Date.parse(runs[0]!) - 3_600_000;
+    vi.useFakeTimers({ toFake: ['Date'], now: start });
+    const local = await sandbox({ cases: 20, widgets: 1, days: 2, now: start });
+    const path = join(tmp.dir, `windows-${tz.replace('/', '-')}.duckdb`);
+    try {
+      process.env.TZ = tz;
+      const env = { ...local.env, SNAPENGAGE_START_DATE: new Date(start - 86_400_000).toISOString().slice(0, 10) };
+      const widgetId = local.env.SNAPENGAGE_WIDGET_ID!;
+      for (const [i, run] of runs.entries()) {
+        // The case is created (the API knows it) just before the run that follows it.
+        vi.setSystemTime(Date.parse(cases[i]!) + 500);
+        await admin(local, 'cases', { widgetId, cases: [{ created_at_date: Date.parse(cases[i]!) }] });
+        vi.setSystemTime(Date.parse(run));
+        await runPipeline(definePipeline({ resources: { logs: true }, rateLimit: { requestsPerSecond: 0 } }), { env, destination: { path } });
+      }
+      expect(await expectMatchesTruth(path, 'snapengage_data', await truth(local))).toEqual([]);
+      const [row] = await query(path, `SELECT state FROM snapengage_data._pipeline_state WHERE resource = 'logs'`);
+      expect((JSON.parse(String(row!.state)) as { windows: Record<string, { lastEnd: string }> }).windows[widgetId]?.lastEnd).toBe(lastEnd);
+    } finally {
+      if (savedTz === undefined) delete process.env.TZ;
+      else process.env.TZ = savedTz;
+      vi.useRealTimers();
+      await local.close();
+    }
   });
 });
