@@ -21,6 +21,10 @@ export function startDateHint(value: unknown): string {
   const dateTime = DATE_TIME.exec(text);
   if (dateTime) {
     const [, date, time, zone] = dateTime;
+    // The date part first: Date.parse rolls 2025-02-30 over to March, and naming that day (or 2025-02-30 itself) as
+    // the one to use would send the user from one refusal to another.
+    const wrongDay = missingDay(date!);
+    if (wrongDay) return wrongDay;
     if (zone === undefined) return `a day is enough, not a time: windows are whole UTC days; use ${date}`;
     const offset = zone.toUpperCase() === 'Z' ? 'Z' : zone.includes(':') ? zone : `${zone.slice(0, 3)}:${zone.slice(3)}`;
     const day = utcDay(Date.parse(`${date}T${time}${offset}`));
@@ -31,13 +35,15 @@ export function startDateHint(value: unknown): string {
     const day = utcDay(ms);
     if (day) return `a day, not epoch ${text.length === 10 ? 'seconds' : 'milliseconds'}: that instant falls on ${day} in UTC; use ${day}`;
   }
-  const day = DAY.exec(text);
-  if (day) {
-    const [, year, month] = day;
-    const days = new Date(Date.UTC(Number(year), Number(month), 0)).getUTCDate();
-    if (Number(month) >= 1 && Number(month) <= 12 && Number(day[3]) >= 1 && Number(day[3]) <= days) return `without the spaces around it: ${text}`;
-    if (Number(month) >= 1 && Number(month) <= 12) return `there is no such day: ${year}-${month} has ${days} days`;
-    return 'there is no such month';
-  }
+  if (DAY.test(text)) return missingDay(text) ?? `without the spaces around it: ${text}`;
   return 'use the first day to load, e.g. 2025-01-31 (a whole UTC day)';
+}
+
+/** What is wrong with a YYYY-MM-DD the calendar lacks (a month past 12, a day past the month's end), or undefined. */
+function missingDay(date: string): string | undefined {
+  const [, year, month, day] = DAY.exec(date)!;
+  if (Number(month) < 1 || Number(month) > 12) return 'there is no such month';
+  const days = new Date(Date.UTC(Number(year), Number(month), 0)).getUTCDate();
+  if (Number(day) < 1 || Number(day) > days) return `there is no such day: ${year}-${month} has ${days} days`;
+  return undefined;
 }

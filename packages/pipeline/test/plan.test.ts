@@ -279,6 +279,10 @@ describe('start date', () => {
     expect(refused('1735689600')).toThrow(/a day, not epoch seconds: that instant falls on 2025-01-01 in UTC; use 2025-01-01$/);
     expect(refused('2025-02-29')).toThrow(/got "2025-02-29": there is no such day: 2025-02 has 28 days$/);
     expect(refused('2024-02-30')).toThrow(/there is no such day: 2024-02 has 29 days$/);
+    // A time on a day the calendar lacks: that day is wrong, not the day Date.parse rolls it over to (March 2).
+    expect(refused('2025-02-30T10:00:00Z')).toThrow(/got "2025-02-30T10:00:00Z": there is no such day: 2025-02 has 28 days$/);
+    expect(refused('2025-02-30 10:00')).toThrow(/got "2025-02-30 10:00": there is no such day: 2025-02 has 28 days$/);
+    expect(refused('2025-13-01T10:00Z')).toThrow(/got "2025-13-01T10:00Z": there is no such month$/);
     expect(refused('garbage')).toThrow(/got "garbage": use the first day to load, e.g. 2025-01-31 \(a whole UTC day\)$/);
     expect(planPipeline({ resources: { logs: true } }, { ...env, SNAPENGAGE_START_DATE: '2024-02-29' }, undefined, now).resources[0]?.incremental?.startDate).toBe('2024-02-29');
     // From JavaScript, a Date: its UTC day is named, not silently taken (new Date(2025, 0, 1) east of UTC is Dec 31 there).
