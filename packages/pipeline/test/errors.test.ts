@@ -1,7 +1,7 @@
 // Fix hints name the env vars of the resource that failed, read from the catalog rather than hard-coded.
 import { describe, expect, it } from 'vitest';
 import { resources, SnapEngageError, type SnapEngageErrorKind } from 'snapengage-client';
-import { describeDestinationError, describeExtractError, DestinationError } from '../src/errors.js';
+import { afterPartialCommit, describeDestinationError, describeExtractError, DestinationError } from '../src/errors.js';
 import { toDestinationError } from '../src/destination/errors.js';
 
 const clientError = (kind: SnapEngageErrorKind, status: number) =>
@@ -179,6 +179,28 @@ describe('a next link the client refuses to follow (real HTTP over 127.0.0.1)', 
       expect(error?.message).not.toContain('token-1234');
     } finally {
       await new Promise((resolve) => server.close(resolve));
+    }
+  });
+});
+
+describe('afterPartialCommit', () => {
+  // Every message that says nothing was loaded, as each place words it: none is left saying so, and none is left
+  // with the empty brackets or stray punctuation of the words taken out.
+  it('takes "nothing was loaded" out of every destination message without leaving its brackets or punctuation', () => {
+    const path = '/data/x.duckdb';
+    const messages = [
+      describeDestinationError(new Error('IO Error: No space left on device'), path),
+      describeDestinationError(new Error('IO Error: Corrupt database file'), path),
+      toDestinationError(new Error('Binder Error: no such column'), 'committing logs', path),
+      toDestinationError(new Error('a map step returned a function'), 'committing logs', path),
+      new DestinationError('committing: DuckDB file /data/x.duckdb was removed by another program while this run was extracting; nothing of this run was loaded'),
+    ].map((error) => afterPartialCommit(error, ['chat_poll']).message);
+    expect(messages[0]).toBe(`Disk full while writing ${path}: free some space and rerun; chat_poll of this run was committed before it (a rerun loads the rest)`);
+    expect(messages[2]).toMatch(/no such column: see the DuckDB message; chat_poll of this run was committed before it/);
+    expect(messages[3]).toMatch(/a map step returned a function: if a map step of your config made these records, check what it returns, else please report this with the message; chat_poll of this run/);
+    for (const message of messages) {
+      expect(message).not.toMatch(/nothing of this run|database is unchanged|\(\)|:;|; ;|\s[;,]/);
+      expect(message).toContain('chat_poll of this run was committed before it');
     }
   });
 });
