@@ -60,7 +60,10 @@ function checkDir(value: string | undefined, context: PromptContext): string | u
  * (an item with a space, a ";" or a quote), so it is re-asked here, while the user is still at the question.
  */
 export function listProblem(value: string | undefined): string | undefined {
-  const odd = (value ?? '').split(',').map((item) => item.trim()).find((item) => /[\s;"'`]/.test(item));
+  const items = (value ?? '').split(',').map((item) => item.trim());
+  // Only commas (`,`): the pipeline refuses it as holding no item, where an empty answer leaves the variable unset.
+  if ((value ?? '').trim() !== '' && items.every((item) => item === '')) return 'no id between the commas: give one or more ids (e.g. abc-123,def-456), or leave it empty';
+  const odd = items.find((item) => /[\s;"'`]/.test(item));
   return odd === undefined ? undefined : `separate the ids with commas only, without quotes (e.g. abc-123,def-456); got ${JSON.stringify(odd)}`;
 }
 

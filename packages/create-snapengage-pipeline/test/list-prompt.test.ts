@@ -1,0 +1,18 @@
+import { describe, expect, it } from 'vitest';
+import { listProblem } from '../src/prompts.js';
+
+// The prompt for a comma-list variable (SNAPENGAGE_WIDGET_ID) re-asks what the pipeline's first run would refuse
+// (packages/pipeline/src/env.ts envListProblem), while the user is still at the question.
+describe('listProblem (comma-list prompts)', () => {
+  it('keeps ids separated by commas, and an empty answer (an optional variable left unset)', () => {
+    for (const ok of ['w1', 'w1,w2', 'w1, w2', ' w1 ,w2 ', 'w1,,w2', '', undefined]) expect(listProblem(ok), String(ok)).toBeUndefined();
+  });
+
+  it('re-asks ids separated by spaces or semicolons, or quoted', () => {
+    for (const odd of ['w1 w2', 'w1;w2', '"w1,w2"', "'w1'"]) expect(listProblem(odd), odd).toMatch(/separate the ids with commas only/);
+  });
+
+  it('re-asks a value with commas and no id: the pipeline refuses it as "holds no item"', () => {
+    for (const none of [',', ' , ', ',,']) expect(listProblem(none), none).toMatch(/no id/);
+  });
+});
