@@ -4,10 +4,13 @@ import { readFileSync } from 'node:fs';
 
 function readOwnVersion(): string {
   try {
-    return (JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string }).version;
+    const own = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { name?: unknown; version?: unknown };
+    // Bundled into an app's dist/, "../package.json" is the app's: its version is not the loader's.
+    if (own.name === 'snapengage-pipeline' && typeof own.version === 'string') return own.version;
   } catch {
-    return 'unknown'; // bundled into an app, away from its package.json: the version is only informative
+    // bundled into an app, away from any package.json
   }
+  return 'unknown'; // the version is only informative (the dataset format is what opening a file checks)
 }
 
 export const LOADER_VERSION: string = readOwnVersion();
