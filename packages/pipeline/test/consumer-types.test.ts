@@ -18,3 +18,27 @@ it('PipelineConfig, definePipeline, runPipeline and openDataset typecheck with e
   const diagnostics = [...program.getSyntacticDiagnostics(source), ...program.getSemanticDiagnostics(source)];
   expect(diagnostics.map((d) => ts.flattenDiagnosticMessageText(d.messageText, '\n'))).toEqual([]);
 }, 60_000);
+
+// The same fixture against what an installed package gives (dist/*.d.ts of the pipeline and the client, reached
+// through their "exports" without the in-repo source condition) with skipLibCheck off, so the declaration files must
+// be clean, in each module resolution apps use. Node's types are optional: OPERATIONS.md says a project without them
+// needs lib ESNext.Disposable (the dataset's Symbol.asyncDispose), which the last case checks.
+const LIB = ['lib.es2023.d.ts', 'lib.dom.d.ts'];
+it.each([
+  ['NodeNext', ts.ModuleKind.NodeNext, ts.ModuleResolutionKind.NodeNext, ['node'], LIB],
+  ['Node16', ts.ModuleKind.Node16, ts.ModuleResolutionKind.Node16, ['node'], LIB],
+  ['Bundler', ts.ModuleKind.Preserve, ts.ModuleResolutionKind.Bundler, ['node'], LIB],
+  ['NodeNext without @types/node', ts.ModuleKind.NodeNext, ts.ModuleResolutionKind.NodeNext, [], [...LIB, 'lib.esnext.disposable.d.ts']],
+])('the built declarations typecheck in a consumer (%s, skipLibCheck false)', (_name, module, moduleResolution, types, lib) => {
+  const fixture = join(here, 'fixtures/exact-optional-consumer.ts');
+  const options: ts.CompilerOptions = {
+    target: ts.ScriptTarget.ES2022, lib, module, moduleResolution, types, strict: true, exactOptionalPropertyTypes: true,
+    noUncheckedIndexedAccess: true, verbatimModuleSyntax: true, skipLibCheck: false, noEmit: true,
+  };
+  const program = ts.createProgram([fixture], options);
+  const diagnostics = ts.getPreEmitDiagnostics(program).map((d) => `${d.file?.fileName ?? ''}: ${ts.flattenDiagnosticMessageText(d.messageText, '\n')}`);
+  expect(diagnostics).toEqual([]);
+  const fromPackages = program.getSourceFiles().map((f) => f.fileName).filter((f) => /\/packages\/(pipeline|client)\//.test(f) && f !== fixture);
+  expect(fromPackages.length).toBeGreaterThan(0);
+  expect(fromPackages.filter((f) => !/\/dist\/.*\.d\.ts$/.test(f))).toEqual([]);
+}, 60_000);
