@@ -57,3 +57,27 @@ console.log(JSON.stringify({ ok: !info.hasFailedJobs }));
   // Bundled, the loader cannot know its version: 'unknown' is honest, the app's 9.9.9 would be wrong.
   expect(versions).toEqual([{ loader_version: 'unknown' }]);
 }, 90_000);
+
+// The loader finds DuckDB through createRequire(import.meta.url), which a CommonJS bundle empties: OPERATIONS.md says
+// to bundle as ESM and quotes this failure, so that the error an app sees is searchable there.
+it('bundled as CommonJS, fails at load with the createRequire error OPERATIONS.md quotes', async () => {
+  const app = join(tmp.dir, 'cjs-app');
+  mkdirSync(app, { recursive: true });
+  symlinkSync(join(PACKAGE_DIR, '../../node_modules'), join(app, 'node_modules'), 'dir');
+  writeFileSync(join(app, 'main.ts'), `import { runPipeline } from 'snapengage-pipeline';\nconsole.log(typeof runPipeline);\n`);
+  await build({
+    entryPoints: [join(app, 'main.ts')],
+    outfile: join(app, 'main.cjs'),
+    bundle: true,
+    platform: 'node',
+    format: 'cjs',
+    external: ['@duckdb/node-api', 'tsx'],
+    logLevel: 'silent',
+  });
+  const failure = await promisify(execFile)(process.execPath, [join(app, 'main.cjs')], { cwd: app, timeout: 30_000 }).then(
+    () => 'it ran',
+    (error: { stderr?: string }) => error.stderr ?? '',
+  );
+  expect(failure).toContain('ERR_INVALID_ARG_VALUE');
+  expect(failure).toContain('at createRequire');
+}, 60_000);
