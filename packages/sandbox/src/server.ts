@@ -8,11 +8,11 @@ import { buildFixtures, type SandboxCredentials, type UserRecord } from './fixtu
 import { buildHeaders, error, methodNotAllowed, notFound, writeReply, type Reply } from './http-kit.js';
 import { resolveOptions, resolvePagingEnd, SandboxOptionError, type SandboxOptions } from './options.js';
 import { seedKey } from './random.js';
-import { adminRoutes } from './routes/admin.js';
+import { adminMisses, adminRoutes } from './routes/admin.js';
 import { logsRoutes } from './routes/logs.js';
 import { provisioningRoutes } from './routes/provisioning.js';
 import { visitorChatRoutes } from './routes/visitor-chat.js';
-import { matchRoute, type Route, type SandboxState } from './state.js';
+import { matchRoute, type Route, type RouteMisses, type SandboxState } from './state.js';
 import { CaseStore } from './store.js';
 import { casesPerWidget, firstDayStart } from './timeline.js';
 
@@ -35,11 +35,18 @@ function isLoopback(address: string | undefined): boolean {
   return address === '127.0.0.1' || address === '::1' || address === '::ffff:127.0.0.1';
 }
 
-async function dispatch(routes: readonly Route[], req: IncomingMessage, res: ServerResponse, url: URL, state: SandboxState): Promise<Reply | undefined> {
+/** The SnapEngage APIs' answers: the documented empty 404, a plain 405 with Allow. */
+const API_MISSES: RouteMisses = {
+  notFound: () => notFound(),
+  methodNotAllowed: (_method, _url, allowed) => methodNotAllowed(allowed),
+};
+
+async function dispatch(routes: readonly Route[], misses: RouteMisses, req: IncomingMessage, res: ServerResponse, url: URL, state: SandboxState): Promise<Reply | undefined> {
+  const method = req.method ?? 'GET';
   const found = matchRoute(routes, url.pathname);
-  if (!found) return notFound();
-  const handler = found.route.methods[req.method ?? 'GET'];
-  if (!handler) return methodNotAllowed(Object.keys(found.route.methods));
+  if (!found) return misses.notFound(method, url);
+  const handler = found.route.methods[method];
+  if (!handler) return misses.methodNotAllowed(method, url, Object.keys(found.route.methods));
   return handler({ req, res, url, params: found.params, state });
 }
 
@@ -174,7 +181,7 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbo
         });
         if (res.destroyed) return;
       }
-      reply = (await dispatch(API_ROUTES, req, res, url, state)) ?? error(500, 'no reply');
+      reply = (await dispatch(API_ROUTES, API_MISSES, req, res, url, state)) ?? error(500, 'no reply');
     }
     count(byStatus, String(reply.status));
     if (outcome === 'reset') writeThenReset(res, reply, headers);
@@ -196,7 +203,7 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbo
         writeReply(res, error(403, 'the admin API answers loopback clients only'), headers);
         return;
       }
-      const reply = await dispatch(adminRoutes, req, res, url, state);
+      const reply = await dispatch(adminRoutes, adminMisses, req, res, url, state);
       if (reply) writeReply(res, reply, headers);
       return;
     }

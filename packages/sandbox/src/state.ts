@@ -55,6 +55,12 @@ export interface Route {
   methods: Partial<Record<string, Handler>>;
 }
 
+/** What a family of routes answers for a path none of them has, or a method its route lacks. */
+export interface RouteMisses {
+  notFound(method: string, url: URL): Reply;
+  methodNotAllowed(method: string, url: URL, allowed: readonly string[]): Reply;
+}
+
 /** Compiles a path template such as `/api/v2/{orgId}/logs` into a Route. */
 export function route(template: string, methods: Partial<Record<string, Handler>>): Route {
   const names: string[] = [];

@@ -2,7 +2,7 @@ import { parseCaseQuery } from '../case-query.js';
 import type { CaseRecord } from '../case-generator.js';
 import { availabilityJson, widgetJson } from '../fixtures.js';
 import { BodyTooLargeError, drained, error, json, NDJSON_TYPE, readBody, type Reply } from '../http-kit.js';
-import { route, type RequestContext, type Route } from '../state.js';
+import { route, type RequestContext, type Route, type RouteMisses } from '../state.js';
 import { userJson } from './provisioning.js';
 
 // Admin API under /__sandbox/ (no auth, loopback only, never subject to faults): the exact truth to compare
@@ -37,6 +37,21 @@ async function readJsonObject(ctx: RequestContext, limit: number, known: readonl
   return { ok: true, body: body as Record<string, unknown> };
 }
 
+/**
+ * Whether a posted value can be served: JSON.parse takes nesting that JSON.stringify cannot write back (a RangeError
+ * once the stack runs out), and every Logs API page and truth stream holding such a record would answer 500.
+ */
+function tooDeep(value: unknown): boolean {
+  try {
+    JSON.stringify(value);
+    return false;
+  } catch {
+    return true;
+  }
+}
+
+const TOO_DEEP = 'is nested too deeply for the sandbox to serve back (JSON.stringify runs out of stack): nest it less';
+
 /** Streams NDJSON lines with backpressure, so a million cases never sit in memory at once. */
 async function streamLines(ctx: RequestContext, lines: Iterable<string>): Promise<undefined> {
   const { res } = ctx;
@@ -66,6 +81,11 @@ async function truth(ctx: RequestContext): Promise<Reply | undefined> {
   // A misspelt filter (widgetID, from) would otherwise stream every case, and the comparison fail for no clear reason.
   const unknown = [...ctx.url.searchParams.keys()].find((name) => !TRUTH_PARAMS.includes(name));
   if (unknown !== undefined) return error(400, `unknown query parameter ${JSON.stringify(unknown)} (known: ${TRUTH_PARAMS.join(', ')})`);
+  // The filters are the Logs API's: with another resource a `widgetId` would be ignored and every record streamed.
+  const filter = resource === 'logs' ? undefined : TRUTH_PARAMS.find((name) => name !== 'resource' && ctx.url.searchParams.has(name));
+  if (filter !== undefined && ['widgets', 'users', 'chat_availability'].includes(resource)) {
+    return error(400, `${filter} filters resource=logs only; resource=${resource} streams every record`);
+  }
   const { widgets, credentials } = state.fixtures;
   switch (resource) {
     case 'logs': {
@@ -92,13 +112,15 @@ async function injectCases(ctx: RequestContext): Promise<Reply> {
   const widget = ctx.state.fixtures.widgets.find((w) => w.uuid === body.widgetId);
   if (!widget) {
     const known = ctx.state.fixtures.widgets.map((w) => w.uuid).join(', ');
-    return error(400, `widgetId ${JSON.stringify(body.widgetId)} is not a widget of this sandbox: give one of ${known} (its SNAPENGAGE_WIDGET_ID)`);
+    const problem = body.widgetId === undefined ? 'widgetId is required' : `widgetId ${JSON.stringify(body.widgetId)} is not a widget of this sandbox`;
+    return error(400, `${problem}: give one of ${known} (its SNAPENGAGE_WIDGET_ID)`);
   }
   if (body.bare !== undefined && typeof body.bare !== 'boolean') return error(400, 'bare must be true or false');
   if (body.noChat !== undefined && typeof body.noChat !== 'boolean') return error(400, 'noChat must be true or false');
   const cases = body.cases as unknown[];
   for (const [i, item] of cases.entries()) {
     if (item === null || typeof item !== 'object' || Array.isArray(item)) return error(400, `cases[${i}] must be a JSON object`);
+    if (tooDeep(item)) return error(400, `cases[${i}] ${TOO_DEEP}`);
   }
   const added = ctx.state.store.inject(widget.index, cases as CaseRecord[], ctx.state.now(), body.bare === true);
   // Cases only the Logs API knows (an email or offline message, a chat the Visitor Chat API has forgotten).
@@ -115,6 +137,7 @@ async function updateSurveys(ctx: RequestContext): Promise<Reply> {
   const unknown: string[] = [];
   for (const [i, item] of updates.entries()) {
     if (item === null || typeof item !== 'object' || typeof (item as CaseRecord).caseId !== 'string') return error(400, `updates[${i}] needs a string caseId`);
+    if (tooDeep(item)) return error(400, `updates[${i}] ${TOO_DEEP}`);
     const caseId = (item as CaseRecord).caseId as string;
     if (!ctx.state.store.find(caseId)) unknown.push(caseId);
   }
@@ -164,7 +187,7 @@ function credentials(ctx: RequestContext): Reply {
   return json(200, { ...ctx.state.fixtures.credentials, baseUrl: ctx.state.baseUrl, startDate: ctx.state.startDate });
 }
 
-export const adminRoutes: Route[] = [
+export const adminRoutes: readonly Route[] = [
   route('/__sandbox/truth', { GET: truth }),
   route('/__sandbox/cases', { POST: injectCases }),
   route('/__sandbox/surveys', { POST: updateSurveys }),
@@ -174,3 +197,16 @@ export const adminRoutes: Route[] = [
   route('/__sandbox/stats', { GET: stats }),
   route('/__sandbox/credentials', { GET: credentials }),
 ];
+
+/** The admin API is the sandbox's own, not SnapEngage's: a miss says what exists instead of an empty 404. */
+export const adminMisses: RouteMisses = {
+  notFound(_method, url) {
+    const endpoints = adminRoutes.flatMap((r) => Object.keys(r.methods).map((method) => `${method} ${r.template}`));
+    return error(404, `no admin endpoint ${url.pathname}: the admin API has ${endpoints.join(', ')}`);
+  },
+  methodNotAllowed(method, url, allowed) {
+    const reply = error(405, `${method} ${url.pathname} is not supported: use ${allowed.map((m) => `${m} ${url.pathname}`).join(' or ')}`);
+    reply.headers = { allow: allowed.join(', ') };
+    return reply;
+  },
+};
