@@ -101,11 +101,11 @@ function readOptions(argv: string[]): SandboxOptions {
   return options;
 }
 
-/** The option's message in the CLI's words: `lastPageLink must…` becomes `--last-page-link must…`, `port 80…` `--port 80…`. */
+/** The option's message in the CLI's words: `lastPageLink must…` becomes `--last-page-link must…`, `faults: …` `--faults: …`. */
 function asFlags(caught: SandboxOptionError): string {
   const flag = (name: string): string => `--${name.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)}`;
   const option = caught.option;
-  const message = option && caught.message.startsWith(`${option} `) ? `${flag(option)}${caught.message.slice(option.length)}` : caught.message;
+  const message = option && /^[ :]/.test(caught.message.slice(option.length)) && caught.message.startsWith(option) ? `${flag(option)}${caught.message.slice(option.length)}` : caught.message;
   // "use port 0" is the library's advice; on the command line it is the flag.
   return option === 'port' ? message.replace(/\bport 0\b/, '--port 0') : message;
 }

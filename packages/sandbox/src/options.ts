@@ -146,7 +146,8 @@ export function resolveOptions(options: SandboxOptions = {}): ResolvedOptions {
   try {
     faults = parseFaultSpec(faultText);
   } catch (error) {
-    throw new SandboxOptionError((error as Error).message, 'faults');
+    // parseFaultSpec speaks of the "fault spec" (the admin API takes one too); here the spec is the faults option.
+    throw new SandboxOptionError(`faults: ${(error as Error).message.replace(/^fault spec: /, '')}`, 'faults');
   }
   const now = options.now ?? Date.now();
   const nowMs = now instanceof Date ? now.getTime() : now;

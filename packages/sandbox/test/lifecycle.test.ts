@@ -64,6 +64,16 @@ describe('option mistakes', () => {
   });
 });
 
+describe('a bad fault spec', () => {
+  it('names the faults option in the library and --faults in the CLI', async () => {
+    await expect(startSandbox({ faults: '429=2' })).rejects.toThrow(/^faults: 429=2 must be a probability between 0 and 1$/);
+    const result = runCli(['--faults', 'teapot=1']);
+    expect(result.status).toBe(2);
+    expect(result.stderr.trim().split('\n')).toHaveLength(1);
+    expect(result.stderr).toMatch(/^snapengage-sandbox: --faults: unknown key "teapot" \(known: 429, /);
+  });
+});
+
 describe('a request cut off mid-body', () => {
   it('is not reported as an internal error, whether the client hangs up or close() drops it', async () => {
     const written: string[] = [];
