@@ -16,7 +16,8 @@ export interface SandboxOptions {
   faults?: string;
   /**
    * The instant the generated timeline ends at (default: when the sandbox starts). Pass a fixed value to
-   * get the same timestamps on every run; ids and case bodies depend on the seed only.
+   * get the same timestamps on every run; ids and case bodies depend on the seed only. Between 1970-01-01 and
+   * 9999-12-31 (UTC), so every day of the data is a YYYY-MM-DD the Logs API can be asked for.
    */
   now?: number | Date;
   /**
@@ -80,6 +81,8 @@ export interface ResolvedOptions {
   chatBooleans: ChatBooleans;
   quirks: boolean;
 }
+
+const LAST_NOW_MS = Date.UTC(9999, 11, 31, 23, 59, 59, 999);
 
 export const LIMITS = {
   maxCases: 100_000_000,
@@ -152,6 +155,11 @@ export function resolveOptions(options: SandboxOptions = {}): ResolvedOptions {
   const now = options.now ?? Date.now();
   const nowMs = now instanceof Date ? now.getTime() : now;
   if (typeof nowMs !== 'number' || !Number.isFinite(nowMs)) throw new SandboxOptionError('now must be a Date or epoch milliseconds', 'now');
+  // Past year 9999 the data's days are no YYYY-MM-DD a Logs API query can name (and past Date's range none at all).
+  if (nowMs < 0 || nowMs > LAST_NOW_MS) {
+    const shownNow = Math.abs(nowMs) <= 8.64e15 ? new Date(nowMs).toISOString() : String(nowMs);
+    throw new SandboxOptionError(`now must be a time between 1970-01-01 and 9999-12-31 (UTC), got ${shownNow}`, 'now');
+  }
   return {
     port: integerOption('port', options.port, 0, 0, 65535),
     seed: integerOption('seed', options.seed, 42, 0, Number.MAX_SAFE_INTEGER),

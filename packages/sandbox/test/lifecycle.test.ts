@@ -52,6 +52,15 @@ describe('option mistakes', () => {
     await expect(startSandbox({ case: 10 } as never)).rejects.toThrow(/unknown option "case".*cases/);
   });
 
+  it('refuses a now whose dates the Logs API could not be asked for, instead of a RangeError or a start date "+275760-06"', async () => {
+    for (const now of [1e20, -1e20, 8.64e15, Date.UTC(10000, 0, 5), -1]) {
+      await expect(startSandbox({ now, cases: 1 })).rejects.toThrow(/^now must be a time between 1970-01-01 and 9999-12-31 \(UTC\), got /);
+    }
+    const last = await startSandbox({ now: Date.UTC(9999, 11, 31, 23), days: 1, cases: 1 });
+    expect(last.startDate).toBe('9999-12-31');
+    await last.close();
+  });
+
   it('shows a string given for a number as a string', async () => {
     await expect(startSandbox({ port: '8080' as never })).rejects.toThrow('port must be an integer between 0 and 65535, got "8080"');
   });
