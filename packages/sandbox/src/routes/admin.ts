@@ -64,6 +64,10 @@ async function streamLines(ctx: RequestContext, lines: Iterable<string>): Promis
     buffer = '';
     if (res.destroyed) return undefined;
     if (!ok && !(await drained(res))) return undefined;
+    // A client in another process that keeps up takes each write at once: 'drain' then comes on process.nextTick, and
+    // this loop held the event loop for the whole stream (no other request, no SIGTERM). Let I/O in between chunks.
+    await new Promise<void>((resolve) => setImmediate(resolve));
+    if (res.destroyed) return undefined;
   }
   res.end(buffer);
   return undefined;
