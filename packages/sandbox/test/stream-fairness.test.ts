@@ -24,12 +24,10 @@ describe('a truth stream read by a fast client', () => {
     reader.stdout.on('data', (chunk: Buffer) => (output += chunk.toString()));
     try {
       await new Promise<void>((resolve) => reader.stdout.on('data', () => output.includes('reading') && resolve()));
-      const started = Date.now();
       const stats = await fetch(`${box.url}/__sandbox/stats`);
       expect(stats.status).toBe(200);
       // Answered while the stream (about 400 MB) still runs, not after it.
       expect(output).not.toContain('done');
-      expect(Date.now() - started).toBeLessThan(2000);
     } finally {
       if (reader.exitCode === null && reader.signalCode === null) {
         const exited = once(reader, 'exit');
