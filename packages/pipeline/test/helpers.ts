@@ -71,12 +71,19 @@ export async function stats(box: Sandbox): Promise<{ requests: number }> {
 
 /** Runs SQL on a DuckDB file with a short-lived read connection; rows as plain JSON-safe objects. */
 export async function query(path: string, sql: string, access: 'READ_ONLY' | 'READ_WRITE' = 'READ_ONLY'): Promise<Array<Record<string, unknown>>> {
+  return withQueries(path, (run) => run(sql), access);
+}
+
+/**
+ * Several queries on one short-lived connection: opening a DuckDB file costs tens of milliseconds, and a comparison
+ * with the truth asks it a dozen questions.
+ */
+export async function withQueries<T>(path: string, use: (run: (sql: string) => Promise<Array<Record<string, unknown>>>) => Promise<T>, access: 'READ_ONLY' | 'READ_WRITE' = 'READ_ONLY'): Promise<T> {
   const instance = await DuckDBInstance.create(path, { access_mode: access });
   try {
     const connection = await instance.connect();
     try {
-      const reader = await connection.runAndReadAll(sql);
-      return reader.getRowObjectsJson() as Array<Record<string, unknown>>;
+      return await use(async (sql) => (await connection.runAndReadAll(sql)).getRowObjectsJson() as Array<Record<string, unknown>>);
     } finally {
       connection.closeSync();
     }
@@ -215,8 +222,11 @@ function cellMatches(type: string, want: unknown, got: unknown): boolean {
   }
 }
 
-async function loadDataset(path: string, dataset: string): Promise<LoadedDataset> {
-  const columns = await query(path, `SELECT table_name, column_name, data_type FROM information_schema.columns WHERE table_schema = '${dataset}' ORDER BY table_name, ordinal_position`);
+type Run = (sql: string) => Promise<Row[]>;
+
+/** What the comparison needs of the dataset; child rows only of the tables below `root` (the only ones it reads). */
+async function loadDataset(query: Run, dataset: string, root: string): Promise<LoadedDataset> {
+  const columns = await query(`SELECT table_name, column_name, data_type FROM information_schema.columns WHERE table_schema = '${dataset}' ORDER BY table_name, ordinal_position`);
   const types = new Map<string, Map<string, string>>();
   for (const c of columns) {
     const table = String(c.table_name);
@@ -225,7 +235,7 @@ async function loadDataset(path: string, dataset: string): Promise<LoadedDataset
   }
   const childTables = new Map<string, string[]>();
   const tableByNode = new Map<string, Map<string, string>>();
-  for (const t of await query(path, `SELECT DISTINCT table_name, parent_table, node_key FROM "${dataset}"._pipeline_tables WHERE parent_table IS NOT NULL`)) {
+  for (const t of await query(`SELECT DISTINCT table_name, parent_table, node_key FROM "${dataset}"._pipeline_tables WHERE parent_table IS NOT NULL`)) {
     const parent = String(t.parent_table);
     const list = childTables.get(parent) ?? [];
     list.push(String(t.table_name));
@@ -234,7 +244,7 @@ async function loadDataset(path: string, dataset: string): Promise<LoadedDataset
     tableByNode.get(parent)!.set(String(t.node_key), String(t.table_name));
   }
   const columnsByNode = new Map<string, Map<string, { main?: string; variants: string[] }>>();
-  for (const c of await query(path, `SELECT DISTINCT table_name, column_name, node_key, variant FROM "${dataset}"._pipeline_columns`)) {
+  for (const c of await query(`SELECT DISTINCT table_name, column_name, node_key, variant FROM "${dataset}"._pipeline_columns`)) {
     const table = String(c.table_name);
     if (!columnsByNode.has(table)) columnsByNode.set(table, new Map());
     const byNode = columnsByNode.get(table)!;
@@ -244,10 +254,10 @@ async function loadDataset(path: string, dataset: string): Promise<LoadedDataset
     byNode.set(String(c.node_key), entry);
   }
   const children = new Map<string, Map<string, Row[]>>();
-  for (const table of [...childTables.values()].flat()) {
-    if (!types.has(table)) continue;
+  for (const table of below(childTables, root)) {
+    if (table === root || !types.has(table)) continue;
     const byParent = new Map<string, Row[]>();
-    for (const row of await query(path, `SELECT * FROM "${dataset}"."${table}" ORDER BY _parent_id, _list_idx`)) {
+    for (const row of await query(`SELECT * FROM "${dataset}"."${table}" ORDER BY _parent_id, _list_idx`)) {
       const list = byParent.get(String(row._parent_id)) ?? [];
       list.push(row);
       byParent.set(String(row._parent_id), list);
@@ -255,6 +265,16 @@ async function loadDataset(path: string, dataset: string): Promise<LoadedDataset
     children.set(table, byParent);
   }
   return { types, children, childTables, tableByNode, columnsByNode };
+}
+
+/** `root` and every table below it, through the loader's parent links. */
+function below(childTables: Map<string, string[]>, root: string): Set<string> {
+  const tables = new Set<string>([root]);
+  for (let grew = true; grew; ) {
+    grew = false;
+    for (const [parent, list] of childTables) if (tables.has(parent)) for (const t of list) if (!tables.has(t)) (tables.add(t), (grew = true));
+  }
+  return tables;
 }
 
 /**
@@ -349,8 +369,10 @@ function compareRow(data: LoadedDataset, table: string, row: Row, truth: unknown
  */
 export async function expectMatchesTruth(path: string, dataset: string, cases: TruthCase[], table = 'logs', key = 'id'): Promise<string[]> {
   const problems: string[] = [];
-  const data = await loadDataset(path, dataset);
-  const rows = await query(path, `SELECT * FROM "${dataset}"."${table}"`);
+  const { data, rows } = await withQueries(path, async (run) => ({
+    data: await loadDataset(run, dataset, table),
+    rows: await run(`SELECT * FROM "${dataset}"."${table}"`),
+  }));
   const keyColumn = snakeCase(key);
   const byId = new Map<string, Row>();
   for (const row of rows) {
@@ -369,14 +391,10 @@ export async function expectMatchesTruth(path: string, dataset: string, cases: T
   // Every child row must hang under a stored parent row (no orphans left by merges or crashes); only the tables
   // below `table` (another resource's child tables have their own roots).
   const rowIds = new Map<string, Set<string>>();
-  const below = new Set<string>([table]);
-  for (let grew = true; grew; ) {
-    grew = false;
-    for (const [parent, list] of data.childTables) if (below.has(parent)) for (const t of list) if (!below.has(t)) (below.add(t), (grew = true));
-  }
+  const tables = below(data.childTables, table);
   for (const [childTable, byParent] of data.children) {
     const parent = [...data.childTables].find(([, list]) => list.includes(childTable))?.[0];
-    if (parent === undefined || !below.has(parent)) continue;
+    if (parent === undefined || !tables.has(parent)) continue;
     if (!rowIds.has(parent)) {
       rowIds.set(parent, new Set(parent === table ? rows.map((r) => String(r._row_id)) : [...(data.children.get(parent)?.values() ?? [])].flat().map((r) => String(r._row_id))));
     }
