@@ -290,12 +290,14 @@ describe('child resources', () => {
 
   it('gives a child selected after its parent was loaded the parent\'s whole history', async () => {
     const path = `${tmp.dir}/child-later.duckdb`;
-    await runPipeline({ resources: { logs: true } }, { env: box.env, destination: { path } });
-    const info = await runPipeline({ resources: { logs: true, chat_poll: true } }, { env: box.env, destination: { path } });
+    // No rate limit, as in the other tests here: chat_poll polls each case, 6 s a run at the default 10/s.
+    const rateLimit = { requestsPerSecond: 0 };
+    await runPipeline({ resources: { logs: true }, rateLimit }, { env: box.env, destination: { path } });
+    const info = await runPipeline({ resources: { logs: true, chat_poll: true }, rateLimit }, { env: box.env, destination: { path } });
     const cases = await truth(box);
     expect(info.rowCounts.chat_poll).toBe(cases.length);
     // Both consumers now have every widget's window: the next run reads the lookback window only.
-    const again = await runPipeline({ resources: { logs: true, chat_poll: true } }, { env: box.env, destination: { path } });
+    const again = await runPipeline({ resources: { logs: true, chat_poll: true }, rateLimit }, { env: box.env, destination: { path } });
     expect(again.unchangedRecords.chat_poll ?? 0).toBeLessThan(cases.length);
   });
 
