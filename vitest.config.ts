@@ -13,5 +13,9 @@ export default defineConfig({
     testTimeout: 60_000,
     hookTimeout: 120_000,
     pool: 'forks',
+    // vitest's default is one worker less than the cores: on a 2-core CI machine, one, so every file ran in turn.
+    // Most of a file's time is waiting (the sandbox over loopback, DuckDB files, spawned CLIs), so two files at once
+    // share the cores well; each still runs in its own process with its own sandboxes and temp dirs.
+    maxWorkers: 2,
   },
 });
