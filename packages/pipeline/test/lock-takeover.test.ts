@@ -15,33 +15,47 @@ const RUN_LOCK = pathToFileURL(join(PACKAGE_DIR, 'src', 'destination', 'run-lock
 const CONTENDERS = 6;
 const ROUNDS = 4;
 
-/** One contender: waits for the agreed instant, tries to take the lock, says how it went, holds until stdin closes. */
+/**
+ * One contender: loads, says "ready", reads the agreed instant from stdin, waits for it, tries to take the lock, says
+ * how it went, holds until stdin closes.
+ */
 const contender = `
 const { acquireRunLock } = await import(${JSON.stringify(RUN_LOCK)});
-const [, stagingRoot, dbPath, startAt] = process.argv;
-await new Promise((r) => setTimeout(r, Math.max(0, Number(startAt) - Date.now())));
+const [, stagingRoot, dbPath] = process.argv;
+process.stdout.write('ready\\n');
+let input = '';
+const startAt = await new Promise((resolve) => {
+  const read = (d) => { input += d; if (input.includes('\\n')) { process.stdin.off('data', read); resolve(Number(input.split('\\n')[0])); } };
+  process.stdin.on('data', read);
+});
+await new Promise((r) => setTimeout(r, Math.max(0, startAt - Date.now())));
 let outcome;
 try { await acquireRunLock(stagingRoot, dbPath); outcome = 'took'; } catch (e) { outcome = e.code ?? e.message; }
 process.stdout.write(outcome + '\\n');
-process.stdin.resume();
 process.stdin.on('end', () => process.exit(0));
 `;
 
-function contend(stagingRoot: string, dbPath: string, startAt: number): Promise<string> {
-  const child = spawn(process.execPath, ['--conditions=snapengage-source', '--import', TSX_LOADER, '--input-type=module', '-e', contender, '--', stagingRoot, dbPath, String(startAt)], {
+/** A started contender: `ready` once it has loaded; `start(at)` gives it the instant; `outcome` is its answer. */
+function contend(stagingRoot: string, dbPath: string): { ready: Promise<void>; start(at: number): void; outcome: Promise<string> } {
+  const child = spawn(process.execPath, ['--conditions=snapengage-source', '--import', TSX_LOADER, '--input-type=module', '-e', contender, '--', stagingRoot, dbPath], {
     cwd: PACKAGE_DIR, stdio: ['pipe', 'pipe', 'inherit'],
   });
-  return new Promise((resolve, reject) => {
-    let out = '';
+  let out = '';
+  let isReady!: () => void;
+  const ready = new Promise<void>((resolve) => (isReady = resolve));
+  const outcome = new Promise<string>((resolve, reject) => {
     child.stdout.on('data', (d: Buffer) => {
       out += d.toString();
+      if (out.startsWith('ready\n')) isReady();
       // Every contender holds what it got until all have answered; then all let go.
-      if (out.endsWith('\n')) resolve(out.trim());
+      const lines = out.split('\n');
+      if (lines.length > 2) resolve(lines[1]!.trim());
     });
     child.on('error', reject);
-    child.on('exit', (code) => (out.endsWith('\n') ? undefined : reject(new Error(`contender exited ${code} without an answer`))));
-    held.push(() => child.stdin.end());
+    child.on('exit', (code) => (out.split('\n').length > 2 ? undefined : reject(new Error(`contender exited ${code} without an answer`))));
   });
+  held.push(() => child.stdin.end());
+  return { ready: Promise.race([ready, outcome.then(() => undefined)]), start: (at) => child.stdin.write(`${at}\n`), outcome };
 }
 const held: Array<() => void> = [];
 
@@ -61,8 +75,12 @@ describe('a dead run lock found by several runs at once', () => {
       mkdirSync(stagingRoot);
       const dead = { pid: Number(deadPid), host: hostname(), startedAt: new Date(Date.now() - 60_000).toISOString(), token: 'dead-run' };
       writeFileSync(join(stagingRoot, 'run.lock'), `${JSON.stringify(dead)}\n`);
-      const startAt = Date.now() + 2500; // after every contender has loaded
-      const outcomes = await Promise.all(Array.from({ length: CONTENDERS }, () => contend(stagingRoot, dbPath, startAt)));
+      // One instant for all, once every contender has loaded (a fixed 2.5 s from the spawn before, most of it idle).
+      const contenders = Array.from({ length: CONTENDERS }, () => contend(stagingRoot, dbPath));
+      await Promise.all(contenders.map((c) => c.ready));
+      const startAt = Date.now() + 100;
+      for (const c of contenders) c.start(startAt);
+      const outcomes = await Promise.all(contenders.map((c) => c.outcome));
       expect(outcomes.filter((o) => o === 'took'), `round ${round}: ${outcomes.join(', ')}`).toHaveLength(1);
       expect(outcomes.filter((o) => o === 'locked')).toHaveLength(CONTENDERS - 1);
       const holder = JSON.parse(readFileSync(join(stagingRoot, 'run.lock'), 'utf8')) as { token: string };
