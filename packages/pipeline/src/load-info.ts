@@ -169,7 +169,14 @@ export class LoadInfo {
     if (limited && limited.throttled > 0) {
       const from = limited.configured > 0 ? `from ${limited.configured} ` : '';
       const rate = Number(limited.lowest.toPrecision(2));
-      lines.push(`Rate limited: the API answered 429 ${limited.throttled} time${limited.throttled === 1 ? '' : 's'}; requests slowed ${from}down to ${rate}/s at the lowest`);
+      const answered = `Rate limited: the API answered 429 ${limited.throttled} time${limited.throttled === 1 ? '' : 's'}`;
+      // A 429 now and then is retried without cutting the rate (see TokenBucket): saying it "slowed down to" the
+      // configured rate sent users looking for a slowdown that never happened.
+      if (limited.configured > 0 && limited.lowest >= limited.configured) {
+        lines.push(`${answered}, each retried; too few to lower the rate, which stayed at ${limited.configured}/s`);
+      } else {
+        lines.push(`${answered}; requests slowed ${from}down to ${rate}/s at the lowest`);
+      }
     }
     const unfollowed = Object.entries(this.notes.unfollowedNextLinks ?? {}).filter(([, n]) => n > 0);
     if (unfollowed.length > 0) {

@@ -879,6 +879,16 @@ describe('LoadInfo notes', () => {
     expect(formatLoadStep({ resource: 'logs', step: 'adopt', rows: 7, durationMs: 20 })).toBe('load logs: adopt 7 records taken over 0.02 s');
   });
 
+  it('a few 429s that never lowered the rate do not claim requests were slowed', () => {
+    // Seen with 429=0.05: "requests slowed from 10 down to 10/s at the lowest" after 7 retried 429s, none of which cut
+    // the rate (it halves only when 429s are a third of recent answers), so the user went looking for a slowdown.
+    const at = (rateLimit: { throttled: number; configured: number; lowest: number }) =>
+      new LoadInfo('p', 'ds', 'db.duckdb', '1.000001', new Date(0), new Date(1000), {}, {}, [], undefined, { rateLimit }).toString();
+    expect(at({ throttled: 7, configured: 10, lowest: 10 })).toContain('Rate limited: the API answered 429 7 times, each retried; too few to lower the rate, which stayed at 10/s');
+    expect(at({ throttled: 1, configured: 10, lowest: 2.5 })).toContain('Rate limited: the API answered 429 1 time; requests slowed from 10 down to 2.5/s at the lowest');
+    expect(at({ throttled: 3, configured: 0, lowest: 4 })).toContain('Rate limited: the API answered 429 3 times; requests slowed down to 4/s at the lowest');
+  });
+
   it('a verbose request line shows the time the rate limit held the request apart from its duration', () => {
     const event = { method: 'GET', url: 'http://127.0.0.1:9/api/v1/chat/poll/c1', status: 200, durationMs: 41.6, retries: 1, operation: 'GET /api/v1/chat/poll/{caseId}' };
     expect(formatRequest(event)).toBe('GET http://127.0.0.1:9/api/v1/chat/poll/c1 → 200 42 ms retries=1');
