@@ -154,6 +154,7 @@ export async function runPipeline(config: PipelineConfig, given: RunOptions = {}
           skipStoredKeys: p.writeDisposition === 'append' && readsWindowAgain(p, plan),
           // A merged resource reads again what it stored: its lookback days, or all of it (no date window).
           mergeReadsAgain: true,
+          limitPages: options.limitPages,
           ...(options.onLoadStep ? { onStep: options.onLoadStep } : {}),
         }),
       );

@@ -83,7 +83,8 @@ export async function showDataset(options: ShowOptions): Promise<string> {
       const started = load.startedAt ? new Date(load.startedAt).toISOString() : '-';
       const rows = load.rowCounts ? Object.entries(load.rowCounts).map(([t, n]) => `${t}=${n}`).join(' ') : '';
       const error = load.error ? `  error: ${load.error}` : '';
-      out.push(`  ${load.loadId}  ${whose(load.pipelineName)}${load.resource.padEnd(18)} ${String(load.status).padEnd(7)} ${seconds.padStart(9)}  ${started}  ${rows}${error}`);
+      const sample = load.limitPages !== null ? `  sampled (--limit-pages ${load.limitPages}, incremental state not advanced)` : '';
+      out.push(`  ${load.loadId}  ${whose(load.pipelineName)}${load.resource.padEnd(18)} ${String(load.status).padEnd(7)} ${seconds.padStart(9)}  ${started}  ${rows}${sample}${error}`);
     }
     if (allLoads > shown) out.push(`  … ${allLoads - shown} earlier ${allLoads - shown === 1 ? 'load' : 'loads'} not shown (openDataset(…).loads(n) lists more)`);
 

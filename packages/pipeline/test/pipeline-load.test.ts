@@ -199,6 +199,30 @@ describe('logs into DuckDB', () => {
     const rows = await query(other, `SELECT count(*) AS n FROM snapengage_data._pipeline_state WHERE resource = 'logs' AND state IS NOT NULL AND state <> 'null'`);
     expect(Number(rows[0]?.n)).toBe(0);
   });
+
+  it('a --limit-pages sample says so in _pipeline_loads, loads() and show, and the next full run completes it', async () => {
+    // A sample's load row read like any full load's ("loaded", its row counts), so days later `show` gave no hint
+    // that the table held a sample and that the state had not moved.
+    const other = `${tmp.dir}/sample-marked.duckdb`;
+    const sample = await runPipeline(config, { env: box.env, destination: { path: other }, limitPages: 2 });
+    const full = await runPipeline(config, { env: box.env, destination: { path: other } });
+    const loads = await query(other, `SELECT load_id, limit_pages FROM snapengage_data._pipeline_loads WHERE resource = 'logs' ORDER BY load_id`);
+    expect(loads).toEqual([{ load_id: sample.loadId, limit_pages: 2 }, { load_id: full.loadId, limit_pages: null }]);
+    const { openDataset } = await import('../src/index.js');
+    const ds = await openDataset({ path: other, dataset: 'snapengage_data' });
+    try {
+      expect((await ds.loads()).map((l) => [l.loadId, l.limitPages])).toEqual([[full.loadId, null], [sample.loadId, 2]]);
+    } finally {
+      await ds.close();
+    }
+    const shown = (await showDataset({ path: other, dataset: 'snapengage_data' })).split('\n');
+    expect(shown.find((l) => l.includes(sample.loadId))).toMatch(/ loaded .* sampled \(--limit-pages 2, incremental state not advanced\)$/);
+    expect(shown.find((l) => l.includes(full.loadId))).not.toContain('sampled');
+    expect(await expectMatchesTruth(other, 'snapengage_data', await truth(box))).toEqual([]);
+    // A file of a loader before the column reads as full loads (the dataset API opens it read-only, so cannot add it).
+    await query(other, 'ALTER TABLE snapengage_data._pipeline_loads DROP COLUMN limit_pages', 'READ_WRITE');
+    expect(await showDataset({ path: other, dataset: 'snapengage_data' })).not.toContain('sampled');
+  });
 });
 
 describe('child resources', () => {

@@ -45,6 +45,8 @@ export interface ResourceWriterOptions {
    * An append has the same with `skipStoredKeys`.
    */
   mergeReadsAgain?: boolean;
+  /** `--limit-pages` of a sample, recorded in its `_pipeline_loads` row. */
+  limitPages?: number | undefined;
 }
 
 /** One step of a commit: `schema` (new tables and columns), `adopt` (a merge taking over rows that append or replace
@@ -317,11 +319,12 @@ export class DuckDBResourceWriter implements ResourceWriter {
 
   private async writeLoadRow(rowCounts: Record<string, number>): Promise<void> {
     await this.ctx.conn.run(
-      `INSERT INTO ${this.registry('_pipeline_loads')} (load_id, pipeline_name, resource, status, started_at, finished_at, row_counts, row_ids, loader_version, dataset_format)
-       VALUES ($1, $2, $3, 'loaded', CAST($4 AS TIMESTAMP), CAST($5 AS TIMESTAMP), CAST($6 AS JSON), $7, $8, $9)`,
+      `INSERT INTO ${this.registry('_pipeline_loads')} (load_id, pipeline_name, resource, status, started_at, finished_at, row_counts, row_ids, loader_version, dataset_format, limit_pages)
+       VALUES ($1, $2, $3, 'loaded', CAST($4 AS TIMESTAMP), CAST($5 AS TIMESTAMP), CAST($6 AS JSON), $7, $8, $9, $10)`,
       [
         this.opts.loadId, this.ctx.pipelineName, this.opts.resource.name, sqlTimestamp(this.startedAt), sqlTimestamp(new Date()),
         JSON.stringify(rowCounts), rowIdsOf(this.merges ? this.opts.primaryKey : null), LOADER_VERSION, DATASET_FORMAT,
+        this.opts.limitPages ?? null,
       ],
     );
   }
