@@ -182,7 +182,12 @@ export function describeExtractError(error: unknown, resourceName: string, widge
         : isLoopbackUrl(error.url)
           ? `: is the local server (snapengage-sandbox) running? It takes a new port at each start: use the SNAPENGAGE_BASE_URL it printed last (.env.sandbox in the READMEs, not your .env)`
           : ' and your network';
-      fix = `cannot reach ${originOf(error.url)}${retried}${cause}: check ${BASE_URL_ENV}${local}`;
+      // A reset or a body cut off (undici's "terminated") means a server was there and answered: naming it
+      // unreachable sent users to restart a server that was up. A stopped one refuses the retries instead.
+      const dropped = /\bterminated\b|ECONNRESET|socket hang up|other side closed|UND_ERR_SOCKET/i.test(error.causeSummary ?? '');
+      fix = dropped
+        ? `the connection to ${originOf(error.url)} was dropped${retried}${cause}: the server (or a proxy between) closed it mid-request: retry later; if it keeps happening, lower concurrency or rateLimit.requestsPerSecond`
+        : `cannot reach ${originOf(error.url)}${retried}${cause}: check ${BASE_URL_ENV}${local}`;
       break;
     }
     case 'timeout':

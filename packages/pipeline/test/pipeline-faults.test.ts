@@ -45,6 +45,21 @@ describe('faults and hostile records', () => {
     expect(columns).toEqual(expect.arrayContaining(['widget_id', 'requester_details__age', 'requester_details__company']));
   });
 
+  it('a connection the server reset mid-response is named as dropped, not as a server it cannot reach', async () => {
+    // With reset=1 the server answers every request's headers and half its body, then resets: the error said
+    // "cannot reach …: is the local server (snapengage-sandbox) running?", sending the user to restart a server that
+    // was up and answering.
+    box = await sandbox({ cases: 20, widgets: 1, days: 2, faults: 'reset=1' });
+    tmp = tempDir();
+    const error = await runPipeline(
+      { resources: { users: true }, connection: { maxRetries: 1 } },
+      { env: box.env, destination: { path: `${tmp.dir}/reset.duckdb` } },
+    ).then(() => undefined, (e: unknown) => e);
+    const message = String((error as Error).message);
+    expect(message).toMatch(/the connection to http:\/\/127\.0\.0\.1:\d+ was dropped after 1 retry \(terminated ← .+\): the server \(or a proxy between\) closed it mid-request: retry later/);
+    expect(message).not.toContain('cannot reach');
+  });
+
   it('an API that allows fewer requests per second than the loader sends (no Retry-After) slows it down instead of failing it', async () => {
     // The real API's limits are undocumented. At the default 10/s against 2/s, requests retried on 429 until one ran
     // out of retries (2 of 3 runs failed); the bucket now halves its rate on 429s and holds everyone meanwhile.
