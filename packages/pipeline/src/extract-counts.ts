@@ -14,6 +14,8 @@ export class ExtractCounts {
   readonly missing = new Map<string, { records: number; param: string; field: string }>();
   /** Per resource read as single pages: responses that linked a next page anyway (the spec's paginator is off). */
   readonly unfollowed = new Map<string, number>();
+  /** Per resource: request sequences --limit-pages stopped while the API linked a next page. */
+  readonly cutShort = new Map<string, number>();
 
   /** Per resource: requests answered 204 No Content, read as no records. */
   get noContentResponses(): Record<string, number> {
@@ -36,6 +38,11 @@ export class ExtractCounts {
   /** Per resource whose spec says `single_page`: responses that linked a next page, left unread. */
   get unfollowedNextLinks(): Record<string, number> {
     return Object.fromEntries(this.unfollowed);
+  }
+
+  /** Per resource: request sequences a --limit-pages sample stopped before their last page. */
+  get sampledCutShort(): Record<string, number> {
+    return Object.fromEntries(this.cutShort);
   }
 }
 

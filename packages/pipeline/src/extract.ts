@@ -287,6 +287,8 @@ export class Extractor {
         // One page of lookahead: the next page is fetched while this one's records are written, so a sequence's
         // latency (the server's and ours) overlaps instead of adding up page after page.
         if (pageCount < limit) upcoming = fetchNext();
+        // Counted so the load info can say which resources a sample left incomplete, not only that it sampled.
+        else if (paginator.type === 'next_url' && linksNextPage(next.value.data, paginator.nextUrlPath)) increment(this.counts.cutShort, plan.name);
         if (next.value.unfollowedNextLink) increment(this.counts.unfollowed, plan.name);
         const records = selectRecords(plan, next.value.data, { ...parentParams, ...params }, next.value.pageIndex);
         if (plan.incremental) this.cursors.see(this.pageWindow(plan, params), records);

@@ -49,6 +49,8 @@ export interface LoadNotes {
    * page all the same, which was not read. Its records are loaded, but not all of them.
    */
   unfollowedNextLinks?: Readonly<Record<string, number>>;
+  /** With --limit-pages: per resource, request sequences stopped while the API linked more pages. */
+  sampledCutShort?: Readonly<Record<string, number>>;
   /** Per resource: requests the API answered 204 No Content, read as no records. */
   noContent?: Readonly<Record<string, number>>;
   /** The API's 429 answers and how far they slowed the run's requests (limits.ts). */
@@ -235,7 +237,13 @@ export class LoadInfo {
       );
     }
     if (this.limitPages !== undefined) {
-      lines.push(`Sampled with --limit-pages ${this.limitPages}: incremental state was not advanced`);
+      const cut = Object.entries(this.notes.sampledCutShort ?? {}).filter(([, n]) => n > 0);
+      if (cut.length === 0) {
+        lines.push(`Sampled with --limit-pages ${this.limitPages}: every request sequence ended within it; incremental state was not advanced (a run without --limit-pages records it)`);
+      } else {
+        const where = cut.map(([name, n]) => `${name} stopped early in ${n} request sequence${n === 1 ? '' : 's'}`).join(', ');
+        lines.push(`Sampled with --limit-pages ${this.limitPages}: ${where} (the API linked more pages); incremental state was not advanced: run without --limit-pages to load the rest`);
+      }
     }
     return lines.join('\n');
   }

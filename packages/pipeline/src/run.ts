@@ -242,6 +242,7 @@ export async function runPipeline(config: PipelineConfig, given: RunOptions = {}
         incremental: committedWindows(plan.resources, storedState, newState), outOfWindow: extractor.outOfWindow, notFound: extractor.counts.notFoundRecords,
         missingParentValues: extractor.counts.missingParentValues, unfollowedNextLinks: extractor.counts.unfollowedNextLinks, rateLimit: bucket.report,
         noContent: extractor.counts.noContentResponses, overflowValues,
+        ...(options.limitPages !== undefined ? { sampledCutShort: extractor.counts.sampledCutShort } : {}),
       },
     );
   } catch (error) {

@@ -196,6 +196,11 @@ describe('logs into DuckDB', () => {
     const info = await runPipeline(config, { env: box.env, destination: { path: other }, limitPages: 1 });
     expect(info.rowCounts.logs).toBe(200); // 1 page of 100 per widget
     expect(info.toString()).toContain('--limit-pages 1');
+    // Which resources the sample actually cut short (the API linked more pages), and how to load the rest.
+    expect(info.notes.sampledCutShort).toEqual({ logs: 2 });
+    expect(info.toString()).toMatch(
+      /^Sampled with --limit-pages 1: logs stopped early in 2 request sequences \(the API linked more pages\); incremental state was not advanced: run without --limit-pages to load the rest$/m,
+    );
     const rows = await query(other, `SELECT count(*) AS n FROM snapengage_data._pipeline_state WHERE resource = 'logs' AND state IS NOT NULL AND state <> 'null'`);
     expect(Number(rows[0]?.n)).toBe(0);
   });

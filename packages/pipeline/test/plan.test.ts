@@ -889,6 +889,11 @@ describe('LoadInfo notes', () => {
     expect(at({ throttled: 3, configured: 0, lowest: 4 })).toContain('Rate limited: the API answered 429 3 times; requests slowed down to 4/s at the lowest');
   });
 
+  it('a --limit-pages sample that cut nothing short says so, and that only a full run records the state', () => {
+    const info = new LoadInfo('p', 'ds', 'db.duckdb', '1.000001', new Date(0), new Date(1000), {}, {}, [], 3, { sampledCutShort: {} });
+    expect(info.toString()).toContain('Sampled with --limit-pages 3: every request sequence ended within it; incremental state was not advanced (a run without --limit-pages records it)');
+  });
+
   it('a verbose request line shows the time the rate limit held the request apart from its duration', () => {
     const event = { method: 'GET', url: 'http://127.0.0.1:9/api/v1/chat/poll/c1', status: 200, durationMs: 41.6, retries: 1, operation: 'GET /api/v1/chat/poll/{caseId}' };
     expect(formatRequest(event)).toBe('GET http://127.0.0.1:9/api/v1/chat/poll/c1 → 200 42 ms retries=1');
