@@ -1,18 +1,16 @@
 // Read access to a loaded dataset: tables, rows, ad-hoc SQL, load history and incremental state, with
 // JSON-friendly values (dataset-values.ts: BIGINT → number when exact, else string; timestamps → ISO strings; JSON parsed).
-import { statSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { blobValue, DuckDBInstance, type DuckDBConnection, type DuckDBResultReader, type DuckDBValue } from './duckdb.js';
 import type { PipelineConfig } from './config.js';
 import { friendlyRows, rowConverter } from './dataset-values.js';
 import { DestinationError, duckdbSettings, toDestinationError } from './destination/index.js';
-import { checkDuckDBHeader } from './destination/file-kind.js';
 import { SYSTEM_TABLES } from './destination/system-tables.js';
 import { holdFile } from './destination/open-files.js';
-import { quoteIdent, quoteLiteral } from './normalize/naming.js';
-import { nearestName } from './nearest-name.js';
+import { quoteIdent } from './normalize/naming.js';
 import { DEFAULTS } from './plan.js';
 import { queryError, readError, type DatasetTarget } from './dataset-errors.js';
+import { checkDuckDBFile, closest, useSchema, useUtc } from './dataset-open.js';
 
 export interface DatasetTable {
   name: string;
@@ -121,43 +119,6 @@ export async function openDataset(config: PipelineConfig | { path: string; datas
     releaseFile?.();
     throw toDestinationError(error, 'opening the dataset', path);
   }
-}
-
-/**
- * Refuses, before DuckDB sees it, a path that is missing (DuckDB would create an empty database there), a directory,
- * or a file that is not a DuckDB database (file-kind.ts).
- */
-function checkDuckDBFile(path: string): void {
-  try {
-    if (statSync(path).isDirectory()) {
-      throw new DestinationError(`opening the dataset: ${path} is a directory, not a DuckDB file`, 'not_found', 'pass the database file inside it (--duckdb or destination.path)', path);
-    }
-    checkDuckDBHeader(path, 'opening the dataset', 'pass the DuckDB file the pipeline loads (--duckdb or destination.path)');
-  } catch (error) {
-    if ((error as { code?: unknown }).code !== 'ENOENT') throw toDestinationError(error, 'opening the dataset', path);
-    throw new DestinationError(`opening the dataset: no such file ${path}`, 'not_found', 'run the pipeline first or check --duckdb (or destination.path)', path);
-  }
-}
-
-/**
- * Every connection of the instance reads times in UTC, not the process's TZ: the loader stores its times as UTC in
- * TIMESTAMP columns (no zone) and case times as epoch numbers, so a session in the local zone compared `started_at`
- * with `now()` or a TIMESTAMPTZ off by the zone's offset, and grouped `to_timestamp(…)::DATE` by local days: the same
- * query gave other answers on another machine. GLOBAL, so iterate()'s connections get it too; a user's own `SET
- * TimeZone` still changes it. Without ICU (a DuckDB build lacking it) there is no zone but UTC anyway.
- */
-async function useUtc(conn: DuckDBConnection): Promise<void> {
-  await conn.run(`SET GLOBAL TimeZone = 'UTC'`).catch(() => undefined);
-}
-
-/** Unqualified table names of `conn` resolve in `schema`. SET schema parses its text as a (catalog.)schema name: quoted, so a dot, quote or space is part of the name. */
-async function useSchema(conn: DuckDBConnection, schema: string): Promise<void> {
-  await conn.run(`SET schema = ${quoteLiteral(quoteIdent(schema))}`);
-}
-
-/** The name in `names` that `name` most likely misspells (more edits allowed for longer names). */
-function closest(name: string, names: readonly string[]): string | undefined {
-  return nearestName(name, names, Math.min(3, Math.max(1, Math.floor(name.length / 3))));
 }
 
 class DuckDBDataset implements Dataset {
