@@ -211,7 +211,7 @@ export function createTransport(settings: TransportSettings): Middleware {
         if (verdict.type === 'success' || !verdict.retryable || state.attempt > settings.maxRetries) return finish(state, verdict);
         const delay = retryDelayMs(state.attempt, verdict.retryAfterMs, settings.backoff);
         const what = verdict.type === 'http_error' ? `HTTP ${verdict.status}` : verdict.kind;
-        warn(`${state.op.label}: ${what}; retry ${state.attempt} of ${settings.maxRetries} in ${delay} ms`);
+        warn(`${state.op.label}: ${what}; retry ${state.attempt} of ${settings.maxRetries} in ${delay} ms | ${state.redactedUrl}`);
         try {
           await sleep(delay, [...state.callerSignals, settings.signal]);
         } catch (reason) {

@@ -54,7 +54,8 @@ describe('retries', () => {
     expect(unwrap(result).cases).toEqual([{ id: 'c1' }]);
     expect(server.requests).toHaveLength(2);
     // The computed wait is the cap (not the hour the server asked for, nor the 1 ms backoff).
-    expect(warnings).toEqual([`${'GET ' + LOGS}: HTTP 429; retry 1 of 4 in 40 ms`]);
+    // Which request it is (of a widget, a window, a case): the URL, credentials masked, as errors end with it.
+    expect(warnings).toEqual([`${'GET ' + LOGS}: HTTP 429; retry 1 of 4 in 40 ms | ${server.url}/api/v2/org1/logs?widgetId=w1&start=2024-01-01&end=2024-01-31`]);
     expect(events).toHaveLength(1);
     expect(events[0]).toMatchObject({ method: 'GET', status: 200, retries: 1, operation: `GET ${LOGS}` });
   });
