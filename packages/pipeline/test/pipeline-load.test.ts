@@ -205,13 +205,28 @@ describe('logs into DuckDB', () => {
     expect(Number(rows[0]?.n)).toBe(0);
   });
 
+  it('a --limit-pages larger than 32 bits (any safe integer is accepted) is recorded, not a failed commit', async () => {
+    // With an INTEGER column the run extracted everything, then failed its commit on "Conversion Error: … INT32".
+    const other = `${tmp.dir}/sample-huge.duckdb`;
+    const info = await runPipeline(config, { env: box.env, destination: { path: other }, limitPages: 3_000_000_000 });
+    expect(info.rowCounts.logs).toBe(2000);
+    expect(await query(other, `SELECT DISTINCT CAST(limit_pages AS VARCHAR) AS n FROM snapengage_data._pipeline_loads`)).toEqual([{ n: '3000000000' }]);
+    const { openDataset } = await import('../src/index.js');
+    const ds = await openDataset({ path: other, dataset: 'snapengage_data' });
+    try {
+      expect((await ds.loads()).map((l) => l.limitPages)).toEqual([3_000_000_000]);
+    } finally {
+      await ds.close();
+    }
+  });
+
   it('a --limit-pages sample says so in _pipeline_loads, loads() and show, and the next full run completes it', async () => {
     // A sample's load row read like any full load's ("loaded", its row counts), so days later `show` gave no hint
     // that the table held a sample and that the state had not moved.
     const other = `${tmp.dir}/sample-marked.duckdb`;
     const sample = await runPipeline(config, { env: box.env, destination: { path: other }, limitPages: 2 });
     const full = await runPipeline(config, { env: box.env, destination: { path: other } });
-    const loads = await query(other, `SELECT load_id, limit_pages FROM snapengage_data._pipeline_loads WHERE resource = 'logs' ORDER BY load_id`);
+    const loads = await query(other, `SELECT load_id, CAST(limit_pages AS INTEGER) AS limit_pages FROM snapengage_data._pipeline_loads WHERE resource = 'logs' ORDER BY load_id`);
     expect(loads).toEqual([{ load_id: sample.loadId, limit_pages: 2 }, { load_id: full.loadId, limit_pages: null }]);
     const { openDataset } = await import('../src/index.js');
     const ds = await openDataset({ path: other, dataset: 'snapengage_data' });

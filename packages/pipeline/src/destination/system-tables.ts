@@ -21,7 +21,8 @@ ALTER TABLE ${s}."_pipeline_loads" ADD COLUMN IF NOT EXISTS row_ids VARCHAR;
 ALTER TABLE ${s}."_pipeline_loads" ADD COLUMN IF NOT EXISTS loader_version VARCHAR;
 ALTER TABLE ${s}."_pipeline_loads" ADD COLUMN IF NOT EXISTS dataset_format INTEGER;
 -- The --limit-pages N of a sample (NULL for a full load), so a sample stays told apart after the run's output is gone.
-ALTER TABLE ${s}."_pipeline_loads" ADD COLUMN IF NOT EXISTS limit_pages INTEGER;
+-- BIGINT: the CLI takes any safe integer, and an INTEGER column failed the commit of a whole run on --limit-pages 3000000000.
+ALTER TABLE ${s}."_pipeline_loads" ADD COLUMN IF NOT EXISTS limit_pages BIGINT;
 CREATE TABLE IF NOT EXISTS ${s}."_pipeline_state" (
   pipeline_name VARCHAR NOT NULL, resource VARCHAR NOT NULL, state JSON, load_id VARCHAR, updated_at TIMESTAMP);
 CREATE TABLE IF NOT EXISTS ${s}."_pipeline_tables" (
