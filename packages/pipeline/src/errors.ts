@@ -182,12 +182,18 @@ export function describeExtractError(error: unknown, resourceName: string, widge
         : isLoopbackUrl(error.url)
           ? `: is the local server (snapengage-sandbox) running? It takes a new port at each start: use the SNAPENGAGE_BASE_URL it printed last (.env.sandbox in the READMEs, not your .env)`
           : ' and your network';
-      // A reset or a body cut off (undici's "terminated") means a server was there and answered: naming it
-      // unreachable sent users to restart a server that was up. A stopped one refuses the retries instead.
-      const dropped = /\bterminated\b|ECONNRESET|socket hang up|other side closed|UND_ERR_SOCKET/i.test(error.causeSummary ?? '');
+      // A body cut off (undici's "terminated": the headers had come) means a server was there and answered: naming it
+      // unreachable sent users to restart a server that was up. A stopped one refuses the retries instead. A close or
+      // reset before any answer is not that: a port of something else (an https-only server named as http://, a
+      // proxy with nothing behind it) does it to every request, so it points at the URL, not at "retry later".
+      const summary = error.causeSummary ?? '';
+      const dropped = /\bterminated\b/.test(summary);
+      const unanswered = !dropped && /ECONNRESET|socket hang up|other side closed|UND_ERR_SOCKET/i.test(summary);
       fix = dropped
         ? `the connection to ${originOf(error.url)} was dropped${retried}${cause}: the server (or a proxy between) closed it mid-request: retry later; if it keeps happening, lower concurrency or rateLimit.requestsPerSecond`
-        : `cannot reach ${originOf(error.url)}${retried}${cause}: check ${BASE_URL_ENV}${local}`;
+        : unanswered
+          ? `${originOf(error.url)} closed the connection without answering${retried}${cause}: check ${BASE_URL_ENV}: it may name a port that is not the API's (an https server as http://, a proxy with nothing behind it); if it happens only now and then, retry later`
+          : `cannot reach ${originOf(error.url)}${retried}${cause}: check ${BASE_URL_ENV}${local}`;
       break;
     }
     case 'timeout':

@@ -1,7 +1,7 @@
 // Faults and hostile data: 429s, 500s, connection resets and truncated bodies must still give exactly the truth, and
 // records with hostile keys and values must load without loss.
 import { createServer, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import { createServer as createNetServer, type AddressInfo } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { Sandbox } from 'snapengage-sandbox';
 import { runPipeline } from '../src/index.js';
@@ -58,6 +58,27 @@ describe('faults and hostile records', () => {
     const message = String((error as Error).message);
     expect(message).toMatch(/the connection to http:\/\/127\.0\.0\.1:\d+ was dropped after 1 retry \(terminated ← .+\): the server \(or a proxy between\) closed it mid-request: retry later/);
     expect(message).not.toContain('cannot reach');
+  });
+
+  it('a port that closes or resets every connection before answering is not named as a dropped connection', async () => {
+    // Read as "dropped … closed it mid-request: retry later; lower concurrency": a port of something else (an https
+    // server named as http://, a proxy with nothing behind it) fails every request that way, and the fix is the URL.
+    for (const mode of ['close', 'reset'] as const) {
+      const server = createNetServer((socket) => socket.once('data', () => (mode === 'reset' ? socket.resetAndDestroy() : socket.destroy())));
+      await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+      tmp = tempDir();
+      try {
+        const env = { SNAPENGAGE_BASE_URL: `http://127.0.0.1:${(server.address() as AddressInfo).port}`, SNAPENGAGE_API_TOKEN: 't', SNAPENGAGE_ORG_ID: '1', SNAPENGAGE_WIDGET_ID: 'w' };
+        const error = await runPipeline({ resources: { logs: true }, connection: { maxRetries: 0 } }, { env, destination: { path: `${tmp.dir}/${mode}.duckdb` } }).then(() => undefined, (e: unknown) => e);
+        const message = String((error as Error).message);
+        expect(message, mode).toMatch(/http:\/\/127\.0\.0\.1:\d+ closed the connection without answering \(fetch failed ← .*(other side closed|ECONNRESET)\): check SNAPENGAGE_BASE_URL: it may name a port that is not the API's/);
+        expect(message, mode).not.toContain('dropped');
+      } finally {
+        server.close();
+        tmp.cleanup();
+        tmp = undefined;
+      }
+    }
   });
 
   it('an API that allows fewer requests per second than the loader sends (no Retry-After) slows it down instead of failing it', async () => {
