@@ -256,7 +256,7 @@ export async function runPipeline(config: PipelineConfig, given: RunOptions = {}
     for (const [name, writer] of writers) {
       await writer.abort().catch(() => undefined);
       // Best effort: a full disk or a lost file may refuse this too, and the original error matters more.
-      await destination.recordFailedLoad(loadId, name, recorded, startedAt).catch(() => undefined);
+      await destination.recordFailedLoad(loadId, name, recorded, startedAt, options.limitPages).catch(() => undefined);
     }
     throw mapped;
   } finally {

@@ -220,6 +220,17 @@ describe('logs into DuckDB', () => {
     }
   });
 
+  it('a --limit-pages sample that fails is marked as a sample in its failed load row too', async () => {
+    // The failed row's limit_pages was NULL, which reads as a failed full load (NORMALIZATION.md: NULL for a full load).
+    const other = `${tmp.dir}/sample-failed.duckdb`;
+    await runPipeline(config, { env: box.env, destination: { path: other }, limitPages: 1 });
+    const failed = await runPipeline(config, { env: { ...box.env, SNAPENGAGE_API_TOKEN: 'wrong' }, destination: { path: other }, limitPages: 3 })
+      .then(() => undefined, (e: unknown) => e);
+    expect(String(failed)).toContain('401');
+    expect(await query(other, `SELECT status, CAST(limit_pages AS INTEGER) AS n FROM snapengage_data._pipeline_loads ORDER BY load_id`))
+      .toEqual([{ status: 'loaded', n: 1 }, { status: 'failed', n: 3 }]);
+  });
+
   it('a --limit-pages sample says so in _pipeline_loads, loads() and show, and the next full run completes it', async () => {
     // A sample's load row read like any full load's ("loaded", its row counts), so days later `show` gave no hint
     // that the table held a sample and that the state had not moved.

@@ -333,7 +333,7 @@ export class DuckDBDestination {
    * Records a failed load of a resource (its data was not committed). Between the reads and the commit this opens
    * the file again (without waiting); a file that does not exist is not created for it.
    */
-  async recordFailedLoad(loadId: string, resource: string, error: string, startedAt: Date): Promise<void> {
+  async recordFailedLoad(loadId: string, resource: string, error: string, startedAt: Date, limitPages?: number): Promise<void> {
     await this.mutex.run(async () => {
       try {
         if (!this.session) {
@@ -341,10 +341,13 @@ export class DuckDBDestination {
           // Never waits: the run has failed already, and the failed row is best effort (a busy file goes without it).
           await this.openFile(0);
         }
+        // A failed sample is marked as one too (limit_pages), as its loaded rows are. Named only then: a file an older
+        // loader created meanwhile (opened here without the DDL) lacks the column, and a full run's row needs none.
+        const sample = limitPages !== undefined ? [', limit_pages', ', $9'] : ['', ''];
         await this.connection().run(
-          `INSERT INTO ${quoteIdent(this.dataset)}."_pipeline_loads" (load_id, pipeline_name, resource, status, started_at, finished_at, error, loader_version, dataset_format)
-           VALUES ($1, $2, $3, 'failed', CAST($4 AS TIMESTAMP), CAST($5 AS TIMESTAMP), $6, $7, $8)`,
-          [loadId, this.pipelineName, resource, sqlTimestamp(startedAt), sqlTimestamp(new Date()), error, LOADER_VERSION, DATASET_FORMAT],
+          `INSERT INTO ${quoteIdent(this.dataset)}."_pipeline_loads" (load_id, pipeline_name, resource, status, started_at, finished_at, error, loader_version, dataset_format${sample[0]})
+           VALUES ($1, $2, $3, 'failed', CAST($4 AS TIMESTAMP), CAST($5 AS TIMESTAMP), $6, $7, $8${sample[1]})`,
+          [loadId, this.pipelineName, resource, sqlTimestamp(startedAt), sqlTimestamp(new Date()), error, LOADER_VERSION, DATASET_FORMAT, ...(limitPages !== undefined ? [limitPages] : [])],
         );
       } catch (e) {
         throw toDestinationError(e, `recording the failed load of ${resource}`, this.path);
