@@ -209,7 +209,8 @@ describe('logs into DuckDB', () => {
     // With an INTEGER column the run extracted everything, then failed its commit on "Conversion Error: … INT32".
     const other = `${tmp.dir}/sample-huge.duckdb`;
     const info = await runPipeline(config, { env: box.env, destination: { path: other }, limitPages: 3_000_000_000 });
-    expect(info.rowCounts.logs).toBe(2000);
+    // Every case (the limit never reached); earlier tests of this file add cases to the shared sandbox.
+    expect(info.rowCounts.logs).toBe((await truth(box)).length);
     expect(await query(other, `SELECT DISTINCT CAST(limit_pages AS VARCHAR) AS n FROM snapengage_data._pipeline_loads`)).toEqual([{ n: '3000000000' }]);
     const { openDataset } = await import('../src/index.js');
     const ds = await openDataset({ path: other, dataset: 'snapengage_data' });
