@@ -34,7 +34,7 @@ export function packageManagerCommands(pm: PackageManager) {
   // `start` keeps the short form: no built-in of theirs is called `start`, so each runs the script.
   // `args` separates a script's own flags: npm needs `--`; pnpm, yarn and bun pass them on without it (yarn 1 warns
   // about a `--`, and pnpm and yarn 2+ hand it to the script).
-  return { name: pm, install: `${pm} install`, run: `${pm} run`, start: `${pm} start`, exec, args: pm === 'npm' ? ' --' : '', yarn: pm === 'yarn' };
+  return { install: `${pm} install`, run: `${pm} run`, start: `${pm} start`, exec, args: pm === 'npm' ? ' --' : '', yarn: pm === 'yarn' };
 }
 
 export function envVarContexts(names: readonly string[], catalog: readonly ResourceChoice[]): EnvVarContext[] {

@@ -8,6 +8,7 @@
 // field; a string of digits reads as that number, a string like `2026-11-26`, `2026-11-26T14:03:11Z` or
 // `2026-11-26 14:03:11` as an ISO 8601 date (UTC when it names no offset). Anything else (null, garbage, an instant
 // before 2000 or more than a day after the run's clock) is ignored.
+import { isoPartsInstant } from './iso-time.js';
 import { isIsoDate } from './plan.js';
 
 /** The cursor part of one widget's window state. */
@@ -35,8 +36,7 @@ export function cursorInstant(value: unknown, nowMs: number = Date.now()): numbe
       const match = ISO.exec(text);
       if (match) {
         const [, date, time, zone] = match;
-        const offset = zone === undefined ? 'Z' : zone.toUpperCase() === 'Z' ? 'Z' : zone.includes(':') ? zone : `${zone.slice(0, 3)}:${zone.slice(3)}`;
-        ms = Date.parse(time === undefined ? `${date}T00:00:00Z` : `${date}T${time}${offset}`);
+        ms = isoPartsInstant(date!, time ?? '00:00:00', time === undefined ? undefined : zone);
         // Date.parse rolls 2026-02-30 (also with a time) over to March: only a date that is itself is a date.
         if (!isIsoDate(date!)) ms = undefined;
       }

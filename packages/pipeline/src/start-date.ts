@@ -2,6 +2,7 @@
 // Windows are whole UTC days (the Logs API is asked with timezone Etc/UTC), so a time or an epoch number is refused
 // rather than cut to a day silently: the day it falls on depends on the zone, which the user may not have meant.
 // The message names the UTC day it falls on, so the fix is a copy away.
+import { isoPartsInstant } from './iso-time.js';
 
 const DAY = /^(\d{4})-(\d{2})-(\d{2})$/;
 const DATE_TIME = /^(\d{4}-\d{2}-\d{2})[T ](\d{2}:\d{2}(?::\d{2}(?:\.\d+)?)?)\s*(Z|[+-]\d{2}:?\d{2})?$/i;
@@ -26,8 +27,7 @@ export function startDateHint(value: unknown): string {
     const wrongDay = missingDay(date!);
     if (wrongDay) return wrongDay;
     if (zone === undefined) return `a day is enough, not a time: windows are whole UTC days; use ${date}`;
-    const offset = zone.toUpperCase() === 'Z' ? 'Z' : zone.includes(':') ? zone : `${zone.slice(0, 3)}:${zone.slice(3)}`;
-    const day = utcDay(Date.parse(`${date}T${time}${offset}`));
+    const day = utcDay(isoPartsInstant(date!, time!, zone));
     if (day) return `a day is enough, not a time: windows are whole UTC days, and that instant falls on ${day} in UTC; use ${day}`;
   }
   if (/^\d{10}$|^\d{13}$/.test(text)) {

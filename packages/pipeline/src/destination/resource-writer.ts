@@ -199,11 +199,7 @@ export class DuckDBResourceWriter implements ResourceWriter {
   async checkBeforeCommit(): Promise<void> {
     await this.queue;
     if (this.done) return;
-    try {
-      await this.staging.close();
-    } catch (error) {
-      throw toDestinationError(error, `staging ${this.opts.resource.name}`, this.staging.dir);
-    }
+    await this.closeStaging();
     await this.ctx.open();
     await this.ctx.mutex.run(() => this.refuseNewKey(this.normalizer.tables()));
   }
@@ -223,13 +219,8 @@ export class DuckDBResourceWriter implements ResourceWriter {
     await this.queue;
     if (this.done) throw new Error(`writer for ${this.opts.resource.name} is already committed or aborted`);
     this.done = true;
-    const resource = this.opts.resource.name;
     try {
-      try {
-        await this.staging.close();
-      } catch (error) {
-        throw toDestinationError(error, `staging ${resource}`, this.staging.dir);
-      }
+      await this.closeStaging();
       const tables = this.normalizer.tables();
       this.checkTableNames(tables);
       await this.ctx.open();
@@ -243,6 +234,15 @@ export class DuckDBResourceWriter implements ResourceWriter {
       return result;
     } finally {
       await this.staging.remove().catch(() => undefined);
+    }
+  }
+
+  /** Writes out what is still buffered (before the check and before the commit: closing twice is a no-op). */
+  private async closeStaging(): Promise<void> {
+    try {
+      await this.staging.close();
+    } catch (error) {
+      throw toDestinationError(error, `staging ${this.opts.resource.name}`, this.staging.dir);
     }
   }
 
