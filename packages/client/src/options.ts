@@ -51,6 +51,11 @@ export interface RequestLogEvent {
   queuedMs?: number;
   /** Attempts - 1. */
   retries: number;
+  /**
+   * Why each retry was made, in order (`HTTP 500`, `HTTP 429`, `network`, `timeout`, …), when there was one: what a
+   * caller sums up after a run without logging every request.
+   */
+  retryReasons?: string[];
   /** `GET /api/v2/{orgId}/logs` */
   operation: string;
 }

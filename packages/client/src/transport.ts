@@ -65,6 +65,8 @@ interface RequestState {
   /** Time spent in `beforeAttempt` (a rate limiter's queue): not the request's own duration. */
   queuedMs: number;
   attempt: number;
+  /** Why each retry so far was made (the log event's retryReasons). */
+  retryReasons: string[];
   current: Attempt | undefined;
 }
 
@@ -136,6 +138,7 @@ export function createTransport(settings: TransportSettings): Middleware {
         durationMs: Date.now() - state.startedAt - state.queuedMs,
         ...(state.queuedMs > 0 ? { queuedMs: state.queuedMs } : {}),
         retries: state.attempt - 1,
+        ...(state.retryReasons.length > 0 ? { retryReasons: [...state.retryReasons] } : {}),
         operation: state.op.label,
       });
     } catch {
@@ -211,6 +214,7 @@ export function createTransport(settings: TransportSettings): Middleware {
         if (verdict.type === 'success' || !verdict.retryable || state.attempt > settings.maxRetries) return finish(state, verdict);
         const delay = retryDelayMs(state.attempt, verdict.retryAfterMs, settings.backoff);
         const what = verdict.type === 'http_error' ? `HTTP ${verdict.status}` : verdict.kind;
+        state.retryReasons.push(what);
         warn(`${state.op.label}: ${what}; retry ${state.attempt} of ${settings.maxRetries} in ${delay} ms | ${state.redactedUrl}`);
         try {
           await sleep(delay, [...state.callerSignals, settings.signal]);
@@ -267,6 +271,7 @@ export function createTransport(settings: TransportSettings): Middleware {
         startedAt: Date.now(),
         queuedMs: 0,
         attempt: 1,
+        retryReasons: [],
         current: undefined,
       };
       await beforeAttempt(state);

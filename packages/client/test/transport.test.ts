@@ -57,7 +57,22 @@ describe('retries', () => {
     // Which request it is (of a widget, a window, a case): the URL, credentials masked, as errors end with it.
     expect(warnings).toEqual([`${'GET ' + LOGS}: HTTP 429; retry 1 of 4 in 40 ms | ${server.url}/api/v2/org1/logs?widgetId=w1&start=2024-01-01&end=2024-01-31`]);
     expect(events).toHaveLength(1);
-    expect(events[0]).toMatchObject({ method: 'GET', status: 200, retries: 1, operation: `GET ${LOGS}` });
+    expect(events[0]).toMatchObject({ method: 'GET', status: 200, retries: 1, retryReasons: ['HTTP 429'], operation: `GET ${LOGS}` });
+  });
+
+  it('logs why each retry was made, in order, and nothing for a request answered at once', async () => {
+    const server = await serve((_req, res, i) => {
+      if (i === 0) sendJson(res, 500, { error: 'boom' });
+      else if (i === 1) res.socket?.destroy();
+      else sendJson(res, 200, { cases: [] });
+    });
+    const { client, events } = clientFor(server);
+    await client.GET(LOGS, logsQuery);
+    await client.GET(LOGS, logsQuery);
+    expect(events).toHaveLength(2);
+    expect(events[0]).toMatchObject({ status: 200, retries: 2, retryReasons: ['HTTP 500', 'network'] });
+    expect(events[1]).toMatchObject({ status: 200, retries: 0 });
+    expect(events[1]).not.toHaveProperty('retryReasons');
   });
 
   it('returns the HTTP error after maxRetries, and unwrap() turns it into a typed error', async () => {
@@ -70,7 +85,7 @@ describe('retries', () => {
     const error = await caught(Promise.resolve().then(() => unwrap(result)));
     expect(error).toMatchObject({ kind: 'server', status: 503, operation: `GET ${LOGS}`, requestId: 'req-42', retries: 2 });
     expect(error.bodyExcerpt).toContain('down');
-    expect(events[0]).toMatchObject({ status: 503, kind: 'server', retries: 2 });
+    expect(events[0]).toMatchObject({ status: 503, kind: 'server', retries: 2, retryReasons: ['HTTP 503', 'HTTP 503'] });
   });
 
   it('does not retry a 404 and maps it to not_found', async () => {
@@ -164,7 +179,7 @@ describe('timeouts, cancellation and bad responses', () => {
     expect(error).toMatchObject({ kind: 'timeout', retries: 1 });
     expect(error.message).toContain('timeoutMs=100');
     expect(server.requests).toHaveLength(2);
-    expect(events[0]).toMatchObject({ kind: 'timeout', retries: 1 });
+    expect(events[0]).toMatchObject({ kind: 'timeout', retries: 1, retryReasons: ['timeout'] });
   });
 
   it('beforeAttempt runs before every attempt, outside its timeoutMs, and its signal aborts with the caller', async () => {

@@ -49,3 +49,29 @@ export class ExtractCounts {
 export function increment(counts: Map<string, number>, key: string): void {
   counts.set(key, (counts.get(key) ?? 0) + 1);
 }
+
+/** Retries other than 429s (the rate-limit line has those): requests retried, and retries per reason. */
+export interface RetryReport {
+  requests: number;
+  reasons: Record<string, number>;
+}
+
+/**
+ * The client's retries of the run, from its request events (`retryReasons`). Without it a run slowed by a flaky API
+ * (backoff waits of up to 20 s each) looked no different from a healthy one unless it ran with --verbose.
+ */
+export class RetryTally {
+  private requests = 0;
+  private readonly reasons = new Map<string, number>();
+
+  add(reasons: readonly string[] | undefined): void {
+    const counted = (reasons ?? []).filter((reason) => reason !== 'HTTP 429');
+    if (counted.length === 0) return;
+    this.requests++;
+    for (const reason of counted) this.reasons.set(reason, (this.reasons.get(reason) ?? 0) + 1);
+  }
+
+  get report(): RetryReport {
+    return { requests: this.requests, reasons: Object.fromEntries(this.reasons) };
+  }
+}

@@ -2,6 +2,7 @@
 import { isAbsolute, relative } from 'node:path';
 import { describeWindows, type OutOfWindow } from './cursor.js';
 import type { DroppedTables } from './destination/system-tables.js';
+import type { RetryReport } from './extract-counts.js';
 import type { RateLimitReport } from './limits.js';
 import type { WindowState } from './windows.js';
 import { MAX_RESOURCE_COLUMNS, MAX_TABLE_COLUMNS } from './normalize/table-tree.js';
@@ -55,6 +56,8 @@ export interface LoadNotes {
   noContent?: Readonly<Record<string, number>>;
   /** The API's 429 answers and how far they slowed the run's requests (limits.ts). */
   rateLimit?: Readonly<RateLimitReport>;
+  /** The client's retries other than 429s (a server error, a dropped connection, a timeout): the API was flaky. */
+  retries?: Readonly<RetryReport>;
   /**
    * Per resource: values kept in an `_overflow` JSON column because their table (or the resource) had no room for
    * another column (MAX_TABLE_COLUMNS, MAX_RESOURCE_COLUMNS; see NORMALIZATION.md "Wide records").
@@ -179,6 +182,16 @@ export class LoadInfo {
       } else {
         lines.push(`${answered}; requests slowed ${from}down to ${rate}/s at the lowest`);
       }
+    }
+    const retries = this.notes.retries;
+    if (retries && retries.requests > 0) {
+      // Most common first: what the API mostly did is what to look into.
+      const reasons = Object.entries(retries.reasons).sort(([, a], [, b]) => b - a).map(([reason, n]) => `${reason} ×${n}`);
+      const total = Object.values(retries.reasons).reduce((sum, n) => sum + n, 0);
+      lines.push(
+        `Retried after transient failures: ${retries.requests} request${retries.requests === 1 ? '' : 's'}, ${total} ${total === 1 ? 'retry' : 'retries'} ` +
+          `(${reasons.join(', ')}); --verbose logs each`,
+      );
     }
     const unfollowed = Object.entries(this.notes.unfollowedNextLinks ?? {}).filter(([, n]) => n > 0);
     if (unfollowed.length > 0) {

@@ -9,6 +9,7 @@ import { loadEnv, type Env } from './env.js';
 import { guardCallbacks } from './callbacks.js';
 import { AbortedError, afterPartialCommit, ConfigError, describeDestinationError, firstLine, PipelineError } from './errors.js';
 import { Extractor, type PageSource } from './extract.js';
+import { RetryTally } from './extract-counts.js';
 import { TokenBucket } from './limits.js';
 import { LoadInfo, type ResourceStats } from './load-info.js';
 import { releaseHeapBeforeCommit } from './memory.js';
@@ -107,9 +108,11 @@ export async function runPipeline(config: PipelineConfig, given: RunOptions = {}
   };
 
   const bucket = new TokenBucket(plan.requestsPerSecond);
-  const client = makeClient(plan, options, signal, bucket, (operation) => {
-    const stat = [...stats.values()].find((s) => operationResource(plan, operation) === s.name);
+  const retried = new RetryTally();
+  const client = makeClient(plan, options, signal, bucket, (event) => {
+    const stat = [...stats.values()].find((s) => operationResource(plan, event.operation) === s.name);
     if (stat) stat.requests++;
+    retried.add(event.retryReasons);
   });
 
   // A failed run must leave the database as it was: an existing file keeps its data and only gains the `failed`
@@ -241,7 +244,7 @@ export async function runPipeline(config: PipelineConfig, given: RunOptions = {}
         droppedTables: destination.droppedTables, keylessRecords, adoptedRecords, adoptionRemovedRecords, notTakenOver, alreadyStoredRecords, repeatedKeyRecords,
         incremental: committedWindows(plan.resources, storedState, newState), outOfWindow: extractor.outOfWindow, notFound: extractor.counts.notFoundRecords,
         missingParentValues: extractor.counts.missingParentValues, unfollowedNextLinks: extractor.counts.unfollowedNextLinks, rateLimit: bucket.report,
-        noContent: extractor.counts.noContentResponses, overflowValues,
+        retries: retried.report, noContent: extractor.counts.noContentResponses, overflowValues,
         ...(options.limitPages !== undefined ? { sampledCutShort: extractor.counts.sampledCutShort } : {}),
       },
     );
@@ -301,7 +304,7 @@ function operationResource(plan: Plan, operation: string | undefined): string | 
   return plan.resources.find((p) => `${p.resource.method} ${p.resource.path}` === operation || p.resource.operationId === operation)?.name;
 }
 
-function makeClient(plan: Plan, options: RunOptions, signal: AbortSignal, bucket: TokenBucket, countRequest: (operation?: string) => void): PageSource {
+function makeClient(plan: Plan, options: RunOptions, signal: AbortSignal, bucket: TokenBucket, countRequest: (event: RequestEvent) => void): PageSource {
   const baseFetch = options.fetch ?? ((request: Request) => globalThis.fetch(request));
   // Every request, retries included, takes a token first (beforeAttempt, so that the wait is not part of the attempt's
   // timeoutMs): the limit is proactive, not only a reaction to 429s. A 429 slows the bucket for every request
@@ -325,7 +328,7 @@ function makeClient(plan: Plan, options: RunOptions, signal: AbortSignal, bucket
     signal,
     logger: {
       request(event: RequestEvent) {
-        countRequest(event.operation);
+        countRequest(event);
         options.onRequest?.(event);
       },
       warn(message: string) {

@@ -64,9 +64,9 @@ export async function admin(box: Sandbox, path: string, body: unknown): Promise<
   return response.json();
 }
 
-export async function stats(box: Sandbox): Promise<{ requests: number }> {
+export async function stats(box: Sandbox): Promise<{ requests: number; faults: Record<string, number> }> {
   const response = await fetch(`${box.url}/__sandbox/stats`);
-  return (await response.json()) as { requests: number };
+  return (await response.json()) as { requests: number; faults: Record<string, number> };
 }
 
 /** Runs SQL on a DuckDB file with a short-lived read connection; rows as plain JSON-safe objects. */

@@ -5,7 +5,7 @@ import { createServer as createNetServer, type AddressInfo } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { Sandbox } from 'snapengage-sandbox';
 import { runPipeline } from '../src/index.js';
-import { admin, expectMatchesTruth, query, sandbox, tempDir, truth } from './helpers.js';
+import { admin, expectMatchesTruth, query, sandbox, stats, tempDir, truth } from './helpers.js';
 
 describe('faults and hostile records', () => {
   let box: Sandbox | undefined;
@@ -31,6 +31,23 @@ describe('faults and hostile records', () => {
     await runPipeline(config, { env: box.env, destination: { path } });
     await admin(box, 'faults', { faults: '' });
     expect(await expectMatchesTruth(path, 'snapengage_data', await truth(box))).toEqual([]);
+  });
+
+  it('the load info counts the retries other than 429s, by reason, as the faults the sandbox served', async () => {
+    box = await sandbox({ cases: 3000, widgets: 2, days: 20, faults: '500=0.1,reset=0.1,retryAfter=0' });
+    tmp = tempDir();
+    const info = await runPipeline(
+      { resources: { logs: true }, rateLimit: { requestsPerSecond: 0 }, connection: { maxRetries: 8 } },
+      { env: box.env, destination: { path: `${tmp.dir}/retries.duckdb` } },
+    );
+    const served = (await stats(box)).faults;
+    expect(served['500']).toBeGreaterThan(0);
+    expect(served.reset).toBeGreaterThan(0);
+    // Every fault was retried (the run loaded), so the retries are exactly the faults: a 500 as such, a reset as network.
+    expect(info.notes.retries?.reasons).toEqual({ 'HTTP 500': served['500'], network: served.reset });
+    expect(info.notes.retries?.requests).toBeLessThanOrEqual(served['500']! + served.reset!);
+    const line = info.toString().split('\n').find((l) => l.startsWith('Retried after transient failures:'));
+    expect(line).toMatch(new RegExp(`^Retried after transient failures: \\d+ requests?, ${served['500']! + served.reset!} retries \\(.*HTTP 500 ×${served['500']}.*\\); --verbose logs each$`));
   });
 
   it('the other readings of what the docs leave unknown (sandbox quirks) load exactly the truth', async () => {
