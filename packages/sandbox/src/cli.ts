@@ -6,15 +6,17 @@ import { parseArgs } from 'node:util';
 import { SandboxOptionError, startSandbox, type Sandbox, type SandboxOptions } from './index.js';
 import type { ChatBooleans, LastPageLink } from './options.js';
 
-const USAGE = `Usage: snapengage-sandbox [--port 0] [--seed 42] [--cases 5000] [--widgets 3] [--days 90] [--faults SPEC]
-                          [--last-page-link absent|empty|null] [--trailing-empty-page] [--chat-booleans doc|string|boolean]
-                          [--quirks]
+const USAGE = `Usage: snapengage-sandbox [--port 0] [--seed 42] [--cases 5000] [--widgets 3] [--days 90] [--now TIME]
+                          [--faults SPEC] [--last-page-link absent|empty|null] [--trailing-empty-page]
+                          [--chat-booleans doc|string|boolean] [--quirks]
 
   --port     TCP port on 127.0.0.1 (0 = any free port)
   --seed     seed of the generated data, credentials and faults
   --cases    number of generated cases over all widgets
   --widgets  number of widgets
   --days     days of data, ending today (UTC)
+  --now      when the data ends instead of now: 2025-06-30 (00:00 UTC) or 2025-06-30T18:00:00Z (a zone is required);
+             with --seed, the same data on any day (SNAPENGAGE_START_DATE follows it)
   --faults   e.g. 429=0.1,500=0.05,reset=0.02,truncate=0.02,slow=0.01,rps=20,slowMs=2000[,retryAfter=1|none]
   --last-page-link       the Logs API's last page leaves linkToNextSetOfResults out (absent), sends "" or null
   --trailing-empty-page  a full page always links a next one; a sequence may end with a page of no cases
@@ -40,6 +42,22 @@ function integerFlag(name: string, text: string | undefined): number | undefined
   return Number(text);
 }
 
+/**
+ * `--now`: a UTC day or a date-time with its zone. One without a zone is refused, not read in the machine's zone:
+ * the data would end at another instant on another machine, which is what the flag is there to avoid.
+ */
+function nowFlag(text: string | undefined): Date | undefined {
+  if (text === undefined) return undefined;
+  const form = /^\d{4}-\d{2}-\d{2}(?:T\d{2}:\d{2}(?::\d{2}(?:\.\d{1,3})?)?(?:Z|[+-]\d{2}:\d{2}))?$/;
+  const hint = 'give a UTC day (2025-06-30) or a date-time with its zone (2025-06-30T18:00:00Z)';
+  if (!form.test(text)) fail(`--now: ${hint}, got "${text}"`);
+  const date = new Date(text);
+  // Date rolls 2025-02-30 over to March 2nd: a day the calendar lacks is refused instead.
+  const day = new Date(text.slice(0, 10));
+  if (Number.isNaN(date.getTime()) || Number.isNaN(day.getTime()) || day.toISOString().slice(0, 10) !== text.slice(0, 10)) fail(`--now: ${text} is not a day of the calendar; ${hint}`);
+  return date;
+}
+
 function readOptions(argv: string[]): SandboxOptions {
   let values: Record<string, string | boolean | undefined>;
   try {
@@ -53,6 +71,7 @@ function readOptions(argv: string[]): SandboxOptions {
         cases: { type: 'string' },
         widgets: { type: 'string' },
         days: { type: 'string' },
+        now: { type: 'string' },
         faults: { type: 'string' },
         'last-page-link': { type: 'string' },
         'trailing-empty-page': { type: 'boolean' },
@@ -89,6 +108,8 @@ function readOptions(argv: string[]): SandboxOptions {
   if (cases !== undefined) options.cases = cases;
   if (widgets !== undefined) options.widgets = widgets;
   if (days !== undefined) options.days = days;
+  const now = nowFlag(text('now'));
+  if (now !== undefined) options.now = now;
   const faults = text('faults');
   if (faults !== undefined) options.faults = faults;
   // Checked by startSandbox: its message names the option (lastPageLink), which asFlags turns into the flag.

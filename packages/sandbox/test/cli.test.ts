@@ -74,6 +74,27 @@ describe('snapengage-sandbox CLI', () => {
     expect(started.stderr()).toContain('serving');
   });
 
+  it('--now ends the data at that time: the same seed gives the same cases on any day', async () => {
+    const args = ['--seed', '5', '--cases', '60', '--widgets', '1', '--days', '3', '--now', '2025-06-30T18:00:00Z'];
+    const pages: unknown[] = [];
+    for (let run = 0; run < 2; run++) {
+      const started = await startCli(args);
+      const { env } = started;
+      expect(env.SNAPENGAGE_START_DATE).toBe('2025-06-28');
+      const url = `${env.SNAPENGAGE_BASE_URL}/api/v2/${env.SNAPENGAGE_ORG_ID}/logs?widgetId=${env.SNAPENGAGE_WIDGET_ID}&start=2025-06-01&end=2025-07-31`;
+      const page = (await (await fetch(url, { headers: { authorization: env.SNAPENGAGE_API_TOKEN ?? '' } })).json()) as { cases: Array<{ created_at_seconds: number }> };
+      expect(page.cases).toHaveLength(60);
+      for (const c of page.cases) {
+        expect(c.created_at_seconds).toBeGreaterThanOrEqual(Date.parse('2025-06-28T00:00:00Z') / 1000);
+        expect(c.created_at_seconds).toBeLessThanOrEqual(Date.parse('2025-06-30T18:00:00Z') / 1000);
+      }
+      pages.push(page.cases);
+      started.child.kill('SIGTERM');
+      await once(started.child, 'exit');
+    }
+    expect(pages[1]).toEqual(pages[0]);
+  });
+
   it('exits 0 on SIGINT too', async () => {
     const started = await startCli(['--cases', '10']);
     started.child.kill('SIGINT');
@@ -90,6 +111,10 @@ describe('snapengage-sandbox CLI', () => {
     [['extra'], 'positional'],
     [['--last-page-link', 'missing'], '--last-page-link must be one of absent, empty, null, got "missing"'],
     [['--chat-booleans', 'nope'], '--chat-booleans must be one of doc, string, boolean, got "nope"'],
+    [['--now', '2025-06-30 18:00'], '--now: give a UTC day (2025-06-30) or a date-time with its zone (2025-06-30T18:00:00Z), got "2025-06-30 18:00"'],
+    [['--now', '2025-06-30T18:00:00'], 'a date-time with its zone'],
+    [['--now', '2025-02-30'], '--now: 2025-02-30 is not a day of the calendar'],
+    [['--now', '1969-12-31'], '--now must be a time between 1970-01-01 and 9999-12-31 (UTC), got 1969-12-31T00:00:00.000Z'],
   ])('refuses %o with one stderr line and exit 2', (args, message) => {
     const result = runCli(args);
     expect(result.status).toBe(2);
