@@ -172,7 +172,7 @@ describe('hostile input', () => {
 
   it('rejects unknown flags and bad dates with one line', () => {
     refused(['x-name', ...flags, '--frobnicate'], /Unknown option '--frobnicate'/);
-    refused(['x-name', ...flags, '--start-date', '2025-13-01'], /--start-date "2025-13-01" is not a date/);
+    refused(['x-name', ...flags, '--start-date', '2025-13-01'], /--start-date "2025-13-01" is not a day YYYY-MM-DD: there is no such month/);
     refused(['x-name', ...flags, '--start-date', '2999-01-01'], /--start-date 2999-01-01 is after today \(\d{4}-\d{2}-\d{2} UTC\)/);
     refused(['x-name', ...flags, '--packages', 'no-such-dir'], /--packages no-such-dir: no such directory/);
   });

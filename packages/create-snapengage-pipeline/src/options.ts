@@ -101,7 +101,36 @@ export function checkStartDate(value: string, now: Date = new Date()): string | 
       return value < '1970-01-01' ? `--start-date ${value} is before 1970-01-01: no case is that old; check the year` : null;
     }
   }
-  return `--start-date ${JSON.stringify(value)} is not a date; use YYYY-MM-DD, e.g. 2025-01-31`;
+  return `--start-date ${JSON.stringify(value)} is not a day YYYY-MM-DD: ${notADayHint(value)}`;
+}
+
+/**
+ * What to type instead of a time, an epoch number or a day the calendar lacks: the UTC day it falls on, as the loader
+ * says of SNAPENGAGE_START_DATE (windows are whole UTC days), so the fix is a copy away. Restated here, not imported:
+ * the scaffolder depends on the loader's config type only.
+ */
+function notADayHint(value: string): string {
+  const text = value.trim();
+  const utcDay = (ms: number): string | undefined => (Number.isFinite(ms) && Math.abs(ms) <= 8.64e15 ? new Date(ms).toISOString().slice(0, 10) : undefined);
+  const dateTime = /^(\d{4})-(\d{2})-(\d{2})[T ]\d{2}:\d{2}(?::\d{2}(?:\.\d+)?)?\s*(Z|[+-]\d{2}:?\d{2})?$/i.exec(text);
+  const dayPart = dateTime ? text.slice(0, 10) : /^\d{4}-\d{2}-\d{2}$/.test(text) ? text : undefined;
+  if (dayPart) {
+    const [year, month, day] = dayPart.split('-').map(Number) as [number, number, number];
+    if (month < 1 || month > 12) return 'there is no such month; use YYYY-MM-DD, e.g. 2025-01-31';
+    const days = new Date(Date.UTC(year, month, 0)).getUTCDate();
+    if (day < 1 || day > days) return `there is no such day: ${dayPart.slice(0, 7)} has ${days} days`;
+  }
+  if (dateTime) {
+    if (dateTime[4] === undefined) return `a day is enough, not a time: windows are whole UTC days; use ${dayPart}`;
+    const zone = dateTime[4].toUpperCase() === 'Z' ? 'Z' : dateTime[4].replace(/^([+-]\d{2}):?(\d{2})$/, '$1:$2');
+    const day = utcDay(Date.parse(`${text.replace(' ', 'T').replace(/\s*(Z|[+-]\d{2}:?\d{2})$/i, '')}${zone}`));
+    if (day) return `a day is enough, not a time: windows are whole UTC days, and that instant falls on ${day} in UTC; use ${day}`;
+  }
+  if (/^\d{10}$|^\d{13}$/.test(text)) {
+    const day = utcDay(text.length === 10 ? Number(text) * 1000 : Number(text));
+    if (day) return `a day, not epoch ${text.length === 10 ? 'seconds' : 'milliseconds'}: that instant falls on ${day} in UTC; use ${day}`;
+  }
+  return 'use YYYY-MM-DD, e.g. 2025-01-31 (a whole UTC day)';
 }
 
 export function checkResources(names: readonly string[], catalog: readonly ResourceChoice[], flag: string): string | null {

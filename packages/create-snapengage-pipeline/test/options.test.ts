@@ -107,8 +107,18 @@ describe('small parsers', () => {
   });
   it('checkStartDate accepts real days only', () => {
     expect(checkStartDate('2024-02-29')).toBeNull();
-    expect(checkStartDate('2023-02-29')).toMatch(/YYYY-MM-DD/);
+    expect(checkStartDate('2023-02-29')).toMatch(/no such day: 2023-02 has 28 days/);
     expect(checkStartDate('yesterday')).toMatch(/YYYY-MM-DD/);
+  });
+  it('checkStartDate names the UTC day to use for a time, an epoch number or a day the calendar lacks', () => {
+    expect(checkStartDate('2025-01-31T23:30:00-05:00')).toBe('--start-date "2025-01-31T23:30:00-05:00" is not a day YYYY-MM-DD: a day is enough, not a time: windows are whole UTC days, and that instant falls on 2025-02-01 in UTC; use 2025-02-01');
+    expect(checkStartDate('2025-01-31 08:00 +0530')).toContain('falls on 2025-01-31 in UTC; use 2025-01-31');
+    expect(checkStartDate('2025-01-31T08:00')).toContain('a day is enough, not a time: windows are whole UTC days; use 2025-01-31');
+    expect(checkStartDate('2025-02-30')).toBe('--start-date "2025-02-30" is not a day YYYY-MM-DD: there is no such day: 2025-02 has 28 days');
+    expect(checkStartDate('2025-02-30T10:00:00Z')).toContain('there is no such day: 2025-02 has 28 days');
+    expect(checkStartDate('2025-13-01')).toContain('there is no such month');
+    expect(checkStartDate('1735689600')).toContain('a day, not epoch seconds: that instant falls on 2025-01-01 in UTC; use 2025-01-01');
+    expect(checkStartDate('1735689600000')).toContain('epoch milliseconds: that instant falls on 2025-01-01');
   });
   it('checkStartDate refuses a day after today (UTC), which the loader would refuse on every run', () => {
     const now = new Date('2025-06-15T23:30:00Z');
