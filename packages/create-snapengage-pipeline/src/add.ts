@@ -38,7 +38,7 @@ export function addToProject(dir: string, cwd: string, names: readonly string[],
   const renderer = createRenderer();
   const env = appendEnvExample(envText, envVarContexts(result.added, catalog), renderer);
   const readmePath = join(root, 'README.md');
-  const readme = result.added.length > 0 && existsSync(readmePath) ? addToResourcesBlock(readFileSync(readmePath, 'utf8'), result.added, renderer) : null;
+  const readme = result.added.length > 0 && existsSync(readmePath) ? addToResourcesBlock(readFileSync(readmePath, 'utf8'), result.added, renderer, catalog) : null;
 
   // Both edits are computed before either file is written, so a refusal leaves the project untouched.
   if (result.text !== original) writeFileSync(pipelinePath, result.text);

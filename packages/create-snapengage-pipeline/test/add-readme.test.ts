@@ -35,7 +35,7 @@ function makeProject(resources: string[]): string {
 const readme = (dir: string) => readFileSync(join(dir, 'README.md'), 'utf8');
 
 describe('--add and README.md', () => {
-  it('updates the Resources line of an unedited README, and nothing else in it', () => {
+  it('updates the Resources line of an unedited README and the per-record note after it, nothing else', () => {
     const dir = makeProject(['logs']);
     const before = readme(dir);
     expect(before).toContain('Resources: `logs`.');
@@ -43,7 +43,20 @@ describe('--add and README.md', () => {
     expect(summary.readme).toEqual({ updated: true });
     const after = readme(dir);
     expect(after).toContain('Resources: `logs`, `chat_poll`.');
-    expect(after.replace('`logs`, `chat_poll`', '`logs`')).toBe(before);
+    // The note on per-record resources follows (the sandbox is slow for them at the default rate limit): the README
+    // is the one a project made with both from the start has.
+    const fresh = readme(makeProject(['logs', 'chat_poll']));
+    expect(fresh).toContain('`chat_poll` makes one request per `logs` record');
+    expect(after).toBe(fresh);
+    expect(after.replace('`logs`, `chat_poll`', '`logs`').replace(/\n`chat_poll` makes one request[^]*?real credentials\.\n/, '\n')).toBe(before);
+  });
+
+  it('leaves an edited per-record note as it is, and still updates the Resources line', () => {
+    const dir = makeProject(['logs', 'chat_poll']);
+    const edited = readme(dir).replace('so 300 cases take about 30 s', 'so our 300 cases take about 30 s');
+    writeFileSync(join(dir, 'README.md'), edited);
+    expect(addToProject(dir, dir, ['widgets'], catalog).readme).toEqual({ updated: true });
+    expect(readme(dir)).toBe(edited.replace('Resources: `logs`, `chat_poll`.', 'Resources: `logs`, `chat_poll`, `widgets`.'));
   });
 
   it('keeps a README whose Resources line the user edited, and says what to add there', () => {
