@@ -7,7 +7,7 @@ import type { PipelineConfig } from './config.js';
 import { DuckDBDestination, newLoadId, type LoadStep, type ResourceWriter } from './destination/index.js';
 import { loadEnv, type Env } from './env.js';
 import { guardCallbacks } from './callbacks.js';
-import { AbortedError, afterPartialCommit, ConfigError, describeDestinationError, firstLine, PipelineError } from './errors.js';
+import { AbortedError, afterPartialCommit, ConfigError, describeDestinationError, ExtractError, firstLine, PipelineError } from './errors.js';
 import { Extractor, type PageSource } from './extract.js';
 import { RetryTally } from './extract-counts.js';
 import { TokenBucket } from './limits.js';
@@ -17,6 +17,7 @@ import { committedWindows, stateToCommit, statesToResume } from './resume.js';
 import { WriteQueue } from './write-queue.js';
 import { DEFAULTS, planPipeline, type Plan, type ResourcePlan } from './plan.js';
 import { LOADER_VERSION } from './version.js';
+import { proxiedFetch, proxyFromEnv, proxyVarFor, type ProxySettings } from './proxy.js';
 
 /** One HTTP request as the client reports it; the URL is already redacted. */
 export type RequestEvent = RequestLogEvent;
@@ -109,7 +110,9 @@ export async function runPipeline(config: PipelineConfig, given: RunOptions = {}
 
   const bucket = new TokenBucket(plan.requestsPerSecond);
   const retried = new RetryTally();
-  const client = makeClient(plan, options, signal, bucket, (event) => {
+  // Only for the default fetch: an app's or a test's own fetch is theirs to route.
+  const proxy = options.fetch ? undefined : await proxyFromEnv(env);
+  const client = makeClient(plan, options, signal, bucket, proxy, (event) => {
     const stat = [...stats.values()].find((s) => operationResource(plan, event.operation) === s.name);
     if (stat) stat.requests++;
     retried.add(event.retryReasons);
@@ -130,6 +133,7 @@ export async function runPipeline(config: PipelineConfig, given: RunOptions = {}
       signal,
     });
   } catch (error) {
+    await proxy?.dispatcher.close().catch(() => undefined);
     throw describeDestinationError(error, plan.destination.path);
   }
   let failed = false;
@@ -251,7 +255,7 @@ export async function runPipeline(config: PipelineConfig, given: RunOptions = {}
   } catch (error) {
     failed = true;
     const failure = signal.aborted && !(error instanceof PipelineError) ? new AbortedError('Run cancelled') : error;
-    const mapped = failure instanceof PipelineError ? failure : describeDestinationError(failure, plan.destination.path);
+    const mapped = withProxyHint(failure instanceof PipelineError ? failure : describeDestinationError(failure, plan.destination.path), proxy);
     await queue?.drain();
     // Masked like the CLI's last line: a message may quote a credential the loader did not put there (a config step's
     // own error, a path or id it was pasted into), and the file is read, copied and shared long after this run.
@@ -264,6 +268,7 @@ export async function runPipeline(config: PipelineConfig, given: RunOptions = {}
     throw mapped;
   } finally {
     await destination.close({ removeCreatedFile: failed && committedNames.length === 0 }).catch(() => undefined);
+    await proxy?.dispatcher.close().catch(() => undefined);
   }
 }
 
@@ -304,8 +309,8 @@ function operationResource(plan: Plan, operation: string | undefined): string | 
   return plan.resources.find((p) => `${p.resource.method} ${p.resource.path}` === operation || p.resource.operationId === operation)?.name;
 }
 
-function makeClient(plan: Plan, options: RunOptions, signal: AbortSignal, bucket: TokenBucket, countRequest: (event: RequestEvent) => void): PageSource {
-  const baseFetch = options.fetch ?? ((request: Request) => globalThis.fetch(request));
+function makeClient(plan: Plan, options: RunOptions, signal: AbortSignal, bucket: TokenBucket, proxy: ProxySettings | undefined, countRequest: (event: RequestEvent) => void): PageSource {
+  const baseFetch = options.fetch ?? (proxy ? proxiedFetch(proxy) : (request: Request) => globalThis.fetch(request));
   // Every request, retries included, takes a token first (beforeAttempt, so that the wait is not part of the attempt's
   // timeoutMs): the limit is proactive, not only a reaction to 429s. A 429 slows the bucket for every request
   // (limits.ts), not only the one the client retries.
@@ -337,6 +342,14 @@ function makeClient(plan: Plan, options: RunOptions, signal: AbortSignal, bucket
     },
   });
   return client as unknown as PageSource;
+}
+
+/** A request that could not get through names the proxy it went to: "check SNAPENGAGE_BASE_URL" alone sent users behind one to the wrong setting. */
+function withProxyHint(error: PipelineError, proxy: ProxySettings | undefined): PipelineError {
+  const url = error.cause instanceof SnapEngageError ? error.cause.url : undefined;
+  const variable = error instanceof ExtractError && error.kind === 'network' ? proxyVarFor(proxy, url) : undefined;
+  if (!variable || !(error instanceof ExtractError)) return error;
+  return new ExtractError(`${error.message}; requests go through the proxy in ${variable}: check it (NO_PROXY lists hosts that go direct)`, error.resource, error.kind, { cause: error.cause });
 }
 
 /** The client, its option errors (a base URL the API's paths would be doubled under, …) as one config line. */

@@ -1,0 +1,75 @@
+// Corporate HTTP proxies for the loader's requests. Node's fetch ignores HTTPS_PROXY / HTTP_PROXY / NO_PROXY (Node 20
+// and 22; Node 24 only with NODE_USE_ENV_PROXY=1), so behind a proxy that is the only way out every request failed
+// with "cannot reach". When one of those variables is set, requests go through undici's EnvHttpProxyAgent (the
+// proxy Node's own fetch would use), as curl and npm do; when none is, nothing changes. Loopback hosts (the sandbox)
+// always go direct, as in Go's net/http: a proxy cannot reach this machine's loopback.
+import type { Dispatcher } from 'undici';
+import { ConfigError } from './errors.js';
+import { isLoopbackUrl } from './loopback.js';
+
+export interface ProxySettings {
+  dispatcher: Dispatcher;
+  /** For messages: the variable that names the proxy for http(s) targets, never its URL (it may carry a password). */
+  httpsVar: string;
+  httpVar: string | undefined;
+}
+
+type Env = Record<string, string | undefined>;
+
+/** The variable that is set, lower case first (as curl and undici read them), and its value. */
+function pick(env: Env, lower: string): [string, string] | undefined {
+  for (const name of [lower, lower.toUpperCase()]) {
+    const value = env[name]?.trim();
+    if (value) return [name, value];
+  }
+  return undefined;
+}
+
+function checkProxyUrl(name: string, value: string): string {
+  let url: URL | undefined;
+  try {
+    url = new URL(value);
+  } catch {
+    url = undefined;
+  }
+  // "proxy.corp:8080" parses as a URL of scheme "proxy.corp:", and undici then failed on the first request.
+  if (!url || (url.protocol !== 'http:' && url.protocol !== 'https:') || url.hostname === '') {
+    // Only the scheme is shown: the rest may hold a password.
+    const what = url && /^[a-z][a-z0-9+.-]*:\/\//i.test(value) ? `a ${url.protocol.slice(0, -1)}:// proxy` : 'not a proxy URL (no http:// in front)';
+    throw new ConfigError(`${name} is ${what}: write it as http://host:port (or http://user:password@host:port); only HTTP proxies are supported; or unset ${name} to connect directly`);
+  }
+  return value;
+}
+
+/** The proxy the environment (the process, then .env) asks for; undefined when HTTPS_PROXY and HTTP_PROXY (either case) are unset or empty. */
+export async function proxyFromEnv(env: Env = process.env): Promise<ProxySettings | undefined> {
+  const http = pick(env, 'http_proxy');
+  const https = pick(env, 'https_proxy');
+  if (!http && !https) return undefined;
+  const noProxy = pick(env, 'no_proxy');
+  if (noProxy?.[1] === '*') return undefined;
+  // HTTPS_PROXY first: it is the one the real API's (https) requests take.
+  const httpsProxy = https ? checkProxyUrl(https[0], https[1]) : undefined;
+  const httpProxy = http ? checkProxyUrl(http[0], http[1]) : undefined;
+  // Loaded only here: undici takes ~300 ms to import, which a run without a proxy should not pay.
+  const { EnvHttpProxyAgent } = await import('undici');
+  const dispatcher = new EnvHttpProxyAgent({
+    // Passed explicitly, so what was checked is what is used. Without HTTPS_PROXY, https requests take HTTP_PROXY
+    // (undici's and Node 24's reading).
+    ...(httpProxy ? { httpProxy } : {}),
+    ...(httpsProxy ? { httpsProxy } : {}),
+    noProxy: noProxy?.[1] ?? '',
+  });
+  return { dispatcher, httpsVar: (https ?? http)![0], httpVar: http?.[0] };
+}
+
+/** fetch through the proxy: Node's own fetch with undici's dispatcher (a non-standard RequestInit field). */
+export function proxiedFetch(proxy: ProxySettings): (request: Request) => Promise<Response> {
+  return (request) => (isLoopbackUrl(request.url) ? globalThis.fetch(request) : globalThis.fetch(request, { dispatcher: proxy.dispatcher } as RequestInit));
+}
+
+/** The variable whose proxy a request to `url` would take (NO_PROXY aside), for an error's fix; undefined: direct. */
+export function proxyVarFor(proxy: ProxySettings | undefined, url: string | undefined): string | undefined {
+  if (!proxy || !url || isLoopbackUrl(url)) return undefined;
+  return url.startsWith('https:') ? proxy.httpsVar : proxy.httpVar;
+}

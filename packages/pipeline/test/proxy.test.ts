@@ -1,0 +1,143 @@
+// A corporate HTTP proxy, as a user behind one runs the CLI: HTTP_PROXY / HTTPS_PROXY / NO_PROXY in the environment
+// (Node's fetch ignores them). The proxy is a tiny real one on 127.0.0.1 (CONNECT tunnels and absolute-form
+// requests) in front of the sandbox: the base URL names a reserved .test host that only the proxy knows (it connects
+// every target to the sandbox's port on 127.0.0.1), as the API's host is reachable only through a corporate proxy.
+import { writeFileSync } from 'node:fs';
+import { createServer as createHttpServer, request as httpRequest, type Server } from 'node:http';
+import { connect, createServer, type AddressInfo } from 'node:net';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { Sandbox } from 'snapengage-sandbox';
+import { query, runCli, sandbox, tempDir } from './helpers.js';
+
+const oneLine = (text: string) => text.trim().split('\n').filter((l) => l.trim() !== '');
+
+/** A forward proxy that records each target it was asked for; `answer` replaces the tunnel with a status of its own. */
+async function startProxy(answer?: number): Promise<{ url: string; seen: string[]; close(): Promise<void> }> {
+  const seen: string[] = [];
+  const server: Server = createHttpServer((req, res) => {
+    seen.push(`${req.method} ${req.url}`);
+    const target = new URL(req.url ?? '');
+    const upstream = httpRequest({ host: '127.0.0.1', port: target.port, path: `${target.pathname}${target.search}`, method: req.method, headers: req.headers }, (up) => {
+      res.writeHead(up.statusCode ?? 502, up.headers);
+      up.pipe(res);
+    });
+    upstream.on('error', () => res.destroy());
+    req.pipe(upstream);
+  });
+  server.on('connect', (req, socket, head) => {
+    seen.push(`CONNECT ${req.url}`);
+    if (answer !== undefined) {
+      socket.end(`HTTP/1.1 ${answer} Proxy Says No\r\nContent-Length: 0\r\n\r\n`);
+      return;
+    }
+    const port = Number((req.url ?? '').split(':').pop());
+    const upstream = connect(port, '127.0.0.1', () => {
+      socket.write('HTTP/1.1 200 Connection Established\r\n\r\n');
+      upstream.write(head);
+      upstream.pipe(socket);
+      socket.pipe(upstream);
+    });
+    upstream.on('error', () => socket.destroy());
+    socket.on('error', () => upstream.destroy());
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  return {
+    url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
+    seen,
+    close: () => new Promise((resolve) => server.close(() => resolve())),
+  };
+}
+
+describe('the CLI behind an HTTP proxy', () => {
+  let box: Sandbox;
+  let tmp: ReturnType<typeof tempDir>;
+  /** The sandbox as seen through the proxy. */
+  let proxiedEnv: Record<string, string>;
+
+  beforeAll(async () => {
+    box = await sandbox({ cases: 20, widgets: 1, days: 2 });
+    tmp = tempDir();
+    proxiedEnv = { ...box.env, SNAPENGAGE_BASE_URL: `http://snapengage.proxy.test:${new URL(box.url).port}` };
+  });
+  afterAll(async () => {
+    await box?.close();
+    tmp?.cleanup();
+  });
+
+  it('HTTP_PROXY carries every request, and the load is complete', async () => {
+    const proxy = await startProxy();
+    try {
+      const db = join(tmp.dir, 'proxied.duckdb');
+      const run = await runCli(['run', '--resources', 'widgets', '--duckdb', db], { env: { ...proxiedEnv, HTTP_PROXY: proxy.url }, cwd: tmp.dir });
+      expect(run.code, run.stderr).toBe(0);
+      expect(proxy.seen.length).toBeGreaterThan(0);
+      expect(proxy.seen.every((line) => line.includes('snapengage.proxy.test'))).toBe(true);
+      const [row] = await query(db, 'SELECT count(*) AS n FROM snapengage_data.widgets');
+      expect(Number(row?.n)).toBe(1);
+    } finally {
+      await proxy.close();
+    }
+  });
+
+  it('a loopback host (the sandbox) goes direct, NO_PROXY or not: a proxy cannot reach this machine', async () => {
+    const proxy = await startProxy();
+    try {
+      const run = await runCli(['run', '--resources', 'widgets', '--duckdb', join(tmp.dir, 'direct.duckdb')], {
+        env: { ...box.env, http_proxy: proxy.url, https_proxy: proxy.url },
+        cwd: tmp.dir,
+      });
+      expect(run.code).toBe(0);
+      expect(proxy.seen).toEqual([]);
+    } finally {
+      await proxy.close();
+    }
+  });
+
+  it('a proxy URL without a scheme is one line naming the variable, before any request; its password is not shown', async () => {
+    const run = await runCli(['run', '--resources', 'widgets', '--duckdb', join(tmp.dir, 'bad-proxy.duckdb')], {
+      env: { ...box.env, HTTPS_PROXY: 'proxy.corp:8080', HTTP_PROXY: 'socks5://user:s3cret-pw@proxy.corp:1080' },
+      cwd: tmp.dir,
+    });
+    expect(run.code).toBe(1);
+    expect(oneLine(run.stderr)).toHaveLength(1);
+    // HTTPS_PROXY is checked first: the https proxy is the one the real API's requests take.
+    expect(run.stderr).toContain('HTTPS_PROXY is not a proxy URL (no http:// in front): write it as http://host:port');
+    const socks = await runCli(['run', '--resources', 'widgets', '--duckdb', join(tmp.dir, 'bad-proxy.duckdb')], {
+      env: { ...box.env, HTTP_PROXY: 'socks5://user:s3cret-pw@proxy.corp:1080' },
+      cwd: tmp.dir,
+    });
+    expect(socks.code).toBe(1);
+    expect(oneLine(socks.stderr)).toHaveLength(1);
+    expect(socks.stderr).toContain('HTTP_PROXY is a socks5:// proxy: write it as http://host:port');
+    expect(run.stderr + socks.stderr).not.toContain('s3cret-pw');
+    expect(run.stderr).not.toContain('s3cret-pw');
+  });
+
+  it('a proxy that refuses the tunnel (407) or is not listening fails in one line that names the proxy variable', async () => {
+    writeConfig(tmp.dir);
+    const refusing = await startProxy(407);
+    const closed = createServer();
+    await new Promise<void>((resolve) => closed.listen(0, '127.0.0.1', resolve));
+    const closedPort = (closed.address() as AddressInfo).port;
+    await new Promise((resolve) => closed.close(resolve));
+    try {
+      for (const proxyUrl of [refusing.url, `http://127.0.0.1:${closedPort}`]) {
+        const run = await runCli(['run', '--config', 'few-retries.mjs', '--duckdb', join(tmp.dir, 'refused.duckdb')], {
+          env: { ...proxiedEnv, HTTP_PROXY: proxyUrl },
+          cwd: tmp.dir,
+        });
+        expect(run.code).toBe(1);
+        expect(oneLine(run.stderr)).toHaveLength(1);
+        expect(run.stderr).toContain('through the proxy in HTTP_PROXY');
+      }
+    } finally {
+      await refusing.close();
+    }
+  });
+});
+
+function writeConfig(dir: string): void {
+  // Few retries, so the test does not sit through the default backoff.
+  writeFileSync(join(dir, 'few-retries.mjs'), `export const pipeline = { resources: { widgets: true }, connection: { maxRetries: 1 } };\n`);
+}
