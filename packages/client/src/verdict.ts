@@ -34,7 +34,29 @@ export interface AttemptOutcome {
   abortReason?: unknown;
 }
 
-const utf8Decoder = new TextDecoder();
+const utf8Decoder = new TextDecoder('utf-8', { fatal: true });
+
+/**
+ * A body's text. UTF-8 (a BOM dropped) whenever the bytes are UTF-8, whatever the header says (RFC 8259: JSON is
+ * UTF-8, a charset parameter has no effect). Bytes that are not UTF-8 under a header that names another charset, as a
+ * Java servlet's `application/json;charset=ISO-8859-1` does, are read in that charset: decoded as UTF-8, as fetch's
+ * response.json() would, every accented letter was silently loaded as U+FFFD. Otherwise bad bytes are replaced.
+ */
+function bodyText(bytes: Uint8Array, contentType: string | null): string {
+  try {
+    return utf8Decoder.decode(bytes);
+  } catch {
+    const charset = /;\s*charset\s*=\s*"?([^";\s]+)/i.exec(contentType ?? '')?.[1];
+    if (charset) {
+      try {
+        return new TextDecoder(charset).decode(bytes);
+      } catch {
+        // A charset TextDecoder does not know: as UTF-8 below.
+      }
+    }
+    return new TextDecoder().decode(bytes);
+  }
+}
 
 export function failureFromError(ctx: ClassifyContext, request: AttemptedRequest, attempt: AttemptOutcome, error: unknown): Failure {
   if (error instanceof SnapEngageError) return { type: 'failure', kind: error.kind, detail: error.message, retryable: false };
@@ -94,8 +116,8 @@ export async function classify(ctx: ClassifyContext, request: AttemptedRequest, 
   } catch (error) {
     return failureFromError(ctx, request, attempt, error);
   }
-  // Decoded as response.text() would (UTF-8, a BOM dropped, bad bytes replaced); the bytes stay the body.
-  const text = utf8Decoder.decode(bytes);
+  // The bytes stay the body; the text is what they say (bodyText).
+  const text = bodyText(bytes, response.headers.get('content-type'));
   // The excerpt (decode, redact, collapse) is only needed on failures: computing it for every page of a large
   // load cost a fifth of the loader's CPU.
   const bodyExcerpt = () => excerpt(ctx.redactor.text(text));

@@ -382,6 +382,21 @@ describe('streamed bodies', () => {
 });
 
 describe('odd responses', () => {
+  it('reads a body in the charset its header names when it is not UTF-8 (a Java servlet\'s ISO-8859-1), and UTF-8 bytes as UTF-8 whatever the header says', async () => {
+    const page = { cases: [{ id: 'c1', description: 'café für Zoë' }] };
+    const server = await serve((req, res) => {
+      const latin1 = req.url.includes('widgetId=latin1');
+      res.writeHead(200, { 'content-type': 'application/json;charset=ISO-8859-1' });
+      // The same header on both: only bytes that are not UTF-8 are read as ISO-8859-1.
+      res.end(Buffer.from(JSON.stringify(page), latin1 ? 'latin1' : 'utf8'));
+    });
+    const { client } = clientFor(server);
+    for (const widgetId of ['latin1', 'utf8']) {
+      const result = await client.GET(LOGS, { params: { path: { orgId: 'org1' }, query: { widgetId, start: '2024-01-01', end: '2024-01-31' } } });
+      expect(result.data).toEqual(page);
+    }
+  });
+
   it('lets go of an attempt whose response never reached the transport (a user middleware threw first)', async () => {
     const server = await serve((_req, res) => sendJson(res, 200, { cases: [] }));
     const controller = new AbortController();
