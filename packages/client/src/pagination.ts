@@ -133,6 +133,20 @@ function pagingError(operation: string, url: string, detail: string, status?: nu
   return new SnapEngageError({ kind: 'invalid_response', operation, url, message: formatMessage(operation, detail, { retries: 0, url }), ...(status !== undefined ? { status } : {}) });
 }
 
+/**
+ * A next link to the configured https host over plain http (an API behind a TLS-terminating balancer that builds its
+ * links from the request it saw) is followed over https: the same host, still encrypted. Refused, the error told users
+ * to set an http:// base URL, which would send the credential unencrypted. Nothing else is rewritten.
+ */
+export function upgradedToHttps(link: URL, origin: string): URL {
+  const configured = new URL(origin);
+  // Default ports only: http://host:80 is https://host:443's plain twin; other ports may be other servers.
+  if (configured.protocol !== 'https:' || configured.port !== '' || link.protocol !== 'http:' || link.hostname !== configured.hostname || link.port !== '') return link;
+  const upgraded = new URL(link);
+  upgraded.protocol = 'https:';
+  return upgraded;
+}
+
 export async function* iteratePages(client: AnyClient, baseUrl: string, path: string, init: PageInit, paging: PagingOptions): AsyncGenerator<PageResult> {
   const operation = `GET ${path}`;
   const defaults = catalogPaging(path);
@@ -179,6 +193,7 @@ export async function* iteratePages(client: AnyClient, baseUrl: string, path: st
     } catch {
       throw pagingError(operation, url, `${nextUrlPath} is not a URL`);
     }
+    resolved = upgradedToHttps(resolved, origin);
     if (resolved.origin !== origin) {
       throw pagingError(operation, url, `the next link points to ${resolved.origin}, not the configured ${origin}; credentials are never sent to another host (set baseUrl to ${resolved.origin} if the API moved there)`);
     }

@@ -4,6 +4,7 @@ import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { CLIENT_VERSION, createSnapEngageClient, credentialsFromEnv, SnapEngageError } from '../src/index.js';
+import { upgradedToHttps } from '../src/pagination.js';
 import { Redactor } from '../src/redact.js';
 import { isRetryableStatus, parseRetryAfter, retryDelayMs } from '../src/retry.js';
 
@@ -108,6 +109,20 @@ describe('options', () => {
     const client = createSnapEngageClient({ apiToken: 't' });
     const iterator = client.iterateLogs({ orgId: 'o', widgetId: 'a,b', start: '2024-01-01', end: '2024-01-02' })[Symbol.asyncIterator]();
     await expect(iterator.next()).rejects.toMatchObject({ kind: 'config', message: expect.stringContaining('one widgetId') });
+  });
+});
+
+describe('next links', () => {
+  it('follows an http:// link to the configured https host over https, and rewrites nothing else', () => {
+    const origin = 'https://www.snapengage.com';
+    const up = (link: string, o = origin) => upgradedToHttps(new URL(link), o).toString();
+    expect(up('http://www.snapengage.com/api/v2/o/logs?next=abc')).toBe('https://www.snapengage.com/api/v2/o/logs?next=abc');
+    expect(up('http://www.snapengage.com/x', 'https://api.example:8443')).toBe('http://www.snapengage.com/x');
+    expect(up('http://api.example/x', 'https://api.example:8443')).toBe('http://api.example/x');
+    // Another host, an explicit port (another server), or an http base URL: left as they are, for the origin check.
+    expect(up('http://evil.example/x')).toBe('http://evil.example/x');
+    expect(up('http://www.snapengage.com:8080/x')).toBe('http://www.snapengage.com:8080/x');
+    expect(up('http://127.0.0.1:1/x', 'http://127.0.0.1:1')).toBe('http://127.0.0.1:1/x');
   });
 });
 
