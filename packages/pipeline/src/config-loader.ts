@@ -30,6 +30,11 @@ export async function loadPipelineConfig(configFlag: string | undefined, env: En
       // Plain JavaScript needs no transpiler; tsx's loader costs ~70 ms of startup on every run.
       module = (await import(url)) as Record<string, unknown>;
     } else {
+      // tsx caches its transforms in $TMPDIR/tsx-<uid> and failed the import when it could not create that
+      // directory: a container with a read-only root filesystem, or a TMPDIR that does not exist. The cache saves
+      // nothing measurable on a config of a few files, so the loader writes nowhere but beside the DuckDB file.
+      // Read when tsx's loader starts (below): set before it. A user's own TSX_DISABLE_CACHE is left as it is.
+      process.env.TSX_DISABLE_CACHE ??= '1';
       const { tsImport } = await import('tsx/esm/api');
       module = (await tsImport(url, import.meta.url)) as Record<string, unknown>;
     }
