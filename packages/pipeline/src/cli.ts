@@ -263,7 +263,8 @@ main(process.argv.slice(2)).then(
   },
   (error: unknown) => {
     if (error instanceof AbortedError) {
-      process.stderr.write(`snapengage-pipeline: ${error.message}; nothing of this run was committed\n`);
+      // The signal named: in a scheduler's log, SIGTERM is a stop or a timeout (systemd, docker stop, a CI cancel).
+      process.stderr.write(`snapengage-pipeline: ${error.message}${interruptedBy ? ` (${interruptedBy})` : ''}; nothing of this run was committed\n`);
       // 128 + the signal's number, as shells report a process the signal ended: 130 for SIGINT, 143 for SIGTERM.
       process.exitCode = interruptedBy === 'SIGTERM' ? 143 : 130;
     } else if (error instanceof PipelineError) {
