@@ -14,8 +14,10 @@ export interface ProgressDisplay {
   finish(): void;
 }
 
-export function createProgressDisplay(stream: NodeJS.WriteStream = process.stderr): ProgressDisplay {
-  return stream.isTTY ? new LiveDisplay(stream) : new PlainDisplay(stream);
+export function createProgressDisplay(stream: NodeJS.WriteStream = process.stderr, env: NodeJS.ProcessEnv = process.env): ProgressDisplay {
+  // TERM=dumb: a terminal without cursor movement (Emacs' shell, some IDE consoles and log capturers), where the
+  // redraw left a trail of escape codes.
+  return stream.isTTY && env.TERM !== 'dumb' ? new LiveDisplay(stream) : new PlainDisplay(stream);
 }
 
 function formatLine(r: ProgressSnapshot['resources'][number]): string {

@@ -88,4 +88,16 @@ describe('progress display', () => {
     expect(progress.at(-2)).toMatch(/^\[progress 10\.0s\] logs\s+100 pages\s+10000 records/);
     expect(writes).toContain('warning: retrying\n');
   });
+
+  it('on a TTY whose TERM is dumb (no cursor movement) prints the plain lines', () => {
+    const { stream, writes } = fakeStream(true);
+    const display = createProgressDisplay(stream, { TERM: 'dumb' });
+    for (let i = 1; i <= 60; i++) {
+      display.update(snapshot(i * 100, i * 100));
+      vi.advanceTimersByTime(100);
+    }
+    display.finish();
+    expect(writes.join('')).not.toContain('\x1b');
+    expect(writes.filter((w) => w.startsWith('[progress ')).length).toBeGreaterThanOrEqual(2);
+  });
 });
