@@ -137,21 +137,6 @@ async function runCommand(flags: Flags): Promise<number> {
   const limitPages = parseLimitPages(flags['limit-pages']);
   const only = flags.resources !== undefined ? checkResourceNames(flags.resources.split(',').map((s) => s.trim()).filter(Boolean)) : undefined;
   if (only?.length === 0) throw new UsageError('--resources needs at least one resource name');
-  const env = loadEnv();
-  const noConfig = flags.config === undefined && !existsSync(resolve(DEFAULT_CONFIG_FILE));
-  const { runPipeline } = await import('./run.js');
-  const config: PipelineConfig =
-    noConfig && only
-      ? { resources: Object.fromEntries(only.map((n) => [n, true])) }
-      : (await loadPipelineConfig(flags.config, env)).config;
-
-  const note = rateLimitNote(config, env, only, noConfig ? null : flags.config ?? DEFAULT_CONFIG_FILE);
-  if (note) process.stderr.write(`snapengage-pipeline: note: ${note}\n`);
-  // Useful from code (a test, a dry run); from the CLI the load info said LOADED of data that was gone at exit.
-  if ((flags.duckdb ?? config.destination?.path) === ':memory:') {
-    process.stderr.write(`snapengage-pipeline: note: ${flags.duckdb ? '--duckdb' : 'destination.path'} :memory: keeps nothing: the data and the incremental state are gone when this command exits (a dry run); pass a file path to keep them\n`);
-  }
-
   const display = createProgressDisplay(process.stderr);
   const controller = new AbortController();
   // Set by the run's 'committing' snapshot, which comes right after its last check of the signal. A signal after it
@@ -163,9 +148,27 @@ async function runCommand(flags: Flags): Promise<number> {
     if (committing) display.log(`snapengage-pipeline: ${signal} during the commit: finishing it first, so that no resource is left half loaded`);
     controller.abort(new AbortedError(`Interrupted (${signal})`));
   };
+  // From the start, not once the config is loaded: loading a TypeScript config takes about a second, and a SIGTERM
+  // then was lost where Node is PID 1 (a container without an init, which the kernel spares a signal's default
+  // action): the run went on and loaded, and `docker stop` killed it 10 s later. It now stops before the run starts.
   process.once('SIGINT', onSignal);
   process.once('SIGTERM', onSignal);
   try {
+    const env = loadEnv();
+    const noConfig = flags.config === undefined && !existsSync(resolve(DEFAULT_CONFIG_FILE));
+    const { runPipeline } = await import('./run.js');
+    const config: PipelineConfig =
+      noConfig && only
+        ? { resources: Object.fromEntries(only.map((n) => [n, true])) }
+        : (await loadPipelineConfig(flags.config, env)).config;
+
+    const note = rateLimitNote(config, env, only, noConfig ? null : flags.config ?? DEFAULT_CONFIG_FILE);
+    if (note) process.stderr.write(`snapengage-pipeline: note: ${note}\n`);
+    // Useful from code (a test, a dry run); from the CLI the load info said LOADED of data that was gone at exit.
+    if ((flags.duckdb ?? config.destination?.path) === ':memory:') {
+      process.stderr.write(`snapengage-pipeline: note: ${flags.duckdb ? '--duckdb' : 'destination.path'} :memory: keeps nothing: the data and the incremental state are gone when this command exits (a dry run); pass a file path to keep them\n`);
+    }
+
     const info = await runPipeline(config, {
       env,
       signal: controller.signal,

@@ -3,10 +3,11 @@
 // variables listed, as `env -i` would.
 import { spawn } from 'node:child_process';
 import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Sandbox } from 'snapengage-sandbox';
-import { PACKAGE_DIR, query, sandbox, tempDir, type CliResult } from './helpers.js';
+import { PACKAGE_DIR, query, sandbox, stats, tempDir, type CliResult } from './helpers.js';
 
 const BIN = join(PACKAGE_DIR, 'bin', 'snapengage-pipeline.js');
 
@@ -59,4 +60,36 @@ describe('scheduled runs, built CLI', () => {
     expect(show.code).toBe(0);
     expect(show.stdout).toContain('users  1 row\n');
   }, 60_000);
+
+  it('a SIGTERM while the config loads stops the run before it starts: one line, exit 143, nothing written', async () => {
+    // Before, the handler came only once the config was loaded (about a second for a TypeScript one). Where Node is
+    // PID 1 (a container without an init) the kernel drops a signal that has no handler, so `docker stop` then was
+    // lost: the run went on and loaded, to be killed 10 s later. Elsewhere the signal killed the process unlogged.
+    // The config waits until the test has sent the signal, so that the moment is exact.
+    const project = join(tmp.dir, 'slow-config');
+    mkdirSync(join(project, 'src'), { recursive: true });
+    const loading = join(project, 'loading');
+    writeFileSync(join(project, 'package.json'), '{ "type": "module" }\n'); // an ES module config: top-level await
+    writeFileSync(join(project, 'src', 'pipeline.ts'), [
+      "import { writeFileSync } from 'node:fs';",
+      `writeFileSync(${JSON.stringify(loading)}, '');`,
+      'await new Promise((resolve) => setTimeout(resolve, 1500));',
+      "export default { resources: { users: true } };",
+      '',
+    ].join('\n'));
+    const before = (await stats(box)).requests;
+    const child = spawn(process.execPath, [BIN, 'run'], {
+      cwd: project, env: { PATH: process.env.PATH ?? '/usr/bin:/bin', ...box.env }, stdio: ['ignore', 'pipe', 'pipe'], timeout: 30_000, killSignal: 'SIGKILL',
+    });
+    let stderr = '';
+    child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+    const closed = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => child.on('close', (code, signal) => resolve({ code, signal })));
+    for (let i = 0; i < 200 && !existsSync(loading); i++) await sleep(50); // bounded: 10 s
+    expect(existsSync(loading)).toBe(true);
+    child.kill('SIGTERM');
+    expect(await closed).toEqual({ code: 143, signal: null });
+    expect(stderr.split('\n').filter((l) => l.trim() !== '')).toEqual(['snapengage-pipeline: Run cancelled before it started (SIGTERM); nothing of this run was committed']);
+    expect(existsSync(join(project, 'snapengage.duckdb'))).toBe(false);
+    expect((await stats(box)).requests).toBe(before);
+  }, 40_000);
 });
