@@ -17,6 +17,7 @@ import { packageNames, repoRoot } from './pack-local.js';
 
 interface Manifest {
   name: string;
+  scripts?: Record<string, string>;
   main?: string;
   types?: string;
   bin?: Record<string, string>;
@@ -101,6 +102,8 @@ function problemsOf(files: string[], root: string): string[] {
     if (shipped.has(posix.normalize(bin)) && !readFileSync(join(root, bin), 'utf8').startsWith('#!/usr/bin/env node\n')) problems.push(`${bin}: no "#!/usr/bin/env node" line`);
   }
   if (manifest.engines?.node !== NODE_FLOOR) problems.push(`engines.node is ${manifest.engines?.node}, not the toolkit's ${NODE_FLOOR}`);
+  // `npm publish` packs whatever dist/ holds: without a build first, an edit since the last build ships stale code.
+  if (manifest.scripts?.prepack !== 'npm run build') problems.push(`scripts.prepack is ${manifest.scripts?.prepack}, not "npm run build"`);
   for (const required of ['LICENSE', 'README.md']) if (!shipped.has(required)) problems.push(`${required} missing`);
   return problems;
 }

@@ -91,7 +91,8 @@ beforeAll(async () => {
   await run(tsx, ['generator/cli.ts', '--spec', specPath, '--out', join(copy, 'generated')], copy);
   await run('npm', ['run', 'build'], copy);
   mkdirSync(join(copy, '.packs'));
-  await run('npm', ['pack', '--pack-destination', join(copy, '.packs'), ...Object.keys(WORKSPACES).flatMap((w) => ['-w', w])], copy);
+  // Scripts skipped: the build above made dist/, and each package's prepack would build it again.
+  await run('npm', ['pack', '--ignore-scripts', '--pack-destination', join(copy, '.packs'), ...Object.keys(WORKSPACES).flatMap((w) => ['-w', w])], copy);
 
   sandbox = await startSandbox({ port: 0, seed: 3, cases: 50, widgets: 1, days: 10 });
   proxy = await startProxy(sandbox.url, sandbox.credentials.provisioningKey);
