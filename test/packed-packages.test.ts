@@ -1,7 +1,7 @@
 // What `npm publish` would ship, checked the way a user meets it: each workspace package is packed, and its tarball
 // must stand on its own outside the monorepo, where no hoisted node_modules, workspace link or "snapengage-source"
 // condition helps. Static checks on every tarball (imports declared, files present, source maps whole, nothing of
-// the repo's own shipped), then the scaffolder installed from its tarball alone and run, and the Node floor checked
+// the repo's own shipped), then the scaffolder installed from its tarball alone and run, and our engines checked
 // against the engines of every package a user's install pulls in. The client's own pack.test.ts goes further for
 // the client (types in strict consumers, a run against the sandbox); scaffold-e2e installs the pipeline's tarball.
 import { execFileSync } from 'node:child_process';
@@ -30,7 +30,7 @@ interface Manifest {
 
 const work = mkdtempSync(join(tmpdir(), 'snapengage-packed-'));
 const tarballs = new Map<string, { file: string; files: string[]; root: string }>();
-const NODE_FLOOR = (JSON.parse(readFileSync(join(repoRoot, 'package.json'), 'utf8')) as Manifest).engines?.node as string;
+const NODE_ENGINES = (JSON.parse(readFileSync(join(repoRoot, 'package.json'), 'utf8')) as Manifest).engines?.node as string;
 
 beforeAll(async () => {
   await ensureBuilt(packageNames as Parameters<typeof ensureBuilt>[0]);
@@ -101,7 +101,7 @@ function problemsOf(files: string[], root: string): string[] {
   for (const bin of Object.values(manifest.bin ?? {})) {
     if (shipped.has(posix.normalize(bin)) && !readFileSync(join(root, bin), 'utf8').startsWith('#!/usr/bin/env node\n')) problems.push(`${bin}: no "#!/usr/bin/env node" line`);
   }
-  if (manifest.engines?.node !== NODE_FLOOR) problems.push(`engines.node is ${manifest.engines?.node}, not the toolkit's ${NODE_FLOOR}`);
+  if (manifest.engines?.node !== NODE_ENGINES) problems.push(`engines.node is ${manifest.engines?.node}, not the toolkit's ${NODE_ENGINES}`);
   // `npm publish` packs whatever dist/ holds: without a build first, an edit since the last build ships stale code.
   if (manifest.scripts?.prepack !== 'npm run build') problems.push(`scripts.prepack is ${manifest.scripts?.prepack}, not "npm run build"`);
   for (const required of ['LICENSE', 'README.md']) if (!shipped.has(required)) problems.push(`${required} missing`);
@@ -125,27 +125,29 @@ function npm(args: string[], cwd: string): string {
   }
 }
 
-/** Each installed package (name@version) whose engines.node leaves out the toolkit's floor. */
-function enginesAboveFloor(project: string): string[] {
-  const floor = semver.minVersion(NODE_FLOOR)!.version;
+/**
+ * Each installed package (name@version) whose engines.node leaves out a Node version the toolkit's engines admit: npm
+ * warns (EBADENGINE) on every install there, or refuses with engine-strict.
+ */
+function enginesNarrowerThanOurs(project: string): string[] {
   const found: string[] = [];
   const visit = (modules: string) => {
     if (!existsSync(modules)) return;
     for (const entry of readdirSync(modules)) {
       if (entry.startsWith('.')) continue;
       if (entry.startsWith('@')) {
-        for (const scoped of readdirSync(join(modules, entry))) visit1(join(modules, entry, scoped));
+        for (const scoped of readdirSync(join(modules, entry))) visitPackage(join(modules, entry, scoped));
       } else {
-        visit1(join(modules, entry));
+        visitPackage(join(modules, entry));
       }
     }
   };
-  const visit1 = (dir: string) => {
+  const visitPackage = (dir: string) => {
     const manifestPath = join(dir, 'package.json');
     if (!existsSync(manifestPath)) return;
     const manifest = JSON.parse(readFileSync(manifestPath, 'utf8')) as { name: string; version: string; engines?: { node?: string } };
     const range = manifest.engines?.node;
-    if (range !== undefined && !semver.satisfies(floor, range)) found.push(`${manifest.name}@${manifest.version} (engines.node ${range})`);
+    if (range !== undefined && !semver.subset(NODE_ENGINES, range)) found.push(`${manifest.name}@${manifest.version} (engines.node ${range})`);
     visit(join(dir, 'node_modules'));
   };
   visit(join(project, 'node_modules'));
@@ -153,7 +155,7 @@ function enginesAboveFloor(project: string): string[] {
 }
 
 describe('installed from the tarballs alone, outside the repository', () => {
-  it('the scaffolder installs with only its own dependencies, scaffolds and --adds; nothing installed needs a newer Node', () => {
+  it('the scaffolder installs with only its own dependencies, scaffolds and --adds; the engines of every installed package admit every Node ours do', () => {
     const user = join(work, 'scaffolder-user');
     mkdirSync(user);
     npm(['init', '-y'], user);
@@ -165,10 +167,10 @@ describe('installed from the tarballs alone, outside the repository', () => {
     expect(run(['made', '--add', 'widgets'])).toContain('Added widgets');
     const source = readFileSync(join(user, 'made/src/pipeline.ts'), 'utf8');
     expect(source).toMatch(/logs: true,[\s\S]*widgets: true,/);
-    expect(enginesAboveFloor(user)).toEqual([]);
+    expect(enginesNarrowerThanOurs(user)).toEqual([]);
   }, 240_000);
 
-  it('the pipeline and the sandbox: their commands run, and nothing installed needs a newer Node', () => {
+  it('the pipeline and the sandbox: their commands run, and the engines of every installed package admit every Node ours do', () => {
     const user = join(work, 'pipeline-user');
     mkdirSync(user);
     npm(['init', '-y'], user);
@@ -177,6 +179,6 @@ describe('installed from the tarballs alone, outside the repository', () => {
       const help = execFileSync(join(user, 'node_modules/.bin', command), ['--help'], { cwd: user, encoding: 'utf8', timeout: 60_000 });
       expect(help, command).toContain(`${command} `);
     }
-    expect(enginesAboveFloor(user)).toEqual([]);
+    expect(enginesNarrowerThanOurs(user)).toEqual([]);
   }, 240_000);
 });

@@ -2,7 +2,7 @@
 // would), `npm pack` it, check what the tarball holds, install it into the consumer fixture, typecheck a usage file
 // whose expected-error directives must all be real errors and the READMEs' client snippets (strict consumer settings:
 // skipLibCheck false, exactOptionalPropertyTypes, module NodeNext, Node16 and Preserve/Bundler), then run the
-// installed package against the sandbox, from ESM and from CommonJS (require(esm), Node >= 20.19).
+// installed package against the sandbox, from ESM and from CommonJS (require(esm), Node 20.19+ and 22.12+).
 // Built in a temp copy so the workspace's dist/ (used by other packages' spawned CLIs) is never rewritten.
 import { execFile, execFileSync } from 'node:child_process';
 import { cpSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
@@ -148,7 +148,7 @@ it('packs, installs outside the monorepo, typechecks and runs', async () => {
     };
     const { stdout } = await promisify(execFile)(process.execPath, ['--input-type=module', '-e', script], { cwd: consumer, timeout: 60_000, env });
     expect(JSON.parse(stdout.trim())).toEqual({ n: 250, pages: 3, firstPage: true, middleware: true, kind: 'auth' });
-    // CommonJS: the package is ESM only; require() loads it through Node's require(esm) (default from Node 20.19).
+    // CommonJS: the package is ESM only; require() loads it through Node's require(esm) (default from Node 20.19 and 22.12).
     const cjs = await promisify(execFile)(process.execPath, ['-e', `
       const { createSnapEngageClient, credentialsFromEnv, SnapEngageError } = require('snapengage-client');
       createSnapEngageClient(credentialsFromEnv()).GET('/api/v2/{orgId}/logs', { params: { path: { orgId: process.env.ORG_ID }, query: { widgetId: process.env.WIDGET_ID, start: process.env.START, end: '2100-01-01' } } })
