@@ -102,8 +102,10 @@ function problemsOf(files: string[], root: string): string[] {
     if (shipped.has(posix.normalize(bin)) && !readFileSync(join(root, bin), 'utf8').startsWith('#!/usr/bin/env node\n')) problems.push(`${bin}: no "#!/usr/bin/env node" line`);
   }
   if (manifest.engines?.node !== NODE_ENGINES) problems.push(`engines.node is ${manifest.engines?.node}, not the toolkit's ${NODE_ENGINES}`);
-  // `npm publish` packs whatever dist/ holds: without a build first, an edit since the last build ships stale code.
-  if (manifest.scripts?.prepack !== 'npm run build') problems.push(`scripts.prepack is ${manifest.scripts?.prepack}, not "npm run build"`);
+  // `npm publish` packs whatever dist/ holds: without a build first, an edit since the last build ships stale code,
+  // and without emptying dist/ first, the output of a source file since deleted (tsc never removes it).
+  const prepack = `node -e "require('node:fs').rmSync('dist', { recursive: true, force: true })" && npm run build`;
+  if (manifest.scripts?.prepack !== prepack) problems.push(`scripts.prepack is ${manifest.scripts?.prepack}, not ${prepack}`);
   for (const required of ['LICENSE', 'README.md']) if (!shipped.has(required)) problems.push(`${required} missing`);
   return problems;
 }
