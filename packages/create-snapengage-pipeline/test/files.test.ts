@@ -152,6 +152,17 @@ describe('rendered project files', () => {
     }
   });
 
+  it("README's schedule section starts the project's own command and names a section the pipeline's OPERATIONS.md has", () => {
+    const readme = renderProjectFiles(plan(['logs']), catalog).get('README.md')!;
+    const section = readme.slice(readme.indexOf('## Run on a schedule'), readme.indexOf('\n## ', readme.indexOf('## Run on a schedule') + 1));
+    expect(section).toContain('cd /path/to/my-pipe && PATH=/usr/local/bin:$PATH npm start >> run.log 2>&1');
+    const pkg = JSON.parse(renderProjectFiles(plan(['logs']), catalog).get('package.json')!) as { scripts: { start: string } };
+    expect(section).toContain(`node_modules/.bin/${pkg.scripts.start}`);
+    const named = /"([^"]+)" in `node_modules\/snapengage-pipeline\/OPERATIONS\.md`/.exec(section)?.[1];
+    const operations = readFileSync(fileURLToPath(new URL('../../pipeline/OPERATIONS.md', import.meta.url)), 'utf8');
+    expect(operations.split('\n')).toContain(`## ${named}`);
+  });
+
   it('says the default first day the spec gives (defaultStartDaysAgo), not a fixed one', () => {
     expect(renderProjectFiles(plan(['logs']), catalog).get('README.md')).toContain('else from 30 days ago;');
     expect(helpText(catalog)).toContain('(default: 30 days ago)');
