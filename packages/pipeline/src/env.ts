@@ -56,7 +56,7 @@ export function loadEnv(dir: string = process.cwd(), processEnv: Env = process.e
   const file = join(dir, '.env');
   let text: string;
   try {
-    text = readFileSync(file, 'utf8');
+    text = decodeEnvFile(readFileSync(file));
   } catch (error) {
     if ((error as NodeJS.ErrnoException).code === 'ENOENT') {
       const env = { ...processEnv };
@@ -67,9 +67,9 @@ export function loadEnv(dir: string = process.cwd(), processEnv: Env = process.e
   }
   let fileValues: Record<string, string>;
   try {
-    // A byte order mark (Windows editors save one) is not part of the first name: parseEnv kept it there, so the
+    // A byte order mark (Windows editors save one) is gone (decodeEnvFile): parseEnv kept it in the first name, so the
     // first variable was silently missing (or, SNAPENGAGE_BASE_URL, the default API used instead).
-    fileValues = parseEnv(text.startsWith('\uFEFF') ? text.slice(1) : text) as Record<string, string>;
+    fileValues = parseEnv(text) as Record<string, string>;
   } catch (error) {
     throw new ConfigError(`Cannot parse ${file}: ${(error as Error).message} (expected KEY=value lines)`);
   }
@@ -82,6 +82,20 @@ export function loadEnv(dir: string = process.cwd(), processEnv: Env = process.e
   const fromFile = new Set(Object.keys(fileValues).filter((key) => (processEnv[key] ?? '').trim() === ''));
   sources.set(merged, { file, found: true, fromFile });
   return merged;
+}
+
+/**
+ * The text of a .env file. Windows PowerShell 5.1 writes UTF-16 (with a byte order mark) for `>`, `Out-File` and
+ * `Set-Content -Encoding Unicode`, and Notepad can save so: read as UTF-8, every name held NUL bytes, so each variable
+ * was silently missing and the error said to set in .env what was there. UTF-8's mark is removed as well (parseEnv
+ * kept it in the first name).
+ */
+function decodeEnvFile(bytes: Buffer): string {
+  if (bytes[0] === 0xff && bytes[1] === 0xfe) return bytes.subarray(2).toString('utf16le');
+  // Big-endian: bytes swapped in pairs (a stray last byte dropped: swap16 needs an even length).
+  if (bytes[0] === 0xfe && bytes[1] === 0xff) return Buffer.from(bytes.subarray(2, bytes.length - (bytes.length % 2))).swap16().toString('utf16le');
+  const text = bytes.toString('utf8');
+  return text.startsWith('\uFEFF') ? text.slice(1) : text;
 }
 
 /** A value is present when set and not blank. */

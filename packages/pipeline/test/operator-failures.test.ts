@@ -155,6 +155,20 @@ describe('operator failures, built CLI', () => {
     expect(run.stdout).toContain('is LOADED and contains no failed jobs');
   });
 
+  it('a .env saved as UTF-16 (Windows PowerShell 5.1\'s `>` and Out-File, Notepad\'s "Unicode") sets its variables', async () => {
+    const lines = `${Object.entries(box.env).map(([name, value]) => `${name}=${value}`).join('\r\n')}\r\n`;
+    const bigEndian = Buffer.from(lines, 'utf16le').swap16();
+    for (const [name, bytes] of [['le', Buffer.concat([Buffer.from([0xff, 0xfe]), Buffer.from(lines, 'utf16le')])], ['be', Buffer.concat([Buffer.from([0xfe, 0xff]), bigEndian])]] as const) {
+      const dir = join(tmp.dir, `utf16${name}`);
+      mkdirSync(dir);
+      writeFileSync(join(dir, '.env'), bytes);
+      const run = await runBuilt(['run', '--resources', 'users'], { cwd: dir });
+      expect(errorLines(run.stderr)).toEqual([]);
+      expect(run.code).toBe(0);
+      expect(run.stdout).toContain('is LOADED and contains no failed jobs');
+    }
+  });
+
   it('a new database file that cannot be written (file size limit, full disk) is not left behind half-made', async () => {
     const dir = join(tmp.dir, 'fsize');
     mkdirSync(dir);
