@@ -9,6 +9,7 @@ import { CancelledError, InputEndedError, UserError } from './errors.js';
 import { helpText, resolveOptions, type Answers } from './options.js';
 import { installDependencies, initGit } from './post-create.js';
 import type { AskAnswers } from './prompts.js';
+import { cdStep } from './shell-word.js';
 import { checkTargetFree, resolveTarget } from './target.js';
 
 export interface MainIo {
@@ -110,8 +111,9 @@ export async function main(io: MainIo): Promise<number> {
     }
 
     const pm = packageManagerCommands(resolved.packageManager);
-    const relative = target.path === io.cwd ? '.' : target.path.slice(io.cwd.length + 1);
-    const cd = relative === '.' ? null : `cd ${shellWord(relative)}`;
+    // Relative with path.relative: cutting the cwd's length off the path dropped a letter where the cwd ends with a
+    // separator (`/` in a container, `C:\` on Windows): `cd y-pipeline`.
+    const cd = cdStep(io.cwd, target.path);
     const next = [
       cd,
       installed ? null : pm.install,
@@ -139,9 +141,4 @@ export async function main(io: MainIo): Promise<number> {
     if (error instanceof UserError) return fail(error.message);
     return fail((error as Error).message, 1);
   }
-}
-
-/** `relative` as one shell word: quoted when it holds anything but safe path characters. */
-function shellWord(value: string): string {
-  return /^[\w@%+=:,./-]+$/.test(value) ? value : `'${value.replace(/'/g, `'\\''`)}'`;
 }

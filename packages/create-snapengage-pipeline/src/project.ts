@@ -11,6 +11,7 @@ import type { PackageManager } from './options.js';
 import { packageManagerSettings } from './package-manager.js';
 import { DEFAULT_DATASET, DEFAULT_DUCKDB_PATH, PIPELINE_FILE, renderPipelineSource } from './pipeline-source.js';
 import { createRenderer, type Renderer } from './render.js';
+import { shellWord } from './shell-word.js';
 import type { Target } from './target.js';
 
 export interface ProjectPlan {
@@ -63,11 +64,6 @@ export function startDateEnvsSetInConfig(names: readonly string[], catalog: read
 
 /** This scaffolder's command line entry, for a project made from local tarballs to run `--add` with. */
 const OWN_BIN = fileURLToPath(new URL('../bin/create-snapengage-pipeline.js', import.meta.url));
-
-/** A path as one POSIX shell word (quoted only when it needs to be). */
-function shellWord(path: string): string {
-  return /^[\w@%+=:,./-]+$/.test(path) ? path : `'${path.replaceAll("'", "'\\''")}'`;
-}
 
 /** Every file of the project, path → content, without touching the disk. */
 export function renderProjectFiles(

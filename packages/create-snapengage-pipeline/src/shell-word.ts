@@ -1,0 +1,21 @@
+// Paths shown as commands to type: the next steps' `cd` and the `--add` command a project's README names.
+import { posix, win32 } from 'node:path';
+
+/**
+ * `path` as one word of the user's shell. POSIX: quoted in single quotes when it needs to be. Windows: with forward
+ * slashes, which node, PowerShell, cmd and Git Bash all read (a backslash is an escape in Git Bash), and in double
+ * quotes when it needs to be (cmd has no single quotes: `node 'C:\…'` looked for a file named `'C:\…'`).
+ */
+export function shellWord(path: string, platform: NodeJS.Platform = process.platform): string {
+  if (platform !== 'win32') return /^[\w@%+=:,./-]+$/.test(path) ? path : `'${path.replaceAll("'", "'\\''")}'`;
+  const slashed = path.replaceAll('\\', '/');
+  if (/^[\w@+=:,./-]+$/.test(slashed)) return slashed;
+  // PowerShell and Git Bash expand `$` and a backtick inside double quotes (cmd has neither, nor a quote that stops them).
+  return /[$`]/.test(slashed) ? `'${slashed.replaceAll("'", "''")}'` : `"${slashed}"`;
+}
+
+/** The `cd` of the next steps from `cwd` into the project at `target`, or null when that is `cwd` itself. */
+export function cdStep(cwd: string, target: string, platform: NodeJS.Platform = process.platform): string | null {
+  const relative = (platform === 'win32' ? win32 : posix).relative(cwd, target);
+  return relative === '' ? null : `cd ${shellWord(relative, platform)}`;
+}
