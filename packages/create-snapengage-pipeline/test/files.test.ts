@@ -6,6 +6,7 @@ import { dependencySpecs, findTarball } from '../src/dependencies.js';
 import { appendEnvExample, formatEnvValue, renderDotEnv } from '../src/env-file.js';
 import { renderProjectFiles } from '../src/project.js';
 import { createRenderer, escapeMarkdown, outputName } from '../src/render.js';
+import { shellWord } from '../src/shell-word.js';
 import { checkPackageName, resolveTarget } from '../src/target.js';
 import { spawnSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -258,7 +259,8 @@ describe('names, paths and tarballs', () => {
   it('a project made from local tarballs names this scaffolder for --add; a published one npm create', () => {
     const dir = mkdtempSync(join(tmpdir(), 'packs-'));
     for (const f of ['snapengage-pipeline-0.1.0.tgz', 'snapengage-client-0.1.0.tgz', 'snapengage-sandbox-0.1.0.tgz']) writeFileSync(join(dir, f), '');
-    const bin = fileURLToPath(new URL('../bin/create-snapengage-pipeline.js', import.meta.url));
+    // As a word of this platform's shells (forward slashes on Windows: shell-word.test.ts).
+    const bin = shellWord(fileURLToPath(new URL('../bin/create-snapengage-pipeline.js', import.meta.url)));
     const local = renderProjectFiles({ ...plan(['logs']), packagesDir: dir }, catalog);
     // Before, it said `npm create snapengage-pipeline@latest`, which fetches a scaffolder npm may not have.
     expect(local.get('README.md')).toContain(`\nnode ${bin} . --add chat_availability\n`);
