@@ -5,7 +5,7 @@ import { spawn } from 'node:child_process';
 import { basename, join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { keepEditedProject, writeFingerprint } from './demo-project.js';
-import { packLocal, packsDir, repoRoot } from './pack-local.js';
+import { npmCommand, packLocal, packsDir, repoRoot } from './pack-local.js';
 
 const DEMO_DIR = 'snapengage-demo';
 const RESOURCES = 'logs,widgets,chat_availability,users';
@@ -57,14 +57,14 @@ export async function demo(): Promise<void> {
     writeFingerprint(projectDir);
 
     step('npm install (offline, from .packs/ and the npm cache)');
-    const install = await run('npm', ['install', '--prefer-offline', '--no-audit', '--no-fund'], projectDir, {}, true);
+    const install = await run(...npmCommand(['install', '--prefer-offline', '--no-audit', '--no-fund']), projectDir, {}, true);
     console.log(install.split('\n').find((line) => line.startsWith('added')) ?? 'installed');
 
     step('npm start (against the sandbox)');
-    await run('npm', ['start', '--silent'], projectDir, { ...sandbox.env, NO_COLOR: '1' });
+    await run(...npmCommand(['start', '--silent']), projectDir, { ...sandbox.env, NO_COLOR: '1' });
 
     step('npm run show');
-    await run('npm', ['run', 'show', '--silent'], projectDir, { NO_COLOR: '1' });
+    await run(...npmCommand(['run', 'show', '--silent']), projectDir, { NO_COLOR: '1' });
   } finally {
     await sandbox.close();
     console.log('\nsandbox stopped');

@@ -16,12 +16,22 @@ export interface PackOptions {
   quiet?: boolean;
 }
 
+/**
+ * npm as a command to spawn: under `npm run`, its own CLI file (npm_execpath) run by this node. `npm` itself is a
+ * `npm.cmd` on Windows, which spawn without a shell cannot start (ENOENT; EINVAL since Node 20.12), so `npm run demo`
+ * and `npm run pack:local` failed there at their first step; a shell would split the paths with spaces in the args.
+ */
+export function npmCommand(args: readonly string[], env: NodeJS.ProcessEnv = process.env): [string, string[]] {
+  const cli = env.npm_execpath;
+  return cli && /npm-cli\.c?js$/.test(cli) ? [process.execPath, [cli, ...args]] : ['npm', [...args]];
+}
+
 /** Returns the tarball file names written to .packs/. */
 export function packLocal(options: PackOptions = {}): string[] {
   const stdio = options.quiet ? 'pipe' : 'inherit';
   if (options.build !== false) {
     try {
-      execFileSync('npm', ['run', 'build'], { cwd: repoRoot, stdio });
+      execFileSync(...npmCommand(['run', 'build']), { cwd: repoRoot, stdio });
     } catch (error) {
       const output = (error as { stdout?: Buffer }).stdout?.toString().split('\n').filter((l) => l.includes('error')).join('\n');
       throw new Error(`pack:local: \`npm run build\` failed; fix the build first${output ? `:\n${output}` : ''}`);
@@ -33,7 +43,7 @@ export function packLocal(options: PackOptions = {}): string[] {
   // Scripts are skipped: the build above (or the caller) already made dist/, and prepack rebuilding it again would
   // rewrite files other processes may be running.
   const args = ['pack', '--pack-destination', packsDir, '--silent', '--ignore-scripts', ...packageNames.flatMap((name) => ['-w', name])];
-  execFileSync('npm', args, { cwd: repoRoot, stdio: ['ignore', 'pipe', options.quiet ? 'pipe' : 'inherit'] });
+  execFileSync(...npmCommand(args), { cwd: repoRoot, stdio: ['ignore', 'pipe', options.quiet ? 'pipe' : 'inherit'] });
   return readdirSync(packsDir).filter((f) => f.endsWith('.tgz')).sort();
 }
 
