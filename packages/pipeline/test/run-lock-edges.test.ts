@@ -9,7 +9,7 @@ import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import type { Sandbox } from 'snapengage-sandbox';
 import { DuckDBInstance } from '@duckdb/node-api';
 import type { DestinationError } from '../src/destination/index.js';
-import { acquireRunLock } from '../src/destination/run-lock.js';
+import { acquireRunLock, noHardLinks } from '../src/destination/run-lock.js';
 import { AbortedError } from '../src/errors.js';
 import { openDataset } from '../src/dataset.js';
 import { runPipeline, type RunOptions } from '../src/run.js';
@@ -283,5 +283,15 @@ describe('the run lock and the commit check at their edges', () => {
     } finally {
       vi.useRealTimers();
     }
+  });
+});
+
+describe('a file system without hard links', () => {
+  it("takes the run lock without one, also on an exFAT volume of Windows, whose link() fails with EISDIR", () => {
+    // Node on Windows reports exFAT's ERROR_INVALID_FUNCTION as EISDIR (nodejs/node#65817): a DuckDB file on a USB
+    // drive failed every run with "illegal operation on a directory". Not reproducible on Linux (vfat says EPERM).
+    expect(['EPERM', 'ENOTSUP', 'ENOSYS', 'EISDIR'].filter(noHardLinks)).toEqual(['EPERM', 'ENOTSUP', 'ENOSYS', 'EISDIR']);
+    // Not these: the lock taken by another run, and our draft cleared by the holder (both mean "taken").
+    expect(['EEXIST', 'ENOENT', undefined].some(noHardLinks)).toBe(false);
   });
 });

@@ -160,7 +160,7 @@ async function createExclusive(lockPath: string, holder: RunLockHolder): Promise
     const code = (error as NodeJS.ErrnoException).code;
     // ENOENT: our draft was cleared by the lock's holder (clearStaging): it is taken.
     if (code === 'EEXIST' || code === 'ENOENT') return false;
-    if (code !== 'EPERM' && code !== 'ENOTSUP' && code !== 'ENOSYS') throw error;
+    if (!noHardLinks(code)) throw error;
     // A file system without hard links: exclusive create, then the content (a reader meanwhile sees it empty).
     try {
       await writeFile(lockPath, `${JSON.stringify(holder)}\n`, { flag: 'wx' });
@@ -172,6 +172,15 @@ async function createExclusive(lockPath: string, holder: RunLockHolder): Promise
   } finally {
     await unlink(draft).catch(() => undefined);
   }
+}
+
+/**
+ * Whether link() failed for want of hard links on the file system: EPERM (FAT on Linux, some network shares), ENOTSUP
+ * or ENOSYS, and EISDIR, which is how Node reports an exFAT volume on Windows (a USB drive: libuv reads its
+ * ERROR_INVALID_FUNCTION so, nodejs/node#65817); every run there failed with "illegal operation on a directory".
+ */
+export function noHardLinks(code: string | undefined): boolean {
+  return code === 'EPERM' || code === 'ENOTSUP' || code === 'ENOSYS' || code === 'EISDIR';
 }
 
 async function readHolder(lockPath: string): Promise<RunLockHolder | undefined> {
