@@ -35,6 +35,15 @@ export function oneLineComment(value: string): string {
   return value.replace(/[\r\n\u2028\u2029]+/g, ' ');
 }
 
+/**
+ * A template's text with LF line ends. A clone on Windows (git's autocrlf) has CRLF templates, copied into the package
+ * by its build: projects made from it had CRLF files with LF lines inside them, and `--add` took the README's
+ * unedited Resources line for an edited one (the README was compared with CRLF partials).
+ */
+function readTemplate(path: string): string {
+  return readFileSync(path, 'utf8').replaceAll('\r\n', '\n');
+}
+
 function createHandlebars(root: string, partialSources: Map<string, string>): typeof Handlebars {
   const hb = Handlebars.create();
   hb.registerHelper('json', (value: unknown) => JSON.stringify(value));
@@ -47,7 +56,7 @@ function createHandlebars(root: string, partialSources: Map<string, string>): ty
   const partials = join(root, 'partials');
   if (existsSync(partials)) {
     for (const file of readdirSync(partials).filter((f) => f.endsWith('.hbs'))) {
-      const source = readFileSync(join(partials, file), 'utf8');
+      const source = readTemplate(join(partials, file));
       partialSources.set(file.slice(0, -4), source);
       hb.registerPartial(file.slice(0, -4), source);
     }
@@ -88,7 +97,7 @@ export function createRenderer(root: string = templatesRoot()): Renderer {
     .filter((f) => f.endsWith('.hbs'))
     .map((file) => ({
       output: outputName(file),
-      template: hb.compile(readFileSync(join(projectDir, file), 'utf8'), { noEscape: true, strict: true }),
+      template: hb.compile(readTemplate(join(projectDir, file)), { noEscape: true, strict: true }),
     }));
   const renderer: Renderer = {
     renderProject(context) {

@@ -1,6 +1,6 @@
 // --add and the project README's "Resources:" line: rewritten only while it is as the scaffolder wrote it; otherwise
 // left alone, and the output says what to update by hand.
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { cpSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -9,6 +9,8 @@ import { addToProject } from '../src/add.js';
 import { main } from '../src/main.js';
 import { loadCatalog } from '../src/catalog.js';
 import { renderProjectFiles, writeProject } from '../src/project.js';
+import { addToResourcesBlock } from '../src/readme-block.js';
+import { createRenderer, templatesRoot } from '../src/render.js';
 
 const catalog = loadCatalog();
 const dirs: string[] = [];
@@ -91,6 +93,23 @@ describe('--add and README.md', () => {
     expect(addToProject(dir, dir, ['chat_poll'], catalog).readme).toEqual({ updated: true });
     expect(readme(dir)).toContain('\r\nResources: `widgets`, `logs`, `chat_poll`.\r\n');
     expect(readme(dir).replaceAll('\r\n', '')).not.toContain('\n');
+  });
+
+  it('updates the line when the templates have CRLF line ends (a Windows clone with autocrlf scaffolds from them)', () => {
+    const root = mkdtempSync(join(tmpdir(), 'crlf-templates-'));
+    dirs.push(root);
+    cpSync(templatesRoot(), root, { recursive: true });
+    for (const entry of readdirSync(root, { recursive: true, withFileTypes: true })) {
+      const file = join(entry.parentPath, entry.name);
+      if (entry.isFile()) writeFileSync(file, readFileSync(file, 'utf8').replaceAll('\n', '\r\n'));
+    }
+    const renderer = createRenderer(root);
+    const plan = { target: { path: join(root, 'p'), name: 'p' }, resources: ['logs'], startDate: null, credentials: null, packagesDir: null, packageManager: 'npm' as const, overwrite: false };
+    const files = renderProjectFiles(plan, catalog, renderer);
+    // The same project as from LF templates: one kind of line end per file.
+    expect(files).toEqual(renderProjectFiles(plan, catalog));
+    const update = addToResourcesBlock(files.get('README.md')!, ['widgets'], renderer, catalog);
+    expect(update).toMatchObject({ updated: true, text: expect.stringContaining('Resources: `logs`, `widgets`.') });
   });
 
   it('the CLI says whether it updated the README or what to add there by hand', async () => {
