@@ -233,8 +233,13 @@ export function describeExtractError(error: unknown, resourceName: string, widge
 /** How DuckDB says it ran out of memory: in so many words, or as a block it could not pin or allocate. */
 export const DUCKDB_OUT_OF_MEMORY = /Out of Memory Error|failed to pin block|could not allocate block/i;
 
-/** How DuckDB says another process holds the file. Not any "lock": a damaged "block" was reported as a locked file. */
-export const DUCKDB_LOCKED = /Could not set lock|Conflicting lock|database is locked/i;
+/**
+ * How DuckDB says another process holds the file. Not any "lock": a damaged "block" was reported as a locked file.
+ * On Windows it says `Cannot open file "…": The process cannot access the file because it is being used by another
+ * process.` (the system's words, in the system's language), then on a later line `File is already open in <exe> (PID n)`:
+ * read as some other error, a run beside the DuckDB CLI or a dashboard failed at once instead of waiting for it.
+ */
+export const DUCKDB_LOCKED = /Could not set lock|Conflicting lock|database is locked|File is already open in|being used by another process/i;
 
 /** How DuckDB says a database file of its own is damaged: a block whose checksum is wrong, or a file cut short. */
 export const DUCKDB_DAMAGED = /Corrupt database file|does not match stored checksum|Could not read enough bytes from file/i;
@@ -242,9 +247,11 @@ export const DUCKDB_DAMAGED = /Corrupt database file|does not match stored check
 /** Turns a DuckDB failure into one line; the file path is named, the fix is suggested. */
 export function describeDestinationError(error: unknown, path: string): PipelineError {
   if (error instanceof PipelineError) return error;
-  const text = firstLine(error instanceof Error ? error.message : String(error));
-  if (DUCKDB_LOCKED.test(text)) {
-    const holder = /PID (\d+)/i.exec(text)?.[1];
+  const raw = error instanceof Error ? error.message : String(error);
+  const text = firstLine(raw);
+  // The whole message: on Windows the holder is named lines below the first (see DUCKDB_LOCKED).
+  if (DUCKDB_LOCKED.test(raw)) {
+    const holder = /PID (\d+)/i.exec(raw)?.[1];
     return new DestinationError(
       `DuckDB file ${path} is locked by another process${holder ? ` (pid ${holder})` : ''}: close it (another pipeline run, a DuckDB shell) and retry`,
       { code: 'locked', path, cause: error },

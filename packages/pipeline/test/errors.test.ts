@@ -97,6 +97,9 @@ describe('describeDestinationError', () => {
   it('gives every error it maps a code and the path, for apps that act on them (retry a lock later, not a full disk)', () => {
     const cases: Array<[string, string]> = [
       ['IO Error: Could not set lock on file "/x.duckdb": Conflicting lock is held in /usr/bin/node (PID 42)', 'locked'],
+      // Windows: the system's words first (in its language), the holder lines below.
+      ['IO Error: Cannot open file "C:\\x.duckdb": The process cannot access the file because it is being used by another process.\n\nFile is already open in \nC:\\duckdb.exe (PID 42)', 'locked'],
+      ['IO Error: Cannot open file "E:\\x.duckdb": 另一个程序正在使用此文件，进程无法访问。\n\nFile is already open in \nD:\\DBX\\dbx.exe (PID 42)', 'locked'],
       ['IO Error: No space left on device', 'disk_full'],
       ['IO Error: Permission denied', 'not_writable'],
       ['IO Error: Cannot open file "/nope/x.duckdb": No such file or directory', 'not_found'],
@@ -109,6 +112,11 @@ describe('describeDestinationError', () => {
       const error = describeDestinationError(new Error(text), '/x.duckdb');
       expect(error).toBeInstanceOf(DestinationError);
       if (error instanceof DestinationError) expect([error.code, error.path]).toEqual([code, '/x.duckdb']);
+      if (code !== 'locked') continue;
+      expect(error.message).toContain('(pid 42)');
+      // The loader's own mapping too: its 'locked' makes a run wait for the holder (SNAPENGAGE_DUCKDB_LOCK_WAIT).
+      const mapped = toDestinationError(new Error(text), 'opening the destination', '/x.duckdb');
+      expect([mapped.code, mapped.message]).toEqual(['locked', expect.stringContaining('is locked by another process (PID 42)')]);
     }
   });
 });
