@@ -74,8 +74,9 @@ export function parseCaseQuery(params: URLSearchParams, state: SandboxState, req
     query: {
       widgetIndexes,
       fromMs: start ? startOfDayIn(start, timeZone) : Number.NEGATIVE_INFINITY,
-      // `end` is inclusive: the range stops at the start of the following day.
-      toMs: end ? startOfDayIn(nextDay(end), timeZone) : Number.POSITIVE_INFINITY,
+      // `end` is inclusive by default: the range stops at the start of the following day (endDay 'exclusive': at
+      // the start of that day, the other reading of the docs).
+      toMs: end ? startOfDayIn(state.options.endDay === 'exclusive' ? end : nextDay(end), timeZone) : Number.POSITIVE_INFINITY,
       after,
     },
   };

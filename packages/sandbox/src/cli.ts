@@ -4,11 +4,11 @@
 import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { SandboxOptionError, startSandbox, type Sandbox, type SandboxOptions } from './index.js';
-import type { ChatBooleans, LastPageLink } from './options.js';
+import type { ChatBooleans, EndDay, LastPageLink } from './options.js';
 
 const USAGE = `Usage: snapengage-sandbox [--port 0] [--seed 42] [--cases 5000] [--widgets 3] [--days 90] [--now TIME]
                           [--faults SPEC] [--last-page-link absent|empty|null] [--trailing-empty-page]
-                          [--chat-booleans doc|string|boolean] [--quirks]
+                          [--chat-booleans doc|string|boolean] [--quirks] [--end-day inclusive|exclusive]
 
   --port     TCP port on 127.0.0.1 (0 = any free port)
   --seed     seed of the generated data, credentials and faults
@@ -24,6 +24,7 @@ const USAGE = `Usage: snapengage-sandbox [--port 0] [--seed 42] [--cases 5000] [
                          all strings, or all JSON booleans
   --quirks               cases take the other readings of what the docs leave unknown (created_at_milliseconds
                          as 0-999, extra and unlisted keys, other translations and javascript_variables shapes)
+  --end-day              the Logs API's end date is inclusive (default) or exclusive (start = end: no cases)
   --help, --version
 
 Prints SNAPENGAGE_* env lines on stdout, then serves until SIGINT/SIGTERM.
@@ -77,6 +78,7 @@ function readOptions(argv: string[]): SandboxOptions {
         'trailing-empty-page': { type: 'boolean' },
         'chat-booleans': { type: 'string' },
         quirks: { type: 'boolean' },
+        'end-day': { type: 'string' },
         help: { type: 'boolean', short: 'h' },
         version: { type: 'boolean' },
       },
@@ -117,6 +119,8 @@ function readOptions(argv: string[]): SandboxOptions {
   if (lastPageLink !== undefined) options.lastPageLink = lastPageLink as LastPageLink;
   if (values['trailing-empty-page'] === true) options.trailingEmptyPage = true;
   if (values.quirks === true) options.quirks = true;
+  const endDay = text('end-day');
+  if (endDay !== undefined) options.endDay = endDay as EndDay;
   const chatBooleans = text('chat-booleans');
   if (chatBooleans !== undefined) options.chatBooleans = chatBooleans as ChatBooleans;
   return options;

@@ -43,7 +43,16 @@ export interface SandboxOptions {
    * boolean `javascript_variables` values. Seeded like the rest; without it the data is unchanged.
    */
   quirks?: boolean;
+  /**
+   * How the Logs API reads `end`, which the docs leave unsaid ("the ISO8601 date to stop returning logs from"):
+   * `inclusive` (default, what the reference infers) returns that day's cases too; `exclusive` stops at its first
+   * instant, so `start` = `end` is an empty range (no cases, no error).
+   */
+  endDay?: EndDay;
 }
+
+export const END_DAYS = ['inclusive', 'exclusive'] as const;
+export type EndDay = (typeof END_DAYS)[number];
 
 export const CHAT_BOOLEANS = ['doc', 'string', 'boolean'] as const;
 export type ChatBooleans = (typeof CHAT_BOOLEANS)[number];
@@ -80,6 +89,7 @@ export interface ResolvedOptions {
   paging: PagingEnd;
   chatBooleans: ChatBooleans;
   quirks: boolean;
+  endDay: EndDay;
 }
 
 const LAST_NOW_MS = Date.UTC(9999, 11, 31, 23, 59, 59, 999);
@@ -109,7 +119,7 @@ export class SandboxOptionError extends Error {
 
 // Every key of SandboxOptions: from plain JavaScript (or an object built elsewhere) a misspelt option would
 // otherwise be ignored, and a test would run on the defaults without a word.
-const OPTION_NAMES: ReadonlyArray<keyof SandboxOptions> = ['port', 'seed', 'cases', 'widgets', 'days', 'faults', 'now', 'lastPageLink', 'trailingEmptyPage', 'chatBooleans', 'quirks'];
+const OPTION_NAMES: ReadonlyArray<keyof SandboxOptions> = ['port', 'seed', 'cases', 'widgets', 'days', 'faults', 'now', 'lastPageLink', 'trailingEmptyPage', 'chatBooleans', 'quirks', 'endDay'];
 
 /** A value as the user wrote it: "8080" (a string) must not read like 8080 (a number). */
 function shown(value: unknown): string {
@@ -134,6 +144,12 @@ function chatBooleansOption(value: unknown): ChatBooleans {
   if (value === undefined) return 'doc';
   if (!(CHAT_BOOLEANS as readonly unknown[]).includes(value)) throw new SandboxOptionError(`chatBooleans must be one of ${CHAT_BOOLEANS.join(', ')}, got ${JSON.stringify(value)}`, 'chatBooleans');
   return value as ChatBooleans;
+}
+
+function endDayOption(value: unknown): EndDay {
+  if (value === undefined) return 'inclusive';
+  if (!(END_DAYS as readonly unknown[]).includes(value)) throw new SandboxOptionError(`endDay must be one of ${END_DAYS.join(', ')}, got ${JSON.stringify(value)}`, 'endDay');
+  return value as EndDay;
 }
 
 export function resolveOptions(options: SandboxOptions = {}): ResolvedOptions {
@@ -172,5 +188,6 @@ export function resolveOptions(options: SandboxOptions = {}): ResolvedOptions {
     paging: resolvePagingEnd(options, { lastPageLink: 'absent', trailingEmptyPage: false }),
     chatBooleans: chatBooleansOption(options.chatBooleans),
     quirks: booleanOption('quirks', options.quirks),
+    endDay: endDayOption(options.endDay),
   };
 }

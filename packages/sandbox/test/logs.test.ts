@@ -277,3 +277,23 @@ describe('determinism', () => {
     }
   });
 });
+
+describe('endDay: exclusive (the other reading of `end`)', () => {
+  it('stops at the first instant of `end`: start = end is an empty range, and two days hold the first one only', async () => {
+    const exclusive = await startSandbox({ seed: 11, cases: 1500, widgets: 3, days: 20, now: FIXED_NOW, endDay: 'exclusive' });
+    try {
+      const widgetId = exclusive.credentials.widgetIds[0] ?? '';
+      const day = async (s: Sandbox, start: string, end: string) => (await allPages(s, { widgetId, start, end })).flatMap((p) => p.cases.map((c) => (c as { id: string }).id));
+      const inclusiveDay = await day(sandbox, '2025-01-15', '2025-01-15');
+      expect(inclusiveDay.length).toBeGreaterThan(0);
+      expect(await day(exclusive, '2025-01-15', '2025-01-15')).toEqual([]);
+      expect(await day(exclusive, '2025-01-15', '2025-01-16')).toEqual(inclusiveDay);
+    } finally {
+      await exclusive.close();
+    }
+  });
+
+  it('is checked like every option', async () => {
+    await expect(startSandbox({ endDay: 'open' as never })).rejects.toThrow(/^endDay must be one of inclusive, exclusive, got "open"/);
+  });
+});
