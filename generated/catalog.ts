@@ -59,6 +59,8 @@ export interface DateWindowIncremental {
   lookbackDays: number;
   /** Slices of at most this many days are requested in parallel; absent = the whole window in one sequence. */
   sliceDays?: number;
+  /** Whether the API returns the endParam day's records (absent = inclusive); exclusive: the loader asks for one day more. */
+  endDay?: 'inclusive' | 'exclusive';
 }
 
 export interface LoadableResource {
@@ -300,7 +302,8 @@ export const resources: { readonly [N in ResourceName]: LoadableResource & { nam
       "initialStartEnv": "SNAPENGAGE_START_DATE",
       "defaultStartDaysAgo": 30,
       "lookbackDays": 1,
-      "sliceDays": 7
+      "sliceDays": 7,
+      "endDay": "inclusive"
     },
     "parent": null,
     "params": {

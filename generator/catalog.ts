@@ -202,6 +202,8 @@ export interface DateWindowIncremental {
   lookbackDays: number;
   /** Slices of at most this many days are requested in parallel; absent = the whole window in one sequence. */
   sliceDays?: number;
+  /** Whether the API returns the endParam day's records (absent = inclusive); exclusive: the loader asks for one day more. */
+  endDay?: 'inclusive' | 'exclusive';
 }
 
 export interface LoadableResource {

@@ -13,7 +13,7 @@ const KNOWN_KEYS = {
   rateLimit: ['requestsPerSecond'],
   connection: ['baseUrl', 'timeoutMs', 'maxRetries'],
   resource: ['selected', 'writeDisposition', 'primaryKey', 'incremental', 'maxNestingDepth', 'steps'],
-  incremental: ['startDate', 'lookbackDays', 'sliceDays'],
+  incremental: ['startDate', 'lookbackDays', 'sliceDays', 'endDay'],
 } as const satisfies Record<string, readonly string[]>;
 
 // Compile-time: each list names exactly the keys of its part of PipelineConfig, so a new option cannot be forgotten.

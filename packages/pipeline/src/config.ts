@@ -39,6 +39,12 @@ export interface ResourceOptions<R extends SourceRecord = SourceRecord> {
      * own), so one large widget does not become one long sequential chain. Default: the catalog's (7).
      */
     sliceDays?: number | undefined;
+    /**
+     * Whether the API returns the cases of the `end` day it is asked for: `inclusive` (the catalog's, inferred) or
+     * `exclusive`, when the loader asks for the day after. A run stops with an error naming this option if the API
+     * answers a one-day request as if its `end` were exclusive.
+     */
+    endDay?: 'inclusive' | 'exclusive' | undefined;
   } | undefined;
   /** Nested objects deeper than this are stored as JSON instead of more columns / child tables. Default 4. */
   maxNestingDepth?: number | undefined;

@@ -6,10 +6,11 @@ import { setMaxListeners } from 'node:events';
 import { redactSecrets, type ParamSource } from 'snapengage-client';
 import type { SourceRecord } from './config.js';
 import { CursorWatch, type OutOfWindow } from './cursor.js';
+import { checkEndDay, witnessOf } from './end-day-check.js';
 import { envList, type Env } from './env.js';
 import { ExtractCounts, increment } from './extract-counts.js';
 import { describeExtractError, isClientError, PipelineError, type WidgetContext } from './errors.js';
-import { todayUtc, type ResourcePlan } from './plan.js';
+import { addDays, todayUtc, type ResourcePlan } from './plan.js';
 import { Semaphore } from './limits.js';
 import { ResourceTasks } from './resource-tasks.js';
 import { applySteps, childRequests, fanOutParams, linksNextPage, selectRecords, type ChildRequest, type Params } from './page-records.js';
@@ -57,6 +58,8 @@ export class Extractor {
   readonly counts = new ExtractCounts();
   /** Per fanned-out top-level resource: the partitions (widgets) that got a page, for the message of one that did not. */
   private readonly answered = new Map<string, Set<string>>();
+  /** Per incremental resource: the run's check that the API returns the `end` day (end-day-check.ts), once begun. */
+  private readonly endDayChecks = new Map<string, Promise<void>>();
 
   constructor(private readonly options: ExtractOptions) {
     this.semaphore = new Semaphore(options.concurrency);
@@ -81,6 +84,7 @@ export class Extractor {
         for (const params of sets) this.tasks.spawn(plan, () => this.extractSequence(plan, params, undefined, minSlices));
       }
       await this.tasks.settle();
+      await Promise.all(this.endDayChecks.values());
     } finally {
       unfollow();
     }
@@ -207,7 +211,8 @@ export class Extractor {
   private fetchSlice(plan: ResourcePlan, params: Params, parentParams: Params | undefined, slice: Slice, probe: boolean): Promise<boolean> {
     const sliced: Params = { ...params };
     for (const [name, source] of Object.entries(plan.resource.params)) {
-      if (source.from === 'incremental') sliced[name] = source.bound === 'start' ? slice.start : slice.end;
+      // endDay 'exclusive': the API stops at the first instant of `end`, so the last day wanted is the one before.
+      if (source.from === 'incremental') sliced[name] = source.bound === 'start' ? slice.start : plan.incremental?.endDay === 'exclusive' ? addDays(slice.end, 1) : slice.end;
     }
     // Only top-level slices take a slot: a child's slices waiting behind parents that wait for room for their
     // children would deadlock. Older slices go first, across widgets: the newest days are staged last, and the
@@ -291,7 +296,10 @@ export class Extractor {
         else if (paginator.type === 'next_url' && linksNextPage(next.value.data, paginator.nextUrlPath)) increment(this.counts.cutShort, plan.name);
         if (next.value.unfollowedNextLink) increment(this.counts.unfollowed, plan.name);
         const records = selectRecords(plan, next.value.data, { ...parentParams, ...params }, next.value.pageIndex);
-        if (plan.incremental) this.cursors.see(this.pageWindow(plan, params), records);
+        if (plan.incremental) {
+          this.cursors.see(this.pageWindow(plan, params), records);
+          this.checkEndDay(plan, params, records);
+        }
         this.options.onPage?.(plan.name, records.length);
         // Children are fetched for the records the steps keep (as dlt's transformers get a filtered resource's
         // items), with parameters read before any step runs, so a map step (even one that edits the record in
@@ -309,6 +317,22 @@ export class Extractor {
       unfollow();
     }
     return false;
+  }
+
+  /** Begins the run's end-day check of an incremental resource (end-day-check.ts) with the first record fit for it. */
+  private checkEndDay(plan: ResourcePlan, params: Params, records: SourceRecord[]): void {
+    if (this.endDayChecks.has(plan.name) || plan.incremental?.endDay !== 'inclusive' || this.options.limitPages !== undefined) return;
+    const { start, end } = this.pageWindow(plan, params);
+    const nowMs = (this.options.now ?? new Date()).getTime();
+    for (const record of records) {
+      const witness = witnessOf(plan, params, record, start, end, nowMs);
+      if (!witness) continue;
+      const widget = this.widgetOf(plan, params);
+      const where = widget ? ` (${widget.env} item ${widget.position} of ${widget.of}, ${widget.value})` : '';
+      const check = this.semaphore.run(() => checkEndDay(this.options.client, witness, where, this.controller.signal));
+      this.endDayChecks.set(plan.name, check.catch((error: unknown) => this.fail(error, plan.name, widget)));
+      return;
+    }
   }
 
   /** Which widget and which days a request of an incremental resource asked for. */

@@ -36,7 +36,7 @@ export interface ResourcePlan {
   maxNestingDepth: number;
   steps: Step[];
   /** Resolved date-window options of an incremental resource. */
-  incremental: { startDate: string; lookbackDays: number; sliceDays: number | null } | null;
+  incremental: { startDate: string; lookbackDays: number; sliceDays: number | null; endDay: 'inclusive' | 'exclusive' } | null;
   children: ResourcePlan[];
 }
 
@@ -297,7 +297,11 @@ function resourcePlan(config: PipelineConfig, env: Env, name: ResourceName, load
     if (sliceDays !== null && !(Number.isInteger(sliceDays) && sliceDays >= 1)) {
       throw new ConfigError(`${field}.incremental.sliceDays must be an integer >= 1, got ${JSON.stringify(sliceDays)}`);
     }
-    incremental = { startDate, lookbackDays, sliceDays };
+    const endDay = options.incremental?.endDay ?? inc.endDay ?? 'inclusive';
+    if (endDay !== 'inclusive' && endDay !== 'exclusive') {
+      throw new ConfigError(`${field}.incremental.endDay must be "inclusive" or "exclusive", got ${JSON.stringify(endDay)}`);
+    }
+    incremental = { startDate, lookbackDays, sliceDays, endDay };
   }
   return {
     name,

@@ -33,7 +33,7 @@ describe('planPipeline', () => {
 
   it('reads the incremental options from env and config', () => {
     const plan = planPipeline({ resources: { logs: { incremental: { lookbackDays: 3 } } } }, env);
-    expect(plan.resources[0]?.incremental).toEqual({ startDate: '2025-01-01', lookbackDays: 3, sliceDays: 7 });
+    expect(plan.resources[0]?.incremental).toEqual({ startDate: '2025-01-01', lookbackDays: 3, sliceDays: 7, endDay: 'inclusive' });
     const sliced = planPipeline({ resources: { logs: { incremental: { sliceDays: 30 } } } }, env);
     expect(sliced.resources[0]?.incremental?.sliceDays).toBe(30);
     const fallback = planPipeline({ resources: { logs: true } }, { ...env, SNAPENGAGE_START_DATE: '' }, undefined, new Date('2025-03-31T12:00:00Z'));
@@ -68,13 +68,14 @@ describe('planPipeline', () => {
     expect(() => planPipeline({ resources: { nope: true } as never }, env)).toThrow(/Unknown resource "nope" in the pipeline config; valid resources: logs, /);
     expect(() => planPipeline({ resources: { logs: true }, concurrency: 0 }, env)).toThrow(/concurrency must be an integer >= 1/);
     expect(() => planPipeline({ resources: { logs: { incremental: { sliceDays: 0 } } } }, env)).toThrow(/resources\.logs\.incremental\.sliceDays must be an integer >= 1/);
+    expect(() => planPipeline({ resources: { logs: { incremental: { endDay: 'open' as never } } } }, env)).toThrow(/resources\.logs\.incremental\.endDay must be "inclusive" or "exclusive", got "open"/);
     expect(() => checkResourceNames(['logs', 'start_chat'])).toThrow(UsageError);
   });
 
   it('refuses a misspelt option instead of ignoring it, with a guess (TypeScript misses these next to a valid key)', () => {
     const refused = (config: unknown) => () => planPipeline(config as PipelineConfig, env);
     expect(refused({ resources: { logs: { incremental: { startDate: '2025-01-01', lookbackDay: 3 } } } })).toThrow(
-      'Unknown option "lookbackDay" in resources.logs.incremental; did you mean "lookbackDays"? (known: startDate, lookbackDays, sliceDays)',
+      'Unknown option "lookbackDay" in resources.logs.incremental; did you mean "lookbackDays"? (known: startDate, lookbackDays, sliceDays, endDay)',
     );
     expect(refused({ resources: { logs: true }, destination: { type: 'duckdb', pth: 'x.duckdb' } })).toThrow(/^Unknown option "pth" in destination; did you mean "path"\?/);
     expect(refused({ resources: { logs: true }, ratelimit: { requestsPerSecond: 5 } })).toThrow(/^Unknown option "ratelimit" in the pipeline config; did you mean "rateLimit"\?/);

@@ -1,0 +1,78 @@
+// Whether the API returns the cases of the `end` day it is asked for. The docs say only "the ISO8601 date to stop
+// returning logs from"; inclusive is inferred (the reference's RSCRIPT asks start = end = yesterday). Were it
+// exclusive, every request would miss its last day, each window slice's and a daily rerun's one-day slices' whole
+// answer, and the windows would advance over those days for good: a silent loss. So each run asks once, per
+// incremental resource, for the one day of a record it has just been given, and fails (nothing committed) when that
+// record does not come back, naming `incremental.endDay`.
+import { cursorInstant, isoInstant } from './cursor.js';
+import { ExtractError } from './errors.js';
+import type { PageSource } from './extract.js';
+import { selectPath, type Params } from './page-records.js';
+import type { ResourcePlan } from './plan.js';
+import type { SourceRecord } from './config.js';
+
+/** A record to ask for again by its one day: its request parameters (widget), key and creation instant. */
+export interface EndDayWitness {
+  plan: ResourcePlan;
+  params: Params;
+  key: unknown[];
+  ms: number;
+  /** The day range it came back for. */
+  start: string;
+  end: string;
+}
+
+const HOUR_MS = 3_600_000;
+// A day with this many pages is not read to the end for the check (inconclusive, no error): 5,000 cases in a day.
+const MAX_CHECK_PAGES = 50;
+
+/**
+ * A record fit to be the witness: a value for each key field and a cursor instant between 10:00 and 14:00 UTC, a
+ * time of the same calendar day in every zone within ten hours of UTC, so an API that read the days in another zone
+ * than the `timezone` asked for would still return it for that day.
+ */
+export function witnessOf(plan: ResourcePlan, params: Params, record: SourceRecord, start: string | undefined, end: string | undefined, nowMs: number): EndDayWitness | undefined {
+  const incremental = plan.resource.incremental;
+  if (!incremental || start === undefined || end === undefined) return undefined;
+  const key = plan.resource.primaryKey.map((field) => record[field]);
+  if (key.length === 0 || key.some((v) => typeof v !== 'string' && typeof v !== 'number')) return undefined;
+  const ms = cursorInstant(record[incremental.cursorField], nowMs);
+  if (ms === undefined) return undefined;
+  const hour = Math.floor((ms % 86_400_000) / HOUR_MS);
+  const day = isoInstant(ms).slice(0, 10);
+  if (hour < 10 || hour >= 14 || day < start || day > end) return undefined;
+  return { plan, params, key, ms, start, end };
+}
+
+/** Asks for the witness's day alone; throws an ExtractError when the API answers it without the witness. */
+export async function checkEndDay(client: PageSource, witness: EndDayWitness, widget: string, signal: AbortSignal): Promise<void> {
+  const { plan, params, key, ms } = witness;
+  const incremental = plan.resource.incremental!;
+  const day = isoInstant(ms).slice(0, 10);
+  const request = { path: {} as Params, query: {} as Params };
+  for (const [name, source] of Object.entries(plan.resource.params)) {
+    const value = source.from === 'incremental' ? day : params[name];
+    if (value === undefined) continue;
+    (source.in === 'path' ? request.path : request.query)[name] = value;
+  }
+  const paginator = plan.resource.paginator;
+  const pages = client.iteratePages(plan.resource.path, { params: request, signal }, { nextUrlPath: paginator.type === 'next_url' ? paginator.nextUrlPath : null, maxPages: MAX_CHECK_PAGES + 1 });
+  let count = 0;
+  for await (const page of pages) {
+    const selected = selectPath(page.data, plan.resource.dataSelector);
+    const records = Array.isArray(selected) ? selected : [];
+    const found = records.some((r) => r !== null && typeof r === 'object' && plan.resource.primaryKey.every((field, i) => (r as SourceRecord)[field] === key[i]));
+    if (found) return;
+    // Inconclusive past this (a day of thousands of cases): no error, and the pages after are not read.
+    if (++count >= MAX_CHECK_PAGES) return;
+  }
+  const keyText = plan.resource.primaryKey.map((field, i) => `${field} ${JSON.stringify(key[i])}`).join(', ');
+  throw new ExtractError(
+    `Extracting ${plan.name} failed: GET ${plan.resource.path} asked for ${incremental.startParam}=${incremental.endParam}=${day}${widget} did not return the record ` +
+      `${keyText} (${incremental.cursorField} ${isoInstant(ms)}), which it returned for ${witness.start}..${witness.end}: the API reads ${incremental.endParam} ` +
+      `as exclusive, so each request missed its last day. Nothing of this run was committed: set resources.${plan.name}.incremental.endDay: 'exclusive' ` +
+      'in src/pipeline.ts and run again',
+    plan.name,
+    'end_day',
+  );
+}
