@@ -2,13 +2,14 @@
 // returning logs from"; inclusive is inferred (the reference's RSCRIPT asks start = end = yesterday). Were it
 // exclusive, every request would miss its last day, each window slice's and a daily rerun's one-day slices' whole
 // answer, and the windows would advance over those days for good: a silent loss. So each run asks once, per
-// incremental resource, for the one day of a record it has just been given, and fails (nothing committed) when that
-// record does not come back, naming `incremental.endDay`.
+// incremental resource, for the two days ending on the day of a record it has just been given, and fails (nothing
+// committed) when that record does not come back, naming `incremental.endDay`. Two days, not one: an API that reads
+// `end` as exclusive may still answer start = end with that day.
 import { cursorInstant, isoInstant } from './cursor.js';
 import { ExtractError } from './errors.js';
 import type { PageSource } from './extract.js';
 import { selectPath, type Params } from './page-records.js';
-import type { ResourcePlan } from './plan.js';
+import { addDays, type ResourcePlan } from './plan.js';
 import type { SourceRecord } from './config.js';
 
 /** A record to ask for again by its one day: its request parameters (widget), key and creation instant. */
@@ -27,9 +28,9 @@ const HOUR_MS = 3_600_000;
 const MAX_CHECK_PAGES = 50;
 
 /**
- * A record fit to be the witness: a value for each key field and a cursor instant between 10:00 and 14:00 UTC, a
- * time of the same calendar day in every zone within ten hours of UTC, so an API that read the days in another zone
- * than the `timezone` asked for would still return it for that day.
+ * A record fit to be the witness: a value for each key field and a cursor instant between 09:00 and 11:00 UTC, so
+ * that an API reading the days in another zone than the `timezone` asked for (UTC−12 to UTC+13) would still return it
+ * for the two days ending on its UTC day.
  */
 export function witnessOf(plan: ResourcePlan, params: Params, record: SourceRecord, start: string | undefined, end: string | undefined, nowMs: number): EndDayWitness | undefined {
   const incremental = plan.resource.incremental;
@@ -40,18 +41,19 @@ export function witnessOf(plan: ResourcePlan, params: Params, record: SourceReco
   if (ms === undefined) return undefined;
   const hour = Math.floor((ms % 86_400_000) / HOUR_MS);
   const day = isoInstant(ms).slice(0, 10);
-  if (hour < 10 || hour >= 14 || day < start || day > end) return undefined;
+  if (hour < 9 || hour >= 11 || day < start || day > end) return undefined;
   return { plan, params, key, ms, start, end };
 }
 
-/** Asks for the witness's day alone; throws an ExtractError when the API answers it without the witness. */
+/** Asks for the witness's day and the one before; throws an ExtractError when the API answers them without the witness. */
 export async function checkEndDay(client: PageSource, witness: EndDayWitness, widget: string, signal: AbortSignal): Promise<void> {
   const { plan, params, key, ms } = witness;
   const incremental = plan.resource.incremental!;
   const day = isoInstant(ms).slice(0, 10);
+  const before = addDays(day, -1);
   const request = { path: {} as Params, query: {} as Params };
   for (const [name, source] of Object.entries(plan.resource.params)) {
-    const value = source.from === 'incremental' ? day : params[name];
+    const value = source.from === 'incremental' ? (source.bound === 'start' ? before : day) : params[name];
     if (value === undefined) continue;
     (source.in === 'path' ? request.path : request.query)[name] = value;
   }
@@ -68,7 +70,7 @@ export async function checkEndDay(client: PageSource, witness: EndDayWitness, wi
   }
   const keyText = plan.resource.primaryKey.map((field, i) => `${field} ${JSON.stringify(key[i])}`).join(', ');
   throw new ExtractError(
-    `Extracting ${plan.name} failed: GET ${plan.resource.path} asked for ${incremental.startParam}=${incremental.endParam}=${day}${widget} did not return the record ` +
+    `Extracting ${plan.name} failed: GET ${plan.resource.path} asked for ${incremental.startParam}=${before} ${incremental.endParam}=${day}${widget} did not return the record ` +
       `${keyText} (${incremental.cursorField} ${isoInstant(ms)}), which it returned for ${witness.start}..${witness.end}: the API reads ${incremental.endParam} ` +
       `as exclusive, so each request missed its last day. Nothing of this run was committed: set resources.${plan.name}.incremental.endDay: 'exclusive' ` +
       'in src/pipeline.ts and run again',

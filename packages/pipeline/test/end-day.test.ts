@@ -1,16 +1,16 @@
 // The Logs API's `end` day: the docs do not say whether it is returned ("the ISO8601 date to stop returning logs
 // from"); inclusive is inferred. Against a sandbox that reads it as exclusive, a run used to commit every window with
 // its slices' last days (and the one-day slices of a short window) missing, without a word. Now each run asks once
-// for the single day of a record it was given, and fails, naming incremental.endDay, when the record does not come
-// back; with endDay 'exclusive' the loader asks for the day after and loads exactly the truth.
+// for the two days ending on the day of a record it was given, and fails, naming incremental.endDay, when the record
+// does not come back; with endDay 'exclusive' the loader asks for the day after and loads exactly the truth.
 import { afterEach, describe, expect, it } from 'vitest';
 import type { Sandbox } from 'snapengage-sandbox';
 import { definePipeline, runPipeline } from '../src/index.js';
 import { expectMatchesTruth, query, sandbox, tempDir, truth } from './helpers.js';
 
 const DATASET = 'snapengage_data';
-// 20 days of two widgets read in two 10-day pieces of two 5-day slices each (no one-day slice: the check's request
-// is the only one with start = end), so many requests end on a day with cases.
+// 20 days of two widgets read in two 10-day pieces of two 5-day slices each (no two-day slice: the check's request
+// is the only one of two days), so many requests end on a day with cases.
 const inclusive = definePipeline({ resources: { logs: { incremental: { sliceDays: 5 } } }, concurrency: 2, rateLimit: { requestsPerSecond: 0 } });
 const exclusive = definePipeline({ resources: { logs: { incremental: { sliceDays: 5, endDay: 'exclusive' } } }, concurrency: 2, rateLimit: { requestsPerSecond: 0 } });
 
@@ -33,13 +33,15 @@ function spy(): { sent: URL[]; fetch: (request: Request) => Promise<Response> } 
   } };
 }
 
+const twoDays = (u: URL) => Date.parse(u.searchParams.get('end')!) - Date.parse(u.searchParams.get('start')!) === 86_400_000;
+
 describe('the end day of a Logs API request', () => {
   it('an API that reads end as exclusive fails the run with one line naming incremental.endDay, and nothing is committed', async () => {
     box = await sandbox({ cases: 1200, widgets: 2, days: 20, endDay: 'exclusive' });
     tmp = tempDir();
     const path = `${tmp.dir}/end-day.duckdb`;
     const run = runPipeline(inclusive, { env: box.env, destination: { path } });
-    await expect(run).rejects.toThrow(/asked for start=end=\d{4}-\d{2}-\d{2} \(SNAPENGAGE_WIDGET_ID item \d of 2, [^)]+\) did not return the record id "[^"]+" .* set resources\.logs\.incremental\.endDay: 'exclusive' in src\/pipeline\.ts and run again$/);
+    await expect(run).rejects.toThrow(/asked for start=\d{4}-\d{2}-\d{2} end=\d{4}-\d{2}-\d{2} \(SNAPENGAGE_WIDGET_ID item \d of 2, [^)]+\) did not return the record id "[^"]+" .* set resources\.logs\.incremental\.endDay: 'exclusive' in src\/pipeline\.ts and run again$/);
     const tables = await query(path, `SELECT table_name FROM information_schema.tables WHERE table_schema = '${DATASET}' AND table_name = 'logs'`).catch(() => []);
     expect(tables).toEqual([]);
   });
@@ -53,8 +55,8 @@ describe('the end day of a Logs API request', () => {
     const cases = await truth(box);
     expect(info.rowCounts.logs).toBe(cases.length);
     expect(await expectMatchesTruth(path, DATASET, cases)).toEqual([]);
-    // No start = end request: the check is for the inclusive reading only.
-    expect(sent.filter((u) => u.searchParams.has('start') && u.searchParams.get('start') === u.searchParams.get('end'))).toEqual([]);
+    // No two-day request: the check is for the inclusive reading only (with exclusive, a 5-day slice asks for 6).
+    expect(sent.filter((u) => u.searchParams.has('start') && twoDays(u))).toEqual([]);
   });
 
   it('an API that reads end as inclusive passes the check, at the cost of one request', async () => {
@@ -66,7 +68,6 @@ describe('the end day of a Logs API request', () => {
     const cases = await truth(box);
     expect(info.rowCounts.logs).toBe(cases.length);
     expect(await expectMatchesTruth(path, DATASET, cases)).toEqual([]);
-    const oneDay = sent.filter((u) => u.searchParams.has('start') && u.searchParams.get('start') === u.searchParams.get('end'));
-    expect(oneDay).toHaveLength(1);
+    expect(sent.filter((u) => u.searchParams.has('start') && twoDays(u))).toHaveLength(1);
   });
 });
