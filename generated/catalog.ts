@@ -649,7 +649,7 @@ export const resources: { readonly [N in ResourceName]: LoadableResource & { nam
             "integer",
             "null"
           ],
-          "description": "Arrives at least 5 minutes after the chat closes, possibly much later. [doc]"
+          "description": "Arrives at least 5 minutes after the chat closes, possibly much later. [doc] Integer [code RSCRIPT; seen 20 and\n100 in chatSeed.js]: the doc gives no type, so a string would load into `survey_score__v_text` [inferred].\n"
         },
         "survey_comments": {
           "type": [

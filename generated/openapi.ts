@@ -313,7 +313,10 @@ export interface components {
             language_code?: string | null;
             /** @description [code] */
             destination_url?: string | null;
-            /** @description Arrives at least 5 minutes after the chat closes, possibly much later. [doc] */
+            /**
+             * @description Arrives at least 5 minutes after the chat closes, possibly much later. [doc] Integer [code RSCRIPT; seen 20 and
+             *     100 in chatSeed.js]: the doc gives no type, so a string would load into `survey_score__v_text` [inferred].
+             */
             survey_score?: number | null;
             /** @description [doc] */
             survey_comments?: string | null;
