@@ -59,6 +59,27 @@ describe('the end day of a Logs API request', () => {
     expect(sent.filter((u) => u.searchParams.has('start') && twoDays(u))).toEqual([]);
   });
 
+  it('a record missing from the check with the day after too (deleted meanwhile, say) is no evidence: no error', async () => {
+    box = await sandbox({ cases: 1200, widgets: 2, days: 20, endDay: 'exclusive' });
+    tmp = tempDir();
+    const path = `${tmp.dir}/end-day.duckdb`;
+    const [first, second] = box.credentials.widgetIds;
+    const checks: string[] = [];
+    // The check's requests (two or three days; the slices are 5) asked for the other widget: the record is in neither.
+    const fetch = (request: Request) => {
+      const url = new URL(request.url);
+      const days = (Date.parse(url.searchParams.get('end') ?? '') - Date.parse(url.searchParams.get('start') ?? '')) / 86_400_000;
+      if (url.pathname.endsWith('/logs') && (days === 1 || days === 2)) {
+        checks.push(`${url.searchParams.get('start')}..${url.searchParams.get('end')}`);
+        url.searchParams.set('widgetId', url.searchParams.get('widgetId') === first ? second! : first!);
+        return globalThis.fetch(new Request(url, request));
+      }
+      return globalThis.fetch(request);
+    };
+    await runPipeline(inclusive, { env: box.env, destination: { path }, fetch });
+    expect(checks).toHaveLength(2);
+  });
+
   it('an API that reads end as inclusive passes the check, at the cost of one request', async () => {
     box = await sandbox({ cases: 1200, widgets: 2, days: 20 });
     tmp = tempDir();
