@@ -1,10 +1,10 @@
 // Whether the API returns the cases of the `end` day it is asked for. The docs say only "the ISO8601 date to stop
 // returning logs from"; inclusive is inferred (the reference's RSCRIPT asks start = end = yesterday). Were it
 // exclusive, every request would miss its last day, each window slice's and a daily rerun's one-day slices' whole
-// answer, and the windows would advance over those days for good: a silent loss. So each run asks once, per
-// incremental resource, for the two days ending on the day of a record it has just been given, and fails (nothing
-// committed) when that record does not come back, naming `incremental.endDay`. Two days, not one: an API that reads
-// `end` as exclusive may still answer start = end with that day.
+// answer, and the windows would advance over those days for good: a silent loss. So a run that loads a widget for the
+// first time asks once, per incremental resource, for the two days ending on the day of a record it has just been
+// given, and fails (nothing committed) when that record does not come back, naming `incremental.endDay`. Two days,
+// not one: an API that reads `end` as exclusive may still answer start = end with that day.
 import { cursorInstant, isoInstant } from './cursor.js';
 import { ExtractError } from './errors.js';
 import type { PageSource } from './extract.js';

@@ -319,9 +319,15 @@ export class Extractor {
     return false;
   }
 
-  /** Begins the run's end-day check of an incremental resource (end-day-check.ts) with the first record fit for it. */
+  /**
+   * Begins the end-day check of an incremental resource (end-day-check.ts) with the first record fit for it, from a
+   * widget's first load only (no window stored for it yet): that is when a wrong reading would lose its history, and
+   * a daily rerun would pay for the check's pages (up to two days of a widget) every time.
+   */
   private checkEndDay(plan: ResourcePlan, params: Params, records: SourceRecord[]): void {
     if (this.endDayChecks.has(plan.name) || plan.incremental?.endDay !== 'inclusive' || this.options.limitPages !== undefined) return;
+    const stored = (this.options.previousState.get(plan.name) as Partial<WindowState> | null | undefined)?.windows;
+    if (stored?.[this.partitionKey(plan, params)] !== undefined) return;
     const { start, end } = this.pageWindow(plan, params);
     const nowMs = (this.options.now ?? new Date()).getTime();
     for (const record of records) {

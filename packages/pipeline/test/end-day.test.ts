@@ -1,7 +1,7 @@
 // The Logs API's `end` day: the docs do not say whether it is returned ("the ISO8601 date to stop returning logs
 // from"); inclusive is inferred. Against a sandbox that reads it as exclusive, a run used to commit every window with
-// its slices' last days (and the one-day slices of a short window) missing, without a word. Now each run asks once
-// for the two days ending on the day of a record it was given, and fails, naming incremental.endDay, when the record
+// its slices' last days (and the one-day slices of a short window) missing, without a word. Now a widget's first load
+// asks once for the two days ending on the day of a record it was given, and fails, naming incremental.endDay, when the record
 // does not come back; with endDay 'exclusive' the loader asks for the day after and loads exactly the truth.
 import { afterEach, describe, expect, it } from 'vitest';
 import type { Sandbox } from 'snapengage-sandbox';
@@ -90,5 +90,14 @@ describe('the end day of a Logs API request', () => {
     expect(info.rowCounts.logs).toBe(cases.length);
     expect(await expectMatchesTruth(path, DATASET, cases)).toEqual([]);
     expect(sent.filter((u) => u.searchParams.has('start') && twoDays(u))).toHaveLength(1);
+    // A rerun (the state stored) asks for its lookback only: no first page twice, none before yesterday. The check
+    // would ask again for a widget's yesterday..today, or for the day before yesterday.
+    const rerun = spy();
+    await runPipeline(inclusive, { env: box.env, destination: { path }, fetch: rerun.fetch });
+    const firstPages = rerun.sent.filter((u) => u.searchParams.has('start')).map((u) => u.search);
+    expect(firstPages.length).toBeGreaterThan(0);
+    expect(new Set(firstPages).size).toBe(firstPages.length);
+    const yesterday = new Date(Date.now() - 86_400_000).toISOString().slice(0, 10);
+    expect(rerun.sent.filter((u) => u.searchParams.has('start') && u.searchParams.get('start')! < yesterday)).toEqual([]);
   });
 });
