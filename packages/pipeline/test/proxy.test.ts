@@ -94,9 +94,20 @@ describe('the CLI behind an HTTP proxy', () => {
     }
   });
 
+  it('a proxy variable it cannot use does not stop a run against the sandbox, which goes direct anyway', async () => {
+    // A machine-wide http_proxy in a form curl reads and undici does not (no scheme, socks5://): before, the run
+    // against a loopback sandbox failed on it, though none of its requests would have taken the proxy.
+    const run = await runCli(['run', '--resources', 'widgets', '--duckdb', join(tmp.dir, 'sandbox-bad-proxy.duckdb')], {
+      env: { ...box.env, https_proxy: 'proxy.corp:8080', http_proxy: 'socks5://proxy.corp:1080' },
+      cwd: tmp.dir,
+    });
+    expect(run.stderr).not.toContain('snapengage-pipeline:');
+    expect(run.code).toBe(0);
+  });
+
   it('a proxy URL without a scheme is one line naming the variable, before any request; its password is not shown', async () => {
     const run = await runCli(['run', '--resources', 'widgets', '--duckdb', join(tmp.dir, 'bad-proxy.duckdb')], {
-      env: { ...box.env, HTTPS_PROXY: 'proxy.corp:8080', HTTP_PROXY: 'socks5://user:s3cret-pw@proxy.corp:1080' },
+      env: { ...proxiedEnv, HTTPS_PROXY: 'proxy.corp:8080', HTTP_PROXY: 'socks5://user:s3cret-pw@proxy.corp:1080' },
       cwd: tmp.dir,
     });
     expect(run.code).toBe(1);
@@ -104,7 +115,7 @@ describe('the CLI behind an HTTP proxy', () => {
     // HTTPS_PROXY is checked first: the https proxy is the one the real API's requests take.
     expect(run.stderr).toContain('HTTPS_PROXY is not a proxy URL (no http:// in front): write it as http://host:port');
     const socks = await runCli(['run', '--resources', 'widgets', '--duckdb', join(tmp.dir, 'bad-proxy.duckdb')], {
-      env: { ...box.env, HTTP_PROXY: 'socks5://user:s3cret-pw@proxy.corp:1080' },
+      env: { ...proxiedEnv, HTTP_PROXY: 'socks5://user:s3cret-pw@proxy.corp:1080' },
       cwd: tmp.dir,
     });
     expect(socks.code).toBe(1);
