@@ -122,6 +122,9 @@ export async function classify(ctx: ClassifyContext, request: AttemptedRequest, 
   // load cost a fifth of the loader's CPU.
   const bodyExcerpt = () => excerpt(ctx.redactor.text(text));
   const buffered = rebuild(response, bytes);
+  // openapi-fetch reads an error body, and one asked for with parseAs: 'text', with response.text(), which would
+  // decode the bytes as UTF-8 again: it gets the text read above (in the header's charset when not UTF-8).
+  Object.defineProperty(buffered, 'text', { value: async () => text });
   if (response.ok) {
     // A body of only whitespace is no JSON value: answered as an empty body (data undefined), as openapi-fetch
     // answers a body of length 0, instead of a raw SyntaxError from its JSON.parse.

@@ -397,6 +397,19 @@ describe('odd responses', () => {
     }
   });
 
+  it("reads an error body and a parseAs: 'text' body in the charset the header names too, not only a JSON page", async () => {
+    const server = await serve((req, res) => {
+      const failed = req.url.includes('widgetId=bad');
+      res.writeHead(failed ? 400 : 200, { 'content-type': 'application/json;charset=ISO-8859-1' });
+      res.end(Buffer.from(JSON.stringify(failed ? { error: 'Paramètre invalide' } : { cases: [{ id: 'c1', description: 'café' }] }), 'latin1'));
+    });
+    const { client } = clientFor(server);
+    const query = (widgetId: string) => ({ params: { path: { orgId: 'org1' }, query: { widgetId, start: '2024-01-01', end: '2024-01-31' } } });
+    // openapi-fetch reads an error body, and a body asked for as text, with response.text().
+    expect((await client.GET(LOGS, query('bad'))).error).toEqual({ error: 'Paramètre invalide' });
+    expect((await client.GET(LOGS, { ...query('ok'), parseAs: 'text' })).data).toBe(JSON.stringify({ cases: [{ id: 'c1', description: 'café' }] }));
+  });
+
   it('lets go of an attempt whose response never reached the transport (a user middleware threw first)', async () => {
     const server = await serve((_req, res) => sendJson(res, 200, { cases: [] }));
     const controller = new AbortController();
