@@ -34,8 +34,10 @@ function checkProxyUrl(name: string, value: string): string {
   }
   // "proxy.corp:8080" parses as a URL of scheme "proxy.corp:", and undici then failed on the first request.
   if (!url || (url.protocol !== 'http:' && url.protocol !== 'https:') || url.hostname === '') {
-    // Only the scheme is shown: the rest may hold a password.
-    const what = url && /^[a-z][a-z0-9+.-]*:\/\//i.test(value) ? `a ${url.protocol.slice(0, -1)}:// proxy` : 'not a proxy URL (no http:// in front)';
+    // Only the scheme is shown: the rest may hold a password. A value with a scheme that does not parse (a port past
+    // 65535, a space in the host) is not missing its http://.
+    const scheme = /^([a-z][a-z0-9+.-]*):\/\//i.exec(value)?.[1];
+    const what = !scheme ? 'not a proxy URL (no http:// in front)' : url ? `a ${scheme.toLowerCase()}:// proxy` : 'not a valid URL (check the host and port)';
     throw new ConfigError(`${name} is ${what}: write it as http://host:port (or http://user:password@host:port); only HTTP proxies are supported; or unset ${name} to connect directly`);
   }
   return value;

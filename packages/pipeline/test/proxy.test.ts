@@ -8,6 +8,7 @@ import { connect, createServer, type AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Sandbox } from 'snapengage-sandbox';
+import { proxyFromEnv } from '../src/proxy.js';
 import { query, runCli, sandbox, tempDir } from './helpers.js';
 
 const oneLine = (text: string) => text.trim().split('\n').filter((l) => l.trim() !== '');
@@ -152,3 +153,15 @@ function writeConfig(dir: string): void {
   // Few retries, so the test does not sit through the default backoff.
   writeFileSync(join(dir, 'few-retries.mjs'), `export const pipeline = { resources: { widgets: true }, connection: { maxRetries: 1 } };\n`);
 }
+
+describe('proxy variables the loader cannot use', () => {
+  it('a value with http:// that is no URL (a port out of range, a space in the host) is called that, not "no http:// in front"', async () => {
+    for (const value of ['http://user:s3cret-pw@proxy.corp:99999', 'http://user:s3cret-pw@proxy corp:8080']) {
+      const error = await proxyFromEnv({ HTTPS_PROXY: value }).then(() => undefined, (e: unknown) => e as Error);
+      expect(error?.message).toMatch(/^HTTPS_PROXY is not a valid URL \(check the host and port\): write it as http:\/\/host:port/);
+      expect(error?.message).not.toContain('s3cret-pw');
+    }
+    const bare = await proxyFromEnv({ HTTPS_PROXY: 'proxy.corp:8080' }).then(() => undefined, (e: unknown) => e as Error);
+    expect(bare?.message).toMatch(/^HTTPS_PROXY is not a proxy URL \(no http:\/\/ in front\)/);
+  });
+});
