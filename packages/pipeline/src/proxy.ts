@@ -56,10 +56,11 @@ export async function proxyFromEnv(env: Env = process.env): Promise<ProxySetting
   // Loaded only here: undici takes ~300 ms to import, which a run without a proxy should not pay.
   const { EnvHttpProxyAgent } = await import('undici');
   const dispatcher = new EnvHttpProxyAgent({
-    // Passed explicitly, so what was checked is what is used. Without HTTPS_PROXY, https requests take HTTP_PROXY
-    // (undici's and Node 24's reading).
-    ...(httpProxy ? { httpProxy } : {}),
-    ...(httpsProxy ? { httpsProxy } : {}),
+    // All three passed, '' for none: undici reads process.env for one it is not given, which is not the env of a run
+    // given one (RunOptions.env), and not checked here (a blank HTTPS_PROXY threw "Invalid URL"). So what was checked
+    // is what is used. Without HTTPS_PROXY, https requests take HTTP_PROXY (undici's and Node 24's reading).
+    httpProxy: httpProxy ?? '',
+    httpsProxy: httpsProxy ?? '',
     noProxy: noProxy?.[1] ?? '',
   });
   return { dispatcher, httpsVar: (https ?? http)![0], httpVar: http?.[0] };

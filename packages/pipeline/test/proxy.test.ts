@@ -8,7 +8,7 @@ import { connect, createServer, type AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Sandbox } from 'snapengage-sandbox';
-import { proxyFromEnv } from '../src/proxy.js';
+import { proxiedFetch, proxyFromEnv } from '../src/proxy.js';
 import { query, runCli, sandbox, tempDir } from './helpers.js';
 
 const oneLine = (text: string) => text.trim().split('\n').filter((l) => l.trim() !== '');
@@ -163,5 +163,36 @@ describe('proxy variables the loader cannot use', () => {
     }
     const bare = await proxyFromEnv({ HTTPS_PROXY: 'proxy.corp:8080' }).then(() => undefined, (e: unknown) => e as Error);
     expect(bare?.message).toMatch(/^HTTPS_PROXY is not a proxy URL \(no http:\/\/ in front\)/);
+  });
+});
+
+describe('the proxy the environment given names, and no other', () => {
+  it("an env passed to the run is all that is read: the process's own proxy variables (or a blank one) are not used", async () => {
+    const given = await startProxy(403);
+    const processOwn = await startProxy(403);
+    const saved = { HTTPS_PROXY: process.env.HTTPS_PROXY, http_proxy: process.env.http_proxy };
+    try {
+      // undici's EnvHttpProxyAgent reads process.env for any proxy it is not given: the https requests of a run whose
+      // env names only HTTP_PROXY went to the process's HTTPS_PROXY, unchecked, while errors named HTTP_PROXY.
+      process.env.HTTPS_PROXY = processOwn.url;
+      const proxy = await proxyFromEnv({ HTTP_PROXY: given.url });
+      await proxiedFetch(proxy!)(new Request('https://api.example.test/x')).catch(() => undefined);
+      await proxy!.dispatcher.close();
+      expect([given.seen, processOwn.seen]).toEqual([['CONNECT api.example.test:443'], []]);
+      // A blank variable is unset (as the loader reads it), not an "Invalid URL" thrown from undici.
+      process.env.HTTPS_PROXY = ' ';
+      process.env.http_proxy = processOwn.url;
+      const blank = await proxyFromEnv({ HTTPS_PROXY: given.url });
+      await proxiedFetch(blank!)(new Request('http://api.example.test/x')).catch(() => undefined);
+      await blank!.dispatcher.close();
+      expect(processOwn.seen).toEqual([]);
+    } finally {
+      for (const [name, value] of Object.entries(saved)) {
+        if (value === undefined) delete process.env[name];
+        else process.env[name] = value;
+      }
+      await given.close();
+      await processOwn.close();
+    }
   });
 });
