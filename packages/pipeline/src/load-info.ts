@@ -186,7 +186,8 @@ export class LoadInfo {
     const retries = this.notes.retries;
     if (retries && retries.requests > 0) {
       // Most common first: what the API mostly did is what to look into.
-      const reasons = Object.entries(retries.reasons).sort(([, a], [, b]) => b - a).map(([reason, n]) => `${reason} ×${n}`);
+      // Plain ASCII, as the rest of the load info: cron mails it under LANG=C.
+      const reasons = Object.entries(retries.reasons).sort(([, a], [, b]) => b - a).map(([reason, n]) => `${n} ${reason}`);
       const total = Object.values(retries.reasons).reduce((sum, n) => sum + n, 0);
       lines.push(
         `Retried after transient failures: ${retries.requests} request${retries.requests === 1 ? '' : 's'}, ${total} ${total === 1 ? 'retry' : 'retries'} ` +

@@ -25,19 +25,20 @@ function pick(env: Env, lower: string): [string, string] | undefined {
   return undefined;
 }
 
-function checkProxyUrl(name: string, value: string): string {
+function checkProxyUrl(name: string, given: string): string {
+  const scheme = /^([a-z][a-z0-9+.-]*):\/\//i.exec(given)?.[1];
+  // "proxy.corp:8080" (no scheme) is read as http://, as curl, Go and Python read it: undici took it for a URL of
+  // scheme "proxy.corp:" and failed on the first request, and such machine-wide values are common.
+  const value = scheme ? given : `http://${given}`;
   let url: URL | undefined;
   try {
     url = new URL(value);
   } catch {
     url = undefined;
   }
-  // "proxy.corp:8080" parses as a URL of scheme "proxy.corp:", and undici then failed on the first request.
   if (!url || (url.protocol !== 'http:' && url.protocol !== 'https:') || url.hostname === '') {
-    // Only the scheme is shown: the rest may hold a password. A value with a scheme that does not parse (a port past
-    // 65535, a space in the host) is not missing its http://.
-    const scheme = /^([a-z][a-z0-9+.-]*):\/\//i.exec(value)?.[1];
-    const what = !scheme ? 'not a proxy URL (no http:// in front)' : url ? `a ${scheme.toLowerCase()}:// proxy` : 'not a valid URL (check the host and port)';
+    // Only the scheme is shown: the rest may hold a password.
+    const what = url && scheme ? `a ${scheme.toLowerCase()}:// proxy` : 'not a valid URL (check the host and port)';
     throw new ConfigError(`${name} is ${what}: write it as http://host:port (or http://user:password@host:port); only HTTP proxies are supported; or unset ${name} to connect directly`);
   }
   return value;

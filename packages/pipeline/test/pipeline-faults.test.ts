@@ -47,7 +47,7 @@ describe('faults and hostile records', () => {
     expect(info.notes.retries?.reasons).toEqual({ 'HTTP 500': served['500'], network: served.reset });
     expect(info.notes.retries?.requests).toBeLessThanOrEqual(served['500']! + served.reset!);
     const line = info.toString().split('\n').find((l) => l.startsWith('Retried after transient failures:'));
-    expect(line).toMatch(new RegExp(`^Retried after transient failures: \\d+ requests?, ${served['500']! + served.reset!} retries \\(.*HTTP 500 ×${served['500']}.*\\); --verbose logs each$`));
+    expect(line).toMatch(new RegExp(`^Retried after transient failures: \\d+ requests?, ${served['500']! + served.reset!} retries \\(.*${served['500']} HTTP 500.*\\); --verbose logs each$`));
   });
 
   it('the other readings of what the docs leave unknown (sandbox quirks) load exactly the truth', async () => {

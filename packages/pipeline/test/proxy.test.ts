@@ -96,25 +96,37 @@ describe('the CLI behind an HTTP proxy', () => {
   });
 
   it('a proxy variable it cannot use does not stop a run against the sandbox, which goes direct anyway', async () => {
-    // A machine-wide http_proxy in a form curl reads and undici does not (no scheme, socks5://): before, the run
+    // A machine-wide proxy variable the loader cannot use (socks5://, a bad port): before, the run
     // against a loopback sandbox failed on it, though none of its requests would have taken the proxy.
     const run = await runCli(['run', '--resources', 'widgets', '--duckdb', join(tmp.dir, 'sandbox-bad-proxy.duckdb')], {
-      env: { ...box.env, https_proxy: 'proxy.corp:8080', http_proxy: 'socks5://proxy.corp:1080' },
+      env: { ...box.env, https_proxy: 'http://proxy.corp:99999', http_proxy: 'socks5://proxy.corp:1080' },
       cwd: tmp.dir,
     });
     expect(run.stderr).not.toContain('snapengage-pipeline:');
     expect(run.code).toBe(0);
   });
 
-  it('a proxy URL without a scheme is one line naming the variable, before any request; its password is not shown', async () => {
+  it('a proxy value without a scheme is read as http://, as curl reads it', async () => {
+    const proxy = await startProxy();
+    try {
+      const db = join(tmp.dir, 'bare-proxy.duckdb');
+      const run = await runCli(['run', '--resources', 'widgets', '--duckdb', db], { env: { ...proxiedEnv, http_proxy: proxy.url.replace('http://', '') }, cwd: tmp.dir });
+      expect(run.code, run.stderr).toBe(0);
+      expect(proxy.seen.length).toBeGreaterThan(0);
+    } finally {
+      await proxy.close();
+    }
+  });
+
+  it('a proxy of another kind (socks5://) is one line naming the variable, before any request; its password is not shown', async () => {
     const run = await runCli(['run', '--resources', 'widgets', '--duckdb', join(tmp.dir, 'bad-proxy.duckdb')], {
-      env: { ...proxiedEnv, HTTPS_PROXY: 'proxy.corp:8080', HTTP_PROXY: 'socks5://user:s3cret-pw@proxy.corp:1080' },
+      env: { ...proxiedEnv, HTTPS_PROXY: 'http://user:s3cret-pw@proxy.corp:99999', HTTP_PROXY: 'socks5://user:s3cret-pw@proxy.corp:1080' },
       cwd: tmp.dir,
     });
     expect(run.code).toBe(1);
     expect(oneLine(run.stderr)).toHaveLength(1);
     // HTTPS_PROXY is checked first: the https proxy is the one the real API's requests take.
-    expect(run.stderr).toContain('HTTPS_PROXY is not a proxy URL (no http:// in front): write it as http://host:port');
+    expect(run.stderr).toContain('HTTPS_PROXY is not a valid URL (check the host and port): write it as http://host:port');
     const socks = await runCli(['run', '--resources', 'widgets', '--duckdb', join(tmp.dir, 'bad-proxy.duckdb')], {
       env: { ...proxiedEnv, HTTP_PROXY: 'socks5://user:s3cret-pw@proxy.corp:1080' },
       cwd: tmp.dir,
@@ -161,8 +173,9 @@ describe('proxy variables the loader cannot use', () => {
       expect(error?.message).toMatch(/^HTTPS_PROXY is not a valid URL \(check the host and port\): write it as http:\/\/host:port/);
       expect(error?.message).not.toContain('s3cret-pw');
     }
-    const bare = await proxyFromEnv({ HTTPS_PROXY: 'proxy.corp:8080' }).then(() => undefined, (e: unknown) => e as Error);
-    expect(bare?.message).toMatch(/^HTTPS_PROXY is not a proxy URL \(no http:\/\/ in front\)/);
+    const bare = await proxyFromEnv({ HTTPS_PROXY: 'user:s3cret-pw@proxy corp:8080' }).then(() => undefined, (e: unknown) => e as Error);
+    expect(bare?.message).toMatch(/^HTTPS_PROXY is not a valid URL \(check the host and port\)/);
+    expect(bare?.message).not.toContain('s3cret-pw');
   });
 });
 
