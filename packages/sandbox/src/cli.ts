@@ -49,7 +49,7 @@ function integerFlag(name: string, text: string | undefined): number | undefined
  */
 function nowFlag(text: string | undefined): Date | undefined {
   if (text === undefined) return undefined;
-  const form = /^\d{4}-\d{2}-\d{2}(?:T\d{2}:\d{2}(?::\d{2}(?:\.\d{1,3})?)?(?:Z|[+-]\d{2}:\d{2}))?$/;
+  const form = /^\d{4}-\d{2}-\d{2}(?:T(?:[01]\d|2[0-3]):[0-5]\d(?::[0-5]\d(?:\.\d{1,3})?)?(?:Z|[+-](?:[01]\d|2[0-3]):[0-5]\d))?$/;
   const hint = 'give a UTC day (2025-06-30) or a date-time with its zone (2025-06-30T18:00:00Z)';
   if (!form.test(text)) fail(`--now: ${hint}, got "${text}"`);
   const date = new Date(text);

@@ -114,6 +114,7 @@ describe('snapengage-sandbox CLI', () => {
     [['--now', '2025-06-30 18:00'], '--now: give a UTC day (2025-06-30) or a date-time with its zone (2025-06-30T18:00:00Z), got "2025-06-30 18:00"'],
     [['--now', '2025-06-30T18:00:00'], 'a date-time with its zone'],
     [['--now', '2025-02-30'], '--now: 2025-02-30 is not a day of the calendar'],
+    [['--now', '2025-06-30T24:30:00Z'], '--now: give a UTC day (2025-06-30) or a date-time with its zone (2025-06-30T18:00:00Z), got "2025-06-30T24:30:00Z"'],
     [['--now', '1969-12-31'], '--now must be a time between 1970-01-01 and 9999-12-31 (UTC), got 1969-12-31T00:00:00.000Z'],
   ])('refuses %o with one stderr line and exit 2', (args, message) => {
     const result = runCli(args);
