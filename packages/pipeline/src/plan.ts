@@ -281,7 +281,7 @@ function resourcePlan(config: PipelineConfig, env: Env, name: ResourceName, load
     const startDate = options.incremental?.startDate ?? fromEnv ?? addDays(todayUtc(now), -inc.defaultStartDaysAgo);
     const source = options.incremental?.startDate !== undefined ? `${field}.incremental.startDate` : inc.initialStartEnv;
     if (!isIsoDate(startDate)) {
-      throw new ConfigError(`${source} must be a date YYYY-MM-DD, got ${JSON.stringify(startDate)}: ${startDateHint(startDate)}`);
+      throw new ConfigError(`${source} must be a date YYYY-MM-DD, got ${JSON.stringify(startDate)}: ${startDateHint(startDate, { today: todayUtc(now), earliest: EARLIEST_START })}`);
     }
     if (startDate > todayUtc(now)) {
       throw new ConfigError(`${source} is ${startDate}, after today (${todayUtc(now)} UTC): use the first day to load, in the past`);

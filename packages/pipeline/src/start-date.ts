@@ -12,8 +12,21 @@ function utcDay(ms: number): string | undefined {
   return Number.isFinite(ms) && Math.abs(ms) <= 8.64e15 ? new Date(ms).toISOString().slice(0, 10) : undefined;
 }
 
-/** Why `value` is not a start date, and what to use instead (appended to "must be a date YYYY-MM-DD, got …"). */
-export function startDateHint(value: unknown): string {
+/**
+ * Why `value` is not a start date, and what to use instead (appended to "must be a date YYYY-MM-DD, got …"). With
+ * `bounds`, a day the caller would refuse in turn (after today, before the earliest) is not offered as the fix.
+ */
+export function startDateHint(value: unknown, bounds?: { today: string; earliest: string }): string {
+  const hint = startDateHintText(value);
+  const day = /; use (\d{4}-\d{2}-\d{2})$/.exec(hint)?.[1];
+  if (!bounds || day === undefined) return hint;
+  const lead = hint.slice(0, -`; use ${day}`.length);
+  if (day > bounds.today) return `${lead}, after today (${bounds.today} UTC): use the first day to load, in the past`;
+  if (day < bounds.earliest) return `${lead}, before ${bounds.earliest}: no case is that old; check the year`;
+  return hint;
+}
+
+function startDateHintText(value: unknown): string {
   if (value instanceof Date) {
     const day = utcDay(value.getTime());
     return day ? `a Date object, not a day: write the day as text, e.g. '${day}' (the UTC day of that instant; windows are whole UTC days)` : 'an invalid Date';

@@ -285,6 +285,10 @@ describe('start date', () => {
     expect(refused('2025-02-30 10:00')).toThrow(/got "2025-02-30 10:00": there is no such day: 2025-02 has 28 days$/);
     expect(refused('2025-13-01T10:00Z')).toThrow(/got "2025-13-01T10:00Z": there is no such month$/);
     expect(refused('garbage')).toThrow(/got "garbage": use the first day to load, e.g. 2025-01-31 \(a whole UTC day\)$/);
+    // The day named is one the next run would take: not one after today, nor one before any case.
+    expect(refused('2999-01-01T00:00:00Z')).toThrow(/that instant falls on 2999-01-01 in UTC, after today \(2026-11-27 UTC\): use the first day to load, in the past$/);
+    expect(refused('1969-12-31T23:00:00Z')).toThrow(/that instant falls on 1969-12-31 in UTC, before 1970-01-01: no case is that old; check the year$/);
+    expect(refused('2026-11-28T10:00:00')).toThrow(/windows are whole UTC days, after today \(2026-11-27 UTC\): use the first day to load, in the past$/);
     expect(planPipeline({ resources: { logs: true } }, { ...env, SNAPENGAGE_START_DATE: '2024-02-29' }, undefined, now).resources[0]?.incremental?.startDate).toBe('2024-02-29');
     // From JavaScript, a Date: its UTC day is named, not silently taken (new Date(2025, 0, 1) east of UTC is Dec 31 there).
     expect(() => planPipeline({ resources: { logs: { incremental: { startDate: new Date('2025-01-01T00:00:00Z') as never } } } }, env, undefined, now)).toThrow(
