@@ -101,7 +101,13 @@ export function checkStartDate(value: string, now: Date = new Date()): string | 
       return value < '1970-01-01' ? `--start-date ${value} is before 1970-01-01: no case is that old; check the year` : null;
     }
   }
-  return `--start-date ${JSON.stringify(value)} is not a day YYYY-MM-DD: ${notADayHint(value)}`;
+  // The day a time or an epoch number falls on is offered only if it would be taken in turn.
+  const hint = notADayHint(value);
+  const day = /; use (\d{4}-\d{2}-\d{2})$/.exec(hint)?.[1];
+  const today = now.toISOString().slice(0, 10);
+  const lead = day === undefined ? hint : hint.slice(0, -`; use ${day}`.length);
+  const fix = day === undefined ? hint : day > today ? `${lead}, after today (${today} UTC): use the first day to load, in the past` : day < '1970-01-01' ? `${lead}, before 1970-01-01: check the year` : hint;
+  return `--start-date ${JSON.stringify(value)} is not a day YYYY-MM-DD: ${fix}`;
 }
 
 /**

@@ -119,6 +119,10 @@ describe('small parsers', () => {
     expect(checkStartDate('2025-13-01')).toContain('there is no such month');
     expect(checkStartDate('1735689600')).toContain('a day, not epoch seconds: that instant falls on 2025-01-01 in UTC; use 2025-01-01');
     expect(checkStartDate('1735689600000')).toContain('epoch milliseconds: that instant falls on 2025-01-01');
+    // Not a day the next check refuses in turn.
+    const now = new Date('2026-11-27T12:00:00Z');
+    expect(checkStartDate('2999-01-01T00:00:00Z', now)).toMatch(/falls on 2999-01-01 in UTC, after today \(2026-11-27 UTC\): use the first day to load, in the past$/);
+    expect(checkStartDate('1969-12-31T23:00:00Z', now)).toMatch(/falls on 1969-12-31 in UTC, before 1970-01-01: check the year$/);
   });
   it('checkStartDate refuses a day after today (UTC), which the loader would refuse on every run', () => {
     const now = new Date('2025-06-15T23:30:00Z');
