@@ -1,6 +1,6 @@
 // Flag mode and hostile input: the built CLI spawned with a non-TTY stdin into temp dirs, as CI or an agent runs it.
 import { spawn, spawnSync } from 'node:child_process';
-import { chmodSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { chmodSync, chownSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseEnv } from 'node:util';
@@ -132,6 +132,37 @@ describe('hostile input', () => {
     expect(existsSync(join(dir, 'notes.txt'))).toBe(false);
     expect(existsSync(join(dir, '.git'))).toBe(true);
     expect(existsSync(join(dir, 'src/pipeline.ts'))).toBe(true);
+  });
+
+  // As root, the CLI runs as nobody (setpriv), for whom a root-owned directory in the target is one it cannot move.
+  const asRoot = process.getuid?.() === 0;
+  const canDropPrivileges = !asRoot || spawnSync('setpriv', ['--version']).error === undefined;
+  it.skipIf(!canDropPrivileges || process.platform === 'win32')('--overwrite that cannot move an entry leaves the directory as it was, and says so', () => {
+    const base = mkdtempSync(join(tmpdir(), 'scaffold-locked-'));
+    try {
+      const dir = join(base, 'taken');
+      mkdirSync(join(dir, 'locked'), { recursive: true });
+      writeFileSync(join(dir, 'a-notes.txt'), 'mine');
+      writeFileSync(join(dir, 'locked', 'keep.txt'), 'kept');
+      writeFileSync(join(dir, 'z-data.txt'), 'mine too');
+      if (asRoot) {
+        for (const path of [base, dir, join(dir, 'a-notes.txt'), join(dir, 'z-data.txt')]) chownSync(path, 65534, 65534);
+        chmodSync(base, 0o755);
+      } else {
+        chmodSync(join(dir, 'locked'), 0o555);
+      }
+      const node = [process.execPath, cliPath, 'taken', ...flags, '--overwrite'];
+      const [command, ...args] = asRoot ? ['setpriv', '--reuid=65534', '--regid=65534', '--clear-groups', ...node] : node;
+      const run = spawnSync(command!, args, { cwd: base, encoding: 'utf8', env: { PATH: process.env.PATH ?? '', HOME: base, NO_COLOR: '1' }, timeout: 60_000 });
+      expect(run.status, run.stderr).toBe(1);
+      expect(run.stderr.trim().split('\n')).toHaveLength(1);
+      expect(run.stderr).toContain(`cannot write ${join(dir, 'locked')} (permission denied): make ${join(dir, 'locked')} yours (or remove it) or choose another directory; ${dir} is as it was`);
+      expect(readdirSync(dir).sort()).toEqual(['a-notes.txt', 'locked', 'z-data.txt']);
+      expect(readFileSync(join(dir, 'a-notes.txt'), 'utf8')).toBe('mine');
+    } finally {
+      if (!asRoot) chmodSync(join(base, 'taken', 'locked'), 0o755);
+      rmSync(base, { recursive: true, force: true });
+    }
   });
 
   it('re-run on a project it made: points to --add, and says --overwrite would delete .env and the data', () => {

@@ -91,7 +91,8 @@ export async function main(io: MainIo): Promise<number> {
     };
     const { packageManagerCommands, renderProjectFiles, writeProject } = await import('./project.js');
     const files = renderProjectFiles(plan, catalog);
-    writeProject(plan, files);
+    const leftOver = writeProject(plan, files);
+    if (leftOver) say(pc.yellow(leftOver));
     const loaded = withParents(answers.resources, catalog);
     say(`Created ${target.path} (${files.size} files) loading ${loaded.join(', ')}.`);
 

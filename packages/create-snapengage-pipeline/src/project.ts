@@ -124,7 +124,12 @@ function moveEntry(from: string, to: string): void {
   }
 }
 
-export function writeProject(plan: ProjectPlan, files: ReadonlyMap<string, string>): void {
+/**
+ * Writes the project; returns a note for the user when it was written but the old contents that --overwrite replaced
+ * could not all be deleted (their path), else null. On a failure the target is as it was: the old entries are moved
+ * aside (not deleted) until the new ones are all in, and put back if a move fails.
+ */
+export function writeProject(plan: ProjectPlan, files: ReadonlyMap<string, string>): string | null {
   // The temp dir is private (0700: .env holds credentials until it is moved); the project is a directory inside it,
   // made as any other, so the moved project has the usual permissions (umask), not 0700.
   const root = mkdtempSync(join(tmpdir(), 'create-snapengage-'));
@@ -137,31 +142,105 @@ export function writeProject(plan: ProjectPlan, files: ReadonlyMap<string, strin
       // .env holds credentials: readable by the owner only.
       writeFileSync(full, content, path === '.env' ? { mode: 0o600 } : {});
     }
-    try {
-      if (existsSync(plan.target.path)) {
-        if (plan.overwrite) {
-          for (const entry of readdirSync(plan.target.path)) {
-            if (entry !== '.git') rmSync(join(plan.target.path, entry), { recursive: true, force: true });
-          }
-        }
-        for (const entry of readdirSync(staging)) moveEntry(join(staging, entry), join(plan.target.path, entry));
-      } else {
-        mkdirSync(dirname(plan.target.path), { recursive: true });
+    if (!existsSync(plan.target.path)) {
+      // mkdirSync returns the first directory it made: removed on a failure, with the parents it made for the target.
+      let made: string | undefined;
+      try {
+        made = mkdirSync(dirname(plan.target.path), { recursive: true });
         moveEntry(staging, plan.target.path);
+      } catch (error) {
+        // A copy across file systems (EXDEV) may have stopped half way.
+        const leftover = made ?? plan.target.path;
+        try {
+          rmSync(leftover, { recursive: true, force: true });
+        } catch {
+          throw targetWriteError(error, plan.target.path, plan.target.path, `${leftover} is partly written; delete it`);
+        }
+        throw targetWriteError(error, plan.target.path, plan.target.path, null, 'nothing was written');
       }
-    } catch (error) {
-      throw targetWriteError(error, plan.target.path);
+      return null;
     }
+    return replaceContents(plan.target.path, staging, plan.overwrite);
   } finally {
     rmSync(root, { recursive: true, force: true });
   }
 }
 
-/** A file-system refusal at the target as one line naming it and the fix (not the temp dir's path, nor a stack). */
-function targetWriteError(error: unknown, target: string): Error {
+/**
+ * Moves the staged entries into an existing target. With `overwrite` its old entries (but .git) first go into a
+ * hidden directory inside it, a rename on the same file system, and are deleted only once every new entry is in.
+ */
+function replaceContents(target: string, staging: string, overwrite: boolean): string | null {
+  let failedAt = target;
+  const held: string[] = [];
+  const moved: string[] = [];
+  let aside: string | null = null;
+  try {
+    if (overwrite) {
+      const old = readdirSync(target).filter((entry) => entry !== '.git');
+      if (old.length > 0) {
+        aside = mkdtempSync(join(target, '.replaced-'));
+        for (const entry of old) {
+          failedAt = join(target, entry);
+          renameSync(failedAt, join(aside, entry));
+          held.push(entry);
+        }
+      }
+    }
+    for (const entry of readdirSync(staging)) {
+      failedAt = join(target, entry);
+      moveEntry(join(staging, entry), failedAt);
+      moved.push(entry);
+    }
+  } catch (error) {
+    throw targetWriteError(error, target, failedAt, rollBack(target, aside, held, moved));
+  }
+  if (aside === null) return null;
+  try {
+    rmSync(aside, { recursive: true, force: true });
+    return null;
+  } catch {
+    return `the project was written, but its old contents could not all be deleted: they are in ${aside}; delete it yourself`;
+  }
+}
+
+/** Undoes replaceContents' moves; returns null when the target is as it was, else what is left where. */
+function rollBack(target: string, aside: string | null, held: readonly string[], moved: readonly string[]): string | null {
+  const problems: string[] = [];
+  for (const entry of moved) {
+    try {
+      rmSync(join(target, entry), { recursive: true, force: true });
+    } catch {
+      problems.push(`the new ${entry} is still in it`);
+    }
+  }
+  if (aside === null) return problems.length > 0 ? problems.join('; ') : null;
+  for (const entry of held) {
+    try {
+      renameSync(join(aside, entry), join(target, entry));
+    } catch {
+      problems.push(`its old ${entry} is in ${aside}`);
+    }
+  }
+  if (problems.length === 0) rmSync(aside, { recursive: true, force: true });
+  return problems.length > 0 ? problems.join('; ') : null;
+}
+
+/**
+ * A file-system refusal at the target as one line naming the entry and the fix (not the temp dir's path, nor a
+ * stack), and whether the target is as it was (`unchanged`): `leftover` says what a failed roll-back left, else null.
+ */
+function targetWriteError(error: unknown, target: string, at: string, leftover: string | null = null, unchanged = `${target} is as it was`): Error {
   const code = (error as NodeJS.ErrnoException).code;
-  if (code === 'EACCES' || code === 'EPERM') return new Error(`cannot write ${target} (permission denied): run it in a directory you can write to; nothing was written`);
-  if (code === 'EROFS') return new Error(`cannot write ${target} (read-only file system): run it in a directory you can write to; nothing was written`);
-  if (code === 'ENOSPC') return new Error(`cannot write ${target} (no space left on the device): free some space and run it again`);
-  return new Error(`cannot write ${target}: ${(error as Error).message}`);
+  const state = leftover === null ? unchanged : `${target} is partly changed: ${leftover}`;
+  const reason =
+    code === 'EACCES' || code === 'EPERM' ? 'permission denied'
+    : code === 'EROFS' ? 'read-only file system'
+    : code === 'ENOSPC' ? 'no space left on the device'
+    : (error as Error).message;
+  const fix =
+    code === 'ENOSPC' ? 'free some space and run it again'
+    : code === 'EACCES' || code === 'EPERM' || code === 'EROFS' ? (at === target ? 'run it in a directory you can write to' : `make ${at} yours (or remove it) or choose another directory`)
+    : 'fix that and run it again';
+  return new Error(`cannot write ${at} (${reason}): ${fix}; ${state}`);
 }
