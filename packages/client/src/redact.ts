@@ -86,9 +86,18 @@ function secretPattern(secret: string): RegExp {
  */
 const EMAIL = /(?<![A-Za-z0-9._%+-])(\.*)([A-Za-z0-9_%+-])[A-Za-z0-9._%+-]*?(@|%40)([A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)+)/gi;
 
+/**
+ * The addresses the spec tells users to write to for a key (`howToGet`, quoted in the error for a refused key): public,
+ * and useless reduced to `s***@snapengage.com`.
+ */
+const PUBLIC_ADDRESSES = new Set(
+  Object.values(securitySchemes).flatMap((s) => [...s.howToGet.matchAll(EMAIL)].map((m) => m[0].replace(/^\.+/, '').toLowerCase())),
+);
+
 /** `bob.smith@corp.example` → `b***@corp.example`. */
 function reduceEmails(text: string): string {
-  return text.replace(EMAIL, `$1$2${MASK}$3$4`);
+  return text.replace(EMAIL, (match: string, dots: string, first: string, at: string, domain: string) =>
+    at === '@' && PUBLIC_ADDRESSES.has(match.slice(dots.length).toLowerCase()) ? match : `${dots}${first}${MASK}${at}${domain}`);
 }
 
 /**

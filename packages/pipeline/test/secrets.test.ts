@@ -86,6 +86,19 @@ describe('no credential in the loader’s output or DuckDB file', () => {
     expect(String(loads[0]?.error)).not.toContain('bob.secret');
   });
 
+  it("a refused key's error keeps the address to ask for one (the spec's howToGet), while the account email is reduced", async () => {
+    const db = join(tmp.dir, 'refused-key.duckdb');
+    for (const [resource, variable] of [['users', 'SNAPENGAGE_PROVISIONING_KEY'], ['chat_availability', 'SNAPENGAGE_API_KEY']] as const) {
+      const run = await runCli(['run', '--resources', resource, '--duckdb', db], { env: { ...box.env, [variable]: 'wrong-key-value' }, cwd: tmp.dir });
+      expect(run.code).toBe(1);
+      // Before: 'Request a … API key from s***@snapengage.com', which tells nobody where to write.
+      expect(run.stderr).toContain(`check ${variable} (Request a `);
+      expect(run.stderr).toContain('API key from support@snapengage.com');
+      expect(run.stderr).not.toContain(box.env.SNAPENGAGE_EMAIL!);
+      expectNoSecret('CLI output', run.stdout + run.stderr);
+    }
+  });
+
   it('a credential pasted into SNAPENGAGE_WIDGET_ID is not named in the 404 that names the widget, its error or _pipeline_loads', async () => {
     const db = join(tmp.dir, 'widget-list.duckdb');
     expect((await runCli(['run', '--resources', 'logs', '--duckdb', db], { env: box.env, cwd: tmp.dir })).code).toBe(0);
