@@ -43,12 +43,48 @@ function checkKeys(value: unknown, known: readonly string[], field: string): voi
   }
 }
 
+/** An example of each part, for the error when a part is not an object. */
+const EXAMPLES = {
+  destination: "{ type: 'duckdb', path: 'snapengage.duckdb' }",
+  rateLimit: '{ requestsPerSecond: 5 }',
+  connection: "{ baseUrl: 'https://www.snapengage.com' }",
+  incremental: "{ startDate: '2025-01-01' }",
+} as const;
+
+const isObject = (value: unknown): value is object => typeof value === 'object' && value !== null && !Array.isArray(value);
+const shown = (value: unknown): string => JSON.stringify(value) ?? typeof value;
+
+/**
+ * A part given as something else than an object (`rateLimit: 0`, `incremental: true`, `destination: 'x.duckdb'`) was
+ * ignored, its defaults used: refused, as TypeScript would if the config were type-checked (tsx does not).
+ */
+function checkObject(value: unknown, field: string, example: string): void {
+  if (value !== undefined && !isObject(value)) throw new ConfigError(`${field} must be an object such as ${example}, got ${shown(value)}`);
+}
+
+/**
+ * A resource is `true` or an object of its options (undefined leaves it out). `false` loaded it (read as a resource
+ * with no options), and so did any other value.
+ */
+function checkResourceEntry(name: string, value: unknown): void {
+  if (value === true || value === undefined || isObject(value)) return;
+  const off = value === false ? `to leave ${name} out, remove it or write \`${name}: { selected: false }\`; ` : '';
+  throw new ConfigError(`resources.${name} is ${shown(value)}: ${off}to load it, write \`${name}: true\` or an object of its options`);
+}
+
 /** Every part of the config: top level, destination, rateLimit, connection, each resource and its incremental. */
 export function checkConfigKeys(config: PipelineConfig): void {
   checkKeys(config, KNOWN_KEYS[''], '');
-  for (const part of ['destination', 'rateLimit', 'connection'] as const) checkKeys(config[part], KNOWN_KEYS[part], part);
+  for (const part of ['destination', 'rateLimit', 'connection'] as const) {
+    checkObject(config[part], part, EXAMPLES[part]);
+    checkKeys(config[part], KNOWN_KEYS[part], part);
+  }
   for (const [name, options] of Object.entries(config.resources)) {
+    checkResourceEntry(name, options);
     checkKeys(options, KNOWN_KEYS.resource, `resources.${name}`);
-    if (typeof options === 'object' && options !== null) checkKeys(options.incremental, KNOWN_KEYS.incremental, `resources.${name}.incremental`);
+    if (isObject(options)) {
+      checkObject(options.incremental, `resources.${name}.incremental`, EXAMPLES.incremental);
+      checkKeys(options.incremental, KNOWN_KEYS.incremental, `resources.${name}.incremental`);
+    }
   }
 }

@@ -73,6 +73,9 @@ export interface RunOptions {
 export function withOverrides(config: PipelineConfig, options: RunOptions): PipelineConfig {
   const d = options.destination;
   if (!d || (d.path === undefined && d.dataset === undefined)) return config;
+  // A destination that is not an object is left for planPipeline to refuse: spread, a string became "0", "1", … keys.
+  const given: unknown = config.destination;
+  if (given !== undefined && (typeof given !== 'object' || given === null || Array.isArray(given))) return config;
   return {
     ...config,
     destination: {

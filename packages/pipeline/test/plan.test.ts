@@ -9,6 +9,7 @@ import { addDays, checkResourceNames, localRateLimitNote, planPipeline } from '.
 import { Semaphore, TokenBucket } from '../src/limits.js';
 import { consumerRanges, sliceWindow, windowParts } from '../src/windows.js';
 import { stateToCommit, statesToResume } from '../src/resume.js';
+import { withOverrides } from '../src/run.js';
 import { tempDir } from './helpers.js';
 import { formatLoadStep, formatRequest } from '../src/progress-display.js';
 
@@ -70,6 +71,23 @@ describe('planPipeline', () => {
     expect(() => planPipeline({ resources: { logs: { incremental: { sliceDays: 0 } } } }, env)).toThrow(/resources\.logs\.incremental\.sliceDays must be an integer >= 1/);
     expect(() => planPipeline({ resources: { logs: { incremental: { endDay: 'open' as never } } } }, env)).toThrow(/resources\.logs\.incremental\.endDay must be "inclusive" or "exclusive", got "open"/);
     expect(() => checkResourceNames(['logs', 'start_chat'])).toThrow(UsageError);
+  });
+
+  it('refuses an option part that is not an object, and a resource set to anything but true or an object, instead of ignoring it', () => {
+    const refused = (config: unknown) => () => planPipeline(config as PipelineConfig, env);
+    // Before: loaded widgets (false read as a resource with no options), at the default 10 requests/s (rateLimit 0).
+    expect(refused({ resources: { logs: true, widgets: false } })).toThrow(
+      /^resources\.widgets is false: to leave widgets out, remove it or write `widgets: \{ selected: false \}`; to load it, write `widgets: true` or an object of its options$/,
+    );
+    expect(refused({ resources: { logs: 'yes' } })).toThrow(/^resources\.logs is "yes": to load it, write `logs: true` or an object of its options$/);
+    expect(refused({ resources: { logs: true }, rateLimit: 0 })).toThrow(/^rateLimit must be an object such as \{ requestsPerSecond: 5 \}, got 0$/);
+    expect(refused({ resources: { logs: true }, connection: 'http://127.0.0.1:1' })).toThrow(/^connection must be an object such as \{ baseUrl: /);
+    expect(refused({ resources: { logs: { incremental: true } } })).toThrow(/^resources\.logs\.incremental must be an object such as \{ startDate: /);
+    expect(refused({ resources: { logs: true }, destination: 'x.duckdb' })).toThrow(/^destination must be an object such as \{ type: 'duckdb', path: /);
+    expect(refused({ resources: { logs: true }, destination: ['x.duckdb'] })).toThrow(/^destination must be an object/);
+    // With --duckdb (the CLI's override) too: before, the string was spread into keys "0", "1", … ('Unknown option "0"').
+    const overridden = withOverrides({ resources: { logs: true }, destination: 'x.duckdb' } as never, { destination: { path: 'y.duckdb' } });
+    expect(refused(overridden)).toThrow(/^destination must be an object such as \{ type: 'duckdb', path: 'snapengage\.duckdb' \}, got "x\.duckdb"$/);
   });
 
   it('refuses a misspelt option instead of ignoring it, with a guess (TypeScript misses these next to a valid key)', () => {
