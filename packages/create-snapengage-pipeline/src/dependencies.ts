@@ -55,6 +55,6 @@ export function dependencySpecs(packagesDir: string | null, version: string = ow
 
 export function packagesDirPath(dir: string, cwd: string): string {
   const path = resolve(cwd, dir);
-  if (!existsSync(join(path))) throw new PackagesDirError(`--packages ${dir}: no such directory`);
+  if (!existsSync(join(path))) throw new PackagesDirError(`--packages ${dir}: no such directory; pass the directory of the .tgz files that \`npm run pack:local\` writes (.packs in the repo)`);
   return path;
 }

@@ -68,7 +68,7 @@ function isSymlink(path: string): boolean {
  */
 export function resolveTarget(dir: string, cwd: string): Target {
   if (dir.trim() === '') throw new TargetError('the project directory is empty; give a name like my-snapengage-pipeline');
-  if (dir.includes('\0')) throw new TargetError('the project directory contains a NUL character');
+  if (dir.includes('\0')) throw new TargetError('the project directory contains a NUL character; give a name like my-snapengage-pipeline');
   const path = resolve(cwd, dir);
   if (!isInside(path, cwd)) {
     throw new TargetError(`${JSON.stringify(dir)} is outside the current directory; pass a path inside ${cwd}`);
@@ -88,7 +88,7 @@ export function resolveTarget(dir: string, cwd: string): Target {
 /** Entries that make a directory "non-empty" (a fresh `.git` alone does not count, as in create-vite). */
 export function existingEntries(path: string): string[] {
   if (!existsSync(path)) return [];
-  if (!statSync(path).isDirectory()) throw new TargetError(`${path} exists and is not a directory`);
+  if (!statSync(path).isDirectory()) throw new TargetError(`${path} exists and is not a directory; choose another project directory`);
   return readdirSync(path).filter((entry) => entry !== '.git');
 }
 

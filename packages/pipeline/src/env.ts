@@ -51,6 +51,15 @@ export function whereToFixEnv(env: Env, name: string): string {
   return source.fromFile.has(name) ? `fix it in ${source.file}` : 'fix it in the environment (set there, it wins over .env)';
 }
 
+/** Why `.env` could not be read, and what to do: Node's 'EISDIR: illegal operation on a directory, read' said neither. */
+function cannotRead(file: string, error: NodeJS.ErrnoException): string {
+  if (error.code === 'EISDIR') return `Cannot read ${file} (it is a directory): .env must be a file of KEY=value lines; remove or rename that directory`;
+  if (error.code === 'EACCES' || error.code === 'EPERM') {
+    return `Cannot read ${file} (permission denied): run as the user who owns it, or give that user read access (chmod 600 keeps it private)`;
+  }
+  return `Cannot read ${file}: ${error.message}`;
+}
+
 /** Reads `<dir>/.env` (absent file = empty) and overlays `processEnv` on top of it. */
 export function loadEnv(dir: string = process.cwd(), processEnv: Env = process.env): Env {
   const file = join(dir, '.env');
@@ -63,7 +72,7 @@ export function loadEnv(dir: string = process.cwd(), processEnv: Env = process.e
       sources.set(env, { file, found: false, fromFile: new Set() });
       return env;
     }
-    throw new ConfigError(`Cannot read ${file}: ${(error as Error).message}`);
+    throw new ConfigError(cannotRead(file, error as NodeJS.ErrnoException));
   }
   let fileValues: Record<string, string>;
   try {

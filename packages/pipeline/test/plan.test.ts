@@ -1,5 +1,5 @@
 // Planning is pure: config + env → which resources run, with every env/config problem reported before any request.
-import { existsSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { securitySchemes } from 'snapengage-client';
 import { ConfigError, LoadInfo, runPipeline, UsageError, type PipelineConfig } from '../src/index.js';
@@ -158,6 +158,17 @@ describe('planPipeline', () => {
       expect(plan(loadEnv(tmp.dir, {}))).toThrow(`: there is no ${tmp.dir}/.env: copy ${tmp.dir}/.env.example to .env and fill it in (or set them in the environment)`);
       writeFileSync(`${tmp.dir}/.env`, 'SNAPENGAGE_API_TOKEN=t\n');
       expect(plan(loadEnv(tmp.dir, {}))).toThrow(/Missing environment variables SNAPENGAGE_ORG_ID .*: set them in .*\/\.env or in the environment$/);
+    } finally {
+      tmp.cleanup();
+    }
+  });
+
+  it('an .env that cannot be read says what to do about it', () => {
+    const tmp = tempDir();
+    try {
+      mkdirSync(`${tmp.dir}/.env`);
+      // Before: 'Cannot read …/.env: EISDIR: illegal operation on a directory, read'.
+      expect(() => loadEnv(tmp.dir, {})).toThrow(`Cannot read ${tmp.dir}/.env (it is a directory): .env must be a file of KEY=value lines; remove or rename that directory`);
     } finally {
       tmp.cleanup();
     }
