@@ -9,6 +9,15 @@ import { cliPath, ensureCliBuilt, listTree, pipelineResources, runCli } from '..
 
 let cwd: string;
 
+// As root, the CLI runs as nobody (setpriv), for whom root-owned files and directories are ones it cannot change.
+const asRoot = process.getuid?.() === 0;
+const canDropPrivileges = !asRoot || spawnSync('setpriv', ['--version']).error === undefined;
+function runUnprivileged(args: string[], dir: string) {
+  const node = [process.execPath, cliPath, ...args];
+  const [command, ...rest] = asRoot ? ['setpriv', '--reuid=65534', '--regid=65534', '--clear-groups', ...node] : node;
+  return spawnSync(command!, rest, { cwd: dir, encoding: 'utf8', env: { PATH: process.env.PATH ?? '', HOME: dir, NO_COLOR: '1' }, timeout: 60_000 });
+}
+
 beforeAll(async () => {
   await ensureCliBuilt();
   cwd = mkdtempSync(join(tmpdir(), 'scaffold-cli-'));
@@ -134,9 +143,6 @@ describe('hostile input', () => {
     expect(existsSync(join(dir, 'src/pipeline.ts'))).toBe(true);
   });
 
-  // As root, the CLI runs as nobody (setpriv), for whom a root-owned directory in the target is one it cannot move.
-  const asRoot = process.getuid?.() === 0;
-  const canDropPrivileges = !asRoot || spawnSync('setpriv', ['--version']).error === undefined;
   it.skipIf(!canDropPrivileges || process.platform === 'win32')('--overwrite that cannot move an entry leaves the directory as it was, and says so', () => {
     const base = mkdtempSync(join(tmpdir(), 'scaffold-locked-'));
     try {
@@ -151,9 +157,7 @@ describe('hostile input', () => {
       } else {
         chmodSync(join(dir, 'locked'), 0o555);
       }
-      const node = [process.execPath, cliPath, 'taken', ...flags, '--overwrite'];
-      const [command, ...args] = asRoot ? ['setpriv', '--reuid=65534', '--regid=65534', '--clear-groups', ...node] : node;
-      const run = spawnSync(command!, args, { cwd: base, encoding: 'utf8', env: { PATH: process.env.PATH ?? '', HOME: base, NO_COLOR: '1' }, timeout: 60_000 });
+      const run = runUnprivileged(['taken', ...flags, '--overwrite'], base);
       expect(run.status, run.stderr).toBe(1);
       expect(run.stderr.trim().split('\n')).toHaveLength(1);
       expect(run.stderr).toContain(`cannot write ${join(dir, 'locked')} (permission denied): make ${join(dir, 'locked')} yours (or remove it) or choose another directory; ${dir} is as it was`);
@@ -257,6 +261,30 @@ describe('after the project is written', () => {
 });
 
 describe('--add', () => {
+  it.skipIf(!canDropPrivileges || process.platform === 'win32')('a file it cannot write is refused before any is changed', () => {
+    const base = mkdtempSync(join(tmpdir(), 'scaffold-add-locked-'));
+    try {
+      expect(runCli(['locked-add', '--resources', 'logs', '--no-install', '--no-git'], base).status).toBe(0);
+      const dir = join(base, 'locked-add');
+      const envExample = join(dir, '.env.example');
+      if (asRoot) {
+        // The project is nobody's but .env.example, which stays root's.
+        chmodSync(base, 0o755);
+        for (const path of [dir, join(dir, 'src'), join(dir, 'src/pipeline.ts'), join(dir, 'README.md')]) chownSync(path, 65534, 65534);
+      } else {
+        chmodSync(envExample, 0o444);
+      }
+      const before = readFileSync(join(dir, 'src/pipeline.ts'), 'utf8');
+      const run = runUnprivileged(['--add', 'widgets'], dir);
+      // Before: exit 1 with Node's 'EACCES: permission denied, open …/.env.example', src/pipeline.ts already edited.
+      expect(run.status, run.stderr).toBe(2);
+      expect(run.stderr).toBe(`error cannot write ${envExample} (permission denied): make it writable for you, or run as its owner; nothing was changed\n`);
+      expect(readFileSync(join(dir, 'src/pipeline.ts'), 'utf8')).toBe(before);
+    } finally {
+      rmSync(base, { recursive: true, force: true });
+    }
+  });
+
   it('edits an existing project and refuses files it cannot edit safely', () => {
     expect(runCli(['add-me', '--resources', 'widgets', '--no-install', '--no-git'], cwd).status).toBe(0);
     const dir = join(cwd, 'add-me');

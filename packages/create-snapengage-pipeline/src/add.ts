@@ -1,7 +1,7 @@
 // `--add <resources>` on an existing project: edits src/pipeline.ts with ts-morph (user edits stay), appends the
 // new resources' variables to .env.example, and names them in README.md's generated Resources line while it is unedited.
-import { existsSync, readFileSync, writeFileSync } from 'node:fs';
-import { join, resolve } from 'node:path';
+import { accessSync, constants, existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { dirname, join, relative, resolve } from 'node:path';
 import { withParents, type ResourceChoice } from './catalog.js';
 import { appendEnvExample } from './env-file.js';
 import { UserError } from './errors.js';
@@ -40,10 +40,24 @@ export function addToProject(dir: string, cwd: string, names: readonly string[],
   const readmePath = join(root, 'README.md');
   const readme = result.added.length > 0 && existsSync(readmePath) ? addToResourcesBlock(readFileSync(readmePath, 'utf8'), result.added, renderer, catalog) : null;
 
-  // Both edits are computed before either file is written, so a refusal leaves the project untouched.
-  if (result.text !== original) writeFileSync(pipelinePath, result.text);
-  if (env.added.length > 0) writeFileSync(envPath, env.text);
-  if (readme?.updated) writeFileSync(readmePath, readme.text);
+  // Every edit is computed, and every file checked for writing, before one is written, so a refusal leaves the
+  // project untouched: a second --add does not redo a half-done one (the resources already in src/pipeline.ts are
+  // "already present", so their variables would never reach .env.example).
+  const writes: Array<[string, string]> = [];
+  if (result.text !== original) writes.push([pipelinePath, result.text]);
+  if (env.added.length > 0) writes.push([envPath, env.text]);
+  if (readme?.updated) writes.push([readmePath, readme.text]);
+  for (const [path] of writes) checkWritable(path);
+  const written: string[] = [];
+  for (const [path, text] of writes) {
+    try {
+      writeFileSync(path, text);
+    } catch (error) {
+      const done = written.length > 0 ? `${written.join(' and ')} ${written.length === 1 ? 'was' : 'were'} updated, the rest not: add what is missing by hand` : 'nothing was changed';
+      throw new AddError(`cannot write ${path} (${reasonOf(error)}); ${done}`);
+    }
+    written.push(relative(root, path));
+  }
   return {
     added: result.added,
     alreadyPresent: result.alreadyPresent,
@@ -51,4 +65,22 @@ export function addToProject(dir: string, cwd: string, names: readonly string[],
     envVarsAdded: env.added,
     readme: readme === null ? null : readme.updated ? { updated: true } : readme,
   };
+}
+
+function reasonOf(error: unknown): string {
+  const code = (error as NodeJS.ErrnoException).code;
+  if (code === 'EACCES' || code === 'EPERM') return 'permission denied';
+  if (code === 'EROFS') return 'read-only file system';
+  if (code === 'ENOSPC') return 'no space left on the device';
+  return (error as Error).message;
+}
+
+/** Refuses, before anything is written, a file (or, for a new one, a directory) this user cannot write. */
+function checkWritable(path: string): void {
+  const checked = existsSync(path) ? path : dirname(path);
+  try {
+    accessSync(checked, constants.W_OK);
+  } catch (error) {
+    throw new AddError(`cannot write ${checked} (${reasonOf(error)}): make it writable for you, or run as its owner; nothing was changed`);
+  }
 }
