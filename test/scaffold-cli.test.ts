@@ -235,7 +235,8 @@ describe('after the project is written', () => {
       // A package manager that is not installed at all fails the same way.
       const missing = runCli(['install-missing', '--resources', 'users', '--install', '--no-git'], cwd, { PATH: bin, npm_config_user_agent: 'pnpm/9.0.0 node/v20' });
       expect(missing.status, missing.stdout + missing.stderr).toBe(1);
-      expect(missing.stderr).toMatch(/^error could not run pnpm: .*ENOENT; the project was created in .*install-missing: finish with `cd install-missing && pnpm install`\n$/);
+      // Before: 'could not run pnpm: spawnSync pnpm ENOENT', and a finishing command that fails the same way.
+      expect(missing.stderr).toMatch(/^error pnpm is not on PATH \(the project is set up for pnpm, which npm_config_user_agent named\): install pnpm first \(corepack enable pnpm\); the project was created in .*install-missing: finish with `cd install-missing && pnpm install`\n$/);
       expect(existsSync(join(cwd, 'install-missing/src/pipeline.ts'))).toBe(true);
     } finally {
       rmSync(bin, { recursive: true, force: true });

@@ -22,6 +22,12 @@ export function installDependencies(dir: string, pm: PackageManager, stdio: Stdi
   } finally {
     process.off('SIGINT', keepRunning);
   }
+  if ((result.error as NodeJS.ErrnoException | undefined)?.code === 'ENOENT') {
+    // Node's 'spawnSync pnpm ENOENT' did not say the fix, and the finishing command fails the same way until it is done.
+    if (pm === 'npm') return { ok: false, message: 'npm is not on PATH: put it there (it comes with Node.js)' };
+    const how = pm === 'pnpm' || pm === 'yarn' ? ` (corepack enable ${pm})` : '';
+    return { ok: false, message: `${pm} is not on PATH (the project is set up for ${pm}, which npm_config_user_agent named): install ${pm} first${how}` };
+  }
   if (result.error) return { ok: false, message: `could not run ${pm}: ${result.error.message}` };
   if (result.signal === 'SIGINT') return { ok: false, interrupted: true, message: `${pm} install was interrupted (Ctrl-C)` };
   if (result.status !== 0) {
