@@ -136,6 +136,7 @@ export function planPipeline(config: PipelineConfig, env: Env, only?: ResourceNa
   checkConfigKeys(config);
   // Before the environment: a destination this version cannot load into is the first thing to fix.
   const destination = config.destination ?? { type: 'duckdb' as const };
+  if (destination.type === undefined) throw new ConfigError("destination.type is missing: write destination: { type: 'duckdb', path: … } (the only destination so far)");
   if (destination.type !== 'duckdb') {
     throw new ConfigError(`destination.type must be "duckdb" (the only destination so far), got ${JSON.stringify(destination.type)}`);
   }

@@ -85,6 +85,8 @@ describe('planPipeline', () => {
     expect(refused({ resources: { logs: { incremental: true } } })).toThrow(/^resources\.logs\.incremental must be an object such as \{ startDate: /);
     expect(refused({ resources: { logs: true }, destination: 'x.duckdb' })).toThrow(/^destination must be an object such as \{ type: 'duckdb', path: /);
     expect(refused({ resources: { logs: true }, destination: ['x.duckdb'] })).toThrow(/^destination must be an object/);
+    // Before: 'destination.type must be "duckdb" (the only destination so far), got undefined', with no word of adding it.
+    expect(refused({ resources: { logs: true }, destination: { path: 'x.duckdb' } })).toThrow(/^destination\.type is missing: write destination: \{ type: 'duckdb', path: … \} \(the only destination so far\)$/);
     // With --duckdb (the CLI's override) too: before, the string was spread into keys "0", "1", … ('Unknown option "0"').
     const overridden = withOverrides({ resources: { logs: true }, destination: 'x.duckdb' } as never, { destination: { path: 'y.duckdb' } });
     expect(refused(overridden)).toThrow(/^destination must be an object such as \{ type: 'duckdb', path: 'snapengage\.duckdb' \}, got "x\.duckdb"$/);
