@@ -57,3 +57,30 @@ async function setting(target: DatasetTarget, name: string): Promise<string> {
 async function statements(target: DatasetTarget, query: string): Promise<number> {
   return target.conn.extractStatements(query).then((extracted) => extracted.count, () => 0);
 }
+
+// The arguments of a call from JavaScript, which has no types to stop a wrong one: without these checks a params
+// object failed as "params.map is not a function: fix the query", and rows(5) as "table.toLowerCase is not a function".
+
+/** A value as an error shows it: a string quoted (limit '5' is not 5), an object as JSON. */
+function shown(value: unknown): string {
+  if (typeof value !== 'string' && (value === null || typeof value !== 'object')) return String(value);
+  try {
+    return JSON.stringify(value) ?? String(value);
+  } catch {
+    return String(value);
+  }
+}
+
+export function checkLimit(method: string, limit: number): number {
+  if (!Number.isInteger(limit) || limit < 0) throw new RangeError(`${method}(): limit must be a whole number >= 0, got ${shown(limit)}`);
+  return limit;
+}
+
+export function checkQuery(method: string, query: unknown, params: unknown): void {
+  if (typeof query !== 'string') throw new TypeError(`${method}(): query must be a string of SQL, such as 'SELECT * FROM logs LIMIT 10', got ${shown(query)}`);
+  if (!Array.isArray(params)) throw new TypeError(`${method}(): params must be an array of values ([] for none), such as [1700000000], got ${shown(params)}`);
+}
+
+export function checkTable(table: unknown): void {
+  if (typeof table !== 'string') throw new TypeError(`rows(): table must be a string, such as 'logs' (see tables()), got ${shown(table)}`);
+}

@@ -9,7 +9,7 @@ import { SYSTEM_TABLES } from './destination/system-tables.js';
 import { holdFile } from './destination/open-files.js';
 import { quoteIdent } from './normalize/naming.js';
 import { DEFAULTS } from './plan.js';
-import { queryError, readError, type DatasetTarget } from './dataset-errors.js';
+import { checkLimit, checkQuery, checkTable, queryError, readError, type DatasetTarget } from './dataset-errors.js';
 import { checkDuckDBFile, closest, useSchema, useUtc } from './dataset-open.js';
 
 export interface DatasetTable {
@@ -213,6 +213,7 @@ class DuckDBDataset implements Dataset {
   }
 
   private async readRows(table: string, opts: { limit?: number }): Promise<Record<string, unknown>[]> {
+    checkTable(table);
     const limit = opts.limit === undefined ? '' : ` LIMIT ${checkLimit('rows', opts.limit)}`;
     const names = (await this.run(
       `SELECT table_name FROM information_schema.tables WHERE lower(table_schema) = lower($1) ORDER BY 1`, [this.dataset],
@@ -229,6 +230,7 @@ class DuckDBDataset implements Dataset {
   }
 
   async *iterate(query: string, params: unknown[] = []): AsyncIterableIterator<Record<string, unknown>[]> {
+    checkQuery('iterate', query, params);
     // Its own connection: a query run on the connection of a streamed result ends that result. Each step (the query
     // with its first chunk, then each chunk) is one call that close() waits for.
     let conn: DuckDBConnection | undefined;
@@ -272,6 +274,7 @@ class DuckDBDataset implements Dataset {
   }
 
   private async runSql(query: string, params: unknown[]): Promise<Record<string, unknown>[]> {
+    checkQuery('sql', query, params);
     try {
       return friendlyRows(await this.run(query, params.map(toDuckDBValue)));
     } catch (error) {
@@ -349,11 +352,6 @@ class DuckDBDataset implements Dataset {
   async [Symbol.asyncDispose](): Promise<void> {
     await this.close();
   }
-}
-
-function checkLimit(method: string, limit: number): number {
-  if (!Number.isInteger(limit) || limit < 0) throw new RangeError(`${method}(): limit must be a whole number >= 0, got ${String(limit)}`);
-  return limit;
 }
 
 function toDuckDBValue(value: unknown): DuckDBValue {

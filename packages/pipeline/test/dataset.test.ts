@@ -83,4 +83,29 @@ describe('openDataset', () => {
     expect(error).toBeInstanceOf(DestinationError);
     expect((error as Error).message).toBe(`opening the dataset: no dataset nope in ${dbPath}: datasets there: data; pass --dataset (or destination.dataset)`);
   });
+
+  it('a call from JavaScript with a wrong argument is a TypeError naming it, not "params.map is not a function: fix the query"', async () => {
+    const js = ds as unknown as Record<string, (...args: unknown[]) => Promise<unknown>>;
+    const iterate = async (...args: unknown[]) => {
+      for await (const _ of (ds.iterate as (...a: unknown[]) => AsyncIterable<unknown>)(...args)) break;
+    };
+    const failures: Array<[() => Promise<unknown>, RegExp]> = [
+      [() => js.sql!('SELECT $1', 5), /^sql\(\): params must be an array of values \(\[\] for none\), such as \[1700000000\], got 5$/],
+      [() => js.sql!('SELECT $1', { a: 1 }), /^sql\(\): params must be an array .*got \{"a":1\}$/],
+      [() => js.sql!(undefined), /^sql\(\): query must be a string of SQL, such as 'SELECT \* FROM logs LIMIT 10', got undefined$/],
+      [() => iterate('SELECT $1', 'x'), /^iterate\(\): params must be an array .*got "x"$/],
+      [() => iterate(42), /^iterate\(\): query must be a string of SQL/],
+      [() => js.rows!(5), /^rows\(\): table must be a string, such as 'logs' \(see tables\(\)\), got 5$/],
+      [() => js.rows!(), /^rows\(\): table must be a string.*got undefined$/],
+    ];
+    // A limit of the wrong kind stays the RangeError DATASET.md names; its text shows the string as a string.
+    failures.push([() => js.rows!('users', { limit: '5' }), /^rows\(\): limit must be a whole number >= 0, got "5"$/]);
+    for (const [call, message] of failures) {
+      const error = await call().then(() => undefined, (e: unknown) => e);
+      expect(error).toBeInstanceOf(/limit/.test(message.source) ? RangeError : TypeError);
+      expect((error as Error).message).toMatch(message);
+    }
+    // Still open and usable after them.
+    expect(await ds.sql('SELECT 1 AS one')).toEqual([{ one: 1 }]);
+  });
 });
