@@ -34,6 +34,18 @@ export async function useUtc(conn: DuckDBConnection): Promise<void> {
   await conn.run(`SET GLOBAL TimeZone = 'UTC'`).catch(() => undefined);
 }
 
+/**
+ * `to` (an iterate() connection) takes `from`'s time zone and calendar: a user's `SET TimeZone` in sql() (DATASET.md's
+ * way to local days) holds for that connection only, so iterate() gave the UTC days of a query that sql() gave in the
+ * user's zone. Without ICU there are no such settings, and nothing to copy.
+ */
+export async function copyZone(from: DuckDBConnection, to: DuckDBConnection): Promise<void> {
+  for (const name of ['TimeZone', 'Calendar']) {
+    const value = await from.runAndReadAll(`SELECT current_setting('${name}') AS v`).then((r) => r.getRowObjectsJS()[0]?.v, () => undefined);
+    if (typeof value === 'string') await to.run(`SET ${name} = ${quoteLiteral(value)}`);
+  }
+}
+
 /** Unqualified table names of `conn` resolve in `schema`. SET schema parses its text as a (catalog.)schema name: quoted, so a dot, quote or space is part of the name. */
 export async function useSchema(conn: DuckDBConnection, schema: string): Promise<void> {
   await conn.run(`SET schema = ${quoteLiteral(quoteIdent(schema))}`);

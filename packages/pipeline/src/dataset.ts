@@ -10,7 +10,7 @@ import { holdFile } from './destination/open-files.js';
 import { quoteIdent } from './normalize/naming.js';
 import { DEFAULTS } from './plan.js';
 import { checkLimit, checkQuery, checkTable, queryError, readError, type DatasetTarget } from './dataset-errors.js';
-import { checkDuckDBFile, closest, useSchema, useUtc } from './dataset-open.js';
+import { checkDuckDBFile, closest, copyZone, useSchema, useUtc } from './dataset-open.js';
 
 export interface DatasetTable {
   name: string;
@@ -256,6 +256,7 @@ class DuckDBDataset implements Dataset {
         let streamed: Awaited<ReturnType<DuckDBConnection['stream']>>;
         try {
           await useSchema(conn, this.dataset);
+          await copyZone(this.conn, conn);
           await conn.run('BEGIN TRANSACTION');
           streamed = await conn.stream(query, params.map(toDuckDBValue));
         } catch (error) {

@@ -295,6 +295,21 @@ describe('iterate(): a result in batches, read as it is consumed', () => {
     }
   });
 
+  it("reads times in the zone the dataset's session has: a SET TimeZone in sql() (DATASET.md's way to local days) holds for it too", async () => {
+    const ds = await openDataset({ path: bigPath, dataset: 'data' });
+    try {
+      await ds.sql("SET TimeZone = 'Asia/Kolkata'");
+      // 20:00 UTC is the next day in Kolkata (UTC+5:30): iterate() on a connection of its own gave the UTC day.
+      const query = "SELECT current_setting('TimeZone') AS zone, (TIMESTAMPTZ '2026-01-01 20:00:00+00')::DATE AS day";
+      const streamed: Record<string, unknown>[] = [];
+      for await (const batch of ds.iterate(query)) streamed.push(...batch);
+      expect(streamed).toEqual(await ds.sql(query));
+      expect(streamed).toEqual([{ zone: 'Asia/Kolkata', day: '2026-01-02' }]);
+    } finally {
+      await ds.close();
+    }
+  });
+
   it('break ends it early; close() then releases the file; a batch asked for after close() is refused', async () => {
     const ds = await openDataset({ path: bigPath, dataset: 'data' });
     let seen = 0;
