@@ -89,6 +89,11 @@ export async function openDataset(config: PipelineConfig | { path: string; datas
   for (const [name, value, example] of [['path', path, 'snapengage.duckdb'], ['dataset', dataset, 'snapengage_data']] as const) {
     if (typeof value !== 'string') throw new TypeError(`openDataset(): ${name} must be a string (such as '${example}'), got ${String(value)}`);
   }
+  // Else "no such file <cwd>/:memory:: run the pipeline first", to a user who just ran it (a dry run's database is
+  // gone when the run ends, also in the same process).
+  if (path === ':memory:') {
+    throw new DestinationError('opening the dataset: destination.path is :memory:, a database that lives only as long as the run that loaded it', 'not_found', 'pass a file path (destination.path or --duckdb) to load into and read back', path);
+  }
   path = resolve(path);
   checkDuckDBFile(path);
   let instance: DuckDBInstance | undefined;

@@ -37,6 +37,14 @@ describe('openDataset on what is not a dataset', () => {
     expect(existsSync(`${path}.wal`)).toBe(false);
   });
 
+  it("a config whose destination is :memory: is told that it keeps nothing, not 'no such file <cwd>/:memory:: run the pipeline first'", async () => {
+    // As dlt's pipeline.dataset() after a run: the run's in-memory database was gone when it finished.
+    const error = await failure(openDataset({ resources: { logs: true }, destination: { type: 'duckdb', path: ':memory:' } }));
+    expect(error).toBeInstanceOf(DestinationError);
+    expect(error.message).toBe('opening the dataset: destination.path is :memory:, a database that lives only as long as the run that loaded it: pass a file path (destination.path or --duckdb) to load into and read back');
+    expect((error as DestinationError).code).toBe('not_found');
+  });
+
   it('a directory is named as a directory, not as a file it cannot write', async () => {
     const path = join(tmp.dir, 'a-dir');
     mkdirSync(path);
