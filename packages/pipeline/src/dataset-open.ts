@@ -1,9 +1,11 @@
 // How openDataset() checks a file before DuckDB opens it and prepares the session it reads through (UTC times,
 // the dataset as the default schema), and how it names a dataset that is not there. Kept apart from the reading API.
 import { statSync } from 'node:fs';
+import { hostname } from 'node:os';
 import type { DuckDBConnection } from './duckdb.js';
 import { DestinationError, toDestinationError } from './destination/index.js';
 import { checkDuckDBHeader } from './destination/file-kind.js';
+import { activeRun, defaultStagingRoot } from './destination/run-lock.js';
 import { quoteIdent, quoteLiteral } from './normalize/naming.js';
 import { nearestName } from './nearest-name.js';
 
@@ -54,4 +56,19 @@ export async function useSchema(conn: DuckDBConnection, schema: string): Promise
 /** The name in `names` that `name` most likely misspells (more edits allowed for longer names). */
 export function closest(name: string, names: readonly string[]): string | undefined {
   return nearestName(name, names, Math.min(3, Math.max(1, Math.floor(name.length / 3))));
+}
+
+/**
+ * DuckDB's lock held by a pipeline run of another process (its run lock says so): named as the run's state read or
+ * commit, for seconds, as holdFile() names one of this process, instead of "wait for the other program to finish".
+ */
+export async function lockedByRun(error: DestinationError, path: string): Promise<DestinationError> {
+  if (error.code !== 'locked') return error;
+  const run = await activeRun(defaultStagingRoot(path), path).catch(() => undefined);
+  if (!run || run.pid === 0 || run.pid === process.pid) return error;
+  const where = run.host && run.host !== hostname() ? ` on ${run.host}` : '';
+  return new DestinationError(
+    `opening the dataset: DuckDB file ${path} is open for writing by a pipeline run (PID ${run.pid}${where}, started ${run.startedAt})`, 'locked',
+    'retry in a moment (a run has the file open only while it reads its state and while it commits)', path, { cause: error },
+  );
 }

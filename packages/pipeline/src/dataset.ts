@@ -10,7 +10,7 @@ import { holdFile } from './destination/open-files.js';
 import { quoteIdent } from './normalize/naming.js';
 import { DEFAULTS } from './plan.js';
 import { checkLimit, checkQuery, checkTable, queryError, readError, type DatasetTarget } from './dataset-errors.js';
-import { checkDuckDBFile, closest, copyZone, useSchema, useUtc } from './dataset-open.js';
+import { checkDuckDBFile, closest, copyZone, lockedByRun, useSchema, useUtc } from './dataset-open.js';
 
 export interface DatasetTable {
   name: string;
@@ -122,9 +122,10 @@ export async function openDataset(config: PipelineConfig | { path: string; datas
   } catch (error) {
     instance?.closeSync();
     releaseFile?.();
-    throw toDestinationError(error, 'opening the dataset', path);
+    throw await lockedByRun(toDestinationError(error, 'opening the dataset', path), path);
   }
 }
+
 
 class DuckDBDataset implements Dataset {
   private closed = false;

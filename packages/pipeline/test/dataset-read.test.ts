@@ -9,7 +9,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DuckDBInstance } from '@duckdb/node-api';
 import { openDataset } from '../src/dataset.js';
 import { DestinationError, DuckDBDestination, newLoadId } from '../src/destination/index.js';
-import { PACKAGE_DIR, tempDir, thingsResource } from './helpers.js';
+import { otherProcess, PACKAGE_DIR, tempDir, thingsResource } from './helpers.js';
 
 let tmp: ReturnType<typeof tempDir>;
 let dbPath: string;
@@ -450,4 +450,26 @@ describe('closing, and the lock a dataset holds', () => {
     }
     await (await openDataset({ path: dbPath, dataset: 'data' })).close();
   });
+
+  it("a run of another process that has the file open (its state read or commit) is named as such, as one of this process's is", async () => {
+    const other = await otherProcess(dbPath);
+    try {
+      // Another program (a DuckDB CLI): DuckDB's lock, and the hint to close it.
+      expect((await failure(openDataset({ path: dbPath, dataset: 'data' }))).message).toMatch(/is locked by another process \(PID \d+\): wait for the other program/);
+    } finally {
+      await other.release();
+    }
+    const run = await otherProcess(dbPath, { asRun: true });
+    try {
+      const error = await failure(openDataset({ path: dbPath, dataset: 'data' }));
+      expect((error as DestinationError).code).toBe('locked');
+      expect(error.message).toMatch(new RegExp(
+        `^opening the dataset: DuckDB file ${dbPath.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')} is open for writing by a pipeline run \\(PID ${run.pid}, started \\S+Z\\): ` +
+        'retry in a moment \\(a run has the file open only while it reads its state and while it commits\\)$',
+      ));
+    } finally {
+      await run.release();
+    }
+    await (await openDataset({ path: dbPath, dataset: 'data' })).close();
+  }, 60_000);
 });
