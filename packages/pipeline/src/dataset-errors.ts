@@ -71,8 +71,8 @@ function shown(value: unknown): string {
   }
 }
 
-export function checkLimit(method: string, limit: number): number {
-  if (!Number.isInteger(limit) || limit < 0) throw new RangeError(`${method}(): limit must be a whole number >= 0, got ${shown(limit)}`);
+export function checkLimit(method: string, limit: number, name = 'limit', least = 0): number {
+  if (!Number.isInteger(limit) || limit < least) throw new RangeError(`${method}(): ${name} must be a whole number >= ${least}, got ${shown(limit)}`);
   return limit;
 }
 

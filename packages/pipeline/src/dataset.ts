@@ -51,11 +51,12 @@ export interface Dataset {
   /** Any SQL; `$1`… placeholders bind `params`. Unqualified table names resolve in the dataset schema. The whole result is read into memory. */
   sql(query: string, params?: unknown[]): Promise<Record<string, unknown>[]>;
   /**
-   * The result of `query`, as `sql()` gives it, in batches of up to 2048 rows read as you iterate: memory holds one
-   * batch, whatever the size of the result. On a connection of its own, so other calls may run between batches;
-   * `break` ends it early. A batch asked for after close() is refused.
+   * The result of `query`, as `sql()` gives it, in batches of up to 2048 rows (DuckDB's chunks), or of `batchSize`
+   * rows (the last one holds the rest), read as you iterate: memory holds about one batch, whatever the size of the
+   * result. On a connection of its own, so other calls may run between batches; `break` ends it early. A batch asked
+   * for after close() is refused.
    */
-  iterate(query: string, params?: unknown[]): AsyncIterableIterator<Record<string, unknown>[]>;
+  iterate(query: string, params?: unknown[], opts?: { batchSize?: number | undefined }): AsyncIterableIterator<Record<string, unknown>[]>;
   /** The last `limit` loads (default 20), a record per resource, most recent first. */
   loads(limit?: number): Promise<LoadRecord[]>;
   state(): Promise<StateRecord[]>;
@@ -235,8 +236,9 @@ class DuckDBDataset implements Dataset {
     return friendlyRows(await this.run(`SELECT * FROM ${this.schema}.${quoteIdent(table)}${limit}`));
   }
 
-  async *iterate(query: string, params: unknown[] = []): AsyncIterableIterator<Record<string, unknown>[]> {
+  async *iterate(query: string, params: unknown[] = [], opts: { batchSize?: number } = {}): AsyncIterableIterator<Record<string, unknown>[]> {
     checkQuery('iterate', query, params);
+    const batchSize = opts.batchSize === undefined ? undefined : checkLimit('iterate', opts.batchSize, 'batchSize', 1);
     // Its own connection: a query run on the connection of a streamed result ends that result. Each step (the query
     // with its first chunk, then each chunk) is one call that close() waits for.
     let conn: DuckDBConnection | undefined;
@@ -271,10 +273,21 @@ class DuckDBDataset implements Dataset {
         return { result: streamed, first: await fetch(conn, streamed) };
       });
       const toRow = rowConverter(result);
+      // Rows read but not yet given, when batchSize regroups DuckDB's chunks.
+      let pending: Record<string, unknown>[] = [];
       for (let chunk = first; chunk !== null && chunk.rowCount > 0; chunk = await this.reading(() => fetch(conn!, result))) {
         rows += chunk.rowCount;
-        yield chunk.getRows().map(toRow);
+        const read = chunk.getRows().map(toRow);
+        if (batchSize === undefined) {
+          yield read;
+          continue;
+        }
+        pending = pending.length === 0 ? read : pending.concat(read);
+        let start = 0;
+        for (; pending.length - start >= batchSize; start += batchSize) yield pending.slice(start, start + batchSize);
+        pending = start === 0 ? pending : pending.slice(start);
       }
+      if (pending.length > 0) yield pending;
     } finally {
       if (conn && this.streams.delete(conn)) conn.closeSync();
     }

@@ -303,6 +303,29 @@ describe('iterate(): a result in batches, read as it is consumed', () => {
     }
   });
 
+  it('batchSize sets the rows of each batch (the last holds the rest), as dlt\'s iter_df(chunk_size); a bad one is a RangeError', async () => {
+    const ds = await openDataset({ path: bigPath, dataset: 'data' });
+    try {
+      const whole = await ds.sql('SELECT * FROM t ORDER BY i');
+      for (const [batchSize, sizes] of [[1000, [1000, 1000, 1000, 1000, 1000]], [3000, [3000, 2000]], [5000, [5000]], [1, undefined]] as const) {
+        const batches: Record<string, unknown>[][] = [];
+        for await (const batch of ds.iterate('SELECT * FROM t ORDER BY i', [], { batchSize })) batches.push(batch);
+        if (sizes) expect(batches.map((b) => b.length)).toEqual(sizes);
+        else expect(batches.every((b) => b.length === 1)).toBe(true);
+        expect(batches.flat()).toEqual(whole);
+      }
+      for (const bad of [0, 1.5, -1, '10']) {
+        const error = await (async () => {
+          for await (const _ of ds.iterate('SELECT 1', [], { batchSize: bad as number })) break;
+        })().then(() => undefined, (e: unknown) => e);
+        expect(error).toBeInstanceOf(RangeError);
+        expect((error as Error).message).toBe(`iterate(): batchSize must be a whole number >= 1, got ${JSON.stringify(bad)}`);
+      }
+    } finally {
+      await ds.close();
+    }
+  });
+
   it("reads times in the zone the dataset's session has: a SET TimeZone in sql() (DATASET.md's way to local days) holds for it too", async () => {
     const ds = await openDataset({ path: bigPath, dataset: 'data' });
     try {
