@@ -18,6 +18,29 @@ function runUnprivileged(args: string[], dir: string) {
   return spawnSync(command!, rest, { cwd: dir, encoding: 'utf8', env: { PATH: process.env.PATH ?? '', HOME: dir, NO_COLOR: '1' }, timeout: 60_000 });
 }
 
+// A small file system of its own (tmpfs, as root on Linux), to run a write out of space part way.
+const canMount = asRoot && process.platform === 'linux' && (() => {
+  const probe = mkdtempSync(join(tmpdir(), 'scaffold-mount-probe-'));
+  const ok = spawnSync('mount', ['-t', 'tmpfs', '-o', 'size=64k', 'tmpfs', probe]).status === 0;
+  if (ok) spawnSync('umount', [probe]);
+  rmSync(probe, { recursive: true, force: true });
+  return ok;
+})();
+function withSmallDisk(kib: number, body: (dir: string) => void): void {
+  const dir = mkdtempSync(join(tmpdir(), 'scaffold-small-'));
+  expect(spawnSync('mount', ['-t', 'tmpfs', '-o', `size=${kib}k`, 'tmpfs', dir]).status).toBe(0);
+  try {
+    body(dir);
+  } finally {
+    spawnSync('umount', [dir]);
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+/** Fills the file system of `dir` up to its last byte. */
+function fillUp(dir: string): void {
+  spawnSync('dd', ['if=/dev/zero', `of=${join(dir, 'fill')}`, 'bs=1k'], { encoding: 'utf8' });
+}
+
 beforeAll(async () => {
   await ensureCliBuilt();
   cwd = mkdtempSync(join(tmpdir(), 'scaffold-cli-'));
@@ -262,6 +285,24 @@ describe('after the project is written', () => {
 });
 
 describe('--add', () => {
+  it.skipIf(!canMount)('a disk that fills up while it writes leaves every file as it was', () => {
+    withSmallDisk(64, (base) => {
+      expect(runCli(['full-add', '--resources', 'logs', '--no-install', '--no-git'], base).status).toBe(0);
+      const dir = join(base, 'full-add');
+      const pipelinePath = join(dir, 'src/pipeline.ts');
+      // Just under a page of tmpfs, so the edited file needs a second one, which the full disk does not have.
+      const padded = readFileSync(pipelinePath, 'utf8').replace(/^/, `// ${'x'.repeat(4090 - readFileSync(pipelinePath, 'utf8').length - 4)}\n`);
+      writeFileSync(pipelinePath, padded);
+      fillUp(base);
+      const run = runCli(['--add', 'widgets'], dir);
+      expect(run.status, run.stderr).toBe(2);
+      expect(run.stderr).toBe(`error cannot write ${pipelinePath} (no space left on the device); nothing was changed\n`);
+      // Before: the message was the same, but src/pipeline.ts had been truncated at 4096 bytes of the new text.
+      expect(readFileSync(pipelinePath, 'utf8')).toBe(padded);
+      expect(readdirSync(join(dir, 'src'))).toEqual(['pipeline.ts']);
+    });
+  });
+
   it.skipIf(!canDropPrivileges || process.platform === 'win32')('a file it cannot write is refused before any is changed', () => {
     const base = mkdtempSync(join(tmpdir(), 'scaffold-add-locked-'));
     try {

@@ -1,7 +1,7 @@
 // `--add <resources>` on an existing project: edits src/pipeline.ts with ts-morph (user edits stay), appends the
 // new resources' variables to .env.example, and names them in README.md's generated Resources line while it is unedited.
-import { accessSync, constants, existsSync, readFileSync, writeFileSync } from 'node:fs';
-import { dirname, join, relative, resolve } from 'node:path';
+import { accessSync, chmodSync, chownSync, constants, existsSync, readFileSync, realpathSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { basename, dirname, join, relative, resolve } from 'node:path';
 import { withParents, type ResourceChoice } from './catalog.js';
 import { appendEnvExample } from './env-file.js';
 import { UserError } from './errors.js';
@@ -48,15 +48,28 @@ export function addToProject(dir: string, cwd: string, names: readonly string[],
   if (env.added.length > 0) writes.push([envPath, env.text]);
   if (readme?.updated) writes.push([readmePath, readme.text]);
   for (const [path] of writes) checkWritable(path);
-  const written: string[] = [];
+  // Each new text is written next to its file first and only then renamed over it: written in place, a disk that
+  // filled up part way left src/pipeline.ts truncated (and the message said nothing was changed). A failure while
+  // staging removes what was staged; renames do not need space.
+  const staged: Array<{ path: string; temp: string }> = [];
   for (const [path, text] of writes) {
     try {
-      writeFileSync(path, text);
+      staged.push(stageNextTo(path, text));
     } catch (error) {
+      for (const { temp } of staged) rmSync(temp, { force: true });
+      throw new AddError(`cannot write ${path} (${reasonOf(error)}); nothing was changed`);
+    }
+  }
+  const written: string[] = [];
+  for (const [i, { path, temp }] of staged.entries()) {
+    try {
+      renameSync(temp, path);
+    } catch (error) {
+      for (const rest of staged.slice(i)) rmSync(rest.temp, { force: true });
       const done = written.length > 0 ? `${written.join(' and ')} ${written.length === 1 ? 'was' : 'were'} updated, the rest not: add what is missing by hand` : 'nothing was changed';
       throw new AddError(`cannot write ${path} (${reasonOf(error)}); ${done}`);
     }
-    written.push(relative(root, path));
+    written.push(relative(root, writes[i]![0]));
   }
   return {
     added: result.added,
@@ -83,4 +96,25 @@ function checkWritable(path: string): void {
   } catch (error) {
     throw new AddError(`cannot write ${checked} (${reasonOf(error)}): make it writable for you, or run as its owner; nothing was changed`);
   }
+}
+
+/**
+ * Writes `text` to a new file beside `path` (beside the file a symlink points to: the link stays) with its mode, and
+ * its owner when root runs it, so the rename that follows changes the content only.
+ */
+function stageNextTo(path: string, text: string): { path: string; temp: string } {
+  const target = existsSync(path) ? realpathSync(path) : path;
+  const temp = join(dirname(target), `.${basename(target)}.add-${process.pid}`);
+  try {
+    writeFileSync(temp, text, { flag: 'wx' });
+    if (existsSync(path)) {
+      const stat = statSync(target);
+      chmodSync(temp, stat.mode & 0o7777);
+      if (process.getuid?.() === 0) chownSync(temp, stat.uid, stat.gid);
+    }
+  } catch (error) {
+    rmSync(temp, { force: true });
+    throw error;
+  }
+  return { path: target, temp };
 }
