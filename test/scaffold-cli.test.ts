@@ -192,6 +192,23 @@ describe('hostile input', () => {
     }
   });
 
+  it.skipIf(!canMount)('--overwrite on a disk that fills up part way leaves the directory as it was, and says so', () => {
+    withSmallDisk(64, (base) => {
+      const dir = join(base, 'taken');
+      mkdirSync(join(dir, 'src'), { recursive: true });
+      writeFileSync(join(dir, 'src', 'old.ts'), 'old');
+      writeFileSync(join(dir, 'a-notes.txt'), 'mine');
+      // Room for the new entries up to test/ (the staging directory is on another file system: each is copied).
+      writeFileSync(join(dir, 'big.bin'), Buffer.alloc(28 * 1024));
+      const run = runCli(['taken', ...flags, '--overwrite'], base);
+      expect(run.status, run.stderr).toBe(1);
+      expect(run.stderr).toMatch(/no space left on the device\): free some space and run it again; .*taken is as it was\n$/);
+      // Before: the message said so, but the new test/ directory, copied part way, was left in it.
+      expect(readdirSync(dir).sort()).toEqual(['a-notes.txt', 'big.bin', 'src']);
+      expect(readdirSync(join(dir, 'src'))).toEqual(['old.ts']);
+    });
+  });
+
   it('re-run on a project it made: points to --add, and says --overwrite would delete .env and the data', () => {
     const dir = join(cwd, 'made-before');
     mkdirSync(join(dir, 'src'), { recursive: true });

@@ -189,8 +189,10 @@ function replaceContents(target: string, staging: string, overwrite: boolean): s
     }
     for (const entry of readdirSync(staging)) {
       failedAt = join(target, entry);
+      // Listed before the move, for the roll-back: a copy across file systems (EXDEV) that fails part way (a full
+      // disk) leaves part of the entry behind. Nothing is there before (the old entries are aside, .git is not staged).
+      if (!existsSync(failedAt)) moved.push(entry);
       moveEntry(join(staging, entry), failedAt);
-      moved.push(entry);
     }
   } catch (error) {
     throw targetWriteError(error, target, failedAt, rollBack(target, aside, held, moved));
