@@ -84,3 +84,12 @@ export function checkQuery(method: string, query: unknown, params: unknown): voi
 export function checkTable(table: unknown): void {
   if (typeof table !== 'string') throw new TypeError(`rows(): table must be a string, such as 'logs' (see tables()), got ${shown(table)}`);
 }
+
+/** iterate()'s options: an object of batchSize only (a size given in its place, or dlt's chunk_size, was ignored). */
+export function checkIterateOptions(opts: unknown): void {
+  const example = 'such as { batchSize: 1000 }';
+  if (opts === null || typeof opts !== 'object' || Array.isArray(opts)) throw new TypeError(`iterate(): options must be an object ${example}, got ${shown(opts)}`);
+  for (const key of Object.keys(opts)) {
+    if (key !== 'batchSize') throw new TypeError(`iterate(): unknown option ${JSON.stringify(key)}: the one option is batchSize, ${example}`);
+  }
+}

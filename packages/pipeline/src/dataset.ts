@@ -9,7 +9,7 @@ import { SYSTEM_TABLES } from './destination/system-tables.js';
 import { holdFile } from './destination/open-files.js';
 import { quoteIdent } from './normalize/naming.js';
 import { DEFAULTS } from './plan.js';
-import { checkLimit, checkQuery, checkTable, queryError, readError, type DatasetTarget } from './dataset-errors.js';
+import { checkIterateOptions, checkLimit, checkQuery, checkTable, queryError, readError, type DatasetTarget } from './dataset-errors.js';
 import { checkDuckDBFile, closest, copyZone, lockedByRun, useSchema, useUtc } from './dataset-open.js';
 
 export interface DatasetTable {
@@ -238,10 +238,12 @@ class DuckDBDataset implements Dataset {
 
   async *iterate(query: string, params: unknown[] = [], opts: { batchSize?: number } = {}): AsyncIterableIterator<Record<string, unknown>[]> {
     checkQuery('iterate', query, params);
+    checkIterateOptions(opts);
     const batchSize = opts.batchSize === undefined ? undefined : checkLimit('iterate', opts.batchSize, 'batchSize', 1);
     // Its own connection: a query run on the connection of a streamed result ends that result. Each step (the query
     // with its first chunk, then each chunk) is one call that close() waits for.
     let conn: DuckDBConnection | undefined;
+    // Rows given to the caller, for the message of a result that fails partway (not those held for a batch).
     let rows = 0;
     // A result that fails partway (a cast of a later row, the memory limit) ends as one that is complete:
     // @duckdb/node-api's fetchChunk() gives an empty chunk either way and does not read the result's error. Inside a
@@ -276,15 +278,18 @@ class DuckDBDataset implements Dataset {
       // Rows read but not yet given, when batchSize regroups DuckDB's chunks.
       let pending: Record<string, unknown>[] = [];
       for (let chunk = first; chunk !== null && chunk.rowCount > 0; chunk = await this.reading(() => fetch(conn!, result))) {
-        rows += chunk.rowCount;
         const read = chunk.getRows().map(toRow);
         if (batchSize === undefined) {
+          rows += read.length;
           yield read;
           continue;
         }
         pending = pending.length === 0 ? read : pending.concat(read);
         let start = 0;
-        for (; pending.length - start >= batchSize; start += batchSize) yield pending.slice(start, start + batchSize);
+        for (; pending.length - start >= batchSize; start += batchSize) {
+          rows += batchSize;
+          yield pending.slice(start, start + batchSize);
+        }
         pending = start === 0 ? pending : pending.slice(start);
       }
       if (pending.length > 0) yield pending;

@@ -321,6 +321,18 @@ describe('iterate(): a result in batches, read as it is consumed', () => {
         expect(error).toBeInstanceOf(RangeError);
         expect((error as Error).message).toBe(`iterate(): batchSize must be a whole number >= 1, got ${JSON.stringify(bad)}`);
       }
+      // From JavaScript, a size in place of the options (iter_df(chunk_size) reads so) or dlt's name for it: they were
+      // ignored, and the batches came in DuckDB's 2048 rows without a word.
+      for (const [opts, message] of [
+        [1000, 'iterate(): options must be an object such as { batchSize: 1000 }, got 1000'],
+        [{ chunk_size: 1000 }, 'iterate(): unknown option "chunk_size": the one option is batchSize, such as { batchSize: 1000 }'],
+      ] as const) {
+        const error = await (async () => {
+          for await (const _ of ds.iterate('SELECT 1', [], opts as never)) break;
+        })().then(() => undefined, (e: unknown) => e);
+        expect(error).toBeInstanceOf(TypeError);
+        expect((error as Error).message).toBe(message);
+      }
     } finally {
       await ds.close();
     }
@@ -381,6 +393,14 @@ describe('iterate(): a result in batches, read as it is consumed', () => {
       expect(error).toBeInstanceOf(DestinationError);
       expect(error.message).toMatch(new RegExp(`^query on dataset data failed after ${rows} rows: `));
       expect(error.message).not.toContain('\n');
+      // With batchSize, the count is of the rows given too, not of those read into a batch that never came (before:
+      // 'failed after 1871872 rows' to a caller given 1800000).
+      let given = 0;
+      const batched = await failure((async () => {
+        for await (const batch of ds.iterate(query, [], { batchSize: 100_000 })) given += batch.length;
+      })());
+      expect(given % 100_000).toBe(0);
+      expect(batched.message).toMatch(new RegExp(`^query on dataset data failed after ${given} rows: `));
       // The hint's way to see DuckDB's error does show it.
       expect((await failure(ds.sql(`EXPLAIN ANALYZE ${query}`))).message).toMatch(/Conversion Error: Could not convert string 'x2000000'/);
       // The dataset goes on working, and a sound query still streams to its end.
