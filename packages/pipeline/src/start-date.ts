@@ -17,19 +17,21 @@ function utcDay(ms: number): string | undefined {
  * `bounds`, a day the caller would refuse in turn (after today, before the earliest) is not offered as the fix.
  */
 export function startDateHint(value: unknown, bounds?: { today: string; earliest: string }): string {
-  const hint = startDateHintText(value);
-  const day = /; use (\d{4}-\d{2}-\d{2})$/.exec(hint)?.[1];
-  if (!bounds || day === undefined) return hint;
-  const lead = hint.slice(0, -`; use ${day}`.length);
+  const { hint, offers } = startDateHintText(value);
+  if (!bounds || offers === undefined) return hint;
+  const [lead, day] = offers;
   if (day > bounds.today) return `${lead}, after today (${bounds.today} UTC): use the first day to load, in the past`;
   if (day < bounds.earliest) return `${lead}, before ${bounds.earliest}: no case is that old; check the year`;
   return hint;
 }
 
-function startDateHintText(value: unknown): string {
+/** The hint, and when it offers a day: that day, and what to say of the value instead if the day would be refused. */
+function startDateHintText(value: unknown): { hint: string; offers?: [lead: string, day: string] } {
   if (value instanceof Date) {
     const day = utcDay(value.getTime());
-    return day ? `a Date object, not a day: write the day as text, e.g. '${day}' (the UTC day of that instant; windows are whole UTC days)` : 'an invalid Date';
+    if (!day) return { hint: 'an invalid Date' };
+    const hint = `a Date object, not a day: write the day as text, e.g. '${day}' (the UTC day of that instant; windows are whole UTC days)`;
+    return { hint, offers: [`a Date object, not a day: that instant falls on ${day} in UTC`, day] };
   }
   const text = String(value).trim();
   const dateTime = DATE_TIME.exec(text);
@@ -38,18 +40,27 @@ function startDateHintText(value: unknown): string {
     // The date part first: Date.parse rolls 2025-02-30 over to March, and naming that day (or 2025-02-30 itself) as
     // the one to use would send the user from one refusal to another.
     const wrongDay = missingDay(date!);
-    if (wrongDay) return wrongDay;
-    if (zone === undefined) return `a day is enough, not a time: windows are whole UTC days; use ${date}`;
+    if (wrongDay) return { hint: wrongDay };
+    const lead = 'a day is enough, not a time: windows are whole UTC days';
+    if (zone === undefined) return used(lead, date!);
     const day = utcDay(isoPartsInstant(date!, time!, zone));
-    if (day) return `a day is enough, not a time: windows are whole UTC days, and that instant falls on ${day} in UTC; use ${day}`;
+    if (day) return used(`${lead}, and that instant falls on ${day} in UTC`, day);
   }
   if (/^\d{10}$|^\d{13}$/.test(text)) {
     const ms = text.length === 10 ? Number(text) * 1000 : Number(text);
     const day = utcDay(ms);
-    if (day) return `a day, not epoch ${text.length === 10 ? 'seconds' : 'milliseconds'}: that instant falls on ${day} in UTC; use ${day}`;
+    if (day) return used(`a day, not epoch ${text.length === 10 ? 'seconds' : 'milliseconds'}: that instant falls on ${day} in UTC`, day);
   }
-  if (DAY.test(text)) return missingDay(text) ?? `without the spaces around it: ${text}`;
-  return 'use the first day to load, e.g. 2025-01-31 (a whole UTC day)';
+  if (DAY.test(text)) {
+    const wrongDay = missingDay(text);
+    return wrongDay ? { hint: wrongDay } : { hint: `without the spaces around it: ${text}`, offers: [`spaces around ${text}`, text] };
+  }
+  return { hint: 'use the first day to load, e.g. 2025-01-31 (a whole UTC day)' };
+}
+
+/** "…; use <day>": the hint that names the day to write. */
+function used(lead: string, day: string): { hint: string; offers: [string, string] } {
+  return { hint: `${lead}; use ${day}`, offers: [lead, day] };
 }
 
 /** What is wrong with a YYYY-MM-DD the calendar lacks (a month past 12, a day past the month's end), or undefined. */

@@ -326,6 +326,12 @@ describe('start date', () => {
       /^resources\.logs\.incremental\.startDate must be a date YYYY-MM-DD, got "2025-01-01T00:00:00.000Z": a Date object, not a day: write the day as text, e.g. '2025-01-01'/,
     );
     expect(() => planPipeline({ resources: { logs: { incremental: { startDate: ' 2025-01-01' } } } }, env, undefined, now)).toThrow(/without the spaces around it: 2025-01-01$/);
+    // Nor with spaces around a day, nor from a Date: the day they name would be refused next (before: 'without the
+    // spaces around it: 2999-01-01', 'write the day as text, e.g. '2999-01-01'').
+    const startDate = (value: unknown) => () => planPipeline({ resources: { logs: { incremental: { startDate: value as string } } } }, env, undefined, now);
+    expect(startDate(' 2999-01-01')).toThrow(/got " 2999-01-01": spaces around 2999-01-01, after today \(2026-11-27 UTC\): use the first day to load, in the past$/);
+    expect(startDate('1969-07-20 ')).toThrow(/got "1969-07-20 ": spaces around 1969-07-20, before 1970-01-01: no case is that old; check the year$/);
+    expect(startDate(new Date('2999-01-01T00:00:00Z'))).toThrow(/got "2999-01-01T00:00:00.000Z": a Date object, not a day: that instant falls on 2999-01-01 in UTC, after today \(2026-11-27 UTC\): use the first day to load, in the past$/);
   });
 
   it('rejects a start date after today instead of quietly loading today only', () => {
