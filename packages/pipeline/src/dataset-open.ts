@@ -66,6 +66,10 @@ export async function lockedByRun(error: DestinationError, path: string): Promis
   if (error.code !== 'locked') return error;
   const run = await activeRun(defaultStagingRoot(path), path).catch(() => undefined);
   if (!run || run.pid === 0 || run.pid === process.pid) return error;
+  // A run holds its run lock for the whole run but the file only while it reads its state and commits: while it
+  // extracts, the holder DuckDB names (a DuckDB CLI, say) is another process, which "retry in a moment" would not end.
+  const holder = /\(PID (\d+)\)/.exec(error.message)?.[1];
+  if (holder !== undefined && Number(holder) !== run.pid) return error;
   const where = run.host && run.host !== hostname() ? ` on ${run.host}` : '';
   return new DestinationError(
     `opening the dataset: DuckDB file ${path} is open for writing by a pipeline run (PID ${run.pid}${where}, started ${run.startedAt})`, 'locked',

@@ -2,7 +2,8 @@
 // values of every DuckDB type, SQL errors, and the file lock it holds until close() — also against a pipeline run
 // of the same process, which DuckDB's per-process OS lock does not see.
 import { spawn } from 'node:child_process';
-import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
+import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -514,5 +515,23 @@ describe('closing, and the lock a dataset holds', () => {
       await run.release();
     }
     await (await openDataset({ path: dbPath, dataset: 'data' })).close();
+  }, 60_000);
+
+  it('a run that is only extracting (its run lock taken, the file not open) is not blamed for a lock another program holds', async () => {
+    // The run's process: alive, its run lock in the staging directory, the DuckDB file not open by it.
+    const runner = await otherProcess();
+    const staging = `${dbPath}.staging`;
+    mkdirSync(staging, { recursive: true });
+    writeFileSync(join(staging, 'run.lock'), JSON.stringify({ pid: runner.pid, host: hostname(), startedAt: new Date().toISOString(), token: 't' }));
+    const cli = await otherProcess(dbPath);
+    try {
+      // Before: 'open for writing by a pipeline run (PID <runner>) … retry in a moment', for as long as the CLI stays.
+      const error = await failure(openDataset({ path: dbPath, dataset: 'data' }));
+      expect(error.message).toMatch(new RegExp(`is locked by another process \\(PID ${cli.pid}\\): wait for the other program`));
+    } finally {
+      await cli.release();
+      await runner.release();
+      rmSync(staging, { recursive: true, force: true });
+    }
   }, 60_000);
 });
