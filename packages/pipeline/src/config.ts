@@ -41,8 +41,9 @@ export interface ResourceOptions<R extends SourceRecord = SourceRecord> {
     sliceDays?: number | undefined;
     /**
      * Whether the API returns the cases of the `end` day it is asked for: `inclusive` (the catalog's, inferred) or
-     * `exclusive`, when the loader asks for the day after. A run stops with an error naming this option if the API
-     * answers a one-day request as if its `end` were exclusive.
+     * `exclusive`, when the loader asks for the day after. A widget's first load asks again for the two days ending
+     * on the day of a record it was given, and stops with an error naming this option if the record comes back only
+     * once the day after is added (INCREMENTAL.md, "End day").
      */
     endDay?: 'inclusive' | 'exclusive' | undefined;
   } | undefined;
