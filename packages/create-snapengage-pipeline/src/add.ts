@@ -88,13 +88,18 @@ function reasonOf(error: unknown): string {
   return (error as Error).message;
 }
 
-/** Refuses, before anything is written, a file (or, for a new one, a directory) this user cannot write. */
+/**
+ * Refuses, before anything is written, a file this user cannot write, or its directory (the new text is written
+ * beside the file first: stageNextTo).
+ */
 function checkWritable(path: string): void {
-  const checked = existsSync(path) ? path : dirname(path);
-  try {
-    accessSync(checked, constants.W_OK);
-  } catch (error) {
-    throw new AddError(`cannot write ${checked} (${reasonOf(error)}): make it writable for you, or run as its owner; nothing was changed`);
+  const file = existsSync(path) ? realpathSync(path) : undefined;
+  for (const checked of file === undefined ? [dirname(path)] : [file, dirname(file)]) {
+    try {
+      accessSync(checked, constants.W_OK);
+    } catch (error) {
+      throw new AddError(`cannot write ${checked} (${reasonOf(error)}): make it writable for you, or run as its owner; nothing was changed`);
+    }
   }
 }
 
