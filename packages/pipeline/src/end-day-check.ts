@@ -28,9 +28,11 @@ const HOUR_MS = 3_600_000;
 const MAX_CHECK_PAGES = 50;
 
 /**
- * A record fit to be the witness: a value for each key field and a cursor instant between 09:00 and 11:00 UTC, so
- * that an API reading the days in another zone than the `timezone` asked for (UTC−12 to UTC+13) would still return it
- * for the two days ending on its UTC day.
+ * A record fit to be the witness: a value for each key field and a cursor instant before 10:00 UTC, so that an API
+ * reading the days in another zone than the `timezone` asked for would still return it for the two days ending on its
+ * UTC day: west of UTC (to −12) that instant falls on the same day or the one before, east of it (to +14) before the
+ * end of the same day. Any earlier bound only left out records for nothing (a widget of American office hours, whose
+ * cases come from 13:00 UTC, has its evening ones before 10:00 UTC).
  */
 export function witnessOf(plan: ResourcePlan, params: Params, record: SourceRecord, start: string | undefined, end: string | undefined, nowMs: number): EndDayWitness | undefined {
   const incremental = plan.resource.incremental;
@@ -41,7 +43,7 @@ export function witnessOf(plan: ResourcePlan, params: Params, record: SourceReco
   if (ms === undefined) return undefined;
   const hour = Math.floor((ms % 86_400_000) / HOUR_MS);
   const day = isoInstant(ms).slice(0, 10);
-  if (hour < 9 || hour >= 11 || day < start || day > end) return undefined;
+  if (hour >= 10 || day < start || day > end) return undefined;
   return { plan, params, key, ms, start, end };
 }
 

@@ -60,6 +60,8 @@ export class Extractor {
   private readonly answered = new Map<string, Set<string>>();
   /** Per incremental resource: the run's check that the API returns the `end` day (end-day-check.ts), once begun. */
   private readonly endDayChecks = new Map<string, Promise<void>>();
+  /** Resources a first load gave records to, none fit for the end-day check (so far). */
+  private readonly endDayUncheckedFor = new Set<string>();
 
   constructor(private readonly options: ExtractOptions) {
     this.semaphore = new Semaphore(options.concurrency);
@@ -71,6 +73,14 @@ export class Extractor {
   }
 
   /** Extracts everything; resolves with the new incremental state of each incremental resource. */
+  /**
+   * Incremental resources whose first load (of some widget) gave records but none the end-day check could ask for
+   * (end-day-check.ts, witnessOf): the load info says the API's reading of `end` went unchecked.
+   */
+  get endDayUnchecked(): string[] {
+    return [...this.endDayUncheckedFor].filter((name) => !this.endDayChecks.has(name));
+  }
+
   async run(): Promise<Map<string, WindowState>> {
     // The caller's signal may outlive the run (a service's shutdown signal): a listener left on it would hold this
     // extractor and, through its sink, the run's writers, one more per run (Node warns after 10).
@@ -328,6 +338,7 @@ export class Extractor {
     if (this.endDayChecks.has(plan.name) || plan.incremental?.endDay !== 'inclusive' || this.options.limitPages !== undefined) return;
     const stored = (this.options.previousState.get(plan.name) as Partial<WindowState> | null | undefined)?.windows;
     if (stored?.[this.partitionKey(plan, params)] !== undefined) return;
+    if (records.length > 0) this.endDayUncheckedFor.add(plan.name);
     const { start, end } = this.pageWindow(plan, params);
     const nowMs = (this.options.now ?? new Date()).getTime();
     for (const record of records) {
@@ -337,6 +348,7 @@ export class Extractor {
       const where = widget ? ` (${widget.env} item ${widget.position} of ${widget.of}, ${widget.value})` : '';
       const check = this.semaphore.run(() => checkEndDay(this.options.client, witness, where, this.controller.signal));
       this.endDayChecks.set(plan.name, check.catch((error: unknown) => this.fail(error, plan.name, widget)));
+      this.endDayUncheckedFor.delete(plan.name);
       return;
     }
   }

@@ -76,6 +76,11 @@ export interface LoadNotes {
    * `--limit-pages` sample.
    */
   incremental?: Readonly<Record<string, WindowState['windows']>> | undefined;
+  /**
+   * Incremental resources whose first load gave no record the end-day check could ask for (created before 10:00 UTC),
+   * so whether the API returns the `end` day went unchecked (INCREMENTAL.md, "End day").
+   */
+  endDayUnchecked?: readonly string[];
   /** Records whose cursor value lay more than a day outside the window requested: the API may ignore the dates. */
   outOfWindow?: OutOfWindow | undefined;
 }
@@ -182,6 +187,12 @@ export class LoadInfo {
       } else {
         lines.push(`${answered}; requests slowed ${from}down to ${rate}/s at the lowest`);
       }
+    }
+    for (const name of this.notes.endDayUnchecked ?? []) {
+      lines.push(
+        `Not checked: whether the API returns the end day of ${name}'s date windows (no record of its first load was created before 10:00 UTC, ` +
+          `which the check asks for again); if some days' records are missing, see "End day" in the pipeline's INCREMENTAL.md`,
+      );
     }
     const retries = this.notes.retries;
     if (retries && retries.requests > 0) {

@@ -252,7 +252,7 @@ export async function runPipeline(config: PipelineConfig, given: RunOptions = {}
       options.limitPages,
       {
         droppedTables: destination.droppedTables, keylessRecords, adoptedRecords, adoptionRemovedRecords, notTakenOver, alreadyStoredRecords, repeatedKeyRecords,
-        incremental: committedWindows(plan.resources, storedState, newState), outOfWindow: extractor.outOfWindow, notFound: extractor.counts.notFoundRecords,
+        incremental: committedWindows(plan.resources, storedState, newState), outOfWindow: extractor.outOfWindow, endDayUnchecked: extractor.endDayUnchecked, notFound: extractor.counts.notFoundRecords,
         missingParentValues: extractor.counts.missingParentValues, unfollowedNextLinks: extractor.counts.unfollowedNextLinks, rateLimit: bucket.report,
         retries: retried.report, noContent: extractor.counts.noContentResponses, overflowValues,
         ...(options.limitPages !== undefined ? { sampledCutShort: extractor.counts.sampledCutShort } : {}),

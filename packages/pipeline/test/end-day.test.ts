@@ -6,7 +6,7 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import type { Sandbox } from 'snapengage-sandbox';
 import { definePipeline, runPipeline } from '../src/index.js';
-import { expectMatchesTruth, query, sandbox, tempDir, truth } from './helpers.js';
+import { admin, expectMatchesTruth, query, sandbox, tempDir, truth } from './helpers.js';
 
 const DATASET = 'snapengage_data';
 // 20 days of two widgets read in two 10-day pieces of two 5-day slices each (no two-day slice: the check's request
@@ -15,9 +15,12 @@ const inclusive = definePipeline({ resources: { logs: { incremental: { sliceDays
 const exclusive = definePipeline({ resources: { logs: { incremental: { sliceDays: 5, endDay: 'exclusive' } } }, concurrency: 2, rateLimit: { requestsPerSecond: 0 } });
 
 let box: Sandbox | undefined;
+let box2: Sandbox | undefined;
 let tmp: ReturnType<typeof tempDir> | undefined;
 afterEach(async () => {
   await box?.close();
+  await box2?.close();
+  box2 = undefined;
   tmp?.cleanup();
   box = undefined;
   tmp = undefined;
@@ -99,5 +102,34 @@ describe('the end day of a Logs API request', () => {
     expect(new Set(firstPages).size).toBe(firstPages.length);
     const yesterday = new Date(Date.now() - 86_400_000).toISOString().slice(0, 10);
     expect(rerun.sent.filter((u) => u.searchParams.has('start') && u.searchParams.get('start')! < yesterday)).toEqual([]);
+  });
+
+  /** A sandbox whose only cases come at these UTC hours, one a day over the last four days. */
+  async function casesAt(hours: number[]): Promise<Sandbox> {
+    const b = await sandbox({ cases: 0, widgets: 1, days: 5, endDay: 'exclusive' });
+    const today = Date.parse(new Date().toISOString().slice(0, 10));
+    const cases = [1, 2, 3, 4].flatMap((daysAgo) => hours.map((hour) => ({ created_at_date: today - daysAgo * 86_400_000 + hour * 3_600_000 })));
+    await admin(b, 'cases', { widgetId: b.credentials.widgetIds[0], cases });
+    return b;
+  }
+
+  it('a record from the small hours (UTC) is asked for: any before 10:00 UTC holds whatever zone the API read', async () => {
+    // A widget of American evening chats: none between 09:00 and 11:00 UTC, which the check asked for before.
+    box = await casesAt([3]);
+    tmp = tempDir();
+    await expect(runPipeline(inclusive, { env: box.env, destination: { path: `${tmp.dir}/small-hours.duckdb` } })).rejects.toThrow(/set resources\.logs\.incremental\.endDay: 'exclusive'/);
+  });
+
+  it('a first load with no record the check can ask for says, in the load info, that the end day went unchecked', async () => {
+    box = await casesAt([14, 20]);
+    tmp = tempDir();
+    const info = await runPipeline(inclusive, { env: box.env, destination: { path: `${tmp.dir}/unchecked.duckdb` } });
+    expect(info.notes.endDayUnchecked).toEqual(['logs']);
+    expect(info.toString()).toContain("Not checked: whether the API returns the end day of logs's date windows (no record of its first load was created before 10:00 UTC");
+    // A load the check was made for says nothing of it.
+    box2 = await sandbox({ cases: 300, widgets: 1, days: 5 });
+    const checked = await runPipeline(inclusive, { env: box2.env, destination: { path: `${tmp.dir}/checked.duckdb` } });
+    expect(checked.notes.endDayUnchecked).toEqual([]);
+    expect(checked.toString()).not.toContain('Not checked');
   });
 });
