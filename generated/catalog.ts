@@ -274,7 +274,7 @@ export const apiOperations: readonly OperationInfo[] = [
   }
 ];
 
-export const resources: { readonly [N in ResourceName]: LoadableResource & { name: N } } = {
+export const resources: { readonly [N in keyof ResourceRecords]: LoadableResource & { name: N } } = {
   "logs": {
     "name": "logs",
     "description": "Chat and offline cases with visitor details, transcripts, labels and survey results.",
@@ -1370,12 +1370,51 @@ export const resourceNames: readonly ResourceName[] = [
   "users"
 ];
 
-/** The TypeScript type of one record of each resource, from the generated OpenAPI types. */
+/**
+ * The TypeScript type of one record of each resource, from the generated OpenAPI types. Each key's JSDoc describes the
+ * resource; types keyed by `keyof ResourceRecords` carry it to an editor's hover.
+ */
 export interface ResourceRecords {
+  /**
+   * Chat and offline cases with visitor details, transcripts, labels and survey results.
+   *
+   * `GET /api/v2/{orgId}/logs` (getAllLogs); credential `apiToken` (env SNAPENGAGE_API_TOKEN).
+   * Source: [doc] SnapEngage's developer documentation.
+   */
   logs: NonNullable<NonNullable<paths["/api/v2/{orgId}/logs"]["get"]['responses'][200]['content']['application/json']>["cases"]>[number];
+  /**
+   * Whether each widget is online and which visitor fields it requires.
+   *
+   * `GET /api/v1/chat/{widgetId}` (checkWidgetAvailability); credential `apiKey` (env SNAPENGAGE_API_KEY).
+   * Source: [doc] SnapEngage's developer documentation.
+   */
   chat_availability: paths["/api/v1/chat/{widgetId}"]["get"]['responses'][200]['content']['application/json'];
+  /**
+   * The chat messages of every case loaded by `logs` (one request per case).
+   *
+   * `GET /api/v1/chat/poll/{caseId}` (pollChatMessages), one request per record of `logs`; credential `apiKey` (env SNAPENGAGE_API_KEY).
+   * Source: [doc] SnapEngage's developer documentation.
+   */
   chat_poll: paths["/api/v1/chat/poll/{caseId}"]["get"]['responses'][200]['content']['application/json'];
+  /**
+   * Visitor typing status of every case loaded by `logs` (unverified endpoint).
+   *
+   * `GET /public/api/v2/chat/{widgetId}/{caseId}/visitorTyping` (getVisitorTyping), one request per record of `logs`; credential `apiKey` (env SNAPENGAGE_API_KEY).
+   * Source: [unverified] only the dlt integration page names this endpoint; no other source confirms it.
+   */
   visitor_typing: NonNullable<paths["/public/api/v2/chat/{widgetId}/{caseId}/visitorTyping"]["get"]['responses'][200]['content']['application/json']>["data"];
+  /**
+   * Name, transcript email and agents of each widget (Provisioning API).
+   *
+   * `GET /api/v1/widget.json` (getWidget); credential `provisioningKey` (env SNAPENGAGE_PROVISIONING_KEY).
+   * Source: [unverified] only the dlt integration page names this endpoint; no other source confirms it.
+   */
   widgets: paths["/api/v1/widget.json"]["get"]['responses'][200]['content']['application/json'];
+  /**
+   * The SnapEngage user account (Provisioning API).
+   *
+   * `GET /api/v1/user.json` (getUser); credential `provisioningKey` (env SNAPENGAGE_PROVISIONING_KEY).
+   * Source: [doc] SnapEngage's developer documentation.
+   */
   users: paths["/api/v1/user.json"]["get"]['responses'][200]['content']['application/json'];
 }

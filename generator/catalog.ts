@@ -41,6 +41,32 @@ function selectRecord(spec: Json, path: string, method: string, op: Json, select
   return { schema: derefSchema(spec, record), tsType: ts };
 }
 
+// The spec's provenance labels (info.description), spelled out where a label stands alone in an editor's hover.
+const SOURCE_LABELS: Record<string, string> = {
+  doc: 'SnapEngage\'s developer documentation',
+  code: 'public client code only, not SnapEngage\'s documentation',
+  unverified: 'only the dlt integration page names this endpoint; no other source confirms it',
+  inferred: 'our own inference, stated by no source',
+};
+
+/**
+ * JSDoc of one resource in `ResourceRecords`. The catalog's mapped types (`resources`, the loader's config) are keyed
+ * by `keyof ResourceRecords`, so this is what an editor shows on hover over `resources.visitor_typing` or a resource
+ * name in a pipeline config: what it loads, from which endpoint and credential, and how sure the spec is of it.
+ */
+function resourceDoc(r: Json, ext: Json): string {
+  const from = r.parent ? `, one request per record of \`${r.parent}\`` : '';
+  const credential = r.credential ? `; credential \`${r.credential}\` (env ${r.credentialEnv})` : '; no credential';
+  const label = typeof r.source === 'string' ? `[${r.source}] ${SOURCE_LABELS[r.source] ?? ''}`.trim() : 'not labelled in the spec';
+  const lines = [
+    String(ext.description).trim(),
+    '',
+    `\`${r.method} ${r.path}\`${r.operationId ? ` (${r.operationId})` : ''}${from}${credential}.`,
+    `Source: ${label}.`,
+  ];
+  return `  /**\n${lines.map((l) => `   *${l ? ` ${l.replace(/\*\//g, '*\\/')}` : ''}`).join('\n')}\n   */`;
+}
+
 export function buildCatalogSource(spec: Json): string {
   const schemes = spec.components?.securitySchemes ?? {};
   const securitySchemes: Json = {};
@@ -128,7 +154,7 @@ export function buildCatalogSource(spec: Json): string {
         source: op['x-source'] ?? null,
         recordSchema,
       };
-      recordTypes.push(`  ${ext.name}: ${tsType};`);
+      recordTypes.push(`${resourceDoc(resources[ext.name], ext)}\n  ${ext.name}: ${tsType};`);
     }
   }
   // One client option per security scheme, so a scheme added to the spec is an option of the client with no code edit.
@@ -265,7 +291,7 @@ export const nextLinkField: string | null = ${JSON.stringify(typeof spec['x-snap
 
 export const apiOperations: readonly OperationInfo[] = ${lit(operations)};
 
-export const resources: { readonly [N in ResourceName]: LoadableResource & { name: N } } = ${lit(
+export const resources: { readonly [N in keyof ResourceRecords]: LoadableResource & { name: N } } = ${lit(
     Object.fromEntries(Object.entries<Json>(resources).filter(([, r]) => r.loadable)),
   )};
 
@@ -273,7 +299,10 @@ export const nonLoadableResources: readonly NonLoadableResource[] = ${lit(Object
 
 export const resourceNames: readonly ResourceName[] = ${lit(loadableNames)};
 
-/** The TypeScript type of one record of each resource, from the generated OpenAPI types. */
+/**
+ * The TypeScript type of one record of each resource, from the generated OpenAPI types. Each key's JSDoc describes the
+ * resource; types keyed by \`keyof ResourceRecords\` carry it to an editor's hover.
+ */
 export interface ResourceRecords {
 ${recordTypes.join('\n')}
 }

@@ -54,7 +54,7 @@ export interface ResourceOptions<R extends SourceRecord = SourceRecord> {
 }
 
 export type ResourcesConfig = {
-  [N in ResourceName]?: ResourceOptions<ResourceRecords[N] & SourceRecord> | true | undefined;
+  [N in keyof ResourceRecords]?: ResourceOptions<ResourceRecords[N] & SourceRecord> | true | undefined;
 };
 
 export interface PipelineConfig {
