@@ -230,7 +230,10 @@ export interface components {
         } | null;
         /** @description One transcript entry. [code TAP schemas/logs.json; PHPCTRL] */
         Transcript: {
-            /** @description Agent entries look like `wc:agent@example.com`, visitor entries are `""`. [code] */
+            /**
+             * @description Agent entries look like `wc:agent@example.com`, visitor entries are `""`. [code]
+             * @example wc:agent@example.com
+             */
             id?: string | null;
             /** @description Integer [code TAP]; epoch milliseconds [inferred]. */
             date?: number | null;
@@ -250,11 +253,20 @@ export interface components {
          *     accepted for every key but `id` [inferred], and keys not listed here are accepted (the known list is partial).
          */
         Case: {
-            /** @description Case UUID. [doc] */
+            /**
+             * @description Case UUID. [doc]
+             * @example a7e91ae8-d4f4-4990-9da6-3b41fe072cc9
+             */
             id?: string;
-            /** @description Viewcase URL. [doc] */
+            /**
+             * @description Viewcase URL. [doc]
+             * @example https://www.snapengage.com/viewcase?c=a7e91ae8-d4f4-4990-9da6-3b41fe072cc9
+             */
             url?: string | null;
-            /** @description `chat` or `offline` seen. [doc; code] */
+            /**
+             * @description `chat` or `offline` seen. [doc; code]
+             * @example chat
+             */
             type?: string | null;
             /** @description Visitor email. [doc; code] */
             requested_by?: string | null;
@@ -309,13 +321,17 @@ export interface components {
             chat_agent_id?: string | null;
             /** @description [code] */
             chat_agent_alias?: string | null;
-            /** @description Accept-Language style, e.g. `en-us,en;q=0.5`. [code] */
+            /**
+             * @description Accept-Language style, e.g. `en-us,en;q=0.5`. [code]
+             * @example en-us,en;q=0.5
+             */
             language_code?: string | null;
             /** @description [code] */
             destination_url?: string | null;
             /**
              * @description Arrives at least 5 minutes after the chat closes, possibly much later. [doc] Integer [code RSCRIPT; seen 20 and
              *     100 in chatSeed.js]: the doc gives no type, so a string would load into `survey_score__v_text` [inferred].
+             * @example 100
              */
             survey_score?: number | null;
             /** @description [doc] */
@@ -329,7 +345,16 @@ export interface components {
             /** @description [code TAP; RSCRIPT; PHPCTRL] */
             transcripts?: components["schemas"]["Transcript"][] | null;
         };
-        /** @description [doc DOC-VCA] Booleans are strings in the doc example and in public code. */
+        /**
+         * @description [doc DOC-VCA] Booleans are strings in the doc example and in public code.
+         * @example {
+         *       "widgetId": "5286374d-5c92-419d-bcdb-b926d242b78b",
+         *       "online": "true",
+         *       "emailRequired": "false",
+         *       "messageRequired": "false",
+         *       "screenshotRequired": "false"
+         *     }
+         */
         WidgetAvailability: {
             /** @description [doc] */
             widgetId?: string;
@@ -338,7 +363,15 @@ export interface components {
             messageRequired?: components["schemas"]["LooseBoolean"];
             screenshotRequired?: components["schemas"]["LooseBoolean"];
         };
-        /** @description [doc DOC-VCA] System messages are slash commands with a trailing space; indexes are not contiguous. */
+        /**
+         * @description [doc DOC-VCA] System messages are slash commands with a trailing space; indexes are not contiguous.
+         * @example {
+         *       "index": 2,
+         *       "type": "system",
+         *       "author": "Sam",
+         *       "text": "/NIC Sam "
+         *     }
+         */
         ChatMessage: {
             /** @description [doc] */
             index?: number;
@@ -359,7 +392,10 @@ export interface components {
         };
         /** @description [doc DOC-VCA] */
         StartChatResult: {
-            /** @description Id of the new case. [doc example] */
+            /**
+             * @description Id of the new case. [doc example]
+             * @example ca5e3eca-8659-44a7-89fd-2f0b4dd71fa6
+             */
             caseId?: string;
             /** @description Widget the chat was started on. [doc example] */
             widgetId?: string;
@@ -368,9 +404,12 @@ export interface components {
         SendChatMessageResult: {
             /** @description [doc example] */
             caseId?: string;
-            /** @description [doc example] */
+            /**
+             * @description [doc example]
+             * @example I need help finding shoes!
+             */
             messageBody?: string | null;
-            /** @description A string in the doc example; an integer is accepted too. [doc example; inferred] */
+            /** @description A string in the doc example (`"1"`); an integer is accepted too. [doc example; inferred] */
             messageType?: number | string;
         };
         /** @description The `data` envelope public code reads [code]; keys other than `data.online` are unknown. */
@@ -380,7 +419,15 @@ export interface components {
                 online?: components["schemas"]["LooseBoolean"];
             } | null;
         };
-        /** @description [unverified] dlt integration page only. */
+        /**
+         * @description [unverified] dlt integration page only.
+         * @example {
+         *       "statusCode": 1,
+         *       "data": {
+         *         "typing": true
+         *       }
+         *     }
+         */
         VisitorTyping: {
             /** @description 1 in the only example. [unverified] */
             statusCode?: number;
@@ -523,7 +570,10 @@ export interface components {
         };
     };
     parameters: {
-        /** @description Unique identifier of the widget. [doc] */
+        /**
+         * @description Unique identifier of the widget. [doc]
+         * @example 5286374d-5c92-419d-bcdb-b926d242b78b
+         */
         WidgetIdPath: string;
     };
     requestBodies: never;
@@ -538,6 +588,7 @@ export interface operations {
                 /**
                  * @description A single widget id, or a comma-separated list of widget ids. All widgets the user has access to when
                  *     absent. Pagination works only with a single widget id. [doc]
+                 * @example 5286374d-5c92-419d-bcdb-b926d242b78b
                  */
                 widgetId?: string;
                 /**
@@ -548,9 +599,13 @@ export interface operations {
                 /**
                  * @description ISO 8601 date to start returning logs from, `YYYY-MM-DD` in every example. [doc] Whether a full
                  *     timestamp is accepted is unknown, so no `format` is imposed.
+                 * @example 2017-04-20
                  */
                 start: string;
-                /** @description ISO 8601 date to stop returning logs at, inclusive [inferred]. [doc] */
+                /**
+                 * @description ISO 8601 date to stop returning logs at, inclusive [inferred]. [doc]
+                 * @example 2017-04-28
+                 */
                 end: string;
                 /** @description Cursor of the next page; normally taken from `linkToNextSetOfResults`. Format unknown. [doc] */
                 next?: string;
@@ -586,7 +641,10 @@ export interface operations {
             query?: never;
             header?: never;
             path: {
-                /** @description Unique identifier of the widget. [doc] */
+                /**
+                 * @description Unique identifier of the widget. [doc]
+                 * @example 5286374d-5c92-419d-bcdb-b926d242b78b
+                 */
                 widgetId: components["parameters"]["WidgetIdPath"];
             };
             cookie?: never;
@@ -691,7 +749,10 @@ export interface operations {
                 phone?: string;
                 /** @description Visitor user agent. [doc] */
                 userAgent?: string;
-                /** @description Locale such as `en` or `en-GB`. [doc] */
+                /**
+                 * @description Locale such as `en` or `en-GB`. [doc]
+                 * @example en-GB
+                 */
                 locale?: string;
                 /** @description True sends the message offline (to email); default false. [doc] */
                 isOffline?: components["schemas"]["LooseBoolean"];
@@ -728,7 +789,10 @@ export interface operations {
             query?: never;
             header?: never;
             path: {
-                /** @description Unique identifier of the widget. [doc] */
+                /**
+                 * @description Unique identifier of the widget. [doc]
+                 * @example 5286374d-5c92-419d-bcdb-b926d242b78b
+                 */
                 widgetId: components["parameters"]["WidgetIdPath"];
             };
             cookie?: never;
@@ -756,7 +820,10 @@ export interface operations {
             query?: never;
             header?: never;
             path: {
-                /** @description Unique identifier of the widget. [doc] */
+                /**
+                 * @description Unique identifier of the widget. [doc]
+                 * @example 5286374d-5c92-419d-bcdb-b926d242b78b
+                 */
                 widgetId: components["parameters"]["WidgetIdPath"];
                 /** @description Case id. [unverified] */
                 caseId: string;

@@ -48,7 +48,7 @@ function editor(source: string) {
   return {
     errors: () => service.getSemanticDiagnostics(fileName).map((d) => ts.flattenDiagnosticMessageText(d.messageText, '\n')),
     /** What a hover at the marker shows below its signature line. */
-    hover: (mark: string) => docOf(service.getQuickInfoAtPosition(fileName, at(mark))),
+    hover: (mark: string, offset = 0) => docOf(service.getQuickInfoAtPosition(fileName, at(mark) + offset)),
     /** What the completion list shows beside `name`, offered at the marker. */
     completion: (mark: string, name: string) => {
       const pos = at(mark);
@@ -86,5 +86,41 @@ export default definePipeline({ resources: { logs: true, /*@define*/ } });
     expect(ed.hover('config')).toContain('The chat messages of every case loaded by `logs`');
     // definePipeline infers its argument's type, so a hover there shows the literal; the completion list shows the docs.
     expect(ed.completion('define', 'visitor_typing')).toContain('[unverified]');
+  });
+});
+
+describe('the typed client in an editor', () => {
+  const source = `
+import { createSnapEngageClient, type components } from 'snapengage-client';
+const client = createSnapEngageClient({});
+const { data } = await client.GET('/api/v2/{orgId}/logs', { params: { path: { orgId: 'o' }, query: { start: '2017-04-20', end: '2017-04-28', /*@query*/ } } });
+const c = data?.cases[0];
+void c?./*@id*/id;
+void c?./*@created*/created_at_date;
+void data?./*@next*/linkToNextSetOfResults;
+export type Availability = components['schemas'][/*@availability*/'WidgetAvailability'];
+`;
+  const ed = editor(source);
+
+  it('typechecks', () => {
+    expect(ed.errors()).toEqual([]);
+  });
+
+  it("shows a response field's description and its example on hover", () => {
+    expect(ed.hover('id')).toBe('\n@description Case UUID. [doc]\n@example a7e91ae8-d4f4-4990-9da6-3b41fe072cc9');
+    expect(ed.hover('created')).toContain('Epoch milliseconds despite the name [inferred');
+    expect(ed.hover('next')).toContain('Absolute URL of the next page');
+  });
+
+  it("shows a query parameter's description and example in the completions of client.GET", () => {
+    // openapi-fetch infers the init argument's type, so a hover on a written parameter shows only its literal type.
+    const widgetId = ed.completion('query', 'widgetId');
+    expect(widgetId).toContain('Pagination works only with a single widget id. [doc]');
+    expect(widgetId).toContain('@example 5286374d-5c92-419d-bcdb-b926d242b78b');
+  });
+
+  it("shows a schema's example body: the doc's booleans are strings", () => {
+    // Inside the schema name's quotes, where a hover on `components['schemas']['…']` lands.
+    expect(ed.hover('availability', 1)).toContain('"online": "true"');
   });
 });
