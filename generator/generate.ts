@@ -3,6 +3,7 @@
 import { mkdirSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync, existsSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import openapiTS, { astToString } from 'openapi-typescript';
+import ts from 'typescript';
 import { buildCatalogSource, CatalogError, HEADER } from './catalog.js';
 import { loadAndValidateSpec, SpecError } from './validate-spec.js';
 
@@ -11,12 +12,32 @@ export const DEFAULT_OUT = resolve(import.meta.dirname, '../generated');
 
 export type GeneratedFiles = Map<string, string>;
 
+// The spec's descriptions end in a source label (its info.description says which): an app developer meets them in an
+// editor's hover, far from the spec, so the types a hover over `paths`, `components` or `operations` shows say what
+// they mean. A description that is only a label (`[code]`) says where the field is known from, and no more is known.
+const LEGEND_ON = new Set(['paths', 'components', 'operations']);
+const LEGEND = `*
+ * Types of the SnapEngage REST APIs, generated from spec/snapengage.openapi.yaml.
+ *
+ * Each description ends in where its facts come from:
+ * - [doc] SnapEngage's developer documentation;
+ * - [code] the behaviour of public client code, not SnapEngage's documentation;
+ * - [unverified] only the dlt integration page, which no other source confirms;
+ * - [inferred] our own inference, stated by no source.
+ * A description that is only a label, such as [code], means that nothing more is known about the field.
+ `;
+
 export async function generate(specPath: string = DEFAULT_SPEC): Promise<GeneratedFiles> {
   const { document, lineOf } = await loadAndValidateSpec(specPath);
   let types: string;
   try {
     // A deep copy: openapi-typescript annotates the object it is given.
     const ast = await openapiTS(structuredClone(document), { alphabetize: false, silent: true });
+    for (const node of ast) {
+      if ((ts.isInterfaceDeclaration(node) || ts.isTypeAliasDeclaration(node)) && LEGEND_ON.has(node.name.text)) {
+        ts.addSyntheticLeadingComment(node, ts.SyntaxKind.MultiLineCommentTrivia, LEGEND, true);
+      }
+    }
     types = astToString(ast);
   } catch (err) {
     throw new SpecError([{ file: specPath, pointer: '', message: `openapi-typescript: ${(err as Error).message}` }]);

@@ -91,7 +91,7 @@ export default definePipeline({ resources: { logs: true, /*@define*/ } });
 
 describe('the typed client in an editor', () => {
   const source = `
-import { createSnapEngageClient, type components } from 'snapengage-client';
+import { createSnapEngageClient, type Case, type components } from 'snapengage-client';
 const client = createSnapEngageClient({});
 const { data } = await client.GET('/api/v2/{orgId}/logs', { params: { path: { orgId: 'o' }, query: { start: '2017-04-20', end: '2017-04-28', /*@query*/ } } });
 const c = data?.cases[0];
@@ -99,6 +99,8 @@ void c?./*@id*/id;
 void c?./*@created*/created_at_date;
 void data?./*@next*/linkToNextSetOfResults;
 export type Availability = components['schemas'][/*@availability*/'WidgetAvailability'];
+export type Labels = /*@components*/components;
+export type OneCase = /*@case*/Case;
 `;
   const ed = editor(source);
 
@@ -117,6 +119,13 @@ export type Availability = components['schemas'][/*@availability*/'WidgetAvailab
     const widgetId = ed.completion('query', 'widgetId');
     expect(widgetId).toContain('Pagination works only with a single widget id. [doc]');
     expect(widgetId).toContain('@example 5286374d-5c92-419d-bcdb-b926d242b78b');
+  });
+
+  it('says what the source labels at the end of the descriptions mean, on the types an app names', () => {
+    const legend = ed.hover('components');
+    for (const label of ['[doc]', '[code]', '[unverified]', '[inferred]']) expect(legend).toContain(label);
+    expect(legend).toContain('only the dlt integration page');
+    expect(ed.hover('case')).toContain('`[code]` public client code');
   });
 
   it("shows a schema's example body: the doc's booleans are strings", () => {

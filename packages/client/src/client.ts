@@ -14,6 +14,11 @@ import { createTransport } from './transport.js';
 
 export const CLIENT_VERSION = '0.1.0';
 
+/**
+ * One chat or offline case of the Logs API, as `iterateLogs` yields it (`components['schemas']['Case']`). Every field
+ * may be absent, and fields not listed may come. Each field's description ends in a source label: `[doc]` SnapEngage's
+ * documentation, `[code]` public client code, `[inferred]` our own inference.
+ */
 export type Case = components['schemas']['Case'];
 
 export type SnapEngageClient = Client<paths> & {
