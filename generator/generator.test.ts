@@ -145,6 +145,24 @@ describe('generator', () => {
     execFileSync(process.execPath, [join(root, 'node_modules/typescript/bin/tsc'), '-p', join(tmp, 'tsconfig.json')], { encoding: 'utf8' });
   });
 
+  it("spec/README.md's worked example generates the resource it describes", async () => {
+    // The example a spec editor copies: if the extension or the generator changed under it, it would teach a spec
+    // that no longer generates.
+    const readme = readFileSync(join(root, 'spec/README.md'), 'utf8');
+    const block = /```yaml\n([\s\S]*?)```/.exec(readme)?.[1];
+    expect(block).toBeDefined();
+    const example = parseDocument(block as string).toJS() as Record<string, unknown>;
+    expect(Object.keys(example)).toEqual(['/public/api/v2/chat/{widgetId}']);
+    const doc = parseDocument(readFileSync(DEFAULT_SPEC, 'utf8'));
+    doc.setIn(['paths', '/public/api/v2/chat/{widgetId}'], example['/public/api/v2/chat/{widgetId}']);
+    const specPath = join(tmp, 'readme-example.yaml');
+    writeFileSync(specPath, doc.toString());
+    const catalog = (await generate(specPath)).get('catalog.ts') as string;
+    expect(catalog).toMatch(/export type ResourceName = [^;]*"public_chat_availability"/);
+    expect(catalog).toContain('public_chat_availability: NonNullable<paths["/public/api/v2/chat/{widgetId}"]');
+    expect(catalog).toContain('Whether each widget is online, from the public Widget Availability API.');
+  });
+
   it('a security scheme added to the spec is a client option, sent, read from env and redacted with no code edit', () => {
     // The client took only apiToken, apiKey and provisioningKey: a resource with a new scheme failed with "pass
     // { partnerKey } to createSnapEngageClient", which neither its types nor its runtime accepted.
