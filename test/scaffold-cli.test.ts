@@ -344,6 +344,28 @@ describe('--add', () => {
     }
   });
 
+  it.skipIf(!canDropPrivileges || process.platform === 'win32')('a writable file in a directory it cannot write is refused, naming the directory', () => {
+    const base = mkdtempSync(join(tmpdir(), 'scaffold-add-dir-'));
+    try {
+      expect(runCli(['dir-add', '--resources', 'logs', '--no-install', '--no-git'], base).status).toBe(0);
+      const dir = join(base, 'dir-add');
+      const src = join(dir, 'src');
+      chmodSync(base, 0o755);
+      // src/pipeline.ts writable for the user; src/, where its new text is staged, not.
+      if (asRoot) for (const path of [dir, join(dir, '.env.example'), join(dir, 'README.md'), join(src, 'pipeline.ts')]) chownSync(path, 65534, 65534);
+      else chmodSync(src, 0o555);
+      const before = readFileSync(join(src, 'pipeline.ts'), 'utf8');
+      const run = runUnprivileged(['--add', 'widgets'], dir);
+      expect(run.status, run.stderr).toBe(2);
+      expect(run.stderr).toBe(`error cannot write ${src} (permission denied): make it writable for you, or run as its owner; nothing was changed\n`);
+      expect(readFileSync(join(src, 'pipeline.ts'), 'utf8')).toBe(before);
+      expect(readdirSync(src)).toEqual(['pipeline.ts']);
+    } finally {
+      chmodSync(join(base, 'dir-add', 'src'), 0o755);
+      rmSync(base, { recursive: true, force: true });
+    }
+  });
+
   it('edits an existing project and refuses files it cannot edit safely', () => {
     expect(runCli(['add-me', '--resources', 'widgets', '--no-install', '--no-git'], cwd).status).toBe(0);
     const dir = join(cwd, 'add-me');
