@@ -344,6 +344,31 @@ describe('--add', () => {
     }
   });
 
+  it.skipIf(!asRoot || !canDropPrivileges)('a file it may write but not replace (a sticky directory of another user) is refused before any is changed', () => {
+    const base = mkdtempSync(join(tmpdir(), 'scaffold-add-sticky-'));
+    try {
+      expect(runCli(['sticky-add', '--resources', 'logs', '--no-install', '--no-git'], base).status).toBe(0);
+      const dir = join(base, 'sticky-add');
+      // Root's project, every file writable for all; its top directory sticky (+t, as /tmp), src/ not.
+      chmodSync(base, 0o755);
+      chmodSync(dir, 0o1777);
+      chmodSync(join(dir, 'src'), 0o777);
+      for (const file of ['src/pipeline.ts', '.env.example', 'README.md']) chmodSync(join(dir, file), 0o666);
+      const before = readFileSync(join(dir, 'src/pipeline.ts'), 'utf8');
+      const run = runUnprivileged(['--add', 'widgets'], dir);
+      // Before: src/pipeline.ts renamed over, then the rename over .env.example refused ('src/pipeline.ts was
+      // updated, the rest not'), though the files had been checked for writing first.
+      expect(run.status, run.stderr).toBe(2);
+      const envExample = join(dir, '.env.example');
+      expect(run.stderr).toBe(
+        `error cannot replace ${envExample}: ${dir} is sticky (mode +t) and neither it nor the file is yours: make them yours, or run as their owner; nothing was changed\n`,
+      );
+      expect(readFileSync(join(dir, 'src/pipeline.ts'), 'utf8')).toBe(before);
+    } finally {
+      rmSync(base, { recursive: true, force: true });
+    }
+  });
+
   it.skipIf(!canDropPrivileges || process.platform === 'win32')('a writable file in a directory it cannot write is refused, naming the directory', () => {
     const base = mkdtempSync(join(tmpdir(), 'scaffold-add-dir-'));
     try {

@@ -101,6 +101,16 @@ function checkWritable(path: string): void {
       throw new AddError(`cannot write ${checked} (${reasonOf(error)}): make it writable for you, or run as its owner; nothing was changed`);
     }
   }
+  // The new text is renamed over the file, which a sticky directory (mode 0o1000, +t, as /tmp) allows only the owner
+  // of the file or of the directory, though both be writable: refused at the rename, after the files before it were
+  // replaced.
+  const uid = process.getuid?.();
+  if (file === undefined || uid === undefined || uid === 0) return;
+  const dir = dirname(file);
+  const dirStat = statSync(dir);
+  if ((dirStat.mode & 0o1000) !== 0 && dirStat.uid !== uid && statSync(file).uid !== uid) {
+    throw new AddError(`cannot replace ${file}: ${dir} is sticky (mode +t) and neither it nor the file is yours: make them yours, or run as their owner; nothing was changed`);
+  }
 }
 
 /**
