@@ -72,7 +72,6 @@ export class Extractor {
     setMaxListeners(0, this.controller.signal);
   }
 
-  /** Extracts everything; resolves with the new incremental state of each incremental resource. */
   /**
    * Incremental resources whose first load (of some widget) gave records but none the end-day check could ask for
    * (end-day-check.ts, witnessOf): the load info says the API's reading of `end` went unchecked.
@@ -81,6 +80,7 @@ export class Extractor {
     return [...this.endDayUncheckedFor].filter((name) => !this.endDayChecks.has(name));
   }
 
+  /** Extracts everything; resolves with the new incremental state of each incremental resource. */
   async run(): Promise<Map<string, WindowState>> {
     // The caller's signal may outlive the run (a service's shutdown signal): a listener left on it would hold this
     // extractor and, through its sink, the run's writers, one more per run (Node warns after 10).
