@@ -3,6 +3,7 @@ import { cpSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, writeFileSyn
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
+import { lint, loadConfig } from '@redocly/openapi-core';
 import { parseDocument } from 'yaml';
 import { buildCatalogSource } from './catalog.js';
 import { DEFAULT_OUT, DEFAULT_SPEC, generate, staleFiles, writeGenerated } from './generate.js';
@@ -161,6 +162,24 @@ describe('generator', () => {
     expect(catalog).toMatch(/export type ResourceName = [^;]*"public_chat_availability"/);
     expect(catalog).toContain('public_chat_availability: NonNullable<paths["/public/api/v2/chat/{widgetId}"]');
     expect(catalog).toContain('Whether each widget is online, from the public Widget Availability API.');
+  });
+
+  it("the spec passes npm run lint:spec's rules, which catch an example that does not match its schema", async () => {
+    // generate lints with Redocly's minimal rules only, and nothing else runs lint:spec: without this, an example left
+    // behind by a schema change would reach the JSDoc (@example) with every test passing.
+    const config = await loadConfig({ configPath: join(root, 'spec/redocly.yaml') });
+    const errors = async (ref: string) =>
+      (await lint({ ref, config })).filter((p) => p.severity === 'error').map((p) => `${p.ruleId} ${p.location[0]?.pointer}`).sort();
+    expect(await errors(DEFAULT_SPEC)).toEqual([]);
+    const doc = parseDocument(readFileSync(DEFAULT_SPEC, 'utf8'));
+    doc.setIn(['components', 'schemas', 'Case', 'properties', 'survey_score', 'examples'], ['a hundred']);
+    doc.deleteIn(['paths', '/api/v2/{orgId}/logs', 'get', 'x-source']);
+    const broken = join(tmp, 'lint-broken.yaml');
+    writeFileSync(broken, doc.toString());
+    expect(await errors(broken)).toEqual([
+      'no-invalid-schema-examples #/components/schemas/Case/properties/survey_score/examples/0',
+      'rule/operation-x-source #/paths/~1api~1v2~1{orgId}~1logs/get/x-source',
+    ]);
   });
 
   it('a security scheme added to the spec is a client option, sent, read from env and redacted with no code edit', () => {
