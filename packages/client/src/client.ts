@@ -3,6 +3,7 @@
 import createClient, { type Client } from 'openapi-fetch';
 import { apiOperations, defaultBaseUrl, securitySchemes, type CredentialOption } from '../../../generated/catalog.js';
 import { credentialsOf } from './auth.js';
+import { numberOptionProblem, type NumberOptionName } from './call-options.js';
 import type { components, paths } from '../../../generated/openapi.js';
 import { SnapEngageError } from './errors.js';
 import type { SnapEngageClientOptions } from './options.js';
@@ -39,15 +40,10 @@ function configError(option: string, message: string): SnapEngageError {
   return new SnapEngageError({ kind: 'config', operation: 'createSnapEngageClient', url: '', message: `${option}: ${message}` });
 }
 
-const MAX_TIMER_MS = 2_147_483_647;
-
-function numberOption(options: SnapEngageClientOptions, name: 'timeoutMs' | 'maxRetries' | 'retryBaseDelayMs' | 'retryAfterCapMs', integer: boolean, min: number): number {
+function numberOption(options: SnapEngageClientOptions, name: NumberOptionName): number {
   const value = options[name] ?? DEFAULTS[name];
-  if (typeof value !== 'number' || !Number.isFinite(value) || value < min || (integer && !Number.isInteger(value))) {
-    throw configError(name, `must be ${integer ? 'an integer' : 'a number'} >= ${min}, got ${String(value)}`);
-  }
-  // Timers take at most 2^31 - 1 ms (about 24.8 days); Node turns a longer delay into 1 ms.
-  if (name !== 'maxRetries' && value > MAX_TIMER_MS) throw configError(name, `must be at most ${MAX_TIMER_MS} ms (about 24.8 days), got ${String(value)}`);
+  const problem = numberOptionProblem(name, value);
+  if (problem) throw configError(name, problem);
   return value;
 }
 
@@ -80,12 +76,12 @@ export function createSnapEngageClient(options: SnapEngageClientOptions = {}): S
   const fetchImpl = options.fetch ?? ((request: Request) => globalThis.fetch(request));
   const transport = createTransport({
     credentials,
-    timeoutMs: numberOption(options, 'timeoutMs', false, 1),
-    maxRetries: numberOption(options, 'maxRetries', true, 0),
+    timeoutMs: numberOption(options, 'timeoutMs'),
+    maxRetries: numberOption(options, 'maxRetries'),
     backoff: {
-      baseDelayMs: numberOption(options, 'retryBaseDelayMs', false, 0),
+      baseDelayMs: numberOption(options, 'retryBaseDelayMs'),
       maxDelayMs: DEFAULTS.maxDelayMs,
-      retryAfterCapMs: numberOption(options, 'retryAfterCapMs', false, 0),
+      retryAfterCapMs: numberOption(options, 'retryAfterCapMs'),
     },
     userAgent: options.userAgent ?? `snapengage-client/${CLIENT_VERSION}`,
     logger: options.logger,

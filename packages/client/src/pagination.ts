@@ -6,11 +6,12 @@ import type { Client } from 'openapi-fetch';
 import type { components, paths } from '../../../generated/openapi.js';
 import { nextLinkField, resources } from '../../../generated/catalog.js';
 import { CREDENTIAL_QUERY_PARAMS } from './auth.js';
+import type { CallOverrides } from './call-options.js';
 import { SnapEngageError } from './errors.js';
 import { metaOf, overrideUrl } from './call-meta.js';
 import { errorForResponse, formatMessage } from './response-errors.js';
 
-export interface PageInit {
+export interface PageInit extends CallOverrides {
   params?: { path?: Record<string, unknown>; query?: Record<string, unknown> } | undefined;
   signal?: AbortSignal | undefined;
 }
@@ -31,7 +32,7 @@ type GetOperation<P extends GetPath> = NonNullable<paths[P]['get']>;
 export type PageData<P extends GetPath> = GetOperation<P> extends { responses: { 200: { content: { 'application/json': infer D } } } } ? D : unknown;
 
 /** Parameters of a GET path's first page, typed by the spec (later pages follow the next link). */
-export interface TypedPageInit<P extends GetPath> {
+export interface TypedPageInit<P extends GetPath> extends CallOverrides {
   params: Pick<GetOperation<P>['parameters'], 'path' | 'query'>;
   signal?: AbortSignal | undefined;
 }
@@ -50,7 +51,7 @@ export interface PageResult<D = unknown> {
   unfollowedNextLink?: boolean | undefined;
 }
 
-export interface IterateLogsArgs {
+export interface IterateLogsArgs extends CallOverrides {
   orgId: string;
   /** One widget id: the Logs API paginates only single-widget queries. */
   widgetId: string;
@@ -147,6 +148,13 @@ export function upgradedToHttps(link: URL, origin: string): URL {
   return upgraded;
 }
 
+/** The signal, maxRetries and timeoutMs of a paginator's call, given to every page's client.GET. */
+function callInit(init: PageInit): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  for (const key of ['signal', 'maxRetries', 'timeoutMs'] as const) if (init[key] !== undefined) out[key] = init[key];
+  return out;
+}
+
 export async function* iteratePages(client: AnyClient, baseUrl: string, path: string, init: PageInit, paging: PagingOptions): AsyncGenerator<PageResult> {
   const operation = `GET ${path}`;
   const defaults = catalogPaging(path);
@@ -166,7 +174,7 @@ export async function* iteratePages(client: AnyClient, baseUrl: string, path: st
     // A fresh params object per page: the URL override is keyed on it.
     const params = { path: init.params?.path ?? {}, query: pageIndex === 0 ? (init.params?.query ?? {}) : {} };
     if (nextUrl !== undefined) overrideUrl(params, nextUrl);
-    const result = await get(path, { params, ...(init.signal ? { signal: init.signal } : {}) });
+    const result = await get(path, { params, ...callInit(init) });
     if (!result.response.ok) throw errorForResponse(result.response, operation);
     const meta = metaOf(result.response);
     const url = meta?.url ?? '';
@@ -229,7 +237,8 @@ export async function* iterateLogs(client: AnyClient, baseUrl: string, args: Ite
   const logs = resources.logs;
   // The cap is the app's too: without it, iterateLogs alone could be bounded only by the catalog's 100000 pages.
   const paging: PagingOptions = args.maxPages === undefined ? {} : { maxPages: args.maxPages };
-  const pages = iteratePages(client, baseUrl, logs.path, { params: { path: { orgId: args.orgId }, query }, ...(args.signal ? { signal: args.signal } : {}) }, paging);
+  const { signal, maxRetries, timeoutMs } = args;
+  const pages = iteratePages(client, baseUrl, logs.path, { params: { path: { orgId: args.orgId }, query }, ...callInit({ signal, maxRetries, timeoutMs }) }, paging);
   for await (const page of pages) {
     const cases = valueAt(page.data, logs.dataSelector);
     if (!Array.isArray(cases)) {

@@ -8,6 +8,7 @@ import { SnapEngageError, kindForStatus } from './errors.js';
 import type { ClientLogger } from './options.js';
 import type { Redactor } from './redact.js';
 import { metaOf, originalRequestOf, rememberCallMeta, setMeta, type ResponseMeta } from './call-meta.js';
+import { callOverrides } from './call-options.js';
 import { checkPathParams } from './path-params.js';
 import { releasedWithBody } from './response-body.js';
 import { formatMessage } from './response-errors.js';
@@ -47,6 +48,9 @@ interface RequestState {
   headers: Headers;
   body: ArrayBuffer | undefined;
   parseAs: string;
+  /** The call's own `timeoutMs` and `maxRetries` (call-options.ts), else the client's. */
+  timeoutMs: number;
+  maxRetries: number;
   /** The call's signals: openapi-fetch's request's (the caller's) and, if an app middleware gave it another, this one's. */
   callerSignals: AbortSignal[];
   /** The app's request, as this middleware got it (its headers are the app's own). */
@@ -90,11 +94,11 @@ export function createTransport(settings: TransportSettings): Middleware {
     };
     const timer = setTimeout(() => {
       attempt.timedOut = true;
-      controller.abort(new Error(`timed out after ${settings.timeoutMs} ms`));
+      controller.abort(new Error(`timed out after ${state.timeoutMs} ms`));
       // The attempt is over; its listeners go now, even if the response never reaches settle() (a user middleware
       // that throws in onResponse runs before ours and stops the chain).
       for (const s of callerSignals) s.removeEventListener('abort', onAbort);
-    }, settings.timeoutMs);
+    }, state.timeoutMs);
     // A pending attempt must not keep the process alive by itself.
     (timer as { unref?: () => void }).unref?.();
     const attempt: Attempt = {
@@ -173,7 +177,7 @@ export function createTransport(settings: TransportSettings): Middleware {
 
   /** A streamed body's read that failed after the call returned: the error a failed call gets, not undici's own. */
   function bodyReadError(state: RequestState, attempt: Attempt, error: unknown): SnapEngageError {
-    const failure = failureFromError(settings, state, attempt, error);
+    const failure = failureFromError({ redactor, timeoutMs: state.timeoutMs }, state, attempt, error);
     return errorOf(state, { ...failure, detail: `${failure.detail}, while reading the streamed body` });
   }
 
@@ -201,7 +205,7 @@ export function createTransport(settings: TransportSettings): Middleware {
       // Bounded: each pass either returns, throws, or increments state.attempt towards maxRetries.
       for (;;) {
         const attempt = state.current as Attempt;
-        const verdict = await classify(settings, state, attempt, outcome);
+        const verdict = await classify({ redactor, timeoutMs: state.timeoutMs }, state, attempt, outcome);
         if (verdict.type === 'success' && state.parseAs === 'stream' && verdict.response.body) {
           // The caller's signal must still reach the body they stream: the attempt's listeners stay until the body
           // ends, errors or is cancelled. The timeout covered the headers.
@@ -211,11 +215,11 @@ export function createTransport(settings: TransportSettings): Middleware {
           return finish(state, { ...verdict, response: releasedWithBody(verdict.response, () => attempt.dispose(), keep, (error) => bodyReadError(state, attempt, error)) });
         }
         attempt.dispose();
-        if (verdict.type === 'success' || !verdict.retryable || state.attempt > settings.maxRetries) return finish(state, verdict);
+        if (verdict.type === 'success' || !verdict.retryable || state.attempt > state.maxRetries) return finish(state, verdict);
         const delay = retryDelayMs(state.attempt, verdict.retryAfterMs, settings.backoff);
         const what = verdict.type === 'http_error' ? `HTTP ${verdict.status}` : verdict.kind;
         state.retryReasons.push(what);
-        warn(`${state.op.label}: ${what}; retry ${state.attempt} of ${settings.maxRetries} in ${delay} ms | ${state.redactedUrl}`);
+        warn(`${state.op.label}: ${what}; retry ${state.attempt} of ${state.maxRetries} in ${delay} ms | ${state.redactedUrl}`);
         try {
           await sleep(delay, [...state.callerSignals, settings.signal]);
         } catch (reason) {
@@ -242,6 +246,12 @@ export function createTransport(settings: TransportSettings): Middleware {
       const op = findOperation(request.method, schemaPath);
       checkPathParams(op.label, schemaPath, params.path);
       const url = new URL(request.url);
+      // openapi-fetch puts a call's extra option keys on the Request it made, the one an app's middleware may replace.
+      const own = callOverrides(original);
+      if ('problem' in own) {
+        const redacted = redactor.url(url.toString());
+        throw new SnapEngageError({ kind: 'config', operation: op.label, url: redacted, message: formatMessage(op.label, own.problem, { retries: 0, url: redacted }) });
+      }
       // openapi-fetch takes a per-call `baseUrl`, and an app's onRequest may return a Request for any URL: the
       // credentials were put on it all the same, and went to that host.
       if (url.origin !== settings.origin) {
@@ -261,6 +271,8 @@ export function createTransport(settings: TransportSettings): Middleware {
         headers,
         body: request.body ? await request.arrayBuffer() : undefined,
         parseAs: options.parseAs,
+        timeoutMs: own.overrides.timeoutMs ?? settings.timeoutMs,
+        maxRetries: own.overrides.maxRetries ?? settings.maxRetries,
         // An app's onRequest that returns `new Request(request, …)` makes a signal that follows openapi-fetch's
         // request's only while that one lives: listened to alone, the caller's abort was lost once it was collected.
         callerSignals: [...new Set([original.signal, request.signal])],
