@@ -274,6 +274,56 @@ export const apiOperations: readonly OperationInfo[] = [
   }
 ];
 
+/**
+ * Each loadable resource's path, data selector and paginator: all the client's paginators read. Kept apart from
+ * `resources` (record schemas, params, env hints: the loader's part) so that an app bundling the client leaves those out.
+ */
+export const resourcePaging: { readonly [N in ResourceName]: { path: string; dataSelector: string; paginator: Paginator } } = {
+  "logs": {
+    "path": "/api/v2/{orgId}/logs",
+    "dataSelector": "cases",
+    "paginator": {
+      "type": "next_url",
+      "nextUrlPath": "linkToNextSetOfResults"
+    }
+  },
+  "chat_availability": {
+    "path": "/api/v1/chat/{widgetId}",
+    "dataSelector": "",
+    "paginator": {
+      "type": "single_page"
+    }
+  },
+  "chat_poll": {
+    "path": "/api/v1/chat/poll/{caseId}",
+    "dataSelector": "",
+    "paginator": {
+      "type": "single_page"
+    }
+  },
+  "visitor_typing": {
+    "path": "/public/api/v2/chat/{widgetId}/{caseId}/visitorTyping",
+    "dataSelector": "data",
+    "paginator": {
+      "type": "single_page"
+    }
+  },
+  "widgets": {
+    "path": "/api/v1/widget.json",
+    "dataSelector": "",
+    "paginator": {
+      "type": "single_page"
+    }
+  },
+  "users": {
+    "path": "/api/v1/user.json",
+    "dataSelector": "",
+    "paginator": {
+      "type": "single_page"
+    }
+  }
+};
+
 export const resources: { readonly [N in keyof ResourceRecords]: LoadableResource & { name: N } } = {
   "logs": {
     "name": "logs",

@@ -291,6 +291,18 @@ export const nextLinkField: string | null = ${JSON.stringify(typeof spec['x-snap
 
 export const apiOperations: readonly OperationInfo[] = ${lit(operations)};
 
+/**
+ * Each loadable resource's path, data selector and paginator: all the client's paginators read. Kept apart from
+ * \`resources\` (record schemas, params, env hints: the loader's part) so that an app bundling the client leaves those out.
+ */
+export const resourcePaging: { readonly [N in ResourceName]: { path: string; dataSelector: string; paginator: Paginator } } = ${lit(
+    Object.fromEntries(
+      Object.entries<Json>(resources)
+        .filter(([, r]) => r.loadable)
+        .map(([name, r]) => [name, { path: r.path, dataSelector: r.dataSelector, paginator: r.paginator }]),
+    ),
+  )};
+
 export const resources: { readonly [N in keyof ResourceRecords]: LoadableResource & { name: N } } = ${lit(
     Object.fromEntries(Object.entries<Json>(resources).filter(([, r]) => r.loadable)),
   )};

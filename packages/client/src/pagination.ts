@@ -4,7 +4,8 @@
 // before or too many pages stop the loop with an error instead of spinning forever.
 import type { Client } from 'openapi-fetch';
 import type { components, paths } from '../../../generated/openapi.js';
-import { nextLinkField, resources } from '../../../generated/catalog.js';
+// resourcePaging, not resources: the latter carries the loader's record schemas into every app that bundles the client.
+import { nextLinkField, resourcePaging } from '../../../generated/catalog.js';
 import { CREDENTIAL_QUERY_PARAMS } from './auth.js';
 import type { CallOverrides } from './call-options.js';
 import { SnapEngageError } from './errors.js';
@@ -83,13 +84,13 @@ function valueAt(data: unknown, dotPath: string): unknown {
 
 /** The API's next-link convention: the first next_url paginator of the catalog. */
 function conventionalPaginator() {
-  const paginator = Object.values(resources).find((r) => r.paginator.type === 'next_url')?.paginator;
+  const paginator = Object.values(resourcePaging).find((r) => r.paginator.type === 'next_url')?.paginator;
   return paginator?.type === 'next_url' ? paginator : undefined;
 }
 
 /** The catalog's paginator for a path; paths it does not know follow the API's next-link convention. */
 function catalogPaging(path: string): { nextUrlPath: string | null; maxPages: number } {
-  const paginator = Object.values(resources).find((r) => r.path === path)?.paginator ?? conventionalPaginator();
+  const paginator = Object.values(resourcePaging).find((r) => r.path === path)?.paginator ?? conventionalPaginator();
   if (paginator?.type !== 'next_url') return { nextUrlPath: null, maxPages: DEFAULT_MAX_PAGES };
   return { nextUrlPath: paginator.nextUrlPath, maxPages: paginator.maxPages ?? DEFAULT_MAX_PAGES };
 }
@@ -218,7 +219,7 @@ export async function* iteratePages(client: AnyClient, baseUrl: string, path: st
 }
 
 export async function* iterateLogs(client: AnyClient, baseUrl: string, args: IterateLogsArgs): AsyncGenerator<Case> {
-  const operation = `GET ${resources.logs.path}`;
+  const operation = `GET ${resourcePaging.logs.path}`;
   for (const field of ['orgId', 'widgetId', 'start', 'end'] as const) {
     if (typeof args[field] !== 'string' || args[field].trim() === '') {
       throw new SnapEngageError({ kind: 'config', operation, url: '', message: `${operation}: iterateLogs needs ${field} (a non-empty string)` });
@@ -234,7 +235,7 @@ export async function* iterateLogs(client: AnyClient, baseUrl: string, args: Ite
   }
   const query: Record<string, unknown> = { widgetId: args.widgetId, start: args.start, end: args.end };
   if (args.timezone) query.timezone = args.timezone;
-  const logs = resources.logs;
+  const logs = resourcePaging.logs;
   // The cap is the app's too: without it, iterateLogs alone could be bounded only by the catalog's 100000 pages.
   const paging: PagingOptions = args.maxPages === undefined ? {} : { maxPages: args.maxPages };
   const { signal, maxRetries, timeoutMs } = args;
