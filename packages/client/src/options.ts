@@ -45,6 +45,8 @@ export interface RequestLogEvent {
   status?: number;
   /** Error kind when the request failed (HTTP error statuses included). */
   kind?: string;
+  /** The server's `x-request-id` of the last attempt, when it sent one (redacted): what a support ticket quotes. */
+  requestId?: string;
   /** From the call to its outcome, retries and their waits included, without `queuedMs`. */
   durationMs: number;
   /** Time the call waited in `beforeAttempt` (a rate limiter), when it waited. */

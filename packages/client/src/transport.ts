@@ -132,13 +132,14 @@ export function createTransport(settings: TransportSettings): Middleware {
     state.queuedMs += Date.now() - start;
   }
 
-  function log(state: RequestState, status: number | undefined, kind: string | undefined): void {
+  function log(state: RequestState, status: number | undefined, kind: string | undefined, requestId: string | undefined): void {
     try {
       settings.logger?.request?.({
         method: state.method,
         url: state.redactedUrl,
         ...(status !== undefined ? { status } : {}),
         ...(kind !== undefined ? { kind } : {}),
+        ...(requestId !== undefined ? { requestId } : {}),
         durationMs: Date.now() - state.startedAt - state.queuedMs,
         ...(state.queuedMs > 0 ? { queuedMs: state.queuedMs } : {}),
         retries: state.attempt - 1,
@@ -184,15 +185,15 @@ export function createTransport(settings: TransportSettings): Middleware {
   function finish(state: RequestState, verdict: Verdict): Response {
     const retries = state.attempt - 1;
     if (verdict.type === 'failure') {
-      log(state, verdict.status, verdict.kind);
+      log(state, verdict.status, verdict.kind, verdict.requestId);
       throw errorOf(state, verdict);
     }
     const meta: ResponseMeta = { op: state.op, url: state.redactedUrl, retries, requestId: verdict.requestId };
     if (verdict.type === 'http_error') {
       meta.bodyExcerpt = verdict.bodyExcerpt;
       meta.statusText = redactor.text(verdict.response.statusText);
-      log(state, verdict.status, kindForStatus(verdict.status));
-    } else log(state, verdict.response.status, undefined);
+      log(state, verdict.status, kindForStatus(verdict.status), verdict.requestId);
+    } else log(state, verdict.response.status, undefined, verdict.requestId);
     setMeta(verdict.response, meta);
     return verdict.response;
   }

@@ -4,7 +4,7 @@
 // credential, a TypeError came out of the app's own loop, or the cap's error said pages were fetched when none was.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startSandbox, type Sandbox } from 'snapengage-sandbox';
-import { createSnapEngageClient } from '../src/index.js';
+import { createSnapEngageClient, unwrap, type RequestLogEvent } from '../src/index.js';
 import { caught } from './helpers/caught.js';
 import { startScriptedServer, type ScriptedServer } from './helpers/scripted-server.js';
 
@@ -150,5 +150,22 @@ describe('the host a request goes to', () => {
     } finally {
       await other.close();
     }
+  });
+});
+
+describe('the request id of a logged request', () => {
+  // What a support ticket needs is the server's request id: errors carried it, but the logger's events did not, so an
+  // app that logs every request (and so learns of a failure from its log) had no id to quote.
+  it('is on the logger event, for a success and for an HTTP error status', async () => {
+    const events: RequestLogEvent[] = [];
+    const client = createSnapEngageClient({ baseUrl: sandbox.url, ...sandbox.credentials, maxRetries: 0, logger: { request: (e) => events.push(e) } });
+    const ok = await client.GET('/api/v1/chat/{widgetId}', { params: { path: { widgetId } } });
+    const missing = await caught(client.GET('/api/v1/chat/poll/{caseId}', { params: { path: { caseId: 'no-such-case' } } }).then(unwrap));
+    expect(missing.kind).toBe('not_found');
+    expect(events.map((e) => e.status)).toEqual([200, 404]);
+    expect(events[0]?.requestId).toBe(ok.response.headers.get('x-request-id'));
+    expect(events[0]?.requestId).toMatch(/\S/);
+    expect(events[1]?.requestId).toBe(missing.requestId);
+    expect(events[1]?.requestId).toMatch(/\S/);
   });
 });
