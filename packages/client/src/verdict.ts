@@ -37,24 +37,25 @@ export interface AttemptOutcome {
 const utf8Decoder = new TextDecoder('utf-8', { fatal: true });
 
 /**
- * A body's text. UTF-8 (a BOM dropped) whenever the bytes are UTF-8, whatever the header says (RFC 8259: JSON is
- * UTF-8, a charset parameter has no effect). Bytes that are not UTF-8 under a header that names another charset, as a
- * Java servlet's `application/json;charset=ISO-8859-1` does, are read in that charset: decoded as UTF-8, as fetch's
- * response.json() would, every accented letter was silently loaded as U+FFFD. Otherwise bad bytes are replaced.
+ * A body's text, and the charset it was read in when that was not UTF-8. UTF-8 (a BOM dropped) whenever the bytes are
+ * UTF-8, whatever the header says (RFC 8259: JSON is UTF-8, a charset parameter has no effect). Bytes that are not
+ * UTF-8 under a header that names another charset, as a Java servlet's `application/json;charset=ISO-8859-1` does,
+ * are read in that charset: decoded as UTF-8, as fetch's response.json() would, every accented letter was silently
+ * loaded as U+FFFD. Otherwise bad bytes are replaced.
  */
-function bodyText(bytes: Uint8Array, contentType: string | null): string {
+function bodyText(bytes: Uint8Array, contentType: string | null): { text: string; charset?: string } {
   try {
-    return utf8Decoder.decode(bytes);
+    return { text: utf8Decoder.decode(bytes) };
   } catch {
     const charset = /;\s*charset\s*=\s*"?([^";\s]+)/i.exec(contentType ?? '')?.[1];
     if (charset) {
       try {
-        return new TextDecoder(charset).decode(bytes);
+        return { text: new TextDecoder(charset).decode(bytes), charset };
       } catch {
         // A charset TextDecoder does not know: as UTF-8 below.
       }
     }
-    return new TextDecoder().decode(bytes);
+    return { text: new TextDecoder().decode(bytes) };
   }
 }
 
@@ -116,15 +117,20 @@ export async function classify(ctx: ClassifyContext, request: AttemptedRequest, 
   } catch (error) {
     return failureFromError(ctx, request, attempt, error);
   }
-  // The bytes stay the body; the text is what they say (bodyText).
-  const text = bodyText(bytes, response.headers.get('content-type'));
+  // The text is what the bytes say (bodyText).
+  const contentType = response.headers.get('content-type');
+  const { text, charset } = bodyText(bytes, contentType);
   // The excerpt (decode, redact, collapse) is only needed on failures: computing it for every page of a large
   // load cost a fifth of the loader's CPU.
   const bodyExcerpt = () => excerpt(ctx.redactor.text(text));
-  const buffered = rebuild(response, bytes);
-  // openapi-fetch reads an error body, and one asked for with parseAs: 'text', with response.text(), which would
-  // decode the bytes as UTF-8 again: it gets the text read above (in the header's charset when not UTF-8).
-  Object.defineProperty(buffered, 'text', { value: async () => text });
+  // Read in another charset, a body that is read as text (JSON, parseAs 'text', any error body) becomes that text's
+  // UTF-8 bytes, labelled so: every reader then gets it (openapi-fetch's text(), a clone, an app middleware's
+  // `new Response(response.body, response)`), where an own text() on this Response reached openapi-fetch alone.
+  // Bytes asked for as bytes (parseAs 'arrayBuffer' or 'blob') stay the server's.
+  const asText = charset !== undefined && contentType !== null && (!response.ok || request.parseAs === 'json' || request.parseAs === 'text');
+  const body = asText ? new TextEncoder().encode(text) : bytes;
+  const buffered = rebuild(response, body);
+  if (asText) buffered.headers.set('content-type', contentType.replace(/(;\s*charset\s*=\s*)("?)[^";\s]+\2/i, '$1utf-8'));
   if (response.ok) {
     // A body of only whitespace is no JSON value: answered as an empty body (data undefined), as openapi-fetch
     // answers a body of length 0, instead of a raw SyntaxError from its JSON.parse.
@@ -138,10 +144,9 @@ export async function classify(ctx: ClassifyContext, request: AttemptedRequest, 
         // (openapi-fetch calls response.json() when a Content-Length is present, so it is set to the body's
         // real byte length.)
         const parsed: unknown = JSON.parse(text);
-        buffered.headers.set('content-length', String(bytes.byteLength));
+        buffered.headers.set('content-length', String(body.byteLength));
         Object.defineProperty(buffered, 'json', { value: async () => parsed });
       } catch {
-        const contentType = response.headers.get('content-type');
         return {
           type: 'failure',
           kind: 'invalid_response',

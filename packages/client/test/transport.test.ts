@@ -410,6 +410,36 @@ describe('odd responses', () => {
     expect((await client.GET(LOGS, { ...query('ok'), parseAs: 'text' })).data).toBe(JSON.stringify({ cases: [{ id: 'c1', description: 'café' }] }));
   });
 
+  it('gives every reader of such a body its text, not only openapi-fetch: a clone, an app middleware that logs or re-wraps it', async () => {
+    const server = await serve((req, res) => {
+      const failed = req.url.includes('widgetId=bad');
+      res.writeHead(failed ? 400 : 200, { 'content-type': 'application/json;charset=ISO-8859-1' });
+      res.end(Buffer.from(JSON.stringify(failed ? { error: 'Paramètre invalide' } : { cases: [{ id: 'c1', description: 'café' }] }), 'latin1'));
+    });
+    const query = (widgetId: string) => ({ params: { path: { orgId: 'org1' }, query: { widgetId, start: '2024-01-01', end: '2024-01-31' } } });
+    const page = { cases: [{ id: 'c1', description: 'café' }] };
+    const plain = clientFor(server).client;
+    const ok = await plain.GET(LOGS, query('ok'));
+    expect(await ok.response.clone().json()).toEqual(page);
+    // What was decoded is labelled so: the header no longer names a charset the bytes are not in.
+    expect(ok.response.headers.get('content-type')).toBe('application/json;charset=utf-8');
+    // Bytes asked for as bytes are the server's own.
+    const raw = await plain.GET(LOGS, { ...query('ok'), parseAs: 'arrayBuffer' });
+    expect(Buffer.from(raw.data as ArrayBuffer).toString('latin1')).toBe(JSON.stringify(page));
+    expect(raw.response.headers.get('content-type')).toBe('application/json;charset=ISO-8859-1');
+    // An app's onResponse that logs the body (from a clone) and one that hands back a Response of its own (the
+    // pattern call-meta.ts keeps the meta for): neither reads the transport's Response through its text().
+    const seen: string[] = [];
+    const { client } = clientFor(server);
+    client.use(
+      { onResponse: ({ response }) => new Response(response.body, response) },
+      { onResponse: async ({ response }) => void seen.push(await response.clone().text()) },
+    );
+    expect((await client.GET(LOGS, query('bad'))).error).toEqual({ error: 'Paramètre invalide' });
+    expect((await client.GET(LOGS, query('ok'))).data).toEqual(page);
+    expect(seen).toEqual([JSON.stringify({ error: 'Paramètre invalide' }), JSON.stringify(page)]);
+  });
+
   it('lets go of an attempt whose response never reached the transport (a user middleware threw first)', async () => {
     const server = await serve((_req, res) => sendJson(res, 200, { cases: [] }));
     const controller = new AbortController();
