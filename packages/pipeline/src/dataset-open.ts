@@ -5,6 +5,7 @@ import { hostname } from 'node:os';
 import type { DuckDBConnection } from './duckdb.js';
 import { DestinationError, toDestinationError } from './destination/index.js';
 import { checkDuckDBHeader } from './destination/file-kind.js';
+import { dltSystemTables } from './destination/dlt-dataset.js';
 import { activeRun, defaultStagingRoot } from './destination/run-lock.js';
 import { quoteIdent, quoteLiteral } from './normalize/naming.js';
 import { nearestName } from './nearest-name.js';
@@ -75,4 +76,22 @@ export async function lockedByRun(error: DestinationError, path: string): Promis
     `opening the dataset: DuckDB file ${path} is open for writing by a pipeline run (PID ${run.pid}${where}, started ${run.startedAt})`, 'locked',
     'retry in a moment (a run has the file open only while it reads its state and while it commits)', path, { cause: error },
   );
+}
+
+/**
+ * The error for a dataset the file does not hold (`datasets`: the loader's datasets there). A schema of that name
+ * that dlt loaded (a user coming from dlt's SnapEngage page, whose dataset is named like this loader's default) is
+ * named as dlt's: "no dataset snapengage_data" about a schema the user can see in the DuckDB CLI read as a bug.
+ */
+export async function datasetNotFound(conn: DuckDBConnection, path: string, dataset: string, datasets: readonly string[]): Promise<DestinationError> {
+  const guess = closest(dataset, datasets);
+  const there = datasets.length > 0 ? `${guess ? `did you mean ${guess}? ` : ''}datasets there: ${datasets.join(', ')}` : 'it holds no dataset of this loader yet';
+  const dlt = await dltSystemTables(conn, dataset);
+  if (dlt.length > 0) {
+    return new DestinationError(
+      `opening the dataset: dataset ${dataset} in ${path} was loaded by dlt (it has ${dlt[0]}), not by snapengage-pipeline`, 'not_found',
+      `pass the dataset the pipeline loads (--dataset or destination.dataset; ${there}); query dlt's tables in the DuckDB CLI`, path,
+    );
+  }
+  return new DestinationError(`opening the dataset: no dataset ${dataset} in ${path}`, 'not_found', `${there}; pass --dataset (or destination.dataset)`, path);
 }

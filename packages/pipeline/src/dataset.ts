@@ -10,7 +10,7 @@ import { holdFile } from './destination/open-files.js';
 import { quoteIdent } from './normalize/naming.js';
 import { DEFAULTS } from './plan.js';
 import { checkIterateOptions, checkLimit, checkQuery, checkTable, queryError, readError, type DatasetTarget } from './dataset-errors.js';
-import { checkDuckDBFile, closest, copyZone, lockedByRun, useSchema, useUtc } from './dataset-open.js';
+import { checkDuckDBFile, closest, copyZone, datasetNotFound, lockedByRun, useSchema, useUtc } from './dataset-open.js';
 
 export interface DatasetTable {
   name: string;
@@ -112,10 +112,9 @@ export async function openDataset(config: PipelineConfig | { path: string; datas
     )).getRowObjectsJS().map((row) => String(row.table_schema));
     const found = datasets.find((name) => name.toLowerCase() === dataset.toLowerCase());
     if (found === undefined) {
+      const error = await datasetNotFound(conn, path, dataset, datasets);
       conn.closeSync();
-      const guess = closest(dataset, datasets);
-      const there = datasets.length > 0 ? `${guess ? `did you mean ${guess}? ` : ''}datasets there: ${datasets.join(', ')}` : 'it holds no dataset of this loader yet';
-      throw new DestinationError(`opening the dataset: no dataset ${dataset} in ${path}`, 'not_found', `${there}; pass --dataset (or destination.dataset)`, path);
+      throw error;
     }
     // Not swallowed: without it every unqualified table name in sql() would fail as "does not exist".
     await useSchema(conn, found);

@@ -19,6 +19,7 @@ import { RUN_LOCK_FILE, acquireRunLock, defaultStagingRoot, type RunLock } from 
 import { DuckDBResourceWriter, type ResourceWriter, type ResourceWriterOptions, type WriterContext } from './resource-writer.js';
 import { ensureParentDir } from './ensure-dir.js';
 import { checkDuckDBHeader } from './file-kind.js';
+import { refuseDltDataset } from './dlt-dataset.js';
 import { LOADER_VERSION } from '../version.js';
 import {
   checkDatasetFormat, DATASET_FORMAT, datasetFingerprint, forgetDroppedTables, readExistingTableNames, readTableDefs, sqlTimestamp, systemTablesDdl, type DroppedTables,
@@ -220,7 +221,9 @@ export class DuckDBDestination {
     if (first) {
       this.tablesAtFirstConnect = (await conn.runAndReadAll('SELECT count(*)::INTEGER AS n FROM duckdb_tables()')).getRowObjectsJS()[0]!.n as number;
     }
-    // Before anything is read or changed: a newer loader's state may mean something else.
+    // Before anything is read or changed: dlt's dataset is not this loader's to write into (dlt-dataset.ts), and a
+    // newer loader's state may mean something else.
+    if (first) await refuseDltDataset(conn, this.dataset, this.path);
     if (first) await checkDatasetFormat(conn, this.dataset, this.path, LOADER_VERSION);
     await conn.run(systemTablesDdl(this.dataset));
     if (first) this.droppedTables = await forgetDroppedTables(conn, this.dataset);
