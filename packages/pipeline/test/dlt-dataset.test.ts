@@ -85,6 +85,19 @@ describe('a DuckDB file dlt loaded', () => {
     expect((error as Error).message).toContain('such as --dataset snapengage_ts (or destination.dataset)');
   });
 
+  it('suggests a free plain name when every listed suggestion and <dataset>_ts are taken, or the dataset needs quoting', async () => {
+    const path = join(tmp.dir, 'crowded.duckdb');
+    await makeDltFile(path);
+    await query(path, 'CREATE SCHEMA snapengage; CREATE SCHEMA snapengage_ts; CREATE SCHEMA snapengage_pipeline_data; CREATE SCHEMA snapengage_data_ts; CREATE SCHEMA snapengage_ts_2', 'READ_WRITE');
+    const error = await DuckDBDestination.open({ path, dataset: 'snapengage_data', pipelineName: 'p' }).catch((e: unknown) => e);
+    expect((error as Error).message).toContain('such as --dataset snapengage_ts_3 (or destination.dataset)');
+    const quoted = join(tmp.dir, 'quoted.duckdb');
+    await makeDltFile(quoted, 'my data');
+    await query(quoted, 'CREATE SCHEMA snapengage; CREATE SCHEMA snapengage_ts; CREATE SCHEMA snapengage_pipeline_data', 'READ_WRITE');
+    const refused = await DuckDBDestination.open({ path: quoted, dataset: 'my data', pipelineName: 'p' }).catch((e: unknown) => e);
+    expect((refused as Error).message).toContain('such as --dataset snapengage_ts_2 (or destination.dataset)');
+  });
+
   it('keeps loading a dataset where this loader had already committed loads before dlt\'s tables came', async () => {
     const path = join(tmp.dir, 'mixed.duckdb');
     const load = async () => {

@@ -56,7 +56,10 @@ export async function refuseDltDataset(conn: DuckDBConnection, dataset: string, 
   )).getRowObjectsJS().map((row) => String(row.table_name));
   const schemas = new Set((await conn.runAndReadAll('SELECT DISTINCT lower(schema_name) AS s FROM information_schema.schemata')).getRowObjectsJS().map((row) => String(row.s)));
   schemas.add(duckdbCatalogName(dbPath).toLowerCase());
-  const suggestion = SUGGESTED_DATASETS.find((name) => !schemas.has(name)) ?? `${dataset}_ts`;
+  // Past the list: numbered, never `<dataset>_ts` (it may be taken too, and a dataset that needs quoting would make
+  // an unquoted --dataset the shell splits). Ends: the file holds finitely many schemas.
+  let suggestion = SUGGESTED_DATASETS.find((name) => !schemas.has(name));
+  for (let n = 2; suggestion === undefined; n++) if (!schemas.has(`snapengage_ts_${n}`)) suggestion = `snapengage_ts_${n}`;
   const named = data.length > NAMED_TABLES ? `${data.slice(0, NAMED_TABLES).join(', ')} and ${data.length - NAMED_TABLES} more` : data.join(', ');
   throw new DestinationError(
     `opening the destination: dataset ${dataset} in ${dbPath} was loaded by dlt (it has ${system.join(', ')}${data.length > 0 ? `; tables ${named}` : ''}), and snapengage-pipeline does not write into another tool's dataset`,
