@@ -6,9 +6,9 @@
  *
  * Each description ends in where its facts come from:
  * - [doc] SnapEngage's developer documentation;
- * - [code] the behaviour of public client code, not SnapEngage's documentation;
- * - [unverified] only the dlt integration page, which no other source confirms;
- * - [inferred] our own inference, stated by no source.
+ * - [code] public client code only, not SnapEngage's documentation;
+ * - [unverified] only the dlt integration page names this endpoint; no other source confirms it;
+ * - [inferred] our own inference, stated by no source;
  * A description that is only a label, such as [code], means that nothing more is known about the field.
  */
 export interface paths {
@@ -204,9 +204,9 @@ export type webhooks = Record<string, never>;
  *
  * Each description ends in where its facts come from:
  * - [doc] SnapEngage's developer documentation;
- * - [code] the behaviour of public client code, not SnapEngage's documentation;
- * - [unverified] only the dlt integration page, which no other source confirms;
- * - [inferred] our own inference, stated by no source.
+ * - [code] public client code only, not SnapEngage's documentation;
+ * - [unverified] only the dlt integration page names this endpoint; no other source confirms it;
+ * - [inferred] our own inference, stated by no source;
  * A description that is only a label, such as [code], means that nothing more is known about the field.
  */
 export interface components {
@@ -606,9 +606,9 @@ export type $defs = Record<string, never>;
  *
  * Each description ends in where its facts come from:
  * - [doc] SnapEngage's developer documentation;
- * - [code] the behaviour of public client code, not SnapEngage's documentation;
- * - [unverified] only the dlt integration page, which no other source confirms;
- * - [inferred] our own inference, stated by no source.
+ * - [code] public client code only, not SnapEngage's documentation;
+ * - [unverified] only the dlt integration page names this endpoint; no other source confirms it;
+ * - [inferred] our own inference, stated by no source;
  * A description that is only a label, such as [code], means that nothing more is known about the field.
  */
 export interface operations {

@@ -41,8 +41,9 @@ function selectRecord(spec: Json, path: string, method: string, op: Json, select
   return { schema: derefSchema(spec, record), tsType: ts };
 }
 
-// The spec's provenance labels (info.description), spelled out where a label stands alone in an editor's hover.
-const SOURCE_LABELS: Record<string, string> = {
+// The spec's provenance labels (info.description), spelled out where a label stands alone in an editor's hover (and
+// in the legend generate.ts puts on the OpenAPI types).
+export const SOURCE_LABELS: Record<string, string> = {
   doc: 'SnapEngage\'s developer documentation',
   code: 'public client code only, not SnapEngage\'s documentation',
   unverified: 'only the dlt integration page names this endpoint; no other source confirms it',

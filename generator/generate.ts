@@ -4,7 +4,7 @@ import { mkdirSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync
 import { join, resolve } from 'node:path';
 import openapiTS, { astToString } from 'openapi-typescript';
 import ts from 'typescript';
-import { buildCatalogSource, CatalogError, HEADER } from './catalog.js';
+import { buildCatalogSource, CatalogError, HEADER, SOURCE_LABELS } from './catalog.js';
 import { loadAndValidateSpec, SpecError } from './validate-spec.js';
 
 export const DEFAULT_SPEC = resolve(import.meta.dirname, '../spec/snapengage.openapi.yaml');
@@ -20,10 +20,7 @@ const LEGEND = `*
  * Types of the SnapEngage REST APIs, generated from spec/snapengage.openapi.yaml.
  *
  * Each description ends in where its facts come from:
- * - [doc] SnapEngage's developer documentation;
- * - [code] the behaviour of public client code, not SnapEngage's documentation;
- * - [unverified] only the dlt integration page, which no other source confirms;
- * - [inferred] our own inference, stated by no source.
+${Object.entries(SOURCE_LABELS).map(([label, meaning]) => ` * - [${label}] ${meaning};`).join('\n')}
  * A description that is only a label, such as [code], means that nothing more is known about the field.
  `;
 

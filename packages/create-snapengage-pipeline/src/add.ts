@@ -4,7 +4,7 @@ import { accessSync, chmodSync, chownSync, constants, existsSync, readFileSync, 
 import { basename, dirname, join, relative, resolve } from 'node:path';
 import { withParents, type ResourceChoice } from './catalog.js';
 import { appendEnvExample } from './env-file.js';
-import { UserError } from './errors.js';
+import { fsReason, UserError } from './errors.js';
 import { PIPELINE_FILE, addResourcesToSource } from './pipeline-source.js';
 import { envVarContexts } from './project.js';
 import { addToResourcesBlock } from './readme-block.js';
@@ -57,7 +57,7 @@ export function addToProject(dir: string, cwd: string, names: readonly string[],
       staged.push(stageNextTo(path, text));
     } catch (error) {
       for (const { temp } of staged) rmSync(temp, { force: true });
-      throw new AddError(`cannot write ${path} (${reasonOf(error)}); nothing was changed`);
+      throw new AddError(`cannot write ${path} (${fsReason(error)}); nothing was changed`);
     }
   }
   const written: string[] = [];
@@ -67,7 +67,7 @@ export function addToProject(dir: string, cwd: string, names: readonly string[],
     } catch (error) {
       for (const rest of staged.slice(i)) rmSync(rest.temp, { force: true });
       const done = written.length > 0 ? `${written.join(' and ')} ${written.length === 1 ? 'was' : 'were'} updated, the rest not: add what is missing by hand` : 'nothing was changed';
-      throw new AddError(`cannot write ${path} (${reasonOf(error)}); ${done}`);
+      throw new AddError(`cannot write ${path} (${fsReason(error)}); ${done}`);
     }
     written.push(relative(root, writes[i]![0]));
   }
@@ -80,14 +80,6 @@ export function addToProject(dir: string, cwd: string, names: readonly string[],
   };
 }
 
-function reasonOf(error: unknown): string {
-  const code = (error as NodeJS.ErrnoException).code;
-  if (code === 'EACCES' || code === 'EPERM') return 'permission denied';
-  if (code === 'EROFS') return 'read-only file system';
-  if (code === 'ENOSPC') return 'no space left on the device';
-  return (error as Error).message;
-}
-
 /**
  * Refuses, before anything is written, a file this user cannot write, or its directory (the new text is written
  * beside the file first: stageNextTo).
@@ -98,7 +90,7 @@ function checkWritable(path: string): void {
     try {
       accessSync(checked, constants.W_OK);
     } catch (error) {
-      throw new AddError(`cannot write ${checked} (${reasonOf(error)}): make it writable for you, or run as its owner; nothing was changed`);
+      throw new AddError(`cannot write ${checked} (${fsReason(error)}): make it writable for you, or run as its owner; nothing was changed`);
     }
   }
   // The new text is renamed over the file, which a sticky directory (mode 0o1000, +t, as /tmp) allows only the owner

@@ -111,3 +111,11 @@ export function unknownResources(names: readonly string[], catalog: readonly Res
   const known = new Set(catalog.map((c) => c.name));
   return names.filter((n) => !known.has(n));
 }
+
+/**
+ * The resources of `chosen` that make one request per record of their parent, for the README's note on them (slow
+ * against the sandbox at the default rate limit): written at creation, updated by --add.
+ */
+export function perRecordResources(chosen: readonly ResourceChoice[]): Array<{ name: string; parent: string }> {
+  return chosen.flatMap((c) => (c.parent !== null ? [{ name: c.name, parent: c.parent }] : []));
+}

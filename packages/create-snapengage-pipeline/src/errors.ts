@@ -15,3 +15,12 @@ export class InputEndedError extends Error {
     super('input ended before every question was answered; nothing was written. Pass the answers as flags (see --help) or --yes for the defaults');
   }
 }
+
+/** A file-system failure's reason in words (`permission denied`, …), or Node's message for the rest. */
+export function fsReason(error: unknown): string {
+  const code = (error as NodeJS.ErrnoException).code;
+  if (code === 'EACCES' || code === 'EPERM') return 'permission denied';
+  if (code === 'EROFS') return 'read-only file system';
+  if (code === 'ENOSPC') return 'no space left on the device';
+  return (error as Error).message;
+}

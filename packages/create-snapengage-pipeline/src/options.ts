@@ -102,12 +102,15 @@ export function checkStartDate(value: string, now: Date = new Date()): string | 
     }
   }
   // The day a time or an epoch number falls on is offered only if it would be taken in turn.
-  const hint = notADayHint(value);
-  const day = /; use (\d{4}-\d{2}-\d{2})$/.exec(hint)?.[1];
+  const { hint, lead, day } = notADayHint(value);
   const today = now.toISOString().slice(0, 10);
-  const lead = day === undefined ? hint : hint.slice(0, -`; use ${day}`.length);
   const fix = day === undefined ? hint : day > today ? `${lead}, after today (${today} UTC): use the first day to load, in the past` : day < '1970-01-01' ? `${lead}, before 1970-01-01: check the year` : hint;
   return `--start-date ${JSON.stringify(value)} is not a day YYYY-MM-DD: ${fix}`;
+}
+
+/** "…; use <day>": the hint that names the day to write, with that day and what it says before it. */
+function offering(lead: string, day: string): { hint: string; lead: string; day: string } {
+  return { hint: `${lead}; use ${day}`, lead, day };
 }
 
 /**
@@ -115,28 +118,29 @@ export function checkStartDate(value: string, now: Date = new Date()): string | 
  * says of SNAPENGAGE_START_DATE (windows are whole UTC days), so the fix is a copy away. Restated here, not imported:
  * the scaffolder depends on the loader's config type only.
  */
-function notADayHint(value: string): string {
+function notADayHint(value: string): { hint: string; lead?: string; day?: string } {
   const text = value.trim();
   const utcDay = (ms: number): string | undefined => (Number.isFinite(ms) && Math.abs(ms) <= 8.64e15 ? new Date(ms).toISOString().slice(0, 10) : undefined);
   const dateTime = /^(\d{4})-(\d{2})-(\d{2})[T ]\d{2}:\d{2}(?::\d{2}(?:\.\d+)?)?\s*(Z|[+-]\d{2}:?\d{2})?$/i.exec(text);
   const dayPart = dateTime ? text.slice(0, 10) : /^\d{4}-\d{2}-\d{2}$/.test(text) ? text : undefined;
   if (dayPart) {
     const [year, month, day] = dayPart.split('-').map(Number) as [number, number, number];
-    if (month < 1 || month > 12) return 'there is no such month; use YYYY-MM-DD, e.g. 2025-01-31';
+    if (month < 1 || month > 12) return { hint: 'there is no such month; use YYYY-MM-DD, e.g. 2025-01-31' };
     const days = new Date(Date.UTC(year, month, 0)).getUTCDate();
-    if (day < 1 || day > days) return `there is no such day: ${dayPart.slice(0, 7)} has ${days} days`;
+    if (day < 1 || day > days) return { hint: `there is no such day: ${dayPart.slice(0, 7)} has ${days} days` };
   }
   if (dateTime) {
-    if (dateTime[4] === undefined) return `a day is enough, not a time: windows are whole UTC days; use ${dayPart}`;
+    const lead = 'a day is enough, not a time: windows are whole UTC days';
+    if (dateTime[4] === undefined) return offering(lead, dayPart!);
     const zone = dateTime[4].toUpperCase() === 'Z' ? 'Z' : dateTime[4].replace(/^([+-]\d{2}):?(\d{2})$/, '$1:$2');
     const day = utcDay(Date.parse(`${text.replace(' ', 'T').replace(/\s*(Z|[+-]\d{2}:?\d{2})$/i, '')}${zone}`));
-    if (day) return `a day is enough, not a time: windows are whole UTC days, and that instant falls on ${day} in UTC; use ${day}`;
+    if (day) return offering(`${lead}, and that instant falls on ${day} in UTC`, day);
   }
   if (/^\d{10}$|^\d{13}$/.test(text)) {
     const day = utcDay(text.length === 10 ? Number(text) * 1000 : Number(text));
-    if (day) return `a day, not epoch ${text.length === 10 ? 'seconds' : 'milliseconds'}: that instant falls on ${day} in UTC; use ${day}`;
+    if (day) return offering(`a day, not epoch ${text.length === 10 ? 'seconds' : 'milliseconds'}: that instant falls on ${day} in UTC`, day);
   }
-  return 'use YYYY-MM-DD, e.g. 2025-01-31 (a whole UTC day)';
+  return { hint: 'use YYYY-MM-DD, e.g. 2025-01-31 (a whole UTC day)' };
 }
 
 export function checkResources(names: readonly string[], catalog: readonly ResourceChoice[], flag: string): string | null {

@@ -4,8 +4,9 @@ import { cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, renameSync, rm
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { defaultStartText, envVarsFor, withParents, type ResourceChoice } from './catalog.js';
+import { defaultStartText, envVarsFor, perRecordResources, withParents, type ResourceChoice } from './catalog.js';
 import { dependencySpecs } from './dependencies.js';
+import { fsReason } from './errors.js';
 import { renderDotEnv, type EnvVarContext } from './env-file.js';
 import type { PackageManager } from './options.js';
 import { packageManagerSettings } from './package-manager.js';
@@ -94,7 +95,7 @@ export function renderProjectFiles(
         : null,
     incremental: chosen.some((c) => c.incremental),
     // Resources that make one request per record of their parent: slow at the default rate limit, even locally.
-    perRecord: chosen.filter((c) => c.parent !== null).map((c) => ({ name: c.name, parent: c.parent })),
+    perRecord: perRecordResources(chosen),
     defaultStart: defaultStartText(chosen),
     startDateEnvs: [...new Set(chosen.flatMap((c) => (c.startDateEnv ? [c.startDateEnv] : [])))].join(', '),
     ...dependencies,
@@ -235,11 +236,7 @@ function rollBack(target: string, aside: string | null, held: readonly string[],
 function targetWriteError(error: unknown, target: string, at: string, leftover: string | null = null, unchanged = `${target} is as it was`): Error {
   const code = (error as NodeJS.ErrnoException).code;
   const state = leftover === null ? unchanged : `${target} is partly changed: ${leftover}`;
-  const reason =
-    code === 'EACCES' || code === 'EPERM' ? 'permission denied'
-    : code === 'EROFS' ? 'read-only file system'
-    : code === 'ENOSPC' ? 'no space left on the device'
-    : (error as Error).message;
+  const reason = fsReason(error);
   const fix =
     code === 'ENOSPC' ? 'free some space and run it again'
     : code === 'EACCES' || code === 'EPERM' || code === 'EROFS' ? (at === target ? 'run it in a directory you can write to' : `make ${at} yours (or remove it) or choose another directory`)

@@ -3,7 +3,7 @@
 // so `--add` rewrites a block only while it is exactly what the scaffolder renders for the names the Resources line
 // lists; an edited, moved or deleted Resources line is left alone and the caller tells the user what to add by hand
 // (an edited note is left alone too: it only explains).
-import type { ResourceChoice } from './catalog.js';
+import { perRecordResources, type ResourceChoice } from './catalog.js';
 import type { Renderer } from './render.js';
 
 interface Block {
@@ -39,7 +39,7 @@ function replaceBlock(readme: string, at: { start: number; end: number; crlf: bo
 
 /** The per-record note's context, as the project template gets it (project.ts), for the resources `names`. */
 function perRecordContext(names: readonly string[], catalog: readonly ResourceChoice[]): object {
-  return { perRecord: catalog.filter((c) => names.includes(c.name) && c.parent !== null).map((c) => ({ name: c.name, parent: c.parent })) };
+  return { perRecord: perRecordResources(catalog.filter((c) => names.includes(c.name))) };
 }
 
 /**

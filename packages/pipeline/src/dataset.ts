@@ -126,7 +126,6 @@ export async function openDataset(config: PipelineConfig | { path: string; datas
   }
 }
 
-
 class DuckDBDataset implements Dataset {
   private closed = false;
   private closing: Promise<void> | undefined;

@@ -8,7 +8,7 @@
 import { cursorInstant, isoInstant } from './cursor.js';
 import { ExtractError } from './errors.js';
 import type { PageSource } from './extract.js';
-import { selectPath, type Params } from './page-records.js';
+import { requestParams, selectPath, windowParams, type Params } from './page-records.js';
 import { addDays, type ResourcePlan } from './plan.js';
 import type { SourceRecord } from './config.js';
 
@@ -73,12 +73,8 @@ export async function checkEndDay(client: PageSource, witness: EndDayWitness, wi
 /** Whether the API's answer for start..end holds the witness; undefined past MAX_CHECK_PAGES pages (inconclusive). */
 async function holds(client: PageSource, witness: EndDayWitness, start: string, end: string, signal: AbortSignal): Promise<boolean | undefined> {
   const { plan, params, key } = witness;
-  const request = { path: {} as Params, query: {} as Params };
-  for (const [name, source] of Object.entries(plan.resource.params)) {
-    const value = source.from === 'incremental' ? (source.bound === 'start' ? start : end) : params[name];
-    if (value === undefined) continue;
-    (source.in === 'path' ? request.path : request.query)[name] = value;
-  }
+  // The check is made for an inclusive end day only, so the window is asked for as it is.
+  const request = requestParams(plan, windowParams(plan, params, start, end));
   const paginator = plan.resource.paginator;
   const pages = client.iteratePages(plan.resource.path, { params: request, signal }, { nextUrlPath: paginator.type === 'next_url' ? paginator.nextUrlPath : null, maxPages: MAX_CHECK_PAGES + 1 });
   let count = 0;

@@ -3,17 +3,17 @@
 // field or parent request param), pages from `paginator`, records from `dataSelector`, extra columns from `addFields`,
 // and child resources are fanned out per parent record as `parent` says.
 import { setMaxListeners } from 'node:events';
-import { redactSecrets, type ParamSource } from 'snapengage-client';
+import { redactSecrets } from 'snapengage-client';
 import type { SourceRecord } from './config.js';
 import { CursorWatch, type OutOfWindow } from './cursor.js';
 import { checkEndDay, witnessOf } from './end-day-check.js';
 import { envList, type Env } from './env.js';
 import { ExtractCounts, increment } from './extract-counts.js';
 import { describeExtractError, isClientError, PipelineError, type WidgetContext } from './errors.js';
-import { addDays, todayUtc, type ResourcePlan } from './plan.js';
+import { todayUtc, type ResourcePlan } from './plan.js';
 import { Semaphore } from './limits.js';
 import { ResourceTasks } from './resource-tasks.js';
-import { applySteps, childRequests, fanOutParams, linksNextPage, selectRecords, type ChildRequest, type Params } from './page-records.js';
+import { applySteps, childRequests, fanOutParams, linksNextPage, requestParams, selectRecords, windowParams, type ChildRequest, type Params } from './page-records.js';
 import type { ResumeState } from './resume.js';
 import { consumerRanges, dayCount, probePieces, resumeDay, sliceWindow, storedWindows, windowParts, type PartsOf, type Slice, type WindowState } from './windows.js';
 
@@ -219,11 +219,7 @@ export class Extractor {
 
   /** One slice's request sequence; with `probe`, only its first page, and true (that page dropped) if it links a next one. */
   private fetchSlice(plan: ResourcePlan, params: Params, parentParams: Params | undefined, slice: Slice, probe: boolean): Promise<boolean> {
-    const sliced: Params = { ...params };
-    for (const [name, source] of Object.entries(plan.resource.params)) {
-      // endDay 'exclusive': the API stops at the first instant of `end`, so the last day wanted is the one before.
-      if (source.from === 'incremental') sliced[name] = source.bound === 'start' ? slice.start : plan.incremental?.endDay === 'exclusive' ? addDays(slice.end, 1) : slice.end;
-    }
+    const sliced = windowParams(plan, params, slice.start, slice.end);
     // Only top-level slices take a slot: a child's slices waiting behind parents that wait for room for their
     // children would deadlock. Older slices go first, across widgets: the newest days are staged last, and the
     // root table (loaded by one thread, in file order) stores them last, so the next run's lookback merge deletes
@@ -238,12 +234,7 @@ export class Extractor {
    */
   private async fetchPages(plan: ResourcePlan, params: Params, parentParams?: Params, consumers?: ReadonlySet<string>, probe = false): Promise<boolean> {
     const resource = plan.resource;
-    const request = { path: {} as Params, query: {} as Params };
-    for (const [name, source] of Object.entries(resource.params) as Array<[string, ParamSource]>) {
-      const value = params[name];
-      if (value === undefined) continue;
-      (source.in === 'path' ? request.path : request.query)[name] = value;
-    }
+    const request = requestParams(plan, params);
     const paginator = resource.paginator;
     // A signal of this sequence's own, following the run's: each Request built with a signal adds an abort listener
     // to it that only garbage collection removes (undici), so the run's one signal gathered thousands over a chat_poll

@@ -5,7 +5,7 @@ import { pathValueProblem } from 'snapengage-client';
 import type { SourceRecord } from './config.js';
 import { envList, envValue, type Env } from './env.js';
 import { ConfigError, ExtractError } from './errors.js';
-import type { ResourcePlan } from './plan.js';
+import { addDays, type ResourcePlan } from './plan.js';
 
 /** Values of one request's parameters by name (path and query together, as the catalog names them). */
 export type Params = Record<string, string | number | boolean>;
@@ -155,3 +155,23 @@ export function fanOutParams(plan: ResourcePlan, env: Env): Params[] {
   return sets;
 }
 
+/** `params` with the resource's date-window parameters set to `start`..`end` (one day more with endDay 'exclusive'). */
+export function windowParams(plan: ResourcePlan, params: Params, start: string, end: string): Params {
+  const windowed: Params = { ...params };
+  for (const [name, source] of Object.entries(plan.resource.params)) {
+    // endDay 'exclusive': the API stops at the first instant of `end`, so the last day wanted is the one before.
+    if (source.from === 'incremental') windowed[name] = source.bound === 'start' ? start : plan.incremental?.endDay === 'exclusive' ? addDays(end, 1) : end;
+  }
+  return windowed;
+}
+
+/** The request's parameters, split into path and query as the resource declares them. */
+export function requestParams(plan: ResourcePlan, params: Params): { path: Params; query: Params } {
+  const request = { path: {} as Params, query: {} as Params };
+  for (const [name, source] of Object.entries(plan.resource.params)) {
+    const value = params[name];
+    if (value === undefined) continue;
+    (source.in === 'path' ? request.path : request.query)[name] = value;
+  }
+  return request;
+}

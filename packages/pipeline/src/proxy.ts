@@ -1,8 +1,9 @@
 // Corporate HTTP proxies for the loader's requests. Node's fetch ignores HTTPS_PROXY / HTTP_PROXY / NO_PROXY (Node 20
 // and 22; Node 24 only with NODE_USE_ENV_PROXY=1), so behind a proxy that is the only way out every request failed
 // with "cannot reach". When one of those variables is set, requests go through undici's EnvHttpProxyAgent (the
-// proxy Node's own fetch would use), as curl and npm do; when none is, nothing changes. Loopback hosts (the sandbox)
-// always go direct, as in Go's net/http: a proxy cannot reach this machine's loopback.
+// proxy Node's own fetch would use), as curl and npm do; when none is, nothing changes. A loopback base URL (the
+// sandbox) always goes direct, as in Go's net/http: a proxy cannot reach this machine's loopback, and the client sends
+// to its base URL's origin only, so the decision is made once, for the run.
 import type { Dispatcher } from 'undici';
 import { ConfigError } from './errors.js';
 import { isLoopbackUrl } from './loopback.js';
@@ -44,8 +45,13 @@ function checkProxyUrl(name: string, given: string): string {
   return value;
 }
 
-/** The proxy the environment (the process, then .env) asks for; undefined when HTTPS_PROXY and HTTP_PROXY (either case) are unset or empty. */
-export async function proxyFromEnv(env: Env = process.env): Promise<ProxySettings | undefined> {
+/**
+ * The proxy the environment (the process, then .env) asks for; undefined when HTTPS_PROXY and HTTP_PROXY (either case)
+ * are unset or empty, or for a loopback `baseUrl`, whose requests go direct (so a machine-wide proxy variable the
+ * loader cannot use, socks5:// say, does not stop a run against the sandbox).
+ */
+export async function proxyFromEnv(env: Env = process.env, baseUrl?: string): Promise<ProxySettings | undefined> {
+  if (baseUrl !== undefined && isLoopbackUrl(baseUrl)) return undefined;
   const http = pick(env, 'http_proxy');
   const https = pick(env, 'https_proxy');
   if (!http && !https) return undefined;
@@ -69,11 +75,11 @@ export async function proxyFromEnv(env: Env = process.env): Promise<ProxySetting
 
 /** fetch through the proxy: Node's own fetch with undici's dispatcher (a non-standard RequestInit field). */
 export function proxiedFetch(proxy: ProxySettings): (request: Request) => Promise<Response> {
-  return (request) => (isLoopbackUrl(request.url) ? globalThis.fetch(request) : globalThis.fetch(request, { dispatcher: proxy.dispatcher } as RequestInit));
+  return (request) => globalThis.fetch(request, { dispatcher: proxy.dispatcher } as RequestInit);
 }
 
 /** The variable whose proxy a request to `url` would take (NO_PROXY aside), for an error's fix; undefined: direct. */
 export function proxyVarFor(proxy: ProxySettings | undefined, url: string | undefined): string | undefined {
-  if (!proxy || !url || isLoopbackUrl(url)) return undefined;
+  if (!proxy || !url) return undefined;
   return url.startsWith('https:') ? proxy.httpsVar : proxy.httpVar;
 }

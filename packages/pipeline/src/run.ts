@@ -17,7 +17,6 @@ import { committedWindows, stateToCommit, statesToResume } from './resume.js';
 import { WriteQueue } from './write-queue.js';
 import { DEFAULTS, planPipeline, type Plan, type ResourcePlan } from './plan.js';
 import { LOADER_VERSION } from './version.js';
-import { isLoopbackUrl } from './loopback.js';
 import { proxiedFetch, proxyFromEnv, proxyVarFor, type ProxySettings } from './proxy.js';
 
 /** One HTTP request as the client reports it; the URL is already redacted. */
@@ -114,10 +113,8 @@ export async function runPipeline(config: PipelineConfig, given: RunOptions = {}
 
   const bucket = new TokenBucket(plan.requestsPerSecond);
   const retried = new RetryTally();
-  // Only for the default fetch: an app's or a test's own fetch is theirs to route. Not for a loopback base URL (the
-  // sandbox): every request goes there (the client refuses other origins), direct, so a machine-wide proxy variable
-  // the loader cannot use (no scheme, socks5://) must not stop such a run.
-  const proxy = options.fetch || isLoopbackUrl(plan.connection.baseUrl) ? undefined : await proxyFromEnv(env);
+  // Only for the default fetch: an app's or a test's own fetch is theirs to route.
+  const proxy = options.fetch ? undefined : await proxyFromEnv(env, plan.connection.baseUrl);
   const client = makeClient(plan, options, signal, bucket, proxy, (event) => {
     const stat = [...stats.values()].find((s) => operationResource(plan, event.operation) === s.name);
     if (stat) stat.requests++;
