@@ -11,6 +11,19 @@ export class PipelineError extends Error {
   override name = 'PipelineError';
   /** Process exit code the CLI uses: 1 = the run failed, 2 = bad usage. */
   readonly exitCode: number = 1;
+  /**
+   * Resources of the failed run that were committed before it failed (each commits in a transaction of its own), in
+   * commit order; empty when nothing of the run was loaded. Tells a partial failure from a total one without reading
+   * the message. Set by runPipeline (withCommitted).
+   */
+  readonly committedResources: readonly string[] = [];
+}
+
+/** The error a run throws, told which of its resources were committed before it (see committedResources). */
+export function withCommitted<E extends PipelineError>(error: E, committed: readonly string[]): E {
+  // Assigned after construction: the error may be any subclass, built wherever it was thrown.
+  (error as { committedResources: readonly string[] }).committedResources = Object.freeze([...committed]);
+  return error;
 }
 
 /** Bad configuration or a missing environment variable; detected before any request. */

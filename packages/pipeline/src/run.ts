@@ -7,7 +7,7 @@ import type { PipelineConfig } from './config.js';
 import { DuckDBDestination, newLoadId, type LoadStep, type ResourceWriter } from './destination/index.js';
 import { loadEnv, type Env } from './env.js';
 import { guardCallbacks } from './callbacks.js';
-import { AbortedError, afterPartialCommit, ConfigError, describeDestinationError, ExtractError, firstLine, PipelineError } from './errors.js';
+import { AbortedError, afterPartialCommit, ConfigError, describeDestinationError, ExtractError, firstLine, PipelineError, withCommitted } from './errors.js';
 import { Extractor, type PageSource } from './extract.js';
 import { RetryTally } from './extract-counts.js';
 import { TokenBucket } from './limits.js';
@@ -268,7 +268,7 @@ export async function runPipeline(config: PipelineConfig, given: RunOptions = {}
       // Best effort: a full disk or a lost file may refuse this too, and the original error matters more.
       await destination.recordFailedLoad(loadId, name, recorded, startedAt, options.limitPages).catch(() => undefined);
     }
-    throw mapped;
+    throw withCommitted(mapped, committedNames);
   } finally {
     await destination.close({ removeCreatedFile: failed && committedNames.length === 0 }).catch(() => undefined);
     await proxy?.dispatcher.close().catch(() => undefined);

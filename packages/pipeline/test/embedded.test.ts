@@ -83,6 +83,7 @@ describe('runPipeline in a long-lived process', () => {
     const error = await held.run.then(() => undefined, (e: unknown) => e);
     expect(error).toBeInstanceOf(AbortedError);
     expect(error).toBeInstanceOf(PipelineError);
+    expect((error as PipelineError).committedResources).toEqual([]);
     expect(await contents(db)).toEqual(before);
     // The run lock was released: the next run goes ahead and loads what the cancelled one did not.
     await runPipeline(config(db), { env: box.env });
@@ -182,6 +183,9 @@ describe('callbacks that throw', () => {
     const message = (error as Error).message;
     expect(message).not.toMatch(/nothing of this run was (committed|loaded)/);
     expect(message).toContain(`${first} of this run was committed before it`);
+    // Code that alerts on it (a scheduler's callback) tells a partial failure from a total one without parsing the
+    // message, and a total failure says so too.
+    expect((error as PipelineError).committedResources).toEqual([first]);
     const loads = await query(db, `SELECT resource, status FROM snapengage_data._pipeline_loads ORDER BY resource`);
     expect(loads).toContainEqual({ resource: first, status: 'loaded' });
     expect(loads.filter((l) => l.status === 'loaded')).toHaveLength(1);
