@@ -12,6 +12,7 @@ import { AbortedError, PipelineError, UsageError, firstLine } from './errors.js'
 import { checkResourceNames, DEFAULTS, isResourceName, localRateLimitNote, planPipeline } from './plan.js';
 import { createProgressDisplay, formatLoadStep, formatRequest } from './progress-display.js';
 import { redactSecrets, securitySchemes } from 'snapengage-client';
+import { documentLine, failedDocument, loadedDocument } from './run-document.js';
 import { LOADER_VERSION } from './version.js';
 // run.js and show.js load DuckDB's native library (~60 ms): imported when a command needs them, so --help and
 // --version stay fast. Before the config: imported after tsx's loader is registered for a TS config, they load
@@ -19,7 +20,7 @@ import { LOADER_VERSION } from './version.js';
 
 const USAGE = `Usage:
   snapengage-pipeline run  [--resources logs,widgets] [--duckdb ${DEFAULTS.path}] [--dataset ${DEFAULTS.dataset}]
-                           [--config ${DEFAULT_CONFIG_FILE}] [--verbose] [--limit-pages N]
+                           [--config ${DEFAULT_CONFIG_FILE}] [--verbose] [--limit-pages N] [--json]
   snapengage-pipeline show [--duckdb ${DEFAULTS.path}] [--dataset ${DEFAULTS.dataset}] [--config ${DEFAULT_CONFIG_FILE}]
   snapengage-pipeline --help | --version
 
@@ -39,6 +40,7 @@ const OPTIONS = {
   config: { type: 'string' },
   verbose: { type: 'boolean', short: 'v' },
   'limit-pages': { type: 'string' },
+  json: { type: 'boolean' },
   help: { type: 'boolean', short: 'h' },
   version: { type: 'boolean' },
 } as const;
@@ -50,6 +52,7 @@ type Flags = {
   config?: string;
   verbose?: boolean;
   'limit-pages'?: string;
+  json?: boolean;
   help?: boolean;
   version?: boolean;
 };
@@ -190,7 +193,8 @@ async function runCommand(flags: Flags): Promise<number> {
     display.finish();
     loadCommitted = true;
     // Masked as the error line is: the load info names the file, and a credential pasted into --duckdb went to cron's log.
-    process.stdout.write(`${withoutSecrets(info.toString())}\n`);
+    const mask = secretMask();
+    process.stdout.write(`${flags.json ? documentLine(loadedDocument(info), mask) : mask(info.toString())}\n`);
     return 0;
   } finally {
     display.finish();
@@ -209,7 +213,10 @@ function rateLimitNote(config: PipelineConfig, env: ReturnType<typeof loadEnv>, 
 }
 
 export async function main(argv: string[]): Promise<number> {
+  // Before the flags are read: a flag parseArgs refuses (exit 2) is reported as JSON too when --json was asked for.
+  jsonOutput = argv.includes('run') && argv.includes('--json');
   const { command, flags } = parse(argv);
+  jsonOutput = command === 'run' && flags.json === true;
   if (flags.version) {
     process.stdout.write(`${LOADER_VERSION}\n`);
     return 0;
@@ -220,7 +227,7 @@ export async function main(argv: string[]): Promise<number> {
   }
   if (command === 'run') return runCommand(flags);
   if (command === 'show') {
-    if (flags.resources !== undefined || flags['limit-pages'] !== undefined) throw new UsageError('show takes only --duckdb, --dataset and --config');
+    if (flags.resources !== undefined || flags['limit-pages'] !== undefined || flags.json !== undefined) throw new UsageError('show takes only --duckdb, --dataset and --config');
     const env = loadEnv();
     const { showDataset } = await import('./show.js');
     process.stdout.write(`${withoutSecrets(await showDataset(await destinationOf(flags, env)))}\n`);
@@ -233,6 +240,9 @@ export async function main(argv: string[]): Promise<number> {
 let loadCommitted = false;
 /** The signal that cancelled the run, for the exit code. */
 let interruptedBy: NodeJS.Signals | undefined;
+/** `run --json`: a failure is also written to stdout, as a FAILED document (run-document.ts). */
+let jsonOutput = false;
+const startedAt = new Date();
 
 // stdout on a full disk (cron's `> run.log`) or closed early: one line, not Node's stack trace for an unhandled
 // 'error' event. A reader that went away (`| head -1`) is not an error; stderr failing has no one to tell.
@@ -250,13 +260,26 @@ process.stderr.on('error', () => undefined);
  * variable or option, was echoed as it was.
  */
 function withoutSecrets(text: string): string {
+  return secretMask()(text);
+}
+
+/** withoutSecrets for many texts (each string of a JSON document), reading the environment and `.env` once. */
+function secretMask(): (text: string) => string {
   let env: Record<string, string | undefined> = process.env;
   try {
     env = loadEnv();
   } catch {
     // An unreadable .env: the process environment is all there is to mask.
   }
-  return redactSecrets(text, Object.values(securitySchemes).map((scheme) => env[scheme.env]));
+  const secrets = Object.values(securitySchemes).map((scheme) => env[scheme.env]);
+  return (text) => redactSecrets(text, secrets);
+}
+
+/** The one error line on stderr and, with --json, the FAILED document on stdout. */
+function reportFailure(error: unknown, message: string, exitCode: number): void {
+  process.stderr.write(`snapengage-pipeline: ${message}\n`);
+  process.exitCode = exitCode;
+  if (jsonOutput) process.stdout.write(`${documentLine(failedDocument({ error, message, exitCode, startedAt }), secretMask())}\n`);
 }
 
 main(process.argv.slice(2)).then(
@@ -267,16 +290,13 @@ main(process.argv.slice(2)).then(
   (error: unknown) => {
     if (error instanceof AbortedError) {
       // The signal named: in a scheduler's log, SIGTERM is a stop or a timeout (systemd, docker stop, a CI cancel).
-      process.stderr.write(`snapengage-pipeline: ${error.message}${interruptedBy ? ` (${interruptedBy})` : ''}; nothing of this run was committed\n`);
       // 128 + the signal's number, as shells report a process the signal ended: 130 for SIGINT, 143 for SIGTERM.
-      process.exitCode = interruptedBy === 'SIGTERM' ? 143 : 130;
+      reportFailure(error, `${error.message}${interruptedBy ? ` (${interruptedBy})` : ''}; nothing of this run was committed`, interruptedBy === 'SIGTERM' ? 143 : 130);
     } else if (error instanceof PipelineError) {
-      process.stderr.write(`snapengage-pipeline: ${withoutSecrets(error.message)}\n`);
-      process.exitCode = error.exitCode;
+      reportFailure(error, withoutSecrets(error.message), error.exitCode);
     } else {
-      process.stderr.write(`snapengage-pipeline: unexpected error: ${withoutSecrets(firstLine(error instanceof Error ? error.message : String(error)))}\n`);
+      reportFailure(error, `unexpected error: ${withoutSecrets(firstLine(error instanceof Error ? error.message : String(error)))}`, 1);
       if (process.env.SNAPENGAGE_DEBUG) console.error(error);
-      process.exitCode = 1;
     }
   },
 );
