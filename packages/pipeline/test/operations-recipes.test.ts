@@ -1,0 +1,98 @@
+// OPERATIONS.md's "Watching scheduled runs" queries, run as written on a file loaded from the sandbox, after a failed
+// run and with its loads and windows moved back in time, in a session time zone west of UTC (where comparing the
+// loader's UTC timestamps with now() alone misses a stale load) as well as in UTC.
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { Sandbox } from 'snapengage-sandbox';
+import type { PipelineConfig } from '../src/config.js';
+import { openDataset } from '../src/dataset.js';
+import { runPipeline } from '../src/run.js';
+import { PACKAGE_DIR, query, sandbox, tempDir, withQueries } from './helpers.js';
+
+/** The ```sql blocks of OPERATIONS.md's section, by their first line's comment. */
+function recipes(): Map<string, string> {
+  const section = readFileSync(join(PACKAGE_DIR, 'OPERATIONS.md'), 'utf8').split(/^## /m).find((part) => part.startsWith('Watching scheduled runs')) ?? '';
+  const blocks = [...section.matchAll(/```sql\n([\s\S]*?)```/g)].map((m) => m[1]!);
+  return new Map(blocks.map((sql) => [/^-- (.*)$/m.exec(sql)?.[1] ?? '', sql]));
+}
+
+const STALE_RESOURCES = 'resources with no complete load in the last 26 hours';
+const LATEST_FAILED = 'resources whose latest run failed';
+const WINDOW_NOT_ADVANCED = 'widgets whose window did not advance';
+const OLD_NEWEST_RECORD = 'widgets whose newest record is old';
+
+/** Each recipe's rows, in a session with the given time zone (the DuckDB CLI takes the machine's). */
+async function runRecipes(db: string, timeZone: string): Promise<Record<string, Array<Record<string, unknown>>>> {
+  return withQueries(db, async (run) => {
+    await run(`SET TimeZone = '${timeZone}'`);
+    const out: Record<string, Array<Record<string, unknown>>> = {};
+    for (const [name, sql] of recipes()) out[name] = await run(sql);
+    return out;
+  });
+}
+
+describe('OPERATIONS.md: watching scheduled runs', () => {
+  let box: Sandbox;
+  let tmp: ReturnType<typeof tempDir>;
+  let db: string;
+  let widgets: string[];
+  const config: PipelineConfig = { resources: { logs: true, widgets: true }, rateLimit: { requestsPerSecond: 0 } };
+
+  beforeAll(async () => {
+    box = await sandbox({ cases: 60, widgets: 2, days: 3 });
+    tmp = tempDir('recipes-');
+    db = join(tmp.dir, 'snapengage.duckdb');
+    widgets = box.env.SNAPENGAGE_WIDGET_ID!.split(',');
+    await runPipeline(config, { env: box.env, destination: { path: db } });
+  });
+  afterAll(async () => {
+    await box?.close();
+    tmp?.cleanup();
+  });
+
+  it('the section has its four queries', () => {
+    expect([...recipes().keys()]).toEqual([STALE_RESOURCES, LATEST_FAILED, WINDOW_NOT_ADVANCED, OLD_NEWEST_RECORD]);
+  });
+
+  it('right after a load, every query returns no row, in UTC and west of it; through openDataset too', async () => {
+    for (const zone of ['UTC', 'Pacific/Honolulu', 'Pacific/Kiritimati']) {
+      const rows = await runRecipes(db, zone);
+      expect({ zone, rows }).toEqual({ zone, rows: { [STALE_RESOURCES]: [], [LATEST_FAILED]: [], [WINDOW_NOT_ADVANCED]: [], [OLD_NEWEST_RECORD]: [] } });
+    }
+    const ds = await openDataset({ path: db, dataset: 'snapengage_data' });
+    try {
+      for (const sql of recipes().values()) expect(await ds.sql(sql)).toEqual([]);
+    } finally {
+      await ds.close();
+    }
+  });
+
+  it('a failed run shows with its error; a stale load and a widget left behind show, in every time zone', async () => {
+    await expect(runPipeline({ ...config, resources: { logs: true } }, { env: { ...box.env, SNAPENGAGE_API_TOKEN: 'not-the-token' }, destination: { path: db } })).rejects.toThrow(/HTTP 401/);
+    // Time passes: every load 30 hours back; one widget's window and newest record left 4 days behind.
+    await withQueries(db, async (run) => {
+      await run(`UPDATE snapengage_data._pipeline_loads SET started_at = started_at - INTERVAL 30 HOUR, finished_at = finished_at - INTERVAL 30 HOUR`);
+      const behind = new Date(Date.now() - 4 * 86_400_000);
+      const window = { lastEnd: behind.toISOString().slice(0, 10), lastValueAt: `${behind.toISOString().slice(0, 19)}Z` };
+      await run(
+        `UPDATE snapengage_data._pipeline_state SET state = json_merge_patch(state, '${JSON.stringify({ windows: { [widgets[0]!]: window } })}') WHERE resource = 'logs'`,
+      );
+    }, 'READ_WRITE');
+
+    for (const zone of ['UTC', 'Pacific/Honolulu', 'Pacific/Kiritimati']) {
+      const rows = await runRecipes(db, zone);
+      expect(rows[STALE_RESOURCES]!.map((r) => r.resource), zone).toEqual(['logs', 'widgets']);
+      expect(rows[LATEST_FAILED], zone).toEqual([expect.objectContaining({ resource: 'logs', error: expect.stringMatching(/HTTP 401.*SNAPENGAGE_API_TOKEN/) })]);
+      expect(rows[WINDOW_NOT_ADVANCED]!.map((r) => [r.resource, r.widget]), zone).toEqual([['logs', widgets[0]]]);
+      expect(rows[OLD_NEWEST_RECORD]!.map((r) => [r.resource, r.widget]), zone).toEqual([['logs', widgets[0]]]);
+    }
+    // Why the queries compare with now() AT TIME ZONE 'UTC': with now() alone, Honolulu's session misses the stale loads.
+    const naive = await withQueries(db, async (run) => {
+      await run(`SET TimeZone = 'Pacific/Honolulu'`);
+      return run(`SELECT resource FROM snapengage_data._pipeline_loads WHERE status = 'loaded' GROUP BY resource HAVING max(finished_at) < now() - INTERVAL 26 HOUR`);
+    });
+    expect(naive).toEqual([]);
+    expect(await query(db, `SELECT count(*)::INTEGER AS n FROM snapengage_data._pipeline_loads WHERE status = 'failed'`)).toEqual([{ n: 1 }]);
+  });
+});
