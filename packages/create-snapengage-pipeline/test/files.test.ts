@@ -162,6 +162,10 @@ describe('rendered project files', () => {
     const named = /"([^"]+)" in `node_modules\/snapengage-pipeline\/OPERATIONS\.md`/.exec(section)?.[1];
     const operations = readFileSync(fileURLToPath(new URL('../../pipeline/OPERATIONS.md', import.meta.url)), 'utf8');
     expect(operations.split('\n')).toContain(`## ${named}`);
+    // The section on alerting, named after it ("… there").
+    const alerting = /"([^"]+)" there/.exec(section)?.[1];
+    expect(alerting).toBe('Watching scheduled runs');
+    expect(operations.split('\n')).toContain(`## ${alerting}`);
   });
 
   it('says the default first day the spec gives (defaultStartDaysAgo), not a fixed one', () => {
