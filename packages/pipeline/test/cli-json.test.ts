@@ -4,6 +4,8 @@
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Sandbox } from 'snapengage-sandbox';
+import { DestinationError, withCommitted } from '../src/errors.js';
+import { documentLine, failedDocument } from '../src/run-document.js';
 import { runCli, sandbox, tempDir, truth } from './helpers.js';
 
 /** stdout as the one JSON document it must be: exactly one line. */
@@ -84,5 +86,21 @@ describe('run --json', () => {
     expect(run.code).toBe(0);
     expect(run.stdout).toMatch(/^Pipeline snapengage_pipeline load step completed in/);
     expect(run.stdout).not.toContain('{');
+  });
+});
+
+describe('the FAILED document', () => {
+  it('of a partial failure lists what was committed and the DestinationError code; a credential is masked even where JSON escapes it', () => {
+    const secret = 'tok"en\\x';
+    const error = withCommitted(new DestinationError(`Disk full while writing /data/x.duckdb (${secret})`, { code: 'disk_full', path: '/data/x.duckdb' }), ['chat_poll']);
+    const line = documentLine(failedDocument({ error, message: error.message, exitCode: 1, startedAt: new Date(0) }), (text) => text.replaceAll(secret, '***'));
+    expect(line).not.toContain('\n');
+    expect(line).not.toContain('tok');
+    expect(JSON.parse(line)).toMatchObject({
+      status: 'FAILED',
+      startedAt: '1970-01-01T00:00:00.000Z',
+      committedResources: ['chat_poll'],
+      error: { name: 'DestinationError', code: 'disk_full', exitCode: 1, message: 'Disk full while writing /data/x.duckdb (***)' },
+    });
   });
 });
