@@ -5,6 +5,7 @@
 import { rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { resources } from 'snapengage-client';
 import type { Sandbox } from 'snapengage-sandbox';
 import { DuckDBDestination } from '../src/destination/index.js';
 import { openDataset } from '../src/dataset.js';
@@ -70,6 +71,29 @@ describe('chat text through the destination', () => {
       expect(roots.sql.map((r) => Object.fromEntries(TEXTS.map((_, i) => [`t${i}`, r[`t${i}`]])))).toEqual(roots.api.map((r) => Object.fromEntries(TEXTS.map((_, i) => [`t${i}`, r[`t${i}`]]))));
       expect(items.sql.map((r) => r.k)).toEqual(items.api.map((r) => r.k));
       results.push({ roots: roots.api, items: items.api });
+    }
+    expect(results[1]).toEqual(results[0]);
+  });
+
+  it('keeps a number beyond the double range (1e400, which JSON.parse reads as Infinity) in lists and JSON values, on both paths', async () => {
+    // What the client hands over for such a page: JSON.parse's ±Infinity, which JSON.stringify writes as null.
+    const page = JSON.parse(`[
+      {"id":"a","transcripts":[{"id":"t1","translations":1e400},{"id":"t2","translations":{"de":[1e400,-1e400,1]}}],"scores":[1.5,1e400],"top":-1e400},
+      {"id":"b","transcripts":[{"id":"t1","translations":-1e400},{"id":"t2","translations":{"de":[1e400,-1e400,1]}}],"scores":[2.5,-1e400],"top":1e400}
+    ]`) as Array<Record<string, unknown>>;
+    const results = [];
+    for (const fastPath of [false, true]) {
+      const { read } = await load('inf', page, fastPath, resources.logs);
+      const roots = (await read('logs')).api;
+      const transcripts = (await read('logs__transcripts')).api;
+      const byId = new Map(roots.map((r) => [r.id, [r.scores, r.top]]));
+      expect(Object.fromEntries(byId)).toEqual({ a: [[1.5, Infinity], -Infinity], b: [[2.5, -Infinity], Infinity] });
+      expect(transcripts.map((r) => r.translations)).toEqual(expect.arrayContaining([Infinity, -Infinity, { de: [Infinity, -Infinity, 1] }]));
+      // In SQL the JSON holds a number JSON.parse and DuckDB read as infinity, not the invalid token `Infinity`.
+      const sql = await withQueries(join(tmp.dir, `inf-${fastPath}.duckdb`), (run) => run(`SELECT translations::VARCHAR AS t, (translations->'de'->0)::DOUBLE = 'infinity'::DOUBLE AS inf FROM ds.logs__transcripts ORDER BY _root_id, _list_idx`));
+      expect(sql.map((r) => r.t).sort()).toEqual(['-1e999', '1e999', '{"de":[1e999,-1e999,1]}', '{"de":[1e999,-1e999,1]}']);
+      expect(sql.filter((r) => r.inf === true)).toHaveLength(2);
+      results.push({ roots, transcripts });
     }
     expect(results[1]).toEqual(results[0]);
   });

@@ -14,17 +14,30 @@ export function normalizeJsValue(value: unknown): unknown {
 
 // A BigInt inside a JSON value (a map step may put one there) is written as the number it is, digits exact: the
 // replacer swaps it for a marker string no real value can equal (a per-process nonce behind a NUL), then the
-// marker's quotes come off.
+// marker's quotes come off. ±Infinity goes the same way (below).
 const BIGINT_MARKER = `\u0000${Math.random().toString(36).slice(2)}:`;
-const BIGINT_MARKER_TEXT = new RegExp(`"${JSON.stringify(BIGINT_MARKER).slice(1, -1).replace(/\\/g, '\\\\')}(-?\\d+)"`, 'g');
+const BIGINT_MARKER_TEXT = new RegExp(`"${JSON.stringify(BIGINT_MARKER).slice(1, -1).replace(/\\/g, '\\\\')}(-?\\d+(?:e999)?)"`, 'g');
 
 function bigintAsMarker(_key: string, value: unknown): unknown {
-  return typeof value === 'bigint' ? `${BIGINT_MARKER}${value.toString()}` : value;
+  if (typeof value === 'bigint') return `${BIGINT_MARKER}${value.toString()}`;
+  return typeof value === 'number' && !Number.isFinite(value) && !Number.isNaN(value) ? `${BIGINT_MARKER}${numberText(value)}` : value;
+}
+
+/**
+ * A number's JSON text. JSON.parse reads a number beyond the double range (`1e400`, valid JSON) as ±Infinity, which
+ * JSON.stringify writes as `null` (silently losing it) and String() as `Infinity` (not JSON: a JSON column holding it
+ * failed every dataset read of its table). `1e999` is JSON, and DuckDB (DOUBLE, lists, JSON) and JSON.parse read it
+ * back as infinity. NaN (no JSON value, only a map step can return it) stays `NaN`.
+ */
+export function numberText(value: number): string {
+  if (Number.isFinite(value) || Number.isNaN(value)) return String(value);
+  return value > 0 ? '1e999' : '-1e999';
 }
 
 /**
  * JSON text of a value for staging. Plain JSON.stringify first (the hot path); only a value it refuses is tried
- * again with BigInts as numbers, so a failure that is not about a BigInt (a cycle) still throws its own error.
+ * again with BigInts as numbers, so a failure that is not about a BigInt (a cycle) still throws its own error. The
+ * fast paths stage only values without ±Infinity (fast-path.ts), so this does not look for one.
  */
 export function stringifyJson(value: unknown): string {
   try {
@@ -36,6 +49,25 @@ export function stringifyJson(value: unknown): string {
 }
 
 /**
+ * As stringifyJson, keeping ±Infinity inside lists and objects as `1e999`/`-1e999`. An Infinity makes JSON.stringify
+ * write `null`, so only a text holding one is searched for it: a value without a null pays one `includes`.
+ */
+export function stringifyValue(value: unknown): string {
+  const text = stringifyJson(value);
+  if (!text.includes('null') || !holdsInfinity(value)) return text;
+  return JSON.stringify(value, bigintAsMarker).replace(BIGINT_MARKER_TEXT, '$1');
+}
+
+/** Whether ±Infinity is anywhere in the value (own enumerable keys, as JSON.stringify reads them). */
+export function holdsInfinity(value: unknown): boolean {
+  if (typeof value === 'number') return value === Infinity || value === -Infinity;
+  if (typeof value !== 'object' || value === null) return false;
+  if (Array.isArray(value)) return value.some(holdsInfinity);
+  for (const key of Object.keys(value)) if (holdsInfinity((value as Record<string, unknown>)[key])) return true;
+  return false;
+}
+
+/**
  * JSON.stringify replacer for ids made of values, giving each value as it is stored: a BigInt (a map step may return
  * one) as its number, so `5n` and `5` give the same id, as they give the same row; a text with half a surrogate pair
  * with U+FFFD in its place (DuckDB's text is UTF-8), so a record whose key is read back from its columns (a merge
@@ -43,5 +75,7 @@ export function stringifyJson(value: unknown): string {
  */
 export function asStored(_key: string, value: unknown): unknown {
   if (typeof value === 'string') return value.isWellFormed() ? value : value.toWellFormed();
+  // ±Infinity (JSON.parse's reading of 1e400) as its text, not the null JSON.stringify would make it.
+  if (typeof value === 'number') return value === Infinity || value === -Infinity ? numberText(value) : value;
   return typeof value === 'bigint' ? normalizeJsValue(value) : value;
 }

@@ -5,7 +5,7 @@
 import { hash } from 'node:crypto';
 import { listFitsColumns, recordFitsColumns } from './fast-path.js';
 import { rootTableName } from './naming.js';
-import { asStored, normalizeJsValue, stringifyJson } from './js-values.js';
+import { asStored, normalizeJsValue, numberText, stringifyJson, stringifyValue } from './js-values.js';
 import { ELEMENT_NODE_KEY, cloneTableDef, type TableDef } from './schema.js';
 import { TableTree, declaredShapeProperties, fieldNode, type FieldNode, type TableState } from './table-tree.js';
 import { REJECT, coerce, inferListType, inferType, isPlainObject, type JsonSchema } from './types.js';
@@ -329,7 +329,7 @@ function serializeRow(table: TableState, head: string, values: RowValues): strin
     const col = columns[i]!;
     // Staged under its position, not its name: shorter lines to write and for read_json to parse.
     line += `,${(col.jsonKey ??= `"${i}"`)}:`;
-    line += typeof v === 'number' ? String(v) : typeof v === 'boolean' ? (v ? 'true' : 'false') : stringifyJson(v);
+    line += typeof v === 'number' ? numberText(v) : typeof v === 'boolean' ? (v ? 'true' : 'false') : stringifyValue(v);
   }
   return line + '}';
 }
