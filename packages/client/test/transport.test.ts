@@ -397,6 +397,22 @@ describe('odd responses', () => {
     }
   });
 
+  it('drops a byte order mark before the body (UTF-8, or UTF-16 under its charset) and keeps one inside a text, and an escaped lone surrogate', async () => {
+    // A chat cut in the middle of an emoji by a length limit arrives as a lone surrogate escape, valid JSON.
+    const page = { cases: [{ id: 'c1', description: '\ufeffstarts with a BOM', transcripts: [{ message: 'cut \ud83d' }] }] };
+    const server = await serve((req, res) => {
+      const utf16 = req.url.includes('widgetId=utf16');
+      res.writeHead(200, { 'content-type': utf16 ? 'application/json; charset=utf-16' : 'application/json' });
+      const text = JSON.stringify(page);
+      res.end(utf16 ? Buffer.concat([Buffer.from([0xff, 0xfe]), Buffer.from(text, 'utf16le')]) : Buffer.concat([Buffer.from([0xef, 0xbb, 0xbf]), Buffer.from(text)]));
+    });
+    const { client } = clientFor(server);
+    for (const widgetId of ['utf8', 'utf16']) {
+      const result = await client.GET(LOGS, { params: { path: { orgId: 'org1' }, query: { widgetId, start: '2024-01-01', end: '2024-01-31' } } });
+      expect(result.data).toEqual(page);
+    }
+  });
+
   it("reads an error body and a parseAs: 'text' body in the charset the header names too, not only a JSON page", async () => {
     const server = await serve((req, res) => {
       const failed = req.url.includes('widgetId=bad');
