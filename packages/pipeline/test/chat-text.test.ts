@@ -99,6 +99,33 @@ describe('chat text through the destination', () => {
   });
 });
 
+describe('a value deeper than any API answer', () => {
+  const tmp = tempDir();
+  afterAll(() => tmp.cleanup());
+
+  it('keeps an Infinity 400 levels down, and a cycle a map step made fails with JSON\'s own error, not a stack overflow', async () => {
+    const dest = await DuckDBDestination.open({ path: join(tmp.dir, 'deep.duckdb'), dataset: 'ds', pipelineName: 'p' });
+    try {
+      const writer = () => dest.createResourceWriter({ loadId: '1.0', resource: thingsResource, writeDisposition: 'merge', primaryKey: ['id'], maxNestingDepth: 0 });
+      let deep: unknown = [Infinity, null];
+      for (let i = 0; i < 400; i++) deep = { d: deep };
+      const w = writer();
+      await w.write([{ id: 'a', j: { d: 1 } }, { id: 'b', j: deep }]);
+      await w.commit(null);
+      const cycle: Record<string, unknown> = { a: 1 };
+      cycle.self = cycle;
+      const again = writer();
+      // The first record decides the JSON column, so the second one is looked at for the fast path.
+      const error = await again.write([{ id: 'c', j: { d: 1 } }, { id: 'd', j: cycle }]).then(() => again.commit(null)).catch((e: unknown) => e);
+      expect((error as Error).message).toMatch(/Converting circular structure to JSON/);
+    } finally {
+      await dest.close();
+    }
+    const [row] = await withQueries(join(tmp.dir, 'deep.duckdb'), (run) => run(`SELECT j::VARCHAR AS j FROM ds.things WHERE id = 'b'`));
+    expect(String(row!.j)).toContain('[1e999,null]');
+  });
+});
+
 describe('chat text through the sandbox', () => {
   let box: Sandbox;
   const tmp = tempDir();

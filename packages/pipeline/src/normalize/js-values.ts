@@ -58,12 +58,20 @@ export function stringifyValue(value: unknown): string {
   return JSON.stringify(value, bigintAsMarker).replace(BIGINT_MARKER_TEXT, '$1');
 }
 
-/** Whether ±Infinity is anywhere in the value (own enumerable keys, as JSON.stringify reads them). */
-export function holdsInfinity(value: unknown): boolean {
+/**
+ * Whether ±Infinity may be anywhere in the value (own enumerable keys, as JSON.stringify reads them). Past a depth no
+ * API answer reaches it says yes without looking further: a cycle (a map step's object) then gets JSON.stringify's
+ * own error on the row path, not a stack overflow here, and a value that deep is written with the replacer.
+ */
+export function holdsInfinity(value: unknown, depth = 0): boolean {
   if (typeof value === 'number') return value === Infinity || value === -Infinity;
   if (typeof value !== 'object' || value === null) return false;
-  if (Array.isArray(value)) return value.some(holdsInfinity);
-  for (const key of Object.keys(value)) if (holdsInfinity((value as Record<string, unknown>)[key])) return true;
+  if (depth > 256) return true;
+  if (Array.isArray(value)) {
+    for (const item of value) if (holdsInfinity(item, depth + 1)) return true;
+    return false;
+  }
+  for (const key of Object.keys(value)) if (holdsInfinity((value as Record<string, unknown>)[key], depth + 1)) return true;
   return false;
 }
 
