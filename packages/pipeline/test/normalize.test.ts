@@ -64,6 +64,15 @@ describe('snakeCase', () => {
     expect(a).not.toBe(b);
   });
 
+  it('names a key of many capitals in linear time (an API key is untrusted input)', () => {
+    // A run of capitals with no lower-case letter after it made the acronym split backtrack quadratically: a 60 KB key
+    // in one API record held the normalizer for seconds, a 1 MB one for many minutes.
+    const started = performance.now();
+    expect(snakeCase(`${'A'.repeat(200_000)}!`)).toHaveLength(100);
+    expect(performance.now() - started).toBeLessThan(2000);
+    expect(snakeCase('ABCdEFgHIJ')).toBe('ab_cd_e_fg_hij');
+  });
+
   it('allocates suffixes on collision and quotes identifiers', () => {
     const names = new NameAllocator(['_row_id']);
     expect(names.allocate('a_b')).toBe('a_b');

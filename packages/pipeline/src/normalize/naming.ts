@@ -17,7 +17,9 @@ const MAX_IDENTIFIER_LENGTH = 100;
 export function snakeCase(key: string): string {
   let s = key
     .replace(/([\p{Ll}\p{N}])(\p{Lu})/gu, '$1_$2')
-    .replace(/(\p{Lu}+)(\p{Lu}\p{Ll})/gu, '$1_$2')
+    // A look-ahead, not `(\p{Lu}+)(\p{Lu}\p{Ll})`: that one backtracked through every capital of a long run of them
+    // from each start, quadratic in an API key's length (a 1 MB key held the normalizer for many minutes).
+    .replace(/(\p{Lu})(?=\p{Lu}\p{Ll})/gu, '$1_')
     .toLowerCase()
     .replace(/[^\p{L}\p{N}_]+/gu, '_')
     .replace(/_+/g, '_');
