@@ -57,6 +57,12 @@ function parseBaseUrl(raw: string | undefined): string {
   }
   if (url.protocol !== 'https:' && url.protocol !== 'http:') throw configError('baseUrl', `must be http(s), got ${url.protocol}`);
   if (url.search || url.hash || url.username || url.password) throw configError('baseUrl', 'must not carry credentials, a query or a fragment');
+  // The API answers plain http with a redirect, which is not followed, but only after the first request carried the
+  // credential across the network unencrypted. Another host over http (an emulator, an internal proxy) is left be.
+  const apiDomain = new URL(defaultBaseUrl).hostname.replace(/^www\./, '');
+  if (url.protocol === 'http:' && (url.hostname === apiDomain || url.hostname.endsWith(`.${apiDomain}`))) {
+    throw configError('baseUrl', `"${url.origin}" is plain http, which would send the credentials unencrypted: use https://${url.hostname} (SNAPENGAGE_BASE_URL or the baseUrl option)`);
+  }
   // The spec's paths are appended to the base URL, and the SnapEngage API serves them at its origin: a base URL there
   // with a path (`…/api`) doubles it (`/api/api/v2/…`) and every request is a 404. Another host may be a proxy with a
   // prefix of its own (even one such as `/public`), so only the API's own origin is checked.

@@ -105,6 +105,16 @@ describe('options', () => {
     expect(createSnapEngageClient({ baseUrl: 'https://www.snapengage.com/' }).baseUrl).toBe('https://www.snapengage.com');
   });
 
+  it("refuses plain http to the SnapEngage API's own hosts: the first request would carry the credential unencrypted", () => {
+    // The API answers http with a redirect the client does not follow, but only after the token crossed the network.
+    for (const base of ['http://www.snapengage.com', 'HTTP://WWW.SNAPENGAGE.COM/', 'http://snapengage.com', 'http://api.snapengage.com:80']) {
+      expect(() => createSnapEngageClient({ apiToken: 't', baseUrl: base }), base).toThrow(/baseUrl: .*plain http.*use https:\/\//);
+    }
+    // Another host over http (a local emulator, an internal proxy) is the user's choice, as before.
+    expect(createSnapEngageClient({ baseUrl: 'http://proxy.example.com:8080' }).baseUrl).toBe('http://proxy.example.com:8080');
+    expect(createSnapEngageClient({ baseUrl: 'http://notsnapengage.com' }).baseUrl).toBe('http://notsnapengage.com');
+  });
+
   it('iterateLogs rejects a widget list (the Logs API paginates one widget only)', async () => {
     const client = createSnapEngageClient({ apiToken: 't' });
     const iterator = client.iterateLogs({ orgId: 'o', widgetId: 'a,b', start: '2024-01-01', end: '2024-01-02' })[Symbol.asyncIterator]();
