@@ -110,9 +110,21 @@ export function kindForStatus(status: number): SnapEngageErrorKind {
 
 const BODY_EXCERPT_CHARS = 300;
 
-/** First characters of a body, on one line, for error messages. */
+/**
+ * Control characters (C0, DEL, C1) and bidi embeddings/overrides/isolates, written as `\uXXXX` as a JSON body shows
+ * them: a server's (or a captive portal's) text goes into messages printed to terminals, where ESC sequences can write
+ * the clipboard (OSC 52) or erase the lines above, and a bidi override reorders what is read.
+ */
+const UNPRINTABLE = /[\u0000-\u001f\u007f-\u009f\u202a-\u202e\u2066-\u2069]/g;
+
+/** `text` with its terminal controls written as `\uXXXX`, fit to quote a server in a message. */
+export function printable(text: string): string {
+  return text.replace(UNPRINTABLE, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
+}
+
+/** First characters of a body, on one line and without terminal controls, for error messages. */
 export function excerpt(text: string): string | undefined {
-  const oneLine = text.replace(/\s+/g, ' ').trim();
+  const oneLine = printable(text.replace(/\s+/g, ' ').trim());
   if (oneLine === '') return undefined;
   return oneLine.length > BODY_EXCERPT_CHARS ? `${oneLine.slice(0, BODY_EXCERPT_CHARS)}…` : oneLine;
 }

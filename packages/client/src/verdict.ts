@@ -1,6 +1,6 @@
 // Reads one attempt's outcome (a response, or the error fetch threw) into a Verdict: what the transport then returns,
 // retries or throws. Bodies are read here once: checked as JSON, and kept as bytes for openapi-fetch to parse.
-import { describeCause, excerpt, SnapEngageError, type SnapEngageErrorKind } from './errors.js';
+import { describeCause, excerpt, printable, SnapEngageError, type SnapEngageErrorKind } from './errors.js';
 import type { Redactor } from './redact.js';
 import { rebuild } from './response-body.js';
 import { certainlyNotSent, isRetryableStatus, parseRetryAfter, tlsFailure } from './retry.js';
@@ -109,7 +109,8 @@ export async function classify(ctx: ClassifyContext, request: AttemptedRequest, 
     };
   }
   // Header text is the server's, like its body: it may echo a credential back.
-  const requestId = ctx.redactor.text(response.headers.get('x-request-id') ?? '') || undefined;
+  // A header value may hold C1 controls (bytes 0x80-0x9f, read as latin1), and the id is quoted in messages.
+  const requestId = printable(ctx.redactor.text(response.headers.get('x-request-id') ?? '')) || undefined;
   if (response.ok && request.parseAs === 'stream') return { type: 'success', response, requestId };
   let bytes: Uint8Array;
   try {

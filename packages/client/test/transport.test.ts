@@ -289,6 +289,21 @@ describe('timeouts, cancellation and bad responses', () => {
     expect(error.bodyExcerpt).toContain('maintenance');
   });
 
+  it("shows a body's terminal control characters escaped in the excerpt and message, not raw (a hostile or broken server's text reaches a terminal)", async () => {
+    // OSC 52 writes the terminal's clipboard; cursor-up and erase-line hide the lines above; a bidi override reorders text.
+    const hostile = 'bad \x1b]52;c;cm0gLXJmIH4=\x07 \x1b[1A\x1b[2K \x9b31m \u202eevil';
+    const server = await serve((_req, res) => {
+      // A header is latin1: 0x9b is C1's CSI, as the body's \x9b is once decoded.
+      res.writeHead(400, { 'content-type': 'text/plain', 'x-request-id': 'req-\x9b2J' });
+      res.end(hostile);
+    });
+    const { client } = clientFor(server, { maxRetries: 0 });
+    const error = await caught(Promise.resolve(client.GET(LOGS, logsQuery)).then(unwrap));
+    expect(error).toMatchObject({ kind: 'bad_request', status: 400, requestId: 'req-\\u009b2J' });
+    expect(error.bodyExcerpt).toBe('bad \\u001b]52;c;cm0gLXJmIH4=\\u0007 \\u001b[1A\\u001b[2K \\u009b31m \\u202eevil');
+    expect(error.message).not.toMatch(/[\u0000-\u001f\u007f-\u009f\u202a-\u202e\u2066-\u2069]/);
+  });
+
   it('does not follow redirects (credentials stay on the configured host)', async () => {
     const other = await serve((_req, res) => sendJson(res, 200, {}));
     const server = await serve((_req, res) => {
