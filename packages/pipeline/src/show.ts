@@ -2,6 +2,7 @@
 // with status and duration, and the incremental state per partition (widget): the window end and the newest cursor
 // value loaded (cursor.ts).
 import { existsSync } from 'node:fs';
+import { printable } from 'snapengage-client';
 import { hostname } from 'node:os';
 import { isAbsolute, join } from 'node:path';
 import { describeWindows } from './cursor.js';
@@ -82,7 +83,8 @@ export async function showDataset(options: ShowOptions): Promise<string> {
       const seconds = load.durationMs !== null && load.durationMs !== undefined ? `${(load.durationMs / 1000).toFixed(2)} s` : '-';
       const started = load.startedAt ? new Date(load.startedAt).toISOString() : '-';
       const rows = load.rowCounts ? Object.entries(load.rowCounts).map(([t, n]) => `${t}=${n}`).join(' ') : '';
-      const error = load.error ? `  error: ${load.error}` : '';
+      // Escaped: an older version stored a server's text as it came, terminal escapes and line breaks included.
+      const error = load.error ? `  error: ${printable(load.error)}` : '';
       const sample = load.limitPages !== null ? `  sampled (--limit-pages ${load.limitPages}, incremental state not advanced)` : '';
       out.push(`  ${load.loadId}  ${whose(load.pipelineName)}${load.resource.padEnd(18)} ${String(load.status).padEnd(7)} ${seconds.padStart(9)}  ${started}  ${rows}${sample}${error}`);
     }

@@ -67,6 +67,19 @@ describe('show', () => {
     expect(out).toMatch(/\n {2}things {2}w1 {2}lastEnd 2026-01-12$/);
   });
 
+  it("prints a stored error's terminal controls and line breaks escaped (a row an older version wrote from a server's body)", async () => {
+    const path = join(tmp.dir, 'escapes.duckdb');
+    const dest = await DuckDBDestination.open({ path, dataset: 'data', pipelineName: 'p' });
+    const w = dest.createResourceWriter({ loadId: newLoadId(), resource: thingsResource, writeDisposition: 'append', primaryKey: [], maxNestingDepth: 4 });
+    await w.write([{ id: 'a' }]);
+    await w.commit(null);
+    await dest.recordFailedLoad(newLoadId(), 'things', 'the server said: \x1b]52;c;cm0gLXJmIH4=\x07\x1b[1A\x1b[2K\nfake line \u202eevil', new Date(Date.now() - 10));
+    await dest.close();
+    const out = await showDataset({ path, dataset: 'data' });
+    expect(out).toContain('error: the server said: \\u001b]52;c;cm0gLXJmIH4=\\u0007\\u001b[1A\\u001b[2K\\u000afake line \\u202eevil');
+    expect(out).not.toMatch(/[\u0000-\u0009\u000b-\u001f\u007f-\u009f\u202a-\u202e\u2066-\u2069]/);
+  });
+
   it('two pipelines sharing a dataset: each load and state line says whose it is (one pipeline: no tag)', async () => {
     const path = join(tmp.dir, 'two-pipelines.duckdb');
     for (const [pipelineName, lastEnd] of [['nightly', '2026-02-01'], ['backfill', '2025-06-30']] as const) {
