@@ -2,7 +2,7 @@
 // while another program has the file, a file removed or loaded by another run while a run extracts, another path to
 // the same file, and a dead holder's PID that now belongs to another process. Runs are held mid-extraction by a gate
 // in front of the real fetch (every request still goes to the sandbox over loopback); nothing here is timed.
-import { existsSync, linkSync, mkdirSync, rmSync, statSync, symlinkSync, utimesSync, writeFileSync } from 'node:fs';
+import { chownSync, existsSync, linkSync, mkdirSync, rmSync, statSync, symlinkSync, utimesSync, writeFileSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
@@ -264,6 +264,35 @@ describe('the run lock and the commit check at their edges', () => {
     );
     expect(existsSync(db)).toBe(false);
     rmSync(`${db}.staging`);
+  });
+
+  it('a symlink where the staging directory goes is refused, and what it points at is left alone', async () => {
+    // Each run empties its staging directory: through a link (one another user made in a shared /tmp, say), that
+    // emptied the directory it points at, but for a file named run.lock.
+    const db = join(tmp.dir, 'staging-link.duckdb');
+    const victim = join(tmp.dir, 'victim');
+    mkdirSync(join(victim, 'sub'), { recursive: true });
+    writeFileSync(join(victim, 'notes.txt'), 'keep me');
+    symlinkSync(victim, `${db}.staging`);
+    const error = await runPipeline(config(db), { env: box.env }).then(() => undefined, (e: unknown) => e);
+    expect((error as Error).message).toBe(
+      `opening the destination: ${db}.staging is a symbolic link, where the loader keeps the staging directory of ${db} (emptied on every run, so never through a link): remove the link, then retry`,
+    );
+    expect(existsSync(join(victim, 'notes.txt'))).toBe(true);
+    expect(existsSync(join(victim, 'sub'))).toBe(true);
+    expect(existsSync(db)).toBe(false);
+    rmSync(`${db}.staging`);
+  });
+
+  it.runIf(process.getuid?.() === 0)("a staging directory another user owns is refused (they could read the staged rows or swap its entries)", async () => {
+    const db = join(tmp.dir, 'staging-other-owner.duckdb');
+    mkdirSync(`${db}.staging`);
+    chownSync(`${db}.staging`, 4242, 4242);
+    const error = await runPipeline(config(db), { env: box.env }).then(() => undefined, (e: unknown) => e);
+    expect((error as Error).message).toBe(
+      `opening the destination: ${db}.staging belongs to another user (uid 4242), where the loader keeps the staging directory of ${db}: delete it (the loader makes its own), or keep the DuckDB file in a directory of your own`,
+    );
+    rmSync(`${db}.staging`, { recursive: true, force: true }); // an empty one the failed open removed (rmdir) already
   });
 
   it('the holder touches its lock while it runs, which is how another machine sees it alive', async () => {

@@ -9,7 +9,7 @@
 // did not change since it read it (DuckDBDestination.reconnect), and loads nothing otherwise.
 import { randomUUID } from 'node:crypto';
 import { readFileSync } from 'node:fs';
-import { link, readFile, readdir, rm, rmdir, stat, unlink, utimes, writeFile } from 'node:fs/promises';
+import { link, lstat, readFile, readdir, rm, rmdir, stat, unlink, utimes, writeFile } from 'node:fs/promises';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { DestinationError, toDestinationError } from './errors.js';
@@ -74,7 +74,24 @@ export async function activeRun(stagingRoot: string, dbPath?: string): Promise<R
 export async function acquireRunLock(stagingRoot: string, dbPath: string): Promise<RunLock> {
   const lockPath = join(stagingRoot, RUN_LOCK_FILE);
   const holder: RunLockHolder = { pid: process.pid, host: hostname(), startedAt: new Date().toISOString(), token: randomUUID() };
-  const existing = await stat(stagingRoot).catch(() => undefined);
+  // lstat: the directory is emptied on every run (clearStaging), which through a symbolic link emptied what it points
+  // at (in a shared /tmp, a link another user made). A directory another user owns could have its entries swapped, or
+  // its staged rows read. Where neither can be, in a sticky directory such as /tmp, they cannot be swapped in later.
+  const entry = await lstat(stagingRoot).catch(() => undefined);
+  if (entry?.isSymbolicLink()) {
+    throw new DestinationError(
+      `opening the destination: ${stagingRoot} is a symbolic link, where the loader keeps the staging directory of ${dbPath} (emptied on every run, so never through a link)`,
+      'not_writable', 'remove the link, then retry', dbPath,
+    );
+  }
+  const uid = process.getuid?.();
+  if (entry?.isDirectory() && uid !== undefined && entry.uid !== uid) {
+    throw new DestinationError(
+      `opening the destination: ${stagingRoot} belongs to another user (uid ${entry.uid}), where the loader keeps the staging directory of ${dbPath}`,
+      'not_writable', 'delete it (the loader makes its own), or keep the DuckDB file in a directory of your own', dbPath,
+    );
+  }
+  const existing = entry && (await stat(stagingRoot).catch(() => undefined));
   if (existing && !existing.isDirectory()) {
     throw new DestinationError(
       `opening the destination: ${stagingRoot} is a file, where the loader keeps the staging directory of ${dbPath}`,
