@@ -169,7 +169,12 @@ export class Extractor {
       // The window's state advances only when every range is done.
       await this.all(plan, params, ranges.map((range) => this.readRange(plan, params, parentParams, range, sliceDays, minSlices, 0)));
     } else {
-      await this.fetchPages(plan, params, parentParams);
+      // Failed here with the widget named (as `all` does for windows): chat_availability and widgets are read once
+      // per widget too, and a 404 for one id of 200 said only to check the list and the endpoint.
+      await this.fetchPages(plan, params, parentParams).catch((error: unknown) => {
+        if (parentParams === undefined) this.fail(error, plan.name, this.widgetOf(plan, params));
+        throw error;
+      });
     }
     if (windowEnd && this.options.limitPages === undefined && !this.controller.signal.aborted) {
       // This run's windows only; resume.ts merges them with the stored ones (widgets not in this run keep theirs).

@@ -82,4 +82,25 @@ describe('one unknown widget among many', () => {
       tmp.cleanup();
     }
   });
+
+  it('names the widget for a resource read once per widget without a date window too (chat_availability, widgets)', async () => {
+    const box = await sandbox({ cases: 30, widgets: 12, days: 10 });
+    const tmp = tempDir();
+    try {
+      const ids = box.env.SNAPENGAGE_WIDGET_ID!.split(',');
+      ids.push('00000000-0000-0000-0000-00000000dead');
+      const env = { ...box.env, SNAPENGAGE_WIDGET_ID: ids.join(',') };
+      for (const resource of ['chat_availability', 'widgets'] as const) {
+        const run = runPipeline(definePipeline({ resources: { [resource]: true }, rateLimit: { requestsPerSecond: 0 } }), { env, destination: { path: `${tmp.dir}/${resource}.duckdb` } });
+        // Was "not found: check SNAPENGAGE_WIDGET_ID / SNAPENGAGE_BASE_URL, and that the server has this endpoint":
+        // with 200 widgets in the list, the id was only in the URL and the message pointed at the endpoint.
+        await expect(run).rejects.toThrow(
+          'not found: widget 00000000-0000-0000-0000-00000000dead (item 13 of 13 in SNAPENGAGE_WIDGET_ID) is unknown to the API while other widgets of the list were answered',
+        );
+      }
+    } finally {
+      await box.close();
+      tmp.cleanup();
+    }
+  });
 });
