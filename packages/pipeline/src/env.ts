@@ -133,6 +133,10 @@ export function envListProblem(env: Env, name: string): string | undefined {
   if (envList(env, name).length === 0) return `${name} holds no item (got ${JSON.stringify(value)}): give one or more ids separated by commas`;
   const odd = envList(env, name).find((item) => /[\s;"'`]/.test(item));
   if (odd !== undefined) return `${name} has an item with a space, a ";" or a quote (${JSON.stringify(odd)}): separate ids with commas only, without quotes`;
+  // A dot segment: as a path parameter (chat_availability's widget) the URL would resolve to another path, so the client
+  // refuses it, which failed the run only after the other widgets were read, in words naming neither list nor item.
+  const dots = envList(env, name).find((item) => item === '.' || item === '..');
+  if (dots !== undefined) return `${name} has an item that cannot be an id (${JSON.stringify(dots)}): remove it`;
   return undefined;
 }
 

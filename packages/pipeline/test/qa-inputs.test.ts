@@ -38,6 +38,13 @@ describe('inputs refused while planning', () => {
     } finally {
       dir.cleanup();
     }
+    // A dot segment: chat_availability's request for it failed after the others' as "GET /api/v1/chat/{widgetId} at :
+    // … the path parameter widgetId is \"..\"", naming neither the variable nor the item.
+    for (const value of ['w1,..', '.,w2']) {
+      expect(() => planPipeline(logs, { ...env, SNAPENGAGE_WIDGET_ID: value })).toThrow(
+        /^SNAPENGAGE_WIDGET_ID has an item that cannot be an id \("\.\.?"\): remove it/,
+      );
+    }
     // Spaces around the commas, duplicates and empty items between good ones stay fine.
     expect(() => planPipeline(logs, { ...env, SNAPENGAGE_WIDGET_ID: ' w1 , w2,,w1, ' })).not.toThrow();
   });
