@@ -164,7 +164,9 @@ export function describeExtractError(error: unknown, resourceName: string, widge
     const text = error instanceof Error ? error.message : String(error);
     return new ExtractError(`Extracting ${resourceName} failed: ${firstLine(text)}`, resourceName, 'unknown', { cause: error });
   }
-  const where = `${error.operation ?? resourceName}${error.status ? ` (HTTP ${error.status})` : ''} at ${error.url ?? originOf(error.url)}`;
+  // No URL: refused before sending (a path parameter that cannot be one segment), so there is no "at".
+  const at = error.url === '' ? '' : ` at ${error.url ?? originOf(error.url)}`;
+  const where = `${error.operation ?? resourceName}${error.status ? ` (HTTP ${error.status})` : ''}${at}`;
   const retried = error.retries ? ` after ${error.retries} ${error.retries === 1 ? 'retry' : 'retries'}` : '';
   const requestId = error.requestId ? ` [request id ${error.requestId}]` : '';
   // What the API said about an error status (one line, credentials already masked by the client); a 2xx body that
@@ -235,6 +237,15 @@ export function describeExtractError(error: unknown, resourceName: string, widge
     case 'bad_request':
       fix = `the API refused the parameters: check ${parameterEnvVars(resourceName).join(' / ') || 'the pipeline config'}`;
       break;
+    case 'config': {
+      // A path parameter refused before sending (client's path-params.ts): its words are for an app passing a
+      // record's id; here the id came from an env var (SNAPENGAGE_ORG_ID=..). Other config errors say their own fix.
+      const vars = idEnvVars(resourceName);
+      fix = /: the path parameter \w+ /.test(error.message) && vars.length > 0
+        ? `${(pagingDetail(error) ?? firstLine(error.message)).replace(/; pass the \w+ of an existing record/, '')}: check ${vars.join(' / ')}`
+        : firstLine(error.message);
+      break;
+    }
     case 'aborted':
       return new AbortedError(`Run cancelled while extracting ${resourceName}`, { cause: error });
     default:

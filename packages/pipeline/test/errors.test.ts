@@ -30,6 +30,18 @@ describe('describeExtractError hints', () => {
     for (const env of catalogParamEnv('logs')) expect(poll).toContain(env);
   });
 
+  it('a path parameter refused before sending (an id env var set to "..") names the env vars, not an empty URL', () => {
+    const error = new SnapEngageError({
+      kind: 'config',
+      operation: 'GET /api/v2/{orgId}/logs',
+      url: '',
+      message: 'GET /api/v2/{orgId}/logs: the path parameter orgId is "..", which the URL would resolve to another path; pass the orgId of an existing record (nothing was sent)',
+    });
+    const message = describeExtractError(error, 'logs').message;
+    // Was "GET /api/v2/{orgId}/logs at : GET /api/v2/{orgId}/logs: the path parameter …", naming no variable.
+    expect(message).toBe('Extracting logs failed: GET /api/v2/{orgId}/logs: the path parameter orgId is "..", which the URL would resolve to another path (nothing was sent): check SNAPENGAGE_ORG_ID / SNAPENGAGE_WIDGET_ID');
+  });
+
   it('a refused credential names the widget the request was for, even when no other widget was answered yet', () => {
     const widget = { env: 'SNAPENGAGE_WIDGET_ID', value: 'w-123', position: 1, of: 1, othersAnswered: false };
     const message = describeExtractError(clientError('auth', 401), 'logs', widget).message;
