@@ -30,10 +30,14 @@ export function selectRecords(plan: ResourcePlan, body: unknown, params: Params,
   const noPage = selector === ''
     ? body === undefined || body === null
     : selected === undefined && (pageIndex > 0 || body === null || typeof body !== 'object' || Array.isArray(body));
-  if (noPage) {
+  // A text, number or boolean where records belong (`{"cases": "x"}`, a body `"OK"`) is no record either: loaded as
+  // a `{ value }` row, it advanced the windows over the days whose cases the page did not hold.
+  const scalar = selected !== undefined && selected !== null && typeof selected !== 'object';
+  if (noPage || scalar) {
     const which = pageIndex > 0 ? ` page ${pageIndex + 1} (a next link)` : '';
+    const what = scalar && selector !== '' ? `a JSON object whose "${selector}" is a ${typeof selected}` : describeBody(body);
     throw new ExtractError(
-      `Extracting ${plan.name} failed: GET ${plan.resource.path}${which} answered with ${describeBody(body)}, not ${selector === '' ? 'a record' : `a page with "${selector}"`}: ` +
+      `Extracting ${plan.name} failed: GET ${plan.resource.path}${which} answered with ${what}, not ${selector === '' ? 'a record' : `a page with "${selector}"`}: ` +
         'check SNAPENGAGE_BASE_URL points at the SnapEngage API (not a proxy or gateway page), then run again',
       plan.name,
       'invalid_response',

@@ -64,6 +64,8 @@ describe('operator failures, built CLI', () => {
     ['an empty body', ''],
     ['null', 'null'],
     ['a JSON array', '[]'],
+    ['"cases" holding a text', '{"cases":"x"}'],
+    ['"cases" holding a number', '{"cases":5}'],
   ])('a 200 logs page with %s fails the run (exit 1, one line) instead of loading nothing and advancing the state', async (_what, body) => {
     const server = await fakeServer((res) => {
       res.writeHead(200, { 'content-type': 'application/json' });
@@ -78,6 +80,7 @@ describe('operator failures, built CLI', () => {
       // An empty or null page is refused by the client's iteratePages (a 200 that is not the JSON the spec declares);
       // an array, by the loader's check for "cases".
       expect(lines[0]).toMatch(/^snapengage-pipeline: Extracting logs failed: .*(?:"cases"|\(HTTP 200\).*not the expected JSON).*SNAPENGAGE_BASE_URL/);
+      if (body.startsWith('{')) expect(lines[0]).toMatch(/answered with a JSON object whose "cases" is a (?:string|number), not a page with "cases"/);
       expect(run.stdout).toBe('');
       // Nothing committed: no file (no state that would skip these days at the next run).
       expect(existsSync(db)).toBe(false);
