@@ -140,6 +140,9 @@ async function runCommand(flags: Flags): Promise<number> {
   const limitPages = parseLimitPages(flags['limit-pages']);
   const only = flags.resources !== undefined ? checkResourceNames(flags.resources.split(',').map((s) => s.trim()).filter(Boolean)) : undefined;
   if (only?.length === 0) throw new UsageError('--resources needs at least one resource name');
+  // --json: stdout holds the document alone. What else writes there during the run (a config module's or a map
+  // step's console.log) goes to stderr, or `| jq` failed on it and the document was no longer stdout's only line.
+  if (flags.json) process.stdout.write = process.stderr.write.bind(process.stderr) as typeof process.stdout.write;
   const display = createProgressDisplay(process.stderr);
   const controller = new AbortController();
   // Set by the run's 'committing' snapshot, which comes right after its last check of the signal. A signal after it
@@ -194,7 +197,7 @@ async function runCommand(flags: Flags): Promise<number> {
     loadCommitted = true;
     // Masked as the error line is: the load info names the file, and a credential pasted into --duckdb went to cron's log.
     const mask = secretMask();
-    process.stdout.write(`${flags.json ? documentLine(loadedDocument(info), mask) : mask(info.toString())}\n`);
+    writeStdout(`${flags.json ? documentLine(loadedDocument(info), mask) : mask(info.toString())}\n`);
     return 0;
   } finally {
     display.finish();
@@ -214,7 +217,8 @@ function rateLimitNote(config: PipelineConfig, env: ReturnType<typeof loadEnv>, 
 
 export async function main(argv: string[]): Promise<number> {
   // Before the flags are read: a flag parseArgs refuses (exit 2) is reported as JSON too when --json was asked for.
-  jsonOutput = argv.includes('run') && argv.includes('--json');
+  // `--json=true` too, which parseArgs refuses (a boolean takes no value).
+  jsonOutput = argv.includes('run') && argv.some((arg) => arg === '--json' || arg.startsWith('--json='));
   const { command, flags } = parse(argv);
   jsonOutput = command === 'run' && flags.json === true;
   if (flags.version) {
@@ -236,6 +240,8 @@ export async function main(argv: string[]): Promise<number> {
   throw new UsageError(command === undefined ? `Missing command: run or show\n${USAGE}` : unknownCommand(command));
 }
 
+/** stdout's own write, kept before `run --json` sends other writes to stderr (runCommand). */
+const writeStdout: (text: string) => boolean = process.stdout.write.bind(process.stdout);
 /** Set once a run has committed: an output failure after it must not read as "nothing was loaded". */
 let loadCommitted = false;
 /** The signal that cancelled the run, for the exit code. */
@@ -279,7 +285,7 @@ function secretMask(): (text: string) => string {
 function reportFailure(error: unknown, message: string, exitCode: number): void {
   process.stderr.write(`snapengage-pipeline: ${message}\n`);
   process.exitCode = exitCode;
-  if (jsonOutput) process.stdout.write(`${documentLine(failedDocument({ error, message, exitCode, startedAt }), secretMask())}\n`);
+  if (jsonOutput) writeStdout(`${documentLine(failedDocument({ error, message, exitCode, startedAt }), secretMask())}\n`);
 }
 
 main(process.argv.slice(2)).then(

@@ -1,6 +1,7 @@
 // `snapengage-pipeline run --json`, as a scheduler reads it: one JSON document on one line of stdout (Airflow's
 // BashOperator pushes the last line to XCom; `| jq` reads it), for a run that loaded and for one that failed, with
 // the exit codes unchanged and the one-line error still on stderr.
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Sandbox } from 'snapengage-sandbox';
@@ -79,6 +80,20 @@ describe('run --json', () => {
     const badFlag = await runCli(['run', '--json', '--limit-page', '2'], { env: box.env, cwd: tmp.dir });
     expect(badFlag.code).toBe(2);
     expect(document(badFlag.stdout)).toMatchObject({ status: 'FAILED', error: { name: 'UsageError', exitCode: 2 } });
+  });
+
+  it("what a config module prints goes to stderr: stdout stays the one document; --json=true is asked for JSON too", async () => {
+    const config = join(tmp.dir, 'noisy.mjs');
+    writeFileSync(config, "console.log('config says hi'); process.stdout.write('raw write\\n');\nexport default { resources: { widgets: true } };\n");
+    const run = await runCli(['run', '--config', config, '--duckdb', join(tmp.dir, 'noisy.duckdb'), '--json'], { env: box.env, cwd: tmp.dir });
+    expect(run.code).toBe(0);
+    expect(document(run.stdout)).toMatchObject({ status: 'LOADED', committedResources: ['widgets'] });
+    expect(run.stderr).toContain('config says hi');
+    expect(run.stderr).toContain('raw write');
+    // A boolean takes no value, so parseArgs refuses it (exit 2): the refusal is still the FAILED document.
+    const valued = await runCli(['run', '--json=true'], { env: box.env, cwd: tmp.dir });
+    expect(valued.code).toBe(2);
+    expect(document(valued.stdout)).toMatchObject({ status: 'FAILED', error: { name: 'UsageError', exitCode: 2 } });
   });
 
   it('without --json the printout is as before', async () => {
