@@ -40,9 +40,15 @@ export function failedDocument(failure: RunFailure): Record<string, unknown> {
   };
 }
 
-/** One line: JSON.stringify escapes every newline inside values. Every string value goes through `mask` first. */
+/** One line: JSON.stringify escapes every newline inside values. Every string, value or key, goes through `mask` first. */
 export function documentLine(document: Record<string, unknown>, mask: (text: string) => string): string {
   // Masked value by value, not the serialized text: a credential holding a quote or backslash is escaped in the JSON,
-  // so masking the text would miss it.
-  return JSON.stringify(document, (_key, value: unknown) => (typeof value === 'string' ? mask(value) : value));
+  // so masking the text would miss it. Keys too: ids are keys here (`incremental`'s widgets, `rowCounts`' tables),
+  // which the text printout masks as it masks the rest of its lines.
+  return JSON.stringify(document, (_key, value: unknown) => {
+    if (typeof value === 'string') return mask(value);
+    if (value === null || typeof value !== 'object' || Array.isArray(value)) return value;
+    const entries = Object.entries(value);
+    return entries.some(([key]) => mask(key) !== key) ? Object.fromEntries(entries.map(([key, v]) => [mask(key), v])) : value;
+  });
 }

@@ -118,4 +118,11 @@ describe('the FAILED document', () => {
       error: { name: 'DestinationError', code: 'disk_full', exitCode: 1, message: 'Disk full while writing /data/x.duckdb (***)' },
     });
   });
+
+  it('masks a credential in a key as well (a widget id in incremental), as the text printout does', () => {
+    const secret = 'sk-widget-5e3';
+    const line = documentLine({ status: 'LOADED', incremental: { logs: { [`${secret}-x`]: { lastEnd: '2026-01-01' } } } }, (text) => text.replaceAll(secret, '***'));
+    expect(line).not.toContain(secret);
+    expect(JSON.parse(line)).toEqual({ status: 'LOADED', incremental: { logs: { '***-x': { lastEnd: '2026-01-01' } } } });
+  });
 });
