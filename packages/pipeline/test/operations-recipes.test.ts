@@ -68,6 +68,18 @@ describe('OPERATIONS.md: watching scheduled runs', () => {
     }
   });
 
+  it('a resource only ever sampled with --limit-pages, or only failed, is stale: no complete load', async () => {
+    const sampled = join(tmp.dir, 'sampled.duckdb');
+    await runPipeline({ ...config, resources: { logs: true } }, { env: box.env, destination: { path: sampled }, limitPages: 1 });
+    await expect(runPipeline({ ...config, resources: { widgets: true } }, { env: { ...box.env, SNAPENGAGE_API_KEY: 'not-the-key', SNAPENGAGE_API_TOKEN: 'not-the-token', SNAPENGAGE_PROVISIONING_KEY: 'not-the-key' }, destination: { path: sampled } })).rejects.toThrow(/HTTP 40/);
+    const rows = await runRecipes(sampled, 'UTC');
+    expect(rows[STALE_RESOURCES]).toEqual([
+      { pipeline_name: 'snapengage_pipeline', resource: 'logs', last_loaded_utc: null },
+      { pipeline_name: 'snapengage_pipeline', resource: 'widgets', last_loaded_utc: null },
+    ]);
+    expect(rows[LATEST_FAILED]!.map((r) => r.resource)).toEqual(['widgets']);
+  });
+
   it('a failed run shows with its error; a stale load and a widget left behind show, in every time zone', async () => {
     await expect(runPipeline({ ...config, resources: { logs: true } }, { env: { ...box.env, SNAPENGAGE_API_TOKEN: 'not-the-token' }, destination: { path: db } })).rejects.toThrow(/HTTP 401/);
     // Time passes: every load 30 hours back; one widget's window and newest record left 4 days behind.
