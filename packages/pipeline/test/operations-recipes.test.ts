@@ -80,6 +80,22 @@ describe('OPERATIONS.md: watching scheduled runs', () => {
     expect(rows[LATEST_FAILED]!.map((r) => r.resource)).toEqual(['widgets']);
   });
 
+  it("a child resource loaded without its parent is watched through its copy of the parent's windows", async () => {
+    const child = join(tmp.dir, 'child.duckdb');
+    await runPipeline({ ...config, resources: { chat_poll: true } }, { env: box.env, destination: { path: child } });
+    expect((await runRecipes(child, 'UTC'))[WINDOW_NOT_ADVANCED]).toEqual([]);
+    await withQueries(child, async (run) => {
+      const behind = new Date(Date.now() - 4 * 86_400_000);
+      const window = { lastEnd: behind.toISOString().slice(0, 10), lastValueAt: `${behind.toISOString().slice(0, 19)}Z` };
+      await run(
+        `UPDATE snapengage_data._pipeline_state SET state = json_merge_patch(state, '${JSON.stringify({ parents: { logs: { windows: { [widgets[1]!]: window } } } })}') WHERE resource = 'chat_poll'`,
+      );
+    }, 'READ_WRITE');
+    const rows = await runRecipes(child, 'UTC');
+    expect(rows[WINDOW_NOT_ADVANCED]!.map((r) => [r.resource, r.widget])).toEqual([['chat_poll', widgets[1]]]);
+    expect(rows[OLD_NEWEST_RECORD]!.map((r) => [r.resource, r.widget])).toEqual([['chat_poll', widgets[1]]]);
+  });
+
   it('a failed run shows with its error; a stale load and a widget left behind show, in every time zone', async () => {
     await expect(runPipeline({ ...config, resources: { logs: true } }, { env: { ...box.env, SNAPENGAGE_API_TOKEN: 'not-the-token' }, destination: { path: db } })).rejects.toThrow(/HTTP 401/);
     // Time passes: every load 30 hours back; one widget's window and newest record left 4 days behind.
