@@ -9,9 +9,11 @@ import { runPipeline } from '../src/run.js';
 import { PACKAGE_DIR, query, sandbox, tempDir, withQueries } from './helpers.js';
 
 const section = readFileSync(join(PACKAGE_DIR, 'OPERATIONS.md'), 'utf8').split(/^## /m).find((part) => part.startsWith('Deleting old data')) ?? '';
-const deleteSql = /```sql\n([\s\S]*?)```/.exec(section)?.[1] ?? '';
+const [deleteSql = '', perCaseSql = ''] = [...section.matchAll(/```sql\n([\s\S]*?)```/g)].map((m) => m[1]!);
 const compactSql = /`(ATTACH '[^`]*)`/.exec(section)?.[1] ?? '';
-const config = { resources: { logs: true }, rateLimit: { requestsPerSecond: 0 } } as const;
+const config = { resources: { logs: true, chat_poll: true, visitor_typing: true }, rateLimit: { requestsPerSecond: 0 } } as const;
+/** The tables of the resources read per case, which name it by case_id. */
+const PER_CASE = ['chat_poll', 'visitor_typing'];
 const D = 'snapengage_data';
 
 describe('OPERATIONS.md: deleting old data, compacting a file', () => {
@@ -40,7 +42,11 @@ describe('OPERATIONS.md: deleting old data, compacting a file', () => {
     const cutoff = Date.parse(`${cutoffDay}T00:00:00Z`) / 1000;
     const [before] = await query(path, `SELECT count(*) FILTER (WHERE created_at_seconds >= ${cutoff})::INTEGER AS kept, count(*) FILTER (WHERE created_at_seconds < ${cutoff})::INTEGER AS old FROM ${D}.logs`);
     expect(before!.old).toBeGreaterThan(0);
-    const statements = deleteSql.replace("'2025-01-01 00:00:00+00'", `'${cutoffDay} 00:00:00+00'`).split(/;\s*$/m).filter((s) => s.trim() !== '');
+    // Every table of a resource read per case is named in the second block.
+    const perCase = await query(path, `SELECT table_name FROM ${D}._pipeline_tables WHERE resource IN ('chat_poll', 'visitor_typing') ORDER BY 1`);
+    expect(perCase.length).toBeGreaterThan(PER_CASE.length);
+    expect([...perCaseSql.matchAll(/DELETE FROM snapengage_data\.(\w+)/g)].map((m) => m[1]).sort()).toEqual(perCase.map((r) => r.table_name));
+    const statements = `${deleteSql}${perCaseSql}`.replace("'2025-01-01 00:00:00+00'", `'${cutoffDay} 00:00:00+00'`).split(/;\s*$/m).filter((s) => s.trim() !== '');
     await withQueries(path, async (run) => {
       for (const statement of statements) await run(statement);
     }, 'READ_WRITE');
@@ -52,6 +58,13 @@ describe('OPERATIONS.md: deleting old data, compacting a file', () => {
         const [orphans] = await query(file, `SELECT count(*)::INTEGER AS n FROM ${D}."${t}" WHERE _root_id NOT IN (SELECT _row_id FROM ${D}.logs)`);
         expect([t, orphans!.n]).toEqual([t, 0]);
       }
+      // No chat or typing status is kept of a deleted case, nor a message of a deleted chat_poll row.
+      for (const t of PER_CASE) {
+        const [rows] = await query(file, `SELECT count(*)::INTEGER AS n, count(*) FILTER (WHERE case_id NOT IN (SELECT id FROM ${D}.logs))::INTEGER AS stray FROM ${D}."${t}"`);
+        expect([t, (rows!.n as number) > 0, rows!.stray]).toEqual([t, true, 0]);
+      }
+      const [messages] = await query(file, `SELECT count(*)::INTEGER AS n FROM ${D}.chat_poll__message_list WHERE _root_id NOT IN (SELECT _row_id FROM ${D}.chat_poll)`);
+      expect(messages!.n).toBe(0);
     };
     await check(path);
     // The next run reads only the lookback, so the deleted cases stay deleted.
@@ -67,7 +80,7 @@ describe('OPERATIONS.md: deleting old data, compacting a file', () => {
     }, 'READ_WRITE');
     await check(copy);
     const [loads] = await query(copy, `SELECT count(*)::INTEGER AS n FROM ${D}._pipeline_loads`);
-    expect(loads!.n).toBe(2);
+    expect(loads!.n).toBe(2 * 3); // two runs, a row per resource
     await runPipeline(config, { env, destination: { path: copy } });
     await check(copy);
     const [state] = await query(copy, `SELECT count(*)::INTEGER AS n FROM ${D}._pipeline_state WHERE resource = 'logs'`);
