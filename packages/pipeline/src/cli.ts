@@ -256,7 +256,8 @@ process.stdout.on('error', (error: NodeJS.ErrnoException) => {
   if (error.code === 'EPIPE') return;
   const committed = loadCommitted ? '; the load itself was committed (see `snapengage-pipeline show`)' : '';
   process.stderr.write(`snapengage-pipeline: cannot write to standard output (${firstLine(error.message)}): free space where it goes or redirect it elsewhere${committed}\n`);
-  process.exitCode = 1;
+  // A failure's own code stays (`run --json` writes its FAILED document here): a usage error is still 2, a SIGTERM 143.
+  process.exitCode = process.exitCode || 1;
 });
 process.stderr.on('error', () => undefined);
 

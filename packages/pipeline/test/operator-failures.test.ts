@@ -218,6 +218,10 @@ describe('operator failures, built CLI', () => {
     expect(run.code).toBe(1);
     expect(errorLines(run.stderr)).toEqual([expect.stringMatching(/^snapengage-pipeline: cannot write to standard output \(ENOSPC.*the load itself was committed/)]);
     expect(await query(join(dir, 'snapengage.duckdb'), 'SELECT count(*)::INTEGER AS n FROM snapengage_data.users')).toEqual([{ n: 1 }]);
+    // A failure with --json writes its FAILED document to stdout too: its exit code (2, a usage error) is kept.
+    const usage = await toFull(['run', '--resources', 'userz', '--json']);
+    expect(usage.code).toBe(2);
+    expect(errorLines(usage.stderr)).toEqual([expect.stringMatching(/^snapengage-pipeline: Unknown resource "userz"/), expect.stringMatching(/^snapengage-pipeline: cannot write to standard output \(ENOSPC/)]);
   });
 
   it.each([['SIGINT', 130], ['SIGTERM', 143]] as const)('%s while extracting: one line, exit %i, no file left', async (signal, exitCode) => {
