@@ -159,6 +159,8 @@ describe('rendered project files', () => {
     expect(section).toContain('cd /path/to/my-pipe && PATH=/usr/local/bin:$PATH npm start >> run.log 2>&1');
     const pkg = JSON.parse(renderProjectFiles(plan(['logs']), catalog).get('package.json')!) as { scripts: { start: string } };
     expect(section).toContain(`node_modules/.bin/${pkg.scripts.start}`);
+    // The JSON outcome from the command itself: `npm start` prints its own lines on stdout before it.
+    expect(section.replace(/\s+/g, ' ')).toContain(`node_modules/.bin/${pkg.scripts.start} --json`);
     const named = /"([^"]+)" in `node_modules\/snapengage-pipeline\/OPERATIONS\.md`/.exec(section)?.[1];
     const operations = readFileSync(fileURLToPath(new URL('../../pipeline/OPERATIONS.md', import.meta.url)), 'utf8');
     expect(operations.split('\n')).toContain(`## ${named}`);
