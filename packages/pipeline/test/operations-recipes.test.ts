@@ -80,6 +80,15 @@ describe('OPERATIONS.md: watching scheduled runs', () => {
     expect(rows[LATEST_FAILED]!.map((r) => r.resource)).toEqual(['widgets']);
   });
 
+  it('a --limit-pages sample tried after a failed run does not hide the failure', async () => {
+    const file = join(tmp.dir, 'sample-after-failure.duckdb');
+    await runPipeline({ ...config, resources: { logs: true } }, { env: box.env, destination: { path: file } });
+    await expect(runPipeline({ ...config, resources: { logs: true } }, { env: { ...box.env, SNAPENGAGE_API_TOKEN: 'not-the-token' }, destination: { path: file } })).rejects.toThrow(/HTTP 401/);
+    await runPipeline({ ...config, resources: { logs: true } }, { env: box.env, destination: { path: file }, limitPages: 1 });
+    const rows = await runRecipes(file, 'UTC');
+    expect(rows[LATEST_FAILED]).toEqual([expect.objectContaining({ resource: 'logs', error: expect.stringMatching(/HTTP 401/) })]);
+  });
+
   it("a child resource loaded without its parent is watched through its copy of the parent's windows", async () => {
     const child = join(tmp.dir, 'child.duckdb');
     await runPipeline({ ...config, resources: { chat_poll: true } }, { env: box.env, destination: { path: child } });
