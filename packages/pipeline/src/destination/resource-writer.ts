@@ -11,6 +11,7 @@ import { ResourceNormalizer, type StagedKind, type TableState } from '../normali
 import { cloneTableDef, type TableDef } from '../normalize/schema.js';
 import { applySchemaChanges } from './schema-changes.js';
 import { adoptRowsOfOtherLoads, rowIdsOf, type AdoptionLimits, type AdoptionResult } from './adopt.js';
+import { ConfigError } from '../errors.js';
 import { DestinationError, toDestinationError } from './errors.js';
 import type { Mutex } from './mutex.js';
 import { refuseKeyTheStoredRowsLack } from './new-key.js';
@@ -186,6 +187,8 @@ export class DuckDBResourceWriter implements ResourceWriter {
       }
       await staging.flush();
     } catch (error) {
+      // A value a map step returned that no column can hold (the normalizer names it): the config's to fix.
+      if (error instanceof ConfigError) throw error;
       throw toDestinationError(error, `staging ${this.opts.resource.name}`, staging.dir);
     }
   }

@@ -5,7 +5,7 @@
 // Anything else — a key seen for the first time, a value that needs converting or a variant column, a key that
 // cannot name a struct field — takes the row path.
 import type { FieldNode, TableState } from './normalizer.js';
-import { holdsInfinity } from './js-values.js';
+import { holdsNonFinite } from './js-values.js';
 import { nodeKeyPath, type ColumnDef } from './schema.js';
 import { BIGINT_LIMIT, DUCKDB_TYPES, isPlainObject, type DataType, type ScalarType } from './types.js';
 
@@ -114,7 +114,8 @@ function fitsUnchanged(value: unknown, type: DataType): boolean {
       return typeof value === 'boolean';
     case 'json':
       // ±Infinity (JSON.parse's 1e400) inside: JSON.stringify of the line would write null; the row path keeps it.
-      return typeof value !== 'bigint' && !(value instanceof Date) && typeof value !== 'function' && typeof value !== 'symbol' && !holdsInfinity(value);
+      // NaN (a map step's) likewise, where the row path refuses it: JSON has no NaN.
+      return typeof value !== 'bigint' && !(value instanceof Date) && typeof value !== 'function' && typeof value !== 'symbol' && !holdsNonFinite(value);
     default: {
       if (!Array.isArray(value)) return false;
       const itemType = type.slice(0, -2) as ScalarType;

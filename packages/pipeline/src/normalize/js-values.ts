@@ -14,20 +14,21 @@ export function normalizeJsValue(value: unknown): unknown {
 
 // A BigInt inside a JSON value (a map step may put one there) is written as the number it is, digits exact: the
 // replacer swaps it for a marker string no real value can equal (a per-process nonce behind a NUL), then the
-// marker's quotes come off. ±Infinity goes the same way (below).
+// marker's quotes come off. ±Infinity and NaN go the same way (below).
 const BIGINT_MARKER = `\u0000${Math.random().toString(36).slice(2)}:`;
-const BIGINT_MARKER_TEXT = new RegExp(`"${JSON.stringify(BIGINT_MARKER).slice(1, -1).replace(/\\/g, '\\\\')}(-?\\d+(?:e999)?)"`, 'g');
+const BIGINT_MARKER_TEXT = new RegExp(`"${JSON.stringify(BIGINT_MARKER).slice(1, -1).replace(/\\/g, '\\\\')}(-?\\d+(?:e999)?|NaN)"`, 'g');
 
 function bigintAsMarker(_key: string, value: unknown): unknown {
   if (typeof value === 'bigint') return `${BIGINT_MARKER}${value.toString()}`;
-  return typeof value === 'number' && !Number.isFinite(value) && !Number.isNaN(value) ? `${BIGINT_MARKER}${numberText(value)}` : value;
+  return typeof value === 'number' && !Number.isFinite(value) ? `${BIGINT_MARKER}${numberText(value)}` : value;
 }
 
 /**
  * A number's JSON text. JSON.parse reads a number beyond the double range (`1e400`, valid JSON) as ±Infinity, which
  * JSON.stringify writes as `null` (silently losing it) and String() as `Infinity` (not JSON: a JSON column holding it
  * failed every dataset read of its table). `1e999` is JSON, and DuckDB (DOUBLE, lists, JSON) and JSON.parse read it
- * back as infinity. NaN (no JSON value, only a map step can return it) stays `NaN`.
+ * back as infinity. NaN (no JSON value, only a map step can return it) stays `NaN`, which DuckDB reads into a DOUBLE
+ * (or a DOUBLE list) as NaN; a JSON column cannot hold it, so the normalizer refuses it there (jsonHoldsNaN).
  */
 export function numberText(value: number): string {
   if (Number.isFinite(value) || Number.isNaN(value)) return String(value);
@@ -49,30 +50,41 @@ export function stringifyJson(value: unknown): string {
 }
 
 /**
- * As stringifyJson, keeping ±Infinity inside lists and objects as `1e999`/`-1e999`. An Infinity makes JSON.stringify
- * write `null`, so only a text holding one is searched for it: a value without a null pays one `includes`.
+ * As stringifyJson, keeping ±Infinity inside lists and objects as `1e999`/`-1e999`, and NaN as `NaN` (a DOUBLE list
+ * holds it; a JSON column refuses it first, see jsonHoldsNaN). Either makes JSON.stringify write `null`, so only a
+ * text holding one is searched for them: a value without a null pays one `includes`.
  */
 export function stringifyValue(value: unknown): string {
   const text = stringifyJson(value);
   // A text (most values) holds no number: not searched, which cost a third more than its stringify (measured).
-  if (typeof value !== 'object' || value === null || !text.includes('null') || !holdsInfinity(value)) return text;
+  if (typeof value !== 'object' || value === null || !text.includes('null') || !holdsNonFinite(value)) return text;
   return JSON.stringify(value, bigintAsMarker).replace(BIGINT_MARKER_TEXT, '$1');
 }
 
 /**
- * Whether ±Infinity may be anywhere in the value (own enumerable keys, as JSON.stringify reads them). Past a depth no
- * API answer reaches it says yes without looking further: a cycle (a map step's object) then gets JSON.stringify's
- * own error on the row path, not a stack overflow here, and a value that deep is written with the replacer.
+ * Whether NaN is in a value for a JSON column, given its staged text (numberText or stringifyValue): JSON has no NaN,
+ * and a `NaN` token in a JSON column failed every read of its table ("NaN" is not valid JSON). Only a text with the
+ * token is searched.
  */
-export function holdsInfinity(value: unknown, depth = 0): boolean {
-  if (typeof value === 'number') return value === Infinity || value === -Infinity;
+export function jsonHoldsNaN(value: unknown, text: string): boolean {
+  return text.includes('NaN') && holdsNonFinite(value, 0, true);
+}
+
+/**
+ * Whether ±Infinity or NaN (only NaN with `nanOnly`) may be anywhere in the value (own enumerable keys, as
+ * JSON.stringify reads them). Past a depth no API answer reaches it says yes without looking further: a cycle then
+ * gets JSON.stringify's own error on the row path, not a stack overflow here, and a value that deep is written with
+ * the replacer.
+ */
+export function holdsNonFinite(value: unknown, depth = 0, nanOnly = false): boolean {
+  if (typeof value === 'number') return nanOnly ? Number.isNaN(value) : !Number.isFinite(value);
   if (typeof value !== 'object' || value === null) return false;
   if (depth > 256) return true;
   if (Array.isArray(value)) {
-    for (const item of value) if (holdsInfinity(item, depth + 1)) return true;
+    for (const item of value) if (holdsNonFinite(item, depth + 1, nanOnly)) return true;
     return false;
   }
-  for (const key of Object.keys(value)) if (holdsInfinity((value as Record<string, unknown>)[key], depth + 1)) return true;
+  for (const key of Object.keys(value)) if (holdsNonFinite((value as Record<string, unknown>)[key], depth + 1, nanOnly)) return true;
   return false;
 }
 

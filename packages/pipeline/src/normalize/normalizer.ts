@@ -5,7 +5,8 @@
 import { hash } from 'node:crypto';
 import { listFitsColumns, recordFitsColumns } from './fast-path.js';
 import { rootTableName } from './naming.js';
-import { asStored, normalizeJsValue, numberText, stringifyJson, stringifyValue } from './js-values.js';
+import { ConfigError } from '../errors.js';
+import { asStored, jsonHoldsNaN, normalizeJsValue, numberText, stringifyJson, stringifyValue } from './js-values.js';
 import { ELEMENT_NODE_KEY, cloneTableDef, type TableDef } from './schema.js';
 import { TableTree, declaredShapeProperties, fieldNode, type FieldNode, type TableState } from './table-tree.js';
 import { REJECT, coerce, inferListType, inferType, isPlainObject, type JsonSchema } from './types.js';
@@ -136,7 +137,7 @@ export class ResourceNormalizer {
     }
     const row: RowValues = [];
     this.fillObject(this.root, this.root.row, record, row, 0, identity, sink);
-    sink(this.root, serializeRow(this.root, `{"#id":"${rowId}","#s":${seq}`, row));
+    sink(this.root, serializeRow(this.opts.resource, this.root, `{"#id":"${rowId}","#s":${seq}`, row));
   }
 
   /**
@@ -278,7 +279,7 @@ export class ResourceNormalizer {
         table.element ??= { path: [], key: ELEMENT_NODE_KEY };
         this.place(table, table.element, item, row, table.depth, identity, sink);
       }
-      sink(table, serializeRow(table, head + idx, row));
+      sink(table, serializeRow(this.opts.resource, table, head + idx, row));
     }
   }
 
@@ -320,7 +321,7 @@ function holdsNoValue(obj: Record<string, unknown>): boolean {
 }
 
 /** One NDJSON line: the staging prefix, then every column that has a value. */
-function serializeRow(table: TableState, head: string, values: RowValues): string {
+function serializeRow(resource: string, table: TableState, head: string, values: RowValues): string {
   let line = head;
   const columns = table.def.columns;
   for (let i = 0; i < values.length; i++) {
@@ -328,8 +329,14 @@ function serializeRow(table: TableState, head: string, values: RowValues): strin
     if (v === undefined) continue;
     const col = columns[i]!;
     // Staged under its position, not its name: shorter lines to write and for read_json to parse.
-    line += `,${(col.jsonKey ??= `"${i}"`)}:`;
-    line += typeof v === 'number' ? numberText(v) : typeof v === 'boolean' ? (v ? 'true' : 'false') : stringifyValue(v);
+    const text = typeof v === 'number' ? numberText(v) : typeof v === 'boolean' ? (v ? 'true' : 'false') : stringifyValue(v);
+    if (col.type === 'json' && jsonHoldsNaN(v, text)) {
+      throw new ConfigError(
+        `resources.${resource}: a map step returned NaN for ${table.def.name}.${col.name}, a JSON column, and JSON has no NaN: ` +
+          'return null or a number there (a DOUBLE column keeps NaN)',
+      );
+    }
+    line += `,${(col.jsonKey ??= `"${i}"`)}:${text}`;
   }
   return line + '}';
 }
