@@ -6,6 +6,7 @@ import type { SourceRecord } from './config.js';
 import { envList, envValue, type Env } from './env.js';
 import { ConfigError, ExtractError } from './errors.js';
 import { addDays, type ResourcePlan } from './plan.js';
+import { checkMappedRecord } from './step-values.js';
 
 /** Values of one request's parameters by name (path and query together, as the catalog names them). */
 export type Params = Record<string, string | number | boolean>;
@@ -103,21 +104,34 @@ export function selectPath(value: unknown, path: string): unknown {
   return current;
 }
 
+/** Every object a map step of the resource returned in this run, so one returned twice is caught (see applySteps). */
+const returnedByMap = new WeakMap<ResourcePlan, WeakSet<object>>();
+
 /** Runs the resource's steps over one page: the positions of the records that pass every filter, and what the steps made of them. */
 export function applySteps(plan: ResourcePlan, records: SourceRecord[]): { kept: number[]; results: SourceRecord[] } {
   if (plan.steps.length === 0) return { kept: records.map((_, index) => index), results: records };
+  const lastMap = plan.steps.findLastIndex((step) => 'map' in step);
+  let returned = lastMap < 0 ? undefined : returnedByMap.get(plan);
+  if (lastMap >= 0 && !returned) returnedByMap.set(plan, (returned = new WeakSet()));
   const kept: number[] = [];
   const results: SourceRecord[] = [];
   for (const [position, record] of records.entries()) {
     let current: unknown = record;
     for (const [index, step] of plan.steps.entries()) {
       const field = () => `resources.${plan.name}.steps[${index}]`;
-      let passed = true;
+      let passed: unknown = true;
       try {
-        if ('filter' in step) passed = Boolean(step.filter(current as never));
+        if ('filter' in step) passed = step.filter(current as never);
         else current = step.map(current as never);
       } catch (error) {
-        throw new ConfigError(`${field()} threw: ${(error as Error).message ?? String(error)}`);
+        // A step may throw anything (null, a string): its message if it has one, else the thing itself.
+        const message = error instanceof Error ? error.message : String(error);
+        throw new ConfigError(`${field()} threw: ${message}`);
+      }
+      // An async step's Promise was a truthy verdict (every record kept) or an object without fields (every record
+      // stored as one empty row): neither is what it meant.
+      if (isThenable(passed) || isThenable(current)) {
+        throw new ConfigError(`${field()} (${'filter' in step ? 'filter' : 'map'}) returned a Promise: steps run synchronously, so an async step is not supported; fetch what it needs before the run`);
       }
       if (!passed) {
         current = undefined;
@@ -127,12 +141,25 @@ export function applySteps(plan: ResourcePlan, records: SourceRecord[]): { kept:
         const got = current === null ? 'null' : Array.isArray(current) ? 'an array' : typeof current;
         throw new ConfigError(`${field()} (map) returned ${got}: a map step must return the record as an object`);
       }
+      if (index === lastMap) {
+        // The records are normalized later (after the page, behind a write queue): one object returned for two
+        // records, filled anew each time, would be stored as the last one's content, twice.
+        if (returned!.has(current)) {
+          throw new ConfigError(`${field()} (map) returned the same object for two records: return a new object for each ({ ...record, field: value })`);
+        }
+        returned!.add(current);
+        current = checkMappedRecord(current as SourceRecord, `${field()} (map)`);
+      }
     }
     if (current === undefined) continue;
     kept.push(position);
     results.push(current as SourceRecord);
   }
   return { kept, results };
+}
+
+function isThenable(value: unknown): boolean {
+  return typeof value === 'object' && value !== null && typeof (value as { then?: unknown }).then === 'function';
 }
 
 /** Parameter sets of a top-level resource: the product of its `each` env lists (one set when there is none). */

@@ -3,7 +3,7 @@
 // refused before anything is written, naming the step or column, the field and the fix.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Sandbox } from 'snapengage-sandbox';
-import { ConfigError, definePipeline, runPipeline, type SourceRecord } from '../src/index.js';
+import { ConfigError, definePipeline, openDataset, runPipeline, type SourceRecord } from '../src/index.js';
 import { query, sandbox, tempDir } from './helpers.js';
 
 let box: Sandbox;
@@ -55,5 +55,79 @@ describe('NaN from a map step', () => {
     await expect(failure).rejects.toThrow(
       'resources.logs: a map step returned NaN for logs__transcripts.translations, a JSON column, and JSON has no NaN: return null or a number there',
     );
+  });
+});
+
+describe('values no column holds', () => {
+  it.each([
+    ['a Map', { m: new Map([['a', 1]]) }, 'whose m is a Map, which no column can hold: return Object.fromEntries(map)'],
+    ['a Set', { s: new Set([1]) }, 'whose s is a Set, which no column can hold: return [...set]'],
+    ['a function', { f: () => 1 }, 'whose f is a function'],
+    ['a symbol', { s: Symbol('x') }, 'whose s is a symbol'],
+    ['an invalid Date', { at: { when: new Date('not a date') } }, 'whose at.when is an invalid Date, which no column can hold: return a valid Date, a text or null'],
+    ['bytes', { list: [{ bytes: new Uint8Array([1]) }] }, 'whose list[0].bytes is a Uint8Array'],
+  ])('%s is refused, naming the step and the field', async (_, extra, message) => {
+    const path = `${tmp.dir}/refused-${n++}.duckdb`;
+    const failure = run([{ filter: () => true }, { map: (r) => ({ ...r, ...extra }) }], path);
+    await expect(failure).rejects.toThrow(ConfigError);
+    await expect(failure).rejects.toThrow(`resources.logs.steps[1] (map) returned a record ${message}`);
+  });
+
+  it('a cycle is refused, naming where it closes', async () => {
+    const cyclic: Record<string, unknown> = { a: 1 };
+    cyclic.self = cyclic;
+    await expect(run([{ map: (r) => ({ ...r, cyclic }) }])).rejects.toThrow(
+      'resources.logs.steps[0] (map) returned a record whose cyclic.self is the object it is inside (a cycle)',
+    );
+  });
+});
+
+describe('objects with toJSON', () => {
+  it('are stored as what toJSON returns, for every record (row path and fast path alike)', async () => {
+    const path = `${tmp.dir}/to-json.duckdb`;
+    class Money {
+      amount = 5;
+      toJSON() {
+        return 'USD 5';
+      }
+    }
+    // The first record took the row path, which flattened the instance's own fields (price__amount); the others
+    // took the fast path, whose JSON.stringify called toJSON, so their price__amount was null.
+    const steps = [{ map: (r: SourceRecord) => ({ ...r, price: new Money(), raw: Buffer.from('hi'), own: { toJSON: () => 7 } }) }];
+    await run(steps, path);
+    const rows = await query(path, `SELECT price, raw__type, raw__data::VARCHAR AS data, own, count(*)::INTEGER AS n FROM snapengage_data.logs GROUP BY ALL`);
+    expect(rows).toEqual([{ price: 'USD 5', raw__type: 'Buffer', data: '[104, 105]', own: '7', n: 20 }]);
+    const again = await run(steps, path);
+    expect(again.rowCounts.logs ?? 0).toBe(0);
+  });
+});
+
+describe('what a step returns', () => {
+  it('an async filter or map is refused (a Promise kept every record, or stored them as one empty row)', async () => {
+    await expect(run([{ filter: async () => false }])).rejects.toThrow(
+      'resources.logs.steps[0] (filter) returned a Promise: steps run synchronously, so an async step is not supported',
+    );
+    await expect(run([{ map: async (r) => r }])).rejects.toThrow('resources.logs.steps[0] (map) returned a Promise');
+  });
+
+  it('one object returned for two records is refused (it was stored as the last one, for both)', async () => {
+    const out: SourceRecord = {};
+    await expect(run([{ map: (r) => Object.assign(out, r) }])).rejects.toThrow(
+      'resources.logs.steps[0] (map) returned the same object for two records: return a new object for each',
+    );
+  });
+
+  it('a step that throws something not an Error is named too, and nothing is written', async () => {
+    const path = `${tmp.dir}/throws.duckdb`;
+    await run([], path);
+    const before = await query(path, 'SELECT count(*)::INTEGER AS n FROM snapengage_data.logs');
+    await expect(run([{ map: () => { throw null; } }], path)).rejects.toThrow('resources.logs.steps[0] threw: null');
+    expect(await query(path, 'SELECT count(*)::INTEGER AS n FROM snapengage_data.logs')).toEqual(before);
+    const ds = await openDataset({ path, dataset: 'snapengage_data' });
+    try {
+      expect((await ds.loads(1))[0]).toMatchObject({ status: 'failed', error: 'resources.logs.steps[0] threw: null' });
+    } finally {
+      await ds.close();
+    }
   });
 });
