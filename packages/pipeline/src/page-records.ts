@@ -133,6 +133,11 @@ export function applySteps(plan: ResourcePlan, records: SourceRecord[]): { kept:
       if (isThenable(passed) || isThenable(current)) {
         throw new ConfigError(`${field()} (${'filter' in step ? 'filter' : 'map'}) returned a Promise: steps run synchronously, so an async step is not supported; fetch what it needs before the run`);
       }
+      // A filter without its `return` (tsx runs the config without type checks) dropped every record, and the
+      // windows advanced past them for good. Any other value is read as JavaScript reads it (null, '' and 0 drop).
+      if (passed === undefined) {
+        throw new ConfigError(`${field()} (filter) returned undefined: return true to keep the record, false to drop it (is a \`return\` missing?)`);
+      }
       if (!passed) {
         current = undefined;
         break;

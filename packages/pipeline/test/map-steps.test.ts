@@ -110,6 +110,15 @@ describe('what a step returns', () => {
     await expect(run([{ map: async (r) => r }])).rejects.toThrow('resources.logs.steps[0] (map) returned a Promise');
   });
 
+  it('a filter returning undefined (a missing return) is refused: it dropped every record, and the windows moved past them', async () => {
+    const path = `${tmp.dir}/filter-undefined.duckdb`;
+    const failure = run([{ filter: (r) => { r.type === 'chat'; } }], path);
+    await expect(failure).rejects.toThrow(ConfigError);
+    await expect(failure).rejects.toThrow('resources.logs.steps[0] (filter) returned undefined: return true to keep the record, false to drop it');
+    const kept = await run([{ filter: (r) => r.type === 'chat' || null }], path);
+    expect(kept.rowCounts.logs).toBeGreaterThan(0); // null (and any other value) is still read as JavaScript reads it
+  });
+
   it('one object returned for two records is refused (it was stored as the last one, for both)', async () => {
     const out: SourceRecord = {};
     await expect(run([{ map: (r) => Object.assign(out, r) }])).rejects.toThrow(
