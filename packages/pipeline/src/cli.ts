@@ -4,7 +4,7 @@
 // Errors are one line on stderr; the load info goes to stdout, progress and verbose request logs to stderr.
 import { existsSync } from 'node:fs';
 import { resolve } from 'node:path';
-import { parseArgs } from 'node:util';
+import { inspect, parseArgs } from 'node:util';
 import type { PipelineConfig } from './config.js';
 import { DEFAULT_CONFIG_FILE, loadPipelineConfig } from './config-loader.js';
 import { loadEnv } from './env.js';
@@ -303,7 +303,8 @@ main(process.argv.slice(2)).then(
       reportFailure(error, withoutSecrets(error.message), error.exitCode);
     } else {
       reportFailure(error, `unexpected error: ${withoutSecrets(firstLine(error instanceof Error ? error.message : String(error)))}`, 1);
-      if (process.env.SNAPENGAGE_DEBUG) console.error(error);
+      // The stack for a bug report, masked as the line above: it quotes the same message (and a cause's).
+      if (process.env.SNAPENGAGE_DEBUG) process.stderr.write(`${withoutSecrets(inspect(error))}\n`);
     }
   },
 );

@@ -132,6 +132,16 @@ describe('no credential in the loader’s output or DuckDB file', () => {
     expectNoSecret('DuckDB file', await dumpDatabase(db));
   });
 
+  it('SNAPENGAGE_DEBUG prints an unexpected error with its stack, a credential in it masked as on the error line', async () => {
+    // A getter that throws is no ConfigError the loader makes: it reaches the CLI as an unexpected error.
+    writeFileSync(join(tmp.dir, 'getter.mjs'), 'export default { get resources() { throw new TypeError(`refused for ${process.env.SNAPENGAGE_API_TOKEN}`); } };\n');
+    const run = await runCli(['run', '--config', 'getter.mjs', '--duckdb', join(tmp.dir, 'getter.duckdb')], { env: { ...box.env, SNAPENGAGE_DEBUG: '1' } as Record<string, string>, cwd: tmp.dir });
+    expect(run.code).toBe(1);
+    expect(run.stderr).toContain('snapengage-pipeline: unexpected error: refused for ***');
+    expect(run.stderr).toMatch(/TypeError: refused for \*\*\*\n\s+at /);
+    expectNoSecret('CLI output', run.stdout + run.stderr);
+  });
+
   it('two .env lines joined into one (a pasted line, a file without a final newline) are refused without echoing the key they swallowed', async () => {
     const dir = tempDir('sepipe-joined-');
     try {
