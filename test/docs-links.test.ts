@@ -24,8 +24,11 @@ function markdownFiles(): string[] {
   return out.filter((p) => !/[\\/](test|fixtures)[\\/]/.test(relative(repoRoot, p)));
 }
 
-/** The lines outside fenced code blocks, with inline code spans blanked (a `[a](b)` in code is not a link). */
-function proseLines(text: string): string[] {
+/**
+ * The lines outside fenced code blocks, with inline code spans blanked (a `[a](b)` in code is not a link) unless
+ * `keepCode` (a heading's code is part of its anchor: "## `--add`" is #--add).
+ */
+function proseLines(text: string, keepCode = false): string[] {
   const lines: string[] = [];
   let fence: string | undefined;
   for (const line of text.split('\n')) {
@@ -36,7 +39,7 @@ function proseLines(text: string): string[] {
     } else if (marker) {
       fence = marker;
       lines.push('');
-    } else lines.push(line.replace(/(`+)[^`]*?\1/g, (m) => ' '.repeat(m.length)));
+    } else lines.push(keepCode ? line : line.replace(/(`+)[^`]*?\1/g, (m) => ' '.repeat(m.length)));
   }
   return lines;
 }
@@ -54,7 +57,7 @@ function slug(heading: string): string {
 function anchors(path: string): Set<string> {
   const seen = new Map<string, number>();
   const out = new Set<string>();
-  for (const line of proseLines(readFileSync(path, 'utf8'))) {
+  for (const line of proseLines(readFileSync(path, 'utf8'), true)) {
     const heading = /^#{1,6}\s+(.*?)\s*#*\s*$/.exec(line)?.[1];
     if (heading === undefined) continue;
     const base = slug(heading);
