@@ -37,7 +37,7 @@ describe('rendered project files', () => {
     const envNames = Object.keys(parseEnv(files.get('.env.example')!)).sort();
     expect(envNames).toEqual(['SNAPENGAGE_EMAIL', 'SNAPENGAGE_PROVISIONING_KEY', 'SNAPENGAGE_WIDGET_ID']);
     expect(files.get('.env.example')).toContain('Request a Provisioning API key from support@snapengage.com');
-    expect(files.get('.gitignore')!.split('\n')).toEqual(expect.arrayContaining(['.env', '.env.sandbox', '*.duckdb', '*.duckdb.staging/', 'node_modules']));
+    expect(files.get('.gitignore')!.split('\n')).toEqual(expect.arrayContaining(['.env', '.env.sandbox', '*.duckdb', '*.duckdb.staging/', '*.duckdb.tmp/', 'node_modules']));
     expect(files.get('AGENTS.md')).toMatch(/Never read, print or edit `\.env`/);
   });
 
