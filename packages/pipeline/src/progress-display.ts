@@ -1,5 +1,6 @@
 // Progress on stderr: on a TTY one line per resource redrawn in place (at most 10 times a second); otherwise a plain
 // log line every few seconds, so CI logs stay readable.
+import truncatedWidth from 'fast-string-truncated-width';
 import pc from 'picocolors';
 import type { LoadStep } from './destination/index.js';
 import type { ProgressSnapshot, RequestEvent } from './run.js';
@@ -26,9 +27,21 @@ function formatLine(r: ProgressSnapshot['resources'][number]): string {
   return `${r.name.padEnd(18)} ${String(r.pages).padStart(7)} pages ${String(r.records).padStart(9)} records ${rate.padStart(8)} rec/s${role}`;
 }
 
+/** Display width of `text` in terminal columns (wide CJK characters and emoji take two). */
+function widthOf(text: string): number {
+  return truncatedWidth(text, { limit: Infinity }).width;
+}
+
+/** `text` cut to `width` columns, with an ellipsis when cut. */
+function fit(text: string, width: number): string {
+  const cut = truncatedWidth(text, { limit: Math.max(0, width), ellipsis: '…' });
+  return cut.truncated ? `${text.slice(0, cut.index)}${cut.ellipsed ? '…' : ''}` : text;
+}
+
 class LiveDisplay implements ProgressDisplay {
   private lastDraw = 0;
-  private drawnLines = 0;
+  /** Width of each line of the frame on screen: the rows to move back over depend on the columns at the next draw. */
+  private drawnWidths: number[] = [];
   private latest: ProgressSnapshot | undefined;
   private timer: NodeJS.Timeout | undefined;
 
@@ -44,7 +57,7 @@ class LiveDisplay implements ProgressDisplay {
   log(line: string): void {
     this.clear();
     this.stream.write(`${line}\n`);
-    this.drawnLines = 0;
+    this.drawnWidths = [];
     if (this.latest) this.draw();
   }
 
@@ -53,11 +66,21 @@ class LiveDisplay implements ProgressDisplay {
     this.timer = undefined;
     if (this.latest) this.draw();
     this.latest = undefined;
-    this.drawnLines = 0;
+    this.drawnWidths = [];
+  }
+
+  /** Columns of the terminal now (it may have been resized since the last frame); 0 when it does not say. */
+  private get columns(): number {
+    return this.stream.columns > 0 ? this.stream.columns : 0;
   }
 
   private clear(): void {
-    if (this.drawnLines > 0) this.stream.write(`\x1b[${this.drawnLines}A\x1b[J`);
+    // A line that has become wider than the terminal (narrowed since it was drawn) takes several rows in the terminals
+    // that reflow their lines on a resize (Windows Terminal, conhost, VTE, iTerm2, tmux): moving up one row per line
+    // left the top of the old frame on screen.
+    const columns = this.columns;
+    const rows = this.drawnWidths.reduce((sum, width) => sum + (columns > 0 ? Math.max(1, Math.ceil(width / columns)) : 1), 0);
+    if (rows > 0) this.stream.write(`\x1b[${rows}A\x1b[J`);
   }
 
   private draw(): void {
@@ -66,12 +89,24 @@ class LiveDisplay implements ProgressDisplay {
     this.lastDraw = Date.now();
     if (!this.latest) return;
     this.clear();
-    const lines = this.latest.resources.map((r) => pc.dim('▸ ') + formatLine(r));
+    // Every line kept narrower than the terminal: a line that wrapped took two rows, the cursor went back up one per
+    // line, and each redraw left a line of the previous frame behind (at 80 columns already, a parent's line being 97
+    // wide). The last column stays free, where some terminals (conhost) wrap at once.
+    const columns = this.columns;
+    const room = columns > 0 ? columns - 1 : Infinity;
+    // A frame taller than the terminal scrolls its top out of reach of the cursor-up: the resources that fit, and how
+    // many more there are.
+    const height = this.stream.rows > 0 ? this.stream.rows - 1 : Infinity;
+    const resources = this.latest.resources;
+    const shown = resources.length + 1 <= height ? resources : resources.slice(0, Math.max(0, height - 1));
+    const lines = shown.map((r) => ({ prefix: '▸ ', text: formatLine(r) }));
     // No page comes during the commit, so the display stands still: it says why.
     const phase = this.latest.phase === 'committing' ? ', committing into DuckDB…' : '';
-    lines.push(pc.dim(`  ${(this.latest.elapsedMs / 1000).toFixed(1)} s${phase}`));
-    this.stream.write(`${lines.join('\n')}\n`);
-    this.drawnLines = lines.length;
+    const more = shown.length < resources.length ? ` (+${resources.length - shown.length} more)` : '';
+    lines.push({ prefix: '', text: `  ${(this.latest.elapsedMs / 1000).toFixed(1)} s${more}${phase}` });
+    const fitted = lines.map(({ prefix, text }) => ({ prefix: fit(prefix, room), text: fit(text, room - widthOf(prefix)) }));
+    this.stream.write(`${fitted.map(({ prefix, text }) => (prefix ? pc.dim(prefix) + text : pc.dim(text))).join('\n')}\n`);
+    this.drawnWidths = fitted.map(({ prefix, text }) => widthOf(prefix + text));
   }
 }
 

@@ -101,3 +101,96 @@ describe('progress display', () => {
     expect(writes.filter((w) => w.startsWith('[progress ')).length).toBeGreaterThanOrEqual(2);
   });
 });
+
+/**
+ * A terminal screen as far as the live display uses it: text, `\n`, and "cursor up N rows, clear below" from the start
+ * of a line. A line wider than `columns` takes several rows, reckoned with the columns of the moment (so changing them
+ * is a resize of a terminal that reflows its lines, as Windows Terminal, VTE, iTerm2, tmux do). Rows the cursor-up does
+ * not reach stay on screen: the leftovers of an earlier frame.
+ */
+function fakeTerminal(columns: number, rows?: number) {
+  const screen: string[] = [];
+  let partial = '';
+  const stream = {
+    isTTY: true,
+    columns,
+    rows,
+    write(chunk: string) {
+      for (const [token, up] of chunk.replace(/\x1b\[\d*m/g, '').matchAll(/\x1b\[(\d+)A\x1b\[J|\n|[^\x1b\n]+/g)) {
+        if (token === '\n') (screen.push(partial), (partial = ''));
+        else if (up === undefined) partial += token;
+        else {
+          expect(partial).toBe(''); // always from the start of a line
+          let n = Number(up);
+          while (n > 0 && screen.length > 0) {
+            const last = screen.pop()!;
+            const taken = Math.max(1, Math.ceil([...last].length / stream.columns));
+            // Moved up into the middle of a wrapped line: its rows above the cursor stay.
+            if (taken > n) screen.push([...last].slice(0, (taken - n) * stream.columns).join(''));
+            n -= taken;
+          }
+        }
+      }
+      return true;
+    },
+  };
+  return { stream: stream as unknown as NodeJS.WriteStream & { columns: number }, screen };
+}
+
+function manyResources(records: number, elapsedMs: number): ProgressSnapshot {
+  const base = snapshot(records, elapsedMs);
+  const names = ['widgets', 'widgets__agents', 'users', 'chat_availability', 'visitor_typing'];
+  return { ...base, resources: [...base.resources, ...names.map((name) => ({ ...base.resources[0]!, name }))] };
+}
+
+describe('progress display in a narrow or resized terminal', () => {
+  beforeEach(() => vi.useFakeTimers({ now: 1_000_000 }));
+  afterEach(() => vi.useRealTimers());
+
+  function frames(display: ReturnType<typeof createProgressDisplay>, from: number, count: number, make = snapshot) {
+    for (let i = from; i < from + count; i++) {
+      display.update(make(i * 1000, i * 150));
+      vi.advanceTimersByTime(150);
+    }
+  }
+
+  for (const columns of [40, 60, 80]) {
+    it(`at ${columns} columns erases each frame whole: one frame on screen, no line wider than the terminal`, () => {
+      const { stream, screen } = fakeTerminal(columns);
+      const display = createProgressDisplay(stream, {});
+      frames(display, 1, 20);
+      display.log('GET http://127.0.0.1:41873/api/v2/logs?widgetId=56f9be69-885a-45a8-b977-a93ddddf8cd8 → 200 3 ms');
+      frames(display, 21, 20);
+      display.finish();
+      expect(screen).toHaveLength(4); // the log line, the two resources, the elapsed time
+      expect(screen[0]).toContain('GET http://127.0.0.1:41873');
+      expect(screen[1]).toMatch(/^▸ logs/);
+      expect(screen[2]).toMatch(/^▸ chat_poll/);
+      expect(screen[3]).toMatch(/^ {2}6\.0 s/);
+      for (const line of screen.slice(1)) expect([...line].length).toBeLessThan(columns);
+    });
+  }
+
+  it('a terminal narrowed mid-run: the frame drawn at the old width is erased whole', () => {
+    const { stream, screen } = fakeTerminal(100);
+    const display = createProgressDisplay(stream, {});
+    frames(display, 1, 5);
+    stream.columns = 45;
+    frames(display, 6, 5);
+    stream.columns = 120;
+    frames(display, 11, 5);
+    display.finish();
+    expect(screen, screen.join('\n')).toHaveLength(3);
+    expect(screen[0]).toMatch(/^▸ logs\s+150 pages\s+15000 records/);
+  });
+
+  it('a terminal lower than the frame: only what fits is drawn, so the cursor-up reaches the frame top', () => {
+    const { stream, screen } = fakeTerminal(80, 5);
+    const display = createProgressDisplay(stream, {});
+    frames(display, 1, 10, manyResources);
+    display.finish();
+    expect(screen.length).toBeLessThan(5);
+    expect(screen.at(-1)).toMatch(/^ {2}1\.5 s .*\+\d more/);
+  });
+});
+
