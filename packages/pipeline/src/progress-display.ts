@@ -1,12 +1,14 @@
-// Progress on stderr: on a TTY one line per resource redrawn in place (at most 10 times a second); otherwise a plain
-// log line every few seconds, so CI logs stay readable.
+// Progress on stderr: on a TTY one line per resource redrawn in place (at most 10 times a second); otherwise plain
+// log lines every few seconds, less often as a long run goes on, so CI logs stay readable.
 import truncatedWidth from 'fast-string-truncated-width';
 import pc from 'picocolors';
 import type { LoadStep } from './destination/index.js';
 import type { ProgressSnapshot, RequestEvent } from './run.js';
 
 const TTY_INTERVAL_MS = 100;
+/** Plain lines: every 5 s at first, then every tenth of the time elapsed, at most a minute apart. */
 const PLAIN_INTERVAL_MS = 5000;
+const PLAIN_MAX_INTERVAL_MS = 60_000;
 
 export interface ProgressDisplay {
   update(snapshot: ProgressSnapshot): void;
@@ -113,14 +115,21 @@ class LiveDisplay implements ProgressDisplay {
 class PlainDisplay implements ProgressDisplay {
   private lastPrint = Date.now();
   private latest: ProgressSnapshot | undefined;
+  private printed: ProgressSnapshot | undefined;
+  /** Each resource's line as last printed, so that one that has not moved is not printed again. */
+  private lastLines = new Map<string, string>();
+  private saidCommitting = false;
 
   constructor(private readonly stream: NodeJS.WriteStream) {}
 
-  private printed: ProgressSnapshot | undefined;
-
   update(snapshot: ProgressSnapshot): void {
+    // The commit brings no page, for minutes on a big load: said once, or the log seemed to hang.
+    const committing = snapshot.phase === 'committing' && !this.saidCommitting;
     this.latest = snapshot;
-    if (Date.now() - this.lastPrint >= PLAIN_INTERVAL_MS) this.print();
+    // Every 5 s was 720 prints an hour, a line per resource each: CI logs of a long chat_poll run held tens of
+    // thousands. A tenth of the time elapsed, at most a minute: bounded, and still frequent at the start.
+    const interval = Math.min(PLAIN_MAX_INTERVAL_MS, Math.max(PLAIN_INTERVAL_MS, snapshot.elapsedMs / 10));
+    if (committing || Date.now() - this.lastPrint >= interval) this.print(false);
   }
 
   log(line: string): void {
@@ -128,16 +137,23 @@ class PlainDisplay implements ProgressDisplay {
   }
 
   finish(): void {
-    if (this.latest && this.latest !== this.printed) this.print();
+    if (this.latest && this.latest !== this.printed) this.print(true);
     this.latest = undefined;
   }
 
-  private print(): void {
+  /** The resources that moved since the last print (every one when none did, and at the end). */
+  private print(all: boolean): void {
     this.lastPrint = Date.now();
     if (!this.latest) return;
     this.printed = this.latest;
     const at = `${(this.latest.elapsedMs / 1000).toFixed(1)}s`;
-    for (const r of this.latest.resources) this.stream.write(`[progress ${at}] ${formatLine(r)}\n`);
+    const lines = this.latest.resources.map((r) => ({ name: r.name, line: formatLine(r), key: `${r.pages} ${r.records}` }));
+    const moved = lines.filter((l) => this.lastLines.get(l.name) !== l.key);
+    for (const l of all || moved.length === 0 ? lines : moved) this.stream.write(`[progress ${at}] ${l.line}\n`);
+    for (const l of lines) this.lastLines.set(l.name, l.key);
+    if (this.latest.phase !== 'committing' || this.saidCommitting) return;
+    this.saidCommitting = true;
+    this.stream.write(`[progress ${at}] committing into DuckDB\n`);
   }
 }
 

@@ -194,3 +194,55 @@ describe('progress display in a narrow or resized terminal', () => {
   });
 });
 
+describe('plain progress lines in a long run', () => {
+  beforeEach(() => vi.useFakeTimers({ now: 1_000_000 }));
+  afterEach(() => vi.useRealTimers());
+
+  it('stay bounded over hours (less often as the run goes on), listing only resources that moved', () => {
+    const { stream, writes } = fakeStream(false);
+    const display = createProgressDisplay(stream, {});
+    // A 5-hour run (chat_poll at 10 requests/s over 180,000 cases) with a progress snapshot every second;
+    // logs finishes after the first minute, chat_poll goes on.
+    const hours = 5;
+    for (let s = 1; s <= hours * 3600; s++) {
+      vi.advanceTimersByTime(1000);
+      const logs = Math.min(s, 60) * 1000;
+      display.update({
+        elapsedMs: s * 1000,
+        done: false,
+        phase: 'extracting',
+        resources: [
+          { name: 'logs', loaded: true, requests: logs / 100, pages: logs / 100, records: logs, recordsPerSecond: logs / s },
+          { name: 'chat_poll', loaded: true, requests: s * 10, pages: s * 10, records: s * 10, recordsPerSecond: 10 },
+        ],
+      });
+    }
+    display.finish();
+    const lines = writes.join('').split('\n').filter(Boolean);
+    // Every 5 s for 5 hours was 3,600 prints of two lines each.
+    expect(lines.length).toBeLessThan(400);
+    // Still every 5 s at the start, where a stuck run is first looked for.
+    expect(lines.filter((l) => /^\[progress (5|10|15)\.0s\] logs/.test(l))).toHaveLength(3);
+    // logs, finished after a minute, is not repeated on every line after it; the final state lists both.
+    expect(lines.filter((l) => / logs /.test(l)).length).toBeLessThan(20);
+    expect(lines.at(-2)).toMatch(/^\[progress 18000\.0s\] logs\s+600 pages/);
+    expect(lines.at(-1)).toMatch(/^\[progress 18000\.0s\] chat_poll\s+180000 pages/);
+  });
+});
+
+describe('plain progress lines at the commit', () => {
+  beforeEach(() => vi.useFakeTimers({ now: 1_000_000 }));
+  afterEach(() => vi.useRealTimers());
+
+  it('say once, at once, that the run is committing (no page comes then), in plain ASCII', () => {
+    const { stream, writes } = fakeStream(false);
+    const display = createProgressDisplay(stream, {});
+    display.update(snapshot(1000, 1000));
+    display.update(snapshot(2000, 1200, false, 'committing'));
+    display.update(snapshot(2000, 1300, false, 'committing'));
+    display.finish();
+    const committing = writes.filter((w) => w.includes('committing'));
+    expect(committing).toEqual(['[progress 1.2s] committing into DuckDB\n']);
+    expect(writes.join('')).toMatch(/^[\x20-\x7e\n]*$/);
+  });
+});
