@@ -21,6 +21,28 @@ export interface ShowOptions {
 }
 
 const SHOW_LOCK_RETRIES = 40;
+/**
+ * Lists (a table's columns, a load's row counts) are wrapped to this width: the columns of the logs table made one line
+ * of ~850 characters, which a terminal broke mid-name and a log viewer ran off the screen.
+ */
+const WIDTH = 80;
+/** A load's line keeps its row counts while it stays this short (its fixed fields alone take ~85). */
+const LOAD_LINE_WIDTH = 120;
+
+/** `items` joined by `separator` on lines of at most WIDTH (an item longer than that alone on its line), each after `indent`. */
+function wrapList(items: readonly string[], separator: string, indent: string): string[] {
+  const lines: string[] = [];
+  let line = '';
+  for (const [i, item] of items.entries()) {
+    const piece = i < items.length - 1 ? `${item}${separator.trimEnd()}` : item;
+    if (line !== '' && indent.length + line.length + 1 + piece.length > WIDTH) {
+      lines.push(indent + line);
+      line = piece;
+    } else line = line === '' ? piece : `${line} ${piece}`;
+  }
+  if (line !== '') lines.push(indent + line);
+  return lines;
+}
 
 export async function showDataset(options: ShowOptions): Promise<string> {
   if (options.path === ':memory:') {
@@ -69,7 +91,7 @@ export async function showDataset(options: ShowOptions): Promise<string> {
     if (tables.length === 0) out.push('  (none yet)');
     for (const table of tables) {
       out.push(`  ${table.name}  ${table.rowCount} ${table.rowCount === 1 ? 'row' : 'rows'}`);
-      out.push(`    ${table.columns.map((c) => `${c.name} ${c.type}`).join(', ')}`);
+      out.push(...wrapList(table.columns.map((c) => `${c.name} ${c.type}`), ', ', '    '));
     }
 
     // Pipelines sharing the dataset (each config's pipelineName) keep their own loads and state: say whose each line is.
@@ -82,11 +104,15 @@ export async function showDataset(options: ShowOptions): Promise<string> {
     for (const load of loads) {
       const seconds = load.durationMs !== null && load.durationMs !== undefined ? `${(load.durationMs / 1000).toFixed(2)} s` : '-';
       const started = load.startedAt ? new Date(load.startedAt).toISOString() : '-';
-      const rows = load.rowCounts ? Object.entries(load.rowCounts).map(([t, n]) => `${t}=${n}`).join(' ') : '';
+      const rows = load.rowCounts ? Object.entries(load.rowCounts).map(([t, n]) => `${t}=${n}`) : [];
       // Escaped: an older version stored a server's text as it came, terminal escapes and line breaks included.
       const error = load.error ? `  error: ${printable(load.error)}` : '';
       const sample = load.limitPages !== null ? `  sampled (--limit-pages ${load.limitPages}, incremental state not advanced)` : '';
-      out.push(`  ${load.loadId}  ${whose(load.pipelineName)}${load.resource.padEnd(18)} ${String(load.status).padEnd(7)} ${seconds.padStart(9)}  ${started}  ${rows}${sample}${error}`);
+      const head = `  ${load.loadId}  ${whose(load.pipelineName)}${load.resource.padEnd(18)} ${String(load.status).padEnd(7)} ${seconds.padStart(9)}  ${started}  `;
+      // The row counts of a resource with child tables (logs has five) go below, wrapped.
+      const inline = `${head}${rows.join(' ')}${sample}${error}`;
+      if (inline.length <= LOAD_LINE_WIDTH || rows.length === 0) out.push(inline);
+      else out.push(`${head.trimEnd()}${sample}${error}`, ...wrapList(rows, ' ', '      '));
     }
     if (allLoads > shown) out.push(`  … ${allLoads - shown} earlier ${allLoads - shown === 1 ? 'load' : 'loads'} not shown (openDataset(…).loads(n) lists more)`);
 

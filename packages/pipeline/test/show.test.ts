@@ -62,8 +62,9 @@ describe('show', () => {
     const loadIds = section.slice(2, -1).map((line) => line.trim().split(/\s+/)[0]);
     expect(new Set(loadIds).size).toBe(4);
 
-    expect(out).toMatch(/\n {2}things {2}0 rows\n {4}id VARCHAR, count BIGINT, never VARCHAR, _row_id VARCHAR, _load_id VARCHAR, count__v_text VARCHAR\n/);
-    expect(out).toMatch(/\n {2}things__items {2}0 rows\n {4}k VARCHAR, _row_id VARCHAR, _parent_id VARCHAR, _root_id VARCHAR, _list_idx BIGINT, _load_id VARCHAR\n/);
+    // Columns wrapped at 80 (see 'show at 80 columns').
+    expect(out).toMatch(/\n {2}things {2}0 rows\n {4}id VARCHAR, count BIGINT, never VARCHAR, _row_id VARCHAR, _load_id VARCHAR,\n {4}count__v_text VARCHAR\n/);
+    expect(out).toMatch(/\n {2}things__items {2}0 rows\n {4}k VARCHAR, _row_id VARCHAR, _parent_id VARCHAR, _root_id VARCHAR,\n {4}_list_idx BIGINT, _load_id VARCHAR\n/);
     expect(out).toMatch(/\n {2}things {2}w1 {2}lastEnd 2026-01-12$/);
   });
 
@@ -119,4 +120,33 @@ describe('show', () => {
     await run.release();
     expect(await shown).toMatch(/\n {2}things {2}1 row\n/);
   }, 60_000);
+});
+
+describe('show at 80 columns', () => {
+  it("wraps a wide table's columns onto lines of at most 80, each column whole, and a load's many row counts below it", async () => {
+    const path = join(tmp.dir, 'wide.duckdb');
+    const dest = await DuckDBDestination.open({ path, dataset: 'data', pipelineName: 'p' });
+    const writer = dest.createResourceWriter({ loadId: newLoadId(), resource: thingsResource, writeDisposition: 'append', primaryKey: [], maxNestingDepth: 4 });
+    const record: Record<string, unknown> = { id: 'a' };
+    for (let i = 0; i < 40; i++) record[`requester_details_field_${i}`] = `v${i}`;
+    for (const list of ['labels', 'transcripts', 'javascript_variables', 'operator_variables']) record[list] = [{ name: 'n', value: 'v' }];
+    await writer.write([record]);
+    await writer.commit(null);
+    await dest.close();
+
+    const lines = (await showDataset({ path, dataset: 'data' })).split('\n');
+    // The first line names the file, whose path is as long as it is; a load's line has ~85 characters of fixed fields.
+    for (const line of lines.slice(1)) expect(line.length, line).toBeLessThanOrEqual(/^ {2}\d+\.\d+ /.test(line) ? 120 : 80);
+    const start = lines.indexOf('  things  1 row') + 1;
+    const end = lines.findIndex((line, i) => i > start && !line.startsWith('    '));
+    const columns = lines.slice(start, end).map((line) => line.trim()).join(' ').split(', ');
+    expect(columns[0]).toBe('id VARCHAR');
+    expect(columns.filter((c) => /^requester_details_field_\d+ VARCHAR$/.test(c))).toHaveLength(40);
+    const loads = lines.slice(lines.findIndex((line) => line.startsWith('Last loads')) + 1, lines.indexOf('Incremental state') - 1);
+    expect(loads[0]).toMatch(/^ {2}\d+\.\d+ {2}things +loaded/);
+    expect(loads.slice(1).every((line) => line.startsWith('      '))).toBe(true);
+    expect(loads.slice(1).join(' ').trim().split(/\s+/).sort()).toEqual(
+      ['things=1', 'things__javascript_variables=1', 'things__labels=1', 'things__operator_variables=1', 'things__transcripts=1'],
+    );
+  });
 });
