@@ -6,6 +6,7 @@ import type { RetryReport } from './extract-counts.js';
 import type { RateLimitReport } from './limits.js';
 import type { WindowState } from './windows.js';
 import { MAX_RESOURCE_COLUMNS, MAX_TABLE_COLUMNS } from './normalize/table-tree.js';
+import { padEndWidth, widthOf } from './text-width.js';
 
 export interface ResourceStats {
   name: string;
@@ -132,8 +133,9 @@ export class LoadInfo {
     const tables = Object.entries(this.rowCounts).sort(([a], [b]) => a.localeCompare(b));
     if (tables.length > 0) {
       lines.push('', 'Rows loaded:');
-      const width = Math.max(...tables.map(([name]) => name.length));
-      for (const [name, count] of tables) lines.push(`  ${name.padEnd(width)}  ${count}`);
+      // Table names keep the letters of their keys (NORMALIZATION.md): a CJK one is twice as wide as it is long.
+      const width = Math.max(...tables.map(([name]) => widthOf(name)));
+      for (const [name, count] of tables) lines.push(`  ${padEndWidth(name, width)}  ${count}`);
     }
     const unchanged = Object.entries(this.unchangedRecords).filter(([, n]) => n > 0);
     if (unchanged.length > 0) {

@@ -1,9 +1,9 @@
 // Progress on stderr: on a TTY one line per resource redrawn in place (at most 10 times a second); otherwise plain
 // log lines every few seconds, less often as a long run goes on, so CI logs stay readable.
-import truncatedWidth from 'fast-string-truncated-width';
 import pc from 'picocolors';
 import type { LoadStep } from './destination/index.js';
 import type { ProgressSnapshot, RequestEvent } from './run.js';
+import { fit, widthOf } from './text-width.js';
 
 const TTY_INTERVAL_MS = 100;
 /** Plain lines: every 5 s at first, then every tenth of the time elapsed, at most a minute apart. */
@@ -27,17 +27,6 @@ function formatLine(r: ProgressSnapshot['resources'][number]): string {
   const rate = r.recordsPerSecond >= 10 ? Math.round(r.recordsPerSecond).toString() : r.recordsPerSecond.toFixed(1);
   const role = r.loaded ? '' : ' (drives children, not loaded)';
   return `${r.name.padEnd(18)} ${String(r.pages).padStart(7)} pages ${String(r.records).padStart(9)} records ${rate.padStart(8)} rec/s${role}`;
-}
-
-/** Display width of `text` in terminal columns (wide CJK characters and emoji take two). */
-function widthOf(text: string): number {
-  return truncatedWidth(text, { limit: Infinity }).width;
-}
-
-/** `text` cut to `width` columns, with an ellipsis when cut. */
-function fit(text: string, width: number): string {
-  const cut = truncatedWidth(text, { limit: Math.max(0, width), ellipsis: '…' });
-  return cut.truncated ? `${text.slice(0, cut.index)}${cut.ellipsed ? '…' : ''}` : text;
 }
 
 class LiveDisplay implements ProgressDisplay {
