@@ -20,7 +20,7 @@ export interface ProgressDisplay {
 export function createProgressDisplay(stream: NodeJS.WriteStream = process.stderr, env: NodeJS.ProcessEnv = process.env): ProgressDisplay {
   // TERM=dumb: a terminal without cursor movement (Emacs' shell, some IDE consoles and log capturers), where the
   // redraw left a trail of escape codes.
-  return stream.isTTY && env.TERM !== 'dumb' ? new LiveDisplay(stream) : new PlainDisplay(stream);
+  return stream.isTTY && env.TERM !== 'dumb' ? new LiveDisplay(stream, env) : new PlainDisplay(stream);
 }
 
 function formatLine(r: ProgressSnapshot['resources'][number]): string {
@@ -36,7 +36,15 @@ class LiveDisplay implements ProgressDisplay {
   private latest: ProgressSnapshot | undefined;
   private timer: NodeJS.Timeout | undefined;
 
-  constructor(private readonly stream: NodeJS.WriteStream) {}
+  /**
+   * Dimming as this stream and the environment allow (Node's hasColors: NO_COLOR, FORCE_COLOR, TERM). picocolors decides
+   * once by stdout, so `run > load.txt` lost the dimming on the terminal, and it took FORCE_COLOR=0 as forcing colour.
+   */
+  private readonly colors: ReturnType<typeof pc.createColors>;
+
+  constructor(private readonly stream: NodeJS.WriteStream, env: NodeJS.ProcessEnv) {
+    this.colors = pc.createColors(typeof stream.hasColors === 'function' && stream.hasColors(env));
+  }
 
   update(snapshot: ProgressSnapshot): void {
     this.latest = snapshot;
@@ -96,7 +104,7 @@ class LiveDisplay implements ProgressDisplay {
     const more = shown.length < resources.length ? ` (+${resources.length - shown.length} more)` : '';
     lines.push({ prefix: '', text: `  ${(this.latest.elapsedMs / 1000).toFixed(1)} s${more}${phase}` });
     const fitted = lines.map(({ prefix, text }) => ({ prefix: fit(prefix, room), text: fit(text, room - widthOf(prefix)) }));
-    this.stream.write(`${fitted.map(({ prefix, text }) => (prefix ? pc.dim(prefix) + text : pc.dim(text))).join('\n')}\n`);
+    this.stream.write(`${fitted.map(({ prefix, text }) => (prefix ? this.colors.dim(prefix) + text : this.colors.dim(text))).join('\n')}\n`);
     this.drawnWidths = fitted.map(({ prefix, text }) => widthOf(prefix + text));
   }
 }

@@ -246,3 +246,26 @@ describe('plain progress lines at the commit', () => {
     expect(writes.join('')).toMatch(/^[\x20-\x7e\n]*$/);
   });
 });
+
+describe('progress display colours', () => {
+  it("dims as the TTY and the environment allow (Node's hasColors), whatever stdout is", async () => {
+    const tty = await import('node:tty');
+    const dimmed = (env: NodeJS.ProcessEnv) => {
+      const { stream } = fakeStream(true);
+      const writes: string[] = [];
+      Object.assign(stream, {
+        write: (chunk: string) => (writes.push(chunk), true),
+        hasColors: tty.WriteStream.prototype.hasColors,
+        getColorDepth: tty.WriteStream.prototype.getColorDepth,
+      });
+      const display = createProgressDisplay(stream, env);
+      display.update(snapshot(100, 100));
+      display.finish();
+      return writes.join('').includes('\x1b[2m');
+    };
+    expect(dimmed({ TERM: 'xterm-256color' })).toBe(true);
+    expect(dimmed({ TERM: 'xterm-256color', NO_COLOR: '1' })).toBe(false);
+    // FORCE_COLOR=0 turns colour off, as Node (and chalk) read it.
+    expect(dimmed({ TERM: 'xterm-256color', FORCE_COLOR: '0' })).toBe(false);
+  });
+});
