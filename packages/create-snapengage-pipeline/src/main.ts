@@ -24,11 +24,23 @@ export interface MainIo {
   catalog?: readonly ResourceChoice[];
 }
 
+/**
+ * Colour on `stream` as Node reads the environment (tty.WriteStream.hasColors: NO_COLOR, FORCE_COLOR, TERM=dumb). Not
+ * picocolors' own choice, made once by stdout and on whenever CI is set: `2> err.log` from a terminal, or any log file
+ * written in CI, got escape codes, and it took FORCE_COLOR=0 as forcing colour.
+ */
+function colorsFor(stream: Writable & { isTTY?: boolean; hasColors?: (env?: object) => boolean }, env: MainIo['env']) {
+  if (stream.isTTY && typeof stream.hasColors === 'function') return pc.createColors(stream.hasColors(env));
+  // A file, a pipe, a CI log: plain, unless FORCE_COLOR asks for colour ('0' and 'false' ask for none, as in Node).
+  return pc.createColors(env.FORCE_COLOR !== undefined && ['', '1', '2', '3', 'true'].includes(env.FORCE_COLOR));
+}
+
 export async function main(io: MainIo): Promise<number> {
   const catalog = io.catalog ?? loadCatalog();
+  const out = colorsFor(io.stdout, io.env);
   const say = (line: string) => io.stdout.write(`${line}\n`);
   const fail = (message: string, code = 2) => {
-    io.stderr.write(`${pc.red('error')} ${message}\n`);
+    io.stderr.write(`${colorsFor(io.stderr, io.env).red('error')} ${message}\n`);
     return code;
   };
   const resolved = resolveOptions(io.argv, io.env, io.stdin.isTTY === true, catalog);
@@ -92,7 +104,7 @@ export async function main(io: MainIo): Promise<number> {
     const { packageManagerCommands, renderProjectFiles, writeProject } = await import('./project.js');
     const files = renderProjectFiles(plan, catalog);
     const leftOver = writeProject(plan, files);
-    if (leftOver) say(pc.yellow(leftOver));
+    if (leftOver) say(out.yellow(leftOver));
     const loaded = withParents(answers.resources, catalog);
     say(`Created ${target.path} (${files.size} files) loading ${loaded.join(', ')}.`);
 
@@ -108,7 +120,7 @@ export async function main(io: MainIo): Promise<number> {
     }
     if (answers.git && !interrupted) {
       const step = initGit(target.path);
-      say(step.ok ? step.message : pc.yellow(step.message));
+      say(step.ok ? step.message : out.yellow(step.message));
     }
 
     const pm = packageManagerCommands(resolved.packageManager);
