@@ -37,6 +37,8 @@ CREATE TABLE IF NOT EXISTS ${s}."_pipeline_columns" (
  * The layout of the loader's tables and incremental state that this loader writes and reads. A loader that changes
  * it (what a column or a state field means) raises it, migrating older files; an older loader then refuses the file
  * (checkDatasetFormat) rather than misread its state or write the old layout into it (dlt's engine_version).
+ * The same goes for how rows are identified and named: a loader that makes other `_row_id`s, names or types from the
+ * same records raises it too (test/format-fixture.test.ts fails otherwise: NORMALIZATION.md, Upgrading).
  */
 export const DATASET_FORMAT = 1;
 
