@@ -18,6 +18,7 @@ const USAGE = `Usage: snapengage-sandbox [--port 0] [--seed 42] [--cases 5000] [
   --now      when the data ends instead of now: 2025-06-30 (00:00 UTC) or 2025-06-30T18:00:00Z (a zone is required);
              with --seed, the same data on any day (SNAPENGAGE_START_DATE follows it)
   --faults   e.g. 429=0.1,500=0.05,reset=0.02,truncate=0.02,slow=0.01,rps=20,slowMs=2000[,retryAfter=1|none]
+             [,latencyMs=100,jitterMs=50,bodyKBps=500] (a real network: round trip before headers, body speed)
   --last-page-link       the Logs API's last page leaves linkToNextSetOfResults out (absent), sends "" or null
   --trailing-empty-page  a full page always links a next one; a sequence may end with a page of no cases
   --chat-booleans        Visitor Chat booleans as in the doc (availability "true"/"false", agentTyping true/false),

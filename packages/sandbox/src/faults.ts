@@ -22,6 +22,14 @@ export interface FaultSpec {
   slowMs: number;
   /** `Retry-After` of a 429 in seconds (default 1); -1 (`retryAfter=none`) sends none: the real API's is unknown. */
   retryAfter: number;
+  /**
+   * Every API answer waits this long before its headers (a round trip to the real API is 50–300 ms; loopback ~0),
+   * plus a seeded 0..`jitterMs`. Not a fault: counted nowhere, and it does not consume a fate.
+   */
+  latencyMs: number;
+  jitterMs: number;
+  /** Bodies are sent at this many KiB/s, in 10 chunks a second (0 = at once): a slow link, not a stalled one. */
+  bodyKBps: number;
 }
 
 export type FaultKind = '429' | '500' | 'reset' | 'truncate' | 'slow';
@@ -32,13 +40,16 @@ const DEFAULT_SLOW_MS = 2000;
 const MAX_SLOW_MS = 60_000;
 const MAX_RETRY_AFTER = 3600;
 const FAULT_SALT = 0xfa017;
+const LATENCY_SALT = 0x1a7e;
+const MAX_BODY_KBPS = 1_000_000;
 
 export function emptyFaultSpec(): FaultSpec {
-  return { '429': 0, '500': 0, reset: 0, truncate: 0, slow: 0, rps: 0, slowMs: DEFAULT_SLOW_MS, retryAfter: 1 };
+  return { '429': 0, '500': 0, reset: 0, truncate: 0, slow: 0, rps: 0, slowMs: DEFAULT_SLOW_MS, retryAfter: 1, latencyMs: 0, jitterMs: 0, bodyKBps: 0 };
 }
 
 /**
- * Parses `429=0.1,500=0.05,reset=0.02,truncate=0.02,slow=0.01,rps=20[,slowMs=2000][,retryAfter=1|none]`. An empty string means
+ * Parses `429=0.1,500=0.05,reset=0.02,truncate=0.02,slow=0.01,rps=20[,slowMs=2000][,retryAfter=1|none]`
+ * `[,latencyMs=100][,jitterMs=50][,bodyKBps=500]`. An empty string means
  * no faults. Throws an Error naming the bad part for an unknown key, a repeated key or a bad number.
  */
 export function parseFaultSpec(text: string): FaultSpec {
@@ -69,13 +80,16 @@ export function parseFaultSpec(text: string): FaultSpec {
     } else if (key === 'rps') {
       if (value < 0) throw new Error(`fault spec: rps=${raw} must be 0 (no limit) or a positive number`);
       spec.rps = value;
-    } else if (key === 'slowMs') {
+    } else if (key === 'slowMs' || key === 'latencyMs' || key === 'jitterMs') {
       if (!Number.isInteger(value) || value < 0 || value > MAX_SLOW_MS) {
-        throw new Error(`fault spec: slowMs=${raw} must be an integer between 0 and ${MAX_SLOW_MS}`);
+        throw new Error(`fault spec: ${key}=${raw} must be an integer between 0 and ${MAX_SLOW_MS}`);
       }
-      spec.slowMs = value;
+      spec[key] = value;
+    } else if (key === 'bodyKBps') {
+      if (!(value >= 0 && value <= MAX_BODY_KBPS)) throw new Error(`fault spec: bodyKBps=${raw} must be 0 (no limit) or a positive number up to ${MAX_BODY_KBPS}`);
+      spec.bodyKBps = value;
     } else {
-      throw new Error(`fault spec: unknown key "${key}" (known: ${[...RANDOM_FAULTS, 'rps', 'slowMs', 'retryAfter'].join(', ')})`);
+      throw new Error(`fault spec: unknown key "${key}" (known: ${[...RANDOM_FAULTS, 'rps', 'slowMs', 'retryAfter', 'latencyMs', 'jitterMs', 'bodyKBps'].join(', ')})`);
     }
   }
   const total = RANDOM_FAULTS.reduce((sum, kind) => sum + spec[kind], 0);
@@ -88,6 +102,7 @@ export class FaultPlan {
   private requestNumber = 0;
   private windowSecond = -1;
   private windowCount = 0;
+  private latencyNumber = 0;
 
   constructor(
     readonly spec: FaultSpec,
@@ -97,6 +112,13 @@ export class FaultPlan {
   /** True when any fault can happen. */
   get active(): boolean {
     return this.spec.rps > 0 || RANDOM_FAULTS.some((kind) => this.spec[kind] > 0);
+  }
+
+  /** The wait before the next API answer's headers: `latencyMs` plus its seeded share of `jitterMs`. */
+  nextLatency(): number {
+    if (this.spec.latencyMs === 0 && this.spec.jitterMs === 0) return 0;
+    const n = this.latencyNumber++;
+    return this.spec.latencyMs + Math.floor(hashUnit(this.key, LATENCY_SALT, n % 4294967296) * (this.spec.jitterMs + 1));
   }
 
   next(nowMs: number): FaultOutcome {

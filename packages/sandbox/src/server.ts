@@ -12,6 +12,7 @@ import { adminMisses, adminRoutes } from './routes/admin.js';
 import { logsRoutes } from './routes/logs.js';
 import { provisioningRoutes } from './routes/provisioning.js';
 import { visitorChatRoutes } from './routes/visitor-chat.js';
+import { writePaced } from './pace.js';
 import { matchRoute, type Route, type RouteMisses, type SandboxState } from './state.js';
 import { CaseStore } from './store.js';
 import { casesPerWidget, firstDayStart } from './timeline.js';
@@ -110,7 +111,18 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbo
   let byStatus: Record<string, number> = {};
   let faultCounts: Record<string, number> = {};
   let apiRequests = 0;
+  /** TCP connections accepted (admin ones too): whether a client reuses its connections (keep-alive). */
+  let connections = 0;
   const pendingDelays = new Set<NodeJS.Timeout>();
+  /** A delay that close() cancels (its promise then never settles, and the handler is dropped with its socket). */
+  const wait = (ms: number): Promise<void> =>
+    new Promise<void>((resolve) => {
+      const timer = setTimeout(() => {
+        pendingDelays.delete(timer);
+        resolve();
+      }, ms);
+      pendingDelays.add(timer);
+    });
 
   const state: SandboxState = {
     options: resolved,
@@ -142,9 +154,11 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbo
         byStatus = {};
         faultCounts = {};
         apiRequests = 0;
+        connections = 0;
       },
       stats: () => ({
         requests: apiRequests,
+        connections,
         byStatus: { ...byStatus },
         faults: { ...faultCounts },
         faultSpec: faultText,
@@ -162,6 +176,12 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbo
     apiRequests++;
     const outcome: FaultOutcome = faults.active ? faults.next(Date.now()) : 'none';
     if (outcome !== 'none') count(faultCounts, outcome);
+    // A round trip's worth before anything else, 429s and 500s included: the real API answers those over the network too.
+    const latency = faults.nextLatency();
+    if (latency > 0) {
+      await wait(latency);
+      if (res.destroyed) return;
+    }
     let reply: Reply | undefined;
     if (outcome === 'rps' || outcome === '429') {
       reply = error(429, outcome === 'rps' ? 'rate limit exceeded, retry later' : 'too many requests, retry later');
@@ -171,14 +191,7 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbo
       reply = error(500, 'internal server error (injected fault)');
     } else {
       if (outcome === 'slow') {
-        const delay = faults.spec.slowMs;
-        await new Promise<void>((resolve) => {
-          const timer = setTimeout(() => {
-            pendingDelays.delete(timer);
-            resolve();
-          }, delay);
-          pendingDelays.add(timer);
-        });
+        await wait(faults.spec.slowMs);
         if (res.destroyed) return;
       }
       reply = (await dispatch(API_ROUTES, API_MISSES, req, res, url, state)) ?? error(500, 'no reply');
@@ -186,6 +199,7 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbo
     count(byStatus, String(reply.status));
     if (outcome === 'reset') writeThenReset(res, reply, headers);
     else if (outcome === 'truncate') writeTruncated(res, reply, headers);
+    else if (faults.spec.bodyKBps > 0) await writePaced(res, reply, headers, faults.spec.bodyKBps, wait);
     else writeReply(res, reply, headers);
   }
 
@@ -219,6 +233,10 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbo
       if (!res.headersSent) writeReply(res, error(500, 'internal sandbox error'), {});
       else res.destroy();
     });
+  });
+
+  server.on('connection', () => {
+    connections++;
   });
 
   await new Promise<void>((resolve, reject) => {

@@ -47,7 +47,8 @@ const SPEC = '429=0.1,500=0.05,reset=0.02,truncate=0.02,slow=0.01,slowMs=5';
 
 describe('fault spec', () => {
   it('parses every key', () => {
-    expect(parseFaultSpec(`${SPEC},rps=20`)).toEqual({ '429': 0.1, '500': 0.05, reset: 0.02, truncate: 0.02, slow: 0.01, rps: 20, slowMs: 5, retryAfter: 1 });
+    expect(parseFaultSpec(`${SPEC},rps=20`)).toEqual({ '429': 0.1, '500': 0.05, reset: 0.02, truncate: 0.02, slow: 0.01, rps: 20, slowMs: 5, retryAfter: 1, latencyMs: 0, jitterMs: 0, bodyKBps: 0 });
+    expect(parseFaultSpec('latencyMs=100,jitterMs=50,bodyKBps=0.5')).toMatchObject({ latencyMs: 100, jitterMs: 50, bodyKBps: 0.5 });
     expect(parseFaultSpec('')).toMatchObject({ '429': 0, rps: 0, retryAfter: 1 });
     expect(parseFaultSpec('retryAfter=none')).toMatchObject({ retryAfter: -1 });
     expect(parseFaultSpec('retryAfter=15')).toMatchObject({ retryAfter: 15 });
@@ -61,6 +62,9 @@ describe('fault spec', () => {
     ['429=0.1,429=0.2', 'given twice'],
     ['rps=-1', 'rps=-1'],
     ['slowMs=1.5', 'slowMs'],
+    ['latencyMs=-5', 'latencyMs=-5 must be an integer'],
+    ['jitterMs=70000', 'jitterMs=70000 must be an integer between 0 and 60000'],
+    ['bodyKBps=-1', 'bodyKBps=-1 must be 0'],
     ['retryAfter=1.5', 'retryAfter=1.5 must be none or whole seconds'],
     ['retryAfter=-1', 'retryAfter=-1 must be none'],
     ['429=0.6,500=0.6', 'add up to'],
