@@ -1,0 +1,44 @@
+// How a run spends its requests when each one costs a round trip to the real API (50–300 ms, not loopback's ~0): the
+// request count and how many are in flight, counted at the sandbox or in a fetch wrapper, never timed.
+import { afterEach, describe, expect, it } from 'vitest';
+import type { Sandbox } from 'snapengage-sandbox';
+import { definePipeline, runPipeline } from '../src/index.js';
+import { sandbox, tempDir } from './helpers.js';
+
+let box: Sandbox | undefined;
+let tmp: ReturnType<typeof tempDir> | undefined;
+afterEach(async () => {
+  await box?.close();
+  tmp?.cleanup();
+  box = undefined;
+  tmp = undefined;
+});
+
+const daysOf = (u: URL) => (Date.parse(`${u.searchParams.get('end')}T00:00:00Z`) - Date.parse(`${u.searchParams.get('start')}T00:00:00Z`)) / 86_400_000 + 1;
+
+describe('a busy window over a slow link', () => {
+  it('is read in slices of sliceDays, not cut again into days once its pieces already give every request slot a slice', async () => {
+    // 3 widgets, 30 days; the busiest (~1,600 cases, ~55 a day) is busy in every piece and 7-day slice. Fewer widgets
+    // than the 4 request slots: a short window is cut finer (minSlices), which a probed one's slices need not be.
+    box = await sandbox({ seed: 5, cases: 3000, widgets: 3, days: 30 });
+    tmp = tempDir();
+    const sent: URL[] = [];
+    const fetchSpy = (request: Request) => {
+      const url = new URL(request.url);
+      if (url.pathname.endsWith('/logs')) sent.push(url);
+      return globalThis.fetch(request);
+    };
+    await runPipeline(definePipeline({ resources: { logs: true }, rateLimit: { requestsPerSecond: 0 } }), { env: box.env, destination: { path: `${tmp.dir}/n.duckdb` }, fetch: fetchSpy });
+    const busiest = box.credentials.widgetIds[0]!;
+    // First pages only, without the end-day check's two days (end-day-check.ts).
+    const firsts = sent.filter((u) => u.searchParams.get('widgetId') === busiest && !u.searchParams.has('next') && daysOf(u) !== 2);
+    const whole = Math.max(...firsts.map(daysOf));
+    const pieces = firsts.filter((u) => daysOf(u) > 7 && daysOf(u) < whole);
+    const slices = firsts.filter((u) => daysOf(u) <= 7);
+    expect(whole).toBeGreaterThanOrEqual(30);
+    expect(pieces.length).toBeGreaterThan(1);
+    // Each piece in 7-day slices (the last one shorter): 6 for two pieces of 15 days. Cut again by minSlices, each
+    // 7-day slice became 3 + 3 + 1 days, and every extra slice costs a request for its last, partly filled page.
+    expect(slices).toHaveLength(pieces.reduce((sum, u) => sum + Math.ceil(daysOf(u) / 7), 0));
+  });
+});
