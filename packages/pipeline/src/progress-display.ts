@@ -9,6 +9,36 @@ const TTY_INTERVAL_MS = 100;
 /** Plain lines: every 5 s at first, then every tenth of the time elapsed, at most a minute apart. */
 const PLAIN_INTERVAL_MS = 5000;
 const PLAIN_MAX_INTERVAL_MS = 60_000;
+/**
+ * Snapshots come with pages only: during a stall (an answer that takes 30 s, a retry's backoff, a 429's hold) none
+ * came, and the elapsed time stood still on a TTY while no plain line came at all. A clock of the display's own
+ * moves the time on and, past STALL_MS without a page, says so.
+ */
+const TICK_MS = 1000;
+const STALL_MS = 5000;
+
+/** The latest snapshot as of now: its time moved on since it came, and how long no page has come (0: not stalled). */
+class Latest {
+  private at = 0;
+  constructor(readonly snapshot: ProgressSnapshot) {
+    this.at = Date.now();
+  }
+
+  get elapsedMs(): number {
+    return this.snapshot.phase === 'done' ? this.snapshot.elapsedMs : this.snapshot.elapsedMs + Date.now() - this.at;
+  }
+
+  /** While extracting, a snapshot comes with each page: its age is how long no page has come. */
+  get stalledMs(): number {
+    const age = Date.now() - this.at;
+    return this.snapshot.phase === 'extracting' && age >= STALL_MS ? age : 0;
+  }
+}
+
+function stallNote(latest: Latest): string {
+  const ms = latest.stalledMs;
+  return ms > 0 ? `no page for ${Math.floor(ms / 1000)} s (a slow answer, a retry's wait or the rate limit; --verbose says which)` : '';
+}
 
 export interface ProgressDisplay {
   update(snapshot: ProgressSnapshot): void;
@@ -33,8 +63,9 @@ class LiveDisplay implements ProgressDisplay {
   private lastDraw = 0;
   /** Width of each line of the frame on screen: the rows to move back over depend on the columns at the next draw. */
   private drawnWidths: number[] = [];
-  private latest: ProgressSnapshot | undefined;
+  private latest: Latest | undefined;
   private timer: NodeJS.Timeout | undefined;
+  private ticker: NodeJS.Timeout | undefined;
 
   /**
    * Dimming as this stream and the environment allow (Node's hasColors: NO_COLOR, FORCE_COLOR, TERM). picocolors decides
@@ -47,7 +78,8 @@ class LiveDisplay implements ProgressDisplay {
   }
 
   update(snapshot: ProgressSnapshot): void {
-    this.latest = snapshot;
+    this.latest = new Latest(snapshot);
+    this.ticker ??= tick(() => this.draw());
     const wait = this.lastDraw + TTY_INTERVAL_MS - Date.now();
     if (wait <= 0) this.draw();
     else this.timer ??= setTimeout(() => this.draw(), wait);
@@ -63,6 +95,8 @@ class LiveDisplay implements ProgressDisplay {
   finish(): void {
     if (this.timer) clearTimeout(this.timer);
     this.timer = undefined;
+    if (this.ticker) clearInterval(this.ticker);
+    this.ticker = undefined;
     if (this.latest) this.draw();
     this.latest = undefined;
     this.drawnWidths = [];
@@ -96,11 +130,12 @@ class LiveDisplay implements ProgressDisplay {
     // A frame taller than the terminal scrolls its top out of reach of the cursor-up: the resources that fit, and how
     // many more there are.
     const height = this.stream.rows > 0 ? this.stream.rows - 1 : Infinity;
-    const resources = this.latest.resources;
+    const resources = this.latest.snapshot.resources;
     const shown = resources.length + 1 <= height ? resources : resources.slice(0, Math.max(0, height - 1));
     const lines = shown.map((r) => ({ prefix: '▸ ', text: formatLine(r) }));
     // No page comes during the commit, so the display stands still: it says why.
-    const phase = this.latest.phase === 'committing' ? ', committing into DuckDB…' : '';
+    const stall = stallNote(this.latest);
+    const phase = this.latest.snapshot.phase === 'committing' ? ', committing into DuckDB…' : stall ? `, ${stall}` : '';
     const more = shown.length < resources.length ? ` (+${resources.length - shown.length} more)` : '';
     lines.push({ prefix: '', text: `  ${(this.latest.elapsedMs / 1000).toFixed(1)} s${more}${phase}` });
     const fitted = lines.map(({ prefix, text }) => ({ prefix: fit(prefix, room), text: fit(text, room - widthOf(prefix)) }));
@@ -111,8 +146,9 @@ class LiveDisplay implements ProgressDisplay {
 
 class PlainDisplay implements ProgressDisplay {
   private lastPrint = Date.now();
-  private latest: ProgressSnapshot | undefined;
-  private printed: ProgressSnapshot | undefined;
+  private latest: Latest | undefined;
+  private printed: Latest | undefined;
+  private ticker: NodeJS.Timeout | undefined;
   /** Each resource's line as last printed, so that one that has not moved is not printed again. */
   private lastLines = new Map<string, string>();
   private saidCommitting = false;
@@ -122,11 +158,9 @@ class PlainDisplay implements ProgressDisplay {
   update(snapshot: ProgressSnapshot): void {
     // The commit brings no page, for minutes on a big load: said once, or the log seemed to hang.
     const committing = snapshot.phase === 'committing' && !this.saidCommitting;
-    this.latest = snapshot;
-    // Every 5 s was 720 prints an hour, a line per resource each: CI logs of a long chat_poll run held tens of
-    // thousands. A tenth of the time elapsed, at most a minute: bounded, and still frequent at the start.
-    const interval = Math.min(PLAIN_MAX_INTERVAL_MS, Math.max(PLAIN_INTERVAL_MS, snapshot.elapsedMs / 10));
-    if (committing || Date.now() - this.lastPrint >= interval) this.print(false);
+    this.latest = new Latest(snapshot);
+    this.ticker ??= tick(() => this.printIfDue(false));
+    this.printIfDue(committing);
   }
 
   log(line: string): void {
@@ -134,24 +168,44 @@ class PlainDisplay implements ProgressDisplay {
   }
 
   finish(): void {
+    if (this.ticker) clearInterval(this.ticker);
+    this.ticker = undefined;
     if (this.latest && this.latest !== this.printed) this.print(true);
     this.latest = undefined;
   }
 
-  /** The resources that moved since the last print (every one when none did, and at the end). */
+  private printIfDue(force: boolean): void {
+    if (!this.latest) return;
+    // Every 5 s was 720 prints an hour, a line per resource each: CI logs of a long chat_poll run held tens of
+    // thousands. A tenth of the time elapsed, at most a minute: bounded, and still frequent at the start.
+    const interval = Math.min(PLAIN_MAX_INTERVAL_MS, Math.max(PLAIN_INTERVAL_MS, this.latest.elapsedMs / 10));
+    if (force || Date.now() - this.lastPrint >= interval) this.print(false);
+  }
+
+  /** The resources that moved since the last print (every one when none did, and at the end); a stall said as such. */
   private print(all: boolean): void {
     this.lastPrint = Date.now();
     if (!this.latest) return;
     this.printed = this.latest;
     const at = `${(this.latest.elapsedMs / 1000).toFixed(1)}s`;
-    const lines = this.latest.resources.map((r) => ({ name: r.name, line: formatLine(r), key: `${r.pages} ${r.records}` }));
+    const lines = this.latest.snapshot.resources.map((r) => ({ name: r.name, line: formatLine(r), key: `${r.pages} ${r.records}` }));
     const moved = lines.filter((l) => this.lastLines.get(l.name) !== l.key);
-    for (const l of all || moved.length === 0 ? lines : moved) this.stream.write(`[progress ${at}] ${l.line}\n`);
+    const stall = stallNote(this.latest);
+    // In a stall nothing moved: its note alone, not every resource's unchanged line again.
+    for (const l of all ? lines : moved.length > 0 ? moved : stall ? [] : lines) this.stream.write(`[progress ${at}] ${l.line}\n`);
     for (const l of lines) this.lastLines.set(l.name, l.key);
-    if (this.latest.phase !== 'committing' || this.saidCommitting) return;
+    if (stall) this.stream.write(`[progress ${at}] ${stall}\n`);
+    if (this.latest.snapshot.phase !== 'committing' || this.saidCommitting) return;
     this.saidCommitting = true;
     this.stream.write(`[progress ${at}] committing into DuckDB\n`);
   }
+}
+
+/** The display's own clock; unref'd, so it never keeps the process alive. */
+function tick(callback: () => void): NodeJS.Timeout {
+  const timer = setInterval(callback, TICK_MS);
+  timer.unref?.();
+  return timer;
 }
 
 /** `--verbose` line of a commit step, e.g. `load logs: insert logs__transcripts 1,398,259 rows 1.31 s`. */

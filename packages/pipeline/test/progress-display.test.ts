@@ -82,10 +82,13 @@ describe('progress display', () => {
     expect(writes.join('')).not.toContain('\x1b');
     for (const w of writes) expect(w.endsWith('\n')).toBe(true);
     const progress = writes.filter((w) => w.startsWith('[progress '));
-    // Every 5 s over 10 s, plus the final state; two resources each time.
-    expect(progress.length).toBeGreaterThanOrEqual(4);
+    // Every 5 s over 10 s (both resources first, then only logs, the one that moved), and the final state unless the
+    // display's clock printed it already.
+    expect(progress.length).toBeGreaterThanOrEqual(3);
     expect(progress.length).toBeLessThanOrEqual(6);
-    expect(progress.at(-2)).toMatch(/^\[progress 10\.0s\] logs\s+100 pages\s+10000 records/);
+    // The time as of the print: the last snapshot was taken at 10.0 s, printed at 10.0-10.1 s.
+    expect(progress.at(-1)).toMatch(/^\[progress 10\.[01]s\] (?:logs\s+100 pages\s+10000 records|chat_poll)/);
+    expect(progress.some((l) => /^\[progress 10\.[01]s\] logs\s+100 pages\s+10000 records/.test(l))).toBe(true);
     expect(writes).toContain('warning: retrying\n');
   });
 
@@ -99,6 +102,36 @@ describe('progress display', () => {
     display.finish();
     expect(writes.join('')).not.toContain('\x1b');
     expect(writes.filter((w) => w.startsWith('[progress ')).length).toBeGreaterThanOrEqual(2);
+  });
+
+  it('moves the time on during a stall, and says no page came, on a TTY and in plain lines (every 5 s as promised)', () => {
+    const tty = fakeStream(true);
+    const live = createProgressDisplay(tty.stream);
+    live.update(snapshot(100, 400));
+    vi.advanceTimersByTime(3000);
+    // The elapsed line moved on with no snapshot, and a stall of 3 s is no stall yet.
+    expect(tty.writes.at(-1)).toMatch(/ {2}3\.4 s\n$/);
+    vi.advanceTimersByTime(9000);
+    expect(tty.writes.at(-1)).toMatch(/ {2}12\.4 s, no page for 12 s \(/);
+    live.update(snapshot(200, 12_400));
+    vi.advanceTimersByTime(100);
+    expect(tty.writes.at(-1)).not.toContain('no page');
+    live.finish();
+
+    const plain = fakeStream(false);
+    const lines = createProgressDisplay(plain.stream);
+    lines.update(snapshot(100, 400));
+    vi.advanceTimersByTime(20_000);
+    const progress = plain.writes.filter((w) => w.startsWith('[progress '));
+    // Four prints over 20 s with no page, not none until the next page: the resources once (nothing moved after), and
+    // the stall line each time.
+    expect(progress.filter((w) => w.includes('logs'))).toHaveLength(1);
+    expect(progress.filter((w) => w.includes('no page for'))).toHaveLength(4);
+    expect(progress.at(-1)).toMatch(/^\[progress 20\.4s\] no page for 20 s/);
+    lines.finish();
+    const count = plain.writes.length;
+    vi.advanceTimersByTime(10_000);
+    expect(plain.writes).toHaveLength(count);
   });
 });
 
@@ -166,7 +199,7 @@ describe('progress display in a narrow or resized terminal', () => {
       expect(screen[0]).toContain('GET http://127.0.0.1:41873');
       expect(screen[1]).toMatch(/^▸ logs/);
       expect(screen[2]).toMatch(/^▸ chat_poll/);
-      expect(screen[3]).toMatch(/^ {2}6\.0 s/);
+      expect(screen[3]).toMatch(/^ {2}6\.[0-2] s/); // the time as of finish(), 150 ms after the last snapshot
       for (const line of screen.slice(1)) expect([...line].length).toBeLessThan(columns);
     });
   }
@@ -190,7 +223,7 @@ describe('progress display in a narrow or resized terminal', () => {
     frames(display, 1, 10, manyResources);
     display.finish();
     expect(screen.length).toBeLessThan(5);
-    expect(screen.at(-1)).toMatch(/^ {2}1\.5 s .*\+\d more/);
+    expect(screen.at(-1)).toMatch(/^ {2}1\.[5-7] s .*\+\d more/);
   });
 });
 
