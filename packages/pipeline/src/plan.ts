@@ -17,7 +17,12 @@ export const DEFAULTS = {
   pipelineName: 'snapengage_pipeline',
   path: 'snapengage.duckdb',
   dataset: 'snapengage_data',
-  concurrency: 4,
+  /**
+   * Requests in flight. The rate limit bounds what reaches the API; this only has to cover its round trip: a run
+   * makes at most concurrency / round trip requests a second, and the real API is 50–300 ms away plus a page's body
+   * (~250 kB). With 4, a run 250 ± 250 ms away at 1 MB/s made 6.9 requests/s, all 4 slots busy (OPERATIONS.md).
+   */
+  concurrency: 8,
   requestsPerSecond: 10,
   maxNestingDepth: 4,
   /** How long a run waits for another program to close the DuckDB file (SNAPENGAGE_DUCKDB_LOCK_WAIT). */

@@ -41,4 +41,26 @@ describe('a busy window over a slow link', () => {
     // 7-day slice became 3 + 3 + 1 days, and every extra slice costs a request for its last, partly filled page.
     expect(slices).toHaveLength(pieces.reduce((sum, u) => sum + Math.ceil(daysOf(u) / 7), 0));
   });
+
+  it('keeps 8 requests in flight by default, so a 10 requests/s limit is still reached at up to 0.8 s a request', async () => {
+    // Every answer waits 300 ms before its headers, as a far API does. With 4 slots a run could not exceed 4 / the
+    // round trip: measured at 250 ms ± 250 ms and 1 MB/s bodies, 6.9 requests/s, 92 % of the time with all 4 busy.
+    box = await sandbox({ seed: 5, cases: 600, widgets: 3, days: 10, faults: 'latencyMs=300' });
+    tmp = tempDir();
+    let inFlight = 0;
+    let most = 0;
+    const fetchSpy = async (request: Request) => {
+      most = Math.max(most, ++inFlight);
+      try {
+        return await globalThis.fetch(request);
+      } finally {
+        inFlight--;
+      }
+    };
+    // No rate limit: only the request slots bound what is in flight. At the start 10 requests wait: chat_availability
+    // and widgets for each of the 3 widgets, users, and each widget's logs window.
+    const config = definePipeline({ resources: { logs: true, chat_availability: true, widgets: true, users: true }, rateLimit: { requestsPerSecond: 0 } });
+    await runPipeline(config, { env: box.env, destination: { path: `${tmp.dir}/c.duckdb` }, fetch: fetchSpy });
+    expect(most).toBe(8);
+  });
 });
