@@ -2,6 +2,7 @@
 // and 5xx. A non-idempotent one (POST startChat) is re-sent only when it certainly never reached the server
 // (the connection was refused or the host did not resolve): never after a response, not even a 429, since
 // SnapEngage documents no rate-limit semantics and a replayed POST starts a second chat.
+import { firstAborted, onFirstAbort, type AbortSource } from './abort-sources.js';
 import { causeCode } from './errors.js';
 
 /** Connection-level codes that prove the request was never delivered. */
@@ -47,25 +48,22 @@ export function retryDelayMs(retry: number, retryAfterMs: number | undefined, se
   return Math.round(exponential / 2 + random() * (exponential / 2));
 }
 
-/** Resolves after ms, or rejects with the signal's reason as soon as one of the signals aborts. */
-export function sleep(ms: number, signals: ReadonlyArray<AbortSignal | undefined>): Promise<void> {
+/** Resolves after ms, or rejects with the abort reason as soon as one of the sources aborts. */
+export function sleep(ms: number, sources: readonly AbortSource[]): Promise<void> {
   return new Promise((resolve, reject) => {
-    const live = signals.filter((s): s is AbortSignal => s !== undefined);
-    const aborted = live.find((s) => s.aborted);
+    const aborted = firstAborted(sources);
     if (aborted) {
       reject(aborted.reason);
       return;
     }
-    const onAbort = (event: Event): void => {
+    const stop = onFirstAbort(sources, (reason) => {
       clearTimeout(timer);
-      for (const s of live) s.removeEventListener('abort', onAbort);
-      reject((event.target as AbortSignal).reason);
-    };
+      reject(reason);
+    });
     const timer = setTimeout(() => {
-      for (const s of live) s.removeEventListener('abort', onAbort);
+      stop();
       resolve();
     }, ms);
-    for (const s of live) s.addEventListener('abort', onAbort, { once: true });
   });
 }
 
@@ -82,21 +80,19 @@ export function tlsFailure(error: unknown): boolean {
 
 /**
  * The app's wait before an attempt (a rate limiter), before the attempt's timer starts: time in a limiter's queue is
- * not the server being slow. Its signal aborts with any of `signals` (the caller's, the client's); an abort ends the
+ * not the server being slow. Its signal aborts with any of `sources` (the caller's, the client's); an abort ends the
  * wait quietly at once, even when the hook does not listen to its signal (a limiter that takes none), and the attempt
  * then starts aborted, so it fails as aborted like any other. What such a hook does later is ignored.
  */
-export async function waitBeforeAttempt(hook: (signal: AbortSignal) => Promise<void>, signals: ReadonlyArray<AbortSignal | undefined>): Promise<void> {
-  const live = signals.filter((s): s is AbortSignal => s !== undefined);
-  if (live.some((s) => s.aborted)) return;
+export async function waitBeforeAttempt(hook: (signal: AbortSignal) => Promise<void>, sources: readonly AbortSource[]): Promise<void> {
+  if (firstAborted(sources)) return;
   const controller = new AbortController();
   let stopWaiting = (): void => undefined;
   const aborted = new Promise<void>((resolve) => (stopWaiting = resolve));
-  const onAbort = (event: Event): void => {
-    controller.abort((event.target as AbortSignal).reason);
+  const stop = onFirstAbort(sources, (reason) => {
+    controller.abort(reason);
     stopWaiting();
-  };
-  for (const s of live) s.addEventListener('abort', onAbort, { once: true });
+  });
   try {
     const waiting = hook(controller.signal);
     // Left behind on an abort: its later rejection (the abort reason, or the app's own) is nobody's to handle.
@@ -105,6 +101,6 @@ export async function waitBeforeAttempt(hook: (signal: AbortSignal) => Promise<v
   } catch (error) {
     if (!controller.signal.aborted) throw error;
   } finally {
-    for (const s of live) s.removeEventListener('abort', onAbort);
+    stop();
   }
 }

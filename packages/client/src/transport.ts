@@ -4,6 +4,7 @@
 // bytes), because a Request body can be read only once.
 import type { Middleware } from 'openapi-fetch';
 import { CREDENTIAL_HEADERS, applyCredentials, findOperation, type Credentials, type OperationRef } from './auth.js';
+import { firstAborted, onFirstAbort, ownSignal, sharedSignal, type AbortSource } from './abort-sources.js';
 import { SnapEngageError, kindForStatus } from './errors.js';
 import type { ClientLogger } from './options.js';
 import type { Redactor } from './redact.js';
@@ -80,24 +81,26 @@ export function createTransport(settings: TransportSettings): Middleware {
   // nothing behind once the call is over.
   const states = new WeakMap<object, Map<string, RequestState>>();
   const { redactor } = settings;
+  const clientSignal = settings.signal ? sharedSignal(settings.signal) : undefined;
 
   function startAttempt(state: RequestState): Request {
     const controller = new AbortController();
     // Built first: if it throws, no timer or listener is left behind.
     // Redirects are not followed: a redirect to another host would carry x-api-key / api_key with it.
     const request = new Request(state.url, { method: state.method, headers: state.headers, body: state.body ?? null, signal: controller.signal, redirect: 'manual' });
-    const callerSignals = [...state.callerSignals, settings.signal].filter((s): s is AbortSignal => s !== undefined);
-    const onAbort = (event: Event): void => {
+    const sources = abortSources(state);
+    const abort = (reason: unknown): void => {
       attempt.callerAborted = true;
-      attempt.abortReason = (event.target as AbortSignal).reason;
-      controller.abort(attempt.abortReason);
+      attempt.abortReason = reason;
+      controller.abort(reason);
     };
+    let stopListening = (): void => undefined;
     const timer = setTimeout(() => {
       attempt.timedOut = true;
       controller.abort(new Error(`timed out after ${state.timeoutMs} ms`));
       // The attempt is over; its listeners go now, even if the response never reaches settle() (a user middleware
       // that throws in onResponse runs before ours and stops the chain).
-      for (const s of callerSignals) s.removeEventListener('abort', onAbort);
+      stopListening();
     }, state.timeoutMs);
     // A pending attempt must not keep the process alive by itself.
     (timer as { unref?: () => void }).unref?.();
@@ -109,26 +112,28 @@ export function createTransport(settings: TransportSettings): Middleware {
       },
       dispose() {
         clearTimeout(timer);
-        for (const s of callerSignals) s.removeEventListener('abort', onAbort);
+        stopListening();
       },
     };
-    for (const s of callerSignals) {
-      if (s.aborted) {
-        attempt.callerAborted = true;
-        attempt.abortReason = s.reason;
-        controller.abort(s.reason);
-        break;
-      } else s.addEventListener('abort', onAbort, { once: true });
-    }
+    const aborted = firstAborted(sources);
+    if (aborted) abort(aborted.reason);
+    else stopListening = onFirstAbort(sources, abort);
     state.current = attempt;
     return request;
+  }
+
+  /** What a wait of the call listens to: its own signals, and the client's (one listener for all calls). */
+  function abortSources(state: RequestState): AbortSource[] {
+    const sources = state.callerSignals.map(ownSignal);
+    if (clientSignal) sources.push(clientSignal);
+    return sources;
   }
 
   /** The app's wait before an attempt (retry.ts, waitBeforeAttempt), counted apart from the request's duration. */
   async function beforeAttempt(state: RequestState): Promise<void> {
     if (!settings.beforeAttempt) return;
     const start = Date.now();
-    await waitBeforeAttempt(settings.beforeAttempt, [...state.callerSignals, settings.signal]);
+    await waitBeforeAttempt(settings.beforeAttempt, abortSources(state));
     state.queuedMs += Date.now() - start;
   }
 
@@ -222,7 +227,7 @@ export function createTransport(settings: TransportSettings): Middleware {
         state.retryReasons.push(what);
         warn(`${state.op.label}: ${what}; retry ${state.attempt} of ${state.maxRetries} in ${delay} ms | ${state.redactedUrl}`);
         try {
-          await sleep(delay, [...state.callerSignals, settings.signal]);
+          await sleep(delay, abortSources(state));
         } catch (reason) {
           return finish(state, { type: 'failure', kind: 'aborted', detail: 'aborted by the caller’s AbortSignal while waiting to retry', retryable: false, abortReason: { value: reason } });
         }
