@@ -90,6 +90,9 @@ export async function classify(ctx: ClassifyContext, request: AttemptedRequest, 
   const response = outcome.response;
   const status = response.status;
   if (response.type === 'opaqueredirect' || (status >= 300 && status < 400)) {
+    // Read to the end (under the attempt's timeout, as every error body is) and dropped: left unread, it kept the
+    // connection busy until the Response was collected, and every such call opened another one.
+    await response.arrayBuffer().catch(() => undefined);
     const location = response.headers.get('location');
     let target = 'an unknown location';
     if (location) {

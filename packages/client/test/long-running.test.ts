@@ -6,6 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startSandbox, type Sandbox } from 'snapengage-sandbox';
 import { createSnapEngageClient, type SnapEngageClient, type SnapEngageClientOptions } from '../src/index.js';
 import { caught } from './helpers/caught.js';
+import { startScriptedServer } from './helpers/scripted-server.js';
 
 const CONCURRENT = 15;
 
@@ -124,6 +125,26 @@ describe('a client-level signal shared by concurrent calls', () => {
       expect(getEventListeners(shutdown.signal, 'abort')).toHaveLength(0);
     } finally {
       await fetch(`${sandbox.url}/__sandbox/reset`, { method: 'POST' });
+    }
+  });
+});
+
+describe('connections', () => {
+  // A redirect is refused without reading its body: the connection stayed busy until the Response was collected,
+  // and each such call opened a new one.
+  it('are reused after a refused redirect: its body is let go', async () => {
+    const server = await startScriptedServer((_req, res) => {
+      const body = 'x'.repeat(100_000);
+      res.writeHead(302, { location: '/elsewhere', 'content-type': 'text/html', 'content-length': body.length });
+      res.end(body);
+    });
+    try {
+      const client = createSnapEngageClient({ baseUrl: server.url, maxRetries: 0 });
+      for (let i = 0; i < 6; i++) expect((await caught(availability(client))).kind).toBe('invalid_response');
+      // undici opens a second connection after the first request even for a plain fetch whose body is read.
+      expect(server.connections()).toBeLessThanOrEqual(2);
+    } finally {
+      await server.close();
     }
   });
 });

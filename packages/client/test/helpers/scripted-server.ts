@@ -16,6 +16,8 @@ export type Handler = (req: RecordedRequest, res: ServerResponse, index: number)
 export interface ScriptedServer {
   url: string;
   requests: RecordedRequest[];
+  /** Connections accepted so far (a body left unread keeps its connection busy, so the next call opens another). */
+  connections(): number;
   close(): Promise<void>;
 }
 
@@ -23,6 +25,7 @@ export interface ScriptedServer {
 export async function startScriptedServer(handler: Handler, port = 0): Promise<ScriptedServer> {
   const requests: RecordedRequest[] = [];
   const sockets = new Set<Socket>();
+  let accepted = 0;
   const server = createServer((req, res) => {
     const chunks: Buffer[] = [];
     req.on('data', (c: Buffer) => chunks.push(c));
@@ -34,6 +37,7 @@ export async function startScriptedServer(handler: Handler, port = 0): Promise<S
   });
   server.on('connection', (socket) => {
     sockets.add(socket);
+    accepted++;
     socket.on('close', () => sockets.delete(socket));
   });
   await new Promise<void>((resolve, reject) => {
@@ -44,6 +48,7 @@ export async function startScriptedServer(handler: Handler, port = 0): Promise<S
   return {
     url: `http://127.0.0.1:${bound}`,
     requests,
+    connections: () => accepted,
     close: () =>
       new Promise<void>((resolve) => {
         for (const s of sockets) s.destroy();
