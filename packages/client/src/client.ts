@@ -2,6 +2,7 @@
 // middleware (auth, timeouts, retries, logging) and the pagination helpers attached.
 import createClient, { type Client } from 'openapi-fetch';
 import { apiOperations, defaultBaseUrl, securitySchemes, type CredentialOption } from '../../../generated/catalog.js';
+import { withFollowedSignal } from './abort-sources.js';
 import { credentialsOf } from './auth.js';
 import { numberOptionProblem, type NumberOptionName } from './call-options.js';
 import type { components, paths } from '../../../generated/openapi.js';
@@ -114,6 +115,15 @@ export function createSnapEngageClient(options: SnapEngageClientOptions = {}): S
       use(transport);
     }
   };
+  // Each call's signal is followed by one of its own, which is what openapi-fetch and undici get (abort-sources.ts,
+  // follow()): the app's signal, often one for every call, then carries one listener however many calls use it.
+  const methods = client as unknown as Record<string, (...args: unknown[]) => Promise<unknown>>;
+  for (const name of ['GET', 'PUT', 'POST', 'DELETE', 'OPTIONS', 'HEAD', 'PATCH', 'TRACE'] as const) {
+    const send = methods[name] as (url: unknown, init: unknown) => Promise<unknown>;
+    methods[name] = (url: unknown, init: unknown) => withFollowedSignal(init, (followed) => send(url, followed));
+  }
+  const request = methods.request as (method: unknown, url: unknown, init: unknown) => Promise<unknown>;
+  methods.request = (method: unknown, url: unknown, init: unknown) => withFollowedSignal(init, (followed) => request(method, url, followed));
   const extended = client as SnapEngageClient;
   Object.defineProperty(extended, 'baseUrl', { value: baseUrl, enumerable: true });
   extended.iteratePages = ((path: string, init: PageInit = {}, paging: PagingOptions = {}) =>

@@ -4,7 +4,7 @@
 // bytes), because a Request body can be read only once.
 import type { Middleware } from 'openapi-fetch';
 import { CREDENTIAL_HEADERS, applyCredentials, findOperation, type Credentials, type OperationRef } from './auth.js';
-import { firstAborted, onFirstAbort, ownSignal, sharedSignal, type AbortSource } from './abort-sources.js';
+import { firstAborted, handoffOf, onFirstAbort, ownSignal, sharedSignal, type AbortSource, type SignalHandoff } from './abort-sources.js';
 import { SnapEngageError, kindForStatus } from './errors.js';
 import type { ClientLogger } from './options.js';
 import type { Redactor } from './redact.js';
@@ -62,6 +62,8 @@ interface RequestState {
    * call settles, or its streamed body ends.
    */
   keepAlive: readonly Request[];
+  /** The call's followed signal, which a streamed body takes over from the call (abort-sources.ts, withFollowedSignal). */
+  handoff: SignalHandoff | undefined;
   /** The first attempt's request, credentials included, as this middleware handed it to openapi-fetch. */
   sent: Request | undefined;
   /** The fetch of this call (openapi-fetch lets a call override the client's), wrapped to keep `this` unbound. */
@@ -218,7 +220,14 @@ export function createTransport(settings: TransportSettings): Middleware {
           attempt.stopTimer();
           state.current = undefined;
           const keep = state.keepAlive;
-          return finish(state, { ...verdict, response: releasedWithBody(verdict.response, () => attempt.dispose(), keep, (error) => bodyReadError(state, attempt, error)) });
+          // The call's followed signal (abort-sources.ts) too must reach the body: the body lets go of it, not the call.
+          const handoff = state.handoff;
+          if (handoff) handoff.takenByBody = true;
+          const release = (): void => {
+            attempt.dispose();
+            handoff?.release();
+          };
+          return finish(state, { ...verdict, response: releasedWithBody(verdict.response, release, keep, (error) => bodyReadError(state, attempt, error)) });
         }
         attempt.dispose();
         if (verdict.type === 'success' || !verdict.retryable || state.attempt > state.maxRetries) return finish(state, verdict);
@@ -284,6 +293,7 @@ export function createTransport(settings: TransportSettings): Middleware {
         callerSignals: [...new Set([original.signal, request.signal])],
         callerRequest: request,
         keepAlive: [original, request],
+        handoff: handoffOf(original),
         sent: undefined,
         send: (attemptRequest) => options.fetch(attemptRequest),
         startedAt: Date.now(),

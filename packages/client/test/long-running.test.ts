@@ -129,6 +129,49 @@ describe('a client-level signal shared by concurrent calls', () => {
   });
 });
 
+describe('a per-call signal shared by every call (a shutdown signal)', () => {
+  // Given to openapi-fetch, the signal reached `new Request(…, { signal })`, and undici's Request leaves its listener on
+  // it until the Request is garbage-collected (nodejs/undici#3157): between collections an app passing one signal to
+  // every call piled up listeners on it, and past 1500 Node printed a MaxListenersExceededWarning for each new one.
+  it('carries one listener while many calls are in flight, and none as soon as they end', async () => {
+    const shutdown = new AbortController();
+    const inFlight = barrier(CONCURRENT, () => getEventListeners(shutdown.signal, 'abort').length);
+    const client = clientFor({ fetch: async (request) => (await inFlight.wait(), fetch(request)) });
+    const statuses = await Promise.all(
+      Array.from({ length: CONCURRENT }, async () => (await client.GET('/public/api/v2/chat/{widgetId}', { params: { path: { widgetId: sandbox.credentials.widgetIds[0] as string } }, signal: shutdown.signal })).response.status),
+    );
+    expect(statuses).toEqual(Array(CONCURRENT).fill(200));
+    expect(inFlight.seen).toEqual([1]);
+    expect(getEventListeners(shutdown.signal, 'abort')).toHaveLength(0);
+  });
+
+  it('carries none after pages of iteratePages, a loop left with break, and a streamed body read to its end', async () => {
+    const shutdown = new AbortController();
+    const client = clientFor({ apiToken: sandbox.credentials.apiToken });
+    const params = { path: { orgId: sandbox.credentials.orgId }, query: { widgetId: sandbox.credentials.widgetIds[0] as string, start: sandbox.startDate, end: '2100-01-01' } };
+    let pages = 0;
+    for await (const _ of client.iteratePages('/api/v2/{orgId}/logs', { params, signal: shutdown.signal })) pages++;
+    expect(pages).toBeGreaterThan(0);
+    for await (const _ of client.iterateLogs({ orgId: params.path.orgId, ...params.query, signal: shutdown.signal })) break;
+    const streamed = await client.GET('/api/v2/{orgId}/logs', { params, parseAs: 'stream', signal: shutdown.signal });
+    // While its body is unread, the caller's signal must still reach it: the call keeps following the signal.
+    expect(getEventListeners(shutdown.signal, 'abort')).toHaveLength(1);
+    expect(await new Response(streamed.data as unknown as ReadableStream).text()).toContain('"cases"');
+    expect(getEventListeners(shutdown.signal, 'abort')).toHaveLength(0);
+  });
+
+  it('still aborts a call in flight, with the signal\'s reason as the cause', async () => {
+    const shutdown = new AbortController();
+    const reason = new Error('shutting down');
+    const inFlight = barrier(1, () => 0);
+    const client = clientFor({ fetch: async (request) => (await inFlight.wait(), shutdown.abort(reason), fetch(request)) });
+    const error = await caught(client.GET('/public/api/v2/chat/{widgetId}', { params: { path: { widgetId: 'w1' } }, signal: shutdown.signal }));
+    expect(error.kind).toBe('aborted');
+    expect(error.cause).toBe(reason);
+    expect(getEventListeners(shutdown.signal, 'abort')).toHaveLength(0);
+  });
+});
+
 describe('connections', () => {
   // A redirect is refused without reading its body: the connection stayed busy until the Response was collected,
   // and each such call opened a new one.
