@@ -60,8 +60,10 @@ function parseBaseUrl(raw: string | undefined): string {
   if (url.search || url.hash || url.username || url.password) throw configError('baseUrl', 'must not carry credentials, a query or a fragment');
   // The API answers plain http with a redirect, which is not followed, but only after the first request carried the
   // credential across the network unencrypted. Another host over http (an emulator, an internal proxy) is left be.
+  // A trailing dot (`www.snapengage.com.`, the fully qualified name) resolves to the same host, so it is compared without.
   const apiDomain = new URL(defaultBaseUrl).hostname.replace(/^www\./, '');
-  if (url.protocol === 'http:' && (url.hostname === apiDomain || url.hostname.endsWith(`.${apiDomain}`))) {
+  const host = url.hostname.replace(/\.+$/, '');
+  if (url.protocol === 'http:' && (host === apiDomain || host.endsWith(`.${apiDomain}`))) {
     throw configError('baseUrl', `"${url.origin}" is plain http, which would send the credentials unencrypted: use https://${url.hostname} (SNAPENGAGE_BASE_URL or the baseUrl option)`);
   }
   // The spec's paths are appended to the base URL, and the SnapEngage API serves them at its origin: a base URL there

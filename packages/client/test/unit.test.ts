@@ -107,7 +107,7 @@ describe('options', () => {
 
   it("refuses plain http to the SnapEngage API's own hosts: the first request would carry the credential unencrypted", () => {
     // The API answers http with a redirect the client does not follow, but only after the token crossed the network.
-    for (const base of ['http://www.snapengage.com', 'HTTP://WWW.SNAPENGAGE.COM/', 'http://snapengage.com', 'http://api.snapengage.com:80']) {
+    for (const base of ['http://www.snapengage.com', 'HTTP://WWW.SNAPENGAGE.COM/', 'http://snapengage.com', 'http://api.snapengage.com:80', 'http://www.snapengage.com./', 'http://snapengage.com../', 'http://www.snapengage.com%2e']) {
       expect(() => createSnapEngageClient({ apiToken: 't', baseUrl: base }), base).toThrow(/baseUrl: .*plain http.*use https:\/\//);
     }
     // Another host over http (a local emulator, an internal proxy) is the user's choice, as before.
