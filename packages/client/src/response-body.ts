@@ -50,7 +50,7 @@ export function releasedWithBody(response: Response, release: () => void, keepAl
   // Held by the body for as long as it is read (see RequestState.keepAlive).
   Object.defineProperty(body, Symbol.for('snapengage.keepAlive'), { value: keepAlive });
   droppedBodies.register(body, release, token);
-  return new Response(body, { status: response.status, statusText: response.statusText, headers: response.headers });
+  return new Response(body, { status: response.status, statusText: reasonPhrase(response.statusText), headers: response.headers });
 }
 
 /** A fully read copy of a response, so openapi-fetch parses bytes we already validated. */
@@ -73,5 +73,14 @@ export function rebuild(response: Response, bytes: Uint8Array): Response {
         // highWaterMark 0: a stream pulls up to its high-water mark as soon as it exists; this one waits for a reader.
         { highWaterMark: 0 },
       );
-  return new Response(body, { status: response.status, statusText: response.statusText, headers });
+  return new Response(body, { status: response.status, statusText: reasonPhrase(response.statusText), headers });
+}
+
+/**
+ * A status text that `new Response` accepts. Node's fetch decodes the server's reason phrase as UTF-8, so a latin1
+ * byte (`400 Requ\xeate incorrecte` from a proxy) came back as U+FFFD, which Response's ByteString check refused with a
+ * bare TypeError instead of the call's answer or SnapEngageError. Characters it refuses are written as `\uXXXX`.
+ */
+function reasonPhrase(text: string): string {
+  return text.replace(/[^\t\x20-\x7e\x80-\xff]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
 }

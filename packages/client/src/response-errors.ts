@@ -1,7 +1,7 @@
 // The typed error of an HTTP error response, and the one-line message format every client error shares.
 import { credentialHint } from './auth.js';
 import { metaOf } from './call-meta.js';
-import { SnapEngageError, kindForStatus, type SnapEngageErrorKind } from './errors.js';
+import { SnapEngageError, kindForStatus, printable, type SnapEngageErrorKind } from './errors.js';
 
 export function formatMessage(operation: string, detail: string, extra: { requestId?: string; retries: number; url: string }): string {
   const parts = [`${operation}: ${detail}`];
@@ -35,7 +35,7 @@ export function errorForResponse(response: Response, fallbackOperation: string |
     bad_request: 'check the parameters against the spec',
   };
   // The transport's redacted copy: the status line is the server's text.
-  const statusText = meta ? meta.statusText : response.statusText;
+  const statusText = meta ? meta.statusText : printable(response.statusText);
   const detail = [`HTTP ${status}${statusText ? ` ${statusText}` : ''} (${kind})`, hints[kind], meta?.bodyExcerpt ? `body: ${meta.bodyExcerpt}` : undefined]
     .filter(Boolean)
     .join('; ');

@@ -5,7 +5,7 @@
 import type { Middleware } from 'openapi-fetch';
 import { CREDENTIAL_HEADERS, applyCredentials, findOperation, type Credentials, type OperationRef } from './auth.js';
 import { firstAborted, handoffOf, onFirstAbort, ownSignal, sharedSignal, type AbortSource, type SignalHandoff } from './abort-sources.js';
-import { SnapEngageError, kindForStatus } from './errors.js';
+import { SnapEngageError, kindForStatus, printable } from './errors.js';
 import type { ClientLogger } from './options.js';
 import type { Redactor } from './redact.js';
 import { metaOf, originalRequestOf, rememberCallMeta, setMeta, type ResponseMeta } from './call-meta.js';
@@ -198,7 +198,8 @@ export function createTransport(settings: TransportSettings): Middleware {
     const meta: ResponseMeta = { op: state.op, url: state.redactedUrl, retries, requestId: verdict.requestId };
     if (verdict.type === 'http_error') {
       meta.bodyExcerpt = verdict.bodyExcerpt;
-      meta.statusText = redactor.text(verdict.response.statusText);
+      // The reason phrase is the server's text too, quoted in the message: its controls escaped as the body's are.
+      meta.statusText = printable(redactor.text(verdict.response.statusText));
       log(state, verdict.status, kindForStatus(verdict.status), verdict.requestId);
     } else log(state, verdict.response.status, undefined, verdict.requestId);
     setMeta(verdict.response, meta);

@@ -100,7 +100,7 @@ export async function classify(ctx: ClassifyContext, request: AttemptedRequest, 
       try {
         target = ctx.redactor.url(new URL(location, request.url).toString());
       } catch {
-        target = `"${ctx.redactor.text(location)}"`;
+        target = `"${printable(ctx.redactor.text(location))}"`;
       }
     }
     return {
@@ -160,7 +160,7 @@ export async function classify(ctx: ClassifyContext, request: AttemptedRequest, 
           // A cut body is usually transient (a dropped connection behind a proxy); an HTML page is not, but
           // retrying it costs only a few requests.
           retryable: request.op.idempotent,
-          detail: `HTTP ${status} with a body that is not valid JSON (${text.length} characters${contentType ? `, ${ctx.redactor.text(contentType)}` : ''})`,
+          detail: `HTTP ${status} with a body that is not valid JSON (${text.length} characters${contentType ? `, ${printable(ctx.redactor.text(contentType))}` : ''})`,
         };
       }
     }

@@ -304,6 +304,35 @@ describe('timeouts, cancellation and bad responses', () => {
     expect(error.message).not.toMatch(/[\u0000-\u001f\u007f-\u009f\u202a-\u202e\u2066-\u2069]/);
   });
 
+  it("escapes a server's C1 controls in the status text, a Content-Type and an unparsable Location as in the body (all three are quoted in the message); a status text with a byte that is no UTF-8 is a SnapEngageError", async () => {
+    // Header text and the reason phrase are latin1: 0x9b is C1's CSI, which terminals that honour C1 read as ESC [.
+    const C1 = /[\u0080-\u009f]/;
+    // The reason phrase is read as UTF-8: C2 9B is U+009B, and a lone latin1 byte (a proxy's "Requ\xeate") U+FFFD,
+    // which Response's ByteString check refused with a bare TypeError instead of the call's SnapEngageError.
+    const status = await serve((_req, res) => {
+      res.writeHead(400, 'Requ\xeate \xc2\x9b2J', { 'content-type': 'application/json' });
+      res.end('{}');
+    });
+    const statusError = await caught(Promise.resolve(clientFor(status, { maxRetries: 0 }).client.GET(LOGS, logsQuery)).then(unwrap));
+    expect(statusError).toMatchObject({ kind: 'bad_request', status: 400 });
+    expect(statusError.message).toContain('HTTP 400 Requ\\ufffdte \\u009b2J');
+    expect(statusError.message).not.toMatch(C1);
+    const contentType = await serve((_req, res) => {
+      res.writeHead(200, { 'content-type': 'text/html; x=\x9b2J' });
+      res.end('<html>');
+    });
+    const typeError = await caught(Promise.resolve(clientFor(contentType, { maxRetries: 0 }).client.GET(LOGS, logsQuery)).then(unwrap));
+    expect(typeError.message).toContain('x=\\u009b2J');
+    expect(typeError.message).not.toMatch(C1);
+    const location = await serve((_req, res) => {
+      res.writeHead(302, { location: 'http://a\x9b2J/' });
+      res.end();
+    });
+    const redirectError = await caught(Promise.resolve(clientFor(location, { maxRetries: 0 }).client.GET(LOGS, logsQuery)).then(unwrap));
+    expect(redirectError.message).toContain('a\\u009b2J');
+    expect(redirectError.message).not.toMatch(C1);
+  });
+
   it('does not follow redirects (credentials stay on the configured host)', async () => {
     const other = await serve((_req, res) => sendJson(res, 200, {}));
     const server = await serve((_req, res) => {
