@@ -136,7 +136,12 @@ export function applySteps(plan: ResourcePlan, records: SourceRecord[]): { kept:
       // A filter without its `return` (tsx runs the config without type checks) dropped every record, and the
       // windows advanced past them for good. Any other value is read as JavaScript reads it (null, '' and 0 drop).
       if (passed === undefined) {
-        throw new ConfigError(`${field()} (filter) returned undefined: return true to keep the record, false to drop it (is a \`return\` missing?)`);
+        // An optional chain (`record.tags?.includes('vip')`) gives undefined for a record without the field: typed
+        // configs are told by `boolean`, but tsx does not check, so the fix for that case is named as well.
+        throw new ConfigError(
+          `${field()} (filter) returned undefined: return true to keep the record, false to drop it (is a \`return\` missing? ` +
+            "an optional chain such as record.tags?.includes('vip') is undefined for a record without the field: end it with ?? false)",
+        );
       }
       if (!passed) {
         current = undefined;

@@ -115,6 +115,10 @@ describe('what a step returns', () => {
     const failure = run([{ filter: (r) => { r.type === 'chat'; } }], path);
     await expect(failure).rejects.toThrow(ConfigError);
     await expect(failure).rejects.toThrow('resources.logs.steps[0] (filter) returned undefined: return true to keep the record, false to drop it');
+    // An optional chain is undefined for a record without the field (the sandbox's cases have no `tags`): named in the fix.
+    await expect(run([{ filter: (r) => (r as { tags?: string[] }).tags?.includes('vip') as boolean }], path)).rejects.toThrow(
+      "an optional chain such as record.tags?.includes('vip') is undefined for a record without the field: end it with ?? false",
+    );
     const kept = await run([{ filter: (r) => r.type === 'chat' || null }], path);
     expect(kept.rowCounts.logs).toBeGreaterThan(0); // null (and any other value) is still read as JavaScript reads it
   });
