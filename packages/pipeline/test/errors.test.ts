@@ -1,6 +1,6 @@
 // Fix hints name the env vars of the resource that failed, read from the catalog rather than hard-coded.
 import { describe, expect, it } from 'vitest';
-import { resources, SnapEngageError, type SnapEngageErrorKind } from 'snapengage-client';
+import { createSnapEngageClient, resources, SnapEngageError, type SnapEngageErrorKind } from 'snapengage-client';
 import { afterPartialCommit, describeDestinationError, describeExtractError, DestinationError } from '../src/errors.js';
 import { toDestinationError } from '../src/destination/errors.js';
 
@@ -40,6 +40,15 @@ describe('describeExtractError hints', () => {
     const message = describeExtractError(error, 'logs').message;
     // Was "GET /api/v2/{orgId}/logs at : GET /api/v2/{orgId}/logs: the path parameter …", naming no variable.
     expect(message).toBe('Extracting logs failed: GET /api/v2/{orgId}/logs: the path parameter orgId is "..", which the URL would resolve to another path (nothing was sent): check SNAPENGAGE_ORG_ID / SNAPENGAGE_WIDGET_ID');
+  });
+
+  it("reads the refusal the real client makes (its 'config' case matches the client's words, which a rewording there would silently bypass)", async () => {
+    // Refused before sending: nothing listens at this address, and nothing is asked of it.
+    const client = createSnapEngageClient({ apiToken: 't', baseUrl: 'http://127.0.0.1:9', maxRetries: 0 });
+    const error = await Promise.resolve(client.GET('/api/v2/{orgId}/logs', { params: { path: { orgId: '..' }, query: { widgetId: 'w', start: '2024-01-01', end: '2024-01-02' } } }))
+      .then(() => undefined, (e: unknown) => e);
+    expect(error).toBeInstanceOf(SnapEngageError);
+    expect(describeExtractError(error, 'logs').message).toBe('Extracting logs failed: GET /api/v2/{orgId}/logs: the path parameter orgId is "..", which the URL would resolve to another path (nothing was sent): check SNAPENGAGE_ORG_ID / SNAPENGAGE_WIDGET_ID');
   });
 
   it('a refused credential names the widget the request was for, even when no other widget was answered yet', () => {
