@@ -66,7 +66,7 @@ export interface PipelineConfig {
   resources: ResourcesConfig;
   /** Proactive client-side limit, requests per second across all resources. Default 10. */
   rateLimit?: { requestsPerSecond: number } | undefined;
-  /** Requests in flight at once. Default 4. */
+  /** Requests in flight at once. Default 8. */
   concurrency?: number | undefined;
   /** Connection settings. Default: environment variables (`SNAPENGAGE_*`, also read from `.env`). */
   connection?: {

@@ -1,11 +1,11 @@
 // Planning is pure: config + env → which resources run, with every env/config problem reported before any request.
-import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { securitySchemes } from 'snapengage-client';
 import { ConfigError, LoadInfo, runPipeline, UsageError, type PipelineConfig } from '../src/index.js';
 import { defaultConfig, loadPipelineConfig } from '../src/config-loader.js';
 import { loadEnv } from '../src/env.js';
-import { addDays, checkResourceNames, localRateLimitNote, planPipeline } from '../src/plan.js';
+import { addDays, checkResourceNames, DEFAULTS, localRateLimitNote, planPipeline } from '../src/plan.js';
 import { Semaphore, TokenBucket } from '../src/limits.js';
 import { consumerRanges, sliceWindow, windowParts } from '../src/windows.js';
 import { stateToCommit, statesToResume } from '../src/resume.js';
@@ -940,5 +940,16 @@ describe('LoadInfo notes', () => {
     const event = { method: 'GET', url: 'http://127.0.0.1:9/api/v1/chat/poll/c1', status: 200, durationMs: 41.6, retries: 1, operation: 'GET /api/v1/chat/poll/{caseId}' };
     expect(formatRequest(event)).toBe('GET http://127.0.0.1:9/api/v1/chat/poll/c1 → 200 42 ms retries=1');
     expect(formatRequest({ ...event, queuedMs: 5120 })).toBe('GET http://127.0.0.1:9/api/v1/chat/poll/c1 → 200 42 ms retries=1 (queued 5120 ms by the rate limit)');
+  });
+});
+
+describe('the config type documents the defaults planning uses', () => {
+  it('says the default of concurrency, rateLimit and maxNestingDepth as DEFAULTS has it (editors show these on hover)', () => {
+    // The default concurrency went from 4 to 8 while the config type's doc kept saying 4.
+    const source = readFileSync(new URL('../src/config.ts', import.meta.url), 'utf8');
+    const documented = (field: string) => new RegExp(`/\\*\\*([^*]|\\*(?!/))*Default (\\d+)\\.([^*]|\\*(?!/))*\\*/\\s*${field}\\??:`).exec(source)?.[2];
+    expect(documented('concurrency')).toBe(String(DEFAULTS.concurrency));
+    expect(documented('rateLimit')).toBe(String(DEFAULTS.requestsPerSecond));
+    expect(documented('maxNestingDepth')).toBe(String(DEFAULTS.maxNestingDepth));
   });
 });
