@@ -152,6 +152,8 @@ class PlainDisplay implements ProgressDisplay {
   /** Each resource's line as last printed, so that one that has not moved is not printed again. */
   private lastLines = new Map<string, string>();
   private saidCommitting = false;
+  /** Elapsed time when the commit was first said, for the note that it goes on. */
+  private committingSinceMs = 0;
 
   constructor(private readonly stream: NodeJS.WriteStream) {}
 
@@ -191,12 +193,20 @@ class PlainDisplay implements ProgressDisplay {
     const lines = this.latest.snapshot.resources.map((r) => ({ name: r.name, line: formatLine(r), key: `${r.pages} ${r.records}` }));
     const moved = lines.filter((l) => this.lastLines.get(l.name) !== l.key);
     const stall = stallNote(this.latest);
+    // The clock (tick) prints during the commit too, where no page comes: a note that it goes on, not every
+    // resource's unchanged line again each minute (they read as extraction still under way).
+    const committing = this.latest.snapshot.phase === 'committing';
+    const commitGoesOn = committing && this.saidCommitting && moved.length === 0 && !all;
     // In a stall nothing moved: its note alone, not every resource's unchanged line again.
-    for (const l of all ? lines : moved.length > 0 ? moved : stall ? [] : lines) this.stream.write(`[progress ${at}] ${l.line}\n`);
+    for (const l of all ? lines : moved.length > 0 ? moved : stall || commitGoesOn ? [] : lines) this.stream.write(`[progress ${at}] ${l.line}\n`);
     for (const l of lines) this.lastLines.set(l.name, l.key);
     if (stall) this.stream.write(`[progress ${at}] ${stall}\n`);
-    if (this.latest.snapshot.phase !== 'committing' || this.saidCommitting) return;
+    if (commitGoesOn) {
+      this.stream.write(`[progress ${at}] still committing into DuckDB (${Math.round((this.latest.elapsedMs - this.committingSinceMs) / 1000)} s so far)\n`);
+    }
+    if (!committing || this.saidCommitting) return;
     this.saidCommitting = true;
+    this.committingSinceMs = this.latest.elapsedMs;
     this.stream.write(`[progress ${at}] committing into DuckDB\n`);
   }
 }

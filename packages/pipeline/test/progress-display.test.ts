@@ -280,6 +280,25 @@ describe('plain progress lines at the commit', () => {
   });
 });
 
+describe('plain progress lines during a long commit', () => {
+  beforeEach(() => vi.useFakeTimers({ now: 1_000_000 }));
+  afterEach(() => vi.useRealTimers());
+
+  it("say the commit goes on, not every resource's unchanged line again each interval", () => {
+    const { stream, writes } = fakeStream(false);
+    const display = createProgressDisplay(stream, {});
+    display.update(snapshot(1000, 600_000));
+    display.update(snapshot(1000, 600_100, false, 'committing'));
+    // Three minutes of commit: the display's clock prints at its interval (a tenth of the run, at most a minute).
+    vi.advanceTimersByTime(180_000);
+    display.finish();
+    const lines = writes.join('').split('\n').filter(Boolean);
+    const after = lines.slice(lines.indexOf('[progress 600.1s] committing into DuckDB') + 1);
+    expect(after.filter((l) => / pages /.test(l))).toEqual([]);
+    expect(after).toEqual(['[progress 660.1s] still committing into DuckDB (60 s so far)', '[progress 720.1s] still committing into DuckDB (120 s so far)', '[progress 780.1s] still committing into DuckDB (180 s so far)']);
+  });
+});
+
 describe('progress display colours', () => {
   it("dims as the TTY and the environment allow (Node's hasColors), whatever stdout is", async () => {
     const tty = await import('node:tty');
