@@ -6,6 +6,8 @@ import type { RetryReport } from './extract-counts.js';
 import type { RateLimitReport } from './limits.js';
 import type { WindowState } from './windows.js';
 import { MAX_RESOURCE_COLUMNS, MAX_TABLE_COLUMNS } from './normalize/table-tree.js';
+import type { SchemaReport } from './normalize/schema-report.js';
+import { describeSchemaChanges } from './schema-notes.js';
 import { padEndWidth, widthOf } from './text-width.js';
 
 export interface ResourceStats {
@@ -64,6 +66,11 @@ export interface LoadNotes {
    * another column (MAX_TABLE_COLUMNS, MAX_RESOURCE_COLUMNS; see NORMALIZATION.md "Wide records").
    */
   overflowValues?: Readonly<Record<string, number>>;
+  /**
+   * Per resource: columns and child tables this load added for fields the spec does not declare, new variant columns,
+   * and stored columns the spec now declares with another type (normalize/schema-report.ts).
+   */
+  schemaChanges?: Readonly<Record<string, SchemaReport>>;
   /** Records an append of a date window read again (lookback) and left out, their primary key being stored already. */
   alreadyStoredRecords?: Readonly<Record<string, number>>;
   /**
@@ -223,6 +230,7 @@ export class LoadInfo {
           `(a table takes up to ${MAX_TABLE_COLUMNS} columns, a resource ${MAX_RESOURCE_COLUMNS}; see "Wide records" in the pipeline's NORMALIZATION.md)`,
       );
     }
+    lines.push(...describeSchemaChanges(this.datasetName, this.notes.schemaChanges ?? {}));
     const extractedOnly = this.resources.filter((r) => !r.loaded).map((r) => r.name);
     if (extractedOnly.length > 0) lines.push(`Extracted to drive child resources, not loaded: ${extractedOnly.join(', ')}`);
     const keyless = Object.entries(this.notes.keylessRecords ?? {}).filter(([, n]) => n > 0);

@@ -15,6 +15,7 @@ import { LoadInfo, type ResourceStats } from './load-info.js';
 import { releaseHeapBeforeCommit } from './memory.js';
 import { committedWindows, stateToCommit, statesToResume } from './resume.js';
 import { WriteQueue } from './write-queue.js';
+import { isEmptyReport, type SchemaReport } from './normalize/schema-report.js';
 import { DEFAULTS, planPipeline, type Plan, type ResourcePlan } from './plan.js';
 import { LOADER_VERSION } from './version.js';
 import { proxiedFetch, proxyFromEnv, proxyVarFor, type ProxySettings } from './proxy.js';
@@ -218,6 +219,7 @@ export async function runPipeline(config: PipelineConfig, given: RunOptions = {}
     const alreadyStoredRecords: Record<string, number> = {};
     const repeatedKeyRecords: Record<string, number> = {};
     const overflowValues: Record<string, number> = {};
+    const schemaChanges: Record<string, SchemaReport> = {};
     for (const p of [...plan.resources].reverse().filter((r) => r.load)) {
       const state = stateToCommit(p, plan.resources, storedState, newState);
       const result = await commitWriter(writers.get(p.name)!, state, plan.destination.path).catch((error: PipelineError) => {
@@ -234,6 +236,7 @@ export async function runPipeline(config: PipelineConfig, given: RunOptions = {}
       if (result.alreadyStoredRecords > 0) alreadyStoredRecords[p.name] = result.alreadyStoredRecords;
       if (result.repeatedKeyRecords > 0) repeatedKeyRecords[p.name] = result.repeatedKeyRecords;
       if (result.overflowValues > 0) overflowValues[p.name] = result.overflowValues;
+      if (!isEmptyReport(result.schema)) schemaChanges[p.name] = result.schema;
     }
     options.progress?.(snapshot('done'));
     return new LoadInfo(
@@ -251,7 +254,7 @@ export async function runPipeline(config: PipelineConfig, given: RunOptions = {}
         droppedTables: destination.droppedTables, keylessRecords, adoptedRecords, adoptionRemovedRecords, notTakenOver, alreadyStoredRecords, repeatedKeyRecords,
         incremental: committedWindows(plan.resources, storedState, newState), outOfWindow: extractor.outOfWindow, endDayUnchecked: extractor.endDayUnchecked, notFound: extractor.counts.notFoundRecords,
         missingParentValues: extractor.counts.missingParentValues, unfollowedNextLinks: extractor.counts.unfollowedNextLinks, rateLimit: bucket.report,
-        retries: retried.report, noContent: extractor.counts.noContentResponses, overflowValues,
+        retries: retried.report, noContent: extractor.counts.noContentResponses, overflowValues, schemaChanges,
         ...(options.limitPages !== undefined ? { sampledCutShort: extractor.counts.sampledCutShort } : {}),
       },
     );

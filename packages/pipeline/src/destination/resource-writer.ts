@@ -9,6 +9,7 @@ import type { LoadableResource } from 'snapengage-client';
 import { quoteIdent } from '../normalize/naming.js';
 import { ResourceNormalizer, type StagedKind, type TableState } from '../normalize/normalizer.js';
 import { cloneTableDef, type TableDef } from '../normalize/schema.js';
+import type { SchemaReport } from '../normalize/schema-report.js';
 import { applySchemaChanges } from './schema-changes.js';
 import { adoptRowsOfOtherLoads, rowIdsOf, type AdoptionLimits, type AdoptionResult } from './adopt.js';
 import { ConfigError } from '../errors.js';
@@ -85,6 +86,8 @@ export interface CommitResult {
   repeatedKeyRecords: number;
   /** Values kept in `_overflow` columns, their tables having no room for more columns (normalize/table-tree.ts). */
   overflowValues: number;
+  /** New columns and tables for undeclared fields, new variant columns, spec/stored type differences. */
+  schema: SchemaReport;
 }
 
 export interface ResourceWriter {
@@ -227,7 +230,9 @@ export class DuckDBResourceWriter implements ResourceWriter {
       const tables = this.normalizer.tables();
       this.checkTableNames(tables);
       await this.ctx.open();
-      const result = await this.ctx.mutex.run(() => this.transaction(tables, newState));
+      const committed = await this.ctx.mutex.run(() => this.transaction(tables, newState));
+      // Before the tables are marked committed: the report says what this load added.
+      const result: CommitResult = { ...committed, schema: this.normalizer.schemaReport() };
       for (const t of tables) {
         this.ctx.tableDefs.set(t.def.name, cloneTableDef(t.def));
         this.ctx.tableNames.add(t.def.name);
@@ -263,7 +268,7 @@ export class DuckDBResourceWriter implements ResourceWriter {
     }
   }
 
-  private async transaction(tables: readonly TableState[], newState: unknown): Promise<CommitResult> {
+  private async transaction(tables: readonly TableState[], newState: unknown): Promise<Omit<CommitResult, 'schema'>> {
     const { conn } = this.ctx;
     const resource = this.opts.resource.name;
     await conn.run('BEGIN TRANSACTION');

@@ -7,7 +7,8 @@ import { listFitsColumns, recordFitsColumns } from './fast-path.js';
 import { rootTableName } from './naming.js';
 import { ConfigError } from '../errors.js';
 import { asStored, jsonHoldsNaN, normalizeJsValue, numberText, stringifyJson, stringifyValue } from './js-values.js';
-import { ELEMENT_NODE_KEY, cloneTableDef, type TableDef } from './schema.js';
+import { ELEMENT_NODE_KEY, cloneTableDef, type ColumnDef, type TableDef } from './schema.js';
+import { schemaReport, type SchemaReport } from './schema-report.js';
 import { TableTree, declaredShapeProperties, fieldNode, type FieldNode, type TableState } from './table-tree.js';
 import { REJECT, coerce, inferListType, inferType, isPlainObject, type JsonSchema } from './types.js';
 
@@ -88,6 +89,8 @@ export class ResourceNormalizer {
   keylessRecords = 0;
   /** Values kept in a table's `_overflow` column, their table having no room for another column. */
   overflowValues = 0;
+  /** Values put in each variant column (schema-report.ts says where they went). */
+  readonly variantValues = new Map<ColumnDef, number>();
 
   /**
    * @param stored tables of this resource as stored in the dataset (copied; this writer's additions stay
@@ -108,6 +111,11 @@ export class ResourceNormalizer {
   /** Tables in creation order (parents before children). */
   tables(): readonly TableState[] {
     return this.tree.allTables;
+  }
+
+  /** What this load changes in the resource's tables that the user should hear of; call before commit. */
+  schemaReport(): SchemaReport {
+    return schemaReport(this.tree, this.variantValues);
   }
 
   /** Normalizes one record; `seq` orders records within the load (the last duplicate wins a merge). */
@@ -292,6 +300,7 @@ export class ResourceNormalizer {
     }
     const col = this.tree.variantColumn(table, node, type);
     row[col.index!] = coerce(value, type);
+    this.variantValues.set(col, (this.variantValues.get(col) ?? 0) + 1);
   }
 
   /**

@@ -63,6 +63,10 @@ export class TableTree {
   readonly allTables: TableState[] = [];
   /** Columns of all the resource's tables, system columns included (see MAX_RESOURCE_COLUMNS). */
   private columnCount = 0;
+  /** Columns and child tables the spec declares: the others are reported when added (schema-report.ts). */
+  readonly declared = new WeakSet<ColumnDef | TableState>();
+  /** Stored columns the spec now declares with another type (a spec edit): reported, as values may go to variants. */
+  readonly typeMismatches: Array<{ table: TableState; node: FieldNode; declared: DataType }> = [];
 
   constructor(
     private readonly resource: string,
@@ -180,6 +184,10 @@ export class TableTree {
         else if (depth + 1 > this.maxNestingDepth) this.addColumn(table, child, 'json');
         else if (shape.kind === 'object') child.kind = 'object';
         else this.addChildTable(table, child, depth + 1);
+        if (child.column) this.declared.add(child.column);
+        if (child.table) this.declared.add(child.table);
+      } else if (shape.kind === 'column' && (child.kind !== 'column' || child.column!.type !== shape.type)) {
+        this.typeMismatches.push({ table, node: child, declared: shape.type });
       }
       if (shape.kind === 'object' && child.kind === 'object') this.declare(table, child, shape.properties, depth + 1);
       if (shape.kind === 'table' && child.kind === 'table') {

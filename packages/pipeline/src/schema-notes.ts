@@ -1,0 +1,69 @@
+// The load info's lines about schema changes (normalize/schema-report.ts): what a load added that the spec does not
+// declare, where values went that their column's type does not take and how to read them together, and stored
+// columns the spec now types otherwise. Plain ASCII, as the rest of the load info (cron mails it under LANG=C).
+import { quoteIdent } from './normalize/naming.js';
+import type { SchemaReport } from './normalize/schema-report.js';
+
+/** Items listed per line; the rest are counted (`show` lists every column). */
+const LISTED = 12;
+const SEE = `see "Schema changes" in the pipeline's NORMALIZATION.md`;
+
+function listed(items: readonly string[]): string {
+  const shown = items.slice(0, LISTED).join(', ');
+  return items.length > LISTED ? `${shown} and ${items.length - LISTED} more (show lists every column)` : shown;
+}
+
+/**
+ * The SQL that reads a column and its variant as one text value: the documented recipe (NORMALIZATION.md
+ * "Variant columns"), which schema-evolution.test.ts runs.
+ */
+export function variantCoalesceSql(column: string, variant: string, variantType: string): string {
+  return `coalesce(${quoteIdent(column)}::VARCHAR, ${quoteIdent(variant)}${variantType === 'VARCHAR' ? '' : '::VARCHAR'})`;
+}
+
+export function describeSchemaChanges(dataset: string, changes: Readonly<Record<string, SchemaReport>>): string[] {
+  const reports = Object.values(changes);
+  const columns = reports.flatMap((r) => r.newColumns.map((c) => `${c.table}.${c.column} ${c.type}${c.key !== undefined ? ` (key ${JSON.stringify(c.key)}, its name taken)` : ''}`));
+  const tables = reports.flatMap((r) => r.newTables);
+  const variants = reports.flatMap((r) => r.newVariants);
+  const mismatches = reports.flatMap((r) => r.typeMismatches);
+  const lines: string[] = [];
+  if (columns.length > 0 || tables.length > 0) {
+    const parts = [
+      ...(columns.length > 0 ? [`new columns ${listed(columns)}`] : []),
+      ...(tables.length > 0 ? [`new child tables ${listed(tables)}`] : []),
+    ];
+    lines.push(`Fields the spec does not declare, typed from their first value: ${parts.join('; ')} (to type them yourself, declare them in the spec: ${SEE})`);
+  }
+  for (const v of variants.slice(0, LISTED)) {
+    const count = `${v.values} ${v.values === 1 ? 'value' : 'values'}`;
+    if (v.of !== null) {
+      lines.push(
+        `Values ${v.table}.${v.of} (${v.ofType}) does not take, kept in the new column ${v.table}.${v.column} ${v.type}: ${count} this run. ` +
+          `Read both as one: SELECT ${variantCoalesceSql(v.of, v.column, v.type)} FROM ${quoteIdent(dataset)}.${quoteIdent(v.table)} (${SEE})`,
+      );
+    } else {
+      lines.push(
+        `Values of ${v.table}'s field ${JSON.stringify(v.field)} that do not fit how it is stored (an object flattened into columns, or a child table), ` +
+          `kept in the new column ${v.table}.${v.column} ${v.type}: ${count} this run (${SEE})`,
+      );
+    }
+  }
+  if (variants.length > LISTED) lines.push(`... and ${variants.length - LISTED} more new variant columns (show lists every column)`);
+  for (const m of mismatches.slice(0, LISTED)) {
+    if (m.kind === 'column') {
+      lines.push(
+        `Warning: ${m.table}.${m.column} is stored as ${m.type}, but the spec now declares ${m.declared}: values ${m.type} does not take go to its variant columns. ` +
+          `To have it re-created as ${m.declared}, drop the column and its variants (the next load re-creates it), or drop the resource's tables to reload it (${SEE})`,
+      );
+    } else {
+      const stored = m.kind === 'table' ? `a child table (${m.type})` : 'an object flattened into columns';
+      lines.push(
+        `Warning: ${m.table}'s field ${JSON.stringify(m.column)} is stored as ${stored}, but the spec now declares ${m.declared}: its values go to variant columns. ` +
+          `To have it stored as ${m.declared}, drop the resource's tables to reload it (${SEE})`,
+      );
+    }
+  }
+  if (mismatches.length > LISTED) lines.push(`... and ${mismatches.length - LISTED} more columns stored with another type than the spec declares`);
+  return lines;
+}
