@@ -12,6 +12,8 @@ import { ConfigError, describeDestinationError } from './errors.js';
 import { DestinationError } from './destination/errors.js';
 import { activeRun, defaultStagingRoot, RUN_LOCK_FILE } from './destination/run-lock.js';
 import { quoteIdent } from './normalize/naming.js';
+import { variantCoalesceSql } from './schema-notes.js';
+import { DUCKDB_TYPES, type DataType } from './normalize/types.js';
 
 export interface ShowOptions {
   path: string;
@@ -42,6 +44,27 @@ function wrapList(items: readonly string[], separator: string, indent: string): 
   }
   if (line !== '') lines.push(indent + line);
   return lines;
+}
+
+/** Per table, its variant columns (`_pipeline_columns.variant`) and the column each holds the other values of. */
+async function variantColumns(dataset: Awaited<ReturnType<typeof openDataset>>): Promise<Map<string, Array<{ column: string; of: string | null; type: string }>>> {
+  const byTable = new Map<string, Array<{ column: string; of: string | null; type: string }>>();
+  const schema = quoteIdent(dataset.dataset);
+  let rows: Array<Record<string, unknown>>;
+  try {
+    rows = await dataset.sql(`SELECT v.table_name, v.column_name, c.column_name AS of, v.data_type AS type
+      FROM ${schema}."_pipeline_columns" v LEFT JOIN ${schema}."_pipeline_columns" c
+        ON c.table_name = v.table_name AND c.node_key = v.node_key AND c.variant IS NULL
+      WHERE v.variant IS NOT NULL AND v.node_key <> 'd[]' ORDER BY v.table_name, v.position`);
+  } catch {
+    return byTable; // a dataset without the loader's name mapping (another tool's): nothing to say
+  }
+  for (const row of rows) {
+    const table = String(row.table_name);
+    if (!byTable.has(table)) byTable.set(table, []);
+    byTable.get(table)!.push({ column: String(row.column_name), of: row.of === null || row.of === undefined ? null : String(row.of), type: DUCKDB_TYPES[row.type as DataType] ?? 'JSON' });
+  }
+  return byTable;
 }
 
 export async function showDataset(options: ShowOptions): Promise<string> {
@@ -89,9 +112,27 @@ export async function showDataset(options: ShowOptions): Promise<string> {
 
     out.push(`Tables (${tables.length})`);
     if (tables.length === 0) out.push('  (none yet)');
+    const variants = await variantColumns(dataset);
+    let example: string | undefined;
+    let anyVariant = false;
     for (const table of tables) {
       out.push(`  ${table.name}  ${table.rowCount} ${table.rowCount === 1 ? 'row' : 'rows'}`);
       out.push(...wrapList(table.columns.map((c) => `${c.name} ${c.type}`), ', ', '    '));
+      // Said here, as a `__v_` column's name alone does not say whose values it holds, nor why they are not there.
+      const own = variants.get(table.name) ?? [];
+      if (own.length > 0) {
+        anyVariant = true;
+        const items = own.map((v) => (v.of !== null ? `${v.column} of ${v.of}` : v.column));
+        out.push(...wrapList([`variants: ${items[0]}`, ...items.slice(1)], ', ', '    '));
+        const first = own.find((v) => v.of !== null);
+        if (first && example === undefined) example = variantCoalesceSql(first.of!, first.column, first.type);
+      }
+    }
+    if (anyVariant) {
+      out.push(
+        "  variants hold the values their column's type did not take; read both as one:",
+        `  ${example ?? 'coalesce("column"::VARCHAR, "column__v_text")'} (NORMALIZATION.md, "Variant columns")`,
+      );
     }
 
     // Pipelines sharing the dataset (each config's pipelineName) keep their own loads and state: say whose each line is.

@@ -1,6 +1,6 @@
 // Schema changes as a user lives them, over several runs on one DuckDB file: the API starts sending a field the spec
 // does not know, a field changes type or shape, a later key collides with a stored name, the user edits the spec to
-// type a stored field otherwise. Each time nothing is lost, nothing fails, and the load info says what
+// type a stored field otherwise. Each time nothing is lost, nothing fails, and the load info (and `show`) says what
 // happened and what to do; the SQL that NORMALIZATION.md ("Variant columns", "Schema changes") gives is run as written.
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -8,6 +8,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { resources, type LoadableResource } from 'snapengage-client';
 import type { Sandbox } from 'snapengage-sandbox';
 import { definePipeline, runPipeline, type LoadInfo } from '../src/index.js';
+import { showDataset } from '../src/show.js';
 import { PACKAGE_DIR, admin, query, sandbox, tempDir } from './helpers.js';
 
 let box: Sandbox;
@@ -84,6 +85,11 @@ describe('fields the API starts sending, changing type or shape, and a later nam
       { id: c, brand_new_field: null, brand_new_field__v_text: null, brand_new_field_1: 'collides', chat_duration__v_text: null, extra_obj__a: null, obj_json: null, tags_list: null, tags_json: '[{"k":"v"}]' },
     ]);
 
+    // `show` says which column each variant belongs to, and how to read them together.
+    const shown = await showDataset({ path: path(), dataset: 'snapengage_data' });
+    const variants = shown.slice(shown.indexOf('    variants: '), shown.indexOf('\n  logs__')).replace(/\n {4}/g, ' ');
+    expect(variants).toBe('    variants: chat_duration__v_text of chat_duration, brand_new_field__v_text of brand_new_field, extra_obj__v_json, tags_list__v_json of tags_list');
+    expect(shown).toContain(`  variants hold the values their column's type did not take; read both as one:\n  coalesce("chat_duration"::VARCHAR, "chat_duration__v_text") (NORMALIZATION.md, "Variant columns")`);
   });
 
   it("NORMALIZATION.md's query for a column with its variant runs as written", async () => {
