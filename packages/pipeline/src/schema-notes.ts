@@ -64,6 +64,18 @@ export function describeSchemaChanges(dataset: string, changes: Readonly<Record<
       );
     }
   }
+  for (const [resource, report] of Object.entries(changes)) {
+    const depth = report.depthNotApplied;
+    if (!depth) continue;
+    const kept = [
+      ...(depth.deeper.length > 0 ? [`${listed(depth.deeper)} stay flattened into columns or child tables`] : []),
+      ...(depth.json.length > 0 ? [`${listed(depth.json)} stay one JSON column`] : []),
+    ];
+    lines.push(
+      `maxNestingDepth ${depth.maxNestingDepth} of ${resource} applies to new fields only: as earlier loads stored them, ${kept.join('; ')}. ` +
+        `To store them as it says, drop ${resource}'s tables to reload it (see "Tables" in the pipeline's NORMALIZATION.md)`,
+    );
+  }
   if (mismatches.length > LISTED) lines.push(`... and ${mismatches.length - LISTED} more columns stored with another type than the spec declares`);
   return lines;
 }

@@ -34,7 +34,7 @@ const NORMALIZATION = readFileSync(join(PACKAGE_DIR, 'NORMALIZATION.md'), 'utf8'
 const load = (path: string) => runPipeline(definePipeline({ resources: { logs: true }, rateLimit: { requestsPerSecond: 0 } }), { env: box.env, destination: { path } });
 const inject = async (cases: Array<Record<string, unknown>>) => ((await admin(box, 'cases', { widgetId, cases })) as { ids: string[] }).ids;
 /** The load info's lines about schema changes. */
-const schemaLines = (info: LoadInfo) => info.toString().split('\n').filter((l) => /^(Fields the spec|Values |Warning: .* the spec now declares)/.test(l));
+const schemaLines = (info: LoadInfo) => info.toString().split('\n').filter((l) => /^(Fields the spec|Values |Warning: .* the spec now declares|maxNestingDepth )/.test(l));
 
 describe('fields the API starts sending, changing type or shape, and a later name collision', () => {
   const path = () => join(tmp.dir, 'evolving.duckdb');
@@ -130,5 +130,41 @@ describe('a spec edit that types a stored field otherwise', () => {
     expect(await query(path, `SELECT data_type FROM information_schema.columns WHERE table_schema = 'snapengage_data' AND table_name = 'logs' AND column_name LIKE 'chat_duration%'`))
       .toEqual([{ data_type: 'VARCHAR' }]);
     expect(await query(path, `SELECT chat_duration FROM snapengage_data.logs WHERE id = '${id}'`)).toEqual([{ chat_duration: 'ten minutes' }]);
+  });
+});
+
+describe('maxNestingDepth changed between runs', () => {
+  const loadAt = (path: string, maxNestingDepth?: number) => runPipeline(
+    definePipeline({ resources: { logs: maxNestingDepth === undefined ? true : { maxNestingDepth } }, rateLimit: { requestsPerSecond: 0 } }),
+    { env: box.env, destination: { path } },
+  );
+
+  it('raised: what earlier loads kept as JSON stays so, and every load says it and how to reload', async () => {
+    const path = join(tmp.dir, 'depth-raised.duckdb');
+    // The earlier tests' cases are in the sandbox: only the depth's line matters here.
+    const depthLines = (info: LoadInfo) => schemaLines(info).filter((l) => l.startsWith('maxNestingDepth'));
+    expect(depthLines(await loadAt(path, 0))).toEqual([]);
+    const raised = depthLines(await loadAt(path));
+    expect(raised).toEqual([
+      'maxNestingDepth 4 of logs applies to new fields only: as earlier loads stored them, logs.requester_details, logs.javascript_variables, ' +
+        'logs.operator_variables, logs.labels, logs.transcripts stay one JSON column. To store them as it says, drop logs\'s tables to reload it ' +
+        '(see "Tables" in the pipeline\'s NORMALIZATION.md)',
+    ]);
+    // Nothing lost meanwhile: the transcripts are in the JSON column, as the first load stored them.
+    const [row] = await query(path, `SELECT count(*)::INTEGER AS n FROM snapengage_data.logs WHERE json_array_length(transcripts) > 0`);
+    expect(row!.n).toBeGreaterThan(0);
+  });
+
+  it('lowered: flattened objects and child tables stay, and every load says so', async () => {
+    const path = join(tmp.dir, 'depth-lowered.duckdb');
+    await inject([{ extra: { inner: { leaf: 1 } } }]);
+    await loadAt(path);
+    const lowered = schemaLines(await loadAt(path, 1));
+    expect(lowered).toEqual([
+      'maxNestingDepth 1 of logs applies to new fields only: as earlier loads stored them, logs.extra__inner__* ' +
+        'stay flattened into columns or child tables. To store them as it says, drop logs\'s tables to reload it ' +
+        '(see "Tables" in the pipeline\'s NORMALIZATION.md)',
+    ]);
+    expect(schemaLines(await loadAt(path, 4))).toEqual([]);
   });
 });

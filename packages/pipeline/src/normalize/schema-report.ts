@@ -25,10 +25,41 @@ export interface SchemaReport {
    * they are stored, `column` the column's name, else the field's path, and `type` its type or the child table.
    */
   typeMismatches: Array<{ table: string; column: string; type: string; declared: string; kind: 'column' | 'object' | 'table' }>;
+  /**
+   * What earlier loads stored with another maxNestingDepth than this run's, which keeps its shape (a stored choice,
+   * NORMALIZATION.md "Tables"): `deeper`, child tables and flattened columns below the depth (it was lowered);
+   * `json`, declared objects or lists stored as one JSON column that the depth would now flatten (it was raised).
+   */
+  depthNotApplied?: { maxNestingDepth: number; deeper: string[]; json: string[] };
 }
 
 export function isEmptyReport(r: SchemaReport): boolean {
-  return r.newColumns.length + r.newTables.length + r.newVariants.length + r.typeMismatches.length === 0;
+  return r.newColumns.length + r.newTables.length + r.newVariants.length + r.typeMismatches.length === 0 && r.depthNotApplied === undefined;
+}
+
+/** Stored tables and flattened columns deeper than the tree's maxNestingDepth, and declared shapes stored as JSON. */
+function depthNotApplied(tree: TableTree): SchemaReport['depthNotApplied'] {
+  const max = tree.maxNestingDepth;
+  const deeper: string[] = [];
+  for (const t of tree.allTables) {
+    if (t.isNew) continue;
+    if (!t.isRoot && t.depth > max) {
+      // Only the topmost: the tables below it are deeper still.
+      const parent = tree.allTables.find((p) => p.def.name === t.def.parent);
+      if (parent === undefined || parent.depth <= max) deeper.push(t.def.name);
+      continue;
+    }
+    for (const c of t.def.columns) {
+      // A column `a__b` of a table at depth d is a value of object `a`, one level below: d + 1. Named by the object
+      // at the first level past the depth (`logs.requester_details__*`), once.
+      const path = nodeKeyPath(c.nodeKey);
+      if (c.variant !== null || t.newColumns.includes(c) || t.depth + path.length - 1 <= max) continue;
+      const name = `${t.def.name}.${joinPath(path.slice(0, Math.max(1, max + 1 - t.depth)).map(snakeCase))}__*`;
+      if (!deeper.includes(name)) deeper.push(name);
+    }
+  }
+  const json = tree.keptAsJson.map(({ table, column }) => `${table.def.name}.${column.name}`);
+  return deeper.length + json.length > 0 ? { maxNestingDepth: max, deeper, json } : undefined;
 }
 
 export function schemaReport(tree: TableTree, variantValues: ReadonlyMap<ColumnDef, number>): SchemaReport {
@@ -56,6 +87,8 @@ export function schemaReport(tree: TableTree, variantValues: ReadonlyMap<ColumnD
     const type = node.column ? DUCKDB_TYPES[node.column.type] : (node.table?.def.name ?? '');
     report.typeMismatches.push({ table: table.def.name, column, type, declared: DUCKDB_TYPES[declared], kind });
   }
+  const depth = depthNotApplied(tree);
+  if (depth) report.depthNotApplied = depth;
   return report;
 }
 

@@ -67,10 +67,12 @@ export class TableTree {
   readonly declared = new WeakSet<ColumnDef | TableState>();
   /** Stored columns the spec now declares with another type (a spec edit): reported, as values may go to variants. */
   readonly typeMismatches: Array<{ table: TableState; node: FieldNode; declared: DataType }> = [];
+  /** Stored JSON columns the spec declares as objects or lists of objects that maxNestingDepth would now flatten. */
+  readonly keptAsJson: Array<{ table: TableState; column: ColumnDef }> = [];
 
   constructor(
     private readonly resource: string,
-    private readonly maxNestingDepth: number,
+    readonly maxNestingDepth: number,
     takenTableNames: Iterable<string>,
   ) {
     this.tableNames = new NameAllocator(takenTableNames);
@@ -188,6 +190,8 @@ export class TableTree {
         if (child.table) this.declared.add(child.table);
       } else if (shape.kind === 'column' && (child.kind !== 'column' || child.column!.type !== shape.type)) {
         this.typeMismatches.push({ table, node: child, declared: shape.type });
+      } else if (shape.kind !== 'column' && child.kind === 'column' && child.column!.type === 'json' && depth + 1 <= this.maxNestingDepth) {
+        this.keptAsJson.push({ table, column: child.column! });
       }
       if (shape.kind === 'object' && child.kind === 'object') this.declare(table, child, shape.properties, depth + 1);
       if (shape.kind === 'table' && child.kind === 'table') {
