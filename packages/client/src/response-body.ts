@@ -15,38 +15,61 @@ const droppedBodies = new FinalizationRegistry<() => void>((release) => release(
  * The response with a body that calls `release` once, when it has been read to the end, failed or was cancelled, or
  * (see droppedBodies) was dropped unread. A read that fails (the connection dropped, the caller's abort) errors the
  * body with `wrapError(error)`: the client's own error, as every other failure of a call.
+ *
+ * `abortSignal` (the attempt's, which the caller's and the client's signals abort) errors the body itself and cancels
+ * the network read. fetch's own abort could not be relied on once the call had returned: fetch follows the attempt's
+ * signal through a Request of its own, which undici links weakly and nobody holds after the headers came, so after a
+ * garbage collection the caller's abort no longer reached a body still being read, and the read hung.
  */
-export function releasedWithBody(response: Response, release: () => void, keepAlive: unknown, wrapError: (error: unknown) => unknown): Response {
+export function releasedWithBody(response: Response, release: () => void, keepAlive: unknown, wrapError: (error: unknown) => unknown, abortSignal: AbortSignal): Response {
   const reader = (response.body as ReadableStream<Uint8Array>).getReader();
   // The registry holds `release` (the attempt's), never the body: the body would then stay reachable forever.
   const token = {};
   let released = false;
+  let ended = false;
+  let stream!: ReadableStreamDefaultController<Uint8Array>;
+  const onAbort = (): void => fail(abortSignal.reason);
   const once = () => {
     if (released) return;
     released = true;
+    abortSignal.removeEventListener('abort', onAbort);
     droppedBodies.unregister(token);
     release();
   };
+  function fail(error: unknown): void {
+    if (ended) return;
+    ended = true;
+    // Wrapped before release: the wrapper reads whether the caller's signal ended it (the attempt's listener).
+    const wrapped = wrapError(error);
+    once();
+    stream.error(wrapped);
+    reader.cancel(error).catch(() => undefined);
+  }
   const body = new ReadableStream<Uint8Array>({
+    start(controller) {
+      stream = controller;
+    },
     async pull(controller) {
       try {
         const { done, value } = await reader.read();
+        if (ended) return;
         if (done) {
+          ended = true;
           once();
           controller.close();
         } else controller.enqueue(value);
       } catch (error) {
-        // Read before release: the wrapper reads whether the caller's signal ended it (the attempt's listener).
-        const wrapped = wrapError(error);
-        once();
-        controller.error(wrapped);
+        fail(error);
       }
     },
     cancel(reason) {
+      ended = true;
       once();
       return reader.cancel(reason);
     },
   });
+  if (abortSignal.aborted) fail(abortSignal.reason);
+  else abortSignal.addEventListener('abort', onAbort, { once: true });
   // Held by the body for as long as it is read (see RequestState.keepAlive).
   Object.defineProperty(body, Symbol.for('snapengage.keepAlive'), { value: keepAlive });
   droppedBodies.register(body, release, token);

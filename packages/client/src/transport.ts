@@ -36,6 +36,8 @@ interface Attempt {
   callerAborted: boolean;
   /** The `reason` of the caller's (or the client's) signal that aborted the attempt: the aborted error's `cause`. */
   abortReason?: unknown;
+  /** Aborted with the caller's or the client's signal (their reason), or by the timer: what the attempt's fetch gets. */
+  signal: AbortSignal;
   /** Stops the attempt's timer only (a streamed body is the caller's to read, for as long as it takes). */
   stopTimer(): void;
   dispose(): void;
@@ -109,6 +111,7 @@ export function createTransport(settings: TransportSettings): Middleware {
     const attempt: Attempt = {
       timedOut: false,
       callerAborted: false,
+      signal: controller.signal,
       stopTimer() {
         clearTimeout(timer);
       },
@@ -228,7 +231,7 @@ export function createTransport(settings: TransportSettings): Middleware {
             attempt.dispose();
             handoff?.release();
           };
-          return finish(state, { ...verdict, response: releasedWithBody(verdict.response, release, keep, (error) => bodyReadError(state, attempt, error)) });
+          return finish(state, { ...verdict, response: releasedWithBody(verdict.response, release, keep, (error) => bodyReadError(state, attempt, error), attempt.signal) });
         }
         attempt.dispose();
         if (verdict.type === 'success' || !verdict.retryable || state.attempt > state.maxRetries) return finish(state, verdict);

@@ -400,6 +400,31 @@ describe('streamed bodies', () => {
     expect(aborted.cause).toBe(reason);
   });
 
+  it('a caller\'s abort still ends a streamed body being read after a garbage collection', async () => {
+    // fetch follows the attempt's signal through a Request of its own that undici links weakly and nobody holds once
+    // the headers came: collected, the abort no longer reached the body, and the read hung until the server gave up.
+    const server = await serve((_req, res) => {
+      res.writeHead(200, { 'content-type': 'application/json' });
+      res.write('{"cases":[');
+    });
+    const { client } = clientFor(server, { timeoutMs: 5_000 });
+    const caller = new AbortController();
+    const reason = new Error('shutting down');
+    const streamed = await client.GET(LOGS, { ...logsQuery, parseAs: 'stream', signal: caller.signal });
+    const reader = (streamed.data as unknown as ReadableStream<Uint8Array>).getReader();
+    await reader.read();
+    setFlagsFromString('--expose-gc');
+    const gc = runInNewContext('gc') as () => void;
+    for (let i = 0; i < 3; i++) {
+      gc();
+      await new Promise((resolve) => setTimeout(resolve, 10));
+    }
+    setTimeout(() => caller.abort(reason), 20);
+    const failed = await Promise.race([caught(reader.read()), new Promise<undefined>((resolve) => setTimeout(resolve, 2_000))]);
+    expect(failed?.kind).toBe('aborted');
+    expect(failed?.cause).toBe(reason);
+  });
+
   it('lets go of a streamed body an app onResponse drops (throws, or returns another Response)', async () => {
     const server = await serve((_req, res) => sendJson(res, 200, { cases: [] }));
     const clientSignal = new AbortController();
