@@ -1,12 +1,18 @@
 // The load info's lines about schema changes (normalize/schema-report.ts): what a load added that the spec does not
 // declare, where values went that their column's type does not take and how to read them together, and stored
 // columns the spec now types otherwise. Plain ASCII, as the rest of the load info (cron mails it under LANG=C).
+import { printable } from 'snapengage-client';
 import { quoteIdent } from './normalize/naming.js';
 import type { SchemaReport } from './normalize/schema-report.js';
 
 /** Items listed per line; the rest are counted (`show` lists every column). */
 const LISTED = 12;
 const SEE = `see "Schema changes" in the pipeline's NORMALIZATION.md`;
+
+/** A key the API sent, quoted: its terminal controls (a C1 CSI, which JSON.stringify leaves as is) escaped. */
+function quoted(key: string): string {
+  return printable(JSON.stringify(key));
+}
 
 function listed(items: readonly string[]): string {
   const shown = items.slice(0, LISTED).join(', ');
@@ -23,7 +29,7 @@ export function variantCoalesceSql(column: string, variant: string, variantType:
 
 export function describeSchemaChanges(dataset: string, changes: Readonly<Record<string, SchemaReport>>): string[] {
   const reports = Object.values(changes);
-  const columns = reports.flatMap((r) => r.newColumns.map((c) => `${c.table}.${c.column} ${c.type}${c.key !== undefined ? ` (key ${JSON.stringify(c.key)}, its name taken)` : ''}`));
+  const columns = reports.flatMap((r) => r.newColumns.map((c) => `${c.table}.${c.column} ${c.type}${c.key !== undefined ? ` (key ${quoted(c.key)}, its name taken)` : ''}`));
   const tables = reports.flatMap((r) => r.newTables);
   const variants = reports.flatMap((r) => r.newVariants);
   const mismatches = reports.flatMap((r) => r.typeMismatches);
@@ -44,7 +50,7 @@ export function describeSchemaChanges(dataset: string, changes: Readonly<Record<
       );
     } else {
       lines.push(
-        `Values of ${v.table}'s field ${JSON.stringify(v.field)} that do not fit how it is stored (an object flattened into columns, or a child table), ` +
+        `Values of ${v.table}'s field ${quoted(v.field)} that do not fit how it is stored (an object flattened into columns, or a child table), ` +
           `kept in the new column ${v.table}.${v.column} ${v.type}: ${count} this run (${SEE})`,
       );
     }
@@ -59,7 +65,7 @@ export function describeSchemaChanges(dataset: string, changes: Readonly<Record<
     } else {
       const stored = m.kind === 'table' ? `a child table (${m.type})` : 'an object flattened into columns';
       lines.push(
-        `Warning: ${m.table}'s field ${JSON.stringify(m.column)} is stored as ${stored}, but the spec now declares ${m.declared}: its values go to variant columns. ` +
+        `Warning: ${m.table}'s field ${quoted(m.column)} is stored as ${stored}, but the spec now declares ${m.declared}: its values go to variant columns. ` +
           `To have it stored as ${m.declared}, drop the resource's tables to reload it (${SEE})`,
       );
     }

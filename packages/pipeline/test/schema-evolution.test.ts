@@ -168,3 +168,21 @@ describe('maxNestingDepth changed between runs', () => {
     expect(schemaLines(await loadAt(path, 4))).toEqual([]);
   });
 });
+
+describe('field names the API sends, as the load info quotes them', () => {
+  it('are quoted with their terminal controls escaped and cut short when long, in the text and in the JSON', async () => {
+    const path = join(tmp.dir, 'names.duckdb');
+    await load(path);
+    // Each pair makes one column name (snake_case): the second key's column is renamed, and its key quoted.
+    const long = 'k'.repeat(5_000);
+    await inject([{ 'ab 2 jc': 1, 'ab\u009b2Jc': 2, [long]: 3, [long.toUpperCase()]: 4 }]);
+    const info = await load(path);
+    const line = schemaLines(info).find((l) => l.startsWith('Fields the spec'))!;
+    expect(line).toContain('(key "ab\\u009b2Jc", its name taken)');
+    expect(line).not.toMatch(/[\u0080-\u009f]/);
+    expect(line.length).toBeLessThan(1_000);
+    const keys = info.toJSON().schemaChanges!.logs!.newColumns.map((c) => c.key).filter((k) => k !== undefined);
+    expect(keys).toHaveLength(2);
+    expect(Math.max(...keys.map((k) => k.length))).toBeLessThan(200);
+  });
+});

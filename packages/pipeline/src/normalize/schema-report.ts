@@ -11,6 +11,7 @@ export interface SchemaReport {
   /**
    * Columns added by this load for fields the spec does not declare (variants and `_overflow` apart); `key` is the
    * source path when the name is not the one it would have had alone (a collision took it: `Name` beside `name`).
+   * Source paths here (`key`, `field`, a mismatch's `column`) are cut short past MAX_SHOWN_KEY characters.
    */
   newColumns: Array<{ table: string; column: string; type: string; key?: string }>;
   /** Child tables made by this load for lists of objects the spec does not declare. */
@@ -92,9 +93,17 @@ export function schemaReport(tree: TableTree, variantValues: ReadonlyMap<ColumnD
   return report;
 }
 
-/** The source keys of a node, dot-joined; a list's scalar items (ELEMENT_NODE_KEY) are its `value`. */
+/** Characters of a source path the report keeps: a key is whatever the API sends, and the load info quotes it. */
+export const MAX_SHOWN_KEY = 100;
+
+/**
+ * The source keys of a node, dot-joined; a list's scalar items (ELEMENT_NODE_KEY) are its `value`. Cut short past
+ * MAX_SHOWN_KEY (the column's name, itself at most 100 characters, is what identifies it): a 5000-character key made a
+ * 5000-character load info line, and the same in the --json document.
+ */
 function sourcePath(nodeKey: string): string {
-  return nodeKey === ELEMENT_NODE_KEY ? 'value' : nodeKeyPath(nodeKey).join('.');
+  const path = nodeKey === ELEMENT_NODE_KEY ? 'value' : nodeKeyPath(nodeKey).join('.');
+  return path.length > MAX_SHOWN_KEY ? `${path.slice(0, MAX_SHOWN_KEY)}... (${path.length} characters)` : path;
 }
 
 function mainColumn(t: TableState, variant: ColumnDef): ColumnDef | undefined {
