@@ -70,6 +70,7 @@ export function describeSchemaChanges(dataset: string, changes: Readonly<Record<
       );
     }
   }
+  if (mismatches.length > LISTED) lines.push(`... and ${mismatches.length - LISTED} more columns stored with another type than the spec declares`);
   for (const [resource, report] of Object.entries(changes)) {
     const depth = report.depthNotApplied;
     if (!depth) continue;
@@ -82,6 +83,5 @@ export function describeSchemaChanges(dataset: string, changes: Readonly<Record<
         `To store them as it says, drop ${resource}'s tables to reload it (see "Tables" in the pipeline's NORMALIZATION.md)`,
     );
   }
-  if (mismatches.length > LISTED) lines.push(`... and ${mismatches.length - LISTED} more columns stored with another type than the spec declares`);
   return lines;
 }

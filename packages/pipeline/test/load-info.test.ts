@@ -9,4 +9,16 @@ describe('load info', () => {
     const rows = text.split('\n').slice(text.split('\n').indexOf('Rows loaded:') + 1);
     expect(rows).toEqual(['  logs            1', '  logs__labels_x  333', '  logs__标签      22']);
   });
+
+  it('counts the stored columns past the twelve it lists right after them, not after the next resource\'s note', () => {
+    const typeMismatches = Array.from({ length: 14 }, (_, i) => ({ table: 'logs', column: `c${i}`, type: 'BIGINT', declared: 'VARCHAR', kind: 'column' as const }));
+    const schemaChanges = {
+      logs: { newColumns: [], newTables: [], newVariants: [], typeMismatches },
+      transcripts: { newColumns: [], newTables: [], newVariants: [], typeMismatches: [], depthNotApplied: { maxNestingDepth: 1, deeper: ['transcripts__x'], json: [] } },
+    };
+    const lines = new LoadInfo('p', 'ds', 'db.duckdb', '1.000001', new Date(0), new Date(1000), {}, {}, [], undefined, { schemaChanges }).toString().split('\n');
+    const last = lines.findIndex((l) => l.startsWith('Warning: logs.c11 '));
+    expect(lines[last + 1]).toBe('... and 2 more columns stored with another type than the spec declares');
+    expect(lines[last + 2]).toMatch(/^maxNestingDepth 1 of transcripts /);
+  });
 });
