@@ -218,7 +218,7 @@ export function createTransport(settings: TransportSettings): Middleware {
       for (;;) {
         const attempt = state.current as Attempt;
         const verdict = await classify({ redactor, timeoutMs: state.timeoutMs }, state, attempt, outcome);
-        if (verdict.type === 'success' && state.parseAs === 'stream' && verdict.response.body) {
+        if (verdict.type === 'success' && state.parseAs === 'stream' && verdict.response.body && !emptyForOpenapiFetch(verdict.response)) {
           // The caller's signal must still reach the body they stream: the attempt's listeners stay until the body
           // ends, errors or is cancelled. The timeout covered the headers.
           attempt.stopTimer();
@@ -371,4 +371,12 @@ function remember(options: object, response: Response): Response {
   const meta = metaOf(response);
   if (meta) rememberCallMeta(options, meta);
   return response;
+}
+
+/**
+ * A body openapi-fetch never hands over (it returns `data: undefined` for a `Content-Length: 0` that is not chunked):
+ * given to the caller as a stream, nobody would end it, and it held the call's signals until a garbage collection.
+ */
+function emptyForOpenapiFetch(response: Response): boolean {
+  return response.headers.get('content-length') === '0' && !response.headers.get('transfer-encoding')?.includes('chunked');
 }

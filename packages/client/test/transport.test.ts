@@ -425,6 +425,17 @@ describe('streamed bodies', () => {
     expect(failed?.cause).toBe(reason);
   });
 
+  it('lets go of the caller\'s signal at once after an empty streamed answer (Content-Length: 0), which openapi-fetch never hands over', async () => {
+    const server = await serve((_req, res) => {
+      res.writeHead(200, { 'content-type': 'application/json', 'content-length': '0' });
+      res.end();
+    });
+    const { client } = clientFor(server);
+    const caller = new AbortController();
+    for (let i = 0; i < 3; i++) expect((await client.GET(LOGS, { ...logsQuery, parseAs: 'stream', signal: caller.signal })).data).toBeUndefined();
+    expect(getEventListeners(caller.signal, 'abort')).toHaveLength(0);
+  });
+
   it('lets go of a streamed body an app onResponse drops (throws, or returns another Response)', async () => {
     const server = await serve((_req, res) => sendJson(res, 200, { cases: [] }));
     const clientSignal = new AbortController();
