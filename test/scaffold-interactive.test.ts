@@ -79,6 +79,31 @@ describe('interactive prompts', () => {
     expect(term.output()).toMatch(/Next:[\s\S]*cp \.env\.example \.env/);
   });
 
+  it('eleven questions in one run print no MaxListenersExceededWarning (each prompt left an abort listener behind)', async () => {
+    const warnings: string[] = [];
+    const onWarning = (warning: Error) => warnings.push(`${warning.name}: ${warning.message}`);
+    process.on('warning', onWarning);
+    try {
+      const term = fakeTerminal();
+      const done = main({ argv: [], env: {}, cwd, stdin: term.stdin, stdout: term.stdout, stderr: term.stderr });
+      await term.answer('Project directory?', 'many-questions', ENTER);
+      await term.answer('Which resources', DOWN, DOWN, DOWN, DOWN, ' ', ENTER);
+      await term.answer('First day to load', ENTER);
+      await term.answer('Enter credentials now?', DOWN, ENTER);
+      for (const name of ['SNAPENGAGE_API_TOKEN', 'SNAPENGAGE_ORG_ID', 'SNAPENGAGE_WIDGET_ID', 'SNAPENGAGE_PROVISIONING_KEY', 'SNAPENGAGE_EMAIL']) {
+        await term.answer(name, 'x', ENTER);
+      }
+      await term.answer('Install dependencies with npm?', 'n');
+      await term.answer('Initialize a git repository?', 'n');
+      expect(await done, term.errors()).toBe(0);
+      // The warning is emitted on the next tick.
+      await new Promise((r) => setImmediate(r));
+      expect(warnings).toEqual([]);
+    } finally {
+      process.off('warning', onWarning);
+    }
+  });
+
   it('re-asks for widget ids separated by spaces (the pipeline refuses them at its first run); commas are kept', async () => {
     const term = fakeTerminal();
     const done = main({ argv: ['widget-ids', '--resources', 'chat_availability', '--no-install', '--no-git'], env: {}, cwd, stdin: term.stdin, stdout: term.stdout, stderr: term.stderr });

@@ -83,44 +83,55 @@ export const askWithClack: AskAnswers = async (context) => {
 
 async function ask(context: PromptContext, signal: AbortSignal, inputEnded: () => boolean): Promise<Answers> {
   const { given, defaults, catalog } = context;
-  const io = { input: context.input, output: context.output, signal };
-  const answered = <T>(value: T): Exclude<T, symbol> => {
-    if (p.isCancel(value)) throw inputEnded() ? new InputEndedError() : new CancelledError();
-    return value as Exclude<T, symbol>;
+  // Each question gets a signal of its own, linked to `signal` only while it is open: clack adds an abort listener to
+  // the signal it is given and never removes it, so one signal shared by the 11 or more questions of a run printed a
+  // MaxListenersExceededWarning (a "memory leak") in the middle of the prompts.
+  const question = async <T>(show: (io: { input?: Readable; output?: Writable; signal: AbortSignal }) => Promise<T>): Promise<Exclude<T, symbol>> => {
+    const own = new AbortController();
+    const forward = () => own.abort(signal.reason);
+    if (signal.aborted) forward();
+    else signal.addEventListener('abort', forward, { once: true });
+    try {
+      const value = await show({ input: context.input, output: context.output, signal: own.signal });
+      if (p.isCancel(value)) throw inputEnded() ? new InputEndedError() : new CancelledError();
+      return value as Exclude<T, symbol>;
+    } finally {
+      signal.removeEventListener('abort', forward);
+    }
   };
   p.intro('create-snapengage-pipeline', { input: context.input, output: context.output });
 
   const dir =
     given.dir ??
-    answered(
-      await p.text({
+    (await question((io) =>
+      p.text({
         ...io,
         message: 'Project directory?',
         placeholder: defaults.dir,
         defaultValue: defaults.dir,
         validate: (value) => checkDir(value === '' || value === undefined ? defaults.dir : value, context),
       }),
-    );
+    ));
 
   const resources =
     given.resources ??
-    answered(
-      await p.multiselect<string>({
+    (await question((io) =>
+      p.multiselect<string>({
         ...io,
         message: 'Which resources should it load? (space to toggle)',
         options: catalog.map((c) => ({ value: c.name, label: c.name, hint: resourceHint(c) })),
         initialValues: defaults.resources,
         required: true,
       }),
-    );
+    ));
 
   const names = withParents(resources, catalog);
   const incremental = catalog.some((c) => names.includes(c.name) && c.incremental);
   let startDate = given.startDate ?? defaults.startDate;
   if (given.startDate === undefined && incremental) {
     const defaultStart = defaultStartText(catalog.filter((c) => names.includes(c.name))) ?? 'the default';
-    const value = answered(
-      await p.text({
+    const value = await question((io) =>
+      p.text({
         ...io,
         message: `First day to load (YYYY-MM-DD, a day in UTC)? Empty: ${defaultStart}`,
         placeholder: defaultStart,
@@ -132,8 +143,8 @@ async function ask(context: PromptContext, signal: AbortSignal, inputEnded: () =
 
   let credentials = given.credentials ?? defaults.credentials;
   if (given.credentials === undefined) {
-    const now = answered(
-      await p.select<'now' | 'later'>({
+    const now = await question((io) =>
+      p.select<'now' | 'later'>({
         ...io,
         message: 'Enter credentials now? They are written only to the project’s gitignored .env',
         options: [
@@ -150,8 +161,8 @@ async function ask(context: PromptContext, signal: AbortSignal, inputEnded: () =
       for (const v of envVarsFor(names, catalog).filter((e) => !startDateEnvs.has(e.name))) {
         const message = `${v.name}${v.required ? '' : ' (optional)'}: ${v.description}`;
         const value = v.secret
-          ? answered(await p.password({ ...io, message, mask: '•' }))
-          : answered(await p.text({ ...io, message, placeholder: v.required ? '' : 'leave empty to skip', validate: v.list ? listProblem : undefined }));
+          ? await question((io) => p.password({ ...io, message, mask: '•' }))
+          : await question((io) => p.text({ ...io, message, placeholder: v.required ? '' : 'leave empty to skip', validate: v.list ? listProblem : undefined }));
         credentials[v.name] = (value ?? '').trim();
       }
     }
@@ -159,10 +170,8 @@ async function ask(context: PromptContext, signal: AbortSignal, inputEnded: () =
 
   const install =
     given.install ??
-    answered(
-      await p.confirm({ ...io, message: `Install dependencies with ${context.packageManager}?`, initialValue: defaults.install }),
-    );
-  const git = given.git ?? answered(await p.confirm({ ...io, message: 'Initialize a git repository?', initialValue: defaults.git }));
+    (await question((io) => p.confirm({ ...io, message: `Install dependencies with ${context.packageManager}?`, initialValue: defaults.install })));
+  const git = given.git ?? (await question((io) => p.confirm({ ...io, message: 'Initialize a git repository?', initialValue: defaults.git })));
 
   return { dir: dir || defaults.dir, resources, startDate, credentials, install, git };
 }
