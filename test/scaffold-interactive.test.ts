@@ -104,6 +104,20 @@ describe('interactive prompts', () => {
     }
   });
 
+  it('required credentials left empty among others given: the next steps name them before the start command', async () => {
+    const term = fakeTerminal();
+    const done = main({ argv: ['some-creds', '--resources', 'logs', '--start-date', '2025-01-01', '--no-install', '--no-git'], env: {}, cwd, stdin: term.stdin, stdout: term.stdout, stderr: term.stderr });
+    await term.answer('Enter credentials now?', DOWN, ENTER);
+    await term.answer('SNAPENGAGE_API_TOKEN', 'tok', ENTER);
+    await term.answer('SNAPENGAGE_ORG_ID', ENTER);
+    await term.answer('SNAPENGAGE_WIDGET_ID', 'w1', ENTER);
+    expect(await done, term.errors()).toBe(0);
+    expect(parseEnv(readFileSync(join(cwd, 'some-creds', '.env'), 'utf8'))).toEqual({ SNAPENGAGE_API_TOKEN: 'tok', SNAPENGAGE_WIDGET_ID: 'w1' });
+    const out = stripVTControlCharacters(term.output());
+    expect(out).toMatch(/Next:[\s\S]*SNAPENGAGE_ORG_ID[^\n]*\.env[\s\S]*npm start/);
+    expect(out).not.toMatch(/cp \.env\.example \.env/);
+  });
+
   it('re-asks for widget ids separated by spaces (the pipeline refuses them at its first run); commas are kept', async () => {
     const term = fakeTerminal();
     const done = main({ argv: ['widget-ids', '--resources', 'chat_availability', '--no-install', '--no-git'], env: {}, cwd, stdin: term.stdin, stdout: term.stdout, stderr: term.stderr });

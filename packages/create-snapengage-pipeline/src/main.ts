@@ -3,7 +3,7 @@
 // 2 bad usage (unknown flag, invalid name or path, missing answer without a TTY), 130 the install interrupted (Ctrl-C).
 import type { Readable, Writable } from 'node:stream';
 import pc from 'picocolors';
-import { loadCatalog, withParents, type ResourceChoice } from './catalog.js';
+import { envVarsFor, loadCatalog, withParents, type ResourceChoice } from './catalog.js';
 import { ownVersion, packagesDirPath } from './dependencies.js';
 import { CancelledError, InputEndedError, UserError } from './errors.js';
 import { helpText, resolveOptions, type Answers } from './options.js';
@@ -127,11 +127,15 @@ export async function main(io: MainIo): Promise<number> {
     // Relative with path.relative: cutting the cwd's length off the path dropped a letter where the cwd ends with a
     // separator (`/` in a container, `C:\` on Windows): `cd y-pipeline`.
     const cd = cdStep(io.cwd, target.path);
+    const required = new Set(envVarsFor(loaded, catalog).filter((v) => v.required).map((v) => v.name));
+    const leftEmpty = Object.entries(answers.credentials ?? {}).filter(([name, value]) => value === '' && required.has(name)).map(([name]) => name);
     const next = [
       cd,
       installed ? null : pm.install,
       // Credentials asked "now" but all left empty write no .env: the user still has to make one.
       files.has('.env') ? null : 'cp .env.example .env   # then fill in the values (no account? README.md: "Try it without an account")',
+      // Asked "now" and some left empty: `npm start` would refuse to run, so say which before it does.
+      files.has('.env') && leftEmpty.length > 0 ? `# fill in ${leftEmpty.join(', ')} in .env: left empty, and needed to start` : null,
       pm.start,
     ].filter((s): s is string => s !== null);
     const message = `${installFailure ? 'Created, but the install failed.' : 'Done.'} Next:\n  ${next.join('\n  ')}`;
