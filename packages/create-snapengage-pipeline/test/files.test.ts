@@ -118,6 +118,23 @@ describe('rendered project files', () => {
     expect(poll).toContain('add `rateLimit: { requestsPerSecond: 0 }` to `src/pipeline.ts` while you try');
   });
 
+  it("README's Run step makes .env from .env.example, but keeps a .env the questions wrote", () => {
+    const readme = renderProjectFiles(plan(['widgets']), catalog).get('README.md')!;
+    const line = readme.split('\n').find((l) => l.includes('.env.example .env'))!;
+    const dir = mkdtempSync(join(tmpdir(), 'readme-env-'));
+    try {
+      writeFileSync(join(dir, '.env.example'), 'SNAPENGAGE_EMAIL=\n');
+      expect(spawnSync('sh', ['-c', line], { cwd: dir }).status).toBe(0);
+      expect(readFileSync(join(dir, '.env'), 'utf8')).toBe('SNAPENGAGE_EMAIL=\n');
+      // Credentials entered at "Enter credentials now?": `cp .env.example .env` replaced them with empty values.
+      writeFileSync(join(dir, '.env'), "SNAPENGAGE_EMAIL='me@example.com'\n");
+      expect(spawnSync('sh', ['-c', line], { cwd: dir }).status).toBe(0);
+      expect(readFileSync(join(dir, '.env'), 'utf8')).toBe("SNAPENGAGE_EMAIL='me@example.com'\n");
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
   it("README's sandbox lines give the pipeline the sandbox's variables and run nothing else, whatever the package manager wrote", async () => {
     const { startSandbox } = await import('snapengage-sandbox');
     const box = await startSandbox({ cases: 1 });
