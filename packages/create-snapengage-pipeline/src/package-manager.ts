@@ -2,7 +2,8 @@
 // - With --packages, npm takes the pipeline's own `snapengage-client` dependency from the project's `file:` tarball;
 //   pnpm and yarn ask the registry for it and fail with a 404 until it is published, unless it is overridden.
 // - esbuild (under tsx) checks its binary in a build script: pnpm 10 skips it with a warning to `approve-builds`,
-//   pnpm 11 and later fail the whole install over it. npm and yarn 1 run it.
+//   pnpm 11 and later fail the whole install over it. yarn 1 runs it. npm 11.16+ runs it but ends every install with
+//   a warning that it is not covered by `allowScripts` (npm 12 skips it): the field approves it, older npm ignores it.
 // pnpm 11 and later read these settings only from pnpm-workspace.yaml; pnpm 9 refuses a pnpm-workspace.yaml without
 // `packages` (and one with them makes the project a workspace, so `pnpm add` wants -w), so before 11 they go into
 // package.json. The major version comes from npm_config_user_agent (`pnpm/9.15.9`).
@@ -30,6 +31,7 @@ export function packageManagerSettings(
   const pinned = overrides(specs, packagesDir);
   const files = new Map<string, string>();
   if (pm === 'yarn') return { packageJson: pinned ? { resolutions: pinned } : {}, files };
+  if (pm === 'npm') return { packageJson: { allowScripts: { esbuild: true } }, files };
   if (pm !== 'pnpm') return { packageJson: {}, files };
   if (major !== null && major >= 11) {
     const lines = [

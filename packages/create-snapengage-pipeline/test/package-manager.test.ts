@@ -66,6 +66,14 @@ describe('package manager specifics', () => {
     for (const pm of ['npm', 'yarn', 'bun'] as const) expect(render(pm, 12, null).has('pnpm-workspace.yaml')).toBe(false);
   });
 
+  it("an npm project approves esbuild's install script in allowScripts: npm 11.16+ warns about it at every install, npm 12 skips it", () => {
+    // Whatever the major (none when run from a clone): older npm ignores the field.
+    for (const major of [null, 10, 11, 12]) {
+      expect(JSON.parse(render('npm', major).get('package.json')!).allowScripts).toEqual({ esbuild: true });
+    }
+    for (const pm of ['pnpm', 'yarn', 'bun'] as const) expect(JSON.parse(render(pm, 12).get('package.json')!).allowScripts).toBeUndefined();
+  });
+
   it('a yarn project gitignores Yarn 2+\'s Plug\'n\'Play files (its cache is over 100 MB) and says how editors resolve imports', () => {
     const yarn = render('yarn', 4);
     const ignored = yarn.get('.gitignore')!.split('\n');
