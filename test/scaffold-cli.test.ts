@@ -401,7 +401,7 @@ describe('--add', () => {
     // users needs only variables widgets already listed.
     expect(add.stdout).not.toContain('.env.example');
     const again = runCli(['add-me', '--add', 'chat_availability'], cwd);
-    expect(again.stdout).toContain('Added SNAPENGAGE_API_KEY to .env.example');
+    expect(again.stdout).toContain('Added SNAPENGAGE_API_KEY to .env.example; set it in .env.');
     // A resource the user switched off stays off, and the output says so instead of "already in".
     const pipelinePath = join(dir, 'src/pipeline.ts');
     writeFileSync(pipelinePath, readFileSync(pipelinePath, 'utf8').replace(/widgets: true/, 'widgets: { selected: false }'));

@@ -60,7 +60,9 @@ export async function main(io: MainIo): Promise<number> {
       if (summary.switchedOff.length > 0) {
         say(`In src/pipeline.ts but switched off (selected: false), left as is: ${summary.switchedOff.join(', ')}. Remove selected: false there to load ${summary.switchedOff.length === 1 ? 'it' : 'them'}.`);
       }
-      if (summary.envVarsAdded.length > 0) say(`Added ${summary.envVarsAdded.join(', ')} to .env.example; set them in .env.`);
+      if (summary.envVarsAdded.length > 0) {
+        say(`Added ${summary.envVarsAdded.join(', ')} to .env.example; set ${summary.envVarsAdded.length === 1 ? 'it' : 'them'} in .env.`);
+      }
       if (summary.readme?.updated) say('Updated the Resources line of README.md.');
       else if (summary.readme) {
         say(`Left README.md as is (its generated Resources line was edited or removed): add ${summary.readme.mention.join(', ')} there by hand if it lists them.`);
