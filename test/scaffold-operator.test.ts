@@ -84,4 +84,30 @@ describe('scaffolder, operator failures', () => {
     expect(stderr).toContain(`npm install was interrupted (Ctrl-C); the project was created in ${join(dir, 'my-pipeline')}: finish with \`cd my-pipeline && npm install\``);
     expect(existsSync(join(dir, 'my-pipeline', 'src', 'pipeline.ts'))).toBe(true);
   }, 60_000);
+
+  it('Ctrl-C during an install that catches it and exits 1 (as npm does): still "interrupted", 130, and no git init', async () => {
+    // Real npm traps SIGINT, prints 'npm error signal SIGINT' and exits 1: the scaffolder read that as a failed install,
+    // went on to git init, and exited 1.
+    const bin = join(cwd, 'trapping-npm-bin');
+    mkdirSync(bin);
+    writeFileSync(join(bin, 'npm'), '#!/bin/sh\ntrap \'kill $!; echo "npm error signal SIGINT" >&2; exit 1\' INT\necho started > "$MARKER"\nsleep 30 &\nwait\n', { mode: 0o755 });
+    const dir = join(cwd, 'interrupted-trapped');
+    mkdirSync(dir);
+    const marker = join(cwd, 'trapping-npm-started');
+    const child = spawn(process.execPath, [cliPath, 'my-pipeline', '--resources', 'logs', '--install', '--git'], {
+      cwd: dir, detached: true, stdio: ['ignore', 'pipe', 'pipe'],
+      env: { PATH: `${bin}:${process.env.PATH ?? ''}`, HOME: dir, NO_COLOR: '1', CI: 'true', MARKER: marker, npm_config_user_agent: 'npm/10.0.0 node/v20' },
+    });
+    let stderr = '';
+    let stdout = '';
+    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
+    for (let i = 0; i < 400 && !existsSync(marker); i++) await new Promise((r) => setTimeout(r, 25));
+    expect(existsSync(marker)).toBe(true);
+    process.kill(-child.pid!, 'SIGINT');
+    const code = await new Promise<number | null>((resolve) => child.on('close', resolve));
+    expect(stdout).toContain('Created, but the install was interrupted. Next:');
+    expect({ code, stderr }).toMatchObject({ code: 130, stderr: expect.stringContaining('npm install was interrupted (Ctrl-C); the project was created in') });
+    expect(existsSync(join(dir, 'my-pipeline', '.git'))).toBe(false);
+  }, 60_000);
 });

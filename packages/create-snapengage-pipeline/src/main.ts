@@ -114,7 +114,7 @@ export async function main(io: MainIo): Promise<number> {
     let installFailure: string | null = null;
     let interrupted = false;
     if (answers.install) {
-      const step = installDependencies(target.path, resolved.packageManager, ['ignore', io.stdout === process.stdout ? 'inherit' : 'pipe', 'inherit']);
+      const step = await installDependencies(target.path, resolved.packageManager, ['ignore', io.stdout === process.stdout ? 'inherit' : 'pipe', 'inherit']);
       if (step.ok) say(step.message);
       else installFailure = step.message;
       installed = step.ok;
@@ -140,7 +140,8 @@ export async function main(io: MainIo): Promise<number> {
       files.has('.env') && leftEmpty.length > 0 ? `# fill in ${leftEmpty.join(', ')} in .env: left empty, and needed to start` : null,
       pm.start,
     ].filter((s): s is string => s !== null);
-    const message = `${installFailure ? 'Created, but the install failed.' : 'Done.'} Next:\n  ${next.join('\n  ')}`;
+    const headline = interrupted ? 'Created, but the install was interrupted.' : installFailure ? 'Created, but the install failed.' : 'Done.';
+    const message = `${headline} Next:\n  ${next.join('\n  ')}`;
     if (prompts && !io.ask) prompts.outroMessage(message, io.stdout);
     else say(message);
     // The project is complete without node_modules, but a script or CI must notice that the install did not happen.

@@ -1,6 +1,6 @@
 // Side effects after the files are in place: dependency install and git init. Both report failure instead of
 // throwing, since the project itself is already complete and usable (main still exits 1 when the install failed).
-import { spawnSync, type StdioOptions } from 'node:child_process';
+import { spawn, spawnSync, type StdioOptions } from 'node:child_process';
 import type { PackageManager } from './options.js';
 
 export interface StepResult {
@@ -10,17 +10,31 @@ export interface StepResult {
   interrupted?: boolean;
 }
 
-export function installDependencies(dir: string, pm: PackageManager, stdio: StdioOptions): StepResult {
+export async function installDependencies(dir: string, pm: PackageManager, stdio: StdioOptions): Promise<StepResult> {
   const args = pm === 'npm' ? ['install', '--no-fund', '--no-audit'] : ['install'];
   // Ctrl-C reaches the install and this process alike; with a listener, this one outlives it and says how to finish
-  // (Node's default would end it at once, silently, with the project written and its dependencies half there).
-  const keepRunning = () => undefined;
-  process.on('SIGINT', keepRunning);
-  let result: ReturnType<typeof spawnSync>;
+  // (Node's default would end it at once, silently, with the project written and its dependencies half there). The
+  // listener also records it: npm traps SIGINT and exits 1 ('npm error signal SIGINT'), which read as a failed
+  // install, so git init ran after the Ctrl-C and the exit code was 1. An async spawn lets the listener run meanwhile.
+  let sigint = false;
+  const onSigint = () => {
+    sigint = true;
+  };
+  process.on('SIGINT', onSigint);
+  let result: { status: number | null; signal: NodeJS.Signals | null; error?: Error };
   try {
-    result = spawnSync(pm, args, { cwd: dir, stdio, shell: process.platform === 'win32' });
+    result = await new Promise((resolve) => {
+      const child = spawn(pm, args, { cwd: dir, stdio, shell: process.platform === 'win32' });
+      // Piped output (the CLI run in-process on fake streams) is not shown: drained so the install never blocks on it.
+      child.stdout?.resume();
+      child.stderr?.resume();
+      child.once('error', (error) => resolve({ status: null, signal: null, error }));
+      child.once('close', (status, signal) => resolve({ status, signal }));
+    });
+    // The Ctrl-C came before the install's exit, but its listener may be called after 'close': give it that turn.
+    await new Promise((resolve) => setImmediate(resolve));
   } finally {
-    process.off('SIGINT', keepRunning);
+    process.off('SIGINT', onSigint);
   }
   if ((result.error as NodeJS.ErrnoException | undefined)?.code === 'ENOENT') {
     // Node's 'spawnSync pnpm ENOENT' did not say the fix, and the finishing command fails the same way until it is done.
@@ -29,7 +43,7 @@ export function installDependencies(dir: string, pm: PackageManager, stdio: Stdi
     return { ok: false, message: `${pm} is not on PATH (the project is set up for ${pm}, which npm_config_user_agent named): install ${pm} first${how}` };
   }
   if (result.error) return { ok: false, message: `could not run ${pm}: ${result.error.message}` };
-  if (result.signal === 'SIGINT') return { ok: false, interrupted: true, message: `${pm} install was interrupted (Ctrl-C)` };
+  if (result.signal === 'SIGINT' || sigint) return { ok: false, interrupted: true, message: `${pm} install was interrupted (Ctrl-C)` };
   if (result.status !== 0) {
     const how = result.signal ? `killed by ${result.signal}` : `exit ${result.status}`;
     return { ok: false, message: `${pm} install failed (${how})` };
