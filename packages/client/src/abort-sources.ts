@@ -14,6 +14,15 @@ export interface AbortSource {
 
 /** A signal of one call: one listener on it per wait. */
 export function ownSignal(signal: AbortSignal): AbortSource {
+  return sourceOf(signal, (onAbort) => {
+    const listener = (): void => onAbort(signal.reason);
+    signal.addEventListener('abort', listener, { once: true });
+    return () => signal.removeEventListener('abort', listener);
+  });
+}
+
+/** The signal's state as an AbortSource, with its way of listening. */
+function sourceOf(signal: AbortSignal, listen: AbortSource['listen']): AbortSource {
   return {
     get aborted() {
       return signal.aborted;
@@ -21,11 +30,7 @@ export function ownSignal(signal: AbortSignal): AbortSource {
     get reason() {
       return signal.reason as unknown;
     },
-    listen(onAbort) {
-      const listener = (): void => onAbort(signal.reason);
-      signal.addEventListener('abort', listener, { once: true });
-      return () => signal.removeEventListener('abort', listener);
-    },
+    listen,
   };
 }
 
@@ -50,22 +55,14 @@ function fanOut(signal: AbortSignal): AbortSource {
     waiting.clear();
     for (const entry of all) entry.onAbort(signal.reason);
   };
-  return {
-    get aborted() {
-      return signal.aborted;
-    },
-    get reason() {
-      return signal.reason as unknown;
-    },
-    listen(onAbort) {
-      const entry = { onAbort };
-      if (waiting.size === 0) signal.addEventListener('abort', fire, { once: true });
-      waiting.add(entry);
-      return () => {
-        if (waiting.delete(entry) && waiting.size === 0) signal.removeEventListener('abort', fire);
-      };
-    },
-  };
+  return sourceOf(signal, (onAbort) => {
+    const entry = { onAbort };
+    if (waiting.size === 0) signal.addEventListener('abort', fire, { once: true });
+    waiting.add(entry);
+    return () => {
+      if (waiting.delete(entry) && waiting.size === 0) signal.removeEventListener('abort', fire);
+    };
+  });
 }
 
 /**
