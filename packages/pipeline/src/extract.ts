@@ -3,13 +3,13 @@
 // field or parent request param), pages from `paginator`, records from `dataSelector`, extra columns from `addFields`,
 // and child resources are fanned out per parent record as `parent` says.
 import { setMaxListeners } from 'node:events';
-import { redactSecrets } from 'snapengage-client';
 import type { SourceRecord } from './config.js';
 import { CursorWatch, type OutOfWindow } from './cursor.js';
 import { checkEndDay, witnessOf } from './end-day-check.js';
-import { envList, type Env } from './env.js';
+import type { Env } from './env.js';
 import { ExtractCounts, increment } from './extract-counts.js';
 import { describeExtractError, isClientError, PipelineError, type WidgetContext } from './errors.js';
+import { WidgetFailures } from './widget-failures.js';
 import { todayUtc, type ResourcePlan } from './plan.js';
 import { Semaphore } from './limits.js';
 import { ResourceTasks } from './resource-tasks.js';
@@ -56,8 +56,8 @@ export class Extractor {
   private readonly cursors: CursorWatch;
   /** What the load info reports of this extraction (extract-counts.ts). */
   readonly counts = new ExtractCounts();
-  /** Per fanned-out top-level resource: the partitions (widgets) that got a page, for the message of one that did not. */
-  private readonly answered = new Map<string, Set<string>>();
+  /** The widgets that got a page, and those unknown to the API while others were answered (widget-failures.ts). */
+  private readonly widgets: WidgetFailures;
   /** Per incremental resource: the run's check that the API returns the `end` day (end-day-check.ts), once begun. */
   private readonly endDayChecks = new Map<string, Promise<void>>();
   /** Per incremental resource: its stored windows, checked (storedWindowsOf). */
@@ -69,6 +69,7 @@ export class Extractor {
     this.semaphore = new Semaphore(options.concurrency);
     this.slices = new Semaphore(options.concurrency);
     this.cursors = new CursorWatch(options.now?.getTime());
+    this.widgets = new WidgetFailures(options.env, options.secrets);
     // One listener per live request sequence (fetchPages): bounded by the concurrency and the pending children, and
     // above Node's default warning threshold of 10 on any fan-out.
     setMaxListeners(0, this.controller.signal);
@@ -101,6 +102,8 @@ export class Extractor {
       unfollow();
     }
     if (this.firstError) throw this.firstError;
+    const unknownWidgets = this.widgets.error();
+    if (unknownWidgets) throw unknownWidgets;
     return this.newState;
   }
 
@@ -109,27 +112,20 @@ export class Extractor {
     return this.cursors.outOfWindow;
   }
 
-  /** The run's first failure stops every other request sequence at once (the run fails anyway). */
+  /**
+   * The run's first failure stops every other request sequence at once (the run fails anyway); but a widget of the
+   * list unknown to the API while others were answered is only recorded, so that the run, failing at its end as
+   * before, names every such widget at once (widget-failures.ts).
+   */
   private fail(error: unknown, resourceName: string, widget?: WidgetContext): void {
-    if (this.firstError) return;
+    if (this.firstError || this.widgets.record(error, resourceName, widget)) return;
     this.firstError = describeExtractError(error, resourceName, widget);
     this.controller.abort(this.firstError);
   }
 
-  /**
-   * Which item of its env list a fanned-out request was for (one widget of 300: its 404 or 403 must name it), and
-   * whether another item of that list was answered already (then the widget is at fault, not the org id or token).
-   */
+  /** Which widget of its list a fanned-out top-level request was for (widget-failures.ts). */
   private widgetOf(plan: ResourcePlan, params: Params): WidgetContext | undefined {
-    const each = Object.entries(plan.resource.params).find(([, source]) => source.from === 'env' && source.each);
-    if (!each || each[1].from !== 'env' || typeof params[each[0]] !== 'string') return undefined;
-    const value = params[each[0]] as string;
-    const list = envList(this.options.env, each[1].env);
-    const answered = this.answered.get(plan.name);
-    // A credential pasted into the list by mistake is named by its place alone: the client masks it in the URL, but
-    // this message also reaches _pipeline_loads.error and an app's error.message, which no CLI masks.
-    const shown = redactSecrets(value, this.options.secrets);
-    return { env: each[1].env, value: shown, position: list.indexOf(value) + 1, of: list.length, othersAnswered: [...(answered ?? [])].some((key) => key !== this.partitionKey(plan, params)) };
+    return this.widgets.contextOf(plan, params, this.partitionKey(plan, params));
   }
 
   /**
@@ -229,7 +225,7 @@ export class Extractor {
     await this.all(plan, params, slices.map((slice) => this.fetchSlice(plan, params, parentParams, { ...slice, consumers: range.consumers }, false)));
   }
 
-  /** Each task pages on its own; the first that fails stops the others now and is thrown once they are all settled. */
+  /** Each task pages on its own; the first that fails stops the others now (see fail) and is thrown once all are settled. */
   private async all(plan: ResourcePlan, params: Params, tasks: Array<Promise<unknown>>): Promise<void> {
     const results = await Promise.allSettled(tasks.map((task) => task.catch((error: unknown) => {
       // Now, not once every slice of this window has been tried (with its retries: a 500 storm or a hanging server
@@ -309,7 +305,7 @@ export class Extractor {
         }
         upcoming = undefined;
         if (next.done) break;
-        if (pageCount === 1 && parentParams === undefined) this.answered.set(plan.name, (this.answered.get(plan.name) ?? new Set()).add(this.partitionKey(plan, params)));
+        if (pageCount === 1 && parentParams === undefined) this.widgets.answer(plan.name, this.partitionKey(plan, params));
         if (probe && paginator.type === 'next_url' && linksNextPage(next.value.data, paginator.nextUrlPath)) {
           this.options.onPage?.(plan.name, 0);
           return true;

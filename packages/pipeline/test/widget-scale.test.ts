@@ -3,10 +3,11 @@
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { createSnapEngageClient } from 'snapengage-client';
 import type { Sandbox } from 'snapengage-sandbox';
-import { definePipeline, runPipeline, showDataset } from '../src/index.js';
+import { existsSync } from 'node:fs';
+import { definePipeline, ExtractError, runPipeline, showDataset } from '../src/index.js';
 import { Extractor, type PageSource } from '../src/extract.js';
 import { addDays, planPipeline, todayUtc } from '../src/plan.js';
-import { expectMatchesTruth, sandbox, stats, tempDir, truth } from './helpers.js';
+import { admin, expectMatchesTruth, sandbox, stats, tempDir, truth } from './helpers.js';
 
 const config = definePipeline({ resources: { logs: true }, rateLimit: { requestsPerSecond: 0 } });
 
@@ -101,6 +102,82 @@ describe('one unknown widget among many', () => {
           'not found: widget 00000000-0000-0000-0000-00000000dead (item 13 of 13 in SNAPENGAGE_WIDGET_ID) is unknown to the API while other widgets of the list were answered',
         );
       }
+    } finally {
+      await box.close();
+      tmp.cleanup();
+    }
+  });
+});
+
+describe('several unknown widgets among many', () => {
+  const dead = (n: number) => `00000000-0000-0000-0000-00000000dea${n}`;
+
+  it('are all named by one failed run, not one run each (200 widgets with 3 deleted took 3 failing daily runs)', async () => {
+    const box = await sandbox({ cases: 200, widgets: 5, days: 30 });
+    const tmp = tempDir();
+    try {
+      const ids = box.env.SNAPENGAGE_WIDGET_ID!.split(',');
+      // Items 3, 5 and 8 of 8; two known ones first, so another widget is answered before the first 404 (a 404 with
+      // none answered yet is a wrong org id or token, and still stops the run at once).
+      ids.splice(2, 0, dead(1));
+      ids.splice(4, 0, dead(2));
+      ids.push(dead(3));
+      const error = await runPipeline({ ...config, concurrency: 2 }, { env: { ...box.env, SNAPENGAGE_WIDGET_ID: ids.join(',') }, destination: { path: `${tmp.dir}/bad.duckdb` } })
+        .then(() => undefined, (e: unknown) => e);
+      expect(error).toBeInstanceOf(ExtractError);
+      expect((error as ExtractError).message).toBe(
+        `Extracting logs failed: widgets ${dead(1)} (item 3), ${dead(2)} (item 5) and ${dead(3)} (item 8) of 8 in SNAPENGAGE_WIDGET_ID are unknown to the API (HTTP 404) while others were answered: remove them from the list`,
+      );
+      // As for one unknown widget: the run fails as a whole, nothing of it committed.
+      expect((error as ExtractError).kind).toBe('not_found');
+      expect((error as ExtractError).exitCode).toBe(1);
+      expect((error as ExtractError).committedResources).toEqual([]);
+      expect(existsSync(`${tmp.dir}/bad.duckdb`)).toBe(false);
+    } finally {
+      await box.close();
+      tmp.cleanup();
+    }
+  });
+
+  it('names the first 10 of a long list of them and counts the rest', async () => {
+    const box = await sandbox({ cases: 30, widgets: 3, days: 10 });
+    const tmp = tempDir();
+    try {
+      const ids = [...box.env.SNAPENGAGE_WIDGET_ID!.split(','), ...Array.from({ length: 12 }, (_, i) => `00000000-0000-0000-0000-0000000d${String(i).padStart(4, '0')}`)];
+      const run = runPipeline({ ...config, concurrency: 2 }, { env: { ...box.env, SNAPENGAGE_WIDGET_ID: ids.join(',') }, destination: { path: `${tmp.dir}/bad.duckdb` } });
+      await expect(run).rejects.toThrow(
+        'widgets 00000000-0000-0000-0000-0000000d0000 (item 4), 00000000-0000-0000-0000-0000000d0001 (item 5), 00000000-0000-0000-0000-0000000d0002 (item 6), 00000000-0000-0000-0000-0000000d0003 (item 7), 00000000-0000-0000-0000-0000000d0004 (item 8), 00000000-0000-0000-0000-0000000d0005 (item 9), 00000000-0000-0000-0000-0000000d0006 (item 10), 00000000-0000-0000-0000-0000000d0007 (item 11), 00000000-0000-0000-0000-0000000d0008 (item 12), 00000000-0000-0000-0000-0000000d0009 (item 13) and 2 more of 15 in SNAPENGAGE_WIDGET_ID are unknown to the API (HTTP 404) while others were answered',
+      );
+    } finally {
+      await box.close();
+      tmp.cleanup();
+    }
+  });
+
+  it('a failure of another kind after an unknown widget still stops the run at once, and is the one reported', async () => {
+    const box = await sandbox({ cases: 2000, widgets: 5, days: 400 });
+    const tmp = tempDir();
+    try {
+      const ids = box.env.SNAPENGAGE_WIDGET_ID!.split(',');
+      ids.splice(1, 0, dead(1));
+      let failing: Promise<unknown> | undefined;
+      let after404 = 0;
+      const run = runPipeline({ ...config, concurrency: 1, connection: { maxRetries: 0 } }, {
+        env: { ...box.env, SNAPENGAGE_WIDGET_ID: ids.join(',') },
+        destination: { path: `${tmp.dir}/bad.duckdb` },
+        // One request at a time, the widgets' first requests in list order: once the unknown one's 404 is in, every
+        // further request gets a 500 (a server failing, which no widget list explains).
+        onRequest: (event) => {
+          if (event.url.includes(dead(1)) && event.status === 404) failing ??= admin(box, 'faults', { faults: '500=1' });
+          else if (failing) after404++;
+        },
+      });
+      const error = await run.then(() => undefined, (e: unknown) => e);
+      await failing;
+      expect((error as ExtractError).kind).toBe('server');
+      expect((error as ExtractError).message).toContain('server error');
+      // Stopped at once: not every other widget's two years read first.
+      expect(after404).toBeLessThan(10);
     } finally {
       await box.close();
       tmp.cleanup();
