@@ -110,4 +110,26 @@ describe('scaffolder, operator failures', () => {
     expect({ code, stderr }).toMatchObject({ code: 130, stderr: expect.stringContaining('npm install was interrupted (Ctrl-C); the project was created in') });
     expect(existsSync(join(dir, 'my-pipeline', '.git'))).toBe(false);
   }, 60_000);
+
+  it('Ctrl-C as an install completes (exit 0): the install counts as done, git init is skipped, 130', async () => {
+    // The SIGINT listener stays on until just after the install's exit; a Ctrl-C in that window (or one the package
+    // manager ignores) was read as an interrupted install: 'npm install was interrupted … finish with npm install'.
+    const bin = join(cwd, 'finishing-npm-bin');
+    mkdirSync(bin);
+    writeFileSync(join(bin, 'npm'), '#!/bin/sh\nkill -INT $PPID\nsleep 0.3\nexit 0\n', { mode: 0o755 });
+    const dir = join(cwd, 'interrupted-after');
+    mkdirSync(dir);
+    const run = spawnSync(process.execPath, [cliPath, 'my-pipeline', '--resources', 'logs', '--install', '--git'], {
+      cwd: dir, encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'], timeout: 60_000,
+      env: { PATH: `${bin}:${process.env.PATH ?? ''}`, HOME: dir, NO_COLOR: '1', CI: 'true', npm_config_user_agent: 'npm/10.0.0 node/v20' },
+    });
+    expect(run.stdout).toContain('installed dependencies with npm');
+    expect(run.stdout).not.toContain('npm install\n');
+    expect(run.stdout).toContain('Created, but stopped (Ctrl-C) before git init. Next:');
+    expect({ code: run.status, stderr: run.stderr }).toEqual({
+      code: 130,
+      stderr: `error stopped (Ctrl-C) after the install; the project was created in ${join(dir, 'my-pipeline')}: finish with \`cd my-pipeline && git init\`\n`,
+    });
+    expect(existsSync(join(dir, 'my-pipeline', '.git'))).toBe(false);
+  }, 60_000);
 });

@@ -1,6 +1,7 @@
 // The CLI flow, free of process globals so tests can run it in-process with fake streams. Exit codes: 0 done,
 // 1 cancelled, input ended at a question, or a step failed (a failed install leaves the project created),
-// 2 bad usage (unknown flag, invalid name or path, missing answer without a TTY), 130 the install interrupted (Ctrl-C).
+// 2 bad usage (unknown flag, invalid name or path, missing answer without a TTY), 130 the install interrupted (Ctrl-C),
+// or a Ctrl-C as it completed (git init skipped).
 import type { Readable, Writable } from 'node:stream';
 import pc from 'picocolors';
 import { envVarsFor, loadCatalog, withParents, type ResourceChoice } from './catalog.js';
@@ -140,7 +141,13 @@ export async function main(io: MainIo): Promise<number> {
       files.has('.env') && leftEmpty.length > 0 ? `# fill in ${leftEmpty.join(', ')} in .env: left empty, and needed to start` : null,
       pm.start,
     ].filter((s): s is string => s !== null);
-    const headline = interrupted ? 'Created, but the install was interrupted.' : installFailure ? 'Created, but the install failed.' : 'Done.';
+    const headline = installFailure
+      ? interrupted
+        ? 'Created, but the install was interrupted.'
+        : 'Created, but the install failed.'
+      : interrupted
+        ? `Created, but stopped (Ctrl-C) ${answers.git ? 'before git init' : 'after the install'}.`
+        : 'Done.';
     const message = `${headline} Next:\n  ${next.join('\n  ')}`;
     if (prompts && !io.ask) prompts.outroMessage(message, io.stdout);
     else say(message);
@@ -149,6 +156,11 @@ export async function main(io: MainIo): Promise<number> {
       const finish = [cd, pm.install].filter((s): s is string => s !== null).join(' && ');
       // 130: a Ctrl-C, as a shell reports it.
       return fail(`${installFailure}; the project was created in ${target.path}: finish with \`${finish}\``, interrupted ? 130 : 1);
+    }
+    // A Ctrl-C as the install completed: it is done, but the user asked to stop, so git init was skipped.
+    if (interrupted) {
+      const rest = answers.git ? `: finish with \`${[cd, 'git init'].filter((s): s is string => s !== null).join(' && ')}\`` : '';
+      return fail(`stopped (Ctrl-C) after the install; the project was created in ${target.path}${rest}`, 130);
     }
     return 0;
   } catch (error) {

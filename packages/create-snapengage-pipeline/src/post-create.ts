@@ -6,7 +6,7 @@ import type { PackageManager } from './options.js';
 export interface StepResult {
   ok: boolean;
   message: string;
-  /** The user pressed Ctrl-C while it ran (the step was stopped, the scaffolder was not). */
+  /** The user pressed Ctrl-C while it ran (the step was stopped, or had just finished when `ok`; the scaffolder was not). */
   interrupted?: boolean;
 }
 
@@ -43,12 +43,12 @@ export async function installDependencies(dir: string, pm: PackageManager, stdio
     return { ok: false, message: `${pm} is not on PATH (the project is set up for ${pm}, which npm_config_user_agent named): install ${pm} first${how}` };
   }
   if (result.error) return { ok: false, message: `could not run ${pm}: ${result.error.message}` };
+  // An install that exited 0 is complete even when a Ctrl-C came as it finished (or one it ignored): saying it was
+  // interrupted sent the user to install again; the Ctrl-C still stops what comes after it.
+  if (result.status === 0 && !result.signal) return { ok: true, interrupted: sigint, message: `installed dependencies with ${pm}` };
   if (result.signal === 'SIGINT' || sigint) return { ok: false, interrupted: true, message: `${pm} install was interrupted (Ctrl-C)` };
-  if (result.status !== 0) {
-    const how = result.signal ? `killed by ${result.signal}` : `exit ${result.status}`;
-    return { ok: false, message: `${pm} install failed (${how})` };
-  }
-  return { ok: true, message: `installed dependencies with ${pm}` };
+  const how = result.signal ? `killed by ${result.signal}` : `exit ${result.status}`;
+  return { ok: false, message: `${pm} install failed (${how})` };
 }
 
 /** Like create-t3-app: skipped when git is missing or the directory is already inside a repository. */
