@@ -135,6 +135,13 @@ describe('rendered project files', () => {
     }
   });
 
+  it("README's Run step gives PowerShell its own form of the .env line (there `test` is no command, so `||` ran cp)", () => {
+    const readme = renderProjectFiles(plan(['widgets']), catalog).get('README.md')!;
+    const run = readme.slice(readme.indexOf('## Run'), readme.indexOf('## ', readme.indexOf('## Run') + 3));
+    // PowerShell 7 printed "The term 'test' is not recognized" and then ran cp, replacing the .env; 5.1 refuses `||`.
+    expect(run).toContain('In PowerShell the first line is `if (-not (Test-Path .env)) { cp .env.example .env }`');
+  });
+
   it("README's sandbox lines give the pipeline the sandbox's variables and run nothing else, whatever the package manager wrote", async () => {
     const { startSandbox } = await import('snapengage-sandbox');
     const box = await startSandbox({ cases: 1 });
