@@ -19,10 +19,9 @@ const STALL_MS = 5000;
 
 /** The latest snapshot as of now: its time moved on since it came, and how long no page has come (0: not stalled). */
 class Latest {
-  private at = 0;
-  constructor(readonly snapshot: ProgressSnapshot) {
-    this.at = Date.now();
-  }
+  /** When the snapshot came. */
+  private readonly at = Date.now();
+  constructor(readonly snapshot: ProgressSnapshot) {}
 
   get elapsedMs(): number {
     return this.snapshot.phase === 'done' ? this.snapshot.elapsedMs : this.snapshot.elapsedMs + Date.now() - this.at;

@@ -14,6 +14,7 @@ import { activeRun, defaultStagingRoot, RUN_LOCK_FILE } from './destination/run-
 import { quoteIdent } from './normalize/naming.js';
 import { variantCoalesceSql } from './schema-notes.js';
 import { DUCKDB_TYPES, type DataType } from './normalize/types.js';
+import { ROW_NODE_KEY } from './normalize/schema.js';
 
 export interface ShowOptions {
   path: string;
@@ -55,7 +56,7 @@ async function variantColumns(dataset: Awaited<ReturnType<typeof openDataset>>):
     rows = await dataset.sql(`SELECT v.table_name, v.column_name, c.column_name AS of, v.data_type AS type
       FROM ${schema}."_pipeline_columns" v LEFT JOIN ${schema}."_pipeline_columns" c
         ON c.table_name = v.table_name AND c.node_key = v.node_key AND c.variant IS NULL
-      WHERE v.variant IS NOT NULL AND v.node_key <> 'd[]' ORDER BY v.table_name, v.position`);
+      WHERE v.variant IS NOT NULL AND v.node_key <> $1 ORDER BY v.table_name, v.position`, [ROW_NODE_KEY]);
   } catch {
     return byTable; // a dataset without the loader's name mapping (another tool's): nothing to say
   }
