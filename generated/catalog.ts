@@ -391,7 +391,12 @@ export const resources: { readonly [N in keyof ResourceRecords]: LoadableResourc
         "bound": "end"
       }
     },
-    "addFields": {},
+    "addFields": {
+      "widget_id": {
+        "from": "param",
+        "param": "widgetId"
+      }
+    },
     "envVars": [
       {
         "name": "SNAPENGAGE_API_TOKEN",
@@ -852,6 +857,9 @@ export const resources: { readonly [N in keyof ResourceRecords]: LoadableResourc
               }
             }
           }
+        },
+        "widget_id": {
+          "type": "string"
         }
       }
     }
@@ -1431,7 +1439,7 @@ export interface ResourceRecords {
    * `GET /api/v2/{orgId}/logs` (getAllLogs); credential `apiToken` (env SNAPENGAGE_API_TOKEN).
    * Source: [doc] SnapEngage's developer documentation.
    */
-  logs: NonNullable<NonNullable<paths["/api/v2/{orgId}/logs"]["get"]['responses'][200]['content']['application/json']>["cases"]>[number];
+  logs: NonNullable<NonNullable<paths["/api/v2/{orgId}/logs"]["get"]['responses'][200]['content']['application/json']>["cases"]>[number] & { "widget_id": string };
   /**
    * Whether each widget is online and which visitor fields it requires.
    *
@@ -1452,14 +1460,14 @@ export interface ResourceRecords {
    * `GET /public/api/v2/chat/{widgetId}/{caseId}/visitorTyping` (getVisitorTyping), one request per record of `logs`; credential `apiKey` (env SNAPENGAGE_API_KEY).
    * Source: [unverified] only the dlt integration page names this endpoint; no other source confirms it.
    */
-  visitor_typing: NonNullable<paths["/public/api/v2/chat/{widgetId}/{caseId}/visitorTyping"]["get"]['responses'][200]['content']['application/json']>["data"];
+  visitor_typing: NonNullable<paths["/public/api/v2/chat/{widgetId}/{caseId}/visitorTyping"]["get"]['responses'][200]['content']['application/json']>["data"] & { "widgetId": string; "caseId": string };
   /**
    * Name, transcript email and agents of each widget (Provisioning API).
    *
    * `GET /api/v1/widget.json` (getWidget); credential `provisioningKey` (env SNAPENGAGE_PROVISIONING_KEY).
    * Source: [unverified] only the dlt integration page names this endpoint; no other source confirms it.
    */
-  widgets: paths["/api/v1/widget.json"]["get"]['responses'][200]['content']['application/json'];
+  widgets: paths["/api/v1/widget.json"]["get"]['responses'][200]['content']['application/json'] & { "uuid": string };
   /**
    * The SnapEngage user account (Provisioning API).
    *

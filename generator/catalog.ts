@@ -155,7 +155,10 @@ export function buildCatalogSource(spec: Json): string {
         source: op['x-source'] ?? null,
         recordSchema,
       };
-      recordTypes.push(`${resourceDoc(resources[ext.name], ext)}\n  ${ext.name}: ${tsType};`);
+      // The loader's steps see a record with its addFields set (page-records.ts), so its type says so.
+      const added = Object.keys(ext.addFields ?? {}).map((field) => `${JSON.stringify(field)}: string`);
+      const recordType = added.length === 0 ? tsType : `${tsType} & { ${added.join('; ')} }`;
+      recordTypes.push(`${resourceDoc(resources[ext.name], ext)}\n  ${ext.name}: ${recordType};`);
     }
   }
   // One client option per security scheme, so a scheme added to the spec is an option of the client with no code edit.

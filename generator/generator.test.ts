@@ -310,7 +310,7 @@ server.close();
     expect(result.stderr).toContain(at(lineOf('          nextUrlPath: linkToNextSetOfResultz'), `${logs}/paginator/nextUrlPath`)
       + 'nextUrlPath segment "linkToNextSetOfResultz" is not a property of the 200 response body (#/components/schemas/LogsPage); did you mean "linkToNextSetOfResults"?');
     expect(result.stderr).toContain(at(lineOf('          cursorField: created_at_second'), `${logs}/incremental/cursorField`)
-      + 'cursor field "created_at_second" is not a property of the record schema (#/components/schemas/Case); did you mean "created_at_seconds"?');
+      + 'cursor field "created_at_second" is not a property of the record schema (#/components/schemas/Case) nor an addFields field; did you mean "created_at_seconds"?');
     expect(result.stderr).toContain(at(lineOf('        primaryKey: [uuidx]'), '#/paths/~1api~1v1~1widget.json/get/x-snapengage-resource/primaryKey/0')
       + 'primary key field "uuidx" is not a property of the record schema (#/components/schemas/Widget) nor an addFields field; did you mean "uuid"?');
     expect(result.stderr).toContain(at(lineOf('        primaryKey: [email, login]'), '#/paths/~1api~1v1~1user.json/get/x-snapengage-resource/primaryKey/1')
@@ -411,7 +411,7 @@ server.close();
     const messages = err.problems.map((p) => `${p.line} ${p.pointer}: ${p.message}`);
     expect(messages).toEqual(expect.arrayContaining([
       `${lines.indexOf('          caseId: { from: parent, resource: logs, field: ids }') + 1} #/paths/~1api~1v1~1chat~1poll~1{caseId}/get/x-snapengage-resource/params/caseId/field: `
-        + 'parent field "ids" is not a property of the record schema of "logs" (#/components/schemas/Case); did you mean "id"?',
+        + 'parent field "ids" is not a property of the record schema of "logs" (#/components/schemas/Case) nor an addFields field; did you mean "id"?',
       `${lines.indexOf('          widgetId: { from: parent, resource: logs, param: widget }') + 1} #/paths/~1public~1api~1v2~1chat~1{widgetId}~1{caseId}~1visitorTyping/get/x-snapengage-resource/params/widgetId/param: `
         + '"widget" is not one of the params of "logs" (orgId, widgetId, timezone, start, end); did you mean "widgetId"?',
       expect.stringMatching(/~1api~1v1~1widget\.json\/get\/x-snapengage-resource\/parent: the parents form a cycle \(widgets → users → widgets\); a top-level resource has no parent/),

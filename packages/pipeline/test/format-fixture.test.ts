@@ -51,8 +51,20 @@ function serialize(fixture: Fixture): string {
 
 const source = JSON.parse(readFileSync(join(DIR, 'source.json'), 'utf8')) as Source;
 const NOW = Date.parse(source.now);
+/**
+ * Fields the spec added to a resource's records after the fixtures were written, with their column types: a change of
+ * the spec, not of the dataset format (NORMALIZATION.md, Upgrading: the first run after it rewrites the records it
+ * reads again, once). A step takes them off again, so the records are those the fixtures' loader read; their declared
+ * columns (all NULL) are the only new columns a continued file may have.
+ */
+const ADDED_SINCE_FIXTURES: Record<string, Record<string, string>> = { logs: { widget_id: 'VARCHAR' } };
+const withoutAdded = (record: Record<string, unknown>) => {
+  const copy = { ...record };
+  for (const field of Object.keys(ADDED_SINCE_FIXTURES.logs!)) delete copy[field];
+  return copy;
+};
 /** lookbackDays covers every source case again on the day after (so each one's stored ids are matched). */
-const config = definePipeline({ resources: { logs: { incremental: { lookbackDays: 3 } } }, rateLimit: { requestsPerSecond: 0 } });
+const config = definePipeline({ resources: { logs: { incremental: { lookbackDays: 3 }, steps: [{ map: withoutAdded }] } }, rateLimit: { requestsPerSecond: 0 } });
 const START_DATE = new Date(NOW - DAY).toISOString().slice(0, 10);
 
 const FIX = 'If ids (_row_id/_parent_id/_root_id), table or column names, types or the state changed on purpose: raise DATASET_FORMAT in src/destination/system-tables.ts, migrate older files when they are opened, and write the new format\'s fixture (test/format-fixture.test.ts says how). Otherwise the change is a bug.';
@@ -180,9 +192,9 @@ describe('a dataset that an earlier loader wrote', () => {
             continue;
           }
           if (name === '_pipeline_loads' || name === '_pipeline_state') continue; // a run adds to them; the state is checked below
-          const added = now.columns.filter(([c, t]) => !table.columns.some(([c2, t2]) => c === c2 && t === t2));
+          const added = now.columns.filter(([c, t]) => !table.columns.some(([c2, t2]) => c === c2 && t === t2) && ADDED_SINCE_FIXTURES[name]?.[c] !== t);
           if (added.length > 0) problems.push(`${name}: new columns ${JSON.stringify(added)}`);
-          const kept = new Set(lines(now));
+          const kept = new Set(lines(now, Object.keys(ADDED_SINCE_FIXTURES[name] ?? {})));
           const lost = lines(table).filter((l) => !kept.has(l));
           if (lost.length > 0) problems.push(`${name}: ${lost.length} stored rows rewritten or removed, first ${lost[0]}`);
         }

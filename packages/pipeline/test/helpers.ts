@@ -44,14 +44,32 @@ export const thingsResource: LoadableResource = {
 
 export type TruthCase = Record<string, unknown> & { id: string; transcripts?: Array<Record<string, unknown>> };
 
-export async function truth(box: Sandbox, resource = 'logs'): Promise<TruthCase[]> {
-  const response = await fetch(`${box.url}/__sandbox/truth?resource=${resource}`);
+async function truthLines(box: Sandbox, query: string): Promise<TruthCase[]> {
+  const response = await fetch(`${box.url}/__sandbox/truth?${query}`);
   if (!response.ok) throw new Error(`truth: HTTP ${response.status}`);
   const text = await response.text();
   return text
     .split('\n')
     .filter((line) => line.trim() !== '')
     .map((line) => JSON.parse(line) as TruthCase);
+}
+
+/**
+ * The sandbox's records of a resource. Cases get the `widget_id` the loader adds to each (the widget it asked for,
+ * the spec's `addFields` of logs), from the sandbox's own per-widget truth, not from the loader's code.
+ */
+export async function truth(box: Sandbox, resource = 'logs'): Promise<TruthCase[]> {
+  const records = await truthLines(box, `resource=${resource}`);
+  if (resource !== 'logs') return records;
+  const widgetOf = new Map<string, string>();
+  for (const widgetId of box.credentials.widgetIds) {
+    for (const record of await truthLines(box, `resource=logs&widgetId=${encodeURIComponent(widgetId)}`)) widgetOf.set(String(record.id), widgetId);
+  }
+  for (const record of records) {
+    const widgetId = widgetOf.get(String(record.id));
+    if (widgetId !== undefined) record.widget_id = widgetId;
+  }
+  return records;
 }
 
 export async function admin(box: Sandbox, path: string, body: unknown): Promise<unknown> {

@@ -288,9 +288,10 @@ async function reconstruct(path: string, dataset: string, problems: string[]): P
   }
 }
 
-async function fetchTruth(box: Sandbox): Promise<Obj[]> {
+/** The cases served, each with the `widget_id` the loader adds (the spec's addFields of logs: the widget asked for). */
+async function fetchTruth(box: Sandbox, widget: string): Promise<Obj[]> {
   const text = await (await fetch(`${box.url}/__sandbox/truth?resource=logs`)).text();
-  return text.split('\n').filter((l) => l.trim()).map((l) => JSON.parse(l) as Obj);
+  return text.split('\n').filter((l) => l.trim()).map((l) => ({ ...(JSON.parse(l) as Obj), widget_id: widget }));
 }
 async function post(box: Sandbox, path: string, body: unknown) {
   const r = await fetch(`${box.url}/__sandbox/${path}`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
@@ -333,7 +334,7 @@ export async function fuzzSeed(seed: number, options: FuzzOptions): Promise<stri
         if (chance(0.05) && !(switching && run === 0)) cases.push(mutate(cases[cases.length - 1]!)); // duplicate key within the load
       }
       await post(box, 'cases', { widgetId: widget, cases });
-      const truth = await fetchTruth(box);
+      const truth = await fetchTruth(box, widget);
       prevTruth = truth;
       if (disposition === 'replace') { expectedById.clear(); keyless.clear(); }
       for (const r of truth) {
