@@ -20,7 +20,7 @@ import { LOADER_VERSION } from './version.js';
 
 const USAGE = `Usage:
   snapengage-pipeline run  [--resources logs,widgets] [--duckdb ${DEFAULTS.path}] [--dataset ${DEFAULTS.dataset}]
-                           [--config ${DEFAULT_CONFIG_FILE}] [--verbose] [--limit-pages N] [--json]
+                           [--config ${DEFAULT_CONFIG_FILE}] [--verbose] [--limit-pages N] [--refresh] [--json]
   snapengage-pipeline show [--duckdb ${DEFAULTS.path}] [--dataset ${DEFAULTS.dataset}] [--config ${DEFAULT_CONFIG_FILE}]
   snapengage-pipeline --help | --version
 
@@ -40,6 +40,7 @@ const OPTIONS = {
   config: { type: 'string' },
   verbose: { type: 'boolean', short: 'v' },
   'limit-pages': { type: 'string' },
+  refresh: { type: 'boolean' },
   json: { type: 'boolean' },
   help: { type: 'boolean', short: 'h' },
   version: { type: 'boolean' },
@@ -52,6 +53,7 @@ type Flags = {
   config?: string;
   verbose?: boolean;
   'limit-pages'?: string;
+  refresh?: boolean;
   json?: boolean;
   help?: boolean;
   version?: boolean;
@@ -138,6 +140,9 @@ async function destinationOf(flags: Flags, env: ReturnType<typeof loadEnv>): Pro
 
 async function runCommand(flags: Flags): Promise<number> {
   const limitPages = parseLimitPages(flags['limit-pages']);
+  if (flags.refresh && limitPages !== undefined) {
+    throw new UsageError('--refresh with --limit-pages would replace the full load of every resource the run loads with a sample: drop --limit-pages to refresh, or sample into another file (--duckdb sample.duckdb)');
+  }
   const only = flags.resources !== undefined ? checkResourceNames(flags.resources.split(',').map((s) => s.trim()).filter(Boolean)) : undefined;
   if (only?.length === 0) throw new UsageError('--resources needs at least one resource name');
   // --json: stdout holds the document alone. What else writes there during the run (a config module's or a map
@@ -180,6 +185,7 @@ async function runCommand(flags: Flags): Promise<number> {
       signal: controller.signal,
       resources: only,
       limitPages,
+      refresh: flags.refresh === true,
       destination: { path: flags.duckdb, dataset: flags.dataset },
       progress: (snapshot) => {
         if (snapshot.phase === 'committing') committing = true;
@@ -231,7 +237,7 @@ export async function main(argv: string[]): Promise<number> {
   }
   if (command === 'run') return runCommand(flags);
   if (command === 'show') {
-    if (flags.resources !== undefined || flags['limit-pages'] !== undefined || flags.json !== undefined) throw new UsageError('show takes only --duckdb, --dataset and --config');
+    if (flags.resources !== undefined || flags['limit-pages'] !== undefined || flags.json !== undefined || flags.refresh !== undefined) throw new UsageError('show takes only --duckdb, --dataset and --config');
     const env = loadEnv();
     const { showDataset } = await import('./show.js');
     process.stdout.write(`${withoutSecrets(await showDataset(await destinationOf(flags, env)))}\n`);

@@ -23,6 +23,11 @@ export interface ResourceStats {
 export interface LoadNotes {
   /** Loader tables or columns found dropped from the dataset before this run, and what was done (DroppedTables). */
   droppedTables?: readonly DroppedTables[];
+  /**
+   * With `refresh` (`--refresh`): per resource committed, the stored tables its commit dropped and replaced, with its
+   * state (empty: nothing of it was stored).
+   */
+  refreshed?: Readonly<Record<string, { replacedTables: readonly string[] }>>;
   /** Merged records per resource without a primary-key value, so matched by content (see NORMALIZATION.md). */
   keylessRecords?: Readonly<Record<string, number>>;
   /** Records loaded before by append or replace (or merged on another key) that a merge took over. */
@@ -254,6 +259,11 @@ export class LoadInfo {
     }
     for (const [name, field] of Object.entries(this.notes.notTakenOver ?? {})) {
       lines.push(`Not taken over by merge: the rows of earlier append/replace loads of ${name} stay beside the merged ones, since its primary-key field ${field} holds objects. Merge on a field with scalar values, or drop ${name}'s tables to reload it`);
+    }
+    for (const [name, { replacedTables }] of Object.entries(this.notes.refreshed ?? {})) {
+      lines.push(replacedTables.length > 0
+        ? `Refreshed ${name}: loaded from the start date as if never loaded, replacing its tables ${replacedTables.join(', ')} and its incremental state`
+        : `Refreshed ${name}: nothing of it was stored before, so this was its first load`);
     }
     for (const d of this.notes.droppedTables ?? []) {
       const what = [...d.tables, ...d.columns].join(', ');

@@ -61,6 +61,11 @@ export interface RunOptions {
   /** Sample N pages per request sequence (dlt's add_limit); incremental state is not advanced. */
   limitPages?: number | undefined;
   /**
+   * Reload every resource the run loads (narrow with `resources`) from the start date as if never loaded, and replace
+   * its tables and state in its commit's transaction (the CLI's `--refresh`; INCREMENTAL.md, "Refreshing a resource").
+   */
+  refresh?: boolean | undefined;
+  /**
    * Run a full garbage collection between extraction and commit when the heap is large (see memory.ts): lowers the
    * peak memory of a big load by ~40 MiB. Off by default because it sets a V8 flag for the whole process; the CLI,
    * which owns its process, turns it on.
@@ -94,6 +99,10 @@ export async function runPipeline(config: PipelineConfig, given: RunOptions = {}
   const plan = planPipeline(withOverrides(config, options), env, options.resources);
   if (options.limitPages !== undefined && (!Number.isInteger(options.limitPages) || options.limitPages < 1)) {
     throw new ConfigError(`limitPages must be an integer >= 1, got ${String(options.limitPages)}`);
+  }
+  if (options.refresh === true && options.limitPages !== undefined) {
+    // The sample would replace the full load: refused, not silently loaded.
+    throw new ConfigError(`refresh with limitPages would replace ${plan.resources.filter((p) => p.load).map((p) => p.name).join(', ')} with a sample of ${options.limitPages} page(s) per request sequence: drop one of the two options, or sample into another DuckDB file (destination.path)`);
   }
   const signal = options.signal ?? new AbortController().signal;
   if (signal.aborted) throw new AbortedError('Run cancelled before it started');
@@ -147,7 +156,8 @@ export async function runPipeline(config: PipelineConfig, given: RunOptions = {}
   try {
     const storedState = new Map<string, unknown>();
     for (const p of plan.resources) {
-      const state = await destination.readState(p.name);
+      // A refreshed resource starts as if never loaded; its stored state is replaced at its commit.
+      const state = options.refresh && p.load ? undefined : await destination.readState(p.name);
       if (state !== undefined) storedState.set(p.name, state);
     }
     const previousState = statesToResume(plan.resources, storedState);
@@ -166,6 +176,7 @@ export async function runPipeline(config: PipelineConfig, given: RunOptions = {}
           // A merged resource reads again what it stored: its lookback days, or all of it (no date window).
           mergeReadsAgain: true,
           limitPages: options.limitPages,
+          refresh: options.refresh === true,
           ...(options.onLoadStep ? { onStep: options.onLoadStep } : {}),
         }),
       );
@@ -220,6 +231,7 @@ export async function runPipeline(config: PipelineConfig, given: RunOptions = {}
     const repeatedKeyRecords: Record<string, number> = {};
     const overflowValues: Record<string, number> = {};
     const schemaChanges: Record<string, SchemaReport> = {};
+    const refreshed: Record<string, { replacedTables: string[] }> = {};
     for (const p of [...plan.resources].reverse().filter((r) => r.load)) {
       const state = stateToCommit(p, plan.resources, storedState, newState);
       const result = await commitWriter(writers.get(p.name)!, state, plan.destination.path).catch((error: PipelineError) => {
@@ -237,6 +249,7 @@ export async function runPipeline(config: PipelineConfig, given: RunOptions = {}
       if (result.repeatedKeyRecords > 0) repeatedKeyRecords[p.name] = result.repeatedKeyRecords;
       if (result.overflowValues > 0) overflowValues[p.name] = result.overflowValues;
       if (!isEmptyReport(result.schema)) schemaChanges[p.name] = result.schema;
+      if (result.replacedTables) refreshed[p.name] = { replacedTables: result.replacedTables };
     }
     options.progress?.(snapshot('done'));
     return new LoadInfo(
@@ -255,6 +268,7 @@ export async function runPipeline(config: PipelineConfig, given: RunOptions = {}
         incremental: committedWindows(plan.resources, storedState, newState), outOfWindow: extractor.outOfWindow, endDayUnchecked: extractor.endDayUnchecked, notFound: extractor.counts.notFoundRecords,
         missingParentValues: extractor.counts.missingParentValues, unfollowedNextLinks: extractor.counts.unfollowedNextLinks, rateLimit: bucket.report,
         retries: retried.report, noContent: extractor.counts.noContentResponses, overflowValues, schemaChanges,
+        ...(options.refresh ? { refreshed } : {}),
         ...(options.limitPages !== undefined ? { sampledCutShort: extractor.counts.sampledCutShort } : {}),
       },
     );

@@ -310,13 +310,14 @@ export class DuckDBDestination {
 
   createResourceWriter(opts: ResourceWriterOptions): ResourceWriter {
     if (this.closed) throw new Error('destination is closed');
-    const dropped = this.droppedTables.find((d) => d.resource === opts.resource.name && d.action === 'blocked');
+    // A refresh replaces every table of the resource, the stranded ones too.
+    const dropped = opts.refresh ? undefined : this.droppedTables.find((d) => d.resource === opts.resource.name && d.action === 'blocked');
     if (dropped) {
       const qualified = (table: string) => `${quoteIdent(this.dataset)}.${quoteIdent(table)}`;
       const drops = dropped.remaining.map((t) => `DROP TABLE ${qualified(t)};`).join(' ');
       throw new DestinationError(
         `loading ${opts.resource.name}: table ${qualified(dropped.under!)} in ${this.path} was dropped, but the tables below it (${dropped.remaining.join(', ')}) remain, with rows that hang under its rows`,
-        'schema', `to reload ${opts.resource.name}, drop them too (${drops}); or restore ${qualified(dropped.under!)}`, this.path,
+        'schema', `to reload ${opts.resource.name}, run with --refresh --resources ${opts.resource.name} (runPipeline's refresh: true), or drop them too (${drops}); or restore ${qualified(dropped.under!)}`, this.path,
       );
     }
     // A table of the root's name that the loader did not create (it is not in `_pipeline_tables`) is someone

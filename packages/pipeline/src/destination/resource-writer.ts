@@ -11,6 +11,7 @@ import { ResourceNormalizer, type StagedKind, type TableState } from '../normali
 import { cloneTableDef, type TableDef } from '../normalize/schema.js';
 import type { SchemaReport } from '../normalize/schema-report.js';
 import { applySchemaChanges } from './schema-changes.js';
+import { removeResourceForRefresh, tablesOwnedBy } from './refresh.js';
 import { adoptRowsOfOtherLoads, rowIdsOf, type AdoptionLimits, type AdoptionResult } from './adopt.js';
 import { ConfigError } from '../errors.js';
 import { DestinationError, toDestinationError } from './errors.js';
@@ -49,6 +50,11 @@ export interface ResourceWriterOptions {
   mergeReadsAgain?: boolean;
   /** `--limit-pages` of a sample, recorded in its `_pipeline_loads` row. */
   limitPages?: number | undefined;
+  /**
+   * `--refresh`: load as if the resource had never been loaded, and at the commit, in its transaction, replace every
+   * table the resource owns and its state (refresh.ts). Until then its stored tables are left alone.
+   */
+  refresh?: boolean;
 }
 
 /** One step of a commit: `schema` (new tables and columns), `adopt` (a merge taking over rows that append or replace
@@ -88,6 +94,8 @@ export interface CommitResult {
   overflowValues: number;
   /** New columns and tables for undeclared fields, new variant columns, spec/stored type differences. */
   schema: SchemaReport;
+  /** With `refresh`: the stored tables the commit dropped and replaced (empty: nothing was stored). */
+  replacedTables?: string[];
 }
 
 export interface ResourceWriter {
@@ -136,7 +144,11 @@ export class DuckDBResourceWriter implements ResourceWriter {
     private readonly opts: ResourceWriterOptions,
   ) {
     const resource = opts.resource.name;
-    const stored = [...ctx.tableDefs.values()].filter((t) => t.resource === resource);
+    const owned = tablesOwnedBy(ctx.tableDefs, resource);
+    // A refresh builds its tables from the spec alone (current types and depth), under the names its old tables free.
+    const stored = opts.refresh ? [] : owned;
+    const ownedNames = new Set(owned.map((t) => t.name.toLowerCase()));
+    const taken = opts.refresh ? [...ctx.tableNames].filter((n) => !ownedNames.has(n.toLowerCase())) : ctx.tableNames;
     this.normalizer = new ResourceNormalizer(
       {
         resource,
@@ -150,7 +162,7 @@ export class DuckDBResourceWriter implements ResourceWriter {
         stageKeys: this.merges,
       },
       stored,
-      ctx.tableNames,
+      taken,
     );
     this.staging = new StagingArea(join(ctx.stagingRoot, `${opts.loadId}-${resource}-${randomUUID().slice(0, 8)}`));
   }
@@ -212,6 +224,7 @@ export class DuckDBResourceWriter implements ResourceWriter {
 
   /** A merge, or an append that skips stored keys, on a key the stored rows have no value for (new-key.ts). */
   private async refuseNewKey(tables: readonly TableState[]): Promise<void> {
+    if (this.opts.refresh) return; // the stored rows are replaced, not read again
     const readsAgain = this.merges ? this.opts.mergeReadsAgain : this.opts.writeDisposition === 'append' && this.opts.skipStoredKeys;
     if (readsAgain !== true) return;
     await refuseKeyTheStoredRowsLack({
@@ -233,6 +246,12 @@ export class DuckDBResourceWriter implements ResourceWriter {
       const committed = await this.ctx.mutex.run(() => this.transaction(tables, newState));
       // Before the tables are marked committed: the report says what this load added.
       const result: CommitResult = { ...committed, schema: this.normalizer.schemaReport() };
+      if (this.opts.refresh) {
+        for (const old of tablesOwnedBy(this.ctx.tableDefs, this.opts.resource.name)) {
+          this.ctx.tableDefs.delete(old.name);
+          this.ctx.tableNames.delete(old.name);
+        }
+      }
       for (const t of tables) {
         this.ctx.tableDefs.set(t.def.name, cloneTableDef(t.def));
         this.ctx.tableNames.add(t.def.name);
@@ -259,6 +278,7 @@ export class DuckDBResourceWriter implements ResourceWriter {
     for (const t of tables) {
       if (!t.isNew) continue;
       const other = this.ctx.tableDefs.get(t.def.name);
+      if (this.opts.refresh && other?.resource === t.def.resource) continue; // replaced in the same transaction
       if (other && (other.resource !== t.def.resource || other.nodeKey !== t.def.nodeKey)) {
         throw new DestinationError(
           `committing ${t.def.resource}: table ${t.def.name} was created meanwhile for ${other.resource}`,
@@ -275,10 +295,11 @@ export class DuckDBResourceWriter implements ResourceWriter {
     try {
       await this.refuseNewKey(tables);
       let started = performance.now();
+      const replacedTables = this.opts.refresh ? await removeResourceForRefresh(conn, this.ctx.dataset, this.ctx.pipelineName, resource) : undefined;
       await applySchemaChanges(conn, this.ctx.dataset, this.opts.loadId, tables);
       this.reportStep('schema', started);
       let adoption: AdoptionResult = { kept: 0 };
-      if (this.merges) {
+      if (this.merges && !this.opts.refresh) {
         started = performance.now();
         adoption = await adoptRowsOfOtherLoads({
           conn, dataset: this.ctx.dataset, resource, primaryKey: this.opts.primaryKey, tables,
@@ -300,6 +321,7 @@ export class DuckDBResourceWriter implements ResourceWriter {
         adoptedRecords: adoption.kept, adoptionRemovedRecords: adoption.removed ?? 0, notTakenOverKeyField: adoption.objectKeyField, alreadyStoredRecords: alreadyStored,
         repeatedKeyRecords: repeated,
         overflowValues: this.normalizer.overflowValues,
+        ...(replacedTables ? { replacedTables } : {}),
       };
     } catch (error) {
       await conn.run('ROLLBACK').catch(() => undefined);

@@ -1,0 +1,168 @@
+// `--refresh` / runPipeline's `refresh`: a resource reloaded from the start date as if never loaded, its old tables,
+// columns and state replaced in the same transaction as the new rows. Real sandbox over loopback, real DuckDB files.
+// A refresh that fails, or is killed with SIGKILL, must leave the old data and state exactly as they were.
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { Sandbox } from 'snapengage-sandbox';
+import { definePipeline, runPipeline, type PipelineConfig } from '../src/index.js';
+import type { SourceRecord } from '../src/config.js';
+import { admin, expectMatchesTruth, query, runCli, sandbox, spawnCli, stats, tempDir, truth, withQueries } from './helpers.js';
+
+const DATASET = 'snapengage_data';
+let box: Sandbox;
+let tmp: ReturnType<typeof tempDir>;
+beforeAll(async () => {
+  box = await sandbox({ cases: 400, widgets: 2, days: 6 });
+  tmp = tempDir('refresh-');
+});
+afterAll(async () => {
+  await box?.close();
+  tmp?.cleanup();
+});
+
+/**
+ * The first load, as an older config made it: every list kept as JSON (maxNestingDepth 0), chat_duration sent as text
+ * (a variant column) and an undeclared column.
+ */
+const OLD_CONFIG: PipelineConfig = definePipeline({
+  resources: { logs: { maxNestingDepth: 0, steps: [{ map: (r: SourceRecord) => ({ ...r, chat_duration: 'long', extra_field: 'x' }) }] } },
+  rateLimit: { requestsPerSecond: 0 },
+});
+/** A later config whose map adds an undeclared list: a child table the spec never had. */
+const LIST_CONFIG: PipelineConfig = definePipeline({
+  resources: { logs: { steps: [{ map: (r: SourceRecord) => ({ ...r, extra_list: [{ a: 1 }] }) }] } },
+  rateLimit: { requestsPerSecond: 0 },
+});
+const CURRENT_CONFIG: PipelineConfig = definePipeline({ resources: { logs: true }, rateLimit: { requestsPerSecond: 0 } });
+
+/** Everything a refresh may replace: every table's columns with types and row count, the registry and the state. */
+async function snapshot(path: string): Promise<string> {
+  return withQueries(path, async (run) => {
+    const columns = await run(`SELECT table_name, column_name, data_type FROM information_schema.columns WHERE table_schema = '${DATASET}' ORDER BY table_name, column_name`);
+    const tables = [...new Set(columns.map((c) => String(c.table_name)))].filter((t) => t !== '_pipeline_loads');
+    const counts: Record<string, unknown> = {};
+    for (const t of tables) counts[t] = (await run(`SELECT count(*)::INTEGER AS n, count(DISTINCT ${t.startsWith('_pipeline') ? 'rowid' : '_load_id'})::INTEGER AS loads FROM ${DATASET}."${t}"`))[0];
+    const state = await run(`SELECT resource, CAST(state AS VARCHAR) AS state, load_id FROM ${DATASET}._pipeline_state ORDER BY resource`);
+    const registry = await run(`SELECT table_name, column_name, data_type FROM ${DATASET}._pipeline_columns ORDER BY ALL`);
+    return JSON.stringify({ columns, counts, state, registry });
+  });
+}
+
+const tableNames = async (path: string) => (await query(path, `SELECT table_name FROM information_schema.tables WHERE table_schema = '${DATASET}' ORDER BY 1`)).map((r) => String(r.table_name));
+const columnsOf = async (path: string, table: string) =>
+  Object.fromEntries((await query(path, `SELECT column_name, data_type FROM information_schema.columns WHERE table_schema = '${DATASET}' AND table_name = '${table}'`)).map((r) => [r.column_name, r.data_type]));
+const logsState = async (path: string) => (await query(path, `SELECT CAST(state AS VARCHAR) AS state, load_id FROM ${DATASET}._pipeline_state WHERE resource = 'logs'`))[0];
+
+describe('refresh after a spec, depth and type change', () => {
+  it('re-creates the tables with current types and depth, reloads every case and resets the state, in one commit', async () => {
+    const path = join(tmp.dir, 'changed.duckdb');
+    const first = await runPipeline(OLD_CONFIG, { env: box.env, destination: { path } });
+    expect(await columnsOf(path, 'logs')).toMatchObject({ chat_duration: 'BIGINT', chat_duration__v_text: 'VARCHAR', extra_field: 'VARCHAR', transcripts: 'JSON' });
+    // A case lost from the table (outside any lookback): only a reload from the start date brings it back.
+    await query(path, `DELETE FROM ${DATASET}.logs WHERE id = (SELECT min(id) FROM ${DATASET}.logs)`, 'READ_WRITE');
+
+    // A plain run keeps what is stored (the JSON column, the variants): that is what refresh is for.
+    await runPipeline(LIST_CONFIG, { env: box.env, destination: { path } });
+    expect(await columnsOf(path, 'logs')).toHaveProperty('transcripts', 'JSON');
+    expect(await tableNames(path)).toContain('logs__extra_list');
+
+    const info = await runPipeline(CURRENT_CONFIG, { env: box.env, destination: { path }, refresh: true });
+    expect(info.notes.refreshed).toEqual({ logs: { replacedTables: ['logs', 'logs__extra_list'] } });
+    expect(info.toString()).toContain('Refreshed logs: loaded from the start date as if never loaded, replacing its tables logs, logs__extra_list and its incremental state');
+
+    const tables = await tableNames(path);
+    expect(tables).not.toContain('logs__extra_list');
+    expect(tables).toContain('logs__transcripts');
+    const logs = await columnsOf(path, 'logs');
+    expect(logs.chat_duration).toBe('BIGINT');
+    for (const gone of ['chat_duration__v_text', 'extra_field', 'transcripts']) expect(logs, gone).not.toHaveProperty(gone);
+    // The registry describes only the new tables.
+    const registered = await query(path, `SELECT DISTINCT table_name FROM ${DATASET}._pipeline_columns WHERE table_name LIKE 'logs%' ORDER BY 1`);
+    expect(registered.map((r) => r.table_name)).not.toContain('logs__extra_list');
+    expect(await query(path, `SELECT count(*)::INTEGER AS n FROM ${DATASET}._pipeline_columns WHERE column_name IN ('extra_field', 'chat_duration__v_text')`)).toEqual([{ n: 0 }]);
+
+    expect(await expectMatchesTruth(path, DATASET, await truth(box))).toEqual([]);
+    // Every row is the refresh's, and the state is its alone (this run's windows, its load id).
+    expect(await query(path, `SELECT DISTINCT _load_id FROM ${DATASET}.logs`)).toEqual([{ _load_id: info.loadId }]);
+    const state = await logsState(path);
+    expect(state?.load_id).toBe(info.loadId);
+    expect(JSON.parse(String(state?.state))).toEqual({ windows: info.notes.incremental!.logs });
+    // The history stays.
+    const loads = await query(path, `SELECT load_id FROM ${DATASET}._pipeline_loads WHERE resource = 'logs' AND status = 'loaded' ORDER BY load_id`);
+    expect(loads.map((l) => l.load_id)).toHaveLength(3);
+    expect(loads[0]!.load_id).toBe(first.loadId);
+  });
+
+  it('leaves the old data and state exactly as they were when the refresh fails', async () => {
+    const path = join(tmp.dir, 'failed.duckdb');
+    await runPipeline(OLD_CONFIG, { env: box.env, destination: { path } });
+    const before = await snapshot(path);
+    await admin(box, 'faults', { faults: '500=1' });
+    try {
+      await expect(runPipeline({ ...CURRENT_CONFIG, connection: { maxRetries: 0 } }, { env: box.env, destination: { path }, refresh: true })).rejects.toThrow();
+    } finally {
+      await admin(box, 'faults', { faults: '' });
+    }
+    expect(await snapshot(path)).toBe(before);
+  });
+
+  it('reloads a resource whose root table was dropped with its children left, which a plain run refuses', async () => {
+    const path = join(tmp.dir, 'stranded.duckdb');
+    await runPipeline(CURRENT_CONFIG, { env: box.env, destination: { path } });
+    await query(path, `DROP TABLE ${DATASET}.logs`, 'READ_WRITE');
+    await expect(runPipeline(CURRENT_CONFIG, { env: box.env, destination: { path } })).rejects.toThrow(/run with --refresh --resources logs/);
+    const info = await runPipeline(CURRENT_CONFIG, { env: box.env, destination: { path }, refresh: true });
+    expect(info.notes.refreshed?.logs?.replacedTables).toContain('logs__transcripts');
+    expect(await expectMatchesTruth(path, DATASET, await truth(box))).toEqual([]);
+  });
+});
+
+describe('the CLI', () => {
+  it('says in --json what it refreshed, also a resource never loaded before, and refuses a sample', async () => {
+    const path = join(tmp.dir, 'cli.duckdb');
+    const args = ['run', '--resources', 'logs', '--duckdb', path, '--refresh', '--json'];
+    const first = await runCli(args, { env: box.env, cwd: tmp.dir });
+    expect(first.code, first.stderr).toBe(0);
+    expect(JSON.parse(first.stdout).refreshed).toEqual({ logs: { replacedTables: [] } });
+    const stored = (await tableNames(path)).filter((t) => t.startsWith('logs'));
+    expect(stored).toContain('logs__transcripts');
+    const second = await runCli(args, { env: box.env, cwd: tmp.dir });
+    expect([...JSON.parse(second.stdout).refreshed.logs.replacedTables].sort()).toEqual(stored);
+
+    const sample = await runCli([...args, '--limit-pages', '1'], { env: box.env, cwd: tmp.dir });
+    expect(sample.code).toBe(2);
+    expect(sample.stderr).toContain('--refresh with --limit-pages would replace the full load');
+  });
+
+  it('a refresh killed with SIGKILL during extraction or inside its commit leaves the old data and state as they were', async () => {
+    const path = join(tmp.dir, 'killed.duckdb');
+    await runPipeline(OLD_CONFIG, { env: box.env, destination: { path } });
+    const before = await snapshot(path);
+    // Mid-extraction (the second request), and inside the commit's transaction: --verbose prints the schema step once
+    // the old tables are dropped and the new ones created, before the rows and the COMMIT.
+    const rounds = [
+      { name: 'mid-extraction', reached: async (base: number) => (await stats(box)).requests - base >= 2 },
+      { name: 'inside the commit', reached: async (_base: number, stderr: string) => stderr.includes('load logs: schema') },
+    ];
+    for (const round of rounds) {
+      const base = (await stats(box)).requests;
+      const child = spawnCli(['run', '--resources', 'logs', '--duckdb', path, '--refresh', '--verbose'], { env: box.env, cwd: tmp.dir });
+      let stderr = '';
+      let stdout = '';
+      let killed = false;
+      const done = new Promise<void>((resolve) => child.on('exit', () => resolve()));
+      child.stdout!.on('data', (d: Buffer) => (stdout += d.toString()));
+      child.stderr!.on('data', (d: Buffer) => {
+        stderr += d.toString();
+        // At once, from the data event: a poll would let a small commit finish first.
+        if (!killed && round.name === 'inside the commit' && stderr.includes('load logs: schema')) (killed = true), child.kill('SIGKILL');
+      });
+      for (let i = 0; i < 5000 && !killed && child.exitCode === null && !(await round.reached(base, stderr)); i++) await new Promise((r) => setTimeout(r, 2));
+      if (!killed) (killed = true), child.kill('SIGKILL');
+      await done;
+      expect(stdout, `${round.name}: the refresh finished before the kill`).not.toContain('LOADED');
+      expect(await round.reached(base, stderr), round.name).toBe(true);
+      expect(await snapshot(path), round.name).toBe(before);
+    }
+  });
+});
