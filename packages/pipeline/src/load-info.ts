@@ -176,7 +176,7 @@ export class LoadInfo {
       const all = notFound.filter(([, n]) => n.notFound >= n.requested).map(([name]) => name);
       const hint = all.length > 0
         ? ` (every one for ${all.join(', ')}: check that its API serves these records, and its credential's account; `
-          + 'once fixed, drop its tables to poll the whole history again)'
+          + `once fixed, reload it to poll the whole history again: --refresh --resources ${all.join(',')})`
         : '';
       lines.push(`Not found (404), no record loaded for these parent records: ${list}${hint}`);
     }
@@ -254,11 +254,11 @@ export class LoadInfo {
       lines.push(
         `Warning: taking over ${name}'s earlier rows removed ${n} stored ${n === 1 ? 'record' : 'records'} (with their child rows) whose primary key a newer row has too: ` +
           `copies if ${name} was appended before; if it was merged on another key, they were different records, so check resources.${name}.primaryKey ` +
-          `(to get them back, drop ${name}'s tables and load it again with the key that tells them apart)`,
+          `(to get them back, reload ${name} with the key that tells them apart: --refresh --resources ${name})`,
       );
     }
     for (const [name, field] of Object.entries(this.notes.notTakenOver ?? {})) {
-      lines.push(`Not taken over by merge: the rows of earlier append/replace loads of ${name} stay beside the merged ones, since its primary-key field ${field} holds objects. Merge on a field with scalar values, or drop ${name}'s tables to reload it`);
+      lines.push(`Not taken over by merge: the rows of earlier append/replace loads of ${name} stay beside the merged ones, since its primary-key field ${field} holds objects. Merge on a field with scalar values, or reload it: --refresh --resources ${name}`);
     }
     for (const [name, { replacedTables }] of Object.entries(this.notes.refreshed ?? {})) {
       lines.push(replacedTables.length > 0

@@ -60,13 +60,13 @@ export function describeSchemaChanges(dataset: string, changes: Readonly<Record<
     if (m.kind === 'column') {
       lines.push(
         `Warning: ${m.table}.${m.column} is stored as ${m.type}, but the spec now declares ${m.declared}: values ${m.type} does not take go to its variant columns. ` +
-          `To have it re-created as ${m.declared}, drop the column and its variants (the next load re-creates it), or drop the resource's tables to reload it (${SEE})`,
+          `To have it re-created as ${m.declared}, drop the column and its variants (the next load re-creates it), or reload the resource with --refresh, which replaces its tables at the commit (${SEE})`,
       );
     } else {
       const stored = m.kind === 'table' ? `a child table (${m.type})` : 'an object flattened into columns';
       lines.push(
         `Warning: ${m.table}'s field ${quoted(m.column)} is stored as ${stored}, but the spec now declares ${m.declared}: its values go to variant columns. ` +
-          `To have it stored as ${m.declared}, drop the resource's tables to reload it (${SEE})`,
+          `To have it stored as ${m.declared}, reload the resource with --refresh, which replaces its tables at the commit (${SEE})`,
       );
     }
   }
@@ -80,7 +80,7 @@ export function describeSchemaChanges(dataset: string, changes: Readonly<Record<
     ];
     lines.push(
       `maxNestingDepth ${depth.maxNestingDepth} of ${resource} applies to new fields only: as earlier loads stored them, ${kept.join('; ')}. ` +
-        `To store them as it says, drop ${resource}'s tables to reload it (see "Tables" in the pipeline's NORMALIZATION.md)`,
+        `To store them as it says, reload it: snapengage-pipeline run --refresh --resources ${resource} (see "Tables" in the pipeline's NORMALIZATION.md)`,
     );
   }
   return lines;

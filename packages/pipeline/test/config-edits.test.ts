@@ -52,9 +52,13 @@ describe('a primary key changed to a field the stored rows do not have (a map st
       const run = runPipeline(config(second), { env: box.env, destination: { path } });
       await expect(run).rejects.toThrow(DestinationError);
       await expect(run).rejects.toThrow(
-        /resources\.logs\.primaryKey: "case_key" has no value in any of the \d+ rows logs holds .*stored a second time: .*keep the primary key those rows were loaded with, or drop logs's tables .*DROP TABLE "snapengage_data"\."logs";/,
+        /resources\.logs\.primaryKey: "case_key" has no value in any of the \d+ rows logs holds .*stored a second time: .*keep the primary key those rows were loaded with, or reload logs .*: snapengage-pipeline run --refresh --resources logs /,
       );
       expect(await snapshot(path)).toEqual(before);
+      // The fix it names: the refresh loads every record once, under the new key.
+      await runPipeline(config(second), { env: box.env, destination: { path }, resources: ['logs'], refresh: true });
+      const [rows] = await query(path, 'SELECT count(*)::INTEGER AS n, count(DISTINCT case_key)::INTEGER AS d, count(case_key)::INTEGER AS keyed FROM snapengage_data.logs');
+      expect(rows).toEqual({ n: 150, d: 150, keyed: 150 });
     });
   }
 

@@ -213,7 +213,7 @@ describe('DuckDBDestination', () => {
     const blocked = await DuckDBDestination.open({ path: dbPath, dataset: 'ds', pipelineName: 'p' });
     expect(blocked.droppedTables).toEqual([{ resource: 'things', tables: ['things'], columns: [], action: 'blocked', remaining: ['things__items'], under: 'things' }]);
     expect(() => blocked.createResourceWriter({ loadId: newLoadId(), resource: things, writeDisposition: 'merge', primaryKey: ['id'], maxNestingDepth: 4 })).toThrow(
-      `loading things: table "ds"."things" in ${dbPath} was dropped, but the tables below it (things__items) remain, with rows that hang under its rows: to reload things, drop them too (DROP TABLE "ds"."things__items";); or restore "ds"."things"`,
+      `loading things: table "ds"."things" in ${dbPath} was dropped, but the tables below it (things__items) remain, with rows that hang under its rows: to reload things, run with --refresh --resources things (runPipeline's refresh: true), or drop them too (DROP TABLE "ds"."things__items";); or restore "ds"."things"`,
     );
     // Nothing was changed: the state and the child rows are still there.
     expect(await blocked.readState('things')).toEqual({ windows: { w: { lastEnd: '2025-01-01' } } });

@@ -72,7 +72,7 @@ describe('a child resource answered 404 for some parent records', () => {
     try {
       await admin(empty, 'cases', { widgetId: empty.credentials.widgetIds[0]!, noChat: true, cases: [{}, {}] });
       const info = await runPipeline(definePipeline({ resources: { chat_poll: true }, rateLimit: { requestsPerSecond: 0 } }), { env: empty.env, destination: { path: `${tmp.dir}/none.duckdb` } });
-      expect(info.toString()).toContain('Not found (404), no record loaded for these parent records: chat_poll 2 of 2 (every one for chat_poll: check that its API serves these records, and its credential\'s account; once fixed, drop its tables to poll the whole history again)');
+      expect(info.toString()).toContain('Not found (404), no record loaded for these parent records: chat_poll 2 of 2 (every one for chat_poll: check that its API serves these records, and its credential\'s account; once fixed, reload it to poll the whole history again: --refresh --resources chat_poll)');
     } finally {
       await empty.close();
     }

@@ -153,7 +153,7 @@ describe('logs into DuckDB', () => {
   it('refuses a resource whose root table was dropped while its child tables remain; reloads it once all are gone', async () => {
     await query(path, 'DROP TABLE snapengage_data.logs', 'READ_WRITE');
     const blocked = await runPipeline(config, { env: box.env, destination: { path } }).catch((e: unknown) => e as Error);
-    expect(String(blocked)).toMatch(/loading logs: table "snapengage_data"\."logs" in .* was dropped, but the tables below it \(logs__\w+(, logs__\w+)*\) remain, with rows that hang under its rows: to reload logs, drop them too \(DROP TABLE "snapengage_data"\."logs__\w+";/);
+    expect(String(blocked)).toMatch(/loading logs: table "snapengage_data"\."logs" in .* was dropped, but the tables below it \(logs__\w+(, logs__\w+)*\) remain, with rows that hang under its rows: to reload logs, run with --refresh --resources logs \(runPipeline's refresh: true\), or drop them too \(DROP TABLE "snapengage_data"\."logs__\w+";/);
     const children = await query(path, `SELECT table_name FROM information_schema.tables WHERE table_schema = 'snapengage_data' AND table_name LIKE 'logs\\_\\_%' ESCAPE '\\'`);
     expect(children.length).toBeGreaterThan(0);
     await query(path, children.map((t) => `DROP TABLE snapengage_data."${String(t.table_name)}";`).join(' '), 'READ_WRITE');

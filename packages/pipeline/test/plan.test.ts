@@ -917,7 +917,7 @@ describe('LoadInfo notes', () => {
     expect(text).toContain('Dropped since the last run: widgets__agents, widgets.name. Re-created as widgets loads from now on (to reload all of widgets, drop all its tables)');
     expect(text).toContain('Merged by content, no primary-key value: users 2');
     expect(text).toContain('Taken over by merge from earlier append/replace loads, or a merge on another primary key (one row per key, the newest): logs 7');
-    expect(text).toContain("Not taken over by merge: the rows of earlier append/replace loads of users stay beside the merged ones, since its primary-key field id holds objects. Merge on a field with scalar values, or drop users's tables to reload it");
+    expect(text).toContain("Not taken over by merge: the rows of earlier append/replace loads of users stay beside the merged ones, since its primary-key field id holds objects. Merge on a field with scalar values, or reload it: --refresh --resources users");
     expect(formatLoadStep({ resource: 'logs', step: 'adopt', rows: 7, durationMs: 20 })).toBe('load logs: adopt 7 records taken over 0.02 s');
   });
 

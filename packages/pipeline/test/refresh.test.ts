@@ -117,6 +117,30 @@ describe('refresh after a spec, depth and type change', () => {
   });
 });
 
+describe('child resources', () => {
+  it('refreshes only the resources selected: a child alone re-polls every case, its parent alone leaves it', async () => {
+    const path = join(tmp.dir, 'children.duckdb');
+    const both = definePipeline({ resources: { logs: true, chat_poll: true }, rateLimit: { requestsPerSecond: 0 } });
+    const first = await runPipeline(both, { env: box.env, destination: { path } });
+    const cases = (await truth(box)).length;
+    const loadIds = async (table: string) => (await query(path, `SELECT DISTINCT _load_id FROM ${DATASET}.${table} ORDER BY 1`)).map((r) => r._load_id);
+    const stateOf = async (resource: string) => (await query(path, `SELECT load_id FROM ${DATASET}._pipeline_state WHERE resource = '${resource}'`))[0]?.load_id;
+
+    const child = await runPipeline(both, { env: box.env, destination: { path }, resources: ['chat_poll'], refresh: true });
+    expect(Object.keys(child.notes.refreshed ?? {})).toEqual(['chat_poll']);
+    expect(await loadIds('logs')).toEqual([first.loadId]); // the parent was read to drive it, not loaded
+    expect(await stateOf('logs')).toBe(first.loadId);
+    expect(await loadIds('chat_poll')).toEqual([child.loadId]);
+    expect(await query(path, `SELECT count(*)::INTEGER AS n FROM ${DATASET}.chat_poll`)).toEqual([{ n: cases }]);
+
+    const parent = await runPipeline(both, { env: box.env, destination: { path }, resources: ['logs'], refresh: true });
+    expect(Object.keys(parent.notes.refreshed ?? {})).toEqual(['logs']);
+    expect(await loadIds('logs')).toEqual([parent.loadId]);
+    expect(await loadIds('chat_poll')).toEqual([child.loadId]);
+    expect(await stateOf('chat_poll')).toBe(child.loadId);
+  });
+});
+
 describe('the CLI', () => {
   it('says in --json what it refreshed, also a resource never loaded before, and refuses a sample', async () => {
     const path = join(tmp.dir, 'cli.duckdb');
@@ -132,6 +156,16 @@ describe('the CLI', () => {
     const sample = await runCli([...args, '--limit-pages', '1'], { env: box.env, cwd: tmp.dir });
     expect(sample.code).toBe(2);
     expect(sample.stderr).toContain('--refresh with --limit-pages would replace the full load');
+    // From code, a ConfigError naming both options, before any request.
+    const before = (await stats(box)).requests;
+    await expect(runPipeline(CURRENT_CONFIG, { env: box.env, destination: { path }, refresh: true, limitPages: 1 })).rejects.toThrow(
+      /refresh with limitPages would replace logs with a sample of 1 page\(s\)/,
+    );
+    expect((await stats(box)).requests).toBe(before);
+    // In memory there is nothing stored to replace: a first load.
+    const memory = await runPipeline(CURRENT_CONFIG, { env: box.env, destination: { path: ':memory:' }, refresh: true });
+    expect(memory.notes.refreshed).toEqual({ logs: { replacedTables: [] } });
+    expect(memory.toString()).toContain('Refreshed logs: nothing of it was stored before, so this was its first load');
   });
 
   it('a refresh killed with SIGKILL during extraction or inside its commit leaves the old data and state as they were', async () => {

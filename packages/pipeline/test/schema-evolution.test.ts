@@ -113,7 +113,7 @@ describe('a spec edit that types a stored field otherwise', () => {
     catalog.logs!.recordSchema = { ...plain, properties: { ...plain.properties, chat_duration: { type: ['string', 'null'] } } } as never;
     const [id] = await inject([{ chat_duration: 'ten minutes' }]);
     const warning = 'Warning: logs.chat_duration is stored as BIGINT, but the spec now declares VARCHAR: values BIGINT does not take go to its variant columns. ' +
-      'To have it re-created as VARCHAR, drop the column and its variants (the next load re-creates it), or drop the resource\'s tables to reload it ' +
+      'To have it re-created as VARCHAR, drop the column and its variants (the next load re-creates it), or reload the resource with --refresh, which replaces its tables at the commit ' +
       '(see "Schema changes" in the pipeline\'s NORMALIZATION.md)';
     // Its variant column was made by the first load (the first describe's case): the warning alone.
     expect(schemaLines(await load(path))).toEqual([warning]);
@@ -147,7 +147,7 @@ describe('maxNestingDepth changed between runs', () => {
     const raised = depthLines(await loadAt(path));
     expect(raised).toEqual([
       'maxNestingDepth 4 of logs applies to new fields only: as earlier loads stored them, logs.requester_details, logs.javascript_variables, ' +
-        'logs.operator_variables, logs.labels, logs.transcripts stay one JSON column. To store them as it says, drop logs\'s tables to reload it ' +
+        'logs.operator_variables, logs.labels, logs.transcripts stay one JSON column. To store them as it says, reload it: snapengage-pipeline run --refresh --resources logs ' +
         '(see "Tables" in the pipeline\'s NORMALIZATION.md)',
     ]);
     // Nothing lost meanwhile: the transcripts are in the JSON column, as the first load stored them.
@@ -162,7 +162,7 @@ describe('maxNestingDepth changed between runs', () => {
     const lowered = schemaLines(await loadAt(path, 1));
     expect(lowered).toEqual([
       'maxNestingDepth 1 of logs applies to new fields only: as earlier loads stored them, logs.extra__inner__* ' +
-        'stay flattened into columns or child tables. To store them as it says, drop logs\'s tables to reload it ' +
+        'stay flattened into columns or child tables. To store them as it says, reload it: snapengage-pipeline run --refresh --resources logs ' +
         '(see "Tables" in the pipeline\'s NORMALIZATION.md)',
     ]);
     expect(schemaLines(await loadAt(path, 4))).toEqual([]);

@@ -48,12 +48,11 @@ export async function refuseKeyTheStoredRowsLack(c: NewKeyCheck): Promise<void> 
     const staged = `${readJson(c.mergeKeys, ROOT_STAGING_KEYS)} s SEMI JOIN ${target} t ON t._row_id = s."#id"`;
     if (await countRows(c.conn, staged) > 0) return;
   }
-  const drops = [...c.tables].filter((t) => !t.isNew).reverse().map((t) => `DROP TABLE ${quoteIdent(c.dataset)}.${quoteIdent(t.def.name)};`);
   throw new DestinationError(
     `committing ${c.resource}: resources.${c.resource}.primaryKey: ${JSON.stringify(field)} has no value in any of the ${stored} rows ${root.def.name} holds ` +
       `(they were loaded before it was the key), so none of them can be matched by it: the records this run reads again would be stored a second time`,
     'schema',
-    `keep the primary key those rows were loaded with, or drop ${c.resource}'s tables to load it again from the start date with this key (${drops.join(' ')}); nothing of this run was loaded`,
+    `keep the primary key those rows were loaded with, or reload ${c.resource} from the start date with this key, replacing its tables at the commit: snapengage-pipeline run --refresh --resources ${c.resource} (runPipeline's refresh: true); nothing of this run was loaded`,
     c.dbPath,
   );
 }
