@@ -5,13 +5,14 @@
 /** Timers take at most 2^31 - 1 ms (about 24.8 days); Node turns a longer delay into 1 ms. */
 export const MAX_TIMER_MS = 2_147_483_647;
 
-export type NumberOptionName = 'timeoutMs' | 'maxRetries' | 'retryBaseDelayMs' | 'retryAfterCapMs';
+export type NumberOptionName = 'timeoutMs' | 'maxRetries' | 'retryBaseDelayMs' | 'retryAfterCapMs' | 'maxResponseBytes';
 
 const RULES: Record<NumberOptionName, { integer: boolean; min: number; timer: boolean }> = {
   timeoutMs: { integer: false, min: 1, timer: true },
   maxRetries: { integer: true, min: 0, timer: false },
   retryBaseDelayMs: { integer: false, min: 0, timer: true },
   retryAfterCapMs: { integer: false, min: 0, timer: true },
+  maxResponseBytes: { integer: true, min: 1, timer: false },
 };
 
 /** What is wrong with a value of the option, or undefined when it is fine. */

@@ -11,6 +11,7 @@ import type { SnapEngageClientOptions } from './options.js';
 import { iterateLogs, iteratePages, type GetPath, type IterateLogsArgs, type PageData, type PageInit, type PageResult, type PagingOptions, type TypedPageInit } from './pagination.js';
 import { Redactor, hideUrlCredentials } from './redact.js';
 import { keepResponseMeta, metaOf } from './call-meta.js';
+import { DEFAULT_MAX_RESPONSE_BYTES } from './response-body.js';
 import { errorForEmptyBody, errorForResponse } from './response-errors.js';
 import { createTransport } from './transport.js';
 
@@ -35,7 +36,7 @@ export type SnapEngageClient = Client<paths> & {
   readonly baseUrl: string;
 };
 
-const DEFAULTS = { timeoutMs: 30_000, maxRetries: 4, retryBaseDelayMs: 500, retryAfterCapMs: 60_000, maxDelayMs: 20_000 };
+const DEFAULTS = { timeoutMs: 30_000, maxRetries: 4, retryBaseDelayMs: 500, retryAfterCapMs: 60_000, maxDelayMs: 20_000, maxResponseBytes: DEFAULT_MAX_RESPONSE_BYTES };
 
 function configError(option: string, message: string): SnapEngageError {
   return new SnapEngageError({ kind: 'config', operation: 'createSnapEngageClient', url: '', message: `${option}: ${message}` });
@@ -87,6 +88,7 @@ export function createSnapEngageClient(options: SnapEngageClientOptions = {}): S
     credentials,
     timeoutMs: numberOption(options, 'timeoutMs'),
     maxRetries: numberOption(options, 'maxRetries'),
+    maxResponseBytes: numberOption(options, 'maxResponseBytes'),
     backoff: {
       baseDelayMs: numberOption(options, 'retryBaseDelayMs'),
       maxDelayMs: DEFAULTS.maxDelayMs,

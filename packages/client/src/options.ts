@@ -12,6 +12,13 @@ export interface SnapEngageClientOptions extends CredentialOptions {
   timeoutMs?: number | undefined;
   /** Re-sends after the first attempt. Default 4. 0 disables retries. */
   maxRetries?: number | undefined;
+  /**
+   * Most bytes of a response body the client reads for you (JSON pages, error bodies), counted after decompression.
+   * A larger one fails the call (`invalid_response`, not retried) and the read stops there: a gzip bomb or an endless
+   * body cannot fill the memory. A `parseAs: 'stream'` body is yours to read and not counted. Default 268435456
+   * (256 MiB), far above any SnapEngage page.
+   */
+  maxResponseBytes?: number | undefined;
   /** First backoff delay; doubles on each retry (with jitter), up to 20 s. Default 500. */
   retryBaseDelayMs?: number | undefined;
   /** Longest `Retry-After` wait honoured; longer requests wait this long. Default 60000. */

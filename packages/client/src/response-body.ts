@@ -1,6 +1,57 @@
 // Responses the transport hands back: a validated body rebuilt from its bytes, and a streamed body that tells the
 // transport when it is done.
 
+/**
+ * The default cap on a body the client reads for you: 256 MiB, after decompression. A Logs API page holds at most 100
+ * cases, a few MiB even with very long transcripts; no API page comes near it. It is there for what no page is (a
+ * gzip bomb of a few KiB that decodes to GBs, an endless body), and stays under V8's longest string (~512 Mi chars),
+ * past which decoding would fail with a bare RangeError anyway.
+ */
+export const DEFAULT_MAX_RESPONSE_BYTES = 256 * 1024 * 1024;
+
+/** A body larger than the cap; `announced` when its Content-Length said so and nothing was read. */
+export class BodyTooLarge extends Error {
+  constructor(readonly limit: number, readonly announced: boolean) {
+    super(`body over ${limit} bytes`);
+  }
+}
+
+/**
+ * The whole body, as `arrayBuffer()` reads it (decoded, under the attempt's signal), but never more than `limit`
+ * bytes: past it the read is cancelled (the connection dropped, not drained) and BodyTooLarge thrown. A body without
+ * Content-Encoding whose Content-Length is over the limit is refused before a byte is read.
+ */
+export async function readBounded(response: Response, limit: number): Promise<Uint8Array> {
+  if (!response.body) return new Uint8Array(0);
+  const announced = Number(response.headers.get('content-length') ?? NaN);
+  const reader = response.body.getReader();
+  if (!response.headers.has('content-encoding') && announced > limit) {
+    await reader.cancel().catch(() => undefined);
+    throw new BodyTooLarge(limit, true);
+  }
+  const chunks: Uint8Array[] = [];
+  let total = 0;
+  // Bounded: each pass reads a chunk of the body, and the body ends, fails or passes the limit.
+  for (;;) {
+    const { done, value } = await reader.read();
+    if (done) break;
+    total += value.byteLength;
+    if (total > limit) {
+      await reader.cancel().catch(() => undefined);
+      throw new BodyTooLarge(limit, false);
+    }
+    chunks.push(value);
+  }
+  if (chunks.length === 1) return chunks[0]!;
+  const bytes = new Uint8Array(total);
+  let offset = 0;
+  for (const chunk of chunks) {
+    bytes.set(chunk, offset);
+    offset += chunk.byteLength;
+  }
+  return bytes;
+}
+
 /** Statuses whose Response may not have a body. */
 const NULL_BODY_STATUSES = new Set([101, 103, 204, 205, 304]);
 

@@ -20,6 +20,8 @@ export interface TransportSettings {
   credentials: Credentials;
   timeoutMs: number;
   maxRetries: number;
+  /** Largest body (decoded) read for the caller; a streamed one is the caller's (SnapEngageClientOptions.maxResponseBytes). */
+  maxResponseBytes: number;
   backoff: BackoffSettings;
   userAgent: string;
   logger: ClientLogger | undefined;
@@ -217,7 +219,7 @@ export function createTransport(settings: TransportSettings): Middleware {
       // Bounded: each pass either returns, throws, or increments state.attempt towards maxRetries.
       for (;;) {
         const attempt = state.current as Attempt;
-        const verdict = await classify({ redactor, timeoutMs: state.timeoutMs }, state, attempt, outcome);
+        const verdict = await classify({ redactor, timeoutMs: state.timeoutMs, maxResponseBytes: settings.maxResponseBytes }, state, attempt, outcome);
         if (verdict.type === 'success' && state.parseAs === 'stream' && verdict.response.body && !emptyForOpenapiFetch(verdict.response)) {
           // The caller's signal must still reach the body they stream: the attempt's listeners stay until the body
           // ends, errors or is cancelled. The timeout covered the headers.

@@ -2,7 +2,7 @@
 // retries or throws. Bodies are read here once: checked as JSON, and kept as bytes for openapi-fetch to parse.
 import { describeCause, excerpt, printable, SnapEngageError, type SnapEngageErrorKind } from './errors.js';
 import type { Redactor } from './redact.js';
-import { rebuild } from './response-body.js';
+import { BodyTooLarge, readBounded, rebuild } from './response-body.js';
 import { certainlyNotSent, isRetryableStatus, parseRetryAfter, tlsFailure } from './retry.js';
 
 export type Outcome = { response: Response } | { error: unknown };
@@ -16,6 +16,8 @@ export type Failure = Extract<Verdict, { type: 'failure' }>;
 
 export interface ClassifyContext {
   timeoutMs: number;
+  /** The most bytes (decoded) a body is read to (SnapEngageClientOptions.maxResponseBytes). */
+  maxResponseBytes: number;
   redactor: Redactor;
 }
 
@@ -59,7 +61,7 @@ function bodyText(bytes: Uint8Array, contentType: string | null): { text: string
   }
 }
 
-export function failureFromError(ctx: ClassifyContext, request: AttemptedRequest, attempt: AttemptOutcome, error: unknown): Failure {
+export function failureFromError(ctx: Omit<ClassifyContext, 'maxResponseBytes'>, request: AttemptedRequest, attempt: AttemptOutcome, error: unknown): Failure {
   if (error instanceof SnapEngageError) return { type: 'failure', kind: error.kind, detail: error.message, retryable: false };
   if (attempt.callerAborted) {
     return { type: 'failure', kind: 'aborted', detail: 'aborted by the caller’s AbortSignal', retryable: false, abortReason: { value: attempt.abortReason } };
@@ -84,6 +86,24 @@ export function failureFromError(ctx: ClassifyContext, request: AttemptedRequest
   };
 }
 
+/**
+ * A body over maxResponseBytes: not retried (the same bytes would come back), and not kept. The limit is named in
+ * bytes, as the option takes it, and in MiB, with what was decoded, so a genuine page can be let through.
+ */
+function tooLarge(error: BodyTooLarge, response: Response, requestId: string | undefined): Failure {
+  const encoding = response.headers.get('content-encoding');
+  const mib = `${+(error.limit / 1024 / 1024).toFixed(2)} MiB`;
+  const how = error.announced ? `Content-Length ${printable(response.headers.get('content-length') ?? '')}` : encoding ? `after ${printable(encoding)} decoding` : 'read so far';
+  return {
+    type: 'failure',
+    kind: 'invalid_response',
+    status: response.status,
+    requestId,
+    retryable: false,
+    detail: `the response body is larger than maxResponseBytes=${error.limit} (${mib}, ${how}); the read was stopped there: if the response is genuine, raise the client option maxResponseBytes`,
+  };
+}
+
 /** What an attempt's outcome means: a success to hand back, an HTTP error status, or a failure (retryable or not). */
 export async function classify(ctx: ClassifyContext, request: AttemptedRequest, attempt: AttemptOutcome, outcome: Outcome): Promise<Verdict> {
   if ('error' in outcome) return failureFromError(ctx, request, attempt, outcome.error);
@@ -92,7 +112,8 @@ export async function classify(ctx: ClassifyContext, request: AttemptedRequest, 
   if (response.type === 'opaqueredirect' || (status >= 300 && status < 400)) {
     // Read to the end (under the attempt's timeout, as every error body is) and dropped: left unread, it kept the
     // connection busy until the Response was collected, and every such call opened another one.
-    await response.arrayBuffer().catch(() => undefined);
+    // A body over the cap is dropped with its connection instead.
+    await readBounded(response, ctx.maxResponseBytes).catch(() => undefined);
     const location = response.headers.get('location');
     let target = 'an unknown location';
     if (location) {
@@ -117,8 +138,9 @@ export async function classify(ctx: ClassifyContext, request: AttemptedRequest, 
   if (response.ok && request.parseAs === 'stream') return { type: 'success', response, requestId };
   let bytes: Uint8Array;
   try {
-    bytes = new Uint8Array(await response.arrayBuffer());
+    bytes = await readBounded(response, ctx.maxResponseBytes);
   } catch (error) {
+    if (error instanceof BodyTooLarge) return tooLarge(error, response, requestId);
     return failureFromError(ctx, request, attempt, error);
   }
   // The text is what the bytes say (bodyText).

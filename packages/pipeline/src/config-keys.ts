@@ -11,7 +11,7 @@ const KNOWN_KEYS = {
   '': ['pipelineName', 'destination', 'resources', 'rateLimit', 'concurrency', 'connection'],
   destination: ['type', 'path', 'dataset'],
   rateLimit: ['requestsPerSecond'],
-  connection: ['baseUrl', 'timeoutMs', 'maxRetries'],
+  connection: ['baseUrl', 'timeoutMs', 'maxRetries', 'maxResponseBytes'],
   resource: ['selected', 'writeDisposition', 'primaryKey', 'incremental', 'maxNestingDepth', 'steps'],
   incremental: ['startDate', 'lookbackDays', 'sliceDays', 'endDay'],
 } as const satisfies Record<string, readonly string[]>;

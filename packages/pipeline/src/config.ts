@@ -74,6 +74,8 @@ export interface PipelineConfig {
     /** Per-request timeout in milliseconds. */
     timeoutMs?: number | undefined;
     maxRetries?: number | undefined;
+    /** Largest response body read, in bytes after decompression; default 268435456 (256 MiB), far above any page. */
+    maxResponseBytes?: number | undefined;
   } | undefined;
 }
 

@@ -52,7 +52,7 @@ export interface Plan {
   resources: ResourcePlan[];
   concurrency: number;
   requestsPerSecond: number;
-  connection: { baseUrl: string; timeoutMs?: number; maxRetries?: number };
+  connection: { baseUrl: string; timeoutMs?: number; maxRetries?: number; maxResponseBytes?: number };
   /** Client options by name (apiToken, apiKey, provisioningKey), read through the catalog's security schemes. */
   credentials: Record<string, string>;
 }
@@ -215,7 +215,7 @@ export function planPipeline(config: PipelineConfig, env: Env, only?: ResourceNa
     resources: ordered,
     concurrency: positiveInteger(config.concurrency, 'concurrency', DEFAULTS.concurrency),
     requestsPerSecond: rate,
-    connection: { baseUrl, timeoutMs: config.connection?.timeoutMs, maxRetries: config.connection?.maxRetries },
+    connection: { baseUrl, timeoutMs: config.connection?.timeoutMs, maxRetries: config.connection?.maxRetries, maxResponseBytes: config.connection?.maxResponseBytes },
     credentials,
   };
 }

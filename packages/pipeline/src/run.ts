@@ -347,6 +347,7 @@ function makeClient(plan: Plan, options: RunOptions, signal: AbortSignal, bucket
     ...plan.credentials,
     ...(plan.connection.timeoutMs !== undefined ? { timeoutMs: plan.connection.timeoutMs } : {}),
     ...(plan.connection.maxRetries !== undefined ? { maxRetries: plan.connection.maxRetries } : {}),
+    ...(plan.connection.maxResponseBytes !== undefined ? { maxResponseBytes: plan.connection.maxResponseBytes } : {}),
     fetch: limitedFetch,
     beforeAttempt: (attemptSignal) => bucket.take(attemptSignal),
     userAgent: `snapengage-pipeline/${LOADER_VERSION} node/${process.versions.node}`,

@@ -212,6 +212,41 @@ describe('a next link the client refuses to follow (real HTTP over 127.0.0.1)', 
   });
 });
 
+describe('a response body over connection.maxResponseBytes (real HTTP over 127.0.0.1)', () => {
+  it('fails the run in one line naming the operation, the limit and the config option, not "not the expected JSON"', async () => {
+    const { createServer } = await import('node:http');
+    const { gzipSync } = await import('node:zlib');
+    const { runPipeline } = await import('../src/index.js');
+    // A gzip bomb: valid JSON of 4 MiB, a few KiB on the wire. The sandbox cannot serve one.
+    const head = '{"cases":[],"pad":"';
+    const bomb = gzipSync(Buffer.from(`${head}${' '.repeat(4 * 1024 * 1024 - head.length - 2)}"}`));
+    const server = createServer((_req, res) => {
+      res.writeHead(200, { 'content-type': 'application/json', 'content-encoding': 'gzip', 'content-length': bomb.byteLength });
+      res.end(bomb);
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    const port = (server.address() as import('node:net').AddressInfo).port;
+    try {
+      const env = { SNAPENGAGE_BASE_URL: `http://127.0.0.1:${port}`, SNAPENGAGE_API_TOKEN: 'token-1234', SNAPENGAGE_ORG_ID: 'org', SNAPENGAGE_WIDGET_ID: 'w1' };
+      const config = { resources: { logs: { incremental: { startDate: '2026-01-01', sliceDays: 3650 } } }, rateLimit: { requestsPerSecond: 0 }, connection: { maxResponseBytes: 1024 * 1024 } } as const;
+      const error = await runPipeline(config, { env, destination: { path: ':memory:' } }).then(() => undefined, (e: unknown) => e as Error);
+      expect(error?.message.split('\n')).toHaveLength(1);
+      expect(error?.message).toMatch(/^Extracting logs failed: GET \/api\/v2\/\{orgId\}\/logs .*the response body is larger than connection.maxResponseBytes \(1 MiB, after gzip decoding\); reading stopped there: if the API really sent that much, raise connection.maxResponseBytes in the pipeline config/);
+      expect(error?.message).not.toContain('not the expected JSON');
+      expect(error?.message).not.toContain('token-1234');
+    } finally {
+      await new Promise((resolve) => server.close(resolve));
+    }
+  });
+
+  it('is refused before the run when not a positive integer, as a connection setting', async () => {
+    const { runPipeline } = await import('../src/index.js');
+    const env = { SNAPENGAGE_BASE_URL: 'http://127.0.0.1:9', SNAPENGAGE_API_TOKEN: 'token-1234', SNAPENGAGE_ORG_ID: 'org', SNAPENGAGE_WIDGET_ID: 'w1' };
+    const error = await runPipeline({ resources: { logs: true }, connection: { maxResponseBytes: 0 } }, { env, destination: { path: ':memory:' } }).then(() => undefined, (e: unknown) => e as Error);
+    expect(error?.message).toContain('connection settings: maxResponseBytes: must be an integer >= 1, got 0');
+  });
+});
+
 describe('afterPartialCommit', () => {
   // Every message that says nothing was loaded, as each place words it: none is left saying so, and none is left
   // with the empty brackets or stray punctuation of the words taken out.
