@@ -111,11 +111,13 @@ export function kindForStatus(status: number): SnapEngageErrorKind {
 const BODY_EXCERPT_CHARS = 300;
 
 /**
- * Control characters (C0, DEL, C1) and bidi embeddings/overrides/isolates, written as `\uXXXX` as a JSON body shows
- * them: a server's (or a captive portal's) text goes into messages printed to terminals, where ESC sequences can write
- * the clipboard (OSC 52) or erase the lines above, and a bidi override reorders what is read.
+ * Control characters (C0, DEL, C1), bidi marks (ALM, LRM, RLM), embeddings, overrides and isolates, and invisible
+ * format characters (zero-width space and joiners, word joiner and invisible operators, BOM, line and paragraph
+ * separators), written as `\uXXXX` as a JSON body shows them: a server's (or a captive portal's) text goes into
+ * messages printed to terminals, where ESC sequences can write the clipboard (OSC 52) or erase the lines above, and
+ * bidi controls reorder what is read or hide text (Trojan Source, CVE-2021-42574). Right-to-left letters are text.
  */
-const UNPRINTABLE = /[\u0000-\u001f\u007f-\u009f\u202a-\u202e\u2066-\u2069]/g;
+const UNPRINTABLE = /[\u0000-\u001f\u007f-\u009f\u061c\u200b-\u200f\u2028-\u202e\u2060-\u2064\u2066-\u2069\ufeff]/g;
 
 /** `text` with its terminal controls written as `\uXXXX`, fit to quote a server in a message. */
 export function printable(text: string): string {

@@ -3,7 +3,7 @@ import { spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
-import { CLIENT_VERSION, createSnapEngageClient, credentialsFromEnv, SnapEngageError } from '../src/index.js';
+import { CLIENT_VERSION, createSnapEngageClient, credentialsFromEnv, printable, SnapEngageError } from '../src/index.js';
 import { upgradedToHttps } from '../src/pagination.js';
 import { Redactor } from '../src/redact.js';
 import { isRetryableStatus, parseRetryAfter, retryDelayMs } from '../src/retry.js';
@@ -76,6 +76,20 @@ describe('redaction', () => {
     // A backslash before a quote, read either way.
     const quoted = new Redactor(['ab\\"cd']);
     expect(quoted.text(`x ${JSON.stringify('ab\\"cd')} y ab\\"cd`)).toBe('x "***" y ***');
+  });
+});
+
+describe('printable', () => {
+  it('escapes bidi marks, embeddings, overrides and isolates and invisible format characters (Trojan Source), not text', () => {
+    // LRM, RLM, ALM; LRE..RLO (PDF included); LRI..PDI; zero-width space/joiners, word joiner, BOM; line/paragraph separators.
+    const hidden = ['\u200e', '\u200f', '\u061c', '\u202a', '\u202b', '\u202c', '\u202d', '\u202e', '\u2066', '\u2067', '\u2068', '\u2069', '\u200b', '\u200c', '\u200d', '\u2060', '\ufeff', '\u2028', '\u2029'];
+    for (const c of hidden) {
+      expect(printable(`a${c}b`)).toBe(`a\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}b`);
+    }
+    // An error line that reads "access granted" but holds "denied" reordered by an RLO ... PDF, and RLM-hidden text.
+    expect(printable('HTTP 403 \u202edeined\u202c \u200fok')).toBe('HTTP 403 \\u202edeined\\u202c \\u200fok');
+    // Right-to-left text itself, accents and emoji are text: left as they are.
+    expect(printable('مرحبا שלום café 😀 ñ')).toBe('مرحبا שלום café 😀 ñ');
   });
 });
 

@@ -74,11 +74,11 @@ describe('show', () => {
     const w = dest.createResourceWriter({ loadId: newLoadId(), resource: thingsResource, writeDisposition: 'append', primaryKey: [], maxNestingDepth: 4 });
     await w.write([{ id: 'a' }]);
     await w.commit(null);
-    await dest.recordFailedLoad(newLoadId(), 'things', 'the server said: \x1b]52;c;cm0gLXJmIH4=\x07\x1b[1A\x1b[2K\nfake line \u202eevil', new Date(Date.now() - 10));
+    await dest.recordFailedLoad(newLoadId(), 'things', 'the server said: \x1b]52;c;cm0gLXJmIH4=\x07\x1b[1A\x1b[2K\nfake line \u202eevil \u200fhidden\u200e', new Date(Date.now() - 10));
     await dest.close();
     const out = await showDataset({ path, dataset: 'data' });
-    expect(out).toContain('error: the server said: \\u001b]52;c;cm0gLXJmIH4=\\u0007\\u001b[1A\\u001b[2K\\u000afake line \\u202eevil');
-    expect(out).not.toMatch(/[\u0000-\u0009\u000b-\u001f\u007f-\u009f\u202a-\u202e\u2066-\u2069]/);
+    expect(out).toContain('error: the server said: \\u001b]52;c;cm0gLXJmIH4=\\u0007\\u001b[1A\\u001b[2K\\u000afake line \\u202eevil \\u200fhidden\\u200e');
+    expect(out).not.toMatch(/[\u0000-\u0009\u000b-\u001f\u007f-\u009f\u061c\u200b-\u200f\u2028-\u202e\u2060-\u2064\u2066-\u2069\ufeff]/);
   });
 
   it('two pipelines sharing a dataset: each load and state line says whose it is (one pipeline: no tag)', async () => {
