@@ -4,10 +4,15 @@
 import { lstat, mkdir, readlink, stat } from 'node:fs/promises';
 import { dirname, resolve } from 'node:path';
 
-export async function ensureDir(dir: string): Promise<void> {
+/**
+ * `mode`: for `dir` itself when this call creates it (a staging directory, 0700: it holds customer data), never for
+ * its parents and never for a directory that exists (the user's, whose mode is theirs).
+ */
+export async function ensureDir(dir: string, mode?: number): Promise<void> {
+  const leaf = resolve(dir);
   const missing: string[] = [];
   // Bounded by the path's depth: each step goes one directory up, and the root is its own parent.
-  for (let at = resolve(dir); ; at = dirname(at)) {
+  for (let at = leaf; ; at = dirname(at)) {
     const exists = await stat(at).then(() => true, (error: NodeJS.ErrnoException) => {
       if (error.code === 'ENOENT') return false;
       throw error;
@@ -17,7 +22,7 @@ export async function ensureDir(dir: string): Promise<void> {
     if (dirname(at) === at) break;
   }
   for (const path of missing.reverse()) {
-    await mkdir(path).catch((error: NodeJS.ErrnoException) => {
+    await mkdir(path, path === leaf && mode !== undefined ? { mode } : undefined).catch((error: NodeJS.ErrnoException) => {
       // Made meanwhile by another run: fine, as with mkdir -p.
       if (error.code !== 'EEXIST') throw error;
     });

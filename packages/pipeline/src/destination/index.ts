@@ -18,6 +18,7 @@ import { openDuckDBFile } from './open-file.js';
 import { RUN_LOCK_FILE, acquireRunLock, defaultStagingRoot, type RunLock } from './run-lock.js';
 import { DuckDBResourceWriter, type ResourceWriter, type ResourceWriterOptions, type WriterContext } from './resource-writer.js';
 import { ensureParentDir } from './ensure-dir.js';
+import { makeOwnerOnly } from './private-files.js';
 import { checkDuckDBHeader } from './file-kind.js';
 import { refuseDltDataset } from './dlt-dataset.js';
 import { LOADER_VERSION } from '../version.js';
@@ -218,6 +219,8 @@ export class DuckDBDestination {
     const conn = this.connection();
     const first = !this.connectedBefore;
     this.connectedBefore = true;
+    // A file DuckDB has just made for this run holds only its header yet: it becomes the user's alone before the rows.
+    if (first && this.existedBeforeFirstConnect === false) await makeOwnerOnly(this.path);
     if (first) {
       this.tablesAtFirstConnect = (await conn.runAndReadAll('SELECT count(*)::INTEGER AS n FROM duckdb_tables()')).getRowObjectsJS()[0]!.n as number;
     }

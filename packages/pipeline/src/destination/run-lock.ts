@@ -15,6 +15,7 @@ import { join } from 'node:path';
 import { DestinationError, toDestinationError } from './errors.js';
 import { fileKey, runHeldHere } from './open-files.js';
 import { ensureDir } from './ensure-dir.js';
+import { PRIVATE_DIR_MODE } from './private-files.js';
 
 export const RUN_LOCK_FILE = 'run.lock';
 /** The holder touches its lock this often, so that a holder on another machine can be seen to be gone. */
@@ -99,14 +100,14 @@ export async function acquireRunLock(stagingRoot: string, dbPath: string): Promi
     );
   }
   try {
-    await ensureDir(stagingRoot);
+    await ensureDir(stagingRoot, PRIVATE_DIR_MODE);
     // Bounded: each round either takes the lock, finds a live holder, removes a dead one, or waits a moment while
     // another run removes it.
     for (let round = 0; round < 20; round++) {
       const created = await createExclusive(lockPath, holder).catch(async (error: NodeJS.ErrnoException) => {
         // The directory went away under us (a run that finished removed it): make it again and retry.
         if (error.code !== 'ENOENT') throw error;
-        await ensureDir(stagingRoot);
+        await ensureDir(stagingRoot, PRIVATE_DIR_MODE);
         return false;
       });
       if (created) return runLock(stagingRoot, lockPath, holder);

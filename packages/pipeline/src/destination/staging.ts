@@ -3,6 +3,7 @@
 import { open, rm, type FileHandle } from 'node:fs/promises';
 import { join } from 'node:path';
 import { ensureDir } from './ensure-dir.js';
+import { PRIVATE_DIR_MODE, PRIVATE_FILE_MODE } from './private-files.js';
 
 /**
  * Buffered text per table before it is handed to the file system. Each write costs the main thread ~80 µs on top of
@@ -115,7 +116,7 @@ export class TableStagingFile {
     this.ready = [];
     this.readyLength = 0;
     await this.inflight;
-    this.handle ??= open(this.path, 'w');
+    this.handle ??= open(this.path, 'w', PRIVATE_FILE_MODE);
     const handle = await this.handle;
     // writev writes the buffers in order at the current position; loop over partial writes.
     const write = writeAll(handle, chunks).then(() => giveBack(chunks));
@@ -192,13 +193,13 @@ export class StagingArea {
 
   /** Flushes tables whose buffer is full (or all, with force). */
   async flush(force = false): Promise<void> {
-    this.created ??= ensureDir(this.dir);
+    this.created ??= ensureDir(this.dir, PRIVATE_DIR_MODE);
     await this.created;
     for (const f of this.files.values()) if (force || f.bufferedLength >= CHUNK_BYTES) await f.flush();
   }
 
   async close(): Promise<void> {
-    this.created ??= ensureDir(this.dir);
+    this.created ??= ensureDir(this.dir, PRIVATE_DIR_MODE);
     await this.created;
     for (const f of this.files.values()) await f.close();
   }
