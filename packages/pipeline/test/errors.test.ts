@@ -247,6 +247,42 @@ describe('a response body over connection.maxResponseBytes (real HTTP over 127.0
   });
 });
 
+describe('a record nested deeper than the stack allows (real HTTP over 127.0.0.1)', () => {
+  it('fails in one line naming the resource, the record, the field and its depth, and writes no file', async () => {
+    const { createServer } = await import('node:http');
+    const { existsSync, mkdtempSync, rmSync } = await import('node:fs');
+    const { tmpdir } = await import('node:os');
+    const { join } = await import('node:path');
+    const { runPipeline } = await import('../src/index.js');
+    // 4,500 levels: JSON.parse reads it, JSON.stringify (the normalizer's JSON column) runs out of stack. The sandbox
+    // refuses to serve it (it could not write it back), so a scripted server does.
+    const depth = 4500;
+    const deep = `${'{"a":'.repeat(depth)}"leaf"${'}'.repeat(depth)}`;
+    const body = `{"cases":[{"id":"ok1","created_at_seconds":1700000000},{"id":"deep1","created_at_seconds":1700000001,"variables":{"deep":${deep}}}]}`;
+    const server = createServer((_req, res) => {
+      res.writeHead(200, { 'content-type': 'application/json' });
+      res.end(body);
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    const port = (server.address() as import('node:net').AddressInfo).port;
+    const dir = mkdtempSync(join(tmpdir(), 'sepipe-deep-'));
+    try {
+      const env = { SNAPENGAGE_BASE_URL: `http://127.0.0.1:${port}`, SNAPENGAGE_API_TOKEN: 'token-1234', SNAPENGAGE_ORG_ID: 'org', SNAPENGAGE_WIDGET_ID: 'w1' };
+      const config = { resources: { logs: { incremental: { startDate: '2023-01-01', sliceDays: 3650 } } }, rateLimit: { requestsPerSecond: 0 } } as const;
+      const path = join(dir, 'deep.duckdb');
+      const error = await runPipeline(config, { env, destination: { path } }).then(() => undefined, (e: unknown) => e as Error);
+      expect(error?.message.split('\n')).toHaveLength(1);
+      expect(error?.message).not.toMatch(/Maximum call stack|please report/);
+      expect(error?.message).toContain('logs record deep1 holds a value nested 4,502 levels deep (logs.variables.deep.a.a.a…)');
+      expect(error?.message).toContain('resources.logs.steps');
+      expect(existsSync(path)).toBe(false);
+    } finally {
+      await new Promise((resolve) => server.close(resolve));
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
+
 describe('afterPartialCommit', () => {
   // Every message that says nothing was loaded, as each place words it: none is left saying so, and none is left
   // with the empty brackets or stray punctuation of the words taken out.

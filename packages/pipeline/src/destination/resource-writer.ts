@@ -5,7 +5,7 @@
 import { randomUUID } from 'node:crypto';
 import { join } from 'node:path';
 import type { DuckDBConnection } from '../duckdb.js';
-import type { LoadableResource } from 'snapengage-client';
+import { printable, type LoadableResource } from 'snapengage-client';
 import { quoteIdent } from '../normalize/naming.js';
 import { ResourceNormalizer, type StagedKind, type TableState } from '../normalize/normalizer.js';
 import { cloneTableDef, type TableDef } from '../normalize/schema.js';
@@ -14,6 +14,7 @@ import { applySchemaChanges } from './schema-changes.js';
 import { removeResourceForRefresh, tablesOwnedBy } from './refresh.js';
 import { adoptRowsOfOtherLoads, rowIdsOf, type AdoptionLimits, type AdoptionResult } from './adopt.js';
 import { ConfigError } from '../errors.js';
+import { deepestPath } from '../normalize/js-values.js';
 import { DestinationError, toDestinationError } from './errors.js';
 import type { Mutex } from './mutex.js';
 import { refuseKeyTheStoredRowsLack } from './new-key.js';
@@ -193,9 +194,11 @@ export class DuckDBResourceWriter implements ResourceWriter {
       if (!byKind) files.set(table, (byKind = {}));
       (byKind[kind] ??= staging.file(fileKey(table, kind))).add(line);
     };
+    let current: Record<string, unknown> | undefined;
     try {
       const key = this.opts.primaryKey;
       for (const record of records) {
+        current = record;
         if (key.length > 0 && key.every((k) => record[k] !== null && record[k] !== undefined)) this.keyedRecords++;
         this.normalizer.normalize(record, this.seq++, sink);
         if (staging.bufferedLength >= STAGING_FLUSH_BYTES) await staging.flush();
@@ -204,8 +207,30 @@ export class DuckDBResourceWriter implements ResourceWriter {
     } catch (error) {
       // A value a map step returned that no column can hold (the normalizer names it): the config's to fix.
       if (error instanceof ConfigError) throw error;
+      if (current && error instanceof RangeError && /call stack/i.test(error.message)) throw this.tooDeep(current, error);
       throw toDestinationError(error, `staging ${this.opts.resource.name}`, staging.dir);
     }
+  }
+
+  /**
+   * A record nested deeper than the normalizer's recursion (JSON.stringify of a JSON column) can go: thousands of
+   * levels, which no API answer has. Named with its field and depth instead of a bare RangeError that asked for a bug
+   * report: the fix is the config's (a step that cuts or drops the field), and nothing of the run is loaded.
+   */
+  private tooDeep(record: Record<string, unknown>, error: RangeError): DestinationError {
+    const name = this.opts.resource.name;
+    const key = this.opts.primaryKey.length > 0 ? this.opts.primaryKey : ['id'];
+    const id = key.map((k) => record[k]).filter((v) => typeof v === 'string' || typeof v === 'number');
+    const which = id.length === key.length ? `record ${printable(id.join(', '))}` : 'a record';
+    const { depth, path, cut } = deepestPath(record);
+    const at = printable([name, ...path].join('.')) + (cut ? '…' : '');
+    return new DestinationError(
+      `staging ${name}: ${name} ${which} holds a value nested ${depth.toLocaleString('en-US')} levels deep (${at}), more than the loader can store (its stack ran out)`,
+      'schema',
+      `drop or cut that field with a map step (resources.${name}.steps), or filter the record out; nothing of this run was loaded`,
+      this.staging.dir,
+      { cause: error },
+    );
   }
 
   async abort(): Promise<void> {

@@ -100,3 +100,24 @@ export function asStored(_key: string, value: unknown): unknown {
   if (typeof value === 'number') return value === Infinity || value === -Infinity ? numberText(value) : value;
   return typeof value === 'bigint' ? normalizeJsValue(value) : value;
 }
+
+/**
+ * How deep a value nests (the value itself is level 1, each object or list inside one more) and the keys down to its
+ * deepest point (at most `keys`). Without recursion: it measures values too deep for the recursive code that failed
+ * on them. An object met twice (a map step's cycle) is not walked again.
+ */
+export function deepestPath(value: unknown, keys = 5): { depth: number; path: string[]; cut: boolean } {
+  const seen = new WeakSet<object>();
+  const stack: { value: unknown; depth: number; path: string[] }[] = [{ value, depth: 1, path: [] }];
+  let deepest = { depth: 0, path: [] as string[] };
+  // Bounded: each object is pushed once per parent key, and walked once (seen).
+  for (let item = stack.pop(); item; item = stack.pop()) {
+    if (typeof item.value !== 'object' || item.value === null || seen.has(item.value)) continue;
+    seen.add(item.value);
+    if (item.depth > deepest.depth) deepest = item;
+    for (const [key, child] of Object.entries(item.value)) {
+      if (typeof child === 'object' && child !== null) stack.push({ value: child, depth: item.depth + 1, path: item.path.length < keys ? [...item.path, key] : item.path });
+    }
+  }
+  return { depth: deepest.depth, path: deepest.path, cut: deepest.depth - 1 > deepest.path.length };
+}
