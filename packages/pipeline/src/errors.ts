@@ -17,12 +17,22 @@ export class PipelineError extends Error {
    * the message. Set by runPipeline (withCommitted).
    */
   readonly committedResources: readonly string[] = [];
+  /**
+   * The failed run's load id, once it had one (it is drawn when the DuckDB file is open): the `failed` rows it left
+   * in `_pipeline_loads`, and the rows of the resources it committed, carry it. Undefined for a run refused before
+   * (a config error, a missing variable, the file locked). Set by runPipeline (withCommitted).
+   */
+  readonly loadId: string | undefined = undefined;
 }
 
-/** The error a run throws, told which of its resources were committed before it (see committedResources). */
-export function withCommitted<E extends PipelineError>(error: E, committed: readonly string[]): E {
+/**
+ * The error a run throws, told which of its resources were committed before it (see committedResources) and the
+ * run's load id when it had one.
+ */
+export function withCommitted<E extends PipelineError>(error: E, committed: readonly string[], loadId?: string): E {
   // Assigned after construction: the error may be any subclass, built wherever it was thrown.
   (error as { committedResources: readonly string[] }).committedResources = Object.freeze([...committed]);
+  if (loadId !== undefined) (error as { loadId: string | undefined }).loadId = loadId;
   return error;
 }
 

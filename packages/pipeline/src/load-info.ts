@@ -7,7 +7,7 @@ import type { RateLimitReport } from './limits.js';
 import type { WindowState } from './windows.js';
 import { MAX_RESOURCE_COLUMNS, MAX_TABLE_COLUMNS } from './normalize/table-tree.js';
 import type { SchemaReport } from './normalize/schema-report.js';
-import { describeSchemaChanges } from './schema-notes.js';
+import { describeSchemaChanges, listedSchemaChanges } from './schema-notes.js';
 import { padEndWidth, widthOf } from './text-width.js';
 
 export interface ResourceStats {
@@ -309,6 +309,8 @@ export class LoadInfo {
       resources: this.resources,
       limitPages: this.limitPages,
       ...this.notes,
+      // Cut as the text is: uncut, one line of `--json` could carry 1,500 columns per resource (`notes` keeps them all).
+      ...(this.notes.schemaChanges ? { schemaChanges: listedSchemaChanges(this.notes.schemaChanges) } : {}),
     };
   }
 }

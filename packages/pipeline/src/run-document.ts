@@ -28,6 +28,8 @@ export function failedDocument(failure: RunFailure): Record<string, unknown> {
     status: 'FAILED',
     startedAt: failure.startedAt.toISOString(),
     finishedAt: new Date().toISOString(),
+    // To join with `_pipeline_loads.load_id`: null when the run was refused before it drew one.
+    loadId: known?.loadId ?? null,
     committedResources: known?.committedResources ?? [],
     error: {
       name: known?.name ?? 'Error',

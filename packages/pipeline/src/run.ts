@@ -24,6 +24,8 @@ import { proxiedFetch, proxyFromEnv, proxyVarFor, type ProxySettings } from './p
 export type RequestEvent = RequestLogEvent;
 
 export interface ProgressSnapshot {
+  /** The run's load id (the `_load_id` of its rows, `load_id` in `_pipeline_loads`). */
+  loadId: string;
   elapsedMs: number;
   resources: Array<ResourceStats & { recordsPerSecond: number }>;
   done: boolean;
@@ -118,7 +120,7 @@ export async function runPipeline(config: PipelineConfig, given: RunOptions = {}
       const ms = (lastPageAt.get(s.name) ?? startedAt.getTime()) - startedAt.getTime();
       return ms > 0 ? (s.records * 1000) / ms : 0;
     };
-    return { elapsedMs, done: phase === 'done', phase, resources: [...stats.values()].map((s) => ({ ...s, recordsPerSecond: rate(s) })) };
+    return { loadId, elapsedMs, done: phase === 'done', phase, resources: [...stats.values()].map((s) => ({ ...s, recordsPerSecond: rate(s) })) };
   };
 
   const bucket = new TokenBucket(plan.requestsPerSecond);
@@ -285,7 +287,7 @@ export async function runPipeline(config: PipelineConfig, given: RunOptions = {}
       // Best effort: a full disk or a lost file may refuse this too, and the original error matters more.
       await destination.recordFailedLoad(loadId, name, recorded, startedAt, options.limitPages).catch(() => undefined);
     }
-    throw withCommitted(mapped, committedNames);
+    throw withCommitted(mapped, committedNames, loadId);
   } finally {
     await destination.close({ removeCreatedFile: failed && committedNames.length === 0 }).catch(() => undefined);
     await proxy?.dispatcher.close().catch(() => undefined);

@@ -14,6 +14,33 @@ function quoted(key: string): string {
   return printable(JSON.stringify(key));
 }
 
+type ListName = 'newColumns' | 'newTables' | 'newVariants' | 'typeMismatches';
+
+/** A SchemaReport as `--json` prints it: lists cut, `notListed` counting what each left out (only when it did). */
+export type ListedSchemaReport = Omit<SchemaReport, 'depthNotApplied'> & {
+  notListed?: Partial<Record<ListName, number>>;
+  depthNotApplied?: NonNullable<SchemaReport['depthNotApplied']> & { notListed?: Partial<Record<'deeper' | 'json', number>> };
+};
+
+/**
+ * The schema changes as `--json` prints them (LoadInfo.toJSON): each list cut to its first LISTED items, as the text
+ * is (a load can add 1,500 columns to a resource; `show` lists them all).
+ */
+export function listedSchemaChanges(changes: Readonly<Record<string, SchemaReport>>): Record<string, ListedSchemaReport> {
+  return Object.fromEntries(Object.entries(changes).map(([resource, report]) => {
+    const { depthNotApplied: depth, ...lists } = report;
+    const listed: ListedSchemaReport = cutLists(lists);
+    if (depth) listed.depthNotApplied = { maxNestingDepth: depth.maxNestingDepth, ...cutLists({ deeper: depth.deeper, json: depth.json }) };
+    return [resource, listed];
+  }));
+}
+
+function cutLists<T extends Record<string, readonly unknown[]>>(lists: T): T & { notListed?: Partial<Record<keyof T, number>> } {
+  const cut = Object.fromEntries(Object.entries(lists).map(([name, items]) => [name, items.slice(0, LISTED)])) as Record<string, unknown[]>;
+  const notListed = Object.fromEntries(Object.entries(lists).filter(([, items]) => items.length > LISTED).map(([name, items]) => [name, items.length - LISTED]));
+  return { ...cut, ...(Object.keys(notListed).length > 0 ? { notListed } : {}) } as T & { notListed?: Partial<Record<keyof T, number>> };
+}
+
 function listed(items: readonly string[]): string {
   const shown = items.slice(0, LISTED).join(', ');
   return items.length > LISTED ? `${shown} and ${items.length - LISTED} more (show lists every column)` : shown;

@@ -184,6 +184,20 @@ export function spawnCli(args: string[], options: { env?: Record<string, string>
   });
 }
 
+/** The BUILT command (bin/snapengage-pipeline.js → dist/, as `npx snapengage-pipeline` runs it; `npm run build` first). */
+export const BUILT_CLI = join(PACKAGE_DIR, 'bin', 'snapengage-pipeline.js');
+
+/** The built command as a child process, with only the variables given (and PATH, HOME); killed after 60 s. */
+export function spawnBuilt(args: string[], options: { env?: Record<string, string>; cwd: string; nodeArgs?: string[] }) {
+  return spawn(process.execPath, [...(options.nodeArgs ?? []), BUILT_CLI, ...args], {
+    cwd: options.cwd,
+    env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '', ...options.env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+    timeout: 60_000,
+    killSignal: 'SIGKILL',
+  });
+}
+
 type Row = Record<string, unknown>;
 
 interface LoadedDataset {

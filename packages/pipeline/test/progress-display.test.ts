@@ -12,6 +12,7 @@ function fakeStream(isTTY: boolean) {
 
 function snapshot(records: number, elapsedMs: number, done = false, phase: ProgressSnapshot['phase'] = done ? 'done' : 'extracting'): ProgressSnapshot {
   return {
+    loadId: '1795810118.609550',
     elapsedMs,
     done,
     phase,
@@ -241,6 +242,7 @@ describe('plain progress lines in a long run', () => {
       vi.advanceTimersByTime(1000);
       const logs = Math.min(s, 60) * 1000;
       display.update({
+        loadId: '1795810118.609550',
         elapsedMs: s * 1000,
         done: false,
         phase: 'extracting',

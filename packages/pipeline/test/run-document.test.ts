@@ -1,0 +1,153 @@
+// What a monitor reads from `run --json` (OPERATIONS.md "Load info as JSON"), through the BUILT command against the
+// sandbox: a failed run's load id to join with `_pipeline_loads`, lists cut as the text cuts them, and a document at
+// whatever moment a signal comes: before the command's modules have loaded, or a second one during the commit.
+import type { ChildProcess } from 'node:child_process';
+import { existsSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { Sandbox } from 'snapengage-sandbox';
+import { PACKAGE_DIR, admin, query, sandbox, spawnBuilt, tempDir, truth, type CliResult } from './helpers.js';
+
+function outcome(child: ChildProcess, onStderr?: (stderr: string) => void): Promise<CliResult> {
+  let stdout = '';
+  let stderr = '';
+  child.stdout!.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
+  child.stderr!.on('data', (chunk: Buffer) => {
+    stderr += chunk.toString();
+    onStderr?.(stderr);
+  });
+  return new Promise((resolve) => child.on('close', (code, signal) => resolve({ code, signal, stdout, stderr })));
+}
+
+/** stdout as the one JSON document it must be: exactly one line. */
+function document(stdout: string): Record<string, any> {
+  const lines = stdout.split('\n').filter((l) => l !== '');
+  expect(lines).toHaveLength(1);
+  return JSON.parse(lines[0]!) as Record<string, any>;
+}
+
+let tmp: ReturnType<typeof tempDir>;
+beforeAll(() => {
+  if (!existsSync(join(PACKAGE_DIR, 'dist', 'cli.js'))) throw new Error('run `npm run build` first: these tests spawn the built CLI');
+  tmp = tempDir('sepipe-run-document-');
+});
+afterAll(() => tmp?.cleanup());
+
+describe('run --json, built CLI', () => {
+  let box: Sandbox;
+  beforeAll(async () => {
+    box = await sandbox({ cases: 60, widgets: 1, days: 3 });
+  });
+  afterAll(async () => {
+    await box?.close();
+  });
+  const run = (args: string[], env: Record<string, string> = box.env) => outcome(spawnBuilt(['run', '--json', ...args], { env, cwd: tmp.dir }));
+
+  it("a failed run's document has its loadId, the load_id of the failed rows it left; a run refused before has null", async () => {
+    const db = join(tmp.dir, 'failed.duckdb');
+    expect((await run(['--resources', 'widgets', '--duckdb', db])).code).toBe(0);
+    const failed = await run(['--resources', 'logs', '--duckdb', db], { ...box.env, SNAPENGAGE_API_TOKEN: 'not-the-token' });
+    expect(failed.code).toBe(1);
+    const doc = document(failed.stdout);
+    expect(doc).toMatchObject({ status: 'FAILED', committedResources: [], error: { name: 'ExtractError', resource: 'logs' } });
+    expect(doc.loadId).toMatch(/^\d+\.\d+$/);
+    const rows = await query(db, `SELECT resource, status FROM snapengage_data._pipeline_loads WHERE load_id = '${doc.loadId}'`);
+    expect(rows).toEqual([{ resource: 'logs', status: 'failed' }]);
+
+    const refused = await run(['--resources', 'logz']);
+    expect(refused.code).toBe(2);
+    expect(document(refused.stdout)).toMatchObject({ status: 'FAILED', loadId: null, error: { name: 'UsageError' } });
+  }, 60_000);
+
+  it('lists new columns as the text does, the first 12, and counts the rest in notListed', async () => {
+    const db = join(tmp.dir, 'wide.duckdb');
+    expect((await run(['--resources', 'logs', '--duckdb', db])).code).toBe(0);
+    const fields = Object.fromEntries(Array.from({ length: 40 }, (_, i) => [`undeclared_${String(i).padStart(2, '0')}`, i]));
+    await admin(box, 'cases', { widgetId: box.env.SNAPENGAGE_WIDGET_ID!.split(',')[0], cases: [fields] });
+    const wide = await run(['--resources', 'logs', '--duckdb', db]);
+    expect(wide.code).toBe(0);
+    const changes = document(wide.stdout).schemaChanges.logs;
+    expect(changes.newColumns).toHaveLength(12);
+    expect(changes.notListed).toEqual({ newColumns: 28 });
+    const columns = await query(db, "SELECT count(*) AS n FROM duckdb_columns() WHERE table_name = 'logs' AND column_name LIKE 'undeclared_%'");
+    expect(Number(columns[0]!.n)).toBe(40);
+  }, 60_000);
+
+  it('a usage error is a FAILED document whatever the command, --json being given; --help and --version stay text', async () => {
+    for (const args of [['show', '--json'], ['--json'], ['lod', '--json']]) {
+      const refused = await outcome(spawnBuilt(args, { env: box.env, cwd: tmp.dir }));
+      expect(refused.code, args.join(' ')).toBe(2);
+      expect(document(refused.stdout), args.join(' ')).toMatchObject({ status: 'FAILED', error: { name: 'UsageError', exitCode: 2 } });
+    }
+    const help = await run(['--help']);
+    expect([help.code, help.stdout]).toEqual([0, expect.stringMatching(/^Usage:/)]);
+  }, 60_000);
+});
+
+describe('run --json and signals, built CLI', () => {
+  it('a SIGTERM while the command\'s modules load still ends in the FAILED document, exit 143', async () => {
+    // A loader hook holds back one module of the command (version.js), so that the signal comes exactly while the
+    // modules load. The handlers used to be installed only after they had: the signal killed the process, no output.
+    const loading = join(tmp.dir, 'modules-loading');
+    const hooks = join(tmp.dir, 'hold-modules.mjs');
+    writeFileSync(hooks, [
+      "import { writeFileSync } from 'node:fs';",
+      'export async function load(url, context, next) {',
+      "  if (url.endsWith('/dist/version.js')) {",
+      `    writeFileSync(${JSON.stringify(loading)}, '');`,
+      '    await new Promise((resolve) => setTimeout(resolve, 3000));',
+      '  }',
+      '  return next(url, context);',
+      '}',
+      '',
+    ].join('\n'));
+    const register = `data:text/javascript,import{register}from'node:module';register(${JSON.stringify(pathToFileURL(hooks).href)})`;
+    const db = join(tmp.dir, 'early.duckdb');
+    const child = spawnBuilt(['run', '--json', '--resources', 'widgets', '--duckdb', db], { cwd: tmp.dir, nodeArgs: ['--import', register] });
+    const closed = outcome(child);
+    for (let i = 0; i < 200 && !existsSync(loading); i++) await sleep(50); // bounded: 10 s
+    expect(existsSync(loading)).toBe(true);
+    child.kill('SIGTERM');
+    const result = await closed;
+    expect([result.code, result.signal]).toEqual([143, null]);
+    expect(result.stderr).toBe('snapengage-pipeline: Run cancelled before it started (SIGTERM); nothing of this run was committed\n');
+    expect(document(result.stdout)).toMatchObject({ status: 'FAILED', loadId: null, committedResources: [], error: { name: 'AbortedError', exitCode: 143 } });
+    expect(existsSync(db)).toBe(false);
+  }, 60_000);
+
+  it('a second SIGINT during the commit stops it at once, with a FAILED document naming what was committed, exit 130', async () => {
+    const box = await sandbox({ cases: 4000, widgets: 1, days: 3 });
+    try {
+      const db = join(tmp.dir, 'second-signal.duckdb');
+      let signalled = 0;
+      const child = spawnBuilt(['run', '--json', '--resources', 'logs', '--duckdb', db, '--verbose'], { env: box.env, cwd: tmp.dir });
+      const result = await outcome(child, (stderr) => {
+        // The commit's first step: the first signal lets the commit finish; the second, once that is said, stops it.
+        if (signalled === 0 && /^load logs: /m.test(stderr)) {
+          signalled = 1;
+          child.kill('SIGINT');
+        } else if (signalled === 1 && stderr.includes('SIGINT during the commit: finishing it first')) {
+          signalled = 2;
+          child.kill('SIGINT');
+        }
+      });
+      expect(signalled).toBe(2);
+      // Before: the second signal killed the process (code null, signal SIGINT), no line and no document.
+      expect([result.code, result.signal]).toEqual([130, null]);
+      const doc = document(result.stdout);
+      expect(doc).toMatchObject({ status: 'FAILED', error: { name: 'AbortedError', exitCode: 130, message: expect.stringMatching(/^SIGINT again during the commit: stopped before it finished/) } });
+      expect(doc.loadId).toMatch(/^\d+\.\d+$/);
+      expect(result.stderr).toContain(`snapengage-pipeline: ${doc.error.message}\n`);
+      // What the document says was committed is what the file holds: the commit cut short was rolled back.
+      const loaded = await query(db, `SELECT resource FROM snapengage_data._pipeline_loads WHERE load_id = '${doc.loadId}' AND status = 'loaded'`);
+      expect(loaded.map((r) => r.resource)).toEqual(doc.committedResources);
+      const tables = await query(db, "SELECT count(*) AS n FROM duckdb_tables() WHERE table_name = 'logs'");
+      if (doc.committedResources.length === 0) expect(Number(tables[0]!.n)).toBe(0);
+      else expect(Number((await query(db, 'SELECT count(*) AS n FROM snapengage_data.logs'))[0]!.n)).toBe((await truth(box)).length);
+    } finally {
+      await box.close();
+    }
+  }, 60_000);
+});
