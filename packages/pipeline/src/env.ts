@@ -10,10 +10,20 @@ export type Env = Readonly<Record<string, string | undefined>>;
 /** Where an Env from loadEnv came from, for messages about a missing variable. */
 const sources = new WeakMap<Env, { file: string; found: boolean; fromFile: ReadonlySet<string> }>();
 
-/** Where to put missing variables (`count` of them): the .env file loadEnv read, or how to create one. */
+/**
+ * Where to put missing variables (`count` of them): the .env file loadEnv read, or how to create one; and for whoever
+ * has no account yet, the README section that tries it against the local emulator, when the project has one.
+ */
 export function whereToSetEnv(env: Env, count = 1): string {
-  const them = count === 1 ? 'it' : 'them';
   const source = sources.get(env);
+  const where = whereToPutEnv(source, count);
+  const project = source ? projectAbove(dirname(source.file)) ?? dirname(source.file) : undefined;
+  const heading = project === undefined ? undefined : noAccountHeading(join(project, 'README.md'));
+  return heading ? `${where}; no account yet? ${join(project!, 'README.md')}, "${heading}", loads from a local SnapEngage emulator instead` : where;
+}
+
+function whereToPutEnv(source: { file: string; found: boolean } | undefined, count: number): string {
+  const them = count === 1 ? 'it' : 'them';
   if (!source) return `set ${them} in the environment or in .env`;
   if (source.found) return `set ${them} in ${source.file} or in the environment`;
   // Run from inside a project (its src/, say): a .env there is not what the user needs, running from the project is.
@@ -23,6 +33,20 @@ export function whereToSetEnv(env: Env, count = 1): string {
   return existsSync(example)
     ? `there is no ${source.file}: copy ${example} to .env and fill it in (or set ${them} in the environment)`
     : `there is no ${source.file}: create it with KEY=value lines (or set ${them} in the environment)`;
+}
+
+/**
+ * The README's section on trying it with no account (a scaffolded project's "Try it without an account", this repo's
+ * "Try it in a minute (no account, …)"), read from the file so that the name quoted is the heading as it is.
+ */
+function noAccountHeading(readme: string): string | undefined {
+  let text: string;
+  try {
+    text = readFileSync(readme, 'utf8');
+  } catch {
+    return undefined;
+  }
+  return /^## (Try it\b.*\b(?:without an account|no account)\b.*)$/m.exec(text)?.[1]?.trim();
 }
 
 /**

@@ -273,6 +273,32 @@ describe('snapengage-pipeline CLI', () => {
     expect(config.stderr).toContain('--config nope.ts: file not found');
   });
 
+  it("missing credentials in a project point whoever has no account to its README's sandbox section, by its heading", async () => {
+    // The scaffolder's README template as it is: the heading quoted must be the real one (README.md.hbs).
+    const template = readFileSync(join(PACKAGE_DIR, '..', '..', 'templates', 'project', 'README.md.hbs'), 'utf8');
+    expect(template).toMatch(/^## Try it without an account$/m);
+    const project = tempDir('sepipe-no-account-');
+    try {
+      writeFileSync(join(project.dir, 'README.md'), template);
+      writeFileSync(join(project.dir, '.env.example'), 'SNAPENGAGE_API_TOKEN=\n');
+      mkdirSync(join(project.dir, 'src'));
+      writeFileSync(join(project.dir, 'src', 'pipeline.ts'), 'export default { resources: { logs: true } };\n');
+      const hint = `no account yet? ${join(project.dir, 'README.md')}, "Try it without an account", loads from a local SnapEngage emulator instead`;
+      for (const cwd of [project.dir, join(project.dir, 'src')]) {
+        const run = await runCli(['run'], { env: {}, cwd });
+        expect(run.code).toBe(1);
+        expect(oneLine(run.stderr)).toHaveLength(1);
+        expect(run.stderr).toMatch(/^snapengage-pipeline: .*SNAPENGAGE_API_TOKEN/);
+        expect(run.stderr).toContain(hint);
+      }
+      // Without such a README (the command run elsewhere), no hint.
+      const elsewhere = await runCli(['run', '--resources', 'logs'], { env: {}, cwd: tmp.dir });
+      expect(elsewhere.stderr).not.toContain('no account yet');
+    } finally {
+      project.cleanup();
+    }
+  });
+
   it('run from a directory inside a project names the project, instead of asking for a .env there', async () => {
     // `npx snapengage-pipeline run` in a project's src/: the message said "there is no <project>/src/.env: create it
     // with KEY=value lines", sending the user to write credentials in the wrong place; show said only "No DuckDB file".
