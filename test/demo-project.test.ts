@@ -3,7 +3,8 @@ import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { FINGERPRINT_FILE, changedFiles, keepEditedProject, writeFingerprint } from './demo-project.js';
+import { spawnSync } from 'node:child_process';
+import { FINGERPRINT_FILE, changedFiles, keepEditedProject, scaffoldArgs, scaffoldSummary, writeFingerprint } from './demo-project.js';
 
 let root: string;
 afterEach(() => rmSync(root, { recursive: true, force: true }));
@@ -56,3 +57,21 @@ describe('the demo project', () => {
     expect(keepEditedProject(join(root, 'snapengage-demo'))).toBeNull();
   });
 });
+
+describe("the demo's scaffolding step", () => {
+  it('shows what was created without the "Next:" steps the demo then does itself; users still get them', () => {
+    root = mkdtempSync(join(tmpdir(), 'demo-scaffold-'));
+    const packs = join(root, 'packs');
+    mkdirSync(packs);
+    // --no-install only checks that the tarballs are there: empty ones will do.
+    for (const name of ['snapengage-pipeline', 'snapengage-client', 'snapengage-sandbox']) writeFileSync(join(packs, `${name}-0.1.0.tgz`), '');
+    const cli = join(import.meta.dirname, '..', 'packages', 'create-snapengage-pipeline', 'dist', 'cli.js');
+    const scaffolder = spawnSync(process.execPath, [cli, ...scaffoldArgs('snapengage-demo', 'logs,widgets', packs)], { cwd: root, encoding: 'utf8', timeout: 60_000 });
+    expect(scaffolder.status).toBe(0);
+    const output = scaffolder.stdout + scaffolder.stderr;
+    // What the scaffolder prints for users, unchanged: the demo only leaves it out.
+    expect(output).toMatch(/^Done\. Next:\n  cd snapengage-demo\n  npm install\n  cp \.env\.example \.env .*\n  npm start\n$/m);
+    expect(scaffoldSummary(output)).toMatch(/^Created .*snapengage-demo \(\d+ files\) loading logs, widgets\.\nDone\.$/);
+  });
+});
+

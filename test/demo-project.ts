@@ -61,3 +61,23 @@ export function keepEditedProject(projectDir: string, now: Date = new Date()): {
   renameSync(projectDir, keptAs);
   return { keptAs, changed };
 }
+
+/**
+ * The scaffolder's output as the demo shows it: its "Next:" steps left out, since the demo goes on to do them itself
+ * (install, then `npm start` with the sandbox's credentials instead of a .env). Printed as they were, they came in
+ * the middle of the run, followed by the demo doing something else than they say. What it says for users is unchanged.
+ */
+export function scaffoldSummary(output: string): string {
+  const lines = output.replace(/\n$/, '').split('\n');
+  const next = lines.findIndex((line) => / Next:$/.test(line));
+  if (next === -1) return lines.join('\n');
+  let end = next + 1;
+  while (end < lines.length && lines[end]!.startsWith('  ')) end++;
+  return [...lines.slice(0, next), lines[next]!.replace(/ Next:$/, ''), ...lines.slice(end)].join('\n');
+}
+
+/** The scaffolder's arguments for the demo: no prompt, the local tarballs, the install and the run left to the demo. */
+export function scaffoldArgs(dir: string, resources: string, packs: string): string[] {
+  return [dir, '--yes', '--resources', resources, '--packages', packs, '--overwrite', '--no-install', '--no-git'];
+}
+

@@ -4,7 +4,7 @@
 import { spawn } from 'node:child_process';
 import { basename, join } from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { keepEditedProject, writeFingerprint } from './demo-project.js';
+import { keepEditedProject, scaffoldArgs, scaffoldSummary, writeFingerprint } from './demo-project.js';
 import { npmCommand, packLocal, packsDir, repoRoot } from './pack-local.js';
 
 const DEMO_DIR = 'snapengage-demo';
@@ -53,7 +53,8 @@ export async function demo(): Promise<void> {
       console.log(`${DEMO_DIR}/ was ${what}; kept as ${basename(kept.keptAs)}/`);
     }
     const cli = join(repoRoot, 'packages/create-snapengage-pipeline/dist/cli.js');
-    await run(process.execPath, [cli, DEMO_DIR, '--yes', '--resources', RESOURCES, '--packages', packsDir, '--overwrite', '--no-install', '--no-git'], repoRoot);
+    const scaffolded = await run(process.execPath, [cli, ...scaffoldArgs(DEMO_DIR, RESOURCES, packsDir)], repoRoot, {}, true);
+    console.log(scaffoldSummary(scaffolded));
     writeFingerprint(projectDir);
 
     step('npm install (offline, from .packs/ and the npm cache)');
