@@ -325,9 +325,10 @@ export function describeDestinationError(error: unknown, path: string): Pipeline
 /**
  * What a destination message says when a failed run left the file as it was: not so once a resource committed. As
  * each place words it: in brackets ('rerun (nothing of this run was committed)'), after a ';' or ',', or first in a
- * hint ('the database is unchanged; if a map step…'), so taking it out leaves no '()' or ':;' behind.
+ * hint ('the database is unchanged; if a map step…'), so taking it out leaves no '()' or ':;' behind. The commit's
+ * own hints (disk full, file too large, out of memory) say 'nothing of this load was committed': the same claim.
  */
-const NOTHING_COMMITTED = /\s*\(nothing of this run was (?:committed|loaded)\)|[;,]\s*(?:nothing of this run was (?:committed|loaded)|the database is unchanged)|(?:nothing of this run was (?:committed|loaded)|the database is unchanged)[;,]\s*/g;
+const NOTHING_COMMITTED = /\s*\(nothing of this (?:run|load) was (?:committed|loaded)\)|[;,]\s*(?:nothing of this (?:run|load) was (?:committed|loaded)|the database is unchanged)|(?:nothing of this (?:run|load) was (?:committed|loaded)|the database is unchanged)[;,]\s*/g;
 
 /**
  * A commit that failed after other resources of the run committed theirs (each resource commits in a transaction of

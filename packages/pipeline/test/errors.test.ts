@@ -293,13 +293,18 @@ describe('afterPartialCommit', () => {
       describeDestinationError(new Error('IO Error: Corrupt database file'), path),
       toDestinationError(new Error('Binder Error: no such column'), 'committing logs', path),
       toDestinationError(new Error('a map step returned a function'), 'committing logs', path),
+      // The commit's own hints say it of the resource's load (met with a 64MB memory limit in a small container).
+      toDestinationError(new Error('Out of Memory Error: could not allocate block of size 256.0 KiB (60.8 MiB/61.0 MiB used)'), 'committing logs', path),
+      toDestinationError(Object.assign(new Error('IO Error: No space left on device'), { code: 'ENOSPC' }), 'committing logs', path),
+      toDestinationError(new Error('IO Error: File too large'), 'committing logs', path),
       new DestinationError('committing: DuckDB file /data/x.duckdb was removed by another program while this run was extracting; nothing of this run was loaded'),
     ].map((error) => afterPartialCommit(error, ['chat_poll']).message);
     expect(messages[0]).toBe(`Disk full while writing ${path}: free some space and rerun; chat_poll of this run was committed before it (a rerun loads the rest)`);
     expect(messages[2]).toMatch(/no such column: see the DuckDB message; chat_poll of this run was committed before it/);
+    expect(messages[4]).toMatch(/DuckDB ran out of memory .*: raise SNAPENGAGE_DUCKDB_MEMORY_LIMIT .* and rerun; chat_poll of this run was committed before it/);
     expect(messages[3]).toMatch(/a map step returned a function: if a map step of your config made these records, check what it returns, else please report this with the message; chat_poll of this run/);
     for (const message of messages) {
-      expect(message).not.toMatch(/nothing of this run|database is unchanged|\(\)|:;|; ;|\s[;,]/);
+      expect(message).not.toMatch(/nothing of this (run|load)|database is unchanged|\(\)|:;|; ;|\s[;,]/);
       expect(message).toContain('chat_poll of this run was committed before it');
     }
   });
