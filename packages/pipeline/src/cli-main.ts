@@ -6,7 +6,8 @@ import { resolve } from 'node:path';
 import { inspect, parseArgs } from 'node:util';
 import type { PipelineConfig } from './config.js';
 import { DEFAULT_CONFIG_FILE, loadPipelineConfig } from './config-loader.js';
-import { loadEnv } from './env.js';
+import { newFileElsewhereNote, otherProject } from './config-project.js';
+import { loadEnv, rememberConfigProject } from './env.js';
 import { AbortedError, PipelineError, UsageError, firstLine, withCommitted } from './errors.js';
 import { signalExitCode, type CliSignals } from './cli-signals.js';
 import { checkResourceNames, DEFAULTS, isResourceName, localRateLimitNote, planPipeline } from './plan.js';
@@ -184,6 +185,14 @@ async function runCommand(flags: Flags, signals: CliSignals): Promise<number> {
       noConfig && only
         ? { resources: Object.fromEntries(only.map((n) => [n, true])) }
         : (await loadPipelineConfig(flags.config, env)).config;
+    // --config of a project run from elsewhere (cron's HOME): say where .env and the file are read from.
+    const project = flags.config === undefined ? undefined : otherProject(flags.config);
+    if (project !== undefined) {
+      rememberConfigProject(env, project);
+      // Not before a run refused anyway (a missing variable says the same of .env, in its one line).
+      const elsewhere = flags.duckdb === undefined && plans(config, env, only) ? newFileElsewhereNote(project, config.destination?.path ?? DEFAULTS.path) : undefined;
+      if (elsewhere) process.stderr.write(`snapengage-pipeline: note: ${elsewhere}\n`);
+    }
 
     // A signal while the modules or the config loaded: said as such, not as whatever the plan would refuse.
     if (controller.signal.aborted) throw new AbortedError('Run cancelled before it started');
@@ -226,6 +235,16 @@ async function runCommand(flags: Flags, signals: CliSignals): Promise<number> {
     return 0;
   } finally {
     display.finish();
+  }
+}
+
+/** Whether the run can be planned (otherwise it reports why, in one line, and notes before it are noise). */
+function plans(config: PipelineConfig, env: ReturnType<typeof loadEnv>, only: ReturnType<typeof checkResourceNames> | undefined): boolean {
+  try {
+    planPipeline(config, env, only);
+    return true;
+  } catch {
+    return false;
   }
 }
 

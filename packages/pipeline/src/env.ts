@@ -8,7 +8,16 @@ import { ConfigError } from './errors.js';
 export type Env = Readonly<Record<string, string | undefined>>;
 
 /** Where an Env from loadEnv came from, for messages about a missing variable. */
-const sources = new WeakMap<Env, { file: string; found: boolean; fromFile: ReadonlySet<string> }>();
+const sources = new WeakMap<Env, { file: string; found: boolean; fromFile: ReadonlySet<string>; configProject?: string }>();
+
+/**
+ * Tells the Env that --config named a file of the project at `project`, not of the working directory (see
+ * config-project.ts): a missing variable then points at that project's .env rather than at creating one here.
+ */
+export function rememberConfigProject(env: Env, project: string): void {
+  const source = sources.get(env);
+  if (source) source.configProject = project;
+}
 
 /**
  * Where to put missing variables (`count` of them): the .env file loadEnv read, or how to create one; and for whoever
@@ -26,6 +35,11 @@ function whereToPutEnv(source: { file: string; found: boolean } | undefined, cou
   const them = count === 1 ? 'it' : 'them';
   if (!source) return `set ${them} in the environment or in .env`;
   if (source.found) return `set ${them} in ${source.file} or in the environment`;
+  // cron starts a command in HOME: `--config /srv/proj/src/pipeline.ts` from there reads ~/.env, not the project's.
+  const projectEnv = source.configProject === undefined ? undefined : join(source.configProject, '.env');
+  if (projectEnv !== undefined && existsSync(projectEnv)) {
+    return `there is no ${source.file}: .env is read from the working directory, not from beside --config; ${projectEnv} is not read: run from ${source.configProject} (cd ${source.configProject} && …)`;
+  }
   // Run from inside a project (its src/, say): a .env there is not what the user needs, running from the project is.
   const project = projectAbove(dirname(source.file));
   if (project) return `there is no ${source.file}: ${runFromProject(project)}`;

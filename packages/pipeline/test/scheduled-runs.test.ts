@@ -61,6 +61,39 @@ describe('scheduled runs, built CLI', () => {
     expect(show.stdout).toContain('users  1 row\n');
   }, 60_000);
 
+  it('--config of a project, started from another directory (cron starts in HOME), says where .env and the file are read from', async () => {
+    // It said "there is no ~/.env: create it", and with the variables in the crontab loaded everything again into a
+    // new ~/snapengage.duckdb, exit 0, not a word of the project beside the config.
+    const project = join(tmp.dir, 'elsewhere-project');
+    const home = join(tmp.dir, 'elsewhere-home');
+    mkdirSync(join(project, 'src'), { recursive: true });
+    mkdirSync(home);
+    writeFileSync(join(project, 'package.json'), '{ "type": "module" }\n');
+    writeFileSync(join(project, 'src', 'pipeline.ts'), 'export default { resources: { widgets: true } };\n');
+    writeFileSync(join(project, '.env'), Object.entries(box.env).map(([k, v]) => `${k}=${v}`).join('\n'));
+    const config = join(project, 'src', 'pipeline.ts');
+    const bare = { PATH: process.env.PATH ?? '/usr/bin:/bin' };
+
+    const missing = await runBuilt(['run', '--config', config], { env: bare, cwd: home });
+    expect(missing.code).toBe(1);
+    const lines = missing.stderr.trim().split('\n');
+    expect(lines).toHaveLength(1);
+    expect(lines[0]).toContain(`there is no ${join(home, '.env')}: .env is read from the working directory, not from beside --config; ${join(project, '.env')} is not read: run from ${project}`);
+
+    const run = await runBuilt(['run', '--config', config], { env: { ...bare, ...box.env }, cwd: home });
+    expect(run.code).toBe(0);
+    expect(run.stderr).toContain(`note: --config names a file of the project ${project}, but relative paths are read from the working directory ${home}: destination.path snapengage.duckdb is a new file ${join(home, 'snapengage.duckdb')}, and ${join(project, '.env')} is not read;`);
+    // Said of a new file only: a setup used so on purpose, run after run, gets no note each time.
+    const again = await runBuilt(['run', '--config', config], { env: { ...bare, ...box.env }, cwd: home });
+    expect(again.code).toBe(0);
+    expect(again.stderr).not.toContain('note: --config');
+    // From the project itself (npm start): nothing to say.
+    const fromProject = await runBuilt(['run', '--config', 'src/pipeline.ts'], { env: bare, cwd: project });
+    expect(fromProject.code).toBe(0);
+    expect(fromProject.stderr).not.toContain('note: --config');
+    expect(existsSync(join(project, 'snapengage.duckdb'))).toBe(true);
+  }, 60_000);
+
   it('a SIGTERM while the config loads stops the run before it starts: one line, exit 143, nothing written', async () => {
     // Before, the handler came only once the config was loaded (about a second for a TypeScript one). Where Node is
     // PID 1 (a container without an init) the kernel drops a signal that has no handler, so `docker stop` then was

@@ -1,0 +1,35 @@
+// A --config file of another project than the working directory. `.env` and a relative destination.path are read
+// from the working directory (as documented), and cron starts a command in HOME: `snapengage-pipeline run --config
+// /srv/proj/src/pipeline.ts` from there, with the variables in the crontab, loaded everything again into a new
+// ~/snapengage.duckdb, exit 0, while the project's file fell behind unnoticed.
+import { existsSync } from 'node:fs';
+import { dirname, isAbsolute, join, resolve } from 'node:path';
+
+/** The nearest directory at or above the config file's that holds a package.json: the project the config is part of. */
+export function projectOf(configFile: string): string | undefined {
+  for (let current = dirname(resolve(configFile)); ; ) {
+    if (existsSync(join(current, 'package.json'))) return current;
+    const parent = dirname(current);
+    if (parent === current) return undefined;
+    current = parent;
+  }
+}
+
+/** The config's project when it is not the working directory (undefined when it is, or when there is none). */
+export function otherProject(configFile: string, cwd: string = process.cwd()): string | undefined {
+  const project = projectOf(configFile);
+  return project !== undefined && project !== resolve(cwd) ? project : undefined;
+}
+
+/**
+ * A `note:` for a run whose config is of `project` while the run's relative destination.path would create a new
+ * file in the working directory; undefined when the path is absolute or the file is there already (a setup used so
+ * on purpose, run after run).
+ */
+export function newFileElsewhereNote(project: string, destinationPath: string, cwd: string = process.cwd()): string | undefined {
+  if (destinationPath === ':memory:' || isAbsolute(destinationPath)) return undefined;
+  const file = resolve(cwd, destinationPath);
+  if (existsSync(file)) return undefined;
+  const env = existsSync(join(project, '.env')) && !existsSync(join(cwd, '.env')) ? `, and ${join(project, '.env')} is not read` : '';
+  return `--config names a file of the project ${project}, but relative paths are read from the working directory ${resolve(cwd)}: destination.path ${destinationPath} is a new file ${file}${env}; to load the project's file, run from ${project} (cd ${project} && …) or make destination.path absolute`;
+}
