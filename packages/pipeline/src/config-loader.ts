@@ -6,7 +6,7 @@ import { pathToFileURL } from 'node:url';
 import { resourceNames, resources } from 'snapengage-client';
 import type { PipelineConfig } from './config.js';
 import { envValue, whereToSetEnv, type Env } from './env.js';
-import { ConfigError, UsageError } from './errors.js';
+import { ConfigError, RAISE_OPEN_FILES, TOO_MANY_OPEN_FILES, UsageError } from './errors.js';
 import { resourcesWithEnv } from './plan.js';
 
 export const DEFAULT_CONFIG_FILE = 'src/pipeline.ts';
@@ -53,6 +53,8 @@ export async function loadPipelineConfig(configFlag: string | undefined, env: En
     if (missing !== undefined) {
       throw new ConfigError(`Cannot load pipeline config ${file}: it imports ${missing}, which is not installed where the config is; keep the config inside the project that depends on it (or run npm install there)`);
     }
+    // Reading the loader's own modules can meet the open-file limit first (ulimit -n 36): say which limit to raise.
+    if (TOO_MANY_OPEN_FILES.test(lines[0] ?? '')) throw new ConfigError(`Cannot load pipeline config ${file}: ${lines[0]}: ${RAISE_OPEN_FILES}`);
     throw new ConfigError(`Cannot load pipeline config ${file}: ${lines.slice(0, 3).join(' ') || String(error)}`);
   }
   const config = pickConfig(module);

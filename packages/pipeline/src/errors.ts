@@ -282,6 +282,14 @@ export const DUCKDB_LOCKED = /Could not set lock|Conflicting lock|database is lo
 /** How DuckDB says a database file of its own is damaged: a block whose checksum is wrong, or a file cut short. */
 export const DUCKDB_DAMAGED = /Corrupt database file|does not match stored checksum|Could not read enough bytes from file/i;
 
+/**
+ * How Node and DuckDB say the process reached its open-file limit (`ulimit -n`, LimitNOFILE=). A run of 60 widgets
+ * held 51 descriptors at its peak (sockets, staged files, DuckDB's); below that it failed as "please report this",
+ * or as a run lock "taken by another run".
+ */
+export const TOO_MANY_OPEN_FILES = /EMFILE|ENFILE|Too many open files/i;
+export const RAISE_OPEN_FILES = 'raise the open-file limit (ulimit -n 1024 before the command, LimitNOFILE= in a systemd unit; a run needs 64 or more)';
+
 /** Turns a DuckDB failure into one line; the file path is named, the fix is suggested. */
 export function describeDestinationError(error: unknown, path: string): PipelineError {
   if (error instanceof PipelineError) return error;
@@ -297,6 +305,9 @@ export function describeDestinationError(error: unknown, path: string): Pipeline
   }
   if (/no space left|ENOSPC|disk (is )?full|not enough space/i.test(text)) {
     return new DestinationError(`Disk full while writing ${path}: free some space and rerun (nothing of this run was committed)`, { code: 'disk_full', path, cause: error });
+  }
+  if (TOO_MANY_OPEN_FILES.test(text)) {
+    return new DestinationError(`Too many open files while using ${path} (${text}): ${RAISE_OPEN_FILES}, then rerun (nothing of this run was committed)`, { code: 'io', path, cause: error });
   }
   if (/permission denied|EACCES|EPERM|read-only/i.test(text)) {
     return new DestinationError(`Cannot write DuckDB file ${path} (permission denied): choose a writable path with --duckdb`, { code: 'not_writable', path, cause: error });

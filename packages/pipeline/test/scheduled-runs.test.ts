@@ -94,6 +94,40 @@ describe('scheduled runs, built CLI', () => {
     expect(existsSync(join(project, 'snapengage.duckdb'))).toBe(true);
   }, 60_000);
 
+  it('a low open-file limit (ulimit -n) fails in one line that names it, not as a bug or another run', async () => {
+    // Measured: 51 descriptors at a run's peak (60 widgets, concurrency 8). Below that it said "please report this"
+    // (staging) or that the run lock was "removed or taken by another run" (alone on the file). Where it runs out
+    // depends on timing, so a few limits; each run either loads or fails so.
+    const many = await sandbox({ cases: 6000, widgets: 60, days: 30 });
+    try {
+      const dir = join(tmp.dir, 'open-files');
+      mkdirSync(dir);
+      writeFileSync(join(dir, 'pipeline.mjs'), 'export default { resources: { logs: true }, rateLimit: { requestsPerSecond: 0 } };\n');
+      const failures: string[] = [];
+      for (const limit of [40, 44, 48]) {
+        const db = join(dir, `limit-${limit}.duckdb`);
+        const script = `ulimit -n ${limit} && exec "$0" "$@"`;
+        const child = spawn('/bin/sh', ['-c', script, process.execPath, BIN, 'run', '--config', 'pipeline.mjs', '--duckdb', db], {
+          cwd: dir, env: { PATH: process.env.PATH ?? '/usr/bin:/bin', ...many.env }, stdio: ['ignore', 'pipe', 'pipe'], timeout: 60_000, killSignal: 'SIGKILL',
+        });
+        let stderr = '';
+        child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+        child.stdout.resume();
+        const code = await new Promise<number | null>((resolve) => child.on('close', resolve));
+        if (code === 0) continue;
+        const lines = stderr.split('\n').filter((l) => l.trim() !== '' && !l.startsWith('[progress') && !l.startsWith('  '));
+        expect(lines, stderr).toHaveLength(1);
+        expect(lines[0]).toMatch(/too many open files/i);
+        expect(lines[0]).toContain('raise the open-file limit (ulimit -n 1024');
+        expect(lines[0]).not.toMatch(/another run|please report/);
+        failures.push(lines[0]!);
+      }
+      expect(failures.length).toBeGreaterThan(0);
+    } finally {
+      await many.close();
+    }
+  }, 120_000);
+
   it('a SIGTERM while the config loads stops the run before it starts: one line, exit 143, nothing written', async () => {
     // Before, the handler came only once the config was loaded (about a second for a TypeScript one). Where Node is
     // PID 1 (a container without an init) the kernel drops a signal that has no handler, so `docker stop` then was

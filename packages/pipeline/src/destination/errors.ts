@@ -1,9 +1,10 @@
 // Destination failures as ONE line each (what, where, how to fix). Subclasses the package's DestinationError
 // so the orchestrator's error handling passes them through unchanged.
 import { basename } from 'node:path';
-import { DestinationError as PipelineDestinationError, DUCKDB_DAMAGED, DUCKDB_LOCKED, DUCKDB_OUT_OF_MEMORY, firstLine, type DestinationErrorCode } from '../errors.js';
+import { DestinationError as PipelineDestinationError, DUCKDB_DAMAGED, DUCKDB_LOCKED, DUCKDB_OUT_OF_MEMORY, firstLine, RAISE_OPEN_FILES, TOO_MANY_OPEN_FILES, type DestinationErrorCode } from '../errors.js';
 
 export type { DestinationErrorCode };
+
 
 export class DestinationError extends PipelineDestinationError {
   constructor(
@@ -42,6 +43,15 @@ export function toDestinationError(error: unknown, action: string, path: string)
       `${action}: the disk is full at ${path}`,
       'disk_full',
       'free disk space (or point the destination elsewhere) and rerun; nothing of this load was committed',
+      path,
+      { cause: error },
+    );
+  }
+  if (code === 'EMFILE' || code === 'ENFILE' || TOO_MANY_OPEN_FILES.test(raw)) {
+    return new DestinationError(
+      `${action}: too many open files (${text})`,
+      'io',
+      `${RAISE_OPEN_FILES} and rerun; nothing of this load was committed`,
       path,
       { cause: error },
     );

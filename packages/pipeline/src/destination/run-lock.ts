@@ -201,11 +201,16 @@ export function noHardLinks(code: string | undefined): boolean {
   return code === 'EPERM' || code === 'ENOTSUP' || code === 'ENOSYS' || code === 'EISDIR';
 }
 
+const TOO_MANY_OPEN_FILES = new Set(['EMFILE', 'ENFILE']);
+
 async function readHolder(lockPath: string): Promise<RunLockHolder | undefined> {
   let text: string;
   try {
     text = await readFile(lockPath, 'utf8');
-  } catch {
+  } catch (error) {
+    // Out of file descriptors (ulimit -n) says nothing of the lock: read as "no lock", a run at its commit reported
+    // it "removed or taken by another run", alone on the file.
+    if (TOO_MANY_OPEN_FILES.has(String((error as NodeJS.ErrnoException).code))) throw error;
     return undefined;
   }
   try {
