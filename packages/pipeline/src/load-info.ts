@@ -76,6 +76,11 @@ export interface LoadNotes {
    * and stored columns the spec now declares with another type (normalize/schema-report.ts).
    */
   schemaChanges?: Readonly<Record<string, SchemaReport>>;
+  /**
+   * Only when there was one: the run before this one on the file, which ended without finishing (killed: a kernel's
+   * out-of-memory kill leaves no line of its own; crashed; the machine stopped). Its uncommitted work was not kept.
+   */
+  interruptedRun?: Readonly<{ pid: number; host: string; startedAt: string }>;
   /** Records an append of a date window read again (lookback) and left out, their primary key being stored already. */
   alreadyStoredRecords?: Readonly<Record<string, number>>;
   /**
@@ -142,6 +147,14 @@ export class LoadInfo {
       `The ${this.destinationType} destination used ${this.location} location to store data`,
       `Load package ${this.loadId} is LOADED and contains no failed jobs`,
     ];
+    const dead = this.notes.interruptedRun;
+    if (dead) {
+      // Nothing else ever says so: a SIGKILL (exit 137, `Killed`, often a container's memory limit) leaves no line.
+      lines.push(
+        `The previous run on this file did not finish (PID ${dead.pid} on ${dead.host}, started ${dead.startedAt}): it was killed or crashed ` +
+          '(exit 137 is a SIGKILL, such as a container memory limit\'s); what it had not committed was not kept, and is read again by the next run of each resource',
+      );
+    }
     const tables = Object.entries(this.rowCounts).sort(([a], [b]) => a.localeCompare(b));
     if (tables.length > 0) {
       lines.push('', 'Rows loaded:');

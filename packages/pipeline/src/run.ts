@@ -272,6 +272,7 @@ export async function runPipeline(config: PipelineConfig, given: RunOptions = {}
         retries: retried.report, noContent: extractor.counts.noContentResponses, overflowValues, schemaChanges,
         ...(options.refresh ? { refreshed } : {}),
         ...(options.limitPages !== undefined ? { sampledCutShort: extractor.counts.sampledCutShort } : {}),
+        ...(destination.interruptedRun ? { interruptedRun: destination.interruptedRun } : {}),
       },
     );
   } catch (error) {

@@ -1,7 +1,8 @@
 // The BUILT command as a scheduler starts it (`npm run build` first): cron's bare environment (no HOME, PATH
 // only, LANG=C), a container whose temporary directory cannot be written, no TTY. Each spawn gets exactly the
 // variables listed, as `env -i` would.
-import { spawn } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
+import { hostname } from 'node:os';
 import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { join } from 'node:path';
@@ -127,6 +128,22 @@ describe('scheduled runs, built CLI', () => {
       await many.close();
     }
   }, 120_000);
+
+  it('the run after one that was killed (a container memory limit\'s SIGKILL) says so', async () => {
+    // A kill leaves no line of the loader's: exit 137 and the shell's `Killed`. Its run lock stays, of a process gone.
+    const dir = join(tmp.dir, 'after-kill');
+    mkdirSync(join(dir, 'snapengage.duckdb.staging'), { recursive: true });
+    const gone = spawnSync(process.execPath, ['-e', '']).pid;
+    const startedAt = '2026-11-27T06:00:00.000Z';
+    writeFileSync(join(dir, 'snapengage.duckdb.staging', 'run.lock'), JSON.stringify({ pid: gone, host: hostname(), startedAt, token: 'killed-run' }));
+    const env = { PATH: process.env.PATH ?? '/usr/bin:/bin', ...box.env };
+
+    const run = await runBuilt(['run', '--resources', 'widgets'], { env, cwd: dir });
+    expect(run.code).toBe(0);
+    expect(run.stdout).toContain(`The previous run on this file did not finish (PID ${gone} on ${hostname()}, started ${startedAt}): it was killed or crashed (exit 137 is a SIGKILL`);
+    const json = await runBuilt(['run', '--resources', 'widgets', '--json'], { env, cwd: dir });
+    expect(JSON.parse(json.stdout.trim().split('\n').at(-1)!).interruptedRun).toBeUndefined(); // said once, by the run that found it
+  }, 60_000);
 
   it('a SIGTERM while the config loads stops the run before it starts: one line, exit 143, nothing written', async () => {
     // Before, the handler came only once the config was loaded (about a second for a TypeScript one). Where Node is

@@ -248,6 +248,12 @@ export class DuckDBDestination {
    * as this run read it: its tables, columns and incremental state. A change by another program means the staged
    * rows may no longer fit, so nothing is loaded.
    */
+  /** The run whose lock this run took over, as it ended without releasing it (see RunLock.tookOverFrom). */
+  get interruptedRun(): { pid: number; host: string; startedAt: string } | undefined {
+    const dead = this.runLock?.tookOverFrom;
+    return dead === undefined ? undefined : { pid: dead.pid, host: dead.host, startedAt: dead.startedAt };
+  }
+
   async reconnect(): Promise<void> {
     if (this.closed) throw new Error('destination is closed');
     if (this.session) return;

@@ -49,6 +49,8 @@ export interface RunLock {
   release(): Promise<void>;
   /** Whether the lock file is still this run's (not removed, not taken over by another run meanwhile). */
   stillHeld(): Promise<boolean>;
+  /** The run whose lock this one took over: it ended without releasing it (killed, crashed, the machine stopped). */
+  readonly tookOverFrom?: RunLockHolder;
 }
 
 /**
@@ -103,6 +105,7 @@ export async function acquireRunLock(stagingRoot: string, dbPath: string): Promi
     await ensureDir(stagingRoot, PRIVATE_DIR_MODE);
     // Bounded: each round either takes the lock, finds a live holder, removes a dead one, or waits a moment while
     // another run removes it.
+    let dead: RunLockHolder | undefined;
     for (let round = 0; round < 20; round++) {
       const created = await createExclusive(lockPath, holder).catch(async (error: NodeJS.ErrnoException) => {
         // The directory went away under us (a run that finished removed it): make it again and retry.
@@ -110,10 +113,11 @@ export async function acquireRunLock(stagingRoot: string, dbPath: string): Promi
         await ensureDir(stagingRoot, PRIVATE_DIR_MODE);
         return false;
       });
-      if (created) return runLock(stagingRoot, lockPath, holder);
+      if (created) return runLock(stagingRoot, lockPath, holder, dead);
       const other = await readHolder(lockPath);
       if (other === undefined) continue; // released meanwhile
       if (isAlive(other)) throw lockedBy(other, dbPath, lockPath);
+      dead = other;
       await removeDeadHolder(lockPath, other);
     }
   } catch (error) {
@@ -284,7 +288,7 @@ function lockedBy(holder: RunLockHolder, dbPath: string, lockPath: string): Dest
   );
 }
 
-function runLock(stagingRoot: string, lockPath: string, holder: RunLockHolder): RunLock {
+function runLock(stagingRoot: string, lockPath: string, holder: RunLockHolder, tookOverFrom: RunLockHolder | undefined): RunLock {
   const clearStaging = async () => {
     const entries = await readdir(stagingRoot).catch(() => [] as string[]);
     for (const entry of entries) {
@@ -299,6 +303,7 @@ function runLock(stagingRoot: string, lockPath: string, holder: RunLockHolder): 
   heartbeat.unref(); // never what keeps the process alive
   return {
     holder,
+    ...(tookOverFrom !== undefined ? { tookOverFrom } : {}),
     clearStaging,
     stillHeld: async () => (await readHolder(lockPath))?.token === holder.token,
     async release() {
