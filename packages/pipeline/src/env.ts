@@ -8,7 +8,7 @@ import { ConfigError } from './errors.js';
 export type Env = Readonly<Record<string, string | undefined>>;
 
 /** Where an Env from loadEnv came from, for messages about a missing variable. */
-const sources = new WeakMap<Env, { file: string; found: boolean; fromFile: ReadonlySet<string>; configProject?: string }>();
+const sources = new WeakMap<Env, EnvSource>();
 
 /**
  * Tells the Env that --config named a file of the project at `project`, not of the working directory (see
@@ -26,12 +26,14 @@ export function rememberConfigProject(env: Env, project: string): void {
 export function whereToSetEnv(env: Env, count = 1): string {
   const source = sources.get(env);
   const where = whereToPutEnv(source, count);
-  const project = source ? projectAbove(dirname(source.file)) ?? dirname(source.file) : undefined;
+  const project = source ? source.configProject ?? projectAbove(dirname(source.file)) ?? dirname(source.file) : undefined;
   const heading = project === undefined ? undefined : noAccountHeading(join(project, 'README.md'));
   return heading ? `${where}; no account yet? ${join(project!, 'README.md')}, "${heading}", loads from a local SnapEngage emulator instead` : where;
 }
 
-function whereToPutEnv(source: { file: string; found: boolean } | undefined, count: number): string {
+type EnvSource = { file: string; found: boolean; fromFile: ReadonlySet<string>; configProject?: string };
+
+function whereToPutEnv(source: EnvSource | undefined, count: number): string {
   const them = count === 1 ? 'it' : 'them';
   if (!source) return `set ${them} in the environment or in .env`;
   if (source.found) return `set ${them} in ${source.file} or in the environment`;
