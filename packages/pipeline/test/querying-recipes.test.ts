@@ -41,7 +41,7 @@ function plain(rows: Rows): Rows {
 }
 
 const RECIPES = [
-  'cases per local day and type',
+  'cases per local day, widget and type',
   'share of offline cases',
   'wait and duration of chats, in seconds',
   'first agent reply, seconds after the case was created',
@@ -113,16 +113,20 @@ describe('QUERYING.md recipes', () => {
     expect(readFileSync(join(PACKAGE_DIR, 'QUERYING.md'), 'utf8')).toContain('`1970-01-01T01:00:00.000Z` for Berlin');
   });
 
-  it('cases per local day and the offline share count every case the API served', () => {
-    const perDay = cli['cases per local day and type']!;
+  it('cases per local day and widget, and the offline share, count every case the API served', () => {
+    const perDay = cli['cases per local day, widget and type']!;
     expect(perDay.reduce((sum, r) => sum + Number(r.cases), 0)).toBe(cases.length);
     const offline = cases.filter((c) => c.type === 'offline').length;
     expect(cli['share of offline cases']).toEqual([{ cases: String(cases.length), offline: String(offline), offline_pct: Math.round((1000 * offline) / cases.length) / 10 }]);
     // Berlin days: a case at 23:30 UTC belongs to the next day there.
     const berlinDay = (s: number) => new Intl.DateTimeFormat('en-CA', { timeZone: 'Europe/Berlin' }).format(new Date(s * 1000));
     const expected = new Map<string, number>();
-    for (const c of cases) expected.set(`${berlinDay(c.created_at_seconds!)} ${c.type}`, (expected.get(`${berlinDay(c.created_at_seconds!)} ${c.type}`) ?? 0) + 1);
-    expect(new Map(perDay.map((r) => [`${String(r.day)} ${String(r.type)}`, Number(r.cases)]))).toEqual(expected);
+    // The widget of each case from the sandbox's per-widget truth (helpers.ts), its name from the widgets table.
+    const keyOf = (c: Case) => `${berlinDay(c.created_at_seconds!)} ${String((c as Record<string, unknown>).widget_id)} ${c.type}`;
+    for (const c of cases) expected.set(keyOf(c), (expected.get(keyOf(c)) ?? 0) + 1);
+    expect(new Map(perDay.map((r) => [`${String(r.day)} ${String(r.widget_id)} ${String(r.type)}`, Number(r.cases)]))).toEqual(expected);
+    expect(new Set(perDay.map((r) => r.widget_id))).toEqual(new Set(widgets));
+    for (const row of perDay) expect(typeof row.widget === 'string' && row.widget !== '', `a name for widget ${String(row.widget_id)}`).toBe(true);
   });
 
   it('first agent reply and surveys per agent match the records', () => {
