@@ -122,7 +122,7 @@ describe('QUERYING.md recipes', () => {
     const berlinDay = (s: number) => new Intl.DateTimeFormat('en-CA', { timeZone: 'Europe/Berlin' }).format(new Date(s * 1000));
     const expected = new Map<string, number>();
     // The widget of each case from the sandbox's per-widget truth (helpers.ts), its name from the widgets table.
-    const keyOf = (c: Case) => `${berlinDay(c.created_at_seconds!)} ${String((c as Record<string, unknown>).widget_id)} ${c.type}`;
+    const keyOf = (c: Case) => `${berlinDay(c.created_at_seconds!)} ${String((c as unknown as { widget_id?: string }).widget_id)} ${c.type}`;
     for (const c of cases) expected.set(keyOf(c), (expected.get(keyOf(c)) ?? 0) + 1);
     expect(new Map(perDay.map((r) => [`${String(r.day)} ${String(r.widget_id)} ${String(r.type)}`, Number(r.cases)]))).toEqual(expected);
     expect(new Set(perDay.map((r) => r.widget_id))).toEqual(new Set(widgets));
