@@ -11,6 +11,7 @@ import { ResourceNormalizer, type StagedKind, type TableState } from '../normali
 import { cloneTableDef, type TableDef } from '../normalize/schema.js';
 import type { SchemaReport } from '../normalize/schema-report.js';
 import { applySchemaChanges } from './schema-changes.js';
+import { writeMissingComments } from './comments.js';
 import { removeResourceForRefresh, tablesOwnedBy } from './refresh.js';
 import { adoptRowsOfOtherLoads, rowIdsOf, type AdoptionLimits, type AdoptionResult } from './adopt.js';
 import { ConfigError } from '../errors.js';
@@ -322,6 +323,7 @@ export class DuckDBResourceWriter implements ResourceWriter {
       let started = performance.now();
       const replacedTables = this.opts.refresh ? await removeResourceForRefresh(conn, this.ctx.dataset, this.ctx.pipelineName, resource) : undefined;
       await applySchemaChanges(conn, this.ctx.dataset, this.opts.loadId, tables);
+      await writeMissingComments(conn, this.ctx.dataset, this.opts.resource, tables);
       this.reportStep('schema', started);
       let adoption: AdoptionResult = { kept: 0 };
       if (this.merges && !this.opts.refresh) {

@@ -1,0 +1,110 @@
+// The spec's descriptions as DuckDB comments (src/destination/comments.ts): an analyst who opens the file reads what
+// a column means in `duckdb_columns()`. Loaded from the sandbox into real DuckDB files; the texts are checked against
+// the generated catalog, never copied from the spec by hand.
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { resources, type LoadableResource } from 'snapengage-client';
+import type { Sandbox } from 'snapengage-sandbox';
+import { definePipeline, runPipeline } from '../src/index.js';
+import { shortDescription } from '../src/destination/comments.js';
+import { PACKAGE_DIR, admin, query, sandbox, tempDir, withQueries } from './helpers.js';
+
+let box: Sandbox;
+let tmp: ReturnType<typeof tempDir>;
+beforeAll(async () => {
+  box = await sandbox({ cases: 30, widgets: 1, days: 3 });
+  tmp = tempDir('comments-');
+});
+afterAll(async () => {
+  await box?.close();
+  tmp?.cleanup();
+});
+
+const logs = (resources as unknown as Record<string, LoadableResource>).logs!;
+const props = (logs.recordSchema.properties ?? {}) as Record<string, { description?: string; items?: { properties?: Record<string, { description?: string }> }; properties?: Record<string, { description?: string }> }>;
+const load = (path: string) => runPipeline(definePipeline({ resources: { logs: true }, rateLimit: { requestsPerSecond: 0 } }), { env: box.env, destination: { path } });
+
+async function comments(path: string): Promise<Record<string, string | null>> {
+  const rows = await query(path, `
+    SELECT table_name AS t, NULL AS c, comment FROM duckdb_tables() WHERE schema_name = 'snapengage_data'
+    UNION ALL SELECT table_name, column_name, comment FROM duckdb_columns() WHERE schema_name = 'snapengage_data'`);
+  return Object.fromEntries(rows.map((r) => [r.c === null ? String(r.t) : `${String(r.t)}.${String(r.c)}`, r.comment === null ? null : String(r.comment)]));
+}
+
+describe('shortDescription', () => {
+  it('keeps the first sentence and the provenance tag, collapses whitespace and cuts long text at a word', () => {
+    expect(shortDescription('Case UUID. [doc]')).toBe('Case UUID. [doc]');
+    expect(shortDescription('Details the visitor gave. Keys after `age…` are cut off. [doc partial]')).toBe('Details the visitor gave. [doc partial]');
+    expect(shortDescription('Epoch ms despite the name [inferred from TAP, medium]. A date\nstring is not ruled out [open].')).toBe('Epoch ms despite the name [inferred from TAP, medium].');
+    expect(shortDescription('Accept-Language style, e.g. `en-US`, i.e. 1.5 of the visitor\'s. More.')).toBe('Accept-Language style, e.g. `en-US`, i.e. 1.5 of the visitor\'s.');
+    expect(shortDescription('  ')).toBeUndefined();
+    const long = shortDescription(`${'word '.repeat(100)}[doc]`)!;
+    expect(long.length).toBeLessThanOrEqual(240);
+    expect(long).toMatch(/word… \[doc\]$/);
+  });
+});
+
+describe('comments of a loaded file', () => {
+  it('are the spec\'s descriptions for tables and columns, and fixed texts for the loader\'s own columns', async () => {
+    const path = join(tmp.dir, 'fresh.duckdb');
+    await load(path);
+    const c = await comments(path);
+    expect(c.logs).toBe(shortDescription(logs.description));
+    expect(c['logs.id']).toBe(props.id!.description!.trim()); // "Case UUID. [doc]"
+    expect(c['logs.created_at_date']).toBe(shortDescription(props.created_at_date!.description!));
+    expect(c['logs.created_at_date']).toMatch(/^Epoch milliseconds .*\[inferred.*\]\.$/);
+    // A flattened column: the nested property's description.
+    expect(c['logs.requester_details__name']).toBe(shortDescription(props.requester_details!.properties!.name!.description!));
+    // A child table: the list field's description; its columns the items' properties.
+    expect(c.logs__transcripts).toBe(shortDescription(props.transcripts!.description!));
+    expect(c['logs__transcripts.message']).toBe(shortDescription(props.transcripts!.items!.properties!.message!.description!));
+    expect(c['logs.widget_id']).toBe('The widgetId request parameter the record was loaded with (added by the loader, not sent by the API).');
+    expect(c['logs._load_id']).toBe('The load that last wrote the row (_pipeline_loads.load_id).');
+    expect(c['logs__transcripts._parent_id']).toBe('The _row_id of the parent row (logs).');
+    expect(c['logs__transcripts._list_idx']).toBe('Position of the item in its source list, from 0.');
+    // Every column of the loader's tables says something; the system tables are the loader's business.
+    const bare = Object.entries(c).filter(([k, v]) => !k.startsWith('_pipeline_') && v === null).map(([k]) => k);
+    expect(bare).toEqual([]);
+    // A text with quotes is stored as written (escaped in the SQL, not in the comment).
+    expect(c['logs.requester_details__age']).toContain('"age');
+    // QUERYING.md's query for them runs as written.
+    const doc = /`(SELECT column_name, data_type, comment FROM duckdb_columns\(\)[^`]*)`/.exec(readFileSync(join(PACKAGE_DIR, 'QUERYING.md'), 'utf8'))![1]!;
+    expect((await query(path, doc)).find((r) => r.column_name === 'id')?.comment).toBe(c['logs.id']);
+  });
+
+  it('are set on an existing file that has none, without rewriting a row, and a user\'s comment is kept', async () => {
+    const path = join(tmp.dir, 'upgraded.duckdb');
+    await load(path);
+    // As a loader before comments left it: none at all; and one the user wrote since.
+    await withQueries(path, async (run) => {
+      for (const [key] of Object.entries(await comments(path))) {
+        const [t, col] = key.split('.');
+        await run(col === undefined ? `COMMENT ON TABLE snapengage_data."${t}" IS NULL` : `COMMENT ON COLUMN snapengage_data."${t}"."${col}" IS NULL`);
+      }
+      await run(`COMMENT ON COLUMN snapengage_data.logs.chat_duration IS 'ours: seconds, see the wiki''s page'`);
+      return undefined;
+    }, 'READ_WRITE');
+    const before = await query(path, 'SELECT _row_id, _load_id FROM snapengage_data.logs ORDER BY _row_id');
+    const info = await load(path);
+    expect(info.rowCounts.logs ?? 0).toBe(0); // every record read again is unchanged
+    expect(await query(path, 'SELECT _row_id, _load_id FROM snapengage_data.logs ORDER BY _row_id')).toEqual(before);
+    const c = await comments(path);
+    expect(c['logs.chat_duration']).toBe('ours: seconds, see the wiki\'s page');
+    expect(c['logs.id']).toBe(props.id!.description!.trim());
+    expect(c.logs__transcripts).toBe(shortDescription(props.transcripts!.description!));
+  });
+
+  it('name a field the spec does not declare and a variant column, from the load that adds them', async () => {
+    const path = join(tmp.dir, 'evolved.duckdb');
+    await load(path);
+    const widgetId = box.env.SNAPENGAGE_WIDGET_ID!.split(',')[0]!;
+    await admin(box, 'cases', { widgetId, cases: [{ brand_new_field: 42, chat_duration: 'about ten minutes', new_list: [{ a: 1 }] }] });
+    await load(path);
+    const c = await comments(path);
+    expect(c['logs.brand_new_field']).toBe('Not declared in the spec: typed from its first value.');
+    expect(c.logs__new_list).toBe('A list the spec does not declare: one row per item, columns typed from their first values.');
+    expect(c['logs__new_list.a']).toBe('Not declared in the spec: typed from its first value.');
+    expect(c['logs.chat_duration__v_text']).toBe('Values of chat_duration (BIGINT) that its type does not take, kept as VARCHAR.');
+  });
+});
