@@ -39,6 +39,7 @@ describe('shortDescription', () => {
     expect(shortDescription('Epoch ms despite the name [inferred from TAP, medium]. A date\nstring is not ruled out [open].')).toBe('Epoch ms despite the name [inferred from TAP, medium].');
     expect(shortDescription('Accept-Language style, e.g. `en-US`, i.e. 1.5 of the visitor\'s. More.')).toBe('Accept-Language style, e.g. `en-US`, i.e. 1.5 of the visitor\'s.');
     expect(shortDescription('  ')).toBeUndefined();
+    expect(shortDescription('A\u0000b\u001bc. [doc]')).toBe('A b c. [doc]');
     const long = shortDescription(`${'word '.repeat(100)}[doc]`)!;
     expect(long.length).toBeLessThanOrEqual(240);
     expect(long).toMatch(/word… \[doc\]$/);

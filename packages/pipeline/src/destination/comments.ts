@@ -36,7 +36,8 @@ const ELEMENT = 'The list\'s items that are not objects (the list mixes objects 
  * `Details the visitor gave. Keys after … [doc partial]` becomes `Details the visitor gave. [doc partial]`.
  */
 export function shortDescription(text: string): string | undefined {
-  const flat = text.replace(/\s+/g, ' ').trim();
+  // Control characters (a NUL a spec's YAML escape can make) would not survive a SQL literal: spaces, like newlines.
+  const flat = text.replace(/[\s\u0000-\u001f\u007f]+/g, ' ').trim();
   if (flat === '') return undefined;
   // A sentence ends at . ! ? before a capital, a tag or code: `1.5` and `e.g.` / `i.e.` do not end one.
   const sentences = flat.split(/(?<=[.!?])(?<!\b(?:e\.g|i\.e|etc|vs)\.)\s+(?=[A-Z[`(])/);
