@@ -8,7 +8,8 @@ import { resources, type LoadableResource } from 'snapengage-client';
 import type { Sandbox } from 'snapengage-sandbox';
 import { definePipeline, runPipeline } from '../src/index.js';
 import { shortDescription } from '../src/destination/comments.js';
-import { PACKAGE_DIR, admin, query, sandbox, tempDir, withQueries } from './helpers.js';
+import { DuckDBDestination, newLoadId } from '../src/destination/index.js';
+import { PACKAGE_DIR, admin, query, sandbox, tempDir, thingsResource, withQueries } from './helpers.js';
 
 let box: Sandbox;
 let tmp: ReturnType<typeof tempDir>;
@@ -107,5 +108,30 @@ describe('comments of a loaded file', () => {
     expect(c.logs__new_list).toBe('A list the spec does not declare: one row per item, columns typed from their first values.');
     expect(c['logs__new_list.a']).toBe('Not declared in the spec: typed from its first value.');
     expect(c['logs.chat_duration__v_text']).toBe('Values of chat_duration (BIGINT) that its type does not take, kept as VARCHAR.');
+  });
+
+  it('of a commit that fails are rolled back with its rows', async () => {
+    const path = join(tmp.dir, 'failed.duckdb');
+    const resource = { ...thingsResource, description: 'Things. [doc]', recordSchema: { ...thingsResource.recordSchema, properties: { id: { type: 'string', description: 'Thing id. [doc]' } } } };
+    const commit = async (state: unknown, records: Array<Record<string, unknown>>) => {
+      const dest = await DuckDBDestination.open({ path, dataset: 'snapengage_data', pipelineName: 'p' });
+      try {
+        const w = dest.createResourceWriter({ loadId: newLoadId(), resource, writeDisposition: 'merge', primaryKey: ['id'], maxNestingDepth: 4 });
+        await w.write(records);
+        await w.commit(state);
+      } finally {
+        await dest.close();
+      }
+    };
+    await commit(null, [{ id: 'a' }]);
+    await withQueries(path, (run) => run('COMMENT ON COLUMN snapengage_data.things.id IS NULL'), 'READ_WRITE');
+    // The state is written after the comments and rows, in the same transaction: one that cannot be stored fails it.
+    await expect(commit(10n, [{ id: 'b', extra: 1 }])).rejects.toThrow();
+    const c = await comments(path);
+    expect(c['things.id']).toBeNull();
+    expect(c['things.extra']).toBeUndefined();
+    expect(c.things).toBe('Things. [doc]');
+    await commit(null, [{ id: 'b' }]);
+    expect((await comments(path))['things.id']).toBe('Thing id. [doc]');
   });
 });
