@@ -285,9 +285,10 @@ export const DUCKDB_DAMAGED = /Corrupt database file|does not match stored check
 /**
  * How Node and DuckDB say the process reached its open-file limit (`ulimit -n`, LimitNOFILE=). A run of 60 widgets
  * held 51 descriptors at its peak (sockets, staged files, DuckDB's); below that it failed as "please report this",
- * or as a run lock "taken by another run".
+ * or as a run lock "taken by another run". Whole words, in the case Node and DuckDB write them: the messages quote paths,
+ * and one under `systemfiles/` ("systEMFILEs") was read as this whatever had failed.
  */
-export const TOO_MANY_OPEN_FILES = /EMFILE|ENFILE|Too many open files/i;
+export const TOO_MANY_OPEN_FILES = /\bE[MN]FILE\b|\b[Tt]oo many open files\b/;
 export const RAISE_OPEN_FILES = 'raise the open-file limit (ulimit -n 1024 before the command, LimitNOFILE= in a systemd unit; a run needs 64 or more)';
 
 /** Turns a DuckDB failure into one line; the file path is named, the fix is suggested. */

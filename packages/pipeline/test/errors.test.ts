@@ -142,6 +142,36 @@ describe('describeDestinationError', () => {
   });
 });
 
+describe('a path that merely contains the letters of EMFILE or ENFILE', () => {
+  // Found with --duckdb systemfiles/x.duckdb ("systEMFILEs"): any failure on such a path read as "too many open files:
+  // raise the open-file limit", whatever it was. The errno names are matched as words, as Node and DuckDB write them.
+  it('is not read as running out of open files (a real run under a regular file named systemfiles)', async () => {
+    const { mkdtempSync, rmSync, writeFileSync } = await import('node:fs');
+    const { tmpdir } = await import('node:os');
+    const { join } = await import('node:path');
+    const { runPipeline } = await import('../src/index.js');
+    const dir = mkdtempSync(join(tmpdir(), 'sepipe-emfile-'));
+    try {
+      writeFileSync(join(dir, 'systemfiles'), 'a file, not a directory\n');
+      const env = { SNAPENGAGE_BASE_URL: 'http://127.0.0.1:9', SNAPENGAGE_API_TOKEN: 'token-1234', SNAPENGAGE_ORG_ID: 'org', SNAPENGAGE_WIDGET_ID: 'w1' };
+      const error = await runPipeline({ resources: { logs: true } }, { env, destination: { path: join(dir, 'systemfiles', 'x.duckdb') } }).then(() => undefined, (e: unknown) => e as Error);
+      expect(error?.message).toContain('ENOTDIR');
+      expect(error?.message).not.toMatch(/too many open files|open-file limit/i);
+      expect(error?.message).toContain('choose a destination path in a writable directory');
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('is not read so in DuckDB\'s words either, while the errno names and DuckDB\'s phrase still are', () => {
+    const denied = describeDestinationError(new Error('IO Error: Cannot open file "/srv/itemfiles/x.duckdb": Permission denied'), '/srv/itemfiles/x.duckdb');
+    expect((denied as DestinationError).code).toBe('not_writable');
+    for (const text of ['IO Error: Cannot open file "/x.duckdb": Too many open files', "EMFILE: too many open files, open '/x.duckdb.staging/a'", 'ENFILE: file table overflow']) {
+      expect(describeDestinationError(new Error(text), '/x.duckdb').message, text).toContain('raise the open-file limit');
+    }
+  });
+});
+
 describe('DestinationError built by an app', () => {
   it('keeps the (message, { cause }) constructor it had before code and path', () => {
     const cause = new Error('disk');
