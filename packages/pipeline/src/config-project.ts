@@ -2,7 +2,7 @@
 // from the working directory (as documented), and cron starts a command in HOME: `snapengage-pipeline run --config
 // /srv/proj/src/pipeline.ts` from there, with the variables in the crontab, loaded everything again into a new
 // ~/snapengage.duckdb, exit 0, while the project's file fell behind unnoticed.
-import { existsSync } from 'node:fs';
+import { existsSync, realpathSync } from 'node:fs';
 import { dirname, isAbsolute, join, resolve } from 'node:path';
 
 /** The nearest directory at or above the config file's that holds a package.json: the project the config is part of. */
@@ -15,10 +15,22 @@ export function projectOf(configFile: string): string | undefined {
   }
 }
 
-/** The config's project when it is not the working directory (undefined when it is, or when there is none). */
+/**
+ * The config's project when it is not the working directory (undefined when it is, or when there is none). Compared
+ * by real path: the working directory is always the real one, while the config's path may go through a link (`cd
+ * /srv/app/current && … --config /srv/app/current/src/pipeline.ts`, current/ a deploy's link to a release).
+ */
 export function otherProject(configFile: string, cwd: string = process.cwd()): string | undefined {
-  const project = projectOf(configFile);
-  return project !== undefined && project !== resolve(cwd) ? project : undefined;
+  const project = projectOf(resolve(cwd, configFile));
+  return project !== undefined && realPath(project) !== realPath(cwd) ? project : undefined;
+}
+
+function realPath(path: string): string {
+  try {
+    return realpathSync(path);
+  } catch {
+    return resolve(path);
+  }
 }
 
 /**
