@@ -117,6 +117,35 @@ describe('run --json and signals, built CLI', () => {
     expect(existsSync(db)).toBe(false);
   }, 60_000);
 
+  it('a second SIGINT while extracting leaves no run lock nor staged rows, and the next run does not report it as killed', async () => {
+    // process.exit on the second signal skipped the lock's release: run.lock and the staged rows (customer data) stayed,
+    // and the next run said "The previous run on this file did not finish …: it was killed or crashed (exit 137 …)".
+    const box = await sandbox({ cases: 3000, widgets: 1, days: 30, faults: 'latencyMs=200' });
+    try {
+      const db = join(tmp.dir, 'second-signal-extracting.duckdb');
+      let signalled = 0;
+      const child = spawnBuilt(['run', '--json', '--resources', 'logs', '--duckdb', db, '--verbose'], { env: box.env, cwd: tmp.dir });
+      const result = await outcome(child, (stderr) => {
+        // Some pages are staged by the third request's answer (its rows in <db>.staging/).
+        if (signalled === 0 && (stderr.match(/GET .*logs.* 200/g) ?? []).length >= 3) {
+          signalled = 1;
+          child.kill('SIGINT');
+          setTimeout(() => child.kill('SIGINT'), 20);
+        }
+      });
+      expect(signalled).toBe(1);
+      expect([result.code, result.signal]).toEqual([130, null]);
+      expect(document(result.stdout)).toMatchObject({ status: 'FAILED', error: { exitCode: 130 } });
+      expect(existsSync(`${db}.staging`)).toBe(false);
+
+      const next = await outcome(spawnBuilt(['run', '--json', '--resources', 'logs', '--duckdb', db], { env: box.env, cwd: tmp.dir }));
+      expect(next.code).toBe(0);
+      expect(document(next.stdout).interruptedRun).toBeUndefined();
+    } finally {
+      await box.close();
+    }
+  }, 60_000);
+
   it('a second SIGINT during the commit stops it at once, with a FAILED document naming what was committed, exit 130', async () => {
     const box = await sandbox({ cases: 4000, widgets: 1, days: 3 });
     try {

@@ -8,7 +8,7 @@
 // lost anyway (someone deletes it), a run checks at its commit that the lock is still its own and that the dataset
 // did not change since it read it (DuckDBDestination.reconnect), and loads nothing otherwise.
 import { randomUUID } from 'node:crypto';
-import { readFileSync } from 'node:fs';
+import { readdirSync, readFileSync, rmdirSync, rmSync, unlinkSync } from 'node:fs';
 import { link, lstat, readFile, readdir, rm, rmdir, stat, unlink, utimes, writeFile } from 'node:fs/promises';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
@@ -301,6 +301,9 @@ function runLock(stagingRoot: string, lockPath: string, holder: RunLockHolder, t
     utimes(lockPath, now, now).catch(() => undefined);
   }, HEARTBEAT_MS);
   heartbeat.unref(); // never what keeps the process alive
+  const onExit = () => releaseAtExit(stagingRoot, lockPath, holder.token);
+  heldAtExit.add(onExit);
+  if (heldAtExit.size === 1) process.on('exit', releaseAllAtExit);
   return {
     holder,
     ...(tookOverFrom !== undefined ? { tookOverFrom } : {}),
@@ -310,6 +313,8 @@ function runLock(stagingRoot: string, lockPath: string, holder: RunLockHolder, t
       if (released) return;
       released = true;
       clearInterval(heartbeat);
+      heldAtExit.delete(onExit);
+      if (heldAtExit.size === 0) process.off('exit', releaseAllAtExit);
       // Only with our own lock: after a takeover race (see the top) the lock and the staging directory's other entries
       // may be another run's, staging what it is about to commit (this run's writers removed their own directories).
       if ((await readHolder(lockPath))?.token === holder.token) {
@@ -319,4 +324,31 @@ function runLock(stagingRoot: string, lockPath: string, holder: RunLockHolder, t
       await rmdir(stagingRoot).catch(() => undefined); // not empty: another run has started meanwhile
     },
   };
+}
+
+/**
+ * Locks still held when the process exits without releasing them: the CLI's second Ctrl-C (or SIGTERM) ends it at
+ * once with process.exit, as may an app embedding the loader. Their lock then stayed, and the staged rows (customer
+ * data) until the next run, which said the previous run "was killed or crashed (exit 137 …)". 'exit' runs only
+ * synchronous code, hence the *Sync calls; a SIGKILL runs nothing, and the next run takes the lock over as before.
+ */
+const heldAtExit = new Set<() => void>();
+
+function releaseAllAtExit(): void {
+  for (const release of heldAtExit) release();
+}
+
+function releaseAtExit(stagingRoot: string, lockPath: string, token: string): void {
+  try {
+    // Only our own lock, as release() does: after a takeover race it and the staged entries may be another run's.
+    const held = (JSON.parse(readFileSync(lockPath, 'utf8')) as Partial<RunLockHolder>).token === token;
+    if (!held) return;
+    for (const entry of readdirSync(stagingRoot)) {
+      if (entry !== RUN_LOCK_FILE) rmSync(join(stagingRoot, entry), { recursive: true, force: true });
+    }
+    unlinkSync(lockPath);
+    rmdirSync(stagingRoot);
+  } catch {
+    // Best effort while exiting: what is left is taken over by the next run.
+  }
 }
