@@ -243,17 +243,17 @@ export class DuckDBDestination {
     });
   }
 
-  /**
-   * Opens the file again for the commit (creating it if the run started without one) and checks that the dataset is
-   * as this run read it: its tables, columns and incremental state. A change by another program means the staged
-   * rows may no longer fit, so nothing is loaded.
-   */
   /** The run whose lock this run took over, as it ended without releasing it (see RunLock.tookOverFrom). */
   get interruptedRun(): { pid: number; host: string; startedAt: string } | undefined {
     const dead = this.runLock?.tookOverFrom;
     return dead === undefined ? undefined : { pid: dead.pid, host: dead.host, startedAt: dead.startedAt };
   }
 
+  /**
+   * Opens the file again for the commit (creating it if the run started without one) and checks that the dataset is
+   * as this run read it: its tables, columns and incremental state. A change by another program means the staged
+   * rows may no longer fit, so nothing is loaded.
+   */
   async reconnect(): Promise<void> {
     if (this.closed) throw new Error('destination is closed');
     if (this.session) return;
