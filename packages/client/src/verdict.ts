@@ -88,11 +88,11 @@ export function failureFromError(ctx: Omit<ClassifyContext, 'maxResponseBytes'>,
 
 /**
  * A body over maxResponseBytes: not retried (the same bytes would come back), and not kept. The limit is named in
- * bytes, as the option takes it, and in MiB, with what was decoded, so a genuine page can be let through.
+ * bytes, as the option takes it, and in MiB (KiB, bytes), with what was decoded, so a genuine page can be let through.
  */
 function tooLarge(error: BodyTooLarge, response: Response, requestId: string | undefined): Failure {
   const encoding = response.headers.get('content-encoding');
-  const mib = `${+(error.limit / 1024 / 1024).toFixed(2)} MiB`;
+  const size = readableSize(error.limit);
   const how = error.announced ? `Content-Length ${printable(response.headers.get('content-length') ?? '')}` : encoding ? `after ${printable(encoding)} decoding` : 'read so far';
   return {
     type: 'failure',
@@ -100,8 +100,15 @@ function tooLarge(error: BodyTooLarge, response: Response, requestId: string | u
     status: response.status,
     requestId,
     retryable: false,
-    detail: `the response body is larger than maxResponseBytes=${error.limit} (${mib}, ${how}); the read was stopped there: if the response is genuine, raise the client option maxResponseBytes`,
+    detail: `the response body is larger than maxResponseBytes=${error.limit} (${size}, ${how}); the read was stopped there: if the response is genuine, raise the client option maxResponseBytes`,
   };
+}
+
+/** A byte count as MiB, KiB or bytes: a limit set under 1 MiB read "0 MiB" in MiB alone. */
+function readableSize(bytes: number): string {
+  if (bytes >= 1024 * 1024) return `${+(bytes / 1024 / 1024).toFixed(2)} MiB`;
+  if (bytes >= 1024) return `${+(bytes / 1024).toFixed(2)} KiB`;
+  return `${bytes} bytes`;
 }
 
 /** What an attempt's outcome means: a success to hand back, an HTTP error status, or a failure (retryable or not). */

@@ -82,6 +82,18 @@ describe('maxResponseBytes', () => {
     expect((await new Response(streamed.data as ReadableStream).arrayBuffer()).byteLength).toBe(2 * MiB);
   });
 
+  it('names a limit under 1 MiB in KiB or bytes, not as "0 MiB"', async () => {
+    const body = JSON.stringify({ cases: [], pad: 'x'.repeat(5000) });
+    const server = await serve((_req, res) => {
+      res.writeHead(200, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) });
+      res.end(body);
+    });
+    const kib = await caught(clientFor(server, { maxResponseBytes: 2000 }).GET(LOGS, logsQuery));
+    expect(kib.message).toContain(`larger than maxResponseBytes=2000 (1.95 KiB, Content-Length ${body.length})`);
+    const bytes = await caught(clientFor(server, { maxResponseBytes: 100 }).GET(LOGS, logsQuery));
+    expect(bytes.message).toContain(`larger than maxResponseBytes=100 (100 bytes, Content-Length ${body.length})`);
+  });
+
   it('is a config error when not a positive integer', async () => {
     expect(() => createSnapEngageClient({ maxResponseBytes: 0 })).toThrow(/maxResponseBytes: must be an integer >= 1, got 0/);
     expect(() => createSnapEngageClient({ maxResponseBytes: 1.5 })).toThrow(/maxResponseBytes: must be an integer >= 1/);

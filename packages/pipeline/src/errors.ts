@@ -240,9 +240,9 @@ export function describeExtractError(error: unknown, resourceName: string, widge
       // links name 127.0.0.1. Its message is "<operation>: <detail> | <url>".
       const paging = error.status === undefined ? pagingDetail(error) : undefined;
       // A body over the client's maxResponseBytes: the client's words name the client option, set here in the config.
-      const tooLarge = /larger than maxResponseBytes=\d+ \(([^)]*)\)/.exec(error.message);
+      const tooLarge = /larger than maxResponseBytes=(\d+) \(([^)]*)\)/.exec(error.message);
       fix = tooLarge
-        ? `the response body is larger than connection.maxResponseBytes (${tooLarge[1]}); reading stopped there: if the API really sent that much, raise connection.maxResponseBytes in the pipeline config`
+        ? `the response body is larger than connection.maxResponseBytes=${tooLarge[1]} (${tooLarge[2]}); reading stopped there: if the API really sent that much, raise connection.maxResponseBytes in the pipeline config`
         : redirect
         ? `the server redirected to ${redirect}, which is not followed so that credentials stay on the configured host: set ${BASE_URL_ENV} to that origin`
         : paging?.replace('set baseUrl', `set ${BASE_URL_ENV}`) ?? `the response was not the expected JSON${retried}: check ${BASE_URL_ENV} points at the SnapEngage API`;

@@ -261,11 +261,25 @@ describe('a response body over connection.maxResponseBytes (real HTTP over 127.0
       const config = { resources: { logs: { incremental: { startDate: '2026-01-01', sliceDays: 3650 } } }, rateLimit: { requestsPerSecond: 0 }, connection: { maxResponseBytes: 1024 * 1024 } } as const;
       const error = await runPipeline(config, { env, destination: { path: ':memory:' } }).then(() => undefined, (e: unknown) => e as Error);
       expect(error?.message.split('\n')).toHaveLength(1);
-      expect(error?.message).toMatch(/^Extracting logs failed: GET \/api\/v2\/\{orgId\}\/logs .*the response body is larger than connection.maxResponseBytes \(1 MiB, after gzip decoding\); reading stopped there: if the API really sent that much, raise connection.maxResponseBytes in the pipeline config/);
+      expect(error?.message).toMatch(/^Extracting logs failed: GET \/api\/v2\/\{orgId\}\/logs .*the response body is larger than connection.maxResponseBytes=1048576 \(1 MiB, after gzip decoding\); reading stopped there: if the API really sent that much, raise connection.maxResponseBytes in the pipeline config/);
       expect(error?.message).not.toContain('not the expected JSON');
       expect(error?.message).not.toContain('token-1234');
     } finally {
       await new Promise((resolve) => server.close(resolve));
+    }
+  });
+
+  it('names a small limit as it was set, not as "0 MiB" (a sandbox page over 2000 bytes)', async () => {
+    const { runPipeline } = await import('../src/index.js');
+    const { sandbox } = await import('./helpers.js');
+    const box = await sandbox({ cases: 200, widgets: 1, days: 5 });
+    try {
+      const config = { resources: { logs: true }, connection: { maxResponseBytes: 2000 } } as const;
+      const error = await runPipeline(config, { env: box.env, destination: { path: ':memory:' } }).then(() => undefined, (e: unknown) => e as Error);
+      expect(error?.message).toMatch(/larger than connection\.maxResponseBytes=2000 \(1\.95 KiB, Content-Length \d+\)/);
+      expect(error?.message).not.toContain('0 MiB');
+    } finally {
+      await box.close();
     }
   });
 
