@@ -31,6 +31,8 @@ export interface LoadRecord {
   error: string | null;
   /** The `--limit-pages` of a sample (its state was not advanced), null for a full load. */
   limitPages: number | null;
+  /** The SNAPENGAGE_ORG_ID the load ran with, null when unset or loaded by a version before it was recorded. */
+  orgId: string | null;
 }
 
 export interface StateRecord {
@@ -307,14 +309,15 @@ class DuckDBDataset implements Dataset {
 
   private async readLoads(limit: number): Promise<LoadRecord[]> {
     const filter = this.pipelineName === undefined ? '' : 'WHERE pipeline_name = $1';
-    // A file no loader with limit_pages has written to yet lacks the column, and this connection is read-only.
-    const sampled = (await this.run(
-      `SELECT 1 FROM information_schema.columns WHERE lower(table_schema) = lower($1) AND table_name = '_pipeline_loads' AND column_name = 'limit_pages'`,
+    // A file no loader with limit_pages (org_id) has written to yet lacks the column, and this connection is read-only.
+    const present = new Set(friendlyRows(await this.run(
+      `SELECT column_name FROM information_schema.columns WHERE lower(table_schema) = lower($1) AND table_name = '_pipeline_loads' AND column_name IN ('limit_pages', 'org_id')`,
       [this.dataset],
-    )).currentRowCount > 0;
+    )).map((row) => String(row.column_name)));
+    const optional = (column: string) => (present.has(column) ? column : `NULL AS ${column}`);
     const r = await this.run(
       `SELECT load_id, pipeline_name, resource, status, started_at, finished_at,
-              CAST(row_counts AS VARCHAR) AS row_counts, error, ${sampled ? 'limit_pages' : 'NULL AS limit_pages'},
+              CAST(row_counts AS VARCHAR) AS row_counts, error, ${optional('limit_pages')}, ${optional('org_id')},
               epoch_ms(finished_at) - epoch_ms(started_at) AS duration_ms
        FROM ${this.schema}."_pipeline_loads"
        WHERE load_id IN (SELECT DISTINCT load_id FROM ${this.schema}."_pipeline_loads" ${filter} ORDER BY load_id DESC LIMIT ${checkLimit('loads', limit)})
@@ -333,6 +336,7 @@ class DuckDBDataset implements Dataset {
       rowCounts: typeof row.row_counts === 'string' ? (JSON.parse(row.row_counts) as Record<string, number>) : null,
       error: (row.error as string | null) ?? null,
       limitPages: typeof row.limit_pages === 'number' ? row.limit_pages : null,
+      orgId: typeof row.org_id === 'string' ? row.org_id : null,
     }));
   }
 

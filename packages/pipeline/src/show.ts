@@ -99,7 +99,10 @@ export async function showDataset(options: ShowOptions): Promise<string> {
     const [counted] = await dataset.sql(`SELECT count(DISTINCT load_id) AS n FROM ${quoteIdent(dataset.dataset)}."_pipeline_loads"`);
     const allLoads = Number(counted?.n ?? shown);
     const states = await dataset.state();
-    const out: string[] = [`Dataset ${options.dataset} in ${options.path}`];
+    // Which SnapEngage org the shown loads came from (SNAPENGAGE_ORG_ID; a run of another org is refused: dataset-org.ts).
+    const orgs = [...new Set(loads.flatMap((l) => (l.orgId === null ? [] : [l.orgId])))];
+    const org = orgs.length === 0 ? '' : `, SnapEngage org${orgs.length > 1 ? 's' : ''} ${orgs.join(', ')}`;
+    const out: string[] = [`Dataset ${options.dataset} in ${options.path}${org}`];
     // A run keeps the file closed while it extracts (so this can read it): say that its rows are still to come.
     const stagingRoot = defaultStagingRoot(options.path);
     const running = await activeRun(stagingRoot, options.path);

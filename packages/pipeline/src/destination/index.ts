@@ -21,6 +21,7 @@ import { ensureParentDir } from './ensure-dir.js';
 import { makeOwnerOnly } from './private-files.js';
 import { checkDuckDBHeader } from './file-kind.js';
 import { refuseDltDataset } from './dlt-dataset.js';
+import { refuseOtherOrg } from './dataset-org.js';
 import { LOADER_VERSION } from '../version.js';
 import {
   checkDatasetFormat, DATASET_FORMAT, datasetFingerprint, forgetDroppedTables, readExistingTableNames, readTableDefs, sqlTimestamp, systemTablesDdl, type DroppedTables,
@@ -29,11 +30,14 @@ import {
 export { DestinationError, toDestinationError, type DestinationErrorCode } from './errors.js';
 export type { LoadStep, ResourceWriter, ResourceWriterOptions, WriteDisposition } from './resource-writer.js';
 export { SYSTEM_TABLES } from './system-tables.js';
+export { ORG_ID_ENV } from './dataset-org.js';
 
 export interface DuckDBDestinationOptions {
   path: string;
   dataset: string;
   pipelineName: string;
+  /** The run's SNAPENGAGE_ORG_ID, recorded with each load; a dataset another org loaded is refused (dataset-org.ts). */
+  orgId?: string | undefined;
   /** DuckDB `memory_limit`, default 192MB (runs take SNAPENGAGE_DUCKDB_MEMORY_LIMIT). DuckDB spills to `<path>.tmp` beyond it. */
   memoryLimit?: string;
   /** DuckDB worker threads, default 2 (runs take SNAPENGAGE_DUCKDB_THREADS). */
@@ -110,6 +114,7 @@ export class DuckDBDestination {
       mutex: this.mutex,
       dataset,
       pipelineName,
+      orgId: opts.orgId ?? null,
       dbPath: path,
       stagingRoot,
       get tableDefs() {
@@ -228,6 +233,7 @@ export class DuckDBDestination {
     // newer loader's state may mean something else.
     if (first) await refuseDltDataset(conn, this.dataset, this.path);
     if (first) await checkDatasetFormat(conn, this.dataset, this.path, LOADER_VERSION);
+    if (first) await refuseOtherOrg(conn, this.dataset, this.path, this.opts.orgId);
     await conn.run(systemTablesDdl(this.dataset));
     if (first) this.droppedTables = await forgetDroppedTables(conn, this.dataset);
     this.tableDefs = await readTableDefs(conn, this.dataset);

@@ -120,6 +120,8 @@ export interface WriterContext {
   mutex: Mutex;
   dataset: string;
   pipelineName: string;
+  /** The run's SNAPENGAGE_ORG_ID (null when unset), recorded in each load row (dataset-org.ts). */
+  orgId: string | null;
   dbPath: string;
   stagingRoot: string;
   /** Committed table definitions of the dataset (all resources); updated after each commit. */
@@ -376,12 +378,12 @@ export class DuckDBResourceWriter implements ResourceWriter {
 
   private async writeLoadRow(rowCounts: Record<string, number>): Promise<void> {
     await this.ctx.conn.run(
-      `INSERT INTO ${this.registry('_pipeline_loads')} (load_id, pipeline_name, resource, status, started_at, finished_at, row_counts, row_ids, loader_version, dataset_format, limit_pages)
-       VALUES ($1, $2, $3, 'loaded', CAST($4 AS TIMESTAMP), CAST($5 AS TIMESTAMP), CAST($6 AS JSON), $7, $8, $9, $10)`,
+      `INSERT INTO ${this.registry('_pipeline_loads')} (load_id, pipeline_name, resource, status, started_at, finished_at, row_counts, row_ids, loader_version, dataset_format, limit_pages, org_id)
+       VALUES ($1, $2, $3, 'loaded', CAST($4 AS TIMESTAMP), CAST($5 AS TIMESTAMP), CAST($6 AS JSON), $7, $8, $9, $10, $11)`,
       [
         this.opts.loadId, this.ctx.pipelineName, this.opts.resource.name, sqlTimestamp(this.startedAt), sqlTimestamp(new Date()),
         JSON.stringify(rowCounts), rowIdsOf(this.merges ? this.opts.primaryKey : null), LOADER_VERSION, DATASET_FORMAT,
-        this.opts.limitPages ?? null,
+        this.opts.limitPages ?? null, this.ctx.orgId,
       ],
     );
   }

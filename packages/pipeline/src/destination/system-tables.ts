@@ -23,6 +23,8 @@ ALTER TABLE ${s}."_pipeline_loads" ADD COLUMN IF NOT EXISTS dataset_format INTEG
 -- The --limit-pages N of a sample (NULL for a full load), so a sample stays told apart after the run's output is gone.
 -- BIGINT: the CLI takes any safe integer, and an INTEGER column failed the commit of a whole run on --limit-pages 3000000000.
 ALTER TABLE ${s}."_pipeline_loads" ADD COLUMN IF NOT EXISTS limit_pages BIGINT;
+-- The SNAPENGAGE_ORG_ID of the run (NULL when unset), so a run of another org is refused (dataset-org.ts).
+ALTER TABLE ${s}."_pipeline_loads" ADD COLUMN IF NOT EXISTS org_id VARCHAR;
 CREATE TABLE IF NOT EXISTS ${s}."_pipeline_state" (
   pipeline_name VARCHAR NOT NULL, resource VARCHAR NOT NULL, state JSON, load_id VARCHAR, updated_at TIMESTAMP);
 CREATE TABLE IF NOT EXISTS ${s}."_pipeline_tables" (

@@ -1,0 +1,54 @@
+// Which SnapEngage organisation a dataset holds. Nothing in the loaded rows says which org a case, widget or user came
+// from, and the keys do not either (users merge on `email`: an agent of two orgs is one row), so a run of another org
+// into the same dataset (an agency that forgot --dataset, SNAPENGAGE_ORG_ID changed in .env, a sandbox trial into the
+// real file) mixed two customers' data in the same tables, silently and for good. Each load row records the run's org
+// id (`_pipeline_loads.org_id`), and a run of another org is refused before it writes anything.
+import type { DuckDBConnection } from '../duckdb.js';
+import { quoteIdent } from '../normalize/naming.js';
+import { DestinationError } from './errors.js';
+
+/** The env var that names the org; the Logs API's path takes it (`/api/v2/{orgId}/logs`). Not a secret. */
+export const ORG_ID_ENV = 'SNAPENGAGE_ORG_ID';
+
+/** At most this many other orgs are named in the refusal. */
+const NAMED_ORGS = 3;
+
+/**
+ * Refuses a dataset whose committed loads came from another org than `orgId` (compared case-insensitively: a UUID
+ * typed in capitals is the same org). Loads without an org id (a run without SNAPENGAGE_ORG_ID, or a loader before
+ * this check) say nothing either way. Run before the loader's system tables are set up, so that a refused file is
+ * left exactly as it was.
+ */
+export async function refuseOtherOrg(conn: DuckDBConnection, dataset: string, dbPath: string, orgId: string | undefined): Promise<void> {
+  if (orgId === undefined) return;
+  const recorded = (await conn.runAndReadAll(
+    `SELECT 1 FROM information_schema.columns WHERE lower(table_schema) = lower($1) AND table_name = '_pipeline_loads' AND column_name = 'org_id'`,
+    [dataset],
+  )).getRowObjectsJS().length > 0;
+  if (!recorded) return;
+  const others = (await conn.runAndReadAll(
+    `SELECT org_id, count(DISTINCT load_id)::INTEGER AS runs, max(finished_at)::VARCHAR AS last_finished
+     FROM ${quoteIdent(dataset)}."_pipeline_loads"
+     WHERE status = 'loaded' AND org_id IS NOT NULL AND lower(org_id) <> lower($1)
+     GROUP BY org_id ORDER BY max(finished_at) DESC, org_id`,
+    [orgId],
+  )).getRowObjectsJS();
+  if (others.length === 0) return;
+  const named = others.slice(0, NAMED_ORGS).map((o) => `${String(o.org_id)} (${String(o.runs)} run${o.runs === 1 ? '' : 's'}, the last at ${String(o.last_finished).slice(0, 19)} UTC)`);
+  const more = others.length > NAMED_ORGS ? ` and ${others.length - NAMED_ORGS} more` : '';
+  throw new DestinationError(
+    `opening the destination: dataset ${dataset} in ${dbPath} holds SnapEngage org ${named.join(', ')}${more}, and this run is for org ${orgId} (${ORG_ID_ENV}): loading it there would mix two organisations' cases, widgets and users in the same tables (users of both merge on their email)`,
+    'schema',
+    `load each org into a dataset of its own, such as --dataset ${suggestedDataset(orgId)} (or destination.dataset), or a DuckDB file of its own (--duckdb); if ${ORG_ID_ENV} is wrong, correct it; if the other org's data is not needed (a sandbox trial), drop it first (DROP SCHEMA ${sqlName(dataset)} CASCADE in the DuckDB CLI). Nothing was written to the file`,
+    dbPath,
+  );
+}
+
+/** A name as the DuckDB CLI takes it: bare when it is a plain lower-case identifier. */
+const sqlName = (name: string) => (/^[a-z_][a-z0-9_]*$/.test(name) ? name : quoteIdent(name));
+
+/** A dataset name for an org: its id's first 8 characters, reduced to what a bare SQL name may hold. */
+function suggestedDataset(orgId: string): string {
+  const part = orgId.toLowerCase().replace(/[^a-z0-9]/g, '').slice(0, 8);
+  return part === '' ? 'snapengage_other_org' : `snapengage_${part}`;
+}

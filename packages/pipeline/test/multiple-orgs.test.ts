@@ -1,0 +1,116 @@
+// Several SnapEngage organisations (an agency's clients, a staging and a production org, a move from one org to
+// another) loaded with one DuckDB file: each org in a dataset of its own works, and a run of another org into a
+// dataset that holds one is refused before it writes anything. Two sandboxes of different seeds are two orgs (their
+// org ids, credentials, widgets and cases differ; both have the same owner email, as an agency's staff are users of
+// each client's org). Before, the second org's run loaded into the first's tables: 300 + 400 cases in one `logs`,
+// both orgs' widgets side by side and one `users` row for the two orgs' owners, with nothing recording which org.
+import { DuckDBInstance } from '@duckdb/node-api';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { Sandbox } from 'snapengage-sandbox';
+import { DestinationError, definePipeline, openDataset, runPipeline } from '../src/index.js';
+import { showDataset } from '../src/show.js';
+import { admin, query, sandbox, tempDir, truth } from './helpers.js';
+
+let orgA: Sandbox;
+let orgB: Sandbox;
+let tmp: ReturnType<typeof tempDir>;
+beforeAll(async () => {
+  [orgA, orgB] = await Promise.all([sandbox({ seed: 7, cases: 120, widgets: 2, days: 5 }), sandbox({ seed: 8, cases: 90, widgets: 2, days: 5 })]);
+  tmp = tempDir('multiple-orgs-');
+});
+afterAll(async () => {
+  await orgA?.close();
+  await orgB?.close();
+  tmp?.cleanup();
+});
+
+const config = (pipelineName?: string) => definePipeline({
+  resources: { logs: true, widgets: true, users: true, chat_availability: true },
+  rateLimit: { requestsPerSecond: 0 },
+  ...(pipelineName ? { pipelineName } : {}),
+});
+const ids = async (path: string, dataset: string) =>
+  (await query(path, `SELECT id FROM ${dataset}.logs ORDER BY id`)).map((r) => String(r.id));
+const truthIds = async (box: Sandbox) => (await truth(box)).map((c) => c.id).sort();
+const snapshot = async (path: string) => ({
+  logs: await query(path, 'SELECT id, _load_id FROM snapengage_data.logs ORDER BY id'),
+  widgets: await query(path, 'SELECT uuid FROM snapengage_data.widgets ORDER BY uuid'),
+  users: await query(path, 'SELECT email, _load_id FROM snapengage_data.users ORDER BY email'),
+  loads: await query(path, 'SELECT load_id, pipeline_name, resource, status FROM snapengage_data._pipeline_loads ORDER BY load_id, resource'),
+  state: await query(path, 'SELECT pipeline_name, resource, state::VARCHAR AS s FROM snapengage_data._pipeline_state ORDER BY pipeline_name, resource'),
+});
+
+describe('two orgs in one DuckDB file', () => {
+  it('each in a dataset of its own: both load, each dataset holds its org alone, and records which org', async () => {
+    const path = `${tmp.dir}/agency.duckdb`;
+    await runPipeline(config(), { env: orgA.env, destination: { path, dataset: 'org_a' } });
+    await runPipeline(config(), { env: orgB.env, destination: { path, dataset: 'org_b' } });
+    expect(await ids(path, 'org_a')).toEqual(await truthIds(orgA));
+    expect(await ids(path, 'org_b')).toEqual(await truthIds(orgB));
+    expect((await query(path, 'SELECT uuid FROM org_b.widgets ORDER BY uuid')).map((r) => r.uuid)).toEqual([...orgB.credentials.widgetIds].sort());
+    // Across orgs, as OPERATIONS.md ("Several organisations") shows: in the file, and attached to another session.
+    const perOrg = [{ org: 'org_a', cases: (await truthIds(orgA)).length }, { org: 'org_b', cases: (await truthIds(orgB)).length }];
+    const ds = await openDataset({ path, dataset: 'org_a' });
+    try {
+      expect(await ds.sql(`SELECT org, count(*)::INTEGER AS cases FROM (SELECT 'org_a' AS org, * FROM org_a.logs UNION ALL BY NAME SELECT 'org_b'
+        AS org, * FROM org_b.logs) GROUP BY org ORDER BY org`)).toEqual(perOrg);
+    } finally {
+      await ds.close();
+    }
+    const instance = await DuckDBInstance.create(':memory:');
+    const session = await instance.connect();
+    try {
+      await session.run(`ATTACH '${path}' AS agency (READ_ONLY)`);
+      const rows = (await session.runAndReadAll(`SELECT org, count(*)::INTEGER AS cases FROM (SELECT 'org_a' AS org, * FROM agency.org_a.logs
+        UNION ALL BY NAME SELECT 'org_b' AS org, * FROM agency.org_b.logs) GROUP BY org ORDER BY org`)).getRowObjectsJS();
+      expect(rows).toEqual(perOrg);
+    } finally {
+      session.closeSync();
+      instance.closeSync();
+    }
+    for (const [dataset, box] of [['org_a', orgA], ['org_b', orgB]] as const) {
+      const ds = await openDataset({ path, dataset });
+      try {
+        const loads = await ds.loads();
+        expect(loads.length).toBe(4);
+        expect(new Set(loads.map((l) => l.orgId))).toEqual(new Set([box.credentials.orgId]));
+      } finally {
+        await ds.close();
+      }
+      expect((await showDataset({ path, dataset })).split('\n')[0]).toBe(`Dataset ${dataset} in ${path}, SnapEngage org ${box.credentials.orgId}`);
+    }
+  });
+
+  it('the second org into the first org\'s dataset (no --dataset) is refused, naming both orgs and the fix, with the dataset as it was', async () => {
+    const path = `${tmp.dir}/forgot-dataset.duckdb`;
+    await runPipeline(config(), { env: orgA.env, destination: { path } });
+    const before = await snapshot(path);
+    const run = runPipeline(config(), { env: orgB.env, destination: { path } });
+    await expect(run).rejects.toThrow(DestinationError);
+    await expect(run).rejects.toThrow(new RegExp(
+      `dataset snapengage_data in .*forgot-dataset\\.duckdb holds SnapEngage org ${orgA.credentials.orgId} \\(1 run, the last at \\d{4}-\\d\\d-\\d\\d \\d\\d:\\d\\d:\\d\\d UTC\\), and this run is for org ${orgB.credentials.orgId} \\(SNAPENGAGE_ORG_ID\\).*: load each org into a dataset of its own, such as --dataset snapengage_${orgB.credentials.orgId.slice(0, 8)} \\(or destination\\.dataset\\).*Nothing was written to the file`,
+    ));
+    expect(await snapshot(path)).toEqual(before);
+    // The fix it names loads the second org beside the first.
+    const dataset = `snapengage_${orgB.credentials.orgId.slice(0, 8)}`;
+    await runPipeline(config(), { env: orgB.env, destination: { path, dataset } });
+    expect(await ids(path, dataset)).toEqual(await truthIds(orgB));
+    // The first org goes on loading its dataset.
+    await admin(orgA, 'cases', { widgetId: orgA.credentials.widgetIds[0], cases: [{}, {}] });
+    await runPipeline(config(), { env: orgA.env, destination: { path } });
+    expect(await ids(path, 'snapengage_data')).toEqual(await truthIds(orgA));
+  });
+
+  it('another pipelineName of another org on the same dataset is refused too (the data tables are shared)', async () => {
+    const path = `${tmp.dir}/two-pipelines.duckdb`;
+    await runPipeline(config('client_a'), { env: orgA.env, destination: { path } });
+    const before = await snapshot(path);
+    await expect(runPipeline(config('client_b'), { env: orgB.env, destination: { path } })).rejects.toThrow(
+      new RegExp(`holds SnapEngage org ${orgA.credentials.orgId} .* this run is for org ${orgB.credentials.orgId}`),
+    );
+    expect(await snapshot(path)).toEqual(before);
+    // Another pipeline of the same org is not an org's mix: it loads (from the start date, merged onto the same rows).
+    await runPipeline(config('client_a_hourly'), { env: orgA.env, destination: { path } });
+    expect(await ids(path, 'snapengage_data')).toEqual(await truthIds(orgA));
+  });
+});
