@@ -9,7 +9,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Sandbox } from 'snapengage-sandbox';
 import { DestinationError, definePipeline, openDataset, runPipeline } from '../src/index.js';
 import { showDataset } from '../src/show.js';
-import { admin, query, sandbox, tempDir, truth } from './helpers.js';
+import { admin, gatedRun, query, runCli, sandbox, tempDir, truth } from './helpers.js';
 
 let orgA: Sandbox;
 let orgB: Sandbox;
@@ -79,6 +79,28 @@ describe('two orgs in one DuckDB file', () => {
       }
       expect((await showDataset({ path, dataset })).split('\n')[0]).toBe(`Dataset ${dataset} in ${path}, SnapEngage org ${box.credentials.orgId}`);
     }
+  });
+
+  it('two orgs at the same time into one file: the second is refused, naming the dataset the first loads and why', async () => {
+    // The run lock is the file's (DuckDB has one writer per file); before, the refusal named a run but not that it
+    // loaded another dataset, which read as a stale lock to a user loading org_b while org_a's run was on.
+    const path = `${tmp.dir}/same-time.duckdb`;
+    const first = gatedRun(config(), { env: orgA.env, destination: { path, dataset: 'org_a' } });
+    await first.extracting;
+    try {
+      // From another process, as a second cron line or terminal starts it.
+      const second = await runCli(['run', '--duckdb', path, '--dataset', 'org_b'], { env: { ...orgB.env, SNAPENGAGE_DUCKDB_THREADS: '1' }, cwd: tmp.dir });
+      expect(second.code).toBe(1);
+      expect(second.stderr).toMatch(new RegExp(
+        `^snapengage-pipeline: opening the destination: DuckDB file \\S+same-time\\.duckdb is being loaded by another pipeline run \\(PID ${process.pid}, started \\S+\\) into dataset org_a \\(one run at a time loads a file, whatever its dataset: run them one after another, or give each a file of its own\\): wait for that run to finish, then retry; if it is gone, delete \\S+same-time\\.duckdb\\.staging/run\\.lock\n$`,
+      ));
+    } finally {
+      first.release();
+    }
+    await first.run;
+    await runPipeline(config(), { env: orgB.env, destination: { path, dataset: 'org_b' } });
+    expect(await ids(path, 'org_a')).toEqual(await truthIds(orgA));
+    expect(await ids(path, 'org_b')).toEqual(await truthIds(orgB));
   });
 
   it('the second org into the first org\'s dataset (no --dataset) is refused, naming both orgs and the fix, with the dataset as it was', async () => {

@@ -164,7 +164,7 @@ export class DuckDBDestination {
       releaseRun = holdFile(path, 'run');
       if (inMemory) await rm(stagingRoot, { recursive: true, force: true });
       else {
-        runLock = await acquireRunLock(stagingRoot, path);
+        runLock = await acquireRunLock(stagingRoot, path, opts.dataset);
         await runLock.clearStaging();
       }
       destination = new DuckDBDestination(path, opts.dataset, opts.pipelineName, opts, stagingRoot, runLock, releaseRun);

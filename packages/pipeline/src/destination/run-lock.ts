@@ -34,6 +34,11 @@ export interface RunLockHolder {
   host: string;
   startedAt: string;
   token: string;
+  /**
+   * The dataset the run loads: the lock is the file's, so a run of another dataset (an agency's next org) is refused
+   * too, and the refusal says so rather than leave the user to wonder why another dataset's run is in the way.
+   */
+  dataset?: string;
   /** When the lock file was last touched (its mtime; not stored in it). */
   touchedAtMs?: number;
 }
@@ -74,9 +79,11 @@ export async function activeRun(stagingRoot: string, dbPath?: string): Promise<R
 }
 
 /** Takes the run lock of `stagingRoot` (creating the directory) or throws a 'locked' DestinationError naming the holder. */
-export async function acquireRunLock(stagingRoot: string, dbPath: string): Promise<RunLock> {
+export async function acquireRunLock(stagingRoot: string, dbPath: string, dataset?: string): Promise<RunLock> {
   const lockPath = join(stagingRoot, RUN_LOCK_FILE);
-  const holder: RunLockHolder = { pid: process.pid, host: hostname(), startedAt: new Date().toISOString(), token: randomUUID() };
+  const holder: RunLockHolder = {
+    pid: process.pid, host: hostname(), startedAt: new Date().toISOString(), token: randomUUID(), ...(dataset !== undefined ? { dataset } : {}),
+  };
   // lstat: the directory is emptied on every run (clearStaging), which through a symbolic link emptied what it points
   // at (in a shared /tmp, a link another user made). A directory another user owns could have its entries swapped, or
   // its staged rows read. Where neither can be, in a sticky directory such as /tmp, they cannot be swapped in later.
@@ -116,7 +123,7 @@ export async function acquireRunLock(stagingRoot: string, dbPath: string): Promi
       if (created) return runLock(stagingRoot, lockPath, holder, dead);
       const other = await readHolder(lockPath);
       if (other === undefined) continue; // released meanwhile
-      if (isAlive(other)) throw lockedBy(other, dbPath, lockPath);
+      if (isAlive(other)) throw lockedBy(other, dbPath, lockPath, dataset);
       dead = other;
       await removeDeadHolder(lockPath, other);
     }
@@ -223,6 +230,7 @@ async function readHolder(lockPath: string): Promise<RunLockHolder | undefined> 
       const touchedAtMs = await stat(lockPath).then((s) => s.mtimeMs, () => undefined);
       return {
         pid: parsed.pid, host: parsed.host, startedAt: String(parsed.startedAt ?? ''), token: String(parsed.token ?? ''),
+        ...(typeof parsed.dataset === 'string' ? { dataset: parsed.dataset } : {}),
         ...(touchedAtMs !== undefined ? { touchedAtMs } : {}),
       };
     }
@@ -269,7 +277,7 @@ function startedAfter(holder: RunLockHolder): boolean {
   }
 }
 
-function lockedBy(holder: RunLockHolder, dbPath: string, lockPath: string): DestinationError {
+function lockedBy(holder: RunLockHolder, dbPath: string, lockPath: string, dataset: string | undefined): DestinationError {
   if (holder.pid === 0) {
     return new DestinationError(
       `opening the destination: DuckDB file ${dbPath} has a run lock ${lockPath} that cannot be read`,
@@ -278,8 +286,12 @@ function lockedBy(holder: RunLockHolder, dbPath: string, lockPath: string): Dest
   }
   const where = holder.host === hostname() ? `PID ${holder.pid}` : `PID ${holder.pid} on ${holder.host}`;
   const since = holder.startedAt ? `, started ${holder.startedAt}` : '';
+  // Datasets compare as DuckDB resolves them (case-insensitively); said only when they differ.
+  const other = holder.dataset !== undefined && dataset !== undefined && holder.dataset.toLowerCase() !== dataset.toLowerCase()
+    ? ` into dataset ${holder.dataset} (one run at a time loads a file, whatever its dataset: run them one after another, or give each a file of its own)`
+    : '';
   return new DestinationError(
-    `opening the destination: DuckDB file ${dbPath} is being loaded by another pipeline run (${where}${since})`,
+    `opening the destination: DuckDB file ${dbPath} is being loaded by another pipeline run (${where}${since})${other}`,
     'locked',
     holder.host === hostname()
       ? `wait for that run to finish, then retry; if it is gone, delete ${lockPath}`
