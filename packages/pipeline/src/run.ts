@@ -13,7 +13,7 @@ import { RetryTally } from './extract-counts.js';
 import { TokenBucket } from './limits.js';
 import { LoadInfo, type ResourceStats } from './load-info.js';
 import { releaseHeapBeforeCommit } from './memory.js';
-import { committedWindows, stateToCommit, statesToResume } from './resume.js';
+import { committedWindows, moveStartDatesForRefresh, stateToCommit, statesToResume } from './resume.js';
 import { WriteQueue } from './write-queue.js';
 import { isEmptyReport, type SchemaReport } from './normalize/schema-report.js';
 import { DEFAULTS, planPipeline, type Plan, type ResourcePlan } from './plan.js';
@@ -158,11 +158,14 @@ export async function runPipeline(config: PipelineConfig, given: RunOptions = {}
   let queue: WriteQueue | undefined;
   try {
     const storedState = new Map<string, unknown>();
+    const refreshedState = new Map<string, unknown>();
     for (const p of plan.resources) {
       // A refreshed resource starts as if never loaded; its stored state is replaced at its commit.
-      const state = options.refresh && p.load ? undefined : await destination.readState(p.name);
-      if (state !== undefined) storedState.set(p.name, state);
+      const state = await destination.readState(p.name);
+      if (state !== undefined) (options.refresh && p.load ? refreshedState : storedState).set(p.name, state);
     }
+    // ...but not from a start date later than the first day it loaded: the cases before it would be lost.
+    if (options.refresh) moveStartDatesForRefresh(plan.resources, refreshedState);
     const previousState = statesToResume(plan.resources, storedState);
     for (const p of plan.resources.filter((r) => r.load)) {
       writers.set(

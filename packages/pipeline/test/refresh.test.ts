@@ -117,6 +117,32 @@ describe('refresh after a spec, depth and type change', () => {
   });
 });
 
+describe('a start date later than the first day loaded', () => {
+  // The default start date moves (30 days before the run), and a start date moved later forgets nothing in a plain
+  // run: a refresh from it alone would drop every case stored before it, and read none of them again.
+  it('refreshes from the first day the stored windows say was loaded, for a resource and for a child alone', async () => {
+    const path = join(tmp.dir, 'later-start.duckdb');
+    const both = definePipeline({ resources: { logs: true, chat_poll: true }, rateLimit: { requestsPerSecond: 0 } });
+    await runPipeline(both, { env: box.env, destination: { path } });
+    const firstDay = box.env.SNAPENGAGE_START_DATE!;
+    const cases = await truth(box);
+    const later = new Date(Date.parse(firstDay) + 3 * 86_400_000).toISOString().slice(0, 10);
+    expect(cases.some((c) => Number(c.created_at_seconds) * 1000 < Date.parse(later)), 'cases before the later start date').toBe(true);
+    const env = { ...box.env, SNAPENGAGE_START_DATE: later };
+
+    const child = await runPipeline(both, { env, destination: { path }, resources: ['chat_poll'], refresh: true });
+    expect(Object.keys(child.notes.refreshed ?? {})).toEqual(['chat_poll']);
+    expect(await query(path, `SELECT count(*)::INTEGER AS n FROM ${DATASET}.chat_poll`)).toEqual([{ n: cases.length }]);
+
+    const info = await runPipeline(both, { env, destination: { path }, resources: ['logs'], refresh: true });
+    expect(info.notes.refreshed?.logs?.replacedTables).toContain('logs');
+    expect(await expectMatchesTruth(path, DATASET, cases)).toEqual([]);
+    // The refreshed state keeps that first day, so the next refresh reads from it again.
+    const windows = JSON.parse(String((await logsState(path))?.state)).windows as Record<string, { firstStart: string }>;
+    for (const window of Object.values(windows)) expect(window.firstStart).toBe(firstDay);
+  });
+});
+
 describe('child resources', () => {
   it('refreshes only the resources selected: a child alone re-polls every case, its parent alone leaves it', async () => {
     const path = join(tmp.dir, 'children.duckdb');
