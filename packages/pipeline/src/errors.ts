@@ -346,9 +346,13 @@ const NOTHING_COMMITTED = /\s*\(nothing of this (?:run|load) was (?:committed|lo
  * A commit that failed after other resources of the run committed theirs (each resource commits in a transaction of
  * its own): the message names those instead of saying nothing was loaded. `cause` is the error as it was.
  */
-export function afterPartialCommit(error: PipelineError, committed: readonly string[]): PipelineError {
+export function afterPartialCommit(error: PipelineError, committed: readonly string[], refreshRest?: readonly string[]): PipelineError {
   if (committed.length === 0 || !(error instanceof DestinationError)) return error;
-  const said = `${committed.join(', ')} of this run ${committed.length === 1 ? 'was' : 'were'} committed before it (a rerun loads the rest)`;
+  const was = `${committed.join(', ')} of this run ${committed.length === 1 ? 'was' : 'were'} committed before it`;
+  // `refreshRest`: a refresh's resources not committed. A plain rerun would load them into their old tables.
+  const said = refreshRest === undefined
+    ? `${was} (a rerun loads the rest)`
+    : `${was} (refreshed); to refresh the rest, run with --refresh --resources ${refreshRest.join(',')} (runPipeline's refresh: true)`;
   return new DestinationError(`${error.message.replace(NOTHING_COMMITTED, '')}; ${said}`, { code: error.code, path: error.path, cause: error });
 }
 

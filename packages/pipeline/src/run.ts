@@ -241,7 +241,8 @@ export async function runPipeline(config: PipelineConfig, given: RunOptions = {}
     for (const p of [...plan.resources].reverse().filter((r) => r.load)) {
       const state = stateToCommit(p, plan.resources, storedState, newState);
       const result = await commitWriter(writers.get(p.name)!, state, plan.destination.path).catch((error: PipelineError) => {
-        throw afterPartialCommit(error, committedNames);
+        const rest = plan.resources.filter((r) => r.load && !committedNames.includes(r.name)).map((r) => r.name);
+        throw afterPartialCommit(error, committedNames, options.refresh ? rest : undefined);
       });
       writers.delete(p.name);
       committedNames.push(p.name);

@@ -167,6 +167,23 @@ describe('child resources', () => {
   });
 });
 
+describe('a refresh whose later commit fails', () => {
+  it('names the refresh still to run, not a plain rerun, and leaves the failed resource as it was', async () => {
+    const path = join(tmp.dir, 'partial.duckdb');
+    const both = definePipeline({ resources: { logs: true, chat_poll: true }, rateLimit: { requestsPerSecond: 0 } });
+    await runPipeline(both, { env: box.env, destination: { path } });
+    // Children commit first; a view where a table of logs was makes the logs commit fail after chat_poll's.
+    await query(path, `DROP TABLE ${DATASET}.logs__labels; CREATE VIEW ${DATASET}.logs__labels AS SELECT 1 AS x`, 'READ_WRITE');
+    const before = await query(path, `SELECT count(*)::INTEGER AS n, min(_load_id) AS load FROM ${DATASET}.logs`);
+    const error = await runPipeline(both, { env: box.env, destination: { path }, refresh: true }).then(() => undefined, (e: unknown) => e as Error & { committedResources: string[] });
+    expect(error?.committedResources).toEqual(['chat_poll']);
+    // A plain rerun would load logs incrementally into its old tables: the refresh of logs would not happen.
+    expect(error?.message).toContain('chat_poll of this run was committed before it (refreshed); to refresh the rest, run with --refresh --resources logs');
+    expect(error?.message).not.toContain('a rerun loads the rest');
+    expect(await query(path, `SELECT count(*)::INTEGER AS n, min(_load_id) AS load FROM ${DATASET}.logs`)).toEqual(before);
+  });
+});
+
 describe('the CLI', () => {
   it('says in --json what it refreshed, also a resource never loaded before, and refuses a sample', async () => {
     const path = join(tmp.dir, 'cli.duckdb');
