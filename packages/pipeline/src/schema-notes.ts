@@ -59,7 +59,8 @@ export function describeSchemaChanges(dataset: string, changes: Readonly<Record<
   const columns = reports.flatMap((r) => r.newColumns.map((c) => `${c.table}.${c.column} ${c.type}${c.key !== undefined ? ` (key ${quoted(c.key)}, its name taken)` : ''}`));
   const tables = reports.flatMap((r) => r.newTables);
   const variants = reports.flatMap((r) => r.newVariants);
-  const mismatches = reports.flatMap((r) => r.typeMismatches);
+  // With the resource: a bare --refresh reloads every resource the run loads, not just the one named.
+  const mismatches = Object.entries(changes).flatMap(([resource, r]) => r.typeMismatches.map((m) => ({ ...m, resource })));
   const lines: string[] = [];
   if (columns.length > 0 || tables.length > 0) {
     const parts = [
@@ -87,13 +88,13 @@ export function describeSchemaChanges(dataset: string, changes: Readonly<Record<
     if (m.kind === 'column') {
       lines.push(
         `Warning: ${m.table}.${m.column} is stored as ${m.type}, but the spec now declares ${m.declared}: values ${m.type} does not take go to its variant columns. ` +
-          `To have it re-created as ${m.declared}, drop the column and its variants (the next load re-creates it), or reload the resource with --refresh, which replaces its tables at the commit (${SEE})`,
+          `To have it re-created as ${m.declared}, drop the column and its variants (the next load re-creates it), or reload ${m.resource} with --refresh --resources ${m.resource}, which replaces its tables at the commit (${SEE})`,
       );
     } else {
       const stored = m.kind === 'table' ? `a child table (${m.type})` : 'an object flattened into columns';
       lines.push(
         `Warning: ${m.table}'s field ${quoted(m.column)} is stored as ${stored}, but the spec now declares ${m.declared}: its values go to variant columns. ` +
-          `To have it stored as ${m.declared}, reload the resource with --refresh, which replaces its tables at the commit (${SEE})`,
+          `To have it stored as ${m.declared}, reload ${m.resource} with --refresh --resources ${m.resource}, which replaces its tables at the commit (${SEE})`,
       );
     }
   }

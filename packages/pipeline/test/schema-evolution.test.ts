@@ -113,7 +113,7 @@ describe('a spec edit that types a stored field otherwise', () => {
     catalog.logs!.recordSchema = { ...plain, properties: { ...plain.properties, chat_duration: { type: ['string', 'null'] } } } as never;
     const [id] = await inject([{ chat_duration: 'ten minutes' }]);
     const warning = 'Warning: logs.chat_duration is stored as BIGINT, but the spec now declares VARCHAR: values BIGINT does not take go to its variant columns. ' +
-      'To have it re-created as VARCHAR, drop the column and its variants (the next load re-creates it), or reload the resource with --refresh, which replaces its tables at the commit ' +
+      'To have it re-created as VARCHAR, drop the column and its variants (the next load re-creates it), or reload logs with --refresh --resources logs, which replaces its tables at the commit ' +
       '(see "Schema changes" in the pipeline\'s NORMALIZATION.md)';
     // Its variant column was made by the first load (the first describe's case): the warning alone.
     expect(schemaLines(await load(path))).toEqual([warning]);
