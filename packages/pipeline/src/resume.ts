@@ -9,7 +9,7 @@
 // those days again (an appended one would store them twice; a merged one would re-read for nothing).
 import { mergeWindow } from './cursor.js';
 import { storedWindows, type WindowState } from './windows.js';
-import { isIsoDate, type ResourcePlan } from './plan.js';
+import type { ResourcePlan } from './plan.js';
 
 /** A child resource's state: its own (if any) plus the windows of the parents that drove it. */
 interface ChildState {
@@ -116,33 +116,4 @@ function mergeWindows(stored: WindowState['windows'], fresh: WindowState['window
 
 function asObject(value: unknown): Record<string, unknown> {
   return value !== null && typeof value === 'object' && !Array.isArray(value) ? (value as Record<string, unknown>) : {};
-}
-
-/**
- * With `refresh`: moves the start date of each incremental resource back to the first day (`firstStart`) the stored
- * windows of the resources being refreshed say was loaded (its own, or for a child the parent windows that drove it),
- * when that is earlier. The default start date moves (30 days before the run) and a start date moved later forgets
- * nothing in a plain run, so a refresh from it alone would drop every case stored before it and read none of them
- * again. `refreshed` holds those resources' stored states; a state that is no window state (the refresh replaces it)
- * adds no day. Mutates the plans' `incremental`, shared with their parents' `children`.
- */
-export function moveStartDatesForRefresh(plans: readonly ResourcePlan[], refreshed: ReadonlyMap<string, unknown>): void {
-  for (const plan of plans) {
-    if (!plan.incremental) continue;
-    const firstDays: string[] = [];
-    if (plan.load) firstDays.push(...firstStartsOf(refreshed.get(plan.name)));
-    for (const child of plans.filter((c) => c.load && c.resource.parent === plan.name)) {
-      firstDays.push(...firstStartsOf((refreshed.get(child.name) as ChildState | null | undefined)?.parents?.[plan.name]));
-    }
-    const earliest = firstDays.sort()[0];
-    if (earliest !== undefined && earliest < plan.incremental.startDate) plan.incremental = { ...plan.incremental, startDate: earliest };
-  }
-}
-
-function firstStartsOf(state: unknown): string[] {
-  const windows = (state as Partial<WindowState> | null | undefined)?.windows;
-  if (typeof windows !== 'object' || windows === null || Array.isArray(windows)) return [];
-  return Object.values(windows)
-    .map((window) => (window as { firstStart?: unknown } | null)?.firstStart)
-    .filter((day): day is string => typeof day === 'string' && isIsoDate(day));
 }

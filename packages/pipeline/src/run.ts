@@ -13,7 +13,8 @@ import { RetryTally } from './extract-counts.js';
 import { TokenBucket } from './limits.js';
 import { LoadInfo, type ResourceStats } from './load-info.js';
 import { releaseHeapBeforeCommit } from './memory.js';
-import { committedWindows, moveStartDatesForRefresh, stateToCommit, statesToResume } from './resume.js';
+import { committedWindows, stateToCommit, statesToResume } from './resume.js';
+import { moveStartDatesForRefresh, refuseRefreshOfHistories } from './refresh-plan.js';
 import { WriteQueue } from './write-queue.js';
 import { isEmptyReport, type SchemaReport } from './normalize/schema-report.js';
 import { DEFAULTS, planPipeline, type Plan, type ResourcePlan } from './plan.js';
@@ -106,6 +107,7 @@ export async function runPipeline(config: PipelineConfig, given: RunOptions = {}
     // The sample would replace the full load: refused, not silently loaded.
     throw new ConfigError(`refresh with limitPages would replace ${plan.resources.filter((p) => p.load).map((p) => p.name).join(', ')} with a sample of ${options.limitPages} page(s) per request sequence: drop one of the two options, or sample into another DuckDB file (destination.path)`);
   }
+  if (options.refresh === true && options.resources === undefined) refuseRefreshOfHistories(plan.resources);
   const signal = options.signal ?? new AbortController().signal;
   if (signal.aborted) throw new AbortedError('Run cancelled before it started');
   const startedAt = new Date();

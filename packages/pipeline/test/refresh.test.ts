@@ -184,6 +184,28 @@ describe('a refresh whose later commit fails', () => {
   });
 });
 
+describe('an appended resource without a date window', () => {
+  it('is refreshed only when named: its rows are a history of earlier runs that no request reads again', async () => {
+    const path = join(tmp.dir, 'history.duckdb');
+    const config = definePipeline({ resources: { logs: true, chat_availability: { writeDisposition: 'append' } }, rateLimit: { requestsPerSecond: 0 } });
+    await runPipeline(config, { env: box.env, destination: { path } });
+    await runPipeline(config, { env: box.env, destination: { path } });
+    const history = async () => (await query(path, `SELECT count(DISTINCT _load_id)::INTEGER AS loads FROM ${DATASET}.chat_availability`))[0];
+    expect(await history()).toEqual({ loads: 2 });
+    const before = (await stats(box)).requests;
+    await expect(runPipeline(config, { env: box.env, destination: { path }, refresh: true })).rejects.toThrow(
+      /refresh would replace the history of chat_availability \(appended, no date window: the API serves only its present state\)[^]*resources/,
+    );
+    expect((await stats(box)).requests).toBe(before);
+    expect(await history()).toEqual({ loads: 2 });
+    // The others refreshed, the history kept; named, it is replaced on purpose.
+    await runPipeline(config, { env: box.env, destination: { path }, refresh: true, resources: ['logs'] });
+    expect(await history()).toEqual({ loads: 2 });
+    await runPipeline(config, { env: box.env, destination: { path }, refresh: true, resources: ['chat_availability'] });
+    expect(await history()).toEqual({ loads: 1 });
+  });
+});
+
 describe('the CLI', () => {
   it('says in --json what it refreshed, also a resource never loaded before, and refuses a sample', async () => {
     const path = join(tmp.dir, 'cli.duckdb');

@@ -1,0 +1,54 @@
+// What `refresh` (`--refresh`) changes in a plan before anything is read: which resources it may reload, and from
+// which day. The commit side (tables, registry and state replaced in the commit's transaction) is
+// destination/refresh.ts.
+import { ConfigError } from './errors.js';
+import { isIsoDate, type ResourcePlan } from './plan.js';
+import type { WindowState } from './windows.js';
+
+/** The part of a child's state this reads: the windows of the parents that drove it. */
+type ChildState = { parents?: Record<string, WindowState> };
+
+/**
+ * A bare refresh (no `resources`) of an appended resource that no date window reads again (chat_availability, widgets,
+ * users: the API serves only their present state) would replace the history of earlier runs with this run's rows:
+ * refused, unless the run names the resources it refreshes.
+ */
+export function refuseRefreshOfHistories(plans: readonly ResourcePlan[]): void {
+  const windowed = (p: ResourcePlan | undefined): boolean => p !== undefined && (p.incremental !== null || windowed(plans.find((q) => q.name === p.resource.parent)));
+  const histories = plans.filter((p) => p.load && p.writeDisposition === 'append' && !windowed(p)).map((p) => p.name);
+  if (histories.length === 0) return;
+  const others = plans.filter((p) => p.load && !histories.includes(p.name)).map((p) => p.name);
+  throw new ConfigError(
+    `refresh would replace the history of ${histories.join(', ')} (appended, no date window: the API serves only its present state) with this run's rows: ` +
+      `name the resources to refresh (--resources ${others.length > 0 ? others.join(',') : '…'}; runPipeline's resources), and name ${histories.join(', ')} only to replace that history on purpose`,
+  );
+}
+
+/**
+ * With `refresh`: moves the start date of each incremental resource back to the first day (`firstStart`) the stored
+ * windows of the resources being refreshed say was loaded (its own, or for a child the parent windows that drove it),
+ * when that is earlier. The default start date moves (30 days before the run) and a start date moved later forgets
+ * nothing in a plain run, so a refresh from it alone would drop every case stored before it and read none of them
+ * again. `refreshed` holds those resources' stored states; a state that is no window state (the refresh replaces it)
+ * adds no day. Mutates the plans' `incremental`, shared with their parents' `children`.
+ */
+export function moveStartDatesForRefresh(plans: readonly ResourcePlan[], refreshed: ReadonlyMap<string, unknown>): void {
+  for (const plan of plans) {
+    if (!plan.incremental) continue;
+    const firstDays: string[] = [];
+    if (plan.load) firstDays.push(...firstStartsOf(refreshed.get(plan.name)));
+    for (const child of plans.filter((c) => c.load && c.resource.parent === plan.name)) {
+      firstDays.push(...firstStartsOf((refreshed.get(child.name) as ChildState | null | undefined)?.parents?.[plan.name]));
+    }
+    const earliest = firstDays.sort()[0];
+    if (earliest !== undefined && earliest < plan.incremental.startDate) plan.incremental = { ...plan.incremental, startDate: earliest };
+  }
+}
+
+function firstStartsOf(state: unknown): string[] {
+  const windows = (state as Partial<WindowState> | null | undefined)?.windows;
+  if (typeof windows !== 'object' || windows === null || Array.isArray(windows)) return [];
+  return Object.values(windows)
+    .map((window) => (window as { firstStart?: unknown } | null)?.firstStart)
+    .filter((day): day is string => typeof day === 'string' && isIsoDate(day));
+}
