@@ -1,6 +1,7 @@
 // The bare baseline the loader is measured against: plain `fetch` of the same Logs API pages (one widget after the
 // other, following linkToNextSetOfResults) into an NDJSON file, then DuckDB `read_json` + `unnest` into the same two
-// tables (`logs`, `logs__transcripts`). No retries, no state, no schema handling: the least work that gives the tables.
+// tables (`logs`, `logs__transcripts`). No retries, no state, no schema handling: the least work that gives the tables,
+// `logs.widget_id` included (the loader records the widget it asked for: the spec's addFields).
 // Usage: node --import tsx test/bench/baseline.ts <out.duckdb>   (SNAPENGAGE_* from the environment)
 import { createWriteStream } from 'node:fs';
 import { once } from 'node:events';
@@ -24,7 +25,7 @@ for (const widget of widgets) {
     if (!response.ok) throw new Error(`HTTP ${response.status}`);
     const body = (await response.json()) as { cases: unknown[]; linkToNextSetOfResults?: string };
     let chunk = '';
-    for (const item of body.cases) chunk += `${JSON.stringify(item)}\n`;
+    for (const item of body.cases) chunk += `${JSON.stringify({ ...(item as object), widget_id: widget })}\n`;
     cases += body.cases.length;
     if (!file.write(chunk)) await once(file, 'drain');
     url = body.linkToNextSetOfResults;
