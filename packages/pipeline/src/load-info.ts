@@ -80,7 +80,7 @@ export interface LoadNotes {
    * Only when there was one: the run before this one on the file, which ended without finishing (killed: a kernel's
    * out-of-memory kill leaves no line of its own; crashed; the machine stopped). Its uncommitted work was not kept.
    */
-  interruptedRun?: Readonly<{ pid: number; host: string; startedAt: string }>;
+  interruptedRun?: Readonly<{ pid: number; host: string; startedAt: string; refresh?: readonly string[] }>;
   /** Records an append of a date window read again (lookback) and left out, their primary key being stored already. */
   alreadyStoredRecords?: Readonly<Record<string, number>>;
   /**
@@ -148,11 +148,15 @@ export class LoadInfo {
       `Load package ${this.loadId} is LOADED and contains no failed jobs`,
     ];
     const dead = this.notes.interruptedRun;
+    // The resources of a killed refresh that this run did not refresh itself.
+    const unfinished = (dead?.refresh ?? []).filter((name) => this.notes.refreshed?.[name] === undefined);
     if (dead) {
       // Nothing else ever says so: a SIGKILL (exit 137, `Killed`, often a container's memory limit) leaves no line.
       lines.push(
         `The previous run on this file did not finish (PID ${dead.pid} on ${dead.host}, started ${dead.startedAt}): it was killed or crashed ` +
-          '(exit 137 is a SIGKILL, such as a container memory limit\'s); what it had not committed was not kept, and is read again by the next run of each resource',
+          '(exit 137 is a SIGKILL, such as a container memory limit\'s); what it had not committed was not kept, and is read again by the next run of each resource' +
+          // A plain run loads into the old tables: the refresh the user asked for would silently not happen.
+          (unfinished.length > 0 ? `; it was a refresh of ${unfinished.join(', ')}, which this run does not finish: run with --refresh --resources ${unfinished.join(',')} (runPipeline's refresh: true)` : ''),
       );
     }
     const tables = Object.entries(this.rowCounts).sort(([a], [b]) => a.localeCompare(b));

@@ -148,6 +148,7 @@ export async function runPipeline(config: PipelineConfig, given: RunOptions = {}
       orgId: envValue(env, ORG_ID_ENV),
       lockWaitMs: (plan.destination.lockWaitSeconds ?? DEFAULTS.lockWaitSeconds) * 1000,
       ...(options.onLockWait ? { onLockWait: options.onLockWait } : {}),
+      ...(options.refresh ? { refresh: plan.resources.filter((p) => p.load).map((p) => p.name) } : {}),
       signal,
     });
   } catch (error) {

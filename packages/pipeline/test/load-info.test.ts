@@ -22,3 +22,16 @@ describe('load info', () => {
     expect(lines[last + 2]).toMatch(/^maxNestingDepth 1 of transcripts /);
   });
 });
+
+describe('a killed refresh before this run', () => {
+  const info = (refreshed?: Record<string, { replacedTables: string[] }>) =>
+    new LoadInfo('p', 'ds', 'db.duckdb', '1.000001', new Date(0), new Date(1000), {}, {}, [], undefined, {
+      interruptedRun: { pid: 42, host: 'h', startedAt: 'then', refresh: ['logs', 'chat_poll'] },
+      ...(refreshed ? { refreshed } : {}),
+    }).toString();
+  it('names the refresh still to run, less what this run refreshed itself', () => {
+    expect(info()).toContain('it was a refresh of logs, chat_poll, which this run does not finish: run with --refresh --resources logs,chat_poll');
+    expect(info({ logs: { replacedTables: ['logs'] } })).toContain('it was a refresh of chat_poll, which this run does not finish: run with --refresh --resources chat_poll (');
+    expect(info({ logs: { replacedTables: [] }, chat_poll: { replacedTables: [] } })).not.toContain('it was a refresh');
+  });
+});

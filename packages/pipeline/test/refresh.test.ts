@@ -263,5 +263,9 @@ describe('the CLI', () => {
       expect(await round.reached(base, stderr), round.name).toBe(true);
       expect(await snapshot(path), round.name).toBe(before);
     }
+    // The next run says what the killed one was: a plain run loads logs into its old tables, it does not refresh it.
+    const next = await runPipeline(CURRENT_CONFIG, { env: box.env, destination: { path } });
+    expect(next.toString()).toContain('it was a refresh of logs, which this run does not finish: run with --refresh --resources logs');
+    expect(next.notes.interruptedRun?.refresh).toEqual(['logs']);
   });
 });

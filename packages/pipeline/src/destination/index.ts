@@ -49,6 +49,8 @@ export interface DuckDBDestinationOptions {
   /** Told once per wait, when the file is in use and this waits for it. */
   onLockWait?: (message: string) => void;
   signal?: AbortSignal;
+  /** The resources a refresh run reloads, kept in the run lock (a run taking over a killed refresh's lock says so). */
+  refresh?: readonly string[];
 }
 
 /** Settings every connection of the loader uses; exported for the dataset API. */
@@ -164,7 +166,7 @@ export class DuckDBDestination {
       releaseRun = holdFile(path, 'run');
       if (inMemory) await rm(stagingRoot, { recursive: true, force: true });
       else {
-        runLock = await acquireRunLock(stagingRoot, path, opts.dataset);
+        runLock = await acquireRunLock(stagingRoot, path, opts.dataset, opts.refresh);
         await runLock.clearStaging();
       }
       destination = new DuckDBDestination(path, opts.dataset, opts.pipelineName, opts, stagingRoot, runLock, releaseRun);
@@ -250,9 +252,9 @@ export class DuckDBDestination {
   }
 
   /** The run whose lock this run took over, as it ended without releasing it (see RunLock.tookOverFrom). */
-  get interruptedRun(): { pid: number; host: string; startedAt: string } | undefined {
+  get interruptedRun(): { pid: number; host: string; startedAt: string; refresh?: string[] } | undefined {
     const dead = this.runLock?.tookOverFrom;
-    return dead === undefined ? undefined : { pid: dead.pid, host: dead.host, startedAt: dead.startedAt };
+    return dead === undefined ? undefined : { pid: dead.pid, host: dead.host, startedAt: dead.startedAt, ...(dead.refresh ? { refresh: dead.refresh } : {}) };
   }
 
   /**

@@ -39,6 +39,8 @@ export interface RunLockHolder {
    * too, and the refusal says so rather than leave the user to wonder why another dataset's run is in the way.
    */
   dataset?: string;
+  /** The resources a refresh run reloads: a run that takes its lock over says which refresh did not finish. */
+  refresh?: string[];
   /** When the lock file was last touched (its mtime; not stored in it). */
   touchedAtMs?: number;
 }
@@ -79,10 +81,11 @@ export async function activeRun(stagingRoot: string, dbPath?: string): Promise<R
 }
 
 /** Takes the run lock of `stagingRoot` (creating the directory) or throws a 'locked' DestinationError naming the holder. */
-export async function acquireRunLock(stagingRoot: string, dbPath: string, dataset?: string): Promise<RunLock> {
+export async function acquireRunLock(stagingRoot: string, dbPath: string, dataset?: string, refresh?: readonly string[]): Promise<RunLock> {
   const lockPath = join(stagingRoot, RUN_LOCK_FILE);
   const holder: RunLockHolder = {
     pid: process.pid, host: hostname(), startedAt: new Date().toISOString(), token: randomUUID(), ...(dataset !== undefined ? { dataset } : {}),
+    ...(refresh !== undefined && refresh.length > 0 ? { refresh: [...refresh] } : {}),
   };
   // lstat: the directory is emptied on every run (clearStaging), which through a symbolic link emptied what it points
   // at (in a shared /tmp, a link another user made). A directory another user owns could have its entries swapped, or
@@ -231,6 +234,7 @@ async function readHolder(lockPath: string): Promise<RunLockHolder | undefined> 
       return {
         pid: parsed.pid, host: parsed.host, startedAt: String(parsed.startedAt ?? ''), token: String(parsed.token ?? ''),
         ...(typeof parsed.dataset === 'string' ? { dataset: parsed.dataset } : {}),
+        ...(Array.isArray(parsed.refresh) && parsed.refresh.every((r) => typeof r === 'string') ? { refresh: parsed.refresh } : {}),
         ...(touchedAtMs !== undefined ? { touchedAtMs } : {}),
       };
     }
