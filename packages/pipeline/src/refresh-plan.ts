@@ -2,7 +2,7 @@
 // which day. The commit side (tables, registry and state replaced in the commit's transaction) is
 // destination/refresh.ts.
 import { ConfigError } from './errors.js';
-import { isIsoDate, type ResourcePlan } from './plan.js';
+import { EARLIEST_START, isIsoDate, type ResourcePlan } from './plan.js';
 import type { WindowState } from './windows.js';
 
 /** The part of a child's state this reads: the windows of the parents that drove it. */
@@ -50,5 +50,6 @@ function firstStartsOf(state: unknown): string[] {
   if (typeof windows !== 'object' || windows === null || Array.isArray(windows)) return [];
   return Object.values(windows)
     .map((window) => (window as { firstStart?: unknown } | null)?.firstStart)
-    .filter((day): day is string => typeof day === 'string' && isIsoDate(day));
+    // A day the plan would refuse as a start date (a hand-edited state) adds none: its slices were queued at once.
+    .filter((day): day is string => typeof day === 'string' && isIsoDate(day) && day >= EARLIEST_START);
 }

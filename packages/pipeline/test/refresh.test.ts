@@ -5,6 +5,8 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Sandbox } from 'snapengage-sandbox';
 import { definePipeline, runPipeline, type PipelineConfig } from '../src/index.js';
+import { planPipeline } from '../src/plan.js';
+import { moveStartDatesForRefresh } from '../src/refresh-plan.js';
 import type { SourceRecord } from '../src/config.js';
 import { admin, expectMatchesTruth, query, runCli, sandbox, spawnCli, stats, tempDir, truth, withQueries } from './helpers.js';
 
@@ -140,6 +142,20 @@ describe('a start date later than the first day loaded', () => {
     // The refreshed state keeps that first day, so the next refresh reads from it again.
     const windows = JSON.parse(String((await logsState(path))?.state)).windows as Record<string, { firstStart: string }>;
     for (const window of Object.values(windows)) expect(window.firstStart).toBe(firstDay);
+  });
+});
+
+describe('the first day a refresh reads', () => {
+  const plansWith = (startDate: string) => planPipeline(definePipeline({ resources: { logs: { incremental: { startDate } }, chat_poll: true } }), box.env).resources;
+  const logsStart = (plans: ReturnType<typeof plansWith>) => plans.find((p) => p.name === 'logs')!.incremental!.startDate;
+  it('is the earliest stored firstStart of a refreshed resource or child, never one the plan would refuse', () => {
+    const windows = (...days: string[]) => ({ windows: Object.fromEntries(days.map((d, i) => [`w${i}`, { lastEnd: '2026-01-01', firstStart: d }])) });
+    let plans = plansWith('2025-06-01');
+    moveStartDatesForRefresh(plans, new Map<string, unknown>([['logs', windows('2025-03-01', '2025-02-01')], ['chat_poll', { parents: { logs: windows('2025-01-15') } }]]));
+    expect(logsStart(plans)).toBe('2025-01-15');
+    plans = plansWith('2025-06-01');
+    moveStartDatesForRefresh(plans, new Map([['logs', windows('0024-01-01', '2025-07-01', 'x')]]));
+    expect(logsStart(plans)).toBe('2025-06-01');
   });
 });
 
