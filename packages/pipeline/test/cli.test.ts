@@ -256,8 +256,10 @@ describe('snapengage-pipeline CLI', () => {
       expect(run.stdout).toContain('duckdb:/from-config.duckdb');
 
       const wrong = await runCli(['run', '--config', 'pipeline.ts'], { env: {}, cwd: dir.dir });
-      expect(wrong.code).toBe(1); // the .env org id is wrong: proves .env was read when the env has none
-      expect(wrong.stderr).toMatch(/HTTP 404/);
+      // The .env org id is wrong: proves .env was read when the env has none. The file holds the right org's loads,
+      // so the run is refused before any request, naming the org .env gave (dataset-org.ts).
+      expect(wrong.code).toBe(1);
+      expect(wrong.stderr).toMatch(/this run is for org wrong-org-in-dotenv \(SNAPENGAGE_ORG_ID\)/);
     } finally {
       dir.cleanup();
     }
