@@ -25,9 +25,11 @@ export interface LoadNotes {
   droppedTables?: readonly DroppedTables[];
   /**
    * With `refresh` (`--refresh`): per resource committed, the stored tables its commit dropped and replaced, with its
-   * state (empty: nothing of it was stored).
+   * state (empty: nothing of it was stored, or its tables were dropped or renamed before the run: `droppedTables`),
+   * and `readFrom`, the first day it read when a date window reads it: the start date, or the first day stored
+   * windows say was loaded when that is earlier.
    */
-  refreshed?: Readonly<Record<string, { replacedTables: readonly string[] }>>;
+  refreshed?: Readonly<Record<string, { replacedTables: readonly string[]; readFrom?: string }>>;
   /** Merged records per resource without a primary-key value, so matched by content (see NORMALIZATION.md). */
   keylessRecords?: Readonly<Record<string, number>>;
   /** Records loaded before by append or replace (or merged on another key) that a merge took over. */
@@ -277,12 +279,12 @@ export class LoadInfo {
     for (const [name, field] of Object.entries(this.notes.notTakenOver ?? {})) {
       lines.push(`Not taken over by merge: the rows of earlier append/replace loads of ${name} stay beside the merged ones, since its primary-key field ${field} holds objects. Merge on a field with scalar values, or reload it: --refresh --resources ${name}`);
     }
-    for (const [name, { replacedTables }] of Object.entries(this.notes.refreshed ?? {})) {
-      lines.push(replacedTables.length > 0
-        ? `Refreshed ${name}: loaded from the start date as if never loaded, replacing its tables ${replacedTables.join(', ')} and its incremental state`
-        : `Refreshed ${name}: nothing of it was stored before, so this was its first load`);
+    for (const [name, refreshed] of Object.entries(this.notes.refreshed ?? {})) {
+      lines.push(describeRefresh(name, refreshed, this.notes.droppedTables?.find((d) => d.resource === name)));
     }
     for (const d of this.notes.droppedTables ?? []) {
+      // A refreshed resource's line says it: the repair below was for a plain run, which the refresh did not do.
+      if (this.notes.refreshed?.[d.resource] !== undefined) continue;
       const what = [...d.tables, ...d.columns].join(', ');
       if (d.action === 'reload') lines.push(`Dropped since the last run: ${what}. The state of ${d.resource} was reset: its next load starts over and re-creates them`);
       else if (d.action === 'recreate') lines.push(`Dropped since the last run: ${what}. Re-created as ${d.resource} loads from now on (to reload all of ${d.resource}, drop all its tables)`);
@@ -335,4 +337,20 @@ export class LoadInfo {
 function relativeIfInside(path: string): string {
   const rel = relative(process.cwd(), path);
   return rel !== '' && !rel.startsWith('..') && !isAbsolute(rel) ? rel : `/${path}`;
+}
+
+/**
+ * What a refresh did for one resource. Tables the user dropped or renamed away since the last run were forgotten when
+ * the run began (forgetDroppedTables), so the refresh found less (or nothing) to replace: said so, rather than "never
+ * stored" or the plain run's "its next load starts over".
+ */
+function describeRefresh(name: string, { replacedTables, readFrom }: { replacedTables: readonly string[]; readFrom?: string }, dropped: DroppedTables | undefined): string {
+  const loaded = `Refreshed ${name}: loaded ${readFrom !== undefined ? `from ${readFrom} ` : ''}as if never loaded`;
+  const gone = dropped && `${[...dropped.tables, ...dropped.columns].join(', ')} had been dropped or renamed since the last run`;
+  const renamed = dropped && dropped.tables.length > 0 ? " (a table renamed away is left as it is, no longer the loader's)" : '';
+  if (replacedTables.length > 0) {
+    return `${loaded}, replacing its tables ${replacedTables.join(', ')}${readFrom !== undefined ? ' and its incremental state' : ''}${gone ? `; ${gone}${renamed}` : ''}`;
+  }
+  if (gone) return `${loaded}; ${gone}, so there was nothing left to replace${renamed}`;
+  return `Refreshed ${name}: nothing of it was stored before, so this was its first load`;
 }

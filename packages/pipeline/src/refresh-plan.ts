@@ -1,5 +1,5 @@
-// What `refresh` (`--refresh`) changes in a plan before anything is read: which resources it may reload, and from
-// which day. The commit side (tables, registry and state replaced in the commit's transaction) is
+// What `refresh` (`--refresh`) changes in a run before its extraction: which resources it may reload, from which day,
+// and the stored states it resumes from. The commit side (tables, registry and state replaced in the commit's transaction) is
 // destination/refresh.ts.
 import { ConfigError } from './errors.js';
 import { EARLIEST_START, isIsoDate, type ResourcePlan } from './plan.js';
@@ -7,6 +7,48 @@ import type { WindowState } from './windows.js';
 
 /** The part of a child's state this reads: the windows of the parents that drove it. */
 type ChildState = { parents?: Record<string, WindowState> };
+
+/**
+ * What a refresh refuses before any request: a sample (`limitPages`) that would replace the full load, and a bare
+ * refresh of a history (refuseRefreshOfHistories).
+ */
+export function refuseRefreshOptions(plans: readonly ResourcePlan[], limitPages: number | undefined, resourcesNamed: boolean): void {
+  if (limitPages !== undefined) {
+    throw new ConfigError(`refresh with limitPages would replace ${plans.filter((p) => p.load).map((p) => p.name).join(', ')} with a sample of ${limitPages} page(s) per request sequence: drop one of the two options, or sample into another DuckDB file (destination.path)`);
+  }
+  if (!resourcesNamed) refuseRefreshOfHistories(plans);
+}
+
+/**
+ * The stored state of each resource, by name, for the run to resume from. With `refresh`, a resource the run loads
+ * starts as if never loaded (its stored state is replaced at its commit), but not from a start date later than the
+ * first day it loaded (moveStartDatesForRefresh, which this applies to the plans).
+ */
+export async function readStatesToResume(destination: { readState(resource: string): Promise<unknown> }, plans: readonly ResourcePlan[], refresh: boolean): Promise<Map<string, unknown>> {
+  const stored = new Map<string, unknown>();
+  const refreshed = new Map<string, unknown>();
+  for (const p of plans) {
+    const state = await destination.readState(p.name);
+    if (state !== undefined) (refresh && p.load ? refreshed : stored).set(p.name, state);
+  }
+  if (refresh) moveStartDatesForRefresh(plans, refreshed);
+  return stored;
+}
+
+/**
+ * The first day a refresh of `plan` reads (after moveStartDatesForRefresh): the start date of the resource whose date
+ * window reads it, itself or one above it (logs for chat_poll); none when no date window does (widgets, users).
+ */
+export function refreshReadFrom(plan: ResourcePlan, plans: readonly ResourcePlan[]): string | undefined {
+  const seen = new Set<string>();
+  for (let r: ResourcePlan | undefined = plan; r !== undefined && !seen.has(r.name); ) {
+    if (r.incremental !== null) return r.incremental.startDate;
+    seen.add(r.name);
+    const parent: string | null = r.resource.parent;
+    r = plans.find((q) => q.name === parent);
+  }
+  return undefined;
+}
 
 /**
  * A bare refresh (no `resources`) of an appended resource that no date window reads again (chat_availability, widgets,

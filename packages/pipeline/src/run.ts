@@ -14,7 +14,7 @@ import { TokenBucket } from './limits.js';
 import { LoadInfo, type ResourceStats } from './load-info.js';
 import { releaseHeapBeforeCommit } from './memory.js';
 import { committedWindows, stateToCommit, statesToResume } from './resume.js';
-import { moveStartDatesForRefresh, refuseRefreshOfHistories } from './refresh-plan.js';
+import { readStatesToResume, refreshReadFrom, refuseRefreshOptions } from './refresh-plan.js';
 import { WriteQueue } from './write-queue.js';
 import { isEmptyReport, type SchemaReport } from './normalize/schema-report.js';
 import { DEFAULTS, planPipeline, type Plan, type ResourcePlan } from './plan.js';
@@ -64,7 +64,8 @@ export interface RunOptions {
   /** Sample N pages per request sequence (dlt's add_limit); incremental state is not advanced. */
   limitPages?: number | undefined;
   /**
-   * Reload every resource the run loads (narrow with `resources`) from the start date as if never loaded, and replace
+   * Reload every resource the run loads (narrow with `resources`) from the start date (or the first day it loaded, when
+   * earlier) as if never loaded, and replace
    * its tables and state in its commit's transaction (the CLI's `--refresh`; INCREMENTAL.md, "Refreshing a resource").
    */
   refresh?: boolean | undefined;
@@ -103,11 +104,7 @@ export async function runPipeline(config: PipelineConfig, given: RunOptions = {}
   if (options.limitPages !== undefined && (!Number.isInteger(options.limitPages) || options.limitPages < 1)) {
     throw new ConfigError(`limitPages must be an integer >= 1, got ${String(options.limitPages)}`);
   }
-  if (options.refresh === true && options.limitPages !== undefined) {
-    // The sample would replace the full load: refused, not silently loaded.
-    throw new ConfigError(`refresh with limitPages would replace ${plan.resources.filter((p) => p.load).map((p) => p.name).join(', ')} with a sample of ${options.limitPages} page(s) per request sequence: drop one of the two options, or sample into another DuckDB file (destination.path)`);
-  }
-  if (options.refresh === true && options.resources === undefined) refuseRefreshOfHistories(plan.resources);
+  if (options.refresh === true) refuseRefreshOptions(plan.resources, options.limitPages, options.resources !== undefined);
   const signal = options.signal ?? new AbortController().signal;
   if (signal.aborted) throw new AbortedError('Run cancelled before it started');
   const startedAt = new Date();
@@ -160,15 +157,8 @@ export async function runPipeline(config: PipelineConfig, given: RunOptions = {}
   const writers = new Map<string, ResourceWriter>();
   let queue: WriteQueue | undefined;
   try {
-    const storedState = new Map<string, unknown>();
-    const refreshedState = new Map<string, unknown>();
-    for (const p of plan.resources) {
-      // A refreshed resource starts as if never loaded; its stored state is replaced at its commit.
-      const state = await destination.readState(p.name);
-      if (state !== undefined) (options.refresh && p.load ? refreshedState : storedState).set(p.name, state);
-    }
-    // ...but not from a start date later than the first day it loaded: the cases before it would be lost.
-    if (options.refresh) moveStartDatesForRefresh(plan.resources, refreshedState);
+    // A refreshed resource starts as if never loaded, from the first day it loaded at the latest (refresh-plan.ts).
+    const storedState = await readStatesToResume(destination, plan.resources, options.refresh === true);
     const previousState = statesToResume(plan.resources, storedState);
     for (const p of plan.resources.filter((r) => r.load)) {
       writers.set(
@@ -240,7 +230,7 @@ export async function runPipeline(config: PipelineConfig, given: RunOptions = {}
     const repeatedKeyRecords: Record<string, number> = {};
     const overflowValues: Record<string, number> = {};
     const schemaChanges: Record<string, SchemaReport> = {};
-    const refreshed: Record<string, { replacedTables: string[] }> = {};
+    const refreshed: Record<string, { replacedTables: string[]; readFrom?: string }> = {};
     for (const p of [...plan.resources].reverse().filter((r) => r.load)) {
       const state = stateToCommit(p, plan.resources, storedState, newState);
       const result = await commitWriter(writers.get(p.name)!, state, plan.destination.path).catch((error: PipelineError) => {
@@ -259,7 +249,8 @@ export async function runPipeline(config: PipelineConfig, given: RunOptions = {}
       if (result.repeatedKeyRecords > 0) repeatedKeyRecords[p.name] = result.repeatedKeyRecords;
       if (result.overflowValues > 0) overflowValues[p.name] = result.overflowValues;
       if (!isEmptyReport(result.schema)) schemaChanges[p.name] = result.schema;
-      if (result.replacedTables) refreshed[p.name] = { replacedTables: result.replacedTables };
+      const readFrom = result.replacedTables ? refreshReadFrom(p, plan.resources) : undefined;
+      if (result.replacedTables) refreshed[p.name] = { replacedTables: result.replacedTables, ...(readFrom !== undefined ? { readFrom } : {}) };
     }
     options.progress?.(snapshot('done'));
     return new LoadInfo(

@@ -69,8 +69,9 @@ describe('refresh after a spec, depth and type change', () => {
     expect(await tableNames(path)).toContain('logs__extra_list');
 
     const info = await runPipeline(CURRENT_CONFIG, { env: box.env, destination: { path }, refresh: true });
-    expect(info.notes.refreshed).toEqual({ logs: { replacedTables: ['logs', 'logs__extra_list'] } });
-    expect(info.toString()).toContain('Refreshed logs: loaded from the start date as if never loaded, replacing its tables logs, logs__extra_list and its incremental state');
+    const startDate = box.env.SNAPENGAGE_START_DATE!;
+    expect(info.notes.refreshed).toEqual({ logs: { replacedTables: ['logs', 'logs__extra_list'], readFrom: startDate } });
+    expect(info.toString()).toContain(`Refreshed logs: loaded from ${startDate} as if never loaded, replacing its tables logs, logs__extra_list and its incremental state`);
 
     const tables = await tableNames(path);
     expect(tables).not.toContain('logs__extra_list');
@@ -116,6 +117,28 @@ describe('refresh after a spec, depth and type change', () => {
     const info = await runPipeline(CURRENT_CONFIG, { env: box.env, destination: { path }, refresh: true });
     expect(info.notes.refreshed?.logs?.replacedTables).toContain('logs__transcripts');
     expect(await expectMatchesTruth(path, DATASET, await truth(box))).toEqual([]);
+    // The refresh did load it: the lines a plain run prints for a stranded table (it will not load) would be false.
+    const text = info.toString();
+    expect(text).toMatch(/Refreshed logs: loaded from \d{4}-\d{2}-\d{2} as if never loaded, replacing its tables logs__[^]*; logs had been dropped or renamed since the last run/);
+    expect(text).not.toContain('Dropped since the last run');
+  });
+});
+
+describe('a refresh after a table was renamed away', () => {
+  it('says the table was gone before it and left as it is, not that the resource was never stored or loads next time', async () => {
+    const path = join(tmp.dir, 'renamed.duckdb');
+    const config = definePipeline({ resources: { users: true }, rateLimit: { requestsPerSecond: 0 } });
+    const first = await runPipeline(config, { env: box.env, destination: { path } });
+    await query(path, `ALTER TABLE ${DATASET}.users RENAME TO users_before`, 'READ_WRITE');
+    const info = await runPipeline(config, { env: box.env, destination: { path }, resources: ['users'], refresh: true });
+    expect(info.notes.refreshed).toEqual({ users: { replacedTables: [] } });
+    const text = info.toString();
+    expect(text).toContain("Refreshed users: loaded as if never loaded; users had been dropped or renamed since the last run, so there was nothing left to replace (a table renamed away is left as it is, no longer the loader's)");
+    expect(text).not.toContain('nothing of it was stored before');
+    expect(text).not.toContain('its next load starts over');
+    // The renamed table keeps the first load's rows; users holds this refresh's.
+    expect(await query(path, `SELECT DISTINCT _load_id FROM ${DATASET}.users_before`)).toEqual([{ _load_id: first.loadId }]);
+    expect(await query(path, `SELECT DISTINCT _load_id FROM ${DATASET}.users`)).toEqual([{ _load_id: info.loadId }]);
   });
 });
 
@@ -136,8 +159,13 @@ describe('a start date later than the first day loaded', () => {
     expect(Object.keys(child.notes.refreshed ?? {})).toEqual(['chat_poll']);
     expect(await query(path, `SELECT count(*)::INTEGER AS n FROM ${DATASET}.chat_poll`)).toEqual([{ n: cases.length }]);
 
+    expect(child.notes.refreshed?.chat_poll?.readFrom).toBe(firstDay);
+    expect(child.toString()).toContain(`Refreshed chat_poll: loaded from ${firstDay} as if never loaded, replacing its tables chat_poll`);
     const info = await runPipeline(both, { env, destination: { path }, resources: ['logs'], refresh: true });
     expect(info.notes.refreshed?.logs?.replacedTables).toContain('logs');
+    // The day it read from, not the start date it was given.
+    expect(info.notes.refreshed?.logs?.readFrom).toBe(firstDay);
+    expect(info.toString()).toContain(`Refreshed logs: loaded from ${firstDay} as if never loaded, replacing its tables logs`);
     expect(await expectMatchesTruth(path, DATASET, cases)).toEqual([]);
     // The refreshed state keeps that first day, so the next refresh reads from it again.
     const windows = JSON.parse(String((await logsState(path))?.state)).windows as Record<string, { firstStart: string }>;
@@ -228,7 +256,7 @@ describe('the CLI', () => {
     const args = ['run', '--resources', 'logs', '--duckdb', path, '--refresh', '--json'];
     const first = await runCli(args, { env: box.env, cwd: tmp.dir });
     expect(first.code, first.stderr).toBe(0);
-    expect(JSON.parse(first.stdout).refreshed).toEqual({ logs: { replacedTables: [] } });
+    expect(JSON.parse(first.stdout).refreshed).toEqual({ logs: { replacedTables: [], readFrom: box.env.SNAPENGAGE_START_DATE } });
     const stored = (await tableNames(path)).filter((t) => t.startsWith('logs'));
     expect(stored).toContain('logs__transcripts');
     const second = await runCli(args, { env: box.env, cwd: tmp.dir });
@@ -245,7 +273,7 @@ describe('the CLI', () => {
     expect((await stats(box)).requests).toBe(before);
     // In memory there is nothing stored to replace: a first load.
     const memory = await runPipeline(CURRENT_CONFIG, { env: box.env, destination: { path: ':memory:' }, refresh: true });
-    expect(memory.notes.refreshed).toEqual({ logs: { replacedTables: [] } });
+    expect(memory.notes.refreshed).toEqual({ logs: { replacedTables: [], readFrom: box.env.SNAPENGAGE_START_DATE } });
     expect(memory.toString()).toContain('Refreshed logs: nothing of it was stored before, so this was its first load');
   });
 
