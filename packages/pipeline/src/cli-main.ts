@@ -28,9 +28,16 @@ const USAGE = `Usage:
 Credentials and ids come from SNAPENGAGE_* environment variables, also read from .env (the environment wins).
 Without --config and without ${DEFAULT_CONFIG_FILE}, run loads every top-level resource whose variables are set.`;
 
-function unknownCommand(command: string): string {
-  // `dlt pipeline <name> show`, typed from habit by someone coming from dlt.
-  const dlt = command === 'pipeline' ? ": dlt's `dlt pipeline <name> show` is `snapengage-pipeline show` here (`npm run show` in a project), with no pipeline name;" : ':';
+function unknownCommand(command: string, positionals: readonly string[] = []): string {
+  // `dlt pipeline <name> show` or `… drop [resources]`, typed from habit by someone coming from dlt.
+  const [, , verb, ...resources] = positionals;
+  const list = resources.length > 0 && resources.every(isResourceName) ? resources.join(',') : '<name>';
+  const dlt = command !== 'pipeline'
+    ? ':'
+    : verb === 'drop'
+      // dlt drops first and loads later; here a refresh reloads and swaps the tables at its commit: no separate drop.
+      ? `: dlt's \`dlt pipeline <name> drop\` is \`snapengage-pipeline run --refresh --resources ${list}\` here (\`npm start -- --refresh --resources ${list}\` in a project), with no pipeline name: it reloads them, replacing their tables at its commit (there is no separate drop);`
+      : ": dlt's `dlt pipeline <name> show` is `snapengage-pipeline show` here (`npm run show` in a project), with no pipeline name;";
   return `Unknown command "${command}"${dlt} use run or show (see --help)`;
 }
 
@@ -79,8 +86,8 @@ function parse(argv: string[]): { command: string | undefined; flags: Flags } {
   }
   const [command, extra] = parsed.positionals;
   if (extra !== undefined) {
-    // dlt's `dlt pipeline <name> show` typed from habit: say what it is here instead of only refusing it.
-    if (command === 'pipeline') throw new UsageError(unknownCommand(command));
+    // dlt's `dlt pipeline <name> show` (or `drop`) typed from habit: say what it is here instead of only refusing it.
+    if (command === 'pipeline') throw new UsageError(unknownCommand(command, parsed.positionals));
     const hint =
       command === 'show'
         ? ': show takes no pipeline name (it reads --duckdb, else the destination of the config, else snapengage.duckdb)'

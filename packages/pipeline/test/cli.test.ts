@@ -165,6 +165,14 @@ describe('snapengage-pipeline CLI', () => {
     expect(oneLine(dlt.stderr)).toEqual([
       "snapengage-pipeline: Unknown command \"pipeline\": dlt's `dlt pipeline <name> show` is `snapengage-pipeline show` here (`npm run show` in a project), with no pipeline name; use run or show (see --help)",
     ]);
+    // dlt's `dlt pipeline <name> drop [resources]`: here a refresh reloads them, replacing their tables at its commit.
+    const drop = await runCli(['pipeline', 'snapengage_pipeline', 'drop', 'logs', 'users'], { env: {}, cwd: tmp.dir });
+    expect(drop.code).toBe(2);
+    expect(oneLine(drop.stderr)).toEqual([
+      "snapengage-pipeline: Unknown command \"pipeline\": dlt's `dlt pipeline <name> drop` is `snapengage-pipeline run --refresh --resources logs,users` here (`npm start -- --refresh --resources logs,users` in a project), with no pipeline name: it reloads them, replacing their tables at its commit (there is no separate drop); use run or show (see --help)",
+    ]);
+    const dropNone = await runCli(['pipeline', 'snapengage_pipeline', 'drop'], { env: {}, cwd: tmp.dir });
+    expect(oneLine(dropNone.stderr)[0]).toContain('is `snapengage-pipeline run --refresh --resources <name>` here');
     const named = await runCli(['show', 'snapengage_pipeline'], { env: {}, cwd: tmp.dir });
     expect(named.code).toBe(2);
     expect(oneLine(named.stderr)).toEqual([
