@@ -65,8 +65,8 @@ export interface RunOptions {
   limitPages?: number | undefined;
   /**
    * Reload every resource the run loads (narrow with `resources`) from the start date (or the first day it loaded, when
-   * earlier) as if never loaded, and replace
-   * its tables and state in its commit's transaction (the CLI's `--refresh`; INCREMENTAL.md, "Refreshing a resource").
+   * earlier) as if never loaded, and replace its tables and state in its commit's transaction (the CLI's `--refresh`;
+   * INCREMENTAL.md, "Refreshing a resource").
    */
   refresh?: boolean | undefined;
   /**
