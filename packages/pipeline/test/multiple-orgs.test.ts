@@ -103,6 +103,23 @@ describe('two orgs in one DuckDB file', () => {
     expect(await ids(path, 'org_b')).toEqual(await truthIds(orgB));
   });
 
+  it('a failed load records its org as a loaded one does (loads() orgId is the run\'s SNAPENGAGE_ORG_ID, not null)', async () => {
+    // Before, the failed row named no org: loads() said null, which its doc reserves for a run without the variable.
+    const path = `${tmp.dir}/failed-load.duckdb`;
+    await runPipeline(config(), { env: orgA.env, destination: { path } });
+    const failing = definePipeline({ resources: { logs: { steps: [{ map: () => { throw new Error('boom'); } }] } }, rateLimit: { requestsPerSecond: 0 } });
+    await expect(runPipeline(failing, { env: orgA.env, destination: { path } })).rejects.toThrow(/boom/);
+    const ds = await openDataset({ path, dataset: 'snapengage_data' });
+    try {
+      const [latest] = await ds.loads();
+      expect({ status: latest?.status, resource: latest?.resource, orgId: latest?.orgId }).toEqual({ status: 'failed', resource: 'logs', orgId: orgA.credentials.orgId });
+    } finally {
+      await ds.close();
+    }
+    // A failed row is no load of an org's rows: the check counts loaded ones, so the same org loads on.
+    await runPipeline(config(), { env: orgA.env, destination: { path } });
+  });
+
   it('the second org into the first org\'s dataset (no --dataset) is refused, naming both orgs and the fix, with the dataset as it was', async () => {
     const path = `${tmp.dir}/forgot-dataset.duckdb`;
     await runPipeline(config(), { env: orgA.env, destination: { path } });

@@ -362,13 +362,14 @@ export class DuckDBDestination {
           // Never waits: the run has failed already, and the failed row is best effort (a busy file goes without it).
           await this.openFile(0);
         }
-        // A failed sample is marked as one too (limit_pages), as its loaded rows are. Named only then: a file an older
-        // loader created meanwhile (opened here without the DDL) lacks the column, and a full run's row needs none.
-        const sample = limitPages !== undefined ? [', limit_pages', ', $9'] : ['', ''];
+        // A failed sample is marked as one too (limit_pages), as its loaded rows are, and a failed load records its org
+        // as a loaded one does (loads() orgId). Each named only when set: a file an older loader created meanwhile
+        // (opened here without the DDL) lacks the columns, and a row without them needs neither.
+        const optional = Object.entries({ limit_pages: limitPages, org_id: this.opts.orgId }).filter(([, value]) => value !== undefined);
         await this.connection().run(
-          `INSERT INTO ${quoteIdent(this.dataset)}."_pipeline_loads" (load_id, pipeline_name, resource, status, started_at, finished_at, error, loader_version, dataset_format${sample[0]})
-           VALUES ($1, $2, $3, 'failed', CAST($4 AS TIMESTAMP), CAST($5 AS TIMESTAMP), $6, $7, $8${sample[1]})`,
-          [loadId, this.pipelineName, resource, sqlTimestamp(startedAt), sqlTimestamp(new Date()), error, LOADER_VERSION, DATASET_FORMAT, ...(limitPages !== undefined ? [limitPages] : [])],
+          `INSERT INTO ${quoteIdent(this.dataset)}."_pipeline_loads" (load_id, pipeline_name, resource, status, started_at, finished_at, error, loader_version, dataset_format${optional.map(([column]) => `, ${column}`).join('')})
+           VALUES ($1, $2, $3, 'failed', CAST($4 AS TIMESTAMP), CAST($5 AS TIMESTAMP), $6, $7, $8${optional.map((_, i) => `, $${9 + i}`).join('')})`,
+          [loadId, this.pipelineName, resource, sqlTimestamp(startedAt), sqlTimestamp(new Date()), error, LOADER_VERSION, DATASET_FORMAT, ...optional.map(([, value]) => value!)],
         );
       } catch (e) {
         throw toDestinationError(e, `recording the failed load of ${resource}`, this.path);
