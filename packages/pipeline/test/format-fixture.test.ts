@@ -227,6 +227,15 @@ describe('a dataset that an earlier loader wrote', () => {
         if (extra.length > 0 || continued.length !== fresh.size) differences.push(`${name}: ${continued.length} rows continued, ${fresh.size} anew; ${extra.length} differ, first ${extra[0] ?? '-'}`);
       }
       expect(differences, SAME(format)).toEqual([]);
+      // Its tables and columns get the comments a new file has (comments.ts): the file had none, as the loaders before
+      // them left it, and they are set on its next load without a row rewritten (checked above).
+      const commentsOf = (file: string) => withQueries(file, (run) => run(`
+        SELECT table_name AS t, NULL AS c, comment FROM duckdb_tables() WHERE schema_name = '${DATASET}' AND NOT starts_with(table_name, '_pipeline_')
+        UNION ALL SELECT table_name, column_name, comment FROM duckdb_columns() WHERE schema_name = '${DATASET}' AND NOT starts_with(table_name, '_pipeline_')
+        ORDER BY t, c NULLS FIRST`));
+      const continuedComments = await commentsOf(path);
+      expect(continuedComments.filter((r) => r.comment !== null).length, 'the continued file has no comments at all').toBeGreaterThan(0);
+      expect(continuedComments, `A file of DATASET_FORMAT ${format}, continued by the current loader, lacks comments a new file has (or has others): NORMALIZATION.md promises them on its next load`).toEqual(await commentsOf(scratch));
     } finally {
       vi.useRealTimers();
       await box.close();
