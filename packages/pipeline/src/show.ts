@@ -100,7 +100,9 @@ export async function showDataset(options: ShowOptions): Promise<string> {
     const allLoads = Number(counted?.n ?? shown);
     const states = await dataset.state();
     // Which SnapEngage org the shown loads came from (SNAPENGAGE_ORG_ID; a run of another org is refused: dataset-org.ts).
-    const orgs = [...new Set(loads.flatMap((l) => (l.orgId === null ? [] : [l.orgId])))];
+    // Loaded ones only, as that check counts them: a failed run wrote no rows (a typo's org id is no org of the data);
+    // ids compared as the check does, case-insensitively, so one org typed in two cases is named once.
+    const orgs = [...new Map(loads.flatMap((l) => (l.status === 'loaded' && l.orgId !== null ? [[l.orgId.toLowerCase(), l.orgId] as const] : []))).values()];
     const org = orgs.length === 0 ? '' : `, SnapEngage org${orgs.length > 1 ? 's' : ''} ${orgs.join(', ')}`;
     const out: string[] = [`Dataset ${options.dataset} in ${options.path}${org}`];
     // A run keeps the file closed while it extracts (so this can read it): say that its rows are still to come.

@@ -120,6 +120,16 @@ describe('two orgs in one DuckDB file', () => {
     await runPipeline(config(), { env: orgA.env, destination: { path } });
   });
 
+  it('show names the org of the loaded rows, not one whose run failed there before any row was loaded', async () => {
+    // A failed load records its org, but wrote no rows: the check ignores it, so another org may load the dataset.
+    const path = `${tmp.dir}/failed-then-other-org.duckdb`;
+    await runPipeline(config(), { env: orgA.env, destination: { path, dataset: 'org_a' } });
+    const failing = definePipeline({ resources: { logs: { steps: [{ map: () => { throw new Error('boom'); } }] } }, rateLimit: { requestsPerSecond: 0 } });
+    await expect(runPipeline(failing, { env: orgB.env, destination: { path, dataset: 'shared' } })).rejects.toThrow(/boom/);
+    await runPipeline(config(), { env: orgA.env, destination: { path, dataset: 'shared' } });
+    expect((await showDataset({ path, dataset: 'shared' })).split('\n')[0]).toBe(`Dataset shared in ${path}, SnapEngage org ${orgA.credentials.orgId}`);
+  });
+
   it('the second org into the first org\'s dataset (no --dataset) is refused, naming both orgs and the fix, with the dataset as it was', async () => {
     const path = `${tmp.dir}/forgot-dataset.duckdb`;
     await runPipeline(config(), { env: orgA.env, destination: { path } });
