@@ -4,6 +4,8 @@
 // org ids, credentials, widgets and cases differ; both have the same owner email, as an agency's staff are users of
 // each client's org). Before, the second org's run loaded into the first's tables: 300 + 400 cases in one `logs`,
 // both orgs' widgets side by side and one `users` row for the two orgs' owners, with nothing recording which org.
+import { createHash } from 'node:crypto';
+import { existsSync, readFileSync } from 'node:fs';
 import { DuckDBInstance } from '@duckdb/node-api';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Sandbox } from 'snapengage-sandbox';
@@ -140,6 +142,12 @@ describe('two orgs in one DuckDB file', () => {
       `dataset snapengage_data in .*forgot-dataset\\.duckdb holds SnapEngage org ${orgA.credentials.orgId} \\(1 run, the last at \\d{4}-\\d\\d-\\d\\d \\d\\d:\\d\\d:\\d\\d UTC\\), and this run is for org ${orgB.credentials.orgId} \\(SNAPENGAGE_ORG_ID\\).*: load each org into a dataset of its own, such as --dataset snapengage_${orgB.credentials.orgId.slice(0, 8)} \\(or destination\\.dataset\\).*Nothing was written to the file`,
     ));
     expect(await snapshot(path)).toEqual(before);
+    // Byte for byte (DuckDB's WAL included), and a --refresh of every resource is refused too: it replaces the
+    // resources' rows, not the other org's loads (OPERATIONS.md, Moving to another org).
+    const bytes = () => [path, `${path}.wal`].map((file) => (existsSync(file) ? createHash('sha256').update(readFileSync(file)).digest('hex') : 'none'));
+    const unchanged = bytes();
+    await expect(runPipeline(config(), { env: orgB.env, destination: { path }, refresh: true })).rejects.toThrow(/holds SnapEngage org/);
+    expect(bytes()).toEqual(unchanged);
     // The fix it names loads the second org beside the first.
     const dataset = `snapengage_${orgB.credentials.orgId.slice(0, 8)}`;
     await runPipeline(config(), { env: orgB.env, destination: { path, dataset } });
