@@ -4,7 +4,7 @@
 // exactly what they had before the run (see DuckDBDestination.createdFile for the file itself).
 import { createSnapEngageClient, parseRetryAfter, redactSecrets, SnapEngageError, type RequestLogEvent, type ResourceName } from 'snapengage-client';
 import type { PipelineConfig } from './config.js';
-import { DuckDBDestination, newLoadId, ORG_ID_ENV, type LoadStep, type ResourceWriter } from './destination/index.js';
+import { DuckDBDestination, newLoadId, ORG_ID_ENV, sendsOrgId, type LoadStep, type ResourceWriter } from './destination/index.js';
 import { envValue, loadEnv, type Env } from './env.js';
 import { guardCallbacks } from './callbacks.js';
 import { AbortedError, afterPartialCommit, ConfigError, describeDestinationError, ExtractError, firstLine, PipelineError, withCommitted } from './errors.js';
@@ -142,7 +142,7 @@ export async function runPipeline(config: PipelineConfig, given: RunOptions = {}
     destination = await DuckDBDestination.open({
       ...plan.destination,
       pipelineName: plan.pipelineName,
-      orgId: envValue(env, ORG_ID_ENV),
+      orgId: sendsOrgId(plan.resources.map((p) => p.resource)) ? envValue(env, ORG_ID_ENV) : undefined,
       lockWaitMs: (plan.destination.lockWaitSeconds ?? DEFAULTS.lockWaitSeconds) * 1000,
       ...(options.onLockWait ? { onLockWait: options.onLockWait } : {}),
       ...(options.refresh ? { refresh: plan.resources.filter((p) => p.load).map((p) => p.name) } : {}),

@@ -158,6 +158,22 @@ describe('two orgs in one DuckDB file', () => {
     expect(await ids(path, 'snapengage_data')).toEqual(await truthIds(orgA));
   });
 
+  it('a run of resources whose requests do not send the org id (widgets, users) neither records nor checks it', async () => {
+    const path = `${tmp.dir}/provisioning-only.duckdb`;
+    const provisioning = definePipeline({ resources: { widgets: true, users: true }, rateLimit: { requestsPerSecond: 0 } });
+    // A stale SNAPENGAGE_ORG_ID beside the provisioning key: it is not what these requests read, so it says nothing.
+    await runPipeline(provisioning, { env: { ...orgA.env, SNAPENGAGE_ORG_ID: 'stale-org-id' }, destination: { path } });
+    const ds = await openDataset({ path, dataset: 'snapengage_data' });
+    try {
+      expect(new Set((await ds.loads()).map((l) => l.orgId))).toEqual(new Set([null]));
+    } finally {
+      await ds.close();
+    }
+    // The logs of the right org then load into it (they were refused as "another org" when the stale id was recorded).
+    await runPipeline(config(), { env: orgA.env, destination: { path } });
+    expect(await ids(path, 'snapengage_data')).toEqual(await truthIds(orgA));
+  });
+
   it('another pipelineName of another org on the same dataset is refused too (the data tables are shared)', async () => {
     const path = `${tmp.dir}/two-pipelines.duckdb`;
     await runPipeline(config('client_a'), { env: orgA.env, destination: { path } });

@@ -10,6 +10,15 @@ import { DestinationError } from './errors.js';
 /** The env var that names the org; the Logs API's path takes it (`/api/v2/{orgId}/logs`). Not a secret. */
 export const ORG_ID_ENV = 'SNAPENGAGE_ORG_ID';
 
+/**
+ * Whether a run's requests carry the org id (a parameter the catalog takes from SNAPENGAGE_ORG_ID, as the Logs API's
+ * path does): only then is the variable the run's org. The Provisioning API (widgets, users) never sends it, so a run
+ * of those alone, with a stale or mistyped SNAPENGAGE_ORG_ID, neither marks the dataset with that org nor is refused by it.
+ */
+export function sendsOrgId(resources: ReadonlyArray<{ params: Readonly<Record<string, { from: string; env?: string }>> }>): boolean {
+  return resources.some((r) => Object.values(r.params).some((source) => source.from === 'env' && source.env === ORG_ID_ENV));
+}
+
 /** At most this many other orgs are named in the refusal. */
 const NAMED_ORGS = 3;
 

@@ -30,7 +30,7 @@ import {
 export { DestinationError, toDestinationError, type DestinationErrorCode } from './errors.js';
 export type { LoadStep, ResourceWriter, ResourceWriterOptions, WriteDisposition } from './resource-writer.js';
 export { SYSTEM_TABLES } from './system-tables.js';
-export { ORG_ID_ENV } from './dataset-org.js';
+export { ORG_ID_ENV, sendsOrgId } from './dataset-org.js';
 
 export interface DuckDBDestinationOptions {
   path: string;
