@@ -1,24 +1,15 @@
 // Per-call `maxRetries` and `timeoutMs`, passed with the call's other options (`client.GET(path, { params, maxRetries:
 // 0 })`), as generated clients take them (Stainless's per-request maxRetries/timeout). openapi-fetch's types let any
 // extra key through, so before they were honoured such a call compiled and silently used the client's settings.
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { createSnapEngageClient, unwrap, type RequestLogEvent } from '../src/index.js';
 import { caught } from './helpers/caught.js';
-import { sendJson, startScriptedServer, type Handler, type ScriptedServer } from './helpers/scripted-server.js';
+import { scriptedServersPerTest, sendJson, type Handler, type ScriptedServer } from './helpers/scripted-server.js';
 
 const LOGS = '/api/v2/{orgId}/logs';
 const logsQuery = { params: { path: { orgId: 'org1' }, query: { widgetId: 'w1', start: '2024-01-01', end: '2024-01-31' } } };
 
-const servers: ScriptedServer[] = [];
-afterEach(async () => {
-  await Promise.all(servers.splice(0).map((s) => s.close()));
-});
-
-async function serve(handler: Handler): Promise<ScriptedServer> {
-  const server = await startScriptedServer(handler);
-  servers.push(server);
-  return server;
-}
+const serve = scriptedServersPerTest();
 
 function clientFor(server: ScriptedServer, maxRetries: number, timeoutMs = 30_000) {
   const events: RequestLogEvent[] = [];

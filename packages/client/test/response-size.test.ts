@@ -2,25 +2,16 @@
 // huge once gunzipped) or an endless body must fail the call with one clear error, not fill the memory. The sandbox
 // serves no such body, so a scripted server on 127.0.0.1 does.
 import { gzipSync } from 'node:zlib';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { createSnapEngageClient, unwrap, type SnapEngageClientOptions } from '../src/index.js';
 import { caught } from './helpers/caught.js';
-import { startScriptedServer, type Handler, type ScriptedServer } from './helpers/scripted-server.js';
+import { scriptedServersPerTest, type Handler, type ScriptedServer } from './helpers/scripted-server.js';
 
 const LOGS = '/api/v2/{orgId}/logs';
 const logsQuery = { params: { path: { orgId: 'org1' }, query: { widgetId: 'w1', start: '2024-01-01', end: '2024-01-31' } } };
 const MiB = 1024 * 1024;
 
-const servers: ScriptedServer[] = [];
-afterEach(async () => {
-  await Promise.all(servers.splice(0).map((s) => s.close()));
-});
-
-async function serve(handler: Handler): Promise<ScriptedServer> {
-  const server = await startScriptedServer(handler);
-  servers.push(server);
-  return server;
-}
+const serve = scriptedServersPerTest();
 
 function clientFor(server: ScriptedServer, extra: SnapEngageClientOptions = {}) {
   return createSnapEngageClient({ baseUrl: server.url, apiToken: 'tok-SECRET', retryBaseDelayMs: 1, ...extra });

@@ -5,26 +5,17 @@ import { getEventListeners } from 'node:events';
 import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
 import type { FetchResponse } from 'openapi-fetch';
-import { afterEach, describe, expect, expectTypeOf, it } from 'vitest';
+import { describe, expect, expectTypeOf, it } from 'vitest';
 import { createSnapEngageClient, unwrap, type components, type RequestLogEvent, type SnapEngageClientOptions, type UnwrappedData } from '../src/index.js';
 import { caught } from './helpers/caught.js';
-import { sendJson, startScriptedServer, type Handler, type ScriptedServer } from './helpers/scripted-server.js';
+import { scriptedServersPerTest, sendJson, type ScriptedServer } from './helpers/scripted-server.js';
 
 const TOKEN = 'tok-SECRET-a1b2c3d4';
 const API_KEY = 'key-SECRET-e5f6g7h8';
 const PROV_KEY = 'prov-SECRET-i9j0k1l2';
 const LOGS = '/api/v2/{orgId}/logs';
 
-const servers: ScriptedServer[] = [];
-afterEach(async () => {
-  await Promise.all(servers.splice(0).map((s) => s.close()));
-});
-
-async function serve(handler: Handler, port = 0): Promise<ScriptedServer> {
-  const server = await startScriptedServer(handler, port);
-  servers.push(server);
-  return server;
-}
+const serve = scriptedServersPerTest();
 
 function clientFor(server: ScriptedServer, extra: SnapEngageClientOptions = {}) {
   const events: RequestLogEvent[] = [];

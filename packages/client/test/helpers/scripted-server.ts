@@ -3,6 +3,7 @@
 // scripts the answer per request; every request is recorded.
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
+import { afterEach } from 'vitest';
 
 export interface RecordedRequest {
   method: string;
@@ -61,4 +62,20 @@ export function sendJson(res: ServerResponse, status: number, body: unknown, hea
   const text = JSON.stringify(body);
   res.writeHead(status, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(text), ...headers });
   res.end(text);
+}
+
+/**
+ * `serve(handler, port?)` for a test file: each server it starts is closed after the test that started it, so a
+ * failing test leaves no listener behind for the next one.
+ */
+export function scriptedServersPerTest(): (handler: Handler, port?: number) => Promise<ScriptedServer> {
+  const servers: ScriptedServer[] = [];
+  afterEach(async () => {
+    await Promise.all(servers.splice(0).map((s) => s.close()));
+  });
+  return async (handler, port = 0) => {
+    const server = await startScriptedServer(handler, port);
+    servers.push(server);
+    return server;
+  };
 }
