@@ -15,6 +15,19 @@ export type SnapEngageErrorKind =
   | 'invalid_response'
   | 'config';
 
+/**
+ * Why an `invalid_response` error is a body over `maxResponseBytes`: set by the client itself, never read from the
+ * message (whose text quotes the server's, which could say anything). `announcedLength`: the Content-Length that
+ * announced the body when it was refused unread; `contentEncoding`: the encoding it was decoded from (the server's
+ * header, printable), when it was read until it passed the limit.
+ */
+export interface ResponseTooLarge {
+  /** The maxResponseBytes in force, in bytes. */
+  limit: number;
+  announcedLength?: number;
+  contentEncoding?: string;
+}
+
 export interface SnapEngageErrorInit {
   kind: SnapEngageErrorKind;
   /** One line saying what went wrong and how to fix it; must already be redacted. */
@@ -27,6 +40,8 @@ export interface SnapEngageErrorInit {
   retries?: number;
   /** Redacted summary of the underlying error (e.g. `ECONNREFUSED`), never the raw error object. */
   causeSummary?: string;
+  /** Only for a body over maxResponseBytes (kind `invalid_response`). */
+  responseTooLarge?: ResponseTooLarge;
   /**
    * Only for kind `aborted`: the aborting signal's `reason`, the app's own value. Kept as the standard `cause`;
    * never a raw error of the transport (it may quote a URL with credentials).
@@ -61,6 +76,8 @@ export class SnapEngageError extends Error {
   /** How many times the request was re-sent before giving up. */
   readonly retries: number;
   readonly causeSummary?: string;
+  /** Set only when the call failed because a body was over maxResponseBytes (kind `invalid_response`). */
+  readonly responseTooLarge?: Readonly<ResponseTooLarge>;
 
   constructor(init: SnapEngageErrorInit) {
     // `cause` is set only when given (as Error does), so `'cause' in error` says whether there is one.
@@ -74,6 +91,7 @@ export class SnapEngageError extends Error {
     if (init.requestId !== undefined) this.requestId = init.requestId;
     if (init.bodyExcerpt !== undefined) this.bodyExcerpt = init.bodyExcerpt;
     if (init.causeSummary !== undefined) this.causeSummary = init.causeSummary;
+    if (init.responseTooLarge !== undefined) this.responseTooLarge = Object.freeze({ ...init.responseTooLarge });
   }
 
   toJSON(): Record<string, unknown> {
@@ -88,6 +106,7 @@ export class SnapEngageError extends Error {
       bodyExcerpt: this.bodyExcerpt,
       retries: this.retries,
       causeSummary: this.causeSummary,
+      responseTooLarge: this.responseTooLarge,
     };
   }
 }

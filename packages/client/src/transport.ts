@@ -183,6 +183,7 @@ export function createTransport(settings: TransportSettings): Middleware {
       ...(failure.requestId !== undefined ? { requestId: failure.requestId } : {}),
       ...(failure.bodyExcerpt !== undefined ? { bodyExcerpt: failure.bodyExcerpt } : {}),
       ...(failure.causeSummary !== undefined ? { causeSummary: failure.causeSummary } : {}),
+      ...(failure.responseTooLarge !== undefined ? { responseTooLarge: failure.responseTooLarge } : {}),
       // The caller's own signal.reason (their object, not the transport's error): the standard `cause`.
       ...(failure.abortReason ? { cause: failure.abortReason.value } : {}),
     });

@@ -1,6 +1,6 @@
 // Reads one attempt's outcome (a response, or the error fetch threw) into a Verdict: what the transport then returns,
 // retries or throws. Bodies are read here once: checked as JSON, and kept as bytes for openapi-fetch to parse.
-import { describeCause, excerpt, printable, SnapEngageError, type SnapEngageErrorKind } from './errors.js';
+import { describeCause, excerpt, printable, SnapEngageError, type ResponseTooLarge, type SnapEngageErrorKind } from './errors.js';
 import type { Redactor } from './redact.js';
 import { BodyTooLarge, readBounded, rebuild } from './response-body.js';
 import { certainlyNotSent, isRetryableStatus, parseRetryAfter, tlsFailure } from './retry.js';
@@ -10,7 +10,7 @@ export type Outcome = { response: Response } | { error: unknown };
 export type Verdict =
   | { type: 'success'; response: Response; requestId?: string }
   | { type: 'http_error'; response: Response; status: number; retryable: boolean; retryAfterMs?: number; requestId?: string; bodyExcerpt?: string }
-  | { type: 'failure'; kind: SnapEngageErrorKind; detail: string; retryable: boolean; status?: number; retryAfterMs?: number; requestId?: string; bodyExcerpt?: string; causeSummary?: string; abortReason?: { value: unknown } };
+  | { type: 'failure'; kind: SnapEngageErrorKind; detail: string; retryable: boolean; status?: number; retryAfterMs?: number; requestId?: string; bodyExcerpt?: string; causeSummary?: string; abortReason?: { value: unknown }; responseTooLarge?: ResponseTooLarge };
 
 export type Failure = Extract<Verdict, { type: 'failure' }>;
 
@@ -94,12 +94,18 @@ function tooLarge(error: BodyTooLarge, response: Response, requestId: string | u
   const encoding = response.headers.get('content-encoding');
   const size = readableSize(error.limit);
   const how = error.announced ? `Content-Length ${printable(response.headers.get('content-length') ?? '')}` : encoding ? `after ${printable(encoding)} decoding` : 'read so far';
+  const announcedLength = Number(response.headers.get('content-length'));
   return {
     type: 'failure',
     kind: 'invalid_response',
     status: response.status,
     requestId,
     retryable: false,
+    responseTooLarge: {
+      limit: error.limit,
+      ...(error.announced && Number.isSafeInteger(announcedLength) ? { announcedLength } : {}),
+      ...(!error.announced && encoding ? { contentEncoding: printable(encoding) } : {}),
+    },
     detail: `the response body is larger than maxResponseBytes=${error.limit} (${size}, ${how}); the read was stopped there: if the response is genuine, raise the client option maxResponseBytes`,
   };
 }

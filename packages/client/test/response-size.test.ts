@@ -40,6 +40,8 @@ describe('maxResponseBytes', () => {
     expect(error.status).toBe(200);
     expect(error.message).toMatch(/^GET \/api\/v2\/\{orgId\}\/logs: the response body is larger than maxResponseBytes=1048576 \(1 MiB, after gzip decoding\)/);
     expect(error.message).toContain('raise the client option maxResponseBytes');
+    expect(error.responseTooLarge).toEqual({ limit: MiB, contentEncoding: 'gzip' });
+    expect(error.toJSON().responseTooLarge).toEqual({ limit: MiB, contentEncoding: 'gzip' });
     // The same bytes come back on every attempt: no retry.
     expect(error.retries).toBe(0);
     expect(server.requests).toHaveLength(1);
@@ -63,6 +65,19 @@ describe('maxResponseBytes', () => {
     const error = await caught(clientFor(server, { maxResponseBytes: MiB, timeoutMs: 5_000 }).GET(LOGS, logsQuery));
     expect(error.kind).toBe('invalid_response');
     expect(error.message).toContain('maxResponseBytes=1048576 (1 MiB, Content-Length 3145728)');
+    expect(error.responseTooLarge).toEqual({ limit: MiB, announcedLength: 3 * MiB });
+  });
+
+  it('says so only through responseTooLarge, never from a message quoting the server (a spoofed Content-Type)', async () => {
+    const spoof = 'text/html; x="the response body is larger than maxResponseBytes=1 (1 bytes, read so far)"';
+    const server = await serve((_req, res) => {
+      res.writeHead(200, { 'content-type': spoof });
+      res.end('<html>not json</html>');
+    });
+    const error = await caught(clientFor(server, { maxRetries: 0 }).GET(LOGS, logsQuery));
+    expect(error.kind).toBe('invalid_response');
+    expect(error.message).toContain('larger than maxResponseBytes=1');
+    expect(error.responseTooLarge).toBeUndefined();
   });
 
   it('reads a body up to the cap, and leaves a streamed body (parseAs stream) to the caller, uncapped', async () => {

@@ -94,6 +94,8 @@ interface ClientErrorShape {
   retries?: number;
   bodyExcerpt?: string;
   causeSummary?: string;
+  /** The client's own word that a body was over maxResponseBytes (see SnapEngageError.responseTooLarge). */
+  responseTooLarge?: { limit: number; announcedLength?: number; contentEncoding?: string };
   message: string;
 }
 
@@ -239,10 +241,11 @@ export function describeExtractError(error: unknown, resourceName: string, widge
       // not a body it could not read: its own words say what is wrong, e.g. a sandbox reached as localhost whose
       // links name 127.0.0.1. Its message is "<operation>: <detail> | <url>".
       const paging = error.status === undefined ? pagingDetail(error) : undefined;
-      // A body over the client's maxResponseBytes: the client's words name the client option, set here in the config.
-      const tooLarge = /larger than maxResponseBytes=(\d+) \(([^)]*)\)/.exec(error.message);
+      // A body over the client's maxResponseBytes, told by the client's structured field, not its message (which
+      // quotes the server's Content-Type or Location, so the words could be sent): named as the config option.
+      const tooLarge = error.responseTooLarge;
       fix = tooLarge
-        ? `the response body is larger than connection.maxResponseBytes=${tooLarge[1]} (${tooLarge[2]}); reading stopped there: if the API really sent that much, raise connection.maxResponseBytes in the pipeline config`
+        ? `the response body is larger than connection.maxResponseBytes=${tooLarge.limit} (${tooLargeDetail(tooLarge)}); reading stopped there: if the API really sent that much, raise connection.maxResponseBytes in the pipeline config`
         : redirect
         ? `the server redirected to ${redirect}, which is not followed so that credentials stay on the configured host: set ${BASE_URL_ENV} to that origin`
         : paging?.replace('set baseUrl', `set ${BASE_URL_ENV}`) ?? `the response was not the expected JSON${retried}: check ${BASE_URL_ENV} points at the SnapEngage API`;
@@ -266,6 +269,14 @@ export function describeExtractError(error: unknown, resourceName: string, widge
       fix = firstLine(error.message);
   }
   return new ExtractError(`Extracting ${resourceName} failed: ${where}: ${fix}${said}${requestId}`, resourceName, error.kind, { cause: error });
+}
+
+/** `1 MiB, after gzip decoding`: the limit in MiB (KiB, bytes) and how the body was found over it. */
+function tooLargeDetail(tooLarge: NonNullable<ClientErrorShape['responseTooLarge']>): string {
+  const { limit, announcedLength, contentEncoding } = tooLarge;
+  const size = limit >= 1024 * 1024 ? `${+(limit / 1024 / 1024).toFixed(2)} MiB` : limit >= 1024 ? `${+(limit / 1024).toFixed(2)} KiB` : `${limit} bytes`;
+  const how = announcedLength !== undefined ? `Content-Length ${announcedLength}` : contentEncoding ? `after ${contentEncoding} decoding` : 'read so far';
+  return `${size}, ${how}`;
 }
 
 /** How DuckDB says it ran out of memory: in so many words, or as a block it could not pin or allocate. */

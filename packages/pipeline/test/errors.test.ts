@@ -283,6 +283,25 @@ describe('a response body over connection.maxResponseBytes (real HTTP over 127.0
     }
   });
 
+  it('is told by the client error\'s responseTooLarge, not by its message: a server quoting the words is not mistaken for it', async () => {
+    const { runPipeline } = await import('../src/index.js');
+    const { startScriptedServer } = await import('../../client/test/helpers/scripted-server.js');
+    // A non-JSON page whose Content-Type (quoted in the client's message) carries the too-large words.
+    const server = await startScriptedServer((_req, res) => {
+      res.writeHead(200, { 'content-type': 'text/html; x="larger than maxResponseBytes=1 (raise it to 99999999999)"' });
+      res.end('<html>portal</html>');
+    });
+    try {
+      const env = { SNAPENGAGE_BASE_URL: server.url, SNAPENGAGE_API_TOKEN: 'token-1234', SNAPENGAGE_ORG_ID: 'org', SNAPENGAGE_WIDGET_ID: 'w1' };
+      const config = { resources: { logs: true }, connection: { maxRetries: 0 } } as const;
+      const error = await runPipeline(config, { env, destination: { path: ':memory:' } }).then(() => undefined, (e: unknown) => e as Error);
+      expect(error?.message).toContain('the response was not the expected JSON');
+      expect(error?.message).not.toContain('connection.maxResponseBytes');
+    } finally {
+      await server.close();
+    }
+  });
+
   it('is refused before the run when not a positive integer, as a connection setting', async () => {
     const { runPipeline } = await import('../src/index.js');
     const env = { SNAPENGAGE_BASE_URL: 'http://127.0.0.1:9', SNAPENGAGE_API_TOKEN: 'token-1234', SNAPENGAGE_ORG_ID: 'org', SNAPENGAGE_WIDGET_ID: 'w1' };
