@@ -9,6 +9,7 @@ import { DEFAULT_CONFIG_FILE, loadPipelineConfig } from './config-loader.js';
 import { newFileElsewhereNote, otherProject } from './config-project.js';
 import { loadEnv, rememberConfigProject } from './env.js';
 import { AbortedError, PipelineError, UsageError, firstLine, withCommitted } from './errors.js';
+import { interruptedRunNote } from './load-info.js';
 import { signalExitCode, type CliSignals } from './cli-signals.js';
 import { checkResourceNames, DEFAULTS, isResourceName, localRateLimitNote, planPipeline } from './plan.js';
 import { createProgressDisplay, formatLoadStep, formatRequest } from './progress-display.js';
@@ -271,6 +272,7 @@ async function main(argv: string[], signals: CliSignals): Promise<number> {
   jsonOutput = argv.some((arg) => arg === '--json' || arg.startsWith('--json='));
   const { command, flags } = parse(argv);
   jsonOutput = flags.json === true;
+  refreshRun = flags.refresh === true;
   // Other commands do not stop on a signal: it ends them as it would without a handler.
   if (command !== 'run' || flags.help || flags.version) signals.release();
   if (flags.version) {
@@ -300,6 +302,8 @@ let outcomeWritten = false;
 let loadCommitted = false;
 /** `run --json`: a failure is also written to stdout, as a FAILED document (run-document.ts). */
 let jsonOutput = false;
+/** `run --refresh`: a failed run's committed resources were refreshed (interruptedRunNote). */
+let refreshRun = false;
 const startedAt = new Date();
 
 // stdout on a full disk (cron's `> run.log`) or closed early: one line, not Node's stack trace for an unhandled
@@ -339,6 +343,9 @@ function reportFailure(error: unknown, message: string, exitCode: number): void 
   // Once: a run that ends while a second signal's document is being flushed adds no other.
   if (outcomeWritten) return;
   outcomeWritten = true;
+  // A run that failed after taking over a killed run's lock releases it: said here, or never (LoadInfo says it on success).
+  const dead = error instanceof PipelineError ? error.interruptedRun : undefined;
+  if (dead) process.stderr.write(`snapengage-pipeline: note: ${withoutSecrets(interruptedRunNote(dead, refreshRun ? (error as PipelineError).committedResources : []))}\n`);
   process.stderr.write(`snapengage-pipeline: ${message}\n`);
   process.exitCode = exitCode;
   if (jsonOutput) writeStdout(`${documentLine(failedDocument({ error, message, exitCode, startedAt }), secretMask())}\n`);

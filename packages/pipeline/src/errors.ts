@@ -23,16 +23,26 @@ export class PipelineError extends Error {
    * (a config error, a missing variable, the file locked). Set by runPipeline (withCommitted).
    */
   readonly loadId: string | undefined = undefined;
+  /**
+   * The run before this one on the file, when it had not finished (killed, crashed) and this run took its lock over,
+   * as LoadInfo's `notes.interruptedRun` says it: a failed run releases the lock, so no later run could say it.
+   * Set by runPipeline (withCommitted).
+   */
+  readonly interruptedRun: InterruptedRun | undefined = undefined;
 }
 
+/** A run that ended without finishing, found by the next run on the file (its run lock was left behind). */
+export type InterruptedRun = Readonly<{ pid: number; host: string; startedAt: string; refresh?: readonly string[] }>;
+
 /**
- * The error a run throws, told which of its resources were committed before it (see committedResources) and the
- * run's load id when it had one.
+ * The error a run throws, told which of its resources were committed before it (see committedResources), the
+ * run's load id when it had one, and the unfinished run before it when there was one (see interruptedRun).
  */
-export function withCommitted<E extends PipelineError>(error: E, committed: readonly string[], loadId?: string): E {
+export function withCommitted<E extends PipelineError>(error: E, committed: readonly string[], loadId?: string, interruptedRun?: InterruptedRun): E {
   // Assigned after construction: the error may be any subclass, built wherever it was thrown.
   (error as { committedResources: readonly string[] }).committedResources = Object.freeze([...committed]);
   if (loadId !== undefined) (error as { loadId: string | undefined }).loadId = loadId;
+  if (interruptedRun !== undefined) (error as { interruptedRun: InterruptedRun | undefined }).interruptedRun = interruptedRun;
   return error;
 }
 

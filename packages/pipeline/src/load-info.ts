@@ -2,6 +2,7 @@
 import { isAbsolute, relative } from 'node:path';
 import { describeWindows, type OutOfWindow } from './cursor.js';
 import type { DroppedTables } from './destination/system-tables.js';
+import type { InterruptedRun } from './errors.js';
 import type { RetryReport } from './extract-counts.js';
 import type { RateLimitReport } from './limits.js';
 import type { WindowState } from './windows.js';
@@ -82,7 +83,7 @@ export interface LoadNotes {
    * Only when there was one: the run before this one on the file, which ended without finishing (killed: a kernel's
    * out-of-memory kill leaves no line of its own; crashed; the machine stopped). Its uncommitted work was not kept.
    */
-  interruptedRun?: Readonly<{ pid: number; host: string; startedAt: string; refresh?: readonly string[] }>;
+  interruptedRun?: InterruptedRun;
   /** Records an append of a date window read again (lookback) and left out, their primary key being stored already. */
   alreadyStoredRecords?: Readonly<Record<string, number>>;
   /**
@@ -150,17 +151,7 @@ export class LoadInfo {
       `Load package ${this.loadId} is LOADED and contains no failed jobs`,
     ];
     const dead = this.notes.interruptedRun;
-    // The resources of a killed refresh that this run did not refresh itself.
-    const unfinished = (dead?.refresh ?? []).filter((name) => this.notes.refreshed?.[name] === undefined);
-    if (dead) {
-      // Nothing else ever says so: a SIGKILL (exit 137, `Killed`, often a container's memory limit) leaves no line.
-      lines.push(
-        `The previous run on this file did not finish (PID ${dead.pid} on ${dead.host}, started ${dead.startedAt}): it was killed or crashed ` +
-          '(exit 137 is a SIGKILL, such as a container memory limit\'s); what it had not committed was not kept, and is read again by the next run of each resource' +
-          // A plain run loads into the old tables: the refresh the user asked for would silently not happen.
-          (unfinished.length > 0 ? `; it was a refresh of ${unfinished.join(', ')}, which this run does not finish: run with --refresh --resources ${unfinished.join(',')} (runPipeline's refresh: true)` : ''),
-      );
-    }
+    if (dead) lines.push(interruptedRunNote(dead, Object.keys(this.notes.refreshed ?? {})));
     const tables = Object.entries(this.rowCounts).sort(([a], [b]) => a.localeCompare(b));
     if (tables.length > 0) {
       lines.push('', 'Rows loaded:');
@@ -353,4 +344,19 @@ function describeRefresh(name: string, { replacedTables, readFrom }: { replacedT
   }
   if (gone) return `${loaded}; ${gone}, so there was nothing left to replace${renamed}`;
   return `Refreshed ${name}: nothing of it was stored before, so this was its first load`;
+}
+
+/**
+ * What a run says of the unfinished run before it (notes.interruptedRun), loaded or failed itself. `refreshedNow`: the
+ * resources this run refreshed (committed with --refresh); those of a killed refresh not among them are named.
+ */
+export function interruptedRunNote(dead: InterruptedRun, refreshedNow: readonly string[]): string {
+  const unfinished = (dead.refresh ?? []).filter((name) => !refreshedNow.includes(name));
+  // Nothing else ever says so: a SIGKILL (exit 137, `Killed`, often a container's memory limit) leaves no line.
+  return (
+    `The previous run on this file did not finish (PID ${dead.pid} on ${dead.host}, started ${dead.startedAt}): it was killed or crashed ` +
+    '(exit 137 is a SIGKILL, such as a container memory limit\'s); what it had not committed was not kept, and is read again by the next run of each resource' +
+    // A plain run loads into the old tables: the refresh the user asked for would silently not happen.
+    (unfinished.length > 0 ? `; it was a refresh of ${unfinished.join(', ')}, which this run does not finish: run with --refresh --resources ${unfinished.join(',')} (runPipeline's refresh: true)` : '')
+  );
 }

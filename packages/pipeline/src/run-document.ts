@@ -31,6 +31,8 @@ export function failedDocument(failure: RunFailure): Record<string, unknown> {
     // To join with `_pipeline_loads.load_id`: null when the run was refused before it drew one.
     loadId: known?.loadId ?? null,
     committedResources: known?.committedResources ?? [],
+    // As a LOADED document has it: the lock is released, so no later run would say the killed one did not finish.
+    ...(known?.interruptedRun ? { interruptedRun: known.interruptedRun } : {}),
     error: {
       name: known?.name ?? 'Error',
       message: failure.message,

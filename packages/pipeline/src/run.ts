@@ -287,7 +287,7 @@ export async function runPipeline(config: PipelineConfig, given: RunOptions = {}
       // Best effort: a full disk or a lost file may refuse this too, and the original error matters more.
       await destination.recordFailedLoad(loadId, name, recorded, startedAt, options.limitPages).catch(() => undefined);
     }
-    throw withCommitted(mapped, committedNames, loadId);
+    throw withCommitted(mapped, committedNames, loadId, destination.interruptedRun);
   } finally {
     await destination.close({ removeCreatedFile: failed && committedNames.length === 0 }).catch(() => undefined);
     await proxy?.dispatcher.close().catch(() => undefined);

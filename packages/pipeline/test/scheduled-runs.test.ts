@@ -145,6 +145,30 @@ describe('scheduled runs, built CLI', () => {
     expect(JSON.parse(json.stdout.trim().split('\n').at(-1)!).interruptedRun).toBeUndefined(); // said once, by the run that found it
   }, 60_000);
 
+  it('a run after a killed one that itself fails still says the previous one did not finish (stderr note, FAILED document)', async () => {
+    // The failed run releases the lock: had it not said so, the killed run would never be reported.
+    const dir = join(tmp.dir, 'after-kill-failed');
+    mkdirSync(join(dir, 'snapengage.duckdb.staging'), { recursive: true });
+    const gone = spawnSync(process.execPath, ['-e', '']).pid;
+    const startedAt = '2026-11-27T07:00:00.000Z';
+    writeFileSync(join(dir, 'snapengage.duckdb.staging', 'run.lock'), JSON.stringify({ pid: gone, host: hostname(), startedAt, token: 'killed-run', refresh: ['widgets'] }));
+    const env = { PATH: process.env.PATH ?? '/usr/bin:/bin', ...box.env, SNAPENGAGE_PROVISIONING_KEY: 'wrong-key-5678' };
+
+    const run = await runBuilt(['run', '--resources', 'widgets', '--json'], { env, cwd: dir });
+    expect(run.code).toBe(1);
+    const lines = run.stderr.split('\n').filter((l) => l.trim() !== '' && !l.startsWith('[progress'));
+    expect(lines).toHaveLength(2);
+    expect(lines[0]).toBe(
+      `snapengage-pipeline: note: The previous run on this file did not finish (PID ${gone} on ${hostname()}, started ${startedAt}): it was killed or crashed ` +
+        "(exit 137 is a SIGKILL, such as a container memory limit's); what it had not committed was not kept, and is read again by the next run of each resource; " +
+        'it was a refresh of widgets, which this run does not finish: run with --refresh --resources widgets (runPipeline\'s refresh: true)',
+    );
+    expect(lines[1]).toMatch(/^snapengage-pipeline: Extracting widgets failed: .*HTTP 401/);
+    const document = JSON.parse(run.stdout.trim());
+    expect(document).toMatchObject({ status: 'FAILED', interruptedRun: { pid: gone, host: hostname(), startedAt, refresh: ['widgets'] } });
+    expect(run.stdout + run.stderr).not.toContain('wrong-key-5678');
+  }, 60_000);
+
   it('a SIGTERM while the config loads stops the run before it starts: one line, exit 143, nothing written', async () => {
     // Before, the handler came only once the config was loaded (about a second for a TypeScript one). Where Node is
     // PID 1 (a container without an init) the kernel drops a signal that has no handler, so `docker stop` then was
