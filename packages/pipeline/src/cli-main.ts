@@ -288,7 +288,8 @@ async function main(argv: string[], signals: CliSignals): Promise<number> {
     if (flags.resources !== undefined || flags['limit-pages'] !== undefined || flags.json !== undefined || flags.refresh !== undefined) throw new UsageError('show takes only --duckdb, --dataset and --config');
     const env = loadEnv();
     const { showDataset } = await import('./show.js');
-    process.stdout.write(`${withoutSecrets(await showDataset(await destinationOf(flags, env)))}\n`);
+    const configProject = flags.config === undefined || flags.duckdb !== undefined ? undefined : otherProject(flags.config);
+    process.stdout.write(`${withoutSecrets(await showDataset({ ...(await destinationOf(flags, env)), configProject }))}\n`);
     return 0;
   }
   throw new UsageError(command === undefined ? `Missing command: run or show\n${USAGE}` : unknownCommand(command));

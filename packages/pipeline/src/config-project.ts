@@ -36,12 +36,15 @@ function realPath(path: string): string {
 /**
  * A `note:` for a run whose config is of `project` while the run's relative destination.path would create a new
  * file in the working directory; undefined when the path is absolute or the file is there already (a setup used so
- * on purpose, run after run).
+ * on purpose, run after run). For `show` (which creates nothing, and reads no credentials from .env): why that file
+ * is not there.
  */
-export function newFileElsewhereNote(project: string, destinationPath: string, cwd: string = process.cwd()): string | undefined {
+export function newFileElsewhereNote(project: string, destinationPath: string, cwd: string = process.cwd(), command: 'run' | 'show' = 'run'): string | undefined {
   if (destinationPath === ':memory:' || isAbsolute(destinationPath)) return undefined;
   const file = resolve(cwd, destinationPath);
   if (existsSync(file)) return undefined;
-  const env = existsSync(join(project, '.env')) && !existsSync(join(cwd, '.env')) ? `, and ${join(project, '.env')} is not read` : '';
-  return `--config names a file of the project ${project}, but relative paths are read from the working directory ${resolve(cwd)}: destination.path ${destinationPath} is a new file ${file}${env}; to load the project's file, run from ${project} (cd ${project} && …) or make destination.path absolute`;
+  const env = command === 'run' && existsSync(join(project, '.env')) && !existsSync(join(cwd, '.env')) ? `, and ${join(project, '.env')} is not read` : '';
+  const found = command === 'run' ? `is a new file ${file}` : `is no file there (${file})`;
+  const verb = command === 'run' ? 'load' : 'show';
+  return `--config names a file of the project ${project}, but relative paths are read from the working directory ${resolve(cwd)}: destination.path ${destinationPath} ${found}${env}; to ${verb} the project's file, run from ${project} (cd ${project} && …) or make destination.path absolute`;
 }

@@ -5,6 +5,7 @@ import { existsSync } from 'node:fs';
 import { printable } from 'snapengage-client';
 import { hostname } from 'node:os';
 import { isAbsolute, join } from 'node:path';
+import { newFileElsewhereNote } from './config-project.js';
 import { describeWindows } from './cursor.js';
 import { openDataset } from './dataset.js';
 import { projectAbove, runFromProject } from './env.js';
@@ -21,6 +22,11 @@ export interface ShowOptions {
   dataset: string;
   /** Loads listed (each with a line per resource); default 5. */
   loads?: number | undefined;
+  /**
+   * The project of a --config run from another directory (cron's HOME; config-project.ts otherProject): a relative
+   * path missing here is then said to be read from the working directory, as `run` says it.
+   */
+  configProject?: string | undefined;
 }
 
 const SHOW_LOCK_RETRIES = 40;
@@ -73,6 +79,8 @@ export async function showDataset(options: ShowOptions): Promise<string> {
     throw new ConfigError('show reads a DuckDB file: :memory: is a database only inside the process that loaded it, gone once that exits: pass --duckdb <file>');
   }
   if (!existsSync(options.path)) {
+    const elsewhere = options.configProject === undefined ? undefined : newFileElsewhereNote(options.configProject, options.path, process.cwd(), 'show');
+    if (elsewhere) throw new ConfigError(`No DuckDB file at ${options.path}: ${elsewhere}`);
     const project = isAbsolute(options.path) ? undefined : projectAbove(process.cwd());
     if (project) throw new ConfigError(`No DuckDB file at ${options.path} in ${process.cwd()}: ${runFromProject(project)}, or pass --duckdb <file>`);
     throw new ConfigError(`No DuckDB file at ${options.path}: load it first (\`npm start\` in a scaffolded project, else \`snapengage-pipeline run\`), or pass --duckdb <file>`);

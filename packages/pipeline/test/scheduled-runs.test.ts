@@ -81,6 +81,14 @@ describe('scheduled runs, built CLI', () => {
     expect(lines).toHaveLength(1);
     expect(lines[0]).toContain(`there is no ${join(home, '.env')}: .env is read from the working directory, not from beside --config; ${join(project, '.env')} is not read: run from ${project}`);
 
+    // show, as run: not only "No DuckDB file at snapengage.duckdb", which named neither the project nor the fix.
+    const show = await runBuilt(['show', '--config', config], { env: bare, cwd: home });
+    expect(show.code).toBe(1);
+    expect(show.stderr).toBe(
+      `snapengage-pipeline: No DuckDB file at snapengage.duckdb: --config names a file of the project ${project}, but relative paths are read from the working directory ${home}: ` +
+        `destination.path snapengage.duckdb is no file there (${join(home, 'snapengage.duckdb')}); to show the project's file, run from ${project} (cd ${project} && …) or make destination.path absolute\n`,
+    );
+
     const run = await runBuilt(['run', '--config', config], { env: { ...bare, ...box.env }, cwd: home });
     expect(run.code).toBe(0);
     expect(run.stderr).toContain(`note: --config names a file of the project ${project}, but relative paths are read from the working directory ${home}: destination.path snapengage.duckdb is a new file ${join(home, 'snapengage.duckdb')}, and ${join(project, '.env')} is not read;`);
