@@ -11,7 +11,7 @@ import { loadEnv, rememberConfigProject } from './env.js';
 import { AbortedError, PipelineError, UsageError, firstLine, withCommitted } from './errors.js';
 import { interruptedRunNote } from './load-info.js';
 import { signalExitCode, type CliSignals } from './cli-signals.js';
-import { checkResourceNames, DEFAULTS, isResourceName, localRateLimitNote, planPipeline } from './plan.js';
+import { checkResourceNames, DEFAULTS, isResourceName, localRateLimitNote, planPipeline, type Plan } from './plan.js';
 import { createProgressDisplay, formatLoadStep, formatRequest } from './progress-display.js';
 import { redactSecrets, securitySchemes } from 'snapengage-client';
 import { documentLine, failedDocument, loadedDocument } from './run-document.js';
@@ -198,14 +198,16 @@ async function runCommand(flags: Flags, signals: CliSignals): Promise<number> {
     if (project !== undefined) {
       rememberConfigProject(env, project);
       // Not before a run refused anyway (a missing variable says the same of .env, in its one line).
-      const elsewhere = flags.duckdb === undefined && plans(config, env, only) ? newFileElsewhereNote(project, config.destination?.path ?? DEFAULTS.path) : undefined;
+      const elsewhere = flags.duckdb === undefined && planOrUndefined(config, env, only) ? newFileElsewhereNote(project, config.destination?.path ?? DEFAULTS.path) : undefined;
       if (elsewhere) process.stderr.write(`snapengage-pipeline: note: ${elsewhere}\n`);
     }
 
     // A signal while the modules or the config loaded: said as such, not as whatever the plan would refuse.
     if (controller.signal.aborted) throw new AbortedError('Run cancelled before it started');
-    const note = rateLimitNote(config, env, only, noConfig ? null : flags.config ?? DEFAULT_CONFIG_FILE);
+    const plan = planOrUndefined(config, env, only);
+    const note = plan && localRateLimitNote(config, plan, noConfig ? null : flags.config ?? DEFAULT_CONFIG_FILE);
     if (note) process.stderr.write(`snapengage-pipeline: note: ${note}\n`);
+    if (flags.verbose && plan?.duckdbSettingsNote) process.stderr.write(`snapengage-pipeline: note: ${plan.duckdbSettingsNote}\n`);
     // Useful from code (a test, a dry run); from the CLI the load info said LOADED of data that was gone at exit.
     if ((flags.duckdb ?? config.destination?.path) === ':memory:') {
       process.stderr.write(`snapengage-pipeline: note: ${flags.duckdb ? '--duckdb' : 'destination.path'} :memory: keeps nothing: the data and the incremental state are gone when this command exits (a dry run); pass a file path to keep them\n`);
@@ -246,20 +248,10 @@ async function runCommand(flags: Flags, signals: CliSignals): Promise<number> {
   }
 }
 
-/** Whether the run can be planned (otherwise it reports why, in one line, and notes before it are noise). */
-function plans(config: PipelineConfig, env: ReturnType<typeof loadEnv>, only: ReturnType<typeof checkResourceNames> | undefined): boolean {
+/** The run's plan, or undefined when it cannot be made (the run then reports why, in one line, and notes before it are noise). */
+function planOrUndefined(config: PipelineConfig, env: ReturnType<typeof loadEnv>, only: ReturnType<typeof checkResourceNames> | undefined): Plan | undefined {
   try {
-    planPipeline(config, env, only);
-    return true;
-  } catch {
-    return false;
-  }
-}
-
-/** The local-server rate-limit note, when the plan can be made (otherwise the run reports why, in one line). */
-function rateLimitNote(config: PipelineConfig, env: ReturnType<typeof loadEnv>, only: ReturnType<typeof checkResourceNames> | undefined, configFile: string | null): string | undefined {
-  try {
-    return localRateLimitNote(config, planPipeline(config, env, only), configFile);
+    return planPipeline(config, env, only);
   } catch {
     return undefined;
   }

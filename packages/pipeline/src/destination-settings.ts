@@ -3,6 +3,7 @@
 import { basename } from 'node:path';
 import { envValue, type Env } from './env.js';
 import { ConfigError } from './errors.js';
+import { memoryCgroupLimit, settingsForMemoryLimit } from './memory-cgroup.js';
 
 /**
  * Names DuckDB resolves as catalogs (or system schemas) before a schema of the file: the built-in `system` and
@@ -37,12 +38,21 @@ export function checkDestinationNames(path: unknown, dataset: unknown): void {
 
 const MAX_DUCKDB_THREADS = 1024;
 
+export interface DuckdbTuning {
+  memoryLimit?: string;
+  threads?: number;
+  lockWaitSeconds?: number;
+  /** Set when a memory cgroup limit chose smaller settings: which, and why (what --verbose prints). */
+  note?: string;
+}
+
 /**
  * DuckDB's memory limit, threads and lock wait from SNAPENGAGE_DUCKDB_MEMORY_LIMIT / SNAPENGAGE_DUCKDB_THREADS /
- * SNAPENGAGE_DUCKDB_LOCK_WAIT, checked.
+ * SNAPENGAGE_DUCKDB_LOCK_WAIT, checked. Under a memory cgroup limit below 400 MiB (memory-cgroup.ts), a setting
+ * neither variable gives is the smaller one chosen for it; `cgroupLimitBytes` is for tests.
  */
-export function duckdbTuning(env: Env): { memoryLimit?: string; threads?: number; lockWaitSeconds?: number } {
-  const tuning: { memoryLimit?: string; threads?: number; lockWaitSeconds?: number } = {};
+export function duckdbTuning(env: Env, cgroupLimitBytes: number | undefined = memoryCgroupLimit()): DuckdbTuning {
+  const tuning: DuckdbTuning = {};
   const memory = envValue(env, 'SNAPENGAGE_DUCKDB_MEMORY_LIMIT');
   if (memory !== undefined) {
     if (!/^\d+(\.\d+)?\s*(B|KB|MB|GB|TB|KiB|MiB|GiB|TiB)$/i.test(memory) || !(Number.parseFloat(memory) > 0)) {
@@ -65,6 +75,14 @@ export function duckdbTuning(env: Env): { memoryLimit?: string; threads?: number
       throw new ConfigError(`SNAPENGAGE_DUCKDB_LOCK_WAIT must be a whole number of seconds >= 0 (0: do not wait), got ${JSON.stringify(wait)}`);
     }
     tuning.lockWaitSeconds = Number(wait);
+  }
+  const small = settingsForMemoryLimit(cgroupLimitBytes);
+  // The variables always win; only a setting neither gives is chosen here.
+  if (small && (tuning.memoryLimit === undefined || tuning.threads === undefined)) {
+    const chosen: string[] = [];
+    if (tuning.memoryLimit === undefined) chosen.push(`memory_limit ${(tuning.memoryLimit = small.memoryLimit)}`);
+    if (tuning.threads === undefined) chosen.push(`${(tuning.threads = small.threads)} thread`);
+    tuning.note = `DuckDB ${chosen.join(', ')}: ${small.reason}; SNAPENGAGE_DUCKDB_MEMORY_LIMIT / SNAPENGAGE_DUCKDB_THREADS override`;
   }
   return tuning;
 }

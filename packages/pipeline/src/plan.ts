@@ -48,6 +48,8 @@ export interface ResourcePlan {
 export interface Plan {
   pipelineName: string;
   destination: { path: string; dataset: string; memoryLimit?: string; threads?: number; lockWaitSeconds?: number };
+  /** Which DuckDB settings a memory cgroup limit chose, and why; absent when none were chosen (destination-settings.ts). */
+  duckdbSettingsNote?: string;
   /** Parents before children. */
   resources: ResourcePlan[];
   concurrency: number;
@@ -209,9 +211,11 @@ export function planPipeline(config: PipelineConfig, env: Env, only?: ResourceNa
     // naming neither the variable nor the fix.
     throw new ConfigError(`SNAPENGAGE_BASE_URL (or connection.baseUrl) must not carry a query (?…) or a fragment (#…); use only the origin, e.g. ${defaultBaseUrl}`);
   }
+  const { note: duckdbSettingsNote, ...tuning } = duckdbTuning(env);
   return {
     pipelineName: config.pipelineName ?? DEFAULTS.pipelineName,
-    destination: { path: destination.path ?? DEFAULTS.path, dataset: destination.dataset ?? DEFAULTS.dataset, ...duckdbTuning(env) },
+    destination: { path: destination.path ?? DEFAULTS.path, dataset: destination.dataset ?? DEFAULTS.dataset, ...tuning },
+    ...(duckdbSettingsNote ? { duckdbSettingsNote } : {}),
     resources: ordered,
     concurrency: positiveInteger(config.concurrency, 'concurrency', DEFAULTS.concurrency),
     requestsPerSecond: rate,

@@ -38,9 +38,9 @@ export interface DuckDBDestinationOptions {
   pipelineName: string;
   /** The run's SNAPENGAGE_ORG_ID, recorded with each load; a dataset another org loaded is refused (dataset-org.ts). */
   orgId?: string | undefined;
-  /** DuckDB `memory_limit`, default 192MB (runs take SNAPENGAGE_DUCKDB_MEMORY_LIMIT). DuckDB spills to `<path>.tmp` beyond it. */
+  /** DuckDB `memory_limit`, default 192MB (runs take SNAPENGAGE_DUCKDB_MEMORY_LIMIT, or 96MB in a small memory cgroup: memory-cgroup.ts). DuckDB spills to `<path>.tmp` beyond it. */
   memoryLimit?: string;
-  /** DuckDB worker threads, default 2 (runs take SNAPENGAGE_DUCKDB_THREADS). */
+  /** DuckDB worker threads, default 2 (runs take SNAPENGAGE_DUCKDB_THREADS, or 1 in a small memory cgroup). */
   threads?: number;
   /** Where rows wait for their commit, and the run lock; default `<path>.staging`. Emptied on open. */
   stagingDir?: string;
