@@ -33,7 +33,7 @@ export interface OperationInfo {
 }
 
 export type ParamSource =
-  | { in: string; required: boolean; from: 'env'; env: string; each?: boolean; description?: string }
+  | { in: string; required: boolean; from: 'env'; env: string; each?: boolean; organisation?: boolean; description?: string }
   | { in: string; required: boolean; from: 'constant'; value: string | number | boolean }
   | { in: string; required: boolean; from: 'incremental'; bound: 'start' | 'end' }
   | { in: string; required: boolean; from: 'parent'; resource: string; field?: string; param?: string };
@@ -362,6 +362,7 @@ export const resources: { readonly [N in keyof ResourceRecords]: LoadableResourc
         "required": true,
         "from": "env",
         "env": "SNAPENGAGE_ORG_ID",
+        "organisation": true,
         "description": "Admin Dashboard → My Account → API Token page"
       },
       "widgetId": {

@@ -93,7 +93,7 @@ describe('fields of the wrong kind', () => {
 describe('a value of the wrong type where one of several forms is expected', () => {
   it('a param source written as a plain string is one problem listing the forms (not "matches more than one")', async () => {
     const { problems } = await problemsWith('param-string.yaml',
-      "          orgId: { from: env, env: SNAPENGAGE_ORG_ID, description: 'Admin Dashboard → My Account → API Token page' }\n",
+      "          orgId: { from: env, env: SNAPENGAGE_ORG_ID, organisation: true, description: 'Admin Dashboard → My Account → API Token page' }\n",
       '          orgId: SNAPENGAGE_ORG_ID\n');
     // Before: "must be object", "matches more than one of the alternatives" and "must match exactly one schema in oneOf".
     expect(problems).toEqual([expect.stringContaining(`${LOGS}/params/orgId: x-snapengage-resource: must be an object: { from: env | constant | incremental | parent, … }`)]);
@@ -107,7 +107,7 @@ describe('a value of the wrong type where one of several forms is expected', () 
 
   it('a from: parent source on a resource without a parent says to add one', async () => {
     const { problems } = await problemsWith('parent-on-top.yaml',
-      "          orgId: { from: env, env: SNAPENGAGE_ORG_ID, description: 'Admin Dashboard → My Account → API Token page' }\n",
+      "          orgId: { from: env, env: SNAPENGAGE_ORG_ID, organisation: true, description: 'Admin Dashboard → My Account → API Token page' }\n",
       '          orgId: { from: parent, resource: users, field: email }\n');
     // Before: 'must be the resource\'s parent ("none")'.
     expect(problems).toEqual([expect.stringContaining(`${LOGS}/params/orgId/resource: "logs" has no parent: add parent: users to it, or take the value from env or a constant`)]);

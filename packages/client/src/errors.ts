@@ -28,6 +28,16 @@ export interface ResponseTooLarge {
   contentEncoding?: string;
 }
 
+/**
+ * `1 MiB, after gzip decoding`: the limit in MiB (KiB, bytes: a limit under 1 MiB read "0 MiB" in MiB alone) and how
+ * the body was found over it, as the client's message says it and the loader's repeats it.
+ */
+export function describeResponseTooLarge({ limit, announcedLength, contentEncoding }: ResponseTooLarge): string {
+  const size = limit >= 1024 * 1024 ? `${+(limit / 1024 / 1024).toFixed(2)} MiB` : limit >= 1024 ? `${+(limit / 1024).toFixed(2)} KiB` : `${limit} bytes`;
+  const how = announcedLength !== undefined ? `Content-Length ${announcedLength}` : contentEncoding !== undefined ? `after ${contentEncoding} decoding` : 'read so far';
+  return `${size}, ${how}`;
+}
+
 export interface SnapEngageErrorInit {
   kind: SnapEngageErrorKind;
   /** One line saying what went wrong and how to fix it; must already be redacted. */

@@ -5,7 +5,7 @@ export type { SnapEngageClient, Case, UnwrappedData } from './client.js';
 export type { SnapEngageClientOptions, ClientLogger, RequestLogEvent } from './options.js';
 export type { CallOverrides } from './call-options.js';
 export type { GetPath, PageData, PageInit, PageResult, PagingOptions, IterateLogsArgs, TypedPageInit } from './pagination.js';
-export { SnapEngageError, isSnapEngageError, printable } from './errors.js';
+export { SnapEngageError, describeResponseTooLarge, isSnapEngageError, printable } from './errors.js';
 export { hideUrlCredentials, redactSecrets } from './redact.js';
 export { notLoadableReason } from './resources.js';
 export { parseRetryAfter } from './retry.js';

@@ -1,6 +1,6 @@
 // Reads one attempt's outcome (a response, or the error fetch threw) into a Verdict: what the transport then returns,
 // retries or throws. Bodies are read here once: checked as JSON, and kept as bytes for openapi-fetch to parse.
-import { describeCause, excerpt, printable, SnapEngageError, type ResponseTooLarge, type SnapEngageErrorKind } from './errors.js';
+import { describeCause, describeResponseTooLarge, excerpt, printable, SnapEngageError, type ResponseTooLarge, type SnapEngageErrorKind } from './errors.js';
 import type { Redactor } from './redact.js';
 import { BodyTooLarge, readBounded, rebuild } from './response-body.js';
 import { certainlyNotSent, isRetryableStatus, parseRetryAfter, tlsFailure } from './retry.js';
@@ -92,29 +92,22 @@ export function failureFromError(ctx: Omit<ClassifyContext, 'maxResponseBytes'>,
  */
 function tooLarge(error: BodyTooLarge, response: Response, requestId: string | undefined): Failure {
   const encoding = response.headers.get('content-encoding');
-  const size = readableSize(error.limit);
-  const how = error.announced ? `Content-Length ${printable(response.headers.get('content-length') ?? '')}` : encoding ? `after ${printable(encoding)} decoding` : 'read so far';
+  // Over the limit when announced, so a number; a Content-Length that is not a whole one is left out.
   const announcedLength = Number(response.headers.get('content-length'));
+  const responseTooLarge: ResponseTooLarge = {
+    limit: error.limit,
+    ...(error.announced && Number.isSafeInteger(announcedLength) ? { announcedLength } : {}),
+    ...(!error.announced && encoding ? { contentEncoding: printable(encoding) } : {}),
+  };
   return {
     type: 'failure',
     kind: 'invalid_response',
     status: response.status,
     requestId,
     retryable: false,
-    responseTooLarge: {
-      limit: error.limit,
-      ...(error.announced && Number.isSafeInteger(announcedLength) ? { announcedLength } : {}),
-      ...(!error.announced && encoding ? { contentEncoding: printable(encoding) } : {}),
-    },
-    detail: `the response body is larger than maxResponseBytes=${error.limit} (${size}, ${how}); the read was stopped there: if the response is genuine, raise the client option maxResponseBytes`,
+    responseTooLarge,
+    detail: `the response body is larger than maxResponseBytes=${error.limit} (${describeResponseTooLarge(responseTooLarge)}); the read was stopped there: if the response is genuine, raise the client option maxResponseBytes`,
   };
-}
-
-/** A byte count as MiB, KiB or bytes: a limit set under 1 MiB read "0 MiB" in MiB alone. */
-function readableSize(bytes: number): string {
-  if (bytes >= 1024 * 1024) return `${+(bytes / 1024 / 1024).toFixed(2)} MiB`;
-  if (bytes >= 1024) return `${+(bytes / 1024).toFixed(2)} KiB`;
-  return `${bytes} bytes`;
 }
 
 /** What an attempt's outcome means: a success to hand back, an HTTP error status, or a failure (retryable or not). */

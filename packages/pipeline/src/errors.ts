@@ -1,6 +1,6 @@
 // Every failure the user can act on becomes ONE line (what, where, how to fix) and an exit code. Messages never carry
 // secrets: URLs come from the client already redacted, and credentials are only ever named by their env var.
-import { resources, securitySchemes, type LoadableResource, type ResourceName } from 'snapengage-client';
+import { describeResponseTooLarge, resources, securitySchemes, type LoadableResource, type ResourceName } from 'snapengage-client';
 import { isLoopbackUrl } from './loopback.js';
 
 /** The loader's own variable for the API origin (read in plan.ts); not part of any resource's catalog entry. */
@@ -255,7 +255,7 @@ export function describeExtractError(error: unknown, resourceName: string, widge
       // quotes the server's Content-Type or Location, so the words could be sent): named as the config option.
       const tooLarge = error.responseTooLarge;
       fix = tooLarge
-        ? `the response body is larger than connection.maxResponseBytes=${tooLarge.limit} (${tooLargeDetail(tooLarge)}); reading stopped there: if the API really sent that much, raise connection.maxResponseBytes in the pipeline config`
+        ? `the response body is larger than connection.maxResponseBytes=${tooLarge.limit} (${describeResponseTooLarge(tooLarge)}); reading stopped there: if the API really sent that much, raise connection.maxResponseBytes in the pipeline config`
         : redirect
         ? `the server redirected to ${redirect}, which is not followed so that credentials stay on the configured host: set ${BASE_URL_ENV} to that origin`
         : paging?.replace('set baseUrl', `set ${BASE_URL_ENV}`) ?? `the response was not the expected JSON${retried}: check ${BASE_URL_ENV} points at the SnapEngage API`;
@@ -282,13 +282,6 @@ export function describeExtractError(error: unknown, resourceName: string, widge
 }
 
 /** `1 MiB, after gzip decoding`: the limit in MiB (KiB, bytes) and how the body was found over it. */
-function tooLargeDetail(tooLarge: NonNullable<ClientErrorShape['responseTooLarge']>): string {
-  const { limit, announcedLength, contentEncoding } = tooLarge;
-  const size = limit >= 1024 * 1024 ? `${+(limit / 1024 / 1024).toFixed(2)} MiB` : limit >= 1024 ? `${+(limit / 1024).toFixed(2)} KiB` : `${limit} bytes`;
-  const how = announcedLength !== undefined ? `Content-Length ${announcedLength}` : contentEncoding ? `after ${contentEncoding} decoding` : 'read so far';
-  return `${size}, ${how}`;
-}
-
 /** How DuckDB says it ran out of memory: in so many words, or as a block it could not pin or allocate. */
 export const DUCKDB_OUT_OF_MEMORY = /Out of Memory Error|failed to pin block|could not allocate block/i;
 

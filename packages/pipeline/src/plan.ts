@@ -96,6 +96,19 @@ export function checkResourceNames(names: string[]): ResourceName[] {
 
 const DATE = /^\d{4}-\d{2}-\d{2}$/;
 /** The first start date accepted: case times are seconds since the Unix epoch. */
+/**
+ * The resource whose date window reads `plan`: itself when incremental, else the nearest ancestor that is (its records
+ * drive the child, a grandchild too); undefined when none is (widgets, users).
+ */
+export function dateWindowReading(plan: ResourcePlan, plans: readonly ResourcePlan[]): ResourcePlan | undefined {
+  const seen = new Set<string>();
+  for (let r: ResourcePlan | undefined = plan; r !== undefined && !seen.has(r.name); r = plans.find((q) => q.name === r!.resource.parent)) {
+    if (r.incremental !== null) return r;
+    seen.add(r.name);
+  }
+  return undefined;
+}
+
 export const EARLIEST_START = '1970-01-01';
 
 export function isIsoDate(text: string): boolean {

@@ -2,7 +2,7 @@
 // and the stored states it resumes from. The commit side (tables, registry and state replaced in the commit's transaction) is
 // destination/refresh.ts.
 import { ConfigError } from './errors.js';
-import { EARLIEST_START, isIsoDate, type ResourcePlan } from './plan.js';
+import { dateWindowReading, EARLIEST_START, isIsoDate, type ResourcePlan } from './plan.js';
 import type { WindowState } from './windows.js';
 
 /** The part of a child's state this reads: the windows of the parents that drove it. */
@@ -40,14 +40,7 @@ export async function readStatesToResume(destination: { readState(resource: stri
  * window reads it, itself or one above it (logs for chat_poll); none when no date window does (widgets, users).
  */
 export function refreshReadFrom(plan: ResourcePlan, plans: readonly ResourcePlan[]): string | undefined {
-  const seen = new Set<string>();
-  for (let r: ResourcePlan | undefined = plan; r !== undefined && !seen.has(r.name); ) {
-    if (r.incremental !== null) return r.incremental.startDate;
-    seen.add(r.name);
-    const parent: string | null = r.resource.parent;
-    r = plans.find((q) => q.name === parent);
-  }
-  return undefined;
+  return dateWindowReading(plan, plans)?.incremental?.startDate;
 }
 
 /**
@@ -56,8 +49,7 @@ export function refreshReadFrom(plan: ResourcePlan, plans: readonly ResourcePlan
  * refused, unless the run names the resources it refreshes.
  */
 export function refuseRefreshOfHistories(plans: readonly ResourcePlan[]): void {
-  const windowed = (p: ResourcePlan | undefined): boolean => p !== undefined && (p.incremental !== null || windowed(plans.find((q) => q.name === p.resource.parent)));
-  const histories = plans.filter((p) => p.load && p.writeDisposition === 'append' && !windowed(p)).map((p) => p.name);
+  const histories = plans.filter((p) => p.load && p.writeDisposition === 'append' && dateWindowReading(p, plans) === undefined).map((p) => p.name);
   if (histories.length === 0) return;
   const others = plans.filter((p) => p.load && !histories.includes(p.name)).map((p) => p.name);
   throw new ConfigError(

@@ -4,7 +4,7 @@
 // exactly what they had before the run (see DuckDBDestination.createdFile for the file itself).
 import { createSnapEngageClient, parseRetryAfter, redactSecrets, SnapEngageError, type RequestLogEvent, type ResourceName } from 'snapengage-client';
 import type { PipelineConfig } from './config.js';
-import { DuckDBDestination, newLoadId, ORG_ID_ENV, sendsOrgId, type LoadStep, type ResourceWriter } from './destination/index.js';
+import { DuckDBDestination, newLoadId, organisationEnv, type LoadStep, type ResourceWriter } from './destination/index.js';
 import { envValue, loadEnv, type Env } from './env.js';
 import { guardCallbacks } from './callbacks.js';
 import { AbortedError, afterPartialCommit, ConfigError, describeDestinationError, ExtractError, firstLine, PipelineError, withCommitted } from './errors.js';
@@ -17,7 +17,7 @@ import { committedWindows, stateToCommit, statesToResume } from './resume.js';
 import { readStatesToResume, refreshReadFrom, refuseRefreshOptions } from './refresh-plan.js';
 import { WriteQueue } from './write-queue.js';
 import { isEmptyReport, type SchemaReport } from './normalize/schema-report.js';
-import { DEFAULTS, planPipeline, type Plan, type ResourcePlan } from './plan.js';
+import { dateWindowReading, DEFAULTS, planPipeline, type Plan } from './plan.js';
 import { LOADER_VERSION } from './version.js';
 import { proxiedFetch, proxyFromEnv, proxyVarFor, type ProxySettings } from './proxy.js';
 
@@ -142,7 +142,7 @@ export async function runPipeline(config: PipelineConfig, given: RunOptions = {}
     destination = await DuckDBDestination.open({
       ...plan.destination,
       pipelineName: plan.pipelineName,
-      orgId: sendsOrgId(plan.resources.map((p) => p.resource)) ? envValue(env, ORG_ID_ENV) : undefined,
+      org: runOrg(plan, env),
       lockWaitMs: (plan.destination.lockWaitSeconds ?? DEFAULTS.lockWaitSeconds) * 1000,
       ...(options.onLockWait ? { onLockWait: options.onLockWait } : {}),
       ...(options.refresh ? { refresh: plan.resources.filter((p) => p.load).map((p) => p.name) } : {}),
@@ -171,7 +171,7 @@ export async function runPipeline(config: PipelineConfig, given: RunOptions = {}
           maxNestingDepth: p.maxNestingDepth,
           // An appended consumer of a date window re-reads its lookback days (and a rerun the last day at least):
           // what it appended from them before is not appended again.
-          skipStoredKeys: p.writeDisposition === 'append' && readsWindowAgain(p, plan),
+          skipStoredKeys: p.writeDisposition === 'append' && dateWindowReading(p, plan.resources) !== undefined,
           // A merged resource reads again what it stored: its lookback days, or all of it (no date window).
           mergeReadsAgain: true,
           limitPages: options.limitPages,
@@ -310,19 +310,11 @@ async function commitWriter(writer: ResourceWriter, state: unknown, path: string
   }
 }
 
-/**
- * Whether a resource is read by date window: an incremental one, or a descendant of one (its ancestors' records drive
- * it; a spec may make a child of a child, whose grandparent's window is re-read on every run).
- */
-function readsWindowAgain(p: ResourcePlan, plan: Plan): boolean {
-  const seen = new Set<string>();
-  for (let r: ResourcePlan | undefined = p; r !== undefined && !seen.has(r.name); ) {
-    if (r.incremental !== null) return true;
-    seen.add(r.name);
-    const parent: string | null = r.resource.parent;
-    r = plan.resources.find((x) => x.name === parent);
-  }
-  return false;
+/** The organisation the run's requests are for, when any sends one (dataset-org.ts). */
+function runOrg(plan: Plan, env: Env): { id: string; env: string } | undefined {
+  const name = organisationEnv(plan.resources.map((p) => p.resource));
+  const id = name === undefined ? undefined : envValue(env, name);
+  return name === undefined || id === undefined ? undefined : { id, env: name };
 }
 
 function operationResource(plan: Plan, operation: string | undefined): string | undefined {

@@ -6,35 +6,40 @@
 import type { DuckDBConnection } from '../duckdb.js';
 import { quoteIdent } from '../normalize/naming.js';
 import { DestinationError } from './errors.js';
+import { loadsHaveColumn } from './system-tables.js';
 
-/** The env var that names the org; the Logs API's path takes it (`/api/v2/{orgId}/logs`). Not a secret. */
-export const ORG_ID_ENV = 'SNAPENGAGE_ORG_ID';
+/** The run's organisation: its id and the variable it came from (the spec's `organisation: true` parameter). */
+export interface RunOrg {
+  id: string;
+  env: string;
+}
 
 /**
- * Whether a run's requests carry the org id (a parameter the catalog takes from SNAPENGAGE_ORG_ID, as the Logs API's
- * path does): only then is the variable the run's org. The Provisioning API (widgets, users) never sends it, so a run
- * of those alone, with a stale or mistyped SNAPENGAGE_ORG_ID, neither marks the dataset with that org nor is refused by it.
+ * The variable that names the organisation of a run's requests: an env parameter the spec marks `organisation: true`
+ * (the Logs API's `{orgId}`), of any resource the run reads. None when no request sends it: the Provisioning API
+ * (widgets, users) never does, so a run of those alone, with a stale or mistyped org id, neither marks the dataset with
+ * that org nor is refused by it.
  */
-export function sendsOrgId(resources: ReadonlyArray<{ params: Readonly<Record<string, { from: string; env?: string }>> }>): boolean {
-  return resources.some((r) => Object.values(r.params).some((source) => source.from === 'env' && source.env === ORG_ID_ENV));
+export function organisationEnv(resources: ReadonlyArray<{ params: Readonly<Record<string, { from: string; env?: string; organisation?: boolean }>> }>): string | undefined {
+  for (const r of resources) {
+    for (const source of Object.values(r.params)) if (source.from === 'env' && source.organisation === true && source.env !== undefined) return source.env;
+  }
+  return undefined;
 }
 
 /** At most this many other orgs are named in the refusal. */
 const NAMED_ORGS = 3;
 
 /**
- * Refuses a dataset whose committed loads came from another org than `orgId` (compared case-insensitively: a UUID
+ * Refuses a dataset whose committed loads came from another org than `org.id` (compared case-insensitively: a UUID
  * typed in capitals is the same org). Loads without an org id (a run without SNAPENGAGE_ORG_ID, or a loader before
  * this check) say nothing either way. Run before the loader's system tables are set up, so that a refused file is
  * left exactly as it was.
  */
-export async function refuseOtherOrg(conn: DuckDBConnection, dataset: string, dbPath: string, orgId: string | undefined): Promise<void> {
-  if (orgId === undefined) return;
-  const recorded = (await conn.runAndReadAll(
-    `SELECT 1 FROM information_schema.columns WHERE lower(table_schema) = lower($1) AND table_name = '_pipeline_loads' AND column_name = 'org_id'`,
-    [dataset],
-  )).getRowObjectsJS().length > 0;
-  if (!recorded) return;
+export async function refuseOtherOrg(conn: DuckDBConnection, dataset: string, dbPath: string, org: RunOrg | undefined): Promise<void> {
+  if (org === undefined) return;
+  const orgId = org.id;
+  if (!(await loadsHaveColumn(conn, dataset, 'org_id'))) return;
   const others = (await conn.runAndReadAll(
     `SELECT org_id, count(DISTINCT load_id)::INTEGER AS runs, max(finished_at)::VARCHAR AS last_finished
      FROM ${quoteIdent(dataset)}."_pipeline_loads"
@@ -46,9 +51,9 @@ export async function refuseOtherOrg(conn: DuckDBConnection, dataset: string, db
   const named = others.slice(0, NAMED_ORGS).map((o) => `${String(o.org_id)} (${String(o.runs)} run${o.runs === 1 ? '' : 's'}, the last at ${String(o.last_finished).slice(0, 19)} UTC)`);
   const more = others.length > NAMED_ORGS ? ` and ${others.length - NAMED_ORGS} more` : '';
   throw new DestinationError(
-    `opening the destination: dataset ${dataset} in ${dbPath} holds SnapEngage org ${named.join(', ')}${more}, and this run is for org ${orgId} (${ORG_ID_ENV}): loading it there would mix two organisations' cases, widgets and users in the same tables (users of both merge on their email)`,
+    `opening the destination: dataset ${dataset} in ${dbPath} holds SnapEngage org ${named.join(', ')}${more}, and this run is for org ${orgId} (${org.env}): loading it there would mix two organisations' cases, widgets and users in the same tables (users of both merge on their email)`,
     'schema',
-    `load each org into a dataset of its own, such as --dataset ${suggestedDataset(orgId)} (or destination.dataset), or a DuckDB file of its own (--duckdb); if ${ORG_ID_ENV} is wrong, correct it; if the other org's data is not needed (a sandbox trial), drop it first (DROP SCHEMA ${sqlName(dataset)} CASCADE in the DuckDB CLI). Nothing was written to the file`,
+    `load each org into a dataset of its own, such as --dataset ${suggestedDataset(orgId)} (or destination.dataset), or a DuckDB file of its own (--duckdb); if ${org.env} is wrong, correct it; if the other org's data is not needed (a sandbox trial), drop it first (DROP SCHEMA ${sqlName(dataset)} CASCADE in the DuckDB CLI). Nothing was written to the file`,
     dbPath,
   );
 }

@@ -21,7 +21,7 @@ import { ensureParentDir } from './ensure-dir.js';
 import { makeOwnerOnly } from './private-files.js';
 import { checkDuckDBHeader } from './file-kind.js';
 import { refuseDltDataset } from './dlt-dataset.js';
-import { refuseOtherOrg } from './dataset-org.js';
+import { refuseOtherOrg, type RunOrg } from './dataset-org.js';
 import { LOADER_VERSION } from '../version.js';
 import {
   checkDatasetFormat, DATASET_FORMAT, datasetFingerprint, forgetDroppedTables, readExistingTableNames, readTableDefs, sqlTimestamp, systemTablesDdl, type DroppedTables,
@@ -30,14 +30,14 @@ import {
 export { DestinationError, toDestinationError, type DestinationErrorCode } from './errors.js';
 export type { LoadStep, ResourceWriter, ResourceWriterOptions, WriteDisposition } from './resource-writer.js';
 export { SYSTEM_TABLES } from './system-tables.js';
-export { ORG_ID_ENV, sendsOrgId } from './dataset-org.js';
+export { organisationEnv, type RunOrg } from './dataset-org.js';
 
 export interface DuckDBDestinationOptions {
   path: string;
   dataset: string;
   pipelineName: string;
-  /** The run's SNAPENGAGE_ORG_ID, recorded with each load; a dataset another org loaded is refused (dataset-org.ts). */
-  orgId?: string | undefined;
+  /** The run's organisation, recorded with each load; a dataset another org loaded is refused (dataset-org.ts). */
+  org?: RunOrg | undefined;
   /** DuckDB `memory_limit`, default 192MB (runs take SNAPENGAGE_DUCKDB_MEMORY_LIMIT, or 96MB in a small memory cgroup: memory-cgroup.ts). DuckDB spills to `<path>.tmp` beyond it. */
   memoryLimit?: string;
   /** DuckDB worker threads, default 2 (runs take SNAPENGAGE_DUCKDB_THREADS, or 1 in a small memory cgroup). */
@@ -116,7 +116,7 @@ export class DuckDBDestination {
       mutex: this.mutex,
       dataset,
       pipelineName,
-      orgId: opts.orgId ?? null,
+      orgId: opts.org?.id ?? null,
       dbPath: path,
       stagingRoot,
       get tableDefs() {
@@ -235,7 +235,7 @@ export class DuckDBDestination {
     // newer loader's state may mean something else.
     if (first) await refuseDltDataset(conn, this.dataset, this.path);
     if (first) await checkDatasetFormat(conn, this.dataset, this.path, LOADER_VERSION);
-    if (first) await refuseOtherOrg(conn, this.dataset, this.path, this.opts.orgId);
+    if (first) await refuseOtherOrg(conn, this.dataset, this.path, this.opts.org);
     await conn.run(systemTablesDdl(this.dataset));
     if (first) this.droppedTables = await forgetDroppedTables(conn, this.dataset);
     this.tableDefs = await readTableDefs(conn, this.dataset);
@@ -365,7 +365,7 @@ export class DuckDBDestination {
         // A failed sample is marked as one too (limit_pages), as its loaded rows are, and a failed load records its org
         // as a loaded one does (loads() orgId). Each named only when set: a file an older loader created meanwhile
         // (opened here without the DDL) lacks the columns, and a row without them needs neither.
-        const optional = Object.entries({ limit_pages: limitPages, org_id: this.opts.orgId }).filter(([, value]) => value !== undefined);
+        const optional = Object.entries({ limit_pages: limitPages, org_id: this.opts.org?.id }).filter(([, value]) => value !== undefined);
         await this.connection().run(
           `INSERT INTO ${quoteIdent(this.dataset)}."_pipeline_loads" (load_id, pipeline_name, resource, status, started_at, finished_at, error, loader_version, dataset_format${optional.map(([column]) => `, ${column}`).join('')})
            VALUES ($1, $2, $3, 'failed', CAST($4 AS TIMESTAMP), CAST($5 AS TIMESTAMP), $6, $7, $8${optional.map((_, i) => `, $${9 + i}`).join('')})`,

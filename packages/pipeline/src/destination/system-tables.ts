@@ -44,15 +44,22 @@ CREATE TABLE IF NOT EXISTS ${s}."_pipeline_columns" (
  */
 export const DATASET_FORMAT = 1;
 
+/**
+ * Whether the dataset's `_pipeline_loads` has `column`: a check made before the system tables are set up (so nothing
+ * is written into a file it refuses), where a file of an older loader, or a new one, lacks the later columns.
+ */
+export async function loadsHaveColumn(conn: DuckDBConnection, dataset: string, column: string): Promise<boolean> {
+  return (await conn.runAndReadAll(
+    `SELECT 1 FROM information_schema.columns WHERE lower(table_schema) = lower($1) AND table_name = '_pipeline_loads' AND column_name = $2`,
+    [dataset, column],
+  )).getRowObjectsJS().length > 0;
+}
+
 /** Refuses a dataset that a newer loader wrote in a layout this one does not know (see DATASET_FORMAT). */
 export async function checkDatasetFormat(conn: DuckDBConnection, dataset: string, dbPath: string, loaderVersion: string): Promise<void> {
   // Run before the system tables are set up (so nothing is written into a newer file): a file of a loader before
   // the format marker, or a new one, has no such column yet.
-  const marked = (await conn.runAndReadAll(
-    `SELECT 1 FROM information_schema.columns WHERE lower(table_schema) = lower($1) AND table_name = '_pipeline_loads' AND column_name = 'dataset_format'`,
-    [dataset],
-  )).getRowObjectsJS().length > 0;
-  if (!marked) return;
+  if (!(await loadsHaveColumn(conn, dataset, 'dataset_format'))) return;
   const newest = (await conn.runAndReadAll(
     `SELECT dataset_format, loader_version FROM ${quoteIdent(dataset)}."_pipeline_loads" WHERE dataset_format > $1 ORDER BY dataset_format DESC, load_id DESC LIMIT 1`,
     [DATASET_FORMAT],
