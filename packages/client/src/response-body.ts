@@ -58,9 +58,11 @@ const NULL_BODY_STATUSES = new Set([101, 103, 204, 205, 304]);
 /**
  * Releases what a streamed body held when the body is garbage-collected unread: an app's onResponse that throws, or
  * returns another Response, drops it before anyone could read or cancel it, and the attempt's listeners stayed on the
- * client's AbortSignal for as long as the client lived, one per such call.
+ * client's AbortSignal for as long as the client lived, one per such call. Only where the runtime has one: Cloudflare
+ * Workers lack FinalizationRegistry before compatibility date 2025-05-05 (flag enable_weak_ref), and constructing it
+ * unchecked made the client fail at import there. Without it a dropped body's listeners stay until the client goes.
  */
-const droppedBodies = new FinalizationRegistry<() => void>((release) => release());
+const droppedBodies = typeof FinalizationRegistry === 'function' ? new FinalizationRegistry<() => void>((release) => release()) : undefined;
 
 /**
  * The response with a body that calls `release` once, when it has been read to the end, failed or was cancelled, or
@@ -84,7 +86,7 @@ export function releasedWithBody(response: Response, release: () => void, keepAl
     if (released) return;
     released = true;
     abortSignal.removeEventListener('abort', onAbort);
-    droppedBodies.unregister(token);
+    droppedBodies?.unregister(token);
     release();
   };
   function fail(error: unknown): void {
@@ -123,7 +125,7 @@ export function releasedWithBody(response: Response, release: () => void, keepAl
   else abortSignal.addEventListener('abort', onAbort, { once: true });
   // Held by the body for as long as it is read (see RequestState.keepAlive).
   Object.defineProperty(body, Symbol.for('snapengage.keepAlive'), { value: keepAlive });
-  droppedBodies.register(body, release, token);
+  droppedBodies?.register(body, release, token);
   return new Response(body, { status: response.status, statusText: reasonPhrase(response.statusText), headers: response.headers });
 }
 
