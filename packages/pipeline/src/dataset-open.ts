@@ -27,10 +27,10 @@ export function checkDuckDBFile(path: string): void {
 }
 
 /**
- * Every connection of the instance reads times in UTC, not the process's TZ: the loader stores its times as UTC in
- * TIMESTAMP columns (no zone) and case times as epoch numbers, so a session in the local zone compared `started_at`
- * with `now()` or a TIMESTAMPTZ off by the zone's offset, and grouped `to_timestamp(…)::DATE` by local days: the same
- * query gave other answers on another machine. GLOBAL, so iterate()'s connections get it too; a user's own `SET
+ * Every connection of the instance reads times in UTC, not the process's TZ: case times are epoch numbers, so a
+ * session in the local zone grouped `to_timestamp(…)::DATE` by local days, and a format-1 file holds the loader's
+ * times as UTC in TIMESTAMP columns (no zone), which it compared with `now()` off by the zone's offset: the same query
+ * gave other answers on another machine. GLOBAL, so iterate()'s connections get it too; a user's own `SET
  * TimeZone` still changes it. Without ICU (a DuckDB build lacking it) there is no zone but UTC anyway.
  */
 export async function useUtc(conn: DuckDBConnection): Promise<void> {

@@ -30,12 +30,20 @@ interface Case {
   transcripts?: Transcript[] | null;
 }
 
+/** A DuckDB timestamp text as ISO 8601: a TIMESTAMPTZ's offset (`-07`, `+05:30`) as `±HH:MM`, none as UTC. */
+function instantText(v: string): string {
+  if (v.endsWith('Z')) return v;
+  const iso = v.replace(' ', 'T');
+  const offset = /([+-]\d\d)(?::?(\d\d))?$/.exec(iso.slice(19));
+  return offset ? `${iso.slice(0, iso.length - offset[0].length)}${offset[1]}:${offset[2] ?? '00'}` : `${iso}Z`;
+}
+
 /** Values as one form: the CLI's JSON gives BIGINTs as text and timestamps as DuckDB's text, the dataset API numbers and ISO text. */
 function plain(rows: Rows): Rows {
   const value = (v: unknown): unknown =>
     typeof v !== 'string' ? v
     : /^-?\d+(\.\d+)?$/.test(v) ? Number(v)
-    : /^\d{4}-\d\d-\d\d[ T]\d\d:\d\d/.test(v) ? new Date(v.endsWith('Z') ? v : `${v.replace(' ', 'T')}Z`).toISOString()
+    : /^\d{4}-\d\d-\d\d[ T]\d\d:\d\d/.test(v) ? new Date(instantText(v)).toISOString()
     : v;
   return rows.map((row) => Object.fromEntries(Object.entries(row).map(([k, v]) => [k, value(v)])));
 }
@@ -163,7 +171,7 @@ describe('QUERYING.md recipes', () => {
     const rows = cli['widget availability per load']!;
     expect(rows.map((r) => r.widget_id).sort()).toEqual([...widgets, ...widgets].sort());
     for (const widget of widgets) {
-      const times = rows.filter((r) => r.widget_id === widget).map((r) => String(r.checked_at_utc));
+      const times = rows.filter((r) => r.widget_id === widget).map((r) => String(r.checked_at));
       expect(new Set(times).size).toBe(2);
     }
   });

@@ -8,7 +8,8 @@ import { pathToFileURL } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import type { Sandbox } from 'snapengage-sandbox';
 import { definePipeline, runPipeline } from '../src/index.js';
-import { admin, expectMatchesTruth, PACKAGE_DIR, query, sandbox, tempDir, truth } from './helpers.js';
+import { DATASET_FORMAT } from '../src/destination/system-tables.js';
+import { admin, expectMatchesTruth, PACKAGE_DIR, query, sandbox, tempDir, truth, withQueries } from './helpers.js';
 
 const NOW = Date.parse('2026-03-29T00:30:00Z');
 const TSX_LOADER = pathToFileURL(join(PACKAGE_DIR, '..', '..', 'node_modules', 'tsx', 'dist', 'loader.mjs')).href;
@@ -70,6 +71,57 @@ describe('the dataset API in a time zone other than UTC', () => {
     expect(loads).toEqual([{ started_at: new Date(NOW).toISOString(), after: true, before: true }]);
     expect(session).toEqual([{ tz: 'UTC' }]);
     expect(days).toEqual([...byUtcDay].sort().map(([day, n]) => ({ day, n })));
+  });
+});
+
+// The DuckDB CLI, a notebook or a BI tool reads in the machine's zone, not the dataset API's UTC session. The loader's
+// own times are TIMESTAMPTZ, so such a session reads the instant they are (as the CLI's `SET TimeZone` shows it):
+// stored as TIMESTAMP holding UTC (format 1), `started_at >= now() - INTERVAL 1 HOUR` was off by the zone's offset.
+describe('the loader\'s times in a DuckDB session of another zone', () => {
+  it('are instants: compared with now() or a TIMESTAMPTZ, and shown, in the session\'s zone', async () => {
+    const rows = await withQueries(dbPath, async (run) => {
+      await run(`SET TimeZone = 'America/Los_Angeles'`);
+      return run(`SELECT typeof(l.started_at) AS loads_type, typeof(s.updated_at) AS state_type,
+          l.started_at::VARCHAR AS shown, l.started_at >= TIMESTAMPTZ '${new Date(NOW - 60_000).toISOString()}' AS is_after,
+          l.finished_at < TIMESTAMPTZ '${new Date(NOW + 60_000).toISOString()}' AS is_before, epoch_ms(s.updated_at)::DOUBLE AS updated_ms
+        FROM snapengage_data._pipeline_loads l JOIN snapengage_data._pipeline_state s USING (load_id)`);
+    });
+    // Pacific Daylight Time on 2026-03-29: 00:30 UTC is 17:30 the day before, at -07.
+    expect(rows).toEqual([{ loads_type: 'TIMESTAMP WITH TIME ZONE', state_type: 'TIMESTAMP WITH TIME ZONE', shown: '2026-03-28 17:30:00-07', is_after: true, is_before: true, updated_ms: NOW }]);
+  });
+
+  it('a file a format-1 loader wrote (TIMESTAMP holding UTC) is migrated by the next run, keeping every instant', async () => {
+    const path = join(tmp.dir, 'format-1-times.duckdb');
+    const config = definePipeline({ resources: { logs: true }, rateLimit: { requestsPerSecond: 0 } });
+    const savedTz = process.env.TZ;
+    try {
+      vi.useFakeTimers({ toFake: ['Date'], now: NOW });
+      await runPipeline(config, { env: box.env, destination: { path } });
+      // As the format-1 loader left it: its system times as TIMESTAMP columns holding UTC, its rows format 1.
+      await withQueries(path, async (run) => {
+        await run(`SET TimeZone = 'UTC'`);
+        for (const [table, column] of [['_pipeline_loads', 'started_at'], ['_pipeline_loads', 'finished_at'], ['_pipeline_state', 'updated_at']]) {
+          await run(`ALTER TABLE snapengage_data.${table} ALTER ${column} SET DATA TYPE TIMESTAMP`);
+        }
+        await run(`UPDATE snapengage_data._pipeline_loads SET dataset_format = 1`);
+      }, 'READ_WRITE');
+      // The next run, a day later, on a machine whose zone is not UTC.
+      process.env.TZ = 'Asia/Kolkata';
+      vi.setSystemTime(NOW + 86_400_000);
+      await runPipeline(config, { env: box.env, destination: { path } });
+    } finally {
+      if (savedTz === undefined) delete process.env.TZ;
+      else process.env.TZ = savedTz;
+      vi.useRealTimers();
+    }
+    const rows = await withQueries(path, async (run) => {
+      await run(`SET TimeZone = 'Asia/Kolkata'`);
+      return run(`SELECT typeof(started_at) AS type, epoch_ms(started_at)::DOUBLE AS started_ms, dataset_format FROM snapengage_data._pipeline_loads ORDER BY load_id`);
+    });
+    expect(rows).toEqual([
+      { type: 'TIMESTAMP WITH TIME ZONE', started_ms: NOW, dataset_format: 1 },
+      { type: 'TIMESTAMP WITH TIME ZONE', started_ms: NOW + 86_400_000, dataset_format: DATASET_FORMAT },
+    ]);
   });
 });
 

@@ -24,7 +24,7 @@ import { refuseDltDataset } from './dlt-dataset.js';
 import { refuseOtherOrg, type RunOrg } from './dataset-org.js';
 import { LOADER_VERSION } from '../version.js';
 import {
-  checkDatasetFormat, DATASET_FORMAT, datasetFingerprint, forgetDroppedTables, readExistingTableNames, readTableDefs, sqlTimestamp, systemTablesDdl, type DroppedTables,
+  checkDatasetFormat, DATASET_FORMAT, datasetFingerprint, forgetDroppedTables, migrateSystemTimes, readExistingTableNames, readTableDefs, sqlTimestamp, systemTablesDdl, type DroppedTables,
 } from './system-tables.js';
 
 export { DestinationError, toDestinationError, type DestinationErrorCode } from './errors.js';
@@ -237,6 +237,7 @@ export class DuckDBDestination {
     if (first) await checkDatasetFormat(conn, this.dataset, this.path, LOADER_VERSION);
     if (first) await refuseOtherOrg(conn, this.dataset, this.path, this.opts.org);
     await conn.run(systemTablesDdl(this.dataset));
+    if (first) await migrateSystemTimes(conn, this.dataset);
     if (first) this.droppedTables = await forgetDroppedTables(conn, this.dataset);
     this.tableDefs = await readTableDefs(conn, this.dataset);
     this.tableNames = new Set(await readExistingTableNames(conn, this.dataset));
@@ -368,7 +369,7 @@ export class DuckDBDestination {
         const optional = Object.entries({ limit_pages: limitPages, org_id: this.opts.org?.id }).filter(([, value]) => value !== undefined);
         await this.connection().run(
           `INSERT INTO ${quoteIdent(this.dataset)}."_pipeline_loads" (load_id, pipeline_name, resource, status, started_at, finished_at, error, loader_version, dataset_format${optional.map(([column]) => `, ${column}`).join('')})
-           VALUES ($1, $2, $3, 'failed', CAST($4 AS TIMESTAMP), CAST($5 AS TIMESTAMP), $6, $7, $8${optional.map((_, i) => `, $${9 + i}`).join('')})`,
+           VALUES ($1, $2, $3, 'failed', CAST($4 AS TIMESTAMPTZ), CAST($5 AS TIMESTAMPTZ), $6, $7, $8${optional.map((_, i) => `, $${9 + i}`).join('')})`,
           [loadId, this.pipelineName, resource, sqlTimestamp(startedAt), sqlTimestamp(new Date()), error, LOADER_VERSION, DATASET_FORMAT, ...optional.map(([, value]) => value!)],
         );
       } catch (e) {

@@ -40,7 +40,12 @@ export async function openDuckDBFile(o: OpenFileOptions): Promise<OpenedFile> {
       releaseFile = holdFile(o.path, 'write');
       await o.beforeOpen();
       instance = await DuckDBInstance.create(o.path, o.settings);
-      return { instance, conn: await instance.connect(), releaseFile };
+      const conn = await instance.connect();
+      // The loader's session reads and writes times in UTC, not the machine's zone: a time written into a format-1
+      // file's TIMESTAMP column (a failed load's row, before migrateSystemTimes ran) is then its UTC wall time, as that
+      // format holds it. Without ICU there is no zone but UTC anyway.
+      await conn.run(`SET TimeZone = 'UTC'`).catch(() => undefined);
+      return { instance, conn, releaseFile };
     } catch (error) {
       instance?.closeSync();
       releaseFile?.();

@@ -371,7 +371,7 @@ export class DuckDBResourceWriter implements ResourceWriter {
     const table = this.registry('_pipeline_state');
     const resource = this.opts.resource.name;
     await conn.run(`DELETE FROM ${table} WHERE pipeline_name = $1 AND resource = $2`, [this.ctx.pipelineName, resource]);
-    await conn.run(`INSERT INTO ${table} VALUES ($1, $2, CAST($3 AS JSON), $4, CAST($5 AS TIMESTAMP))`, [
+    await conn.run(`INSERT INTO ${table} VALUES ($1, $2, CAST($3 AS JSON), $4, CAST($5 AS TIMESTAMPTZ))`, [
       this.ctx.pipelineName, resource, JSON.stringify(newState ?? null), this.opts.loadId, sqlTimestamp(new Date()),
     ]);
   }
@@ -379,7 +379,7 @@ export class DuckDBResourceWriter implements ResourceWriter {
   private async writeLoadRow(rowCounts: Record<string, number>): Promise<void> {
     await this.ctx.conn.run(
       `INSERT INTO ${this.registry('_pipeline_loads')} (load_id, pipeline_name, resource, status, started_at, finished_at, row_counts, row_ids, loader_version, dataset_format, limit_pages, org_id)
-       VALUES ($1, $2, $3, 'loaded', CAST($4 AS TIMESTAMP), CAST($5 AS TIMESTAMP), CAST($6 AS JSON), $7, $8, $9, $10, $11)`,
+       VALUES ($1, $2, $3, 'loaded', CAST($4 AS TIMESTAMPTZ), CAST($5 AS TIMESTAMPTZ), CAST($6 AS JSON), $7, $8, $9, $10, $11)`,
       [
         this.opts.loadId, this.ctx.pipelineName, this.opts.resource.name, sqlTimestamp(this.startedAt), sqlTimestamp(new Date()),
         JSON.stringify(rowCounts), rowIdsOf(this.merges ? this.opts.primaryKey : null), LOADER_VERSION, DATASET_FORMAT,

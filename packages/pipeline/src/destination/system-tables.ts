@@ -14,7 +14,7 @@ export function systemTablesDdl(dataset: string): string {
 CREATE SCHEMA IF NOT EXISTS ${s};
 CREATE TABLE IF NOT EXISTS ${s}."_pipeline_loads" (
   load_id VARCHAR NOT NULL, pipeline_name VARCHAR NOT NULL, resource VARCHAR NOT NULL, status VARCHAR NOT NULL,
-  started_at TIMESTAMP, finished_at TIMESTAMP, row_counts JSON, error VARCHAR, row_ids VARCHAR);
+  started_at TIMESTAMPTZ, finished_at TIMESTAMPTZ, row_counts JSON, error VARCHAR, row_ids VARCHAR);
 -- Added after the first release: how a load made its root _row_ids (see destination/adopt.ts).
 ALTER TABLE ${s}."_pipeline_loads" ADD COLUMN IF NOT EXISTS row_ids VARCHAR;
 -- Which loader wrote each load, and in which layout (DATASET_FORMAT; see checkDatasetFormat).
@@ -26,7 +26,7 @@ ALTER TABLE ${s}."_pipeline_loads" ADD COLUMN IF NOT EXISTS limit_pages BIGINT;
 -- The SNAPENGAGE_ORG_ID of the run (NULL when unset), so a run of another org is refused (dataset-org.ts).
 ALTER TABLE ${s}."_pipeline_loads" ADD COLUMN IF NOT EXISTS org_id VARCHAR;
 CREATE TABLE IF NOT EXISTS ${s}."_pipeline_state" (
-  pipeline_name VARCHAR NOT NULL, resource VARCHAR NOT NULL, state JSON, load_id VARCHAR, updated_at TIMESTAMP);
+  pipeline_name VARCHAR NOT NULL, resource VARCHAR NOT NULL, state JSON, load_id VARCHAR, updated_at TIMESTAMPTZ);
 CREATE TABLE IF NOT EXISTS ${s}."_pipeline_tables" (
   table_name VARCHAR NOT NULL, resource VARCHAR NOT NULL, parent_table VARCHAR, node_key VARCHAR, load_id VARCHAR);
 CREATE TABLE IF NOT EXISTS ${s}."_pipeline_columns" (
@@ -42,7 +42,38 @@ CREATE TABLE IF NOT EXISTS ${s}."_pipeline_columns" (
  * The same goes for how rows are identified and named: a loader that makes other `_row_id`s, names or types from the
  * same records raises it too (test/format-fixture.test.ts fails otherwise: NORMALIZATION.md, Upgrading).
  */
-export const DATASET_FORMAT = 1;
+export const DATASET_FORMAT = 2;
+// Format history. 2: the loader's own times (`_pipeline_loads.started_at`/`finished_at`, `_pipeline_state.updated_at`)
+// are TIMESTAMPTZ; format 1 stored UTC in TIMESTAMP columns, which a session in another zone (the DuckDB CLI's is the
+// machine's) compared with `now()` off by the zone's offset. migrateSystemTimes converts a format-1 file.
+
+/** The loader's own time columns: TIMESTAMPTZ from format 2 on (TIMESTAMP holding UTC before). */
+const SYSTEM_TIMES = [['_pipeline_loads', 'started_at'], ['_pipeline_loads', 'finished_at'], ['_pipeline_state', 'updated_at']] as const;
+
+/**
+ * Makes a format-1 file's time columns TIMESTAMPTZ, reading the UTC they hold as UTC (`AT TIME ZONE 'UTC'`, whatever the
+ * session's zone), in one transaction: every stored instant is kept. A no-op on a format-2 file. Run when a run opens
+ * the file, after checkDatasetFormat; readers (openDataset, the CLI) read either layout.
+ */
+export async function migrateSystemTimes(conn: DuckDBConnection, dataset: string): Promise<void> {
+  const old = (await conn.runAndReadAll(
+    `SELECT table_name, column_name FROM information_schema.columns
+     WHERE lower(table_schema) = lower($1) AND data_type = 'TIMESTAMP' AND (table_name, column_name) IN (${SYSTEM_TIMES.map(([t, c]) => `('${t}', '${c}')`).join(', ')})`,
+    [dataset],
+  )).getRowObjectsJS();
+  if (old.length === 0) return;
+  await conn.run('BEGIN TRANSACTION');
+  try {
+    for (const { table_name: table, column_name: column } of old) {
+      const c = quoteIdent(String(column));
+      await conn.run(`ALTER TABLE ${quoteIdent(dataset)}.${quoteIdent(String(table))} ALTER ${c} SET DATA TYPE TIMESTAMPTZ USING ${c} AT TIME ZONE 'UTC'`);
+    }
+    await conn.run('COMMIT');
+  } catch (error) {
+    await conn.run('ROLLBACK').catch(() => undefined);
+    throw error;
+  }
+}
 
 /**
  * Whether the dataset's `_pipeline_loads` has `column`: a check made before the system tables are set up (so nothing
@@ -73,9 +104,12 @@ export async function checkDatasetFormat(conn: DuckDBConnection, dataset: string
   );
 }
 
-/** UTC timestamp literal DuckDB's TIMESTAMP parses (no zone suffix). */
+/**
+ * An instant as text for `CAST(… AS TIMESTAMPTZ)`: ISO 8601 with its `Z`, so DuckDB reads it as UTC whatever the
+ * session's zone (a text without a zone is read in the session's zone, which is the machine's for the loader).
+ */
 export function sqlTimestamp(date: Date): string {
-  return date.toISOString().replace('T', ' ').replace('Z', '');
+  return date.toISOString();
 }
 
 /** Every table the loader created in the dataset, with its columns in creation order. */
