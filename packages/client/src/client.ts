@@ -78,6 +78,11 @@ function parseBaseUrl(raw: string | undefined): string {
   return url.toString().replace(/\/+$/, '');
 }
 
+function largeIntegersOption(value: unknown): 'number' | 'bigint' {
+  if (value === undefined || value === 'number' || value === 'bigint') return value ?? 'number';
+  throw configError('largeIntegers', `must be 'number' or 'bigint', got ${typeof value === 'string' ? `"${value}"` : String(value)}`);
+}
+
 export function createSnapEngageClient(options: SnapEngageClientOptions = {}): SnapEngageClient {
   const baseUrl = parseBaseUrl(options.baseUrl);
   const credentials = credentialsOf(options);
@@ -100,6 +105,7 @@ export function createSnapEngageClient(options: SnapEngageClientOptions = {}): S
     origin: new URL(baseUrl).origin,
     beforeAttempt: options.beforeAttempt,
     redactor,
+    largeIntegers: largeIntegersOption(options.largeIntegers),
   });
   const client = createClient<paths>({ baseUrl, fetch: (request: Request) => fetchImpl(request) });
   // The transport (auth, retries, timeouts) stays the innermost middleware, whatever the app adds with use(): an app's

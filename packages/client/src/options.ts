@@ -19,6 +19,13 @@ export interface SnapEngageClientOptions extends CredentialOptions {
    * (256 MiB), far above any SnapEngage page.
    */
   maxResponseBytes?: number | undefined;
+  /**
+   * How a JSON body's integer literals beyond ±2^53 are read. `'number'` (default): as `JSON.parse` reads them, the
+   * nearest double (`9007199254740993` → 9007199254740992, digits lost silently). `'bigint'`: as a `BigInt`, every
+   * digit kept (JSON.stringify throws on one: convert it first). No field the spec declares holds such a number; an
+   * undeclared field might. A page without a run of 16 digits is parsed as before; only one with such a run is scanned.
+   */
+  largeIntegers?: 'number' | 'bigint' | undefined;
   /** First backoff delay; doubles on each retry (with jitter), up to 20 s. Default 500. */
   retryBaseDelayMs?: number | undefined;
   /** Longest `Retry-After` wait honoured; longer requests wait this long. Default 60000. */

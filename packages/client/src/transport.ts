@@ -31,6 +31,8 @@ export interface TransportSettings {
   /** Awaited before each attempt, outside its timeout (SnapEngageClientOptions.beforeAttempt). */
   beforeAttempt: ((signal: AbortSignal) => Promise<void>) | undefined;
   redactor: Redactor;
+  /** SnapEngageClientOptions.largeIntegers. */
+  largeIntegers: 'number' | 'bigint';
 }
 
 interface Attempt {
@@ -220,7 +222,7 @@ export function createTransport(settings: TransportSettings): Middleware {
       // Bounded: each pass either returns, throws, or increments state.attempt towards maxRetries.
       for (;;) {
         const attempt = state.current as Attempt;
-        const verdict = await classify({ redactor, timeoutMs: state.timeoutMs, maxResponseBytes: settings.maxResponseBytes }, state, attempt, outcome);
+        const verdict = await classify({ redactor, timeoutMs: state.timeoutMs, maxResponseBytes: settings.maxResponseBytes, largeIntegers: settings.largeIntegers }, state, attempt, outcome);
         if (verdict.type === 'success' && state.parseAs === 'stream' && verdict.response.body && !emptyForOpenapiFetch(verdict.response)) {
           // The caller's signal must still reach the body they stream: the attempt's listeners stay until the body
           // ends, errors or is cancelled. The timeout covered the headers.

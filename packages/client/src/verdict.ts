@@ -2,6 +2,7 @@
 // retries or throws. Bodies are read here once: checked as JSON, and kept as bytes for openapi-fetch to parse.
 import { describeCause, describeResponseTooLarge, excerpt, printable, SnapEngageError, type ResponseTooLarge, type SnapEngageErrorKind } from './errors.js';
 import type { Redactor } from './redact.js';
+import { parseKeepingLargeIntegers } from './large-integers.js';
 import { BodyTooLarge, readBounded, rebuild } from './response-body.js';
 import { certainlyNotSent, isRetryableStatus, parseRetryAfter, tlsFailure } from './retry.js';
 
@@ -19,6 +20,8 @@ export interface ClassifyContext {
   /** The most bytes (decoded) a body is read to (SnapEngageClientOptions.maxResponseBytes). */
   maxResponseBytes: number;
   redactor: Redactor;
+  /** SnapEngageClientOptions.largeIntegers. */
+  largeIntegers?: 'number' | 'bigint';
 }
 
 /** The request an outcome answers, as far as reading it needs. */
@@ -175,7 +178,7 @@ export async function classify(ctx: ClassifyContext, request: AttemptedRequest, 
         // parsing the same text a second time.
         // (openapi-fetch calls response.json() when a Content-Length is present, so it is set to the body's
         // real byte length.)
-        const parsed: unknown = JSON.parse(text);
+        const parsed: unknown = ctx.largeIntegers === 'bigint' ? parseKeepingLargeIntegers(text) : JSON.parse(text);
         buffered.headers.set('content-length', String(body.byteLength));
         Object.defineProperty(buffered, 'json', { value: async () => parsed });
       } catch {

@@ -396,3 +396,32 @@ describe('cancellation keeps the caller’s abort reason as `cause`', () => {
     expect(await apiRequestCount()).toBe(before); // nothing sent, not even once the limiter let it through
   });
 });
+
+describe('integers beyond 2^53 in a page (an undeclared field of a Java API may hold a long)', () => {
+  it("are the nearest double by default, as JSON.parse reads them, and BigInts with every digit under largeIntegers: 'bigint'", async () => {
+    const box = await startSandbox({ cases: 0, widgets: 1, days: 2 });
+    try {
+      const widget = box.credentials.widgetIds[0] as string;
+      // Raw text: JSON.stringify of a JS number could not write 9007199254740993.
+      const posted = await fetch(`${box.url}/__sandbox/cases`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: `{"widgetId": ${JSON.stringify(widget)}, "cases": [{"id": "big", "big_id": 9007199254740993, "ok": 9007199254740991, "text": "9007199254740993 as text", "ratio": 1.5e300, "nested": [{"n": -12345678901234567890}]}]}`,
+      });
+      expect(posted.status).toBe(201);
+      const read = async (options: SnapEngageClientOptions) => {
+        const client = createSnapEngageClient({ baseUrl: box.url, ...box.credentials, ...options });
+        const out: Array<Record<string, unknown>> = [];
+        for await (const c of client.iterateLogs({ orgId: box.credentials.orgId, widgetId: widget, start: box.startDate, end: new Date().toISOString().slice(0, 10) })) out.push(c as Record<string, unknown>);
+        return out.find((c) => c.id === 'big');
+      };
+      expect(await read({})).toMatchObject({ big_id: 9007199254740992, ok: 9007199254740991, nested: [{ n: -12345678901234567000 }] });
+      expect(await read({ largeIntegers: 'bigint' })).toMatchObject({
+        big_id: 9007199254740993n, ok: 9007199254740991, text: '9007199254740993 as text', ratio: 1.5e300, nested: [{ n: -12345678901234567890n }],
+      });
+      expect(() => createSnapEngageClient({ baseUrl: box.url, largeIntegers: 'BigInt' as 'bigint' })).toThrow(`largeIntegers: must be 'number' or 'bigint', got "BigInt"`);
+    } finally {
+      await box.close();
+    }
+  });
+});

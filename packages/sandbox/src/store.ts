@@ -1,6 +1,7 @@
 import { buildCase, createdTimeOf, type CaseRecord } from './case-generator.js';
 import { CASE_KIND_GENERATED, CASE_KIND_INJECTED, CaseIdCodec } from './case-ids.js';
 import type { WidgetFixture } from './fixtures.js';
+import { stringifyKeepingLargeIntegers } from './large-integers.js';
 import { Timeline } from './timeline.js';
 
 // All cases of the sandbox: the generated ones (computed on demand, never held) and the injected ones
@@ -179,7 +180,7 @@ export class CaseStore {
 
   /** The exact JSON text of a case, shared by the Logs API and the truth endpoint. */
   json(entry: CaseEntry): string {
-    return JSON.stringify(this.record(entry));
+    return stringifyKeepingLargeIntegers(this.record(entry));
   }
 
   find(id: string): CaseEntry | undefined {

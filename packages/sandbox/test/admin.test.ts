@@ -92,6 +92,16 @@ describe('POST /__sandbox/cases', () => {
     expect(injected[3]?.type).toBeNull();
   });
 
+  it('serves an integer beyond 2^53 with every digit, in the truth and the Logs API (JSON.parse would round it)', async () => {
+    const text = `{"id": "big-int-case", "created_at_date": 946684800000, "big_id": 9007199254740993, "list": [-12345678901234567890, 1.5], "text": "9007199254740993"}`;
+    const response = await fetch(`${sandbox.url}/__sandbox/cases`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: `{"widgetId": ${JSON.stringify(widgetId)}, "bare": true, "cases": [${text}]}` });
+    expect(response.status).toBe(201);
+    const served = '{"id":"big-int-case","created_at_date":946684800000,"big_id":9007199254740993,"list":[-12345678901234567890,1.5],"text":"9007199254740993"}';
+    expect((await truthLines(sandbox)).filter((l) => l.includes('big-int-case'))).toEqual([served]);
+    const page = await fetch(logsUrl(sandbox, { widgetId, start: '2000-01-01', end: '2000-01-01' }), { headers: { authorization: sandbox.credentials.apiToken } });
+    expect(await page.text()).toContain(served);
+  });
+
   it('accepts a 50 MB body and refuses more than 64 MB with 413', async () => {
     const big = 'é'.repeat(100 * 1024); // 200 kB of UTF-8
     const cases = Array.from({ length: 250 }, (_, i) => ({ description: big, operator_variables: [{ name: 'n', value: String(i) }] }));

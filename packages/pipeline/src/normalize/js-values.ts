@@ -1,9 +1,20 @@
 // JavaScript values a user's `map` step may return that JSON cannot carry as they are (BigInt, Date): how they are
 // staged, and how they enter the ids made of values.
 
-/** Values JSON cannot carry as-is (from user `map` steps): bigint and Date, alone or as items of a list. */
+const BIGINT_MIN = -(2n ** 63n);
+const BIGINT_MAX = 2n ** 63n - 1n;
+
+/**
+ * Values JSON cannot carry as-is, alone or as items of a list: a Date (from a `map` step) and a BigInt (a map step's,
+ * or the client's reading of an integer literal beyond ±2^53, `largeIntegers: 'bigint'`). A BigInt is a number when
+ * that is exact; else itself when it is in BIGINT's range (a BIGINT column takes it, staged with every digit: types.ts
+ * coerce), else its text.
+ */
 export function normalizeJsValue(value: unknown): unknown {
-  if (typeof value === 'bigint') return Number.isSafeInteger(Number(value)) ? Number(value) : value.toString();
+  if (typeof value === 'bigint') {
+    if (Number.isSafeInteger(Number(value))) return Number(value);
+    return value >= BIGINT_MIN && value <= BIGINT_MAX ? value : value.toString();
+  }
   if (value instanceof Date) return value.toISOString();
   // A list of them is a list of numbers or texts (it had no type at all, and was left out).
   if (Array.isArray(value)) {
@@ -98,7 +109,9 @@ export function asStored(_key: string, value: unknown): unknown {
   if (typeof value === 'string') return value.isWellFormed() ? value : value.toWellFormed();
   // ±Infinity (JSON.parse's reading of 1e400) as its text, not the null JSON.stringify would make it.
   if (typeof value === 'number') return value === Infinity || value === -Infinity ? numberText(value) : value;
-  return typeof value === 'bigint' ? normalizeJsValue(value) : value;
+  // A BigInt as ids have always made it: its number when exact, else its text.
+  if (typeof value === 'bigint') return Number.isSafeInteger(Number(value)) ? Number(value) : value.toString();
+  return value;
 }
 
 /**

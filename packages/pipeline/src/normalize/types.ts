@@ -38,6 +38,9 @@ export function inferType(value: unknown): ScalarType {
       return 'bool';
     case 'number':
       return Number.isInteger(value) && Math.abs(value) < BIGINT_LIMIT ? 'bigint' : 'double';
+    case 'bigint':
+      // Beyond ±2^53 and within BIGINT's range (normalizeJsValue makes any other BigInt a number or a text).
+      return 'bigint';
     default:
       return 'json';
   }
@@ -69,11 +72,14 @@ export function coerce(value: unknown, type: DataType): unknown {
   switch (type) {
     case 'text':
       if (typeof value === 'string') return value;
-      if (typeof value === 'number' || typeof value === 'boolean') return String(value);
+      if (typeof value === 'number' || typeof value === 'boolean' || typeof value === 'bigint') return String(value);
       return REJECT;
     case 'bigint':
+      // A BigInt here is in BIGINT's range (normalizeJsValue): staged as its digits (stringifyValue).
+      if (typeof value === 'bigint') return value;
       return typeof value === 'number' && Number.isInteger(value) && Math.abs(value) < BIGINT_LIMIT ? value : REJECT;
     case 'double':
+      // Not a BigInt: a double would round it; it goes to a __v_bigint variant, exact.
       return typeof value === 'number' ? value : REJECT;
     case 'bool':
       if (typeof value === 'boolean') return value;

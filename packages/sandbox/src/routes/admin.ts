@@ -2,6 +2,7 @@ import { parseCaseQuery } from '../case-query.js';
 import type { CaseRecord } from '../case-generator.js';
 import { availabilityJson, widgetJson } from '../fixtures.js';
 import { BodyTooLargeError, drained, error, json, NDJSON_TYPE, readBody, type Reply } from '../http-kit.js';
+import { parseKeepingLargeIntegers, stringifyKeepingLargeIntegers } from '../large-integers.js';
 import { route, type RequestContext, type Route, type RouteMisses } from '../state.js';
 import { userJson } from './provisioning.js';
 
@@ -25,7 +26,7 @@ async function readJsonObject(ctx: RequestContext, limit: number, known: readonl
   }
   let body: unknown;
   try {
-    body = JSON.parse(raw.toString('utf8'));
+    body = parseKeepingLargeIntegers(raw.toString('utf8'));
   } catch (caught) {
     return { ok: false, reply: error(400, `the body is not valid JSON: ${(caught as Error).message}`) };
   }
@@ -43,7 +44,7 @@ async function readJsonObject(ctx: RequestContext, limit: number, known: readonl
  */
 function tooDeep(value: unknown): boolean {
   try {
-    JSON.stringify(value);
+    stringifyKeepingLargeIntegers(value);
     return false;
   } catch {
     return true;
