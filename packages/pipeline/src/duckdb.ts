@@ -20,5 +20,7 @@ try {
 }
 
 export const { DuckDBInstance, blobValue } = duckdb;
+/** The DuckDB release this loader writes with, as DuckDB names it ("v1.5.6"). */
+export const duckdbVersion = (): string => duckdb.version();
 export type DuckDBInstance = import('@duckdb/node-api').DuckDBInstance;
 export type { DuckDBConnection, DuckDBResultReader, DuckDBValue } from '@duckdb/node-api';

@@ -7,6 +7,7 @@ import { pathToFileURL } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Sandbox } from 'snapengage-sandbox';
 import { randomBytes } from 'node:crypto';
+import { duckdbVersion } from '../src/duckdb.js';
 import { CLI_SOURCE, PACKAGE_DIR, query, runCli, sandbox, spawnCli, stats, tempDir, truth } from './helpers.js';
 
 const errorLines = (stderr: string) => stderr.split('\n').filter((l) => l.trim() !== '' && !l.startsWith('[progress'));
@@ -96,14 +97,23 @@ describe('--duckdb at a file that is not a sound DuckDB database', () => {
     }
   }, 60_000);
 
+  it('a file a run creates is in DuckDB storage version v1.0.0, which DuckDB 1.0 and later read (QUERYING.md#other-duckdb-versions)', async () => {
+    // A guard for updates of @duckdb/node-api: the tag names the oldest DuckDB the docs promise the file to.
+    expect(await query(good, `SELECT tags FROM duckdb_databases() WHERE database_name = 'good'`)).toEqual([{ tags: [{ key: 'storage_version', value: 'v1.0.0+' }] }]);
+    expect(readFileSync(good).readBigUInt64LE(12)).toBe(64n);
+  });
+
   it('a damaged DuckDB file (cut short) or one of another DuckDB storage version: one line saying which, with the fix', async () => {
     const cases: Array<[string, (path: string) => void, RegExp, RegExp]> = [
       // Before: "… IO Error: Could not read enough bytes from file …: see the DuckDB message; the database is unchanged"
       ['cut.duckdb', (path) => (copyFileSync(good, path), truncateSync(path, Math.floor(readFileSync(good).length / 2))),
         /DuckDB file \S+cut\.duckdb is damaged \(IO Error: Could not read enough bytes/, /: restore it from a backup, or load into a new file/],
+      // Before: "… was written by a newer DuckDB than the one of this snapengage-pipeline can read (IO Error: …
+      // version number 200, but we can only read versions between 64 and 68.)": neither DuckDB release named, and
+      // no fix when no snapengage-pipeline with a newer DuckDB exists yet.
       ['newer.duckdb', (path) => withStorageVersion(good, path, 200),
-        /newer\.duckdb was written by a newer DuckDB than the one of this snapengage-pipeline can read \(IO Error: Trying to read a database file with version number 200/,
-        /: upgrade snapengage-pipeline \(npm install snapengage-pipeline@latest\)/],
+        new RegExp(`newer\\.duckdb was written by a DuckDB newer than ${duckdbVersion().replaceAll('.', '\\.')}, the one of this snapengage-pipeline \\(the file's storage format is 200; ${duckdbVersion().replaceAll('.', '\\.')} reads 64 to \\d+\\)`),
+        /: upgrade snapengage-pipeline \(npm install snapengage-pipeline@latest\) if its DuckDB reads the file, or copy it with the DuckDB that wrote it into storage version v1\.0\.0.*: ATTACH '[^']+newer\.duckdb' AS src \(READ_ONLY\); ATTACH '[^']+newer-v1\.duckdb' AS dst \(STORAGE_VERSION 'v1\.0\.0'\); COPY FROM DATABASE src TO dst;$/m],
       ['older.duckdb', (path) => withStorageVersion(good, path, 39),
         /older\.duckdb was written by an older DuckDB than the one of this snapengage-pipeline can read/, /: open it with the DuckDB that wrote it and EXPORT DATABASE/],
     ];
@@ -123,6 +133,20 @@ describe('--duckdb at a file that is not a sound DuckDB database', () => {
       expect((await stats(box)).requests).toBe(requests);
       expect(readFileSync(path).equals(bytes)).toBe(true);
     }
+    // The copy the hint gives, run as written by a DuckDB that reads the file (this one, on a file it reads in place
+    // of the newer one): the loader runs on in the copy, its state kept (no page read again from the start).
+    const run = await runCli(['run', '--resources', 'logs', '--duckdb', join(tmp.dir, 'newer.duckdb')], { env: box.env, cwd: tmp.dir });
+    const sql = /: (ATTACH .*COPY FROM DATABASE src TO dst;)$/m.exec(run.stderr)?.[1] ?? '';
+    copyFileSync(good, join(tmp.dir, 'newer.duckdb'));
+    await query(':memory:', sql, 'READ_WRITE');
+    const copy = join(tmp.dir, 'newer-v1.duckdb');
+    expect(await query(copy, `SELECT tags FROM duckdb_databases() WHERE database_name = 'newer-v1'`)).toEqual([{ tags: [{ key: 'storage_version', value: 'v1.0.0+' }] }]);
+    const state = 'SELECT * FROM snapengage_data._pipeline_state ORDER BY ALL';
+    expect(await query(copy, state)).toEqual(await query(good, state));
+    const rerun = await runCli(['run', '--resources', 'logs', '--duckdb', copy], { env: box.env, cwd: tmp.dir });
+    expect(rerun.code).toBe(0);
+    expect(await query(copy, 'SELECT count(*)::INT AS n FROM snapengage_data.logs')).toEqual(await query(good, 'SELECT count(*)::INT AS n FROM snapengage_data.logs'));
+    expect(await query(copy, `SELECT count(*)::INT AS n FROM snapengage_data._pipeline_loads WHERE status = 'loaded'`)).toEqual([{ n: 2 }]);
   });
 
   it('a block damaged inside the file (read with the state) is named as damage, not as a file locked by another process', async () => {

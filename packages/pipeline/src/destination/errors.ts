@@ -1,6 +1,7 @@
 // Destination failures as ONE line each (what, where, how to fix). Subclasses the package's DestinationError
 // so the orchestrator's error handling passes them through unchanged.
-import { basename } from 'node:path';
+import { basename, dirname, join } from 'node:path';
+import { duckdbVersion } from '../duckdb.js';
 import { DestinationError as PipelineDestinationError, DUCKDB_DAMAGED, DUCKDB_LOCKED, DUCKDB_OUT_OF_MEMORY, firstLine, RAISE_OPEN_FILES, TOO_MANY_OPEN_FILES, type DestinationErrorCode } from '../errors.js';
 
 export type { DestinationErrorCode };
@@ -93,16 +94,26 @@ export function toDestinationError(error: unknown, action: string, path: string)
       { cause: error },
     );
   }
-  // A DuckDB file of another storage version: "… with version number 39, but we can only read versions between 64 and 68".
-  const version = /database file with version number (\d+), but we can only read versions? (?:between )?(\d+)/i.exec(raw);
+  // A DuckDB file of another storage version: "… with version number 69, but we can only read versions between 64 and
+  // 68" (DuckDB before 1.2: "… only read version 64"). A newer DuckDB does not upgrade a file it opens (measured, see
+  // QUERYING.md), so a newer number means that DuckDB created the file, by its default or STORAGE_VERSION.
+  const version = /database file with version number (\d+), but we can only read versions? (?:between )?(\d+)(?: and (\d+))?/i.exec(raw);
   if (version) {
-    const newer = Number(version[1]) > Number(version[2]);
+    const [found, lowest, highest] = [Number(version[1]), Number(version[2]), Number(version[3] ?? version[2])];
+    const readable = lowest === highest ? `${lowest}` : `${lowest} to ${highest}`;
+    if (found > highest) {
+      return new DestinationError(
+        `${action}: ${path} was written by a DuckDB newer than ${duckdbVersion()}, the one of this snapengage-pipeline (the file's storage format is ${found}; ${duckdbVersion()} reads ${readable})`,
+        'corrupt',
+        `upgrade snapengage-pipeline (npm install snapengage-pipeline@latest) if its DuckDB reads the file, or copy it with the DuckDB that wrote it into storage version v1.0.0, which older DuckDBs read, and point --duckdb (or destination.path) at the copy: ${copyToV1Sql(path)}`,
+        path,
+        { cause: error },
+      );
+    }
     return new DestinationError(
-      `${action}: ${path} was written by ${newer ? 'a newer' : 'an older'} DuckDB than the one of this snapengage-pipeline can read (${text})`,
+      `${action}: ${path} was written by an older DuckDB than the one of this snapengage-pipeline can read (${text})`,
       'corrupt',
-      newer
-        ? 'upgrade snapengage-pipeline (npm install snapengage-pipeline@latest), whose DuckDB reads it, or load into a new file'
-        : 'open it with the DuckDB that wrote it and EXPORT DATABASE (then IMPORT DATABASE into a new file with a current DuckDB), or load into a new file',
+      'open it with the DuckDB that wrote it and EXPORT DATABASE (then IMPORT DATABASE into a new file with a current DuckDB), or load into a new file',
       path,
       { cause: error },
     );
@@ -131,4 +142,15 @@ export function toDestinationError(error: unknown, action: string, path: string)
     ? 'see the DuckDB message; the database is unchanged'
     : 'the database is unchanged; if a map step of your config made these records, check what it returns, else please report this with the message';
   return new DestinationError(`${action} (${path}): ${text}`, 'io', hint, path, { cause: error });
+}
+
+/**
+ * DuckDB SQL that copies the file at `path` into `<name>-v1.duckdb` beside it, in storage format v1.0.0 (ATTACH's
+ * STORAGE_VERSION, DuckDB 1.2 and later). Each statement was run for the docs (QUERYING.md): the loader runs on in
+ * the copy, state and loads included.
+ */
+export function copyToV1Sql(path: string): string {
+  const sqlText = (s: string) => `'${s.replaceAll("'", "''")}'`;
+  const copy = join(dirname(path), `${basename(path).replace(/\.duckdb$/i, '')}-v1.duckdb`);
+  return `ATTACH ${sqlText(path)} AS src (READ_ONLY); ATTACH ${sqlText(copy)} AS dst (STORAGE_VERSION 'v1.0.0'); COPY FROM DATABASE src TO dst;`;
 }

@@ -67,6 +67,9 @@ export function duckdbSettings(opts: { memoryLimit?: string; threads?: number } 
     // default; returning it early keeps the loader's RSS near its working set (measured: −100 MiB at commit).
     allocator_flush_threshold: '16MB',
     allocator_bulk_deallocation_flush_threshold: '16MB',
+    // A file it creates stays readable by the DuckDB of an analyst's tools (1.0 on; v1.5.0 refuses 1.4 and older)
+    // whatever a later DuckDB's default; an existing file keeps its own. Measured: QUERYING.md#other-duckdb-versions.
+    storage_compatibility_version: 'v1.0.0',
   };
 }
 
