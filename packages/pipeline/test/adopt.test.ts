@@ -243,6 +243,17 @@ describe('a merge after other loads', () => {
     expect(await query('SELECT id, n FROM ds.things ORDER BY n')).toEqual([{ id: 'd', n: 7 }, { id: 'c', n: '9007199254740992' }]);
   });
 
+  it('gives adopted rows the id a merge computes from a key the client read as a BigInt (largeIntegers: \'bigint\')', async () => {
+    // 9007199254740993 has no double: the client gives it as a BigInt, and the BIGINT column reads back the same BigInt.
+    // 2^53 + 2 has one: a BigInt from the client and the number a map step may compute are one key, one id.
+    await load([{ id: 'a', n: 9007199254740993n }, { id: 'b', n: 2n ** 53n + 2n }, { id: 'e', n: 2 ** 53 + 4 }], 'append', ['n']);
+    const merged = await load([{ id: 'c', n: 9007199254740993n }, { id: 'd', n: 2 ** 53 + 2 }, { id: 'f', n: 2n ** 53n + 4n }], 'merge', ['n']);
+    expect(merged.adoptedRecords).toBe(3);
+    expect(await query('SELECT id, n FROM ds.things ORDER BY n')).toEqual([
+      { id: 'c', n: '9007199254740993' }, { id: 'd', n: '9007199254740994' }, { id: 'f', n: '9007199254740996' },
+    ]);
+  });
+
   it('leaves rows keyed by flattened objects as they are, and says so on every merge', async () => {
     // The id of an object key hashes the object as it arrived; flattened into columns (or a child table, for a list
     // of objects) it cannot be given back, so the rows stay and their loads are not marked taken over.

@@ -252,22 +252,17 @@ async function moveRows(conn: DuckDBConnection, target: string, t: TableState, p
 
 /**
  * A key field's value as the normalizer hashed it, from whichever of its columns holds it, else from what `_overflow`
- * holds of it (JSON text, or nothing): a BIGINT is the JS number it was staged from (as a BigInt beyond 2^53,
- * rootRowId would hash it as text), a JSON value is parsed back.
+ * holds of it (JSON text, or nothing): a BIGINT reads back as a BigInt, which rootRowId hashes as the normalizer hashed
+ * the value staged (asStored: a number or a BigInt alike), a JSON value is parsed back.
  */
 function keyValue(columns: readonly ColumnDef[], row: Record<string, unknown>, overflowed: unknown): unknown {
   for (const c of columns) {
     const value = row[c.name];
     if (value === null || value === undefined) continue;
     if (c.type === 'json') return typeof value === 'string' ? JSON.parse(value) : value;
-    return numbersOf(value);
+    return value;
   }
   return typeof overflowed === 'string' ? JSON.parse(overflowed) : null;
-}
-
-function numbersOf(value: unknown): unknown {
-  if (typeof value === 'bigint') return Number(value);
-  return Array.isArray(value) ? value.map(numbersOf) : value;
 }
 
 /**

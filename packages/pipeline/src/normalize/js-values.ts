@@ -109,8 +109,13 @@ export function asStored(_key: string, value: unknown): unknown {
   if (typeof value === 'string') return value.isWellFormed() ? value : value.toWellFormed();
   // ±Infinity (JSON.parse's reading of 1e400) as its text, not the null JSON.stringify would make it.
   if (typeof value === 'number') return value === Infinity || value === -Infinity ? numberText(value) : value;
-  // A BigInt as ids have always made it: its number when exact, else its text.
-  if (typeof value === 'bigint') return Number.isSafeInteger(Number(value)) ? Number(value) : value.toString();
+  // A BigInt in BIGINT's range that a double holds exactly as its number, as a number with that value hashes (a map
+  // step's 2 ** 53 + 2 and the client's 9007199254740994n are one key, stored alike, and a BIGINT reads back as a
+  // BigInt either way: adopt.ts); any other as its text, as it is stored (BIGINT digits beyond a double, or VARCHAR).
+  if (typeof value === 'bigint') {
+    const number = Number(value);
+    return value >= BIGINT_MIN && value <= BIGINT_MAX && BigInt(number) === value ? number : value.toString();
+  }
   return value;
 }
 
