@@ -3,6 +3,7 @@
 // UTC in TIMESTAMP columns (no zone) and case times are epoch numbers, so a session in the process's zone compared
 // them off by the zone's offset; the dataset API's session is UTC.
 import { spawn } from 'node:child_process';
+import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
@@ -122,6 +123,58 @@ describe('the loader\'s times in a DuckDB session of another zone', () => {
       { type: 'TIMESTAMP WITH TIME ZONE', started_ms: NOW, dataset_format: 1 },
       { type: 'TIMESTAMP WITH TIME ZONE', started_ms: NOW + 86_400_000, dataset_format: DATASET_FORMAT },
     ]);
+  });
+});
+
+/** Runs an ES module `script` (with the package's sources) in a child process whose TZ is `tz`; how it ended. */
+function runIn(tz: string, script: string): Promise<{ code: number | null; signal: NodeJS.Signals | null; stdout: string; stderr: string }> {
+  const child = spawn(process.execPath, ['--conditions=snapengage-source', '--import', TSX_LOADER, '--input-type=module', '-e', script], {
+    cwd: PACKAGE_DIR,
+    env: { PATH: process.env.PATH ?? '', TZ: tz },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let stdout = '';
+  let stderr = '';
+  child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
+  child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+  return new Promise((resolve) => child.on('close', (code, signal) => resolve({ code, signal, stdout, stderr })));
+}
+
+describe('the migration of a format-1 file cut short', () => {
+  it('by SIGKILL after its commit, before a checkpoint: the file opens (its WAL replays) with every instant kept, in any zone', async () => {
+    const path = join(tmp.dir, 'format-1-killed.duckdb');
+    vi.useFakeTimers({ toFake: ['Date'], now: NOW });
+    try {
+      await runPipeline(definePipeline({ resources: { logs: true }, rateLimit: { requestsPerSecond: 0 } }), { env: box.env, destination: { path } });
+    } finally {
+      vi.useRealTimers();
+    }
+    await withQueries(path, async (run) => {
+      await run(`SET TimeZone = 'UTC'`);
+      for (const [table, column] of [['_pipeline_loads', 'started_at'], ['_pipeline_loads', 'finished_at'], ['_pipeline_state', 'updated_at']]) {
+        await run(`ALTER TABLE snapengage_data.${table} ALTER ${column} SET DATA TYPE TIMESTAMP`);
+      }
+    }, 'READ_WRITE');
+    // The loader's own opening of the file (its session in UTC), then the migration, then kill -9: the migration is
+    // committed to the WAL only, and the next open replays it (in a session of the machine's zone).
+    const src = (file: string) => JSON.stringify(pathToFileURL(join(PACKAGE_DIR, 'src', 'destination', file)).href);
+    const killed = await runIn('Asia/Kolkata', `
+      const { openDuckDBFile } = await import(${src('open-file.ts')});
+      const { migrateSystemTimes } = await import(${src('system-tables.ts')});
+      const { conn } = await openDuckDBFile({ path: ${JSON.stringify(path)}, settings: {}, waitMs: 0, forCommit: false, onLockWait: () => {}, beforeOpen: async () => {} });
+      await migrateSystemTimes(conn, 'snapengage_data');
+      process.kill(process.pid, 'SIGKILL');`);
+    expect(killed.signal, killed.stderr).toBe('SIGKILL');
+    expect(existsSync(`${path}.wal`)).toBe(true);
+    const read = await runIn('Asia/Kolkata', `
+      const { DuckDBInstance } = await import('@duckdb/node-api');
+      const instance = await DuckDBInstance.create(${JSON.stringify(path)});
+      const conn = await instance.connect();
+      const rows = (await conn.runAndReadAll(\`SELECT typeof(l.started_at) AS type, epoch_ms(l.started_at)::DOUBLE AS started_ms,
+        epoch_ms(s.updated_at)::DOUBLE AS updated_ms FROM snapengage_data._pipeline_loads l JOIN snapengage_data._pipeline_state s USING (load_id)\`)).getRowObjectsJS();
+      process.stdout.write(JSON.stringify(rows));`);
+    expect(read.code, read.stderr).toBe(0);
+    expect(JSON.parse(read.stdout)).toEqual([{ type: 'TIMESTAMP WITH TIME ZONE', started_ms: NOW, updated_ms: NOW }]);
   });
 });
 

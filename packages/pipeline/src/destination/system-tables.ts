@@ -51,9 +51,12 @@ export const DATASET_FORMAT = 2;
 const SYSTEM_TIMES = [['_pipeline_loads', 'started_at'], ['_pipeline_loads', 'finished_at'], ['_pipeline_state', 'updated_at']] as const;
 
 /**
- * Makes a format-1 file's time columns TIMESTAMPTZ, reading the UTC they hold as UTC (`AT TIME ZONE 'UTC'`, whatever the
- * session's zone), in one transaction: every stored instant is kept. A no-op on a format-2 file. Run when a run opens
- * the file, after checkDatasetFormat; readers (openDataset, the CLI) read either layout.
+ * Makes a format-1 file's time columns TIMESTAMPTZ, reading the UTC they hold as UTC (a cast in a UTC session), in one
+ * transaction: every stored instant is kept. A no-op on a format-2 file. Run when a run opens the file, after
+ * checkDatasetFormat; readers (openDataset, the CLI) read either layout.
+ * A plain cast, not `AT TIME ZONE 'UTC'`: DuckDB writes the ALTER's expression to the WAL, and a process killed before
+ * the next checkpoint left a file no DuckDB could open ("INTERNAL Error: Failure while replaying WAL file": a function
+ * cannot be bound while the WAL replays). The cast replays, as UTC in any zone (test/time-zones.test.ts).
  */
 export async function migrateSystemTimes(conn: DuckDBConnection, dataset: string): Promise<void> {
   const old = (await conn.runAndReadAll(
@@ -62,11 +65,13 @@ export async function migrateSystemTimes(conn: DuckDBConnection, dataset: string
     [dataset],
   )).getRowObjectsJS();
   if (old.length === 0) return;
+  // The loader's session is UTC already (open-file.ts); without ICU, there is no zone but UTC anyway.
+  await conn.run(`SET TimeZone = 'UTC'`).catch(() => undefined);
   await conn.run('BEGIN TRANSACTION');
   try {
     for (const { table_name: table, column_name: column } of old) {
       const c = quoteIdent(String(column));
-      await conn.run(`ALTER TABLE ${quoteIdent(dataset)}.${quoteIdent(String(table))} ALTER ${c} SET DATA TYPE TIMESTAMPTZ USING ${c} AT TIME ZONE 'UTC'`);
+      await conn.run(`ALTER TABLE ${quoteIdent(dataset)}.${quoteIdent(String(table))} ALTER ${c} SET DATA TYPE TIMESTAMPTZ USING CAST(${c} AS TIMESTAMPTZ)`);
     }
     await conn.run('COMMIT');
   } catch (error) {
