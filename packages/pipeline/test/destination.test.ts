@@ -403,7 +403,7 @@ describe('DuckDBDestination', () => {
     const slow = await snapshot(false);
     const fast = await snapshot(true);
     expect(slow.staged).toBe(0);
-    expect(fast.staged).toBe(5); // records a (both), f, e, h (empty): whole lists; b, c, d took the row path
+    expect(fast.staged).toBe(4); // records a (both), f, e: whole lists; h's is empty (nothing to stage); b, c, d took the row path
     expect(fast.rowCounts).toEqual(slow.rowCounts);
     expect(fast.rows).toEqual(slow.rows);
     expect(fast.roots).toEqual(slow.roots);
@@ -411,6 +411,24 @@ describe('DuckDBDestination', () => {
     expect(fast.records).toBe(8); // every root but g (meta is new) and i (a variant value)
     expect(fast.roots.find((r) => r.id === 'h')).toMatchObject({ count: 4, meta__src: 'app', meta__n: 2, meta__tags: [] });
     expect(slow.rows.map((r) => r._list_idx)).toContain(3);
+  });
+
+  // Found by fast-path-differential.test.ts (seed 44): the list fast path staged a line for a list without items, so
+  // the load's row counts (load info, _pipeline_loads) named the child table with 0 rows where the row path did not.
+  it('counts the same tables on both paths when every list of a child table is empty or null items', async () => {
+    const counts: Array<Record<string, number>> = [];
+    for (const fastPath of [true, false]) {
+      rmSync(dbPath, { force: true });
+      const dest = await DuckDBDestination.open({ path: dbPath, dataset: 'ds', pipelineName: 'p' });
+      for (const [i, records] of [[{ id: 'a', items: [{ k: 'x' }] }], [{ id: 'b', items: [] }, { id: 'c', items: [null] }]].entries()) {
+        const w = dest.createResourceWriter({ loadId: `1.${i}`, resource: things, writeDisposition: 'merge', primaryKey: ['id'], maxNestingDepth: 4, fastPath });
+        await w.write(records);
+        const { rowCounts } = await w.commit(null);
+        if (i === 1) counts.push(rowCounts);
+      }
+      await dest.close();
+    }
+    expect(counts).toEqual([{ things: 2 }, { things: 2 }]);
   });
 
   it('stages fitting records without changing them, frozen ones and class instances included', async () => {

@@ -269,6 +269,9 @@ export class ResourceNormalizer {
 
   private emitChildren(table: TableState, items: unknown[], parent: RowIdentity, sink: RowSink): void {
     if (table.depth === 1 && this.opts.fastPath !== false && listFitsColumns(table, items)) {
+      // A list without an item makes no row: staged, it would name its table in the load's row counts (with 0),
+      // where the row path stages nothing.
+      if (!items.some((item) => item !== null && item !== undefined)) return;
       sink(table, `{"#r":"${this.currentRootId}","#s":${this.currentSeq},"l":${stringifyJson(items)}}`, 'list');
       return;
     }
