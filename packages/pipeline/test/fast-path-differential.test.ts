@@ -1,0 +1,157 @@
+// Differential test of the normalizer's two routes: seeded records (fuzz/records.ts: the logs shape plus fields the
+// spec does not declare, type conflicts, hostile keys and values) are loaded over three merges into one real DuckDB
+// file with the fast paths (records and flat lists staged whole, flattened in SQL) and into another with every row
+// staged one by one (merges, or appends that skip stored keys). Every table, column, type, id and the name mapping must be the same; and every text and number
+// of the records a merge keeps must be found in the tables (nothing dropped). A failure names the seed:
+// `DIFF_SEEDS=17 npx vitest run test/fast-path-differential.test.ts` replays it, `DIFF_SEEDS=1-200` searches more.
+import { rmSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { resources } from 'snapengage-client';
+import { DuckDBDestination } from '../src/destination/index.js';
+import { RecordGenerator } from './fuzz/records.js';
+import { tempDir, withQueries } from './helpers.js';
+
+type Obj = Record<string, unknown>;
+const LOADS = 3;
+const PER_LOAD = 40;
+
+interface LoadOptions {
+  maxNestingDepth: number;
+  /** Append, skipping records whose key is stored already (as an incremental run does), instead of merge. */
+  append: boolean;
+}
+
+function seeds(): number[] {
+  const spec = process.env.DIFF_SEEDS;
+  // Six seeds cover every maxNestingDepth used and both dispositions (about 12 s on 2 cores).
+  if (!spec) return [1, 2, 3, 4, 5, 6];
+  const [from, to] = spec.split('-').map(Number);
+  return Array.from({ length: (to ?? from!) - from! + 1 }, (_, i) => from! + i);
+}
+
+/**
+ * Every table of the dataset (`_load_id` left out) and the stored name mapping. An append's root ids are unique per
+ * load and writer, so they are left out too, and a child row names its record by the root's `id` instead.
+ */
+async function dump(path: string, append: boolean): Promise<Map<string, unknown>> {
+  return withQueries(path, async (run) => {
+    const out = new Map<string, unknown>();
+    const tables = await run(`SELECT table_name FROM duckdb_tables() WHERE schema_name = 'ds' AND table_name NOT LIKE '\\_pipeline\\_%' ESCAPE '\\' ORDER BY 1`);
+    for (const { table_name: t } of tables) {
+      out.set(`${t} columns`, await run(`SELECT column_name, data_type FROM duckdb_columns() WHERE schema_name = 'ds' AND table_name = '${t}' ORDER BY column_index`));
+      if (!append) out.set(`${t} rows`, await run(`SELECT * EXCLUDE (_load_id) FROM ds."${t}" ORDER BY _row_id`));
+      else if (t === 'logs') out.set(`${t} rows`, await run(`SELECT * EXCLUDE (_load_id, _row_id) FROM ds.logs ORDER BY ALL`));
+      else {
+        const sql = `SELECT c.* EXCLUDE (_load_id, _row_id, _parent_id, _root_id), r.id AS "#record" FROM ds."${t}" c JOIN ds.logs r ON r._row_id = c._root_id ORDER BY ALL`;
+        out.set(`${t} rows`, await run(sql));
+      }
+    }
+    out.set('_pipeline_tables', await run('SELECT * EXCLUDE (load_id) FROM ds._pipeline_tables ORDER BY table_name'));
+    out.set('_pipeline_columns', await run('SELECT * EXCLUDE (load_id) FROM ds._pipeline_columns ORDER BY table_name, position, column_name'));
+    out.set('row counts', await run('SELECT row_counts::VARCHAR AS c FROM ds._pipeline_loads ORDER BY load_id'));
+    return out;
+  });
+}
+
+/** Loads the seed's records (LOADS merges, each written in two batches) into a new file; how many lines went fast. */
+async function load(path: string, loads: Obj[][], opts: LoadOptions, fastPath: boolean): Promise<number> {
+  rmSync(path, { force: true });
+  let fastLines = 0;
+  for (const [i, records] of loads.entries()) {
+    const dest = await DuckDBDestination.open({ path, dataset: 'ds', pipelineName: 'p', threads: 1 });
+    try {
+      const w = dest.createResourceWriter({
+        loadId: `${1_700_000_000 + i}.000000`, resource: resources.logs, primaryKey: ['id'], fastPath,
+        writeDisposition: opts.append ? 'append' : 'merge', skipStoredKeys: opts.append, maxNestingDepth: opts.maxNestingDepth,
+      });
+      const half = records.length >> 1;
+      await w.write(structuredClone(records.slice(0, half)));
+      await w.write(structuredClone(records.slice(half)));
+      // Lines staged whole, per file (a private detail, as in destination.test.ts).
+      const files = (w as unknown as { staging: { files: Map<string, { rows: number }> } }).staging.files;
+      for (const [key, file] of files) if (/\u0000(record|list)$/.test(key)) fastLines += file.rows;
+      await w.commit({ load: i });
+    } finally {
+      await dest.close();
+    }
+  }
+  return fastLines;
+}
+
+/** Texts and numbers of a value, as tokens a stored value is compared by. */
+function inputTokens(value: unknown, out: Set<string>): void {
+  if (typeof value === 'string') out.add(value.toWellFormed());
+  else if (typeof value === 'number') out.add(String(Object.is(value, -0) ? 0 : value));
+  else if (Array.isArray(value)) for (const v of value) inputTokens(v, out);
+  else if (value !== null && typeof value === 'object') for (const v of Object.values(value)) inputTokens(v, out);
+}
+
+function storedTokens(value: unknown, out: Set<string>): void {
+  if (typeof value === 'string') {
+    out.add(value);
+    // BIGINTs read back as text; JSON and _overflow values as their JSON text.
+    if (value.trim() !== '' && !Number.isNaN(Number(value))) out.add(String(Number(value)));
+    try {
+      const parsed: unknown = JSON.parse(value);
+      if (typeof parsed === 'object' && parsed !== null) storedTokens(parsed, out);
+      else if (typeof parsed === 'string') out.add(parsed);
+    } catch {
+      // Not JSON: a text.
+    }
+  } else if (typeof value === 'number') out.add(String(value));
+  else if (typeof value === 'boolean') out.add(String(value));
+  else if (Array.isArray(value)) for (const v of value) storedTokens(v, out);
+  else if (value !== null && typeof value === 'object') for (const v of Object.values(value)) storedTokens(v, out);
+}
+
+/**
+ * Tokens of the records kept that no stored value holds: a merge keeps the last occurrence of each id, an append
+ * that skips stored keys the first.
+ */
+function missingValues(loads: Obj[][], opts: LoadOptions, tables: Map<string, unknown>): string[] {
+  const kept = new Map<unknown, Obj>();
+  for (const r of loads.flat()) if (!opts.append || !kept.has(r.id)) kept.set(r.id, r);
+  const wanted = new Set<string>();
+  for (const r of kept.values()) inputTokens(r, wanted);
+  const stored = new Set<string>();
+  for (const [name, rows] of tables) if (name.endsWith(' rows')) storedTokens(rows, stored);
+  // A loose boolean column reads "true"/"false" texts as booleans: stored as such, found above.
+  return [...wanted].filter((t) => !stored.has(t));
+}
+
+/** The first difference between two dumps, as one short line per table. */
+function differences(fast: Map<string, unknown>, slow: Map<string, unknown>): string[] {
+  const out: string[] = [];
+  for (const name of new Set([...fast.keys(), ...slow.keys()])) {
+    const a = JSON.stringify(fast.get(name));
+    const b = JSON.stringify(slow.get(name));
+    if (a === b) continue;
+    const fa = (fast.get(name) ?? []) as unknown[];
+    const sa = (slow.get(name) ?? []) as unknown[];
+    const i = Array.from({ length: Math.max(fa.length, sa.length) }, (_, k) => k).find((k) => JSON.stringify(fa[k]) !== JSON.stringify(sa[k]));
+    out.push(`${name} (${fa.length} fast vs ${sa.length} row-by-row rows), first difference at ${i}:\n  fast: ${JSON.stringify(fa[i!])}\n  rows: ${JSON.stringify(sa[i!])}`);
+  }
+  return out;
+}
+
+describe('fast paths against the row path, on seeded hostile records', () => {
+  const tmp = tempDir('sepipe-diff-');
+  afterAll(() => tmp.cleanup());
+
+  it.each(seeds())('seed %i: the same tables either way, and every value kept', async (seed) => {
+    const gen = new RecordGenerator(seed);
+    const loads = Array.from({ length: LOADS }, () => gen.records(PER_LOAD));
+    const opts: LoadOptions = { maxNestingDepth: [4, 4, 2, 1, 0][seed % 5]!, append: seed % 3 === 2 };
+    const fastFile = join(tmp.dir, `${seed}-fast.duckdb`);
+    const slowFile = join(tmp.dir, `${seed}-rows.duckdb`);
+    const fastLines = await load(fastFile, loads, opts, true);
+    expect(await load(slowFile, loads, opts, false)).toBe(0);
+    const [fast, slow] = [await dump(fastFile, opts.append), await dump(slowFile, opts.append)];
+    const replay = `seed ${seed} (${JSON.stringify(opts)}); replay: DIFF_SEEDS=${seed} npx vitest run test/fast-path-differential.test.ts`;
+    expect(differences(fast, slow), replay).toEqual([]);
+    expect(missingValues(loads, opts, slow), replay).toEqual([]);
+    // The test only means something if the fast paths were taken.
+    expect(fastLines, replay).toBeGreaterThan(0);
+  });
+});
