@@ -156,7 +156,8 @@ describe('fast paths against the row path, on seeded hostile records', () => {
     // One row per id, whichever occurrence the disposition keeps.
     const keyed = (slow.get('logs rows') as Obj[]).filter((r) => r.id !== null);
     expect(keyed.length, replay).toBe(new Set(loads.flat().flatMap((r) => (r.id === undefined ? [] : [r.id]))).size);
-    // The test only means something if the fast paths were taken.
-    expect(fastLines, replay).toBeGreaterThan(0);
+    // The test only means something if the fast paths were taken: they are for the default seeds. A seed searched
+    // with DIFF_SEEDS may have none (its first values decided types most later ones conflict with).
+    if (!process.env.DIFF_SEEDS) expect(fastLines, replay).toBeGreaterThan(0);
   });
 });

@@ -2,7 +2,8 @@
 // records in the logs resource's shape (declared fields, transcripts, requester_details, labels) plus fields the spec
 // does not declare. Each seed fixes a shape (which extra keys, which kind of value each holds) and most records
 // follow it, so later records fit the columns the first ones decided and take the fast paths; a few break it (a type
-// conflict, null, an empty list, a hostile key or value), which sends them, or only their list, down the row path.
+// conflict, null, an empty list, a hostile key or value, a map keyed by ids), which sends them, or only their list,
+// down the row path.
 type Obj = Record<string, unknown>;
 
 export function mulberry32(seed: number): () => number {
@@ -84,6 +85,8 @@ export class RecordGenerator {
     }
     if (this.chance(0.8)) r.transcripts = this.conflict() ? this.pick([[], [null], ['text'], {}, 'x']) : this.transcripts();
     if (this.chance(0.4)) r.labels = Array.from({ length: this.int(3) }, () => (this.chance(0.1) ? null : { name: this.pick(['vip', 'Vip', '']), value: this.scalar('text') }));
+    // A map keyed by ids: one column per id until the table's budget, then `_overflow` (NORMALIZATION.md, Wide records).
+    if (this.chance(0.3)) r.visitor_map = Object.fromEntries(Array.from({ length: 20 + this.int(60) }, () => [`id_${this.int(400)}`, this.chance(0.5) ? { seen: this.int(9), page: this.text() } : this.text()]));
     for (const [key, kind] of this.shape) {
       // A key that cannot be a struct field sends its record down the row path: present less often, so that the
       // other records of the seed can take the fast path.
