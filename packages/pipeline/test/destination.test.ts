@@ -384,6 +384,8 @@ describe('DuckDBDestination', () => {
       { id: 'g', count: 3, meta: { src: 'web', n: 1.5, tags: ['x', 'y'] } }, // meta is new: row path decides it
       { id: 'h', count: 4, meta: { src: 'app', n: 2, tags: [] }, items: [] }, // every key known: record fast path
       { id: 'i', count: 'four', meta: { src: 'app' } }, // text in an integer column: a variant, so the row path
+      // Longer than LIST_LINE_ITEMS: staged in 3 lines, each knowing its first index; null items keep theirs.
+      { id: 'l', items: Array.from({ length: 70 }, (_, i) => (i % 9 === 4 ? null : { k: `n${i}` })) },
     ];
     const snapshot = async (fastPath: boolean) => {
       rmSync(dbPath, { force: true });
@@ -403,12 +405,13 @@ describe('DuckDBDestination', () => {
     const slow = await snapshot(false);
     const fast = await snapshot(true);
     expect(slow.staged).toBe(0);
-    expect(fast.staged).toBe(4); // records a (both), f, e: whole lists; h's is empty (nothing to stage); b, c, d took the row path
+    expect(fast.staged).toBe(7); // records a (both), f, e: whole lists; l in 3 lines; h's is empty (nothing to stage); b, c, d took the row path
     expect(fast.rowCounts).toEqual(slow.rowCounts);
     expect(fast.rows).toEqual(slow.rows);
     expect(fast.roots).toEqual(slow.roots);
     expect(slow.records).toBe(0);
-    expect(fast.records).toBe(8); // every root but g (meta is new) and i (a variant value)
+    expect(fast.records).toBe(9); // every root but g (meta is new) and i (a variant value)
+    expect(fast.rows.filter((r) => r.k === 'n69')).toMatchObject([{ _list_idx: 69 }]);
     expect(fast.roots.find((r) => r.id === 'h')).toMatchObject({ count: 4, meta__src: 'app', meta__n: 2, meta__tags: [] });
     expect(slow.rows.map((r) => r._list_idx)).toContain(3);
   });

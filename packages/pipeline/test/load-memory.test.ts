@@ -39,6 +39,19 @@ describe('load memory at the default limit', () => {
     expect(await expectMatchesTruth(path, 'snapengage_data', await truth(box!))).toEqual([]);
   });
 
+  it('loads one case of 150,000 transcript entries and finds it unchanged on a rerun (staged as one line, the commit ran out of memory from ~130,000)', async () => {
+    const entry = (i: number) => ({
+      id: i % 2 ? 'wc:sam@sandbox.example.com' : '', date: 1795744797024 + i, date_seconds: 1795744797, date_milliseconds: 1795744797024 + i,
+      alias: i % 2 ? 'Sam' : '', message: `message number ${i} of a long chat`, translations: '',
+    });
+    const path = await setup([{ id: 'long-chat', transcripts: Array.from({ length: 150_000 }, (_, i) => entry(i)) }]);
+    const info = await runPipeline(config, { env: box!.env, destination: { path } });
+    expect(info.rowCounts.logs__transcripts).toBeGreaterThan(150_000);
+    expect(await expectMatchesTruth(path, 'snapengage_data', await truth(box!))).toEqual([]);
+    const rerun = await runPipeline(config, { env: box!.env, destination: { path } });
+    expect(rerun.unchangedRecords.logs).toBe(6);
+  });
+
   it('loads a 25 MB string (read_json was sized at 4 bytes per character, two buffers per thread)', async () => {
     const path = await setup([{ id: 'long', description: 'x'.repeat(25 * 1024 * 1024) }]);
     const info = await runPipeline(config, { env: box!.env, destination: { path } });

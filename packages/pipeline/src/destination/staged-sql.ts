@@ -113,14 +113,16 @@ function listSelect(t: TableState, file: TableStagingFile, loadId: string, ex: E
   const fields = listLineColumns(t);
   // Items of a list with no usable column yet are all `{}` or null: a placeholder field keeps the type valid.
   const struct = fields.map(({ key, column }) => `${quoteIdent(key)} ${DUCKDB_TYPES[column.type]}`).join(', ') || '"__none" VARCHAR';
-  const lines = readJson(file, [['#r', 'VARCHAR'], ['#s', 'BIGINT'], ['l', `STRUCT(${struct})[]`]]);
-  const rowId = childRowIdSql(t, 'u."#r"', 'u.i - 1');
+  // `#o`: the list's index of the line's first item, when a long list is staged in several lines (LIST_LINE_ITEMS).
+  const lines = readJson(file, [['#r', 'VARCHAR'], ['#s', 'BIGINT'], ['#o', 'BIGINT'], ['l', `STRUCT(${struct})[]`]]);
+  const listIdx = 'coalesce(u."#o", 0) + u.i - 1';
+  const rowId = childRowIdSql(t, 'u."#r"', listIdx);
   return select(
     [
       ...fields.map(({ key, column }): [string, string] => [column.name, `u.item.${quoteIdent(key)}`]),
-      ['_row_id', rowId], ['_parent_id', 'u."#r"'], ['_root_id', 'u."#r"'], ['_list_idx', 'u.i - 1'], ['_load_id', quoteLiteral(loadId)],
+      ['_row_id', rowId], ['_parent_id', 'u."#r"'], ['_root_id', 'u."#r"'], ['_list_idx', listIdx], ['_load_id', quoteLiteral(loadId)],
     ],
-    `(SELECT s."#r", unnest(s.l) AS item, generate_subscripts(s.l, 1) AS i FROM ${source(lines, '#r', ex)}) u WHERE u.item IS NOT NULL`,
+    `(SELECT s."#r", s."#o", unnest(s.l) AS item, generate_subscripts(s.l, 1) AS i FROM ${source(lines, '#r', ex)}) u WHERE u.item IS NOT NULL`,
   );
 }
 

@@ -43,11 +43,19 @@ export type { FieldNode, TableState } from './table-tree.js';
 export type RowSink = (table: TableState, line: string, kind?: StagedKind) => void;
 
 /**
+ * Most items a fast-path list line holds. DuckDB's JSON reader parses 2,048 lines at a time, so the items of one
+ * chunk, all parsed into vectors at once, are 2,048 times this: one case of 130,000 transcript entries staged as one
+ * line, or 100 cases of 2,000 on one page, failed the commit out of memory at the default limit (192MB), where lines
+ * of up to 50 small items load 1M rows. Ordinary lists (a few to a few dozen items) stay one line.
+ */
+export const LIST_LINE_ITEMS = 32;
+
+/**
  * `rows`: one line per row, as above. The fast paths (fast-path.ts) stage JSON the way it arrived and let SQL
  * flatten it, when every value fits its column exactly, so both paths stage the same JSON text for every value and
  * give the same rows: `list`, one line per record for a whole list of flat objects under the root,
- * `{"#r":…,"#s":<seq>,"l":[…items…]}`; `record`, a root row as the record's own object minus its child lists,
- * `{"#id":…,"#s":<seq>,"r":{…}}`. `keys`: one short line per record, `{"#id":…,"#s":<seq>}`, so a merge can find
+ * `{"#r":…,"#s":<seq>,"l":[…items…]}` (a long list in lines of LIST_LINE_ITEMS, each with `"#o"`, the index of its
+ * first item); `record`, a root row as the record's own object minus its child lists, `{"#id":…,"#s":<seq>,"r":{…}}`. `keys`: one short line per record, `{"#id":…,"#s":<seq>}`, so a merge can find
  * the load's keys without parsing every staged root row again.
  */
 export type StagedKind = 'rows' | 'list' | 'record' | 'keys';
@@ -272,7 +280,15 @@ export class ResourceNormalizer {
       // A list without an item makes no row: staged, it would name its table in the load's row counts (with 0),
       // where the row path stages nothing.
       if (!items.some((item) => item !== null && item !== undefined)) return;
-      sink(table, `{"#r":"${this.currentRootId}","#s":${this.currentSeq},"l":${stringifyJson(items)}}`, 'list');
+      const head = `{"#r":"${this.currentRootId}","#s":${this.currentSeq}`;
+      if (items.length <= LIST_LINE_ITEMS) {
+        sink(table, `${head},"l":${stringifyJson(items)}}`, 'list');
+        return;
+      }
+      // A long list (a chat open for days) in lines of LIST_LINE_ITEMS, each with the index of its first item.
+      for (let start = 0; start < items.length; start += LIST_LINE_ITEMS) {
+        sink(table, `${head},"#o":${start},"l":${stringifyJson(items.slice(start, start + LIST_LINE_ITEMS))}}`, 'list');
+      }
       return;
     }
     const parentId = (parent.id ??= childRowId(parent.parentId, parent.lineage, parent.idx));
