@@ -58,4 +58,14 @@ describe('load memory at the default limit', () => {
     expect(info.rowCounts.logs).toBe(6);
     expect(await expectMatchesTruth(path, 'snapengage_data', await truth(box!))).toEqual([]);
   });
+
+  it('loads a 32 MB chat message and merges it again (two threads each held two buffers of its line: out of memory)', async () => {
+    const message = 'y'.repeat(32 * 1024 * 1024);
+    const path = await setup([{ id: 'long-message', transcripts: [{ id: '', date: 1795744797024, alias: '', message }] }]);
+    const info = await runPipeline(config, { env: box!.env, destination: { path } });
+    expect(info.rowCounts.logs__transcripts).toBeGreaterThan(1);
+    expect(await expectMatchesTruth(path, 'snapengage_data', await truth(box!))).toEqual([]);
+    const rerun = await runPipeline(config, { env: box!.env, destination: { path } });
+    expect(rerun.unchangedRecords.logs).toBe(6);
+  });
 });

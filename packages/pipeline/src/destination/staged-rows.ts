@@ -17,6 +17,13 @@ import { UNCHANGED_TABLE, countRows, findUnchanged, type TableThreads } from './
 // every thread.
 const WIDE_TABLE_COLUMNS = 16;
 
+/**
+ * A table with a staged line longer than this is loaded by one DuckDB thread too: the JSON reader holds two buffers
+ * of the longest line per thread (16 MiB is its least, see readJson), so one 40 MB chat message staged in a transcript
+ * list ran the commit out of memory with two threads at the default limit (192MB), where one thread loads it.
+ */
+const LONG_LINE_BYTES = 16 * 1024 * 1024;
+
 /** Staging file of a table's lines of one kind; `\u0000` cannot occur in a table name. */
 export function fileKey(t: TableState, kind: StagedKind): string {
   return kind === 'rows' ? t.def.name : `${t.def.name}\u0000${kind}`;
@@ -162,6 +169,12 @@ export class StagedRowLoader {
     });
   }
 
+  /** UTF-8 bytes of the longest line staged for the table, in any of its files. */
+  private longestLine(t: TableState): number {
+    const kinds: StagedKind[] = ['rows', 'record', 'list'];
+    return Math.max(0, ...kinds.map((kind) => this.staging.get(fileKey(t, kind))?.maxLineBytes ?? 0));
+  }
+
   /** Runs a table's INSERTs with the DuckDB threads it should have (see WIDE_TABLE_COLUMNS); the rows inserted. */
   private async insertAll(t: TableState, statements: readonly string[]): Promise<number> {
     const { conn } = this.ctx;
@@ -173,11 +186,11 @@ export class StagedRowLoader {
   }
 
   /**
-   * Runs statements on a table with one DuckDB thread when it is wide (WIDE_TABLE_COLUMNS), else with all; `single`
-   * says which tables those are (the merge compare fingerprints them alone).
+   * Runs statements on a table with one DuckDB thread when it is wide (WIDE_TABLE_COLUMNS) or has a long line
+   * (LONG_LINE_BYTES), else with all; `single` says which tables those are (the merge compare fingerprints them alone).
    */
   private readonly tableThreads: TableThreads = {
-    single: (t) => this.ctx.threads > 1 && t.def.columns.length > WIDE_TABLE_COLUMNS,
+    single: (t) => this.ctx.threads > 1 && (t.def.columns.length > WIDE_TABLE_COLUMNS || this.longestLine(t) > LONG_LINE_BYTES),
     run: async (t, statements) => {
       const { conn, threads } = this.ctx;
       const single = this.tableThreads.single(t);
