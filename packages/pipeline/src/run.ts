@@ -343,8 +343,8 @@ function makeClient(plan: Plan, options: RunOptions, signal: AbortSignal, bucket
     ...(plan.connection.maxRetries !== undefined ? { maxRetries: plan.connection.maxRetries } : {}),
     ...(plan.connection.maxResponseBytes !== undefined ? { maxResponseBytes: plan.connection.maxResponseBytes } : {}),
     fetch: limitedFetch,
-    // An integer beyond ±2^53 in an undeclared field is a BigInt, not a rounded double: stored as its exact text
-    // (NORMALIZATION.md, Types). Pages without a 16-digit run are parsed as before.
+    // An integer beyond ±2^53 in an undeclared field is a BigInt, not a rounded double: stored exact, in BIGINT within
+    // its range, as text beyond (NORMALIZATION.md, Types). A page without one costs a walk of the parsed page.
     largeIntegers: 'bigint',
     beforeAttempt: (attemptSignal) => bucket.take(attemptSignal),
     userAgent: `snapengage-pipeline/${LOADER_VERSION} node/${process.versions.node}`,

@@ -1,5 +1,5 @@
-// The upgrade promise (NORMALIZATION.md, Upgrading): a file that an earlier loader of the same DATASET_FORMAT wrote is
-// continued by this one as if this one had written it. Its stored ids (`_row_id`, `_parent_id`, `_root_id`), table and
+// The upgrade promise (NORMALIZATION.md, Upgrading): a file that an earlier loader wrote, of this DATASET_FORMAT or an
+// older one it migrates, is continued by this one as if this one had written it. Its stored ids (`_row_id`, `_parent_id`, `_root_id`), table and
 // column names, types and incremental state are matched again; nothing is duplicated or rewritten. A change to how
 // ids, names, types or state are made can pass the tests that start from an empty file and still break this promise,
 // silently, for every user after `npm update`; this test catches it from a committed golden fixture.

@@ -1,5 +1,5 @@
-// JavaScript values a user's `map` step may return that JSON cannot carry as they are (BigInt, Date): how they are
-// staged, and how they enter the ids made of values.
+// JavaScript values that JSON cannot carry as they are (a BigInt from a `map` step or the client, a Date from a step):
+// how they are staged, and how they enter the ids made of values.
 
 const BIGINT_MIN = -(2n ** 63n);
 const BIGINT_MAX = 2n ** 63n - 1n;
@@ -7,8 +7,8 @@ const BIGINT_MAX = 2n ** 63n - 1n;
 /**
  * Values JSON cannot carry as-is, alone or as items of a list: a Date (from a `map` step) and a BigInt (a map step's,
  * or the client's reading of an integer literal beyond ±2^53, `largeIntegers: 'bigint'`). A BigInt is a number when
- * that is exact; else itself when it is in BIGINT's range (a BIGINT column takes it, staged with every digit: types.ts
- * coerce), else its text.
+ * it is a safe integer; else itself when it is in BIGINT's range (a BIGINT column takes it, staged with every digit:
+ * types.ts coerce), else its text.
  */
 export function normalizeJsValue(value: unknown): unknown {
   if (typeof value === 'bigint') {
