@@ -88,14 +88,20 @@ export async function showDataset(options: ShowOptions): Promise<string> {
   let dataset: Awaited<ReturnType<typeof openDataset>>;
   // A pipeline run has the file open only to read its state and to commit, for seconds: while one holds the run lock,
   // a locked file is waited for (bounded: 40 × 250 ms) instead of refused.
+  let openedAgainWithoutRun = false;
   for (let attempt = 0; ; attempt++) {
     try {
       dataset = await openDataset({ path: options.path, dataset: options.dataset });
       break;
     } catch (error) {
       const locked = error instanceof DestinationError && error.code === 'locked';
-      if (!locked || attempt >= SHOW_LOCK_RETRIES || !(await activeRun(defaultStagingRoot(options.path), options.path))) {
-        throw describeDestinationError(error, options.path);
+      if (!locked || attempt >= SHOW_LOCK_RETRIES) throw describeDestinationError(error, options.path);
+      if (!(await activeRun(defaultStagingRoot(options.path), options.path))) {
+        // A run that ended between the failed open and this check (its run lock gone with it) has left the file free:
+        // one more open tells that from a file another program holds (seen under load: show refused a finished run).
+        if (openedAgainWithoutRun) throw describeDestinationError(error, options.path);
+        openedAgainWithoutRun = true;
+        continue;
       }
       await new Promise((resolve) => setTimeout(resolve, 250));
     }
