@@ -68,4 +68,13 @@ describe('load memory at the default limit', () => {
     const rerun = await runPipeline(config, { env: box!.env, destination: { path } });
     expect(rerun.unchangedRecords.logs).toBe(6);
   });
+
+  it('appends a case with a 36 MB value and skips it on a rerun (finding stored keys read its line with two threads: out of memory)', async () => {
+    const path = await setup([{ id: 'long-append', description: 'x'.repeat(36 * 1024 * 1024) }]);
+    const appends = { ...config, resources: { logs: { writeDisposition: 'append' as const } } };
+    expect((await runPipeline(appends, { env: box!.env, destination: { path } })).rowCounts.logs).toBe(6);
+    // The lookback reads every case again: each is stored already, so none is appended.
+    expect((await runPipeline(appends, { env: box!.env, destination: { path } })).rowCounts.logs).toBe(0);
+    expect(await expectMatchesTruth(path, 'snapengage_data', await truth(box!))).toEqual([]);
+  });
 });

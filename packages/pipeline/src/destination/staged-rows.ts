@@ -114,7 +114,8 @@ export class StagedRowLoader {
     const keyFields = this.opts.primaryKey;
     if (this.opts.writeDisposition !== 'append' || !this.opts.skipStoredKeys || keyFields.length === 0) return { stored: 0, repeated: 0 };
     const root = this.root;
-    const found = await findStoredKeys(this.ctx.conn, root, keyFields, this.selects(root, {}), this.target(root));
+    // It reads the root's staged lines: with the threads the inserts would have (a long line needs one, see LONG_LINE_BYTES).
+    const found = await this.tableThreads.run(root, () => findStoredKeys(this.ctx.conn, root, keyFields, this.selects(root, {}), this.target(root)));
     if (found.stored + found.repeated > 0) exclusions.unchanged = ALREADY_STORED_TABLE;
     return found;
   }
