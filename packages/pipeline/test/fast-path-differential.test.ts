@@ -1,8 +1,11 @@
 // Differential test of the normalizer's two routes: seeded records (fuzz/records.ts: the logs shape plus fields the
 // spec does not declare, type conflicts, hostile keys and values) are loaded over three merges into one real DuckDB
 // file with the fast paths (records and flat lists staged whole, flattened in SQL) and into another with every row
-// staged one by one (merges, or appends that skip stored keys). Every table, column, type, id and the name mapping must be the same; and every text and number
-// of the records a merge keeps must be found in the tables (nothing dropped). A failure names the seed:
+// staged one by one (merges, or appends that skip stored keys). Every table, column, type, id and the name mapping must
+// be the same; every text and number of a record the disposition keeps must be found in that record's own rows (nothing
+// dropped or left stale). What both paths share is checked too (sharedFaults): no child row outlives its record's
+// rewrite, and the merge's compare leaves a record whose rows stay the same alone and rewrites one whose rows change.
+// A failure names the seed:
 // `DIFF_SEEDS=17 npx vitest run test/fast-path-differential.test.ts` replays it, `DIFF_SEEDS=1-200` searches more.
 import { rmSync } from 'node:fs';
 import { join } from 'node:path';
@@ -24,7 +27,7 @@ interface LoadOptions {
 
 function seeds(): number[] {
   const spec = process.env.DIFF_SEEDS;
-  // Six seeds cover every maxNestingDepth used and both dispositions (about 12 s on 2 cores).
+  // Six seeds cover every maxNestingDepth used and both dispositions (about 15-20 s on 2 shared cores).
   if (!spec) return [1, 2, 3, 4, 5, 6];
   const [from, to] = spec.split('-').map(Number);
   return Array.from({ length: (to ?? from!) - from! + 1 }, (_, i) => from! + i);
@@ -56,7 +59,7 @@ async function dump(path: string, append: boolean): Promise<Map<string, unknown>
 }
 
 /** Loads the seed's records (LOADS merges, each written in two batches) into a new file; how many lines went fast. */
-async function load(path: string, loads: Obj[][], opts: LoadOptions, fastPath: boolean): Promise<number> {
+async function load(path: string, loads: Obj[][], opts: LoadOptions, fastPath: boolean, afterLoad?: () => Promise<void>): Promise<number> {
   rmSync(path, { force: true });
   let fastLines = 0;
   for (const [i, records] of loads.entries()) {
@@ -76,6 +79,7 @@ async function load(path: string, loads: Obj[][], opts: LoadOptions, fastPath: b
     } finally {
       await dest.close();
     }
+    await afterLoad?.();
   }
   return fastLines;
 }
@@ -107,19 +111,85 @@ function storedTokens(value: unknown, out: Set<string>): void {
 }
 
 /**
- * Tokens of the records kept that no stored value holds: a merge keeps the last occurrence of each id, an append
- * that skips stored keys the first.
+ * Tokens of the records kept that their own rows (root and descendants) do not hold: a merge keeps the last occurrence
+ * of each id, an append that skips stored keys the first. Records without an id are looked for in every row.
  */
 function missingValues(loads: Obj[][], opts: LoadOptions, tables: Map<string, unknown>): string[] {
   const kept = new Map<unknown, Obj>();
   // A record without an id is only looked for when it is the last (merge) or first (append) of them.
   for (const r of loads.flat()) if (!opts.append || !kept.has(r.id)) kept.set(r.id, r);
-  const wanted = new Set<string>();
-  for (const r of kept.values()) inputTokens(r, wanted);
-  const stored = new Set<string>();
-  for (const [name, rows] of tables) if (name.endsWith(' rows')) storedTokens(rows, stored);
-  // A loose boolean column reads "true"/"false" texts as booleans: stored as such, found above.
-  return [...wanted].filter((t) => !stored.has(t));
+  // A child row names its record by `#record` (append dumps) or by its root's `_row_id` (merge dumps).
+  const idOfRoot = new Map((tables.get('logs rows') as Obj[]).map((r) => [r._row_id, r.id]));
+  const all = new Set<string>();
+  const byRecord = new Map<unknown, Set<string>>();
+  for (const [name, rows] of tables) {
+    if (!name.endsWith(' rows')) continue;
+    for (const row of rows as Obj[]) {
+      storedTokens(row, all);
+      const id = name === 'logs rows' ? row.id : '#record' in row ? row['#record'] : idOfRoot.get(row._root_id);
+      if (id === null || id === undefined) continue;
+      if (!byRecord.has(id)) byRecord.set(id, new Set());
+      storedTokens(row, byRecord.get(id)!);
+    }
+  }
+  const missing: string[] = [];
+  for (const [id, r] of kept) {
+    const wanted = new Set<string>();
+    inputTokens(r, wanted);
+    const stored = id === undefined ? all : byRecord.get(id) ?? new Set();
+    // A loose boolean column reads "true"/"false" texts as booleans: stored as such, found above.
+    for (const t of wanted) if (!stored.has(t)) missing.push(`${String(id)}: ${t}`);
+  }
+  return missing;
+}
+
+/** Each keyed record's rows in every table (nulls and `_load_id` left out) and the load that last wrote it. */
+async function recordRows(path: string): Promise<Map<unknown, { rows: string[]; load: unknown }>> {
+  return withQueries(path, async (run) => {
+    const out = new Map<unknown, { rows: string[]; load: unknown }>();
+    const text = (table: string, row: Obj) => `${table} ${JSON.stringify(Object.entries(row).filter(([k, v]) => v !== null && k !== '_load_id' && k !== '#record'))}`;
+    for (const r of await run('SELECT * FROM ds.logs WHERE id IS NOT NULL')) out.set(r.id, { rows: [text('logs', r)], load: r._load_id });
+    const tables = await run(`SELECT table_name AS t FROM duckdb_tables() WHERE schema_name = 'ds' AND table_name LIKE 'logs\\_\\_%' ESCAPE '\\'`);
+    for (const { t } of tables) {
+      for (const r of await run(`SELECT c.*, r.id AS "#record" FROM ds."${t}" c JOIN ds.logs r ON r._row_id = c._root_id WHERE r.id IS NOT NULL ORDER BY c._row_id`)) {
+        out.get(r['#record'])?.rows.push(text(String(t), r));
+      }
+    }
+    return out;
+  });
+}
+
+/**
+ * What both paths could get wrong alike, checked in one file: child rows left behind by a merge that replaced their
+ * record (a long list that shrank) or without a record, a list position held twice; and, from the rows of each record
+ * after each load (`snapshots`, merges only), a record read again whose rows stayed the same but that was rewritten
+ * (its `_load_id` moved), or whose rows changed while its `_load_id` did not. A record's rows all carry the load that
+ * last wrote it.
+ */
+async function sharedFaults(path: string, loads: Obj[][], snapshots: Array<Map<unknown, { rows: string[]; load: unknown }>>): Promise<string[]> {
+  const out = await withQueries(path, async (run) => {
+    const faults: string[] = [];
+    const tables = await run(`SELECT table_name AS t FROM duckdb_tables() WHERE schema_name = 'ds' AND table_name LIKE 'logs\\_\\_%' ESCAPE '\\'`);
+    for (const { t } of tables) {
+      const [stale] = await run(`SELECT count(*)::INT AS n, any_value(c._list_idx)::VARCHAR AS idx FROM ds."${t}" c
+        LEFT JOIN ds.logs r ON r._row_id = c._root_id WHERE r._load_id IS DISTINCT FROM c._load_id`);
+      if (stale!.n !== 0) faults.push(`${t}: ${stale!.n} rows without their record or of another load (e.g. _list_idx ${stale!.idx})`);
+      const [twice] = await run(`SELECT count(*)::INT AS n FROM (SELECT _parent_id, _list_idx FROM ds."${t}" GROUP BY ALL HAVING count(*) > 1)`);
+      if (twice!.n !== 0) faults.push(`${t}: ${twice!.n} list positions held twice`);
+    }
+    return faults;
+  });
+  for (let i = 1; i < snapshots.length; i++) {
+    const read = new Set(loads[i]!.map((r) => r.id).filter((id) => id !== undefined));
+    for (const id of read) {
+      const [before, after] = [snapshots[i - 1]!.get(id), snapshots[i]!.get(id)];
+      if (!before || !after) continue;
+      const same = JSON.stringify(before.rows.sort()) === JSON.stringify(after.rows.sort());
+      if (same && after.load !== before.load) out.push(`load ${i}: ${String(id)} rewritten, its rows unchanged`);
+      if (!same && after.load === before.load) out.push(`load ${i}: ${String(id)} rows changed, _load_id kept`);
+    }
+  }
+  return out;
 }
 
 /** The first difference between two dumps, as one short line per table. */
@@ -148,11 +218,16 @@ describe('fast paths against the row path, on seeded hostile records', () => {
     const fastFile = join(tmp.dir, `${seed}-fast.duckdb`);
     const slowFile = join(tmp.dir, `${seed}-rows.duckdb`);
     const fastLines = await load(fastFile, loads, opts, true);
-    expect(await load(slowFile, loads, opts, false)).toBe(0);
+    // Each record's rows after each load of the row path (merges), for the compare's verdicts (sharedFaults).
+    const snapshots: Array<Map<unknown, { rows: string[]; load: unknown }>> = [];
+    const snapshot = opts.append ? undefined : async () => void snapshots.push(await recordRows(slowFile));
+    expect(await load(slowFile, loads, opts, false, snapshot)).toBe(0);
     const [fast, slow] = [await dump(fastFile, opts.append), await dump(slowFile, opts.append)];
     const replay = `seed ${seed} (${JSON.stringify(opts)}); replay: DIFF_SEEDS=${seed} npx vitest run test/fast-path-differential.test.ts`;
     expect(differences(fast, slow), replay).toEqual([]);
     expect(missingValues(loads, opts, slow), replay).toEqual([]);
+    expect(await sharedFaults(slowFile, loads, snapshots), replay).toEqual([]);
+    expect(await sharedFaults(fastFile, loads, []), replay).toEqual([]);
     // One row per id, whichever occurrence the disposition keeps.
     const keyed = (slow.get('logs rows') as Obj[]).filter((r) => r.id !== null);
     expect(keyed.length, replay).toBe(new Set(loads.flat().flatMap((r) => (r.id === undefined ? [] : [r.id]))).size);

@@ -37,6 +37,7 @@ export class RecordGenerator {
 
   constructor(readonly seed: number) {
     this.rnd = mulberry32(seed);
+    this.longRnd = mulberry32(seed ^ 0x5bd1e995);
     const keys = new Set<string>();
     const n = 3 + this.int(6);
     for (let i = 0; i < n; i++) keys.add(this.chance(0.75) ? this.pick(TAME_KEYS) : this.pick(HOSTILE_KEYS));
@@ -54,6 +55,11 @@ export class RecordGenerator {
   }
 
   private readonly made: Obj[] = [];
+  /**
+   * Draws for the long lists only (see transcripts()): a stream of its own, so the other values of a seed stay what
+   * they were before long lists were added (seeds named in tests and commits replay as they did).
+   */
+  private readonly longRnd: () => number;
 
   /**
    * `count` records; ids repeat now and then (a merge keeps the last), and a record made before comes again as it
@@ -102,6 +108,19 @@ export class RecordGenerator {
   }
 
   private transcripts(): unknown[] {
+    const short = this.shortTranscripts();
+    // Now and then a chat open for days: a list longer than the 32 items a staged list line holds (normalizer.ts
+    // LIST_LINE_ITEMS), 33 to 100 long, with null items around the line boundaries. A case read again with another
+    // length crosses them (a merge must replace every old row).
+    if (this.longRnd() >= 0.15) return short;
+    const length = 33 + Math.floor(this.longRnd() * 68);
+    const nulls = new Set([31, 32, 63, 64].filter(() => this.longRnd() < 0.3));
+    return Array.from({ length }, (_, i) => (nulls.has(i) ? null : short[i] ?? {
+      id: `t${i}`, date: 1_700_000_000_000 + i, alias: `a${Math.floor(this.longRnd() * 3)}`, message: `m${Math.floor(this.longRnd() * 5)}`,
+    }));
+  }
+
+  private shortTranscripts(): unknown[] {
     return Array.from({ length: this.int(4) }, (_, i) => {
       if (this.chance(0.08)) return null;
       const t: Obj = { id: `t${i}`, date: 1_700_000_000_000 + this.int(1000), alias: this.text(), message: this.text() };
