@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Sandbox } from 'snapengage-sandbox';
 import { runPipeline } from '../src/run.js';
-import { PACKAGE_DIR, query, runCli, sandbox, tempDir, truth, withQueries, type TruthCase } from './helpers.js';
+import { PACKAGE_DIR, admin, query, runCli, sandbox, tempDir, truth, withQueries, type TruthCase } from './helpers.js';
 
 const DOC = readFileSync(join(PACKAGE_DIR, 'PRIVACY.md'), 'utf8');
 const CONFIG = /```ts\n([\s\S]*?)```/.exec(DOC)![1]!;
@@ -19,6 +19,12 @@ const DATASET = 'snapengage_data';
 /** The recipe's pseudonym, computed here independently of the config. */
 const pseudonym = (email: string) => createHash('sha256').update(`${KEY}:${email.toLowerCase()}`).digest('hex');
 const emailsOf = (c: TruthCase) => [c.requested_by, ...((c.requester_details as { emails?: unknown[] } | null)?.emails ?? [])].filter((e): e is string => typeof e === 'string' && e !== '');
+
+/** The email of the newest case that has one in `requested_by`: the visitor the erasure test erases. */
+const newestEmail = (all: TruthCase[]) =>
+  [...all].filter((c) => typeof c.requested_by === 'string').sort((a, b) => Number(b.created_at_seconds) - Number(a.created_at_seconds))[0]!.requested_by as string;
+/** PRIVACY.md's query for cases where a visitor typed their email (inline, after the erasure recipe). */
+const TYPED = /`(INSERT INTO erased [^`]*)`/.exec(DOC)![1]!;
 
 /** Splits a recipe into statements (none of them holds a `;` inside a literal). */
 const statements = (sql: string) => sql.split(/;\s*\n/).map((s) => s.replace(/^--.*$/gm, '').trim()).filter(Boolean);
@@ -33,6 +39,13 @@ let cases: TruthCase[];
 
 beforeAll(async () => {
   box = await sandbox({ cases: 24, widgets: 1, days: 3 });
+  // An anonymous chat in which the visitor the erasure test picks typed their email (in capitals: the steps leave
+  // messages as written, and the check of the steps looks for emails as the API gives them).
+  const email = newestEmail(await truth(box));
+  await admin(box, 'cases', { widgetId: box.env.SNAPENGAGE_WIDGET_ID, cases: [{
+    requested_by: null, requester_details: { name: 'Visitor', emails: [] },
+    transcripts: [{ id: '', date: 1795744797024, alias: 'Visitor', message: `reach me at ${email.toUpperCase()} please` }],
+  }] });
   cases = await truth(box);
   tmp = tempDir('privacy-');
   project = join(tmp.dir, 'project');
@@ -114,9 +127,11 @@ describe('PRIVACY.md', () => {
   });
 
   it('an erased visitor stays erased through the lookback, --refresh and a child refresh, and the copy holds no byte of them', async () => {
-    const newest = [...cases].filter((c) => typeof c.requested_by === 'string').sort((a, b) => Number(b.created_at_seconds) - Number(a.created_at_seconds))[0]!;
-    const email = newest.requested_by as string;
-    const theirs = cases.filter((c) => emailsOf(c).some((e) => e.toLowerCase() === email.toLowerCase())).map((c) => c.id);
+    const email = newestEmail(cases);
+    // Their cases: by the email fields, and the anonymous chat where they typed it.
+    const typed = (c: TruthCase) => (c.transcripts ?? []).some((t) => String(t.message).toLowerCase().includes(email.toLowerCase()));
+    const theirs = cases.filter((c) => emailsOf(c).some((e) => e.toLowerCase() === email.toLowerCase()) || typed(c)).map((c) => c.id);
+    expect(cases.filter(typed)).toHaveLength(1);
     // Texts of the erased cases no other case holds (their viewcase URL at least), to look for in the file's bytes.
     const textsOf = (c: TruthCase) => JSON.stringify(c).match(/"(?:[^"\\]|\\.){16,}"/g) ?? [];
     const others = new Set(cases.filter((c) => !theirs.includes(c.id)).flatMap(textsOf));
@@ -125,10 +140,12 @@ describe('PRIVACY.md', () => {
     const before = { logs: await count(db, 'logs'), chat_poll: await count(db, 'chat_poll') };
     expect(inFile().length, 'the file holds texts of theirs before').toBeGreaterThan(0);
 
-    const erase = SQL.get('erase one visitor')!.replace('olga.ivanova654@example.com', email);
+    const erase = statements(SQL.get('erase one visitor')!.replace('olga.ivanova654@example.com', email));
+    // The typed-email query goes before BEGIN, as the text says.
+    erase.splice(erase.indexOf('BEGIN'), 0, TYPED.replaceAll('…', email.toLowerCase().replaceAll("'", "''")));
     const ids = await withQueries(db, async (sql) => {
       let last: Array<Record<string, unknown>> = [];
-      for (const s of [...keyStatements(KEY), ...statements(erase)]) last = await sql(s);
+      for (const s of [...keyStatements(KEY), ...erase]) last = await sql(s);
       await sql('CHECKPOINT');
       return last.map((r) => String(r.id));
     }, 'READ_WRITE');
