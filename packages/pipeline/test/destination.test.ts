@@ -434,6 +434,45 @@ describe('DuckDBDestination', () => {
     expect(counts).toEqual([{ things: 2 }, { things: 2 }]);
   });
 
+  // Lists longer than LIST_LINE_ITEMS are staged in lines of 32 (normalizer.ts): merges that read a case again with
+  // its list grown or shrunk across a line boundary, the same, or one item changed, on both paths.
+  it('merges long lists across the 32-item line boundary: old rows replaced, unchanged lists left alone, on both paths', async () => {
+    const list = (n: number, nullAt: (i: number) => boolean = () => false) => Array.from({ length: n }, (_, i) => (nullAt(i) ? null : { k: `n${i}` }));
+    const edited = [...list(64).slice(0, 40), { k: 'changed' }, ...list(64).slice(41)];
+    const same = list(65, (i) => i === 31 || i === 32 || i === 63);
+    const loads = [
+      [{ id: 'grow', items: list(30) }, { id: 'shrink', items: list(70) }, { id: 'same', items: same }, { id: 'nulls', items: list(40, () => true) }, { id: 'edit', items: list(64) }],
+      [{ id: 'grow', items: list(33) }, { id: 'shrink', items: list(31) }, { id: 'same', items: same }, { id: 'nulls', items: list(40, () => true) }, { id: 'edit', items: edited }],
+      [{ id: 'grow', items: list(100) }, { id: 'shrink', items: [] }, { id: 'same', items: same }, { id: 'nulls', items: list(33) }, { id: 'edit', items: [...edited, null] }],
+    ];
+    const outcomes = [];
+    for (const fastPath of [true, false]) {
+      rmSync(dbPath, { force: true });
+      const counts = [];
+      for (const [i, records] of loads.entries()) {
+        const dest = await DuckDBDestination.open({ path: dbPath, dataset: 'ds', pipelineName: 'p' });
+        const w = dest.createResourceWriter({ loadId: `1.${i}`, resource: things, writeDisposition: 'merge', primaryKey: ['id'], maxNestingDepth: 4, fastPath });
+        await w.write(structuredClone(records));
+        counts.push((await w.commit(null)).rowCounts);
+        await dest.close();
+      }
+      const rows = await query(`SELECT t.id, t._load_id AS load, i._list_idx AS idx, i.k, i._row_id, i._load_id = t._load_id AS same_load
+        FROM ds.things__items i LEFT JOIN ds.things t ON t._row_id = i._root_id ORDER BY t.id, i._list_idx`);
+      outcomes.push({ counts, rows });
+    }
+    expect(outcomes[0]).toEqual(outcomes[1]);
+    const { counts, rows } = outcomes[0]!;
+    // Load 1 rewrites grow, shrink and edit; load 2 grow, shrink (to nothing) and nulls; edit's trailing null adds no row.
+    expect(counts.slice(1)).toEqual([{ things: 3, things__items: 33 + 31 + 64 }, { things: 3, things__items: 100 + 33 }]);
+    const of = (id: string) => rows.filter((r) => r.id === id);
+    expect(rows.every((r) => r.id !== null && r.same_load === true)).toBe(true); // no row outlived its record's rewrite
+    expect(of('grow').map((r) => Number(r.idx))).toEqual(Array.from({ length: 100 }, (_, i) => i));
+    expect(of('shrink')).toEqual([]);
+    expect(of('nulls').map((r) => Number(r.idx))).toEqual(Array.from({ length: 33 }, (_, i) => i));
+    expect(of('same').map((r) => [Number(r.idx), r.load])).toEqual(same.flatMap((item, i) => (item ? [[i, '1.0']] : [])));
+    expect(of('edit').map((r) => [r.k, r.load])).toEqual(edited.map((item) => [item!.k, '1.1']));
+  });
+
   it('stages fitting records without changing them, frozen ones and class instances included', async () => {
     const plain = { id: 'p', count: 1, items: [{ k: 'a' }] };
     const frozen = Object.freeze({ id: 'f', count: 2, items: Object.freeze([Object.freeze({ k: 'b' })]) });
