@@ -71,6 +71,8 @@ export function childRequests(children: readonly ResourcePlan[], record: SourceR
         // (the client refuses all three rather than send them, by the same rule).
         const text = typeof value === 'string' && value !== '' && !(source.in === 'path' && pathValueProblem(value) !== undefined);
         if (text || typeof value === 'number' || typeof value === 'boolean') params[name] = value;
+        // An integer beyond 2^53 (the client reads it as a BigInt) as its digits: dropped, it read as a missing id.
+        else if (typeof value === 'bigint') params[name] = value.toString();
         else if (source.required) lacking ??= { param: name, field: `${source.resource}.${source.field ?? source.param}` };
       }
     }
