@@ -1,5 +1,5 @@
 // Shared test helpers: a sandbox over loopback, temp DuckDB files, the sandbox's truth, and a CLI child process.
-import { spawn } from 'node:child_process';
+import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
@@ -165,7 +165,11 @@ export interface CliResult {
 
 /** Spawns the CLI from its TypeScript source through tsx (no build needed), with a controlled environment. */
 export function runCli(args: string[], options: { env?: Record<string, string>; cwd?: string } = {}): Promise<CliResult> {
-  const child = spawnCli(args, options);
+  return collectOutput(spawnCli(args, options));
+}
+
+/** How a child process ended, with all it wrote to stdout and stderr (piped). */
+export function collectOutput(child: ChildProcess): Promise<CliResult> {
   return new Promise((resolvePromise) => {
     let stdout = '';
     let stderr = '';

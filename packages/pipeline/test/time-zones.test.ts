@@ -10,7 +10,7 @@ import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import type { Sandbox } from 'snapengage-sandbox';
 import { definePipeline, runPipeline } from '../src/index.js';
 import { DATASET_FORMAT } from '../src/destination/system-tables.js';
-import { admin, expectMatchesTruth, PACKAGE_DIR, query, sandbox, tempDir, truth, withQueries } from './helpers.js';
+import { admin, collectOutput, expectMatchesTruth, PACKAGE_DIR, query, sandbox, tempDir, truth, withQueries, type CliResult } from './helpers.js';
 
 const NOW = Date.parse('2026-03-29T00:30:00Z');
 const TSX_LOADER = pathToFileURL(join(PACKAGE_DIR, '..', '..', 'node_modules', 'tsx', 'dist', 'loader.mjs')).href;
@@ -127,17 +127,12 @@ describe('the loader\'s times in a DuckDB session of another zone', () => {
 });
 
 /** Runs an ES module `script` (with the package's sources) in a child process whose TZ is `tz`; how it ended. */
-function runIn(tz: string, script: string): Promise<{ code: number | null; signal: NodeJS.Signals | null; stdout: string; stderr: string }> {
-  const child = spawn(process.execPath, ['--conditions=snapengage-source', '--import', TSX_LOADER, '--input-type=module', '-e', script], {
+function runIn(tz: string, script: string): Promise<CliResult> {
+  return collectOutput(spawn(process.execPath, ['--conditions=snapengage-source', '--import', TSX_LOADER, '--input-type=module', '-e', script], {
     cwd: PACKAGE_DIR,
     env: { PATH: process.env.PATH ?? '', TZ: tz },
     stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  let stdout = '';
-  let stderr = '';
-  child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
-  child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
-  return new Promise((resolve) => child.on('close', (code, signal) => resolve({ code, signal, stdout, stderr })));
+  }));
 }
 
 describe('the migration of a format-1 file cut short', () => {
