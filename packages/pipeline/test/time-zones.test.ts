@@ -10,6 +10,7 @@ import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import type { Sandbox } from 'snapengage-sandbox';
 import { definePipeline, runPipeline } from '../src/index.js';
 import { DATASET_FORMAT } from '../src/destination/system-tables.js';
+import { DuckDBDestination, newLoadId } from '../src/destination/index.js';
 import { admin, collectOutput, expectMatchesTruth, PACKAGE_DIR, query, sandbox, tempDir, truth, withQueries, type CliResult } from './helpers.js';
 
 const NOW = Date.parse('2026-03-29T00:30:00Z');
@@ -157,7 +158,9 @@ describe('the migration of a format-1 file cut short', () => {
       const { openDuckDBFile } = await import(${src('open-file.ts')});
       const { migrateSystemTimes } = await import(${src('system-tables.ts')});
       const { conn } = await openDuckDBFile({ path: ${JSON.stringify(path)}, settings: {}, waitMs: 0, forCommit: false, onLockWait: () => {}, beforeOpen: async () => {} });
+      await conn.run('BEGIN TRANSACTION');
       await migrateSystemTimes(conn, 'snapengage_data');
+      await conn.run('COMMIT');
       process.kill(process.pid, 'SIGKILL');`);
     expect(killed.signal, killed.stderr).toBe('SIGKILL');
     expect(existsSync(`${path}.wal`)).toBe(true);
@@ -216,5 +219,55 @@ describe('incremental windows in a time zone other than UTC', () => {
       vi.useRealTimers();
       await local.close();
     }
+  });
+});
+
+describe('the migration of a format-1 file comes with the first format-2 load row', () => {
+  /** A file as a format-1 loader left it: its system times TIMESTAMP columns holding UTC, its rows format 1. */
+  async function formatOneFile(name: string): Promise<string> {
+    const path = join(tmp.dir, name);
+    vi.useFakeTimers({ toFake: ['Date'], now: NOW });
+    try {
+      await runPipeline(definePipeline({ resources: { logs: true }, rateLimit: { requestsPerSecond: 0 } }), { env: box.env, destination: { path } });
+    } finally {
+      vi.useRealTimers();
+    }
+    await withQueries(path, async (run) => {
+      await run(`SET TimeZone = 'UTC'`);
+      for (const [table, column] of [['_pipeline_loads', 'started_at'], ['_pipeline_loads', 'finished_at'], ['_pipeline_state', 'updated_at']]) {
+        await run(`ALTER TABLE snapengage_data.${table} ALTER ${column} SET DATA TYPE TIMESTAMP`);
+      }
+      await run(`UPDATE snapengage_data._pipeline_loads SET dataset_format = 1`);
+    }, 'READ_WRITE');
+    return path;
+  }
+  const layout = (path: string) => withQueries(path, (run) => run(
+    `SELECT typeof(started_at) AS type, max(dataset_format) AS format FROM snapengage_data._pipeline_loads GROUP BY ALL`,
+  ));
+
+  // An older loader refuses a file only by its load rows' format: converted columns without a format-2 row (a run
+  // killed after opening the file) let it write its zone-less times into TIMESTAMPTZ columns, off by its zone.
+  it('a run that opens the file and ends before writing a load row leaves it format 1, as an older loader expects', async () => {
+    const path = await formatOneFile('format-1-opened.duckdb');
+    const dest = await DuckDBDestination.open({ path, dataset: 'snapengage_data', pipelineName: 'snapengage' });
+    await dest.close();
+    expect(await layout(path)).toEqual([{ type: 'TIMESTAMP', format: 1 }]);
+  });
+
+  it("a failed load's row converts the times in its own transaction, every instant kept", async () => {
+    const path = await formatOneFile('format-1-failed.duckdb');
+    const dest = await DuckDBDestination.open({ path, dataset: 'snapengage_data', pipelineName: 'snapengage' });
+    try {
+      await dest.recordFailedLoad(newLoadId(), 'logs', 'boom', new Date(NOW + 60_000));
+    } finally {
+      await dest.close();
+    }
+    const rows = await withQueries(path, (run) => run(
+      `SELECT typeof(started_at) AS type, epoch_ms(started_at)::DOUBLE AS started_ms, dataset_format FROM snapengage_data._pipeline_loads ORDER BY load_id`,
+    ));
+    expect(rows).toEqual([
+      { type: 'TIMESTAMP WITH TIME ZONE', started_ms: NOW, dataset_format: 1 },
+      { type: 'TIMESTAMP WITH TIME ZONE', started_ms: NOW + 60_000, dataset_format: DATASET_FORMAT },
+    ]);
   });
 });

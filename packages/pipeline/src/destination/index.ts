@@ -222,7 +222,6 @@ export class DuckDBDestination {
     if (first) await checkDatasetFormat(conn, this.dataset, this.path, LOADER_VERSION);
     if (first) await refuseOtherOrg(conn, this.dataset, this.path, this.opts.org);
     await conn.run(systemTablesDdl(this.dataset));
-    if (first) await migrateSystemTimes(conn, this.dataset);
     if (first) this.droppedTables = await forgetDroppedTables(conn, this.dataset);
     this.tableDefs = await readTableDefs(conn, this.dataset);
     this.tableNames = new Set(await readExistingTableNames(conn, this.dataset));
@@ -352,11 +351,21 @@ export class DuckDBDestination {
         // as a loaded one does (loads() orgId). Each named only when set: a file an older loader created meanwhile
         // (opened here without the DDL) lacks the columns, and a row without them needs neither.
         const optional = Object.entries({ limit_pages: limitPages, org_id: this.opts.org?.id }).filter(([, value]) => value !== undefined);
-        await this.connection().run(
-          `INSERT INTO ${quoteIdent(this.dataset)}."_pipeline_loads" (load_id, pipeline_name, resource, status, started_at, finished_at, error, loader_version, dataset_format${optional.map(([column]) => `, ${column}`).join('')})
-           VALUES ($1, $2, $3, 'failed', CAST($4 AS TIMESTAMPTZ), CAST($5 AS TIMESTAMPTZ), $6, $7, $8${optional.map((_, i) => `, $${9 + i}`).join('')})`,
-          [loadId, this.pipelineName, resource, sqlTimestamp(startedAt), sqlTimestamp(new Date()), error, LOADER_VERSION, DATASET_FORMAT, ...optional.map(([, value]) => value!)],
-        );
+        const conn = this.connection();
+        // A format-1 file's times are converted with the first format-2 row (migrateSystemTimes), here as in a commit.
+        await conn.run('BEGIN TRANSACTION');
+        try {
+          await migrateSystemTimes(conn, this.dataset);
+          await conn.run(
+            `INSERT INTO ${quoteIdent(this.dataset)}."_pipeline_loads" (load_id, pipeline_name, resource, status, started_at, finished_at, error, loader_version, dataset_format${optional.map(([column]) => `, ${column}`).join('')})
+             VALUES ($1, $2, $3, 'failed', CAST($4 AS TIMESTAMPTZ), CAST($5 AS TIMESTAMPTZ), $6, $7, $8${optional.map((_, i) => `, $${9 + i}`).join('')})`,
+            [loadId, this.pipelineName, resource, sqlTimestamp(startedAt), sqlTimestamp(new Date()), error, LOADER_VERSION, DATASET_FORMAT, ...optional.map(([, value]) => value!)],
+          );
+          await conn.run('COMMIT');
+        } catch (e) {
+          await conn.run('ROLLBACK').catch(() => undefined);
+          throw e;
+        }
       } catch (e) {
         throw toDestinationError(e, `recording the failed load of ${resource}`, this.path);
       }

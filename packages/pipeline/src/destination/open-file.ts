@@ -41,9 +41,9 @@ export async function openDuckDBFile(o: OpenFileOptions): Promise<OpenedFile> {
       await o.beforeOpen();
       instance = await DuckDBInstance.create(o.path, o.settings);
       const conn = await instance.connect();
-      // The loader's session reads and writes times in UTC, not the machine's zone: a time written into a format-1
-      // file's TIMESTAMP column (a failed load's row, before migrateSystemTimes ran) is then its UTC wall time, as that
-      // format holds it. Without ICU there is no zone but UTC anyway.
+      // The loader's session reads and writes times in UTC, not the machine's zone: a format-1 file's zone-less
+      // TIMESTAMP columns hold UTC, and are read and converted (migrateSystemTimes) as such. Without ICU there is no
+      // zone but UTC anyway.
       await conn.run(`SET TimeZone = 'UTC'`).catch(() => undefined);
       return { instance, conn, releaseFile };
     } catch (error) {

@@ -21,7 +21,7 @@ import type { Mutex } from './mutex.js';
 import { refuseKeyTheStoredRowsLack } from './new-key.js';
 import { StagedRowLoader, fileKey } from './staged-rows.js';
 import { STAGING_FLUSH_BYTES, StagingArea, type TableStagingFile } from './staging.js';
-import { DATASET_FORMAT, sqlTimestamp } from './system-tables.js';
+import { DATASET_FORMAT, migrateSystemTimes, sqlTimestamp } from './system-tables.js';
 import { LOADER_VERSION } from '../version.js';
 
 export type WriteDisposition = 'merge' | 'append' | 'replace';
@@ -341,6 +341,8 @@ export class DuckDBResourceWriter implements ResourceWriter {
         reportStep: (step, started, detail) => this.reportStep(step, started, detail),
       }).load(tables);
       started = performance.now();
+      // A format-1 file's times become TIMESTAMPTZ with the first format-2 load row, in its transaction.
+      await migrateSystemTimes(conn, this.ctx.dataset);
       await this.writeState(newState);
       await this.writeLoadRow(rowCounts);
       await conn.run('COMMIT');

@@ -45,15 +45,18 @@ CREATE TABLE IF NOT EXISTS ${s}."_pipeline_columns" (
 export const DATASET_FORMAT = 2;
 // Format history. 2: the loader's own times (`_pipeline_loads.started_at`/`finished_at`, `_pipeline_state.updated_at`)
 // are TIMESTAMPTZ; format 1 stored UTC in TIMESTAMP columns, which a session in another zone (the DuckDB CLI's is the
-// machine's) compared with `now()` off by the zone's offset. migrateSystemTimes converts a format-1 file.
+// machine's) compared with `now()` off by the zone's offset. migrateSystemTimes converts a format-1 file, in the
+// transaction of the first format-2 load row.
 
 /** The loader's own time columns: TIMESTAMPTZ from format 2 on (TIMESTAMP holding UTC before). */
 const SYSTEM_TIMES = [['_pipeline_loads', 'started_at'], ['_pipeline_loads', 'finished_at'], ['_pipeline_state', 'updated_at']] as const;
 
 /**
- * Makes a format-1 file's time columns TIMESTAMPTZ, reading the UTC they hold as UTC (a cast in a UTC session), in one
- * transaction: every stored instant is kept. A no-op on a format-2 file. Run when a run opens the file, after
- * checkDatasetFormat; readers (openDataset, the CLI) read either layout.
+ * Makes a format-1 file's time columns TIMESTAMPTZ, reading the UTC they hold as UTC (a cast in a UTC session): every
+ * stored instant is kept. A no-op on a format-2 file. Run inside the transaction that writes the run's first load row
+ * (a commit's, or a failed load's), never alone: an older loader refuses a file only by its load rows' format, so
+ * converted columns without a format-2 row beside them (a run killed after converting at open) let it write its
+ * zone-less times into them, off by its machine's offset. Readers (openDataset, the CLI) read either layout.
  * A plain cast, not `AT TIME ZONE 'UTC'`: DuckDB writes the ALTER's expression to the WAL, and a process killed before
  * the next checkpoint left a file no DuckDB could open ("INTERNAL Error: Failure while replaying WAL file": a function
  * cannot be bound while the WAL replays). The cast replays, as UTC in any zone (test/time-zones.test.ts).
@@ -67,16 +70,9 @@ export async function migrateSystemTimes(conn: DuckDBConnection, dataset: string
   if (old.length === 0) return;
   // The loader's session is UTC already (open-file.ts); without ICU, there is no zone but UTC anyway.
   await conn.run(`SET TimeZone = 'UTC'`).catch(() => undefined);
-  await conn.run('BEGIN TRANSACTION');
-  try {
-    for (const { table_name: table, column_name: column } of old) {
-      const c = quoteIdent(String(column));
-      await conn.run(`ALTER TABLE ${quoteIdent(dataset)}.${quoteIdent(String(table))} ALTER ${c} SET DATA TYPE TIMESTAMPTZ USING CAST(${c} AS TIMESTAMPTZ)`);
-    }
-    await conn.run('COMMIT');
-  } catch (error) {
-    await conn.run('ROLLBACK').catch(() => undefined);
-    throw error;
+  for (const { table_name: table, column_name: column } of old) {
+    const c = quoteIdent(String(column));
+    await conn.run(`ALTER TABLE ${quoteIdent(dataset)}.${quoteIdent(String(table))} ALTER ${c} SET DATA TYPE TIMESTAMPTZ USING CAST(${c} AS TIMESTAMPTZ)`);
   }
 }
 
