@@ -5,7 +5,7 @@ import { ChatRoom } from './chats.js';
 import { utcDay } from './dates.js';
 import { FaultPlan, parseFaultSpec, type FaultOutcome } from './faults.js';
 import { buildFixtures, type SandboxCredentials, type UserRecord } from './fixtures.js';
-import { buildHeaders, error, methodNotAllowed, notFound, writeReply, type Reply } from './http-kit.js';
+import { bodyBytes, buildHeaders, error, methodNotAllowed, notFound, writeReply, type Reply } from './http-kit.js';
 import { resolveOptions, resolvePagingEnd, SandboxOptionError, type SandboxOptions } from './options.js';
 import { seedKey } from './random.js';
 import { adminMisses, adminRoutes } from './routes/admin.js';
@@ -53,7 +53,7 @@ async function dispatch(routes: readonly Route[], misses: RouteMisses, req: Inco
 
 /** Sends the headers and part of the body, then resets the connection (a "connection reset mid-body"). */
 function writeThenReset(res: ServerResponse, reply: Reply, headers: Record<string, string>): void {
-  const body = Buffer.from(reply.body, 'utf8');
+  const body = bodyBytes(reply);
   res.writeHead(reply.status, buildHeaders(reply, body.length, headers));
   const socket = res.socket;
   const kill = (): void => {
@@ -71,7 +71,7 @@ function writeThenReset(res: ServerResponse, reply: Reply, headers: Record<strin
 
 /** Sends a cut body with a matching Content-Length: valid HTTP, invalid JSON. */
 function writeTruncated(res: ServerResponse, reply: Reply, headers: Record<string, string>): void {
-  const body = Buffer.from(reply.body, 'utf8');
+  const body = bodyBytes(reply);
   const cut = body.subarray(0, Math.floor(body.length / 2));
   res.writeHead(reply.status, buildHeaders(reply, cut.length, headers));
   res.end(cut);

@@ -82,6 +82,14 @@ describe('dates', () => {
     expect(startOfDayIn({ year: 2011, month: 12, day: 31 }, 'Pacific/Apia')).toBe(Date.UTC(2011, 11, 30, 10));
   });
 
+  it('answers each zone and date its own start when asked again (the answers are cached)', () => {
+    for (let round = 0; round < 2; round++) {
+      expect(startOfDayIn({ year: 2025, month: 1, day: 20 }, 'Etc/UTC')).toBe(Date.UTC(2025, 0, 20));
+      expect(startOfDayIn({ year: 2025, month: 1, day: 20 }, 'Asia/Tokyo')).toBe(Date.UTC(2025, 0, 19, 15));
+      expect(startOfDayIn({ year: 2025, month: 1, day: 21 }, 'Asia/Tokyo')).toBe(Date.UTC(2025, 0, 20, 15));
+    }
+  });
+
   it('knows IANA zones only', () => {
     expect(isKnownTimeZone('Asia/Kolkata')).toBe(true);
     expect(isKnownTimeZone('UTC')).toBe(true);

@@ -1,11 +1,12 @@
 import { encodeCursor, parseCaseQuery } from '../case-query.js';
-import { error, headerValue, jsonText, notFound, type Reply } from '../http-kit.js';
+import { error, headerValue, jsonBytes, notFound, type Reply } from '../http-kit.js';
 import { route, type RequestContext, type Route } from '../state.js';
 import type { SortKey } from '../store.js';
 
 // Logs API: GET /api/v2/{orgId}/logs — pages of 100 cases with an absolute `linkToNextSetOfResults`.
 
 export const PAGE_SIZE = 100;
+const COMMA = Buffer.from(',');
 
 function getAllLogs(ctx: RequestContext): Reply {
   const { state, url } = ctx;
@@ -22,29 +23,33 @@ function getAllLogs(ctx: RequestContext): Reply {
   // in an organisation of one widget: whether the API then takes the single-widget path is unknown), we answer the
   // first 100 matching cases and no next link, so a client that leaves widgetId out loses data here too.
   const paginated = parsed.singleWidgetRequested;
-  const chunks: string[] = [];
+  const pieces: Buffer[] = [Buffer.from('{"cases":[')];
+  let count = 0;
   let lastKey: SortKey | undefined;
   let more = false;
   for (const entry of state.store.entries(parsed.query)) {
-    if (chunks.length === PAGE_SIZE) {
+    if (count === PAGE_SIZE) {
       more = true;
       break;
     }
-    chunks.push(state.store.json(entry));
+    if (count > 0) pieces.push(COMMA);
+    pieces.push(Buffer.from(state.store.json(entry), 'utf8'));
+    count++;
     lastKey = { t: entry.t, id: entry.id, n: entry.n ?? 0 };
   }
-  let body = `{"cases":[${chunks.join(',')}]`;
+  let tail = ']';
   const { lastPageLink, trailingEmptyPage } = state.paging;
-  if (paginated && lastKey && (more || (trailingEmptyPage && chunks.length === PAGE_SIZE))) {
+  if (paginated && lastKey && (more || (trailingEmptyPage && count === PAGE_SIZE))) {
     const next = new URL(`${url.pathname}`, state.baseUrl);
     for (const [name, value] of url.searchParams) if (name !== 'next') next.searchParams.append(name, value);
     next.searchParams.set('next', encodeCursor(lastKey));
-    body += `,"linkToNextSetOfResults":${JSON.stringify(next.toString())}`;
+    tail += `,"linkToNextSetOfResults":${JSON.stringify(next.toString())}`;
   } else if (lastPageLink !== 'absent') {
     // How the real API marks the last page is unknown: absent, "" or null (all three seen handled by clients).
-    body += `,"linkToNextSetOfResults":${lastPageLink === 'empty' ? '""' : 'null'}`;
+    tail += `,"linkToNextSetOfResults":${lastPageLink === 'empty' ? '""' : 'null'}`;
   }
-  return jsonText(200, `${body}}`);
+  pieces.push(Buffer.from(`${tail}}`, 'utf8'));
+  return jsonBytes(200, pieces);
 }
 
 export const logsRoutes: Route[] = [route('/api/v2/{orgId}/logs', { GET: getAllLogs })];
