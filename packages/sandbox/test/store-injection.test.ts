@@ -25,7 +25,7 @@ describe('CaseStore.inject', () => {
     const rng = new Rng(99);
     const expected: Array<{ t: number; id: string; n: number }> = [];
     for (let batch = 0; batch < 40; batch++) {
-      const size = rng.int(0, 30);
+      const size = rng.int(0, 100); // above and below SPLICE_MAX: both ways of inserting
       const given = Array.from({ length: size }, () => ({
         // Few distinct times and ids, so ties on time and on (time, id) are common.
         created_at_milliseconds: FIXED_NOW - rng.int(0, 5) * 1000,
