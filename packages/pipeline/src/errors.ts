@@ -224,6 +224,13 @@ export function describeExtractError(error: unknown, resourceName: string, widge
       // reset before any answer is not that: a port of something else (an https-only server named as http://, a
       // proxy with nothing behind it) does it to every request, so it points at the URL, not at "retry later".
       const summary = error.causeSummary ?? '';
+      // Out of descriptors for a socket (`connect EMFILE`): the server was never tried, so "cannot reach" and the
+      // base URL sent users to a server that was fine. Which descriptor runs out first (a socket, a staged file,
+      // DuckDB's) depends on timing, so this one says what the others say.
+      if (TOO_MANY_OPEN_FILES.test(summary)) {
+        fix = `too many open files: no descriptor was left for a connection to ${originOf(error.url)}${retried}${cause}: ${RAISE_OPEN_FILES}, then rerun`;
+        break;
+      }
       const dropped = /\bterminated\b/.test(summary);
       const unanswered = !dropped && /ECONNRESET|socket hang up|other side closed|UND_ERR_SOCKET/i.test(summary);
       fix = dropped
