@@ -5,7 +5,7 @@ import { getEventListeners } from 'node:events';
 import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
 import type { FetchResponse } from 'openapi-fetch';
-import { describe, expect, expectTypeOf, it } from 'vitest';
+import { describe, expect, expectTypeOf, it, vi } from 'vitest';
 import { createSnapEngageClient, unwrap, type components, type RequestLogEvent, type SnapEngageClientOptions, type UnwrappedData } from '../src/index.js';
 import { caught } from './helpers/caught.js';
 import { scriptedServersPerTest, sendJson, type ScriptedServer } from './helpers/scripted-server.js';
@@ -177,21 +177,22 @@ describe('timeouts, cancellation and bad responses', () => {
     let calls = 0;
     const server = await serve((req, res) => (calls++ === 0 ? sendJson(res, 503, {}) : sendJson(res, 200, { cases: [] })));
     let waits = 0;
-    // A limiter's queue longer than timeoutMs: the attempts are not timed out by it.
+    // A limiter's queue longer than timeoutMs: the attempts are not timed out by it. (A timeout a loopback request on
+    // a loaded machine does not reach: at 100 ms one could, and the call then failed by its own timeout.)
     const beforeAttempt = async () => {
       waits++;
-      await new Promise((resolve) => setTimeout(resolve, 300));
+      await new Promise((resolve) => setTimeout(resolve, 600));
     };
-    const { client, events } = clientFor(server, { timeoutMs: 100, maxRetries: 1, beforeAttempt });
+    const { client, events } = clientFor(server, { timeoutMs: 400, maxRetries: 1, beforeAttempt });
     const callStart = Date.now();
     expect(unwrap(await client.GET(LOGS, logsQuery))).toEqual({ cases: [] });
     const callMs = Date.now() - callStart;
     expect(waits).toBe(2); // the first attempt and the retry
     expect(server.requests).toHaveLength(2);
-    // The queue's time is reported apart (queuedMs: two waits of 300 ms timers), not as the request's duration: a
+    // The queue's time is reported apart (queuedMs: two waits of 600 ms timers), not as the request's duration: a
     // verbose line said the API took the limiter's seconds. Both come out of the call's time.
     const [event] = events;
-    expect(event?.queuedMs).toBeGreaterThanOrEqual(2 * 295);
+    expect(event?.queuedMs).toBeGreaterThanOrEqual(2 * 595);
     expect(event!.durationMs + event!.queuedMs!).toBeLessThanOrEqual(callMs + 1);
 
     const perCall = new AbortController();
@@ -530,11 +531,12 @@ describe('odd responses', () => {
   it('lets go of an attempt whose response never reached the transport (a user middleware threw first)', async () => {
     const server = await serve((_req, res) => sendJson(res, 200, { cases: [] }));
     const controller = new AbortController();
-    const { client } = clientFor(server, { timeoutMs: 50, signal: controller.signal });
+    // The attempts' listeners go when the calls fail, well before their timeouts (50 ms here once: on a loaded machine a
+    // loopback request took longer, and the call failed by its timeout, not by the middleware).
+    const { client } = clientFor(server, { timeoutMs: 30_000, signal: controller.signal });
     client.use({ onResponse: () => { throw new Error('middleware failed'); } });
     for (let i = 0; i < 12; i++) await expect(client.GET(LOGS, logsQuery)).rejects.toThrow('middleware failed');
-    await new Promise((resolve) => setTimeout(resolve, 120));
-    expect(getEventListeners(controller.signal, 'abort')).toHaveLength(0);
+    await vi.waitFor(() => expect(getEventListeners(controller.signal, 'abort')).toHaveLength(0), { timeout: 5_000, interval: 50 });
   });
 
   it('keeps the transport innermost: an app middleware sees requests without credentials and only final responses', async () => {
