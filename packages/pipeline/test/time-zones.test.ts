@@ -136,21 +136,28 @@ function runIn(tz: string, script: string): Promise<CliResult> {
   }));
 }
 
+/** A file as a format-1 loader left it: its system times TIMESTAMP columns holding UTC, its rows format 1. */
+async function formatOneFile(name: string): Promise<string> {
+  const path = join(tmp.dir, name);
+  vi.useFakeTimers({ toFake: ['Date'], now: NOW });
+  try {
+    await runPipeline(definePipeline({ resources: { logs: true }, rateLimit: { requestsPerSecond: 0 } }), { env: box.env, destination: { path } });
+  } finally {
+    vi.useRealTimers();
+  }
+  await withQueries(path, async (run) => {
+    await run(`SET TimeZone = 'UTC'`);
+    for (const [table, column] of [['_pipeline_loads', 'started_at'], ['_pipeline_loads', 'finished_at'], ['_pipeline_state', 'updated_at']]) {
+      await run(`ALTER TABLE snapengage_data.${table} ALTER ${column} SET DATA TYPE TIMESTAMP`);
+    }
+    await run(`UPDATE snapengage_data._pipeline_loads SET dataset_format = 1`);
+  }, 'READ_WRITE');
+  return path;
+}
+
 describe('the migration of a format-1 file cut short', () => {
   it('by SIGKILL after its commit, before a checkpoint: the file opens (its WAL replays) with every instant kept, in any zone', async () => {
-    const path = join(tmp.dir, 'format-1-killed.duckdb');
-    vi.useFakeTimers({ toFake: ['Date'], now: NOW });
-    try {
-      await runPipeline(definePipeline({ resources: { logs: true }, rateLimit: { requestsPerSecond: 0 } }), { env: box.env, destination: { path } });
-    } finally {
-      vi.useRealTimers();
-    }
-    await withQueries(path, async (run) => {
-      await run(`SET TimeZone = 'UTC'`);
-      for (const [table, column] of [['_pipeline_loads', 'started_at'], ['_pipeline_loads', 'finished_at'], ['_pipeline_state', 'updated_at']]) {
-        await run(`ALTER TABLE snapengage_data.${table} ALTER ${column} SET DATA TYPE TIMESTAMP`);
-      }
-    }, 'READ_WRITE');
+    const path = await formatOneFile('format-1-killed.duckdb');
     // The loader's own opening of the file (its session in UTC), then the migration, then kill -9: the migration is
     // committed to the WAL only, and the next open replays it (in a session of the machine's zone).
     const src = (file: string) => JSON.stringify(pathToFileURL(join(PACKAGE_DIR, 'src', 'destination', file)).href);
@@ -223,24 +230,6 @@ describe('incremental windows in a time zone other than UTC', () => {
 });
 
 describe('the migration of a format-1 file comes with the first format-2 load row', () => {
-  /** A file as a format-1 loader left it: its system times TIMESTAMP columns holding UTC, its rows format 1. */
-  async function formatOneFile(name: string): Promise<string> {
-    const path = join(tmp.dir, name);
-    vi.useFakeTimers({ toFake: ['Date'], now: NOW });
-    try {
-      await runPipeline(definePipeline({ resources: { logs: true }, rateLimit: { requestsPerSecond: 0 } }), { env: box.env, destination: { path } });
-    } finally {
-      vi.useRealTimers();
-    }
-    await withQueries(path, async (run) => {
-      await run(`SET TimeZone = 'UTC'`);
-      for (const [table, column] of [['_pipeline_loads', 'started_at'], ['_pipeline_loads', 'finished_at'], ['_pipeline_state', 'updated_at']]) {
-        await run(`ALTER TABLE snapengage_data.${table} ALTER ${column} SET DATA TYPE TIMESTAMP`);
-      }
-      await run(`UPDATE snapengage_data._pipeline_loads SET dataset_format = 1`);
-    }, 'READ_WRITE');
-    return path;
-  }
   const layout = (path: string) => withQueries(path, (run) => run(
     `SELECT typeof(started_at) AS type, max(dataset_format) AS format FROM snapengage_data._pipeline_loads GROUP BY ALL`,
   ));
