@@ -93,24 +93,13 @@ describe('the loader\'s times in a DuckDB session of another zone', () => {
   });
 
   it('a file a format-1 loader wrote (TIMESTAMP holding UTC) is migrated by the next run, keeping every instant', async () => {
-    const path = join(tmp.dir, 'format-1-times.duckdb');
-    const config = definePipeline({ resources: { logs: true }, rateLimit: { requestsPerSecond: 0 } });
+    const path = await formatOneFile('format-1-times.duckdb');
     const savedTz = process.env.TZ;
     try {
-      vi.useFakeTimers({ toFake: ['Date'], now: NOW });
-      await runPipeline(config, { env: box.env, destination: { path } });
-      // As the format-1 loader left it: its system times as TIMESTAMP columns holding UTC, its rows format 1.
-      await withQueries(path, async (run) => {
-        await run(`SET TimeZone = 'UTC'`);
-        for (const [table, column] of [['_pipeline_loads', 'started_at'], ['_pipeline_loads', 'finished_at'], ['_pipeline_state', 'updated_at']]) {
-          await run(`ALTER TABLE snapengage_data.${table} ALTER ${column} SET DATA TYPE TIMESTAMP`);
-        }
-        await run(`UPDATE snapengage_data._pipeline_loads SET dataset_format = 1`);
-      }, 'READ_WRITE');
       // The next run, a day later, on a machine whose zone is not UTC.
       process.env.TZ = 'Asia/Kolkata';
-      vi.setSystemTime(NOW + 86_400_000);
-      await runPipeline(config, { env: box.env, destination: { path } });
+      vi.useFakeTimers({ toFake: ['Date'], now: NOW + 86_400_000 });
+      await runPipeline(definePipeline({ resources: { logs: true }, rateLimit: { requestsPerSecond: 0 } }), { env: box.env, destination: { path } });
     } finally {
       if (savedTz === undefined) delete process.env.TZ;
       else process.env.TZ = savedTz;
