@@ -25,7 +25,7 @@ import { refuseOtherOrg, type RunOrg } from './dataset-org.js';
 import { duckdbSettings } from './duckdb-settings.js';
 import { LOADER_VERSION } from '../version.js';
 import {
-  checkDatasetFormat, DATASET_FORMAT, datasetFingerprint, forgetDroppedTables, migrateSystemTimes, readExistingTableNames, readTableDefs, sqlTimestamp, systemTablesDdl, type DroppedTables,
+  checkDatasetFormat, DATASET_FORMAT, datasetFingerprint, forgetDroppedTables, inTransaction, migrateSystemTimes, readExistingTableNames, readTableDefs, sqlTimestamp, systemTablesDdl, type DroppedTables,
 } from './system-tables.js';
 
 export { DestinationError, toDestinationError, type DestinationErrorCode } from './errors.js';
@@ -353,19 +353,14 @@ export class DuckDBDestination {
         const optional = Object.entries({ limit_pages: limitPages, org_id: this.opts.org?.id }).filter(([, value]) => value !== undefined);
         const conn = this.connection();
         // A format-1 file's times are converted with the first format-2 row (migrateSystemTimes), here as in a commit.
-        await conn.run('BEGIN TRANSACTION');
-        try {
+        await inTransaction(conn, async () => {
           await migrateSystemTimes(conn, this.dataset);
           await conn.run(
             `INSERT INTO ${quoteIdent(this.dataset)}."_pipeline_loads" (load_id, pipeline_name, resource, status, started_at, finished_at, error, loader_version, dataset_format${optional.map(([column]) => `, ${column}`).join('')})
              VALUES ($1, $2, $3, 'failed', CAST($4 AS TIMESTAMPTZ), CAST($5 AS TIMESTAMPTZ), $6, $7, $8${optional.map((_, i) => `, $${9 + i}`).join('')})`,
             [loadId, this.pipelineName, resource, sqlTimestamp(startedAt), sqlTimestamp(new Date()), error, LOADER_VERSION, DATASET_FORMAT, ...optional.map(([, value]) => value!)],
           );
-          await conn.run('COMMIT');
-        } catch (e) {
-          await conn.run('ROLLBACK').catch(() => undefined);
-          throw e;
-        }
+        });
       } catch (e) {
         throw toDestinationError(e, `recording the failed load of ${resource}`, this.path);
       }

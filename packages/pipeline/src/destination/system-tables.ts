@@ -51,6 +51,18 @@ export const DATASET_FORMAT = 2;
 /** The loader's own time columns: TIMESTAMPTZ from format 2 on (TIMESTAMP holding UTC before). */
 const SYSTEM_TIMES = [['_pipeline_loads', 'started_at'], ['_pipeline_loads', 'finished_at'], ['_pipeline_state', 'updated_at']] as const;
 
+/** Runs `work` in a transaction of its own: committed when it ends, rolled back (and its error rethrown) when it throws. */
+export async function inTransaction(conn: DuckDBConnection, work: () => Promise<void>): Promise<void> {
+  await conn.run('BEGIN TRANSACTION');
+  try {
+    await work();
+    await conn.run('COMMIT');
+  } catch (error) {
+    await conn.run('ROLLBACK').catch(() => undefined);
+    throw error;
+  }
+}
+
 /**
  * Makes a format-1 file's time columns TIMESTAMPTZ, reading the UTC they hold as UTC (a cast in a UTC session): every
  * stored instant is kept. A no-op on a format-2 file. Run inside the transaction that writes the run's first load row
@@ -253,8 +265,7 @@ export async function forgetDroppedTables(conn: DuckDBConnection, dataset: strin
       found.action = 'reload';
     }
   }
-  await conn.run('BEGIN TRANSACTION');
-  try {
+  await inTransaction(conn, async () => {
     for (const found of byResource.values()) {
       if (found.action === 'blocked') continue;
       for (const table of found.tables) {
@@ -266,10 +277,6 @@ export async function forgetDroppedTables(conn: DuckDBConnection, dataset: strin
       }
       if (found.action === 'reload') await conn.run(`DELETE FROM ${s}."_pipeline_state" WHERE resource = $1`, [found.resource]);
     }
-    await conn.run('COMMIT');
-  } catch (error) {
-    await conn.run('ROLLBACK').catch(() => undefined);
-    throw error;
-  }
+  });
   return [...byResource.values()];
 }

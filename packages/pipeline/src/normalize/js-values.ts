@@ -1,8 +1,8 @@
 // JavaScript values that JSON cannot carry as they are (a BigInt from a `map` step or the client, a Date from a step):
 // how they are staged, and how they enter the ids made of values.
 
-const BIGINT_MIN = -(2n ** 63n);
-const BIGINT_MAX = 2n ** 63n - 1n;
+/** Whether DuckDB's BIGINT holds the value. */
+const inBigintRange = (value: bigint) => value >= -(2n ** 63n) && value <= 2n ** 63n - 1n;
 
 /**
  * Values JSON cannot carry as-is, alone or as items of a list: a Date (from a `map` step) and a BigInt (a map step's,
@@ -13,7 +13,7 @@ const BIGINT_MAX = 2n ** 63n - 1n;
 export function normalizeJsValue(value: unknown): unknown {
   if (typeof value === 'bigint') {
     if (Number.isSafeInteger(Number(value))) return Number(value);
-    return value >= BIGINT_MIN && value <= BIGINT_MAX ? value : value.toString();
+    return inBigintRange(value) ? value : value.toString();
   }
   if (value instanceof Date) return value.toISOString();
   // A list of them is a list of numbers or texts (it had no type at all, and was left out).
@@ -114,7 +114,7 @@ export function asStored(_key: string, value: unknown): unknown {
   // BigInt either way: adopt.ts); any other as its text, as it is stored (BIGINT digits beyond a double, or VARCHAR).
   if (typeof value === 'bigint') {
     const number = Number(value);
-    return value >= BIGINT_MIN && value <= BIGINT_MAX && BigInt(number) === value ? number : value.toString();
+    return inBigintRange(value) && BigInt(number) === value ? number : value.toString();
   }
   return value;
 }
