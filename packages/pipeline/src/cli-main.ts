@@ -11,7 +11,8 @@ import { loadEnv, rememberConfigProject } from './env.js';
 import { AbortedError, PipelineError, UsageError, firstLine, withCommitted } from './errors.js';
 import { interruptedRunNote } from './load-info.js';
 import { signalExitCode, type CliSignals } from './cli-signals.js';
-import { checkResourceNames, DEFAULTS, isResourceName, localRateLimitNote, planPipeline, type Plan } from './plan.js';
+import { checkResourceNames, DEFAULTS, isResourceName, planPipeline, type Plan } from './plan.js';
+import { localRateLimitAfterNote, localRateLimitNote } from './rate-limit-note.js';
 import { createProgressDisplay, formatLoadStep, formatRequest } from './progress-display.js';
 import { redactSecrets, securitySchemes } from 'snapengage-client';
 import { documentLine, failedDocument, loadedDocument } from './run-document.js';
@@ -205,7 +206,8 @@ async function runCommand(flags: Flags, signals: CliSignals): Promise<number> {
     // A signal while the modules or the config loaded: said as such, not as whatever the plan would refuse.
     if (controller.signal.aborted) throw new AbortedError('Run cancelled before it started');
     const plan = planOrUndefined(config, env, only);
-    const note = plan && localRateLimitNote(config, plan, noConfig ? null : flags.config ?? DEFAULT_CONFIG_FILE);
+    const configFile = noConfig ? null : flags.config ?? DEFAULT_CONFIG_FILE;
+    const note = plan && localRateLimitNote(config, plan, configFile);
     if (note) process.stderr.write(`snapengage-pipeline: note: ${note}\n`);
     if (flags.verbose && plan?.duckdbSettingsNote) process.stderr.write(`snapengage-pipeline: note: ${plan.duckdbSettingsNote}\n`);
     // Useful from code (a test, a dry run); from the CLI the load info said LOADED of data that was gone at exit.
@@ -242,6 +244,8 @@ async function runCommand(flags: Flags, signals: CliSignals): Promise<number> {
     const mask = secretMask();
     if (!outcomeWritten) writeStdout(`${flags.json ? documentLine(loadedDocument(info), mask) : mask(info.toString())}\n`);
     outcomeWritten = true;
+    const after = plan && localRateLimitAfterNote(config, plan, info.resources, configFile);
+    if (after) process.stderr.write(`snapengage-pipeline: note: ${after}\n`);
     return 0;
   } finally {
     display.finish();

@@ -5,7 +5,6 @@ import { defaultBaseUrl, hideUrlCredentials, notLoadableReason, redactSecrets, r
 import type { PipelineConfig, ResourceOptions, SourceRecord, WriteDisposition } from './config.js';
 import { envListProblem, envValue, whereToFixEnv, whereToSetEnv, type Env } from './env.js';
 import { ConfigError, UsageError } from './errors.js';
-import { isLoopbackUrl } from './loopback.js';
 import { checkConfigKeys } from './config-keys.js';
 import { checkDestinationNames, duckdbTuning } from './destination-settings.js';
 import { nearestName } from './nearest-name.js';
@@ -235,27 +234,6 @@ export function planPipeline(config: PipelineConfig, env: Env, only?: ResourceNa
     connection: { baseUrl, timeoutMs: config.connection?.timeoutMs, maxRetries: config.connection?.maxRetries, maxResponseBytes: config.connection?.maxResponseBytes },
     credentials,
   };
-}
-
-/**
- * One line for a run against a local server (the sandbox) that makes one request per parent record under the default
- * rate limit, which is sized for the real API: 5,000 cases of `chat_poll` take over 8 minutes at 10 requests/s, with
- * nothing saying why. Undefined when the config sets a rate limit, the server is not local, or no such resource runs.
- */
-export function localRateLimitNote(config: PipelineConfig, plan: Plan, configFile?: string | null): string | undefined {
-  if (config.rateLimit !== undefined || plan.requestsPerSecond === 0 || !isLoopbackUrl(plan.connection.baseUrl)) return undefined;
-  const perRecord = plan.resources.filter((r) => r.resource.parent !== null);
-  if (perRecord.length === 0) return undefined;
-  const what = perRecord.map((r) => `${r.name} makes one request per record of ${r.resource.parent}`).join(' and ');
-  // `configFile` null: the run uses no config (only --resources), so there is none to edit: say what to write.
-  const selected = plan.resources.filter((r) => r.load).map((r) => `${r.name}: true`).join(', ');
-  const fix = configFile === null
-    ? `write a pipeline config src/pipeline.ts (read by default): export default { resources: { ${selected} }, rateLimit: { requestsPerSecond: 0 } }`
-    : `set rateLimit: { requestsPerSecond: 0 } in the pipeline config${configFile ? ` (${configFile})` : ''}`;
-  return (
-    `${what}, at most ${plan.requestsPerSecond} requests/s (the default rateLimit, polite to the real API) also against ` +
-    `the local server ${new URL(plan.connection.baseUrl).origin}; to go faster there, ${fix}`
-  );
 }
 
 function resourcePlan(config: PipelineConfig, env: Env, name: ResourceName, load: boolean, now: Date): ResourcePlan {

@@ -29,8 +29,12 @@ function seeds(): number[] {
   const spec = process.env.DIFF_SEEDS;
   // Six seeds cover every maxNestingDepth used and both dispositions (about 15-20 s on 2 shared cores).
   if (!spec) return [1, 2, 3, 4, 5, 6];
-  const [from, to] = spec.split('-').map(Number);
-  return Array.from({ length: (to ?? from!) - from! + 1 }, (_, i) => from! + i);
+  const match = /^(\d+)(?:-(\d+))?$/.exec(spec.trim());
+  const from = Number(match?.[1]);
+  const to = Number(match?.[2] ?? match?.[1]);
+  // A typo ran no seed and passed.
+  if (!match || to < from) throw new Error(`DIFF_SEEDS must be a seed (17) or a range (1-200), got ${JSON.stringify(spec)}`);
+  return Array.from({ length: to - from + 1 }, (_, i) => from + i);
 }
 
 /**

@@ -5,7 +5,8 @@ import { securitySchemes } from 'snapengage-client';
 import { ConfigError, LoadInfo, runPipeline, UsageError, type PipelineConfig } from '../src/index.js';
 import { defaultConfig, loadPipelineConfig } from '../src/config-loader.js';
 import { loadEnv } from '../src/env.js';
-import { addDays, checkResourceNames, DEFAULTS, localRateLimitNote, planPipeline } from '../src/plan.js';
+import { addDays, checkResourceNames, DEFAULTS, planPipeline } from '../src/plan.js';
+import { localRateLimitAfterNote, localRateLimitNote } from '../src/rate-limit-note.js';
 import { Semaphore, TokenBucket } from '../src/limits.js';
 import { consumerRanges, sliceWindow, windowParts } from '../src/windows.js';
 import { stateToCommit, statesToResume } from '../src/resume.js';
@@ -129,6 +130,22 @@ describe('planPipeline', () => {
     expect(note({ resources: { chat_poll: true }, rateLimit: { requestsPerSecond: 10 } })).toBeUndefined();
     expect(note({ resources: { chat_poll: true } }, { ...withKey, SNAPENGAGE_BASE_URL: 'https://www.snapengage.com' })).toBeUndefined();
     expect(note({ resources: { logs: true } })).toBeUndefined();
+  });
+
+  it('after a run of parents alone that the default rate limit paced for 20 s or more, says so once', () => {
+    const stats = (requests: number) => [{ name: 'logs', loaded: true, requests, pages: requests, records: requests * 100 }];
+    const after = (config: PipelineConfig, requests: number, e: Record<string, string> = env, configFile?: string | null) =>
+      localRateLimitAfterNote(config, planPipeline(config, e), stats(requests), configFile);
+    expect(after({ resources: { logs: true } }, 1845, env, 'src/pipeline.ts')).toBe(
+      'this run made 1,845 requests, at most 10 requests/s (the default rateLimit, polite to the real API) also against the local server ' +
+        'http://127.0.0.1:9, so it took at least 185 s; to go faster there, set rateLimit: { requestsPerSecond: 0 } in the pipeline config (src/pipeline.ts)',
+    );
+    expect(after({ resources: { logs: true } }, 200, env, null)).toMatch(/ 20 s; to go faster there, write a pipeline config src\/pipeline\.ts \(read by default\): export default \{ resources: \{ logs: true \}, rateLimit/);
+    // Not for: a short run (the demo's 55 requests), a rate the config set, a remote server, or a run the note before it covered.
+    expect(after({ resources: { logs: true } }, 199)).toBeUndefined();
+    expect(after({ resources: { logs: true }, rateLimit: { requestsPerSecond: 10 } }, 5000)).toBeUndefined();
+    expect(after({ resources: { logs: true } }, 5000, { ...env, SNAPENGAGE_BASE_URL: 'https://www.snapengage.com' })).toBeUndefined();
+    expect(after({ resources: { chat_poll: true } }, 5000, { ...env, SNAPENGAGE_API_KEY: 'k' })).toBeUndefined();
   });
 
   it('guesses the resource a typo meant, on the command line and in the config', () => {
