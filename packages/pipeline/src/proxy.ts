@@ -13,6 +13,8 @@ export interface ProxySettings {
   /** For messages: the variable that names the proxy for http(s) targets, never its URL (it may carry a password). */
   httpsVar: string;
   httpVar: string | undefined;
+  /** NO_PROXY as given to the dispatcher, so a message does not blame the proxy for a host that went direct. */
+  noProxy: string;
 }
 
 type Env = Record<string, string | undefined>;
@@ -70,7 +72,7 @@ export async function proxyFromEnv(env: Env = process.env, baseUrl?: string): Pr
     httpsProxy: httpsProxy ?? '',
     noProxy: noProxy?.[1] ?? '',
   });
-  return { dispatcher, httpsVar: (https ?? http)![0], httpVar: http?.[0] };
+  return { dispatcher, httpsVar: (https ?? http)![0], httpVar: http?.[0], noProxy: noProxy?.[1] ?? '' };
 }
 
 /** fetch through the proxy: Node's own fetch with undici's dispatcher (a non-standard RequestInit field). */
@@ -78,8 +80,27 @@ export function proxiedFetch(proxy: ProxySettings): (request: Request) => Promis
   return (request) => globalThis.fetch(request, { dispatcher: proxy.dispatcher } as RequestInit);
 }
 
-/** The variable whose proxy a request to `url` would take (NO_PROXY aside), for an error's fix; undefined: direct. */
+/** The variable whose proxy a request to `url` took, for an error's fix; undefined: it went direct. */
 export function proxyVarFor(proxy: ProxySettings | undefined, url: string | undefined): string | undefined {
-  if (!proxy || !url) return undefined;
+  if (!proxy || !url || goesDirect(proxy.noProxy, new URL(url))) return undefined;
   return url.startsWith('https:') ? proxy.httpsVar : proxy.httpVar;
+}
+
+/**
+ * Whether NO_PROXY sends a request to `url` direct, decided as undici's EnvHttpProxyAgent decides it (its
+ * #shouldProxy is private): entries split on commas and spaces, `*` alone for every host, a leading `.` or `*.`
+ * dropped, the host itself or any subdomain, and the port when the entry names one.
+ */
+function goesDirect(noProxy: string, url: URL): boolean {
+  if (noProxy === '*') return true;
+  // `host` keeps an IPv6 address's brackets, as undici compares it.
+  const hostname = url.host.replace(/:\d*$/, '').toLowerCase();
+  const port = Number.parseInt(url.port, 10) || (url.protocol === 'https:' ? 443 : 80);
+  return noProxy.split(/[,\s]/).some((entry) => {
+    if (entry === '') return false;
+    const parsed = /^(.+):(\d+)$/.exec(entry);
+    const host = (parsed ? parsed[1]! : entry).replace(/^\*?\./, '').toLowerCase();
+    if (parsed && Number.parseInt(parsed[2]!, 10) !== port) return false;
+    return hostname === host || hostname.endsWith(`.${host}`);
+  });
 }

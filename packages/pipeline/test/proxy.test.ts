@@ -159,6 +159,33 @@ describe('the CLI behind an HTTP proxy', () => {
       await refusing.close();
     }
   });
+
+  it('a host NO_PROXY sends direct is not blamed on the proxy when it cannot be reached', async () => {
+    writeConfig(tmp.dir);
+    const proxy = await startProxy();
+    try {
+      // The API host only the proxy knows, listed in NO_PROXY as users write it (a suffix, a port, spaces).
+      for (const noProxy of ['proxy.test', '.proxy.test', `internal.corp, snapengage.proxy.test:${new URL(box.url).port}`, '*']) {
+        const run = await runCli(['run', '--config', 'few-retries.mjs', '--duckdb', join(tmp.dir, 'no-proxy.duckdb')], {
+          env: { ...proxiedEnv, HTTP_PROXY: proxy.url, NO_PROXY: noProxy },
+          cwd: tmp.dir,
+        });
+        expect(run.code).toBe(1);
+        expect(proxy.seen).toEqual([]);
+        expect(run.stderr, noProxy).toContain('cannot reach http://snapengage.proxy.test');
+        expect(run.stderr, noProxy).not.toContain('proxy in');
+      }
+      // Another port of that host still goes through the proxy (as undici decides), and gets there.
+      const other = await runCli(['run', '--config', 'few-retries.mjs', '--duckdb', join(tmp.dir, 'no-proxy-port.duckdb')], {
+        env: { ...proxiedEnv, HTTP_PROXY: proxy.url, NO_PROXY: 'snapengage.proxy.test:1' },
+        cwd: tmp.dir,
+      });
+      expect(other.code, other.stderr).toBe(0);
+      expect(proxy.seen.length).toBeGreaterThan(0);
+    } finally {
+      await proxy.close();
+    }
+  });
 });
 
 function writeConfig(dir: string): void {
