@@ -146,11 +146,18 @@ const BODY_EXCERPT_CHARS = 300;
  * messages printed to terminals, where ESC sequences can write the clipboard (OSC 52) or erase the lines above, and
  * bidi controls reorder what is read or hide text (Trojan Source, CVE-2021-42574). Right-to-left letters are text.
  */
-const UNPRINTABLE = /[\u0000-\u001f\u007f-\u009f\u061c\u200b-\u200f\u2028-\u202e\u2060-\u2064\u2066-\u2069\ufeff]/g;
+const UNPRINTABLE = /[\u0000-\u001f\u007f-\u009f\u00ad\u061c\u180e\u200b-\u200f\u2028-\u202e\u2060-\u2064\u2066-\u2069\ufeff\ufff9-\ufffb\u{e0000}-\u{e007f}]/gu;
 
-/** `text` with its terminal controls written as `\uXXXX`, fit to quote a server in a message. */
+/**
+ * `text` with its terminal controls written as `\uXXXX` (tag characters, beyond U+FFFF, as `\u{XXXXX}`), fit to quote a
+ * server in a message. Also escaped, as invisible: the soft hyphen, the Mongolian vowel separator, interlinear
+ * annotation marks and tag characters (U+E0000–E007F, which can spell out hidden ASCII).
+ */
 export function printable(text: string): string {
-  return text.replace(UNPRINTABLE, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
+  return text.replace(UNPRINTABLE, (c) => {
+    const code = c.codePointAt(0)!;
+    return code > 0xffff ? `\\u{${code.toString(16)}}` : `\\u${code.toString(16).padStart(4, '0')}`;
+  });
 }
 
 /** First characters of a body, on one line and without terminal controls, for error messages. */

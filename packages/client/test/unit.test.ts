@@ -88,6 +88,12 @@ describe('printable', () => {
     }
     // An error line that reads "access granted" but holds "denied" reordered by an RLO ... PDF, and RLM-hidden text.
     expect(printable('HTTP 403 \u202edeined\u202c \u200fok')).toBe('HTTP 403 \\u202edeined\\u202c \\u200fok');
+    // Soft hyphen, Mongolian vowel separator, interlinear annotation: invisible too.
+    for (const c of ['\u00ad', '\u180e', '\ufff9', '\ufffa', '\ufffb']) {
+      expect(printable(`a${c}b`)).toBe(`a\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}b`);
+    }
+    // Tag characters spell hidden ASCII ("ok" here) that a terminal does not show.
+    expect(printable('granted\u{e006f}\u{e006b}')).toBe('granted\\u{e006f}\\u{e006b}');
     // Right-to-left text itself, accents and emoji are text: left as they are.
     expect(printable('مرحبا שלום café 😀 ñ')).toBe('مرحبا שלום café 😀 ñ');
   });
