@@ -47,7 +47,13 @@ export async function loadPipelineConfig(configFlag: string | undefined, env: En
     // A config outside the project cannot import the project's packages: node resolves them from the config's folder.
     const missing = /Cannot find (?:module|package) '([^']+)'/.exec(lines[0] ?? '')?.[1];
     // A relative or absolute import is a file of the user's, not a package: it does not exist.
-    if (missing !== undefined && /^(?:\.{1,2}[\\/]|[\\/]|file:|[A-Za-z]:[\\/])/.test(missing)) {
+    const relative = missing !== undefined && /^(?:\.{1,2}[\\/]|[\\/]|file:|[A-Za-z]:[\\/])/.test(missing);
+    // tsx cuts a path at its first "?" (as a query), so under such a directory no relative import of a TypeScript
+    // config is found, however right: "does not exist" sent users looking for a file that is there.
+    if (relative && file.includes('?') && !/\.[cm]?js$/.test(file)) {
+      throw new ConfigError(`Cannot load pipeline config ${file}: it imports ${missing}, which tsx (the TypeScript loader) cannot find in a directory whose path has a "?"; move the project to a directory without "?"`);
+    }
+    if (relative) {
       throw new ConfigError(`Cannot load pipeline config ${file}: it imports ${missing}, which does not exist`);
     }
     if (missing !== undefined) {

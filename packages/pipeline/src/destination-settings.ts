@@ -1,6 +1,7 @@
 // Checks of the destination's settings that need no file (path, dataset, DuckDB's SNAPENGAGE_DUCKDB_* limits): done
 // while planning, before anything is opened.
-import { basename } from 'node:path';
+import { homedir } from 'node:os';
+import { basename, dirname, join, resolve } from 'node:path';
 import { envValue, type Env } from './env.js';
 import { ConfigError } from './errors.js';
 import { memoryCgroupLimit, settingsForMemoryLimit } from './memory-cgroup.js';
@@ -28,11 +29,36 @@ export function checkDestinationNames(path: unknown, dataset: unknown): void {
   if (typeof dataset !== 'string' || dataset.trim() === '') {
     throw new ConfigError(`destination.dataset (--dataset) must be a schema name such as "snapengage_data", got ${JSON.stringify(dataset)}`);
   }
+  checkDestinationPath(path);
   const lower = dataset.toLowerCase();
   const catalog = duckdbCatalogName(path);
   if (RESERVED.includes(lower) || lower === catalog.toLowerCase()) {
     const why = RESERVED.includes(lower) ? 'a name DuckDB keeps for its own catalogs' : `the name DuckDB gives the file ${basename(path)} itself`;
     throw new ConfigError(`destination.dataset (--dataset) "${dataset}" is ${why}, so its tables could not be told apart: choose another name, such as "snapengage_data"`);
+  }
+}
+
+/**
+ * Paths that would load somewhere else than meant, refused before any request. A leading `~` is expanded only by a
+ * shell, and not in a config, a quoted word or `--duckdb=~/…`: the run made a directory named `~` in the working
+ * directory. A `?` in a directory: DuckDB names its write-ahead log by putting `.wal` before the first `?` of the
+ * path, a directory that does not exist, so the run extracted everything and then failed at its commit.
+ */
+function checkDestinationPath(path: string): void {
+  if (path === ':memory:') return;
+  if (/^~(?:$|[^/\\]*[/\\])/.test(path)) {
+    const first = path.split(/[/\\]/)[0]!;
+    const example = first === '~' ? `, such as ${join(homedir(), path.slice(2) || 'snapengage.duckdb')}` : '';
+    throw new ConfigError(
+      `destination.path (--duckdb) ${JSON.stringify(path)} starts with ~, which only a shell expands (not a config, a quoted word or --duckdb=~/…), so it would name ${JSON.stringify(first)} in ${process.cwd()}: write the full path${example}`,
+    );
+  }
+  const full = resolve(path);
+  const question = full.indexOf('?');
+  if (question !== -1 && question < dirname(full).length) {
+    throw new ConfigError(
+      `destination.path (--duckdb) ${full} is in a directory whose path has a "?": DuckDB would write its log to ${full.slice(0, question)}.wal${full.slice(question)}, which does not exist, and every commit would fail; keep the DuckDB file in a directory without "?"`,
+    );
   }
 }
 

@@ -193,6 +193,49 @@ describe('--duckdb at a file that is not a sound DuckDB database', () => {
     expect(existsSync(join(tmp.dir, 'loads'))).toBe(false);
   });
 
+  it('a path starting with ~ (not expanded: quoted, --duckdb=~/…, a config) is refused before any request, with the full path to write', async () => {
+    const before = (await stats(box)).requests;
+    const run = await runCli(['run', '--resources', 'logs', '--duckdb=~/loads/x.duckdb'], { env: { ...box.env, HOME: tmp.dir }, cwd: tmp.dir });
+    expect(run.code).toBe(1);
+    // Before: exit 0, the data in a new directory named "~" of the working directory.
+    expect(errorLines(run.stderr)).toEqual([
+      `snapengage-pipeline: destination.path (--duckdb) "~/loads/x.duckdb" starts with ~, which only a shell expands (not a config, a quoted word or --duckdb=~/…), so it would name "~" in ${tmp.dir}: write the full path, such as ${join(tmp.dir, 'loads', 'x.duckdb')}`,
+    ]);
+    expect(existsSync(join(tmp.dir, '~'))).toBe(false);
+    expect((await stats(box)).requests).toBe(before);
+  });
+
+  it('a directory whose path has a "?" is refused before any request: DuckDB puts its log before the "?"', async () => {
+    const dir = join(tmp.dir, 'what?now');
+    mkdirSync(dir);
+    const path = join(dir, 'q.duckdb');
+    const before = (await stats(box)).requests;
+    const run = await runCli(['run', '--resources', 'logs', '--duckdb', path], { env: box.env, cwd: tmp.dir });
+    expect(run.code).toBe(1);
+    // Before: every page extracted, then at the commit "Cannot open file "…/what.wal?now/q.duckdb": No such file or directory".
+    expect(errorLines(run.stderr)).toEqual([
+      `snapengage-pipeline: destination.path (--duckdb) ${path} is in a directory whose path has a "?": DuckDB would write its log to ${join(tmp.dir, 'what.wal?now', 'q.duckdb')}, which does not exist, and every commit would fail; keep the DuckDB file in a directory without "?"`,
+    ]);
+    expect((await stats(box)).requests).toBe(before);
+    // A "?" in the file's own name is fine: the log goes beside it.
+    const named = await runCli(['run', '--resources', 'logs', '--duckdb', 'what?.duckdb'], { env: box.env, cwd: tmp.dir });
+    expect(errorLines(named.stderr)).toEqual([]);
+    expect(named.code).toBe(0);
+  });
+
+  it('a file name too long once the loader adds .staging: one line saying so, not a bug to report', async () => {
+    // 250 bytes: DuckDB could make the file, but not "<name>.staging" (258 > 255).
+    const path = join(tmp.dir, `${'n'.repeat(243)}.duckdb`);
+    const run = await runCli(['run', '--resources', 'logs', '--duckdb', path], { env: box.env, cwd: tmp.dir });
+    expect(run.code).toBe(1);
+    // Before: "ENAMETOOLONG: name too long, stat '…': the database is unchanged; if a map step of your config made these
+    // records, check what it returns, else please report this with the message".
+    expect(errorLines(run.stderr)).toEqual([
+      `snapengage-pipeline: opening the destination: the path ${path} is too long for the file system (ENAMETOOLONG): choose a shorter destination path (--duckdb or destination.path): the loader also writes the file's name with .staging/… and .wal added beside it, so keep the name well under 255 bytes and the whole path well under the system's limit (4096 bytes on Linux, 1024 on macOS)`,
+    ]);
+    expect(existsSync(path)).toBe(false);
+  });
+
   it.skipIf(!canDropPrivileges)('a read-only file in a writable directory: the hint says to check its permissions, not only to go elsewhere', async () => {
     const dir = join(tmp.dir, 'shared');
     mkdirSync(dir);

@@ -306,6 +306,13 @@ describe('environment and config problems', () => {
       writeFileSync(`${dir.dir}/local.mjs`, "import { steps } from './stpes.mjs';\nexport default { resources: { logs: { steps } } };\n");
       await expect(loadPipelineConfig('local.ts', env, dir.dir)).rejects.toThrow(/local\.ts: it imports \.\/stpes\.js, which does not exist$/);
       await expect(loadPipelineConfig('local.mjs', env, dir.dir)).rejects.toThrow(/local\.mjs: it imports .*stpes\.mjs, which does not exist$/);
+      // Under a directory with "?" tsx finds no relative import, even one that is there: it said "which does not exist".
+      mkdirSync(`${dir.dir}/what?`);
+      writeFileSync(`${dir.dir}/what?/steps.ts`, 'export const steps = [];\n');
+      writeFileSync(`${dir.dir}/what?/pipeline.ts`, "import { steps } from './steps';\nexport default { resources: { logs: { steps } } };\n");
+      await expect(loadPipelineConfig('what?/pipeline.ts', env, dir.dir)).rejects.toThrow(
+        /what\?\/pipeline\.ts: it imports \.\/steps, which tsx \(the TypeScript loader\) cannot find in a directory whose path has a "\?"; move the project to a directory without "\?"$/,
+      );
     } finally {
       dir.cleanup();
     }

@@ -57,6 +57,18 @@ export function toDestinationError(error: unknown, action: string, path: string)
       { cause: error },
     );
   }
+  // A file name over the file system's limit (255 bytes) once the loader adds `.staging`, or a path over PATH_MAX once
+  // it adds a staged file's name: said as a bug to report ("if a map step of your config made these records…").
+  if (code === 'ENAMETOOLONG' || /ENAMETOOLONG|File name too long/i.test(raw)) {
+    return new DestinationError(
+      // Not the system's message: it repeats the path, thousands of characters long.
+      `${action}: the path ${path} is too long for the file system (ENAMETOOLONG)`,
+      'not_writable',
+      "choose a shorter destination path (--duckdb or destination.path): the loader also writes the file's name with .staging/… and .wal added beside it, so keep the name well under 255 bytes and the whole path well under the system's limit (4096 bytes on Linux, 1024 on macOS)",
+      path,
+      { cause: error },
+    );
+  }
   // ENOENT from mkdir whose parent exists: a file system that cannot hold new directories (procfs: /proc/x.duckdb).
   const mkdirFailed = code === 'ENOENT' && (error as { syscall?: unknown }).syscall === 'mkdir';
   if (mkdirFailed || code === 'EACCES' || code === 'EPERM' || code === 'EROFS' || code === 'ENOTDIR' || code === 'EISDIR' || code === 'EEXIST' ||
