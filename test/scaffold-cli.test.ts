@@ -145,6 +145,24 @@ describe('hostile input', () => {
     refused([dir, ...flags], pattern);
   });
 
+  it('a name npm refuses: the hint names a valid one like it; for `.` it is the current directory that needs renaming', () => {
+    refused(['My Pipeline', ...flags], /^error project directory "My Pipeline" is not a valid npm package name \(.*\); use lowercase letters, digits and dashes, e.g\. my-pipeline\n/);
+    const here = join(cwd, 'My Pipelines é');
+    mkdirSync(here);
+    try {
+      const run = runCli(['.', ...flags], here);
+      expect(run.status).toBe(2);
+      // Before: `project directory "My Pipelines é" is not a valid npm package name (…); use lowercase letters, digits and
+      // dashes, e.g. my-snapengage-pipeline`, to a user who had passed `.`, no name at all.
+      expect(run.stderr.trim().split('\n')).toEqual([
+        expect.stringMatching(/^error the current directory's name "My Pipelines é" is not a valid npm package name \(.*\), and the project's package\.json takes its name from its directory: rename the directory \(to my-pipelines, say\) or create the project in a new directory inside it \(`my-pipelines` instead of `\.`\)$/),
+      ]);
+      expect(readdirSync(here)).toEqual([]);
+    } finally {
+      rmSync(here, { recursive: true, force: true });
+    }
+  });
+
   it('lists unknown resources next to the valid ones', () => {
     refused(['ok-name', '--resources', 'logs,"; rm -rf /', '--no-install', '--no-git'], /unknown resource .*rm -rf.*valid: logs, chat_availability/);
   });

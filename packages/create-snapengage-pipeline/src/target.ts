@@ -16,10 +16,21 @@ export class TargetError extends UserError {}
 
 /** Returns an error message, or null when `name` can be published as a new npm package. */
 export function checkPackageName(name: string): string | null {
+  const problem = packageNameProblem(name);
+  return problem && `${problem}; use lowercase letters, digits and dashes, e.g. my-snapengage-pipeline`;
+}
+
+function packageNameProblem(name: string): string | null {
   const result = validateName(name);
   if (result.validForNewPackages) return null;
   const reasons = [...(result.errors ?? []), ...(result.warnings ?? [])].join('; ');
-  return `${JSON.stringify(name)} is not a valid npm package name (${reasons}); use lowercase letters, digits and dashes, e.g. my-snapengage-pipeline`;
+  return `${JSON.stringify(name)} is not a valid npm package name (${reasons})`;
+}
+
+/** A valid package name close to `name` (`My Pipeline` → `my-pipeline`), for a hint. */
+function packageNameLike(name: string): string {
+  const like = name.toLowerCase().replace(/[^a-z0-9._~-]+/g, '-').replace(/^[-._]+|[-._]+$/g, '').replace(/-{2,}/g, '-');
+  return like !== '' && packageNameProblem(like) === null ? like : 'my-snapengage-pipeline';
 }
 
 function isInside(path: string, root: string): boolean {
@@ -80,9 +91,17 @@ export function resolveTarget(dir: string, cwd: string): Target {
     );
   }
   const name = basename(path);
-  const problem = checkPackageName(name);
-  if (problem) throw new TargetError(`project directory ${problem}`);
-  return { path, name };
+  const problem = packageNameProblem(name);
+  if (problem === null) return { path, name };
+  const like = packageNameLike(name);
+  // `.`: "use lowercase letters…" asked for another argument, when it is the directory the user is in that needs
+  // another name (the project's package.json takes it).
+  if (path === resolve(cwd)) {
+    throw new TargetError(
+      `the current directory's name ${problem}, and the project's package.json takes its name from its directory: rename the directory (to ${like}, say) or create the project in a new directory inside it (\`${like}\` instead of \`.\`)`,
+    );
+  }
+  throw new TargetError(`project directory ${problem}; use lowercase letters, digits and dashes, e.g. ${like}`);
 }
 
 /** Entries that make a directory "non-empty" (a fresh `.git` alone does not count, as in create-vite). */
