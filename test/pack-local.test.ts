@@ -6,7 +6,7 @@ import { tmpdir } from 'node:os';
 import { delimiter, join } from 'node:path';
 import { afterAll, expect, it } from 'vitest';
 import { withBuildLock } from '../packages/create-snapengage-pipeline/test/helpers.js';
-import { repoRoot } from './pack-local.js';
+import { reinstallCommand, repoRoot } from './pack-local.js';
 
 const onlyNode = mkdtempSync(join(tmpdir(), 'only-node-'));
 afterAll(() => rmSync(onlyNode, { recursive: true, force: true }));
@@ -32,3 +32,12 @@ it('packs with npm run as npm_execpath under this node, not a command named npm 
   const files = JSON.parse(output.trim().split('\n').at(-1)!) as string[];
   expect(files.map((f) => f.replace(/-\d+\.\d+\.\d+.*$/, ''))).toEqual(['create-snapengage-pipeline', 'snapengage-client', 'snapengage-pipeline', 'snapengage-sandbox']);
 }, 120_000);
+
+it('the printed reinstall command keeps a tarball path with spaces (a clone under ~/My Projects) one word', () => {
+  const files = ['create-snapengage-pipeline-0.1.0.tgz', 'snapengage-client-0.1.0.tgz', 'snapengage-pipeline-0.1.0.tgz'];
+  // Before: `npm install /home/me/My Projects/…/snapengage-client-0.1.0.tgz …`, which a shell splits at each space.
+  expect(reinstallCommand(files, "/home/me/My Projects/it's here/.packs", 'linux')).toBe(
+    "npm install '/home/me/My Projects/it'\\''s here/.packs/snapengage-client-0.1.0.tgz' '/home/me/My Projects/it'\\''s here/.packs/snapengage-pipeline-0.1.0.tgz'",
+  );
+  expect(reinstallCommand(files, '/srv/repo/.packs', 'linux')).toBe('npm install /srv/repo/.packs/snapengage-client-0.1.0.tgz /srv/repo/.packs/snapengage-pipeline-0.1.0.tgz');
+});

@@ -4,6 +4,7 @@ import { execFileSync } from 'node:child_process';
 import { mkdirSync, readdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
+import { shellWord } from '../packages/create-snapengage-pipeline/src/shell-word.js';
 
 export const repoRoot = fileURLToPath(new URL('..', import.meta.url));
 export const packsDir = join(repoRoot, '.packs');
@@ -47,11 +48,16 @@ export function packLocal(options: PackOptions = {}): string[] {
   return readdirSync(packsDir).filter((f) => f.endsWith('.tgz')).sort();
 }
 
+/** The `npm install` of the toolkit's tarballs, each path one shell word: a clone under `~/My Projects` split them. */
+export function reinstallCommand(files: readonly string[], dir: string = packsDir, platform: NodeJS.Platform = process.platform): string {
+  const toolkit = files.filter((f) => /^snapengage-(client|pipeline|sandbox)-/.test(f)).map((f) => shellWord(join(dir, f), platform));
+  return `npm install ${toolkit.join(' ')}`;
+}
+
 if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) {
   const files = packLocal();
   console.log(`Packed ${files.length} packages into ${packsDir}:\n  ${files.join('\n  ')}`);
   // The tarballs keep their names from build to build, so a project's lockfile still matches them and `npm install`
   // keeps the copies it installed before.
-  const toolkit = files.filter((f) => /^snapengage-(client|pipeline|sandbox)-/.test(f)).map((f) => join(packsDir, f));
-  console.log(`A project scaffolded with --packages before keeps its installed copies; to take this build, run there:\n  npm install ${toolkit.join(' ')}`);
+  console.log(`A project scaffolded with --packages before keeps its installed copies; to take this build, run there:\n  ${reinstallCommand(files)}`);
 }
