@@ -38,6 +38,13 @@ export function checkDestinationNames(path: unknown, dataset: unknown): void {
   }
 }
 
+/** For a path that starts with `~` (as the shell's `~/` or `~user/`): why it is not a home directory and what to write. */
+export function unexpandedTildeFix(path: string): string | undefined {
+  if (!/^~(?:$|[^/\\]*[/\\])/.test(path)) return undefined;
+  const example = /^~(?:$|[/\\])/.test(path) ? `, such as ${join(homedir(), path.slice(2) || 'snapengage.duckdb')}` : '';
+  return `~ is expanded only by a shell (not in a config, a quoted word or --duckdb=~/…): write the full path${example}`;
+}
+
 /**
  * Paths that would load somewhere else than meant, refused before any request. A leading `~` is expanded only by a
  * shell, and not in a config, a quoted word or `--duckdb=~/…`: the run made a directory named `~` in the working
@@ -46,13 +53,8 @@ export function checkDestinationNames(path: unknown, dataset: unknown): void {
  */
 function checkDestinationPath(path: string): void {
   if (path === ':memory:') return;
-  if (/^~(?:$|[^/\\]*[/\\])/.test(path)) {
-    const first = path.split(/[/\\]/)[0]!;
-    const example = first === '~' ? `, such as ${join(homedir(), path.slice(2) || 'snapengage.duckdb')}` : '';
-    throw new ConfigError(
-      `destination.path (--duckdb) ${JSON.stringify(path)} starts with ~, which only a shell expands (not a config, a quoted word or --duckdb=~/…), so it would name ${JSON.stringify(first)} in ${process.cwd()}: write the full path${example}`,
-    );
-  }
+  const tilde = unexpandedTildeFix(path);
+  if (tilde) throw new ConfigError(`destination.path (--duckdb) ${JSON.stringify(path)} would name ${JSON.stringify(path.split(/[/\\]/)[0])} in ${process.cwd()}: ${tilde}`);
   const full = resolve(path);
   const question = full.indexOf('?');
   if (question !== -1 && question < dirname(full).length) {

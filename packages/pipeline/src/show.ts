@@ -11,6 +11,7 @@ import { openDataset } from './dataset.js';
 import { projectAbove, runFromProject } from './env.js';
 import { ConfigError, describeDestinationError } from './errors.js';
 import { DestinationError } from './destination/errors.js';
+import { unexpandedTildeFix } from './destination-settings.js';
 import { activeRun, defaultStagingRoot, RUN_LOCK_FILE } from './destination/run-lock.js';
 import { quoteIdent } from './normalize/naming.js';
 import { variantCoalesceSql } from './schema-notes.js';
@@ -81,6 +82,8 @@ export async function showDataset(options: ShowOptions): Promise<string> {
   if (!existsSync(options.path)) {
     const elsewhere = options.configProject === undefined ? undefined : newFileElsewhereNote(options.configProject, options.path, process.cwd(), 'show');
     if (elsewhere) throw new ConfigError(`No DuckDB file at ${options.path}: ${elsewhere}`);
+    const tilde = unexpandedTildeFix(options.path);
+    if (tilde) throw new ConfigError(`No DuckDB file at ${options.path}: ${tilde}`);
     const project = isAbsolute(options.path) ? undefined : projectAbove(process.cwd());
     if (project) throw new ConfigError(`No DuckDB file at ${options.path} in ${process.cwd()}: ${runFromProject(project)}, or pass --duckdb <file>`);
     throw new ConfigError(`No DuckDB file at ${options.path}: load it first (\`npm start\` in a scaffolded project, else \`snapengage-pipeline run\`), or pass --duckdb <file>`);

@@ -199,10 +199,16 @@ describe('--duckdb at a file that is not a sound DuckDB database', () => {
     expect(run.code).toBe(1);
     // Before: exit 0, the data in a new directory named "~" of the working directory.
     expect(errorLines(run.stderr)).toEqual([
-      `snapengage-pipeline: destination.path (--duckdb) "~/loads/x.duckdb" starts with ~, which only a shell expands (not a config, a quoted word or --duckdb=~/…), so it would name "~" in ${tmp.dir}: write the full path, such as ${join(tmp.dir, 'loads', 'x.duckdb')}`,
+      `snapengage-pipeline: destination.path (--duckdb) "~/loads/x.duckdb" would name "~" in ${tmp.dir}: ~ is expanded only by a shell (not in a config, a quoted word or --duckdb=~/…): write the full path, such as ${join(tmp.dir, 'loads', 'x.duckdb')}`,
     ]);
     expect(existsSync(join(tmp.dir, '~'))).toBe(false);
     expect((await stats(box)).requests).toBe(before);
+    // show: it said "No DuckDB file at ~/x.duckdb: load it first", of a file that may well be in HOME.
+    const show = await runCli(['show', '--duckdb', '~/x.duckdb'], { env: { HOME: tmp.dir }, cwd: tmp.dir });
+    expect(show.code).toBe(1);
+    expect(errorLines(show.stderr)).toEqual([
+      `snapengage-pipeline: No DuckDB file at ~/x.duckdb: ~ is expanded only by a shell (not in a config, a quoted word or --duckdb=~/…): write the full path, such as ${join(tmp.dir, 'x.duckdb')}`,
+    ]);
   });
 
   it('a directory whose path has a "?" is refused before any request: DuckDB puts its log before the "?"', async () => {
