@@ -4,6 +4,7 @@
 // ~/snapengage.duckdb, exit 0, while the project's file fell behind unnoticed.
 import { existsSync, realpathSync } from 'node:fs';
 import { dirname, isAbsolute, join, resolve } from 'node:path';
+import { shellWord } from './shell-word.js';
 
 /** The nearest directory at or above the config file's that holds a package.json: the project the config is part of. */
 export function projectOf(configFile: string): string | undefined {
@@ -46,5 +47,5 @@ export function newFileElsewhereNote(project: string, destinationPath: string, c
   const env = command === 'run' && existsSync(join(project, '.env')) && !existsSync(join(cwd, '.env')) ? `, and ${join(project, '.env')} is not read` : '';
   const found = command === 'run' ? `is a new file ${file}` : `is no file there (${file})`;
   const verb = command === 'run' ? 'load' : 'show';
-  return `--config names a file of the project ${project}, but relative paths are read from the working directory ${resolve(cwd)}: destination.path ${destinationPath} ${found}${env}; to ${verb} the project's file, run from ${project} (cd ${project} && …) or make destination.path absolute`;
+  return `--config names a file of the project ${project}, but relative paths are read from the working directory ${resolve(cwd)}: destination.path ${destinationPath} ${found}${env}; to ${verb} the project's file, run from ${project} (cd ${shellWord(project)} && …) or make destination.path absolute`;
 }

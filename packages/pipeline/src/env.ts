@@ -4,6 +4,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { parseEnv } from 'node:util';
 import { ConfigError } from './errors.js';
+import { shellWord } from './shell-word.js';
 
 export type Env = Readonly<Record<string, string | undefined>>;
 
@@ -38,9 +39,10 @@ function whereToPutEnv(source: EnvSource | undefined, count: number): string {
   if (!source) return `set ${them} in the environment or in .env`;
   if (source.found) return `set ${them} in ${source.file} or in the environment`;
   // cron starts a command in HOME: `--config /srv/proj/src/pipeline.ts` from there reads ~/.env, not the project's.
-  const projectEnv = source.configProject === undefined ? undefined : join(source.configProject, '.env');
-  if (projectEnv !== undefined && existsSync(projectEnv)) {
-    return `there is no ${source.file}: .env is read from the working directory, not from beside --config; ${projectEnv} is not read: run from ${source.configProject} (cd ${source.configProject} && …)`;
+  const configProject = source.configProject;
+  const projectEnv = configProject === undefined ? undefined : join(configProject, '.env');
+  if (configProject !== undefined && projectEnv !== undefined && existsSync(projectEnv)) {
+    return `there is no ${source.file}: .env is read from the working directory, not from beside --config; ${projectEnv} is not read: run from ${configProject} (cd ${shellWord(configProject)} && …)`;
   }
   // Run from inside a project (its src/, say): a .env there is not what the user needs, running from the project is.
   const project = projectAbove(dirname(source.file));

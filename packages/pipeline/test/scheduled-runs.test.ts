@@ -65,7 +65,8 @@ describe('scheduled runs, built CLI', () => {
   it('--config of a project, started from another directory (cron starts in HOME), says where .env and the file are read from', async () => {
     // It said "there is no ~/.env: create it", and with the variables in the crontab loaded everything again into a
     // new ~/snapengage.duckdb, exit 0, not a word of the project beside the config.
-    const project = join(tmp.dir, 'elsewhere-project');
+    // A space in it: the `cd` the messages suggest must stay one word when pasted (it was split there).
+    const project = join(tmp.dir, "elsewhere project's");
     const home = join(tmp.dir, 'elsewhere-home');
     mkdirSync(join(project, 'src'), { recursive: true });
     mkdirSync(home);
@@ -79,14 +80,14 @@ describe('scheduled runs, built CLI', () => {
     expect(missing.code).toBe(1);
     const lines = missing.stderr.trim().split('\n');
     expect(lines).toHaveLength(1);
-    expect(lines[0]).toContain(`there is no ${join(home, '.env')}: .env is read from the working directory, not from beside --config; ${join(project, '.env')} is not read: run from ${project}`);
+    expect(lines[0]).toContain(`there is no ${join(home, '.env')}: .env is read from the working directory, not from beside --config; ${join(project, '.env')} is not read: run from ${project} (cd '${project.replace("'", "'\\''")}' && …)`);
 
     // show, as run: not only "No DuckDB file at snapengage.duckdb", which named neither the project nor the fix.
     const show = await runBuilt(['show', '--config', config], { env: bare, cwd: home });
     expect(show.code).toBe(1);
     expect(show.stderr).toBe(
       `snapengage-pipeline: No DuckDB file at snapengage.duckdb: --config names a file of the project ${project}, but relative paths are read from the working directory ${home}: ` +
-        `destination.path snapengage.duckdb is no file there (${join(home, 'snapengage.duckdb')}); to show the project's file, run from ${project} (cd ${project} && …) or make destination.path absolute\n`,
+        `destination.path snapengage.duckdb is no file there (${join(home, 'snapengage.duckdb')}); to show the project's file, run from ${project} (cd '${project.replace("'", "'\\''")}' && …) or make destination.path absolute\n`,
     );
 
     const run = await runBuilt(['run', '--config', config], { env: { ...bare, ...box.env }, cwd: home });
