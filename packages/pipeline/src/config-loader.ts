@@ -33,10 +33,17 @@ export async function loadPipelineConfig(configFlag: string | undefined, env: En
       // tsx caches its transforms in $TMPDIR/tsx-<uid> and failed the import when it could not create that
       // directory: a container with a read-only root filesystem, or a TMPDIR that does not exist. The cache saves
       // nothing measurable on a config of a few files, so the loader writes nowhere but beside the DuckDB file.
-      // Read when tsx's loader starts (below): set before it. A user's own TSX_DISABLE_CACHE is left as it is.
-      process.env.TSX_DISABLE_CACHE ??= '1';
-      const { tsImport } = await import('tsx/esm/api');
-      module = (await tsImport(url, import.meta.url)) as Record<string, unknown>;
+      // Read when tsx's loader starts (below): set before it. A user's own TSX_DISABLE_CACHE is left as it is, and
+      // ours removed once the config is loaded: an app that loads its config through this function keeps its
+      // process.env (and the children it starts) as they were.
+      const setHere = process.env.TSX_DISABLE_CACHE === undefined;
+      if (setHere) process.env.TSX_DISABLE_CACHE = '1';
+      try {
+        const { tsImport } = await import('tsx/esm/api');
+        module = (await tsImport(url, import.meta.url)) as Record<string, unknown>;
+      } finally {
+        if (setHere) delete process.env.TSX_DISABLE_CACHE;
+      }
     }
   } catch (error) {
     // One line, but with the reason: a syntax error's first line is only "Transform failed with 1 error:", and the

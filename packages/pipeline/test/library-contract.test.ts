@@ -1,0 +1,130 @@
+// What an app embedding the loader may count on: a run (and loading its config) does none of the CLI's things to the
+// host process — no output of its own, no exit code, no change to process.env, no listener or handler left — and an
+// AbortSignal that is aborted before the run, or after it, behaves. The sandbox over loopback, real DuckDB files.
+import { existsSync, readdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { inspect } from 'node:util';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { Sandbox } from 'snapengage-sandbox';
+import { AbortedError, PipelineError, definePipeline, loadPipelineConfig, openDataset, runPipeline, type PipelineConfig } from '../src/index.js';
+import { admin, expectMatchesTruth, sandbox, stats, tempDir, truth } from './helpers.js';
+
+let box: Sandbox;
+let tmp: ReturnType<typeof tempDir>;
+beforeAll(async () => {
+  box = await sandbox({ cases: 30, widgets: 2, days: 3 });
+  tmp = tempDir('contract-');
+});
+afterAll(async () => {
+  await admin(box, 'faults', { faults: '' }).catch(() => undefined);
+  await box?.close();
+  tmp?.cleanup();
+});
+
+const config = (path: string): PipelineConfig =>
+  definePipeline({ resources: { logs: true, chat_poll: true, widgets: true }, rateLimit: { requestsPerSecond: 0 }, connection: { maxRetries: 0 }, destination: { type: 'duckdb', path } });
+
+/** Everything a run could write to the host's stdout and stderr while `work` runs. */
+async function captureOutput(work: () => Promise<void>): Promise<string[]> {
+  const written: string[] = [];
+  const [out, err] = [process.stdout.write, process.stderr.write];
+  process.stdout.write = ((chunk: unknown) => (written.push(`stdout: ${String(chunk)}`), true)) as typeof process.stdout.write;
+  process.stderr.write = ((chunk: unknown) => (written.push(`stderr: ${String(chunk)}`), true)) as typeof process.stderr.write;
+  try {
+    await work();
+  } finally {
+    process.stdout.write = out;
+    process.stderr.write = err;
+  }
+  return written;
+}
+
+describe('the host process is left as it was', () => {
+  it('loads, failed loads and a TypeScript config: no output, no exit code, process.env and process listeners unchanged', async () => {
+    const envBefore = { ...process.env };
+    const listenersBefore = ['SIGINT', 'SIGTERM', 'exit', 'uncaughtException', 'unhandledRejection', 'warning'].map((e) => process.listenerCount(e));
+    const exitCodeBefore = process.exitCode;
+    writeFileSync(join(tmp.dir, 'pipeline.ts'), `const config: { resources: Record<string, boolean> } = { resources: { widgets: true } };\nexport default config;\n`);
+    const errors: unknown[] = [];
+    const written = await captureOutput(async () => {
+      // tsx's cache switch was set in process.env for the rest of the app's life (and every child it starts).
+      expect((await loadPipelineConfig('pipeline.ts', box.env, tmp.dir)).config.resources).toEqual({ widgets: true });
+      await runPipeline(config(join(tmp.dir, 'host.duckdb')), { env: box.env });
+      for (const faults of ['500=1', 'reset=1']) {
+        await admin(box, 'faults', { faults });
+        await runPipeline(config(join(tmp.dir, 'host.duckdb')), { env: box.env }).catch((e: unknown) => errors.push(e));
+      }
+      await admin(box, 'faults', { faults: '' });
+      const wrongToken = { ...box.env, SNAPENGAGE_API_TOKEN: `${box.env.SNAPENGAGE_API_TOKEN}-wrong` };
+      await runPipeline(config(join(tmp.dir, 'host.duckdb')), { env: wrongToken }).catch((e: unknown) => errors.push(e));
+    });
+    expect(written).toEqual([]);
+    expect(process.exitCode).toBe(exitCodeBefore);
+    expect(Object.keys({ ...envBefore, ...process.env }).filter((k) => envBefore[k] !== process.env[k])).toEqual([]);
+    expect(['SIGINT', 'SIGTERM', 'exit', 'uncaughtException', 'unhandledRejection', 'warning'].map((e) => process.listenerCount(e))).toEqual(listenersBefore);
+    // What an app's logger prints of an error (stack, cause chain, own fields) quotes no credential, not even a wrong one.
+    expect(errors.map((e) => (e as Error).name)).toEqual(['ExtractError', 'ExtractError', 'ExtractError']);
+    const secrets = [box.env.SNAPENGAGE_API_TOKEN!, box.env.SNAPENGAGE_API_KEY!, box.env.SNAPENGAGE_PROVISIONING_KEY!];
+    for (const error of errors) {
+      expect(error).toBeInstanceOf(PipelineError);
+      const printed = inspect(error, { depth: Infinity }) + JSON.stringify(error);
+      for (const secret of secrets) expect(printed.includes(secret), (error as Error).message).toBe(false);
+    }
+  });
+});
+
+describe('an AbortSignal', () => {
+  it('already aborted: an AbortedError before any request, and no file, staging or run lock left', async () => {
+    const db = join(tmp.dir, 'pre-aborted.duckdb');
+    const requests = (await stats(box)).requests;
+    const error = await runPipeline(config(db), { env: box.env, signal: AbortSignal.abort() }).then(() => undefined, (e: unknown) => e);
+    expect(error).toBeInstanceOf(AbortedError);
+    expect((error as AbortedError).committedResources).toEqual([]);
+    expect((await stats(box)).requests).toBe(requests);
+    expect(readdirSync(tmp.dir).filter((f) => f.startsWith('pre-aborted'))).toEqual([]);
+    // The next run is not refused by anything the cancelled one left.
+    await runPipeline(config(db), { env: box.env });
+    expect(await expectMatchesTruth(db, 'snapengage_data', await truth(box))).toEqual([]);
+  });
+
+  it('aborted after the run resolved: harmless; the file reads, and the next run with the same controller is refused', async () => {
+    const db = join(tmp.dir, 'aborted-after.duckdb');
+    const controller = new AbortController();
+    const info = await runPipeline(config(db), { env: box.env, signal: controller.signal });
+    controller.abort();
+    await new Promise((resolve) => setImmediate(resolve));
+    const ds = await openDataset({ path: db, dataset: 'snapengage_data' });
+    try {
+      expect((await ds.loads(10)).filter((l) => l.loadId === info.loadId).map((l) => l.status)).toEqual(['loaded', 'loaded', 'loaded']);
+    } finally {
+      await ds.close();
+    }
+    await expect(runPipeline(config(db), { env: box.env, signal: controller.signal })).rejects.toBeInstanceOf(AbortedError);
+    expect(existsSync(`${db}.staging`)).toBe(false);
+  });
+});
+
+describe('two runs at once in one process', () => {
+  it('of two orgs into files of their own (a worker serving two clients): each loads its own org, exactly', async () => {
+    const other = await sandbox({ cases: 25, widgets: 1, days: 3, seed: 11 });
+    try {
+      expect(other.env.SNAPENGAGE_ORG_ID).not.toBe(box.env.SNAPENGAGE_ORG_ID);
+      const [a, b] = [join(tmp.dir, 'org-a.duckdb'), join(tmp.dir, 'org-b.duckdb')];
+      const [infoA, infoB] = await Promise.all([runPipeline(config(a), { env: box.env }), runPipeline(config(b), { env: other.env })]);
+      expect(await expectMatchesTruth(a, 'snapengage_data', await truth(box))).toEqual([]);
+      expect(await expectMatchesTruth(b, 'snapengage_data', await truth(other))).toEqual([]);
+      expect([infoA.rowCounts.chat_poll, infoB.rowCounts.chat_poll]).toEqual([(await truth(box)).length, (await truth(other)).length]);
+      const orgs = async (path: string) => {
+        const ds = await openDataset({ path, dataset: 'snapengage_data' });
+        try {
+          return [...new Set((await ds.loads(10)).map((l) => l.orgId))];
+        } finally {
+          await ds.close();
+        }
+      };
+      expect([await orgs(a), await orgs(b)]).toEqual([[box.env.SNAPENGAGE_ORG_ID], [other.env.SNAPENGAGE_ORG_ID]]);
+    } finally {
+      await other.close();
+    }
+  });
+});
