@@ -41,6 +41,9 @@ async function captureOutput(work: () => Promise<void>): Promise<string[]> {
 
 describe('the host process is left as it was', () => {
   it('loads, failed loads and a TypeScript config: no output, no exit code, process.env and process listeners unchanged', async () => {
+    await stats(box); // a fetch of the test's own, so that Node has made its global dispatcher
+    const dispatcher = Reflect.get(globalThis, Symbol.for('undici.globalDispatcher.1'));
+    expect(dispatcher).toBeDefined();
     const envBefore = { ...process.env };
     const listenersBefore = ['SIGINT', 'SIGTERM', 'exit', 'uncaughtException', 'unhandledRejection', 'warning'].map((e) => process.listenerCount(e));
     const exitCodeBefore = process.exitCode;
@@ -60,6 +63,7 @@ describe('the host process is left as it was', () => {
     });
     expect(written).toEqual([]);
     expect(process.exitCode).toBe(exitCodeBefore);
+    expect(Reflect.get(globalThis, Symbol.for('undici.globalDispatcher.1'))).toBe(dispatcher);
     expect(Object.keys({ ...envBefore, ...process.env }).filter((k) => envBefore[k] !== process.env[k])).toEqual([]);
     expect(['SIGINT', 'SIGTERM', 'exit', 'uncaughtException', 'unhandledRejection', 'warning'].map((e) => process.listenerCount(e))).toEqual(listenersBefore);
     // What an app's logger prints of an error (stack, cause chain, own fields) quotes no credential, not even a wrong one.
