@@ -7,6 +7,7 @@ import type { PipelineConfig } from './config.js';
 import { DuckDBDestination, newLoadId, organisationEnv, type LoadStep, type ResourceWriter } from './destination/index.js';
 import { envValue, loadEnv, type Env } from './env.js';
 import { guardCallbacks } from './callbacks.js';
+import { checkRunOptions } from './run-options.js';
 import { AbortedError, afterPartialCommit, ConfigError, describeDestinationError, ExtractError, firstLine, PipelineError, withCommitted } from './errors.js';
 import { Extractor, type PageSource } from './extract.js';
 import { RetryTally } from './extract-counts.js';
@@ -96,9 +97,9 @@ export function withOverrides(config: PipelineConfig, options: RunOptions): Pipe
   };
 }
 
-export async function runPipeline(config: PipelineConfig, given: RunOptions = {}): Promise<LoadInfo> {
+export async function runPipeline(config: PipelineConfig, given?: RunOptions): Promise<LoadInfo> {
   // Every callback below is the guarded one: a throw in the app's callback is reported, never the run's failure.
-  const options = guardCallbacks(given);
+  const options = guardCallbacks(checkRunOptions(given));
   const env = options.env ?? loadEnv();
   const plan = planPipeline(withOverrides(config, options), env, options.resources);
   if (options.limitPages !== undefined && (!Number.isInteger(options.limitPages) || options.limitPages < 1)) {

@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { inspect } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Sandbox } from 'snapengage-sandbox';
-import { AbortedError, PipelineError, definePipeline, loadPipelineConfig, openDataset, runPipeline, type PipelineConfig } from '../src/index.js';
+import { AbortedError, PipelineError, definePipeline, loadPipelineConfig, openDataset, runPipeline, type PipelineConfig, type RunOptions } from '../src/index.js';
 import { admin, expectMatchesTruth, sandbox, stats, tempDir, truth } from './helpers.js';
 
 let box: Sandbox;
@@ -130,5 +130,39 @@ describe('two runs at once in one process', () => {
     } finally {
       await other.close();
     }
+  });
+});
+
+describe('options of the wrong type, from JavaScript', () => {
+  it('are a TypeError naming the option and what to pass, before any request or file', async () => {
+    const db = join(tmp.dir, 'wrong-options.duckdb');
+    const requests = (await stats(box)).requests;
+    const wrong: Array<[unknown, RegExp]> = [
+      [null, /^runPipeline\(\): options must be an object such as \{ signal, progress \}, got null$/],
+      // Before: "DuckDB error on …: parent.addEventListener is not a function", a DestinationError.
+      [{ signal: new AbortController() }, /^runPipeline\(\): options\.signal must be an AbortSignal: pass controller\.signal, not the AbortController$/],
+      // Before: "Invalid value used as weak map key".
+      [{ signal: 'stop' }, /^runPipeline\(\): options\.signal must be an AbortSignal, got "stop"$/],
+      // Before: "Cannot read properties of undefined (reading 'parent')".
+      [{ resources: 'logs' }, /^runPipeline\(\): options\.resources must be an array of resource names, such as \['logs', 'widgets'\], got "logs"$/],
+      // Before: a process warning once the run was under way, or an ExtractError that blamed the request.
+      [{ progress: 5 }, /^runPipeline\(\): options\.progress must be a function, got 5$/],
+      [{ fetch: {} }, /^runPipeline\(\): options\.fetch must be a function, got \{\}$/],
+      [{ env: 'SNAPENGAGE_ORG_ID=x' }, /^runPipeline\(\): options\.env must be an object of variables, such as process\.env, got "SNAPENGAGE_ORG_ID=x"$/],
+    ];
+    const messages: string[] = [];
+    for (const [options, expected] of wrong) {
+      const given = options !== null && typeof options === 'object' ? { env: box.env, ...options } : options;
+      const error = await runPipeline(config(db), given as RunOptions).then(() => undefined, (e: unknown) => e);
+      expect(error, String(expected)).toBeInstanceOf(TypeError);
+      messages.push((error as Error).message);
+      expect((error as Error).message).toMatch(expected);
+    }
+    expect(messages).toHaveLength(wrong.length);
+    expect((await stats(box)).requests).toBe(requests);
+    expect(readdirSync(tmp.dir).filter((f) => f.startsWith('wrong-options'))).toEqual([]);
+    // null and undefined are "not given", as for any option left out.
+    const info = await runPipeline(config(db), { env: box.env, signal: null, progress: undefined, resources: null } as unknown as RunOptions);
+    expect(info.rowCounts.logs).toBe((await truth(box)).length);
   });
 });

@@ -1,0 +1,46 @@
+// runPipeline's options as an app's JavaScript may pass them. TypeScript checks their types, plain JavaScript does
+// not, and a wrong one failed deep inside the run with words about something else: the AbortController itself as the
+// signal (an easy slip) was "DuckDB error on …: parent.addEventListener is not a function", a resources string
+// "Cannot read properties of undefined (reading 'parent')". Refused here, before any request or file, with a
+// TypeError naming the option, as openDataset() refuses its arguments. null counts as not given, as undefined does.
+import type { RunOptions } from './run.js';
+
+const FUNCTIONS = ['progress', 'onRequest', 'onLoadStep', 'onLockWait', 'warn', 'fetch'] as const;
+
+export function checkRunOptions(given: unknown): RunOptions {
+  if (given === undefined) return {};
+  if (given === null || typeof given !== 'object' || Array.isArray(given)) {
+    throw new TypeError(`runPipeline(): options must be an object such as { signal, progress }, got ${shown(given)}`);
+  }
+  const options = Object.fromEntries(Object.entries(given).filter(([, value]) => value !== null)) as Record<string, unknown>;
+  const { signal, env, resources } = options;
+  if (signal !== undefined && !isAbortSignal(signal)) {
+    const controller = typeof (signal as { abort?: unknown }).abort === 'function' && isAbortSignal((signal as { signal?: unknown }).signal);
+    throw new TypeError(`runPipeline(): options.signal must be an AbortSignal${controller ? ': pass controller.signal, not the AbortController' : `, got ${shown(signal)}`}`);
+  }
+  for (const name of FUNCTIONS) {
+    const value = options[name];
+    if (value !== undefined && typeof value !== 'function') throw new TypeError(`runPipeline(): options.${name} must be a function, got ${shown(value)}`);
+  }
+  if (env !== undefined && typeof env !== 'object') {
+    throw new TypeError(`runPipeline(): options.env must be an object of variables, such as process.env, got ${shown(env)}`);
+  }
+  if (resources !== undefined && !(Array.isArray(resources) && resources.every((name) => typeof name === 'string'))) {
+    throw new TypeError(`runPipeline(): options.resources must be an array of resource names, such as ['logs', 'widgets'], got ${shown(resources)}`);
+  }
+  return options as RunOptions;
+}
+
+/** By shape, not instanceof: a signal of another realm or of a polyfill works with the client as well. */
+function isAbortSignal(value: unknown): value is AbortSignal {
+  return typeof value === 'object' && value !== null && typeof (value as AbortSignal).aborted === 'boolean' && typeof (value as AbortSignal).addEventListener === 'function';
+}
+
+function shown(value: unknown): string {
+  if (typeof value === 'function') return 'a function';
+  try {
+    return JSON.stringify(value) ?? String(value);
+  } catch {
+    return String(value);
+  }
+}
