@@ -116,6 +116,20 @@ export interface CredentialOptions {
 export type CredentialOption = keyof CredentialOptions;
 
 export type ResourceName = "logs" | "chat_availability" | "chat_poll" | "visitor_typing" | "widgets" | "users";
+
+/**
+ * The path template of each loadable resource, as a literal type: `paths[ResourcePaths['logs']]` is its operation, so
+ * code that calls one resource's endpoint by name is typed by the spec (a renamed parameter fails its build).
+ */
+export interface ResourcePaths {
+  logs: "/api/v2/{orgId}/logs";
+  chat_availability: "/api/v1/chat/{widgetId}";
+  chat_poll: "/api/v1/chat/poll/{caseId}";
+  visitor_typing: "/public/api/v2/chat/{widgetId}/{caseId}/visitorTyping";
+  widgets: "/api/v1/widget.json";
+  users: "/api/v1/user.json";
+}
+
 export type AnyResourceName = "logs" | "chat_availability" | "chat_poll" | "start_chat" | "public_chat_availability" | "visitor_typing" | "widgets" | "users" | "create_user";
 
 export const defaultBaseUrl = "https://www.snapengage.com";
@@ -278,7 +292,7 @@ export const apiOperations: readonly OperationInfo[] = [
  * Each loadable resource's path, data selector and paginator: all the client's paginators read. Kept apart from
  * `resources` (record schemas, params, env hints: the loader's part) so that an app bundling the client leaves those out.
  */
-export const resourcePaging: { readonly [N in ResourceName]: { path: string; dataSelector: string; paginator: Paginator } } = {
+export const resourcePaging: { readonly [N in ResourceName]: { path: ResourcePaths[N]; dataSelector: string; paginator: Paginator } } = {
   "logs": {
     "path": "/api/v2/{orgId}/logs",
     "dataSelector": "cases",

@@ -284,6 +284,15 @@ ${credentialOptions.join('\n')}
 export type CredentialOption = keyof CredentialOptions;
 
 export type ResourceName = ${union(loadableNames)};
+
+/**
+ * The path template of each loadable resource, as a literal type: \`paths[ResourcePaths['logs']]\` is its operation, so
+ * code that calls one resource's endpoint by name is typed by the spec (a renamed parameter fails its build).
+ */
+export interface ResourcePaths {
+${Object.values<Json>(resources).filter((r) => r.loadable).map((r) => `  ${r.name}: ${JSON.stringify(r.path)};`).join('\n')}
+}
+
 export type AnyResourceName = ${union(allNames)};
 
 export const defaultBaseUrl = ${JSON.stringify(spec.servers?.[0]?.url ?? '')};
@@ -299,7 +308,7 @@ export const apiOperations: readonly OperationInfo[] = ${lit(operations)};
  * Each loadable resource's path, data selector and paginator: all the client's paginators read. Kept apart from
  * \`resources\` (record schemas, params, env hints: the loader's part) so that an app bundling the client leaves those out.
  */
-export const resourcePaging: { readonly [N in ResourceName]: { path: string; dataSelector: string; paginator: Paginator } } = ${lit(
+export const resourcePaging: { readonly [N in ResourceName]: { path: ResourcePaths[N]; dataSelector: string; paginator: Paginator } } = ${lit(
     Object.fromEntries(
       Object.entries<Json>(resources)
         .filter(([, r]) => r.loadable)

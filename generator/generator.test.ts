@@ -146,6 +146,39 @@ describe('generator', () => {
     execFileSync(process.execPath, [join(root, 'node_modules/typescript/bin/tsc'), '-p', join(tmp, 'tsconfig.json')], { encoding: 'utf8' });
   });
 
+  it("a spec edit that renames a parameter of logs breaks the client's build where iterateLogs sends it", () => {
+    // iterateLogs (the client's one resource-named helper) sends the Logs API's query parameters by name. Typed by the
+    // spec, a rename there fails the client's typecheck; untyped, the client went on sending the old name.
+    const typecheckClientWith = (specText: string, name: string) => {
+      const dir = join(tmp, name);
+      const specPath = join(tmp, `${name}.yaml`);
+      writeFileSync(specPath, specText);
+      const generated = runCli(['--spec', specPath, '--out', join(dir, 'generated')]);
+      expect(generated.stderr).toBe('');
+      cpSync(join(root, 'packages/client/src'), join(dir, 'packages/client/src'), { recursive: true });
+      cpSync(join(root, 'tsconfig.base.json'), join(dir, 'tsconfig.base.json'));
+      symlinkSync(join(root, 'node_modules'), join(dir, 'node_modules'), 'dir');
+      writeFileSync(join(dir, 'package.json'), '{ "type": "module" }\n');
+      writeFileSync(join(dir, 'tsconfig.json'), JSON.stringify({ extends: './tsconfig.base.json', compilerOptions: { noEmit: true, types: [] }, include: ['packages/client/src'] }));
+      return spawnSync(process.execPath, [join(root, 'node_modules/typescript/bin/tsc'), '-p', join(dir, 'tsconfig.json')], { encoding: 'utf8', timeout: 120_000 });
+    };
+    const unchanged = typecheckClientWith(readFileSync(DEFAULT_SPEC, 'utf8'), 'client-unchanged');
+    expect(unchanged.stdout).toBe('');
+    expect(unchanged.status).toBe(0);
+
+    const doc = parseDocument(readFileSync(DEFAULT_SPEC, 'utf8'));
+    const op = ['paths', '/api/v2/{orgId}/logs', 'get'];
+    const parameters = doc.getIn([...op, 'parameters']) as { items: Array<{ get(k: string): unknown; set(k: string, v: unknown): void }> };
+    parameters.items.find((p) => p.get('name') === 'start')!.set('name', 'since');
+    const ext = [...op, 'x-snapengage-resource'];
+    doc.setIn([...ext, 'incremental', 'startParam'], 'since');
+    doc.deleteIn([...ext, 'params', 'start']);
+    doc.setIn([...ext, 'params', 'since'], { from: 'incremental', bound: 'start' });
+    const renamed = typecheckClientWith(doc.toString(), 'client-renamed');
+    expect(renamed.status).not.toBe(0);
+    expect(renamed.stdout).toMatch(/packages\/client\/src\/pagination\.ts\(\d+,\d+\): error TS\d+: .*'(start|since)'/);
+  });
+
   it("spec/README.md's worked example generates the resource it describes", async () => {
     // The example a spec editor copies: if the extension or the generator changed under it, it would teach a spec
     // that no longer generates.

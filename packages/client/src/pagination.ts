@@ -5,7 +5,7 @@
 import type { Client } from 'openapi-fetch';
 import type { components, paths } from '../../../generated/openapi.js';
 // resourcePaging, not resources: the latter carries the loader's record schemas into every app that bundles the client.
-import { nextLinkField, resourcePaging } from '../../../generated/catalog.js';
+import { nextLinkField, resourcePaging, type ResourcePaths } from '../../../generated/catalog.js';
 import { CREDENTIAL_QUERY_PARAMS } from './auth.js';
 import type { CallOverrides } from './call-options.js';
 import { SnapEngageError } from './errors.js';
@@ -68,6 +68,8 @@ export interface IterateLogsArgs extends CallOverrides {
 }
 
 type Case = components['schemas']['Case'];
+/** The Logs API operation as the spec declares it: iterateLogs sends its parameters by name, so a rename fails here. */
+type LogsOperation = NonNullable<paths[ResourcePaths['logs']]['get']>;
 type AnyClient = Client<paths>;
 type LooseGet = (path: string, init: Record<string, unknown>) => Promise<{ data?: unknown; error?: unknown; response: Response }>;
 
@@ -233,13 +235,14 @@ export async function* iterateLogs(client: AnyClient, baseUrl: string, args: Ite
       message: `${operation}: iterateLogs takes one widgetId (the Logs API paginates only single-widget queries); call it once per widget`,
     });
   }
-  const query: Record<string, unknown> = { widgetId: args.widgetId, start: args.start, end: args.end };
+  const query: LogsOperation['parameters']['query'] = { widgetId: args.widgetId, start: args.start, end: args.end };
   if (args.timezone) query.timezone = args.timezone;
+  const path: LogsOperation['parameters']['path'] = { orgId: args.orgId };
   const logs = resourcePaging.logs;
   // The cap is the app's too: without it, iterateLogs alone could be bounded only by the catalog's 100000 pages.
   const paging: PagingOptions = args.maxPages === undefined ? {} : { maxPages: args.maxPages };
   const { signal, maxRetries, timeoutMs } = args;
-  const pages = iteratePages(client, baseUrl, logs.path, { params: { path: { orgId: args.orgId }, query }, ...callInit({ signal, maxRetries, timeoutMs }) }, paging);
+  const pages = iteratePages(client, baseUrl, logs.path, { params: { path, query }, ...callInit({ signal, maxRetries, timeoutMs }) }, paging);
   for await (const page of pages) {
     const cases = valueAt(page.data, logs.dataSelector);
     if (!Array.isArray(cases)) {
