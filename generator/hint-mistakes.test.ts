@@ -14,10 +14,12 @@ const LOGS = '#/paths/~1api~1v2~1{orgId}~1logs/get/x-snapengage-resource';
 const POLL = '#/paths/~1api~1v1~1chat~1poll~1{caseId}/get/x-snapengage-resource';
 
 /** The real spec with one text replaced (which must be there), and its problems as `line pointer: message`. */
-async function problemsWith(name: string, from: string, to: string): Promise<{ lines: string[]; problems: string[] }> {
-  const source = readFileSync(DEFAULT_SPEC, 'utf8');
-  expect(source).toContain(from);
-  const text = source.replace(from, to);
+async function problemsWith(name: string, from: string, to: string, ...more: Array<[string, string]>): Promise<{ lines: string[]; problems: string[] }> {
+  let text = readFileSync(DEFAULT_SPEC, 'utf8');
+  for (const [a, b] of [[from, to] as [string, string], ...more]) {
+    expect(text).toContain(a);
+    text = text.replace(a, b);
+  }
   const specPath = join(tmp, name);
   writeFileSync(specPath, text);
   const err = await generate(specPath).catch((e: unknown) => e);
@@ -71,6 +73,17 @@ describe('a misspelt parent', () => {
     const { lines, problems } = await problemsWith('parent-typo.yaml', '        parent: logs\n', '        parent: log\n');
     // Before: also `params/caseId/resource: must be the resource's parent ("log")`, telling the user to break it.
     expect(problems).toEqual([
+      `${lines.indexOf('        parent: log') + 1} ${POLL}/parent: parent "log" is not a loadable resource; did you mean "logs"?`,
+    ]);
+  });
+
+  it("when the parent's own hints are broken too, still names it (it is not listed among the loadable ones then)", async () => {
+    const { lines, problems } = await problemsWith('parent-typo-broken-parent.yaml', '        parent: logs\n', '        parent: log\n',
+      ['defaultStartDaysAgo: 30', 'defaultStartDaysAgo: thirty']);
+    // Before: `parent "log" is not a loadable resource (the loadable ones are chat_availability, chat_poll, …)`,
+    // without logs, as if the resource meant did not exist.
+    expect(problems).toEqual([
+      `${lines.findIndex((l) => l.includes('defaultStartDaysAgo: thirty')) + 1} ${LOGS}/incremental/defaultStartDaysAgo: x-snapengage-resource: must be integer`,
       `${lines.indexOf('        parent: log') + 1} ${POLL}/parent: parent "log" is not a loadable resource; did you mean "logs"?`,
     ]);
   });

@@ -188,7 +188,8 @@ function checkResourceExtensions(spec: Json, at: (ptr: string, message: string) 
       if (!validate(ext)) {
         for (const e of schemaErrors(validate.errors ?? [])) at(extPtr + e.instancePath, `${RESOURCE_EXTENSION}: ${e.message}`);
         const name: unknown = (ext as Json)?.name;
-        if (typeof name === 'string') invalid.add(name);
+        // A changing operation (loadable: false) is never a parent, so it is neither a known one nor a suggestion.
+        if (typeof name === 'string' && (ext as Json)?.loadable !== false) invalid.add(name);
         continue;
       }
       if (seen.has(ext.name)) at(`${extPtr}/name`, `resource name "${ext.name}" is also used by ${seen.get(ext.name)}`);
@@ -278,8 +279,10 @@ function checkResourceExtensions(spec: Json, at: (ptr: string, message: string) 
     if (ext.parent !== undefined) {
       if (ext.parent === ext.name) at(`${ptr}/parent`, 'a resource cannot be its own parent');
       else if (!knownParent) {
-        const near = nearestName(ext.parent, loadable.keys());
-        at(`${ptr}/parent`, `parent "${ext.parent}" is not a loadable resource${near ? `; did you mean "${near}"?` : ` (the loadable ones are ${[...loadable.keys()].join(', ')})`}`);
+        // A resource whose own hints are broken (reported above) is not in `loadable`, yet may be the one meant.
+        const candidates = [...loadable.keys(), ...invalid];
+        const near = nearestName(ext.parent, candidates);
+        at(`${ptr}/parent`, `parent "${ext.parent}" is not a loadable resource${near ? `; did you mean "${near}"?` : ` (the loadable ones are ${candidates.join(', ')})`}`);
       }
     }
     for (const [field, add] of Object.entries<Json>(ext.addFields ?? {})) {
