@@ -63,6 +63,23 @@ export function startDateEnvsSetInConfig(names: readonly string[], catalog: read
   );
 }
 
+/** `` `A`, `B` and `C` `` */
+function codeList(names: readonly string[]): string {
+  const quoted = names.map((n) => `\`${n.replace(/`/g, '')}\``);
+  return quoted.length <= 1 ? quoted.join('') : `${quoted.slice(0, -1).join(', ')} and ${quoted.at(-1)}`;
+}
+
+/**
+ * The variables of every resource of the catalog (dlt's page loads them all), for the README's dlt table: the
+ * credentials, and the ids the endpoints take (not the start date, which the README covers on its own).
+ */
+function catalogVariables(catalog: readonly ResourceChoice[]): { credentials: string; ids: string } {
+  const startEnvs = new Set(catalog.flatMap((c) => (c.startDateEnv ? [c.startDateEnv] : [])));
+  const all = catalog.flatMap((c) => c.envVars).filter((v) => !startEnvs.has(v.name));
+  const distinct = (secret: boolean) => [...new Set(all.filter((v) => v.secret === secret).map((v) => v.name))];
+  return { credentials: codeList(distinct(true)), ids: codeList(distinct(false)) };
+}
+
 /** This scaffolder's command line entry, for a project made from local tarballs to run `--add` with. */
 const OWN_BIN = fileURLToPath(new URL('../bin/create-snapengage-pipeline.js', import.meta.url));
 
@@ -87,6 +104,7 @@ export function renderProjectFiles(
     addCommand: plan.packagesDir ? `node ${shellWord(OWN_BIN)} . --add` : 'npm create snapengage-pipeline@latest . -- --add',
     destination: { path: DEFAULT_DUCKDB_PATH, dataset: DEFAULT_DATASET },
     catalog,
+    catalogVariables: catalogVariables(catalog),
     envVars: envVarContexts(names, catalog).filter((v) => !inConfig.includes(v.name)),
     // The first day to load, when src/pipeline.ts sets it: the README and .env.example say it wins over the env var.
     startDate:

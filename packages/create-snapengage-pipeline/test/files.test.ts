@@ -41,6 +41,19 @@ describe('rendered project files', () => {
     expect(files.get('AGENTS.md')).toMatch(/Never read, print or edit `\.env`/);
   });
 
+  it("README's dlt table names the variables of the spec's catalog, not a copy of them", () => {
+    // A spec that renames a credential's or an id's variable: the table must follow, as .env.example does.
+    const renamed = catalog.map((c) => ({
+      ...c,
+      credentialEnv: c.credentialEnv === 'SNAPENGAGE_PROVISIONING_KEY' ? 'SNAPENGAGE_PROV_KEY' : c.credentialEnv,
+      envVars: c.envVars.map((v) => ({ ...v, name: v.name.replace('SNAPENGAGE_PROVISIONING_KEY', 'SNAPENGAGE_PROV_KEY').replace('SNAPENGAGE_WIDGET_ID', 'SNAPENGAGE_WIDGETS') })),
+    }));
+    const row = renderProjectFiles(plan(['logs']), renamed).get('README.md')!.split('\n').find((l) => l.includes('[sources.snapengage_source] api_key'));
+    expect(row).toContain('`SNAPENGAGE_API_TOKEN`, `SNAPENGAGE_API_KEY` and `SNAPENGAGE_PROV_KEY`');
+    expect(row).toContain('(`SNAPENGAGE_ORG_ID`, `SNAPENGAGE_WIDGETS` and `SNAPENGAGE_EMAIL`)');
+    expect(row).not.toMatch(/SNAPENGAGE_PROVISIONING_KEY|SNAPENGAGE_WIDGET_ID\b|SNAPENGAGE_START_DATE/);
+  });
+
   it('.env.example names the start command as the project\'s package manager spells it', () => {
     expect(renderProjectFiles(plan(['logs']), catalog).get('.env.example')).toMatch(/^# `npm start` reads `\.env`/m);
     for (const pm of ['pnpm', 'yarn', 'bun']) {
