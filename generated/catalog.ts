@@ -33,7 +33,7 @@ export interface OperationInfo {
 }
 
 export type ParamSource =
-  | { in: string; required: boolean; from: 'env'; env: string; each?: boolean; organisation?: boolean; description?: string }
+  | { in: string; required: boolean; from: 'env'; env: string; each?: boolean; item?: string; organisation?: boolean; description?: string }
   | { in: string; required: boolean; from: 'constant'; value: string | number | boolean }
   | { in: string; required: boolean; from: 'incremental'; bound: 'start' | 'end' }
   | { in: string; required: boolean; from: 'parent'; resource: string; field?: string; param?: string };
@@ -385,6 +385,7 @@ export const resources: { readonly [N in keyof ResourceRecords]: LoadableResourc
         "from": "env",
         "env": "SNAPENGAGE_WIDGET_ID",
         "each": true,
+        "item": "widget",
         "description": "Comma-separated widget ids; each is loaded separately (the API pages only for a single widget)"
       },
       "timezone": {
@@ -906,6 +907,7 @@ export const resources: { readonly [N in keyof ResourceRecords]: LoadableResourc
         "from": "env",
         "env": "SNAPENGAGE_WIDGET_ID",
         "each": true,
+        "item": "widget",
         "description": "Comma-separated widget ids; each widget is read separately"
       }
     },
@@ -1210,6 +1212,7 @@ export const resources: { readonly [N in keyof ResourceRecords]: LoadableResourc
         "from": "env",
         "env": "SNAPENGAGE_WIDGET_ID",
         "each": true,
+        "item": "widget",
         "description": "Comma-separated widget ids; each widget is read separately"
       },
       "email": {

@@ -206,7 +206,7 @@ export interface OperationInfo {
 }
 
 export type ParamSource =
-  | { in: string; required: boolean; from: 'env'; env: string; each?: boolean; organisation?: boolean; description?: string }
+  | { in: string; required: boolean; from: 'env'; env: string; each?: boolean; item?: string; organisation?: boolean; description?: string }
   | { in: string; required: boolean; from: 'constant'; value: string | number | boolean }
   | { in: string; required: boolean; from: 'incremental'; bound: 'start' | 'end' }
   | { in: string; required: boolean; from: 'parent'; resource: string; field?: string; param?: string };

@@ -89,6 +89,13 @@ describe('a misspelt parent', () => {
   });
 });
 
+describe("the noun of an each list's values", () => {
+  it('is refused on a value that is not a list, with what to do', async () => {
+    const { problems } = await problemsWith('item-without-each.yaml', "email: { from: env, env: SNAPENGAGE_EMAIL, description:", "email: { from: env, env: SNAPENGAGE_EMAIL, item: account, description:");
+    expect(problems).toEqual([expect.stringMatching(/\/params\/email\/item: "item" names one value of an each: true list; add each: true, or remove item/)]);
+  });
+});
+
 describe('fields of the wrong kind', () => {
   it('a cursor field that is a list or an object is refused (the loader reads only numbers and date strings)', async () => {
     for (const field of ['transcripts', 'requester_details']) {

@@ -228,6 +228,9 @@ function checkResourceExtensions(spec: Json, at: (ptr: string, message: string) 
       if (source.from === 'env' && source.each === true && ext.parent !== undefined) {
         at(`${ptr}/params/${escapePointer(name)}/each`, `"each" is for a top-level resource (one request sequence per value); a child is requested once per record of "${ext.parent}": take the value from it ({ from: parent, resource: ${ext.parent}, param: … } or field: …)`);
       }
+      if (source.from === 'env' && source.item !== undefined && source.each !== true) {
+        at(`${ptr}/params/${escapePointer(name)}/item`, '"item" names one value of an each: true list; add each: true, or remove item (a single value is not counted or named in messages)');
+      }
       if (source.from === 'parent') {
         const parent = loadable.get(source.resource);
         // A misspelt parent is reported once, on `parent`: params naming the right one are not told to follow the typo.

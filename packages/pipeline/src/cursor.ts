@@ -8,6 +8,7 @@
 // field; a string of digits reads as that number, a string like `2026-11-26`, `2026-11-26T14:03:11Z` or
 // `2026-11-26 14:03:11` as an ISO 8601 date (UTC when it names no offset). Anything else (null, garbage, an instant
 // before 2000 or more than a day after the run's clock) is ignored.
+import { resources, type LoadableResource } from 'snapengage-client';
 import { isoPartsInstant } from './iso-time.js';
 import { isIsoDate } from './plan.js';
 
@@ -170,7 +171,7 @@ const BEHIND_LISTED = 5;
  * per widget up to WINDOWS_LISTED; beyond, one summary line (the `lastEnd` days, the span of newest records, the first
  * days loaded) and the widgets furthest behind (oldest `lastEnd`, then oldest newest record), so a lagging one stands out.
  */
-export function describeWindows(label: string, windows: Readonly<Record<string, unknown>>): string[] {
+export function describeWindows(label: string, windows: Readonly<Record<string, unknown>>, item: string): string[] {
   const entries = Object.entries(windows);
   if (entries.length <= WINDOWS_LISTED) return entries.map(([key, window]) => `  ${label}  ${key}  ${describeWindow(window)}`);
   const day = (window: unknown, field: 'lastEnd' | 'firstStart') => {
@@ -182,11 +183,11 @@ export function describeWindows(label: string, windows: Readonly<Record<string, 
   const newest = withCursor.length === 0
     ? ''
     : `  newest record ${withCursor[0]!.cursor!.lastValueAt} … ${withCursor.at(-1)!.cursor!.lastValueAt}${withCursor.length < rows.length ? ` (${rows.length - withCursor.length} with none)` : ''}`;
-  const lines = [`  ${label}  ${rows.length} widgets  lastEnd ${tally(rows.map((r) => r.lastEnd))}${newest}  from ${tally(rows.map((r) => day(r.window, 'firstStart')))}`];
+  const lines = [`  ${label}  ${rows.length} ${item}s  lastEnd ${tally(rows.map((r) => r.lastEnd))}${newest}  from ${tally(rows.map((r) => day(r.window, 'firstStart')))}`];
   // Furthest behind first: the oldest lastEnd, then the oldest (or no) newest record.
   const behind = [...rows].sort((a, b) => a.lastEnd.localeCompare(b.lastEnd) || (a.cursor?.ms ?? -Infinity) - (b.cursor?.ms ?? -Infinity));
   for (const r of behind.slice(0, BEHIND_LISTED)) lines.push(`  ${label}  ${r.key}  ${describeWindow(r.window)}`);
-  lines.push(`  ${label}  … ${rows.length - BEHIND_LISTED} more widgets (the furthest behind are above; openDataset(…).state() has every window)`);
+  lines.push(`  ${label}  … ${rows.length - BEHIND_LISTED} more ${item}s (the furthest behind are above; openDataset(…).state() has every window)`);
   return lines;
 }
 
@@ -198,4 +199,20 @@ function tally(values: string[]): string {
   const sorted = [...counts].sort((a, b) => b[0].localeCompare(a[0]));
   const shown = sorted.slice(0, 3).map(([v, n]) => `${v} (${n})`);
   return sorted.length > 3 ? `${shown.join(', ')}, … (${sorted.length - 3} other days)` : shown.join(', ');
+}
+
+/**
+ * What one value of the list a resource's windows are keyed by is (the spec's `item` of its each param, `widget`):
+ * a child's windows are its parent's. `item` when the spec names none, or the resource is no longer in the catalog.
+ */
+export function listItemNoun(resourceName: string): string {
+  const catalog = resources as unknown as Readonly<Record<string, LoadableResource | undefined>>;
+  let resource = catalog[resourceName];
+  // Bounded: the generator refuses a cycle of parents, and a chain is never longer than the catalog.
+  for (let depth = 0; resource && depth <= Object.keys(catalog).length; depth++) {
+    const each = Object.values(resource.params).find((source) => source.from === 'env' && source.each === true);
+    if (each?.from === 'env') return each.item ?? 'item';
+    resource = resource.parent === null ? undefined : catalog[resource.parent];
+  }
+  return 'item';
 }

@@ -173,6 +173,8 @@ function pagingDetail(error: ClientErrorShape): string | undefined {
 /** Turns a client error (or anything thrown while extracting) into one actionable line. */
 /** The item of a comma list (SNAPENGAGE_WIDGET_ID) a failed request was for; `othersAnswered`: another item got a page. */
 export interface WidgetContext {
+  /** What one value of the list is, from the spec (`item` of the each param): `widget`. */
+  item: string;
   env: string;
   value: string;
   position: number;
@@ -198,13 +200,13 @@ export function describeExtractError(error: unknown, resourceName: string, widge
   switch (error.kind) {
     case 'auth':
       fix = widget?.othersAnswered
-        ? `refused for ${widgetItem(widget)} while other widgets of the list were answered: the credential may not reach that widget; correct it or remove it from ${widget.env}`
+        ? `refused for ${widgetItem(widget)} while other ${widget.item}s of the list were answered: the credential may not reach that ${widget.item}; correct it or remove it from ${widget.env}`
         : `the credential was refused: ${credentialHint(resourceName)}${widget ? `; this request was for ${widgetItem(widget)}` : ''}`;
       break;
     case 'not_found':
       // The endpoint itself may be missing: a resource added to the spec that the server (or the sandbox) lacks.
       fix = widget?.othersAnswered
-        ? `not found: ${widgetItem(widget)} is unknown to the API while other widgets of the list were answered: correct it or remove it from ${widget.env}`
+        ? `not found: ${widgetItem(widget)} is unknown to the API while other ${widget.item}s of the list were answered: correct it or remove it from ${widget.env}`
         : `not found: check ${[...idEnvVars(resourceName), BASE_URL_ENV].join(' / ')}, and that the server has this endpoint (snapengage-sandbox emulates only the endpoints it was built with)${widget ? `; this request was for ${widgetItem(widget)}` : ''}`;
       break;
     case 'network': {
@@ -384,5 +386,5 @@ export function firstLine(text: string): string {
 
 /** `widget 0000… (item 12 of 300 in SNAPENGAGE_WIDGET_ID)`: with hundreds of ids, which one it is. */
 function widgetItem(widget: WidgetContext): string {
-  return `widget ${widget.value} (item ${widget.position} of ${widget.of} in ${widget.env})`;
+  return `${widget.item} ${widget.value} (item ${widget.position} of ${widget.of} in ${widget.env})`;
 }

@@ -1,6 +1,6 @@
 // The result of a run, printed like dlt's load info so the seed page's output reads the same here.
 import { isAbsolute, relative } from 'node:path';
-import { describeWindows, type OutOfWindow } from './cursor.js';
+import { describeWindows, listItemNoun, type OutOfWindow } from './cursor.js';
 import type { DroppedTables } from './destination/system-tables.js';
 import type { InterruptedRun } from './errors.js';
 import type { RetryReport } from './extract-counts.js';
@@ -281,7 +281,7 @@ export class LoadInfo {
       else if (d.action === 'recreate') lines.push(`Dropped since the last run: ${what}. Re-created as ${d.resource} loads from now on (to reload all of ${d.resource}, drop all its tables)`);
       else lines.push(`Dropped since the last run: ${what}, but ${d.remaining.join(', ')} below it remain: ${d.resource} will not load until they are dropped too (or ${d.under} is restored)`);
     }
-    const windows = Object.entries(this.notes.incremental ?? {}).flatMap(([name, byKey]) => describeWindows(name, byKey));
+    const windows = Object.entries(this.notes.incremental ?? {}).flatMap(([name, byKey]) => describeWindows(name, byKey, listItemNoun(name)));
     if (windows.length > 0) lines.push('', 'Incremental state:', ...windows);
     const stray = this.notes.outOfWindow;
     if (stray) {

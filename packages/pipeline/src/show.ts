@@ -6,7 +6,7 @@ import { printable } from 'snapengage-client';
 import { hostname } from 'node:os';
 import { isAbsolute, join } from 'node:path';
 import { newFileElsewhereNote } from './config-project.js';
-import { describeWindows } from './cursor.js';
+import { describeWindows, listItemNoun } from './cursor.js';
 import { openDataset } from './dataset.js';
 import { projectAbove, runFromProject } from './env.js';
 import { ConfigError, describeDestinationError } from './errors.js';
@@ -189,9 +189,9 @@ export async function showDataset(options: ShowOptions): Promise<string> {
       const state = entry.state as { windows?: Windows; parents?: Record<string, { windows?: Windows } | null> } | null;
       const lines: string[] = [];
       const name = `${whose(entry.pipelineName)}${entry.resource}`;
-      lines.push(...describeWindows(name, state?.windows ?? {}));
+      lines.push(...describeWindows(name, state?.windows ?? {}, listItemNoun(name)));
       // A child's record of the parent windows that drove it (resume.ts).
-      for (const [parent, driven] of Object.entries(state?.parents ?? {})) lines.push(...describeWindows(`${name}  (via ${parent})`, driven?.windows ?? {}));
+      for (const [parent, driven] of Object.entries(state?.parents ?? {})) lines.push(...describeWindows(`${name}  (via ${parent})`, driven?.windows ?? {}, listItemNoun(parent)));
       out.push(...(lines.length > 0 ? lines : [`  ${name}  ${JSON.stringify(entry.state)}`]));
     }
     return out.join('\n');

@@ -47,7 +47,7 @@ export class WidgetFailures {
     // A credential pasted into the list by mistake is named by its place alone: the client masks it in the URL, but
     // this message also reaches _pipeline_loads.error and an app's error.message, which no CLI masks.
     const shown = redactSecrets(value, this.secrets);
-    return { env: each[1].env, value: shown, position: list.indexOf(value) + 1, of: list.length, othersAnswered: [...(answered ?? [])].some((k) => k !== key) };
+    return { item: each[1].item ?? 'item', env: each[1].env, value: shown, position: list.indexOf(value) + 1, of: list.length, othersAnswered: [...(answered ?? [])].some((k) => k !== key) };
   }
 
   /**
@@ -96,7 +96,8 @@ function names(found: Found[], where: string): string {
   const shown = found.slice(0, NAMED).map((f) => `${f.widget.value} (item ${f.widget.position})`);
   const more = found.length - shown.length;
   const list = more > 0 ? `${shown.join(', ')} and ${more} more` : shown.length === 1 ? shown[0]! : `${shown.slice(0, -1).join(', ')} and ${shown.at(-1)!}`;
-  return `${found.length === 1 ? 'widget' : 'widgets'} ${list}${where}`;
+  const item = found[0]?.widget.item ?? 'item';
+  return `${found.length === 1 ? item : `${item}s`} ${list}${where}`;
 }
 
 function statuses(found: Found[]): string {

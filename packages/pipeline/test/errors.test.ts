@@ -51,8 +51,16 @@ describe('describeExtractError hints', () => {
     expect(describeExtractError(error, 'logs').message).toBe('Extracting logs failed: GET /api/v2/{orgId}/logs: the path parameter orgId is "..", which the URL would resolve to another path (nothing was sent): check SNAPENGAGE_ORG_ID / SNAPENGAGE_WIDGET_ID');
   });
 
+  it("names a value of a list with the spec's noun for it (x-snapengage-resource params: item), not always as a widget", () => {
+    const department = { env: 'SNAPENGAGE_DEPT_IDS', value: 'd-7', position: 2, of: 3, othersAnswered: true, item: 'department' };
+    expect(describeExtractError(clientError('not_found', 404), 'logs', department).message)
+      .toContain('not found: department d-7 (item 2 of 3 in SNAPENGAGE_DEPT_IDS) is unknown to the API while other departments of the list were answered');
+    expect(describeExtractError(clientError('auth', 403), 'logs', department).message)
+      .toContain('while other departments of the list were answered: the credential may not reach that department;');
+  });
+
   it('a refused credential names the widget the request was for, even when no other widget was answered yet', () => {
-    const widget = { env: 'SNAPENGAGE_WIDGET_ID', value: 'w-123', position: 1, of: 1, othersAnswered: false };
+    const widget = { env: 'SNAPENGAGE_WIDGET_ID', value: 'w-123', position: 1, of: 1, othersAnswered: false, item: 'widget' };
     const message = describeExtractError(clientError('auth', 401), 'logs', widget).message;
     expect(message).toContain('the credential was refused');
     expect(message).toContain('this request was for widget w-123 (item 1 of 1 in SNAPENGAGE_WIDGET_ID)');
