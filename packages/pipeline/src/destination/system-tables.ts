@@ -156,6 +156,15 @@ export async function readTableDefs(conn: DuckDBConnection, dataset: string): Pr
     };
     def.columns.push(col);
   }
+  // The columns the tables have in the file, a user's own among them (names compare case-insensitively, as DuckDB's).
+  const inFile = (await conn.runAndReadAll(
+    `SELECT lower(table_name) AS t, column_name FROM information_schema.columns WHERE lower(table_schema) = lower($1)`, [dataset],
+  )).getRowObjectsJS();
+  const byLowerName = new Map([...defs.values()].map((def) => [def.name.toLowerCase(), def]));
+  for (const c of inFile) {
+    const def = byLowerName.get(String(c.t));
+    if (def) (def.namesInFile ??= []).push(String(c.column_name));
+  }
   return defs;
 }
 

@@ -26,6 +26,11 @@ export interface TableDef {
   nodeKey: string | null;
   /** Data columns in creation order (system columns are implied by root/child). */
   columns: ColumnDef[];
+  /**
+   * Every column name the stored table has in the file, the loader's and any a user added (`ALTER TABLE … ADD
+   * COLUMN`): a new field never takes one of them, as it would write into the user's column or fail on its type.
+   */
+  namesInFile?: string[];
 }
 
 /** Columns every root table has; the normalizer reserves these names so source keys cannot take them. */

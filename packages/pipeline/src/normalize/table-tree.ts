@@ -135,7 +135,7 @@ export class TableTree {
   adoptTable(def: TableDef, isRoot: boolean, depth: number, lineage: string): TableState {
     // Source keys cannot take the system columns' names, nor the overflow column's (as they were, a source key
     // `_overflow` seen first took it, and the values that found no room went to `_overflow_1`).
-    const names = new NameAllocator([...RESERVED_COLUMN_NAMES, OVERFLOW_COLUMN]);
+    const names = new NameAllocator([...RESERVED_COLUMN_NAMES, OVERFLOW_COLUMN, ...(def.namesInFile ?? [])]);
     const state: TableState = {
       def, isRoot, depth, lineage, isNew: false, newColumns: [], names, row: { path: [], key: ROW_NODE_KEY, kind: 'object' },
     };
