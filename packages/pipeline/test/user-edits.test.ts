@@ -50,4 +50,28 @@ describe('a dataset changed by hand between runs', () => {
     const again = await runPipeline(config, { env: box.env, destination: { path } });
     expect(again.toString()).not.toContain('new columns');
   });
+
+  it('a type, NOT NULL or unique index the new rows break is named with the statement that undoes it, which works', async () => {
+    const path = await changed(
+      `UPDATE snapengage_data.logs SET chat_agent_alias = '7';
+       ALTER TABLE snapengage_data.logs ALTER chat_agent_alias SET DATA TYPE INTEGER;
+       UPDATE snapengage_data.logs__labels SET name = 'x' WHERE name IS NULL;
+       ALTER TABLE snapengage_data.logs__labels ALTER name SET NOT NULL;
+       CREATE UNIQUE INDEX one_per_type ON snapengage_data.logs__transcripts (_row_id, _list_idx);`,
+      { chat_agent_alias: 'Sam Q', labels: [{ name: null, value: 'v' }] },
+    );
+    const failed = await runPipeline(config, { env: box.env, destination: { path } }).catch((e: unknown) => e as Error & { code?: string });
+    // Before: `Conversion Error: Could not convert string 'Sam Q' to INT32 …: see the DuckDB message`, naming no change.
+    expect(failed).toBeInstanceOf(Error);
+    expect(failed.code).toBe('schema');
+    const message = String(failed.message);
+    expect(message.split('\n')).toHaveLength(1);
+    expect(message).toContain("the loaded rows break one of these changes made to the loader's tables outside it: logs.chat_agent_alias is INTEGER, the loader made it VARCHAR; logs__labels.name is NOT NULL; logs__transcripts has the unique index one_per_type.");
+    const undo = /Undo it with (.*) \(or drop such a column/.exec(message)?.[1];
+    expect(undo).toBe('ALTER TABLE "snapengage_data"."logs" ALTER "chat_agent_alias" SET DATA TYPE VARCHAR; ALTER TABLE "snapengage_data"."logs__labels" ALTER "name" DROP NOT NULL; DROP INDEX "snapengage_data"."one_per_type";');
+    expect(await query(path, `SELECT count(*)::INTEGER AS n FROM snapengage_data.logs WHERE chat_agent_alias::VARCHAR = 'Sam Q'`)).toEqual([{ n: 0 }]);
+    await query(path, undo!, 'READ_WRITE');
+    await runPipeline(config, { env: box.env, destination: { path } });
+    expect(await query(path, `SELECT count(*)::INTEGER AS n FROM snapengage_data.logs WHERE chat_agent_alias = 'Sam Q'`)).toEqual([{ n: 1 }]);
+  });
 });

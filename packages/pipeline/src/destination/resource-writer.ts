@@ -11,6 +11,7 @@ import { ResourceNormalizer, type StagedKind, type TableState } from '../normali
 import { cloneTableDef, type TableDef } from '../normalize/schema.js';
 import type { SchemaReport } from '../normalize/schema-report.js';
 import { applySchemaChanges } from './schema-changes.js';
+import { commitError } from './changed-by-hand.js';
 import { writeMissingComments } from './comments.js';
 import { removeResourceForRefresh, tablesOwnedBy } from './refresh.js';
 import { adoptRowsOfOtherLoads, rowIdsOf, type AdoptionLimits, type AdoptionResult } from './adopt.js';
@@ -356,7 +357,7 @@ export class DuckDBResourceWriter implements ResourceWriter {
       };
     } catch (error) {
       await conn.run('ROLLBACK').catch(() => undefined);
-      throw toDestinationError(error, `committing ${resource}`, this.ctx.dbPath);
+      throw await commitError(conn, this.ctx.dataset, tables, error, `committing ${resource}`, this.ctx.dbPath);
     }
   }
 
