@@ -60,7 +60,7 @@ describe('a dataset changed by hand between runs', () => {
        CREATE UNIQUE INDEX one_per_type ON snapengage_data.logs__transcripts (_row_id, _list_idx);`,
       { chat_agent_alias: 'Sam Q', labels: [{ name: null, value: 'v' }] },
     );
-    const failed = await runPipeline(config, { env: box.env, destination: { path } }).catch((e: unknown) => e as Error & { code?: string });
+    const failed = (await runPipeline(config, { env: box.env, destination: { path } }).then(() => undefined, (e: unknown) => e)) as Error & { code?: string };
     // Before: `Conversion Error: Could not convert string 'Sam Q' to INT32 …: see the DuckDB message`, naming no change.
     expect(failed).toBeInstanceOf(Error);
     expect(failed.code).toBe('schema');
