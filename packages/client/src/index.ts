@@ -10,6 +10,6 @@ export { hideUrlCredentials, redactSecrets } from './redact.js';
 export { notLoadableReason } from './resources.js';
 export { parseRetryAfter } from './retry.js';
 export { pathValueProblem } from './path-params.js';
-export type { ResponseTooLarge, SnapEngageErrorKind } from './errors.js';
+export type { ResponseTooLarge, SnapEngageErrorInit, SnapEngageErrorKind } from './errors.js';
 export * from '../../../generated/catalog.js';
 export type { paths, components, operations } from '../../../generated/openapi.js';
