@@ -3,4 +3,3 @@
 export { startSandbox, type Sandbox } from './server.js';
 export { SandboxOptionError, type ChatBooleans, type EndDay, type LastPageLink, type SandboxOptions } from './options.js';
 export type { SandboxCredentials } from './fixtures.js';
-export { parseFaultSpec, type FaultSpec } from './faults.js';

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { parseFaultSpec, SandboxOptionError, startSandbox, type Sandbox } from '../src/index.js';
+import { SandboxOptionError, startSandbox, type Sandbox } from '../src/index.js';
+import { parseFaultSpec } from '../src/faults.js';
 import { FIXED_NOW, postAdmin } from './helpers/sandbox.js';
 import { responseProblems } from './helpers/spec.js';
 
