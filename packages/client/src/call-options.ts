@@ -27,7 +27,9 @@ export function numberOptionProblem(name: NumberOptionName, value: unknown): str
 
 /** Settings one call may override; read off openapi-fetch's Request for the call. */
 export interface CallOverrides {
+  /** This call's re-sends after the first attempt, instead of the client's `maxRetries`. */
   maxRetries?: number | undefined;
+  /** This call's timeout per attempt in milliseconds, instead of the client's `timeoutMs`. */
   timeoutMs?: number | undefined;
 }
 

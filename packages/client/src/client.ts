@@ -15,6 +15,7 @@ import { DEFAULT_MAX_RESPONSE_BYTES } from './response-body.js';
 import { errorForEmptyBody, errorForResponse } from './response-errors.js';
 import { createTransport } from './transport.js';
 
+/** This package's version; the default User-Agent is `snapengage-client/<CLIENT_VERSION>`. */
 export const CLIENT_VERSION = '0.1.0';
 
 /**
@@ -24,6 +25,7 @@ export const CLIENT_VERSION = '0.1.0';
  */
 export type Case = components['schemas']['Case'];
 
+/** openapi-fetch's client typed by the spec's paths (`client.GET(path, { params })`, …), with the paging helpers below. */
 export type SnapEngageClient = Client<paths> & {
   /**
    * Follows a next-URL paginator (same auth, retries and timeouts on every page). Yields one page at a time, its
@@ -83,6 +85,11 @@ function largeIntegersOption(value: unknown): 'number' | 'bigint' {
   throw configError('largeIntegers', `must be 'number' or 'bigint', got ${typeof value === 'string' ? `"${value}"` : String(value)}`);
 }
 
+/**
+ * A typed client of the SnapEngage APIs: each request carries the credential its operation needs (from the spec's
+ * security), idempotent requests are retried with backoff and Retry-After, every attempt has a timeout. An invalid
+ * option throws a SnapEngageError of kind `config` naming it.
+ */
 export function createSnapEngageClient(options: SnapEngageClientOptions = {}): SnapEngageClient {
   const baseUrl = parseBaseUrl(options.baseUrl);
   const credentials = credentialsOf(options);

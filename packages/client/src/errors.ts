@@ -38,6 +38,7 @@ export function describeResponseTooLarge({ limit, announcedLength, contentEncodi
   return `${size}, ${how}`;
 }
 
+/** What SnapEngageError's constructor takes (an app's test double can build one the client would throw). */
 export interface SnapEngageErrorInit {
   kind: SnapEngageErrorKind;
   /** One line saying what went wrong and how to fix it; must already be redacted. */
@@ -65,6 +66,7 @@ export interface SnapEngageErrorInit {
  */
 const BRAND = Symbol.for('snapengage-client.SnapEngageError');
 
+/** The error every failed call of the client rejects with; `kind` says what went wrong (SnapEngageErrorKind). */
 export class SnapEngageError extends Error {
   /** `instanceof SnapEngageError` holds for errors of any installed copy of the client (see BRAND). */
   static [Symbol.hasInstance](this: unknown, value: unknown): boolean {

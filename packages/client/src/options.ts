@@ -41,6 +41,7 @@ export interface SnapEngageClientOptions extends CredentialOptions {
   fetch?: ((request: Request) => Promise<Response>) | undefined;
   /** User-Agent header (ignored by browsers). Default `snapengage-client/<version>`. */
   userAgent?: string | undefined;
+  /** Receives every completed request and every retry's warning; default: none, nothing is logged. */
   logger?: ClientLogger | undefined;
   /** Aborts every request of the client (a per-call `signal` works too). */
   signal?: AbortSignal | undefined;

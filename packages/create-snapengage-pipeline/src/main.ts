@@ -13,9 +13,13 @@ import type { AskAnswers } from './prompts.js';
 import { cdStep } from './shell-word.js';
 import { checkTargetFree, resolveTarget } from './target.js';
 
+/** The process globals main() would otherwise read, so it runs in a test or another program. */
 export interface MainIo {
+  /** The arguments after the command name (process.argv.slice(2)). */
   argv: readonly string[];
+  /** Read for npm_config_user_agent (the package manager and its version) and FORCE_COLOR. */
   env: Readonly<Record<string, string | undefined>>;
+  /** Where a relative target directory resolves; the target must be inside it. */
   cwd: string;
   stdin: Readable & { isTTY?: boolean };
   stdout: Writable;
@@ -36,6 +40,7 @@ function colorsFor(stream: Writable & { isTTY?: boolean; hasColors?: (env?: obje
   return pc.createColors(env.FORCE_COLOR !== undefined && ['', '1', '2', '3', 'true'].includes(env.FORCE_COLOR));
 }
 
+/** The create-snapengage-pipeline command; resolves to its exit code (0, 1 failed, 2 bad usage, 130 interrupted). */
 export async function main(io: MainIo): Promise<number> {
   const catalog = io.catalog ?? loadCatalog();
   const out = colorsFor(io.stdout, io.env);

@@ -17,6 +17,7 @@ export interface LoadedConfig {
   file: string | undefined;
 }
 
+/** The config `snapengage-pipeline run` would run from `cwd` with `--config <configFlag>` (see the top of this file). */
 export async function loadPipelineConfig(configFlag: string | undefined, env: Env, cwd: string = process.cwd()): Promise<LoadedConfig> {
   const file = configFlag !== undefined ? resolve(cwd, configFlag) : resolve(cwd, DEFAULT_CONFIG_FILE);
   if (!existsSync(file)) {

@@ -38,7 +38,9 @@ export interface ProgressSnapshot {
   phase: 'extracting' | 'committing' | 'done';
 }
 
+/** How runPipeline runs a config: callbacks, cancellation and the CLI's per-run overrides. All optional. */
 export interface RunOptions {
+  /** Cancels the run: before its commit starts it rejects with AbortedError and loads nothing (ProgressSnapshot.phase). */
   signal?: AbortSignal | undefined;
   /**
    * Called after every page (and once after the commit with `done: true`); throttle rendering yourself. A throw (or a
@@ -50,6 +52,7 @@ export interface RunOptions {
   onRequest?: ((event: RequestEvent) => void) | undefined;
   /** Called after each step of each resource's commit (what `--verbose` prints): where the load step's time goes. */
   onLoadStep?: ((step: LoadStep) => void) | undefined;
+  /** Receives warnings, one line each: a request being retried, a callback that threw. */
   warn?: ((message: string) => void) | undefined;
   /**
    * Called once when another program has the DuckDB file open and the run waits for it (at most
@@ -97,6 +100,11 @@ export function withOverrides(config: PipelineConfig, options: RunOptions): Pipe
   };
 }
 
+/**
+ * Extracts the config's resources, normalizes them and loads them into its DuckDB file, with their incremental state,
+ * in one commit (what `snapengage-pipeline run` does); resolves to the LoadInfo it prints. Rejects with a PipelineError
+ * subclass (ConfigError, ExtractError, DestinationError, AbortedError, …).
+ */
 export async function runPipeline(config: PipelineConfig, given?: RunOptions): Promise<LoadInfo> {
   // Every callback below is the guarded one: a throw in the app's callback is reported, never the run's failure.
   const options = guardCallbacks(checkRunOptions(given));

@@ -18,8 +18,11 @@ import { variantCoalesceSql } from './schema-notes.js';
 import { DUCKDB_TYPES, type DataType } from './normalize/types.js';
 import { ROW_NODE_KEY } from './normalize/schema.js';
 
+/** What showDataset reads. */
 export interface ShowOptions {
+  /** The DuckDB file (a file: `:memory:` is refused). */
   path: string;
+  /** The dataset (DuckDB schema) in it, e.g. `snapengage_data`. */
   dataset: string;
   /** Loads listed (each with a line per resource); default 5. */
   loads?: number | undefined;
@@ -75,6 +78,7 @@ async function variantColumns(dataset: Awaited<ReturnType<typeof openDataset>>):
   return byTable;
 }
 
+/** The text `snapengage-pipeline show` prints: tables, row counts, recent loads and incremental state. */
 export async function showDataset(options: ShowOptions): Promise<string> {
   if (options.path === ':memory:') {
     throw new ConfigError('show reads a DuckDB file: :memory: is a database only inside the process that loaded it, gone once that exits: pass --duckdb <file>');

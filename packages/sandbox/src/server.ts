@@ -21,6 +21,7 @@ import { casesPerWidget, firstDayStart } from './timeline.js';
 export interface Sandbox {
   /** `http://127.0.0.1:<port>`: the base URL of every SnapEngage API and of the admin API (`/__sandbox/`). */
   url: string;
+  /** The credentials this sandbox accepts (it refuses others); also in `env`. */
   credentials: SandboxCredentials;
   /** First day of the generated data, YYYY-MM-DD (UTC). */
   startDate: string;
@@ -92,6 +93,7 @@ function listenError(caught: NodeJS.ErrnoException, port: number): Error {
   return caught;
 }
 
+/** Starts a sandbox listening on 127.0.0.1 with seeded data; an invalid option throws SandboxOptionError naming it. */
 export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbox> {
   const resolved = resolveOptions(options);
   const key = seedKey(resolved.seed);
