@@ -1,6 +1,6 @@
 // Every failure the user can act on becomes ONE line (what, where, how to fix) and an exit code. Messages never carry
 // secrets: URLs come from the client already redacted, and credentials are only ever named by their env var.
-import { describeResponseTooLarge, resources, securitySchemes, type LoadableResource, type ResourceName } from 'snapengage-client';
+import { describeResponseTooLarge, resources, securitySchemes, type LoadableResource, type ResourceName, type SnapEngageErrorKind } from 'snapengage-client';
 import { isLoopbackUrl } from './loopback.js';
 
 /** The loader's own variable for the API origin (read in plan.ts); not part of any resource's catalog entry. */
@@ -57,13 +57,19 @@ export class UsageError extends PipelineError {
   override readonly exitCode = 2;
 }
 
+/**
+ * What an ExtractError is about: the client's SnapEngageErrorKind of the failed request, `end_day` when the API reads
+ * the end date as exclusive and the config does not say so, `unknown` for an error that is not the client's.
+ */
+export type ExtractErrorKind = SnapEngageErrorKind | 'end_day' | 'unknown';
+
 /** A request to SnapEngage failed after the client's retries. */
 export class ExtractError extends PipelineError {
   override name = 'ExtractError';
   constructor(
     message: string,
     readonly resource: string,
-    readonly kind: string,
+    readonly kind: ExtractErrorKind,
     options?: { cause?: unknown },
   ) {
     super(message, options);
@@ -96,7 +102,8 @@ export class AbortedError extends PipelineError {
 }
 
 interface ClientErrorShape {
-  kind: string;
+  /** Any string passes isClientError; the kinds are this package's client dependency's (^0.1.0). */
+  kind: SnapEngageErrorKind;
   status?: number;
   url?: string;
   operation?: string;

@@ -18,4 +18,4 @@ export { loadPipelineConfig, defaultConfig, type LoadedConfig } from './config-l
 export { planPipeline, type Plan, type ResourcePlan } from './plan.js';
 export { showDataset, type ShowOptions } from './show.js';
 export type { WindowState } from './windows.js';
-export { PipelineError, ConfigError, UsageError, ExtractError, DestinationError, AbortedError, type DestinationErrorCode } from './errors.js';
+export { PipelineError, ConfigError, UsageError, ExtractError, DestinationError, AbortedError, type DestinationErrorCode, type ExtractErrorKind } from './errors.js';

@@ -3,7 +3,7 @@
 // token's, so the extractor records them and reads on, and the run fails at its end naming them all in one line: with
 // 200 widgets of which 3 were deleted, failing at the first took 3 failing daily runs to find them. Apart from
 // extract.ts because none of it steers a request.
-import { redactSecrets } from 'snapengage-client';
+import { redactSecrets, type SnapEngageErrorKind } from 'snapengage-client';
 import { envList, type Env } from './env.js';
 import { describeExtractError, ExtractError, isClientError, type PipelineError, type WidgetContext } from './errors.js';
 import type { ResourcePlan } from './plan.js';
@@ -85,7 +85,7 @@ export class WidgetFailures {
     return new ExtractError(
       `Extracting ${resources.join(' and ')} failed: ${clauses.join(', and ')} while others were answered: ${fix}`,
       first.resource,
-      (first.error as { kind: string }).kind,
+      (first.error as { kind: SnapEngageErrorKind }).kind,
       { cause: first.error },
     );
   }
