@@ -3,7 +3,7 @@
 // name that a user cannot import. Committed as packages/<dir>/api-report.md; test/api-report.test.ts fails when it
 // differs from a fresh one, so a change of the public surface is a visible, reviewed diff (api-extractor's idea;
 // its release here is too old for TypeScript 5.9). Pure and deterministic: same .d.ts in, same text out.
-import { readFileSync, readdirSync, statSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { join, relative, sep } from 'node:path';
 import ts from 'typescript';
 
@@ -11,6 +11,9 @@ export const repoRoot = join(import.meta.dirname, '..', '..');
 
 /** The package directories under packages/ whose entry points are reported. */
 export const reportedPackages = ['client', 'pipeline', 'sandbox', 'create-snapengage-pipeline'] as const;
+
+/** The workspaces to build before reading their .d.ts, dependencies first (the pipeline's names the client's types). */
+export const reportedWorkspaces = ['snapengage-client', 'snapengage-sandbox', 'snapengage-pipeline', 'create-snapengage-pipeline'] as const;
 
 export function reportPath(packageDir: string): string {
   return join(repoRoot, 'packages', packageDir, 'api-report.md');
@@ -182,19 +185,3 @@ function compare(a: string, b: string): number {
   return a < b ? -1 : a > b ? 1 : 0;
 }
 
-/**
- * Why a report may differ without an export having changed: the declarations are from dist/, so a source edited
- * since the last build gives a stale report. Returns a hint to rebuild, or '' when dist/ is newer than every source.
- */
-export function staleBuildHint(packageDir: string): string {
-  const root = join(repoRoot, 'packages', packageDir);
-  const manifest = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')) as PackageJson;
-  let built: number;
-  try {
-    built = statSync(join(root, manifest.types)).mtimeMs;
-  } catch {
-    return ` packages/${packageDir} is not built: run \`npm run build\` first.`;
-  }
-  const newer = (readdirSync(join(root, 'src'), { recursive: true }) as string[]).filter((file) => file.endsWith('.ts') && statSync(join(root, 'src', file)).mtimeMs > built);
-  return newer.length > 0 ? ` (src/${newer[0]} is newer than dist/: run \`npm run build\` first, this report may be stale.)` : '';
-}

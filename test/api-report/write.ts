@@ -1,8 +1,12 @@
-// `npm run api-report`: rewrites packages/<dir>/api-report.md from the built declarations (run `npm run build` first),
-// for a change of a package's public surface that is meant. test/api-report.test.ts fails until they are rewritten.
+// `npm run api-report`: rewrites packages/<dir>/api-report.md from the built declarations (a package whose sources are
+// newer than its dist/ is built first), for a change of a public surface that is meant; test/api-report.test.ts fails
+// until they are rewritten.
 import { readFileSync, writeFileSync } from 'node:fs';
 import { relative } from 'node:path';
-import { buildApiReport, reportPath, reportedPackages, repoRoot } from './report.js';
+import { ensureBuilt } from '../../packages/create-snapengage-pipeline/test/helpers.js';
+import { buildApiReport, reportPath, reportedPackages, reportedWorkspaces, repoRoot } from './report.js';
+
+await ensureBuilt(reportedWorkspaces);
 
 for (const packageDir of reportedPackages) {
   const path = reportPath(packageDir);
