@@ -165,6 +165,18 @@ describe('DuckDBDestination', () => {
     expect(await query(`SELECT count FROM ds.things WHERE count IN (71, 72)`)).toEqual([{ count: 72 }]);
   });
 
+  it('merges a record missing one part of a composite key by its content, not by the part it has', async () => {
+    // visitor_typing's key is [widgetId, caseId]: records of one widget that lack a caseId are different records,
+    // and must not collapse into one under an id made of the widget alone.
+    const records = [{ widget: 'w', case: 'c1', count: 1 }, { widget: 'w', count: 2 }, { widget: 'w', case: null, count: 3 }];
+    for (let run = 0; run < 2; run++) expect((await load(records, { pk: ['widget', 'case'] })).keylessRecords).toBe(2);
+    expect(await query('SELECT "case", count FROM ds.things ORDER BY count')).toEqual([
+      { case: 'c1', count: 1 },
+      { case: null, count: 2 },
+      { case: null, count: 3 },
+    ]);
+  });
+
   it('stores a BigInt inside a JSON value (a map step may return one) as its exact number, on the row and fast paths', async () => {
     const deep = (big: bigint) => ({ a: { b: { c: { d: { big, list: [big, 1] } } } } });
     // The first record decides the columns (row path); the second has the same shape (fast path); the third is in a list.
