@@ -744,6 +744,16 @@ describe('odd responses', () => {
     expectTypeOf(unwrap<{ data?: unknown; response: Response }>).returns.toEqualTypeOf<unknown>();
   });
 
+  it('never replays a POST to a path outside the spec on a 5xx: HTTP semantics make it not idempotent', async () => {
+    // An app may call its own endpoints through the client; a replayed POST there could act twice as well.
+    const server = await serve((_req, res) => sendJson(res, 503, {}));
+    const { client } = clientFor(server);
+    const loose = client as unknown as { POST: (path: string, init?: object) => Promise<{ response: Response }> };
+    const result = await loose.POST('/api/v1/custom/thing', { body: { n: 1 } });
+    expect(result.response.status).toBe(503);
+    expect(server.requests).toHaveLength(1);
+  });
+
   it('unwrap leaves an empty 2xx alone where no spec operation promises a body (a path or method outside the spec)', async () => {
     // The client sends paths outside the spec (with no credential, by HTTP semantics): the spec promises them nothing,
     // so a 204 there is an answer, not an invalid response "where the spec promises one".
