@@ -135,6 +135,15 @@ describe('merge of unchanged records', () => {
     expect(await query('SELECT count, _load_id FROM ds.things')).toEqual([{ count: 2, _load_id: changed.loadId }]);
   });
 
+  it('a list whose items only changed places is a changed record: its rows take the new order', async () => {
+    // Each row's values alone sum the same in any order; the `_row_id` hashed with them holds the list position.
+    await load([{ id: 'a', items: [{ k: '1' }, { k: '2' }, { k: '3' }] }]);
+    const next = await load([{ id: 'a', items: [{ k: '3' }, { k: '1' }, { k: '2' }] }]);
+    expect(next.unchangedRecords).toBe(0);
+    const items = await query('SELECT k FROM ds.things__items ORDER BY _list_idx');
+    expect(items.map((r) => r.k)).toEqual(['3', '1', '2']);
+  });
+
   it('tells an empty list from a missing one (DuckDB hashes them alike)', async () => {
     await load([{ id: 'x', tags: ['a'] }, { id: 'd', tags: null }, { id: 'e', tags: [] }]);
     const next = await load([{ id: 'd', tags: [] }, { id: 'e', tags: null }]);
