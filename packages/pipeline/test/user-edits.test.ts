@@ -4,7 +4,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Sandbox } from 'snapengage-sandbox';
 import { definePipeline, runPipeline } from '../src/index.js';
-import { admin, query, sandbox, tempDir } from './helpers.js';
+import { admin, query, sandbox, tempDir, truth } from './helpers.js';
 
 const config = definePipeline({ resources: { logs: true }, rateLimit: { requestsPerSecond: 0 } });
 
@@ -73,5 +73,59 @@ describe('a dataset changed by hand between runs', () => {
     await query(path, undo!, 'READ_WRITE');
     await runPipeline(config, { env: box.env, destination: { path } });
     expect(await query(path, `SELECT count(*)::INTEGER AS n FROM snapengage_data.logs WHERE chat_agent_alias = 'Sam Q'`)).toEqual([{ n: 1 }]);
+  });
+  it('columns of your own keep their values when a merge rewrites the record, on the root and on child tables', async () => {
+    // Cases the rerun reads again (its lookback days are yesterday and today), each with two transcript lines at least.
+    const cases = await truth(box);
+    const recent = cases.filter((c) => Number(c.created_at_seconds) * 1000 > Date.now() - 86_400_000 && (c.transcripts?.length ?? 0) >= 2);
+    expect(recent.length).toBeGreaterThanOrEqual(4);
+    const [rewritten, rewrittenNull, rewrittenBare, reread] = recent.map((c) => c.id);
+    // And one it does not read again.
+    const old = cases.find((c) => Number(c.created_at_seconds) * 1000 < Date.now() - 3 * 86_400_000)?.id;
+    expect(old).toBeDefined();
+    const path = await changed(
+      `ALTER TABLE snapengage_data.logs ADD COLUMN reviewed BOOLEAN;
+       ALTER TABLE snapengage_data.logs ADD COLUMN "Team Note" VARCHAR DEFAULT 'x';
+       ALTER TABLE snapengage_data.logs RENAME survey_comments TO "Survey_Comments";
+       ALTER TABLE snapengage_data.logs__transcripts ADD COLUMN flagged BOOLEAN;
+       UPDATE snapengage_data.logs SET reviewed = true, "Team Note" = 'checked by ' || id WHERE id IN ('${rewritten}', '${reread}', '${old}');
+       UPDATE snapengage_data.logs SET reviewed = false, "Team Note" = NULL WHERE id = '${rewrittenNull}';
+       UPDATE snapengage_data.logs__transcripts SET flagged = true WHERE _list_idx = 1
+         AND _root_id = (SELECT _row_id FROM snapengage_data.logs WHERE id = '${rewritten}');`,
+      { description: 'new after the annotations' },
+    );
+    // Late survey results: the rerun rewrites these three records (deletes their rows, inserts the new ones).
+    await admin(box, 'surveys', { updates: [rewritten, rewrittenNull, rewrittenBare].map((caseId, i) => ({ caseId, survey_score: 90 + i, survey_comments: `late ${i}` })) });
+    const [before] = await query(path, `SELECT max(_load_id) AS load FROM snapengage_data.logs`);
+    await runPipeline(config, { env: box.env, destination: { path } });
+
+    const rows = await query(path, `SELECT id, survey_score::INTEGER AS survey_score, reviewed, "Team Note" AS note, survey_comments AS comments, _load_id > '${before!.load}' AS rewritten
+      FROM snapengage_data.logs WHERE id IN ('${rewritten}', '${rewrittenNull}', '${rewrittenBare}', '${reread}', '${old}') OR description = 'new after the annotations'`);
+    const byId = (id: string | undefined) => rows.find((r) => r.id === id);
+    // Before: the rewritten records had reviewed NULL and the note 'x' (the column's default) again. survey_comments,
+    // renamed only in case, is still the loader's column: it takes the new comments, not the old ones back.
+    expect(byId(rewritten)).toMatchObject({ survey_score: 90, comments: 'late 0', reviewed: true, note: `checked by ${rewritten}`, rewritten: true });
+    expect(byId(rewrittenNull)).toMatchObject({ survey_score: 91, comments: 'late 1', reviewed: false, note: null, rewritten: true });
+    expect(byId(rewrittenBare)).toMatchObject({ survey_score: 92, comments: 'late 2', reviewed: null, note: 'x', rewritten: true });
+    expect(byId(reread)).toMatchObject({ reviewed: true, note: `checked by ${reread}`, rewritten: false });
+    expect(byId(old)).toMatchObject({ reviewed: true, note: `checked by ${old}`, rewritten: false });
+    // A new record gets the columns' defaults.
+    const fresh = rows.filter((r) => r.id !== undefined && ![rewritten, rewrittenNull, rewrittenBare, reread, old].includes(String(r.id)));
+    expect(fresh).toHaveLength(1);
+    expect(fresh[0]).toMatchObject({ reviewed: null, note: 'x', rewritten: true });
+    // The child row at the same place in the rewritten record's list keeps its value; the others have none.
+    const flagged = await query(path, `SELECT t._list_idx, t.flagged, t._load_id > '${before!.load}' AS rewritten FROM snapengage_data.logs__transcripts t
+      JOIN snapengage_data.logs l ON t._root_id = l._row_id WHERE l.id = '${rewritten}' ORDER BY t._list_idx`);
+    expect(flagged.length).toBeGreaterThanOrEqual(2);
+    expect(flagged.map((r) => r.flagged)).toEqual(flagged.map((r) => (Number(r._list_idx) === 1 ? true : null)));
+    expect(flagged.every((r) => r.rewritten === true)).toBe(true);
+
+    // A replace load rewrites every row: the columns stay, with their defaults. A refresh re-creates the tables without them.
+    await runPipeline(definePipeline({ ...config, resources: { logs: { writeDisposition: 'replace' } } }), { env: box.env, destination: { path } });
+    expect(await query(path, `SELECT count(*) FILTER (reviewed IS NOT NULL)::INTEGER AS reviewed, count(*) FILTER ("Team Note" IS DISTINCT FROM 'x')::INTEGER AS notes FROM snapengage_data.logs`))
+      .toEqual([{ reviewed: 0, notes: 0 }]);
+    await runPipeline(config, { env: box.env, destination: { path }, refresh: true });
+    expect(await query(path, `SELECT table_name, column_name FROM information_schema.columns WHERE table_schema = 'snapengage_data'
+      AND column_name IN ('reviewed', 'Team Note', 'flagged', 'Survey_Comments')`)).toEqual([]);
   });
 });

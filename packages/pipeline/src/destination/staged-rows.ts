@@ -1,7 +1,7 @@
 // The row step of a resource's commit: moves the staged NDJSON lines into the dataset's tables, inside the
 // transaction that DuckDBResourceWriter.commit() opened. It deletes the rows a replace or merge supersedes, leaves out
-// the records an append stored already or a merge finds stored unchanged, and runs each table's INSERTs with the
-// DuckDB threads that suit it. It is apart from resource-writer.ts, which stages the records and runs the commit's
+// the records an append stored already or a merge finds stored unchanged, runs each table's INSERTs with the
+// DuckDB threads that suit it, and gives a merge's new rows the values of columns a user added (user-columns.ts). It is apart from resource-writer.ts, which stages the records and runs the commit's
 // other steps (schema, takeover, state, load record), because it is the one step that turns staging files into SQL.
 import { quoteIdent } from '../normalize/naming.js';
 import type { StagedKind, TableState } from '../normalize/normalizer.js';
@@ -10,6 +10,7 @@ import { ROOT_STAGING_KEYS, readJson, rootKeyColumn, stagedSelect, type Exclusio
 import { ALREADY_STORED_TABLE, findStoredKeys } from './stored-keys.js';
 import type { StagingArea, TableStagingFile } from './staging.js';
 import { UNCHANGED_TABLE, countRows, findUnchanged, type TableThreads } from './unchanged.js';
+import { KeptUserValues } from './user-columns.js';
 
 // A table with more columns than this is loaded by one DuckDB thread: each thread holds a chunk of wide rows (and a
 // JSON buffer) in flight, and a single-file INSERT into a wide table is no faster with two (measured at 200k cases:
@@ -90,9 +91,9 @@ export class StagedRowLoader {
     const exclusions: Exclusions = {};
     const skipped = await this.excludeStoredKeys(exclusions);
     const alreadyStored = skipped.stored;
-    const { unchanged, toWrite, superseded } = this.merges
+    const { unchanged, toWrite, superseded, userValues } = this.merges
       ? await this.prepareMerge(tables, exclusions)
-      : { unchanged: 0, toWrite: rootRows - skipped.stored - skipped.repeated, superseded: 0 };
+      : { unchanged: 0, toWrite: rootRows - skipped.stored - skipped.repeated, superseded: 0, userValues: undefined };
     // Children first, the root last: DuckDB keeps each table's last, partly filled row group in memory until COMMIT,
     // and the root's rows are the widest (measured at 200k cases: the commit's peak −20 to −50 MiB, no slower).
     const inserted = new Map<string, number>();
@@ -105,6 +106,8 @@ export class StagedRowLoader {
       this.reportStep('insert', started, { table: t.def.name, rows });
     }
     for (const t of tables) if (inserted.has(t.def.name)) rowCounts[t.def.name] = inserted.get(t.def.name)!;
+    // Columns a user added to these tables keep their values on the rewritten records (user-columns.ts).
+    await userValues?.restore();
     for (const temp of ['_stage_roots', '_superseded', '_unchanged', '_replaced', '_already_stored']) await conn.run(`DROP TABLE IF EXISTS temp.main."${temp}"`);
     return { rowCounts, unchanged, alreadyStored, repeated: skipped.repeated + superseded };
   }
@@ -123,9 +126,10 @@ export class StagedRowLoader {
   /**
    * Before a merge's inserts: finds in-load duplicates and, when the root table already has rows, the records stored
    * unchanged (left out, see unchanged.ts) and deletes the old rows of the others, children included. Fills
-   * `exclusions`; returns how many records are unchanged and how many are to be written.
+   * `exclusions`; returns how many records are unchanged and how many are to be written, and the values of columns a
+   * user added that the deleted rows held (user-columns.ts), for the rows that replace them.
    */
-  private async prepareMerge(tables: readonly TableState[], exclusions: Exclusions): Promise<{ unchanged: number; toWrite: number; superseded: number }> {
+  private async prepareMerge(tables: readonly TableState[], exclusions: Exclusions): Promise<{ unchanged: number; toWrite: number; superseded: number; userValues?: KeptUserValues | undefined }> {
     const { conn } = this.ctx;
     const root = this.root;
     // The `_row_id` and sequence of every staged root row, from the short key lines (see StagedKind). A new root
@@ -151,6 +155,7 @@ export class StagedRowLoader {
     await conn.run(`CREATE OR REPLACE TEMP TABLE "_replaced" AS
       SELECT _row_id FROM temp.main."_stage_roots" EXCEPT SELECT _row_id FROM ${UNCHANGED_TABLE}`);
     const toWrite = await countRows(conn, 'temp.main."_replaced"');
+    const userValues = toWrite > 0 ? await KeptUserValues.keep(conn, tables, (t) => this.target(t), 'temp.main."_replaced"') : undefined;
     let deleted = 0;
     for (const t of toWrite > 0 ? tables : []) {
       if (t.isNew) continue;
@@ -158,7 +163,7 @@ export class StagedRowLoader {
       deleted += Number((await conn.run(sql)).rowsChanged);
     }
     this.reportStep('delete', started, { rows: deleted });
-    return { unchanged, toWrite, superseded };
+    return { unchanged, toWrite, superseded, userValues };
   }
 
   /** The SELECTs of a table's staged files: row lines, record lines (root) and list lines. */
