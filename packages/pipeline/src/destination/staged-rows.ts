@@ -1,8 +1,9 @@
 // The row step of a resource's commit: moves the staged NDJSON lines into the dataset's tables, inside the
 // transaction that DuckDBResourceWriter.commit() opened. It deletes the rows a replace or merge supersedes, leaves out
 // the records an append stored already or a merge finds stored unchanged, runs each table's INSERTs with the
-// DuckDB threads that suit it, and gives a merge's new rows the values of columns a user added (user-columns.ts). It is apart from resource-writer.ts, which stages the records and runs the commit's
-// other steps (schema, takeover, state, load record), because it is the one step that turns staging files into SQL.
+// DuckDB threads that suit it, and gives a merge's new rows the values of columns a user added (user-columns.ts). It
+// is apart from resource-writer.ts, which stages the records and runs the commit's other steps (schema, takeover,
+// state, load record), because it is the one step that turns staging files into SQL.
 import { quoteIdent } from '../normalize/naming.js';
 import type { StagedKind, TableState } from '../normalize/normalizer.js';
 import type { LoadStep, ResourceWriterOptions, WriterContext } from './resource-writer.js';
