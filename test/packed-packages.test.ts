@@ -1,9 +1,10 @@
 // What `npm publish` would ship, checked the way a user meets it: each workspace package is packed, and its tarball
 // must stand on its own outside the monorepo, where no hoisted node_modules, workspace link or "snapengage-source"
-// condition helps. Static checks on every tarball (imports declared, files present, source maps whole, nothing of
-// the repo's own shipped), then the scaffolder installed from its tarball alone and run, and our engines checked
-// against the engines of every package a user's install pulls in. The client's own pack.test.ts goes further for
-// the client (types in strict consumers, a run against the sandbox); scaffold-e2e installs the pipeline's tarball.
+// condition helps. Static checks on every tarball (imports declared, dependencies imported, files present, source maps
+// whole, nothing of the repo's own shipped), then the scaffolder installed from its tarball alone and run, and our
+// engines checked against the engines of every package a user's install pulls in. The client's own pack.test.ts goes
+// further for the client (types in strict consumers, a run against the sandbox); scaffold-e2e installs the pipeline's
+// tarball.
 import { execFileSync } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { builtinModules } from 'node:module';
@@ -63,6 +64,7 @@ function problemsOf(files: string[], root: string): string[] {
   const shipped = new Set(files);
   const manifest = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')) as Manifest;
   const declared = new Set([manifest.name, ...Object.keys({ ...manifest.dependencies, ...manifest.peerDependencies, ...manifest.optionalDependencies })]);
+  const imported = new Set<string>();
 
   for (const file of files) {
     // The scaffolder's templates/ are what it writes into a project, a test file among them.
@@ -84,11 +86,17 @@ function problemsOf(files: string[], root: string): string[] {
         const target = posix.join(posix.dirname(file), specifier);
         const candidates = file.endsWith('.d.ts') ? [target.replace(/\.js$/, '.d.ts')] : /\.[cm]?ts$/.test(file) ? [target.replace(/\.js$/, '.ts'), target] : [target];
         if (!candidates.some((c) => shipped.has(c))) problems.push(`${file}: imports ${specifier}, not in the tarball`);
-      } else if (!BUILTINS.has(specifier.replace(/^node:/, '')) && !declared.has(packageOf(specifier))) {
-        problems.push(`${file}: imports ${specifier}, but ${packageOf(specifier)} is not in its dependencies`);
+      } else if (!BUILTINS.has(specifier.replace(/^node:/, ''))) {
+        imported.add(packageOf(specifier));
+        if (!declared.has(packageOf(specifier))) problems.push(`${file}: imports ${specifier}, but ${packageOf(specifier)} is not in its dependencies`);
       }
     }
     for (const { fileName } of typeReferenceDirectives) problems.push(`${file}: /// <reference types="${fileName}"> makes consumers install @types/${fileName}`);
+  }
+  // And the other way: a dependency no shipped file imports is downloaded into every user's install for nothing
+  // (a test-only or build-only package belongs in devDependencies).
+  for (const name of Object.keys(manifest.dependencies ?? {})) {
+    if (!imported.has(name)) problems.push(`dependencies has ${name}, which no shipped file imports: remove it or move it to devDependencies`);
   }
 
   const targets = [manifest.main, manifest.types, ...Object.values(manifest.bin ?? {}),
@@ -111,7 +119,7 @@ function problemsOf(files: string[], root: string): string[] {
 }
 
 describe.each(packageNames)('%s tarball', (name) => {
-  it('ships what its imports, exports, bin and source maps need, all declared, and nothing of the repo', () => {
+  it('ships what its imports, exports, bin and source maps need, all declared, no dependency it does not import, and nothing of the repo', () => {
     const tarball = tarballs.get(name);
     expect(tarball).toBeDefined();
     expect(problemsOf(tarball!.files, tarball!.root)).toEqual([]);
