@@ -6,8 +6,6 @@ import {
 } from './validate-spec.js';
 import { derefSchema, locateRecord, resolveLocalRef } from './schema-walk.js';
 
-export { derefSchema };
-
 /** A problem found while building the catalog, at the JSON pointer of the extension it comes from. */
 export class CatalogError extends Error {
   constructor(readonly pointer: string, message: string) {

@@ -43,7 +43,7 @@ function resolveRefs(spec: Json, schema: Json, refs?: string[]): Json {
 }
 
 /** The (unresolved) schema of property `name`, looking into allOf/anyOf/oneOf branches; undefined when undeclared. */
-export function propertyOf(spec: Json, schema: Json, name: string, depth = 0): Json | undefined {
+function propertyOf(spec: Json, schema: Json, name: string, depth = 0): Json | undefined {
   if (depth > MAX_SCHEMA_DEPTH) throw new Error('schema nesting too deep (recursive $ref?)');
   const s = resolveRefs(spec, schema);
   if (s === null || typeof s !== 'object') return undefined;
@@ -144,13 +144,13 @@ function notAProperty(spec: Json, what: string, name: string, schema: Json, wher
   return message;
 }
 
-export interface SuccessResponse {
+interface SuccessResponse {
   status: string;
   /** The application/json schema of the first 2xx response, unresolved ({} when it has none). */
   schema: Json;
 }
 
-export function successResponse(spec: Json, op: Json): SuccessResponse | undefined {
+function successResponse(spec: Json, op: Json): SuccessResponse | undefined {
   const status = Object.keys(op.responses ?? {}).filter((s) => /^2\d\d$/.test(s)).sort()[0];
   if (!status) return undefined;
   // A response may be a $ref to components/responses (a Response Object kept once for several operations).

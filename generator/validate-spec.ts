@@ -10,10 +10,6 @@ import { checkParentField, checkResponseReferences, nearestName, resolveLocalRef
 import { yamlProblem } from './yaml-errors.js';
 import { schemaErrors } from './schema-errors.js';
 
-export { schemaErrors };
-
-export { resolveLocalRef };
-
 const require = createRequire(import.meta.url);
 const extensionSchema = require('./resource-extension.schema.json') as object;
 
@@ -37,7 +33,7 @@ export class SpecError extends Error {
   }
 }
 
-export function formatProblem(p: SpecProblem): string {
+function formatProblem(p: SpecProblem): string {
   return `${p.file}${p.line ? `:${p.line}` : ''} ${p.pointer || '#'}: ${p.message}`;
 }
 

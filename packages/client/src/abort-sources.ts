@@ -71,7 +71,7 @@ function fanOut(signal: AbortSignal): AbortSource {
  * that Request is garbage-collected (nodejs/undici#3157): an app passing its shutdown signal to every call piled them
  * up between collections, and past 1500 Node printed a MaxListenersExceededWarning for each new one.
  */
-export function follow(signal: AbortSignal): { signal: AbortSignal; release: () => void } {
+function follow(signal: AbortSignal): { signal: AbortSignal; release: () => void } {
   const controller = new AbortController();
   const source = sharedSignal(signal);
   if (source.aborted) {

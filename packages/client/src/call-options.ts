@@ -3,7 +3,7 @@
 // how a call's own maxRetries and timeoutMs reach the transport.
 
 /** Timers take at most 2^31 - 1 ms (about 24.8 days); Node turns a longer delay into 1 ms. */
-export const MAX_TIMER_MS = 2_147_483_647;
+const MAX_TIMER_MS = 2_147_483_647;
 
 export type NumberOptionName = 'timeoutMs' | 'maxRetries' | 'retryBaseDelayMs' | 'retryAfterCapMs' | 'maxResponseBytes';
 

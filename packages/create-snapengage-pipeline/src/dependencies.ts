@@ -5,7 +5,7 @@ import { join, resolve } from 'node:path';
 import { UserError } from './errors.js';
 
 /** Third-party versions the emitted project pins; the toolkit packages are released in lockstep with this one. */
-export const THIRD_PARTY = {
+const THIRD_PARTY = {
   typescript: '5.9.3',
   '@types/node': '^20.19.0',
   tsx: '^4.23.15',
@@ -21,7 +21,7 @@ export interface DependencySpecs {
   devDependencies: Record<string, string>;
 }
 
-export class PackagesDirError extends UserError {}
+class PackagesDirError extends UserError {}
 
 /** The newest `<name>-<version>.tgz` in `dir` (npm pack's file name), as an absolute path. */
 export function findTarball(dir: string, name: string): string {

@@ -5,7 +5,7 @@ import type { EnvVarChoice } from './catalog.js';
 import { UserError } from './errors.js';
 import type { Renderer } from './render.js';
 
-export class EnvValueError extends UserError {}
+class EnvValueError extends UserError {}
 
 export function formatEnvValue(name: string, value: string): string {
   if (/[\r\n\0]/.test(value)) throw new EnvValueError(`the value for ${name} contains a line break; paste it on one line`);
@@ -32,7 +32,7 @@ export interface EnvVarContext extends EnvVarChoice {
 }
 
 /** Names assigned in a .env-style file (commented-out lines count, so a user's `# NAME=` is not duplicated). */
-export function assignedNames(text: string): Set<string> {
+function assignedNames(text: string): Set<string> {
   const names = new Set<string>();
   for (const line of text.split(/\r?\n/)) {
     const match = /^\s*#?\s*(?:export\s+)?([A-Za-z_][A-Za-z0-9_]*)\s*=/.exec(line);

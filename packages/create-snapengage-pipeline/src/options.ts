@@ -36,7 +36,7 @@ export type Resolved =
     }
   | { kind: 'add'; dir: string; resources: string[]; packagesDir: string | null };
 
-export const DEFAULT_DIR = 'snapengage-pipeline';
+const DEFAULT_DIR = 'snapengage-pipeline';
 
 const flagSpec = {
   resources: { type: 'string' },
@@ -55,7 +55,7 @@ const flagSpec = {
   version: { type: 'boolean', short: 'v' },
 } as const;
 
-export const HELP = `Usage: create-snapengage-pipeline [dir] [flags]
+const HELP = `Usage: create-snapengage-pipeline [dir] [flags]
        create-snapengage-pipeline [dir] --add <resources>     (edit an existing project)
 
 Scaffolds a TypeScript project that loads SnapEngage resources into DuckDB.
@@ -143,7 +143,7 @@ function notADayHint(value: string): { hint: string; lead?: string; day?: string
   return { hint: 'use YYYY-MM-DD, e.g. 2025-01-31 (a whole UTC day)' };
 }
 
-export function checkResources(names: readonly string[], catalog: readonly ResourceChoice[], flag: string): string | null {
+function checkResources(names: readonly string[], catalog: readonly ResourceChoice[], flag: string): string | null {
   if (names.length === 0) return `${flag} is empty; choose from: ${catalog.map((c) => c.name).join(', ')}`;
   const unknown = unknownResources(names, catalog);
   if (unknown.length === 0) return null;

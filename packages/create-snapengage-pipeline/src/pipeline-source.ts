@@ -33,7 +33,7 @@ function newProject(): Project {
 
 // The return type is spelled out (checked against ResourceEntry by `satisfies`) so the emitted .d.ts does not import
 // snapengage-pipeline, which is only a devDependency.
-export function resourceEntry(choice: ResourceChoice, startDate: string | null): true | { incremental: { startDate: string } } {
+function resourceEntry(choice: ResourceChoice, startDate: string | null): true | { incremental: { startDate: string } } {
   return choice.incremental && startDate ? ({ incremental: { startDate } } satisfies ResourceEntry) : (true satisfies ResourceEntry);
 }
 

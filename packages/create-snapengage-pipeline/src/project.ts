@@ -54,7 +54,7 @@ export function envVarContexts(names: readonly string[], catalog: readonly Resou
  * `incremental.startDate`, which wins over the variable in the loader, so it is left out of `.env.example`. A variable
  * still read by a chosen resource without that option stays.
  */
-export function startDateEnvsSetInConfig(names: readonly string[], catalog: readonly ResourceChoice[], startDate: string | null): string[] {
+function startDateEnvsSetInConfig(names: readonly string[], catalog: readonly ResourceChoice[], startDate: string | null): string[] {
   if (startDate === null) return [];
   const chosen = catalog.filter((c) => names.includes(c.name));
   const candidates = [...new Set(chosen.flatMap((c) => (c.incremental && c.startDateEnv ? [c.startDateEnv] : [])))];

@@ -31,7 +31,7 @@ export function escapeMarkdown(value: string): string {
     .replace(/_/g, (underscore, at: number, text: string) => (/[\p{L}\p{N}]/u.test(text[at - 1] ?? '') && /[\p{L}\p{N}]/u.test(text[at + 1] ?? '') ? underscore : '\\_'));
 }
 
-export function oneLineComment(value: string): string {
+function oneLineComment(value: string): string {
   return value.replace(/[\r\n\u2028\u2029]+/g, ' ');
 }
 

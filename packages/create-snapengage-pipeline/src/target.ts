@@ -42,7 +42,7 @@ function isInside(path: string, root: string): boolean {
  * Where `path` really is on disk: symlinks resolved in its longest existing ancestor, the missing rest appended.
  * A symlink whose destination is missing is refused, since writing through it would create that destination.
  */
-export function realLocation(path: string, shownAs: string): string {
+function realLocation(path: string, shownAs: string): string {
   const missing: string[] = [];
   let existing = path;
   // Bounded by the path's depth: each step goes one directory up, and the root is its own parent.
@@ -105,7 +105,7 @@ export function resolveTarget(dir: string, cwd: string): Target {
 }
 
 /** Entries that make a directory "non-empty" (a fresh `.git` alone does not count, as in create-vite). */
-export function existingEntries(path: string): string[] {
+function existingEntries(path: string): string[] {
   if (!existsSync(path)) return [];
   if (!statSync(path).isDirectory()) throw new TargetError(`${path} exists and is not a directory; choose another project directory`);
   return readdirSync(path).filter((entry) => entry !== '.git');

@@ -8,7 +8,7 @@ import { PassThrough } from 'node:stream';
 import { fileURLToPath } from 'node:url';
 import { Node, Project, SyntaxKind } from 'ts-morph';
 
-export const packageDir = fileURLToPath(new URL('..', import.meta.url));
+const packageDir = fileURLToPath(new URL('..', import.meta.url));
 export const repoRoot = join(packageDir, '..', '..');
 export const cliPath = join(packageDir, 'dist', 'cli.js');
 

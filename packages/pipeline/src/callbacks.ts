@@ -15,7 +15,7 @@ export interface ObserverCallbacks {
 }
 
 /** Code of the process warning emitted when a callback throws and no `warn` callback was given. */
-export const CALLBACK_THREW = 'SNAPENGAGE_CALLBACK_THREW';
+const CALLBACK_THREW = 'SNAPENGAGE_CALLBACK_THREW';
 
 export function guardCallbacks<T extends ObserverCallbacks>(options: T): T {
   const reported = new Set<string>();

@@ -7,7 +7,7 @@ import { dirname, isAbsolute, join, resolve } from 'node:path';
 import { shellWord } from './shell-word.js';
 
 /** The nearest directory at or above the config file's that holds a package.json: the project the config is part of. */
-export function projectOf(configFile: string): string | undefined {
+function projectOf(configFile: string): string | undefined {
   for (let current = dirname(resolve(configFile)); ; ) {
     if (existsSync(join(current, 'package.json'))) return current;
     const parent = dirname(current);

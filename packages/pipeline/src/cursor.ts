@@ -122,7 +122,7 @@ export class CursorWatch {
  * One widget's cursor state, read tolerantly from a stored window (a JSON value in the user's database): undefined
  * when it has none or it is not usable, so a hand-edited or older row never fails a run.
  */
-export function storedCursor(window: unknown): (CursorState & { ms: number }) | undefined {
+function storedCursor(window: unknown): (CursorState & { ms: number }) | undefined {
   if (window === null || typeof window !== 'object') return undefined;
   const { cursorField, lastValue } = window as Partial<CursorState>;
   if (typeof cursorField !== 'string' || (typeof lastValue !== 'number' && typeof lastValue !== 'string')) return undefined;
@@ -152,7 +152,7 @@ export function mergeWindow<W extends { lastEnd: string; firstStart?: string }>(
  * `lastEnd 2026-11-26  newest record 2026-11-26T14:03:11Z (created_at_seconds 1795702991)  from 2026-10-28` (the first
  * day loaded); the window as `show` and the load info print it.
  */
-export function describeWindow(window: unknown): string {
+function describeWindow(window: unknown): string {
   const lastEnd = (window as { lastEnd?: unknown } | null)?.lastEnd;
   const cursor = storedCursor(window);
   const newest = cursor ? `  newest record ${cursor.lastValueAt} (${cursor.cursorField} ${JSON.stringify(cursor.lastValue)})` : '';
@@ -162,7 +162,7 @@ export function describeWindow(window: unknown): string {
 }
 
 /** Windows listed one line each, per resource; past this, a summary (1,000 widgets printed 1,000 lines). */
-export const WINDOWS_LISTED = 10;
+const WINDOWS_LISTED = 10;
 /** Widgets named under a summary: those furthest behind. */
 const BEHIND_LISTED = 5;
 

@@ -7,8 +7,8 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 
 /** Below this cgroup limit the loader picks SMALL_DUCKDB_SETTINGS (the defaults' peak was 345–382 MiB at 60k cases). */
-export const SMALL_SETTINGS_BELOW_BYTES = 400 * 1024 * 1024;
-export const SMALL_DUCKDB_SETTINGS = { memoryLimit: '96MB', threads: 1 } as const;
+const SMALL_SETTINGS_BELOW_BYTES = 400 * 1024 * 1024;
+const SMALL_DUCKDB_SETTINGS = { memoryLimit: '96MB', threads: 1 } as const;
 
 /** cgroup v1 writes "no limit" as a huge page-rounded number (9223372036854771712); anything this large is none. */
 const UNLIMITED_FROM = 2 ** 62;

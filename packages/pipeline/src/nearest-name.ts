@@ -1,6 +1,6 @@
 // Did-you-mean for names a user typed: config options, datasets, tables.
 
-export function editDistance(a: string, b: string): number {
+function editDistance(a: string, b: string): number {
   let previous = Array.from({ length: b.length + 1 }, (_, i) => i);
   for (let i = 1; i <= a.length; i++) {
     const current = [i];

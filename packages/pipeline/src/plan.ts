@@ -28,7 +28,7 @@ export const DEFAULTS = {
   lockWaitSeconds: 60,
 } as const;
 
-export type Step = NonNullable<ResourceOptions['steps']>[number];
+type Step = NonNullable<ResourceOptions['steps']>[number];
 
 export interface ResourcePlan {
   name: ResourceName;

@@ -48,7 +48,7 @@ export function refreshReadFrom(plan: ResourcePlan, plans: readonly ResourcePlan
  * users: the API serves only their present state) would replace the history of earlier runs with this run's rows:
  * refused, unless the run names the resources it refreshes.
  */
-export function refuseRefreshOfHistories(plans: readonly ResourcePlan[]): void {
+function refuseRefreshOfHistories(plans: readonly ResourcePlan[]): void {
   const histories = plans.filter((p) => p.load && p.writeDisposition === 'append' && dateWindowReading(p, plans) === undefined).map((p) => p.name);
   if (histories.length === 0) return;
   const others = plans.filter((p) => p.load && !histories.includes(p.name)).map((p) => p.name);

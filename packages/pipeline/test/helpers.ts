@@ -189,7 +189,7 @@ export function spawnCli(args: string[], options: { env?: Record<string, string>
 }
 
 /** The BUILT command (bin/snapengage-pipeline.js → dist/, as `npx snapengage-pipeline` runs it; `npm run build` first). */
-export const BUILT_CLI = join(PACKAGE_DIR, 'bin', 'snapengage-pipeline.js');
+const BUILT_CLI = join(PACKAGE_DIR, 'bin', 'snapengage-pipeline.js');
 
 /** The built command as a child process, with only the variables given (and PATH, HOME); killed after 60 s. */
 export function spawnBuilt(args: string[], options: { env?: Record<string, string>; cwd: string; nodeArgs?: string[] }) {

@@ -36,7 +36,7 @@ interface TranscriptEntry {
 
 const SITE = 'https://shop.example.com';
 
-export function viewCaseUrl(id: string): string {
+function viewCaseUrl(id: string): string {
   return `https://www.snapengage.com/viewcase?c=${id}`;
 }
 

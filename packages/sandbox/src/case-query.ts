@@ -18,7 +18,7 @@ export function encodeCursor(key: SortKey): string {
   return Buffer.from(`${key.t}~${key.n ?? 0}~${key.id}`, 'utf8').toString('base64url');
 }
 
-export function decodeCursor(text: string): SortKey | undefined {
+function decodeCursor(text: string): SortKey | undefined {
   if (text.length > MAX_CURSOR_LENGTH || !/^[A-Za-z0-9_-]+$/.test(text)) return undefined;
   const match = /^(-?\d+)~(\d+)~(.+)$/s.exec(Buffer.from(text, 'base64url').toString('utf8'));
   if (!match) return undefined;

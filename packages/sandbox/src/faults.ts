@@ -32,7 +32,7 @@ export interface FaultSpec {
   bodyKBps: number;
 }
 
-export type FaultKind = '429' | '500' | 'reset' | 'truncate' | 'slow';
+type FaultKind = '429' | '500' | 'reset' | 'truncate' | 'slow';
 export type FaultOutcome = FaultKind | 'rps' | 'none';
 
 const RANDOM_FAULTS: readonly FaultKind[] = ['429', '500', 'reset', 'truncate', 'slow'];
@@ -43,7 +43,7 @@ const FAULT_SALT = 0xfa017;
 const LATENCY_SALT = 0x1a7e;
 const MAX_BODY_KBPS = 1_000_000;
 
-export function emptyFaultSpec(): FaultSpec {
+function emptyFaultSpec(): FaultSpec {
   return { '429': 0, '500': 0, reset: 0, truncate: 0, slow: 0, rps: 0, slowMs: DEFAULT_SLOW_MS, retryAfter: 1, latencyMs: 0, jitterMs: 0, bodyKBps: 0 };
 }
 
@@ -137,7 +137,7 @@ export class FaultPlan {
 }
 
 /** The seeded fate of request number n (0-based), ignoring the rate limit. */
-export function fateOf(spec: FaultSpec, key: number, n: number): FaultKind | 'none' {
+function fateOf(spec: FaultSpec, key: number, n: number): FaultKind | 'none' {
   const roll = hashUnit(key, FAULT_SALT, n % 4294967296, Math.floor(n / 4294967296));
   let threshold = 0;
   for (const kind of RANDOM_FAULTS) {

@@ -11,7 +11,7 @@ export interface Reply {
   headers?: Record<string, string> | undefined;
 }
 
-export const JSON_TYPE = 'application/json; charset=utf-8';
+const JSON_TYPE = 'application/json; charset=utf-8';
 export const NDJSON_TYPE = 'application/x-ndjson; charset=utf-8';
 
 export function json(status: number, value: unknown): Reply {

@@ -51,13 +51,13 @@ export interface SandboxOptions {
   endDay?: EndDay;
 }
 
-export const END_DAYS = ['inclusive', 'exclusive'] as const;
+const END_DAYS = ['inclusive', 'exclusive'] as const;
 export type EndDay = (typeof END_DAYS)[number];
 
-export const CHAT_BOOLEANS = ['doc', 'string', 'boolean'] as const;
+const CHAT_BOOLEANS = ['doc', 'string', 'boolean'] as const;
 export type ChatBooleans = (typeof CHAT_BOOLEANS)[number];
 
-export const LAST_PAGE_LINKS = ['absent', 'empty', 'null'] as const;
+const LAST_PAGE_LINKS = ['absent', 'empty', 'null'] as const;
 export type LastPageLink = (typeof LAST_PAGE_LINKS)[number];
 
 /** How Logs API pagination ends; settable at start-up and through the admin API. */
@@ -94,7 +94,7 @@ export interface ResolvedOptions {
 
 const LAST_NOW_MS = Date.UTC(9999, 11, 31, 23, 59, 59, 999);
 
-export const LIMITS = {
+const LIMITS = {
   maxCases: 100_000_000,
   // Organisations with hundreds or thousands of widgets exist (the loader's widget-scale test uses 40, its
   // measurements 300); case ids hold a widget index in 16 bits (case-ids.ts), far above this.

@@ -27,7 +27,7 @@ export interface SandboxState {
 }
 
 /** Run-time controls the admin API needs from the server. */
-export interface AdminControl {
+interface AdminControl {
   /** Replaces the fault spec; throws an Error with a clear message for a bad spec. */
   setFaults(spec: string): void;
   /** Changes how Logs API sequences end (keys left out keep their value); throws a SandboxOptionError. */

@@ -4,7 +4,7 @@ import { hashUnit } from './random.js';
 // (a slot of equal width plus a seeded jitter inside the slot). Times strictly increase with k, so a date
 // range maps to an index range by binary search and nothing per case is stored.
 
-export const DAY_MS = 86_400_000;
+const DAY_MS = 86_400_000;
 
 export class Timeline {
   /** Width of one slot in milliseconds, at least 1 so that times strictly increase. */

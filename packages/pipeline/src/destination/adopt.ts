@@ -35,7 +35,7 @@ export interface AdoptionContext extends AdoptionLimits {
 }
 
 /** Root rows read per query: a page of keys in JS is ~10 MB. */
-export const ADOPT_PAGE_ROWS = 50_000;
+const ADOPT_PAGE_ROWS = 50_000;
 
 /**
  * Id values (rows × id columns) a takeover rewrites with UPDATE, over all tables; the rest are moved by copy. DuckDB

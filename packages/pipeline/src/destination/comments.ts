@@ -18,7 +18,7 @@ export interface DescribedResource {
 }
 
 /** The comments of one table: its own (undefined: none to write) and its columns' by name. */
-export interface TableComments {
+interface TableComments {
   table: string | undefined;
   columns: Map<string, string>;
 }
@@ -123,7 +123,7 @@ function columnComment(resource: DescribedResource, def: TableDef, row: JsonSche
 }
 
 /** The comments of a resource's tables (all of them, parents first as the normalizer lists them). */
-export function describeTables(resource: DescribedResource, defs: readonly TableDef[]): Map<string, TableComments> {
+function describeTables(resource: DescribedResource, defs: readonly TableDef[]): Map<string, TableComments> {
   const schemas = rowSchemas(resource, defs);
   const root = defs.find((d) => d.parent === null)?.name;
   const out = new Map<string, TableComments>();

@@ -9,7 +9,7 @@ import { quoteIdent } from '../normalize/naming.js';
 import { DestinationError } from './errors.js';
 
 /** The tables dlt keeps in every dataset it loads (dlt 1.x; see its "destination tables" docs). */
-export const DLT_SYSTEM_TABLES = ['_dlt_loads', '_dlt_pipeline_state', '_dlt_version'] as const;
+const DLT_SYSTEM_TABLES = ['_dlt_loads', '_dlt_pipeline_state', '_dlt_version'] as const;
 
 /**
  * Datasets the refusal may suggest: the first that the file does not hold already and that is not the file's own

@@ -161,7 +161,7 @@ export function toDestinationError(error: unknown, action: string, path: string)
  * STORAGE_VERSION, DuckDB 1.2 and later). Each statement was run for the docs (QUERYING.md): the loader runs on in
  * the copy, state and loads included.
  */
-export function copyToV1Sql(path: string): string {
+function copyToV1Sql(path: string): string {
   const sqlText = (s: string) => `'${s.replaceAll("'", "''")}'`;
   const copy = join(dirname(path), `${basename(path).replace(/\.duckdb$/i, '')}-v1.duckdb`);
   return `ATTACH ${sqlText(path)} AS src (READ_ONLY); ATTACH ${sqlText(copy)} AS dst (STORAGE_VERSION 'v1.0.0'); COPY FROM DATABASE src TO dst;`;

@@ -4,7 +4,7 @@
 import { createHash } from 'node:crypto';
 
 /** Separator between the segments of a flattened path (`requester_details__name`) and of child table names. */
-export const PATH_SEPARATOR = '__';
+const PATH_SEPARATOR = '__';
 /** Longest identifier we create; longer ones are cut and get a short hash so they stay unique. */
 const MAX_IDENTIFIER_LENGTH = 100;
 

@@ -48,7 +48,7 @@ export type RowSink = (table: TableState, line: string, kind?: StagedKind) => vo
  * line, or 100 cases of 2,000 on one page, failed the commit out of memory at the default limit (192MB), where lines
  * of up to 50 small items load 1M rows. Ordinary lists (a few to a few dozen items) stay one line.
  */
-export const LIST_LINE_ITEMS = 32;
+const LIST_LINE_ITEMS = 32;
 
 /**
  * `rows`: one line per row, as above. The fast paths (fast-path.ts) stage JSON the way it arrived and let SQL

@@ -94,7 +94,7 @@ export function schemaReport(tree: TableTree, variantValues: ReadonlyMap<ColumnD
 }
 
 /** Characters of a source path the report keeps: a key is whatever the API sends, and the load info quotes it. */
-export const MAX_SHOWN_KEY = 100;
+const MAX_SHOWN_KEY = 100;
 
 /**
  * The source keys of a node, dot-joined; a list's scalar items (ELEMENT_NODE_KEY) are its `value`. Cut short past

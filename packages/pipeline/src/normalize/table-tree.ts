@@ -22,7 +22,7 @@ export const MAX_RESOURCE_COLUMNS = 1500;
  * JSON column of a table's rows that holds, under their source paths, the values of fields that found no room
  * (see MAX_TABLE_COLUMNS); stored as a `json` variant of the row itself (node key `d[]`).
  */
-export const OVERFLOW_COLUMN = '_overflow';
+const OVERFLOW_COLUMN = '_overflow';
 
 type NodeKind = 'column' | 'object' | 'table';
 
@@ -220,6 +220,6 @@ export function declaredShapeProperties(schema: JsonSchema): Record<string, Json
 }
 
 /** Column (or child table suffix) name a node gets before collision handling. */
-export function naturalName(node: FieldNode): string {
+function naturalName(node: FieldNode): string {
   return node.path.length === 0 ? 'value' : joinPath(node.path.map(snakeCase));
 }

@@ -6,7 +6,7 @@
 // down the row path.
 type Obj = Record<string, unknown>;
 
-export function mulberry32(seed: number): () => number {
+function mulberry32(seed: number): () => number {
   let a = seed;
   return () => {
     a |= 0; a = (a + 0x6d2b79f5) | 0;

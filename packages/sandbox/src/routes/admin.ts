@@ -10,7 +10,7 @@ import { userJson } from './provisioning.js';
 // a load against, case injection, late survey results, faults and reset at run time, stats.
 
 /** Injection bodies may be large (tests post 50 MB of hostile records); beyond this we answer 413. */
-export const INJECT_BODY_LIMIT = 64 * 1024 * 1024;
+const INJECT_BODY_LIMIT = 64 * 1024 * 1024;
 const SMALL_BODY_LIMIT = 1024 * 1024;
 const STREAM_CHUNK = 64 * 1024;
 

@@ -5,7 +5,7 @@ import type { SortKey } from '../store.js';
 
 // Logs API: GET /api/v2/{orgId}/logs — pages of 100 cases with an absolute `linkToNextSetOfResults`.
 
-export const PAGE_SIZE = 100;
+const PAGE_SIZE = 100;
 const COMMA = Buffer.from(',');
 
 function getAllLogs(ctx: RequestContext): Reply {

@@ -7,7 +7,7 @@ import { responseProblems, type CapturedResponse } from './spec.js';
 /** A fixed "now" so dates in assertions do not depend on the day the tests run. */
 export const FIXED_NOW = Date.UTC(2025, 0, 31, 15, 30);
 
-export async function capture(response: Response): Promise<CapturedResponse> {
+async function capture(response: Response): Promise<CapturedResponse> {
   return { status: response.status, contentType: response.headers.get('content-type'), text: await response.text() };
 }
 
