@@ -49,7 +49,6 @@ export async function generate(specPath: string = DEFAULT_SPEC): Promise<Generat
   const files: GeneratedFiles = new Map();
   files.set('openapi.ts', `${HEADER}\n/* eslint-disable */\n\n${types}`);
   files.set('catalog.ts', catalog);
-  files.set('index.ts', `${HEADER}\nexport type * from './openapi.js';\nexport * from './catalog.js';\n`);
   return files;
 }
 

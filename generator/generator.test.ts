@@ -634,7 +634,7 @@ server.close();
     const result = runCli(['--out', out]);
     expect(result.status).toBe(0);
     expect(result.stdout).toContain('removed .tmp-4194305');
-    expect(readdirSync(out).sort()).toEqual(['catalog.ts', 'index.ts', 'openapi.ts']);
+    expect(readdirSync(out).sort()).toEqual(['catalog.ts', 'openapi.ts']);
     expect(runCli(['--check', '--out', out]).status).toBe(0);
   });
 

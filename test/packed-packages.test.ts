@@ -102,6 +102,27 @@ function problemsOf(files: string[], root: string): string[] {
   const targets = [manifest.main, manifest.types, ...Object.values(manifest.bin ?? {}),
     ...Object.values(manifest.exports ?? {}).flatMap((conditions) => Object.entries(conditions).filter(([c]) => c !== 'snapengage-source').map(([, t]) => t))];
   for (const target of targets) if (target !== undefined && !shipped.has(posix.normalize(target))) problems.push(`package.json points at ${target}, not in the tarball`);
+  // Dead weight: a module that no entry point or bin reaches, by its JavaScript or by its types, is code a user
+  // downloads and nobody runs or type-checks against (a generated barrel nothing imported was shipped so). tsc emits
+  // both halves of every module, so a module counts as reached when either is. The scaffolder's templates/ are data.
+  const moduleOf = (file: string) => file.replace(/\.d\.([cm]?)ts$/, '.$1js');
+  const reached = new Set<string>();
+  const seen = new Set<string>();
+  const pending = targets.filter((t): t is string => t !== undefined).map((t) => posix.normalize(t));
+  while (pending.length > 0) {
+    const file = pending.pop()!;
+    if (seen.has(file) || !shipped.has(file)) continue;
+    seen.add(file);
+    reached.add(moduleOf(file));
+    for (const { fileName: specifier } of ts.preProcessFile(readFileSync(join(root, file), 'utf8'), true, true).importedFiles) {
+      if (!specifier.startsWith('.')) continue;
+      const target = posix.join(posix.dirname(file), specifier);
+      pending.push(/\.d\.[cm]?ts$/.test(file) ? target.replace(/\.([cm]?)js$/, '.d.$1ts') : target);
+    }
+  }
+  for (const file of files) {
+    if (/\.[cm]?js$/.test(file) && !file.startsWith('templates/') && !reached.has(file)) problems.push(`${file}: shipped, but no entry point or bin reaches it, by its code or its types (if its source is gone, dist/ is stale: prepack empties it, or rm -rf dist and build)`);
+  }
   for (const [key, conditions] of Object.entries(manifest.exports ?? {})) {
     const order = Object.keys(conditions).filter((c) => c !== 'snapengage-source');
     if (order[0] !== 'types') problems.push(`exports["${key}"]: "types" must be the first condition consumers match, got ${order.join(', ')}`);
