@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { SandboxOptionError, startSandbox, type Sandbox } from '../src/index.js';
-import { parseFaultSpec } from '../src/faults.js';
+import { FaultPlan, fateOf, parseFaultSpec } from '../src/faults.js';
 import { FIXED_NOW, postAdmin } from './helpers/sandbox.js';
 import { responseProblems } from './helpers/spec.js';
 
@@ -71,6 +71,19 @@ describe('fault spec', () => {
     ['429=0.6,500=0.6', 'add up to'],
   ])('refuses %s', (text, message) => {
     expect(() => parseFaultSpec(text)).toThrow(message);
+  });
+
+  it('admits exactly rps requests per clock second, and a rejected request consumes no fate', () => {
+    // A limit that lets rps+1 through would hide a loader whose own limiter bursts one request too many.
+    const spec = parseFaultSpec('rps=3,500=0.5');
+    const plan = new FaultPlan(spec, 9);
+    const second = (start: number) => [0, 100, 200, 300, 999].map((offset) => plan.next(start + offset));
+    const first = second(5000);
+    const next = second(6000);
+    expect(first.slice(3)).toEqual(['rps', 'rps']);
+    expect(next.slice(3)).toEqual(['rps', 'rps']);
+    // Six admitted requests took fates 0..5 in order, whatever was refused between them.
+    expect([...first.slice(0, 3), ...next.slice(0, 3)]).toEqual([0, 1, 2, 3, 4, 5].map((n) => fateOf(spec, 9, n)));
   });
 
   it('makes startSandbox reject with a SandboxOptionError', async () => {
