@@ -64,6 +64,20 @@ describe('POST /__sandbox/cases', () => {
     expect((await rawCases({ widgetId, start: '2025-01-27', end: '2025-01-27' })).filter((line) => line.includes('"ms-part"'))).toHaveLength(1);
   });
 
+  it('puts a case created exactly at midnight in the day it starts, not the one before, in the Logs API and the truth', async () => {
+    // A window's end is the next day's first instant, excluded: an injected case at that instant listed in both days
+    // would be fetched twice by a loader walking day windows, and the truth would hide it.
+    const midnight = Date.UTC(2025, 0, 25);
+    const cases = [{ id: 'edge-before', created_at_milliseconds: midnight - 1 }, { id: 'edge-midnight', created_at_milliseconds: midnight }];
+    expect((await postAdmin(sandbox, '/__sandbox/cases', { widgetId, bare: true, cases })).status).toBe(201);
+    const edgeIds = (lines: string[]) => lines.map((line) => (JSON.parse(line) as { id?: unknown }).id).filter((id) => String(id).startsWith('edge-'));
+    for (const [day, expected] of [['2025-01-24', ['edge-before']], ['2025-01-25', ['edge-midnight']]] as const) {
+      const query = { widgetId, start: day, end: day, timezone: 'Etc/UTC' };
+      expect(edgeIds(await rawCases(query)), `Logs API ${day}`).toEqual(expected);
+      expect(edgeIds(await truthLines(sandbox, query)), `truth ${day}`).toEqual(expected);
+    }
+  });
+
   it('keeps hostile records as given, and serves them identically in the truth and the Logs API', async () => {
     let deep: unknown = 'bottom';
     for (let i = 0; i < 300; i++) deep = { level: deep };
