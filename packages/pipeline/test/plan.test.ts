@@ -670,6 +670,35 @@ describe('limits', () => {
     return { now: () => now, sleep, advance, settle, pending: () => timers.length };
   }
 
+  it('by default bursts at most ceil(rate) requests, then one per interval, and after a cut bursts at most the cut rate (fake clock)', async () => {
+    // The run builds its bucket with the default burst: one request too many in a burst is a 429 against a strict limit.
+    const clock = fakeTimers();
+    const bucket = new TokenBucket(4, undefined, clock.now, clock.sleep);
+    const times: number[] = [];
+    for (let i = 0; i < 8; i++) void bucket.take().then(() => times.push(clock.now()));
+    await clock.advance(2000);
+    expect(times).toEqual([0, 0, 0, 0, 250, 500, 750, 1000]);
+    // A request that comes mid-interval waits for a whole token, not for half of one.
+    const spaced = new TokenBucket(4, undefined, clock.now, clock.sleep);
+    const begin = clock.now();
+    for (let i = 0; i < 4; i++) await spaced.take();
+    await clock.advance(130);
+    let late: number | undefined;
+    void spaced.take().then(() => (late = clock.now() - begin));
+    await clock.advance(500);
+    expect(late).toBe(250);
+
+    const cut = new TokenBucket(10, undefined, clock.now, clock.sleep);
+    const start = clock.now();
+    cut.throttled(undefined); // rate 5/s, held one interval (200 ms)
+    await clock.advance(1500); // idle for longer than a full bucket at 5/s takes to fill, short of a recovery step
+    expect(cut.currentRate).toBe(5);
+    const after: number[] = [];
+    for (let i = 0; i < 7; i++) void cut.take().then(() => after.push(clock.now() - start));
+    await clock.advance(1000);
+    expect(after).toEqual([1500, 1500, 1500, 1500, 1500, 1700, 1900]);
+  });
+
   it('a 429 while a request waits for its token or for a hold holds that request too (fake clock)', async () => {
     const clock = fakeTimers();
     const bucket = new TokenBucket(10, 10, clock.now, clock.sleep);
