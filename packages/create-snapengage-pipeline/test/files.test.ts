@@ -7,7 +7,7 @@ import { appendEnvExample, formatEnvValue, renderDotEnv } from '../src/env-file.
 import { renderProjectFiles } from '../src/project.js';
 import { createRenderer, escapeMarkdown, outputName } from '../src/render.js';
 import { shellWord } from '../src/shell-word.js';
-import { checkPackageName, resolveTarget } from '../src/target.js';
+import { checkPackageName, checkTargetFree, resolveTarget } from '../src/target.js';
 import { spawnSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -227,9 +227,25 @@ describe('rendered project files', () => {
   });
 });
 
+describe('target directory', () => {
+  it('counts dotfiles as contents (a .env of credentials alone is not an empty directory), a fresh .git alone not', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'snapengage-target-'));
+    try {
+      const target = { path: dir, name: 'p' };
+      mkdirSync(join(dir, '.git'));
+      expect(() => checkTargetFree(target, false)).not.toThrow();
+      writeFileSync(join(dir, '.env'), 'SNAPENGAGE_API_TOKEN=kept\n');
+      expect(() => checkTargetFree(target, false)).toThrow(`${dir} is not empty (.env); choose another directory or pass --overwrite`);
+      expect(() => checkTargetFree(target, true)).not.toThrow();
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
+
 describe('escaping', () => {
   it('env values round-trip through a dotenv parser or are refused', () => {
-    for (const value of ['plain', "it's", 'say "hi"', `both ' and "`, 'back\\nslash', 'a # b', ' padded ']) {
+    for (const value of ['plain', "it's", 'say "hi"', `both ' and "`, 'back\\nslash', "it's back\\nslash", 'a # b', ' padded ']) {
       expect(parseEnv(`K=${formatEnvValue('K', value)}`).K).toBe(value);
     }
     expect(() => formatEnvValue('K', 'two\nlines')).toThrow(/K.*line break/);

@@ -133,6 +133,8 @@ describe('small parsers', () => {
   it('detectPackageManager falls back to npm', () => {
     expect(detectPackageManager(undefined)).toBe('npm');
     expect(detectPackageManager('yarn/4.0.0 npm/? node/v20')).toBe('yarn');
+    expect(detectPackageManager('pnpm/9.15.9 npm/? node/v20')).toBe('pnpm');
+    expect(detectPackageManager('bun/1.1.38 npm/? node/v22.6.0 linux x64')).toBe('bun');
     expect(detectPackageManager('weird')).toBe('npm');
   });
 });

@@ -44,10 +44,12 @@ describe('package manager specifics', () => {
       expect(JSON.parse(files.get('package.json')!).pnpm).toEqual({ onlyBuiltDependencies: ['esbuild'], overrides: { 'snapengage-client': client } });
       expect(files.has('pnpm-workspace.yaml')).toBe(false);
     }
-    // pnpm 11 and later read them only from pnpm-workspace.yaml.
-    const pnpm12 = render('pnpm', 12, dir);
-    expect(JSON.parse(pnpm12.get('package.json')!).pnpm).toBeUndefined();
-    expect(parseYaml(pnpm12.get('pnpm-workspace.yaml')!)).toEqual({ allowBuilds: { esbuild: true }, overrides: { 'snapengage-client': client } });
+    // pnpm 11 and later read them only from pnpm-workspace.yaml (11 itself: the boundary).
+    for (const major of [11, 12]) {
+      const files = render('pnpm', major, dir);
+      expect(JSON.parse(files.get('package.json')!).pnpm).toBeUndefined();
+      expect(parseYaml(files.get('pnpm-workspace.yaml')!)).toEqual({ allowBuilds: { esbuild: true }, overrides: { 'snapengage-client': client } });
+    }
     // yarn 1 and 2+ alike.
     for (const major of [1, 4]) {
       expect(JSON.parse(render('yarn', major, dir).get('package.json')!).resolutions).toEqual({ 'snapengage-client': client });
