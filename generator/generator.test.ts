@@ -325,6 +325,20 @@ server.close();
     expect(messages).toContainEqual(expect.stringMatching(/name: resource name "users" is also used by/));
   });
 
+  it("rejects a resource whose credential is not its operation's security, and an idempotent flag that is not a boolean", async () => {
+    // A mismatch would have the loader send the API token where the operation takes the API key (every request a 401).
+    const bad = readFileSync(DEFAULT_SPEC, 'utf8')
+      .replace('        name: logs\n        description: Chat and offline cases with visitor details, transcripts, labels and survey results.\n        loadable: true\n        credential: apiToken\n', '        name: logs\n        description: Chat and offline cases with visitor details, transcripts, labels and survey results.\n        loadable: true\n        credential: apiKey\n')
+      .replace('      x-snapengage-idempotent: false\n', "      x-snapengage-idempotent: 'no'\n");
+    const specPath = join(tmp, 'credential-mismatch.yaml');
+    writeFileSync(specPath, bad);
+    const err = (await generate(specPath).catch((e: unknown) => e)) as SpecError;
+    expect(err).toBeInstanceOf(SpecError);
+    const messages = err.problems.map((p) => `${p.pointer}: ${p.message}`);
+    expect(messages).toContainEqual(expect.stringMatching(/logs\/get\/x-snapengage-resource\/credential: credential "apiKey" does not match the operation's security \[apiToken\]/));
+    expect(messages).toContainEqual(expect.stringMatching(/x-snapengage-idempotent: x-snapengage-idempotent must be true or false/));
+  });
+
   it('rejects a data selector, next-page path, primary key or cursor field that the response schema lacks, at its line', () => {
     const bad = readFileSync(DEFAULT_SPEC, 'utf8')
       .replace('        dataSelector: data\n', '        dataSelector: dta\n')
