@@ -69,6 +69,11 @@ describe('planPipeline', () => {
     expect(() => planPipeline({ resources: { logs: true } }, { ...env, SNAPENGAGE_START_DATE: '2025-02-30' })).toThrow(/SNAPENGAGE_START_DATE must be a date YYYY-MM-DD/);
     expect(() => planPipeline({ resources: { nope: true } as never }, env)).toThrow(/Unknown resource "nope" in the pipeline config; valid resources: logs, /);
     expect(() => planPipeline({ resources: { logs: true }, concurrency: 0 }, env)).toThrow(/concurrency must be an integer >= 1/);
+    // Fractions and negatives at each bound are refused when planning, before any request, naming the field.
+    expect(() => planPipeline({ resources: { logs: true }, concurrency: 2.5 }, env)).toThrow(/concurrency must be an integer >= 1, got 2\.5/);
+    expect(() => planPipeline({ resources: { logs: { incremental: { lookbackDays: -1 } } } }, env)).toThrow(/resources\.logs\.incremental\.lookbackDays must be an integer >= 0, got -1/);
+    expect(() => planPipeline({ resources: { logs: { incremental: { sliceDays: 1.5 } } } }, env)).toThrow(/resources\.logs\.incremental\.sliceDays must be an integer >= 1, got 1\.5/);
+    expect(() => planPipeline({ resources: { widgets: { writeDisposition: 'merge', primaryKey: [] } } }, env)).toThrow(/resources\.widgets: writeDisposition "merge" needs a primaryKey/);
     expect(() => planPipeline({ resources: { logs: { incremental: { sliceDays: 0 } } } }, env)).toThrow(/resources\.logs\.incremental\.sliceDays must be an integer >= 1/);
     expect(() => planPipeline({ resources: { logs: { incremental: { endDay: 'open' as never } } } }, env)).toThrow(/resources\.logs\.incremental\.endDay must be "inclusive" or "exclusive", got "open"/);
     expect(() => checkResourceNames(['logs', 'start_chat'])).toThrow(UsageError);
