@@ -9,6 +9,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Sandbox } from 'snapengage-sandbox';
 import { PACKAGE_DIR, query, sandbox, tempDir, type CliResult } from './helpers.js';
+import { ensureBuilt } from '../../create-snapengage-pipeline/test/helpers.js';
 
 const BIN = join(PACKAGE_DIR, 'bin', 'snapengage-pipeline.js');
 
@@ -51,7 +52,8 @@ describe('operator failures, built CLI', () => {
   let tmp: ReturnType<typeof tempDir>;
 
   beforeAll(async () => {
-    if (!existsSync(join(PACKAGE_DIR, 'dist', 'cli.js'))) throw new Error('run `npm run build` first: these tests spawn the built CLI');
+    // The built CLI, rebuilt when its sources (or the client's) are newer: a stale dist/ tested the code before a change.
+    await ensureBuilt(['snapengage-client', 'snapengage-pipeline']);
     box = await sandbox({ cases: 200, widgets: 2, days: 20 });
     tmp = tempDir('sepipe-operator-');
   });
