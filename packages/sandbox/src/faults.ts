@@ -137,7 +137,7 @@ export class FaultPlan {
 }
 
 /** The seeded fate of request number n (0-based), ignoring the rate limit. */
-function fateOf(spec: FaultSpec, key: number, n: number): FaultKind | 'none' {
+export function fateOf(spec: FaultSpec, key: number, n: number): FaultKind | 'none' {
   const roll = hashUnit(key, FAULT_SALT, n % 4294967296, Math.floor(n / 4294967296));
   let threshold = 0;
   for (const kind of RANDOM_FAULTS) {
