@@ -100,7 +100,9 @@ function goesDirect(noProxy: string, url: URL): boolean {
     if (entry === '') return false;
     const parsed = /^(.+):(\d+)$/.exec(entry);
     const host = (parsed ? parsed[1]! : entry).replace(/^\*?\./, '').toLowerCase();
-    if (parsed && Number.parseInt(parsed[2]!, 10) !== port) return false;
+    // Port 0 (`host:0`) counts as no port, as undici reads it.
+    const entryPort = parsed ? Number.parseInt(parsed[2]!, 10) : 0;
+    if (entryPort !== 0 && entryPort !== port) return false;
     return hostname === host || hostname.endsWith(`.${host}`);
   });
 }

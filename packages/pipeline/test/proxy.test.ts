@@ -8,7 +8,7 @@ import { connect, createServer, type AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Sandbox } from 'snapengage-sandbox';
-import { proxiedFetch, proxyFromEnv } from '../src/proxy.js';
+import { proxiedFetch, proxyFromEnv, proxyVarFor } from '../src/proxy.js';
 import { query, runCli, sandbox, tempDir } from './helpers.js';
 
 const oneLine = (text: string) => text.trim().split('\n').filter((l) => l.trim() !== '');
@@ -234,5 +234,38 @@ describe('the proxy the environment given names, and no other', () => {
       await given.close();
       await processOwn.close();
     }
+  });
+});
+
+describe('NO_PROXY read as undici reads it', () => {
+  it('for every entry and URL of a table, a message blames the proxy exactly when undici sent the request to it', async () => {
+    const { Agent, ProxyAgent } = await import('undici');
+    const noProxies = ['', 'example.com', 'EXAMPLE.com', '.example.com', '*.example.com', 'example.com:443', 'example.com:8443',
+      'example.com:0', 'example.com:00443', '[::1]', '[::1]:8080', '::1', '[2001:db8::1]', ' example.com , foo.bar ', 'example.com,,',
+      ',', '.', '*.', '*example.com', '10.0.0.1', '10.0.0.0/8', 'sub.example.com', 'xample.com', 'com', 'example.com.'];
+    const urls = ['https://example.com/x', 'https://EXAMPLE.com:443/x', 'http://example.com/', 'https://a.sub.example.com/',
+      'https://example.com:8443/', 'http://example.com:0/', 'http://[::1]:8080/', 'https://[::1]/', 'https://[2001:db8::1]/',
+      'https://10.0.0.1/', 'https://example.com./', 'https://badexample.com/'];
+    // Which agent undici hands each request to (its choice is private): direct is a plain Agent, a proxy a ProxyAgent.
+    let chosen: string | undefined;
+    const saved = [Agent.prototype.dispatch, ProxyAgent.prototype.dispatch];
+    Agent.prototype.dispatch = () => ((chosen = 'direct'), true);
+    ProxyAgent.prototype.dispatch = () => ((chosen = 'proxy'), true);
+    const disagree: string[] = [];
+    try {
+      for (const noProxy of noProxies) {
+        const proxy = (await proxyFromEnv({ HTTPS_PROXY: 'http://proxy.corp:1', HTTP_PROXY: 'http://proxy.corp:2', NO_PROXY: noProxy }))!;
+        for (const url of urls) {
+          chosen = undefined;
+          proxy.dispatcher.dispatch({ origin: new URL(url).origin, path: '/', method: 'GET' }, {});
+          expect(chosen, `${noProxy} ${url}`).toBeDefined();
+          const blamed = proxyVarFor(proxy, url) !== undefined;
+          if (blamed !== (chosen === 'proxy')) disagree.push(`NO_PROXY=${JSON.stringify(noProxy)} ${url}: undici ${chosen}`);
+        }
+      }
+    } finally {
+      [Agent.prototype.dispatch, ProxyAgent.prototype.dispatch] = saved as [typeof Agent.prototype.dispatch, typeof ProxyAgent.prototype.dispatch];
+    }
+    expect(disagree).toEqual([]);
   });
 });
