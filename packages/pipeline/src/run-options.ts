@@ -13,6 +13,11 @@ export function checkRunOptions(given: unknown): RunOptions {
     throw new TypeError(`runPipeline(): options must be an object such as { signal, progress }, got ${shown(given)}`);
   }
   const options = Object.fromEntries(Object.entries(given).filter(([, value]) => value !== null)) as Record<string, unknown>;
+  // Callbacks may be methods of a class (on its prototype, which entries() skips): they were called before this check.
+  for (const name of FUNCTIONS) {
+    const value = (given as Record<string, unknown>)[name];
+    if (!(name in options) && value !== undefined && value !== null) options[name] = value;
+  }
   const { signal, env, resources } = options;
   if (signal !== undefined && !isAbortSignal(signal)) {
     const controller = typeof (signal as { abort?: unknown }).abort === 'function' && isAbortSignal((signal as { signal?: unknown }).signal);
@@ -23,7 +28,8 @@ export function checkRunOptions(given: unknown): RunOptions {
     if (value !== undefined && typeof value !== 'function') throw new TypeError(`runPipeline(): options.${name} must be a function, got ${shown(value)}`);
   }
   if (env !== undefined && typeof env !== 'object') {
-    throw new TypeError(`runPipeline(): options.env must be an object of variables, such as process.env, got ${shown(env)}`);
+    // Its type only: a string here is likely the .env file's text, API token and all.
+    throw new TypeError(`runPipeline(): options.env must be an object of variables, such as process.env, got a ${typeof env}`);
   }
   if (resources !== undefined && !(Array.isArray(resources) && resources.every((name) => typeof name === 'string'))) {
     throw new TypeError(`runPipeline(): options.resources must be an array of resource names, such as ['logs', 'widgets'], got ${shown(resources)}`);

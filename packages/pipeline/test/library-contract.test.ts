@@ -148,7 +148,7 @@ describe('options of the wrong type, from JavaScript', () => {
       // Before: a process warning once the run was under way, or an ExtractError that blamed the request.
       [{ progress: 5 }, /^runPipeline\(\): options\.progress must be a function, got 5$/],
       [{ fetch: {} }, /^runPipeline\(\): options\.fetch must be a function, got \{\}$/],
-      [{ env: 'SNAPENGAGE_ORG_ID=x' }, /^runPipeline\(\): options\.env must be an object of variables, such as process\.env, got "SNAPENGAGE_ORG_ID=x"$/],
+      [{ env: 'SNAPENGAGE_ORG_ID=x' }, /^runPipeline\(\): options\.env must be an object of variables, such as process\.env, got a string$/],
     ];
     const messages: string[] = [];
     for (const [options, expected] of wrong) {
@@ -164,5 +164,28 @@ describe('options of the wrong type, from JavaScript', () => {
     // null and undefined are "not given", as for any option left out.
     const info = await runPipeline(config(db), { env: box.env, signal: null, progress: undefined, resources: null } as unknown as RunOptions);
     expect(info.rowCounts.logs).toBe((await truth(box)).length);
+  });
+
+  it("an env given as the .env file's text is refused without quoting it (it holds the API token)", async () => {
+    const dotenv = `SNAPENGAGE_ORG_ID=${box.env.SNAPENGAGE_ORG_ID}\nSNAPENGAGE_API_TOKEN=${box.env.SNAPENGAGE_API_TOKEN}\n`;
+    const error = await runPipeline(config(join(tmp.dir, 'env-text.duckdb')), { env: dotenv } as unknown as RunOptions).then(() => undefined, (e: unknown) => e as Error);
+    expect(error).toBeInstanceOf(TypeError);
+    expect(error?.message).toBe('runPipeline(): options.env must be an object of variables, such as process.env, got a string');
+    expect(error?.message).not.toContain(box.env.SNAPENGAGE_API_TOKEN!);
+  });
+
+  it('callbacks that are methods of a class (on its prototype) are called, as before options were checked', async () => {
+    const seen: string[] = [];
+    class Observer {
+      readonly env = box.env;
+      progress(): void {
+        seen.push('progress');
+      }
+      onRequest(): void {
+        seen.push('request');
+      }
+    }
+    await runPipeline(config(join(tmp.dir, 'class-options.duckdb')), new Observer());
+    expect(new Set(seen)).toEqual(new Set(['progress', 'request']));
   });
 });
