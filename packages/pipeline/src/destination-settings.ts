@@ -56,7 +56,8 @@ function checkDestinationPath(path: string): void {
   const tilde = unexpandedTildeFix(path);
   if (tilde) throw new ConfigError(`destination.path (--duckdb) ${JSON.stringify(path)} would name ${JSON.stringify(path.split(/[/\\]/)[0])} in ${process.cwd()}: ${tilde}`);
   const full = resolve(path);
-  const question = full.indexOf('?');
+  // Not in a Windows long path (\\?\C:\…): DuckDB knows that "?" is no query and puts `.wal` at the end.
+  const question = full.startsWith('\\\\?\\') ? -1 : full.indexOf('?');
   if (question !== -1 && question < dirname(full).length) {
     throw new ConfigError(
       `destination.path (--duckdb) ${full} is in a directory whose path has a "?": DuckDB would write its log to ${full.slice(0, question)}.wal${full.slice(question)}, which does not exist, and every commit would fail; keep the DuckDB file in a directory without "?"`,
