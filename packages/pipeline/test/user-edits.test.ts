@@ -68,7 +68,8 @@ describe('a dataset changed by hand between runs', () => {
     expect(message.split('\n')).toHaveLength(1);
     expect(message).toContain("the loaded rows break one of these changes made to the loader's tables outside it: logs.chat_agent_alias is INTEGER, the loader made it VARCHAR; logs__labels.name is NOT NULL; logs__transcripts has the unique index one_per_type.");
     const undo = /Undo it with (.*) \(or drop such a column/.exec(message)?.[1];
-    expect(undo).toBe('ALTER TABLE "snapengage_data"."logs" ALTER "chat_agent_alias" SET DATA TYPE VARCHAR; ALTER TABLE "snapengage_data"."logs__labels" ALTER "name" DROP NOT NULL; DROP INDEX "snapengage_data"."one_per_type";');
+    // Index drops first: DuckDB alters no column of a table that has an index.
+    expect(undo).toBe('DROP INDEX "snapengage_data"."one_per_type"; ALTER TABLE "snapengage_data"."logs" ALTER "chat_agent_alias" SET DATA TYPE VARCHAR; ALTER TABLE "snapengage_data"."logs__labels" ALTER "name" DROP NOT NULL;');
     expect(await query(path, `SELECT count(*)::INTEGER AS n FROM snapengage_data.logs WHERE chat_agent_alias::VARCHAR = 'Sam Q'`)).toEqual([{ n: 0 }]);
     await query(path, undo!, 'READ_WRITE');
     await runPipeline(config, { env: box.env, destination: { path } });
@@ -127,5 +128,27 @@ describe('a dataset changed by hand between runs', () => {
     await runPipeline(config, { env: box.env, destination: { path }, refresh: true });
     expect(await query(path, `SELECT table_name, column_name FROM information_schema.columns WHERE table_schema = 'snapengage_data'
       AND column_name IN ('reviewed', 'Team Note', 'flagged', 'Survey_Comments')`)).toEqual([]);
+  });
+
+  it('the undo of a type change works on a table with an index (dropped first, made again after), and a widened type is not blamed', async () => {
+    const path = await changed(
+      `ALTER TABLE snapengage_data.logs ALTER survey_score SET DATA TYPE VARCHAR;
+       UPDATE snapengage_data.logs SET chat_agent_alias = '8';
+       ALTER TABLE snapengage_data.logs ALTER chat_agent_alias SET DATA TYPE INTEGER;
+       CREATE INDEX "By Alias" ON snapengage_data.logs (chat_agent_alias);`,
+      { chat_agent_alias: 'Kim R' },
+    );
+    const failed = (await runPipeline(config, { env: box.env, destination: { path } }).then(() => undefined, (e: unknown) => e)) as Error;
+    const message = String(failed?.message);
+    // Before: survey_score, widened to VARCHAR (which loads on), was named as a change the rows break, to be undone.
+    expect(message).toContain("outside it: logs.chat_agent_alias is INTEGER, the loader made it VARCHAR. Undo it with");
+    expect(message).not.toContain('survey_score');
+    const undo = /Undo it with (.*) \(or drop such a column/.exec(message)?.[1];
+    // Before: the ALTER alone, which DuckDB refuses on an indexed column (Cannot change the type of this column: an index depends on it!).
+    await query(path, undo!, 'READ_WRITE');
+    expect(await query(path, `SELECT index_name, sql FROM duckdb_indexes() WHERE schema_name = 'snapengage_data'`))
+      .toEqual([{ index_name: 'By Alias', sql: 'CREATE INDEX "By Alias" ON snapengage_data.logs(chat_agent_alias);' }]);
+    await runPipeline(config, { env: box.env, destination: { path } });
+    expect(await query(path, `SELECT count(*)::INTEGER AS n FROM snapengage_data.logs WHERE chat_agent_alias = 'Kim R'`)).toEqual([{ n: 1 }]);
   });
 });

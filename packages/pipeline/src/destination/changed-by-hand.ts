@@ -14,6 +14,21 @@ import { DestinationError, toDestinationError } from './errors.js';
 /** DuckDB's kinds of error that a table changed by hand causes at an INSERT (a cast or a constraint). */
 const CAUSED_BY_A_CHANGE = /^(Conversion|Constraint) Error: /;
 
+/**
+ * Types a column of the loader's type can be changed to without any value failing the cast (OPERATIONS.md: a type
+ * widened loads on), besides VARCHAR, which takes any: such a change is not named, nor undone.
+ */
+const WIDER_TYPES: Readonly<Record<string, readonly string[]>> = {
+  BIGINT: ['DOUBLE', 'HUGEINT'],
+  'BIGINT[]': ['DOUBLE[]', 'HUGEINT[]', 'VARCHAR[]'],
+  'DOUBLE[]': ['VARCHAR[]'],
+  'BOOLEAN[]': ['VARCHAR[]'],
+};
+
+function widens(made: string, now: string): boolean {
+  return now === 'VARCHAR' || (WIDER_TYPES[made]?.includes(now) ?? false);
+}
+
 /** The error to throw for a failed commit: one that names the changes made by hand when they explain it. */
 export async function commitError(
   conn: DuckDBConnection, dataset: string, tables: readonly TableState[], error: unknown, action: string, path: string,
@@ -25,15 +40,26 @@ export async function commitError(
   return new DestinationError(
     `${action} (${path}): ${text}`,
     'schema',
-    `the loaded rows break one of these changes made to the loader's tables outside it: ${changes.map((c) => c.what).join('; ')}. Undo it with ${changes.map((c) => c.undo).join(' ')} (or drop such a column: the next load re-creates it), then rerun; nothing of this load was committed`,
+    `the loaded rows break one of these changes made to the loader's tables outside it: ${changes.filter((c) => c.what !== '').map((c) => c.what).join('; ')}. Undo it with ${undoInOrder(changes)} (or drop such a column: the next load re-creates it), then rerun; nothing of this load was committed`,
     path,
     { cause: error },
   );
 }
 
 interface Change {
+  /** Empty for a step that only lets the undo run (an index dropped and made again around an ALTER). */
   what: string;
   undo: string;
+  /** When it runs: index drops, then the ALTERs (DuckDB alters no column of a table with an index), then the rest. */
+  order: number;
+}
+
+const DROP_INDEX = 0;
+const ALTER = 1;
+const AFTER_ALTER = 2;
+
+function undoInOrder(changes: readonly Change[]): string {
+  return [...changes].sort((a, b) => a.order - b.order).map((c) => c.undo).join(' ');
 }
 
 async function changesByHand(conn: DuckDBConnection, dataset: string, tables: readonly TableState[]): Promise<Change[]> {
@@ -43,6 +69,8 @@ async function changesByHand(conn: DuckDBConnection, dataset: string, tables: re
   const ours = `lower(schema_name) = lower($1) AND lower(table_name) IN (${stored.map((t) => quoteLiteral(t.def.name.toLowerCase())).join(', ')})`;
   const params = [dataset];
   const changes: Change[] = [];
+  /** Lower-cased names of the tables an undo ALTERs. */
+  const altered = new Set<string>();
   // Types: what the loader made each column (its registry, and the system columns) against what the file has now.
   const made = new Map<string, string>();
   for (const t of stored) {
@@ -55,11 +83,13 @@ async function changesByHand(conn: DuckDBConnection, dataset: string, tables: re
   )).getRowObjectsJS();
   for (const c of columns) {
     const expected = made.get(`${String(c.table_name).toLowerCase()}.${String(c.column_name).toLowerCase()}`);
-    if (expected === undefined || expected === String(c.data_type)) continue;
+    if (expected === undefined || expected === String(c.data_type) || widens(expected, String(c.data_type))) continue;
     const table = `${s}.${quoteIdent(String(c.table_name))}`;
+    altered.add(String(c.table_name).toLowerCase());
     changes.push({
       what: `${String(c.table_name)}.${String(c.column_name)} is ${String(c.data_type)}, the loader made it ${expected}`,
       undo: `ALTER TABLE ${table} ALTER ${quoteIdent(String(c.column_name))} SET DATA TYPE ${expected};`,
+      order: ALTER,
     });
   }
   const constraints = (await conn.runAndReadAll(
@@ -70,21 +100,29 @@ async function changesByHand(conn: DuckDBConnection, dataset: string, tables: re
     const table = `${s}.${quoteIdent(String(c.table_name))}`;
     const cols = (c.cols as unknown[] | null ?? []).map(String);
     if (c.constraint_type === 'NOT NULL' && cols.length === 1) {
-      changes.push({ what: `${String(c.table_name)}.${cols[0]} is NOT NULL`, undo: `ALTER TABLE ${table} ALTER ${quoteIdent(cols[0]!)} DROP NOT NULL;` });
+      altered.add(String(c.table_name).toLowerCase());
+      changes.push({ what: `${String(c.table_name)}.${cols[0]} is NOT NULL`, undo: `ALTER TABLE ${table} ALTER ${quoteIdent(cols[0]!)} DROP NOT NULL;`, order: ALTER });
     } else {
       // DuckDB cannot drop a CHECK, UNIQUE or PRIMARY KEY constraint: only a copy of the table without it undoes it.
       changes.push({
         what: `${String(c.table_name)} has ${String(c.constraint_text)}`,
         undo: `a copy without it (DuckDB drops no such constraint; CREATE TABLE … AS copies none): CREATE TABLE ${s}."_copy" AS FROM ${table}; DROP TABLE ${table}; ALTER TABLE ${s}."_copy" RENAME TO ${quoteIdent(String(c.table_name))};`,
+        order: AFTER_ALTER,
       });
     }
   }
   const indexes = (await conn.runAndReadAll(
-    `SELECT table_name, index_name FROM duckdb_indexes() WHERE is_unique AND ${ours}
+    `SELECT table_name, index_name, is_unique, sql FROM duckdb_indexes() WHERE ${ours}
      ORDER BY table_name, index_name`, params,
   )).getRowObjectsJS();
   for (const i of indexes) {
-    changes.push({ what: `${String(i.table_name)} has the unique index ${String(i.index_name)}`, undo: `DROP INDEX ${s}.${quoteIdent(String(i.index_name))};` });
+    const drop = `DROP INDEX ${s}.${quoteIdent(String(i.index_name))};`;
+    if (i.is_unique === true) {
+      changes.push({ what: `${String(i.table_name)} has the unique index ${String(i.index_name)}`, undo: drop, order: DROP_INDEX });
+    } else if (altered.has(String(i.table_name).toLowerCase()) && i.sql !== null) {
+      // Not a cause, but DuckDB refuses the ALTER while it is there: dropped before, made again after.
+      changes.push({ what: '', undo: drop, order: DROP_INDEX }, { what: '', undo: String(i.sql), order: AFTER_ALTER });
+    }
   }
-  return changes;
+  return changes.filter((c) => c.what !== '').length > 0 ? changes : [];
 }
