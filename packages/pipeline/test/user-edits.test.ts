@@ -67,7 +67,7 @@ describe('a dataset changed by hand between runs', () => {
     const message = String(failed.message);
     expect(message.split('\n')).toHaveLength(1);
     expect(message).toContain("the loaded rows break one of these changes made to the loader's tables outside it: logs.chat_agent_alias is INTEGER, the loader made it VARCHAR; logs__labels.name is NOT NULL; logs__transcripts has the unique index one_per_type.");
-    const undo = /Undo it with (.*) \(or drop such a column/.exec(message)?.[1];
+    const undo = /Undo it with (.*) \(or drop such a column of the loader/.exec(message)?.[1];
     // Index drops first: DuckDB alters no column of a table that has an index.
     expect(undo).toBe('DROP INDEX "snapengage_data"."one_per_type"; ALTER TABLE "snapengage_data"."logs" ALTER "chat_agent_alias" SET DATA TYPE VARCHAR; ALTER TABLE "snapengage_data"."logs__labels" ALTER "name" DROP NOT NULL;');
     expect(await query(path, `SELECT count(*)::INTEGER AS n FROM snapengage_data.logs WHERE chat_agent_alias::VARCHAR = 'Sam Q'`)).toEqual([{ n: 0 }]);
@@ -143,12 +143,32 @@ describe('a dataset changed by hand between runs', () => {
     // Before: survey_score, widened to VARCHAR (which loads on), was named as a change the rows break, to be undone.
     expect(message).toContain("outside it: logs.chat_agent_alias is INTEGER, the loader made it VARCHAR. Undo it with");
     expect(message).not.toContain('survey_score');
-    const undo = /Undo it with (.*) \(or drop such a column/.exec(message)?.[1];
+    const undo = /Undo it with (.*) \(or drop such a column of the loader/.exec(message)?.[1];
     // Before: the ALTER alone, which DuckDB refuses on an indexed column (Cannot change the type of this column: an index depends on it!).
     await query(path, undo!, 'READ_WRITE');
     expect(await query(path, `SELECT index_name, sql FROM duckdb_indexes() WHERE schema_name = 'snapengage_data'`))
       .toEqual([{ index_name: 'By Alias', sql: 'CREATE INDEX "By Alias" ON snapengage_data.logs(chat_agent_alias);' }]);
     await runPipeline(config, { env: box.env, destination: { path } });
     expect(await query(path, `SELECT count(*)::INTEGER AS n FROM snapengage_data.logs WHERE chat_agent_alias = 'Kim R'`)).toEqual([{ n: 1 }]);
+  });
+
+  it('a NOT NULL on a column of your own that new rows leave empty is undone without being told to drop the column', async () => {
+    const path = await changed(
+      `ALTER TABLE snapengage_data.logs ADD COLUMN owner VARCHAR; UPDATE snapengage_data.logs SET owner = 'me';
+       ALTER TABLE snapengage_data.logs ALTER owner SET NOT NULL;`,
+      { description: 'no owner yet' },
+    );
+    const failed = (await runPipeline(config, { env: box.env, destination: { path } }).then(() => undefined, (e: unknown) => e)) as Error;
+    const message = String(failed?.message);
+    expect(message).toContain("NOT NULL constraint failed: logs.owner: the loaded rows break one of these changes made to the loader's tables outside it: logs.owner is NOT NULL. Undo it with");
+    // Before: '(or drop such a column: the next load re-creates it)', of a column the loader never made, holding the user's values.
+    expect(message).not.toContain('drop such a column');
+    const undo = /Undo it with (.*), then rerun/.exec(message)?.[1];
+    expect(undo).toBe('ALTER TABLE "snapengage_data"."logs" ALTER "owner" DROP NOT NULL;');
+    await query(path, undo!, 'READ_WRITE');
+    await runPipeline(config, { env: box.env, destination: { path } });
+    // The 200 cases of the base keep their value; the new case has none.
+    expect(await query(path, `SELECT count(*) FILTER (owner = 'me')::INTEGER AS mine, count(*) FILTER (description = 'no owner yet' AND owner IS NULL)::INTEGER AS new FROM snapengage_data.logs`))
+      .toEqual([{ mine: 200, new: 1 }]);
   });
 });

@@ -37,10 +37,12 @@ export async function commitError(
   if (!CAUSED_BY_A_CHANGE.test(text)) return toDestinationError(error, action, path);
   const changes = await changesByHand(conn, dataset, tables).catch(() => []);
   if (changes.length === 0) return toDestinationError(error, action, path);
+  // Dropping a column is an undo only for the loader's own, which the next load re-creates; a user's holds their values.
+  const orDrop = changes.some((c) => c.onLoaderColumn === true) ? ' (or drop such a column of the loader\'s: the next load re-creates it)' : '';
   return new DestinationError(
     `${action} (${path}): ${text}`,
     'schema',
-    `the loaded rows break one of these changes made to the loader's tables outside it: ${changes.filter((c) => c.what !== '').map((c) => c.what).join('; ')}. Undo it with ${undoInOrder(changes)} (or drop such a column: the next load re-creates it), then rerun; nothing of this load was committed`,
+    `the loaded rows break one of these changes made to the loader's tables outside it: ${changes.filter((c) => c.what !== '').map((c) => c.what).join('; ')}. Undo it with ${undoInOrder(changes)}${orDrop}, then rerun; nothing of this load was committed`,
     path,
     { cause: error },
   );
@@ -52,6 +54,8 @@ interface Change {
   undo: string;
   /** When it runs: index drops, then the ALTERs (DuckDB alters no column of a table with an index), then the rest. */
   order: number;
+  /** A type or NOT NULL of a column the loader made (not one a user added). */
+  onLoaderColumn?: boolean;
 }
 
 const DROP_INDEX = 0;
@@ -90,6 +94,7 @@ async function changesByHand(conn: DuckDBConnection, dataset: string, tables: re
       what: `${String(c.table_name)}.${String(c.column_name)} is ${String(c.data_type)}, the loader made it ${expected}`,
       undo: `ALTER TABLE ${table} ALTER ${quoteIdent(String(c.column_name))} SET DATA TYPE ${expected};`,
       order: ALTER,
+      onLoaderColumn: true,
     });
   }
   const constraints = (await conn.runAndReadAll(
@@ -101,7 +106,10 @@ async function changesByHand(conn: DuckDBConnection, dataset: string, tables: re
     const cols = (c.cols as unknown[] | null ?? []).map(String);
     if (c.constraint_type === 'NOT NULL' && cols.length === 1) {
       altered.add(String(c.table_name).toLowerCase());
-      changes.push({ what: `${String(c.table_name)}.${cols[0]} is NOT NULL`, undo: `ALTER TABLE ${table} ALTER ${quoteIdent(cols[0]!)} DROP NOT NULL;`, order: ALTER });
+      changes.push({
+        what: `${String(c.table_name)}.${cols[0]} is NOT NULL`, undo: `ALTER TABLE ${table} ALTER ${quoteIdent(cols[0]!)} DROP NOT NULL;`, order: ALTER,
+        onLoaderColumn: made.has(`${String(c.table_name).toLowerCase()}.${cols[0]!.toLowerCase()}`),
+      });
     } else {
       // DuckDB cannot drop a CHECK, UNIQUE or PRIMARY KEY constraint: only a copy of the table without it undoes it.
       changes.push({
