@@ -82,11 +82,15 @@ async function changesByHand(conn: DuckDBConnection, dataset: string, tables: re
     for (const c of t.isRoot ? ROOT_SYSTEM_COLUMNS : CHILD_SYSTEM_COLUMNS) made.set(`${t.def.name.toLowerCase()}.${c.name}`, c.sqlType);
   }
   const columns = (await conn.runAndReadAll(
-    `SELECT table_name, column_name, data_type FROM duckdb_columns() WHERE ${ours}
+    `SELECT table_name, column_name, data_type, column_default FROM duckdb_columns() WHERE ${ours}
      ORDER BY table_name, column_index`, params,
   )).getRowObjectsJS();
+  // A user's column with a default: the loader's INSERTs leave it out, so its NOT NULL is never broken (not named).
+  const filledByDefault = new Set<string>();
   for (const c of columns) {
-    const expected = made.get(`${String(c.table_name).toLowerCase()}.${String(c.column_name).toLowerCase()}`);
+    const key = `${String(c.table_name).toLowerCase()}.${String(c.column_name).toLowerCase()}`;
+    if (!made.has(key) && c.column_default !== null && String(c.column_default).toUpperCase() !== 'NULL') filledByDefault.add(key);
+    const expected = made.get(key);
     if (expected === undefined || expected === String(c.data_type) || widens(expected, String(c.data_type))) continue;
     const table = `${s}.${quoteIdent(String(c.table_name))}`;
     altered.add(String(c.table_name).toLowerCase());
@@ -105,6 +109,7 @@ async function changesByHand(conn: DuckDBConnection, dataset: string, tables: re
     const table = `${s}.${quoteIdent(String(c.table_name))}`;
     const cols = (c.cols as unknown[] | null ?? []).map(String);
     if (c.constraint_type === 'NOT NULL' && cols.length === 1) {
+      if (filledByDefault.has(`${String(c.table_name).toLowerCase()}.${cols[0]!.toLowerCase()}`)) continue;
       altered.add(String(c.table_name).toLowerCase());
       changes.push({
         what: `${String(c.table_name)}.${cols[0]} is NOT NULL`, undo: `ALTER TABLE ${table} ALTER ${quoteIdent(cols[0]!)} DROP NOT NULL;`, order: ALTER,
