@@ -174,4 +174,27 @@ describe('a dataset changed by hand between runs', () => {
     expect(await query(path, `SELECT count(*) FILTER (owner = 'me')::INTEGER AS mine, count(*) FILTER (description = 'no owner yet' AND owner IS NULL)::INTEGER AS new FROM snapengage_data.logs`))
       .toEqual([{ mine: 200, new: 1 }]);
   });
+
+  it('a foreign key of your own table on a loader table is named and undone first, before the copy of the table it references', async () => {
+    // The newest case of the base file (cases the other tests added are not in it): the rerun reads it again.
+    const caseId = String((await query(base, `SELECT id FROM snapengage_data.logs ORDER BY created_at_seconds DESC LIMIT 1`))[0]!.id);
+    const path = await changed(
+      `ALTER TABLE snapengage_data.logs ADD PRIMARY KEY (id);
+       CREATE TABLE snapengage_data.my_notes (case_id VARCHAR REFERENCES snapengage_data.logs (id), note VARCHAR);
+       INSERT INTO snapengage_data.my_notes VALUES ('${caseId}', 'call back');`,
+      { description: 'after the foreign key' },
+    );
+    await admin(box, 'surveys', { updates: [{ caseId, survey_score: 42, survey_comments: 'late' }] });
+    const failed = (await runPipeline(config, { env: box.env, destination: { path } }).then(() => undefined, (e: unknown) => e)) as Error;
+    const message = String(failed?.message);
+    // Before: only logs' PRIMARY KEY and the NOT NULL it implies were named, and the printed copy of logs failed on
+    // DROP TABLE (Could not drop the table because this table is main key table of the table "my_notes").
+    expect(message).toContain("outside it: logs has PRIMARY KEY(id); my_notes has FOREIGN KEY (case_id) REFERENCES snapengage_data.logs(id). Undo it with");
+    const undo = /Undo it with (.*), then rerun/.exec(message)?.[1]?.replaceAll(/a copy without it \([^)]*\): /g, '');
+    expect(undo?.indexOf('DROP TABLE "snapengage_data"."my_notes"')).toBeLessThan(undo!.indexOf('DROP TABLE "snapengage_data"."logs"'));
+    await query(path, undo!, 'READ_WRITE');
+    await runPipeline(config, { env: box.env, destination: { path } });
+    expect(await query(path, `SELECT survey_score::INTEGER AS score, n.note FROM snapengage_data.logs JOIN snapengage_data.my_notes n ON n.case_id = id WHERE id = '${caseId}'`))
+      .toEqual([{ score: 42, note: 'call back' }]);
+  });
 });

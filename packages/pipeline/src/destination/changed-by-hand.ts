@@ -1,8 +1,8 @@
 // A commit that DuckDB refused because of something a user did to the resource's tables in the DuckDB CLI: a
 // column's type changed (`ALTER … SET DATA TYPE INTEGER` on text the API sends), a NOT NULL, a unique index or
-// constraint the loaded rows break. DuckDB's own line names a value or a column, not that the table was changed by
-// hand nor how to undo it: this says both, naming each change. The loader itself makes no constraint or index on
-// these tables, so every one found is a user's.
+// constraint the loaded rows break, or a foreign key of a user's table on them that a merge's delete breaks. DuckDB's
+// own line names a value or a column, not that the table was changed by hand nor how to undo it: this says both,
+// naming each change. The loader itself makes no constraint or index on these tables, so every one found is a user's.
 import type { DuckDBConnection } from '../duckdb.js';
 import { firstLine } from '../errors.js';
 import { quoteIdent, quoteLiteral } from '../normalize/naming.js';
@@ -52,15 +52,25 @@ interface Change {
   /** Empty for a step that only lets the undo run (an index dropped and made again around an ALTER). */
   what: string;
   undo: string;
-  /** When it runs: index drops, then the ALTERs (DuckDB alters no column of a table with an index), then the rest. */
+  /**
+   * When it runs: a user table's foreign key on a loader table, index drops, then the ALTERs (DuckDB alters no
+   * column of a table with an index), then the rest.
+   */
   order: number;
   /** A type or NOT NULL of a column the loader made (not one a user added). */
   onLoaderColumn?: boolean;
 }
 
-const DROP_INDEX = 0;
-const ALTER = 1;
-const AFTER_ALTER = 2;
+const FOREIGN_KEY = 0;
+const DROP_INDEX = 1;
+const ALTER = 2;
+const AFTER_ALTER = 3;
+
+/** The undo of a constraint DuckDB cannot drop (CHECK, UNIQUE, PRIMARY KEY, FOREIGN KEY): a copy of the table. */
+function copyWithout(schema: string, tableName: string): string {
+  const table = `${schema}.${quoteIdent(tableName)}`;
+  return `a copy without it (DuckDB drops no such constraint; CREATE TABLE … AS copies none): CREATE TABLE ${schema}."_copy" AS FROM ${table}; DROP TABLE ${table}; ALTER TABLE ${schema}."_copy" RENAME TO ${quoteIdent(tableName)};`;
+}
 
 function undoInOrder(changes: readonly Change[]): string {
   return [...changes].sort((a, b) => a.order - b.order).map((c) => c.undo).join(' ');
@@ -105,11 +115,15 @@ async function changesByHand(conn: DuckDBConnection, dataset: string, tables: re
     `SELECT table_name, constraint_type, constraint_column_names AS cols, constraint_text FROM duckdb_constraints()
      WHERE ${ours} ORDER BY table_name, constraint_index`, params,
   )).getRowObjectsJS();
+  // A PRIMARY KEY's columns are NOT NULL by it: the copy that undoes the key undoes that too (not named apart).
+  const inPrimaryKey = new Set(constraints.filter((c) => c.constraint_type === 'PRIMARY KEY')
+    .flatMap((c) => (c.cols as unknown[] | null ?? []).map((col) => `${String(c.table_name).toLowerCase()}.${String(col).toLowerCase()}`)));
   for (const c of constraints) {
     const table = `${s}.${quoteIdent(String(c.table_name))}`;
     const cols = (c.cols as unknown[] | null ?? []).map(String);
     if (c.constraint_type === 'NOT NULL' && cols.length === 1) {
-      if (filledByDefault.has(`${String(c.table_name).toLowerCase()}.${cols[0]!.toLowerCase()}`)) continue;
+      const key = `${String(c.table_name).toLowerCase()}.${cols[0]!.toLowerCase()}`;
+      if (filledByDefault.has(key) || inPrimaryKey.has(key)) continue;
       altered.add(String(c.table_name).toLowerCase());
       changes.push({
         what: `${String(c.table_name)}.${cols[0]} is NOT NULL`, undo: `ALTER TABLE ${table} ALTER ${quoteIdent(cols[0]!)} DROP NOT NULL;`, order: ALTER,
@@ -117,12 +131,17 @@ async function changesByHand(conn: DuckDBConnection, dataset: string, tables: re
       });
     } else {
       // DuckDB cannot drop a CHECK, UNIQUE or PRIMARY KEY constraint: only a copy of the table without it undoes it.
-      changes.push({
-        what: `${String(c.table_name)} has ${String(c.constraint_text)}`,
-        undo: `a copy without it (DuckDB drops no such constraint; CREATE TABLE … AS copies none): CREATE TABLE ${s}."_copy" AS FROM ${table}; DROP TABLE ${table}; ALTER TABLE ${s}."_copy" RENAME TO ${quoteIdent(String(c.table_name))};`,
-        order: AFTER_ALTER,
-      });
+      changes.push({ what: `${String(c.table_name)} has ${String(c.constraint_text)}`, undo: copyWithout(s, String(c.table_name)), order: AFTER_ALTER });
     }
+  }
+  // A table of the user's with a FOREIGN KEY on a loader table: a merge cannot delete a referenced row, nor the copy
+  // above drop the table it references, so it goes first.
+  const foreignKeys = (await conn.runAndReadAll(
+    `SELECT table_name, constraint_text FROM duckdb_constraints() WHERE constraint_type = 'FOREIGN KEY' AND lower(schema_name) = lower($1)
+     AND lower(referenced_table) IN (${stored.map((t) => quoteLiteral(t.def.name.toLowerCase())).join(', ')}) ORDER BY table_name, constraint_index`, params,
+  )).getRowObjectsJS();
+  for (const c of foreignKeys) {
+    changes.push({ what: `${String(c.table_name)} has ${String(c.constraint_text)}`, undo: copyWithout(s, String(c.table_name)), order: FOREIGN_KEY });
   }
   const indexes = (await conn.runAndReadAll(
     `SELECT table_name, index_name, is_unique, sql FROM duckdb_indexes() WHERE ${ours}
