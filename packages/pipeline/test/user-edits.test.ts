@@ -197,4 +197,20 @@ describe('a dataset changed by hand between runs', () => {
     expect(await query(path, `SELECT survey_score::INTEGER AS score, n.note FROM snapengage_data.logs JOIN snapengage_data.my_notes n ON n.case_id = id WHERE id = '${caseId}'`))
       .toEqual([{ score: 42, note: 'call back' }]);
   });
+
+  it('a column of your own named _overflow is not taken for the JSON of fields past the column budget', async () => {
+    const path = await changed(
+      `ALTER TABLE snapengage_data.logs ADD COLUMN _overflow VARCHAR; UPDATE snapengage_data.logs SET _overflow = 'mine';`,
+      // More keys than the table has room for (MAX_TABLE_COLUMNS): the rest go to the overflow column, as JSON.
+      { description: 'wide', visitor_map: Object.fromEntries(Array.from({ length: 200 }, (_, k) => [`id_${k}`, k])) },
+    );
+    await runPipeline(config, { env: box.env, destination: { path } });
+    // Before: the loader took _overflow as its own (ADD COLUMN IF NOT EXISTS added nothing) and wrote the JSON into it.
+    const [wide] = await query(path, `SELECT _overflow, _overflow_1 FROM snapengage_data.logs WHERE description = 'wide'`);
+    expect(wide!._overflow).toBeNull();
+    expect(Object.keys((JSON.parse(String(wide!._overflow_1)) as { visitor_map: object }).visitor_map).length).toBeGreaterThan(0);
+    expect(await query(path, `SELECT count(*)::INTEGER AS n FROM snapengage_data.logs WHERE _overflow = 'mine'`)).toEqual([{ n: 200 }]);
+    // And the next run keeps the name it chose.
+    expect(String(await runPipeline(config, { env: box.env, destination: { path } }))).not.toContain('new columns');
+  });
 });

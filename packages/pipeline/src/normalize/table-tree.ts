@@ -90,9 +90,11 @@ export class TableTree {
     const variants = (node.variants ??= new Map());
     let col = variants.get(type);
     if (!col) {
-      // The overflow column's name is kept for it (adoptTable), unless a column stored before it has that name.
+      // The overflow column's name is kept for it (adoptTable), unless a column stored before it, or one a user added
+      // to the table, has that name.
+      const taken = () => [...table.def.columns.map((c) => c.name), ...(table.def.namesInFile ?? [])].some((n) => n.toLowerCase() === OVERFLOW_COLUMN);
       const name = node !== table.row ? table.names.allocate(`${node.column?.name ?? naturalName(node)}__v_${type}`)
-        : table.def.columns.some((c) => c.name.toLowerCase() === OVERFLOW_COLUMN) ? table.names.allocate(OVERFLOW_COLUMN) : OVERFLOW_COLUMN;
+        : taken() ? table.names.allocate(OVERFLOW_COLUMN) : OVERFLOW_COLUMN;
       col = { name, nodeKey: node.key, variant: type, type };
       variants.set(type, col);
       this.pushColumn(table, col);
