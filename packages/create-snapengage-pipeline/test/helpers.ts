@@ -45,6 +45,24 @@ function newestMtime(dir: string): number {
 
 const WORKSPACES = { 'snapengage-client': 'client', 'snapengage-sandbox': 'sandbox', 'snapengage-pipeline': 'pipeline', 'create-snapengage-pipeline': 'create-snapengage-pipeline' } as const;
 export type WorkspaceName = keyof typeof WORKSPACES;
+/**
+ * The workspaces whose built declarations a workspace's build reads: tsc may copy their types into its .d.ts, so a
+ * newer dist/ of one of them makes its own stale too (the API report read the pipeline's old copy of a client type).
+ */
+const BUILT_FROM: Readonly<Record<WorkspaceName, readonly WorkspaceName[]>> = {
+  'snapengage-client': [],
+  'snapengage-sandbox': [],
+  'snapengage-pipeline': ['snapengage-client'],
+  'create-snapengage-pipeline': ['snapengage-client', 'snapengage-pipeline'],
+};
+
+function newestBuilt(name: WorkspaceName): number {
+  try {
+    return newestMtime(join(repoRoot, 'packages', WORKSPACES[name], 'dist'));
+  } catch {
+    return 0;
+  }
+}
 
 /**
  * Builds the workspaces whose dist/ is missing or older than their sources (src/, generated/, templates/), under the
@@ -53,15 +71,12 @@ export type WorkspaceName = keyof typeof WORKSPACES;
 export async function ensureBuilt(names: readonly WorkspaceName[] = ['create-snapengage-pipeline']): Promise<void> {
   await withBuildLock(() => {
     const shared = Math.max(newestMtime(join(repoRoot, 'generated')), newestMtime(join(repoRoot, 'templates')));
-    for (const name of names) {
+    // Dependencies first, whatever order `names` has, so a dependent is compared with their fresh dist/.
+    const order = (Object.keys(BUILT_FROM) as WorkspaceName[]).filter((n) => names.includes(n));
+    for (const name of order) {
       const dir = join(repoRoot, 'packages', WORKSPACES[name]);
-      let built = 0;
-      try {
-        built = newestMtime(join(dir, 'dist'));
-      } catch {
-        built = 0;
-      }
-      if (built >= Math.max(shared, newestMtime(join(dir, 'src')))) continue;
+      const inputs = Math.max(shared, newestMtime(join(dir, 'src')), ...BUILT_FROM[name].map(newestBuilt));
+      if (newestBuilt(name) >= inputs) continue;
       const result = spawnSync('npm', ['run', 'build', '-w', name], { cwd: repoRoot, encoding: 'utf8' });
       if (result.status !== 0) throw new Error(`building ${name} failed:\n${result.stdout}${result.stderr}`);
     }
