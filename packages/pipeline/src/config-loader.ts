@@ -8,6 +8,7 @@ import type { PipelineConfig } from './config.js';
 import { envValue, whereToSetEnv, type Env } from './env.js';
 import { ConfigError, RAISE_OPEN_FILES, TOO_MANY_OPEN_FILES, UsageError } from './errors.js';
 import { resourcesWithEnv } from './plan.js';
+import { keepTsxCacheOffUnusableTmpdir } from './tsx-cache.js';
 
 export const DEFAULT_CONFIG_FILE = 'src/pipeline.ts';
 
@@ -40,6 +41,8 @@ export async function loadPipelineConfig(configFlag: string | undefined, env: En
       const setHere = process.env.TSX_DISABLE_CACHE === undefined;
       if (setHere) process.env.TSX_DISABLE_CACHE = '1';
       try {
+        // A hooks thread the host started copied process.env before the line above: see tsx-cache.ts.
+        keepTsxCacheOffUnusableTmpdir();
         const { tsImport } = await import('tsx/esm/api');
         module = (await tsImport(url, import.meta.url)) as Record<string, unknown>;
       } finally {

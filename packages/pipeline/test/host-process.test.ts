@@ -1,0 +1,68 @@
+// The BUILT command and library inside host processes that are not a bare `node`: loader hooks registered before
+// the loader's own (`node --import` of an OpenTelemetry/Sentry-style register, tsx by the host), a wrapped global
+// fetch, --enable-source-maps. Each spawn gets exactly the variables listed.
+import { spawn } from 'node:child_process';
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { Sandbox } from 'snapengage-sandbox';
+import { collectOutput, PACKAGE_DIR, query, sandbox, tempDir, type CliResult } from './helpers.js';
+import { ensureBuilt } from '../../create-snapengage-pipeline/test/helpers.js';
+
+const BIN = join(PACKAGE_DIR, 'bin', 'snapengage-pipeline.js');
+
+/** The built CLI under `node <nodeArgs>`, killed after `timeoutMs` (a hang is a failure here, not a slow test). */
+function runBuilt(nodeArgs: string[], args: string[], options: { env: Record<string, string>; cwd: string; timeoutMs?: number }): Promise<CliResult> {
+  const child = spawn(process.execPath, [...nodeArgs, BIN, ...args], { cwd: options.cwd, env: options.env, stdio: ['ignore', 'pipe', 'pipe'], timeout: options.timeoutMs ?? 30_000, killSignal: 'SIGKILL' });
+  return collectOutput(child);
+}
+
+describe('host processes, built CLI', () => {
+  let box: Sandbox;
+  let tmp: ReturnType<typeof tempDir>;
+  let noopHook: string;
+  let bareEnv: Record<string, string>;
+
+  beforeAll(async () => {
+    await ensureBuilt(['snapengage-client', 'snapengage-pipeline']);
+    box = await sandbox({ cases: 20, widgets: 1, days: 2 });
+    tmp = tempDir('sepipe-host-');
+    // What an APM's `--import …/register` does first: register its ESM hooks (here passing everything through).
+    noopHook = join(tmp.dir, 'hook.mjs');
+    writeFileSync(noopHook, [
+      "import { register } from 'node:module';",
+      "register('data:text/javascript,export async function resolve(s, c, next) { return next(s, c); }', import.meta.url);",
+      '',
+    ].join('\n'));
+    bareEnv = { PATH: process.env.PATH ?? '/usr/bin:/bin', LANG: 'C', SNAPENGAGE_DUCKDB_THREADS: '2', ...box.env };
+  });
+  afterAll(async () => {
+    await box?.close();
+    tmp?.cleanup();
+  });
+
+  function project(name: string): string {
+    const dir = join(tmp.dir, name);
+    mkdirSync(join(dir, 'src'), { recursive: true });
+    writeFileSync(join(dir, 'src', 'pipeline.ts'), "const users: boolean = true;\nexport default { resources: { users } };\n");
+    return dir;
+  }
+
+  // The hooks thread copies process.env when the host's hook starts it, before the loader sets TSX_DISABLE_CACHE for
+  // tsx: tsx there caches in $TMPDIR. A TMPDIR under a file failed the config load (ENOTDIR); one under /proc hung
+  // with a core at 100 % (node's recursive mkdir retries ENOENT there forever).
+  const unusableTmpdirs: Array<[string, (dir: string) => string]> = [
+    ['under a regular file', (dir) => (writeFileSync(join(dir, 'a-file'), ''), join(dir, 'a-file', 'tmp'))],
+    ...(process.platform === 'linux' ? [['under /proc', () => '/proc/snapengage-no-such-dir'] as [string, (dir: string) => string]] : []),
+  ];
+  it.each(unusableTmpdirs)('a TypeScript config loads under a host --import hook with TMPDIR %s', async (name, tmpdirFor) => {
+    const dir = project(`hooked-${name.replace(/\W+/g, '-')}`);
+    const run = await runBuilt(['--import', noopHook], ['run'], { env: { ...bareEnv, TMPDIR: tmpdirFor(dir) }, cwd: dir, timeoutMs: 20_000 });
+    expect(run.signal, 'killed after 20 s: the config load hung').toBeNull();
+    // Errors and warnings, not the progress lines.
+    expect(run.stderr).not.toMatch(/snapengage-pipeline:|Warning|Error/);
+    expect(run.code).toBe(0);
+    expect(run.stdout).toContain('is LOADED');
+    expect(await query(join(dir, 'snapengage.duckdb'), 'SELECT count(*)::INTEGER AS n FROM snapengage_data.users')).toEqual([{ n: 1 }]);
+  }, 30_000);
+});
