@@ -4,9 +4,10 @@
 import { spawn } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import type { Sandbox } from 'snapengage-sandbox';
-import { collectOutput, PACKAGE_DIR, query, sandbox, tempDir, type CliResult } from './helpers.js';
+import { definePipeline, runPipeline } from '../src/index.js';
+import { admin, collectOutput, PACKAGE_DIR, query, sandbox, stats, tempDir, type CliResult } from './helpers.js';
 import { ensureBuilt } from '../../create-snapengage-pipeline/test/helpers.js';
 
 const BIN = join(PACKAGE_DIR, 'bin', 'snapengage-pipeline.js');
@@ -64,5 +65,67 @@ describe('host processes, built CLI', () => {
     expect(run.code).toBe(0);
     expect(run.stdout).toContain('is LOADED');
     expect(await query(join(dir, 'snapengage.duckdb'), 'SELECT count(*)::INTEGER AS n FROM snapengage_data.users')).toEqual([{ n: 1 }]);
+  }, 30_000);
+});
+
+describe('a global fetch the host wrapped after importing the loader (APM, msw-style interceptors)', () => {
+  let box: Sandbox;
+  let tmp: ReturnType<typeof tempDir>;
+  const original = globalThis.fetch;
+  beforeAll(async () => {
+    box = await sandbox({ cases: 60, widgets: 1, days: 2 });
+    tmp = tempDir('sepipe-wrapped-');
+  });
+  afterEach(async () => {
+    globalThis.fetch = original;
+    await admin(box, 'faults', { faults: '' });
+  });
+  afterAll(async () => {
+    await box?.close();
+    tmp?.cleanup();
+  });
+
+  /** What an interceptor does: rebuild the Request from (input, init), record it, then call the fetch it replaced. */
+  function wrapFetch(): string[] {
+    const seen: string[] = [];
+    globalThis.fetch = async (input, init) => {
+      const request = new Request(input, init);
+      seen.push(new URL(request.url).pathname);
+      return original(request);
+    };
+    return seen;
+  }
+
+  it('carries every request, its retries and its per-attempt timeouts', async () => {
+    const seen = wrapFetch();
+    // Every 5th request slower than the timeout, others fail with 500 or a reset: each retried through the wrapper.
+    await admin(box, 'faults', { faults: '500=0.15,reset=0.1,slow=0.15,slowMs=1500' });
+    const info = await runPipeline(definePipeline({ resources: { logs: true }, rateLimit: { requestsPerSecond: 0 }, connection: { timeoutMs: 500, maxRetries: 8 } }), {
+      env: box.env,
+      destination: { path: join(tmp.dir, 'wrapped.duckdb') },
+    });
+    expect(info.hasFailedJobs).toBe(false);
+    const served = await stats(box);
+    expect(Object.values(served.faults).reduce((a, b) => a + b, 0)).toBeGreaterThan(0);
+    // Each request the sandbox answered went through the wrapper (the fetch is looked up per call, not at import).
+    expect(seen.filter((path) => !path.startsWith('/__sandbox')).length).toBe(served.requests);
+    expect(await query(join(tmp.dir, 'wrapped.duckdb'), 'SELECT count(*)::INTEGER AS n FROM snapengage_data.logs')).toEqual([{ n: 60 }]);
+  }, 60_000);
+
+  it('aborts through the wrapper: the signal reaches the request it rebuilt', async () => {
+    const seen = wrapFetch();
+    await admin(box, 'faults', { faults: 'slow=1,slowMs=5000' });
+    const controller = new AbortController();
+    const started = Date.now();
+    const run = runPipeline(definePipeline({ resources: { logs: true }, rateLimit: { requestsPerSecond: 0 } }), {
+      env: box.env,
+      destination: { path: join(tmp.dir, 'aborted.duckdb') },
+      signal: controller.signal,
+    });
+    setTimeout(() => controller.abort(), 300);
+    await expect(run).rejects.toMatchObject({ name: 'AbortedError' });
+    expect(Date.now() - started).toBeLessThan(3000);
+    // The request the abort cancelled was the wrapper's (the admin call above went through it too: not counted).
+    expect(seen.filter((path) => !path.startsWith('/__sandbox')).length).toBeGreaterThan(0);
   }, 30_000);
 });
