@@ -10,7 +10,7 @@ import { newFileElsewhereNote, otherProject } from './config-project.js';
 import { loadEnv, rememberConfigProject } from './env.js';
 import { AbortedError, PipelineError, UsageError, firstLine, withCommitted } from './errors.js';
 import { interruptedRunNote } from './load-info.js';
-import { signalExitCode, type CliSignals } from './cli-signals.js';
+import { signalExitCode, unlessAborted, type CliSignals } from './cli-signals.js';
 import { checkResourceNames, DEFAULTS, isResourceName, planPipeline, type Plan } from './plan.js';
 import { localRateLimitAfterNote, localRateLimitNote } from './rate-limit-note.js';
 import { createProgressDisplay, formatLoadStep, formatRequest } from './progress-display.js';
@@ -193,7 +193,7 @@ async function runCommand(flags: Flags, signals: CliSignals): Promise<number> {
     const config: PipelineConfig =
       noConfig && only
         ? { resources: Object.fromEntries(only.map((n) => [n, true])) }
-        : (await loadPipelineConfig(flags.config, env)).config;
+        : (await unlessAborted(loadPipelineConfig(flags.config, env), controller.signal, cancelledBeforeStart)).config;
     // --config of a project run from elsewhere (cron's HOME): say where .env and the file are read from.
     const project = flags.config === undefined ? undefined : otherProject(flags.config);
     if (project !== undefined) {
@@ -204,7 +204,7 @@ async function runCommand(flags: Flags, signals: CliSignals): Promise<number> {
     }
 
     // A signal while the modules or the config loaded: said as such, not as whatever the plan would refuse.
-    if (controller.signal.aborted) throw new AbortedError('Run cancelled before it started');
+    if (controller.signal.aborted) throw cancelledBeforeStart();
     const plan = planOrUndefined(config, env, only);
     const configFile = noConfig ? null : flags.config ?? DEFAULT_CONFIG_FILE;
     const note = plan && localRateLimitNote(config, plan, configFile);
@@ -360,6 +360,8 @@ function exitOnceWritten(exitCode: number): void {
   setTimeout(() => process.exit(exitCode), 2000).unref();
 }
 
+const cancelledBeforeStart = () => new AbortedError('Run cancelled before it started');
+
 /** Runs the command, reports its outcome and sets the exit code; `signals` were caught by the entry (cli.ts). */
 export function runCli(argv: string[], signals: CliSignals): void {
   main(argv, signals).then(
@@ -371,6 +373,8 @@ export function runCli(argv: string[], signals: CliSignals): void {
     (error: unknown) => {
       reportError(error, signals.received);
       outcomeReported(signals);
+      // A config still loading (its timers, its sockets) would keep the process alive after the signal's line.
+      if (error instanceof AbortedError && signals.received) exitOnceWritten(process.exitCode as number);
     },
   );
 }

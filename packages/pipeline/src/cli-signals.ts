@@ -50,3 +50,16 @@ export function installCliSignals(): CliSignals {
   process.on('SIGTERM', handle);
   return signals;
 }
+
+/**
+ * Settles as `work` does, or rejects with `stopped()` as soon as `signal` aborts. For what does not watch the run's
+ * signal (loading the config): a config whose top-level await never settled made one SIGTERM wait for it for ever.
+ */
+export function unlessAborted<T>(work: Promise<T>, signal: AbortSignal, stopped: () => Error): Promise<T> {
+  return new Promise((resolve, reject) => {
+    const onAbort = () => reject(stopped());
+    if (signal.aborted) onAbort();
+    signal.addEventListener('abort', onAbort, { once: true });
+    work.then(resolve, reject).finally(() => signal.removeEventListener('abort', onAbort));
+  });
+}

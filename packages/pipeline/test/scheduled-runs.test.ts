@@ -218,4 +218,34 @@ describe('scheduled runs, built CLI', () => {
     expect(existsSync(join(project, 'snapengage.duckdb'))).toBe(false);
     expect((await stats(box)).requests).toBe(before);
   }, 40_000);
+
+  it('a SIGTERM stops a run whose config never finishes loading (a top-level await on a stalled request)', async () => {
+    // The signal aborted the run, which looked at it only once the config had loaded: `timeout 60 snapengage-pipeline
+    // run` (one SIGTERM) waited for the config, for ever when it never settled.
+    const project = join(tmp.dir, 'stalled-config');
+    mkdirSync(join(project, 'src'), { recursive: true });
+    const loading = join(project, 'loading');
+    writeFileSync(join(project, 'package.json'), '{ "type": "module" }\n');
+    writeFileSync(join(project, 'src', 'pipeline.ts'), [
+      "import { writeFileSync } from 'node:fs';",
+      `writeFileSync(${JSON.stringify(loading)}, '');`,
+      'await new Promise((resolve) => setTimeout(resolve, 120_000));',
+      "export default { resources: { users: true } };",
+      '',
+    ].join('\n'));
+    const child = spawn(process.execPath, [BIN, 'run'], {
+      cwd: project, env: { PATH: process.env.PATH ?? '/usr/bin:/bin', ...box.env }, stdio: ['ignore', 'pipe', 'pipe'], timeout: 30_000, killSignal: 'SIGKILL',
+    });
+    let stderr = '';
+    child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+    const closed = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => child.on('close', (code, signal) => resolve({ code, signal })));
+    for (let i = 0; i < 200 && !existsSync(loading); i++) await sleep(50); // bounded: 10 s
+    expect(existsSync(loading)).toBe(true);
+    child.kill('SIGTERM');
+    const signalled = Date.now();
+    expect(await closed).toEqual({ code: 143, signal: null });
+    expect(Date.now() - signalled).toBeLessThan(5000);
+    expect(stderr.split('\n').filter((l) => l.trim() !== '')).toEqual(['snapengage-pipeline: Run cancelled before it started (SIGTERM); nothing of this run was committed']);
+    expect(existsSync(join(project, 'snapengage.duckdb'))).toBe(false);
+  }, 40_000);
 });
