@@ -121,6 +121,30 @@ describe('addResourcesToSource', () => {
     expect(result.text).toBe(text.replace('chat_poll: undefined,', 'chat_poll: true,'));
   });
 
+  it('fills an entry set to `void 0` in place too, as the loader reads it as absent', () => {
+    const text = "import { definePipeline } from 'snapengage-pipeline';\nexport default definePipeline({\n  resources: {\n    logs: true,\n    chat_poll: void 0,\n  },\n});\n";
+    const result = addResourcesToSource(text, pick('chat_poll'), null);
+    expect(result.added).toEqual(['chat_poll']);
+    expect(result.text).toBe(text.replace('chat_poll: void 0,', 'chat_poll: true,'));
+  });
+
+  it("keeps the file's comma style: none after the last entry stays none; an empty object gets the house style", () => {
+    const bare = "import { definePipeline } from 'snapengage-pipeline';\nexport default definePipeline({\n  resources: {\n    logs: true\n  },\n});\n";
+    expect(addResourcesToSource(bare, pick('widgets'), null).text).toBe(bare.replace('    logs: true\n', `    logs: true,\n    ${commentOf('widgets')}\n    widgets: true\n`));
+    const empty = "import { definePipeline } from 'snapengage-pipeline';\nexport default definePipeline({\n  resources: {\n  },\n});\n";
+    expect(addResourcesToSource(empty, pick('widgets'), null).text).toBe(empty.replace('  resources: {\n', `  resources: {\n    ${commentOf('widgets')}\n    widgets: true,\n`));
+  });
+
+  it('keeps a multi-line description on its comment line, so the entry after it is not commented out', () => {
+    const widgets = { ...pick('widgets')[0]!, description: 'Widgets.\nSecond line\r\nthird.' };
+    const base = "import { definePipeline } from 'snapengage-pipeline';\nexport default definePipeline({\n  resources: {\n    logs: true,\n  },\n});\n";
+    for (const text of [addResourcesToSource(base, [widgets], null).text, renderPipelineSource({ resources: [widgets], startDate: null })]) {
+      expect(text).toMatch(/\n {4}\/\/ Widgets\. Second line third\.[^\n]*\n {4}widgets: true,\n/);
+      // Read back: the entry is there, not hidden in a comment.
+      expect(addResourcesToSource(text, [widgets], null).alreadyPresent).toEqual(['widgets']);
+    }
+  });
+
   it('names an entry switched off however the key and value are written (quoted key, as const)', () => {
     const text = [
       "import { definePipeline } from 'snapengage-pipeline';",
