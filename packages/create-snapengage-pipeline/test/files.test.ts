@@ -41,6 +41,23 @@ describe('rendered project files', () => {
     expect(files.get('AGENTS.md')).toMatch(/Never read, print or edit `\.env`/);
   });
 
+  it('says only what applies to the chosen resources: start-date notes for incremental ones, the chosen names', () => {
+    const widgets = renderProjectFiles(plan(['widgets']), catalog);
+    expect(widgets.get('README.md')).not.toMatch(/first run loads from|Moving the start date/);
+    expect(widgets.get('AGENTS.md')).toContain('Resources chosen at creation: `widgets`. ');
+    const logs = renderProjectFiles(plan(['logs', 'widgets']), catalog);
+    expect(logs.get('README.md')).toMatch(/The first run loads from `SNAPENGAGE_START_DATE`[^]*Moving the start date earlier/);
+    expect(logs.get('AGENTS.md')).toContain('Resources chosen at creation: `logs`, `widgets`. ');
+  });
+
+  it("names Plug'n'Play's missing node_modules/.bin to Yarn projects only", () => {
+    const pnp = "(Plug'n'Play has no";
+    expect(renderProjectFiles({ ...plan(['logs']), packageManager: 'yarn' as const }, catalog).get('README.md')).toContain(pnp);
+    for (const packageManager of ['npm', 'pnpm', 'bun'] as const) {
+      expect(renderProjectFiles({ ...plan(['logs']), packageManager }, catalog).get('README.md')).not.toContain(pnp);
+    }
+  });
+
   it("README's dlt table names the variables of the spec's catalog, not a copy of them", () => {
     // A spec that renames a credential's or an id's variable: the table must follow, as .env.example does.
     const renamed = catalog.map((c) => ({
