@@ -1,0 +1,55 @@
+// --add replaces each file it edits by renaming a new text over it: the file's mode and a symlink to it must survive
+// that, as an edit in place would keep them.
+import { chmodSync, lstatSync, mkdtempSync, readFileSync, realpathSync, renameSync, rmSync, statSync, symlinkSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterEach, describe, expect, it } from 'vitest';
+import { addToProject } from '../src/add.js';
+import { loadCatalog } from '../src/catalog.js';
+import { renderProjectFiles, writeProject } from '../src/project.js';
+
+const catalog = loadCatalog();
+const dirs: string[] = [];
+afterEach(() => {
+  for (const dir of dirs.splice(0)) rmSync(dir, { recursive: true, force: true });
+});
+
+function makeProject(): string {
+  const cwd = mkdtempSync(join(tmpdir(), 'add-files-'));
+  dirs.push(cwd);
+  const plan = {
+    target: { path: join(cwd, 'p'), name: 'p' },
+    resources: ['logs'],
+    startDate: null,
+    credentials: null,
+    packagesDir: null,
+    packageManager: 'npm' as const,
+    overwrite: false,
+  };
+  writeProject(plan, renderProjectFiles(plan, catalog));
+  return plan.target.path;
+}
+
+describe('--add and the files it replaces', () => {
+  it.skipIf(process.platform === 'win32')('keeps each edited file\'s mode (a group-writable or owner-only one)', () => {
+    const dir = makeProject();
+    const modes = { 'src/pipeline.ts': 0o664, '.env.example': 0o600, 'README.md': 0o640 };
+    for (const [file, mode] of Object.entries(modes)) chmodSync(join(dir, file), mode);
+    const summary = addToProject(dir, dir, ['widgets'], catalog);
+    expect(summary.added).toEqual(['widgets']);
+    expect(summary.envVarsAdded.length).toBeGreaterThan(0);
+    expect(summary.readme).toEqual({ updated: true });
+    for (const [file, mode] of Object.entries(modes)) expect([file, statSync(join(dir, file)).mode & 0o7777]).toEqual([file, mode]);
+  });
+
+  it.skipIf(process.platform === 'win32')('edits the file a symlinked src/pipeline.ts points to, and the link stays a link', () => {
+    const dir = makeProject();
+    const real = join(dir, 'shared-pipeline.ts');
+    renameSync(join(dir, 'src/pipeline.ts'), real);
+    symlinkSync(real, join(dir, 'src/pipeline.ts'));
+    addToProject(dir, dir, ['widgets'], catalog);
+    expect(lstatSync(join(dir, 'src/pipeline.ts')).isSymbolicLink()).toBe(true);
+    expect(realpathSync(join(dir, 'src/pipeline.ts'))).toBe(realpathSync(real));
+    expect(readFileSync(real, 'utf8')).toMatch(/\n {4}widgets: true,\n/);
+  });
+});
