@@ -1,4 +1,5 @@
 // The printed load info's layout (its notes: plan.test.ts and the tests of what each note reports).
+import { join, resolve } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { LoadInfo } from '../src/load-info.js';
 
@@ -20,6 +21,30 @@ describe('load info', () => {
     const last = lines.findIndex((l) => l.startsWith('Warning: logs.c11 '));
     expect(lines[last + 1]).toBe('... and 2 more columns stored with another type than the spec declares');
     expect(lines[last + 2]).toMatch(/^maxNestingDepth 1 of transcripts /);
+  });
+});
+
+describe('load info notes and location', () => {
+  const make = (notes: ConstructorParameters<typeof LoadInfo>[10], unchanged: Record<string, number> = {}, limitPages?: number, path = 'db.duckdb') =>
+    new LoadInfo('p', 'ds', path, '1.000001', new Date(0), new Date(1000), { logs: 3 }, unchanged, [], limitPages, notes);
+
+  it('names only the resources a count applies to: none with 0 unchanged records, or 0 sequences cut short', () => {
+    expect(make({}, { logs: 0, users: 2 }).toString()).toMatch(/^Unchanged records, already stored as fetched \(not rewritten\): users 2$/m);
+    expect(make({}, { logs: 0 }).toString()).not.toContain('Unchanged records');
+    expect(make({ sampledCutShort: { logs: 0 } }, {}, 2).toString()).toContain('Sampled with --limit-pages 2: every request sequence ended within it;');
+    expect(make({ sampledCutShort: { logs: 0, users: 1 } }, {}, 2).toString()).toContain('Sampled with --limit-pages 2: users stopped early in 1 request sequence (the API');
+  });
+
+  it('lists the reasons for retries most common first: what the API mostly did is what to look into', () => {
+    const retries = { requests: 4, reasons: { 'HTTP 502': 1, timeout: 5, 'connection reset': 2 } };
+    expect(make({ retries }).toString()).toContain('Retried after transient failures: 4 requests, 8 retries (5 timeout, 2 connection reset, 1 HTTP 502); --verbose logs each');
+  });
+
+  it('shows a DuckDB file under the working directory relative to it, one elsewhere by its absolute path', () => {
+    expect(make({}, {}, undefined, join(process.cwd(), 'data', 'x.duckdb')).location).toBe('duckdb:/data/x.duckdb');
+    const outside = resolve(process.cwd(), '..', 'elsewhere', 'x.duckdb');
+    expect(make({}, {}, undefined, outside).location).toBe(`duckdb:///${outside.replace(/^\//, '')}`);
+    expect(make({}, {}, undefined, 'rel/x.duckdb').location).toBe('duckdb:/rel/x.duckdb');
   });
 });
 
