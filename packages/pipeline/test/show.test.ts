@@ -68,6 +68,21 @@ describe('show', () => {
     expect(out).toMatch(/\n {2}things {2}w1 {2}lastEnd 2026-01-12$/);
   });
 
+  it("shows a child's windows through the parent that drove it, and no line for a resource that keeps no state", async () => {
+    const path = join(tmp.dir, 'child-state.duckdb');
+    const dest = await DuckDBDestination.open({ path, dataset: 'data', pipelineName: 'p' });
+    const loadId = newLoadId();
+    const child = { ...thingsResource, name: 'notes' };
+    for (const [resource, state] of [[thingsResource, null], [child, { parents: { things: { windows: { w1: { lastEnd: '2026-02-03' } } } } }]] as const) {
+      const w = dest.createResourceWriter({ loadId, resource, writeDisposition: 'append', primaryKey: [], maxNestingDepth: 4 });
+      await w.write([{ id: 'a' }]);
+      await w.commit(state);
+    }
+    await dest.close();
+    const out = await showDataset({ path, dataset: 'data' });
+    expect(out.slice(out.indexOf('Incremental state')).split('\n')).toEqual(['Incremental state', '  notes  (via things)  w1  lastEnd 2026-02-03']);
+  });
+
   it("prints a stored error's terminal controls and line breaks escaped (a row an older version wrote from a server's body)", async () => {
     const path = join(tmp.dir, 'escapes.duckdb');
     const dest = await DuckDBDestination.open({ path, dataset: 'data', pipelineName: 'p' });
