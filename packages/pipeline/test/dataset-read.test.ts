@@ -271,6 +271,22 @@ describe('reading', () => {
       await ds.close();
     }
   });
+
+  it('keeps the edges exact: zeros below the millisecond, times before 1970, decimals past 15 digits, long intervals', async () => {
+    const ds = await openDataset({ path: dbPath, dataset: 'data' });
+    try {
+      const [row] = await ds.sql(`SELECT TIMESTAMP '2026-01-02 03:04:05.123004' AS ts_us, TIMESTAMP_NS '2026-01-02 03:04:05.123000789' AS ts_ns,
+        TIMESTAMP '1969-12-31 23:59:59.999500' AS before_epoch, 12345678901234.56::DECIMAL(18,2) AS dec16,
+        0.00000000000000001234::DECIMAL(38,20) AS dec_small, INTERVAL 3000000 HOUR AS iv`);
+      expect(row).toEqual({
+        ts_us: '2026-01-02T03:04:05.123004Z', ts_ns: '2026-01-02T03:04:05.123000789Z',
+        before_epoch: '1969-12-31T23:59:59.999500Z', dec16: '12345678901234.56',
+        dec_small: 1.234e-17, iv: { months: 0, days: 0, micros: '10800000000000000' },
+      });
+    } finally {
+      await ds.close();
+    }
+  });
 });
 
 describe('iterate(): a result in batches, read as it is consumed', () => {
