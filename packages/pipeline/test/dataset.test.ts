@@ -46,6 +46,21 @@ describe('openDataset', () => {
     expect(r).toEqual({ n: 1, p: 7 });
   });
 
+  it('loads(n) keeps the newest n loads; a dataset name in other case opens it; a Date parameter binds as its instant', async () => {
+    const all = await ds.loads(10);
+    const newest = await ds.loads(1);
+    expect(newest.map((l) => l.loadId)).toEqual([all[0]!.loadId]);
+    expect(newest[0]!.loadId).toBe([...all.map((l) => l.loadId)].sort().at(-1));
+    const upper = await openDataset({ path: dbPath, dataset: 'DATA' });
+    try {
+      expect((await upper.tables()).map((t) => t.name)).toEqual(['users', 'users__tags']);
+    } finally {
+      await upper.close();
+    }
+    const [row] = await ds.sql('SELECT $1::TIMESTAMP AS t', [new Date('2026-01-02T03:04:05.123Z')]);
+    expect(row).toEqual({ t: '2026-01-02T03:04:05.123Z' });
+  });
+
   it('reports loads newest first and state per pipeline', async () => {
     const loads = await ds.loads(10);
     expect(loads).toHaveLength(4);
