@@ -247,6 +247,9 @@ describe('an appended resource without a date window', () => {
     expect(await history()).toEqual({ loads: 2 });
     await runPipeline(config, { env: box.env, destination: { path }, refresh: true, resources: ['chat_availability'] });
     expect(await history()).toEqual({ loads: 1 });
+    // A merged resource without a date window (widgets) holds no history, only the present state: refreshed bare.
+    const widgets = definePipeline({ resources: { widgets: true }, rateLimit: { requestsPerSecond: 0 } });
+    await expect(runPipeline(widgets, { env: box.env, destination: { path }, refresh: true })).resolves.toBeDefined();
   });
 });
 
