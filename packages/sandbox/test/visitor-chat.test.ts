@@ -148,6 +148,32 @@ describe('a chat started through the API', () => {
     }
   });
 
+  it('checks each required field on its own, the email\'s form, the messageType, and reads booleans in any case', async () => {
+    const box = await startSandbox({ seed: 21, cases: 10, widgets: 12, days: 1, now: FIXED_NOW });
+    try {
+      const call = async (method: string, path: string) => (await fetch(`${box.url}${path}`, { method, headers: { 'x-api-key': box.credentials.apiKey } })).status;
+      const start = (id: string, query: string) => call('POST', `/api/v1/chat?widgetId=${id}${query}`);
+      const flags = await Promise.all(box.credentials.widgetIds.map(async (id) => ({ id, ...(await (await fetch(`${box.url}/api/v1/chat/${id}`, { headers: { 'x-api-key': box.credentials.apiKey } })).json()) })));
+      // The seed gives widgets that require the email only and the message only: each is checked without the other.
+      const emailOnly = flags.find((f) => f.emailRequired === 'true' && f.messageRequired === 'false');
+      const messageOnly = flags.find((f) => f.emailRequired === 'false' && f.messageRequired === 'true');
+      const free = flags.find((f) => f.emailRequired === 'false' && f.messageRequired === 'false')!;
+      expect(emailOnly && messageOnly).toBeTruthy();
+      expect(await start(emailOnly!.id, '&visitorMessage=hi')).toBe(400);
+      expect(await start(emailOnly!.id, '&email=a%40b.c')).toBe(200);
+      expect(await start(messageOnly!.id, '&email=a%40b.c')).toBe(400);
+      expect(await start(messageOnly!.id, '&visitorMessage=hi')).toBe(200);
+      expect(await start(free.id, '&email=not-an-email')).toBe(400);
+      expect(await start(free.id, '&isOffline=TRUE')).toBe(200);
+      expect(await start(free.id, '&isOffline=yes')).toBe(400);
+      const started = await (await fetch(`${box.url}/api/v1/chat?widgetId=${free.id}`, { method: 'POST', headers: { 'x-api-key': box.credentials.apiKey } })).json();
+      expect(await call('PUT', `/api/v1/chat?caseId=${started.caseId}&messageType=3&messageBody=x`)).toBe(400);
+      expect(await call('PUT', `/api/v1/chat?caseId=${started.caseId}&messageType=1&messageBody=x`)).toBe(200);
+    } finally {
+      await box.close();
+    }
+  });
+
   it('visitorTyping is 404 when the case belongs to another widget', async () => {
     const started = await send('POST', `/api/v1/chat?widgetId=${widgetId}`);
     expect((await send('GET', `/public/api/v2/chat/${sandbox.credentials.widgetIds[1]}/${started.body.caseId}/visitorTyping`)).status).toBe(404);
