@@ -26,9 +26,11 @@ const valid = { email: 'Jimbo@Example.com', name: 'Jimbo Something', password: '
 
 describe('widget.json', () => {
   it('returns each widget with its agents, for the owning account only', async () => {
+    const served: unknown[] = [];
     for (const id of sandbox.credentials.widgetIds) {
       const url = `${sandbox.url}/api/v1/widget.json?api_key=${sandbox.credentials.provisioningKey}&uuid=${id}&email=${encodeURIComponent(sandbox.credentials.email)}`;
       const widget = (await (await fetch(url)).json()) as { uuid: string; agents: Array<Record<string, string>> };
+      served.push(widget);
       expect(widget.uuid).toBe(id);
       expect(widget.agents.length).toBeGreaterThanOrEqual(2);
       for (const agent of widget.agents) expect(Object.keys(agent)).toEqual(['agentId', 'agentAlias', 'agentAvatar', 'agentType']);
@@ -36,6 +38,8 @@ describe('widget.json', () => {
     }
     const truth = (await truthLines(sandbox, { resource: 'widgets' })).map((l) => JSON.parse(l) as { uuid: string });
     expect(truth.map((w) => w.uuid)).toEqual(sandbox.credentials.widgetIds);
+    // Field for field what the API serves: a loader compared with the truth must not differ where the API does not.
+    expect(truth).toEqual(served);
   });
 });
 
