@@ -139,6 +139,33 @@ describe('several unknown widgets among many', () => {
     }
   });
 
+  it('a 404 before any widget was answered stops the run at once (a wrong org id or token), not read on as a widget of the list', async () => {
+    const box = await sandbox({ cases: 200, widgets: 3, days: 30 });
+    const tmp = tempDir();
+    try {
+      const ids = [dead(1), dead(2), ...box.env.SNAPENGAGE_WIDGET_ID!.split(',')];
+      let after404 = 0;
+      let seen404 = false;
+      const error = await runPipeline({ ...config, concurrency: 1, connection: { maxRetries: 0 } }, {
+        env: { ...box.env, SNAPENGAGE_WIDGET_ID: ids.join(',') },
+        destination: { path: `${tmp.dir}/bad.duckdb` },
+        onRequest: (event) => {
+          if (seen404) after404++;
+          if (event.status === 404) seen404 = true;
+        },
+      }).then(() => undefined, (e: unknown) => e);
+      expect(error).toBeInstanceOf(ExtractError);
+      expect((error as ExtractError).kind).toBe('not_found');
+      expect((error as ExtractError).message).toContain(dead(1));
+      expect((error as ExtractError).message).not.toMatch(/while others were answered|dea2/);
+      // At most the one request already under way when the 404 came in: not the other widgets' reads.
+      expect(after404).toBeLessThanOrEqual(1);
+    } finally {
+      await box.close();
+      tmp.cleanup();
+    }
+  });
+
   it('names the first 10 of a long list of them and counts the rest', async () => {
     const box = await sandbox({ cases: 30, widgets: 3, days: 10 });
     const tmp = tempDir();
