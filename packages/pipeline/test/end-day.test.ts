@@ -6,6 +6,8 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import type { Sandbox } from 'snapengage-sandbox';
 import { definePipeline, runPipeline } from '../src/index.js';
+import { witnessOf } from '../src/end-day-check.js';
+import { planPipeline } from '../src/plan.js';
 import { admin, expectMatchesTruth, query, sandbox, tempDir, truth } from './helpers.js';
 
 const DATASET = 'snapengage_data';
@@ -131,5 +133,27 @@ describe('the end day of a Logs API request', () => {
     const checked = await runPipeline(inclusive, { env: box2.env, destination: { path: `${tmp.dir}/checked.duckdb` } });
     expect(checked.notes.endDayUnchecked).toEqual([]);
     expect(checked.toString()).not.toContain('Not checked');
+  });
+});
+
+describe('the record the check asks for again (witnessOf)', () => {
+  const env = { SNAPENGAGE_ORG_ID: 'o', SNAPENGAGE_API_TOKEN: 't', SNAPENGAGE_WIDGET_ID: 'w1' };
+  const logs = planPipeline({ resources: { logs: true } }, env).resources.find((p) => p.name === 'logs')!;
+  const nowMs = Date.parse('2026-03-01T00:00:00Z');
+  const at = (iso: string, id: unknown = 'c1') => ({ id, created_at_seconds: Date.parse(iso) / 1000 });
+  const witness = (record: Record<string, unknown>, start = '2026-02-01', end = '2026-02-20') => witnessOf(logs, { widgetId: 'w1' }, record, start, end, nowMs);
+
+  it('is a record created before 10:00 UTC on a day of the window it came back for, with a scalar key', () => {
+    expect(witness(at('2026-02-10T09:59:59Z'))).toMatchObject({ key: ['c1'], ms: Date.parse('2026-02-10T09:59:59Z'), start: '2026-02-01', end: '2026-02-20' });
+    expect(witness(at('2026-02-10T00:00:00Z', 7))).toMatchObject({ key: [7] });
+    // From 10:00 UTC an API reading the days in a zone east of UTC could put it on the next day.
+    expect(witness(at('2026-02-10T10:00:00Z'))).toBeUndefined();
+    expect(witness(at('2026-02-10T11:30:00Z'))).toBeUndefined();
+    // Outside the days it was asked for (the API ignoring the dates): no evidence about the end day.
+    expect(witness(at('2026-02-10T09:00:00Z'), '2026-02-11', '2026-02-12')).toBeUndefined();
+    expect(witness(at('2026-02-13T09:00:00Z'), '2026-02-11', '2026-02-12')).toBeUndefined();
+    // A key the check could not compare: an object, or none.
+    expect(witness(at('2026-02-10T09:00:00Z', { a: 1 }))).toBeUndefined();
+    expect(witness(at('2026-02-10T09:00:00Z', null))).toBeUndefined();
   });
 });
