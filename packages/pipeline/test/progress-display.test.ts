@@ -1,7 +1,7 @@
 // The progress display on a fake stream: in place on a TTY (cursor up + clear, at most 10 redraws a second), plain
 // lines otherwise. Fake timers drive the clock, so nothing here depends on real time.
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
-import { createProgressDisplay } from '../src/progress-display.js';
+import { createProgressDisplay, formatLoadStep, formatRequest } from '../src/progress-display.js';
 import type { ProgressSnapshot } from '../src/run.js';
 
 function fakeStream(isTTY: boolean) {
@@ -321,5 +321,21 @@ describe('progress display colours', () => {
     expect(dimmed({ TERM: 'xterm-256color', NO_COLOR: '1' })).toBe(false);
     // FORCE_COLOR=0 turns colour off, as Node (and chalk) read it.
     expect(dimmed({ TERM: 'xterm-256color', FORCE_COLOR: '0' })).toBe(false);
+  });
+});
+
+describe('--verbose lines', () => {
+  it('a request line names its retries and a rate-limit wait of 1 ms or more, and nothing of either otherwise', () => {
+    const base = { method: 'GET', operation: 'GET /api/v2/{orgId}/logs', url: 'https://x/api/v2/o/logs', status: 200, durationMs: 12.4, retries: 0 };
+    expect(formatRequest(base)).toBe('GET https://x/api/v2/o/logs → 200 12 ms');
+    expect(formatRequest({ ...base, retries: 2, queuedMs: 0.4 })).toBe('GET https://x/api/v2/o/logs → 200 12 ms retries=2');
+    expect(formatRequest({ ...base, status: undefined, kind: 'timeout', queuedMs: 250.6 })).toBe('GET https://x/api/v2/o/logs → timeout 12 ms (queued 251 ms by the rate limit)');
+  });
+
+  it('a commit step line counts rows, unchanged records or records taken over, as the step does', () => {
+    expect(formatLoadStep({ resource: 'logs', step: 'insert', table: 'logs__transcripts', rows: 1_398_259, durationMs: 1310 })).toBe('load logs: insert logs__transcripts 1,398,259 rows 1.31 s');
+    expect(formatLoadStep({ resource: 'logs', step: 'compare', table: 'logs', rows: 5, durationMs: 20 })).toBe('load logs: compare logs 5 unchanged records 0.02 s');
+    expect(formatLoadStep({ resource: 'logs', step: 'adopt', table: 'logs', rows: 1, durationMs: 0 })).toBe('load logs: adopt logs 1 records taken over 0.00 s');
+    expect(formatLoadStep({ resource: 'logs', step: 'commit', durationMs: 10 })).toBe('load logs: commit 0.01 s');
   });
 });
