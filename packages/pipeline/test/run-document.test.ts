@@ -8,6 +8,9 @@ import { pathToFileURL } from 'node:url';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Sandbox } from 'snapengage-sandbox';
+import { LoadInfo } from '../src/load-info.js';
+import { DestinationError } from '../src/destination/errors.js';
+import { documentLine, failedDocument, loadedDocument } from '../src/run-document.js';
 import { PACKAGE_DIR, admin, query, sandbox, spawnBuilt, tempDir, truth, type CliResult } from './helpers.js';
 
 function outcome(child: ChildProcess, onStderr?: (stderr: string) => void): Promise<CliResult> {
@@ -179,4 +182,23 @@ describe('run --json and signals, built CLI', () => {
       await box.close();
     }
   }, 60_000);
+});
+
+describe('the --json documents, built from their parts', () => {
+  it('a LOADED document commits only the resources loaded, not a parent extracted to drive its child', () => {
+    const resources = [{ name: 'logs', loaded: false, requests: 1, pages: 1, records: 3 }, { name: 'chat_poll', loaded: true, requests: 3, pages: 3, records: 9 }];
+    const info = new LoadInfo('p', 'ds', 'db.duckdb', '1.000001', new Date(0), new Date(1000), { chat_poll: 9 }, {}, resources);
+    expect(loadedDocument(info)).toMatchObject({ status: 'LOADED', committedResources: ['chat_poll'], rowCounts: { chat_poll: 9 } });
+  });
+
+  it("a FAILED document carries a destination error's code, for code to tell a locked file from a corrupt one", () => {
+    const error = new DestinationError('opening db.duckdb: locked', 'locked', 'retry later', 'db.duckdb');
+    const document = failedDocument({ error, message: error.message, exitCode: 1, startedAt: new Date(0) });
+    expect(document).toMatchObject({ status: 'FAILED', loadId: null, committedResources: [], error: { message: error.message, exitCode: 1, code: 'locked' } });
+  });
+
+  it('masks secrets in keys as in values (a widget id or table name is a key there)', () => {
+    const line = documentLine({ rowCounts: { 'tbl-SECRET': 1 }, note: 'has SECRET' }, (text) => text.replaceAll('SECRET', '***'));
+    expect(line).toBe('{"rowCounts":{"tbl-***":1},"note":"has ***"}');
+  });
 });
