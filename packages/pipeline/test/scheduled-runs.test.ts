@@ -26,6 +26,35 @@ describe('scheduled runs, built CLI', () => {
   let box: Sandbox;
   let tmp: ReturnType<typeof tempDir>;
 
+  /**
+   * Spawns the built CLI's `run` in a new project whose ES module config awaits `awaitMs` at its top level, and sends
+   * SIGTERM once the config has started loading (it writes a file first), so the moment is exact.
+   */
+  async function signalWhileConfigLoads(name: string, awaitMs: number) {
+    const project = join(tmp.dir, name);
+    mkdirSync(join(project, 'src'), { recursive: true });
+    const loading = join(project, 'loading');
+    writeFileSync(join(project, 'package.json'), '{ "type": "module" }\n'); // an ES module config: top-level await
+    writeFileSync(join(project, 'src', 'pipeline.ts'), [
+      "import { writeFileSync } from 'node:fs';",
+      `writeFileSync(${JSON.stringify(loading)}, '');`,
+      `await new Promise((resolve) => setTimeout(resolve, ${awaitMs}));`,
+      'export default { resources: { users: true } };',
+      '',
+    ].join('\n'));
+    const requestsBefore = (await stats(box)).requests;
+    const child = spawn(process.execPath, [BIN, 'run'], {
+      cwd: project, env: { PATH: process.env.PATH ?? '/usr/bin:/bin', ...box.env }, stdio: ['ignore', 'pipe', 'pipe'], timeout: 30_000, killSignal: 'SIGKILL',
+    });
+    let stderr = '';
+    child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+    const closed = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => child.on('close', (code, signal) => resolve({ code, signal })));
+    for (let i = 0; i < 200 && !existsSync(loading); i++) await sleep(50); // bounded: 10 s
+    expect(existsSync(loading)).toBe(true);
+    child.kill('SIGTERM');
+    return { project, closed, requestsBefore, stderrLines: () => stderr.split('\n').filter((l) => l.trim() !== '') };
+  }
+
   beforeAll(async () => {
     // The built CLI, rebuilt when its sources (or the client's) are newer: a stale dist/ tested the code before a change.
     await ensureBuilt(['snapengage-client', 'snapengage-pipeline']);
@@ -192,60 +221,21 @@ describe('scheduled runs, built CLI', () => {
     // PID 1 (a container without an init) the kernel drops a signal that has no handler, so `docker stop` then was
     // lost: the run went on and loaded, to be killed 10 s later. Elsewhere the signal killed the process unlogged.
     // The config waits until the test has sent the signal, so that the moment is exact.
-    const project = join(tmp.dir, 'slow-config');
-    mkdirSync(join(project, 'src'), { recursive: true });
-    const loading = join(project, 'loading');
-    writeFileSync(join(project, 'package.json'), '{ "type": "module" }\n'); // an ES module config: top-level await
-    writeFileSync(join(project, 'src', 'pipeline.ts'), [
-      "import { writeFileSync } from 'node:fs';",
-      `writeFileSync(${JSON.stringify(loading)}, '');`,
-      'await new Promise((resolve) => setTimeout(resolve, 1500));',
-      "export default { resources: { users: true } };",
-      '',
-    ].join('\n'));
-    const before = (await stats(box)).requests;
-    const child = spawn(process.execPath, [BIN, 'run'], {
-      cwd: project, env: { PATH: process.env.PATH ?? '/usr/bin:/bin', ...box.env }, stdio: ['ignore', 'pipe', 'pipe'], timeout: 30_000, killSignal: 'SIGKILL',
-    });
-    let stderr = '';
-    child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
-    const closed = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => child.on('close', (code, signal) => resolve({ code, signal })));
-    for (let i = 0; i < 200 && !existsSync(loading); i++) await sleep(50); // bounded: 10 s
-    expect(existsSync(loading)).toBe(true);
-    child.kill('SIGTERM');
-    expect(await closed).toEqual({ code: 143, signal: null });
-    expect(stderr.split('\n').filter((l) => l.trim() !== '')).toEqual(['snapengage-pipeline: Run cancelled before it started (SIGTERM); nothing of this run was committed']);
-    expect(existsSync(join(project, 'snapengage.duckdb'))).toBe(false);
-    expect((await stats(box)).requests).toBe(before);
+    const run = await signalWhileConfigLoads('slow-config', 1500);
+    expect(await run.closed).toEqual({ code: 143, signal: null });
+    expect(run.stderrLines()).toEqual(['snapengage-pipeline: Run cancelled before it started (SIGTERM); nothing of this run was committed']);
+    expect(existsSync(join(run.project, 'snapengage.duckdb'))).toBe(false);
+    expect((await stats(box)).requests).toBe(run.requestsBefore);
   }, 40_000);
 
   it('a SIGTERM stops a run whose config never finishes loading (a top-level await on a stalled request)', async () => {
     // The signal aborted the run, which looked at it only once the config had loaded: `timeout 60 snapengage-pipeline
     // run` (one SIGTERM) waited for the config, for ever when it never settled.
-    const project = join(tmp.dir, 'stalled-config');
-    mkdirSync(join(project, 'src'), { recursive: true });
-    const loading = join(project, 'loading');
-    writeFileSync(join(project, 'package.json'), '{ "type": "module" }\n');
-    writeFileSync(join(project, 'src', 'pipeline.ts'), [
-      "import { writeFileSync } from 'node:fs';",
-      `writeFileSync(${JSON.stringify(loading)}, '');`,
-      'await new Promise((resolve) => setTimeout(resolve, 120_000));',
-      "export default { resources: { users: true } };",
-      '',
-    ].join('\n'));
-    const child = spawn(process.execPath, [BIN, 'run'], {
-      cwd: project, env: { PATH: process.env.PATH ?? '/usr/bin:/bin', ...box.env }, stdio: ['ignore', 'pipe', 'pipe'], timeout: 30_000, killSignal: 'SIGKILL',
-    });
-    let stderr = '';
-    child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
-    const closed = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => child.on('close', (code, signal) => resolve({ code, signal })));
-    for (let i = 0; i < 200 && !existsSync(loading); i++) await sleep(50); // bounded: 10 s
-    expect(existsSync(loading)).toBe(true);
-    child.kill('SIGTERM');
-    const signalled = Date.now();
-    expect(await closed).toEqual({ code: 143, signal: null });
-    expect(Date.now() - signalled).toBeLessThan(5000);
-    expect(stderr.split('\n').filter((l) => l.trim() !== '')).toEqual(['snapengage-pipeline: Run cancelled before it started (SIGTERM); nothing of this run was committed']);
-    expect(existsSync(join(project, 'snapengage.duckdb'))).toBe(false);
+    // Before, the child still waited for the config when the spawn's timeout killed it (30 s, SIGKILL).
+    const run = await signalWhileConfigLoads('stalled-config', 120_000);
+    expect(await run.closed).toEqual({ code: 143, signal: null });
+    expect(run.stderrLines()).toEqual(['snapengage-pipeline: Run cancelled before it started (SIGTERM); nothing of this run was committed']);
+    expect(existsSync(join(run.project, 'snapengage.duckdb'))).toBe(false);
   }, 40_000);
 });
+
