@@ -193,7 +193,7 @@ export async function showDataset(options: ShowOptions): Promise<string> {
       const state = entry.state as { windows?: Windows; parents?: Record<string, { windows?: Windows } | null> } | null;
       const lines: string[] = [];
       const name = `${whose(entry.pipelineName)}${entry.resource}`;
-      lines.push(...describeWindows(name, state?.windows ?? {}, listItemNoun(name)));
+      lines.push(...describeWindows(name, state?.windows ?? {}, listItemNoun(entry.resource)));
       // A child's record of the parent windows that drove it (resume.ts).
       for (const [parent, driven] of Object.entries(state?.parents ?? {})) lines.push(...describeWindows(`${name}  (via ${parent})`, driven?.windows ?? {}, listItemNoun(parent)));
       out.push(...(lines.length > 0 ? lines : [`  ${name}  ${JSON.stringify(entry.state)}`]));

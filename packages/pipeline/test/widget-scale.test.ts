@@ -68,6 +68,13 @@ describe('many widgets, two years of history', () => {
     expect(state[1]).toContain(`  logs  ${lagging}  lastEnd `);
     expect(state).toHaveLength(7);
   });
+
+  it('show names the list values by the spec also for the windows of a second pipeline in the dataset', async () => {
+    await runPipeline({ ...config, pipelineName: 'second' }, { env: box.env, destination: { path } });
+    const text = await showDataset({ path, dataset: 'snapengage_data' });
+    const state = text.split('Incremental state\n')[1]!.split('\n');
+    expect(state.filter((line) => line.startsWith('  [second] logs  40 '))).toEqual([expect.stringMatching(/^ {2}\[second\] logs {2}40 widgets {2}lastEnd /)]);
+  });
 });
 
 describe('one unknown widget among many', () => {
