@@ -1,12 +1,11 @@
 // --add replaces each file it edits by renaming a new text over it: the file's mode and a symlink to it must survive
 // that, as an edit in place would keep them.
-import { chmodSync, lstatSync, mkdtempSync, readFileSync, realpathSync, renameSync, rmSync, statSync, symlinkSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { chmodSync, lstatSync, readFileSync, realpathSync, renameSync, rmSync, statSync, symlinkSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { addToProject } from '../src/add.js';
+import { scaffoldProject } from './scaffolded-project.js';
 import { loadCatalog } from '../src/catalog.js';
-import { renderProjectFiles, writeProject } from '../src/project.js';
 
 const catalog = loadCatalog();
 const dirs: string[] = [];
@@ -15,19 +14,7 @@ afterEach(() => {
 });
 
 function makeProject(): string {
-  const cwd = mkdtempSync(join(tmpdir(), 'add-files-'));
-  dirs.push(cwd);
-  const plan = {
-    target: { path: join(cwd, 'p'), name: 'p' },
-    resources: ['logs'],
-    startDate: null,
-    credentials: null,
-    packagesDir: null,
-    packageManager: 'npm' as const,
-    overwrite: false,
-  };
-  writeProject(plan, renderProjectFiles(plan, catalog));
-  return plan.target.path;
+  return scaffoldProject(['logs'], dirs, 'add-files-');
 }
 
 describe('--add and the files it replaces', () => {

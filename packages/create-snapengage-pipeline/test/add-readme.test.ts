@@ -6,9 +6,10 @@ import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { PassThrough } from 'node:stream';
 import { addToProject } from '../src/add.js';
+import { scaffoldProject } from './scaffolded-project.js';
 import { main } from '../src/main.js';
 import { loadCatalog } from '../src/catalog.js';
-import { renderProjectFiles, writeProject } from '../src/project.js';
+import { renderProjectFiles } from '../src/project.js';
 import { addToResourcesBlock } from '../src/readme-block.js';
 import { createRenderer, templatesRoot } from '../src/render.js';
 
@@ -19,19 +20,7 @@ afterEach(() => {
 });
 
 function makeProject(resources: string[]): string {
-  const cwd = mkdtempSync(join(tmpdir(), 'add-readme-'));
-  dirs.push(cwd);
-  const plan = {
-    target: { path: join(cwd, 'p'), name: 'p' },
-    resources,
-    startDate: null,
-    credentials: null,
-    packagesDir: null,
-    packageManager: 'npm' as const,
-    overwrite: false,
-  };
-  writeProject(plan, renderProjectFiles(plan, catalog));
-  return plan.target.path;
+  return scaffoldProject(resources, dirs, 'add-readme-');
 }
 
 const readme = (dir: string) => readFileSync(join(dir, 'README.md'), 'utf8');
