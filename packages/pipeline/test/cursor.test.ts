@@ -5,7 +5,7 @@
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Sandbox } from 'snapengage-sandbox';
-import { cursorInstant, mergeWindow } from '../src/cursor.js';
+import { CursorWatch, cursorInstant, mergeWindow } from '../src/cursor.js';
 import { definePipeline, runPipeline, showDataset } from '../src/index.js';
 import { planPipeline } from '../src/plan.js';
 import { stateToCommit } from '../src/resume.js';
@@ -38,6 +38,19 @@ describe('cursor values', () => {
     // Before 2000 or more than a day after the clock: not a creation time.
     expect(cursorInstant(Date.UTC(1999, 11, 31) / 1000, now)).toBeUndefined();
     expect(cursorInstant(now / 1000 + 2 * 86_400, now)).toBeUndefined();
+  });
+
+  it('counts as strays the records more than a day before or after a past window (a backfill slice), not those within', () => {
+    const watch = new CursorWatch(now);
+    const slice = { resource: 'logs', cursorField: 'created_at_seconds', partition: 'w1', start: '2026-10-01', end: '2026-10-07' };
+    const at = (day: string) => ({ created_at_seconds: Date.parse(`${day}Z`) / 1000 });
+    // Within: the window's days, and up to a day either side (time zones); a later one is still a real instant (≤ now).
+    watch.see(slice, [at('2026-09-30T00:00:00'), at('2026-10-07T23:59:59'), at('2026-10-08T23:59:59')]);
+    expect(watch.outOfWindow).toBeUndefined();
+    watch.see(slice, [at('2026-11-20T10:00:00'), at('2026-09-29T23:59:59'), at('2026-10-09T00:00:00')]);
+    expect(watch.outOfWindow).toEqual({ records: 3, resource: 'logs', partition: 'w1', cursorField: 'created_at_seconds', value: Date.parse('2026-11-20T10:00:00Z') / 1000, at: '2026-11-20T10:00:00Z', start: '2026-10-01', end: '2026-10-07' });
+    // The one after the window is the newest value all the same: state records what came back.
+    expect(watch.stateOf('logs', 'w1', 'created_at_seconds')?.lastValueAt).toBe('2026-11-20T10:00:00Z');
   });
 
   it('merges a window keeping the newest value of the current field', () => {
