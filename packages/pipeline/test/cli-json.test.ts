@@ -1,7 +1,7 @@
 // `snapengage-pipeline run --json`, as a scheduler reads it: one JSON document on one line of stdout (Airflow's
 // BashOperator pushes the last line to XCom; `| jq` reads it), for a run that loaded and for one that failed, with
 // the exit codes unchanged and the one-line error still on stderr.
-import { writeFileSync } from 'node:fs';
+import { existsSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Sandbox } from 'snapengage-sandbox';
@@ -74,6 +74,9 @@ describe('run --json', () => {
       committedResources: [],
       error: { name: 'ExtractError', exitCode: 1, resource: 'logs', message: expect.stringMatching(/HTTP 401.*SNAPENGAGE_API_TOKEN/) },
     });
+    // The run had drawn its load id: the document names it (a fresh file is left as it was: not made at all).
+    expect(failed.loadId).toMatch(/^\d+\.\d+$/);
+    expect(existsSync(db)).toBe(false);
     expect(Date.parse(failed.finishedAt)).not.toBeNaN();
     expect(run.stdout).not.toContain(token);
   });
