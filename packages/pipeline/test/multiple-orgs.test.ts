@@ -83,6 +83,18 @@ describe('two orgs in one DuckDB file', () => {
     }
   });
 
+  it("show names an org once however its loads spell it, and not the org of a load that failed", async () => {
+    const path = `${tmp.dir}/spelled.duckdb`;
+    await runPipeline(config(), { env: orgA.env, destination: { path } });
+    await runPipeline(config(), { env: orgA.env, destination: { path } });
+    const id = orgA.credentials.orgId;
+    // One load as if its SNAPENGAGE_ORG_ID had been typed in capitals (the org check compares ids case-insensitively),
+    // and a failed load of another org id (a typo's: it wrote no rows, so it is no org of the data).
+    await query(path, `UPDATE snapengage_data._pipeline_loads SET org_id = upper(org_id) WHERE load_id = (SELECT max(load_id) FROM snapengage_data._pipeline_loads)`, 'READ_WRITE');
+    await query(path, `INSERT INTO snapengage_data._pipeline_loads SELECT * REPLACE ('9' || load_id AS load_id, 'failed' AS status, 'not-an-org' AS org_id) FROM snapengage_data._pipeline_loads LIMIT 1`, 'READ_WRITE');
+    expect((await showDataset({ path, dataset: 'snapengage_data' })).split('\n')[0]).toMatch(new RegExp(`^Dataset snapengage_data in \\S+, SnapEngage org (${id}|${id.toUpperCase()})$`));
+  });
+
   it('two orgs at the same time into one file: the second is refused, naming the dataset the first loads and why', async () => {
     // The run lock is the file's (DuckDB has one writer per file); before, the refusal named a run but not that it
     // loaded another dataset, which read as a stale lock to a user loading org_b while org_a's run was on.
