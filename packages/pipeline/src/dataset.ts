@@ -10,6 +10,7 @@ import { holdFile } from './destination/open-files.js';
 import { quoteIdent } from './normalize/naming.js';
 import { DEFAULTS } from './plan.js';
 import { checkIterateOptions, checkLimit, checkQuery, checkTable, queryError, readError, type DatasetTarget } from './dataset-errors.js';
+import { remotePathProblem } from './remote-destination.js';
 import { checkDuckDBFile, closest, copyZone, datasetNotFound, lockedByRun, useSchema, useUtc } from './dataset-open.js';
 
 export interface DatasetTable {
@@ -97,6 +98,9 @@ export async function openDataset(config: PipelineConfig | { path: string; datas
   if (path === ':memory:') {
     throw new DestinationError('opening the dataset: destination.path is :memory:, a database that lives only as long as the run that loaded it', 'not_found', 'pass a file path (destination.path or --duckdb) to load into and read back', path);
   }
+  // Else "no such file <cwd>/s3:/…", as if a run could make it; quoted without a token (`md:db?motherduck_token=…`).
+  const remote = remotePathProblem(path);
+  if (remote) throw new DestinationError(`opening the dataset: destination.path ${remote.what}`, 'not_found', remote.fix, remote.shown);
   path = resolve(path);
   checkDuckDBFile(path);
   let instance: DuckDBInstance | undefined;

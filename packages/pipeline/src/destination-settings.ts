@@ -5,6 +5,7 @@ import { basename, dirname, join, resolve } from 'node:path';
 import { envValue, type Env } from './env.js';
 import { ConfigError } from './errors.js';
 import { memoryCgroupLimit, settingsForMemoryLimit } from './memory-cgroup.js';
+import { remotePathProblem } from './remote-destination.js';
 
 /**
  * Names DuckDB resolves as catalogs (or system schemas) before a schema of the file: the built-in `system` and
@@ -46,13 +47,16 @@ export function unexpandedTildeFix(path: string): string | undefined {
 }
 
 /**
- * Paths that would load somewhere else than meant, refused before any request. A leading `~` is expanded only by a
+ * Paths that would load somewhere else than meant, refused before any request. A URL or MotherDuck name
+ * (remote-destination.ts): it became a local directory `s3:` or file `md:mydb`. A leading `~` is expanded only by a
  * shell, and not in a config, a quoted word or `--duckdb=~/…`: the run made a directory named `~` in the working
  * directory. A `?` in a directory: DuckDB names its write-ahead log by putting `.wal` before the first `?` of the
  * path, a directory that does not exist, so the run extracted everything and then failed at its commit.
  */
 function checkDestinationPath(path: string): void {
   if (path === ':memory:') return;
+  const remote = remotePathProblem(path);
+  if (remote) throw new ConfigError(`destination.path (--duckdb) ${remote.what}: ${remote.fix}`);
   const tilde = unexpandedTildeFix(path);
   if (tilde) throw new ConfigError(`destination.path (--duckdb) ${JSON.stringify(path)} would name ${JSON.stringify(path.split(/[/\\]/)[0])} in ${process.cwd()}: ${tilde}`);
   const full = resolve(path);

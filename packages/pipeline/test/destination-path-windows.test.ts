@@ -19,3 +19,18 @@ describe('destination.path on Windows', () => {
     expect(() => checkDestinationNames('~\\data\\x.duckdb', 'snapengage_data')).toThrow(/~ is expanded only by a shell/);
   });
 });
+
+describe('destination.path on Windows, beside the refusal of remote storage (destination-path-remote.test.ts)', () => {
+  it('a drive letter is no URL scheme: C:\\…, C:/…, \\\\?\\C:\\… and a UNC path \\\\server\\share\\… are loaded into', () => {
+    for (const path of ['C:\\data\\x.duckdb', 'C:/data/x.duckdb', 'c:\\x.duckdb', '\\\\?\\C:\\data\\x.duckdb', '\\\\server\\share\\x.duckdb', '//server/share/x.duckdb']) {
+      expect(() => checkDestinationNames(path, 'snapengage_data'), path).not.toThrow();
+    }
+  });
+
+  it('a URL or a MotherDuck name is still refused; a file:// URL names the Windows path to write', () => {
+    expect(() => checkDestinationNames('s3://bucket/x.duckdb', 'snapengage_data')).toThrow(/is a URL \(s3:\/\/\)/);
+    expect(() => checkDestinationNames('md:mydb', 'snapengage_data')).toThrow(/is a MotherDuck database/);
+    expect(() => checkDestinationNames('file:///C:/data/x.duckdb', 'snapengage_data')).toThrow(/: write the local path C:\\data\\x\.duckdb$/);
+    expect(() => checkDestinationNames('file://server/share/x.duckdb', 'snapengage_data')).toThrow(/: write the local path \\\\server\\share\\x\.duckdb$/);
+  });
+});

@@ -1,0 +1,119 @@
+// A destination path that names remote storage (a URL: s3://, https://, …) or a MotherDuck database (md:…), as a user
+// of dlt's destinations would write it: refused by its first check, before any request and before anything is made.
+// Before: `s3://b/x.duckdb` loaded into a new local directory `s3:/b/`, and `md:mydb` into a local file named `md:mydb`.
+import { readdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { Sandbox } from 'snapengage-sandbox';
+import { openDataset } from '../src/dataset.js';
+import { checkDestinationNames } from '../src/destination-settings.js';
+import { ConfigError } from '../src/errors.js';
+import { runCli, sandbox, stats, tempDir } from './helpers.js';
+
+const check = (path: string) => () => checkDestinationNames(path, 'snapengage_data');
+
+describe('destination.path naming remote storage', () => {
+  it('a URL of any scheme is refused in one line: what was given, why, and a local path to write', () => {
+    for (const path of ['s3://bucket/loads/x.duckdb', 'gs://b/x.duckdb', 'gcs://b/x.duckdb', 'r2://b/x.duckdb', 'az://c/x.duckdb', 'azure://c/x.duckdb',
+      'abfss://c@acct.dfs.core.windows.net/x.duckdb', 'http://host/x.duckdb', 'HTTPS://host/x.duckdb', 'hf://datasets/u/d/x.duckdb']) {
+      expect(check(path), path).toThrow(ConfigError);
+      expect(check(path), path).toThrow(/^destination\.path \(--duckdb\) ".*" is a URL \([a-z0-9]+:\/\/\): the loader writes a local DuckDB file; .*network.*SnapEngage base URL.*: pass a local path, such as x\.duckdb/);
+    }
+    expect(check('s3://bucket/loads/x.duckdb')).toThrow(
+      'destination.path (--duckdb) "s3://bucket/loads/x.duckdb" is a URL (s3://): the loader writes a local DuckDB file; writing to remote storage needs a DuckDB extension downloaded over the network, and the loader makes no network request but to the SnapEngage base URL: pass a local path, such as x.duckdb, and copy the file there after the run (or ATTACH it from DuckDB)',
+    );
+  });
+
+  it('a MotherDuck name (md:, motherduck:) is refused, its token never quoted', () => {
+    expect(check('md:mydb')).toThrow(
+      'destination.path (--duckdb) "md:mydb" is a MotherDuck database: the loader writes a local DuckDB file; MotherDuck needs a DuckDB extension downloaded over the network, and the loader makes no network request but to the SnapEngage base URL: pass a local path, such as snapengage.duckdb, and copy its tables to MotherDuck after the run (ATTACH the file in a MotherDuck session)',
+    );
+    for (const path of ['md:', 'MD:mydb', 'motherduck:mydb', 'md:mydb?motherduck_token=eyJhbGciOiJIUzI1NiJ9.secret-token', 'md:?motherduck_token=secret-token']) {
+      expect(check(path), path).toThrow(/is a MotherDuck database/);
+      let message = '';
+      try {
+        check(path)();
+      } catch (error) {
+        message = (error as Error).message;
+      }
+      expect(message, path).not.toContain('secret-token');
+    }
+  });
+
+  it('a URL with a user:password or a query is quoted without them', () => {
+    let message = '';
+    try {
+      check('s3://AKIAKEY:s3cr3t@bucket/x.duckdb?s3_secret_access_key=s3cr3t')();
+    } catch (error) {
+      message = (error as Error).message;
+    }
+    expect(message).toMatch(/^destination\.path \(--duckdb\) "s3:\/\/\*\*\*@bucket\/x\.duckdb\?…" is a URL/);
+    expect(message).not.toContain('s3cr3t');
+    expect(message).not.toContain('AKIAKEY');
+  });
+
+  it('a file:// URL is refused with the local path it names', () => {
+    expect(check('file:///srv/loads/x.duckdb')).toThrow(
+      'destination.path (--duckdb) "file:///srv/loads/x.duckdb" is a file URL, which would be read as a relative path (a directory named "file:"): write the local path /srv/loads/x.duckdb',
+    );
+    expect(check('file://localhost/srv/my%20loads/x.duckdb')).toThrow(/: write the local path \/srv\/my loads\/x\.duckdb$/);
+    expect(check('file://fileserver/share/x.duckdb')).toThrow(/"file:\/\/fileserver\/share\/x\.duckdb" is a file URL of another host \(fileserver\): pass a local path/);
+  });
+
+  it('dlt\'s way of writing a DuckDB location (duckdb:/x.duckdb, duckdb:///x.duckdb) is refused with the file path alone', () => {
+    expect(check('duckdb:/snapengage.duckdb')).toThrow(/^destination\.path \(--duckdb\) "duckdb:\/snapengage\.duckdb" is dlt's form of a DuckDB location, which would be read as a relative path \(a directory named "duckdb:"\): write the file's path alone, such as snapengage\.duckdb$/);
+    expect(check('duckdb:///data/x.duckdb')).toThrow(/is dlt's form of a DuckDB location, .*: write the file's path alone, such as x\.duckdb$/);
+  });
+
+  it('local paths are left as they were: a colon later in a name, a name starting with a one-letter "scheme", :memory:', () => {
+    for (const path of [':memory:', 'data/a:b.duckdb', 'a:b.duckdb', './md:mydb', './s3://b/x.duckdb', join(process.cwd(), 'x.duckdb'), 'snapengage.duckdb', 'C:/data/x.duckdb']) {
+      expect(check(path), path).not.toThrow();
+    }
+  });
+});
+
+describe('the CLI and openDataset() with a remote destination path', () => {
+  let box: Sandbox;
+  let tmp: ReturnType<typeof tempDir>;
+  beforeAll(async () => {
+    box = await sandbox({ cases: 20, widgets: 1, days: 2 });
+    tmp = tempDir();
+  });
+  afterAll(async () => {
+    await box?.close();
+    tmp?.cleanup();
+  });
+  const errorLines = (stderr: string) => stderr.split('\n').filter((l) => l.trim() !== '' && !l.startsWith('[progress'));
+
+  it('run (--duckdb or destination.path) and show refuse it before any request, making no file or directory', async () => {
+    writeFileSync(join(tmp.dir, 'remote.mjs'), `export const pipeline = { resources: { logs: true }, destination: { type: 'duckdb', path: 'gs://bucket/x.duckdb' } };\n`);
+    const before = (await stats(box)).requests;
+    const runs = [
+      { args: ['run', '--resources', 'logs', '--duckdb', 's3://bucket/loads/x.duckdb'], line: /^snapengage-pipeline: destination\.path \(--duckdb\) "s3:\/\/bucket\/loads\/x\.duckdb" is a URL \(s3:\/\/\): / },
+      { args: ['run', '--resources', 'logs', '--duckdb', 'md:mydb?motherduck_token=secret-token'], line: /^snapengage-pipeline: destination\.path \(--duckdb\) "md:mydb\?…" is a MotherDuck database: / },
+      { args: ['run', '--config', 'remote.mjs'], line: /^snapengage-pipeline: destination\.path \(--duckdb\) "gs:\/\/bucket\/x\.duckdb" is a URL \(gs:\/\/\): / },
+      { args: ['run', '--resources', 'logs', '--duckdb', 'file:///srv/x.duckdb'], line: /: write the local path \/srv\/x\.duckdb$/ },
+      // show: it said "No DuckDB file at md:mydb: load it first", which no run could ever make true.
+      { args: ['show', '--duckdb', 'md:mydb?motherduck_token=secret-token'], line: /^snapengage-pipeline: destination\.path \(--duckdb\) "md:mydb\?…" is a MotherDuck database: / },
+      { args: ['show', '--config', 'remote.mjs'], line: /^snapengage-pipeline: destination\.path \(--duckdb\) "gs:\/\/bucket\/x\.duckdb" is a URL/ },
+    ];
+    for (const { args, line } of runs) {
+      const run = await runCli(args, { env: box.env, cwd: tmp.dir });
+      expect(run.code, args.join(' ')).toBe(1);
+      const lines = errorLines(run.stderr);
+      expect(lines, args.join(' ')).toHaveLength(1);
+      expect(lines[0], args.join(' ')).toMatch(line);
+      expect(`${run.stdout}${run.stderr}`).not.toContain('secret-token');
+    }
+    // Before: the s3:// run loaded into a new directory "s3:" here, the md: run into a local file named "md:mydb".
+    expect(readdirSync(tmp.dir)).toEqual(['remote.mjs']);
+    expect((await stats(box)).requests).toBe(before);
+  }, 60_000);
+
+  it('openDataset() refuses it as one DestinationError line, its token masked', async () => {
+    await expect(openDataset({ path: 'md:mydb?motherduck_token=secret-token', dataset: 'snapengage_data' })).rejects.toThrow(
+      expect.objectContaining({ name: 'DestinationError', code: 'not_found', path: 'md:mydb?…', message: expect.stringMatching(/^opening the dataset: destination\.path "md:mydb\?…" is a MotherDuck database: [^\n]*$/) }),
+    );
+    await expect(openDataset({ path: 'https://host/x.duckdb', dataset: 'snapengage_data' })).rejects.toThrow(/^opening the dataset: destination\.path "https:\/\/host\/x\.duckdb" is a URL \(https:\/\/\)/);
+  });
+});
