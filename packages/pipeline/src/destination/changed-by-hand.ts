@@ -1,18 +1,29 @@
 // A commit that DuckDB refused because of something a user did to the resource's tables in the DuckDB CLI: a
 // column's type changed (`ALTER … SET DATA TYPE INTEGER` on text the API sends), a NOT NULL, a unique index or
-// constraint the loaded rows break, or a foreign key of a user's table on them that a merge's delete breaks. DuckDB's
-// own line names a value or a column, not that the table was changed by hand nor how to undo it: this says both,
-// naming each change. The loader itself makes no constraint or index on these tables, so every one found is a user's.
+// constraint the loaded rows break, or a foreign key of a user's table on them that a merge's or replace's delete, or
+// a refresh's DROP TABLE, breaks. DuckDB's own line names a value or a column, not that the table was changed by hand
+// nor how to undo it: this says both, naming each change, the one DuckDB's line points at first. The loader itself
+// makes no constraint or index on these tables, so every one found is a user's.
 import type { DuckDBConnection } from '../duckdb.js';
 import { firstLine } from '../errors.js';
 import { quoteIdent, quoteLiteral } from '../normalize/naming.js';
-import type { TableState } from '../normalize/normalizer.js';
+import type { TableDef } from '../normalize/schema.js';
 import { CHILD_SYSTEM_COLUMNS, ROOT_SYSTEM_COLUMNS } from '../normalize/schema.js';
 import { DUCKDB_TYPES } from '../normalize/types.js';
 import { DestinationError, toDestinationError } from './errors.js';
 
-/** DuckDB's kinds of error that a table changed by hand causes at an INSERT (a cast or a constraint). */
+/** DuckDB's kinds of error that a table changed by hand causes at an INSERT or DELETE (a cast or a constraint). */
 const CAUSED_BY_A_CHANGE = /^(Conversion|Constraint) Error: /;
+/** DuckDB 1.5's refusal to DROP a table another table's FOREIGN KEY references (it names only that other table). */
+const DROP_BLOCKED_BY_FOREIGN_KEY = /main key table of the table "([^"]+)"/;
+
+/** A loader table of the resource as the commit found it stored (the writer's TableState has these fields). */
+export interface StoredTable {
+  def: TableDef;
+  isRoot: boolean;
+  /** Created by this load: not stored yet, so not changed by hand. */
+  isNew?: boolean;
+}
 
 /**
  * Types a column of the loader's type can be changed to without any value failing the cast (OPERATIONS.md: a type
@@ -29,23 +40,100 @@ function widens(made: string, now: string): boolean {
   return now === 'VARCHAR' || (WIDER_TYPES[made]?.includes(now) ?? false);
 }
 
-/** The error to throw for a failed commit: one that names the changes made by hand when they explain it. */
+/**
+ * The error to throw for a failed commit: one that names the changes made by hand when they explain it. `refresh`:
+ * the commit was a `--refresh` one, which drops `tables` (the resource's stored tables) before it loads.
+ */
 export async function commitError(
-  conn: DuckDBConnection, dataset: string, tables: readonly TableState[], error: unknown, action: string, path: string,
+  conn: DuckDBConnection, dataset: string, tables: readonly StoredTable[], error: unknown, action: string, path: string,
+  options: { refresh?: boolean } = {},
 ): Promise<DestinationError> {
   const text = firstLine(error instanceof Error ? error.message : String(error));
-  if (!CAUSED_BY_A_CHANGE.test(text)) return toDestinationError(error, action, path);
+  const blocking = DROP_BLOCKED_BY_FOREIGN_KEY.exec(text)?.[1];
+  if (options.refresh === true && blocking !== undefined) {
+    const refused = await refreshBlocked(conn, dataset, tables, blocking, error, action, path).catch(() => undefined);
+    if (refused) return refused;
+  }
+  // A refresh's tables are all new: no change by hand is on them (those on the tables it drops are dropped with them).
+  if (options.refresh === true || !CAUSED_BY_A_CHANGE.test(text)) return toDestinationError(error, action, path);
   const changes = await changesByHand(conn, dataset, tables).catch(() => []);
   if (changes.length === 0) return toDestinationError(error, action, path);
   // Dropping a column is an undo only for the loader's own, which the next load re-creates; a user's holds their values.
   const orDrop = changes.some((c) => c.onLoaderColumn === true) ? ' (or drop such a column of the loader\'s: the next load re-creates it)' : '';
+  const named = changes.filter((c) => c.what !== '');
+  // Marked only among others: a change named alone needs no mark.
+  const cause = named.length > 1 ? causeOf(text, named) : undefined;
+  const listed = cause ? [`${cause.what} (the cause of this failure)`, ...named.filter((c) => c !== cause).map((c) => c.what)] : named.map((c) => c.what);
+  const breaks = cause?.kind === 'FOREIGN KEY'
+    ? 'this load deletes rows a table of yours references, against one of these changes made to the loader\'s tables outside it'
+    : 'the loaded rows break one of these changes made to the loader\'s tables outside it';
   return new DestinationError(
     `${action} (${path}): ${text}`,
     'schema',
-    `the loaded rows break one of these changes made to the loader's tables outside it: ${changes.filter((c) => c.what !== '').map((c) => c.what).join('; ')}. Undo it with ${undoInOrder(changes)}${orDrop}, then rerun; nothing of this load was committed`,
+    `${breaks}: ${listed.join('; ')}. Undo it with ${undoInOrder(changes)}${orDrop}, then rerun; nothing of this load was committed`,
     path,
     { cause: error },
   );
+}
+
+/**
+ * The change DuckDB's line points at, when exactly one does: the table and column of a NOT NULL, the table of a
+ * CHECK, the source column of a cast, the first column of a foreign key a delete breaks. A duplicate key names only
+ * values, so a unique index or constraint is never picked out.
+ */
+function causeOf(text: string, changes: readonly Change[]): Change | undefined {
+  const lower = text.toLowerCase();
+  const is = (kind: string, table?: string, firstColumn?: string) => (c: Change) =>
+    c.kind === kind && (table === undefined || c.table === table) && (firstColumn === undefined || c.columns[0] === firstColumn);
+  let matches: (c: Change) => boolean;
+  const notNull = /not null constraint failed: ([^\s.]+)\.(\S+)/.exec(lower);
+  const check = /check constraint failed on table (\S+) with/.exec(lower);
+  const cast = /when casting from source column (\S+)/.exec(lower);
+  const referenced = /key "([^":]+): [^"]*" is still referenced by a foreign key/.exec(lower);
+  if (notNull) matches = is('NOT NULL', notNull[1], notNull[2]);
+  else if (check) matches = is('CHECK', check[1]);
+  else if (cast) matches = is('TYPE', undefined, cast[1]);
+  else if (referenced) matches = is('FOREIGN KEY', undefined, referenced[1]);
+  else return undefined;
+  const found = changes.filter(matches);
+  return found.length === 1 ? found[0] : undefined;
+}
+
+/**
+ * `--refresh` refused: DROP TABLE of a loader table that a user's table references by a FOREIGN KEY. Names every such
+ * key on the resource's tables (DuckDB names only the first referencing table), the one it named first.
+ */
+async function refreshBlocked(
+  conn: DuckDBConnection, dataset: string, tables: readonly StoredTable[], blocking: string, error: unknown, action: string, path: string,
+): Promise<DestinationError | undefined> {
+  const keys = (await foreignKeysOn(conn, dataset, tables))
+    .sort((a, b) => Number(b.table.toLowerCase() === blocking.toLowerCase()) - Number(a.table.toLowerCase() === blocking.toLowerCase()));
+  if (keys.length === 0) return undefined;
+  const s = quoteIdent(dataset);
+  const userTables = [...new Set(keys.map((k) => k.table))];
+  const drops = userTables.map((t) => `DROP TABLE ${s}.${quoteIdent(t)};`).join(' ');
+  const copies = userTables.map((t) => copyStatements(s, t)).join(' ');
+  const first = keys[0]!;
+  return new DestinationError(
+    `${action} (${path}): --refresh cannot drop ${dataset}.${first.referenced}: ${keys.map((k) => `${k.table} has ${k.text}`).join('; ')} (a table of yours); nothing was changed (its tables and state are as before this run; _pipeline_loads records the failed load)`,
+    'schema',
+    `DuckDB cannot drop a FOREIGN KEY (ALTER TABLE … DROP CONSTRAINT is not implemented), so drop your table (${drops}) or copy it without the key: ${copies}, then rerun`,
+    path,
+    { cause: error },
+  );
+}
+
+/** The FOREIGN KEYs of tables in the dataset schema that reference one of `tables` (all a user's: the loader makes none). */
+async function foreignKeysOn(conn: DuckDBConnection, dataset: string, tables: readonly StoredTable[]): Promise<Array<{ table: string; text: string; columns: string[]; referenced: string }>> {
+  if (tables.length === 0) return [];
+  const rows = (await conn.runAndReadAll(
+    `SELECT table_name, constraint_text, constraint_column_names AS cols, referenced_table FROM duckdb_constraints()
+     WHERE constraint_type = 'FOREIGN KEY' AND lower(schema_name) = lower($1)
+     AND lower(referenced_table) IN (${tables.map((t) => quoteLiteral(t.def.name.toLowerCase())).join(', ')}) ORDER BY table_name, constraint_index`, [dataset],
+  )).getRowObjectsJS();
+  return rows.map((r) => ({
+    table: String(r.table_name), text: String(r.constraint_text), columns: (r.cols as unknown[] | null ?? []).map(String), referenced: String(r.referenced_table),
+  }));
 }
 
 interface Change {
@@ -59,6 +147,10 @@ interface Change {
   order: number;
   /** A type or NOT NULL of a column the loader made (not one a user added). */
   onLoaderColumn?: boolean;
+  /** What causeOf matches DuckDB's line against: the kind (TYPE, NOT NULL, a constraint_type), lower-cased names. */
+  kind: string;
+  table: string;
+  columns: string[];
 }
 
 const FOREIGN_KEY = 0;
@@ -68,15 +160,20 @@ const AFTER_ALTER = 3;
 
 /** The undo of a constraint DuckDB cannot drop (CHECK, UNIQUE, PRIMARY KEY, FOREIGN KEY): a copy of the table. */
 function copyWithout(schema: string, tableName: string): string {
+  return `a copy without it (DuckDB drops no such constraint; CREATE TABLE … AS copies none): ${copyStatements(schema, tableName)}`;
+}
+
+/** `tableName` re-created as a copy of its rows and columns, without its constraints (run in DuckDB 1.5 by the tests). */
+function copyStatements(schema: string, tableName: string): string {
   const table = `${schema}.${quoteIdent(tableName)}`;
-  return `a copy without it (DuckDB drops no such constraint; CREATE TABLE … AS copies none): CREATE TABLE ${schema}."_copy" AS FROM ${table}; DROP TABLE ${table}; ALTER TABLE ${schema}."_copy" RENAME TO ${quoteIdent(tableName)};`;
+  return `CREATE TABLE ${schema}."_copy" AS FROM ${table}; DROP TABLE ${table}; ALTER TABLE ${schema}."_copy" RENAME TO ${quoteIdent(tableName)};`;
 }
 
 function undoInOrder(changes: readonly Change[]): string {
   return [...changes].sort((a, b) => a.order - b.order).map((c) => c.undo).join(' ');
 }
 
-async function changesByHand(conn: DuckDBConnection, dataset: string, tables: readonly TableState[]): Promise<Change[]> {
+async function changesByHand(conn: DuckDBConnection, dataset: string, tables: readonly StoredTable[]): Promise<Change[]> {
   const stored = tables.filter((t) => !t.isNew);
   if (stored.length === 0) return [];
   const s = quoteIdent(dataset);
@@ -109,6 +206,7 @@ async function changesByHand(conn: DuckDBConnection, dataset: string, tables: re
       undo: `ALTER TABLE ${table} ALTER ${quoteIdent(String(c.column_name))} SET DATA TYPE ${expected};`,
       order: ALTER,
       onLoaderColumn: true,
+      kind: 'TYPE', table: String(c.table_name).toLowerCase(), columns: [String(c.column_name).toLowerCase()],
     });
   }
   const constraints = (await conn.runAndReadAll(
@@ -128,20 +226,23 @@ async function changesByHand(conn: DuckDBConnection, dataset: string, tables: re
       changes.push({
         what: `${String(c.table_name)}.${cols[0]} is NOT NULL`, undo: `ALTER TABLE ${table} ALTER ${quoteIdent(cols[0]!)} DROP NOT NULL;`, order: ALTER,
         onLoaderColumn: made.has(`${String(c.table_name).toLowerCase()}.${cols[0]!.toLowerCase()}`),
+        kind: 'NOT NULL', table: String(c.table_name).toLowerCase(), columns: [cols[0]!.toLowerCase()],
       });
     } else {
       // DuckDB cannot drop a CHECK, UNIQUE or PRIMARY KEY constraint: only a copy of the table without it undoes it.
-      changes.push({ what: `${String(c.table_name)} has ${String(c.constraint_text)}`, undo: copyWithout(s, String(c.table_name)), order: AFTER_ALTER });
+      changes.push({
+        what: `${String(c.table_name)} has ${String(c.constraint_text)}`, undo: copyWithout(s, String(c.table_name)), order: AFTER_ALTER,
+        kind: String(c.constraint_type), table: String(c.table_name).toLowerCase(), columns: cols.map((col) => col.toLowerCase()),
+      });
     }
   }
   // A table of the user's with a FOREIGN KEY on a loader table: a merge cannot delete a referenced row, nor the copy
   // above drop the table it references, so it goes first.
-  const foreignKeys = (await conn.runAndReadAll(
-    `SELECT table_name, constraint_text FROM duckdb_constraints() WHERE constraint_type = 'FOREIGN KEY' AND lower(schema_name) = lower($1)
-     AND lower(referenced_table) IN (${stored.map((t) => quoteLiteral(t.def.name.toLowerCase())).join(', ')}) ORDER BY table_name, constraint_index`, params,
-  )).getRowObjectsJS();
-  for (const c of foreignKeys) {
-    changes.push({ what: `${String(c.table_name)} has ${String(c.constraint_text)}`, undo: copyWithout(s, String(c.table_name)), order: FOREIGN_KEY });
+  for (const k of await foreignKeysOn(conn, dataset, stored)) {
+    changes.push({
+      what: `${k.table} has ${k.text}`, undo: copyWithout(s, k.table), order: FOREIGN_KEY,
+      kind: 'FOREIGN KEY', table: k.table.toLowerCase(), columns: k.columns.map((col) => col.toLowerCase()),
+    });
   }
   const indexes = (await conn.runAndReadAll(
     `SELECT table_name, index_name, is_unique, sql FROM duckdb_indexes() WHERE ${ours}
@@ -150,10 +251,11 @@ async function changesByHand(conn: DuckDBConnection, dataset: string, tables: re
   for (const i of indexes) {
     const drop = `DROP INDEX ${s}.${quoteIdent(String(i.index_name))};`;
     if (i.is_unique === true) {
-      changes.push({ what: `${String(i.table_name)} has the unique index ${String(i.index_name)}`, undo: drop, order: DROP_INDEX });
+      changes.push({ what: `${String(i.table_name)} has the unique index ${String(i.index_name)}`, undo: drop, order: DROP_INDEX, kind: 'UNIQUE INDEX', table: String(i.table_name).toLowerCase(), columns: [] });
     } else if (altered.has(String(i.table_name).toLowerCase()) && i.sql !== null) {
       // Not a cause, but DuckDB refuses the ALTER while it is there: dropped before, made again after.
-      changes.push({ what: '', undo: drop, order: DROP_INDEX }, { what: '', undo: String(i.sql), order: AFTER_ALTER });
+      const step = { what: '', kind: '', table: String(i.table_name).toLowerCase(), columns: [] };
+      changes.push({ ...step, undo: drop, order: DROP_INDEX }, { ...step, undo: String(i.sql), order: AFTER_ALTER });
     }
   }
   return changes.filter((c) => c.what !== '').length > 0 ? changes : [];
