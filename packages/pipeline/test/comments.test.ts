@@ -3,7 +3,7 @@
 // the generated catalog, never copied from the spec by hand.
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { resources, type LoadableResource } from 'snapengage-client';
 import type { Sandbox } from 'snapengage-sandbox';
 import { definePipeline, runPipeline } from '../src/index.js';
@@ -110,6 +110,78 @@ describe('comments of a loaded file', () => {
     expect(c['logs.chat_duration__v_text']).toBe('Values of chat_duration (BIGINT) that its type does not take, kept as VARCHAR.');
   });
 
+  describe('after the spec\'s descriptions change', () => {
+    // What `npm run generate` writes after a description is edited in the spec: the catalog's texts, restored after.
+    const saved = { description: logs.description, recordSchema: logs.recordSchema };
+    afterEach(() => Object.assign(logs, saved));
+    const editSpec = (edits: { logs?: string; id?: string; name?: string; transcripts?: string; message?: string; chatDuration?: string }) => {
+      const schema = structuredClone(saved.recordSchema) as typeof saved.recordSchema;
+      const p = schema.properties as typeof props;
+      if (edits.id) p.id!.description = edits.id;
+      if (edits.name) p.requester_details!.properties!.name!.description = edits.name;
+      if (edits.transcripts) p.transcripts!.description = edits.transcripts;
+      if (edits.message) p.transcripts!.items!.properties!.message!.description = edits.message;
+      if (edits.chatDuration) p.chat_duration!.description = edits.chatDuration;
+      Object.assign(logs, { description: edits.logs ?? saved.description, recordSchema: schema });
+    };
+
+    it('the loader\'s comments follow them, and a comment the user set survives reruns and the change', async () => {
+      const path = join(tmp.dir, 'spec-changed.duckdb');
+      await load(path);
+      await withQueries(path, async (run) => {
+        await run(`COMMENT ON COLUMN snapengage_data.logs.chat_duration IS 'ours: seconds'`);
+        await run(`COMMENT ON TABLE snapengage_data.logs__transcripts IS 'ours: the chat lines'`);
+        return undefined;
+      }, 'READ_WRITE');
+      await load(path);
+      let c = await comments(path);
+      expect(c['logs.chat_duration']).toBe('ours: seconds');
+      expect(c.logs__transcripts).toBe('ours: the chat lines');
+      // The loader's record holds its own texts, not the user's.
+      const recorded = await query(path, `SELECT table_name || coalesce('.' || column_name, '') AS k, comment FROM snapengage_data._pipeline_comments
+        WHERE (table_name, coalesce(column_name, '')) IN (('logs', 'id'), ('logs', 'chat_duration'), ('logs__transcripts', '')) ORDER BY k`);
+      expect(recorded).toEqual([{ k: 'logs.id', comment: props.id!.description!.trim() }]);
+
+      editSpec({ logs: 'Cases, as edited. [doc]', id: 'Case id, edited. [doc]', message: 'Line text, edited. [doc]', transcripts: 'Chat lines, edited. [doc]', chatDuration: 'Length, edited. [doc]' });
+      await load(path);
+      c = await comments(path);
+      expect(c.logs).toBe('Cases, as edited. [doc]');
+      expect(c['logs.id']).toBe('Case id, edited. [doc]');
+      expect(c['logs__transcripts.message']).toBe('Line text, edited. [doc]');
+      // The user's stay, whatever the spec says now.
+      expect(c['logs.chat_duration']).toBe('ours: seconds');
+      expect(c.logs__transcripts).toBe('ours: the chat lines');
+      // Unchanged texts stay as they were.
+      expect(c['logs.requester_details__name']).toBe(shortDescription(props.requester_details!.properties!.name!.description!));
+
+      // A comment the user changes after the loader wrote it is the user's from then on.
+      await withQueries(path, (run) => run(`COMMENT ON COLUMN snapengage_data.logs.id IS 'ours: the case'`), 'READ_WRITE');
+      editSpec({ id: 'Case id, edited again. [doc]' });
+      await load(path);
+      c = await comments(path);
+      expect(c['logs.id']).toBe('ours: the case');
+      expect(c.logs).toBe(shortDescription(saved.description)); // back to the spec's own text
+    });
+
+    it('of a file from before the loader recorded its comments: a text of the current spec is taken as the loader\'s, another is kept', async () => {
+      const path = join(tmp.dir, 'spec-changed-old-file.duckdb');
+      await load(path);
+      // As a loader before the record of its comments left the file.
+      await withQueries(path, (run) => run('DROP TABLE IF EXISTS snapengage_data._pipeline_comments'), 'READ_WRITE');
+      editSpec({ id: 'Case id, edited. [doc]' });
+      await load(path);
+      let c = await comments(path);
+      // The old text may be an older spec's or a user's: nothing proves it was the loader's.
+      expect(c['logs.id']).toBe(props.id!.description!.trim());
+      // Texts equal to what this spec says are the loader's: they follow the next change.
+      editSpec({ id: 'Case id, edited. [doc]', name: 'Visitor name, edited. [doc]' });
+      await load(path);
+      c = await comments(path);
+      expect(c['logs.requester_details__name']).toBe('Visitor name, edited. [doc]');
+      expect(c['logs.id']).toBe(props.id!.description!.trim());
+    });
+  });
+
   it('of a commit that fails are rolled back with its rows', async () => {
     const path = join(tmp.dir, 'failed.duckdb');
     const resource = { ...thingsResource, description: 'Things. [doc]', recordSchema: { ...thingsResource.recordSchema, properties: { id: { type: 'string', description: 'Thing id. [doc]' } } } };
@@ -131,6 +203,8 @@ describe('comments of a loaded file', () => {
     expect(c['things.id']).toBeNull();
     expect(c['things.extra']).toBeUndefined();
     expect(c.things).toBe('Things. [doc]');
+    // The loader's record of its comments rolls back with them.
+    expect(await query(path, `SELECT column_name FROM snapengage_data._pipeline_comments WHERE table_name = 'things' AND column_name IN ('id', 'extra')`)).toEqual([{ column_name: 'id' }]);
     await commit(null, [{ id: 'b' }]);
     expect((await comments(path))['things.id']).toBe('Thing id. [doc]');
   });

@@ -34,7 +34,7 @@ describe('openDataset', () => {
     expect(tables.map((t) => [t.name, t.rowCount])).toEqual([['users', 2], ['users__tags', 2]]);
     expect(tables[0]!.columns).toContainEqual({ name: 'account_type', type: 'VARCHAR' });
     const system = (await ds.tables({ system: true })).map((t) => t.name);
-    expect(system).toEqual(['_pipeline_columns', '_pipeline_loads', '_pipeline_state', '_pipeline_tables']);
+    expect(system).toEqual(['_pipeline_columns', '_pipeline_comments', '_pipeline_loads', '_pipeline_state', '_pipeline_tables']);
   });
 
   it('returns JSON-friendly rows', async () => {

@@ -59,6 +59,12 @@ const NOW = Date.parse(source.now);
  * columns (all NULL) are the only new columns a continued file may have.
  */
 const ADDED_SINCE_FIXTURES: Record<string, Record<string, string>> = { logs: { widget_id: 'VARCHAR' } };
+/**
+ * System tables added after the fixtures were written that leave the format as it was: an older loader of the format
+ * ignores them (it takes one for a table of the user's) and reads and writes everything else as before.
+ * `_pipeline_comments`: the comments the loader wrote (destination/comments.ts).
+ */
+const TABLES_ADDED_SINCE_FIXTURES = new Set(['_pipeline_comments']);
 const withoutAdded = (record: Record<string, unknown>) => {
   const copy = { ...record };
   for (const field of Object.keys(ADDED_SINCE_FIXTURES.logs!)) delete copy[field];
@@ -200,7 +206,7 @@ describe('a dataset that an earlier loader wrote', () => {
           const lost = lines(table, Object.keys(ADDED_SINCE_FIXTURES[name] ?? {})).filter((l) => !kept.has(l));
           if (lost.length > 0) problems.push(`${name}: ${lost.length} stored rows rewritten or removed, first ${lost[0]}`);
         }
-        for (const name of Object.keys(after)) if (!(name in fixture.tables)) problems.push(`new table ${name}`);
+        for (const name of Object.keys(after)) if (!(name in fixture.tables) && !TABLES_ADDED_SINCE_FIXTURES.has(name)) problems.push(`new table ${name}`);
       }
       // Each case once: the keyed ones by id, the keyless one (merged by its content id) once too.
       const cases = await truth(box);

@@ -2,9 +2,10 @@
 // (`SELECT comment FROM duckdb_columns()`, a BI tool's column descriptions) reads the spec's description of a field
 // without the spec at hand. The texts come from the generated catalog (the resource's `description`, and each field's
 // `description` in its `recordSchema`), shortened to their first sentence with the provenance tag kept; the loader's
-// own columns get fixed texts. Written inside the commit's transaction; only where a table or column has no comment,
-// so a comment the user set is kept (DuckDB does not record who wrote a comment; see NORMALIZATION.md, Tables).
-import type { DuckDBConnection } from '../duckdb.js';
+// own columns get fixed texts. Written inside the commit's transaction. DuckDB does not record who wrote a comment, so
+// the loader records the texts it wrote (`_pipeline_comments`): a comment still equal to its record is the loader's and
+// follows the spec; one that differs is the user's and is kept (see NORMALIZATION.md, Tables).
+import type { DuckDBConnection, DuckDBValue } from '../duckdb.js';
 import { quoteIdent, quoteLiteral } from '../normalize/naming.js';
 import type { TableState } from '../normalize/normalizer.js';
 import { ELEMENT_NODE_KEY, ROW_NODE_KEY, nodeKeyPath, type ColumnDef, type TableDef } from '../normalize/schema.js';
@@ -149,36 +150,73 @@ function describeTables(resource: DescribedResource, defs: readonly TableDef[]):
   return out;
 }
 
+/** Rows of `_pipeline_comments` per INSERT: one statement for a resource's comments (logs: ~60), not one per column. */
+const RECORD_ROWS_PER_INSERT = 500;
+
+/** What the loader does with one table's or column's comment, from the file's text and its record of what it wrote. */
+function decide(wanted: string, current: string | undefined, recorded: string | undefined): { write: boolean; loaders: boolean } {
+  // None yet (a new table or column, a file from before comments, a comment the user cleared): the spec's text.
+  if (current === undefined) return { write: true, loaders: true };
+  // What this spec says: the loader's, whoever wrote it (a file from before the record holds only such proof).
+  if (current === wanted) return { write: false, loaders: true };
+  // What the loader wrote last, untouched since: an older spec's text, replaced.
+  if (current === recorded) return { write: true, loaders: true };
+  // A user's text (or an older loader's that nothing proves was not one): kept, and no longer the loader's.
+  return { write: false, loaders: false };
+}
+
 /**
- * Sets the comments a load's tables lack: those it creates, the columns it adds, and those of tables created before
- * the loader wrote comments (an existing file gets them on the next load of each resource). A comment already there
- * (the user's) is left as it is. Runs inside the commit's transaction, after the tables and columns exist; a comment
- * is catalog metadata, so no row is rewritten. Returns how many comments were set.
+ * Sets the comments of a load's tables (all of the resource's, parents first): those it creates, the columns it adds,
+ * those of tables created before the loader wrote comments, and those it wrote before whose text the spec has changed
+ * since. A comment the loader did not write, or that was changed after it did (the user's), is left as it is. Runs
+ * inside the commit's transaction, after the tables and columns exist, in a fixed number of statements; a comment is
+ * catalog metadata, so no row is rewritten. Returns how many comments were set.
  */
-export async function writeMissingComments(conn: DuckDBConnection, dataset: string, resource: DescribedResource, tables: readonly TableState[]): Promise<number> {
+export async function writeComments(conn: DuckDBConnection, dataset: string, loadId: string, resource: DescribedResource, tables: readonly TableState[]): Promise<number> {
   const wanted = describeTables(resource, tables.map((t) => t.def));
   const names = new Set(tables.map((t) => t.def.name.toLowerCase()));
-  const has = new Set<string>();
-  const key = (table: string, column?: string) => JSON.stringify([table.toLowerCase(), column?.toLowerCase() ?? null]);
-  const existing = (await conn.runAndReadAll(
-    `SELECT table_name, NULL AS column_name, comment FROM duckdb_tables() WHERE lower(schema_name) = lower($1) AND coalesce(comment, '') <> ''
+  const key = (table: string, column: string | null) => JSON.stringify([table.toLowerCase(), column?.toLowerCase() ?? null]);
+  const s = quoteIdent(dataset);
+  const current = new Map<string, string>();
+  const recorded = new Map<string, string>();
+  const found = (await conn.runAndReadAll(
+    `SELECT false AS recorded, table_name, NULL AS column_name, comment FROM duckdb_tables() WHERE lower(schema_name) = lower($1) AND coalesce(comment, '') <> ''
      UNION ALL
-     SELECT table_name, column_name, comment FROM duckdb_columns() WHERE lower(schema_name) = lower($1) AND coalesce(comment, '') <> ''`,
+     SELECT false, table_name, column_name, comment FROM duckdb_columns() WHERE lower(schema_name) = lower($1) AND coalesce(comment, '') <> ''
+     UNION ALL
+     SELECT true, table_name, column_name, comment FROM ${s}."_pipeline_comments"`,
     [dataset],
   )).getRowObjectsJS();
-  for (const row of existing) {
+  for (const row of found) {
     if (!names.has(String(row.table_name).toLowerCase())) continue;
-    has.add(key(String(row.table_name), row.column_name === null ? undefined : String(row.column_name)));
+    const k = key(String(row.table_name), row.column_name === null ? null : String(row.column_name));
+    (row.recorded === true ? recorded : current).set(k, String(row.comment));
   }
   const statements: string[] = [];
-  for (const [table, comments] of wanted) {
+  const record: DuckDBValue[][] = [];
+  const consider = (table: string, column: string | null, text: string) => {
+    const k = key(table, column);
+    const { write, loaders } = decide(text, current.get(k), recorded.get(k));
     const target = `${quoteIdent(dataset)}.${quoteIdent(table)}`;
-    if (comments.table !== undefined && !has.has(key(table))) statements.push(`COMMENT ON TABLE ${target} IS ${quoteLiteral(comments.table)}`);
-    for (const [column, comment] of comments.columns) {
-      if (!has.has(key(table, column))) statements.push(`COMMENT ON COLUMN ${target}.${quoteIdent(column)} IS ${quoteLiteral(comment)}`);
-    }
+    if (write) statements.push(column === null ? `COMMENT ON TABLE ${target} IS ${quoteLiteral(text)}` : `COMMENT ON COLUMN ${target}.${quoteIdent(column)} IS ${quoteLiteral(text)}`);
+    if (loaders) record.push([table, column, text, loadId]);
+  };
+  for (const [table, comments] of wanted) {
+    if (comments.table !== undefined) consider(table, null, comments.table);
+    for (const [column, comment] of comments.columns) consider(table, column, comment);
   }
   // One call: a statement per comment, without a round trip each.
   if (statements.length > 0) await conn.run(statements.join(';\n'));
+  // The record of the resource's tables is replaced whole (a comment that became the user's drops out of it), and
+  // only when it changed: a rerun with the same spec writes nothing.
+  const same = record.length === recorded.size && record.every(([t, c, text]) => recorded.get(key(String(t), c === null ? null : String(c))) === text);
+  if (!same) {
+    await conn.run(`DELETE FROM ${s}."_pipeline_comments" WHERE lower(table_name) IN (${[...names].map(quoteLiteral).join(', ')})`);
+    for (let i = 0; i < record.length; i += RECORD_ROWS_PER_INSERT) {
+      const chunk = record.slice(i, i + RECORD_ROWS_PER_INSERT);
+      let n = 0;
+      await conn.run(`INSERT INTO ${s}."_pipeline_comments" VALUES ${chunk.map((row) => `(${row.map(() => `$${++n}`).join(', ')})`).join(', ')}`, chunk.flat());
+    }
+  }
   return statements.length;
 }

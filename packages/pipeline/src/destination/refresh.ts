@@ -14,7 +14,7 @@ export function tablesOwnedBy(defs: ReadonlyMap<string, TableDef>, resource: str
 /**
  * Inside an open transaction: drops every table the loader registered for `resource` (root, child and flattened
  * tables with their variant and undeclared columns, and tables a spec or depth change left behind), forgets them in
- * `_pipeline_tables` / `_pipeline_columns`, and deletes the resource's `_pipeline_state` row for this pipeline. The
+ * `_pipeline_tables` / `_pipeline_columns` (and the comments it wrote on them, `_pipeline_comments`), and deletes the resource's `_pipeline_state` row for this pipeline. The
  * `_pipeline_loads` history stays. Returns the tables that existed and were dropped (registered ones the user had
  * dropped already are only forgotten).
  */
@@ -34,6 +34,7 @@ export async function removeResourceForRefresh(conn: DuckDBConnection, dataset: 
       dropped.push(table);
     }
     await conn.run(`DELETE FROM ${s}."_pipeline_columns" WHERE table_name = $1`, [table]);
+    await conn.run(`DELETE FROM ${s}."_pipeline_comments" WHERE table_name = $1`, [table]);
   }
   await conn.run(`DELETE FROM ${s}."_pipeline_tables" WHERE resource = $1`, [resource]);
   await conn.run(`DELETE FROM ${s}."_pipeline_state" WHERE pipeline_name = $1 AND resource = $2`, [pipelineName, resource]);

@@ -12,7 +12,7 @@ import { cloneTableDef, type TableDef } from '../normalize/schema.js';
 import type { SchemaReport } from '../normalize/schema-report.js';
 import { applySchemaChanges } from './schema-changes.js';
 import { commitError } from './changed-by-hand.js';
-import { writeMissingComments } from './comments.js';
+import { writeComments } from './comments.js';
 import { removeResourceForRefresh, tablesOwnedBy } from './refresh.js';
 import { adoptRowsOfOtherLoads, rowIdsOf, type AdoptionLimits, type AdoptionResult } from './adopt.js';
 import { ConfigError } from '../errors.js';
@@ -326,7 +326,7 @@ export class DuckDBResourceWriter implements ResourceWriter {
       let started = performance.now();
       const replacedTables = this.opts.refresh ? await removeResourceForRefresh(conn, this.ctx.dataset, this.ctx.pipelineName, resource) : undefined;
       await applySchemaChanges(conn, this.ctx.dataset, this.opts.loadId, tables);
-      await writeMissingComments(conn, this.ctx.dataset, this.opts.resource, tables);
+      await writeComments(conn, this.ctx.dataset, this.opts.loadId, this.opts.resource, tables);
       this.reportStep('schema', started);
       let adoption: AdoptionResult = { kept: 0 };
       if (this.merges && !this.opts.refresh) {

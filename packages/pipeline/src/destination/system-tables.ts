@@ -6,7 +6,7 @@ import type { ColumnDef, TableDef } from '../normalize/schema.js';
 import { isDataType } from '../normalize/types.js';
 import { DestinationError } from './errors.js';
 
-export const SYSTEM_TABLES = ['_pipeline_loads', '_pipeline_state', '_pipeline_tables', '_pipeline_columns'] as const;
+export const SYSTEM_TABLES = ['_pipeline_loads', '_pipeline_state', '_pipeline_tables', '_pipeline_columns', '_pipeline_comments'] as const;
 
 export function systemTablesDdl(dataset: string): string {
   const s = quoteIdent(dataset);
@@ -32,6 +32,11 @@ CREATE TABLE IF NOT EXISTS ${s}."_pipeline_tables" (
 CREATE TABLE IF NOT EXISTS ${s}."_pipeline_columns" (
   table_name VARCHAR NOT NULL, column_name VARCHAR NOT NULL, node_key VARCHAR NOT NULL, variant VARCHAR,
   data_type VARCHAR NOT NULL, position INTEGER NOT NULL, load_id VARCHAR);
+-- Added after comments were: the text the loader last wrote as each table's (column_name NULL) or column's comment, so
+-- that a text the spec changed replaces it while a user's is kept (comments.ts). A table of its own, not a column of
+-- _pipeline_columns: an older loader of this format inserts its registry rows by position, and ignores this table.
+CREATE TABLE IF NOT EXISTS ${s}."_pipeline_comments" (
+  table_name VARCHAR NOT NULL, column_name VARCHAR, comment VARCHAR NOT NULL, load_id VARCHAR);
 `;
 }
 
