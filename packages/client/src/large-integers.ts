@@ -14,20 +14,27 @@ const MARKER_TEXT = `\\u0000${NONCE}`;
 /** Past this depth the walk stops and says "maybe" (the text scan has no recursion): no stack overflow on deep JSON. */
 const WALK_DEPTH = 200;
 
-/** JSON.parse, with integer literals beyond ±2^53 as BigInts. Throws what JSON.parse throws on invalid JSON. */
-export function parseKeepingLargeIntegers(text: string): unknown {
+/**
+ * JSON.parse, with integer literals beyond ±2^53 as BigInts, or with `as: 'text'` as their decimal text
+ * (`"9007199254740993"`: JSON-safe, as the pipeline's dataset API gives such a BIGINT). Throws what JSON.parse throws
+ * on invalid JSON.
+ */
+export function parseKeepingLargeIntegers(text: string, as: 'bigint' | 'text' = 'bigint'): unknown {
   const parsed: unknown = JSON.parse(text);
   if (!mayHoldLargeInteger(parsed, 0)) return parsed;
   const spans = largeIntegerSpans(text);
   if (spans.length === 0) return parsed;
+  // As text, the literal only needs quotes; as a BigInt, a marker tells it from a string that has the same digits.
+  const open = as === 'text' ? '"' : `"${MARKER_TEXT}`;
   let rewritten = '';
   let last = 0;
   for (const [start, end] of spans) {
-    rewritten += `${text.slice(last, start)}"${MARKER_TEXT}${text.slice(start, end)}"`;
+    rewritten += `${text.slice(last, start)}${open}${text.slice(start, end)}"`;
     last = end;
   }
   rewritten += text.slice(last);
   const exact: unknown = JSON.parse(rewritten);
+  if (as === 'text') return exact;
   return typeof exact === 'string' ? markerValue(exact) : (restoreMarkers(exact), exact);
 }
 

@@ -1,9 +1,9 @@
-// Pure parts: Retry-After parsing, backoff bounds, redaction, option validation, credentialsFromEnv.
+// Pure parts: Retry-After parsing, backoff bounds, redaction, option validation, credentialsFromEnv, large integers.
 import { spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
-import { CLIENT_VERSION, createSnapEngageClient, credentialsFromEnv, printable, SnapEngageError } from '../src/index.js';
+import { CLIENT_VERSION, createSnapEngageClient, credentialsFromEnv, parseKeepingLargeIntegers, printable, SnapEngageError } from '../src/index.js';
 import { upgradedToHttps } from '../src/pagination.js';
 import { Redactor } from '../src/redact.js';
 import { isRetryableStatus, parseRetryAfter, retryDelayMs } from '../src/retry.js';
@@ -36,6 +36,20 @@ describe('retry policy', () => {
   it('retries 408, 429 and 5xx but not 501/505 or other 4xx', () => {
     expect([408, 429, 500, 502, 503, 504].every(isRetryableStatus)).toBe(true);
     expect([400, 401, 403, 404, 501, 505].some(isRetryableStatus)).toBe(false);
+  });
+});
+
+describe('parseKeepingLargeIntegers', () => {
+  const text = '{"n": 12345678901234567891, "list": [-9007199254740993, 9007199254740991, 1.5, 1e400], "s": "12345678901234567891", "x": {"d": 123456789012345678901234567890}}';
+  it('keeps each integer literal beyond ±2^53 as a BigInt, or as its decimal text, and the rest as JSON.parse reads it', () => {
+    expect(parseKeepingLargeIntegers(text)).toEqual({
+      n: 12345678901234567891n, list: [-9007199254740993n, 9007199254740991, 1.5, Infinity], s: '12345678901234567891', x: { d: 123456789012345678901234567890n },
+    });
+    expect(parseKeepingLargeIntegers(text, 'text')).toEqual({
+      n: '12345678901234567891', list: ['-9007199254740993', 9007199254740991, 1.5, Infinity], s: '12345678901234567891', x: { d: '123456789012345678901234567890' },
+    });
+    expect(parseKeepingLargeIntegers('9007199254740993', 'text')).toBe('9007199254740993');
+    expect(() => parseKeepingLargeIntegers('{"n": 9007199254740993', 'text')).toThrow(SyntaxError);
   });
 });
 

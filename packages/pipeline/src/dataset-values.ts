@@ -1,9 +1,11 @@
 // How the dataset API hands DuckDB values to JavaScript: plain, JSON-safe values that lose nothing silently.
 // DuckDB's own JS conversion gives bigint (JSON.stringify throws on it), a Date cut to milliseconds (and throws on
 // 'infinity', failing the whole query), a DATE as midnight UTC, a TIME as a count of microseconds and a DECIMAL as a
-// double that rounds; JSON nested in a list or struct stays text. Each type is listed in the package README.
+// double that rounds; JSON nested in a list or struct stays text, and JSON.parse rounds an integer beyond 2^53 in
+// it. Each type is listed in the package README.
 import { createRequire } from 'node:module';
 import type { DuckDBResultReader, DuckDBType, DuckDBValue, DuckDBValueConverter } from '@duckdb/node-api';
+import { parseKeepingLargeIntegers } from 'snapengage-client';
 
 const duckdb = createRequire(import.meta.url)('@duckdb/node-api') as typeof import('@duckdb/node-api');
 const { DuckDBTypeId, JSDuckDBValueConverter } = duckdb;
@@ -56,7 +58,9 @@ type Fields = DuckDBValue & Record<string, unknown>;
 function converterOf(type: DuckDBType): Convert {
   switch (type.typeId) {
     case DuckDBTypeId.VARCHAR:
-      return type.alias === 'JSON' ? (value) => JSON.parse(String(value)) : (value) => String(value);
+      // An integer beyond ±2^53 in JSON (the loader stores the API's digits) is its decimal text, as a BIGINT's:
+      // JSON.parse rounded it silently. A value without a number of 2^53 or more costs one walk of the parsed value.
+      return type.alias === 'JSON' ? (value) => parseKeepingLargeIntegers(String(value), 'text') : (value) => String(value);
     case DuckDBTypeId.BOOLEAN:
     case DuckDBTypeId.TINYINT:
     case DuckDBTypeId.SMALLINT:
