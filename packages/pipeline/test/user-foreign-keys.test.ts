@@ -69,7 +69,7 @@ describe("a user's table with a FOREIGN KEY on a loader table", () => {
     const line = refused.stderr.split('\n').find((l) => l.includes('my_notes'));
     expect(line, refused.stderr).toBeDefined();
     expect(line).toContain(`--refresh cannot drop snapengage_data.logs: ${FOREIGN_KEY} (a table of yours)`);
-    expect(line).toContain('nothing was changed');
+    expect(line).toContain('nothing of logs was changed');
     expect(line).toContain('DuckDB cannot drop a FOREIGN KEY (ALTER TABLE … DROP CONSTRAINT is not implemented)');
     expect(line).toContain('DROP TABLE "snapengage_data"."my_notes";');
     expect(await snapshot(path)).toEqual(before);
@@ -81,6 +81,21 @@ describe("a user's table with a FOREIGN KEY on a loader table", () => {
     const again = await runCli(['run', '--resources', 'logs', '--duckdb', path, '--refresh'], { env: box.env, cwd: tmp.dir });
     expect(again.code, again.stderr).toBe(0);
     expect(await query(path, `SELECT n.note FROM snapengage_data.my_notes n JOIN snapengage_data.logs l ON l.id = n.case_id`)).toEqual([{ note: 'call back' }]);
+  });
+
+  it('run --refresh of several resources: what was not changed is named by resource, as one committed before it was', async () => {
+    const path = await withNotes();
+    const logsBefore = await query(path, `SELECT count(*)::INTEGER AS n, max(_load_id) AS load FROM snapengage_data.logs`);
+    // Children first, then in reverse order: widgets is refreshed and committed before logs is refused.
+    const refused = await runCli(['run', '--resources', 'logs,widgets', '--duckdb', path, '--refresh', '--json'], { env: box.env, cwd: tmp.dir });
+    expect(refused.code).not.toBe(0);
+    expect(JSON.parse(refused.stdout).committedResources).toEqual(['widgets']);
+    const line = refused.stderr.split('\n').find((l) => l.includes('my_notes'));
+    expect(line, refused.stderr).toContain('widgets of this run was committed before it (refreshed)');
+    // Before: "nothing was changed", beside the widgets refreshed by the same run.
+    expect(line).not.toContain('nothing was changed');
+    expect(line).toContain('nothing of logs was changed (its tables and state are as before this run');
+    expect(await query(path, `SELECT count(*)::INTEGER AS n, max(_load_id) AS load FROM snapengage_data.logs`)).toEqual(logsBefore);
   });
 
   it('a replace load is refused with the foreign key first, as the cause, the other changes after it, and changes nothing', async () => {

@@ -46,12 +46,12 @@ function widens(made: string, now: string): boolean {
  */
 export async function commitError(
   conn: DuckDBConnection, dataset: string, tables: readonly StoredTable[], error: unknown, action: string, path: string,
-  options: { refresh?: boolean } = {},
+  options: { refresh?: boolean; resource?: string } = {},
 ): Promise<DestinationError> {
   const text = firstLine(error instanceof Error ? error.message : String(error));
   const blocking = DROP_BLOCKED_BY_FOREIGN_KEY.exec(text)?.[1];
   if (options.refresh === true && blocking !== undefined) {
-    const refused = await refreshBlocked(conn, dataset, tables, blocking, error, action, path).catch(() => undefined);
+    const refused = await refreshBlocked(conn, dataset, tables, blocking, error, action, path, options.resource).catch(() => undefined);
     if (refused) return refused;
   }
   // A refresh's tables are all new: no change by hand is on them (those on the tables it drops are dropped with them).
@@ -101,10 +101,12 @@ function causeOf(text: string, changes: readonly Change[]): Change | undefined {
 
 /**
  * `--refresh` refused: DROP TABLE of a loader table that a user's table references by a FOREIGN KEY. Names every such
- * key on the resource's tables (DuckDB names only the first referencing table), the one it named first.
+ * key on the resource's tables (DuckDB names only the first referencing table), the one it named first. What was not
+ * changed is named by resource: resources of the run committed before this one stay refreshed.
  */
 async function refreshBlocked(
   conn: DuckDBConnection, dataset: string, tables: readonly StoredTable[], blocking: string, error: unknown, action: string, path: string,
+  resource = 'the resource',
 ): Promise<DestinationError | undefined> {
   const keys = (await foreignKeysOn(conn, dataset, tables))
     .sort((a, b) => Number(b.table.toLowerCase() === blocking.toLowerCase()) - Number(a.table.toLowerCase() === blocking.toLowerCase()));
@@ -115,7 +117,7 @@ async function refreshBlocked(
   const copies = userTables.map((t) => copyStatements(s, t)).join(' ');
   const first = keys[0]!;
   return new DestinationError(
-    `${action} (${path}): --refresh cannot drop ${dataset}.${first.referenced}: ${keys.map((k) => `${k.table} has ${k.text}`).join('; ')} (a table of yours); nothing was changed (its tables and state are as before this run; _pipeline_loads records the failed load)`,
+    `${action} (${path}): --refresh cannot drop ${dataset}.${first.referenced}: ${keys.map((k) => `${k.table} has ${k.text}`).join('; ')} (a table of yours); nothing of ${resource} was changed (its tables and state are as before this run; _pipeline_loads records the failed load)`,
     'schema',
     `DuckDB cannot drop a FOREIGN KEY (ALTER TABLE … DROP CONSTRAINT is not implemented), so drop your table (${drops}) or copy it without the key: ${copies}, then rerun`,
     path,

@@ -360,7 +360,7 @@ export class DuckDBResourceWriter implements ResourceWriter {
       // A refresh drops the stored tables of the resource (ctx.tableDefs is updated only after COMMIT): a table of the
       // user's referencing one of them is what it can fail on.
       const stored = this.opts.refresh ? tablesOwnedBy(this.ctx.tableDefs, resource).map((def) => ({ def, isRoot: def.parent === null })) : tables;
-      throw await commitError(conn, this.ctx.dataset, stored, error, `committing ${resource}`, this.ctx.dbPath, { refresh: this.opts.refresh === true });
+      throw await commitError(conn, this.ctx.dataset, stored, error, `committing ${resource}`, this.ctx.dbPath, { refresh: this.opts.refresh === true, resource });
     }
   }
 
