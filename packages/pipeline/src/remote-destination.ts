@@ -3,6 +3,7 @@
 // path (a directory `s3:` or a file `md:mydb` in the working directory) after a whole extract. The loader writes a
 // local file, and remote storage or MotherDuck need DuckDB extensions downloaded over the network, a request to
 // somewhere other than the SnapEngage base URL, so they are refused with what to write instead.
+import { existsSync } from 'node:fs';
 import { basename, sep } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { hideUrlCredentials } from 'snapengage-client';
@@ -29,6 +30,16 @@ const NO_NETWORK = 'and the loader makes no network request but to the SnapEngag
  * `./md:x` or `./s3://…` is how to mean a local file of such a name.
  */
 export function remotePathProblem(path: string): RemotePathProblem | undefined {
+  const problem = remoteProblem(path);
+  // A file or directory of that name here: made by a version that took `md:mydb` or `s3://…` as a relative path, the
+  // user's loaded data. Said how to keep using it, unless naming it would quote what was masked (a token).
+  if (problem && problem.shown === path && existsSync(path)) {
+    return { ...problem, fix: `${problem.fix}; to use the local ${JSON.stringify(path)} that is in ${process.cwd()}, write ./${path}` };
+  }
+  return problem;
+}
+
+function remoteProblem(path: string): RemotePathProblem | undefined {
   const shown = hideUrlCredentials(path);
   const fileName = (fallback: string) => {
     const name = basename(shown.replace(/\?…$/, ''));

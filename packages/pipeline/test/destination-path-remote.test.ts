@@ -1,7 +1,7 @@
 // A destination path that names remote storage (a URL: s3://, https://, …) or a MotherDuck database (md:…), as a user
 // of dlt's destinations would write it: refused by its first check, before any request and before anything is made.
 // Before: `s3://b/x.duckdb` loaded into a new local directory `s3:/b/`, and `md:mydb` into a local file named `md:mydb`.
-import { readdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Sandbox } from 'snapengage-sandbox';
@@ -108,6 +108,30 @@ describe('the CLI and openDataset() with a remote destination path', () => {
     // Before: the s3:// run loaded into a new directory "s3:" here, the md: run into a local file named "md:mydb".
     expect(readdirSync(tmp.dir)).toEqual(['remote.mjs']);
     expect((await stats(box)).requests).toBe(before);
+  }, 60_000);
+
+  it('a local file so named (loaded by an earlier version, which took md:mydb as a relative path) is pointed to as ./md:mydb', async () => {
+    const dir = join(tmp.dir, 'earlier');
+    mkdirSync(dir);
+    // The file an earlier version made of `--duckdb md:mydb`: the user's loaded data, there to be read again.
+    const loaded = await runCli(['run', '--resources', 'logs', '--duckdb', './md:mydb'], { env: box.env, cwd: dir });
+    expect(loaded.code, loaded.stderr).toBe(0);
+    const show = await runCli(['show', '--duckdb', 'md:mydb'], { env: box.env, cwd: dir });
+    expect(show.code).toBe(1);
+    const lines = errorLines(show.stderr);
+    expect(lines).toHaveLength(1);
+    // Before: only "is a MotherDuck database … pass a local path, such as snapengage.duckdb", with the data right there.
+    expect(lines[0]).toMatch(/is a MotherDuck database: .*; to use the local "md:mydb" that is in .*, write \.\/md:mydb$/);
+    // What it says to write reads that file.
+    const again = await runCli(['show', '--duckdb', './md:mydb'], { env: box.env, cwd: dir });
+    expect(again.code, again.stderr).toBe(0);
+    expect(again.stdout).toContain('logs');
+    // Not said when naming the file would quote a masked token.
+    writeFileSync(join(dir, 'md:db?motherduck_token=secret-token'), '');
+    const masked = await runCli(['show', '--duckdb', 'md:db?motherduck_token=secret-token'], { env: box.env, cwd: dir });
+    expect(errorLines(masked.stderr)).toHaveLength(1);
+    expect(masked.stderr).not.toContain('secret-token');
+    expect(masked.stderr).not.toContain('to use the local');
   }, 60_000);
 
   it('openDataset() refuses it as one DestinationError line, its token masked', async () => {
