@@ -46,6 +46,7 @@ function remoteProblem(path: string): RemotePathProblem | undefined {
     return name.includes('.') && !name.includes(':') ? name : fallback;
   };
   if (MOTHERDUCK.test(path)) {
+    const shown = motherDuckShown(path);
     return {
       shown,
       what: `"${shown}" is a MotherDuck database: the loader writes a local DuckDB file; MotherDuck needs a DuckDB extension downloaded over the network, ${NO_NETWORK}`,
@@ -67,6 +68,17 @@ function remoteProblem(path: string): RemotePathProblem | undefined {
     what: `"${shown}" is a URL (${scheme.toLowerCase()}://): the loader writes a local DuckDB file; writing to remote storage needs a DuckDB extension downloaded over the network, ${NO_NETWORK}`,
     fix: `pass a local path, such as ${fileName('snapengage.duckdb')}, and copy the file there after the run (or ATTACH it from DuckDB)`,
   };
+}
+
+/**
+ * `md:` and the database name alone: a token pasted without the `?` (`md:db;motherduck_token=…`, `md:db&…`,
+ * `md:motherduck_token=…`) is no query hideUrlCredentials would mask, and the name is all a reader needs.
+ */
+function motherDuckShown(path: string): string {
+  const name = /^(?:md|motherduck):[\w./-]*/i.exec(path)![0];
+  const rest = path.slice(name.length);
+  if (rest === '') return name;
+  return /^[?#]/.test(rest) ? `${name}?…` : `${name}…`;
 }
 
 /** A file URL names a local path: said exactly, rather than guessed at (its percent-escapes, `localhost`, a drive). */

@@ -28,7 +28,9 @@ describe('destination.path naming remote storage', () => {
     expect(check('md:mydb')).toThrow(
       'destination.path (--duckdb) "md:mydb" is a MotherDuck database: the loader writes a local DuckDB file; MotherDuck needs a DuckDB extension downloaded over the network, and the loader makes no network request but to the SnapEngage base URL: pass a local path, such as snapengage.duckdb, and copy its tables to MotherDuck after the run (ATTACH the file in a MotherDuck session)',
     );
-    for (const path of ['md:', 'MD:mydb', 'motherduck:mydb', 'md:mydb?motherduck_token=eyJhbGciOiJIUzI1NiJ9.secret-token', 'md:?motherduck_token=secret-token']) {
+    for (const path of ['md:', 'MD:mydb', 'motherduck:mydb', 'md:mydb?motherduck_token=eyJhbGciOiJIUzI1NiJ9.secret-token', 'md:?motherduck_token=secret-token',
+      // A token pasted without the "?": no query to mask (before: quoted whole).
+      'md:mydb;motherduck_token=secret-token', 'md:mydb&motherduck_token=secret-token', 'md:motherduck_token=secret-token', 'MD:mydb motherduck_token=secret-token']) {
       expect(check(path), path).toThrow(/is a MotherDuck database/);
       let message = '';
       try {
