@@ -30,7 +30,8 @@ const NO_NETWORK = 'and the loader makes no network request but to the SnapEngag
  * `./md:x` or `./s3://…` is how to mean a local file of such a name.
  */
 export function remotePathProblem(path: string): RemotePathProblem | undefined {
-  const problem = remoteProblem(path);
+  // A leading space or tab (a pasted or quoted value) made a directory " s3:" like any other relative path.
+  const problem = remoteProblem(path.trimStart());
   // A file or directory of that name here: made by a version that took `md:mydb` or `s3://…` as a relative path, the
   // user's loaded data. Said how to keep using it, unless naming it would quote what was masked (a token).
   if (problem && problem.shown === path && existsSync(path)) {

@@ -42,6 +42,12 @@ describe('destination.path naming remote storage', () => {
     }
   });
 
+  it('a leading space or tab does not make it a local path (before: a directory " s3:" or a file " md:mydb" here)', () => {
+    expect(check(' s3://bucket/x.duckdb')).toThrow(/"s3:\/\/bucket\/x\.duckdb" is a URL \(s3:\/\/\)/);
+    expect(check('\tmd:mydb')).toThrow(/"md:mydb" is a MotherDuck database/);
+    expect(check('  ./md:mydb')).not.toThrow();
+  });
+
   it('a URL with a user:password or a query is quoted without them', () => {
     let message = '';
     try {
