@@ -180,6 +180,35 @@ describe('comments of a loaded file', () => {
       expect(c['logs.requester_details__name']).toBe('Visitor name, edited. [doc]');
       expect(c['logs.id']).toBe(props.id!.description!.trim());
     });
+
+    it('a text the loader wrote that the spec no longer gives is cleared, and the spec\'s next text is written', async () => {
+      const path = join(tmp.dir, 'spec-dropped.duckdb');
+      const widgetId = box.env.SNAPENGAGE_WIDGET_ID!.split(',')[0]!;
+      await admin(box, 'cases', { widgetId, cases: [{ declared_later: 7 }] });
+      await load(path);
+      let c = await comments(path);
+      expect(c['logs.id']).toBe(props.id!.description!.trim());
+      expect(c['logs.declared_later']).toBe('Not declared in the spec: typed from its first value.');
+      await withQueries(path, (run) => run(`COMMENT ON COLUMN snapengage_data.logs.chat_duration IS 'ours: seconds'`), 'READ_WRITE');
+      // The spec drops id's description and declares the field, without one; the user's text stays whatever the spec says.
+      const schema = structuredClone(saved.recordSchema) as typeof saved.recordSchema;
+      const p = schema.properties as Record<string, Record<string, unknown>>;
+      delete p.id!.description;
+      delete p.chat_duration!.description;
+      p.declared_later = { type: 'integer' };
+      Object.assign(logs, { recordSchema: schema });
+      await load(path);
+      c = await comments(path);
+      expect(c['logs.id']).toBeNull();
+      expect(c['logs.declared_later']).toBeNull();
+      expect(c['logs.chat_duration']).toBe('ours: seconds');
+      // A description given again reaches the column (the old text did not become "the user's" meanwhile).
+      p.id!.description = 'Case id, described again. [doc]';
+      await load(path);
+      c = await comments(path);
+      expect(c['logs.id']).toBe('Case id, described again. [doc]');
+      expect(c['logs.chat_duration']).toBe('ours: seconds');
+    });
   });
 
   it('of a commit that fails are rolled back with its rows', async () => {

@@ -170,7 +170,8 @@ function decide(wanted: string, current: string | undefined, recorded: string | 
  * those of tables created before the loader wrote comments, and those it wrote before whose text the spec has changed
  * since. A comment the loader did not write, or that was changed after it did (the user's), is left as it is. Runs
  * inside the commit's transaction, after the tables and columns exist, in a fixed number of statements; a comment is
- * catalog metadata, so no row is rewritten. Returns how many comments were set.
+ * catalog metadata, so no row is rewritten. A text it wrote that the spec no longer gives is cleared. Returns how many
+ * comments were set or cleared.
  */
 export async function writeComments(conn: DuckDBConnection, dataset: string, loadId: string, resource: DescribedResource, tables: readonly TableState[]): Promise<number> {
   const wanted = describeTables(resource, tables.map((t) => t.def));
@@ -179,6 +180,8 @@ export async function writeComments(conn: DuckDBConnection, dataset: string, loa
   const s = quoteIdent(dataset);
   const current = new Map<string, string>();
   const recorded = new Map<string, string>();
+  // The record's rows by key with their names, for a text the spec no longer gives (cleared below).
+  const recordedNames = new Map<string, { table: string; column: string | null }>();
   const found = (await conn.runAndReadAll(
     `SELECT false AS recorded, table_name, NULL AS column_name, comment FROM duckdb_tables() WHERE lower(schema_name) = lower($1) AND coalesce(comment, '') <> ''
      UNION ALL
@@ -191,11 +194,14 @@ export async function writeComments(conn: DuckDBConnection, dataset: string, loa
     if (!names.has(String(row.table_name).toLowerCase())) continue;
     const k = key(String(row.table_name), row.column_name === null ? null : String(row.column_name));
     (row.recorded === true ? recorded : current).set(k, String(row.comment));
+    if (row.recorded === true) recordedNames.set(k, { table: String(row.table_name), column: row.column_name === null ? null : String(row.column_name) });
   }
   const statements: string[] = [];
   const record: DuckDBValue[][] = [];
+  const considered = new Set<string>();
   const consider = (table: string, column: string | null, text: string) => {
     const k = key(table, column);
+    considered.add(k);
     const { write, loaders } = decide(text, current.get(k), recorded.get(k));
     const target = `${quoteIdent(dataset)}.${quoteIdent(table)}`;
     if (write) statements.push(column === null ? `COMMENT ON TABLE ${target} IS ${quoteLiteral(text)}` : `COMMENT ON COLUMN ${target}.${quoteIdent(column)} IS ${quoteLiteral(text)}`);
@@ -204,6 +210,15 @@ export async function writeComments(conn: DuckDBConnection, dataset: string, loa
   for (const [table, comments] of wanted) {
     if (comments.table !== undefined) consider(table, null, comments.table);
     for (const [column, comment] of comments.columns) consider(table, column, comment);
+  }
+  // A text the loader wrote that the spec no longer gives (a description removed, a field "not declared" that the spec
+  // now declares without one): cleared while it is still the loader's, else it would read as the spec's forever and,
+  // out of the record, pass for the user's when the spec gives a text again.
+  for (const [k, text] of recorded) {
+    if (considered.has(k) || current.get(k) !== text) continue;
+    const { table, column } = recordedNames.get(k)!;
+    const target = `${quoteIdent(dataset)}.${quoteIdent(table)}`;
+    statements.push(column === null ? `COMMENT ON TABLE ${target} IS NULL` : `COMMENT ON COLUMN ${target}.${quoteIdent(column)} IS NULL`);
   }
   // One call: a statement per comment, without a round trip each.
   if (statements.length > 0) await conn.run(statements.join(';\n'));
