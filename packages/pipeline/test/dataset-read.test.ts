@@ -273,6 +273,34 @@ describe('reading', () => {
     }
   });
 
+  it('an integer beyond 2^53 in JSON is its text at any depth, through sql() and iterate(); other numbers and strings as JSON.parse reads them', async () => {
+    const big = '{"n": -12345678901234567891}';
+    // Past the walk's depth (200): the text scan still finds it.
+    const deep = `${'['.repeat(250)}12345678901234567891${']'.repeat(250)}`;
+    const select = `SELECT ['${big}'::JSON] AS l, {'s': '${big}'::JSON} AS st, MAP {'k': '${big}'::JSON} AS m,
+      union_value(j := '${big}'::JSON)::UNION(j JSON, i INTEGER) AS u, '12345678901234567891'::JSON AS top,
+      '[1e20, 12345678901234567891e0, 1234567890123456.75, -0, "12345678901234567891", "\\"12345678901234567891"]'::JSON AS others,
+      '${deep}'::JSON AS deep`;
+    const n = { n: '-12345678901234567891' };
+    const expected = {
+      l: [n], st: { s: n }, m: [{ key: 'k', value: n }], u: { tag: 'j', value: n }, top: '12345678901234567891',
+      // Not integer literals (an exponent or a fraction): rounded, as JSON.parse reads them; strings stay strings.
+      others: [1e20, 12345678901234567000, 1234567890123456.8, -0, '12345678901234567891', '"12345678901234567891'],
+    };
+    const ds = await openDataset({ path: dbPath, dataset: 'data' });
+    try {
+      const rows = [await ds.sql(select), (await ds.iterate(select).next()).value as Record<string, unknown>[]];
+      for (const [row] of rows) {
+        expect(row).toMatchObject(expected);
+        let inner: unknown = row!.deep;
+        for (let depth = 0; depth < 250 && Array.isArray(inner); depth++) inner = inner[0];
+        expect(inner).toBe('12345678901234567891');
+      }
+    } finally {
+      await ds.close();
+    }
+  });
+
   it('keeps the edges exact: zeros below the millisecond, times before 1970, decimals past 15 digits, long intervals', async () => {
     const ds = await openDataset({ path: dbPath, dataset: 'data' });
     try {
