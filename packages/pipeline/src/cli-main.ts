@@ -17,9 +17,9 @@ import { createProgressDisplay, formatLoadStep, formatRequest } from './progress
 import { redactSecrets, securitySchemes } from 'snapengage-client';
 import { documentLine, failedDocument, loadedDocument } from './run-document.js';
 import { LOADER_VERSION } from './version.js';
-// run.js and show.js load DuckDB's native library (~60 ms): imported when a command needs them, so --help and
-// --version stay fast. Before the config: imported after tsx's loader is registered for a TS config, they load
-// through it, which made a run ~0.1 s slower (measured).
+// run.js and show.js are imported when a command needs them. run.js before the config: imported after tsx's loader is
+// registered for a TS config, its modules load through it (~0.1 s slower, measured). DuckDB itself (70–100 ms) is
+// required only when a file is opened (duckdb.ts): --help, --version and a config error do not pay for it.
 
 const USAGE = `Usage:
   snapengage-pipeline run  [--resources logs,widgets] [--duckdb ${DEFAULTS.path}] [--dataset ${DEFAULTS.dataset}]

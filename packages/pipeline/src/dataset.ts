@@ -1,7 +1,7 @@
 // Read access to a loaded dataset: tables, rows, ad-hoc SQL, load history and incremental state, with
 // JSON-friendly values (dataset-values.ts: BIGINT → number when exact, else string; timestamps → ISO strings; JSON parsed).
 import { resolve } from 'node:path';
-import { blobValue, DuckDBInstance, type DuckDBConnection, type DuckDBResultReader, type DuckDBValue } from './duckdb.js';
+import { blobValue, createDuckDBInstance, type DuckDBConnection, type DuckDBInstance, type DuckDBResultReader, type DuckDBValue } from './duckdb.js';
 import type { PipelineConfig } from './config.js';
 import { friendlyRows, rowConverter } from './dataset-values.js';
 import { DestinationError, duckdbSettings, toDestinationError } from './destination/index.js';
@@ -109,7 +109,7 @@ export async function openDataset(config: PipelineConfig | { path: string; datas
     releaseFile = holdFile(path, 'read');
     // DuckDB's default order, not the loader's bulk-insert setting: without it a table of several row groups comes
     // back in whatever order the threads finish, so rows() and a LIMIT … OFFSET page skip and repeat rows.
-    instance = await DuckDBInstance.create(path, { ...duckdbSettings(), preserve_insertion_order: 'true', access_mode: 'READ_ONLY' });
+    instance = await createDuckDBInstance(path, { ...duckdbSettings(), preserve_insertion_order: 'true', access_mode: 'READ_ONLY' });
     const conn = await instance.connect();
     await useUtc(conn);
     // A dataset is a schema with the loader's system tables; name the ones this file has when the asked one is not.

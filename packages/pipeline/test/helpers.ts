@@ -164,7 +164,7 @@ export interface CliResult {
 }
 
 /** Spawns the CLI from its TypeScript source through tsx (no build needed), with a controlled environment. */
-export function runCli(args: string[], options: { env?: Record<string, string>; cwd?: string } = {}): Promise<CliResult> {
+export function runCli(args: string[], options: { env?: Record<string, string>; cwd?: string; nodeArgs?: string[] } = {}): Promise<CliResult> {
   return collectOutput(spawnCli(args, options));
 }
 
@@ -179,9 +179,9 @@ export function collectOutput(child: ChildProcess): Promise<CliResult> {
   });
 }
 
-export function spawnCli(args: string[], options: { env?: Record<string, string>; cwd?: string } = {}) {
+export function spawnCli(args: string[], options: { env?: Record<string, string>; cwd?: string; nodeArgs?: string[] } = {}) {
   const env: Record<string, string> = { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '', ...options.env };
-  return spawn(process.execPath, ['--conditions=snapengage-source', '--import', TSX_LOADER, CLI_SOURCE, ...args], {
+  return spawn(process.execPath, ['--conditions=snapengage-source', '--import', TSX_LOADER, ...(options.nodeArgs ?? []), CLI_SOURCE, ...args], {
     cwd: options.cwd ?? PACKAGE_DIR,
     env,
     stdio: ['ignore', 'pipe', 'pipe'],

@@ -7,7 +7,7 @@ import { randomUUID } from 'node:crypto';
 import { realpath, rm, rmdir, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
-import { DuckDBInstance, type DuckDBConnection } from '../duckdb.js';
+import type { DuckDBConnection, DuckDBInstance } from '../duckdb.js';
 import { AbortedError } from '../errors.js';
 import { quoteIdent, rootTableName } from '../normalize/naming.js';
 import type { TableDef } from '../normalize/schema.js';

@@ -2,7 +2,7 @@
 // a run up to SNAPENGAGE_DUCKDB_LOCK_WAIT, telling it once that it waits, and failing with a message that names the
 // holder and says what to close. It is apart from index.ts because the retry loop and its messages are one concern
 // of their own; the destination keeps what an open means for the run (the file's existence, the session).
-import { DuckDBInstance, type DuckDBConnection } from '../duckdb.js';
+import { createDuckDBInstance, type DuckDBConnection, type DuckDBInstance } from '../duckdb.js';
 import { AbortedError } from '../errors.js';
 import { DestinationError, toDestinationError } from './errors.js';
 import { holdFile } from './open-files.js';
@@ -39,7 +39,7 @@ export async function openDuckDBFile(o: OpenFileOptions): Promise<OpenedFile> {
     try {
       releaseFile = holdFile(o.path, 'write');
       await o.beforeOpen();
-      instance = await DuckDBInstance.create(o.path, o.settings);
+      instance = await createDuckDBInstance(o.path, o.settings);
       const conn = await instance.connect();
       // The loader's session reads and writes times in UTC, not the machine's zone: a format-1 file's zone-less
       // TIMESTAMP columns hold UTC, and are read and converted (migrateSystemTimes) as such. Without ICU there is no

@@ -1,0 +1,53 @@
+// What the CLI loads before it answers: a command that stops before opening a file (--help, --version, a bad flag, a
+// config error) must not load DuckDB's Node API and native library (70–100 ms of every such answer; duckdb.ts).
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { Sandbox } from 'snapengage-sandbox';
+import { runCli, sandbox, tempDir } from './helpers.js';
+
+/** Preloaded into the CLI's process: at exit, one stderr line saying whether any @duckdb module was required. */
+const PROBE = `process.on('exit', () => {
+  const loaded = Object.keys(require.cache).some((file) => file.includes('@duckdb'));
+  process.stderr.write('duckdb-loaded: ' + loaded + '\\n');
+});
+`;
+
+describe('snapengage-pipeline start-up', () => {
+  let box: Sandbox;
+  let tmp: ReturnType<typeof tempDir>;
+  let probe: string;
+
+  beforeAll(async () => {
+    box = await sandbox({ cases: 50, widgets: 1, days: 2 });
+    tmp = tempDir();
+    probe = join(tmp.dir, 'probe.cjs');
+    writeFileSync(probe, PROBE);
+    writeFileSync(join(tmp.dir, 'bad.config.mjs'), 'export default { resources: { logs: true }, concurrency: "x" };\n');
+  });
+  afterAll(async () => {
+    await box?.close();
+    tmp?.cleanup();
+  });
+
+  const run = (args: string[]) => runCli(args, { env: box.env, cwd: tmp.dir, nodeArgs: ['--require', probe] });
+  const loaded = (stderr: string) => /duckdb-loaded: (true|false)/.exec(stderr)?.[1];
+
+  it('loads DuckDB for a run that opens its file (the probe sees it)', async () => {
+    const result = await run(['run', '--resources', 'logs', '--limit-pages', '1', '--duckdb', join(tmp.dir, 'startup.duckdb')]);
+    expect(result.code).toBe(0);
+    expect(loaded(result.stderr)).toBe('true');
+  });
+
+  it.each([
+    ['--help', ['--help'], 0],
+    ['--version', ['--version'], 0],
+    ['an unknown flag', ['run', '--bogus'], 2],
+    ['a config that plans no run', ['run', '--config', 'bad.config.mjs'], 1],
+    ['a config file that is not there', ['run', '--config', 'missing.config.mjs'], 2],
+  ] as const)('does not load DuckDB for %s', async (_name, args, code) => {
+    const result = await run([...args]);
+    expect(result.code).toBe(code);
+    expect(loaded(result.stderr)).toBe('false');
+  });
+});
