@@ -31,6 +31,14 @@ function duckdb(): DuckDBApi {
   return api;
 }
 
+/**
+ * Requires DuckDB now. A run calls it before its destination's error mapping, so a missing or broken install fails
+ * the run as the module's own error (as when it was required at import), not as "opening the destination: …".
+ */
+export function loadDuckDB(): void {
+  duckdb();
+}
+
 /** Opens (or creates) a DuckDB database: DuckDBInstance.create of @duckdb/node-api. */
 export function createDuckDBInstance(path: string, options: Record<string, string>): Promise<DuckDBInstance> {
   return duckdb().DuckDBInstance.create(path, options);

@@ -5,6 +5,7 @@
 import { createSnapEngageClient, parseRetryAfter, redactSecrets, SnapEngageError, type RequestLogEvent, type ResourceName } from 'snapengage-client';
 import type { PipelineConfig } from './config.js';
 import { DuckDBDestination, newLoadId, organisationEnv, type LoadStep, type ResourceWriter } from './destination/index.js';
+import { loadDuckDB } from './duckdb.js';
 import { envValue, loadEnv, type Env } from './env.js';
 import { guardCallbacks } from './callbacks.js';
 import { checkRunOptions } from './run-options.js';
@@ -116,6 +117,7 @@ export async function runPipeline(config: PipelineConfig, given?: RunOptions): P
   if (options.refresh === true) refuseRefreshOptions(plan.resources, options.limitPages, options.resources !== undefined);
   const signal = options.signal ?? new AbortController().signal;
   if (signal.aborted) throw new AbortedError('Run cancelled before it started');
+  loadDuckDB();
   const startedAt = new Date();
   const stats = new Map<string, ResourceStats>(
     plan.resources.map((p) => [p.name, { name: p.name, loaded: p.load, requests: 0, pages: 0, records: 0 }]),

@@ -39,6 +39,21 @@ describe('snapengage-pipeline start-up', () => {
     expect(loaded(result.stderr)).toBe('true');
   });
 
+  it('reports a DuckDB that cannot be loaded as its own error, after the config is checked, not as a destination error', async () => {
+    const broken = join(tmp.dir, 'broken-duckdb.cjs');
+    writeFileSync(broken, `const Module = require('node:module');
+const load = Module._load;
+Module._load = function (request, ...rest) {
+  if (request === '@duckdb/node-api') throw new Error('DuckDB cannot be loaded here (test)');
+  return load.call(this, request, ...rest);
+};
+`);
+    const args = ['run', '--resources', 'logs', '--duckdb', join(tmp.dir, 'broken.duckdb')];
+    const result = await runCli(args, { env: box.env, cwd: tmp.dir, nodeArgs: ['--require', broken] });
+    expect(result.code).toBe(1);
+    expect(result.stderr.trim()).toBe('snapengage-pipeline: unexpected error: DuckDB cannot be loaded here (test)');
+  });
+
   it.each([
     ['--help', ['--help'], 0],
     ['--version', ['--version'], 0],
