@@ -17,5 +17,7 @@ export default defineConfig({
     // Most of a file's time is waiting (the sandbox over loopback, DuckDB files, spawned CLIs), so two files at once
     // share the cores well; each still runs in its own process with its own sandboxes and temp dirs.
     maxWorkers: 2,
+    // The CLIs tests spawn are the built ones: a dist/ older than its sources is rebuilt first.
+    globalSetup: ['test/global-setup.ts'],
   },
 });

@@ -3,12 +3,11 @@
 import { spawn, spawnSync } from 'node:child_process';
 import { chmodSync, copyFileSync, existsSync, lstatSync, mkdirSync, readFileSync, symlinkSync, truncateSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { pathToFileURL } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Sandbox } from 'snapengage-sandbox';
 import { randomBytes } from 'node:crypto';
 import { duckdbVersion } from '../src/duckdb.js';
-import { CLI_SOURCE, PACKAGE_DIR, query, runCli, sandbox, spawnCli, stats, tempDir, truth } from './helpers.js';
+import { BUILT_CLI, query, runCli, sandbox, spawnCli, stats, tempDir, truth } from './helpers.js';
 
 const errorLines = (stderr: string) => stderr.split('\n').filter((l) => l.trim() !== '' && !l.startsWith('[progress'));
 
@@ -16,10 +15,9 @@ const errorLines = (stderr: string) => stderr.split('\n').filter((l) => l.trim()
 const asRoot = process.getuid?.() === 0;
 const canDropPrivileges = !asRoot || spawnSync('setpriv', ['--version']).status === 0;
 
-/** The CLI as the user of canDropPrivileges, from its source through tsx (as runCli). */
+/** The built CLI (as runCli) as the user of canDropPrivileges. */
 function runCliUnprivileged(args: string[], env: Record<string, string>, cwd: string): Promise<{ code: number | null; stderr: string }> {
-  const tsx = pathToFileURL(join(PACKAGE_DIR, '..', '..', 'node_modules', 'tsx', 'dist', 'loader.mjs')).href;
-  const node = [process.execPath, '--conditions=snapengage-source', '--import', tsx, CLI_SOURCE, ...args];
+  const node = [process.execPath, BUILT_CLI, ...args];
   const [command, ...rest] = asRoot ? ['setpriv', '--reuid=65534', '--regid=65534', '--clear-groups', ...node] : node;
   // Not spawnSync: the sandbox answers from this process's event loop.
   const child = spawn(command!, rest, { cwd, env: { PATH: process.env.PATH ?? '', HOME: cwd, ...env }, stdio: ['ignore', 'ignore', 'pipe'] });
