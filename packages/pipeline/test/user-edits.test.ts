@@ -192,12 +192,38 @@ describe('a dataset changed by hand between runs', () => {
     // DROP TABLE (Could not drop the table because this table is main key table of the table "my_notes").
     // The foreign key the merge's delete breaks first, as the cause (before that fix, last and unmarked).
     expect(message).toContain("outside it: my_notes has FOREIGN KEY (case_id) REFERENCES snapengage_data.logs(id) (the cause of this failure); logs has PRIMARY KEY(id). Undo it with");
-    const undo = /Undo it with (.*), then rerun/.exec(message)?.[1]?.replaceAll(/a copy without it \([^)]*\): /g, '');
+    const undo = /Undo it with (.*), then rerun/.exec(message)?.[1]?.replaceAll(/a copy without it \((?:[^()]|\([^()]*\))*\): /g, '');
     expect(undo?.indexOf('DROP TABLE "snapengage_data"."my_notes"')).toBeLessThan(undo!.indexOf('DROP TABLE "snapengage_data"."logs"'));
     await query(path, undo!, 'READ_WRITE');
     await runPipeline(config, { env: box.env, destination: { path } });
     expect(await query(path, `SELECT survey_score::INTEGER AS score, n.note FROM snapengage_data.logs JOIN snapengage_data.my_notes n ON n.case_id = id WHERE id = '${caseId}'`))
       .toEqual([{ score: 42, note: 'call back' }]);
+  });
+
+  it('the copies of the undo work beside a table named _copy, say what a copy loses, and name a table of yours that references yours', async () => {
+    const caseId = String((await query(base, `SELECT id FROM snapengage_data.logs ORDER BY created_at_seconds DESC LIMIT 1`))[0]!.id);
+    const path = await changed(
+      `ALTER TABLE snapengage_data.logs ADD PRIMARY KEY (id);
+       CREATE TABLE snapengage_data.my_notes (case_id VARCHAR REFERENCES snapengage_data.logs (id), note VARCHAR PRIMARY KEY);
+       INSERT INTO snapengage_data.my_notes VALUES ('${caseId}', 'call back');
+       CREATE TABLE snapengage_data.my_tags (note VARCHAR REFERENCES snapengage_data.my_notes (note), tag VARCHAR);
+       CREATE TABLE snapengage_data._copy (mine VARCHAR); INSERT INTO snapengage_data._copy VALUES ('kept');`,
+      { description: 'beside _copy' },
+    );
+    await admin(box, 'surveys', { updates: [{ caseId, survey_score: 43, survey_comments: 'later' }] });
+    const failed = (await runPipeline(config, { env: box.env, destination: { path } }).then(() => undefined, (e: unknown) => e)) as Error;
+    const message = String(failed?.message);
+    // Before: "(DuckDB drops no such constraint; CREATE TABLE … AS copies none)", saying nothing of indexes or defaults.
+    expect(message).toContain("a copy without it (DuckDB drops no such constraint; CREATE TABLE … AS copies none of the table's constraints, indexes or column defaults: make again those you keep");
+    // Before: my_tags was not named, and the copy of my_notes failed (main key table of the table "my_tags").
+    expect(message).toContain('first drop my_tags or copy it without its FOREIGN KEY on my_notes before it, as DuckDB drops no table that another table\'s FOREIGN KEY references): CREATE TABLE "snapengage_data"."my_notes_undo_copy"');
+    const undo = /Undo it with (.*), then rerun/.exec(message)?.[1]?.replaceAll(/a copy without it \((?:[^()]|\([^()]*\))*\): /g, '');
+    // Before: Catalog Error: Table with name "_copy" already exists!
+    await query(path, `DROP TABLE snapengage_data.my_tags; ${undo!}`, 'READ_WRITE');
+    expect(await query(path, `SELECT mine FROM snapengage_data._copy`)).toEqual([{ mine: 'kept' }]);
+    await runPipeline(config, { env: box.env, destination: { path } });
+    expect(await query(path, `SELECT survey_score::INTEGER AS score, n.note FROM snapengage_data.logs JOIN snapengage_data.my_notes n ON n.case_id = id WHERE id = '${caseId}'`))
+      .toEqual([{ score: 43, note: 'call back' }]);
   });
 
   it('a column of your own named _overflow is not taken for the JSON of fields past the column budget', async () => {

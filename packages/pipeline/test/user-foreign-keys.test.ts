@@ -30,12 +30,12 @@ describe("a user's table with a FOREIGN KEY on a loader table", () => {
   });
 
   /** A copy of the loaded file where the user keyed logs by id and made a table of notes referencing one case. */
-  async function withNotes(): Promise<string> {
+  async function withNotes(more = ''): Promise<string> {
     const path = `${tmp.dir}/fk-${++n}.duckdb`;
     await query(path, `ATTACH '${base}' AS src (READ_ONLY); COPY FROM DATABASE src TO "fk-${n}"; DETACH src;
       ALTER TABLE snapengage_data.logs ADD PRIMARY KEY (id);
       CREATE TABLE snapengage_data.my_notes (case_id VARCHAR REFERENCES snapengage_data.logs (id), note VARCHAR);
-      INSERT INTO snapengage_data.my_notes VALUES ('${caseId}', 'call back');`, 'READ_WRITE');
+      INSERT INTO snapengage_data.my_notes VALUES ('${caseId}', 'call back'); ${more}`, 'READ_WRITE');
     return path;
   }
 
@@ -75,12 +75,41 @@ describe("a user's table with a FOREIGN KEY on a loader table", () => {
     expect(await snapshot(path)).toEqual(before);
     expect(await failedLoads(path)).toEqual([{ resource: 'logs', error: expect.stringContaining('--refresh cannot drop snapengage_data.logs') }]);
     // The copy it prints keeps the notes without the key, and the refresh then goes through.
-    const copy = /or copy it without the key: (.*?), then rerun/.exec(line!)?.[1];
+    const copy = /or copy it without the key \([^)]*\): (.*?), then rerun/.exec(line!)?.[1];
     expect(copy).toBeDefined();
     await query(path, copy!, 'READ_WRITE');
     const again = await runCli(['run', '--resources', 'logs', '--duckdb', path, '--refresh'], { env: box.env, cwd: tmp.dir });
     expect(again.code, again.stderr).toBe(0);
     expect(await query(path, `SELECT n.note FROM snapengage_data.my_notes n JOIN snapengage_data.logs l ON l.id = n.case_id`)).toEqual([{ note: 'call back' }]);
+  });
+
+  it('run --refresh: the copy it prints works beside a table of yours named _copy, and says what a copy loses', async () => {
+    const path = await withNotes(`CREATE TABLE snapengage_data._copy (mine VARCHAR); INSERT INTO snapengage_data._copy VALUES ('kept');`);
+    const refused = await runCli(['run', '--resources', 'logs', '--duckdb', path, '--refresh'], { env: box.env, cwd: tmp.dir });
+    const line = refused.stderr.split('\n').find((l) => l.includes('my_notes'));
+    // Before: "(… CREATE TABLE … AS copies none)" nowhere here, and the copy went through a table named "_copy".
+    expect(line).toContain("or copy it without the key (CREATE TABLE … AS copies none of the table's constraints, indexes or column defaults: make again those you keep): ");
+    const copy = /or copy it without the key \([^)]*\): (.*?), then rerun/.exec(line!)?.[1];
+    // Before: Catalog Error: Table with name "_copy" already exists!
+    await query(path, copy!, 'READ_WRITE');
+    expect(await query(path, `SELECT mine FROM snapengage_data._copy`)).toEqual([{ mine: 'kept' }]);
+    const again = await runCli(['run', '--resources', 'logs', '--duckdb', path, '--refresh'], { env: box.env, cwd: tmp.dir });
+    expect(again.code, again.stderr).toBe(0);
+  });
+
+  it('run --refresh names a table of yours that references yours, which DuckDB must lose first, and prints what then works', async () => {
+    const path = await withNotes(`ALTER TABLE snapengage_data.my_notes ADD PRIMARY KEY (note);
+      CREATE TABLE snapengage_data.my_tags (note VARCHAR REFERENCES snapengage_data.my_notes (note), tag VARCHAR);
+      INSERT INTO snapengage_data.my_tags VALUES ('call back', 'urgent');`);
+    const refused = await runCli(['run', '--resources', 'logs', '--duckdb', path, '--refresh'], { env: box.env, cwd: tmp.dir });
+    const line = refused.stderr.split('\n').find((l) => l.includes('my_notes'));
+    // Before: only DROP TABLE / the copy of my_notes, which DuckDB refuses (main key table of the table "my_tags").
+    expect(line).toContain('first drop my_tags or copy it without its FOREIGN KEY on my_notes (DuckDB drops no table that another table\'s FOREIGN KEY references), then ');
+    const copy = /or copy it without the key \([^)]*\): (.*?), then rerun/.exec(line!)?.[1];
+    await expect(query(path, `DROP TABLE snapengage_data.my_notes`, 'READ_WRITE')).rejects.toThrow(/main key table of the table "my_tags"/);
+    await query(path, `DROP TABLE snapengage_data.my_tags; ${copy!}`, 'READ_WRITE');
+    const again = await runCli(['run', '--resources', 'logs', '--duckdb', path, '--refresh'], { env: box.env, cwd: tmp.dir });
+    expect(again.code, again.stderr).toBe(0);
   });
 
   it('run --refresh of several resources: what was not changed is named by resource, as one committed before it was', async () => {
@@ -124,5 +153,17 @@ describe("a user's table with a FOREIGN KEY on a loader table", () => {
     const failed = (await runPipeline(config, { env: box.env, destination: { path } }).then(() => undefined, (e: unknown) => e)) as Error;
     // Before: `… outside it: logs.id is NOT NULL; logs__labels.name is NOT NULL.`
     expect(String(failed?.message)).toContain('outside it: logs__labels.name is NOT NULL (the cause of this failure); logs.id is NOT NULL. Undo it with');
+  });
+
+  it('a NOT NULL on a column of yours whose name has a space is named as the cause', async () => {
+    const path = `${tmp.dir}/nn-${++n}.duckdb`;
+    await query(path, `ATTACH '${base}' AS src (READ_ONLY); COPY FROM DATABASE src TO "nn-${n}"; DETACH src;
+      ALTER TABLE snapengage_data.logs ALTER id SET NOT NULL;
+      ALTER TABLE snapengage_data.logs ADD COLUMN "My Col" VARCHAR; UPDATE snapengage_data.logs SET "My Col" = 'mine';
+      ALTER TABLE snapengage_data.logs ALTER "My Col" SET NOT NULL;`, 'READ_WRITE');
+    await admin(box, 'cases', { widgetId: box.credentials.widgetIds[0], cases: [{ description: 'no My Col' }] });
+    const failed = (await runPipeline(config, { env: box.env, destination: { path } }).then(() => undefined, (e: unknown) => e)) as Error;
+    // Before: DuckDB's "NOT NULL constraint failed: logs.My Col" was read as the column "my": nothing was marked.
+    expect(String(failed?.message)).toContain('outside it: logs.My Col is NOT NULL (the cause of this failure); logs.id is NOT NULL. Undo it with');
   });
 });

@@ -82,20 +82,20 @@ export async function commitError(
  * values, so a unique index or constraint is never picked out.
  */
 function causeOf(text: string, changes: readonly Change[]): Change | undefined {
-  const lower = text.toLowerCase();
-  const is = (kind: string, table?: string, firstColumn?: string) => (c: Change) =>
-    c.kind === kind && (table === undefined || c.table === table) && (firstColumn === undefined || c.columns[0] === firstColumn);
-  let matches: (c: Change) => boolean;
-  const notNull = /not null constraint failed: ([^\s.]+)\.(\S+)/.exec(lower);
-  const check = /check constraint failed on table (\S+) with/.exec(lower);
-  const cast = /when casting from source column (\S+)/.exec(lower);
-  const referenced = /key "([^":]+): [^"]*" is still referenced by a foreign key/.exec(lower);
-  if (notNull) matches = is('NOT NULL', notNull[1], notNull[2]);
-  else if (check) matches = is('CHECK', check[1]);
-  else if (cast) matches = is('TYPE', undefined, cast[1]);
-  else if (referenced) matches = is('FOREIGN KEY', undefined, referenced[1]);
-  else return undefined;
-  const found = changes.filter(matches);
+  // Matched against each change's own names, not a token cut at a space: a column may be "My Col". DuckDB's line
+  // ends with the column of a NOT NULL or a cast, so the name must end it ("my" does not end "… logs.my col"); a foreign
+  // key's names its columns with their values (key "case_id: 1" or "x: 1, y: 2").
+  const lower = text.toLowerCase().trimEnd();
+  const points = (c: Change): boolean => {
+    switch (c.kind) {
+      case 'NOT NULL': return lower.endsWith(`not null constraint failed: ${c.table}.${c.columns[0]}`);
+      case 'CHECK': return lower.includes(`check constraint failed on table ${c.table} with `);
+      case 'TYPE': return lower.endsWith(`when casting from source column ${c.columns[0]}`);
+      case 'FOREIGN KEY': return lower.includes(`key "${c.columns[0]}: `) && lower.includes('is still referenced by a foreign key');
+      default: return false;
+    }
+  };
+  const found = changes.filter(points);
   return found.length === 1 ? found[0] : undefined;
 }
 
@@ -111,15 +111,17 @@ async function refreshBlocked(
   const keys = (await foreignKeysOn(conn, dataset, tables))
     .sort((a, b) => Number(b.table.toLowerCase() === blocking.toLowerCase()) - Number(a.table.toLowerCase() === blocking.toLowerCase()));
   if (keys.length === 0) return undefined;
-  const s = quoteIdent(dataset);
   const userTables = [...new Set(keys.map((k) => k.table))];
+  const copying = await copyContext(conn, dataset);
+  const s = copying.schema;
   const drops = userTables.map((t) => `DROP TABLE ${s}.${quoteIdent(t)};`).join(' ');
-  const copies = userTables.map((t) => copyStatements(s, t)).join(' ');
+  const copies = userTables.map((t) => copyStatements(copying, t)).join(' ');
+  const referencing = await referencedBy(conn, dataset, userTables);
   const first = keys[0]!;
   return new DestinationError(
     `${action} (${path}): --refresh cannot drop ${dataset}.${first.referenced}: ${keys.map((k) => `${k.table} has ${k.text}`).join('; ')} (a table of yours); nothing of ${resource} was changed (its tables and state are as before this run; _pipeline_loads records the failed load)`,
     'schema',
-    `DuckDB cannot drop a FOREIGN KEY (ALTER TABLE … DROP CONSTRAINT is not implemented), so drop your table (${drops}) or copy it without the key: ${copies}, then rerun`,
+    `DuckDB cannot drop a FOREIGN KEY (ALTER TABLE … DROP CONSTRAINT is not implemented), so ${firstUnreference(referencing, userTables, '(DuckDB drops no table that another table\'s FOREIGN KEY references), then ')}drop your table (${drops}) or copy it without the key (${COPY_LOSES}): ${copies}, then rerun`,
     path,
     { cause: error },
   );
@@ -127,11 +129,16 @@ async function refreshBlocked(
 
 /** The FOREIGN KEYs of tables in the dataset schema that reference one of `tables` (all a user's: the loader makes none). */
 async function foreignKeysOn(conn: DuckDBConnection, dataset: string, tables: readonly StoredTable[]): Promise<Array<{ table: string; text: string; columns: string[]; referenced: string }>> {
-  if (tables.length === 0) return [];
+  return foreignKeysReferencing(conn, dataset, tables.map((t) => t.def.name));
+}
+
+/** The FOREIGN KEYs of tables in the dataset schema that reference one of the tables named `names`. */
+async function foreignKeysReferencing(conn: DuckDBConnection, dataset: string, names: readonly string[]): Promise<Array<{ table: string; text: string; columns: string[]; referenced: string }>> {
+  if (names.length === 0) return [];
   const rows = (await conn.runAndReadAll(
     `SELECT table_name, constraint_text, constraint_column_names AS cols, referenced_table FROM duckdb_constraints()
      WHERE constraint_type = 'FOREIGN KEY' AND lower(schema_name) = lower($1)
-     AND lower(referenced_table) IN (${tables.map((t) => quoteLiteral(t.def.name.toLowerCase())).join(', ')}) ORDER BY table_name, constraint_index`, [dataset],
+     AND lower(referenced_table) IN (${names.map((t) => quoteLiteral(t.toLowerCase())).join(', ')}) ORDER BY table_name, constraint_index`, [dataset],
   )).getRowObjectsJS();
   return rows.map((r) => ({
     table: String(r.table_name), text: String(r.constraint_text), columns: (r.cols as unknown[] | null ?? []).map(String), referenced: String(r.referenced_table),
@@ -160,15 +167,63 @@ const DROP_INDEX = 1;
 const ALTER = 2;
 const AFTER_ALTER = 3;
 
-/** The undo of a constraint DuckDB cannot drop (CHECK, UNIQUE, PRIMARY KEY, FOREIGN KEY): a copy of the table. */
-function copyWithout(schema: string, tableName: string): string {
-  return `a copy without it (DuckDB drops no such constraint; CREATE TABLE … AS copies none): ${copyStatements(schema, tableName)}`;
+/** What the table copies below lose, said wherever one is printed. */
+const COPY_LOSES = "CREATE TABLE … AS copies none of the table's constraints, indexes or column defaults: make again those you keep";
+
+/** Where the copies of one message go: the schema, quoted, and the names taken in it (lower-cased), copies' included. */
+interface CopyContext {
+  schema: string;
+  taken: Set<string>;
 }
 
-/** `tableName` re-created as a copy of its rows and columns, without its constraints (run in DuckDB 1.5 by the tests). */
-function copyStatements(schema: string, tableName: string): string {
-  const table = `${schema}.${quoteIdent(tableName)}`;
-  return `CREATE TABLE ${schema}."_copy" AS FROM ${table}; DROP TABLE ${table}; ALTER TABLE ${schema}."_copy" RENAME TO ${quoteIdent(tableName)};`;
+async function copyContext(conn: DuckDBConnection, dataset: string): Promise<CopyContext> {
+  const rows = (await conn.runAndReadAll(
+    `SELECT table_name AS name FROM duckdb_tables() WHERE lower(schema_name) = lower($1)
+     UNION ALL SELECT view_name FROM duckdb_views() WHERE lower(schema_name) = lower($1)`, [dataset],
+  )).getRowObjectsJS();
+  return { schema: quoteIdent(dataset), taken: new Set(rows.map((r) => String(r.name).toLowerCase())) };
+}
+
+/**
+ * The tables (other than itself) whose FOREIGN KEY references each of `names`, by lower-cased name: DuckDB drops
+ * such a table, or the original of its copy, only once those are dropped or copied without the key.
+ */
+async function referencedBy(conn: DuckDBConnection, dataset: string, names: readonly string[]): Promise<Map<string, string[]>> {
+  const by = new Map<string, string[]>();
+  for (const k of await foreignKeysReferencing(conn, dataset, names)) {
+    if (k.table.toLowerCase() === k.referenced.toLowerCase()) continue;
+    const list = by.get(k.referenced.toLowerCase()) ?? [];
+    if (!list.includes(k.table)) list.push(k.table);
+    by.set(k.referenced.toLowerCase(), list);
+  }
+  return by;
+}
+
+/** "first drop T or copy it without its FOREIGN KEY on U …" for each of `names` another table references, else ''. */
+function firstUnreference(referencing: ReadonlyMap<string, readonly string[]>, names: readonly string[], after: string): string {
+  const steps = names.flatMap((name) => (referencing.get(name.toLowerCase()) ?? [])
+    .map((by) => `${by} or copy it without its FOREIGN KEY on ${name}`));
+  return steps.length === 0 ? '' : `first drop ${steps.join(', and ')} ${after}`;
+}
+
+/** The undo of a constraint DuckDB cannot drop (CHECK, UNIQUE, PRIMARY KEY, FOREIGN KEY): a copy of the table. */
+function copyWithout(copying: CopyContext, tableName: string, referencing: ReadonlyMap<string, readonly string[]> = new Map()): string {
+  const first = firstUnreference(referencing, [tableName], 'before it, as DuckDB drops no table that another table\'s FOREIGN KEY references');
+  return `a copy without it (DuckDB drops no such constraint; ${COPY_LOSES}${first === '' ? '' : `; ${first}`}): ${copyStatements(copying, tableName)}`;
+}
+
+/**
+ * `tableName` re-created as a copy of its rows and columns, without its constraints (run in DuckDB 1.5 by the tests),
+ * through a name no table or view of the schema has (`<table>_undo_copy`, numbered when taken).
+ */
+function copyStatements(copying: CopyContext, tableName: string): string {
+  const table = `${copying.schema}.${quoteIdent(tableName)}`;
+  // Ends: each turn tries a new name and `taken` is finite.
+  let name = `${tableName}_undo_copy`;
+  for (let n = 2; copying.taken.has(name.toLowerCase()); n++) name = `${tableName}_undo_copy_${n}`;
+  copying.taken.add(name.toLowerCase());
+  const copy = `${copying.schema}.${quoteIdent(name)}`;
+  return `CREATE TABLE ${copy} AS FROM ${table}; DROP TABLE ${table}; ALTER TABLE ${copy} RENAME TO ${quoteIdent(tableName)};`;
 }
 
 function undoInOrder(changes: readonly Change[]): string {
@@ -178,7 +233,8 @@ function undoInOrder(changes: readonly Change[]): string {
 async function changesByHand(conn: DuckDBConnection, dataset: string, tables: readonly StoredTable[]): Promise<Change[]> {
   const stored = tables.filter((t) => !t.isNew);
   if (stored.length === 0) return [];
-  const s = quoteIdent(dataset);
+  const copying = await copyContext(conn, dataset);
+  const s = copying.schema;
   const ours = `lower(schema_name) = lower($1) AND lower(table_name) IN (${stored.map((t) => quoteLiteral(t.def.name.toLowerCase())).join(', ')})`;
   const params = [dataset];
   const changes: Change[] = [];
@@ -233,16 +289,19 @@ async function changesByHand(conn: DuckDBConnection, dataset: string, tables: re
     } else {
       // DuckDB cannot drop a CHECK, UNIQUE or PRIMARY KEY constraint: only a copy of the table without it undoes it.
       changes.push({
-        what: `${String(c.table_name)} has ${String(c.constraint_text)}`, undo: copyWithout(s, String(c.table_name)), order: AFTER_ALTER,
+        what: `${String(c.table_name)} has ${String(c.constraint_text)}`, undo: copyWithout(copying, String(c.table_name)), order: AFTER_ALTER,
         kind: String(c.constraint_type), table: String(c.table_name).toLowerCase(), columns: cols.map((col) => col.toLowerCase()),
       });
     }
   }
   // A table of the user's with a FOREIGN KEY on a loader table: a merge cannot delete a referenced row, nor the copy
   // above drop the table it references, so it goes first.
-  for (const k of await foreignKeysOn(conn, dataset, stored)) {
+  // A table of the user's that references it in turn must lose that key first (named, as it is not the loader's).
+  const keys = await foreignKeysOn(conn, dataset, stored);
+  const referencing = await referencedBy(conn, dataset, keys.map((k) => k.table));
+  for (const k of keys) {
     changes.push({
-      what: `${k.table} has ${k.text}`, undo: copyWithout(s, k.table), order: FOREIGN_KEY,
+      what: `${k.table} has ${k.text}`, undo: copyWithout(copying, k.table, referencing), order: FOREIGN_KEY,
       kind: 'FOREIGN KEY', table: k.table.toLowerCase(), columns: k.columns.map((col) => col.toLowerCase()),
     });
   }
