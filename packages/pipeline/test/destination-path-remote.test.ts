@@ -56,6 +56,8 @@ describe('destination.path naming remote storage', () => {
       message = (error as Error).message;
     }
     expect(message).toMatch(/^destination\.path \(--duckdb\) "s3:\/\/\*\*\*@bucket\/x\.duckdb\?…" is a URL/);
+    // The file name to suggest is the path's, without the mark of the masked query.
+    expect(message).toContain(': pass a local path, such as x.duckdb, and copy');
     expect(message).not.toContain('s3cr3t');
     expect(message).not.toContain('AKIAKEY');
   });
@@ -71,10 +73,12 @@ describe('destination.path naming remote storage', () => {
   it('dlt\'s way of writing a DuckDB location (duckdb:/x.duckdb, duckdb:///x.duckdb) is refused with the file path alone', () => {
     expect(check('duckdb:/snapengage.duckdb')).toThrow(/^destination\.path \(--duckdb\) "duckdb:\/snapengage\.duckdb" is dlt's form of a DuckDB location, which would be read as a relative path \(a directory named "duckdb:"\): write the file's path alone, such as snapengage\.duckdb$/);
     expect(check('duckdb:///data/x.duckdb')).toThrow(/is dlt's form of a DuckDB location, .*: write the file's path alone, such as x\.duckdb$/);
+    // A host and port is no file name to suggest.
+    expect(check('https://example.com:8443')).toThrow(/: pass a local path, such as snapengage\.duckdb, and copy/);
   });
 
   it('local paths are left as they were: a colon later in a name, a name starting with a one-letter "scheme", :memory:', () => {
-    for (const path of [':memory:', 'data/a:b.duckdb', 'a:b.duckdb', './md:mydb', './s3://b/x.duckdb', join(process.cwd(), 'x.duckdb'), 'snapengage.duckdb', 'C:/data/x.duckdb']) {
+    for (const path of [':memory:', 'data/a:b.duckdb', 'a:b.duckdb', './md:mydb', './s3://b/x.duckdb', join(process.cwd(), 'x.duckdb'), 'snapengage.duckdb', 'C:/data/x.duckdb', 'C://data/x.duckdb']) {
       expect(check(path), path).not.toThrow();
     }
   });
