@@ -7,6 +7,7 @@ import { inspect } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Sandbox } from 'snapengage-sandbox';
 import { AbortedError, PipelineError, definePipeline, loadPipelineConfig, openDataset, runPipeline, type PipelineConfig, type RunOptions } from '../src/index.js';
+import { checkRunOptions } from '../src/run-options.js';
 import { admin, expectMatchesTruth, sandbox, stats, tempDir, truth } from './helpers.js';
 
 let box: Sandbox;
@@ -187,5 +188,38 @@ describe('options of the wrong type, from JavaScript', () => {
     }
     await runPipeline(config(join(tmp.dir, 'class-options.duckdb')), new Observer());
     expect(new Set(seen)).toEqual(new Set(['progress', 'request']));
+  });
+});
+
+describe('checkRunOptions, the check above, on its own (no run needed)', () => {
+  const refusal = (given: unknown) => {
+    try {
+      checkRunOptions(given);
+    } catch (error) {
+      expect(error).toBeInstanceOf(TypeError);
+      return (error as Error).message;
+    }
+    return undefined;
+  };
+
+  it('refuses what is not an options object, an array too; no options at all is none', () => {
+    expect(checkRunOptions(undefined)).toEqual({});
+    expect(refusal(['logs'])).toBe('runPipeline(): options must be an object such as { signal, progress }, got ["logs"]');
+  });
+
+  it('an AbortSignal is told by its shape: an EventTarget without `aborted` is none, nor is an object holding a signal', () => {
+    expect(refusal({ signal: new EventTarget() })).toBe('runPipeline(): options.signal must be an AbortSignal, got {}');
+    expect(refusal({ signal: { signal: new AbortController().signal } })).toBe('runPipeline(): options.signal must be an AbortSignal, got {"signal":{}}');
+  });
+
+  it('names what was given however it prints: a function as such, a symbol, a number', () => {
+    expect(refusal({ resources: () => ['logs'] })).toBe("runPipeline(): options.resources must be an array of resource names, such as ['logs', 'widgets'], got a function");
+    expect(refusal({ resources: ['logs', 5] })).toBe("runPipeline(): options.resources must be an array of resource names, such as ['logs', 'widgets'], got [\"logs\",5]");
+    expect(refusal({ progress: Symbol('tick') })).toBe('runPipeline(): options.progress must be a function, got Symbol(tick)');
+    expect(refusal({ env: 5 })).toBe('runPipeline(): options.env must be an object of variables, such as process.env, got a number');
+  });
+
+  it('a callback given as null is not given, as undefined is', () => {
+    expect(checkRunOptions({ onRequest: null, warn: undefined })).toEqual({ warn: undefined });
   });
 });
