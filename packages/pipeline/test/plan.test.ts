@@ -131,6 +131,11 @@ describe('planPipeline', () => {
     );
     expect(note({ resources: { logs: true } }, withKey, ['chat_poll', 'visitor_typing'])).toMatch(/^chat_poll makes .* and visitor_typing makes one request per record of logs, /);
     expect(note({ resources: { logs: true, chat_poll: true } }, { ...withKey, SNAPENGAGE_BASE_URL: 'http://localhost:4000' })).toContain('http://localhost:4000');
+    // The server named by its origin alone, whatever path the base URL has.
+    expect(note({ resources: { chat_poll: true } }, { ...withKey, SNAPENGAGE_BASE_URL: 'http://localhost:4000/api/v1/' })).toContain('also against the local server http://localhost:4000; ');
+    // With no config to edit, the one to write selects what the run loaded, not the parent it only read keys from.
+    const onlyChild: PipelineConfig = { resources: { logs: true } };
+    expect(localRateLimitNote(onlyChild, planPipeline(onlyChild, withKey, ['chat_poll']), null)).toMatch(/: export default \{ resources: \{ chat_poll: true \}, rateLimit: \{ requestsPerSecond: 0 \} \}$/);
     // Not for: a config that sets its own rate (even 10), a remote server, or parents alone.
     expect(note({ resources: { chat_poll: true }, rateLimit: { requestsPerSecond: 10 } })).toBeUndefined();
     expect(note({ resources: { chat_poll: true } }, { ...withKey, SNAPENGAGE_BASE_URL: 'https://www.snapengage.com' })).toBeUndefined();
