@@ -238,3 +238,20 @@ describe('comments of a loaded file', () => {
     expect((await comments(path))['things.id']).toBe('Thing id. [doc]');
   });
 });
+
+describe('comments of a run of some resources', () => {
+  it('leave the comments of the resources it does not load as they are, and a rerun with the same spec rewrites no record', async () => {
+    const path = join(tmp.dir, 'two-resources.duckdb');
+    const run = (selected: Record<string, true>) => runPipeline(definePipeline({ resources: selected, rateLimit: { requestsPerSecond: 0 } }), { env: box.env, destination: { path } });
+    await run({ logs: true, widgets: true });
+    // Had the record of every resource been read as the one being committed's, each commit would clear the texts of
+    // the others as "no longer given": widgets' already in this run.
+    const widgetsBefore = Object.entries(await comments(path)).filter(([k]) => k.startsWith('widgets'));
+    expect(widgetsBefore.filter(([, text]) => text !== null).length).toBeGreaterThan(1);
+    const recordedBefore = await query(path, `SELECT table_name, column_name, comment, load_id FROM snapengage_data._pipeline_comments ORDER BY ALL`);
+    await run({ logs: true });
+    expect(Object.entries(await comments(path)).filter(([k]) => k.startsWith('widgets'))).toEqual(widgetsBefore);
+    // The same texts: the record keeps the load that wrote them.
+    expect(await query(path, `SELECT table_name, column_name, comment, load_id FROM snapengage_data._pipeline_comments ORDER BY ALL`)).toEqual(recordedBefore);
+  });
+});
