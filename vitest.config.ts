@@ -1,4 +1,5 @@
 import { defineConfig } from 'vitest/config';
+import { fileURLToPath } from 'node:url';
 import { defaultServerConditions } from 'vite';
 
 // Tests run against the TypeScript sources of the workspace packages (the "snapengage-source" export condition),
@@ -18,6 +19,7 @@ export default defineConfig({
     // share the cores well; each still runs in its own process with its own sandboxes and temp dirs.
     maxWorkers: 2,
     // The CLIs tests spawn are the built ones: a dist/ older than its sources is rebuilt first.
-    globalSetup: ['test/global-setup.ts'],
+    // By absolute path: vitest resolves it from the working directory, which may be a package's.
+    globalSetup: [fileURLToPath(new URL('./test/global-setup.ts', import.meta.url))],
   },
 });

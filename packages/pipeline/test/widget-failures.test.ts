@@ -4,6 +4,7 @@
 import { describe, expect, it } from 'vitest';
 import { SnapEngageError, type SnapEngageErrorKind } from 'snapengage-client';
 import type { WidgetContext } from '../src/errors.js';
+import { planPipeline } from '../src/plan.js';
 import { WidgetFailures } from '../src/widget-failures.js';
 
 const failure = (kind: SnapEngageErrorKind, status: number) =>
@@ -47,5 +48,20 @@ describe('WidgetFailures', () => {
     expect(failures.error()?.message).toBe(
       'Extracting logs failed: widgets w1 (item 1) and w3 (item 3) of 5 in SNAPENGAGE_WIDGET_ID are unknown to the API (HTTP 404) while others were answered: remove them from the list',
     );
+  });
+
+  it('contextOf names a widget by its place, masking a credential pasted into the list; others answered excludes its own pages', () => {
+    const token = 'tok-3f9a8e7d6c5b4a39';
+    const env = { SNAPENGAGE_ORG_ID: 'o', SNAPENGAGE_API_TOKEN: token, SNAPENGAGE_API_KEY: 'k', SNAPENGAGE_WIDGET_ID: `w1,${token},w3` };
+    const plan = planPipeline({ resources: { logs: true } }, env).resources.find((p) => p.name === 'logs')!;
+    const param = Object.entries(plan.resource.params).find(([, source]) => source.from === 'env' && source.each)![0];
+    const failures = new WidgetFailures(env, [token]);
+    const pasted = failures.contextOf(plan, { [param]: token }, token)!;
+    expect(pasted).toMatchObject({ item: 'widget', env: 'SNAPENGAGE_WIDGET_ID', position: 2, of: 3, othersAnswered: false });
+    expect(pasted.value).not.toContain(token);
+    // Pages of the widget itself are not "others": only another widget's answer makes a 404 the widget's own.
+    failures.answer('logs', 'w1');
+    expect(failures.contextOf(plan, { [param]: 'w1' }, 'w1')).toMatchObject({ value: 'w1', position: 1, othersAnswered: false });
+    expect(failures.contextOf(plan, { [param]: 'w3' }, 'w3')).toMatchObject({ value: 'w3', position: 3, othersAnswered: true });
   });
 });
