@@ -56,9 +56,9 @@ const BUILT_FROM: Readonly<Record<WorkspaceName, readonly WorkspaceName[]>> = {
   'create-snapengage-pipeline': ['snapengage-client', 'snapengage-pipeline'],
 };
 
-function newestBuilt(name: WorkspaceName): number {
+function newestBuilt(name: WorkspaceName, root: string): number {
   try {
-    return newestMtime(join(repoRoot, 'packages', WORKSPACES[name], 'dist'));
+    return newestMtime(join(root, 'packages', WORKSPACES[name], 'dist'));
   } catch {
     return 0;
   }
@@ -66,20 +66,25 @@ function newestBuilt(name: WorkspaceName): number {
 
 /**
  * Builds the workspaces whose dist/ is missing or older than their sources (src/, generated/, templates/), under the
- * lock. Nothing is rewritten when dist/ is fresh, so CLIs other test files spawn never see half-written files.
+ * lock, each even when an earlier one's build failed (one error then names every failure). Nothing is rewritten
+ * when dist/ is fresh, so CLIs other test files spawn never see half-written files. `root`: a repo laid out as this one.
  */
-export async function ensureBuilt(names: readonly WorkspaceName[] = ['create-snapengage-pipeline']): Promise<void> {
+export async function ensureBuilt(names: readonly WorkspaceName[] = ['create-snapengage-pipeline'], root = repoRoot): Promise<void> {
   await withBuildLock(() => {
-    const shared = Math.max(newestMtime(join(repoRoot, 'generated')), newestMtime(join(repoRoot, 'templates')));
+    const shared = Math.max(newestMtime(join(root, 'generated')), newestMtime(join(root, 'templates')));
     // Dependencies first, whatever order `names` has, so a dependent is compared with their fresh dist/.
     const order = (Object.keys(BUILT_FROM) as WorkspaceName[]).filter((n) => names.includes(n));
+    // A failed build does not stop the next: tsc writes its output even on a type error, and a dependent edited too
+    // would otherwise stay stale while the tests run against "what tsc wrote" (global-setup.ts).
+    const failures: string[] = [];
     for (const name of order) {
-      const dir = join(repoRoot, 'packages', WORKSPACES[name]);
-      const inputs = Math.max(shared, newestMtime(join(dir, 'src')), ...BUILT_FROM[name].map(newestBuilt));
-      if (newestBuilt(name) >= inputs) continue;
-      const result = spawnSync('npm', ['run', 'build', '-w', name], { cwd: repoRoot, encoding: 'utf8' });
-      if (result.status !== 0) throw new Error(`building ${name} failed:\n${result.stdout}${result.stderr}`);
+      const dir = join(root, 'packages', WORKSPACES[name]);
+      const inputs = Math.max(shared, newestMtime(join(dir, 'src')), ...BUILT_FROM[name].map((n) => newestBuilt(n, root)));
+      if (newestBuilt(name, root) >= inputs) continue;
+      const result = spawnSync('npm', ['run', 'build', '-w', name], { cwd: root, encoding: 'utf8' });
+      if (result.status !== 0) failures.push(`building ${name} failed:\n${result.stdout}${result.stderr}`);
     }
+    if (failures.length > 0) throw new Error(failures.join('\n'));
   });
 }
 
