@@ -4,6 +4,7 @@
 import { spawn } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import type { Sandbox } from 'snapengage-sandbox';
 import { definePipeline, runPipeline } from '../src/index.js';
@@ -64,6 +65,27 @@ describe('host processes, built CLI', () => {
     expect(run.stderr).not.toMatch(/snapengage-pipeline:|Warning|Error/);
     expect(run.code).toBe(0);
     expect(run.stdout).toContain('is LOADED');
+    expect(await query(join(dir, 'snapengage.duckdb'), 'SELECT count(*)::INTEGER AS n FROM snapengage_data.users')).toEqual([{ n: 1 }]);
+  }, 30_000);
+
+  // The tests spawned the CLI from its source under `node --import tsx` until they spawned the built one: this is the
+  // one left where the host loaded tsx itself (OPERATIONS.md, "In an instrumented or TypeScript host"), whose
+  // settings the loader keeps: with an unwritable TMPDIR, the documented TSX_DISABLE_CACHE=1.
+  it.each([
+    ['its TMPDIR', false],
+    ['an unwritable TMPDIR and TSX_DISABLE_CACHE=1', true],
+  ] as const)('a TypeScript config loads under the host\'s own tsx (node --import tsx) with %s', async (name, unwritableTmpdir) => {
+    const dir = project(`host-tsx-${name.replace(/\W+/g, '-')}`);
+    const tsx = pathToFileURL(join(PACKAGE_DIR, '..', '..', 'node_modules', 'tsx', 'dist', 'loader.mjs')).href;
+    const env: Record<string, string> = { ...bareEnv, TMPDIR: tmp.dir };
+    if (unwritableTmpdir) {
+      writeFileSync(join(dir, 'a-file'), '');
+      Object.assign(env, { TMPDIR: join(dir, 'a-file', 'tmp'), TSX_DISABLE_CACHE: '1' });
+    }
+    const run = await runBuilt(['--import', tsx], ['run'], { env, cwd: dir, timeoutMs: 20_000 });
+    expect(run.signal, 'killed after 20 s').toBeNull();
+    expect(run.stderr).not.toMatch(/snapengage-pipeline:|Warning|Error/);
+    expect(run.code).toBe(0);
     expect(await query(join(dir, 'snapengage.duckdb'), 'SELECT count(*)::INTEGER AS n FROM snapengage_data.users')).toEqual([{ n: 1 }]);
   }, 30_000);
 });
