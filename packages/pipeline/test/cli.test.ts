@@ -1,4 +1,4 @@
-// The CLI as users run it (a tsx child process): run + show, one-line errors with the right exit codes, .env reading
+// The CLI as users run it (the built command as a child process): run + show, one-line errors with the right exit codes, .env reading
 // with the environment taking precedence, --config modules, and no secret in any output.
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { createServer, type AddressInfo } from 'node:net';
