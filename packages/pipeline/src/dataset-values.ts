@@ -3,12 +3,9 @@
 // 'infinity', failing the whole query), a DATE as midnight UTC, a TIME as a count of microseconds and a DECIMAL as a
 // double that rounds; JSON nested in a list or struct stays text, and JSON.parse rounds an integer beyond 2^53 in
 // it. Each type is listed in the package README.
-import { createRequire } from 'node:module';
 import type { DuckDBResultReader, DuckDBType, DuckDBValue, DuckDBValueConverter } from '@duckdb/node-api';
 import { parseKeepingLargeIntegers } from 'snapengage-client';
-
-const duckdb = createRequire(import.meta.url)('@duckdb/node-api') as typeof import('@duckdb/node-api');
-const { DuckDBTypeId, JSDuckDBValueConverter } = duckdb;
+import { duckdbApi } from './duckdb.js';
 
 /** DuckDB's ±infinity for the 64-bit timestamps and the 32-bit DATE. */
 const INFINITY_64 = 2n ** 63n - 1n;
@@ -56,6 +53,9 @@ type Fields = DuckDBValue & Record<string, unknown>;
 
 /** The conversion of a type's values, chosen once per type rather than once per value (a read may be 200k rows). */
 function converterOf(type: DuckDBType): Convert {
+  // Looked up here, not at import: `show` and the dataset API import this module before any file is opened, and a
+  // command that stops before (no such file) does not load DuckDB (duckdb.ts).
+  const { DuckDBTypeId, JSDuckDBValueConverter } = duckdbApi();
   switch (type.typeId) {
     case DuckDBTypeId.VARCHAR:
       // An integer beyond ±2^53 in JSON (the loader stores the API's digits) is its decimal text, as a BIGINT's:

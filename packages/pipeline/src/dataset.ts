@@ -1,7 +1,7 @@
 // Read access to a loaded dataset: tables, rows, ad-hoc SQL, load history and incremental state, with
 // JSON-friendly values (dataset-values.ts: BIGINT → number when exact, else string; timestamps → ISO strings; JSON parsed).
 import { resolve } from 'node:path';
-import { blobValue, createDuckDBInstance, type DuckDBConnection, type DuckDBInstance, type DuckDBResultReader, type DuckDBValue } from './duckdb.js';
+import { blobValue, createDuckDBInstance, loadDuckDB, type DuckDBConnection, type DuckDBInstance, type DuckDBResultReader, type DuckDBValue } from './duckdb.js';
 import type { PipelineConfig } from './config.js';
 import { friendlyRows, rowConverter } from './dataset-values.js';
 import { DestinationError, duckdbSettings, toDestinationError } from './destination/index.js';
@@ -103,6 +103,8 @@ export async function openDataset(config: PipelineConfig | { path: string; datas
   if (remote) throw new DestinationError(`opening the dataset: destination.path ${remote.what}`, 'not_found', remote.fix, remote.shown);
   path = resolve(path);
   checkDuckDBFile(path);
+  // Outside the mapping below: a missing or broken install is its own error, not "opening the dataset: …" (run.ts).
+  loadDuckDB();
   let instance: DuckDBInstance | undefined;
   let releaseFile: (() => void) | undefined;
   try {

@@ -1,20 +1,21 @@
 // DuckDB's Node API, loaded with require(): the package is CommonJS, and an ESM `import` of it makes Node scan the
 // source of every re-exported module for export names first (measured: 90 ms → 45 ms per process start, which is
-// most of a rerun's fixed cost after Node itself). Only this module loads it (dataset-values.ts too, which only
-// `show` and the dataset API reach).
+// most of a rerun's fixed cost after Node itself). Only this module loads it (dataset-values.ts through duckdbApi).
 import { createRequire } from 'node:module';
 
 type DuckDBApi = typeof import('@duckdb/node-api');
 let api: DuckDBApi | undefined;
+// Made at import, though used later: it costs nothing, and a CommonJS bundle (import.meta.url empty) then fails at
+// load with createRequire's error, as OPERATIONS.md says (bundle.test.ts), not at its first open of a file.
+const require = createRequire(import.meta.url);
 
 /**
  * The module, required on first use rather than when this file is imported: requiring it (~100 CommonJS files and
  * DuckDB's native library, 70–100 ms) is then paid by a command that opens a file, not by a run that stops at a
  * config error or a bad flag. Sync, as require() is: the callers are already about to open a file.
  */
-function duckdb(): DuckDBApi {
+export function duckdbApi(): DuckDBApi {
   if (api) return api;
-  const require = createRequire(import.meta.url);
   api = require('@duckdb/node-api') as DuckDBApi;
   // @duckdb/node-api decodes every VARCHAR with `new TextDecoder()`, which takes a leading U+FEFF for a byte order
   // mark and drops it (stored '\uFEFFhi' read back as 'hi'). In a value it is data. The module looks its decoder up on
@@ -36,15 +37,15 @@ function duckdb(): DuckDBApi {
  * the run as the module's own error (as when it was required at import), not as "opening the destination: …".
  */
 export function loadDuckDB(): void {
-  duckdb();
+  duckdbApi();
 }
 
 /** Opens (or creates) a DuckDB database: DuckDBInstance.create of @duckdb/node-api. */
 export function createDuckDBInstance(path: string, options: Record<string, string>): Promise<DuckDBInstance> {
-  return duckdb().DuckDBInstance.create(path, options);
+  return duckdbApi().DuckDBInstance.create(path, options);
 }
-export const blobValue: DuckDBApi['blobValue'] = (bytes) => duckdb().blobValue(bytes);
+export const blobValue: DuckDBApi['blobValue'] = (bytes) => duckdbApi().blobValue(bytes);
 /** The DuckDB release this loader writes with, as DuckDB names it ("v1.5.6"). */
-export const duckdbVersion = (): string => duckdb().version();
+export const duckdbVersion = (): string => duckdbApi().version();
 export type DuckDBInstance = import('@duckdb/node-api').DuckDBInstance;
 export type { DuckDBConnection, DuckDBResultReader, DuckDBValue } from '@duckdb/node-api';

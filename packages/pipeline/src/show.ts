@@ -8,6 +8,7 @@ import { isAbsolute, join } from 'node:path';
 import { newFileElsewhereNote } from './config-project.js';
 import { describeWindows, listItemNoun } from './cursor.js';
 import { openDataset } from './dataset.js';
+import { loadDuckDB } from './duckdb.js';
 import { projectAbove, runFromProject } from './env.js';
 import { ConfigError, describeDestinationError } from './errors.js';
 import { DestinationError } from './destination/errors.js';
@@ -96,6 +97,8 @@ export async function showDataset(options: ShowOptions): Promise<string> {
     if (project) throw new ConfigError(`No DuckDB file at ${options.path} in ${process.cwd()}: ${runFromProject(project)}, or pass --duckdb <file>`);
     throw new ConfigError(`No DuckDB file at ${options.path}: load it first (\`npm start\` in a scaffolded project, else \`snapengage-pipeline run\`), or pass --duckdb <file>`);
   }
+  // Before the open's error mapping: a missing or broken DuckDB install is its own error, not "DuckDB error on …".
+  loadDuckDB();
   let dataset: Awaited<ReturnType<typeof openDataset>>;
   // A pipeline run has the file open only to read its state and to commit, for seconds: while one holds the run lock,
   // a locked file is waited for (bounded: 40 × 250 ms) instead of refused.
