@@ -89,35 +89,60 @@ describe('run --json, built CLI', () => {
   }, 60_000);
 });
 
+/**
+ * The built CLI with `args`, one module of the command (version.js) held back 3 s by a loader hook: `signalWhileLoading`
+ * sends the signal exactly while the command's modules load, after the entry caught the signals (cli.ts) and before
+ * the command could install its own handlers or release them.
+ */
+function spawnHoldingModules(name: string, args: string[]) {
+  const loading = join(tmp.dir, `${name}-modules-loading`);
+  const hooks = join(tmp.dir, `${name}-hold-modules.mjs`);
+  writeFileSync(hooks, [
+    "import { writeFileSync } from 'node:fs';",
+    'export async function load(url, context, next) {',
+    "  if (url.endsWith('/dist/version.js')) {",
+    `    writeFileSync(${JSON.stringify(loading)}, '');`,
+    '    await new Promise((resolve) => setTimeout(resolve, 3000));',
+    '  }',
+    '  return next(url, context);',
+    '}',
+    '',
+  ].join('\n'));
+  const register = `data:text/javascript,import{register}from'node:module';register(${JSON.stringify(pathToFileURL(hooks).href)})`;
+  const child = spawnBuilt(args, { cwd: tmp.dir, nodeArgs: ['--import', register] });
+  const closed = outcome(child);
+  return {
+    async signalWhileLoading(signal: NodeJS.Signals): Promise<CliResult> {
+      for (let i = 0; i < 200 && !existsSync(loading); i++) await sleep(50); // bounded: 10 s
+      expect(existsSync(loading)).toBe(true);
+      child.kill(signal);
+      return closed;
+    },
+  };
+}
+
 describe('run --json and signals, built CLI', () => {
   it('a SIGTERM while the command\'s modules load still ends in the FAILED document, exit 143', async () => {
-    // A loader hook holds back one module of the command (version.js), so that the signal comes exactly while the
-    // modules load. The handlers used to be installed only after they had: the signal killed the process, no output.
-    const loading = join(tmp.dir, 'modules-loading');
-    const hooks = join(tmp.dir, 'hold-modules.mjs');
-    writeFileSync(hooks, [
-      "import { writeFileSync } from 'node:fs';",
-      'export async function load(url, context, next) {',
-      "  if (url.endsWith('/dist/version.js')) {",
-      `    writeFileSync(${JSON.stringify(loading)}, '');`,
-      '    await new Promise((resolve) => setTimeout(resolve, 3000));',
-      '  }',
-      '  return next(url, context);',
-      '}',
-      '',
-    ].join('\n'));
-    const register = `data:text/javascript,import{register}from'node:module';register(${JSON.stringify(pathToFileURL(hooks).href)})`;
+    // The handlers used to be installed only after the modules had loaded: the signal killed the process, no output.
     const db = join(tmp.dir, 'early.duckdb');
-    const child = spawnBuilt(['run', '--json', '--resources', 'widgets', '--duckdb', db], { cwd: tmp.dir, nodeArgs: ['--import', register] });
-    const closed = outcome(child);
-    for (let i = 0; i < 200 && !existsSync(loading); i++) await sleep(50); // bounded: 10 s
-    expect(existsSync(loading)).toBe(true);
-    child.kill('SIGTERM');
-    const result = await closed;
+    const result = await spawnHoldingModules('run', ['run', '--json', '--resources', 'widgets', '--duckdb', db]).signalWhileLoading('SIGTERM');
     expect([result.code, result.signal]).toEqual([143, null]);
     expect(result.stderr).toBe('snapengage-pipeline: Run cancelled before it started (SIGTERM); nothing of this run was committed\n');
     expect(document(result.stdout)).toMatchObject({ status: 'FAILED', loadId: null, committedResources: [], error: { name: 'AbortedError', exitCode: 143 } });
     expect(existsSync(db)).toBe(false);
+  }, 60_000);
+
+  // show and --help do not stop on the run's AbortSignal: they release the entry's handlers, and a signal caught
+  // before that must still end them, exit 143 with no output, as it would have without handlers. It was ignored:
+  // `show` went on to print the dataset and `--help` the usage, exit 0, as if no one had asked them to stop.
+  it.each([
+    ['show', ['show', '--duckdb', 'never-created.duckdb']],
+    ['help', ['--help']],
+    ['run --help', ['run', '--help']],
+  ])('a SIGTERM while the modules of %s load ends it: exit 143, nothing printed', async (name, args) => {
+    const result = await spawnHoldingModules(name, args).signalWhileLoading('SIGTERM');
+    expect([result.code, result.signal, result.stdout, result.stderr]).toEqual([143, null, '', '']);
+    expect(existsSync(join(tmp.dir, 'never-created.duckdb'))).toBe(false);
   }, 60_000);
 
   it('a second SIGINT while extracting leaves no run lock nor staged rows, and the next run does not report it as killed', async () => {
