@@ -2,7 +2,8 @@
 // the loader's own (`node --import` of an OpenTelemetry/Sentry-style register, tsx by the host), a wrapped global
 // fetch, --enable-source-maps. Each spawn gets exactly the variables listed.
 import { spawn } from 'node:child_process';
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, writeFileSync } from 'node:fs';
+import { userInfo } from 'node:os';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
@@ -50,11 +51,16 @@ describe('host processes, built CLI', () => {
     return dir;
   }
 
+  // Where tsx would cache: $TMPDIR/tsx-<uid>.
+  const tsxCacheDir = (tmpdir: string) => join(tmpdir, `tsx-${process.geteuid ? process.geteuid() : userInfo().username}`);
+
   // The hooks thread copies process.env when the host's hook starts it, before the loader sets TSX_DISABLE_CACHE for
   // tsx: tsx there caches in $TMPDIR. A TMPDIR under a file failed the config load (ENOTDIR); one under /proc hung
   // with a core at 100 % (node's recursive mkdir retries ENOENT there forever).
   const unusableTmpdirs: Array<[string, (dir: string) => string]> = [
     ['under a regular file', (dir) => (writeFileSync(join(dir, 'a-file'), ''), join(dir, 'a-file', 'tmp'))],
+    // A regular file where tsx's directory goes: tsx's mkdir failed the load (EEXIST).
+    ['holding a regular file named tsx-<uid>', (dir) => (mkdirSync(join(dir, 'tmp')), writeFileSync(tsxCacheDir(join(dir, 'tmp')), ''), join(dir, 'tmp'))],
     ...(process.platform === 'linux' ? [['under /proc', () => '/proc/snapengage-no-such-dir'] as [string, (dir: string) => string]] : []),
   ];
   it.each(unusableTmpdirs)('a TypeScript config loads under a host --import hook with TMPDIR %s', async (name, tmpdirFor) => {
@@ -87,6 +93,25 @@ describe('host processes, built CLI', () => {
     expect(run.stderr).not.toMatch(/snapengage-pipeline:|Warning|Error/);
     expect(run.code).toBe(0);
     expect(await query(join(dir, 'snapengage.duckdb'), 'SELECT count(*)::INTEGER AS n FROM snapengage_data.users')).toEqual([{ n: 1 }]);
+  }, 30_000);
+
+  // The probe (tsx-cache.ts) turns the cache off in that thread only where $TMPDIR cannot hold it, and leaves a
+  // user's own TSX_DISABLE_CACHE as it is (OPERATIONS.md "In an instrumented or TypeScript host").
+  it('under a host --import hook with a usable TMPDIR, tsx caches in $TMPDIR/tsx-<uid> as it would without the loader', async () => {
+    const dir = project('hooked-usable-tmpdir');
+    const tmpdir = join(dir, 'tmp');
+    mkdirSync(tmpdir);
+    const run = await runBuilt(['--import', noopHook], ['run'], { env: { ...bareEnv, TMPDIR: tmpdir }, cwd: dir, timeoutMs: 20_000 });
+    expect([run.code, run.signal]).toEqual([0, null]);
+    expect(readdirSync(tsxCacheDir(tmpdir)).length, 'tsx cached the config there').toBeGreaterThan(0);
+  }, 30_000);
+  it('under a host --import hook with TSX_DISABLE_CACHE=1, nothing is written to $TMPDIR for tsx', async () => {
+    const dir = project('hooked-cache-disabled');
+    const tmpdir = join(dir, 'tmp');
+    mkdirSync(tmpdir);
+    const run = await runBuilt(['--import', noopHook], ['run'], { env: { ...bareEnv, TMPDIR: tmpdir, TSX_DISABLE_CACHE: '1' }, cwd: dir, timeoutMs: 20_000 });
+    expect([run.code, run.signal]).toEqual([0, null]);
+    expect(existsSync(tsxCacheDir(tmpdir)), 'the probe created the cache directory the user turned off').toBe(false);
   }, 30_000);
 });
 
