@@ -22,8 +22,14 @@ export async function withBuildLock<T>(fn: () => T | Promise<T>): Promise<T> {
       break;
     } catch (error) {
       if ((error as NodeJS.ErrnoException).code !== 'EEXIST' || attempt >= 1200) throw error;
-      // A lock older than 10 minutes belongs to a killed run.
-      if (Date.now() - statSync(LOCK).mtimeMs > 600_000) rmdirSync(LOCK);
+      // A lock older than 10 minutes belongs to a killed run. Another process may release or clear it between the
+      // mkdir and here (ENOENT): then the next attempt takes it.
+      try {
+        if (Date.now() - statSync(LOCK).mtimeMs > 600_000) rmdirSync(LOCK);
+      } catch (gone) {
+        if ((gone as NodeJS.ErrnoException).code !== 'ENOENT') throw gone;
+        continue;
+      }
       await new Promise((r) => setTimeout(r, 500));
     }
   }
