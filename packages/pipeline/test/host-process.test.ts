@@ -1,8 +1,9 @@
 // The BUILT command and library inside host processes that are not a bare `node`: loader hooks registered before
 // the loader's own (`node --import` of an OpenTelemetry/Sentry-style register, tsx by the host), a wrapped global
-// fetch, --enable-source-maps. Each spawn gets exactly the variables listed.
+// fetch, --enable-source-maps, a CommonJS preload in NODE_OPTIONS, a host program run by the tsx CLI, --disable-warning.
+// Each spawn gets exactly the variables listed.
 import { spawn } from 'node:child_process';
-import { existsSync, mkdirSync, readdirSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, symlinkSync, writeFileSync } from 'node:fs';
 import { userInfo } from 'node:os';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
@@ -19,6 +20,19 @@ function runBuilt(nodeArgs: string[], args: string[], options: { env: Record<str
   const child = spawn(process.execPath, [...nodeArgs, BIN, ...args], { cwd: options.cwd, env: options.env, stdio: ['ignore', 'pipe', 'pipe'], timeout: options.timeoutMs ?? 30_000, killSignal: 'SIGKILL' });
   return collectOutput(child);
 }
+
+/**
+ * A host program: `node <nodeArgs> <file>` in `cwd`, in its own process group, which is SIGKILLed after `timeoutMs`
+ * (the tsx CLI runs the program in a child node: killing the parent alone would leave a hung child behind).
+ */
+function runHost(nodeArgs: string[], options: { env: Record<string, string>; cwd: string; timeoutMs: number }): Promise<CliResult> {
+  const child = spawn(process.execPath, nodeArgs, { cwd: options.cwd, env: options.env, stdio: ['ignore', 'pipe', 'pipe'], detached: true });
+  const timer = setTimeout(() => child.pid !== undefined && process.kill(-child.pid, 'SIGKILL'), options.timeoutMs);
+  return collectOutput(child).finally(() => clearTimeout(timer));
+}
+
+/** stderr without the progress lines the CLI draws there when it is not a terminal: errors and warnings only. */
+const messageLines = (stderr: string) => stderr.split('\n').filter((line) => line !== '' && !line.startsWith('[progress'));
 
 describe('host processes, built CLI', () => {
   let box: Sandbox;
@@ -113,6 +127,95 @@ describe('host processes, built CLI', () => {
     expect([run.code, run.signal]).toEqual([0, null]);
     expect(existsSync(tsxCacheDir(tmpdir)), 'the probe created the cache directory the user turned off').toBe(false);
   }, 30_000);
+
+  /** A project whose own program imports the loader by its package name, as an app that installed it would. */
+  function hostProject(name: string, files: Record<string, string>): string {
+    const dir = project(name);
+    mkdirSync(join(dir, 'node_modules'));
+    symlinkSync(PACKAGE_DIR, join(dir, 'node_modules', 'snapengage-pipeline'), 'dir');
+    writeFileSync(join(dir, 'package.json'), '{ "type": "module" }\n');
+    for (const [file, text] of Object.entries(files)) writeFileSync(join(dir, file), text);
+    return dir;
+  }
+
+  // `tsx app.ts`: the tsx CLI (node_modules/.bin/tsx runs dist/cli.mjs) starts the host program in a child node with
+  // tsx's hooks; the program loads the TypeScript config through the loader's own tsx and runs it.
+  it('a host program run by the tsx CLI (tsx app.ts) loads a TypeScript config and runs it', async () => {
+    const dir = hostProject('tsx-cli-app', {
+      'app.ts': [
+        "import { loadPipelineConfig, runPipeline, type LoadInfo } from 'snapengage-pipeline';",
+        'const { config, file } = await loadPipelineConfig(undefined, process.env);',
+        'const info: LoadInfo = await runPipeline(config);',
+        "console.log(JSON.stringify({ file, users: info.rowCounts['users'] }));",
+        '',
+      ].join('\n'),
+    });
+    const tsxCli = join(PACKAGE_DIR, '..', '..', 'node_modules', 'tsx', 'dist', 'cli.mjs');
+    const run = await runHost([tsxCli, 'app.ts'], { env: { ...bareEnv, TMPDIR: tmp.dir }, cwd: dir, timeoutMs: 20_000 });
+    expect(run.signal, 'killed after 20 s').toBeNull();
+    expect(run.stderr).toBe('');
+    expect(run.code).toBe(0);
+    expect(JSON.parse(run.stdout)).toEqual({ file: join(dir, 'src', 'pipeline.ts'), users: 1 });
+    expect(await query(join(dir, 'snapengage.duckdb'), 'SELECT count(*)::INTEGER AS n FROM snapengage_data.users')).toEqual([{ n: 1 }]);
+  }, 30_000);
+
+  // A CommonJS preload (`NODE_OPTIONS=--require …`, how older APM agents and dotenv-style setups attach): not a hook
+  // flag, so the loader's tsx runs as it does in a bare node.
+  it('the built CLI runs a TypeScript config with a CommonJS preload in NODE_OPTIONS', async () => {
+    const dir = project('require-preload');
+    const preload = join(dir, 'preload.cjs');
+    writeFileSync(preload, "require('node:fs').writeFileSync(require('node:path').join(process.cwd(), 'preloaded'), String(process.pid));\n");
+    const run = await runBuilt([], ['run'], { env: { ...bareEnv, TMPDIR: tmp.dir, NODE_OPTIONS: `--require ${preload}` }, cwd: dir, timeoutMs: 20_000 });
+    expect(run.signal, 'killed after 20 s').toBeNull();
+    expect(messageLines(run.stderr)).toEqual([]);
+    expect(run.code).toBe(0);
+    expect(existsSync(join(dir, 'preloaded')), 'the preload ran').toBe(true);
+    expect(await query(join(dir, 'snapengage.duckdb'), 'SELECT count(*)::INTEGER AS n FROM snapengage_data.users')).toEqual([{ n: 1 }]);
+  }, 30_000);
+
+  // --enable-source-maps maps stack traces through dist/*.js.map: a failure must still print one line, no stack.
+  it.each([
+    ['a config error', "export default { resources: { nope: true } };\n", {}, /^snapengage-pipeline: Unknown resource "nope" in the pipeline config; valid resources: .*users/],
+    ['a refused credential (HTTP 401)', undefined, { SNAPENGAGE_PROVISIONING_KEY: 'refused-key-0123456789' }, /^snapengage-pipeline: Extracting users failed: .*HTTP 401.*check SNAPENGAGE_PROVISIONING_KEY/],
+  ] as const)('under --enable-source-maps, %s prints one snapengage-pipeline: line and no stack', async (name, configText, envOverride, expected) => {
+    const dir = project(`source-maps-${name.replace(/\W+/g, '-')}`);
+    if (configText !== undefined) writeFileSync(join(dir, 'src', 'pipeline.ts'), configText);
+    const run = await runBuilt(['--enable-source-maps'], ['run'], { env: { ...bareEnv, TMPDIR: tmp.dir, ...envOverride }, cwd: dir, timeoutMs: 20_000 });
+    expect(run.signal, 'killed after 20 s').toBeNull();
+    expect(run.code).toBe(1);
+    const lines = messageLines(run.stderr);
+    expect(lines, run.stderr).toHaveLength(1);
+    expect(lines[0]).toMatch(expected);
+    expect(run.stderr).not.toMatch(/^\s+at /m);
+    expect(run.stderr).not.toContain('refused-key-0123456789');
+  }, 30_000);
+
+  // --disable-warning=<code> silences the loader's own process warnings by their code, the built CLI runs under it,
+  // and without the flag the same program does print the warning (so the silence is the flag's doing).
+  it('--disable-warning=SNAPENGAGE_CALLBACK_THREW silences the loader\'s warning; the run loads its rows', async () => {
+    const dir = hostProject('disable-warning', {
+      'app.mjs': [
+        "import { definePipeline, runPipeline } from 'snapengage-pipeline';",
+        "const onRequest = () => { throw new Error('observer broke'); };",
+        '// A file per run: a second run into the same one finds the user unchanged and writes no row.',
+        'const info = await runPipeline(definePipeline({ resources: { users: true } }), { onRequest, destination: { path: process.argv[2] } });',
+        "console.log(info.rowCounts['users']);",
+        '',
+      ].join('\n'),
+    });
+    const env = { ...bareEnv, TMPDIR: tmp.dir };
+    const warned = await runHost(['app.mjs', 'warned.duckdb'], { env, cwd: dir, timeoutMs: 20_000 });
+    expect([warned.code, warned.signal, warned.stdout]).toEqual([0, null, '1\n']);
+    expect(warned.stderr).toMatch(/\[SNAPENGAGE_CALLBACK_THREW\] Warning: the onRequest callback threw \(observer broke\)/);
+    const silenced = await runHost(['--disable-warning=SNAPENGAGE_CALLBACK_THREW', 'app.mjs', 'silenced.duckdb'], { env, cwd: dir, timeoutMs: 20_000 });
+    expect([silenced.code, silenced.signal, silenced.stdout, silenced.stderr]).toEqual([0, null, '1\n', '']);
+
+    const cli = project('disable-warning-cli');
+    const run = await runBuilt(['--disable-warning=ExperimentalWarning'], ['run'], { env, cwd: cli, timeoutMs: 20_000 });
+    expect([run.code, run.signal]).toEqual([0, null]);
+    expect(messageLines(run.stderr)).toEqual([]);
+    expect(await query(join(cli, 'snapengage.duckdb'), 'SELECT count(*)::INTEGER AS n FROM snapengage_data.users')).toEqual([{ n: 1 }]);
+  }, 40_000);
 });
 
 describe('a global fetch the host wrapped after importing the loader (APM, msw-style interceptors)', () => {
