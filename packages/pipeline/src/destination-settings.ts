@@ -5,7 +5,7 @@ import { basename, dirname, join, resolve } from 'node:path';
 import { envValue, type Env } from './env.js';
 import { ConfigError } from './errors.js';
 import { memoryCgroupLimit, settingsForMemoryLimit } from './memory-cgroup.js';
-import { remotePathProblem } from './remote-destination.js';
+import { refuseRemotePath } from './remote-destination.js';
 
 /**
  * Names DuckDB resolves as catalogs (or system schemas) before a schema of the file: the built-in `system` and
@@ -55,8 +55,7 @@ export function unexpandedTildeFix(path: string): string | undefined {
  */
 function checkDestinationPath(path: string): void {
   if (path === ':memory:') return;
-  const remote = remotePathProblem(path);
-  if (remote) throw new ConfigError(`destination.path (--duckdb) ${remote.what}: ${remote.fix}`);
+  refuseRemotePath(path);
   const tilde = unexpandedTildeFix(path);
   if (tilde) throw new ConfigError(`destination.path (--duckdb) ${JSON.stringify(path)} would name ${JSON.stringify(path.split(/[/\\]/)[0])} in ${process.cwd()}: ${tilde}`);
   const full = resolve(path);

@@ -7,6 +7,7 @@ import { existsSync } from 'node:fs';
 import { basename, sep } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { hideUrlCredentials } from 'snapengage-client';
+import { ConfigError } from './errors.js';
 
 export interface RemotePathProblem {
   /** The path as it may be quoted: no user:password, query or fragment (where a MotherDuck token goes). */
@@ -38,6 +39,12 @@ export function remotePathProblem(path: string): RemotePathProblem | undefined {
     return { ...problem, fix: `${problem.fix}; to use the local ${JSON.stringify(path)} that is in ${process.cwd()}, write ./${path}` };
   }
   return problem;
+}
+
+/** Refuses a destination path of `run` or `show` that names no local file (the dataset API says it its own way). */
+export function refuseRemotePath(path: string): void {
+  const remote = remotePathProblem(path);
+  if (remote) throw new ConfigError(`destination.path (--duckdb) ${remote.what}: ${remote.fix}`);
 }
 
 function remoteProblem(path: string): RemotePathProblem | undefined {

@@ -13,7 +13,7 @@ import { projectAbove, runFromProject } from './env.js';
 import { ConfigError, describeDestinationError } from './errors.js';
 import { DestinationError } from './destination/errors.js';
 import { unexpandedTildeFix } from './destination-settings.js';
-import { remotePathProblem } from './remote-destination.js';
+import { refuseRemotePath } from './remote-destination.js';
 import { activeRun, defaultStagingRoot, RUN_LOCK_FILE } from './destination/run-lock.js';
 import { quoteIdent } from './normalize/naming.js';
 import { variantCoalesceSql } from './schema-notes.js';
@@ -86,8 +86,7 @@ export async function showDataset(options: ShowOptions): Promise<string> {
     throw new ConfigError('show reads a DuckDB file: :memory: is a database only inside the process that loaded it, gone once that exits: pass --duckdb <file>');
   }
   // Else "No DuckDB file at md:mydb: load it first", which no run could make true (runs refuse it too).
-  const remote = remotePathProblem(options.path);
-  if (remote) throw new ConfigError(`destination.path (--duckdb) ${remote.what}: ${remote.fix}`);
+  refuseRemotePath(options.path);
   if (!existsSync(options.path)) {
     const elsewhere = options.configProject === undefined ? undefined : newFileElsewhereNote(options.configProject, options.path, process.cwd(), 'show');
     if (elsewhere) throw new ConfigError(`No DuckDB file at ${options.path}: ${elsewhere}`);

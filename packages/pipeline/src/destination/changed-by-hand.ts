@@ -108,7 +108,7 @@ async function refreshBlocked(
   conn: DuckDBConnection, dataset: string, tables: readonly StoredTable[], blocking: string, error: unknown, action: string, path: string,
   resource = 'the resource',
 ): Promise<DestinationError | undefined> {
-  const keys = (await foreignKeysOn(conn, dataset, tables))
+  const keys = (await foreignKeysReferencing(conn, dataset, tables.map((t) => t.def.name)))
     .sort((a, b) => Number(b.table.toLowerCase() === blocking.toLowerCase()) - Number(a.table.toLowerCase() === blocking.toLowerCase()));
   if (keys.length === 0) return undefined;
   const userTables = [...new Set(keys.map((k) => k.table))];
@@ -127,13 +127,19 @@ async function refreshBlocked(
   );
 }
 
-/** The FOREIGN KEYs of tables in the dataset schema that reference one of `tables` (all a user's: the loader makes none). */
-async function foreignKeysOn(conn: DuckDBConnection, dataset: string, tables: readonly StoredTable[]): Promise<Array<{ table: string; text: string; columns: string[]; referenced: string }>> {
-  return foreignKeysReferencing(conn, dataset, tables.map((t) => t.def.name));
+/** A FOREIGN KEY of `table` on `referenced`, as DuckDB states it (`text`), with its columns. */
+interface ForeignKey {
+  table: string;
+  text: string;
+  columns: string[];
+  referenced: string;
 }
 
-/** The FOREIGN KEYs of tables in the dataset schema that reference one of the tables named `names`. */
-async function foreignKeysReferencing(conn: DuckDBConnection, dataset: string, names: readonly string[]): Promise<Array<{ table: string; text: string; columns: string[]; referenced: string }>> {
+/**
+ * The FOREIGN KEYs of tables in the dataset schema that reference one of the tables named `names` (on the loader's
+ * tables, all a user's: the loader makes none).
+ */
+async function foreignKeysReferencing(conn: DuckDBConnection, dataset: string, names: readonly string[]): Promise<ForeignKey[]> {
   if (names.length === 0) return [];
   const rows = (await conn.runAndReadAll(
     `SELECT table_name, constraint_text, constraint_column_names AS cols, referenced_table FROM duckdb_constraints()
@@ -297,7 +303,7 @@ async function changesByHand(conn: DuckDBConnection, dataset: string, tables: re
   // A table of the user's with a FOREIGN KEY on a loader table: a merge cannot delete a referenced row, nor the copy
   // above drop the table it references, so it goes first.
   // A table of the user's that references it in turn must lose that key first (named, as it is not the loader's).
-  const keys = await foreignKeysOn(conn, dataset, stored);
+  const keys = await foreignKeysReferencing(conn, dataset, stored.map((t) => t.def.name));
   const referencing = await referencedBy(conn, dataset, keys.map((k) => k.table));
   for (const k of keys) {
     changes.push({

@@ -179,9 +179,8 @@ export async function writeComments(conn: DuckDBConnection, dataset: string, loa
   const key = (table: string, column: string | null) => JSON.stringify([table.toLowerCase(), column?.toLowerCase() ?? null]);
   const s = quoteIdent(dataset);
   const current = new Map<string, string>();
-  const recorded = new Map<string, string>();
-  // The record's rows by key with their names, for a text the spec no longer gives (cleared below).
-  const recordedNames = new Map<string, { table: string; column: string | null }>();
+  // The record's rows by key, with their names: a text the spec no longer gives is cleared by them (below).
+  const recorded = new Map<string, { table: string; column: string | null; text: string }>();
   const found = (await conn.runAndReadAll(
     `SELECT false AS recorded, table_name, NULL AS column_name, comment FROM duckdb_tables() WHERE lower(schema_name) = lower($1) AND coalesce(comment, '') <> ''
      UNION ALL
@@ -192,20 +191,24 @@ export async function writeComments(conn: DuckDBConnection, dataset: string, loa
   )).getRowObjectsJS();
   for (const row of found) {
     if (!names.has(String(row.table_name).toLowerCase())) continue;
-    const k = key(String(row.table_name), row.column_name === null ? null : String(row.column_name));
-    (row.recorded === true ? recorded : current).set(k, String(row.comment));
-    if (row.recorded === true) recordedNames.set(k, { table: String(row.table_name), column: row.column_name === null ? null : String(row.column_name) });
+    const table = String(row.table_name);
+    const column = row.column_name === null ? null : String(row.column_name);
+    if (row.recorded === true) recorded.set(key(table, column), { table, column, text: String(row.comment) });
+    else current.set(key(table, column), String(row.comment));
   }
   const statements: string[] = [];
-  const record: DuckDBValue[][] = [];
+  const commentOn = (table: string, column: string | null, text: string | null) => {
+    const target = column === null ? `TABLE ${s}.${quoteIdent(table)}` : `COLUMN ${s}.${quoteIdent(table)}.${quoteIdent(column)}`;
+    statements.push(`COMMENT ON ${target} IS ${text === null ? 'NULL' : quoteLiteral(text)}`);
+  };
+  const record = new Map<string, DuckDBValue[]>();
   const considered = new Set<string>();
   const consider = (table: string, column: string | null, text: string) => {
     const k = key(table, column);
     considered.add(k);
-    const { write, loaders } = decide(text, current.get(k), recorded.get(k));
-    const target = `${quoteIdent(dataset)}.${quoteIdent(table)}`;
-    if (write) statements.push(column === null ? `COMMENT ON TABLE ${target} IS ${quoteLiteral(text)}` : `COMMENT ON COLUMN ${target}.${quoteIdent(column)} IS ${quoteLiteral(text)}`);
-    if (loaders) record.push([table, column, text, loadId]);
+    const { write, loaders } = decide(text, current.get(k), recorded.get(k)?.text);
+    if (write) commentOn(table, column, text);
+    if (loaders) record.set(k, [table, column, text, loadId]);
   };
   for (const [table, comments] of wanted) {
     if (comments.table !== undefined) consider(table, null, comments.table);
@@ -214,21 +217,19 @@ export async function writeComments(conn: DuckDBConnection, dataset: string, loa
   // A text the loader wrote that the spec no longer gives (a description removed, a field "not declared" that the spec
   // now declares without one): cleared while it is still the loader's, else it would read as the spec's forever and,
   // out of the record, pass for the user's when the spec gives a text again.
-  for (const [k, text] of recorded) {
-    if (considered.has(k) || current.get(k) !== text) continue;
-    const { table, column } = recordedNames.get(k)!;
-    const target = `${quoteIdent(dataset)}.${quoteIdent(table)}`;
-    statements.push(column === null ? `COMMENT ON TABLE ${target} IS NULL` : `COMMENT ON COLUMN ${target}.${quoteIdent(column)} IS NULL`);
+  for (const [k, { table, column, text }] of recorded) {
+    if (!considered.has(k) && current.get(k) === text) commentOn(table, column, null);
   }
   // One call: a statement per comment, without a round trip each.
   if (statements.length > 0) await conn.run(statements.join(';\n'));
   // The record of the resource's tables is replaced whole (a comment that became the user's drops out of it), and
   // only when it changed: a rerun with the same spec writes nothing.
-  const same = record.length === recorded.size && record.every(([t, c, text]) => recorded.get(key(String(t), c === null ? null : String(c))) === text);
+  const same = record.size === recorded.size && [...record].every(([k, row]) => recorded.get(k)?.text === row[2]);
   if (!same) {
     await conn.run(`DELETE FROM ${s}."_pipeline_comments" WHERE lower(table_name) IN (${[...names].map(quoteLiteral).join(', ')})`);
-    for (let i = 0; i < record.length; i += RECORD_ROWS_PER_INSERT) {
-      const chunk = record.slice(i, i + RECORD_ROWS_PER_INSERT);
+    const rows = [...record.values()];
+    for (let i = 0; i < rows.length; i += RECORD_ROWS_PER_INSERT) {
+      const chunk = rows.slice(i, i + RECORD_ROWS_PER_INSERT);
       let n = 0;
       await conn.run(`INSERT INTO ${s}."_pipeline_comments" VALUES ${chunk.map((row) => `(${row.map(() => `$${++n}`).join(', ')})`).join(', ')}`, chunk.flat());
     }
