@@ -133,34 +133,91 @@ describe('hostile input', () => {
   });
 
   it.each([
-    ['quotes', `it's-"quoted"`, /not a valid npm package name/],
     ['a path outside the cwd', '../escape', /outside the current directory/],
     ['an absolute path elsewhere', '/tmp/elsewhere-abs', /outside the current directory/],
-    ['unicode', 'pipeliné-ü', /not a valid npm package name/],
-    ['a reserved npm name', 'node_modules', /not a valid npm package name/],
-    ['a core module name', 'http', /core module/],
-    ['upper case and spaces', 'My Pipeline', /not a valid npm package name/],
-    ['a leading dot', '.hidden', /cannot start with a period/],
   ])('rejects a directory name with %s', (_label, dir, pattern) => {
     refused([dir, ...flags], pattern);
   });
 
-  it('a name npm refuses: the hint names a valid one like it; for `.` it is the current directory that needs renaming', () => {
-    refused(['My Pipeline', ...flags], /^error project directory "My Pipeline" is not a valid npm package name \(.*\); use lowercase letters, digits and dashes, e.g\. my-pipeline\n/);
+  it.each([
+    ['My Pipeline', 'my-pipeline', /URL-friendly characters; name can no longer contain capital letters/],
+    ['.hidden', 'hidden', /cannot start with a period/],
+    ['_x', 'x', /cannot start with an underscore/],
+    ['Été', 'ete', /URL-friendly/],
+    [`it's-"quoted"`, 'it-s-quoted', /URL-friendly/],
+    ['http', 'http-pipeline', /core module/],
+  ])('a directory named %j that npm refuses as a package name keeps its name; package.json gets %j, and the output says so', (dir, name, why) => {
+    const sub = mkdtempSync(join(cwd, 'derived-'));
+    try {
+      const run = runCli([dir, ...flags], sub);
+      expect(run.stderr).toBe('');
+      expect(run.status).toBe(0);
+      expect(readdirSync(sub)).toEqual([dir]);
+      expect(JSON.parse(readFileSync(join(sub, dir, 'package.json'), 'utf8')).name).toBe(name);
+      const line = run.stdout.split('\n')[0]!;
+      expect(line.startsWith(`package.json name: ${name} (${JSON.stringify(dir)} is not a valid npm package name (`), line).toBe(true);
+      expect(line.endsWith('); the directory keeps its name)'), line).toBe(true);
+      expect(line).toMatch(why);
+    } finally {
+      rmSync(sub, { recursive: true, force: true });
+    }
+  });
+
+  it('`.` in a directory whose name npm refuses: package.json gets a valid name made from it', () => {
     const here = join(cwd, 'My Pipelines é');
     mkdirSync(here);
     try {
       const run = runCli(['.', ...flags], here);
-      expect(run.status).toBe(2);
-      // Before: `project directory "My Pipelines é" is not a valid npm package name (…); use lowercase letters, digits and
-      // dashes, e.g. my-snapengage-pipeline`, to a user who had passed `.`, no name at all.
-      expect(run.stderr.trim().split('\n')).toEqual([
-        expect.stringMatching(/^error the current directory's name "My Pipelines é" is not a valid npm package name \(.*\), and the project's package\.json takes its name from its directory: rename the directory \(to my-pipelines, say\) or create the project in a new directory inside it \(`my-pipelines` instead of `\.`\)$/),
-      ]);
-      expect(readdirSync(here)).toEqual([]);
+      expect(run.stderr).toBe('');
+      expect(run.status).toBe(0);
+      expect(JSON.parse(readFileSync(join(here, 'package.json'), 'utf8')).name).toBe('my-pipelines-e');
     } finally {
       rmSync(here, { recursive: true, force: true });
     }
+  });
+
+  it('a path starting with ~ (not expanded: quoted, or an unknown user) says what to type instead', () => {
+    refused(['~bob/pipe', ...flags], /^error "~bob\/pipe" starts with ~, which is not expanded here \(a shell expands it only unquoted, for a user it knows\); the project goes inside the current directory, so `cd ~bob` and run this again with `pipe`; or pass `\.\/~bob\/pipe` for a directory really named "~bob"\n$/);
+    refused(['~', ...flags], /so `cd ~` and run this again with a directory name; or pass `\.\/~`/);
+    // A home inside the current directory: the path from here.
+    const home = mkdtempSync(join(cwd, 'home-'));
+    try {
+      const run = runCli(['~/sub/pipe', ...flags], cwd, { HOME: home });
+      expect(run.status).toBe(2);
+      expect(run.stderr).toBe(`error "~/sub/pipe" starts with ~, which is not expanded here (a shell expands it only unquoted, for a user it knows); pass \`${home.slice(cwd.length + 1)}/sub/pipe\` (what "~/sub/pipe" is from ${cwd}); or pass \`./~/sub/pipe\` for a directory really named "~"\n`);
+      expect(readdirSync(home)).toEqual([]);
+    } finally {
+      rmSync(home, { recursive: true, force: true });
+    }
+    // The way out the message offers works.
+    const literal = mkdtempSync(join(cwd, 'literal-'));
+    try {
+      expect(runCli(['./~bob/pipe', ...flags], literal).status).toBe(0);
+      expect(existsSync(join(literal, '~bob', 'pipe', 'package.json'))).toBe(true);
+    } finally {
+      rmSync(literal, { recursive: true, force: true });
+    }
+  });
+
+  // Found by scaffolding into such directories and running the project's scripts offline: `#`, `%`, spaces and quotes
+  // work; these do not.
+  it.each([
+    ['a ":" (the PATH separator: every npm script fails with "not found")', 'with:colon', /has a ":", the separator of PATH: npm scripts put the project's node_modules\/\.bin on PATH/],
+    ['a "?" (tsx reads a query, DuckDB a mangled WAL path)', 'with?question', /has a "\?": tsx reads the rest as a URL query/],
+  ])('refuses a project path with %s, in the parent directory or its own name', (_label, odd, pattern) => {
+    const parent = join(cwd, odd);
+    mkdirSync(parent);
+    try {
+      const run = runCli(['pipe', ...flags], parent);
+      expect(run.status).toBe(2);
+      expect(run.stderr.trim().split('\n')).toHaveLength(1);
+      expect(run.stderr).toMatch(pattern);
+      expect(run.stderr).toContain(`the project path ${join(parent, 'pipe')} `);
+      expect(readdirSync(parent)).toEqual([]);
+    } finally {
+      rmSync(parent, { recursive: true, force: true });
+    }
+    refused([`pipe-${odd}`, ...flags], pattern);
   });
 
   it('lists unknown resources next to the valid ones', () => {

@@ -140,6 +140,32 @@ describe('interactive prompts', () => {
     expect(readdirSync(cwd)).toEqual(['good-name']);
   });
 
+  it('a directory name npm refuses as a package name: asks for the package name, a valid one made from it by default', async () => {
+    const term = fakeTerminal();
+    const done = main({ argv: ['--resources', 'users', '--no-install', '--no-git'], env: {}, cwd, stdin: term.stdin, stdout: term.stdout, stderr: term.stderr });
+    await term.answer('Project directory?', 'My Pipeline', ENTER);
+    await term.answer('Package name for package.json?');
+    expect(term.output()).toContain('"My Pipeline" is not a valid npm package name');
+    expect(term.output()).toContain('my-pipeline'); // the default, shown as the placeholder
+    await term.answer('my-pipeline', ENTER);
+    await term.answer('Enter credentials now?', ENTER);
+    expect(await done).toBe(0);
+    expect(readdirSync(cwd)).toEqual(['My Pipeline']);
+    expect(JSON.parse(readFileSync(join(cwd, 'My Pipeline', 'package.json'), 'utf8')).name).toBe('my-pipeline');
+    expect(term.output()).not.toContain('package.json name:'); // asked, so not said again
+  });
+
+  it('re-asks a package name npm refuses; a directory given as a flag is asked about too', async () => {
+    const term = fakeTerminal();
+    const done = main({ argv: ['_Odd Dir', '--resources', 'users', '--no-install', '--no-git'], env: {}, cwd, stdin: term.stdin, stdout: term.stdout, stderr: term.stderr });
+    await term.answer('Package name for package.json?', 'Bad Name', ENTER);
+    await term.answer('"Bad Name" is not a valid npm package name', ...Array(8).fill('\x7f'), 'good-name', ENTER);
+    await term.answer('Enter credentials now?', ENTER);
+    expect(await done).toBe(0);
+    expect(readdirSync(cwd)).toEqual(['_Odd Dir']);
+    expect(JSON.parse(readFileSync(join(cwd, '_Odd Dir', 'package.json'), 'utf8')).name).toBe('good-name');
+  });
+
   it('cancelling at a prompt exits 1 and leaves nothing behind', async () => {
     const term = fakeTerminal();
     const done = main({ argv: [], env: {}, cwd, stdin: term.stdin, stdout: term.stdout, stderr: term.stderr });

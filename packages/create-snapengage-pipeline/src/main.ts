@@ -99,6 +99,9 @@ export async function main(io: MainIo): Promise<number> {
 
     const target = resolveTarget(answers.dir, io.cwd);
     checkTargetFree(target, resolved.overwrite);
+    if (answers.packageName !== undefined) target.name = answers.packageName;
+    // Not asked (no TTY, --yes): the name in package.json is not the one typed, so say which it is and why.
+    else if (target.nameDerived) say(`package.json name: ${target.name} (${target.nameDerived}; the directory keeps its name)`);
     const plan = {
       target,
       resources: answers.resources,

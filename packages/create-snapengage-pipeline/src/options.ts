@@ -16,6 +16,8 @@ export interface Answers {
   credentials: Record<string, string> | null;
   install: boolean;
   git: boolean;
+  /** The package.json name, when asked for: the directory's name is not a valid one (default: one derived from it). */
+  packageName?: string;
 }
 
 export type Resolved =

@@ -7,7 +7,7 @@ import * as p from '@clack/prompts';
 import { defaultStartText, envVarsFor, withParents, type ResourceChoice } from './catalog.js';
 import { CancelledError, InputEndedError } from './errors.js';
 import { checkStartDate, type Answers, type PackageManager } from './options.js';
-import { checkTargetFree, resolveTarget } from './target.js';
+import { checkPackageName, checkTargetFree, resolveTarget } from './target.js';
 
 export { CancelledError, InputEndedError };
 
@@ -113,6 +113,22 @@ async function ask(context: PromptContext, signal: AbortSignal, inputEnded: () =
       }),
     ));
 
+  // As create-vite: a directory name npm refuses (`My Pipeline`) stays the directory's name; package.json gets one
+  // asked for here, a valid one made from it by default.
+  const target = resolveTarget(dir || defaults.dir, context.cwd);
+  const packageName =
+    target.nameDerived === undefined
+      ? undefined
+      : await question((io) =>
+          p.text({
+            ...io,
+            message: `Package name for package.json? (${target.nameDerived})`,
+            placeholder: target.name,
+            defaultValue: target.name,
+            validate: (value) => (value ? (checkPackageName(value) ?? undefined) : undefined),
+          }),
+        );
+
   const resources =
     given.resources ??
     (await question((io) =>
@@ -173,7 +189,7 @@ async function ask(context: PromptContext, signal: AbortSignal, inputEnded: () =
     (await question((io) => p.confirm({ ...io, message: `Install dependencies with ${context.packageManager}?`, initialValue: defaults.install })));
   const git = given.git ?? (await question((io) => p.confirm({ ...io, message: 'Initialize a git repository?', initialValue: defaults.git })));
 
-  return { dir: dir || defaults.dir, resources, startDate, credentials, install, git };
+  return { dir: dir || defaults.dir, resources, startDate, credentials, install, git, ...(target.nameDerived === undefined ? {} : { packageName: packageName || target.name }) };
 }
 
 export function cancelMessage(output?: Writable): void {

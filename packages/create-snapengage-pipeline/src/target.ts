@@ -1,15 +1,18 @@
-// Where the project goes and what it is called. A directory name becomes the npm package name, so both are checked
-// before anything is written.
+// Where the project goes and what it is called. The directory's name becomes the npm package name, or a valid one made
+// from it; both are settled before anything is written.
 import { existsSync, lstatSync, readdirSync, realpathSync, statSync } from 'node:fs';
-import { basename, dirname, isAbsolute, join, relative, resolve, sep } from 'node:path';
+import { homedir } from 'node:os';
+import { basename, delimiter, dirname, isAbsolute, join, relative, resolve, sep } from 'node:path';
 import validateName from 'validate-npm-package-name';
 import { UserError } from './errors.js';
 
 export interface Target {
   /** Absolute path of the project directory. */
   path: string;
-  /** npm package name of the project (the directory's base name). */
+  /** npm package name of the project: the directory's base name, or one derived from it (`nameDerived`). */
   name: string;
+  /** Why the directory's base name could not be the package name, when `name` was derived from it. */
+  nameDerived?: string;
 }
 
 export class TargetError extends UserError {}
@@ -27,10 +30,28 @@ function packageNameProblem(name: string): string | null {
   return `${JSON.stringify(name)} is not a valid npm package name (${reasons})`;
 }
 
-/** A valid package name close to `name` (`My Pipeline` → `my-pipeline`), for a hint. */
-function packageNameLike(name: string): string {
-  const like = name.toLowerCase().replace(/[^a-z0-9._~-]+/g, '-').replace(/^[-._]+|[-._]+$/g, '').replace(/-{2,}/g, '-');
-  return like !== '' && packageNameProblem(like) === null ? like : 'my-snapengage-pipeline';
+/** For a name with nothing usable in it (`~~`, `日本`). */
+const FALLBACK_NAME = 'my-snapengage-pipeline';
+
+/**
+ * A valid package name close to `name` (`My Pipeline` → `my-pipeline`, `Été` → `ete`, `.hidden` → `hidden`), as
+ * create-vite's toValidPackageName does, plus what npm also refuses and that regex lets through (accents, `~`, core
+ * module names).
+ */
+export function toValidPackageName(name: string): string {
+  const like = name
+    .normalize('NFD')
+    .replace(/\p{M}+/gu, '') // é → e, not a dash
+    .toLowerCase()
+    .replace(/[^a-z0-9._-]+/g, '-')
+    .replace(/^[-._]+|[-._]+$/g, '')
+    .replace(/-{2,}/g, '-')
+    .slice(0, 200);
+  // `http`, `node_modules`: valid characters, names npm keeps for itself.
+  for (const candidate of [like, `${like}-pipeline`]) {
+    if (like !== '' && packageNameProblem(candidate) === null) return candidate;
+  }
+  return FALLBACK_NAME;
 }
 
 function isInside(path: string, root: string): boolean {
@@ -74,12 +95,54 @@ function isSymlink(path: string): boolean {
 }
 
 /**
- * Resolves `dir` against `cwd`; rejects paths that leave `cwd`, as written or through a symlink (where `--overwrite`
- * would empty a directory elsewhere), and names npm would refuse.
+ * `~`, `~/x`, `~bob/x`: no shell expanded it (typed at the question, quoted, or a user the shell does not know), so it
+ * would make a directory named `~…` here. Refused with what to type instead: the path from here when the home is
+ * inside the current directory, else a `cd` first, or `./~…` for a directory really named so.
  */
-export function resolveTarget(dir: string, cwd: string): Target {
+function refuseTilde(dir: string, cwd: string, home: string): void {
+  const match = /^~([^/\\]*)(?:[/\\]+(.*))?$/s.exec(dir);
+  if (!match) return;
+  const [, user = '', rest = ''] = match;
+  const literal = `; or pass \`./${dir}\` for a directory really named ${JSON.stringify(`~${user}`)}`;
+  const start = `${JSON.stringify(dir)} starts with ~, which is not expanded here (a shell expands it only unquoted, for a user it knows)`;
+  if (user === '') {
+    const fromHere = relative(cwd, resolve(home, rest));
+    if (rest !== '' && isInside(resolve(home, rest), cwd) && fromHere !== '') {
+      throw new TargetError(`${start}; pass \`${fromHere}\` (what ${JSON.stringify(dir)} is from ${cwd})${literal}`);
+    }
+  }
+  const name = rest === '' ? 'a directory name' : `\`${rest}\``;
+  throw new TargetError(`${start}; the project goes inside the current directory, so \`cd ~${user}\` and run this again with ${name}${literal}`);
+}
+
+/**
+ * Characters in the project's path that keep the written project from running, found by scaffolding into such paths
+ * and running its scripts (`#`, `%`, spaces, quotes and `node_modules` above it all worked):
+ * - the PATH separator (`:`, `;` on Windows): npm scripts put `<project>/node_modules/.bin` on PATH, which splits
+ *   there, so every script fails with `tsc: not found`;
+ * - `?`: tsx reads it as the start of a query and loads `<path before it>` (`npm test`), and DuckDB writes its WAL
+ *   next to a mangled path, so the pipeline refuses such a DuckDB path (`npm start`).
+ */
+function unusablePathProblem(path: string): string | null {
+  if (path.includes(delimiter)) {
+    return `has a ${JSON.stringify(delimiter)}, the separator of PATH: npm scripts put the project's node_modules/.bin on PATH, so \`npm start\` and every other script would fail with "not found"`;
+  }
+  if (path.includes('?')) {
+    return 'has a "?": tsx reads the rest as a URL query (`npm test` fails with ENOENT) and the pipeline refuses a DuckDB file there (`npm start`)';
+  }
+  return null;
+}
+
+/**
+ * Resolves `dir` against `cwd`; rejects an unexpanded `~`, paths that leave `cwd`, as written or through a symlink
+ * (where `--overwrite` would empty a directory elsewhere), and paths the project could not run in. A directory name
+ * npm would refuse as a package name gets a valid package name made from it (`nameDerived` says why). `home`: where
+ * a `~` would have led, for the path to suggest instead.
+ */
+export function resolveTarget(dir: string, cwd: string, home = homedir()): Target {
   if (dir.trim() === '') throw new TargetError('the project directory is empty; give a name like my-snapengage-pipeline');
   if (dir.includes('\0')) throw new TargetError('the project directory contains a NUL character; give a name like my-snapengage-pipeline');
+  refuseTilde(dir, cwd, home);
   const path = resolve(cwd, dir);
   if (!isInside(path, cwd)) {
     throw new TargetError(`${JSON.stringify(dir)} is outside the current directory; pass a path inside ${cwd}`);
@@ -90,18 +153,16 @@ export function resolveTarget(dir: string, cwd: string): Target {
       `${JSON.stringify(dir)} leads through a symlink to ${real}, outside the current directory; pass a real directory inside ${cwd}`,
     );
   }
-  const name = basename(path);
-  const problem = packageNameProblem(name);
-  if (problem === null) return { path, name };
-  const like = packageNameLike(name);
-  // `.`: "use lowercase letters…" asked for another argument, when it is the directory the user is in that needs
-  // another name (the project's package.json takes it).
-  if (path === resolve(cwd)) {
-    throw new TargetError(
-      `the current directory's name ${problem}, and the project's package.json takes its name from its directory: rename the directory (to ${like}, say) or create the project in a new directory inside it (\`${like}\` instead of \`.\`)`,
-    );
+  for (const location of new Set([path, real])) {
+    const problem = unusablePathProblem(location);
+    if (problem) throw new TargetError(`the project path ${location} ${problem}; create it in a directory whose path has no such character`);
   }
-  throw new TargetError(`project directory ${problem}; use lowercase letters, digits and dashes, e.g. ${like}`);
+  const dirName = basename(path);
+  const problem = packageNameProblem(dirName);
+  if (problem === null) return { path, name: dirName };
+  // As create-vite: the directory keeps the name the user gave; package.json gets a valid one made from it (offered
+  // as the default of a question on a TTY, said in the output otherwise).
+  return { path, name: toValidPackageName(dirName), nameDerived: problem };
 }
 
 /** Entries that make a directory "non-empty" (a fresh `.git` alone does not count, as in create-vite). */

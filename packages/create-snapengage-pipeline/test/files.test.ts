@@ -310,6 +310,12 @@ describe('names, paths and tarballs', () => {
     expect(() => resolveTarget('/etc/x', '/tmp/here')).toThrow(/outside the current directory/);
     expect(() => resolveTarget('a/../../b', '/tmp/here')).toThrow(/outside/);
     expect(resolveTarget('sub/ok-name', '/tmp/here')).toEqual({ path: '/tmp/here/sub/ok-name', name: 'ok-name' });
+    // A name npm refuses keeps its directory; the package name is made from it, valid even where create-vite's regex
+    // would let through what npm refuses (accents, `~`, a core module's name, a reserved name) or leave nothing.
+    for (const [dir, name] of [['Été', 'ete'], ['a~b', 'a-b'], ['http', 'http-pipeline'], ['node_modules', 'node_modules-pipeline'], ['日本', 'my-snapengage-pipeline'], ['X'.repeat(300), 'x'.repeat(200)]] as const) {
+      expect(resolveTarget(dir, '/tmp/here')).toEqual({ path: `/tmp/here/${dir}`, name, nameDerived: expect.stringContaining('is not a valid npm package name') });
+      expect(checkPackageName(name), dir).toBeNull();
+    }
   });
 
   it('points dependencies at the newest tarball with --packages', () => {
