@@ -204,6 +204,7 @@ describe('hostile input', () => {
   it.each([
     ['a ":" (the PATH separator: every npm script fails with "not found")', 'with:colon', /has a ":", the separator of PATH: npm scripts put the project's node_modules\/\.bin on PATH/],
     ['a "?" (tsx reads a query, DuckDB a mangled WAL path)', 'with?question', /has a "\?": tsx reads the rest as a URL query/],
+    ['a backslash (tsc and Node read a separator)', 'with\\backslash', /has a "\\": tsc reads it as a path separator/],
   ])('refuses a project path with %s, in the parent directory or its own name', (_label, odd, pattern) => {
     const parent = join(cwd, odd);
     mkdirSync(parent);

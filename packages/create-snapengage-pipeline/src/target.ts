@@ -121,7 +121,9 @@ function refuseTilde(dir: string, cwd: string, home: string): void {
  * - the PATH separator (`:`, `;` on Windows): npm scripts put `<project>/node_modules/.bin` on PATH, which splits
  *   there, so every script fails with `tsc: not found`;
  * - `?`: tsx reads it as the start of a query and loads `<path before it>` (`npm test`), and DuckDB writes its WAL
- *   next to a mangled path, so the pipeline refuses such a DuckDB path (`npm start`).
+ *   next to a mangled path, so the pipeline refuses such a DuckDB path (`npm start`);
+ * - a backslash in a POSIX name: tsc reads it as a separator (finds no tsconfig.json) and Node refuses to import a
+ *   file URL holding an encoded one (ERR_INVALID_MODULE_SPECIFIER), so no script runs.
  */
 function unusablePathProblem(path: string): string | null {
   if (path.includes(delimiter)) {
@@ -129,6 +131,9 @@ function unusablePathProblem(path: string): string | null {
   }
   if (path.includes('?')) {
     return 'has a "?": tsx reads the rest as a URL query (`npm test` fails with ENOENT) and the pipeline refuses a DuckDB file there (`npm start`)';
+  }
+  if (sep === '/' && path.includes('\\')) {
+    return 'has a "\\": tsc reads it as a path separator and Node refuses to import a file under it (ERR_INVALID_MODULE_SPECIFIER), so no script of the project would run';
   }
   return null;
 }
