@@ -1,8 +1,9 @@
-// A destination path that names no local file: a URL (s3://, https://, …), a MotherDuck database (md:…), a file://
-// URL or dlt's `duckdb:/…` location. Users of dlt's destinations write these; here each was resolved as a relative
+// A destination path that names no local file: a URL (s3://, https://, …), a MotherDuck database (md:…), another
+// database as DuckDB's ATTACH names it (sqlite:…, postgres:…, mysql:…, ducklake:…), a file:// URL or dlt's
+// `duckdb:///…` location. Users of dlt's destinations and of DuckDB write these; here each was resolved as a relative
 // path (a directory `s3:` or a file `md:mydb` in the working directory) after a whole extract. The loader writes a
-// local file, and remote storage or MotherDuck need DuckDB extensions downloaded over the network, a request to
-// somewhere other than the SnapEngage base URL, so they are refused with what to write instead.
+// local DuckDB file, and remote storage, MotherDuck or another database need DuckDB extensions downloaded over the
+// network, a request to somewhere other than the SnapEngage base URL, so they are refused with what to write instead.
 import { existsSync } from 'node:fs';
 import { basename, sep } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -21,8 +22,16 @@ export interface RemotePathProblem {
 /** A scheme of two or more letters before `://`: one letter is a Windows drive (`C://data` is a local path). */
 const URL_SCHEME = /^([a-z][a-z0-9+.-]+):\/\//i;
 const MOTHERDUCK = /^(?:md|motherduck):/i;
+/**
+ * The prefixes by which DuckDB's ATTACH (and DuckDBInstance.create of a bare name) opens another kind of database,
+ * with DuckDB's aliases (sqlite3, postgres_scanner, …): two or more letters, so a Windows drive (`C:x`) is none, and
+ * not before `//` (a URL, below). Any other `word:` is part of a local name, as the loader hands DuckDB a full path.
+ */
+const DATABASE_PREFIX = /^(sqlite3?|sqlite_scanner|postgres(?:_scanner)?|mysql(?:_scanner)?|ducklake):(?!\/\/)/i;
+const DATABASE_KINDS: Readonly<Record<string, string>> = { sqlite: 'a SQLite database', postgres: 'a PostgreSQL database', mysql: 'a MySQL database', ducklake: 'a DuckLake' };
 const FILE_URL = /^file:\//i;
-const DLT_DUCKDB_LOCATION = /^duckdb:\//i;
+/** dlt's credentials string (`duckdb:///rel.duckdb`, `duckdb:////abs.duckdb`), its printed location, DuckDB's own prefix. */
+const DLT_DUCKDB_LOCATION = /^duckdb:/i;
 const NO_NETWORK = 'and the loader makes no network request but to the SnapEngage base URL';
 
 /**
@@ -61,12 +70,17 @@ function remoteProblem(path: string): RemotePathProblem | undefined {
       fix: 'pass a local path, such as snapengage.duckdb, and copy its tables to MotherDuck after the run (ATTACH the file in a MotherDuck session)',
     };
   }
+  const prefix = DATABASE_PREFIX.exec(path)?.[1];
+  if (prefix !== undefined) return databaseProblem(path, prefix);
   if (FILE_URL.test(path)) return fileUrlProblem(path, shown);
   if (DLT_DUCKDB_LOCATION.test(path)) {
+    const local = dltLocationPath(shown);
     return {
       shown,
-      what: `"${shown}" is dlt's form of a DuckDB location, which would be read as a relative path (a directory named "duckdb:")`,
-      fix: `write the file's path alone, such as ${fileName('snapengage.duckdb')}`,
+      what: path.slice('duckdb:'.length).startsWith('/')
+        ? `"${shown}" is dlt's form of a DuckDB location, which would be read as a relative path (a directory named "duckdb:")`
+        : `"${shown}" has DuckDB's "duckdb:" prefix, which would be read as part of a local file's name`,
+      fix: local ? `write the file's path alone: ${local}` : `write the file's path alone, such as ${fileName('snapengage.duckdb')}`,
     };
   }
   const scheme = URL_SCHEME.exec(path)?.[1];
@@ -75,6 +89,39 @@ function remoteProblem(path: string): RemotePathProblem | undefined {
     shown,
     what: `"${shown}" is a URL (${scheme.toLowerCase()}://): the loader writes a local DuckDB file; writing to remote storage needs a DuckDB extension downloaded over the network, ${NO_NETWORK}`,
     fix: `pass a local path, such as ${fileName('snapengage.duckdb')}, and copy the file there after the run (or ATTACH it from DuckDB)`,
+  };
+}
+
+/**
+ * The path a `duckdb:` location names, as dlt's credentials string reads it (SQLAlchemy's form): after `duckdb:///`
+ * the path, so four slashes make an absolute path and three a relative one. One slash is the location a load info
+ * prints (`duckdb:/` and the path). Undefined when nothing is left to name (masked credentials, no path).
+ */
+function dltLocationPath(shown: string): string | undefined {
+  const rest = shown.slice('duckdb:'.length).replace(/\?…$/, '');
+  let local = rest.startsWith('///') ? rest.slice(3) : rest.replace(/^\//, '');
+  // `duckdb:////C:/data/x.duckdb`: a Windows drive after the absolute path's slash.
+  if (/^\/[a-z]:[/\\]/i.test(local)) local = local.slice(1);
+  return local === '' || local.includes('***@') ? undefined : local;
+}
+
+/**
+ * A database of another kind as DuckDB's ATTACH names it. Only a SQLite file's path is quoted: the rest of a
+ * PostgreSQL, MySQL or DuckLake string is a connection string, which may hold a password.
+ */
+function databaseProblem(path: string, prefix: string): RemotePathProblem {
+  const lower = prefix.toLowerCase();
+  const kind = DATABASE_KINDS[lower.replace(/3$|_scanner$/, '')]!;
+  const rest = path.slice(prefix.length + 1);
+  const isSqlite = lower.startsWith('sqlite');
+  const shown = isSqlite ? hideUrlCredentials(path) : rest === '' ? `${prefix}:` : `${prefix}:…`;
+  // The SQLite file's name with a DuckDB extension, where it was: `sqlite:data/x.db` → data/x.duckdb.
+  const file = isSqlite ? rest.replace(/[?#][\s\S]*$/, '') : '';
+  const local = file === '' || /[/\\]$/.test(file) ? 'snapengage.duckdb' : file.replace(/(\.[^./\\]*)?$/, '.duckdb');
+  return {
+    shown,
+    what: `"${shown}" is ${kind} as DuckDB's ATTACH names it (${lower}:…): the loader writes a local DuckDB file; ${kind} needs a DuckDB extension downloaded over the network, ${NO_NETWORK}`,
+    fix: `pass a local path, such as ${local}, and copy its tables to ${kind.replace(/^an? /, 'the ')} after the run (ATTACH both in DuckDB)`,
   };
 }
 

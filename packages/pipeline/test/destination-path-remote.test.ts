@@ -71,14 +71,48 @@ describe('destination.path naming remote storage', () => {
   });
 
   it('dlt\'s way of writing a DuckDB location (duckdb:/x.duckdb, duckdb:///x.duckdb) is refused with the file path alone', () => {
-    expect(check('duckdb:/snapengage.duckdb')).toThrow(/^destination\.path \(--duckdb\) "duckdb:\/snapengage\.duckdb" is dlt's form of a DuckDB location, which would be read as a relative path \(a directory named "duckdb:"\): write the file's path alone, such as snapengage\.duckdb$/);
-    expect(check('duckdb:///data/x.duckdb')).toThrow(/is dlt's form of a DuckDB location, .*: write the file's path alone, such as x\.duckdb$/);
+    expect(check('duckdb:/snapengage.duckdb')).toThrow(/^destination\.path \(--duckdb\) "duckdb:\/snapengage\.duckdb" is dlt's form of a DuckDB location, which would be read as a relative path \(a directory named "duckdb:"\): write the file's path alone: snapengage\.duckdb$/);
     // A host and port is no file name to suggest.
     expect(check('https://example.com:8443')).toThrow(/: pass a local path, such as snapengage\.duckdb, and copy/);
   });
 
+  it('dlt\'s credentials string names its directory too: four slashes an absolute path, three a relative one', () => {
+    // dlt's docs (destinations/duckdb): `duckdb:///_storage/x.duckdb` is relative, `duckdb:////…` absolute.
+    // Before: both were answered with the file name alone, "such as x.duckdb", a file in another directory.
+    expect(check('duckdb:////srv/loads/x.duckdb')).toThrow(/is dlt's form of a DuckDB location, .*: write the file's path alone: \/srv\/loads\/x\.duckdb$/);
+    expect(check('duckdb:///data/x.duckdb')).toThrow(/: write the file's path alone: data\/x\.duckdb$/);
+    expect(check('duckdb:///x.duckdb?read_only=true')).toThrow(/"duckdb:\/\/\/x\.duckdb\?…" .*: write the file's path alone: x\.duckdb$/);
+    expect(check('duckdb:///C:/data/x.duckdb')).toThrow(/: write the file's path alone: C:\/data\/x\.duckdb$/);
+    expect(check('duckdb:////C:/data/x.duckdb')).toThrow(/: write the file's path alone: C:\/data\/x\.duckdb$/);
+    // DuckDB's own prefix, no slash: before, a local file named "duckdb:x.duckdb".
+    expect(check('duckdb:x.duckdb')).toThrow(/^destination\.path \(--duckdb\) "duckdb:x\.duckdb" has DuckDB's "duckdb:" prefix, which would be read as part of a local file's name: write the file's path alone: x\.duckdb$/);
+    expect(check('duckdb:///')).toThrow(/: write the file's path alone, such as snapengage\.duckdb$/);
+  });
+
+  it('another database as DuckDB\'s ATTACH names it (sqlite:, postgres:, mysql:, ducklake:) is refused, naming a local file to write', () => {
+    // Before: a local DuckDB file named "sqlite:data/x.db" (a directory "sqlite:data"), made after a whole extract.
+    expect(check('sqlite:data/x.db')).toThrow(
+      'destination.path (--duckdb) "sqlite:data/x.db" is a SQLite database as DuckDB\'s ATTACH names it (sqlite:…): the loader writes a local DuckDB file; a SQLite database needs a DuckDB extension downloaded over the network, and the loader makes no network request but to the SnapEngage base URL: pass a local path, such as data/x.duckdb, and copy its tables to the SQLite database after the run (ATTACH both in DuckDB)',
+    );
+    for (const [path, kind] of [['sqlite3:x.db', 'SQLite'], ['SQLITE:x.sqlite', 'SQLite'], ['sqlite_scanner:x.db', 'SQLite'], ['postgres:dbname=loads', 'PostgreSQL'],
+      ['postgres_scanner:dbname=loads', 'PostgreSQL'], ['mysql:host=localhost database=loads', 'MySQL'], ['ducklake:metadata.ducklake', 'DuckLake']] as const) {
+      expect(check(path), path).toThrow(new RegExp(`^destination\\.path \\(--duckdb\\) ".*" is an? ${kind}.* as DuckDB's ATTACH names it`));
+    }
+    // A connection string is not quoted: it may hold a password.
+    let message = '';
+    try {
+      check('postgres:dbname=loads user=etl password=s3cr3t host=db')();
+    } catch (error) {
+      message = (error as Error).message;
+    }
+    expect(message).toMatch(/^destination\.path \(--duckdb\) "postgres:…" is a PostgreSQL database .*: pass a local path, such as snapengage\.duckdb, and copy its tables to the PostgreSQL database after the run/);
+    expect(message).not.toContain('s3cr3t');
+  });
+
   it('local paths are left as they were: a colon later in a name, a name starting with a one-letter "scheme", :memory:', () => {
-    for (const path of [':memory:', 'data/a:b.duckdb', 'a:b.duckdb', './md:mydb', './s3://b/x.duckdb', join(process.cwd(), 'x.duckdb'), 'snapengage.duckdb', 'C:/data/x.duckdb', 'C://data/x.duckdb']) {
+    for (const path of [':memory:', 'data/a:b.duckdb', 'a:b.duckdb', './md:mydb', './s3://b/x.duckdb', join(process.cwd(), 'x.duckdb'), 'snapengage.duckdb', 'C:/data/x.duckdb', 'C://data/x.duckdb',
+      // A drive-relative Windows path; a word DuckDB knows as no database prefix; a local file so named, written as one.
+      'C:x.duckdb', 'c:sqlite.duckdb', 'notes:2024.duckdb', 'data/sqlite:x.db', './sqlite:x.db', './postgres:dbname=x']) {
       expect(check(path), path).not.toThrow();
     }
   });
@@ -105,6 +139,8 @@ describe('the CLI and openDataset() with a remote destination path', () => {
       { args: ['run', '--resources', 'logs', '--duckdb', 'md:mydb?motherduck_token=secret-token'], line: /^snapengage-pipeline: destination\.path \(--duckdb\) "md:mydb\?…" is a MotherDuck database: / },
       { args: ['run', '--config', 'remote.mjs'], line: /^snapengage-pipeline: destination\.path \(--duckdb\) "gs:\/\/bucket\/x\.duckdb" is a URL \(gs:\/\/\): / },
       { args: ['run', '--resources', 'logs', '--duckdb', 'file:///srv/x.duckdb'], line: /: write the local path \/srv\/x\.duckdb$/ },
+      { args: ['run', '--resources', 'logs', '--duckdb', 'sqlite:x.db'], line: /^snapengage-pipeline: destination\.path \(--duckdb\) "sqlite:x\.db" is a SQLite database as DuckDB's ATTACH names it \(sqlite:…\): .*: pass a local path, such as x\.duckdb, / },
+      { args: ['show', '--duckdb', 'postgres:dbname=x password=secret-token'], line: /^snapengage-pipeline: destination\.path \(--duckdb\) "postgres:…" is a PostgreSQL database / },
       // show: it said "No DuckDB file at md:mydb: load it first", which no run could ever make true.
       { args: ['show', '--duckdb', 'md:mydb?motherduck_token=secret-token'], line: /^snapengage-pipeline: destination\.path \(--duckdb\) "md:mydb\?…" is a MotherDuck database: / },
       { args: ['show', '--config', 'remote.mjs'], line: /^snapengage-pipeline: destination\.path \(--duckdb\) "gs:\/\/bucket\/x\.duckdb" is a URL/ },
@@ -138,6 +174,14 @@ describe('the CLI and openDataset() with a remote destination path', () => {
     const again = await runCli(['show', '--duckdb', './md:mydb'], { env: box.env, cwd: dir });
     expect(again.code, again.stderr).toBe(0);
     expect(again.stdout).toContain('logs');
+    // The same for a file an earlier version made of `--duckdb sqlite:x.db` (before: taken as that local file).
+    expect((await runCli(['run', '--resources', 'logs', '--duckdb', './sqlite:x.db'], { env: box.env, cwd: dir })).code).toBe(0);
+    const sqlite = await runCli(['show', '--duckdb', 'sqlite:x.db'], { env: box.env, cwd: dir });
+    expect(sqlite.code).toBe(1);
+    expect(errorLines(sqlite.stderr)[0]).toMatch(/is a SQLite database as DuckDB's ATTACH names it .*; to use the local "sqlite:x\.db" that is in .*, write \.\/sqlite:x\.db$/);
+    const sqliteAgain = await runCli(['show', '--duckdb', './sqlite:x.db'], { env: box.env, cwd: dir });
+    expect(sqliteAgain.code, sqliteAgain.stderr).toBe(0);
+    expect(sqliteAgain.stdout).toContain('logs');
     // Not said when naming the file would quote a masked token.
     writeFileSync(join(dir, 'md:db?motherduck_token=secret-token'), '');
     const masked = await runCli(['show', '--duckdb', 'md:db?motherduck_token=secret-token'], { env: box.env, cwd: dir });

@@ -22,7 +22,7 @@ describe('destination.path on Windows', () => {
 
 describe('destination.path on Windows, beside the refusal of remote storage (destination-path-remote.test.ts)', () => {
   it('a drive letter is no URL scheme: C:\\…, C:/…, \\\\?\\C:\\… and a UNC path \\\\server\\share\\… are loaded into', () => {
-    for (const path of ['C:\\data\\x.duckdb', 'C:/data/x.duckdb', 'c:\\x.duckdb', '\\\\?\\C:\\data\\x.duckdb', '\\\\server\\share\\x.duckdb', '//server/share/x.duckdb']) {
+    for (const path of ['C:\\data\\x.duckdb', 'C:/data/x.duckdb', 'c:\\x.duckdb', 'C:x.duckdb', 'C:sqlite.duckdb', '\\\\?\\C:\\data\\x.duckdb', '\\\\server\\share\\x.duckdb', '//server/share/x.duckdb']) {
       expect(() => checkDestinationNames(path, 'snapengage_data'), path).not.toThrow();
     }
   });
@@ -32,5 +32,7 @@ describe('destination.path on Windows, beside the refusal of remote storage (des
     expect(() => checkDestinationNames('md:mydb', 'snapengage_data')).toThrow(/is a MotherDuck database/);
     expect(() => checkDestinationNames('file:///C:/data/x.duckdb', 'snapengage_data')).toThrow(/: write the local path C:\\data\\x\.duckdb$/);
     expect(() => checkDestinationNames('file://server/share/x.duckdb', 'snapengage_data')).toThrow(/: write the local path \\\\server\\share\\x\.duckdb$/);
+    // DuckDB's ATTACH prefix before a Windows path: the local file to write keeps its directory.
+    expect(() => checkDestinationNames('sqlite:C:\\data\\x.db', 'snapengage_data')).toThrow(/is a SQLite database .*: pass a local path, such as C:\\data\\x\.duckdb, /);
   });
 });
