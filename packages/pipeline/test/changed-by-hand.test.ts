@@ -71,6 +71,29 @@ describe('commitError of a commit that a change made by hand broke', () => {
     expect(message).not.toContain('labels_by_name');
   });
 
+  it('the copy that undoes a constraint sets your comments again, on one line; the loader\'s own it writes at its next load', async () => {
+    const ds = await dataset((s) => `CREATE TABLE ${s}.logs (id VARCHAR, count BIGINT CHECK (count > 0), tags BIGINT[], note VARCHAR);
+      CREATE TABLE ${s}.logs__labels (name VARCHAR);
+      CREATE TABLE ${s}._pipeline_comments (table_name VARCHAR NOT NULL, column_name VARCHAR, comment VARCHAR NOT NULL, load_id VARCHAR);
+      INSERT INTO ${s}._pipeline_comments VALUES ('logs', NULL, 'Cases. [doc]', '1'), ('logs', 'id', 'Case UUID. [doc]', '1'), ('logs', 'count', 'Messages. [doc]', '1');
+      COMMENT ON TABLE ${s}.logs IS 'Cases. [doc]'; COMMENT ON COLUMN ${s}.logs.id IS 'Case UUID. [doc]';
+      COMMENT ON COLUMN ${s}.logs.count IS 'Mine: counted twice'; COMMENT ON COLUMN ${s}.logs.note IS E'the agent''s\\nnote \\\\ \\x01 end';`);
+    const comments = async () => (await conn.runAndReadAll(`SELECT column_name, comment FROM duckdb_columns() WHERE schema_name = '${ds}' AND table_name = 'logs'
+      AND comment IS NOT NULL UNION ALL SELECT NULL, comment FROM duckdb_tables() WHERE schema_name = '${ds}' AND table_name = 'logs' AND comment IS NOT NULL ORDER BY ALL`)).getRowObjectsJS();
+    const yours = [{ column_name: 'count', comment: 'Mine: counted twice' }, { column_name: 'note', comment: "the agent's\nnote \\ \u0001 end" }];
+    expect(await comments()).toEqual(expect.arrayContaining(yours));
+    const message = await failure(ds, 'Constraint Error: CHECK constraint failed on table logs with expression CHECK((count > 0))');
+    expect(message.split('\n')).toHaveLength(1);
+    const copy = /\): (CREATE TABLE .*), then rerun/.exec(message)?.[1];
+    expect(copy, message).toBeDefined();
+    await conn.run(copy!);
+    // Before: CREATE TABLE … AS keeps no comment, and the copy printed set none again: both of yours were gone.
+    // The loader's (as it recorded them) are left out: its next load writes them on a table that has none.
+    expect(await comments()).toEqual(yours);
+    expect(await conn.runAndReadAll(`SELECT count(*)::INTEGER AS n FROM duckdb_constraints() WHERE schema_name = '${ds}' AND constraint_type = 'CHECK'`)
+      .then((r) => r.getRowObjectsJS())).toEqual([{ n: 0 }]);
+  });
+
   it('--refresh blocked by foreign keys: the table DuckDB named first, every key, each table dropped once', async () => {
     const ds = await dataset((s) => `CREATE TABLE ${s}.logs (id VARCHAR PRIMARY KEY, count BIGINT, tags BIGINT[], note VARCHAR UNIQUE);
       CREATE TABLE ${s}.logs__labels (name VARCHAR);

@@ -143,6 +143,32 @@ describe("a user's table with a FOREIGN KEY on a loader table", () => {
     expect(await failedLoads(path)).toEqual([{ resource: 'logs', error: expect.stringContaining('(the cause of this failure)') }]);
   });
 
+  it('the copies its undo prints keep your comments, on your table and on a loader column; the loader writes its own again', async () => {
+    const path = await withNotes(`COMMENT ON TABLE snapengage_data.my_notes IS 'Call-backs to make';
+      COMMENT ON COLUMN snapengage_data.my_notes.note IS 'What to say';
+      COMMENT ON COLUMN snapengage_data.logs.id IS 'Our case key, the CRM joins on it';`);
+    const comments = () => query(path, `SELECT table_name, column_name, comment FROM duckdb_columns()
+      WHERE schema_name = 'snapengage_data' AND table_name IN ('logs', 'my_notes') AND comment IS NOT NULL
+      UNION ALL SELECT table_name, NULL, comment FROM duckdb_tables()
+      WHERE schema_name = 'snapengage_data' AND table_name IN ('logs', 'my_notes') AND comment IS NOT NULL ORDER BY ALL`);
+    const before = await comments();
+    const yours = [{ table_name: 'logs', column_name: 'id', comment: 'Our case key, the CRM joins on it' },
+      { table_name: 'my_notes', column_name: 'note', comment: 'What to say' }, { table_name: 'my_notes', column_name: null, comment: 'Call-backs to make' }];
+    expect(before).toEqual(expect.arrayContaining(yours));
+    expect(before.some((c) => c.table_name === 'logs' && c.column_name === null)).toBe(true);
+    const replace = definePipeline({ ...config, resources: { logs: { writeDisposition: 'replace' } } });
+    const failed = (await runPipeline(replace, { env: box.env, destination: { path } }).then(() => undefined, (e: unknown) => e)) as Error;
+    // Its undo: my_notes copied without its FOREIGN KEY, then logs without its PRIMARY KEY.
+    const copies = String(failed?.message).match(/CREATE TABLE ".*?RENAME TO "[^"]+";(?: COMMENT ON [^;]*;)*/g);
+    expect(copies, String(failed?.message)).toHaveLength(2);
+    await query(path, copies!.join(' '), 'READ_WRITE');
+    // Before: CREATE TABLE … AS keeps no comment and none was set again: all three of yours were gone.
+    expect(await comments()).toEqual(expect.arrayContaining(yours));
+    await runPipeline(replace, { env: box.env, destination: { path } });
+    // The loader's texts on logs (left out of the copy) are written again; yours stay yours.
+    expect(await comments()).toEqual(expect.arrayContaining([...before, ...yours]));
+  });
+
   it('a NOT NULL the rows break is named first when another change on the tables is listed before it', async () => {
     const path = `${tmp.dir}/nn-${++n}.duckdb`;
     await query(path, `ATTACH '${base}' AS src (READ_ONLY); COPY FROM DATABASE src TO "nn-${n}"; DETACH src;

@@ -176,10 +176,14 @@ const AFTER_ALTER = 3;
 /** What the table copies below lose, said wherever one is printed. */
 const COPY_LOSES = "CREATE TABLE … AS copies none of the table's constraints, indexes or column defaults: make again those you keep";
 
-/** Where the copies of one message go: the schema, quoted, and the names taken in it (lower-cased), copies' included. */
+/**
+ * Where the copies of one message go: the schema, quoted, and the names taken in it (lower-cased), copies' included;
+ * and the comments a copy must set again, by lower-cased table name (CREATE TABLE … AS copies none).
+ */
 interface CopyContext {
   schema: string;
   taken: Set<string>;
+  comments: Map<string, { column: string | null; text: string }[]>;
 }
 
 async function copyContext(conn: DuckDBConnection, dataset: string): Promise<CopyContext> {
@@ -187,7 +191,23 @@ async function copyContext(conn: DuckDBConnection, dataset: string): Promise<Cop
     `SELECT table_name AS name FROM duckdb_tables() WHERE lower(schema_name) = lower($1)
      UNION ALL SELECT view_name FROM duckdb_views() WHERE lower(schema_name) = lower($1)`, [dataset],
   )).getRowObjectsJS();
-  return { schema: quoteIdent(dataset), taken: new Set(rows.map((r) => String(r.name).toLowerCase())) };
+  const taken = new Set(rows.map((r) => String(r.name).toLowerCase()));
+  // A comment the loader recorded writing, unchanged since, is left out: its next load writes it again (comments.ts),
+  // and it would fill the line with a loader table's ~60 texts. Every other comment (the user's) is set again.
+  const loaders = taken.has('_pipeline_comments')
+    ? `EXCEPT SELECT table_name, column_name, comment FROM ${quoteIdent(dataset)}."_pipeline_comments"` : '';
+  const found = (await conn.runAndReadAll(
+    `SELECT table_name, NULL::VARCHAR AS column_name, comment FROM duckdb_tables() WHERE lower(schema_name) = lower($1) AND coalesce(comment, '') <> ''
+     UNION ALL SELECT table_name, column_name, comment FROM duckdb_columns() WHERE lower(schema_name) = lower($1) AND coalesce(comment, '') <> ''
+     ${loaders} ORDER BY ALL`, [dataset],
+  )).getRowObjectsJS();
+  const comments = new Map<string, { column: string | null; text: string }[]>();
+  for (const r of found) {
+    const list = comments.get(String(r.table_name).toLowerCase()) ?? [];
+    list.push({ column: r.column_name === null ? null : String(r.column_name), text: String(r.comment) });
+    comments.set(String(r.table_name).toLowerCase(), list);
+  }
+  return { schema: quoteIdent(dataset), taken, comments };
 }
 
 /**
@@ -220,7 +240,7 @@ function copyWithout(copying: CopyContext, tableName: string, referencing: Reado
 
 /**
  * `tableName` re-created as a copy of its rows and columns, without its constraints (run in DuckDB 1.5 by the tests),
- * through a name no table or view of the schema has (`<table>_undo_copy`, numbered when taken).
+ * through a name no table or view of the schema has (`<table>_undo_copy`, numbered when taken), its comments set again.
  */
 function copyStatements(copying: CopyContext, tableName: string): string {
   const table = `${copying.schema}.${quoteIdent(tableName)}`;
@@ -229,7 +249,20 @@ function copyStatements(copying: CopyContext, tableName: string): string {
   for (let n = 2; copying.taken.has(name.toLowerCase()); n++) name = `${tableName}_undo_copy_${n}`;
   copying.taken.add(name.toLowerCase());
   const copy = `${copying.schema}.${quoteIdent(name)}`;
-  return `CREATE TABLE ${copy} AS FROM ${table}; DROP TABLE ${table}; ALTER TABLE ${copy} RENAME TO ${quoteIdent(tableName)};`;
+  const comments = (copying.comments.get(tableName.toLowerCase()) ?? [])
+    .map((c) => ` COMMENT ON ${c.column === null ? `TABLE ${table}` : `COLUMN ${table}.${quoteIdent(c.column)}`} IS ${oneLineLiteral(c.text)};`);
+  return `CREATE TABLE ${copy} AS FROM ${table}; DROP TABLE ${table}; ALTER TABLE ${copy} RENAME TO ${quoteIdent(tableName)};${comments.join('')}`;
+}
+
+/**
+ * A SQL string literal on one line, as the message that prints it is one line: a text with a line break or another
+ * control character is written as DuckDB's escape string (E'…\n…'), which gives back the same text.
+ */
+function oneLineLiteral(text: string): string {
+  if (!/[\u0000-\u001f\u007f]/.test(text)) return quoteLiteral(text);
+  const escaped = text.replaceAll('\\', '\\\\').replaceAll("'", "''")
+    .replace(/[\u0000-\u001f\u007f]/g, (c) => `\\x${c.charCodeAt(0).toString(16).padStart(2, '0')}`);
+  return `E'${escaped}'`;
 }
 
 function undoInOrder(changes: readonly Change[]): string {
