@@ -115,8 +115,9 @@ function databaseProblem(path: string, prefix: string): RemotePathProblem {
   const rest = path.slice(prefix.length + 1);
   const isSqlite = lower.startsWith('sqlite');
   const shown = isSqlite ? hideUrlCredentials(path) : rest === '' ? `${prefix}:` : `${prefix}:…`;
-  // The SQLite file's name with a DuckDB extension, where it was: `sqlite:data/x.db` → data/x.duckdb.
-  const file = isSqlite ? rest.replace(/[?#][\s\S]*$/, '') : '';
+  // The SQLite file's name with a DuckDB extension, where it was: `sqlite:data/x.db` → data/x.duckdb (not where the
+  // shown path masks a part, as `a@b`, which the suggestion would quote).
+  const file = isSqlite && !shown.includes('***@') ? rest.replace(/[?#][\s\S]*$/, '') : '';
   const local = file === '' || /[/\\]$/.test(file) ? 'snapengage.duckdb' : file.replace(/(\.[^./\\]*)?$/, '.duckdb');
   return {
     shown,

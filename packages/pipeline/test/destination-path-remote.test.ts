@@ -107,6 +107,8 @@ describe('destination.path naming remote storage', () => {
     }
     expect(message).toMatch(/^destination\.path \(--duckdb\) "postgres:…" is a PostgreSQL database .*: pass a local path, such as snapengage\.duckdb, and copy its tables to the PostgreSQL database after the run/);
     expect(message).not.toContain('s3cr3t');
+    // A part the quoted path masks (as user:password@) is not named by the file to write either.
+    expect(check('sqlite:/srv/etl:s3cr3t@x.db')).toThrow(/"sqlite:\/\*\*\*@x\.db" is a SQLite database .*: pass a local path, such as snapengage\.duckdb, /);
   });
 
   it('local paths are left as they were: a colon later in a name, a name starting with a one-letter "scheme", :memory:', () => {
