@@ -136,10 +136,14 @@ export class LoadInfo {
     return false;
   }
 
-  /** `duckdb:/snapengage.duckdb` for a relative path, `duckdb:///abs/path.duckdb` for an absolute one. */
+  /**
+   * `duckdb:/snapengage.duckdb` for a path inside the working directory, as the seed page prints it; dlt's form for
+   * any other (`duckdb:////abs/path.duckdb`, `duckdb:///C:\\x.duckdb`), which `--duckdb` reads back as the same path.
+   */
   get location(): string {
-    const shown = isAbsolute(this.destinationPath) ? relativeIfInside(this.destinationPath) : this.destinationPath;
-    return `duckdb:/${shown}`;
+    const path = this.destinationPath;
+    const inside = isAbsolute(path) ? relativeInside(path) : path;
+    return inside === undefined ? `duckdb:///${path}` : `duckdb:/${inside}`;
   }
 
   toString(): string {
@@ -325,9 +329,9 @@ export class LoadInfo {
   }
 }
 
-function relativeIfInside(path: string): string {
+function relativeInside(path: string): string | undefined {
   const rel = relative(process.cwd(), path);
-  return rel !== '' && !rel.startsWith('..') && !isAbsolute(rel) ? rel : `/${path}`;
+  return rel !== '' && !rel.startsWith('..') && !isAbsolute(rel) ? rel : undefined;
 }
 
 /**

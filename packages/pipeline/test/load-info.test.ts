@@ -1,6 +1,7 @@
 // The printed load info's layout (its notes: plan.test.ts and the tests of what each note reports).
 import { join, resolve } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { checkDestinationNames } from '../src/destination-settings.js';
 import { LoadInfo } from '../src/load-info.js';
 
 describe('load info', () => {
@@ -40,11 +41,25 @@ describe('load info notes and location', () => {
     expect(make({ retries }).toString()).toContain('Retried after transient failures: 4 requests, 8 retries (5 timeout, 2 connection reset, 1 HTTP 502); --verbose logs each');
   });
 
-  it('shows a DuckDB file under the working directory relative to it, one elsewhere by its absolute path', () => {
+  it('shows a DuckDB file under the working directory relative to it, one elsewhere by its absolute path in dlt\'s form', () => {
     expect(make({}, {}, undefined, join(process.cwd(), 'data', 'x.duckdb')).location).toBe('duckdb:/data/x.duckdb');
     const outside = resolve(process.cwd(), '..', 'elsewhere', 'x.duckdb');
-    expect(make({}, {}, undefined, outside).location).toBe(`duckdb:///${outside.replace(/^\//, '')}`);
+    // dlt prints `duckdb:////abs/x.duckdb` (four slashes: `duckdb:///` and an absolute path); three would be relative.
+    expect(make({}, {}, undefined, outside).location).toBe(`duckdb:///${outside}`);
     expect(make({}, {}, undefined, 'rel/x.duckdb').location).toBe('duckdb:/rel/x.duckdb');
+  });
+
+  it('a printed location pasted back into --duckdb is refused with the very path it names', () => {
+    for (const path of [join(process.cwd(), 'data', 'x.duckdb'), resolve(process.cwd(), '..', 'elsewhere', 'x.duckdb')]) {
+      const location = make({}, {}, undefined, path).location;
+      let message = '';
+      try {
+        checkDestinationNames(location, 'snapengage_data');
+      } catch (error) {
+        message = (error as Error).message;
+      }
+      expect(resolve(message.replace(/^.*write the file's path alone: /s, ''))).toBe(path);
+    }
   });
 });
 
