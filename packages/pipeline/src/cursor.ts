@@ -11,6 +11,7 @@
 import { resources, type LoadableResource } from 'snapengage-client';
 import { isoPartsInstant } from './iso-time.js';
 import { isIsoDate } from './plan.js';
+import { pluralNoun } from './plural-noun.js';
 
 /** The cursor part of one widget's window state. */
 export interface CursorState {
@@ -183,11 +184,11 @@ export function describeWindows(label: string, windows: Readonly<Record<string, 
   const newest = withCursor.length === 0
     ? ''
     : `  newest record ${withCursor[0]!.cursor!.lastValueAt} … ${withCursor.at(-1)!.cursor!.lastValueAt}${withCursor.length < rows.length ? ` (${rows.length - withCursor.length} with none)` : ''}`;
-  const lines = [`  ${label}  ${rows.length} ${item}s  lastEnd ${tally(rows.map((r) => r.lastEnd))}${newest}  from ${tally(rows.map((r) => day(r.window, 'firstStart')))}`];
+  const lines = [`  ${label}  ${rows.length} ${pluralNoun(item)}  lastEnd ${tally(rows.map((r) => r.lastEnd))}${newest}  from ${tally(rows.map((r) => day(r.window, 'firstStart')))}`];
   // Furthest behind first: the oldest lastEnd, then the oldest (or no) newest record.
   const behind = [...rows].sort((a, b) => a.lastEnd.localeCompare(b.lastEnd) || (a.cursor?.ms ?? -Infinity) - (b.cursor?.ms ?? -Infinity));
   for (const r of behind.slice(0, BEHIND_LISTED)) lines.push(`  ${label}  ${r.key}  ${describeWindow(r.window)}`);
-  lines.push(`  ${label}  … ${rows.length - BEHIND_LISTED} more ${item}s (the furthest behind are above; openDataset(…).state() has every window)`);
+  lines.push(`  ${label}  … ${rows.length - BEHIND_LISTED} more ${pluralNoun(item)} (the furthest behind are above; openDataset(…).state() has every window)`);
   return lines;
 }
 

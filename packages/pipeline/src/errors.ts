@@ -2,6 +2,7 @@
 // secrets: URLs come from the client already redacted, and credentials are only ever named by their env var.
 import { describeResponseTooLarge, resources, securitySchemes, type LoadableResource, type ResourceName, type SnapEngageErrorKind } from 'snapengage-client';
 import { isLoopbackUrl } from './loopback.js';
+import { pluralNoun } from './plural-noun.js';
 
 /** The loader's own variable for the API origin (read in plan.ts); not part of any resource's catalog entry. */
 const BASE_URL_ENV = 'SNAPENGAGE_BASE_URL';
@@ -207,13 +208,13 @@ export function describeExtractError(error: unknown, resourceName: string, widge
   switch (error.kind) {
     case 'auth':
       fix = widget?.othersAnswered
-        ? `refused for ${widgetItem(widget)} while other ${widget.item}s of the list were answered: the credential may not reach that ${widget.item}; correct it or remove it from ${widget.env}`
+        ? `refused for ${widgetItem(widget)} while other ${pluralNoun(widget.item)} of the list were answered: the credential may not reach that ${widget.item}; correct it or remove it from ${widget.env}`
         : `the credential was refused: ${credentialHint(resourceName)}${widget ? `; this request was for ${widgetItem(widget)}` : ''}`;
       break;
     case 'not_found':
       // The endpoint itself may be missing: a resource added to the spec that the server (or the sandbox) lacks.
       fix = widget?.othersAnswered
-        ? `not found: ${widgetItem(widget)} is unknown to the API while other ${widget.item}s of the list were answered: correct it or remove it from ${widget.env}`
+        ? `not found: ${widgetItem(widget)} is unknown to the API while other ${pluralNoun(widget.item)} of the list were answered: correct it or remove it from ${widget.env}`
         : `not found: check ${[...idEnvVars(resourceName), BASE_URL_ENV].join(' / ')}, and that the server has this endpoint (snapengage-sandbox emulates only the endpoints it was built with)${widget ? `; this request was for ${widgetItem(widget)}` : ''}`;
       break;
     case 'network': {

@@ -8,6 +8,7 @@ import { envList, type Env } from './env.js';
 import { describeExtractError, ExtractError, isClientError, type PipelineError, type WidgetContext } from './errors.js';
 import type { ResourcePlan } from './plan.js';
 import type { Params } from './page-records.js';
+import { pluralNoun } from './plural-noun.js';
 
 /** Widgets a message names before "and N more": with 300 deleted ones the line would be 15,000 characters. */
 const NAMED = 10;
@@ -97,7 +98,7 @@ function names(found: Found[], where: string): string {
   const more = found.length - shown.length;
   const list = more > 0 ? `${shown.join(', ')} and ${more} more` : shown.length === 1 ? shown[0]! : `${shown.slice(0, -1).join(', ')} and ${shown.at(-1)!}`;
   const item = found[0]?.widget.item ?? 'item';
-  return `${found.length === 1 ? item : `${item}s`} ${list}${where}`;
+  return `${found.length === 1 ? item : pluralNoun(item)} ${list}${where}`;
 }
 
 function statuses(found: Found[]): string {
