@@ -60,21 +60,31 @@ export class WidgetFailures {
     if (typeof error === 'object' && error !== null && this.seen.has(error)) return true;
     if (!widget?.othersAnswered || !isClientError(error) || (error.kind !== 'not_found' && error.kind !== 'auth')) return false;
     this.seen.add(error);
-    // Once per widget: each of its window's slices may fail alike.
-    if (!this.found.some((f) => f.widget.env === widget.env && f.widget.position === widget.position)) {
-      this.found.push({ resource, widget, refused: error.kind === 'auth', status: error.status, error });
-    }
+    // Once per widget and resource: each of its window's slices may fail alike. The slices run concurrently, so the
+    // one kept is the first by URL (its message quotes it), not the first to fail.
+    const found: Found = { resource, widget, refused: error.kind === 'auth', status: error.status, error };
+    const same = this.found.findIndex((f) => f.widget.env === widget.env && f.widget.position === widget.position && f.resource === resource);
+    if (same === -1) this.found.push(found);
+    else if (urlOf(error) < urlOf(this.found[same]!.error)) this.found[same] = found;
     return true;
   }
 
   /** The run's error for the widgets recorded, or undefined when there are none. */
   error(): PipelineError | undefined {
-    const first = this.found[0];
-    if (!first) return undefined;
+    // Requests run concurrently, so the order they failed in is timing: the line (and --json's resource and kind)
+    // is built from the failures sorted, never from the first recorded. The list named is the one with the most
+    // failed items (every resource of today's spec reads the same one); every resource is read per widget from it,
+    // so the widgets are told apart by their place in it.
+    const lists = new Map<string, Found[]>();
+    for (const f of this.found) lists.set(f.widget.env, [...(lists.get(f.widget.env) ?? []), f]);
+    const [, inList] = [...lists].sort(([a, x], [b, y]) => y.length - x.length || compare(a, b))[0] ?? [];
+    if (!inList) return undefined;
+    const sorted = [...inList].sort((a, b) => a.widget.position - b.widget.position || compare(a.resource, b.resource));
+    // Each widget once, as it failed for the first resource by name.
+    const found = sorted.filter((f, i) => i === 0 || sorted[i - 1]!.widget.position !== f.widget.position);
+    const first = found[0]!;
     // One: the message it always had (with the request's URL and id).
-    if (this.found.length === 1) return describeExtractError(first.error, first.resource, first.widget);
-    // Every resource is read per widget from the same list, so the widgets are told apart by their place in it.
-    const found = this.found.filter((f) => f.widget.env === first.widget.env).sort((a, b) => a.widget.position - b.widget.position);
+    if (found.length === 1 && lists.size === 1) return describeExtractError(first.error, first.resource, first.widget);
     const unknown = found.filter((f) => !f.refused);
     const refused = found.filter((f) => f.refused);
     const where = ` of ${first.widget.of} in ${first.widget.env}`;
@@ -82,7 +92,7 @@ export class WidgetFailures {
     if (unknown.length > 0) clauses.push(`${names(unknown, where)} ${unknown.length === 1 ? 'is' : 'are'} unknown to the API${statuses(unknown)}`);
     if (refused.length > 0) clauses.push(`${names(refused, clauses.length === 0 ? where : '')} ${refused.length === 1 ? 'was' : 'were'} refused${statuses(refused)}`);
     const fix = refused.length > 0 ? 'the credential may not reach the refused ones; correct them or remove them from the list' : 'remove them from the list';
-    const resources = [...new Set(found.map((f) => f.resource))];
+    const resources = [...new Set(sorted.map((f) => f.resource))].sort(compare);
     return new ExtractError(
       `Extracting ${resources.join(' and ')} failed: ${clauses.join(', and ')} while others were answered: ${fix}`,
       first.resource,
@@ -104,4 +114,13 @@ function names(found: Found[], where: string): string {
 function statuses(found: Found[]): string {
   const codes = [...new Set(found.map((f) => f.status).filter((s): s is number => s !== undefined))].sort();
   return codes.length === 0 ? '' : ` (HTTP ${codes.join('/')})`;
+}
+
+/** Sorts as plain strings, the same on every machine (localeCompare follows the locale). */
+function compare(a: string, b: string): number {
+  return a < b ? -1 : a > b ? 1 : 0;
+}
+
+function urlOf(error: unknown): string {
+  return (error as { url?: string }).url ?? '';
 }

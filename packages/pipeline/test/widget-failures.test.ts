@@ -29,8 +29,9 @@ describe('WidgetFailures', () => {
     failures.record(failure('not_found', 404), 'chat_poll', widget('w2', 2));
     const noStatus = new SnapEngageError({ kind: 'not_found', message: 'gone', operation: 'GET x', url: 'http://127.0.0.1:9/x' });
     failures.record(noStatus, 'logs', widget('w3', 3));
+    // Both resources that failed are named: only the one recorded first was, which was a matter of timing.
     expect(failures.error()?.message).toBe(
-      'Extracting logs failed: widgets w2 (item 2) and w3 (item 3) of 5 in SNAPENGAGE_WIDGET_ID are unknown to the API (HTTP 404) while others were answered: remove them from the list',
+      'Extracting chat_poll and logs failed: widgets w2 (item 2) and w3 (item 3) of 5 in SNAPENGAGE_WIDGET_ID are unknown to the API (HTTP 404) while others were answered: remove them from the list',
     );
   });
 
@@ -63,5 +64,43 @@ describe('WidgetFailures', () => {
     failures.answer('logs', 'w1');
     expect(failures.contextOf(plan, { [param]: 'w1' }, 'w1')).toMatchObject({ value: 'w1', position: 1, othersAnswered: false });
     expect(failures.contextOf(plan, { [param]: 'w3' }, 'w3')).toMatchObject({ value: 'w3', position: 3, othersAnswered: true });
+  });
+
+  // Requests run concurrently: which widget, resource or window slice fails first is a matter of timing. The line and
+  // the --json document's error (its resource and kind) must not be: a daily run's alert would change from day to day.
+  it('says the same whatever order the failures came in', () => {
+    const at = (kind: SnapEngageErrorKind, status: number, url: string) =>
+      new SnapEngageError({ kind, status, message: `HTTP ${status}`, operation: 'GET /api/v2/{orgId}/logs', url });
+    const recorded: Array<[SnapEngageError, string, WidgetContext]> = [
+      [at('not_found', 404, 'http://127.0.0.1:9/logs?w=w2&start=2026-01-02'), 'logs', widget('w2', 2)],
+      [at('not_found', 404, 'http://127.0.0.1:9/logs?w=w2&start=2026-01-01'), 'logs', widget('w2', 2)],
+      [at('auth', 403, 'http://127.0.0.1:9/settings?w=w2'), 'widget_settings', widget('w2', 2)],
+      [at('auth', 403, 'http://127.0.0.1:9/logs?w=w4'), 'logs', widget('w4', 4)],
+      [at('not_found', 410, 'http://127.0.0.1:9/logs?w=w5'), 'logs', widget('w5', 5)],
+      [at('not_found', 404, 'http://127.0.0.1:9/users?o=o1'), 'users', widget('o1', 1, 'OTHER_LIST', 2)],
+    ];
+    const outcome = (order: typeof recorded) => {
+      const failures = new WidgetFailures({}, []);
+      for (const [error, resource, context] of order) failures.record(error, resource, context);
+      const error = failures.error() as (Error & { resource: string; kind: string; cause: SnapEngageError }) | undefined;
+      return { message: error?.message, resource: error?.resource, kind: error?.kind, cause: error?.cause.url };
+    };
+    const expected = outcome(recorded);
+    expect(expected).toEqual({
+      message: 'Extracting logs and widget_settings failed: widgets w2 (item 2) and w5 (item 5) of 5 in SNAPENGAGE_WIDGET_ID are unknown to the API (HTTP 404/410), and widget w4 (item 4) was refused (HTTP 403) while others were answered: the credential may not reach the refused ones; correct them or remove them from the list',
+      resource: 'logs',
+      kind: 'not_found',
+      cause: 'http://127.0.0.1:9/logs?w=w2&start=2026-01-01',
+    });
+    for (let shift = 1; shift < recorded.length; shift++) {
+      const rotated = [...recorded.slice(shift), ...recorded.slice(0, shift)];
+      expect(outcome(rotated), `rotated by ${shift}`).toEqual(expected);
+      expect(outcome([...rotated].reverse()), `rotated by ${shift}, reversed`).toEqual(expected);
+    }
+    // One widget alone: its message quotes a request's URL, the same one every time.
+    const single = recorded.filter(([, , context]) => context.value === 'w2' && context.env === 'SNAPENGAGE_WIDGET_ID');
+    const alone = (order: typeof single) => outcome(order);
+    expect(alone(single).message).toContain('at http://127.0.0.1:9/logs?w=w2&start=2026-01-01');
+    expect(alone([...single].reverse())).toEqual(alone(single));
   });
 });
