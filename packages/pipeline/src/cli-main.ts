@@ -17,31 +17,10 @@ import { createProgressDisplay, formatLoadStep, formatRequest } from './progress
 import { redactSecrets, securitySchemes } from 'snapengage-client';
 import { documentLine, failedDocument, loadedDocument } from './run-document.js';
 import { LOADER_VERSION } from './version.js';
+import { refuseBadCommand, unknownCommand, USAGE } from './cli-usage.js';
 // run.js and show.js are imported when a command needs them. run.js before the config: imported after tsx's loader is
 // registered for a TS config, its modules load through it (~0.1 s slower, measured). DuckDB itself (70–100 ms) is
 // required only when a file is opened (duckdb.ts): --help, --version and a config error do not pay for it.
-
-const USAGE = `Usage:
-  snapengage-pipeline run  [--resources logs,widgets] [--duckdb ${DEFAULTS.path}] [--dataset ${DEFAULTS.dataset}]
-                           [--config ${DEFAULT_CONFIG_FILE}] [--verbose] [--limit-pages N] [--refresh] [--json]
-  snapengage-pipeline show [--duckdb ${DEFAULTS.path}] [--dataset ${DEFAULTS.dataset}] [--config ${DEFAULT_CONFIG_FILE}]
-  snapengage-pipeline --help | --version
-
-Credentials and ids come from SNAPENGAGE_* environment variables, also read from .env (the environment wins).
-Without --config and without ${DEFAULT_CONFIG_FILE}, run loads every top-level resource whose variables are set.`;
-
-function unknownCommand(command: string, positionals: readonly string[] = []): string {
-  // `dlt pipeline <name> show` or `… drop [resources]`, typed from habit by someone coming from dlt.
-  const [, , verb, ...resources] = positionals;
-  const list = resources.length > 0 && resources.every(isResourceName) ? resources.join(',') : '<name>';
-  const dlt = command !== 'pipeline'
-    ? ':'
-    : verb === 'drop'
-      // dlt drops first and loads later; here a refresh reloads and swaps the tables at its commit: no separate drop.
-      ? `: dlt's \`dlt pipeline <name> drop\` is \`snapengage-pipeline run --refresh --resources ${list}\` here (\`npm start -- --refresh --resources ${list}\` in a project), with no pipeline name: it reloads them, replacing their tables at its commit (there is no separate drop);`
-      : ": dlt's `dlt pipeline <name> show` is `snapengage-pipeline show` here (`npm run show` in a project), with no pipeline name;";
-  return `Unknown command "${command}"${dlt} use run or show (see --help)`;
-}
 
 const OPTIONS = {
   resources: { type: 'string' },
@@ -269,7 +248,11 @@ async function main(argv: string[], signals: CliSignals): Promise<number> {
   const { command, flags } = parse(argv);
   jsonOutput = flags.json === true;
   refreshRun = flags.refresh === true;
-  // Other commands do not stop on a signal: it ends them as it would without a handler.
+  // Refused before a signal is looked at: the refusal follows from the arguments alone, and with --json its FAILED
+  // document is promised whatever the command. Released first, an early SIGTERM ended these with 143 and no document.
+  if (!flags.help && !flags.version) refuseBadCommand(command, flags);
+  // Other commands do not stop on a signal: it ends them as it would without a handler (--help and --version too,
+  // with --json or not: they are not a run, and print text).
   if (command !== 'run' || flags.help || flags.version) signals.release();
   if (flags.version) {
     process.stdout.write(`${LOADER_VERSION}\n`);
@@ -281,14 +264,13 @@ async function main(argv: string[], signals: CliSignals): Promise<number> {
   }
   if (command === 'run') return runCommand(flags, signals);
   if (command === 'show') {
-    if (flags.resources !== undefined || flags['limit-pages'] !== undefined || flags.json !== undefined || flags.refresh !== undefined) throw new UsageError('show takes only --duckdb, --dataset and --config');
     const env = loadEnv();
     const { showDataset } = await import('./show.js');
     const configProject = flags.config === undefined || flags.duckdb !== undefined ? undefined : otherProject(flags.config);
     process.stdout.write(`${withoutSecrets(await showDataset({ ...(await destinationOf(flags, env)), configProject }))}\n`);
     return 0;
   }
-  throw new UsageError(command === undefined ? `Missing command: run or show\n${USAGE}` : unknownCommand(command));
+  throw new Error(`unreachable: command ${String(command)} passed refuseBadCommand`);
 }
 
 /** stdout's own write, kept before `run --json` sends other writes to stderr (runCommand). */

@@ -139,10 +139,24 @@ describe('run --json and signals, built CLI', () => {
     ['show', ['show', '--duckdb', 'never-created.duckdb']],
     ['help', ['--help']],
     ['run --help', ['run', '--help']],
+    // Help is not a run: with --json it is text (OPERATIONS.md), and a signal before it ends it as it ends --help.
+    ['run --json --help', ['run', '--json', '--help']],
   ])('a SIGTERM while the modules of %s load ends it: exit 143, nothing printed', async (name, args) => {
     const result = await spawnHoldingModules(name, args).signalWhileLoading('SIGTERM');
     expect([result.code, result.signal, result.stdout, result.stderr]).toEqual([143, null, '', '']);
     expect(existsSync(join(tmp.dir, 'never-created.duckdb'))).toBe(false);
+  }, 60_000);
+
+  // A usage error follows from the arguments alone, and with --json its FAILED document is promised whatever the
+  // command. A signal while the modules loaded ended these with 143 and no document, the command being released first.
+  it.each([
+    ['show --json', ['show', '--json']],
+    ['a missing command', ['--json']],
+    ['a mistyped command', ['lod', '--json']],
+  ])('%s is refused as a FAILED document even after an early SIGTERM, exit 2', async (name, args) => {
+    const result = await spawnHoldingModules(name.replace(/\W+/g, '-'), args).signalWhileLoading('SIGTERM');
+    expect([result.code, result.signal]).toEqual([2, null]);
+    expect(document(result.stdout)).toMatchObject({ status: 'FAILED', error: { name: 'UsageError', exitCode: 2 } });
   }, 60_000);
 
   it('a second SIGINT while extracting leaves no run lock nor staged rows, and the next run does not report it as killed', async () => {
