@@ -55,6 +55,9 @@ const flagSpec = {
   'no-interactive': { type: 'boolean' },
   help: { type: 'boolean', short: 'h' },
   version: { type: 'boolean', short: 'v' },
+  // -V as well, the version in the loader and the sandbox too (the loader's -v is --verbose). parseArgs takes one
+  // short letter per option: an option named V is what -V reads as.
+  V: { type: 'boolean' },
 } as const;
 
 const HELP = `Usage: create-snapengage-pipeline [dir] [flags]
@@ -73,7 +76,7 @@ Flags:
   --add <a,b>              add resources to the project in [dir] (default: the current directory)
   --interactive / --no-interactive   ask questions (default: when stdin is a TTY)
   -h, --help               this help
-  -v, --version            the version
+  -v, -V, --version        the version
 
 Without a TTY nothing is asked: pass [dir], --resources, --install or --no-install and --git or --no-git (the defaults
 above are what --yes and the questions take), or --yes for all of them.
@@ -253,7 +256,7 @@ export function resolveOptions(
   const repeated = repeatedFlag(parsed.tokens);
   if (repeated) return { kind: 'usage-error', message: repeated };
   if (values.help) return { kind: 'help' };
-  if (values.version) return { kind: 'version' };
+  if (values.version || values.V) return { kind: 'version' };
   if (positionals.length > 1) {
     return { kind: 'usage-error', message: `expected one directory, got ${positionals.length}: ${positionals.join(' ')}` };
   }

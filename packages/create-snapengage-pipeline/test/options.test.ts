@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { checkStartDate, detectPackageManager, parseList, resolveOptions } from '../src/options.js';
+import { checkStartDate, detectPackageManager, helpText, parseList, resolveOptions } from '../src/options.js';
 import { loadCatalog } from '../src/catalog.js';
 
 const catalog = loadCatalog();
@@ -97,6 +97,9 @@ describe('resolveOptions', () => {
   it('reads help, version and the package manager', () => {
     expect(resolveOptions(['--help'], {}, false, catalog)).toEqual({ kind: 'help' });
     expect(resolveOptions(['-v'], {}, false, catalog)).toEqual({ kind: 'version' });
+    // -V too, as the loader and the sandbox take it (the loader's -v is --verbose).
+    expect(resolveOptions(['-V'], {}, false, catalog)).toEqual({ kind: 'version' });
+    expect(helpText(catalog)).toContain('-v, -V, --version');
     expect(resolveOptions(['--yes'], { npm_config_user_agent: 'pnpm/9.1.0 npm/? node/v20.20.0 linux x64' }, false, catalog)).toMatchObject({ packageManager: 'pnpm' });
   });
 });

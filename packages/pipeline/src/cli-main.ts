@@ -32,7 +32,8 @@ const OPTIONS = {
   refresh: { type: 'boolean' },
   json: { type: 'boolean' },
   help: { type: 'boolean', short: 'h' },
-  version: { type: 'boolean' },
+  // -V: -v is --verbose (run has long taken it); the scaffolder and the sandbox take -V too.
+  version: { type: 'boolean', short: 'V' },
 } as const;
 
 type Flags = {

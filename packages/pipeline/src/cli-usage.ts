@@ -4,8 +4,9 @@ import { DEFAULT_CONFIG_FILE } from './config-loader.js';
 import { UsageError } from './errors.js';
 import { DEFAULTS, isResourceName } from './plan.js';
 
-/** The flags show refuses (a run's own). */
-interface ShowFlags {
+/** The flags these refusals read: show refuses a run's own; -v without a command was likely meant as the version. */
+interface CommandFlags {
+  verbose?: boolean | undefined;
   resources?: string | undefined;
   'limit-pages'?: string | undefined;
   json?: boolean | undefined;
@@ -14,9 +15,11 @@ interface ShowFlags {
 
 export const USAGE = `Usage:
   snapengage-pipeline run  [--resources logs,widgets] [--duckdb ${DEFAULTS.path}] [--dataset ${DEFAULTS.dataset}]
-                           [--config ${DEFAULT_CONFIG_FILE}] [--verbose] [--limit-pages N] [--refresh] [--json]
+                           [--config ${DEFAULT_CONFIG_FILE}] [-v|--verbose] [--limit-pages N] [--refresh] [--json]
   snapengage-pipeline show [--duckdb ${DEFAULTS.path}] [--dataset ${DEFAULTS.dataset}] [--config ${DEFAULT_CONFIG_FILE}]
-  snapengage-pipeline --help | --version
+  snapengage-pipeline -h, --help | -V, --version
+
+-v is --verbose (every request and load step on stderr), not the version: that is -V or --version.
 
 Credentials and ids come from SNAPENGAGE_* environment variables, also read from .env (the environment wins).
 Without --config and without ${DEFAULT_CONFIG_FILE}, run loads every top-level resource whose variables are set.`;
@@ -35,11 +38,12 @@ export function unknownCommand(command: string, positionals: readonly string[] =
 }
 
 /** A missing or unknown command, or a flag show does not take. */
-export function refuseBadCommand(command: string | undefined, flags: ShowFlags): void {
+export function refuseBadCommand(command: string | undefined, flags: CommandFlags): void {
   if (command === 'run' || command === 'help') return;
   if (command === 'show') {
     if (flags.resources !== undefined || flags['limit-pages'] !== undefined || flags.json !== undefined || flags.refresh !== undefined) throw new UsageError('show takes only --duckdb, --dataset and --config');
     return;
   }
-  throw new UsageError(command === undefined ? `Missing command: run or show\n${USAGE}` : unknownCommand(command));
+  const verbose = flags.verbose ? ' (-v is --verbose, for run; the version is -V or --version)' : '';
+  throw new UsageError(command === undefined ? `Missing command: run or show${verbose}\n${USAGE}` : unknownCommand(command));
 }

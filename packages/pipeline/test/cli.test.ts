@@ -203,6 +203,21 @@ describe('snapengage-pipeline CLI', () => {
     expect({ code: run.code, stdout: run.stdout }).toEqual({ code: 0, stdout: `${pkg.version}\n` });
   });
 
+  // -V and --version are the version in the three tools (loader, scaffolder, sandbox); -v is --verbose here, as run
+  // has long taken it (the others have no verbose mode, and their -v is the version, as npm's and node's is).
+  it('-V prints the version, -v is --verbose, and --help says both; -v alone says where the version is', async () => {
+    const pkg = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string };
+    const short = await runCli(['-V'], { env: {}, cwd: tmp.dir });
+    expect({ code: short.code, stdout: short.stdout }).toEqual({ code: 0, stdout: `${pkg.version}\n` });
+    const help = await runCli(['--help'], { env: {}, cwd: tmp.dir });
+    expect(help.stdout).toMatch(/\[-v\|--verbose\]/);
+    expect(help.stdout).toContain('snapengage-pipeline -h, --help | -V, --version');
+    expect(help.stdout).toContain('-v is --verbose (every request and load step on stderr), not the version: that is -V or --version.');
+    const alone = await runCli(['-v'], { env: {}, cwd: tmp.dir });
+    expect(alone.code).toBe(2);
+    expect(oneLine(alone.stderr)[0]).toBe('snapengage-pipeline: Missing command: run or show (-v is --verbose, for run; the version is -V or --version)');
+  });
+
   it('an unreachable base URL is one line, exit 1', async () => {
     // Few retries, so the test does not sit through the default backoff.
     writeFileSync(join(tmp.dir, 'few-retries.mjs'), `export const pipeline = { resources: { users: true }, connection: { maxRetries: 1 } };\n`);

@@ -26,7 +26,7 @@ const USAGE = `Usage: snapengage-sandbox [--port 0] [--seed 42] [--cases 5000] [
   --quirks               cases take the other readings of what the docs leave unknown (created_at_milliseconds
                          as 0-999, extra and unlisted keys, other translations and javascript_variables shapes)
   --end-day              the Logs API's end date is inclusive (default) or exclusive (start = end: no cases)
-  --help, --version
+  -h, --help   -v, -V, --version
 
 Prints SNAPENGAGE_* env lines on stdout, then serves until SIGINT/SIGTERM.
 `;
@@ -81,7 +81,9 @@ function readOptions(argv: string[]): SandboxOptions {
         quirks: { type: 'boolean' },
         'end-day': { type: 'string' },
         help: { type: 'boolean', short: 'h' },
-        version: { type: 'boolean' },
+        version: { type: 'boolean', short: 'v' },
+        // -V as well: parseArgs takes one short letter per option, and an option named V is what -V reads as.
+        V: { type: 'boolean' },
       },
     }));
   } catch (caught) {
@@ -94,7 +96,7 @@ function readOptions(argv: string[]): SandboxOptions {
     process.stdout.write(USAGE);
     process.exit(0);
   }
-  if (values.version) {
+  if (values.version || values.V) {
     const pkg = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string };
     process.stdout.write(`${pkg.version}\n`);
     process.exit(0);

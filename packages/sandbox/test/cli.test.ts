@@ -134,4 +134,10 @@ describe('snapengage-sandbox CLI', () => {
     const pkg = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string };
     expect(runCli(['--version'])).toEqual({ status: 0, stdout: `${pkg.version}\n`, stderr: '' });
   });
+
+  it('takes -v and -V for --version, as the scaffolder does (and -V as the loader does), and says so in --help', () => {
+    const pkg = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string };
+    for (const flag of ['-v', '-V']) expect(runCli([flag]), flag).toEqual({ status: 0, stdout: `${pkg.version}\n`, stderr: '' });
+    expect(runCli(['--help']).stdout).toContain('-h, --help   -v, -V, --version');
+  });
 });
