@@ -8,7 +8,7 @@ import type { PipelineConfig } from './config.js';
 import { DEFAULT_CONFIG_FILE, loadPipelineConfig } from './config-loader.js';
 import { newFileElsewhereNote, otherProject } from './config-project.js';
 import { loadEnv, rememberConfigProject } from './env.js';
-import { AbortedError, PipelineError, UsageError, firstLine, withCommitted } from './errors.js';
+import { AbortedError, PipelineError, UsageError, firstLine, withCommitted, type InterruptedRun } from './errors.js';
 import { interruptedRunNote } from './load-info.js';
 import { signalExitCode, unlessAborted, type CliSignals } from './cli-signals.js';
 import { checkResourceNames, DEFAULTS, isResourceName, planPipeline, type Plan } from './plan.js';
@@ -144,8 +144,10 @@ async function runCommand(flags: Flags, signals: CliSignals): Promise<number> {
   // lets the commit finish (stopping between resources would leave some loaded): said at once, or Ctrl-C seemed
   // ignored until the run ended with exit 0.
   let committing = false;
-  // What a second signal's FAILED document says: the run's load id and the resources whose commit had finished.
+  // What a second signal's FAILED document says: the run's load id, the resources whose commit had finished, and the
+  // unfinished run before it whose lock it took over (its exit releases that lock: said now or never).
   let loadId: string | undefined;
+  let interruptedRun: InterruptedRun | undefined;
   const committed: string[] = [];
   const abort = (signal: NodeJS.Signals) => controller.abort(new AbortedError(`Interrupted (${signal})`));
   // Caught from the process's start (cli-signals.ts): one that came while the modules or the config loaded stops the
@@ -163,7 +165,7 @@ async function runCommand(flags: Flags, signals: CliSignals): Promise<number> {
       ? `${signal} again during the commit: stopped before it finished; ${committed.length > 0 ? `committed before it: ${committed.join(', ')}` : 'no resource was committed yet'} (the one being committed is rolled back when the file is next opened)`
       : `${signal} again: stopped at once; nothing of this run was committed`;
     const exitCode = signalExitCode(signal);
-    reportFailure(withCommitted(new AbortedError(stopped), committed, loadId), stopped, exitCode);
+    reportFailure(withCommitted(new AbortedError(stopped), committed, loadId, interruptedRun), stopped, exitCode);
     exitOnceWritten(exitCode);
   };
   try {
@@ -204,6 +206,7 @@ async function runCommand(flags: Flags, signals: CliSignals): Promise<number> {
       destination: { path: flags.duckdb, dataset: flags.dataset },
       progress: (snapshot) => {
         loadId = snapshot.loadId;
+        interruptedRun = snapshot.interruptedRun;
         if (snapshot.phase === 'committing') committing = true;
         display.update(snapshot);
       },

@@ -9,7 +9,7 @@ import { loadDuckDB } from './duckdb.js';
 import { envValue, loadEnv, type Env } from './env.js';
 import { guardCallbacks } from './callbacks.js';
 import { checkRunOptions } from './run-options.js';
-import { AbortedError, afterPartialCommit, ConfigError, describeDestinationError, ExtractError, firstLine, PipelineError, withCommitted } from './errors.js';
+import { AbortedError, afterPartialCommit, ConfigError, describeDestinationError, ExtractError, firstLine, PipelineError, withCommitted, type InterruptedRun } from './errors.js';
 import { Extractor, type PageSource } from './extract.js';
 import { RetryTally } from './extract-counts.js';
 import { TokenBucket } from './limits.js';
@@ -37,6 +37,12 @@ export interface ProgressSnapshot {
    * stops the run (stopping between resources would leave some loaded); before it, an abort loads nothing.
    */
   phase: 'extracting' | 'committing' | 'done';
+  /**
+   * The run that did not finish whose lock this run took over (as `notes.interruptedRun` and a failure's
+   * `interruptedRun`), for a caller that ends the process before the run settles (the CLI's second Ctrl-C): its exit
+   * releases the lock, and no later run could say it.
+   */
+  interruptedRun?: InterruptedRun;
 }
 
 /** How runPipeline runs a config: callbacks, cancellation and the CLI's per-run overrides. All optional. */
@@ -124,13 +130,15 @@ export async function runPipeline(config: PipelineConfig, given?: RunOptions): P
   );
   // Each resource's rate is over the time until its latest page with records, so it stays put once the resource is done.
   const lastPageAt = new Map<string, number>();
+  let tookOver: InterruptedRun | undefined;
   const snapshot = (phase: ProgressSnapshot['phase']): ProgressSnapshot => {
     const elapsedMs = Date.now() - startedAt.getTime();
     const rate = (s: ResourceStats) => {
       const ms = (lastPageAt.get(s.name) ?? startedAt.getTime()) - startedAt.getTime();
       return ms > 0 ? (s.records * 1000) / ms : 0;
     };
-    return { loadId, elapsedMs, done: phase === 'done', phase, resources: [...stats.values()].map((s) => ({ ...s, recordsPerSecond: rate(s) })) };
+    const resources = [...stats.values()].map((s) => ({ ...s, recordsPerSecond: rate(s) }));
+    return { loadId, elapsedMs, done: phase === 'done', phase, resources, ...(tookOver ? { interruptedRun: tookOver } : {}) };
   };
 
   const bucket = new TokenBucket(plan.requestsPerSecond);
@@ -163,6 +171,7 @@ export async function runPipeline(config: PipelineConfig, given?: RunOptions): P
     await proxy?.dispatcher.close().catch(() => undefined);
     throw describeDestinationError(error, plan.destination.path);
   }
+  tookOver = destination.interruptedRun;
   let failed = false;
   const loadId = newLoadId();
   const writers = new Map<string, ResourceWriter>();

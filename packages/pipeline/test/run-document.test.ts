@@ -1,8 +1,9 @@
 // What a monitor reads from `run --json` (OPERATIONS.md "Load info as JSON"), through the BUILT command against the
 // sandbox: a failed run's load id to join with `_pipeline_loads`, lists cut as the text cuts them, and a document at
 // whatever moment a signal comes: before the command's modules have loaded, or a second one during the commit.
-import type { ChildProcess } from 'node:child_process';
-import { existsSync, writeFileSync } from 'node:fs';
+import { spawnSync, type ChildProcess } from 'node:child_process';
+import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
+import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -188,10 +189,16 @@ describe('run --json and signals, built CLI', () => {
     }
   }, 60_000);
 
-  it('a second SIGINT during the commit stops it at once, with a FAILED document naming what was committed, exit 130', async () => {
+  it('a second SIGINT during the commit stops it at once, with a FAILED document naming what was committed and the killed run before it, exit 130', async () => {
     const box = await sandbox({ cases: 4000, widgets: 1, days: 3 });
     try {
       const db = join(tmp.dir, 'second-signal.duckdb');
+      // The lock of a run killed before this one: this run takes it over, and must say so however it ends. A second
+      // signal's document left it out, and this run's exit releases the lock: no later run could say it either.
+      mkdirSync(`${db}.staging`);
+      const gone = spawnSync(process.execPath, ['-e', '']).pid;
+      const killedAt = '2026-11-27T07:00:00.000Z';
+      writeFileSync(join(`${db}.staging`, 'run.lock'), JSON.stringify({ pid: gone, host: hostname(), startedAt: killedAt, token: 'killed-run' }));
       let signalled = 0;
       const child = spawnBuilt(['run', '--json', '--resources', 'logs', '--duckdb', db, '--verbose'], { env: box.env, cwd: tmp.dir });
       const result = await outcome(child, (stderr) => {
@@ -211,6 +218,8 @@ describe('run --json and signals, built CLI', () => {
       expect(doc).toMatchObject({ status: 'FAILED', error: { name: 'AbortedError', exitCode: 130, message: expect.stringMatching(/^SIGINT again during the commit: stopped before it finished/) } });
       expect(doc.loadId).toMatch(/^\d+\.\d+$/);
       expect(result.stderr).toContain(`snapengage-pipeline: ${doc.error.message}\n`);
+      expect(doc.interruptedRun).toEqual({ pid: gone, host: hostname(), startedAt: killedAt });
+      expect(result.stderr).toContain(`snapengage-pipeline: note: The previous run on this file did not finish (PID ${gone} on ${hostname()}, started ${killedAt})`);
       // What the document says was committed is what the file holds: the commit cut short was rolled back.
       const loaded = await query(db, `SELECT resource FROM snapengage_data._pipeline_loads WHERE load_id = '${doc.loadId}' AND status = 'loaded'`);
       expect(loaded.map((r) => r.resource)).toEqual(doc.committedResources);
