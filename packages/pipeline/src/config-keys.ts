@@ -12,12 +12,14 @@ const KNOWN_KEYS = {
   destination: ['type', 'path', 'dataset'],
   rateLimit: ['requestsPerSecond'],
   connection: ['baseUrl', 'timeoutMs', 'maxRetries', 'maxResponseBytes'],
-  resource: ['selected', 'writeDisposition', 'primaryKey', 'incremental', 'maxNestingDepth', 'steps'],
+  resource: ['selected', 'writeDisposition', 'primaryKey', 'incremental', 'maxNestingDepth', 'schemaContract', 'steps'],
   incremental: ['startDate', 'lookbackDays', 'sliceDays', 'endDay'],
+  schemaContract: ['tables', 'columns', 'dataType'],
 } as const satisfies Record<string, readonly string[]>;
 
 // Compile-time: each list names exactly the keys of its part of PipelineConfig, so a new option cannot be forgotten.
 type Incremental = NonNullable<ResourceOptions['incremental']>;
+type ContractSettings = Exclude<NonNullable<ResourceOptions['schemaContract']>, string>;
 type SameKeys<T, K extends readonly string[]> = [Exclude<keyof T, K[number]>, Exclude<K[number], keyof T>] extends [never, never] ? true : false;
 const KNOWN_KEYS_MATCH_THE_TYPES: [
   SameKeys<PipelineConfig, typeof KNOWN_KEYS['']>,
@@ -26,7 +28,8 @@ const KNOWN_KEYS_MATCH_THE_TYPES: [
   SameKeys<NonNullable<PipelineConfig['connection']>, typeof KNOWN_KEYS.connection>,
   SameKeys<ResourceOptions, typeof KNOWN_KEYS.resource>,
   SameKeys<Incremental, typeof KNOWN_KEYS.incremental>,
-] = [true, true, true, true, true, true];
+  SameKeys<ContractSettings, typeof KNOWN_KEYS.schemaContract>,
+] = [true, true, true, true, true, true, true];
 void KNOWN_KEYS_MATCH_THE_TYPES;
 
 /**
@@ -85,6 +88,8 @@ export function checkConfigKeys(config: PipelineConfig): void {
     if (isObject(options)) {
       checkObject(options.incremental, `resources.${name}.incremental`, EXAMPLES.incremental);
       checkKeys(options.incremental, KNOWN_KEYS.incremental, `resources.${name}.incremental`);
+      // dlt spells it `data_type`: the guess below names `dataType` for it.
+      checkKeys(options.schemaContract, KNOWN_KEYS.schemaContract, `resources.${name}.schemaContract`);
     }
   }
 }

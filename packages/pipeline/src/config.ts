@@ -7,6 +7,22 @@ export type { ResourceName, ResourceRecords };
 
 export type WriteDisposition = 'merge' | 'append' | 'replace';
 
+/**
+ * dlt's schema contract modes: `evolve` lets a load add what its records bring, `freeze` fails the run instead,
+ * `discard_row` leaves the whole record out (with its child rows), `discard_value` leaves only the value out.
+ */
+export type SchemaContractMode = 'evolve' | 'freeze' | 'discard_row' | 'discard_value';
+
+/** dlt's `schema_contract` dict, per entity; an entity left out is `evolve` (NORMALIZATION.md "Schema contracts"). */
+export interface SchemaContractSettings {
+  /** A child table for a list of objects that the spec does not declare and the dataset does not have. */
+  tables?: SchemaContractMode | undefined;
+  /** A column for a field that the spec does not declare for its table and the table does not have. */
+  columns?: SchemaContractMode | undefined;
+  /** A value its column's type does not take, which would make a new variant column `<col>__v_<type>` (dlt's `data_type`). */
+  dataType?: SchemaContractMode | undefined;
+}
+
 /** Where the data goes. A union so more destinations can be added without breaking existing configs. */
 export type DestinationConfig = DuckDBDestination;
 
@@ -49,6 +65,8 @@ export interface ResourceOptions<R extends SourceRecord = SourceRecord> {
   } | undefined;
   /** Nested objects deeper than this are stored as JSON instead of more columns / child tables. Default 4. */
   maxNestingDepth?: number | undefined;
+  /** What a load may add to the resource's tables: one mode for all three entities, or one per entity. Default `evolve`. */
+  schemaContract?: SchemaContractMode | SchemaContractSettings | undefined;
   /** Steps applied in order to every record before normalization: a filter drops records, a map reshapes them. */
   steps?: Array<{ filter: (record: R) => boolean } | { map: (record: R) => SourceRecord }> | undefined;
 }

@@ -10,6 +10,7 @@ export type { DroppedTables } from './destination/system-tables.js';
 export type { RateLimitReport } from './limits.js';
 export type { RetryReport } from './extract-counts.js';
 export type { SchemaReport } from './normalize/schema-report.js';
+export type { ContractDiscard, ContractDiscards, ContractEntity, SchemaContractModes } from './normalize/contract.js';
 export type { InterruptedRun } from './errors.js';
 export { openDataset } from './dataset.js';
 export type * from './dataset.js';

@@ -8,6 +8,7 @@ import type { RateLimitReport } from './limits.js';
 import type { WindowState } from './windows.js';
 import { MAX_RESOURCE_COLUMNS, MAX_TABLE_COLUMNS } from './normalize/table-tree.js';
 import type { SchemaReport } from './normalize/schema-report.js';
+import { describeContractDiscards, type ContractDiscards } from './normalize/contract.js';
 import { describeSchemaChanges, listedSchemaChanges } from './schema-notes.js';
 import { padEndWidth, widthOf } from './text-width.js';
 
@@ -79,6 +80,11 @@ export interface LoadNotes {
    * and stored columns the spec now declares with another type (normalize/schema-report.ts).
    */
   schemaChanges?: Readonly<Record<string, SchemaReport>>;
+  /**
+   * Per resource whose `schemaContract` left something out (discard_row, discard_value): records and values, and per
+   * table and field how many and why (normalize/contract.ts; at most 50 fields, the rest as `(other fields)`).
+   */
+  contractDiscards?: Readonly<Record<string, ContractDiscards>>;
   /**
    * Only when there was one: the run before this one on the file, which ended without finishing (killed: a kernel's
    * out-of-memory kill leaves no line of its own; crashed; the machine stopped). Its uncommitted work was not kept.
@@ -250,6 +256,7 @@ export class LoadInfo {
       );
     }
     lines.push(...describeSchemaChanges(this.datasetName, this.notes.schemaChanges ?? {}));
+    lines.push(...describeContractDiscards(this.notes.contractDiscards ?? {}));
     const extractedOnly = this.resources.filter((r) => !r.loaded).map((r) => r.name);
     if (extractedOnly.length > 0) lines.push(`Extracted to drive child resources, not loaded: ${extractedOnly.join(', ')}`);
     const keyless = Object.entries(this.notes.keylessRecords ?? {}).filter(([, n]) => n > 0);

@@ -11,6 +11,7 @@ import { nearestName } from './nearest-name.js';
 import { startDateHint } from './start-date.js';
 import { declaredShapeProperties } from './normalize/table-tree.js';
 import { declaredShape } from './normalize/types.js';
+import { resolveSchemaContract, type SchemaContractModes } from './normalize/contract.js';
 
 export const DEFAULTS = {
   pipelineName: 'snapengage_pipeline',
@@ -38,6 +39,8 @@ export interface ResourcePlan {
   writeDisposition: WriteDisposition;
   primaryKey: string[];
   maxNestingDepth: number;
+  /** The config's schemaContract, a mode per entity (all `evolve` by default). */
+  schemaContract: SchemaContractModes;
   steps: Step[];
   /** Resolved date-window options of an incremental resource. */
   incremental: { startDate: string; lookbackDays: number; sliceDays: number | null; endDay: 'inclusive' | 'exclusive' } | null;
@@ -311,6 +314,7 @@ function resourcePlan(config: PipelineConfig, env: Env, name: ResourceName, load
     writeDisposition: disposition,
     primaryKey,
     maxNestingDepth: positiveIntegerOrZero(options.maxNestingDepth, `${field}.maxNestingDepth`, DEFAULTS.maxNestingDepth),
+    schemaContract: resolveSchemaContract(options.schemaContract, `${field}.schemaContract`),
     steps: steps as Step[],
     incremental,
     children: [],

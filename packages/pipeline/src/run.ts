@@ -19,6 +19,7 @@ import { committedWindows, stateToCommit, statesToResume } from './resume.js';
 import { readStatesToResume, refreshReadFrom, refuseRefreshOptions } from './refresh-plan.js';
 import { WriteQueue } from './write-queue.js';
 import { isEmptyReport, type SchemaReport } from './normalize/schema-report.js';
+import type { ContractDiscards } from './normalize/contract.js';
 import { dateWindowReading, DEFAULTS, planPipeline, type Plan } from './plan.js';
 import { LOADER_VERSION } from './version.js';
 import { proxiedFetch, proxyFromEnv, proxyVarFor, type ProxySettings } from './proxy.js';
@@ -189,6 +190,7 @@ export async function runPipeline(config: PipelineConfig, given?: RunOptions): P
           writeDisposition: p.writeDisposition,
           primaryKey: p.primaryKey,
           maxNestingDepth: p.maxNestingDepth,
+          schemaContract: p.schemaContract,
           // An appended consumer of a date window re-reads its lookback days (and a rerun the last day at least):
           // what it appended from them before is not appended again.
           skipStoredKeys: p.writeDisposition === 'append' && dateWindowReading(p, plan.resources) !== undefined,
@@ -250,6 +252,7 @@ export async function runPipeline(config: PipelineConfig, given?: RunOptions): P
     const repeatedKeyRecords: Record<string, number> = {};
     const overflowValues: Record<string, number> = {};
     const schemaChanges: Record<string, SchemaReport> = {};
+    const contractDiscards: Record<string, ContractDiscards> = {};
     const refreshed: Record<string, { replacedTables: string[]; readFrom?: string }> = {};
     for (const p of [...plan.resources].reverse().filter((r) => r.load)) {
       const state = stateToCommit(p, plan.resources, storedState, newState);
@@ -269,6 +272,7 @@ export async function runPipeline(config: PipelineConfig, given?: RunOptions): P
       if (result.repeatedKeyRecords > 0) repeatedKeyRecords[p.name] = result.repeatedKeyRecords;
       if (result.overflowValues > 0) overflowValues[p.name] = result.overflowValues;
       if (!isEmptyReport(result.schema)) schemaChanges[p.name] = result.schema;
+      if (result.contractDiscards) contractDiscards[p.name] = result.contractDiscards;
       const readFrom = result.replacedTables ? refreshReadFrom(p, plan.resources) : undefined;
       if (result.replacedTables) refreshed[p.name] = { replacedTables: result.replacedTables, ...(readFrom !== undefined ? { readFrom } : {}) };
     }
@@ -288,7 +292,7 @@ export async function runPipeline(config: PipelineConfig, given?: RunOptions): P
         droppedTables: destination.droppedTables, keylessRecords, adoptedRecords, adoptionRemovedRecords, notTakenOver, alreadyStoredRecords, repeatedKeyRecords,
         incremental: committedWindows(plan.resources, storedState, newState), outOfWindow: extractor.outOfWindow, endDayUnchecked: extractor.endDayUnchecked, notFound: extractor.counts.notFoundRecords,
         missingParentValues: extractor.counts.missingParentValues, unfollowedNextLinks: extractor.counts.unfollowedNextLinks, rateLimit: bucket.report,
-        retries: retried.report, noContent: extractor.counts.noContentResponses, overflowValues, schemaChanges,
+        retries: retried.report, noContent: extractor.counts.noContentResponses, overflowValues, schemaChanges, contractDiscards,
         ...(options.refresh ? { refreshed } : {}),
         ...(options.limitPages !== undefined ? { sampledCutShort: extractor.counts.sampledCutShort } : {}),
         ...(destination.interruptedRun ? { interruptedRun: destination.interruptedRun } : {}),

@@ -12,6 +12,7 @@ import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { resources } from 'snapengage-client';
 import { DuckDBDestination } from '../src/destination/index.js';
+import type { SchemaContractModes } from '../src/normalize/contract.js';
 import { RecordGenerator } from './fuzz/records.js';
 import { tempDir, withQueries } from './helpers.js';
 
@@ -23,6 +24,8 @@ interface LoadOptions {
   maxNestingDepth: number;
   /** Append, skipping records whose key is stored already (as an incremental run does), instead of merge. */
   append: boolean;
+  /** A schema contract: what it leaves out must be left out alike on both paths. */
+  schemaContract?: SchemaContractModes;
 }
 
 function seeds(): number[] {
@@ -72,6 +75,7 @@ async function load(path: string, loads: Obj[][], opts: LoadOptions, fastPath: b
       const w = dest.createResourceWriter({
         loadId: `${1_700_000_000 + i}.000000`, resource: resources.logs, primaryKey: ['id'], fastPath,
         writeDisposition: opts.append ? 'append' : 'merge', skipStoredKeys: opts.append, maxNestingDepth: opts.maxNestingDepth,
+        ...(opts.schemaContract ? { schemaContract: opts.schemaContract } : {}),
       });
       const half = records.length >> 1;
       await w.write(structuredClone(records.slice(0, half)));
@@ -238,5 +242,38 @@ describe('fast paths against the row path, on seeded hostile records', () => {
     // The test only means something if the fast paths were taken: they are for the default seeds. A seed searched
     // with DIFF_SEEDS may have none (its first values decided types most later ones conflict with).
     if (!process.env.DIFF_SEEDS) expect(fastLines, replay).toBeGreaterThan(0);
+  });
+});
+
+describe('fast paths against the row path, under a schema contract', () => {
+  const tmp = tempDir('sepipe-diff-contract-');
+  afterAll(() => tmp.cleanup());
+  // Discarded values leave their records on the row path, discarded records leave nothing; the records around them
+  // still go fast. Both files must hold the same, and some records must have been left out for it to mean anything.
+  const contracts: Array<[number, SchemaContractModes]> = [
+    [1, { tables: 'discard_value', columns: 'discard_value', dataType: 'discard_value' }],
+    [2, { tables: 'discard_row', columns: 'evolve', dataType: 'discard_row' }],
+    [3, { tables: 'evolve', columns: 'discard_value', dataType: 'discard_row' }],
+  ];
+
+  it.each(contracts)('seed %i, %j: the same tables either way', async (seed, schemaContract) => {
+    const gen = new RecordGenerator(seed);
+    const loads = Array.from({ length: LOADS }, () => gen.records(PER_LOAD));
+    const opts: LoadOptions = { maxNestingDepth: 4, append: false, schemaContract };
+    const fastFile = join(tmp.dir, `${seed}-fast.duckdb`);
+    const slowFile = join(tmp.dir, `${seed}-rows.duckdb`);
+    const fastLines = await load(fastFile, loads, opts, true);
+    expect(await load(slowFile, loads, opts, false)).toBe(0);
+    const [fast, slow] = [await dump(fastFile, false), await dump(slowFile, false)];
+    const replay = `seed ${seed} (${JSON.stringify(opts)})`;
+    expect(differences(fast, slow), replay).toEqual([]);
+    expect(await sharedFaults(fastFile, loads, []), replay).toEqual([]);
+    expect(fastLines, replay).toBeGreaterThan(0);
+    // Something was left out: fewer records than ids, or no undeclared column at all.
+    const stored = (slow.get('logs rows') as Obj[]).length;
+    const ids = new Set(loads.flat().map((r) => r.id)).size;
+    const columns = (slow.get('logs columns') as Obj[]).map((c) => String(c.column_name));
+    const declared = Object.keys(resources.logs.recordSchema.properties ?? {});
+    expect(stored < ids || columns.every((c) => c.startsWith('_') || declared.some((d) => c === d || c.startsWith(`${d}__`))), replay).toBe(true);
   });
 });

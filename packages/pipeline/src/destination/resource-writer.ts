@@ -8,6 +8,7 @@ import type { DuckDBConnection } from '../duckdb.js';
 import { printable, type LoadableResource } from 'snapengage-client';
 import { quoteIdent } from '../normalize/naming.js';
 import { ResourceNormalizer, type StagedKind, type TableState } from '../normalize/normalizer.js';
+import { ContractViolation, type ContractDiscards, type SchemaContractModes } from '../normalize/contract.js';
 import { cloneTableDef, type TableDef } from '../normalize/schema.js';
 import type { SchemaReport } from '../normalize/schema-report.js';
 import { applySchemaChanges } from './schema-changes.js';
@@ -34,6 +35,8 @@ export interface ResourceWriterOptions {
   /** Source field names; [] makes merge behave as append. */
   primaryKey: string[];
   maxNestingDepth: number;
+  /** What the load may add to the resource's tables (normalize/contract.ts); default evolve. */
+  schemaContract?: SchemaContractModes;
   /** false stages every row one by one instead of taking the normalizer's fast paths (same tables; for tests). */
   fastPath?: boolean;
   /** How a takeover pages its reads and when it copies instead of updating (see adopt.ts; for tests). */
@@ -97,6 +100,8 @@ export interface CommitResult {
   overflowValues: number;
   /** New columns and tables for undeclared fields, new variant columns, spec/stored type differences. */
   schema: SchemaReport;
+  /** Records and values the schema contract left out (discard_row, discard_value); absent when none. */
+  contractDiscards?: ContractDiscards;
   /** With `refresh`: the stored tables the commit dropped and replaced (empty: nothing was stored). */
   replacedTables?: string[];
 }
@@ -165,6 +170,7 @@ export class DuckDBResourceWriter implements ResourceWriter {
         rowIdSalt: `${opts.loadId}|${randomUUID()}`,
         ...(opts.fastPath === false ? { fastPath: false } : {}),
         stageKeys: this.merges,
+        ...(opts.schemaContract ? { schemaContract: opts.schemaContract } : {}),
       },
       stored,
       taken,
@@ -203,14 +209,15 @@ export class DuckDBResourceWriter implements ResourceWriter {
       const key = this.opts.primaryKey;
       for (const record of records) {
         current = record;
-        if (key.length > 0 && key.every((k) => record[k] !== null && record[k] !== undefined)) this.keyedRecords++;
-        this.normalizer.normalize(record, this.seq++, sink);
+        const keyed = key.length > 0 && key.every((k) => record[k] !== null && record[k] !== undefined);
+        if (this.normalizer.normalize(record, this.seq++, sink) && keyed) this.keyedRecords++;
         if (staging.bufferedLength >= STAGING_FLUSH_BYTES) await staging.flush();
       }
       await staging.flush();
     } catch (error) {
       // A value a map step returned that no column can hold (the normalizer names it): the config's to fix.
       if (error instanceof ConfigError) throw error;
+      if (error instanceof ContractViolation) throw new DestinationError(error.what, 'schema', error.fix, this.ctx.dbPath, { cause: error });
       if (current && error instanceof RangeError && /call stack/i.test(error.message)) throw this.tooDeep(current, error);
       throw toDestinationError(error, `staging ${this.opts.resource.name}`, staging.dir);
     }
@@ -274,7 +281,8 @@ export class DuckDBResourceWriter implements ResourceWriter {
       await this.ctx.open();
       const committed = await this.ctx.mutex.run(() => this.transaction(tables, newState));
       // Before the tables are marked committed: the report says what this load added.
-      const result: CommitResult = { ...committed, schema: this.normalizer.schemaReport() };
+      const discards = this.normalizer.contractDiscards();
+      const result: CommitResult = { ...committed, schema: this.normalizer.schemaReport(), ...(discards ? { contractDiscards: discards } : {}) };
       if (this.opts.refresh) {
         for (const old of tablesOwnedBy(this.ctx.tableDefs, this.opts.resource.name)) {
           this.ctx.tableDefs.delete(old.name);

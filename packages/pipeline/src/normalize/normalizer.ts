@@ -3,10 +3,11 @@
 // flattened object or child table) — from the spec's schema where it declares the path, else from the first
 // non-empty value — and a later value that does not fit goes to a variant column `<col>__v_<type>`.
 import { hash } from 'node:crypto';
+import { DISCARD_ROW, SchemaContract, newEntity, type ContractDiscards, type SchemaContractModes } from './contract.js';
 import { listFitsColumns, recordFitsColumns } from './fast-path.js';
 import { rootTableName } from './naming.js';
-import { ConfigError } from '../errors.js';
-import { asStored, jsonHoldsNaN, normalizeJsValue, numberText, stringifyJson, stringifyValue } from './js-values.js';
+import { asStored, normalizeJsValue, stringifyJson } from './js-values.js';
+import { serializeRow } from './row-line.js';
 import { ELEMENT_NODE_KEY, cloneTableDef, type ColumnDef, type TableDef } from './schema.js';
 import { schemaReport, type SchemaReport } from './schema-report.js';
 import { TableTree, declaredShapeProperties, fieldNode, type FieldNode, type TableState } from './table-tree.js';
@@ -29,6 +30,8 @@ export interface NormalizerOptions {
   fastPath?: boolean;
   /** Stage a `keys` line per record (see StagedKind): only a merge needs them. */
   stageKeys?: boolean;
+  /** What the load may add to the resource's tables (contract.ts); default evolve, everything. */
+  schemaContract?: SchemaContractModes;
 }
 
 export type { FieldNode, TableState } from './table-tree.js';
@@ -99,6 +102,12 @@ export class ResourceNormalizer {
   overflowValues = 0;
   /** Values put in each variant column (schema-report.ts says where they went). */
   readonly variantValues = new Map<ColumnDef, number>();
+  /** Set when the contract is not evolve for every entity: then it is asked before anything is added. */
+  private readonly contract: SchemaContract | undefined;
+  /** With a discard_row contract: the record's staged lines (table, line, kind), held until the record is whole. */
+  private readonly heldLines: Array<[TableState, string, StagedKind | undefined]> = [];
+  /** With a discard_row contract: the variant columns the record put values in, so a dropped record uncounts them. */
+  private heldVariants: ColumnDef[] | undefined;
 
   /**
    * @param stored tables of this resource as stored in the dataset (copied; this writer's additions stay
@@ -114,6 +123,13 @@ export class ResourceNormalizer {
       : tree.newTable(null, null, rootTableName(opts.resource), 0, '');
     tree.adoptChildren(this.root, stored);
     tree.declare(this.root, this.root.row, declaredShapeProperties(opts.recordSchema), 0);
+    const modes = opts.schemaContract;
+    if (modes && Object.values(modes).some((m) => m !== 'evolve')) this.contract = new SchemaContract(opts.resource, modes);
+  }
+
+  /** What the contract left out of this load, when anything. */
+  contractDiscards(): ContractDiscards | undefined {
+    return this.contract?.discards();
   }
 
   /** Tables in creation order (parents before children). */
@@ -126,8 +142,44 @@ export class ResourceNormalizer {
     return schemaReport(this.tree, this.variantValues);
   }
 
-  /** Normalizes one record; `seq` orders records within the load (the last duplicate wins a merge). */
-  normalize(record: Record<string, unknown>, seq: number, sink: RowSink): void {
+  /**
+   * Normalizes one record; `seq` orders records within the load (the last duplicate wins a merge). False when the
+   * schema contract left it out (discard_row): nothing of it was staged.
+   */
+  normalize(record: Record<string, unknown>, seq: number, sink: RowSink): boolean {
+    const contract = this.contract;
+    if (contract === undefined) {
+      this.normalizeRecord(record, seq, sink);
+      return true;
+    }
+    if (!contract.discardsRows) {
+      this.normalizeRecord(record, seq, sink);
+      contract.recordKept();
+      return true;
+    }
+    // A record is dropped whole, though its child rows are made before the root row: its lines wait for its end.
+    const held = this.heldLines;
+    held.length = 0;
+    const counts = { keyless: this.keylessRecords, overflow: this.overflowValues };
+    const variants: ColumnDef[] = (this.heldVariants = []);
+    try {
+      this.normalizeRecord(record, seq, (table, line, kind) => held.push([table, line, kind]));
+    } catch (error) {
+      if (error !== DISCARD_ROW) throw error;
+      this.keylessRecords = counts.keyless;
+      this.overflowValues = counts.overflow;
+      for (const col of variants) this.variantValues.set(col, this.variantValues.get(col)! - 1);
+      return false;
+    } finally {
+      this.heldVariants = undefined;
+    }
+    for (const [table, line, kind] of held) sink(table, line, kind);
+    held.length = 0;
+    contract.recordKept();
+    return true;
+  }
+
+  private normalizeRecord(record: Record<string, unknown>, seq: number, sink: RowSink): void {
     this.currentSeq = seq;
     const pk = this.opts.primaryKey;
     let rowId: string;
@@ -244,6 +296,9 @@ export class ResourceNormalizer {
    */
   private decide(table: TableState, node: FieldNode, value: unknown, depth: number): boolean | 'no room' {
     const tree = this.tree;
+    const entity = this.contract && newEntity(value, depth, this.opts.maxNestingDepth);
+    // Asked first: a field the contract keeps out must not take room (or `_overflow`) either.
+    if (entity && !this.contract!.allows(entity, table, node, value, this.newUndeclared(table))) return false;
     // A list item's own node (items of a list that are not objects) is exempt: one per table, so it cannot multiply.
     const exempt = node === table.element;
     const room = exempt || tree.hasRoomForColumns(table);
@@ -312,6 +367,8 @@ export class ResourceNormalizer {
 
   private putVariant(table: TableState, node: FieldNode, value: unknown, row: RowValues): void {
     const type = inferType(value);
+    // A variant column the dataset has (or this load made under evolve) is the schema's: only a new one is asked for.
+    if (this.contract && node.variants?.has(type) !== true && !this.contract.allows('dataType', table, node, value, this.newUndeclared(table))) return;
     // A list item's variants are at most one per type; any other node's need room like a new field's.
     if (node.variants?.has(type) !== true && node !== table.element && !this.tree.hasRoomForColumns(table)) {
       this.putOverflow(table, node, value, row);
@@ -320,6 +377,12 @@ export class ResourceNormalizer {
     const col = this.tree.variantColumn(table, node, type);
     row[col.index!] = coerce(value, type);
     this.variantValues.set(col, (this.variantValues.get(col) ?? 0) + 1);
+    this.heldVariants?.push(col);
+  }
+
+  /** A child table this load makes that the spec does not declare: its columns are not the contract's (contract.ts). */
+  private newUndeclared(table: TableState): boolean {
+    return table.isNew && !table.isRoot && !this.tree.declared.has(table);
   }
 
   /**
@@ -347,26 +410,3 @@ function holdsNoValue(obj: Record<string, unknown>): boolean {
   }
   return true;
 }
-
-/** One NDJSON line: the staging prefix, then every column that has a value. */
-function serializeRow(resource: string, table: TableState, head: string, values: RowValues): string {
-  let line = head;
-  const columns = table.def.columns;
-  for (let i = 0; i < values.length; i++) {
-    const v = values[i];
-    if (v === undefined) continue;
-    const col = columns[i]!;
-    // Staged under its position, not its name: shorter lines to write and for read_json to parse.
-    const text = typeof v === 'number' ? numberText(v) : typeof v === 'boolean' ? (v ? 'true' : 'false') : stringifyValue(v);
-    if (col.type === 'json' && jsonHoldsNaN(v, text)) {
-      throw new ConfigError(
-        `resources.${resource}: a map step returned NaN for ${table.def.name}.${col.name}, a JSON column, and JSON has no NaN: ` +
-          'return null or a number there (a DOUBLE column keeps NaN)',
-      );
-    }
-    line += `,${(col.jsonKey ??= `"${i}"`)}:${text}`;
-  }
-  return line + '}';
-}
-
-

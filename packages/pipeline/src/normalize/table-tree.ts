@@ -54,6 +54,8 @@ export interface TableState {
   readonly names: NameAllocator;
   readonly row: FieldNode;
   element?: FieldNode;
+  /** Source path of the table's rows from the record (`transcripts[]`); unset for the root. Names fields in messages. */
+  sourcePath?: string;
 }
 
 
@@ -121,6 +123,7 @@ export class TableTree {
   addChildTable(parent: TableState, node: FieldNode, depth: number): TableState {
     const base = joinPath([parent.def.name, naturalName(node)]);
     const table = this.newTable(parent, node.key, this.tableNames.allocate(base), depth, parent.lineage + node.key);
+    table.sourcePath = listPath(parent, node.path);
     node.kind = 'table';
     node.table = table;
     return table;
@@ -162,6 +165,7 @@ export class TableTree {
       if (def.parent !== parent.def.name || def.nodeKey === null) continue;
       const node = def.nodeKey === ELEMENT_NODE_KEY ? (parent.element ??= { path: [], key: ELEMENT_NODE_KEY }) : this.nodeAt(parent, nodeKeyPath(def.nodeKey));
       const child = this.adoptTable(cloneTableDef(def), false, parent.depth + 1, parent.lineage + def.nodeKey);
+      child.sourcePath = listPath(parent, nodeKeyPath(def.nodeKey));
       node.kind = 'table';
       node.table = child;
       this.adoptChildren(child, stored);
@@ -219,6 +223,12 @@ export function fieldNode(node: FieldNode, key: string): FieldNode {
 export function declaredShapeProperties(schema: JsonSchema): Record<string, JsonSchema> {
   const shape = declaredShape(schema);
   return shape.kind === 'object' ? shape.properties : {};
+}
+
+/** Source path of the rows a list at `path` under `parent`'s rows makes: `transcripts[]`, `a[].b[]`, `a[][]`. */
+function listPath(parent: TableState, path: readonly string[]): string {
+  const base = parent.sourcePath ?? '';
+  return `${base}${base !== '' && path.length > 0 ? '.' : ''}${path.join('.')}[]`;
 }
 
 /** Column (or child table suffix) name a node gets before collision handling. */
