@@ -2,12 +2,13 @@
 // into the sandbox over loopback, loaded by runPipeline into real DuckDB files. Each entity (new columns, values for a new
 // variant column, new child tables) under each mode: freeze fails the run naming the field and leaves the file as it
 // was, the discards leave out what they say and count it in the load info, and evolve (the default) loads it all.
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { Sandbox } from 'snapengage-sandbox';
 import { DestinationError, definePipeline, runPipeline, type LoadInfo, type PipelineConfig } from '../src/index.js';
 import { planPipeline } from '../src/plan.js';
-import { admin, sandbox, tempDir, withQueries } from './helpers.js';
+import { admin, runCli, sandbox, tempDir, withQueries } from './helpers.js';
 
 type Contract = NonNullable<Exclude<NonNullable<PipelineConfig['resources']['logs']>, true>['schemaContract']>;
 
@@ -82,6 +83,15 @@ describe('columns: a field neither the spec declares nor the table has', () => {
     await inject([{ id: 'moody-2', mood: 'sad' }]);
     await run({ columns: 'freeze', tables: 'freeze', dataType: 'freeze' });
     expect(await rows(`SELECT mood FROM snapengage_data.logs WHERE id = 'moody-2'`)).toEqual([{ mood: 'sad' }]);
+  });
+
+  it('--refresh builds the tables from the spec alone, so freeze refuses there what only an earlier load added', async () => {
+    await inject([{ id: 'r-1', mood: 'happy' }]);
+    await run();
+    const config = definePipeline({ resources: { logs: { schemaContract: 'freeze' } }, rateLimit: { requestsPerSecond: 0 } });
+    const error = (await runPipeline(config, { env: box.env, destination: { path: db }, refresh: true }).then(() => undefined, (e: unknown) => e)) as Error;
+    expect(error.message).toContain('refused a new column in table logs for field mood');
+    expect(await rows(`SELECT id, mood FROM snapengage_data.logs`)).toEqual([{ id: 'r-1', mood: 'happy' }]);
   });
 
   it('freeze names a child table row field by its path from the record', async () => {
@@ -215,5 +225,30 @@ describe('config', () => {
     expect(() => plan('strict')).toThrow('resources.logs.schemaContract must be one of "evolve", "freeze", "discard_row", "discard_value", or an object { tables, columns, dataType } of them; got "strict"');
     expect(() => plan(true)).toThrow('resources.logs.schemaContract must be one of');
     expect(() => plan({ data_type: 'freeze' })).toThrow('Unknown option "data_type" in resources.logs.schemaContract; did you mean "dataType"?');
+  });
+});
+
+describe('the CLI', () => {
+  /** `snapengage-pipeline run --json` with a config module holding the contract; the last stdout line parsed. */
+  async function cli(schemaContract: Contract) {
+    const config = join(tmp.dir, 'pipeline.mjs');
+    writeFileSync(config, `export default { resources: { logs: { schemaContract: ${JSON.stringify(schemaContract)} } }, rateLimit: { requestsPerSecond: 0 } };\n`);
+    const result = await runCli(['run', '--config', config, '--duckdb', db, '--json'], { env: box.env, cwd: tmp.dir });
+    return { ...result, document: JSON.parse(result.stdout.trim().split('\n').at(-1)!) as Record<string, any> };
+  }
+
+  it('counts discards in the --json document, and a freeze is a FAILED one with its line on stderr, exit 1', async () => {
+    await inject([{ id: 'j-1', mood: 'happy' }, { id: 'j-2' }]);
+    const frozen = await cli({ columns: 'freeze' });
+    expect(frozen.code).toBe(1);
+    expect(frozen.document).toMatchObject({ status: 'FAILED', committedResources: [], error: { name: 'DestinationError', exitCode: 1 } });
+    expect(frozen.document.error.message).toContain('refused a new column in table logs for field mood');
+    expect(frozen.stderr.trim().split('\n').filter((line) => line.includes('schema contract'))).toHaveLength(1);
+
+    const loaded = await cli({ columns: 'discard_value' });
+    expect(loaded.code).toBe(0);
+    expect(loaded.document.contractDiscards).toEqual({
+      logs: { records: 0, values: 1, fields: [{ entity: 'columns', mode: 'discard_value', table: 'logs', field: 'mood', count: 1 }] },
+    });
   });
 });
