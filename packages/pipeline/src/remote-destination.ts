@@ -74,12 +74,13 @@ function remoteProblem(path: string): RemotePathProblem | undefined {
   if (prefix !== undefined) return databaseProblem(path, prefix);
   if (FILE_URL.test(path)) return fileUrlProblem(path, shown);
   if (DLT_DUCKDB_LOCATION.test(path)) {
+    const form = path.slice('duckdb:'.length).startsWith('/') ? "is dlt's form of a DuckDB location" : `has DuckDB's "duckdb:" prefix`;
+    const named = namedInside(path);
+    if (named) return { shown: named.shown, what: `"${named.shown}" ${form} naming ${named.what}`, fix: named.fix };
     const local = dltLocationPath(shown);
     return {
       shown,
-      what: path.slice('duckdb:'.length).startsWith('/')
-        ? `"${shown}" is dlt's form of a DuckDB location, which would be read as a relative path (a directory named "duckdb:")`
-        : `"${shown}" has DuckDB's "duckdb:" prefix, which would be read as part of a local file's name`,
+      what: `"${shown}" ${form}, ${form.startsWith('is') ? 'which would be read as a relative path (a directory named "duckdb:")' : "which would be read as part of a local file's name"}`,
       fix: local ? `write the file's path alone: ${local}` : `write the file's path alone, such as ${fileName('snapengage.duckdb')}`,
     };
   }
@@ -97,12 +98,26 @@ function remoteProblem(path: string): RemotePathProblem | undefined {
  * the path, so four slashes make an absolute path and three a relative one. One slash is the location a load info
  * prints (`duckdb:/` and the path). Undefined when nothing is left to name (masked credentials, no path).
  */
-function dltLocationPath(shown: string): string | undefined {
-  const rest = shown.slice('duckdb:'.length).replace(/\?…$/, '');
+function dltLocationPath(location: string): string | undefined {
+  const rest = location.slice('duckdb:'.length).replace(/\?…$/, '');
   let local = rest.startsWith('///') ? rest.slice(3) : rest.replace(/^\//, '');
   // `duckdb:////C:/data/x.duckdb`: a Windows drive after the absolute path's slash.
   if (/^\/[a-z]:[/\\]/i.test(local)) local = local.slice(1);
   return local === '' || local.includes('***@') ? undefined : local;
+}
+
+/**
+ * What a `duckdb:` location holds when that is no file either: duckdb_engine's `duckdb:///md:db?motherduck_token=…`,
+ * `duckdb:///sqlite:x.db`. Refused as that (its own masking: a token pasted without its "?" stays hidden), not with
+ * its path to write alone, which named the token and is refused in turn. `what` starts after `"<shown>" is `.
+ */
+function namedInside(path: string): RemotePathProblem | undefined {
+  const inner = dltLocationPath(path);
+  if (inner === undefined || !path.endsWith(inner)) return undefined;
+  const problem = remoteProblem(inner);
+  if (!problem) return undefined;
+  const shown = `${path.slice(0, path.length - inner.length)}${problem.shown}`;
+  return { shown, what: problem.what.replace(`"${problem.shown}" is `, ''), fix: problem.fix };
 }
 
 /**

@@ -89,6 +89,27 @@ describe('destination.path naming remote storage', () => {
     expect(check('duckdb:///')).toThrow(/: write the file's path alone, such as snapengage\.duckdb$/);
   });
 
+  it('a duckdb: location around a MotherDuck name, a URL or another database is refused as that one, its token never quoted', () => {
+    // duckdb_engine's (SQLAlchemy's) `duckdb:///md:db?motherduck_token=…`: before, the fix said to write `md:db` (refused
+    // in turn), and a token pasted without its "?" was quoted twice, in the path and in the path to write.
+    const messageOf = (path: string) => {
+      try {
+        check(path)();
+      } catch (error) {
+        return (error as Error).message;
+      }
+      return '';
+    };
+    for (const path of ['duckdb:///md:db;motherduck_token=secret-token', 'duckdb:md:db;motherduck_token=secret-token', 'duckdb:///md:db?motherduck_token=secret-token']) {
+      const message = messageOf(path);
+      expect(message, path).toMatch(/^destination\.path \(--duckdb\) "duckdb:(\/\/\/)?md:db(\?)?…" (is dlt's form of a DuckDB location|has DuckDB's "duckdb:" prefix) naming a MotherDuck database: .*: pass a local path, such as snapengage\.duckdb, and copy its tables to MotherDuck/);
+      expect(message, path).not.toContain('secret-token');
+    }
+    expect(messageOf('duckdb:///sqlite:data/x.db')).toMatch(/^destination\.path \(--duckdb\) "duckdb:\/\/\/sqlite:data\/x\.db" is dlt's form of a DuckDB location naming a SQLite database .*: pass a local path, such as data\/x\.duckdb,/);
+    expect(messageOf('duckdb:///postgres:dbname=x password=s3cr3t')).not.toContain('s3cr3t');
+    expect(messageOf('duckdb:///s3://bucket/x.duckdb')).toMatch(/naming a URL \(s3:\/\/\): .*: pass a local path, such as x\.duckdb,/);
+  });
+
   it('another database as DuckDB\'s ATTACH names it (sqlite:, postgres:, mysql:, ducklake:) is refused, naming a local file to write', () => {
     // Before: a local DuckDB file named "sqlite:data/x.db" (a directory "sqlite:data"), made after a whole extract.
     expect(check('sqlite:data/x.db')).toThrow(
