@@ -2,7 +2,7 @@
 // the end, so a failure or a cancelled prompt leaves nothing behind in the target.
 import { cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { dirname, join } from 'node:path';
+import { basename, dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { defaultStartText, envVarsFor, perRecordResources, withParents, type ResourceChoice } from './catalog.js';
 import { dependencySpecs } from './dependencies.js';
@@ -12,7 +12,7 @@ import type { PackageManager } from './options.js';
 import { packageManagerSettings } from './package-manager.js';
 import { DEFAULT_DATASET, DEFAULT_DUCKDB_PATH, PIPELINE_FILE, renderPipelineSource } from './pipeline-source.js';
 import { createRenderer, type Renderer } from './render.js';
-import { shellWord } from './shell-word.js';
+import { crontabWord, shellWord } from './shell-word.js';
 import type { Target } from './target.js';
 
 export interface ProjectPlan {
@@ -95,6 +95,8 @@ export function renderProjectFiles(
   const inConfig = startDateEnvsSetInConfig(names, catalog, plan.startDate);
   const files = renderer.renderProject({
     projectName: plan.target.name,
+    // The crontab line's `cd`: the directory's name, which is not the package name when npm refused it (`My Pipeline`).
+    cronProjectDir: crontabWord(basename(plan.target.path)),
     pm: packageManagerCommands(plan.packageManager),
     resources: chosen,
     // The README's examples name a table the project really loads, and a resource it can still add.

@@ -14,6 +14,14 @@ export function shellWord(path: string, platform: NodeJS.Platform = process.plat
   return /[$`]/.test(slashed) ? `'${slashed.replaceAll("'", "''")}'` : `"${slashed}"`;
 }
 
+/**
+ * `name` as one word of a crontab line's command: POSIX-quoted, and `%` escaped, which cron turns into a line break
+ * (quotes or not) before the shell sees it.
+ */
+export function crontabWord(name: string): string {
+  return shellWord(name, 'linux').replaceAll('%', '\\%');
+}
+
 /** The `cd` of the next steps from `cwd` into the project at `target`, or null when that is `cwd` itself. */
 export function cdStep(cwd: string, target: string, platform: NodeJS.Platform = process.platform): string | null {
   const relative = (platform === 'win32' ? win32 : posix).relative(cwd, target);

@@ -207,6 +207,16 @@ describe('rendered project files', () => {
     }
   });
 
+  it("README's crontab line cds into the project's directory, not its package name (they differ since a name npm refuses is kept)", () => {
+    const cronLine = (path: string, name: string) => {
+      const readme = renderProjectFiles({ ...plan(['logs']), target: { path, name } }, catalog).get('README.md')!;
+      return readme.split('\n').find((line) => line.startsWith('0 6 * * * '));
+    };
+    // Quoted for the shell; cron reads an unescaped % as a line break, whatever the quotes.
+    expect(cronLine('/tmp/My Pipeline', 'my-pipeline')).toBe("0 6 * * * cd /path/to/'My Pipeline' && PATH=/usr/local/bin:$PATH npm start >> run.log 2>&1");
+    expect(cronLine('/tmp/pct%25x', 'pct-25x')).toBe('0 6 * * * cd /path/to/pct\\%25x && PATH=/usr/local/bin:$PATH npm start >> run.log 2>&1');
+  });
+
   it("README's schedule section starts the project's own command and names a section the pipeline's OPERATIONS.md has", () => {
     const readme = renderProjectFiles(plan(['logs']), catalog).get('README.md')!;
     const section = readme.slice(readme.indexOf('## Run on a schedule'), readme.indexOf('\n## ', readme.indexOf('## Run on a schedule') + 1));
