@@ -83,15 +83,19 @@ export class WidgetFailures {
     // Each widget once, as it failed for the first resource by name.
     const found = sorted.filter((f, i) => i === 0 || sorted[i - 1]!.widget.position !== f.widget.position);
     const first = found[0]!;
-    // One: the message it always had (with the request's URL and id).
-    if (found.length === 1 && lists.size === 1) return describeExtractError(first.error, first.resource, first.widget);
+    // One widget for one resource: the message it always had (with the request's URL and id). One widget failing for
+    // several resources (a deleted one fails for each) gets the line below, which names them all.
+    if (sorted.length === 1 && lists.size === 1) return describeExtractError(first.error, first.resource, first.widget);
     const unknown = found.filter((f) => !f.refused);
     const refused = found.filter((f) => f.refused);
     const where = ` of ${first.widget.of} in ${first.widget.env}`;
     const clauses: string[] = [];
     if (unknown.length > 0) clauses.push(`${names(unknown, where)} ${unknown.length === 1 ? 'is' : 'are'} unknown to the API${statuses(unknown)}`);
     if (refused.length > 0) clauses.push(`${names(refused, clauses.length === 0 ? where : '')} ${refused.length === 1 ? 'was' : 'were'} refused${statuses(refused)}`);
-    const fix = refused.length > 0 ? 'the credential may not reach the refused ones; correct them or remove them from the list' : 'remove them from the list';
+    const them = found.length === 1 ? 'it' : 'them';
+    const fix = refused.length > 0
+      ? `the credential may not reach ${found.length === 1 ? 'it' : 'the refused ones'}; correct ${them} or remove ${them} from the list`
+      : `remove ${them} from the list`;
     const resources = [...new Set(sorted.map((f) => f.resource))].sort(compare);
     return new ExtractError(
       `Extracting ${resources.join(' and ')} failed: ${clauses.join(', and ')} while others were answered: ${fix}`,

@@ -66,6 +66,23 @@ describe('WidgetFailures', () => {
     expect(failures.contextOf(plan, { [param]: 'w3' }, 'w3')).toMatchObject({ value: 'w3', position: 3, othersAnswered: true });
   });
 
+  it('one widget failing for two resources names both, as two widgets would (a deleted widget fails for every resource)', () => {
+    for (const order of [['logs', 'widget_settings'], ['widget_settings', 'logs']]) {
+      const failures = new WidgetFailures({}, []);
+      for (const resource of order) failures.record(failure('not_found', 404), resource, widget('w2', 2));
+      const error = failures.error() as (Error & { resource: string }) | undefined;
+      // Before: "Extracting logs failed: not found: widget w2 …", widget_settings left out (and from --json's error).
+      expect(error?.message, order.join()).toBe(
+        'Extracting logs and widget_settings failed: widget w2 (item 2) of 5 in SNAPENGAGE_WIDGET_ID is unknown to the API (HTTP 404) while others were answered: remove it from the list',
+      );
+      expect(error?.resource).toBe('logs');
+    }
+    const refused = new WidgetFailures({}, []);
+    refused.record(failure('auth', 403), 'logs', widget('w2', 2));
+    refused.record(failure('auth', 403), 'widget_settings', widget('w2', 2));
+    expect(refused.error()?.message).toMatch(/: the credential may not reach it; correct it or remove it from the list$/);
+  });
+
   // Requests run concurrently: which widget, resource or window slice fails first is a matter of timing. The line and
   // the --json document's error (its resource and kind) must not be: a daily run's alert would change from day to day.
   it('says the same whatever order the failures came in', () => {
@@ -97,8 +114,8 @@ describe('WidgetFailures', () => {
       expect(outcome(rotated), `rotated by ${shift}`).toEqual(expected);
       expect(outcome([...rotated].reverse()), `rotated by ${shift}, reversed`).toEqual(expected);
     }
-    // One widget alone: its message quotes a request's URL, the same one every time.
-    const single = recorded.filter(([, , context]) => context.value === 'w2' && context.env === 'SNAPENGAGE_WIDGET_ID');
+    // One widget alone, for one resource: its message quotes a request's URL, the same one every time.
+    const single = recorded.filter(([, resource, context]) => context.value === 'w2' && context.env === 'SNAPENGAGE_WIDGET_ID' && resource === 'logs');
     const alone = (order: typeof single) => outcome(order);
     expect(alone(single).message).toContain('at http://127.0.0.1:9/logs?w=w2&start=2026-01-01');
     expect(alone([...single].reverse())).toEqual(alone(single));
