@@ -109,7 +109,7 @@ function dltLocationPath(location: string): string | undefined {
 /**
  * What a `duckdb:` location holds when that is no file either: duckdb_engine's `duckdb:///md:db?motherduck_token=…`,
  * `duckdb:///sqlite:x.db`. Refused as that (its own masking: a token pasted without its "?" stays hidden), not with
- * its path to write alone, which named the token and is refused in turn. `what` starts after `"<shown>" is `.
+ * its path to write alone, which named the token and is refused in turn. `what` goes after "naming".
  */
 function namedInside(path: string): RemotePathProblem | undefined {
   const inner = dltLocationPath(path);
@@ -117,7 +117,9 @@ function namedInside(path: string): RemotePathProblem | undefined {
   const problem = remoteProblem(inner);
   if (!problem) return undefined;
   const shown = `${path.slice(0, path.length - inner.length)}${problem.shown}`;
-  return { shown, what: problem.what.replace(`"${problem.shown}" is `, ''), fix: problem.fix };
+  const quoted = `"${problem.shown}" `;
+  const what = problem.what.startsWith(`${quoted}is `) ? problem.what.slice(quoted.length + 3) : `one that ${problem.what.slice(quoted.length)}`;
+  return { shown, what, fix: problem.fix };
 }
 
 /**

@@ -107,6 +107,8 @@ describe('destination.path naming remote storage', () => {
     }
     expect(messageOf('duckdb:///sqlite:data/x.db')).toMatch(/^destination\.path \(--duckdb\) "duckdb:\/\/\/sqlite:data\/x\.db" is dlt's form of a DuckDB location naming a SQLite database .*: pass a local path, such as data\/x\.duckdb,/);
     expect(messageOf('duckdb:///postgres:dbname=x password=s3cr3t')).not.toContain('s3cr3t');
+    // One inside another reads as such, and still names the file to write.
+    expect(messageOf('duckdb:duckdb:x.duckdb')).toMatch(/"duckdb:duckdb:x\.duckdb" has DuckDB's "duckdb:" prefix naming one that has DuckDB's "duckdb:" prefix, .*: write the file's path alone: x\.duckdb$/);
     expect(messageOf('duckdb:///s3://bucket/x.duckdb')).toMatch(/naming a URL \(s3:\/\/\): .*: pass a local path, such as x\.duckdb,/);
   });
 
