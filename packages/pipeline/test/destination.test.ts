@@ -1,3 +1,4 @@
+import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync, existsSync, mkdirSync, writeFileSync, readdirSync, symlinkSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -8,7 +9,7 @@ import { DestinationError, DuckDBDestination, newLoadId } from '../src/destinati
 import type { DuckDBResourceWriter } from '../src/destination/resource-writer.js';
 import { openDataset } from '../src/dataset.js';
 import { replaceLoneSurrogateEscapes, TableStagingFile } from '../src/destination/staging.js';
-import { thingsResource } from './helpers.js';
+import { PACKAGE_DIR, thingsResource } from './helpers.js';
 
 let dir: string;
 let dbPath: string;
@@ -565,4 +566,50 @@ describe('TableStagingFile', () => {
     await new Promise((resolve) => setTimeout(resolve, 50));
     await expect(file.close()).rejects.toMatchObject({ code: 'ENOSPC' });
   });
+
+  it('stages a line longer than a chunk without a second copy of it (`${line}\\n` was flattened whole before encoding)', async () => {
+    // A 64 MB line (32M UTF-16 units: a value with a letter beyond Latin-1): add() must not allocate another 64 MB
+    // of heap for it (its UTF-8 bytes are outside the heap). A heap cap does not show it (V8 lets a large string past
+    // --max-old-space-size), so the heap is measured around add() after a full GC. Its bytes are checked too, so the
+    // way it is encoded cannot change what is staged.
+    const dir = mkdtempSync(join(tmpdir(), 'staging-long-line-'));
+    const script = `
+      import { readFileSync, statSync } from 'node:fs';
+      import { TableStagingFile } from './src/destination/staging.ts';
+      const units = 32 * 1024 * 1024;
+      let line = Buffer.alloc(units * 2, 'ĉ', 'utf16le').toString('utf16le');
+      const file = new TableStagingFile(${JSON.stringify(join(dir, '0.ndjson'))});
+      file.add('{"short":1}');
+      globalThis.gc();
+      const before = process.memoryUsage().heapUsed;
+      file.add(line);
+      const heapGrowth = process.memoryUsage().heapUsed - before;
+      line = undefined;
+      file.add('{"after":2}');
+      await file.close();
+      const path = ${JSON.stringify(join(dir, '0.ndjson'))};
+      const bytes = readFileSync(path);
+      const long = 12 + units * 2;
+      console.log(JSON.stringify({
+        size: statSync(path).size, maxLineBytes: file.maxLineBytes, rows: file.rows, heapGrowthUnder8MB: heapGrowth < 8 * 1024 * 1024,
+        head: bytes.subarray(0, 14).toString(), around: bytes.subarray(long - 2, long + 13).toString(),
+      }));`;
+    try {
+      const child = spawn(process.execPath, ['--expose-gc', '--import', 'tsx', '--input-type=module', '-e', script], { cwd: PACKAGE_DIR, stdio: ['ignore', 'pipe', 'pipe'] });
+      let out = '';
+      let err = '';
+      child.stdout.on('data', (d: Buffer) => (out += d.toString()));
+      child.stderr.on('data', (d: Buffer) => (err += d.toString()));
+      const timer = setTimeout(() => child.kill('SIGKILL'), 60_000);
+      const code = await new Promise<number | null>((resolve) => child.on('close', resolve));
+      clearTimeout(timer);
+      expect({ code, err: err.slice(-400) }).toEqual({ code: 0, err: '' });
+      expect(JSON.parse(out)).toEqual({
+        size: 12 + 32 * 1024 * 1024 * 2 + 1 + 12, maxLineBytes: 32 * 1024 * 1024 * 2, rows: 3, heapGrowthUnder8MB: true,
+        head: '{"short":1}\nĉ', around: 'ĉ\n{"after":2}\n',
+      });
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  }, 90_000);
 });

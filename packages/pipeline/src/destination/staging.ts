@@ -82,8 +82,15 @@ export class TableStagingFile {
     if (worst > this.buffer.length - this.used) {
       this.seal();
       if (worst > this.buffer.length) {
-        const bytes = Buffer.from(`${line}\n`, 'utf8');
-        if (bytes.length - 1 > this.maxLineBytes) this.maxLineBytes = bytes.length - 1;
+        // Encoded into a buffer of its exact size, the newline written after it: `${line}\n` made a flat copy of
+        // the whole line first (V8 flattens the concatenation to encode it), twice the line's length in bytes
+        // when it holds a letter beyond Latin-1, on top of the line and its UTF-8 bytes (BENCHMARK.md, "Extreme
+        // record shapes").
+        const length = Buffer.byteLength(line, 'utf8');
+        const bytes = Buffer.allocUnsafeSlow(length + 1);
+        bytes.write(line, 0, 'utf8');
+        bytes[length] = 0x0a;
+        if (length > this.maxLineBytes) this.maxLineBytes = length;
         this.ready.push(bytes);
         this.readyLength += bytes.length;
         return;
