@@ -274,19 +274,37 @@ export class ResourceNormalizer {
       if (decided === 'no room') return this.putOverflow(table, node, value, row);
       if (!decided) return;
     }
+    // A value the path's column, object or table does not take goes to a variant, unless it holds nothing (`[]`,
+    // `{}`, nulls): at a path not decided yet it would store nothing, so it stores nothing here either, whichever
+    // came first (a rerun, its paths decided by the first load, stored such a record anew with a new variant).
     if (node.kind === 'column') {
       const col = node.column!;
       const staged = coerce(value, col.type);
       if (staged !== REJECT) row[col.index!] = staged;
-      else this.putVariant(table, node, value, row);
+      else if (!this.storesNothing(value, depth)) this.putVariant(table, node, value, row);
     } else if (node.kind === 'object') {
       if (isPlainObject(value)) this.fillObject(table, node, value, row, depth + 1, identity, sink);
-      else this.putVariant(table, node, value, row);
+      else if (!this.storesNothing(value, depth)) this.putVariant(table, node, value, row);
     } else if (Array.isArray(value)) {
       this.emitChildren(node.table!, value, identity, sink);
-    } else {
+    } else if (!this.storesNothing(value, depth)) {
       this.putVariant(table, node, value, row);
     }
+  }
+
+  /**
+   * Whether `value`, placed at `depth` on a path not decided yet, would store nothing (decide() and fillObject()): a
+   * list of nothing but nulls, or an object flattened within maxNestingDepth whose fields all store nothing (beyond
+   * it, `{}` is a JSON column's value).
+   */
+  private storesNothing(value: unknown, depth: number): boolean {
+    if (Array.isArray(value)) return value.every((item) => normalizeJsValue(item) === null || normalizeJsValue(item) === undefined);
+    if (!isPlainObject(value) || depth + 1 > this.opts.maxNestingDepth) return false;
+    for (const key of Object.keys(value)) {
+      const field = normalizeJsValue(value[key]);
+      if (field !== null && field !== undefined && !this.storesNothing(field, depth + 1)) return false;
+    }
+    return true;
   }
 
   /**
