@@ -253,11 +253,12 @@ export class ResourceNormalizer {
     identity: RowIdentity, sink: RowSink,
   ): void {
     for (const key of Object.keys(obj)) {
-      const value = normalizeJsValue(obj[key]);
+      const source = obj[key];
+      const value = normalizeJsValue(source);
       if (value === null || value === undefined) continue;
       const child = fieldNode(node, key);
       const decided = child.kind !== undefined;
-      this.place(table, child, value, row, depth, identity, sink);
+      this.place(table, child, value, row, depth, identity, sink, source);
       // A path left undecided (its value overflowed or said nothing) is not kept, nor an object its value made that
       // holds nothing (`{}`, nulls, fields that overflowed): a map keyed by ids would otherwise hold a node per id for
       // the rest of the run. Neither is stored, so the next run does not know them either, and decides them alike.
@@ -265,13 +266,14 @@ export class ResourceNormalizer {
     }
   }
 
+  /** `source`: the value before normalizeJsValue(), which a JSON value takes (see asJson). */
   private place(
     table: TableState, node: FieldNode, value: unknown, row: RowValues, depth: number,
-    identity: RowIdentity, sink: RowSink,
+    identity: RowIdentity, sink: RowSink, source: unknown,
   ): void {
     if (node.kind === undefined) {
       const decided = this.decide(table, node, value, depth);
-      if (decided === 'no room') return this.putOverflow(table, node, value, row);
+      if (decided === 'no room') return this.putOverflow(table, node, asJson(value, source), row);
       if (!decided) return;
     }
     // A value the path's column, object or table does not take goes to a variant, unless it holds nothing (`[]`,
@@ -279,16 +281,16 @@ export class ResourceNormalizer {
     // came first (a rerun, its paths decided by the first load, stored such a record anew with a new variant).
     if (node.kind === 'column') {
       const col = node.column!;
-      const staged = coerce(value, col.type);
+      const staged = coerce(col.type === 'json' ? asJson(value, source) : value, col.type);
       if (staged !== REJECT) row[col.index!] = staged;
-      else if (!this.storesNothing(value, depth)) this.putVariant(table, node, value, row);
+      else if (!this.storesNothing(value, depth)) this.putVariant(table, node, value, row, source);
     } else if (node.kind === 'object') {
       if (isPlainObject(value)) this.fillObject(table, node, value, row, depth + 1, identity, sink);
-      else if (!this.storesNothing(value, depth)) this.putVariant(table, node, value, row);
+      else if (!this.storesNothing(value, depth)) this.putVariant(table, node, value, row, source);
     } else if (Array.isArray(value)) {
       this.emitChildren(node.table!, value, identity, sink);
     } else if (!this.storesNothing(value, depth)) {
-      this.putVariant(table, node, value, row);
+      this.putVariant(table, node, value, row, source);
     }
   }
 
@@ -369,7 +371,8 @@ export class ResourceNormalizer {
     const root = `"#r":"${this.currentRootId}","#s":${this.currentSeq},"#i":`;
     const head = table.depth === 1 ? `{${root}` : `{"#p":"${parentId}",${root}`;
     for (let idx = 0; idx < items.length; idx++) {
-      const item = normalizeJsValue(items[idx]);
+      const source = items[idx];
+      const item = normalizeJsValue(source);
       if (item === null || item === undefined) continue;
       const row: RowValues = [];
       const identity: RowIdentity = { parentId, lineage: table.lineage, idx };
@@ -377,23 +380,23 @@ export class ResourceNormalizer {
         this.fillObject(table, table.row, item, row, table.depth, identity, sink);
       } else {
         table.element ??= { path: [], key: ELEMENT_NODE_KEY };
-        this.place(table, table.element, item, row, table.depth, identity, sink);
+        this.place(table, table.element, item, row, table.depth, identity, sink, source);
       }
       sink(table, serializeRow(this.opts.resource, table, head + idx, row));
     }
   }
 
-  private putVariant(table: TableState, node: FieldNode, value: unknown, row: RowValues): void {
+  private putVariant(table: TableState, node: FieldNode, value: unknown, row: RowValues, source: unknown): void {
     const type = inferType(value);
     // A variant column the dataset has (or this load made under evolve) is the schema's: only a new one is asked for.
     if (this.contract && node.variants?.has(type) !== true && !this.contract.allows('dataType', table, node, value, this.newUndeclared(table))) return;
     // A list item's variants are at most one per type; any other node's need room like a new field's.
     if (node.variants?.has(type) !== true && node !== table.element && !this.tree.hasRoomForColumns(table)) {
-      this.putOverflow(table, node, value, row);
+      this.putOverflow(table, node, asJson(value, source), row);
       return;
     }
     const col = this.tree.variantColumn(table, node, type);
-    row[col.index!] = coerce(value, type);
+    row[col.index!] = coerce(type === 'json' ? asJson(value, source) : value, type);
     this.variantValues.set(col, (this.variantValues.get(col) ?? 0) + 1);
     this.heldVariants?.push(col);
   }
@@ -418,6 +421,15 @@ export class ResourceNormalizer {
   }
 }
 
+
+/**
+ * The value a JSON column, variant or `_overflow` takes: a list as it came. normalizeJsValue() turns a list's BigInts
+ * beyond BIGINT's range into texts, for a list column (VARCHAR[]); inside JSON such an integer is the number, every
+ * digit (stringifyValue), as it is in a list inside an object and on the fast path.
+ */
+function asJson(value: unknown, source: unknown): unknown {
+  return Array.isArray(source) ? source : value;
+}
 
 /** An object whose values are all null, lists of nulls or such objects: a path of it would be decided by none. */
 function holdsNoValue(obj: Record<string, unknown>): boolean {
