@@ -118,13 +118,16 @@ describe('a value that holds nothing is stored alike whatever came before it', (
 // Found by the property (seeds 2 and 3): a list holding an integer beyond BIGINT's range, stored as JSON (a variant, a
 // JSON column or `_overflow`), had its items turned into texts (`["9223372036854775808"]`), as a list column stores them, where a JSON
 // value keeps the number with every digit (NORMALIZATION.md, Types), as it did when the list was inside an object.
-describe('an integer beyond BIGINT in a list stored as JSON is the number, every digit', () => {
+describe('an integer beyond BIGINT stored as JSON (in a list or alone) is the number, every digit', () => {
   it.each([
     ['a __v_json variant of a declared scalar column (the shrunk counterexample)', ['"proactive_chat":[9223372036854775808]'], 4],
     // A key that is no struct field sends the record down the row path (the fast path staged the digits already).
     ['a JSON column (maxNestingDepth 0)', ['"j":{"a":1}', '"j":[9223372036854775808,-123456789012345678901234567890],"A B":1'], 0],
     // Seed 3 found it there: a map past the table's budget of columns keeps the ids after it in `_overflow`.
     ['the row\'s _overflow', [`"wide map":{${Array.from({ length: 160 }, (_, i) => `"id_${i}":${i}`).join(',')},"id_160":[123456789012345678901234567890]}`], 4],
+    // And alone (seed 3 again): `_overflow` and a JSON column are JSON values; a variant of a scalar column is text.
+    ['alone in the row\'s _overflow', [`"wide map":{${Array.from({ length: 160 }, (_, i) => `"id_${i}":${i}`).join(',')},"id_160":9223372036854775808}`], 4],
+    ['alone in a JSON column', ['"j":{"a":1}', '"j":-9223372036854775809'], 0],
   ])('%s', async (_, fields, depth) => {
     await roundTripTexts(fields, depth);
   });

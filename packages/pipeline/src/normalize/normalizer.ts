@@ -423,12 +423,12 @@ export class ResourceNormalizer {
 
 
 /**
- * The value a JSON column, variant or `_overflow` takes: a list as it came. normalizeJsValue() turns a list's BigInts
- * beyond BIGINT's range into texts, for a list column (VARCHAR[]); inside JSON such an integer is the number, every
- * digit (stringifyValue), as it is in a list inside an object and on the fast path.
+ * The value a JSON column, variant or `_overflow` takes: a BigInt or a list as it came. normalizeJsValue() turns a
+ * BigInt beyond BIGINT's range into text, for a VARCHAR (or VARCHAR[]); inside JSON it is the number, every digit
+ * (stringifyValue), as it is inside an object and on the fast path.
  */
 function asJson(value: unknown, source: unknown): unknown {
-  return Array.isArray(source) ? source : value;
+  return Array.isArray(source) || typeof source === 'bigint' ? source : value;
 }
 
 /** An object whose values are all null, lists of nulls or such objects: a path of it would be decided by none. */
