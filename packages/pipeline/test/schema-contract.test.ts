@@ -150,6 +150,24 @@ describe('columns: a field neither the spec declares nor the table has', () => {
   });
 });
 
+describe('discard_row: a dropped record leaves no trace in how later records are read', () => {
+  it('an undeclared object a dropped record began is not an object for the next record: its scalar is a new column, left out too', async () => {
+    // o-1 is dropped at extra.a (a new column); o-2's `extra` is a scalar: a new column, so it goes as well. Read as the
+    // object o-1 began, it became a new variant column extra__v_text that the columns contract never saw.
+    await inject([{ id: 'o-1', extra: { a: 1 } }, { id: 'o-2', extra: 'plain' }, { id: 'o-3' }]);
+    const info = await run({ columns: 'discard_row' });
+    expect(await rows(`SELECT id FROM snapengage_data.logs ORDER BY id`)).toEqual([{ id: 'o-3' }]);
+    expect((await columnsOf('logs')).filter((c) => c.startsWith('extra'))).toEqual([]);
+    expect(info.notes.contractDiscards?.logs).toEqual({
+      records: 2, values: 0,
+      fields: expect.arrayContaining([
+        { entity: 'columns', mode: 'discard_row', table: 'logs', field: 'extra.a', count: 1 },
+        { entity: 'columns', mode: 'discard_row', table: 'logs', field: 'extra', count: 1 },
+      ]),
+    });
+  });
+});
+
 describe('dataType: a value its column does not take (a new variant column)', () => {
   it('freeze names the field, the column and its type, and the value type; the file is unchanged; evolve loads the variant', async () => {
     await inject([{ id: 'plain-1' }]);

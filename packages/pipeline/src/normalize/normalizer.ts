@@ -258,11 +258,16 @@ export class ResourceNormalizer {
       if (value === null || value === undefined) continue;
       const child = fieldNode(node, key);
       const decided = child.kind !== undefined;
-      this.place(table, child, value, row, depth, identity, sink, source);
-      // A path left undecided (its value overflowed or said nothing) is not kept, nor an object its value made that
-      // holds nothing (`{}`, nulls, fields that overflowed): a map keyed by ids would otherwise hold a node per id for
-      // the rest of the run. Neither is stored, so the next run does not know them either, and decides them alike.
-      if (child.kind === undefined || (!decided && child.kind === 'object' && !child.fields?.size)) node.fields!.delete(key);
+      try {
+        this.place(table, child, value, row, depth, identity, sink, source);
+      } finally {
+        // A path left undecided (its value overflowed or said nothing) is not kept, nor an object its value made that
+        // holds nothing (`{}`, nulls, fields that overflowed): a map keyed by ids would otherwise hold a node per id
+        // for the rest of the run. Neither is stored, so the next run does not know them either, and decides them
+        // alike. Also when a contract drops the record midway (DISCARD_ROW): an object left empty would take the next
+        // record's scalar there as a variant, never asked about as the new column it is.
+        if (child.kind === undefined || (!decided && child.kind === 'object' && !child.fields?.size)) node.fields!.delete(key);
+      }
     }
   }
 
