@@ -168,6 +168,31 @@ describe('discard_row: a dropped record leaves no trace in how later records are
   });
 });
 
+describe('primaryKey: a key field a map step sets is the config\'s, not a new column', () => {
+  const keyed = (schemaContract: Contract) => runPipeline(definePipeline({
+    // The key first: it is the first field the contract is asked about.
+    resources: { logs: { primaryKey: ['ext_key'], schemaContract, steps: [{ map: (r) => ({ ext_key: `E-${String(r.id)}`, ...r }) }] } },
+    rateLimit: { requestsPerSecond: 0 },
+  }), { env: box.env, destination: { path: db } });
+
+  it('is stored under discard_row and discard_value; other new fields are still left out', async () => {
+    await inject([{ id: 'k-1', mood: 'x' }, { id: 'k-2' }]);
+    // discard_row dropped every record (each brought ext_key), discard_value stored none of the merge's keys.
+    const rowInfo = await keyed({ columns: 'discard_row' });
+    expect(await rows(`SELECT id, ext_key FROM snapengage_data.logs ORDER BY id`)).toEqual([{ id: 'k-2', ext_key: 'E-k-2' }]);
+    expect(rowInfo.notes.contractDiscards?.logs).toEqual({ records: 1, values: 0, fields: [{ entity: 'columns', mode: 'discard_row', table: 'logs', field: 'mood', count: 1 }] });
+    const valueInfo = await keyed({ columns: 'discard_value' });
+    expect(await rows(`SELECT id, ext_key FROM snapengage_data.logs ORDER BY id`)).toEqual([{ id: 'k-1', ext_key: 'E-k-1' }, { id: 'k-2', ext_key: 'E-k-2' }]);
+    expect(valueInfo.notes.contractDiscards?.logs?.fields).toEqual([{ entity: 'columns', mode: 'discard_value', table: 'logs', field: 'mood', count: 1 }]);
+  });
+
+  it('freeze on a first load takes the key, and refuses the other new field', async () => {
+    await inject([{ id: 'k-3', mood: 'x' }]);
+    const error = (await keyed('freeze').then(() => undefined, (e: unknown) => e)) as Error;
+    expect(error.message).toContain('refused a new column in table logs for field mood');
+  });
+});
+
 describe('dataType: a value its column does not take (a new variant column)', () => {
   it('freeze names the field, the column and its type, and the value type; the file is unchanged; evolve loads the variant', async () => {
     await inject([{ id: 'plain-1' }]);

@@ -321,7 +321,9 @@ export class ResourceNormalizer {
    */
   private decide(table: TableState, node: FieldNode, value: unknown, depth: number): boolean | 'no room' {
     const tree = this.tree;
-    const entity = this.contract && newEntity(value, depth, this.opts.maxNestingDepth);
+    // A primary-key field (a map step may set it) is the config's: the key the merge matches records on is stored.
+    const keyField = table.isRoot && node.path.length === 1 && this.opts.primaryKey.includes(node.path[0]!);
+    const entity = this.contract && !keyField && newEntity(value, depth, this.opts.maxNestingDepth);
     // Asked first: a field the contract keeps out must not take room (or `_overflow`) either.
     if (entity && !this.contract!.allows(entity, table, node, value, this.newUndeclared(table))) return false;
     // A list item's own node (items of a list that are not objects) is exempt: one per table, so it cannot multiply.
