@@ -193,6 +193,24 @@ describe('primaryKey: a key field a map step sets is the config\'s, not a new co
   });
 });
 
+describe('_overflow: a table at its column budget', () => {
+  it('freeze takes what an evolve load kept in the table\'s _overflow, and more of it: no column is added', async () => {
+    const wide = (from: number) => Object.fromEntries(Array.from({ length: 200 }, (_, i) => [`k${from + i}`, i]));
+    await inject([{ id: 'w-1', wide: wide(0) }]);
+    const first = await run();
+    expect(first.notes.overflowValues?.logs).toBeGreaterThan(0);
+    const columns = await columnsOf('logs');
+    expect(columns).toContain('_overflow');
+    // w-1 is read again (merge): refused before, its wide.k113 being "a new column" though it is stored in _overflow.
+    await inject([{ id: 'w-2', wide: wide(1000) }]);
+    const frozen = await run('freeze');
+    expect(frozen.notes.contractDiscards).toEqual({});
+    expect(await columnsOf('logs')).toEqual(columns);
+    const [row] = await rows(`SELECT _overflow::VARCHAR AS o FROM snapengage_data.logs WHERE id = 'w-2'`);
+    expect(Object.keys((JSON.parse(String(row?.o)) as { wide: object }).wide)).toHaveLength(200);
+  });
+});
+
 describe('dataType: a value its column does not take (a new variant column)', () => {
   it('freeze names the field, the column and its type, and the value type; the file is unchanged; evolve loads the variant', async () => {
     await inject([{ id: 'plain-1' }]);

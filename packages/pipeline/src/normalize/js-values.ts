@@ -1,5 +1,6 @@
 // JavaScript values that JSON cannot carry as they are (a BigInt from a `map` step or the client, a Date from a step):
 // how they are staged, and how they enter the ids made of values.
+import { isPlainObject } from './types.js';
 
 /** Whether DuckDB's BIGINT holds the value. */
 const inBigintRange = (value: bigint) => value >= -(2n ** 63n) && value <= 2n ** 63n - 1n;
@@ -138,4 +139,14 @@ export function deepestPath(value: unknown, keys = 5): { depth: number; path: st
     }
   }
   return { depth: deepest.depth, path: deepest.path, cut: deepest.depth - 1 > deepest.path.length };
+}
+
+/** An object whose values are all null, lists of nulls or such objects: a path of it would be decided by none. */
+export function holdsNoValue(obj: Record<string, unknown>): boolean {
+  for (const key of Object.keys(obj)) {
+    const value = normalizeJsValue(obj[key]);
+    if (value === null || value === undefined) continue;
+    if (Array.isArray(value) ? value.some((v) => v !== null && v !== undefined) : !isPlainObject(value) || !holdsNoValue(value)) return false;
+  }
+  return true;
 }

@@ -6,7 +6,7 @@ import { hash } from 'node:crypto';
 import { DISCARD_ROW, SchemaContract, newEntity, type ContractDiscards, type SchemaContractModes } from './contract.js';
 import { listFitsColumns, recordFitsColumns } from './fast-path.js';
 import { rootTableName } from './naming.js';
-import { asStored, normalizeJsValue, stringifyJson } from './js-values.js';
+import { asStored, holdsNoValue, normalizeJsValue, stringifyJson } from './js-values.js';
 import { serializeRow } from './row-line.js';
 import { ELEMENT_NODE_KEY, cloneTableDef, type ColumnDef, type TableDef } from './schema.js';
 import { schemaReport, type SchemaReport } from './schema-report.js';
@@ -322,9 +322,10 @@ export class ResourceNormalizer {
   private decide(table: TableState, node: FieldNode, value: unknown, depth: number): boolean | 'no room' {
     const tree = this.tree;
     // A primary-key field (a map step may set it) is the config's: the key the merge matches records on is stored.
-    const keyField = table.isRoot && node.path.length === 1 && this.opts.primaryKey.includes(node.path[0]!);
-    const entity = this.contract && !keyField && newEntity(value, depth, this.opts.maxNestingDepth);
-    // Asked first: a field the contract keeps out must not take room (or `_overflow`) either.
+    const asked = this.contract && !(table.isRoot && node.path.length === 1 && this.opts.primaryKey.includes(node.path[0]!))
+      && !tree.intoExistingOverflow(table, node, value, depth);
+    const entity = asked && newEntity(value, depth, this.opts.maxNestingDepth);
+    // Asked first: a field the contract keeps out must not take room (or make `_overflow`) either.
     if (entity && !this.contract!.allows(entity, table, node, value, this.newUndeclared(table))) return false;
     // A list item's own node (items of a list that are not objects) is exempt: one per table, so it cannot multiply.
     const exempt = node === table.element;
@@ -396,7 +397,8 @@ export class ResourceNormalizer {
   private putVariant(table: TableState, node: FieldNode, value: unknown, row: RowValues, source: unknown): void {
     const type = inferType(value);
     // A variant column the dataset has (or this load made under evolve) is the schema's: only a new one is asked for.
-    if (this.contract && node.variants?.has(type) !== true && !this.contract.allows('dataType', table, node, value, this.newUndeclared(table))) return;
+    const contract = this.contract;
+    if (contract && node.variants?.has(type) !== true && !this.tree.intoExistingOverflow(table, node, value, 'variant') && !contract.allows('dataType', table, node, value, this.newUndeclared(table))) return;
     // A list item's variants are at most one per type; any other node's need room like a new field's.
     if (node.variants?.has(type) !== true && node !== table.element && !this.tree.hasRoomForColumns(table)) {
       this.putOverflow(table, node, asJson(value, source), row);
@@ -436,14 +438,4 @@ export class ResourceNormalizer {
  */
 function asJson(value: unknown, source: unknown): unknown {
   return Array.isArray(source) || typeof source === 'bigint' ? source : value;
-}
-
-/** An object whose values are all null, lists of nulls or such objects: a path of it would be decided by none. */
-function holdsNoValue(obj: Record<string, unknown>): boolean {
-  for (const key of Object.keys(obj)) {
-    const value = normalizeJsValue(obj[key]);
-    if (value === null || value === undefined) continue;
-    if (Array.isArray(value) ? value.some((v) => v !== null && v !== undefined) : !isPlainObject(value) || !holdsNoValue(value)) return false;
-  }
-  return true;
 }
