@@ -321,12 +321,11 @@ export class ResourceNormalizer {
    */
   private decide(table: TableState, node: FieldNode, value: unknown, depth: number): boolean | 'no room' {
     const tree = this.tree;
-    // A primary-key field (a map step may set it) is the config's: the key the merge matches records on is stored.
-    const asked = this.contract && !(table.isRoot && node.path.length === 1 && this.opts.primaryKey.includes(node.path[0]!))
-      && !tree.intoExistingOverflow(table, node, value, depth);
-    const entity = asked && newEntity(value, depth, this.opts.maxNestingDepth);
+    const entity = this.contract && !tree.intoExistingOverflow(table, node, value, depth) && newEntity(value, depth, this.opts.maxNestingDepth);
+    // A primary-key field's column (a map step may set it) is the config's: the key a merge matches records on is stored.
+    const keyColumn = entity === 'columns' && table.isRoot && node.path.length === 1 && this.opts.primaryKey.includes(node.path[0]!);
     // Asked first: a field the contract keeps out must not take room (or make `_overflow`) either.
-    if (entity && !this.contract!.allows(entity, table, node, value, this.newUndeclared(table))) return false;
+    if (entity && !keyColumn && !this.contract!.allows(entity, table, node, value, this.newUndeclared(table))) return false;
     // A list item's own node (items of a list that are not objects) is exempt: one per table, so it cannot multiply.
     const exempt = node === table.element;
     const room = exempt || tree.hasRoomForColumns(table);
