@@ -230,6 +230,12 @@ describe('dataType: a value its column does not take (a new variant column)', ()
     expect(await rows(`SELECT chat_duration__v_text AS v FROM snapengage_data.logs WHERE id = 'long-2'`)).toEqual([{ v: 'longer' }]);
   });
 
+  it('freeze names an object where a child table is, with its article', async () => {
+    await inject([{ id: 'obj-1', transcripts: { id: 't-1', message: 'one, not a list' } }]);
+    const error = (await run({ dataType: 'freeze' }).then(() => undefined, (e: unknown) => e)) as Error;
+    expect(error.message).toContain('refused an object value in table logs, field transcripts, whose child table logs__transcripts (lists of objects) does not take it');
+  });
+
   it('discard_value stores NULL and makes no variant column; discard_row leaves the record out', async () => {
     await inject([{ id: 'a', chat_duration: 'long' }, { id: 'b', chat_duration: 5, transcripts: [transcript('m', { date: 'soon' })] }]);
     const info = await run({ dataType: 'discard_value' });

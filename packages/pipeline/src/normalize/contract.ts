@@ -165,7 +165,7 @@ export class SchemaContract {
     const what =
       entity === 'tables' ? `a new child table for ${field} (a list of objects) under ${table.def.name}`
       : entity === 'columns' ? `a new column in table ${table.def.name} for field ${field}`
-      : `a ${valueType} value in table ${table.def.name}, field ${field}, whose ${stored} does not take it (it would go to a new variant column)`;
+      : `${/^[aeiou]/.test(valueType ?? '') ? 'an' : 'a'} ${valueType} value in table ${table.def.name}, field ${field}, whose ${stored} does not take it (it would go to a new variant column)`;
     const declare = entity === 'dataType' ? `declare the field's type in the spec (npm run generate), or` : `declare it in the spec (npm run generate), or`;
     return new ContractViolation(
       `${name}: the schema contract (${entity}: freeze) refused ${what}, which the spec does not declare and the dataset does not have`,
