@@ -2,15 +2,15 @@
 // rate-limited) while staging pages as they arrive → open the file again and commit each resource in one
 // transaction (data + state + load row) → LoadInfo. On any failure every writer is aborted, so the data tables keep
 // exactly what they had before the run (see DuckDBDestination.createdFile for the file itself).
-import { createSnapEngageClient, parseRetryAfter, redactSecrets, SnapEngageError, type RequestLogEvent, type ResourceName } from 'snapengage-client';
+import { redactSecrets, type RequestLogEvent, type ResourceName } from 'snapengage-client';
 import type { PipelineConfig } from './config.js';
 import { DuckDBDestination, newLoadId, organisationEnv, type LoadStep, type ResourceWriter } from './destination/index.js';
 import { loadDuckDB } from './duckdb.js';
 import { envValue, loadEnv, type Env } from './env.js';
 import { guardCallbacks } from './callbacks.js';
 import { checkRunOptions } from './run-options.js';
-import { AbortedError, afterPartialCommit, ConfigError, describeDestinationError, ExtractError, firstLine, PipelineError, withCommitted, type InterruptedRun } from './errors.js';
-import { Extractor, type PageSource } from './extract.js';
+import { AbortedError, afterPartialCommit, ConfigError, describeDestinationError, PipelineError, withCommitted, type InterruptedRun } from './errors.js';
+import { Extractor } from './extract.js';
 import { RetryTally } from './extract-counts.js';
 import { TokenBucket } from './limits.js';
 import { LoadInfo, type ResourceStats } from './load-info.js';
@@ -21,8 +21,8 @@ import { WriteQueue } from './write-queue.js';
 import { isEmptyReport, type SchemaReport } from './normalize/schema-report.js';
 import type { ContractDiscards } from './normalize/contract.js';
 import { dateWindowReading, DEFAULTS, planPipeline, type Plan } from './plan.js';
-import { LOADER_VERSION } from './version.js';
-import { proxiedFetch, proxyFromEnv, proxyVarFor, type ProxySettings } from './proxy.js';
+import { proxyFromEnv } from './proxy.js';
+import { makeClient, withProxyHint } from './run-client.js';
 
 /** One HTTP request as the client reports it; the URL is already redacted. */
 export type RequestEvent = RequestLogEvent;
@@ -346,61 +346,3 @@ function operationResource(plan: Plan, operation: string | undefined): string | 
   // The client names operations by method and path template, e.g. `GET /api/v2/{orgId}/logs`.
   return plan.resources.find((p) => `${p.resource.method} ${p.resource.path}` === operation || p.resource.operationId === operation)?.name;
 }
-
-function makeClient(plan: Plan, options: RunOptions, signal: AbortSignal, bucket: TokenBucket, proxy: ProxySettings | undefined, countRequest: (event: RequestEvent) => void): PageSource {
-  const baseFetch = options.fetch ?? (proxy ? proxiedFetch(proxy) : (request: Request) => globalThis.fetch(request));
-  // Every request, retries included, takes a token first (beforeAttempt, so that the wait is not part of the attempt's
-  // timeoutMs): the limit is proactive, not only a reaction to 429s. A 429 slows the bucket for every request
-  // (limits.ts), not only the one the client retries.
-  const limitedFetch = async (request: Request): Promise<Response> => {
-    // The same request again is a retry (method and URL: each page and case has its own), see limits.ts refusedAgain.
-    const key = `${request.method} ${request.url}`;
-    const response = await baseFetch(request);
-    if (response.status === 429) bucket.throttled(parseRetryAfter(response.headers.get('retry-after'), Date.now()), key);
-    else bucket.answered(key);
-    return response;
-  };
-  const client = connectClient({
-    baseUrl: plan.connection.baseUrl,
-    ...plan.credentials,
-    ...(plan.connection.timeoutMs !== undefined ? { timeoutMs: plan.connection.timeoutMs } : {}),
-    ...(plan.connection.maxRetries !== undefined ? { maxRetries: plan.connection.maxRetries } : {}),
-    ...(plan.connection.maxResponseBytes !== undefined ? { maxResponseBytes: plan.connection.maxResponseBytes } : {}),
-    fetch: limitedFetch,
-    // An integer beyond ±2^53 in an undeclared field is a BigInt, not a rounded double: stored exact, in BIGINT within
-    // its range, as text beyond (NORMALIZATION.md, Types). A page without one costs a walk of the parsed page.
-    largeIntegers: 'bigint',
-    beforeAttempt: (attemptSignal) => bucket.take(attemptSignal),
-    userAgent: `snapengage-pipeline/${LOADER_VERSION} node/${process.versions.node}`,
-    signal,
-    logger: {
-      request(event: RequestEvent) {
-        countRequest(event);
-        options.onRequest?.(event);
-      },
-      warn(message: string) {
-        options.warn?.(firstLine(message));
-      },
-    },
-  });
-  return client as unknown as PageSource;
-}
-
-/** A request that could not get through names the proxy it went to: "check SNAPENGAGE_BASE_URL" alone sent users behind one to the wrong setting. */
-function withProxyHint(error: PipelineError, proxy: ProxySettings | undefined): PipelineError {
-  const url = error.cause instanceof SnapEngageError ? error.cause.url : undefined;
-  const variable = error instanceof ExtractError && error.kind === 'network' ? proxyVarFor(proxy, url) : undefined;
-  if (!variable || !(error instanceof ExtractError)) return error;
-  return new ExtractError(`${error.message}; requests go through the proxy in ${variable}: check it (NO_PROXY lists hosts that go direct)`, error.resource, error.kind, { cause: error.cause });
-}
-
-/** The client, its option errors (a base URL the API's paths would be doubled under, …) as one config line. */
-function connectClient(options: Parameters<typeof createSnapEngageClient>[0]): ReturnType<typeof createSnapEngageClient> {
-  try {
-    return createSnapEngageClient(options);
-  } catch (error) {
-    if (error instanceof SnapEngageError && error.kind === 'config') throw new ConfigError(`connection settings: ${firstLine(error.message)}`, { cause: error });
-    throw error;
-  }
-}
-

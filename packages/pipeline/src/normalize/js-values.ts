@@ -150,3 +150,12 @@ export function holdsNoValue(obj: Record<string, unknown>): boolean {
   }
   return true;
 }
+
+/**
+ * The value a JSON column, variant or `_overflow` takes: a BigInt or a list as it came. normalizeJsValue() turns a
+ * BigInt beyond BIGINT's range into text, for a VARCHAR (or VARCHAR[]); inside JSON it is the number, every digit
+ * (stringifyValue), as it is inside an object and on the fast path.
+ */
+export function asJson(value: unknown, source: unknown): unknown {
+  return Array.isArray(source) || typeof source === 'bigint' ? source : value;
+}

@@ -2,12 +2,11 @@
 // child tables, lists of scalars become DuckDB list columns. Every source path is decided once (column,
 // flattened object or child table) — from the spec's schema where it declares the path, else from the first
 // non-empty value — and a later value that does not fit goes to a variant column `<col>__v_<type>`.
-import { hash } from 'node:crypto';
 import { DISCARD_ROW, SchemaContract, newEntity, type ContractDiscards, type SchemaContractModes } from './contract.js';
 import { listFitsColumns, recordFitsColumns } from './fast-path.js';
 import { rootTableName } from './naming.js';
-import { asStored, holdsNoValue, normalizeJsValue, stringifyJson } from './js-values.js';
-import { serializeRow } from './row-line.js';
+import { asJson, asStored, holdsNoValue, normalizeJsValue, stringifyJson } from './js-values.js';
+import { childRowId, md5, rootRowId, serializeRow, type RowSink, type StagedKind } from './row-line.js';
 import { ELEMENT_NODE_KEY, cloneTableDef, type ColumnDef, type TableDef } from './schema.js';
 import { schemaReport, type SchemaReport } from './schema-report.js';
 import { TableTree, declaredShapeProperties, fieldNode, type FieldNode, type TableState } from './table-tree.js';
@@ -35,15 +34,7 @@ export interface NormalizerOptions {
 }
 
 export type { FieldNode, TableState } from './table-tree.js';
-
-/**
- * Receives each row as one NDJSON line. Keys are column names plus staging-only keys that no column name
- * can take (normalized names never contain `#`): root rows `#id` (the `_row_id`) and `#s` (record sequence);
- * child rows `#r` (their root's `_row_id`), `#s` (sequence of their root record), `#i` (list index) and, below the
- * first level, `#p` (the parent's `_row_id`). The loader derives `_parent_id`, `_root_id` and the child `_row_id`
- * in SQL from them, which keeps staged lines short; carrying the root id spares the load a join on the roots.
- */
-export type RowSink = (table: TableState, line: string, kind?: StagedKind) => void;
+export { childRowId, rootRowId, type RowSink, type StagedKind } from './row-line.js';
 
 /**
  * Most items a fast-path list line holds. DuckDB's JSON reader parses 2,048 lines at a time, so the items of one
@@ -53,16 +44,6 @@ export type RowSink = (table: TableState, line: string, kind?: StagedKind) => vo
  */
 const LIST_LINE_ITEMS = 32;
 
-/**
- * `rows`: one line per row, as above. The fast paths (fast-path.ts) stage JSON the way it arrived and let SQL
- * flatten it, when every value fits its column exactly, so both paths stage the same JSON text for every value and
- * give the same rows: `list`, one line per record for a whole list of flat objects under the root,
- * `{"#r":…,"#s":<seq>,"l":[…items…]}` (a long list in lines of LIST_LINE_ITEMS, each with `"#o"`, the index of its
- * first item); `record`, a root row as the record's own object minus its child lists, `{"#id":…,"#s":<seq>,"r":{…}}`. `keys`: one short line per record, `{"#id":…,"#s":<seq>}`, so a merge can find
- * the load's keys without parsing every staged root row again.
- */
-export type StagedKind = 'rows' | 'list' | 'record' | 'keys';
-
 /** Column values of a row being built, by column position (ColumnDef.index). */
 type RowValues = unknown[];
 
@@ -71,20 +52,6 @@ interface RowIdentity {
   parentId: string;
   lineage: string;
   idx: number;
-}
-
-/** `_row_id` of a child row. The loader computes the same hash in SQL (destination/staged-sql.ts childRowIdSql), keep them identical. */
-export function childRowId(parentId: string, lineage: string, idx: number): string {
-  return md5(`${parentId}|${lineage}|${idx}`);
-}
-
-export function rootRowId(resource: string, pkValues: readonly unknown[]): string {
-  return md5(`${resource}|${JSON.stringify(pkValues, asStored)}`);
-}
-
-function md5(s: string): string {
-  // One-shot hashing (Node ≥ 20.12) skips the Hash object a createHash() chain allocates per call.
-  return hash('md5', s, 'hex');
 }
 
 export class ResourceNormalizer {
@@ -427,14 +394,4 @@ export class ResourceNormalizer {
     target[path[path.length - 1]!] = value;
     this.overflowValues++;
   }
-}
-
-
-/**
- * The value a JSON column, variant or `_overflow` takes: a BigInt or a list as it came. normalizeJsValue() turns a
- * BigInt beyond BIGINT's range into text, for a VARCHAR (or VARCHAR[]); inside JSON it is the number, every digit
- * (stringifyValue), as it is inside an object and on the fast path.
- */
-function asJson(value: unknown, source: unknown): unknown {
-  return Array.isArray(source) || typeof source === 'bigint' ? source : value;
 }
