@@ -5,4 +5,9 @@ import { installCliSignals } from './cli-signals.js';
 
 const signals = installCliSignals();
 const { runCli } = await import('./cli-main.js');
+// One turn of the event loop before the command starts, so a signal that came while the modules loaded reaches the
+// handlers first. Node 22.x and 24 block the main thread while a host's module.register hooks (an APM's --import)
+// load a module, so such a signal waited until after the import, and a command that releases the handlers at once
+// (show, --help) dropped it and went on as if no one had asked it to stop (run-document.test.ts, Node 24).
+await new Promise((resolve) => setImmediate(resolve));
 runCli(process.argv.slice(2), signals);
