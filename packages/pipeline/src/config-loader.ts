@@ -62,6 +62,11 @@ export async function loadPipelineConfig(configFlag: string | undefined, env: En
     // tsx cuts a path at its first "?" (as a query), so under such a directory no relative import of a TypeScript
     // config is found, however right: "does not exist" sent users looking for a file that is there.
     if (relative && file.includes('?') && !/\.[cm]?js$/.test(file)) {
+      // On Node 24 tsx cannot find even the config itself: it asks for `<file>?namespace=…`, which is no import of
+      // the user's; naming it sent users looking for a file they never wrote.
+      if (missing.split('?namespace=')[0] === file) {
+        throw new ConfigError(`Cannot load pipeline config ${file}: tsx (the TypeScript loader) cannot load it from a directory whose path has a "?"; move the project to a directory without "?"`);
+      }
       throw new ConfigError(`Cannot load pipeline config ${file}: it imports ${missing}, which tsx (the TypeScript loader) cannot find in a directory whose path has a "?"; move the project to a directory without "?"`);
     }
     if (relative) {
