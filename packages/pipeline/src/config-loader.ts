@@ -69,6 +69,11 @@ export async function loadPipelineConfig(configFlag: string | undefined, env: En
       }
       throw new ConfigError(`Cannot load pipeline config ${file}: it imports ${missing}, which tsx (the TypeScript loader) cannot find in a directory whose path has a "?"; move the project to a directory without "?"`);
     }
+    // Node 22.22+ with tsx's in-thread hooks: a relative import there is loaded untransformed, as JavaScript, and
+    // fails on its first TypeScript or ESM syntax ("Unexpected token 'export'") in a file that is right.
+    if (file.includes('?') && !/\.[cm]?js$/.test(file) && (error as { name?: unknown } | null)?.name === 'SyntaxError') {
+      throw new ConfigError(`Cannot load pipeline config ${file}: ${lines[0]}: tsx (the TypeScript loader) does not compile files in a directory whose path has a "?"; move the project to a directory without "?"`);
+    }
     if (relative) {
       throw new ConfigError(`Cannot load pipeline config ${file}: it imports ${missing}, which does not exist`);
     }

@@ -320,11 +320,11 @@ describe('environment and config problems', () => {
       mkdirSync(`${dir.dir}/what?`);
       writeFileSync(`${dir.dir}/what?/steps.ts`, 'export const steps = [];\n');
       writeFileSync(`${dir.dir}/what?/pipeline.ts`, "import { steps } from './steps';\nexport default { resources: { logs: { steps } } };\n");
-      // Node 20 finds the config and not ./steps; Node 24 not even the config, which tsx asks for as `…?namespace=…`:
-      // that name is none of the user's, so the message does not show it.
+      // Node 20 finds the config and not ./steps; Node 24 not even the config, which tsx asks for as `…?namespace=…`
+      // (that name is none of the user's, so the message does not show it); Node 22.22+ loads ./steps as JavaScript.
       const inQuestionDir = loadPipelineConfig('what?/pipeline.ts', env, dir.dir);
       await expect(inQuestionDir).rejects.toThrow(
-        /what\?\/pipeline\.ts: (?:it imports \.\/steps, which tsx \(the TypeScript loader\) cannot find in|tsx \(the TypeScript loader\) cannot load it from) a directory whose path has a "\?"; move the project to a directory without "\?"$/,
+        /what\?\/pipeline\.ts: (?:it imports \.\/steps, which tsx \(the TypeScript loader\) cannot find in|tsx \(the TypeScript loader\) cannot load it from|Unexpected token 'export': tsx \(the TypeScript loader\) does not compile files in) a directory whose path has a "\?"; move the project to a directory without "\?"$/,
       );
       await expect(inQuestionDir).rejects.not.toThrow(/namespace=/);
     } finally {
