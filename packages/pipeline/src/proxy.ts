@@ -1,5 +1,5 @@
-// Corporate HTTP proxies for the loader's requests. Node's fetch ignores HTTPS_PROXY / HTTP_PROXY / NO_PROXY (Node 20
-// and 22; Node 24 only with NODE_USE_ENV_PROXY=1), so behind a proxy that is the only way out every request failed
+// Corporate HTTP proxies for the loader's requests. Node's fetch ignores HTTPS_PROXY / HTTP_PROXY / NO_PROXY (Node 20;
+// Node 22.21+ and 24 only with NODE_USE_ENV_PROXY=1), so behind a proxy that is the only way out every request failed
 // with "cannot reach". When one of those variables is set, requests go through undici's EnvHttpProxyAgent (the
 // proxy Node's own fetch would use), as curl and npm do; when none is, nothing changes. A loopback base URL (the
 // sandbox) always goes direct, as in Go's net/http: a proxy cannot reach this machine's loopback, and the client sends
@@ -53,7 +53,7 @@ function checkProxyUrl(name: string, given: string): string {
  * loader cannot use, socks5:// say, does not stop a run against the sandbox).
  */
 export async function proxyFromEnv(env: Env = process.env, baseUrl?: string): Promise<ProxySettings | undefined> {
-  if (baseUrl !== undefined && isLoopbackUrl(baseUrl)) return undefined;
+  if (baseUrl !== undefined && isLoopbackUrl(baseUrl)) return nodeFetchTakesEnvProxy() ? await direct() : undefined;
   const http = pick(env, 'http_proxy');
   const https = pick(env, 'https_proxy');
   if (!http && !https) return undefined;
@@ -73,6 +73,22 @@ export async function proxyFromEnv(env: Env = process.env, baseUrl?: string): Pr
     noProxy: noProxy?.[1] ?? '',
   });
   return { dispatcher, httpsVar: (https ?? http)![0], httpVar: http?.[0], noProxy: noProxy?.[1] ?? '' };
+}
+
+/**
+ * Whether Node's own fetch routes by the process's proxy variables: NODE_USE_ENV_PROXY=1 or --use-env-proxy (Node
+ * 22.21+ and 24; Node 20 has neither and ignores them). It then sends loopback requests to the proxy too, unless
+ * NO_PROXY lists them: a run against the sandbox went through the proxy, or failed where the proxy is out of reach.
+ */
+function nodeFetchTakesEnvProxy(): boolean {
+  const flags = [...process.execArgv, ...(process.env.NODE_OPTIONS ?? '').split(/\s+/)];
+  return Boolean(process.env.NODE_USE_ENV_PROXY) || flags.includes('--use-env-proxy');
+}
+
+/** Settings that send every request direct (noProxy '*': no message blames a proxy), past Node's own proxy support. */
+async function direct(): Promise<ProxySettings> {
+  const { Agent } = await import('undici');
+  return { dispatcher: new Agent(), httpsVar: 'HTTPS_PROXY', httpVar: undefined, noProxy: '*' };
 }
 
 /** fetch through the proxy: Node's own fetch with undici's dispatcher (a non-standard RequestInit field). */

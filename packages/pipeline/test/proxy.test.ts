@@ -95,6 +95,26 @@ describe('the CLI behind an HTTP proxy', () => {
     }
   });
 
+  it("a loopback host goes direct where Node's own fetch takes the proxy too (NODE_USE_ENV_PROXY=1, --use-env-proxy)", async () => {
+    // Node 22.21+ and 24: the variable (or flag) makes Node's fetch send every request, loopback ones included, to the
+    // proxy unless NO_PROXY lists them, so the loader's "direct" fetch took it after all. Node 20 ignores both.
+    const proxy = await startProxy();
+    try {
+      for (const how of [{ NODE_USE_ENV_PROXY: '1' }, { NODE_OPTIONS: '--use-env-proxy' }] as Record<string, string>[]) {
+        if ('NODE_OPTIONS' in how && !process.allowedNodeEnvironmentFlags.has('--use-env-proxy')) continue;
+        const run = await runCli(['run', '--resources', 'widgets', '--duckdb', join(tmp.dir, `node-proxy-${Object.keys(how)[0]}.duckdb`)], {
+          env: { ...box.env, HTTP_PROXY: proxy.url, ...how },
+          cwd: tmp.dir,
+        });
+        expect(run.stderr).not.toContain('snapengage-pipeline:');
+        expect(run.code).toBe(0);
+        expect(proxy.seen).toEqual([]);
+      }
+    } finally {
+      await proxy.close();
+    }
+  });
+
   it('a proxy variable it cannot use does not stop a run against the sandbox, which goes direct anyway', async () => {
     // A machine-wide proxy variable the loader cannot use (socks5://, a bad port): before, the run
     // against a loopback sandbox failed on it, though none of its requests would have taken the proxy.
