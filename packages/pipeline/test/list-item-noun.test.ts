@@ -39,6 +39,11 @@ describe('the noun of a list value', () => {
     ['branch', 'branches'],
     ['day', 'days'],
     ['widget', 'widgets'],
+    // Only the noun's end decides: "sh" as "ch", a noun already ending in "s", and an "s" or a consonant's "y" inside
+    // the word changing nothing.
+    ['brush', 'brushes'],
+    ['status', 'statuses'],
+    ['system', 'systems'],
   ])('says the plural of %s as %s wherever it counts or names several', (item, items) => {
     const windows = Object.fromEntries(Array.from({ length: 12 }, (_, i) => [`k-${i}`, { lastEnd: '2026-01-01' }]));
     const lines = describeWindows('logs', windows, item);
