@@ -58,9 +58,10 @@ export function refuseRemotePath(path: string): void {
 
 function remoteProblem(path: string): RemotePathProblem | undefined {
   const shown = hideUrlCredentials(path);
+  // Not a name the quoted path masks a part of (`etl:pw@x.duckdb` read as user:password@): `***@x.duckdb` was meant by no one.
   const fileName = (fallback: string) => {
     const name = basename(shown.replace(/\?…$/, ''));
-    return name.includes('.') && !name.includes(':') ? name : fallback;
+    return name.includes('.') && !name.includes(':') && !name.includes('***@') ? name : fallback;
   };
   if (MOTHERDUCK.test(path)) {
     const shown = motherDuckShown(path);

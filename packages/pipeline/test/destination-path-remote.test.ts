@@ -134,6 +134,23 @@ describe('destination.path naming remote storage', () => {
     expect(check('sqlite:/srv/etl:s3cr3t@x.db')).toThrow(/"sqlite:\/\*\*\*@x\.db" is a SQLite database .*: pass a local path, such as snapengage\.duckdb, /);
   });
 
+  it('the local file suggested for another database keeps its directory and drops a query; a prefix with nothing after it is quoted as it is', () => {
+    // A URL of such a scheme (postgres://…) is a URL, not a prefix DuckDB's ATTACH reads.
+    expect(check('postgres://etl:s3cr3t@db/loads')).toThrow(/^destination\.path \(--duckdb\) "postgres:\/\/\*\*\*@db\/loads" is a URL \(postgres:\/\/\)/);
+    // The extension is the file name's, not a dot in a directory's name; a directory alone gets the default name.
+    expect(check('sqlite:my.data/loads')).toThrow(/: pass a local path, such as my\.data\/loads\.duckdb, /);
+    expect(check('sqlite:data/')).toThrow(/: pass a local path, such as snapengage\.duckdb, /);
+    // A query is no part of the file's name (nor quoted: hideUrlCredentials masks it).
+    expect(check('sqlite:data/x.db?cache=shared&vfs=unix.excl')).toThrow(/"sqlite:data\/x\.db\?…" .*: pass a local path, such as data\/x\.duckdb, /);
+    expect(check('postgres:')).toThrow(/^destination\.path \(--duckdb\) "postgres:" is a PostgreSQL database /);
+  });
+
+  it('a name the quoted path masks a part of (read as user:password@) is not suggested: no such file was meant', () => {
+    // Before: "write the file's path alone, such as ***@x.duckdb" and "pass a local path, such as ***@x.duckdb".
+    expect(check('duckdb:///etl:s3cr3t@x.duckdb')).toThrow(/"duckdb:\/\/\/\*\*\*@x\.duckdb" .*: write the file's path alone, such as snapengage\.duckdb$/);
+    expect(check('https://etl:s3cr3t@x.duckdb')).toThrow(/"https:\/\/\*\*\*@x\.duckdb" is a URL .*: pass a local path, such as snapengage\.duckdb, /);
+  });
+
   it('local paths are left as they were: a colon later in a name, a name starting with a one-letter "scheme", :memory:', () => {
     for (const path of [':memory:', 'data/a:b.duckdb', 'a:b.duckdb', './md:mydb', './s3://b/x.duckdb', join(process.cwd(), 'x.duckdb'), 'snapengage.duckdb', 'C:/data/x.duckdb', 'C://data/x.duckdb',
       // A drive-relative Windows path; a word DuckDB knows as no database prefix; a local file so named, written as one.
