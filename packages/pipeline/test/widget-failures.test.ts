@@ -51,6 +51,35 @@ describe('WidgetFailures', () => {
     );
   });
 
+  it('resources are named by name, not by the place of the widget that failed for them; past 10 widgets, "and N more"', () => {
+    const failures = new WidgetFailures({}, []);
+    failures.record(failure('not_found', 404), 'widget_settings', widget('w1', 1, 'SNAPENGAGE_WIDGET_ID', 20));
+    for (let position = 2; position <= 12; position++) failures.record(failure('not_found', 404), 'logs', widget(`w${position}`, position, 'SNAPENGAGE_WIDGET_ID', 20));
+    expect(failures.error()?.message).toBe(
+      'Extracting logs and widget_settings failed: widgets w1 (item 1), w2 (item 2), w3 (item 3), w4 (item 4), w5 (item 5), w6 (item 6), w7 (item 7), w8 (item 8), w9 (item 9), w10 (item 10) and 2 more of 20 in SNAPENGAGE_WIDGET_ID are unknown to the API (HTTP 404) while others were answered: remove them from the list',
+    );
+  });
+
+  it('item 1 of one list and item 1 of another are two widgets, whichever request failed first', () => {
+    const at = (url: string) => new SnapEngageError({ kind: 'not_found', status: 404, message: 'HTTP 404', operation: 'GET x', url });
+    const failures = new WidgetFailures({}, []);
+    failures.record(at('http://127.0.0.1:9/logs?w=w1'), 'logs', widget('w1', 1));
+    failures.record(at('http://127.0.0.1:9/logs?w=o1'), 'logs', widget('o1', 1, 'OTHER_LIST', 2));
+    failures.record(at('http://127.0.0.1:9/logs?w=w3'), 'logs', widget('w3', 3));
+    expect(failures.error()?.message).toBe(
+      'Extracting logs failed: widgets w1 (item 1) and w3 (item 3) of 5 in SNAPENGAGE_WIDGET_ID are unknown to the API (HTTP 404) while others were answered: remove them from the list',
+    );
+  });
+
+  it('one failure in each of two lists: the list line for the one named, not the one-request message', () => {
+    const failures = new WidgetFailures({}, []);
+    failures.record(failure('not_found', 404), 'logs', widget('w2', 2));
+    failures.record(failure('not_found', 404), 'users', widget('o1', 1, 'OTHER_LIST', 2));
+    expect(failures.error()?.message).toBe(
+      'Extracting users failed: widget o1 (item 1) of 2 in OTHER_LIST is unknown to the API (HTTP 404) while others were answered: remove it from the list',
+    );
+  });
+
   it('contextOf names a widget by its place, masking a credential pasted into the list; others answered excludes its own pages', () => {
     const token = 'tok-3f9a8e7d6c5b4a39';
     const env = { SNAPENGAGE_ORG_ID: 'o', SNAPENGAGE_API_TOKEN: token, SNAPENGAGE_API_KEY: 'k', SNAPENGAGE_WIDGET_ID: `w1,${token},w3` };
