@@ -1,5 +1,5 @@
 import { spawn } from 'node:child_process';
-import { mkdtempSync, rmSync, existsSync, mkdirSync, writeFileSync, readdirSync, symlinkSync } from 'node:fs';
+import { mkdtempSync, rmSync, existsSync, mkdirSync, writeFileSync, readdirSync, readFileSync, symlinkSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
@@ -565,6 +565,22 @@ describe('TableStagingFile', () => {
     // Let the failed write settle with nobody awaiting it: an unhandled rejection here fails the test run.
     await new Promise((resolve) => setTimeout(resolve, 50));
     await expect(file.close()).rejects.toMatchObject({ code: 'ENOSPC' });
+  });
+
+  it('stages lines of three-byte characters whole where they share a chunk (room is counted at 3 UTF-8 bytes a unit)', async () => {
+    // Buffer.write stops silently at the end of its buffer: a line given less room than its UTF-8 bytes would be
+    // staged cut short. Two 50,000-character lines of 日 (150,000 bytes each) do not fit in one 256 KiB chunk.
+    const dir = mkdtempSync(join(tmpdir(), 'staging-wide-'));
+    try {
+      const path = join(dir, '0.ndjson');
+      const lines = [JSON.stringify({ a: '日'.repeat(50_000) }), JSON.stringify({ b: '語'.repeat(50_000) }), '{"c":3}'];
+      const file = new TableStagingFile(path);
+      for (const line of lines) file.add(line);
+      await file.close();
+      expect(readFileSync(path, 'utf8') === `${lines.join('\n')}\n`).toBe(true);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 
   it('stages a line longer than a chunk without a second copy of it (`${line}\\n` was flattened whole before encoding)', async () => {
