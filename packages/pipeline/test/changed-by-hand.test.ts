@@ -77,13 +77,17 @@ describe('commitError of a commit that a change made by hand broke', () => {
       CREATE TABLE ${s}._pipeline_comments (table_name VARCHAR NOT NULL, column_name VARCHAR, comment VARCHAR NOT NULL, load_id VARCHAR);
       INSERT INTO ${s}._pipeline_comments VALUES ('logs', NULL, 'Cases. [doc]', '1'), ('logs', 'id', 'Case UUID. [doc]', '1'), ('logs', 'count', 'Messages. [doc]', '1');
       COMMENT ON TABLE ${s}.logs IS 'Cases. [doc]'; COMMENT ON COLUMN ${s}.logs.id IS 'Case UUID. [doc]';
-      COMMENT ON COLUMN ${s}.logs.count IS 'Mine: counted twice'; COMMENT ON COLUMN ${s}.logs.note IS E'the agent''s\\nnote \\\\ \\x01 end';`);
+      COMMENT ON COLUMN ${s}.logs.count IS 'Mine: counted twice'; COMMENT ON COLUMN ${s}.logs.note IS E'the agent''s\\nnote \\\\ \\x01beef end';
+      COMMENT ON COLUMN ${s}.logs.tags IS E'unit\\x1fsep and del\\x7f';`);
     const comments = async () => (await conn.runAndReadAll(`SELECT column_name, comment FROM duckdb_columns() WHERE schema_name = '${ds}' AND table_name = 'logs'
       AND comment IS NOT NULL UNION ALL SELECT NULL, comment FROM duckdb_tables() WHERE schema_name = '${ds}' AND table_name = 'logs' AND comment IS NOT NULL ORDER BY ALL`)).getRowObjectsJS();
-    const yours = [{ column_name: 'count', comment: 'Mine: counted twice' }, { column_name: 'note', comment: "the agent's\nnote \\ \u0001 end" }];
+    const yours = [{ column_name: 'count', comment: 'Mine: counted twice' }, { column_name: 'note', comment: "the agent's\nnote \\ \u0001beef end" },
+      { column_name: 'tags', comment: 'unit\u001fsep and del\u007f' }];
     expect(await comments()).toEqual(expect.arrayContaining(yours));
     const message = await failure(ds, 'Constraint Error: CHECK constraint failed on table logs with expression CHECK((count > 0))');
     expect(message.split('\n')).toHaveLength(1);
+    // Every control character escaped (\x01 before a hex digit as \x01, not \x1), not only line breaks.
+    expect(message).not.toMatch(/[\u0000-\u001f\u007f]/);
     const copy = /\): (CREATE TABLE .*), then rerun/.exec(message)?.[1];
     expect(copy, message).toBeDefined();
     await conn.run(copy!);
