@@ -9,7 +9,7 @@ import { createRenderer, escapeMarkdown, outputName } from '../src/render.js';
 import { shellWord } from '../src/shell-word.js';
 import { checkPackageName, checkTargetFree, resolveTarget } from '../src/target.js';
 import { spawnSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -325,6 +325,25 @@ describe('names, paths and tarballs', () => {
     for (const [dir, name] of [['Été', 'ete'], ['a~b', 'a-b'], ['http', 'http-pipeline'], ['node_modules', 'node_modules-pipeline'], ['日本', 'my-snapengage-pipeline'], ['X'.repeat(300), 'x'.repeat(200)]] as const) {
       expect(resolveTarget(dir, '/tmp/here')).toEqual({ path: `/tmp/here/${dir}`, name, nameDerived: expect.stringContaining('is not a valid npm package name') });
       expect(checkPackageName(name), dir).toBeNull();
+    }
+  });
+
+  it('a ~ path is answered with a path from here only when there is one that is not the home itself', () => {
+    // A home outside the current directory: `cd ~` first (a path from here would leave it, refused in turn).
+    expect(() => resolveTarget('~/sub/pipe', '/tmp/here', '/home/me')).toThrow(/so `cd ~` and run this again with `sub\/pipe`/);
+    // `~` and `~/.` name the home itself: no project directory to pass from here, even when the home is here or below.
+    expect(() => resolveTarget('~', '/work', '/work/me')).toThrow(/so `cd ~` and run this again with a directory name;/);
+    expect(() => resolveTarget('~/.', '/work/me', '/work/me')).toThrow(/so `cd ~` and run this again with `\.`;/);
+  });
+
+  it('refuses a PATH separator where the project really is, through a symlinked current directory', () => {
+    const base = mkdtempSync(join(tmpdir(), 'target-real-'));
+    try {
+      mkdirSync(join(base, 'with:colon'));
+      symlinkSync(join(base, 'with:colon'), join(base, 'link'));
+      expect(() => resolveTarget('pipe', join(base, 'link'))).toThrow(`the project path ${join(base, 'with:colon', 'pipe')} has a ":"`);
+    } finally {
+      rmSync(base, { recursive: true, force: true });
     }
   });
 

@@ -7,7 +7,7 @@ import { PassThrough } from 'node:stream';
 import { afterEach, describe, expect, it } from 'vitest';
 import { loadCatalog } from '../src/catalog.js';
 import { main } from '../src/main.js';
-import { cdStep, shellWord } from '../src/shell-word.js';
+import { cdStep, crontabWord, shellWord } from '../src/shell-word.js';
 
 const dirs: string[] = [];
 afterEach(() => {
@@ -52,5 +52,22 @@ describe('shellWord', () => {
     expect(shellWord('C:\\100%\\x.js', 'win32')).toBe('"C:/100%/x.js"');
     // PowerShell and Git Bash expand `$` inside double quotes: single quotes then (cmd users rarely have such a folder).
     expect(shellWord('C:\\$work\\x.js', 'win32')).toBe("'C:/$work/x.js'");
+  });
+});
+
+describe('crontabWord', () => {
+  it('escapes every %, not only the first (cron reads each as a line break)', () => {
+    expect(crontabWord('100%%x')).toBe('100\\%\\%x');
+    expect(crontabWord('a%b c%d')).toBe("'a\\%b c\\%d'");
+  });
+
+  it('quotes for a POSIX shell wherever the project was scaffolded: crontab runs on Unix, not in cmd', () => {
+    const platform = Object.getOwnPropertyDescriptor(process, 'platform')!;
+    Object.defineProperty(process, 'platform', { ...platform, value: 'win32' });
+    try {
+      expect(crontabWord('My Pipeline')).toBe("'My Pipeline'");
+    } finally {
+      Object.defineProperty(process, 'platform', platform);
+    }
   });
 });
