@@ -218,6 +218,16 @@ describe('snapengage-pipeline CLI', () => {
     expect(oneLine(alone.stderr)[0]).toBe('snapengage-pipeline: Missing command: run or show (-v is --verbose, for run; the version is -V or --version)');
   });
 
+  it("show refuses each of run's own flags in one line, exit 2; `help` is the usage, as --help", async () => {
+    for (const flag of [['--resources', 'logs'], ['--limit-pages', '1'], ['--refresh'], ['--json']]) {
+      const refused = await runCli(['show', ...flag], { env: {}, cwd: tmp.dir });
+      expect({ code: refused.code, line: oneLine(refused.stderr).at(-1) }, flag[0]).toEqual({ code: 2, line: 'snapengage-pipeline: show takes only --duckdb, --dataset and --config' });
+    }
+    const help = await runCli(['help'], { env: {}, cwd: tmp.dir });
+    expect({ code: help.code, stderr: help.stderr }).toEqual({ code: 0, stderr: '' });
+    expect(help.stdout).toMatch(/^Usage:\n {2}snapengage-pipeline run /);
+  });
+
   it('an unreachable base URL is one line, exit 1', async () => {
     // Few retries, so the test does not sit through the default backoff.
     writeFileSync(join(tmp.dir, 'few-retries.mjs'), `export const pipeline = { resources: { users: true }, connection: { maxRetries: 1 } };\n`);

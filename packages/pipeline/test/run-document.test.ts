@@ -142,6 +142,7 @@ describe('run --json and signals, built CLI', () => {
     ['run --help', ['run', '--help']],
     // Help is not a run: with --json it is text (OPERATIONS.md), and a signal before it ends it as it ends --help.
     ['run --json --help', ['run', '--json', '--help']],
+    ['run --json --version', ['run', '--json', '--version']],
   ])('a SIGTERM while the modules of %s load ends it: exit 143, nothing printed', async (name, args) => {
     const result = await spawnHoldingModules(name, args).signalWhileLoading('SIGTERM');
     expect([result.code, result.signal, result.stdout, result.stderr]).toEqual([143, null, '', '']);
