@@ -59,10 +59,26 @@ const NULL_BODY_STATUSES = new Set([101, 103, 204, 205, 304]);
  * Releases what a streamed body held when the body is garbage-collected unread: an app's onResponse that throws, or
  * returns another Response, drops it before anyone could read or cancel it, and the attempt's listeners stayed on the
  * client's AbortSignal for as long as the client lived, one per such call. Only where the runtime has one: Cloudflare
- * Workers lack FinalizationRegistry before compatibility date 2025-05-05 (flag enable_weak_ref), and constructing it
- * unchecked made the client fail at import there. Without it a dropped body's listeners stay until the client goes.
+ * Workers lack FinalizationRegistry (and WeakRef) before compatibility date 2025-05-05 (flag enable_weak_ref), and
+ * constructing it unchecked made the client fail at import there. Without them a dropped body's listeners stay until
+ * the client goes.
  */
 const droppedBodies = typeof FinalizationRegistry === 'function' ? new FinalizationRegistry<() => void>((release) => release()) : undefined;
+
+/**
+ * Held by the attempt's signal in place of `fail`, which (through the stream's controller) holds the body: the attempt's
+ * signal lives as long as the client's signal does (its listeners hold the attempt), so a strong hold kept a dropped
+ * body from ever being collected. Node 20 hid this: there `new ReadableStream()` hands back a wrapper its controller
+ * does not reference (makeTransferable), and the wrapper went; from Node 22 the controller holds the stream itself.
+ */
+function weakly<A extends unknown[]>(fn: (...args: A) => void): { deref(): ((...args: A) => void) | undefined } {
+  return typeof WeakRef === 'function' ? new WeakRef(fn) : { deref: () => fn };
+}
+
+/** Built out here, not in releasedWithBody: a closure made there would share (and hold) the scope that holds the body. */
+function abortListener(fail: { deref(): ((reason: unknown) => void) | undefined }, signal: AbortSignal): () => void {
+  return () => fail.deref()?.(signal.reason);
+}
 
 /**
  * The response with a body that calls `release` once, when it has been read to the end, failed or was cancelled, or
@@ -81,7 +97,6 @@ export function releasedWithBody(response: Response, release: () => void, keepAl
   let released = false;
   let ended = false;
   let stream!: ReadableStreamDefaultController<Uint8Array>;
-  const onAbort = (): void => fail(abortSignal.reason);
   const once = () => {
     if (released) return;
     released = true;
@@ -102,6 +117,8 @@ export function releasedWithBody(response: Response, release: () => void, keepAl
     start(controller) {
       stream = controller;
     },
+    // `fail` (what the registry watches) is held only by this scope's functions, which the stream's own algorithms
+    // hold: it goes when the body can no longer be read, whichever object of it (Node 20's wrapper, a reader) is held.
     async pull(controller) {
       try {
         const { done, value } = await reader.read();
@@ -121,11 +138,12 @@ export function releasedWithBody(response: Response, release: () => void, keepAl
       return reader.cancel(reason);
     },
   });
+  const onAbort = abortListener(weakly(fail), abortSignal);
   if (abortSignal.aborted) fail(abortSignal.reason);
   else abortSignal.addEventListener('abort', onAbort, { once: true });
   // Held by the body for as long as it is read (see RequestState.keepAlive).
   Object.defineProperty(body, Symbol.for('snapengage.keepAlive'), { value: keepAlive });
-  droppedBodies?.register(body, release, token);
+  droppedBodies?.register(fail, release, token);
   return new Response(body, { status: response.status, statusText: reasonPhrase(response.statusText), headers: response.headers });
 }
 

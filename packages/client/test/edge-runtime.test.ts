@@ -94,18 +94,18 @@ describe('in the Edge Runtime (no process, Buffer or node: modules)', () => {
     expect(capped).toMatchObject({ kind: 'invalid_response', responseTooLarge: { limit: 100 } });
   });
 
-  // Cloudflare Workers have FinalizationRegistry only from compatibility date 2025-05-05 (or the enable_weak_ref flag):
+  // Cloudflare Workers have FinalizationRegistry and WeakRef only from compatibility date 2025-05-05 (or the enable_weak_ref flag):
   // a module that constructs one at import time does not load in an older Worker.
-  it('loads and calls without FinalizationRegistry', async () => {
+  it('loads and calls without FinalizationRegistry or WeakRef', async () => {
     await setFaults('');
     const out = await inEdge(
       `${OPTIONS}
       const client = SnapEngage.createSnapEngageClient(connection);
       const streamed = await logs(client, { end: '2000-01-02' }).then(() => client.GET('/api/v1/chat/{widgetId}', { params: { path: { widgetId } }, parseAs: 'stream' }));
       const text = await new Response(streamed.data).text();
-      return { registry: typeof FinalizationRegistry, streamed: JSON.parse(text) !== null };`,
-      'delete globalThis.FinalizationRegistry;',
+      return { registry: typeof FinalizationRegistry, weakRef: typeof WeakRef, streamed: JSON.parse(text) !== null };`,
+      'delete globalThis.FinalizationRegistry; delete globalThis.WeakRef;',
     );
-    expect(out).toEqual({ registry: 'undefined', streamed: true });
+    expect(out).toEqual({ registry: 'undefined', weakRef: 'undefined', streamed: true });
   });
 });
