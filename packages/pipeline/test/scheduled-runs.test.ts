@@ -141,31 +141,44 @@ describe('scheduled runs, built CLI', () => {
     // descriptors), so on a loaded machine every limit tried loaded and the test failed. Here the sandbox holds every
     // answer's headers back (latencyMs) while 40 requests are in flight: 40 sockets at once besides the ~25 descriptors
     // of the process, over every limit below whatever the machine's speed; loading the CLI's modules takes ~37 (below
-    // that Node fails before the CLI runs). A short hold makes a staged file the one to run out, a hold longer than the
-    // client's connect retries (~5 s) a socket (`connect EMFILE`, which said "cannot reach": check SNAPENGAGE_BASE_URL).
+    // that Node fails before the CLI runs). A short hold makes a staged file (or DuckDB's) the one to run out, a hold
+    // longer than the client's connect retries (~5 s) a socket (`connect EMFILE`, which said "cannot reach": check
+    // SNAPENGAGE_BASE_URL).
+    // At 52 sockets run out first (connect EMFILE) and their retries may succeed once answers free descriptors, before
+    // a staged file finds none: then the run loads, rightly. Node 20 lost that race in every run tried here, Node 24
+    // mostly wins it. Such a run counts only if it was short of descriptors (its retries say so) and loaded everything.
     const many = await sandbox({ cases: 600, widgets: 60, days: 30 });
     try {
       const dir = join(tmp.dir, 'open-files');
       mkdirSync(dir);
       writeFileSync(join(dir, 'pipeline.mjs'), 'export default { resources: { logs: true }, rateLimit: { requestsPerSecond: 0 }, concurrency: 40 };\n');
       const cases = [
-        { limit: 44, faults: 'latencyMs=300', runsOut: /staging logs: too many open files|Too many open files while using/ },
-        { limit: 52, faults: 'latencyMs=300', runsOut: /staging logs: too many open files|Too many open files while using/ },
-        { limit: 48, faults: 'latencyMs=15000', runsOut: /too many open files: no descriptor was left for a connection to http:\/\/127\.0\.0\.1:\d+ after 4 retries \(fetch failed ← connect EMFILE/ },
+        { limit: 44, faults: 'latencyMs=300', mayRideOut: false, runsOut: /staging logs: too many open files|Too many open files while using/ },
+        { limit: 52, faults: 'latencyMs=300', mayRideOut: true, runsOut: /staging logs: too many open files|Too many open files while using/ },
+        { limit: 48, faults: 'latencyMs=15000', mayRideOut: false, runsOut: /too many open files: no descriptor was left for a connection to http:\/\/127\.0\.0\.1:\d+ after 4 retries \(fetch failed ← connect EMFILE/ },
       ];
-      for (const { limit, faults, runsOut } of cases) {
+      for (const { limit, faults, mayRideOut, runsOut } of cases) {
         await fetch(`${many.url}/__sandbox/faults`, { method: 'POST', body: JSON.stringify({ faults }) });
         const db = join(dir, `limit-${limit}.duckdb`);
         const script = `ulimit -n ${limit} && exec "$0" "$@"`;
-        const child = spawn('/bin/sh', ['-c', script, process.execPath, BIN, 'run', '--config', 'pipeline.mjs', '--duckdb', db], {
+        const child = spawn('/bin/sh', ['-c', script, process.execPath, BIN, 'run', '--config', 'pipeline.mjs', '--duckdb', db, '--json'], {
           cwd: dir, env: { PATH: process.env.PATH ?? '/usr/bin:/bin', ...many.env }, stdio: ['ignore', 'pipe', 'pipe'], timeout: 60_000, killSignal: 'SIGKILL',
         });
+        let stdout = '';
         let stderr = '';
+        child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
         child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
-        child.stdout.resume();
         const code = await new Promise<number | null>((resolve) => child.on('close', resolve));
-        expect(code, `ulimit -n ${limit}, ${faults}: ${stderr}`).toBe(1);
         const lines = stderr.split('\n').filter((l) => l.trim() !== '' && !l.startsWith('[progress') && !l.startsWith('  '));
+        const document = JSON.parse(stdout.trim().split('\n').at(-1) ?? '{}') as { status?: string; rowCounts?: Record<string, number>; retries?: { reasons?: Record<string, number> } };
+        if (code === 0 && mayRideOut) {
+          expect(lines, stderr).toEqual([]);
+          expect(document).toMatchObject({ status: 'LOADED', rowCounts: { logs: 600 } });
+          expect(document.retries?.reasons?.network, `ulimit -n ${limit} loaded without running short of descriptors`).toBeGreaterThan(0);
+          continue;
+        }
+        expect(code, `ulimit -n ${limit}, ${faults}: ${stderr}`).toBe(1);
+        expect(document.status).toBe('FAILED');
         expect(lines, stderr).toHaveLength(1);
         expect(lines[0]).toMatch(runsOut);
         expect(lines[0]).toContain('raise the open-file limit (ulimit -n 1024');
