@@ -10,8 +10,8 @@ import { describe, expect, it } from 'vitest';
 import { PACKAGE_DIR } from './helpers.js';
 
 const SRC = join(PACKAGE_DIR, 'src');
-/** Flags of other programs that a message may name (Node's, for the GC the CLI exposes). */
-const NOT_OURS = new Set(['--expose-gc']);
+/** Flags of other programs that a string may name (Node's: the GC the CLI exposes, the env proxy proxy.ts looks for). */
+const NOT_OURS = new Set(['--expose-gc', '--use-env-proxy']);
 
 function sourceFiles(dir: string): string[] {
   return readdirSync(dir, { withFileTypes: true }).flatMap((entry) =>
