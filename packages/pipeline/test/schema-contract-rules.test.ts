@@ -11,6 +11,16 @@ const logs = { def: { name: 'logs' }, isRoot: true, depth: 0, isNew: false } as 
 const field = (path: string[]): FieldNode => ({ path, key: path.join('.') });
 const modes = (given: Partial<SchemaContractModes>): SchemaContractModes => ({ tables: 'evolve', columns: 'evolve', dataType: 'evolve', ...given });
 
+/** The message a call throws, or '' when it throws nothing. */
+function refusal(run: () => void): string {
+  try {
+    run();
+  } catch (error) {
+    return (error as Error).message;
+  }
+  return '';
+}
+
 describe('newEntity', () => {
   it('a list of objects is a child table within the depth and a JSON column past it; an object past it is a column', () => {
     expect(newEntity([{ a: 1 }], 0, 1)).toBe('tables');
@@ -56,14 +66,6 @@ describe('SchemaContract', () => {
 
   it('freeze names a path of 100 characters whole and cuts a longer one; a BigInt is an integer value', () => {
     const contract = new SchemaContract('logs', modes({ columns: 'freeze', dataType: 'freeze' }));
-    const refusal = (run: () => void) => {
-      try {
-        run();
-      } catch (error) {
-        return (error as Error).message;
-      }
-      return '';
-    };
     const hundred = 'k'.repeat(100);
     expect(refusal(() => contract.allows('columns', logs, field([hundred]), 1, false))).toContain(`for field ${hundred}, which`);
     expect(refusal(() => contract.allows('columns', logs, field([`${hundred}x`]), 1, false))).toContain(`for field ${hundred}... (101 characters), which`);
@@ -79,14 +81,6 @@ describe('the normalizer under a contract: the primaryKey exemption is for the k
   } as unknown as JsonSchema;
   const normalizer = (primaryKey: string[], schemaContract: SchemaContractModes) =>
     new ResourceNormalizer({ resource: 'logs', recordSchema, primaryKey, maxNestingDepth: 2, rowIdSalt: 's', fastPath: false, schemaContract }, [], []);
-  const refusal = (run: () => void) => {
-    try {
-      run();
-    } catch (error) {
-      return (error as Error).message;
-    }
-    return '';
-  };
   const sink = () => undefined;
 
   it('a list of objects at the key field is still a new child table to refuse', () => {
