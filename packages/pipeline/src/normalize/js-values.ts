@@ -141,12 +141,15 @@ export function deepestPath(value: unknown, keys = 5): { depth: number; path: st
   return { depth: deepest.depth, path: deepest.path, cut: deepest.depth - 1 > deepest.path.length };
 }
 
-/** An object whose values are all null, lists of nulls or such objects: a path of it would be decided by none. */
-export function holdsNoValue(obj: Record<string, unknown>): boolean {
+/**
+ * An object whose values are all null, lists of nulls or such objects: a path of it would be decided by none.
+ * `levels`: how many levels of objects below it are still flattened (past them an object, `{}` too, is a JSON value).
+ */
+export function holdsNoValue(obj: Record<string, unknown>, levels = Infinity): boolean {
   for (const key of Object.keys(obj)) {
     const value = normalizeJsValue(obj[key]);
     if (value === null || value === undefined) continue;
-    if (Array.isArray(value) ? value.some((v) => v !== null && v !== undefined) : !isPlainObject(value) || !holdsNoValue(value)) return false;
+    if (Array.isArray(value) ? value.some((v) => v !== null && v !== undefined) : !isPlainObject(value) || levels < 1 || !holdsNoValue(value, levels - 1)) return false;
   }
   return true;
 }

@@ -272,13 +272,9 @@ export class ResourceNormalizer {
    * it, `{}` is a JSON column's value).
    */
   private storesNothing(value: unknown, depth: number): boolean {
-    if (Array.isArray(value)) return value.every((item) => normalizeJsValue(item) === null || normalizeJsValue(item) === undefined);
-    if (!isPlainObject(value) || depth + 1 > this.opts.maxNestingDepth) return false;
-    for (const key of Object.keys(value)) {
-      const field = normalizeJsValue(value[key]);
-      if (field !== null && field !== undefined && !this.storesNothing(field, depth + 1)) return false;
-    }
-    return true;
+    if (Array.isArray(value)) return value.every((item) => item === null || item === undefined);
+    const levels = this.opts.maxNestingDepth - depth - 1;
+    return isPlainObject(value) && levels >= 0 && holdsNoValue(value, levels);
   }
 
   /**
