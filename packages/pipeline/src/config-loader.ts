@@ -59,20 +59,22 @@ export async function loadPipelineConfig(configFlag: string | undefined, env: En
     const missing = /Cannot find (?:module|package) '([^']+)'/.exec(lines[0] ?? '')?.[1];
     // A relative or absolute import is a file of the user's, not a package: it does not exist.
     const relative = missing !== undefined && /^(?:\.{1,2}[\\/]|[\\/]|file:|[A-Za-z]:[\\/])/.test(missing);
-    // tsx cuts a path at its first "?" (as a query), so under such a directory no relative import of a TypeScript
-    // config is found, however right: "does not exist" sent users looking for a file that is there.
-    if (relative && file.includes('?') && !/\.[cm]?js$/.test(file)) {
+    // tsx cuts a path at its first "?" (as a query): a TypeScript config in such a directory cannot load, however right.
+    const tsUnderQuestionMark = file.includes('?') && !/\.[cm]?js$/.test(file);
+    const moveProject = 'move the project to a directory without "?"';
+    if (relative && tsUnderQuestionMark) {
       // On Node 24 tsx cannot find even the config itself: it asks for `<file>?namespace=…`, which is no import of
       // the user's; naming it sent users looking for a file they never wrote.
       if (missing.split('?namespace=')[0] === file) {
-        throw new ConfigError(`Cannot load pipeline config ${file}: tsx (the TypeScript loader) cannot load it from a directory whose path has a "?"; move the project to a directory without "?"`);
+        throw new ConfigError(`Cannot load pipeline config ${file}: tsx (the TypeScript loader) cannot load it from a directory whose path has a "?"; ${moveProject}`);
       }
-      throw new ConfigError(`Cannot load pipeline config ${file}: it imports ${missing}, which tsx (the TypeScript loader) cannot find in a directory whose path has a "?"; move the project to a directory without "?"`);
+      // "does not exist" sent users looking for a file that is there.
+      throw new ConfigError(`Cannot load pipeline config ${file}: it imports ${missing}, which tsx (the TypeScript loader) cannot find in a directory whose path has a "?"; ${moveProject}`);
     }
     // Node 22.22+ with tsx's in-thread hooks: a relative import there is loaded untransformed, as JavaScript, and
     // fails on its first TypeScript or ESM syntax ("Unexpected token 'export'") in a file that is right.
-    if (file.includes('?') && !/\.[cm]?js$/.test(file) && (error as { name?: unknown } | null)?.name === 'SyntaxError') {
-      throw new ConfigError(`Cannot load pipeline config ${file}: ${lines[0]}: tsx (the TypeScript loader) does not compile files in a directory whose path has a "?"; move the project to a directory without "?"`);
+    if (tsUnderQuestionMark && (error as { name?: unknown } | null)?.name === 'SyntaxError') {
+      throw new ConfigError(`Cannot load pipeline config ${file}: ${lines[0]}: tsx (the TypeScript loader) does not compile files in a directory whose path has a "?"; ${moveProject}`);
     }
     if (relative) {
       throw new ConfigError(`Cannot load pipeline config ${file}: it imports ${missing}, which does not exist`);
