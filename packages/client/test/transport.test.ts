@@ -417,6 +417,31 @@ describe('streamed bodies', () => {
     expect(failed?.cause).toBe(reason);
   });
 
+  it('a caller\'s abort ends a streamed body whose app kept only its reader, after a garbage collection', async () => {
+    // An app that takes the reader and drops the response: only the reader holds the body, so it alone must keep what
+    // the client's abort listener reaches (the listener holds it weakly, so that a dropped body can go).
+    const server = await serve((_req, res) => {
+      res.writeHead(200, { 'content-type': 'application/json' });
+      res.write('{"cases":[');
+    });
+    const { client } = clientFor(server, { timeoutMs: 5_000 });
+    const caller = new AbortController();
+    const reason = new Error('shutting down');
+    const readerOnly = async () => ((await client.GET(LOGS, { ...logsQuery, parseAs: 'stream', signal: caller.signal })).data as unknown as ReadableStream<Uint8Array>).getReader();
+    const reader = await readerOnly();
+    await reader.read();
+    setFlagsFromString('--expose-gc');
+    const gc = runInNewContext('gc') as () => void;
+    for (let i = 0; i < 3; i++) {
+      gc();
+      await new Promise((resolve) => setTimeout(resolve, 10));
+    }
+    setTimeout(() => caller.abort(reason), 20);
+    const failed = await Promise.race([caught(reader.read()), new Promise<undefined>((resolve) => setTimeout(resolve, 2_000))]);
+    expect(failed?.kind).toBe('aborted');
+    expect(failed?.cause).toBe(reason);
+  });
+
   it('lets go of the caller\'s signal at once after an empty streamed answer (Content-Length: 0), which openapi-fetch never hands over', async () => {
     const server = await serve((_req, res) => {
       res.writeHead(200, { 'content-type': 'application/json', 'content-length': '0' });
