@@ -1,6 +1,7 @@
 // `--add <resources>` on an existing project: edits src/pipeline.ts with ts-morph (user edits stay), appends the
 // new resources' variables to .env.example, and names them in README.md's generated Resources line while it is unedited.
 import { accessSync, chmodSync, chownSync, constants, existsSync, readFileSync, realpathSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { homedir } from 'node:os';
 import { basename, dirname, join, relative, resolve } from 'node:path';
 import { withParents, type ResourceChoice } from './catalog.js';
 import { appendEnvExample } from './env-file.js';
@@ -25,7 +26,7 @@ export function addToProject(dir: string, cwd: string, names: readonly string[],
   const root = resolve(cwd, dir);
   const pipelinePath = join(root, PIPELINE_FILE);
   if (!existsSync(pipelinePath)) {
-    throw new AddError(`${pipelinePath} not found; --add edits a project made by create-snapengage-pipeline (pass its directory)`);
+    throw new AddError(`${pipelinePath} not found; --add edits a project made by create-snapengage-pipeline (pass its directory)${unexpandedTilde(dir)}`);
   }
   // Parents come along: a child resource reads its parent's records.
   const wanted = withParents(names, catalog);
@@ -78,6 +79,19 @@ export function addToProject(dir: string, cwd: string, names: readonly string[],
     envVarsAdded: env.added,
     readme: readme === null ? null : readme.updated ? { updated: true } : readme,
   };
+}
+
+/**
+ * `~/proj` that no shell expanded (quoted, or typed where no shell runs): looked for as a directory named `~` here. The
+ * hint names the path it most likely meant.
+ */
+function unexpandedTilde(dir: string): string {
+  const match = /^~([^/\\]*)(?:[/\\]+(.*))?$/s.exec(dir);
+  if (!match) return '';
+  const [, user = '', rest = ''] = match;
+  return user === ''
+    ? `; ~ is not expanded here (a shell expands it only unquoted): pass ${JSON.stringify(resolve(homedir(), rest))}`
+    : `; ~${user} is not expanded here (a shell expands it only unquoted, for a user it knows): pass the full path`;
 }
 
 /**

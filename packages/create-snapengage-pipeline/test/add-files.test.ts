@@ -40,3 +40,24 @@ describe('--add and the files it replaces', () => {
     expect(readFileSync(real, 'utf8')).toMatch(/\n {4}widgets: true,\n/);
   });
 });
+
+describe('--add with a path no shell expanded', () => {
+  it.skipIf(process.platform === 'win32')('names the home path a quoted `~/proj` most likely meant, and the full path for `~user/proj`', () => {
+    const project = makeProject();
+    const home = join(project, '..');
+    const name = project.slice(home.length + 1);
+    const saved = process.env.HOME;
+    process.env.HOME = home; // os.homedir() reads it on POSIX
+    try {
+      expect(() => addToProject(`~/${name}`, '/', ['widgets'], catalog)).toThrow(
+        `~ is not expanded here (a shell expands it only unquoted): pass ${JSON.stringify(project)}`,
+      );
+      expect(() => addToProject(`~bob/${name}`, '/', ['widgets'], catalog)).toThrow(/~bob is not expanded here .*: pass the full path$/);
+      // A plain path that is not a project says only that.
+      expect(() => addToProject('elsewhere', project, ['widgets'], catalog)).toThrow(/pass its directory\)$/);
+    } finally {
+      if (saved === undefined) delete process.env.HOME;
+      else process.env.HOME = saved;
+    }
+  });
+});
