@@ -255,6 +255,8 @@ export function resolveOptions(
   // parseArgs keeps the last of a repeated flag: `--resources logs --resources widgets` made a widgets-only project.
   const repeated = repeatedFlag(parsed.tokens);
   if (repeated) return { kind: 'usage-error', message: repeated };
+  // The option named V exists only to read -V: parseArgs would take `--V` for it too.
+  if (parsed.tokens.some((t) => t.kind === 'option' && t.rawName === '--V')) return { kind: 'usage-error', message: `Unknown option '--V' (the version is -V or --version). Run with --help for the flags.` };
   if (values.help) return { kind: 'help' };
   if (values.version || values.V) return { kind: 'version' };
   if (positionals.length > 1) {

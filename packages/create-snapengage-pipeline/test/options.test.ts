@@ -99,6 +99,8 @@ describe('resolveOptions', () => {
     expect(resolveOptions(['-v'], {}, false, catalog)).toEqual({ kind: 'version' });
     // -V too, as the loader and the sandbox take it (the loader's -v is --verbose).
     expect(resolveOptions(['-V'], {}, false, catalog)).toEqual({ kind: 'version' });
+    // …but not --V, which parseArgs reads as the option named V that holds -V.
+    expect(resolveOptions(['--V'], {}, false, catalog)).toEqual({ kind: 'usage-error', message: "Unknown option '--V' (the version is -V or --version). Run with --help for the flags." });
     expect(helpText(catalog)).toContain('-v, -V, --version');
     expect(resolveOptions(['--yes'], { npm_config_user_agent: 'pnpm/9.1.0 npm/? node/v20.20.0 linux x64' }, false, catalog)).toMatchObject({ packageManager: 'pnpm' });
   });

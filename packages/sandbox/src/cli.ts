@@ -62,6 +62,9 @@ function nowFlag(text: string | undefined): Date | undefined {
 
 function readOptions(argv: string[]): SandboxOptions {
   let values: Record<string, string | boolean | undefined>;
+  // The option named V exists only to read -V: parseArgs would take `--V` for it too.
+  const end = argv.indexOf('--');
+  if ((end === -1 ? argv : argv.slice(0, end)).some((arg) => arg === '--V' || arg.startsWith('--V='))) fail(`Unknown option '--V' (the version is -V or --version)`);
   try {
     ({ values } = parseArgs({
       args: argv,

@@ -138,6 +138,8 @@ describe('snapengage-sandbox CLI', () => {
   it('takes -v and -V for --version, as the scaffolder does (and -V as the loader does), and says so in --help', () => {
     const pkg = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string };
     for (const flag of ['-v', '-V']) expect(runCli([flag]), flag).toEqual({ status: 0, stdout: `${pkg.version}\n`, stderr: '' });
+    // Not --V, which parseArgs reads as the option named V that holds -V.
+    expect(runCli(['--V'])).toMatchObject({ status: 2, stdout: '', stderr: expect.stringContaining("Unknown option '--V'") });
     expect(runCli(['--help']).stdout).toContain('-h, --help   -v, -V, --version');
   });
 });
