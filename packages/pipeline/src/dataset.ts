@@ -6,6 +6,7 @@ import type { PipelineConfig } from './config.js';
 import { friendlyRows, rowConverter } from './dataset-values.js';
 import { DestinationError, duckdbSettings, toDestinationError } from './destination/index.js';
 import { SYSTEM_TABLES } from './destination/system-tables.js';
+import { readLoads, type LoadRecord } from './dataset-loads.js';
 import { holdFile } from './destination/open-files.js';
 import { quoteIdent } from './normalize/naming.js';
 import { DEFAULTS } from './plan.js';
@@ -19,22 +20,7 @@ export interface DatasetTable {
   rowCount: number;
 }
 
-export interface LoadRecord {
-  loadId: string;
-  pipelineName: string;
-  resource: string;
-  status: 'loaded' | 'failed';
-  /** ISO 8601 UTC. */
-  startedAt: string | null;
-  finishedAt: string | null;
-  durationMs: number | null;
-  rowCounts: Record<string, number> | null;
-  error: string | null;
-  /** The `--limit-pages` of a sample (its state was not advanced), null for a full load. */
-  limitPages: number | null;
-  /** The SNAPENGAGE_ORG_ID the load ran with, null when unset or loaded by a version before it was recorded. */
-  orgId: string | null;
-}
+export type { LoadRecord } from './dataset-loads.js';
 
 export interface StateRecord {
   pipelineName: string;
@@ -196,7 +182,7 @@ class DuckDBDataset implements Dataset {
 
   /** Records of the last `limit` loads (each load has one per resource), newest first. */
   loads(limit = 20): Promise<LoadRecord[]> {
-    return this.reading(() => this.readLoads(limit));
+    return this.reading(() => readLoads((query, params) => this.run(query, params), this.dataset, this.pipelineName, limit));
   }
 
   state(): Promise<StateRecord[]> {
@@ -311,39 +297,6 @@ class DuckDBDataset implements Dataset {
     } catch (error) {
       throw await queryError(this.target, error, query);
     }
-  }
-
-  private async readLoads(limit: number): Promise<LoadRecord[]> {
-    const filter = this.pipelineName === undefined ? '' : 'WHERE pipeline_name = $1';
-    // A file no loader with limit_pages (org_id) has written to yet lacks the column, and this connection is read-only.
-    const present = new Set(friendlyRows(await this.run(
-      `SELECT column_name FROM information_schema.columns WHERE lower(table_schema) = lower($1) AND table_name = '_pipeline_loads' AND column_name IN ('limit_pages', 'org_id')`,
-      [this.dataset],
-    )).map((row) => String(row.column_name)));
-    const optional = (column: string) => (present.has(column) ? column : `NULL AS ${column}`);
-    const r = await this.run(
-      `SELECT load_id, pipeline_name, resource, status, started_at, finished_at,
-              CAST(row_counts AS VARCHAR) AS row_counts, error, ${optional('limit_pages')}, ${optional('org_id')},
-              epoch_ms(finished_at) - epoch_ms(started_at) AS duration_ms
-       FROM ${this.schema}."_pipeline_loads"
-       WHERE load_id IN (SELECT DISTINCT load_id FROM ${this.schema}."_pipeline_loads" ${filter} ORDER BY load_id DESC LIMIT ${checkLimit('loads', limit)})
-         ${filter.replace('WHERE', 'AND')}
-       ORDER BY load_id DESC, resource`,
-      this.pipelineName === undefined ? [] : [this.pipelineName],
-    );
-    return friendlyRows(r).map((row) => ({
-      loadId: String(row.load_id),
-      pipelineName: String(row.pipeline_name),
-      resource: String(row.resource),
-      status: row.status === 'loaded' ? 'loaded' : 'failed',
-      startedAt: (row.started_at as string | null) ?? null,
-      finishedAt: (row.finished_at as string | null) ?? null,
-      durationMs: typeof row.duration_ms === 'number' ? row.duration_ms : null,
-      rowCounts: typeof row.row_counts === 'string' ? (JSON.parse(row.row_counts) as Record<string, number>) : null,
-      error: (row.error as string | null) ?? null,
-      limitPages: typeof row.limit_pages === 'number' ? row.limit_pages : null,
-      orgId: typeof row.org_id === 'string' ? row.org_id : null,
-    }));
   }
 
   private async readState(): Promise<StateRecord[]> {

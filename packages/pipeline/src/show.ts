@@ -15,6 +15,7 @@ import { DestinationError } from './destination/errors.js';
 import { unexpandedTildeFix } from './destination-settings.js';
 import { refuseRemotePath } from './remote-destination.js';
 import { activeRun, defaultStagingRoot, RUN_LOCK_FILE } from './destination/run-lock.js';
+import { describeLoadDiscards } from './destination/load-discards.js';
 import { quoteIdent } from './normalize/naming.js';
 import { variantCoalesceSql } from './schema-notes.js';
 import { DUCKDB_TYPES, type DataType } from './normalize/types.js';
@@ -187,6 +188,8 @@ export async function showDataset(options: ShowOptions): Promise<string> {
       const inline = `${head}${rows.join(' ')}${sample}${error}`;
       if (inline.length <= LOAD_LINE_WIDTH || rows.length === 0) out.push(inline);
       else out.push(`${head.trimEnd()}${sample}${error}`, ...wrapList(rows, ' ', '      '));
+      // Kept in the load's row (contract_discards), so a load that dropped data says so after its run's output is gone.
+      if (load.contractDiscards) out.push(...wrapList(describeLoadDiscards(load.contractDiscards), ', ', '      '));
     }
     if (allLoads > shown) out.push(`  … ${allLoads - shown} earlier ${allLoads - shown === 1 ? 'load' : 'loads'} not shown (openDataset(…).loads(n) lists more)`);
 

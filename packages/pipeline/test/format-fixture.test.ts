@@ -221,6 +221,11 @@ describe('a dataset that an earlier loader wrote', () => {
         const today = new Date(tomorrow).toISOString().slice(0, 10);
         if (now?.firstStart !== before?.firstStart || now?.lastEnd !== today) problems.push(`logs window of ${widgetId}: ${JSON.stringify(now)}, want firstStart ${before?.firstStart} and lastEnd ${today}`);
       }
+      // Its loads (the fixture's, from before `_pipeline_loads.contract_discards`, and this run's, which left nothing out)
+      // record no schema-contract discards; the column is there for the next load's.
+      const loads = after._pipeline_loads;
+      if (!loads?.columns.some(([c, t]) => c === 'contract_discards' && t === 'JSON')) problems.push('_pipeline_loads has no JSON column contract_discards');
+      else if (loads.rows.some((r) => r.contract_discards !== null)) problems.push(`_pipeline_loads.contract_discards: ${JSON.stringify(loads.rows.map((r) => r.contract_discards))}, want all NULL`);
       expect(problems, CONTINUED(format)).toEqual([]);
 
       // The continued file equals what this loader writes anew from the same records (ids included).

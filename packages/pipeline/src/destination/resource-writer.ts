@@ -23,8 +23,8 @@ import type { Mutex } from './mutex.js';
 import { refuseKeyTheStoredRowsLack } from './new-key.js';
 import { StagedRowLoader, fileKey } from './staged-rows.js';
 import { STAGING_FLUSH_BYTES, StagingArea, type TableStagingFile } from './staging.js';
-import { DATASET_FORMAT, migrateSystemTimes, sqlTimestamp } from './system-tables.js';
-import { LOADER_VERSION } from '../version.js';
+import { migrateSystemTimes, sqlTimestamp } from './system-tables.js';
+import { writeLoadedRow } from './load-row.js';
 
 export type WriteDisposition = 'merge' | 'append' | 'replace';
 
@@ -353,7 +353,11 @@ export class DuckDBResourceWriter implements ResourceWriter {
       // A format-1 file's times become TIMESTAMPTZ with the first format-2 load row, in its transaction.
       await migrateSystemTimes(conn, this.ctx.dataset);
       await this.writeState(newState);
-      await this.writeLoadRow(rowCounts);
+      await writeLoadedRow(conn, this.ctx.dataset, {
+        loadId: this.opts.loadId, pipelineName: this.ctx.pipelineName, resource, startedAt: this.startedAt, rowCounts,
+        rowIds: rowIdsOf(this.merges ? this.opts.primaryKey : null), limitPages: this.opts.limitPages, orgId: this.ctx.orgId,
+        contractDiscards: this.normalizer.contractDiscards(),
+      });
       await conn.run('COMMIT');
       this.reportStep('commit', started);
       return {
@@ -388,17 +392,5 @@ export class DuckDBResourceWriter implements ResourceWriter {
     await conn.run(`INSERT INTO ${table} VALUES ($1, $2, CAST($3 AS JSON), $4, CAST($5 AS TIMESTAMPTZ))`, [
       this.ctx.pipelineName, resource, JSON.stringify(newState ?? null), this.opts.loadId, sqlTimestamp(new Date()),
     ]);
-  }
-
-  private async writeLoadRow(rowCounts: Record<string, number>): Promise<void> {
-    await this.ctx.conn.run(
-      `INSERT INTO ${this.registry('_pipeline_loads')} (load_id, pipeline_name, resource, status, started_at, finished_at, row_counts, row_ids, loader_version, dataset_format, limit_pages, org_id)
-       VALUES ($1, $2, $3, 'loaded', CAST($4 AS TIMESTAMPTZ), CAST($5 AS TIMESTAMPTZ), CAST($6 AS JSON), $7, $8, $9, $10, $11)`,
-      [
-        this.opts.loadId, this.ctx.pipelineName, this.opts.resource.name, sqlTimestamp(this.startedAt), sqlTimestamp(new Date()),
-        JSON.stringify(rowCounts), rowIdsOf(this.merges ? this.opts.primaryKey : null), LOADER_VERSION, DATASET_FORMAT,
-        this.opts.limitPages ?? null, this.ctx.orgId,
-      ],
-    );
   }
 }

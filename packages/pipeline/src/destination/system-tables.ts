@@ -25,6 +25,9 @@ ALTER TABLE ${s}."_pipeline_loads" ADD COLUMN IF NOT EXISTS dataset_format INTEG
 ALTER TABLE ${s}."_pipeline_loads" ADD COLUMN IF NOT EXISTS limit_pages BIGINT;
 -- The SNAPENGAGE_ORG_ID of the run (NULL when unset), so a run of another org is refused (dataset-org.ts).
 ALTER TABLE ${s}."_pipeline_loads" ADD COLUMN IF NOT EXISTS org_id VARCHAR;
+-- What the load's schema contract left out (load-discards.ts), NULL when nothing: a column, not a table, as a loader
+-- before it names its columns when it inserts a load row and takes no new table for its own.
+ALTER TABLE ${s}."_pipeline_loads" ADD COLUMN IF NOT EXISTS contract_discards JSON;
 CREATE TABLE IF NOT EXISTS ${s}."_pipeline_state" (
   pipeline_name VARCHAR NOT NULL, resource VARCHAR NOT NULL, state JSON, load_id VARCHAR, updated_at TIMESTAMPTZ);
 CREATE TABLE IF NOT EXISTS ${s}."_pipeline_tables" (
