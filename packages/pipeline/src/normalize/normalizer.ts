@@ -284,18 +284,19 @@ export class ResourceNormalizer {
    */
   private decide(table: TableState, node: FieldNode, value: unknown, depth: number): boolean | 'no room' {
     const tree = this.tree;
+    // A list item's own node (items of a list that are not objects) is exempt: one per table, so it cannot multiply.
+    const exempt = node === table.element;
+    const room = exempt || tree.hasRoomForColumns(table);
+    // A new object with no room left would only overflow field by field: it overflows whole, unless it holds no value
+    // (`{}`, nulls), which field by field, with room, stores nothing. Nothing is added then, so nothing is asked.
+    if (!room && isPlainObject(value) && holdsNoValue(value)) return false;
     const entity = this.contract && !tree.intoExistingOverflow(table, node, value, depth) && newEntity(value, depth, this.opts.maxNestingDepth);
     // A primary-key field's column (a map step may set it) is the config's: the key a merge matches records on is stored.
     const keyColumn = entity === 'columns' && table.isRoot && node.path.length === 1 && this.opts.primaryKey.includes(node.path[0]!);
     // Asked first: a field the contract keeps out must not take room (or make `_overflow`) either.
     if (entity && !keyColumn && !this.contract!.allows(entity, table, node, value, this.newUndeclared(table))) return false;
-    // A list item's own node (items of a list that are not objects) is exempt: one per table, so it cannot multiply.
-    const exempt = node === table.element;
-    const room = exempt || tree.hasRoomForColumns(table);
     if (isPlainObject(value)) {
-      // A new object with no room left would only overflow field by field: it overflows whole, unless it holds no
-      // value (`{}`, nulls), which field by field, with room, stores nothing.
-      if (!room) return holdsNoValue(value) ? false : 'no room';
+      if (!room) return 'no room';
       if (depth + 1 <= this.opts.maxNestingDepth) node.kind = 'object';
       else tree.addColumn(table, node, 'json');
       return true;

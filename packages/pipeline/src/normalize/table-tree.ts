@@ -4,8 +4,7 @@
 // is; this creates the column or table that holds it.
 import { NameAllocator, joinPath, snakeCase } from './naming.js';
 import { CHILD_SYSTEM_COLUMNS, ELEMENT_NODE_KEY, RESERVED_COLUMN_NAMES, ROOT_SYSTEM_COLUMNS, ROW_NODE_KEY, cloneTableDef, dataNodeKey, nodeKeyPath, type ColumnDef, type TableDef } from './schema.js';
-import { holdsNoValue } from './js-values.js';
-import { declaredShape, isPlainObject, type DataType, type JsonSchema, type ScalarType } from './types.js';
+import { declaredShape, type DataType, type JsonSchema, type ScalarType } from './types.js';
 
 /**
  * How wide the fields a record brings (those the spec does not declare) may make a table, and all of a resource's
@@ -124,12 +123,13 @@ export class TableTree {
   /**
    * Whether a new path's value (or a value for a new variant) would go to the table's `_overflow` column, which it
    * has: then no column is added, nothing for the contract to refuse, and what an evolve load kept there is taken.
+   * (An object holding no value, which a table without room stores nowhere, decide() settles before asking.)
    */
   intoExistingOverflow(table: TableState, node: FieldNode, value: unknown, depth: number | 'variant'): boolean {
     if (table.row.variants?.has('json') !== true || node === table.element) return false;
     if (depth === 'variant') return !this.hasRoomForColumns(table);
     if (Array.isArray(value) && value.some((v) => typeof v === 'object' && v !== null) && depth + 1 <= this.maxNestingDepth) return !this.hasRoomForTable();
-    return !(isPlainObject(value) && holdsNoValue(value)) && !this.hasRoomForColumns(table);
+    return !this.hasRoomForColumns(table);
   }
 
   addChildTable(parent: TableState, node: FieldNode, depth: number): TableState {
