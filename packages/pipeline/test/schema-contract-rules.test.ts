@@ -74,6 +74,17 @@ describe('SchemaContract', () => {
   });
 });
 
+describe('SchemaContract under --refresh', () => {
+  it('says the tables are built anew, and that declaring the type is the fix, since the refresh makes the column', () => {
+    const contract = new SchemaContract('logs', modes({ dataType: 'freeze' }), true);
+    const column = { ...field(['count']), kind: 'column', column: { name: 'count', type: 'bigint' } } as FieldNode;
+    const message = refusal(() => contract.allows('dataType', logs, column, 'many', false));
+    expect(message).toContain("whose BIGINT column count does not take it (it would go to a new variant column); --refresh builds logs's tables anew from the spec and this run's records:");
+    expect(message).toContain('for a column of another type, declare that type in the spec (npm run generate); nothing of this run');
+    expect(message).not.toContain('many');
+  });
+});
+
 describe('the normalizer under a contract: the primaryKey exemption is for the key column alone', () => {
   const recordSchema = {
     type: 'object',

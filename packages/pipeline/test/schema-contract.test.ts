@@ -91,7 +91,20 @@ describe('columns: a field neither the spec declares nor the table has', () => {
     const config = definePipeline({ resources: { logs: { schemaContract: 'freeze' } }, rateLimit: { requestsPerSecond: 0 } });
     const error = (await runPipeline(config, { env: box.env, destination: { path: db }, refresh: true }).then(() => undefined, (e: unknown) => e)) as Error;
     expect(error.message).toContain('refused a new column in table logs for field mood');
+    // The stored table is being replaced: whether it has the column is not what was checked.
+    expect(error.message).toContain("which the spec does not declare (--refresh builds logs's tables anew from the spec and this run's records: what earlier loads added is not kept)");
+    expect(error.message).not.toContain('the dataset does not have');
     expect(await rows(`SELECT id, mood FROM snapengage_data.logs`)).toEqual([{ id: 'r-1', mood: 'happy' }]);
+  });
+
+  it('a column a user added by hand under the field\'s name is not the loader\'s: freeze says so', async () => {
+    await inject([{ id: 'u-1' }]);
+    await run();
+    await withQueries(db, (q) => q('ALTER TABLE snapengage_data.logs ADD COLUMN Mood VARCHAR'), 'READ_WRITE');
+    await inject([{ id: 'u-2', mood: 'happy' }]);
+    const error = (await run({ columns: 'freeze' }).then(() => undefined, (e: unknown) => e)) as Error;
+    expect(error.message).toContain("refused a new column in table logs for field mood, which the spec does not declare; the table's column Mood was added by hand, and the loader never writes into such a column (the field would get a new column beside it)");
+    expect(error.message).not.toContain('the dataset does not have');
   });
 
   it('freeze names a child table row field by its path from the record', async () => {
@@ -221,6 +234,11 @@ describe('dataType: a value its column does not take (a new variant column)', ()
     expect(error).toBeInstanceOf(DestinationError);
     expect(error.message).toContain('logs: the schema contract (dataType: freeze) refused a string value in table logs, field chat_duration, whose BIGINT column chat_duration does not take it');
     expect(error.message).toContain('set resources.logs.schemaContract.dataType to "evolve", "discard_value" or "discard_row"');
+    // The spec declares chat_duration (integer) already, and a stored column keeps its type: the fixes that work.
+    expect(error.message).toContain('convert the value in a map step (resources.logs.steps), or set');
+    expect(error.message).toContain('for a column of another type, declare that type in the spec (npm run generate) and reload logs with --refresh (a stored column keeps its type)');
+    expect(error.message).not.toContain("declare the field's type");
+    expect(error.message).not.toContain('long'); // types, never the value
     expect(await snapshot()).toBe(before);
     await run();
     expect(await rows(`SELECT chat_duration__v_text AS v FROM snapengage_data.logs WHERE id = 'long-1'`)).toEqual([{ v: 'long' }]);

@@ -171,6 +171,7 @@ export class DuckDBResourceWriter implements ResourceWriter {
         ...(opts.fastPath === false ? { fastPath: false } : {}),
         stageKeys: this.merges,
         ...(opts.schemaContract ? { schemaContract: opts.schemaContract } : {}),
+        ...(opts.refresh ? { refresh: true } : {}),
       },
       stored,
       taken,

@@ -6,7 +6,8 @@
 import { printable } from 'snapengage-client';
 import type { SchemaContractMode } from '../config.js';
 import { ConfigError } from '../errors.js';
-import type { FieldNode, TableState } from './table-tree.js';
+import { RESERVED_COLUMN_NAMES } from './schema.js';
+import { naturalName, type FieldNode, type TableState } from './table-tree.js';
 import { DUCKDB_TYPES, inferListType, isPlainObject } from './types.js';
 
 export type ContractEntity = 'tables' | 'columns' | 'dataType';
@@ -103,6 +104,8 @@ export class SchemaContract {
   constructor(
     private readonly resource: string,
     readonly modes: SchemaContractModes,
+    /** `--refresh`: the tables are built anew, so a refusal does not speak of what the dataset has. */
+    private readonly refresh = false,
   ) {}
 
   /** Whether a record may be dropped after some of its rows were made (the normalizer then holds them back). */
@@ -121,7 +124,7 @@ export class SchemaContract {
     const field = fieldPath(table, node);
     const stored = entity === 'dataType' ? storedAs(table, node) : undefined;
     const valueType = entity === 'dataType' ? jsonKind(value) : undefined;
-    if (mode === 'freeze') throw this.violation(entity, table, field, stored, valueType);
+    if (mode === 'freeze') throw this.violation(entity, table, node, field, stored, valueType);
     const discard: ContractDiscard = { entity, mode, table: table.def.name, field, ...(stored ? { storedAs: stored, valueType } : {}), count: 1 };
     if (mode === 'discard_row') {
       this.pending = [];
@@ -159,19 +162,38 @@ export class SchemaContract {
     }
   }
 
-  private violation(entity: ContractEntity, table: TableState, field: string, stored: string | undefined, valueType: string | undefined): ContractViolation {
+  private violation(entity: ContractEntity, table: TableState, node: FieldNode, field: string, stored: string | undefined, valueType: string | undefined): ContractViolation {
     const name = this.resource;
-    const setting = `resources.${name}.schemaContract${entity === 'dataType' ? '.dataType' : `.${entity}`}`;
-    const what =
-      entity === 'tables' ? `a new child table for ${field} (a list of objects) under ${table.def.name}`
-      : entity === 'columns' ? `a new column in table ${table.def.name} for field ${field}`
-      : `${/^[aeiou]/.test(valueType ?? '') ? 'an' : 'a'} ${valueType} value in table ${table.def.name}, field ${field}, whose ${stored} does not take it (it would go to a new variant column)`;
-    const declare = entity === 'dataType' ? `declare the field's type in the spec (npm run generate), or` : `declare it in the spec (npm run generate), or`;
-    return new ContractViolation(
-      `${name}: the schema contract (${entity}: freeze) refused ${what}, which the spec does not declare and the dataset does not have`,
-      `${declare} set ${setting} to "evolve", "discard_value" or "discard_row"; nothing of this run was loaded, and the next run reads the same records again`,
-    );
+    const setting = `resources.${name}.schemaContract.${entity}`;
+    const modes = `set ${setting} to "evolve", "discard_value" or "discard_row"`;
+    const rerun = 'nothing of this run was loaded, and the next run reads the same records again';
+    // Under --refresh the stored tables are being replaced, not extended: what they hold is not what is checked.
+    const basis = this.refresh ? `--refresh builds ${name}'s tables anew from the spec and this run's records` : undefined;
+    if (entity === 'dataType') {
+      // The spec may declare the field already, with the stored type or another: a stored column keeps its type.
+      const what = `${/^[aeiou]/.test(valueType ?? '') ? 'an' : 'a'} ${valueType} value in table ${table.def.name}, field ${field}, whose ${stored} does not take it (it would go to a new variant column)`;
+      const retype = this.refresh ? 'declare that type in the spec (npm run generate)' : `declare that type in the spec (npm run generate) and reload ${name} with --refresh (a stored column keeps its type)`;
+      return new ContractViolation(
+        `${name}: the schema contract (dataType: freeze) refused ${what}${basis ? `; ${basis}` : ''}`,
+        `convert the value in a map step (resources.${name}.steps), or ${modes}; for a column of another type, ${retype}; ${rerun}`,
+      );
+    }
+    const what = entity === 'tables' ? `a new child table for ${field} (a list of objects) under ${table.def.name}` : `a new column in table ${table.def.name} for field ${field}`;
+    const userColumn = entity === 'columns' ? columnAddedByHand(table, node) : undefined;
+    const why = basis ? `which the spec does not declare (${basis}: what earlier loads added is not kept)`
+      : userColumn ? `which the spec does not declare; the table's column ${printable(userColumn)} was added by hand, and the loader never writes into such a column (the field would get a new column beside it)`
+      : 'which the spec does not declare and the dataset does not have';
+    return new ContractViolation(`${name}: the schema contract (${entity}: freeze) refused ${what}, ${why}`, `declare it in the spec (npm run generate), or ${modes}; ${rerun}`);
   }
+}
+
+/** The column a user added to the stored table (not the loader's) under the name a field's column would have. */
+function columnAddedByHand(table: TableState, node: FieldNode): string | undefined {
+  const inFile = table.def.namesInFile;
+  if (!inFile) return undefined;
+  const wanted = naturalName(node).toLowerCase();
+  const own = new Set([...table.def.columns.map((c) => c.name), ...RESERVED_COLUMN_NAMES].map((n) => n.toLowerCase()));
+  return own.has(wanted) ? undefined : inFile.find((n) => n.toLowerCase() === wanted);
 }
 
 /** A node's source path from the record: the table's own path (`transcripts[]`), then the keys below its rows. */

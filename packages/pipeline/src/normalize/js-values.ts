@@ -162,3 +162,13 @@ export function holdsNoValue(obj: Record<string, unknown>, levels = Infinity): b
 export function asJson(value: unknown, source: unknown): unknown {
   return Array.isArray(source) || typeof source === 'bigint' ? source : value;
 }
+
+/**
+ * Whether `value`, placed on a path not decided yet with `levels` levels of flattening left (maxNestingDepth - depth
+ * - 1), would store nothing (the normalizer's decide() and fillObject()): a list of nothing but nulls, or an object
+ * flattened within maxNestingDepth whose fields all store nothing (beyond it, `{}` is a JSON column's value).
+ */
+export function storesNothing(value: unknown, levels: number): boolean {
+  if (Array.isArray(value)) return value.every((item) => item === null || item === undefined);
+  return isPlainObject(value) && levels >= 0 && holdsNoValue(value, levels);
+}

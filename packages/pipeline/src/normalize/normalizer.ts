@@ -5,7 +5,7 @@
 import { DISCARD_ROW, SchemaContract, newEntity, type ContractDiscards, type SchemaContractModes } from './contract.js';
 import { listFitsColumns, recordFitsColumns } from './fast-path.js';
 import { rootTableName } from './naming.js';
-import { asJson, asStored, holdsNoValue, normalizeJsValue, stringifyJson } from './js-values.js';
+import { asJson, asStored, holdsNoValue, normalizeJsValue, storesNothing, stringifyJson } from './js-values.js';
 import { childRowId, md5, rootRowId, serializeRow, type RowSink, type StagedKind } from './row-line.js';
 import { ELEMENT_NODE_KEY, cloneTableDef, type ColumnDef, type TableDef } from './schema.js';
 import { schemaReport, type SchemaReport } from './schema-report.js';
@@ -31,6 +31,8 @@ export interface NormalizerOptions {
   stageKeys?: boolean;
   /** What the load may add to the resource's tables (contract.ts); default evolve, everything. */
   schemaContract?: SchemaContractModes;
+  /** `--refresh`: the tables are built anew, not on the stored ones (the contract's refusals say so). */
+  refresh?: boolean;
 }
 
 export type { FieldNode, TableState } from './table-tree.js';
@@ -91,7 +93,7 @@ export class ResourceNormalizer {
     tree.adoptChildren(this.root, stored);
     tree.declare(this.root, this.root.row, declaredShapeProperties(opts.recordSchema), 0);
     const modes = opts.schemaContract;
-    if (modes && Object.values(modes).some((m) => m !== 'evolve')) this.contract = new SchemaContract(opts.resource, modes);
+    if (modes && Object.values(modes).some((m) => m !== 'evolve')) this.contract = new SchemaContract(opts.resource, modes, opts.refresh === true);
   }
 
   /** What the contract left out of this load, when anything. */
@@ -255,26 +257,15 @@ export class ResourceNormalizer {
       const col = node.column!;
       const staged = coerce(col.type === 'json' ? asJson(value, source) : value, col.type);
       if (staged !== REJECT) row[col.index!] = staged;
-      else if (!this.storesNothing(value, depth)) this.putVariant(table, node, value, row, source);
+      else if (!storesNothing(value, this.opts.maxNestingDepth - depth - 1)) this.putVariant(table, node, value, row, source);
     } else if (node.kind === 'object') {
       if (isPlainObject(value)) this.fillObject(table, node, value, row, depth + 1, identity, sink);
-      else if (!this.storesNothing(value, depth)) this.putVariant(table, node, value, row, source);
+      else if (!storesNothing(value, this.opts.maxNestingDepth - depth - 1)) this.putVariant(table, node, value, row, source);
     } else if (Array.isArray(value)) {
       this.emitChildren(node.table!, value, identity, sink);
-    } else if (!this.storesNothing(value, depth)) {
+    } else if (!storesNothing(value, this.opts.maxNestingDepth - depth - 1)) {
       this.putVariant(table, node, value, row, source);
     }
-  }
-
-  /**
-   * Whether `value`, placed at `depth` on a path not decided yet, would store nothing (decide() and fillObject()): a
-   * list of nothing but nulls, or an object flattened within maxNestingDepth whose fields all store nothing (beyond
-   * it, `{}` is a JSON column's value).
-   */
-  private storesNothing(value: unknown, depth: number): boolean {
-    if (Array.isArray(value)) return value.every((item) => item === null || item === undefined);
-    const levels = this.opts.maxNestingDepth - depth - 1;
-    return isPlainObject(value) && levels >= 0 && holdsNoValue(value, levels);
   }
 
   /**

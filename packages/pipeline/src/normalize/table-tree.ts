@@ -244,6 +244,6 @@ function listPath(parent: TableState, path: readonly string[]): string {
 }
 
 /** Column (or child table suffix) name a node gets before collision handling. */
-function naturalName(node: FieldNode): string {
+export function naturalName(node: FieldNode): string {
   return node.path.length === 0 ? 'value' : joinPath(node.path.map(snakeCase));
 }
