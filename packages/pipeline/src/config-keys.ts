@@ -5,6 +5,7 @@
 import type { PipelineConfig, ResourceOptions } from './config.js';
 import { ConfigError } from './errors.js';
 import { nearestName } from './nearest-name.js';
+import { shownValue } from './shown-value.js';
 
 /** The option names each part of a PipelineConfig accepts: a misspelt one (`lookbackDay`) is refused, not ignored. */
 const KNOWN_KEYS = {
@@ -42,7 +43,7 @@ function checkKeys(value: unknown, known: readonly string[], field: string): voi
     if (known.includes(key)) continue;
     const guess = nearestName(key, known, 2);
     const where = field === '' ? 'the pipeline config' : field;
-    throw new ConfigError(`Unknown option "${key}" in ${where}${guess ? `; did you mean "${guess}"?` : ''} (known: ${known.join(', ')})`);
+    throw new ConfigError(`Unknown option ${shownValue(key)} in ${where}${guess ? `; did you mean "${guess}"?` : ''} (known: ${known.join(', ')})`);
   }
 }
 
@@ -55,14 +56,13 @@ const EXAMPLES = {
 } as const;
 
 const isObject = (value: unknown): value is object => typeof value === 'object' && value !== null && !Array.isArray(value);
-const shown = (value: unknown): string => JSON.stringify(value) ?? typeof value;
 
 /**
  * A part given as something else than an object (`rateLimit: 0`, `incremental: true`, `destination: 'x.duckdb'`) was
  * ignored, its defaults used: refused, as TypeScript would if the config were type-checked (tsx does not).
  */
 function checkObject(value: unknown, field: string, example: string): void {
-  if (value !== undefined && !isObject(value)) throw new ConfigError(`${field} must be an object such as ${example}, got ${shown(value)}`);
+  if (value !== undefined && !isObject(value)) throw new ConfigError(`${field} must be an object such as ${example}, got ${shownValue(value)}`);
 }
 
 /**
@@ -72,7 +72,7 @@ function checkObject(value: unknown, field: string, example: string): void {
 function checkResourceEntry(name: string, value: unknown): void {
   if (value === true || value === undefined || isObject(value)) return;
   const off = value === false ? `to leave ${name} out, remove it or write \`${name}: { selected: false }\`; ` : '';
-  throw new ConfigError(`resources.${name} is ${shown(value)}: ${off}to load it, write \`${name}: true\` or an object of its options`);
+  throw new ConfigError(`resources.${name} is ${shownValue(value)}: ${off}to load it, write \`${name}: true\` or an object of its options`);
 }
 
 /** Every part of the config: top level, destination, rateLimit, connection, each resource and its incremental. */

@@ -6,6 +6,7 @@ import { envValue, type Env } from './env.js';
 import { ConfigError } from './errors.js';
 import { memoryCgroupLimit, settingsForMemoryLimit } from './memory-cgroup.js';
 import { refuseRemotePath } from './remote-destination.js';
+import { shownValue } from './shown-value.js';
 
 /**
  * Names DuckDB resolves as catalogs (or system schemas) before a schema of the file: the built-in `system` and
@@ -25,10 +26,10 @@ export function duckdbCatalogName(path: string): string {
 /** Refuses a path or dataset that is not a non-empty string, or a dataset DuckDB would read as something else. */
 export function checkDestinationNames(path: unknown, dataset: unknown): void {
   if (typeof path !== 'string' || path.trim() === '') {
-    throw new ConfigError(`destination.path (--duckdb) must be a file path such as "snapengage.duckdb", got ${JSON.stringify(path)}`);
+    throw new ConfigError(`destination.path (--duckdb) must be a file path such as "snapengage.duckdb", got ${shownValue(path)}`);
   }
   if (typeof dataset !== 'string' || dataset.trim() === '') {
-    throw new ConfigError(`destination.dataset (--dataset) must be a schema name such as "snapengage_data", got ${JSON.stringify(dataset)}`);
+    throw new ConfigError(`destination.dataset (--dataset) must be a schema name such as "snapengage_data", got ${shownValue(dataset)}`);
   }
   checkDestinationPath(path);
   const lower = dataset.toLowerCase();

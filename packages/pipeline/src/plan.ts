@@ -8,6 +8,7 @@ import { ConfigError, UsageError } from './errors.js';
 import { checkConfigKeys } from './config-keys.js';
 import { checkDestinationNames, duckdbTuning } from './destination-settings.js';
 import { nearestName } from './nearest-name.js';
+import { shownValue } from './shown-value.js';
 import { startDateHint } from './start-date.js';
 import { declaredShapeProperties } from './normalize/table-tree.js';
 import { declaredShape } from './normalize/types.js';
@@ -78,7 +79,7 @@ function unknownResourceMessage(unknown: readonly string[]): string {
   if (other.length > 0) {
     const listed = other.map((n) => {
       const guess = resourceGuess(n);
-      return `"${n}"${guess ? ` (did you mean "${guess}"?)` : ''}`;
+      return `${shownValue(n)}${guess ? ` (did you mean "${guess}"?)` : ''}`;
     });
     parts.push(`Unknown resource ${listed.join(', ')}`);
   }
@@ -130,7 +131,7 @@ export function todayUtc(now: Date = new Date()): string {
 function positiveInteger(value: unknown, field: string, fallback: number): number {
   if (value === undefined) return fallback;
   if (typeof value !== 'number' || !Number.isInteger(value) || value < 1) {
-    throw new ConfigError(`${field} must be an integer >= 1, got ${JSON.stringify(value)}`);
+    throw new ConfigError(`${field} must be an integer >= 1, got ${shownValue(value)}`);
   }
   return value;
 }
@@ -147,12 +148,18 @@ export function planPipeline(config: PipelineConfig, env: Env, only?: ResourceNa
   if (!config || typeof config !== 'object' || typeof config.resources !== 'object' || config.resources === null) {
     throw new ConfigError('The pipeline config needs a `resources` object, e.g. definePipeline({ resources: { logs: true } })');
   }
+  // A list of names (as runPipeline's `resources` option and --resources take) was read by its indexes: "Unknown resource "0"".
+  if (Array.isArray(config.resources)) {
+    const names = config.resources.filter((n): n is string => typeof n === 'string');
+    const example = names.length > 0 && names.every(isResourceName) ? `{ ${names.map((n) => `${n}: true`).join(', ')} }` : '{ logs: true }';
+    throw new ConfigError(`resources must be an object of resource names, such as ${example}, got the list ${shownValue(config.resources)}`);
+  }
   for (const name of Object.keys(config.resources)) {
     if (!isResourceName(name)) {
       const reason = notLoadableReason(name);
       if (reason) throw new ConfigError(`${reason} (in the pipeline config); valid resources: ${resourceNames.join(', ')}`);
       const guess = resourceGuess(name);
-      throw new ConfigError(`Unknown resource "${name}" in the pipeline config;${guess ? ` did you mean "${guess}"?` : ''} valid resources: ${resourceNames.join(', ')}`);
+      throw new ConfigError(`Unknown resource ${shownValue(name)} in the pipeline config;${guess ? ` did you mean "${guess}"?` : ''} valid resources: ${resourceNames.join(', ')}`);
     }
   }
   checkConfigKeys(config);
@@ -160,7 +167,7 @@ export function planPipeline(config: PipelineConfig, env: Env, only?: ResourceNa
   const destination = config.destination ?? { type: 'duckdb' as const };
   if (destination.type === undefined) throw new ConfigError("destination.type is missing: write destination: { type: 'duckdb', path: … } (the only destination so far)");
   if (destination.type !== 'duckdb') {
-    throw new ConfigError(`destination.type must be "duckdb" (the only destination so far), got ${JSON.stringify(destination.type)}`);
+    throw new ConfigError(`destination.type must be "duckdb" (the only destination so far), got ${shownValue(destination.type)}`);
   }
   checkDestinationNames(destination.path ?? DEFAULTS.path, destination.dataset ?? DEFAULTS.dataset);
   const selected: ResourceName[] =
@@ -190,7 +197,7 @@ export function planPipeline(config: PipelineConfig, env: Env, only?: ResourceNa
   [...plans.values()].filter((p) => p.resource.parent === null).forEach(visit);
 
   const rate = config.rateLimit?.requestsPerSecond ?? DEFAULTS.requestsPerSecond;
-  if (typeof rate !== 'number' || !(rate >= 0)) throw new ConfigError(`rateLimit.requestsPerSecond must be a number >= 0 (0 = no limit), got ${JSON.stringify(rate)}`);
+  if (typeof rate !== 'number' || !(rate >= 0)) throw new ConfigError(`rateLimit.requestsPerSecond must be a number >= 0 (0 = no limit), got ${shownValue(rate)}`);
 
   const credentials: Record<string, string> = {};
   for (const scheme of Object.values(securitySchemes)) {
@@ -212,7 +219,7 @@ export function planPipeline(config: PipelineConfig, env: Env, only?: ResourceNa
     // Also cut at a second assignment (see above).
     const shown = typeof baseUrl === 'string' ? redactSecrets(hideUrlCredentials(joined ? baseUrl.slice(0, joined.index) : baseUrl), Object.values(credentials)) : baseUrl;
     const cut = joined ? ', then another variable (each goes on its own line in .env)' : '';
-    throw new ConfigError(`SNAPENGAGE_BASE_URL (or connection.baseUrl) is not a URL: ${JSON.stringify(shown)}${cut}; use e.g. ${defaultBaseUrl}`);
+    throw new ConfigError(`SNAPENGAGE_BASE_URL (or connection.baseUrl) is not a URL: ${shownValue(shown)}${cut}; use e.g. ${defaultBaseUrl}`);
   }
   if (url.protocol !== 'https:' && url.protocol !== 'http:') {
     throw new ConfigError(`SNAPENGAGE_BASE_URL (or connection.baseUrl) must be an http(s) URL, got one with ${url.protocol}; use e.g. ${defaultBaseUrl}`);
@@ -245,7 +252,7 @@ function resourcePlan(config: PipelineConfig, env: Env, name: ResourceName, load
   const field = `resources.${name}`;
   const disposition = options.writeDisposition ?? resource.writeDisposition;
   if (!['merge', 'append', 'replace'].includes(disposition)) {
-    throw new ConfigError(`${field}.writeDisposition must be "merge", "append" or "replace", got ${JSON.stringify(disposition)}`);
+    throw new ConfigError(`${field}.writeDisposition must be "merge", "append" or "replace", got ${shownValue(disposition)}`);
   }
   const primaryKey = options.primaryKey ?? [...resource.primaryKey];
   if (!Array.isArray(primaryKey) || primaryKey.some((k) => typeof k !== 'string' || k === '')) {
@@ -253,7 +260,9 @@ function resourcePlan(config: PipelineConfig, env: Env, name: ResourceName, load
   }
   if (disposition === 'merge' && primaryKey.length === 0) throw new ConfigError(`${field}: writeDisposition "merge" needs a primaryKey`);
   const steps = options.steps ?? [];
-  if (!Array.isArray(steps) || steps.some((s) => typeof (s as { filter?: unknown }).filter !== 'function' && typeof (s as { map?: unknown }).map !== 'function')) {
+  // A step may be anything in plain JavaScript: `null` or a number is refused here, not read as an object.
+  const isStep = (s: unknown) => typeof s === 'object' && s !== null && (typeof (s as { filter?: unknown }).filter === 'function' || typeof (s as { map?: unknown }).map === 'function');
+  if (!Array.isArray(steps) || !steps.every(isStep)) {
     throw new ConfigError(`${field}.steps must be an array of { filter: fn } or { map: fn }`);
   }
   // A key field the records do not have makes every record keyless: merges would match by content only. A map
@@ -284,8 +293,9 @@ function resourcePlan(config: PipelineConfig, env: Env, name: ResourceName, load
     const fromEnv = envValue(env, inc.initialStartEnv);
     const startDate = options.incremental?.startDate ?? fromEnv ?? addDays(todayUtc(now), -inc.defaultStartDaysAgo);
     const source = options.incremental?.startDate !== undefined ? `${field}.incremental.startDate` : inc.initialStartEnv;
-    if (!isIsoDate(startDate)) {
-      throw new ConfigError(`${source} must be a date YYYY-MM-DD, got ${JSON.stringify(startDate)}: ${startDateHint(startDate, { today: todayUtc(now), earliest: EARLIEST_START })}`);
+    if (typeof startDate !== 'string' || !isIsoDate(startDate)) {
+      const hint = typeof startDate === 'string' || (startDate as unknown) instanceof Date ? startDateHint(startDate, { today: todayUtc(now), earliest: EARLIEST_START }) : 'write the first day to load as text, e.g. \'2025-01-31\' (a whole UTC day)';
+      throw new ConfigError(`${source} must be a date YYYY-MM-DD, got ${shownValue(startDate)}: ${hint}`);
     }
     if (startDate > todayUtc(now)) {
       throw new ConfigError(`${source} is ${startDate}, after today (${todayUtc(now)} UTC): use the first day to load, in the past`);
@@ -295,15 +305,15 @@ function resourcePlan(config: PipelineConfig, env: Env, name: ResourceName, load
     if (startDate < EARLIEST_START) throw new ConfigError(`${source} is ${startDate}, before ${EARLIEST_START}: no case is that old; check the year`);
     const lookbackDays = options.incremental?.lookbackDays ?? inc.lookbackDays;
     if (!Number.isInteger(lookbackDays) || lookbackDays < 0) {
-      throw new ConfigError(`${field}.incremental.lookbackDays must be an integer >= 0, got ${JSON.stringify(lookbackDays)}`);
+      throw new ConfigError(`${field}.incremental.lookbackDays must be an integer >= 0, got ${shownValue(lookbackDays)}`);
     }
     const sliceDays = options.incremental?.sliceDays ?? inc.sliceDays ?? null;
     if (sliceDays !== null && !(Number.isInteger(sliceDays) && sliceDays >= 1)) {
-      throw new ConfigError(`${field}.incremental.sliceDays must be an integer >= 1, got ${JSON.stringify(sliceDays)}`);
+      throw new ConfigError(`${field}.incremental.sliceDays must be an integer >= 1, got ${shownValue(sliceDays)}`);
     }
     const endDay = options.incremental?.endDay ?? inc.endDay ?? 'inclusive';
     if (endDay !== 'inclusive' && endDay !== 'exclusive') {
-      throw new ConfigError(`${field}.incremental.endDay must be "inclusive" or "exclusive", got ${JSON.stringify(endDay)}`);
+      throw new ConfigError(`${field}.incremental.endDay must be "inclusive" or "exclusive", got ${shownValue(endDay)}`);
     }
     incremental = { startDate, lookbackDays, sliceDays, endDay };
   }

@@ -6,6 +6,7 @@
 import { printable } from 'snapengage-client';
 import type { SchemaContractMode } from '../config.js';
 import { ConfigError } from '../errors.js';
+import { shownValue } from '../shown-value.js';
 import { RESERVED_COLUMN_NAMES } from './schema.js';
 import { naturalName, type FieldNode, type TableState } from './table-tree.js';
 import { DUCKDB_TYPES, inferListType, isPlainObject } from './types.js';
@@ -23,19 +24,19 @@ const allowed = MODES.map((m) => `"${m}"`).join(', ');
 export function resolveSchemaContract(value: unknown, field: string): SchemaContractModes {
   if (value === undefined) return EVOLVE;
   if (typeof value === 'string') {
-    if (!MODES.includes(value as SchemaContractMode)) throw new ConfigError(`${field} must be one of ${allowed}, or an object { tables, columns, dataType } of them; got ${JSON.stringify(value)}`);
+    if (!MODES.includes(value as SchemaContractMode)) throw new ConfigError(`${field} must be one of ${allowed}, or an object { tables, columns, dataType } of them; got ${shownValue(value)}`);
     const mode = value as SchemaContractMode;
     return { tables: mode, columns: mode, dataType: mode };
   }
   if (typeof value !== 'object' || value === null || Array.isArray(value)) {
-    throw new ConfigError(`${field} must be one of ${allowed}, or an object such as { columns: 'freeze' }; got ${JSON.stringify(value) ?? typeof value}`);
+    throw new ConfigError(`${field} must be one of ${allowed}, or an object such as { columns: 'freeze' }; got ${shownValue(value)}`);
   }
   const given = value as Record<string, unknown>;
   const modes = { ...EVOLVE };
   for (const entity of ENTITIES) {
     const mode = given[entity];
     if (mode === undefined) continue;
-    if (!MODES.includes(mode as SchemaContractMode)) throw new ConfigError(`${field}.${entity} must be one of ${allowed}; got ${JSON.stringify(mode) ?? typeof mode}`);
+    if (!MODES.includes(mode as SchemaContractMode)) throw new ConfigError(`${field}.${entity} must be one of ${allowed}; got ${shownValue(mode)}`);
     modes[entity] = mode as SchemaContractMode;
   }
   return modes;
