@@ -1,11 +1,12 @@
 // Turns a PipelineConfig plus the environment into a checked plan: which resources are loaded, which are only
 // extracted to drive their children, their options, and the connection. Every check that can fail without a
 // request happens here, so a missing env var is reported before anything is fetched or written.
-import { defaultBaseUrl, hideUrlCredentials, notLoadableReason, redactSecrets, resourceNames, resources, securitySchemes, type LoadableResource, type ResourceName } from 'snapengage-client';
+import { notLoadableReason, resourceNames, resources, securitySchemes, type LoadableResource, type ResourceName } from 'snapengage-client';
 import type { PipelineConfig, ResourceOptions, SourceRecord, WriteDisposition } from './config.js';
 import { envListProblem, envValue, whereToFixEnv, whereToSetEnv, type Env } from './env.js';
 import { ConfigError, UsageError } from './errors.js';
 import { checkConfigKeys } from './config-keys.js';
+import { checkedBaseUrl, joinedAssignment } from './connection-settings.js';
 import { checkDestinationNames, duckdbTuning } from './destination-settings.js';
 import { nearestName } from './nearest-name.js';
 import { shownValue } from './shown-value.js';
@@ -204,35 +205,7 @@ export function planPipeline(config: PipelineConfig, env: Env, only?: ResourceNa
     const value = envValue(env, scheme.env);
     if (value !== undefined) credentials[scheme.option] = value;
   }
-  const baseUrl = config.connection?.baseUrl ?? envValue(env, 'SNAPENGAGE_BASE_URL') ?? defaultBaseUrl;
-  // Two .env lines joined into one carry a key: `…com SNAPENGAGE_API_TOKEN=…` (pasted), or `…comSNAPENGAGE_API_TOKEN=…`
-  // (a file without a final newline, then a line appended), which parses as a URL whose host holds the key, so every
-  // request's error (and _pipeline_loads.error) would name it. Refused either way, echoed up to the second assignment.
-  const joined = typeof baseUrl === 'string' ? joinedAssignment(baseUrl) : null;
-  let url: URL;
-  try {
-    if (joined) throw new Error('two assignments');
-    url = new URL(baseUrl);
-  } catch {
-    // Echoed without a user:password part (the password may hold an `@`, so up to the last one), with or without
-    // the slashes after the scheme, and without a query or fragment: those are credentials.
-    // Also cut at a second assignment (see above).
-    const shown = typeof baseUrl === 'string' ? redactSecrets(hideUrlCredentials(joined ? baseUrl.slice(0, joined.index) : baseUrl), Object.values(credentials)) : baseUrl;
-    const cut = joined ? ', then another variable (each goes on its own line in .env)' : '';
-    throw new ConfigError(`SNAPENGAGE_BASE_URL (or connection.baseUrl) is not a URL: ${shownValue(shown)}${cut}; use e.g. ${defaultBaseUrl}`);
-  }
-  if (url.protocol !== 'https:' && url.protocol !== 'http:') {
-    throw new ConfigError(`SNAPENGAGE_BASE_URL (or connection.baseUrl) must be an http(s) URL, got one with ${url.protocol}; use e.g. ${defaultBaseUrl}`);
-  }
-  if (url.username !== '' || url.password !== '') {
-    // Not echoed: the user part is a credential.
-    throw new ConfigError(`SNAPENGAGE_BASE_URL (or connection.baseUrl) must not carry a user or password; credentials go in ${orList(Object.values(securitySchemes).map((s) => s.env))}`);
-  }
-  if (url.search !== '' || url.hash !== '') {
-    // Not echoed either (a query may hold a key). The client refused it too, but as "connection settings: baseUrl",
-    // naming neither the variable nor the fix.
-    throw new ConfigError(`SNAPENGAGE_BASE_URL (or connection.baseUrl) must not carry a query (?…) or a fragment (#…); use only the origin, e.g. ${defaultBaseUrl}`);
-  }
+  const baseUrl = checkedBaseUrl(config.connection, envValue(env, 'SNAPENGAGE_BASE_URL'), credentials);
   const { note: duckdbSettingsNote, ...tuning } = duckdbTuning(env);
   return {
     pipelineName: config.pipelineName ?? DEFAULTS.pipelineName,
@@ -337,10 +310,6 @@ function positiveIntegerOrZero(value: unknown, field: string, fallback: number):
   return value;
 }
 
-/** A second `NAME=` in a value: two .env lines joined into one, pasted (`… NAME=…`) or after a file without a final newline (`…SNAPENGAGE_…=…`). */
-function joinedAssignment(value: string): RegExpExecArray | null {
-  return /\s+[A-Za-z_][A-Za-z0-9_]*=/.exec(value) ?? /SNAPENGAGE_[A-Z0-9_]*=/.exec(value);
-}
 
 /**
  * Two .env lines joined into one in a variable of the resources to extract, as the base URL is checked: the second
@@ -391,9 +360,4 @@ export function resourcesWithEnv(env: Env): ResourceName[] {
   return resourceNames.filter(
     (name) => resources[name].parent === null && resources[name].envVars.every((v) => !v.required || envValue(env, v.name) !== undefined),
   );
-}
-
-/** `A, B or C`. */
-function orList(items: readonly string[]): string {
-  return items.length <= 1 ? items.join('') : `${items.slice(0, -1).join(', ')} or ${items[items.length - 1]}`;
 }

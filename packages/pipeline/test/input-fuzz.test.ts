@@ -9,7 +9,7 @@
 //   INPUT_FUZZ_RUNS=2000 INPUT_FUZZ_SEED=7 npx vitest run packages/pipeline/test/input-fuzz.test.ts
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { AbortedError, ConfigError, runPipeline, type PipelineConfig } from '../src/index.js';
+import { AbortedError, ConfigError, planPipeline, runPipeline, type PipelineConfig } from '../src/index.js';
 
 const RUNS = Number(process.env.INPUT_FUZZ_RUNS ?? 300);
 const SEED = Number(process.env.INPUT_FUZZ_SEED ?? 20261128);
@@ -72,6 +72,15 @@ describe('config values refused with one line naming the key (examples the prope
 
   it('a list of resource names where the object of resources goes', async () => {
     expectClear(await refusal({ resources: ['logs', 'widgets'] }), 'resources must be an object', '{ logs: true, widgets: true }');
+  });
+
+  it('a base URL given as a URL object, and a connection number of the wrong type', async () => {
+    expectClear(await refusal({ resources: { logs: true }, connection: { baseUrl: new URL('http://127.0.0.1:9') } }), 'connection.baseUrl', 'url.href');
+    expectClear(await refusal({ resources: { logs: true }, connection: { timeoutMs: {} } }), 'connection.timeoutMs', 'got {}');
+  });
+
+  it('a connection number out of range is refused while planning (planPipeline throws what a run would)', () => {
+    expect(() => planPipeline({ resources: { logs: true }, connection: { timeoutMs: -1 } }, ENV)).toThrow(/^connection settings: timeoutMs: must be .*, got -1$/);
   });
 
   it('a function where a number goes is named as a function, not as "undefined"', async () => {
