@@ -86,6 +86,9 @@ export function checkConfigKeys(config: PipelineConfig): void {
     checkResourceEntry(name, options);
     checkKeys(options, KNOWN_KEYS.resource, `resources.${name}`);
     if (isObject(options)) {
+      // Read as "selected unless false": `selected: 'false'` or `0` loaded the resource.
+      const selected: unknown = options.selected;
+      if (selected !== undefined && typeof selected !== 'boolean') throw new ConfigError(`resources.${name}.selected must be true or false, got ${shownValue(selected)}`);
       checkObject(options.incremental, `resources.${name}.incremental`, EXAMPLES.incremental);
       checkKeys(options.incremental, KNOWN_KEYS.incremental, `resources.${name}.incremental`);
       // dlt spells it `data_type`: the guess below names `dataType` for it.

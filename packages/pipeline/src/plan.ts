@@ -171,6 +171,11 @@ export function planPipeline(config: PipelineConfig, env: Env, only?: ResourceNa
     throw new ConfigError(`destination.type must be "duckdb" (the only destination so far), got ${shownValue(destination.type)}`);
   }
   checkDestinationNames(destination.path ?? DEFAULTS.path, destination.dataset ?? DEFAULTS.dataset);
+  // Stored in every _pipeline_loads row: a number was stored as its text, an object failed only at the commit.
+  const pipelineName: unknown = config.pipelineName;
+  if (pipelineName !== undefined && (typeof pipelineName !== 'string' || pipelineName.trim() === '')) {
+    throw new ConfigError(`pipelineName must be a non-empty string such as "${DEFAULTS.pipelineName}", got ${shownValue(pipelineName)}`);
+  }
   const selected: ResourceName[] =
     only ?? resourceNames.filter((name) => optionsOf(config, name) !== undefined && optionsOf(config, name)?.selected !== false);
   if (selected.length === 0) throw new ConfigError(`No resource selected; choose some of: ${resourceNames.join(', ')}`);
@@ -279,6 +284,11 @@ function resourcePlan(config: PipelineConfig, env: Env, name: ResourceName, load
     const lookbackDays = options.incremental?.lookbackDays ?? inc.lookbackDays;
     if (!Number.isInteger(lookbackDays) || lookbackDays < 0) {
       throw new ConfigError(`${field}.incremental.lookbackDays must be an integer >= 0, got ${shownValue(lookbackDays)}`);
+    }
+    // Past the epoch no case is older (see EARLIEST_START); a lookback of 1e300 days failed the next run as "Invalid time value".
+    const sinceEarliest = Math.round((Date.parse(`${todayUtc(now)}T00:00:00Z`) - Date.parse(`${EARLIEST_START}T00:00:00Z`)) / 86_400_000);
+    if (lookbackDays > sinceEarliest) {
+      throw new ConfigError(`${field}.incremental.lookbackDays is ${lookbackDays}, more than the ${sinceEarliest} days since ${EARLIEST_START}: no case is that old; to load everything again, run with --refresh`);
     }
     const sliceDays = options.incremental?.sliceDays ?? inc.sliceDays ?? null;
     if (sliceDays !== null && !(Number.isInteger(sliceDays) && sliceDays >= 1)) {

@@ -83,6 +83,16 @@ describe('config values refused with one line naming the key (examples the prope
     expect(() => planPipeline({ resources: { logs: true }, connection: { timeoutMs: -1 } }, ENV)).toThrow(/^connection settings: timeoutMs: must be .*, got -1$/);
   });
 
+  it('a pipelineName that is not a non-empty string, a selected that is not a boolean, a lookback past the epoch', async () => {
+    // Before: planned, then `{}` failed at the commit in DuckDB's words and 5 was stored as "5".
+    expectClear(await refusal({ resources: { logs: true }, pipelineName: {} }), 'pipelineName', 'got {}');
+    expectClear(await refusal({ resources: { logs: true }, pipelineName: 5 }), 'pipelineName', 'got 5');
+    // Before: loaded, as anything but false selects.
+    expectClear(await refusal({ resources: { logs: { selected: 'false' } } }), 'resources.logs.selected', 'got "false"');
+    // Before: planned, and the run after the first failed as "Invalid time value".
+    expectClear(await refusal({ resources: { logs: { incremental: { lookbackDays: 1e300 } } } }), 'resources.logs.incremental.lookbackDays', '--refresh');
+  });
+
   it('a function where a number goes is named as a function, not as "undefined"', async () => {
     expectClear(await refusal({ resources: { logs: true }, concurrency: () => 8 }), 'concurrency', 'got a function');
   });
