@@ -44,6 +44,22 @@ function checkProxyUrl(name: string, given: string): string {
     const what = url && scheme ? `a ${scheme.toLowerCase()}:// proxy` : 'not a valid URL (check the host and port)';
     throw new ConfigError(`${name} is ${what}: write it as http://host:port (or http://user:password@host:port); only HTTP proxies are supported; or unset ${name} to connect directly`);
   }
+  // undici decodes the user part for its Proxy-Authorization header: a `%` that starts no escape (a password with
+  // a `%` in it, written as is) threw "URI malformed" from the run, naming no variable. Not echoed: it is a password.
+  try {
+    decodeURIComponent(url.username);
+    decodeURIComponent(url.password);
+  } catch {
+    throw new ConfigError(`${name} has a user or password with a "%" that is not followed by two hex digits: percent-encode it in the URL (% as %25, @ as %40, : as %3A)`);
+  }
+  // A path, query or fragment (`http://proxy.corp:8080/x`) means nothing to a CONNECT proxy and curl and Go ignore it;
+  // undici refused it with "invalid url" (naming no variable), so it is dropped here, the user part kept.
+  if (url.pathname !== '/' || url.search !== '' || url.hash !== '') {
+    url.pathname = '/';
+    url.search = '';
+    url.hash = '';
+    return url.href;
+  }
   return value;
 }
 

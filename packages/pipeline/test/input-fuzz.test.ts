@@ -7,9 +7,13 @@
 //
 // A fixed seed and few runs by default. More, or another seed, locally:
 //   INPUT_FUZZ_RUNS=2000 INPUT_FUZZ_SEED=7 npx vitest run packages/pipeline/test/input-fuzz.test.ts
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { AbortedError, ConfigError, planPipeline, runPipeline, type PipelineConfig } from '../src/index.js';
+import { AbortedError, ConfigError, loadEnv, planPipeline, runPipeline, type PipelineConfig } from '../src/index.js';
+import { proxyFromEnv } from '../src/proxy.js';
+import { tempDir } from './helpers.js';
 
 const RUNS = Number(process.env.INPUT_FUZZ_RUNS ?? 300);
 const SEED = Number(process.env.INPUT_FUZZ_SEED ?? 20261128);
@@ -150,5 +154,128 @@ describe('property: a config with one wrong value plans or is refused in one cle
       }),
       { numRuns: RUNS, seed: SEED },
     );
+  }, 60_000);
+});
+
+/** A secret with a random tail: a message must hold no part of it that long. */
+const secretArb = fc.string({ minLength: 4, maxLength: 20 }).map((tail) => `Key-${tail.replace(/[\s\\"]/g, 'x')}-9f3`);
+
+/** Values a variable might be given by mistake: empty, spaced, quoted, joined with the next line, huge, control chars. */
+const messyText = fc.oneof(
+  fc.string({ unit: 'binary', maxLength: 40 }),
+  fc.constantFrom('', ' ', '""', "'x'", '0', '-1', '1e3', 'NaN', 'Infinity', '9'.repeat(400), 'a,b', ',', ' , ', '..', 'x\ny', '\u0000', '\u202e'),
+);
+
+const envArb = fc.record(
+  {
+    SNAPENGAGE_BASE_URL: fc.oneof(
+      messyText,
+      fc.webUrl({ withQueryParameters: true, withFragments: true }),
+      fc.constantFrom('http://127.0.0.1:9', 'https://www.snapengage.com/api', 'http://www.snapengage.com', 'ftp://x', 'http://[::1', 'http://127.0.0.1:99999'),
+    ),
+    SNAPENGAGE_WIDGET_ID: fc.oneof(messyText, fc.array(fc.string({ maxLength: 8 }), { maxLength: 4 }).map((ids) => ids.join(','))),
+    SNAPENGAGE_ORG_ID: messyText,
+    SNAPENGAGE_START_DATE: fc.oneof(
+      messyText,
+      fc.date({ min: new Date(-1e14), max: new Date(1e14), noInvalidDate: true }).map((d) => d.toISOString()),
+      fc.date({ noInvalidDate: true, min: new Date(0), max: new Date(4e12) }).map((d) => d.toISOString().slice(0, 10)),
+      fc.tuple(fc.integer({ min: -1, max: 10000 }), fc.integer({ min: 0, max: 13 }), fc.integer({ min: 0, max: 32 })).map(([y, m, d]) => `${y}-${String(m).padStart(2, '0')}-${String(d).padStart(2, '0')}`),
+      fc.integer({ min: 0, max: 2e9 }).map(String),
+    ),
+    SNAPENGAGE_DUCKDB_MEMORY_LIMIT: fc.oneof(messyText, fc.constantFrom('512MB', '0MB', '1.5GiB', '1e3GB', '-1GB')),
+    SNAPENGAGE_DUCKDB_THREADS: fc.oneof(messyText, fc.integer({ min: -2, max: 5000 }).map(String)),
+    SNAPENGAGE_DUCKDB_LOCK_WAIT: fc.oneof(messyText, fc.integer({ min: -2, max: 1e9 }).map(String)),
+  },
+  { requiredKeys: [] },
+);
+
+describe('property: SNAPENGAGE_* variables plan or are refused in one clear line without a secret', () => {
+  it('names the variable, never a secret', async () => {
+    await fc.assert(
+      fc.asyncProperty(envArb, secretArb, fc.constantFrom('api', 'query', 'user', 'joined'), async (vars, secret, where) => {
+        const env: Record<string, string> = { ...ENV, SNAPENGAGE_API_TOKEN: secret, SNAPENGAGE_API_KEY: secret, SNAPENGAGE_PROVISIONING_KEY: secret, ...vars };
+        // The secret also where users put it by mistake: in the base URL's query or user part, or joined to it.
+        const base = env.SNAPENGAGE_BASE_URL!;
+        if (where === 'query') env.SNAPENGAGE_BASE_URL = `${base}?api_key=${secret}`;
+        if (where === 'user') env.SNAPENGAGE_BASE_URL = base.replace(/^(\w+:\/\/)?/, (s) => `${s}me:${secret}@`);
+        if (where === 'joined') env.SNAPENGAGE_BASE_URL = `${base}SNAPENGAGE_API_KEY=${secret}`;
+        const error = await refusal({ resources: { logs: true, widgets: true, chat_availability: true } }, env);
+        if (error === undefined) return;
+        expect(error, error.stack).toBeInstanceOf(ConfigError);
+        expect(error.message.split('\n'), error.message).toHaveLength(1);
+        expect(error.message).not.toMatch(NOT_CLEAR);
+        expect(error.message).not.toContain(secret);
+        expect(error.message, error.message).toMatch(/SNAPENGAGE_[A-Z_]+|connection\.|baseUrl/);
+      }),
+      { numRuns: RUNS, seed: SEED },
+    );
+  }, 60_000);
+});
+
+describe('proxy variables (examples the property found)', () => {
+  it('a proxy URL with a path or query is used without them, as curl does (undici threw "invalid url")', async () => {
+    for (const value of ['http://proxy.corp:8080/x', 'http://me:pw@proxy.corp:8080/x', 'http://proxy.corp?x=1', 'proxy.corp:8080/#f']) {
+      const proxy = await proxyFromEnv({ HTTPS_PROXY: value }, 'https://www.snapengage.com');
+      expect(proxy?.httpsVar, value).toBe('HTTPS_PROXY');
+      await proxy?.dispatcher.close();
+    }
+  });
+
+  it('a proxy password with a "%" that starts no escape is refused naming the variable, not echoed (undici threw "URI malformed")', async () => {
+    const error = await proxyFromEnv({ HTTPS_PROXY: 'http://me:50%off@proxy.corp:8080' }, 'https://www.snapengage.com').then(() => undefined, (e: unknown) => e as Error);
+    expectClear(error, 'HTTPS_PROXY', '%25');
+    expect(error!.message).not.toContain('50%off');
+  });
+});
+
+describe('property: proxy variables and .env files are read or refused in one clear line', () => {
+  it('HTTPS_PROXY / HTTP_PROXY / NO_PROXY: a proxy, or a ConfigError naming the variable and never its password', async () => {
+    const proxyValue = fc.oneof(messyText, fc.webUrl(), fc.constantFrom('proxy.corp:8080', 'socks5://p:1080', 'http://:8080', 'http://p:0', 'http://p:65536', 'https://p'));
+    await fc.assert(
+      fc.asyncProperty(fc.constantFrom('HTTPS_PROXY', 'https_proxy', 'HTTP_PROXY', 'http_proxy'), proxyValue, messyText, secretArb, async (name, value, noProxy, secret) => {
+        // The password in the value as a user would write it: after the scheme, or in front when there is none.
+        const withPassword = /^\w+:\/\//.test(value) ? value.replace(/^(\w+:\/\/)/, `$1me:${secret}@`) : `me:${secret}@${value}`;
+        let error: Error | undefined;
+        try {
+          await (await proxyFromEnv({ [name]: withPassword, NO_PROXY: noProxy }, 'https://www.snapengage.com'))?.dispatcher.close();
+        } catch (e) {
+          error = e as Error;
+        }
+        if (error === undefined) return;
+        expectClear(error, name);
+        expect(error.message).not.toContain(secret);
+      }),
+      { numRuns: Math.ceil(RUNS / 3), seed: SEED },
+    );
+  }, 60_000);
+
+  it('.env: any bytes are read as variables or refused naming the file', async () => {
+    const tmp = tempDir('input-fuzz-env-');
+    try {
+      const line = fc.oneof(
+        fc.tuple(fc.constantFrom('SNAPENGAGE_BASE_URL', 'SNAPENGAGE_START_DATE', 'export SNAPENGAGE_ORG_ID', ' X', '#c', '='), fc.constantFrom('=', ' = ', ': ', ''), messyText).map(([k, eq, v]) => `${k}${eq}${v}`),
+        fc.string({ unit: 'binary', maxLength: 30 }),
+      );
+      const file = fc.tuple(fc.array(line, { maxLength: 6 }), fc.constantFrom('\n', '\r\n', '\r'), fc.constantFrom('', '\uFEFF')).map(([lines, eol, bom]) => bom + lines.join(eol));
+      await fc.assert(
+        fc.asyncProperty(file, fc.constantFrom('utf8', 'utf16le'), async (text, encoding) => {
+          const bytes = encoding === 'utf16le' ? Buffer.concat([Buffer.from([0xff, 0xfe]), Buffer.from(text, 'utf16le')]) : Buffer.from(text, 'utf8');
+          writeFileSync(join(tmp.dir, '.env'), bytes);
+          let env: Record<string, string | undefined>;
+          try {
+            env = loadEnv(tmp.dir, {});
+          } catch (error) {
+            expectClear(error as Error, join(tmp.dir, '.env'));
+            return;
+          }
+          // What the file gives is planned like any environment: a clear refusal or a plan.
+          const refused = await refusal({ resources: { widgets: true } }, { ...ENV, ...env } as Record<string, string>);
+          if (refused !== undefined) expectClear(refused);
+        }),
+        { numRuns: Math.ceil(RUNS / 3), seed: SEED },
+      );
+    } finally {
+      tmp.cleanup();
+    }
   }, 60_000);
 });
