@@ -13,7 +13,7 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { AbortedError, ConfigError, loadEnv, planPipeline, runPipeline, type PipelineConfig } from '../src/index.js';
 import { proxyFromEnv } from '../src/proxy.js';
-import { tempDir } from './helpers.js';
+import { runCli, tempDir } from './helpers.js';
 
 const RUNS = Number(process.env.INPUT_FUZZ_RUNS ?? 300);
 const SEED = Number(process.env.INPUT_FUZZ_SEED ?? 20261128);
@@ -278,4 +278,40 @@ describe('property: proxy variables and .env files are read or refused in one cl
       tmp.cleanup();
     }
   }, 60_000);
+});
+
+describe('property: the CLI on random commands and flags exits with one clear line', () => {
+  it('exit 0, 1 or 2, at most one line on stderr, no stack and no "unexpected error"', async () => {
+    const tmp = tempDir('input-fuzz-cli-');
+    try {
+      const value = fc.oneof(
+        fc.string({ maxLength: 12 }),
+        fc.constantFrom('', ' ', '-1', '--', '0', '1e3', 'logs', 'logs,widgets', 'logs,,x', '~/x.duckdb', 's3://b/x.duckdb', 'a?b/c.duckdb', 'system', '.', '/', 'src/pipeline.ts', 'x.json', '\u00e9'),
+      );
+      const flag = fc.oneof(
+        fc.tuple(fc.constantFrom('--resources', '--duckdb', '--dataset', '--config', '--limit-pages'), value).chain(([name, v]) => fc.constantFrom([name, v], [`${name}=${v}`], [name])),
+        fc.constantFrom(['-v'], ['--verbose'], ['--refresh'], ['--json'], ['--json=true'], ['-h'], ['-V'], ['--'], ['-x'], ['--resource', 'logs'], ['--limit-pages=-1']),
+      );
+      const argv = fc.tuple(fc.constantFrom(['run'], ['show'], [], ['help'], ['runn'], ['pipeline', 'x', 'show'], ['run', 'logs']), fc.array(flag, { maxLength: 4 }))
+        .map(([command, flags]) => [...command, ...flags.flat()]);
+      await fc.assert(
+        fc.asyncProperty(argv, async (args) => {
+          // No credentials: a run that gets past its flags stops at its missing variables, before any request.
+          const result = await runCli(args, { env: { SNAPENGAGE_DUCKDB_THREADS: '1' }, cwd: tmp.dir });
+          const context = `${JSON.stringify(args)} → ${result.code}: ${result.stderr}`;
+          expect([0, 1, 2], context).toContain(result.code);
+          const lines = result.stderr.split('\n').filter((line) => line.trim() !== '');
+          // The one documented multi-line shape: no command at all prints the usage after its line.
+          const withUsage = lines[0]?.startsWith('snapengage-pipeline: Missing command') && lines[1] === 'Usage:';
+          if (result.code !== 0 && !withUsage) expect(lines, context).toHaveLength(1);
+          expect(result.stderr, context).not.toMatch(NOT_CLEAR);
+          expect(result.stderr, context).not.toMatch(/unexpected error|please report/i);
+          if (args.includes('--json') && result.code !== 0) expect(() => JSON.parse(result.stdout), context).not.toThrow();
+        }),
+        { numRuns: Number(process.env.INPUT_FUZZ_CLI_RUNS ?? 30), seed: SEED },
+      );
+    } finally {
+      tmp.cleanup();
+    }
+  }, 120_000);
 });
