@@ -164,6 +164,8 @@ export function planPipeline(config: PipelineConfig, env: Env, only?: ResourceNa
     }
   }
   checkConfigKeys(config);
+  // runPipeline's `resources` option, which the CLI checked for --resources, failed later reading a catalog entry.
+  if (only !== undefined) checkResourceNames(only);
   // Before the environment: a destination this version cannot load into is the first thing to fix.
   const destination = config.destination ?? { type: 'duckdb' as const };
   if (destination.type === undefined) throw new ConfigError("destination.type is missing: write destination: { type: 'duckdb', path: … } (the only destination so far)");

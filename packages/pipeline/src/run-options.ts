@@ -4,6 +4,7 @@
 // "Cannot read properties of undefined (reading 'parent')". Refused here, before any request or file, with a
 // TypeError naming the option, as openDataset() refuses its arguments. null counts as not given, as undefined does.
 import type { RunOptions } from './run.js';
+import { shownValue } from './shown-value.js';
 
 const FUNCTIONS = ['progress', 'onRequest', 'onLoadStep', 'onLockWait', 'warn', 'fetch'] as const;
 
@@ -31,10 +32,32 @@ export function checkRunOptions(given: unknown): RunOptions {
     // Its type only: a string here is likely the .env file's text, API token and all.
     throw new TypeError(`runPipeline(): options.env must be an object of variables, such as process.env, got a ${typeof env}`);
   }
+  if (env !== undefined) checkEnvValues(env as Record<string, unknown>);
+  const { destination, refresh, collectGarbageBeforeCommit } = options;
+  // Ignored before: a path given as `destination: 'mine.duckdb'` loaded snapengage.duckdb in the working directory.
+  if (destination !== undefined && (typeof destination !== 'object' || Array.isArray(destination))) {
+    const example = typeof destination === 'string' ? `{ path: ${JSON.stringify(destination)} }` : "{ path: 'snapengage.duckdb', dataset: 'snapengage_data' }";
+    throw new TypeError(`runPipeline(): options.destination must be an object such as ${example}, got ${shown(destination)}`);
+  }
+  // Only `true` refreshes: `refresh: 'yes'` ran as a plain run.
+  for (const [name, value] of [['refresh', refresh], ['collectGarbageBeforeCommit', collectGarbageBeforeCommit]] as const) {
+    if (value !== undefined && typeof value !== 'boolean') throw new TypeError(`runPipeline(): options.${name} must be true or false, got ${shown(value)}`);
+  }
   if (resources !== undefined && !(Array.isArray(resources) && resources.every((name) => typeof name === 'string'))) {
     throw new TypeError(`runPipeline(): options.resources must be an array of resource names, such as ['logs', 'widgets'], got ${shown(resources)}`);
   }
   return options as RunOptions;
+}
+
+/**
+ * The variables the loader reads are text, as in process.env: a number spread into it (`SNAPENGAGE_DUCKDB_THREADS: 2`)
+ * failed as "value.trim is not a function". Named by their type only: the value may be a credential.
+ */
+function checkEnvValues(env: Record<string, unknown>): void {
+  for (const [name, value] of Object.entries(env)) {
+    if (value === undefined || typeof value === 'string' || !/^SNAPENGAGE_|^(?:https?|no)_proxy$/i.test(name)) continue;
+    throw new TypeError(`runPipeline(): options.env.${name} must be a string (variables are text: String(value)), got ${value === null ? 'null' : `a ${typeof value}`}`);
+  }
 }
 
 /** By shape, not instanceof: a signal of another realm or of a polyfill works with the client as well. */
@@ -42,11 +65,4 @@ function isAbortSignal(value: unknown): value is AbortSignal {
   return typeof value === 'object' && value !== null && typeof (value as AbortSignal).aborted === 'boolean' && typeof (value as AbortSignal).addEventListener === 'function';
 }
 
-function shown(value: unknown): string {
-  if (typeof value === 'function') return 'a function';
-  try {
-    return JSON.stringify(value) ?? String(value);
-  } catch {
-    return String(value);
-  }
-}
+const shown = shownValue;

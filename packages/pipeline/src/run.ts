@@ -22,6 +22,7 @@ import { isEmptyReport, type SchemaReport } from './normalize/schema-report.js';
 import type { ContractDiscards } from './normalize/contract.js';
 import { dateWindowReading, DEFAULTS, planPipeline, type Plan } from './plan.js';
 import { proxyFromEnv } from './proxy.js';
+import { shownValue } from './shown-value.js';
 import { makeClient, withProxyHint } from './run-client.js';
 
 /** One HTTP request as the client reports it; the URL is already redacted. */
@@ -119,7 +120,7 @@ export async function runPipeline(config: PipelineConfig, given?: RunOptions): P
   const env = options.env ?? loadEnv();
   const plan = planPipeline(withOverrides(config, options), env, options.resources);
   if (options.limitPages !== undefined && (!Number.isInteger(options.limitPages) || options.limitPages < 1)) {
-    throw new ConfigError(`limitPages must be an integer >= 1, got ${String(options.limitPages)}`);
+    throw new ConfigError(`limitPages must be an integer >= 1, got ${shownValue(options.limitPages)}`);
   }
   if (options.refresh === true) refuseRefreshOptions(plan.resources, options.limitPages, options.resources !== undefined);
   const signal = options.signal ?? new AbortController().signal;

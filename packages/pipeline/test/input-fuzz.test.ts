@@ -102,6 +102,47 @@ describe('config values refused with one line naming the key (examples the prope
   });
 });
 
+describe('runPipeline options refused with one line naming the option (examples found by probing them)', () => {
+  /** What runPipeline throws for these options, the config being right; undefined when it gets to its signal. */
+  async function optionRefusal(options: Record<string, unknown>): Promise<Error | undefined> {
+    const controller = new AbortController();
+    controller.abort();
+    return runPipeline({ resources: { logs: true } }, { env: ENV, signal: controller.signal, ...options } as never).then(
+      () => undefined,
+      (error: unknown) => (error instanceof AbortedError ? undefined : (error as Error)),
+    );
+  }
+  function expectOneLine(error: Error | undefined, ...mentions: string[]): void {
+    expect(error, 'refused').toBeInstanceOf(Error);
+    expect(error!.message.split('\n'), error!.message).toHaveLength(1);
+    expect(error!.message).not.toMatch(NOT_CLEAR);
+    for (const text of mentions) expect(error!.message).toContain(text);
+  }
+
+  it('an env variable that is not text (a number an app spread into process.env) is named, not echoed', async () => {
+    // Before: TypeError "value.trim is not a function".
+    expectOneLine(await optionRefusal({ env: { ...ENV, SNAPENGAGE_DUCKDB_THREADS: 2 } }), 'options.env.SNAPENGAGE_DUCKDB_THREADS', 'a number');
+    expectOneLine(await optionRefusal({ env: { ...ENV, SNAPENGAGE_API_KEY: 12345678 } }), 'options.env.SNAPENGAGE_API_KEY');
+    expect((await optionRefusal({ env: { ...ENV, SNAPENGAGE_API_KEY: 12345678 } }))!.message).not.toContain('12345678');
+    expectOneLine(await optionRefusal({ env: { ...ENV, HTTPS_PROXY: {} } }), 'options.env.HTTPS_PROXY');
+  });
+
+  it('an unknown resource name in options.resources', async () => {
+    // Before: TypeError "Cannot read properties of undefined (reading 'parent')".
+    expectOneLine(await optionRefusal({ resources: ['log'] }), 'Unknown resource "log"', 'did you mean "logs"');
+  });
+
+  it('a destination that is not an object, and a refresh that is not a boolean, are refused, not ignored', async () => {
+    // Before: both ignored: the run loaded snapengage.duckdb in the working directory, and without refreshing.
+    expectOneLine(await optionRefusal({ destination: 'mine.duckdb' }), 'options.destination', '{ path: "mine.duckdb" }');
+    expectOneLine(await optionRefusal({ refresh: 'yes' }), 'options.refresh', 'true or false');
+  });
+
+  it('limitPages given as text says so', async () => {
+    expectOneLine(await optionRefusal({ limitPages: '5' }), 'limitPages', 'got "5"');
+  });
+});
+
 /** A value of any type, hostile ones included. */
 const anyValue: fc.Arbitrary<unknown> = fc.oneof(
   fc.constantFrom(undefined, null, true, false, 0, -1, 1.5, NaN, Infinity, -Infinity, 1e300, -0, '', ' ', 'x'.repeat(5000), '\n', '__proto__', 8n, circular),
