@@ -11,7 +11,7 @@ import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { AbortedError, ConfigError, loadEnv, planPipeline, runPipeline, type PipelineConfig } from '../src/index.js';
+import { AbortedError, ConfigError, loadEnv, PipelineError, planPipeline, runPipeline, type PipelineConfig } from '../src/index.js';
 import { proxyFromEnv } from '../src/proxy.js';
 import { runCli, tempDir } from './helpers.js';
 
@@ -169,10 +169,14 @@ const PATHS: string[][] = [
 
 /** A valid config with the value at `path` replaced (parts on the way made objects). */
 function withValueAt(path: string[], value: unknown): Record<string, unknown> {
-  const config: Record<string, unknown> = { resources: { logs: { incremental: { startDate: '2025-01-01' }, steps: [{ map: (r: unknown) => r }] } } };
+  return mergeValueAt({ resources: { logs: { incremental: { startDate: '2025-01-01' }, steps: [{ map: (r: unknown) => r }] } } }, path, value);
+}
+
+/** `config` with the value at `path` replaced too (parts on the way kept, made objects where they are not). */
+function mergeValueAt(config: Record<string, unknown>, path: string[], value: unknown): Record<string, unknown> {
   let part = config;
   for (const key of path.slice(0, -1)) {
-    const next = Object.hasOwn(part, key) && typeof part[key] === 'object' && part[key] !== null ? (part[key] as Record<string, unknown>) : {};
+    const next = Object.hasOwn(part, key) && typeof part[key] === 'object' && part[key] !== null && part[key] !== circular ? (part[key] as Record<string, unknown>) : {};
     Object.defineProperty(part, key, { value: next, enumerable: true, writable: true, configurable: true });
     part = next;
   }
@@ -192,6 +196,48 @@ describe('property: a config with one wrong value plans or is refused in one cle
         // `resources: {}` is "No resource selected; choose some of: …".
         const named = path.filter((key) => key !== '0').some((key) => error.message.includes(key === 'resources' ? 'resource' : key));
         expect(named, `${path.join('.')}: ${error.message}`).toBe(true);
+      }),
+      { numRuns: RUNS, seed: SEED },
+    );
+  }, 60_000);
+
+  it('several wrong values at once, or a config of random JSON-like shape: still one clear line', async () => {
+    const several = fc.array(fc.tuple(fc.constantFrom(...PATHS), anyValue), { minLength: 2, maxLength: 4 }).map((edits) => {
+      let config: Record<string, unknown> = withValueAt(edits[0]![0], edits[0]![1]);
+      for (const [path, value] of edits.slice(1)) config = mergeValueAt(config, path, value);
+      return config;
+    });
+    const randomShape = fc.record({ resources: fc.oneof(fc.anything(), fc.dictionary(fc.constantFrom('logs', 'widgets', 'users', 'chat_poll'), fc.anything(), { maxKeys: 3 })) }).chain((base) =>
+      fc.dictionary(fc.constantFrom('pipelineName', 'destination', 'rateLimit', 'concurrency', 'connection'), fc.anything(), { maxKeys: 3 }).map((rest) => ({ ...rest, ...base })),
+    );
+    await fc.assert(
+      fc.asyncProperty(fc.oneof(several, randomShape), async (config) => {
+        const error = await refusal(config);
+        if (error !== undefined) expectClear(error);
+      }),
+      { numRuns: RUNS, seed: SEED },
+    );
+  }, 60_000);
+});
+
+describe('property: runPipeline options of any value plan or are refused in one clear line', () => {
+  it('a TypeError naming the option, or a PipelineError', async () => {
+    const names = ['progress', 'onRequest', 'onLoadStep', 'onLockWait', 'warn', 'fetch', 'env', 'resources', 'destination', 'limitPages', 'refresh', 'collectGarbageBeforeCommit'];
+    const optionValue = fc.oneof(anyValue, fc.array(fc.constantFrom('logs', 'widgets', 'log', '', '__proto__'), { maxLength: 3 }), fc.record({ path: anyValue, dataset: anyValue }, { requiredKeys: [] }));
+    await fc.assert(
+      fc.asyncProperty(fc.constantFrom(...names), optionValue, async (name, value) => {
+        const controller = new AbortController();
+        controller.abort();
+        const error = await runPipeline({ resources: { logs: true } }, { env: ENV, signal: controller.signal, [name]: value } as never).then(
+          () => undefined,
+          (e: unknown) => (e instanceof AbortedError ? undefined : (e as Error)),
+        );
+        if (error === undefined) return;
+        const context = `${name}: ${error.message}`;
+        expect(error instanceof PipelineError || (error instanceof TypeError && error.message.startsWith(`runPipeline(): options.${name}`)), context).toBe(true);
+        expect(error.message.split('\n'), context).toHaveLength(1);
+        expect(error.message, context).not.toMatch(NOT_CLEAR);
+        expect(error.message, context).not.toContain(SECRET);
       }),
       { numRuns: RUNS, seed: SEED },
     );
