@@ -13,7 +13,7 @@ import { WidgetFailures } from './widget-failures.js';
 import { todayUtc, type ResourcePlan } from './plan.js';
 import { Semaphore } from './limits.js';
 import { ResourceTasks } from './resource-tasks.js';
-import { applySteps, childRequests, fanOutParams, linksNextPage, requestParams, selectRecords, windowParams, type ChildRequest, type Params } from './page-records.js';
+import { applySteps, childRequests, fanOutParams, linksNextPage, partitionKey, requestParams, selectRecords, windowParams, type ChildRequest, type Params } from './page-records.js';
 import type { ResumeState } from './resume.js';
 import { consumerRanges, dayCount, probePieces, resumeDay, sliceWindow, storedWindows, windowParts, type PartsOf, type Slice, type WindowState } from './windows.js';
 
@@ -125,7 +125,7 @@ export class Extractor {
 
   /** Which widget of its list a fanned-out top-level request was for (widget-failures.ts). */
   private widgetOf(plan: ResourcePlan, params: Params): WidgetContext | undefined {
-    return this.widgets.contextOf(plan, params, this.partitionKey(plan, params));
+    return this.widgets.contextOf(plan, params, partitionKey(plan, params));
   }
 
   /**
@@ -141,14 +141,6 @@ export class Extractor {
     return windows;
   }
 
-  /** The fan-out key of a request: values of its `each` params, so state is kept per widget. */
-  private partitionKey(plan: ResourcePlan, params: Params): string {
-    const parts = Object.entries(plan.resource.params)
-      .filter(([, source]) => source.from === 'env' && source.each)
-      .map(([name]) => String(params[name] ?? ''));
-    return parts.length === 0 ? '*' : parts.join('|');
-  }
-
   /** One request sequence: the pages of one resource for one parameter set. */
   private async extractSequence(plan: ResourcePlan, base: Params, parentParams?: Params, minSlices = 1): Promise<void> {
     const resource = plan.resource;
@@ -160,7 +152,7 @@ export class Extractor {
     let ranges: Slice[] = [];
     let sliceDays: number | null = null;
     if (plan.incremental) {
-      const key = this.partitionKey(plan, params);
+      const key = partitionKey(plan, params);
       const previous = this.options.previousState.get(plan.name);
       const end = todayUtc(this.options.now);
       const resumeAt = (windows: WindowState['windows']) => resumeDay(windows[key], plan.incremental!.lookbackDays, plan.incremental!.startDate, end);
@@ -305,7 +297,7 @@ export class Extractor {
         }
         upcoming = undefined;
         if (next.done) break;
-        if (pageCount === 1 && parentParams === undefined) this.widgets.answer(plan.name, this.partitionKey(plan, params));
+        if (pageCount === 1 && parentParams === undefined) this.widgets.answer(plan.name, partitionKey(plan, params));
         if (probe && paginator.type === 'next_url' && linksNextPage(next.value.data, paginator.nextUrlPath)) {
           this.options.onPage?.(plan.name, 0);
           return true;
@@ -347,7 +339,7 @@ export class Extractor {
    */
   private checkEndDay(plan: ResourcePlan, params: Params, records: SourceRecord[]): void {
     if (this.endDayChecks.has(plan.name) || plan.incremental?.endDay !== 'inclusive' || this.options.limitPages !== undefined) return;
-    if (this.storedWindowsOf(plan)[this.partitionKey(plan, params)] !== undefined) return;
+    if (this.storedWindowsOf(plan)[partitionKey(plan, params)] !== undefined) return;
     if (records.length > 0) this.endDayUncheckedFor.add(plan.name);
     const { start, end } = this.pageWindow(plan, params);
     const nowMs = (this.options.now ?? new Date()).getTime();
@@ -370,7 +362,7 @@ export class Extractor {
       const value = name === undefined ? undefined : params[name];
       return typeof value === 'string' ? value : undefined;
     };
-    return { resource: plan.name, cursorField: plan.resource.incremental!.cursorField, partition: this.partitionKey(plan, params), start: bound('start'), end: bound('end') };
+    return { resource: plan.name, cursorField: plan.resource.incremental!.cursorField, partition: partitionKey(plan, params), start: bound('start'), end: bound('end') };
   }
 
   /** Starts one request sequence per child request, waiting for room when a child has too many pending. */

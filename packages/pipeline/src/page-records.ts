@@ -174,6 +174,14 @@ function isThenable(value: unknown): boolean {
   return typeof value === 'object' && value !== null && typeof (value as { then?: unknown }).then === 'function';
 }
 
+/** The fan-out key of a request: values of its `each` params, so state is kept per widget. */
+export function partitionKey(plan: ResourcePlan, params: Params): string {
+  const parts = Object.entries(plan.resource.params)
+    .filter(([, source]) => source.from === 'env' && source.each)
+    .map(([name]) => String(params[name] ?? ''));
+  return parts.length === 0 ? '*' : parts.join('|');
+}
+
 /** Parameter sets of a top-level resource: the product of its `each` env lists (one set when there is none). */
 export function fanOutParams(plan: ResourcePlan, env: Env): Params[] {
   let sets: Params[] = [{}];

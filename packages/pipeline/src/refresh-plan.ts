@@ -1,7 +1,9 @@
 // What `refresh` (`--refresh`) changes in a run before its extraction: which resources it may reload, from which day,
 // and the stored states it resumes from. The commit side (tables, registry and state replaced in the commit's transaction) is
 // destination/refresh.ts.
+import type { Env } from './env.js';
 import { ConfigError } from './errors.js';
+import { fanOutParams, partitionKey } from './page-records.js';
 import { dateWindowReading, EARLIEST_START, isIsoDate, type ResourcePlan } from './plan.js';
 import type { WindowState } from './windows.js';
 
@@ -24,15 +26,53 @@ export function refuseRefreshOptions(plans: readonly ResourcePlan[], limitPages:
  * starts as if never loaded (its stored state is replaced at its commit), but not from a start date later than the
  * first day it loaded (moveStartDatesForRefresh, which this applies to the plans).
  */
-export async function readStatesToResume(destination: { readState(resource: string): Promise<unknown> }, plans: readonly ResourcePlan[], refresh: boolean): Promise<Map<string, unknown>> {
+export async function readStatesToResume(destination: { readState(resource: string): Promise<unknown> }, plans: readonly ResourcePlan[], refresh: boolean, env: Env): Promise<Map<string, unknown>> {
   const stored = new Map<string, unknown>();
   const refreshed = new Map<string, unknown>();
   for (const p of plans) {
     const state = await destination.readState(p.name);
     if (state !== undefined) (refresh && p.load ? refreshed : stored).set(p.name, state);
   }
-  if (refresh) moveStartDatesForRefresh(plans, refreshed);
+  if (refresh) {
+    refuseRefreshDroppingWidgets(plans, refreshed, env);
+    moveStartDatesForRefresh(plans, refreshed);
+  }
   return stored;
+}
+
+/**
+ * A refresh replaces a resource's tables and state with what it reads, so a run for fewer widgets than its stored
+ * windows hold (SNAPENGAGE_WIDGET_ID narrowed since) would drop the others' records and read none of them again:
+ * refused before any request. Windows are kept per fan-out key (extract.ts): the widget, for logs and its children.
+ */
+function refuseRefreshDroppingWidgets(plans: readonly ResourcePlan[], refreshed: ReadonlyMap<string, unknown>, env: Env): void {
+  for (const plan of plans.filter((p) => p.load && refreshed.has(p.name))) {
+    const reading = dateWindowReading(plan, plans);
+    if (reading === undefined) continue;
+    const state = refreshed.get(plan.name);
+    const windows = reading === plan ? state : (state as ChildState | null | undefined)?.parents?.[reading.name];
+    const read = new Set(fanOutParams(reading, env).map((params) => partitionKey(reading, params)));
+    const dropped = windowKeys(windows).filter((key) => !read.has(key));
+    if (dropped.length === 0) continue;
+    const lists = Object.values(reading.resource.params).flatMap((source) => (source.from === 'env' && source.each ? [source.env] : []));
+    const shown = dropped.length > 5 ? `${dropped.slice(0, 5).join(', ')} and ${dropped.length - 5} more` : dropped.join(', ');
+    const noun = dropped.length === 1 ? 'widget' : 'widgets';
+    throw new ConfigError(
+      `${plan.name} holds records of ${noun} ${shown}, which ${lists.join(', ') || 'the environment'} no longer lists: a refresh replaces ${plan.name}'s tables ` +
+        `and state with what it reads, so it would drop them and read none of them again. Add ${dropped.length === 1 ? 'it' : 'them'} to ${lists.join(', ') || 'the environment'} to reload ` +
+        `${dropped.length === 1 ? 'it' : 'them'} too; to drop ${dropped.length === 1 ? 'its' : 'their'} records for good, drop ${plan.name}'s tables by hand and run again (INCREMENTAL.md, "Dropped tables")`,
+    );
+  }
+}
+
+/** The windows of a stored window state, by fan-out key; none when it is no window state (a hand-edited state). */
+function windowsOf(state: unknown): Record<string, unknown> {
+  const windows = (state as Partial<WindowState> | null | undefined)?.windows;
+  return typeof windows === 'object' && windows !== null && !Array.isArray(windows) ? windows : {};
+}
+
+function windowKeys(state: unknown): string[] {
+  return Object.keys(windowsOf(state));
 }
 
 /**
@@ -80,9 +120,7 @@ export function moveStartDatesForRefresh(plans: readonly ResourcePlan[], refresh
 }
 
 function firstStartsOf(state: unknown): string[] {
-  const windows = (state as Partial<WindowState> | null | undefined)?.windows;
-  if (typeof windows !== 'object' || windows === null || Array.isArray(windows)) return [];
-  return Object.values(windows)
+  return Object.values(windowsOf(state))
     .map((window) => (window as { firstStart?: unknown } | null)?.firstStart)
     // A day the plan would refuse as a start date (a hand-edited state) adds none: its slices were queued at once.
     .filter((day): day is string => typeof day === 'string' && isIsoDate(day) && day >= EARLIEST_START);

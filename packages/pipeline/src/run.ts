@@ -180,7 +180,7 @@ export async function runPipeline(config: PipelineConfig, given?: RunOptions): P
   let queue: WriteQueue | undefined;
   try {
     // A refreshed resource starts as if never loaded, from the first day it loaded at the latest (refresh-plan.ts).
-    const storedState = await readStatesToResume(destination, plan.resources, options.refresh === true);
+    const storedState = await readStatesToResume(destination, plan.resources, options.refresh === true, env);
     const previousState = statesToResume(plan.resources, storedState);
     for (const p of plan.resources.filter((r) => r.load)) {
       writers.set(

@@ -173,6 +173,31 @@ describe('a start date later than the first day loaded', () => {
   });
 });
 
+// Found by run-sequences-property.test.ts: a refresh replaces the resource's tables and state with what it reads,
+// so one run for fewer widgets than were loaded (SNAPENGAGE_WIDGET_ID narrowed) dropped the others' cases and windows
+// without a word, though a refresh "never drops cases it does not read again".
+describe('a refresh for fewer widgets than were loaded', () => {
+  it('is refused before any request, naming the widgets and SNAPENGAGE_WIDGET_ID, for a resource and a child alone', async () => {
+    const path = join(tmp.dir, 'fewer-widgets.duckdb');
+    const both = definePipeline({ resources: { logs: true, chat_poll: true }, rateLimit: { requestsPerSecond: 0 } });
+    await runPipeline(both, { env: box.env, destination: { path } });
+    const before = await snapshot(path);
+    const [kept, left] = box.env.SNAPENGAGE_WIDGET_ID!.split(',') as [string, string];
+    const env = { ...box.env, SNAPENGAGE_WIDGET_ID: kept };
+    for (const resources of [['logs'], ['chat_poll']] as const) {
+      const requests = (await stats(box)).requests;
+      const refused = runPipeline(both, { env, destination: { path }, resources: [...resources], refresh: true });
+      await expect(refused).rejects.toThrow(`${resources[0]} holds records of widget ${left}`);
+      await expect(refused).rejects.toThrow('SNAPENGAGE_WIDGET_ID');
+      expect((await stats(box)).requests, 'requests made').toBe(requests);
+      expect(await snapshot(path)).toBe(before);
+    }
+    // With every widget it loaded, the refresh runs.
+    await runPipeline(both, { env: box.env, destination: { path }, resources: ['logs'], refresh: true });
+    expect(await expectMatchesTruth(path, DATASET, await truth(box))).toEqual([]);
+  });
+});
+
 describe('the first day a refresh reads', () => {
   const plansWith = (startDate: string) => planPipeline(definePipeline({ resources: { logs: { incremental: { startDate } }, chat_poll: true } }), box.env).resources;
   const logsStart = (plans: ReturnType<typeof plansWith>) => plans.find((p) => p.name === 'logs')!.incremental!.startDate;
