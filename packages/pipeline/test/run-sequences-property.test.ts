@@ -1,0 +1,264 @@
+// Model-based test of run sequences (fast-check's AsyncCommand and asyncModelRun): each scenario test checks one kind of run alone; a
+// sequence of them (cases added today, in the lookback, older than it; late surveys; the clock moving on; widgets
+// selected and deselected; runs in-process and as the CLI, samples, faulted runs, SIGKILLed runs, refreshes) may break
+// what each alone keeps. After every command that runs the loader, the dataset must hold exactly what the model says
+// (INCREMENTAL.md): every case of a window read once, as the sandbox served it at that run (a case older than the
+// window when it came is not loaded: the documented limit), windows and newest records never moving back,
+// `_pipeline_loads` counting the complete loads, and no row of a load that did not finish.
+//
+// Date is faked in-process (the sandbox and runPipeline share it); a CLI child gets the same clock through
+// run-sequences/clock-shift.mjs. A fixed seed and few sequences by default (~1 min). More, or another seed:
+//   SEQUENCES=40 SEED=123 npx vitest run packages/pipeline/test/run-sequences-property.test.ts
+// A failure prints fast-check's seed and path: SEED=<seed> SEQUENCES_PATH=<path> replays it.
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import fc from 'fast-check';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import type { Sandbox } from 'snapengage-sandbox';
+import { runPipeline } from '../src/index.js';
+import { admin, collectOutput, sandbox, spawnCli, stats, tempDir, truth } from './helpers.js';
+import {
+  applyCommit, applySample, applyWhatCommitted, checkDataset, DAY, dayStart, HOUR, LOOKBACK_DAYS, RESOURCE_SETS, START_DATE, START_MS,
+  type Model, type Real, type Resource,
+} from './run-sequences/model.js';
+
+const SEQUENCES = Number(process.env.SEQUENCES ?? 6);
+const SEED = Number(process.env.SEED ?? 20261128);
+const REPLAY_PATH = process.env.SEQUENCES_PATH;
+const MAX_COMMANDS = Number(process.env.SEQUENCES_MAX_COMMANDS ?? 8);
+const TIME_LIMIT_MS = Number(process.env.SEQUENCES_TIME_LIMIT_MS ?? 150_000);
+
+const CLOCK_SHIFT = join(import.meta.dirname, 'run-sequences', 'clock-shift.mjs');
+
+let box: Sandbox;
+let tmp: ReturnType<typeof tempDir>;
+let sequenceNo = 0;
+
+function env(m: Model): Record<string, string> {
+  return { ...box.env, SNAPENGAGE_WIDGET_ID: m.selected.join(','), SNAPENGAGE_START_DATE: START_DATE, SNAPENGAGE_DUCKDB_THREADS: '1' };
+}
+
+const config = (maxRetries?: number) => ({
+  resources: { logs: { incremental: { lookbackDays: LOOKBACK_DAYS } } },
+  rateLimit: { requestsPerSecond: 0 },
+  ...(maxRetries === undefined ? {} : { connection: { maxRetries } }),
+});
+
+/** The clock moves between 01:00 and 22:59 UTC only, so a CLI run (seconds of real time on top) stays on its day. */
+function moveClock(m: Model, hours: number): void {
+  let next = m.nowMs + hours * HOUR;
+  const hour = new Date(next).getUTCHours();
+  if (hour >= 23 || hour < 1) next = dayStart(next + 2 * HOUR) + HOUR;
+  m.nowMs = next;
+  vi.setSystemTime(next);
+}
+
+type Age = 'today' | 'lookback' | 'older';
+
+class AddCases implements fc.AsyncCommand<Model, Real> {
+  constructor(readonly widget: number, readonly cases: Array<{ age: Age; at: number }>) {}
+  check = () => true;
+  async run(m: Model, r: Real) {
+    const widgetId = r.widgets[this.widget]!;
+    const today = dayStart(m.nowMs);
+    const instants = this.cases.map(({ age, at }) => {
+      if (age === 'today') return Math.floor(today + at * (m.nowMs - today));
+      if (age === 'lookback') return Math.floor(today - DAY + at * DAY);
+      return Math.max(Date.parse(`${START_DATE}T00:00:00Z`), Math.floor(today - (3 + at * 2) * DAY));
+    });
+    r.log.push(this.toString());
+    await admin(r.box, 'cases', { widgetId, cases: instants.map((ms) => ({ created_at_date: ms, created_at_seconds: Math.floor(ms / 1000), created_at_milliseconds: ms })) });
+  }
+  toString = () => `add(w${this.widget}: ${this.cases.map((c) => `${c.age}@${c.at.toFixed(2)}`).join(',')})`;
+}
+
+class LateSurvey implements fc.AsyncCommand<Model, Real> {
+  constructor(readonly pick: number, readonly score: number) {}
+  check = () => true;
+  async run(_m: Model, r: Real) {
+    const cases = await truth(r.box);
+    const target = cases[this.pick % cases.length]!;
+    r.log.push(`${this.toString()}=${target.id}`);
+    await admin(r.box, 'surveys', { updates: [{ caseId: target.id, survey_score: this.score, survey_comments: `late ${r.log.length}` }] });
+  }
+  toString = () => `survey(#${this.pick}, ${this.score})`;
+}
+
+class AdvanceClock implements fc.AsyncCommand<Model, Real> {
+  constructor(readonly hours: number) {}
+  check = () => true;
+  async run(m: Model, r: Real) {
+    moveClock(m, this.hours);
+    r.log.push(this.toString());
+  }
+  toString = () => `clock(+${this.hours}h)`;
+}
+
+class ToggleWidget implements fc.AsyncCommand<Model, Real> {
+  constructor(readonly widget: number) {}
+  check = () => true;
+  async run(m: Model, r: Real) {
+    const id = r.widgets[this.widget]!;
+    const next = m.selected.includes(id) ? m.selected.filter((w) => w !== id) : r.widgets.filter((w) => w === id || m.selected.includes(w));
+    if (next.length > 0) m.selected = next; // at least one widget stays selected
+    r.log.push(`${this.toString()}→${m.selected.map((w) => `w${r.widgets.indexOf(w)}`).join(',')}`);
+  }
+  toString = () => `toggle(w${this.widget})`;
+}
+
+type RunKind = 'run' | 'cli' | 'refresh' | 'cli-refresh' | 'sample' | 'faults';
+const FAULTS = ['429=0.2,500=0.1,retryAfter=none', 'reset=0.1,truncate=0.1', '500=0.3'];
+
+class RunLoader implements fc.AsyncCommand<Model, Real> {
+  constructor(readonly kind: RunKind, readonly resourceSet: number, readonly faults = 0) {}
+  check = () => true;
+  get resources() {
+    return RESOURCE_SETS[this.resourceSet % RESOURCE_SETS.length]!;
+  }
+  async run(m: Model, r: Real) {
+    r.log.push(this.toString());
+    const served = await truth(r.box);
+    const resources = this.resources;
+    const refresh = this.kind === 'refresh' || this.kind === 'cli-refresh';
+    const options = { env: env(m), destination: { path: r.path }, resources };
+    if (refresh && resources.some((resource) => [...m.windows[resource].keys()].some((widget) => !m.selected.includes(widget)))) {
+      // A refresh for fewer widgets than the resource holds would drop the others: refused, nothing changed.
+      const refused = this.kind === 'refresh'
+        ? await runPipeline(config(), { ...options, refresh }).then(() => 'ran', (error: unknown) => String(error))
+        : (await collectOutput(cliRun(m, r, resources, refresh))).stderr;
+      expect(refused, r.log.join(' → ')).toContain('no longer lists');
+    } else if (this.kind === 'run' || this.kind === 'refresh') {
+      await runPipeline(config(), { ...options, refresh });
+      for (const resource of resources) applyCommit(m, resource, served, refresh);
+    } else if (this.kind === 'sample') {
+      await runPipeline(config(), { ...options, limitPages: 1 });
+      await applySample(m, r, served, resources);
+    } else if (this.kind === 'faults') {
+      await admin(r.box, 'faults', { faults: FAULTS[this.faults % FAULTS.length] });
+      try {
+        // Few retries, so that some faulted runs fail: a failed one must change nothing it did not commit.
+        const failure = await runPipeline(config(3), options).then(() => undefined, (error: unknown) => error);
+        const committed = await applyWhatCommitted(m, r, resources, served, false);
+        r.log.push(failure === undefined ? '(loaded)' : `(failed: ${String(failure).slice(0, 80)}; committed ${committed.join(',') || 'nothing'})`);
+        if (failure === undefined) expect(committed, `${r.log.join(' → ')}: a run that succeeded committed each resource`).toEqual(resources);
+      } finally {
+        await admin(r.box, 'faults', { faults: '' });
+      }
+    } else {
+      const result = await collectOutput(cliRun(m, r, resources, refresh));
+      expect(result.code, `${r.log.join(' → ')}: ${result.stderr}`).toBe(0);
+      for (const resource of resources) applyCommit(m, resource, served, refresh);
+    }
+    await checkDataset(m, r);
+  }
+  toString = () => `${this.kind === 'faults' ? `faults(${FAULTS[this.faults % FAULTS.length]})` : this.kind}[${this.resources.join(',')}]`;
+}
+
+function cliRun(m: Model, r: Real, resources: Resource[], refresh: boolean) {
+  return spawnCli(['run', '--config', r.configFile, '--duckdb', r.path, '--resources', resources.join(','), ...(refresh ? ['--refresh'] : [])], {
+    env: { ...env(m), SEQUENCE_CLOCK_OFFSET_MS: String(m.nowMs - performance.timeOrigin - performance.now()) },
+    nodeArgs: ['--import', CLOCK_SHIFT],
+  });
+}
+
+/**
+ * A CLI run killed with SIGKILL after some requests or some milliseconds (to land in its flush or commits too): each
+ * resource committed all or nothing (the model takes the run for those that did).
+ */
+class KilledRun implements fc.AsyncCommand<Model, Real> {
+  constructor(readonly after: { requests: number } | { ms: number }, readonly resourceSet: number) {}
+  check = () => true;
+  get resources() {
+    return RESOURCE_SETS[this.resourceSet % RESOURCE_SETS.length]!;
+  }
+  async run(m: Model, r: Real) {
+    r.log.push(this.toString());
+    const served = await truth(r.box);
+    const base = (await stats(r.box)).requests;
+    const startedAt = performance.now();
+    const child = cliRun(m, r, this.resources, false);
+    const ended = collectOutput(child);
+    let exited = false;
+    void ended.then(() => (exited = true));
+    const due = async () =>
+      'ms' in this.after ? performance.now() - startedAt >= this.after.ms : (await stats(r.box)).requests - base >= this.after.requests;
+    for (let i = 0; i < 4000 && !exited && !(await due()); i++) await new Promise((done) => setTimeout(done, 5));
+    child.kill('SIGKILL');
+    const result = await ended;
+    const committed = await applyWhatCommitted(m, r, this.resources, served, false);
+    r.log.push(`(${result.signal ?? `exit ${result.code}`}, committed ${committed.join(',') || 'nothing'})`);
+    await checkDataset(m, r);
+  }
+  toString = () => `kill[${this.resources.join(',')}](after ${'ms' in this.after ? `${this.after.ms} ms` : `${this.after.requests} requests`})`;
+}
+
+// Weighted toward runs: a sequence is checked after each command that runs the loader.
+const commands = [
+  { weight: 2, arbitrary: fc.tuple(fc.nat(1), fc.array(fc.record({ age: fc.constantFrom<Age>('today', 'lookback', 'older'), at: fc.integer({ min: 0, max: 99 }).map((n) => n / 100) }), { minLength: 1, maxLength: 3 }))
+    .map(([w, cases]) => new AddCases(w, cases)) },
+  { weight: 1, arbitrary: fc.tuple(fc.nat(200), fc.integer({ min: 0, max: 10 })).map(([pick, score]) => new LateSurvey(pick, score)) },
+  { weight: 2, arbitrary: fc.integer({ min: 1, max: 40 }).map((h) => new AdvanceClock(h)) },
+  { weight: 1, arbitrary: fc.nat(1).map((w) => new ToggleWidget(w)) },
+  { weight: 4, arbitrary: fc.tuple(fc.constantFrom<RunKind>('run', 'run', 'cli', 'refresh', 'cli-refresh', 'sample'), fc.nat(RESOURCE_SETS.length - 1)).map(([kind, set]) => new RunLoader(kind, set)) },
+  { weight: 1, arbitrary: fc.tuple(fc.nat(2), fc.nat(RESOURCE_SETS.length - 1)).map(([f, set]) => new RunLoader('faults', set, f)) },
+  { weight: 1, arbitrary: fc.tuple(fc.oneof(fc.record({ requests: fc.nat(12) }), fc.record({ ms: fc.integer({ min: 0, max: 2500 }) })), fc.nat(RESOURCE_SETS.length - 1))
+    .map(([after, set]) => new KilledRun(after, set)) },
+];
+
+beforeAll(async () => {
+  vi.useFakeTimers({ toFake: ['Date'], now: START_MS });
+  box = await sandbox({ cases: 16, widgets: 2, days: 4, now: START_MS });
+  tmp = tempDir('sequences-');
+});
+afterAll(async () => {
+  vi.useRealTimers();
+  await box?.close();
+  tmp?.cleanup();
+});
+
+/** A fresh sandbox state, clock and file per sequence. */
+async function setup(): Promise<{ model: Model; real: Real }> {
+  await admin(box, 'reset', {});
+  vi.setSystemTime(START_MS);
+  const n = sequenceNo++;
+  const configFile = join(tmp.dir, 'pipeline.mjs');
+  writeFileSync(configFile, `export default ${JSON.stringify(config())};\n`);
+  const widgets = box.credentials.widgetIds;
+  return {
+    model: {
+      nowMs: START_MS,
+      selected: [...widgets],
+      expected: new Map(),
+      polled: new Map(),
+      windows: { logs: new Map(), chat_poll: new Map() },
+      completeLoads: { logs: 0, chat_poll: 0 },
+    },
+    real: { box, path: join(tmp.dir, `seq${n}.duckdb`), configFile, widgets, log: [] },
+  };
+}
+
+// A plain array, not fc.commands: its lengths cluster at 0 and 1 (5 runs of fc.commands at this seed: 8, 1, 1, 0, 0
+// commands), so a small default run would test little. Arrays shrink too (fewer commands, simpler ones).
+const sequences = fc.array(fc.oneof(...commands), { minLength: Math.min(4, MAX_COMMANDS), maxLength: MAX_COMMANDS });
+
+async function runSequence(cmds: Array<fc.AsyncCommand<Model, Real>>): Promise<void> {
+  const { model, real } = await setup();
+  await fc.asyncModelRun(() => ({ model, real }), cmds);
+  // Every sequence ends with a complete run, so what its last commands did is checked too.
+  await new RunLoader('run', RESOURCE_SETS.findIndex((set) => set.length === 2)).run(model, real);
+  if (process.env.SEQUENCES_VERBOSE) console.log(real.log.join(" → "));
+}
+
+describe('run sequences against a model (fast-check model-based)', () => {
+  it(`every sequence leaves the dataset as the model says (seed ${SEED}, ${SEQUENCES} sequences)`, async () => {
+    const details = await fc.check(fc.asyncProperty(sequences, runSequence), {
+      seed: SEED,
+      numRuns: SEQUENCES,
+      ...(REPLAY_PATH ? { path: REPLAY_PATH } : {}),
+      interruptAfterTimeLimit: TIME_LIMIT_MS,
+    });
+    if (details.failed) throw new Error(fc.defaultReportMessage(details), { cause: details.errorInstance });
+    if (details.interrupted) console.warn(`run sequences: ${details.numRuns} of ${SEQUENCES} within ${TIME_LIMIT_MS} ms`);
+    expect(details.numRuns).toBeGreaterThan(0);
+  }, TIME_LIMIT_MS + 60_000);
+});
