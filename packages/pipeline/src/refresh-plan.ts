@@ -56,11 +56,12 @@ function refuseRefreshDroppingWidgets(plans: readonly ResourcePlan[], refreshed:
     if (dropped.length === 0) continue;
     const lists = Object.values(reading.resource.params).flatMap((source) => (source.from === 'env' && source.each ? [source.env] : []));
     const shown = dropped.length > 5 ? `${dropped.slice(0, 5).join(', ')} and ${dropped.length - 5} more` : dropped.join(', ');
-    const noun = dropped.length === 1 ? 'widget' : 'widgets';
+    const [noun, them, their] = dropped.length === 1 ? ['widget', 'it', 'its'] : ['widgets', 'them', 'their'];
+    const listedIn = lists.join(', ') || 'the environment';
     throw new ConfigError(
-      `${plan.name} holds records of ${noun} ${shown}, which ${lists.join(', ') || 'the environment'} no longer lists: a refresh replaces ${plan.name}'s tables ` +
-        `and state with what it reads, so it would drop them and read none of them again. Add ${dropped.length === 1 ? 'it' : 'them'} to ${lists.join(', ') || 'the environment'} to reload ` +
-        `${dropped.length === 1 ? 'it' : 'them'} too; to drop ${dropped.length === 1 ? 'its' : 'their'} records for good, drop ${plan.name}'s tables by hand and run again (INCREMENTAL.md, "Dropped tables")`,
+      `${plan.name} holds records of ${noun} ${shown}, which ${listedIn} no longer lists: a refresh replaces the tables and state of ${plan.name} ` +
+        `with what it reads, so it would drop ${their} records and read none of them again. Add ${them} to ${listedIn} to reload ${them} too; ` +
+        `to drop ${their} records for good, drop the tables of ${plan.name} by hand and run again (INCREMENTAL.md, "Dropped tables")`,
     );
   }
 }
