@@ -93,5 +93,7 @@ export async function datasetNotFound(conn: DuckDBConnection, path: string, data
       `pass the dataset the pipeline loads (--dataset or destination.dataset; ${there}); query dlt's tables in the DuckDB CLI`, path,
     );
   }
-  return new DestinationError(`opening the dataset: no dataset ${dataset} in ${path}`, 'not_found', `${there}; pass --dataset (or destination.dataset)`, path);
+  // A file no run has loaded yet (or one whose first commit a kill stopped) has nothing to pick from.
+  const fix = datasets.length > 0 ? `${there}; pass --dataset (or destination.dataset)` : `${there}: run the pipeline first, or check --duckdb (or destination.path)`;
+  return new DestinationError(`opening the dataset: no dataset ${dataset} in ${path}`, 'not_found', fix, path);
 }

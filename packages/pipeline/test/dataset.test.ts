@@ -1,6 +1,7 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { DuckDBInstance } from '@duckdb/node-api';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { resources } from 'snapengage-client';
 import { DestinationError, DuckDBDestination, newLoadId } from '../src/destination/index.js';
@@ -91,6 +92,15 @@ describe('openDataset', () => {
     const error = await openDataset({ path: join(dir, 'missing.duckdb'), dataset: 'data' }).catch((e: unknown) => e);
     expect(error).toBeInstanceOf(DestinationError);
     expect((error as Error).message).toMatch(/missing\.duckdb.*run the pipeline first/);
+  });
+
+  it('says to run the pipeline first when the file holds no dataset of the loader (none to name)', async () => {
+    const empty = join(dir, 'empty.duckdb');
+    const instance = await DuckDBInstance.create(empty);
+    instance.closeSync();
+    const error = await openDataset({ path: empty, dataset: 'data' }).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(DestinationError);
+    expect((error as Error).message).toBe(`opening the dataset: no dataset data in ${empty}: it holds no dataset of this loader yet: run the pipeline first, or check --duckdb (or destination.path)`);
   });
 
   it('names the datasets the file has when the asked one is not there', async () => {
