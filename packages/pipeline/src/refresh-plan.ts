@@ -44,9 +44,10 @@ export async function readStatesToResume(destination: { readState(resource: stri
  * A refresh replaces a resource's tables and state with what it reads, so a run for fewer widgets than its stored
  * windows hold (SNAPENGAGE_WIDGET_ID narrowed since) would drop the others' records and read none of them again:
  * refused before any request. Windows are kept per fan-out key (extract.ts): the widget, for logs and its children.
+ * Not for a resource that replaces its tables: every run of it keeps only the widgets it reads, refresh or not.
  */
 function refuseRefreshDroppingWidgets(plans: readonly ResourcePlan[], refreshed: ReadonlyMap<string, unknown>, env: Env): void {
-  for (const plan of plans.filter((p) => p.load && refreshed.has(p.name))) {
+  for (const plan of plans.filter((p) => p.load && p.writeDisposition !== 'replace' && refreshed.has(p.name))) {
     const reading = dateWindowReading(plan, plans);
     if (reading === undefined) continue;
     const state = refreshed.get(plan.name);

@@ -196,6 +196,21 @@ describe('a refresh for fewer widgets than were loaded', () => {
     await runPipeline(both, { env: box.env, destination: { path }, resources: ['logs'], refresh: true });
     expect(await expectMatchesTruth(path, DATASET, await truth(box))).toEqual([]);
   });
+
+  it('is not refused for a resource that replaces its tables: every run keeps only the widgets it reads', async () => {
+    const path = join(tmp.dir, 'fewer-widgets-replace.duckdb');
+    const replaced = definePipeline({ resources: { logs: { writeDisposition: 'replace' } }, rateLimit: { requestsPerSecond: 0 } });
+    await runPipeline(replaced, { env: box.env, destination: { path } });
+    const [kept] = box.env.SNAPENGAGE_WIDGET_ID!.split(',') as [string];
+    const env = { ...box.env, SNAPENGAGE_WIDGET_ID: kept };
+    // A refresh drops the other widget's cases no more than the plain run (which a replace resource is) does.
+    await runPipeline(replaced, { env, destination: { path }, refresh: true });
+    const widgets = await query(path, `SELECT DISTINCT widget_id FROM ${DATASET}.logs`);
+    expect(widgets.map((r) => r.widget_id)).toEqual([kept]);
+    await runPipeline(replaced, { env: box.env, destination: { path } });
+    await runPipeline(replaced, { env, destination: { path } });
+    expect((await query(path, `SELECT DISTINCT widget_id FROM ${DATASET}.logs`)).map((r) => r.widget_id)).toEqual([kept]);
+  });
 });
 
 describe('the first day a refresh reads', () => {
