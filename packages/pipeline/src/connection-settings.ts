@@ -10,11 +10,14 @@ import { shownValue } from './shown-value.js';
 const NUMBER_OPTIONS = ['timeoutMs', 'maxRetries', 'maxResponseBytes'] as const;
 
 /** Refuses a connection option of the wrong type, naming it (before the base URL is read: a URL object parsed as one). */
-function checkConnectionTypes(connection: PipelineConfig['connection']): void {
+function checkConnectionTypes(connection: PipelineConfig['connection'], credentials: Record<string, string>): void {
   const given: unknown = connection?.baseUrl;
   if (given !== undefined && given !== null && typeof given !== 'string') {
     const fix = given instanceof URL ? ': pass its text (url.href)' : ', such as "https://www.snapengage.com"';
-    throw new ConfigError(`connection.baseUrl must be a string${fix}, got ${shownValue(given)}`);
+    // A URL object's JSON is its whole href: shown without user, password, query and fragment, as a string's parts
+    // are never echoed either (they hold credentials); in anything else, the environment's keys are masked.
+    const shown = given instanceof URL ? shownValue(`${given.origin}${given.pathname}`) : redactSecrets(shownValue(given), Object.values(credentials));
+    throw new ConfigError(`connection.baseUrl must be a string${fix}, got ${shown}`);
   }
   for (const name of NUMBER_OPTIONS) {
     const value = connection?.[name];
@@ -44,7 +47,7 @@ function checkClientOptions(connection: PipelineConfig['connection'], baseUrl: s
  * in what is echoed of it.
  */
 export function checkedBaseUrl(connection: PipelineConfig['connection'], fromEnv: string | undefined, credentials: Record<string, string>): string {
-  checkConnectionTypes(connection);
+  checkConnectionTypes(connection, credentials);
   const baseUrl = connection?.baseUrl ?? fromEnv ?? defaultBaseUrl;
   // Two .env lines joined into one carry a key: `…com SNAPENGAGE_API_TOKEN=…` (pasted), or `…comSNAPENGAGE_API_TOKEN=…`
   // (a file without a final newline, then a line appended), which parses as a URL whose host holds the key, so every

@@ -83,6 +83,16 @@ describe('config values refused with one line naming the key (examples the prope
     expectClear(await refusal({ resources: { logs: true }, connection: { timeoutMs: {} } }), 'connection.timeoutMs', 'got {}');
   });
 
+  it('a URL object as the base URL is named without its user, password or query (a string\'s are never echoed either)', async () => {
+    const error = await refusal({ resources: { logs: true }, connection: { baseUrl: new URL(`https://owner:pa55word@www.snapengage.com/api?key=${SECRET}`) } });
+    expectClear(error, 'connection.baseUrl', 'url.href', 'https://www.snapengage.com/api');
+    expect(error!.message).not.toContain('pa55word');
+    expect(error!.message).not.toContain('owner');
+    // A key of the environment inside any other value of the wrong type is masked as well.
+    const listed = await refusal({ resources: { logs: true }, connection: { baseUrl: [`https://www.snapengage.com?token=${SECRET}`] } });
+    expectClear(listed, 'connection.baseUrl');
+  });
+
   it('a connection number out of range is refused while planning (planPipeline throws what a run would)', () => {
     expect(() => planPipeline({ resources: { logs: true }, connection: { timeoutMs: -1 } }, ENV)).toThrow(/^connection settings: timeoutMs: must be .*, got -1$/);
   });
