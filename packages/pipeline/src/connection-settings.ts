@@ -26,7 +26,7 @@ function checkConnectionTypes(connection: PipelineConfig['connection'], credenti
 }
 
 /** Whatever the client refuses of the base URL (checked as a URL before) and the numbers (their ranges). */
-function checkClientOptions(connection: PipelineConfig['connection'], baseUrl: string): void {
+function checkClientOptions(connection: PipelineConfig['connection'], baseUrl: string, credentials: Record<string, string>): void {
   // The client's own rules (ranges, the API's origin over plain http or with a path), by making one: no request is sent.
   try {
     createSnapEngageClient({
@@ -36,7 +36,13 @@ function checkClientOptions(connection: PipelineConfig['connection'], baseUrl: s
       ...(connection?.maxResponseBytes != null ? { maxResponseBytes: connection.maxResponseBytes } : {}),
     });
   } catch (error) {
-    if (error instanceof SnapEngageError && error.kind === 'config') throw new ConfigError(`connection settings: ${firstLine(error.message)}`, { cause: error });
+    // The client echoes the base URL it refuses, and is given no credentials here to mask: a key pasted into its path
+    // is masked, and the client's error then not kept as the cause (its message holds the key).
+    if (error instanceof SnapEngageError && error.kind === 'config') {
+      const said = firstLine(error.message);
+      const masked = redactSecrets(said, Object.values(credentials));
+      throw new ConfigError(`connection settings: ${masked}`, masked === said ? { cause: error } : undefined);
+    }
     throw error;
   }
 }
@@ -77,7 +83,7 @@ export function checkedBaseUrl(connection: PipelineConfig['connection'], fromEnv
     // naming neither the variable nor the fix.
     throw new ConfigError(`SNAPENGAGE_BASE_URL (or connection.baseUrl) must not carry a query (?…) or a fragment (#…); use only the origin, e.g. ${defaultBaseUrl}`);
   }
-  checkClientOptions(connection, baseUrl);
+  checkClientOptions(connection, baseUrl, credentials);
   return baseUrl;
 }
 

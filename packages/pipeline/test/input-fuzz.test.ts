@@ -91,6 +91,10 @@ describe('config values refused with one line naming the key (examples the prope
     // A key of the environment inside any other value of the wrong type is masked as well.
     const listed = await refusal({ resources: { logs: true }, connection: { baseUrl: [`https://www.snapengage.com?token=${SECRET}`] } });
     expectClear(listed, 'connection.baseUrl');
+    // What the client refuses of a base URL (a path here, a key pasted after the host) is masked too.
+    const pasted = await refusal({ resources: { logs: true } }, { ...ENV, SNAPENGAGE_BASE_URL: `https://www.snapengage.com/${SECRET}` });
+    expectClear(pasted, 'has a path');
+    expect(String((pasted!.cause as Error | undefined)?.message)).not.toContain(SECRET);
   });
 
   it('a connection number out of range is refused while planning (planPipeline throws what a run would)', () => {
