@@ -138,6 +138,24 @@ describe('a file from before contract_discards', () => {
   });
 });
 
+describe('a contract_discards value this version cannot read (edited by hand, or a later shape)', () => {
+  it('is read without the fields it cannot read: show and loads() still work', async () => {
+    await inject([{ id: 'moody', mood: 'happy' }]);
+    await run(contract);
+    const odd = '{"records":0,"values":3,"fields":[null,"mood",{"table":"logs"},{"entity":"columns","mode":"discard_value","table":"logs","field":"mood","count":3}]}';
+    await withQueries(db, (q) => q(`UPDATE snapengage_data._pipeline_loads SET contract_discards = '${odd}'`), 'READ_WRITE');
+    const ds = await openDataset({ path: db, dataset: 'snapengage_data' });
+    try {
+      expect((await ds.loads()).map((l) => l.contractDiscards)).toEqual([
+        { records: 0, values: 3, fields: [{ entity: 'columns', mode: 'discard_value', table: 'logs', field: 'mood', count: 3 }] },
+      ]);
+    } finally {
+      await ds.close();
+    }
+    expect(await showDataset({ path: db, dataset: 'snapengage_data' })).toContain('left out by schemaContract: 3 values (discard_value): logs.mood 3 values');
+  });
+});
+
 describe("show's words for a load's discards", () => {
   it('name a few fields and say how many more the load row holds', () => {
     const fields = Array.from({ length: 7 }, (_, i) => ({ entity: 'columns' as const, mode: 'discard_value' as const, table: 'logs', field: `f${i}`, count: 1 }));
@@ -145,5 +163,7 @@ describe("show's words for a load's discards", () => {
       'left out by schemaContract: 7 values (discard_value): logs.f0 1 value', 'logs.f1 1 value', 'logs.f2 1 value', 'logs.f3 1 value', 'logs.f4 1 value',
       '2 more fields (_pipeline_loads.contract_discards)',
     ]);
+    // No field it can name (a row edited by hand): the totals alone.
+    expect(describeLoadDiscards({ records: 1, values: 0, fields: [] })).toEqual(['left out by schemaContract: 1 record (discard_row)']);
   });
 });

@@ -18,10 +18,17 @@ export function parseDiscardsColumn(value: unknown): ContractDiscards | null {
   try {
     const parsed = JSON.parse(value) as Partial<ContractDiscards>;
     if (typeof parsed.records !== 'number' || typeof parsed.values !== 'number' || !Array.isArray(parsed.fields)) return null;
-    return { records: parsed.records, values: parsed.values, fields: parsed.fields as ContractDiscard[] };
+    // Only the fields it can read: `show` names each by its table, field, mode and count.
+    return { records: parsed.records, values: parsed.values, fields: (parsed.fields as unknown[]).filter(isReadableField) };
   } catch {
     return null;
   }
+}
+
+function isReadableField(field: unknown): field is ContractDiscard {
+  const f = field as Partial<ContractDiscard> | null;
+  return typeof f === 'object' && f !== null && typeof f.table === 'string' && typeof f.field === 'string' && typeof f.count === 'number' &&
+    (f.mode === 'discard_row' || f.mode === 'discard_value');
 }
 
 /** Fields `show` names per load (a load keeps up to 50): its listing stays a few lines. */
@@ -39,5 +46,5 @@ export function describeLoadDiscards(discards: ContractDiscards): string[] {
   ];
   const fields = discards.fields.slice(0, SHOWN_FIELDS).map((f) => `${f.table === '*' ? '' : `${f.table}.`}${f.field} ${plural(f.count, f.mode === 'discard_row' ? 'record' : 'value')}`);
   const more = discards.fields.length > SHOWN_FIELDS ? [`${discards.fields.length - SHOWN_FIELDS} more fields (_pipeline_loads.contract_discards)`] : [];
-  return [`left out by schemaContract: ${totals.join(' and ')}: ${fields[0] ?? ''}`.trimEnd(), ...fields.slice(1), ...more];
+  return [`left out by schemaContract: ${totals.join(' and ')}${fields.length > 0 ? `: ${fields[0]}` : ''}`, ...fields.slice(1), ...more];
 }
