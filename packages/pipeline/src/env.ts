@@ -151,7 +151,8 @@ function decodeEnvFile(bytes: Buffer): string {
 
 /** A value is present when set and not blank. */
 export function envValue(env: Env, name: string): string | undefined {
-  const value = env[name];
+  // null (from JavaScript: runPipeline's env) is unset, as runPipeline reads null options.
+  const value = (env[name] as string | null | undefined) ?? undefined;
   return value === undefined || value.trim() === '' ? undefined : value.trim();
 }
 

@@ -55,8 +55,9 @@ export function checkRunOptions(given: unknown): RunOptions {
  */
 function checkEnvValues(env: Record<string, unknown>): void {
   for (const [name, value] of Object.entries(env)) {
-    if (value === undefined || typeof value === 'string' || !/^SNAPENGAGE_|^(?:https?|no)_proxy$/i.test(name)) continue;
-    throw new TypeError(`runPipeline(): options.env.${name} must be a string (variables are text: String(value)), got ${value === null ? 'null' : `a ${typeof value}`}`);
+    // null is not given, as for every option (a null proxy variable was read as unset before this check).
+    if (value === undefined || value === null || typeof value === 'string' || !/^SNAPENGAGE_|^(?:https?|no)_proxy$/i.test(name)) continue;
+    throw new TypeError(`runPipeline(): options.env.${name} must be a string (variables are text: String(value)), got a ${typeof value}`);
   }
 }
 

@@ -141,6 +141,11 @@ describe('runPipeline options refused with one line naming the option (examples 
     expectOneLine(await optionRefusal({ env: { ...ENV, HTTPS_PROXY: {} } }), 'options.env.HTTPS_PROXY');
   });
 
+  it('an env variable set to null is not given, as null is for every option (a null proxy variable was unset before the check)', async () => {
+    expect(await optionRefusal({ env: { ...ENV, HTTPS_PROXY: null, SNAPENGAGE_START_DATE: null, SNAPENGAGE_DUCKDB_THREADS: null } })).toBeUndefined();
+    expect(planPipeline({ resources: { logs: true } }, { ...ENV, SNAPENGAGE_START_DATE: null } as never).resources[0]!.incremental).not.toBeNull();
+  });
+
   it('an unknown resource name in options.resources', async () => {
     // Before: TypeError "Cannot read properties of undefined (reading 'parent')".
     expectOneLine(await optionRefusal({ resources: ['log'] }), 'Unknown resource "log"', 'did you mean "logs"');
