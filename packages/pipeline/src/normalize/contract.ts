@@ -9,7 +9,7 @@ import { ConfigError } from '../errors.js';
 import { shownValue } from '../shown-value.js';
 import { RESERVED_COLUMN_NAMES } from './schema.js';
 import { naturalName, type FieldNode, type TableState } from './table-tree.js';
-import { DUCKDB_TYPES, inferListType, isPlainObject } from './types.js';
+import { DUCKDB_TYPES, newPathShape, type NewPathShape } from './types.js';
 
 export type ContractEntity = 'tables' | 'columns' | 'dataType';
 export type SchemaContractModes = Readonly<Record<ContractEntity, SchemaContractMode>>;
@@ -43,16 +43,17 @@ export function resolveSchemaContract(value: unknown, field: string): SchemaCont
 }
 
 /**
- * What the contract is asked about for a new path's first value: a child table (a list of objects within the depth),
- * a column (a scalar, a list of scalars, or an object or list past the depth: JSON), or nothing (an object within the
- * depth, whose fields are asked one by one; a list that says nothing).
+ * What the contract is asked about for a new path's first value (see newPathShape): a child table, or a column (a
+ * scalar, a list of scalars, or an object or list past the depth: JSON); nothing for a flattened object, whose fields
+ * are asked about one by one, or a list that says nothing.
  */
+export function entityOf(shape: NewPathShape): ContractEntity | undefined {
+  return shape.kind === 'table' ? 'tables' : shape.kind === 'column' ? 'columns' : undefined;
+}
+
+/** entityOf() a value at `depth` (that of the object holding it). */
 export function newEntity(value: unknown, depth: number, maxNestingDepth: number): ContractEntity | undefined {
-  const withinDepth = depth + 1 <= maxNestingDepth;
-  if (isPlainObject(value)) return withinDepth ? undefined : 'columns';
-  if (!Array.isArray(value)) return 'columns';
-  if (value.some((v) => typeof v === 'object' && v !== null)) return withinDepth ? 'tables' : 'columns';
-  return inferListType(value) === undefined ? undefined : 'columns';
+  return entityOf(newPathShape(value, depth, maxNestingDepth));
 }
 
 /** What one field had left out by the contract in a load (see ContractDiscards). */

@@ -2,7 +2,7 @@
 // child tables, lists of scalars become DuckDB list columns. Every source path is decided once (column,
 // flattened object or child table) — from the spec's schema where it declares the path, else from the first
 // non-empty value — and a later value that does not fit goes to a variant column `<col>__v_<type>`.
-import { DISCARD_ROW, SchemaContract, newEntity, type ContractDiscards, type SchemaContractModes } from './contract.js';
+import { DISCARD_ROW, SchemaContract, entityOf, type ContractDiscards, type SchemaContractModes } from './contract.js';
 import { listFitsColumns, recordFitsColumns } from './fast-path.js';
 import { rootTableName } from './naming.js';
 import { asJson, asStored, holdsNoValue, normalizeJsValue, storesNothing, stringifyJson } from './js-values.js';
@@ -10,7 +10,7 @@ import { childRowId, md5, rootRowId, serializeRow, type RowSink, type StagedKind
 import { ELEMENT_NODE_KEY, cloneTableDef, type ColumnDef, type TableDef } from './schema.js';
 import { schemaReport, type SchemaReport } from './schema-report.js';
 import { TableTree, declaredShapeProperties, fieldNode, type FieldNode, type TableState } from './table-tree.js';
-import { REJECT, coerce, inferListType, inferType, isPlainObject, type JsonSchema } from './types.js';
+import { REJECT, coerce, inferType, isPlainObject, newPathShape, type JsonSchema } from './types.js';
 
 export interface NormalizerOptions {
   resource: string;
@@ -274,41 +274,24 @@ export class ResourceNormalizer {
    * undecided: a later value gets the same answer, since tables do not shrink).
    */
   private decide(table: TableState, node: FieldNode, value: unknown, depth: number): boolean | 'no room' {
+    const shape = newPathShape(value, depth, this.opts.maxNestingDepth);
+    if (shape.kind === 'nothing') return false;
     const tree = this.tree;
     // A list item's own node (items of a list that are not objects) is exempt: one per table, so it cannot multiply.
-    const exempt = node === table.element;
-    const room = exempt || tree.hasRoomForColumns(table);
-    // A new object with no room left would only overflow field by field: it overflows whole, unless it holds no value
-    // (`{}`, nulls), which field by field, with room, stores nothing. Nothing is added then, so nothing is asked.
+    // A flattened object needs column room too: without, it would only overflow field by field.
+    const room = node === table.element || (shape.kind === 'table' ? tree.hasRoomForTable() : tree.hasRoomForColumns(table));
+    // Without room, an object overflows whole, unless it holds no value (`{}`, nulls), which field by field, with
+    // room, stores nothing. Nothing is added then, so nothing is asked.
     if (!room && isPlainObject(value) && holdsNoValue(value)) return false;
-    const entity = this.contract && !tree.intoExistingOverflow(table, node, value, depth) && newEntity(value, depth, this.opts.maxNestingDepth);
+    const entity = this.contract && this.addsToSchema(table, room) ? entityOf(shape) : undefined;
     // A primary-key field's column (a map step may set it) is the config's: the key a merge matches records on is stored.
     const keyColumn = entity === 'columns' && table.isRoot && node.path.length === 1 && this.opts.primaryKey.includes(node.path[0]!);
     // Asked first: a field the contract keeps out must not take room (or make `_overflow`) either.
     if (entity && !keyColumn && !this.contract!.allows(entity, table, node, value, this.newUndeclared(table))) return false;
-    if (isPlainObject(value)) {
-      if (!room) return 'no room';
-      if (depth + 1 <= this.opts.maxNestingDepth) node.kind = 'object';
-      else tree.addColumn(table, node, 'json');
-      return true;
-    }
-    if (Array.isArray(value)) {
-      if (value.some((v) => typeof v === 'object' && v !== null)) {
-        if (depth + 1 <= this.opts.maxNestingDepth) {
-          if (!exempt && !tree.hasRoomForTable()) return 'no room';
-          tree.addChildTable(table, node, depth + 1);
-        } else if (room) tree.addColumn(table, node, 'json');
-        else return 'no room';
-        return true;
-      }
-      const listType = inferListType(value);
-      if (listType === undefined) return false;
-      if (!room) return 'no room';
-      tree.addColumn(table, node, listType);
-      return true;
-    }
     if (!room) return 'no room';
-    tree.addColumn(table, node, inferType(value));
+    if (shape.kind === 'object') node.kind = 'object';
+    else if (shape.kind === 'table') tree.addChildTable(table, node, depth + 1);
+    else tree.addColumn(table, node, shape.type);
     return true;
   }
 
@@ -350,11 +333,13 @@ export class ResourceNormalizer {
 
   private putVariant(table: TableState, node: FieldNode, value: unknown, row: RowValues, source: unknown): void {
     const type = inferType(value);
-    // A variant column the dataset has (or this load made under evolve) is the schema's: only a new one is asked for.
+    // A variant column the dataset has (or this load made under evolve) is the schema's: only a new one needs room or
+    // is asked for. A list item's variants are at most one per type; any other node's need room like a new field's.
+    const isNew = node.variants?.has(type) !== true;
+    const room = !isNew || node === table.element || this.tree.hasRoomForColumns(table);
     const contract = this.contract;
-    if (contract && node.variants?.has(type) !== true && !this.tree.intoExistingOverflow(table, node, value, 'variant') && !contract.allows('dataType', table, node, value, this.newUndeclared(table))) return;
-    // A list item's variants are at most one per type; any other node's need room like a new field's.
-    if (node.variants?.has(type) !== true && node !== table.element && !this.tree.hasRoomForColumns(table)) {
+    if (contract && isNew && this.addsToSchema(table, room) && !contract.allows('dataType', table, node, value, this.newUndeclared(table))) return;
+    if (!room) {
       this.putOverflow(table, node, asJson(value, source), row);
       return;
     }
@@ -362,6 +347,15 @@ export class ResourceNormalizer {
     row[col.index!] = coerce(type === 'json' ? asJson(value, source) : value, type);
     this.variantValues.set(col, (this.variantValues.get(col) ?? 0) + 1);
     this.heldVariants?.push(col);
+  }
+
+  /**
+   * Whether a new path's or variant's value adds to the tables, so the contract is asked: with room, its column or
+   * table; without, it goes to the row's `_overflow`, which is new only on a table that has none yet (what an evolve
+   * load kept in `_overflow` is taken).
+   */
+  private addsToSchema(table: TableState, room: boolean): boolean {
+    return room || !this.tree.hasOverflowColumn(table);
   }
 
   /** A child table this load makes that the spec does not declare: its columns are not the contract's (contract.ts). */

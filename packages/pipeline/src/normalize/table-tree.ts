@@ -1,7 +1,7 @@
 // The tree of tables a resource's records land in, as the normalizer builds it: the stored tables adopted at the
 // start (their columns and child tables re-attached to the source paths they came from), the columns and child
 // tables the spec declares, and those a record brings that nothing declared. normalizer.ts decides what each value
-// is; this creates the column or table that holds it.
+// is (types.ts newPathShape, and whether there is room); this creates the column or table that holds it.
 import { NameAllocator, joinPath, snakeCase } from './naming.js';
 import { CHILD_SYSTEM_COLUMNS, ELEMENT_NODE_KEY, RESERVED_COLUMN_NAMES, ROOT_SYSTEM_COLUMNS, ROW_NODE_KEY, cloneTableDef, dataNodeKey, nodeKeyPath, type ColumnDef, type TableDef } from './schema.js';
 import { declaredShape, type DataType, type JsonSchema, type ScalarType } from './types.js';
@@ -121,15 +121,11 @@ export class TableTree {
   }
 
   /**
-   * Whether a new path's value (or a value for a new variant) would go to the table's `_overflow` column, which it
-   * has: then no column is added, nothing for the contract to refuse, and what an evolve load kept there is taken.
-   * (An object holding no value, which a table without room stores nowhere, decide() settles before asking.)
+   * Whether the table has its `_overflow` column (made by a value that found no room, in this load or a stored one): a
+   * value without room goes there, adding nothing to the schema.
    */
-  intoExistingOverflow(table: TableState, node: FieldNode, value: unknown, depth: number | 'variant'): boolean {
-    if (table.row.variants?.has('json') !== true || node === table.element) return false;
-    if (depth === 'variant') return !this.hasRoomForColumns(table);
-    if (Array.isArray(value) && value.some((v) => typeof v === 'object' && v !== null) && depth + 1 <= this.maxNestingDepth) return !this.hasRoomForTable();
-    return !this.hasRoomForColumns(table);
+  hasOverflowColumn(table: TableState): boolean {
+    return table.row.variants?.has('json') === true;
   }
 
   addChildTable(parent: TableState, node: FieldNode, depth: number): TableState {

@@ -60,6 +60,38 @@ export function inferListType(items: readonly unknown[]): ListType | undefined {
   return type === undefined ? undefined : (`${type}[]` as ListType);
 }
 
+/**
+ * What a new path's first value makes, room permitting: the value's counterpart of DeclaredShape, maxNestingDepth
+ * applied. The one statement of these rules: the normalizer makes what it says, the schema contract is asked about
+ * it (contract.ts entityOf), and whether there is room for it is judged by its kind (normalizer.ts decide()).
+ */
+export type NewPathShape =
+  /** A list that says nothing (empty, nulls only): nothing is made, the path stays undecided. */
+  | { kind: 'nothing' }
+  /** An object within the depth, flattened: each of its fields is a new path of its own. */
+  | { kind: 'object' }
+  /** A scalar, a list of scalars, or an object or list past the depth (JSON). */
+  | { kind: 'column'; type: DataType }
+  /** A list of objects within the depth. */
+  | { kind: 'table' };
+
+// Made once (nothing changes them): a path whose values overflow or say nothing is classified again on every record,
+// so a call makes no object.
+const NOTHING: NewPathShape = { kind: 'nothing' };
+const OBJECT: NewPathShape = { kind: 'object' };
+const TABLE: NewPathShape = { kind: 'table' };
+const COLUMN = Object.fromEntries(Object.keys(DUCKDB_TYPES).map((type) => [type, { kind: 'column', type }])) as Record<DataType, NewPathShape>;
+
+/** `depth`: that of the object holding the value (a root record's fields are at 0). */
+export function newPathShape(value: unknown, depth: number, maxNestingDepth: number): NewPathShape {
+  const withinDepth = depth + 1 <= maxNestingDepth;
+  if (isPlainObject(value)) return withinDepth ? OBJECT : COLUMN.json;
+  if (!Array.isArray(value)) return COLUMN[inferType(value)];
+  if (value.some((v) => typeof v === 'object' && v !== null)) return withinDepth ? TABLE : COLUMN.json;
+  const listType = inferListType(value);
+  return listType === undefined ? NOTHING : COLUMN[listType];
+}
+
 /** Sentinel for "this column does not accept the value". */
 export const REJECT: unique symbol = Symbol('reject');
 
