@@ -2,7 +2,11 @@
 // answers and tallies. schema-contract.test.ts covers each entity and mode end to end; the edges here (depth, empty
 // lists, the tally's cap, a long path, a BigInt, a record dropped after a value of it was) a load rarely reaches.
 import { describe, expect, it } from 'vitest';
-import { DISCARD_ROW, newEntity, SchemaContract, type SchemaContractModes } from '../src/normalize/contract.js';
+import { DISCARD_ROW, entityOf, SchemaContract, type SchemaContractModes } from '../src/normalize/contract.js';
+import { newPathShape } from '../src/normalize/types.js';
+
+/** What the contract is asked about for a new path's first value at `depth`. */
+const newEntity = (value: unknown, depth: number, maxNestingDepth: number) => entityOf(newPathShape(value, depth, maxNestingDepth));
 import { ResourceNormalizer } from '../src/normalize/normalizer.js';
 import type { FieldNode, TableState } from '../src/normalize/table-tree.js';
 import type { JsonSchema } from '../src/normalize/types.js';
@@ -21,7 +25,7 @@ function refusal(run: () => void): string {
   return '';
 }
 
-describe('newEntity', () => {
+describe('entityOf(newPathShape())', () => {
   it('a list of objects is a child table within the depth and a JSON column past it; an object past it is a column', () => {
     expect(newEntity([{ a: 1 }], 0, 1)).toBe('tables');
     expect(newEntity([{ a: 1 }], 1, 1)).toBe('columns');

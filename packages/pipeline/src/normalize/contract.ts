@@ -9,7 +9,7 @@ import { ConfigError } from '../errors.js';
 import { shownValue } from '../shown-value.js';
 import { RESERVED_COLUMN_NAMES } from './schema.js';
 import { naturalName, type FieldNode, type TableState } from './table-tree.js';
-import { DUCKDB_TYPES, newPathShape, type NewPathShape } from './types.js';
+import { DUCKDB_TYPES, type NewPathShape } from './types.js';
 
 export type ContractEntity = 'tables' | 'columns' | 'dataType';
 export type SchemaContractModes = Readonly<Record<ContractEntity, SchemaContractMode>>;
@@ -51,10 +51,6 @@ export function entityOf(shape: NewPathShape): ContractEntity | undefined {
   return shape.kind === 'table' ? 'tables' : shape.kind === 'column' ? 'columns' : undefined;
 }
 
-/** entityOf() a value at `depth` (that of the object holding it). */
-export function newEntity(value: unknown, depth: number, maxNestingDepth: number): ContractEntity | undefined {
-  return entityOf(newPathShape(value, depth, maxNestingDepth));
-}
 
 /** What one field had left out by the contract in a load (see ContractDiscards). */
 export interface ContractDiscard {
