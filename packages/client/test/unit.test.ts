@@ -21,6 +21,9 @@ describe('retry policy', () => {
     expect(parseRetryAfter('2, 2', now)).toBeUndefined();
     expect(parseRetryAfter('soon 3', now)).toBeUndefined();
     expect(parseRetryAfter(null, now)).toBeUndefined();
+    // Fractional seconds are seconds too; a date of the right shape the calendar lacks is no date (not NaN ms).
+    expect(parseRetryAfter('1.5', now)).toBe(1500);
+    expect(parseRetryAfter('Wed, 99 May 2024 12:00:00 GMT', now)).toBeUndefined();
   });
 
   it('backs off exponentially with jitter, and caps Retry-After', () => {
@@ -35,7 +38,8 @@ describe('retry policy', () => {
 
   it('retries 408, 429 and 5xx but not 501/505 or other 4xx', () => {
     expect([408, 429, 500, 502, 503, 504].every(isRetryableStatus)).toBe(true);
-    expect([400, 401, 403, 404, 501, 505].some(isRetryableStatus)).toBe(false);
+    expect([400, 401, 403, 404, 501, 505, 600, 999].some(isRetryableStatus)).toBe(false);
+    expect(isRetryableStatus(599)).toBe(true);
   });
 });
 
