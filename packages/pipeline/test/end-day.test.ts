@@ -156,4 +156,17 @@ describe('the record the check asks for again (witnessOf)', () => {
     expect(witness(at('2026-02-10T09:00:00Z', { a: 1 }))).toBeUndefined();
     expect(witness(at('2026-02-10T09:00:00Z', null))).toBeUndefined();
   });
+
+  // Mutation round 6: each of these rules could be dropped with every end-to-end test of the check still passing.
+  it('takes the first and the last day of its window, and nothing without a window, a cursor instant or a key', () => {
+    expect(witness(at('2026-02-11T09:00:00Z'), '2026-02-11', '2026-02-12')).toMatchObject({ ms: Date.parse('2026-02-11T09:00:00Z') });
+    expect(witness(at('2026-02-12T09:00:00Z'), '2026-02-11', '2026-02-12')).toMatchObject({ ms: Date.parse('2026-02-12T09:00:00Z') });
+    // A page read without a window (no start or end day): no day range to say it came back for.
+    expect(witnessOf(logs, { widgetId: 'w1' }, at('2026-02-10T09:00:00Z'), undefined, undefined, nowMs)).toBeUndefined();
+    expect(witness({ id: 'c1' })).toBeUndefined();
+    expect(witness({ id: 'c1', created_at_seconds: 'soon' })).toBeUndefined();
+    // No primary key: no record the check could tell from the others.
+    const keyless = { ...logs, resource: { ...logs.resource, primaryKey: [] } };
+    expect(witnessOf(keyless, { widgetId: 'w1' }, at('2026-02-10T09:00:00Z'), '2026-02-01', '2026-02-20', nowMs)).toBeUndefined();
+  });
 });
