@@ -713,6 +713,21 @@ describe('limits', () => {
     expect(after).toEqual([1500, 1500, 1500, 1500, 1500, 1700, 1900]);
   });
 
+  it('a later 429 with a shorter Retry-After does not cut a longer hold short (fake clock; mutation round 6)', async () => {
+    const clock = fakeTimers();
+    const bucket = new TokenBucket(10, 10, clock.now, clock.sleep);
+    const start = clock.now();
+    bucket.throttled(30_000);
+    await clock.advance(1500);
+    bucket.throttled(1_000);
+    let went: number | undefined;
+    void bucket.take().then(() => (went = clock.now() - start));
+    await clock.advance(10_000);
+    expect(went).toBeUndefined();
+    await clock.advance(20_000);
+    expect(went).toBe(30_000);
+  });
+
   it('a 429 while a request waits for its token or for a hold holds that request too (fake clock)', async () => {
     const clock = fakeTimers();
     const bucket = new TokenBucket(10, 10, clock.now, clock.sleep);
