@@ -4,7 +4,7 @@
 import type { Env } from './env.js';
 import { ConfigError } from './errors.js';
 import { fanOutParams, partitionKey } from './page-records.js';
-import { dateWindowReading, EARLIEST_START, isIsoDate, type ResourcePlan } from './plan.js';
+import { dateWindowReading, EARLIEST_START, isIsoDate, todayUtc, type ResourcePlan } from './plan.js';
 import type { WindowState } from './windows.js';
 
 /** The part of a child's state this reads: the windows of the parents that drove it. */
@@ -35,6 +35,7 @@ export async function readStatesToResume(destination: { readState(resource: stri
   }
   if (refresh) {
     refuseRefreshDroppingWidgets(plans, refreshed, env);
+    refuseRefreshWithClockSetBack(plans, refreshed, todayUtc());
     moveStartDatesForRefresh(plans, refreshed);
   }
   return stored;
@@ -63,6 +64,31 @@ function refuseRefreshDroppingWidgets(plans: readonly ResourcePlan[], refreshed:
       `${plan.name} holds records of ${noun} ${shown}, which ${listedIn} no longer lists: a refresh replaces the tables and state of ${plan.name} ` +
         `with what it reads, so it would drop ${their} records and read none of them again. Add ${them} to ${listedIn} to reload ${them} too; ` +
         `to drop ${their} records for good, drop the tables of ${plan.name} by hand and run again (INCREMENTAL.md, "Dropped tables")`,
+    );
+  }
+}
+
+/**
+ * A refresh reads up to today by the run's clock and replaces the resource's tables, so with the clock set back
+ * before the last day a stored window loaded (`lastEnd` after today) it would drop the records of the days after
+ * today and read none of them again (a plain run keeps them: INCREMENTAL.md, Windows): refused before any request.
+ * Not for a resource that replaces its tables: every run of it keeps only what it reads up to today.
+ */
+function refuseRefreshWithClockSetBack(plans: readonly ResourcePlan[], refreshed: ReadonlyMap<string, unknown>, today: string): void {
+  for (const plan of plans.filter((p) => p.load && p.writeDisposition !== 'replace' && refreshed.has(p.name))) {
+    const reading = dateWindowReading(plan, plans);
+    if (reading === undefined) continue;
+    const state = refreshed.get(plan.name);
+    const windows = reading === plan ? state : (state as ChildState | null | undefined)?.parents?.[reading.name];
+    const lastEnds = Object.values(windowsOf(windows))
+      .map((window) => (window as { lastEnd?: unknown } | null)?.lastEnd)
+      .filter((day): day is string => typeof day === 'string' && isIsoDate(day));
+    const latest = lastEnds.sort().at(-1);
+    if (latest === undefined || latest <= today) continue;
+    throw new ConfigError(
+      `${plan.name} has loaded up to ${latest}, after today (${today} UTC) by this machine's clock: a refresh reads up to today and replaces ` +
+        `the tables and state of ${plan.name}, so it would drop the records after ${today} and read none of them again. Check the clock, ` +
+        `or refresh on or after ${latest}; a run without --refresh keeps them (INCREMENTAL.md, "Refreshing a resource")`,
     );
   }
 }

@@ -2,7 +2,7 @@
 // columns and state replaced in the same transaction as the new rows. Real sandbox over loopback, real DuckDB files.
 // A refresh that fails, or is killed with SIGKILL, must leave the old data and state exactly as they were.
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import type { Sandbox } from 'snapengage-sandbox';
 import { definePipeline, runPipeline, type PipelineConfig } from '../src/index.js';
 import { planPipeline } from '../src/plan.js';
@@ -210,6 +210,34 @@ describe('a refresh for fewer widgets than were loaded', () => {
     await runPipeline(replaced, { env: box.env, destination: { path } });
     await runPipeline(replaced, { env, destination: { path } });
     expect((await query(path, `SELECT DISTINCT widget_id FROM ${DATASET}.logs`)).map((r) => r.widget_id)).toEqual([kept]);
+  });
+});
+
+describe('a refresh with the clock set back before the last day loaded', () => {
+  // Found by run-sequences-property.test.ts: a run, the clock set back 10 hours over midnight, a refresh. It read up to
+  // its own today and replaced the tables, dropping the cases of the day after, which no run read again.
+  it('is refused before any request, naming the day loaded and today, for a resource and a child alone', async () => {
+    const path = join(tmp.dir, 'clock-back.duckdb');
+    const both = definePipeline({ resources: { logs: true, chat_poll: true }, rateLimit: { requestsPerSecond: 0 } });
+    await runPipeline(both, { env: box.env, destination: { path } });
+    const before = await snapshot(path);
+    const lastEnd = new Date().toISOString().slice(0, 10);
+    vi.useFakeTimers({ toFake: ['Date'], now: Date.now() - 86_400_000 });
+    try {
+      const today = new Date().toISOString().slice(0, 10);
+      for (const resources of [['logs'], ['chat_poll']] as const) {
+        const requests = (await stats(box)).requests;
+        const refused = runPipeline(both, { env: box.env, destination: { path }, resources: [...resources], refresh: true });
+        await expect(refused).rejects.toThrow(`${resources[0]} has loaded up to ${lastEnd}, after today (${today} UTC)`);
+        expect((await stats(box)).requests, 'requests made').toBe(requests);
+        expect(await snapshot(path)).toBe(before);
+      }
+    } finally {
+      vi.useRealTimers();
+    }
+    // With the clock right again, the refresh runs.
+    await runPipeline(both, { env: box.env, destination: { path }, resources: ['logs'], refresh: true });
+    expect(await expectMatchesTruth(path, DATASET, await truth(box))).toEqual([]);
   });
 });
 
