@@ -1,10 +1,14 @@
 // Model-based test of run sequences (fast-check's AsyncCommand and asyncModelRun): each scenario test checks one kind of run alone; a
-// sequence of them (cases added today, in the lookback, older than it; late surveys; the clock moving on; widgets
-// selected and deselected; runs in-process and as the CLI, samples, faulted runs, SIGKILLed runs, refreshes) may break
-// what each alone keeps. After every command that runs the loader, the dataset must hold exactly what the model says
-// (INCREMENTAL.md): every case of a window read once, as the sandbox served it at that run (a case older than the
-// window when it came is not loaded: the documented limit), windows and newest records never moving back,
-// `_pipeline_loads` counting the complete loads, and no row of a load that did not finish.
+// sequence of them (cases added today, in the lookback, older than it; late surveys; the clock moving on or set back;
+// the start date moved earlier (a backfill) or later; lookbackDays, sliceDays and a filter step edited; widgets
+// selected and deselected; a second pipeline name on the same file; runs in-process and as the CLI, of logs, its
+// children chat_poll and visitor_typing, and chat_availability appended; samples, faulted runs, SIGKILLed runs,
+// refreshes) may break what each alone keeps. After every command that runs the loader, the dataset must hold exactly
+// what the model says (INCREMENTAL.md): every case of a window read once, as the sandbox served it at that run and
+// the filter kept it (a case older than the window when it came is not loaded: the documented limit), each
+// pipeline's windows (lastEnd the run's today, back too when the clock is; firstStart; newest records never moving
+// back), a chat_availability row per run and widget, `_pipeline_loads` counting the complete loads per pipeline, and
+// no row of a load that did not finish. A refresh must never drop a case it does not read again.
 //
 // Date is faked in-process (the sandbox and runPipeline share it); a CLI child gets the same clock through
 // run-sequences/clock-shift.mjs. A fixed seed and few sequences by default (~1 min). More, or another seed:
@@ -18,8 +22,8 @@ import type { Sandbox } from 'snapengage-sandbox';
 import { runPipeline } from '../src/index.js';
 import { admin, collectOutput, sandbox, spawnCli, stats, tempDir, truth } from './helpers.js';
 import {
-  applyCommit, applySample, applyWhatCommitted, checkDataset, DAY, dayStart, HOUR, LOOKBACK_DAYS, RESOURCE_SETS, START_DATE, START_MS,
-  type Model, type Real, type Resource,
+  applyCommit, applySample, applyWhatCommitted, checkDataset, refreshStart, DAY, day, dayStart, emptyModel, HOUR, keptByFilter, PIPELINES, RESOURCE_SETS, START_DATE, START_MS,
+  type Model, type Real, type Resource, type SequenceConfig,
 } from './run-sequences/model.js';
 
 const SEQUENCES = Number(process.env.SEQUENCES ?? 6);
@@ -35,18 +39,42 @@ let tmp: ReturnType<typeof tempDir>;
 let sequenceNo = 0;
 
 function env(m: Model): Record<string, string> {
-  return { ...box.env, SNAPENGAGE_WIDGET_ID: m.selected.join(','), SNAPENGAGE_START_DATE: START_DATE, SNAPENGAGE_DUCKDB_THREADS: '1' };
+  return { ...box.env, SNAPENGAGE_WIDGET_ID: m.selected.join(','), SNAPENGAGE_START_DATE: m.startDate, SNAPENGAGE_DUCKDB_THREADS: '1' };
 }
 
-const config = (maxRetries?: number) => ({
-  resources: { logs: { incremental: { lookbackDays: LOOKBACK_DAYS } } },
-  rateLimit: { requestsPerSecond: 0 },
-  ...(maxRetries === undefined ? {} : { connection: { maxRetries } }),
-});
+const DEFAULT_CONFIG: SequenceConfig = { lookbackDays: 1, sliceDays: 7, filter: false };
 
-/** The clock moves between 01:00 and 22:59 UTC only, so a CLI run (seconds of real time on top) stays on its day. */
+/** The run's config: the model's pipeline name, lookback, slices and filter; `chat_availability` appended. */
+function config(m: Model, maxRetries?: number) {
+  const { lookbackDays, sliceDays, filter } = m.config;
+  return {
+    pipelineName: PIPELINES[m.pipeline],
+    resources: {
+      logs: { incremental: { lookbackDays, sliceDays }, ...(filter ? { steps: [{ filter: keptByFilter }] } : {}) },
+      chat_availability: { writeDisposition: 'append' as const },
+    },
+    rateLimit: { requestsPerSecond: 0 },
+    ...(maxRetries === undefined ? {} : { connection: { maxRetries } }),
+  };
+}
+
+/** The same config as a module for a CLI run (the filter as source: the same rule as keptByFilter). */
+function writeConfigFile(m: Model, file: string): void {
+  const { steps: _, ...logs } = config(m).resources.logs as { steps?: unknown };
+  const source = { ...config(m), resources: { ...config(m).resources, logs } };
+  const filter = m.config.filter ? 'config.resources.logs.steps = [{ filter: (r) => Number(r.created_at_seconds) % 3 !== 0 }];\n' : '';
+  writeFileSync(file, `const config = ${JSON.stringify(source)};\n${filter}export default config;\n`);
+}
+
+/** Never earlier than the latest start date a sequence sets (a start date after today is refused). */
+const EARLIEST_CLOCK_MS = START_MS - 2 * DAY;
+
+/**
+ * The clock moves between 01:00 and 22:59 UTC only, so a CLI run (seconds of real time on top) stays on its day;
+ * back too (INCREMENTAL.md: "A clock set back reads from its own today"), not before EARLIEST_CLOCK_MS.
+ */
 function moveClock(m: Model, hours: number): void {
-  let next = m.nowMs + hours * HOUR;
+  let next = Math.max(EARLIEST_CLOCK_MS, m.nowMs + hours * HOUR);
   const hour = new Date(next).getUTCHours();
   if (hour >= 23 || hour < 1) next = dayStart(next + 2 * HOUR) + HOUR;
   m.nowMs = next;
@@ -64,7 +92,8 @@ class AddCases implements fc.AsyncCommand<Model, Real> {
     const instants = this.cases.map(({ age, at }) => {
       if (age === 'today') return Math.floor(today + at * (m.nowMs - today));
       if (age === 'lookback') return Math.floor(today - DAY + at * DAY);
-      return Math.max(Date.parse(`${START_DATE}T00:00:00Z`), Math.floor(today - (3 + at * 2) * DAY));
+      // Older than the lookback, down to before the default start date (a backfill reads those).
+      return Math.max(Date.parse(`${START_DATE}T00:00:00Z`) - 3 * DAY, Math.floor(today - (3 + at * 6) * DAY));
     });
     r.log.push(this.toString());
     await admin(r.box, 'cases', { widgetId, cases: instants.map((ms) => ({ created_at_date: ms, created_at_seconds: Math.floor(ms / 1000), created_at_milliseconds: ms })) });
@@ -91,7 +120,39 @@ class AdvanceClock implements fc.AsyncCommand<Model, Real> {
     moveClock(m, this.hours);
     r.log.push(this.toString());
   }
-  toString = () => `clock(+${this.hours}h)`;
+  toString = () => `clock(${this.hours > 0 ? '+' : ''}${this.hours}h)`;
+}
+
+/** SNAPENGAGE_START_DATE moved earlier (a backfill: INCREMENTAL.md, Backfill) or later (forgets nothing). */
+class SetStartDate implements fc.AsyncCommand<Model, Real> {
+  constructor(readonly days: number) {}
+  check = () => true;
+  async run(m: Model, r: Real) {
+    m.startDate = day(Date.parse(`${START_DATE}T00:00:00Z`) + this.days * DAY);
+    r.log.push(`${this.toString()}=${m.startDate}`);
+  }
+  toString = () => `start(${this.days >= 0 ? '+' : ''}${this.days}d)`;
+}
+
+/** The config edited between runs: lookbackDays, sliceDays (small ones slice the windows), a filter step on logs. */
+class EditConfig implements fc.AsyncCommand<Model, Real> {
+  constructor(readonly edit: SequenceConfig) {}
+  check = () => true;
+  async run(m: Model, r: Real) {
+    m.config = this.edit;
+    r.log.push(this.toString());
+  }
+  toString = () => `config(lookback ${this.edit.lookbackDays}, slice ${this.edit.sliceDays}${this.edit.filter ? ', filter' : ''})`;
+}
+
+/** The next runs under the other pipeline name, on the same file and dataset (state per pipeline name). */
+class SwitchPipeline implements fc.AsyncCommand<Model, Real> {
+  check = () => true;
+  async run(m: Model, r: Real) {
+    m.pipeline = (m.pipeline + 1) % PIPELINES.length;
+    r.log.push(this.toString());
+  }
+  toString = () => 'switch-pipeline';
 }
 
 class ToggleWidget implements fc.AsyncCommand<Model, Real> {
@@ -121,24 +182,30 @@ class RunLoader implements fc.AsyncCommand<Model, Real> {
     const resources = this.resources;
     const refresh = this.kind === 'refresh' || this.kind === 'cli-refresh';
     const options = { env: env(m), destination: { path: r.path }, resources };
-    if (refresh && resources.some((resource) => [...m.windows[resource].keys()].some((widget) => !m.selected.includes(widget)))) {
-      // A refresh for fewer widgets than the resource holds would drop the others: refused, nothing changed.
+    const windows = m.windows[m.pipeline]!;
+    const refreshFrom = refresh ? refreshStart(m, resources) : undefined;
+    const windowed = resources.filter((resource) => resource !== 'chat_availability');
+    const fewerWidgets = windowed.some((resource) => [...windows[resource].keys()].some((widget) => !m.selected.includes(widget)));
+    const clockSetBack = windowed.some((resource) => [...windows[resource].values()].some((w) => w.lastEnd > day(m.nowMs)));
+    if (refresh && (fewerWidgets || clockSetBack)) {
+      // A refresh for fewer widgets than the resource holds would drop the others, one with the clock set back before
+      // the last day loaded the days after today (INCREMENTAL.md, Refreshing): refused, nothing changed.
       const refused = this.kind === 'refresh'
-        ? await runPipeline(config(), { ...options, refresh }).then(() => 'ran', (error: unknown) => String(error))
+        ? await runPipeline(config(m), { ...options, refresh }).then(() => 'ran', (error: unknown) => String(error))
         : (await collectOutput(cliRun(m, r, resources, refresh))).stderr;
-      expect(refused, r.log.join(' → ')).toContain('no longer lists');
+      expect(refused, r.log.join(' → ')).toMatch(fewerWidgets ? /no longer lists|after today/ : /after today/);
     } else if (this.kind === 'run' || this.kind === 'refresh') {
-      await runPipeline(config(), { ...options, refresh });
-      for (const resource of resources) applyCommit(m, resource, served, refresh);
+      await runPipeline(config(m), { ...options, refresh });
+      for (const resource of resources) applyCommit(m, resource, served, refreshFrom);
     } else if (this.kind === 'sample') {
-      await runPipeline(config(), { ...options, limitPages: 1 });
+      await runPipeline(config(m), { ...options, limitPages: 1 });
       await applySample(m, r, served, resources);
     } else if (this.kind === 'faults') {
       await admin(r.box, 'faults', { faults: FAULTS[this.faults % FAULTS.length] });
       try {
         // Few retries, so that some faulted runs fail: a failed one must change nothing it did not commit.
-        const failure = await runPipeline(config(3), options).then(() => undefined, (error: unknown) => error);
-        const committed = await applyWhatCommitted(m, r, resources, served, false);
+        const failure = await runPipeline(config(m, 3), options).then(() => undefined, (error: unknown) => error);
+        const committed = await applyWhatCommitted(m, r, resources, served);
         r.log.push(failure === undefined ? '(loaded)' : `(failed: ${String(failure).slice(0, 80)}; committed ${committed.join(',') || 'nothing'})`);
         if (failure === undefined) expect(committed, `${r.log.join(' → ')}: a run that succeeded committed each resource`).toEqual(resources);
       } finally {
@@ -147,7 +214,7 @@ class RunLoader implements fc.AsyncCommand<Model, Real> {
     } else {
       const result = await collectOutput(cliRun(m, r, resources, refresh));
       expect(result.code, `${r.log.join(' → ')}: ${result.stderr}`).toBe(0);
-      for (const resource of resources) applyCommit(m, resource, served, refresh);
+      for (const resource of resources) applyCommit(m, resource, served, refreshFrom);
     }
     await checkDataset(m, r);
   }
@@ -155,6 +222,7 @@ class RunLoader implements fc.AsyncCommand<Model, Real> {
 }
 
 function cliRun(m: Model, r: Real, resources: Resource[], refresh: boolean) {
+  writeConfigFile(m, r.configFile);
   return spawnCli(['run', '--config', r.configFile, '--duckdb', r.path, '--resources', resources.join(','), ...(refresh ? ['--refresh'] : [])], {
     env: { ...env(m), SEQUENCE_CLOCK_OFFSET_MS: String(m.nowMs - performance.timeOrigin - performance.now()) },
     nodeArgs: ['--import', CLOCK_SHIFT],
@@ -185,7 +253,7 @@ class KilledRun implements fc.AsyncCommand<Model, Real> {
     for (let i = 0; i < 4000 && !exited && !(await due()); i++) await new Promise((done) => setTimeout(done, 5));
     child.kill('SIGKILL');
     const result = await ended;
-    const committed = await applyWhatCommitted(m, r, this.resources, served, false);
+    const committed = await applyWhatCommitted(m, r, this.resources, served);
     r.log.push(`(${result.signal ?? `exit ${result.code}`}, committed ${committed.join(',') || 'nothing'})`);
     await checkDataset(m, r);
   }
@@ -198,6 +266,10 @@ const commands = [
     .map(([w, cases]) => new AddCases(w, cases)) },
   { weight: 1, arbitrary: fc.tuple(fc.nat(200), fc.integer({ min: 0, max: 10 })).map(([pick, score]) => new LateSurvey(pick, score)) },
   { weight: 2, arbitrary: fc.integer({ min: 1, max: 40 }).map((h) => new AdvanceClock(h)) },
+  { weight: 1, arbitrary: fc.integer({ min: -40, max: -1 }).map((h) => new AdvanceClock(h)) },
+  { weight: 1, arbitrary: fc.integer({ min: -3, max: 3 }).map((d) => new SetStartDate(d)) },
+  { weight: 1, arbitrary: fc.record({ lookbackDays: fc.integer({ min: 0, max: 2 }), sliceDays: fc.constantFrom(1, 2, 7), filter: fc.boolean() }).map((c) => new EditConfig(c)) },
+  { weight: 1, arbitrary: fc.constant(new SwitchPipeline()) },
   { weight: 1, arbitrary: fc.nat(1).map((w) => new ToggleWidget(w)) },
   { weight: 4, arbitrary: fc.tuple(fc.constantFrom<RunKind>('run', 'run', 'cli', 'refresh', 'cli-refresh', 'sample'), fc.nat(RESOURCE_SETS.length - 1)).map(([kind, set]) => new RunLoader(kind, set)) },
   { weight: 1, arbitrary: fc.tuple(fc.nat(2), fc.nat(RESOURCE_SETS.length - 1)).map(([f, set]) => new RunLoader('faults', set, f)) },
@@ -222,17 +294,9 @@ async function setup(): Promise<{ model: Model; real: Real }> {
   vi.setSystemTime(START_MS);
   const n = sequenceNo++;
   const configFile = join(tmp.dir, 'pipeline.mjs');
-  writeFileSync(configFile, `export default ${JSON.stringify(config())};\n`);
   const widgets = box.credentials.widgetIds;
   return {
-    model: {
-      nowMs: START_MS,
-      selected: [...widgets],
-      expected: new Map(),
-      polled: new Map(),
-      windows: { logs: new Map(), chat_poll: new Map() },
-      completeLoads: { logs: 0, chat_poll: 0 },
-    },
+    model: emptyModel(START_MS, widgets, DEFAULT_CONFIG),
     real: { box, path: join(tmp.dir, `seq${n}.duckdb`), configFile, widgets, log: [] },
   };
 }

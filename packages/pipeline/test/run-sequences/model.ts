@@ -8,7 +8,6 @@ import { expectMatchesTruth, query, type TruthCase } from '../helpers.js';
 export const DATASET = 'snapengage_data';
 export const HOUR = 3_600_000;
 export const DAY = 24 * HOUR;
-export const LOOKBACK_DAYS = 1;
 // A fixed calendar, so a seed replays the same days; the sandbox's generated cases end here.
 export const START_MS = Date.parse('2026-03-10T08:00:00Z');
 export const START_DATE = day(START_MS - 6 * DAY);
@@ -22,23 +21,62 @@ export const createdMs = (c: TruthCase) => Number(c.created_at_seconds) * 1000;
 
 export interface Window {
   lastEnd: string;
+  firstStart: string;
   lastValue?: number;
 }
 
-export type Resource = 'logs' | 'chat_poll';
-export const RESOURCE_SETS: Resource[][] = [['logs'], ['logs'], ['logs', 'chat_poll'], ['chat_poll']];
+export type Child = 'chat_poll' | 'visitor_typing';
+/** The resources with date windows (a child keeps the `logs` windows that drove it). */
+export type Windowed = 'logs' | Child;
+export type Resource = Windowed | 'chat_availability';
+export const RESOURCES: Resource[] = ['logs', 'chat_poll', 'visitor_typing', 'chat_availability'];
+export const CHILDREN: Child[] = ['chat_poll', 'visitor_typing'];
+export const RESOURCE_SETS: Resource[][] = [
+  ['logs'], ['logs'], ['logs', 'chat_poll'], ['chat_poll'], ['logs', 'visitor_typing', 'chat_availability'], ['visitor_typing'], ['chat_availability', 'chat_poll'],
+];
+/** Two pipeline names loading one dataset (INCREMENTAL.md, "Changing the config between runs": state per pipeline name). */
+export const PIPELINES = ['snapengage_pipeline', 'second_pipeline'];
+
+/** The config's parts a sequence edits between runs (`chat_availability` is always appended). */
+export interface SequenceConfig {
+  lookbackDays: number;
+  sliceDays: number;
+  /** A filter step on `logs` dropping the cases whose `created_at_seconds` is a multiple of 3. */
+  filter: boolean;
+}
+export const keptByFilter = (c: Record<string, unknown>) => Number(c.created_at_seconds) % 3 !== 0;
 
 /**
- * What the dataset must hold: each case as the run that last read it got it, the cases polled by `chat_poll`, and each
- * resource's windows per widget (`chat_poll` keeps the `logs` windows that drove it: INCREMENTAL.md, Child resources).
+ * What the dataset must hold: each case as the run that last read it got it, the cases polled by each child, and
+ * each pipeline's windows per resource and widget (a child keeps the `logs` windows that drove it: INCREMENTAL.md,
+ * Child resources), and how many `chat_availability` rows its appends hold (a row per run and widget).
  */
 export interface Model {
   nowMs: number;
   selected: string[];
+  startDate: string;
+  pipeline: number;
+  config: SequenceConfig;
   expected: Map<string, TruthCase>;
-  polled: Map<string, string>; // case id → widget
-  windows: Record<Resource, Map<string, Window>>;
-  completeLoads: Record<Resource, number>;
+  polled: Record<Child, Map<string, string>>; // case id → widget
+  windows: Array<Record<Windowed, Map<string, Window>>>; // per pipeline
+  completeLoads: Array<Record<Resource, number>>; // per pipeline
+  availabilityRows: number;
+}
+
+export function emptyModel(nowMs: number, widgets: string[], config: SequenceConfig): Model {
+  return {
+    nowMs,
+    selected: [...widgets],
+    startDate: START_DATE,
+    pipeline: 0,
+    config,
+    expected: new Map(),
+    polled: { chat_poll: new Map(), visitor_typing: new Map() },
+    windows: PIPELINES.map(() => ({ logs: new Map(), chat_poll: new Map(), visitor_typing: new Map() })),
+    completeLoads: PIPELINES.map(() => ({ logs: 0, chat_poll: 0, visitor_typing: 0, chat_availability: 0 })),
+    availabilityRows: 0,
+  };
 }
 
 export interface Real {
@@ -49,33 +87,84 @@ export interface Real {
   log: string[];
 }
 
-/** The model's effect of a resource's complete (not sampled) commit for the selected widgets, given the truth it read. */
-export function applyCommit(m: Model, resource: Resource, served: TruthCase[], refresh: boolean): void {
+const earlier = (a: string, b: string) => (a < b ? a : b);
+
+/**
+ * The days a complete run reads for a widget with this stored window (INCREMENTAL.md, Windows and Backfill): from
+ * `lastEnd − lookbackDays` to today; a `lastEnd` after today (the clock was set back) resumes from the day of the
+ * newest record loaded, or today if earlier; a start date before `firstStart` adds the days in between.
+ */
+export function daysRead(m: Model, before: Window | undefined, from: string): Array<[string, string]> {
   const today = day(m.nowMs);
-  const windows = m.windows[resource];
-  for (const widget of m.selected) {
-    const before = refresh ? undefined : windows.get(widget);
-    const from = before ? minusDays(before.lastEnd, LOOKBACK_DAYS) : START_DATE;
-    let newest = before?.lastValue;
-    for (const c of served) {
-      if (c.widget_id !== widget || day(createdMs(c)) < from || day(createdMs(c)) > today) continue;
-      if (resource === 'logs') m.expected.set(c.id, c);
-      else m.polled.set(c.id, widget);
-      newest = Math.max(newest ?? 0, Number(c.created_at_seconds));
-    }
-    windows.set(widget, { lastEnd: today, ...(newest === undefined ? {} : { lastValue: newest }) });
-  }
-  // A refresh replaces the resource's tables and state with what this run read (INCREMENTAL.md, Refreshing): every
-  // case of the selected widgets from the start date, which the loop took. One for fewer widgets than the resource
-  // holds is refused (RunLoader), so nothing else goes.
-  m.completeLoads[resource]++;
+  if (!before) return [[from, today]];
+  const resume = before.lastEnd > today ? earlier(before.lastValue === undefined ? today : day(before.lastValue * 1000), today) : before.lastEnd;
+  const ranges: Array<[string, string]> = [[minusDays(resume, m.config.lookbackDays), today]];
+  if (m.startDate < before.firstStart) ranges.push([m.startDate, minusDays(before.firstStart, 1)]);
+  return ranges;
 }
 
-/** Complete loads per resource in the file now. */
-export async function completeLoads(r: Real): Promise<Record<Resource, number>> {
-  const counts: Record<Resource, number> = { logs: 0, chat_poll: 0 };
+/**
+ * The first day a refresh of these resources reads: the start date, or the first day the stored windows of any of
+ * them loaded if earlier (INCREMENTAL.md, Refreshing; they share the one `logs` date window, whose first day the load
+ * info gives as `readFrom`, so a child refreshed with `logs` reads from `logs`'s first day too).
+ */
+export function refreshStart(m: Model, resources: Resource[]): string {
+  const windows = resources.flatMap((resource) => (resource === 'chat_availability' ? [] : [...m.windows[m.pipeline]![resource].values()]));
+  return windows.reduce((from, w) => earlier(from, w.firstStart), m.startDate);
+}
+
+/**
+ * The model's effect of a resource's complete (not sampled) commit for the selected widgets, given the truth it read;
+ * `refreshFrom` (refreshStart, taken before the run) for a refresh.
+ */
+export function applyCommit(m: Model, resource: Resource, served: TruthCase[], refreshFrom?: string): void {
+  const refresh = refreshFrom !== undefined;
+  const loads = m.completeLoads[m.pipeline]!;
+  loads[resource]++;
+  if (resource === 'chat_availability') {
+    // Appended, no date window: a row per run and widget; a refresh (naming it) replaces the history.
+    m.availabilityRows = (refresh ? 0 : m.availabilityRows) + m.selected.length;
+    return;
+  }
+  const today = day(m.nowMs);
+  const stored = m.windows[m.pipeline]![resource];
+  const windows = refresh ? new Map<string, Window>() : stored;
+  const read = new Map<string, TruthCase>();
+  for (const widget of m.selected) {
+    const before = refresh ? undefined : stored.get(widget);
+    const ranges = daysRead(m, before, refreshFrom ?? m.startDate);
+    let newest = before?.lastValue;
+    for (const c of served) {
+      const created = day(createdMs(c));
+      if (c.widget_id !== widget || !ranges.some(([from, to]) => created >= from && created <= to)) continue;
+      newest = Math.max(newest ?? 0, Number(c.created_at_seconds)); // before the steps: how fresh the API's data is
+      if (resource === 'logs' || !m.config.filter || keptByFilter(c)) read.set(c.id, c); // a child polls the cases logs's filter keeps
+    }
+    const firstStart = before ? earlier(before.firstStart, m.startDate) : ranges[0]![0];
+    windows.set(widget, { lastEnd: today, firstStart, ...(newest === undefined ? {} : { lastValue: newest }) });
+  }
+  m.windows[m.pipeline]![resource] = windows;
+  const kept = [...read.values()].filter((c) => !m.config.filter || keptByFilter(c));
+  if (resource === 'logs') {
+    if (refresh) {
+      // "A refresh never drops cases it does not read again" (INCREMENTAL.md, Refreshing): only those the steps drop now.
+      const dropped = [...m.expected.keys()].filter((id) => !read.has(id));
+      expect(dropped, `a refresh of logs dropped cases it did not read again`).toEqual([]);
+      m.expected.clear();
+    }
+    for (const c of kept) m.expected.set(c.id, c);
+  } else {
+    if (refresh) m.polled[resource].clear();
+    for (const c of read.values()) m.polled[resource].set(c.id, String(c.widget_id));
+  }
+}
+
+/** Complete loads per resource of the model's pipeline in the file now. */
+export async function completeLoads(m: Model, r: Real): Promise<Record<Resource, number>> {
+  const counts: Record<Resource, number> = { logs: 0, chat_poll: 0, visitor_typing: 0, chat_availability: 0 };
   if (!(await hasDataset(r))) return counts;
-  for (const row of await query(r.path, `SELECT resource, count(*) AS n FROM ${DATASET}._pipeline_loads WHERE status = 'loaded' AND limit_pages IS NULL GROUP BY resource`)) {
+  for (const row of await query(r.path, `SELECT resource, count(*) AS n FROM ${DATASET}._pipeline_loads
+    WHERE status = 'loaded' AND limit_pages IS NULL AND pipeline_name = '${PIPELINES[m.pipeline]}' GROUP BY resource`)) {
     counts[row.resource as Resource] = Number(row.n);
   }
   return counts;
@@ -85,10 +174,10 @@ export async function completeLoads(r: Real): Promise<Record<Resource, number>> 
  * After a run that failed or was killed: each resource committed all (its load row, data and windows at once) or
  * nothing, so the model takes the run for those whose complete loads grew by one.
  */
-export async function applyWhatCommitted(m: Model, r: Real, resources: Resource[], served: TruthCase[], refresh: boolean): Promise<Resource[]> {
-  const counts = await completeLoads(r);
-  const committed = resources.filter((resource) => counts[resource] === m.completeLoads[resource] + 1);
-  for (const resource of committed) applyCommit(m, resource, served, refresh);
+export async function applyWhatCommitted(m: Model, r: Real, resources: Resource[], served: TruthCase[]): Promise<Resource[]> {
+  const counts = await completeLoads(m, r);
+  const committed = resources.filter((resource) => counts[resource] === m.completeLoads[m.pipeline]![resource] + 1);
+  for (const resource of committed) applyCommit(m, resource, served);
   return committed;
 }
 
@@ -97,57 +186,67 @@ export const surveyOf = (c: Record<string, unknown> | undefined) => JSON.stringi
 
 /**
  * A sample's rows: each stored case is either as the model had it or as served now (then the model takes it); a
- * sampled `chat_poll` polls some of the cases in its windows (the model takes those it finds).
+ * sampled child polls some of the cases in its windows (the model takes those it finds); a sampled append of
+ * `chat_availability` (one page per widget) appends a row per widget.
  */
 export async function applySample(m: Model, r: Real, served: TruthCase[], resources: Resource[]): Promise<void> {
   if (!(await hasDataset(r))) return;
   const byId = new Map(served.map((c) => [c.id, c]));
   const selected = (c: TruthCase | undefined) => c !== undefined && m.selected.includes(String(c.widget_id));
-  if (resources.includes('logs')) {
+  if (resources.includes('logs') && (await tableExists(r, 'logs'))) {
     for (const row of await query(r.path, `SELECT id, survey_score, survey_comments FROM ${DATASET}.logs`)) {
       const id = String(row.id);
       const now = byId.get(id);
       if (m.expected.has(id) && surveyOf(row) === surveyOf(m.expected.get(id))) continue;
-      const fits = selected(now) && surveyOf(row) === surveyOf(now);
-      expect(fits, `sampled row ${id} (${surveyOf(row)}) is neither as loaded before nor as served (${surveyOf(now)})`).toBe(true);
+      const fits = selected(now) && surveyOf(row) === surveyOf(now) && (!m.config.filter || keptByFilter(now!));
+      expect(fits, `sampled row ${id} (${surveyOf(row)}) is neither as loaded before nor as served and kept (${surveyOf(now)})`).toBe(true);
       m.expected.set(id, now!);
     }
   }
-  if (resources.includes('chat_poll') && (await tableExists(r, 'chat_poll'))) {
-    for (const row of await query(r.path, `SELECT case_id FROM ${DATASET}.chat_poll`)) {
+  for (const child of CHILDREN) {
+    if (!resources.includes(child) || !(await tableExists(r, child))) continue;
+    for (const row of await query(r.path, `SELECT case_id FROM ${DATASET}.${child}`)) {
       const id = String(row.case_id);
-      if (m.polled.has(id)) continue;
-      expect(selected(byId.get(id)), `sampled chat_poll ${id}: a case of a selected widget`).toBe(true);
-      m.polled.set(id, String(byId.get(id)!.widget_id));
+      if (m.polled[child].has(id)) continue;
+      expect(selected(byId.get(id)), `sampled ${child} ${id}: a case of a selected widget`).toBe(true);
+      m.polled[child].set(id, String(byId.get(id)!.widget_id));
     }
   }
+  if (resources.includes('chat_availability')) m.availabilityRows += m.selected.length;
 }
 
 /** The dataset against the model: rows, windows, loads, and no row of an unfinished load. */
 export async function checkDataset(m: Model, r: Real): Promise<void> {
   const where = r.log.join(' → ');
   if (!(await hasDataset(r))) {
-    expect(m.expected.size + m.polled.size, `${where}: no dataset, yet cases expected`).toBe(0);
+    expect(m.expected.size + m.polled.chat_poll.size + m.polled.visitor_typing.size + m.availabilityRows, `${where}: no dataset, yet rows expected`).toBe(0);
     return;
   }
   if (await tableExists(r, 'logs')) expect(await expectMatchesTruth(r.path, DATASET, [...m.expected.values()]), where).toEqual([]);
   else expect(m.expected.size, `${where}: no logs table, yet cases expected`).toBe(0);
-  for (const resource of ['logs', 'chat_poll'] as const) {
-    const [stateRow] = await query(r.path, `SELECT state FROM ${DATASET}._pipeline_state WHERE resource = '${resource}'`);
-    // A sample stores no window (its state row, if any, holds none); a child keeps the windows of its parent.
-    const state = stateRow ? (JSON.parse(String(stateRow.state)) as { windows?: Record<string, Window>; parents?: { logs?: { windows?: Record<string, Window> } } } | null) : null;
-    const windows = (resource === 'logs' ? state?.windows : state?.parents?.logs?.windows) ?? {};
-    const got = Object.fromEntries(Object.entries(windows).map(([w, v]) => [w, { lastEnd: v.lastEnd, lastValue: v.lastValue }]));
-    const want = Object.fromEntries([...m.windows[resource]].map(([w, v]) => [w, { lastEnd: v.lastEnd, lastValue: v.lastValue }]));
-    expect(got, `${where}: ${resource} windows`).toEqual(want);
+  const loads = await query(r.path, `SELECT pipeline_name, resource, status, limit_pages FROM ${DATASET}._pipeline_loads`);
+  for (const [p, pipeline] of PIPELINES.entries()) {
+    for (const resource of ['logs', ...CHILDREN] as const) {
+      const [stateRow] = await query(r.path, `SELECT state FROM ${DATASET}._pipeline_state WHERE resource = '${resource}' AND pipeline_name = '${pipeline}'`);
+      // A sample stores no window (its state row, if any, holds none); a child keeps the windows of its parent.
+      const state = stateRow ? (JSON.parse(String(stateRow.state)) as { windows?: Record<string, Window>; parents?: { logs?: { windows?: Record<string, Window> } } } | null) : null;
+      const windows = (resource === 'logs' ? state?.windows : state?.parents?.logs?.windows) ?? {};
+      const got = Object.fromEntries(Object.entries(windows).map(([w, v]) => [w, { lastEnd: v.lastEnd, firstStart: v.firstStart, lastValue: v.lastValue }]));
+      const want = Object.fromEntries([...m.windows[p]![resource]].map(([w, v]) => [w, { lastEnd: v.lastEnd, firstStart: v.firstStart, lastValue: v.lastValue }]));
+      expect(got, `${where}: ${pipeline} ${resource} windows`).toEqual(want);
+    }
+    for (const resource of RESOURCES) {
+      const complete = loads.filter((l) => l.pipeline_name === pipeline && l.resource === resource && l.status === 'loaded' && l.limit_pages === null);
+      expect(complete.length, `${where}: complete loads of ${resource} by ${pipeline}`).toBe(m.completeLoads[p]![resource]);
+    }
   }
-  const polled = (await tableExists(r, 'chat_poll')) ? await query(r.path, `SELECT case_id FROM ${DATASET}.chat_poll ORDER BY case_id`) : [];
-  expect(polled.map((p) => String(p.case_id)), `${where}: cases polled, each once`).toEqual([...m.polled.keys()].sort());
-  const loads = await query(r.path, `SELECT resource, status, limit_pages FROM ${DATASET}._pipeline_loads`);
-  for (const resource of ['logs', 'chat_poll'] as const) {
-    expect(loads.filter((l) => l.resource === resource && l.status === 'loaded' && l.limit_pages === null).length, `${where}: complete loads of ${resource}`).toBe(m.completeLoads[resource]);
+  for (const child of CHILDREN) {
+    const polled = (await tableExists(r, child)) ? await query(r.path, `SELECT case_id FROM ${DATASET}.${child} ORDER BY case_id`) : [];
+    expect(polled.map((p) => String(p.case_id)), `${where}: cases polled by ${child}, each once`).toEqual([...m.polled[child].keys()].sort());
   }
-  const tables = await query(r.path, `SELECT table_name FROM information_schema.tables WHERE table_schema = '${DATASET}' AND (table_name LIKE 'logs%' OR table_name LIKE 'chat_poll%')`);
+  const [availability] = (await tableExists(r, 'chat_availability')) ? await query(r.path, `SELECT count(*) AS n FROM ${DATASET}.chat_availability`) : [{ n: 0 }];
+  expect(Number(availability!.n), `${where}: chat_availability rows (appended, a row per run and widget)`).toBe(m.availabilityRows);
+  const tables = await query(r.path, `SELECT table_name FROM information_schema.tables WHERE table_schema = '${DATASET}' AND NOT starts_with(table_name, '_pipeline')`);
   for (const { table_name: table } of tables) {
     const [orphans] = await query(r.path, `SELECT count(*) AS n FROM ${DATASET}."${String(table)}"
       WHERE _load_id NOT IN (SELECT load_id FROM ${DATASET}._pipeline_loads WHERE status = 'loaded')`);
