@@ -26,7 +26,7 @@ export function refuseRefreshOptions(plans: readonly ResourcePlan[], limitPages:
  * starts as if never loaded (its stored state is replaced at its commit), but not from a start date later than the
  * first day it loaded (moveStartDatesForRefresh, which this applies to the plans).
  */
-export async function readStatesToResume(destination: { readState(resource: string): Promise<unknown> }, plans: readonly ResourcePlan[], refresh: boolean, env: Env): Promise<Map<string, unknown>> {
+export async function readStatesToResume(destination: StateReader, plans: readonly ResourcePlan[], refresh: boolean, env: Env): Promise<Map<string, unknown>> {
   const stored = new Map<string, unknown>();
   const refreshed = new Map<string, unknown>();
   for (const p of plans) {
@@ -34,11 +34,32 @@ export async function readStatesToResume(destination: { readState(resource: stri
     if (state !== undefined) (refresh && p.load ? refreshed : stored).set(p.name, state);
   }
   if (refresh) {
+    await refuseRefreshOfOtherPipelines(destination, plans);
     refuseRefreshDroppingWidgets(plans, refreshed, env);
     refuseRefreshWithClockSetBack(plans, refreshed, todayUtc());
     moveStartDatesForRefresh(plans, refreshed);
   }
   return stored;
+}
+
+type StateReader = { readState(resource: string): Promise<unknown>; otherPipelinesWithState?(resource: string): Promise<string[]> };
+
+/**
+ * The tables belong to the dataset, the state to a pipeline name: a refresh under one name would drop the records
+ * another name loaded while that name's state still counts them as loaded (its next runs would not read them again).
+ * Refused before any request. Not for a resource that replaces its tables: every run of it keeps only what it reads.
+ */
+async function refuseRefreshOfOtherPipelines(destination: StateReader, plans: readonly ResourcePlan[]): Promise<void> {
+  if (!destination.otherPipelinesWithState) return;
+  for (const plan of plans.filter((p) => p.load && p.writeDisposition !== 'replace')) {
+    const others = await destination.otherPipelinesWithState(plan.name);
+    if (others.length === 0) continue;
+    throw new ConfigError(
+      `${plan.name} holds records loaded under pipelineName ${others.join(', ')} too: a refresh replaces the tables of ${plan.name}, so it would drop ` +
+        `them while the state of ${others.join(', ')} still counts them as loaded. Refresh under that pipelineName, or load each pipelineName into a dataset ` +
+        `of its own (destination.dataset) (INCREMENTAL.md, "Refreshing a resource")`,
+    );
+  }
 }
 
 /**

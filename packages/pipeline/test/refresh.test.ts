@@ -241,6 +241,25 @@ describe('a refresh with the clock set back before the last day loaded', () => {
   });
 });
 
+describe('a refresh under a second pipeline name on the same dataset', () => {
+  // Found by run-sequences-property.test.ts: a run, then a refresh of logs under another pipelineName for one widget.
+  // It replaced the tables, dropping the other widget's cases, while the first pipeline's state still counted them.
+  it('is refused before any request, naming the other pipeline name', async () => {
+    const path = join(tmp.dir, 'two-pipelines.duckdb');
+    const config = (pipelineName: string) => definePipeline({ pipelineName, resources: { logs: true }, rateLimit: { requestsPerSecond: 0 } });
+    await runPipeline(config('first_pipeline'), { env: box.env, destination: { path } });
+    const before = await snapshot(path);
+    const requests = (await stats(box)).requests;
+    const refused = runPipeline(config('second_pipeline'), { env: box.env, destination: { path }, resources: ['logs'], refresh: true });
+    await expect(refused).rejects.toThrow('logs holds records loaded under pipelineName first_pipeline too');
+    expect((await stats(box)).requests, 'requests made').toBe(requests);
+    expect(await snapshot(path)).toBe(before);
+    // Under the pipeline name that loaded it, the refresh runs.
+    await runPipeline(config('first_pipeline'), { env: box.env, destination: { path }, resources: ['logs'], refresh: true });
+    expect(await expectMatchesTruth(path, DATASET, await truth(box))).toEqual([]);
+  });
+});
+
 describe('the first day a refresh reads', () => {
   const plansWith = (startDate: string) => planPipeline(definePipeline({ resources: { logs: { incremental: { startDate } }, chat_poll: true } }), box.env).resources;
   const logsStart = (plans: ReturnType<typeof plansWith>) => plans.find((p) => p.name === 'logs')!.incremental!.startDate;

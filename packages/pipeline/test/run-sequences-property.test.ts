@@ -20,9 +20,9 @@ import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import type { Sandbox } from 'snapengage-sandbox';
 import { runPipeline } from '../src/index.js';
-import { admin, collectOutput, sandbox, spawnCli, stats, tempDir, truth } from './helpers.js';
+import { admin, collectOutput, query, sandbox, spawnCli, stats, tempDir, truth } from './helpers.js';
 import {
-  applyCommit, applySample, applyWhatCommitted, checkDataset, refreshStart, DAY, day, dayStart, emptyModel, HOUR, keptByFilter, PIPELINES, RESOURCE_SETS, START_DATE, START_MS,
+  applyCommit, applySample, applyWhatCommitted, checkDataset, DATASET, hasDataset, refreshStart, DAY, day, dayStart, emptyModel, HOUR, keptByFilter, PIPELINES, RESOURCE_SETS, START_DATE, START_MS,
   type Model, type Real, type Resource, type SequenceConfig,
 } from './run-sequences/model.js';
 
@@ -188,7 +188,16 @@ class RunLoader implements fc.AsyncCommand<Model, Real> {
     const windowed = resources.filter((resource) => resource !== 'chat_availability');
     const fewerWidgets = windowed.some((resource) => [...windows[resource].keys()].some((widget) => !m.selected.includes(widget)));
     const clockSetBack = windowed.some((resource) => [...windows[resource].values()].some((w) => w.lastEnd > day(m.nowMs)));
-    if (refresh && (fewerWidgets || clockSetBack)) {
+    // Tables belong to the dataset, state to a pipeline name: a refresh under one while another holds state for a
+    // resource it loads is refused (it would drop that one's records).
+    const otherPipelines = refresh && (await hasDataset(r)) ? await query(r.path, `SELECT 1 FROM ${DATASET}._pipeline_state
+      WHERE pipeline_name <> '${PIPELINES[m.pipeline]}' AND resource IN (${resources.map((x) => `'${x}'`).join(',')})`) : [];
+    if (refresh && otherPipelines.length > 0) {
+      const refused = this.kind === 'refresh'
+        ? await runPipeline(config(m), { ...options, refresh }).then(() => 'ran', (error: unknown) => String(error))
+        : (await collectOutput(cliRun(m, r, resources, refresh))).stderr;
+      expect(refused, r.log.join(' → ')).toContain('holds records loaded under pipelineName');
+    } else if (refresh && (fewerWidgets || clockSetBack)) {
       // A refresh for fewer widgets than the resource holds would drop the others, one with the clock set back before
       // the last day loaded the days after today (INCREMENTAL.md, Refreshing): refused, nothing changed.
       const refused = this.kind === 'refresh'
@@ -333,6 +342,8 @@ describe('run sequences against a model (fast-check model-based)', () => {
   it.each([
     { name: 'a backfill, then a later start date and a refresh',
       cmds: [new RunLoader('run', 2), new AddCases(0, [{ age: 'beforeStart', at: 0.5 }]), new SetStartDate(-3), new RunLoader('run', 4), new SetStartDate(2), new RunLoader('refresh', 2)] },
+    { name: 'a refresh under a second pipeline name (refused: it would drop the first one\'s records)',
+      cmds: [new RunLoader('run', 0), new SwitchPipeline(), new ToggleWidget(1), new RunLoader('refresh', 0), new RunLoader('cli-refresh', 2)] },
     { name: 'the clock set back over midnight, a refresh (refused) and runs',
       cmds: [new RunLoader('run', 0), new AdvanceClock(-10), new RunLoader('refresh', 0), new AdvanceClock(-20), new RunLoader('cli', 2)] },
   ])('$name', async ({ cmds }) => {

@@ -296,6 +296,18 @@ export class DuckDBDestination {
     }
   }
 
+  /** The other pipeline names with a state row for a resource in this dataset (a refresh would drop their records). */
+  async otherPipelinesWithState(resource: string): Promise<string[]> {
+    return this.mutex.run(async () => {
+      if (!this.session) return []; // no file yet
+      const r = await this.connection().runAndReadAll(
+        `SELECT DISTINCT pipeline_name FROM ${quoteIdent(this.dataset)}."_pipeline_state" WHERE pipeline_name <> $1 AND resource = $2 ORDER BY 1`,
+        [this.pipelineName, resource],
+      );
+      return r.getRowObjectsJS().map((row) => String(row.pipeline_name));
+    });
+  }
+
   /** Last committed state of a resource for this pipeline: undefined when there is no row, null for an empty one. */
   async readState(resource: string): Promise<unknown | undefined> {
     return this.mutex.run(async () => {
