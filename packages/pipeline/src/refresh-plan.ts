@@ -69,11 +69,7 @@ async function refuseRefreshOfOtherPipelines(destination: StateReader, plans: re
  * Not for a resource that replaces its tables: every run of it keeps only the widgets it reads, refresh or not.
  */
 function refuseRefreshDroppingWidgets(plans: readonly ResourcePlan[], refreshed: ReadonlyMap<string, unknown>, env: Env): void {
-  for (const plan of plans.filter((p) => p.load && p.writeDisposition !== 'replace' && refreshed.has(p.name))) {
-    const reading = dateWindowReading(plan, plans);
-    if (reading === undefined) continue;
-    const state = refreshed.get(plan.name);
-    const windows = reading === plan ? state : (state as ChildState | null | undefined)?.parents?.[reading.name];
+  for (const { plan, reading, windows } of refreshedWindows(plans, refreshed)) {
     const read = new Set(fanOutParams(reading, env).map((params) => partitionKey(reading, params)));
     const dropped = windowKeys(windows).filter((key) => !read.has(key));
     if (dropped.length === 0) continue;
@@ -96,11 +92,7 @@ function refuseRefreshDroppingWidgets(plans: readonly ResourcePlan[], refreshed:
  * Not for a resource that replaces its tables: every run of it keeps only what it reads up to today.
  */
 function refuseRefreshWithClockSetBack(plans: readonly ResourcePlan[], refreshed: ReadonlyMap<string, unknown>, today: string): void {
-  for (const plan of plans.filter((p) => p.load && p.writeDisposition !== 'replace' && refreshed.has(p.name))) {
-    const reading = dateWindowReading(plan, plans);
-    if (reading === undefined) continue;
-    const state = refreshed.get(plan.name);
-    const windows = reading === plan ? state : (state as ChildState | null | undefined)?.parents?.[reading.name];
+  for (const { plan, windows } of refreshedWindows(plans, refreshed)) {
     const lastEnds = Object.values(windowsOf(windows))
       .map((window) => (window as { lastEnd?: unknown } | null)?.lastEnd)
       .filter((day): day is string => typeof day === 'string' && isIsoDate(day));
@@ -112,6 +104,19 @@ function refuseRefreshWithClockSetBack(plans: readonly ResourcePlan[], refreshed
         `or refresh on or after ${latest}; a run without --refresh keeps them (INCREMENTAL.md, "Refreshing a resource")`,
     );
   }
+}
+
+/**
+ * Each refreshed resource that keeps what earlier runs loaded (not a replace one: it keeps only what each run reads),
+ * with the resource whose date window reads it (itself, or logs for chat_poll) and the stored windows of that window.
+ */
+function refreshedWindows(plans: readonly ResourcePlan[], refreshed: ReadonlyMap<string, unknown>): Array<{ plan: ResourcePlan; reading: ResourcePlan; windows: unknown }> {
+  return plans.flatMap((plan) => {
+    const reading = plan.load && plan.writeDisposition !== 'replace' && refreshed.has(plan.name) ? dateWindowReading(plan, plans) : undefined;
+    if (reading === undefined) return [];
+    const state = refreshed.get(plan.name);
+    return [{ plan, reading, windows: reading === plan ? state : (state as ChildState | null | undefined)?.parents?.[reading.name] }];
+  });
 }
 
 /** The windows of a stored window state, by fan-out key; none when it is no window state (a hand-edited state). */
