@@ -36,15 +36,20 @@ function checkClientOptions(connection: PipelineConfig['connection'], baseUrl: s
       ...(connection?.maxResponseBytes != null ? { maxResponseBytes: connection.maxResponseBytes } : {}),
     });
   } catch (error) {
-    // The client echoes the base URL it refuses, and is given no credentials here to mask: a key pasted into its path
-    // is masked, and the client's error then not kept as the cause (its message holds the key).
-    if (error instanceof SnapEngageError && error.kind === 'config') {
-      const said = firstLine(error.message);
-      const masked = redactSecrets(said, Object.values(credentials));
-      throw new ConfigError(`connection settings: ${masked}`, masked === said ? { cause: error } : undefined);
-    }
-    throw error;
+    throw connectionSettingsError(error, credentials);
   }
+}
+
+/**
+ * The client's option errors (a base URL the API's paths would be doubled under, a number out of range) as one config
+ * line; anything else as it is. The client echoes the base URL it refuses, and is not always given the credentials to
+ * mask: a key pasted into its path is masked, and the client's error then not kept as the cause (its message holds it).
+ */
+export function connectionSettingsError(error: unknown, credentials: Record<string, string>): unknown {
+  if (!(error instanceof SnapEngageError && error.kind === 'config')) return error;
+  const said = firstLine(error.message);
+  const masked = redactSecrets(said, Object.values(credentials));
+  return new ConfigError(`connection settings: ${masked}`, masked === said ? { cause: error } : undefined);
 }
 
 /**

@@ -2,8 +2,10 @@
 // and the stored states it resumes from. The commit side (tables, registry and state replaced in the commit's transaction) is
 // destination/refresh.ts.
 import type { Env } from './env.js';
+import { listItemNoun } from './cursor.js';
 import { ConfigError } from './errors.js';
 import { fanOutParams, partitionKey } from './page-records.js';
+import { pluralNoun } from './plural-noun.js';
 import { dateWindowReading, EARLIEST_START, isIsoDate, todayUtc, type ResourcePlan } from './plan.js';
 import type { WindowState } from './windows.js';
 
@@ -75,7 +77,9 @@ function refuseRefreshDroppingWidgets(plans: readonly ResourcePlan[], refreshed:
     if (dropped.length === 0) continue;
     const lists = Object.values(reading.resource.params).flatMap((source) => (source.from === 'env' && source.each ? [source.env] : []));
     const shown = dropped.length > 5 ? `${dropped.slice(0, 5).join(', ')} and ${dropped.length - 5} more` : dropped.join(', ');
-    const [noun, them, their] = dropped.length === 1 ? ['widget', 'it', 'its'] : ['widgets', 'them', 'their'];
+    // The spec's noun for one value of the list (`widget`), as show and the widget errors name it.
+    const item = listItemNoun(reading.name);
+    const [noun, them, their] = dropped.length === 1 ? [item, 'it', 'its'] : [pluralNoun(item), 'them', 'their'];
     const listedIn = lists.join(', ') || 'the environment';
     throw new ConfigError(
       `${plan.name} holds records of ${noun} ${shown}, which ${listedIn} no longer lists: a refresh replaces the tables and state of ${plan.name} ` +

@@ -1,7 +1,8 @@
 // The SnapEngage client a run extracts through: the run's proactive rate limit in front of every attempt, its proxy,
 // its request log, and the client's option errors as one config line; and the proxy named in a request's failure.
 import { createSnapEngageClient, parseRetryAfter, SnapEngageError } from 'snapengage-client';
-import { ConfigError, ExtractError, firstLine, type PipelineError } from './errors.js';
+import { connectionSettingsError } from './connection-settings.js';
+import { ExtractError, firstLine, type PipelineError } from './errors.js';
 import type { PageSource } from './extract.js';
 import type { TokenBucket } from './limits.js';
 import type { Plan } from './plan.js';
@@ -44,7 +45,7 @@ export function makeClient(plan: Plan, options: RunOptions, signal: AbortSignal,
         options.warn?.(firstLine(message));
       },
     },
-  });
+  }, plan.credentials);
   return client as unknown as PageSource;
 }
 
@@ -56,13 +57,12 @@ export function withProxyHint(error: PipelineError, proxy: ProxySettings | undef
   return new ExtractError(`${error.message}; requests go through the proxy in ${variable}: check it (NO_PROXY lists hosts that go direct)`, error.resource, error.kind, { cause: error.cause });
 }
 
-/** The client, its option errors (a base URL the API's paths would be doubled under, …) as one config line. */
-function connectClient(options: Parameters<typeof createSnapEngageClient>[0]): ReturnType<typeof createSnapEngageClient> {
+/** The client, its option errors as one config line (planPipeline checked the same options before). */
+function connectClient(options: Parameters<typeof createSnapEngageClient>[0], credentials: Record<string, string>): ReturnType<typeof createSnapEngageClient> {
   try {
     return createSnapEngageClient(options);
   } catch (error) {
-    if (error instanceof SnapEngageError && error.kind === 'config') throw new ConfigError(`connection settings: ${firstLine(error.message)}`, { cause: error });
-    throw error;
+    throw connectionSettingsError(error, credentials);
   }
 }
 

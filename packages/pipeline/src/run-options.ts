@@ -11,7 +11,7 @@ const FUNCTIONS = ['progress', 'onRequest', 'onLoadStep', 'onLockWait', 'warn', 
 export function checkRunOptions(given: unknown): RunOptions {
   if (given === undefined) return {};
   if (given === null || typeof given !== 'object' || Array.isArray(given)) {
-    throw new TypeError(`runPipeline(): options must be an object such as { signal, progress }, got ${shown(given)}`);
+    throw new TypeError(`runPipeline(): options must be an object such as { signal, progress }, got ${shownValue(given)}`);
   }
   const options = Object.fromEntries(Object.entries(given).filter(([, value]) => value !== null)) as Record<string, unknown>;
   // Callbacks may be methods of a class (on its prototype, which entries() skips): they were called before this check.
@@ -22,11 +22,11 @@ export function checkRunOptions(given: unknown): RunOptions {
   const { signal, env, resources } = options;
   if (signal !== undefined && !isAbortSignal(signal)) {
     const controller = typeof (signal as { abort?: unknown }).abort === 'function' && isAbortSignal((signal as { signal?: unknown }).signal);
-    throw new TypeError(`runPipeline(): options.signal must be an AbortSignal${controller ? ': pass controller.signal, not the AbortController' : `, got ${shown(signal)}`}`);
+    throw new TypeError(`runPipeline(): options.signal must be an AbortSignal${controller ? ': pass controller.signal, not the AbortController' : `, got ${shownValue(signal)}`}`);
   }
   for (const name of FUNCTIONS) {
     const value = options[name];
-    if (value !== undefined && typeof value !== 'function') throw new TypeError(`runPipeline(): options.${name} must be a function, got ${shown(value)}`);
+    if (value !== undefined && typeof value !== 'function') throw new TypeError(`runPipeline(): options.${name} must be a function, got ${shownValue(value)}`);
   }
   if (env !== undefined && typeof env !== 'object') {
     // Its type only: a string here is likely the .env file's text, API token and all.
@@ -37,14 +37,14 @@ export function checkRunOptions(given: unknown): RunOptions {
   // Ignored before: a path given as `destination: 'mine.duckdb'` loaded snapengage.duckdb in the working directory.
   if (destination !== undefined && (typeof destination !== 'object' || Array.isArray(destination))) {
     const example = typeof destination === 'string' ? `{ path: ${JSON.stringify(destination)} }` : "{ path: 'snapengage.duckdb', dataset: 'snapengage_data' }";
-    throw new TypeError(`runPipeline(): options.destination must be an object such as ${example}, got ${shown(destination)}`);
+    throw new TypeError(`runPipeline(): options.destination must be an object such as ${example}, got ${shownValue(destination)}`);
   }
   // Only `true` refreshes: `refresh: 'yes'` ran as a plain run.
   for (const [name, value] of [['refresh', refresh], ['collectGarbageBeforeCommit', collectGarbageBeforeCommit]] as const) {
-    if (value !== undefined && typeof value !== 'boolean') throw new TypeError(`runPipeline(): options.${name} must be true or false, got ${shown(value)}`);
+    if (value !== undefined && typeof value !== 'boolean') throw new TypeError(`runPipeline(): options.${name} must be true or false, got ${shownValue(value)}`);
   }
   if (resources !== undefined && !(Array.isArray(resources) && resources.every((name) => typeof name === 'string'))) {
-    throw new TypeError(`runPipeline(): options.resources must be an array of resource names, such as ['logs', 'widgets'], got ${shown(resources)}`);
+    throw new TypeError(`runPipeline(): options.resources must be an array of resource names, such as ['logs', 'widgets'], got ${shownValue(resources)}`);
   }
   return options as RunOptions;
 }
@@ -66,4 +66,3 @@ function isAbortSignal(value: unknown): value is AbortSignal {
   return typeof value === 'object' && value !== null && typeof (value as AbortSignal).aborted === 'boolean' && typeof (value as AbortSignal).addEventListener === 'function';
 }
 
-const shown = shownValue;

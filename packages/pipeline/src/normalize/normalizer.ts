@@ -257,15 +257,19 @@ export class ResourceNormalizer {
       const col = node.column!;
       const staged = coerce(col.type === 'json' ? asJson(value, source) : value, col.type);
       if (staged !== REJECT) row[col.index!] = staged;
-      else if (!storesNothing(value, this.opts.maxNestingDepth - depth - 1)) this.putVariant(table, node, value, row, source);
+      else this.putVariantUnlessEmpty(table, node, value, row, depth, source);
     } else if (node.kind === 'object') {
       if (isPlainObject(value)) this.fillObject(table, node, value, row, depth + 1, identity, sink);
-      else if (!storesNothing(value, this.opts.maxNestingDepth - depth - 1)) this.putVariant(table, node, value, row, source);
+      else this.putVariantUnlessEmpty(table, node, value, row, depth, source);
     } else if (Array.isArray(value)) {
       this.emitChildren(node.table!, value, identity, sink);
-    } else if (!storesNothing(value, this.opts.maxNestingDepth - depth - 1)) {
-      this.putVariant(table, node, value, row, source);
+    } else {
+      this.putVariantUnlessEmpty(table, node, value, row, depth, source);
     }
+  }
+
+  private putVariantUnlessEmpty(table: TableState, node: FieldNode, value: unknown, row: RowValues, depth: number, source: unknown): void {
+    if (!storesNothing(value, this.opts.maxNestingDepth - depth - 1)) this.putVariant(table, node, value, row, source);
   }
 
   /**
