@@ -25,13 +25,15 @@ import { refuseOtherOrg, type RunOrg } from './dataset-org.js';
 import { duckdbSettings } from './duckdb-settings.js';
 import { LOADER_VERSION } from '../version.js';
 import {
-  checkDatasetFormat, DATASET_FORMAT, datasetFingerprint, forgetDroppedTables, inTransaction, migrateSystemTimes, readExistingTableNames, readTableDefs, sqlTimestamp, systemTablesDdl, type DroppedTables,
+  checkDatasetFormat, datasetFingerprint, forgetDroppedTables, readExistingTableNames, readTableDefs, systemTablesDdl, type DroppedTables,
 } from './system-tables.js';
+import { writeFailedRow } from './load-row.js';
 
 export { DestinationError, toDestinationError, type DestinationErrorCode } from './errors.js';
 export { duckdbSettings } from './duckdb-settings.js';
 export type { LoadStep, ResourceWriter, ResourceWriterOptions, WriteDisposition } from './resource-writer.js';
 export { SYSTEM_TABLES } from './system-tables.js';
+export { newLoadId } from './load-row.js';
 export { organisationEnv, type RunOrg } from './dataset-org.js';
 
 export interface DuckDBDestinationOptions {
@@ -53,16 +55,6 @@ export interface DuckDBDestinationOptions {
   signal?: AbortSignal;
   /** The resources a refresh run reloads, kept in the run lock (a run taking over a killed refresh's lock says so). */
   refresh?: readonly string[];
-}
-
-let lastLoadId = 0;
-
-/** Sortable load id in seconds with microsecond fraction, like dlt's ("1749667187.541553"); strictly increasing per process. */
-export function newLoadId(): string {
-  const micros = Math.round((performance.timeOrigin + performance.now()) * 1000);
-  lastLoadId = Math.max(micros, lastLoadId + 1);
-  const s = String(lastLoadId);
-  return `${s.slice(0, -6)}.${s.slice(-6)}`;
 }
 
 export class DuckDBDestination {
@@ -359,19 +351,8 @@ export class DuckDBDestination {
           // Never waits: the run has failed already, and the failed row is best effort (a busy file goes without it).
           await this.openFile(0);
         }
-        // A failed sample is marked as one too (limit_pages), as its loaded rows are, and a failed load records its org
-        // as a loaded one does (loads() orgId). Each named only when set: a file an older loader created meanwhile
-        // (opened here without the DDL) lacks the columns, and a row without them needs neither.
-        const optional = Object.entries({ limit_pages: limitPages, org_id: this.opts.org?.id }).filter(([, value]) => value !== undefined);
-        const conn = this.connection();
-        // A format-1 file's times are converted with the first format-2 row (migrateSystemTimes), here as in a commit.
-        await inTransaction(conn, async () => {
-          await migrateSystemTimes(conn, this.dataset);
-          await conn.run(
-            `INSERT INTO ${quoteIdent(this.dataset)}."_pipeline_loads" (load_id, pipeline_name, resource, status, started_at, finished_at, error, loader_version, dataset_format${optional.map(([column]) => `, ${column}`).join('')})
-             VALUES ($1, $2, $3, 'failed', CAST($4 AS TIMESTAMPTZ), CAST($5 AS TIMESTAMPTZ), $6, $7, $8${optional.map((_, i) => `, $${9 + i}`).join('')})`,
-            [loadId, this.pipelineName, resource, sqlTimestamp(startedAt), sqlTimestamp(new Date()), error, LOADER_VERSION, DATASET_FORMAT, ...optional.map(([, value]) => value!)],
-          );
+        await writeFailedRow(this.connection(), this.dataset, {
+          loadId, pipelineName: this.pipelineName, resource, startedAt, error, limitPages, orgId: this.opts.org?.id,
         });
       } catch (e) {
         throw toDestinationError(e, `recording the failed load of ${resource}`, this.path);
