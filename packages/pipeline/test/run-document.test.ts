@@ -91,19 +91,22 @@ describe('run --json, built CLI', () => {
 });
 
 /**
- * The built CLI with `args`, one module of the command (version.js) held back 3 s by a loader hook: `signalWhileLoading`
- * sends the signal exactly while the command's modules load, after the entry caught the signals (cli.ts) and before
- * the command could install its own handlers or release them.
+ * The built CLI with `args`, one module of the command (version.js) held back by a loader hook until the test releases
+ * it: `signalWhileLoading` sends the signal exactly while the command's modules load, after the entry caught the
+ * signals (cli.ts) and before the command could install its own handlers or release them. The module is released 1 s
+ * after the signal, time for the idle main thread to take it (a fixed 3 s hold made each of these tests take 3 s).
  */
 function spawnHoldingModules(name: string, args: string[]) {
   const loading = join(tmp.dir, `${name}-modules-loading`);
+  const release = join(tmp.dir, `${name}-modules-release`);
   const hooks = join(tmp.dir, `${name}-hold-modules.mjs`);
   writeFileSync(hooks, [
-    "import { writeFileSync } from 'node:fs';",
+    "import { existsSync, writeFileSync } from 'node:fs';",
     'export async function load(url, context, next) {',
     "  if (url.endsWith('/dist/version.js')) {",
     `    writeFileSync(${JSON.stringify(loading)}, '');`,
-    '    await new Promise((resolve) => setTimeout(resolve, 3000));',
+    // Bounded: released by the test, or after 30 s.
+    `    for (let i = 0; i < 3000 && !existsSync(${JSON.stringify(release)}); i++) await new Promise((resolve) => setTimeout(resolve, 10));`,
     '  }',
     '  return next(url, context);',
     '}',
@@ -117,6 +120,8 @@ function spawnHoldingModules(name: string, args: string[]) {
       for (let i = 0; i < 200 && !existsSync(loading); i++) await sleep(50); // bounded: 10 s
       expect(existsSync(loading)).toBe(true);
       child.kill(signal);
+      await sleep(1000);
+      writeFileSync(release, '');
       return closed;
     },
   };
