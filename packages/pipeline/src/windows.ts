@@ -38,14 +38,17 @@ export function storedWindows(state: unknown, resource: string, path = ''): Wind
  * is none. A `lastEnd` after `today` was committed by a run whose clock was ahead (set right since): that run read the
  * API only up to the real time it ran, so what came after is not loaded, and resuming at today would skip it for good
  * with a lookback of 0 (or a gap longer than the lookback). Such a window resumes from the day of the newest record it
- * loaded (`lastValueAt`, an instant the API really had) or today, whichever is earlier, minus the lookback.
+ * loaded (`lastValueAt`, an instant the API really had) or today, whichever is earlier, minus the lookback. Without a
+ * newest record (a widget that had no case yet) nothing says on which real day that run was, so it resumes from the
+ * start date: resuming at today lost the widget's first cases, those between that run and today's lookback.
  */
 export function resumeDay(window: WindowState['windows'][string] | undefined, lookbackDays: number, startDate: string, today: string): string {
   const lastEnd = window?.lastEnd;
   if (!lastEnd) return startDate;
   if (lastEnd <= today) return addDays(lastEnd, -lookbackDays);
   const newest = typeof window.lastValueAt === 'string' ? window.lastValueAt.slice(0, 10) : '';
-  return addDays(isIsoDate(newest) && newest < today ? newest : today, -lookbackDays);
+  if (!isIsoDate(newest)) return startDate;
+  return addDays(newest < today ? newest : today, -lookbackDays);
 }
 
 /** A day range of a window to read, with the consumers that take part in it (undefined: all of them). */

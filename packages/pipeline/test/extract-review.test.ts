@@ -1,0 +1,67 @@
+// Adversarial review of the extract path: what a run reads, and what its committed windows then say was read. Each
+// case here is one where a run reported success while the API held records that neither it nor any later run reads.
+// Faked calendar (Date only; timers stay real), so the loader's "today" and the sandbox's "now" move together.
+import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
+import type { Sandbox } from 'snapengage-sandbox';
+import { definePipeline, runPipeline } from '../src/index.js';
+import { admin, expectMatchesTruth, sandbox, tempDir, truth } from './helpers.js';
+
+const at = (iso: string) => Date.parse(iso);
+const config = definePipeline({ resources: { logs: true }, rateLimit: { requestsPerSecond: 0 } });
+
+describe('a clock that ran ahead for a run, on widgets that had no case yet', () => {
+  const start = at('2025-12-20T06:00:00Z');
+  let box: Sandbox;
+  let tmp: ReturnType<typeof tempDir>;
+  let widgets: string[];
+  let n = 0;
+
+  beforeAll(async () => {
+    vi.useFakeTimers({ toFake: ['Date'], now: start });
+    // No case at all: the windows keep no newest record (lastValueAt), the one thing that said how far a run ahead got.
+    box = await sandbox({ cases: 0, widgets: 2, days: 3, now: start });
+    widgets = box.env.SNAPENGAGE_WIDGET_ID!.split(',');
+    tmp = tempDir();
+  });
+  afterEach(async () => {
+    await admin(box, 'reset', {});
+    vi.setSystemTime(start);
+  });
+  afterAll(async () => {
+    vi.useRealTimers();
+    await box?.close();
+    tmp?.cleanup();
+  });
+
+  async function runAt(iso: string, lookbackDays?: number) {
+    vi.setSystemTime(at(iso));
+    const env = { ...box.env, SNAPENGAGE_START_DATE: '2025-12-18' };
+    const withLookback = lookbackDays === undefined ? config : definePipeline({ ...config, resources: { logs: { incremental: { lookbackDays } } } });
+    return runPipeline(withLookback, { env, destination: { path: `${tmp.dir}/db${n}.duckdb` } });
+  }
+  async function created(widgetId: string, instant: string) {
+    if (Date.now() < at(instant)) vi.setSystemTime(at(instant) + 1000);
+    await admin(box, 'cases', { widgetId, cases: [{ created_at_date: at(instant) }] });
+  }
+
+  it('the next right run reads the cases that came after the run ahead, though more days than the lookback passed', async () => {
+    n++;
+    const [w1] = widgets as [string, string];
+    await runAt('2025-12-27T06:00:00Z');
+    await runAt('2026-06-27T06:00:00Z'); // the clock half a year ahead, at the real 2025-12-27T06:00
+    await created(w1, '2025-12-27T08:00:00Z'); // the widget's first case, after that run
+    const info = await runAt('2025-12-29T06:00:00Z'); // two days later: the lookback (1) reaches back to 12-28 only
+    expect(await expectMatchesTruth(`${tmp.dir}/db${n}.duckdb`, 'snapengage_data', await truth(box))).toEqual([]);
+    expect(info.rowCounts.logs).toBe(1);
+  });
+
+  it('… and with lookbackDays 0 on the very next day', async () => {
+    n++;
+    const [w1] = widgets as [string, string];
+    await runAt('2025-12-27T06:00:00Z', 0);
+    await runAt('2026-06-27T06:00:00Z', 0);
+    await created(w1, '2025-12-27T08:00:00Z');
+    await runAt('2025-12-28T06:00:00Z', 0);
+    expect(await expectMatchesTruth(`${tmp.dir}/db${n}.duckdb`, 'snapengage_data', await truth(box))).toEqual([]);
+  });
+});
