@@ -11,6 +11,7 @@ import type { PageSource } from './extract.js';
 import { requestParams, selectPath, windowParams, type Params } from './page-records.js';
 import { addDays, type ResourcePlan } from './plan.js';
 import type { SourceRecord } from './config.js';
+import type { WindowState } from './windows.js';
 
 /** A record to ask for again by its one day: its request parameters (widget), key and creation instant. */
 export interface EndDayWitness {
@@ -26,6 +27,20 @@ export interface EndDayWitness {
 const HOUR_MS = 3_600_000;
 // A day with this many pages is not read to the end for the check (inconclusive, no error): 5,000 cases in a day.
 const MAX_CHECK_PAGES = 50;
+
+/**
+ * Whether a widget still owes the check: no window stored for it (its first load), or stored windows of which none
+ * holds a newest record (every load so far gave no record, so none could be asked for again: a widget without cases
+ * yet). `consumers`: each consumer's windows, when the window has several (resume.ts). A rerun of such a widget is
+ * read without one-day slices (extract.ts): an API that reads `end` as exclusive answers a one-day request with
+ * nothing, so a daily rerun in one-day slices got no record to check and loaded nothing, run after run. (A first
+ * load keeps its slices: one of a few recent days in one-day slices gets nothing either, and the next run checks.)
+ */
+export function owesEndDayCheck(windows: WindowState['windows'], consumers: Record<string, WindowState['windows']> | undefined, key: string): boolean {
+  if (windows[key] === undefined) return true;
+  const stored = consumers === undefined ? [windows[key]] : Object.values(consumers).map((own) => own[key]);
+  return !stored.some((window) => typeof window?.lastValueAt === 'string');
+}
 
 /**
  * A record fit to be the witness: a value for each key field and a cursor instant before 10:00 UTC, so that an API

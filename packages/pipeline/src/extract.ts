@@ -5,7 +5,7 @@
 import { setMaxListeners } from 'node:events';
 import type { SourceRecord } from './config.js';
 import { CursorWatch, type OutOfWindow } from './cursor.js';
-import { checkEndDay, witnessOf } from './end-day-check.js';
+import { checkEndDay, owesEndDayCheck, witnessOf } from './end-day-check.js';
 import type { Env } from './env.js';
 import { ExtractCounts, increment } from './extract-counts.js';
 import { describeExtractError, isClientError, PipelineError, type WidgetContext } from './errors.js';
@@ -167,6 +167,8 @@ export class Extractor {
       const consumers = sampling ? undefined : (previous as ResumeState | null | undefined)?.consumers;
       ranges = consumerRanges(this.storedWindowsOf(plan), consumers, partsOf);
       windowEnd = { key, end };
+      // A rerun of a widget no load gave a record yet is not cut into one-day slices (end-day-check.ts, owesEndDayCheck).
+      if (this.storedWindowsOf(plan)[key] !== undefined && this.owesEndDayCheck(plan, key)) minSlices = 1;
     }
     if (ranges.length > 0) {
       // The window's state advances only when every range is done.
@@ -334,12 +336,12 @@ export class Extractor {
 
   /**
    * Begins the end-day check of an incremental resource (end-day-check.ts) with the first record fit for it, from a
-   * widget's first load only (no window stored for it yet): that is when a wrong reading would lose its history, and
-   * a daily rerun would pay for the check's pages (up to two days of a widget) every time.
+   * widget's first load only (or a later one while no load gave it a record): that is when a wrong reading would lose
+   * its history, and a daily rerun would pay for the check's pages (up to two days of a widget) every time.
    */
   private checkEndDay(plan: ResourcePlan, params: Params, records: SourceRecord[]): void {
     if (this.endDayChecks.has(plan.name) || plan.incremental?.endDay !== 'inclusive' || this.options.limitPages !== undefined) return;
-    if (this.storedWindowsOf(plan)[partitionKey(plan, params)] !== undefined) return;
+    if (!this.owesEndDayCheck(plan, partitionKey(plan, params))) return;
     if (records.length > 0) this.endDayUncheckedFor.add(plan.name);
     const { start, end } = this.pageWindow(plan, params);
     const nowMs = (this.options.now ?? new Date()).getTime();
@@ -353,6 +355,11 @@ export class Extractor {
       this.endDayUncheckedFor.delete(plan.name);
       return;
     }
+  }
+
+  private owesEndDayCheck(plan: ResourcePlan, key: string): boolean {
+    const consumers = (this.options.previousState.get(plan.name) as ResumeState | null | undefined)?.consumers;
+    return plan.incremental?.endDay === 'inclusive' && owesEndDayCheck(this.storedWindowsOf(plan), consumers, key);
   }
 
   /** Which widget and which days a request of an incremental resource asked for. */

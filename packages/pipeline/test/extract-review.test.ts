@@ -65,3 +65,42 @@ describe('a clock that ran ahead for a run, on widgets that had no case yet', ()
     expect(await expectMatchesTruth(`${tmp.dir}/db${n}.duckdb`, 'snapengage_data', await truth(box))).toEqual([]);
   });
 });
+
+describe('an API that reads end as exclusive, on a widget whose first load had no case', () => {
+  const start = at('2025-12-20T06:00:00Z');
+  let box: Sandbox;
+  let tmp: ReturnType<typeof tempDir>;
+
+  beforeAll(async () => {
+    vi.useFakeTimers({ toFake: ['Date'], now: start });
+    box = await sandbox({ cases: 0, widgets: 1, days: 3, now: start, endDay: 'exclusive' });
+    tmp = tempDir();
+  });
+  afterAll(async () => {
+    vi.useRealTimers();
+    await box?.close();
+    tmp?.cleanup();
+  });
+
+  it('a daily rerun is not read in one-day slices until the end-day check was made, and fails naming endDay', async () => {
+    const [widget] = box.env.SNAPENGAGE_WIDGET_ID!.split(',') as [string];
+    const path = `${tmp.dir}/exclusive.duckdb`;
+    const runAt = (iso: string) => {
+      vi.setSystemTime(at(iso));
+      return runPipeline(config, { env: { ...box.env, SNAPENGAGE_START_DATE: '2025-12-18' }, destination: { path } });
+    };
+    // A new widget: its first load has no case, so no record to ask for again (no check made, nothing to note).
+    expect((await runAt('2025-12-27T06:00:00Z')).rowCounts.logs).toBe(0);
+    for (const iso of ['2025-12-27T08:00:00Z', '2025-12-28T03:00:00Z', '2025-12-28T09:00:00Z']) {
+      vi.setSystemTime(at(iso) + 1000);
+      await admin(box, 'cases', { widgetId: widget, cases: [{ created_at_date: at(iso) }] });
+    }
+    // Before: the rerun's two days (lookback 1), fewer widgets than request slots, were read as two one-day requests,
+    // each answered with nothing by this API; the run succeeded with 0 rows, and so did every later one.
+    await expect(runAt('2025-12-29T12:00:00Z')).rejects.toThrow(/set resources\.logs\.incremental\.endDay: 'exclusive' in src\/pipeline\.ts and run again$/);
+    const exclusive = definePipeline({ ...config, resources: { logs: { incremental: { endDay: 'exclusive' } } } });
+    vi.setSystemTime(at('2025-12-29T12:00:00Z'));
+    await runPipeline(exclusive, { env: { ...box.env, SNAPENGAGE_START_DATE: '2025-12-18' }, destination: { path } });
+    expect(await expectMatchesTruth(path, 'snapengage_data', await truth(box))).toEqual([]);
+  });
+});
