@@ -22,6 +22,11 @@ export interface EndDayWitness {
   /** The day range it came back for. */
   start: string;
   end: string;
+  /**
+   * Whether earlier loads stored windows for its widget (a rerun of a widget they gave no record): they read those
+   * days the same way, so the fix is a reload, not just a run again.
+   */
+  afterEarlierLoads?: boolean;
 }
 
 const HOUR_MS = 3_600_000;
@@ -78,8 +83,10 @@ export async function checkEndDay(client: PageSource, witness: EndDayWitness, wi
   throw new ExtractError(
     `Extracting ${plan.name} failed: GET ${plan.resource.path} asked for ${incremental.startParam}=${before} ${incremental.endParam}=${day}${widget} did not return the record ` +
       `${keyText} (created ${isoInstant(ms)} by ${incremental.cursorField}), which it returned for ${witness.start}..${witness.end} and for ${incremental.endParam}=${addDays(day, 1)}: ` +
-      `the API reads ${incremental.endParam} as exclusive, so each request missed its last day. Nothing of this run was committed: ` +
-      `set resources.${plan.name}.incremental.endDay: 'exclusive' in src/pipeline.ts and run again`,
+      `the API reads ${incremental.endParam} as exclusive, so each request missed its last day. Nothing of this run was committed` +
+      (witness.afterEarlierLoads
+        ? `, but the earlier loads of this widget read their days the same way (a one-day request got nothing): set resources.${plan.name}.incremental.endDay: 'exclusive' in src/pipeline.ts and run again with --refresh --resources ${plan.name}, which reads them again`
+        : `: set resources.${plan.name}.incremental.endDay: 'exclusive' in src/pipeline.ts and run again`),
     plan.name,
     'end_day',
   );

@@ -341,13 +341,16 @@ export class Extractor {
    */
   private checkEndDay(plan: ResourcePlan, params: Params, records: SourceRecord[]): void {
     if (this.endDayChecks.has(plan.name) || plan.incremental?.endDay !== 'inclusive' || this.options.limitPages !== undefined) return;
-    if (!this.owesEndDayCheck(plan, partitionKey(plan, params))) return;
+    const key = partitionKey(plan, params);
+    if (!this.owesEndDayCheck(plan, key)) return;
+    const afterEarlierLoads = this.storedWindowsOf(plan)[key] !== undefined;
     if (records.length > 0) this.endDayUncheckedFor.add(plan.name);
     const { start, end } = this.pageWindow(plan, params);
     const nowMs = (this.options.now ?? new Date()).getTime();
     for (const record of records) {
-      const witness = witnessOf(plan, params, record, start, end, nowMs);
-      if (!witness) continue;
+      const found = witnessOf(plan, params, record, start, end, nowMs);
+      if (!found) continue;
+      const witness = { ...found, afterEarlierLoads };
       const widget = this.widgetOf(plan, params);
       const where = widget ? ` (${widget.env} item ${widget.position} of ${widget.of}, ${widget.value})` : '';
       const check = this.semaphore.run(() => checkEndDay(this.options.client, witness, where, this.controller.signal));

@@ -97,10 +97,33 @@ describe('an API that reads end as exclusive, on a widget whose first load had n
     }
     // Before: the rerun's two days (lookback 1), fewer widgets than request slots, were read as two one-day requests,
     // each answered with nothing by this API; the run succeeded with 0 rows, and so did every later one.
-    await expect(runAt('2025-12-29T12:00:00Z')).rejects.toThrow(/set resources\.logs\.incremental\.endDay: 'exclusive' in src\/pipeline\.ts and run again$/);
+    await expect(runAt('2025-12-29T12:00:00Z')).rejects.toThrow(/set resources\.logs\.incremental\.endDay: 'exclusive' in src\/pipeline\.ts and run again with --refresh --resources logs, which reads them again$/);
     const exclusive = definePipeline({ ...config, resources: { logs: { incremental: { endDay: 'exclusive' } } } });
     vi.setSystemTime(at('2025-12-29T12:00:00Z'));
-    await runPipeline(exclusive, { env: { ...box.env, SNAPENGAGE_START_DATE: '2025-12-18' }, destination: { path } });
+    await runPipeline(exclusive, { env: { ...box.env, SNAPENGAGE_START_DATE: '2025-12-18' }, destination: { path }, refresh: true });
     expect(await expectMatchesTruth(path, 'snapengage_data', await truth(box))).toEqual([]);
+  });
+
+  it('a first load of a few days, read in one-day slices that got nothing: the rerun\'s refusal says to reload, and the reload loads every case', async () => {
+    await admin(box, 'reset', {});
+    const [widget] = box.env.SNAPENGAGE_WIDGET_ID!.split(',') as [string];
+    const path = `${tmp.dir}/short-first-load.duckdb`;
+    const env = { ...box.env, SNAPENGAGE_START_DATE: '2026-01-08' };
+    for (const iso of ['2026-01-08T05:00:00Z', '2026-01-09T04:00:00Z', '2026-01-10T07:00:00Z']) {
+      vi.setSystemTime(at(iso) + 1000);
+      await admin(box, 'cases', { widgetId: widget, cases: [{ created_at_date: at(iso) }] });
+    }
+    // The first load's days (Jan 8–10), one request slot each, are asked for one day at a time: this API answers
+    // each with nothing, so the load has no record to check with and commits its windows as read.
+    vi.setSystemTime(at('2026-01-10T12:00:00Z'));
+    expect((await runPipeline(config, { env, destination: { path } })).rowCounts.logs).toBe(0);
+    // The rerun's two days hold the Jan 10 case: the check finds the reading. "Run again" (endDay alone) would resume
+    // after Jan 8 and 9, which the first load missed: the message says to reload.
+    vi.setSystemTime(at('2026-01-11T12:00:00Z'));
+    await expect(runPipeline(config, { env, destination: { path } })).rejects.toThrow(/earlier loads of this widget read their days the same way .* run again with --refresh --resources logs, which reads them again$/);
+    const exclusive = definePipeline({ ...config, resources: { logs: { incremental: { endDay: 'exclusive' } } } });
+    await runPipeline(exclusive, { env, destination: { path }, refresh: true });
+    expect(await expectMatchesTruth(path, 'snapengage_data', await truth(box))).toEqual([]);
+    expect(await truth(box)).toHaveLength(3);
   });
 });
