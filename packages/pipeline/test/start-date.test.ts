@@ -1,0 +1,29 @@
+// start-date.ts on its own: the hint after "must be a date YYYY-MM-DD, got …" (INCREMENTAL.md, "Windows"). The
+// planning path is in plan.test.ts ("start date"); these pin the bounds and calendar edges it does not reach.
+import { describe, expect, it } from 'vitest';
+import { startDateHint } from '../src/start-date.js';
+
+const bounds = { today: '2026-11-27', earliest: '1970-01-01' };
+
+describe('startDateHint', () => {
+  it('offers today and the earliest day themselves: only a day after today or before the earliest is refused', () => {
+    expect(startDateHint('2026-11-27T10:00:00Z', bounds)).toBe('a day is enough, not a time: windows are whole UTC days, and that instant falls on 2026-11-27 in UTC; use 2026-11-27');
+    expect(startDateHint('1970-01-01T05:00:00Z', bounds)).toBe('a day is enough, not a time: windows are whole UTC days, and that instant falls on 1970-01-01 in UTC; use 1970-01-01');
+    expect(startDateHint('2026-11-28T00:00:00Z', bounds)).toMatch(/falls on 2026-11-28 in UTC, after today \(2026-11-27 UTC\): use the first day to load, in the past$/);
+    expect(startDateHint('1969-12-31T23:59:59Z', bounds)).toMatch(/falls on 1969-12-31 in UTC, before 1970-01-01: no case is that old; check the year$/);
+  });
+
+  it('names a month 00 or a day 00 as missing from the calendar, not as a day to use', () => {
+    expect(startDateHint(' 2025-00-10 ', bounds)).toBe('there is no such month');
+    expect(startDateHint('2025-00-10T10:00:00Z', bounds)).toBe('there is no such month');
+    expect(startDateHint(' 2025-01-00', bounds)).toBe('there is no such day: 2025-01 has 31 days');
+    expect(startDateHint('2025-01-00T10:00:00Z', bounds)).toBe('there is no such day: 2025-01 has 31 days');
+    // The last day of a month is a day.
+    expect(startDateHint(' 2025-01-31', bounds)).toBe('without the spaces around it: 2025-01-31');
+  });
+
+  it('calls an invalid Date invalid instead of offering a day', () => {
+    expect(startDateHint(new Date(Number.NaN), bounds)).toBe('an invalid Date');
+    expect(startDateHint(new Date('2025-01-01T00:00:00Z'), bounds)).toMatch(/^a Date object, not a day: write the day as text, e.g. '2025-01-01'/);
+  });
+});
