@@ -5,7 +5,7 @@
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Sandbox } from 'snapengage-sandbox';
-import { CursorWatch, cursorInstant, mergeWindow } from '../src/cursor.js';
+import { CursorWatch, cursorInstant, describeWindows, mergeWindow } from '../src/cursor.js';
 import { definePipeline, runPipeline, showDataset } from '../src/index.js';
 import { planPipeline } from '../src/plan.js';
 import { stateToCommit } from '../src/resume.js';
@@ -64,6 +64,63 @@ describe('cursor values', () => {
     expect(mergeWindow(at('2026-11-20', 1_795_702_991, 'old_field'), at('2026-11-26'), 'created_at_seconds')).toEqual(at('2026-11-26'));
     // A hand-edited stored value that is not one is ignored, not an error.
     expect(mergeWindow({ lastEnd: '2026-11-20', cursorField: 'created_at_seconds', lastValue: 'soon' }, at('2026-11-26'), 'created_at_seconds')).toEqual(at('2026-11-26'));
+  });
+
+  it('reads 1e11 and above as milliseconds, a decimal or space-padded digit string as its number', () => {
+    // Below 1e11: seconds (99,999,999,999 s is the year 5138: past the clock, ignored); from 1e11: milliseconds.
+    expect(cursorInstant(99_999_999_999, now)).toBeUndefined();
+    expect(cursorInstant(999_999_999_999, now)).toBe(999_999_999_999); // 2001-09-09T01:46:39.999Z
+    expect(cursorInstant('999999999999', now)).toBe(999_999_999_999);
+    expect(cursorInstant('1795702991.5', now)).toBe(1_795_702_991_500);
+    expect(cursorInstant(' 1795702991 ', now)).toBe(1_795_702_991_000);
+    expect(cursorInstant(' 2026-11-26T14:03:11Z', now)).toBe(now);
+  });
+
+  it('keeps the earlier first day loaded, ignoring one that is not a day', () => {
+    const w = (firstStart?: string) => ({ lastEnd: '2026-11-26', ...(firstStart === undefined ? {} : { firstStart }) });
+    expect(mergeWindow(w('2026-10-01'), w('2026-11-01'), 'created_at_seconds').firstStart).toBe('2026-10-01');
+    expect(mergeWindow(w('2026-11-01'), w('2026-10-01'), 'created_at_seconds').firstStart).toBe('2026-10-01');
+    expect(mergeWindow(w('2026-10-01'), w(), 'created_at_seconds').firstStart).toBe('2026-10-01');
+    // A hand-edited first day that is no day (sorted before any date) is not kept over a real one.
+    expect(mergeWindow(w('0'), w('2026-10-01'), 'created_at_seconds').firstStart).toBe('2026-10-01');
+    expect(mergeWindow(w('2026-02-30'), w('2026-10-01'), 'created_at_seconds').firstStart).toBe('2026-10-01');
+  });
+
+  it('keeps a stored ISO text value, and one ahead of this run\'s clock (stored by a run whose clock was ahead): never lowered', () => {
+    const stored = { lastEnd: '2026-11-20', cursorField: 'created_at_seconds', lastValue: '2026-11-26T14:03:11Z', lastValueAt: '2026-11-26T14:03:11Z' };
+    expect(mergeWindow(stored, { lastEnd: '2026-11-26' }, 'created_at_seconds')).toEqual({ ...stored, lastEnd: '2026-11-26' });
+    const ahead = Math.floor(Date.now() / 1000) + 3 * 86_400;
+    const aheadWindow = { lastEnd: '2026-11-20', cursorField: 'created_at_seconds', lastValue: ahead, lastValueAt: iso(ahead) };
+    const fresh = { lastEnd: '2026-11-26', cursorField: 'created_at_seconds', lastValue: 1_795_702_991, lastValueAt: iso(1_795_702_991) };
+    expect(mergeWindow(aheadWindow, fresh, 'created_at_seconds')).toEqual({ ...aheadWindow, lastEnd: '2026-11-26' });
+  });
+
+  it('sums up more than 10 windows: lastEnd days newest first, the span of newest records, the furthest behind first', () => {
+    const at = (s: number) => ({ cursorField: 'created_at_seconds', lastValue: s, lastValueAt: iso(s) });
+    const t = 1_795_000_000;
+    const windows: Record<string, unknown> = {
+      w0: { lastEnd: '2026-11-01', firstStart: '2026-10-01', ...at(t) },
+      w1: { lastEnd: '2026-11-02', firstStart: '2026-10-01', ...at(t + 300) },
+      w2: { lastEnd: '2026-11-02', firstStart: '2026-10-01', ...at(t + 200) },
+      w3: { lastEnd: '2026-11-02', firstStart: '2026-10-01' },
+      w4: { lastEnd: '2026-11-05', firstStart: '2026-10-01', ...at(t + 100) },
+    };
+    for (let i = 5; i <= 10; i++) windows[`w${i}`] = { lastEnd: '2026-11-27', firstStart: '2026-10-01', ...at(t + 1000 * i) };
+    expect(describeWindows('logs', windows, 'widget')).toEqual([
+      `  logs  11 widgets  lastEnd 2026-11-27 (6), 2026-11-05 (1), 2026-11-02 (3), … (1 other days)  newest record ${iso(t)} … ${iso(t + 10_000)} (1 with none)  from 2026-10-01`,
+      // The oldest lastEnd first; on the same day, no newest record, then the oldest one.
+      `  logs  w0  lastEnd 2026-11-01  newest record ${iso(t)} (created_at_seconds ${t})  from 2026-10-01`,
+      '  logs  w3  lastEnd 2026-11-02  from 2026-10-01',
+      `  logs  w2  lastEnd 2026-11-02  newest record ${iso(t + 200)} (created_at_seconds ${t + 200})  from 2026-10-01`,
+      `  logs  w1  lastEnd 2026-11-02  newest record ${iso(t + 300)} (created_at_seconds ${t + 300})  from 2026-10-01`,
+      `  logs  w4  lastEnd 2026-11-05  newest record ${iso(t + 100)} (created_at_seconds ${t + 100})  from 2026-10-01`,
+      '  logs  … 6 more widgets (the furthest behind are above; openDataset(…).state() has every window)',
+    ]);
+    // Ten are listed one line each; three days are all named; every window with a newest record says none is without.
+    const ten = Object.fromEntries(Object.entries(windows).slice(0, 10));
+    expect(describeWindows('logs', ten, 'widget')).toHaveLength(10);
+    const threeDays = Object.fromEntries(Array.from({ length: 11 }, (_, i) => [`k${i}`, { lastEnd: `2026-11-0${(i % 3) + 1}`, firstStart: '2026-10-01', ...at(t) }]));
+    expect(describeWindows('logs', threeDays, 'widget')[0]).toBe(`  logs  11 widgets  lastEnd 2026-11-03 (3), 2026-11-02 (4), 2026-11-01 (4)  newest record ${iso(t)} … ${iso(t)}  from 2026-10-01`);
   });
 
   it('commits the max per widget for a resource and for the parent windows a child keeps; other widgets as stored', () => {
