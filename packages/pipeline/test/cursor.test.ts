@@ -87,8 +87,8 @@ describe('cursor values', () => {
   });
 
   it('keeps a stored ISO text value, and one ahead of this run\'s clock (stored by a run whose clock was ahead): never lowered', () => {
-    const stored = { lastEnd: '2026-11-20', cursorField: 'created_at_seconds', lastValue: '2026-11-26T14:03:11Z', lastValueAt: '2026-11-26T14:03:11Z' };
-    expect(mergeWindow(stored, { lastEnd: '2026-11-26' }, 'created_at_seconds')).toEqual({ ...stored, lastEnd: '2026-11-26' });
+    const stored: Window = { lastEnd: '2026-11-20', cursorField: 'created_at_seconds', lastValue: '2026-11-26T14:03:11Z', lastValueAt: '2026-11-26T14:03:11Z' };
+    expect(mergeWindow<Window>(stored, { lastEnd: '2026-11-26' }, 'created_at_seconds')).toEqual({ ...stored, lastEnd: '2026-11-26' });
     const ahead = Math.floor(Date.now() / 1000) + 3 * 86_400;
     const aheadWindow = { lastEnd: '2026-11-20', cursorField: 'created_at_seconds', lastValue: ahead, lastValueAt: iso(ahead) };
     const fresh = { lastEnd: '2026-11-26', cursorField: 'created_at_seconds', lastValue: 1_795_702_991, lastValueAt: iso(1_795_702_991) };
