@@ -71,6 +71,20 @@ describe('merge of unchanged records', () => {
     expect(loads).toEqual([{ load_id: first.loadId, status: 'loaded' }, { load_id: rerun.loadId, status: 'loaded' }]);
   });
 
+  it('compares a resource of more than 8 tables (fingerprinted a few per statement) in every table', async () => {
+    // Ten lists, ten child tables: the stored tables take two statements, and a record is unchanged only when each
+    // table's rows match, the last ones included.
+    const wide = (id: string, last = '9') => ({ id, ...Object.fromEntries(Array.from({ length: 10 }, (_, i) => [`l${i}`, [{ v: i === 9 ? last : String(i) }]])) });
+    const first = await load([wide('a'), wide('b')]);
+    const tables = await query(`SELECT count(*)::INTEGER AS n FROM information_schema.tables WHERE table_schema = 'ds' AND table_name LIKE 'things%'`);
+    expect(tables[0]!.n).toBeGreaterThan(9);
+    const rerun = await load([wide('a'), wide('b', 'changed')]);
+    expect(rerun.unchangedRecords).toBe(1);
+    expect(await query('SELECT id, _load_id FROM ds.things ORDER BY id')).toEqual([{ id: 'a', _load_id: first.loadId }, { id: 'b', _load_id: rerun.loadId }]);
+    expect(await query(`SELECT DISTINCT _load_id FROM ds.things__l9 WHERE v = '9'`)).toEqual([{ _load_id: first.loadId }]);
+    expect(await query(`SELECT v FROM ds.things__l9 ORDER BY v`)).toEqual([{ v: '9' }, { v: 'changed' }]);
+  });
+
   it('rewrites a record whole when its root, children or grandchildren changed, and leaves the others alone', async () => {
     const first = await load(base);
     const second = await load([
