@@ -199,7 +199,7 @@ function tally(values: string[]): string {
   if (counts.size === 1) return values[0]!;
   const sorted = [...counts].sort((a, b) => b[0].localeCompare(a[0]));
   const shown = sorted.slice(0, 3).map(([v, n]) => `${v} (${n})`);
-  return sorted.length > 3 ? `${shown.join(', ')}, … (${sorted.length - 3} other days)` : shown.join(', ');
+  return sorted.length > 3 ? `${shown.join(', ')}, … (${sorted.length - 3} other ${sorted.length - 3 === 1 ? 'day' : 'days'})` : shown.join(', ');
 }
 
 /**

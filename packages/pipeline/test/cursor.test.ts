@@ -107,7 +107,7 @@ describe('cursor values', () => {
     };
     for (let i = 5; i <= 10; i++) windows[`w${i}`] = { lastEnd: '2026-11-27', firstStart: '2026-10-01', ...at(t + 1000 * i) };
     expect(describeWindows('logs', windows, 'widget')).toEqual([
-      `  logs  11 widgets  lastEnd 2026-11-27 (6), 2026-11-05 (1), 2026-11-02 (3), … (1 other days)  newest record ${iso(t)} … ${iso(t + 10_000)} (1 with none)  from 2026-10-01`,
+      `  logs  11 widgets  lastEnd 2026-11-27 (6), 2026-11-05 (1), 2026-11-02 (3), … (1 other day)  newest record ${iso(t)} … ${iso(t + 10_000)} (1 with none)  from 2026-10-01`,
       // The oldest lastEnd first; on the same day, no newest record, then the oldest one.
       `  logs  w0  lastEnd 2026-11-01  newest record ${iso(t)} (created_at_seconds ${t})  from 2026-10-01`,
       '  logs  w3  lastEnd 2026-11-02  from 2026-10-01',
