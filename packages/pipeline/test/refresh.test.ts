@@ -67,6 +67,7 @@ describe('refresh after a spec, depth and type change', () => {
     await runPipeline(LIST_CONFIG, { env: box.env, destination: { path } });
     expect(await columnsOf(path, 'logs')).toHaveProperty('transcripts', 'JSON');
     expect(await tableNames(path)).toContain('logs__extra_list');
+    expect(await query(path, `SELECT count(*)::INTEGER AS n FROM ${DATASET}._pipeline_comments WHERE table_name = 'logs__extra_list'`)).not.toEqual([{ n: 0 }]);
 
     const info = await runPipeline(CURRENT_CONFIG, { env: box.env, destination: { path }, refresh: true });
     const startDate = box.env.SNAPENGAGE_START_DATE!;
@@ -84,6 +85,14 @@ describe('refresh after a spec, depth and type change', () => {
     expect(registered.map((r) => r.table_name)).not.toContain('logs__extra_list');
     expect(await query(path, `SELECT count(*)::INTEGER AS n FROM ${DATASET}._pipeline_columns WHERE column_name IN ('extra_field', 'chat_duration__v_text')`)).toEqual([{ n: 0 }]);
 
+    // The loader's table and column comments are on the new tables too: the refresh forgot the ones it had recorded
+    // for the dropped tables (_pipeline_comments), so the commit writes them again.
+    const comments = await query(path, `SELECT table_name, comment FROM duckdb_tables() WHERE schema_name = '${DATASET}' AND table_name IN ('logs', 'logs__transcripts') ORDER BY 1`);
+    expect(comments.map((c) => [c.table_name, typeof c.comment === 'string' && c.comment.length > 0])).toEqual([['logs', true], ['logs__transcripts', true]]);
+    const idComment = await query(path, `SELECT comment FROM duckdb_columns() WHERE schema_name = '${DATASET}' AND table_name = 'logs' AND column_name = 'id'`);
+    expect(String(idComment[0]?.comment ?? '')).not.toBe('');
+    // … and those of a table the refresh dropped for good are forgotten (INCREMENTAL.md, "Refresh").
+    expect(await query(path, `SELECT count(*)::INTEGER AS n FROM ${DATASET}._pipeline_comments WHERE table_name = 'logs__extra_list'`)).toEqual([{ n: 0 }]);
     expect(await expectMatchesTruth(path, DATASET, await truth(box))).toEqual([]);
     // Every row is the refresh's, and the state is its alone (this run's windows, its load id).
     expect(await query(path, `SELECT DISTINCT _load_id FROM ${DATASET}.logs`)).toEqual([{ _load_id: info.loadId }]);
