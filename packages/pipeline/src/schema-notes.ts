@@ -98,7 +98,8 @@ export function describeSchemaChanges(dataset: string, changes: Readonly<Record<
       );
     }
   }
-  if (mismatches.length > LISTED) lines.push(`... and ${mismatches.length - LISTED} more columns stored with another type than the spec declares`);
+  const more = mismatches.length - LISTED;
+  if (more > 0) lines.push(`... and ${more} more ${more === 1 ? 'column' : 'columns'} stored with another type than the spec declares`);
   for (const [resource, report] of Object.entries(changes)) {
     const depth = report.depthNotApplied;
     if (!depth) continue;

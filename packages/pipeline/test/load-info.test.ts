@@ -22,6 +22,10 @@ describe('load info', () => {
     const last = lines.findIndex((l) => l.startsWith('Warning: logs.c11 '));
     expect(lines[last + 1]).toBe('... and 2 more columns stored with another type than the spec declares');
     expect(lines[last + 2]).toMatch(/^maxNestingDepth 1 of transcripts /);
+    // One past the twelve: one column.
+    const thirteen = { logs: { ...schemaChanges.logs, typeMismatches: typeMismatches.slice(0, 13) } };
+    expect(new LoadInfo('p', 'ds', 'db.duckdb', '1.000001', new Date(0), new Date(1000), {}, {}, [], undefined, { schemaChanges: thirteen }).toString())
+      .toContain('\n... and 1 more column stored with another type than the spec declares');
   });
 });
 
