@@ -1,11 +1,13 @@
 // Model-based test of run sequences (fast-check's AsyncCommand and asyncModelRun): each scenario test checks one kind of run alone; a
 // sequence of them (cases added today, in the lookback, older than it; late surveys; the clock moving on or set back;
-// the start date moved earlier (a backfill) or later; lookbackDays, sliceDays and a filter step edited; widgets
-// selected and deselected; a second pipeline name on the same file; runs in-process and as the CLI, of logs, its
-// children chat_poll and visitor_typing, and chat_availability appended; samples, faulted runs, SIGKILLed runs,
-// refreshes) may break what each alone keeps. After every command that runs the loader, the dataset must hold exactly
-// what the model says (INCREMENTAL.md): every case of a window read once, as the sandbox served it at that run and
-// the filter kept it (a case older than the window when it came is not loaded: the documented limit), each
+// the start date moved earlier (a backfill) or later; lookbackDays, sliceDays, maxNestingDepth, logs's
+// writeDisposition (merge, append, replace) and its filter and map steps edited (a map adding a nested field, one
+// dropping fields, one changing the primary key's value: run-sequences/steps.ts); widgets selected and deselected;
+// a second pipeline name on the same file; runs in-process and as the CLI, of logs, its children chat_poll and
+// visitor_typing, and chat_availability appended; samples, faulted runs, SIGKILLed runs, refreshes) may break what each alone keeps. After every command that runs the loader, the dataset must hold exactly
+// what the model says (INCREMENTAL.md): every case of a window read once, as the sandbox served it at that run, the
+// filter kept it and the map returned it (under its key as mapped; append keeps a stored key as it was, replace only
+// what the run read) (a case older than the window when it came is not loaded: the documented limit), each
 // pipeline's windows (lastEnd the run's today, back too when the clock is; firstStart; newest records never moving
 // back), a chat_availability row per run and widget, `_pipeline_loads` counting the complete loads per pipeline, and
 // no row of a load that did not finish. A refresh must never drop a case it does not read again.
@@ -14,7 +16,6 @@
 // run-sequences/clock-shift.mjs. A fixed seed and few sequences by default (~1 min). More, or another seed:
 //   SEQUENCES=40 SEED=123 npx vitest run packages/pipeline/test/run-sequences-property.test.ts
 // A failure prints fast-check's seed and path: SEED=<seed> SEQUENCES_PATH=<path> replays it.
-import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
@@ -22,9 +23,10 @@ import type { Sandbox } from 'snapengage-sandbox';
 import { runPipeline } from '../src/index.js';
 import { admin, collectOutput, query, sandbox, spawnCli, stats, tempDir, truth } from './helpers.js';
 import {
-  applyCommit, applySample, applyWhatCommitted, checkDataset, DATASET, hasDataset, refreshStart, DAY, day, dayStart, emptyModel, HOUR, keptByFilter, PIPELINES, RESOURCE_SETS, START_DATE, START_MS,
-  type Model, type Real, type Resource, type SequenceConfig,
+  applyCommit, applySample, applyWhatCommitted, checkDataset, DATASET, hasDataset, refreshStart, DAY, day, dayStart, emptyModel, HOUR, PIPELINES, RESOURCE_SETS, START_DATE, START_MS,
+  type Model, type Real, type Resource, type Windowed,
 } from './run-sequences/model.js';
+import { DEFAULT_CONFIG, describeConfig, runConfig, writeConfigFile, type FilterStep, type MapStep, type SequenceConfig, type WriteDisposition } from './run-sequences/steps.js';
 
 const SEQUENCES = Number(process.env.SEQUENCES ?? 6);
 const SEED = Number(process.env.SEED ?? 20261128);
@@ -42,28 +44,9 @@ function env(m: Model): Record<string, string> {
   return { ...box.env, SNAPENGAGE_WIDGET_ID: m.selected.join(','), SNAPENGAGE_START_DATE: m.startDate, SNAPENGAGE_DUCKDB_THREADS: '1' };
 }
 
-const DEFAULT_CONFIG: SequenceConfig = { lookbackDays: 1, sliceDays: 7, filter: false };
-
-/** The run's config: the model's pipeline name, lookback, slices and filter; `chat_availability` appended. */
+/** The run's config: the model's pipeline name and SequenceConfig (run-sequences/steps.ts); `chat_availability` appended. */
 function config(m: Model, maxRetries?: number) {
-  const { lookbackDays, sliceDays, filter } = m.config;
-  return {
-    pipelineName: PIPELINES[m.pipeline],
-    resources: {
-      logs: { incremental: { lookbackDays, sliceDays }, ...(filter ? { steps: [{ filter: keptByFilter }] } : {}) },
-      chat_availability: { writeDisposition: 'append' as const },
-    },
-    rateLimit: { requestsPerSecond: 0 },
-    ...(maxRetries === undefined ? {} : { connection: { maxRetries } }),
-  };
-}
-
-/** The same config as a module for a CLI run (the filter as source: the same rule as keptByFilter). */
-function writeConfigFile(m: Model, file: string): void {
-  const { steps: _, ...logs } = config(m).resources.logs as { steps?: unknown };
-  const source = { ...config(m), resources: { ...config(m).resources, logs } };
-  const filter = m.config.filter ? 'config.resources.logs.steps = [{ filter: (r) => Number(r.created_at_seconds) % 3 !== 0 }];\n' : '';
-  writeFileSync(file, `const config = ${JSON.stringify(source)};\n${filter}export default config;\n`);
+  return runConfig(m.config, PIPELINES[m.pipeline]!, maxRetries);
 }
 
 /** Never earlier than the latest start date a sequence sets (a start date after today is refused). */
@@ -135,7 +118,10 @@ class SetStartDate implements fc.AsyncCommand<Model, Real> {
   toString = () => `start(${this.days >= 0 ? '+' : ''}${this.days}d)`;
 }
 
-/** The config edited between runs: lookbackDays, sliceDays (small ones slice the windows), a filter step on logs. */
+/**
+ * The config edited between runs: lookbackDays, sliceDays (small ones slice the windows), a filter and a map step on
+ * logs, its maxNestingDepth and writeDisposition (run-sequences/steps.ts).
+ */
 class EditConfig implements fc.AsyncCommand<Model, Real> {
   constructor(readonly edit: SequenceConfig) {}
   check = () => true;
@@ -143,7 +129,7 @@ class EditConfig implements fc.AsyncCommand<Model, Real> {
     m.config = this.edit;
     r.log.push(this.toString());
   }
-  toString = () => `config(lookback ${this.edit.lookbackDays}, slice ${this.edit.sliceDays}${this.edit.filter ? ', filter' : ''})`;
+  toString = () => describeConfig(this.edit);
 }
 
 /** The next runs under the other pipeline name, on the same file and dataset (state per pipeline name). */
@@ -185,13 +171,15 @@ class RunLoader implements fc.AsyncCommand<Model, Real> {
     const options = { env: env(m), destination: { path: r.path }, resources };
     const windows = m.windows[m.pipeline]!;
     const refreshFrom = refresh ? refreshStart(m, resources) : undefined;
-    const windowed = resources.filter((resource) => resource !== 'chat_availability');
+    // The refusals below are not for a resource that replaces its tables: every run of it keeps only what it reads.
+    const keeping = (resource: Resource) => !(resource === 'logs' && m.config.writeDisposition === 'replace');
+    const windowed = resources.filter((resource): resource is Windowed => resource !== 'chat_availability' && keeping(resource));
     const fewerWidgets = windowed.some((resource) => [...windows[resource].keys()].some((widget) => !m.selected.includes(widget)));
     const clockSetBack = windowed.some((resource) => [...windows[resource].values()].some((w) => w.lastEnd > day(m.nowMs)));
     // Tables belong to the dataset, state to a pipeline name: a refresh under one while another holds state for a
     // resource it loads is refused (it would drop that one's records).
     const otherPipelines = refresh && (await hasDataset(r)) ? await query(r.path, `SELECT 1 FROM ${DATASET}._pipeline_state
-      WHERE pipeline_name <> '${PIPELINES[m.pipeline]}' AND resource IN (${resources.map((x) => `'${x}'`).join(',')})`) : [];
+      WHERE pipeline_name <> '${PIPELINES[m.pipeline]}' AND resource IN (${resources.filter(keeping).map((x) => `'${x}'`).join(',') || "''"})`) : [];
     if (refresh && otherPipelines.length > 0) {
       const refused = this.kind === 'refresh'
         ? await runPipeline(config(m), { ...options, refresh }).then(() => 'ran', (error: unknown) => String(error))
@@ -232,7 +220,7 @@ class RunLoader implements fc.AsyncCommand<Model, Real> {
 }
 
 function cliRun(m: Model, r: Real, resources: Resource[], refresh: boolean) {
-  writeConfigFile(m, r.configFile);
+  writeConfigFile(m.config, PIPELINES[m.pipeline]!, r.configFile);
   return spawnCli(['run', '--config', r.configFile, '--duckdb', r.path, '--resources', resources.join(','), ...(refresh ? ['--refresh'] : [])], {
     env: { ...env(m), SEQUENCE_CLOCK_OFFSET_MS: String(m.nowMs - performance.timeOrigin - performance.now()) },
     nodeArgs: ['--import', CLOCK_SHIFT],
@@ -278,7 +266,11 @@ const commands = [
   { weight: 2, arbitrary: fc.integer({ min: 1, max: 40 }).map((h) => new AdvanceClock(h)) },
   { weight: 1, arbitrary: fc.integer({ min: -40, max: -1 }).map((h) => new AdvanceClock(h)) },
   { weight: 1, arbitrary: fc.integer({ min: -3, max: 3 }).map((d) => new SetStartDate(d)) },
-  { weight: 1, arbitrary: fc.record({ lookbackDays: fc.integer({ min: 0, max: 2 }), sliceDays: fc.constantFrom(1, 2, 7), filter: fc.boolean() }).map((c) => new EditConfig(c)) },
+  { weight: 2, arbitrary: fc.record({
+    lookbackDays: fc.integer({ min: 0, max: 2 }), sliceDays: fc.constantFrom(1, 2, 7), filter: fc.constantFrom<FilterStep>('none', 'none', 'mod3', 'mod2'),
+    map: fc.constantFrom<MapStep>('none', 'none', 'addField', 'dropFields', 'rekey'), maxNestingDepth: fc.constantFrom(undefined, undefined, 0, 1),
+    writeDisposition: fc.constantFrom<WriteDisposition>('merge', 'merge', 'merge', 'append', 'replace'),
+  }).map((c) => new EditConfig(c)) },
   { weight: 1, arbitrary: fc.constant(new SwitchPipeline()) },
   { weight: 1, arbitrary: fc.nat(1).map((w) => new ToggleWidget(w)) },
   { weight: 4, arbitrary: fc.tuple(fc.constantFrom<RunKind>('run', 'run', 'cli', 'refresh', 'cli-refresh', 'sample'), fc.nat(RESOURCE_SETS.length - 1)).map(([kind, set]) => new RunLoader(kind, set)) },
@@ -338,7 +330,9 @@ describe('run sequences against a model (fast-check model-based)', () => {
 
   // Sequences the random ones reach rarely, written out (each also the shrunk form of a failure): a backfill of a
   // case before the first day loaded, then a start date moved later and a refresh (forgets nothing); the clock set
-  // back over midnight, then a refresh (refused: it would drop the day after) and a run.
+  // back over midnight, then a refresh (refused: it would drop the day after) and a run; steps and write dispositions
+  // edited between runs, with a sample right after a map step was added (the model once took the rows it rewrote, their
+  // survey values unchanged, for rows it had not rewritten).
   it.each([
     { name: 'a backfill, then a later start date and a refresh',
       cmds: [new RunLoader('run', 2), new AddCases(0, [{ age: 'beforeStart', at: 0.5 }]), new SetStartDate(-3), new RunLoader('run', 4), new SetStartDate(2), new RunLoader('refresh', 2)] },
@@ -346,6 +340,11 @@ describe('run sequences against a model (fast-check model-based)', () => {
       cmds: [new RunLoader('run', 0), new SwitchPipeline(), new ToggleWidget(1), new RunLoader('refresh', 0), new RunLoader('cli-refresh', 2)] },
     { name: 'the clock set back over midnight, a refresh (refused) and runs',
       cmds: [new RunLoader('run', 0), new AdvanceClock(-10), new RunLoader('refresh', 0), new AdvanceClock(-20), new RunLoader('cli', 2)] },
+    { name: 'steps and dispositions edited between runs: a field added at depth 0 (then a sample), fields dropped, the key rekeyed under append, a filter under replace',
+      cmds: [new RunLoader('run', 0), new EditConfig({ ...DEFAULT_CONFIG, map: 'addField', maxNestingDepth: 0 }), new RunLoader('sample', 0), new AddCases(0, [{ age: 'today', at: 0.5 }]),
+        new RunLoader('run', 0), new EditConfig({ ...DEFAULT_CONFIG, map: 'dropFields' }), new LateSurvey(16, 7), new RunLoader('run', 0),
+        new EditConfig({ ...DEFAULT_CONFIG, map: 'rekey', writeDisposition: 'append' }), new RunLoader('run', 0), new LateSurvey(16, 8), new RunLoader('run', 0),
+        new EditConfig({ ...DEFAULT_CONFIG, filter: 'mod2', writeDisposition: 'replace' }), new RunLoader('run', 0), new RunLoader('sample', 0)] },
   ])('$name', async ({ cmds }) => {
     await runSequence(cmds);
   }, 60_000);

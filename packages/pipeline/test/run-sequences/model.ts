@@ -4,6 +4,7 @@ import { existsSync } from 'node:fs';
 import { expect } from 'vitest';
 import type { Sandbox } from 'snapengage-sandbox';
 import { expectMatchesTruth, query, type TruthCase } from '../helpers.js';
+import { kept, mapped, servedId, type SequenceConfig } from './steps.js';
 
 export const DATASET = 'snapengage_data';
 export const HOUR = 3_600_000;
@@ -37,15 +38,6 @@ export const RESOURCE_SETS: Resource[][] = [
 /** Two pipeline names loading one dataset (INCREMENTAL.md, "Changing the config between runs": state per pipeline name). */
 export const PIPELINES = ['snapengage_pipeline', 'second_pipeline'];
 
-/** The config's parts a sequence edits between runs (`chat_availability` is always appended). */
-export interface SequenceConfig {
-  lookbackDays: number;
-  sliceDays: number;
-  /** A filter step on `logs` dropping the cases whose `created_at_seconds` is a multiple of 3. */
-  filter: boolean;
-}
-export const keptByFilter = (c: Record<string, unknown>) => Number(c.created_at_seconds) % 3 !== 0;
-
 /**
  * What the dataset must hold: each case as the run that last read it got it, the cases polled by each child, and
  * each pipeline's windows per resource and widget (a child keeps the `logs` windows that drove it: INCREMENTAL.md,
@@ -57,6 +49,7 @@ export interface Model {
   startDate: string;
   pipeline: number;
   config: SequenceConfig;
+  /** By stored `id` (a rekeying map stores a case under another), each as the map step returned it. */
   expected: Map<string, TruthCase>;
   polled: Record<Child, Map<string, string>>; // case id → widget
   windows: Array<Record<Windowed, Map<string, Window>>>; // per pipeline
@@ -128,31 +121,35 @@ export function applyCommit(m: Model, resource: Resource, served: TruthCase[], r
   }
   const today = day(m.nowMs);
   const stored = m.windows[m.pipeline]![resource];
-  const windows = refresh ? new Map<string, Window>() : stored;
+  // A replace keeps only what the run reads, from the start date, and only its windows (INCREMENTAL.md, replace).
+  const replace = resource === 'logs' && m.config.writeDisposition === 'replace';
+  const windows = refresh || replace ? new Map<string, Window>() : stored;
   const read = new Map<string, TruthCase>();
   for (const widget of m.selected) {
-    const before = refresh ? undefined : stored.get(widget);
+    const before = refresh || replace ? undefined : stored.get(widget);
     const ranges = daysRead(m, before, refreshFrom ?? m.startDate);
     let newest = before?.lastValue;
     for (const c of served) {
       const created = day(createdMs(c));
       if (c.widget_id !== widget || !ranges.some(([from, to]) => created >= from && created <= to)) continue;
       newest = Math.max(newest ?? 0, Number(c.created_at_seconds)); // before the steps: how fresh the API's data is
-      if (resource === 'logs' || !m.config.filter || keptByFilter(c)) read.set(c.id, c); // a child polls the cases logs's filter keeps
+      if (resource === 'logs' || kept(m.config, c)) read.set(c.id, c); // a child polls the cases logs's filter keeps
     }
     const firstStart = before ? earlier(before.firstStart, m.startDate) : ranges[0]![0];
     windows.set(widget, { lastEnd: today, firstStart, ...(newest === undefined ? {} : { lastValue: newest }) });
   }
   m.windows[m.pipeline]![resource] = windows;
-  const kept = [...read.values()].filter((c) => !m.config.filter || keptByFilter(c));
+  const keptNow = [...read.values()].filter((c) => kept(m.config, c)).map((c) => mapped(m.config, c));
   if (resource === 'logs') {
-    if (refresh) {
+    if (refresh && !replace) {
       // "A refresh never drops cases it does not read again" (INCREMENTAL.md, Refreshing): only those the steps drop now.
-      const dropped = [...m.expected.keys()].filter((id) => !read.has(id));
+      const dropped = [...m.expected.keys()].filter((id) => !read.has(servedId(id)));
       expect(dropped, `a refresh of logs dropped cases it did not read again`).toEqual([]);
-      m.expected.clear();
     }
-    for (const c of kept) m.expected.set(c.id, c);
+    if (refresh || replace) m.expected.clear();
+    // Merge stores each record under its key (a re-read one replaces the stored one); append only keys not stored
+    // yet, so a stored record is no longer updated (INCREMENTAL.md, "Changing the config between runs").
+    for (const c of keptNow) if (m.config.writeDisposition !== 'append' || !m.expected.has(c.id)) m.expected.set(c.id, c);
   } else {
     if (refresh) m.polled[resource].clear();
     for (const c of read.values()) m.polled[resource].set(c.id, String(c.widget_id));
@@ -181,11 +178,9 @@ export async function applyWhatCommitted(m: Model, r: Real, resources: Resource[
   return committed;
 }
 
-// As text: the stored BIGINT comes back as a string (getRowObjectsJson).
-export const surveyOf = (c: Record<string, unknown> | undefined) => JSON.stringify([c?.survey_score ?? null, c?.survey_comments ?? null].map((v) => (v === null ? v : String(v))));
-
 /**
- * A sample's rows: each stored case is either as the model had it or as served now (then the model takes it); a
+ * A sample's rows: each stored case the sample wrote (its `_load_id`: a record stored exactly as it arrives again is
+ * not rewritten, INCREMENTAL.md) is as served now, kept and mapped (the model takes it), any other as the model had it; a
  * sampled child polls some of the cases in its windows (the model takes those it finds); a sampled append of
  * `chat_availability` (one page per widget) appends a row per widget.
  */
@@ -194,13 +189,23 @@ export async function applySample(m: Model, r: Real, served: TruthCase[], resour
   const byId = new Map(served.map((c) => [c.id, c]));
   const selected = (c: TruthCase | undefined) => c !== undefined && m.selected.includes(String(c.widget_id));
   if (resources.includes('logs') && (await tableExists(r, 'logs'))) {
-    for (const row of await query(r.path, `SELECT id, survey_score, survey_comments FROM ${DATASET}.logs`)) {
+    // A replace keeps only what the sample read, and no windows (INCREMENTAL.md, replace).
+    const replace = m.config.writeDisposition === 'replace';
+    const before = m.expected;
+    if (replace) (m.expected = new Map()), (m.windows[m.pipeline]!.logs = new Map());
+    const [sampleLoad] = await query(r.path, `SELECT load_id FROM ${DATASET}._pipeline_loads
+      WHERE resource = 'logs' AND status = 'loaded' AND limit_pages IS NOT NULL ORDER BY load_id DESC LIMIT 1`);
+    for (const row of await query(r.path, `SELECT id, _load_id FROM ${DATASET}.logs`)) {
       const id = String(row.id);
-      const now = byId.get(id);
-      if (m.expected.has(id) && surveyOf(row) === surveyOf(m.expected.get(id))) continue;
-      const fits = selected(now) && surveyOf(row) === surveyOf(now) && (!m.config.filter || keptByFilter(now!));
-      expect(fits, `sampled row ${id} (${surveyOf(row)}) is neither as loaded before nor as served and kept (${surveyOf(now)})`).toBe(true);
-      m.expected.set(id, now!);
+      const now = byId.get(servedId(id));
+      if (!replace && row._load_id !== sampleLoad?.load_id) {
+        expect(before.has(id), `${r.log.join(' → ')}: logs ${id}, stored by an earlier load, is not in the model`).toBe(true);
+        continue;
+      }
+      const asServed = now === undefined ? undefined : mapped(m.config, now);
+      // Its content is checked against the served case by checkDataset, as the model takes it here.
+      expect(selected(now) && asServed!.id === id && kept(m.config, now!), `sampled row ${id}: a case of a selected widget, kept and mapped`).toBe(true);
+      m.expected.set(id, asServed!);
     }
   }
   for (const child of CHILDREN) {
