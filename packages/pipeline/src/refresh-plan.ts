@@ -38,13 +38,17 @@ export async function readStatesToResume(destination: StateReader, plans: readon
   if (refresh) {
     await refuseRefreshOfOtherPipelines(destination, plans);
     refuseRefreshDroppingWidgets(plans, refreshed, env);
-    refuseRefreshWithClockSetBack(plans, refreshed, todayUtc());
+    await refuseRefreshWithClockSetBack(destination, plans, refreshed, todayUtc());
     moveStartDatesForRefresh(plans, refreshed);
   }
   return stored;
 }
 
-type StateReader = { readState(resource: string): Promise<unknown>; otherPipelinesWithState?(resource: string): Promise<string[]> };
+type StateReader = {
+  readState(resource: string): Promise<unknown>;
+  otherPipelinesWithState?(resource: string): Promise<string[]>;
+  lastLoadDay?(resource: string): Promise<string | undefined>;
+};
 
 /**
  * The tables belong to the dataset, the state to a pipeline name: a refresh under one name would drop the records
@@ -91,16 +95,20 @@ function refuseRefreshDroppingWidgets(plans: readonly ResourcePlan[], refreshed:
 
 /**
  * A refresh reads up to today by the run's clock and replaces the resource's tables, so with the clock set back
- * before the last day a stored window loaded (`lastEnd` after today) it would drop the records of the days after
- * today and read none of them again (a plain run keeps them: INCREMENTAL.md, Windows): refused before any request.
- * Not for a resource that replaces its tables: every run of it keeps only what it reads up to today.
+ * before the last day a stored window loaded (`lastEnd` after today), or a load of the resource was made (a
+ * `--limit-pages` sample stores rows but no window), it would drop the records of the days after today and read none
+ * of them again (a plain run keeps them: INCREMENTAL.md, Windows): refused before any request. Not for a resource
+ * that replaces its tables: every run of it keeps only what it reads up to today.
  */
-function refuseRefreshWithClockSetBack(plans: readonly ResourcePlan[], refreshed: ReadonlyMap<string, unknown>, today: string): void {
-  for (const { plan, windows } of refreshedWindows(plans, refreshed)) {
+async function refuseRefreshWithClockSetBack(destination: StateReader, plans: readonly ResourcePlan[], refreshed: ReadonlyMap<string, unknown>, today: string): Promise<void> {
+  const dated = plans.filter((plan) => plan.load && plan.writeDisposition !== 'replace' && dateWindowReading(plan, plans) !== undefined);
+  for (const plan of dated) {
+    const windows = refreshedWindows(plans, refreshed).find((r) => r.plan === plan)?.windows;
     const lastEnds = Object.values(windowsOf(windows))
       .map((window) => (window as { lastEnd?: unknown } | null)?.lastEnd)
       .filter((day): day is string => typeof day === 'string' && isIsoDate(day));
-    const latest = lastEnds.sort().at(-1);
+    const loadDay = await destination.lastLoadDay?.(plan.name);
+    const latest = [...lastEnds, ...(loadDay === undefined ? [] : [loadDay])].sort().at(-1);
     if (latest === undefined || latest <= today) continue;
     throw new ConfigError(
       `${plan.name} has loaded up to ${latest}, after today (${today} UTC) by this machine's clock: a refresh reads up to today and replaces ` +

@@ -248,6 +248,26 @@ describe('a refresh with the clock set back before the last day loaded', () => {
     await runPipeline(both, { env: box.env, destination: { path }, resources: ['logs'], refresh: true });
     expect(await expectMatchesTruth(path, DATASET, await truth(box))).toEqual([]);
   });
+
+  // Found by run-sequences-property.test.ts (SEED=3): a sample, the clock set back 10 hours over midnight, a refresh.
+  // A sample stores rows but no window, so only the load's own day said how far the file got.
+  it('is refused after a --limit-pages sample too, which stored rows but no window', async () => {
+    const path = join(tmp.dir, 'clock-back-sample.duckdb');
+    const logs = definePipeline({ resources: { logs: true }, rateLimit: { requestsPerSecond: 0 } });
+    await runPipeline(logs, { env: box.env, destination: { path }, limitPages: 1 });
+    expect((await logsState(path))?.state).toBe('null');
+    const before = await snapshot(path);
+    const loadDay = new Date().toISOString().slice(0, 10);
+    vi.useFakeTimers({ toFake: ['Date'], now: Date.now() - 86_400_000 });
+    try {
+      const requests = (await stats(box)).requests;
+      await expect(runPipeline(logs, { env: box.env, destination: { path }, refresh: true })).rejects.toThrow(`logs has loaded up to ${loadDay}, after today (${new Date().toISOString().slice(0, 10)} UTC)`);
+      expect((await stats(box)).requests, 'requests made').toBe(requests);
+      expect(await snapshot(path)).toBe(before);
+    } finally {
+      vi.useRealTimers();
+    }
+  });
 });
 
 describe('a refresh under a second pipeline name on the same dataset', () => {

@@ -175,7 +175,8 @@ class RunLoader implements fc.AsyncCommand<Model, Real> {
     const keeping = (resource: Resource) => !(resource === 'logs' && m.config.writeDisposition === 'replace');
     const windowed = resources.filter((resource): resource is Windowed => resource !== 'chat_availability' && keeping(resource));
     const fewerWidgets = windowed.some((resource) => [...windows[resource].keys()].some((widget) => !m.selected.includes(widget)));
-    const clockSetBack = windowed.some((resource) => [...windows[resource].values()].some((w) => w.lastEnd > day(m.nowMs)));
+    // … or before a load of it was made (a sample's rows, which keep no window).
+    const clockSetBack = windowed.some((resource) => [...windows[resource].values()].some((w) => w.lastEnd > day(m.nowMs)) || (m.lastLoadDay[resource] ?? '') > day(m.nowMs));
     // Tables belong to the dataset, state to a pipeline name: a refresh under one while another holds state for a
     // resource it loads is refused (it would drop that one's records).
     const otherPipelines = refresh && (await hasDataset(r)) ? await query(r.path, `SELECT 1 FROM ${DATASET}._pipeline_state

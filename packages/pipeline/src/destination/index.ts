@@ -300,6 +300,23 @@ export class DuckDBDestination {
     });
   }
 
+  /**
+   * The UTC day the newest loaded load of a resource started (any pipeline name, samples too: their rows stay while
+   * their state holds no window), by the clock of the run that made it; undefined when none.
+   */
+  async lastLoadDay(resource: string): Promise<string | undefined> {
+    return this.mutex.run(async () => {
+      if (!this.session) return undefined; // no file yet
+      // epoch_ms: a format-1 file's TIMESTAMP holds UTC, a later one's TIMESTAMPTZ an instant; both read as the instant.
+      const r = await this.connection().runAndReadAll(
+        `SELECT epoch_ms(max(started_at)) AS ms FROM ${quoteIdent(this.dataset)}."_pipeline_loads" WHERE resource = $1 AND status = 'loaded'`,
+        [resource],
+      );
+      const ms = r.getRowObjectsJS()[0]?.ms;
+      return ms === null || ms === undefined ? undefined : new Date(Number(ms)).toISOString().slice(0, 10);
+    });
+  }
+
   /** Last committed state of a resource for this pipeline: undefined when there is no row, null for an empty one. */
   async readState(resource: string): Promise<unknown | undefined> {
     return this.mutex.run(async () => {

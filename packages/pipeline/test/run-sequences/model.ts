@@ -55,6 +55,11 @@ export interface Model {
   windows: Array<Record<Windowed, Map<string, Window>>>; // per pipeline
   completeLoads: Array<Record<Resource, number>>; // per pipeline
   availabilityRows: number;
+  /**
+   * The day, by its run's clock, of the newest run that committed a load of each resource under any pipeline name,
+   * samples too: a refresh whose clock is set back before it is refused (INCREMENTAL.md, Refreshing).
+   */
+  lastLoadDay: Partial<Record<Resource, string>>;
 }
 
 export function emptyModel(nowMs: number, widgets: string[], config: SequenceConfig): Model {
@@ -69,6 +74,7 @@ export function emptyModel(nowMs: number, widgets: string[], config: SequenceCon
     windows: PIPELINES.map(() => ({ logs: new Map(), chat_poll: new Map(), visitor_typing: new Map() })),
     completeLoads: PIPELINES.map(() => ({ logs: 0, chat_poll: 0, visitor_typing: 0, chat_availability: 0 })),
     availabilityRows: 0,
+    lastLoadDay: {},
   };
 }
 
@@ -110,7 +116,13 @@ export function refreshStart(m: Model, resources: Resource[]): string {
  * The model's effect of a resource's complete (not sampled) commit for the selected widgets, given the truth it read;
  * `refreshFrom` (refreshStart, taken before the run) for a refresh.
  */
+function noteLoad(m: Model, resource: Resource): void {
+  const today = day(m.nowMs);
+  if ((m.lastLoadDay[resource] ?? '') < today) m.lastLoadDay[resource] = today;
+}
+
 export function applyCommit(m: Model, resource: Resource, served: TruthCase[], refreshFrom?: string): void {
+  noteLoad(m, resource);
   const refresh = refreshFrom !== undefined;
   const loads = m.completeLoads[m.pipeline]!;
   loads[resource]++;
@@ -186,6 +198,7 @@ export async function applyWhatCommitted(m: Model, r: Real, resources: Resource[
  */
 export async function applySample(m: Model, r: Real, served: TruthCase[], resources: Resource[]): Promise<void> {
   if (!(await hasDataset(r))) return;
+  for (const resource of resources) noteLoad(m, resource);
   const byId = new Map(served.map((c) => [c.id, c]));
   const selected = (c: TruthCase | undefined) => c !== undefined && m.selected.includes(String(c.widget_id));
   if (resources.includes('logs') && (await tableExists(r, 'logs'))) {
