@@ -75,15 +75,17 @@ describe('flag mode', () => {
     expect(existsSync(join(dir, '.env'))).toBe(false);
   });
 
-  it('--yes takes the defaults: logs into ./snapengage-pipeline, its start date from SNAPENGAGE_START_DATE', () => {
+  it('--yes takes the defaults: logs into ./my-snapengage-pipeline, its start date from SNAPENGAGE_START_DATE', () => {
     const sub = mkdtempSync(join(cwd, 'yes-'));
     const run = runCli(['--yes', '--no-install', '--no-git'], sub);
     expect(run.status).toBe(0);
-    const source = readFileSync(join(sub, 'snapengage-pipeline/src/pipeline.ts'), 'utf8');
+    // Not ./snapengage-pipeline, its dependency's name (an import of it could resolve to the project itself).
+    expect(JSON.parse(readFileSync(join(sub, 'my-snapengage-pipeline/package.json'), 'utf8')).name).toBe('my-snapengage-pipeline');
+    const source = readFileSync(join(sub, 'my-snapengage-pipeline/src/pipeline.ts'), 'utf8');
     expect(pipelineResources(source)).toEqual(['logs']);
     // No start date in the config: the variable decides, so it is offered.
     expect(source).not.toContain('startDate');
-    const envExample = readFileSync(join(sub, 'snapengage-pipeline/.env.example'), 'utf8');
+    const envExample = readFileSync(join(sub, 'my-snapengage-pipeline/.env.example'), 'utf8');
     expect(Object.keys(parseEnv(envExample))).toContain('SNAPENGAGE_START_DATE');
     expect(envExample).not.toContain('The first day to load (');
   });

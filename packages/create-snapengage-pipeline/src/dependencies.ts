@@ -53,6 +53,12 @@ export function dependencySpecs(packagesDir: string | null, version: string = ow
   };
 }
 
+/** The packages the emitted project depends on: none of them is a name for the project (target.ts). */
+export function dependencyNames(): string[] {
+  const { dependencies, devDependencies } = dependencySpecs(null, '0.0.0');
+  return [...Object.keys(dependencies), ...Object.keys(devDependencies)];
+}
+
 export function packagesDirPath(dir: string, cwd: string): string {
   const path = resolve(cwd, dir);
   if (!existsSync(join(path))) throw new PackagesDirError(`--packages ${dir}: no such directory; pass the directory of the .tgz files that \`npm run pack:local\` writes (.packs in the repo)`);

@@ -38,7 +38,8 @@ export type Resolved =
     }
   | { kind: 'add'; dir: string; resources: string[]; packagesDir: string | null };
 
-const DEFAULT_DIR = 'snapengage-pipeline';
+// Not `snapengage-pipeline`: a project named like its dependency could import itself (target.ts, packageNameProblem).
+const DEFAULT_DIR = 'my-snapengage-pipeline';
 
 const flagSpec = {
   resources: { type: 'string' },

@@ -4,6 +4,7 @@ import { existsSync, lstatSync, readdirSync, realpathSync, statSync } from 'node
 import { homedir } from 'node:os';
 import { basename, delimiter, dirname, isAbsolute, join, relative, resolve, sep } from 'node:path';
 import validateName from 'validate-npm-package-name';
+import { dependencyNames } from './dependencies.js';
 import { UserError } from './errors.js';
 
 export interface Target {
@@ -25,9 +26,15 @@ export function checkPackageName(name: string): string | null {
 
 function packageNameProblem(name: string): string | null {
   const result = validateName(name);
-  if (result.validForNewPackages) return null;
-  const reasons = [...(result.errors ?? []), ...(result.warnings ?? [])].join('; ');
-  return `${JSON.stringify(name)} is not a valid npm package name (${reasons})`;
+  if (!result.validForNewPackages) {
+    const reasons = [...(result.errors ?? []), ...(result.warnings ?? [])].join('; ');
+    return `${JSON.stringify(name)} is not a valid npm package name (${reasons})`;
+  }
+  // Node resolves a package's own name to the package itself once its package.json has "exports" (self-reference),
+  // so `import 'snapengage-pipeline'` in a project of that name would load the project; npm's output names it like the
+  // library too (`> snapengage-pipeline@0.1.0 start`).
+  if (dependencyNames().includes(name)) return `${JSON.stringify(name)} is the name of a package the project depends on (with an "exports" field in package.json, Node would resolve its imports to the project itself)`;
+  return null;
 }
 
 /** For a name with nothing usable in it (`~~`, `日本`). */
@@ -47,8 +54,9 @@ export function toValidPackageName(name: string): string {
     .replace(/^[-._]+|[-._]+$/g, '')
     .replace(/-{2,}/g, '-')
     .slice(0, 200);
-  // `http`, `node_modules`: valid characters, names npm keeps for itself.
-  for (const candidate of [like, `${like}-pipeline`]) {
+  // `http`, `node_modules`: valid characters, names npm keeps for itself; `snapengage-pipeline`: a dependency's name.
+  const candidates = dependencyNames().includes(like) ? [`my-${like}`] : [like, `${like}-pipeline`];
+  for (const candidate of candidates) {
     if (like !== '' && packageNameProblem(candidate) === null) return candidate;
   }
   return FALLBACK_NAME;

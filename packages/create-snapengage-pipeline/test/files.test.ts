@@ -326,6 +326,15 @@ describe('names, paths and tarballs', () => {
       expect(resolveTarget(dir, '/tmp/here')).toEqual({ path: `/tmp/here/${dir}`, name, nameDerived: expect.stringContaining('is not a valid npm package name') });
       expect(checkPackageName(name), dir).toBeNull();
     }
+    // A dependency's name: with "exports" in package.json, Node resolves an import of that name to the project itself
+    // (self-reference), so package.json gets another; the directory keeps its name.
+    for (const [dir, name] of [['snapengage-pipeline', 'my-snapengage-pipeline'], ['snapengage-client', 'my-snapengage-client'], ['tsx', 'my-tsx']] as const) {
+      expect(resolveTarget(dir, '/tmp/here')).toEqual({ path: `/tmp/here/${dir}`, name, nameDerived: expect.stringContaining('the name of a package the project depends on') });
+      expect(checkPackageName(name), dir).toBeNull();
+    }
+    // Capitals are refused first; the name made from it is not the dependency's either.
+    expect(resolveTarget('Snapengage-Pipeline', '/tmp/here').name).toBe('my-snapengage-pipeline');
+    expect(checkPackageName('snapengage-sandbox')).toMatch(/^"snapengage-sandbox" is the name of a package the project depends on \(.*\); use lowercase letters/);
   });
 
   it('a ~ path is answered with a path from here only when there is one that is not the home itself', () => {

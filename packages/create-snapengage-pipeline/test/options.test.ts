@@ -26,7 +26,7 @@ describe('resolveOptions', () => {
 
   it('--yes takes defaults and never prompts, even on a TTY', () => {
     const r = resolveOptions(['--yes'], {}, true, catalog);
-    expect(r).toMatchObject({ kind: 'create', interactive: false, given: {}, defaults: { dir: 'snapengage-pipeline', resources: ['logs'] } });
+    expect(r).toMatchObject({ kind: 'create', interactive: false, given: {}, defaults: { dir: 'my-snapengage-pipeline', resources: ['logs'] } });
   });
 
   it('the default resource is the catalog\'s first top-level one, in spec order', () => {
