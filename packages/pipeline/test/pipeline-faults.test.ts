@@ -131,8 +131,10 @@ describe('faults and hostile records', () => {
       await response.arrayBuffer();
       return new Response('{}', { status: 429, headers: { 'retry-after': '2', 'content-type': 'application/json' } });
     };
+    // A configured rate far above what the test sends: the 429 holds and cuts it the same way as at the default 10/s,
+    // but the ~45 requests after the hold then go at once instead of at 5/s stepping back up (~8 s more).
     const info = await runPipeline(
-      { resources: { logs: true, chat_poll: true }, concurrency: 4, connection: { timeoutMs: 300, maxRetries: 1 } },
+      { resources: { logs: true, chat_poll: true }, concurrency: 4, rateLimit: { requestsPerSecond: 1000 }, connection: { timeoutMs: 300, maxRetries: 1 } },
       { env: box.env, destination: { path }, fetch },
     );
     expect(info.notes.rateLimit?.throttled).toBe(1);
