@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Sandbox } from 'snapengage-sandbox';
 import { runPipeline } from '../src/index.js';
-import { admin, query, runCli, sandbox, tempDir } from './helpers.js';
+import { admin, query, runCli, sandbox, tempDir, withQueries } from './helpers.js';
 
 let box: Sandbox;
 let tmp: ReturnType<typeof tempDir>;
@@ -23,12 +23,15 @@ afterAll(async () => {
   tmp?.cleanup();
 });
 
-/** Every row of every table of the file, as JSON text. */
+/** Every row of every table of the file, as JSON text (one connection: a file opened per table cost ~20 ms each). */
 async function dumpDatabase(path: string): Promise<string> {
-  const tables = await query(path, `SELECT table_schema, table_name FROM information_schema.tables`);
-  let out = '';
-  for (const t of tables) out += `${JSON.stringify(await query(path, `SELECT * FROM "${String(t.table_schema)}"."${String(t.table_name)}"`))}\n`;
-  return out;
+  return withQueries(path, async (run) => {
+    let out = '';
+    for (const t of await run(`SELECT table_schema, table_name FROM information_schema.tables`)) {
+      out += `${JSON.stringify(await run(`SELECT * FROM "${String(t.table_schema)}"."${String(t.table_name)}"`))}\n`;
+    }
+    return out;
+  });
 }
 
 function expectNoSecret(label: string, text: string): void {
