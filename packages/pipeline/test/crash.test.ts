@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Sandbox } from 'snapengage-sandbox';
 import { runPipeline } from '../src/index.js';
-import { expectMatchesTruth, query, sandbox, spawnCli, stats, tempDir, truth } from './helpers.js';
+import { expectMatchesTruth, query, sandbox, spawnCli, stats, tempDir, truth, withQueries } from './helpers.js';
 
 const DATASET = 'snapengage_data';
 
@@ -22,19 +22,21 @@ async function waitFor(condition: () => boolean | Promise<boolean>, attempts = 2
 /** Rows of every data table whose `_load_id` is not a load recorded as 'loaded'; per table, only non-zero counts. */
 async function orphanRows(path: string): Promise<Record<string, number>> {
   if (!existsSync(path)) return {}; // the kill came before DuckDB created the file
-  const tables = (await query(path, `SELECT table_name FROM information_schema.tables WHERE table_schema = '${DATASET}'`)).map((r) => String(r.table_name));
-  const data = tables.filter((t) => !t.startsWith('_pipeline_'));
-  if (data.length > 0) expect(tables).toContain('_pipeline_loads'); // data without bookkeeping would itself be the bug
-  const orphans: Record<string, number> = {};
-  for (const table of data) {
-    const [row] = await query(
-      path,
-      `SELECT count(*) AS n FROM ${DATASET}."${table}"
-        WHERE _load_id IS NULL OR _load_id NOT IN (SELECT load_id FROM ${DATASET}._pipeline_loads WHERE status = 'loaded')`,
-    );
-    if (Number(row?.n) !== 0) orphans[table] = Number(row?.n);
-  }
-  return orphans;
+  // One connection for every table: opening the file per table cost ~20 ms each.
+  return withQueries(path, async (run) => {
+    const tables = (await run(`SELECT table_name FROM information_schema.tables WHERE table_schema = '${DATASET}'`)).map((r) => String(r.table_name));
+    const data = tables.filter((t) => !t.startsWith('_pipeline_'));
+    if (data.length > 0) expect(tables).toContain('_pipeline_loads'); // data without bookkeeping would itself be the bug
+    const orphans: Record<string, number> = {};
+    for (const table of data) {
+      const [row] = await run(
+        `SELECT count(*) AS n FROM ${DATASET}."${table}"
+          WHERE _load_id IS NULL OR _load_id NOT IN (SELECT load_id FROM ${DATASET}._pipeline_loads WHERE status = 'loaded')`,
+      );
+      if (Number(row?.n) !== 0) orphans[table] = Number(row?.n);
+    }
+    return orphans;
+  });
 }
 
 async function loadedLoads(path: string): Promise<number> {
