@@ -274,11 +274,14 @@ export async function checkDataset(m: Model, r: Real): Promise<void> {
 
 /**
  * Whether the file holds the dataset: a run creates the file at its first commit, so one killed inside that commit
- * leaves a DuckDB file without the dataset's schema (nothing committed, as the model expects).
+ * leaves a DuckDB file without the dataset's schema, or with only some of the system tables (their DDL runs statement
+ * by statement, not in one transaction: SEED=13 killed a run between the schema and `_pipeline_loads`). Nothing is
+ * committed either way, as the model expects, and `show` says the file holds no dataset yet. `_pipeline_comments`
+ * is the DDL's last table (destination/system-tables.ts): with it, every table and column the checks read is there.
  */
 export async function hasDataset(r: Real): Promise<boolean> {
   if (!existsSync(r.path)) return false;
-  return (await query(r.path, `SELECT 1 FROM information_schema.schemata WHERE schema_name = '${DATASET}'`)).length > 0;
+  return tableExists(r, '_pipeline_comments');
 }
 
 export async function tableExists(r: Real, table: string): Promise<boolean> {
