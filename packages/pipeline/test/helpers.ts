@@ -8,6 +8,7 @@ import { DuckDBInstance } from '@duckdb/node-api';
 import { resources, type LoadableResource } from 'snapengage-client';
 import { startSandbox, type Sandbox, type SandboxOptions } from 'snapengage-sandbox';
 import type { PipelineConfig } from '../src/config.js';
+import { DuckDBDestination, newLoadId } from '../src/destination/index.js';
 import { joinPath, snakeCase } from '../src/normalize/naming.js';
 import { runPipeline, type RunOptions } from '../src/run.js';
 
@@ -38,6 +39,21 @@ export const thingsResource: LoadableResource = {
     },
   },
 };
+
+/**
+ * An append of `thingsResource` into dataset `ds` that reads its window again (skipStoredKeys), as run.ts makes for an
+ * appended incremental resource: the writer alone, on a real DuckDB file.
+ */
+export async function appendThings(dbPath: string, records: Record<string, unknown>[], primaryKey: string[]) {
+  const dest = await DuckDBDestination.open({ path: dbPath, dataset: 'ds', pipelineName: 'p' });
+  try {
+    const w = dest.createResourceWriter({ loadId: newLoadId(), resource: thingsResource, writeDisposition: 'append', primaryKey, maxNestingDepth: 4, skipStoredKeys: true });
+    await w.write(records);
+    return await w.commit(null);
+  } finally {
+    await dest.close();
+  }
+}
 
 export type TruthCase = Record<string, unknown> & { id: string; transcripts?: Array<Record<string, unknown>> };
 

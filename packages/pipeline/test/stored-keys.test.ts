@@ -3,9 +3,8 @@
 // field missing or null are appended as they are (NORMALIZATION.md, "Write dispositions").
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { DuckDBDestination, newLoadId } from '../src/destination/index.js';
 import { openDataset } from '../src/dataset.js';
-import { tempDir, thingsResource as things } from './helpers.js';
+import { appendThings, tempDir } from './helpers.js';
 
 let tmp: ReturnType<typeof tempDir>;
 let dbPath: string;
@@ -15,16 +14,7 @@ beforeEach(() => {
 });
 afterEach(() => tmp.cleanup());
 
-async function append(records: Record<string, unknown>[], primaryKey: string[]) {
-  const dest = await DuckDBDestination.open({ path: dbPath, dataset: 'ds', pipelineName: 'p' });
-  try {
-    const w = dest.createResourceWriter({ loadId: newLoadId(), resource: things, writeDisposition: 'append', primaryKey, maxNestingDepth: 4, skipStoredKeys: true });
-    await w.write(records);
-    return await w.commit(null);
-  } finally {
-    await dest.close();
-  }
-}
+const append = (records: Record<string, unknown>[], primaryKey: string[]) => appendThings(dbPath, records, primaryKey);
 
 async function rows() {
   const ds = await openDataset({ path: dbPath, dataset: 'ds' });
