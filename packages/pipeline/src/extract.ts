@@ -15,7 +15,7 @@ import { Semaphore } from './limits.js';
 import { ResourceTasks } from './resource-tasks.js';
 import { applySteps, childRequests, fanOutParams, linksNextPage, partitionKey, requestParams, selectRecords, windowParams, type ChildRequest, type Params } from './page-records.js';
 import type { ResumeState } from './resume.js';
-import { consumerRanges, dayCount, probePieces, resumeDay, sliceWindow, storedWindows, windowParts, type PartsOf, type Slice, type WindowState } from './windows.js';
+import { consumerRanges, dayCount, probePieces, resumeDay, sliceWindow, storedWindows, windowParts, type PartsOf, type SampledDays, type Slice, type WindowState } from './windows.js';
 
 /** The slice of the typed client the extractor uses. */
 export interface PageSource {
@@ -53,6 +53,8 @@ export class Extractor {
   private readonly tasks = new ResourceTasks((error, resourceName) => this.fail(error, resourceName));
   private firstError: PipelineError | undefined;
   private readonly newState = new Map<string, WindowState>();
+  /** With `limitPages`: per incremental resource and widget, the first day the sample read (windows.ts, SampledDays). */
+  readonly sampled = new Map<string, SampledDays>();
   private readonly cursors: CursorWatch;
   /** What the load info reports of this extraction (extract-counts.ts). */
   readonly counts = new ExtractCounts();
@@ -181,7 +183,10 @@ export class Extractor {
         throw error;
       });
     }
-    if (windowEnd && this.options.limitPages === undefined && !this.controller.signal.aborted) {
+    if (windowEnd && this.options.limitPages !== undefined && !this.controller.signal.aborted) {
+      // The sample's rows lie in its ranges, oldest first: a later refresh reads from that day on (refresh-plan.ts).
+      this.sampled.set(plan.name, { ...this.sampled.get(plan.name), [windowEnd.key]: { firstStart: ranges[0]!.start } });
+    } else if (windowEnd && !this.controller.signal.aborted) {
       // This run's windows only; resume.ts merges them with the stored ones (widgets not in this run keep theirs).
       const state = this.newState.get(plan.name) ?? { windows: {} };
       // With the newest cursorField value this run saw for the widget (resume.ts keeps the stored one if newer).

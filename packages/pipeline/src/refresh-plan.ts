@@ -7,7 +7,7 @@ import { ConfigError } from './errors.js';
 import { fanOutParams, partitionKey } from './page-records.js';
 import { pluralNoun } from './plural-noun.js';
 import { dateWindowReading, EARLIEST_START, isIsoDate, todayUtc, type ResourcePlan } from './plan.js';
-import type { WindowState } from './windows.js';
+import { sampledDays, type WindowState } from './windows.js';
 
 /** The part of a child's state this reads: the windows of the parents that drove it. */
 type ChildState = { parents?: Record<string, WindowState> };
@@ -70,7 +70,7 @@ async function refuseRefreshOfOtherPipelines(destination: StateReader, plans: re
 
 /**
  * A refresh replaces a resource's tables and state with what it reads, so a run for fewer widgets than its stored
- * windows hold (SNAPENGAGE_WIDGET_ID narrowed since) would drop the others' records and read none of them again:
+ * windows and `--limit-pages` samples hold (SNAPENGAGE_WIDGET_ID narrowed since) would drop the others' records and read none of them again:
  * refused before any request. Windows are kept per fan-out key (extract.ts): the widget, for logs and its children.
  * Not for a resource that replaces its tables: every run of it keeps only the widgets it reads, refresh or not.
  */
@@ -137,8 +137,9 @@ function windowsOf(state: unknown): Record<string, unknown> {
   return typeof windows === 'object' && windows !== null && !Array.isArray(windows) ? windows : {};
 }
 
+/** The widgets whose rows a resource's tables hold: those of its windows and those a `--limit-pages` sample read. */
 function windowKeys(state: unknown): string[] {
-  return Object.keys(windowsOf(state));
+  return [...new Set([...Object.keys(windowsOf(state)), ...Object.keys(sampledDays(state))])];
 }
 
 /**
@@ -166,7 +167,7 @@ function refuseRefreshOfHistories(plans: readonly ResourcePlan[]): void {
 
 /**
  * With `refresh`: moves the start date of each incremental resource back to the first day (`firstStart`) the stored
- * windows of the resources being refreshed say was loaded (its own, or for a child the parent windows that drove it),
+ * windows (or samples: windows.ts, SampledDays) of the resources being refreshed say was loaded (its own, or for a child the parent windows that drove it),
  * when that is earlier. The default start date moves (30 days before the run) and a start date moved later forgets
  * nothing in a plain run, so a refresh from it alone would drop every case stored before it and read none of them
  * again. `refreshed` holds those resources' stored states; a state that is no window state (the refresh replaces it)
@@ -185,8 +186,9 @@ export function moveStartDatesForRefresh(plans: readonly ResourcePlan[], refresh
   }
 }
 
+/** The first days loaded per widget: by its windows and by the `--limit-pages` samples since the last refresh. */
 function firstStartsOf(state: unknown): string[] {
-  return Object.values(windowsOf(state))
+  return [...Object.values(windowsOf(state)), ...Object.values(sampledDays(state))]
     .map((window) => (window as { firstStart?: unknown } | null)?.firstStart)
     // A day the plan would refuse as a start date (a hand-edited state) adds none: its slices were queued at once.
     .filter((day): day is string => typeof day === 'string' && isIsoDate(day) && day >= EARLIEST_START);

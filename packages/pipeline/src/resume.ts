@@ -8,7 +8,7 @@
 // replaces its tables) is driven through the whole history, while the parent and the other children do not load
 // those days again (an appended one would store them twice; a merged one would re-read for nothing).
 import { mergeWindow } from './cursor.js';
-import { storedWindows, type WindowState } from './windows.js';
+import { sampledDays, storedWindows, type SampledDays, type WindowState } from './windows.js';
 import type { ResourcePlan } from './plan.js';
 
 /** A child resource's state: its own (if any) plus the windows of the parents that drove it. */
@@ -69,24 +69,41 @@ export function statesToResume(plans: readonly ResourcePlan[], stored: ReadonlyM
 /**
  * The state a loaded resource commits: its stored state with this run's windows merged in (widgets not in this run
  * keep theirs), and for a child of an incremental parent the parent's windows that drove it, merged the same way.
- * Nothing extracted (a `--limit-pages` sample): as stored.
- * A resource that replaces its tables keeps only what this run read, so it commits only this run's windows (none
- * after a sample): a stored window of a widget not in this run, or one a sample did not finish, would say that rows
+ * A `--limit-pages` sample extracts no windows: it adds the first day it read per widget (`sampled`, windows.ts) to
+ * those stored, the windows as stored.
+ * A resource that replaces its tables keeps only what this run read, so it commits only this run's windows and
+ * sampled days: a stored window of a widget not in this run, or one a sample did not finish, would say that rows
  * are loaded which the replace has just deleted, and a later merge or append would resume after them.
  */
-export function stateToCommit(plan: ResourcePlan, plans: readonly ResourcePlan[], stored: ReadonlyMap<string, unknown>, extracted: ReadonlyMap<string, WindowState>): unknown {
+export function stateToCommit(
+  plan: ResourcePlan, plans: readonly ResourcePlan[], stored: ReadonlyMap<string, unknown>, extracted: ReadonlyMap<string, WindowState>,
+  sampled: ReadonlyMap<string, SampledDays> = new Map(),
+): unknown {
   let state: unknown = plan.writeDisposition === 'replace' ? null : (stored.get(plan.name) ?? null);
   const fresh = extracted.get(plan.name);
   if (fresh) state = { ...asObject(state), windows: mergeWindows(storedWindows(state, plan.name), fresh.windows, plan.resource.incremental?.cursorField) };
+  const ownSample = plan.incremental ? sampled.get(plan.name) : undefined;
+  if (ownSample) state = withSampled(state, storedWindows(state, plan.name), ownSample);
   const parent = plans.find((p) => p.name === plan.resource.parent);
   const driven = parent?.incremental ? extracted.get(parent.name) : undefined;
-  if (parent && driven) {
+  const drivenSample = parent?.incremental ? sampled.get(parent.name) : undefined;
+  if (parent && (driven || drivenSample)) {
     const base = asObject(state) as ChildState;
     const before = base.parents?.[parent.name];
-    const windows = mergeWindows(before === undefined ? {} : storedWindows(before, plan.name, `parents.${parent.name}.`), driven.windows, parent.resource.incremental?.cursorField);
-    state = { ...base, parents: { ...base.parents, [parent.name]: { windows } } };
+    let windows = before === undefined ? {} : storedWindows(before, plan.name, `parents.${parent.name}.`);
+    if (driven) windows = mergeWindows(windows, driven.windows, parent.resource.incremental?.cursorField);
+    // The rest of the entry (the days a sample read) stays with it.
+    const entry = drivenSample ? withSampled(before, windows, drivenSample) : { ...asObject(before), windows };
+    state = { ...base, parents: { ...base.parents, [parent.name]: entry } };
   }
   return state;
+}
+
+/** `state` with `windows`, and this sample's days merged into those it holds: per widget, the earlier first day. */
+function withSampled(state: unknown, windows: WindowState['windows'], fresh: SampledDays): WindowState & { sampled: SampledDays } {
+  const kept = sampledDays(state);
+  const earlier = ([key, entry]: [string, SampledDays[string]]) => [key, Object.hasOwn(kept, key) && kept[key]!.firstStart < entry.firstStart ? kept[key]! : entry] as const;
+  return { ...asObject(state), windows, sampled: Object.fromEntries([...Object.entries(kept), ...Object.entries(fresh).map(earlier)]) };
 }
 
 /**

@@ -256,7 +256,7 @@ export async function runPipeline(config: PipelineConfig, given?: RunOptions): P
     const contractDiscards: Record<string, ContractDiscards> = {};
     const refreshed: Record<string, { replacedTables: string[]; readFrom?: string }> = {};
     for (const p of [...plan.resources].reverse().filter((r) => r.load)) {
-      const state = stateToCommit(p, plan.resources, storedState, newState);
+      const state = stateToCommit(p, plan.resources, storedState, newState, extractor.sampled);
       const result = await commitWriter(writers.get(p.name)!, state, plan.destination.path).catch((error: PipelineError) => {
         const rest = plan.resources.filter((r) => r.load && !committedNames.includes(r.name)).map((r) => r.name);
         throw afterPartialCommit(error, committedNames, options.refresh ? rest : undefined);

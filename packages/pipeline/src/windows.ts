@@ -13,6 +13,28 @@ export interface WindowState {
 }
 
 /**
+ * Per widget, the first day a `--limit-pages` sample read. A sample stores rows but advances no window, so without
+ * this a refresh (refresh-plan.ts), which must not drop rows it does not read again, saw neither the widgets nor the
+ * days of the sample's rows. Kept by the full loads after it (their windows say nothing of the sample's days) until a
+ * refresh or a replace drops those rows. Beside `windows` (present, if empty), so a loader before it reads such a
+ * state as one of windows alone, as it read a sample's null: no new DATASET_FORMAT (destination/system-tables.ts).
+ */
+export type SampledDays = Record<string, { firstStart: string }>;
+
+/**
+ * The `sampled` days of a stored state (or of a child's `parents.logs`); an entry without a date is left out (a
+ * hand-edited state: it would refuse the run for a field only the refresh checks read).
+ */
+export function sampledDays(state: unknown): SampledDays {
+  const sampled = (state as { sampled?: unknown } | null | undefined)?.sampled;
+  if (typeof sampled !== 'object' || sampled === null || Array.isArray(sampled)) return {};
+  return Object.fromEntries(Object.entries(sampled).filter(([, entry]) => {
+    const day = (entry as { firstStart?: unknown } | null)?.firstStart;
+    return typeof day === 'string' && isIsoDate(day);
+  }));
+}
+
+/**
  * The windows of a resource's committed state (or of the part at `path`, e.g. a child's `parents.logs`), checked:
  * the state is a JSON value in the user's database.
  */

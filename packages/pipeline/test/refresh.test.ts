@@ -222,6 +222,53 @@ describe('a refresh for fewer widgets than were loaded', () => {
   });
 });
 
+// Found by run-sequences-property.test.ts: a --limit-pages sample commits rows but no window, so the two checks above,
+// which read the stored windows, missed its rows: a refresh after a sample dropped them without a word. A sample now
+// stores the widgets it read and the first day it read for each (`sampled`, beside its empty `windows`).
+describe('a refresh after a --limit-pages sample', () => {
+  it('is refused for fewer widgets than the sample read, for a resource and a child alone', async () => {
+    const path = join(tmp.dir, 'sample-fewer-widgets.duckdb');
+    const both = definePipeline({ resources: { logs: true, chat_poll: true }, rateLimit: { requestsPerSecond: 0 } });
+    await runPipeline(both, { env: box.env, destination: { path }, limitPages: 1 });
+    const before = await snapshot(path);
+    const [kept, left] = box.env.SNAPENGAGE_WIDGET_ID!.split(',') as [string, string];
+    const env = { ...box.env, SNAPENGAGE_WIDGET_ID: kept };
+    for (const resources of [['logs'], ['chat_poll']] as const) {
+      const requests = (await stats(box)).requests;
+      const refused = runPipeline(both, { env, destination: { path }, resources: [...resources], refresh: true });
+      await expect(refused).rejects.toThrow(`${resources[0]} holds records of widget ${left}`);
+      expect((await stats(box)).requests, 'requests made').toBe(requests);
+      expect(await snapshot(path)).toBe(before);
+    }
+    // A full load carries what the sample read forward (its rows stay), so the refusal holds after it too.
+    await runPipeline(both, { env: box.env, destination: { path } });
+    await expect(runPipeline(both, { env, destination: { path }, resources: ['logs'], refresh: true })).rejects.toThrow(`logs holds records of widget ${left}`);
+    // With every widget, the refresh runs, and its state no longer holds the sample's entry.
+    await runPipeline(both, { env: box.env, destination: { path }, resources: ['logs'], refresh: true });
+    expect(JSON.parse(String((await logsState(path))?.state)).sampled).toBeUndefined();
+  });
+
+  it('reads from the first day the sample read when the start date moved later since', async () => {
+    const small = await sandbox({ cases: 4, widgets: 1, days: 2 });
+    try {
+      const path = join(tmp.dir, 'sample-later-start.duckdb');
+      const logs = definePipeline({ resources: { logs: true }, rateLimit: { requestsPerSecond: 0 } });
+      const start = small.env.SNAPENGAGE_START_DATE!;
+      const earlier = new Date(Date.parse(start) - 3 * 86_400_000).toISOString().slice(0, 10);
+      const at = Date.parse(start) - 2 * 86_400_000 + 3_600_000;
+      await admin(small, 'cases', { widgetId: small.credentials.widgetIds[0], cases: [{ created_at_date: at, created_at_seconds: at / 1000, created_at_milliseconds: at }] });
+      await runPipeline(logs, { env: { ...small.env, SNAPENGAGE_START_DATE: earlier }, destination: { path }, limitPages: 1 });
+      const cases = await truth(small);
+      expect(await expectMatchesTruth(path, DATASET, cases), 'the sample holds every case, the one before the start date too').toEqual([]);
+      const info = await runPipeline(logs, { env: small.env, destination: { path }, refresh: true });
+      expect(info.notes.refreshed?.logs?.readFrom).toBe(earlier);
+      expect(await expectMatchesTruth(path, DATASET, cases)).toEqual([]);
+    } finally {
+      await small.close();
+    }
+  });
+});
+
 describe('a refresh with the clock set back before the last day loaded', () => {
   // Found by run-sequences-property.test.ts: a run, the clock set back 10 hours over midnight, a refresh. It read up to
   // its own today and replaced the tables, dropping the cases of the day after, which no run read again.
@@ -255,7 +302,7 @@ describe('a refresh with the clock set back before the last day loaded', () => {
     const path = join(tmp.dir, 'clock-back-sample.duckdb');
     const logs = definePipeline({ resources: { logs: true }, rateLimit: { requestsPerSecond: 0 } });
     await runPipeline(logs, { env: box.env, destination: { path }, limitPages: 1 });
-    expect((await logsState(path))?.state).toBe('null');
+    expect(JSON.parse(String((await logsState(path))?.state)).windows).toEqual({});
     const before = await snapshot(path);
     const loadDay = new Date().toISOString().slice(0, 10);
     vi.useFakeTimers({ toFake: ['Date'], now: Date.now() - 86_400_000 });

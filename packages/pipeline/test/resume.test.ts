@@ -29,6 +29,27 @@ describe('resume points and committed windows', () => {
     expect(stateToCommit(plans[0]!, plans, stored, new Map())).toBeNull();
   });
 
+  it('adds the first day a sample read per widget beside the windows, kept by later loads, only this run\'s for a replace', () => {
+    const both = planPipeline({ resources: { logs: true, chat_poll: true } }, env).resources;
+    const [logs, chatPoll] = [both.find((p) => p.name === 'logs')!, both.find((p) => p.name === 'chat_poll')!];
+    const stored = new Map<string, unknown>([
+      ['logs', { ...w({ w1: '2025-02-10' }), sampled: { w1: { firstStart: '2025-01-05' }, w2: { firstStart: '2025-01-20' } } }],
+      ['chat_poll', { parents: { logs: { ...w({ w1: '2025-02-10' }), sampled: { w2: { firstStart: '2025-01-20' } } } } }],
+    ]);
+    const sample = new Map([['logs', { w1: { firstStart: '2025-01-09' }, w2: { firstStart: '2025-01-02' } }]]);
+    // The earlier day per widget, the windows as stored.
+    const merged = { ...w({ w1: '2025-02-10' }), sampled: { w1: { firstStart: '2025-01-05' }, w2: { firstStart: '2025-01-02' } } };
+    expect(stateToCommit(logs, both, stored, new Map(), sample)).toEqual(merged);
+    expect(stateToCommit(chatPoll, both, stored, new Map(), sample)).toEqual({ parents: { logs: { ...w({ w1: '2025-02-10' }), sampled: { w2: { firstStart: '2025-01-02' }, w1: { firstStart: '2025-01-09' } } } } });
+    // A full load advances the windows and keeps the days sampled: the sample's rows are still there.
+    const extracted = new Map([['logs', w({ w1: '2025-03-01' })]]);
+    expect(stateToCommit(logs, both, stored, extracted)).toEqual({ ...w({ w1: '2025-03-01' }), sampled: { w1: { firstStart: '2025-01-05' }, w2: { firstStart: '2025-01-20' } } });
+    expect(stateToCommit(chatPoll, both, stored, extracted)).toEqual({ parents: { logs: { ...w({ w1: '2025-03-01' }), sampled: { w2: { firstStart: '2025-01-20' } } } } });
+    // A replace deleted the rows of earlier samples: only this one's days, and no window.
+    const replaced = planPipeline({ resources: { logs: { writeDisposition: 'replace' } } }, env).resources;
+    expect(stateToCommit(replaced[0]!, replaced, stored, new Map(), sample)).toEqual({ windows: {}, sampled: sample.get('logs') });
+  });
+
   it('prints the windows as committed: the newest value over all runs, from the child that holds them when logs is not loaded', () => {
     const both = planPipeline({ resources: { logs: true, chat_poll: true } }, env).resources;
     const extracted = new Map([['logs', { windows: { w1: withValue('2025-03-01', 1_740_000_000) } }]]);

@@ -23,7 +23,7 @@ import type { Sandbox } from 'snapengage-sandbox';
 import { runPipeline } from '../src/index.js';
 import { admin, collectOutput, query, sandbox, spawnCli, stats, tempDir, truth } from './helpers.js';
 import {
-  applyCommit, applySample, applyWhatCommitted, checkDataset, DATASET, hasDataset, refreshStart, DAY, day, dayStart, emptyModel, HOUR, PIPELINES, RESOURCE_SETS, START_DATE, START_MS,
+  applyCommit, applySample, applyWhatCommitted, checkDataset, DATASET, hasDataset, heldWidgets, refreshStart, DAY, day, dayStart, emptyModel, HOUR, PIPELINES, RESOURCE_SETS, START_DATE, START_MS,
   type Model, type Real, type Resource, type Windowed,
 } from './run-sequences/model.js';
 import { DEFAULT_CONFIG, describeConfig, runConfig, writeConfigFile, type FilterStep, type MapStep, type SequenceConfig, type WriteDisposition } from './run-sequences/steps.js';
@@ -174,7 +174,8 @@ class RunLoader implements fc.AsyncCommand<Model, Real> {
     // The refusals below are not for a resource that replaces its tables: every run of it keeps only what it reads.
     const keeping = (resource: Resource) => !(resource === 'logs' && m.config.writeDisposition === 'replace');
     const windowed = resources.filter((resource): resource is Windowed => resource !== 'chat_availability' && keeping(resource));
-    const fewerWidgets = windowed.some((resource) => [...windows[resource].keys()].some((widget) => !m.selected.includes(widget)));
+    // Held by its windows or by a sample (which keeps its rows but no window).
+    const fewerWidgets = windowed.some((resource) => heldWidgets(m, resource).some((widget) => !m.selected.includes(widget)));
     // … or before a load of it was made (a sample's rows, which keep no window).
     const clockSetBack = windowed.some((resource) => [...windows[resource].values()].some((w) => w.lastEnd > day(m.nowMs)) || (m.lastLoadDay[resource] ?? '') > day(m.nowMs));
     // Tables belong to the dataset, state to a pipeline name: a refresh under one while another holds state for a
@@ -346,6 +347,11 @@ describe('run sequences against a model (fast-check model-based)', () => {
         new RunLoader('run', 0), new EditConfig({ ...DEFAULT_CONFIG, map: 'dropFields' }), new LateSurvey(16, 7), new RunLoader('run', 0),
         new EditConfig({ ...DEFAULT_CONFIG, map: 'rekey', writeDisposition: 'append' }), new RunLoader('run', 0), new LateSurvey(16, 8), new RunLoader('run', 0),
         new EditConfig({ ...DEFAULT_CONFIG, filter: 'mod2', writeDisposition: 'replace' }), new RunLoader('run', 0), new RunLoader('sample', 0)] },
+    // A sample commits rows but no window: the refresh checks read the widgets and first days it stored beside them.
+    { name: 'a sample, a widget deselected and a refresh (refused: it would drop the sampled cases of that widget)',
+      cmds: [new RunLoader('sample', 0), new ToggleWidget(0), new RunLoader('refresh', 0)] },
+    { name: 'a sample from an earlier start date, then a later one and a refresh (reads from the day the sample did)',
+      cmds: [new AddCases(0, [{ age: 'beforeStart', at: 0.5 }]), new SetStartDate(-3), new RunLoader('sample', 0), new SetStartDate(0), new RunLoader('refresh', 0)] },
   ])('$name', async ({ cmds }) => {
     await runSequence(cmds);
   }, 60_000);

@@ -54,7 +54,8 @@ export const DATASET_FORMAT = 2;
 // Format history. 2: the loader's own times (`_pipeline_loads.started_at`/`finished_at`, `_pipeline_state.updated_at`)
 // are TIMESTAMPTZ; format 1 stored UTC in TIMESTAMP columns, which a session in another zone (the DuckDB CLI's is the
 // machine's) compared with `now()` off by the zone's offset. migrateSystemTimes converts a format-1 file, in the
-// transaction of the first format-2 load row.
+// transaction of the first format-2 load row. Within format 2, the state gained `sampled` beside `windows` (windows.ts,
+// SampledDays): a loader before it reads only `windows`, which a sample leaves empty, as it read a sample's null state.
 
 /** The loader's own time columns: TIMESTAMPTZ from format 2 on (TIMESTAMP holding UTC before). */
 const SYSTEM_TIMES = [['_pipeline_loads', 'started_at'], ['_pipeline_loads', 'finished_at'], ['_pipeline_state', 'updated_at']] as const;

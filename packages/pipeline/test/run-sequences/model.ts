@@ -53,6 +53,11 @@ export interface Model {
   expected: Map<string, TruthCase>;
   polled: Record<Child, Map<string, string>>; // case id → widget
   windows: Array<Record<Windowed, Map<string, Window>>>; // per pipeline
+  /**
+   * Per pipeline, resource and widget: the first day a `--limit-pages` sample read (its state's `sampled`, kept until a
+   * refresh or a replace; INCREMENTAL.md, Refreshing): the refresh checks count these widgets and days too.
+   */
+  sampled: Array<Record<Windowed, Map<string, string>>>;
   completeLoads: Array<Record<Resource, number>>; // per pipeline
   availabilityRows: number;
   /**
@@ -72,6 +77,7 @@ export function emptyModel(nowMs: number, widgets: string[], config: SequenceCon
     expected: new Map(),
     polled: { chat_poll: new Map(), visitor_typing: new Map() },
     windows: PIPELINES.map(() => ({ logs: new Map(), chat_poll: new Map(), visitor_typing: new Map() })),
+    sampled: PIPELINES.map(() => ({ logs: new Map(), chat_poll: new Map(), visitor_typing: new Map() })),
     completeLoads: PIPELINES.map(() => ({ logs: 0, chat_poll: 0, visitor_typing: 0, chat_availability: 0 })),
     availabilityRows: 0,
     lastLoadDay: {},
@@ -108,8 +114,33 @@ export function daysRead(m: Model, before: Window | undefined, from: string): Ar
  * info gives as `readFrom`, so a child refreshed with `logs` reads from `logs`'s first day too).
  */
 export function refreshStart(m: Model, resources: Resource[]): string {
-  const windows = resources.flatMap((resource) => (resource === 'chat_availability' ? [] : [...m.windows[m.pipeline]![resource].values()]));
-  return windows.reduce((from, w) => earlier(from, w.firstStart), m.startDate);
+  const windowed = resources.filter((resource): resource is Windowed => resource !== 'chat_availability');
+  const windows = windowed.flatMap((resource) => [...m.windows[m.pipeline]![resource].values()].map((w) => w.firstStart));
+  const sampled = windowed.flatMap((resource) => [...m.sampled[m.pipeline]![resource].values()]);
+  return [...windows, ...sampled].reduce(earlier, m.startDate);
+}
+
+/** The widgets whose rows a resource holds by the model: those of its windows and those a sample read. */
+export function heldWidgets(m: Model, resource: Windowed): string[] {
+  return [...m.windows[m.pipeline]![resource].keys(), ...m.sampled[m.pipeline]![resource].keys()];
+}
+
+/**
+ * The first day a sample of `resources` reads for a widget (extract.ts, as resume.ts resumes it): the start date
+ * unless every windowed resource sampled holds a window for it; then the earliest `lastEnd` of them minus the
+ * lookback (a `lastEnd` after today: with one resource, from its newest record's day or today, else the start
+ * date), and with one resource the start date when it is before that window's `firstStart` (a backfill).
+ */
+function sampleReadFrom(m: Model, resources: Windowed[], widget: string): string {
+  const today = day(m.nowMs);
+  const stored = resources.map((r) => (r === 'logs' && m.config.writeDisposition === 'replace' ? undefined : m.windows[m.pipeline]![r].get(widget)));
+  if (stored.some((w) => w === undefined)) return m.startDate;
+  const windows = stored as Window[];
+  const one = windows.length === 1 ? windows[0]! : undefined;
+  const lastEnd = windows.map((w) => w.lastEnd).reduce(earlier);
+  if (lastEnd > today && one?.lastValue === undefined) return m.startDate;
+  const resume = minusDays(lastEnd <= today ? lastEnd : earlier(day(one!.lastValue! * 1000), today), m.config.lookbackDays);
+  return one && m.startDate < one.firstStart ? earlier(m.startDate, resume) : resume;
 }
 
 /**
@@ -136,6 +167,8 @@ export function applyCommit(m: Model, resource: Resource, served: TruthCase[], r
   // A replace keeps only what the run reads, from the start date, and only its windows (INCREMENTAL.md, replace).
   const replace = resource === 'logs' && m.config.writeDisposition === 'replace';
   const windows = refresh || replace ? new Map<string, Window>() : stored;
+  // A refresh or a replace drops what samples stored, and their days with it; a plain run keeps them.
+  if (refresh || replace) m.sampled[m.pipeline]![resource] = new Map();
   const read = new Map<string, TruthCase>();
   for (const widget of m.selected) {
     const before = refresh || replace ? undefined : stored.get(widget);
@@ -199,6 +232,16 @@ export async function applyWhatCommitted(m: Model, r: Real, resources: Resource[
 export async function applySample(m: Model, r: Real, served: TruthCase[], resources: Resource[]): Promise<void> {
   if (!(await hasDataset(r))) return;
   for (const resource of resources) noteLoad(m, resource);
+  const windowed = resources.filter((resource): resource is Windowed => resource !== 'chat_availability');
+  for (const resource of windowed) {
+    // A replace keeps only what this sample read (INCREMENTAL.md, replace); otherwise the earlier day per widget.
+    if (resource === 'logs' && m.config.writeDisposition === 'replace') m.sampled[m.pipeline]!.logs = new Map();
+    const days = m.sampled[m.pipeline]![resource];
+    for (const widget of m.selected) {
+      const from = sampleReadFrom(m, windowed, widget);
+      days.set(widget, earlier(days.get(widget) ?? from, from));
+    }
+  }
   const byId = new Map(served.map((c) => [c.id, c]));
   const selected = (c: TruthCase | undefined) => c !== undefined && m.selected.includes(String(c.widget_id));
   if (resources.includes('logs') && (await tableExists(r, 'logs'))) {
@@ -247,8 +290,12 @@ export async function checkDataset(m: Model, r: Real): Promise<void> {
     for (const resource of ['logs', ...CHILDREN] as const) {
       const [stateRow] = await query(r.path, `SELECT state FROM ${DATASET}._pipeline_state WHERE resource = '${resource}' AND pipeline_name = '${pipeline}'`);
       // A sample stores no window (its state row, if any, holds none); a child keeps the windows of its parent.
-      const state = stateRow ? (JSON.parse(String(stateRow.state)) as { windows?: Record<string, Window>; parents?: { logs?: { windows?: Record<string, Window> } } } | null) : null;
-      const windows = (resource === 'logs' ? state?.windows : state?.parents?.logs?.windows) ?? {};
+      type Stored = { windows?: Record<string, Window>; sampled?: Record<string, { firstStart: string }> };
+      const state = stateRow ? (JSON.parse(String(stateRow.state)) as (Stored & { parents?: { logs?: Stored } }) | null) : null;
+      const held = resource === 'logs' ? state : state?.parents?.logs;
+      const windows = held?.windows ?? {};
+      const sampled = Object.fromEntries(Object.entries(held?.sampled ?? {}).map(([w, v]) => [w, v.firstStart]));
+      expect(sampled, `${where}: ${pipeline} ${resource} days sampled`).toEqual(Object.fromEntries(m.sampled[p]![resource]));
       const got = Object.fromEntries(Object.entries(windows).map(([w, v]) => [w, { lastEnd: v.lastEnd, firstStart: v.firstStart, lastValue: v.lastValue }]));
       const want = Object.fromEntries([...m.windows[p]![resource]].map(([w, v]) => [w, { lastEnd: v.lastEnd, firstStart: v.firstStart, lastValue: v.lastValue }]));
       expect(got, `${where}: ${pipeline} ${resource} windows`).toEqual(want);
