@@ -192,8 +192,10 @@ export class Extractor {
       // With the newest cursorField value this run saw for the widget (resume.ts keeps the stored one if newer).
       const cursor = this.cursors.stateOf(plan.name, windowEnd.key, resource.incremental!.cursorField);
       // Every consumer now holds the days from the start date on (read now, or before: resume.ts keeps the earlier
-      // first day), so a start date moved earlier later is backfilled from there (windows.ts, windowParts).
-      state.windows[windowEnd.key] = { lastEnd: windowEnd.end, firstStart: plan.incremental!.startDate, ...cursor };
+      // first day), or from the first day read if earlier (a lookback reaching before a recent first load: a refresh
+      // from the start date would drop those cases), so a start date moved earlier is backfilled from there.
+      const firstStart = ranges.reduce((day, range) => (range.start < day ? range.start : day), plan.incremental!.startDate);
+      state.windows[windowEnd.key] = { lastEnd: windowEnd.end, firstStart, ...cursor };
       this.newState.set(plan.name, state);
     }
   }

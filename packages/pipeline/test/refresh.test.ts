@@ -151,6 +151,28 @@ describe('a refresh after a table was renamed away', () => {
   });
 });
 
+describe('a lookback that reached before the first day loaded', () => {
+  // A first load from today, then a rerun whose lookback (2 days) reads the two days before it: those days' cases are
+  // stored, and the window's first day must say so, or a refresh from it drops them and no run reads them again.
+  it('counts those days as loaded: a refresh reads them again', async () => {
+    const path = join(tmp.dir, 'lookback-before-first-day.duckdb');
+    const today = new Date().toISOString().slice(0, 10);
+    const twoDaysAgo = new Date(Date.parse(today) - 2 * 86_400_000).toISOString().slice(0, 10);
+    const logs = (lookbackDays: number) => definePipeline({ resources: { logs: { incremental: { lookbackDays } } }, rateLimit: { requestsPerSecond: 0 } });
+    const env = { ...box.env, SNAPENGAGE_START_DATE: today };
+    await runPipeline(logs(1), { env, destination: { path } });
+    await runPipeline(logs(2), { env, destination: { path } });
+    const stored = await query(path, `SELECT count(*)::INTEGER AS n FROM ${DATASET}.logs WHERE created_at_seconds < epoch(DATE '${today}')`);
+    expect(stored[0]!.n, 'cases before today, read by the lookback').toBeGreaterThan(0);
+    const windows = JSON.parse(String((await logsState(path))?.state)).windows as Record<string, { firstStart: string }>;
+    for (const window of Object.values(windows)) expect(window.firstStart).toBe(twoDaysAgo);
+    const before = await query(path, `SELECT count(*)::INTEGER AS n FROM ${DATASET}.logs`);
+    const info = await runPipeline(logs(1), { env, destination: { path }, refresh: true });
+    expect(info.notes.refreshed?.logs?.readFrom).toBe(twoDaysAgo);
+    expect(await query(path, `SELECT count(*)::INTEGER AS n FROM ${DATASET}.logs`)).toEqual(before);
+  });
+});
+
 describe('a start date later than the first day loaded', () => {
   // The default start date moves (30 days before the run), and a start date moved later forgets nothing in a plain
   // run: a refresh from it alone would drop every case stored before it, and read none of them again.

@@ -180,7 +180,10 @@ export function applyCommit(m: Model, resource: Resource, served: TruthCase[], r
       newest = Math.max(newest ?? 0, Number(c.created_at_seconds)); // before the steps: how fresh the API's data is
       if (resource === 'logs' || kept(m.config, c)) read.set(c.id, c); // a child polls the cases logs's filter keeps
     }
-    const firstStart = before ? earlier(before.firstStart, m.startDate) : ranges[0]![0];
+    // The first day loaded: the start date, or a day a range read before it (a lookback reaching before a recent first
+    // load, a refresh from an earlier first day), or the stored one if earlier (INCREMENTAL.md, Backfill).
+    const readFrom = ranges.reduce((from, [start]) => earlier(from, start), m.startDate);
+    const firstStart = before ? earlier(before.firstStart, readFrom) : readFrom;
     windows.set(widget, { lastEnd: today, firstStart, ...(newest === undefined ? {} : { lastValue: newest }) });
   }
   m.windows[m.pipeline]![resource] = windows;
