@@ -13,7 +13,7 @@ import { WidgetFailures } from './widget-failures.js';
 import { todayUtc, type ResourcePlan } from './plan.js';
 import { Semaphore } from './limits.js';
 import { ResourceTasks } from './resource-tasks.js';
-import { applySteps, childRequests, fanOutParams, linksNextPage, partitionKey, requestParams, selectRecords, windowParams, type ChildRequest, type Params } from './page-records.js';
+import { applySteps, childRequests, fanOutParams, linksNextPage, pageWindow, partitionKey, requestParams, selectRecords, windowParams, type ChildRequest, type Params } from './page-records.js';
 import type { ResumeState } from './resume.js';
 import { consumerRanges, dayCount, probePieces, resumeDay, sliceWindow, storedWindows, windowParts, type PartsOf, type SampledDays, type Slice, type WindowState } from './windows.js';
 
@@ -319,7 +319,7 @@ export class Extractor {
         if (next.value.unfollowedNextLink) increment(this.counts.unfollowed, plan.name);
         const records = selectRecords(plan, next.value.data, { ...parentParams, ...params }, next.value.pageIndex);
         if (plan.incremental) {
-          this.cursors.see(this.pageWindow(plan, params), records);
+          this.cursors.see(pageWindow(plan, params), records);
           this.checkEndDay(plan, params, records);
         }
         this.options.onPage?.(plan.name, records.length);
@@ -352,7 +352,7 @@ export class Extractor {
     if (!this.owesEndDayCheck(plan, key)) return;
     const afterEarlierLoads = this.storedWindowsOf(plan)[key] !== undefined;
     if (records.length > 0) this.endDayUncheckedFor.add(plan.name);
-    const { start, end } = this.pageWindow(plan, params);
+    const { start, end } = pageWindow(plan, params);
     const nowMs = (this.options.now ?? new Date()).getTime();
     for (const record of records) {
       const found = witnessOf(plan, params, record, start, end, nowMs);
@@ -370,16 +370,6 @@ export class Extractor {
   private owesEndDayCheck(plan: ResourcePlan, key: string): boolean {
     const consumers = (this.options.previousState.get(plan.name) as ResumeState | null | undefined)?.consumers;
     return plan.incremental?.endDay === 'inclusive' && owesEndDayCheck(this.storedWindowsOf(plan), consumers, key);
-  }
-
-  /** Which widget and which days a request of an incremental resource asked for. */
-  private pageWindow(plan: ResourcePlan, params: Params) {
-    const bound = (which: 'start' | 'end') => {
-      const name = Object.entries(plan.resource.params).find(([, source]) => source.from === 'incremental' && source.bound === which)?.[0];
-      const value = name === undefined ? undefined : params[name];
-      return typeof value === 'string' ? value : undefined;
-    };
-    return { resource: plan.name, cursorField: plan.resource.incremental!.cursorField, partition: partitionKey(plan, params), start: bound('start'), end: bound('end') };
   }
 
   /** Starts one request sequence per child request, waiting for room when a child has too many pending. */

@@ -3,6 +3,7 @@
 // page; extract.ts does the fetching and the fan-out, with resource-tasks.ts and extract-counts.ts keeping its books.
 import { pathValueProblem } from 'snapengage-client';
 import type { SourceRecord } from './config.js';
+import type { PageWindow } from './cursor.js';
 import { envList, envValue, type Env } from './env.js';
 import { ConfigError, ExtractError } from './errors.js';
 import { addDays, type ResourcePlan } from './plan.js';
@@ -214,6 +215,19 @@ export function windowParams(plan: ResourcePlan, params: Params, start: string, 
     if (source.from === 'incremental') windowed[name] = source.bound === 'start' ? start : plan.incremental?.endDay === 'exclusive' ? addDays(end, 1) : end;
   }
   return windowed;
+}
+
+/**
+ * Which widget and which days a request of an incremental resource asked for: its date-window parameters read back
+ * as sent (windowParams sets them), for the cursor watch (cursor.ts) and the end-day check (end-day-check.ts).
+ */
+export function pageWindow(plan: ResourcePlan, params: Params): PageWindow {
+  const bound = (which: 'start' | 'end') => {
+    const name = Object.entries(plan.resource.params).find(([, source]) => source.from === 'incremental' && source.bound === which)?.[0];
+    const value = name === undefined ? undefined : params[name];
+    return typeof value === 'string' ? value : undefined;
+  };
+  return { resource: plan.name, cursorField: plan.resource.incremental!.cursorField, partition: partitionKey(plan, params), start: bound('start'), end: bound('end') };
 }
 
 /** The request's parameters, split into path and query as the resource declares them. */
