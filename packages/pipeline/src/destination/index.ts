@@ -25,7 +25,7 @@ import { refuseOtherOrg, type RunOrg } from './dataset-org.js';
 import { duckdbSettings } from './duckdb-settings.js';
 import { LOADER_VERSION } from '../version.js';
 import {
-  checkDatasetFormat, datasetFingerprint, forgetDroppedTables, readExistingTableNames, readTableDefs, systemTablesDdl, type DroppedTables,
+  checkDatasetFormat, datasetFingerprint, forgetDroppedTables, readExistingTableNames, readTableDefs, setUpSystemTables, type DroppedTables,
 } from './system-tables.js';
 import { writeFailedRow } from './load-row.js';
 
@@ -213,7 +213,7 @@ export class DuckDBDestination {
     if (first) await refuseDltDataset(conn, this.dataset, this.path);
     if (first) await checkDatasetFormat(conn, this.dataset, this.path, LOADER_VERSION);
     if (first) await refuseOtherOrg(conn, this.dataset, this.path, this.opts.org);
-    await conn.run(systemTablesDdl(this.dataset));
+    await setUpSystemTables(conn, this.dataset);
     if (first) this.droppedTables = await forgetDroppedTables(conn, this.dataset);
     this.tableDefs = await readTableDefs(conn, this.dataset);
     this.tableNames = new Set(await readExistingTableNames(conn, this.dataset));

@@ -73,6 +73,17 @@ export async function inTransaction(conn: DuckDBConnection, work: () => Promise<
 }
 
 /**
+ * Creates the dataset schema and the loader's tables, and adds the columns later versions added, in one transaction:
+ * a run killed (or failing) part-way leaves none of them rather than a schema with only some of the loader's tables.
+ * Every statement is IF NOT EXISTS, so on a file set up before this is a no-op.
+ */
+export async function setUpSystemTables(conn: DuckDBConnection, dataset: string): Promise<void> {
+  await inTransaction(conn, async () => {
+    await conn.run(systemTablesDdl(dataset));
+  });
+}
+
+/**
  * Makes a format-1 file's time columns TIMESTAMPTZ, reading the UTC they hold as UTC (a cast in a UTC session): every
  * stored instant is kept. A no-op on a format-2 file. Run inside the transaction that writes the run's first load row
  * (a commit's, or a failed load's), never alone: an older loader refuses a file only by its load rows' format, so
