@@ -183,19 +183,20 @@ export class Extractor {
         throw error;
       });
     }
+    // The first day this run read of the window: a sample's rows lie from there on, and a lookback may reach before
+    // the start date (a refresh from a later day would drop those cases: refresh-plan.ts).
+    const firstRead = ranges.reduce<string | undefined>((day, range) => (day === undefined || range.start < day ? range.start : day), undefined);
     if (windowEnd && this.options.limitPages !== undefined && !this.controller.signal.aborted) {
-      // The sample's rows lie in its ranges, oldest first: a later refresh reads from that day on (refresh-plan.ts).
-      this.sampled.set(plan.name, { ...this.sampled.get(plan.name), [windowEnd.key]: { firstStart: ranges[0]!.start } });
+      if (firstRead !== undefined) this.sampled.set(plan.name, { ...this.sampled.get(plan.name), [windowEnd.key]: { firstStart: firstRead } });
     } else if (windowEnd && !this.controller.signal.aborted) {
       // This run's windows only; resume.ts merges them with the stored ones (widgets not in this run keep theirs).
       const state = this.newState.get(plan.name) ?? { windows: {} };
       // With the newest cursorField value this run saw for the widget (resume.ts keeps the stored one if newer).
       const cursor = this.cursors.stateOf(plan.name, windowEnd.key, resource.incremental!.cursorField);
       // Every consumer now holds the days from the start date on (read now, or before: resume.ts keeps the earlier
-      // first day), or from the first day read if earlier (a lookback reaching before a recent first load: a refresh
-      // from the start date would drop those cases), so a start date moved earlier is backfilled from there.
-      const firstStart = ranges.reduce((day, range) => (range.start < day ? range.start : day), plan.incremental!.startDate);
-      state.windows[windowEnd.key] = { lastEnd: windowEnd.end, firstStart, ...cursor };
+      // first day), or from the first day read if earlier, so a start date moved earlier is backfilled from there.
+      const startDate = plan.incremental!.startDate;
+      state.windows[windowEnd.key] = { lastEnd: windowEnd.end, firstStart: firstRead !== undefined && firstRead < startDate ? firstRead : startDate, ...cursor };
       this.newState.set(plan.name, state);
     }
   }

@@ -101,9 +101,7 @@ function refuseRefreshDroppingWidgets(plans: readonly ResourcePlan[], refreshed:
  * that replaces its tables: every run of it keeps only what it reads up to today.
  */
 async function refuseRefreshWithClockSetBack(destination: StateReader, plans: readonly ResourcePlan[], refreshed: ReadonlyMap<string, unknown>, today: string): Promise<void> {
-  const dated = plans.filter((plan) => plan.load && plan.writeDisposition !== 'replace' && dateWindowReading(plan, plans) !== undefined);
-  for (const plan of dated) {
-    const windows = refreshedWindows(plans, refreshed).find((r) => r.plan === plan)?.windows;
+  for (const { plan, windows } of refreshedWindows(plans, refreshed)) {
     const lastEnds = Object.values(windowsOf(windows))
       .map((window) => (window as { lastEnd?: unknown } | null)?.lastEnd)
       .filter((day): day is string => typeof day === 'string' && isIsoDate(day));
@@ -119,12 +117,13 @@ async function refuseRefreshWithClockSetBack(destination: StateReader, plans: re
 }
 
 /**
- * Each refreshed resource that keeps what earlier runs loaded (not a replace one: it keeps only what each run reads),
- * with the resource whose date window reads it (itself, or logs for chat_poll) and the stored windows of that window.
+ * Each refreshed resource read by date window that keeps what earlier runs loaded (not a replace one: it keeps only
+ * what each run reads), with the resource whose date window reads it (itself, or logs for chat_poll) and the stored
+ * windows of that window (none without a stored state: a sample's rows may still be there, lastLoadDay).
  */
 function refreshedWindows(plans: readonly ResourcePlan[], refreshed: ReadonlyMap<string, unknown>): Array<{ plan: ResourcePlan; reading: ResourcePlan; windows: unknown }> {
   return plans.flatMap((plan) => {
-    const reading = plan.load && plan.writeDisposition !== 'replace' && refreshed.has(plan.name) ? dateWindowReading(plan, plans) : undefined;
+    const reading = plan.load && plan.writeDisposition !== 'replace' ? dateWindowReading(plan, plans) : undefined;
     if (reading === undefined) return [];
     const state = refreshed.get(plan.name);
     return [{ plan, reading, windows: reading === plan ? state : (state as ChildState | null | undefined)?.parents?.[reading.name] }];
