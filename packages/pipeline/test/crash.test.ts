@@ -5,6 +5,7 @@ import { existsSync, readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Sandbox } from 'snapengage-sandbox';
+import { NEW_DATABASE_DRAFT } from '../src/destination/new-file.js';
 import { runPipeline } from '../src/index.js';
 import { expectMatchesTruth, query, sandbox, spawnCli, stats, tempDir, truth, withQueries } from './helpers.js';
 
@@ -63,8 +64,9 @@ describe('SIGKILL mid-load', () => {
   it('leaves no partial load behind, before, during and after the commit, and the next run is exact', async () => {
     const path = join(tmp.dir, 'crash.duckdb');
     const staging = `${path}.staging`;
-    // Writers' directories only: the staging directory also holds the run lock (run.lock, and its drafts while taken).
-    const stagedWriters = () => (existsSync(staging) ? readdirSync(staging).filter((entry) => !entry.startsWith('run.lock')) : []);
+    // Writers' directories only: the staging directory also holds the run lock (run.lock, and its drafts while taken)
+    // and, while a first commit makes the file, its draft.
+    const stagedWriters = () => (existsSync(staging) ? readdirSync(staging).filter((entry) => !entry.startsWith('run.lock') && !entry.startsWith(NEW_DATABASE_DRAFT)) : []);
 
     // How many requests a full first load takes, measured on a separate file.
     const before = (await stats(box)).requests;

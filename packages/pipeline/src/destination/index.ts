@@ -19,6 +19,7 @@ import { RUN_LOCK_FILE, acquireRunLock, defaultStagingRoot, type RunLock } from 
 import { DuckDBResourceWriter, type ResourceWriter, type ResourceWriterOptions, type WriterContext } from './resource-writer.js';
 import { ensureParentDir } from './ensure-dir.js';
 import { makeOwnerOnly } from './private-files.js';
+import { createDatabaseFile } from './new-file.js';
 import { checkDuckDBHeader } from './file-kind.js';
 import { refuseDltDataset } from './dlt-dataset.js';
 import { refuseOtherOrg, type RunOrg } from './dataset-org.js';
@@ -263,7 +264,12 @@ export class DuckDBDestination {
       // A file read at the start needs no setup again: if the fingerprint matches, its system tables, table
       // definitions and names are the ones in memory (measured: 30 → 15 ms of a rerun's fixed cost).
       if (hadFile) await this.openFile(undefined, true);
-      else await this.connect(true);
+      else {
+        // A file not there yet appears whole, never without DuckDB's header (new-file.ts).
+        this.existedBeforeFirstConnect ??= await stat(this.path).then(() => true, () => false);
+        if (!this.existedBeforeFirstConnect) await createDatabaseFile(this.path, this.stagingRoot, duckdbSettings(this.opts));
+        await this.connect(true);
+      }
       const now = await datasetFingerprint(this.connection(), this.dataset, this.pipelineName);
       const expected = hadFile ? this.snapshot : await datasetFingerprint(this.connection(), this.dataset, this.pipelineName, { empty: true });
       if (now !== expected) {
