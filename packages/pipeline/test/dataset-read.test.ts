@@ -59,10 +59,14 @@ describe('openDataset on what is not a dataset', () => {
     const error = await failure(openDataset({ path: sqlite, dataset: 'data' }));
     // Before: "IO Error: Failed to download extension "sqlite_scanner" at URL http://extensions.duckdb.org/…"
     expect(error.message).toBe(`opening the dataset: ${sqlite} is a SQLite database: pass the DuckDB file the pipeline loads (--duckdb or destination.path)`);
-    for (const [name, bytes] of [['empty.duckdb', Buffer.alloc(0)], ['text.duckdb', Buffer.from('hello\n')]] as const) {
+    const refusals = [
+      ['empty.duckdb', Buffer.alloc(0), 'holds no data \\(an empty file; a run killed while DuckDB was creating it leaves one\\): delete it, then run again'],
+      ['text.duckdb', Buffer.from('hello\n'), 'is not a DuckDB database: pass the DuckDB file'],
+    ] as const;
+    for (const [name, bytes, refusal] of refusals) {
       writeFileSync(join(tmp.dir, name), bytes);
       const e = await failure(openDataset({ path: join(tmp.dir, name), dataset: 'data' }));
-      expect(e.message).toMatch(new RegExp(`${name} is not a DuckDB database: pass the DuckDB file`));
+      expect(e.message).toMatch(new RegExp(`${name} ${refusal}`));
       expect((e as DestinationError).code).toBe('corrupt');
     }
   });

@@ -58,13 +58,17 @@ describe('--duckdb at a file that is not a sound DuckDB database', () => {
     tmp?.cleanup();
   });
 
-  it("another program's file (SQLite, CSV) is refused before any request and left as it was", async () => {
+  it("another program's file (SQLite, CSV) or an empty one is refused before any request and left as it was", async () => {
     // DuckDB opened a SQLite file by downloading its sqlite extension (a request to extensions.duckdb.org; offline:
     // "Failed to download extension", online: the run's tables written into the SQLite file), and a .csv file as an
     // in-memory database with a view over it: the run extracted everything, then failed with a Catalog Error.
     const files: Array<[string, Buffer, RegExp]> = [
       ['app.sqlite', Buffer.concat([Buffer.from('SQLite format 3\0'), Buffer.alloc(4080)]), /app\.sqlite is a SQLite database: point --duckdb/],
       ['export.csv', Buffer.from('id,name\n1,a\n'), /export\.csv is not a DuckDB database: point --duckdb/],
+      // What a kill while DuckDB created a file left before new-file.ts: DuckDB refused it ("not a valid DuckDB
+      // database file") with no hint that it held nothing.
+      ['killed.duckdb', Buffer.alloc(0), /killed\.duckdb holds no data \(an empty file; a run killed while DuckDB was creating it leaves one\): delete it, then run again/],
+      ['zeros.duckdb', Buffer.alloc(4096), /zeros\.duckdb holds no data \(only zero bytes; .*\): delete it, then run again/],
     ];
     for (const [name, bytes, message] of files) {
       const path = join(tmp.dir, name);

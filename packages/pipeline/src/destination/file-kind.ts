@@ -12,15 +12,25 @@ import { DestinationError } from './errors.js';
  */
 export function checkDuckDBHeader(path: string, action: string, fix: string): void {
   // Opening a FIFO waits for a writer, forever: show and run hung (/dev/null passed, to fail in DuckDB's fsync).
-  if (!statSync(path).isFile()) throw new DestinationError(`${action}: ${path} is not a regular file (a device, a FIFO or a socket)`, 'corrupt', fix, path);
-  const header = Buffer.alloc(16);
+  const stats = statSync(path);
+  if (!stats.isFile()) throw new DestinationError(`${action}: ${path} is not a regular file (a device, a FIFO or a socket)`, 'corrupt', fix, path);
+  // The first 64 KiB: enough for the magic, and to see a file of zeros whole.
+  const header = Buffer.alloc(Math.min(stats.size, 65536));
   const fd = openSync(path, 'r');
   try {
-    readSync(fd, header, 0, 16, 0);
+    readSync(fd, header, 0, header.length, 0);
   } finally {
     closeSync(fd);
   }
   if (header.subarray(8, 12).toString('latin1') === 'DUCK') return;
+  // What a kill while DuckDB created the file left (before its header was written; since new-file.ts, an older
+  // version's run): it holds nothing, and DuckDB refuses it as "not a valid DuckDB database file" every time.
+  if (stats.size <= header.length && header.every((byte) => byte === 0)) {
+    throw new DestinationError(
+      `${action}: ${path} holds no data (${header.length === 0 ? 'an empty file' : 'only zero bytes'}; a run killed while DuckDB was creating it leaves one)`,
+      'corrupt', 'delete it, then run again (a new file loads everything)', path,
+    );
+  }
   const what = header.toString('latin1').startsWith('SQLite format') ? 'a SQLite database' : 'not a DuckDB database';
   throw new DestinationError(`${action}: ${path} is ${what}`, 'corrupt', fix, path);
 }
