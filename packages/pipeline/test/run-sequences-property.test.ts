@@ -352,6 +352,12 @@ describe('run sequences against a model (fast-check model-based)', () => {
       cmds: [new RunLoader('sample', 0), new ToggleWidget(0), new RunLoader('refresh', 0)] },
     { name: 'a sample from an earlier start date, then a later one and a refresh (reads from the day the sample did)',
       cmds: [new AddCases(0, [{ age: 'beforeStart', at: 0.5 }]), new SetStartDate(-3), new RunLoader('sample', 0), new SetStartDate(0), new RunLoader('refresh', 0)] },
+    // Out of the random sequences' reach (their start dates stay before the sandbox's last cases): a start date after
+    // every case and a clock four days ahead commit windows with no newest record; with the clock back two days, a
+    // case yesterday (before today minus a lookback of 0) is read, as the loader resumes from the start date.
+    { name: 'a clock-ahead run that loaded no record, then the clock set back (resumes from the start date)',
+      cmds: [new EditConfig({ ...DEFAULT_CONFIG, lookbackDays: 0 }), new SetStartDate(7), new AdvanceClock(96), new RunLoader('run', 0),
+        new AdvanceClock(-48), new AddCases(0, [{ age: 'lookback', at: 0.5 }]), new RunLoader('run', 0)] },
   ])('$name', async ({ cmds }) => {
     await runSequence(cmds);
   }, 60_000);

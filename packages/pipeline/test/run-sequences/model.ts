@@ -97,13 +97,17 @@ const earlier = (a: string, b: string) => (a < b ? a : b);
 /**
  * The days a complete run reads for a widget with this stored window (INCREMENTAL.md, Windows and Backfill): from
  * `lastEnd − lookbackDays` to today; a `lastEnd` after today (the clock was set back) resumes from the day of the
- * newest record loaded, or today if earlier; a start date before `firstStart` adds the days in between.
+ * newest record loaded, or today if earlier, minus the lookback, and from the start date (no lookback) without a
+ * newest record (windows.ts resumeDay); a start date before `firstStart` adds the days in between.
  */
 export function daysRead(m: Model, before: Window | undefined, from: string): Array<[string, string]> {
   const today = day(m.nowMs);
   if (!before) return [[from, today]];
-  const resume = before.lastEnd > today ? earlier(before.lastValue === undefined ? today : day(before.lastValue * 1000), today) : before.lastEnd;
-  const ranges: Array<[string, string]> = [[minusDays(resume, m.config.lookbackDays), today]];
+  const ahead = before.lastEnd > today;
+  const resume = !ahead ? minusDays(before.lastEnd, m.config.lookbackDays)
+    : before.lastValue === undefined ? m.startDate
+    : minusDays(earlier(day(before.lastValue * 1000), today), m.config.lookbackDays);
+  const ranges: Array<[string, string]> = [[resume, today]];
   if (m.startDate < before.firstStart) ranges.push([m.startDate, minusDays(before.firstStart, 1)]);
   return ranges;
 }
