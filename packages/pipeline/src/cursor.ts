@@ -192,6 +192,18 @@ export function describeWindows(label: string, windows: Readonly<Record<string, 
   return lines;
 }
 
+/**
+ * The lines of the days `--limit-pages` samples read (a state's `sampled`, windows.ts), in `show` under the window
+ * lines: `  logs  w1  sampled from 2026-11-20 (--limit-pages)`. A full load advances the windows but keeps these (the
+ * sample's rows are there), and a refresh reads from them, so without the line a refresh that re-reads days before
+ * every window's first day looked unexplained. One line per widget up to WINDOWS_LISTED, beyond that one line.
+ */
+export function describeSampled(label: string, sampled: Readonly<Record<string, { firstStart: string }>>, item: string): string[] {
+  const entries = Object.entries(sampled);
+  if (entries.length <= WINDOWS_LISTED) return entries.map(([key, { firstStart }]) => `  ${label}  ${key}  sampled from ${firstStart} (--limit-pages)`);
+  return [`  ${label}  ${entries.length} ${pluralNoun(item)}  sampled from ${tally(entries.map(([, entry]) => entry.firstStart))} (--limit-pages)`];
+}
+
 /** `2026-11-27 (298), 2026-11-20 (2)`, newest first, at most 3 values; a single value alone. */
 function tally(values: string[]): string {
   const counts = new Map<string, number>();

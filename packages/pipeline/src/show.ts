@@ -1,12 +1,12 @@
 // `snapengage-pipeline show`: what is in the dataset — tables with columns and types, row counts, the last loads
 // with status and duration, and the incremental state per partition (widget): the window end and the newest cursor
-// value loaded (cursor.ts).
+// value loaded (cursor.ts), and the first day a --limit-pages sample read (windows.ts SampledDays).
 import { existsSync } from 'node:fs';
 import { printable } from 'snapengage-client';
 import { hostname } from 'node:os';
 import { isAbsolute, join } from 'node:path';
 import { newFileElsewhereNote } from './config-project.js';
-import { describeWindows, listItemNoun } from './cursor.js';
+import { describeSampled, describeWindows, listItemNoun } from './cursor.js';
 import { openDataset } from './dataset.js';
 import { loadDuckDB } from './duckdb.js';
 import { projectAbove, runFromProject } from './env.js';
@@ -20,6 +20,7 @@ import { quoteIdent } from './normalize/naming.js';
 import { variantCoalesceSql } from './schema-notes.js';
 import { DUCKDB_TYPES, type DataType } from './normalize/types.js';
 import { ROW_NODE_KEY } from './normalize/schema.js';
+import { sampledDays } from './windows.js';
 
 /** What showDataset reads. */
 export interface ShowOptions {
@@ -196,15 +197,20 @@ export async function showDataset(options: ShowOptions): Promise<string> {
     out.push('', 'Incremental state');
     const kept = states.filter((entry) => entry.state !== null && entry.state !== undefined);
     if (kept.length === 0) out.push('  (none yet)');
-    // `lastEnd` per widget and, where records had one, the newest cursorField value loaded (cursor.ts): how fresh it is.
+    // `lastEnd` per widget and, where records had one, the newest cursorField value loaded (cursor.ts): how fresh it is;
+    // then the first day a --limit-pages sample read per widget, kept until a refresh or replace (windows.ts).
     type Windows = Record<string, unknown>;
     for (const entry of kept) {
       const state = entry.state as { windows?: Windows; parents?: Record<string, { windows?: Windows } | null> } | null;
       const lines: string[] = [];
       const name = `${whose(entry.pipelineName)}${entry.resource}`;
       lines.push(...describeWindows(name, state?.windows ?? {}, listItemNoun(entry.resource)));
-      // A child's record of the parent windows that drove it (resume.ts).
-      for (const [parent, driven] of Object.entries(state?.parents ?? {})) lines.push(...describeWindows(`${name}  (via ${parent})`, driven?.windows ?? {}, listItemNoun(parent)));
+      lines.push(...describeSampled(name, sampledDays(state), listItemNoun(entry.resource)));
+      // A child's record of the parent windows that drove it (resume.ts), and of the days samples read of them.
+      for (const [parent, driven] of Object.entries(state?.parents ?? {})) {
+        lines.push(...describeWindows(`${name}  (via ${parent})`, driven?.windows ?? {}, listItemNoun(parent)));
+        lines.push(...describeSampled(`${name}  (via ${parent})`, sampledDays(driven), listItemNoun(parent)));
+      }
       out.push(...(lines.length > 0 ? lines : [`  ${name}  ${JSON.stringify(entry.state)}`]));
     }
     return out.join('\n');

@@ -4,7 +4,7 @@
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import type { Sandbox } from 'snapengage-sandbox';
-import { definePipeline, runPipeline, type PipelineConfig } from '../src/index.js';
+import { definePipeline, runPipeline, showDataset, type PipelineConfig } from '../src/index.js';
 import { planPipeline } from '../src/plan.js';
 import { moveStartDatesForRefresh } from '../src/refresh-plan.js';
 import type { SourceRecord } from '../src/config.js';
@@ -265,9 +265,15 @@ describe('a refresh after a --limit-pages sample', () => {
     // A full load carries what the sample read forward (its rows stay), so the refusal holds after it too.
     await runPipeline(both, { env: box.env, destination: { path } });
     await expect(runPipeline(both, { env, destination: { path }, resources: ['logs'], refresh: true })).rejects.toThrow(`logs holds records of widget ${left}`);
+    // `show` says so below the windows, for the resource and the child.
+    const sampledLine = (label: string) => new RegExp(`\\n {2}${label} {2}${left} {2}sampled from \\d{4}-\\d{2}-\\d{2} \\(--limit-pages\\)(\\n|$)`);
+    const shown = await showDataset({ path, dataset: DATASET });
+    expect(shown).toMatch(sampledLine('logs'));
+    expect(shown).toMatch(sampledLine('chat_poll {2}\\(via logs\\)'));
     // With every widget, the refresh runs, and its state no longer holds the sample's entry.
     await runPipeline(both, { env: box.env, destination: { path }, resources: ['logs'], refresh: true });
     expect(JSON.parse(String((await logsState(path))?.state)).sampled).toBeUndefined();
+    expect(await showDataset({ path, dataset: DATASET })).not.toMatch(sampledLine('logs'));
   });
 
   it('reads from the first day the sample read when the start date moved later since', async () => {

@@ -83,6 +83,39 @@ describe('show', () => {
     expect(out.slice(out.indexOf('Incremental state')).split('\n')).toEqual(['Incremental state', '  notes  (via things)  w1  lastEnd 2026-02-03']);
   });
 
+  it('shows the days --limit-pages samples read per widget under the windows, a child\'s through its parent, many as one line', async () => {
+    const path = join(tmp.dir, 'sampled-days.duckdb');
+    const dest = await DuckDBDestination.open({ path, dataset: 'data', pipelineName: 'p' });
+    const loadId = newLoadId();
+    const child = { ...thingsResource, name: 'notes' };
+    const many = { ...thingsResource, name: 'many' };
+    const sampled = { w1: { firstStart: '2026-01-05' }, w2: { firstStart: '2026-01-10' } };
+    // As a full load after a sample commits them: windows, and the sampled days beside them (resume.ts withSampled).
+    const states = [
+      [thingsResource, { windows: { w1: { lastEnd: '2026-02-03', firstStart: '2026-01-20' } }, sampled }],
+      [child, { parents: { things: { windows: { w1: { lastEnd: '2026-02-03' } }, sampled } } }],
+      [many, { windows: {}, sampled: Object.fromEntries(Array.from({ length: 12 }, (_, i) => [`m${i}`, { firstStart: i < 9 ? '2026-01-05' : '2026-01-07' }])) }],
+    ] as const;
+    for (const [resource, state] of states) {
+      const w = dest.createResourceWriter({ loadId, resource, writeDisposition: 'append', primaryKey: [], maxNestingDepth: 4 });
+      await w.write([{ id: 'a' }]);
+      await w.commit(state);
+    }
+    await dest.close();
+    const out = await showDataset({ path, dataset: 'data' });
+    // Resources by name (dataset.state()), each with its windows first.
+    expect(out.slice(out.indexOf('Incremental state')).split('\n')).toEqual([
+      'Incremental state',
+      '  many  12 items  sampled from 2026-01-07 (3), 2026-01-05 (9) (--limit-pages)',
+      '  notes  (via things)  w1  lastEnd 2026-02-03',
+      '  notes  (via things)  w1  sampled from 2026-01-05 (--limit-pages)',
+      '  notes  (via things)  w2  sampled from 2026-01-10 (--limit-pages)',
+      '  things  w1  lastEnd 2026-02-03  from 2026-01-20',
+      '  things  w1  sampled from 2026-01-05 (--limit-pages)',
+      '  things  w2  sampled from 2026-01-10 (--limit-pages)',
+    ]);
+  });
+
   it("prints a stored error's terminal controls and line breaks escaped (a row an older version wrote from a server's body)", async () => {
     const path = join(tmp.dir, 'escapes.duckdb');
     const dest = await DuckDBDestination.open({ path, dataset: 'data', pipelineName: 'p' });
