@@ -215,12 +215,14 @@ export class Extractor {
     const probes = plan.resource.paginator.type === 'next_url';
     if (probes && sliceDays !== null && depth < 2 && dayCount(range.start, range.end) > sliceDays) {
       if (!(await this.fetchSlice(plan, params, parentParams, range, true))) return;
-      const pieces = depth === 0 ? probePieces(range.start, range.end, sliceDays) : sliceWindow(range.start, range.end, sliceDays, minSlices);
+      // One piece would be this range (about a slice and a day): probed again, it repeated the request above. Sliced.
+      const probed = depth === 0 ? probePieces(range.start, range.end, sliceDays) : [];
+      const pieces = probed.length > 1 ? probed : sliceWindow(range.start, range.end, sliceDays, minSlices);
       // minSlices is for the widget's whole range: each part owes its share only. Passed on whole, every 7-day slice
       // of a busy window was cut again into 3 + 3 + 1 days (a first load of 20k cases in 3 widgets: 283 requests
       // instead of 246, each extra one a partly filled last page, at the rate limit or a round trip each).
       const share = Math.ceil(minSlices / pieces.length);
-      await this.all(plan, params, pieces.map((piece) => this.readRange(plan, params, parentParams, { ...piece, consumers: range.consumers }, sliceDays, share, depth + 1)));
+      await this.all(plan, params, pieces.map((piece) => this.readRange(plan, params, parentParams, { ...piece, consumers: range.consumers }, sliceDays, share, probed.length > 1 ? 1 : 2)));
       return;
     }
     const slices = sliceWindow(range.start, range.end, sliceDays, minSlices);

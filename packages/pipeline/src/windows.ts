@@ -151,7 +151,7 @@ export function dayCount(start: string, end: string): number {
  * linked a next page: ~√(days × sliceDays) days each (a 2-year window in 11 pieces of 72 days, with 7-day slices), so
  * that a busy widget wastes one probe per piece at most (~10 % of its slices), while a widget with a few hundred cases
  * is read in about as many requests as pieces instead of one per slice. Each piece longer than a slice is probed in
- * turn and, if it is busy too, read in slices.
+ * turn and, if it is busy too, read in slices; a single piece is the window, read in slices at once (extract.ts).
  */
 export function probePieces(start: string, end: string, sliceDays: number): Array<{ start: string; end: string }> {
   const days = Math.max(sliceDays, Math.ceil(Math.sqrt(dayCount(start, end) * sliceDays)));

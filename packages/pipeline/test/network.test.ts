@@ -3,7 +3,7 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import type { Sandbox } from 'snapengage-sandbox';
 import { definePipeline, runPipeline } from '../src/index.js';
-import { sandbox, tempDir } from './helpers.js';
+import { admin, expectMatchesTruth, sandbox, stats, tempDir, truth } from './helpers.js';
 
 let box: Sandbox | undefined;
 let tmp: ReturnType<typeof tempDir> | undefined;
@@ -40,6 +40,34 @@ describe('a busy window over a slow link', () => {
     // Each piece in 7-day slices (the last one shorter): 6 for two pieces of 15 days. Cut again by minSlices, each
     // 7-day slice became 3 + 3 + 1 days, and every extra slice costs a request for its last, partly filled page.
     expect(slices).toHaveLength(pieces.reduce((sum, u) => sum + Math.ceil(daysOf(u) / 7), 0));
+  });
+
+  it('with sliceDays 1, a busy two-day rerun asks for the window whole once, then for each day, no request twice', async () => {
+    // ~300 cases a day: the rerun's window (yesterday and today, the lookback) links a next page. Its probe pieces
+    // (windows.ts probePieces: ~sqrt(2 x 1) days) are one piece, the window itself, which was probed again.
+    box = await sandbox({ seed: 5, cases: 1500, widgets: 1, days: 5 });
+    tmp = tempDir();
+    const path = `${tmp.dir}/d.duckdb`;
+    const config = definePipeline({ resources: { logs: { incremental: { sliceDays: 1 } } }, rateLimit: { requestsPerSecond: 0 } });
+    await runPipeline(config, { env: box.env, destination: { path } });
+    await admin(box, 'cases', { widgetId: box.credentials.widgetIds[0], cases: [{ description: 'new before the rerun' }] });
+    const sent: URL[] = [];
+    const fetchSpy = (request: Request) => {
+      sent.push(new URL(request.url));
+      return globalThis.fetch(request);
+    };
+    const before = (await stats(box)).requests;
+    await runPipeline(config, { env: box.env, destination: { path }, fetch: fetchSpy });
+    expect((await stats(box)).requests - before, 'requests the sandbox answered').toBe(sent.length);
+    // First pages: the window (its two days from the run's own clock), then each of its days.
+    const firsts = sent.filter((u) => !u.searchParams.has('next'));
+    const [window] = firsts.filter((u) => daysOf(u) === 2);
+    const [yesterday, today] = [window?.searchParams.get('start'), window?.searchParams.get('end')];
+    const asked = firsts.map((u) => `${u.searchParams.get('start')}..${u.searchParams.get('end')}`).sort();
+    expect(asked).toEqual([`${today}..${today}`, `${yesterday}..${today}`, `${yesterday}..${yesterday}`].sort());
+    expect(sent.length, 'the days link next pages').toBeGreaterThan(3);
+    expect(new Set(sent.map(String)).size, 'requests asked twice').toBe(sent.length);
+    expect(await expectMatchesTruth(path, 'snapengage_data', await truth(box))).toEqual([]);
   });
 
   it('keeps 8 requests in flight by default, so a 10 requests/s limit is still reached at up to 0.8 s a request', async () => {
