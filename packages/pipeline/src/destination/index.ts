@@ -267,7 +267,8 @@ export class DuckDBDestination {
       else {
         // A file not there yet appears whole, never without DuckDB's header (new-file.ts).
         this.existedBeforeFirstConnect ??= await stat(this.path).then(() => true, () => false);
-        if (!this.existedBeforeFirstConnect) await createDatabaseFile(this.path, this.stagingRoot, duckdbSettings(this.opts));
+        // 'found': another program made a file at the path since the stat: not this run's to chmod, nor to remove.
+        if (!this.existedBeforeFirstConnect && (await createDatabaseFile(this.path, this.stagingRoot, duckdbSettings(this.opts))) === 'found') this.existedBeforeFirstConnect = true;
         await this.connect(true);
       }
       const now = await datasetFingerprint(this.connection(), this.dataset, this.pipelineName);

@@ -5,7 +5,7 @@
 // file, so on its file system), closes it, takes the group's and others' bits off it and links it into place: the
 // path holds nothing, or a whole, empty, owner-only database. A kill before the link leaves only the draft, in the
 // staging directory, which the next run empties (clearStaging).
-import { link, lstat, rename, rm } from 'node:fs/promises';
+import { link, lstat, rename, rm, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { createDuckDBInstance } from '../duckdb.js';
 import { toDestinationError } from './errors.js';
@@ -21,16 +21,20 @@ export const NEW_DATABASE_DRAFT = 'new-database.duckdb';
  * exists by now, or is a symbolic link (to a file still to be made, wherever its target is): DuckDB creates that
  * one when the commit opens it, as before. Likewise when the staging directory is on another file system (a custom
  * `stagingDir`), where no link can be made. Fails with a DestinationError (a full disk: 'disk_full').
+ *
+ * Returns 'created' (the path holds this run's new file), 'found' (a file another program made at the path since
+ * the caller looked: not this run's, so a failed run must neither chmod nor remove it) or 'deferred' (nothing at the
+ * path yet: DuckDB creates it).
  */
-export async function createDatabaseFile(path: string, stagingRoot: string, settings: Record<string, string>): Promise<void> {
-  if (await lstat(path).then(() => true, () => false)) return;
+export async function createDatabaseFile(path: string, stagingRoot: string, settings: Record<string, string>): Promise<'created' | 'found' | 'deferred'> {
+  if (await lstat(path).then(() => true, () => false)) return (await stat(path).then(() => true, () => false)) ? 'found' : 'deferred';
   const draft = join(stagingRoot, NEW_DATABASE_DRAFT);
   await removeDraft(draft);
   try {
     const instance = await createDuckDBInstance(draft, settings);
     instance.closeSync();
     await makeOwnerOnly(draft);
-    await placeDraft(draft, path);
+    return await placeDraft(draft, path);
   } catch (error) {
     throw toDestinationError(error, 'opening the destination', path);
   } finally {
@@ -39,17 +43,21 @@ export async function createDatabaseFile(path: string, stagingRoot: string, sett
 }
 
 /** Links the draft to `path` without replacing a file another program made there meanwhile. */
-async function placeDraft(draft: string, path: string): Promise<void> {
+async function placeDraft(draft: string, path: string): Promise<'created' | 'found' | 'deferred'> {
   try {
     await link(draft, path);
+    return 'created';
   } catch (error) {
     const code = (error as NodeJS.ErrnoException).code;
-    // A file made meanwhile: the commit's check of the dataset against what the run read finds it changed.
-    if (code === 'EEXIST' || code === 'EXDEV') return;
+    // A file made meanwhile: the commit opens it as one it found (and refuses it if it holds the dataset).
+    if (code === 'EEXIST') return 'found';
+    if (code === 'EXDEV') return 'deferred';
     if (!noHardLinks(code)) throw error;
     // A file system without hard links (FAT, some network shares): a rename, which would replace a file made in the
     // moment since the check above; the run lock keeps other runs of this loader out meanwhile.
-    if (await lstat(path).then(() => false, () => true)) await rename(draft, path);
+    if (await lstat(path).then(() => true, () => false)) return 'found';
+    await rename(draft, path);
+    return 'created';
   }
 }
 
