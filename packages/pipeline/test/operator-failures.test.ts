@@ -191,6 +191,8 @@ describe('operator failures, built CLI', () => {
     });
     expect(limited.code).toBe(1);
     expect(errorLines(limited.stderr)).toEqual([expect.stringMatching(/reached the largest file size allowed .*raise the file size limit \(ulimit -f/)]);
+    // The file, not the draft the first commit makes it as (new-file.ts): a name the user never gave, gone already.
+    expect(limited.stderr).not.toContain('.staging');
     // The database is as it was: there was none, and there is none (a partial file made every later run fail with
     // "not a readable DuckDB database").
     expect(existsSync(join(dir, 'snapengage.duckdb'))).toBe(false);

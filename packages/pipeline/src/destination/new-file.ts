@@ -36,7 +36,7 @@ export async function createDatabaseFile(path: string, stagingRoot: string, sett
     await makeOwnerOnly(draft);
     return await placeDraft(draft, path);
   } catch (error) {
-    throw toDestinationError(error, 'opening the destination', path);
+    throw toDestinationError(namingFile(error, draft, path), 'opening the destination', path);
   } finally {
     await removeDraft(draft);
   }
@@ -59,6 +59,16 @@ async function placeDraft(draft: string, path: string): Promise<'created' | 'fou
     await rename(draft, path);
     return 'created';
   }
+}
+
+/**
+ * DuckDB's message names the draft (a file size limit: 'Could not write file ".../x.duckdb.staging/new-database.duckdb"'),
+ * a file the user never named, gone by the time they read it, in a directory that read as the one to fix. The draft
+ * is the file to be, on its file system (the staging directory is beside the file), so the message names the file.
+ */
+function namingFile(error: unknown, draft: string, path: string): unknown {
+  if (!(error instanceof Error) || !error.message.includes(draft)) return error;
+  return Object.assign(new Error(error.message.replaceAll(draft, path), { cause: error }), { code: (error as NodeJS.ErrnoException).code });
 }
 
 async function removeDraft(draft: string): Promise<void> {
