@@ -1,9 +1,10 @@
 // A new DuckDB file appears at its path whole (new-file.ts). DuckDB creates the file and then writes its header; a
 // SIGKILL in between left a file without one, which every later run refused as "not a valid DuckDB database file"
 // until the user deleted it (seen once in crash.test.ts, a kill landing in the first commit).
-import { existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, renameSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { DuckDBInstance } from '@duckdb/node-api';
 import type { Sandbox } from 'snapengage-sandbox';
 import { createDatabaseFile, NEW_DATABASE_DRAFT } from '../src/destination/new-file.js';
 import { duckdbSettings } from '../src/destination/index.js';
@@ -67,6 +68,24 @@ describe('a new DuckDB file', () => {
     expect((statSync(path).mode & 0o777).toString(8)).toBe('600');
     expect(await tableCount(path)).toBe(0);
     expect([existsSync(join(staging, NEW_DATABASE_DRAFT)), existsSync(join(staging, `${NEW_DATABASE_DRAFT}.wal`))]).toEqual([false, false]);
+  });
+
+  it("createDatabaseFile: a deleted file's WAL left beside the path is not replayed into the new file", async () => {
+    // A database whose last transaction is only in its WAL (no checkpoint at close), then deleted without the WAL:
+    // DuckDB creating a file at the path dropped such a WAL; opening the linked draft replayed it (table t came back).
+    const old = join(tmp.dir, 'old.duckdb');
+    const instance = await DuckDBInstance.create(old);
+    const conn = await instance.connect();
+    await conn.run('PRAGMA disable_checkpoint_on_shutdown; CREATE TABLE t AS SELECT 1 AS x');
+    conn.closeSync();
+    instance.closeSync();
+    const path = join(tmp.dir, 'after-wal.duckdb');
+    renameSync(`${old}.wal`, `${path}.wal`);
+    const staging = join(tmp.dir, 'after-wal.staging');
+    mkdirSync(staging);
+    await createDatabaseFile(path, staging, duckdbSettings());
+    expect(await tableCount(path)).toBe(0);
+    expect(existsSync(`${path}.wal`)).toBe(false);
   });
 
   it('createDatabaseFile leaves a file made at the path meanwhile as it is', async () => {

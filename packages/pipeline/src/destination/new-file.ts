@@ -34,6 +34,9 @@ export async function createDatabaseFile(path: string, stagingRoot: string, sett
     const instance = await createDuckDBInstance(draft, settings);
     instance.closeSync();
     await makeOwnerOnly(draft);
+    // The WAL of a file deleted without it: DuckDB drops it when it creates a file at the path, but replays it into
+    // one it opens, which the linked draft is (another database's tables and rows would appear in the new file).
+    await rm(`${path}.wal`, { force: true });
     return await placeDraft(draft, path);
   } catch (error) {
     throw toDestinationError(namingFile(error, draft, path), 'opening the destination', path);
