@@ -48,17 +48,32 @@ async function refusal(load: Promise<LoadInfo>): Promise<string> {
   return (error as DestinationError).message;
 }
 
+type Query = (sql: string) => Promise<Obj[]>;
+interface Reader {
+  rows: Query;
+  columnsOf(table: string): Promise<string[]>;
+  overflowOf(table: string, where: string): Promise<Obj>;
+}
+
+/**
+ * The checks after a run on one read connection: each open of the file costs far more than a query on it (a test
+ * here asks up to seven questions of one load). Closed before the next run, which takes the file read-write.
+ */
+function reading<T>(use: (read: Reader) => Promise<T>): Promise<T> {
+  return withQueries(db, (q) => use({ rows: q, columnsOf: (table) => columnsOf(q, table), overflowOf: (table, where) => overflowOf(q, table, where) }));
+}
+
 async function rows(sql: string): Promise<Obj[]> {
   return withQueries(db, (q) => q(sql));
 }
 
-async function columnsOf(table: string): Promise<string[]> {
-  const found = await rows(`SELECT column_name FROM duckdb_columns() WHERE schema_name = 'snapengage_data' AND table_name = '${table}' ORDER BY column_index`);
+async function columnsOf(q: Query, table: string): Promise<string[]> {
+  const found = await q(`SELECT column_name FROM duckdb_columns() WHERE schema_name = 'snapengage_data' AND table_name = '${table}' ORDER BY column_index`);
   return found.map((r) => String(r.column_name));
 }
 
-async function overflowOf(table: string, where: string): Promise<Obj> {
-  const [row] = await rows(`SELECT _overflow::VARCHAR AS o FROM snapengage_data."${table}" WHERE ${where}`);
+async function overflowOf(q: Query, table: string, where: string): Promise<Obj> {
+  const [row] = await q(`SELECT _overflow::VARCHAR AS o FROM snapengage_data."${table}" WHERE ${where}`);
   return JSON.parse(String(row?.o ?? 'null')) as Obj;
 }
 
@@ -72,7 +87,7 @@ async function loadWide(): Promise<{ logs: string[]; transcripts: string[] }> {
   await inject([{ id: 'w-0', wide: wide('k'), transcripts: [transcript('first', wide('c'))] }]);
   const info = await run();
   expect(info.notes.overflowValues?.logs).toBeGreaterThan(0);
-  const cols = { logs: await columnsOf('logs'), transcripts: await columnsOf('logs__transcripts') };
+  const cols = await reading(async (r) => ({ logs: await r.columnsOf('logs'), transcripts: await r.columnsOf('logs__transcripts') }));
   expect(cols.logs).toContain('_overflow');
   expect(cols.transcripts).toContain('_overflow');
   return cols;
@@ -90,13 +105,15 @@ describe('a table at its budget with its _overflow column: what evolve keeps the
     ]);
     const info = await run(ALL(mode));
     expect(info.notes.contractDiscards ?? {}).toEqual({});
-    expect(await columnsOf('logs')).toEqual(before.logs);
-    expect(await columnsOf('logs__transcripts')).toEqual(before.transcripts);
-    expect(await overflowOf('logs', `id = 'w-1'`)).toEqual({ mood: 'happy' });
-    expect(await overflowOf('logs__transcripts', `message = 'a'`)).toEqual({ shoe: 42 });
-    expect(await overflowOf('logs', `id = 'w-2'`)).toEqual({ wide: { k190: 'text', k191: { deep: true } } });
-    expect(await overflowOf('logs', `id = 'w-3'`)).toEqual({ chat_duration: 'long' });
-    expect(await overflowOf('logs__transcripts', `message = 'b'`)).toEqual({ date: { when: 'soon' } });
+    await reading(async (r) => {
+      expect(await r.columnsOf('logs')).toEqual(before.logs);
+      expect(await r.columnsOf('logs__transcripts')).toEqual(before.transcripts);
+      expect(await r.overflowOf('logs', `id = 'w-1'`)).toEqual({ mood: 'happy' });
+      expect(await r.overflowOf('logs__transcripts', `message = 'a'`)).toEqual({ shoe: 42 });
+      expect(await r.overflowOf('logs', `id = 'w-2'`)).toEqual({ wide: { k190: 'text', k191: { deep: true } } });
+      expect(await r.overflowOf('logs', `id = 'w-3'`)).toEqual({ chat_duration: 'long' });
+      expect(await r.overflowOf('logs__transcripts', `message = 'b'`)).toEqual({ date: { when: 'soon' } });
+    });
   });
 });
 
@@ -107,8 +124,10 @@ describe('a table at its budget: what would still add something is asked', () =>
     expect(await refusal(run({ tables: 'freeze' }))).toContain('refused a new child table for gifts (a list of objects) under logs');
     const info = await run({ tables: 'discard_value' });
     expect(info.notes.contractDiscards?.logs?.fields).toEqual([{ entity: 'tables', mode: 'discard_value', table: 'logs', field: 'gifts', count: 1 }]);
-    expect(await columnsOf('logs')).toEqual(before.logs);
-    expect(await rows(`SELECT table_name FROM duckdb_tables() WHERE table_name LIKE '%gifts%'`)).toEqual([]);
+    await reading(async (r) => {
+      expect(await r.columnsOf('logs')).toEqual(before.logs);
+      expect(await r.rows(`SELECT table_name FROM duckdb_tables() WHERE table_name LIKE '%gifts%'`)).toEqual([]);
+    });
   });
 
   it("a list item's value column and its variants are exempt from the budget: columns and dataType are asked about them", async () => {
@@ -116,7 +135,7 @@ describe('a table at its budget: what would still add something is asked', () =>
     await inject([{ id: 'e-1', transcripts: [transcript('x'), 7] }]);
     expect(await refusal(run({ columns: 'freeze' }))).toContain('refused a new column in table logs__transcripts for field transcripts[]');
     await run(); // evolve: the `value` column (BIGINT)
-    expect(await columnsOf('logs__transcripts')).toContain('value');
+    expect(await reading((r) => r.columnsOf('logs__transcripts'))).toContain('value');
     await inject([{ id: 'e-2', transcripts: [transcript('y'), 'seven'] }]);
     expect(await refusal(run({ dataType: 'freeze' }))).toContain('refused a string value in table logs__transcripts, field transcripts[]');
   });
@@ -125,22 +144,22 @@ describe('a table at its budget: what would still add something is asked', () =>
     await inject([{ id: 'f-0' }]);
     await run();
     // Fill logs to exactly its budget of 150 columns (system columns not counted), so no value overflowed yet.
-    const free = 150 - ((await columnsOf('logs')).length - 2);
+    const free = 150 - ((await reading((r) => r.columnsOf('logs'))).length - 2);
     await inject([{ id: 'f-1', fill: wide('f', free) }]);
     const filled = await run();
     expect(filled.notes.overflowValues?.logs ?? 0).toBe(0);
-    const before = await columnsOf('logs');
+    const before = await reading((r) => r.columnsOf('logs'));
     expect(before).toHaveLength(152);
     await inject([{ id: 'f-2', mood: 'happy' }]);
     expect(await refusal(run({ columns: 'freeze' }))).toContain('refused a new column in table logs for field mood');
     const info = await run({ columns: 'discard_value' });
     expect(info.notes.contractDiscards?.logs?.fields).toEqual([{ entity: 'columns', mode: 'discard_value', table: 'logs', field: 'mood', count: 1 }]);
-    expect(await columnsOf('logs')).toEqual(before);
+    expect(await reading((r) => r.columnsOf('logs'))).toEqual(before);
     // dataType alike: a value its column does not take would make `_overflow`.
     await inject([{ id: 'f-3', chat_duration: 'long' }]);
     // (f-2, read again, has its mood left out: under `columns: 'evolve'` it would make `_overflow`.)
     expect(await refusal(run({ columns: 'discard_value', dataType: 'freeze' }))).toContain('refused a string value in table logs, field chat_duration');
-    expect(await columnsOf('logs')).toEqual(before);
+    expect(await reading((r) => r.columnsOf('logs'))).toEqual(before);
   });
 
   it('a table with _overflow that has room again (columns dropped by hand): a new field is a new column', async () => {
@@ -151,7 +170,7 @@ describe('a table at its budget: what would still add something is asked', () =>
     // discard_value adds nothing, so the room stays and each key after wide.k0 is a new column too.
     const info = await run({ columns: 'discard_value' });
     expect(info.notes.contractDiscards?.logs?.fields[0]).toEqual({ entity: 'columns', mode: 'discard_value', table: 'logs', field: 'wide.k0', count: 1 });
-    expect((await columnsOf('logs')).filter((c) => /^wide__k[01]$/.test(c))).toEqual([]);
+    expect((await reading((r) => r.columnsOf('logs'))).filter((c) => /^wide__k[01]$/.test(c))).toEqual([]);
     // A value its column does not take is asked about alike: it would make a variant column.
     await inject([{ id: 'd-1', chat_duration: 'long' }]);
     expect(await refusal(run({ columns: 'discard_value', dataType: 'freeze' }))).toContain('refused a string value in table logs, field chat_duration');
@@ -161,15 +180,17 @@ describe('a table at its budget: what would still add something is asked', () =>
     // maxNestingDepth 1: wide.* are columns of logs, and an object below them would be a JSON column, if there were room.
     await inject([{ id: 'n-0', wide: wide('k') }]);
     await run(undefined, 1);
-    const before = await columnsOf('logs');
+    const before = await reading((r) => r.columnsOf('logs'));
     await inject([{ id: 'n-1', wide: { empty: {}, nulls: { a: null } } }]);
     expect(await refusal(run({ columns: 'freeze' }, 1))).toBe('');
     for (const mode of ['discard_row', 'discard_value'] as const) {
       const info = await run({ columns: mode }, 1);
       expect(info.notes.contractDiscards ?? {}, mode).toEqual({});
     }
-    expect(await rows(`SELECT id, _overflow FROM snapengage_data.logs WHERE id = 'n-1'`)).toEqual([{ id: 'n-1', _overflow: null }]);
-    expect(await columnsOf('logs')).toEqual(before);
+    await reading(async (r) => {
+      expect(await r.rows(`SELECT id, _overflow FROM snapengage_data.logs WHERE id = 'n-1'`)).toEqual([{ id: 'n-1', _overflow: null }]);
+      expect(await r.columnsOf('logs')).toEqual(before);
+    });
   });
 });
 
@@ -183,8 +204,10 @@ describe('the resource at its budget (1,500 columns): a new list of objects goes
     await inject([{ id: 'r-1', gifts: [{ what: 'book' }] }]);
     const info = await run({ tables: 'freeze' });
     expect(info.notes.contractDiscards ?? {}).toEqual({});
-    expect(await overflowOf('logs', `id = 'r-1'`)).toEqual({ gifts: [{ what: 'book' }] });
-    expect(await rows(`SELECT table_name FROM duckdb_tables() WHERE schema_name = 'snapengage_data' ORDER BY 1`)).toEqual(tables);
+    await reading(async (r) => {
+      expect(await r.overflowOf('logs', `id = 'r-1'`)).toEqual({ gifts: [{ what: 'book' }] });
+      expect(await r.rows(`SELECT table_name FROM duckdb_tables() WHERE schema_name = 'snapengage_data' ORDER BY 1`)).toEqual(tables);
+    });
   });
 });
 
