@@ -309,18 +309,34 @@ describe('child resources', () => {
     const env = { ...box.env, SNAPENGAGE_START_DATE: addDaysUtc(box.env.SNAPENGAGE_START_DATE!, -3) };
     const before = box.env.SNAPENGAGE_START_DATE!;
     const progress: ProgressSnapshot[] = [];
+    // The empty slices are answered once the progress has every record in (a condition, not a guessed delay): they
+    // hold only a few of the 8 slots, so the slices with the cases go on. Bounded: a run that never gets them all in
+    // fails here instead of waiting for the test's timeout.
+    let allIn!: () => void;
+    const recordsIn = new Promise<void>((resolve) => (allIn = resolve));
+    let held = 0;
     const fetchLate = async (request: Request) => {
       const end = new URL(request.url).searchParams.get('end');
-      if (end !== null && end < before) await new Promise((r) => setTimeout(r, 400));
+      if (end !== null && end < before) {
+        held++;
+        let timer: NodeJS.Timeout | undefined;
+        const stuck = new Promise<never>((_, reject) => (timer = setTimeout(() => reject(new Error('the records never all came in while the empty slices waited')), 20_000)));
+        await Promise.race([recordsIn, stuck]).finally(() => clearTimeout(timer));
+      }
       return fetch(request);
+    };
+    const onProgress = (s: ProgressSnapshot) => {
+      progress.push(structuredClone(s));
+      if (s.resources.find((r) => r.name === 'logs')?.records === 60) allIn();
     };
     await runPipeline(
       { resources: { logs: { incremental: { sliceDays: 30 } } }, concurrency: 8, rateLimit: { requestsPerSecond: 0 } },
-      { env, destination: { path: `${tmp.dir}/empty-slices.duckdb` }, progress: (s) => progress.push(structuredClone(s)), fetch: fetchLate },
+      { env, destination: { path: `${tmp.dir}/empty-slices.duckdb` }, progress: onProgress, fetch: fetchLate },
     );
     const logs = progress.map((s) => s.resources.find((r) => r.name === 'logs')!);
     const done = logs.findIndex((r) => r.records === 60);
     expect(done).toBeGreaterThanOrEqual(0);
+    expect(held).toBeGreaterThan(0);
     expect(logs.at(-1)!.pages).toBeGreaterThan(logs[done]!.pages); // the empty pages did come last
     expect(new Set(logs.slice(done).map((r) => r.recordsPerSecond)).size).toBe(1);
   });
