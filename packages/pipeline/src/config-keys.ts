@@ -12,7 +12,7 @@ const KNOWN_KEYS = {
   '': ['pipelineName', 'destination', 'resources', 'rateLimit', 'concurrency', 'connection'],
   destination: ['type', 'path', 'dataset'],
   rateLimit: ['requestsPerSecond'],
-  connection: ['baseUrl', 'timeoutMs', 'maxRetries', 'maxResponseBytes'],
+  connection: ['baseUrl', 'timeoutMs', 'maxRetries', 'retryBaseDelayMs', 'maxResponseBytes'],
   resource: ['selected', 'writeDisposition', 'primaryKey', 'incremental', 'maxNestingDepth', 'schemaContract', 'steps'],
   incremental: ['startDate', 'lookbackDays', 'sliceDays', 'endDay'],
   schemaContract: ['tables', 'columns', 'dataType'],

@@ -91,7 +91,13 @@ export interface PipelineConfig {
     baseUrl?: string | undefined;
     /** Per-request timeout in milliseconds. */
     timeoutMs?: number | undefined;
+    /** Re-sends of a failed request after the first attempt; default 4, 0 disables retries. */
     maxRetries?: number | undefined;
+    /**
+     * First backoff delay before a retry, in milliseconds; it doubles on each retry (with jitter), up to 20 s. Default
+     * 500. A 429's `Retry-After` is waited instead, when the API sends one.
+     */
+    retryBaseDelayMs?: number | undefined;
     /** Largest response body read, in bytes after decompression; default 268435456 (256 MiB), far above any page. */
     maxResponseBytes?: number | undefined;
   } | undefined;

@@ -7,7 +7,7 @@ import type { PipelineConfig } from './config.js';
 import { ConfigError, firstLine } from './errors.js';
 import { shownValue } from './shown-value.js';
 
-const NUMBER_OPTIONS = ['timeoutMs', 'maxRetries', 'maxResponseBytes'] as const;
+const NUMBER_OPTIONS = ['timeoutMs', 'maxRetries', 'retryBaseDelayMs', 'maxResponseBytes'] as const;
 
 /** Refuses a connection option of the wrong type, naming it (before the base URL is read: a URL object parsed as one). */
 function checkConnectionTypes(connection: PipelineConfig['connection'], credentials: Record<string, string>): void {
@@ -33,6 +33,7 @@ function checkClientOptions(connection: PipelineConfig['connection'], baseUrl: s
       baseUrl,
       ...(connection?.timeoutMs != null ? { timeoutMs: connection.timeoutMs } : {}),
       ...(connection?.maxRetries != null ? { maxRetries: connection.maxRetries } : {}),
+      ...(connection?.retryBaseDelayMs != null ? { retryBaseDelayMs: connection.retryBaseDelayMs } : {}),
       ...(connection?.maxResponseBytes != null ? { maxResponseBytes: connection.maxResponseBytes } : {}),
     });
   } catch (error) {

@@ -58,7 +58,7 @@ export interface Plan {
   resources: ResourcePlan[];
   concurrency: number;
   requestsPerSecond: number;
-  connection: { baseUrl: string; timeoutMs?: number; maxRetries?: number; maxResponseBytes?: number };
+  connection: { baseUrl: string; timeoutMs?: number; maxRetries?: number; retryBaseDelayMs?: number; maxResponseBytes?: number };
   /** Client options by name (apiToken, apiKey, provisioningKey), read through the catalog's security schemes. */
   credentials: Record<string, string>;
 }
@@ -221,7 +221,13 @@ export function planPipeline(config: PipelineConfig, env: Env, only?: ResourceNa
     resources: ordered,
     concurrency: positiveInteger(config.concurrency, 'concurrency', DEFAULTS.concurrency),
     requestsPerSecond: rate,
-    connection: { baseUrl, timeoutMs: config.connection?.timeoutMs, maxRetries: config.connection?.maxRetries, maxResponseBytes: config.connection?.maxResponseBytes },
+    connection: {
+      baseUrl,
+      timeoutMs: config.connection?.timeoutMs,
+      maxRetries: config.connection?.maxRetries,
+      retryBaseDelayMs: config.connection?.retryBaseDelayMs,
+      maxResponseBytes: config.connection?.maxResponseBytes,
+    },
     credentials,
   };
 }

@@ -28,6 +28,7 @@ export function makeClient(plan: Plan, options: RunOptions, signal: AbortSignal,
     ...plan.credentials,
     ...(plan.connection.timeoutMs !== undefined ? { timeoutMs: plan.connection.timeoutMs } : {}),
     ...(plan.connection.maxRetries !== undefined ? { maxRetries: plan.connection.maxRetries } : {}),
+    ...(plan.connection.retryBaseDelayMs !== undefined ? { retryBaseDelayMs: plan.connection.retryBaseDelayMs } : {}),
     ...(plan.connection.maxResponseBytes !== undefined ? { maxResponseBytes: plan.connection.maxResponseBytes } : {}),
     fetch: limitedFetch,
     // An integer beyond ±2^53 in an undeclared field is a BigInt, not a rounded double: stored exact, in BIGINT within

@@ -81,6 +81,7 @@ describe('config values refused with one line naming the key (examples the prope
   it('a base URL given as a URL object, and a connection number of the wrong type', async () => {
     expectClear(await refusal({ resources: { logs: true }, connection: { baseUrl: new URL('http://127.0.0.1:9') } }), 'connection.baseUrl', 'url.href');
     expectClear(await refusal({ resources: { logs: true }, connection: { timeoutMs: {} } }), 'connection.timeoutMs', 'got {}');
+    expectClear(await refusal({ resources: { logs: true }, connection: { retryBaseDelayMs: '20' } }), 'connection.retryBaseDelayMs must be a number', 'got "20"');
   });
 
   it('a URL object as the base URL is named without its user, password or query (a string\'s are never echoed either)', async () => {
@@ -99,6 +100,10 @@ describe('config values refused with one line naming the key (examples the prope
 
   it('a connection number out of range is refused while planning (planPipeline throws what a run would)', () => {
     expect(() => planPipeline({ resources: { logs: true }, connection: { timeoutMs: -1 } }, ENV)).toThrow(/^connection settings: timeoutMs: must be .*, got -1$/);
+    // 0 is a valid backoff (retry at once); below, or not finite, is refused by the client's rule.
+    expect(() => planPipeline({ resources: { logs: true }, connection: { retryBaseDelayMs: -1 } }, ENV)).toThrow(/^connection settings: retryBaseDelayMs: must be a number >= 0, got -1$/);
+    expect(() => planPipeline({ resources: { logs: true }, connection: { retryBaseDelayMs: Number.POSITIVE_INFINITY } }, ENV)).toThrow(/^connection settings: retryBaseDelayMs: must be a number >= 0, got Infinity$/);
+    expect(planPipeline({ resources: { logs: true }, connection: { retryBaseDelayMs: 0 } }, ENV).connection.retryBaseDelayMs).toBe(0);
   });
 
   it('a pipelineName that is not a non-empty string, a selected that is not a boolean, a lookback past the epoch', async () => {
@@ -178,7 +183,7 @@ const anyValue: fc.Arbitrary<unknown> = fc.oneof(
 const PATHS: string[][] = [
   ['pipelineName'], ['concurrency'], ['rateLimit'], ['rateLimit', 'requestsPerSecond'], ['destination'], ['destination', 'type'],
   ['destination', 'path'], ['destination', 'dataset'], ['connection'], ['connection', 'baseUrl'], ['connection', 'timeoutMs'],
-  ['connection', 'maxRetries'], ['connection', 'maxResponseBytes'], ['resources'], ['resources', 'logs'], ['resources', 'widgets'],
+  ['connection', 'maxRetries'], ['connection', 'retryBaseDelayMs'], ['connection', 'maxResponseBytes'], ['resources'], ['resources', 'logs'], ['resources', 'widgets'],
   ['resources', 'logs', 'selected'], ['resources', 'logs', 'writeDisposition'], ['resources', 'logs', 'primaryKey'],
   ['resources', 'logs', 'incremental'], ['resources', 'logs', 'incremental', 'startDate'], ['resources', 'logs', 'incremental', 'lookbackDays'],
   ['resources', 'logs', 'incremental', 'sliceDays'], ['resources', 'logs', 'incremental', 'endDay'], ['resources', 'logs', 'maxNestingDepth'],

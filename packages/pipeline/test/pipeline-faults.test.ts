@@ -50,6 +50,32 @@ describe('faults and hostile records', () => {
     expect(line).toMatch(new RegExp(`^Retried after transient failures: \\d+ requests?, ${served['500']! + served.reset!} retries \\(.*${served['500']} HTTP 500.*\\); --verbose logs each$`));
   });
 
+  it('connection.retryBaseDelayMs reaches the client: every retry it announces waits within that base, doubled per retry', async () => {
+    // 500s and resets carry no Retry-After, so each wait is the backoff: base * 2^(retry - 1), half of it fixed and half
+    // jitter. With the option not passed on, the client's default base (500 ms) announces waits of 250 ms and more.
+    box = await sandbox({ cases: 300, widgets: 1, days: 5, faults: '500=0.3,reset=0.1' });
+    tmp = tempDir();
+    const base = 20;
+    const warnings: string[] = [];
+    await runPipeline(
+      { resources: { logs: true }, rateLimit: { requestsPerSecond: 0 }, connection: { maxRetries: 8, retryBaseDelayMs: base } },
+      { env: box.env, destination: { path: `${tmp.dir}/backoff.duckdb` }, warn: (message) => warnings.push(message) },
+    );
+    const waits = warnings.flatMap((line) => {
+      const match = /; retry (\d+) of 8 in (\d+) ms \| /.exec(line);
+      return match ? [{ retry: Number(match[1]), ms: Number(match[2]) }] : [];
+    });
+    // One announcement per retry, so one per fault served (the run loaded, so every fault was retried).
+    const served = (await stats(box)).faults;
+    expect(waits).toHaveLength(served['500']! + served.reset!);
+    expect(waits.length).toBeGreaterThan(0);
+    for (const { retry, ms } of waits) {
+      const doubled = base * 2 ** (retry - 1);
+      expect(ms, `retry ${retry}`).toBeGreaterThanOrEqual(doubled / 2);
+      expect(ms, `retry ${retry}`).toBeLessThanOrEqual(doubled);
+    }
+  });
+
   it('the other readings of what the docs leave unknown (sandbox quirks) load exactly the truth', async () => {
     // snapengage-api.md §1/§9: created_at_milliseconds as 0-999, unlisted keys, requester_details "age…", other
     // translations and javascript_variables shapes. The loader must keep them all, not drop or choke on them.

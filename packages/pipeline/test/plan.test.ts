@@ -107,7 +107,7 @@ describe('planPipeline', () => {
     expect(refused({ resources: { logs: true }, ratelimit: { requestsPerSecond: 5 } })).toThrow(/^Unknown option "ratelimit" in the pipeline config; did you mean "rateLimit"\?/);
     expect(refused({ resources: { logs: true }, concurency: 8 })).toThrow(/did you mean "concurrency"\?/);
     expect(refused({ resources: { logs: { selectd: false } } })).toThrow(/^Unknown option "selectd" in resources\.logs; did you mean "selected"\?/);
-    expect(refused({ resources: { logs: true }, connection: { proxy: 5 } })).toThrow(/^Unknown option "proxy" in connection \(known: baseUrl, timeoutMs, maxRetries, maxResponseBytes\)$/);
+    expect(refused({ resources: { logs: true }, connection: { proxy: 5 } })).toThrow(/^Unknown option "proxy" in connection \(known: baseUrl, timeoutMs, maxRetries, retryBaseDelayMs, maxResponseBytes\)$/);
     // Every documented option is accepted.
     const full: PipelineConfig = {
       pipelineName: 'p',
@@ -115,7 +115,7 @@ describe('planPipeline', () => {
       resources: { logs: { selected: true, writeDisposition: 'merge', primaryKey: ['id'], incremental: { startDate: '2025-01-01', lookbackDays: 1, sliceDays: 7 }, maxNestingDepth: 2, steps: [] } },
       rateLimit: { requestsPerSecond: 5 },
       concurrency: 2,
-      connection: { baseUrl: 'http://127.0.0.1:9', timeoutMs: 1000, maxRetries: 1, maxResponseBytes: 1_000_000 },
+      connection: { baseUrl: 'http://127.0.0.1:9', timeoutMs: 1000, maxRetries: 1, retryBaseDelayMs: 20, maxResponseBytes: 1_000_000 },
     };
     expect(planPipeline(full, env).resources.map((r) => r.name)).toEqual(['logs']);
     expect(() => checkResourceNames(['bogus'])).toThrow(/valid resources: logs, chat_availability, chat_poll, visitor_typing, widgets, users/);
