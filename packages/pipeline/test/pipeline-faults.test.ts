@@ -24,8 +24,8 @@ describe('faults and hostile records', () => {
     const config = {
       resources: { logs: true as const },
       rateLimit: { requestsPerSecond: 0 },
-      // Short backoff keeps the test quick.
-      connection: { maxRetries: 8 },
+      // Short backoff (20 ms base, not 500) keeps the test quick; the truth is what is tested, not the waits.
+      connection: { maxRetries: 8, retryBaseDelayMs: 20 },
     };
     await runPipeline(config, { env: box.env, destination: { path } });
     await runPipeline(config, { env: box.env, destination: { path } });
@@ -37,7 +37,8 @@ describe('faults and hostile records', () => {
     box = await sandbox({ cases: 3000, widgets: 2, days: 20, faults: '500=0.1,reset=0.1,retryAfter=0' });
     tmp = tempDir();
     const info = await runPipeline(
-      { resources: { logs: true }, rateLimit: { requestsPerSecond: 0 }, connection: { maxRetries: 8 } },
+      // Short backoff: the retries' count is tested, not their waits.
+      { resources: { logs: true }, rateLimit: { requestsPerSecond: 0 }, connection: { maxRetries: 8, retryBaseDelayMs: 20 } },
       { env: box.env, destination: { path: `${tmp.dir}/retries.duckdb` } },
     );
     const served = (await stats(box)).faults;
@@ -95,7 +96,7 @@ describe('faults and hostile records', () => {
     box = await sandbox({ cases: 20, widgets: 1, days: 2, faults: 'reset=1' });
     tmp = tempDir();
     const error = await runPipeline(
-      { resources: { users: true }, connection: { maxRetries: 1 } },
+      { resources: { users: true }, connection: { maxRetries: 1, retryBaseDelayMs: 20 } },
       { env: box.env, destination: { path: `${tmp.dir}/reset.duckdb` } },
     ).then(() => undefined, (e: unknown) => e);
     const message = String((error as Error).message);
