@@ -232,8 +232,8 @@ describe('snapengage-pipeline CLI', () => {
   });
 
   it('an unreachable base URL is one line, exit 1', async () => {
-    // Few retries, so the test does not sit through the default backoff.
-    writeFileSync(join(tmp.dir, 'few-retries.mjs'), `export const pipeline = { resources: { users: true }, connection: { maxRetries: 1 } };\n`);
+    // One retry after a short backoff, so the test does not sit through the default one.
+    writeFileSync(join(tmp.dir, 'few-retries.mjs'), `export const pipeline = { resources: { users: true }, connection: { maxRetries: 1, retryBaseDelayMs: 20 } };\n`);
     // A port that was just free: nothing listens there (port 9 would be refused by fetch itself, as a "bad port").
     const closed = createServer();
     await new Promise<void>((resolve) => closed.listen(0, '127.0.0.1', resolve));

@@ -254,9 +254,10 @@ describe('a global fetch the host wrapped after importing the loader (APM, msw-s
 
   it('carries every request, its retries and its per-attempt timeouts', async () => {
     const seen = wrapFetch();
-    // Every 5th request slower than the timeout, others fail with 500 or a reset: each retried through the wrapper.
+    // Every 5th request slower than the timeout, others fail with 500 or a reset: each retried through the wrapper
+    // (after a short backoff: what is tested is that every attempt goes through it, not how long each waits).
     await admin(box, 'faults', { faults: '500=0.15,reset=0.1,slow=0.15,slowMs=1500' });
-    const info = await runPipeline(definePipeline({ resources: { logs: true }, rateLimit: { requestsPerSecond: 0 }, connection: { timeoutMs: 500, maxRetries: 8 } }), {
+    const info = await runPipeline(definePipeline({ resources: { logs: true }, rateLimit: { requestsPerSecond: 0 }, connection: { timeoutMs: 500, maxRetries: 8, retryBaseDelayMs: 20 } }), {
       env: box.env,
       destination: { path: join(tmp.dir, 'wrapped.duckdb') },
     });

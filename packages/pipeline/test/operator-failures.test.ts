@@ -135,7 +135,7 @@ describe('operator failures, built CLI', () => {
     });
     try {
       const config = join(tmp.dir, 'one-at-a-time.mjs');
-      writeFileSync(config, 'export default { resources: { logs: true }, concurrency: 1, rateLimit: { requestsPerSecond: 0 }, connection: { maxRetries: 1 } };\n');
+      writeFileSync(config, 'export default { resources: { logs: true }, concurrency: 1, rateLimit: { requestsPerSecond: 0 }, connection: { maxRetries: 1, retryBaseDelayMs: 20 } };\n');
       const db = join(tmp.dir, 'storm.duckdb');
       // 2 widgets × a 20-day window in 7-day slices = 6 slices, one at a time.
       const run = await runBuilt(['run', '--config', config, '--duckdb', db], { env: { ...box.env, SNAPENGAGE_BASE_URL: server.url }, cwd: tmp.dir });

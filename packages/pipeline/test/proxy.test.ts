@@ -209,8 +209,8 @@ describe('the CLI behind an HTTP proxy', () => {
 });
 
 function writeConfig(dir: string): void {
-  // Few retries, so the test does not sit through the default backoff.
-  writeFileSync(join(dir, 'few-retries.mjs'), `export const pipeline = { resources: { widgets: true }, connection: { maxRetries: 1 } };\n`);
+  // One retry after a short backoff, so the test does not sit through the default one.
+  writeFileSync(join(dir, 'few-retries.mjs'), `export const pipeline = { resources: { widgets: true }, connection: { maxRetries: 1, retryBaseDelayMs: 20 } };\n`);
 }
 
 describe('proxy variables the loader cannot use', () => {

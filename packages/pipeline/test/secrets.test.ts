@@ -186,8 +186,8 @@ describe('no credential in the loader’s output or DuckDB file', () => {
     // cases, 15 s at that rate, and this load only fills the file the failures below are recorded in.
     writeFileSync(join(tmp.dir, 'all-fast.mjs'), `export default { resources: { logs: true, chat_availability: true, chat_poll: true, widgets: true, users: true }, rateLimit: { requestsPerSecond: 0 } };\n`);
     expect((await runCli(['run', '--config', 'all-fast.mjs', '--duckdb', db, '--verbose'], { env: box.env, cwd: tmp.dir })).code).toBe(0);
-    // One retry and a short timeout, so each failure comes quickly.
-    writeFileSync(join(tmp.dir, 'quick.mjs'), `export default { resources: { users: true, widgets: true, chat_availability: true, logs: true }, connection: { maxRetries: 1, timeoutMs: 300 } };\n`);
+    // One retry after a short backoff, and a short timeout, so each failure comes quickly.
+    writeFileSync(join(tmp.dir, 'quick.mjs'), `export default { resources: { users: true, widgets: true, chat_availability: true, logs: true }, connection: { maxRetries: 1, retryBaseDelayMs: 20, timeoutMs: 300 } };\n`);
     const quick = ['run', '--config', 'quick.mjs', '--duckdb', db, '--verbose'];
     const wrong = { SNAPENGAGE_API_TOKEN: `${box.env.SNAPENGAGE_API_TOKEN}x`, SNAPENGAGE_API_KEY: `${box.env.SNAPENGAGE_API_KEY}x`, SNAPENGAGE_PROVISIONING_KEY: `${box.env.SNAPENGAGE_PROVISIONING_KEY}x` };
     // A server that echoes the credential it was sent in its status line, request id and body, and links each page

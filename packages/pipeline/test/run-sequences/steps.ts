@@ -73,7 +73,8 @@ function configWithoutSteps(config: SequenceConfig, pipelineName: string, maxRet
       chat_availability: { writeDisposition: 'append' as const },
     },
     rateLimit: { requestsPerSecond: 0 },
-    ...(maxRetries === undefined ? {} : { connection: { maxRetries } }),
+    // Faulted runs only; their short backoff (20 ms base) is not what they test: what a failed run leaves is.
+    ...(maxRetries === undefined ? {} : { connection: { maxRetries, retryBaseDelayMs: 20 } }),
   };
 }
 
