@@ -138,6 +138,17 @@ describe('rendered project files', () => {
     expect(readme).toContain('npx snapengage-sandbox --cases 300 > .env.sandbox &');
     expect(readme).toContain(`(set -a; eval "$(grep '^SNAPENGAGE_' .env.sandbox)"; npx snapengage-pipeline run --config src/pipeline.ts --duckdb sandbox.duckdb)`);
     expect(readme).not.toMatch(/> \.env\b(?!\.)/);
+    // Rerun after a restart, the wait must not pass on the last sandbox's lines: the `&` job truncates .env.sandbox
+    // only once started (the wait came first in 1 of 20 tries, then the run read it empty and used .env). So run
+    // what the start line does before its job, then the wait's test, as if the job had not opened the file yet:
+    const lines = readme.split('\n');
+    const start = lines.find((l) => l.includes('snapengage-sandbox --cases 300 > .env.sandbox &'))!;
+    const waitTest = /^until (.+?); do sleep/.exec(lines[lines.indexOf(start) + 1]!)![1]!;
+    const dir = mkdtempSync(join(tmpdir(), 'readme-stale-'));
+    writeFileSync(join(dir, '.env.sandbox'), 'SNAPENGAGE_BASE_URL=http://127.0.0.1:9\nSNAPENGAGE_START_DATE=2026-01-01\n');
+    const waited = spawnSync('sh', ['-c', `${start.slice(0, start.indexOf('npx '))}\n${waitTest}`], { cwd: dir, encoding: 'utf8' });
+    rmSync(dir, { recursive: true, force: true });
+    expect({ passed: waited.status === 0, stderr: waited.stderr }).toEqual({ passed: false, stderr: '' });
     // No per-record resource: nothing about the rate limit.
     expect(readme).not.toContain('requestsPerSecond');
     const pnpm = renderProjectFiles({ ...plan(['widgets']), packageManager: 'pnpm' as never }, catalog).get('README.md')!;
