@@ -1,15 +1,18 @@
 // A new DuckDB file appears at its path whole (new-file.ts). DuckDB creates the file and then writes its header; a
 // SIGKILL in between left a file without one, which every later run refused as "not a valid DuckDB database file"
 // until the user deleted it (seen once in crash.test.ts, a kill landing in the first commit).
-import { existsSync, mkdirSync, readFileSync, renameSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, lstatSync, mkdirSync, mkdtempSync, readFileSync, renameSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DuckDBInstance } from '@duckdb/node-api';
 import type { Sandbox } from 'snapengage-sandbox';
 import { createDatabaseFile, NEW_DATABASE_DRAFT } from '../src/destination/new-file.js';
-import { duckdbSettings } from '../src/destination/index.js';
+import { DuckDBDestination, duckdbSettings } from '../src/destination/index.js';
 import { runPipeline } from '../src/index.js';
 import { expectMatchesTruth, query, sandbox, spawnCli, tempDir, truth } from './helpers.js';
+
+const devOf = (path: string) => (existsSync(path) ? statSync(path).dev : undefined);
 
 const DATASET = 'snapengage_data';
 const hasDuckDBHeader = (path: string) => readFileSync(path).subarray(8, 12).toString('latin1') === 'DUCK';
@@ -96,5 +99,51 @@ describe('a new DuckDB file', () => {
     await createDatabaseFile(path, staging, duckdbSettings());
     expect(readFileSync(path, 'utf8')).toBe('made by another program');
     expect(existsSync(join(staging, NEW_DATABASE_DRAFT))).toBe(false);
+  });
+
+  it("createDatabaseFile on a database already at the path says 'found' and leaves it and its WAL whole", async () => {
+    // The last transaction only in the WAL (no checkpoint at close): removing the WAL, as is done for a new file's
+    // path, would lose table t. 'found', not 'deferred': the caller must not chmod nor, on a failure, remove it.
+    const path = join(tmp.dir, 'kept.duckdb');
+    const instance = await DuckDBInstance.create(path);
+    const conn = await instance.connect();
+    await conn.run('PRAGMA disable_checkpoint_on_shutdown; CREATE TABLE t AS SELECT 1 AS x');
+    conn.closeSync();
+    instance.closeSync();
+    const wal = readFileSync(`${path}.wal`);
+    const staging = join(tmp.dir, 'kept.staging');
+    mkdirSync(staging);
+    expect(await createDatabaseFile(path, staging, duckdbSettings())).toBe('found');
+    expect(readFileSync(`${path}.wal`).equals(wal)).toBe(true);
+    expect(await tableCount(path)).toBe(1);
+  });
+
+  it("createDatabaseFile on a symbolic link to a file not made yet: 'deferred', and the run that makes the file through it makes it owner-only and its own", async () => {
+    mkdirSync(join(tmp.dir, 'target-dir'));
+    const target = join(tmp.dir, 'target-dir', 'linked.duckdb');
+    const path = join(tmp.dir, 'linked.duckdb');
+    symlinkSync(target, path);
+    const staging = join(tmp.dir, 'linked.staging');
+    mkdirSync(staging);
+    // Not 'found': nothing is there but the user's link, and DuckDB makes the file through it at the commit.
+    expect(await createDatabaseFile(path, staging, duckdbSettings())).toBe('deferred');
+    expect([lstatSync(path).isSymbolicLink(), existsSync(target), existsSync(join(staging, NEW_DATABASE_DRAFT))]).toEqual([true, false, false]);
+    const destination = await DuckDBDestination.open({ path, dataset: 'ds', pipelineName: 'p', threads: 1 });
+    await destination.reconnect();
+    expect([destination.createdFile, (statSync(target).mode & 0o777).toString(8)]).toEqual([true, '600']);
+    await destination.close();
+  });
+
+  // A custom stagingDir on another file system (here /dev/shm, a tmpfs, when the temporary directory is not one).
+  const otherFs = devOf('/dev/shm') !== undefined && devOf('/dev/shm') !== devOf(tmpdir());
+  it.skipIf(!otherFs)("createDatabaseFile with its staging directory on another file system: 'deferred' (no link across), nothing left", async () => {
+    const staging = mkdtempSync(join('/dev/shm', 'snapengage-new-file-'));
+    try {
+      const path = join(tmp.dir, 'exdev.duckdb');
+      expect(await createDatabaseFile(path, staging, duckdbSettings())).toBe('deferred');
+      expect([existsSync(path), existsSync(join(staging, NEW_DATABASE_DRAFT))]).toEqual([false, false]);
+    } finally {
+      rmSync(staging, { recursive: true, force: true });
+    }
   });
 });
