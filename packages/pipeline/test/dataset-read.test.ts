@@ -62,6 +62,8 @@ describe('openDataset on what is not a dataset', () => {
     const refusals = [
       ['empty.duckdb', Buffer.alloc(0), 'holds no data \\(an empty file; a run killed while DuckDB was creating it leaves one\\): delete it, then run again'],
       ['text.duckdb', Buffer.from('hello\n'), 'is not a DuckDB database: pass the DuckDB file'],
+      // Zeros as far as the check reads (64 KiB), then data: not a file that holds nothing, so not 'delete it'.
+      ['zeros-then-data.duckdb', Buffer.concat([Buffer.alloc(65536), Buffer.from('data beyond the zeros')]), 'is not a DuckDB database: pass the DuckDB file'],
     ] as const;
     for (const [name, bytes, refusal] of refusals) {
       writeFileSync(join(tmp.dir, name), bytes);
