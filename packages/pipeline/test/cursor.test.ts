@@ -5,7 +5,7 @@
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Sandbox } from 'snapengage-sandbox';
-import { CursorWatch, cursorInstant, describeWindows, mergeWindow } from '../src/cursor.js';
+import { CursorWatch, cursorInstant, describeSampled, describeWindows, mergeWindow } from '../src/cursor.js';
 import { definePipeline, runPipeline, showDataset } from '../src/index.js';
 import { planPipeline } from '../src/plan.js';
 import { stateToCommit } from '../src/resume.js';
@@ -121,6 +121,14 @@ describe('cursor values', () => {
     expect(describeWindows('logs', ten, 'widget')).toHaveLength(10);
     const threeDays = Object.fromEntries(Array.from({ length: 11 }, (_, i) => [`k${i}`, { lastEnd: `2026-11-0${(i % 3) + 1}`, firstStart: '2026-10-01', ...at(t) }]));
     expect(describeWindows('logs', threeDays, 'widget')[0]).toBe(`  logs  11 widgets  lastEnd 2026-11-03 (3), 2026-11-02 (4), 2026-11-01 (4)  newest record ${iso(t)} … ${iso(t)}  from 2026-10-01`);
+  });
+
+  it('lists the sampled days of up to 10 widgets one line each, as the windows are, and more as one line', () => {
+    const sampled = (n: number) => Object.fromEntries(Array.from({ length: n }, (_, i) => [`w${i}`, { firstStart: '2026-11-20' }]));
+    const ten = describeSampled('logs', sampled(10), 'widget');
+    expect(ten).toEqual(Array.from({ length: 10 }, (_, i) => `  logs  w${i}  sampled from 2026-11-20 (--limit-pages)`));
+    expect(describeSampled('logs', sampled(11), 'widget')).toEqual(['  logs  11 widgets  sampled from 2026-11-20 (--limit-pages)']);
+    expect(describeSampled('logs', {}, 'widget')).toEqual([]);
   });
 
   it('commits the max per widget for a resource and for the parent windows a child keeps; other widgets as stored', () => {
