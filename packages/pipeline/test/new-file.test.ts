@@ -101,6 +101,16 @@ describe('a new DuckDB file', () => {
     expect(existsSync(join(staging, NEW_DATABASE_DRAFT))).toBe(false);
   });
 
+  it('createDatabaseFile makes the file with the settings it is given: its storage version is fixed then', async () => {
+    // The loader's settings ask for v1.0.0, which this DuckDB also makes by default; 'latest' tells a draft made
+    // with the settings from one made without them (the header's version number: 64 for v1.0.0, higher after).
+    const staging = join(tmp.dir, 'latest.staging');
+    mkdirSync(staging);
+    const path = join(tmp.dir, 'latest.duckdb');
+    await createDatabaseFile(path, staging, { ...duckdbSettings(), storage_compatibility_version: 'latest' });
+    expect(readFileSync(path).readBigUInt64LE(12)).toBeGreaterThan(64n);
+  });
+
   it("createDatabaseFile on a database already at the path says 'found' and leaves it and its WAL whole", async () => {
     // The last transaction only in the WAL (no checkpoint at close): removing the WAL, as is done for a new file's
     // path, would lose table t. 'found', not 'deferred': the caller must not chmod nor, on a failure, remove it.
