@@ -19,7 +19,14 @@ export const USAGE = `Usage:
   snapengage-pipeline show [--duckdb ${DEFAULTS.path}] [--dataset ${DEFAULTS.dataset}] [--config ${DEFAULT_CONFIG_FILE}]
   snapengage-pipeline -h, --help | -V, --version
 
--v is --verbose (every request and load step on stderr), not the version: that is -V or --version.
+Options:
+  --resources a,b   load only these resources (replaces the config's selection)
+  --duckdb FILE     the DuckDB file (made by the first run); --dataset NAME: the schema in it
+  --config FILE     a TypeScript or JavaScript config (default ${DEFAULT_CONFIG_FILE}, if it exists)
+  -v, --verbose     every request, retry and load step on stderr (not the version: that is -V or --version)
+  --limit-pages N   a sample of N pages per resource: rows are stored, incremental state is not advanced
+  --refresh         reload the resources as if never loaded, replacing their tables and state at the commit
+  --json            the load info (or the failure) as one JSON line on stdout
 
 Credentials and ids come from SNAPENGAGE_* environment variables, also read from .env (the environment wins).
 Without --config and without ${DEFAULT_CONFIG_FILE}, run loads every top-level resource whose variables are set.`;

@@ -215,10 +215,19 @@ describe('snapengage-pipeline CLI', () => {
     const help = await runCli(['--help'], { env: {}, cwd: tmp.dir });
     expect(help.stdout).toMatch(/\[-v\|--verbose\]/);
     expect(help.stdout).toContain('snapengage-pipeline -h, --help | -V, --version');
-    expect(help.stdout).toContain('-v is --verbose (every request and load step on stderr), not the version: that is -V or --version.');
+    expect(help.stdout).toContain('  -v, --verbose     every request, retry and load step on stderr (not the version: that is -V or --version)');
     const alone = await runCli(['-v'], { env: {}, cwd: tmp.dir });
     expect(alone.code).toBe(2);
     expect(oneLine(alone.stderr)[0]).toBe('snapengage-pipeline: Missing command: run or show (-v is --verbose, for run; the version is -V or --version)');
+  });
+
+  it('--help says what each flag of the usage lines does, one Options line each (before, only the usage lines)', async () => {
+    const help = await runCli(['--help'], { env: {}, cwd: tmp.dir });
+    const [usage, rest] = help.stdout.split('\nOptions:\n');
+    const flags = [...new Set([...usage!.matchAll(/\[(-v\|)?(--[a-z-]+)/g)].map((m) => m[2]!))];
+    expect(flags).toEqual(['--resources', '--duckdb', '--dataset', '--config', '--verbose', '--limit-pages', '--refresh', '--json']);
+    const options = rest!.split('\n\n')[0]!.split('\n');
+    for (const flag of flags) expect(options.some((line) => new RegExp(`(^  |[ ,;] )${flag}\\b`).test(line)), flag).toBe(true);
   });
 
   it("show refuses each of run's own flags in one line, exit 2; `help` is the usage, as --help", async () => {
