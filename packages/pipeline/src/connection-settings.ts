@@ -8,6 +8,12 @@ import { ConfigError, firstLine } from './errors.js';
 import { shownValue } from './shown-value.js';
 
 const NUMBER_OPTIONS = ['timeoutMs', 'maxRetries', 'retryBaseDelayMs', 'maxResponseBytes'] as const;
+type NumberOption = (typeof NUMBER_OPTIONS)[number];
+
+/** The connection numbers a config sets, as the client's options (an absent or null one: the client's default). */
+export function clientNumberOptions(connection: Partial<Record<NumberOption, number | null | undefined>> | null | undefined): Partial<Record<NumberOption, number>> {
+  return Object.fromEntries(NUMBER_OPTIONS.flatMap((name) => (connection?.[name] != null ? [[name, connection[name]]] : [])));
+}
 
 /** Refuses a connection option of the wrong type, naming it (before the base URL is read: a URL object parsed as one). */
 function checkConnectionTypes(connection: PipelineConfig['connection'], credentials: Record<string, string>): void {
@@ -31,10 +37,7 @@ function checkClientOptions(connection: PipelineConfig['connection'], baseUrl: s
   try {
     createSnapEngageClient({
       baseUrl,
-      ...(connection?.timeoutMs != null ? { timeoutMs: connection.timeoutMs } : {}),
-      ...(connection?.maxRetries != null ? { maxRetries: connection.maxRetries } : {}),
-      ...(connection?.retryBaseDelayMs != null ? { retryBaseDelayMs: connection.retryBaseDelayMs } : {}),
-      ...(connection?.maxResponseBytes != null ? { maxResponseBytes: connection.maxResponseBytes } : {}),
+      ...clientNumberOptions(connection),
     });
   } catch (error) {
     throw connectionSettingsError(error, credentials);

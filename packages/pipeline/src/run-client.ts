@@ -1,7 +1,7 @@
 // The SnapEngage client a run extracts through: the run's proactive rate limit in front of every attempt, its proxy,
 // its request log, and the client's option errors as one config line; and the proxy named in a request's failure.
 import { createSnapEngageClient, parseRetryAfter, SnapEngageError } from 'snapengage-client';
-import { connectionSettingsError } from './connection-settings.js';
+import { clientNumberOptions, connectionSettingsError } from './connection-settings.js';
 import { ExtractError, firstLine, type PipelineError } from './errors.js';
 import type { PageSource } from './extract.js';
 import type { TokenBucket } from './limits.js';
@@ -26,10 +26,7 @@ export function makeClient(plan: Plan, options: RunOptions, signal: AbortSignal,
   const client = connectClient({
     baseUrl: plan.connection.baseUrl,
     ...plan.credentials,
-    ...(plan.connection.timeoutMs !== undefined ? { timeoutMs: plan.connection.timeoutMs } : {}),
-    ...(plan.connection.maxRetries !== undefined ? { maxRetries: plan.connection.maxRetries } : {}),
-    ...(plan.connection.retryBaseDelayMs !== undefined ? { retryBaseDelayMs: plan.connection.retryBaseDelayMs } : {}),
-    ...(plan.connection.maxResponseBytes !== undefined ? { maxResponseBytes: plan.connection.maxResponseBytes } : {}),
+    ...clientNumberOptions(plan.connection),
     fetch: limitedFetch,
     // An integer beyond ±2^53 in an undeclared field is a BigInt, not a rounded double: stored exact, in BIGINT within
     // its range, as text beyond (NORMALIZATION.md, Types). A page without one costs a walk of the parsed page.

@@ -38,6 +38,25 @@ const LIST_CONFIG: PipelineConfig = definePipeline({
 const CURRENT_CONFIG: PipelineConfig = definePipeline({ resources: { logs: true }, rateLimit: { requestsPerSecond: 0 } });
 
 /** Everything a refresh may replace: every table's columns with types and row count, the registry and the state. */
+/**
+ * A refresh of logs, then of chat_poll alone, for the first widget only is refused before any request, naming the
+ * other widget (and `naming`), with the file as it was. Returns that one-widget env and the widget left out.
+ */
+async function expectRefreshOfEachRefusedForOneWidget(path: string, config: PipelineConfig, options: { naming?: string } = {}): Promise<{ env: Record<string, string>; left: string }> {
+  const before = await snapshot(path);
+  const [kept, left] = box.env.SNAPENGAGE_WIDGET_ID!.split(',') as [string, string];
+  const env = { ...box.env, SNAPENGAGE_WIDGET_ID: kept };
+  for (const resources of [['logs'], ['chat_poll']] as const) {
+    const requests = (await stats(box)).requests;
+    const refused = runPipeline(config, { env, destination: { path }, resources: [...resources], refresh: true });
+    await expect(refused).rejects.toThrow(`${resources[0]} holds records of widget ${left}`);
+    if (options.naming) await expect(refused).rejects.toThrow(options.naming);
+    expect((await stats(box)).requests, 'requests made').toBe(requests);
+    expect(await snapshot(path)).toBe(before);
+  }
+  return { env, left };
+}
+
 async function snapshot(path: string): Promise<string> {
   return withQueries(path, async (run) => {
     const columns = await run(`SELECT table_name, column_name, data_type FROM information_schema.columns WHERE table_schema = '${DATASET}' ORDER BY table_name, column_name`);
@@ -212,17 +231,7 @@ describe('a refresh for fewer widgets than were loaded', () => {
     const path = join(tmp.dir, 'fewer-widgets.duckdb');
     const both = definePipeline({ resources: { logs: true, chat_poll: true }, rateLimit: { requestsPerSecond: 0 } });
     await runPipeline(both, { env: box.env, destination: { path } });
-    const before = await snapshot(path);
-    const [kept, left] = box.env.SNAPENGAGE_WIDGET_ID!.split(',') as [string, string];
-    const env = { ...box.env, SNAPENGAGE_WIDGET_ID: kept };
-    for (const resources of [['logs'], ['chat_poll']] as const) {
-      const requests = (await stats(box)).requests;
-      const refused = runPipeline(both, { env, destination: { path }, resources: [...resources], refresh: true });
-      await expect(refused).rejects.toThrow(`${resources[0]} holds records of widget ${left}`);
-      await expect(refused).rejects.toThrow('SNAPENGAGE_WIDGET_ID');
-      expect((await stats(box)).requests, 'requests made').toBe(requests);
-      expect(await snapshot(path)).toBe(before);
-    }
+    await expectRefreshOfEachRefusedForOneWidget(path, both, { naming: 'SNAPENGAGE_WIDGET_ID' });
     // With every widget it loaded, the refresh runs.
     await runPipeline(both, { env: box.env, destination: { path }, resources: ['logs'], refresh: true });
     expect(await expectMatchesTruth(path, DATASET, await truth(box))).toEqual([]);
@@ -252,16 +261,7 @@ describe('a refresh after a --limit-pages sample', () => {
     const path = join(tmp.dir, 'sample-fewer-widgets.duckdb');
     const both = definePipeline({ resources: { logs: true, chat_poll: true }, rateLimit: { requestsPerSecond: 0 } });
     await runPipeline(both, { env: box.env, destination: { path }, limitPages: 1 });
-    const before = await snapshot(path);
-    const [kept, left] = box.env.SNAPENGAGE_WIDGET_ID!.split(',') as [string, string];
-    const env = { ...box.env, SNAPENGAGE_WIDGET_ID: kept };
-    for (const resources of [['logs'], ['chat_poll']] as const) {
-      const requests = (await stats(box)).requests;
-      const refused = runPipeline(both, { env, destination: { path }, resources: [...resources], refresh: true });
-      await expect(refused).rejects.toThrow(`${resources[0]} holds records of widget ${left}`);
-      expect((await stats(box)).requests, 'requests made').toBe(requests);
-      expect(await snapshot(path)).toBe(before);
-    }
+    const { env, left } = await expectRefreshOfEachRefusedForOneWidget(path, both);
     // A full load carries what the sample read forward (its rows stay), so the refusal holds after it too.
     await runPipeline(both, { env: box.env, destination: { path } });
     await expect(runPipeline(both, { env, destination: { path }, resources: ['logs'], refresh: true })).rejects.toThrow(`logs holds records of widget ${left}`);

@@ -266,9 +266,9 @@ export class DuckDBDestination {
       if (hadFile) await this.openFile(undefined, true);
       else {
         // A file not there yet appears whole, never without DuckDB's header (new-file.ts).
-        this.existedBeforeFirstConnect ??= await stat(this.path).then(() => true, () => false);
-        // 'found': another program made a file at the path since the stat: not this run's to chmod, nor to remove.
-        if (!this.existedBeforeFirstConnect && (await createDatabaseFile(this.path, this.stagingRoot, duckdbSettings(this.opts))) === 'found') this.existedBeforeFirstConnect = true;
+        // 'found': a file another program made at the path since the run began: not this run's to chmod, nor to remove.
+        const made = await createDatabaseFile(this.path, this.stagingRoot, duckdbSettings(this.opts));
+        this.existedBeforeFirstConnect ??= made === 'found';
         await this.connect(true);
       }
       const now = await datasetFingerprint(this.connection(), this.dataset, this.pipelineName);
