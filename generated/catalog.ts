@@ -1158,8 +1158,11 @@ export const resources: { readonly [N in keyof ResourceRecords]: LoadableResourc
     ],
     "source": "unverified",
     "recordSchema": {
-      "type": "object",
-      "description": "Envelope corroborated for the public/api/v2/chat family [code]; its content is [unverified].",
+      "type": [
+        "object",
+        "null"
+      ],
+      "description": "Envelope corroborated for the public/api/v2/chat family [code]; its content is [unverified]. Null tolerated\n[inferred], as for `PublicWidgetAvailability.data` (the loader reads a null `data` as no record).\n",
       "properties": {
         "typing": {
           "description": "A boolean the API may send as the string \"true\"/\"false\" (docs say Boolean, examples show strings). [doc]",

@@ -451,10 +451,13 @@ export interface components {
         VisitorTyping: {
             /** @description 1 in the only example. [unverified] */
             statusCode?: number;
-            /** @description Envelope corroborated for the public/api/v2/chat family [code]; its content is [unverified]. */
+            /**
+             * @description Envelope corroborated for the public/api/v2/chat family [code]; its content is [unverified]. Null tolerated
+             *     [inferred], as for `PublicWidgetAvailability.data` (the loader reads a null `data` as no record).
+             */
             data?: {
                 typing?: components["schemas"]["LooseBoolean"];
-            };
+            } | null;
         };
         /** @description Agent of a widget; the doc's field list is cut off after `agentType`. [doc DOC-PROV widget format] */
         WidgetAgent: {

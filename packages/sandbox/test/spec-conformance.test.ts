@@ -68,6 +68,19 @@ describe('the spec reads uncertain Case fields tolerantly', () => {
   });
 });
 
+describe('the spec reads the public/api/v2/chat envelopes tolerantly', () => {
+  it('accepts a null data envelope from the unverified visitorTyping endpoint, as from public widget availability', () => {
+    // One example on the dlt page is all there is of this body (snapengage-api.md §3.5), so null is tolerated as for
+    // the corroborated availability envelope; a typing flag that is no boolean is still refused.
+    const typing = (text: string) =>
+      responseProblems('/public/api/v2/chat/{widgetId}/{caseId}/visitorTyping', 'GET', { status: 200, contentType: 'application/json', text });
+    expect(responseProblems('/public/api/v2/chat/{widgetId}', 'GET', { status: 200, contentType: 'application/json', text: '{"data":null}' })).toEqual([]);
+    expect(typing('{"statusCode":1,"data":null}')).toEqual([]);
+    expect(typing('{"statusCode":1,"data":{"typing":"true"}}')).toEqual([]);
+    expect(typing('{"statusCode":1,"data":{"typing":"maybe"}}')).not.toEqual([]);
+  });
+});
+
 describe('Logs API responses validate', () => {
   it('200 pages, every case without undeclared keys', async () => {
     const page = await getLogsPage(sandbox, logsUrl(sandbox, { widgetId, start: '2024-01-01', end: '2025-12-31' }));
