@@ -1255,7 +1255,7 @@ export const resources: { readonly [N in keyof ResourceRecords]: LoadableResourc
     "source": "unverified",
     "recordSchema": {
       "type": "object",
-      "description": "A widget; fields mirror the documented widget request format plus `uuid`. [doc + inferred]",
+      "description": "A widget; fields mirror the documented widget request format plus `uuid`. [inferred from doc]",
       "properties": {
         "uuid": {
           "type": "string"
@@ -1265,59 +1265,59 @@ export const resources: { readonly [N in keyof ResourceRecords]: LoadableResourc
             "string",
             "null"
           ],
-          "description": "Widget name. [doc]"
+          "description": "Widget name. [doc request format; in a response inferred]"
         },
         "email": {
           "type": [
             "string",
             "null"
           ],
-          "description": "Account email address. [doc]"
+          "description": "Account email address. [doc request format; in a response inferred]"
         },
         "destinationEmail": {
           "type": [
             "string",
             "null"
           ],
-          "description": "Email where transcripts are sent. [doc]"
+          "description": "Email where transcripts are sent. [doc request format; in a response inferred]"
         },
         "agents": {
           "type": [
             "array",
             "null"
           ],
-          "description": "Agents of the widget. [doc] (null tolerated [inferred])",
+          "description": "Agents of the widget. [doc request format; in a response inferred] (null tolerated [inferred])",
           "items": {
             "type": "object",
-            "description": "Agent of a widget; the doc's field list is cut off after `agentType`. [doc DOC-PROV widget format]",
+            "description": "Agent of a widget; the doc's field list is cut off after `agentType`. [doc DOC-PROV widget request format] That a\nresponse carries these fields is [inferred].\n",
             "properties": {
               "agentId": {
                 "type": [
                   "string",
                   "null"
                 ],
-                "description": "[doc]"
+                "description": "[doc request format; in a response inferred]"
               },
               "agentAlias": {
                 "type": [
                   "string",
                   "null"
                 ],
-                "description": "Agent display name. [doc]"
+                "description": "Agent display name. [doc request format; in a response inferred]"
               },
               "agentAvatar": {
                 "type": [
                   "string",
                   "null"
                 ],
-                "description": "Link to the agent image (53x53 px recommended). [doc]"
+                "description": "Link to the agent image (53x53 px recommended). [doc request format; in a response inferred]"
               },
               "agentType": {
                 "type": [
                   "string",
                   "null"
                 ],
-                "description": "Values not documented. [doc]"
+                "description": "Values not documented. [doc request format; in a response inferred]"
               }
             }
           }

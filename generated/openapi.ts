@@ -159,8 +159,9 @@ export interface paths {
         /**
          * Get the details of a widget.
          * @description [unverified] The path and its `api_key`, `uuid` and `email` query parameters come from the dlt integration
-         *     page only. The response fields mirror the documented widget request format (`email`, `destinationEmail`,
-         *     `name`, `agents`) [doc DOC-PROV "JSON Widget format"] plus the widget `uuid` [inferred].
+         *     page only. The docs show the widget request format (`email`, `destinationEmail`, `name`, `agents`) [doc DOC-PROV
+         *     "JSON Widget format"], not a response: that this response carries those fields, and the widget `uuid`, is
+         *     [inferred].
          */
         get: operations["getWidget"];
         put?: never;
@@ -459,28 +460,31 @@ export interface components {
                 typing?: components["schemas"]["LooseBoolean"];
             } | null;
         };
-        /** @description Agent of a widget; the doc's field list is cut off after `agentType`. [doc DOC-PROV widget format] */
+        /**
+         * @description Agent of a widget; the doc's field list is cut off after `agentType`. [doc DOC-PROV widget request format] That a
+         *     response carries these fields is [inferred].
+         */
         WidgetAgent: {
-            /** @description [doc] */
+            /** @description [doc request format; in a response inferred] */
             agentId?: string | null;
-            /** @description Agent display name. [doc] */
+            /** @description Agent display name. [doc request format; in a response inferred] */
             agentAlias?: string | null;
-            /** @description Link to the agent image (53x53 px recommended). [doc] */
+            /** @description Link to the agent image (53x53 px recommended). [doc request format; in a response inferred] */
             agentAvatar?: string | null;
-            /** @description Values not documented. [doc] */
+            /** @description Values not documented. [doc request format; in a response inferred] */
             agentType?: string | null;
         };
-        /** @description A widget; fields mirror the documented widget request format plus `uuid`. [doc + inferred] */
+        /** @description A widget; fields mirror the documented widget request format plus `uuid`. [inferred from doc] */
         Widget: {
             /** @description Widget id. [inferred] */
             uuid?: string;
-            /** @description Widget name. [doc] */
+            /** @description Widget name. [doc request format; in a response inferred] */
             name?: string | null;
-            /** @description Account email address. [doc] */
+            /** @description Account email address. [doc request format; in a response inferred] */
             email?: string | null;
-            /** @description Email where transcripts are sent. [doc] */
+            /** @description Email where transcripts are sent. [doc request format; in a response inferred] */
             destinationEmail?: string | null;
-            /** @description Agents of the widget. [doc] (null tolerated [inferred]) */
+            /** @description Agents of the widget. [doc request format; in a response inferred] (null tolerated [inferred]) */
             agents?: components["schemas"]["WidgetAgent"][] | null;
         };
         /** @description A user account; fields not visible in the docs. [inferred] */
