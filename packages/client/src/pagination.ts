@@ -84,6 +84,10 @@ function valueAt(data: unknown, dotPath: string): unknown {
   return current;
 }
 
+function isPlainObject(value: unknown): boolean {
+  return value !== null && typeof value === 'object' && !Array.isArray(value);
+}
+
 /** The API's next-link convention: the first next_url paginator of the catalog. */
 function conventionalPaginator() {
   const paginator = Object.values(resourcePaging).find((r) => r.paginator.type === 'next_url')?.paginator;
@@ -245,6 +249,11 @@ export async function* iterateLogs(client: AnyClient, baseUrl: string, args: Ite
   const pages = iteratePages(client, baseUrl, logs.path, { params: { path, query }, ...callInit({ signal, maxRetries, timeoutMs }) }, paging);
   for await (const page of pages) {
     const cases = valueAt(page.data, logs.dataSelector);
+    // Whether the API leaves out an empty list is unknown (the docs show only pages with cases): a first page that is
+    // an object without the field is no cases, as the loader reads it. A page a next link led to promised more cases,
+    // so there, and for a field that is no array, the page is not understood.
+    const emptyFirstPage = cases === undefined && page.pageIndex === 0 && isPlainObject(page.data);
+    if (emptyFirstPage) continue;
     if (!Array.isArray(cases)) {
       throw pagingError(operation, page.url, `page ${page.pageIndex} has no "${logs.dataSelector}" array`);
     }

@@ -125,6 +125,36 @@ describe('a page without a body', () => {
   });
 });
 
+describe('a Logs page without "cases"', () => {
+  // Whether the API leaves the list out of an empty answer is unknown; the loader reads such a first page as no
+  // records, and iterateLogs threw on it ("page 0 has no cases array") where an app asked for a quiet day.
+  it('is no cases on the first page; on a page a next link led to, or with cases that are no list, an error', async () => {
+    const bodies: Record<string, string> = {
+      '/first': '{}',
+      '/later': '{"cases":[{"id":"c1"}],"linkToNextSetOfResults":"/api/v2/org1/logs?page=2"}',
+      '/scalar': '{"cases":"none"}',
+    };
+    let scenario = '/first';
+    const server = await startScriptedServer((req, res) => {
+      const body = req.url?.includes('page=2') ? '{}' : bodies[scenario]!;
+      res.writeHead(200, { 'content-type': 'application/json' }).end(body);
+    });
+    try {
+      const client = createSnapEngageClient({ baseUrl: server.url, apiToken: 'token-1', maxRetries: 0 });
+      const args = { orgId: 'org1', widgetId: 'w1', start: '2024-01-01', end: '2024-01-31' };
+      expect(await drain(client.iterateLogs(args))).toBe(0);
+      scenario = '/later';
+      const later = await caught(drain(client.iterateLogs(args)));
+      expect(later.kind).toBe('invalid_response');
+      expect(later.message).toMatch(/page 1 has no "cases" array/);
+      scenario = '/scalar';
+      expect((await caught(drain(client.iterateLogs(args)))).message).toMatch(/page 0 has no "cases" array/);
+    } finally {
+      await server.close();
+    }
+  });
+});
+
 describe('the host a request goes to', () => {
   // openapi-fetch takes a per-call baseUrl, and an app middleware may return a Request for another URL: the transport
   // put the credentials on it all the same, and sent them to that host.
