@@ -22,8 +22,12 @@ export function crontabWord(name: string): string {
   return shellWord(name, 'linux').replaceAll('%', '\\%');
 }
 
-/** The `cd` of the next steps from `cwd` into the project at `target`, or null when that is `cwd` itself. */
+/**
+ * The `cd` of the next steps from `cwd` into the project at `target`, or null when that is `cwd` itself. A path with a
+ * leading dash gets `./`: `cd -dash` is an invalid option to sh, bash and PowerShell, and quotes do not change that.
+ */
 export function cdStep(cwd: string, target: string, platform: NodeJS.Platform = process.platform): string | null {
   const relative = (platform === 'win32' ? win32 : posix).relative(cwd, target);
-  return relative === '' ? null : `cd ${shellWord(relative, platform)}`;
+  if (relative === '') return null;
+  return `cd ${shellWord(relative.startsWith('-') ? `./${relative}` : relative, platform)}`;
 }

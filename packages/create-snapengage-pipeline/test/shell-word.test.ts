@@ -37,6 +37,14 @@ describe('the next steps', () => {
     expect(cdStep('C:\\Work', 'c:\\work\\p', 'win32')).toBe('cd p');
     expect(cdStep('C:\\work', 'C:\\work', 'win32')).toBeNull();
   });
+
+  it('cdStep: a directory named with a leading dash is not read as an option of cd', () => {
+    // `cd -dash` fails in bash (`-d: invalid option`) and PowerShell (a parameter name); `./-dash` is the same directory.
+    expect(cdStep('/work', '/work/-dash', 'linux')).toBe('cd ./-dash');
+    expect(cdStep('/work', '/work/-my pipe', 'linux')).toBe("cd './-my pipe'");
+    expect(cdStep('C:\\work', 'C:\\work\\-dash', 'win32')).toBe('cd ./-dash');
+    expect(cdStep('/work', '/work/a/-dash', 'linux')).toBe('cd a/-dash');
+  });
 });
 
 describe('shellWord', () => {
