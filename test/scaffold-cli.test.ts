@@ -287,6 +287,12 @@ describe('hostile input', () => {
     });
   });
 
+  it('a path through an existing file: one line saying so, exit 2, not "partly written; delete it" with nothing written', () => {
+    writeFileSync(join(cwd, 'a-file'), 'mine');
+    refused(['a-file/proj', ...flags], new RegExp(`^error ${join(cwd, 'a-file')} is a file, not a directory, so ${join(cwd, 'a-file', 'proj')} cannot be made; choose another project directory\n$`));
+    expect(readFileSync(join(cwd, 'a-file'), 'utf8')).toBe('mine');
+  });
+
   it('re-run on a project it made: points to --add, and says --overwrite would delete .env and the data', () => {
     const dir = join(cwd, 'made-before');
     mkdirSync(join(dir, 'src'), { recursive: true });

@@ -1,6 +1,6 @@
 // Interactive mode: the real @clack/prompts questions, driven through injected streams that claim to be a TTY.
 import { spawnSync, type SpawnSyncOptions } from 'node:child_process';
-import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseEnv, stripVTControlCharacters } from 'node:util';
@@ -138,6 +138,17 @@ describe('interactive prompts', () => {
     await term.answer('Enter credentials now?', ENTER);
     expect(await done).toBe(0);
     expect(readdirSync(cwd)).toEqual(['good-name']);
+  });
+
+  it('re-asks for a directory under an existing file, instead of failing after every question', async () => {
+    writeFileSync(join(cwd, 'notes.txt'), 'mine');
+    const term = fakeTerminal();
+    const done = main({ argv: ['--resources', 'users', '--no-install', '--no-git'], env: {}, cwd, stdin: term.stdin, stdout: term.stdout, stderr: term.stderr });
+    await term.answer('Project directory?', 'notes.txt/p', ENTER);
+    await term.answer('is a file, not a directory', ...Array(11).fill('\x7f'), 'good-name', ENTER);
+    await term.answer('Enter credentials now?', ENTER);
+    expect(await done, term.errors()).toBe(0);
+    expect(readdirSync(cwd).sort()).toEqual(['good-name', 'notes.txt']);
   });
 
   it('a directory name npm refuses as a package name: asks for the package name, a valid one made from it by default', async () => {

@@ -46,6 +46,21 @@ describe('scaffolder, operator failures', () => {
     expect(stagingDirs()).toEqual(before);
   });
 
+  it('a directory it cannot write is refused before any question, naming that directory (not a file it would write there)', () => {
+    const readOnly = join(cwd, 'read-only-here');
+    mkdirSync(readOnly);
+    chmodSync(readOnly, 0o555);
+    // `.`: the message named .env.example, which is not there, and told the user to make it theirs or remove it.
+    const here = runAsUser(['.', '--resources', 'logs', '--no-install', '--no-git'], readOnly);
+    expect({ code: here.status, stderr: here.stderr }).toEqual({ code: 1, stderr: `error cannot write ${readOnly} (permission denied): run it in a directory you can write to; nothing was written\n` });
+    // Questions are asked only for a place the project can go: here the input ends at the first one, which was reached
+    // before (exit 1 "input ended") although the answers could never have been written.
+    const asked = runAsUser(['nested/proj', '--interactive'], readOnly);
+    expect({ code: asked.status, stderr: asked.stderr }).toEqual({ code: 1, stderr: `error cannot write ${join(readOnly, 'nested', 'proj')} (permission denied): run it in a directory you can write to; nothing was written\n` });
+    expect(asked.stdout).not.toContain('Which resources');
+    expect(readdirSync(readOnly)).toEqual([]);
+  });
+
   it('the project directory gets the usual permissions (umask), not the private temp dir\'s 0700', () => {
     const dir = join(cwd, 'writable');
     mkdirSync(dir);

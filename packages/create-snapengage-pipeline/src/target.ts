@@ -1,11 +1,11 @@
 // Where the project goes and what it is called. The directory's name becomes the npm package name, or a valid one made
 // from it; both are settled before anything is written.
-import { existsSync, lstatSync, readdirSync, realpathSync, statSync } from 'node:fs';
+import { accessSync, constants, existsSync, lstatSync, readdirSync, realpathSync, statSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { basename, delimiter, dirname, isAbsolute, join, relative, resolve, sep } from 'node:path';
 import validateName from 'validate-npm-package-name';
 import { dependencyNames } from './dependencies.js';
-import { UserError } from './errors.js';
+import { fsReason, UserError } from './errors.js';
 
 export interface Target {
   /** Absolute path of the project directory. */
@@ -185,8 +185,31 @@ function existingEntries(path: string): string[] {
   return readdirSync(path).filter((entry) => entry !== '.git');
 }
 
+/**
+ * The directory the project's files or its missing directories would be made in: the target itself when it exists, else
+ * its nearest existing ancestor. Found only when writing, a file there (`notes.txt/proj`) was reported as a target
+ * "partly written; delete it" with nothing written, and a read-only one came after every question was answered (`.`:
+ * named .env.example, a file that is not there, to "make yours").
+ */
+function checkCanCreate(path: string): void {
+  let existing = path;
+  // Bounded by the path's depth: each step goes one directory up, and the root is its own parent.
+  for (let depth = 0; depth < 4096 && !existsSync(existing) && dirname(existing) !== existing; depth++) existing = dirname(existing);
+  if (existing !== path && !statSync(existing).isDirectory()) {
+    throw new TargetError(`${existing} is a file, not a directory, so ${path} cannot be made; choose another project directory`);
+  }
+  try {
+    accessSync(existing, constants.W_OK | constants.X_OK);
+  } catch (error) {
+    // Exit 1 as when the write itself fails: the machine refuses, not the usage.
+    throw new Error(`cannot write ${path} (${fsReason(error)}): run it in a directory you can write to; nothing was written`);
+  }
+}
+
+/** Refuses a target that holds something (unless `overwrite`), or that cannot be made or written: before any question. */
 export function checkTargetFree(target: Target, overwrite: boolean): void {
   const entries = existingEntries(target.path);
+  checkCanCreate(target.path);
   if (entries.length > 0 && !overwrite) {
     // Someone re-running the scaffolder on a project it made most likely wants more resources; --overwrite, the fix
     // offered for any other directory, would delete their credentials and loaded data with it.
