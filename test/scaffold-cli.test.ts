@@ -334,6 +334,9 @@ describe('hostile input', () => {
     refused(['x-name', ...flags, '--start-date', '2025-13-01'], /--start-date "2025-13-01" is not a day YYYY-MM-DD: there is no such month/);
     refused(['x-name', ...flags, '--start-date', '2999-01-01'], /--start-date 2999-01-01 is after today \(\d{4}-\d{2}-\d{2} UTC\)/);
     refused(['x-name', ...flags, '--packages', 'no-such-dir'], /--packages no-such-dir: no such directory; pass the directory of the \.tgz files that `npm run pack:local` writes \(\.packs in the repo\)$/m);
+    // One of the tarballs instead of their directory: was Node's "ENOTDIR: not a directory, scandir …", exit 1.
+    writeFileSync(join(cwd, 'snapengage-pipeline-0.1.0.tgz'), '');
+    refused(['x-name', ...flags, '--packages', 'snapengage-pipeline-0.1.0.tgz'], /^error --packages snapengage-pipeline-0\.1\.0\.tgz: not a directory; pass the directory of the \.tgz files that `npm run pack:local` writes \(\.packs in the repo\), not one of them\n$/);
     writeFileSync(join(cwd, 'a-file'), 'not a directory');
     refused(['a-file', ...flags], /a-file exists and is not a directory; choose another project directory$/m);
   });

@@ -1,7 +1,7 @@
 // Dependency specs of the emitted package.json: published semver ranges, or `file:` tarballs from `npm pack`
 // (`--packages <dir>`) so a project can be created and installed offline from this repo.
-import { existsSync, readdirSync, readFileSync } from 'node:fs';
-import { join, resolve } from 'node:path';
+import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
+import { resolve } from 'node:path';
 import { UserError } from './errors.js';
 
 /** Third-party versions the emitted project pins; the toolkit packages are released in lockstep with this one. */
@@ -61,6 +61,9 @@ export function dependencyNames(): string[] {
 
 export function packagesDirPath(dir: string, cwd: string): string {
   const path = resolve(cwd, dir);
-  if (!existsSync(join(path))) throw new PackagesDirError(`--packages ${dir}: no such directory; pass the directory of the .tgz files that \`npm run pack:local\` writes (.packs in the repo)`);
+  const where = 'pass the directory of the .tgz files that `npm run pack:local` writes (.packs in the repo)';
+  if (!existsSync(path)) throw new PackagesDirError(`--packages ${dir}: no such directory; ${where}`);
+  // A tarball given for its directory (tab completion ends there) failed later as "ENOTDIR: … scandir", exit 1.
+  if (!statSync(path).isDirectory()) throw new PackagesDirError(`--packages ${dir}: not a directory; ${where}, not one of them`);
   return path;
 }
