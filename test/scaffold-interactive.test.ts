@@ -129,6 +129,22 @@ describe('interactive prompts', () => {
     expect(parseEnv(readFileSync(join(cwd, 'widget-ids', '.env'), 'utf8')).SNAPENGAGE_WIDGET_ID).toBe('w1, w2');
   });
 
+  it('re-asks a credential pasted with its quotes (from a .env line or the docs), without showing it', async () => {
+    // Written as is, .env held SNAPENGAGE_API_TOKEN='"s3cret-tok"': the quotes were sent with the token, refused at the
+    // first run.
+    const term = fakeTerminal();
+    const done = main({ argv: ['quoted-creds', '--resources', 'logs', '--start-date', '2025-01-01', '--no-install', '--no-git'], env: {}, cwd, stdin: term.stdin, stdout: term.stdout, stderr: term.stderr });
+    await term.answer('Enter credentials now?', DOWN, ENTER);
+    await term.answer('SNAPENGAGE_API_TOKEN', '"s3cret-tok"', ENTER);
+    await term.answer('without the quotes around it', ...Array(12).fill('\x7f'), ' s3cret-tok ', ENTER);
+    await term.answer('SNAPENGAGE_ORG_ID', "'org-1'", ENTER);
+    await term.answer('without the quotes around it', ...Array(7).fill('\x7f'), 'org-1', ENTER);
+    await term.answer('SNAPENGAGE_WIDGET_ID', 'w1', ENTER);
+    expect(await done, term.errors()).toBe(0);
+    expect(parseEnv(readFileSync(join(cwd, 'quoted-creds', '.env'), 'utf8'))).toEqual({ SNAPENGAGE_API_TOKEN: 's3cret-tok', SNAPENGAGE_ORG_ID: 'org-1', SNAPENGAGE_WIDGET_ID: 'w1' });
+    expect(term.output()).not.toContain('s3cret');
+  });
+
   it('re-asks for an invalid directory name instead of failing', async () => {
     const term = fakeTerminal();
     const done = main({ argv: ['--resources', 'users', '--no-install', '--no-git'], env: {}, cwd, stdin: term.stdin, stdout: term.stdout, stderr: term.stderr });

@@ -67,6 +67,16 @@ export function listProblem(value: string | undefined): string | undefined {
   return odd === undefined ? undefined : `separate the ids with commas only, without quotes (e.g. abc-123,def-456); got ${JSON.stringify(odd)}`;
 }
 
+/**
+ * A credential pasted with its quotes (`"abc123"`, from a .env line or the docs): .env quotes the value itself, so they
+ * would be part of it and sent with the token. The message never repeats the value: it may be a secret.
+ */
+export function quotedProblem(value: string | undefined): string | undefined {
+  const text = (value ?? '').trim();
+  const quoted = text.length >= 2 && ['"', "'", '`'].some((quote) => text.startsWith(quote) && text.endsWith(quote));
+  return quoted ? 'type or paste the value without the quotes around it (.env quotes it itself)' : undefined;
+}
+
 function resourceHint(choice: ResourceChoice): string {
   const needs = [choice.credentialEnv, choice.parent ? `loads with ${choice.parent}` : null].filter(Boolean);
   return needs.length > 0 ? `${choice.description} (${needs.join('; ')})` : choice.description;
@@ -177,8 +187,8 @@ async function ask(context: PromptContext, signal: AbortSignal, inputEnded: () =
       for (const v of envVarsFor(names, catalog).filter((e) => !startDateEnvs.has(e.name))) {
         const message = `${v.name}${v.required ? '' : ' (optional)'}: ${v.description}`;
         const value = v.secret
-          ? await question((io) => p.password({ ...io, message, mask: '•' }))
-          : await question((io) => p.text({ ...io, message, placeholder: v.required ? '' : 'leave empty to skip', validate: v.list ? listProblem : undefined }));
+          ? await question((io) => p.password({ ...io, message, mask: '•', validate: quotedProblem }))
+          : await question((io) => p.text({ ...io, message, placeholder: v.required ? '' : 'leave empty to skip', validate: (text) => quotedProblem(text) ?? (v.list ? listProblem(text) : undefined) }));
         credentials[v.name] = (value ?? '').trim();
       }
     }
