@@ -127,8 +127,15 @@ function findResourcesObject(file: ReturnType<Project['createSourceFile']>): Obj
   if (calls.length !== 1) refuse(`expected one definePipeline(...) call, found ${calls.length}`);
   const config = calls[0]!.getArguments()[0];
   if (!config || !Node.isObjectLiteralExpression(config)) refuse('definePipeline(...) is not given an object literal');
-  const property = config.getProperty('resources');
+  // By name however written (`'resources'` too). A second one, or a spread after it, is what the loader reads instead:
+  // an entry added here would be said "Added" and never load.
+  const properties = config.getProperties();
+  const named = properties.filter((p) => entryName(p) === 'resources');
+  if (named.length > 1) refuse(`the config has ${named.length} \`resources\` properties, and only the last one is read`);
+  const property = named[0];
   if (!property || !Node.isPropertyAssignment(property)) refuse('the config has no `resources: { ... }` property');
+  const spreadAfter = properties.slice(properties.indexOf(property) + 1).find((p) => Node.isSpreadAssignment(p));
+  if (spreadAfter) refuse(`\`${spreadAfter.getText().slice(0, 40)}\` comes after \`resources\` and may replace it`);
   const resources = property.getInitializer();
   if (!resources || !Node.isObjectLiteralExpression(resources)) refuse('`resources` is not an object literal');
   for (const entry of resources.getProperties()) {

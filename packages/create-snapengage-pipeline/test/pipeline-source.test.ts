@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { loadCatalog, withParents } from '../src/catalog.js';
 import { addResourcesToSource, PipelineEditError, renderPipelineSource } from '../src/pipeline-source.js';
+import { pipelineResources } from './helpers.js';
 
 const catalog = loadCatalog();
 const pick = (...names: string[]) => catalog.filter((c) => names.includes(c.name));
@@ -178,5 +179,21 @@ describe('addResourcesToSource', () => {
   ])('refuses a file with %s, naming the problem', (_label, text) => {
     expect(() => addResourcesToSource(text, pick('widgets'), null)).toThrow(PipelineEditError);
     expect(() => addResourcesToSource(text, pick('widgets'), null)).toThrow(/cannot edit src\/pipeline\.ts safely: .+/);
+  });
+
+  // Each was edited and "Added widgets" said, but the entry went into a `resources` object the loader never reads.
+  it.each([
+    ['a spread after resources, which may replace it', "import { shared } from './shared.js';\nexport default definePipeline({ resources: { logs: true }, ...shared });", /`\.\.\.shared` comes after `resources` and may replace it/],
+    ['two resources properties, the last one read', "export default definePipeline({ resources: { logs: true }, 'resources': { users: true } });", /the config has 2 `resources` properties/],
+  ])('refuses a config with %s', (_label, text, reason) => {
+    expect(() => addResourcesToSource(text, pick('widgets'), null)).toThrow(reason);
+  });
+
+  it('edits a config whose spread comes before resources (resources wins), and a quoted resources key', () => {
+    const spread = "const base = {};\nexport default definePipeline({ ...base, resources: { logs: true } });\n";
+    expect(pipelineResources(addResourcesToSource(spread, pick('widgets'), null).text)).toEqual(['logs', 'widgets']);
+    // Refused before as having "no `resources: { ... }` property".
+    const quoted = "export default definePipeline({ 'resources': { logs: true } });\n";
+    expect(addResourcesToSource(quoted, pick('widgets'), null).added).toEqual(['widgets']);
   });
 });
