@@ -293,6 +293,15 @@ describe('hostile input', () => {
     expect(readFileSync(join(cwd, 'a-file'), 'utf8')).toBe('mine');
   });
 
+  it('--overwrite with --packages inside the target: refused, as emptying it would delete the tarballs the project names', () => {
+    const packs = join(cwd, 'repack', 'packs');
+    mkdirSync(packs, { recursive: true });
+    for (const name of ['snapengage-pipeline', 'snapengage-client', 'snapengage-sandbox']) writeFileSync(join(packs, `${name}-0.1.0.tgz`), '');
+    // Was exit 0, the tarballs deleted with the old contents and package.json pointing at them (`file:…/packs/…`).
+    refused(['repack', ...flags, '--overwrite', '--packages', 'repack/packs'], /^error --packages repack\/packs is inside .*repack, which --overwrite empties: its tarballs would be deleted; move them out of it first\n$/);
+    expect(readdirSync(packs).sort()).toEqual(['snapengage-client-0.1.0.tgz', 'snapengage-pipeline-0.1.0.tgz', 'snapengage-sandbox-0.1.0.tgz']);
+  });
+
   it('re-run on a project it made: points to --add, and says --overwrite would delete .env and the data', () => {
     const dir = join(cwd, 'made-before');
     mkdirSync(join(dir, 'src'), { recursive: true });

@@ -11,7 +11,7 @@ import { helpText, resolveOptions, type Answers } from './options.js';
 import { installDependencies, initGit } from './post-create.js';
 import type { AskAnswers } from './prompts.js';
 import { cdStep } from './shell-word.js';
-import { checkTargetFree, resolveTarget } from './target.js';
+import { checkPackagesKept, checkTargetFree, resolveTarget, type Target } from './target.js';
 
 /** The process globals main() would otherwise read, so it runs in a test or another program. */
 export interface MainIo {
@@ -78,7 +78,11 @@ export async function main(io: MainIo): Promise<number> {
 
     const packagesDir = resolved.packagesDir ? packagesDirPath(resolved.packagesDir, io.cwd) : null;
     // Flag answers are checked before any question, so a bad flag fails fast.
-    if (resolved.given.dir !== undefined) checkTargetFree(resolveTarget(resolved.given.dir, io.cwd), resolved.overwrite);
+    const checkTarget = (target: Target) => {
+      checkTargetFree(target, resolved.overwrite);
+      checkPackagesKept(target, packagesDir, resolved.overwrite, resolved.packagesDir ?? '');
+    };
+    if (resolved.given.dir !== undefined) checkTarget(resolveTarget(resolved.given.dir, io.cwd));
     let answers: Answers;
     const prompts = resolved.interactive ? await import('./prompts.js') : null;
     if (prompts) {
@@ -98,7 +102,7 @@ export async function main(io: MainIo): Promise<number> {
     }
 
     const target = resolveTarget(answers.dir, io.cwd);
-    checkTargetFree(target, resolved.overwrite);
+    checkTarget(target);
     if (answers.packageName !== undefined) target.name = answers.packageName;
     // Not asked (no TTY, --yes): the name in package.json is not the one typed, so say which it is and why.
     else if (target.nameDerived) say(`package.json name: ${target.name} (${target.nameDerived}; the directory keeps its name)`);

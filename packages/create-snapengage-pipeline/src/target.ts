@@ -224,3 +224,14 @@ export function checkTargetFree(target: Target, overwrite: boolean): void {
     );
   }
 }
+
+/**
+ * `--overwrite` deletes the target's old contents: refused when the `--packages` directory (`shownAs`, as typed) is among
+ * them, since the project's package.json names those tarballs (`file:`) and its install would find none.
+ */
+export function checkPackagesKept(target: Target, packagesDir: string | null, overwrite: boolean, shownAs: string): void {
+  if (!overwrite || packagesDir === null || !existsSync(target.path)) return;
+  const [packs, root] = [realpathSync.native(packagesDir), realpathSync.native(target.path)];
+  if (packs !== root && !isInside(packs, root)) return;
+  throw new TargetError(`--packages ${shownAs} is inside ${target.path}, which --overwrite empties: its tarballs would be deleted; move them out of it first`);
+}
