@@ -156,6 +156,18 @@ describe('interactive prompts', () => {
     expect(readdirSync(cwd)).toEqual(['good-name']);
   });
 
+  it('a directory typed or pasted with spaces around it: the spaces are not part of the name (as create-vite trims it)', async () => {
+    const term = fakeTerminal();
+    const done = main({ argv: ['--resources', 'users', '--no-install', '--no-git'], env: {}, cwd, stdin: term.stdin, stdout: term.stdout, stderr: term.stderr });
+    // Was a directory named "  spaced-proj ", and a question for a package name since that one is not valid.
+    await term.answer('Project directory?', '  spaced-proj ', ENTER);
+    await term.answer('Enter credentials now?', ENTER);
+    expect(await done, term.errors()).toBe(0);
+    expect(readdirSync(cwd)).toEqual(['spaced-proj']);
+    expect(term.output()).not.toContain('Package name for package.json?');
+    expect(term.output()).toContain('cd spaced-proj');
+  });
+
   it('re-asks for a directory under an existing file, instead of failing after every question', async () => {
     writeFileSync(join(cwd, 'notes.txt'), 'mine');
     const term = fakeTerminal();

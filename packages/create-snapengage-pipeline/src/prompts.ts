@@ -111,17 +111,21 @@ async function ask(context: PromptContext, signal: AbortSignal, inputEnded: () =
   };
   p.intro('create-snapengage-pipeline', { input: context.input, output: context.output });
 
+  // A typed or pasted answer loses the spaces around it (as create-vite's): kept, they named a directory "  x " and, as
+  // no package name may hold a space, asked for another name. A flag is taken as given: its quotes were deliberate.
   const dir =
     given.dir ??
-    (await question((io) =>
-      p.text({
-        ...io,
-        message: 'Project directory?',
-        placeholder: defaults.dir,
-        defaultValue: defaults.dir,
-        validate: (value) => checkDir(value === '' || value === undefined ? defaults.dir : value, context),
-      }),
-    ));
+    (
+      await question((io) =>
+        p.text({
+          ...io,
+          message: 'Project directory?',
+          placeholder: defaults.dir,
+          defaultValue: defaults.dir,
+          validate: (value) => checkDir(value?.trim() || defaults.dir, context),
+        }),
+      )
+    ).trim();
 
   // As create-vite: a directory name npm refuses (`My Pipeline`) stays the directory's name; package.json gets one
   // asked for here, a valid one made from it by default.
