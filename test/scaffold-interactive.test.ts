@@ -168,6 +168,15 @@ describe('interactive prompts', () => {
     expect(term.output()).toContain('cd spaced-proj');
   });
 
+  it('a first day pasted with spaces around it is taken, not re-asked as "not a day YYYY-MM-DD"', async () => {
+    const term = fakeTerminal();
+    const done = main({ argv: ['spaced-date', '--resources', 'logs', '--no-install', '--no-git'], env: {}, cwd, stdin: term.stdin, stdout: term.stdout, stderr: term.stderr });
+    await term.answer('First day to load', ' 2025-02-03 ', ENTER);
+    await term.answer('Enter credentials now?', ENTER);
+    expect(await done, term.errors()).toBe(0);
+    expect(readFileSync(join(cwd, 'spaced-date', 'src/pipeline.ts'), 'utf8')).toContain("startDate: '2025-02-03'");
+  });
+
   it('re-asks for a directory under an existing file, instead of failing after every question', async () => {
     writeFileSync(join(cwd, 'notes.txt'), 'mine');
     const term = fakeTerminal();

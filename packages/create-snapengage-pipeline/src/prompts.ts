@@ -165,10 +165,11 @@ async function ask(context: PromptContext, signal: AbortSignal, inputEnded: () =
         ...io,
         message: `First day to load (YYYY-MM-DD, a day in UTC)? Empty: ${defaultStart}`,
         placeholder: defaultStart,
-        validate: (v) => (v ? (checkStartDate(v)?.replace('--start-date ', '') ?? undefined) : undefined),
+        // Spaces around a pasted day are not part of it (they were refused as "not a day YYYY-MM-DD").
+        validate: (v) => (v?.trim() ? (checkStartDate(v.trim())?.replace('--start-date ', '') ?? undefined) : undefined),
       }),
     );
-    startDate = value ? value : null;
+    startDate = value?.trim() ? value.trim() : null;
   }
 
   let credentials = given.credentials ?? defaults.credentials;
