@@ -73,8 +73,15 @@ export function listProblem(value: string | undefined): string | undefined {
  */
 export function quotedProblem(value: string | undefined): string | undefined {
   const text = (value ?? '').trim();
-  const quoted = text.length >= 2 && ['"', "'", '`'].some((quote) => text.startsWith(quote) && text.endsWith(quote));
-  return quoted ? 'type or paste the value without the quotes around it (.env quotes it itself)' : undefined;
+  const quotes = ['"', "'", '`'];
+  const quoted = text.length >= 2 && quotes.some((quote) => text.startsWith(quote) && text.endsWith(quote));
+  if (quoted) return 'type or paste the value without the quotes around it (.env quotes it itself)';
+  // .env has no escapes inside quotes, so a value holding all three kinds cannot be written there: found only when
+  // writing, it failed the run after every question, and the answers were lost.
+  if (quotes.every((quote) => text.includes(quote))) {
+    return "this value holds ', \" and ` together, which .env cannot quote: leave it empty here and set it in the environment";
+  }
+  return undefined;
 }
 
 function resourceHint(choice: ResourceChoice): string {

@@ -27,6 +27,13 @@ describe('quotedProblem (credential prompts)', () => {
     }
   });
 
+  it('re-asks a value holding all three kinds of quotes (.env cannot quote it), not after every question', () => {
+    for (const odd of [`s3'c"r\`t`, ` '"\` `]) {
+      expect(quotedProblem(odd), odd).toMatch(/which \.env cannot quote: leave it empty here and set it in the environment/);
+      expect(quotedProblem(odd)).not.toContain('s3');
+    }
+  });
+
   it('keeps a value with quotes inside it or on one side only, and an empty one', () => {
     for (const ok of ['tok', 'to"k', '"tok', "tok'", `"tok'`, '"', '', undefined]) expect(quotedProblem(ok), String(ok)).toBeUndefined();
   });
