@@ -287,6 +287,16 @@ describe('hostile input', () => {
     });
   });
 
+  it('a TMPDIR that does not exist: one line naming it and how to fix it, nothing written (was Node\'s bare ENOENT mkdtemp)', () => {
+    const missing = join(cwd, 'no-such-tmp');
+    const run = runCli(['tmp-missing', ...flags], cwd, { TMPDIR: missing });
+    expect(run.status, run.stderr).toBe(1);
+    expect(run.stderr.trim().split('\n')).toHaveLength(1);
+    expect(run.stderr).toContain(`cannot make a temporary directory in ${missing} (`);
+    expect(run.stderr).toContain('set TMPDIR to a directory you can write to, then run it again; nothing was written');
+    expect(existsSync(join(cwd, 'tmp-missing'))).toBe(false);
+  });
+
   it('a path through an existing file: one line saying so, exit 2, not "partly written; delete it" with nothing written', () => {
     writeFileSync(join(cwd, 'a-file'), 'mine');
     refused(['a-file/proj', ...flags], new RegExp(`^error ${join(cwd, 'a-file')} is a file, not a directory, so ${join(cwd, 'a-file', 'proj')} cannot be made; choose another project directory\n$`));

@@ -11,7 +11,7 @@ import { helpText, resolveOptions, type Answers } from './options.js';
 import { installDependencies, initGit } from './post-create.js';
 import type { AskAnswers } from './prompts.js';
 import { cdStep } from './shell-word.js';
-import { checkPackagesKept, checkTargetFree, resolveTarget, type Target } from './target.js';
+import { checkPackagesKept, checkStagingRoot, checkTargetFree, resolveTarget, type Target } from './target.js';
 
 /** The process globals main() would otherwise read, so it runs in a test or another program. */
 export interface MainIo {
@@ -83,6 +83,7 @@ export async function main(io: MainIo): Promise<number> {
       checkPackagesKept(target, packagesDir, resolved.overwrite, resolved.packagesDir ?? '');
     };
     if (resolved.given.dir !== undefined) checkTarget(resolveTarget(resolved.given.dir, io.cwd));
+    checkStagingRoot();
     let answers: Answers;
     const prompts = resolved.interactive ? await import('./prompts.js') : null;
     if (prompts) {

@@ -1,7 +1,6 @@
 // Writes a new project: everything is rendered in memory, written to a temporary directory, and moved into place at
 // the end, so a failure or a cancelled prompt leaves nothing behind in the target.
 import { cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { basename, dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { defaultStartText, envVarsFor, perRecordResources, withParents, type ResourceChoice } from './catalog.js';
@@ -13,7 +12,7 @@ import { packageManagerSettings } from './package-manager.js';
 import { DEFAULT_DATASET, DEFAULT_DUCKDB_PATH, PIPELINE_FILE, renderPipelineSource } from './pipeline-source.js';
 import { createRenderer, type Renderer } from './render.js';
 import { crontabWord, shellWord } from './shell-word.js';
-import type { Target } from './target.js';
+import { makeStagingRoot, type Target } from './target.js';
 
 export interface ProjectPlan {
   target: Target;
@@ -153,7 +152,7 @@ function moveEntry(from: string, to: string): void {
 export function writeProject(plan: ProjectPlan, files: ReadonlyMap<string, string>): string | null {
   // The temp dir is private (0700: .env holds credentials until it is moved); the project is a directory inside it,
   // made as any other, so the moved project has the usual permissions (umask), not 0700.
-  const root = mkdtempSync(join(tmpdir(), 'create-snapengage-'));
+  const root = makeStagingRoot();
   const staging = join(root, 'project');
   try {
     mkdirSync(staging);

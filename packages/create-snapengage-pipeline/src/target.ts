@@ -1,7 +1,7 @@
 // Where the project goes and what it is called. The directory's name becomes the npm package name, or a valid one made
 // from it; both are settled before anything is written.
-import { accessSync, constants, existsSync, lstatSync, readdirSync, realpathSync, statSync } from 'node:fs';
-import { homedir } from 'node:os';
+import { accessSync, constants, existsSync, lstatSync, mkdtempSync, readdirSync, realpathSync, rmdirSync, statSync } from 'node:fs';
+import { homedir, tmpdir } from 'node:os';
 import { basename, delimiter, dirname, isAbsolute, join, relative, resolve, sep } from 'node:path';
 import validateName from 'validate-npm-package-name';
 import { dependencyNames } from './dependencies.js';
@@ -234,4 +234,21 @@ export function checkPackagesKept(target: Target, packagesDir: string | null, ov
   const [packs, root] = [realpathSync.native(packagesDir), realpathSync.native(target.path)];
   if (packs !== root && !isInside(packs, root)) return;
   throw new TargetError(`--packages ${shownAs} is inside ${target.path}, which --overwrite empties: its tarballs would be deleted; move them out of it first`);
+}
+
+/**
+ * The private directory the files are written in before they move into place (in TMPDIR). A TMPDIR that is missing or
+ * not writable failed as Node's bare "ENOENT … mkdtemp", exit 1, after every question: tried before any.
+ */
+export function makeStagingRoot(): string {
+  const base = tmpdir();
+  try {
+    return mkdtempSync(join(base, 'create-snapengage-'));
+  } catch (error) {
+    throw new Error(`cannot make a temporary directory in ${base} (${fsReason(error)}): set TMPDIR to a directory you can write to, then run it again; nothing was written`);
+  }
+}
+
+export function checkStagingRoot(): void {
+  rmdirSync(makeStagingRoot());
 }
