@@ -1,6 +1,6 @@
 // createSnapEngageClient: an openapi-fetch client typed by generated/openapi.ts, with the transport
 // middleware (auth, timeouts, retries, logging) and the pagination helpers attached.
-import createClient, { type Client } from 'openapi-fetch';
+import createClient, { type Client, type Middleware } from 'openapi-fetch';
 import { apiOperations, defaultBaseUrl, securitySchemes, type CredentialOption } from '../../../generated/catalog.js';
 import { withFollowedSignal } from './abort-sources.js';
 import { credentialsOf } from './auth.js';
@@ -96,6 +96,8 @@ export function createSnapEngageClient(options: SnapEngageClientOptions = {}): S
   const redactor = new Redactor(Object.values(credentials));
   // Called through a closure: browsers reject window.fetch invoked with another `this`.
   const fetchImpl = options.fetch ?? ((request: Request) => globalThis.fetch(request));
+  // What the app added with use() and has not ejected, in openapi-fetch's order (transport.ts, appMiddleware).
+  const appMiddleware: Middleware[] = [];
   const transport = createTransport({
     credentials,
     timeoutMs: numberOption(options, 'timeoutMs'),
@@ -113,6 +115,7 @@ export function createSnapEngageClient(options: SnapEngageClientOptions = {}): S
     beforeAttempt: options.beforeAttempt,
     redactor,
     largeIntegers: largeIntegersOption(options.largeIntegers),
+    appMiddleware,
   });
   const client = createClient<paths>({ baseUrl, fetch: (request: Request) => fetchImpl(request) });
   // The transport (auth, retries, timeouts) stays the innermost middleware, whatever the app adds with use(): an app's
@@ -121,15 +124,27 @@ export function createSnapEngageClient(options: SnapEngageClientOptions = {}): S
   // keepResponseMeta is the outermost: whatever an app's onResponse returns still tells the paginator and unwrap()
   // which page it is and what the server said.
   const use = client.use.bind(client);
+  const eject = client.eject.bind(client);
   client.use(keepResponseMeta, transport);
   client.use = (...middleware) => {
-    client.eject(transport);
+    eject(transport);
     // use() throws at a middleware it refuses (after adding the ones before it): the transport goes back regardless,
-    // or every later request would go without credentials, retries or timeouts, and follow redirects.
+    // or every later request would go without credentials, retries or timeouts, and follow redirects. One at a time,
+    // so appMiddleware holds exactly the ones it took.
     try {
-      use(...middleware);
+      for (const m of middleware) {
+        use(m);
+        if (m) appMiddleware.push(m);
+      }
     } finally {
       use(transport);
+    }
+  };
+  client.eject = (...middleware) => {
+    eject(...middleware);
+    for (const m of middleware) {
+      const i = appMiddleware.indexOf(m);
+      if (i !== -1) appMiddleware.splice(i, 1);
     }
   };
   // Each call's signal is followed by one of its own, which is what openapi-fetch and undici get (abort-sources.ts,

@@ -13,6 +13,7 @@ import { callOverrides } from './call-options.js';
 import { checkPathParams } from './path-params.js';
 import { releasedWithBody } from './response-body.js';
 import { formatMessage } from './response-errors.js';
+import { handToAppOnError } from './app-middleware.js';
 import { retryDelayMs, sleep, waitBeforeAttempt, type BackoffSettings } from './retry.js';
 import { classify, failureFromError, type Failure, type Outcome, type Verdict } from './verdict.js';
 
@@ -33,6 +34,8 @@ export interface TransportSettings {
   redactor: Redactor;
   /** SnapEngageClientOptions.largeIntegers. */
   largeIntegers: 'number' | 'bigint';
+  /** The app's own middleware (client.use()), outermost first: what gets a final error found in onResponse. */
+  appMiddleware: readonly Middleware[];
 }
 
 interface Attempt {
@@ -319,12 +322,20 @@ export function createTransport(settings: TransportSettings): Middleware {
       calls.set(id, state);
       return first;
     },
-    onResponse({ response, options, id }) {
+    onResponse({ response, request, schemaPath, params, options, id }) {
       // openapi-fetch also runs onResponse on the Response our onError returned: it is final already. A response an
       // app's onRequest returned (a cache, a stub) never reached the network, so there is nothing to settle.
       if (metaOf(response) || !states.get(options)?.has(id)) return undefined;
       conceal(states.get(options)!.get(id)!);
-      return settle(options, id, { response }).then((final) => remember(options, final));
+      return settle(options, id, { response }).then(
+        (final) => remember(options, final),
+        // The final error came after the headers (a reset mid-body, a truncated body): thrown here, it skipped the
+        // app's onError, which openapi-fetch runs only for a fetch that rejects (app-middleware.ts).
+        (failure: unknown) => {
+          if (!(failure instanceof SnapEngageError)) throw failure;
+          return handToAppOnError(settings.appMiddleware, { request, schemaPath, params, options, id }, failure);
+        },
+      );
     },
     onError({ error, options, id }) {
       const state = states.get(options)?.get(id);

@@ -2,6 +2,7 @@
 // parameter that is empty or a dot segment, a page cap), and what iteratePages yields when a page has no body. Each
 // of these failed quietly or with an untyped error before: a request went to another endpoint of the API with the
 // credential, a TypeError came out of the app's own loop, or the cap's error said pages were fetched when none was.
+import type { Middleware } from 'openapi-fetch';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startSandbox, type Sandbox } from 'snapengage-sandbox';
 import { createSnapEngageClient, unwrap, type RequestLogEvent } from '../src/index.js';
@@ -197,5 +198,43 @@ describe('the request id of a logged request', () => {
     expect(events[0]?.requestId).toMatch(/\S/);
     expect(events[1]?.requestId).toBe(missing.requestId);
     expect(events[1]?.requestId).toMatch(/\S/);
+  });
+});
+
+describe('an app’s onError', () => {
+  // openapi-fetch runs onError only when its fetch rejects. The transport finds a reset mid-body or a truncated JSON
+  // body after the headers came, in its onResponse, and threw from there: the app's onError never saw those final
+  // errors (a timeout before the headers it did), so an onError that logs failures or answers from a cache missed them.
+  it.each([
+    ['reset=1', 'network'],
+    ['truncate=1', 'invalid_response'],
+  ])('gets the final error of faults %s (%s), found after the headers came, and may answer the call', async (faults, kind) => {
+    await fetch(`${sandbox.url}/__sandbox/faults`, { method: 'POST', body: JSON.stringify({ faults }) });
+    try {
+      const client = createSnapEngageClient({ baseUrl: sandbox.url, ...sandbox.credentials, maxRetries: 1, retryBaseDelayMs: 1 });
+      const seen: string[] = [];
+      let answer = false;
+      const middleware: Middleware = {
+        onError: ({ error, request }) => {
+          seen.push(`${error instanceof Error && 'kind' in error ? String(error.kind) : String(error)} ${request.headers.get('x-api-key') ?? 'no key'}`);
+          return answer ? Response.json({ data: { online: 'cached' } }) : undefined;
+        },
+        onResponse: ({ response }) => void seen.push(`onResponse ${response.status}`),
+      };
+      client.use(middleware);
+      const call = () => client.GET('/api/v1/chat/{widgetId}', { params: { path: { widgetId } } });
+      const error = await caught(call());
+      expect(error).toMatchObject({ kind, retries: 1 });
+      expect(seen).toEqual([`${kind} no key`]);
+      answer = true;
+      expect((await call()).data).toEqual({ data: { online: 'cached' } });
+      expect(seen).toEqual([`${kind} no key`, `${kind} no key`, 'onResponse 200']);
+      // Ejected, it answers no more.
+      client.eject(middleware);
+      expect(await caught(call())).toMatchObject({ kind });
+      expect(seen).toHaveLength(3);
+    } finally {
+      await fetch(`${sandbox.url}/__sandbox/faults`, { method: 'POST', body: JSON.stringify({ faults: '' }) });
+    }
   });
 });
