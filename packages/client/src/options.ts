@@ -37,7 +37,11 @@ export interface SnapEngageClientOptions extends CredentialOptions {
    * then fails as aborted at once, even if the hook does not listen to its signal. Any other error it throws is the app's own and reaches the caller as it was thrown.
    */
   beforeAttempt?: ((signal: AbortSignal) => Promise<void>) | undefined;
-  /** fetch implementation; default globalThis.fetch. */
+  /**
+   * fetch implementation; default globalThis.fetch. Pass it the Request you get (`(request) => fetch(request, …)`):
+   * `timeoutMs` and every `signal` reach a request through `request.signal`, so a fetch that rebuilds the request
+   * without it (`fetch(request.url, { headers: request.headers })`) is never timed out or aborted.
+   */
   fetch?: ((request: Request) => Promise<Response>) | undefined;
   /** User-Agent header (ignored by browsers). Default `snapengage-client/<version>`. */
   userAgent?: string | undefined;
