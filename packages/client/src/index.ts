@@ -4,6 +4,9 @@ export { createSnapEngageClient, credentialsFromEnv, unwrap, CLIENT_VERSION } fr
 export type { SnapEngageClient, Case, UnwrappedData } from './client.js';
 export type { SnapEngageClientOptions, ClientLogger, RequestLogEvent } from './options.js';
 export type { CallOverrides } from './call-options.js';
+// openapi-fetch's middleware type, for `client.use()`: an app whose package manager keeps dependencies strict (pnpm)
+// cannot import openapi-fetch itself, the client's dependency, not the app's.
+export type { Middleware } from 'openapi-fetch';
 export type { GetPath, PageData, PageInit, PageResult, PagingOptions, IterateLogsArgs, TypedPageInit } from './pagination.js';
 export { SnapEngageError, describeResponseTooLarge, isSnapEngageError, printable } from './errors.js';
 export { hideUrlCredentials, redactSecrets } from './redact.js';
