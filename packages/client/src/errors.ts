@@ -176,10 +176,12 @@ export function describeCause(error: unknown): string {
   for (let depth = 0; depth < 3 && current; depth++) {
     if (current instanceof Error) {
       const code = (current as { code?: unknown }).code;
-      parts.push(typeof code === 'string' && !current.message.includes(code) ? `${code}: ${current.message}` : current.message);
+      // On one line: OpenSSL's text ends in a line break, which split the error's message before its URL.
+      const message = current.message.replace(/\s+/g, ' ').trim();
+      parts.push(typeof code === 'string' && !message.includes(code) ? `${code}: ${message}` : message);
       current = (current as { cause?: unknown }).cause;
     } else {
-      parts.push(String(current));
+      parts.push(String(current).replace(/\s+/g, ' ').trim());
       break;
     }
   }

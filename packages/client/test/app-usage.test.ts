@@ -238,3 +238,17 @@ describe('an app’s onError', () => {
     }
   });
 });
+
+describe('a TLS failure', () => {
+  // https:// against a plain-http port (the sandbox, a local proxy): OpenSSL's text ends in a line break, which split
+  // the one-line message (and a log line quoting it) before the URL it names.
+  it('is one line naming the cause and the URL, not retried', async () => {
+    const client = createSnapEngageClient({ baseUrl: sandbox.url.replace(/^http:/, 'https:'), ...sandbox.credentials, retryBaseDelayMs: 1 });
+    const error = await caught(client.GET('/api/v1/chat/{widgetId}', { params: { path: { widgetId } } }));
+    expect(error).toMatchObject({ kind: 'network', retries: 0 });
+    expect(error.causeSummary).toMatch(/SSL/);
+    expect(error.message).not.toMatch(/[\r\n]/);
+    expect(error.causeSummary).not.toMatch(/[\r\n]/);
+    expect(error.message).toMatch(/SSL.* \| https:\/\/127\.0\.0\.1:\d+\/api\/v1\/chat\//);
+  });
+});
