@@ -22,7 +22,8 @@ interface Manifest {
   main?: string;
   types?: string;
   bin?: Record<string, string>;
-  exports?: Record<string, Record<string, string>>;
+  /** A subpath's conditions, or one file (`"./package.json": "./package.json"`). */
+  exports?: Record<string, string | Record<string, string>>;
   engines?: { node?: string };
   dependencies?: Record<string, string>;
   peerDependencies?: Record<string, string>;
@@ -100,7 +101,8 @@ function problemsOf(files: string[], root: string): string[] {
   }
 
   const targets = [manifest.main, manifest.types, ...Object.values(manifest.bin ?? {}),
-    ...Object.values(manifest.exports ?? {}).flatMap((conditions) => Object.entries(conditions).filter(([c]) => c !== 'snapengage-source').map(([, t]) => t))];
+    ...Object.values(manifest.exports ?? {}).flatMap((conditions) =>
+      typeof conditions === 'string' ? [conditions] : Object.entries(conditions).filter(([c]) => c !== 'snapengage-source').map(([, t]) => t))];
   for (const target of targets) if (target !== undefined && !shipped.has(posix.normalize(target))) problems.push(`package.json points at ${target}, not in the tarball`);
   // Dead weight: a module that no entry point or bin reaches, by its JavaScript or by its types, is code a user
   // downloads and nobody runs or type-checks against (a generated barrel nothing imported was shipped so). tsc emits
@@ -124,6 +126,7 @@ function problemsOf(files: string[], root: string): string[] {
     if (/\.[cm]?js$/.test(file) && !file.startsWith('templates/') && !reached.has(file)) problems.push(`${file}: shipped, but no entry point or bin reaches it, by its code or its types (if its source is gone, dist/ is stale: prepack empties it, or rm -rf dist and build)`);
   }
   for (const [key, conditions] of Object.entries(manifest.exports ?? {})) {
+    if (typeof conditions === 'string') continue;
     const order = Object.keys(conditions).filter((c) => c !== 'snapengage-source');
     if (order[0] !== 'types') problems.push(`exports["${key}"]: "types" must be the first condition consumers match, got ${order.join(', ')}`);
   }

@@ -22,7 +22,7 @@ export function reportPath(packageDir: string): string {
 interface PackageJson {
   name: string;
   types: string;
-  exports: Record<string, Record<string, string>>;
+  exports: Record<string, string | Record<string, string>>;
   bin?: Record<string, string>;
 }
 

@@ -45,7 +45,7 @@ const SNIPPET_PREAMBLE = `declare const process: { env: Record<string, string | 
 `;
 
 /** Every file in the tarball is reachable: relative imports resolve inside it, source maps carry their sources. */
-function checkTarball(files: string[], manifest: { exports: Record<string, Record<string, string>>; main: string; types: string }): string[] {
+function checkTarball(files: string[], manifest: { exports: Record<string, string | Record<string, string>>; main: string; types: string }): string[] {
   const problems: string[] = [];
   const shipped = new Set(files);
   const root = join(work, 'unpacked/package');
@@ -67,11 +67,14 @@ function checkTarball(files: string[], manifest: { exports: Record<string, Recor
       }
     }
   }
-  const targets = [manifest.main, manifest.types, ...Object.values(manifest.exports).flatMap((conditions) =>
-    Object.entries(conditions).filter(([condition]) => condition !== 'snapengage-source').map(([, target]) => target))];
+  // A subpath may be one file (`"./package.json": "./package.json"`) rather than conditions.
+  const targets = [manifest.main, manifest.types, ...Object.values(manifest.exports).flatMap((conditions) => typeof conditions === 'string'
+    ? [conditions]
+    : Object.entries(conditions).filter(([condition]) => condition !== 'snapengage-source').map(([, target]) => target))];
   for (const target of targets) if (!shipped.has(posix.normalize(target))) problems.push(`package.json points at ${target}, not in the tarball`);
   // TypeScript takes the first condition it matches: "types" must come before "default"/"import".
   for (const [key, conditions] of Object.entries(manifest.exports)) {
+    if (typeof conditions === 'string') continue;
     const order = Object.keys(conditions).filter((c) => c !== 'snapengage-source');
     if (order[0] !== 'types') problems.push(`exports["${key}"]: "types" must be the first condition consumers match, got ${order.join(', ')}`);
   }
@@ -116,6 +119,11 @@ it('packs, installs outside the monorepo, typechecks and runs', async () => {
   }
   const resolved = run(process.execPath, ['--input-type=module', '-e', "console.log(import.meta.resolve('snapengage-client'))"], consumer).trim();
   expect(resolved).toMatch(/node_modules\/snapengage-client\/dist\/.*\.js$/);
+  // Tools (and apps reporting versions) read a package's manifest by its subpath; with `exports` and no
+  // "./package.json" entry that threw ERR_PACKAGE_PATH_NOT_EXPORTED.
+  const manifestScript = "import { createRequire } from 'node:module'; import { CLIENT_VERSION } from 'snapengage-client';" +
+    " const m = createRequire(import.meta.url)('snapengage-client/package.json'); console.log(m.name, m.version === CLIENT_VERSION);";
+  expect(run(process.execPath, ['--input-type=module', '-e', manifestScript], consumer).trim()).toBe('snapengage-client true');
 
   // 4. Run the installed package (dist/ only) against the sandbox.
   const sandbox = await startSandbox({ cases: 250, widgets: 1, days: 5, seed: 9 });
