@@ -79,6 +79,19 @@ export function tlsFailure(error: unknown): boolean {
 }
 
 /**
+ * fetch (undici) refuses the ports the Fetch standard blocks (6000, 10080, …) before connecting, with a cause whose
+ * message is "bad port": every retry fails the same way, so it is not retried.
+ */
+export function blockedPort(error: unknown): boolean {
+  let current: unknown = error;
+  for (let depth = 0; depth < 4 && current instanceof Error; depth++) {
+    if (current.message === 'bad port') return true;
+    current = current.cause;
+  }
+  return false;
+}
+
+/**
  * The app's wait before an attempt (a rate limiter), before the attempt's timer starts: time in a limiter's queue is
  * not the server being slow. Its signal aborts with any of `sources` (the caller's, the client's); an abort ends the
  * wait quietly at once, even when the hook does not listen to its signal (a limiter that takes none), and the attempt

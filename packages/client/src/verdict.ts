@@ -4,7 +4,7 @@ import { describeCause, describeResponseTooLarge, excerpt, printable, SnapEngage
 import type { Redactor } from './redact.js';
 import { parseKeepingLargeIntegers } from './large-integers.js';
 import { BodyTooLarge, readBounded, rebuild } from './response-body.js';
-import { certainlyNotSent, isRetryableStatus, parseRetryAfter, tlsFailure } from './retry.js';
+import { blockedPort, certainlyNotSent, isRetryableStatus, parseRetryAfter, tlsFailure } from './retry.js';
 
 export type Outcome = { response: Response } | { error: unknown };
 
@@ -78,6 +78,16 @@ export function failureFromError(ctx: Omit<ClassifyContext, 'maxResponseBytes'>,
     };
   }
   const causeSummary = ctx.redactor.text(describeCause(error));
+  if (blockedPort(error)) {
+    const port = portOf(request.url);
+    return {
+      type: 'failure',
+      kind: 'network',
+      detail: `fetch refuses port ${port} (one of the ports the Fetch standard blocks, such as 6000 and 10080): serve the API on another port and change the base URL`,
+      causeSummary,
+      retryable: false,
+    };
+  }
   return {
     type: 'failure',
     kind: 'network',
@@ -206,4 +216,12 @@ export async function classify(ctx: ClassifyContext, request: AttemptedRequest, 
     retryable: request.op.idempotent && isRetryableStatus(status),
     retryAfterMs: parseRetryAfter(response.headers.get('retry-after'), Date.now()),
   };
+}
+
+function portOf(url: string): string {
+  try {
+    return new URL(url).port || '(the default)';
+  } catch {
+    return '(unknown)';
+  }
 }

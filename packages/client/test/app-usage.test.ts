@@ -156,6 +156,19 @@ describe('a Logs page without "cases"', () => {
   });
 });
 
+describe('a base URL on a port fetch blocks', () => {
+  // undici refuses the Fetch standard's "bad ports" before connecting (nothing needs to listen there): the client took
+  // it for a network error and retried it maxRetries times, each failing the same way, and said only "bad port".
+  it('fails at once, naming the port and the fix, without a retry', async () => {
+    const client = createSnapEngageClient({ baseUrl: 'http://127.0.0.1:6000', apiToken: 'token-1', maxRetries: 2, retryBaseDelayMs: 1 });
+    const error = await caught(client.GET('/api/v2/{orgId}/logs', { params: { path: { orgId: 'org1' }, query: { widgetId: 'w1', start: '2024-01-01', end: '2024-01-31' } } }));
+    expect(error.kind).toBe('network');
+    expect(error.retries).toBe(0);
+    expect(error.message).toContain('fetch refuses port 6000 (one of the ports the Fetch standard blocks');
+    expect(error.message).toContain('serve the API on another port and change the base URL');
+  });
+});
+
 describe('the host a request goes to', () => {
   // openapi-fetch takes a per-call baseUrl, and an app middleware may return a Request for another URL: the transport
   // put the credentials on it all the same, and sent them to that host.
