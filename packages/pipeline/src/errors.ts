@@ -237,6 +237,12 @@ export function describeExtractError(error: unknown, resourceName: string, widge
       // Out of descriptors for a socket (`connect EMFILE`): the server was never tried, so "cannot reach" and the
       // base URL sent users to a server that was fine. Which descriptor runs out first (a socket, a staged file,
       // DuckDB's) depends on timing, so this one says what the others say.
+      // A port fetch blocks (the Fetch standard's bad ports, 6000, 10080, …) is refused before connecting: no server
+      // to start, only another port to choose.
+      if (/(^|← )bad port$/.test(summary)) {
+        fix = `fetch refuses the port of ${originOf(error.url)} (one of the ports the Fetch standard blocks, such as 6000 and 10080): serve the API on another port and change ${BASE_URL_ENV}`;
+        break;
+      }
       if (TOO_MANY_OPEN_FILES.test(summary)) {
         fix = `too many open files: no descriptor was left for a connection to ${originOf(error.url)}${retried}${cause}: ${RAISE_OPEN_FILES}, then rerun`;
         break;

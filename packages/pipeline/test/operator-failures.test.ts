@@ -263,6 +263,18 @@ describe('operator failures, built CLI', () => {
     expect(lines[0]).not.toContain('is the local server');
   });
 
+  it('a base URL on a port fetch blocks (6000) says so at once, not to start the sandbox', async () => {
+    // fetch refuses it before connecting; it was retried, then "cannot reach … (fetch failed ← bad port): is the local
+    // server (snapengage-sandbox) running?", for a server that may well be up.
+    const env = { ...box.env, SNAPENGAGE_BASE_URL: 'http://127.0.0.1:6000' };
+    const run = await runBuilt(['run', '--resources', 'users', '--duckdb', join(tmp.dir, 'port.duckdb')], { env, cwd: tmp.dir });
+    expect(run.code).toBe(1);
+    const lines = errorLines(run.stderr);
+    expect(lines).toHaveLength(1);
+    expect(lines[0]).toMatch(/: fetch refuses the port of http:\/\/127\.0\.0\.1:6000 \(one of the ports the Fetch standard blocks, such as 6000 and 10080\): serve the API on another port and change SNAPENGAGE_BASE_URL$/);
+    expect(run.stderr).not.toMatch(/retry/i);
+  });
+
   it.skipIf(!existsSync('/proc/self'))('a --duckdb path on a file system that cannot hold it (procfs) fails at once, one line (exit 1)', async () => {
     // Node's recursive mkdir spun forever there at full CPU, deaf to SIGTERM; killed after 30 s if it still does.
     const child = spawn(process.execPath, [BIN, 'run', '--resources', 'users', '--duckdb', '/proc/snapengage-test.duckdb'], {
