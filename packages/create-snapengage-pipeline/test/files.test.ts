@@ -1,5 +1,5 @@
 import { parseEnv } from 'node:util';
-import { describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it } from 'vitest';
 import { loadCatalog } from '../src/catalog.js';
 import { helpText } from '../src/options.js';
 import { dependencySpecs, findTarball } from '../src/dependencies.js';
@@ -367,8 +367,14 @@ describe('names, paths and tarballs', () => {
     }
   });
 
+  const packDirs: string[] = [];
+  afterAll(() => {
+    for (const dir of packDirs) rmSync(dir, { recursive: true, force: true });
+  });
+
   it('points dependencies at the newest tarball with --packages', () => {
     const dir = mkdtempSync(join(tmpdir(), 'packs-'));
+    packDirs.push(dir);
     for (const f of ['snapengage-pipeline-0.1.0.tgz', 'snapengage-pipeline-0.10.0.tgz', 'snapengage-client-0.1.0.tgz', 'snapengage-sandbox-0.2.0.tgz']) {
       writeFileSync(join(dir, f), '');
     }
@@ -389,6 +395,7 @@ describe('names, paths and tarballs', () => {
 
   it('a project made from local tarballs names this scaffolder for --add; a published one npm create', () => {
     const dir = mkdtempSync(join(tmpdir(), 'packs-'));
+    packDirs.push(dir);
     for (const f of ['snapengage-pipeline-0.1.0.tgz', 'snapengage-client-0.1.0.tgz', 'snapengage-sandbox-0.1.0.tgz']) writeFileSync(join(dir, f), '');
     // As a word of this platform's shells (forward slashes on Windows: shell-word.test.ts).
     const bin = shellWord(fileURLToPath(new URL('../bin/create-snapengage-pipeline.js', import.meta.url)));

@@ -1,19 +1,25 @@
 // What a project needs to install and run with pnpm and yarn, checked on the rendered files. Each case was found by
 // installing a scaffolded project with that package manager (pnpm 9, 10 and 12, yarn 1 and 4); the suite does not
 // download package managers, so it checks the files those installs needed.
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parse as parseYaml } from 'yaml';
-import { describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it } from 'vitest';
 import { loadCatalog } from '../src/catalog.js';
 import { detectPackageManagerMajor, resolveOptions, type PackageManager } from '../src/options.js';
 import { renderProjectFiles } from '../src/project.js';
 
 const catalog = loadCatalog();
 
+const madeDirs: string[] = [];
+afterAll(() => {
+  for (const dir of madeDirs) rmSync(dir, { recursive: true, force: true });
+});
+
 function packsDir(): string {
   const dir = mkdtempSync(join(tmpdir(), 'packs-'));
+  madeDirs.push(dir);
   for (const f of ['snapengage-pipeline-0.1.0.tgz', 'snapengage-client-0.1.0.tgz', 'snapengage-sandbox-0.1.0.tgz']) writeFileSync(join(dir, f), '');
   return dir;
 }
