@@ -36,7 +36,7 @@ export type Resolved =
       /** Its major version from the user agent (`pnpm/9.15.9` → 9), or null when not given there. */
       packageManagerMajor: number | null;
     }
-  | { kind: 'add'; dir: string; resources: string[]; packagesDir: string | null };
+  | { kind: 'add'; dir: string; resources: string[] };
 
 // Not `snapengage-pipeline`: a project named like its dependency could import itself (target.ts, packageNameProblem).
 const DEFAULT_DIR = 'my-snapengage-pipeline';
@@ -274,13 +274,14 @@ export function resolveOptions(
       ['--resources', values.resources, 'list every resource to add in --add (e.g. --add widgets,users)'],
       ['--start-date', values['start-date'], '--add only adds resources; set incremental.startDate in src/pipeline.ts instead'],
       ['--overwrite', values.overwrite, '--add never replaces a project; drop the flag'],
+      ['--packages', values.packages, "--add changes no dependency (package.json keeps the ones it has); drop the flag"],
     ];
     const given = ignored.find(([, value]) => value !== undefined);
     if (given) return { kind: 'usage-error', message: `${given[0]} does nothing with --add: ${given[2]}` };
     const resources = parseList(values.add);
     const problem = checkResources(resources, catalog, '--add');
     if (problem) return { kind: 'usage-error', message: problem };
-    return { kind: 'add', dir: dir ?? '.', resources, packagesDir };
+    return { kind: 'add', dir: dir ?? '.', resources };
   }
 
   const given: Partial<Answers> = {};

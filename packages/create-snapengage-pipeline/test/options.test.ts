@@ -88,10 +88,15 @@ describe('resolveOptions', () => {
       message: '--resources does nothing with --add: list every resource to add in --add (e.g. --add widgets,users)',
     });
     expect(resolveOptions(['--add', 'widgets', '--overwrite'], {}, false, catalog)).toMatchObject({ kind: 'usage-error', message: expect.stringMatching(/^--overwrite does nothing with --add/) });
+    // Taken and dropped without a word before: --add never touches package.json's dependencies.
+    expect(resolveOptions(['--add', 'widgets', '--packages', '.packs'], {}, false, catalog)).toEqual({
+      kind: 'usage-error',
+      message: '--packages does nothing with --add: --add changes no dependency (package.json keeps the ones it has); drop the flag',
+    });
   });
 
   it('routes --add to the add mode with the current directory by default', () => {
-    expect(resolveOptions(['--add', 'chat_poll'], {}, false, catalog)).toEqual({ kind: 'add', dir: '.', resources: ['chat_poll'], packagesDir: null });
+    expect(resolveOptions(['--add', 'chat_poll'], {}, false, catalog)).toEqual({ kind: 'add', dir: '.', resources: ['chat_poll'] });
   });
 
   it('reads help, version and the package manager', () => {
