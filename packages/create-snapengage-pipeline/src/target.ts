@@ -155,6 +155,10 @@ function unusablePathProblem(path: string): string | null {
 export function resolveTarget(dir: string, cwd: string, home = homedir()): Target {
   if (dir.trim() === '') throw new TargetError('the project directory is empty; give a name like my-snapengage-pipeline');
   if (dir.includes('\0')) throw new TargetError('the project directory contains a NUL character; give a name like my-snapengage-pipeline');
+  // A line break (pasted) split the README's commands and its crontab line in two; a tab or escape garbles them.
+  if (/[\u0001-\u001f\u007f]/.test(dir)) {
+    throw new TargetError('the project directory contains a line break or another control character; give a name like my-snapengage-pipeline');
+  }
   refuseTilde(dir, cwd, home);
   const path = resolve(cwd, dir);
   if (!isInside(path, cwd)) {

@@ -331,6 +331,10 @@ describe('names, paths and tarballs', () => {
     expect(() => resolveTarget('/etc/x', '/tmp/here')).toThrow(/outside the current directory/);
     expect(() => resolveTarget('a/../../b', '/tmp/here')).toThrow(/outside/);
     expect(resolveTarget('sub/ok-name', '/tmp/here')).toEqual({ path: '/tmp/here/sub/ok-name', name: 'ok-name' });
+    // Taken before, it broke the README's commands and crontab line in two.
+    for (const odd of ['two\nlines', 'cr\rname', 'tab\tname', 'esc\u001bname', 'del\u007fname']) {
+      expect(() => resolveTarget(odd, '/tmp/here'), JSON.stringify(odd)).toThrow('the project directory contains a line break or another control character');
+    }
     // A name npm refuses keeps its directory; the package name is made from it, valid even where create-vite's regex
     // would let through what npm refuses (accents, `~`, a core module's name, a reserved name) or leave nothing.
     for (const [dir, name] of [['Été', 'ete'], ['a~b', 'a-b'], ['http', 'http-pipeline'], ['node_modules', 'node_modules-pipeline'], ['日本', 'my-snapengage-pipeline'], ['X'.repeat(300), 'x'.repeat(200)]] as const) {
