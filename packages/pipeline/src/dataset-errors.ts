@@ -85,11 +85,19 @@ export function checkTable(table: unknown): void {
   if (typeof table !== 'string') throw new TypeError(`rows(): table must be a string, such as 'logs' (see tables()), got ${shown(table)}`);
 }
 
-/** iterate()'s options: an object of batchSize only (a size given in its place, or dlt's chunk_size, was ignored). */
-export function checkIterateOptions(opts: unknown): void {
-  const example = 'such as { batchSize: 1000 }';
-  if (opts === null || typeof opts !== 'object' || Array.isArray(opts)) throw new TypeError(`iterate(): options must be an object ${example}, got ${shown(opts)}`);
+/**
+ * The options of a method: an object of its one option only. A size given in its place (iterate(1000)), dlt's
+ * chunk_size, an offset or where to rows() or a misspelt system to tables() was ignored without a word: a page read by
+ * offset came back as the first page, again and again.
+ */
+export function checkOptions(method: 'iterate' | 'rows' | 'tables', opts: unknown, table?: string): void {
+  const [option, example, elsewhere] = {
+    iterate: ['batchSize', 'such as { batchSize: 1000 }', ''],
+    rows: ['limit', 'such as { limit: 100 }', `; for OFFSET, WHERE or ORDER BY use sql(), such as sql('SELECT * FROM ${table ?? 'logs'} LIMIT 100 OFFSET 200')`],
+    tables: ['system', 'such as { system: true }', ''],
+  }[method];
+  if (opts === null || typeof opts !== 'object' || Array.isArray(opts)) throw new TypeError(`${method}(): options must be an object ${example}, got ${shown(opts)}`);
   for (const key of Object.keys(opts)) {
-    if (key !== 'batchSize') throw new TypeError(`iterate(): unknown option ${JSON.stringify(key)}: the one option is batchSize, ${example}`);
+    if (key !== option) throw new TypeError(`${method}(): unknown option ${JSON.stringify(key)}: the one option is ${option}, ${example}${elsewhere}`);
   }
 }

@@ -10,7 +10,7 @@ import { readLoads, type LoadRecord } from './dataset-loads.js';
 import { holdFile } from './destination/open-files.js';
 import { quoteIdent } from './normalize/naming.js';
 import { DEFAULTS } from './plan.js';
-import { checkIterateOptions, checkLimit, checkQuery, checkTable, queryError, readError, type DatasetTarget } from './dataset-errors.js';
+import { checkLimit, checkOptions, checkQuery, checkTable, queryError, readError, type DatasetTarget } from './dataset-errors.js';
 import { remotePathProblem } from './remote-destination.js';
 import { checkDuckDBFile, closest, copyZone, datasetNotFound, lockedByRun, useSchema, useUtc } from './dataset-open.js';
 
@@ -190,6 +190,7 @@ class DuckDBDataset implements Dataset {
   }
 
   private async readTables(opts: { system?: boolean }): Promise<DatasetTable[]> {
+    checkOptions('tables', opts);
     const r = await this.run(
       `SELECT table_name, column_name, data_type FROM information_schema.columns
        WHERE lower(table_schema) = lower($1) ORDER BY table_name, ordinal_position`,
@@ -213,6 +214,7 @@ class DuckDBDataset implements Dataset {
 
   private async readRows(table: string, opts: { limit?: number }): Promise<Record<string, unknown>[]> {
     checkTable(table);
+    checkOptions('rows', opts, table);
     const limit = opts.limit === undefined ? '' : ` LIMIT ${checkLimit('rows', opts.limit)}`;
     const names = (await this.run(
       `SELECT table_name FROM information_schema.tables WHERE lower(table_schema) = lower($1) ORDER BY 1`, [this.dataset],
@@ -230,7 +232,7 @@ class DuckDBDataset implements Dataset {
 
   async *iterate(query: string, params: unknown[] = [], opts: { batchSize?: number } = {}): AsyncIterableIterator<Record<string, unknown>[]> {
     checkQuery('iterate', query, params);
-    checkIterateOptions(opts);
+    checkOptions('iterate', opts);
     const batchSize = opts.batchSize === undefined ? undefined : checkLimit('iterate', opts.batchSize, 'batchSize', 1);
     // Its own connection: a query run on the connection of a streamed result ends that result. Each step (the query
     // with its first chunk, then each chunk) is one call that close() waits for.

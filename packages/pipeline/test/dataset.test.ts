@@ -133,4 +133,25 @@ describe('openDataset', () => {
     // Still open and usable after them.
     expect(await ds.sql('SELECT 1 AS one')).toEqual([{ one: 1 }]);
   });
+
+  it('rows() and tables() refuse an option they do not have, which they ignored (a page by offset came back as the first page)', async () => {
+    const js = ds as unknown as Record<string, (...args: unknown[]) => Promise<unknown>>;
+    const failures: Array<[() => Promise<unknown>, string]> = [
+      [() => js.rows!('users', { limit: 1, offset: 1 }), 'rows(): unknown option "offset": the one option is limit, such as { limit: 100 }; for OFFSET, WHERE or ORDER BY use sql(), such as sql(\'SELECT * FROM users LIMIT 100 OFFSET 200\')'],
+      [() => js.rows!('users', { where: "name = 'N'" }), 'rows(): unknown option "where": the one option is limit, such as { limit: 100 }; for OFFSET, WHERE or ORDER BY use sql(), such as sql(\'SELECT * FROM users LIMIT 100 OFFSET 200\')'],
+      [() => js.rows!('users', 1), 'rows(): options must be an object such as { limit: 100 }, got 1'],
+      [() => js.rows!('users', null), 'rows(): options must be an object such as { limit: 100 }, got null'],
+      [() => js.tables!({ sytem: true }), 'tables(): unknown option "sytem": the one option is system, such as { system: true }'],
+    ];
+    for (const [call, message] of failures) {
+      const error = await call().then(() => undefined, (e: unknown) => e);
+      expect(error).toBeInstanceOf(TypeError);
+      expect((error as Error).message).toBe(message);
+    }
+    // The options they have still work, also left out or undefined.
+    expect(await ds.rows('users', { limit: 1 })).toHaveLength(1);
+    expect(await ds.rows('users', { limit: undefined })).toHaveLength(2);
+    expect((await ds.tables({ system: true })).map((t) => t.name)).toContain('_pipeline_loads');
+    expect((await ds.tables(undefined)).map((t) => t.name)).toContain('users');
+  });
 });
