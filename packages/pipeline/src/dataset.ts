@@ -1,7 +1,7 @@
 // Read access to a loaded dataset: tables, rows, ad-hoc SQL, load history and incremental state, with
 // JSON-friendly values (dataset-values.ts: BIGINT → number when exact, else string; timestamps → ISO strings; JSON parsed).
 import { resolve } from 'node:path';
-import { blobValue, createDuckDBInstance, loadDuckDB, type DuckDBConnection, type DuckDBInstance, type DuckDBResultReader, type DuckDBValue } from './duckdb.js';
+import { createDuckDBInstance, loadDuckDB, type DuckDBConnection, type DuckDBInstance, type DuckDBResultReader, type DuckDBValue } from './duckdb.js';
 import type { PipelineConfig } from './config.js';
 import { friendlyRows, rowConverter } from './dataset-values.js';
 import { DestinationError, duckdbSettings, toDestinationError } from './destination/index.js';
@@ -10,6 +10,7 @@ import { readLoads, type LoadRecord } from './dataset-loads.js';
 import { holdFile } from './destination/open-files.js';
 import { quoteIdent } from './normalize/naming.js';
 import { DEFAULTS } from './plan.js';
+import { bindParams } from './dataset-params.js';
 import { checkLimit, checkOptions, checkQuery, checkTable, queryError, readError, type DatasetTarget } from './dataset-errors.js';
 import { remotePathProblem } from './remote-destination.js';
 import { checkDuckDBFile, closest, copyZone, datasetNotFound, lockedByRun, useSchema, useUtc } from './dataset-open.js';
@@ -233,6 +234,7 @@ class DuckDBDataset implements Dataset {
   async *iterate(query: string, params: unknown[] = [], opts: { batchSize?: number } = {}): AsyncIterableIterator<Record<string, unknown>[]> {
     checkQuery('iterate', query, params);
     checkOptions('iterate', opts);
+    const values = bindParams('iterate', params);
     const batchSize = opts.batchSize === undefined ? undefined : checkLimit('iterate', opts.batchSize, 'batchSize', 1);
     // Its own connection: a query run on the connection of a streamed result ends that result. Each step (the query
     // with its first chunk, then each chunk) is one call that close() waits for.
@@ -262,7 +264,7 @@ class DuckDBDataset implements Dataset {
           await useSchema(conn, this.dataset);
           await copyZone(this.conn, conn);
           await conn.run('BEGIN TRANSACTION');
-          streamed = await conn.stream(query, params.map(toDuckDBValue));
+          streamed = await conn.stream(query, values);
         } catch (error) {
           throw await queryError(this.target, error, query);
         }
@@ -294,8 +296,9 @@ class DuckDBDataset implements Dataset {
 
   private async runSql(query: string, params: unknown[]): Promise<Record<string, unknown>[]> {
     checkQuery('sql', query, params);
+    const values = bindParams('sql', params);
     try {
-      return friendlyRows(await this.run(query, params.map(toDuckDBValue)));
+      return friendlyRows(await this.run(query, values));
     } catch (error) {
       throw await queryError(this.target, error, query);
     }
@@ -340,13 +343,4 @@ class DuckDBDataset implements Dataset {
   async [Symbol.asyncDispose](): Promise<void> {
     await this.close();
   }
-}
-
-function toDuckDBValue(value: unknown): DuckDBValue {
-  if (value === undefined) return null;
-  if (value instanceof Date) return value.toISOString();
-  // Bytes bind as a BLOB (a value read from a BLOB column is one), not as the JSON text of their indexes.
-  if (value instanceof Uint8Array) return blobValue(value);
-  if (value !== null && typeof value === 'object') return JSON.stringify(value);
-  return value as DuckDBValue;
 }

@@ -154,4 +154,38 @@ describe('openDataset', () => {
     expect((await ds.tables({ system: true })).map((t) => t.name)).toContain('_pipeline_loads');
     expect((await ds.tables(undefined)).map((t) => t.name)).toContain('users');
   });
+
+  it('a parameter SQL cannot hold, or one JSON would write as {}, is a TypeError naming it, not bound as {} or "fix the query"', async () => {
+    const circular: Record<string, unknown> = {};
+    circular.self = circular;
+    const failures: Array<[unknown, string]> = [
+      [new Set(['a']), 'params[1] is a Set, which JSON writes as {}: pass an array ([...set], bound as JSON text: cast it, $2::VARCHAR[])'],
+      [new Map([['a', 1]]), 'params[1] is a Map, which JSON writes as {}: pass an object (Object.fromEntries(map), bound as JSON text)'],
+      [{ ids: new Set(['a']) }, 'params[1] holds a Set, which JSON writes as {}: pass an array ([...set], bound as JSON text: cast it, $2::VARCHAR[])'],
+      [new ArrayBuffer(2), 'params[1] is an ArrayBuffer, which JSON writes as {}: pass a Uint8Array for a BLOB (new Uint8Array(buffer)), or an array (Array.from(…)) for a list'],
+      [new Float64Array([1.5]), 'params[1] is a Float64Array, which JSON writes as {"0":…}: pass a Uint8Array for a BLOB (new Uint8Array(buffer)), or an array (Array.from(…)) for a list'],
+      [[new Uint8Array([1])], 'params[1] holds a Uint8Array, which JSON writes as {"0":…}: pass a Uint8Array for a BLOB (new Uint8Array(buffer)), or an array (Array.from(…)) for a list'],
+      [new Date('not a date'), 'params[1] is an invalid Date (its time is NaN): pass a Date of a real instant, or its ISO text'],
+      [Symbol('s'), 'params[1] is a symbol, which SQL cannot hold: pass a number, string, boolean, bigint, null, Date, Uint8Array, or an array or object (bound as JSON text)'],
+      [() => 1, 'params[1] is a function, which SQL cannot hold: pass a number, string, boolean, bigint, null, Date, Uint8Array, or an array or object (bound as JSON text)'],
+      [circular, 'params[1] cannot be written as JSON: it refers to itself (a circular structure)'],
+    ];
+    for (const [value, message] of failures) {
+      for (const method of ['sql', 'iterate'] as const) {
+        const call = method === 'sql'
+          ? ds.sql('SELECT $1 AS a, $2 AS b', [1, value])
+          : (async () => {
+              for await (const _ of ds.iterate('SELECT $1 AS a, $2 AS b', [1, value])) break;
+            })();
+        const error = await call.then(() => undefined, (e: unknown) => e);
+        expect(error).toBeInstanceOf(TypeError);
+        expect((error as Error).message).toBe(`${method}(): ${message}`);
+      }
+    }
+    // A bigint inside an array or object binds as its exact digits (it failed as "Do not know how to serialize a BigInt").
+    expect(await ds.sql('SELECT $1::BIGINT[] AS l, $2::JSON AS j', [[1n, -2n], { n: 2n ** 64n, s: 'x' }])).toEqual([
+      { l: [1, -2], j: { n: '18446744073709551616', s: 'x' } },
+    ]);
+    expect(await ds.sql('SELECT $1::JSON AS j', [{ s: 'a "quoted" \u0000 text' }])).toEqual([{ j: { s: 'a "quoted" \u0000 text' } }]);
+  });
 });
