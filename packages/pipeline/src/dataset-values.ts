@@ -136,11 +136,15 @@ export function friendlyRows(reader: DuckDBResultReader): Record<string, unknown
 export function rowConverter(result: Pick<DuckDBResultReader, 'deduplicatedColumnNames' | 'columnTypes'>): (row: readonly DuckDBValue[]) => Record<string, unknown> {
   const names = result.deduplicatedColumnNames();
   const convert = result.columnTypes().map(converterOf);
+  // A column named __proto__ (a user's alias) assigned would set the row's prototype, and the column would be gone.
+  const own = names.map((name) => name === '__proto__');
   return (row) => {
     const out: Record<string, unknown> = {};
     for (let i = 0; i < row.length; i++) {
       const value = row[i];
-      out[names[i]!] = value === null || value === undefined ? null : convert[i]!(value);
+      const converted = value === null || value === undefined ? null : convert[i]!(value);
+      if (own[i]) Object.defineProperty(out, names[i]!, { value: converted, enumerable: true, writable: true, configurable: true });
+      else out[names[i]!] = converted;
     }
     return out;
   };

@@ -279,6 +279,22 @@ describe('reading', () => {
     }
   });
 
+  it('a column named __proto__ is a value of the row, through sql() and iterate() (assigned, it set the row\'s prototype and was gone)', async () => {
+    const ds = await openDataset({ path: dbPath, dataset: 'data' });
+    try {
+      const query = `SELECT 1 AS a, {'p': 1} AS "__proto__", 'x' AS "constructor"`;
+      const rows = [...(await ds.sql(query))];
+      for await (const batch of ds.iterate(query)) rows.push(...batch);
+      for (const row of rows) {
+        expect(Object.keys(row)).toEqual(['a', '__proto__', 'constructor']);
+        expect(Object.getPrototypeOf(row)).toBe(Object.prototype);
+        expect(JSON.stringify(row)).toBe('{"a":1,"__proto__":{"p":1},"constructor":"x"}');
+      }
+    } finally {
+      await ds.close();
+    }
+  });
+
   it('an integer beyond 2^53 in JSON is its text at any depth, through sql() and iterate(); other numbers and strings as JSON.parse reads them', async () => {
     const big = '{"n": -12345678901234567891}';
     // Past the walk's depth (200): the text scan still finds it.
