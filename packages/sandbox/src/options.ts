@@ -68,11 +68,14 @@ export interface PagingEnd {
 
 /** Checks a paging setting (start-up option or admin body); throws SandboxOptionError. */
 export function resolvePagingEnd(given: { lastPageLink?: unknown; trailingEmptyPage?: unknown }, base: PagingEnd): PagingEnd {
-  const lastPageLink = given.lastPageLink ?? base.lastPageLink;
+  // Only a key left out keeps its value: `{"lastPageLink": null}` reads as "end with null", which is the string "null",
+  // and `??` kept the previous form with a 200, so the test went on against the form it meant to leave.
+  const lastPageLink = given.lastPageLink === undefined ? base.lastPageLink : given.lastPageLink;
   if (!(LAST_PAGE_LINKS as readonly unknown[]).includes(lastPageLink)) {
-    throw new SandboxOptionError(`lastPageLink must be one of ${LAST_PAGE_LINKS.join(', ')}, got ${JSON.stringify(lastPageLink)}`, 'lastPageLink');
+    const hint = lastPageLink === null ? ' (for a null link give the string "null")' : '';
+    throw new SandboxOptionError(`lastPageLink must be one of ${LAST_PAGE_LINKS.join(', ')}, got ${JSON.stringify(lastPageLink)}${hint}`, 'lastPageLink');
   }
-  const trailingEmptyPage = given.trailingEmptyPage ?? base.trailingEmptyPage;
+  const trailingEmptyPage = given.trailingEmptyPage === undefined ? base.trailingEmptyPage : given.trailingEmptyPage;
   if (typeof trailingEmptyPage !== 'boolean') throw new SandboxOptionError(`trailingEmptyPage must be true or false, got ${JSON.stringify(trailingEmptyPage)}`, 'trailingEmptyPage');
   return { lastPageLink: lastPageLink as LastPageLink, trailingEmptyPage };
 }

@@ -213,6 +213,20 @@ describe('how a sequence ends (unknown in the real API: absent, "" or null; mayb
   it('refuses a bad start-up value', async () => {
     await expect(startSandbox({ lastPageLink: 'none' as never })).rejects.toThrow(/lastPageLink must be one of/);
   });
+
+  it('refuses a JSON null for lastPageLink or trailingEmptyPage instead of keeping the form in force with a 200', async () => {
+    // null is no form: the null form is the string "null". Read as "left out", it changed nothing and said 200.
+    await expect(startSandbox({ lastPageLink: null as never })).rejects.toThrow('lastPageLink must be one of absent, empty, null, got null (for a null link give the string "null")');
+    await expect(startSandbox({ trailingEmptyPage: null as never })).rejects.toThrow('trailingEmptyPage must be true or false, got null');
+    const box = await startSandbox({ seed: 5, cases: 10, widgets: 1, days: 5, now: FIXED_NOW, lastPageLink: 'empty', trailingEmptyPage: true });
+    try {
+      expect(await postAdmin(box, '/__sandbox/paging', { lastPageLink: null })).toMatchObject({ status: 400, body: { error: expect.stringContaining('give the string "null"') } });
+      expect(await postAdmin(box, '/__sandbox/paging', { trailingEmptyPage: null })).toMatchObject({ status: 400 });
+      expect(await postAdmin(box, '/__sandbox/paging', {})).toEqual({ status: 200, body: { lastPageLink: 'empty', trailingEmptyPage: true } });
+    } finally {
+      await box.close();
+    }
+  });
 });
 
 describe('parameters', () => {
