@@ -134,6 +134,24 @@ describe('POST /__sandbox/cases', () => {
     expect(await postAdmin(sandbox, '/__sandbox/cases', { cases: [] })).toMatchObject({ status: 400, body: { error: expect.stringContaining(`give one of ${widgetId}`) } });
   });
 
+  it('refuses a body that is not UTF-8 instead of serving U+FFFD for its bytes', async () => {
+    const before = await truthLines(sandbox);
+    const post = async (bytes: Buffer): Promise<{ status: number; body: { error?: string } }> => {
+      const response = await fetch(`${sandbox.url}/__sandbox/cases`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: new Uint8Array(bytes) });
+      return { status: response.status, body: (await response.json()) as { error?: string } };
+    };
+    // "café" in Latin-1 (the é is 0xE9 alone), as a test that builds its body with Buffer.from(text, 'latin1') sends it.
+    const latin1 = Buffer.from(`{"widgetId":"${widgetId}","cases":[{"requester_details":{"name":"café"}}]}`, 'latin1');
+    expect(await post(latin1)).toEqual({ status: 400, body: { error: `the body is not valid UTF-8 (byte ${latin1.indexOf(0xe9)}): send JSON text encoded as UTF-8` } });
+    const cut = Buffer.from(`{"widgetId":"${widgetId}","cases":[{"requester_details":{"name":"caf\xc3`, 'latin1');
+    expect((await post(cut)).body.error).toContain('(a character cut at its end)');
+    expect(await truthLines(sandbox)).toEqual(before);
+    // The same text in UTF-8 is taken, and served with its accent.
+    const utf8 = await post(Buffer.from(latin1.toString('latin1'), 'utf8'));
+    expect(utf8.status).toBe(201);
+    expect((await truthLines(sandbox)).join('\n')).toContain('"name":"café"');
+  });
+
   it('refuses a misspelt key instead of ignoring it with a success', async () => {
     const before = await truthLines(sandbox);
     expect(await postAdmin(sandbox, '/__sandbox/cases', { widgetId, nochat: true, cases: [{}] })).toMatchObject({ status: 400, body: { error: expect.stringMatching(/unknown key "nochat".*noChat/) } });
