@@ -29,8 +29,8 @@ interface Started {
 }
 
 /** Spawns the CLI and waits (bounded by the test timeout) until it printed the eight env lines. */
-async function startCli(args: string[]): Promise<Started> {
-  const child = spawn(process.execPath, [...CLI, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+async function startCli(args: string[], nodeArgs: string[] = []): Promise<Started> {
+  const child = spawn(process.execPath, [...nodeArgs, ...CLI, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
   let stdout = '';
   let stderr = '';
   child.stderr?.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
@@ -100,6 +100,31 @@ describe('snapengage-sandbox CLI', () => {
     started.child.kill('SIGINT');
     const [code] = await once(started.child, 'exit');
     expect(code).toBe(0);
+  });
+
+  it('refuses to inject more cases than its heap holds with a 413, instead of dying of "heap out of memory"', async () => {
+    // A small heap stands for a big injection: 100,000 `{}` (a 300 kB body) take ~270 MB once given their defaults.
+    const started = await startCli(['--cases', '10'], ['--max-old-space-size=128']);
+    const { env } = started;
+    const widgetId = env.SNAPENGAGE_WIDGET_ID?.split(',')[0];
+    const inject = async (count: number): Promise<{ status: number; body: { error?: string } }> => {
+      const body = JSON.stringify({ widgetId, cases: Array.from({ length: count }, () => ({})) });
+      const response = await fetch(`${env.SNAPENGAGE_BASE_URL}/__sandbox/cases`, { method: 'POST', headers: { 'content-type': 'application/json' }, body });
+      return { status: response.status, body: (await response.json()) as { error?: string } };
+    };
+    try {
+      const refused = await inject(100_000);
+      expect(refused.status).toBe(413);
+      expect(refused.body.error).toMatch(/^100000 cases would take about 391 MB of heap and \d+ MB is left \(of \d+ MB\): inject fewer, give node more \(NODE_OPTIONS=--max-old-space-size=MB\)/);
+      // Still serving, and a batch that fits is taken.
+      expect((await inject(100)).status).toBe(201);
+      const stats = (await (await fetch(`${env.SNAPENGAGE_BASE_URL}/__sandbox/stats`)).json()) as { cases: { injected: number } };
+      expect(stats.cases.injected).toBe(100);
+    } finally {
+      started.child.kill('SIGTERM');
+      if (started.child.exitCode === null && started.child.signalCode === null) await once(started.child, 'exit');
+    }
+    expect(started.stderr()).not.toContain('heap out of memory');
   });
 
   it.each([

@@ -1,3 +1,4 @@
+import { getHeapStatistics } from 'node:v8';
 import { parseCaseQuery } from '../case-query.js';
 import type { CaseRecord } from '../case-generator.js';
 import { availabilityJson, widgetJson } from '../fixtures.js';
@@ -159,6 +160,23 @@ async function truth(ctx: RequestContext): Promise<Reply | undefined> {
   }
 }
 
+/**
+ * Heap an injected case holds (measured: 2.7 kB with its generated defaults, 0.3 kB bare, beyond its posted fields), with
+ * room to spare. Injected cases live in memory, unlike generated ones: a 3 MB body of a million `{}` asked for ~3 GB,
+ * and V8 ended the process ("JavaScript heap out of memory") under every test that shared the sandbox.
+ */
+const HEAP_PER_CASE = { defaults: 4096, bare: 512 } as const;
+
+/** Why `count` more cases do not fit in what is left of the heap (a quarter kept for serving), or undefined. */
+function heapShortfall(count: number, bare: boolean): string | undefined {
+  const { heap_size_limit: limit, used_heap_size: used } = getHeapStatistics();
+  const needed = count * (bare ? HEAP_PER_CASE.bare : HEAP_PER_CASE.defaults);
+  const left = limit * 0.75 - used;
+  if (needed <= left) return undefined;
+  const mb = (bytes: number): string => `${Math.max(0, Math.round(bytes / 1048576))} MB`;
+  return `${count} cases would take about ${mb(needed)} of heap and ${mb(left)} is left (of ${mb(limit)}): inject fewer, give node more (NODE_OPTIONS=--max-old-space-size=MB), or start the sandbox with more cases (generated on demand, held nowhere)`;
+}
+
 async function injectCases(ctx: RequestContext): Promise<Reply> {
   const read = await readJsonObject(ctx, INJECT_BODY_LIMIT, ['widgetId', 'cases', 'bare', 'noChat']);
   if (!read.ok) return read.reply;
@@ -177,6 +195,8 @@ async function injectCases(ctx: RequestContext): Promise<Reply> {
     if (item === null || typeof item !== 'object' || Array.isArray(item)) return error(400, `cases[${i}] must be a JSON object`);
     if (tooDeep(item)) return error(400, `cases[${i}] ${TOO_DEEP}`);
   }
+  const tooMany = heapShortfall(cases.length, body.bare === true);
+  if (tooMany) return error(413, tooMany);
   const added = ctx.state.store.inject(widget.index, cases as CaseRecord[], ctx.state.now(), body.bare === true);
   // Cases only the Logs API knows (an email or offline message, a chat the Visitor Chat API has forgotten).
   if (body.noChat === true) ctx.state.chats.forget(added.map((c) => c.id).filter((id): id is string => typeof id === 'string'));
