@@ -12,9 +12,10 @@ const USAGE = `Usage: snapengage-sandbox [--port 0] [--seed 42] [--cases 5000] [
 
   --port     TCP port on 127.0.0.1 (0 = any free port)
   --seed     seed of the generated data, credentials and faults
-  --cases    number of generated cases over all widgets
-  --widgets  number of widgets
-  --days     days of data, ending today (UTC)
+  --cases    number of generated cases over all widgets, 0 to 100000000 (computed on demand: start-up time and
+             memory do not grow with it)
+  --widgets  number of widgets, 1 to 5000
+  --days     days of data, ending today (UTC), 1 to 3650
   --now      when the data ends instead of now: 2025-06-30 (00:00 UTC) or 2025-06-30T18:00:00Z (a zone is required);
              with --seed, the same data on any day (SNAPENGAGE_START_DATE follows it)
   --faults   e.g. 429=0.1,500=0.05,reset=0.02,truncate=0.02,slow=0.01,rps=20,slowMs=2000[,retryAfter=1|none]

@@ -6,11 +6,11 @@ export interface SandboxOptions {
   port?: number;
   /** Seed of all generated data, credentials and faults (default 42). */
   seed?: number;
-  /** Number of generated cases over all widgets (default 5000). */
+  /** Number of generated cases over all widgets, 0 to 100,000,000 (default 5000; computed on demand, held nowhere). */
   cases?: number;
-  /** Number of widgets (default 3). */
+  /** Number of widgets, 1 to 5000 (default 3). */
   widgets?: number;
-  /** Days of data, ending today in UTC (default 90). */
+  /** Days of data, ending today in UTC, 1 to 3650 (default 90). */
   days?: number;
   /** Fault spec such as `429=0.1,500=0.05,reset=0.02,truncate=0.02,slow=0.01,rps=20` (default none). */
   faults?: string;
