@@ -42,6 +42,7 @@ const MAX_RETRY_AFTER = 3600;
 const FAULT_SALT = 0xfa017;
 const LATENCY_SALT = 0x1a7e;
 const MAX_BODY_KBPS = 1_000_000;
+const DECIMAL = /^[+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?$/;
 
 function emptyFaultSpec(): FaultSpec {
   return { '429': 0, '500': 0, reset: 0, truncate: 0, slow: 0, rps: 0, slowMs: DEFAULT_SLOW_MS, retryAfter: 1, latencyMs: 0, jitterMs: 0, bodyKBps: 0 };
@@ -59,7 +60,8 @@ export function parseFaultSpec(text: string): FaultSpec {
   if (trimmed === '') return spec;
   for (const part of trimmed.split(',')) {
     const match = /^\s*([A-Za-z0-9]+)\s*=\s*([^\s,]+)\s*$/.exec(part);
-    if (!match) throw new Error(`fault spec: "${part.trim()}" is not key=value (example: 429=0.1,rps=20)`);
+    // Quoted as JSON: a line break inside the spec would otherwise split the one-line error in two.
+    if (!match) throw new Error(`fault spec: ${JSON.stringify(part.trim())} is not key=value (example: 429=0.1,rps=20)`);
     const key = match[1] ?? '';
     const raw = match[2] ?? '';
     if (seen.has(key)) throw new Error(`fault spec: "${key}" is given twice`);
@@ -72,13 +74,16 @@ export function parseFaultSpec(text: string): FaultSpec {
       spec.retryAfter = seconds;
       continue;
     }
-    const value = Number(raw);
-    if (raw === '' || !Number.isFinite(value)) throw new Error(`fault spec: ${key}=${raw} is not a number`);
+    // Decimal only: Number() also reads 0x1, 0b1 and 0o1, which no one writes for a rate and which hide a typo.
+    const value = DECIMAL.test(raw) ? Number(raw) : NaN;
+    if (!Number.isFinite(value)) throw new Error(`fault spec: ${key}=${raw} is not a number`);
     if ((RANDOM_FAULTS as readonly string[]).includes(key)) {
       if (value < 0 || value > 1) throw new Error(`fault spec: ${key}=${raw} must be a probability between 0 and 1`);
       spec[key as FaultKind] = value;
     } else if (key === 'rps') {
-      if (value < 0) throw new Error(`fault spec: rps=${raw} must be 0 (no limit) or a positive number`);
+      // Whole: the limit admits requests one by one within a clock second, so rps=0.5 admitted one a second (twice the
+      // limit) and rps=2.5 three.
+      if (value < 0 || !Number.isInteger(value)) throw new Error(`fault spec: rps=${raw} must be 0 (no limit) or a whole number of requests per second`);
       spec.rps = value;
     } else if (key === 'slowMs' || key === 'latencyMs' || key === 'jitterMs') {
       if (!Number.isInteger(value) || value < 0 || value > MAX_SLOW_MS) {
@@ -93,7 +98,8 @@ export function parseFaultSpec(text: string): FaultSpec {
     }
   }
   const total = RANDOM_FAULTS.reduce((sum, kind) => sum + spec[kind], 0);
-  if (total > 1 + 1e-9) throw new Error(`fault spec: the probabilities add up to ${total}, more than 1`);
+  // Rounded: 0.7+0.2+0.2 is 1.0999999999999999 in binary floating point, not what anyone wrote.
+  if (total > 1 + 1e-9) throw new Error(`fault spec: the probabilities add up to ${Number(total.toPrecision(12))}, more than 1`);
   return spec;
 }
 

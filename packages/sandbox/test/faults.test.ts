@@ -69,8 +69,16 @@ describe('fault spec', () => {
     ['retryAfter=1.5', 'retryAfter=1.5 must be none or whole seconds'],
     ['retryAfter=-1', 'retryAfter=-1 must be none'],
     ['429=0.6,500=0.6', 'add up to'],
+    ['429=0.7,500=0.2,reset=0.2', 'the probabilities add up to 1.1, more than 1'],
+    ['rps=0.5', 'rps=0.5 must be 0 (no limit) or a whole number of requests per second'],
+    ['rps=2.5', 'rps=2.5 must be 0 (no limit) or a whole number'],
+    ['429=0x1', '429=0x1 is not a number'],
+    ['rps=0b11', 'rps=0b11 is not a number'],
+    ['429=0.1\n500=x', '"429=0.1\\n500=x" is not key=value'],
   ])('refuses %s', (text, message) => {
     expect(() => parseFaultSpec(text)).toThrow(message);
+    // One line, as the CLI's error is.
+    expect(() => parseFaultSpec(text)).toThrow(/^[^\n]*$/);
   });
 
   it('admits exactly rps requests per clock second, and a rejected request consumes no fate', () => {
