@@ -155,6 +155,15 @@ async function main(): Promise<void> {
   };
   process.on('SIGINT', stop);
   process.on('SIGTERM', stop);
+  // Its reader gone (`snapengage-sandbox | head -1`, a supervisor that died): nobody gets the credentials to use it,
+  // and the write's EPIPE ended the process with a stack trace. One line, then stop.
+  process.stdout.on('error', (caught: NodeJS.ErrnoException) => {
+    process.stderr.write(`snapengage-sandbox: cannot write its SNAPENGAGE_ lines: stdout was closed (${caught.code ?? caught.message}); stopping\n`);
+    process.exitCode = 1;
+    if (stopping) return;
+    stopping = true;
+    void (sandbox ? sandbox.close() : Promise.resolve()).then(() => process.exit(1));
+  });
   try {
     sandbox = await startSandbox(options);
   } catch (caught) {
@@ -166,8 +175,11 @@ async function main(): Promise<void> {
     await sandbox.close();
     process.exit(0);
   }
-  process.stdout.write(Object.entries(sandbox.env).map(([name, value]) => `${name}=${value}\n`).join(''));
-  process.stderr.write(`snapengage-sandbox: serving ${sandbox.url} (admin API at ${sandbox.url}/__sandbox/); Ctrl-C to stop\n`);
+  const url = sandbox.url;
+  // "serving" once the lines are out: a failed write ends the process instead (the 'error' handler above).
+  process.stdout.write(Object.entries(sandbox.env).map(([name, value]) => `${name}=${value}\n`).join(''), (caught) => {
+    if (!caught) process.stderr.write(`snapengage-sandbox: serving ${url} (admin API at ${url}/__sandbox/); Ctrl-C to stop\n`);
+  });
 }
 
 void main();

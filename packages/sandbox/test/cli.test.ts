@@ -56,6 +56,17 @@ function runCli(args: string[]): { status: number | null; stdout: string; stderr
 }
 
 describe('snapengage-sandbox CLI', () => {
+  it('stdout closed before the env lines (`| head -0`): one stderr line, exit 1, not an EPIPE stack trace', async () => {
+    const child = spawn(process.execPath, [...CLI, '--cases', '10'], { stdio: ['ignore', 'pipe', 'pipe'] });
+    // Closed at once: the sandbox takes far longer to start than this takes.
+    child.stdout?.destroy();
+    let stderr = '';
+    child.stderr?.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+    const [code] = await once(child, 'exit');
+    expect(code).toBe(1);
+    expect(stderr.trim().split('\n')).toEqual(['snapengage-sandbox: cannot write its SNAPENGAGE_ lines: stdout was closed (EPIPE); stopping']);
+  });
+
   it('prints exactly the env lines, serves real data, and exits 0 on SIGTERM', async () => {
     const started = await startCli(['--port', '0', '--seed', '5', '--cases', '120', '--widgets', '2', '--days', '7']);
     expect(Object.keys(started.env)).toEqual(ENV_NAMES);
