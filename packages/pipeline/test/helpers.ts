@@ -1,6 +1,7 @@
 // Shared test helpers: a sandbox over loopback, temp DuckDB files, the sandbox's truth, and a CLI child process.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
+import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -17,6 +18,18 @@ export const PACKAGE_DIR = resolve(dirname(fileURLToPath(import.meta.url)), '..'
 /** A fixed "now" so that sandbox timestamps and the loader's "today" agree within a test. */
 export async function sandbox(options: SandboxOptions = {}): Promise<Sandbox> {
   return startSandbox({ port: 0, seed: 7, cases: 600, widgets: 2, days: 10, ...options });
+}
+
+/**
+ * A loopback URL whose port refuses connections: one the system gave and that was closed again. Not port 9 or 1:
+ * fetch blocks those before connecting ("fetch refuses the port"), which is not what a stopped server does.
+ */
+export async function refusingUrl(): Promise<string> {
+  const server = createServer();
+  await new Promise<void>((done) => server.listen(0, '127.0.0.1', done));
+  const { port } = server.address() as { port: number };
+  await new Promise<void>((done) => server.close(() => done()));
+  return `http://127.0.0.1:${port}`;
 }
 
 export function tempDir(prefix = 'sepipe-'): { dir: string; cleanup(): void } {

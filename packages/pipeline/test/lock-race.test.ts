@@ -8,10 +8,10 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterEach, describe, expect, it } from 'vitest';
 import { runPipeline } from '../src/index.js';
-import { tempDir } from './helpers.js';
+import { refusingUrl, tempDir } from './helpers.js';
 
 const packageDir = fileURLToPath(new URL('..', import.meta.url));
-// Port 9 (discard) refuses: a run fails after opening the file, before committing anything.
+// Port 9 (discard) is one fetch blocks: a run fails after opening the file, before committing anything.
 const env = { SNAPENGAGE_BASE_URL: 'http://127.0.0.1:9', SNAPENGAGE_ORG_ID: 'o', SNAPENGAGE_API_TOKEN: 't', SNAPENGAGE_WIDGET_ID: 'w' };
 
 describe('files a run does not own', () => {
@@ -47,7 +47,8 @@ describe('files a run does not own', () => {
       c.closeSync(); i.closeSync();`;
     holder = spawn(process.execPath, ['--input-type=module', '-e', script, path], { cwd: packageDir, stdio: 'inherit' });
     expect(await new Promise((resolve) => holder!.on('exit', resolve))).toBe(0);
-    const error = await runPipeline({ resources: { logs: true }, connection: { maxRetries: 0 } }, { env, destination: { path } }).catch((e: unknown) => e);
+    const refused = { ...env, SNAPENGAGE_BASE_URL: await refusingUrl() };
+    const error = await runPipeline({ resources: { logs: true }, connection: { maxRetries: 0 } }, { env: refused, destination: { path } }).catch((e: unknown) => e);
     expect(String((error as Error).message)).toMatch(/cannot reach/);
     expect(existsSync(path)).toBe(true);
     expect(existsSync(`${path}.staging`)).toBe(false);

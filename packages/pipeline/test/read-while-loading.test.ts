@@ -12,7 +12,7 @@ import { openDataset } from '../src/dataset.js';
 import { showDataset } from '../src/show.js';
 import { runPipeline, type RunOptions } from '../src/run.js';
 import type { PipelineConfig } from '../src/config.js';
-import { expectMatchesTruth, gatedRun, otherProcess, query, runCli, sandbox, tempDir, truth } from './helpers.js';
+import { expectMatchesTruth, gatedRun, otherProcess, query, refusingUrl, runCli, sandbox, tempDir, truth } from './helpers.js';
 
 let box: Sandbox;
 let tmp: ReturnType<typeof tempDir>;
@@ -199,7 +199,7 @@ describe('reading the dataset while a run extracts', () => {
     expect(await expectMatchesTruth(db, 'snapengage_data', await truth(box))).toEqual([]);
 
     const failing = join(tmp.dir, 'failing.duckdb');
-    const env = { ...box.env, SNAPENGAGE_BASE_URL: 'http://127.0.0.1:9' };
+    const env = { ...box.env, SNAPENGAGE_BASE_URL: await refusingUrl() };
     const error = await runPipeline({ ...config(failing), connection: { maxRetries: 0 } }, { env }).then(() => undefined, (e: unknown) => e);
     expect(String(error)).toMatch(/cannot reach/);
     expect(existsSync(failing)).toBe(false);
