@@ -612,13 +612,13 @@ server.close();
   });
 
   it('a resource name must be its own table name (no "__", no trailing "_")', async () => {
-    for (const name of ['logs__extra', 'logs_']) {
+    for (const [name, meant] of [['logs__extra', 'logs_extra'], ['logs_', 'logs']]) {
       const specPath = join(tmp, 'name.yaml');
       writeFileSync(specPath, readFileSync(DEFAULT_SPEC, 'utf8').replace('        name: widgets\n', `        name: ${name}\n`));
       const err = (await generate(specPath).catch((e: unknown) => e)) as SpecError;
       expect(err).toBeInstanceOf(SpecError);
       expect(err.problems.map((p) => `${p.pointer}: ${p.message}`)).toEqual([
-        '#/paths/~1api~1v1~1widget.json/get/x-snapengage-resource/name: x-snapengage-resource: must match pattern "^[a-z][a-z0-9]*(_[a-z0-9]+)*$"',
+        `#/paths/~1api~1v1~1widget.json/get/x-snapengage-resource/name: x-snapengage-resource: must match pattern "^[a-z][a-z0-9]*(_[a-z0-9]+)*$": snake_case, e.g. "${meant}"`,
       ]);
     }
   });

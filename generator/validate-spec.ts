@@ -9,6 +9,7 @@ import Ajv2020 from 'ajv/dist/2020.js';
 import { checkParentField, checkResponseReferences, nearestName, resolveLocalRef } from './schema-walk.js';
 import { yamlProblem } from './yaml-errors.js';
 import { schemaErrors } from './schema-errors.js';
+import { credentialParameters, refOnlyCycle } from './spec-rules.js';
 
 const require = createRequire(import.meta.url);
 const extensionSchema = require('./resource-extension.schema.json') as object;
@@ -106,8 +107,16 @@ export async function loadAndValidateSpec(file: string): Promise<LoadedSpec> {
   // OpenAPI structure: the `minimal` ruleset reports what makes a spec invalid, not style. A few of its warnings make
   // generated code that cannot work (a `{placeholder}` of the path with no parameter is sent literally; a duplicate
   // operationId or parameter collides in the types): errors here, as in `npm run lint:spec`.
+  const cycle = refOnlyCycle(document);
+  if (cycle) throw new SpecError([{ file, pointer: cycle.pointer, line: lineOf(yamlDoc, counter, cycle.pointer), message: cycle.message }]);
   const config = await createConfig({ extends: ['minimal'], rules: STRUCTURE_ERRORS });
-  const lintProblems = await lintFromString({ source, absoluteRef: file, config });
+  let lintProblems;
+  try {
+    lintProblems = await lintFromString({ source, absoluteRef: file, config });
+  } catch (err) {
+    // Redocly throws on documents it cannot resolve (the known case, a $ref cycle, is reported above).
+    throw new SpecError([{ file, pointer: '#', message: `OpenAPI: the linter cannot read the spec: ${(err as Error).message}` }]);
+  }
   for (const p of lintProblems) {
     if (p.severity !== 'error') continue;
     const ptr = p.location[0]?.pointer ?? '#';
@@ -115,6 +124,7 @@ export async function loadAndValidateSpec(file: string): Promise<LoadedSpec> {
     if (ref) problems.push({ file, pointer: ptr, line: lineOf(yamlDoc, counter, `${ptr}/$ref`), message: `OpenAPI: Can't resolve $ref: ${ref}` });
     else at(ptr, `OpenAPI: ${p.message}`);
   }
+  for (const p of credentialParameters(document)) at(p.pointer, p.message);
   if (problems.length === 0) checkResourceExtensions(document, at);
   if (problems.length > 0) throw new SpecError(problems);
   return { file, source, document, lineOf: (ptr) => lineOf(yamlDoc, counter, ptr) };
@@ -142,6 +152,20 @@ function unresolvedRef(document: Json, ptr: string): string | undefined {
   const names = siblings !== null && typeof siblings === 'object' ? Object.keys(siblings) : [];
   const near = nearestName(ref.slice(slash + 1).replace(/~1/g, '/').replace(/~0/g, '~'), names);
   return `${ref} does not exist${near !== undefined ? `; did you mean ${container}/${escapePointer(near)}?` : ''}`;
+}
+
+const NAME = /^[a-z][a-z0-9]*(_[a-z0-9]+)*$/;
+
+/** `chatPoll`, `Chat-Poll`, `_chat__poll_` → `chat_poll`: the form a resource (and table) name must have. */
+function snakeCase(name: string): string {
+  return name.replace(/([a-z0-9])([A-Z])/g, '$1_$2').replace(/[^A-Za-z0-9]+/g, '_').replace(/^[_0-9]+|_+$/g, '').toLowerCase();
+}
+
+/** What to write instead of a resource name that breaks the name pattern. */
+function nameFix(name: string): string {
+  const reserved = name.startsWith('_') ? ' (a leading "_" is for the loader\'s own tables, _pipeline_*)' : '';
+  const snake = snakeCase(name);
+  return NAME.test(snake) ? `: snake_case, e.g. "${snake}"${reserved}` : `: snake_case, a letter first${reserved}`;
 }
 
 function checkResourceExtensions(spec: Json, at: (ptr: string, message: string) => void): void {
@@ -182,10 +206,15 @@ function checkResourceExtensions(spec: Json, at: (ptr: string, message: string) 
       if (ext === undefined) continue;
       const extPtr = `${opPtr}/${RESOURCE_EXTENSION}`;
       if (!validate(ext)) {
-        for (const e of schemaErrors(validate.errors ?? [])) at(extPtr + e.instancePath, `${RESOURCE_EXTENSION}: ${e.message}`);
+        for (const e of schemaErrors(validate.errors ?? [])) {
+          const named: unknown = (ext as Json)?.[e.instancePath.slice(1)];
+          const fix = (e.instancePath === '/name' || e.instancePath === '/parent') && typeof named === 'string' ? nameFix(named) : '';
+          at(extPtr + e.instancePath, `${RESOURCE_EXTENSION}: ${e.message}${fix}`);
+        }
         const name: unknown = (ext as Json)?.name;
-        // A changing operation (loadable: false) is never a parent, so it is neither a known one nor a suggestion.
-        if (typeof name === 'string' && (ext as Json)?.loadable !== false) invalid.add(name);
+        // A changing operation (loadable: false) is never a parent, so it is neither a known one nor a suggestion. A
+        // name that is not snake_case counts as its snake_case form: children naming that form are not blamed too.
+        if (typeof name === 'string' && (ext as Json)?.loadable !== false) invalid.add(NAME.test(name) ? name : snakeCase(name));
         continue;
       }
       if (seen.has(ext.name)) at(`${extPtr}/name`, `resource name "${ext.name}" is also used by ${seen.get(ext.name)}`);
