@@ -623,19 +623,23 @@ server.close();
     }
   });
 
-  it('a catalog error points at the extension it comes from, with its line', async () => {
+  it('a recursive record schema is one error at the $ref that leads back, with its line and what to do', async () => {
     // Valid for the checks (the walk stops at the fields it needs), but the catalog cannot inline a recursive record.
+    // Before: "catalog: schema nesting too deep (recursive $ref?)" at logs' dataSelector, which is not what to change.
     const doc = parseDocument(readFileSync(DEFAULT_SPEC, 'utf8'));
     doc.setIn(['components', 'schemas', 'Case', 'properties', 'parentCase'], { $ref: '#/components/schemas/Case' });
     const specPath = join(tmp, 'recursive.yaml');
-    writeFileSync(specPath, doc.toString());
+    const text = doc.toString();
+    writeFileSync(specPath, text);
     const err = (await generate(specPath).catch((e: unknown) => e)) as SpecError;
     expect(err).toBeInstanceOf(SpecError);
+    const lines = text.split('\n');
     expect(err.problems).toEqual([{
       file: specPath,
-      line: doc.toString().split('\n').indexOf('        dataSelector: cases') + 1,
-      pointer: '#/paths/~1api~1v2~1{orgId}~1logs/get/x-snapengage-resource/dataSelector',
-      message: expect.stringContaining('catalog: schema nesting too deep'),
+      line: lines.indexOf('        parentCase:', lines.indexOf('    Case:')) + 2,
+      pointer: '#/components/schemas/Case/properties/parentCase/$ref',
+      message: 'catalog: the record schema of "logs" contains itself: this $ref leads back to #/components/schemas/Case, which contains it. '
+        + "The catalog inlines the record schema for the loader's tables, so it cannot be recursive: replace the $ref with a schema that does not lead back (e.g. type: object and the properties needed)",
     }]);
   });
 

@@ -13,19 +13,33 @@ export function resolveLocalRef(spec: Json, ref: string): Json {
   return ref.slice(2).split('/').reduce((node: Json, seg) => node?.[seg.replace(/~1/g, '/').replace(/~0/g, '~')], spec);
 }
 
-/** Inline every local $ref so the catalog's record schemas stand alone. */
-export function derefSchema(spec: Json, schema: Json, depth = 0): Json {
-  if (depth > MAX_SCHEMA_DEPTH) throw new Error('schema nesting too deep (recursive $ref?)');
-  if (Array.isArray(schema)) return schema.map((s) => derefSchema(spec, s, depth + 1));
+/** A record schema that contains itself: `pointer` is the $ref that leads back, `ref` the schema it leads back to. */
+export class RecursiveSchemaError extends Error {
+  constructor(readonly pointer: string | undefined, readonly ref: string) {
+    super(`the record schema contains itself: ${pointer ?? 'a $ref'} is ${ref}, which contains it`);
+    this.name = 'RecursiveSchemaError';
+  }
+}
+
+/**
+ * Inline every local $ref so the catalog's record schemas stand alone. `at` is the JSON pointer of `schema` in the
+ * spec (once known: from the first $ref on), `inside` the $refs being inlined around it: meeting one of those again
+ * is a recursive schema, which cannot be inlined (nor turned into tables: the loader declares a child table per
+ * nested list of the schema).
+ */
+export function derefSchema(spec: Json, schema: Json, depth = 0, at?: string, inside: readonly string[] = []): Json {
+  if (depth > MAX_SCHEMA_DEPTH * 4) throw new Error('schema nesting too deep');
+  if (Array.isArray(schema)) return schema.map((s, i) => derefSchema(spec, s, depth + 1, at && `${at}/${i}`, inside));
   if (schema === null || typeof schema !== 'object') return schema;
   if (typeof schema.$ref === 'string') {
     const { $ref, ...rest } = schema;
-    return derefSchema(spec, { ...resolveLocalRef(spec, $ref), ...rest }, depth + 1);
+    if (inside.includes($ref)) throw new RecursiveSchemaError(at && `${at}/$ref`, $ref);
+    return derefSchema(spec, { ...resolveLocalRef(spec, $ref), ...rest }, depth + 1, $ref, [...inside, $ref]);
   }
   const out: Json = {};
   for (const [k, v] of Object.entries(schema)) {
     if (k.startsWith('x-') || k === 'examples' || k === 'example') continue;
-    out[k] = derefSchema(spec, v, depth + 1);
+    out[k] = derefSchema(spec, v, depth + 1, at && `${at}/${k.replace(/~/g, '~0').replace(/\//g, '~1')}`, inside);
   }
   return out;
 }
@@ -163,13 +177,17 @@ const LIST_FIX: Record<string, string> = {
   'data selector segment': ' (end the data selector at the list: its items are the records, and lists inside a record become child tables)',
 };
 
-type Walk = { ok: true; schema: Json } | { ok: false; message: string };
+/** `direct[i]`: segment i is a property of the schema itself, not only of an allOf/anyOf/oneOf branch of it. */
+type Walk = { ok: true; schema: Json; direct: boolean[] } | { ok: false; message: string };
 
 /** Follows a dot path of properties from `schema`; `what` names one segment and `where` the root in messages. */
 function walkPath(spec: Json, schema: Json, path: string, what: string, where: string): Walk {
   let current = schema;
+  const direct: boolean[] = [];
   const segments = path.split('.').filter(Boolean);
   for (const [i, seg] of segments.entries()) {
+    const own = resolveRefs(spec, current)?.properties;
+    direct.push(own !== null && typeof own === 'object' && Object.hasOwn(own, seg));
     const next = propertyOf(spec, current, seg);
     if (next === undefined) {
       const list = i === 0 ? undefined : intoList(spec, what, seg, current, segments[i - 1]!);
@@ -179,13 +197,15 @@ function walkPath(spec: Json, schema: Json, path: string, what: string, where: s
     }
     current = next;
   }
-  return { ok: true, schema: current };
+  return { ok: true, schema: current, direct };
 }
 
 export interface RecordLocation {
   status: string;
   /** Property names along the data selector. */
   segments: string[];
+  /** Per segment: a property of its object schema itself (else only of a branch: its TS type is a union member's). */
+  direct: boolean[];
   /** Whether the selected value is an array of records (else it is one record). */
   array: boolean;
   /** Schema of one record, unresolved; derefSchema it for a standalone copy. */
@@ -198,12 +218,30 @@ export function locateRecord(spec: Json, op: Json, dataSelector: string): { ok: 
   if (!response) return { ok: false, message: 'the operation has no 2xx response to load records from' };
   const walk = walkPath(spec, response.schema, dataSelector, 'data selector segment', `the ${response.status} response body`);
   if (!walk.ok) return walk;
-  const resolved = resolveRefs(spec, walk.schema);
-  const array = isArraySchema(resolved);
+  const items = listItems(spec, walk.schema);
   return {
     ok: true,
-    value: { status: response.status, segments: dataSelector.split('.').filter(Boolean), array, record: array ? (resolved.items ?? {}) : walk.schema },
+    value: { status: response.status, segments: dataSelector.split('.').filter(Boolean), direct: walk.direct, array: items !== undefined, record: items ?? walk.schema },
   };
+}
+
+/**
+ * The items schema when `schema` is a list: `type: array` (or [array, 'null']), or a list or null written as an
+ * anyOf/oneOf of an array and `type: 'null'` (the other way to write a nullable list; its TS type, `T[] | null`, is a
+ * list once NonNullable). Undefined for anything else.
+ */
+function listItems(spec: Json, schema: Json): Json | undefined {
+  const resolved = resolveRefs(spec, schema);
+  if (isArraySchema(resolved)) return resolved.items ?? {};
+  if (resolved === null || typeof resolved !== 'object' || resolved.type !== undefined) return undefined;
+  for (const keyword of ['anyOf', 'oneOf'] as const) {
+    if (!Array.isArray(resolved[keyword])) continue;
+    const branches = resolved[keyword].map((b: Json) => resolveRefs(spec, b));
+    const isNull = (b: Json) => b?.type === 'null' || (Array.isArray(b?.type) && b.type.every((t: unknown) => t === 'null'));
+    const lists = branches.filter((b: Json) => !isNull(b));
+    if (lists.length === 1 && isArraySchema(lists[0])) return lists[0].items ?? {};
+  }
+  return undefined;
 }
 
 export interface ReferenceProblem {

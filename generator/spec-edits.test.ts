@@ -1,13 +1,15 @@
 // Spec edits a user makes (or should not make) before `npm run generate`: each gives a working result, or one problem
-// naming the file, the line, the JSON pointer and what to do (never a stack trace).
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+// naming the file, the line, the JSON pointer and what to do (never a stack trace, never a catalog that fails the build).
+import { spawnSync } from 'node:child_process';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { parseDocument } from 'yaml';
-import { DEFAULT_SPEC, generate } from './generate.js';
+import { DEFAULT_SPEC, generate, writeGenerated } from './generate.js';
 import { SpecError } from './validate-spec.js';
 
+const root = resolve(import.meta.dirname, '..');
 const tmp = mkdtempSync(join(tmpdir(), 'snapengage-spec-edits-'));
 afterAll(() => rmSync(tmp, { recursive: true, force: true }));
 
@@ -74,6 +76,52 @@ describe('$ref cycles', () => {
     expect(await problemsOf(specPath)).toEqual([
       `${lines.indexOf('    Alias:') + 2} #/components/schemas/Alias/$ref: $ref #/components/schemas/Other leads back to itself through $refs only (#/components/schemas/Alias → #/components/schemas/Other → #/components/schemas/Alias), so it names no schema: make one of them a schema (type, properties, …) instead of a $ref`,
     ]);
+  });
+});
+
+describe('response schemas written with oneOf/anyOf', () => {
+  /** tsc over the generated files alone: a catalog that does not compile fails every package's build. */
+  function typecheck(name: string, files: Map<string, string>): { status: number | null; stdout: string } {
+    const dir = join(tmp, name);
+    writeGenerated(join(dir, 'generated'), files);
+    writeFileSync(join(dir, 'generated', 'probe.ts'), [
+      "import type { ResourceRecords } from './catalog.js';",
+      "export const id: ResourceRecords['logs']['id'] = 'a7e91ae8';",
+      '// @ts-expect-error not a field of a case (the record type is neither never nor any)',
+      "export const nope: ResourceRecords['logs']['nope'] = 1;",
+      '',
+    ].join('\n'));
+    mkdirSync(join(dir, 'node_modules'));
+    symlinkSync(join(root, 'node_modules/typescript'), join(dir, 'node_modules/typescript'), 'dir');
+    writeFileSync(join(dir, 'package.json'), '{ "type": "module" }\n');
+    writeFileSync(join(dir, 'tsconfig.json'), JSON.stringify({ extends: join(root, 'tsconfig.base.json'), compilerOptions: { noEmit: true, types: [] }, include: ['generated'] }));
+    return spawnSync(process.execPath, [join(root, 'node_modules/typescript/bin/tsc'), '-p', join(dir, 'tsconfig.json')], { encoding: 'utf8', timeout: 120_000 });
+  }
+
+  it('a data selector declared in one oneOf branch gives a catalog that compiles, with the record type of that branch', async () => {
+    const { specPath } = specWith('oneof-page.yaml', (doc) => {
+      const page = (doc.getIn(['components', 'schemas', 'LogsPage']) as { toJSON(): unknown }).toJSON();
+      doc.setIn(['components', 'schemas', 'LogsPage'], doc.createNode({
+        description: 'A page of cases, or an error object [inferred]',
+        oneOf: [page, { type: 'object', properties: { error: { type: 'string', description: '[inferred]' } } }],
+      }));
+    });
+    // Before: generated, then `NonNullable<…>["cases"]` on the union failed tsc: Property 'cases' does not exist.
+    const result = typecheck('oneof-page', await generate(specPath));
+    expect(result.stdout).toBe('');
+    expect(result.status).toBe(0);
+  });
+
+  it('a nullable list written as anyOf [array, null] is the list of records, as type: [array, null] is', async () => {
+    const { specPath } = specWith('nullable-list.yaml', (doc) => {
+      doc.setIn(['components', 'schemas', 'LogsPage', 'properties', 'cases'], doc.createNode({
+        description: 'Up to 100 cases, or null [inferred]',
+        anyOf: [{ type: 'array', items: { $ref: '#/components/schemas/Case' } }, { type: 'null' }],
+      }));
+    });
+    // Before: four problems, 'primary key field "id" is not a property of the record schema', on logs and its children.
+    const files = await generate(specPath);
+    expect(files.get('catalog.ts')).toBe((await generate()).get('catalog.ts'));
   });
 });
 
