@@ -69,6 +69,14 @@ export function schemaErrors(errors: readonly ErrorObject[]): { instancePath: st
   const meantKeys = new Set(kept.filter((e) => e.keyword === 'additionalProperties')
     .map((e) => `${e.instancePath} ${misspeltKey(e) ?? ''}`));
   kept = kept.filter((e) => e.keyword !== 'required' || !meantKeys.has(`${e.instancePath} ${(e.params as { missingProperty: string }).missingProperty}`));
+  // The required properties missing from one object are one problem: a new block started with one key got one per key.
+  const missing = new Map<string, ErrorObject[]>();
+  for (const e of kept) if (e.keyword === 'required' && !merged.has(e)) missing.set(e.instancePath, [...(missing.get(e.instancePath) ?? []), e]);
+  for (const errs of missing.values()) {
+    if (errs.length < 2) continue;
+    overrides.set(errs[0]!, `must have required properties ${errs.map((e) => `'${(e.params as { missingProperty: string }).missingProperty}'`).join(', ')}`);
+    kept = kept.filter((e) => !errs.slice(1).includes(e));
+  }
   const out = new Map<string, { instancePath: string; message: string }>();
   for (const e of kept) {
     const message = overrides.get(e) ?? describeError(e, merged.get(e));

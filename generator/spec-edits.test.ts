@@ -79,6 +79,30 @@ describe('$ref cycles', () => {
   });
 });
 
+describe('$refs outside the spec', () => {
+  it('a $ref to another file is one problem at its line saying to move the schema into the spec, even when the file exists', async () => {
+    const { specPath, lines } = specWith('external-ref.yaml', (doc) => {
+      doc.setIn(['components', 'schemas', 'Case', 'properties', 'shared'], doc.createNode({ $ref: './shared.yaml#/Shared' }));
+    });
+    writeFileSync(join(tmp, 'shared.yaml'), "Shared:\n  type: string\n  description: '[inferred]'\n");
+    // Before: Redocly resolved it next to the spec, then openapi-typescript failed against the working directory
+    // ("openapi-typescript: Can't resolve $ref: ENOENT … at #/…", no line, and a stray "✘" line on stderr).
+    expect(await problemsOf(specPath)).toEqual([
+      `${lines.indexOf("          $ref: ./shared.yaml#/Shared") + 1} #/components/schemas/Case/properties/shared/$ref: $ref ./shared.yaml#/Shared is outside the spec: only references inside it (#/components/…) are supported; move what it names into the spec's components and refer to it there`,
+    ]);
+  });
+});
+
+describe('loading hints missing several required keys', () => {
+  it('is one problem listing them, not one per key', async () => {
+    const { specPath, lines } = specWith('incremental-stub.yaml', (doc) => doc.setIn([...LOGS_OP, 'x-snapengage-resource', 'incremental'], doc.createNode({ type: 'date_window' })));
+    // Before: six problems at the same line, "must have required property 'startParam'", then 'endParam', ….
+    expect(await problemsOf(specPath)).toEqual([
+      `${lines.indexOf('        incremental:') + 1} ${LOGS}/x-snapengage-resource/incremental: x-snapengage-resource: must have required properties 'startParam', 'endParam', 'cursorField', 'initialStartEnv', 'defaultStartDaysAgo', 'lookbackDays'`,
+    ]);
+  });
+});
+
 describe('response schemas written with oneOf/anyOf', () => {
   /** tsc over the generated files alone: a catalog that does not compile fails every package's build. */
   function typecheck(name: string, files: Map<string, string>): { status: number | null; stdout: string } {

@@ -55,14 +55,7 @@ export function credentialParameters(spec: Json): RuleProblem[] {
  * not such a cycle (a tree of records is fine for the types).
  */
 export function refOnlyCycle(spec: Json): RuleProblem | undefined {
-  const refs: Array<{ at: string; ref: string }> = [];
-  const walk = (node: Json, at: string, depth: number) => {
-    if (depth > 200 || node === null || typeof node !== 'object') return;
-    if (typeof node.$ref === 'string') refs.push({ at, ref: node.$ref });
-    for (const [key, value] of Object.entries<Json>(node)) walk(value, `${at}/${key.replace(/~/g, '~0').replace(/\//g, '~1')}`, depth + 1);
-  };
-  walk(spec, '#', 0);
-  for (const { at, ref } of refs) {
+  for (const { at, ref } of refsOf(spec)) {
     // Pointers of the nodes followed so far (`#/…`): reaching one again is the cycle, reported at its first $ref.
     const chain = [at];
     let next: string | undefined = ref;
@@ -84,6 +77,29 @@ export function refOnlyCycle(spec: Json): RuleProblem | undefined {
     }
   }
   return undefined;
+}
+
+/**
+ * $refs to other files or URLs. The generator reads one file: Redocly resolves such a ref against the spec's
+ * directory, openapi-typescript against the working directory (or fetches it), and the catalog not at all.
+ */
+export function externalRefs(spec: Json): RuleProblem[] {
+  return refsOf(spec).filter(({ ref }) => !ref.startsWith('#')).map(({ at, ref }) => ({
+    pointer: `${at}/$ref`,
+    message: `$ref ${ref} is outside the spec: only references inside it (#/components/…) are supported; move what it names into the spec's components and refer to it there`,
+  }));
+}
+
+/** Every $ref of the document, with the pointer of the object holding it, in document order. */
+function refsOf(spec: Json): Array<{ at: string; ref: string }> {
+  const refs: Array<{ at: string; ref: string }> = [];
+  const walk = (node: Json, at: string, depth: number) => {
+    if (depth > 200 || node === null || typeof node !== 'object') return;
+    if (typeof node.$ref === 'string') refs.push({ at, ref: node.$ref });
+    for (const [key, value] of Object.entries<Json>(node)) walk(value, `${at}/${key.replace(/~/g, '~0').replace(/\//g, '~1')}`, depth + 1);
+  };
+  walk(spec, '#', 0);
+  return refs;
 }
 
 function isObject(v: unknown): v is Json {

@@ -9,7 +9,7 @@ import Ajv2020 from 'ajv/dist/2020.js';
 import { checkParentField, checkResponseReferences, nearestName, resolveLocalRef } from './schema-walk.js';
 import { yamlProblem } from './yaml-errors.js';
 import { schemaErrors } from './schema-errors.js';
-import { credentialParameters, refOnlyCycle } from './spec-rules.js';
+import { credentialParameters, externalRefs, refOnlyCycle } from './spec-rules.js';
 
 const require = createRequire(import.meta.url);
 const extensionSchema = require('./resource-extension.schema.json') as object;
@@ -107,8 +107,8 @@ export async function loadAndValidateSpec(file: string): Promise<LoadedSpec> {
   // OpenAPI structure: the `minimal` ruleset reports what makes a spec invalid, not style. A few of its warnings make
   // generated code that cannot work (a `{placeholder}` of the path with no parameter is sent literally; a duplicate
   // operationId or parameter collides in the types): errors here, as in `npm run lint:spec`.
-  const cycle = refOnlyCycle(document);
-  if (cycle) throw new SpecError([{ file, pointer: cycle.pointer, line: lineOf(yamlDoc, counter, cycle.pointer), message: cycle.message }]);
+  const refProblems = [...externalRefs(document), refOnlyCycle(document)].filter((p) => p !== undefined);
+  if (refProblems.length > 0) throw new SpecError(refProblems.map((p) => ({ file, pointer: p.pointer, line: lineOf(yamlDoc, counter, p.pointer), message: p.message })));
   const config = await createConfig({ extends: ['minimal'], rules: STRUCTURE_ERRORS });
   let lintProblems;
   try {
