@@ -40,14 +40,31 @@ async function main(): Promise<number> {
     }
     throw err;
   }
+  try {
+    return report(out, files, values.check === true);
+  } catch (err) {
+    // An --out that is a file, or a directory that cannot be written: one line, not a stack trace from node:fs.
+    const e = err as NodeJS.ErrnoException;
+    if (typeof e.code !== 'string' || typeof e.path !== 'string') throw err;
+    const what = e.code === 'ENOTDIR' || e.code === 'EEXIST' ? `${out} is not a directory (--out names the directory the generated files go to)` : `cannot ${values.check ? 'read' : 'write'} ${e.path}: ${e.message}`;
+    console.error(`generate: ${what}`);
+    return 1;
+  }
+}
+
+function report(out: string, files: Map<string, string>, check: boolean): number {
   const stale = staleFiles(out, files);
-  if (values.check) {
+  if (check) {
     if (stale.length === 0) {
       console.log(`generate --check: ${out} is up to date`);
       return 0;
     }
     console.error(`generate --check: ${stale.length} stale file(s) in ${out} (run \`npm run generate\`):`);
-    for (const name of stale) console.error(`  ${name}`);
+    // Said per file: generate deletes a file it does not make, which a user who put it there should know first.
+    for (const name of stale) {
+      const why = !files.has(name) ? 'not a generated file: npm run generate removes it' : existsSync(join(out, name)) ? 'differs from what the spec generates' : 'missing';
+      console.error(`  ${name} (${why})`);
+    }
     return 1;
   }
   writeGenerated(out, files);

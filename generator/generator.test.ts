@@ -676,9 +676,22 @@ server.close();
     writeFileSync(join(out, 'leftover.ts'), 'export {};\n');
     const result = runCli(['--check', '--out', out]);
     expect(result.status).toBe(1);
-    expect(result.stderr).toContain('catalog.ts');
-    expect(result.stderr).toContain('leftover.ts');
+    expect(result.stderr).toContain('  catalog.ts (differs from what the spec generates)\n');
+    // Before: the name alone, though `npm run generate`, which the message says to run, deletes the file.
+    expect(result.stderr).toContain('  leftover.ts (not a generated file: npm run generate removes it)\n');
     expect(result.stderr).not.toContain('openapi.ts');
     expect(runCli(['--check']).status).toBe(0);
+  });
+
+  it('an --out that is a file is one line saying so, in both modes, not a stack trace from node:fs', () => {
+    const file = join(tmp, 'out-is-a-file.ts');
+    writeFileSync(file, 'export {};\n');
+    for (const args of [['--out', file], ['--check', '--out', file]]) {
+      const result = runCli(args);
+      // Before: "Error: ENOTDIR: not a directory, scandir …" with node:fs's stack.
+      expect(result.status).toBe(1);
+      expect(result.stderr).toBe(`generate: ${file} is not a directory (--out names the directory the generated files go to)\n`);
+    }
+    expect(readFileSync(file, 'utf8')).toBe('export {};\n');
   });
 });
