@@ -134,6 +134,20 @@ describe('a value of the wrong type where one of several forms is expected', () 
   });
 });
 
+describe('YAML aliases', () => {
+  it('aliases that expand to too much data are one problem, not a ReferenceError stack trace from the yaml library', async () => {
+    const levels = ['a: &a [x, x, x, x, x, x, x, x, x]', ...['b', 'c', 'd'].map((n, i) => `${n}: &${n} [${Array(9).fill(`*${'abc'[i]}`).join(', ')}]`)];
+    const specPath = join(tmp, 'aliases.yaml');
+    writeFileSync(specPath, ['openapi: 3.1.0', ...levels, `e: [${Array(9).fill('*d').join(', ')}]`, ''].join('\n'));
+    const err = await generate(specPath).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(SpecError);
+    expect((err as SpecError).problems).toEqual([{
+      file: specPath, pointer: '#',
+      message: 'YAML: Excessive alias count indicates a resource exhaustion attack: the aliases (*name) of the spec expand to too much data; write the repeated blocks out, or nest fewer aliases inside aliased blocks',
+    }]);
+  });
+});
+
 describe('a spec that is not a mapping', () => {
   it('an empty file, or a list or a bare value at the top, is one problem instead of a crash with a stack trace', async () => {
     for (const [name, text, what] of [['empty.yaml', '', 'is empty'], ['comments.yaml', '# nothing yet\n', 'is empty'], ['list.yaml', '- openapi: 3.1.0\n', 'holds a list'], ['scalar.yaml', 'openapi 3.1.0\n', 'holds a string']]) {

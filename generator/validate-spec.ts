@@ -95,7 +95,14 @@ export async function loadAndValidateSpec(file: string): Promise<LoadedSpec> {
   const counter = new LineCounter();
   const yamlDoc = parseDocument(source, { lineCounter: counter, prettyErrors: false, uniqueKeys: true });
   if (yamlDoc.errors.length > 0) throw new SpecError([{ file, ...yamlProblem(yamlDoc, counter) }]);
-  const document = yamlDoc.toJS({ maxAliasCount: 100 }) as Json;
+  let document: Json;
+  try {
+    document = yamlDoc.toJS({ maxAliasCount: 100 });
+  } catch (err) {
+    // The yaml library refuses aliases (*name) that expand to much more data than the file holds (its guard against
+    // "billion laughs" documents): its ReferenceError escaped the CLI with a stack trace.
+    throw new SpecError([{ file, pointer: '#', message: `YAML: ${(err as Error).message}: the aliases (*name) of the spec expand to too much data; write the repeated blocks out, or nest fewer aliases inside aliased blocks` }]);
+  }
   if (document === null || typeof document !== 'object' || Array.isArray(document)) {
     // Redocly throws on such a document ("Document must be JSON object"), out of the CLI with a stack trace.
     const what = document === null || document === undefined ? 'is empty' : `holds ${Array.isArray(document) ? 'a list' : `a ${typeof document}`}`;
