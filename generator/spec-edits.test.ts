@@ -93,6 +93,34 @@ describe('$refs outside the spec', () => {
   });
 });
 
+describe("the generator's extensions misspelt or misplaced", () => {
+  it('a misspelt x-snapengage- key is one problem with the key it was meant to be (it was ignored without a word)', async () => {
+    const { specPath, lines } = specWith('idempotant.yaml', (doc) => doc.setIn(['paths', '/api/v1/chat', 'post', 'x-snapengage-idempotant'], true));
+    // Before: generated, the operation's idempotency left at its method's default.
+    expect(await problemsOf(specPath)).toEqual([
+      `${lines.indexOf('      x-snapengage-idempotant: true') + 1} #/paths/~1api~1v1~1chat/post/x-snapengage-idempotant: unknown extension x-snapengage-idempotant; did you mean x-snapengage-idempotent?`,
+    ]);
+  });
+
+  it('a misspelt x-snapengage-resource is that one problem, not "every GET needs x-snapengage-resource" and its children blamed', async () => {
+    const { specPath } = specWith('resouce.yaml', (doc) => {
+      const ext = doc.getIn([...LOGS_OP, 'x-snapengage-resource']);
+      doc.deleteIn([...LOGS_OP, 'x-snapengage-resource']);
+      doc.setIn([...LOGS_OP, 'x-snapengage-resouce'], ext);
+    });
+    expect(await problemsOf(specPath)).toEqual([
+      expect.stringMatching(new RegExp(`^\\d+ ${LOGS.replace(/[{}]/g, '\\$&')}/x-snapengage-resouce: unknown extension x-snapengage-resouce; did you mean x-snapengage-resource\\?$`)),
+    ]);
+  });
+
+  it('a known extension in a place the generator does not read it says where it goes', async () => {
+    const { specPath } = specWith('misplaced.yaml', (doc) => doc.setIn(['paths', '/api/v1/chat/{widgetId}', 'x-snapengage-idempotent'], false));
+    expect(await problemsOf(specPath)).toEqual([
+      expect.stringContaining('#/paths/~1api~1v1~1chat~1{widgetId}/x-snapengage-idempotent: x-snapengage-idempotent is read only on an operation (paths./…/get, post, …); move it there'),
+    ]);
+  });
+});
+
 describe('loading hints missing several required keys', () => {
   it('is one problem listing them, not one per key', async () => {
     const { specPath, lines } = specWith('incremental-stub.yaml', (doc) => doc.setIn([...LOGS_OP, 'x-snapengage-resource', 'incremental'], doc.createNode({ type: 'date_window' })));

@@ -1,5 +1,6 @@
 // House rules of the spec that neither OpenAPI's linter nor the loading hints' JSON Schema express, checked before
 // Redocly reads the document (a $ref cycle makes Redocly throw out of the CLI with a stack trace).
+import { nearestName } from './schema-walk.js';
 import { HTTP_METHODS, pointer, type Json } from './validate-spec.js';
 
 export interface RuleProblem {
@@ -88,6 +89,38 @@ export function externalRefs(spec: Json): RuleProblem[] {
     pointer: `${at}/$ref`,
     message: `$ref ${ref} is outside the spec: only references inside it (#/components/…) are supported; move what it names into the spec's components and refer to it there`,
   }));
+}
+
+/** Where each of the generator's extensions is read: anywhere else, or misspelt, it would be ignored without a word. */
+const EXTENSION_PLACES: Record<string, { where: string; at: (segments: string[]) => boolean }> = {
+  'x-snapengage-resource': { where: 'an operation (paths./…/get, post, …)', at: (s) => s.length === 3 && s[0] === 'paths' && (HTTP_METHODS as readonly string[]).includes(s[2]!) },
+  'x-snapengage-idempotent': { where: 'an operation (paths./…/get, post, …)', at: (s) => s.length === 3 && s[0] === 'paths' && (HTTP_METHODS as readonly string[]).includes(s[2]!) },
+  'x-snapengage-credential': { where: 'a security scheme (components.securitySchemes.<name>)', at: (s) => s.length === 3 && s[0] === 'components' && s[1] === 'securitySchemes' },
+  'x-snapengage-next-link': { where: 'the top level of the spec', at: (s) => s.length === 0 },
+};
+
+/** `x-snapengage-…` keys that the generator does not read where they are: a typo, or the right key in the wrong place. */
+export function unreadExtensions(spec: Json): RuleProblem[] {
+  const problems: RuleProblem[] = [];
+  const walk = (node: Json, segments: string[]) => {
+    if (segments.length > 200 || node === null || typeof node !== 'object') return;
+    for (const [key, value] of Object.entries<Json>(node)) {
+      const here = [...segments, key];
+      if (key.toLowerCase().startsWith('x-snapengage-')) {
+        const place = EXTENSION_PLACES[key];
+        if (place === undefined) {
+          const near = nearestName(key, Object.keys(EXTENSION_PLACES));
+          problems.push({ pointer: pointer(...here), message: `unknown extension ${key}${near ? `; did you mean ${near}?` : ` (the generator reads ${Object.keys(EXTENSION_PLACES).join(', ')})`}` });
+        } else if (!place.at(segments)) {
+          problems.push({ pointer: pointer(...here), message: `${key} is read only on ${place.where}; move it there` });
+        }
+        continue; // an extension's own keys are checked by the extension's rules
+      }
+      walk(value, here);
+    }
+  };
+  walk(spec, []);
+  return problems;
 }
 
 /** Every $ref of the document, with the pointer of the object holding it, in document order. */

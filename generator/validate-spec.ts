@@ -9,7 +9,7 @@ import Ajv2020 from 'ajv/dist/2020.js';
 import { checkParentField, checkResponseReferences, nearestName, resolveLocalRef } from './schema-walk.js';
 import { yamlProblem } from './yaml-errors.js';
 import { schemaErrors } from './schema-errors.js';
-import { credentialParameters, externalRefs, refOnlyCycle } from './spec-rules.js';
+import { credentialParameters, externalRefs, refOnlyCycle, unreadExtensions } from './spec-rules.js';
 
 const require = createRequire(import.meta.url);
 const extensionSchema = require('./resource-extension.schema.json') as object;
@@ -131,7 +131,7 @@ export async function loadAndValidateSpec(file: string): Promise<LoadedSpec> {
     if (ref) problems.push({ file, pointer: ptr, line: lineOf(yamlDoc, counter, `${ptr}/$ref`), message: `OpenAPI: Can't resolve $ref: ${ref}` });
     else at(ptr, `OpenAPI: ${p.message}`);
   }
-  for (const p of credentialParameters(document)) at(p.pointer, p.message);
+  for (const p of [...credentialParameters(document), ...unreadExtensions(document)]) at(p.pointer, p.message);
   if (problems.length === 0) checkResourceExtensions(document, at);
   if (problems.length > 0) throw new SpecError(problems);
   return { file, source, document, lineOf: (ptr) => lineOf(yamlDoc, counter, ptr) };
