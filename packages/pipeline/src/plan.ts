@@ -195,6 +195,17 @@ export function planPipeline(config: PipelineConfig, env: Env, only?: ResourceNa
   for (const plan of plans.values()) {
     if (plan.resource.parent) plans.get(plan.resource.parent as ResourceName)?.children.push(plan);
   }
+  // An append tells a record read again from a new one by its key alone, and a date window always reads days again
+  // (the lookback, at least the last day): without a key each run stored their records once more, without a word.
+  for (const plan of plans.values()) {
+    const window = plan.load && plan.writeDisposition === 'append' && plan.primaryKey.length === 0 ? dateWindowReading(plan, [...plans.values()]) : undefined;
+    if (window === undefined) continue;
+    throw new ConfigError(
+      `resources.${plan.name}.primaryKey is empty with writeDisposition "append": each run reads the last days of ${window.name} again ` +
+        `(lookbackDays, and at least the last day), and without a key their records would be appended once more on every run; ` +
+        `keep a primary key (the catalog's: ${plan.resource.primaryKey.join(', ')}), or set writeDisposition "replace"`,
+    );
+  }
   checkEnv([...plans.values()], env);
 
   const ordered: ResourcePlan[] = [];

@@ -104,6 +104,17 @@ describe('a primaryKey override that is not unique', () => {
 });
 
 describe('write disposition and selection changed between runs', () => {
+  it('a primary key removed from an appended resource is refused before the run, with the database as it was', async () => {
+    // Before, each run with `primaryKey: []` appended the records of the days it read again: 150 cases, then 177, 204.
+    const path = `${tmp.dir}/key-removed.duckdb`;
+    await runPipeline(config({ logs: { writeDisposition: 'append' } }), { env: box.env, destination: { path } });
+    const before = await snapshot(path);
+    const run = runPipeline(config({ logs: { writeDisposition: 'append', primaryKey: [] } }), { env: box.env, destination: { path } });
+    await expect(run).rejects.toThrow(/^resources\.logs\.primaryKey is empty with writeDisposition "append": .*keep a primary key \(the catalog's: id\), or set writeDisposition "replace"$/);
+    expect(await snapshot(path)).toEqual(before);
+    expect(before.logs).toEqual([{ n: 150 }]);
+  });
+
   it('merge → append → replace → merge, deselected and selected again, a new pipelineName: each case once, as the API has it', async () => {
     const path = `${tmp.dir}/dispositions.duckdb`;
     const cases = await truth(box);

@@ -79,6 +79,23 @@ describe('planPipeline', () => {
     expect(() => checkResourceNames(['logs', 'start_chat'])).toThrow(UsageError);
   });
 
+  it('refuses an append without a primary key where a date window reads days again (each run stored them again)', () => {
+    // Before: `primaryKey: []` on an appended logs (or chat_poll below it) planned fine, and every run appended the
+    // records of the days it read again (the lookback, at least the last day) once more, without a word.
+    const withApiKey = { ...env, SNAPENGAGE_API_KEY: 'k' };
+    for (const [resources, name, window] of [
+      [{ logs: { writeDisposition: 'append', primaryKey: [] } }, 'logs', 'logs'],
+      [{ logs: { incremental: { lookbackDays: 0 } }, chat_poll: { writeDisposition: 'append', primaryKey: [] } }, 'chat_poll', 'logs'],
+    ] as const) {
+      expect(() => planPipeline({ resources: resources as never }, withApiKey)).toThrow(
+        new RegExp(`^resources\\.${name}\\.primaryKey is empty with writeDisposition "append": each run reads the last days of ${window} again .*keep a primary key \\(the catalog's: \\w+\\), or set writeDisposition "replace"$`),
+      );
+    }
+    // Where nothing is read twice it stays allowed: replace, and an append of a resource without a date window.
+    expect(() => planPipeline({ resources: { logs: { writeDisposition: 'replace', primaryKey: [] } } }, env)).not.toThrow();
+    expect(() => planPipeline({ resources: { widgets: { writeDisposition: 'append', primaryKey: [] } } }, { ...env, SNAPENGAGE_PROVISIONING_KEY: 'p', SNAPENGAGE_EMAIL: 'e@example.com' })).not.toThrow();
+  });
+
   it('refuses an option part that is not an object, and a resource set to anything but true or an object, instead of ignoring it', () => {
     const refused = (config: unknown) => () => planPipeline(config as PipelineConfig, env);
     // Before: loaded widgets (false read as a resource with no options), at the default 10 requests/s (rateLimit 0).
