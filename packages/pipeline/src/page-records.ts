@@ -107,6 +107,20 @@ export function selectPath(value: unknown, path: string): unknown {
   return current;
 }
 
+/** A key field that is an id (`id`, `caseId`, `uuid`), not a value such as users' `email`: messages name ids only (PRIVACY.md). */
+const ID_FIELD = /^(id|uuid)$|(Id|_id)$/;
+
+/**
+ * ` (on the logs record id "…")`: the record a step threw on, by the catalog's key as the API sent it (a map step may
+ * have changed it); '' when a key field is not an id or has no scalar value.
+ */
+function recordNamed(plan: ResourcePlan, record: SourceRecord): string {
+  const key = plan.resource.primaryKey;
+  const values = key.map((field) => record[field]);
+  if (key.length === 0 || !key.every((field) => ID_FIELD.test(field)) || !values.every((v) => typeof v === 'string' || typeof v === 'number')) return '';
+  return ` (on the ${plan.name} record ${key.map((field, i) => `${field} ${JSON.stringify(values[i])}`).join(', ')})`;
+}
+
 /** Every object a map step of the resource returned in this run, so one returned twice is caught (see applySteps). */
 const returnedByMap = new WeakMap<ResourcePlan, WeakSet<object>>();
 
@@ -129,7 +143,7 @@ export function applySteps(plan: ResourcePlan, records: SourceRecord[]): { kept:
       } catch (error) {
         // A step may throw anything (null, a string): its message if it has one, else the thing itself.
         const message = error instanceof Error ? error.message : String(error);
-        throw new ConfigError(`${field()} threw: ${message}`);
+        throw new ConfigError(`${field()} threw: ${message}${recordNamed(plan, record)}`);
       }
       // An async step's Promise was a truthy verdict (every record kept) or an object without fields (every record
       // stored as one empty row): neither is what it meant.

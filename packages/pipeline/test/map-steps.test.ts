@@ -138,9 +138,25 @@ describe('what a step returns', () => {
     expect(await query(path, 'SELECT count(*)::INTEGER AS n FROM snapengage_data.logs')).toEqual(before);
     const ds = await openDataset({ path, dataset: 'snapengage_data' });
     try {
-      expect((await ds.loads(1))[0]).toMatchObject({ status: 'failed', error: 'resources.logs.steps[0] threw: null' });
+      expect((await ds.loads(1))[0]).toMatchObject({ status: 'failed', error: expect.stringMatching(/^resources\.logs\.steps\[0\] threw: null \(on the logs record id "[^"]+"\)$/) });
     } finally {
       await ds.close();
     }
+  });
+
+  it('a step that throws on one record names that record by its id, as the API sent it, and writes nothing', async () => {
+    // Before, the message said which step threw but not on which of the run's records: the one to look at was unknown.
+    const path = `${tmp.dir}/throws-on-one.duckdb`;
+    await run([], path);
+    const before = await query(path, 'SELECT count(*)::INTEGER AS n FROM snapengage_data.logs');
+    // One case by its url (unique per case); the first step renames the id away, so only the record as sent has it.
+    const [{ id, url } = {}] = await query(path, 'SELECT id, url FROM snapengage_data.logs WHERE url IN (SELECT url FROM snapengage_data.logs GROUP BY url HAVING count(*) = 1) ORDER BY id LIMIT 1 OFFSET 3');
+    expect(typeof url).toBe('string');
+    const failure = run([{ map: (r) => ({ ...r, id: 'renamed' }) }, { map: (r) => { if (r.url === url) throw new TypeError('no survey'); return r; } }], path);
+    await expect(failure).rejects.toThrow(`resources.logs.steps[1] threw: no survey (on the logs record id "${String(id)}")`);
+    expect(await query(path, 'SELECT count(*)::INTEGER AS n FROM snapengage_data.logs')).toEqual(before);
+    // A key that is not an id (users by email) is not echoed: messages name ids, not personal values (PRIVACY.md).
+    const users = runPipeline(definePipeline({ resources: { users: { steps: [{ map: () => { throw new Error('nope'); } }] } }, rateLimit: { requestsPerSecond: 0 } }), { env: box.env, destination: { path } });
+    await expect(users).rejects.toThrow(/^resources\.users\.steps\[0\] threw: nope$/);
   });
 });
