@@ -17,6 +17,7 @@ import { refuseRemotePath } from './remote-destination.js';
 import { activeRun, defaultStagingRoot, RUN_LOCK_FILE } from './destination/run-lock.js';
 import { describeLoadDiscards } from './destination/load-discards.js';
 import { quoteIdent } from './normalize/naming.js';
+import { shellWord } from './shell-word.js';
 import { variantCoalesceSql } from './schema-notes.js';
 import { DUCKDB_TYPES, type DataType } from './normalize/types.js';
 import { ROW_NODE_KEY } from './normalize/schema.js';
@@ -134,6 +135,14 @@ export async function showDataset(options: ShowOptions): Promise<string> {
     const orgs = [...new Map(loads.flatMap((l) => (l.status === 'loaded' && l.orgId !== null ? [[l.orgId.toLowerCase(), l.orgId] as const] : []))).values()];
     const org = orgs.length === 0 ? '' : `, SnapEngage org${orgs.length > 1 ? 's' : ''} ${orgs.join(', ')}`;
     const out: string[] = [`Dataset ${options.dataset} in ${options.path}${org}`];
+    // A renamed destination.dataset leaves the old one in the file as it was: without this line, show of the new one
+    // looked like the whole file. A dataset is a schema with the loader's system tables (as openDataset finds them).
+    const others = (await dataset.sql(`SELECT DISTINCT table_schema AS name FROM information_schema.tables WHERE table_name = '_pipeline_loads' ORDER BY 1`))
+      .map((row) => String(row.name))
+      .filter((name) => name.toLowerCase() !== dataset.dataset.toLowerCase());
+    if (others.length > 0) {
+      out.push(`Other datasets in this file (each with its own tables, loads and state): ${others.map((name) => `${printable(name)} (show --dataset ${shellWord(name)})`).join(', ')}`);
+    }
     // A run keeps the file closed while it extracts (so this can read it): say that its rows are still to come.
     const stagingRoot = defaultStagingRoot(options.path);
     const running = await activeRun(stagingRoot, options.path);

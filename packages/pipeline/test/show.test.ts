@@ -21,6 +21,25 @@ describe('show', () => {
     );
   });
 
+  it('names the other datasets of the file (destination.dataset renamed: the old one stays, unseen otherwise), and none when alone', async () => {
+    // Before, show of the new dataset looked like the whole file: the old dataset's tables and loads were not hinted at.
+    const path = join(tmp.dir, 'two-datasets.duckdb');
+    for (const dataset of ['snapengage_data', 'renamed']) {
+      const dest = await DuckDBDestination.open({ path, dataset, pipelineName: 'p' });
+      const w = dest.createResourceWriter({ loadId: newLoadId(), resource: thingsResource, writeDisposition: 'append', primaryKey: [], maxNestingDepth: 4 });
+      await w.write([{ id: 'a' }]);
+      await w.commit(null);
+      await dest.close();
+      const lines = (await showDataset({ path, dataset })).split('\n');
+      expect(lines.filter((line) => line.startsWith('Other datasets'))).toEqual(
+        dataset === 'renamed' ? ['Other datasets in this file (each with its own tables, loads and state): snapengage_data (show --dataset snapengage_data)'] : [],
+      );
+    }
+    expect((await showDataset({ path, dataset: 'snapengage_data' })).split('\n')[1]).toBe(
+      'Other datasets in this file (each with its own tables, loads and state): renamed (show --dataset renamed)',
+    );
+  });
+
   it('a run lock that cannot be read is named as such, not as a run of PID 0', async () => {
     const path = join(tmp.dir, 'unreadable-lock.duckdb');
     const dest = await DuckDBDestination.open({ path, dataset: 'data', pipelineName: 'p' });
