@@ -255,7 +255,10 @@ function resourcePlan(config: PipelineConfig, env: Env, name: ResourceName, load
   if (!Array.isArray(primaryKey) || primaryKey.some((k) => typeof k !== 'string' || k === '')) {
     throw new ConfigError(`${field}.primaryKey must be an array of field names`);
   }
-  if (disposition === 'merge' && primaryKey.length === 0) throw new ConfigError(`${field}: writeDisposition "merge" needs a primaryKey`);
+  if (disposition === 'merge' && primaryKey.length === 0) {
+    const catalogKey = resource.primaryKey.length > 0 ? `the catalog's: ${resource.primaryKey.join(', ')}` : 'the fields that name a record';
+    throw new ConfigError(`${field}: writeDisposition "merge" needs a primaryKey: set primaryKey (${catalogKey}), or writeDisposition "append" or "replace"`);
+  }
   const steps = options.steps ?? [];
   // A step may be anything in plain JavaScript: `null` or a number is refused here, not read as an object.
   const isStep = (s: unknown) => typeof s === 'object' && s !== null && (typeof (s as { filter?: unknown }).filter === 'function' || typeof (s as { map?: unknown }).map === 'function');

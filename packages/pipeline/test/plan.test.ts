@@ -73,7 +73,7 @@ describe('planPipeline', () => {
     expect(() => planPipeline({ resources: { logs: true }, concurrency: 2.5 }, env)).toThrow(/concurrency must be an integer >= 1, got 2\.5/);
     expect(() => planPipeline({ resources: { logs: { incremental: { lookbackDays: -1 } } } }, env)).toThrow(/resources\.logs\.incremental\.lookbackDays must be an integer >= 0, got -1/);
     expect(() => planPipeline({ resources: { logs: { incremental: { sliceDays: 1.5 } } } }, env)).toThrow(/resources\.logs\.incremental\.sliceDays must be an integer >= 1, got 1\.5/);
-    expect(() => planPipeline({ resources: { widgets: { writeDisposition: 'merge', primaryKey: [] } } }, env)).toThrow(/resources\.widgets: writeDisposition "merge" needs a primaryKey/);
+    expect(() => planPipeline({ resources: { widgets: { writeDisposition: 'merge', primaryKey: [] } } }, env)).toThrow(/resources\.widgets: writeDisposition "merge" needs a primaryKey: set primaryKey \(the catalog's: uuid\), or writeDisposition "append" or "replace"$/);
     expect(() => planPipeline({ resources: { logs: { incremental: { sliceDays: 0 } } } }, env)).toThrow(/resources\.logs\.incremental\.sliceDays must be an integer >= 1/);
     expect(() => planPipeline({ resources: { logs: { incremental: { endDay: 'open' as never } } } }, env)).toThrow(/resources\.logs\.incremental\.endDay must be "inclusive" or "exclusive", got "open"/);
     expect(() => checkResourceNames(['logs', 'start_chat'])).toThrow(UsageError);
