@@ -14,10 +14,10 @@ import { signalExitCode, unlessAborted, type CliSignals } from './cli-signals.js
 import { checkResourceNames, DEFAULTS, isResourceName, planPipeline, type Plan } from './plan.js';
 import { localRateLimitAfterNote, localRateLimitNote } from './rate-limit-note.js';
 import { createProgressDisplay, formatLoadStep, formatRequest } from './progress-display.js';
-import { redactSecrets, securitySchemes } from 'snapengage-client';
 import { documentLine, failedDocument, loadedDocument } from './run-document.js';
 import { LOADER_VERSION } from './version.js';
 import { refuseBadCommand, unknownCommand, USAGE } from './cli-usage.js';
+import { maskProcessWarnings, onUncaughtError, secretMask, withoutSecrets } from './cli-mask.js';
 // run.js and show.js are imported when a command needs them. run.js before the config: imported after tsx's loader is
 // registered for a TS config, its modules load through it (~0.1 s slower, measured). DuckDB itself (70–100 ms) is
 // required only when a file is opened (duckdb.ts): --help, --version and a config error do not pay for it.
@@ -149,6 +149,7 @@ async function runCommand(flags: Flags, signals: CliSignals): Promise<number> {
   let loadId: string | undefined;
   let interruptedRun: InterruptedRun | undefined;
   const committed: string[] = [];
+  runSoFar = () => ({ committed, loadId, interruptedRun });
   const abort = (signal: NodeJS.Signals) => controller.abort(new AbortedError(`Interrupted (${signal})`));
   // Caught from the process's start (cli-signals.ts): one that came while the modules or the config loaded stops the
   // run before it starts. Where Node is PID 1 (a container without an init, which the kernel spares a signal's
@@ -288,6 +289,8 @@ let jsonOutput = false;
 /** `run --refresh`: a failed run's committed resources were refreshed (interruptedRunNote). */
 let refreshRun = false;
 const startedAt = new Date();
+/** The run's progress so far, for the FAILED document of an uncaught error (set once `run` starts). */
+let runSoFar: (() => { committed: readonly string[]; loadId: string | undefined; interruptedRun: InterruptedRun | undefined }) | undefined;
 
 // stdout on a full disk (cron's `> run.log`) or closed early: one line, not Node's stack trace for an unhandled
 // 'error' event. A reader that went away (`| head -1`) is not an error; stderr failing has no one to tell.
@@ -299,27 +302,6 @@ process.stdout.on('error', (error: NodeJS.ErrnoException) => {
   process.exitCode = process.exitCode || 1;
 });
 process.stderr.on('error', () => undefined);
-
-/**
- * The last line of defence for the one-line error: every known credential's value is masked, whatever put it there.
- * A config module's own error (`throw new Error(\`bad token ${token}\`)`), or a credential pasted into another
- * variable or option, was echoed as it was.
- */
-function withoutSecrets(text: string): string {
-  return secretMask()(text);
-}
-
-/** withoutSecrets for many texts (each string of a JSON document), reading the environment and `.env` once. */
-function secretMask(): (text: string) => string {
-  let env: Record<string, string | undefined> = process.env;
-  try {
-    env = loadEnv();
-  } catch {
-    // An unreadable .env: the process environment is all there is to mask.
-  }
-  const secrets = Object.values(securitySchemes).map((scheme) => env[scheme.env]);
-  return (text) => redactSecrets(text, secrets);
-}
 
 /** The one error line on stderr and, with --json, the FAILED document on stdout. */
 function reportFailure(error: unknown, message: string, exitCode: number): void {
@@ -350,6 +332,8 @@ const cancelledBeforeStart = () => new AbortedError('Run cancelled before it sta
 
 /** Runs the command, reports its outcome and sets the exit code; `signals` were caught by the entry (cli.ts). */
 export function runCli(argv: string[], signals: CliSignals): void {
+  maskProcessWarnings(secretMask);
+  onUncaughtError(crashed);
   main(argv, signals).then(
     (code) => {
       // A failed write to stdout (its 'error' handler) already set 1.
@@ -363,6 +347,22 @@ export function runCli(argv: string[], signals: CliSignals): void {
       if (error instanceof AbortedError && signals.received) exitOnceWritten(process.exitCode as number);
     },
   );
+}
+
+/**
+ * An error no code caught (cli-crash.ts): the run's failure, masked, with what the run had committed; or, once the
+ * outcome is out, one masked line. Then the process ends, as Node would have ended it (exit 1).
+ */
+function crashed(error: unknown): void {
+  const line = `unexpected error: ${withoutSecrets(firstLine(error instanceof Error ? error.message : String(error)))}`;
+  if (outcomeWritten) process.stderr.write(`snapengage-pipeline: ${line} (after the run's outcome)\n`);
+  else {
+    const run = runSoFar?.();
+    const failure = run ? withCommitted(Object.assign(new PipelineError(line), { name: error instanceof Error ? error.name : 'Error' }), run.committed, run.loadId, run.interruptedRun) : error;
+    reportFailure(failure, line, 1);
+  }
+  if (process.env.SNAPENGAGE_DEBUG) process.stderr.write(`${withoutSecrets(inspect(error))}\n`);
+  exitOnceWritten(1);
 }
 
 /** The outcome is out: a signal now only ends the process, with the exit code already set. */

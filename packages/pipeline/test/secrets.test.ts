@@ -145,6 +145,30 @@ describe('no credential in the loader’s output or DuckDB file', () => {
     expectNoSecret('CLI output', run.stdout + run.stderr);
   });
 
+  it('an uncaught error or unhandled rejection of config code is the one masked error line (and the FAILED document), not Node\'s trace', async () => {
+    // A map step's promise nobody awaits, and a config module's timer: no code of the run can catch either, and Node
+    // printed its trace with the credential in it (and, with --json, no document on stdout).
+    writeFileSync(join(tmp.dir, 'unawaited.mjs'), 'export default { resources: { widgets: { steps: [{ map: (r) => { Promise.reject(new Error(`async refused ${process.env.SNAPENGAGE_API_TOKEN}`)); return r; } }] } } };\n');
+    writeFileSync(join(tmp.dir, 'timer.mjs'), 'setTimeout(() => { throw new TypeError(`timer threw ${process.env.SNAPENGAGE_PROVISIONING_KEY}`); }, 1);\nexport default { resources: { widgets: true } };\n');
+    for (const [file, said] of [['unawaited.mjs', 'async refused ***'], ['timer.mjs', 'timer threw ***']] as const) {
+      const run = await runCli(['run', '--config', file, '--duckdb', join(tmp.dir, 'uncaught.duckdb'), '--json'], { env: box.env, cwd: tmp.dir });
+      expect(run.code, file).toBe(1);
+      expect(run.stderr, file).toContain(`snapengage-pipeline: unexpected error: ${said}\n`);
+      const document = JSON.parse(run.stdout) as { status: string; error: { message: string } };
+      expect(document.status, file).toBe('FAILED');
+      expect(document.error.message, file).toBe(`unexpected error: ${said}`);
+      expectNoSecret(file, run.stdout + run.stderr);
+    }
+  });
+
+  it('a process warning quoting a credential (a step\'s process.emitWarning) is printed by Node masked', async () => {
+    writeFileSync(join(tmp.dir, 'warns.mjs'), 'export default { resources: { widgets: { steps: [{ map: (r) => { process.emitWarning(`odd key ${process.env.SNAPENGAGE_API_KEY}`); return r; } }] } } };\n');
+    const run = await runCli(['run', '--config', 'warns.mjs', '--duckdb', join(tmp.dir, 'warns.duckdb')], { env: box.env, cwd: tmp.dir });
+    expect(run.code).toBe(0);
+    expect(run.stderr).toMatch(/\(node:\d+\) Warning: odd key \*\*\*\n/);
+    expectNoSecret('CLI output', run.stdout + run.stderr);
+  });
+
   it('two .env lines joined into one (a pasted line, a file without a final newline) are refused without echoing the key they swallowed', async () => {
     const dir = tempDir('sepipe-joined-');
     try {
