@@ -1,14 +1,14 @@
 // Files that hold customer data (chat transcripts) are the user's alone when the loader creates them: the staging
 // directory 0700 and its NDJSON files 0600, the DuckDB file 0600 on its first creation. Under the usual umask 022
 // they were world-readable (0755/0644). A file or directory the user already has keeps its mode.
-import { chmodSync, mkdirSync, readdirSync, statSync } from 'node:fs';
-import { join } from 'node:path';
+import { chmodSync, mkdirSync, readdirSync, statSync, writeFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Sandbox } from 'snapengage-sandbox';
 import { DuckDBDestination, newLoadId } from '../src/destination/index.js';
 import type { DuckDBResourceWriter } from '../src/destination/resource-writer.js';
 import { runPipeline } from '../src/index.js';
-import { sandbox, tempDir, thingsResource } from './helpers.js';
+import { runCli, sandbox, tempDir, thingsResource } from './helpers.js';
 
 const mode = (path: string) => statSync(path).mode & 0o777;
 
@@ -52,11 +52,40 @@ describe.skipIf(process.platform === 'win32')('modes of the files the loader cre
         const files = readdirSync(dir);
         expect(files.length).toBeGreaterThan(0);
         expect({ dir: mode(dir).toString(8), files: files.map((f) => mode(join(dir, f)).toString(8)) }).toEqual({ dir: '700', files: files.map(() => '600') });
-        if (path !== ':memory:') expect(mode(`${path}.staging`).toString(8)).toBe('700');
+        // An in-memory run's, in the temp directory, was made with the umask's mode (0755) as the writers' parent.
+        expect(mode(path === ':memory:' ? dirname(dir) : `${path}.staging`).toString(8)).toBe('700');
         await writer.commit(null);
       } finally {
         await dest.close();
       }
+    }
+  });
+
+  it('an in-memory run that exits without closing (an uncaught error) leaves no staged rows in the temp directory', async () => {
+    // No later run looks in the temp directory, so what an exit there left stayed for good. The config polls on every
+    // turn of the event loop and throws (uncaught: the CLI exits at once) once a writer has its directory there.
+    const temp = tempDir('sepipe-temp-');
+    // Pages enough that the run goes on for many turns after its first rows are staged.
+    const pages = await sandbox({ cases: 600, widgets: 1, days: 3 });
+    try {
+      writeFileSync(join(tmp.dir, 'crash-staged.mjs'), `import { readdirSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+// A directory being removed meanwhile (the run's close, on libuv's threads) counts as not there.
+const entries = (dir) => { try { return readdirSync(dir); } catch { return []; } };
+const staged = () => entries(tmpdir()).some((d) => entries(join(tmpdir(), d)).length > 0);
+// Unreferenced: a run that ended first exits 0 as it would, and the test says so.
+const poll = () => { if (staged()) throw new Error('failed with rows staged'); setImmediate(poll).unref(); };
+setImmediate(poll).unref();
+export default { resources: { logs: true }, rateLimit: { requestsPerSecond: 0 } };
+`);
+      const run = await runCli(['run', '--config', 'crash-staged.mjs', '--duckdb', ':memory:'], { env: { ...pages.env, TMPDIR: temp.dir } as Record<string, string>, cwd: tmp.dir });
+      expect(run.code).toBe(1);
+      expect(run.stderr).toContain('unexpected error: failed with rows staged');
+      expect(readdirSync(temp.dir)).toEqual([]);
+    } finally {
+      await pages.close();
+      temp.cleanup();
     }
   });
 

@@ -18,7 +18,7 @@ import { openDuckDBFile } from './open-file.js';
 import { RUN_LOCK_FILE, acquireRunLock, defaultStagingRoot, type RunLock } from './run-lock.js';
 import { DuckDBResourceWriter, type ResourceWriter, type ResourceWriterOptions, type WriterContext } from './resource-writer.js';
 import { ensureParentDir } from './ensure-dir.js';
-import { makeOwnerOnly } from './private-files.js';
+import { makeOwnerOnly, privateTempStaging } from './private-files.js';
 import { createDatabaseFile } from './new-file.js';
 import { checkDuckDBHeader } from './file-kind.js';
 import { refuseDltDataset } from './dlt-dataset.js';
@@ -141,9 +141,13 @@ export class DuckDBDestination {
     let runLock: RunLock | undefined;
     let destination: DuckDBDestination | undefined;
     try {
-      releaseRun = holdFile(path, 'run');
-      if (inMemory) await rm(stagingRoot, { recursive: true, force: true });
-      else {
+      const releaseFile = holdFile(path, 'run');
+      releaseRun = releaseFile;
+      if (inMemory) {
+        await rm(stagingRoot, { recursive: true, force: true });
+        const forgetTemp = await privateTempStaging(stagingRoot);
+        releaseRun = () => (forgetTemp(), releaseFile());
+      } else {
         runLock = await acquireRunLock(stagingRoot, path, opts.dataset, opts.refresh);
         await runLock.clearStaging();
       }
@@ -155,6 +159,7 @@ export class DuckDBDestination {
       else {
         await runLock?.release().catch(() => undefined);
         if (!runLock && !inMemory) await rmdir(stagingRoot).catch(() => undefined); // made by acquireRunLock, if empty
+        if (inMemory) await rm(stagingRoot, { recursive: true, force: true }).catch(() => undefined);
         releaseRun?.();
       }
       if (error instanceof AbortedError) throw error;

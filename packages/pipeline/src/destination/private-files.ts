@@ -1,7 +1,9 @@
 // The modes of the files the loader creates that hold customer data (chat transcripts, visitor emails). Under the
 // usual umask 022 they were world-readable; they are the user's alone, whatever the umask (which only takes bits
 // away). Only what the loader itself creates: a file or directory the user already has keeps the mode they gave it.
+import { rmSync } from 'node:fs';
 import { chmod, stat } from 'node:fs/promises';
+import { ensureDir } from './ensure-dir.js';
 
 /** Staging directories: the loader's own and temporary. */
 export const PRIVATE_DIR_MODE = 0o700;
@@ -17,4 +19,41 @@ export async function makeOwnerOnly(path: string): Promise<void> {
   const mode = (await stat(path).catch(() => undefined))?.mode;
   if (mode === undefined || (mode & 0o077) === 0) return;
   await chmod(path, mode & 0o700).catch(() => undefined);
+}
+
+/** The temp staging directories of the process's open in-memory runs, removed at its exit (see privateTempStaging). */
+const tempAtExit = new Set<string>();
+
+function removeTempAtExit(): void {
+  // 'exit' runs only synchronous code. A SIGKILL runs nothing: what it leaves stays private (0700), but stays.
+  for (const dir of tempAtExit) {
+    try {
+      rmSync(dir, { recursive: true, force: true });
+    } catch {
+      // Best effort while exiting.
+    }
+  }
+}
+
+/**
+ * Makes the staging directory of an in-memory run (no file to stage beside, so in the system's temp directory)
+ * 0700, as `<file>.staging` is: its writers' directories were private, but it was made with the umask's mode as
+ * their parent. And removes it if the process exits with the run still open (the CLI's second Ctrl-C or an uncaught
+ * error, an app's process.exit): no later run looks in the temp directory, so the staged rows (customer data) stayed
+ * there for good. Returns what forgets it once the run's close has removed it itself.
+ */
+export async function privateTempStaging(dir: string): Promise<() => void> {
+  if (tempAtExit.size === 0) process.on('exit', removeTempAtExit);
+  tempAtExit.add(dir);
+  const forget = () => {
+    tempAtExit.delete(dir);
+    if (tempAtExit.size === 0) process.off('exit', removeTempAtExit);
+  };
+  try {
+    await ensureDir(dir, PRIVATE_DIR_MODE);
+  } catch (error) {
+    forget();
+    throw error;
+  }
+  return forget;
 }
