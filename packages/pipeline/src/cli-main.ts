@@ -183,7 +183,7 @@ async function runCommand(flags: Flags, signals: CliSignals): Promise<number> {
       rememberConfigProject(env, project);
       // Not before a run refused anyway (a missing variable says the same of .env, in its one line).
       const elsewhere = flags.duckdb === undefined && planOrUndefined(config, env, only) ? newFileElsewhereNote(project, config.destination?.path ?? DEFAULTS.path) : undefined;
-      if (elsewhere) process.stderr.write(`snapengage-pipeline: note: ${elsewhere}\n`);
+      if (elsewhere) process.stderr.write(`snapengage-pipeline: note: ${withoutSecrets(elsewhere)}\n`);
     }
 
     // A signal while the modules or the config loaded: said as such, not as whatever the plan would refuse.
@@ -191,7 +191,7 @@ async function runCommand(flags: Flags, signals: CliSignals): Promise<number> {
     const plan = planOrUndefined(config, env, only);
     const configFile = noConfig ? null : flags.config ?? DEFAULT_CONFIG_FILE;
     const note = plan && localRateLimitNote(config, plan, configFile);
-    if (note) process.stderr.write(`snapengage-pipeline: note: ${note}\n`);
+    if (note) process.stderr.write(`snapengage-pipeline: note: ${withoutSecrets(note)}\n`);
     if (flags.verbose && plan?.duckdbSettingsNote) process.stderr.write(`snapengage-pipeline: note: ${plan.duckdbSettingsNote}\n`);
     // Useful from code (a test, a dry run); from the CLI the load info said LOADED of data that was gone at exit.
     if ((flags.duckdb ?? config.destination?.path) === ':memory:') {
@@ -218,9 +218,10 @@ async function runCommand(flags: Flags, signals: CliSignals): Promise<number> {
       },
       collectGarbageBeforeCommit: true,
       // The client warns on every retry; worth seeing only while debugging.
-      warn: flags.verbose ? (message) => display.log(`warning: ${message}`) : undefined,
-      // Waiting for another program to close the file always shows: otherwise the run just seems to hang.
-      onLockWait: (message) => display.log(message),
+      warn: flags.verbose ? (message) => display.log(`warning: ${withoutSecrets(message)}`) : undefined,
+      // Waiting for another program to close the file always shows: otherwise the run just seems to hang. Masked: it
+      // names the file, and a credential pasted into --duckdb went to cron's log.
+      onLockWait: (message) => display.log(withoutSecrets(message)),
     });
     display.finish();
     loadCommitted = true;
@@ -229,7 +230,7 @@ async function runCommand(flags: Flags, signals: CliSignals): Promise<number> {
     if (!outcomeWritten) writeStdout(`${flags.json ? documentLine(loadedDocument(info), mask) : mask(info.toString())}\n`);
     outcomeWritten = true;
     const after = plan && localRateLimitAfterNote(config, plan, info.resources, configFile);
-    if (after) process.stderr.write(`snapengage-pipeline: note: ${after}\n`);
+    if (after) process.stderr.write(`snapengage-pipeline: note: ${withoutSecrets(after)}\n`);
     return 0;
   } finally {
     display.finish();

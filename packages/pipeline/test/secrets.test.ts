@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Sandbox } from 'snapengage-sandbox';
 import { runPipeline } from '../src/index.js';
-import { admin, query, runCli, sandbox, tempDir, withQueries } from './helpers.js';
+import { admin, otherProcess, query, runCli, sandbox, tempDir, withQueries } from './helpers.js';
 
 let box: Sandbox;
 let tmp: ReturnType<typeof tempDir>;
@@ -201,6 +201,16 @@ describe('no credential in the loader’s output or DuckDB file', () => {
     const show = await runCli(['show', '--duckdb', db], { env: box.env, cwd: tmp.dir });
     expect(show.code).toBe(0);
     expectNoSecret('CLI output', run.stdout + run.stderr + show.stdout + show.stderr);
+    // The line that says the run waits for another program to close the file (shown with or without --verbose).
+    const holder = await otherProcess(db);
+    try {
+      const waited = await runCli(['run', '--resources', 'widgets', '--duckdb', db], { env: { ...box.env, SNAPENGAGE_DUCKDB_LOCK_WAIT: '1' }, cwd: tmp.dir });
+      expect(waited.code).toBe(1);
+      expect(waited.stderr).toMatch(/^DuckDB file \S*\*\*\*\.duckdb is in use \(PID \d+\); waiting up to 1 s/m);
+      expectNoSecret('CLI output', waited.stdout + waited.stderr);
+    } finally {
+      await holder.release();
+    }
   });
 
   it('every failure kind, with --verbose: nothing in stdout, stderr or any table of the file', async () => {
