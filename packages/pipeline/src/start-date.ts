@@ -6,6 +6,9 @@ import { isoPartsInstant } from './iso-time.js';
 
 const DAY = /^(\d{4})-(\d{2})-(\d{2})$/;
 const DATE_TIME = /^(\d{4}-\d{2}-\d{2})[T ](\d{2}:\d{2}(?::\d{2}(?:\.\d+)?)?)\s*(Z|[+-]\d{2}:?\d{2})?$/i;
+// A day written year first in another form: unpadded (`2025-2-3`), with slashes or dots (`2025/02/03`), or ISO 8601's
+// basic form (`20250203`). Year first leaves one reading, so the hint names the day; `03/02/2025` has two and is not read.
+const OTHER_DAY = /^(\d{4})(?:([-/.])(\d{1,2})\2(\d{1,2})|(\d{2})(\d{2}))$/;
 
 /** The UTC day of an instant, or undefined when it is not a valid one. */
 function utcDay(ms: number): string | undefined {
@@ -54,6 +57,13 @@ function startDateHintText(value: unknown): { hint: string; offers?: [lead: stri
   if (DAY.test(text)) {
     const wrongDay = missingDay(text);
     return wrongDay ? { hint: wrongDay } : { hint: `without the spaces around it: ${text}`, offers: [`spaces around ${text}`, text] };
+  }
+  const other = OTHER_DAY.exec(text);
+  if (other) {
+    const [, year, , month, day] = other;
+    const written = `${year}-${(month ?? other[5]!).padStart(2, '0')}-${(day ?? other[6]!).padStart(2, '0')}`;
+    const wrongDay = missingDay(written);
+    return wrongDay ? { hint: wrongDay } : used(`the day ${written} in another form`, written);
   }
   return { hint: 'use the first day to load, e.g. 2025-01-31 (a whole UTC day)' };
 }

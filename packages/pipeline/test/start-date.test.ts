@@ -26,4 +26,18 @@ describe('startDateHint', () => {
     expect(startDateHint(new Date(Number.NaN), bounds)).toBe('an invalid Date');
     expect(startDateHint(new Date('2025-01-01T00:00:00Z'), bounds)).toMatch(/^a Date object, not a day: write the day as text, e.g. '2025-01-01'/);
   });
+
+  it('names the day a year-first date written another way stands for: unpadded, basic YYYYMMDD, slashes or dots', () => {
+    expect(startDateHint('2025-2-3', bounds)).toBe('the day 2025-02-03 in another form; use 2025-02-03');
+    expect(startDateHint('20250203', bounds)).toBe('the day 2025-02-03 in another form; use 2025-02-03');
+    expect(startDateHint('2025/02/03', bounds)).toBe('the day 2025-02-03 in another form; use 2025-02-03');
+    expect(startDateHint(' 2024.2.29 ', bounds)).toBe('the day 2024-02-29 in another form; use 2024-02-29');
+    // A day the calendar lacks, or one the run would refuse next, is not offered.
+    expect(startDateHint('2025-2-29', bounds)).toBe('there is no such day: 2025-02 has 28 days');
+    expect(startDateHint('20251301', bounds)).toBe('there is no such month');
+    expect(startDateHint('2999/1/1', bounds)).toBe('the day 2999-01-01 in another form, after today (2026-11-27 UTC): use the first day to load, in the past');
+    // Day or month first, or separators mixed: two readings, or none; no day is guessed.
+    expect(startDateHint('03/02/2025', bounds)).toBe('use the first day to load, e.g. 2025-01-31 (a whole UTC day)');
+    expect(startDateHint('2025-02/03', bounds)).toBe('use the first day to load, e.g. 2025-01-31 (a whole UTC day)');
+  });
 });
