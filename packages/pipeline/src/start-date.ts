@@ -6,6 +6,8 @@ import { isoPartsInstant } from './iso-time.js';
 
 const DAY = /^(\d{4})-(\d{2})-(\d{2})$/;
 const DATE_TIME = /^(\d{4}-\d{2}-\d{2})[T ](\d{2}:\d{2}(?::\d{2}(?:\.\d+)?)?)\s*(Z|[+-]\d{2}:?\d{2})?$/i;
+// Quotes around the whole value, straight or typographic (« » too).
+const QUOTED = /^["'\u201c\u201d\u2018\u2019\u00ab\u00bb]([^"'\u201c\u201d\u2018\u2019\u00ab\u00bb]*)["'\u201c\u201d\u2018\u2019\u00ab\u00bb]$/;
 // A day written year first in another form: unpadded (`2025-2-3`), with slashes or dots (`2025/02/03`), or ISO 8601's
 // basic form (`20250203`). Year first leaves one reading, so the hint names the day; `03/02/2025` has two and is not read.
 const OTHER_DAY = /^(\d{4})(?:([-/.])(\d{1,2})\2(\d{1,2})|(\d{2})(\d{2}))$/;
@@ -37,6 +39,14 @@ function startDateHintText(value: unknown): { hint: string; offers?: [lead: stri
     return { hint, offers: [`a Date object, not a day: that instant falls on ${day} in UTC`, day] };
   }
   const text = String(value).trim();
+  // Quotes kept in the value: docker compose's list form (`- SNAPENGAGE_START_DATE="2025-01-31"`) passes them on, and
+  // a day copied from a document may come in typographic ones. Read what they hold.
+  const quoted = QUOTED.exec(text);
+  if (quoted) {
+    const inner = quoted[1]!.trim();
+    if (DAY.test(inner) && !missingDay(inner)) return { hint: `without the quotes around it: ${inner}`, offers: [`quotes around ${inner}`, inner] };
+    return startDateHintText(inner);
+  }
   const dateTime = DATE_TIME.exec(text);
   if (dateTime) {
     const [, date, time, zone] = dateTime;

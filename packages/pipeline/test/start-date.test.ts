@@ -40,4 +40,15 @@ describe('startDateHint', () => {
     expect(startDateHint('03/02/2025', bounds)).toBe('use the first day to load, e.g. 2025-01-31 (a whole UTC day)');
     expect(startDateHint('2025-02/03', bounds)).toBe('use the first day to load, e.g. 2025-01-31 (a whole UTC day)');
   });
+
+  it('reads a value inside quotes (docker compose\'s list form keeps them; a copied day may have typographic ones)', () => {
+    expect(startDateHint('"2025-02-03"', bounds)).toBe('without the quotes around it: 2025-02-03');
+    expect(startDateHint('\u201c2025-02-03\u201d', bounds)).toBe('without the quotes around it: 2025-02-03');
+    expect(startDateHint("' 2025-02-03'", bounds)).toBe('without the quotes around it: 2025-02-03');
+    expect(startDateHint('"2999-01-01"', bounds)).toBe('quotes around 2999-01-01, after today (2026-11-27 UTC): use the first day to load, in the past');
+    // What they hold is read as it would be without them.
+    expect(startDateHint('"2025-2-3"', bounds)).toBe('the day 2025-02-03 in another form; use 2025-02-03');
+    expect(startDateHint('"2025-02-30"', bounds)).toBe('there is no such day: 2025-02 has 28 days');
+    expect(startDateHint('"garbage"', bounds)).toBe('use the first day to load, e.g. 2025-01-31 (a whole UTC day)');
+  });
 });
