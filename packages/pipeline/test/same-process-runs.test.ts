@@ -1,6 +1,7 @@
 // Two pipeline runs of one process on one file. DuckDB's lock is an OS lock held per process, so it does not refuse
 // the second: both resolved, and the file kept only one run's commit (the second instance checkpointed over the
 // first's). And a run refused because the file is locked must not delete it as "created by this run".
+import { linkSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Sandbox } from 'snapengage-sandbox';
@@ -42,6 +43,18 @@ describe('two pipeline runs of one process on one file', () => {
     } finally {
       await ds.close();
     }
+  });
+
+  it('a second path to the file (a hard link) is the same file: refused as one run of this process is', async () => {
+    const [path, link] = [join(tmp.dir, 'linked.duckdb'), join(tmp.dir, 'link.duckdb')];
+    const config = (p: string, resource: 'widgets' | 'users') => ({ resources: { [resource]: true }, rateLimit: { requestsPerSecond: 0 }, destination: { type: 'duckdb' as const, path: p } });
+    await runPipeline(config(path, 'widgets'), { env: box.env });
+    linkSync(path, link);
+    // Keyed by path, both resolved and the file kept one of them (users was lost), as with one path before.
+    const results = await Promise.allSettled([runPipeline(config(path, 'widgets'), { env: box.env }), runPipeline(config(link, 'users'), { env: box.env })]);
+    expect(results.map((r) => (r.status === 'rejected' ? (r.reason as Error).message : 'loaded'))).toEqual([
+      'loaded', expect.stringMatching(/link\.duckdb is being loaded by a pipeline run in this process/),
+    ]);
   });
 
   it('two runs into :memory: at once each keep their own staging and both load everything', async () => {
