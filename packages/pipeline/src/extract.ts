@@ -13,6 +13,7 @@ import { WidgetFailures } from './widget-failures.js';
 import { todayUtc, type ResourcePlan } from './plan.js';
 import { Semaphore } from './limits.js';
 import { ResourceTasks } from './resource-tasks.js';
+import { followSignal } from './shared-signal.js';
 import { applySteps, childRequests, fanOutParams, linksNextPage, pageWindow, partitionKey, requestParams, selectRecords, windowParams, type ChildRequest, type Params } from './page-records.js';
 import type { ResumeState } from './resume.js';
 import { consumerRanges, dayCount, probePieces, resumeDay, sliceWindow, storedWindows, windowParts, type PartsOf, type SampledDays, type Slice, type WindowState } from './windows.js';
@@ -393,10 +394,7 @@ export class Extractor {
   }
 }
 
-/** Aborts `controller` when `parent` aborts (at once if it has); the returned function removes the listener again. */
+/** Aborts `controller` when `parent` (the app's signal, maybe given to runs at once) aborts; returns the unfollow. */
 function follow(parent: AbortSignal, controller: AbortController): () => void {
-  const onAbort = () => controller.abort(parent.reason);
-  if (parent.aborted) onAbort();
-  else parent.addEventListener('abort', onAbort, { once: true });
-  return () => parent.removeEventListener('abort', onAbort);
+  return followSignal(parent, () => controller.abort(parent.reason));
 }

@@ -51,6 +51,39 @@ describe('runPipeline in a long-lived process', () => {
     }
   });
 
+  it('twelve runs at once sharing one AbortSignal (a worker loading several orgs) listen to it once', async () => {
+    const controller = new AbortController();
+    const warnings: string[] = [];
+    const onWarning = (warning: Error) => warnings.push(`${warning.name}: ${warning.message}`);
+    process.on('warning', onWarning);
+    // Each run's first request waits until every run has made one: all twelve are extracting at once then.
+    const runs = 12;
+    const started = new Set<number>();
+    let listening = -1;
+    let release!: () => void;
+    const all = new Promise<void>((resolve) => (release = resolve));
+    const fetchOf = (run: number) => async (request: Request) => {
+      if (started.add(run).size === runs && listening === -1) {
+        listening = getEventListeners(controller.signal, 'abort').length;
+        release();
+      }
+      await all;
+      return globalThis.fetch(request);
+    };
+    try {
+      const results = await Promise.all(Array.from({ length: runs }, (_, i) =>
+        runPipeline(config(join(tmp.dir, `at-once-${i}.duckdb`), { widgets: true }), { env: box.env, signal: controller.signal, fetch: fetchOf(i) })));
+      expect(results.map((r) => r.rowCounts.widgets)).toEqual(Array(runs).fill(2));
+      await new Promise((resolve) => setImmediate(resolve));
+      // Before: one listener per run (13 with the client's), and Node's "Possible EventTarget memory leak detected".
+      expect(listening).toBeLessThanOrEqual(2);
+      expect(warnings.filter((w) => /MaxListeners/.test(w))).toEqual([]);
+      expect(getEventListeners(controller.signal, 'abort')).toHaveLength(0);
+    } finally {
+      process.off('warning', onWarning);
+    }
+  });
+
   it('a chat_poll fan-out over thousands of cases gathers no listeners on one signal (no MaxListenersExceededWarning)', async () => {
     // Each Request built with the run's signal added an abort listener to it that only garbage collection removed
     // (undici): ~1 per case, past Node's 1500 at about 1500 cases.
