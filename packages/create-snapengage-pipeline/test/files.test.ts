@@ -41,6 +41,16 @@ describe('rendered project files', () => {
     expect(files.get('AGENTS.md')).toMatch(/Never read, print or edit `\.env`/);
   });
 
+  it("PROJECT.md names every entry of the project's .gitignore (it had left out DuckDB's spill directory .tmp/)", () => {
+    const doc = readFileSync(fileURLToPath(new URL('../PROJECT.md', import.meta.url)), 'utf8');
+    const listed = doc.slice(doc.indexOf('`.gitignore` ('), doc.indexOf('`.env.example` ('));
+    const entries = renderProjectFiles(plan(['logs']), catalog).get('.gitignore')!.split('\n').filter((line) => line && !line.startsWith('#'));
+    // `*.duckdb.wal` is written as "`*.duckdb` with its `.wal`".
+    const named = entries.map((entry) => entry.replace(/^\*\.duckdb(?=\.)/, ''));
+    expect(named.length).toBeGreaterThan(5);
+    expect(named.filter((entry) => !listed.includes(`\`${entry}\``))).toEqual([]);
+  });
+
   it('says only what applies to the chosen resources: start-date notes for incremental ones, the chosen names', () => {
     const widgets = renderProjectFiles(plan(['widgets']), catalog);
     expect(widgets.get('README.md')).not.toMatch(/first run loads from|Moving the start date/);
