@@ -162,7 +162,8 @@ export class LoadInfo {
     ];
     const dead = this.notes.interruptedRun;
     if (dead) lines.push(interruptedRunNote(dead, Object.keys(this.notes.refreshed ?? {})));
-    const tables = Object.entries(this.rowCounts).sort(([a], [b]) => a.localeCompare(b));
+    // Plain string order: localeCompare follows the machine's locale (a Czech one sorts `ch` after `h`).
+    const tables = Object.entries(this.rowCounts).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
     if (tables.length > 0) {
       lines.push('', 'Rows loaded:');
       // Table names keep the letters of their keys (NORMALIZATION.md): a CJK one is twice as wide as it is long.

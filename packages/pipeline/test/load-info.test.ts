@@ -1,8 +1,11 @@
 // The printed load info's layout (its notes: plan.test.ts and the tests of what each note reports).
+import { execFile } from 'node:child_process';
 import { join, resolve } from 'node:path';
+import { promisify } from 'node:util';
 import { describe, expect, it } from 'vitest';
 import { checkDestinationNames } from '../src/destination-settings.js';
 import { LoadInfo } from '../src/load-info.js';
+import { PACKAGE_DIR } from './helpers.js';
 
 describe('load info', () => {
   it('aligns the row counts by display width: a table named from a CJK key takes two columns a character', () => {
@@ -10,6 +13,21 @@ describe('load info', () => {
     const text = new LoadInfo('p', 'ds', 'db.duckdb', '1.000001', new Date(0), new Date(1000), rowCounts, {}, []).toString();
     const rows = text.split('\n').slice(text.split('\n').indexOf('Rows loaded:') + 1);
     expect(rows).toEqual(['  logs            1', '  logs__labels_x  333', '  logs__标签      22']);
+  });
+
+  it('lists the tables in the same order whatever the machine\'s locale (a Czech one put chats after hours)', async () => {
+    // The default locale is read from LANG/LC_ALL when Node starts, so the layout is printed by a process started so.
+    const script = `import { LoadInfo } from './src/load-info.ts';
+      const text = new LoadInfo('p', 'ds', 'db.duckdb', '1', new Date(0), new Date(1000), { hours: 1, chats: 2, chats__labels: 3 }, {}, []).toString();
+      console.log(JSON.stringify(text.split('\\n').slice(text.split('\\n').indexOf('Rows loaded:') + 1)));`;
+    const rows = async (locale: string) => {
+      const env = { ...process.env, LANG: locale, LC_ALL: locale };
+      const { stdout } = await promisify(execFile)(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', script], { cwd: PACKAGE_DIR, env, timeout: 30_000 });
+      return JSON.parse(stdout) as string[];
+    };
+    const expected = ['  chats          2', '  chats__labels  3', '  hours          1'];
+    expect(await rows('C.UTF-8')).toEqual(expected);
+    expect(await rows('cs_CZ.UTF-8')).toEqual(expected);
   });
 
   it('counts the stored columns past the twelve it lists right after them, not after the next resource\'s note', () => {
