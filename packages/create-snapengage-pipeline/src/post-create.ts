@@ -10,7 +10,7 @@ export interface StepResult {
   interrupted?: boolean;
 }
 
-export async function installDependencies(dir: string, pm: PackageManager, stdio: StdioOptions): Promise<StepResult> {
+export async function installDependencies(dir: string, pm: PackageManager, stdio: StdioOptions, platform: NodeJS.Platform = process.platform): Promise<StepResult> {
   const args = pm === 'npm' ? ['install', '--no-fund', '--no-audit'] : ['install'];
   // Ctrl-C reaches the install and this process alike; with a listener, this one outlives it and says how to finish
   // (Node's default would end it at once, silently, with the project written and its dependencies half there). The
@@ -24,7 +24,10 @@ export async function installDependencies(dir: string, pm: PackageManager, stdio
   let result: { status: number | null; signal: NodeJS.Signals | null; error?: Error };
   try {
     result = await new Promise((resolve) => {
-      const child = spawn(pm, args, { cwd: dir, stdio, shell: process.platform === 'win32' });
+      // Windows: npm, pnpm and yarn are .cmd shims, which Node runs only through a shell. There the command goes as one
+      // string: arguments beside `shell: true` are only concatenated, which Node 24 warns of (DEP0190) in the user's
+      // terminal. These are fixed words, with nothing to quote.
+      const child = platform === 'win32' ? spawn([pm, ...args].join(' '), { cwd: dir, stdio, shell: true }) : spawn(pm, args, { cwd: dir, stdio });
       // Piped output (the CLI run in-process on fake streams) is not shown: drained so the install never blocks on it.
       child.stdout?.resume();
       child.stderr?.resume();

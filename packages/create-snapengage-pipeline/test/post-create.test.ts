@@ -1,0 +1,33 @@
+// The dependency install as Windows runs it: npm, pnpm and yarn are .cmd shims there, which Node spawns only through
+// a shell. That path is taken here on Linux too (the platform is a parameter), with /bin/sh as the shell.
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterEach, describe, expect, it } from 'vitest';
+import { installDependencies } from '../src/post-create.js';
+
+describe('installDependencies through a shell (Windows)', () => {
+  let dir: string | undefined;
+  afterEach(() => {
+    if (dir) rmSync(dir, { recursive: true, force: true });
+    dir = undefined;
+  });
+
+  it('installs without Node 24\'s DEP0190 warning (arguments passed beside shell: true) in the user\'s terminal', async () => {
+    dir = mkdtempSync(join(tmpdir(), 'post-create-'));
+    // No dependencies: npm installs nothing, offline, and writes its lock file.
+    writeFileSync(join(dir, 'package.json'), JSON.stringify({ name: 'p', version: '1.0.0', private: true }));
+    const warnings: string[] = [];
+    const onWarning = (warning: Error & { code?: string }) => warnings.push(`${warning.code ?? warning.name}: ${warning.message}`);
+    process.on('warning', onWarning);
+    try {
+      const result = await installDependencies(dir, 'npm', 'ignore', 'win32');
+      // Warnings are emitted on a later tick than the spawn.
+      await new Promise((resolve) => setImmediate(resolve));
+      expect(result).toEqual({ ok: true, interrupted: false, message: 'installed dependencies with npm' });
+      expect(warnings).toEqual([]);
+    } finally {
+      process.off('warning', onWarning);
+    }
+  });
+});
