@@ -9,7 +9,8 @@ import { posix, win32 } from 'node:path';
 export function shellWord(path: string, platform: NodeJS.Platform = process.platform): string {
   if (platform !== 'win32') return /^[\w@%+=:,./-]+$/.test(path) ? path : `'${path.replaceAll("'", "'\\''")}'`;
   const slashed = path.replaceAll('\\', '/');
-  if (/^[\w@+=:,./-]+$/.test(slashed)) return slashed;
+  // No comma, and no @ first: PowerShell reads `a,b` as an array and `@name` as a splatted variable.
+  if (/^[\w+=:./-][\w@+=:./-]*$/.test(slashed)) return slashed;
   // PowerShell and Git Bash expand `$` and a backtick inside double quotes (cmd has neither, nor a quote that stops them).
   return /[$`]/.test(slashed) ? `'${slashed.replaceAll("'", "''")}'` : `"${slashed}"`;
 }

@@ -61,6 +61,13 @@ describe('shellWord', () => {
     // PowerShell and Git Bash expand `$` inside double quotes: single quotes then (cmd users rarely have such a folder).
     expect(shellWord('C:\\$work\\x.js', 'win32')).toBe("'C:/$work/x.js'");
   });
+
+  it('Windows: a comma or a leading @ is quoted (PowerShell reads `a,b` as an array and `@name` as a splatted variable)', () => {
+    expect(shellWord('C:\\runs,2026\\repo\\x.js', 'win32')).toBe('"C:/runs,2026/repo/x.js"');
+    expect(cdStep('C:\\work', 'C:\\work\\@team', 'win32')).toBe('cd "@team"');
+    expect(shellWord('C:\\me@work\\x.js', 'win32')).toBe('C:/me@work/x.js');
+    expect(cdStep('/work', '/work/@team', 'linux')).toBe('cd @team');
+  });
 });
 
 describe('crontabWord', () => {

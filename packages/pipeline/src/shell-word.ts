@@ -6,7 +6,8 @@
 export function shellWord(path: string, platform: NodeJS.Platform = process.platform): string {
   if (platform !== 'win32') return /^[\w@%+=:,./-]+$/.test(path) ? path : `'${path.replaceAll("'", "'\\''")}'`;
   const slashed = path.replaceAll('\\', '/');
-  if (/^[\w@+=:,./-]+$/.test(slashed)) return slashed;
+  // No comma, and no @ first: PowerShell reads `a,b` as an array and `@name` as a splatted variable.
+  if (/^[\w+=:./-][\w@+=:./-]*$/.test(slashed)) return slashed;
   // PowerShell and Git Bash expand `$` and a backtick inside double quotes.
   return /[$`]/.test(slashed) ? `'${slashed.replaceAll("'", "''")}'` : `"${slashed}"`;
 }

@@ -19,4 +19,14 @@ describe('shellWord (loader)', () => {
     // PowerShell doubles a single quote inside single quotes.
     expect(shellWord("C:\\o'neil\\`p", 'win32')).toBe("'C:/o''neil/`p'");
   });
+
+  it('Windows: a comma or a leading @ is quoted (PowerShell reads `a,b` as an array and `@name` as a splatted variable)', () => {
+    // Unquoted, `cd C:/runs,2026` failed in PowerShell (an array is no path) and `cd @work` splatted an unset $work,
+    // leaving cd with no path at all.
+    expect(shellWord('C:\\runs,2026\\p', 'win32')).toBe('"C:/runs,2026/p"');
+    expect(shellWord('@work', 'win32')).toBe('"@work"');
+    expect(shellWord('C:\\me@work\\p', 'win32')).toBe('C:/me@work/p');
+    // POSIX shells read both as plain letters.
+    expect(shellWord('/srv/runs,2026/@work', 'linux')).toBe('/srv/runs,2026/@work');
+  });
 });
