@@ -1,4 +1,4 @@
-// SIGINT and SIGTERM for the CLI, caught from the first moment: the entry (cli.ts) installs these before it imports
+// SIGINT, SIGTERM and SIGHUP for the CLI, caught from the first moment: the entry (cli.ts) installs these before it imports
 // anything else. Installed once the command's modules had loaded (~0.1-0.25 s in), a signal before that killed the
 // process with no line and no `--json` document, and where Node is PID 1 (a container without an init) it was lost.
 // This module imports nothing, so that it loads at once.
@@ -20,10 +20,17 @@ export interface CliSignals {
   release(): void;
 }
 
-/** 128 + the signal's number, as shells report a process a signal ended: 130 for SIGINT, 143 for SIGTERM. */
+/** 128 + the signal's number, as shells report a process a signal ended: 130 for SIGINT, 143 for SIGTERM, 129 for SIGHUP. */
 export function signalExitCode(signal: NodeJS.Signals): number {
-  return signal === 'SIGTERM' ? 143 : 130;
+  return signal === 'SIGTERM' ? 143 : signal === 'SIGHUP' ? 129 : 130;
 }
+
+/**
+ * The signals that stop a run as a cancel: Ctrl-C, a stop (systemd, docker, CI), and the terminal closing (SIGHUP; on
+ * Windows, the console window). Left to Node's default, a SIGHUP ended the run at once, with no line and an in-memory
+ * run's staged rows left in the temp directory.
+ */
+const STOP_SIGNALS = ['SIGINT', 'SIGTERM', 'SIGHUP'] as const;
 
 export function installCliSignals(): CliSignals {
   const signals: CliSignals = {
@@ -31,8 +38,7 @@ export function installCliSignals(): CliSignals {
     onFirst: undefined,
     onAgain: undefined,
     release() {
-      process.off('SIGINT', handle);
-      process.off('SIGTERM', handle);
+      for (const name of STOP_SIGNALS) process.off(name, handle);
       if (signals.received) process.exit(signalExitCode(signals.received));
     },
   };
@@ -46,8 +52,7 @@ export function installCliSignals(): CliSignals {
       process.exit(signalExitCode(signal));
     }
   };
-  process.on('SIGINT', handle);
-  process.on('SIGTERM', handle);
+  for (const name of STOP_SIGNALS) process.on(name, handle);
   return signals;
 }
 

@@ -228,7 +228,8 @@ describe('operator failures, built CLI', () => {
     expect(errorLines(usage.stderr)).toEqual([expect.stringMatching(/^snapengage-pipeline: Unknown resource "userz"/), expect.stringMatching(/^snapengage-pipeline: cannot write to standard output \(ENOSPC/)]);
   });
 
-  it.each([['SIGINT', 130], ['SIGTERM', 143]] as const)('%s while extracting: one line, exit %i, no file left', async (signal, exitCode) => {
+  // SIGHUP: the terminal closing (left to Node's default, the run ended with no line and its staging left).
+  it.each([['SIGINT', 130], ['SIGTERM', 143], ['SIGHUP', 129]] as const)('%s while extracting: one line, exit %i, no file left', async (signal, exitCode) => {
     // A server that never answers: the run is waiting on its first request when the signal comes.
     const server = await fakeServer(() => undefined);
     try {
