@@ -1,6 +1,6 @@
 // House rules of the spec that neither OpenAPI's linter nor the loading hints' JSON Schema express, checked before
 // Redocly reads the document (a $ref cycle makes Redocly throw out of the CLI with a stack trace).
-import { nearestName } from './schema-walk.js';
+import { nearestName, resolveLocalRef } from './schema-walk.js';
 import { HTTP_METHODS, pointer, type Json } from './validate-spec.js';
 
 export interface RuleProblem {
@@ -70,8 +70,7 @@ export function refOnlyCycle(spec: Json): RuleProblem | undefined {
           message: `$ref ${cycle[1]} leads back to itself through $refs only (${cycle.join(' → ')}), so it names no schema: make one of them a schema (type, properties, …) instead of a $ref`,
         };
       }
-      let node: Json = spec;
-      for (const seg of target.split('/').filter(Boolean)) node = isObject(node) ? node[seg.replace(/~1/g, '/').replace(/~0/g, '~')] : undefined;
+      const node: Json = target === '' ? spec : resolveLocalRef(spec, `#/${target}`);
       if (!isObject(node) || typeof node.$ref !== 'string') break;
       chain.push(next);
       next = node.$ref;

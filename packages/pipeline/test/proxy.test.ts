@@ -4,12 +4,12 @@
 // every target to the sandbox's port on 127.0.0.1), as the API's host is reachable only through a corporate proxy.
 import { writeFileSync } from 'node:fs';
 import { createServer as createHttpServer, request as httpRequest, type Server } from 'node:http';
-import { connect, createServer, type AddressInfo } from 'node:net';
+import { connect, type AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Sandbox } from 'snapengage-sandbox';
 import { proxiedFetch, proxyFromEnv, proxyVarFor } from '../src/proxy.js';
-import { query, runCli, sandbox, tempDir } from './helpers.js';
+import { query, refusingUrl, runCli, sandbox, tempDir } from './helpers.js';
 
 const oneLine = (text: string) => text.trim().split('\n').filter((l) => l.trim() !== '');
 
@@ -161,12 +161,9 @@ describe('the CLI behind an HTTP proxy', () => {
   it('a proxy that refuses the tunnel (407) or is not listening fails in one line that names the proxy variable', async () => {
     writeConfig(tmp.dir);
     const refusing = await startProxy(407);
-    const closed = createServer();
-    await new Promise<void>((resolve) => closed.listen(0, '127.0.0.1', resolve));
-    const closedPort = (closed.address() as AddressInfo).port;
-    await new Promise((resolve) => closed.close(resolve));
+    const notListening = await refusingUrl();
     try {
-      for (const proxyUrl of [refusing.url, `http://127.0.0.1:${closedPort}`]) {
+      for (const proxyUrl of [refusing.url, notListening]) {
         const run = await runCli(['run', '--config', 'few-retries.mjs', '--duckdb', join(tmp.dir, 'refused.duckdb')], {
           env: { ...proxiedEnv, HTTP_PROXY: proxyUrl },
           cwd: tmp.dir,
