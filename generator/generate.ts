@@ -1,7 +1,7 @@
 // Turns the spec into the files of generated/. Pure until `writeGenerated`, which replaces the output directory's
 // files only after every file was produced, so an invalid spec never leaves generated/ half-written.
 import { mkdirSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync, existsSync } from 'node:fs';
-import { join, resolve } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
 import openapiTS, { astToString } from 'openapi-typescript';
 import ts from 'typescript';
 import { buildCatalogSource, CatalogError, HEADER, SOURCE_LABELS } from './catalog.js';
@@ -66,7 +66,7 @@ export function staleFiles(outDir: string, files: GeneratedFiles): string[] {
 }
 
 export function writeGenerated(outDir: string, files: GeneratedFiles): void {
-  mkdirSync(outDir, { recursive: true });
+  makeDirectory(outDir);
   const tmp = join(outDir, `.tmp-${process.pid}`);
   rmSync(tmp, { recursive: true, force: true });
   mkdirSync(tmp);
@@ -84,6 +84,19 @@ export function writeGenerated(outDir: string, files: GeneratedFiles): void {
   } finally {
     rmSync(tmp, { recursive: true, force: true });
   }
+}
+
+/**
+ * mkdir -p one level at a time. Node's own recursive mkdir retries the parent for ever when a file system refuses a
+ * child with ENOENT although its parent exists (`--out /proc/nope` spun at 100 % CPU); here that is an error naming it.
+ */
+function makeDirectory(dir: string): void {
+  const missing: string[] = [];
+  for (let at = resolve(dir); !existsSync(at); at = dirname(at)) {
+    missing.unshift(at);
+    if (dirname(at) === at) break;
+  }
+  for (const path of missing) mkdirSync(path);
 }
 
 function isRunning(pid: number): boolean {

@@ -1,5 +1,5 @@
 import { execFileSync, spawnSync } from 'node:child_process';
-import { cpSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, writeFileSync, rmSync, symlinkSync } from 'node:fs';
+import { cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, writeFileSync, rmSync, symlinkSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -13,9 +13,9 @@ const root = resolve(import.meta.dirname, '..');
 const tmp = mkdtempSync(join(tmpdir(), 'snapengage-generator-'));
 afterAll(() => rmSync(tmp, { recursive: true, force: true }));
 
-function runCli(args: string[]) {
+function runCli(args: string[], timeout = 60_000) {
   return spawnSync(process.execPath, ['--import', 'tsx', join(root, 'generator/cli.ts'), ...args], {
-    cwd: root, encoding: 'utf8', timeout: 60_000,
+    cwd: root, encoding: 'utf8', timeout,
   });
 }
 
@@ -693,5 +693,14 @@ server.close();
       expect(result.stderr).toBe(`generate: ${file} is not a directory (--out names the directory the generated files go to)\n`);
     }
     expect(readFileSync(file, 'utf8')).toBe('export {};\n');
+  });
+
+  it.runIf(existsSync('/proc/self'))('an --out the file system will not create is one line, not a spin in a recursive mkdir', () => {
+    // procfs answers mkdir with ENOENT though /proc exists; Node's recursive mkdir then retries for ever (before: the
+    // process spun at 100 % CPU until this spawn's timeout killed it).
+    const result = runCli(['--out', '/proc/snapengage-no-such-dir/generated'], 20_000);
+    expect(result.signal).toBeNull();
+    expect(result.status).toBe(1);
+    expect(result.stderr).toMatch(/^generate: cannot write \/proc\/snapengage-no-such-dir: ENOENT[^\n]*\n$/);
   });
 });
