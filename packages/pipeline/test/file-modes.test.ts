@@ -2,7 +2,7 @@
 // directory 0700 and its NDJSON files 0600, the DuckDB file 0600 on its first creation. Under the usual umask 022
 // they were world-readable (0755/0644). A file or directory the user already has keeps its mode.
 import { chmodSync, mkdirSync, readdirSync, statSync, writeFileSync } from 'node:fs';
-import { dirname, join } from 'node:path';
+import { basename, dirname, join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Sandbox } from 'snapengage-sandbox';
 import { DuckDBDestination, newLoadId } from '../src/destination/index.js';
@@ -85,6 +85,25 @@ export default { resources: { logs: true }, rateLimit: { requestsPerSecond: 0 } 
       expect(readdirSync(temp.dir)).toEqual([]);
     } finally {
       await pages.close();
+      temp.cleanup();
+    }
+  });
+
+  it('an in-memory run removes the temp staging a SIGKILLed in-memory run left, and nothing else', async () => {
+    // A SIGKILL runs no exit handler; before, its staged rows stayed in the temp directory for good.
+    const temp = tempDir('sepipe-temp-');
+    try {
+      const dead = join(temp.dir, 'snapengage-staging-4194305-0badc0de'); // above Linux's largest pid: not running
+      const live = join(temp.dir, `snapengage-staging-${process.pid}-0badc0de`); // this test's process: running
+      const other = join(temp.dir, 'snapengage-staging-4194305-notours'); // not a name the loader makes
+      for (const dir of [dead, live, other]) {
+        mkdirSync(join(dir, 'logs-w1'), { recursive: true });
+        writeFileSync(join(dir, 'logs-w1', '0.ndjson'), '{"visitor_email":"a@example.com"}\n');
+      }
+      const run = await runCli(['run', '--duckdb', ':memory:', '--resources', 'widgets'], { env: { ...box.env, TMPDIR: temp.dir } as Record<string, string>, cwd: tmp.dir });
+      expect(run.code).toBe(0);
+      expect(readdirSync(temp.dir).sort()).toEqual([basename(other), basename(live)].sort());
+    } finally {
       temp.cleanup();
     }
   });

@@ -6,7 +6,7 @@
 import { randomUUID } from 'node:crypto';
 import { realpath, rm, rmdir, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
 import type { DuckDBConnection, DuckDBInstance } from '../duckdb.js';
 import { AbortedError } from '../errors.js';
 import { quoteIdent, rootTableName } from '../normalize/naming.js';
@@ -18,7 +18,7 @@ import { openDuckDBFile } from './open-file.js';
 import { RUN_LOCK_FILE, acquireRunLock, defaultStagingRoot, type RunLock } from './run-lock.js';
 import { DuckDBResourceWriter, type ResourceWriter, type ResourceWriterOptions, type WriterContext } from './resource-writer.js';
 import { ensureParentDir } from './ensure-dir.js';
-import { makeOwnerOnly, privateTempStaging } from './private-files.js';
+import { makeOwnerOnly, privateTempStaging, removeDeadTempStaging } from './private-files.js';
 import { createDatabaseFile } from './new-file.js';
 import { checkDuckDBHeader } from './file-kind.js';
 import { refuseDltDataset } from './dlt-dataset.js';
@@ -144,6 +144,7 @@ export class DuckDBDestination {
       const releaseFile = holdFile(path, 'run');
       releaseRun = releaseFile;
       if (inMemory) {
+        if (!opts.stagingDir) await removeDeadTempStaging(dirname(stagingRoot));
         await rm(stagingRoot, { recursive: true, force: true });
         const forgetTemp = await privateTempStaging(stagingRoot);
         releaseRun = () => (forgetTemp(), releaseFile());

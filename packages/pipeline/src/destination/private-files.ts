@@ -2,7 +2,8 @@
 // usual umask 022 they were world-readable; they are the user's alone, whatever the umask (which only takes bits
 // away). Only what the loader itself creates: a file or directory the user already has keeps the mode they gave it.
 import { rmSync } from 'node:fs';
-import { chmod, stat } from 'node:fs/promises';
+import { chmod, lstat, readdir, rm, stat } from 'node:fs/promises';
+import { join } from 'node:path';
 import { ensureDir } from './ensure-dir.js';
 
 /** Staging directories: the loader's own and temporary. */
@@ -25,7 +26,8 @@ export async function makeOwnerOnly(path: string): Promise<void> {
 const tempAtExit = new Set<string>();
 
 function removeTempAtExit(): void {
-  // 'exit' runs only synchronous code. A SIGKILL runs nothing: what it leaves stays private (0700), but stays.
+  // 'exit' runs only synchronous code. A SIGKILL runs nothing: what it leaves stays private (0700) until the next
+  // in-memory run removes it (removeDeadTempStaging).
   for (const dir of tempAtExit) {
     try {
       rmSync(dir, { recursive: true, force: true });
@@ -56,4 +58,36 @@ export async function privateTempStaging(dir: string): Promise<() => void> {
     throw error;
   }
   return forget;
+}
+
+/** The name of an in-memory run's temp staging directory: the process id, then a random part (DuckDBDestination.open). */
+export const TEMP_STAGING_NAME = /^snapengage-staging-(\d+)-[0-9a-f]{8}$/;
+
+/**
+ * Removes the temp staging directories of in-memory runs whose process is gone: a SIGKILL (an OOM kill, a container
+ * stopped hard) runs no exit handler, so their staged rows (customer data) stayed in the temp directory for good. Only
+ * directories of this user, named as the loader names them, whose process no longer exists; a live one's (another run
+ * now) is left alone. Best effort: the run does not depend on it.
+ */
+export async function removeDeadTempStaging(tempDir: string): Promise<void> {
+  const names = await readdir(tempDir).catch(() => [] as string[]);
+  const uid = process.getuid?.();
+  for (const name of names) {
+    const pid = TEMP_STAGING_NAME.exec(name)?.[1];
+    if (pid === undefined || isRunning(Number(pid))) continue;
+    const path = join(tempDir, name);
+    const s = await lstat(path).catch(() => undefined);
+    if (!s?.isDirectory() || (uid !== undefined && s.uid !== uid)) continue;
+    await rm(path, { recursive: true, force: true }).catch(() => undefined);
+  }
+}
+
+function isRunning(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (error) {
+    // EPERM: it runs, as another user.
+    return (error as NodeJS.ErrnoException).code !== 'ESRCH';
+  }
 }
