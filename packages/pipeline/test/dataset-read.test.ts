@@ -295,6 +295,18 @@ describe('reading', () => {
     }
   });
 
+  it('two result columns of one name are both in the row, the second as `name:1` (as DATASET.md says), through sql() and iterate()', async () => {
+    const ds = await openDataset({ path: dbPath, dataset: 'data' });
+    try {
+      const query = 'SELECT 1 AS id, 2 AS id, 3 AS other';
+      const rows = [...(await ds.sql(query))];
+      for await (const batch of ds.iterate(query)) rows.push(...batch);
+      expect(rows).toEqual([{ id: 1, 'id:1': 2, other: 3 }, { id: 1, 'id:1': 2, other: 3 }]);
+    } finally {
+      await ds.close();
+    }
+  });
+
   it('an integer beyond 2^53 in JSON is its text at any depth, through sql() and iterate(); other numbers and strings as JSON.parse reads them', async () => {
     const big = '{"n": -12345678901234567891}';
     // Past the walk's depth (200): the text scan still finds it.
