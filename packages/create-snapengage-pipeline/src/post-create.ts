@@ -39,7 +39,24 @@ export async function installDependencies(dir: string, pm: PackageManager, stdio
   } finally {
     process.off('SIGINT', onSigint);
   }
-  if ((result.error as NodeJS.ErrnoException | undefined)?.code === 'ENOENT') {
+  return installOutcome(pm, result, sigint, platform);
+}
+
+/**
+ * What an install that ended says, from how it ended (`sigint`: a Ctrl-C came meanwhile). Apart from
+ * installDependencies for the tests: cmd's exit status 9009 cannot be made on another platform.
+ */
+export function installOutcome(
+  pm: PackageManager,
+  result: { status: number | null; signal: NodeJS.Signals | null; error?: Error },
+  sigint: boolean,
+  platform: NodeJS.Platform = process.platform,
+): StepResult {
+  // Spawned directly, a missing command is Node's ENOENT. On Windows the install goes through cmd, which exits 9009
+  // ("'pnpm' is not recognized as an internal or external command") and Node reports no error: that read as a failed
+  // install, `pnpm install failed (exit 9009)`, which did not say what to do.
+  const notFound = (result.error as NodeJS.ErrnoException | undefined)?.code === 'ENOENT' || (platform === 'win32' && result.status === 9009);
+  if (notFound) {
     // Node's 'spawnSync pnpm ENOENT' did not say the fix, and the finishing command fails the same way until it is done.
     if (pm === 'npm') return { ok: false, message: 'npm is not on PATH: put it there (it comes with Node.js)' };
     const how = pm === 'pnpm' || pm === 'yarn' ? ` (corepack enable ${pm})` : '';

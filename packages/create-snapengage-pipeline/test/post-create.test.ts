@@ -4,7 +4,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { installDependencies } from '../src/post-create.js';
+import { installDependencies, installOutcome } from '../src/post-create.js';
 
 describe('installDependencies through a shell (Windows)', () => {
   let dir: string | undefined;
@@ -29,5 +29,19 @@ describe('installDependencies through a shell (Windows)', () => {
     } finally {
       process.off('warning', onWarning);
     }
+  });
+});
+
+describe('a package manager that is not installed', () => {
+  it('on Windows: cmd\'s exit 9009 ("not recognized") is said like Node\'s ENOENT elsewhere, with the fix', () => {
+    const enoent = Object.assign(new Error('spawn pnpm ENOENT'), { code: 'ENOENT' });
+    const notOnPath = installOutcome('pnpm', { status: null, signal: null, error: enoent }, false, 'linux');
+    expect(notOnPath.message).toMatch(/^pnpm is not on PATH .*\(corepack enable pnpm\)$/);
+    // Before: `pnpm install failed (exit 9009)`.
+    expect(installOutcome('pnpm', { status: 9009, signal: null }, false, 'win32')).toEqual(notOnPath);
+    expect(installOutcome('npm', { status: 9009, signal: null }, false, 'win32').message).toBe('npm is not on PATH: put it there (it comes with Node.js)');
+    // Another failure stays one; 9009 means "not found" only from cmd.
+    expect(installOutcome('pnpm', { status: 1, signal: null }, false, 'win32').message).toBe('pnpm install failed (exit 1)');
+    expect(installOutcome('pnpm', { status: 9009, signal: null }, false, 'linux').message).toBe('pnpm install failed (exit 9009)');
   });
 });
