@@ -147,10 +147,24 @@ function unusablePathProblem(path: string): string | null {
 }
 
 /**
+ * Why Windows cannot hold a directory named `name`, or null; checked on every platform, since a project made here may be
+ * cloned there. A device name (`con`, `NUL.txt`: any case, any extension) opens the device instead of the directory,
+ * and a trailing dot or space is dropped from a name, so git refuses to check out either.
+ */
+function windowsNameProblem(name: string): string | null {
+  // COM¹–COM³ and LPT¹–LPT³ too: Windows reads superscript digits as digits there.
+  if (/^(con|prn|aux|nul|com[1-9\u00b9\u00b2\u00b3]|lpt[1-9\u00b9\u00b2\u00b3])(\.|$)/i.test(name)) {
+    return 'is a device name on Windows (CON, PRN, AUX, NUL, COM1 to COM9, LPT1 to LPT9, with any extension)';
+  }
+  if (/[. ]$/.test(name)) return 'ends with a dot or a space, which Windows drops from a name';
+  return null;
+}
+
+/**
  * Resolves `dir` against `cwd`; rejects an unexpanded `~`, paths that leave `cwd`, as written or through a symlink
- * (where `--overwrite` would empty a directory elsewhere), and paths the project could not run in. A directory name
- * npm would refuse as a package name gets a valid package name made from it (`nameDerived` says why). `home`: where
- * a `~` would have led, for the path to suggest instead.
+ * (where `--overwrite` would empty a directory elsewhere), paths the project could not run in, and a directory name
+ * Windows cannot hold. A directory name npm would refuse as a package name gets a valid package name made from it
+ * (`nameDerived` says why). `home`: where a `~` would have led, for the path to suggest instead.
  */
 export function resolveTarget(dir: string, cwd: string, home = homedir()): Target {
   if (dir.trim() === '') throw new TargetError('the project directory is empty; give a name like my-snapengage-pipeline');
@@ -175,6 +189,10 @@ export function resolveTarget(dir: string, cwd: string, home = homedir()): Targe
     if (problem) throw new TargetError(`the project path ${location} ${problem}; create it in a directory whose path has no such character`);
   }
   const dirName = basename(path);
+  const windows = windowsNameProblem(dirName);
+  if (windows) {
+    throw new TargetError(`the project directory ${JSON.stringify(dirName)} ${windows}, so the project could not be cloned or copied there; give a name like my-snapengage-pipeline`);
+  }
   const problem = packageNameProblem(dirName);
   if (problem === null) return { path, name: dirName };
   // As create-vite: the directory keeps the name the user gave; package.json gets a valid one made from it (offered

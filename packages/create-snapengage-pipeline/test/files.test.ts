@@ -7,11 +7,13 @@ import { appendEnvExample, formatEnvValue, renderDotEnv } from '../src/env-file.
 import { renderProjectFiles } from '../src/project.js';
 import { createRenderer, escapeMarkdown, outputName } from '../src/render.js';
 import { shellWord } from '../src/shell-word.js';
-import { checkPackageName, checkTargetFree, resolveTarget } from '../src/target.js';
+import { checkPackageName, checkTargetFree, resolveTarget, TargetError } from '../src/target.js';
+import { main } from '../src/main.js';
 import { spawnSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { PassThrough } from 'node:stream';
 import { fileURLToPath } from 'node:url';
 
 const catalog = loadCatalog();
@@ -360,6 +362,39 @@ describe('names, paths and tarballs', () => {
     // Capitals are refused first; the name made from it is not the dependency's either.
     expect(resolveTarget('Snapengage-Pipeline', '/tmp/here').name).toBe('my-snapengage-pipeline');
     expect(checkPackageName('snapengage-sandbox')).toMatch(/^"snapengage-sandbox" is the name of a package the project depends on \(.*\); use lowercase letters/);
+  });
+
+  it('refuses a directory name Windows cannot hold, on every platform: a project must be cloneable there', () => {
+    // Windows opens the device for these (any case, any extension), and git there refuses to check them out.
+    for (const dir of ['con', 'PRN', 'Aux', 'nul', 'nul.txt', 'NUL.tar.gz', 'com1', 'COM9', 'lpt1', 'Lpt9.d', 'com\u00b9', 'sub/aux']) {
+      expect(() => resolveTarget(dir, '/tmp/here'), dir).toThrow(TargetError);
+      expect(() => resolveTarget(dir, '/tmp/here'), dir).toThrow(/^the project directory ".*" is a device name on Windows \(CON, PRN, AUX, NUL, COM1 to COM9, LPT1 to LPT9, with any extension\), so the project could not be cloned or copied there; give a name like my-snapengage-pipeline$/);
+    }
+    // Windows drops a trailing dot or space, so the name would not be the one in the clone.
+    for (const dir of ['pipe.', 'pipe ', 'pipe..', 'sub/pipe. ']) {
+      expect(() => resolveTarget(dir, '/tmp/here'), JSON.stringify(dir)).toThrow(/^the project directory ".*" ends with a dot or a space, which Windows drops from a name, so/);
+    }
+    // `.` is the current directory, by its own name.
+    expect(() => resolveTarget('.', '/tmp/nul')).toThrow('the project directory "nul" is a device name on Windows');
+    // Names that only start like one, or with another number, are names.
+    for (const dir of ['console', 'nullable', 'auxiliary', 'com0', 'com10', 'lpt', 'my.con', 'con-pipeline', 'a.b']) {
+      expect(resolveTarget(dir, '/tmp/here').path, dir).toBe(`/tmp/here/${dir}`);
+    }
+  });
+
+  it('the CLI refuses such a name like another bad one: one line, exit 2, nothing written', async () => {
+    const cwd = mkdtempSync(join(tmpdir(), 'windows-names-'));
+    try {
+      let err = '';
+      const stderr = new PassThrough();
+      stderr.on('data', (chunk: Buffer) => (err += chunk.toString()));
+      const argv = ['Aux.pipeline', '--resources', 'users', '--no-install', '--no-git'];
+      const code = await main({ argv, env: {}, cwd, stdin: new PassThrough(), stdout: new PassThrough(), stderr, catalog });
+      expect([code, err]).toEqual([2, expect.stringMatching(/^error the project directory "Aux\.pipeline" is a device name on Windows .*\n$/)]);
+      expect(readdirSync(cwd)).toEqual([]);
+    } finally {
+      rmSync(cwd, { recursive: true, force: true });
+    }
   });
 
   it('a ~ path is answered with a path from here only when there is one that is not the home itself', () => {
