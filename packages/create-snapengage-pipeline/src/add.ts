@@ -1,5 +1,6 @@
 // `--add <resources>` on an existing project: edits src/pipeline.ts with ts-morph (user edits stay), appends the
-// new resources' variables to .env.example, and names them in README.md's generated Resources line while it is unedited.
+// new resources' variables to .env.example (and names them in the "Needed by:" of those it has), and names them in
+// README.md's generated Resources line while it is unedited.
 import { accessSync, chmodSync, chownSync, constants, existsSync, readFileSync, realpathSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { basename, dirname, join, relative, resolve } from 'node:path';
@@ -46,7 +47,7 @@ export function addToProject(dir: string, cwd: string, names: readonly string[],
   // "already present", so their variables would never reach .env.example).
   const writes: Array<[string, string]> = [];
   if (result.text !== original) writes.push([pipelinePath, result.text]);
-  if (env.added.length > 0) writes.push([envPath, env.text]);
+  if (env.text !== envText) writes.push([envPath, env.text]);
   if (readme?.updated) writes.push([readmePath, readme.text]);
   for (const [path] of writes) checkWritable(path);
   // Each new text is written next to its file first and only then renamed over it: written in place, a disk that

@@ -41,13 +41,31 @@ function assignedNames(text: string): Set<string> {
   return names;
 }
 
-/** Appends blocks for the variables `.env.example` lacks; returns the new text and the names added. */
+/**
+ * Appends blocks for the variables `.env.example` lacks, and adds the resources in `vars` to the `# Needed by:` line of
+ * those it has; returns the new text and the names added.
+ */
 export function appendEnvExample(text: string, vars: readonly EnvVarContext[], renderer: Renderer) {
   const present = assignedNames(text);
   const missing = vars.filter((v) => !present.has(v.name));
   // In the file's own line ends: a CRLF checkout (git's autocrlf on Windows) would otherwise get LF blocks in it.
   const eol = text.includes('\r\n') ? '\r\n' : '\n';
   const blocks = missing.map((v) => renderer.renderPartial('envVar', v).replace(/\r?\n/g, eol));
-  const base = text === '' || text.endsWith('\n') ? text : `${text}${eol}`;
+  const noted = withNeededBy(text, vars);
+  const base = noted === '' || noted.endsWith('\n') ? noted : `${noted}${eol}`;
   return { text: base + blocks.join(''), added: missing.map((v) => v.name) };
+}
+
+/**
+ * `text` with each resource of `vars` named in the `# Needed by:` line right above its variable (as the envVar partial
+ * writes it), after the names already there (a user's own stay). --add of a resource needing a variable the project
+ * already had left it naming the first resources only, as if removing them made the variable unneeded.
+ */
+function withNeededBy(text: string, vars: readonly EnvVarContext[]): string {
+  const users = new Map(vars.map((v) => [v.name, v.usedBy.split(',').map((s) => s.trim())]));
+  return text.replace(/^# Needed by:([^\r\n]*)(?=\r?\n[ \t]*#?[ \t]*(?:export[ \t]+)?([A-Za-z_][A-Za-z0-9_]*)[ \t]*=)/gm, (line, list: string, name: string) => {
+    const named = list.split(',').map((s) => s.trim()).filter((s) => s !== '');
+    const more = (users.get(name) ?? []).filter((resource) => resource !== '' && !named.includes(resource));
+    return more.length === 0 ? line : `# Needed by: ${[...named, ...more].join(', ')}`;
+  });
 }

@@ -61,3 +61,16 @@ describe('--add with a path no shell expanded', () => {
     }
   });
 });
+
+describe('--add and .env.example', () => {
+  it('names an added resource in the "Needed by:" of a variable the project already has, as a new project with both says', () => {
+    const dir = scaffoldProject(['widgets'], dirs, 'add-files-');
+    const envExample = () => readFileSync(join(dir, '.env.example'), 'utf8');
+    expect(envExample()).toContain('# Needed by: widgets\nSNAPENGAGE_PROVISIONING_KEY=');
+    const summary = addToProject(dir, dir, ['users'], catalog);
+    // users needs no variable widgets did not; before, .env.example was left saying only widgets needs them.
+    expect(summary.envVarsAdded).toEqual([]);
+    expect(envExample()).toContain('# Needed by: widgets, users\nSNAPENGAGE_PROVISIONING_KEY=');
+    expect(envExample()).toBe(readFileSync(join(scaffoldProject(['widgets', 'users'], dirs, 'add-files-'), '.env.example'), 'utf8'));
+  });
+});

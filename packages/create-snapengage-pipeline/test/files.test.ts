@@ -331,6 +331,19 @@ describe('escaping', () => {
     expect(result.text).toContain('SNAPENGAGE_EMAIL=');
     expect(result.text.replaceAll('\r\n', '')).not.toContain('\n');
   });
+
+  it('appendEnvExample adds the new resources to the "Needed by:" of a variable the file has, after the names there', () => {
+    const text = '# k\r\n# Needed by: chat_poll, my cron job\r\nSNAPENGAGE_API_KEY=abc\r\n# e\r\n# Needed by: users\r\n# SNAPENGAGE_EMAIL=\r\n# Needed by: logs\r\n# a note\r\nSNAPENGAGE_ORG_ID=\r\n';
+    const vars = [
+      { name: 'SNAPENGAGE_API_KEY', description: 'k', secret: true, required: true, usedBy: 'visitor_typing, chat_poll' },
+      { name: 'SNAPENGAGE_EMAIL', description: 'e', secret: false, required: true, usedBy: 'widgets' },
+      { name: 'SNAPENGAGE_ORG_ID', description: 'o', secret: false, required: true, usedBy: 'widgets' },
+    ];
+    const result = appendEnvExample(text, vars, createRenderer());
+    expect(result.added).toEqual([]);
+    // Before: the text as it was. A commented-out variable counts; a line that is not right above its variable does not.
+    expect(result.text).toBe(text.replace('chat_poll, my cron job', 'chat_poll, my cron job, visitor_typing').replace('Needed by: users', 'Needed by: users, widgets'));
+  });
 });
 
 describe('names, paths and tarballs', () => {
