@@ -10,7 +10,7 @@ import { CancelledError, InputEndedError, UserError } from './errors.js';
 import { helpText, resolveOptions, type Answers } from './options.js';
 import { installDependencies, initGit } from './post-create.js';
 import type { AskAnswers } from './prompts.js';
-import { cdStep } from './shell-word.js';
+import { cdStep, commandsInOrder, copyStep, nextStepLines } from './shell-word.js';
 import { checkPackagesKept, checkStagingRoot, checkTargetFree, resolveTarget, type Target } from './target.js';
 
 /** The process globals main() would otherwise read, so it runs in a test or another program. */
@@ -27,6 +27,8 @@ export interface MainIo {
   /** Defaults to the clack prompts on stdin/stdout. */
   ask?: AskAnswers;
   catalog?: readonly ResourceChoice[];
+  /** Whose shells the commands it prints are for, and how it spawns the install; process.platform by default. */
+  platform?: NodeJS.Platform;
 }
 
 /**
@@ -43,6 +45,7 @@ function colorsFor(stream: Writable & { isTTY?: boolean; hasColors?: (env?: obje
 /** The create-snapengage-pipeline command; resolves to its exit code (0, 1 failed, 2 bad usage, 130 interrupted). */
 export async function main(io: MainIo): Promise<number> {
   const catalog = io.catalog ?? loadCatalog();
+  const platform = io.platform ?? process.platform;
   const out = colorsFor(io.stdout, io.env);
   const say = (line: string) => io.stdout.write(`${line}\n`);
   const fail = (message: string, code = 2) => {
@@ -128,7 +131,7 @@ export async function main(io: MainIo): Promise<number> {
     let installFailure: string | null = null;
     let interrupted = false;
     if (answers.install) {
-      const step = await installDependencies(target.path, resolved.packageManager, ['ignore', io.stdout === process.stdout ? 'inherit' : 'pipe', 'inherit']);
+      const step = await installDependencies(target.path, resolved.packageManager, ['ignore', io.stdout === process.stdout ? 'inherit' : 'pipe', 'inherit'], platform);
       if (step.ok) say(step.message);
       else installFailure = step.message;
       installed = step.ok;
@@ -142,18 +145,18 @@ export async function main(io: MainIo): Promise<number> {
     const pm = packageManagerCommands(resolved.packageManager);
     // Relative with path.relative: cutting the cwd's length off the path dropped a letter where the cwd ends with a
     // separator (`/` in a container, `C:\` on Windows): `cd y-pipeline`.
-    const cd = cdStep(io.cwd, target.path);
+    const cd = cdStep(io.cwd, target.path, platform);
     const required = new Set(envVarsFor(loaded, catalog).filter((v) => v.required).map((v) => v.name));
     const leftEmpty = Object.entries(answers.credentials ?? {}).filter(([name, value]) => value === '' && required.has(name)).map(([name]) => name);
-    const next = [
-      cd,
-      installed ? null : pm.install,
+    const next = nextStepLines([
+      { command: cd },
+      { command: installed ? null : pm.install },
       // Credentials asked "now" but all left empty write no .env: the user still has to make one.
-      files.has('.env') ? null : 'cp .env.example .env   # then fill in the values (no account? README.md: "Try it without an account")',
+      files.has('.env') ? {} : { command: copyStep('.env.example', '.env', platform), note: 'then fill in the values (no account? README.md: "Try it without an account")' },
       // Asked "now" and some left empty: `npm start` would refuse to run, so say which before it does.
-      files.has('.env') && leftEmpty.length > 0 ? `# fill in ${leftEmpty.join(', ')} in .env: left empty, and needed to start` : null,
-      pm.start,
-    ].filter((s): s is string => s !== null);
+      files.has('.env') && leftEmpty.length > 0 ? { note: `fill in ${leftEmpty.join(', ')} in .env: left empty, and needed to start` } : {},
+      { command: pm.start },
+    ], platform);
     const headline = installFailure
       ? interrupted
         ? 'Created, but the install was interrupted.'
@@ -166,13 +169,13 @@ export async function main(io: MainIo): Promise<number> {
     else say(message);
     // The project is complete without node_modules, but a script or CI must notice that the install did not happen.
     if (installFailure) {
-      const finish = [cd, pm.install].filter((s): s is string => s !== null).join(' && ');
+      const finish = commandsInOrder([cd, pm.install].filter((s): s is string => s !== null), platform);
       // 130: a Ctrl-C, as a shell reports it.
-      return fail(`${installFailure}; the project was created in ${target.path}: finish with \`${finish}\``, interrupted ? 130 : 1);
+      return fail(`${installFailure}; the project was created in ${target.path}: finish with ${finish}`, interrupted ? 130 : 1);
     }
     // A Ctrl-C as the install completed: it is done, but the user asked to stop, so git init was skipped.
     if (interrupted) {
-      const rest = answers.git ? `: finish with \`${[cd, 'git init'].filter((s): s is string => s !== null).join(' && ')}\`` : '';
+      const rest = answers.git ? `: finish with ${commandsInOrder([cd, 'git init'].filter((s): s is string => s !== null), platform)}` : '';
       return fail(`stopped (Ctrl-C) after the install; the project was created in ${target.path}${rest}`, 130);
     }
     return 0;

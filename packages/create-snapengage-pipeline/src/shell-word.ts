@@ -1,4 +1,5 @@
-// Paths shown as commands to type: the next steps' `cd` and the `--add` command a project's README names.
+// Commands shown to type: the next steps (their `cd`, one per line), the finishing commands of an error, and the `--add`
+// command a project's README names.
 import { posix, win32 } from 'node:path';
 
 /**
@@ -31,4 +32,35 @@ export function cdStep(cwd: string, target: string, platform: NodeJS.Platform = 
   const relative = (platform === 'win32' ? win32 : posix).relative(cwd, target);
   if (relative === '') return null;
   return `cd ${shellWord(relative.startsWith('-') ? `./${relative}` : relative, platform)}`;
+}
+
+/** A line of the next steps: a command to type, and what to do once it ran (`note`); or only a note; or nothing (null). */
+export interface NextStep {
+  command?: string | null;
+  note?: string;
+}
+
+/**
+ * The next steps as lines, each runnable as typed. Windows: cmd has no `cp` (`copyStep`) and reads `#` as text, so a
+ * note goes on a line of its own (a comment to PowerShell and Git Bash) rather than after its command.
+ */
+export function nextStepLines(steps: readonly NextStep[], platform: NodeJS.Platform = process.platform): string[] {
+  return steps.flatMap(({ command, note }) => {
+    if (command === undefined || command === null) return note === undefined ? [] : [`# ${note}`];
+    if (note === undefined) return [command];
+    return platform === 'win32' ? [command, `# ${note}`] : [`${command}   # ${note}`];
+  });
+}
+
+/** The command that copies the file `from` to `to` (names with nothing to quote): cmd has no `cp`; PowerShell has both. */
+export function copyStep(from: string, to: string, platform: NodeJS.Platform = process.platform): string {
+  return `${platform === 'win32' ? 'copy' : 'cp'} ${from} ${to}`;
+}
+
+/**
+ * Commands to run one after the other, as a hint inside a message: `` `a && b` ``. Windows: `` `a`, then `b` ``, since
+ * Windows PowerShell 5.1 (the default shell of Windows 10 and 11) rejects `&&`, and its `;` is no separator to cmd.
+ */
+export function commandsInOrder(commands: readonly string[], platform: NodeJS.Platform = process.platform): string {
+  return platform === 'win32' ? commands.map((c) => `\`${c}\``).join(', then ') : `\`${commands.join(' && ')}\``;
 }

@@ -1,13 +1,13 @@
 // Paths the scaffolder prints as commands (the next steps' `cd`, the README's `--add` command from a clone), for the
 // shells they are typed into: POSIX shells, and on Windows PowerShell, cmd and Git Bash alike.
-import { mkdtempSync, rmSync } from 'node:fs';
+import { chmodSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, sep } from 'node:path';
 import { PassThrough } from 'node:stream';
 import { afterEach, describe, expect, it } from 'vitest';
 import { loadCatalog } from '../src/catalog.js';
 import { main } from '../src/main.js';
-import { cdStep, crontabWord, shellWord } from '../src/shell-word.js';
+import { cdStep, commandsInOrder, copyStep, crontabWord, nextStepLines, shellWord } from '../src/shell-word.js';
 
 const dirs: string[] = [];
 afterEach(() => {
@@ -25,6 +25,61 @@ describe('the next steps', () => {
     const code = await main({ argv, env: {}, cwd: `${cwd}${sep}`, stdin: new PassThrough(), stdout, stderr: new PassThrough(), catalog: loadCatalog() });
     expect(code).toBe(0);
     expect(out).toMatch(/Next:\n {2}cd my-pipeline\n/);
+  });
+
+  /** main() on `platform`'s shells, in a new temporary directory: its exit code, stdout and stderr. */
+  async function scaffold(argv: string[], platform: NodeJS.Platform) {
+    const cwd = mkdtempSync(join(tmpdir(), 'shell-word-'));
+    dirs.push(cwd);
+    const [stdout, stderr] = [new PassThrough(), new PassThrough()];
+    let [out, err] = ['', ''];
+    stdout.on('data', (c: Buffer) => (out += c.toString()));
+    stderr.on('data', (c: Buffer) => (err += c.toString()));
+    const code = await main({ argv, env: {}, cwd, stdin: new PassThrough(), stdout, stderr, catalog: loadCatalog(), platform });
+    return { code, out, err, cwd };
+  }
+
+  it('on Windows, each line runs in cmd and in Windows PowerShell 5.1: `copy`, and the note on a line of its own', async () => {
+    const argv = ['my-pipeline', '--resources', 'users', '--no-install', '--no-git'];
+    const windows = await scaffold(argv, 'win32');
+    expect(windows.code).toBe(0);
+    // Before: `cp .env.example .env   # then fill in …`, which cmd ran as `cp` (not a command there) with `#` as text.
+    expect(windows.out).toMatch(
+      /\nDone\. Next:\n {2}cd my-pipeline\n {2}npm install\n {2}copy \.env\.example \.env\n {2}# then fill in the values \(no account\? README\.md: "Try it without an account"\)\n {2}npm start\n$/,
+    );
+    // Unchanged elsewhere.
+    const posix = await scaffold(argv, 'linux');
+    expect(posix.out).toMatch(/\nDone\. Next:\n {2}cd my-pipeline\n {2}npm install\n {2}cp \.env\.example \.env {3}# then fill in the values \(no account\? README\.md: "Try it without an account"\)\n {2}npm start\n$/);
+  });
+
+  it('on Windows, the finishing commands of a failed install are named one by one: PowerShell 5.1 rejects `&&`', async () => {
+    // Through a shell, as on Windows (/bin/sh here), an npm that fails like an offline install, first on PATH.
+    const bin = mkdtempSync(join(tmpdir(), 'shell-word-npm-'));
+    dirs.push(bin);
+    writeFileSync(join(bin, 'npm'), '#!/bin/sh\nexit 1\n');
+    chmodSync(join(bin, 'npm'), 0o755);
+    const path = process.env.PATH;
+    process.env.PATH = bin;
+    try {
+      const { code, out, err, cwd } = await scaffold(['my-pipeline', '--resources', 'users', '--install', '--no-git'], 'win32');
+      expect(code).toBe(1);
+      // Before: finish with `cd my-pipeline && npm install`.
+      expect(err).toBe(`error npm install failed (exit 1); the project was created in ${join(cwd, 'my-pipeline')}: finish with \`cd my-pipeline\`, then \`npm install\`\n`);
+      expect(out).toMatch(/\nCreated, but the install failed\. Next:\n {2}cd my-pipeline\n {2}npm install\n {2}copy \.env\.example \.env\n/);
+    } finally {
+      process.env.PATH = path;
+    }
+  });
+
+  it('nextStepLines, copyStep and commandsInOrder: POSIX as before, Windows without `#` after a command, `cp` or `&&`', () => {
+    const steps = [{ command: 'cd p' }, { command: null }, { command: copyStep('a', 'b', 'linux'), note: 'then edit b' }, {}, { note: 'fill in X' }, { command: 'npm start' }];
+    expect(nextStepLines(steps, 'linux')).toEqual(['cd p', 'cp a b   # then edit b', '# fill in X', 'npm start']);
+    expect(copyStep('a', 'b', 'win32')).toBe('copy a b');
+    expect(nextStepLines([{ command: copyStep('a', 'b', 'win32'), note: 'then edit b' }, { note: 'fill in X' }], 'win32')).toEqual(['copy a b', '# then edit b', '# fill in X']);
+    // The Ctrl-C after the install names `cd` and `git init` this way too.
+    expect(commandsInOrder(['cd p', 'git init'], 'linux')).toBe('`cd p && git init`');
+    expect(commandsInOrder(['cd p', 'git init'], 'win32')).toBe('`cd p`, then `git init`');
+    expect(commandsInOrder(['git init'], 'win32')).toBe('`git init`');
   });
 
   it('cdStep: relative, one word of the shell; none in the project itself', () => {
