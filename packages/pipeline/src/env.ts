@@ -1,6 +1,6 @@
 // Environment: `SNAPENGAGE_*` variables from the process, with `.env` in the working directory as a fallback (the
 // process environment wins, as with dotenv, unless it is blank). Parsed with Node's own util.parseEnv: no dependency.
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, lstatSync, readFileSync, readlinkSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { parseEnv } from 'node:util';
 import { ConfigError } from './errors.js';
@@ -102,14 +102,44 @@ function cannotRead(file: string, error: NodeJS.ErrnoException): string {
   return `Cannot read ${file}: ${error.message}`;
 }
 
+/**
+ * A `.env` that is a symbolic link to nothing (a secret a container or a deploy did not mount, a file moved): read as
+ * no file, the run went on without its values, and the error for a missing variable said to create the .env that was
+ * there. Undefined when `file` is no link.
+ */
+function danglingLink(file: string): string | undefined {
+  try {
+    if (!lstatSync(file).isSymbolicLink()) return undefined;
+    return `Cannot read ${file}: it is a symbolic link to ${readlinkSync(file)}, which does not exist (a secret not mounted, a file moved): restore what it points to, or remove the link`;
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * The working directory, which .env, src/pipeline.ts and relative paths are read from. One removed after the shell
+ * entered it (a deploy that replaced the release directory, `rm -rf` of a checkout re-cloned since) made Node's
+ * process.cwd() throw, and the run failed with "unexpected error: ENOENT: no such file or directory, uv_cwd".
+ */
+export function workingDirectory(): string {
+  try {
+    return process.cwd();
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error;
+    throw new ConfigError('The working directory no longer exists (removed or replaced after this process was started in it, such as by a deploy): start the command from the project again (cd into it); .env, src/pipeline.ts and relative paths are read from there');
+  }
+}
+
 /** Reads `<dir>/.env` (absent file = empty) and overlays `processEnv` on top of it. */
-export function loadEnv(dir: string = process.cwd(), processEnv: Env = process.env): Env {
+export function loadEnv(dir: string = workingDirectory(), processEnv: Env = process.env): Env {
   const file = join(dir, '.env');
   let text: string;
   try {
     text = decodeEnvFile(readFileSync(file));
   } catch (error) {
     if ((error as NodeJS.ErrnoException).code === 'ENOENT') {
+      const dangling = danglingLink(file);
+      if (dangling !== undefined) throw new ConfigError(dangling);
       const env = { ...processEnv };
       sources.set(env, { file, found: false, fromFile: new Set() });
       return env;

@@ -3,7 +3,7 @@
 // variables listed, as `env -i` would.
 import { spawn, spawnSync } from 'node:child_process';
 import { hostname } from 'node:os';
-import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, symlinkSync, writeFileSync } from 'node:fs';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -261,5 +261,46 @@ describe('scheduled runs, built CLI', () => {
     expect(run.stderrLines()).toEqual(['snapengage-pipeline: Run cancelled before it started (SIGTERM); nothing of this run was committed']);
     expect(existsSync(join(run.project, 'snapengage.duckdb'))).toBe(false);
   }, 40_000);
-});
 
+  it('a working directory removed after the shell entered it (a deploy replaced it) is named as such, run and show alike', async () => {
+    // Before: "unexpected error: ENOENT: no such file or directory, uv_cwd" (Node's process.cwd()), which named
+    // neither the directory nor what to do. spawn() cannot start a child in a missing directory: the shell removes it.
+    const dir = join(tmp.dir, 'removed-cwd');
+    const file = join(tmp.dir, 'removed-cwd.duckdb');
+    mkdirSync(dir);
+    const env = { PATH: process.env.PATH ?? '/usr/bin:/bin', ...box.env };
+    const script = 'cd "$1" && rmdir "$1" && shift && exec "$@"';
+    const message = 'The working directory no longer exists (removed or replaced after this process was started in it, such as by a deploy): start the command from the project again (cd into it); .env, src/pipeline.ts and relative paths are read from there';
+    for (const args of [['run', '--resources', 'widgets', '--json', '--duckdb', file], ['show', '--duckdb', file]]) {
+      const child = spawn('/bin/sh', ['-c', script, 'sh', dir, process.execPath, BIN, ...args], { cwd: tmp.dir, env, stdio: ['ignore', 'pipe', 'pipe'], timeout: 60_000, killSignal: 'SIGKILL' });
+      let stdout = '';
+      let stderr = '';
+      child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
+      child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+      const code = await new Promise<number | null>((resolve) => child.on('close', (c) => resolve(c)));
+      expect(existsSync(dir)).toBe(false); // the shell did remove it
+      expect(stderr).toBe(`snapengage-pipeline: ${message}\n`);
+      expect(code).toBe(1);
+      if (args[0] === 'run') expect(JSON.parse(stdout)).toMatchObject({ status: 'FAILED', loadId: null, error: { name: 'ConfigError', message, exitCode: 1 } });
+      mkdirSync(dir);
+    }
+    expect(existsSync(file)).toBe(false);
+  }, 60_000);
+
+  it('a .env that is a symbolic link to nothing (a secret not mounted) is named, not read as no .env', async () => {
+    // Before: the link was read as no file; the run said "there is no …/.env: create it" of the .env that was there,
+    // and with the variables set in the environment it ran on without the file's values (exit 0).
+    const project = join(tmp.dir, 'dangling-env');
+    mkdirSync(project);
+    const target = join(tmp.dir, 'secrets-not-mounted', 'pipeline.env');
+    symlinkSync(target, join(project, '.env'));
+    const message = `Cannot read ${join(project, '.env')}: it is a symbolic link to ${target}, which does not exist (a secret not mounted, a file moved): restore what it points to, or remove the link`;
+    for (const env of [{ PATH: process.env.PATH ?? '/usr/bin:/bin' }, { PATH: process.env.PATH ?? '/usr/bin:/bin', ...box.env }]) {
+      const run = await runBuilt(['run', '--resources', 'widgets', '--json'], { env, cwd: project });
+      expect(run.stderr).toBe(`snapengage-pipeline: ${message}\n`);
+      expect(run.code).toBe(1);
+      expect(JSON.parse(run.stdout)).toMatchObject({ status: 'FAILED', loadId: null, error: { name: 'ConfigError', message } });
+    }
+    expect(existsSync(join(project, 'snapengage.duckdb'))).toBe(false);
+  }, 60_000);
+});
