@@ -1,5 +1,5 @@
 // snapengage-pipeline run | show, started by the entry (cli.ts) once it has caught the signals. Exit codes: 0 ok, 1 the run failed, 2 bad usage, 130 interrupted (SIGINT), 143
-// terminated (SIGTERM).
+// terminated (SIGTERM), 129 hung up (SIGHUP).
 // Errors are one line on stderr; the load info goes to stdout, progress and verbose request logs to stderr.
 import { existsSync } from 'node:fs';
 import { resolve } from 'node:path';
