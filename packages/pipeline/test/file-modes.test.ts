@@ -6,6 +6,7 @@ import { basename, dirname, join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Sandbox } from 'snapengage-sandbox';
 import { DuckDBDestination, newLoadId } from '../src/destination/index.js';
+import { acquireRunLock } from '../src/destination/run-lock.js';
 import type { DuckDBResourceWriter } from '../src/destination/resource-writer.js';
 import { runPipeline } from '../src/index.js';
 import { runCli, sandbox, tempDir, thingsResource } from './helpers.js';
@@ -58,6 +59,18 @@ describe.skipIf(process.platform === 'win32')('modes of the files the loader cre
       } finally {
         await dest.close();
       }
+    }
+  });
+
+  it('the run lock beside the staged rows is 0600 as well', async () => {
+    // It was made with the umask's mode (0644), where the staging directory's files are promised 0600.
+    const dbPath = join(tmp.dir, 'locked.duckdb');
+    const lock = await acquireRunLock(`${dbPath}.staging`, dbPath, 'data');
+    try {
+      expect(readdirSync(`${dbPath}.staging`)).toEqual(['run.lock']);
+      expect(mode(join(`${dbPath}.staging`, 'run.lock')).toString(8)).toBe('600');
+    } finally {
+      await lock.release();
     }
   });
 

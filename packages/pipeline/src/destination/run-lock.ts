@@ -15,7 +15,7 @@ import { join } from 'node:path';
 import { DestinationError, toDestinationError } from './errors.js';
 import { fileKey, runHeldHere } from './open-files.js';
 import { ensureDir } from './ensure-dir.js';
-import { PRIVATE_DIR_MODE } from './private-files.js';
+import { PRIVATE_DIR_MODE, PRIVATE_FILE_MODE } from './private-files.js';
 
 export const RUN_LOCK_FILE = 'run.lock';
 /** The holder touches its lock this often, so that a holder on another machine can be seen to be gone. */
@@ -149,7 +149,7 @@ export async function acquireRunLock(stagingRoot: string, dbPath: string, datase
 async function removeDeadHolder(lockPath: string, dead: RunLockHolder): Promise<void> {
   const guard = `${lockPath}${TAKEOVER_SUFFIX}`;
   try {
-    await writeFile(guard, `${process.pid} ${hostname()}\n`, { flag: 'wx' });
+    await writeFile(guard, `${process.pid} ${hostname()}\n`, { flag: 'wx', mode: PRIVATE_FILE_MODE });
   } catch (error) {
     if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
     const age = await stat(guard).then((s) => Date.now() - s.mtimeMs, () => 0);
@@ -184,7 +184,8 @@ async function guardHolderGone(guard: string): Promise<boolean> {
 /** Creates the lock file with its content in one step: a reader never sees it empty. */
 async function createExclusive(lockPath: string, holder: RunLockHolder): Promise<boolean> {
   const draft = `${lockPath}.${holder.pid}.${holder.token}`;
-  await writeFile(draft, `${JSON.stringify(holder)}\n`);
+  // 0600 like the staged files beside it (OPERATIONS.md promises so): it was made with the umask's mode, 0644.
+  await writeFile(draft, `${JSON.stringify(holder)}\n`, { mode: PRIVATE_FILE_MODE });
   try {
     await link(draft, lockPath);
     return true;
@@ -195,7 +196,7 @@ async function createExclusive(lockPath: string, holder: RunLockHolder): Promise
     if (!noHardLinks(code)) throw error;
     // A file system without hard links: exclusive create, then the content (a reader meanwhile sees it empty).
     try {
-      await writeFile(lockPath, `${JSON.stringify(holder)}\n`, { flag: 'wx' });
+      await writeFile(lockPath, `${JSON.stringify(holder)}\n`, { flag: 'wx', mode: PRIVATE_FILE_MODE });
       return true;
     } catch (e) {
       if ((e as NodeJS.ErrnoException).code === 'EEXIST') return false;
