@@ -43,8 +43,22 @@ export function checkDestinationNames(path: unknown, dataset: unknown): void {
 /** For a path that starts with `~` (as the shell's `~/` or `~user/`): why it is not a home directory and what to write. */
 export function unexpandedTildeFix(path: string): string | undefined {
   if (!/^~(?:$|[^/\\]*[/\\])/.test(path)) return undefined;
-  const example = /^~(?:$|[/\\])/.test(path) ? `, such as ${join(homedir(), path.slice(2) || 'snapengage.duckdb')}` : '';
+  const home = homeDirectory();
+  const example = /^~(?:$|[/\\])/.test(path) && home !== undefined ? `, such as ${join(home, path.slice(2) || 'snapengage.duckdb')}` : '';
   return `~ is expanded only by a shell (not in a config, a quoted word or --duckdb=~/…): write the full path${example}`;
+}
+
+/**
+ * The home directory, or undefined where there is none: with HOME unset, under a user id /etc/passwd does not know (a
+ * container's `--user 12345`, Kubernetes' runAsUser), os.homedir() throws, and the refusal of a `~` path became
+ * "unexpected error: … uv_os_homedir returned ENOENT".
+ */
+function homeDirectory(): string | undefined {
+  try {
+    return homedir();
+  } catch {
+    return undefined;
+  }
 }
 
 /**

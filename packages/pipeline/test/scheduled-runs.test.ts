@@ -303,4 +303,21 @@ describe('scheduled runs, built CLI', () => {
     }
     expect(existsSync(join(project, 'snapengage.duckdb'))).toBe(false);
   }, 60_000);
+
+  it.runIf(process.getuid?.() === 0)('a ~ path under a user id with no home (a container\'s --user, HOME unset) is refused as a ~ path', async () => {
+    // os.homedir() throws there (no HOME, no /etc/passwd entry), and the refusal, which suggests a full path under the
+    // home directory, became "unexpected error: A system error occurred: uv_os_homedir returned ENOENT".
+    const message = 'destination.path (--duckdb) "~/x.duckdb" would name "~" in /: ~ is expanded only by a shell (not in a config, a quoted word or --duckdb=~/…): write the full path';
+    const child = spawn(process.execPath, [BIN, 'run', '--resources', 'widgets', '--duckdb', '~/x.duckdb', '--json'], {
+      cwd: '/', env: { PATH: process.env.PATH ?? '/usr/bin:/bin', ...box.env }, uid: 54_321, gid: 54_321, stdio: ['ignore', 'pipe', 'pipe'], timeout: 60_000, killSignal: 'SIGKILL',
+    });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
+    child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+    const code = await new Promise<number | null>((resolve) => child.on('close', (c) => resolve(c)));
+    expect(stderr).toBe(`snapengage-pipeline: ${message}\n`);
+    expect(code).toBe(1);
+    expect(JSON.parse(stdout)).toMatchObject({ status: 'FAILED', error: { name: 'ConfigError', message } });
+  }, 60_000);
 });
