@@ -2,12 +2,13 @@
 // config error, show of no file) must not load DuckDB's Node API and native library (70–100 ms of every such answer;
 // duckdb.ts).
 import { spawn } from 'node:child_process';
-import { writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Sandbox } from 'snapengage-sandbox';
-import { collectOutput, PACKAGE_DIR, query, runCli, sandbox, tempDir } from './helpers.js';
+import { SUPPORTED_NODE, unsupportedNode } from '../src/node-version.js';
+import { collectOutput, PACKAGE_DIR, query, runCli, sandbox, stats, tempDir } from './helpers.js';
 
 /** Preloaded: requiring @duckdb/node-api throws, as a missing or broken install (no native library) does. */
 const BROKEN_DUCKDB = `const Module = require('node:module');
@@ -93,5 +94,28 @@ describe('snapengage-pipeline start-up', () => {
     const result = await run([...args]);
     expect(result.code).toBe(code);
     expect(loaded(result.stderr)).toBe('false');
+  });
+
+  it('refuses a Node too old to load its modules in one line and a FAILED document, before loading anything else', async () => {
+    // A scheduler's PATH finds another node than the shell (cron's /usr/bin/node: a distribution's Node 18). There the
+    // command's modules failed to link: Node's stack trace ("does not provide an export named 'parseEnv'"), no
+    // document. The preload makes this process report Node 18.20.4, as the version check reads it.
+    const old = join(tmp.dir, 'old-node.cjs');
+    writeFileSync(old, "Object.defineProperty(process.versions, 'node', { value: '18.20.4' });\n");
+    const requests = (await stats(box)).requests;
+    const file = join(tmp.dir, 'old-node.duckdb');
+    const result = await runCli(['run', '--resources', 'widgets', '--duckdb', file, '--json'], { env: box.env, cwd: tmp.dir, nodeArgs: ['--require', old, '--require', probe] });
+    const message = `Node.js 18.20.4 (${process.execPath}) cannot run snapengage-pipeline, which needs Node.js ^20.19.0 || >=22.12.0; a scheduler's PATH (cron's is /usr/bin:/bin) may find another node than your shell: put the directory of a supported one first in it (nvm's, such as ~/.nvm/versions/node/v22.12.0/bin), or start that node by its full path`;
+    expect(result.stderr).toBe(`snapengage-pipeline: ${message}\nduckdb-loaded: false\n`);
+    expect(result.code).toBe(1);
+    expect(JSON.parse(result.stdout)).toMatchObject({ status: 'FAILED', loadId: null, committedResources: [], error: { name: 'ConfigError', message, exitCode: 1 } });
+    expect((await stats(box)).requests).toBe(requests);
+    expect(existsSync(file)).toBe(false);
+  });
+
+  it("refuses the versions without util.parseEnv, naming package.json's engines; later ones, which run, are not refused", () => {
+    expect(SUPPORTED_NODE).toBe(JSON.parse(readFileSync(join(PACKAGE_DIR, 'package.json'), 'utf8')).engines.node);
+    const versions = ['16.20.2', '18.20.4', '19.9.0', '20.11.1', '20.12.0', '20.18.3', '20.19.0', '21.6.2', '21.7.0', '22.0.0', '22.12.0', '24.11.1'];
+    expect(versions.filter((v) => unsupportedNode(v, 'node') !== undefined)).toEqual(['16.20.2', '18.20.4', '19.9.0', '20.11.1', '21.6.2']);
   });
 });
