@@ -324,7 +324,7 @@ async function run(config: PipelineConfig, given: RunOptions | undefined): Promi
     await queue?.drain();
     // Masked like the CLI's last line: a message may quote a credential the loader did not put there (a config step's
     // own error, a path or id it was pasted into), and the file is read, copied and shared long after this run.
-    const recorded = redactSecrets(mapped.message, Object.values(plan.credentials));
+    const recorded = redactSecrets(withAbortReason(mapped, signal), Object.values(plan.credentials));
     for (const [name, writer] of writers) {
       await writer.abort().catch(() => undefined);
       // Best effort: a full disk or a lost file may refuse this too, and the original error matters more.
@@ -335,6 +335,19 @@ async function run(config: PipelineConfig, given: RunOptions | undefined): Promi
     await destination.close({ removeCreatedFile: failed && committedNames.length === 0 }).catch(() => undefined);
     await proxy?.dispatcher.close().catch(() => undefined);
   }
+}
+
+/**
+ * The message `_pipeline_loads.error` keeps: a cancelled run's with why it was cancelled, as the caller said it (the
+ * CLI's `Interrupted (SIGTERM)`, an app's `AbortSignal.timeout`). A query over the loads could not tell a scheduler's
+ * stop or time limit from a Ctrl-C, though the CLI's own line named the signal. A bare `abort()` says nothing more.
+ */
+function withAbortReason(error: Error, signal: AbortSignal): string {
+  if (!(error instanceof AbortedError) || !signal.aborted) return error.message;
+  const reason: unknown = signal.reason;
+  const why = reason instanceof Error && reason.name !== 'AbortError' ? reason.message : typeof reason === 'string' ? reason : '';
+  const first = why.split('\n')[0]!.trim();
+  return first === '' || error.message.includes(first) ? error.message : `${error.message}: ${first}`;
 }
 
 async function checkWriter(writer: ResourceWriter, path: string) {

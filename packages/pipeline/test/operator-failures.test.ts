@@ -254,6 +254,32 @@ describe('operator failures, built CLI', () => {
     }
   }, 40_000);
 
+  it('SIGTERM while extracting into an existing file: its failed load names the signal in _pipeline_loads.error', async () => {
+    // A monitoring query over the loads could not tell a scheduler's stop or time limit from a Ctrl-C.
+    const db = join(tmp.dir, 'signal-recorded.duckdb');
+    const first = await runBuilt(['run', '--resources', 'users', '--duckdb', db], { env: box.env, cwd: tmp.dir });
+    expect(first.code).toBe(0);
+    const server = await fakeServer(() => undefined);
+    try {
+      const child = spawn(process.execPath, [BIN, 'run', '--resources', 'users', '--duckdb', db], {
+        cwd: tmp.dir, env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '', ...box.env, SNAPENGAGE_BASE_URL: server.url },
+        stdio: 'ignore', timeout: 30_000, killSignal: 'SIGKILL',
+      });
+      const closed = new Promise<number | null>((resolve) => child.on('close', (code) => resolve(code)));
+      // Bounded: 200 × 50 ms.
+      for (let i = 0; i < 200 && server.requests() === 0; i++) await new Promise((resolve) => setTimeout(resolve, 50));
+      expect(server.requests()).toBeGreaterThan(0);
+      child.kill('SIGTERM');
+      expect(await closed).toBe(143);
+      expect(await query(db, `SELECT status, error FROM snapengage_data._pipeline_loads ORDER BY started_at`)).toEqual([
+        { status: 'loaded', error: null },
+        { status: 'failed', error: 'Run cancelled while extracting users: Interrupted (SIGTERM)' },
+      ]);
+    } finally {
+      await server.close();
+    }
+  }, 40_000);
+
   it('https:// against the sandbox (plain http) says to use http://, not to start the sandbox', async () => {
     const env = { ...box.env, SNAPENGAGE_BASE_URL: box.url.replace(/^http:/, 'https:') };
     const run = await runBuilt(['run', '--resources', 'users', '--duckdb', join(tmp.dir, 'tls.duckdb')], { env, cwd: tmp.dir });

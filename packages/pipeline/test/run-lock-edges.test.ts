@@ -58,6 +58,25 @@ describe('the run lock and the commit check at their edges', () => {
     expect(existsSync(`${db}.staging`)).toBe(false);
   }, 60_000);
 
+  it('a run cancelled with a reason keeps the reason in _pipeline_loads.error (a bare abort() as before)', async () => {
+    // A query over the loads could not tell a scheduler's time limit (an app's AbortSignal.timeout, the CLI's SIGTERM)
+    // from a Ctrl-C: the row said "Run cancelled while extracting logs" for both.
+    const db = join(tmp.dir, 'cancel-reason.duckdb');
+    await runPipeline(config(db), { env: box.env });
+    for (const [reason, error] of [
+      [new Error('the nightly job\'s time limit\nsecond line'), 'Run cancelled while extracting logs: the nightly job\'s time limit'],
+      [undefined, 'Run cancelled while extracting logs'],
+    ] as const) {
+      const controller = new AbortController();
+      const run = gated(config(db), { signal: controller.signal });
+      await run.extracting;
+      controller.abort(reason);
+      run.release();
+      expect(await run.run.then(() => undefined, (e: unknown) => e)).toBeInstanceOf(AbortedError);
+      expect(await query(db, `SELECT error FROM snapengage_data._pipeline_loads WHERE status = 'failed' ORDER BY started_at DESC LIMIT 1`)).toEqual([{ error }]);
+    }
+  }, 60_000);
+
   it('cancelled while it waits, the file closed meanwhile: still a cancellation, nothing loaded (it used to commit anyway)', async () => {
     // The signal comes after extraction's last check and the file opens at the next attempt: the run went on into the
     // commit with no 'committing' snapshot, so the CLI said nothing and exited 0 after Ctrl-C. A dataset of this process
