@@ -143,7 +143,7 @@ export function applySteps(plan: ResourcePlan, records: SourceRecord[]): { kept:
       } catch (error) {
         // A step may throw anything (null, a string): its message if it has one, else the thing itself.
         const message = error instanceof Error ? error.message : String(error);
-        throw new ConfigError(`${field()} threw: ${message}${recordNamed(plan, record)}`);
+        throw new ConfigError(`${field()} threw: ${onOneLine(message)}${recordNamed(plan, record)}`);
       }
       // An async step's Promise was a truthy verdict (every record kept) or an object without fields (every record
       // stored as one empty row): neither is what it meant.
@@ -183,6 +183,16 @@ export function applySteps(plan: ResourcePlan, records: SourceRecord[]): { kept:
     results.push(current as SourceRecord);
   }
   return { kept, results };
+}
+
+/**
+ * A step's message on one line, every line of it kept: a validator's "invalid record:\n  - a\n  - b" printed as
+ * several lines on stderr, the last ones after the record's id and looking like other errors. A line that ends
+ * without punctuation is followed by "; ", so its end stays visible.
+ */
+function onOneLine(message: string): string {
+  const lines = message.split(/\r\n|[\n\r\v\f\u0085\u2028\u2029]/).map((line) => line.trim()).filter((line) => line !== '');
+  return lines.reduce((joined, line) => (joined === '' ? line : `${joined}${/[:;,.]$/.test(joined) ? ' ' : '; '}${line}`), '');
 }
 
 function isThenable(value: unknown): boolean {

@@ -144,6 +144,23 @@ describe('what a step returns', () => {
     }
   });
 
+  it('a step whose error has line breaks fails with one line that keeps every line of it', async () => {
+    // Before, the message went out as it was: a validator's list of issues printed as several lines on stderr and in
+    // _pipeline_loads.error, against the CLI's one line per error.
+    const path = `${tmp.dir}/throws-lines-${n++}.duckdb`;
+    await run([], path);
+    const failure = run([{ filter: () => { throw new Error('invalid record:\r\n  - name: required\n\n  - age: not a number\n'); } }], path);
+    const error = await failure.then(() => undefined, (e: unknown) => e as Error);
+    expect(error).toBeInstanceOf(ConfigError);
+    expect(error?.message).toMatch(/^resources\.logs\.steps\[0\] threw: invalid record: - name: required; - age: not a number \(on the logs record id "[^"]+"\)$/);
+    const ds = await openDataset({ path, dataset: 'snapengage_data' });
+    try {
+      expect((await ds.loads(1))[0]?.error).toBe(error?.message);
+    } finally {
+      await ds.close();
+    }
+  });
+
   it('a step that throws on one record names that record by its id, as the API sent it, and writes nothing', async () => {
     // Before, the message said which step threw but not on which of the run's records: the one to look at was unknown.
     const path = `${tmp.dir}/throws-on-one.duckdb`;
