@@ -113,6 +113,12 @@ export function dateWindowReading(plan: ResourcePlan, plans: readonly ResourcePl
   return undefined;
 }
 
+/** dateWindowReading by the catalog alone, before the plans exist (a plan has a window when its resource has one). */
+function catalogDateWindow(name: ResourceName): ResourceName | undefined {
+  for (let r: ResourceName | null = name, hops = 0; r !== null && hops <= resourceNames.length; r = resources[r].parent as ResourceName | null, hops++) if (resources[r].incremental) return r;
+  return undefined;
+}
+
 export const EARLIEST_START = '1970-01-01';
 
 export function isIsoDate(text: string): boolean {
@@ -257,7 +263,10 @@ function resourcePlan(config: PipelineConfig, env: Env, name: ResourceName, load
   }
   if (disposition === 'merge' && primaryKey.length === 0) {
     const catalogKey = resource.primaryKey.length > 0 ? `the catalog's: ${resource.primaryKey.join(', ')}` : 'the fields that name a record';
-    throw new ConfigError(`${field}: writeDisposition "merge" needs a primaryKey: set primaryKey (${catalogKey}), or writeDisposition "append" or "replace"`);
+    // "append" without a key is refused where a date window reads days again (planPipeline): not suggested there.
+    const window = catalogDateWindow(name);
+    const otherwise = window === undefined ? '"append" or "replace"' : `"replace" (not "append": each run reads the last days of ${window} again, and without a key would append their records once more)`;
+    throw new ConfigError(`${field}: writeDisposition "merge" needs a primaryKey: set primaryKey (${catalogKey}), or writeDisposition ${otherwise}`);
   }
   const steps = options.steps ?? [];
   // A step may be anything in plain JavaScript: `null` or a number is refused here, not read as an object.

@@ -96,6 +96,23 @@ describe('planPipeline', () => {
     expect(() => planPipeline({ resources: { widgets: { writeDisposition: 'append', primaryKey: [] } } }, { ...env, SNAPENGAGE_PROVISIONING_KEY: 'p', SNAPENGAGE_EMAIL: 'e@example.com' })).not.toThrow();
   });
 
+  it('a merge without a primary key suggests only what that resource takes: not "append" where a date window reads days again', () => {
+    // Before: logs' refusal suggested "append" or "replace", and the "append" it suggested was then refused with its own line.
+    const withApiKey = { ...env, SNAPENGAGE_API_KEY: 'k' };
+    for (const [name, resources] of [
+      ['logs', {}],
+      ['chat_poll', { logs: { incremental: { lookbackDays: 0 } } }],
+    ] as const) {
+      const config = (writeDisposition: string) => ({ resources: { ...resources, [name]: { writeDisposition, primaryKey: [] } } }) as never;
+      expect(() => planPipeline(config('merge'), withApiKey)).toThrow(
+        new RegExp(`^resources\\.${name}: writeDisposition "merge" needs a primaryKey: set primaryKey \\(the catalog's: \\w+\\), or writeDisposition "replace" \\(not "append": each run reads the last days of logs again, and without a key would append their records once more\\)$`),
+      );
+      // What it suggests plans; what it warns against is refused.
+      expect(() => planPipeline(config('replace'), withApiKey)).not.toThrow();
+      expect(() => planPipeline(config('append'), withApiKey)).toThrow(/primaryKey is empty with writeDisposition "append"/);
+    }
+  });
+
   it('refuses an option part that is not an object, and a resource set to anything but true or an object, instead of ignoring it', () => {
     const refused = (config: unknown) => () => planPipeline(config as PipelineConfig, env);
     // Before: loaded widgets (false read as a resource with no options), at the default 10 requests/s (rateLimit 0).
