@@ -43,7 +43,8 @@ export interface ExtractOptions {
   /** Receives each page's records of a loaded resource; awaited, so a slow destination slows fetching down. */
   sink(plan: ResourcePlan, records: SourceRecord[]): Promise<void>;
   onPage?(resource: string, records: number): void;
-  now?: Date;
+  /** The run's clock, read once (run.ts): every widget's window ends on the same day, the one the run planned with. */
+  now: Date;
 }
 
 export class Extractor {
@@ -71,7 +72,7 @@ export class Extractor {
   constructor(private readonly options: ExtractOptions) {
     this.semaphore = new Semaphore(options.concurrency);
     this.slices = new Semaphore(options.concurrency);
-    this.cursors = new CursorWatch(options.now?.getTime());
+    this.cursors = new CursorWatch(options.now.getTime());
     this.widgets = new WidgetFailures(options.env, options.secrets);
     // One listener per live request sequence (fetchPages): bounded by the concurrency and the pending children, and
     // above Node's default warning threshold of 10 on any fan-out.
@@ -357,7 +358,7 @@ export class Extractor {
     const afterEarlierLoads = this.storedWindowsOf(plan)[key] !== undefined;
     if (records.length > 0) this.endDayUncheckedFor.add(plan.name);
     const { start, end } = pageWindow(plan, params);
-    const nowMs = (this.options.now ?? new Date()).getTime();
+    const nowMs = this.options.now.getTime();
     for (const record of records) {
       const found = witnessOf(plan, params, record, start, end, nowMs);
       if (!found) continue;

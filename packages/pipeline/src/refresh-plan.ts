@@ -26,9 +26,9 @@ export function refuseRefreshOptions(plans: readonly ResourcePlan[], limitPages:
 /**
  * The stored state of each resource, by name, for the run to resume from. With `refresh`, a resource the run loads
  * starts as if never loaded (its stored state is replaced at its commit), but not from a start date later than the
- * first day it loaded (moveStartDatesForRefresh, which this applies to the plans).
+ * first day it loaded (moveStartDatesForRefresh, which this applies to the plans). `now`: the run's clock (run.ts).
  */
-export async function readStatesToResume(destination: StateReader, plans: readonly ResourcePlan[], refresh: boolean, env: Env): Promise<Map<string, unknown>> {
+export async function readStatesToResume(destination: StateReader, plans: readonly ResourcePlan[], refresh: boolean, env: Env, now: Date): Promise<Map<string, unknown>> {
   const stored = new Map<string, unknown>();
   const refreshed = new Map<string, unknown>();
   for (const p of plans) {
@@ -38,7 +38,7 @@ export async function readStatesToResume(destination: StateReader, plans: readon
   if (refresh) {
     await refuseRefreshOfOtherPipelines(destination, plans);
     refuseRefreshDroppingWidgets(plans, refreshed, env);
-    await refuseRefreshWithClockSetBack(destination, plans, refreshed, todayUtc());
+    await refuseRefreshWithClockSetBack(destination, plans, refreshed, todayUtc(now));
     moveStartDatesForRefresh(plans, refreshed);
   }
   return stored;

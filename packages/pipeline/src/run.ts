@@ -136,7 +136,11 @@ async function run(config: PipelineConfig, given: RunOptions | undefined): Promi
   // Every callback below is the guarded one: a throw in the app's callback is reported, never the run's failure.
   const options = guardCallbacks(checkRunOptions(given));
   const env = options.env ?? loadEnv();
-  const plan = planPipeline(withOverrides(config, options), env, options.resources);
+  // The run's clock, read once: "today" (the date windows' end, the default start date, the refresh's clock check)
+  // is the day the run started. Read where each needed it, a run waiting past midnight UTC (for a lock, or the
+  // windows of many widgets) planned with one day and read up to another.
+  const now = new Date();
+  const plan = planPipeline(withOverrides(config, options), env, options.resources, now);
   if (options.limitPages !== undefined && (!Number.isInteger(options.limitPages) || options.limitPages < 1)) {
     throw new ConfigError(`limitPages must be an integer >= 1, got ${shownValue(options.limitPages)}`);
   }
@@ -198,7 +202,7 @@ async function run(config: PipelineConfig, given: RunOptions | undefined): Promi
   let queue: WriteQueue | undefined;
   try {
     // A refreshed resource starts as if never loaded, from the first day it loaded at the latest (refresh-plan.ts).
-    const storedState = await readStatesToResume(destination, plan.resources, options.refresh === true, env);
+    const storedState = await readStatesToResume(destination, plan.resources, options.refresh === true, env, now);
     const previousState = statesToResume(plan.resources, storedState);
     for (const p of plan.resources.filter((r) => r.load)) {
       writers.set(
@@ -227,6 +231,7 @@ async function run(config: PipelineConfig, given: RunOptions | undefined): Promi
     const extractor = new Extractor({
       client,
       env,
+      now,
       plans: plan.resources,
       previousState,
       concurrency: plan.concurrency,

@@ -3,7 +3,7 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import type { Sandbox } from 'snapengage-sandbox';
 import { definePipeline, runPipeline } from '../src/index.js';
-import { admin, expectMatchesTruth, query, sandbox, tempDir, truth } from './helpers.js';
+import { admin, expectMatchesTruth, otherProcess, query, sandbox, tempDir, truth } from './helpers.js';
 
 const DAY = 86_400_000;
 const at = (iso: string) => Date.parse(iso);
@@ -111,6 +111,33 @@ describe('runs over a faked calendar', () => {
     await runAt('2025-12-28T06:00:00Z');
     expect(await matches()).toEqual([]);
     expect(Object.values(await lastEnds())).toEqual(['2025-12-28', '2025-12-28']);
+  });
+
+  it('a run that waits past midnight UTC reads every widget up to the day it started, the day it planned with', async () => {
+    n++;
+    const path = `${tmp.dir}/db${n}.duckdb`;
+    await runAt('2025-12-29T06:00:00Z');
+    // Another program has the file open as the next run starts at 23:59:59; midnight passes while the run waits for it.
+    const holder = await otherProcess(path);
+    let released: Promise<void> | undefined;
+    vi.setSystemTime(at('2025-12-30T23:59:59Z'));
+    const env = { ...box.env, SNAPENGAGE_START_DATE: '2025-12-18' };
+    try {
+      await runPipeline(config, {
+        env,
+        destination: { path },
+        onLockWait: () => {
+          vi.setSystemTime(at('2025-12-31T00:00:30Z'));
+          released = holder.release();
+        },
+      });
+    } finally {
+      await (released ?? holder.release());
+    }
+    expect(released).toBeDefined(); // the run did wait
+    // Before, the plan's day was the 30th and the windows' end was read after the wait: the 31st.
+    expect(await lastEnds()).toEqual({ [widgets[0]!]: '2025-12-30', [widgets[1]!]: '2025-12-30' });
+    expect(await matches()).toEqual([]);
   });
 
   it('… also without a lookback, where resuming at today would skip that day for good', async () => {

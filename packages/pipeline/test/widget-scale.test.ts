@@ -233,6 +233,7 @@ describe('the stored windows of many widgets', () => {
         // The typed client's paths are narrower than the extractor's catalog-driven ones (run.ts casts the same way).
         client: createSnapEngageClient({ baseUrl: box.url, ...box.credentials }) as unknown as PageSource,
         env: box.env,
+        now: new Date(),
         plans: plan.resources,
         previousState: new Map([['logs', stored]]),
         concurrency: 4,
