@@ -4,7 +4,7 @@ import { describeCause, describeResponseTooLarge, excerpt, printable, SnapEngage
 import type { Redactor } from './redact.js';
 import { parseKeepingLargeIntegers } from './large-integers.js';
 import { BodyTooLarge, readBounded, rebuild } from './response-body.js';
-import { blockedPort, certainlyNotSent, isRetryableStatus, parseRetryAfter, tlsFailure } from './retry.js';
+import { blockedPort, certainlyNotSent, isRetryableStatus, parseRetryAfter, requestMistake, tlsFailure } from './retry.js';
 
 export type Outcome = { response: Response } | { error: unknown };
 
@@ -64,7 +64,8 @@ function bodyText(bytes: Uint8Array, contentType: string | null): { text: string
   }
 }
 
-export function failureFromError(ctx: Omit<ClassifyContext, 'maxResponseBytes'>, request: AttemptedRequest, attempt: AttemptOutcome, error: unknown): Failure {
+/** `rejectedFetch`: the error is fetch's rejection of the attempt (not a body's read that failed). */
+export function failureFromError(ctx: Omit<ClassifyContext, 'maxResponseBytes'>, request: AttemptedRequest, attempt: AttemptOutcome, error: unknown, rejectedFetch = false): Failure {
   if (error instanceof SnapEngageError) return { type: 'failure', kind: error.kind, detail: error.message, retryable: false };
   if (attempt.callerAborted) {
     return { type: 'failure', kind: 'aborted', detail: 'aborted by the caller’s AbortSignal', retryable: false, abortReason: { value: attempt.abortReason } };
@@ -84,6 +85,15 @@ export function failureFromError(ctx: Omit<ClassifyContext, 'maxResponseBytes'>,
       type: 'failure',
       kind: 'network',
       detail: `fetch refuses port ${port} (one of the ports the Fetch standard blocks, such as 6000 and 10080): serve the API on another port and change the base URL`,
+      causeSummary,
+      retryable: false,
+    };
+  }
+  if (rejectedFetch && requestMistake(error)) {
+    return {
+      type: 'failure',
+      kind: 'config',
+      detail: `fetch rejected the request (${causeSummary}): a mistake in how it was made, not a network fault, so it was not retried: check the URL and the header values the fetch option or an app middleware give it`,
       causeSummary,
       retryable: false,
     };
@@ -125,7 +135,7 @@ function tooLarge(error: BodyTooLarge, response: Response, requestId: string | u
 
 /** What an attempt's outcome means: a success to hand back, an HTTP error status, or a failure (retryable or not). */
 export async function classify(ctx: ClassifyContext, request: AttemptedRequest, attempt: AttemptOutcome, outcome: Outcome): Promise<Verdict> {
-  if ('error' in outcome) return failureFromError(ctx, request, attempt, outcome.error);
+  if ('error' in outcome) return failureFromError(ctx, request, attempt, outcome.error, true);
   const response = outcome.response;
   const status = response.status;
   if (response.type === 'opaqueredirect' || (status >= 300 && status < 400)) {

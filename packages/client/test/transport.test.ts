@@ -131,6 +131,36 @@ describe('retries', () => {
     expect(error.causeSummary).toContain('ERR_SSL_');
   });
 
+  it('fails at once, as config, on a fetch rejection that is a mistake in the request (an unparsable URL, an invalid header value); a network TypeError is still retried', async () => {
+    // Before, both were retried as network errors: maxRetries identical failures, then "network error".
+    const server = await serve((_req, res) => sendJson(res, 200, { cases: [] }));
+    for (const [what, send, said] of [
+      // An app's fetch that rebuilt the URL without its scheme: undici's "Failed to parse URL from …".
+      ['an unparsable URL', (request: Request) => fetch(request.url.replace(/^http:\/\//, '')), 'Failed to parse URL from 127.0.0.1:'],
+      // An app's fetch that adds a header from text with a line break in it.
+      ['an invalid header value', (request: Request) => fetch(request, { headers: { 'x-trace': 'a\nb' } }), 'is an invalid header value'],
+    ] as const) {
+      let calls = 0;
+      const { client, warnings } = clientFor(server, { maxRetries: 3, fetch: (request) => (calls++, send(request)) });
+      const error = await caught(client.GET(LOGS, logsQuery));
+      expect(error, what).toMatchObject({ kind: 'config', retries: 0 });
+      expect(error.message, what).toContain(said);
+      expect(error.message, what).toContain('a mistake in how it was made, not a network fault, so it was not retried');
+      expect(error.message, what).not.toContain(TOKEN);
+      expect([calls, warnings], what).toEqual([1, []]);
+    }
+    expect(server.requests).toHaveLength(0);
+    // undici's TypeError for a network fault ("fetch failed", the reset as its cause) is retried as before.
+    const resets = await serve((_req, res, i) => (i === 0 ? res.socket?.destroy() : sendJson(res, 200, { cases: [] })));
+    const rejections: unknown[] = [];
+    const { client, events } = clientFor(resets, { fetch: (request) => fetch(request).catch((error: unknown) => (rejections.push(error), Promise.reject(error))) });
+    await client.GET(LOGS, logsQuery);
+    expect(rejections).toHaveLength(1);
+    expect(rejections[0]).toBeInstanceOf(TypeError);
+    expect((rejections[0] as Error).message).toBe('fetch failed');
+    expect(events[0]).toMatchObject({ status: 200, retries: 1, retryReasons: ['network'] });
+  });
+
   it('retries a POST whose connection was refused (it never reached a server)', async () => {
     const server = await serve(() => undefined);
     const url = server.url;
