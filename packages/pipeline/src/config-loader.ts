@@ -1,6 +1,8 @@
 // Finds the PipelineConfig the CLI runs: `--config <file>`, else `src/pipeline.ts` when it exists, else every
 // loadable resource whose required env vars are all set. TS configs run through tsx's tsImport: no build step.
-import { existsSync } from 'node:fs';
+import { createHash } from 'node:crypto';
+import { existsSync, readFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
 import { resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { resourceNames, resources } from 'snapengage-client';
@@ -30,7 +32,7 @@ export async function loadPipelineConfig(configFlag: string | undefined, env: En
     const url = pathToFileURL(file).href;
     if (/\.[cm]?js$/.test(file)) {
       // Plain JavaScript needs no transpiler; tsx's loader costs ~70 ms of startup on every run.
-      module = (await import(url)) as Record<string, unknown>;
+      module = (await import(javascriptUrl(file, url))) as Record<string, unknown>;
     } else {
       // tsx caches its transforms in $TMPDIR/tsx-<uid> and failed the import when it could not create that
       // directory: a container with a read-only root filesystem, or a TMPDIR that does not exist. The cache saves
@@ -99,6 +101,32 @@ export async function loadPipelineConfig(configFlag: string | undefined, env: En
     throw new ConfigError(`${file} must export a pipeline config: \`export default definePipeline({ resources: { logs: true } })\` (or \`export const pipeline = …\`)`);
   }
   return { config, file };
+}
+
+/** Per JavaScript config file: its content when last imported, and the URL it was imported by. */
+const importedAs = new Map<string, { digest: string; url: string }>();
+
+/**
+ * The URL to import a JavaScript config by. Node keeps a module for the process's life, by URL: an app that loaded
+ * its config again after an edit got the old one. A changed file gets a URL of its own (a query naming its content),
+ * and a CommonJS one is let go from require's cache, which Node's import of it reads whatever the URL; an unchanged
+ * one keeps its URL and so its module (the same object an app that imports it itself has, on a first load). Only the
+ * config file is read anew, not what it imports. A TypeScript config needs none of this: each tsImport loads it anew
+ * (but not its imports either).
+ */
+function javascriptUrl(file: string, url: string): string {
+  let digest: string;
+  try {
+    digest = createHash('sha256').update(readFileSync(file)).digest('hex').slice(0, 16);
+  } catch {
+    return url; // unreadable: the import says why
+  }
+  const last = importedAs.get(file);
+  if (last?.digest === digest) return last.url;
+  const next = last === undefined ? url : `${url}?content=${digest}`;
+  if (last !== undefined) delete createRequire(import.meta.url).cache[file];
+  importedAs.set(file, { digest, url: next });
+  return next;
 }
 
 /** What a config module may export as its config, in order of preference. */

@@ -1,5 +1,9 @@
 // Planning is pure: config + env → which resources run, with every env/config problem reported before any request.
+import { execFile } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { promisify } from 'node:util';
 import { describe, expect, it } from 'vitest';
 import { securitySchemes } from 'snapengage-client';
 import { ConfigError, LoadInfo, runPipeline, UsageError, type PipelineConfig } from '../src/index.js';
@@ -11,7 +15,7 @@ import { Semaphore, TokenBucket } from '../src/limits.js';
 import { consumerRanges, sliceWindow, windowParts } from '../src/windows.js';
 import { stateToCommit, statesToResume } from '../src/resume.js';
 import { withOverrides } from '../src/run.js';
-import { tempDir } from './helpers.js';
+import { PACKAGE_DIR, tempDir } from './helpers.js';
 import { formatLoadStep, formatRequest } from '../src/progress-display.js';
 
 const env = {
@@ -334,6 +338,44 @@ describe('environment and config problems', () => {
       dir.cleanup();
     }
   });
+
+  it('loads a config edited since it was loaded in this process anew (ESM, CommonJS, TypeScript), and an unchanged one as it was', async () => {
+    // Before, a .mjs/.cjs/.js config was Node's cached module: an app that loaded it again after an edit got the old
+    // one. In a plain node (the built loader), not under vitest, whose own module runner stands in for Node's cache.
+    const dir = tempDir('sepipe-cfg-');
+    try {
+      mkdirSync(`${dir.dir}/cjs`);
+      writeFileSync(`${dir.dir}/cjs/package.json`, '{ "type": "commonjs" }\n');
+      const script = `
+        const { writeFileSync } = await import('node:fs');
+        const { loadPipelineConfig } = await import(${JSON.stringify(pathToFileURL(join(PACKAGE_DIR, 'dist', 'config-loader.js')).href)});
+        const esm = (name) => "export default { resources: { logs: true }, pipelineName: '" + name + "' };\\n";
+        const cjs = (name) => "module.exports = { resources: { logs: true }, pipelineName: '" + name + "' };\\n";
+        const seen = {};
+        for (const [file, source] of [['p.mjs', esm], ['p.cjs', cjs], ['cjs/p.js', cjs], ['p.ts', esm]]) {
+          const load = async () => (await loadPipelineConfig(file, {}, process.cwd())).config;
+          writeFileSync(file, source('one'));
+          const first = await load();
+          writeFileSync(file, source('two')); // the same length: a change of content, not of size
+          const edited = await load();
+          writeFileSync(file, source('one'));
+          const back = await load();
+          seen[file] = [first.pipelineName, edited.pipelineName, back.pipelineName, back === (await load())];
+        }
+        process.stdout.write(JSON.stringify(seen));`;
+      const { stdout } = await promisify(execFile)(process.execPath, ['--input-type=module', '-e', script], { cwd: dir.dir, timeout: 30_000 });
+      // Unchanged since its last load, a JavaScript config is the very module object (an app importing it too has one
+      // object); each TypeScript load is tsx's own, fresh.
+      expect(JSON.parse(stdout)).toEqual({
+        'p.mjs': ['one', 'two', 'one', true],
+        'p.cjs': ['one', 'two', 'one', true],
+        'cjs/p.js': ['one', 'two', 'one', true],
+        'p.ts': ['one', 'two', 'one', false],
+      });
+    } finally {
+      dir.cleanup();
+    }
+  }, 40_000);
 
   it('names what is wrong with an exported config without resources, and a config outside its project', async () => {
     const dir = tempDir('sepipe-cfg-');
