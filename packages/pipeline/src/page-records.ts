@@ -7,7 +7,7 @@ import type { PageWindow } from './cursor.js';
 import { envList, envValue, type Env } from './env.js';
 import { ConfigError, ExtractError } from './errors.js';
 import { addDays, type ResourcePlan } from './plan.js';
-import { checkMappedRecord } from './step-values.js';
+import { checkMappedRecord, onOneLine } from './step-values.js';
 
 /** Values of one request's parameters by name (path and query together, as the catalog names them). */
 export type Params = Record<string, string | number | boolean>;
@@ -183,16 +183,6 @@ export function applySteps(plan: ResourcePlan, records: SourceRecord[]): { kept:
     results.push(current as SourceRecord);
   }
   return { kept, results };
-}
-
-/**
- * A step's message on one line, every line of it kept: a validator's "invalid record:\n  - a\n  - b" printed as
- * several lines on stderr, the last ones after the record's id and looking like other errors. A line that ends
- * without punctuation is followed by "; ", so its end stays visible.
- */
-function onOneLine(message: string): string {
-  const lines = message.split(/\r\n|[\n\r\v\f\u0085\u2028\u2029]/).map((line) => line.trim()).filter((line) => line !== '');
-  return lines.reduce((joined, line) => (joined === '' ? line : `${joined}${/[:;,.]$/.test(joined) ? ' ' : '; '}${line}`), '');
 }
 
 function isThenable(value: unknown): boolean {

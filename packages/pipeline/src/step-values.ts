@@ -58,7 +58,15 @@ export function checkMappedRecord(record: SourceRecord, where: StepWhere): Sourc
     // Any object with a toJSON method (a class's, or its own: `{ toJSON() {…} }`) is what it returns, as in JSON.stringify.
     if (typeof (value as { toJSON?: unknown }).toJSON === 'function') {
       ancestors.push(value);
-      const json = visit((value as { toJSON(key: string): unknown }).toJSON(key), key);
+      let returned: unknown;
+      try {
+        returned = (value as { toJSON(key: string): unknown }).toJSON(key);
+      } catch (error) {
+        // Thrown on, it failed the run as "Extracting logs failed: <its first line>", naming neither step nor field.
+        const field = keys.length === 0 ? 'a record whose toJSON method' : `a record whose ${fieldPath(keys)} has a toJSON method that`;
+        throw new ConfigError(`${where} returned ${field} threw: ${onOneLine(error instanceof Error ? error.message : String(error))}`);
+      }
+      const json = visit(returned, key);
       ancestors.pop();
       return json;
     }
@@ -97,6 +105,16 @@ export function checkMappedRecord(record: SourceRecord, where: StepWhere): Sourc
     return out ?? value;
   };
   return visit(record, '') as SourceRecord;
+}
+
+/**
+ * A step's message on one line, every line of it kept: a validator's "invalid record:\n  - a\n  - b" printed as
+ * several lines on stderr, the last ones after the record's id and looking like other errors. A line that ends
+ * without punctuation is followed by "; ", so its end stays visible.
+ */
+export function onOneLine(message: string): string {
+  const lines = message.split(/\r\n|[\n\r\v\f\u0085\u2028\u2029]/).map((line) => line.trim()).filter((line) => line !== '');
+  return lines.reduce((joined, line) => (joined === '' ? line : `${joined}${/[:;,.]$/.test(joined) ? ' ' : '; '}${line}`), '');
 }
 
 /** `transcripts[3].translations` */

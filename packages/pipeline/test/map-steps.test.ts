@@ -161,6 +161,14 @@ describe('what a step returns', () => {
     }
   });
 
+  it('a toJSON method that throws in what a map step returned names the step and the field, on one line', async () => {
+    // Before: "Extracting logs failed: invalid amount" (an ExtractError), naming neither, its second line lost.
+    const amount = { toJSON() { throw new Error('invalid amount\nexpected a number'); } };
+    const failure = run([{ map: (r) => ({ ...r, payment: { amount } }) }]);
+    await expect(failure).rejects.toThrow(ConfigError);
+    await expect(failure).rejects.toThrow(/^resources\.logs\.steps\[0\] \(map\) returned a record whose payment\.amount has a toJSON method that threw: invalid amount; expected a number$/);
+  });
+
   it('a step that throws on one record names that record by its id, as the API sent it, and writes nothing', async () => {
     // Before, the message said which step threw but not on which of the run's records: the one to look at was unknown.
     const path = `${tmp.dir}/throws-on-one.duckdb`;
