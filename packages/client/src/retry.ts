@@ -91,28 +91,27 @@ export function blockedPort(error: unknown): boolean {
   return false;
 }
 
-/**
- * Messages of the TypeErrors fetch rejects with for a network fault: undici's "fetch failed" (the fault is its cause:
- * ECONNRESET, a socket closed, an unknown scheme) and "terminated" (a body cut off); a browser's, Deno's or Bun's,
- * which carry no cause code.
- */
-const NETWORK_TYPE_ERROR = /^(?:fetch failed|terminated|Failed to fetch|Load failed)$|^NetworkError|^network error|^error sending request/i;
-
 /** Codes of Node's and undici's refusals of an argument: the request is built wrong, whatever the network does. */
 const ARGUMENT_CODES = new Set(['ERR_INVALID_URL', 'ERR_INVALID_ARG_TYPE', 'ERR_INVALID_ARG_VALUE', 'ERR_INVALID_CHAR', 'ERR_INVALID_HTTP_TOKEN', 'ERR_HTTP_INVALID_HEADER_VALUE', 'UND_ERR_INVALID_ARG']);
+
+/**
+ * TypeErrors of a request built wrong (Fetch's, any runtime's: a URL it cannot parse, a header name or value it
+ * refuses) and of JavaScript itself (an app's fetch wrapper calling what is not a function).
+ */
+const MISTAKE_MESSAGE = /Failed to parse URL|Invalid URL|is not a valid URL|invalid header (?:name|value)|is an invalid header|is not a valid HTTP header|is not a function|Cannot read propert|is not iterable|is not a constructor/i;
 
 /**
  * A fetch rejection that is a mistake in the request, not a network fault: undici's TypeError "Failed to parse URL
  * from …" (an app's fetch that rebuilt the URL wrong), "Headers.append: … is an invalid header value", a TypeError
  * of the app's fetch wrapper itself. Retried as network errors, each failed the same way maxRetries times, after
- * the backoff, and was reported as "network error". A network fault's TypeError has its message (above) or a cause
- * with a system code (ECONNRESET, ECONNREFUSED, UND_ERR_SOCKET), and is retried as before.
+ * the backoff, and was reported as "network error". Only these: a rejection not known as a mistake (undici's "fetch
+ * failed" with ECONNRESET as its cause, another runtime's network error in its own words) is retried as before.
  */
 export function requestMistake(error: unknown): boolean {
   const code = causeCode(error);
-  if (code !== undefined) return ARGUMENT_CODES.has(code);
+  if (code !== undefined && ARGUMENT_CODES.has(code)) return true;
   // By name: a TypeError of another realm (a vm context's fetch) is one too.
-  return error instanceof Error && error.name === 'TypeError' && !NETWORK_TYPE_ERROR.test(error.message);
+  return error instanceof Error && error.name === 'TypeError' && MISTAKE_MESSAGE.test(error.message);
 }
 
 /**

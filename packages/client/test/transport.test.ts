@@ -139,6 +139,8 @@ describe('retries', () => {
       ['an unparsable URL', (request: Request) => fetch(request.url.replace(/^http:\/\//, '')), 'Failed to parse URL from 127.0.0.1:'],
       // An app's fetch that adds a header from text with a line break in it.
       ['an invalid header value', (request: Request) => fetch(request, { headers: { 'x-trace': 'a\nb' } }), 'is an invalid header value'],
+      // A wrapper's own bug.
+      ['a wrapper calling what is not a function', (request: Request) => (undefined as unknown as (r: Request) => Promise<Response>)(request), 'is not a function'],
     ] as const) {
       let calls = 0;
       const { client, warnings } = clientFor(server, { maxRetries: 3, fetch: (request) => (calls++, send(request)) });
@@ -159,6 +161,11 @@ describe('retries', () => {
     expect(rejections[0]).toBeInstanceOf(TypeError);
     expect((rejections[0] as Error).message).toBe('fetch failed');
     expect(events[0]).toMatchObject({ status: 200, retries: 1, retryReasons: ['network'] });
+    // A TypeError in words not known as a mistake (another runtime's network error) is retried too: tolerant.
+    let first = true;
+    const other = clientFor(server, { fetch: (request) => (first ? ((first = false), Promise.reject(new TypeError('Network connection lost.'))) : fetch(request)) });
+    await other.client.GET(LOGS, logsQuery);
+    expect(other.events[0]).toMatchObject({ status: 200, retries: 1, retryReasons: ['network'] });
   });
 
   it('retries a POST whose connection was refused (it never reached a server)', async () => {
