@@ -6,26 +6,7 @@ import { friendlyRows } from './dataset-values.js';
 import { checkLimit } from './dataset-errors.js';
 import { DISCARDS_COLUMN, parseDiscardsColumn } from './destination/load-discards.js';
 import { quoteIdent } from './normalize/naming.js';
-import type { ContractDiscards } from './normalize/contract.js';
-
-export interface LoadRecord {
-  loadId: string;
-  pipelineName: string;
-  resource: string;
-  status: 'loaded' | 'failed';
-  /** ISO 8601 UTC. */
-  startedAt: string | null;
-  finishedAt: string | null;
-  durationMs: number | null;
-  rowCounts: Record<string, number> | null;
-  error: string | null;
-  /** The `--limit-pages` of a sample (its state was not advanced), null for a full load. */
-  limitPages: number | null;
-  /** The SNAPENGAGE_ORG_ID the load ran with, null when unset or loaded by a version before it was recorded. */
-  orgId: string | null;
-  /** What the resource's schemaContract left out (as the load info's contractDiscards); null: nothing, or loaded by a version before it was recorded. */
-  contractDiscards: ContractDiscards | null;
-}
+import type { LoadRecord } from './run-records.js';
 
 /** The loads of the last `limit` load ids (of `pipelineName`, when given), each with a record per resource. */
 export async function readLoads(

@@ -6,7 +6,8 @@ import type { PipelineConfig } from './config.js';
 import { friendlyRows, rowConverter } from './dataset-values.js';
 import { DestinationError, duckdbSettings, toDestinationError } from './destination/index.js';
 import { SYSTEM_TABLES } from './destination/system-tables.js';
-import { readLoads, type LoadRecord } from './dataset-loads.js';
+import { readLoads } from './dataset-loads.js';
+import type { LoadRecord } from './run-records.js';
 import { holdFile } from './destination/open-files.js';
 import { quoteIdent } from './normalize/naming.js';
 import { DEFAULTS } from './plan.js';
@@ -21,7 +22,7 @@ export interface DatasetTable {
   rowCount: number;
 }
 
-export type { LoadRecord } from './dataset-loads.js';
+export type { LoadRecord } from './run-records.js';
 
 export interface StateRecord {
   pipelineName: string;

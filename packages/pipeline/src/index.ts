@@ -2,11 +2,11 @@
 // and the error classes. The CLI (src/cli.ts) is built on exactly these.
 export * from './config.js';
 export { runPipeline, type RunOptions, type ProgressSnapshot, type RequestEvent } from './run.js';
-export type { LoadStep } from './destination/index.js';
+export type { LoadStep } from './run-records.js';
 export { LoadInfo, type LoadNotes, type ResourceStats } from './load-info.js';
 // The types LoadInfo's notes, the error classes and the functions below name, so a user can write them down.
 export type { CursorState, OutOfWindow } from './cursor.js';
-export type { DroppedTables } from './destination/system-tables.js';
+export type { DroppedTables } from './run-records.js';
 export type { RateLimitReport } from './limits.js';
 export type { RetryReport } from './extract-counts.js';
 export type { SchemaReport } from './normalize/schema-report.js';

@@ -1,7 +1,7 @@
 // The result of a run, printed like dlt's load info so the seed page's output reads the same here.
 import { isAbsolute, relative } from 'node:path';
 import { describeWindows, listItemNoun, type OutOfWindow } from './cursor.js';
-import type { DroppedTables } from './destination/system-tables.js';
+import type { DroppedTables } from './run-records.js';
 import type { InterruptedRun } from './errors.js';
 import type { RetryReport } from './extract-counts.js';
 import type { RateLimitReport } from './limits.js';

@@ -1,7 +1,7 @@
 // Progress on stderr: on a TTY one line per resource redrawn in place (at most 10 times a second); otherwise plain
 // log lines every few seconds, less often as a long run goes on, so CI logs stay readable.
 import pc from 'picocolors';
-import type { LoadStep } from './destination/index.js';
+import type { LoadStep } from './run-records.js';
 import type { ProgressSnapshot, RequestEvent } from './run.js';
 import { fit, widthOf } from './text-width.js';
 

@@ -4,7 +4,8 @@
 // exactly what they had before the run (see DuckDBDestination.createdFile for the file itself).
 import { redactSecrets, type RequestLogEvent, type ResourceName } from 'snapengage-client';
 import type { PipelineConfig } from './config.js';
-import { DuckDBDestination, newLoadId, organisationEnv, type LoadStep, type ResourceWriter } from './destination/index.js';
+import { DuckDBDestination, newLoadId, organisationEnv, type ResourceWriter } from './destination/index.js';
+import type { LoadStep } from './run-records.js';
 import { loadDuckDB } from './duckdb.js';
 import { envValue, loadEnv, type Env } from './env.js';
 import { guardCallbacks } from './callbacks.js';

@@ -26,13 +26,15 @@ import { refuseOtherOrg, type RunOrg } from './dataset-org.js';
 import { duckdbSettings } from './duckdb-settings.js';
 import { LOADER_VERSION } from '../version.js';
 import {
-  checkDatasetFormat, datasetFingerprint, forgetDroppedTables, readExistingTableNames, readTableDefs, setUpSystemTables, type DroppedTables,
+  checkDatasetFormat, datasetFingerprint, forgetDroppedTables, readExistingTableNames, readTableDefs, setUpSystemTables,
 } from './system-tables.js';
+import type { DroppedTables } from '../run-records.js';
 import { writeFailedRow } from './load-row.js';
 
 export { DestinationError, toDestinationError, type DestinationErrorCode } from './errors.js';
 export { duckdbSettings } from './duckdb-settings.js';
-export type { LoadStep, ResourceWriter, ResourceWriterOptions, WriteDisposition } from './resource-writer.js';
+export type { ResourceWriter, ResourceWriterOptions, WriteDisposition } from './resource-writer.js';
+export type { LoadStep } from '../run-records.js';
 export { SYSTEM_TABLES } from './system-tables.js';
 export { newLoadId } from './load-row.js';
 export { organisationEnv, type RunOrg } from './dataset-org.js';

@@ -5,6 +5,7 @@
 import { randomUUID } from 'node:crypto';
 import { join } from 'node:path';
 import type { DuckDBConnection } from '../duckdb.js';
+import type { LoadStep } from '../run-records.js';
 import { printable, type LoadableResource } from 'snapengage-client';
 import { quoteIdent } from '../normalize/naming.js';
 import { ResourceNormalizer, type StagedKind, type TableState } from '../normalize/normalizer.js';
@@ -61,18 +62,6 @@ export interface ResourceWriterOptions {
    * table the resource owns and its state (refresh.ts). Until then its stored tables are left alone.
    */
   refresh?: boolean;
-}
-
-/** One step of a commit: `schema` (new tables and columns), `adopt` (a merge taking over rows that append or replace
- * loaded; rows = records kept, see adopt.ts), `compare` (a merge finding records stored exactly as
- * staged; rows = those records), `delete` (old rows a merge or replace removes), `insert` (one table's rows),
- * `commit` (state, load record and COMMIT). */
-export interface LoadStep {
-  resource: string;
-  step: 'schema' | 'adopt' | 'compare' | 'delete' | 'insert' | 'commit';
-  table?: string;
-  rows?: number;
-  durationMs: number;
 }
 
 export interface CommitResult {

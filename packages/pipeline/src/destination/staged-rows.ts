@@ -6,7 +6,8 @@
 // state, load record), because it is the one step that turns staging files into SQL.
 import { quoteIdent } from '../normalize/naming.js';
 import type { StagedKind, TableState } from '../normalize/normalizer.js';
-import type { LoadStep, ResourceWriterOptions, WriterContext } from './resource-writer.js';
+import type { ResourceWriterOptions, WriterContext } from './resource-writer.js';
+import type { LoadStep } from '../run-records.js';
 import { ROOT_STAGING_KEYS, readJson, rootKeyColumn, stagedSelect, type Exclusions, type StagedSelect } from './staged-sql.js';
 import { ALREADY_STORED_TABLE, findStoredKeys } from './stored-keys.js';
 import type { StagingArea, TableStagingFile } from './staging.js';

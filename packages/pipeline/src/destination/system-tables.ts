@@ -1,6 +1,7 @@
 // The loader's bookkeeping tables, kept in the dataset schema next to the data so that a load's rows, its
 // state and its load record can commit in one DuckDB transaction.
 import type { DuckDBConnection } from '../duckdb.js';
+import type { DroppedTables } from '../run-records.js';
 import { quoteIdent } from '../normalize/naming.js';
 import type { ColumnDef, TableDef } from '../normalize/schema.js';
 import { isDataType } from '../normalize/types.js';
@@ -219,24 +220,6 @@ export async function datasetFingerprint(conn: DuckDBConnection, dataset: string
     [dataset, pipelineName, options.empty === true],
   );
   return JSON.stringify(r.getRowObjectsJS()[0]);
-}
-
-/** What `forgetDroppedTables` found for one resource. */
-export interface DroppedTables {
-  resource: string;
-  tables: string[];
-  columns: string[];
-  /**
-   * How it was repaired. `recreate`: child tables or columns are forgotten and re-created from the next load on
-   * (the state stays: resetting it would append an append resource's history twice). `reload`: every table of the
-   * resource is gone, so its state is reset and it loads again from the start. `blocked`: a table is gone but
-   * tables below it are left (`remaining`), whose rows hang under its rows; nothing is changed and loading the
-   * resource is refused until the user drops them too (or restores the table).
-   */
-  action: 'recreate' | 'reload' | 'blocked';
-  remaining: string[];
-  /** When blocked: the dropped table the remaining ones hang under. */
-  under?: string;
 }
 
 /**
