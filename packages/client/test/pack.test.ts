@@ -1,9 +1,9 @@
 // The packed client works outside the monorepo: build it in a copy of the repository layout (as a fresh clone
 // would), `npm pack` it, check what the tarball holds, install it into the consumer fixture, typecheck a usage file
 // whose expected-error directives must all be real errors and the READMEs' client snippets (strict consumer settings:
-// skipLibCheck false, exactOptionalPropertyTypes, module NodeNext, Node16 and Preserve/Bundler, lib DOM or a worker's
-// WebWorker without DOM, no @types/node), then run the installed package against the sandbox, from ESM and from
-// CommonJS (require(esm), Node 20.19+ and 22.12+).
+// skipLibCheck false, exactOptionalPropertyTypes, module NodeNext, Node16, Preserve/Bundler and the legacy
+// ESNext/Node10, lib DOM or a worker's WebWorker without DOM, no @types/node), then run the installed package against
+// the sandbox, from ESM and from CommonJS (require(esm), Node 20.19+ and 22.12+).
 // Built in a temp copy so the workspace's dist/ (used by other packages' spawned CLIs) is never rewritten.
 import { execFile, execFileSync } from 'node:child_process';
 import { cpSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
@@ -111,7 +111,7 @@ it('packs, installs outside the monorepo, typechecks and runs', async () => {
   // as written. Types come from the tarball's dist/ only (never a .ts source, whatever the module resolution).
   writeFileSync(join(consumer, 'readme-client.ts'), SNIPPET_PREAMBLE + readmeSnippets(join(repoRoot, 'packages/client/README.md'), true));
   writeFileSync(join(consumer, 'readme-root.ts'), SNIPPET_PREAMBLE + readmeSnippets(join(repoRoot, 'README.md'), false));
-  for (const config of ['tsconfig.json', 'tsconfig.node16.json', 'tsconfig.bundler.json', 'tsconfig.worker.json']) {
+  for (const config of ['tsconfig.json', 'tsconfig.node16.json', 'tsconfig.bundler.json', 'tsconfig.node10.json', 'tsconfig.worker.json']) {
     const listed = run(process.execPath, [tsc, '-p', config, '--listFiles'], consumer).split('\n');
     const fromPackage = listed.filter((f) => f.includes('node_modules/snapengage-client/'));
     expect(fromPackage.length, config).toBeGreaterThan(0);
