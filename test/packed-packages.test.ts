@@ -1,12 +1,12 @@
 // What `npm publish` would ship, checked the way a user meets it: each workspace package is packed, and its tarball
 // must stand on its own outside the monorepo, where no hoisted node_modules, workspace link or "snapengage-source"
 // condition helps. Static checks on every tarball (imports declared, dependencies imported, files present, source maps
-// whole, nothing of the repo's own shipped), then the scaffolder installed from its tarball alone and run, and our
-// engines checked against the engines of every package a user's install pulls in. The client's own pack.test.ts goes
-// further for the client (types in strict consumers, a run against the sandbox); scaffold-e2e installs the pipeline's
-// tarball.
+// whole, nothing of the repo's own shipped), then the scaffolder installed from its tarball alone and run, the
+// pipeline run from CommonJS, and our engines checked against the engines of every package a user's install pulls in.
+// The client's own pack.test.ts goes further for the client (types in strict consumers, a run against the sandbox);
+// scaffold-e2e installs the pipeline's tarball.
 import { execFileSync } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { builtinModules } from 'node:module';
 import { tmpdir } from 'node:os';
 import { join, posix } from 'node:path';
@@ -204,7 +204,7 @@ describe('installed from the tarballs alone, outside the repository', () => {
     expect(enginesNarrowerThanOurs(user)).toEqual([]);
   }, 240_000);
 
-  it('the pipeline and the sandbox: their commands run, and the engines of every installed package admit every Node ours do', () => {
+  it('the pipeline and the sandbox: their commands run, a CommonJS app require()s and runs them, and the engines of every installed package admit every Node ours do', () => {
     const user = join(work, 'pipeline-user');
     mkdirSync(user);
     npm(['init', '-y'], user);
@@ -213,6 +213,32 @@ describe('installed from the tarballs alone, outside the repository', () => {
       const help = execFileSync(join(user, 'node_modules/.bin', command), ['--help'], { cwd: user, encoding: 'utf8', timeout: 60_000 });
       expect(help, command).toContain(`${command} `);
     }
+    // OPERATIONS.md: require('snapengage-pipeline') works from CommonJS (Node's require(esm), which refuses a module
+    // graph with top-level await: ERR_REQUIRE_ASYNC_MODULE). A load and a read back, the DuckDB addon found from the
+    // ES module as require(esm) runs it, the sandbox on loopback in the same child process.
+    const cjs = `
+      const { startSandbox } = require('snapengage-sandbox');
+      const { definePipeline, runPipeline, openDataset } = require('snapengage-pipeline');
+      (async () => {
+        const sandbox = await startSandbox({ cases: 120, widgets: 1, days: 3, seed: 5 });
+        try {
+          const config = definePipeline({
+            pipelineName: 'cjs',
+            destination: { type: 'duckdb', path: 'cjs.duckdb', dataset: 'snapengage_data' },
+            resources: { logs: { incremental: { startDate: sandbox.startDate } } },
+          });
+          const info = await runPipeline(config, { env: sandbox.env });
+          const ds = await openDataset(config);
+          const rows = await ds.rows('logs', { limit: 500 });
+          await ds.close();
+          console.log(JSON.stringify({ loaded: info.rowCounts.logs, read: rows.length }));
+        } finally {
+          await sandbox.close();
+        }
+      })().catch((error) => { console.error(error); process.exitCode = 1; });`;
+    writeFileSync(join(user, 'app.cjs'), cjs);
+    const out = execFileSync(process.execPath, ['app.cjs'], { cwd: user, encoding: 'utf8', timeout: 120_000, env: { ...process.env, SNAPENGAGE_DUCKDB_THREADS: '1' } });
+    expect(JSON.parse(out.trim())).toEqual({ loaded: 120, read: 120 });
     expect(enginesNarrowerThanOurs(user)).toEqual([]);
   }, 240_000);
 });

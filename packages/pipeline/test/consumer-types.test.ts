@@ -47,3 +47,22 @@ it.each([
   expect(fromPackages.filter((f) => !/\/dist\/.*\.d\.ts$/.test(f))).toEqual([]);
   expect(program.getSourceFiles().map((f) => f.fileName).filter((f) => f.includes('/@duckdb/'))).toEqual([]);
 }, 60_000);
+
+// A CommonJS consumer (a .cts file, or a project without "type": "module") of the ES-module-only packages, from their
+// built declarations: OPERATIONS.md and the client's REQUESTS.md say it compiles with module NodeNext (TypeScript ≥
+// 5.8, which types Node's require(esm)).
+it('a CommonJS consumer typechecks against the built declarations (NodeNext, skipLibCheck false)', () => {
+  const fixture = join(here, 'fixtures/commonjs-consumer.cts');
+  const options: ts.CompilerOptions = {
+    target: ts.ScriptTarget.ES2022, lib: LIB, module: ts.ModuleKind.NodeNext, moduleResolution: ts.ModuleResolutionKind.NodeNext,
+    types: ['node'], strict: true, exactOptionalPropertyTypes: true, noUncheckedIndexedAccess: true, verbatimModuleSyntax: true,
+    skipLibCheck: false, noEmit: true,
+  };
+  const program = ts.createProgram([fixture], options);
+  expect(program.getSourceFile(fixture)?.impliedNodeFormat).toBe(ts.ModuleKind.CommonJS);
+  const diagnostics = ts.getPreEmitDiagnostics(program).map((d) => `${d.file?.fileName ?? ''}: ${ts.flattenDiagnosticMessageText(d.messageText, '\n')}`);
+  expect(diagnostics).toEqual([]);
+  const fromPackages = program.getSourceFiles().map((f) => f.fileName).filter((f) => /\/packages\/(pipeline|client)\//.test(f) && f !== fixture);
+  expect(fromPackages.length).toBeGreaterThan(0);
+  expect(fromPackages.filter((f) => !/\/dist\/.*\.d\.ts$/.test(f))).toEqual([]);
+}, 60_000);
