@@ -3,9 +3,9 @@
 // variables listed, as `env -i` would.
 import { spawn, spawnSync } from 'node:child_process';
 import { hostname } from 'node:os';
-import { existsSync, mkdirSync, symlinkSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Sandbox } from 'snapengage-sandbox';
 import { PACKAGE_DIR, query, sandbox, stats, tempDir, type CliResult } from './helpers.js';
@@ -304,7 +304,9 @@ describe('scheduled runs, built CLI', () => {
     expect(existsSync(join(project, 'snapengage.duckdb'))).toBe(false);
   }, 60_000);
 
-  it.runIf(process.getuid?.() === 0)('a ~ path under a user id with no home (a container\'s --user, HOME unset) is refused as a ~ path', async () => {
+  // As root, and only where another user can run this node and read the package (CI's second Node lives in a 0700
+  // temp directory: EACCES spawning it).
+  it.runIf(process.getuid?.() === 0 && openToOthers(process.execPath, 0o001) && openToOthers(BIN, 0o004))('a ~ path under a user id with no home (a container\'s --user, HOME unset) is refused as a ~ path', async () => {
     // os.homedir() throws there (no HOME, no /etc/passwd entry), and the refusal, which suggests a full path under the
     // home directory, became "unexpected error: A system error occurred: uv_os_homedir returned ENOENT".
     const message = 'destination.path (--duckdb) "~/x.duckdb" would name "~" in /: ~ is expanded only by a shell (not in a config, a quoted word or --duckdb=~/…): write the full path';
@@ -321,3 +323,12 @@ describe('scheduled runs, built CLI', () => {
     expect(JSON.parse(stdout)).toMatchObject({ status: 'FAILED', error: { name: 'ConfigError', message } });
   }, 60_000);
 });
+
+/** Whether other users can reach `path` through its directories (search bit) and have `bits` on it (run 0o001, read 0o004). */
+function openToOthers(path: string, bits: number): boolean {
+  if ((statSync(path).mode & bits) !== bits) return false;
+  for (let at = dirname(path); ; at = dirname(at)) {
+    if ((statSync(at).mode & 0o001) === 0) return false;
+    if (dirname(at) === at) return true;
+  }
+}
