@@ -1100,7 +1100,7 @@ describe('LoadInfo notes', () => {
   it('a verbose request line shows the time the rate limit held the request apart from its duration', () => {
     const event = { method: 'GET', url: 'http://127.0.0.1:9/api/v1/chat/poll/c1', status: 200, durationMs: 41.6, retries: 1, operation: 'GET /api/v1/chat/poll/{caseId}' };
     expect(formatRequest(event)).toBe('GET http://127.0.0.1:9/api/v1/chat/poll/c1 → 200 42 ms retries=1');
-    expect(formatRequest({ ...event, queuedMs: 5120 })).toBe('GET http://127.0.0.1:9/api/v1/chat/poll/c1 → 200 42 ms retries=1 (queued 5120 ms by the rate limit)');
+    expect(formatRequest({ ...event, queuedMs: 5120 })).toBe('GET http://127.0.0.1:9/api/v1/chat/poll/c1 → 200 42 ms retries=1 (queued 5120 ms before sending)');
   });
 });
 
