@@ -232,6 +232,30 @@ describe('the migration of a format-1 file comes with the first format-2 load ro
     expect(await layout(path)).toEqual([{ type: 'TIMESTAMP', format: 1 }]);
   });
 
+  // NORMALIZATION.md (Upgrading) tells an upgraded user to run `--refresh --resources logs` to fill logs.widget_id. A
+  // refresh deletes the resource's state row early in the commit's transaction; converting `_pipeline_state` after
+  // that failed the COMMIT ("another transaction has altered this table"), so the first refresh after an upgrade failed.
+  it('a --refresh run as the first format-2 run converts the times and commits, every instant kept', async () => {
+    const path = await formatOneFile('format-1-refresh.duckdb');
+    vi.useFakeTimers({ toFake: ['Date'], now: NOW + 60_000 });
+    try {
+      const info = await runPipeline(definePipeline({ resources: { logs: true }, rateLimit: { requestsPerSecond: 0 } }), { env: box.env, destination: { path }, refresh: true });
+      expect(info.rowCounts.logs).toBe((await truth(box)).length);
+    } finally {
+      vi.useRealTimers();
+    }
+    const rows = await withQueries(path, (run) => run(
+      `SELECT typeof(l.started_at) AS type, epoch_ms(l.started_at)::DOUBLE AS started_ms, l.status, l.dataset_format,
+         epoch_ms(s.updated_at)::DOUBLE AS updated_ms
+       FROM snapengage_data._pipeline_loads l LEFT JOIN snapengage_data._pipeline_state s USING (load_id) ORDER BY l.load_id`,
+    ));
+    expect(rows).toEqual([
+      { type: 'TIMESTAMP WITH TIME ZONE', started_ms: NOW, status: 'loaded', dataset_format: 1, updated_ms: null },
+      { type: 'TIMESTAMP WITH TIME ZONE', started_ms: NOW + 60_000, status: 'loaded', dataset_format: DATASET_FORMAT, updated_ms: NOW + 60_000 },
+    ]);
+    expect(await expectMatchesTruth(path, 'snapengage_data', await truth(box))).toEqual([]);
+  });
+
   it("a failed load's row converts the times in its own transaction, every instant kept", async () => {
     const path = await formatOneFile('format-1-failed.duckdb');
     const dest = await DuckDBDestination.open({ path, dataset: 'snapengage_data', pipelineName: 'snapengage' });

@@ -321,6 +321,10 @@ export class DuckDBResourceWriter implements ResourceWriter {
     await conn.run('BEGIN TRANSACTION');
     try {
       await this.refuseNewKey(tables);
+      // A format-1 file's times become TIMESTAMPTZ with the first format-2 load row, in its transaction; first in it,
+      // as DuckDB fails the COMMIT of an ALTER of a table this transaction already wrote (a refresh deletes the
+      // resource's _pipeline_state row below: the first `--refresh` after an upgrade failed).
+      await migrateSystemTimes(conn, this.ctx.dataset);
       let started = performance.now();
       const replacedTables = this.opts.refresh ? await removeResourceForRefresh(conn, this.ctx.dataset, this.ctx.pipelineName, resource) : undefined;
       await applySchemaChanges(conn, this.ctx.dataset, this.opts.loadId, tables);
@@ -340,8 +344,6 @@ export class DuckDBResourceWriter implements ResourceWriter {
         reportStep: (step, started, detail) => this.reportStep(step, started, detail),
       }).load(tables);
       started = performance.now();
-      // A format-1 file's times become TIMESTAMPTZ with the first format-2 load row, in its transaction.
-      await migrateSystemTimes(conn, this.ctx.dataset);
       await this.writeState(newState);
       await writeLoadedRow(conn, this.ctx.dataset, {
         loadId: this.opts.loadId, pipelineName: this.ctx.pipelineName, resource, startedAt: this.startedAt, rowCounts,
