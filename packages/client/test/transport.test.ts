@@ -1,6 +1,7 @@
 // Transport behaviour that needs exact control over the server: Retry-After dates, timeouts, non-JSON 2xx,
 // POST replay, redirects, the pagination loop guard and the origin guard. Everything else runs against the
 // sandbox (sandbox.test.ts).
+import { createHmac } from 'node:crypto';
 import { getEventListeners } from 'node:events';
 import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
@@ -141,6 +142,9 @@ describe('retries', () => {
       ['an invalid header value', (request: Request) => fetch(request, { headers: { 'x-trace': 'a\nb' } }), 'is an invalid header value'],
       // A wrapper's own bug.
       ['a wrapper calling what is not a function', (request: Request) => (undefined as unknown as (r: Request) => Promise<Response>)(request), 'is not a function'],
+      // A wrapper that signs the request with a key from an unset variable: Node's ERR_INVALID_ARG_TYPE, in words no
+      // pattern knows ("The \"key\" argument must be of type …"), so only its code says it is a mistake.
+      ['a wrapper handing Node an argument of the wrong type', (request: Request) => Promise.resolve().then(() => (createHmac('sha256', undefined as unknown as string), fetch(request))), 'argument must be of type'],
     ] as const) {
       let calls = 0;
       const { client, warnings } = clientFor(server, { maxRetries: 3, fetch: (request) => (calls++, send(request)) });
