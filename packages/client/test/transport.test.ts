@@ -172,6 +172,18 @@ describe('retries', () => {
     expect(other.events[0]).toMatchObject({ status: 200, retries: 1, retryReasons: ['network'] });
   });
 
+  it('reads a TypeError from the body of an answer as the failed read it is, not as a request fetch rejected', async () => {
+    // fetch resolved: the request was made right. An app fetch whose body stream fails (its own transform's bug) in
+    // words that name a mistake is a body that could not be read, retried as a network error.
+    let calls = 0;
+    const failing = () => new ReadableStream({ pull: () => Promise.reject(new TypeError('transform is not a function')) });
+    const fetch = async () => (calls++, new Response(failing(), { headers: { 'content-type': 'application/json' } }));
+    const error = await caught(createSnapEngageClient({ baseUrl: 'http://127.0.0.1:9', apiToken: TOKEN, fetch, maxRetries: 1, retryBaseDelayMs: 1 }).GET(LOGS, logsQuery));
+    expect(error).toMatchObject({ kind: 'network', retries: 1 });
+    expect(error.message).not.toContain('fetch rejected the request');
+    expect(calls).toBe(2);
+  });
+
   it('retries a POST whose connection was refused (it never reached a server)', async () => {
     const server = await serve(() => undefined);
     const url = server.url;
