@@ -226,6 +226,26 @@ describe('timeouts, cancellation and bad responses', () => {
     expect(events[0]).toMatchObject({ kind: 'timeout', retries: 1, retryReasons: ['timeout'] });
   });
 
+  it('times out a POST without sending it again: it reached the server, which may have started the chat', async () => {
+    const server = await serve(() => undefined); // never answers
+    const { client } = clientFor(server, { timeoutMs: 100, maxRetries: 2 });
+    const error = await caught(client.POST('/api/v1/chat', { params: { query: { widgetId: 'w1', visitorMessage: 'hi' } } }));
+    expect(error).toMatchObject({ kind: 'timeout', retries: 0 });
+    expect(server.requests).toHaveLength(1);
+  });
+
+  it("retries an error status of a parseAs: 'stream' call as any other, and hands back the good answer's stream", async () => {
+    // A stream is handed back as it comes only on success: an error status is read, retried when it may pass.
+    const page = { cases: [{ id: 'c1' }] };
+    const server = await serve((_req, res, i) => (i === 0 ? sendJson(res, 503, { error: 'busy' }) : sendJson(res, 200, page)));
+    const { client, events } = clientFor(server, { maxRetries: 2 });
+    const streamed = await client.GET(LOGS, { ...logsQuery, parseAs: 'stream' });
+    expect(streamed.response.status).toBe(200);
+    expect(JSON.parse(await new Response(streamed.data as ReadableStream).text())).toEqual(page);
+    expect(server.requests).toHaveLength(2);
+    expect(events[0]).toMatchObject({ status: 200, retries: 1 });
+  });
+
   it('beforeAttempt runs before every attempt, outside its timeoutMs, and its signal aborts with the caller', async () => {
     let calls = 0;
     const server = await serve((req, res) => (calls++ === 0 ? sendJson(res, 503, {}) : sendJson(res, 200, { cases: [] })));
