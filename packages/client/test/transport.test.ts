@@ -410,6 +410,15 @@ describe('timeouts, cancellation and bad responses', () => {
     expect(other.requests).toHaveLength(0);
     expect(error.message).not.toContain(PROV_KEY);
   });
+
+  it("reports a browser's opaque redirect (status 0) as a redirect with no status, not as HTTP status 0", async () => {
+    // What a browser's fetch answers with redirect: 'manual': type 'opaqueredirect', status 0, no headers.
+    const opaque = () => Object.defineProperties(new Response(null), { type: { value: 'opaqueredirect' }, status: { value: 0 }, ok: { value: false } });
+    const client = createSnapEngageClient({ baseUrl: 'http://127.0.0.1:9', apiToken: TOKEN, fetch: async () => opaque(), maxRetries: 0 });
+    const error = await caught(client.GET(LOGS, logsQuery));
+    expect(error).toMatchObject({ kind: 'invalid_response', status: undefined });
+    expect(error.message).toContain('to an unknown location');
+  });
 });
 
 describe('streamed bodies', () => {
