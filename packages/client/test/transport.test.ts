@@ -596,6 +596,8 @@ describe('odd responses', () => {
     const query = (widgetId: string) => ({ params: { path: { orgId: 'org1' }, query: { widgetId, start: '2024-01-01', end: '2024-01-31' } } });
     // openapi-fetch reads an error body, and a body asked for as text, with response.text().
     expect((await client.GET(LOGS, query('bad'))).error).toEqual({ error: 'Paramètre invalide' });
+    // An error body is read as text whatever the call asked the data for: as bytes too.
+    expect((await client.GET(LOGS, { ...query('bad'), parseAs: 'arrayBuffer' })).error).toEqual({ error: 'Paramètre invalide' });
     expect((await client.GET(LOGS, { ...query('ok'), parseAs: 'text' })).data).toBe(JSON.stringify({ cases: [{ id: 'c1', description: 'café' }] }));
   });
 
