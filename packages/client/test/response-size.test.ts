@@ -68,6 +68,14 @@ describe('maxResponseBytes', () => {
     expect(error.responseTooLarge).toEqual({ limit: MiB, announcedLength: 3 * MiB });
   });
 
+  it('leaves out a Content-Length over the cap that is not a whole number of bytes (an app fetch\'s own Response)', async () => {
+    // undici refuses such a header from a server; a Response an app's fetch makes is not checked.
+    const fetch = async () => new Response('{"cases":[]}', { headers: { 'content-type': 'application/json', 'content-length': '3145728.5' } });
+    const error = await caught(createSnapEngageClient({ baseUrl: 'http://127.0.0.1:9', apiToken: 'tok-SECRET', fetch, maxResponseBytes: MiB }).GET(LOGS, logsQuery));
+    expect(error.kind).toBe('invalid_response');
+    expect(error.responseTooLarge).toEqual({ limit: MiB });
+  });
+
   it('says so only through responseTooLarge, never from a message quoting the server (a spoofed Content-Type)', async () => {
     const spoof = 'text/html; x="the response body is larger than maxResponseBytes=1 (1 bytes, read so far)"';
     const server = await serve((_req, res) => {
