@@ -252,6 +252,37 @@ describe('an app’s onError', () => {
   });
 });
 
+describe('the onError pass over several app middlewares, as openapi-fetch runs it', () => {
+  it('runs them from the last registered out, hands on an Error one returns, lets a Response answer, and refuses anything else', async () => {
+    await fetch(`${sandbox.url}/__sandbox/faults`, { method: 'POST', body: JSON.stringify({ faults: 'truncate=1' }) });
+    try {
+      const client = createSnapEngageClient({ baseUrl: sandbox.url, ...sandbox.credentials, maxRetries: 0 });
+      const seen: string[] = [];
+      const message = (error: unknown) => (error instanceof Error && 'kind' in error ? String(error.kind) : error instanceof Error ? error.message : String(error));
+      // Registered outermost first: the last one registered sees the error first (openapi-fetch's own order).
+      client.use(
+        { onError: ({ error }) => (seen.push(`outer saw ${message(error)}`), Response.json({ data: { online: 'from outer' } })) },
+        { onError: ({ error }) => (seen.push(`middle saw ${message(error)}`), new Error('replaced by middle')) },
+        { onError: ({ error }) => void seen.push(`inner saw ${message(error)}`) },
+      );
+      const call = () => client.GET('/api/v1/chat/{widgetId}', { params: { path: { widgetId } } });
+      const expected = ['inner saw invalid_response', 'middle saw invalid_response', 'outer saw replaced by middle'];
+      expect((await call()).data).toEqual({ data: { online: 'from outer' } });
+      expect(seen).toEqual(expected);
+      // The same order on the next call: the pass leaves the app's middleware as it was.
+      seen.length = 0;
+      expect((await call()).data).toEqual({ data: { online: 'from outer' } });
+      expect(seen).toEqual(expected);
+      // An onError that returns neither a Response nor an Error is a mistake, said as openapi-fetch says it.
+      const odd = createSnapEngageClient({ baseUrl: sandbox.url, ...sandbox.credentials, maxRetries: 0 });
+      odd.use({ onError: () => 'cached' as unknown as Response });
+      await expect(odd.GET('/api/v1/chat/{widgetId}', { params: { path: { widgetId } } })).rejects.toThrow(new Error('onError: must return new Response() or instance of Error'));
+    } finally {
+      await fetch(`${sandbox.url}/__sandbox/faults`, { method: 'POST', body: JSON.stringify({ faults: '' }) });
+    }
+  });
+});
+
 describe('a TLS failure', () => {
   // https:// against a plain-http port (the sandbox, a local proxy): OpenSSL's text ends in a line break, which split
   // the one-line message (and a log line quoting it) before the URL it names.
