@@ -115,6 +115,9 @@ describe('shellWord', () => {
     expect(shellWord('C:\\100%\\x.js', 'win32')).toBe('"C:/100%/x.js"');
     // PowerShell and Git Bash expand `$` inside double quotes: single quotes then (cmd users rarely have such a folder).
     expect(shellWord('C:\\$work\\x.js', 'win32')).toBe("'C:/$work/x.js'");
+    // A backtick too (PowerShell's escape character), and a quote inside single quotes is doubled.
+    expect(shellWord('C:\\a`b\\x.js', 'win32')).toBe("'C:/a`b/x.js'");
+    expect(shellWord("C:\\$o'neil\\x.js", 'win32')).toBe("'C:/$o''neil/x.js'");
   });
 
   it('Windows: a comma or a leading @ is quoted (PowerShell reads `a,b` as an array and `@name` as a splatted variable)', () => {
