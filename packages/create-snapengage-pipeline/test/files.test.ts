@@ -299,6 +299,8 @@ describe('escaping', () => {
       expect(parseEnv(`K=${formatEnvValue('K', value)}`).K).toBe(value);
     }
     expect(() => formatEnvValue('K', 'two\nlines')).toThrow(/K.*line break/);
+    // parseEnv reads a NUL back, but no process environment can hold one: refused as well.
+    expect(() => formatEnvValue('K', 'a\0b')).toThrow(/^the value for K contains/);
     expect(() => formatEnvValue('K', `' " \``)).toThrow(/set K in the environment/);
     expect(() => renderDotEnv({ 'BAD NAME': 'x' })).toThrow(/not an env var name/);
   });
