@@ -326,6 +326,14 @@ describe('escaping', () => {
     expect(result.text).toContain('# p q (secret)\n');
   });
 
+  it('appendEnvExample appends to a file without a final line end as to the same file with one', () => {
+    const vars = [{ name: 'SNAPENGAGE_EMAIL', description: 'e', secret: false, required: true, usedBy: 'users' }];
+    for (const eol of ['\n', '\r\n']) {
+      const text = `# mine${eol}SNAPENGAGE_API_KEY=abc`;
+      expect(appendEnvExample(text, vars, createRenderer()).text).toBe(appendEnvExample(`${text}${eol}`, vars, createRenderer()).text);
+    }
+  });
+
   it('appendEnvExample keeps a CRLF file (a Windows checkout) CRLF throughout', () => {
     const vars = [{ name: 'SNAPENGAGE_EMAIL', description: 'e', secret: false, required: true, usedBy: 'users' }];
     const result = appendEnvExample('# mine\r\nSNAPENGAGE_API_KEY=abc', vars, createRenderer());
