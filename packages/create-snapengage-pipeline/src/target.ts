@@ -254,7 +254,7 @@ export function checkTargetFree(target: Target, overwrite: boolean): void {
 export function checkPackagesKept(target: Target, packagesDir: string | null, overwrite: boolean, shownAs: string): void {
   if (!overwrite || packagesDir === null || !existsSync(target.path)) return;
   const [packs, root] = [realpathSync.native(packagesDir), realpathSync.native(target.path)];
-  if (packs !== root && !isInside(packs, root)) return;
+  if (!isInside(packs, root)) return; // the target itself is inside it too
   throw new TargetError(`--packages ${shownAs} is inside ${target.path}, which --overwrite empties: its tarballs would be deleted; move them out of it first`);
 }
 

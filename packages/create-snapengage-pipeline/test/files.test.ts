@@ -7,7 +7,7 @@ import { appendEnvExample, formatEnvValue, renderDotEnv } from '../src/env-file.
 import { renderProjectFiles } from '../src/project.js';
 import { createRenderer, escapeMarkdown, outputName } from '../src/render.js';
 import { shellWord } from '../src/shell-word.js';
-import { checkPackageName, checkTargetFree, resolveTarget, TargetError } from '../src/target.js';
+import { checkPackageName, checkPackagesKept, checkTargetFree, resolveTarget, TargetError } from '../src/target.js';
 import { main } from '../src/main.js';
 import { spawnSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
@@ -287,6 +287,31 @@ describe('target directory', () => {
       writeFileSync(join(dir, '.env'), 'SNAPENGAGE_API_TOKEN=kept\n');
       expect(() => checkTargetFree(target, false)).toThrow(`${dir} is not empty (.env); choose another directory or pass --overwrite`);
       expect(() => checkTargetFree(target, true)).not.toThrow();
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('--overwrite refuses a --packages directory that is the target or inside it, and only then', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'snapengage-target-'));
+    try {
+      const target = { path: join(dir, 'p'), name: 'p' };
+      for (const sub of ['p/packs', 'packs']) mkdirSync(join(dir, sub), { recursive: true });
+      const kept = (packages: string, overwrite = true) => () => checkPackagesKept(target, join(dir, packages), overwrite, packages);
+      expect(kept('p')).toThrow(/^--packages p is inside .*, which --overwrite empties/);
+      expect(kept('p/packs')).toThrow(/^--packages p\/packs is inside /);
+      expect(kept('packs')).not.toThrow();
+      expect(kept('p', false)).not.toThrow();
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('names three of the entries of a full directory, and "…" for the rest', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'snapengage-target-'));
+    try {
+      for (const name of ['a.txt', 'b.txt', 'c.txt', 'd.txt', 'e.txt']) writeFileSync(join(dir, name), '');
+      expect(() => checkTargetFree({ path: dir, name: 'p' }, false)).toThrow(/ is not empty \((?:[a-e]\.txt, ){3}…\); choose another directory/);
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
