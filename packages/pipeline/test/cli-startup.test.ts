@@ -111,6 +111,10 @@ describe('snapengage-pipeline start-up', () => {
     expect(JSON.parse(result.stdout)).toMatchObject({ status: 'FAILED', loadId: null, committedResources: [], error: { name: 'ConfigError', message, exitCode: 1 } });
     expect((await stats(box)).requests).toBe(requests);
     expect(existsSync(file)).toBe(false);
+    // `--json=true`, which the CLI reads as --json too (cli-main.ts): the document as well.
+    const valued = await runCli(['run', '--resources', 'widgets', '--duckdb', file, '--json=true'], { env: box.env, cwd: tmp.dir, nodeArgs: ['--require', old] });
+    expect(valued.code).toBe(1);
+    expect(JSON.parse(valued.stdout)).toMatchObject({ status: 'FAILED', error: { name: 'ConfigError', message, exitCode: 1 } });
   });
 
   it("refuses the versions without util.parseEnv, naming package.json's engines; later ones, which run, are not refused", () => {
