@@ -169,6 +169,34 @@ describe('no credential in the loader’s output or DuckDB file', () => {
     expectNoSecret('CLI output', run.stdout + run.stderr);
   });
 
+  it('a credential set only in .env is masked too, in what a config module says with it', async () => {
+    // The last line of defence (cli-mask.ts) masks the values of .env, not only the environment's: a config module
+    // that reads .env for settings of its own, and throws quoting a line of it.
+    const dir = tempDir('sepipe-env-only-');
+    try {
+      writeFileSync(join(dir.dir, '.env'), `SNAPENGAGE_API_TOKEN=${box.env.SNAPENGAGE_API_TOKEN}\n`);
+      writeFileSync(join(dir.dir, 'reads-env.mjs'), "import { readFileSync } from 'node:fs';\nthrow new Error(`unexpected setting: ${readFileSync('.env', 'utf8').trim()}`);\n");
+      const { SNAPENGAGE_API_TOKEN: _fromEnvFile, ...env } = box.env;
+      for (const json of [[], ['--json']]) {
+        const run = await runCli(['run', '--config', 'reads-env.mjs', '--duckdb', join(dir.dir, 'env-only.duckdb'), ...json], { env: env as Record<string, string>, cwd: dir.dir });
+        expect(run.code).toBe(1);
+        expect(run.stdout + run.stderr).toContain('unexpected setting: SNAPENGAGE_API_TOKEN=***');
+        expectNoSecret('CLI output', run.stdout + run.stderr);
+      }
+    } finally {
+      dir.cleanup();
+    }
+  });
+
+  it("a warning's code, detail and stack (--trace-warnings) are printed masked too", async () => {
+    writeFileSync(join(tmp.dir, 'warns-more.mjs'), 'export default { resources: { widgets: { steps: [{ map: (r) => { const k = process.env.SNAPENGAGE_API_KEY; process.emitWarning(new Error(`odd key ${k}`).message, { code: `KEY_${k}`, detail: `detail ${k}` }); return r; } }] } } };\n');
+    const run = await runCli(['run', '--config', 'warns-more.mjs', '--duckdb', join(tmp.dir, 'warns-more.duckdb')], { env: box.env, cwd: tmp.dir, nodeArgs: ['--trace-warnings'] });
+    expect(run.code).toBe(0);
+    expect(run.stderr).toMatch(/\(node:\d+\) \[KEY_\*\*\*\] Warning: odd key \*\*\*\n {4}at /);
+    expect(run.stderr).toContain('detail ***');
+    expectNoSecret('CLI output', run.stdout + run.stderr);
+  });
+
   it('two .env lines joined into one (a pasted line, a file without a final newline) are refused without echoing the key they swallowed', async () => {
     const dir = tempDir('sepipe-joined-');
     try {
