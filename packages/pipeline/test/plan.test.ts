@@ -348,6 +348,7 @@ describe('environment and config problems', () => {
       writeFileSync(`${dir.dir}/cjs/package.json`, '{ "type": "commonjs" }\n');
       const script = `
         const { writeFileSync } = await import('node:fs');
+        const { pathToFileURL } = await import('node:url');
         const { loadPipelineConfig } = await import(${JSON.stringify(pathToFileURL(join(PACKAGE_DIR, 'dist', 'config-loader.js')).href)});
         const esm = (name) => "export default { resources: { logs: true }, pipelineName: '" + name + "' };\\n";
         const cjs = (name) => "module.exports = { resources: { logs: true }, pipelineName: '" + name + "' };\\n";
@@ -356,21 +357,24 @@ describe('environment and config problems', () => {
           const load = async () => (await loadPipelineConfig(file, {}, process.cwd())).config;
           writeFileSync(file, source('one'));
           const first = await load();
+          // Loaded again unchanged, before any edit: still the module an app importing the file itself has.
+          const again = await load();
+          const unchanged = file.endsWith('.ts') ? first === again : first === again && first === (await import(pathToFileURL(file).href)).default;
           writeFileSync(file, source('two')); // the same length: a change of content, not of size
           const edited = await load();
           writeFileSync(file, source('one'));
           const back = await load();
-          seen[file] = [first.pipelineName, edited.pipelineName, back.pipelineName, back === (await load())];
+          seen[file] = [first.pipelineName, edited.pipelineName, back.pipelineName, back === (await load()), unchanged];
         }
         process.stdout.write(JSON.stringify(seen));`;
       const { stdout } = await promisify(execFile)(process.execPath, ['--input-type=module', '-e', script], { cwd: dir.dir, timeout: 30_000 });
       // Unchanged since its last load, a JavaScript config is the very module object (an app importing it too has one
       // object); each TypeScript load is tsx's own, fresh.
       expect(JSON.parse(stdout)).toEqual({
-        'p.mjs': ['one', 'two', 'one', true],
-        'p.cjs': ['one', 'two', 'one', true],
-        'cjs/p.js': ['one', 'two', 'one', true],
-        'p.ts': ['one', 'two', 'one', false],
+        'p.mjs': ['one', 'two', 'one', true, true],
+        'p.cjs': ['one', 'two', 'one', true, true],
+        'cjs/p.js': ['one', 'two', 'one', true, true],
+        'p.ts': ['one', 'two', 'one', false, false],
       });
     } finally {
       dir.cleanup();
