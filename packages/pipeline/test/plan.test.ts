@@ -386,6 +386,9 @@ describe('environment and config problems', () => {
     try {
       writeFileSync(`${dir.dir}/typo.mjs`, 'export default { resource: { logs: true }, concurrency: 2 };\n');
       await expect(loadPipelineConfig('typo.mjs', env, dir.dir)).rejects.toThrow(/typo\.mjs: the exported config has no `resources` object \(its keys: resource, concurrency\); e\.g\./);
+      // A CommonJS TypeScript config (.cts): tsImport nests its default export one level deeper; the keys named are the config's.
+      writeFileSync(`${dir.dir}/typo.cts`, 'export default { resource: { logs: true }, concurrency: 2 };\n');
+      await expect(loadPipelineConfig('typo.cts', env, dir.dir)).rejects.toThrow(/typo\.cts: the exported config has no `resources` object \(its keys: resource, concurrency\); e\.g\./);
       // A temp dir has no node_modules: the import cannot resolve, as for a config kept outside the project.
       writeFileSync(`${dir.dir}/outside.ts`, "import { definePipeline } from 'snapengage-pipeline-not-here';\nexport default definePipeline({ resources: { logs: true } });\n");
       await expect(loadPipelineConfig('outside.ts', env, dir.dir)).rejects.toThrow(
