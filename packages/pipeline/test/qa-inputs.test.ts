@@ -86,6 +86,8 @@ describe('config modules that do not export a config object', () => {
     const cases: Array<[string, string, RegExp]> = [
       ['null.mjs', 'throw null;', /Cannot load pipeline config .*null\.mjs: null$/],
       ['number.mjs', 'throw 42;', /Cannot load pipeline config .*number\.mjs: 42$/],
+      // An object that is no Error but has a message (what some libraries throw): its message, not [object Object].
+      ['object.mjs', "throw { code: 'E_CONF', message: 'no widget configured' };", /Cannot load pipeline config .*object\.mjs: no widget configured$/],
       ['promise.mjs', 'export default Promise.resolve({ resources: { logs: true } });', /promise\.mjs exports a Promise, not a pipeline config object: await it in the module/],
       ['fn.mjs', 'export default () => ({ resources: { logs: true } });', /fn\.mjs exports a function, not a pipeline config object: export what it returns/],
     ];
