@@ -314,6 +314,18 @@ describe('the run lock and the commit check at their edges', () => {
     rmSync(`${db}.staging`, { recursive: true, force: true }); // an empty one the failed open removed (rmdir) already
   });
 
+  it("a lock of this process's own PID on this host is a leftover, taken over at once however recent (a run of this process that never released it)", async () => {
+    // This PID is alive (it is this process), and started before the lock: only the PID being this one's tells a
+    // leftover from another run. A run of this process still going is refused by its in-process claim (open-files.ts).
+    const root = join(tmp.dir, 'own-pid.duckdb.staging');
+    mkdirSync(root);
+    writeFileSync(join(root, 'run.lock'), `${JSON.stringify({ pid: process.pid, host: hostname(), startedAt: new Date().toISOString(), token: 'left' })}\n`);
+    const lock = await acquireRunLock(root, join(tmp.dir, 'own-pid.duckdb'));
+    expect(lock.tookOverFrom).toMatchObject({ pid: process.pid, token: 'left' });
+    await lock.release();
+    expect(existsSync(root)).toBe(false);
+  });
+
   it('the holder touches its lock while it runs, which is how another machine sees it alive', async () => {
     vi.useFakeTimers({ toFake: ['setInterval', 'clearInterval'] });
     try {
