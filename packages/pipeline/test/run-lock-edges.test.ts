@@ -2,9 +2,12 @@
 // while another program has the file, a file removed or loaded by another run while a run extracts, another path to
 // the same file, and a dead holder's PID that now belongs to another process. Runs are held mid-extraction by a gate
 // in front of the real fetch (every request still goes to the sandbox over loopback); nothing here is timed.
-import { chownSync, existsSync, linkSync, mkdirSync, rmSync, statSync, symlinkSync, utimesSync, writeFileSync } from 'node:fs';
+import { execFile } from 'node:child_process';
+import { chownSync, existsSync, linkSync, mkdirSync, readFileSync, rmSync, statSync, symlinkSync, utimesSync, writeFileSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import type { Sandbox } from 'snapengage-sandbox';
 import { DuckDBInstance } from '@duckdb/node-api';
@@ -14,7 +17,7 @@ import { AbortedError } from '../src/errors.js';
 import { openDataset } from '../src/dataset.js';
 import { runPipeline, type RunOptions } from '../src/run.js';
 import type { PipelineConfig } from '../src/config.js';
-import { expectMatchesTruth, gatedRun, otherProcess, query, runCli, sandbox, tempDir, truth } from './helpers.js';
+import { expectMatchesTruth, gatedRun, otherProcess, PACKAGE_DIR, query, runCli, sandbox, tempDir, truth } from './helpers.js';
 
 let box: Sandbox;
 let tmp: ReturnType<typeof tempDir>;
@@ -323,6 +326,45 @@ describe('the run lock and the commit check at their edges', () => {
     const lock = await acquireRunLock(root, join(tmp.dir, 'own-pid.duckdb'));
     expect(lock.tookOverFrom).toMatchObject({ pid: process.pid, token: 'left' });
     await lock.release();
+    expect(existsSync(root)).toBe(false);
+  });
+
+  it("names the other run's dataset only when it is another one: a dataset is the same whatever its case", async () => {
+    const root = join(tmp.dir, 'dataset-case.duckdb.staging');
+    const db = join(tmp.dir, 'dataset-case.duckdb');
+    const stranger = await otherProcess();
+    try {
+      mkdirSync(root);
+      writeFileSync(join(root, 'run.lock'), `${JSON.stringify({ pid: stranger.pid, host: hostname(), startedAt: new Date().toISOString(), token: 'x', dataset: 'Org_A' })}\n`);
+      const refusal = (dataset: string) => acquireRunLock(root, db, dataset).then(() => '', (e: unknown) => (e as Error).message);
+      // Refused either way; the dataset is named only for another one.
+      expect(await refusal('org_a')).toMatch(new RegExp(`another pipeline run \\(PID ${stranger.pid}, started [^)]+\\): wait for that run`));
+      expect(await refusal('org_b')).toContain(') into dataset Org_A (one run at a time loads a file, whatever its dataset');
+    } finally {
+      await stranger.release();
+    }
+  });
+
+  it("a release after its lock was taken over leaves the new holder's lock and staged entries alone", async () => {
+    const root = join(tmp.dir, 'taken.duckdb.staging');
+    const lock = await acquireRunLock(root, join(tmp.dir, 'taken.duckdb'));
+    // Another run took the lock over meanwhile (this one seemed dead to it) and stages into the directory.
+    const theirs = `${JSON.stringify({ pid: 4242, host: 'another-machine', startedAt: new Date().toISOString(), token: 'theirs' })}\n`;
+    writeFileSync(join(root, 'run.lock'), theirs);
+    mkdirSync(join(root, 'their-writer'));
+    await lock.release();
+    expect(readFileSync(join(root, 'run.lock'), 'utf8')).toBe(theirs);
+    expect(existsSync(join(root, 'their-writer'))).toBe(true);
+  });
+
+  it('a process that exits holding its lock (process.exit: the second Ctrl-C, an app) removes it and the staging directory', async () => {
+    const root = join(tmp.dir, 'exits.duckdb.staging');
+    const module = pathToFileURL(join(PACKAGE_DIR, 'dist', 'destination', 'run-lock.js')).href;
+    const script = `const { acquireRunLock } = await import(${JSON.stringify(module)});
+      await acquireRunLock(process.argv[1], process.argv[2]);
+      await (await import('node:fs/promises')).mkdir(process.argv[1] + '/writer-1');
+      process.exit(0);`;
+    await promisify(execFile)(process.execPath, ['--input-type=module', '-e', script, root, join(tmp.dir, 'exits.duckdb')], { timeout: 30_000 });
     expect(existsSync(root)).toBe(false);
   });
 
