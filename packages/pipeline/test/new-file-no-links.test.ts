@@ -75,4 +75,16 @@ describe('a new DuckDB file where link() fails', () => {
     expect((error as Error).message).not.toContain(NEW_DATABASE_DRAFT);
     expect([existsSync(path), existsSync(draft)]).toEqual([false, false]);
   });
+
+  // The run lock is made the same way (run-lock.ts createExclusive): EISDIR is how Node reports exFAT on Windows.
+  it.each(['EPERM', 'ENOTSUP', 'EISDIR'])('without hard links (%s) the run lock is made by an exclusive create instead, and released', async (code) => {
+    const { acquireRunLock } = await import('../src/destination/run-lock.js');
+    hooks.link = linkFails(code);
+    const root = join(tmp.dir, `lock-${code}.duckdb.staging`);
+    const lock = await acquireRunLock(root, join(tmp.dir, `lock-${code}.duckdb`));
+    expect(JSON.parse(readFileSync(join(root, 'run.lock'), 'utf8'))).toMatchObject({ pid: process.pid, token: lock.holder.token });
+    expect(await lock.stillHeld()).toBe(true);
+    await lock.release();
+    expect(existsSync(root)).toBe(false);
+  });
 });
