@@ -35,6 +35,9 @@ describe('inputs refused while planning', () => {
       writeFileSync(join(dir.dir, '.env'), 'SNAPENGAGE_WIDGET_ID=w1;w2\n');
       const fromFile = loadEnv(dir.dir, { ...env, SNAPENGAGE_WIDGET_ID: '' });
       expect(() => planPipeline(logs, fromFile)).toThrow(`separate ids with commas only, without quotes: fix it in ${join(dir.dir, '.env')}`);
+      // Blank in the environment but for spaces (`SNAPENGAGE_WIDGET_ID=' ' cmd`): the value is still .env's, and so is the fix.
+      const underSpaces = loadEnv(dir.dir, { ...env, SNAPENGAGE_WIDGET_ID: '  ' });
+      expect(() => planPipeline(logs, underSpaces)).toThrow(`separate ids with commas only, without quotes: fix it in ${join(dir.dir, '.env')}`);
     } finally {
       dir.cleanup();
     }
