@@ -381,6 +381,24 @@ describe('environment and config problems', () => {
     }
   }, 40_000);
 
+  it("leaves the process environment as it was after loading a TypeScript config: the loader's TSX_DISABLE_CACHE is gone, a user's kept", async () => {
+    const dir = tempDir('sepipe-cfg-');
+    const before = process.env.TSX_DISABLE_CACHE;
+    try {
+      writeFileSync(`${dir.dir}/p.ts`, 'export default { resources: { logs: true } };\n');
+      delete process.env.TSX_DISABLE_CACHE;
+      await loadPipelineConfig('p.ts', env, dir.dir);
+      expect('TSX_DISABLE_CACHE' in process.env).toBe(false);
+      process.env.TSX_DISABLE_CACHE = '0';
+      await loadPipelineConfig('p.ts', env, dir.dir);
+      expect(process.env.TSX_DISABLE_CACHE).toBe('0');
+    } finally {
+      if (before === undefined) delete process.env.TSX_DISABLE_CACHE;
+      else process.env.TSX_DISABLE_CACHE = before;
+      dir.cleanup();
+    }
+  });
+
   it('names what is wrong with an exported config without resources, and a config outside its project', async () => {
     const dir = tempDir('sepipe-cfg-');
     try {
