@@ -3,6 +3,7 @@
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { holdFile } from '../src/destination/open-files.js';
+import { acquireRunLock, activeRun } from '../src/destination/run-lock.js';
 import { tempDir } from './helpers.js';
 
 const tmp = tempDir('open-files-');
@@ -19,5 +20,21 @@ describe('holdFile', () => {
     expect(() => holdFile(path, 'write')).toThrow(/is open in this process through openDataset\(\)/);
     releaseSecond();
     expect(() => holdFile(path, 'write')()).not.toThrow();
+  });
+
+  it("makes a run lock of this process's PID an active run for show only while its 'run' claim is held", async () => {
+    const db = join(tmp.dir, 'shown.duckdb');
+    const root = join(tmp.dir, 'shown.duckdb.staging');
+    const lock = await acquireRunLock(root, db);
+    try {
+      // The lock alone is a leftover of this PID (a run that ended without releasing it): no run to show.
+      expect(await activeRun(root, db)).toBeUndefined();
+      const release = holdFile(db, 'run');
+      expect(await activeRun(root, db)).toMatchObject({ pid: process.pid, token: lock.holder.token });
+      release();
+      expect(await activeRun(root, db)).toBeUndefined();
+    } finally {
+      await lock.release();
+    }
   });
 });
