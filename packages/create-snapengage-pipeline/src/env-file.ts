@@ -8,7 +8,9 @@ import type { Renderer } from './render.js';
 class EnvValueError extends UserError {}
 
 export function formatEnvValue(name: string, value: string): string {
-  if (/[\r\n\0]/.test(value)) throw new EnvValueError(`the value for ${name} contains a line break; paste it on one line`);
+  if (/[\r\n]/.test(value)) throw new EnvValueError(`the value for ${name} contains a line break; paste it on one line`);
+  // parseEnv reads a NUL back, but no process environment can hold one.
+  if (value.includes('\0')) throw new EnvValueError(`the value for ${name} contains a NUL character, which no environment variable can hold; paste the value again`);
   for (const quote of ["'", '"', '`']) {
     // Double quotes expand \n, so they are only safe when the value has no backslash-n.
     if (value.includes(quote) || (quote === '"' && value.includes('\\n'))) continue;

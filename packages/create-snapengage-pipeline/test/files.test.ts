@@ -325,7 +325,7 @@ describe('escaping', () => {
     }
     expect(() => formatEnvValue('K', 'two\nlines')).toThrow(/K.*line break/);
     // parseEnv reads a NUL back, but no process environment can hold one: refused as well.
-    expect(() => formatEnvValue('K', 'a\0b')).toThrow(/^the value for K contains/);
+    expect(() => formatEnvValue('K', 'a\0b')).toThrow(/^the value for K contains a NUL character, which no environment variable can hold; paste the value again$/);
     expect(() => formatEnvValue('K', `' " \``)).toThrow(/set K in the environment/);
     expect(() => renderDotEnv({ 'BAD NAME': 'x' })).toThrow(/not an env var name/);
   });
