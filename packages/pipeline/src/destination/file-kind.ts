@@ -4,6 +4,9 @@
 // (by its name's extension) opens as an in-memory database with a view over it, so a run extracted everything and
 // then failed at the commit with a Catalog Error. Both the loader and the dataset API check first.
 import { closeSync, openSync, readSync, statSync } from 'node:fs';
+import { stat } from 'node:fs/promises';
+import { join } from 'node:path';
+import { ensureParentDir } from './ensure-dir.js';
 import { DestinationError } from './errors.js';
 
 /**
@@ -33,4 +36,23 @@ export function checkDuckDBHeader(path: string, action: string, fix: string): vo
   }
   const what = header.toString('latin1').startsWith('SQLite format') ? 'a SQLite database' : 'not a DuckDB database';
   throw new DestinationError(`${action}: ${path} is ${what}`, 'corrupt', fix, path);
+}
+
+/**
+ * The file a run loads into (`path`, resolved from `given`), before anything opens it: its directory made, and it
+ * neither a directory (nor named as one) nor, when it exists, another program's file. True when it exists.
+ */
+export async function checkDestinationFile(given: string, path: string): Promise<boolean> {
+  // `resolve` drops a trailing slash: `--duckdb loads/` would have made a file named `loads`.
+  if (/[\\/]$/.test(given) && !(await stat(path).catch(() => undefined))?.isDirectory()) {
+    throw new DestinationError(`opening the destination: ${given} ends with a slash, as a directory does, not a DuckDB file`, 'not_writable', `pass a file path, such as ${join(path, 'snapengage.duckdb')} (--duckdb or destination.path)`, path);
+  }
+  await ensureParentDir(path);
+  const s = await stat(path).catch(() => undefined);
+  if (s?.isDirectory()) {
+    throw new DestinationError(`opening the destination: ${path} is a directory, not a DuckDB file`, 'not_writable', `pass a file path, such as ${join(path, 'snapengage.duckdb')} (--duckdb or destination.path)`, path);
+  }
+  // Before DuckDB opens it, which would attach a SQLite file (writing the run into it) or a CSV file in memory.
+  if (s) checkDuckDBHeader(path, 'opening the destination', 'point --duckdb (or destination.path) at the DuckDB file the pipeline loads, or at a new path; it does not write into files of other programs');
+  return s !== undefined;
 }

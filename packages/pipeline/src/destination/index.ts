@@ -17,10 +17,9 @@ import { holdFile } from './open-files.js';
 import { openDuckDBFile } from './open-file.js';
 import { RUN_LOCK_FILE, acquireRunLock, defaultStagingRoot, type RunLock } from './run-lock.js';
 import { DuckDBResourceWriter, type ResourceWriter, type ResourceWriterOptions, type WriterContext } from './resource-writer.js';
-import { ensureParentDir } from './ensure-dir.js';
 import { makeOwnerOnly, privateTempStaging, removeDeadTempStaging } from './private-files.js';
 import { createDatabaseFile } from './new-file.js';
-import { checkDuckDBHeader } from './file-kind.js';
+import { checkDestinationFile } from './file-kind.js';
 import { refuseDltDataset } from './dlt-dataset.js';
 import { refuseOtherOrg, type RunOrg } from './dataset-org.js';
 import { duckdbSettings } from './duckdb-settings.js';
@@ -121,20 +120,9 @@ export class DuckDBDestination {
     let exists = false;
     if (!inMemory) {
       try {
-        // `resolve` drops a trailing slash: `--duckdb loads/` would have made a file named `loads`.
-        if (/[\\/]$/.test(opts.path) && !(await stat(path).catch(() => undefined))?.isDirectory()) {
-          throw new DestinationError(`opening the destination: ${opts.path} ends with a slash, as a directory does, not a DuckDB file`, 'not_writable', `pass a file path, such as ${join(path, 'snapengage.duckdb')} (--duckdb or destination.path)`, path);
-        }
-        await ensureParentDir(path);
+        exists = await checkDestinationFile(opts.path, path);
         // Once the directory exists, so that its real path is known.
         if (!opts.stagingDir) stagingRoot = defaultStagingRoot(path);
-        const s = await stat(path).catch(() => undefined);
-        if (s?.isDirectory()) {
-          throw new DestinationError(`opening the destination: ${path} is a directory, not a DuckDB file`, 'not_writable', `pass a file path, such as ${join(path, 'snapengage.duckdb')} (--duckdb or destination.path)`, path);
-        }
-        exists = s !== undefined;
-        // Before DuckDB opens it, which would attach a SQLite file (writing the run into it) or a CSV file in memory.
-        if (s) checkDuckDBHeader(path, 'opening the destination', 'point --duckdb (or destination.path) at the DuckDB file the pipeline loads, or at a new path; it does not write into files of other programs');
       } catch (error) {
         throw toDestinationError(error, 'opening the destination', path);
       }
