@@ -2,8 +2,8 @@
 // only, LANG=C), a container whose temporary directory cannot be written, no TTY. Each spawn gets exactly the
 // variables listed, as `env -i` would.
 import { spawn, spawnSync } from 'node:child_process';
-import { hostname } from 'node:os';
-import { existsSync, mkdirSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
+import { hostname, tmpdir } from 'node:os';
+import { chmodSync, existsSync, mkdirSync, mkdtempSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { dirname, join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -321,6 +321,31 @@ describe('scheduled runs, built CLI', () => {
     expect(stderr).toBe(`snapengage-pipeline: ${message}\n`);
     expect(code).toBe(1);
     expect(JSON.parse(stdout)).toMatchObject({ status: 'FAILED', error: { name: 'ConfigError', message } });
+  }, 60_000);
+
+  it.runIf(process.getuid?.() === 0 && openToOthers(process.execPath, 0o001) && openToOthers(BIN, 0o004))('a .env the user may not read (a secret owned by another user) is one line saying whose access to give', async () => {
+    // Root reads any file, so the run is another uid: a cron job of a service user, the .env left root's and 0600.
+    const project = mkdtempSync(join(tmpdir(), 'sepipe-env-access-'));
+    try {
+      chmodSync(project, 0o755);
+      writeFileSync(join(project, '.env'), 'SNAPENGAGE_API_TOKEN=secret-token\n', { mode: 0o600 });
+      const file = join(project, '.env');
+      const child = spawn(process.execPath, [BIN, 'run', '--resources', 'widgets', '--json'], {
+        cwd: project, env: { PATH: process.env.PATH ?? '/usr/bin:/bin', HOME: '/' }, uid: 54_321, gid: 54_321, stdio: ['ignore', 'pipe', 'pipe'], timeout: 60_000, killSignal: 'SIGKILL',
+      });
+      let stdout = '';
+      let stderr = '';
+      child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
+      child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+      const code = await new Promise<number | null>((resolve) => child.on('close', (c) => resolve(c)));
+      const message = `Cannot read ${file} (permission denied): run as the user who owns it, or give that user read access (chmod 600 keeps it private)`;
+      expect(stderr).toBe(`snapengage-pipeline: ${message}\n`);
+      expect(code).toBe(1);
+      expect(JSON.parse(stdout)).toMatchObject({ status: 'FAILED', error: { name: 'ConfigError', message } });
+      expect(existsSync(join(project, 'snapengage.duckdb'))).toBe(false);
+    } finally {
+      rmSync(project, { recursive: true, force: true });
+    }
   }, 60_000);
 });
 
