@@ -111,8 +111,8 @@ const importedAs = new Map<string, { digest: string; url: string }>();
  * its config again after an edit got the old one. A changed file gets a URL of its own (a query naming its content),
  * and a CommonJS one is let go from require's cache, which Node's import of it reads whatever the URL; an unchanged
  * one keeps its URL and so its module (the same object an app that imports it itself has, on a first load). Only the
- * config file is read anew, not what it imports. A TypeScript config needs none of this: each tsImport loads it anew
- * (but not its imports either).
+ * config file is read anew, not what it imports. A TypeScript config needs none of this: each tsImport loads it anew,
+ * and its ES module imports with it (tsx's namespace is in their URLs; a CommonJS one stays in require's cache).
  */
 function javascriptUrl(file: string, url: string): string {
   let digest: string;

@@ -399,6 +399,40 @@ describe('environment and config problems', () => {
     }
   });
 
+  it("reloading an edited config: a JavaScript config's imports stay as first loaded, a TypeScript config's ES module imports load anew", async () => {
+    // What OPERATIONS.md ("Running from code") tells an app that reloads its config: which edits of the files the config
+    // imports a reload sees. Each config is edited too, so the reload is not the cached module.
+    const dir = tempDir('sepipe-cfg-');
+    try {
+      const script = `
+        const { writeFileSync } = await import('node:fs');
+        const { loadPipelineConfig } = await import(${JSON.stringify(pathToFileURL(join(PACKAGE_DIR, 'dist', 'config-loader.js')).href)});
+        const seen = {};
+        for (const [config, helper, imported] of [['a.mjs', 'ha.mjs', 'ha.mjs'], ['b.ts', 'hb.ts', 'hb.js'], ['c.ts', 'hc.mjs', 'hc.mjs'], ['d.ts', 'hd.cjs', 'hd.cjs']]) {
+          const esm = helper.endsWith('.cjs') ? (n) => 'module.exports = { name: ' + JSON.stringify(n) + ' };\\n' : (n) => 'export default { name: ' + JSON.stringify(n) + ' };\\n';
+          const load = async (edit) => {
+            writeFileSync(config, "import h from './" + imported + "';\\nexport default { resources: { logs: true }, pipelineName: h.name + '" + edit + "' };\\n");
+            return (await loadPipelineConfig(config, {}, process.cwd())).config.pipelineName;
+          };
+          writeFileSync(helper, esm('one'));
+          const first = await load('-a');
+          writeFileSync(helper, esm('two'));
+          seen[config + ' ' + helper] = [first, await load('-b')];
+        }
+        process.stdout.write(JSON.stringify(seen));`;
+      writeFileSync(join(dir.dir, 'package.json'), '{ "type": "module" }\n');
+      const { stdout } = await promisify(execFile)(process.execPath, ['--input-type=module', '-e', script], { cwd: dir.dir, timeout: 30_000 });
+      expect(JSON.parse(stdout)).toEqual({
+        'a.mjs ha.mjs': ['one-a', 'one-b'],
+        'b.ts hb.ts': ['one-a', 'two-b'],
+        'c.ts hc.mjs': ['one-a', 'two-b'],
+        'd.ts hd.cjs': ['one-a', 'one-b'],
+      });
+    } finally {
+      dir.cleanup();
+    }
+  }, 40_000);
+
   it('names what is wrong with an exported config without resources, and a config outside its project', async () => {
     const dir = tempDir('sepipe-cfg-');
     try {
