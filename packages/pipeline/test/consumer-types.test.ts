@@ -69,3 +69,34 @@ it.each([
   expect(fromPackages.length).toBeGreaterThan(0);
   expect(fromPackages.filter((f) => !/\/dist\/.*\.d\.ts$/.test(f))).toEqual([]);
 }, 60_000);
+
+// The other side of what OPERATIONS.md and REQUESTS.md say of a CommonJS TypeScript project: written as ES imports
+// (no verbatimModuleSyntax, so they compile to require()), Node16 refuses the import (TS1479) and a type import
+// without resolution-mode (TS1541); NodeNext (TypeScript ≥ 5.8) takes both.
+it.each([
+  ['Node16', ts.ModuleKind.Node16, ts.ModuleResolutionKind.Node16, [1479, 1541]],
+  ['NodeNext', ts.ModuleKind.NodeNext, ts.ModuleResolutionKind.NodeNext, []],
+])('a CommonJS consumer importing the packages as ES imports (%s): the errors the docs name', (_name, module, moduleResolution, codes) => {
+  const fixture = join(here, 'fixtures', 'commonjs-node16-refused.cts');
+  const program = ts.createProgram([fixture], {
+    target: ts.ScriptTarget.ES2022, lib: LIB, module, moduleResolution, types: ['node'], strict: true, skipLibCheck: false, noEmit: true,
+  });
+  expect(program.getSourceFile(fixture)?.impliedNodeFormat).toBe(ts.ModuleKind.CommonJS);
+  expect(ts.getPreEmitDiagnostics(program).map((d) => d.code).sort()).toEqual(codes);
+}, 60_000);
+
+// OPERATIONS.md: the types need Node's types, or, without them, lib "ESNext.Disposable" and "DOM" both.
+it.each([
+  ['@types/node, no DOM lib', ['node'], ['lib.es2023.d.ts'], []],
+  ['no @types/node, ESNext.Disposable only', [], ['lib.es2023.d.ts', 'lib.esnext.disposable.d.ts'], ['RequestInit']],
+  ['no @types/node, DOM only', [], ['lib.es2023.d.ts', 'lib.dom.d.ts'], ['AsyncDisposable']],
+])('the built declarations with %s', (_name, types, lib, missing) => {
+  const fixture = join(here, 'fixtures/exact-optional-consumer.ts');
+  const program = ts.createProgram([fixture], {
+    target: ts.ScriptTarget.ES2022, lib, module: ts.ModuleKind.NodeNext, moduleResolution: ts.ModuleResolutionKind.NodeNext, types,
+    strict: true, exactOptionalPropertyTypes: true, noUncheckedIndexedAccess: true, verbatimModuleSyntax: true, skipLibCheck: false, noEmit: true,
+  });
+  const messages = ts.getPreEmitDiagnostics(program).map((d) => ts.flattenDiagnosticMessageText(d.messageText, '\n'));
+  if (missing.length === 0) expect(messages).toEqual([]);
+  else for (const name of missing) expect(messages).toContainEqual(expect.stringContaining(`'${name}'`));
+}, 60_000);
