@@ -45,8 +45,10 @@ describe('reading the dataset while a run extracts', () => {
     expect(shown.stdout).toMatch(/Last loads \(1\)\n {2}\d+\.\d+ {2}logs +loaded/);
     expect(await query(db, 'SELECT count(*)::INTEGER AS n FROM snapengage_data.logs')).toEqual(before);
 
-    const second = await runCli(['run', '--duckdb', db], { env: box.env });
+    // --json: the README's exit codes say a run refused so has error.code "locked" in its FAILED document.
+    const second = await runCli(['run', '--duckdb', db, '--json'], { env: box.env });
     expect(second.code).toBe(1);
+    expect(JSON.parse(second.stdout)).toMatchObject({ status: 'FAILED', loadId: null, error: { code: 'locked', exitCode: 1 } });
     expect(second.stderr.trim().split('\n')).toEqual([
       expect.stringMatching(
         new RegExp(`^snapengage-pipeline: opening the destination: DuckDB file \\S+busy\\.duckdb is being loaded by another pipeline run \\(PID ${process.pid}, started \\S+\\): wait for that run to finish, then retry; if it is gone, delete \\S+busy\\.duckdb\\.staging/run\\.lock$`),
