@@ -71,10 +71,10 @@ it.each([
 }, 60_000);
 
 // The other side of what OPERATIONS.md and REQUESTS.md say of a CommonJS TypeScript project: written as ES imports
-// (no verbatimModuleSyntax, so they compile to require()), Node16 refuses the import (TS1479) and a type import
-// without resolution-mode (TS1541); NodeNext (TypeScript ≥ 5.8) takes both.
+// (no verbatimModuleSyntax, so they compile to require()), Node16 refuses the import (TS1479), a type import
+// without resolution-mode (TS1541) and an `import x = require()` (TS1471); NodeNext (TypeScript ≥ 5.8) takes all three.
 it.each([
-  ['Node16', ts.ModuleKind.Node16, ts.ModuleResolutionKind.Node16, [1479, 1541]],
+  ['Node16', ts.ModuleKind.Node16, ts.ModuleResolutionKind.Node16, [1471, 1479, 1541]],
   ['NodeNext', ts.ModuleKind.NodeNext, ts.ModuleResolutionKind.NodeNext, []],
 ])('a CommonJS consumer importing the packages as ES imports (%s): the errors the docs name', (_name, module, moduleResolution, codes) => {
   const fixture = join(here, 'fixtures', 'commonjs-node16-refused.cts');
