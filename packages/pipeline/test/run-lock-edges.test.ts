@@ -69,6 +69,10 @@ describe('the run lock and the commit check at their edges', () => {
     for (const [reason, error] of [
       [new Error('the nightly job\'s time limit\nsecond line'), 'Run cancelled while extracting logs: the nightly job\'s time limit'],
       [undefined, 'Run cancelled while extracting logs'],
+      // A reason given as a string, as abort('…') takes it (mutation A3: only an Error's message kept, survived).
+      ['the deploy stopped it', 'Run cancelled while extracting logs: the deploy stopped it'],
+      // A reason the message already says is not said twice (mutation A4: the includes check dropped, survived).
+      ['Run cancelled', 'Run cancelled while extracting logs'],
     ] as const) {
       const controller = new AbortController();
       const run = gated(config(db), { signal: controller.signal });
