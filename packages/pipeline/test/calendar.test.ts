@@ -140,6 +140,38 @@ describe('runs over a faked calendar', () => {
     expect(await matches()).toEqual([]);
   });
 
+  it('a refresh that waits past midnight UTC checks the clock against the day it started, the day it planned with', async () => {
+    // Mutations run.ts N1 / refresh-plan.ts R1 (the clock check reading its own "today" after the wait, survived): the
+    // file loaded up to the 31st, the clock set back to the 30th; the refresh planned windows ending the 30th, then
+    // waited for a lock past midnight, checked against the 31st, passed, and dropped the 31st's records.
+    n++;
+    const path = `${tmp.dir}/db${n}.duckdb`;
+    await runAt('2025-12-31T06:00:00Z');
+    expect(Object.values(await lastEnds())).toEqual(['2025-12-31', '2025-12-31']);
+    const holder = await otherProcess(path);
+    let released: Promise<void> | undefined;
+    vi.setSystemTime(at('2025-12-30T23:59:59Z'));
+    const env = { ...box.env, SNAPENGAGE_START_DATE: '2025-12-18' };
+    let error: unknown;
+    try {
+      await runPipeline(config, {
+        env,
+        refresh: true,
+        destination: { path },
+        onLockWait: () => {
+          vi.setSystemTime(at('2025-12-31T00:00:30Z'));
+          released = holder.release();
+        },
+      }).catch((e: unknown) => (error = e));
+    } finally {
+      await (released ?? holder.release());
+    }
+    expect(released).toBeDefined(); // the run did wait
+    expect((error as Error | undefined)?.message).toMatch(/^logs has loaded up to 2025-12-31, after today \(2025-12-30 UTC\) by this machine's clock/);
+    expect(Object.values(await lastEnds())).toEqual(['2025-12-31', '2025-12-31']);
+    expect(await matches()).toEqual([]);
+  });
+
   it('… also without a lookback, where resuming at today would skip that day for good', async () => {
     n++;
     const [w1] = widgets as [string, string];
