@@ -325,11 +325,13 @@ describe('progress display colours', () => {
 });
 
 describe('--verbose lines', () => {
-  it('a request line names its retries and a rate-limit wait of 1 ms or more, and nothing of either otherwise', () => {
+  it('a request line names its retries and a wait before sending of 1 ms or more, and nothing of either otherwise', () => {
     const base = { method: 'GET', operation: 'GET /api/v2/{orgId}/logs', url: 'https://x/api/v2/o/logs', status: 200, durationMs: 12.4, retries: 0 };
     expect(formatRequest(base)).toBe('GET https://x/api/v2/o/logs → 200 12 ms');
     expect(formatRequest({ ...base, retries: 2, queuedMs: 0.4 })).toBe('GET https://x/api/v2/o/logs → 200 12 ms retries=2');
     expect(formatRequest({ ...base, status: undefined, kind: 'timeout', queuedMs: 250.6 })).toBe('GET https://x/api/v2/o/logs → timeout 12 ms (queued 251 ms before sending)');
+    // The bound itself: 1 ms is said (mutation D1: '> 1', survived).
+    expect(formatRequest({ ...base, queuedMs: 1 })).toBe('GET https://x/api/v2/o/logs → 200 12 ms (queued 1 ms before sending)');
   });
 
   it('a commit step line counts rows, unchanged records or records taken over, as the step does', () => {
