@@ -183,6 +183,11 @@ describe('--duckdb at a file that is not a sound DuckDB database', () => {
     expect(errorLines(run.stderr)).toEqual([
       `snapengage-pipeline: opening the destination: ${path} is a directory, not a DuckDB file: pass a file path, such as ${join(path, 'snapengage.duckdb')} (--duckdb or destination.path)`,
     ]);
+    // Named with a trailing slash, an existing directory is still said to be one (mutation file-kind.ts K1: every
+    // trailing slash refused as 'ends with a slash', survived).
+    const slashed = await runCli(['run', '--resources', 'logs', '--duckdb', `${path}/`], { env: box.env, cwd: tmp.dir });
+    expect(slashed.code).toBe(1);
+    expect(errorLines(slashed.stderr)).toEqual([expect.stringMatching(/: opening the destination: \S+ is a directory, not a DuckDB file: /)]);
   });
 
   it('a path ending with a slash is refused as a directory, before any request: it made a file of that name', async () => {
