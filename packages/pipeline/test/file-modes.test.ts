@@ -1,11 +1,12 @@
 // Files that hold customer data (chat transcripts) are the user's alone when the loader creates them: the staging
 // directory 0700 and its NDJSON files 0600, the DuckDB file 0600 on its first creation. Under the usual umask 022
 // they were world-readable (0755/0644). A file or directory the user already has keeps its mode.
-import { chmodSync, mkdirSync, readdirSync, statSync, writeFileSync } from 'node:fs';
+import { chmodSync, chownSync, existsSync, mkdirSync, readdirSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Sandbox } from 'snapengage-sandbox';
 import { DuckDBDestination, newLoadId } from '../src/destination/index.js';
+import { removeDeadTempStaging } from '../src/destination/private-files.js';
 import { acquireRunLock } from '../src/destination/run-lock.js';
 import type { DuckDBResourceWriter } from '../src/destination/resource-writer.js';
 import { runPipeline } from '../src/index.js';
@@ -116,6 +117,38 @@ export default { resources: { logs: true }, rateLimit: { requestsPerSecond: 0 } 
       const run = await runCli(['run', '--duckdb', ':memory:', '--resources', 'widgets'], { env: { ...box.env, TMPDIR: temp.dir } as Record<string, string>, cwd: tmp.dir });
       expect(run.code).toBe(0);
       expect(readdirSync(temp.dir).sort()).toEqual([basename(other), basename(live)].sort());
+    } finally {
+      temp.cleanup();
+    }
+  });
+
+  it("removeDeadTempStaging removes only directories named exactly as the loader names them, not a file, a link or another user's", async () => {
+    // Mutations private-files.ts T2 (TEMP_STAGING_NAME without its '$'), T3 (any entry, not only a directory) and T4
+    // (the owner's uid not compared), each survived the run test above.
+    const temp = tempDir('sepipe-dead-');
+    try {
+      const name = (hex: string) => join(temp.dir, `snapengage-staging-4194305-${hex}`); // above Linux's largest pid
+      const dead = name('0badc0de');
+      const longer = `${name('0badc0de')}-mine`;
+      const file = name('0badc0df');
+      const link = name('0badc0e0');
+      const target = join(temp.dir, 'linked');
+      for (const dir of [dead, longer, target]) mkdirSync(join(dir, 'logs-w1'), { recursive: true });
+      writeFileSync(file, 'a user file\n');
+      writeFileSync(join(target, 'logs-w1', '0.ndjson'), '{}\n');
+      symlinkSync(target, link);
+      const kept = [longer, file, link, target];
+      // Root can give a directory to another user; only then is another user's directory in the temp directory here.
+      if (process.getuid?.() === 0) {
+        const theirs = name('0badc0e1');
+        mkdirSync(theirs);
+        chownSync(theirs, 4242, 4242);
+        kept.push(theirs);
+      }
+      await removeDeadTempStaging(temp.dir);
+      expect(readdirSync(temp.dir).sort()).toEqual(kept.map((p) => basename(p)).sort());
+      expect(readdirSync(join(target, 'logs-w1'))).toEqual(['0.ndjson']);
+      expect(existsSync(join(longer, 'logs-w1'))).toBe(true);
     } finally {
       temp.cleanup();
     }
