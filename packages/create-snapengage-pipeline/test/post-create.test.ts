@@ -37,6 +37,9 @@ describe('a package manager that is not installed', () => {
     const enoent = Object.assign(new Error('spawn pnpm ENOENT'), { code: 'ENOENT' });
     const notOnPath = installOutcome('pnpm', { status: null, signal: null, error: enoent }, false, 'linux');
     expect(notOnPath.message).toMatch(/^pnpm is not on PATH .*\(corepack enable pnpm\)$/);
+    // yarn comes with corepack too (mutation post-create.ts I5: the hint for pnpm only, survived); bun does not.
+    expect(installOutcome('yarn', { status: null, signal: null, error: enoent }, false, 'linux').message).toMatch(/^yarn is not on PATH .*: install yarn first \(corepack enable yarn\)$/);
+    expect(installOutcome('bun', { status: null, signal: null, error: enoent }, false, 'linux').message).toMatch(/^bun is not on PATH .*: install bun first$/);
     // Before: `pnpm install failed (exit 9009)`.
     expect(installOutcome('pnpm', { status: 9009, signal: null }, false, 'win32')).toEqual(notOnPath);
     expect(installOutcome('npm', { status: 9009, signal: null }, false, 'win32').message).toBe('npm is not on PATH: put it there (it comes with Node.js)');
