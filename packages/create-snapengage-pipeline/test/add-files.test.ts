@@ -1,6 +1,6 @@
 // --add replaces each file it edits by renaming a new text over it: the file's mode and a symlink to it must survive
 // that, as an edit in place would keep them.
-import { chmodSync, lstatSync, readFileSync, realpathSync, renameSync, rmSync, statSync, symlinkSync } from 'node:fs';
+import { chmodSync, existsSync, lstatSync, readFileSync, realpathSync, renameSync, rmSync, statSync, symlinkSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { addToProject } from '../src/add.js';
@@ -72,5 +72,18 @@ describe('--add and .env.example', () => {
     expect(summary.envVarsAdded).toEqual([]);
     expect(envExample()).toContain('# Needed by: widgets, users\nSNAPENGAGE_PROVISIONING_KEY=');
     expect(envExample()).toBe(readFileSync(join(scaffoldProject(['widgets', 'users'], dirs, 'add-files-'), '.env.example'), 'utf8'));
+  });
+
+  it('leaves .env.example as it is (not replaced, not created) when its text does not change', () => {
+    // Mutation add.ts E2 (.env.example written on every --add, survived): an --add of a resource already there replaced
+    // the file with the same text, and made an empty one in a project without it.
+    const dir = makeProject();
+    const envPath = join(dir, '.env.example');
+    const before = statSync(envPath).ino;
+    expect(addToProject(dir, dir, ['logs'], catalog).alreadyPresent).toEqual(['logs']);
+    expect(statSync(envPath).ino).toBe(before);
+    rmSync(envPath);
+    expect(addToProject(dir, dir, ['logs'], catalog).alreadyPresent).toEqual(['logs']);
+    expect(existsSync(envPath)).toBe(false);
   });
 });
