@@ -84,6 +84,19 @@ describe('the run lock and the commit check at their edges', () => {
     }
   }, 60_000);
 
+  it('a run that fails of its own error as it is cancelled keeps that error alone in _pipeline_loads.error', async () => {
+    // Mutation run.ts A1 (withAbortReason appending the reason to any error of a cancelled run, survived): the step's
+    // own failure was recorded as if the cancel's reason explained it.
+    const db = join(tmp.dir, 'fail-then-cancel.duckdb');
+    await runPipeline(config(db), { env: box.env });
+    const controller = new AbortController();
+    const failing = config(db, { logs: { steps: [{ map: () => { controller.abort('the deploy stopped it'); throw new Error('bad record'); } }] } });
+    const error = await runPipeline(failing, { env: box.env, signal: controller.signal }).then(() => undefined, (e: unknown) => e);
+    expect((error as Error).message).toMatch(/^resources\.logs\.steps\[0\] threw: bad record /);
+    const [row] = await query(db, `SELECT error FROM snapengage_data._pipeline_loads WHERE status = 'failed' ORDER BY started_at DESC LIMIT 1`);
+    expect(row!.error).toBe((error as Error).message);
+  }, 60_000);
+
   it('cancelled while it waits, the file closed meanwhile: still a cancellation, nothing loaded (it used to commit anyway)', async () => {
     // The signal comes after extraction's last check and the file opens at the next attempt: the run went on into the
     // commit with no 'committing' snapshot, so the CLI said nothing and exited 0 after Ctrl-C. A dataset of this process
