@@ -2,7 +2,7 @@ import { execFileSync, spawnSync } from 'node:child_process';
 import { cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, writeFileSync, rmSync, symlinkSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
-import { afterAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { lint, loadConfig } from '@redocly/openapi-core';
 import { parseDocument } from 'yaml';
 import { buildCatalogSource } from './catalog.js';
@@ -10,7 +10,11 @@ import { DEFAULT_OUT, DEFAULT_SPEC, generate, staleFiles, writeGenerated } from 
 import { SpecError } from './validate-spec.js';
 
 const root = resolve(import.meta.dirname, '..');
-const tmp = mkdtempSync(join(tmpdir(), 'snapengage-generator-'));
+// Made in beforeAll: vitest runs no hook of a file whose tests a -t filter skips all, so one made at import was left.
+let tmp: string;
+beforeAll(() => {
+  tmp = mkdtempSync(join(tmpdir(), 'snapengage-generator-'));
+});
 afterAll(() => rmSync(tmp, { recursive: true, force: true }));
 
 function runCli(args: string[], timeout = 60_000) {

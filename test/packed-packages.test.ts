@@ -30,7 +30,11 @@ interface Manifest {
   optionalDependencies?: Record<string, string>;
 }
 
-const work = mkdtempSync(join(tmpdir(), 'snapengage-packed-'));
+// Made in beforeAll: vitest runs no hook of a file whose tests a -t filter skips all, so one made at import was left.
+let work: string;
+beforeAll(() => {
+  work = mkdtempSync(join(tmpdir(), 'snapengage-packed-'));
+});
 const tarballs = new Map<string, { file: string; files: string[]; root: string }>();
 const NODE_ENGINES = (JSON.parse(readFileSync(join(repoRoot, 'package.json'), 'utf8')) as Manifest).engines?.node as string;
 

@@ -88,7 +88,11 @@ function departmentsServer(requests: string[]): Server {
   });
 }
 
-const tmp = tempDir('spec-new-resource-');
+// Made in beforeAll: vitest runs no hook of a file whose tests a -t filter skips all, so one made at import was left.
+let tmp: ReturnType<typeof tempDir>;
+beforeAll(() => {
+  tmp = tempDir('spec-new-resource-');
+});
 const requests: string[] = [];
 let server: Server;
 let added: { names: string[]; operations: number } | undefined;

@@ -1,12 +1,16 @@
 // open-files.ts on its own: the claims this process holds on a DuckDB file. The runs' side (a second run refused, a
 // hard link seen as the same file) is in same-process-runs.test.ts; this pins what a release gives back.
 import { join } from 'node:path';
-import { afterAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { holdFile } from '../src/destination/open-files.js';
 import { acquireRunLock, activeRun } from '../src/destination/run-lock.js';
 import { tempDir } from './helpers.js';
 
-const tmp = tempDir('open-files-');
+// Made in beforeAll: vitest runs no hook of a file whose tests a -t filter skips all, so one made at import was left.
+let tmp: ReturnType<typeof tempDir>;
+beforeAll(() => {
+  tmp = tempDir('open-files-');
+});
 afterAll(() => tmp.cleanup());
 
 describe('holdFile', () => {
