@@ -105,17 +105,18 @@ const DATE = /^\d{4}-\d{2}-\d{2}$/;
  * drive the child, a grandchild too); undefined when none is (widgets, users).
  */
 export function dateWindowReading(plan: ResourcePlan, plans: readonly ResourcePlan[]): ResourcePlan | undefined {
-  const seen = new Set<string>();
-  for (let r: ResourcePlan | undefined = plan; r !== undefined && !seen.has(r.name); r = plans.find((q) => q.name === r!.resource.parent)) {
-    if (r.incremental !== null) return r;
-    seen.add(r.name);
-  }
-  return undefined;
+  // A plan has a window exactly when its catalog resource has one (resourcePlan), so the catalog's walk finds it.
+  const name = catalogDateWindow(plan.name);
+  return name === undefined ? undefined : plans.find((p) => p.name === name);
 }
 
-/** dateWindowReading by the catalog alone, before the plans exist (a plan has a window when its resource has one). */
+/** dateWindowReading by the catalog alone, also before the plans exist (the merge-without-key refusal). */
 function catalogDateWindow(name: ResourceName): ResourceName | undefined {
-  for (let r: ResourceName | null = name, hops = 0; r !== null && hops <= resourceNames.length; r = resources[r].parent as ResourceName | null, hops++) if (resources[r].incremental) return r;
+  // Bounded by the catalog's size: a parent cycle in an edited spec ends the walk.
+  for (let r: ResourceName | null = name, hops = 0; r !== null && hops <= resourceNames.length; hops++) {
+    if (resources[r].incremental) return r;
+    r = resources[r].parent as ResourceName | null;
+  }
   return undefined;
 }
 

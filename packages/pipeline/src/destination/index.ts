@@ -3,7 +3,6 @@
 // only while it reads its state at the start and while it commits: in between (extraction) the file is closed, so
 // other programs can query the dataset. The run lock (run-lock.ts) keeps other runs out the whole time, and the
 // commit first checks that nobody changed the dataset in between.
-import { randomUUID } from 'node:crypto';
 import { realpath, rm, rmdir, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
@@ -17,7 +16,7 @@ import { holdFile } from './open-files.js';
 import { openDuckDBFile } from './open-file.js';
 import { RUN_LOCK_FILE, acquireRunLock, defaultStagingRoot, type RunLock } from './run-lock.js';
 import { DuckDBResourceWriter, type ResourceWriter, type ResourceWriterOptions, type WriterContext } from './resource-writer.js';
-import { makeOwnerOnly, privateTempStaging, removeDeadTempStaging } from './private-files.js';
+import { makeOwnerOnly, privateTempStaging, removeDeadTempStaging, tempStagingDir } from './private-files.js';
 import { createDatabaseFile } from './new-file.js';
 import { checkDestinationFile } from './file-kind.js';
 import { refuseDltDataset } from './dlt-dataset.js';
@@ -116,7 +115,7 @@ export class DuckDBDestination {
     if (!opts.dataset) throw toDestinationError(new Error('dataset name is empty'), 'opening the destination', opts.path);
     const inMemory = opts.path === ':memory:';
     const path = inMemory ? opts.path : resolve(opts.path);
-    let stagingRoot = opts.stagingDir ? resolve(opts.stagingDir) : `${tmpdir()}/snapengage-staging-${process.pid}-${randomUUID().slice(0, 8)}`;
+    let stagingRoot = opts.stagingDir ? resolve(opts.stagingDir) : tempStagingDir(tmpdir());
     let exists = false;
     if (!inMemory) {
       try {

@@ -1,10 +1,12 @@
 // The modes of the files the loader creates that hold customer data (chat transcripts, visitor emails). Under the
 // usual umask 022 they were world-readable; they are the user's alone, whatever the umask (which only takes bits
 // away). Only what the loader itself creates: a file or directory the user already has keeps the mode they gave it.
+import { randomUUID } from 'node:crypto';
 import { rmSync } from 'node:fs';
 import { chmod, lstat, readdir, rm, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { ensureDir } from './ensure-dir.js';
+import { processGone } from './process-gone.js';
 
 /** Staging directories: the loader's own and temporary. */
 export const PRIVATE_DIR_MODE = 0o700;
@@ -60,8 +62,13 @@ export async function privateTempStaging(dir: string): Promise<() => void> {
   return forget;
 }
 
-/** The name of an in-memory run's temp staging directory: the process id, then a random part (DuckDBDestination.open). */
+/** The name of an in-memory run's temp staging directory: the process id, then a random part. */
 export const TEMP_STAGING_NAME = /^snapengage-staging-(\d+)-[0-9a-f]{8}$/;
+
+/** A new in-memory run's temp staging directory in `tempDir`, named as TEMP_STAGING_NAME reads it. */
+export function tempStagingDir(tempDir: string): string {
+  return join(tempDir, `snapengage-staging-${process.pid}-${randomUUID().slice(0, 8)}`);
+}
 
 /**
  * Removes the temp staging directories of in-memory runs whose process is gone: a SIGKILL (an OOM kill, a container
@@ -74,20 +81,10 @@ export async function removeDeadTempStaging(tempDir: string): Promise<void> {
   const uid = process.getuid?.();
   for (const name of names) {
     const pid = TEMP_STAGING_NAME.exec(name)?.[1];
-    if (pid === undefined || isRunning(Number(pid))) continue;
+    if (pid === undefined || !processGone(Number(pid))) continue;
     const path = join(tempDir, name);
     const s = await lstat(path).catch(() => undefined);
     if (!s?.isDirectory() || (uid !== undefined && s.uid !== uid)) continue;
     await rm(path, { recursive: true, force: true }).catch(() => undefined);
-  }
-}
-
-function isRunning(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (error) {
-    // EPERM: it runs, as another user.
-    return (error as NodeJS.ErrnoException).code !== 'ESRCH';
   }
 }

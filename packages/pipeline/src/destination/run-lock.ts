@@ -16,6 +16,7 @@ import { DestinationError, toDestinationError } from './errors.js';
 import { fileKey, runHeldHere } from './open-files.js';
 import { ensureDir } from './ensure-dir.js';
 import { PRIVATE_DIR_MODE, PRIVATE_FILE_MODE } from './private-files.js';
+import { processGone } from './process-gone.js';
 
 export const RUN_LOCK_FILE = 'run.lock';
 /** The holder touches its lock this often, so that a holder on another machine can be seen to be gone. */
@@ -173,12 +174,7 @@ async function removeDeadHolder(lockPath: string, dead: RunLockHolder): Promise<
 async function guardHolderGone(guard: string): Promise<boolean> {
   const [pid, host] = (await readFile(guard, 'utf8').catch(() => '')).trim().split(' ');
   if (host !== hostname() || !/^\d+$/.test(pid ?? '') || Number(pid) === process.pid) return false;
-  try {
-    process.kill(Number(pid), 0);
-    return false;
-  } catch (error) {
-    return (error as NodeJS.ErrnoException).code === 'ESRCH';
-  }
+  return processGone(Number(pid));
 }
 
 /** Creates the lock file with its content in one step: a reader never sees it empty. */
