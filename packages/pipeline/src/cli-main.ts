@@ -220,8 +220,9 @@ async function runCommand(flags: Flags, signals: CliSignals): Promise<number> {
       // The client warns on every retry; worth seeing only while debugging.
       warn: flags.verbose ? (message) => display.log(`warning: ${withoutSecrets(message)}`) : undefined,
       // Waiting for another program to close the file always shows: otherwise the run just seems to hang. Masked: it
-      // names the file, and a credential pasted into --duckdb went to cron's log.
-      onLockWait: (message) => display.log(withoutSecrets(message)),
+      // names the file, and a credential pasted into --duckdb went to cron's log. Prefixed like the CLI's other notes, so
+      // that in cron's mail or a shared log it reads as this program's line.
+      onLockWait: (message) => display.log(`snapengage-pipeline: ${withoutSecrets(message)}`),
     });
     display.finish();
     loadCommitted = true;

@@ -127,7 +127,7 @@ describe('snapengage-pipeline CLI', () => {
       expect(run.code).toBe(1);
       const lines = oneLine(run.stderr);
       expect(lines).toHaveLength(2);
-      expect(lines[0]).toMatch(/^DuckDB file \S*locked\.duckdb is in use \(PID \d+\); waiting up to 1 s for it to be closed$/);
+      expect(lines[0]).toMatch(/^snapengage-pipeline: DuckDB file \S*locked\.duckdb is in use \(PID \d+\); waiting up to 1 s for it to be closed$/);
       expect(lines[1]).toMatch(/^snapengage-pipeline: .*DuckDB file \S*locked\.duckdb is locked by another process \(PID \d+\), still after 1 s: close the program .* or raise SNAPENGAGE_DUCKDB_LOCK_WAIT \(seconds\), then retry$/);
       expect(readFileSync(db).equals(bytes)).toBe(true);
     } finally {

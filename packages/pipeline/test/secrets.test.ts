@@ -234,7 +234,7 @@ describe('no credential in the loader’s output or DuckDB file', () => {
     try {
       const waited = await runCli(['run', '--resources', 'widgets', '--duckdb', db], { env: { ...box.env, SNAPENGAGE_DUCKDB_LOCK_WAIT: '1' }, cwd: tmp.dir });
       expect(waited.code).toBe(1);
-      expect(waited.stderr).toMatch(/^DuckDB file \S*\*\*\*\.duckdb is in use \(PID \d+\); waiting up to 1 s/m);
+      expect(waited.stderr).toMatch(/^snapengage-pipeline: DuckDB file \S*\*\*\*\.duckdb is in use \(PID \d+\); waiting up to 1 s/m);
       expectNoSecret('CLI output', waited.stdout + waited.stderr);
     } finally {
       await holder.release();
