@@ -52,6 +52,18 @@ describe('the dataset format', () => {
     expect(cli.stderr).toContain('newer snapengage-pipeline (9.0.0');
   });
 
+  it('a newer format written under this same version number is named by its format, not as a newer version', async () => {
+    const path = `${tmp.dir}/same-version.duckdb`;
+    await runPipeline(config, { env: box.env, destination: { path } });
+    // A build of newer source whose package version was not raised yet.
+    await query(path, `UPDATE snapengage_data._pipeline_loads SET dataset_format = ${DATASET_FORMAT + 1}`, 'READ_WRITE');
+    const run = runPipeline(config, { env: box.env, destination: { path } });
+    await expect(run).rejects.toThrow(
+      `was written by another build of snapengage-pipeline ${ownVersion} in a newer dataset format (${DATASET_FORMAT + 1}) than this one's (format ${DATASET_FORMAT}), which could misread its incremental state`,
+    );
+    await expect(run).rejects.not.toThrow('newer snapengage-pipeline (');
+  });
+
   it('--version prints the package version', async () => {
     const cli = await runCli(['--version']);
     expect(cli.stdout.trim()).toBe(ownVersion);

@@ -130,8 +130,14 @@ export async function checkDatasetFormat(conn: DuckDBConnection, dataset: string
     [DATASET_FORMAT],
   )).getRowObjectsJS()[0];
   if (newest === undefined) return;
+  const writer = newest.loader_version === null || newest.loader_version === undefined ? 'unknown version' : String(newest.loader_version);
+  // A build of newer source under the same version number (the number is raised at release) is named by its format
+  // only: "newer (0.1.0, …) than this one (0.1.0, …)" read as a contradiction.
+  const written = writer === loaderVersion
+    ? `was written by another build of snapengage-pipeline ${loaderVersion} in a newer dataset format (${String(newest.dataset_format)}) than this one's (format ${DATASET_FORMAT})`
+    : `was written by a newer snapengage-pipeline (${writer}, dataset format ${String(newest.dataset_format)}) than this one (${loaderVersion}, format ${DATASET_FORMAT})`;
   throw new DestinationError(
-    `opening the destination: dataset ${dataset} in ${dbPath} was written by a newer snapengage-pipeline (${String(newest.loader_version ?? 'unknown version')}, dataset format ${String(newest.dataset_format)}) than this one (${loaderVersion}, format ${DATASET_FORMAT}), which could misread its incremental state`,
+    `opening the destination: dataset ${dataset} in ${dbPath} ${written}, which could misread its incremental state`,
     'schema',
     'upgrade snapengage-pipeline where this run comes from (npm install snapengage-pipeline@latest), so every run on this file uses the newer version',
     dbPath,
