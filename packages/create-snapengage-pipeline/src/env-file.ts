@@ -54,7 +54,8 @@ export function appendEnvExample(text: string, vars: readonly EnvVarContext[], r
   const eol = text.includes('\r\n') ? '\r\n' : '\n';
   const blocks = missing.map((v) => renderer.renderPartial('envVar', v).replace(/\r?\n/g, eol));
   const noted = withNeededBy(text, vars);
-  const base = noted === '' || noted.endsWith('\n') ? noted : `${noted}${eol}`;
+  // A line end is added only before an appended block: an --add that appends nothing leaves the file as it is.
+  const base = blocks.length === 0 || noted === '' || noted.endsWith('\n') ? noted : `${noted}${eol}`;
   return { text: base + blocks.join(''), added: missing.map((v) => v.name) };
 }
 

@@ -359,6 +359,13 @@ describe('escaping', () => {
     }
   });
 
+  it('appendEnvExample leaves a file without a final line end as it is when it has every variable', () => {
+    const vars = [{ name: 'SNAPENGAGE_API_KEY', description: 'k', secret: true, required: true, usedBy: 'chat_poll' }];
+    for (const text of ['# mine\nSNAPENGAGE_API_KEY=abc', '# Needed by: chat_poll\r\nSNAPENGAGE_API_KEY=abc']) {
+      expect(appendEnvExample(text, vars, createRenderer())).toEqual({ text, added: [] });
+    }
+  });
+
   it('appendEnvExample keeps a CRLF file (a Windows checkout) CRLF throughout', () => {
     const vars = [{ name: 'SNAPENGAGE_EMAIL', description: 'e', secret: false, required: true, usedBy: 'users' }];
     const result = appendEnvExample('# mine\r\nSNAPENGAGE_API_KEY=abc', vars, createRenderer());
