@@ -14,6 +14,7 @@ import { signalExitCode, unlessAborted, type CliSignals } from './cli-signals.js
 import { checkResourceNames, DEFAULTS, isResourceName, planPipeline, type Plan } from './plan.js';
 import { localRateLimitAfterNote, localRateLimitNote } from './rate-limit-note.js';
 import { createProgressDisplay, formatLoadStep, formatRequest } from './progress-display.js';
+import { glyphsFor } from './terminal.js';
 import { documentLine, failedDocument, loadedDocument } from './run-document.js';
 import { LOADER_VERSION } from './version.js';
 import { refuseBadCommand, unknownCommand, USAGE } from './cli-usage.js';
@@ -211,7 +212,7 @@ async function runCommand(flags: Flags, signals: CliSignals): Promise<number> {
         if (snapshot.phase === 'committing') committing = true;
         display.update(snapshot);
       },
-      onRequest: flags.verbose ? (event) => display.log(formatRequest(event)) : undefined,
+      onRequest: flags.verbose ? (event) => display.log(formatRequest(event, glyphsFor(process.env).arrow)) : undefined,
       onLoadStep: (step) => {
         if (step.step === 'commit') committed.push(step.resource);
         if (flags.verbose) display.log(formatLoadStep(step));

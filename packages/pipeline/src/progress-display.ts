@@ -3,6 +3,7 @@
 import pc from 'picocolors';
 import type { LoadStep } from './run-records.js';
 import type { ProgressSnapshot, RequestEvent } from './run.js';
+import { glyphsFor, inCi, type Glyphs } from './terminal.js';
 import { fit, widthOf } from './text-width.js';
 
 const TTY_INTERVAL_MS = 100;
@@ -48,8 +49,8 @@ export interface ProgressDisplay {
 
 export function createProgressDisplay(stream: NodeJS.WriteStream = process.stderr, env: NodeJS.ProcessEnv = process.env): ProgressDisplay {
   // TERM=dumb: a terminal without cursor movement (Emacs' shell, some IDE consoles and log capturers), where the
-  // redraw left a trail of escape codes.
-  return stream.isTTY && env.TERM !== 'dumb' ? new LiveDisplay(stream, env) : new PlainDisplay(stream);
+  // redraw left a trail of escape codes. A CI job in a pseudo-terminal (terminal.ts) kept every frame in its log.
+  return stream.isTTY && env.TERM !== 'dumb' && !inCi(env) ? new LiveDisplay(stream, env) : new PlainDisplay(stream);
 }
 
 function formatLine(r: ProgressSnapshot['resources'][number]): string {
@@ -71,9 +72,12 @@ class LiveDisplay implements ProgressDisplay {
    * once by stdout, so `run > load.txt` lost the dimming on the terminal, and it took FORCE_COLOR=0 as forcing colour.
    */
   private readonly colors: ReturnType<typeof pc.createColors>;
+  /** ASCII under a locale that is not UTF-8 (terminal.ts): a glyph's bytes shown as several characters broke the redraw. */
+  private readonly glyphs: Glyphs;
 
   constructor(private readonly stream: NodeJS.WriteStream, env: NodeJS.ProcessEnv) {
     this.colors = pc.createColors(typeof stream.hasColors === 'function' && stream.hasColors(env));
+    this.glyphs = glyphsFor(env);
   }
 
   update(snapshot: ProgressSnapshot): void {
@@ -131,13 +135,14 @@ class LiveDisplay implements ProgressDisplay {
     const height = this.stream.rows > 0 ? this.stream.rows - 1 : Infinity;
     const resources = this.latest.snapshot.resources;
     const shown = resources.length + 1 <= height ? resources : resources.slice(0, Math.max(0, height - 1));
-    const lines = shown.map((r) => ({ prefix: '▸ ', text: formatLine(r) }));
+    const { marker, ellipsis } = this.glyphs;
+    const lines = shown.map((r) => ({ prefix: `${marker} `, text: formatLine(r) }));
     // No page comes during the commit, so the display stands still: it says why.
     const stall = stallNote(this.latest);
-    const phase = this.latest.snapshot.phase === 'committing' ? ', committing into DuckDB…' : stall ? `, ${stall}` : '';
+    const phase = this.latest.snapshot.phase === 'committing' ? `, committing into DuckDB${ellipsis}` : stall ? `, ${stall}` : '';
     const more = shown.length < resources.length ? ` (+${resources.length - shown.length} more)` : '';
     lines.push({ prefix: '', text: `  ${(this.latest.elapsedMs / 1000).toFixed(1)} s${more}${phase}` });
-    const fitted = lines.map(({ prefix, text }) => ({ prefix: fit(prefix, room), text: fit(text, room - widthOf(prefix)) }));
+    const fitted = lines.map(({ prefix, text }) => ({ prefix: fit(prefix, room, ellipsis), text: fit(text, room - widthOf(prefix), ellipsis) }));
     this.stream.write(`${fitted.map(({ prefix, text }) => (prefix ? this.colors.dim(prefix) + text : this.colors.dim(text))).join('\n')}\n`);
     this.drawnWidths = fitted.map(({ prefix, text }) => widthOf(prefix + text));
   }
@@ -225,12 +230,15 @@ export function formatLoadStep(step: LoadStep): string {
   return `load ${step.resource}: ${step.step}${table}${rows} ${(step.durationMs / 1000).toFixed(2)} s`;
 }
 
-/** One verbose request line: method, redacted URL, status or error kind, duration, retries, time queued. */
-export function formatRequest(event: RequestEvent): string {
+/**
+ * One verbose request line: method, redacted URL, status or error kind, duration, retries, time queued. `arrow`: `->`
+ * under a locale that is not UTF-8 (glyphsFor), where these lines go to a terminal or a log read as such.
+ */
+export function formatRequest(event: RequestEvent, arrow = '→'): string {
   const outcome = event.status !== undefined ? String(event.status) : (event.kind ?? 'error');
   const retries = event.retries > 0 ? ` retries=${event.retries}` : '';
   // Time before the first attempt was sent, apart: it is not the API being slow. The rate limit's hold, and also a main
   // thread busy with other pages (up to ~50 ms seen with no rate limit at all), so not said to be the rate limit's.
   const queued = event.queuedMs !== undefined && event.queuedMs >= 1 ? ` (queued ${Math.round(event.queuedMs)} ms before sending)` : '';
-  return `${event.method} ${event.url} → ${outcome} ${Math.round(event.durationMs)} ms${retries}${queued}`;
+  return `${event.method} ${event.url} ${arrow} ${outcome} ${Math.round(event.durationMs)} ms${retries}${queued}`;
 }

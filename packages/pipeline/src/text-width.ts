@@ -6,10 +6,10 @@ export function widthOf(text: string): number {
   return truncatedWidth(text, { limit: Infinity }).width;
 }
 
-/** `text` cut to `width` columns, with an ellipsis when cut. */
-export function fit(text: string, width: number): string {
-  const cut = truncatedWidth(text, { limit: Math.max(0, width), ellipsis: '…' });
-  return cut.truncated ? `${text.slice(0, cut.index)}${cut.ellipsed ? '…' : ''}` : text;
+/** `text` cut to `width` columns, with an ellipsis when cut (`...` where the terminal shows no Unicode). */
+export function fit(text: string, width: number, ellipsis = '…'): string {
+  const cut = truncatedWidth(text, { limit: Math.max(0, width), ellipsis });
+  return cut.truncated ? `${text.slice(0, cut.index)}${cut.ellipsed ? ellipsis : ''}` : text;
 }
 
 /** `text` padded with spaces to `width` columns (String.padEnd counts code units, so wide names were padded too far). */

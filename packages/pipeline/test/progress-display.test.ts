@@ -31,7 +31,7 @@ describe('progress display', () => {
 
   it('on a TTY redraws the same lines in place, at most 10 times a second', () => {
     const { stream, writes } = fakeStream(true);
-    const display = createProgressDisplay(stream);
+    const display = createProgressDisplay(stream, {});
     display.update(snapshot(100, 100));
     expect(writes).toHaveLength(1);
     expect(writes[0]).not.toMatch(CURSOR_UP);
@@ -73,7 +73,7 @@ describe('progress display', () => {
 
   it('without a TTY prints plain lines, no escape codes, every few seconds and once at the end', () => {
     const { stream, writes } = fakeStream(false);
-    const display = createProgressDisplay(stream);
+    const display = createProgressDisplay(stream, {});
     for (let i = 1; i <= 100; i++) {
       display.update(snapshot(i * 100, i * 100));
       vi.advanceTimersByTime(100); // 10 s in total
@@ -107,7 +107,7 @@ describe('progress display', () => {
 
   it('moves the time on during a stall, and says no page came, on a TTY and in plain lines (every 5 s as promised)', () => {
     const tty = fakeStream(true);
-    const live = createProgressDisplay(tty.stream);
+    const live = createProgressDisplay(tty.stream, {});
     live.update(snapshot(100, 400));
     vi.advanceTimersByTime(3000);
     // The elapsed line moved on with no snapshot, and a stall of 3 s is no stall yet.
@@ -120,7 +120,7 @@ describe('progress display', () => {
     live.finish();
 
     const plain = fakeStream(false);
-    const lines = createProgressDisplay(plain.stream);
+    const lines = createProgressDisplay(plain.stream, {});
     lines.update(snapshot(100, 400));
     vi.advanceTimersByTime(20_000);
     const progress = plain.writes.filter((w) => w.startsWith('[progress '));
@@ -142,8 +142,10 @@ describe('progress display', () => {
  * is a resize of a terminal that reflows its lines, as Windows Terminal, VTE, iTerm2, tmux do). Rows the cursor-up does
  * not reach stay on screen: the leftovers of an earlier frame.
  */
-function fakeTerminal(columns: number, rows?: number) {
+function fakeTerminal(columns: number, rows?: number, charset: 'utf-8' | 'single-byte' = 'utf-8') {
   const screen: string[] = [];
+  // A terminal whose character set is not UTF-8 (LANG=C, latin1) shows each byte as a character of its own.
+  const width = (line: string) => (charset === 'utf-8' ? [...line].length : Buffer.byteLength(line));
   let partial = '';
   const stream = {
     isTTY: true,
@@ -158,9 +160,10 @@ function fakeTerminal(columns: number, rows?: number) {
           let n = Number(up);
           while (n > 0 && screen.length > 0) {
             const last = screen.pop()!;
-            const taken = Math.max(1, Math.ceil([...last].length / stream.columns));
+            const taken = Math.max(1, Math.ceil(width(last) / stream.columns));
             // Moved up into the middle of a wrapped line: its rows above the cursor stay.
-            if (taken > n) screen.push([...last].slice(0, (taken - n) * stream.columns).join(''));
+            const kept = (taken - n) * stream.columns;
+            if (taken > n) screen.push(charset === 'utf-8' ? [...last].slice(0, kept).join('') : Buffer.from(last).subarray(0, kept).toString());
             n -= taken;
           }
         }
@@ -225,6 +228,62 @@ describe('progress display in a narrow or resized terminal', () => {
     display.finish();
     expect(screen.length).toBeLessThan(5);
     expect(screen.at(-1)).toMatch(/^ {2}1\.[5-7] s .*\+\d more/);
+  });
+
+  for (const env of [{ LANG: 'C' }, { LC_ALL: 'POSIX', LANG: 'en_US.UTF-8' }, { LANG: 'en_US.ISO-8859-1' }, { LANG: 'en_US.UTF-8', TERM: 'linux' }]) {
+    it(`under ${JSON.stringify(env)} draws ASCII only, so a terminal without UTF-8 erases each frame whole at 40 columns`, () => {
+      const { stream, screen } = fakeTerminal(40, undefined, 'single-byte');
+      const display = createProgressDisplay(stream, env);
+      frames(display, 1, 20);
+      display.update(snapshot(21_000, 21 * 150, false, 'committing'));
+      vi.advanceTimersByTime(150);
+      display.finish();
+      // Before: `▸` (3 bytes) and `…` (3 bytes) made each line 4 bytes wider than measured, so it wrapped and every
+      // redraw left its top row behind.
+      expect(screen, screen.join('\n')).toHaveLength(3);
+      expect(screen[0]).toMatch(/^> logs\s+210 pages\s+\S*\.\.\.$/);
+      expect(screen[2]).toMatch(/^ {2}3\.\d s, committing into DuckDB\.\.\.$/);
+      for (const line of screen) expect(Buffer.byteLength(line)).toBeLessThan(40);
+      for (const line of screen) expect(line).toMatch(/^[\x20-\x7e]*$/);
+    });
+  }
+
+  it('in a UTF-8 locale (or none set) keeps its Unicode marker and ellipsis', () => {
+    for (const env of [{}, { LANG: 'C.UTF-8' }, { LC_ALL: 'de_DE.utf8', LANG: 'C' }, { LC_CTYPE: 'en_US.UTF-8' }]) {
+      const { stream, screen } = fakeTerminal(40);
+      const display = createProgressDisplay(stream, env);
+      frames(display, 1, 3);
+      display.finish();
+      expect(screen[0], JSON.stringify(env)).toMatch(/^▸ logs .*…$/);
+    }
+  });
+});
+
+describe('progress display in CI', () => {
+  beforeEach(() => vi.useFakeTimers({ now: 1_000_000 }));
+  afterEach(() => vi.useRealTimers());
+
+  const progressOn = (env: NodeJS.ProcessEnv) => {
+    const { stream, writes } = fakeStream(true);
+    const display = createProgressDisplay(stream, env);
+    for (let i = 1; i <= 30; i++) {
+      display.update(snapshot(i * 100, i * 100));
+      vi.advanceTimersByTime(100);
+    }
+    display.finish();
+    return writes.join('');
+  };
+
+  it('prints plain lines even on a TTY (a CI runner in a pseudo-terminal keeps every redraw in its log)', () => {
+    for (const env of [{ CI: 'true' }, { CI: '1' }, { CI: 'woodpecker' }, { GITHUB_ACTIONS: 'true' }, { TF_BUILD: 'True' }]) {
+      const out = progressOn(env);
+      expect(out, JSON.stringify(env)).not.toContain('\x1b');
+      expect(out.split('\n').filter((l) => l.startsWith('[progress ')).length).toBeGreaterThanOrEqual(2);
+    }
+  });
+
+  it('draws live where CI is set to false or 0 (the way to ask for the live display back)', () => {
+    for (const env of [{ CI: 'false' }, { CI: '0' }, { CI: '' }, {}]) expect(progressOn(env), JSON.stringify(env)).toMatch(CURSOR_UP);
   });
 });
 
@@ -332,6 +391,8 @@ describe('--verbose lines', () => {
     expect(formatRequest({ ...base, status: undefined, kind: 'timeout', queuedMs: 250.6 })).toBe('GET https://x/api/v2/o/logs → timeout 12 ms (queued 251 ms before sending)');
     // The bound itself: 1 ms is said (mutation D1: '> 1', survived).
     expect(formatRequest({ ...base, queuedMs: 1 })).toBe('GET https://x/api/v2/o/logs → 200 12 ms (queued 1 ms before sending)');
+    // Under a locale that is not UTF-8 (the CLI passes glyphsFor(process.env).arrow).
+    expect(formatRequest(base, '->')).toBe('GET https://x/api/v2/o/logs -> 200 12 ms');
   });
 
   it('a commit step line counts rows, unchanged records or records taken over, as the step does', () => {

@@ -1,0 +1,39 @@
+// What the terminal the progress display draws on can take, read from the environment: whether a person watches it
+// live (not a CI job's log) and whether it shows Unicode (the locale's character set).
+
+/**
+ * A CI job: CI set (GitHub Actions, GitLab, CircleCI, Buildkite, Travis…) to anything but false/0, or Azure Pipelines'
+ * TF_BUILD. Some of them run the job in a pseudo-terminal (Buildkite by default, a `script` wrapper, `docker run -t`),
+ * so the stream is a TTY, but the log keeps every redraw of a live display: pages of cursor escapes and repeated frames.
+ */
+export function inCi(env: Readonly<Record<string, string | undefined>>): boolean {
+  const ci = env.CI?.trim().toLowerCase();
+  return (ci !== undefined && ci !== '' && ci !== 'false' && ci !== '0') || env.GITHUB_ACTIONS === 'true' || env.TF_BUILD !== undefined;
+}
+
+/** The few non-ASCII characters the progress display draws, and their ASCII stand-ins. */
+export interface Glyphs {
+  /** Before each resource's line. */
+  marker: string;
+  /** Where a line was cut to the terminal's width, and after "committing into DuckDB". */
+  ellipsis: string;
+  /** Between a request and its outcome in --verbose lines. */
+  arrow: string;
+}
+
+const UNICODE: Glyphs = { marker: '▸', ellipsis: '…', arrow: '→' };
+const ASCII: Glyphs = { marker: '>', ellipsis: '...', arrow: '->' };
+
+/**
+ * ASCII where the locale says the terminal's character set is not UTF-8 (LANG=C, LC_ALL=POSIX, en_US.ISO-8859-1) and
+ * on the Linux console (TERM=linux, whose fonts lack these glyphs; clack, which the scaffolder's prompts use, reads
+ * it the same way). There the three bytes of `▸` showed as three characters, so each line was wider than measured,
+ * wrapped, and the cursor-up of the next redraw left part of the frame behind. No locale at all (a container's bare
+ * environment) says nothing of the terminal, whose programs mostly speak UTF-8: Unicode stays.
+ */
+export function glyphsFor(env: Readonly<Record<string, string | undefined>>): Glyphs {
+  if (env.TERM === 'linux') return ASCII;
+  // The first set of LC_ALL, LC_CTYPE, LANG is the one in force (POSIX's order of precedence for the character set).
+  const locale = [env.LC_ALL, env.LC_CTYPE, env.LANG].find((value) => value !== undefined && value !== '');
+  return locale === undefined || /utf-?8/i.test(locale) ? UNICODE : ASCII;
+}
