@@ -75,11 +75,11 @@ Flags:
   --overwrite              empty a non-empty target directory first
   --packages <dir>         depend on npm-pack tarballs in <dir> instead of the published packages
   --add <a,b>              add resources to the project in [dir] (default: the current directory)
-  --interactive / --no-interactive   ask questions (default: when stdin is a TTY)
+  --interactive / --no-interactive   ask questions (default: when stdin is a TTY, and not in CI)
   -h, --help               this help
   -v, -V, --version        the version
 
-Without a TTY nothing is asked: pass [dir], --resources, --install or --no-install and --git or --no-git (the defaults
+Without a TTY (or in CI) nothing is asked: pass [dir], --resources, --install or --no-install and --git or --no-git (the defaults
 above are what --yes and the questions take), or --yes for all of them.
 `;
 
@@ -310,8 +310,11 @@ export function resolveOptions(
   if (interactiveFlag === 'conflict') {
     return { kind: 'usage-error', message: '--interactive and --no-interactive contradict each other' };
   }
-  // With --yes nothing is asked; otherwise ask exactly when a person can answer (create-vite's rule).
-  const interactive = values.yes ? false : (interactiveFlag ?? isTTY);
+  // With --yes nothing is asked; otherwise ask exactly when a person can answer (create-vite's rule). Not in CI even on
+  // a TTY: a runner that gives the job a pseudo-terminal (Buildkite, `script`, `docker run -t`) left the first
+  // question waiting until the job's timeout, with no one to answer it (create-next-app takes CI as no one too).
+  const ci = inCi(env);
+  const interactive = values.yes ? false : (interactiveFlag ?? (isTTY && !ci));
   const defaults: Answers = {
     dir: DEFAULT_DIR,
     resources: defaultResources(catalog),
@@ -332,7 +335,7 @@ export function resolveOptions(
     if (missing.length > 0) {
       return {
         kind: 'usage-error',
-        message: `stdin is not a TTY, so nothing can be asked; missing: ${missing.join(', ')} (or pass --yes for the defaults)`,
+        message: `${whyNotAsked(isTTY, interactiveFlag === false, ci)}, so nothing can be asked; missing: ${missing.join(', ')} (or pass --yes for the defaults)`,
       };
     }
   }
@@ -346,4 +349,20 @@ export function resolveOptions(
     packageManager: detectPackageManager(env.npm_config_user_agent),
     packageManagerMajor: detectPackageManagerMajor(env.npm_config_user_agent),
   };
+}
+
+/** Why a run with answers missing asks none: said as it is (`--no-interactive` on a TTY was told stdin was not one). */
+function whyNotAsked(isTTY: boolean, noInteractive: boolean, ci: boolean): string {
+  if (!isTTY) return 'stdin is not a TTY';
+  if (noInteractive) return '--no-interactive was given';
+  return ci ? 'this is a CI job (CI is set; --interactive asks anyway)' : 'nothing is asked';
+}
+
+/**
+ * A CI job: CI set (GitHub Actions, GitLab, CircleCI, Buildkite, Travis…) to anything but false/0, or Azure Pipelines'
+ * TF_BUILD (the pipeline's progress display reads it the same way: packages/pipeline/src/terminal.ts).
+ */
+function inCi(env: Readonly<Record<string, string | undefined>>): boolean {
+  const ci = env.CI?.trim().toLowerCase();
+  return (ci !== undefined && ci !== '' && ci !== 'false' && ci !== '0') || env.GITHUB_ACTIONS === 'true' || env.TF_BUILD !== undefined;
 }

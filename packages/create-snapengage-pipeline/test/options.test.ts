@@ -37,7 +37,22 @@ describe('resolveOptions', () => {
 
   it('is interactive on a TTY unless --no-interactive', () => {
     expect(resolveOptions([], {}, true, catalog)).toMatchObject({ kind: 'create', interactive: true });
-    expect(resolveOptions(['--no-interactive'], {}, true, catalog)).toMatchObject({ kind: 'usage-error' });
+    // Said as it is: before, "stdin is not a TTY" while it was one.
+    expect(resolveOptions(['--no-interactive'], {}, true, catalog)).toMatchObject({ kind: 'usage-error', message: expect.stringMatching(/^--no-interactive was given, so nothing can be asked; missing: \[dir\]/) });
+  });
+
+  it('asks nothing in CI even on a TTY (a runner\'s pseudo-terminal): names the missing flags instead of waiting', () => {
+    for (const env of [{ CI: 'true' }, { CI: '1' }, { GITHUB_ACTIONS: 'true' }, { TF_BUILD: 'True' }]) {
+      const r = resolveOptions(['proj'], env, true, catalog);
+      expect(r, JSON.stringify(env)).toMatchObject({ kind: 'usage-error', message: expect.stringMatching(/^this is a CI job \(CI is set; --interactive asks anyway\), so nothing can be asked; missing: --resources <a,b>, --install or --no-install, --git or --no-git/) });
+      // Every answer given as a flag: created without a question.
+      expect(resolveOptions(['proj', '--resources', 'logs', '--no-install', '--no-git'], env, true, catalog)).toMatchObject({ kind: 'create', interactive: false });
+      expect(resolveOptions(['proj', '--interactive'], env, true, catalog)).toMatchObject({ kind: 'create', interactive: true });
+    }
+    // CI=false (or 0, or empty) is not CI.
+    for (const CI of ['false', '0', '']) expect(resolveOptions([], { CI }, true, catalog)).toMatchObject({ kind: 'create', interactive: true });
+    // Without a TTY the reason stays the TTY's, CI or not.
+    expect(resolveOptions(['proj'], { CI: 'true' }, false, catalog)).toMatchObject({ message: expect.stringMatching(/^stdin is not a TTY, so/) });
   });
 
   it('lists unknown resources next to the valid ones', () => {
