@@ -1,6 +1,6 @@
 // Flag mode and hostile input: the built CLI spawned with a non-TTY stdin into temp dirs, as CI or an agent runs it.
 import { spawn, spawnSync } from 'node:child_process';
-import { chmodSync, chownSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { chmodSync, chownSync, closeSync, existsSync, openSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseEnv } from 'node:util';
@@ -404,6 +404,28 @@ describe('after the project is written', () => {
     expect(stderr).toBe('');
     expect([code, signal]).toEqual([0, null]);
     expect(existsSync(join(cwd, 'piped/src/pipeline.ts'))).toBe(true);
+  });
+
+  // /dev/full fails every write with ENOSPC, as stdout redirected to a file on a full disk.
+  it.skipIf(!existsSync('/dev/full'))('stdout on a full disk: one line on stderr and exit 1, not a stack trace; a usage error keeps its 2', () => {
+    const toFull = (args: string[]) => {
+      const out = openSync('/dev/full', 'w');
+      try {
+        return spawnSync(process.execPath, [cliPath, ...args], { cwd, encoding: 'utf8', stdio: ['ignore', out, 'pipe'], env: { ...process.env, NO_COLOR: '1' }, timeout: 60_000 });
+      } finally {
+        closeSync(out);
+      }
+    };
+    const line = 'error cannot write to standard output (ENOSPC: no space left on device, write): free space where it goes or redirect it elsewhere\n';
+    // Before: Node's stack trace for the error thrown from the stream's 'error' handler.
+    const help = toFull(['--help']);
+    expect([help.status, help.stderr]).toEqual([1, line]);
+    const created = toFull(['full-stdout', '--resources', 'users', '--no-install', '--no-git']);
+    expect([created.status, created.stderr]).toEqual([1, line]);
+    expect(existsSync(join(cwd, 'full-stdout/src/pipeline.ts'))).toBe(true);
+    // Nothing is written to stdout on a usage error: its line and its exit code, as without the full disk.
+    const usage = toFull(['--bogus']);
+    expect([usage.status, usage.stderr]).toEqual([2, "error Unknown option '--bogus'. Run with --help for the flags.\n"]);
   });
 });
 

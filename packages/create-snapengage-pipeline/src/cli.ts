@@ -2,15 +2,25 @@
 // Entry of `npm create snapengage-pipeline`; everything testable lives in main.ts.
 import { main } from './main.js';
 
-// A reader that stops early (`| head -1`) closes the pipe; what is left to print has nowhere to go, which is not an
-// error of the scaffolder. Any other stream error still surfaces.
-for (const stream of [process.stdout, process.stderr]) {
-  stream.on('error', (error: NodeJS.ErrnoException) => {
-    if (error.code !== 'EPIPE' && error.code !== 'ERR_STREAM_DESTROYED') throw error;
-  });
-}
+/** Set when stdout failed other than by its reader leaving: the run then ends 1, not 0. */
+let outputFailed = false;
 
-process.exitCode = await main({
+// A reader that stops early (`| head -1`) closes the pipe; what is left to print has nowhere to go, which is not an
+// error of the scaffolder. A failure of the output itself (`> out.txt` on a full disk) is: one line on stderr and
+// exit 1, where the error thrown from here ended the process with Node's stack trace, wherever main() was (the files
+// written or not). Its later writes fail as ERR_STREAM_DESTROYED: the one line is enough. stderr failing has no one
+// to tell.
+process.stdout.on('error', (error: NodeJS.ErrnoException) => {
+  if (error.code === 'EPIPE' || error.code === 'ERR_STREAM_DESTROYED') return;
+  outputFailed = true;
+  // The failed write's error comes a tick after it, so often after main() has set the exit code: set here too.
+  if (!process.exitCode) process.exitCode = 1;
+  const message = error.message.split('\n')[0];
+  process.stderr.write(`error cannot write to standard output (${message}): free space where it goes or redirect it elsewhere\n`);
+});
+process.stderr.on('error', () => undefined);
+
+const code = await main({
   argv: process.argv.slice(2),
   env: process.env,
   cwd: process.cwd(),
@@ -18,3 +28,5 @@ process.exitCode = await main({
   stdout: process.stdout,
   stderr: process.stderr,
 });
+// A failure's own code stays (2 a usage error, 130 an interrupted install); a success whose output was lost is 1.
+process.exitCode = code !== 0 ? code : outputFailed ? 1 : 0;
