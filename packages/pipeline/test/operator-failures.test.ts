@@ -228,6 +228,32 @@ describe('operator failures, built CLI', () => {
     expect(errorLines(usage.stderr)).toEqual([expect.stringMatching(/^snapengage-pipeline: Unknown resource "userz"/), expect.stringMatching(/^snapengage-pipeline: cannot write to standard output \(ENOSPC/)]);
   });
 
+  it('stdout whose reader went away (`| head -1`, `| head -c 10`): no line, exit 0, and the run committed all the same', async () => {
+    const dir = join(tmp.dir, 'closed-stdout');
+    mkdirSync(dir);
+    const readerGone = (args: string[]) => new Promise<CliResult>((resolve) => {
+      const child = spawn(process.execPath, [BIN, ...args], {
+        cwd: dir, env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '', ...box.env }, stdio: ['ignore', 'pipe', 'pipe'],
+      });
+      // Closed before the CLI has started: its first write already meets a pipe with no reader (EPIPE).
+      child.stdout.destroy();
+      let stderr = '';
+      child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+      child.on('close', (code, signal) => resolve({ code, signal, stdout: '', stderr }));
+    });
+    for (const args of [['run', '--resources', 'users', '--json'], ['run', '--resources', 'users']]) {
+      const run = await readerGone(args);
+      expect([run.code, run.signal], run.stderr).toEqual([0, null]);
+      expect(errorLines(run.stderr)).toEqual([]);
+    }
+    // Both runs loaded: the data is never lost to a closed pipe.
+    expect(await query(join(dir, 'snapengage.duckdb'), "SELECT count(*)::INTEGER AS n FROM snapengage_data._pipeline_loads WHERE status = 'loaded'")).toEqual([{ n: 2 }]);
+    for (const args of [['show'], ['--help']]) {
+      const shown = await readerGone(args);
+      expect([shown.code, shown.signal, shown.stderr]).toEqual([0, null, '']);
+    }
+  });
+
   // SIGHUP: the terminal closing (left to Node's default, the run ended with no line and its staging left).
   // Under nohup too (OPERATIONS.md: it does not keep a run going; Node restores SIGHUP's default, the CLI stops on it).
   it.each([['SIGINT', 130, ''], ['SIGTERM', 143, ''], ['SIGHUP', 129, ''], ['SIGHUP', 129, 'nohup']] as const)('%s while extracting: one line, exit %i, no file left %s', async (signal, exitCode, wrapper) => {
