@@ -45,7 +45,7 @@ const FALLBACK_NAME = 'my-snapengage-pipeline';
  * create-vite's toValidPackageName does, plus what npm also refuses and that regex lets through (accents, `~`, core
  * module names).
  */
-export function toValidPackageName(name: string): string {
+function toValidPackageName(name: string): string {
   const like = name
     .normalize('NFD')
     .replace(/\p{M}+/gu, '') // é → e, not a dash

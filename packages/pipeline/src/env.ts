@@ -121,7 +121,7 @@ function danglingLink(file: string): string | undefined {
  * entered it (a deploy that replaced the release directory, `rm -rf` of a checkout re-cloned since) made Node's
  * process.cwd() throw, and the run failed with "unexpected error: ENOENT: no such file or directory, uv_cwd".
  */
-export function workingDirectory(): string {
+function workingDirectory(): string {
   try {
     return process.cwd();
   } catch (error) {

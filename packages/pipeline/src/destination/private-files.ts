@@ -63,7 +63,7 @@ export async function privateTempStaging(dir: string): Promise<() => void> {
 }
 
 /** The name of an in-memory run's temp staging directory: the process id, then a random part. */
-export const TEMP_STAGING_NAME = /^snapengage-staging-(\d+)-[0-9a-f]{8}$/;
+const TEMP_STAGING_NAME = /^snapengage-staging-(\d+)-[0-9a-f]{8}$/;
 
 /** A new in-memory run's temp staging directory in `tempDir`, named as TEMP_STAGING_NAME reads it. */
 export function tempStagingDir(tempDir: string): string {

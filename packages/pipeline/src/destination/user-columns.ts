@@ -16,7 +16,7 @@ import { rootKeyColumn } from './staged-sql.js';
  * file names them. Names compare case-insensitively, as DuckDB's do: a loader column renamed only in case is still
  * the loader's. Computed from what readTableDefs read, so a dataset without such columns costs no query.
  */
-export function userColumns(t: TableState): string[] {
+function userColumns(t: TableState): string[] {
   const inFile = t.def.namesInFile;
   if (t.isNew || !inFile) return [];
   const system = t.isRoot ? ROOT_SYSTEM_COLUMNS : CHILD_SYSTEM_COLUMNS;

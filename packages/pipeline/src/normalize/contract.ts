@@ -16,7 +16,7 @@ export type SchemaContractModes = Readonly<Record<ContractEntity, SchemaContract
 
 const MODES: readonly SchemaContractMode[] = ['evolve', 'freeze', 'discard_row', 'discard_value'];
 const ENTITIES: readonly ContractEntity[] = ['tables', 'columns', 'dataType'];
-export const EVOLVE: SchemaContractModes = { tables: 'evolve', columns: 'evolve', dataType: 'evolve' };
+const EVOLVE: SchemaContractModes = { tables: 'evolve', columns: 'evolve', dataType: 'evolve' };
 
 const allowed = MODES.map((m) => `"${m}"`).join(', ');
 

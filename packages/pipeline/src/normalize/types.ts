@@ -3,7 +3,7 @@
 // normalizer sends it to a variant column instead (see normalizer.ts).
 
 export type ScalarType = 'bigint' | 'double' | 'bool' | 'text' | 'json';
-export type ListType = 'bigint[]' | 'double[]' | 'bool[]' | 'text[]';
+type ListType = 'bigint[]' | 'double[]' | 'bool[]' | 'text[]';
 export type DataType = ScalarType | ListType;
 
 export const DUCKDB_TYPES: Record<DataType, string> = {
@@ -47,7 +47,7 @@ export function inferType(value: unknown): ScalarType {
 }
 
 /** List column type for an array of scalars, or undefined when its items do not share a type. */
-export function inferListType(items: readonly unknown[]): ListType | undefined {
+function inferListType(items: readonly unknown[]): ListType | undefined {
   let type: ScalarType | undefined;
   for (const item of items) {
     if (item === null || item === undefined) continue;
