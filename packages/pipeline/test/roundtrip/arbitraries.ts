@@ -5,11 +5,11 @@
 import fc from 'fast-check';
 
 /** A JSON number as its literal text, exactly as it is POSTed (and served: the sandbox keeps it raw). */
-export class NumberText {
+class NumberText {
   constructor(readonly text: string) {}
 }
 /** A JSON object as its entries, in order (keys unique): `__proto__` is a key like any other here. */
-export class ObjectEntries {
+class ObjectEntries {
   constructor(readonly entries: ReadonlyArray<readonly [string, JsonValue]>) {}
 }
 export type JsonValue = string | boolean | null | NumberText | ObjectEntries | JsonValue[];
@@ -92,7 +92,7 @@ const { value: valueArb } = fc.letrec<{ value: JsonValue; object: JsonValue; lis
 const FIXED_KEYS = new Set(['id', 'created_at_date', 'created_at_seconds', 'created_at_milliseconds', 'widget_id']);
 
 /** The fields of one injected case (the sandbox spreads them over a default case of its own). */
-export const caseFieldsArb: fc.Arbitrary<ObjectEntries> = fc
+const caseFieldsArb: fc.Arbitrary<ObjectEntries> = fc
   .uniqueArray(fc.tuple(keyArb, valueArb), { selector: ([k]) => k, maxLength: 6 })
   .map((entries) => new ObjectEntries(entries.filter(([k]) => !FIXED_KEYS.has(k))));
 

@@ -33,7 +33,7 @@ function wellFormedNodeKey(key: string): string {
 }
 
 /** A value that needs no place: null, or lists and objects holding nothing but such values. */
-export function holdsNothing(v: unknown): boolean {
+function holdsNothing(v: unknown): boolean {
   if (v === null || v === undefined) return true;
   if (Array.isArray(v)) return v.every(holdsNothing);
   if (isObject(v)) return Object.values(v).every(holdsNothing);

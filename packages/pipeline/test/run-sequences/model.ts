@@ -17,21 +17,21 @@ export function day(ms: number): string {
   return new Date(ms).toISOString().slice(0, 10);
 }
 export const dayStart = (ms: number) => Date.parse(`${day(ms)}T00:00:00Z`);
-export const minusDays = (isoDay: string, days: number) => day(Date.parse(`${isoDay}T00:00:00Z`) - days * DAY);
-export const createdMs = (c: TruthCase) => Number(c.created_at_seconds) * 1000;
+const minusDays = (isoDay: string, days: number) => day(Date.parse(`${isoDay}T00:00:00Z`) - days * DAY);
+const createdMs = (c: TruthCase) => Number(c.created_at_seconds) * 1000;
 
-export interface Window {
+interface Window {
   lastEnd: string;
   firstStart: string;
   lastValue?: number;
 }
 
-export type Child = 'chat_poll' | 'visitor_typing';
+type Child = 'chat_poll' | 'visitor_typing';
 /** The resources with date windows (a child keeps the `logs` windows that drove it). */
 export type Windowed = 'logs' | Child;
 export type Resource = Windowed | 'chat_availability';
-export const RESOURCES: Resource[] = ['logs', 'chat_poll', 'visitor_typing', 'chat_availability'];
-export const CHILDREN: Child[] = ['chat_poll', 'visitor_typing'];
+const RESOURCES: Resource[] = ['logs', 'chat_poll', 'visitor_typing', 'chat_availability'];
+const CHILDREN: Child[] = ['chat_poll', 'visitor_typing'];
 export const RESOURCE_SETS: Resource[][] = [
   ['logs'], ['logs'], ['logs', 'chat_poll'], ['chat_poll'], ['logs', 'visitor_typing', 'chat_availability'], ['visitor_typing'], ['chat_availability', 'chat_poll'],
 ];
@@ -100,7 +100,7 @@ const earlier = (a: string, b: string) => (a < b ? a : b);
  * newest record loaded, or today if earlier, minus the lookback, and from the start date (no lookback) without a
  * newest record (windows.ts resumeDay); a start date before `firstStart` adds the days in between.
  */
-export function daysRead(m: Model, before: Window | undefined, from: string): Array<[string, string]> {
+function daysRead(m: Model, before: Window | undefined, from: string): Array<[string, string]> {
   const today = day(m.nowMs);
   if (!before) return [[from, today]];
   const ahead = before.lastEnd > today;
@@ -209,7 +209,7 @@ export function applyCommit(m: Model, resource: Resource, served: TruthCase[], r
 }
 
 /** Complete loads per resource of the model's pipeline in the file now. */
-export async function completeLoads(m: Model, r: Real): Promise<Record<Resource, number>> {
+async function completeLoads(m: Model, r: Real): Promise<Record<Resource, number>> {
   const counts: Record<Resource, number> = { logs: 0, chat_poll: 0, visitor_typing: 0, chat_availability: 0 };
   if (!(await hasDataset(r))) return counts;
   for (const row of await query(r.path, `SELECT resource, count(*) AS n FROM ${DATASET}._pipeline_loads
@@ -338,7 +338,7 @@ export async function hasDataset(r: Real): Promise<boolean> {
   return tableExists(r, '_pipeline_comments');
 }
 
-export async function tableExists(r: Real, table: string): Promise<boolean> {
+async function tableExists(r: Real, table: string): Promise<boolean> {
   const rows = await query(r.path, `SELECT 1 FROM information_schema.tables WHERE table_schema = '${DATASET}' AND table_name = '${table}'`);
   return rows.length > 0;
 }
