@@ -4,7 +4,7 @@
 // real file) mixed two customers' data in the same tables, silently and for good. Each load row records the run's org
 // id (`_pipeline_loads.org_id`), and a run of another org is refused before it writes anything.
 import type { DuckDBConnection } from '../duckdb.js';
-import { quoteIdent } from '../normalize/naming.js';
+import { quoteIdent, sqlName } from '../normalize/naming.js';
 import { DestinationError } from './errors.js';
 import { loadsHaveColumn } from './system-tables.js';
 
@@ -57,9 +57,6 @@ export async function refuseOtherOrg(conn: DuckDBConnection, dataset: string, db
     dbPath,
   );
 }
-
-/** A name as the DuckDB CLI takes it: bare when it is a plain lower-case identifier. */
-const sqlName = (name: string) => (/^[a-z_][a-z0-9_]*$/.test(name) ? name : quoteIdent(name));
 
 /** A dataset name for an org: its id's first 8 characters, reduced to what a bare SQL name may hold. */
 function suggestedDataset(orgId: string): string {

@@ -5,7 +5,7 @@
 // the dataset before it writes anything, naming dlt and a dataset to use instead.
 import { duckdbCatalogName } from '../destination-settings.js';
 import type { DuckDBConnection } from '../duckdb.js';
-import { quoteIdent } from '../normalize/naming.js';
+import { quoteIdent, sqlName } from '../normalize/naming.js';
 import { DestinationError } from './errors.js';
 
 /** The tables dlt keeps in every dataset it loads (dlt 1.x; see its "destination tables" docs). */
@@ -29,9 +29,6 @@ export async function dltSystemTables(conn: DuckDBConnection, dataset: string): 
   )).getRowObjectsJS();
   return rows.map((row) => String(row.table_name));
 }
-
-/** A name as the DuckDB CLI takes it: bare when it is a plain lower-case identifier. */
-const sqlName = (name: string) => (/^[a-z_][a-z0-9_]*$/.test(name) ? name : quoteIdent(name));
 
 /**
  * Refuses a dataset that holds dlt's system tables, unless this loader already committed loads there (a dataset it
