@@ -7,7 +7,7 @@ import { LineCounter, parseDocument, isMap, isSeq, isScalar, type Node as YamlNo
 import { createConfig, lintFromString } from '@redocly/openapi-core';
 import Ajv2020 from 'ajv/dist/2020.js';
 import { checkParentField, checkResponseReferences, nearestName, resolveLocalRef } from './schema-walk.js';
-import { yamlProblem } from './yaml-errors.js';
+import { escapePointer, yamlProblem } from './yaml-errors.js';
 import { schemaErrors } from './schema-errors.js';
 import { credentialParameters, externalRefs, refOnlyCycle, unreadExtensions } from './spec-rules.js';
 
@@ -49,9 +49,6 @@ export interface LoadedSpec {
   lineOf(ptr: string): number | undefined;
 }
 
-function escapePointer(segment: string): string {
-  return segment.replace(/~/g, '~0').replace(/\//g, '~1');
-}
 export function pointer(...segments: (string | number)[]): string {
   return '#/' + segments.map((s) => escapePointer(String(s))).join('/');
 }

@@ -10,7 +10,8 @@ interface KeyAt {
   name: string;
 }
 
-function escapePointer(segment: string): string {
+/** A JSON pointer segment (RFC 6901): `~` and `/` escaped. */
+export function escapePointer(segment: string): string {
   return segment.replace(/~/g, '~0').replace(/\//g, '~1');
 }
 
