@@ -29,13 +29,11 @@ import {
 import type { DroppedTables } from '../run-records.js';
 import { writeFailedRow } from './load-row.js';
 
-export { DestinationError, toDestinationError, type DestinationErrorCode } from './errors.js';
+export { DestinationError, toDestinationError } from './errors.js';
 export { duckdbSettings } from './duckdb-settings.js';
-export type { ResourceWriter, ResourceWriterOptions, WriteDisposition } from './resource-writer.js';
-export type { LoadStep } from '../run-records.js';
-export { SYSTEM_TABLES } from './system-tables.js';
+export type { ResourceWriter } from './resource-writer.js';
 export { newLoadId } from './load-row.js';
-export { organisationEnv, type RunOrg } from './dataset-org.js';
+export { organisationEnv } from './dataset-org.js';
 
 export interface DuckDBDestinationOptions {
   path: string;
