@@ -5,6 +5,7 @@
 import { randomUUID } from 'node:crypto';
 import { join } from 'node:path';
 import type { DuckDBConnection } from '../duckdb.js';
+import type { WriteDisposition } from '../config.js';
 import type { LoadStep } from '../run-records.js';
 import { printable, type LoadableResource } from 'snapengage-client';
 import { quoteIdent } from '../normalize/naming.js';
@@ -26,8 +27,6 @@ import { StagedRowLoader, fileKey } from './staged-rows.js';
 import { STAGING_FLUSH_BYTES, StagingArea, type TableStagingFile } from './staging.js';
 import { migrateSystemTimes, sqlTimestamp } from './system-tables.js';
 import { writeLoadedRow } from './load-row.js';
-
-export type WriteDisposition = 'merge' | 'append' | 'replace';
 
 export interface ResourceWriterOptions {
   loadId: string;
