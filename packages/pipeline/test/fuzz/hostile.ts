@@ -9,6 +9,7 @@ import { join } from 'node:path';
 import { DuckDBInstance } from '@duckdb/node-api';
 import { startSandbox, type Sandbox } from 'snapengage-sandbox';
 import { runPipeline } from '../../src/index.js';
+import { mulberry32 } from './records.js';
 
 type Obj = Record<string, unknown>;
 
@@ -22,14 +23,6 @@ export interface FuzzOptions {
 }
 
 // ---------- seeded RNG
-function mulberry32(a: number) {
-  return () => {
-    a |= 0; a = (a + 0x6d2b79f5) | 0;
-    let t = Math.imul(a ^ (a >>> 15), 1 | a);
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 let rnd = mulberry32(1);
 const int = (n: number) => Math.floor(rnd() * n);
 const pick = <T>(a: readonly T[]): T => a[int(a.length)]!;

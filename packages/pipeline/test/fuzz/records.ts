@@ -6,7 +6,8 @@
 // down the row path.
 type Obj = Record<string, unknown>;
 
-function mulberry32(seed: number): () => number {
+/** A seeded PRNG (mulberry32), uniform in [0, 1); the hostile-records fuzz (hostile.ts) draws from it too. */
+export function mulberry32(seed: number): () => number {
   let a = seed;
   return () => {
     a |= 0; a = (a + 0x6d2b79f5) | 0;
