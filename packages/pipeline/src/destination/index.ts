@@ -165,11 +165,6 @@ export class DuckDBDestination {
     return this.existedBeforeFirstConnect === false && this.tablesAtFirstConnect <= 0;
   }
 
-  /** True when the database held no table when this run first opened it. */
-  get emptyAtOpen(): boolean {
-    return this.tablesAtFirstConnect <= 0;
-  }
-
   private connection(): DuckDBConnection {
     if (!this.session) throw new Error(`DuckDB file ${this.path} is not open (the destination is between its reads and its commit)`);
     return this.session.conn;
