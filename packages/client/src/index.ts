@@ -9,7 +9,7 @@ export type { CallOverrides } from './call-options.js';
 export type { Middleware } from 'openapi-fetch';
 export type { GetPath, PageData, PageInit, PageResult, PagingOptions, IterateLogsArgs, TypedPageInit } from './pagination.js';
 export { SnapEngageError, describeResponseTooLarge, isSnapEngageError, printable } from './errors.js';
-export { hideUrlCredentials, redactSecrets } from './redact.js';
+export { hideUrlCredentials, redactSecrets, secretRedactor } from './redact.js';
 export { parseKeepingLargeIntegers } from './large-integers.js';
 export { notLoadableReason } from './resources.js';
 export { parseRetryAfter } from './retry.js';

@@ -3,7 +3,7 @@ import { spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
-import { CLIENT_VERSION, createSnapEngageClient, credentialsFromEnv, parseKeepingLargeIntegers, printable, SnapEngageError } from '../src/index.js';
+import { CLIENT_VERSION, createSnapEngageClient, credentialsFromEnv, parseKeepingLargeIntegers, printable, redactSecrets, secretRedactor, SnapEngageError } from '../src/index.js';
 import { upgradedToHttps } from '../src/pagination.js';
 import { Redactor } from '../src/redact.js';
 import { isRetryableStatus, parseRetryAfter, retryDelayMs } from '../src/retry.js';
@@ -94,6 +94,33 @@ describe('redaction', () => {
     // A backslash before a quote, read either way.
     const quoted = new Redactor(['ab\\"cd']);
     expect(quoted.text(`x ${JSON.stringify('ab\\"cd')} y ab\\"cd`)).toBe('x "***" y ***');
+  });
+
+  it('secretRedactor masks each of many texts as redactSecrets does, its patterns reused from one text to the next', () => {
+    // Reused: a global pattern keeps a lastIndex, so a redactor that carried it from one text to the next would miss a
+    // secret early in the next text. Each text here has its secret at another place, in another form.
+    const secrets = ['s3cr3t-value', 'a/b+c=d', undefined, 'ab'];
+    const texts = [
+      'token s3cr3t-value at the end: s3cr3t-value',
+      's3cr3t-value first',
+      'a%2Fb%2Bc%3Dd encoded, then raw a/b+c=d',
+      'short ab stays, bob@corp.example is reduced',
+      'JSON-escaped a\\/b+c\\u003dd and nothing else',
+      'none here',
+      's3cr3t-value',
+    ];
+    const redact = secretRedactor(secrets);
+    const expected = texts.map((text) => redactSecrets(text, secrets));
+    expect(expected).toEqual([
+      'token *** at the end: ***',
+      '*** first',
+      '*** encoded, then raw ***',
+      'short ab stays, b***@corp.example is reduced',
+      'JSON-escaped *** and nothing else',
+      'none here',
+      '***',
+    ]);
+    for (let pass = 0; pass < 2; pass++) expect(texts.map(redact)).toEqual(expected);
   });
 });
 

@@ -5,7 +5,7 @@
 // credential included, and an uncaught error ended the run with Node's trace instead of the one error line (with
 // --json, no FAILED document on stdout). So Node's own warning printer is handed a masked copy, and an uncaught error
 // goes to the CLI's handler, which reports it as the run's failure, masked.
-import { redactSecrets, securitySchemes } from 'snapengage-client';
+import { secretRedactor, securitySchemes } from 'snapengage-client';
 import { loadEnv } from './env.js';
 
 /**
@@ -25,8 +25,8 @@ export function secretMask(): (text: string) => string {
   } catch {
     // An unreadable .env: the process environment is all there is to mask.
   }
-  const secrets = Object.values(securitySchemes).map((scheme) => env[scheme.env]);
-  return (text) => redactSecrets(text, secrets);
+  // One redactor for all the texts: built per text, masking --json's windows of 4,000 widgets took 5 s.
+  return secretRedactor(Object.values(securitySchemes).map((scheme) => env[scheme.env]));
 }
 
 /**
