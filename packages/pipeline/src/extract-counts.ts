@@ -16,6 +16,19 @@ export class ExtractCounts {
   readonly unfollowed = new Map<string, number>();
   /** Per resource: request sequences --limit-pages stopped while the API linked a next page. */
   readonly cutShort = new Map<string, number>();
+  /**
+   * Per top-level resource read once per item of an env list (each widget of SNAPENGAGE_WIDGET_ID): the items whose
+   * every request is done, of the list's. Pages and records alone never said how far a first load of 300 widgets was.
+   */
+  readonly listItems = new Map<string, { done: number; total: number }>();
+
+  /** The counter of `resource`'s `total` list items when an env list fans it out (`fansOut`), else undefined. */
+  listed(resource: string, total: number, fansOut: boolean): { done: number; total: number } | undefined {
+    if (!fansOut) return undefined;
+    const items = { done: 0, total };
+    this.listItems.set(resource, items);
+    return items;
+  }
 
   /** Per resource: requests answered 204 No Content, read as no records. */
   get noContentResponses(): Record<string, number> {

@@ -98,7 +98,8 @@ export class Extractor {
         // A short window (a daily rerun's lookback) is cut finer when there are fewer widgets than request slots, so
         // a busy widget's days page side by side instead of in one chain.
         const minSlices = Math.ceil(this.options.concurrency / Math.max(1, sets.length));
-        for (const params of sets) this.tasks.spawn(plan, () => this.extractSequence(plan, params, undefined, minSlices));
+        const items = this.counts.listed(plan.name, sets.length, Object.values(plan.resource.params).some((s) => s.from === 'env' && s.each));
+        for (const params of sets) this.tasks.spawn(plan, () => this.extractSequence(plan, params, undefined, minSlices).then(() => { if (items) items.done++; }));
       }
       await this.tasks.settle();
       await Promise.all(this.endDayChecks.values());

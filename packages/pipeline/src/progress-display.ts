@@ -5,6 +5,8 @@ import type { LoadStep } from './run-records.js';
 import type { ProgressSnapshot, RequestEvent } from './run.js';
 import { glyphsFor, inCi, type Glyphs } from './terminal.js';
 import { fit, widthOf } from './text-width.js';
+import { listItemNoun } from './cursor.js';
+import { pluralNoun } from './plural-noun.js';
 
 const TTY_INTERVAL_MS = 100;
 /** Plain lines: every 5 s at first, then every tenth of the time elapsed, at most a minute apart. */
@@ -56,7 +58,9 @@ export function createProgressDisplay(stream: NodeJS.WriteStream = process.stder
 function formatLine(r: ProgressSnapshot['resources'][number]): string {
   const rate = r.recordsPerSecond >= 10 ? Math.round(r.recordsPerSecond).toString() : r.recordsPerSecond.toFixed(1);
   const role = r.loaded ? '' : ' (drives children, not loaded)';
-  return `${r.name.padEnd(18)} ${String(r.pages).padStart(7)} pages ${String(r.records).padStart(9)} records ${rate.padStart(8)} rec/s${role}`;
+  // Before the rate, which is worth less: an 80-column terminal cuts the line's end. None for a list of one.
+  const items = r.items && r.items.total > 1 ? `  ${r.items.done}/${r.items.total} ${pluralNoun(listItemNoun(r.name))}` : '';
+  return `${r.name.padEnd(18)} ${String(r.pages).padStart(7)} pages ${String(r.records).padStart(9)} records${items} ${rate.padStart(8)} rec/s${role}`;
 }
 
 class LiveDisplay implements ProgressDisplay {

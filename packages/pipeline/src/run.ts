@@ -12,7 +12,7 @@ import { guardCallbacks } from './callbacks.js';
 import { checkRunOptions } from './run-options.js';
 import { AbortedError, afterPartialCommit, ConfigError, describeDestinationError, PipelineError, withCommitted, type InterruptedRun } from './errors.js';
 import { Extractor } from './extract.js';
-import { RetryTally } from './extract-counts.js';
+import { RetryTally, type ExtractCounts } from './extract-counts.js';
 import { TokenBucket } from './limits.js';
 import { LoadInfo, type ResourceStats } from './load-info.js';
 import { releaseHeapBeforeCommit } from './memory.js';
@@ -33,7 +33,11 @@ export interface ProgressSnapshot {
   /** The run's load id (the `_load_id` of its rows, `load_id` in `_pipeline_loads`). */
   loadId: string;
   elapsedMs: number;
-  resources: Array<ResourceStats & { recordsPerSecond: number }>;
+  /**
+   * `items`: for a resource read once per item of a list (each widget of SNAPENGAGE_WIDGET_ID), the items whose every
+   * request is done, of the list's.
+   */
+  resources: Array<ResourceStats & { recordsPerSecond: number; items?: { done: number; total: number } }>;
   done: boolean;
   /**
    * `committing` comes once, when extraction is over and the commit begins: from then on, aborting the signal no longer
@@ -156,13 +160,15 @@ async function run(config: PipelineConfig, given: RunOptions | undefined): Promi
   // Each resource's rate is over the time until its latest page with records, so it stays put once the resource is done.
   const lastPageAt = new Map<string, number>();
   let tookOver: InterruptedRun | undefined;
+  let listItems: ExtractCounts['listItems'] | undefined;
   const snapshot = (phase: ProgressSnapshot['phase']): ProgressSnapshot => {
     const elapsedMs = Date.now() - startedAt.getTime();
     const rate = (s: ResourceStats) => {
       const ms = (lastPageAt.get(s.name) ?? startedAt.getTime()) - startedAt.getTime();
       return ms > 0 ? (s.records * 1000) / ms : 0;
     };
-    const resources = [...stats.values()].map((s) => ({ ...s, recordsPerSecond: rate(s) }));
+    const items = (s: ResourceStats) => listItems?.get(s.name);
+    const resources = [...stats.values()].map((s) => ({ ...s, recordsPerSecond: rate(s), ...(items(s) ? { items: { ...items(s)! } } : {}) }));
     return { loadId, elapsedMs, done: phase === 'done', phase, resources, ...(tookOver ? { interruptedRun: tookOver } : {}) };
   };
 
@@ -252,6 +258,7 @@ async function run(config: PipelineConfig, given: RunOptions | undefined): Promi
         options.progress?.(snapshot('extracting'));
       },
     });
+    listItems = extractor.counts.listItems;
     const newState = await extractor.run();
     await queue.flush();
     if (signal.aborted) throw new AbortedError('Run cancelled');

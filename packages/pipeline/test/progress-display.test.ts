@@ -180,6 +180,45 @@ function manyResources(records: number, elapsedMs: number): ProgressSnapshot {
   return { ...base, resources: [...base.resources, ...names.map((name) => ({ ...base.resources[0]!, name }))] };
 }
 
+describe('progress of a resource read once per widget', () => {
+  beforeEach(() => vi.useFakeTimers({ now: 1_000_000 }));
+  afterEach(() => vi.useRealTimers());
+
+  /** logs 120 widgets done of 300, then all done; chat_availability of one widget (no count shown for one). */
+  function listed(done: number, phase: ProgressSnapshot['phase'] = 'extracting'): ProgressSnapshot {
+    return {
+      loadId: '1795810118.609550',
+      elapsedMs: 1000 + done,
+      done: phase === 'done',
+      phase,
+      resources: [
+        { name: 'logs', loaded: true, requests: done, pages: done, records: 10 * done, recordsPerSecond: 5, items: { done, total: 300 } },
+        { name: 'chat_availability', loaded: true, requests: 1, pages: 1, records: 1, recordsPerSecond: 1, items: { done: 1, total: 1 } },
+      ],
+    };
+  }
+
+  it('says how many widgets of the list are done, within 80 columns on a TTY and in plain lines', () => {
+    const { stream, screen } = fakeTerminal(80);
+    const live = createProgressDisplay(stream, {});
+    live.update(listed(120));
+    expect(screen[0]).toMatch(/^▸ logs\s+120 pages\s+1200 records {2}120\/300 widgets /);
+    expect(screen[1]).not.toContain('widget');
+    live.finish();
+
+    const plain = fakeStream(false);
+    const lines = createProgressDisplay(plain.stream);
+    lines.update(listed(120));
+    vi.advanceTimersByTime(5000); // the first plain line
+    // The last widget finishes after its last page: the commit's line says all are done, pages unchanged.
+    lines.update({ ...listed(120, 'committing'), resources: listed(120).resources.map((r) => (r.items!.total === 300 ? { ...r, items: { done: 300, total: 300 } } : r)) });
+    lines.finish();
+    const logs = plain.writes.filter((w) => w.includes('] logs'));
+    expect(logs[0]).toContain(' 120/300 widgets ');
+    expect(logs.at(-1)).toContain(' 300/300 widgets ');
+  });
+});
+
 describe('progress display in a narrow or resized terminal', () => {
   beforeEach(() => vi.useFakeTimers({ now: 1_000_000 }));
   afterEach(() => vi.useRealTimers());

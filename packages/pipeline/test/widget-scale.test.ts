@@ -52,6 +52,18 @@ describe('many widgets, two years of history', () => {
     expect(Object.keys(info.notes.incremental!.logs!)).toHaveLength(widgets); // all of them in the JSON
   });
 
+  it("the progress counts the widgets done of the list's, up to all of them when the commit begins", async () => {
+    const seen: Array<{ phase: string; items: unknown }> = [];
+    await runPipeline(config, { env: box.env, destination: { path }, progress: (s) => seen.push({ phase: s.phase, items: s.resources.find((r) => r.name === 'logs')?.items }) });
+    const extracting = seen.filter((s) => s.phase === 'extracting').map((s) => s.items as { done: number; total: number });
+    expect(extracting.length).toBeGreaterThanOrEqual(widgets); // a page per widget at least
+    for (const items of extracting) expect(items.total).toBe(widgets);
+    const done = extracting.map((items) => items.done);
+    expect(done).toEqual([...done].sort((a, b) => a - b)); // never goes back
+    expect(done[0]).toBeLessThan(widgets);
+    expect(seen.find((s) => s.phase === 'committing')?.items).toEqual({ done: widgets, total: widgets });
+  });
+
   it('show sums the windows up too, a widget behind the others first', async () => {
     const lagging = box.env.SNAPENGAGE_WIDGET_ID!.split(',')[17]!;
     const others = box.env.SNAPENGAGE_WIDGET_ID!.split(',').filter((id) => id !== lagging).join(',');
