@@ -14,7 +14,7 @@ import { todayUtc, type ResourcePlan } from './plan.js';
 import { Semaphore } from './limits.js';
 import { ResourceTasks } from './resource-tasks.js';
 import { followSignal } from './shared-signal.js';
-import { applySteps, childRequests, fanOutParams, linksNextPage, pageWindow, partitionKey, requestParams, selectRecords, windowParams, type ChildRequest, type Params } from './page-records.js';
+import { applySteps, childRequests, fanOutParams, lastPage, linksNextPage, pageWindow, partitionKey, requestParams, selectRecords, windowParams, type ChildRequest, type Params } from './page-records.js';
 import type { ResumeState } from './resume.js';
 import { consumerRanges, dayCount, probePieces, resumeDay, sliceWindow, storedWindows, windowParts, type PartsOf, type SampledDays, type Slice, type WindowState } from './windows.js';
 
@@ -318,8 +318,10 @@ export class Extractor {
           return true;
         }
         // One page of lookahead: the next page is fetched while this one's records are written, so a sequence's
-        // latency (the server's and ours) overlaps instead of adding up page after page.
-        if (pageCount < limit) upcoming = fetchNext();
+        // latency (the server's and ours) overlaps instead of adding up page after page. None after the last page: that
+        // step waited for a request slot behind every queued request only to hear there was none, so a widget's
+        // sequence ended (and counted as done in the progress) only once the requests queued before it had gone.
+        if (pageCount < limit) upcoming = lastPage(next.value.data, paginator.type === 'next_url' ? paginator.nextUrlPath : null) ? undefined : fetchNext();
         // Counted so the load info can say which resources a sample left incomplete, not only that it sampled.
         else if (paginator.type === 'next_url' && linksNextPage(next.value.data, paginator.nextUrlPath)) increment(this.counts.cutShort, plan.name);
         if (next.value.unfollowedNextLink) increment(this.counts.unfollowed, plan.name);

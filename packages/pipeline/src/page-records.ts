@@ -96,6 +96,15 @@ export function linksNextPage(body: unknown, nextUrlPath: string): boolean {
   return typeof link === 'string' && link !== '';
 }
 
+/**
+ * Whether the client's page iterator ends after this page (pagination.ts): a resource read as single pages, or no next
+ * link at all. A link that is no string is not the end: the iterator's next step fails on it.
+ */
+export function lastPage(body: unknown, nextUrlPath: string | null): boolean {
+  const link = nextUrlPath === null ? undefined : selectPath(body, nextUrlPath);
+  return link === undefined || link === null || link === '';
+}
+
 /** Dot path into a JSON value; "" is the value itself. */
 export function selectPath(value: unknown, path: string): unknown {
   if (path === '' || path === '$') return value;

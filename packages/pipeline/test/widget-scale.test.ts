@@ -64,6 +64,24 @@ describe('many widgets, two years of history', () => {
     expect(seen.find((s) => s.phase === 'committing')?.items).toEqual({ done: widgets, total: widgets });
   });
 
+  it('a widget read in one page is done with that page, not once the requests queued after it have gone', async () => {
+    // chat_availability is one request per widget, all queued at once: after each page the lookahead waited for a
+    // request slot behind the other widgets' requests only to hear there was no next page, so no widget was done
+    // before the last page came (0 of 40 throughout), and progress could not say how far the run was.
+    const availability = definePipeline({ resources: { chat_availability: true }, concurrency: 1, rateLimit: { requestsPerSecond: 0 } });
+    const done: number[] = [];
+    await runPipeline(availability, {
+      env: box.env,
+      destination: { path: `${tmp.dir}/availability.duckdb` },
+      progress: (s) => {
+        if (s.phase === 'extracting') done.push(s.resources.find((r) => r.name === 'chat_availability')!.items!.done);
+      },
+    });
+    expect(done).toHaveLength(widgets); // a snapshot per page, a page per widget
+    // The snapshot of a page comes before its widget's sequence ends: each widget before it is done.
+    expect(done).toEqual(done.map((_, i) => i));
+  });
+
   it('show sums the windows up too, a widget behind the others first', async () => {
     const lagging = box.env.SNAPENGAGE_WIDGET_ID!.split(',')[17]!;
     const others = box.env.SNAPENGAGE_WIDGET_ID!.split(',').filter((id) => id !== lagging).join(',');
