@@ -184,14 +184,14 @@ export function describeWindows(label: string, windows: Readonly<Record<string, 
   const withCursor = rows.filter((r) => r.cursor !== undefined).sort((a, b) => a.cursor!.ms - b.cursor!.ms);
   const newest = withCursor.length === 0
     ? ''
-    : `  newest record ${withCursor[0]!.cursor!.lastValueAt} … ${withCursor.at(-1)!.cursor!.lastValueAt}${withCursor.length < rows.length ? ` (${rows.length - withCursor.length} with none)` : ''}`;
+    : `  newest record ${withCursor[0]!.cursor!.lastValueAt} to ${withCursor.at(-1)!.cursor!.lastValueAt}${withCursor.length < rows.length ? ` (${rows.length - withCursor.length} with none)` : ''}`;
   const lines = [`  ${label}  ${rows.length} ${pluralNoun(item)}  lastEnd ${tally(rows.map((r) => r.lastEnd))}${newest}  from ${tally(rows.map((r) => day(r.window, 'firstStart')))}`];
   // Furthest behind first: the oldest lastEnd, then the oldest newest record. Widgets with none (counted on the summary
   // line) come after those with one: listed first, a sparse organisation's 173 widgets of 300 that never had a case
   // filled the lines, the same five every day, and a widget whose cases stopped months ago never showed.
   const behind = [...rows].sort((a, b) => (a.lastEnd < b.lastEnd ? -1 : a.lastEnd > b.lastEnd ? 1 : 0) || (a.cursor?.ms ?? Infinity) - (b.cursor?.ms ?? Infinity));
   for (const r of behind.slice(0, BEHIND_LISTED)) lines.push(`  ${label}  ${r.key}  ${describeWindow(r.window)}`);
-  lines.push(`  ${label}  … ${rows.length - BEHIND_LISTED} more ${pluralNoun(item)} (the furthest behind are above; openDataset(…).state() has every window)`);
+  lines.push(`  ${label}  ... ${rows.length - BEHIND_LISTED} more ${pluralNoun(item)} (the furthest behind are above; openDataset(...).state() has every window)`);
   return lines;
 }
 
@@ -214,7 +214,7 @@ function tally(values: string[]): string {
   if (counts.size === 1) return values[0]!;
   const sorted = [...counts].sort((a, b) => (a[0] < b[0] ? 1 : a[0] > b[0] ? -1 : 0)); // plain order, not the locale's
   const shown = sorted.slice(0, 3).map(([v, n]) => `${v} (${n})`);
-  return sorted.length > 3 ? `${shown.join(', ')}, … (${sorted.length - 3} other ${sorted.length - 3 === 1 ? 'day' : 'days'})` : shown.join(', ');
+  return sorted.length > 3 ? `${shown.join(', ')}, ... (${sorted.length - 3} other ${sorted.length - 3 === 1 ? 'day' : 'days'})` : shown.join(', ');
 }
 
 /**

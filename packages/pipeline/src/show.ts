@@ -201,7 +201,7 @@ export async function showDataset(options: ShowOptions): Promise<string> {
       // Kept in the load's row (contract_discards), so a load that dropped data says so after its run's output is gone.
       if (load.contractDiscards) out.push(...wrapList(describeLoadDiscards(load.contractDiscards), ', ', '      '));
     }
-    if (allLoads > shown) out.push(`  … ${allLoads - shown} earlier ${allLoads - shown === 1 ? 'load' : 'loads'} not shown (openDataset(…).loads(n) lists more)`);
+    if (allLoads > shown) out.push(`  ... ${allLoads - shown} earlier ${allLoads - shown === 1 ? 'load' : 'loads'} not shown (openDataset(...).loads(n) lists more)`);
 
     out.push('', 'Incremental state');
     const kept = states.filter((entry) => entry.state !== null && entry.state !== undefined);

@@ -107,21 +107,21 @@ describe('cursor values', () => {
     };
     for (let i = 5; i <= 10; i++) windows[`w${i}`] = { lastEnd: '2026-11-27', firstStart: '2026-10-01', ...at(t + 1000 * i) };
     expect(describeWindows('logs', windows, 'widget')).toEqual([
-      `  logs  11 widgets  lastEnd 2026-11-27 (6), 2026-11-05 (1), 2026-11-02 (3), … (1 other day)  newest record ${iso(t)} … ${iso(t + 10_000)} (1 with none)  from 2026-10-01`,
+      `  logs  11 widgets  lastEnd 2026-11-27 (6), 2026-11-05 (1), 2026-11-02 (3), ... (1 other day)  newest record ${iso(t)} to ${iso(t + 10_000)} (1 with none)  from 2026-10-01`,
       // The oldest lastEnd first; on the same day, the oldest newest record, then those with none (counted above).
       `  logs  w0  lastEnd 2026-11-01  newest record ${iso(t)} (created_at_seconds ${t})  from 2026-10-01`,
       `  logs  w2  lastEnd 2026-11-02  newest record ${iso(t + 200)} (created_at_seconds ${t + 200})  from 2026-10-01`,
       `  logs  w1  lastEnd 2026-11-02  newest record ${iso(t + 300)} (created_at_seconds ${t + 300})  from 2026-10-01`,
       '  logs  w3  lastEnd 2026-11-02  from 2026-10-01',
       `  logs  w4  lastEnd 2026-11-05  newest record ${iso(t + 100)} (created_at_seconds ${t + 100})  from 2026-10-01`,
-      '  logs  … 6 more widgets (the furthest behind are above; openDataset(…).state() has every window)',
+      '  logs  ... 6 more widgets (the furthest behind are above; openDataset(...).state() has every window)',
     ]);
     // A sparse organisation: most widgets never had a case, all windows current. Listed first, they named five of them
     // (in state order, the same five every day) and hid the widget whose cases stopped weeks ago.
     const sparse: Record<string, unknown> = Object.fromEntries(Array.from({ length: 20 }, (_, i) => [`q${i}`, { lastEnd: '2026-11-27', firstStart: '2026-10-01' }]));
     for (let i = 0; i < 10; i++) sparse[`b${i}`] = { lastEnd: '2026-11-27', firstStart: '2026-10-01', ...at(t + 1000 * (10 - i)) };
     expect(describeWindows('logs', sparse, 'widget').slice(0, 3)).toEqual([
-      `  logs  30 widgets  lastEnd 2026-11-27  newest record ${iso(t + 1000)} … ${iso(t + 10_000)} (20 with none)  from 2026-10-01`,
+      `  logs  30 widgets  lastEnd 2026-11-27  newest record ${iso(t + 1000)} to ${iso(t + 10_000)} (20 with none)  from 2026-10-01`,
       `  logs  b9  lastEnd 2026-11-27  newest record ${iso(t + 1000)} (created_at_seconds ${t + 1000})  from 2026-10-01`,
       `  logs  b8  lastEnd 2026-11-27  newest record ${iso(t + 2000)} (created_at_seconds ${t + 2000})  from 2026-10-01`,
     ]);
@@ -129,7 +129,7 @@ describe('cursor values', () => {
     const ten = Object.fromEntries(Object.entries(windows).slice(0, 10));
     expect(describeWindows('logs', ten, 'widget')).toHaveLength(10);
     const threeDays = Object.fromEntries(Array.from({ length: 11 }, (_, i) => [`k${i}`, { lastEnd: `2026-11-0${(i % 3) + 1}`, firstStart: '2026-10-01', ...at(t) }]));
-    expect(describeWindows('logs', threeDays, 'widget')[0]).toBe(`  logs  11 widgets  lastEnd 2026-11-03 (3), 2026-11-02 (4), 2026-11-01 (4)  newest record ${iso(t)} … ${iso(t)}  from 2026-10-01`);
+    expect(describeWindows('logs', threeDays, 'widget')[0]).toBe(`  logs  11 widgets  lastEnd 2026-11-03 (3), 2026-11-02 (4), 2026-11-01 (4)  newest record ${iso(t)} to ${iso(t)}  from 2026-10-01`);
   });
 
   it('lists the sampled days of up to 10 widgets one line each, as the windows are, and more as one line', () => {

@@ -28,7 +28,7 @@ describe('the noun of a list value', () => {
     const windows = Object.fromEntries(Array.from({ length: 12 }, (_, i) => [`d-${i}`, { lastEnd: '2026-01-0' + (i % 9 + 1) }]));
     const lines = describeWindows('departments', windows, 'department');
     expect(lines[0]).toMatch(/^ {2}departments {2}12 departments {2}lastEnd /);
-    expect(lines.at(-1)).toBe('  departments  … 7 more departments (the furthest behind are above; openDataset(…).state() has every window)');
+    expect(lines.at(-1)).toBe('  departments  ... 7 more departments (the furthest behind are above; openDataset(...).state() has every window)');
   });
 
   // Today's spec says `widget` only; an item the spec may name later must not read "categorys" or "inboxs" (a blind
@@ -48,7 +48,7 @@ describe('the noun of a list value', () => {
     const windows = Object.fromEntries(Array.from({ length: 12 }, (_, i) => [`k-${i}`, { lastEnd: '2026-01-01' }]));
     const lines = describeWindows('logs', windows, item);
     expect(lines[0]).toContain(`  12 ${items}  `);
-    expect(lines.at(-1)).toContain(`… 7 more ${items} (`);
+    expect(lines.at(-1)).toContain(`... 7 more ${items} (`);
 
     const context = (value: string, position: number) => ({ item, env: 'SNAPENGAGE_WIDGET_ID', value, position, of: 5, othersAnswered: true });
     const gone = () => new SnapEngageError({ kind: 'not_found', status: 404, message: 'HTTP 404', operation: 'GET x', url: 'http://127.0.0.1:9/x' });

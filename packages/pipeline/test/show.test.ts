@@ -77,7 +77,7 @@ describe('show', () => {
     // 5 loads: the failed one (one resource) and four with two resources each, then the note.
     expect(section).toHaveLength(1 + 1 + 4 * 2 + 1);
     expect(section[1]).toMatch(/^ {2}\d+\.\d+ {2}things +failed +\d+\.\d\d s {2}\S+Z {2}  error: HTTP 500 from the API$/);
-    expect(section.at(-1)).toBe('  … 8 earlier loads not shown (openDataset(…).loads(n) lists more)');
+    expect(section.at(-1)).toBe('  ... 8 earlier loads not shown (openDataset(...).loads(n) lists more)');
     const loadIds = section.slice(2, -1).map((line) => line.trim().split(/\s+/)[0]);
     expect(new Set(loadIds).size).toBe(4);
 
