@@ -313,8 +313,8 @@ export function resolveOptions(
   // With --yes nothing is asked; otherwise ask exactly when a person can answer (create-vite's rule). Not in CI even on
   // a TTY: a runner that gives the job a pseudo-terminal (Buildkite, `script`, `docker run -t`) left the first
   // question waiting until the job's timeout, with no one to answer it (create-next-app takes CI as no one too).
-  const ci = inCi(env);
-  const interactive = values.yes ? false : (interactiveFlag ?? (isTTY && !ci));
+  const ci = ciVariable(env);
+  const interactive = values.yes ? false : (interactiveFlag ?? (isTTY && ci === undefined));
   const defaults: Answers = {
     dir: DEFAULT_DIR,
     resources: defaultResources(catalog),
@@ -351,18 +351,24 @@ export function resolveOptions(
   };
 }
 
-/** Why a run with answers missing asks none: said as it is (`--no-interactive` on a TTY was told stdin was not one). */
-function whyNotAsked(isTTY: boolean, noInteractive: boolean, ci: boolean): string {
+/**
+ * Why a run with answers missing asks none: said as it is (`--no-interactive` on a TTY was told stdin was not one),
+ * naming the variable that made it a CI job (Azure Pipelines sets TF_BUILD, not CI: "CI is set" sent one looking for it).
+ */
+function whyNotAsked(isTTY: boolean, noInteractive: boolean, ci: string | undefined): string {
   if (!isTTY) return 'stdin is not a TTY';
   if (noInteractive) return '--no-interactive was given';
-  return ci ? 'this is a CI job (CI is set; --interactive asks anyway)' : 'nothing is asked';
+  return ci !== undefined ? `this is a CI job (${ci}; --interactive asks anyway)` : 'nothing is asked';
 }
 
 /**
  * A CI job: CI set (GitHub Actions, GitLab, CircleCI, Buildkite, Travis…) to anything but false/0, or Azure Pipelines'
- * TF_BUILD (the pipeline's progress display reads it the same way: packages/pipeline/src/terminal.ts).
+ * TF_BUILD (the pipeline's progress display reads it the same way: packages/pipeline/src/terminal.ts). Returns what
+ * says so, for the refusal, or undefined outside CI.
  */
-function inCi(env: Readonly<Record<string, string | undefined>>): boolean {
+function ciVariable(env: Readonly<Record<string, string | undefined>>): string | undefined {
   const ci = env.CI?.trim().toLowerCase();
-  return (ci !== undefined && ci !== '' && ci !== 'false' && ci !== '0') || env.GITHUB_ACTIONS === 'true' || env.TF_BUILD !== undefined;
+  if (ci !== undefined && ci !== '' && ci !== 'false' && ci !== '0') return 'CI is set';
+  if (env.GITHUB_ACTIONS === 'true') return 'GITHUB_ACTIONS=true';
+  return env.TF_BUILD !== undefined ? 'TF_BUILD is set' : undefined;
 }

@@ -42,9 +42,11 @@ describe('resolveOptions', () => {
   });
 
   it('asks nothing in CI even on a TTY (a runner\'s pseudo-terminal): names the missing flags instead of waiting', () => {
-    for (const env of [{ CI: 'true' }, { CI: '1' }, { GITHUB_ACTIONS: 'true' }, { TF_BUILD: 'True' }]) {
+    // The refusal names what made it CI: Azure Pipelines sets TF_BUILD and not CI, so "CI is set" was untrue there.
+    const cases: Array<[Record<string, string>, string]> = [[{ CI: 'true' }, 'CI is set'], [{ CI: '1' }, 'CI is set'], [{ GITHUB_ACTIONS: 'true' }, 'GITHUB_ACTIONS=true'], [{ TF_BUILD: 'True' }, 'TF_BUILD is set']];
+    for (const [env, why] of cases) {
       const r = resolveOptions(['proj'], env, true, catalog);
-      expect(r, JSON.stringify(env)).toMatchObject({ kind: 'usage-error', message: expect.stringMatching(/^this is a CI job \(CI is set; --interactive asks anyway\), so nothing can be asked; missing: --resources <a,b>, --install or --no-install, --git or --no-git/) });
+      expect(r, JSON.stringify(env)).toMatchObject({ kind: 'usage-error', message: `this is a CI job (${why}; --interactive asks anyway), so nothing can be asked; missing: --resources <a,b>, --install or --no-install, --git or --no-git (or pass --yes for the defaults)` });
       // Every answer given as a flag: created without a question.
       expect(resolveOptions(['proj', '--resources', 'logs', '--no-install', '--no-git'], env, true, catalog)).toMatchObject({ kind: 'create', interactive: false });
       expect(resolveOptions(['proj', '--interactive'], env, true, catalog)).toMatchObject({ kind: 'create', interactive: true });
