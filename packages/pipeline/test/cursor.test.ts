@@ -2,6 +2,7 @@
 // lowered by a rerun, shown by `show` and the load info, tolerant of garbage values, untouched by a --limit-pages
 // sample, and a warning when records come back far outside the window they were requested for. Against the sandbox
 // over loopback into real DuckDB files.
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Sandbox } from 'snapengage-sandbox';
@@ -9,7 +10,7 @@ import { CursorWatch, cursorInstant, describeSampled, describeWindows, mergeWind
 import { definePipeline, runPipeline, showDataset } from '../src/index.js';
 import { planPipeline } from '../src/plan.js';
 import { stateToCommit } from '../src/resume.js';
-import { admin, query, sandbox, tempDir, truth } from './helpers.js';
+import { admin, PACKAGE_DIR, query, sandbox, tempDir, truth } from './helpers.js';
 
 interface Window {
   lastEnd: string;
@@ -130,6 +131,28 @@ describe('cursor values', () => {
     expect(describeWindows('logs', ten, 'widget')).toHaveLength(10);
     const threeDays = Object.fromEntries(Array.from({ length: 11 }, (_, i) => [`k${i}`, { lastEnd: `2026-11-0${(i % 3) + 1}`, firstStart: '2026-10-01', ...at(t) }]));
     expect(describeWindows('logs', threeDays, 'widget')[0]).toBe(`  logs  11 widgets  lastEnd 2026-11-03 (3), 2026-11-02 (4), 2026-11-01 (4)  newest record ${iso(t)} to ${iso(t)}  from 2026-10-01`);
+  });
+
+  it("OPERATIONS.md's many-widgets example is what the load info prints for the widgets it names", () => {
+    // The example was copied from a run against 300 sandbox widgets: rebuilt here from its own lines (the 5 listed, and
+    // 295 others newer than them up to the summary's newest record), so a change of wording or order shows up here.
+    const doc = readFileSync(join(PACKAGE_DIR, 'OPERATIONS.md'), 'utf8');
+    const block = /With 300 widgets[^\n]*\n```\n([\s\S]*?)```/.exec(doc)?.[1]?.trimEnd().split('\n');
+    expect(block).toHaveLength(7);
+    const summary = /^ {2}logs {2}300 widgets {2}lastEnd (\S+) {2}newest record \S+ to (\S+) {2}from (\S+)$/.exec(block![0]!);
+    expect(summary).not.toBeNull();
+    const [, lastEnd, newest, firstStart] = summary!;
+    const windows: Record<string, unknown> = {};
+    for (const line of block!.slice(1, 6)) {
+      const [, key, seconds] = /^ {2}logs {2}(\S+) {2}lastEnd .* \(created_at_seconds (\d+)\)/.exec(line)!;
+      windows[key!] = { lastEnd, firstStart, cursorField: 'created_at_seconds', lastValue: Number(seconds), lastValueAt: iso(Number(seconds)) };
+    }
+    const last = Date.parse(newest!) / 1000;
+    for (let i = 0; i < 295; i++) {
+      const s = i === 294 ? last : last - 1000 + i;
+      windows[`other-${i}`] = { lastEnd, firstStart, cursorField: 'created_at_seconds', lastValue: s, lastValueAt: iso(s) };
+    }
+    expect(describeWindows('logs', windows, 'widget')).toEqual(block);
   });
 
   it('lists the sampled days of up to 10 widgets one line each, as the windows are, and more as one line', () => {
