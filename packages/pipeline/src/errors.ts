@@ -1,6 +1,7 @@
 // Every failure the user can act on becomes ONE line (what, where, how to fix) and an exit code. Messages never carry
 // secrets: URLs come from the client already redacted, and credentials are only ever named by their env var.
 import { describeResponseTooLarge, resources, securitySchemes, type LoadableResource, type ResourceName, type SnapEngageErrorKind } from 'snapengage-client';
+import { diskDirectory, DUCKDB_SPILL_FULL, spillDirectory } from './disk-full.js';
 import { isLoopbackUrl } from './loopback.js';
 import { pluralNoun } from './plural-noun.js';
 
@@ -342,7 +343,14 @@ export function describeDestinationError(error: unknown, path: string): Pipeline
     );
   }
   if (/no space left|ENOSPC|disk (is )?full|not enough space/i.test(text)) {
-    return new DestinationError(`Disk full while writing ${path}: free some space and rerun (nothing of this run was committed)`, { code: 'disk_full', path, cause: error });
+    return new DestinationError(`Disk full while writing ${path}: free some space at ${diskDirectory(path)} and rerun (nothing of this run was committed)`, { code: 'disk_full', path, cause: error });
+  }
+  // Before the memory check: DuckDB words this as running out of memory (DUCKDB_SPILL_FULL).
+  if (DUCKDB_SPILL_FULL.test(raw)) {
+    return new DestinationError(
+      `Disk full at ${spillDirectory(path)}, where DuckDB writes what does not fit in its memory limit (${text.replace(/\.$/, '')}): free some space at ${diskDirectory(path)} or raise SNAPENGAGE_DUCKDB_MEMORY_LIMIT (less is written there), then rerun (nothing of this run was committed)`,
+      { code: 'disk_full', path, cause: error },
+    );
   }
   if (TOO_MANY_OPEN_FILES.test(text)) {
     return new DestinationError(`Too many open files while using ${path} (${text}): ${RAISE_OPEN_FILES}, then rerun (nothing of this run was committed)`, { code: 'io', path, cause: error });

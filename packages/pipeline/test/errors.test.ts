@@ -120,6 +120,23 @@ describe('toDestinationError', () => {
     expect(error.code).toBe('out_of_memory');
     expect(error.message).toContain('raise SNAPENGAGE_DUCKDB_MEMORY_LIMIT');
   });
+
+  // DuckDB's words when the disk it spills to (`<file>.tmp`) is full, as a commit met them on a 1 MiB tmpfs
+  // (full-disk.test.ts runs it for real): "out of memory" alone sent users to raise the limit on a full disk.
+  it('reads a spill that found no room on the disk as a full disk at <file>.tmp, in both mappings', () => {
+    const spill = "Out of Memory Error: failed to offload data block of size 256.0 KiB (704.0 KiB/921.5 KiB used).\nThis limit was set by the 'max_temp_directory_size' setting.\nBy default, this setting utilizes the available disk space on the drive where the 'temp_directory' is located.";
+    const mapped = toDestinationError(new Error(spill), 'committing logs', '/data/x.duckdb');
+    expect([mapped.code, mapped.message]).toEqual(['disk_full', 'committing logs: the disk is full at /data/x.duckdb.tmp, where DuckDB writes what does not fit in its memory limit (Out of Memory Error: failed to offload data block of size 256.0 KiB (704.0 KiB/921.5 KiB used)): free disk space at /data or raise SNAPENGAGE_DUCKDB_MEMORY_LIMIT (less is written there), then rerun; nothing of this load was committed']);
+    const described = describeDestinationError(new Error(spill), '/data/x.duckdb');
+    expect([(described as DestinationError).code, described.message]).toEqual(['disk_full', expect.stringMatching(/^Disk full at \/data\/x\.duckdb\.tmp, where DuckDB writes .*: free some space at \/data or raise SNAPENGAGE_DUCKDB_MEMORY_LIMIT/)]);
+  });
+
+  it('names the directory to free space in: the file\'s, or the one given for staging', () => {
+    const full = Object.assign(new Error('ENOSPC: no space left on device, write'), { code: 'ENOSPC' });
+    expect(toDestinationError(full, 'committing logs', '/data/x.duckdb').hint).toMatch(/^free disk space at \/data /);
+    expect(toDestinationError(full, 'staging logs', '/data/x.duckdb.staging/1-logs-ab', '/data').message)
+      .toBe('staging logs: the disk is full at /data/x.duckdb.staging/1-logs-ab: free disk space at /data (or point the destination elsewhere) and rerun; nothing of this load was committed');
+  });
 });
 
 describe('describeDestinationError', () => {
@@ -370,7 +387,7 @@ describe('afterPartialCommit', () => {
       toDestinationError(new Error('IO Error: File too large'), 'committing logs', path),
       new DestinationError('committing: DuckDB file /data/x.duckdb was removed by another program while this run was extracting; nothing of this run was loaded'),
     ].map((error) => afterPartialCommit(error, ['chat_poll']).message);
-    expect(messages[0]).toBe(`Disk full while writing ${path}: free some space and rerun; chat_poll of this run was committed before it (a rerun loads the rest)`);
+    expect(messages[0]).toBe(`Disk full while writing ${path}: free some space at /data and rerun; chat_poll of this run was committed before it (a rerun loads the rest)`);
     expect(messages[2]).toMatch(/no such column: see the DuckDB message; chat_poll of this run was committed before it/);
     expect(messages[4]).toMatch(/DuckDB ran out of memory .*: raise SNAPENGAGE_DUCKDB_MEMORY_LIMIT .* and rerun; chat_poll of this run was committed before it/);
     expect(messages[3]).toMatch(/a map step returned a function: if a map step of your config made these records, check what it returns, else please report this with the message; chat_poll of this run/);

@@ -1,6 +1,7 @@
 // Destination failures as ONE line each (what, where, how to fix). Subclasses the package's DestinationError
 // so the orchestrator's error handling passes them through unchanged.
 import { basename, dirname, join } from 'node:path';
+import { diskDirectory, DUCKDB_SPILL_FULL, spillDirectory } from '../disk-full.js';
 import { duckdbVersion } from '../duckdb.js';
 import { DestinationError as PipelineDestinationError, DUCKDB_DAMAGED, DUCKDB_LOCKED, DUCKDB_OUT_OF_MEMORY, firstLine, RAISE_OPEN_FILES, TOO_MANY_OPEN_FILES, type DestinationErrorCode } from '../errors.js';
 
@@ -22,9 +23,11 @@ export class DestinationError extends PipelineDestinationError {
 
 /**
  * Maps a DuckDB or file-system error to a DestinationError. `action` says what was being done
- * ("opening", "committing logs"), `path` where.
+ * ("opening", "committing logs"), `path` where. `disk`: the directory a full disk's hint names to free space in,
+ * when `path` is not beside the database file (staging: a directory the run removes as it ends); by default the
+ * directory of `path`.
  */
-export function toDestinationError(error: unknown, action: string, path: string): DestinationError {
+export function toDestinationError(error: unknown, action: string, path: string, disk = diskDirectory(path)): DestinationError {
   if (error instanceof DestinationError) return error;
   const raw = error instanceof Error ? error.message : String(error);
   const code = (error as { code?: unknown } | null)?.code;
@@ -43,7 +46,17 @@ export function toDestinationError(error: unknown, action: string, path: string)
     return new DestinationError(
       `${action}: the disk is full at ${path}`,
       'disk_full',
-      'free disk space (or point the destination elsewhere) and rerun; nothing of this load was committed',
+      `free disk space at ${disk} (or point the destination elsewhere) and rerun; nothing of this load was committed`,
+      path,
+      { cause: error },
+    );
+  }
+  // Before the memory check: DuckDB words this as running out of memory (DUCKDB_SPILL_FULL).
+  if (DUCKDB_SPILL_FULL.test(raw)) {
+    return new DestinationError(
+      `${action}: the disk is full at ${spillDirectory(path)}, where DuckDB writes what does not fit in its memory limit (${text.replace(/\.$/, '')})`,
+      'disk_full',
+      `free disk space at ${disk} or raise SNAPENGAGE_DUCKDB_MEMORY_LIMIT (less is written there), then rerun; nothing of this load was committed`,
       path,
       { cause: error },
     );

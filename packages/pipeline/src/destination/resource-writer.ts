@@ -3,7 +3,7 @@
 // `_pipeline_loads` row. Until COMMIT nothing of the load is visible; a crash leaves only staging files,
 // which the next open deletes. The commit's row step (staged lines into the tables) is staged-rows.ts.
 import { randomUUID } from 'node:crypto';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import type { DuckDBConnection } from '../duckdb.js';
 import type { WriteDisposition } from '../config.js';
 import type { LoadStep } from '../run-records.js';
@@ -177,6 +177,11 @@ export class DuckDBResourceWriter implements ResourceWriter {
     return this.staging.dir;
   }
 
+  /** Where a full disk's hint says to free space: the directory holding the staging root (by default the file's). */
+  private get stagingDisk(): string {
+    return dirname(this.ctx.stagingRoot);
+  }
+
   write(records: Record<string, unknown>[]): Promise<void> {
     const next = this.queue.then(() => this.writeNow(records));
     this.queue = next.catch(() => undefined);
@@ -208,7 +213,7 @@ export class DuckDBResourceWriter implements ResourceWriter {
       if (error instanceof ConfigError) throw error;
       if (error instanceof ContractViolation) throw new DestinationError(error.what, 'schema', error.fix, this.ctx.dbPath, { cause: error });
       if (current && error instanceof RangeError && /call stack/i.test(error.message)) throw this.tooDeep(current, error);
-      throw toDestinationError(error, `staging ${this.opts.resource.name}`, staging.dir);
+      throw toDestinationError(error, `staging ${this.opts.resource.name}`, staging.dir, this.stagingDisk);
     }
   }
 
@@ -295,7 +300,7 @@ export class DuckDBResourceWriter implements ResourceWriter {
     try {
       await this.staging.close();
     } catch (error) {
-      throw toDestinationError(error, `staging ${this.opts.resource.name}`, this.staging.dir);
+      throw toDestinationError(error, `staging ${this.opts.resource.name}`, this.staging.dir, this.stagingDisk);
     }
   }
 
