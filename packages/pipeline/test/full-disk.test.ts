@@ -52,11 +52,11 @@ interface StepResult {
 const SUBDIRS = { staging: 'x.duckdb.staging', spill: 'x.duckdb.tmp' } as const;
 
 /**
- * Runs `steps` in one mount namespace (in `base.dir`, with `base.env`) on a tmpfs of `size` (holding a copy of `seedFile`, if given), with a tmpfs of
- * its own over the staging or spill directory where `own` says. The outcome of each step is read from files
- * outside the namespace.
+ * Runs `steps` in one mount namespace (from `base.dir`, with `base.env`) on a tmpfs of `size` holding a copy of
+ * `seedFile` (and `seedWal` as its WAL), if given, with a tmpfs of its own over the staging or spill directory where
+ * `own` says. The outcome of each step is read from files outside the namespace.
  */
-async function onTmpfs(base: { dir: string; env: Record<string, string> }, name: string, o: { size: string; seedFile?: string; seedWal?: string; own?: Partial<Record<'staging' | 'spill', string>>; steps: Step[]; env?: Record<string, string> }): Promise<StepResult[]> {
+async function onTmpfs(base: { dir: string; env: Record<string, string> }, name: string, o: { size: string; seedFile?: string; seedWal?: string; own?: Partial<Record<'staging' | 'spill', string>>; steps: Step[] }): Promise<StepResult[]> {
   const dir = join(base.dir, name);
   const mnt = join(dir, 'mnt');
   const out = join(dir, 'out');
@@ -80,7 +80,7 @@ async function onTmpfs(base: { dir: string; env: Record<string, string> }, name:
     lines.push(`mkdir ${sh(at)}; for f in x.duckdb x.duckdb.wal; do if [ -e ${sh(mnt)}/$f ]; then cp ${sh(mnt)}/$f ${sh(at)}/ || exit 94; fi; done`);
   }
   const child = spawn('unshare', ['-m', 'sh', '-c', lines.join('\n')], {
-    cwd: base.dir, env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '', ...base.env, ...o.env }, stdio: ['ignore', 'pipe', 'pipe'],
+    cwd: base.dir, env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '', ...base.env }, stdio: ['ignore', 'pipe', 'pipe'],
   });
   const done = await collectOutput(child);
   expect(done.code, done.stderr).toBe(0);
