@@ -1,7 +1,6 @@
 // Every failure the user can act on becomes ONE line (what, where, how to fix) and an exit code. Messages never carry
 // secrets: URLs come from the client already redacted, and credentials are only ever named by their env var.
 import { describeResponseTooLarge, resources, securitySchemes, type LoadableResource, type ResourceName, type SnapEngageErrorKind } from 'snapengage-client';
-import { diskDirectory, DUCKDB_SPILL_FULL, spillDirectory } from './disk-full.js';
 import { isLoopbackUrl } from './loopback.js';
 import { pluralNoun } from './plural-noun.js';
 
@@ -305,21 +304,6 @@ export function describeExtractError(error: unknown, resourceName: string, widge
   return new ExtractError(`Extracting ${resourceName} failed: ${where}: ${fix}${said}${requestId}`, resourceName, error.kind, { cause: error });
 }
 
-/** `1 MiB, after gzip decoding`: the limit in MiB (KiB, bytes) and how the body was found over it. */
-/** How DuckDB says it ran out of memory: in so many words, or as a block it could not pin or allocate. */
-export const DUCKDB_OUT_OF_MEMORY = /Out of Memory Error|failed to pin block|could not allocate block/i;
-
-/**
- * How DuckDB says another process holds the file. Not any "lock": a damaged "block" was reported as a locked file.
- * On Windows it says `Cannot open file "…": The process cannot access the file because it is being used by another
- * process.` (the system's words, in the system's language), then on a later line `File is already open in <exe> (PID n)`:
- * read as some other error, a run beside the DuckDB CLI or a dashboard failed at once instead of waiting for it.
- */
-export const DUCKDB_LOCKED = /Could not set lock|Conflicting lock|database is locked|File is already open in|being used by another process/i;
-
-/** How DuckDB says a database file of its own is damaged: a block whose checksum is wrong, or a file cut short. */
-export const DUCKDB_DAMAGED = /Corrupt database file|does not match stored checksum|Could not read enough bytes from file/i;
-
 /**
  * How Node and DuckDB say the process reached its open-file limit (`ulimit -n`, LimitNOFILE=). A run of 60 widgets
  * held 51 descriptors at its peak (sockets, staged files, DuckDB's); below that it failed as "please report this",
@@ -328,56 +312,6 @@ export const DUCKDB_DAMAGED = /Corrupt database file|does not match stored check
  */
 export const TOO_MANY_OPEN_FILES = /\bE[MN]FILE\b|\b[Tt]oo many open files\b/;
 export const RAISE_OPEN_FILES = 'raise the open-file limit (ulimit -n 1024 before the command, LimitNOFILE= in a systemd unit; a run needs 64 or more)';
-
-/** Turns a DuckDB failure into one line; the file path is named, the fix is suggested. */
-export function describeDestinationError(error: unknown, path: string): PipelineError {
-  if (error instanceof PipelineError) return error;
-  const raw = error instanceof Error ? error.message : String(error);
-  const text = firstLine(raw);
-  // The whole message: on Windows the holder is named lines below the first (see DUCKDB_LOCKED).
-  if (DUCKDB_LOCKED.test(raw)) {
-    const holder = /PID (\d+)/i.exec(raw)?.[1];
-    return new DestinationError(
-      `DuckDB file ${path} is locked by another process${holder ? ` (pid ${holder})` : ''}: close it (another pipeline run, a DuckDB shell) and retry`,
-      { code: 'locked', path, cause: error },
-    );
-  }
-  if (/no space left|ENOSPC|disk (is )?full|not enough space/i.test(text)) {
-    return new DestinationError(`Disk full while writing ${path}: free some space at ${diskDirectory(path)} and rerun (nothing of this run was committed)`, { code: 'disk_full', path, cause: error });
-  }
-  // Before the memory check: DuckDB words this as running out of memory (DUCKDB_SPILL_FULL).
-  if (DUCKDB_SPILL_FULL.test(raw)) {
-    return new DestinationError(
-      `Disk full at ${spillDirectory(path)}, where DuckDB writes what does not fit in its memory limit (${text.replace(/\.$/, '')}): free some space at ${diskDirectory(path)} or raise SNAPENGAGE_DUCKDB_MEMORY_LIMIT (less is written there), then rerun (nothing of this run was committed)`,
-      { code: 'disk_full', path, cause: error },
-    );
-  }
-  if (TOO_MANY_OPEN_FILES.test(text)) {
-    return new DestinationError(`Too many open files while using ${path} (${text}): ${RAISE_OPEN_FILES}, then rerun (nothing of this run was committed)`, { code: 'io', path, cause: error });
-  }
-  if (/permission denied|EACCES|EPERM|read-only/i.test(text)) {
-    return new DestinationError(`Cannot write DuckDB file ${path} (permission denied): choose a writable path with --duckdb`, { code: 'not_writable', path, cause: error });
-  }
-  // Anywhere, not only at the commit (destination/errors.ts): a limit too small for DuckDB's first allocation failed
-  // while staging with only DuckDB's words, naming neither the variable nor the fix.
-  if (DUCKDB_OUT_OF_MEMORY.test(text)) {
-    return new DestinationError(
-      `DuckDB ran out of memory on ${path} (${text}): raise SNAPENGAGE_DUCKDB_MEMORY_LIMIT (e.g. 1GB) or lower SNAPENGAGE_DUCKDB_THREADS, then rerun`,
-      { code: 'out_of_memory', path, cause: error },
-    );
-  }
-  // Read after the file opened (the state, the commit check): the open itself is mapped by destination/errors.ts.
-  if (DUCKDB_DAMAGED.test(text)) {
-    return new DestinationError(
-      `DuckDB file ${path} is damaged (${text}): restore it from a backup, or load into a new file with --duckdb (it loads everything again); nothing of this run was committed`,
-      { code: 'corrupt', path, cause: error },
-    );
-  }
-  if (/no such file|ENOENT|cannot open/i.test(text)) {
-    return new DestinationError(`Cannot open DuckDB file ${path}: ${text} (does the directory exist?)`, { code: 'not_found', path, cause: error });
-  }
-  return new DestinationError(`DuckDB error on ${path}: ${text}`, { code: 'io', path, cause: error });
-}
 
 /**
  * What a destination message says when a failed run left the file as it was: not so once a resource committed. As

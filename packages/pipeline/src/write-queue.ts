@@ -4,7 +4,7 @@
 // run's back-pressure between fetching and DuckDB, with sizes of its own tuned by measurement (below).
 import type { SourceRecord } from './config.js';
 import type { ResourceWriter } from './destination/index.js';
-import { describeDestinationError } from './errors.js';
+import { describeDestinationError } from './duckdb-errors.js';
 import type { ResourcePlan } from './plan.js';
 
 /**

@@ -1,7 +1,8 @@
 // Fix hints name the env vars of the resource that failed, read from the catalog rather than hard-coded.
 import { describe, expect, it } from 'vitest';
 import { createSnapEngageClient, resources, SnapEngageError, type SnapEngageErrorKind } from 'snapengage-client';
-import { afterPartialCommit, describeDestinationError, describeExtractError, DestinationError } from '../src/errors.js';
+import { afterPartialCommit, describeExtractError, DestinationError } from '../src/errors.js';
+import { describeDestinationError } from '../src/duckdb-errors.js';
 import { toDestinationError } from '../src/destination/errors.js';
 
 const clientError = (kind: SnapEngageErrorKind, status: number) =>

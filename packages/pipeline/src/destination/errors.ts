@@ -3,7 +3,8 @@
 import { basename, dirname, join } from 'node:path';
 import { diskDirectory, DUCKDB_SPILL_FULL, spillDirectory } from '../disk-full.js';
 import { duckdbVersion } from '../duckdb.js';
-import { DestinationError as PipelineDestinationError, DUCKDB_DAMAGED, DUCKDB_LOCKED, DUCKDB_OUT_OF_MEMORY, firstLine, RAISE_OPEN_FILES, TOO_MANY_OPEN_FILES, type DestinationErrorCode } from '../errors.js';
+import { DestinationError as PipelineDestinationError, firstLine, RAISE_OPEN_FILES, TOO_MANY_OPEN_FILES, type DestinationErrorCode } from '../errors.js';
+import { DUCKDB_DAMAGED, DUCKDB_LOCKED, DUCKDB_OUT_OF_MEMORY } from '../duckdb-errors.js';
 
 export type { DestinationErrorCode };
 
