@@ -217,6 +217,16 @@ describe('progress of a resource read once per widget', () => {
     expect(logs[0]).toContain(' 120/300 widgets ');
     expect(logs.at(-1)).toContain(' 300/300 widgets ');
   });
+
+  it('counts a list of two widgets too (only a list of one goes without)', () => {
+    const { stream, screen } = fakeTerminal(80);
+    const live = createProgressDisplay(stream, {});
+    const two = listed(1);
+    live.update({ ...two, resources: two.resources.map((r) => ({ ...r, items: { done: 1, total: r.items!.total === 300 ? 2 : 1 } })) });
+    expect(screen[0]).toMatch(/^▸ logs\s+1 pages\s+10 records {2}1\/2 widgets /);
+    expect(screen[1]).not.toContain('widget');
+    live.finish();
+  });
 });
 
 describe('progress display in a narrow or resized terminal', () => {
@@ -269,7 +279,8 @@ describe('progress display in a narrow or resized terminal', () => {
     expect(screen.at(-1)).toMatch(/^ {2}1\.[5-7] s .*\+\d more/);
   });
 
-  for (const env of [{ LANG: 'C' }, { LC_ALL: 'POSIX', LANG: 'en_US.UTF-8' }, { LANG: 'en_US.ISO-8859-1' }, { LANG: 'en_US.UTF-8', TERM: 'linux' }]) {
+  // LC_CTYPE before LANG: the character set's own variable (POSIX's order LC_ALL, LC_CTYPE, LANG).
+  for (const env of [{ LANG: 'C' }, { LC_ALL: 'POSIX', LANG: 'en_US.UTF-8' }, { LC_CTYPE: 'C', LANG: 'en_US.UTF-8' }, { LANG: 'en_US.ISO-8859-1' }, { LANG: 'en_US.UTF-8', TERM: 'linux' }]) {
     it(`under ${JSON.stringify(env)} draws ASCII only, so a terminal without UTF-8 erases each frame whole at 40 columns`, () => {
       const { stream, screen } = fakeTerminal(40, undefined, 'single-byte');
       const display = createProgressDisplay(stream, env);
@@ -287,8 +298,18 @@ describe('progress display in a narrow or resized terminal', () => {
     });
   }
 
+  it('under LANG=C stays ASCII in a terminal too narrow for the marker (2 columns): the marker is cut as the text is', () => {
+    const { stream, screen } = fakeTerminal(2, undefined, 'single-byte');
+    const display = createProgressDisplay(stream, { LANG: 'C' });
+    frames(display, 1, 3);
+    display.finish();
+    expect(screen.length).toBeGreaterThan(0);
+    for (const line of screen) expect(line, screen.join('\n')).toMatch(/^[\x20-\x7e]*$/);
+  });
+
   it('in a UTF-8 locale (or none set) keeps its Unicode marker and ellipsis', () => {
-    for (const env of [{}, { LANG: 'C.UTF-8' }, { LC_ALL: 'de_DE.utf8', LANG: 'C' }, { LC_CTYPE: 'en_US.UTF-8' }]) {
+    // An empty LC_ALL is unset (POSIX): the next one says.
+    for (const env of [{}, { LANG: 'C.UTF-8' }, { LC_ALL: 'de_DE.utf8', LANG: 'C' }, { LC_CTYPE: 'en_US.UTF-8' }, { LC_ALL: '', LANG: 'en_US.UTF-8' }]) {
       const { stream, screen } = fakeTerminal(40);
       const display = createProgressDisplay(stream, env);
       frames(display, 1, 3);
@@ -322,7 +343,10 @@ describe('progress display in CI', () => {
   });
 
   it('draws live where CI is set to false or 0 (the way to ask for the live display back)', () => {
-    for (const env of [{ CI: 'false' }, { CI: '0' }, { CI: '' }, {}]) expect(progressOn(env), JSON.stringify(env)).toMatch(CURSOR_UP);
+    // In any case and with spaces around it; GITHUB_ACTIONS counts only as true (what the runner sets).
+    for (const env of [{ CI: 'false' }, { CI: '0' }, { CI: '' }, {}, { CI: 'False' }, { CI: ' 0 ' }, { GITHUB_ACTIONS: 'false' }]) {
+      expect(progressOn(env), JSON.stringify(env)).toMatch(CURSOR_UP);
+    }
   });
 });
 
