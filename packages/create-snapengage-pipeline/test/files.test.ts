@@ -366,6 +366,15 @@ describe('escaping', () => {
     }
   });
 
+  it('appendEnvExample into an empty file writes the block as it is, no line end added before it', () => {
+    const vars = [{ name: 'SNAPENGAGE_EMAIL', description: 'e', secret: false, required: true, usedBy: 'users' }];
+    const result = appendEnvExample('', vars, createRenderer());
+    expect(result.added).toEqual(['SNAPENGAGE_EMAIL']);
+    // The same block as after a file that ends its last line (the block's own blank line first, not two).
+    expect(result.text).toBe(appendEnvExample('# mine\n', vars, createRenderer()).text.slice('# mine\n'.length));
+    expect(result.text).toMatch(/^\n# e\n/);
+  });
+
   it('appendEnvExample keeps a CRLF file (a Windows checkout) CRLF throughout', () => {
     const vars = [{ name: 'SNAPENGAGE_EMAIL', description: 'e', secret: false, required: true, usedBy: 'users' }];
     const result = appendEnvExample('# mine\r\nSNAPENGAGE_API_KEY=abc', vars, createRenderer());

@@ -52,7 +52,11 @@ describe('resolveOptions', () => {
       expect(resolveOptions(['proj', '--interactive'], env, true, catalog)).toMatchObject({ kind: 'create', interactive: true });
     }
     // CI=false (or 0, or empty) is not CI.
-    for (const CI of ['false', '0', '']) expect(resolveOptions([], { CI }, true, catalog)).toMatchObject({ kind: 'create', interactive: true });
+    for (const CI of ['false', '0', '', 'False', ' 0 ']) expect(resolveOptions([], { CI }, true, catalog), CI).toMatchObject({ kind: 'create', interactive: true });
+    // GITHUB_ACTIONS counts as true only (the pipeline's progress display reads it the same way).
+    expect(resolveOptions([], { GITHUB_ACTIONS: 'false' }, true, catalog)).toMatchObject({ kind: 'create', interactive: true });
+    // --yes asks nothing, in CI too, whatever --interactive says.
+    expect(resolveOptions(['proj', '--yes', '--interactive'], { CI: 'true' }, true, catalog)).toMatchObject({ kind: 'create', interactive: false });
     // Without a TTY the reason stays the TTY's, CI or not.
     expect(resolveOptions(['proj'], { CI: 'true' }, false, catalog)).toMatchObject({ message: expect.stringMatching(/^stdin is not a TTY, so/) });
   });
