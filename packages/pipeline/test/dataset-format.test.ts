@@ -64,6 +64,15 @@ describe('the dataset format', () => {
     await expect(run).rejects.not.toThrow('newer snapengage-pipeline (');
   });
 
+  it('a newer format whose load rows name no loader version says so, not "null"', async () => {
+    const path = `${tmp.dir}/no-version.duckdb`;
+    await runPipeline(config, { env: box.env, destination: { path } });
+    await query(path, `UPDATE snapengage_data._pipeline_loads SET loader_version = NULL, dataset_format = ${DATASET_FORMAT + 1}`, 'READ_WRITE');
+    await expect(runPipeline(config, { env: box.env, destination: { path } })).rejects.toThrow(
+      `was written by a newer snapengage-pipeline (unknown version, dataset format ${DATASET_FORMAT + 1}) than this one (${ownVersion}, format ${DATASET_FORMAT})`,
+    );
+  });
+
   it('--version prints the package version', async () => {
     const cli = await runCli(['--version']);
     expect(cli.stdout.trim()).toBe(ownVersion);
