@@ -8,6 +8,7 @@ import { parseDocument } from 'yaml';
 import { buildCatalogSource } from './catalog.js';
 import { DEFAULT_OUT, DEFAULT_SPEC, generate, staleFiles, writeGenerated } from './generate.js';
 import { SpecError } from './validate-spec.js';
+import { escapePointer } from './yaml-errors.js';
 
 const root = resolve(import.meta.dirname, '..');
 // Made in beforeAll: vitest runs no hook of a file whose tests a -t filter skips all, so one made at import was left.
@@ -706,5 +707,14 @@ server.close();
     expect(result.signal).toBeNull();
     expect(result.status).toBe(1);
     expect(result.stderr).toMatch(/^generate: cannot write \/proc\/snapengage-no-such-dir: ENOENT[^\n]*\n$/);
+  });
+});
+
+describe('JSON pointers in spec errors', () => {
+  it('escape ~ as ~0 before / as ~1 (RFC 6901), so a name holding either points at itself', () => {
+    expect(escapePointer('/api/v2/{orgId}/logs')).toBe('~1api~1v2~1{orgId}~1logs');
+    expect(escapePointer('a~b')).toBe('a~0b');
+    // ~ first: a name holding "~1" stays "~01", not a slash.
+    expect(escapePointer('x~1/y')).toBe('x~01~1y');
   });
 });
