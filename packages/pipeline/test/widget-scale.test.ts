@@ -84,6 +84,21 @@ describe('many widgets, two years of history', () => {
     expect(done).toEqual(done.map((_, i) => i));
   });
 
+  it('only a resource read once per widget of the list counts items: one read once (users, by the account email) has none', async () => {
+    const both = definePipeline({ resources: { users: true, chat_availability: true }, rateLimit: { requestsPerSecond: 0 } });
+    const last = new Map<string, unknown>();
+    await runPipeline(both, {
+      env: box.env,
+      destination: { path: `${tmp.dir}/users.duckdb` },
+      progress: (s) => {
+        if (s.phase === 'extracting') for (const r of s.resources) last.set(r.name, 'items' in r ? r.items : 'none');
+      },
+    });
+    // SNAPENGAGE_EMAIL is taken from the environment too, but it is one value, not a list (no `each`).
+    expect(last.get('users')).toBe('none');
+    expect(last.get('chat_availability')).toMatchObject({ total: widgets });
+  });
+
   it('show sums the windows up too, a widget behind the others first', async () => {
     const lagging = box.env.SNAPENGAGE_WIDGET_ID!.split(',')[17]!;
     const others = box.env.SNAPENGAGE_WIDGET_ID!.split(',').filter((id) => id !== lagging).join(',');
