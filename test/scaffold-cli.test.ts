@@ -427,6 +427,26 @@ describe('after the project is written', () => {
     const usage = toFull(['--bogus']);
     expect([usage.status, usage.stderr]).toEqual([2, "error Unknown option '--bogus'. Run with --help for the flags.\n"]);
   });
+
+  // An install between the writes: the "Created" line fails before it, the next steps after it. A file's stdout is not
+  // destroyed by a failed write (Node's SyncWriteStream), so each later write fails anew: one line says it all the same.
+  it.skipIf(!existsSync('/dev/full'))('stdout on a full disk across an install: still one line on stderr and exit 1', () => {
+    const bin = mkdtempSync(join(tmpdir(), 'scaffold-fake-npm-'));
+    const out = openSync('/dev/full', 'w');
+    try {
+      // An install that succeeds at once, offline.
+      writeFileSync(join(bin, 'npm'), '#!/bin/sh\nexit 0\n');
+      chmodSync(join(bin, 'npm'), 0o755);
+      const env = { ...process.env, NO_COLOR: '1', PATH: `${bin}:${process.env.PATH ?? ''}`, npm_config_user_agent: 'npm/10.8.2 node/v20' };
+      const run = spawnSync(process.execPath, [cliPath, 'full-install', '--resources', 'users', '--install', '--no-git'], { cwd, encoding: 'utf8', stdio: ['ignore', out, 'pipe'], env, timeout: 60_000 });
+      // Before: the line twice, once for the write before the install and once for those after it.
+      expect([run.status, run.stderr]).toEqual([1, 'error cannot write to standard output (ENOSPC: no space left on device, write): free space where it goes or redirect it elsewhere\n']);
+      expect(existsSync(join(cwd, 'full-install/src/pipeline.ts'))).toBe(true);
+    } finally {
+      closeSync(out);
+      rmSync(bin, { recursive: true, force: true });
+    }
+  });
 });
 
 describe('--add', () => {

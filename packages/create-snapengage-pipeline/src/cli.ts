@@ -8,10 +8,11 @@ let outputFailed = false;
 // A reader that stops early (`| head -1`) closes the pipe; what is left to print has nowhere to go, which is not an
 // error of the scaffolder. A failure of the output itself (`> out.txt` on a full disk) is: one line on stderr and
 // exit 1, where the error thrown from here ended the process with Node's stack trace, wherever main() was (the files
-// written or not). Its later writes fail as ERR_STREAM_DESTROYED: the one line is enough. stderr failing has no one
-// to tell.
+// written or not). Said once: a file's stream (Node's SyncWriteStream) is not destroyed by a failed write, so each
+// write in a later tick (the next steps after an install) failed anew and repeated the line. stderr failing has no
+// one to tell.
 process.stdout.on('error', (error: NodeJS.ErrnoException) => {
-  if (error.code === 'EPIPE' || error.code === 'ERR_STREAM_DESTROYED') return;
+  if (error.code === 'EPIPE' || error.code === 'ERR_STREAM_DESTROYED' || outputFailed) return;
   outputFailed = true;
   // The failed write's error comes a tick after it, so often after main() has set the exit code: set here too.
   if (!process.exitCode) process.exitCode = 1;
