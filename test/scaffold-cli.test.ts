@@ -430,7 +430,7 @@ describe('after the project is written', () => {
 
   // An install between the writes: the "Created" line fails before it, the next steps after it. A file's stdout is not
   // destroyed by a failed write (Node's SyncWriteStream), so each later write fails anew: one line says it all the same.
-  it.skipIf(!existsSync('/dev/full'))('stdout on a full disk across an install: still one line on stderr and exit 1', () => {
+  it.skipIf(!existsSync('/dev/full'))('stdout on a full disk across an install: still one line on stderr and exit 1; an interrupted install keeps its 130', () => {
     const bin = mkdtempSync(join(tmpdir(), 'scaffold-fake-npm-'));
     const out = openSync('/dev/full', 'w');
     try {
@@ -442,6 +442,12 @@ describe('after the project is written', () => {
       // Before: the line twice, once for the write before the install and once for those after it.
       expect([run.status, run.stderr]).toEqual([1, 'error cannot write to standard output (ENOSPC: no space left on device, write): free space where it goes or redirect it elsewhere\n']);
       expect(existsSync(join(cwd, 'full-install/src/pipeline.ts'))).toBe(true);
+
+      // An install stopped by Ctrl-C keeps its 130 with the output lost too: the failure's code, not the output's 1.
+      writeFileSync(join(bin, 'npm'), '#!/bin/sh\nkill -INT $$\n');
+      const stopped = spawnSync(process.execPath, [cliPath, 'full-stopped', '--resources', 'users', '--install', '--no-git'], { cwd, encoding: 'utf8', stdio: ['ignore', out, 'pipe'], env, timeout: 60_000 });
+      expect(stopped.status, stopped.stderr).toBe(130);
+      expect(stopped.stderr.split('\n')).toEqual([expect.stringMatching(/^error cannot write to standard output \(ENOSPC/), expect.stringMatching(/^error npm install was interrupted \(Ctrl-C\)/), '']);
     } finally {
       closeSync(out);
       rmSync(bin, { recursive: true, force: true });
