@@ -87,6 +87,21 @@ describe('show', () => {
     expect(out).toMatch(/\n {2}things {2}w1 {2}lastEnd 2026-01-12$/);
   });
 
+  it('says one earlier load in the singular', async () => {
+    const path = join(tmp.dir, 'six.duckdb');
+    const dest = await DuckDBDestination.open({ path, dataset: 'data', pipelineName: 'p' });
+    for (let i = 0; i < 6; i++) {
+      const writer = dest.createResourceWriter({ loadId: newLoadId(), resource: thingsResource, writeDisposition: 'merge', primaryKey: ['id'], maxNestingDepth: 4 });
+      await writer.write([{ id: `r${i}`, count: i }]);
+      await writer.commit({ windows: { w1: { lastEnd: `2026-01-0${i + 1}` } } });
+    }
+    await dest.close();
+    const out = await showDataset({ path, dataset: 'data' });
+    const section = out.slice(out.indexOf('Last loads'), out.indexOf('Incremental state')).trim().split('\n');
+    expect(section[0]).toBe('Last loads (5 of 6)');
+    expect(section.at(-1)).toBe('  ... 1 earlier load not shown (openDataset(...).loads(n) lists more)');
+  });
+
   it("shows a child's windows through the parent that drove it, and no line for a resource that keeps no state", async () => {
     const path = join(tmp.dir, 'child-state.duckdb');
     const dest = await DuckDBDestination.open({ path, dataset: 'data', pipelineName: 'p' });
