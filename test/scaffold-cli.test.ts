@@ -426,6 +426,14 @@ describe('after the project is written', () => {
     // Nothing is written to stdout on a usage error: its line and its exit code, as without the full disk.
     const usage = toFull(['--bogus']);
     expect([usage.status, usage.stderr]).toEqual([2, "error Unknown option '--bogus'. Run with --help for the flags.\n"]);
+    // stderr on the full disk too: no one to tell, and the code still says which failure it was (not a crash's 1).
+    const out = openSync('/dev/full', 'w');
+    try {
+      const silent = spawnSync(process.execPath, [cliPath, '--bogus'], { cwd, stdio: ['ignore', out, out], env: { ...process.env, NO_COLOR: '1' }, timeout: 60_000 });
+      expect([silent.status, silent.signal]).toEqual([2, null]);
+    } finally {
+      closeSync(out);
+    }
   });
 
   // An install between the writes: the "Created" line fails before it, the next steps after it. A file's stdout is not
