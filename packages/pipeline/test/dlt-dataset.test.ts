@@ -101,6 +101,19 @@ describe('a DuckDB file dlt loaded', () => {
     expect((refused as Error).message).toContain('such as --dataset snapengage_ts_2 (or destination.dataset)');
   });
 
+  it('suggests a DROP SCHEMA the DuckDB CLI runs, also for a dataset named like a keyword (order, left)', async () => {
+    for (const dataset of ['order', 'left']) {
+      const path = join(tmp.dir, `keyword-${dataset}.duckdb`);
+      await makeDltFile(path, dataset);
+      const error = await DuckDBDestination.open({ path, dataset, pipelineName: 'p' }).catch((e: unknown) => e);
+      // Bare, `DROP SCHEMA order CASCADE` is a syntax error in DuckDB.
+      const drop = /\((DROP SCHEMA .+ CASCADE) in the DuckDB CLI\)/.exec((error as Error).message)?.[1];
+      expect(drop).toBe(`DROP SCHEMA "${dataset}" CASCADE`);
+      await query(path, drop!, 'READ_WRITE');
+      expect(await query(path, `SELECT schema_name FROM information_schema.schemata WHERE schema_name = '${dataset}'`)).toEqual([]);
+    }
+  });
+
   it('keeps loading a dataset where this loader had already committed loads before dlt\'s tables came', async () => {
     const path = join(tmp.dir, 'mixed.duckdb');
     const load = async () => {

@@ -4,7 +4,8 @@
 // real file) mixed two customers' data in the same tables, silently and for good. Each load row records the run's org
 // id (`_pipeline_loads.org_id`), and a run of another org is refused before it writes anything.
 import type { DuckDBConnection } from '../duckdb.js';
-import { quoteIdent, sqlName } from '../normalize/naming.js';
+import { quoteIdent } from '../normalize/naming.js';
+import { cliName } from './cli-name.js';
 import { DestinationError } from './errors.js';
 import { loadsHaveColumn } from './system-tables.js';
 
@@ -53,7 +54,7 @@ export async function refuseOtherOrg(conn: DuckDBConnection, dataset: string, db
   throw new DestinationError(
     `opening the destination: dataset ${dataset} in ${dbPath} holds SnapEngage org ${named.join(', ')}${more}, and this run is for org ${orgId} (${org.env}): loading it there would mix two organisations' cases, widgets and users in the same tables (users of both merge on their email)`,
     'schema',
-    `load each org into a dataset of its own, such as --dataset ${suggestedDataset(orgId)} (or destination.dataset), or a DuckDB file of its own (--duckdb); if ${org.env} is wrong, correct it; if the other org's data is not needed (a sandbox trial), drop it first (DROP SCHEMA ${sqlName(dataset)} CASCADE in the DuckDB CLI). Nothing was written to the file`,
+    `load each org into a dataset of its own, such as --dataset ${suggestedDataset(orgId)} (or destination.dataset), or a DuckDB file of its own (--duckdb); if ${org.env} is wrong, correct it; if the other org's data is not needed (a sandbox trial), drop it first (DROP SCHEMA ${await cliName(conn, dataset)} CASCADE in the DuckDB CLI). Nothing was written to the file`,
     dbPath,
   );
 }

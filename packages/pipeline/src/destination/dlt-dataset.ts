@@ -5,7 +5,8 @@
 // the dataset before it writes anything, naming dlt and a dataset to use instead.
 import { duckdbCatalogName } from '../destination-settings.js';
 import type { DuckDBConnection } from '../duckdb.js';
-import { quoteIdent, sqlName } from '../normalize/naming.js';
+import { quoteIdent } from '../normalize/naming.js';
+import { cliName } from './cli-name.js';
 import { DestinationError } from './errors.js';
 
 /** The tables dlt keeps in every dataset it loads (dlt 1.x; see its "destination tables" docs). */
@@ -61,7 +62,7 @@ export async function refuseDltDataset(conn: DuckDBConnection, dataset: string, 
   throw new DestinationError(
     `opening the destination: dataset ${dataset} in ${dbPath} was loaded by dlt (it has ${system.join(', ')}${data.length > 0 ? `; tables ${named}` : ''}), and snapengage-pipeline does not write into another tool's dataset`,
     'schema',
-    `load into a dataset of its own, such as --dataset ${suggestion} (or destination.dataset); if dlt's data is no longer needed, drop it first (DROP SCHEMA ${sqlName(dataset)} CASCADE in the DuckDB CLI). Nothing was written to the file`,
+    `load into a dataset of its own, such as --dataset ${suggestion} (or destination.dataset); if dlt's data is no longer needed, drop it first (DROP SCHEMA ${await cliName(conn, dataset)} CASCADE in the DuckDB CLI). Nothing was written to the file`,
     dbPath,
   );
 }

@@ -87,11 +87,6 @@ export function quoteIdent(name: string): string {
   return `"${name.replaceAll('"', '""')}"`;
 }
 
-/** A name as the DuckDB CLI takes it, for a command a message suggests: bare when it is a plain lower-case identifier. */
-export function sqlName(name: string): string {
-  return /^[a-z_][a-z0-9_]*$/.test(name) ? name : quoteIdent(name);
-}
-
 /** Single-quoted SQL string literal. */
 export function quoteLiteral(value: string): string {
   return `'${value.replaceAll("'", "''")}'`;
