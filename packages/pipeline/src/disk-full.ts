@@ -1,5 +1,5 @@
-// Where a full disk is, for the messages of errors.ts and destination/errors.ts: the directory to free space in, and
-// how DuckDB says the disk filled where it spills.
+// Where a full disk is and how it is said, for the messages of duckdb-errors.ts and destination/errors.ts (one wording
+// for both: what was being done, where, the fix), and how DuckDB says the disk filled where it spills.
 import { dirname, resolve } from 'node:path';
 
 /**
@@ -18,4 +18,20 @@ export function diskDirectory(path: string): string {
 /** Where DuckDB spills for a database at `path` (its default temp_directory, the loader sets no other). */
 export function spillDirectory(path: string): string {
   return path === ':memory:' ? resolve('.tmp') : `${resolve(path)}.tmp`;
+}
+
+/** A full disk's line in two parts, `what` and `fix` (the message is `${what}: ${fix}`). `disk`: where to free space. */
+export function diskFullWords(action: string, path: string, disk: string): { what: string; fix: string } {
+  return {
+    what: `${action}: the disk is full at ${path}`,
+    fix: `free disk space at ${disk} (or point the destination elsewhere) and rerun; nothing of this load was committed`,
+  };
+}
+
+/** A full disk where DuckDB spills (DUCKDB_SPILL_FULL), for a database at `path`; `text`: DuckDB's first line. */
+export function spillFullWords(action: string, path: string, text: string, disk: string): { what: string; fix: string } {
+  return {
+    what: `${action}: the disk is full at ${spillDirectory(path)}, where DuckDB writes what does not fit in its memory limit (${text.replace(/\.$/, '')})`,
+    fix: `free disk space at ${disk} or raise SNAPENGAGE_DUCKDB_MEMORY_LIMIT (less is written there), then rerun; nothing of this load was committed`,
+  };
 }

@@ -1,7 +1,7 @@
 // DuckDB's and the file system's failures on the destination, read from their messages, as ONE line each (what, where,
 // how to fix): the patterns that recognise them (shared with destination/errors.ts, which maps the open and the
 // commit) and describeDestinationError for every other place a run touches the file.
-import { diskDirectory, DUCKDB_SPILL_FULL, spillDirectory } from './disk-full.js';
+import { diskDirectory, diskFullWords, DUCKDB_SPILL_FULL, spillFullWords } from './disk-full.js';
 import { DestinationError, firstLine, PipelineError, RAISE_OPEN_FILES, TOO_MANY_OPEN_FILES } from './errors.js';
 
 /** How DuckDB says it ran out of memory: in so many words, or as a block it could not pin or allocate. */
@@ -18,8 +18,11 @@ export const DUCKDB_LOCKED = /Could not set lock|Conflicting lock|database is lo
 /** How DuckDB says a database file of its own is damaged: a block whose checksum is wrong, or a file cut short. */
 export const DUCKDB_DAMAGED = /Corrupt database file|does not match stored checksum|Could not read enough bytes from file/i;
 
-/** Turns a DuckDB failure into one line; the file path is named, the fix is suggested. */
-export function describeDestinationError(error: unknown, path: string): PipelineError {
+/**
+ * Turns a DuckDB failure into one line; the file path is named, the fix is suggested. `action`: what was being done,
+ * as a full disk's line starts (destination/errors.ts's wording).
+ */
+export function describeDestinationError(error: unknown, path: string, action = 'writing the destination'): PipelineError {
   if (error instanceof PipelineError) return error;
   const raw = error instanceof Error ? error.message : String(error);
   const text = firstLine(raw);
@@ -31,15 +34,15 @@ export function describeDestinationError(error: unknown, path: string): Pipeline
       { code: 'locked', path, cause: error },
     );
   }
+  // Worded as destination/errors.ts words it (disk-full.ts): one style for a full disk wherever the run met it.
   if (/no space left|ENOSPC|disk (is )?full|not enough space/i.test(text)) {
-    return new DestinationError(`Disk full while writing ${path}: free some space at ${diskDirectory(path)} and rerun (nothing of this run was committed)`, { code: 'disk_full', path, cause: error });
+    const { what, fix } = diskFullWords(action, path, diskDirectory(path));
+    return new DestinationError(`${what}: ${fix}`, { code: 'disk_full', path, cause: error });
   }
   // Before the memory check: DuckDB words this as running out of memory (DUCKDB_SPILL_FULL).
   if (DUCKDB_SPILL_FULL.test(raw)) {
-    return new DestinationError(
-      `Disk full at ${spillDirectory(path)}, where DuckDB writes what does not fit in its memory limit (${text.replace(/\.$/, '')}): free some space at ${diskDirectory(path)} or raise SNAPENGAGE_DUCKDB_MEMORY_LIMIT (less is written there), then rerun (nothing of this run was committed)`,
-      { code: 'disk_full', path, cause: error },
-    );
+    const { what, fix } = spillFullWords(action, path, text, diskDirectory(path));
+    return new DestinationError(`${what}: ${fix}`, { code: 'disk_full', path, cause: error });
   }
   if (TOO_MANY_OPEN_FILES.test(text)) {
     return new DestinationError(`Too many open files while using ${path} (${text}): ${RAISE_OPEN_FILES}, then rerun (nothing of this run was committed)`, { code: 'io', path, cause: error });

@@ -201,7 +201,7 @@ async function run(config: PipelineConfig, given: RunOptions | undefined): Promi
     });
   } catch (error) {
     await proxy?.dispatcher.close().catch(() => undefined);
-    throw describeDestinationError(error, plan.destination.path);
+    throw describeDestinationError(error, plan.destination.path, 'opening the destination');
   }
   tookOver = destination.interruptedRun;
   let failed = false;
@@ -368,7 +368,7 @@ async function checkWriter(writer: ResourceWriter, path: string) {
   try {
     await writer.checkBeforeCommit?.();
   } catch (error) {
-    throw describeDestinationError(error, path);
+    throw describeDestinationError(error, path, 'committing');
   }
 }
 
@@ -376,7 +376,7 @@ async function commitWriter(writer: ResourceWriter, state: unknown, path: string
   try {
     return await writer.commit(state);
   } catch (error) {
-    throw describeDestinationError(error, path);
+    throw describeDestinationError(error, path, 'committing');
   }
 }
 

@@ -72,6 +72,6 @@ export class WriteQueue {
   }
 
   private throwIfFailed(): void {
-    if (this.failure !== undefined) throw describeDestinationError(this.failure, this.path);
+    if (this.failure !== undefined) throw describeDestinationError(this.failure, this.path, 'staging');
   }
 }

@@ -116,7 +116,7 @@ describe('run --json', () => {
 describe('the FAILED document', () => {
   it('of a partial failure lists what was committed and the DestinationError code; a credential is masked even where JSON escapes it', () => {
     const secret = 'tok"en\\x';
-    const error = withCommitted(new DestinationError(`Disk full while writing /data/x.duckdb (${secret})`, { code: 'disk_full', path: '/data/x.duckdb' }), ['chat_poll']);
+    const error = withCommitted(new DestinationError(`committing: the disk is full at /data/x.duckdb (${secret})`, { code: 'disk_full', path: '/data/x.duckdb' }), ['chat_poll']);
     const line = documentLine(failedDocument({ error, message: error.message, exitCode: 1, startedAt: new Date(0) }), (text) => text.replaceAll(secret, '***'));
     expect(line).not.toContain('\n');
     expect(line).not.toContain('tok');
@@ -124,7 +124,7 @@ describe('the FAILED document', () => {
       status: 'FAILED',
       startedAt: '1970-01-01T00:00:00.000Z',
       committedResources: ['chat_poll'],
-      error: { name: 'DestinationError', code: 'disk_full', exitCode: 1, message: 'Disk full while writing /data/x.duckdb (***)' },
+      error: { name: 'DestinationError', code: 'disk_full', exitCode: 1, message: 'committing: the disk is full at /data/x.duckdb (***)' },
     });
   });
 

@@ -1,7 +1,7 @@
 // Destination failures as ONE line each (what, where, how to fix). Subclasses the package's DestinationError
 // so the orchestrator's error handling passes them through unchanged.
 import { basename, dirname, join } from 'node:path';
-import { diskDirectory, DUCKDB_SPILL_FULL, spillDirectory } from '../disk-full.js';
+import { diskDirectory, diskFullWords, DUCKDB_SPILL_FULL, spillFullWords } from '../disk-full.js';
 import { duckdbVersion } from '../duckdb.js';
 import { DestinationError as PipelineDestinationError, firstLine, RAISE_OPEN_FILES, TOO_MANY_OPEN_FILES, type DestinationErrorCode } from '../errors.js';
 import { DUCKDB_DAMAGED, DUCKDB_LOCKED, DUCKDB_OUT_OF_MEMORY } from '../duckdb-errors.js';
@@ -44,23 +44,13 @@ export function toDestinationError(error: unknown, action: string, path: string,
     );
   }
   if (code === 'ENOSPC' || /No space left|disk is full|ENOSPC|not enough space/i.test(raw)) {
-    return new DestinationError(
-      `${action}: the disk is full at ${path}`,
-      'disk_full',
-      `free disk space at ${disk} (or point the destination elsewhere) and rerun; nothing of this load was committed`,
-      path,
-      { cause: error },
-    );
+    const { what, fix } = diskFullWords(action, path, disk);
+    return new DestinationError(what, 'disk_full', fix, path, { cause: error });
   }
   // Before the memory check: DuckDB words this as running out of memory (DUCKDB_SPILL_FULL).
   if (DUCKDB_SPILL_FULL.test(raw)) {
-    return new DestinationError(
-      `${action}: the disk is full at ${spillDirectory(path)}, where DuckDB writes what does not fit in its memory limit (${text.replace(/\.$/, '')})`,
-      'disk_full',
-      `free disk space at ${disk} or raise SNAPENGAGE_DUCKDB_MEMORY_LIMIT (less is written there), then rerun; nothing of this load was committed`,
-      path,
-      { cause: error },
-    );
+    const { what, fix } = spillFullWords(action, path, text, disk);
+    return new DestinationError(what, 'disk_full', fix, path, { cause: error });
   }
   if (code === 'EMFILE' || code === 'ENFILE' || TOO_MANY_OPEN_FILES.test(raw)) {
     return new DestinationError(
