@@ -231,6 +231,10 @@ async function runCommand(flags: Flags, signals: CliSignals): Promise<number> {
     const mask = secretMask();
     if (!outcomeWritten) writeStdout(`${flags.json ? documentLine(loadedDocument(info), mask) : mask(info.toString())}\n`);
     outcomeWritten = true;
+    // On stderr, which cron mails and a scheduler's log keeps, beside the run's other notes: nothing else would say it
+    // until the next run failed on the full disk. Exit 0 all the same: the load is committed, a rerun has nothing to add.
+    const unfolded = info.notes.checkpointFailed;
+    if (unfolded) process.stderr.write(`snapengage-pipeline: warning: ${withoutSecrets(unfolded.message)}\n`);
     const after = plan && localRateLimitAfterNote(config, plan, info.resources, configFile);
     if (after) process.stderr.write(`snapengage-pipeline: note: ${withoutSecrets(after)}\n`);
     return 0;

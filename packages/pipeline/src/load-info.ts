@@ -90,6 +90,12 @@ export interface LoadNotes {
    * out-of-memory kill leaves no line of its own; crashed; the machine stopped). Its uncommitted work was not kept.
    */
   interruptedRun?: InterruptedRun;
+  /**
+   * Only when it happened: DuckDB could not fold the run's WAL into the file as the run closed it (a full disk). The
+   * load is committed all the same: it waits in `wal` (`<file>.wal`), which DuckDB folds in when it next opens the
+   * file. `message` is the one line the CLI prints after `snapengage-pipeline: warning: ` on stderr (not in toString()).
+   */
+  checkpointFailed?: { wal: string; message: string };
   /** Records an append of a date window read again (lookback) and left out, their primary key being stored already. */
   alreadyStoredRecords?: Readonly<Record<string, number>>;
   /**

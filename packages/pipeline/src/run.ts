@@ -309,6 +309,9 @@ async function run(config: PipelineConfig, given: RunOptions | undefined): Promi
       const readFrom = result.replacedTables ? refreshReadFrom(p, plan.resources) : undefined;
       if (result.replacedTables) refreshed[p.name] = { replacedTables: result.replacedTables, ...(readFrom !== undefined ? { readFrom } : {}) };
     }
+    // Closed here, not in `finally`: whether DuckDB folded the load into the file is part of what the run says. The
+    // load is committed either way, so a failure to close is no failure of the run (as in `finally`).
+    const { checkpointFailed } = await destination.close().catch(() => ({ checkpointFailed: undefined }));
     options.progress?.(snapshot('done'));
     return new LoadInfo(
       plan.pipelineName,
@@ -329,6 +332,7 @@ async function run(config: PipelineConfig, given: RunOptions | undefined): Promi
         ...(options.refresh ? { refreshed } : {}),
         ...(options.limitPages !== undefined ? { sampledCutShort: extractor.counts.sampledCutShort } : {}),
         ...(destination.interruptedRun ? { interruptedRun: destination.interruptedRun } : {}),
+        ...(checkpointFailed ? { checkpointFailed } : {}),
       },
     );
   } catch (error) {

@@ -96,4 +96,12 @@ describe('a killed refresh before this run', () => {
     expect(info({ logs: { replacedTables: ['logs'] } })).toContain('it was a refresh of chat_poll, which this run does not finish: run with --refresh --resources chat_poll (');
     expect(info({ logs: { replacedTables: [] }, chat_poll: { replacedTables: [] } })).not.toContain('it was a refresh');
   });
+
+  it('carries a checkpoint that failed at close in its notes and --json, not in the text (the CLI says it on stderr)', () => {
+    const checkpointFailed = { wal: '/d/x.duckdb.wal', message: 'closing the destination: the disk is full at /d/x.duckdb, …' };
+    const info = new LoadInfo('p', 'ds', '/d/x.duckdb', '1', new Date(0), new Date(1000), {}, {}, [], undefined, { checkpointFailed });
+    expect(info.toJSON()).toMatchObject({ status: 'LOADED', checkpointFailed });
+    expect(info.toString()).not.toContain('x.duckdb.wal');
+    expect(new LoadInfo('p', 'ds', '/d/x.duckdb', '1', new Date(0), new Date(1000), {}, {}, []).toJSON()).not.toHaveProperty('checkpointFailed');
+  });
 });

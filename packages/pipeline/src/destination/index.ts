@@ -28,6 +28,7 @@ import {
 } from './system-tables.js';
 import type { DroppedTables } from '../run-records.js';
 import { writeFailedRow } from './load-row.js';
+import { checkpoint, checkpointFailure, type CheckpointFailure } from './checkpoint.js';
 
 export { DestinationError, toDestinationError } from './errors.js';
 export { duckdbSettings } from './duckdb-settings.js';
@@ -374,18 +375,27 @@ export class DuckDBDestination {
 
   /**
    * Closes the file and releases the run lock and staging. `removeCreatedFile`: a failed run that created the file
-   * (see createdFile) removes it, with DuckDB's WAL, before another run can take the lock.
+   * (see createdFile) removes it, with DuckDB's WAL, before another run can take the lock. `checkpointFailed`: DuckDB
+   * could not fold the WAL into the file as it closed (a full disk): what is committed waits in the WAL (checkpoint.ts).
    */
-  async close(options: { removeCreatedFile?: boolean } = {}): Promise<void> {
-    if (this.closed) return;
+  async close(options: { removeCreatedFile?: boolean } = {}): Promise<{ checkpointFailed?: CheckpointFailure }> {
+    if (this.closed) return {};
     this.closed = true;
     try {
-      await this.mutex.run(async () => this.closeFile());
-      if (options.removeCreatedFile && this.createdFile) {
+      // The checkpoint closeSync() would run, as a statement whose failure is heard; none for a file about to be removed.
+      const removing = options.removeCreatedFile === true && this.createdFile;
+      const failed = await this.mutex.run(async () => {
+        const error = this.session && this.path !== ':memory:' && !removing ? await checkpoint(this.session.conn) : undefined;
+        this.closeFile();
+        return error;
+      });
+      if (removing) {
         // The file itself: through a symbolic link, the file it points at, not the user's link.
         const file = await realpath(this.path).catch(() => undefined);
         for (const created of [file, `${this.path}.wal`]) if (created) await rm(created, { force: true }).catch(() => undefined);
       }
+      const checkpointFailed = failed === undefined ? undefined : await checkpointFailure(failed, this.path);
+      return checkpointFailed ? { checkpointFailed } : {};
     } finally {
       if (this.runLock) await this.runLock.release().catch(() => undefined);
       else await rm(this.stagingRoot, { recursive: true, force: true }).catch(() => undefined);
