@@ -198,7 +198,8 @@ class PlainDisplay implements ProgressDisplay {
     if (!this.latest) return;
     this.printed = this.latest;
     const at = `${(this.latest.elapsedMs / 1000).toFixed(1)}s`;
-    const lines = this.latest.snapshot.resources.map((r) => ({ name: r.name, line: formatLine(r), key: `${r.pages} ${r.records}` }));
+    // The widgets-done count too: a widget is done after its last page, so a resource's last count moves with no page.
+    const lines = this.latest.snapshot.resources.map((r) => ({ name: r.name, line: formatLine(r), key: `${r.pages} ${r.records} ${r.items?.done ?? ''}` }));
     const moved = lines.filter((l) => this.lastLines.get(l.name) !== l.key);
     const stall = stallNote(this.latest);
     // The clock (tick) prints during the commit too, where no page comes: a note that it goes on, not every

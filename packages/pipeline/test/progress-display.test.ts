@@ -218,6 +218,26 @@ describe('progress of a resource read once per widget', () => {
     expect(logs.at(-1)).toContain(' 300/300 widgets ');
   });
 
+  it('in plain lines, prints a count that moved while its pages did not (a last widget done while others still page)', () => {
+    const plain = fakeStream(false);
+    const lines = createProgressDisplay(plain.stream, {});
+    const at = (logsDone: number, otherPages: number): ProgressSnapshot => ({
+      ...listed(299),
+      resources: [
+        { ...listed(299).resources[0]!, items: { done: logsDone, total: 300 } },
+        { name: 'chat_availability', loaded: true, requests: otherPages, pages: otherPages, records: otherPages, recordsPerSecond: 1, items: { done: otherPages, total: 300 } },
+      ],
+    });
+    lines.update(at(299, 10));
+    vi.advanceTimersByTime(5000);
+    // logs' last widget ended after its last page (no page of logs since): only the count moved.
+    lines.update(at(300, 20));
+    vi.advanceTimersByTime(5000);
+    const logs = plain.writes.filter((w) => w.includes('] logs'));
+    expect(logs.map((w) => /\d+\/300 widgets/.exec(w)?.[0])).toEqual(['299/300 widgets', '300/300 widgets']);
+    lines.finish();
+  });
+
   it('counts a list of two widgets too (only a list of one goes without)', () => {
     const { stream, screen } = fakeTerminal(80);
     const live = createProgressDisplay(stream, {});
