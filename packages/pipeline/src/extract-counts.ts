@@ -18,7 +18,8 @@ export class ExtractCounts {
   readonly cutShort = new Map<string, number>();
   /**
    * Per top-level resource read once per item of an env list (each widget of SNAPENGAGE_WIDGET_ID): the items whose
-   * every request is done, of the list's. Pages and records alone never said how far a first load of 300 widgets was.
+   * every request of this resource is done (its children's may still be running), of the list's. Pages and records
+   * alone never said how far a first load of 300 widgets was.
    */
   readonly listItems = new Map<string, { done: number; total: number }>();
 

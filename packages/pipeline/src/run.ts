@@ -36,7 +36,7 @@ export interface ProgressSnapshot {
   elapsedMs: number;
   /**
    * `items`: for a resource read once per item of a list (each widget of SNAPENGAGE_WIDGET_ID), the items whose every
-   * request is done, of the list's.
+   * request of that resource is done (a parent's children may still be running), of the list's.
    */
   resources: Array<ResourceStats & { recordsPerSecond: number; items?: { done: number; total: number } }>;
   done: boolean;
