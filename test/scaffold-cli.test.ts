@@ -438,6 +438,16 @@ describe('after the project is written', () => {
 
   // An install between the writes: the "Created" line fails before it, the next steps after it. A file's stdout is not
   // destroyed by a failed write (Node's SyncWriteStream), so each later write fails anew: one line says it all the same.
+  it('stdout that fails other than by a full disk (EBADF: a descriptor open for reading) is not told to free space', () => {
+    const input = openSync(cliPath, 'r');
+    try {
+      const run = spawnSync(process.execPath, [cliPath, '--help'], { cwd, encoding: 'utf8', stdio: ['ignore', input, 'pipe'], timeout: 30_000 });
+      expect([run.status, run.stderr]).toEqual([1, 'error cannot write to standard output (EBADF: bad file descriptor, write): redirect it elsewhere\n']);
+    } finally {
+      closeSync(input);
+    }
+  });
+
   it.skipIf(!existsSync('/dev/full'))('stdout on a full disk across an install: still one line on stderr and exit 1; an interrupted install keeps its 130', () => {
     const bin = mkdtempSync(join(tmpdir(), 'scaffold-fake-npm-'));
     const out = openSync('/dev/full', 'w');

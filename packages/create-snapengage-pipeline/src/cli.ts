@@ -17,7 +17,9 @@ process.stdout.on('error', (error: NodeJS.ErrnoException) => {
   // The failed write's error comes a tick after it, so often after main() has set the exit code: set here too.
   if (!process.exitCode) process.exitCode = 1;
   const message = error.message.split('\n')[0];
-  process.stderr.write(`error cannot write to standard output (${message}): free space where it goes or redirect it elsewhere\n`);
+  // Free space is the fix for a full disk only (EIO from a terminal that went away, EACCES, … are not that).
+  const fix = error.code === 'ENOSPC' || error.code === 'EDQUOT' ? 'free space where it goes or redirect it elsewhere' : 'redirect it elsewhere';
+  process.stderr.write(`error cannot write to standard output (${message}): ${fix}\n`);
 });
 process.stderr.on('error', () => undefined);
 

@@ -304,7 +304,9 @@ let runSoFar: (() => { committed: readonly string[]; loadId: string | undefined;
 process.stdout.on('error', (error: NodeJS.ErrnoException) => {
   if (error.code === 'EPIPE') return;
   const committed = loadCommitted ? '; the load itself was committed (see `snapengage-pipeline show`)' : '';
-  process.stderr.write(`snapengage-pipeline: cannot write to standard output (${firstLine(error.message)}): free space where it goes or redirect it elsewhere${committed}\n`);
+  // Free space is the fix for a full disk only (EIO from a terminal that went away, EACCES, … are not that).
+  const fix = error.code === 'ENOSPC' || error.code === 'EDQUOT' ? 'free space where it goes or redirect it elsewhere' : 'redirect it elsewhere';
+  process.stderr.write(`snapengage-pipeline: cannot write to standard output (${firstLine(error.message)}): ${fix}${committed}\n`);
   // A failure's own code stays (`run --json` writes its FAILED document here): a usage error is still 2, a SIGTERM 143.
   process.exitCode = process.exitCode || 1;
 });

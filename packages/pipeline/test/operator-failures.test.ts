@@ -1,7 +1,7 @@
 // An operator's failures, through the BUILT command (bin/snapengage-pipeline.js → dist/, as `npx snapengage-pipeline`
 // runs it in cron, CI or a container; `npm run build` first) against real servers on 127.0.0.1: the sandbox, or a
 // small HTTP server that misbehaves as a proxy or gateway in front of the API can.
-import { spawn } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { closeSync, existsSync, mkdirSync, openSync, writeFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -226,6 +226,18 @@ describe('operator failures, built CLI', () => {
     const usage = await toFull(['run', '--resources', 'userz', '--json']);
     expect(usage.code).toBe(2);
     expect(errorLines(usage.stderr)).toEqual([expect.stringMatching(/^snapengage-pipeline: Unknown resource "userz"/), expect.stringMatching(/^snapengage-pipeline: cannot write to standard output \(ENOSPC/)]);
+    expect(version.stderr).toContain('free space where it goes or redirect it elsewhere');
+  });
+
+  it('stdout that fails other than by a full disk (EBADF: a descriptor open for reading) is not told to free space', async () => {
+    const input = openSync(BIN, 'r');
+    try {
+      const run = spawnSync(process.execPath, [BIN, '--version'], { stdio: ['ignore', input, 'pipe'], encoding: 'utf8', timeout: 30_000 });
+      expect(run.status).toBe(1);
+      expect(errorLines(run.stderr)).toEqual(['snapengage-pipeline: cannot write to standard output (EBADF: bad file descriptor, write): redirect it elsewhere']);
+    } finally {
+      closeSync(input);
+    }
   });
 
   it('stdout whose reader went away (`| head -1`, `| head -c 10`): no line, exit 0, and the run committed all the same', async () => {
