@@ -97,8 +97,8 @@ describe('redaction', () => {
   });
 
   it('secretRedactor masks each of many texts as redactSecrets does, its patterns reused from one text to the next', () => {
-    // Reused: a global pattern keeps a lastIndex, so a redactor that carried it from one text to the next would miss a
-    // secret early in the next text. Each text here has its secret at another place, in another form.
+    // Reused from one text to the next: whatever state a pattern keeps must not make it miss a secret in a later text.
+    // Each text here has its secret at another place, in another form.
     const secrets = ['s3cr3t-value', 'a/b+c=d', undefined, 'ab'];
     const texts = [
       'token s3cr3t-value at the end: s3cr3t-value',
