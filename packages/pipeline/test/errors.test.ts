@@ -1,9 +1,12 @@
 // Fix hints name the env vars of the resource that failed, read from the catalog rather than hard-coded.
+import { join, relative, resolve } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { createSnapEngageClient, resources, SnapEngageError, type SnapEngageErrorKind } from 'snapengage-client';
 import { afterPartialCommit, describeExtractError, DestinationError } from '../src/errors.js';
 import { describeDestinationError } from '../src/duckdb-errors.js';
 import { toDestinationError } from '../src/destination/errors.js';
+import { createDuckDBInstance } from '../src/duckdb.js';
+import { tempDir } from './helpers.js';
 
 const clientError = (kind: SnapEngageErrorKind, status: number) =>
   new SnapEngageError({ kind, status, message: 'refused', operation: 'GET /x', url: 'http://127.0.0.1:9/x' });
@@ -142,6 +145,31 @@ describe('toDestinationError', () => {
     // The other mapping (a run's open, its commit, its staging queue, show) words it the same.
     expect(describeDestinationError(full, '/data/x.duckdb', 'committing logs').message).toBe(toDestinationError(full, 'committing logs', '/data/x.duckdb').message);
   });
+
+  // The spill directory named is where DuckDB spills: its own temp_directory (`.tmp` in memory, `<path>.tmp` for a file,
+  // relative to the working directory as the path is), made absolute so that the line says where it is.
+  it("names DuckDB's own spill directory, absolute, for an in-memory database and a relative path", async () => {
+    const tmp = tempDir('sepipe-spill-dir-');
+    try {
+      const spill = 'Out of Memory Error: failed to offload data block of size 256.0 KiB (704.0 KiB/921.5 KiB used).';
+      for (const path of [':memory:', relative(process.cwd(), join(tmp.dir, 'x.duckdb'))]) {
+        const instance = await createDuckDBInstance(path, { threads: '1' });
+        const conn = await instance.connect();
+        let setting: string;
+        try {
+          setting = String((await conn.runAndReadAll("SELECT current_setting('temp_directory') AS t")).getRowObjectsJS()[0]!.t);
+        } finally {
+          conn.closeSync();
+          instance.closeSync();
+        }
+        const where = `committing logs: the disk is full at ${resolve(setting)}, where DuckDB writes`;
+        expect(toDestinationError(new Error(spill), 'committing logs', path).message.slice(0, where.length), path).toBe(where);
+        expect(describeDestinationError(new Error(spill), path, 'committing logs').message.slice(0, where.length), path).toBe(where);
+      }
+    } finally {
+      tmp.cleanup();
+    }
+  });
 });
 
 describe('describeDestinationError', () => {
@@ -152,6 +180,8 @@ describe('describeDestinationError', () => {
       ['IO Error: Cannot open file "C:\\x.duckdb": The process cannot access the file because it is being used by another process.\n\nFile is already open in \nC:\\duckdb.exe (PID 42)', 'locked'],
       ['IO Error: Cannot open file "E:\\x.duckdb": 另一个程序正在使用此文件，进程无法访问。\n\nFile is already open in \nD:\\DBX\\dbx.exe (PID 42)', 'locked'],
       ['IO Error: No space left on device', 'disk_full'],
+      // Windows words it so (ERROR_DISK_FULL), in English.
+      ['IO Error: Could not write file "C:\\data\\x.duckdb": There is not enough space on the disk.', 'disk_full'],
       ['IO Error: Permission denied', 'not_writable'],
       ['IO Error: Cannot open file "/nope/x.duckdb": No such file or directory', 'not_found'],
       ['Something else entirely', 'io'],
