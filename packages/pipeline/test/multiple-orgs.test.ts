@@ -173,6 +173,19 @@ describe('two orgs in one DuckDB file', () => {
     expect(await ids(path, 'snapengage_data')).toEqual(await truthIds(orgA));
   });
 
+  it('the refusal\'s DROP SCHEMA runs in DuckDB for a dataset named like a keyword (order), and the second org then loads there', async () => {
+    const path = `${tmp.dir}/keyword-dataset.duckdb`;
+    const logs = definePipeline({ resources: { logs: true }, rateLimit: { requestsPerSecond: 0 } });
+    await runPipeline(logs, { env: orgA.env, destination: { path, dataset: 'order' } });
+    const refused = await runPipeline(logs, { env: orgB.env, destination: { path, dataset: 'order' } }).catch((e: unknown) => e);
+    // Bare, `DROP SCHEMA order CASCADE` is a syntax error in DuckDB.
+    const drop = /\((DROP SCHEMA .+ CASCADE) in the DuckDB CLI\)/.exec((refused as Error).message)?.[1];
+    expect(drop).toBe('DROP SCHEMA "order" CASCADE');
+    await query(path, drop!, 'READ_WRITE');
+    await runPipeline(logs, { env: orgB.env, destination: { path, dataset: 'order' } });
+    expect(await ids(path, '"order"')).toEqual(await truthIds(orgB));
+  });
+
   it('a run of resources whose requests do not send the org id (widgets, users) neither records nor checks it', async () => {
     const path = `${tmp.dir}/provisioning-only.duckdb`;
     const provisioning = definePipeline({ resources: { widgets: true, users: true }, rateLimit: { requestsPerSecond: 0 } });
