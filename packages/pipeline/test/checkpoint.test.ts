@@ -33,6 +33,13 @@ describe('the checkpoint at close', () => {
     }
   });
 
+  it('a checkpoint that rejects with no error value is still a failure, not a checkpoint done', async () => {
+    // Not DuckDB's way (it rejects with an Error), but `undefined` is what checkpoint() returns for "done": a stand-in
+    // connection whose CHECKPOINT rejects with nothing must not read as a WAL folded in.
+    const conn = { run: () => Promise.reject(undefined) } as unknown as Parameters<typeof checkpoint>[0];
+    expect(await checkpoint(conn)).toBeInstanceOf(Error);
+  });
+
   it("a full disk: one line naming the WAL, that the load is safe in it, and where to free space", async () => {
     const file = join(tmp.dir, 'x.duckdb');
     writeFileSync(`${file}.wal`, 'a committed load');
