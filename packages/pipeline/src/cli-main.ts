@@ -140,6 +140,8 @@ async function runCommand(flags: Flags, signals: CliSignals): Promise<number> {
   // step's console.log) goes to stderr, or `| jq` failed on it and the document was no longer stdout's only line.
   if (flags.json) process.stdout.write = process.stderr.write.bind(process.stderr) as typeof process.stdout.write;
   const display = createProgressDisplay(process.stderr);
+  // The --verbose lines' arrow, as the terminal can show it (terminal.ts): read once, not per request.
+  const arrow = glyphsFor(process.env).arrow;
   const controller = new AbortController();
   // Set by the run's 'committing' snapshot, which comes right after its last check of the signal. A signal after it
   // lets the commit finish (stopping between resources would leave some loaded): said at once, or Ctrl-C seemed
@@ -212,7 +214,7 @@ async function runCommand(flags: Flags, signals: CliSignals): Promise<number> {
         if (snapshot.phase === 'committing') committing = true;
         display.update(snapshot);
       },
-      onRequest: flags.verbose ? (event) => display.log(formatRequest(event, glyphsFor(process.env).arrow)) : undefined,
+      onRequest: flags.verbose ? (event) => display.log(formatRequest(event, arrow)) : undefined,
       onLoadStep: (step) => {
         if (step.step === 'commit') committed.push(step.resource);
         if (flags.verbose) display.log(formatLoadStep(step));

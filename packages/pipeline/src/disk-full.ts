@@ -2,6 +2,9 @@
 // for both: what was being done, where, the fix), and how DuckDB says the disk filled where it spills.
 import { dirname, resolve } from 'node:path';
 
+/** How the system and DuckDB say a disk is full (Windows: "There is not enough space on the disk."). */
+export const DISK_FULL = /no space left|ENOSPC|disk (is )?full|not enough space/i;
+
 /**
  * How DuckDB says the disk is full where it spills what does not fit its memory limit (`<file>.tmp`): as an "Out of
  * Memory Error: failed to offload data block", since its temp directory may grow to `max_temp_directory_size`, by

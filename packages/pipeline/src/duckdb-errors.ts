@@ -1,7 +1,7 @@
 // DuckDB's and the file system's failures on the destination, read from their messages, as ONE line each (what, where,
 // how to fix): the patterns that recognise them (shared with destination/errors.ts, which maps the open and the
 // commit) and describeDestinationError for every other place a run touches the file.
-import { diskDirectory, diskFullWords, DUCKDB_SPILL_FULL, spillFullWords } from './disk-full.js';
+import { DISK_FULL, diskDirectory, diskFullWords, DUCKDB_SPILL_FULL, spillFullWords } from './disk-full.js';
 import { DestinationError, firstLine, PipelineError, RAISE_OPEN_FILES, TOO_MANY_OPEN_FILES } from './errors.js';
 
 /** How DuckDB says it ran out of memory: in so many words, or as a block it could not pin or allocate. */
@@ -35,7 +35,7 @@ export function describeDestinationError(error: unknown, path: string, action = 
     );
   }
   // Worded as destination/errors.ts words it (disk-full.ts): one style for a full disk wherever the run met it.
-  if (/no space left|ENOSPC|disk (is )?full|not enough space/i.test(text)) {
+  if (DISK_FULL.test(text)) {
     const { what, fix } = diskFullWords(action, path, diskDirectory(path));
     return new DestinationError(`${what}: ${fix}`, { code: 'disk_full', path, cause: error });
   }

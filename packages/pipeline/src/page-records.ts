@@ -198,11 +198,14 @@ function isThenable(value: unknown): boolean {
   return typeof value === 'object' && value !== null && typeof (value as { then?: unknown }).then === 'function';
 }
 
+/** The names of a resource's `each` params: env lists it is read once per item of (widgetId: SNAPENGAGE_WIDGET_ID). */
+export function eachParamNames(plan: ResourcePlan): string[] {
+  return Object.entries(plan.resource.params).filter(([, source]) => source.from === 'env' && source.each).map(([name]) => name);
+}
+
 /** The fan-out key of a request: values of its `each` params, so state is kept per widget. */
 export function partitionKey(plan: ResourcePlan, params: Params): string {
-  const parts = Object.entries(plan.resource.params)
-    .filter(([, source]) => source.from === 'env' && source.each)
-    .map(([name]) => String(params[name] ?? ''));
+  const parts = eachParamNames(plan).map((name) => String(params[name] ?? ''));
   return parts.length === 0 ? '*' : parts.join('|');
 }
 

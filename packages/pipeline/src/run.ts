@@ -168,8 +168,10 @@ async function run(config: PipelineConfig, given: RunOptions | undefined): Promi
       const ms = (lastPageAt.get(s.name) ?? startedAt.getTime()) - startedAt.getTime();
       return ms > 0 ? (s.records * 1000) / ms : 0;
     };
-    const items = (s: ResourceStats) => listItems?.get(s.name);
-    const resources = [...stats.values()].map((s) => ({ ...s, recordsPerSecond: rate(s), ...(items(s) ? { items: { ...items(s)! } } : {}) }));
+    const resources = [...stats.values()].map((s) => {
+      const items = listItems?.get(s.name);
+      return { ...s, recordsPerSecond: rate(s), ...(items ? { items: { ...items } } : {}) };
+    });
     return { loadId, elapsedMs, done: phase === 'done', phase, resources, ...(tookOver ? { interruptedRun: tookOver } : {}) };
   };
 

@@ -1,7 +1,7 @@
 // Destination failures as ONE line each (what, where, how to fix). Subclasses the package's DestinationError
 // so the orchestrator's error handling passes them through unchanged.
 import { basename, dirname, join } from 'node:path';
-import { diskDirectory, diskFullWords, DUCKDB_SPILL_FULL, spillFullWords } from '../disk-full.js';
+import { DISK_FULL, diskDirectory, diskFullWords, DUCKDB_SPILL_FULL, spillFullWords } from '../disk-full.js';
 import { duckdbVersion } from '../duckdb.js';
 import { DestinationError as PipelineDestinationError, firstLine, RAISE_OPEN_FILES, TOO_MANY_OPEN_FILES, type DestinationErrorCode } from '../errors.js';
 import { DUCKDB_DAMAGED, DUCKDB_LOCKED, DUCKDB_OUT_OF_MEMORY } from '../duckdb-errors.js';
@@ -43,7 +43,7 @@ export function toDestinationError(error: unknown, action: string, path: string,
       { cause: error },
     );
   }
-  if (code === 'ENOSPC' || /No space left|disk is full|ENOSPC|not enough space/i.test(raw)) {
+  if (code === 'ENOSPC' || DISK_FULL.test(raw)) {
     const { what, fix } = diskFullWords(action, path, disk);
     return new DestinationError(what, 'disk_full', fix, path, { cause: error });
   }
