@@ -2,13 +2,13 @@
 // loadable resource whose required env vars are all set. TS configs run through tsx's tsImport: no build step.
 import { createHash } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
-import { createRequire } from 'node:module';
 import { resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { resourceNames, resources } from 'snapengage-client';
 import type { PipelineConfig } from './config.js';
 import { envValue, whereToSetEnv, type Env } from './env.js';
 import { ConfigError, RAISE_OPEN_FILES, TOO_MANY_OPEN_FILES, UsageError } from './errors.js';
+import { moduleUrl, requireHere } from './module-location.js';
 import { resourcesWithEnv } from './plan.js';
 import { keepTsxCacheOffUnusableTmpdir } from './tsx-cache.js';
 
@@ -46,7 +46,7 @@ export async function loadPipelineConfig(configFlag: string | undefined, env: En
         // A hooks thread the host started copied process.env before the line above: see tsx-cache.ts.
         keepTsxCacheOffUnusableTmpdir();
         const { tsImport } = await import('tsx/esm/api');
-        module = (await tsImport(url, import.meta.url)) as Record<string, unknown>;
+        module = (await tsImport(url, moduleUrl)) as Record<string, unknown>;
       } finally {
         if (setHere) delete process.env.TSX_DISABLE_CACHE;
       }
@@ -124,7 +124,7 @@ function javascriptUrl(file: string, url: string): string {
   const last = importedAs.get(file);
   if (last?.digest === digest) return last.url;
   const next = last === undefined ? url : `${url}?content=${digest}`;
-  if (last !== undefined) delete createRequire(import.meta.url).cache[file];
+  if (last !== undefined) delete requireHere.cache[file];
   importedAs.set(file, { digest, url: next });
   return next;
 }

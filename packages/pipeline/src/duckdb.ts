@@ -1,13 +1,10 @@
 // DuckDB's Node API, loaded with require(): the package is CommonJS, and an ESM `import` of it makes Node scan the
 // source of every re-exported module for export names first (measured: 90 ms → 45 ms per process start, which is
 // most of a rerun's fixed cost after Node itself). Only this module loads it (dataset-values.ts through duckdbApi).
-import { createRequire } from 'node:module';
+import { requireHere } from './module-location.js';
 
 type DuckDBApi = typeof import('@duckdb/node-api');
 let api: DuckDBApi | undefined;
-// Made at import, though used later: it costs nothing, and a CommonJS bundle (import.meta.url empty) then fails at
-// load with createRequire's error, as OPERATIONS.md says (bundle.test.ts), not at its first open of a file.
-const require = createRequire(import.meta.url);
 
 /**
  * The module, required on first use rather than when this file is imported: requiring it (~100 CommonJS files and
@@ -16,13 +13,13 @@ const require = createRequire(import.meta.url);
  */
 export function duckdbApi(): DuckDBApi {
   if (api) return api;
-  api = require('@duckdb/node-api') as DuckDBApi;
+  api = requireHere('@duckdb/node-api') as DuckDBApi;
   // @duckdb/node-api decodes every VARCHAR with `new TextDecoder()`, which takes a leading U+FEFF for a byte order
   // mark and drops it (stored '\uFEFFhi' read back as 'hi'). In a value it is data. The module looks its decoder up on
   // each call, so one that keeps it, set here, serves every read of this process. Checked by dataset-read.test.ts; a
   // version without this module just keeps its own behaviour.
   try {
-    const accessors = require('@duckdb/node-api/lib/vectors/dataAccessors.js') as { textDecoder?: TextDecoder };
+    const accessors = requireHere('@duckdb/node-api/lib/vectors/dataAccessors.js') as { textDecoder?: TextDecoder };
     if (accessors.textDecoder instanceof TextDecoder && !accessors.textDecoder.ignoreBOM) {
       accessors.textDecoder = new TextDecoder('utf-8', { ignoreBOM: true });
     }

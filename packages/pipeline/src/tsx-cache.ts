@@ -6,6 +6,7 @@
 // ENOENT there forever. This probe runs in that thread and turns tsx's cache off there too when $TMPDIR (as that
 // thread sees it) cannot hold it. A tsx the host itself loaded into that thread has read the variable already.
 import * as moduleApi from 'node:module';
+import { moduleUrl } from './module-location.js';
 
 // Runs once in the hooks thread (`initialize`), before tsx's module is evaluated there by our tsImport. It creates
 // the cache directory only where tsx would have created it anyway (caching on), one level at a time: never a loop
@@ -58,7 +59,7 @@ export function keepTsxCacheOffUnusableTmpdir(): void {
   // thread then exists only if the host's --import/--loader started one, and starting one ourselves would route every
   // later import of the app through it.
   if (typeof (moduleApi as { registerHooks?: unknown }).registerHooks === 'function' && !hostRegisteredHooks()) return;
-  moduleApi.register(`data:text/javascript,${encodeURIComponent(PROBE)}`, import.meta.url);
+  moduleApi.register(`data:text/javascript,${encodeURIComponent(PROBE)}`, moduleUrl);
 }
 
 /** Whether node was started with a hook flag (`--import`, `--loader`), on its command line or in NODE_OPTIONS. */

@@ -58,26 +58,50 @@ console.log(JSON.stringify({ ok: !info.hasFailedJobs }));
   expect(versions).toEqual([{ loader_version: 'unknown' }]);
 }, 90_000);
 
-// The loader finds DuckDB through createRequire(import.meta.url), which a CommonJS bundle empties: OPERATIONS.md says
-// to bundle as ESM and quotes this failure, so that the error an app sees is searchable there.
-it('bundled as CommonJS, fails at load with the createRequire error OPERATIONS.md quotes', async () => {
+// CommonJS is esbuild's default output for Node and AWS CDK's NodejsFunction's: `import.meta` is empty there, so the
+// loader finds DuckDB and tsx, and a config's cache entry, through the bundle's own require (module-location.ts). It
+// used to fail at load (createRequire's ERR_INVALID_ARG_VALUE).
+it('bundled as CommonJS, loads a TS config and a JS config edited between loads, and runs', async () => {
   const app = join(tmp.dir, 'cjs-app');
-  mkdirSync(app, { recursive: true });
+  mkdirSync(join(app, 'src'), { recursive: true });
+  // No "type": a CommonJS package, so pipeline.js below is CommonJS too (kept in require's cache).
+  writeFileSync(join(app, 'package.json'), JSON.stringify({ name: 'some-cjs-app', version: '1.2.3', private: true }));
   symlinkSync(join(PACKAGE_DIR, '../../node_modules'), join(app, 'node_modules'), 'dir');
-  writeFileSync(join(app, 'main.ts'), `import { runPipeline } from 'snapengage-pipeline';\nconsole.log(typeof runPipeline);\n`);
+  writeFileSync(join(app, 'src/pipeline.ts'), `import { definePipeline } from 'snapengage-pipeline';
+const lookbackDays: number = 1;
+export default definePipeline({ resources: { logs: { incremental: { lookbackDays } } }, rateLimit: { requestsPerSecond: 0 } });
+`);
+  const jsConfig = (days: number) => `module.exports = { resources: { logs: { incremental: { lookbackDays: ${days} } } } };\n`;
+  writeFileSync(join(app, 'src/pipeline.js'), jsConfig(2));
+  writeFileSync(join(app, 'src/main.ts'), `import { writeFileSync } from 'node:fs';
+import { loadPipelineConfig, runPipeline } from 'snapengage-pipeline';
+async function main() {
+  const env = JSON.parse(process.env.APP_ENV ?? '{}');
+  const lookback = async (file: string) => ((await loadPipelineConfig(file, env)).config.resources as any).logs.incremental.lookbackDays;
+  const js = [await lookback('src/pipeline.js')];
+  writeFileSync('src/pipeline.js', process.env.EDITED!);
+  js.push(await lookback('src/pipeline.js'));
+  const { config } = await loadPipelineConfig('src/pipeline.ts', env);
+  const info = await runPipeline(config, { env, destination: { path: 'app.duckdb' } });
+  console.log(JSON.stringify({ ok: !info.hasFailedJobs, js, ts: (config.resources as any).logs.incremental.lookbackDays, logs: info.rowCounts.logs }));
+}
+main().catch((error) => { console.error(error); process.exitCode = 1; });
+`);
   await build({
-    entryPoints: [join(app, 'main.ts')],
-    outfile: join(app, 'main.cjs'),
+    entryPoints: [join(app, 'src/main.ts')],
+    outfile: join(app, 'dist/main.js'),
     bundle: true,
     platform: 'node',
     format: 'cjs',
     external: ['@duckdb/node-api', 'tsx'],
     logLevel: 'silent',
   });
-  const failure = await promisify(execFile)(process.execPath, [join(app, 'main.cjs')], { cwd: app, timeout: 30_000 }).then(
-    () => 'it ran',
-    (error: { stderr?: string }) => error.stderr ?? '',
-  );
-  expect(failure).toContain('ERR_INVALID_ARG_VALUE');
-  expect(failure).toContain('at createRequire');
-}, 60_000);
+  const { stdout } = await promisify(execFile)(process.execPath, [join(app, 'dist/main.js')], {
+    cwd: app,
+    timeout: 60_000,
+    env: { ...process.env, APP_ENV: JSON.stringify(box.env), EDITED: jsConfig(3), SNAPENGAGE_DUCKDB_THREADS: '1' },
+  });
+  expect(JSON.parse(stdout.trim())).toEqual({ ok: true, js: [2, 3], ts: 1, logs: 40 });
+  expect(await query(join(app, 'app.duckdb'), `SELECT count(DISTINCT id)::INTEGER AS n, any_value(loader_version) AS v FROM snapengage_data.logs, snapengage_data._pipeline_loads`))
+    .toEqual([{ n: 40, v: 'unknown' }]);
+}, 90_000);
