@@ -45,8 +45,7 @@ export async function loadPipelineConfig(configFlag: string | undefined, env: En
       try {
         // A hooks thread the host started copied process.env before the line above: see tsx-cache.ts.
         keepTsxCacheOffUnusableTmpdir();
-        const { tsImport } = await import('tsx/esm/api');
-        module = (await tsImport(url, moduleUrl)) as Record<string, unknown>;
+        module = await typescriptModule(file, url);
       } finally {
         if (setHere) delete process.env.TSX_DISABLE_CACHE;
       }
@@ -111,22 +110,48 @@ const importedAs = new Map<string, { digest: string; url: string }>();
  * its config again after an edit got the old one. A changed file gets a URL of its own (a query naming its content),
  * and a CommonJS one is let go from require's cache, which Node's import of it reads whatever the URL; an unchanged
  * one keeps its URL and so its module (the same object an app that imports it itself has, on a first load). Only the
- * config file is read anew, not what it imports. A TypeScript config needs none of this: each tsImport loads it anew,
- * and its ES module imports with it (tsx's namespace is in their URLs; a CommonJS one stays in require's cache).
+ * config file is read anew, not what it imports. A TypeScript config needs none of this (typescriptModule): each
+ * tsImport loads it anew, and its ES module imports with it (tsx's namespace is in their URLs; a CommonJS one stays
+ * in require's cache).
  */
 function javascriptUrl(file: string, url: string): string {
-  let digest: string;
-  try {
-    digest = createHash('sha256').update(readFileSync(file)).digest('hex').slice(0, 16);
-  } catch {
-    return url; // unreadable: the import says why
-  }
+  const digest = contentDigest(file);
+  if (digest === undefined) return url; // unreadable: the import says why
   const last = importedAs.get(file);
   if (last?.digest === digest) return last.url;
   const next = last === undefined ? url : `${url}?content=${digest}`;
   if (last !== undefined) delete requireHere.cache[file];
   importedAs.set(file, { digest, url: next });
   return next;
+}
+
+/** Per TypeScript config file: its content when last imported, and the module that import gave. */
+const typescriptLoaded = new Map<string, { digest: string; module: Record<string, unknown> }>();
+
+/**
+ * A TypeScript config, imported again only when its content changed. Each tsImport is a new tsx namespace: the
+ * config and its ES module imports load anew, and what they hold stays in the process for good, with one more
+ * module-loader hook on Node 20 (measured: ~0.15 MiB of RSS per load, and an app's own imports 1.4 → 3–5 ms after
+ * 200–600 loads), so an app reloading an unchanged config every few minutes grew without end. An edited config loads
+ * anew with its ES module imports, as before.
+ */
+async function typescriptModule(file: string, url: string): Promise<Record<string, unknown>> {
+  const digest = contentDigest(file);
+  const last = typescriptLoaded.get(file);
+  if (digest !== undefined && last?.digest === digest) return last.module;
+  const { tsImport } = await import('tsx/esm/api');
+  const module = (await tsImport(url, moduleUrl)) as Record<string, unknown>;
+  if (digest !== undefined) typescriptLoaded.set(file, { digest, module });
+  return module;
+}
+
+/** A short digest of a file's content, or undefined when it cannot be read (the import then says why). */
+function contentDigest(file: string): string | undefined {
+  try {
+    return createHash('sha256').update(readFileSync(file)).digest('hex').slice(0, 16);
+  } catch {
+    return undefined;
+  }
 }
 
 /** What a config module may export as its config, in order of preference. */

@@ -368,13 +368,14 @@ describe('environment and config problems', () => {
         }
         process.stdout.write(JSON.stringify(seen));`;
       const { stdout } = await promisify(execFile)(process.execPath, ['--input-type=module', '-e', script], { cwd: dir.dir, timeout: 30_000 });
-      // Unchanged since its last load, a JavaScript config is the very module object (an app importing it too has one
-      // object); each TypeScript load is tsx's own, fresh.
+      // Unchanged since its last load, a config is the very module object (for JavaScript, the one an app importing it
+      // too has): a TypeScript config is not imported again, since each tsImport stays in the process for good (it was,
+      // on every load: false, false here).
       expect(JSON.parse(stdout)).toEqual({
         'p.mjs': ['one', 'two', 'one', true, true],
         'p.cjs': ['one', 'two', 'one', true, true],
         'cjs/p.js': ['one', 'two', 'one', true, true],
-        'p.ts': ['one', 'two', 'one', false, false],
+        'p.ts': ['one', 'two', 'one', true, true],
       });
     } finally {
       dir.cleanup();
