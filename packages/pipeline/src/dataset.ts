@@ -1,5 +1,9 @@
 // Read access to a loaded dataset: tables, rows, ad-hoc SQL, load history and incremental state, with
 // JSON-friendly values (dataset-values.ts: BIGINT → number when exact, else string; timestamps → ISO strings; JSON parsed).
+// The lib reference is kept in dataset.d.ts (preserve) so `Dataset[Symbol.asyncDispose]` compiles in an app that has
+// neither @types/node nor lib ESNext.Disposable: TypeScript 6 and 7 no longer load @types/* unless `types` lists them,
+// and their default lib (es2025) has no Symbol.asyncDispose, so a bare tsconfig failed on our declarations (TS2550).
+/// <reference lib="esnext.disposable" preserve="true" />
 import { resolve } from 'node:path';
 import { createDuckDBInstance, loadDuckDB, type DuckDBConnection, type DuckDBInstance, type DuckDBResultReader, type DuckDBValue } from './duckdb.js';
 import type { PipelineConfig } from './config.js';

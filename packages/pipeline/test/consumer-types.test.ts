@@ -85,11 +85,13 @@ it.each([
   expect(ts.getPreEmitDiagnostics(program).map((d) => d.code).sort()).toEqual(codes);
 }, 60_000);
 
-// OPERATIONS.md: the types need Node's types, or, without them, lib "ESNext.Disposable" and "DOM" both.
+// OPERATIONS.md: the types need Node's types, or, without them, lib "DOM" (the fetch types the client's API names).
+// Symbol.asyncDispose comes with the declarations (dataset.d.ts references lib esnext.disposable): with "DOM" only,
+// as TypeScript 6 and 7 give by default (`types` [], lib of target es2025), it failed with TS2550 on dataset.d.ts.
 it.each([
   ['@types/node, no DOM lib', ['node'], ['lib.es2023.d.ts'], []],
   ['no @types/node, ESNext.Disposable only', [], ['lib.es2023.d.ts', 'lib.esnext.disposable.d.ts'], ['RequestInit']],
-  ['no @types/node, DOM only', [], ['lib.es2023.d.ts', 'lib.dom.d.ts'], ['AsyncDisposable']],
+  ['no @types/node, DOM only', [], ['lib.es2023.d.ts', 'lib.dom.d.ts'], []],
 ])('the built declarations with %s', (_name, types, lib, missing) => {
   const fixture = join(here, 'fixtures/exact-optional-consumer.ts');
   const program = ts.createProgram([fixture], {
@@ -100,3 +102,4 @@ it.each([
   if (missing.length === 0) expect(messages).toEqual([]);
   else for (const name of missing) expect(messages).toContainEqual(expect.stringContaining(`'${name}'`));
 }, 60_000);
+
