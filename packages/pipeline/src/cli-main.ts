@@ -14,11 +14,11 @@ import { signalExitCode, unlessAborted, type CliSignals } from './cli-signals.js
 import { checkResourceNames, DEFAULTS, isResourceName, planPipeline, type Plan } from './plan.js';
 import { localRateLimitAfterNote, localRateLimitNote } from './rate-limit-note.js';
 import { createProgressDisplay, formatLoadStep, formatRequest } from './progress-display.js';
-import { glyphsFor } from './terminal.js';
+import { glyphsFor, terminalJson, terminalText } from './terminal.js';
 import { documentLine, failedDocument, loadedDocument } from './run-document.js';
 import { LOADER_VERSION } from './version.js';
 import { refuseBadCommand, unknownCommand, USAGE } from './cli-usage.js';
-import { maskProcessWarnings, onUncaughtError, secretMask, withoutSecrets } from './cli-mask.js';
+import { maskProcessWarnings, onUncaughtError, printed, secretMask, withoutSecrets } from './cli-mask.js';
 // run.js and show.js are imported when a command needs them. run.js before the config: imported after tsx's loader is
 // registered for a TS config, its modules load through it (~0.1 s slower, measured). DuckDB itself (70–100 ms) is
 // required only when a file is opened (duckdb.ts): --help, --version and a config error do not pay for it.
@@ -186,7 +186,7 @@ async function runCommand(flags: Flags, signals: CliSignals): Promise<number> {
       rememberConfigProject(env, project);
       // Not before a run refused anyway (a missing variable says the same of .env, in its one line).
       const elsewhere = flags.duckdb === undefined && planOrUndefined(config, env, only) ? newFileElsewhereNote(project, config.destination?.path ?? DEFAULTS.path) : undefined;
-      if (elsewhere) process.stderr.write(`snapengage-pipeline: note: ${withoutSecrets(elsewhere)}\n`);
+      if (elsewhere) process.stderr.write(`snapengage-pipeline: note: ${printed(elsewhere)}\n`);
     }
 
     // A signal while the modules or the config loaded: said as such, not as whatever the plan would refuse.
@@ -194,7 +194,7 @@ async function runCommand(flags: Flags, signals: CliSignals): Promise<number> {
     const plan = planOrUndefined(config, env, only);
     const configFile = noConfig ? null : flags.config ?? DEFAULT_CONFIG_FILE;
     const note = plan && localRateLimitNote(config, plan, configFile);
-    if (note) process.stderr.write(`snapengage-pipeline: note: ${withoutSecrets(note)}\n`);
+    if (note) process.stderr.write(`snapengage-pipeline: note: ${printed(note)}\n`);
     if (flags.verbose && plan?.duckdbSettingsNote) process.stderr.write(`snapengage-pipeline: note: ${plan.duckdbSettingsNote}\n`);
     // Useful from code (a test, a dry run); from the CLI the load info said LOADED of data that was gone at exit.
     if ((flags.duckdb ?? config.destination?.path) === ':memory:') {
@@ -214,31 +214,31 @@ async function runCommand(flags: Flags, signals: CliSignals): Promise<number> {
         if (snapshot.phase === 'committing') committing = true;
         display.update(snapshot);
       },
-      onRequest: flags.verbose ? (event) => display.log(formatRequest(event, arrow)) : undefined,
+      onRequest: flags.verbose ? (event) => display.log(terminalText(formatRequest(event, arrow))) : undefined,
       onLoadStep: (step) => {
         if (step.step === 'commit') committed.push(step.resource);
-        if (flags.verbose) display.log(formatLoadStep(step));
+        if (flags.verbose) display.log(terminalText(formatLoadStep(step)));
       },
       collectGarbageBeforeCommit: true,
       // The client warns on every retry; worth seeing only while debugging.
-      warn: flags.verbose ? (message) => display.log(`warning: ${withoutSecrets(message)}`) : undefined,
+      warn: flags.verbose ? (message) => display.log(`warning: ${printed(message)}`) : undefined,
       // Waiting for another program to close the file always shows: otherwise the run just seems to hang. Masked: it
       // names the file, and a credential pasted into --duckdb went to cron's log. Prefixed like the CLI's other notes, so
       // that in cron's mail or a shared log it reads as this program's line.
-      onLockWait: (message) => display.log(`snapengage-pipeline: ${withoutSecrets(message)}`),
+      onLockWait: (message) => display.log(`snapengage-pipeline: ${printed(message)}`),
     });
     display.finish();
     loadCommitted = true;
     // Masked as the error line is: the load info names the file, and a credential pasted into --duckdb went to cron's log.
     const mask = secretMask();
-    if (!outcomeWritten) writeStdout(`${flags.json ? documentLine(loadedDocument(info), mask) : mask(info.toString())}\n`);
+    if (!outcomeWritten) writeStdout(`${flags.json ? terminalJson(documentLine(loadedDocument(info), mask)) : terminalText(mask(info.toString()))}\n`);
     outcomeWritten = true;
     // On stderr, which cron mails and a scheduler's log keeps, beside the run's other notes: nothing else would say it
     // until the next run failed on the full disk. Exit 0 all the same: the load is committed, a rerun has nothing to add.
     const unfolded = info.notes.checkpointFailed;
-    if (unfolded) process.stderr.write(`snapengage-pipeline: warning: ${withoutSecrets(unfolded.message)}\n`);
+    if (unfolded) process.stderr.write(`snapengage-pipeline: warning: ${printed(unfolded.message)}\n`);
     const after = plan && localRateLimitAfterNote(config, plan, info.resources, configFile);
-    if (after) process.stderr.write(`snapengage-pipeline: note: ${withoutSecrets(after)}\n`);
+    if (after) process.stderr.write(`snapengage-pipeline: note: ${printed(after)}\n`);
     return 0;
   } finally {
     display.finish();
@@ -281,7 +281,7 @@ async function main(argv: string[], signals: CliSignals): Promise<number> {
     const env = loadEnv();
     const { showDataset } = await import('./show.js');
     const configProject = flags.config === undefined || flags.duckdb !== undefined ? undefined : otherProject(flags.config);
-    process.stdout.write(`${withoutSecrets(await showDataset({ ...(await destinationOf(flags, env)), configProject }))}\n`);
+    process.stdout.write(`${printed(await showDataset({ ...(await destinationOf(flags, env)), configProject }))}\n`);
     return 0;
   }
   throw new Error(`unreachable: command ${String(command)} passed refuseBadCommand`);
@@ -321,10 +321,10 @@ function reportFailure(error: unknown, message: string, exitCode: number): void 
   outcomeWritten = true;
   // A run that failed after taking over a killed run's lock releases it: said here, or never (LoadInfo says it on success).
   const dead = error instanceof PipelineError ? error.interruptedRun : undefined;
-  if (dead) process.stderr.write(`snapengage-pipeline: note: ${withoutSecrets(interruptedRunNote(dead, refreshRun ? (error as PipelineError).committedResources : []))}\n`);
-  process.stderr.write(`snapengage-pipeline: ${message}\n`);
+  if (dead) process.stderr.write(`snapengage-pipeline: note: ${printed(interruptedRunNote(dead, refreshRun ? (error as PipelineError).committedResources : []))}\n`);
+  process.stderr.write(`snapengage-pipeline: ${terminalText(message)}\n`);
   process.exitCode = exitCode;
-  if (jsonOutput) writeStdout(`${documentLine(failedDocument({ error, message, exitCode, startedAt }), secretMask())}\n`);
+  if (jsonOutput) writeStdout(`${terminalJson(documentLine(failedDocument({ error, message, exitCode, startedAt }), secretMask()))}\n`);
 }
 
 /** Ends the process once stdout and stderr have taken what was written (pipes are asynchronous on macOS). */
@@ -365,14 +365,15 @@ export function runCli(argv: string[], signals: CliSignals): void {
  * outcome is out, one masked line. Then the process ends, as Node would have ended it (exit 1).
  */
 function crashed(error: unknown): void {
+  // Masked only: reportFailure escapes the line where it prints it, and the FAILED document keeps the text as it is.
   const line = `unexpected error: ${withoutSecrets(firstLine(error instanceof Error ? error.message : String(error)))}`;
-  if (outcomeWritten) process.stderr.write(`snapengage-pipeline: ${line} (after the run's outcome)\n`);
+  if (outcomeWritten) process.stderr.write(`snapengage-pipeline: ${terminalText(line)} (after the run's outcome)\n`);
   else {
     const run = runSoFar?.();
     const failure = run ? withCommitted(Object.assign(new PipelineError(line), { name: error instanceof Error ? error.name : 'Error' }), run.committed, run.loadId, run.interruptedRun) : error;
     reportFailure(failure, line, 1);
   }
-  if (process.env.SNAPENGAGE_DEBUG) process.stderr.write(`${withoutSecrets(inspect(error))}\n`);
+  if (process.env.SNAPENGAGE_DEBUG) process.stderr.write(`${printed(inspect(error))}\n`);
   exitOnceWritten(1);
 }
 
@@ -392,6 +393,6 @@ function reportError(error: unknown, interruptedBy: NodeJS.Signals | undefined):
   } else {
     reportFailure(error, `unexpected error: ${withoutSecrets(firstLine(error instanceof Error ? error.message : String(error)))}`, 1);
     // The stack for a bug report, masked as the line above: it quotes the same message (and a cause's).
-    if (process.env.SNAPENGAGE_DEBUG) process.stderr.write(`${withoutSecrets(inspect(error))}\n`);
+    if (process.env.SNAPENGAGE_DEBUG) process.stderr.write(`${printed(inspect(error))}\n`);
   }
 }

@@ -7,6 +7,7 @@
 // goes to the CLI's handler, which reports it as the run's failure, masked.
 import { secretRedactor, securitySchemes } from 'snapengage-client';
 import { loadEnv } from './env.js';
+import { terminalText } from './terminal.js';
 
 /**
  * The last line of defence for the one-line error: every known credential's value is masked, whatever put it there.
@@ -15,6 +16,11 @@ import { loadEnv } from './env.js';
  */
 export function withoutSecrets(text: string): string {
   return secretMask()(text);
+}
+
+/** A line (or lines) the CLI prints: withoutSecrets, then its terminal controls escaped (terminal.ts terminalText). */
+export function printed(text: string): string {
+  return terminalText(withoutSecrets(text));
 }
 
 /** withoutSecrets for many texts (each string of a JSON document), reading the environment and `.env` once. */

@@ -8,7 +8,7 @@
 // field; a string of digits reads as that number, a string like `2026-11-26`, `2026-11-26T14:03:11Z` or
 // `2026-11-26 14:03:11` as an ISO 8601 date (UTC when it names no offset). Anything else (null, garbage, an instant
 // before 2000 or more than a day after the run's clock) is ignored.
-import { resources, type LoadableResource } from 'snapengage-client';
+import { printable, resources, type LoadableResource } from 'snapengage-client';
 import { isoPartsInstant } from './iso-time.js';
 import { isIsoDate } from './plan.js';
 import { pluralNoun } from './plural-noun.js';
@@ -175,7 +175,7 @@ const BEHIND_LISTED = 5;
  */
 export function describeWindows(label: string, windows: Readonly<Record<string, unknown>>, item: string): string[] {
   const entries = Object.entries(windows);
-  if (entries.length <= WINDOWS_LISTED) return entries.map(([key, window]) => `  ${label}  ${key}  ${describeWindow(window)}`);
+  if (entries.length <= WINDOWS_LISTED) return entries.map(([key, window]) => `  ${label}  ${printable(key)}  ${describeWindow(window)}`);
   const day = (window: unknown, field: 'lastEnd' | 'firstStart') => {
     const value = (window as Record<string, unknown> | null)?.[field];
     return typeof value === 'string' && isIsoDate(value) ? value : '-';
@@ -190,7 +190,7 @@ export function describeWindows(label: string, windows: Readonly<Record<string, 
   // line) come after those with one: listed first, a sparse organisation's 173 widgets of 300 that never had a case
   // filled the lines, the same five every day, and a widget whose cases stopped months ago never showed.
   const behind = [...rows].sort((a, b) => (a.lastEnd < b.lastEnd ? -1 : a.lastEnd > b.lastEnd ? 1 : 0) || (a.cursor?.ms ?? Infinity) - (b.cursor?.ms ?? Infinity));
-  for (const r of behind.slice(0, BEHIND_LISTED)) lines.push(`  ${label}  ${r.key}  ${describeWindow(r.window)}`);
+  for (const r of behind.slice(0, BEHIND_LISTED)) lines.push(`  ${label}  ${printable(r.key)}  ${describeWindow(r.window)}`);
   lines.push(`  ${label}  ... ${rows.length - BEHIND_LISTED} more ${pluralNoun(item)} (the furthest behind are above; openDataset(...).state() has every window)`);
   return lines;
 }
@@ -203,7 +203,7 @@ export function describeWindows(label: string, windows: Readonly<Record<string, 
  */
 export function describeSampled(label: string, sampled: Readonly<Record<string, { firstStart: string }>>, item: string): string[] {
   const entries = Object.entries(sampled);
-  if (entries.length <= WINDOWS_LISTED) return entries.map(([key, { firstStart }]) => `  ${label}  ${key}  sampled from ${firstStart} (--limit-pages)`);
+  if (entries.length <= WINDOWS_LISTED) return entries.map(([key, { firstStart }]) => `  ${label}  ${printable(key)}  sampled from ${firstStart} (--limit-pages)`);
   return [`  ${label}  ${entries.length} ${pluralNoun(item)}  sampled from ${tally(entries.map(([, entry]) => entry.firstStart))} (--limit-pages)`];
 }
 

@@ -3,6 +3,7 @@
 import { existsSync, lstatSync, readFileSync, readlinkSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { parseEnv } from 'node:util';
+import { printable } from 'snapengage-client';
 import { ConfigError } from './errors.js';
 import { shellWord } from './shell-word.js';
 
@@ -200,16 +201,21 @@ export function envList(env: Env, name: string): string[] {
  * is a list typed with another separator or quoted in the environment (a `.env` line's quotes are removed): each
  * request was a 404 naming the whole list as one id.
  */
+/** A value of the environment quoted in a message: JSON.stringify leaves C1 controls and bidi overrides as they are. */
+function quoted(value: string): string {
+  return printable(JSON.stringify(value));
+}
+
 export function envListProblem(env: Env, name: string): string | undefined {
   const value = envValue(env, name);
   if (value === undefined) return undefined;
-  if (envList(env, name).length === 0) return `${name} holds no item (got ${JSON.stringify(value)}): give one or more ids separated by commas`;
+  if (envList(env, name).length === 0) return `${name} holds no item (got ${quoted(value)}): give one or more ids separated by commas`;
   const odd = envList(env, name).find((item) => /[\s;"'`]/.test(item));
-  if (odd !== undefined) return `${name} has an item with a space, a ";" or a quote (${JSON.stringify(odd)}): separate ids with commas only, without quotes`;
+  if (odd !== undefined) return `${name} has an item with a space, a ";" or a quote (${quoted(odd)}): separate ids with commas only, without quotes`;
   // A dot segment: as a path parameter (chat_availability's widget) the URL would resolve to another path, so the client
   // refuses it, which failed the run only after the other widgets were read, in words naming neither list nor item.
   const dots = envList(env, name).find((item) => item === '.' || item === '..');
-  if (dots !== undefined) return `${name} has an item that cannot be an id (${JSON.stringify(dots)}): remove it`;
+  if (dots !== undefined) return `${name} has an item that cannot be an id (${quoted(dots)}): remove it`;
   return undefined;
 }
 

@@ -1,5 +1,7 @@
 // What the terminal the progress display draws on can take, read from the environment: whether a person watches it
-// live (not a CI job's log) and whether it shows Unicode (the locale's character set).
+// live (not a CI job's log) and whether it shows Unicode (the locale's character set); and the CLI's text made safe
+// to print on it (no control sequence of someone else's string reaches it).
+import { printable } from 'snapengage-client';
 
 /**
  * A CI job: CI set (GitHub Actions, GitLab, CircleCI, Buildkite, Travis…) to anything but false/0, or Azure Pipelines'
@@ -36,4 +38,23 @@ export function glyphsFor(env: Readonly<Record<string, string | undefined>>): Gl
   // The first set of LC_ALL, LC_CTYPE, LANG is the one in force (POSIX's order of precedence for the character set).
   const locale = [env.LC_ALL, env.LC_CTYPE, env.LANG].find((value) => value !== undefined && value !== '');
   return locale === undefined || /utf-?8/i.test(locale) ? UNICODE : ASCII;
+}
+
+/**
+ * Text the CLI prints, with every terminal control but the line break and the tab written as `\uXXXX` (printable):
+ * ESC and C1 sequences (which rewrite the screen, its title, or the clipboard through OSC 52), a carriage return
+ * (which prints over the line's start) and bidi overrides (which reorder what is read). The strings in it are not all
+ * ours: ids from SNAPENGAGE_* variables, flags (`--dataset`, `--duckdb`), names kept in the DuckDB file, a config's
+ * own error. The messages that quote an API's text escape it where they are made; this holds for the rest.
+ */
+export function terminalText(text: string): string {
+  return text.replace(/[^\n\t]+/g, (piece) => printable(piece));
+}
+
+/**
+ * A JSON line (`run --json`) with the controls JSON.stringify leaves as they are (DEL, C1, bidi, invisible format
+ * characters) written as JSON escapes: the same document to a parser, harmless in a terminal that shows it.
+ */
+export function terminalJson(line: string): string {
+  return line.replace(/[^\x20-\x7e]/gu, (c) => (printable(c) === c ? c : [...Array(c.length).keys()].map((i) => `\\u${c.charCodeAt(i).toString(16).padStart(4, '0')}`).join('')));
 }

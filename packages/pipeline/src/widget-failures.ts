@@ -3,7 +3,7 @@
 // token's, so the extractor records them and reads on, and the run fails at its end naming them all in one line: with
 // 200 widgets of which 3 were deleted, failing at the first took 3 failing daily runs to find them. Apart from
 // extract.ts because none of it steers a request.
-import { redactSecrets, type SnapEngageErrorKind } from 'snapengage-client';
+import { printable, redactSecrets, type SnapEngageErrorKind } from 'snapengage-client';
 import { envList, type Env } from './env.js';
 import { describeExtractError, ExtractError, isClientError, type PipelineError, type WidgetContext } from './errors.js';
 import type { ResourcePlan } from './plan.js';
@@ -46,8 +46,9 @@ export class WidgetFailures {
     const list = envList(this.env, each[1].env);
     const answered = this.answered.get(plan.name);
     // A credential pasted into the list by mistake is named by its place alone: the client masks it in the URL, but
-    // this message also reaches _pipeline_loads.error and an app's error.message, which no CLI masks.
-    const shown = redactSecrets(value, this.secrets);
+    // this message also reaches _pipeline_loads.error and an app's error.message, which no CLI masks. Its terminal
+    // controls escaped for the same readers: an id with an ESC or a bidi override rewrote or reordered the error line.
+    const shown = printable(redactSecrets(value, this.secrets));
     return { item: each[1].item ?? 'item', env: each[1].env, value: shown, position: list.indexOf(value) + 1, of: list.length, othersAnswered: [...(answered ?? [])].some((k) => k !== key) };
   }
 
