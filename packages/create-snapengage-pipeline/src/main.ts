@@ -4,6 +4,7 @@
 // or a Ctrl-C as it completed (git init skipped).
 import type { Readable, Writable } from 'node:stream';
 import pc from 'picocolors';
+import { printable } from 'snapengage-client';
 import { envVarsFor, loadCatalog, withParents, type ResourceChoice } from './catalog.js';
 import { ownVersion, packagesDirPath } from './dependencies.js';
 import { CancelledError, InputEndedError, UserError } from './errors.js';
@@ -49,7 +50,8 @@ export async function main(io: MainIo): Promise<number> {
   const out = colorsFor(io.stdout, io.env);
   const say = (line: string) => io.stdout.write(`${line}\n`);
   const fail = (message: string, code = 2) => {
-    io.stderr.write(`${colorsFor(io.stderr, io.env).red('error')} ${message}\n`);
+    // Escaped: a message quotes the flags as given (`--resources`, `--start-date`, an unknown option), controls and all.
+    io.stderr.write(`${colorsFor(io.stderr, io.env).red('error')} ${message.replace(/[^\n\t]+/g, (line) => printable(line))}\n`);
     return code;
   };
   const resolved = resolveOptions(io.argv, io.env, io.stdin.isTTY === true, catalog);

@@ -169,8 +169,10 @@ function windowsNameProblem(name: string): string | null {
 export function resolveTarget(dir: string, cwd: string, home = homedir()): Target {
   if (dir.trim() === '') throw new TargetError('the project directory is empty; give a name like my-snapengage-pipeline');
   if (dir.includes('\0')) throw new TargetError('the project directory contains a NUL character; give a name like my-snapengage-pipeline');
-  // A line break (pasted) split the README's commands and its crontab line in two; a tab or escape garbles them.
-  if (/[\u0001-\u001f\u007f]/.test(dir)) {
+  // A line break (pasted) split the README's commands and its crontab line in two; a tab or escape garbles them. A C1
+  // control (U+009B is a CSI as ESC [ is) and a bidi override or isolate went out as they were, in the "Created" and
+  // `cd` lines and the README: one reorders what is read after it (a command that reads other than it runs).
+  if (/[\u0001-\u001f\u007f-\u009f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]/u.test(dir)) {
     throw new TargetError('the project directory contains a line break or another control character; give a name like my-snapengage-pipeline');
   }
   refuseTilde(dir, cwd, home);
