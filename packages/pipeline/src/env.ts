@@ -194,6 +194,11 @@ export function envList(env: Env, name: string): string[] {
   return [...new Set(value.split(',').map((item) => item.trim()).filter((item) => item !== ''))];
 }
 
+/** A value of the environment quoted in a message: JSON.stringify leaves C1 controls and bidi overrides as they are. */
+function quoted(value: string): string {
+  return printable(JSON.stringify(value));
+}
+
 /**
  * What is wrong with a comma list's value (`each: true` params such as SNAPENGAGE_WIDGET_ID), or undefined. A value
  * with no item (`,`) counted as set, so the requests went out without the parameter: for the Logs API that is every
@@ -201,11 +206,6 @@ export function envList(env: Env, name: string): string[] {
  * is a list typed with another separator or quoted in the environment (a `.env` line's quotes are removed): each
  * request was a 404 naming the whole list as one id.
  */
-/** A value of the environment quoted in a message: JSON.stringify leaves C1 controls and bidi overrides as they are. */
-function quoted(value: string): string {
-  return printable(JSON.stringify(value));
-}
-
 export function envListProblem(env: Env, name: string): string | undefined {
   const value = envValue(env, name);
   if (value === undefined) return undefined;
