@@ -289,7 +289,7 @@ function cellMatches(type: string, want: unknown, got: unknown): boolean {
   }
 }
 
-type Run = (sql: string) => Promise<Row[]>;
+export type Run = (sql: string) => Promise<Row[]>;
 
 /** What the comparison needs of the dataset; child rows only of the tables below `root` (the only ones it reads). */
 async function loadDataset(query: Run, dataset: string, root: string): Promise<LoadedDataset> {
@@ -434,12 +434,15 @@ function compareRow(data: LoadedDataset, table: string, row: Row, truth: unknown
  * loader maps them), flattened objects, list columns, and every child table row for row in `_list_idx` order.
  * Child rows that belong to no loaded case are reported too. Returns the problems (empty = exact).
  */
-export async function expectMatchesTruth(path: string, dataset: string, cases: TruthCase[], table = 'logs', key = 'id'): Promise<string[]> {
+export async function expectMatchesTruth(file: string | Run, dataset: string, cases: TruthCase[], table = 'logs', key = 'id'): Promise<string[]> {
   const problems: string[] = [];
-  const { data, rows } = await withQueries(path, async (run) => ({
+  // A path opens the file for this comparison; a `run` of withQueries reads through a connection already open (a
+  // check that asks other questions of the same file too opens it once).
+  const read = async (run: Run) => ({
     data: await loadDataset(run, dataset, table),
     rows: await run(`SELECT * FROM "${dataset}"."${table}"`),
-  }));
+  });
+  const { data, rows } = typeof file === 'string' ? await withQueries(file, read) : await read(file);
   const keyColumn = snakeCase(key);
   const byId = new Map<string, Row>();
   for (const row of rows) {

@@ -3,7 +3,7 @@
 import { existsSync } from 'node:fs';
 import { expect } from 'vitest';
 import type { Sandbox } from 'snapengage-sandbox';
-import { expectMatchesTruth, query, type TruthCase } from '../helpers.js';
+import { expectMatchesTruth, withQueries, type Run, type TruthCase } from '../helpers.js';
 import { kept, mapped, servedId, type SequenceConfig } from './steps.js';
 
 export const DATASET = 'snapengage_data';
@@ -211,12 +211,15 @@ export function applyCommit(m: Model, resource: Resource, served: TruthCase[], r
 /** Complete loads per resource of the model's pipeline in the file now. */
 async function completeLoads(m: Model, r: Real): Promise<Record<Resource, number>> {
   const counts: Record<Resource, number> = { logs: 0, chat_poll: 0, visitor_typing: 0, chat_availability: 0 };
-  if (!(await hasDataset(r))) return counts;
-  for (const row of await query(r.path, `SELECT resource, count(*) AS n FROM ${DATASET}._pipeline_loads
-    WHERE status = 'loaded' AND limit_pages IS NULL AND pipeline_name = '${PIPELINES[m.pipeline]}' GROUP BY resource`)) {
-    counts[row.resource as Resource] = Number(row.n);
-  }
-  return counts;
+  if (!existsSync(r.path)) return counts;
+  return withQueries(r.path, async (query) => {
+    if (!(await holdsDataset(query))) return counts;
+    for (const row of await query(`SELECT resource, count(*) AS n FROM ${DATASET}._pipeline_loads
+      WHERE status = 'loaded' AND limit_pages IS NULL AND pipeline_name = '${PIPELINES[m.pipeline]}' GROUP BY resource`)) {
+      counts[row.resource as Resource] = Number(row.n);
+    }
+    return counts;
+  });
 }
 
 /**
@@ -237,7 +240,12 @@ export async function applyWhatCommitted(m: Model, r: Real, resources: Resource[
  * `chat_availability` (one page per widget) appends a row per widget.
  */
 export async function applySample(m: Model, r: Real, served: TruthCase[], resources: Resource[]): Promise<void> {
-  if (!(await hasDataset(r))) return;
+  // One read-only connection for all its questions (nothing writes the file meanwhile).
+  if (existsSync(r.path)) await withQueries(r.path, (query) => applySampleWith(query, m, r, served, resources));
+}
+
+async function applySampleWith(query: Run, m: Model, r: Real, served: TruthCase[], resources: Resource[]): Promise<void> {
+  if (!(await holdsDataset(query))) return;
   for (const resource of resources) noteLoad(m, resource);
   const windowed = resources.filter((resource): resource is Windowed => resource !== 'chat_availability');
   for (const resource of windowed) {
@@ -251,14 +259,14 @@ export async function applySample(m: Model, r: Real, served: TruthCase[], resour
   }
   const byId = new Map(served.map((c) => [c.id, c]));
   const selected = (c: TruthCase | undefined) => c !== undefined && m.selected.includes(String(c.widget_id));
-  if (resources.includes('logs') && (await tableExists(r, 'logs'))) {
+  if (resources.includes('logs') && (await tableExists(query, 'logs'))) {
     // A replace keeps only what the sample read, and no windows (INCREMENTAL.md, replace).
     const replace = m.config.writeDisposition === 'replace';
     const before = m.expected;
     if (replace) (m.expected = new Map()), (m.windows[m.pipeline]!.logs = new Map());
-    const [sampleLoad] = await query(r.path, `SELECT load_id FROM ${DATASET}._pipeline_loads
+    const [sampleLoad] = await query(`SELECT load_id FROM ${DATASET}._pipeline_loads
       WHERE resource = 'logs' AND status = 'loaded' AND limit_pages IS NOT NULL ORDER BY load_id DESC LIMIT 1`);
-    for (const row of await query(r.path, `SELECT id, _load_id FROM ${DATASET}.logs`)) {
+    for (const row of await query(`SELECT id, _load_id FROM ${DATASET}.logs`)) {
       const id = String(row.id);
       const now = byId.get(servedId(id));
       if (!replace && row._load_id !== sampleLoad?.load_id) {
@@ -272,8 +280,8 @@ export async function applySample(m: Model, r: Real, served: TruthCase[], resour
     }
   }
   for (const child of CHILDREN) {
-    if (!resources.includes(child) || !(await tableExists(r, child))) continue;
-    for (const row of await query(r.path, `SELECT case_id FROM ${DATASET}.${child}`)) {
+    if (!resources.includes(child) || !(await tableExists(query, child))) continue;
+    for (const row of await query(`SELECT case_id FROM ${DATASET}.${child}`)) {
       const id = String(row.case_id);
       if (m.polled[child].has(id)) continue;
       expect(selected(byId.get(id)), `sampled ${child} ${id}: a case of a selected widget`).toBe(true);
@@ -285,17 +293,27 @@ export async function applySample(m: Model, r: Real, served: TruthCase[], resour
 
 /** The dataset against the model: rows, windows, loads, and no row of an unfinished load. */
 export async function checkDataset(m: Model, r: Real): Promise<void> {
+  // One read-only connection for every question below (a check asks some thirty; opening the file costs more than most).
+  if (existsSync(r.path)) await withQueries(r.path, (query) => checkDatasetWith(query, m, r));
+  else checkNoDataset(m, r);
+}
+
+function checkNoDataset(m: Model, r: Real): void {
+  expect(m.expected.size + m.polled.chat_poll.size + m.polled.visitor_typing.size + m.availabilityRows, `${r.log.join(' → ')}: no dataset, yet rows expected`).toBe(0);
+}
+
+async function checkDatasetWith(query: Run, m: Model, r: Real): Promise<void> {
   const where = r.log.join(' → ');
-  if (!(await hasDataset(r))) {
-    expect(m.expected.size + m.polled.chat_poll.size + m.polled.visitor_typing.size + m.availabilityRows, `${where}: no dataset, yet rows expected`).toBe(0);
+  if (!(await holdsDataset(query))) {
+    checkNoDataset(m, r);
     return;
   }
-  if (await tableExists(r, 'logs')) expect(await expectMatchesTruth(r.path, DATASET, [...m.expected.values()]), where).toEqual([]);
+  if (await tableExists(query, 'logs')) expect(await expectMatchesTruth(query, DATASET, [...m.expected.values()]), where).toEqual([]);
   else expect(m.expected.size, `${where}: no logs table, yet cases expected`).toBe(0);
-  const loads = await query(r.path, `SELECT pipeline_name, resource, status, limit_pages FROM ${DATASET}._pipeline_loads`);
+  const loads = await query(`SELECT pipeline_name, resource, status, limit_pages FROM ${DATASET}._pipeline_loads`);
   for (const [p, pipeline] of PIPELINES.entries()) {
     for (const resource of ['logs', ...CHILDREN] as const) {
-      const [stateRow] = await query(r.path, `SELECT state FROM ${DATASET}._pipeline_state WHERE resource = '${resource}' AND pipeline_name = '${pipeline}'`);
+      const [stateRow] = await query(`SELECT state FROM ${DATASET}._pipeline_state WHERE resource = '${resource}' AND pipeline_name = '${pipeline}'`);
       // A sample stores no window (its state row, if any, holds none); a child keeps the windows of its parent.
       type Stored = { windows?: Record<string, Window>; sampled?: Record<string, { firstStart: string }> };
       const state = stateRow ? (JSON.parse(String(stateRow.state)) as (Stored & { parents?: { logs?: Stored } }) | null) : null;
@@ -313,14 +331,14 @@ export async function checkDataset(m: Model, r: Real): Promise<void> {
     }
   }
   for (const child of CHILDREN) {
-    const polled = (await tableExists(r, child)) ? await query(r.path, `SELECT case_id FROM ${DATASET}.${child} ORDER BY case_id`) : [];
+    const polled = (await tableExists(query, child)) ? await query(`SELECT case_id FROM ${DATASET}.${child} ORDER BY case_id`) : [];
     expect(polled.map((p) => String(p.case_id)), `${where}: cases polled by ${child}, each once`).toEqual([...m.polled[child].keys()].sort());
   }
-  const [availability] = (await tableExists(r, 'chat_availability')) ? await query(r.path, `SELECT count(*) AS n FROM ${DATASET}.chat_availability`) : [{ n: 0 }];
+  const [availability] = (await tableExists(query, 'chat_availability')) ? await query(`SELECT count(*) AS n FROM ${DATASET}.chat_availability`) : [{ n: 0 }];
   expect(Number(availability!.n), `${where}: chat_availability rows (appended, a row per run and widget)`).toBe(m.availabilityRows);
-  const tables = await query(r.path, `SELECT table_name FROM information_schema.tables WHERE table_schema = '${DATASET}' AND NOT starts_with(table_name, '_pipeline')`);
+  const tables = await query(`SELECT table_name FROM information_schema.tables WHERE table_schema = '${DATASET}' AND NOT starts_with(table_name, '_pipeline')`);
   for (const { table_name: table } of tables) {
-    const [orphans] = await query(r.path, `SELECT count(*) AS n FROM ${DATASET}."${String(table)}"
+    const [orphans] = await query(`SELECT count(*) AS n FROM ${DATASET}."${String(table)}"
       WHERE _load_id NOT IN (SELECT load_id FROM ${DATASET}._pipeline_loads WHERE status = 'loaded')`);
     expect(Number(orphans!.n), `${where}: rows of ${String(table)} from a load not loaded`).toBe(0);
   }
@@ -335,10 +353,12 @@ export async function checkDataset(m: Model, r: Real): Promise<void> {
  */
 export async function hasDataset(r: Real): Promise<boolean> {
   if (!existsSync(r.path)) return false;
-  return tableExists(r, '_pipeline_comments');
+  return withQueries(r.path, holdsDataset);
 }
 
-async function tableExists(r: Real, table: string): Promise<boolean> {
-  const rows = await query(r.path, `SELECT 1 FROM information_schema.tables WHERE table_schema = '${DATASET}' AND table_name = '${table}'`);
+const holdsDataset = (query: Run) => tableExists(query, '_pipeline_comments');
+
+async function tableExists(query: Run, table: string): Promise<boolean> {
+  const rows = await query(`SELECT 1 FROM information_schema.tables WHERE table_schema = '${DATASET}' AND table_name = '${table}'`);
   return rows.length > 0;
 }
