@@ -248,8 +248,12 @@ interface LoadedDataset {
   columnsByNode: Map<string, Map<string, { main?: string; variants: string[] }>>;
 }
 
-/** The loader's key for a source path inside a table's record: `d["a","b"]`, or `e` for a scalar list item. */
-const nodeKey = (path: readonly string[] | 'element') => (path === 'element' ? 'e' : `d${JSON.stringify(path)}`);
+/**
+ * The loader's key for a source path inside a table's record, `d["a","b"]` (`d` and the path's JSON), or `e` for a
+ * scalar list item. From the path's JSON without its brackets (`"a","b"`), which a walk builds a key at a time: the
+ * same text as JSON.stringify of the whole path, without stringifying it again at every field of every row.
+ */
+const nodeKey = (pathJson: string | 'element') => (pathJson === 'element' ? 'e' : `d[${pathJson}]`);
 
 const isObject = (v: unknown): v is Row => typeof v === 'object' && v !== null && !Array.isArray(v);
 const isSystemColumn = (column: string) => ['_row_id', '_load_id', '_parent_id', '_root_id', '_list_idx'].includes(column);
@@ -357,11 +361,12 @@ function compareRow(data: LoadedDataset, table: string, row: Row, truth: unknown
   const rowId = String(row._row_id);
 
   // Names as the loader allocated them (collisions get `_1`); snake_case of the path when nothing was stored.
-  const columnOf = (path: readonly string[] | 'element') =>
-    data.columnsByNode.get(table)?.get(nodeKey(path)) ?? { main: path === 'element' ? 'value' : joinPath(path.map(snakeCase)), variants: [] };
+  const byNode = data.columnsByNode.get(table);
+  const columnOf = (path: readonly string[] | 'element', pathJson: string) =>
+    byNode?.get(nodeKey(path === 'element' ? 'element' : pathJson)) ?? { main: path === 'element' ? 'value' : joinPath(path.map(snakeCase)), variants: [] };
 
-  const compareValue = (path: readonly string[] | 'element', value: unknown, label: string) => {
-    const { main: column = '', variants } = columnOf(path);
+  const compareValue = (entry: { main?: string; variants: string[] }, value: unknown, label: string) => {
+    const { main: column = '', variants } = entry;
     coveredColumns.add(column);
     for (const v of variants) coveredColumns.add(v);
     const type = types.get(column);
@@ -385,16 +390,18 @@ function compareRow(data: LoadedDataset, table: string, row: Row, truth: unknown
     if (!matches) problems.push(`${where} ${label}: want ${JSON.stringify(value)}, got ${JSON.stringify(stored)} in ${variant}`);
   };
 
-  const walk = (object: Row, prefix: readonly string[], label: string) => {
+  const walk = (object: Row, prefix: readonly string[], prefixJson: string, label: string) => {
     for (const [key, value] of Object.entries(object)) {
       const path = [...prefix, key];
-      const column = columnOf(path).main ?? '';
+      const pathJson = prefixJson === '' ? JSON.stringify(key) : `${prefixJson},${JSON.stringify(key)}`;
+      const entry = columnOf(path, pathJson);
+      const column = entry.main ?? '';
       const field = `${label}${key}`;
-      if (isObject(value) && types.get(column) !== 'JSON') walk(value, path, `${field}.`);
+      if (isObject(value) && types.get(column) !== 'JSON') walk(value, path, pathJson, `${field}.`);
       else if (Array.isArray(value) && !types.has(column)) {
-        const childTable = data.tableByNode.get(table)?.get(nodeKey(path)) ?? joinPath([table, ...path.map(snakeCase)]);
+        const childTable = data.tableByNode.get(table)?.get(nodeKey(pathJson)) ?? joinPath([table, ...path.map(snakeCase)]);
         compareChildren(childTable, value, field);
-      } else compareValue(path, value, field);
+      } else compareValue(entry, value, field);
     }
   };
 
@@ -416,8 +423,8 @@ function compareRow(data: LoadedDataset, table: string, row: Row, truth: unknown
   };
 
   // Scalars in a list of objects go to the child table's element column (`value`).
-  if (isObject(truth)) walk(truth, [], fieldPrefix);
-  else compareValue('element', truth, `${fieldPrefix}value`);
+  if (isObject(truth)) walk(truth, [], '', fieldPrefix);
+  else compareValue(columnOf('element', ''), truth, `${fieldPrefix}value`);
   for (const column of types.keys()) {
     if (isSystemColumn(column) || coveredColumns.has(column)) continue;
     if (row[column] !== null && row[column] !== undefined) problems.push(`${where}: ${table}.${column} is ${JSON.stringify(row[column])}, the truth has no such field`);
