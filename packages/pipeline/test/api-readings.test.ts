@@ -7,7 +7,7 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import type { Sandbox, SandboxOptions } from 'snapengage-sandbox';
 import { definePipeline, runPipeline, type PipelineConfig } from '../src/index.js';
-import { admin, expectMatchesTruth, query, sandbox, tempDir, truth, type TruthCase } from './helpers.js';
+import { admin, expectMatchesTruth, query, sandbox, tempDir, truth, withQueries, type TruthCase } from './helpers.js';
 
 const DATASET = 'snapengage_data';
 const DAY_MS = 86_400_000;
@@ -84,26 +84,29 @@ async function childTruth(b: Sandbox, cases: TruthCase[], typing_: boolean): Pro
 
 /**
  * The loaded resources against the sandbox's truth (the children against what the API answers now): `logs` and
- * `chat_poll` (the windows drive both), and with `all` the others too (each comparison opens the file a few times,
+ * `chat_poll` (the windows drive both), and with `all` the others too (each comparison reads every row of its tables,
  * so the first load of each reading checks only what the probe reads).
  */
 async function expectAllMatch(b: Sandbox, path: string, all: boolean): Promise<TruthCase[]> {
   const cases = await truth(b);
-  expect(await expectMatchesTruth(path, DATASET, cases)).toEqual([]);
-  const { polls, typing } = await childTruth(b, cases, all);
-  expect(polls.length).toBeGreaterThan(0);
-  expect(await expectMatchesTruth(path, DATASET, polls, 'chat_poll', 'caseId')).toEqual([]);
-  if (all) {
-    expect(await expectMatchesTruth(path, DATASET, typing, 'visitor_typing', 'caseId')).toEqual([]);
-    expect(await expectMatchesTruth(path, DATASET, await truth(b, 'widgets'), 'widgets', 'uuid')).toEqual([]);
-    expect(await expectMatchesTruth(path, DATASET, await truth(b, 'users'), 'users', 'email')).toEqual([]);
-    expect(await expectMatchesTruth(path, DATASET, await truth(b, 'chat_availability'), 'chat_availability', 'widgetId')).toEqual([]);
-  }
-  // No key stored twice in any root table (expectMatchesTruth counts per table too; this says it plainly).
-  const keys = [['logs', 'id'], ['chat_poll', 'case_id'], ['visitor_typing', 'case_id'], ['widgets', 'uuid'], ['users', 'email'], ['chat_availability', 'widget_id']];
-  const counts = await query(path, keys.map(([table, key]) => `SELECT '${table}' AS t, count(*)::INTEGER AS n, count(DISTINCT ${key})::INTEGER AS d FROM ${DATASET}.${table}`).join(' UNION ALL '));
-  for (const row of counts) expect(row.n, String(row.t)).toBe(row.d);
-  return cases;
+  // Every comparison on one read-only connection (nothing writes the file meanwhile): opened once, not per table.
+  return withQueries(path, async (run) => {
+    expect(await expectMatchesTruth(run, DATASET, cases)).toEqual([]);
+    const { polls, typing } = await childTruth(b, cases, all);
+    expect(polls.length).toBeGreaterThan(0);
+    expect(await expectMatchesTruth(run, DATASET, polls, 'chat_poll', 'caseId')).toEqual([]);
+    if (all) {
+      expect(await expectMatchesTruth(run, DATASET, typing, 'visitor_typing', 'caseId')).toEqual([]);
+      expect(await expectMatchesTruth(run, DATASET, await truth(b, 'widgets'), 'widgets', 'uuid')).toEqual([]);
+      expect(await expectMatchesTruth(run, DATASET, await truth(b, 'users'), 'users', 'email')).toEqual([]);
+      expect(await expectMatchesTruth(run, DATASET, await truth(b, 'chat_availability'), 'chat_availability', 'widgetId')).toEqual([]);
+    }
+    // No key stored twice in any root table (expectMatchesTruth counts per table too; this says it plainly).
+    const keys = [['logs', 'id'], ['chat_poll', 'case_id'], ['visitor_typing', 'case_id'], ['widgets', 'uuid'], ['users', 'email'], ['chat_availability', 'widget_id']];
+    const counts = await run(keys.map(([table, key]) => `SELECT '${table}' AS t, count(*)::INTEGER AS n, count(DISTINCT ${key})::INTEGER AS d FROM ${DATASET}.${table}`).join(' UNION ALL '));
+    for (const row of counts) expect(row.n, String(row.t)).toBe(row.d);
+    return cases;
+  });
 }
 
 type Windows = Record<string, { lastEnd: string; lastValue?: number | string; lastValueAt?: string }>;
