@@ -5,13 +5,14 @@ import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { DuckDBInstance } from '@duckdb/node-api';
 import { resources, type LoadableResource } from 'snapengage-client';
 import { startSandbox, type Sandbox, type SandboxOptions } from 'snapengage-sandbox';
 import type { PipelineConfig } from '../src/config.js';
-import { DuckDBDestination, newLoadId } from '../src/destination/index.js';
 import { joinPath, snakeCase } from '../src/normalize/naming.js';
-import { runPipeline, type RunOptions } from '../src/run.js';
+import type { RunOptions } from '../src/run.js';
+// The loader (run.js) and the destination are imported where they are used (gatedRun, appendThings): a third of the
+// test files that import these helpers spawn the built CLI or test one module, and importing the whole loader cost
+// each of them most of its import time.
 
 export const PACKAGE_DIR = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 
@@ -58,6 +59,7 @@ export const thingsResource: LoadableResource = {
  * appended incremental resource: the writer alone, on a real DuckDB file.
  */
 export async function appendThings(dbPath: string, records: Record<string, unknown>[], primaryKey: string[]) {
+  const { DuckDBDestination, newLoadId } = await import('../src/destination/index.js');
   const dest = await DuckDBDestination.open({ path: dbPath, dataset: 'ds', pipelineName: 'p' });
   try {
     const w = dest.createResourceWriter({ loadId: newLoadId(), resource: thingsResource, writeDisposition: 'append', primaryKey, maxNestingDepth: 4, skipStoredKeys: true });
@@ -123,6 +125,8 @@ export async function query(path: string, sql: string, access: 'READ_ONLY' | 'RE
  * with the truth asks it a dozen questions.
  */
 export async function withQueries<T>(path: string, use: (run: (sql: string) => Promise<Array<Record<string, unknown>>>) => Promise<T>, access: 'READ_ONLY' | 'READ_WRITE' = 'READ_ONLY'): Promise<T> {
+  // Imported here, not at the top: files that never read a DuckDB file themselves do not load the binding for it.
+  const { DuckDBInstance } = await import('@duckdb/node-api');
   const instance = await DuckDBInstance.create(path, { access_mode: access });
   try {
     const connection = await instance.connect();
@@ -145,14 +149,14 @@ export function gatedRun(config: PipelineConfig, options: RunOptions) {
   const gate = new Promise<void>((resolve) => (release = resolve));
   let reached!: () => void;
   const extracting = new Promise<void>((resolve) => (reached = resolve));
-  const run = runPipeline(config, {
+  const run = import('../src/run.js').then(({ runPipeline }) => runPipeline(config, {
     ...options,
     fetch: async (request) => {
       reached();
       await gate;
       return globalThis.fetch(request);
     },
-  });
+  }));
   run.catch(() => undefined); // awaited by the test
   return { run, extracting, release };
 }
