@@ -2,11 +2,11 @@
 // parallel), spawn it like a user would, and read back what it wrote.
 import { spawnSync } from 'node:child_process';
 import { mkdirSync, readdirSync, rmdirSync, statSync } from 'node:fs';
+import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { PassThrough } from 'node:stream';
 import { fileURLToPath } from 'node:url';
-import { Node, Project, SyntaxKind } from 'ts-morph';
 
 const packageDir = fileURLToPath(new URL('..', import.meta.url));
 export const repoRoot = join(packageDir, '..', '..');
@@ -114,8 +114,15 @@ export function runCli(args: readonly string[], cwd: string, env: Record<string,
   return { status: result.status, stdout: result.stdout, stderr: result.stderr };
 }
 
+/**
+ * ts-morph (and the TypeScript compiler under it, ~0.2 s to load) on the first call: most files that import these
+ * helpers (the pipeline's tests that need a built CLI, the pack and API report tests) never parse a pipeline.ts.
+ */
+let tsMorph: typeof import('ts-morph') | undefined;
+
 /** Resource names in the `resources` object of the definePipeline call, read with the TypeScript parser. */
 export function pipelineResources(source: string): string[] {
+  const { Node, Project, SyntaxKind } = (tsMorph ??= createRequire(import.meta.url)('ts-morph') as typeof import('ts-morph'));
   const file = new Project({ useInMemoryFileSystem: true }).createSourceFile('p.ts', source);
   const call = file.getDescendantsOfKind(SyntaxKind.CallExpression).find((c) => c.getExpression().getText() === 'definePipeline');
   const config = call?.getArguments()[0];
