@@ -42,6 +42,16 @@ describe('a project directory with a C1 control or a bidi control is refused, as
     expect(resolveTarget('שלום', '/tmp/here').path).toBe('/tmp/here/שלום');
   });
 
+  it('resolveTarget: every code point of the refused ranges, at both ends, and the letters next to them are names', () => {
+    const ranges = [[0x01, 0x1f], [0x7f, 0x9f], [0x61c, 0x61c], [0x200e, 0x200f], [0x202a, 0x202e], [0x2066, 0x2069]];
+    for (const [from, to] of ranges) {
+      for (let code = from!; code <= to!; code++) {
+        expect(() => resolveTarget(`a${String.fromCharCode(code)}b`, '/tmp/here'), code.toString(16)).toThrow('another control character');
+      }
+    }
+    for (const text of ['\u00a1', '\u061b', '\u2010', '\u2030']) expect(resolveTarget(`a${text}b`, '/tmp/here').path).toBe(`/tmp/here/a${text}b`);
+  });
+
   it('the CLI creates nothing and prints no control', () => {
     const run = runCli([`a\u202eb`, '--yes', '--no-install', '--no-git'], dir);
     expect(run.status).toBe(2);

@@ -5,10 +5,10 @@
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Sandbox } from 'snapengage-sandbox';
-import { describeWindows } from '../src/cursor.js';
+import { describeSampled, describeWindows } from '../src/cursor.js';
 import { envListProblem } from '../src/env.js';
-import { terminalJson } from '../src/terminal.js';
-import { runCli, sandbox, tempDir, withQueries } from './helpers.js';
+import { terminalJson, terminalText } from '../src/terminal.js';
+import { query, runCli, sandbox, tempDir, withQueries } from './helpers.js';
 
 /** What a terminal acts on: C0 but the line break and the tab, DEL, C1, bidi marks, overrides and isolates. */
 const CONTROLS = /[\u0000-\u0008\u000b-\u001f\u007f-\u009f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]/u;
@@ -32,12 +32,27 @@ const env = (extra: Record<string, string> = {}) => ({ ...box.env, SNAPENGAGE_DU
 
 describe('the CLI prints no terminal control of a string from outside', () => {
   it('a widget id of SNAPENGAGE_WIDGET_ID the API does not know: the failure names it escaped', async () => {
+    // A file loaded once: the failed run below is then recorded in it (a first run that fails leaves no file).
+    const first = await runCli(['run', '--resources', 'logs', '--duckdb', join(tmp.dir, 'widget.duckdb')], { env: env(), cwd: tmp.dir });
+    expect(first.code, first.stderr).toBe(0);
     const result = await runCli(['run', '--resources', 'logs', '--duckdb', join(tmp.dir, 'widget.duckdb')], {
       env: env({ SNAPENGAGE_WIDGET_ID: `${box.env.SNAPENGAGE_WIDGET_ID},${HOSTILE}` }), cwd: tmp.dir,
     });
     expect(result.code, result.stderr).toBe(1);
     expect(result.stderr).toContain(ESCAPED);
     expect(result.stderr).not.toMatch(CONTROLS);
+    // The failed load's error as kept in the file (and an app's error.message): no CLI escapes it there.
+    const [load] = await query(join(tmp.dir, 'widget.duckdb'), `SELECT string_agg(error, ' ') AS error FROM snapengage_data._pipeline_loads WHERE error IS NOT NULL`);
+    expect(load?.error).toContain(ESCAPED);
+    expect(load?.error).not.toMatch(CONTROLS);
+  });
+
+  it('run --json: the LOADED document escapes a --duckdb path as JSON does, so it parses to the same location', async () => {
+    const path = join(tmp.dir, `json${HOSTILE}.duckdb`);
+    const result = await runCli(['run', '--json', '--resources', 'logs', '--duckdb', path], { env: env(), cwd: tmp.dir });
+    expect(result.code, result.stderr).toBe(0);
+    expect(result.stdout).not.toMatch(CONTROLS);
+    expect((JSON.parse(result.stdout) as { location: string }).location).toContain(`json${HOSTILE}.duckdb`);
   });
 
   it('a flag value (--limit-pages, --config) is quoted escaped in the error line', async () => {
@@ -87,6 +102,20 @@ describe('messages of the library quote outside strings escaped (an app prints e
       expect(lines.join('\n')).toContain(ESCAPED);
       expect(lines.join('\n')).not.toMatch(CONTROLS);
     }
+  });
+
+  it('envListProblem: a list of no item quotes its value escaped (a BOM and a line separator JSON.stringify left)', () => {
+    const problem = envListProblem({ SNAPENGAGE_WIDGET_ID: ',\ufeff,\u2028,' }, 'SNAPENGAGE_WIDGET_ID');
+    expect(problem).toContain('holds no item (got ",\\ufeff,\\u2028,")');
+  });
+
+  it('describeSampled (show after --limit-pages): the widget ids of the sampled windows', () => {
+    const lines = describeSampled('logs', { [HOSTILE]: { firstStart: '2026-01-02' } }, 'widget');
+    expect(lines).toEqual([`  logs  ${ESCAPED}  sampled from 2026-01-02 (--limit-pages)`]);
+  });
+
+  it('terminalText: every control escaped but the line break and the tab, which lay out what it prints', () => {
+    expect(terminalText(`a\tb\r\n${HOSTILE}\n`)).toBe(`a\tb\\u000d\n${ESCAPED}\n`);
   });
 
   it('terminalJson: the same document to a parser, beyond U+FFFF too (a tag character as its surrogate pair)', () => {
