@@ -434,6 +434,18 @@ describe('environment and config problems', () => {
     }
   }, 40_000);
 
+  it('a TypeScript config path that is a directory fails as the import says, loaded once or again (no content to compare)', async () => {
+    const dir = tempDir('sepipe-cfg-');
+    try {
+      mkdirSync(join(dir.dir, 'dir.ts'));
+      for (let load = 0; load < 2; load++) {
+        await expect(loadPipelineConfig('dir.ts', env, dir.dir)).rejects.toThrow(/Cannot load pipeline config .*dir\.ts: Directory import .* is not supported/);
+      }
+    } finally {
+      dir.cleanup();
+    }
+  });
+
   it('names what is wrong with an exported config without resources, and a config outside its project', async () => {
     const dir = tempDir('sepipe-cfg-');
     try {
