@@ -73,16 +73,20 @@ export default definePipeline({ resources: { logs: { incremental: { lookbackDays
 `);
   const jsConfig = (days: number) => `module.exports = { resources: { logs: { incremental: { lookbackDays: ${days} } } } };\n`;
   writeFileSync(join(app, 'src/pipeline.js'), jsConfig(2));
+  // Paths from APP_DIR: the app runs from another directory, where nothing is installed, so DuckDB and tsx must be
+  // found from the bundle's folder (its own require), not from the working directory.
   writeFileSync(join(app, 'src/main.ts'), `import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { loadPipelineConfig, runPipeline } from 'snapengage-pipeline';
 async function main() {
   const env = JSON.parse(process.env.APP_ENV ?? '{}');
-  const lookback = async (file: string) => ((await loadPipelineConfig(file, env)).config.resources as any).logs.incremental.lookbackDays;
+  const app = process.env.APP_DIR!;
+  const lookback = async (file: string) => ((await loadPipelineConfig(file, env, app)).config.resources as any).logs.incremental.lookbackDays;
   const js = [await lookback('src/pipeline.js')];
-  writeFileSync('src/pipeline.js', process.env.EDITED!);
+  writeFileSync(join(app, 'src/pipeline.js'), process.env.EDITED!);
   js.push(await lookback('src/pipeline.js'));
-  const { config } = await loadPipelineConfig('src/pipeline.ts', env);
-  const info = await runPipeline(config, { env, destination: { path: 'app.duckdb' } });
+  const { config } = await loadPipelineConfig('src/pipeline.ts', env, app);
+  const info = await runPipeline(config, { env, destination: { path: join(app, 'app.duckdb') } });
   console.log(JSON.stringify({ ok: !info.hasFailedJobs, js, ts: (config.resources as any).logs.incremental.lookbackDays, logs: info.rowCounts.logs }));
 }
 main().catch((error) => { console.error(error); process.exitCode = 1; });
@@ -96,10 +100,12 @@ main().catch((error) => { console.error(error); process.exitCode = 1; });
     external: ['@duckdb/node-api', 'tsx'],
     logLevel: 'silent',
   });
+  const elsewhere = join(tmp.dir, 'elsewhere');
+  mkdirSync(elsewhere);
   const { stdout } = await promisify(execFile)(process.execPath, [join(app, 'dist/main.js')], {
-    cwd: app,
+    cwd: elsewhere,
     timeout: 60_000,
-    env: { ...process.env, APP_ENV: JSON.stringify(box.env), EDITED: jsConfig(3), SNAPENGAGE_DUCKDB_THREADS: '1' },
+    env: { ...process.env, APP_DIR: app, APP_ENV: JSON.stringify(box.env), EDITED: jsConfig(3), SNAPENGAGE_DUCKDB_THREADS: '1' },
   });
   expect(JSON.parse(stdout.trim())).toEqual({ ok: true, js: [2, 3], ts: 1, logs: 40 });
   expect(await query(join(app, 'app.duckdb'), `SELECT count(DISTINCT id)::INTEGER AS n, any_value(loader_version) AS v FROM snapengage_data.logs, snapengage_data._pipeline_loads`))
