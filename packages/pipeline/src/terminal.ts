@@ -41,15 +41,38 @@ export function glyphsFor(env: Readonly<Record<string, string | undefined>>): Gl
 }
 
 /**
- * Text the CLI prints, with every terminal control but the line break and the tab written as `\uXXXX` (printable):
- * ESC and C1 sequences (which rewrite the screen, its title, or the clipboard through OSC 52), a carriage return
- * (which prints over the line's start) and bidi overrides (which reorder what is read). The strings in it are not all
- * ours: ids from SNAPENGAGE_* variables, flags (`--dataset`, `--duckdb`), names kept in the DuckDB file, a config's
- * own error. The messages that quote an API's text escape it where they are made; this holds for the rest.
+ * Text the CLI prints, with every terminal control but the line break (LF, or CR LF) and the tab written as `\uXXXX`
+ * (printable): ESC and C1 sequences (which rewrite the screen, its title, or the clipboard through OSC 52), a carriage
+ * return alone (which prints over the line's start) and bidi overrides (which reorder what is read). The strings in it
+ * are not all ours: ids from SNAPENGAGE_* variables, flags (`--dataset`, `--duckdb`), names kept in the DuckDB file, a
+ * config's own error. The messages that quote an API's text escape it where they are made; this holds for the rest.
+ * The joiners that are part of text stay (JOINED), so a path the CLI names reads, and copies, as it was typed.
  */
 export function terminalText(text: string): string {
-  return text.replace(/[^\n\t]+/g, (piece) => printable(piece));
+  return text.replace(/(?:[^\n\t\r]|\r(?!\n))+/g, (piece) => {
+    let out = '';
+    let last = 0;
+    for (const joined of piece.matchAll(JOINED)) {
+      out += printable(piece.slice(last, joined.index)) + joined[0];
+      last = joined.index + joined[0].length;
+    }
+    return out + printable(piece.slice(last));
+  });
 }
+
+/** A letter of a script other than ASCII's, or a combining mark (an Indic virama). */
+const WORD_CHAR = String.raw`(?:[^\P{L}\p{ASCII}]|\p{M})`;
+/**
+ * printable's invisible characters where they are text, not a control: a zero-width joiner between two emoji (👨‍👩‍👧,
+ * a skin tone or U+FE0F between), a zero-width (non-)joiner between letters of a script that writes with it (Persian,
+ * Hindi), and the tag characters of a subdivision flag (🏴, tag digits and small letters, CANCEL TAG). Escaped, `👨\u200d👩` named a file
+ * that does not exist when copied back. None is a terminal control; in an ASCII id one is still escaped.
+ */
+const JOINED = new RegExp(
+  String.raw`(?<=[\p{Extended_Pictographic}\p{Emoji_Modifier}\ufe0f])\u200d(?=\p{Extended_Pictographic})` +
+    String.raw`|(?<=${WORD_CHAR})[\u200c\u200d](?=${WORD_CHAR})|\u{1f3f4}[\u{e0030}-\u{e0039}\u{e0061}-\u{e007a}]+\u{e007f}`,
+  'gu',
+);
 
 /**
  * A JSON line (`run --json`) with the controls JSON.stringify leaves as they are (DEL, C1, bidi, invisible format

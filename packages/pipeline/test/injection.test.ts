@@ -73,6 +73,14 @@ describe('the CLI prints no terminal control of a string from outside', () => {
     expect(document.error.message).toContain(`${HOSTILE}.ts`);
   });
 
+  it('the load info names a --duckdb path with an emoji ZWJ sequence or a Persian joiner as it was given', async () => {
+    const name = '👨\u200d👩\u200d👧 می\u200cخواهم.duckdb';
+    const result = await runCli(['run', '--resources', 'logs', '--duckdb', join(tmp.dir, name)], { env: env(), cwd: tmp.dir });
+    expect(result.code, result.stderr).toBe(0);
+    // Inside the working directory: `duckdb:/<name>`, which `--duckdb` reads back as the same file.
+    expect(result.stdout).toContain(`duckdb:/${name} location`);
+  });
+
   it('show: a widget id kept in the incremental state (and a --duckdb path) is escaped', async () => {
     const path = join(tmp.dir, `state${HOSTILE}.duckdb`);
     const run = await runCli(['run', '--resources', 'logs', '--duckdb', path], { env: env(), cwd: tmp.dir });
@@ -114,8 +122,15 @@ describe('messages of the library quote outside strings escaped (an app prints e
     expect(lines).toEqual([`  logs  ${ESCAPED}  sampled from 2026-01-02 (--limit-pages)`]);
   });
 
-  it('terminalText: every control escaped but the line break and the tab, which lay out what it prints', () => {
-    expect(terminalText(`a\tb\r\n${HOSTILE}\n`)).toBe(`a\tb\\u000d\n${ESCAPED}\n`);
+  it('terminalText: every control escaped but the line break (CR LF too) and the tab, which lay out what it prints', () => {
+    expect(terminalText(`a\tb\r\n${HOSTILE}\n\rc\r`)).toBe(`a\tb\r\n${ESCAPED}\n\\u000dc\\u000d`);
+  });
+
+  it('terminalText: joiners that are text stay (emoji ZWJ sequences, Persian and Hindi joiners, a subdivision flag)', () => {
+    const text = ['👨\u200d👩\u200d👧', '❤\ufe0f\u200d🔥', '👍🏽\u200d', 'می\u200cخواهم', 'क्\u200dष', '🏴\u{e0067}\u{e0062}\u{e0073}\u{e0063}\u{e0074}\u{e007f}', '漢字'].join(' ');
+    // The trailing ZWJ after 👍🏽 joins nothing: escaped, as one between ASCII letters and a lone tag character are.
+    expect(terminalText(text)).toBe(text.replace('👍🏽\u200d', '👍🏽\\u200d'));
+    expect(terminalText('ab\u200dcd \u200c\u{e0041}')).toBe('ab\\u200dcd \\u200c\\u{e0041}');
   });
 
   it('terminalJson: the same document to a parser, beyond U+FFFF too (a tag character as its surrogate pair)', () => {
