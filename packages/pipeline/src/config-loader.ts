@@ -1,7 +1,7 @@
 // Finds the PipelineConfig the CLI runs: `--config <file>`, else `src/pipeline.ts` when it exists, else every
 // loadable resource whose required env vars are all set. TS configs run through tsx's tsImport: no build step.
 import { createHash } from 'node:crypto';
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, readFileSync, realpathSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { resourceNames, resources } from 'snapengage-client';
@@ -110,18 +110,22 @@ const importedAs = new Map<string, { digest: string; url: string }>();
  * its config again after an edit got the old one. A changed file gets a URL of its own (a query naming its content),
  * and a CommonJS one is let go from require's cache, which Node's import of it reads whatever the URL; an unchanged
  * one keeps its URL and so its module (the same object an app that imports it itself has, on a first load). Only the
- * config file is read anew, not what it imports. A TypeScript config needs none of this (typescriptModule): each
- * tsImport loads it anew, and its ES module imports with it (tsx's namespace is in their URLs; a CommonJS one stays
- * in require's cache).
+ * config file is read anew, not what it imports. A TypeScript config is cached the same way by typescriptModule, where
+ * each new tsImport (a changed file) loads it and its ES module imports anew (tsx's namespace is in their URLs; a
+ * CommonJS one stays in require's cache).
  */
 function javascriptUrl(file: string, url: string): string {
   const digest = contentDigest(file);
   if (digest === undefined) return url; // unreadable: the import says why
-  const last = importedAs.get(file);
+  // By the file's real path, which Node keys a module by: a symlinked folder (a deploy's `current`) swapped to another
+  // release of the same config got the first release's module, and what it imported, from Node's cache of the link.
+  const real = realPath(file);
+  const last = importedAs.get(real);
   if (last?.digest === digest) return last.url;
-  const next = last === undefined ? url : `${url}?content=${digest}`;
-  if (last !== undefined) delete requireHere.cache[file];
-  importedAs.set(file, { digest, url: next });
+  const realUrl = pathToFileURL(real).href;
+  const next = last === undefined ? realUrl : `${realUrl}?content=${digest}`;
+  if (last !== undefined) delete requireHere.cache[real];
+  importedAs.set(real, { digest, url: next });
   return next;
 }
 
@@ -137,12 +141,24 @@ const typescriptLoaded = new Map<string, { digest: string; module: Record<string
  */
 async function typescriptModule(file: string, url: string): Promise<Record<string, unknown>> {
   const digest = contentDigest(file);
-  const last = typescriptLoaded.get(file);
+  // By real path, as javascriptUrl: the same config in another release (a swapped symlink) imports other files.
+  const real = realPath(file);
+  const last = typescriptLoaded.get(real);
   if (digest !== undefined && last?.digest === digest) return last.module;
   const { tsImport } = await import('tsx/esm/api');
-  const module = (await tsImport(url, moduleUrl)) as Record<string, unknown>;
-  if (digest !== undefined) typescriptLoaded.set(file, { digest, module });
+  // Imported by its real path: Node's resolver keeps a link's real path for the process's life (its realpath cache).
+  const module = (await tsImport(real === file ? url : pathToFileURL(real).href, moduleUrl)) as Record<string, unknown>;
+  if (digest !== undefined) typescriptLoaded.set(real, { digest, module });
   return module;
+}
+
+/** The file's path with its symlinks resolved, or the path as given when that fails (the import then says why). */
+function realPath(file: string): string {
+  try {
+    return realpathSync(file);
+  } catch {
+    return file;
+  }
 }
 
 /** A short digest of a file's content, or undefined when it cannot be read (the import then says why). */

@@ -1,6 +1,6 @@
 // Planning is pure: config + env → which resources run, with every env/config problem reported before any request.
 import { execFile } from 'node:child_process';
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { promisify } from 'node:util';
@@ -433,6 +433,30 @@ describe('environment and config problems', () => {
       dir.cleanup();
     }
   }, 40_000);
+
+  it('a config reached through a symlink swapped to a release of the same config but other imports loads the new imports', async () => {
+    // A deploy that points `current` at a new release: the config reads the same, what it imports does not. Node
+    // imports a module by its real path (the JavaScript config), so the TypeScript config's cache is keyed by it too.
+    const dir = tempDir('sepipe-cfg-');
+    try {
+      for (const release of ['r1', 'r2']) {
+        mkdirSync(join(dir.dir, release));
+        for (const ext of ['ts', 'mjs']) {
+          writeFileSync(join(dir.dir, release, `pipeline.${ext}`), `import h from './helper.${ext}';\nexport default { resources: { logs: true }, pipelineName: h };\n`);
+          writeFileSync(join(dir.dir, release, `helper.${ext}`), `export default '${release}';\n`);
+        }
+      }
+      const names: unknown[] = [];
+      for (const release of ['r1', 'r2']) {
+        rmSync(join(dir.dir, 'current'), { force: true });
+        symlinkSync(release, join(dir.dir, 'current'), 'dir');
+        for (const ext of ['ts', 'mjs']) names.push((await loadPipelineConfig(`current/pipeline.${ext}`, env, dir.dir)).config.pipelineName);
+      }
+      expect(names).toEqual(['r1', 'r1', 'r2', 'r2']);
+    } finally {
+      dir.cleanup();
+    }
+  });
 
   it('a TypeScript config path that is a directory fails as the import says, loaded once or again (no content to compare)', async () => {
     const dir = tempDir('sepipe-cfg-');
