@@ -66,7 +66,7 @@ export async function loadPipelineConfig(configFlag: string | undefined, env: En
     if (relative && tsUnderQuestionMark) {
       // On Node 24 tsx cannot find even the config itself: it asks for `<file>?namespace=…`, which is no import of
       // the user's; naming it sent users looking for a file they never wrote.
-      if (missing.split('?namespace=')[0] === file) {
+      if ([file, realPath(file)].includes(missing.split('?namespace=')[0]!)) {
         throw new ConfigError(`Cannot load pipeline config ${file}: tsx (the TypeScript loader) cannot load it from a directory whose path has a "?"; ${moveProject}`);
       }
       // "does not exist" sent users looking for a file that is there.
