@@ -9,6 +9,7 @@
 // `2026-11-26 14:03:11` as an ISO 8601 date (UTC when it names no offset). Anything else (null, garbage, an instant
 // before 2000 or more than a day after the run's clock) is ignored.
 import { printable, resources, type LoadableResource } from 'snapengage-client';
+import { eachParams } from './each-params.js';
 import { isoPartsInstant } from './iso-time.js';
 import { isIsoDate } from './plan.js';
 import { pluralNoun } from './plural-noun.js';
@@ -226,8 +227,8 @@ export function listItemNoun(resourceName: string): string {
   let resource = catalog[resourceName];
   // Bounded: the generator refuses a cycle of parents, and a chain is never longer than the catalog.
   for (let depth = 0; resource && depth <= Object.keys(catalog).length; depth++) {
-    const each = Object.values(resource.params).find((source) => source.from === 'env' && source.each === true);
-    if (each?.from === 'env') return each.item ?? 'item';
+    const each = eachParams(resource)[0];
+    if (each) return each.item ?? 'item';
     resource = resource.parent === null ? undefined : catalog[resource.parent];
   }
   return 'item';

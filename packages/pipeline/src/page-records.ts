@@ -4,6 +4,7 @@
 import { pathValueProblem } from 'snapengage-client';
 import type { SourceRecord } from './config.js';
 import type { PageWindow } from './cursor.js';
+import { eachParams } from './each-params.js';
 import { envList, envValue, type Env } from './env.js';
 import { ConfigError, ExtractError } from './errors.js';
 import { addDays, type ResourcePlan } from './plan.js';
@@ -200,7 +201,7 @@ function isThenable(value: unknown): boolean {
 
 /** The names of a resource's `each` params: env lists it is read once per item of (widgetId: SNAPENGAGE_WIDGET_ID). */
 export function eachParamNames(plan: ResourcePlan): string[] {
-  return Object.entries(plan.resource.params).filter(([, source]) => source.from === 'env' && source.each).map(([name]) => name);
+  return eachParams(plan.resource).map((param) => param.name);
 }
 
 /** The fan-out key of a request: values of its `each` params, so state is kept per widget. */

@@ -8,6 +8,7 @@ import { ConfigError, UsageError } from './errors.js';
 import { checkConfigKeys } from './config-keys.js';
 import { checkedBaseUrl, joinedAssignment } from './connection-settings.js';
 import { checkDestinationNames, duckdbTuning } from './destination-settings.js';
+import { eachParams } from './each-params.js';
 import { nearestName } from './nearest-name.js';
 import { shownValue } from './shown-value.js';
 import { startDateHint } from './start-date.js';
@@ -382,7 +383,7 @@ function checkEnv(plans: ResourcePlan[], env: Env): void {
   }
   if (missing.size === 0) {
     // Set, but as a list with nothing usable in it: reported before any request, as a missing one is.
-    const lists = new Set(plans.flatMap((p) => Object.values(p.resource.params).flatMap((s) => (s.from === 'env' && s.each ? [s.env] : []))));
+    const lists = new Set(plans.flatMap((p) => eachParams(p.resource).map((param) => param.env)));
     for (const name of lists) {
       const problem = envListProblem(env, name);
       if (problem) throw new ConfigError(`${problem}: ${whereToFixEnv(env, name)}`);

@@ -3,6 +3,7 @@
 // destination/refresh.ts.
 import type { Env } from './env.js';
 import { listItemNoun } from './cursor.js';
+import { eachParams } from './each-params.js';
 import { ConfigError } from './errors.js';
 import { fanOutParams, partitionKey } from './page-records.js';
 import { pluralNoun } from './plural-noun.js';
@@ -79,7 +80,7 @@ function refuseRefreshDroppingWidgets(plans: readonly ResourcePlan[], refreshed:
     const read = new Set(fanOutParams(reading, env).map((params) => partitionKey(reading, params)));
     const dropped = windowKeys(windows).filter((key) => !read.has(key));
     if (dropped.length === 0) continue;
-    const lists = Object.values(reading.resource.params).flatMap((source) => (source.from === 'env' && source.each ? [source.env] : []));
+    const lists = eachParams(reading.resource).map((param) => param.env);
     const shown = dropped.length > 5 ? `${dropped.slice(0, 5).join(', ')} and ${dropped.length - 5} more` : dropped.join(', ');
     // The spec's noun for one value of the list (`widget`), as show and the widget errors name it.
     const item = listItemNoun(reading.name);

@@ -4,6 +4,7 @@
 // 200 widgets of which 3 were deleted, failing at the first took 3 failing daily runs to find them. Apart from
 // extract.ts because none of it steers a request.
 import { printable, redactSecrets, type SnapEngageErrorKind } from 'snapengage-client';
+import { eachParams } from './each-params.js';
 import { envList, type Env } from './env.js';
 import { describeExtractError, ExtractError, isClientError, type PipelineError, type WidgetContext } from './errors.js';
 import type { ResourcePlan } from './plan.js';
@@ -40,16 +41,16 @@ export class WidgetFailures {
    * whether another item of that list was answered already (then the widget is at fault, not the org id or token).
    */
   contextOf(plan: ResourcePlan, params: Params, key: string): WidgetContext | undefined {
-    const each = Object.entries(plan.resource.params).find(([, source]) => source.from === 'env' && source.each);
-    if (!each || each[1].from !== 'env' || typeof params[each[0]] !== 'string') return undefined;
-    const value = params[each[0]] as string;
-    const list = envList(this.env, each[1].env);
+    const each = eachParams(plan.resource)[0];
+    if (!each || typeof params[each.name] !== 'string') return undefined;
+    const value = params[each.name] as string;
+    const list = envList(this.env, each.env);
     const answered = this.answered.get(plan.name);
     // A credential pasted into the list by mistake is named by its place alone: the client masks it in the URL, but
     // this message also reaches _pipeline_loads.error and an app's error.message, which no CLI masks. Its terminal
     // controls escaped for the same readers: an id with an ESC or a bidi override rewrote or reordered the error line.
     const shown = printable(redactSecrets(value, this.secrets));
-    return { item: each[1].item ?? 'item', env: each[1].env, value: shown, position: list.indexOf(value) + 1, of: list.length, othersAnswered: [...(answered ?? [])].some((k) => k !== key) };
+    return { item: each.item ?? 'item', env: each.env, value: shown, position: list.indexOf(value) + 1, of: list.length, othersAnswered: [...(answered ?? [])].some((k) => k !== key) };
   }
 
   /**
