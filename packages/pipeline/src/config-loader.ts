@@ -29,10 +29,9 @@ export async function loadPipelineConfig(configFlag: string | undefined, env: En
   }
   let module: Record<string, unknown>;
   try {
-    const url = pathToFileURL(file).href;
     if (/\.[cm]?js$/.test(file)) {
       // Plain JavaScript needs no transpiler; tsx's loader costs ~70 ms of startup on every run.
-      module = (await import(javascriptUrl(file, url))) as Record<string, unknown>;
+      module = (await import(javascriptUrl(file))) as Record<string, unknown>;
     } else {
       // tsx caches its transforms in $TMPDIR/tsx-<uid> and failed the import when it could not create that
       // directory: a container with a read-only root filesystem, or a TMPDIR that does not exist. The cache saves
@@ -45,7 +44,7 @@ export async function loadPipelineConfig(configFlag: string | undefined, env: En
       try {
         // A hooks thread the host started copied process.env before the line above: see tsx-cache.ts.
         keepTsxCacheOffUnusableTmpdir();
-        module = await typescriptModule(file, url);
+        module = await typescriptModule(file);
       } finally {
         if (setHere) delete process.env.TSX_DISABLE_CACHE;
       }
@@ -114,9 +113,9 @@ const importedAs = new Map<string, { digest: string; url: string }>();
  * each new tsImport (a changed file) loads it and its ES module imports anew (tsx's namespace is in their URLs; a
  * CommonJS one stays in require's cache).
  */
-function javascriptUrl(file: string, url: string): string {
+function javascriptUrl(file: string): string {
   const digest = contentDigest(file);
-  if (digest === undefined) return url; // unreadable: the import says why
+  if (digest === undefined) return pathToFileURL(file).href; // unreadable: the import says why
   // By the file's real path, which Node keys a module by: a symlinked folder (a deploy's `current`) swapped to another
   // release of the same config got the first release's module, and what it imported, from Node's cache of the link.
   const real = realPath(file);
@@ -139,7 +138,7 @@ const typescriptLoaded = new Map<string, { digest: string; module: Record<string
  * 200–600 loads), so an app reloading an unchanged config every few minutes grew without end. An edited config loads
  * anew with its ES module imports, as before.
  */
-async function typescriptModule(file: string, url: string): Promise<Record<string, unknown>> {
+async function typescriptModule(file: string): Promise<Record<string, unknown>> {
   const digest = contentDigest(file);
   // By real path, as javascriptUrl: the same config in another release (a swapped symlink) imports other files.
   const real = realPath(file);
@@ -147,7 +146,7 @@ async function typescriptModule(file: string, url: string): Promise<Record<strin
   if (digest !== undefined && last?.digest === digest) return last.module;
   const { tsImport } = await import('tsx/esm/api');
   // Imported by its real path: Node's resolver keeps a link's real path for the process's life (its realpath cache).
-  const module = (await tsImport(real === file ? url : pathToFileURL(real).href, moduleUrl)) as Record<string, unknown>;
+  const module = (await tsImport(pathToFileURL(real).href, moduleUrl)) as Record<string, unknown>;
   if (digest !== undefined) typescriptLoaded.set(real, { digest, module });
   return module;
 }

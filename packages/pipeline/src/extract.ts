@@ -11,10 +11,11 @@ import { ExtractCounts, increment } from './extract-counts.js';
 import { describeExtractError, isClientError, PipelineError, type WidgetContext } from './errors.js';
 import { WidgetFailures } from './widget-failures.js';
 import { todayUtc, type ResourcePlan } from './plan.js';
+import { eachParams } from './each-params.js';
 import { Semaphore } from './limits.js';
 import { ResourceTasks } from './resource-tasks.js';
 import { followSignal } from './shared-signal.js';
-import { applySteps, childRequests, eachParamNames, fanOutParams, lastPage, linksNextPage, pageWindow, partitionKey, requestParams, selectRecords, windowParams, type ChildRequest, type Params } from './page-records.js';
+import { applySteps, childRequests, fanOutParams, lastPage, linksNextPage, pageWindow, partitionKey, requestParams, selectRecords, windowParams, type ChildRequest, type Params } from './page-records.js';
 import type { ResumeState } from './resume.js';
 import { consumerRanges, dayCount, probePieces, resumeDay, sliceWindow, storedWindows, windowParts, type PartsOf, type SampledDays, type Slice, type WindowState } from './windows.js';
 
@@ -98,7 +99,7 @@ export class Extractor {
         // A short window (a daily rerun's lookback) is cut finer when there are fewer widgets than request slots, so
         // a busy widget's days page side by side instead of in one chain.
         const minSlices = Math.ceil(this.options.concurrency / Math.max(1, sets.length));
-        const items = this.counts.listed(plan.name, sets.length, eachParamNames(plan).length > 0);
+        const items = this.counts.listed(plan.name, sets.length, eachParams(plan.resource).length > 0);
         for (const params of sets) this.tasks.spawn(plan, () => this.extractSequence(plan, params, undefined, minSlices).then(() => { if (items) items.done++; }));
       }
       await this.tasks.settle();

@@ -199,14 +199,9 @@ function isThenable(value: unknown): boolean {
   return typeof value === 'object' && value !== null && typeof (value as { then?: unknown }).then === 'function';
 }
 
-/** The names of a resource's `each` params: env lists it is read once per item of (widgetId: SNAPENGAGE_WIDGET_ID). */
-export function eachParamNames(plan: ResourcePlan): string[] {
-  return eachParams(plan.resource).map((param) => param.name);
-}
-
 /** The fan-out key of a request: values of its `each` params, so state is kept per widget. */
 export function partitionKey(plan: ResourcePlan, params: Params): string {
-  const parts = eachParamNames(plan).map((name) => String(params[name] ?? ''));
+  const parts = eachParams(plan.resource).map((param) => String(params[param.name] ?? ''));
   return parts.length === 0 ? '*' : parts.join('|');
 }
 

@@ -65,8 +65,9 @@ const WORD_CHAR = String.raw`(?:[^\P{L}\p{ASCII}]|\p{M})`;
 /**
  * printable's invisible characters where they are text, not a control: a zero-width joiner between two emoji (👨‍👩‍👧,
  * a skin tone or U+FE0F between), a zero-width (non-)joiner between letters of a script that writes with it (Persian,
- * Hindi), and the tag characters of a subdivision flag (🏴, tag digits and small letters, CANCEL TAG). Escaped, `👨\u200d👩` named a file
- * that does not exist when copied back. None is a terminal control; in an ASCII id one is still escaped.
+ * Hindi), and the tag characters of a subdivision flag (🏴, tag digits and small letters, CANCEL TAG). Escaped,
+ * `👨\u200d👩` named a file that does not exist when copied back. None is a terminal control; in an ASCII id one is
+ * still escaped.
  */
 const JOINED = new RegExp(
   String.raw`(?<=[\p{Extended_Pictographic}\p{Emoji_Modifier}\ufe0f])\u200d(?=\p{Extended_Pictographic})` +
